@@ -1,0 +1,172 @@
+use crate::DomainError;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+use uuid::Uuid;
+
+macro_rules! uuid_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub Uuid);
+
+        impl $name {
+            /// A new, time-ordered (UUIDv7) id: consecutive ids sort in creation order,
+            /// which keeps B-tree inserts at the right edge of the index.
+            pub fn new() -> Self {
+                Self(Uuid::now_v7())
+            }
+            pub fn as_uuid(&self) -> &Uuid {
+                &self.0
+            }
+            pub fn as_bytes(&self) -> &[u8; 16] {
+                self.0.as_bytes()
+            }
+            pub fn from_bytes(bytes: [u8; 16]) -> Self {
+                Self(Uuid::from_bytes(bytes))
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.hyphenated().fmt(f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = DomainError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Uuid::parse_str(s.trim())
+                    .map(Self)
+                    .map_err(|_| DomainError::InvalidId { value: s.to_owned() })
+            }
+        }
+    };
+}
+
+uuid_id!(
+    /// The id of a tenant.
+    TenantId
+);
+uuid_id!(
+    /// The id of a directory object (user or group) within its tenant.
+    ObjectId
+);
+
+/// Where an external object came from: the source tenant and the object's id there.
+/// tenantsync's equivalent of Entra's `alternativeSecurityIds`. Written as text
+/// `{sourceTenantId}:{sourceObjectId}` (lowercase hyphenated UUIDs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Anchor {
+    pub tenant: TenantId,
+    pub object: ObjectId,
+}
+
+impl Anchor {
+    pub fn new(tenant: TenantId, object: ObjectId) -> Self {
+        Self { tenant, object }
+    }
+}
+
+impl fmt::Display for Anchor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.tenant, self.object)
+    }
+}
+
+impl FromStr for Anchor {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || DomainError::InvalidAnchor { value: s.to_owned() };
+        let (t, o) = s.trim().split_once(':').ok_or_else(bad)?;
+        let tenant = Uuid::parse_str(t).map_err(|_| bad())?;
+        let object = Uuid::parse_str(o).map_err(|_| bad())?;
+        Ok(Self { tenant: TenantId(tenant), object: ObjectId(object) })
+    }
+}
+
+impl Serialize for Anchor {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Anchor {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// The version of a directory object. Starts at 1 and grows by one with each write;
+/// it is the object's ETag (`W/"<version>"`). A write that names a stale version is
+/// rejected and changes nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Version(pub u64);
+
+impl Version {
+    pub const FIRST: Version = Version(1);
+
+    pub fn next(self) -> Version {
+        Version(self.0.saturating_add(1))
+    }
+
+    /// The weak ETag of this version, as HTTP and SCIM carry it.
+    pub fn etag(self) -> String {
+        format!("W/\"{}\"", self.0)
+    }
+
+    /// Parses `7`, `"7"` or `W/"7"`.
+    pub fn parse_etag(s: &str) -> Option<Version> {
+        let s = s.trim();
+        let s = s.strip_prefix("W/").unwrap_or(s);
+        let s = s.trim_matches('"');
+        s.parse().ok().map(Version)
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn anchor_round_trips_through_text() {
+        let a = Anchor::new(TenantId::new(), ObjectId::new());
+        let text = a.to_string();
+        assert_eq!(text.parse::<Anchor>().unwrap(), a);
+        assert_eq!(text.to_uppercase().parse::<Anchor>().unwrap(), a);
+        assert!("nope".parse::<Anchor>().is_err());
+        assert!(format!("{}:x", a.tenant).parse::<Anchor>().is_err());
+    }
+
+    #[test]
+    fn v7_ids_sort_in_creation_order() {
+        let a = ObjectId::new();
+        let b = ObjectId::new();
+        assert!(a < b);
+        assert!(a.as_bytes() < b.as_bytes());
+    }
+
+    #[test]
+    fn etags_parse_in_all_forms() {
+        assert_eq!(Version::parse_etag("W/\"7\""), Some(Version(7)));
+        assert_eq!(Version::parse_etag("\"7\""), Some(Version(7)));
+        assert_eq!(Version::parse_etag("7"), Some(Version(7)));
+        assert_eq!(Version::parse_etag("W/\"x\""), None);
+        assert_eq!(Version(3).etag(), "W/\"3\"");
+    }
+}

@@ -1,0 +1,30 @@
+//! The pure domain of tenantsync.
+//!
+//! Tenants hold users and groups. A user or group is either *internal* (homed in its
+//! tenant) or *external* (provisioned from another tenant), and an external object
+//! carries its [`Anchor`]: the source tenant id plus the source object id. Every write
+//! to a directory object produces [`Change`]s in its tenant's change feed.
+//!
+//! This crate performs no I/O: no files, no network, no database, no clock reads except
+//! through the injectable [`Clock`]. Validation lives here ("parse, don't validate"):
+//! a [`Upn`], [`Mail`] or [`DomainName`] that exists is well-formed.
+
+mod attributes;
+mod change;
+mod clock;
+mod error;
+mod group;
+mod ids;
+mod names;
+mod tenant;
+mod user;
+
+pub use attributes::{AttrValue, AttributeChange, GroupAttribute, UserAttribute, UserAttrName};
+pub use change::{Change, ChangeCursor, ChangeOp, ObjectKind};
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use error::DomainError;
+pub use group::{Group, GroupAttributes, GroupPatch, NewGroup};
+pub use ids::{Anchor, ObjectId, TenantId, Version};
+pub use names::{DomainName, ExtensionName, Mail, Upn};
+pub use tenant::{NewTenant, Tenant, DEFAULT_SOFT_DELETE_RETENTION_DAYS};
+pub use user::{NewUser, Origin, User, UserAttributes, UserPatch, UserRef, UserType, EXTENSION_MAX_LEN, EXTENSION_MAX_VALUES};

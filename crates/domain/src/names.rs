@@ -1,0 +1,335 @@
+//! Validated names: userPrincipalName, mail, domain names, extension attribute names.
+use crate::DomainError;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// A DNS domain name such as `contoso.example`, stored lowercase.
+/// At least two labels; labels of 1–63 characters `[a-z0-9-]` not starting or ending
+/// with `-`; at most 253 characters in all.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct DomainName(String);
+
+impl DomainName {
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        let bad = |reason| DomainError::InvalidDomain { value: s.to_owned(), reason };
+        let lower = s.trim().to_ascii_lowercase();
+        if lower.is_empty() {
+            return Err(bad("it is empty"));
+        }
+        if lower.len() > 253 {
+            return Err(bad("it is longer than 253 characters"));
+        }
+        let mut labels = 0;
+        for label in lower.split('.') {
+            labels += 1;
+            if label.is_empty() {
+                return Err(bad("it has an empty label"));
+            }
+            if label.len() > 63 {
+                return Err(bad("a label is longer than 63 characters"));
+            }
+            if !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+                return Err(bad("only letters, digits, '-' and '.' are allowed"));
+            }
+            if label.starts_with('-') || label.ends_with('-') {
+                return Err(bad("a label starts or ends with '-'"));
+            }
+        }
+        if labels < 2 {
+            return Err(bad("it needs at least two labels, e.g. contoso.example"));
+        }
+        Ok(Self(lower))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for DomainName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for DomainName {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for DomainName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Characters Entra allows in the user name part of a UPN.
+fn upn_local_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'\'' | b'.' | b'-' | b'_' | b'!' | b'#' | b'^' | b'~')
+}
+
+/// Longest local part accepted. Entra caps a member's local part at 64 characters, but a
+/// B2B-style external UPN (`alice_fabrikam.example#EXT#`) embeds the source UPN, so we
+/// allow up to 128.
+pub const UPN_MAX_LOCAL: usize = 128;
+
+/// A userPrincipalName: `local@domain`, ASCII, with Entra's user-name characters
+/// (`A–Z a–z 0–9 ' . - _ ! # ^ ~`), no leading, trailing or doubled `.` in the local part,
+/// and a valid domain. Case is kept as given; uniqueness and lookups ignore ASCII case.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Upn(String);
+
+impl Upn {
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        let bad = |reason| DomainError::InvalidUpn { value: s.to_owned(), reason };
+        let s = s.trim();
+        let (local, domain) = s.rsplit_once('@').ok_or_else(|| bad("it has no '@'"))?;
+        if local.is_empty() {
+            return Err(bad("the part before '@' is empty"));
+        }
+        if local.len() > UPN_MAX_LOCAL {
+            return Err(bad("the part before '@' is longer than 128 characters"));
+        }
+        if !local.bytes().all(upn_local_char) {
+            return Err(bad("the part before '@' may hold only letters, digits and ' . - _ ! # ^ ~"));
+        }
+        if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+            return Err(bad("the part before '@' starts or ends with '.', or has '..'"));
+        }
+        let domain = DomainName::parse(domain).map_err(|_| bad("the part after '@' is not a valid domain name"))?;
+        // Keep the domain as given but validated; lower-casing it is harmless for lookups.
+        Ok(Self(format!("{local}@{domain}")))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn local_part(&self) -> &str {
+        self.0.rsplit_once('@').map_or(self.0.as_str(), |(l, _)| l)
+    }
+
+    pub fn domain(&self) -> &str {
+        self.0.rsplit_once('@').map_or("", |(_, d)| d)
+    }
+
+    /// The B2B-style UPN an external copy of this user gets in a target tenant:
+    /// `<this UPN with '@' replaced by '_'>#EXT#@<target initial domain>`.
+    pub fn external_in(&self, target: &DomainName) -> Result<Upn, DomainError> {
+        Upn::parse(&format!("{}_{}#EXT#@{}", self.local_part(), self.domain(), target))
+    }
+}
+
+impl fmt::Display for Upn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for Upn {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Upn {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+fn mail_local_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+/=?^_`{|}~-.".contains(&b)
+}
+
+/// An e-mail address: ASCII `local@domain` with RFC 5322 dot-atom local part (at most 64
+/// characters) and a valid domain; at most 254 characters. Internationalised addresses
+/// are not accepted (Entra's `mail` is ASCII as well).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Mail(String);
+
+impl Mail {
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        let bad = |reason| DomainError::InvalidMail { value: s.to_owned(), reason };
+        let s = s.trim();
+        if s.len() > 254 {
+            return Err(bad("it is longer than 254 characters"));
+        }
+        let (local, domain) = s.rsplit_once('@').ok_or_else(|| bad("it has no '@'"))?;
+        if local.is_empty() || local.len() > 64 {
+            return Err(bad("the part before '@' must have 1 to 64 characters"));
+        }
+        if !local.bytes().all(mail_local_char) {
+            return Err(bad("the part before '@' has a character that is not allowed"));
+        }
+        if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+            return Err(bad("the part before '@' starts or ends with '.', or has '..'"));
+        }
+        let domain = DomainName::parse(domain).map_err(|_| bad("the part after '@' is not a valid domain name"))?;
+        Ok(Self(format!("{local}@{domain}")))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Mail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for Mail {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Mail {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The name of a directory extension attribute, in Entra's form
+/// `extension_<application id without hyphens, 32 hex digits>_<name>`, where `<name>`
+/// starts with a letter and holds letters, digits and `_`; at most 120 characters.
+/// The hex part is stored lowercase.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct ExtensionName(String);
+
+impl ExtensionName {
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        let bad = || DomainError::MalformedExtensionName { name: s.to_owned() };
+        if s.len() > 120 {
+            return Err(bad());
+        }
+        let rest = s.strip_prefix("extension_").ok_or_else(bad)?;
+        let (app, name) = rest.split_at_checked(32).ok_or_else(bad)?;
+        let name = name.strip_prefix('_').ok_or_else(bad)?;
+        if !app.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad());
+        }
+        let mut chars = name.bytes();
+        match chars.next() {
+            Some(b) if b.is_ascii_alphabetic() => {}
+            _ => return Err(bad()),
+        }
+        if !chars.all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(bad());
+        }
+        Ok(Self(format!("extension_{}_{name}", app.to_ascii_lowercase())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether `s` looks like an attempt at an extension name (starts with `extension_`).
+    pub fn looks_like(s: &str) -> bool {
+        s.len() >= 10 && s.get(..10).is_some_and(|p| p.eq_ignore_ascii_case("extension_"))
+    }
+}
+
+impl fmt::Display for ExtensionName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for ExtensionName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn upn_accepts_entra_characters_and_rejects_others() {
+        assert!(Upn::parse("alice@contoso.example").is_ok());
+        assert!(Upn::parse("o'neil.x-y_z!#^~@contoso.example").is_ok());
+        assert!(Upn::parse("alice_fabrikam.example#EXT#@contoso.example").is_ok());
+        for bad in ["alice", "@contoso.example", "alice@", "al ice@contoso.example", "alice@contoso",
+            ".alice@contoso.example", "alice.@contoso.example", "a..b@contoso.example", "älice@contoso.example",
+            "alice@-contoso.example"] {
+            assert!(Upn::parse(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn upn_error_names_value_and_reason() {
+        let e = Upn::parse("bob").unwrap_err();
+        assert_eq!(e.to_string(), "invalid userPrincipalName 'bob': it has no '@'");
+        assert_eq!(e.code(), "invalid_upn");
+    }
+
+    #[test]
+    fn external_upn_follows_b2b_form() {
+        let upn = Upn::parse("Alice@Fabrikam.example").unwrap();
+        let target = DomainName::parse("contoso.example").unwrap();
+        assert_eq!(upn.external_in(&target).unwrap().as_str(), "Alice_fabrikam.example#EXT#@contoso.example");
+    }
+
+    #[test]
+    fn mail_validation() {
+        assert!(Mail::parse("first.last+tag@contoso.example").is_ok());
+        assert!(Mail::parse("no-at-sign").is_err());
+        assert!(Mail::parse("a@b").is_err());
+        assert!(Mail::parse("a b@contoso.example").is_err());
+        assert!(Mail::parse(&format!("{}@contoso.example", "x".repeat(65))).is_err());
+    }
+
+    #[test]
+    fn domains_are_lowercased_and_checked() {
+        assert_eq!(DomainName::parse("Contoso.Example").unwrap().as_str(), "contoso.example");
+        assert!(DomainName::parse("contoso").is_err());
+        assert!(DomainName::parse("contoso..example").is_err());
+        assert!(DomainName::parse("con_toso.example").is_err());
+    }
+
+    #[test]
+    fn extension_names() {
+        let ok = ExtensionName::parse("extension_0123456789ABCDEF0123456789abcdef_costCenter").unwrap();
+        assert_eq!(ok.as_str(), "extension_0123456789abcdef0123456789abcdef_costCenter");
+        for bad in ["extension_123_costCenter", "extension_0123456789abcdef0123456789abcdef_", "extension_0123456789abcdef0123456789abcdef_9x",
+            "extension_0123456789abcdef0123456789abcdefcostCenter", "ext_0123456789abcdef0123456789abcdef_x",
+            "extension_0123456789abcdef0123456789abcdeg_x", "extension_0123456789abcdef0123456789abcdef_a-b"] {
+            assert!(ExtensionName::parse(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn parsers_never_panic(s in ".{0,300}") {
+            let _ = Upn::parse(&s);
+            let _ = Mail::parse(&s);
+            let _ = DomainName::parse(&s);
+            let _ = ExtensionName::parse(&s);
+        }
+
+        #[test]
+        fn valid_upns_round_trip(local in "[a-z0-9][a-z0-9._-]{0,20}[a-z0-9]", domain in "[a-z]{1,10}\\.[a-z]{2,6}") {
+            prop_assume!(!local.contains(".."));
+            let upn = Upn::parse(&format!("{local}@{domain}")).unwrap();
+            prop_assert_eq!(Upn::parse(upn.as_str()).unwrap(), upn);
+        }
+    }
+}

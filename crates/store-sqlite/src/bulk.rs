@@ -1,0 +1,225 @@
+//! Streaming bulk import of users.
+//!
+//! The import runs as one job on the writer thread: it opens a transaction and pulls
+//! batches of rows from a bounded channel until the caller finishes or aborts, so memory
+//! stays flat however many rows come, and other writers wait until the import ends.
+//! A row the store refuses (duplicate UPN, unknown manager, ...) is recorded; the unit
+//! it belongs to (the whole import, or `commit_every` rows) is then rolled back.
+use crate::write::Tx;
+use crate::SqliteStore;
+use async_trait::async_trait;
+use tenantsync_domain::{NewUser, ObjectId, TenantId, UserRef};
+use tenantsync_store::{BulkOptions, BulkSummary, BulkUserImport, RejectedRow, Result, StoreError};
+use tokio::sync::{mpsc, oneshot};
+
+enum Msg {
+    Rows(Vec<(u64, NewUser)>),
+    End { commit: bool, reply: oneshot::Sender<Result<BulkSummary>> },
+}
+
+/// The caller's side of a running import.
+#[derive(Debug)]
+pub struct SqliteBulkImport {
+    tx: mpsc::Sender<Msg>,
+    /// Receives the summary if the job ends on its own (the writer failed).
+    failed: Option<oneshot::Receiver<Result<BulkSummary>>>,
+}
+
+pub fn start(store: SqliteStore, tenant: TenantId, options: BulkOptions) -> Result<SqliteBulkImport> {
+    // A few batches in flight: the parser runs ahead of the writer, but not far.
+    let (tx, mut rx) = mpsc::channel::<Msg>(4);
+    let (fail_tx, fail_rx) = oneshot::channel();
+    let notify_store = store.clone();
+    let job: crate::Job = Box::new(move |conn| {
+        let now = notify_store.now_ms();
+        let notify = |head: Option<u64>| notify_store.notify(tenant, head);
+        let result = run(conn, tenant, now, options, &mut rx, &notify);
+        if let Err(e) = result {
+            let _ = fail_tx.send(Err(e));
+        }
+    });
+    {
+        let jobs = store.inner.jobs.lock().map_err(|_| StoreError::Closed)?;
+        jobs.as_ref().ok_or(StoreError::Closed)?.send(job).map_err(|_| StoreError::Closed)?;
+    }
+    Ok(SqliteBulkImport { tx, failed: Some(fail_rx) })
+}
+
+struct Unit {
+    rows: u64,
+    ok_rows: u64,
+    last_tag: Option<u64>,
+    failed: bool,
+    deferred: Vec<(u64, ObjectId, UserRef)>,
+}
+
+impl Unit {
+    fn new() -> Self {
+        Self { rows: 0, ok_rows: 0, last_tag: None, failed: false, deferred: Vec::new() }
+    }
+}
+
+fn reject(summary: &mut BulkSummary, unit: &mut Unit, tag: u64, error: StoreError) {
+    unit.failed = true;
+    summary.rejected_count += 1;
+    if summary.rejected.len() < BulkSummary::MAX_KEPT_REJECTIONS {
+        summary.rejected.push(RejectedRow { tag, error });
+    }
+}
+
+/// Resolves managers that named users created later in the same unit.
+fn resolve_deferred(tx: &Tx<'_>, summary: &mut BulkSummary, unit: &mut Unit) -> Result<()> {
+    for (tag, user, r) in std::mem::take(&mut unit.deferred) {
+        match tx.find_manager(&r)? {
+            Some(m) if m == user => reject(summary, unit, tag, StoreError::SelfManager),
+            Some(m) => tx.set_manager_in_creation(user, m)?,
+            None => reject(summary, unit, tag, StoreError::UnknownManager { reference: r.to_string() }),
+        }
+    }
+    Ok(())
+}
+
+/// Ends a unit: commits it if clean, rolls it back otherwise. Returns false when the
+/// import must stop.
+fn close_unit(tx: &mut Tx<'_>, summary: &mut BulkSummary, unit: &mut Unit, last: bool, notify: &dyn Fn(Option<u64>)) -> Result<bool> {
+    resolve_deferred(tx, summary, unit)?;
+    if unit.failed {
+        summary.rolled_back += unit.ok_rows;
+        tx.restart()?;
+        *unit = Unit::new();
+        return Ok(false);
+    }
+    if !last {
+        notify(tx.recommit()?);
+    }
+    summary.committed += unit.ok_rows;
+    if unit.last_tag.is_some() {
+        summary.last_committed_tag = unit.last_tag;
+    }
+    *unit = Unit::new();
+    Ok(true)
+}
+
+fn run(
+    conn: &mut rusqlite::Connection,
+    tenant: TenantId,
+    now_ms: i64,
+    options: BulkOptions,
+    rx: &mut mpsc::Receiver<Msg>,
+    notify: &dyn Fn(Option<u64>),
+) -> Result<()> {
+    let mut tx = Tx::begin(conn, tenant, now_ms)?;
+    let mut summary = BulkSummary::default();
+    let mut unit = Unit::new();
+    let mut stopped = false;
+    let unit_size = options.commit_every.map(|n| n.max(1) as u64);
+    while let Some(msg) = rx.blocking_recv() {
+        match msg {
+            Msg::Rows(rows) => {
+                for (tag, user) in rows {
+                    if stopped {
+                        continue;
+                    }
+                    let id = user.id;
+                    unit.rows += 1;
+                    match tx.create_user(user, true) {
+                        Ok((_, deferred)) => {
+                            unit.ok_rows += 1;
+                            unit.last_tag = Some(tag);
+                            if let Some(r) = deferred {
+                                unit.deferred.push((tag, id, r));
+                            }
+                        }
+                        Err(e) if e.is_refusal() => reject(&mut summary, &mut unit, tag, e),
+                        Err(e) => {
+                            tx.rollback();
+                            return Err(e);
+                        }
+                    }
+                    if let Some(n) = unit_size
+                        && unit.rows >= n
+                    {
+                        match close_unit(&mut tx, &mut summary, &mut unit, false, notify) {
+                            Ok(go_on) => stopped = !go_on,
+                            Err(e) => {
+                                tx.rollback();
+                                return Err(e);
+                            }
+                        }
+                    }
+                }
+            }
+            Msg::End { commit, reply } => {
+                let result = finish(tx, &mut summary, &mut unit, commit && !stopped, notify).map(|()| summary);
+                let _ = reply.send(result);
+                return Ok(());
+            }
+        }
+    }
+    // The caller dropped the import without ending it: nothing more is committed.
+    tx.rollback();
+    Ok(())
+}
+
+fn finish(mut tx: Tx<'_>, summary: &mut BulkSummary, unit: &mut Unit, commit: bool, notify: &dyn Fn(Option<u64>)) -> Result<()> {
+    if !commit {
+        resolve_deferred(&tx, summary, unit)?;
+        summary.rolled_back += unit.ok_rows;
+        tx.rollback();
+        return Ok(());
+    }
+    let clean = match close_unit(&mut tx, summary, unit, true, notify) {
+        Ok(clean) => clean,
+        Err(e) => {
+            tx.rollback();
+            return Err(e);
+        }
+    };
+    if clean {
+        notify(tx.commit()?);
+    } else {
+        tx.rollback();
+    }
+    Ok(())
+}
+
+impl SqliteBulkImport {
+    async fn end(mut self, commit: bool) -> Result<BulkSummary> {
+        let (reply, answer) = oneshot::channel();
+        if self.tx.send(Msg::End { commit, reply }).await.is_err() {
+            return Err(self.failure().await);
+        }
+        match answer.await {
+            Ok(result) => result,
+            Err(_) => Err(self.failure().await),
+        }
+    }
+
+    async fn failure(&mut self) -> StoreError {
+        match self.failed.take() {
+            Some(rx) => match rx.await {
+                Ok(Err(e)) => e,
+                _ => StoreError::Closed,
+            },
+            None => StoreError::Closed,
+        }
+    }
+}
+
+#[async_trait]
+impl BulkUserImport for SqliteBulkImport {
+    async fn push(&mut self, rows: Vec<(u64, NewUser)>) -> Result<()> {
+        if self.tx.send(Msg::Rows(rows)).await.is_err() {
+            return Err(self.failure().await);
+        }
+        Ok(())
+    }
+
+    async fn finish(self: Box<Self>) -> Result<BulkSummary> {
+        self.end(true).await
+    }
+
+    async fn abort(self: Box<Self>) -> Result<BulkSummary> {
+        self.end(false).await
+    }
+}

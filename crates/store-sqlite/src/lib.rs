@@ -1,0 +1,485 @@
+//! The embedded SQLite store of tenantsync.
+//!
+//! One data directory holds one database file, `tenantsync.db`, in WAL mode. All writes
+//! go through a **single writer thread** that owns the only read-write connection and
+//! runs each request as one transaction; async callers hand it a closure and await the
+//! answer. Reads run on the calling thread on a pooled read-only connection: under WAL
+//! they never wait for the writer. After a commit that appended changes, the writer
+//! broadcasts a [`CommitNotice`], so change-feed consumers wake without polling.
+//!
+//! Why rusqlite and not sqlx: see ARCHITECTURE.md ("SQLite driver").
+
+mod bulk;
+mod rows;
+mod schema;
+mod write;
+
+pub use schema::{latest_version as schema_version, APPLICATION_ID, DB_FILE};
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use rows::{sql_err, CHANGE_COLS, GROUP_COLS, TENANT_COLS, USER_COLS};
+use rusqlite::{params, Connection, OptionalExtension};
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc, Mutex};
+use tenantsync_domain::{
+    Anchor, ChangeCursor, Clock, DomainName, Group, Mail, NewTenant, ObjectId, ObjectKind, SystemClock, Tenant, TenantId, Upn,
+    User,
+};
+use tenantsync_store::{
+    BatchMode, BulkOptions, BulkUserImport, ChangePage, CommitNotice, ListQuery, Page, Result, Store, StoreError, Visibility,
+    WriteOp, WriteOutcome,
+};
+use tokio::sync::{broadcast, oneshot};
+use write::Tx;
+
+/// Page cache of the writer connection. Big enough that the upper levels of every index
+/// of a million-user tenant stay cached while a bulk import runs.
+const WRITER_CACHE_KIB: i64 = 256 * 1024;
+const READER_CACHE_KIB: i64 = 32 * 1024;
+const MAX_IDLE_READERS: usize = 8;
+
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+
+/// A tenantsync store in an SQLite database. Cheap to clone; clones share the writer,
+/// the read pool and the notification channel.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    readers: Mutex<Vec<Connection>>,
+    notices: broadcast::Sender<CommitNotice>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Closing the channel ends the writer loop; wait so the file is closed cleanly.
+        if let Ok(mut jobs) = self.jobs.lock() {
+            jobs.take();
+        }
+        if let Ok(mut writer) = self.writer.lock()
+            && let Some(handle) = writer.take()
+        {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store in `data_dir`, with the system clock.
+    pub fn open(data_dir: &Path) -> Result<SqliteStore> {
+        Self::open_with_clock(data_dir, Arc::new(SystemClock))
+    }
+
+    /// Opens the store with a clock of the caller's choosing (tests move time).
+    pub fn open_with_clock(data_dir: &Path, clock: Arc<dyn Clock>) -> Result<SqliteStore> {
+        let path = schema::prepare_dir(data_dir)?;
+        let mut conn = schema::open_conn(&path, false)?;
+        schema::configure(&conn, WRITER_CACHE_KIB, true)?;
+        schema::migrate(&mut conn, &path)?;
+        let (tx, rx) = mpsc::channel::<Job>();
+        let writer = std::thread::Builder::new()
+            .name("tenantsync-sqlite-writer".into())
+            .spawn(move || {
+                while let Ok(job) = rx.recv() {
+                    job(&mut conn);
+                }
+                // Fold the WAL back into the database on a clean shutdown.
+                let _ = conn.pragma_update(None, "wal_checkpoint", "TRUNCATE");
+            })
+            .map_err(|e| StoreError::Internal { message: format!("cannot start the writer thread: {e}") })?;
+        let (notices, _) = broadcast::channel(4096);
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                path,
+                jobs: Mutex::new(Some(tx)),
+                writer: Mutex::new(Some(writer)),
+                readers: Mutex::new(Vec::new()),
+                notices,
+                clock,
+            }),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.inner.clock.now().as_millisecond()
+    }
+
+    fn notify(&self, tenant: TenantId, head: Option<u64>) {
+        if let Some(head) = head {
+            // No receivers is fine.
+            let _ = self.inner.notices.send(CommitNotice { tenant_id: tenant, head: ChangeCursor(head) });
+        }
+    }
+
+    /// Runs `f` on the writer thread and waits for its answer.
+    async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let _ = tx.send(f(conn));
+        });
+        {
+            let jobs = self.inner.jobs.lock().map_err(|_| StoreError::Closed)?;
+            jobs.as_ref().ok_or(StoreError::Closed)?.send(job).map_err(|_| StoreError::Closed)?;
+        }
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Runs `f` on a pooled read connection, on the calling thread.
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+        let conn = self.inner.readers.lock().map_err(|_| StoreError::Closed)?.pop();
+        let conn = match conn {
+            Some(c) => c,
+            None => {
+                let c = schema::open_conn(&self.inner.path, true)?;
+                schema::configure(&c, READER_CACHE_KIB, false)?;
+                c
+            }
+        };
+        let result = f(&conn).map_err(sql_err);
+        if let Ok(mut pool) = self.inner.readers.lock()
+            && pool.len() < MAX_IDLE_READERS
+        {
+            pool.push(conn);
+        }
+        result
+    }
+
+    fn tenant_exists(conn: &Connection, tenant: TenantId) -> rusqlite::Result<bool> {
+        conn.prepare_cached("SELECT 1 FROM tenants WHERE id = ?1")?.exists([tenant.as_bytes()])
+    }
+
+    /// Reads with a tenant check: an unknown tenant is an error, never an empty answer.
+    fn read_in<T>(&self, tenant: TenantId, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+        let out = self.read(|c| {
+            if !Self::tenant_exists(c, tenant)? {
+                return Ok(None);
+            }
+            f(c).map(Some)
+        })?;
+        out.ok_or_else(|| StoreError::TenantNotFound { tenant: tenant.to_string() })
+    }
+
+    fn list<T: Listed>(&self, tenant: TenantId, extra: &str, query: &ListQuery, group: Option<ObjectId>) -> Result<Page<T>> {
+        let vis = match query.visibility {
+            Visibility::Active => "AND deleted_ms IS NULL",
+            Visibility::Deleted => "AND deleted_ms IS NOT NULL",
+            Visibility::All => "",
+        };
+        let after = query.after.map(|a| *a.as_bytes()).unwrap_or([0u8; 16]);
+        let limit = i64::from(query.limit.max(1));
+        let sql = format!(
+            "SELECT {} FROM {} WHERE tenant_id = ?1 AND id > ?2 {vis} {extra} ORDER BY id LIMIT ?3",
+            T::COLS,
+            T::TABLE
+        );
+        let mut items = self.read_in(tenant, |c| {
+            let mut stmt = c.prepare_cached(&sql)?;
+            let rows = match group {
+                Some(g) => stmt.query_map(params![tenant.as_bytes(), after, limit + 1, g.as_bytes()], T::map)?,
+                None => stmt.query_map(params![tenant.as_bytes(), after, limit + 1], T::map)?,
+            };
+            rows.collect::<rusqlite::Result<Vec<T>>>()
+        })?;
+        let next = if items.len() as i64 > limit {
+            items.truncate(limit as usize);
+            items.last().map(T::id)
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+}
+
+/// Objects that list a page at a time in id order.
+trait Listed: Sized {
+    const TABLE: &'static str;
+    const COLS: &'static str;
+    fn map(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self>;
+    fn id(&self) -> ObjectId;
+}
+
+impl Listed for User {
+    const TABLE: &'static str = "users";
+    const COLS: &'static str = USER_COLS;
+    fn map(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        rows::user(row)
+    }
+    fn id(&self) -> ObjectId {
+        self.id
+    }
+}
+
+impl Listed for Group {
+    const TABLE: &'static str = "groups";
+    const COLS: &'static str = GROUP_COLS;
+    fn map(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        rows::group(row)
+    }
+    fn id(&self) -> ObjectId {
+        self.id
+    }
+}
+
+fn map_tenant_insert(e: rusqlite::Error, t: &NewTenant) -> StoreError {
+    match &e {
+        rusqlite::Error::SqliteFailure(err, Some(msg)) if err.code == rusqlite::ErrorCode::ConstraintViolation => {
+            if msg.contains("initial_domain") {
+                StoreError::DomainTaken { domain: t.initial_domain.to_string() }
+            } else {
+                StoreError::TenantExists { tenant: t.id.to_string() }
+            }
+        }
+        _ => sql_err(e),
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_tenant(&self, t: NewTenant) -> Result<Tenant> {
+        let now = self.now_ms();
+        self.write(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO tenants (id, display_name, initial_domain, created_ms, retention_days) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .and_then(|mut s| s.execute(params![t.id.as_bytes(), t.display_name, t.initial_domain.as_str(), now, t.soft_delete_retention_days]))
+            .map_err(|e| map_tenant_insert(e, &t))?;
+            Ok(Tenant {
+                id: t.id,
+                display_name: t.display_name,
+                initial_domain: t.initial_domain,
+                created_date_time: rows::ts(now),
+                soft_delete_retention_days: t.soft_delete_retention_days,
+            })
+        })
+        .await
+    }
+
+    async fn get_tenant(&self, id: TenantId) -> Result<Tenant> {
+        self.read(|c| c.prepare_cached(&format!("SELECT {TENANT_COLS} FROM tenants WHERE id = ?1"))?.query_row([id.as_bytes()], rows::tenant).optional())?
+            .ok_or_else(|| StoreError::TenantNotFound { tenant: id.to_string() })
+    }
+
+    async fn find_tenant_by_domain(&self, domain: &DomainName) -> Result<Option<Tenant>> {
+        self.read(|c| {
+            c.prepare_cached(&format!("SELECT {TENANT_COLS} FROM tenants WHERE initial_domain = ?1"))?
+                .query_row([domain.as_str()], rows::tenant)
+                .optional()
+        })
+    }
+
+    async fn list_tenants(&self) -> Result<Vec<Tenant>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!("SELECT {TENANT_COLS} FROM tenants ORDER BY created_ms, id"))?;
+            let rows = stmt.query_map([], rows::tenant)?;
+            rows.collect()
+        })
+    }
+
+    async fn set_tenant_retention(&self, id: TenantId, days: u32) -> Result<Tenant> {
+        let n = self
+            .write(move |conn| {
+                conn.prepare_cached("UPDATE tenants SET retention_days = ?1 WHERE id = ?2")
+                    .and_then(|mut s| s.execute(params![days, id.as_bytes()]))
+                    .map_err(sql_err)
+            })
+            .await?;
+        if n == 0 {
+            return Err(StoreError::TenantNotFound { tenant: id.to_string() });
+        }
+        self.get_tenant(id).await
+    }
+
+    async fn get_user(&self, tenant: TenantId, id: ObjectId) -> Result<User> {
+        self.read_in(tenant, |c| {
+            c.prepare_cached(&format!("SELECT {USER_COLS} FROM users WHERE tenant_id = ?1 AND id = ?2"))?
+                .query_row(params![tenant.as_bytes(), id.as_bytes()], rows::user)
+                .optional()
+        })?
+        .ok_or(StoreError::NotFound { kind: ObjectKind::User, id })
+    }
+
+    async fn find_user_by_upn(&self, tenant: TenantId, upn: &Upn) -> Result<Option<User>> {
+        self.read_in(tenant, |c| {
+            c.prepare_cached(&format!("SELECT {USER_COLS} FROM users WHERE tenant_id = ?1 AND upn = ?2 COLLATE NOCASE"))?
+                .query_row(params![tenant.as_bytes(), upn.as_str()], rows::user)
+                .optional()
+        })
+    }
+
+    async fn find_users_by_mail(&self, tenant: TenantId, mail: &Mail) -> Result<Vec<User>> {
+        self.read_in(tenant, |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {USER_COLS} FROM users WHERE tenant_id = ?1 AND mail = ?2 COLLATE NOCASE ORDER BY id"
+            ))?;
+            let rows = stmt.query_map(params![tenant.as_bytes(), mail.as_str()], rows::user)?;
+            rows.collect()
+        })
+    }
+
+    async fn find_user_by_anchor(&self, tenant: TenantId, anchor: &Anchor) -> Result<Option<User>> {
+        self.read_in(tenant, |c| {
+            c.prepare_cached(&format!(
+                "SELECT {USER_COLS} FROM users WHERE tenant_id = ?1 AND anchor_tenant = ?2 AND anchor_object = ?3"
+            ))?
+            .query_row(params![tenant.as_bytes(), anchor.tenant.as_bytes(), anchor.object.as_bytes()], rows::user)
+            .optional()
+        })
+    }
+
+    async fn list_users(&self, tenant: TenantId, query: &ListQuery) -> Result<Page<User>> {
+        self.list::<User>(tenant, "", query, None)
+    }
+
+    async fn count_users(&self, tenant: TenantId, visibility: Visibility) -> Result<u64> {
+        let sql = match visibility {
+            Visibility::Active => "SELECT count(*) FROM users WHERE tenant_id = ?1 AND deleted_ms IS NULL",
+            Visibility::Deleted => "SELECT count(*) FROM users WHERE tenant_id = ?1 AND deleted_ms IS NOT NULL",
+            Visibility::All => "SELECT count(*) FROM users WHERE tenant_id = ?1",
+        };
+        self.read_in(tenant, |c| c.prepare_cached(sql)?.query_row([tenant.as_bytes()], |r| r.get::<_, i64>(0)))
+            .map(|n| n as u64)
+    }
+
+    async fn get_group(&self, tenant: TenantId, id: ObjectId) -> Result<Group> {
+        self.read_in(tenant, |c| {
+            c.prepare_cached(&format!("SELECT {GROUP_COLS} FROM groups WHERE tenant_id = ?1 AND id = ?2"))?
+                .query_row(params![tenant.as_bytes(), id.as_bytes()], rows::group)
+                .optional()
+        })?
+        .ok_or(StoreError::NotFound { kind: ObjectKind::Group, id })
+    }
+
+    async fn find_group_by_anchor(&self, tenant: TenantId, anchor: &Anchor) -> Result<Option<Group>> {
+        self.read_in(tenant, |c| {
+            c.prepare_cached(&format!(
+                "SELECT {GROUP_COLS} FROM groups WHERE tenant_id = ?1 AND anchor_tenant = ?2 AND anchor_object = ?3"
+            ))?
+            .query_row(params![tenant.as_bytes(), anchor.tenant.as_bytes(), anchor.object.as_bytes()], rows::group)
+            .optional()
+        })
+    }
+
+    async fn list_groups(&self, tenant: TenantId, query: &ListQuery) -> Result<Page<Group>> {
+        self.list::<Group>(tenant, "", query, None)
+    }
+
+    async fn list_members(&self, tenant: TenantId, group: ObjectId, query: &ListQuery) -> Result<Page<User>> {
+        self.get_group(tenant, group).await?;
+        let query = ListQuery { visibility: Visibility::Active, ..query.clone() };
+        self.list::<User>(tenant, "AND id IN (SELECT user_id FROM members WHERE tenant_id = ?1 AND group_id = ?4)", &query, Some(group))
+    }
+
+    async fn member_of(&self, tenant: TenantId, user: ObjectId) -> Result<Vec<ObjectId>> {
+        self.get_user(tenant, user).await?;
+        self.read_in(tenant, |c| {
+            let mut stmt = c.prepare_cached("SELECT group_id FROM members WHERE tenant_id = ?1 AND user_id = ?2 ORDER BY group_id")?;
+            let rows = stmt.query_map(params![tenant.as_bytes(), user.as_bytes()], |r| Ok(ObjectId::from_bytes(r.get(0)?)))?;
+            rows.collect()
+        })
+    }
+
+    async fn apply(&self, tenant: TenantId, ops: Vec<WriteOp>, mode: BatchMode) -> Result<Vec<Result<WriteOutcome>>> {
+        let now = self.now_ms();
+        let (results, head) = self
+            .write(move |conn| {
+                let mut tx = Tx::begin(conn, tenant, now)?;
+                let mut results = Vec::with_capacity(ops.len());
+                for op in ops {
+                    let mark = match tx.savepoint() {
+                        Ok(m) => m,
+                        Err(e) => {
+                            tx.rollback();
+                            return Err(e);
+                        }
+                    };
+                    match tx.apply(op) {
+                        Ok(outcome) => {
+                            tx.release()?;
+                            results.push(Ok(outcome));
+                        }
+                        Err(e) if mode == BatchMode::Atomic || !e.is_refusal() => {
+                            tx.rollback();
+                            return Err(e);
+                        }
+                        Err(e) => {
+                            tx.rollback_to(mark)?;
+                            results.push(Err(e));
+                        }
+                    }
+                }
+                let head = tx.commit()?;
+                Ok((results, head))
+            })
+            .await?;
+        self.notify(tenant, head);
+        Ok(results)
+    }
+
+    async fn bulk_import_users(&self, tenant: TenantId, options: BulkOptions) -> Result<Box<dyn BulkUserImport>> {
+        self.get_tenant(tenant).await?;
+        Ok(Box::new(bulk::start(self.clone(), tenant, options)?))
+    }
+
+    async fn purge_deleted(&self, tenant: TenantId, cutoff: Timestamp) -> Result<u64> {
+        let now = self.now_ms();
+        let cutoff = cutoff.as_millisecond();
+        let (n, head) = self
+            .write(move |conn| {
+                let mut tx = Tx::begin(conn, tenant, now)?;
+                match tx.purge(cutoff) {
+                    Ok(n) => Ok((n, tx.commit()?)),
+                    Err(e) => {
+                        tx.rollback();
+                        Err(e)
+                    }
+                }
+            })
+            .await?;
+        self.notify(tenant, head);
+        Ok(n)
+    }
+
+    async fn changes_since(&self, tenant: TenantId, cursor: ChangeCursor, limit: u32) -> Result<ChangePage> {
+        let changes = self.read_in(tenant, |c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {CHANGE_COLS} FROM changes WHERE tenant_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
+            ))?;
+            let rows = stmt.query_map(params![tenant.as_bytes(), cursor.0 as i64, i64::from(limit)], |r| rows::change(tenant, r))?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        let next_cursor = changes.last().map_or(cursor, |c| ChangeCursor(c.seq));
+        Ok(ChangePage { changes, next_cursor })
+    }
+
+    async fn change_head(&self, tenant: TenantId) -> Result<ChangeCursor> {
+        self.read(|c| c.prepare_cached("SELECT change_head FROM tenants WHERE id = ?1")?.query_row([tenant.as_bytes()], |r| r.get::<_, i64>(0)).optional())?
+            .map(|h| ChangeCursor(h as u64))
+            .ok_or_else(|| StoreError::TenantNotFound { tenant: tenant.to_string() })
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<CommitNotice> {
+        self.inner.notices.subscribe()
+    }
+}

@@ -1,0 +1,239 @@
+//! Mapping between rows and domain objects.
+use jiff::Timestamp;
+use rusqlite::types::Value;
+use rusqlite::Row;
+use std::collections::BTreeMap;
+use tenantsync_domain::{
+    Anchor, AttrValue, AttributeChange, Change, ChangeOp, DomainName, ExtensionName, Group, GroupAttributes, Mail, ObjectId,
+    ObjectKind, Origin, Tenant, TenantId, Upn, User, UserAttributes, UserType, Version,
+};
+use tenantsync_store::StoreError;
+
+pub fn corrupt(what: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Null, format!("corrupt {what}").into())
+}
+
+pub fn ts(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+pub fn kind_code(kind: ObjectKind) -> i64 {
+    match kind {
+        ObjectKind::User => 0,
+        ObjectKind::Group => 1,
+    }
+}
+
+pub fn user_type_code(t: UserType) -> i64 {
+    match t {
+        UserType::Member => 0,
+        UserType::Guest => 1,
+    }
+}
+
+fn id(row: &Row<'_>, i: usize) -> rusqlite::Result<ObjectId> {
+    Ok(ObjectId::from_bytes(row.get::<_, [u8; 16]>(i)?))
+}
+
+fn opt_id(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<ObjectId>> {
+    Ok(row.get::<_, Option<[u8; 16]>>(i)?.map(ObjectId::from_bytes))
+}
+
+pub const TENANT_COLS: &str = "id, display_name, initial_domain, created_ms, retention_days";
+
+pub fn tenant(row: &Row<'_>) -> rusqlite::Result<Tenant> {
+    let domain: String = row.get(2)?;
+    Ok(Tenant {
+        id: TenantId::from_bytes(row.get(0)?),
+        display_name: row.get(1)?,
+        initial_domain: DomainName::parse(&domain).map_err(|_| corrupt("domain"))?,
+        created_date_time: ts(row.get(3)?),
+        soft_delete_retention_days: row.get(4)?,
+    })
+}
+
+/// Columns of `users` in the order [`user`] reads and the write path binds them.
+pub const USER_COLS: &str = "tenant_id, id, upn, mail, display_name, given_name, surname, mail_nickname, account_enabled, \
+    user_type, department, job_title, company_name, employee_id, office_location, street_address, city, state, postal_code, \
+    country, usage_location, preferred_language, telephone_number, mobile_phone, manager_id, extensions, anchor_tenant, \
+    anchor_object, version, created_ms, modified_ms, deleted_ms";
+
+pub const USER_COL_COUNT: usize = 32;
+
+pub fn extensions_json(ext: &BTreeMap<ExtensionName, AttrValue>) -> Option<String> {
+    if ext.is_empty() { None } else { serde_json::to_string(ext).ok() }
+}
+
+fn anchor(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<Anchor>> {
+    let t: Option<[u8; 16]> = row.get(i)?;
+    let o: Option<[u8; 16]> = row.get(i + 1)?;
+    Ok(match (t, o) {
+        (Some(t), Some(o)) => Some(Anchor::new(TenantId::from_bytes(t), ObjectId::from_bytes(o))),
+        _ => None,
+    })
+}
+
+pub fn user(row: &Row<'_>) -> rusqlite::Result<User> {
+    let upn: String = row.get(2)?;
+    let mail: Option<String> = row.get(3)?;
+    let ext: Option<String> = row.get(25)?;
+    let extensions = match ext {
+        None => BTreeMap::new(),
+        Some(json) => {
+            let raw: BTreeMap<String, AttrValue> = serde_json::from_str(&json).map_err(|_| corrupt("extensions"))?;
+            raw.into_iter()
+                .map(|(k, v)| ExtensionName::parse(&k).map(|k| (k, v)).map_err(|_| corrupt("extension name")))
+                .collect::<rusqlite::Result<_>>()?
+        }
+    };
+    let attrs = UserAttributes {
+        user_principal_name: Upn::parse(&upn).map_err(|_| corrupt("upn"))?,
+        mail: mail.map(|m| Mail::parse(&m)).transpose().map_err(|_| corrupt("mail"))?,
+        display_name: row.get(4)?,
+        given_name: row.get(5)?,
+        surname: row.get(6)?,
+        mail_nickname: row.get(7)?,
+        account_enabled: row.get(8)?,
+        user_type: if row.get::<_, i64>(9)? == 1 { UserType::Guest } else { UserType::Member },
+        department: row.get(10)?,
+        job_title: row.get(11)?,
+        company_name: row.get(12)?,
+        employee_id: row.get(13)?,
+        office_location: row.get(14)?,
+        street_address: row.get(15)?,
+        city: row.get(16)?,
+        state: row.get(17)?,
+        postal_code: row.get(18)?,
+        country: row.get(19)?,
+        usage_location: row.get(20)?,
+        preferred_language: row.get(21)?,
+        telephone_number: row.get(22)?,
+        mobile_phone: row.get(23)?,
+        manager: opt_id(row, 24)?,
+        extensions,
+    };
+    let anchor = anchor(row, 26)?;
+    Ok(User {
+        tenant_id: TenantId::from_bytes(row.get(0)?),
+        id: id(row, 1)?,
+        attrs,
+        origin: Origin::of(anchor.as_ref()),
+        anchor,
+        version: Version(row.get::<_, i64>(28)? as u64),
+        created_date_time: ts(row.get(29)?),
+        last_modified_date_time: ts(row.get(30)?),
+        deleted_date_time: row.get::<_, Option<i64>>(31)?.map(ts),
+    })
+}
+
+fn blob(id: ObjectId) -> Value {
+    Value::Blob(id.as_bytes().to_vec())
+}
+
+fn text(s: &Option<String>) -> Value {
+    s.as_ref().map_or(Value::Null, |s| Value::Text(s.clone()))
+}
+
+/// The values of [`USER_COLS`] for a user, in order.
+pub fn user_values(u: &User) -> [Value; USER_COL_COUNT] {
+    let a = &u.attrs;
+    [
+        Value::Blob(u.tenant_id.as_bytes().to_vec()),
+        blob(u.id),
+        Value::Text(a.user_principal_name.to_string()),
+        a.mail.as_ref().map_or(Value::Null, |m| Value::Text(m.to_string())),
+        text(&a.display_name),
+        text(&a.given_name),
+        text(&a.surname),
+        text(&a.mail_nickname),
+        Value::Integer(i64::from(a.account_enabled)),
+        Value::Integer(user_type_code(a.user_type)),
+        text(&a.department),
+        text(&a.job_title),
+        text(&a.company_name),
+        text(&a.employee_id),
+        text(&a.office_location),
+        text(&a.street_address),
+        text(&a.city),
+        text(&a.state),
+        text(&a.postal_code),
+        text(&a.country),
+        text(&a.usage_location),
+        text(&a.preferred_language),
+        text(&a.telephone_number),
+        text(&a.mobile_phone),
+        a.manager.map_or(Value::Null, blob),
+        extensions_json(&a.extensions).map_or(Value::Null, Value::Text),
+        u.anchor.map_or(Value::Null, |x| Value::Blob(x.tenant.as_bytes().to_vec())),
+        u.anchor.map_or(Value::Null, |x| blob(x.object)),
+        Value::Integer(u.version.0 as i64),
+        Value::Integer(u.created_date_time.as_millisecond()),
+        Value::Integer(u.last_modified_date_time.as_millisecond()),
+        u.deleted_date_time.map_or(Value::Null, |t| Value::Integer(t.as_millisecond())),
+    ]
+}
+
+pub const GROUP_COLS: &str = "tenant_id, id, display_name, description, mail_nickname, security_enabled, anchor_tenant, \
+    anchor_object, version, created_ms, modified_ms, deleted_ms";
+
+pub fn group(row: &Row<'_>) -> rusqlite::Result<Group> {
+    let anchor = anchor(row, 6)?;
+    Ok(Group {
+        tenant_id: TenantId::from_bytes(row.get(0)?),
+        id: id(row, 1)?,
+        attrs: GroupAttributes {
+            display_name: row.get(2)?,
+            description: row.get(3)?,
+            mail_nickname: row.get(4)?,
+            security_enabled: row.get(5)?,
+        },
+        origin: Origin::of(anchor.as_ref()),
+        anchor,
+        version: Version(row.get::<_, i64>(8)? as u64),
+        created_date_time: ts(row.get(9)?),
+        last_modified_date_time: ts(row.get(10)?),
+        deleted_date_time: row.get::<_, Option<i64>>(11)?.map(ts),
+    })
+}
+
+pub fn group_values(g: &Group) -> [Value; 12] {
+    let a = &g.attrs;
+    [
+        Value::Blob(g.tenant_id.as_bytes().to_vec()),
+        blob(g.id),
+        Value::Text(a.display_name.clone()),
+        text(&a.description),
+        text(&a.mail_nickname),
+        Value::Integer(i64::from(a.security_enabled)),
+        g.anchor.map_or(Value::Null, |x| Value::Blob(x.tenant.as_bytes().to_vec())),
+        g.anchor.map_or(Value::Null, |x| blob(x.object)),
+        Value::Integer(g.version.0 as i64),
+        Value::Integer(g.created_date_time.as_millisecond()),
+        Value::Integer(g.last_modified_date_time.as_millisecond()),
+        g.deleted_date_time.map_or(Value::Null, |t| Value::Integer(t.as_millisecond())),
+    ]
+}
+
+pub const CHANGE_COLS: &str = "seq, at_ms, object_kind, object_id, op, member_id, attributes";
+
+pub fn change(tenant: TenantId, row: &Row<'_>) -> rusqlite::Result<Change> {
+    let attrs: Option<String> = row.get(6)?;
+    let attributes: Vec<AttributeChange> = match attrs {
+        None => Vec::new(),
+        Some(json) => serde_json::from_str(&json).map_err(|_| corrupt("change attributes"))?,
+    };
+    Ok(Change {
+        seq: row.get::<_, i64>(0)? as u64,
+        tenant_id: tenant,
+        at: ts(row.get(1)?),
+        object_kind: if row.get::<_, i64>(2)? == 1 { ObjectKind::Group } else { ObjectKind::User },
+        object_id: id(row, 3)?,
+        op: ChangeOp::from_code(row.get::<_, u8>(4)?).ok_or_else(|| corrupt("change op"))?,
+        member_id: opt_id(row, 5)?,
+        attributes,
+    })
+}
+
+pub fn sql_err(e: rusqlite::Error) -> StoreError {
+    StoreError::Internal { message: e.to_string() }
+}

@@ -1,0 +1,527 @@
+//! The write path. Runs on the single writer thread, inside a transaction opened by the
+//! caller; every function appends its change-feed entries through [`Tx::append`], so a
+//! write and its changes always share a transaction.
+use crate::rows::{self, kind_code, sql_err, USER_COLS};
+use rusqlite::{params, Connection, OptionalExtension};
+use tenantsync_domain::{
+    AttrValue, AttributeChange, ChangeOp, Group, NewGroup, NewUser, ObjectId, ObjectKind, Origin, TenantId, User, UserRef,
+    Version,
+};
+use tenantsync_store::{StoreError, WriteOp, WriteOutcome};
+
+/// One open write transaction on one tenant.
+pub struct Tx<'c> {
+    pub conn: &'c Connection,
+    pub tenant: TenantId,
+    tenant_blob: [u8; 16],
+    /// The tenant's newest change seq, including changes appended in this transaction.
+    pub head: u64,
+    head_at_begin: u64,
+    pub now_ms: i64,
+}
+
+impl<'c> Tx<'c> {
+    /// Starts a write transaction on `tenant`. The caller commits or rolls back.
+    pub fn begin(conn: &'c Connection, tenant: TenantId, now_ms: i64) -> Result<Tx<'c>, StoreError> {
+        conn.execute_batch("BEGIN IMMEDIATE").map_err(sql_err)?;
+        let head: Option<i64> = conn
+            .prepare_cached("SELECT change_head FROM tenants WHERE id = ?1")
+            .and_then(|mut s| s.query_row([tenant.as_bytes()], |r| r.get(0)).optional())
+            .map_err(sql_err)?;
+        let Some(head) = head else {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(StoreError::TenantNotFound { tenant: tenant.to_string() });
+        };
+        let head = head as u64;
+        Ok(Tx { conn, tenant, tenant_blob: *tenant.as_bytes(), head, head_at_begin: head, now_ms })
+    }
+
+    /// Whether this transaction appended changes.
+    pub fn appended(&self) -> bool {
+        self.head != self.head_at_begin
+    }
+
+    /// Records the new head and commits. Returns the head if changes were appended.
+    pub fn commit(self) -> Result<Option<u64>, StoreError> {
+        if self.appended() {
+            self.conn
+                .prepare_cached("UPDATE tenants SET change_head = ?1 WHERE id = ?2")
+                .and_then(|mut s| s.execute(params![self.head as i64, self.tenant_blob]))
+                .map_err(sql_err)?;
+        }
+        self.conn.execute_batch("COMMIT").map_err(sql_err)?;
+        Ok(self.appended().then_some(self.head))
+    }
+
+    pub fn rollback(self) {
+        if let Err(e) = self.conn.execute_batch("ROLLBACK") {
+            tracing::error!(error = %e, "rollback failed");
+        }
+    }
+
+    /// Restarts the transaction after a commit, for bulk paths.
+    pub fn recommit(&mut self) -> Result<Option<u64>, StoreError> {
+        if self.appended() {
+            self.conn
+                .prepare_cached("UPDATE tenants SET change_head = ?1 WHERE id = ?2")
+                .and_then(|mut s| s.execute(params![self.head as i64, self.tenant_blob]))
+                .map_err(sql_err)?;
+        }
+        self.conn.execute_batch("COMMIT; BEGIN IMMEDIATE").map_err(sql_err)?;
+        let appended = self.appended().then_some(self.head);
+        self.head_at_begin = self.head;
+        Ok(appended)
+    }
+
+    /// Rolls back to the start of the current transaction and begins a new one.
+    pub fn restart(&mut self) -> Result<(), StoreError> {
+        self.conn.execute_batch("ROLLBACK; BEGIN IMMEDIATE").map_err(sql_err)?;
+        self.head = self.head_at_begin;
+        Ok(())
+    }
+
+    pub fn savepoint(&self) -> Result<u64, StoreError> {
+        self.conn.execute_batch("SAVEPOINT op").map_err(sql_err)?;
+        Ok(self.head)
+    }
+
+    pub fn release(&self) -> Result<(), StoreError> {
+        self.conn.execute_batch("RELEASE op").map_err(sql_err)
+    }
+
+    pub fn rollback_to(&mut self, head: u64) -> Result<(), StoreError> {
+        self.conn.execute_batch("ROLLBACK TO op; RELEASE op").map_err(sql_err)?;
+        self.head = head;
+        Ok(())
+    }
+
+    /// Appends one change to the tenant's feed.
+    pub fn append(
+        &mut self,
+        kind: ObjectKind,
+        object: ObjectId,
+        op: ChangeOp,
+        member: Option<ObjectId>,
+        attributes: &[AttributeChange],
+    ) -> Result<(), StoreError> {
+        let seq = self.head + 1;
+        let attrs = if attributes.is_empty() {
+            None
+        } else {
+            Some(serde_json::to_string(attributes).map_err(|e| StoreError::Internal { message: e.to_string() })?)
+        };
+        self.conn
+            .prepare_cached(
+                "INSERT INTO changes (tenant_id, seq, at_ms, object_kind, object_id, op, member_id, attributes) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    self.tenant_blob,
+                    seq as i64,
+                    self.now_ms,
+                    kind_code(kind),
+                    object.as_bytes(),
+                    op.code(),
+                    member.map(|m| *m.as_bytes()),
+                    attrs
+                ])
+            })
+            .map_err(sql_err)?;
+        self.head = seq;
+        Ok(())
+    }
+
+    fn now(&self) -> jiff::Timestamp {
+        rows::ts(self.now_ms)
+    }
+
+    // ---------- reads inside the transaction ----------
+
+    pub fn load_user(&self, id: ObjectId) -> Result<User, StoreError> {
+        self.conn
+            .prepare_cached(&format!("SELECT {USER_COLS} FROM users WHERE tenant_id = ?1 AND id = ?2"))
+            .and_then(|mut s| s.query_row(params![self.tenant_blob, id.as_bytes()], rows::user).optional())
+            .map_err(sql_err)?
+            .ok_or(StoreError::NotFound { kind: ObjectKind::User, id })
+    }
+
+    pub fn load_group(&self, id: ObjectId) -> Result<Group, StoreError> {
+        self.conn
+            .prepare_cached(&format!("SELECT {} FROM groups WHERE tenant_id = ?1 AND id = ?2", rows::GROUP_COLS))
+            .and_then(|mut s| s.query_row(params![self.tenant_blob, id.as_bytes()], rows::group).optional())
+            .map_err(sql_err)?
+            .ok_or(StoreError::NotFound { kind: ObjectKind::Group, id })
+    }
+
+    /// Resolves a manager reference to a live user of this tenant, if there is one.
+    pub fn find_manager(&self, r: &UserRef) -> Result<Option<ObjectId>, StoreError> {
+        let row: Option<([u8; 16], Option<i64>)> = match r {
+            UserRef::Id(id) => self
+                .conn
+                .prepare_cached("SELECT id, deleted_ms FROM users WHERE tenant_id = ?1 AND id = ?2")
+                .and_then(|mut s| s.query_row(params![self.tenant_blob, id.as_bytes()], |r| Ok((r.get(0)?, r.get(1)?))).optional()),
+            UserRef::Upn(upn) => self
+                .conn
+                .prepare_cached("SELECT id, deleted_ms FROM users WHERE tenant_id = ?1 AND upn = ?2 COLLATE NOCASE")
+                .and_then(|mut s| s.query_row(params![self.tenant_blob, upn.as_str()], |r| Ok((r.get(0)?, r.get(1)?))).optional()),
+        }
+        .map_err(sql_err)?;
+        Ok(row.and_then(|(id, deleted)| deleted.is_none().then(|| ObjectId::from_bytes(id))))
+    }
+
+    fn resolve_manager(&self, r: &UserRef, own: ObjectId) -> Result<ObjectId, StoreError> {
+        let id = self.find_manager(r)?.ok_or_else(|| StoreError::UnknownManager { reference: r.to_string() })?;
+        if id == own {
+            return Err(StoreError::SelfManager);
+        }
+        Ok(id)
+    }
+
+    // ---------- writes ----------
+
+    pub fn apply(&mut self, op: WriteOp) -> Result<WriteOutcome, StoreError> {
+        match op {
+            WriteOp::CreateUser(u) => self.create_user(*u, false).map(|(u, _)| WriteOutcome::User(Box::new(u))),
+            WriteOp::UpdateUser { id, patch, if_match } => {
+                let mut user = self.load_live_user(id, if_match)?;
+                let manager = match &patch.manager {
+                    None => None,
+                    Some(None) => Some(None),
+                    Some(Some(r)) => Some(Some(self.resolve_manager(r, id)?)),
+                };
+                let changes = user.attrs.apply(&patch, manager)?;
+                if changes.is_empty() {
+                    return Ok(WriteOutcome::User(Box::new(user)));
+                }
+                self.bump_user(&mut user)?;
+                self.append(ObjectKind::User, id, ChangeOp::Update, None, &changes)?;
+                Ok(WriteOutcome::User(Box::new(user)))
+            }
+            WriteOp::SoftDeleteUser { id, if_match } => {
+                let mut user = self.load_live_user(id, if_match)?;
+                user.deleted_date_time = Some(self.now());
+                self.bump_user(&mut user)?;
+                self.append(ObjectKind::User, id, ChangeOp::SoftDelete, None, &[])?;
+                Ok(WriteOutcome::User(Box::new(user)))
+            }
+            WriteOp::RestoreUser { id, if_match } => {
+                let mut user = self.load_user(id)?;
+                check_version(ObjectKind::User, id, user.version, if_match)?;
+                if !user.is_deleted() {
+                    return Err(StoreError::NotDeleted { kind: ObjectKind::User, id });
+                }
+                user.deleted_date_time = None;
+                self.bump_user(&mut user)?;
+                self.append(ObjectKind::User, id, ChangeOp::Restore, None, &[])?;
+                Ok(WriteOutcome::User(Box::new(user)))
+            }
+            WriteOp::HardDeleteUser { id, if_match } => {
+                let user = self.load_user(id)?;
+                check_version(ObjectKind::User, id, user.version, if_match)?;
+                self.hard_delete_user(id)?;
+                Ok(WriteOutcome::HardDeleted { kind: ObjectKind::User, id })
+            }
+            WriteOp::CreateGroup(g) => self.create_group(g).map(|g| WriteOutcome::Group(Box::new(g))),
+            WriteOp::UpdateGroup { id, patch, if_match } => {
+                let mut group = self.load_live_group(id, if_match)?;
+                let changes = group.attrs.apply(&patch)?;
+                if changes.is_empty() {
+                    return Ok(WriteOutcome::Group(Box::new(group)));
+                }
+                self.bump_group(&mut group)?;
+                self.append(ObjectKind::Group, id, ChangeOp::Update, None, &changes)?;
+                Ok(WriteOutcome::Group(Box::new(group)))
+            }
+            WriteOp::SoftDeleteGroup { id, if_match } => {
+                let mut group = self.load_live_group(id, if_match)?;
+                group.deleted_date_time = Some(self.now());
+                self.bump_group(&mut group)?;
+                self.append(ObjectKind::Group, id, ChangeOp::SoftDelete, None, &[])?;
+                Ok(WriteOutcome::Group(Box::new(group)))
+            }
+            WriteOp::RestoreGroup { id, if_match } => {
+                let mut group = self.load_group(id)?;
+                check_version(ObjectKind::Group, id, group.version, if_match)?;
+                if !group.is_deleted() {
+                    return Err(StoreError::NotDeleted { kind: ObjectKind::Group, id });
+                }
+                group.deleted_date_time = None;
+                self.bump_group(&mut group)?;
+                self.append(ObjectKind::Group, id, ChangeOp::Restore, None, &[])?;
+                Ok(WriteOutcome::Group(Box::new(group)))
+            }
+            WriteOp::HardDeleteGroup { id, if_match } => {
+                let group = self.load_group(id)?;
+                check_version(ObjectKind::Group, id, group.version, if_match)?;
+                self.hard_delete_group(id)?;
+                Ok(WriteOutcome::HardDeleted { kind: ObjectKind::Group, id })
+            }
+            WriteOp::AddMember { group, user, if_match } => {
+                let mut g = self.load_live_group(group, if_match)?;
+                let u = self.load_user(user)?;
+                if u.is_deleted() {
+                    return Err(StoreError::ObjectDeleted { kind: ObjectKind::User, id: user });
+                }
+                let inserted = self
+                    .conn
+                    .prepare_cached("INSERT OR IGNORE INTO members (tenant_id, group_id, user_id) VALUES (?1, ?2, ?3)")
+                    .and_then(|mut s| s.execute(params![self.tenant_blob, group.as_bytes(), user.as_bytes()]))
+                    .map_err(sql_err)?;
+                if inserted == 0 {
+                    return Err(StoreError::MemberExists { group, user });
+                }
+                self.bump_group(&mut g)?;
+                self.append(ObjectKind::Group, group, ChangeOp::MemberAdd, Some(user), &[])?;
+                Ok(WriteOutcome::Group(Box::new(g)))
+            }
+            WriteOp::RemoveMember { group, user, if_match } => {
+                let mut g = self.load_live_group(group, if_match)?;
+                if self.remove_membership(group, user)? == 0 {
+                    return Err(StoreError::NotAMember { group, user });
+                }
+                self.bump_group(&mut g)?;
+                self.append(ObjectKind::Group, group, ChangeOp::MemberRemove, Some(user), &[])?;
+                Ok(WriteOutcome::Group(Box::new(g)))
+            }
+        }
+    }
+
+    fn load_live_user(&self, id: ObjectId, if_match: Option<Version>) -> Result<User, StoreError> {
+        let user = self.load_user(id)?;
+        check_version(ObjectKind::User, id, user.version, if_match)?;
+        if user.is_deleted() {
+            return Err(StoreError::ObjectDeleted { kind: ObjectKind::User, id });
+        }
+        Ok(user)
+    }
+
+    fn load_live_group(&self, id: ObjectId, if_match: Option<Version>) -> Result<Group, StoreError> {
+        let group = self.load_group(id)?;
+        check_version(ObjectKind::Group, id, group.version, if_match)?;
+        if group.is_deleted() {
+            return Err(StoreError::ObjectDeleted { kind: ObjectKind::Group, id });
+        }
+        Ok(group)
+    }
+
+    /// Inserts a new user. With `defer_manager`, a manager that does not exist yet is
+    /// left unset and returned, for the caller to resolve later in the transaction.
+    pub fn create_user(&mut self, new: NewUser, defer_manager: bool) -> Result<(User, Option<UserRef>), StoreError> {
+        let is_self = match &new.manager {
+            Some(UserRef::Id(m)) => *m == new.id,
+            Some(UserRef::Upn(m)) => m.as_str().eq_ignore_ascii_case(new.attrs.user_principal_name.as_str()),
+            None => false,
+        };
+        if is_self {
+            return Err(StoreError::SelfManager);
+        }
+        let mut deferred = None;
+        let manager = match &new.manager {
+            None => None,
+            Some(r) => match self.find_manager(r)? {
+                Some(m) => Some(m),
+                None if defer_manager => {
+                    deferred = Some(r.clone());
+                    None
+                }
+                None => return Err(StoreError::UnknownManager { reference: r.to_string() }),
+            },
+        };
+        let mut attrs = new.attrs;
+        attrs.manager = manager;
+        let now = self.now();
+        let user = User {
+            id: new.id,
+            tenant_id: self.tenant,
+            attrs,
+            origin: Origin::of(new.anchor.as_ref()),
+            anchor: new.anchor,
+            version: Version::FIRST,
+            created_date_time: now,
+            last_modified_date_time: now,
+            deleted_date_time: None,
+        };
+        let values = rows::user_values(&user);
+        self.conn
+            .prepare_cached(&format!(
+                "INSERT INTO users ({USER_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
+                 ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32)"
+            ))
+            .and_then(|mut s| s.execute(rusqlite::params_from_iter(values.iter())))
+            .map_err(|e| constraint(e, ObjectKind::User, &user))?;
+        self.append(ObjectKind::User, user.id, ChangeOp::Create, None, &[])?;
+        Ok((user, deferred))
+    }
+
+    /// Sets the manager of a user created earlier in this transaction, without a change
+    /// entry of its own: the create change already stands for the object's whole state.
+    pub fn set_manager_in_creation(&self, user: ObjectId, manager: ObjectId) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached("UPDATE users SET manager_id = ?1 WHERE tenant_id = ?2 AND id = ?3")
+            .and_then(|mut s| s.execute(params![manager.as_bytes(), self.tenant_blob, user.as_bytes()]))
+            .map_err(sql_err)?;
+        Ok(())
+    }
+
+    fn create_group(&mut self, new: NewGroup) -> Result<Group, StoreError> {
+        let now = self.now();
+        let group = Group {
+            id: new.id,
+            tenant_id: self.tenant,
+            attrs: new.attrs,
+            origin: Origin::of(new.anchor.as_ref()),
+            anchor: new.anchor,
+            version: Version::FIRST,
+            created_date_time: now,
+            last_modified_date_time: now,
+            deleted_date_time: None,
+        };
+        let values = rows::group_values(&group);
+        self.conn
+            .prepare_cached(&format!("INSERT INTO groups ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)", rows::GROUP_COLS))
+            .and_then(|mut s| s.execute(rusqlite::params_from_iter(values.iter())))
+            .map_err(|e| match constraint_kind(&e) {
+                Some(Constraint::Anchor) => StoreError::AnchorTaken { anchor: group.anchor.map(|a| a.to_string()).unwrap_or_default() },
+                Some(Constraint::Id) => StoreError::IdTaken { kind: ObjectKind::Group, id: group.id },
+                _ => sql_err(e),
+            })?;
+        self.append(ObjectKind::Group, group.id, ChangeOp::Create, None, &[])?;
+        Ok(group)
+    }
+
+    /// Rewrites the whole user row with version + 1.
+    fn bump_user(&self, user: &mut User) -> Result<(), StoreError> {
+        user.version = user.version.next();
+        user.last_modified_date_time = self.now();
+        let values = rows::user_values(user);
+        let sets: Vec<String> = USER_COLS.split(',').map(str::trim).enumerate().skip(2).map(|(i, c)| format!("{c} = ?{}", i + 1)).collect();
+        self.conn
+            .prepare_cached(&format!("UPDATE users SET {} WHERE tenant_id = ?1 AND id = ?2", sets.join(", ")))
+            .and_then(|mut s| s.execute(rusqlite::params_from_iter(values.iter())))
+            .map_err(|e| constraint(e, ObjectKind::User, user))?;
+        Ok(())
+    }
+
+    fn bump_group(&self, group: &mut Group) -> Result<(), StoreError> {
+        group.version = group.version.next();
+        group.last_modified_date_time = self.now();
+        let values = rows::group_values(group);
+        let sets: Vec<String> =
+            rows::GROUP_COLS.split(',').map(str::trim).enumerate().skip(2).map(|(i, c)| format!("{c} = ?{}", i + 1)).collect();
+        self.conn
+            .prepare_cached(&format!("UPDATE groups SET {} WHERE tenant_id = ?1 AND id = ?2", sets.join(", ")))
+            .and_then(|mut s| s.execute(rusqlite::params_from_iter(values.iter())))
+            .map_err(sql_err)?;
+        Ok(())
+    }
+
+    fn remove_membership(&self, group: ObjectId, user: ObjectId) -> Result<usize, StoreError> {
+        self.conn
+            .prepare_cached("DELETE FROM members WHERE tenant_id = ?1 AND group_id = ?2 AND user_id = ?3")
+            .and_then(|mut s| s.execute(params![self.tenant_blob, group.as_bytes(), user.as_bytes()]))
+            .map_err(sql_err)
+    }
+
+    fn ids(&self, sql: &str, id: ObjectId) -> Result<Vec<ObjectId>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(sql_err)?;
+        let rows = stmt
+            .query_map(params![self.tenant_blob, id.as_bytes()], |r| Ok(ObjectId::from_bytes(r.get(0)?)))
+            .map_err(sql_err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(sql_err)
+    }
+
+    /// Removes a user for good: its memberships (the groups record `memberRemove`), its
+    /// place as manager (the reports record an `update`), then the user (`hardDelete`).
+    pub fn hard_delete_user(&mut self, id: ObjectId) -> Result<(), StoreError> {
+        for report in self.ids("SELECT id FROM users WHERE tenant_id = ?1 AND manager_id = ?2", id)? {
+            let mut r = self.load_user(report)?;
+            r.attrs.manager = None;
+            self.bump_user(&mut r)?;
+            let change = AttributeChange { name: "manager".into(), old: AttrValue::String(id.to_string()), new: AttrValue::Null };
+            self.append(ObjectKind::User, report, ChangeOp::Update, None, &[change])?;
+        }
+        for group in self.ids("SELECT group_id FROM members WHERE tenant_id = ?1 AND user_id = ?2", id)? {
+            self.remove_membership(group, id)?;
+            let mut g = self.load_group(group)?;
+            self.bump_group(&mut g)?;
+            self.append(ObjectKind::Group, group, ChangeOp::MemberRemove, Some(id), &[])?;
+        }
+        self.conn
+            .prepare_cached("DELETE FROM users WHERE tenant_id = ?1 AND id = ?2")
+            .and_then(|mut s| s.execute(params![self.tenant_blob, id.as_bytes()]))
+            .map_err(sql_err)?;
+        self.append(ObjectKind::User, id, ChangeOp::HardDelete, None, &[])
+    }
+
+    /// Removes a group for good with its memberships. The memberships go silently: the
+    /// group's `hardDelete` change says all there is to say.
+    pub fn hard_delete_group(&mut self, id: ObjectId) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached("DELETE FROM members WHERE tenant_id = ?1 AND group_id = ?2")
+            .and_then(|mut s| s.execute(params![self.tenant_blob, id.as_bytes()]))
+            .map_err(sql_err)?;
+        self.conn
+            .prepare_cached("DELETE FROM groups WHERE tenant_id = ?1 AND id = ?2")
+            .and_then(|mut s| s.execute(params![self.tenant_blob, id.as_bytes()]))
+            .map_err(sql_err)?;
+        self.append(ObjectKind::Group, id, ChangeOp::HardDelete, None, &[])
+    }
+
+    /// Hard-deletes everything soft-deleted before `cutoff_ms`.
+    pub fn purge(&mut self, cutoff_ms: i64) -> Result<u64, StoreError> {
+        let select = |sql: &str| -> Result<Vec<ObjectId>, StoreError> {
+            let mut stmt = self.conn.prepare_cached(sql).map_err(sql_err)?;
+            let rows = stmt.query_map(params![self.tenant_blob, cutoff_ms], |r| Ok(ObjectId::from_bytes(r.get(0)?))).map_err(sql_err)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(sql_err)
+        };
+        let users = select("SELECT id FROM users WHERE tenant_id = ?1 AND deleted_ms IS NOT NULL AND deleted_ms < ?2 ORDER BY id")?;
+        let groups = select("SELECT id FROM groups WHERE tenant_id = ?1 AND deleted_ms IS NOT NULL AND deleted_ms < ?2 ORDER BY id")?;
+        let n = (users.len() + groups.len()) as u64;
+        for id in users {
+            self.hard_delete_user(id)?;
+        }
+        for id in groups {
+            self.hard_delete_group(id)?;
+        }
+        Ok(n)
+    }
+}
+
+fn check_version(kind: ObjectKind, id: ObjectId, actual: Version, expected: Option<Version>) -> Result<(), StoreError> {
+    match expected {
+        Some(expected) if expected != actual => Err(StoreError::VersionMismatch { kind, id, expected, actual }),
+        _ => Ok(()),
+    }
+}
+
+enum Constraint {
+    Upn,
+    Anchor,
+    Id,
+}
+
+fn constraint_kind(e: &rusqlite::Error) -> Option<Constraint> {
+    let rusqlite::Error::SqliteFailure(err, Some(msg)) = e else { return None };
+    if err.code != rusqlite::ErrorCode::ConstraintViolation {
+        return None;
+    }
+    if msg.contains(".upn") {
+        Some(Constraint::Upn)
+    } else if msg.contains(".anchor_") {
+        Some(Constraint::Anchor)
+    } else if msg.contains(".id") {
+        Some(Constraint::Id)
+    } else {
+        None
+    }
+}
+
+fn constraint(e: rusqlite::Error, kind: ObjectKind, user: &User) -> StoreError {
+    match constraint_kind(&e) {
+        Some(Constraint::Upn) => StoreError::UpnTaken { upn: user.attrs.user_principal_name.to_string() },
+        Some(Constraint::Anchor) => StoreError::AnchorTaken { anchor: user.anchor.map(|a| a.to_string()).unwrap_or_default() },
+        Some(Constraint::Id) => StoreError::IdTaken { kind, id: user.id },
+        None => sql_err(e),
+    }
+}

@@ -1,0 +1,100 @@
+//! SQLite-specific behaviour.
+use rusqlite::Connection;
+use tenantsync_domain::{ChangeCursor, NewTenant, NewUser, Upn};
+use tenantsync_store::{Store, StoreError};
+use tenantsync_store_sqlite::{SqliteStore, APPLICATION_ID, DB_FILE};
+
+fn user(upn: &str) -> NewUser {
+    NewUser::new(Upn::parse(upn).unwrap())
+}
+
+#[tokio::test]
+async fn data_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let tenant = {
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let t = store.create_tenant(NewTenant::new("Contoso", "contoso.example").unwrap()).await.unwrap();
+        store.create_user(t.id, user("alice@contoso.example")).await.unwrap();
+        t.id
+    };
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let found = store.find_user_by_upn(tenant, &Upn::parse("ALICE@contoso.example").unwrap()).await.unwrap();
+    assert!(found.is_some());
+    assert_eq!(store.change_head(tenant).await.unwrap(), ChangeCursor(1));
+}
+
+#[tokio::test]
+async fn a_non_empty_foreign_directory_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "mine").unwrap();
+    let err = SqliteStore::open(dir.path()).unwrap_err();
+    assert_eq!(err.code(), "foreign_data_directory");
+    assert!(err.to_string().contains("notes.txt"), "{err}");
+    assert!(!dir.path().join(DB_FILE).exists());
+}
+
+#[tokio::test]
+async fn a_database_of_another_application_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+    conn.execute_batch("CREATE TABLE t (x); PRAGMA application_id = 42;").unwrap();
+    drop(conn);
+    let err = SqliteStore::open(dir.path()).unwrap_err();
+    assert_eq!(err.code(), "foreign_data_directory");
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_sqlite_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(DB_FILE), vec![7u8; 4096]).unwrap();
+    let err = SqliteStore::open(dir.path()).unwrap_err();
+    assert_eq!(err.code(), "foreign_data_directory", "{err}");
+}
+
+#[tokio::test]
+async fn a_newer_schema_is_refused_with_both_versions_named() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(SqliteStore::open(dir.path()).unwrap());
+    let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    let err = SqliteStore::open(dir.path()).unwrap_err();
+    assert_eq!(err, StoreError::SchemaTooNew { found: 99, supported: tenantsync_store_sqlite::schema_version() });
+    assert!(err.to_string().contains("99"));
+}
+
+#[tokio::test]
+async fn a_file_in_place_of_the_directory_is_unreadable() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plain-file");
+    std::fs::write(&file, "x").unwrap();
+    let err = SqliteStore::open(&file).unwrap_err();
+    assert_eq!(err.code(), "unreadable_data_directory");
+}
+
+#[tokio::test]
+async fn the_database_is_marked_and_in_wal_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(SqliteStore::open(dir.path()).unwrap());
+    let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+    let app: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0)).unwrap();
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    assert_eq!(app, APPLICATION_ID);
+    assert_eq!(mode, "wal");
+}
+
+#[tokio::test]
+async fn the_lookups_use_their_indexes() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(SqliteStore::open(dir.path()).unwrap());
+    let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+    let plan = |sql: &str| -> String {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let rows: Vec<String> = stmt.query_map([], |r| r.get::<_, String>(3)).unwrap().map(Result::unwrap).collect();
+        rows.join("; ")
+    };
+    assert!(plan("SELECT * FROM users WHERE tenant_id = x'00' AND upn = 'a' COLLATE NOCASE").contains("users_upn"));
+    assert!(plan("SELECT * FROM users WHERE tenant_id = x'00' AND mail = 'a' COLLATE NOCASE").contains("users_mail"));
+    assert!(plan("SELECT * FROM users WHERE tenant_id = x'00' AND anchor_tenant = x'01' AND anchor_object = x'02'").contains("users_anchor"));
+    assert!(plan("SELECT * FROM changes WHERE tenant_id = x'00' AND seq > 5 ORDER BY seq").contains("PRIMARY KEY"));
+}

@@ -1,0 +1,149 @@
+use crate::{Result, StoreError};
+use tenantsync_domain::{ChangeCursor, Group, GroupPatch, NewGroup, NewUser, ObjectId, ObjectKind, TenantId, User, UserPatch, Version};
+
+/// Which objects a listing shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Visibility {
+    /// Objects that are not soft-deleted (the normal listing).
+    #[default]
+    Active,
+    /// Only soft-deleted objects (the recycle bin).
+    Deleted,
+    All,
+}
+
+/// A page request: objects with an id after `after`, at most `limit`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    pub after: Option<ObjectId>,
+    pub limit: u32,
+    pub visibility: Visibility,
+}
+
+impl Default for ListQuery {
+    fn default() -> Self {
+        Self { after: None, limit: 100, visibility: Visibility::Active }
+    }
+}
+
+/// A page of objects and where the next page starts, if there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<ObjectId>,
+}
+
+/// One write to a tenant's directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteOp {
+    CreateUser(Box<NewUser>),
+    UpdateUser { id: ObjectId, patch: UserPatch, if_match: Option<Version> },
+    /// Marks the user deleted; it keeps its UPN and can be restored until purged.
+    SoftDeleteUser { id: ObjectId, if_match: Option<Version> },
+    RestoreUser { id: ObjectId, if_match: Option<Version> },
+    /// Removes the user for good, with its memberships; reports lose their manager.
+    HardDeleteUser { id: ObjectId, if_match: Option<Version> },
+    CreateGroup(NewGroup),
+    UpdateGroup { id: ObjectId, patch: GroupPatch, if_match: Option<Version> },
+    SoftDeleteGroup { id: ObjectId, if_match: Option<Version> },
+    RestoreGroup { id: ObjectId, if_match: Option<Version> },
+    HardDeleteGroup { id: ObjectId, if_match: Option<Version> },
+    AddMember { group: ObjectId, user: ObjectId, if_match: Option<Version> },
+    RemoveMember { group: ObjectId, user: ObjectId, if_match: Option<Version> },
+}
+
+impl WriteOp {
+    /// The object the operation addresses.
+    pub fn target(&self) -> (ObjectKind, ObjectId) {
+        match self {
+            WriteOp::CreateUser(u) => (ObjectKind::User, u.id),
+            WriteOp::UpdateUser { id, .. }
+            | WriteOp::SoftDeleteUser { id, .. }
+            | WriteOp::RestoreUser { id, .. }
+            | WriteOp::HardDeleteUser { id, .. } => (ObjectKind::User, *id),
+            WriteOp::CreateGroup(g) => (ObjectKind::Group, g.id),
+            WriteOp::UpdateGroup { id, .. }
+            | WriteOp::SoftDeleteGroup { id, .. }
+            | WriteOp::RestoreGroup { id, .. }
+            | WriteOp::HardDeleteGroup { id, .. } => (ObjectKind::Group, *id),
+            WriteOp::AddMember { group, .. } | WriteOp::RemoveMember { group, .. } => (ObjectKind::Group, *group),
+        }
+    }
+}
+
+/// What a write left behind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// The user as it now is (for an update that changed nothing: unchanged, same version).
+    User(Box<User>),
+    Group(Box<Group>),
+    /// The object no longer exists.
+    HardDeleted { kind: ObjectKind, id: ObjectId },
+}
+
+impl WriteOutcome {
+    pub fn into_user(self) -> Result<User> {
+        match self {
+            WriteOutcome::User(u) => Ok(*u),
+            other => Err(StoreError::Internal { message: format!("expected a user, got {other:?}") }),
+        }
+    }
+
+    pub fn into_group(self) -> Result<Group> {
+        match self {
+            WriteOutcome::Group(g) => Ok(*g),
+            other => Err(StoreError::Internal { message: format!("expected a group, got {other:?}") }),
+        }
+    }
+}
+
+/// How a batch of writes commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchMode {
+    /// All or nothing.
+    Atomic,
+    /// Each operation on its own; failures roll back only themselves.
+    Independent,
+}
+
+/// How a bulk import commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BulkOptions {
+    /// `None`: the whole import is one transaction; any rejected row means nothing is
+    /// written. `Some(n)`: every `n` rows commit as a unit; the first unit with a
+    /// rejected row is not written and the import stops there.
+    pub commit_every: Option<usize>,
+}
+
+/// A row a bulk import refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedRow {
+    pub tag: u64,
+    pub error: StoreError,
+}
+
+/// How a bulk import ended.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BulkSummary {
+    /// Users written and committed.
+    pub committed: u64,
+    /// Rows refused (at most the first 1,000 are kept in `rejected`).
+    pub rejected_count: u64,
+    pub rejected: Vec<RejectedRow>,
+    /// Rows that were valid but not committed because of a rejected row in their unit.
+    pub rolled_back: u64,
+    /// The tag of the last row committed, if any.
+    pub last_committed_tag: Option<u64>,
+}
+
+impl BulkSummary {
+    pub const MAX_KEPT_REJECTIONS: usize = 1000;
+}
+
+/// A commit that appended changes to a tenant's feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommitNotice {
+    pub tenant_id: TenantId,
+    /// The tenant's newest change after the commit.
+    pub head: ChangeCursor,
+}
