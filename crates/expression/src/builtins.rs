@@ -374,6 +374,7 @@ pub(crate) fn apply(f: Func, mut args: Vec<Value>, cx: &mut Cx<'_, '_, '_>) -> R
         }
         Func::DateFromNum => match int_arg(f, &args, 0)? {
             None => Value::Null,
+            Some(n) if n < 0 => return Err(invalid(f, format!("{n} is negative; AD dates count from 1601-01-01"))),
             Some(n) => Value::DateTime(
                 datetime::from_filetime(n).ok_or_else(|| invalid(f, format!("{n} is outside the supported dates (years 1601 to 9999)")))?,
             ),

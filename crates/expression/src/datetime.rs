@@ -235,6 +235,9 @@ pub fn from_filetime(ft: i64) -> Option<Timestamp> {
 /// Instant → AD FILETIME.
 pub fn to_filetime(ts: Timestamp) -> Option<i64> {
     let ticks = ts.as_nanosecond().div_euclid(100) + FILETIME_UNIX_EPOCH;
+    if ticks < 0 {
+        return None;
+    }
     i64::try_from(ticks).ok()
 }
 

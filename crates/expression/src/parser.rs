@@ -306,6 +306,13 @@ impl Lexer {
                     self.pos += 1;
                 }
                 let text: String = self.chars.get(digits_start..self.pos).unwrap_or_default().iter().collect();
+                if text.is_empty() {
+                    return Err(Error::UnexpectedToken {
+                        position: start,
+                        expected: "hexadecimal digits after &H".into(),
+                        found: self.peek_char(0).map_or_else(|| "end of expression".into(), |c| format!("{c:?}")),
+                    });
+                }
                 // VB: &H literals are 64-bit two's complement when they use all 16 digits.
                 let v = u64::from_str_radix(&text, 16)
                     .map_err(|_| Error::InvalidNumber { position: start, text: format!("&H{text}") })?;

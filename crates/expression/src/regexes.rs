@@ -61,7 +61,13 @@ pub fn compile(pattern: &str) -> Result<Regex, String> {
         .build()
         .map_err(|e| match e {
             regex::Error::CompiledTooBig(limit) => format!("pattern is too large once compiled (limit {limit} bytes)"),
-            other => other.to_string().lines().filter(|l| !l.trim().is_empty()).collect::<Vec<_>>().join(" "),
+            other => {
+                let text = other.to_string();
+                // The regex crate's syntax errors are multi-line drawings; keep the message line.
+                text.lines()
+                    .find_map(|l| l.trim().strip_prefix("error: "))
+                    .map_or_else(|| text.lines().map(str::trim).collect::<Vec<_>>().join(" "), str::to_owned)
+            }
         })
 }
 

@@ -458,7 +458,7 @@ fn eval_clause(c: &CompiledClause, v: &Value) -> (bool, String) {
         Operator::GreaterThan | Operator::GreaterThanOrEquals => match (text.trim().parse::<i64>(), c.int_operand) {
             (Ok(a), Some(b)) => {
                 let r = if c.op == Operator::GreaterThan { a > b } else { a >= b };
-                (r, format!("{a} {} {b}", if c.op == Operator::GreaterThan { ">" } else { ">=" }))
+                (r, format!("{a} {} {b} is {r}", if c.op == Operator::GreaterThan { ">" } else { ">=" }))
             }
             _ => (false, format!("{text:?} is not an integer")),
         },
