@@ -104,18 +104,23 @@ pub(crate) fn compare(op: CmpOp, l: &Value, r: &Value) -> Value {
 
 /// Applies a string → string function to a value; NULL stays NULL, multi-values map.
 fn map_str(v: Value, f: &mut impl FnMut(&str) -> Result<String, Error>) -> Result<Value, Error> {
+    map_owned(v, &mut |s| f(&s))
+}
+
+/// Like `map_str`, but the function owns the string and may reuse its buffer.
+fn map_owned(v: Value, f: &mut impl FnMut(String) -> Result<String, Error>) -> Result<Value, Error> {
     Ok(match v {
         Value::Null => Value::Null,
-        Value::Str(s) => Value::Str(f(&s)?),
+        Value::Str(s) => Value::Str(f(s)?),
         Value::Multi(vals) => {
             let mut out = Vec::with_capacity(vals.len());
             for x in vals {
-                out.push(map_str(x, f)?);
+                out.push(map_owned(x, f)?);
             }
             Value::Multi(out)
         }
         other => match other.to_text() {
-            Some(t) => Value::Str(f(&t)?),
+            Some(t) => Value::Str(f(t)?),
             None => Value::Null,
         },
     })
@@ -313,7 +318,10 @@ pub(crate) fn apply(f: Func, mut args: Vec<Value>, cx: &mut Cx<'_, '_, '_>) -> R
         Func::AltSecIdFromNetId => alt_sec_id(arg(&args, 0))?,
         Func::Append => {
             let suffix = text_arg(arg(&args, 1)).unwrap_or_default();
-            map_str(take(&mut args, 0), &mut |s| Ok(format!("{s}{suffix}")))?
+            map_owned(take(&mut args, 0), &mut |mut s| {
+                s.push_str(&suffix);
+                Ok(s)
+            })?
         }
         Func::AppRoleAssignmentsComplex => match take(&mut args, 0) {
             Value::Null => Value::Null,
@@ -461,25 +469,41 @@ pub(crate) fn apply(f: Func, mut args: Vec<Value>, cx: &mut Cx<'_, '_, '_>) -> R
             }
         }
         Func::Join => {
-            let sep = text_arg(arg(&args, 0)).unwrap_or_default();
+            let sep_owned;
+            let sep: &str = match arg(&args, 0) {
+                Value::Str(s) => s,
+                other => {
+                    sep_owned = other.to_text().unwrap_or_default();
+                    &sep_owned
+                }
+            };
             let mut out = String::new();
             let mut any_value = false;
             let mut first = true;
-            for v in args.iter().skip(1) {
-                let parts: Vec<String> = match v {
-                    Value::Multi(m) => m.iter().filter_map(Value::to_text).collect(),
-                    other => other.to_text().into_iter().collect(),
+            let mut push = |v: &Value| {
+                let owned;
+                let p: &str = match v {
+                    Value::Null => return,
+                    Value::Str(s) => s,
+                    other => {
+                        owned = other.to_text().unwrap_or_default();
+                        &owned
+                    }
                 };
-                for p in parts {
-                    any_value = true;
-                    if p.is_empty() {
-                        continue;
-                    }
-                    if !first {
-                        out.push_str(&sep);
-                    }
-                    out.push_str(&p);
-                    first = false;
+                any_value = true;
+                if p.is_empty() {
+                    return;
+                }
+                if !first {
+                    out.push_str(sep);
+                }
+                out.push_str(p);
+                first = false;
+            };
+            for v in args.iter().skip(1) {
+                match v {
+                    Value::Multi(m) => m.iter().for_each(&mut push),
+                    other => push(other),
                 }
             }
             if any_value { Value::Str(out) } else { Value::Null }
@@ -505,7 +529,9 @@ pub(crate) fn apply(f: Func, mut args: Vec<Value>, cx: &mut Cx<'_, '_, '_>) -> R
             let len = usize::try_from(len).unwrap_or(usize::MAX);
             map_str(take(&mut args, 0), &mut |s| Ok(s.chars().skip(skip).take(len).collect()))?
         }
-        Func::NormalizeDiacritics => map_str(take(&mut args, 0), &mut |s| Ok(text::normalize_diacritics(s)))?,
+        Func::NormalizeDiacritics => {
+            map_owned(take(&mut args, 0), &mut |s| Ok(if s.is_ascii() { s } else { text::normalize_diacritics(&s) }))?
+        }
         Func::Not => Value::Bool(!matches!(arg(&args, 0), Value::Bool(true)) && !arg(&args, 0).to_text().is_some_and(|t| t.trim().eq_ignore_ascii_case("true"))),
         Func::Now => Value::DateTime(cx.env.clock.now()),
         Func::PCase => {
@@ -543,12 +569,16 @@ pub(crate) fn apply(f: Func, mut args: Vec<Value>, cx: &mut Cx<'_, '_, '_>) -> R
                 Some(s) => Value::Multi(s.split(delim.as_str()).map(|p| Value::Str(p.to_owned())).collect()),
             }
         }
-        Func::StripSpaces => map_str(take(&mut args, 0), &mut |s| Ok(s.replace(' ', "")))?,
+        Func::StripSpaces => map_owned(take(&mut args, 0), &mut |mut s| {
+            s.retain(|c| c != ' ');
+            Ok(s)
+        })?,
         Func::ToLower => {
             let tr = culture(f, arg(&args, 1))?;
-            map_str(take(&mut args, 0), &mut |s| {
+            map_owned(take(&mut args, 0), &mut |mut s| {
                 if s.is_ascii() && !tr {
-                    return Ok(s.to_ascii_lowercase());
+                    s.make_ascii_lowercase();
+                    return Ok(s);
                 }
                 let mut out = String::with_capacity(s.len());
                 s.chars().for_each(|c| lower_char(c, tr, &mut out));
@@ -557,9 +587,10 @@ pub(crate) fn apply(f: Func, mut args: Vec<Value>, cx: &mut Cx<'_, '_, '_>) -> R
         }
         Func::ToUpper => {
             let tr = culture(f, arg(&args, 1))?;
-            map_str(take(&mut args, 0), &mut |s| {
+            map_owned(take(&mut args, 0), &mut |mut s| {
                 if s.is_ascii() && !tr {
-                    return Ok(s.to_ascii_uppercase());
+                    s.make_ascii_uppercase();
+                    return Ok(s);
                 }
                 let mut out = String::with_capacity(s.len());
                 s.chars().for_each(|c| upper_char(c, tr, &mut out));
