@@ -75,8 +75,8 @@ pub enum Error {
     #[error("RandomString: {message}")]
     ImpossibleRandomString { message: String },
     /// SelectUniqueValue: every candidate is taken (the engine escrows the entry).
-    #[error("SelectUniqueValue: all {candidates} candidate values already exist in the target")]
-    NoUniqueValue { candidates: usize },
+    #[error("SelectUniqueValue: no rule gave a value that is free in the target ({taken} of {rules} already exist, {empty} empty)")]
+    NoUniqueValue { rules: usize, taken: usize, empty: usize },
     /// SelectUniqueValue evaluated without a uniqueness check.
     #[error("SelectUniqueValue needs a uniqueness check against the target directory, and none was given")]
     UniquenessCheckMissing,

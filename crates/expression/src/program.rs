@@ -435,15 +435,20 @@ fn select_unique(rules: &[Node], cx: &mut Cx<'_, '_, '_>) -> Result<Value, Error
     if cx.env.uniqueness.is_none() {
         return Err(Error::UniquenessCheckMissing);
     }
+    let (mut taken, mut empty) = (0, 0);
     for rule in rules {
         let v = eval(rule, cx)?;
-        let Some(candidate) = v.to_text().filter(|s| !s.is_empty()) else { continue };
+        let Some(candidate) = v.to_text().filter(|s| !s.is_empty()) else {
+            empty += 1;
+            continue;
+        };
         let check = cx.env.uniqueness.as_deref_mut().ok_or(Error::UniquenessCheckMissing)?;
         if check.is_unique(&candidate).map_err(|message| Error::UniquenessCheckFailed { message })? {
             return Ok(Value::Str(candidate));
         }
+        taken += 1;
     }
-    Err(Error::NoUniqueValue { candidates: rules.len() })
+    Err(Error::NoUniqueValue { rules: rules.len(), taken, empty })
 }
 
 pub(crate) fn eval(node: &Node, cx: &mut Cx<'_, '_, '_>) -> Result<Value, Error> {

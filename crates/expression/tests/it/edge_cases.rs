@@ -245,3 +245,16 @@ fn compile_once_evaluate_many() {
         assert_eq!(p.evaluate_default(&row).unwrap().value, v(want));
     }
 }
+
+#[test]
+fn select_unique_value_edge_cases() {
+    let mut never = |_: &str| -> Result<bool, String> { Ok(true) };
+    let e = try_eval_with("SelectUniqueValue([a], [b])", &[], 1, Some(&mut never)).unwrap_err();
+    assert_eq!(e.to_string(), "SelectUniqueValue: no rule gave a value that is free in the target (0 of 2 already exist, 2 empty)");
+    let mut broken = |_: &str| -> Result<bool, String> { Err("directory unreachable".into()) };
+    let e = try_eval_with("SelectUniqueValue([a], [b])", &[("a", v("x"))], 1, Some(&mut broken)).unwrap_err();
+    assert_eq!(e.to_string(), "SelectUniqueValue: uniqueness check failed: directory unreachable");
+    let mut free = |c: &str| -> Result<bool, String> { Ok(c == "y") };
+    let r = try_eval_with("SelectUniqueValue([a], [b])", &[("a", v("x")), ("b", v("y"))], 1, Some(&mut free)).unwrap();
+    assert_eq!(r.value, v("y"));
+}

@@ -301,7 +301,7 @@ fn ex60_select_unique_value() {
     let (r, _) = run(&["John.Smith@contoso.com", "J.Smith@contoso.com", "Jo.Smith@contoso.com"]);
     let e = r.unwrap_err();
     assert_eq!(e.code(), "expression.eval.no_unique_value");
-    assert_eq!(e.to_string(), "SelectUniqueValue: all 3 candidate values already exist in the target");
+    assert_eq!(e.to_string(), "SelectUniqueValue: no rule gave a value that is free in the target (3 of 3 already exist, 0 empty)");
     assert_eq!(try_eval(expr, &attrs).unwrap_err().code(), "expression.eval.uniqueness_check_missing");
 }
 
