@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use crate::env::Env;
 use crate::functions::function_list;
-use crate::graph::{ParseExpressionResponse, check, parse_expression};
+use crate::graph::{ParseExpressionError, ParseExpressionResponse, check, parse_expression};
 use crate::parser::parse;
 use crate::program::{Flow, Schema};
 use crate::value::Value;
@@ -31,7 +31,7 @@ impl Output {
     }
     fn json(resp: &ParseExpressionResponse, ok: bool) -> Output {
         let text = serde_json::to_string_pretty(resp).unwrap_or_default() + "\n";
-        let stderr = if ok { String::new() } else { resp.error.as_ref().map(|e| e.message.clone()).unwrap_or_default() };
+        let stderr = if ok { String::new() } else { resp.error.as_ref().map(line).unwrap_or_default() };
         Output { stdout: text, stderr, code: i32::from(!ok) }
     }
 }
@@ -59,19 +59,19 @@ pub fn eval(args: &EvalArgs, env: &mut Env<'_>) -> Output {
                     values.insert(k, Value::from_json(&v));
                 }
             }
-            Ok(_) => return Output::fail("--input: expected a JSON object of attribute name to string, array or null".into()),
-            Err(e) => return Output::fail(format!("--input: invalid JSON: {e}")),
+            Ok(_) => return Output::fail("--input: expected a JSON object of attribute name to string, array or null [invalid_argument]".into()),
+            Err(e) => return Output::fail(format!("--input: invalid JSON: {e} [invalid_argument]")),
         }
     }
     let mut from_flags: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for a in &args.attrs {
         let Some((name, value)) = a.split_once('=') else {
-            return Output::fail(format!("--attr {a:?}: expected NAME=VALUE"));
+            return Output::fail(format!("--attr {a:?}: expected NAME=VALUE [invalid_argument]"));
         };
         let name = name.trim();
         let name = name.strip_prefix('[').and_then(|n| n.strip_suffix(']')).unwrap_or(name);
         if name.is_empty() {
-            return Output::fail(format!("--attr {a:?}: the attribute name is empty"));
+            return Output::fail(format!("--attr {a:?}: the attribute name is empty [invalid_argument]"));
         }
         from_flags.entry(name.to_owned()).or_default().push(Value::Str(value.to_owned()));
     }
@@ -98,7 +98,7 @@ pub fn eval(args: &EvalArgs, env: &mut Env<'_>) -> Output {
         return Output::json(&resp, ok);
     }
     if let Some(e) = &resp.error {
-        return Output::fail(e.message.clone());
+        return Output::fail(line(e));
     }
     let mut out = String::new();
     let result = resp.evaluation_result.clone().unwrap_or_default();
@@ -123,6 +123,11 @@ pub fn eval(args: &EvalArgs, env: &mut Env<'_>) -> Output {
     Output::ok(out)
 }
 
+/// One line for standard error: the message and the stable code.
+fn line(e: &ParseExpressionError) -> String {
+    format!("{} [{}]", e.message, e.code)
+}
+
 fn check_error(e: &crate::Error) -> ParseExpressionResponse {
     ParseExpressionResponse {
         parsing_succeeded: false,
@@ -139,7 +144,7 @@ fn finish_error(json: bool, resp: &ParseExpressionResponse) -> Output {
     if json {
         Output::json(resp, false)
     } else {
-        Output::fail(resp.error.as_ref().map(|e| e.message.clone()).unwrap_or_default())
+        Output::fail(resp.error.as_ref().map(line).unwrap_or_default())
     }
 }
 
@@ -151,7 +156,7 @@ pub fn check_cmd(expression: &str, json: bool) -> Output {
         return Output::json(&resp, ok);
     }
     match (&resp.error, &resp.parsed_expression) {
-        (Some(e), _) => Output::fail(e.message.clone()),
+        (Some(e), _) => Output::fail(line(e)),
         (None, Some(p)) => Output::ok(format!("ok: {p}\n")),
         (None, None) => Output::ok("ok\n".into()),
     }
@@ -200,7 +205,7 @@ mod tests {
         assert_eq!(run("Count([p])", &[], Some(r#"{"p": ["a", "b", "c"]}"#), false).stdout, "3\n");
         let o = run("Left([a], 1", &[], None, false);
         assert_eq!(o.code, 1);
-        assert_eq!(o.stderr, "column 12: expected ')' after argument 2 of Left, found end of expression");
+        assert_eq!(o.stderr, "column 12: expected ')' after argument 2 of Left, found end of expression [expression.parse.unexpected_token]");
         let o = run("Mid([a], 0, 1)", &["a=x"], None, true);
         assert_eq!(o.code, 1);
         let v: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
@@ -215,7 +220,10 @@ mod tests {
     #[test]
     fn check_and_functions() {
         assert_eq!(check_cmd("ToLower([a])", false).stdout, "ok: ToLower([a])\n");
-        assert_eq!(check_cmd("ToLowr([a])", false).stderr, "column 1: unknown function `ToLowr`; did you mean `ToLower`?");
+        assert_eq!(
+            check_cmd("ToLowr([a])", false).stderr,
+            "column 1: unknown function `ToLowr`; did you mean `ToLower`? [expression.parse.unknown_function]"
+        );
         let f = functions_cmd(false).stdout;
         assert_eq!(f.lines().count(), 44);
         assert!(f.contains("Replace(source, oldValue?, regexPattern?"));
