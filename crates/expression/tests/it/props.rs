@@ -115,3 +115,53 @@ proptest! {
         prop_assert_eq!(back, clause);
     }
 }
+
+fn one(expr: &str, attrs: &[(&str, Value)]) -> Value {
+    try_eval(expr, attrs).unwrap().value
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn left_and_mid_agree_with_chars(s in "\\PC{0,20}", n in 0i64..25) {
+        let chars: Vec<char> = s.chars().collect();
+        let want: String = chars.iter().take(n as usize).collect();
+        prop_assert_eq!(one(&format!("Left([s], {n})"), &[("s", Value::from(s.as_str()))]), Value::from(want.as_str()));
+        prop_assert_eq!(one(&format!("Mid([s], 1, {n})"), &[("s", Value::from(s.as_str()))]), Value::from(want.as_str()));
+    }
+
+    #[test]
+    fn base64_is_utf16le(s in "\\PC{0,20}") {
+        use base64::Engine as _;
+        let out = one("ConvertToBase64([s])", &[("s", Value::from(s.as_str()))]).to_text().unwrap();
+        let bytes = base64::engine::general_purpose::STANDARD.decode(out).unwrap();
+        let units: Vec<u16> = bytes.chunks(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+        prop_assert_eq!(String::from_utf16(&units).unwrap(), s);
+    }
+
+    #[test]
+    fn split_undoes_join(parts in proptest::collection::vec("[a-z0-9 ]{1,6}", 1..6)) {
+        let m = Value::Multi(parts.iter().map(|p| Value::from(p.as_str())).collect());
+        let back = one("Split(Join(\",\", [m]), \",\")", &[("m", m.clone())]);
+        prop_assert_eq!(back, m);
+    }
+
+    #[test]
+    fn filetime_round_trips(n in 0i64..2_650_467_743_999_999_999) {
+        prop_assert_eq!(one(&format!("NumFromDate(DateFromNum({n}))"), &[]), Value::Int(n));
+    }
+
+    #[test]
+    fn lower_is_idempotent_and_diacritics_leave_ascii_alone(s in "\\PC{0,20}") {
+        let once = one("ToLower([s])", &[("s", Value::from(s.as_str()))]);
+        let twice = one("ToLower(ToLower([s]))", &[("s", Value::from(s.as_str()))]);
+        prop_assert_eq!(once, twice);
+        let n = one("NormalizeDiacritics([s])", &[("s", Value::from(s.as_str()))]).to_text().unwrap();
+        let ascii_in: String = s.chars().filter(char::is_ascii).collect();
+        let ascii_out: String = n.chars().filter(char::is_ascii).collect();
+        // every ASCII character survives, in order (replacements only add ASCII)
+        let mut it = ascii_out.chars();
+        prop_assert!(ascii_in.chars().all(|c| it.any(|o| o == c)));
+    }
+}
