@@ -442,7 +442,20 @@ pub(crate) fn apply(f: Func, mut args: Vec<Value>, cx: &mut Cx<'_, '_, '_>) -> R
                 },
             };
             let fold = |s: &str| -> Vec<char> {
-                if text_compare { s.chars().flat_map(char::to_lowercase).collect() } else { s.chars().collect() }
+                if text_compare {
+                    // simple (one-to-one) case folding keeps positions aligned
+                    s.chars()
+                        .map(|c| {
+                            let mut l = c.to_lowercase();
+                            match (l.next(), l.next()) {
+                                (Some(x), None) => x,
+                                _ => c,
+                            }
+                        })
+                        .collect()
+                } else {
+                    s.chars().collect()
+                }
             };
             let (h, n) = (fold(&hay), fold(&needle));
             let from = usize::try_from(start - 1).unwrap_or(usize::MAX);

@@ -258,3 +258,10 @@ fn select_unique_value_edge_cases() {
     let r = try_eval_with("SelectUniqueValue([a], [b])", &[("a", v("x")), ("b", v("y"))], 1, Some(&mut free)).unwrap();
     assert_eq!(r.value, v("y"));
 }
+
+#[test]
+fn instr_text_compare_keeps_positions() {
+    assert_eq!(eval("InStr(\"İxAB\", \"ab\", 1, vbTextCompare)", N).value, Value::Int(3));
+    assert_eq!(eval("InStr(\"xAB\", \"ab\", 1, 1)", N).value, Value::Int(2), "1 = vbTextCompare");
+    assert_eq!(eval("InStr(\"xAB\", \"ab\", 1, 0)", N).value, Value::Int(0), "0 = vbBinaryCompare");
+}
