@@ -1,0 +1,10 @@
+//! The conformance cases, one `pub async fn(Fixture)` each.
+pub mod batches;
+pub mod bulk;
+pub mod concurrency;
+pub mod etag;
+pub mod feed;
+pub mod groups;
+pub mod lifecycle;
+pub mod tenants;
+pub mod users;
