@@ -29,10 +29,12 @@ pub fn start(store: SqliteStore, tenant: TenantId, options: BulkOptions) -> Resu
     // A few batches in flight: the parser runs ahead of the writer, but not far.
     let (tx, mut rx) = mpsc::channel::<Msg>(4);
     let (fail_tx, fail_rx) = oneshot::channel();
-    let notify_store = store.clone();
+    // The job holds no handle on the store itself: were it to hold the last one, the
+    // store would be dropped (and its writer joined) on the writer thread.
+    let notices = store.inner.notices.clone();
+    let now = store.now_ms();
     let job: crate::Job = Box::new(move |conn| {
-        let now = notify_store.now_ms();
-        let notify = |head: Option<u64>| notify_store.notify(tenant, head);
+        let notify = |head: Option<u64>| crate::send_notice(&notices, tenant, head);
         let result = run(conn, tenant, now, options, &mut rx, &notify);
         if let Err(e) = result {
             let _ = fail_tx.send(Err(e));

@@ -14,7 +14,7 @@ mod rows;
 mod schema;
 mod write;
 
-pub use schema::{latest_version as schema_version, APPLICATION_ID, DB_FILE};
+pub use schema::{latest_version as schema_version, migrations, APPLICATION_ID, DB_FILE};
 
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -35,7 +35,7 @@ use write::Tx;
 
 /// Page cache of the writer connection. Big enough that the upper levels of every index
 /// of a million-user tenant stay cached while a bulk import runs.
-const WRITER_CACHE_KIB: i64 = 256 * 1024;
+pub const WRITER_CACHE_KIB: i64 = 256 * 1024;
 const READER_CACHE_KIB: i64 = 32 * 1024;
 const MAX_IDLE_READERS: usize = 8;
 
@@ -71,6 +71,7 @@ impl Drop for Inner {
         }
         if let Ok(mut writer) = self.writer.lock()
             && let Some(handle) = writer.take()
+            && handle.thread().id() != std::thread::current().id()
         {
             let _ = handle.join();
         }
@@ -123,10 +124,7 @@ impl SqliteStore {
     }
 
     fn notify(&self, tenant: TenantId, head: Option<u64>) {
-        if let Some(head) = head {
-            // No receivers is fine.
-            let _ = self.inner.notices.send(CommitNotice { tenant_id: tenant, head: ChangeCursor(head) });
-        }
+        send_notice(&self.inner.notices, tenant, head);
     }
 
     /// Runs `f` on the writer thread and waits for its answer.
@@ -239,6 +237,13 @@ impl Listed for Group {
     }
     fn id(&self) -> ObjectId {
         self.id
+    }
+}
+
+fn send_notice(notices: &broadcast::Sender<CommitNotice>, tenant: TenantId, head: Option<u64>) {
+    if let Some(head) = head {
+        // No receivers is fine.
+        let _ = notices.send(CommitNotice { tenant_id: tenant, head: ChangeCursor(head) });
     }
 }
 

@@ -12,6 +12,12 @@ pub const DB_FILE: &str = "tenantsync.db";
 /// Migrations in order; `PRAGMA user_version` is the number applied.
 const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
 
+/// The schema's SQL, migration by migration (for tools that build the same tables, such
+/// as the raw baseline of the import benchmark).
+pub fn migrations() -> &'static [&'static str] {
+    MIGRATIONS
+}
+
 pub fn latest_version() -> i64 {
     MIGRATIONS.len() as i64
 }

@@ -1,0 +1,9 @@
+//! The one integration test binary of the CLI (one binary: link time matters).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod support;
+
+mod commands;
+mod crash;
+mod errors;
+mod import;
