@@ -135,7 +135,7 @@ fn check_error(e: &crate::Error) -> ParseExpressionResponse {
         evaluation_result: None,
         flow: None,
         redacted: false,
-        parsed_expression: None,
+        normalized_expression: None,
         error: Some(e.into()),
     }
 }
@@ -155,7 +155,7 @@ pub fn check_cmd(expression: &str, json: bool) -> Output {
         let ok = resp.error.is_none();
         return Output::json(&resp, ok);
     }
-    match (&resp.error, &resp.parsed_expression) {
+    match (&resp.error, &resp.normalized_expression) {
         (Some(e), _) => Output::fail(line(e)),
         (None, Some(p)) => Output::ok(format!("ok: {p}\n")),
         (None, None) => Output::ok("ok\n".into()),

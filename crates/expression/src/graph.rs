@@ -41,9 +41,10 @@ pub struct ParseExpressionResponse {
     /// The value was redacted.
     #[serde(default)]
     pub redacted: bool,
-    /// The canonical form of the parsed expression.
+    /// The parsed expression printed back in canonical form (Graph returns an
+    /// attributeMappingSource tree here under `parsedExpression`; we give text).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub parsed_expression: Option<String>,
+    pub normalized_expression: Option<String>,
     /// What went wrong.
     pub error: Option<ParseExpressionError>,
 }
@@ -57,7 +58,7 @@ pub fn check(text: &str) -> ParseExpressionResponse {
             evaluation_result: None,
             flow: None,
             redacted: false,
-            parsed_expression: Some(p.source().to_owned()),
+            normalized_expression: Some(p.source().to_owned()),
             error: None,
         },
         Err(e) => failed_parse(&e),
@@ -71,7 +72,7 @@ fn failed_parse(e: &Error) -> ParseExpressionResponse {
         evaluation_result: None,
         flow: None,
         redacted: false,
-        parsed_expression: None,
+        normalized_expression: None,
         error: Some(e.into()),
     }
 }
@@ -91,7 +92,7 @@ pub fn parse_expression(text: &str, schema: &Schema, row: &Row, env: &mut Env<'_
             evaluation_result: None,
             flow: None,
             redacted: false,
-            parsed_expression: parsed,
+            normalized_expression: parsed,
             error: Some((&e).into()),
         },
     }
@@ -104,7 +105,7 @@ fn from_evaluation(ev: &Evaluation, parsed: Option<String>) -> ParseExpressionRe
         evaluation_result: Some(ev.log_strings()),
         flow: Some(ev.flow),
         redacted: ev.redacted,
-        parsed_expression: parsed,
+        normalized_expression: parsed,
         error: None,
     }
 }
