@@ -73,9 +73,13 @@ fn reject(summary: &mut BulkSummary, unit: &mut Unit, tag: u64, error: StoreErro
 fn resolve_deferred(tx: &Tx<'_>, summary: &mut BulkSummary, unit: &mut Unit) -> Result<()> {
     for (tag, user, r) in std::mem::take(&mut unit.deferred) {
         match tx.find_manager(&r)? {
-            Some(m) if m == user => reject(summary, unit, tag, StoreError::SelfManager),
-            Some(m) => tx.set_manager_in_creation(user, m)?,
-            None => reject(summary, unit, tag, StoreError::UnknownManager { reference: r.to_string() }),
+            Some(m) if m != user => tx.set_manager_in_creation(user, m)?,
+            found => {
+                // The row was counted as good when it was inserted; it is not.
+                unit.ok_rows = unit.ok_rows.saturating_sub(1);
+                let error = if found.is_some() { StoreError::SelfManager } else { StoreError::UnknownManager { reference: r.to_string() } };
+                reject(summary, unit, tag, error);
+            }
         }
     }
     Ok(())
@@ -152,7 +156,10 @@ fn run(
                 }
             }
             Msg::End { commit, reply } => {
-                let result = finish(tx, &mut summary, &mut unit, commit && !stopped, notify).map(|()| summary);
+                let result = finish(tx, &mut summary, &mut unit, commit && !stopped, notify).map(|()| {
+                    summary.rejected.sort_by_key(|r| r.tag);
+                    summary
+                });
                 let _ = reply.send(result);
                 return Ok(());
             }

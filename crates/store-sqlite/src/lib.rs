@@ -88,8 +88,9 @@ impl SqliteStore {
     pub fn open_with_clock(data_dir: &Path, clock: Arc<dyn Clock>) -> Result<SqliteStore> {
         let path = schema::prepare_dir(data_dir)?;
         let mut conn = schema::open_conn(&path, false)?;
-        schema::configure(&conn, WRITER_CACHE_KIB, true)?;
-        schema::migrate(&mut conn, &path)?;
+        schema::configure(&conn, WRITER_CACHE_KIB, true)
+            .and_then(|()| schema::migrate(&mut conn, &path))
+            .map_err(|e| schema::foreign_if_not_a_database(e, &path))?;
         let (tx, rx) = mpsc::channel::<Job>();
         let writer = std::thread::Builder::new()
             .name("tenantsync-sqlite-writer".into())
@@ -336,7 +337,7 @@ impl Store for SqliteStore {
     async fn find_users_by_mail(&self, tenant: TenantId, mail: &Mail) -> Result<Vec<User>> {
         self.read_in(tenant, |c| {
             let mut stmt = c.prepare_cached(&format!(
-                "SELECT {USER_COLS} FROM users WHERE tenant_id = ?1 AND mail = ?2 COLLATE NOCASE ORDER BY id"
+                "SELECT {USER_COLS} FROM users INDEXED BY users_mail WHERE tenant_id = ?1 AND mail = ?2 COLLATE NOCASE AND mail IS NOT NULL ORDER BY id"
             ))?;
             let rows = stmt.query_map(params![tenant.as_bytes(), mail.as_str()], rows::user)?;
             rows.collect()
@@ -346,7 +347,7 @@ impl Store for SqliteStore {
     async fn find_user_by_anchor(&self, tenant: TenantId, anchor: &Anchor) -> Result<Option<User>> {
         self.read_in(tenant, |c| {
             c.prepare_cached(&format!(
-                "SELECT {USER_COLS} FROM users WHERE tenant_id = ?1 AND anchor_tenant = ?2 AND anchor_object = ?3"
+                "SELECT {USER_COLS} FROM users INDEXED BY users_anchor WHERE tenant_id = ?1 AND anchor_tenant = ?2 AND anchor_object = ?3 AND anchor_tenant IS NOT NULL"
             ))?
             .query_row(params![tenant.as_bytes(), anchor.tenant.as_bytes(), anchor.object.as_bytes()], rows::user)
             .optional()
@@ -379,7 +380,7 @@ impl Store for SqliteStore {
     async fn find_group_by_anchor(&self, tenant: TenantId, anchor: &Anchor) -> Result<Option<Group>> {
         self.read_in(tenant, |c| {
             c.prepare_cached(&format!(
-                "SELECT {GROUP_COLS} FROM groups WHERE tenant_id = ?1 AND anchor_tenant = ?2 AND anchor_object = ?3"
+                "SELECT {GROUP_COLS} FROM groups INDEXED BY groups_anchor WHERE tenant_id = ?1 AND anchor_tenant = ?2 AND anchor_object = ?3 AND anchor_tenant IS NOT NULL"
             ))?
             .query_row(params![tenant.as_bytes(), anchor.tenant.as_bytes(), anchor.object.as_bytes()], rows::group)
             .optional()
@@ -399,7 +400,7 @@ impl Store for SqliteStore {
     async fn member_of(&self, tenant: TenantId, user: ObjectId) -> Result<Vec<ObjectId>> {
         self.get_user(tenant, user).await?;
         self.read_in(tenant, |c| {
-            let mut stmt = c.prepare_cached("SELECT group_id FROM members WHERE tenant_id = ?1 AND user_id = ?2 ORDER BY group_id")?;
+            let mut stmt = c.prepare_cached("SELECT group_id FROM members INDEXED BY members_user WHERE tenant_id = ?1 AND user_id = ?2 ORDER BY group_id")?;
             let rows = stmt.query_map(params![tenant.as_bytes(), user.as_bytes()], |r| Ok(ObjectId::from_bytes(r.get(0)?)))?;
             rows.collect()
         })

@@ -82,6 +82,17 @@ pub fn open_conn(path: &Path, read_only: bool) -> Result<Connection, StoreError>
     Connection::open_with_flags(path, flags).map_err(|e| StoreError::Unreadable { path: path.display().to_string(), reason: e.to_string() })
 }
 
+/// "file is not a database" means someone else's file sits where ours should be.
+pub fn foreign_if_not_a_database(e: StoreError, path: &Path) -> StoreError {
+    match &e {
+        StoreError::Internal { message } if message.contains("not a database") => StoreError::ForeignDataDirectory {
+            path: path.parent().unwrap_or(path).display().to_string(),
+            reason: format!("{} is not an SQLite database", path.display()),
+        },
+        _ => e,
+    }
+}
+
 /// Verifies the file is ours and brings its schema up to date.
 pub fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     let foreign = |reason: String| StoreError::ForeignDataDirectory {

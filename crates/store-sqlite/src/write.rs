@@ -434,14 +434,14 @@ impl<'c> Tx<'c> {
     /// Removes a user for good: its memberships (the groups record `memberRemove`), its
     /// place as manager (the reports record an `update`), then the user (`hardDelete`).
     pub fn hard_delete_user(&mut self, id: ObjectId) -> Result<(), StoreError> {
-        for report in self.ids("SELECT id FROM users WHERE tenant_id = ?1 AND manager_id = ?2", id)? {
+        for report in self.ids("SELECT id FROM users INDEXED BY users_manager WHERE tenant_id = ?1 AND manager_id = ?2 AND manager_id IS NOT NULL", id)? {
             let mut r = self.load_user(report)?;
             r.attrs.manager = None;
             self.bump_user(&mut r)?;
             let change = AttributeChange { name: "manager".into(), old: AttrValue::String(id.to_string()), new: AttrValue::Null };
             self.append(ObjectKind::User, report, ChangeOp::Update, None, &[change])?;
         }
-        for group in self.ids("SELECT group_id FROM members WHERE tenant_id = ?1 AND user_id = ?2", id)? {
+        for group in self.ids("SELECT group_id FROM members INDEXED BY members_user WHERE tenant_id = ?1 AND user_id = ?2", id)? {
             self.remove_membership(group, id)?;
             let mut g = self.load_group(group)?;
             self.bump_group(&mut g)?;
@@ -475,8 +475,8 @@ impl<'c> Tx<'c> {
             let rows = stmt.query_map(params![self.tenant_blob, cutoff_ms], |r| Ok(ObjectId::from_bytes(r.get(0)?))).map_err(sql_err)?;
             rows.collect::<Result<Vec<_>, _>>().map_err(sql_err)
         };
-        let users = select("SELECT id FROM users WHERE tenant_id = ?1 AND deleted_ms IS NOT NULL AND deleted_ms < ?2 ORDER BY id")?;
-        let groups = select("SELECT id FROM groups WHERE tenant_id = ?1 AND deleted_ms IS NOT NULL AND deleted_ms < ?2 ORDER BY id")?;
+        let users = select("SELECT id FROM users INDEXED BY users_deleted WHERE tenant_id = ?1 AND deleted_ms IS NOT NULL AND deleted_ms < ?2 ORDER BY id")?;
+        let groups = select("SELECT id FROM groups INDEXED BY groups_deleted WHERE tenant_id = ?1 AND deleted_ms IS NOT NULL AND deleted_ms < ?2 ORDER BY id")?;
         let n = (users.len() + groups.len()) as u64;
         for id in users {
             self.hard_delete_user(id)?;
