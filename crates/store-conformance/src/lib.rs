@@ -134,6 +134,7 @@ macro_rules! __conformance_case_list {
                 hard_delete_of_a_soft_deleted_user,
                 purge_removes_only_objects_deleted_before_cutoff,
                 purge_of_a_user_cleans_memberships_and_reports,
+                purge_keeps_objects_deleted_exactly_at_cutoff,
             }
             groups {
                 create_get_and_find_by_anchor,
@@ -148,6 +149,7 @@ macro_rules! __conformance_case_list {
                 membership_of_unknown_objects_is_not_found,
                 member_of_lists_direct_groups,
                 hard_delete_group_removes_its_memberships,
+                users_and_groups_are_distinct,
             }
             batches {
                 atomic_success_results_line_up,
@@ -167,6 +169,7 @@ macro_rules! __conformance_case_list {
                 wait_for_changes_returns_at_once_when_behind,
                 wait_for_changes_wakes_on_a_change_from_another_task,
                 wait_for_changes_ignores_other_tenants,
+                purge_and_hard_delete_notify_subscribers,
             }
             bulk {
                 whole_import_commits_all_good_rows,
@@ -182,11 +185,17 @@ macro_rules! __conformance_case_list {
                 commit_every_commits_all_units_across_uneven_pushes,
                 commit_every_abort_keeps_committed_units,
                 import_notifies_subscribers,
+                rejections_beyond_the_first_thousand_are_counted,
+                self_manager_row_is_rejected,
+                large_import_commits_every_row,
+                writes_during_an_import_are_serialized,
+                concurrent_imports_both_complete,
             }
             concurrency {
                 racing_updates_on_one_version_have_one_winner,
                 concurrent_increments_lose_no_update,
                 concurrent_writers_keep_the_feed_gapless,
+                readers_see_changes_and_objects_together,
             }
         }
     };

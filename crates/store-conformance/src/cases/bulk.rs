@@ -264,3 +264,99 @@ pub async fn import_notifies_subscribers(f: Fixture) {
         last = Some(n.head);
     }
 }
+
+pub async fn rejections_beyond_the_first_thousand_are_counted(f: Fixture) {
+    let t = tenant(&f, "contoso.example").await.id;
+    f.store.create_user(t, new_user("taken@contoso.example")).await.unwrap();
+    let before = snapshot(&f, t).await;
+    let mut r: Vec<(u64, NewUser)> = (1..=1005).map(|i| (i, new_user("taken@contoso.example"))).collect();
+    r.push((1006, new_user("fine@contoso.example")));
+    let s = import(&f, t, WHOLE, vec![r]).await;
+    assert_eq!(s.rejected_count, 1005);
+    assert_eq!(s.rejected.len(), BulkSummary::MAX_KEPT_REJECTIONS);
+    assert_eq!(s.rejected.iter().map(|r| r.tag).collect::<Vec<_>>(), (1..=1000).collect::<Vec<_>>(), "the first 1,000 are kept");
+    assert!(s.rejected.iter().all(|r| r.error.code() == "upn_conflict"));
+    assert_eq!(s.committed, 0);
+    assert_eq!(s.rolled_back, 1);
+    assert_unchanged(&f, t, &before, "an import with rejected rows").await;
+}
+
+pub async fn self_manager_row_is_rejected(f: Fixture) {
+    let t = tenant(&f, "contoso.example").await.id;
+    let before = snapshot(&f, t).await;
+    let mut r = rows("u", 1..=3);
+    r[0].1.manager = Some(UserRef::Id(r[0].1.id));
+    r[2].1.manager = Some(UserRef::Upn(upn("U3@contoso.example")));
+    let s = import(&f, t, WHOLE, vec![r]).await;
+    assert_eq!(rejected(&s), vec![(1, "self_manager"), (3, "self_manager")], "{s:?}");
+    assert_eq!(s.committed, 0);
+    assert_eq!(s.rolled_back, 1, "row 2 was valid: {s:?}");
+    assert_unchanged(&f, t, &before, "an import with rejected rows").await;
+}
+
+pub async fn large_import_commits_every_row(f: Fixture) {
+    let t = tenant(&f, "contoso.example").await.id;
+    tick(&f, 3600);
+    let r = rows("u", 1..=2500);
+    let ids: Vec<ObjectId> = r.iter().map(|(_, u)| u.id).collect();
+    let s = import(&f, t, BulkOptions { commit_every: Some(1000) }, r.chunks(300).map(<[_]>::to_vec).collect()).await;
+    assert_eq!(s, BulkSummary { committed: 2500, rejected_count: 0, rejected: vec![], rolled_back: 0, last_committed_tag: Some(2500) });
+    assert_eq!(f.store.count_users(t, Visibility::All).await.unwrap(), 2500);
+    let changes = changes_after(&f, t, ChangeCursor::START).await;
+    assert_eq!(changes.len(), 2500);
+    assert_changes_at_now(&f, &changes);
+    let mut created: Vec<ObjectId> = changes.iter().map(|c| c.object_id).collect();
+    created.sort();
+    let mut want = ids.clone();
+    want.sort();
+    assert_eq!(created, want, "one create change per imported user");
+    assert!(changes.iter().all(|c| c.op == ChangeOp::Create));
+    let u = f.store.get_user(t, ids[1234]).await.unwrap();
+    assert_eq!(u.created_date_time, tenantsync_domain::Clock::now(&*f.clock));
+    assert_eq!(u.last_modified_date_time, u.created_date_time);
+}
+
+pub async fn writes_during_an_import_are_serialized(f: Fixture) {
+    let t = tenant(&f, "contoso.example").await.id;
+    let r = rows("u", 1..=20);
+    let ids: Vec<ObjectId> = r.iter().map(|(_, u)| u.id).collect();
+    let mut imp = f.store.bulk_import_users(t, WHOLE).await.unwrap();
+    imp.push(r[..10].to_vec()).await.unwrap();
+    // Another writer while the import is open: it may wait for the import, but both
+    // must complete once the import finishes.
+    let store = f.store.clone();
+    let other = tokio::spawn(async move { store.create_user(t, new_user("other@contoso.example")).await });
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    imp.push(r[10..].to_vec()).await.unwrap();
+    let s = within("finishing an import while another write waits", imp.finish()).await.unwrap();
+    assert_eq!(s.committed, 20);
+    let o = within("a write made during an import", other).await.unwrap().unwrap();
+    let mut all = ids.clone();
+    all.push(o.id);
+    assert_written(&f, t, ChangeCursor::START, &all, &all).await;
+}
+
+pub async fn concurrent_imports_both_complete(f: Fixture) {
+    let a = tenant(&f, "contoso.example").await.id;
+    let b = tenant(&f, "fabrikam.example").await.id;
+    let mut handles = Vec::new();
+    for (t, prefix) in [(a, "a"), (b, "b"), (a, "c")] {
+        let store = f.store.clone();
+        handles.push(tokio::spawn(async move {
+            let mut imp = store.bulk_import_users(t, BulkOptions { commit_every: Some(7) }).await.unwrap();
+            let r = rows(prefix, 1..=30);
+            for chunk in r.chunks(4) {
+                imp.push(chunk.to_vec()).await.unwrap();
+                tokio::task::yield_now().await;
+            }
+            imp.finish().await.unwrap()
+        }));
+    }
+    for h in handles {
+        let s = within("concurrent imports", h).await.unwrap();
+        assert_eq!((s.committed, s.rejected_count, s.last_committed_tag), (30, 0, Some(30)), "{s:?}");
+    }
+    assert_eq!(changes_after(&f, a, ChangeCursor::START).await.len(), 60);
+    assert_eq!(changes_after(&f, b, ChangeCursor::START).await.len(), 30);
+    assert_eq!(f.store.count_users(a, Visibility::All).await.unwrap(), 60);
+}

@@ -127,3 +127,66 @@ pub async fn concurrent_writers_keep_the_feed_gapless(f: Fixture) {
         assert_eq!(f.store.count_users(t, Visibility::All).await.unwrap(), ids.len() as u64);
     }
 }
+
+pub async fn readers_see_changes_and_objects_together(f: Fixture) {
+    const USERS: u64 = 60;
+    let t = tenant(&f, "contoso.example").await.id;
+    let total = USERS + USERS / 3;
+    let writer_store = f.store.clone();
+    let writer = tokio::spawn(async move {
+        for i in 0..USERS {
+            let u = writer_store.create_user(t, new_user(&format!("u{i}@contoso.example"))).await.unwrap();
+            if i % 3 == 0 {
+                writer_store.update_user(t, u.id, user_patch(&[("city", text("Oslo"))]), Some(Version(1))).await.unwrap();
+            }
+        }
+    });
+    // A reader following the feed: changes arrive in order without gaps, and the object
+    // of each change is visible as soon as its change is.
+    let reader_store = f.store.clone();
+    let reader = tokio::spawn(async move {
+        let mut cursor = ChangeCursor::START;
+        let mut polls = 0u64;
+        while cursor.0 < total {
+            polls += 1;
+            assert!(polls < 1_000_000, "the reader made no progress");
+            let page = reader_store.changes_since(t, cursor, 7).await.unwrap();
+            for c in &page.changes {
+                assert_eq!(c.seq, cursor.0 + 1, "a reader never sees change N+1 before N");
+                cursor = c.cursor();
+                let u = reader_store.get_user(t, c.object_id).await.unwrap_or_else(|e| panic!("{c:?} is visible but its user is not: {e:?}"));
+                if c.op == ChangeOp::Update {
+                    assert!(u.version >= Version(2), "an update is visible but the user is at {:?}", u.version);
+                }
+            }
+            assert_eq!(page.next_cursor, cursor);
+            if page.changes.is_empty() {
+                tokio::task::yield_now().await;
+            }
+        }
+        cursor
+    });
+    // A subscriber: once a notice is out, the feed reaches its head.
+    let mut rx = f.store.subscribe();
+    let sub_store = f.store.clone();
+    let subscriber = tokio::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(n) => {
+                    assert_eq!(n.tenant_id, t);
+                    let page = sub_store.changes_since(t, ChangeCursor(n.head.0 - 1), 10).await.unwrap();
+                    assert_eq!(page.changes.first().map(|c| c.seq), Some(n.head.0), "the change a notice announces is visible");
+                    if n.head.0 == total {
+                        return;
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(e) => panic!("subscription ended: {e:?}"),
+            }
+        }
+    });
+    within("the writer", writer).await.unwrap();
+    assert_eq!(within("the reader", reader).await.unwrap(), ChangeCursor(total));
+    within("the subscriber", subscriber).await.unwrap();
+    assert_eq!(head(&f, t).await, ChangeCursor(total));
+}

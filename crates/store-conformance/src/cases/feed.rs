@@ -246,3 +246,18 @@ pub async fn wait_for_changes_ignores_other_tenants(f: Fixture) {
     let got = within("wait_for_changes on tenant a", waiter).await.unwrap().unwrap();
     assert_eq!(got, ChangeCursor(2), "the head of the tenant waited on");
 }
+
+pub async fn purge_and_hard_delete_notify_subscribers(f: Fixture) {
+    let t = tenant(&f, "contoso.example").await.id;
+    let a = f.store.create_user(t, new_user("a@contoso.example")).await.unwrap();
+    let b = f.store.create_user(t, new_user("b@contoso.example")).await.unwrap();
+    f.store.apply_one(t, WriteOp::SoftDeleteUser { id: a.id, if_match: None }).await.unwrap();
+    tick(&f, 60);
+    let mut rx = f.store.subscribe();
+    // Nothing to purge: no commit that appended changes, so no notice.
+    assert_eq!(f.store.purge_deleted(t, a.created_date_time).await.unwrap(), 0);
+    assert_eq!(f.store.purge_deleted(t, f.clock.now()).await.unwrap(), 1);
+    assert_eq!(notice(&mut rx).await, CommitNotice { tenant_id: t, head: ChangeCursor(4) });
+    f.store.apply_one(t, WriteOp::HardDeleteUser { id: b.id, if_match: None }).await.unwrap();
+    assert_eq!(notice(&mut rx).await, CommitNotice { tenant_id: t, head: ChangeCursor(5) });
+}

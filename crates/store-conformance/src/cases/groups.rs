@@ -312,3 +312,19 @@ pub async fn hard_delete_group_removes_its_memberships(f: Fixture) {
     // Memberships in other groups stay.
     assert_eq!(member_ids(&f, t, keep.id).await, vec![u.id]);
 }
+
+pub async fn users_and_groups_are_distinct(f: Fixture) {
+    let t = tenant(&f, "contoso.example").await.id;
+    let u = f.store.create_user(t, new_user("a@contoso.example")).await.unwrap();
+    let g = f.store.create_group(t, new_group("Sales")).await.unwrap();
+    let before = snapshot(&f, t).await;
+    assert_eq!(err(f.store.get_user(t, g.id).await), StoreError::NotFound { kind: ObjectKind::User, id: g.id });
+    assert_eq!(err(f.store.get_group(t, u.id).await), StoreError::NotFound { kind: ObjectKind::Group, id: u.id });
+    let e = err(f.store.apply_one(t, WriteOp::AddMember { group: u.id, user: g.id, if_match: None }).await);
+    assert_eq!(e.code(), "not_found", "{e:?}");
+    let e = err(f.store.apply_one(t, WriteOp::SoftDeleteGroup { id: u.id, if_match: None }).await);
+    assert_eq!(e, StoreError::NotFound { kind: ObjectKind::Group, id: u.id });
+    let e = err(f.store.apply_one(t, WriteOp::HardDeleteUser { id: g.id, if_match: None }).await);
+    assert_eq!(e, StoreError::NotFound { kind: ObjectKind::User, id: g.id });
+    assert_unchanged(&f, t, &before, "writes naming an object of the other kind").await;
+}

@@ -280,3 +280,20 @@ pub async fn purge_of_a_user_cleans_memberships_and_reports(f: Fixture) {
     assert_eq!(member_of(&f, t, report.id).await, vec![g.id]);
     assert!(!f.store.get_group(t, g.id).await.unwrap().is_deleted());
 }
+
+pub async fn purge_keeps_objects_deleted_exactly_at_cutoff(f: Fixture) {
+    // "soft-deleted before `cutoff`": an object deleted at the cutoff itself stays.
+    let t = tenant(&f, "contoso.example").await.id;
+    let u = f.store.create_user(t, new_user("a@contoso.example")).await.unwrap();
+    let g = f.store.create_group(t, new_group("Sales")).await.unwrap();
+    tick(&f, 60);
+    let at = f.clock.now();
+    f.store.apply_one(t, WriteOp::SoftDeleteUser { id: u.id, if_match: None }).await.unwrap();
+    f.store.apply_one(t, WriteOp::SoftDeleteGroup { id: g.id, if_match: None }).await.unwrap();
+    tick(&f, DAY_SECONDS);
+    let before = snapshot(&f, t).await;
+    assert_eq!(f.store.purge_deleted(t, at).await.unwrap(), 0);
+    assert_unchanged(&f, t, &before, "a purge at the exact deletion time").await;
+    assert_eq!(f.store.purge_deleted(t, at.checked_add(jiff::SignedDuration::from_millis(1)).unwrap()).await.unwrap(), 2);
+    assert_eq!(all_users(&f, t, Visibility::All).await, vec![]);
+}
