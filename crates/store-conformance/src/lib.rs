@@ -24,7 +24,10 @@
 //! names the case that broke. Each test gets a fresh, empty store whose clock is a
 //! [`FixedClock`] standing at [`start`]; the store must take every timestamp it writes
 //! from that clock. The calling crate needs `tokio` with the `macros` and
-//! `rt-multi-thread` features.
+//! `rt-multi-thread` features. The macro defines modules named `tenants`, `users`,
+//! `etag`, `lifecycle`, `groups`, `batches`, `feed`, `bulk` and `concurrency` where it is
+//! invoked (each does `use super::*`), so invoke it in a module without items of those
+//! names.
 //!
 //! Adding a case: write `pub async fn name(f: Fixture)` in a module under `cases` and
 //! add its name to the list in [`__conformance_case_list`].
