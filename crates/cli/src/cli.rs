@@ -38,6 +38,9 @@ pub enum Command {
     Purge(PurgeArgs),
     /// Create the tenants of the seed topologies and fill them with generated users.
     Demo(DemoArgs),
+    /// Evaluate, check and list attribute-mapping expressions (no data directory needed).
+    #[command(subcommand)]
+    Expr(ExprCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -280,4 +283,25 @@ pub struct DemoArgs {
     /// Users generated into each tenant that has its own users.
     #[arg(long, default_value_t = 2000)]
     pub users: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExprCmd {
+    /// Evaluate an expression against attribute values (absent attributes are NULL).
+    Eval {
+        /// The expression, e.g. 'ToLower(Join("@", [givenName], "contoso.com"))'.
+        expression: String,
+        /// NAME=VALUE, repeatable; a repeated name makes a multi-valued attribute.
+        #[arg(long = "attr", value_name = "NAME=VALUE")]
+        attr: Vec<String>,
+        /// A JSON object of attribute name to string, array of strings, or null.
+        #[arg(long, value_name = "FILE.json")]
+        input: Option<PathBuf>,
+    },
+    /// Check an expression's syntax, function names and argument counts without evaluating it.
+    Check {
+        expression: String,
+    },
+    /// List the functions with their signatures.
+    Functions,
 }

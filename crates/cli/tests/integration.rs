@@ -6,4 +6,5 @@ mod support;
 mod commands;
 mod crash;
 mod errors;
+mod expr;
 mod import;

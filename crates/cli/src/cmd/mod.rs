@@ -1,6 +1,7 @@
 //! The commands.
 mod changes;
 mod demo;
+mod expr;
 mod group;
 mod import;
 mod tenant;
@@ -23,6 +24,9 @@ pub struct Ctx {
 }
 
 pub async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
+    if let Command::Expr(c) = &cli.command {
+        return expr::run(c, cli.json);
+    }
     let ctx = Ctx { store: open(&cli.data_dir)?, json: cli.json };
     match cli.command {
         Command::Tenant(c) => tenant::run(&ctx, c).await,
@@ -32,6 +36,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Changes(a) => changes::run(&ctx, a).await,
         Command::Purge(a) => changes::purge(&ctx, a).await,
         Command::Demo(a) => demo::run(&ctx, a).await,
+        Command::Expr(_) => Ok(()), // handled above: needs no store
     }?;
     Ok(ExitCode::SUCCESS)
 }
