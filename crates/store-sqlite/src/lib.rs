@@ -14,7 +14,7 @@ mod rows;
 mod schema;
 mod write;
 
-pub use schema::{latest_version as schema_version, migrations, APPLICATION_ID, DB_FILE};
+pub use schema::{latest_version as schema_version, migrations, page_size, APPLICATION_ID, DB_FILE};
 
 use async_trait::async_trait;
 use jiff::Timestamp;

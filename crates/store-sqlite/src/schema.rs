@@ -22,6 +22,12 @@ pub fn latest_version() -> i64 {
     MIGRATIONS.len() as i64
 }
 
+/// Page size of new databases (bytes); `TENANTSYNC_PAGE_SIZE` overrides it for
+/// experiments. See docs/storage.md.
+pub fn page_size() -> i64 {
+    std::env::var("TENANTSYNC_PAGE_SIZE").ok().and_then(|v| v.parse().ok()).unwrap_or(8192)
+}
+
 /// Files a data directory may hold besides the database.
 fn is_ours(name: &str) -> bool {
     name.starts_with(DB_FILE) || name == "tenantsync.lock" || name.starts_with('.')
@@ -109,6 +115,10 @@ pub fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     }
     if version > latest_version() {
         return Err(StoreError::SchemaTooNew { found: version, supported: latest_version() });
+    }
+    if tables == 0 {
+        // Only takes effect on a new, empty database (before the first table exists).
+        conn.pragma_update(None, "page_size", page_size()).map_err(sql_err)?;
     }
     let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(sql_err)?;
     if !mode.eq_ignore_ascii_case("wal") {
