@@ -228,6 +228,7 @@ pub struct Program {
     root: Node,
     slots: usize,
     source: String,
+    reads: Vec<Slot>,
 }
 
 const INTERVALS: [&str; 10] = ["yyyy", "q", "m", "y", "d", "w", "ww", "h", "n", "s"];
@@ -368,7 +369,8 @@ impl Program {
     /// a Replace without a mode, an unknown constant date interval.
     pub fn compile_expr(expr: &Expr, schema: &Schema) -> Result<Program, Error> {
         let root = Compiler { schema }.node(expr, true)?;
-        Ok(Program { root, slots: schema.len(), source: expr.to_string() })
+        let reads = expr.attributes().into_iter().filter_map(|n| schema.slot(n)).collect();
+        Ok(Program { root, slots: schema.len(), source: expr.to_string(), reads })
     }
 
     /// Parses and compiles.
@@ -389,6 +391,12 @@ impl Program {
         let schema = Schema::new(expr.attributes());
         let p = Self::compile_expr(&expr, &schema)?;
         Ok((p, schema))
+    }
+
+    /// The source attributes the expression reads, in order of first use
+    /// (e.g. to know which source changes can change the target value).
+    pub fn reads(&self) -> &[Slot] {
+        &self.reads
     }
 
     /// The expression in canonical printed form.
@@ -540,6 +548,16 @@ mod tests {
         assert_eq!(err.to_string(), "column 1: unknown source attribute `[givenname]`; did you mean `givenName`?");
         let other = Schema::new(["a"]).row();
         assert_eq!(p.evaluate_default(&other).unwrap_err().code(), "expression.eval.row_mismatch");
+    }
+
+    #[test]
+    fn programs_are_shareable_and_know_what_they_read() {
+        fn shareable<T: Send + Sync + Clone>() {}
+        shareable::<Program>();
+        shareable::<crate::scoping::CompiledFilter>();
+        let schema = Schema::new(["a", "b", "c"]);
+        let p = Program::compile("Join(\",\", [c], [a], [c])", &schema).unwrap();
+        assert_eq!(p.reads(), &[Slot(2), Slot(0)]);
     }
 
     #[test]
