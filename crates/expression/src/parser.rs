@@ -572,6 +572,9 @@ mod tests {
     fn limits() {
         let long = format!("\"{}\"", "a".repeat(MAX_LENGTH));
         assert_eq!(parse(&long).unwrap_err().code(), "expression.parse.too_long");
+        assert_eq!(parse(&long).unwrap_err().to_string(), "expression is 10002 characters long; the limit is 10000");
+        let exactly = format!("\"{}\"", "é".repeat(MAX_LENGTH - 2));
+        assert!(parse(&exactly).is_ok(), "the limit counts characters, not bytes");
         let deep = format!("{}[a]{}", "ToLower(".repeat(MAX_DEPTH + 1), ")".repeat(MAX_DEPTH + 1));
         assert_eq!(parse(&deep).unwrap_err().code(), "expression.parse.too_deep");
         let ok = format!("{}[a]{}", "ToLower(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
