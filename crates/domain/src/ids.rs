@@ -51,6 +51,8 @@ macro_rules! uuid_id {
     };
 }
 
+pub(crate) use uuid_id;
+
 uuid_id!(
     /// The id of a tenant.
     TenantId

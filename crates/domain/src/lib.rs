@@ -16,6 +16,7 @@ mod error;
 mod group;
 mod ids;
 mod names;
+mod sync;
 mod tenant;
 mod user;
 
@@ -26,5 +27,9 @@ pub use error::DomainError;
 pub use group::{Group, GroupAttributes, GroupPatch, NewGroup};
 pub use ids::{Anchor, ObjectId, TenantId, Version};
 pub use names::{DomainName, ExtensionName, Mail, Upn};
+pub use sync::{
+    default_user_mappings, Assignment, AttributeMapping, FlowType, MappingSource, PartnerSettings, ScopingClause,
+    ScopingFilterGroup, ScopingOperand, SyncConfigId, SyncConfiguration, SyncScope, TargetActions, DEFAULT_DELETION_THRESHOLD,
+};
 pub use tenant::{NewTenant, Tenant, DEFAULT_SOFT_DELETE_RETENTION_DAYS};
 pub use user::{NewUser, Origin, User, UserAttributes, UserPatch, UserRef, UserType, EXTENSION_MAX_LEN, EXTENSION_MAX_VALUES};

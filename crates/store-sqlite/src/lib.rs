@@ -12,6 +12,7 @@
 mod bulk;
 mod rows;
 mod schema;
+mod sync;
 mod write;
 
 pub use schema::{latest_version as schema_version, migrations, page_size, APPLICATION_ID, DB_FILE};

@@ -10,7 +10,11 @@ pub const APPLICATION_ID: i64 = 0x5453_4E43;
 pub const DB_FILE: &str = "tenantsync.db";
 
 /// Migrations in order; `PRAGMA user_version` is the number applied.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_initial.sql"),
+    include_str!("../migrations/0002_scim.sql"),
+    include_str!("../migrations/0003_sync.sql"),
+];
 
 /// The schema's SQL, migration by migration (for tools that build the same tables, such
 /// as the raw baseline of the import benchmark).

@@ -40,6 +40,10 @@ pub enum StoreError {
     ForeignDataDirectory { path: String, reason: String },
     #[error("cannot open data directory '{path}': {reason}")]
     Unreadable { path: String, reason: String },
+    #[error("sync configuration '{id}' not found")]
+    SyncConfigNotFound { id: String },
+    #[error("a sync configuration from '{source_tenant}' to '{target_tenant}' exists already ('{existing}')")]
+    SyncConfigExists { source_tenant: String, target_tenant: String, existing: String },
     #[error("the store is closed")]
     Closed,
     #[error("storage failure: {message}")]
@@ -68,6 +72,8 @@ impl StoreError {
             Self::SchemaTooNew { .. } => "schema_too_new",
             Self::ForeignDataDirectory { .. } => "foreign_data_directory",
             Self::Unreadable { .. } => "unreadable_data_directory",
+            Self::SyncConfigNotFound { .. } => "sync_configuration_not_found",
+            Self::SyncConfigExists { .. } => "sync_configuration_conflict",
             Self::Closed => "store_closed",
             Self::Internal { .. } => "storage_failure",
         }

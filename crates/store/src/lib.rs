@@ -19,8 +19,10 @@
 
 mod error;
 mod ops;
+mod sync;
 
 pub use error::StoreError;
+pub use sync::{CycleCounters, CycleExecution, Escrow, JobState, JobStatusCode, SyncStore};
 pub use ops::{BatchMode, BulkOptions, BulkSummary, CommitNotice, ListQuery, Page, RejectedRow, Visibility, WriteOp, WriteOutcome};
 
 use async_trait::async_trait;

@@ -1,0 +1,148 @@
+//! Turning a stored configuration into something that runs: every expression parsed and
+//! compiled once against the source schema, every target attribute checked.
+use crate::EngineError;
+use tenantsync_domain::{
+    AttrValue, AttributeMapping, FlowType, MappingSource, SyncConfiguration, User, UserAttrName, UserAttribute,
+};
+use tenantsync_expression::scoping::{CompiledFilter, Filter, FilterGroup};
+use tenantsync_expression::{Program, Row, Schema, Value};
+
+/// Source attributes every configuration can read besides the user attributes:
+/// `netId` (the anchor text this user gets in targets) and `IsSoftDeleted`.
+pub const NET_ID: &str = "netId";
+pub const IS_SOFT_DELETED: &str = "IsSoftDeleted";
+
+/// One compiled mapping.
+#[derive(Debug)]
+pub struct Mapping {
+    pub target: UserAttrName,
+    pub program: Program,
+    pub flow: FlowType,
+    pub default_value: Option<String>,
+    /// The source text, for logs and on-demand steps.
+    pub source_text: String,
+}
+
+/// A configuration ready to run.
+#[derive(Debug)]
+pub struct Compiled {
+    pub config: SyncConfiguration,
+    pub schema: Schema,
+    /// Source attribute name of each schema slot (for filling rows).
+    names: Vec<UserAttrName>,
+    net_id: tenantsync_expression::Slot,
+    soft_deleted: tenantsync_expression::Slot,
+    pub mappings: Vec<Mapping>,
+    pub filter: Option<CompiledFilter>,
+}
+
+/// Extension attribute names a text mentions (`[extension_…]` or a bare operand).
+fn extension_names(text: &str, out: &mut Vec<String>) {
+    let mut rest = text;
+    while let Some(i) = rest.find("extension_") {
+        let tail = &rest[i..];
+        let end = tail.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(tail.len());
+        out.push(tail[..end].to_owned());
+        rest = &tail[end..];
+    }
+}
+
+fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+impl Compiled {
+    pub fn new(config: SyncConfiguration) -> Result<Compiled, EngineError> {
+        if config.source_tenant_id == config.target_tenant_id {
+            return Err(EngineError::SameTenant);
+        }
+        let mut names: Vec<UserAttrName> = UserAttribute::ALL.iter().map(|a| UserAttrName::Builtin(*a)).collect();
+        let mut extensions = Vec::new();
+        for m in &config.user_mappings {
+            match &m.source {
+                MappingSource::Attribute(a) | MappingSource::Expression(a) => extension_names(a, &mut extensions),
+                MappingSource::Constant(_) => {}
+            }
+        }
+        for g in &config.scoping_filter {
+            for c in &g.clauses {
+                extension_names(&c.source_operand_name, &mut extensions);
+            }
+        }
+        extensions.sort();
+        extensions.dedup();
+        for e in extensions {
+            if let Ok(name) = UserAttrName::parse(&e) {
+                names.push(name);
+            }
+        }
+        let mut schema = Schema::new(names.iter().map(|n| n.to_string()));
+        let net_id = schema.add(NET_ID);
+        let soft_deleted = schema.add(IS_SOFT_DELETED);
+
+        let mut mappings = Vec::with_capacity(config.user_mappings.len());
+        for m in &config.user_mappings {
+            mappings.push(Self::mapping(m, &schema)?);
+        }
+        let filter = if config.scoping_filter.is_empty() {
+            None
+        } else {
+            let bad = |message: String, code: &'static str| EngineError::InvalidScopingFilter { message, code };
+            let groups: Vec<FilterGroup> = serde_json::to_value(&config.scoping_filter)
+                .and_then(serde_json::from_value)
+                .map_err(|e| bad(e.to_string(), "invalid_scoping_filter"))?;
+            let filter = Filter { groups, ..Filter::default() };
+            Some(filter.compile(&schema).map_err(|e| bad(e.to_string(), e.code()))?)
+        };
+        Ok(Compiled { config, schema, names, net_id, soft_deleted, mappings, filter })
+    }
+
+    fn mapping(m: &AttributeMapping, schema: &Schema) -> Result<Mapping, EngineError> {
+        let bad = |message: String, code: &'static str| EngineError::InvalidMapping { target: m.target_attribute_name.clone(), message, code };
+        let target = UserAttrName::parse(&m.target_attribute_name).map_err(|e| bad(e.to_string(), e.code()))?;
+        if target == UserAttrName::Builtin(UserAttribute::UserPrincipalName) {
+            return Err(bad(
+                "userPrincipalName is set by the sync (B2B form) and cannot be mapped".into(),
+                "read_only_attribute",
+            ));
+        }
+        let text = match &m.source {
+            MappingSource::Attribute(a) => {
+                if schema.slot(a).is_none() {
+                    return Err(bad(format!("unknown source attribute '{a}'"), "unknown_attribute"));
+                }
+                format!("[{a}]")
+            }
+            MappingSource::Constant(c) => quote(c),
+            MappingSource::Expression(e) => e.clone(),
+        };
+        let program = Program::compile(&text, schema).map_err(|e| bad(e.to_string(), e.code()))?;
+        Ok(Mapping { target, program, flow: m.flow_type, default_value: m.default_value.clone(), source_text: text })
+    }
+
+    /// The expression row of a source user.
+    pub fn row(&self, user: &User) -> Row {
+        let mut row = self.schema.row();
+        for (i, name) in self.names.iter().enumerate() {
+            let v = match user.attrs.get(name) {
+                AttrValue::Null => continue,
+                AttrValue::Bool(b) => Value::Bool(b),
+                AttrValue::String(s) => Value::Str(s),
+                AttrValue::Strings(v) => Value::Multi(v.into_iter().map(Value::Str).collect()),
+            };
+            row.set(tenantsync_expression::Slot(i), v);
+        }
+        row.set(self.net_id, tenantsync_domain::Anchor::new(user.tenant_id, user.id).to_string());
+        row.set(self.soft_deleted, user.is_deleted());
+        row
+    }
+}

@@ -1,0 +1,271 @@
+//! One sync cycle: initial (the whole source) or incremental (the source's change feed
+//! since the watermark).
+use crate::compile::Compiled;
+use crate::plan::{self, Action, ScopeInput};
+use crate::{policy, Engine, EngineError};
+use jiff::Timestamp;
+use std::collections::BTreeSet;
+use tenantsync_domain::{Anchor, Assignment, ChangeCursor, ChangeOp, ObjectId, ObjectKind, SyncConfigId, TenantId};
+use tenantsync_store::{
+    CycleCounters, CycleExecution, Escrow, JobState, JobStatusCode, ListQuery, StoreError, Visibility, WriteOp,
+};
+
+/// Target writes committed per transaction.
+const COMMIT_EVERY: usize = 1000;
+
+/// What a cycle did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CycleReport {
+    pub cycle_id: String,
+    pub initial: bool,
+    pub counters: CycleCounters,
+    pub created: u64,
+    pub updated: u64,
+    pub restored: u64,
+    pub soft_deleted: u64,
+    pub hard_deleted: u64,
+    pub skipped: u64,
+    pub escrowed: u64,
+    /// Deletions held back because the cycle would have exceeded the deletion threshold.
+    pub staged_deletes: u64,
+    pub watermark: ChangeCursor,
+}
+
+type Ops = Vec<(ObjectId, WriteOp)>;
+
+struct Run<'a> {
+    engine: &'a Engine,
+    id: SyncConfigId,
+    target: TenantId,
+    state: JobState,
+    report: CycleReport,
+    escrows: Vec<Escrow>,
+}
+
+impl Run<'_> {
+    /// Commits target writes with the job state; failed writes become escrows.
+    async fn commit(&mut self, ops: Ops, state: JobState) -> Result<(), EngineError> {
+        let (sources, writes): (Vec<ObjectId>, Vec<WriteOp>) = ops.into_iter().unzip();
+        let results = self.engine.store().commit_sync(self.id, self.target, writes, state).await?;
+        for (source, result) in sources.into_iter().zip(results) {
+            match result {
+                Ok(_) => self.report.counters.count_exported += 1,
+                Err(e) => self.escrow(source, e.code(), e.to_string()),
+            }
+        }
+        Ok(())
+    }
+
+    fn escrow(&mut self, source: ObjectId, code: &str, message: String) {
+        let attempts = self.state.escrows.iter().find(|e| e.source_object_id == source).map_or(1, |e| e.attempts + 1);
+        self.escrows.retain(|e| e.source_object_id != source);
+        self.escrows.push(Escrow { source_object_id: source, error_code: code.to_owned(), message, attempts, next_attempt: Timestamp::now() });
+        self.report.escrowed += 1;
+        self.report.counters.count_escrowed += 1;
+    }
+}
+
+async fn page_users(store: &dyn tenantsync_store::SyncStore, tenant: TenantId, mut each: impl FnMut(&tenantsync_domain::User)) -> Result<u64, EngineError> {
+    let mut query = ListQuery { limit: 5000, visibility: Visibility::All, ..ListQuery::default() };
+    let mut n = 0;
+    loop {
+        let page = store.list_users(tenant, &query).await?;
+        for u in &page.items {
+            each(u);
+            n += 1;
+        }
+        match page.next {
+            Some(next) => query.after = Some(next),
+            None => return Ok(n),
+        }
+    }
+}
+
+pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, EngineError> {
+    let store = engine.store().as_ref();
+    let config = store.get_sync_configuration(id).await?;
+    let compiled = Compiled::new(config)?;
+    let cfg = &compiled.config;
+    policy::check(store, cfg).await?;
+    let (source, target) = (cfg.source_tenant_id, cfg.target_tenant_id);
+    let target_tenant = store.get_tenant(target).await?;
+    let state = store.job_state(id).await?;
+    let began = Timestamp::now();
+    // Everything up to this head is covered by this cycle.
+    let head = store.change_head(source).await?;
+    let initial = state.watermark == ChangeCursor::START;
+    let cycle_id = uuid::Uuid::now_v7().to_string();
+    let mut run = Run {
+        engine,
+        id,
+        target,
+        report: CycleReport { cycle_id: cycle_id.clone(), initial, ..CycleReport::default() },
+        escrows: Vec::new(),
+        state,
+    };
+
+    let assigned_users: BTreeSet<ObjectId> =
+        cfg.assignments.iter().filter_map(|a| if let Assignment::User(u) = a { Some(*u) } else { None }).collect();
+    let assigned_groups: Vec<ObjectId> =
+        cfg.assignments.iter().filter_map(|a| if let Assignment::Group(g) = a { Some(*g) } else { None }).collect();
+
+    // Which source users this cycle looks at.
+    let mut candidates: BTreeSet<ObjectId> = BTreeSet::new();
+    if initial {
+        run.report.counters.count_imported = page_users(store, source, |u| {
+            candidates.insert(u.id);
+        })
+        .await?;
+        // Target users this configuration made whose source user is gone for good.
+        page_users(store, target, |u| {
+            if let Some(a) = u.anchor
+                && a.tenant == source
+            {
+                candidates.insert(a.object);
+            }
+        })
+        .await?;
+    } else {
+        let mut cursor = run.state.watermark;
+        while cursor < head {
+            let page = store.changes_since(source, cursor, 10_000).await?;
+            if page.changes.is_empty() {
+                break;
+            }
+            for c in &page.changes {
+                if c.seq > head.0 {
+                    break;
+                }
+                run.report.counters.count_imported_deltas += 1;
+                match (c.object_kind, c.op) {
+                    (ObjectKind::User, _) => {
+                        candidates.insert(c.object_id);
+                    }
+                    (ObjectKind::Group, ChangeOp::MemberAdd | ChangeOp::MemberRemove) if assigned_groups.contains(&c.object_id) => {
+                        if let Some(m) = c.member_id {
+                            candidates.insert(m);
+                        }
+                    }
+                    (ObjectKind::Group, ChangeOp::SoftDelete | ChangeOp::Restore) if assigned_groups.contains(&c.object_id) => {
+                        let members = store.list_members(source, c.object_id, &ListQuery { limit: 100_000, ..ListQuery::default() }).await;
+                        if let Ok(page) = members {
+                            candidates.extend(page.items.iter().map(|u| u.id));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            cursor = page.next_cursor;
+        }
+    }
+    // Earlier failures are retried every cycle until they succeed.
+    candidates.extend(run.state.escrows.iter().map(|e| e.source_object_id));
+
+    let mut ops: Ops = Vec::new();
+    let mut deletes: Ops = Vec::new();
+    let mut managers: Vec<(ObjectId, ObjectId)> = Vec::new();
+    for sid in candidates {
+        let user = match store.get_user(source, sid).await {
+            Ok(u) => Some(u),
+            Err(StoreError::NotFound { .. }) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let matched = store.find_user_by_anchor(target, &Anchor::new(source, sid)).await?;
+        let member_of = match &user {
+            Some(_) if !assigned_groups.is_empty() => store.member_of(source, sid).await?,
+            _ => Vec::new(),
+        };
+        let input = ScopeInput { assigned_directly: assigned_users.contains(&sid), assigned_groups: &assigned_groups, member_of: &member_of };
+        let p = match plan::plan(&compiled, source, sid, user.as_ref(), matched.as_ref(), &input, &target_tenant.initial_domain) {
+            Ok(p) => p,
+            Err(message) => {
+                run.escrow(sid, "MappingEvaluationFailed", message);
+                continue;
+            }
+        };
+        match p.action {
+            Action::Create => run.report.created += 1,
+            Action::Update => run.report.updated += 1,
+            Action::Restore => run.report.restored += 1,
+            Action::SoftDelete => run.report.soft_deleted += 1,
+            Action::HardDelete => run.report.hard_deleted += 1,
+            Action::Skip(_) => run.report.skipped += 1,
+        }
+        if matches!(p.action, Action::Create | Action::Update | Action::Restore) || p.action == Action::Skip("RedundantExport") {
+            run.report.counters.count_entitled += 1;
+        }
+        if let (Some(m), Some(t)) = (p.manager, p.target_id) {
+            managers.push((t, m));
+        }
+        let into = if matches!(p.action, Action::SoftDelete | Action::HardDelete) { &mut deletes } else { &mut ops };
+        into.extend(p.ops.into_iter().map(|op| (sid, op)));
+        if ops.len() >= COMMIT_EVERY {
+            let state = run.state.clone();
+            run.commit(std::mem::take(&mut ops), state).await?;
+        }
+    }
+
+    // Accidental-deletion prevention: too many deletions in one cycle are held back and
+    // the job goes into quarantine until an admin allows them.
+    let mut watermark = head;
+    let mut status = JobStatusCode::Active;
+    let mut quarantine = None;
+    if let Some(threshold) = cfg.deletion_threshold
+        && deletes.len() as u64 > u64::from(threshold)
+    {
+        run.report.staged_deletes = deletes.len() as u64;
+        run.report.soft_deleted = 0;
+        run.report.hard_deleted = 0;
+        deletes.clear();
+        status = JobStatusCode::Quarantine;
+        quarantine = Some("TooManyDeletes".to_owned());
+        // The held-back deletions must be seen again: keep the old watermark.
+        watermark = run.state.watermark;
+    }
+    ops.extend(deletes);
+    if !ops.is_empty() {
+        let state = run.state.clone();
+        run.commit(std::mem::take(&mut ops), state).await?;
+    }
+
+    // References: managers resolve once both users exist in the target.
+    for (target_user, source_manager) in managers {
+        let Ok(t) = store.get_user(target, target_user).await else { continue };
+        let wanted = store.find_user_by_anchor(target, &Anchor::new(source, source_manager)).await?.map(|m| m.id);
+        if let Some(op) = plan::manager_op(&t, wanted) {
+            ops.push((t.anchor.map_or(target_user, |a| a.object), op));
+        }
+    }
+
+    let ended = Timestamp::now();
+    run.report.watermark = watermark;
+    let escrows = std::mem::take(&mut run.escrows);
+    let final_state = JobState {
+        watermark,
+        status,
+        last_execution: Some(CycleExecution {
+            cycle_id,
+            state: if escrows.is_empty() { "Succeeded".into() } else { "EntryLevelErrors".into() },
+            initial,
+            time_began: began,
+            time_ended: ended,
+            counters: run.report.counters,
+            error: None,
+        }),
+        escrows: escrows.clone(),
+        quarantine_reason: quarantine,
+    };
+    // The last commit carries the new watermark: target writes and watermark together.
+    run.commit(std::mem::take(&mut ops), final_state.clone()).await?;
+    // Escrows found while committing the final batch go into the stored state too.
+    if !run.escrows.is_empty() {
+        let mut all = final_state;
+        all.escrows.append(&mut run.escrows);
+        if let Some(exec) = &mut all.last_execution {
+            exec.state = "EntryLevelErrors".into();
+            exec.counters = run.report.counters;
+        }
+        store.set_job_state(id, all).await?;
+    }
+    Ok(run.report)
+}

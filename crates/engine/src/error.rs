@@ -1,0 +1,30 @@
+use tenantsync_store::StoreError;
+use thiserror::Error;
+
+/// Why a configuration cannot be saved or a run cannot start.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum EngineError {
+    /// The cross-tenant access settings do not allow this sync (Entra's policy check).
+    #[error("{detail}")]
+    PolicyCheck { detail: String },
+    #[error("mapping to '{target}': {message}")]
+    InvalidMapping { target: String, message: String, code: &'static str },
+    #[error("scoping filter: {message}")]
+    InvalidScopingFilter { message: String, code: &'static str },
+    #[error("the source and the target are the same tenant")]
+    SameTenant,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl EngineError {
+    /// The stable code. Policy failures carry Entra's documented code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            EngineError::PolicyCheck { .. } => "AzureActiveDirectoryCrossTenantSyncPolicyCheckFailure",
+            EngineError::InvalidMapping { code, .. } | EngineError::InvalidScopingFilter { code, .. } => code,
+            EngineError::SameTenant => "same_tenant",
+            EngineError::Store(e) => e.code(),
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! The sync engine: runs sync configurations — one-way arrows from a source tenant to a
+//! target tenant — with Entra cross-tenant synchronization's semantics.
+//!
+//! A cycle reads the source (all of it in an initial cycle; the change feed since the
+//! watermark in an incremental one), and for each affected source user decides:
+//! **scope** (internal only; assigned or all; scoping filter) → **match** (the target user
+//! carrying the anchor `<source tenant>:<source user>`) → **map** (compiled attribute
+//! mappings) → **act** (create, update, restore, soft delete, hard delete, or skip). The
+//! target writes and the job state, watermark included, commit together through
+//! [`SyncStore::commit_sync`].
+//!
+//! The engine does no I/O of its own: it talks to storage only through the store traits.
+
+mod compile;
+mod cycle;
+mod error;
+mod plan;
+mod policy;
+
+pub use compile::{Compiled, IS_SOFT_DELETED, NET_ID};
+pub use cycle::CycleReport;
+pub use error::EngineError;
+pub use plan::{Action, Plan};
+
+use std::sync::Arc;
+use tenantsync_domain::{SyncConfigId, SyncConfiguration};
+use tenantsync_store::SyncStore;
+
+/// Runs sync configurations against a store.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    store: Arc<dyn SyncStore>,
+}
+
+impl Engine {
+    pub fn new(store: Arc<dyn SyncStore>) -> Self {
+        Self { store }
+    }
+
+    pub fn store(&self) -> &Arc<dyn SyncStore> {
+        &self.store
+    }
+
+    /// Checks a configuration without saving it: both tenants exist, every mapping and
+    /// filter compiles against the source schema, no mapping writes a read-only target
+    /// attribute.
+    pub async fn validate(&self, config: &SyncConfiguration) -> Result<(), EngineError> {
+        self.store.get_tenant(config.source_tenant_id).await?;
+        self.store.get_tenant(config.target_tenant_id).await?;
+        Compiled::new(config.clone()).map(|_| ())
+    }
+
+    /// Validates and stores a new configuration.
+    pub async fn create_configuration(&self, config: SyncConfiguration) -> Result<SyncConfiguration, EngineError> {
+        self.validate(&config).await?;
+        Ok(self.store.create_sync_configuration(config).await?)
+    }
+
+    /// Validates and stores a changed configuration. A change of mappings, scope, scoping
+    /// filter or assignments makes the next cycle an initial one: everything is
+    /// re-evaluated (Entra does the same for mappings and filters).
+    pub async fn update_configuration(&self, config: SyncConfiguration) -> Result<SyncConfiguration, EngineError> {
+        self.validate(&config).await?;
+        let old = self.store.get_sync_configuration(config.id).await?;
+        let saved = self.store.update_sync_configuration(config).await?;
+        if old.user_mappings != saved.user_mappings
+            || old.scoping_filter != saved.scoping_filter
+            || old.scope != saved.scope
+            || old.assignments != saved.assignments
+        {
+            let mut state = self.store.job_state(saved.id).await?;
+            state.watermark = tenantsync_domain::ChangeCursor::START;
+            self.store.set_job_state(saved.id, state).await?;
+        }
+        Ok(saved)
+    }
+
+    /// Runs one cycle of a configuration now.
+    pub async fn run_cycle(&self, id: SyncConfigId) -> Result<CycleReport, EngineError> {
+        cycle::run(self, id).await
+    }
+}

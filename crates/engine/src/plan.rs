@@ -1,0 +1,221 @@
+//! Deciding what to do with one source user: scope → match → map → action.
+use crate::compile::Compiled;
+use tenantsync_domain::{
+    Anchor, AttrValue, DomainName, FlowType, NewUser, ObjectId, SyncScope, TenantId, User, UserAttrName, UserAttribute,
+    UserPatch, UserRef,
+};
+use tenantsync_expression::{Env, Evaluation, SeededRandom, SystemClock, Value};
+use tenantsync_store::WriteOp;
+
+/// What the engine does to the target for one source user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Create,
+    Update,
+    Restore,
+    SoftDelete,
+    HardDelete,
+    /// Nothing to do, and why (e.g. `NotEffectivelyEntitled`, `RedundantExport`).
+    Skip(&'static str),
+}
+
+/// The decision for one source user, with the writes it needs.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub source_id: ObjectId,
+    pub action: Action,
+    pub ops: Vec<WriteOp>,
+    /// The source user's manager, to resolve once every user of the cycle is written.
+    pub manager: Option<ObjectId>,
+    /// The target user, once known.
+    pub target_id: Option<ObjectId>,
+}
+
+/// Why a source user is out of scope, if it is.
+pub struct ScopeInput<'a> {
+    pub assigned_directly: bool,
+    pub assigned_groups: &'a [ObjectId],
+    pub member_of: &'a [ObjectId],
+}
+
+fn to_attr(v: &Value) -> AttrValue {
+    match v {
+        Value::Null => AttrValue::Null,
+        Value::Bool(b) => AttrValue::Bool(*b),
+        Value::Multi(items) => AttrValue::Strings(items.iter().filter_map(Value::to_text).collect()),
+        other => other.to_text().map_or(AttrValue::Null, AttrValue::String),
+    }
+}
+
+/// Is the source user in scope? Returns the skip reason if not.
+pub fn scope(c: &Compiled, user: &User, input: &ScopeInput<'_>, row: &tenantsync_expression::Row) -> Result<(), &'static str> {
+    if user.anchor.is_some() {
+        // Loop prevention: objects that came from elsewhere are never passed on.
+        return Err("ExternalUser");
+    }
+    if user.is_deleted() {
+        return Err("DeletedInSource");
+    }
+    if c.config.scope == SyncScope::AssignedUsersAndGroups
+        && !input.assigned_directly
+        && !input.member_of.iter().any(|g| input.assigned_groups.contains(g))
+    {
+        return Err("NotEffectivelyEntitled");
+    }
+    if let Some(filter) = &c.filter
+        && !filter.evaluate(row).in_scope
+    {
+        return Err("ScopingFilterFailed");
+    }
+    Ok(())
+}
+
+/// The values the mappings produce for a user: (target attribute, value, flow type).
+fn evaluate(c: &Compiled, row: &tenantsync_expression::Row, creating: bool) -> Result<Vec<(UserAttrName, AttrValue)>, String> {
+    let clock = SystemClock;
+    let mut random = SeededRandom::new(uuid::Uuid::now_v7().as_u128() as u64);
+    let mut out = Vec::with_capacity(c.mappings.len());
+    for m in &c.mappings {
+        if m.flow == FlowType::ObjectAddOnly && !creating {
+            continue;
+        }
+        let mut env = Env::new(&clock, &mut random);
+        let ev: Evaluation = m.program.evaluate(row, &mut env).map_err(|e| format!("{}: {e}", m.target))?;
+        let value = if ev.flows() {
+            to_attr(&ev.value)
+        } else if creating {
+            m.default_value.clone().map_or(AttrValue::Null, AttrValue::String)
+        } else {
+            AttrValue::Null
+        };
+        if !value.is_null() {
+            out.push((m.target.clone(), value));
+        }
+    }
+    Ok(out)
+}
+
+const MANAGER: UserAttrName = UserAttrName::Builtin(UserAttribute::Manager);
+
+/// Decides the action for one source user. `source` is `None` when the user no longer
+/// exists in the source (hard-deleted); `target` is the matched target user, if any.
+pub fn plan(
+    c: &Compiled,
+    source_tenant: TenantId,
+    source_id: ObjectId,
+    source: Option<&User>,
+    target: Option<&User>,
+    scope_input: &ScopeInput<'_>,
+    target_domain: &DomainName,
+) -> Result<Plan, String> {
+    let actions = c.config.actions;
+    let mut p = Plan { source_id, action: Action::Skip("RedundantExport"), ops: Vec::new(), manager: None, target_id: target.map(|t| t.id) };
+    let Some(user) = source else {
+        // Gone from the source for good.
+        if let Some(t) = target
+            && actions.delete
+        {
+            p.action = Action::HardDelete;
+            p.ops.push(WriteOp::HardDeleteUser { id: t.id, if_match: None });
+        } else {
+            p.action = Action::Skip("NotFoundInSource");
+        }
+        return Ok(p);
+    };
+    let row = c.row(user);
+    if let Err(reason) = scope(c, user, scope_input, &row) {
+        p.action = Action::Skip(reason);
+        if reason == "ExternalUser" {
+            return Ok(p);
+        }
+        if let Some(t) = target
+            && !t.is_deleted()
+            && actions.delete
+        {
+            // Edge case from Entra: a user disabled and provisioned, then removed from
+            // scope, stays disabled rather than being deleted.
+            let disabled_both = !user.attrs.account_enabled && !t.attrs.account_enabled;
+            if !(disabled_both && reason == "NotEffectivelyEntitled") {
+                p.action = Action::SoftDelete;
+                p.ops.push(WriteOp::SoftDeleteUser { id: t.id, if_match: None });
+            }
+        }
+        return Ok(p);
+    }
+    let upn = user.attrs.user_principal_name.external_in(target_domain).map_err(|e| e.to_string())?;
+    match target {
+        None => {
+            if !actions.create {
+                p.action = Action::Skip("CreateNotAllowed");
+                return Ok(p);
+            }
+            let mut new = NewUser::new(upn);
+            new.anchor = Some(Anchor::new(source_tenant, user.id));
+            for (name, value) in evaluate(c, &row, true)? {
+                if name == MANAGER {
+                    p.manager = value.as_str().and_then(|s| s.parse().ok());
+                    continue;
+                }
+                new.attrs.set(&name, value).map_err(|e| e.to_string())?;
+            }
+            p.target_id = Some(new.id);
+            p.action = Action::Create;
+            p.ops.push(WriteOp::CreateUser(Box::new(new)));
+        }
+        Some(t) => {
+            if t.is_deleted() {
+                p.action = Action::Restore;
+                p.ops.push(WriteOp::RestoreUser { id: t.id, if_match: None });
+            }
+            if !actions.update && !t.is_deleted() {
+                p.action = Action::Skip("UpdateNotAllowed");
+                return Ok(p);
+            }
+            let mut patch = UserPatch::default();
+            if !t.attrs.user_principal_name.as_str().eq_ignore_ascii_case(upn.as_str()) {
+                patch.set.push((UserAttrName::Builtin(UserAttribute::UserPrincipalName), AttrValue::String(upn.to_string())));
+            }
+            for (name, value) in evaluate(c, &row, false)? {
+                if name == MANAGER {
+                    p.manager = value.as_str().and_then(|s| s.parse().ok());
+                    continue;
+                }
+                if !same(&t.attrs.get(&name), &value) {
+                    patch.set.push((name, value));
+                }
+            }
+            if !patch.is_empty() {
+                if p.action != Action::Restore {
+                    p.action = Action::Update;
+                }
+                p.ops.push(WriteOp::UpdateUser { id: t.id, patch, if_match: None });
+            }
+        }
+    }
+    Ok(p)
+}
+
+/// Whether a target value already equals what the mapping produced (booleans and their
+/// text compare equal).
+fn same(current: &AttrValue, wanted: &AttrValue) -> bool {
+    match (current, wanted) {
+        (AttrValue::Bool(a), AttrValue::String(s)) | (AttrValue::String(s), AttrValue::Bool(a)) => {
+            s.eq_ignore_ascii_case(if *a { "true" } else { "false" })
+        }
+        (AttrValue::String(a), AttrValue::String(b)) if a.eq_ignore_ascii_case("member") || a.eq_ignore_ascii_case("guest") => {
+            a.eq_ignore_ascii_case(b)
+        }
+        (a, b) => a == b,
+    }
+}
+
+/// The manager update a created or matched target user needs, if any.
+pub fn manager_op(target: &User, wanted: Option<ObjectId>) -> Option<WriteOp> {
+    if target.attrs.manager == wanted || wanted.is_none() {
+        // Entra does not clear a target manager when the source manager is removed.
+        return None;
+    }
+    let patch = UserPatch { manager: Some(wanted.map(UserRef::Id)), ..UserPatch::default() };
+    Some(WriteOp::UpdateUser { id: target.id, patch, if_match: None })
+}
+

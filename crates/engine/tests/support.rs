@@ -1,0 +1,67 @@
+use std::sync::Arc;
+use tenantsync_domain::{
+    Anchor, AttrValue, NewTenant, NewUser, PartnerSettings, SyncConfiguration, Tenant, TenantId, Upn, User, UserPatch,
+};
+use tenantsync_engine::{CycleReport, Engine};
+use tenantsync_store::{Store, SyncStore};
+use tenantsync_store_sqlite::SqliteStore;
+
+pub struct World {
+    pub engine: Engine,
+    pub store: Arc<SqliteStore>,
+    _dir: tempfile::TempDir,
+}
+
+pub const ALLOW: PartnerSettings =
+    PartnerSettings { inbound_auto_redeem: Some(true), outbound_auto_redeem: Some(true), inbound_user_sync: Some(true), inbound_group_sync: Some(true) };
+
+impl World {
+    pub fn new() -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
+        World { engine: Engine::new(store.clone()), store, _dir: dir }
+    }
+
+    pub async fn tenant(&self, name: &str) -> Tenant {
+        let t = self.store.create_tenant(NewTenant::new(name, &format!("{}.example", name.to_lowercase())).unwrap()).await.unwrap();
+        // Every tenant allows everything by default, unless a test says otherwise.
+        self.store.set_partner_settings(t.id, None, ALLOW).await.unwrap();
+        t
+    }
+
+    pub async fn user(&self, t: &Tenant, local: &str, pairs: &[(&str, &str)]) -> User {
+        let mut all: Vec<(&str, AttrValue)> = vec![("userPrincipalName", AttrValue::String(format!("{local}@{}", t.initial_domain)))];
+        all.extend(pairs.iter().map(|(k, v)| (*k, AttrValue::String((*v).to_owned()))));
+        self.store.create_user(t.id, NewUser::from_pairs(all).unwrap()).await.unwrap()
+    }
+
+    pub async fn update(&self, t: &Tenant, u: &User, pairs: &[(&str, &str)]) -> User {
+        let patch = UserPatch::from_pairs(pairs.iter().map(|(k, v)| (*k, if v.is_empty() { AttrValue::Null } else { AttrValue::String((*v).to_owned()) }))).unwrap();
+        self.store.update_user(t.id, u.id, patch, None).await.unwrap()
+    }
+
+    /// A configuration syncing all users from `s` to `t`.
+    pub async fn arrow(&self, s: &Tenant, t: &Tenant, f: impl FnOnce(&mut SyncConfiguration)) -> SyncConfiguration {
+        let mut c = SyncConfiguration::new(&format!("{} to {}", s.display_name, t.display_name), s.id, t.id).unwrap();
+        c.scope = tenantsync_domain::SyncScope::AllUsers;
+        f(&mut c);
+        self.engine.create_configuration(c).await.unwrap()
+    }
+
+    pub async fn run(&self, c: &SyncConfiguration) -> CycleReport {
+        self.engine.run_cycle(c.id).await.unwrap()
+    }
+
+    /// The copy of `u` in tenant `t`, if any (soft-deleted ones too).
+    pub async fn copy(&self, t: &Tenant, u: &User) -> Option<User> {
+        self.store.find_user_by_anchor(t.id, &Anchor::new(u.tenant_id, u.id)).await.unwrap()
+    }
+
+    pub async fn count(&self, t: TenantId) -> u64 {
+        self.store.count_users(t, tenantsync_store::Visibility::Active).await.unwrap()
+    }
+
+    pub fn upn(s: &str) -> Upn {
+        Upn::parse(s).unwrap()
+    }
+}

@@ -1,0 +1,225 @@
+//! The sync engine's state in SQLite (see `tenantsync_store::SyncStore`).
+use crate::rows::sql_err;
+use crate::write::Tx;
+use crate::SqliteStore;
+use async_trait::async_trait;
+use rusqlite::{params, OptionalExtension};
+use tenantsync_domain::{PartnerSettings, SyncConfigId, SyncConfiguration, TenantId};
+use tenantsync_store::{JobState, Result, Store, StoreError, SyncStore, WriteOp, WriteOutcome};
+
+const DEFAULTS: [u8; 16] = [0; 16];
+
+fn json<T: serde::Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| StoreError::Internal { message: e.to_string() })
+}
+
+fn parse<T: serde::de::DeserializeOwned>(s: &str) -> rusqlite::Result<T> {
+    serde_json::from_str(s).map_err(|_| crate::rows::corrupt("sync state"))
+}
+
+fn not_found(id: SyncConfigId) -> StoreError {
+    StoreError::SyncConfigNotFound { id: id.to_string() }
+}
+
+impl SqliteStore {
+    async fn check_pair(&self, c: &SyncConfiguration) -> Result<()> {
+        self.get_tenant(c.source_tenant_id).await?;
+        self.get_tenant(c.target_tenant_id).await?;
+        Ok(())
+    }
+}
+
+fn map_conflict(e: rusqlite::Error, c: &SyncConfiguration, conn: &rusqlite::Connection) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(err, _) = &e
+        && err.code == rusqlite::ErrorCode::ConstraintViolation
+    {
+        let existing: Option<[u8; 16]> = conn
+            .query_row(
+                "SELECT id FROM sync_configurations WHERE source_tenant_id = ?1 AND target_tenant_id = ?2",
+                params![c.source_tenant_id.as_bytes(), c.target_tenant_id.as_bytes()],
+                |r| r.get(0),
+            )
+            .optional()
+            .ok()
+            .flatten();
+        return StoreError::SyncConfigExists {
+            source_tenant: c.source_tenant_id.to_string(),
+            target_tenant: c.target_tenant_id.to_string(),
+            existing: existing.map(|b| SyncConfigId::from_bytes(b).to_string()).unwrap_or_default(),
+        };
+    }
+    sql_err(e)
+}
+
+#[async_trait]
+impl SyncStore for SqliteStore {
+    async fn set_partner_settings(&self, tenant: TenantId, partner: Option<TenantId>, settings: PartnerSettings) -> Result<()> {
+        self.get_tenant(tenant).await?;
+        let body = json(&settings)?;
+        let partner = partner.map_or(DEFAULTS, |p| *p.as_bytes());
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO partner_settings (tenant_id, partner_id, settings) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (tenant_id, partner_id) DO UPDATE SET settings = excluded.settings",
+                params![tenant.as_bytes(), partner, body],
+            )
+            .map_err(sql_err)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn partner_settings(&self, tenant: TenantId, partner: Option<TenantId>) -> Result<PartnerSettings> {
+        let partner = partner.map_or(DEFAULTS, |p| *p.as_bytes());
+        let found = self.read_in(tenant, |c| {
+            c.prepare_cached("SELECT settings FROM partner_settings WHERE tenant_id = ?1 AND partner_id = ?2")?
+                .query_row(params![tenant.as_bytes(), partner], |r| r.get::<_, String>(0))
+                .optional()
+        })?;
+        match found {
+            Some(s) => serde_json::from_str(&s).map_err(|e| StoreError::Internal { message: e.to_string() }),
+            None => Ok(PartnerSettings::default()),
+        }
+    }
+
+    async fn create_sync_configuration(&self, config: SyncConfiguration) -> Result<SyncConfiguration> {
+        self.check_pair(&config).await?;
+        let body = json(&config)?;
+        let state = json(&JobState::default())?;
+        let now = self.now_ms();
+        self.write(move |conn| {
+            let tx = conn.transaction().map_err(sql_err)?;
+            tx.execute(
+                "INSERT INTO sync_configurations (id, source_tenant_id, target_tenant_id, body, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![config.id.as_bytes(), config.source_tenant_id.as_bytes(), config.target_tenant_id.as_bytes(), body, now],
+            )
+            .map_err(|e| map_conflict(e, &config, &tx))?;
+            tx.execute("INSERT INTO job_states (config_id, watermark, body) VALUES (?1, 0, ?2)", params![config.id.as_bytes(), state])
+                .map_err(sql_err)?;
+            tx.commit().map_err(sql_err)?;
+            Ok(config)
+        })
+        .await
+    }
+
+    async fn update_sync_configuration(&self, config: SyncConfiguration) -> Result<SyncConfiguration> {
+        let old = self.get_sync_configuration(config.id).await?;
+        if old.source_tenant_id != config.source_tenant_id || old.target_tenant_id != config.target_tenant_id {
+            return Err(StoreError::Invalid(tenantsync_domain::DomainError::ReadOnlyAttribute { name: "sourceTenantId/targetTenantId".into() }));
+        }
+        let body = json(&config)?;
+        self.write(move |conn| {
+            let n = conn
+                .execute("UPDATE sync_configurations SET body = ?1 WHERE id = ?2", params![body, config.id.as_bytes()])
+                .map_err(sql_err)?;
+            if n == 0 {
+                return Err(not_found(config.id));
+            }
+            Ok(config)
+        })
+        .await
+    }
+
+    async fn get_sync_configuration(&self, id: SyncConfigId) -> Result<SyncConfiguration> {
+        self.read(|c| {
+            c.prepare_cached("SELECT body FROM sync_configurations WHERE id = ?1")?
+                .query_row([id.as_bytes()], |r| parse::<SyncConfiguration>(&r.get::<_, String>(0)?))
+                .optional()
+        })?
+        .ok_or_else(|| not_found(id))
+    }
+
+    async fn list_sync_configurations(&self) -> Result<Vec<SyncConfiguration>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached("SELECT body FROM sync_configurations ORDER BY created_ms, id")?;
+            let rows = stmt.query_map([], |r| parse::<SyncConfiguration>(&r.get::<_, String>(0)?))?;
+            rows.collect()
+        })
+    }
+
+    async fn delete_sync_configuration(&self, id: SyncConfigId) -> Result<()> {
+        self.write(move |conn| {
+            let tx = conn.transaction().map_err(sql_err)?;
+            tx.execute("DELETE FROM job_states WHERE config_id = ?1", [id.as_bytes()]).map_err(sql_err)?;
+            let n = tx.execute("DELETE FROM sync_configurations WHERE id = ?1", [id.as_bytes()]).map_err(sql_err)?;
+            if n == 0 {
+                return Err(not_found(id));
+            }
+            tx.commit().map_err(sql_err)
+        })
+        .await
+    }
+
+    async fn job_state(&self, id: SyncConfigId) -> Result<JobState> {
+        self.read(|c| {
+            c.prepare_cached("SELECT body FROM job_states WHERE config_id = ?1")?
+                .query_row([id.as_bytes()], |r| parse::<JobState>(&r.get::<_, String>(0)?))
+                .optional()
+        })?
+        .ok_or_else(|| not_found(id))
+    }
+
+    async fn set_job_state(&self, id: SyncConfigId, state: JobState) -> Result<()> {
+        let body = json(&state)?;
+        let watermark = state.watermark.0 as i64;
+        self.write(move |conn| {
+            let n = conn
+                .execute("UPDATE job_states SET watermark = ?1, body = ?2 WHERE config_id = ?3", params![watermark, body, id.as_bytes()])
+                .map_err(sql_err)?;
+            if n == 0 {
+                return Err(not_found(id));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn commit_sync(&self, id: SyncConfigId, target: TenantId, ops: Vec<WriteOp>, state: JobState) -> Result<Vec<Result<WriteOutcome>>> {
+        let body = json(&state)?;
+        let watermark: i64 = state.watermark.0 as i64;
+        let now = self.now_ms();
+        let (results, head) = self
+            .write(move |conn| {
+                let mut tx = Tx::begin(conn, target, now)?;
+                let mut results = Vec::with_capacity(ops.len());
+                for op in ops {
+                    let mark = tx.savepoint()?;
+                    match tx.apply(op) {
+                        Ok(outcome) => {
+                            tx.release()?;
+                            results.push(Ok(outcome));
+                        }
+                        Err(e) if e.is_refusal() => {
+                            tx.rollback_to(mark)?;
+                            results.push(Err(e));
+                        }
+                        Err(e) => {
+                            tx.rollback();
+                            return Err(e);
+                        }
+                    }
+                }
+                let stored = tx
+                    .conn
+                    .prepare_cached("UPDATE job_states SET watermark = ?1, body = ?2 WHERE config_id = ?3")
+                    .and_then(|mut s| s.execute(params![watermark, body, id.as_bytes()]))
+                    .map_err(sql_err);
+                match stored {
+                    Ok(1) => {}
+                    Ok(_) => {
+                        tx.rollback();
+                        return Err(not_found(id));
+                    }
+                    Err(e) => {
+                        tx.rollback();
+                        return Err(e);
+                    }
+                }
+                let head = tx.commit()?;
+                Ok((results, head))
+            })
+            .await?;
+        self.notify(target, head);
+        Ok(results)
+    }
+}

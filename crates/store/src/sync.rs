@@ -1,0 +1,105 @@
+//! Storage of the sync engine's state: cross-tenant access settings, sync
+//! configurations, and each configuration's job state, which commits **in the same
+//! transaction** as the target writes of a run.
+use crate::{Result, Store, WriteOp, WriteOutcome};
+use async_trait::async_trait;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use tenantsync_domain::{ChangeCursor, ObjectId, PartnerSettings, SyncConfigId, SyncConfiguration, TenantId};
+
+/// Entra's job status codes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JobStatusCode {
+    #[default]
+    NotRun,
+    Active,
+    Paused,
+    Quarantine,
+}
+
+/// Counters of one cycle (Entra's synchronizationTaskExecution).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CycleCounters {
+    /// Source objects read.
+    pub count_imported: u64,
+    /// Source changes read (incremental cycles).
+    pub count_imported_deltas: u64,
+    /// Source users in scope.
+    pub count_entitled: u64,
+    /// Target writes made.
+    pub count_exported: u64,
+    /// Objects whose processing failed and will be retried.
+    pub count_escrowed: u64,
+}
+
+/// How the last cycle went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CycleExecution {
+    pub cycle_id: String,
+    /// `Succeeded`, `Failed` or `EntryLevelErrors`.
+    pub state: String,
+    pub initial: bool,
+    pub time_began: Timestamp,
+    pub time_ended: Timestamp,
+    #[serde(flatten)]
+    pub counters: CycleCounters,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A source object whose last attempt failed, to be retried.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Escrow {
+    pub source_object_id: ObjectId,
+    pub error_code: String,
+    pub message: String,
+    pub attempts: u32,
+    pub next_attempt: Timestamp,
+}
+
+/// The persisted state of one configuration's job.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobState {
+    /// The source change-feed position fully processed; `START` means no initial cycle
+    /// has completed.
+    pub watermark: ChangeCursor,
+    pub status: JobStatusCode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_execution: Option<CycleExecution>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub escrows: Vec<Escrow>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quarantine_reason: Option<String>,
+}
+
+/// The sync engine's view of storage. A store that also holds the tenants commits a
+/// run's target writes and its job state together ([`SyncStore::commit_sync`]), so a
+/// crash can neither lose nor repeat work.
+#[async_trait]
+pub trait SyncStore: Store {
+    /// Sets `tenant`'s settings towards `partner`, or its defaults when `partner` is `None`.
+    async fn set_partner_settings(&self, tenant: TenantId, partner: Option<TenantId>, settings: PartnerSettings) -> Result<()>;
+    /// The settings as stored (not merged with defaults); all `None` when absent.
+    async fn partner_settings(&self, tenant: TenantId, partner: Option<TenantId>) -> Result<PartnerSettings>;
+
+    /// Stores a new configuration. At most one per source → target pair
+    /// (`sync_configuration_conflict`); both tenants must exist.
+    async fn create_sync_configuration(&self, config: SyncConfiguration) -> Result<SyncConfiguration>;
+    /// Replaces a configuration (same id, same source and target).
+    async fn update_sync_configuration(&self, config: SyncConfiguration) -> Result<SyncConfiguration>;
+    async fn get_sync_configuration(&self, id: SyncConfigId) -> Result<SyncConfiguration>;
+    async fn list_sync_configurations(&self) -> Result<Vec<SyncConfiguration>>;
+    /// Deletes a configuration and its job state. Objects it synced stay as they are.
+    async fn delete_sync_configuration(&self, id: SyncConfigId) -> Result<()>;
+
+    async fn job_state(&self, id: SyncConfigId) -> Result<JobState>;
+    /// Replaces the job state alone (pause, restart).
+    async fn set_job_state(&self, id: SyncConfigId, state: JobState) -> Result<()>;
+    /// Applies `ops` to the target tenant, each on its own ([`crate::BatchMode::Independent`]),
+    /// and stores `state` as the job's state, in one transaction.
+    async fn commit_sync(&self, id: SyncConfigId, target: TenantId, ops: Vec<WriteOp>, state: JobState) -> Result<Vec<Result<WriteOutcome>>>;
+}
