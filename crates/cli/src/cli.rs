@@ -38,6 +38,12 @@ pub enum Command {
     Purge(PurgeArgs),
     /// Create the tenants of the seed topologies and fill them with generated users.
     Demo(DemoArgs),
+    /// Set and show cross-tenant access settings (who may sync into a tenant).
+    #[command(subcommand)]
+    Partner(crate::cmd::sync::PartnerCmd),
+    /// Create, list, show, delete, assign and run sync configurations.
+    #[command(subcommand)]
+    Sync(crate::cmd::sync::SyncCmd),
     /// Evaluate, check and list attribute-mapping expressions (no data directory needed).
     #[command(subcommand)]
     Expr(ExprCmd),

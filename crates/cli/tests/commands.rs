@@ -159,12 +159,22 @@ fn the_demo_builds_the_seed_topologies() {
     assert!(out.contains("imported 300 users"), "{out}");
     let contoso = env.json(&["tenant", "show", "contoso.example"]);
     assert_eq!(contoso["userCount"], 30);
+    // The arrows ran: the test tenant holds external copies of production's users.
     let test = env.json(&["tenant", "show", "test.contoso.example"]);
-    assert_eq!(test["userCount"], 0);
+    assert_eq!(test["userCount"], 30);
+    let copies = env.json(&["user", "list", "-t", "test.contoso.example", "--limit", "1"]);
+    assert_eq!(copies["value"][0]["origin"], "external");
+    assert!(copies["value"][0]["userPrincipalName"].as_str().unwrap().ends_with("_contoso.example#EXT#@test.contoso.example"));
+    assert!(out.contains("sync cycles:"), "{out}");
+    // Relecloud sends only Engineering; the mesh partners send everyone.
+    let relecloud = env.json(&["tenant", "show", "relecloud.example"]);
+    assert_eq!(relecloud["userCount"], 30 + 3 * 30);
     // Managers from the generated file resolved: user 1 reports to user 0.
     let users = env.json(&["user", "list", "-t", "contoso.example", "--limit", "2"]);
     assert_eq!(users["value"][1]["manager"], users["value"][0]["id"]);
-    // Running it again changes nothing.
-    env.ok(&["demo", "--users", "30"]);
+    // Running it again changes nothing: the cycles are incremental and find no work.
+    let again = env.ok(&["demo", "--users", "30"]);
+    assert!(again.contains("incremental cycle, 0 created, 0 updated"), "{again}");
     assert_eq!(env.json(&["tenant", "show", "contoso.example"])["userCount"], 30);
+    assert_eq!(env.json(&["tenant", "show", "test.contoso.example"])["userCount"], 30);
 }

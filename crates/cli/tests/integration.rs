@@ -8,3 +8,4 @@ mod crash;
 mod errors;
 mod expr;
 mod import;
+mod sync;

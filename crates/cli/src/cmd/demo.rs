@@ -8,8 +8,37 @@ use crate::import::{import_users, ImportOptions};
 use crate::output;
 use std::collections::BTreeMap;
 use std::time::Instant;
-use tenantsync_domain::{ChangeCursor, GroupAttributes, NewGroup, NewTenant, ObjectId, Tenant};
+use tenantsync_domain::{
+    ChangeCursor, GroupAttributes, NewGroup, NewTenant, ObjectId, PartnerSettings, ScopingClause, ScopingFilterGroup, ScopingOperand,
+    SyncConfiguration, SyncScope, Tenant,
+};
+use tenantsync_engine::Engine;
 use tenantsync_store::{BatchMode, ListQuery, Store, Visibility, WriteOp};
+
+/// The arrows: (source, target, department filter).
+const ARROWS: &[(&str, &str, Option<&str>)] = &[
+    ("contoso.example", "test.contoso.example", None),
+    ("woodgrove.example", "dev.woodgrove.example", None),
+    ("woodgrove.example", "prod.woodgrove.example", None),
+    ("woodgrove.example", "data.woodgrove.example", None),
+    ("northwind.example", "fabrikam.example", None),
+    ("tailspin.example", "fabrikam.example", None),
+    ("proseware.example", "wingtip.example", None),
+    ("proseware.example", "lamna.example", None),
+    ("proseware.example", "relecloud.example", None),
+    ("wingtip.example", "proseware.example", None),
+    ("wingtip.example", "lamna.example", None),
+    ("wingtip.example", "relecloud.example", None),
+    ("lamna.example", "proseware.example", None),
+    ("lamna.example", "wingtip.example", None),
+    ("lamna.example", "relecloud.example", None),
+    ("relecloud.example", "proseware.example", Some("Engineering")),
+    ("relecloud.example", "wingtip.example", Some("Engineering")),
+    ("relecloud.example", "lamna.example", Some("Engineering")),
+];
+
+const ALLOW: PartnerSettings =
+    PartnerSettings { inbound_auto_redeem: Some(true), outbound_auto_redeem: Some(true), inbound_user_sync: Some(true), inbound_group_sync: Some(true) };
 
 /// (display name, initial domain, topology, role, has users of its own)
 const TENANTS: &[(&str, &str, &str, &str, bool)] = &[
@@ -65,19 +94,77 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Result<(), Failure> {
     }
     let _ = std::fs::remove_dir_all(&work);
 
+    // The arrows of the seed topologies. Every demo tenant allows inbound sync and
+    // automatic redemption from its partners (as tenants of one organization do).
+    for t in &tenants {
+        ctx.sync.set_partner_settings(t.id, None, ALLOW).await.about(|| format!("tenant '{}'", t.initial_domain))?;
+    }
+    let engine = Engine::new(ctx.sync.clone());
+    let by_domain = |d: &str| tenants.iter().find(|t| t.initial_domain.as_str() == d).cloned();
+    let mut cycles = Vec::new();
+    for (source, target, filter) in ARROWS {
+        let (Some(s), Some(t)) = (by_domain(source), by_domain(target)) else { continue };
+        let existing = ctx.sync.list_sync_configurations().await.about(String::new)?;
+        let config = match existing.into_iter().find(|c| c.source_tenant_id == s.id && c.target_tenant_id == t.id) {
+            Some(c) => c,
+            None => {
+                let mut c = SyncConfiguration::new(&format!("{} to {}", s.display_name, t.display_name), s.id, t.id)
+                    .about(|| format!("sync configuration '{source}:{target}'"))?;
+                c.scope = SyncScope::AllUsers;
+                if let Some(department) = filter {
+                    c.scoping_filter = vec![ScopingFilterGroup {
+                        name: format!("{department} only"),
+                        clauses: vec![ScopingClause {
+                            source_operand_name: "department".into(),
+                            operator_name: "EQUALS".into(),
+                            target_operand: ScopingOperand { values: vec![(*department).to_owned()] },
+                        }],
+                    }];
+                }
+                engine.create_configuration(c).await.map_err(|e| Failure::new(format!("sync configuration '{source}:{target}'"), e.to_string(), e.code()))?
+            }
+        };
+        let t0 = Instant::now();
+        let report = engine.run_cycle(config.id).await.map_err(|e| Failure::new(format!("sync configuration '{source}:{target}'"), e.to_string(), e.code()))?;
+        cycles.push((*source, *target, report, t0.elapsed()));
+    }
+
     let mut rows = Vec::new();
     for (t, (_, _, topology, role, _)) in tenants.iter().zip(TENANTS) {
         let subject = || format!("tenant '{}'", t.initial_domain);
         let users = store.count_users(t.id, Visibility::Active).await.about(subject)?;
+        let external = count_external(store, t).await?;
         let groups = store.list_groups(t.id, &ListQuery { limit: 1000, ..ListQuery::default() }).await.about(subject)?.items.len();
         let head = store.change_head(t.id).await.about(subject)?;
-        rows.push(vec![t.display_name.clone(), t.initial_domain.to_string(), topology.to_string(), role.to_string(), users.to_string(), groups.to_string(), head.to_string()]);
+        rows.push(vec![
+            t.display_name.clone(),
+            t.initial_domain.to_string(),
+            topology.to_string(),
+            role.to_string(),
+            (users - external).to_string(),
+            external.to_string(),
+            groups.to_string(),
+            head.to_string(),
+        ]);
     }
     if ctx.json {
         output::json(&tenants);
         return Ok(());
     }
-    output::table(&["TENANT", "INITIAL DOMAIN", "TOPOLOGY", "ROLE", "USERS", "GROUPS", "CHANGES"], &rows);
+    output::table(&["TENANT", "INITIAL DOMAIN", "TOPOLOGY", "ROLE", "INTERNAL", "EXTERNAL", "GROUPS", "CHANGES"], &rows);
+    println!();
+    println!("sync cycles:");
+    for (source, target, r, took) in &cycles {
+        println!(
+            "  {source} -> {target}: {} cycle, {} created, {} updated, {} soft-deleted, {} skipped in {} ms",
+            if r.initial { "initial" } else { "incremental" },
+            r.created,
+            r.updated,
+            r.soft_deleted,
+            r.skipped,
+            took.as_millis()
+        );
+    }
     println!();
     if imported_total > 0 {
         println!(
@@ -103,8 +190,22 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Result<(), Failure> {
         }
     }
     println!("demo ready in {:.1}s. Try: tenantsync user list --tenant contoso.example --limit 5", started.elapsed().as_secs_f64());
-    println!("The sync engine (next milestone) will provision these users along the topologies above.");
+    println!("Relecloud provisions only its Engineering department to its mesh partners; Litware is a just-in-time partner (no standing sync).");
     Ok(())
+}
+
+/// Users of `t` that came from another tenant.
+async fn count_external(store: &dyn Store, t: &Tenant) -> Result<u64, Failure> {
+    let mut query = ListQuery { limit: 5000, ..ListQuery::default() };
+    let mut n = 0;
+    loop {
+        let page = store.list_users(t.id, &query).await.about(|| format!("tenant '{}'", t.initial_domain))?;
+        n += page.items.iter().filter(|u| u.anchor.is_some()).count() as u64;
+        match page.next {
+            Some(next) => query.after = Some(next),
+            None => return Ok(n),
+        }
+    }
 }
 
 /// One security group per department, with the department's users as direct members.

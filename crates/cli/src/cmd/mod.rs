@@ -4,6 +4,7 @@ mod demo;
 mod expr;
 mod group;
 mod import;
+pub(crate) mod sync;
 mod tenant;
 mod user;
 
@@ -13,13 +14,15 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use tenantsync_domain::{AttrValue, DomainName, ObjectId, Tenant, TenantId, Upn};
-use tenantsync_store::{Store, Visibility};
+use tenantsync_store::{Store, SyncStore, Visibility};
 use tenantsync_store_sqlite::SqliteStore;
 
 /// What every command gets: the store and the output mode.
 #[derive(Debug)]
 pub struct Ctx {
     pub store: Arc<dyn Store>,
+    /// The same store, seen by the sync engine.
+    pub sync: Arc<dyn SyncStore>,
     pub json: bool,
 }
 
@@ -27,7 +30,8 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
     if let Command::Expr(c) = &cli.command {
         return expr::run(c, cli.json);
     }
-    let ctx = Ctx { store: open(&cli.data_dir)?, json: cli.json };
+    let store = open(&cli.data_dir)?;
+    let ctx = Ctx { store: store.clone(), sync: store, json: cli.json };
     match cli.command {
         Command::Tenant(c) => tenant::run(&ctx, c).await,
         Command::User(c) => user::run(&ctx, c).await,
@@ -36,13 +40,15 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Changes(a) => changes::run(&ctx, a).await,
         Command::Purge(a) => changes::purge(&ctx, a).await,
         Command::Demo(a) => demo::run(&ctx, a).await,
+        Command::Partner(c) => sync::partner(&ctx, c).await,
+        Command::Sync(c) => sync::run(&ctx, c).await,
         Command::Expr(_) => Ok(()), // handled above: needs no store
     }?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Opens the store of a data directory.
-pub fn open(dir: &Path) -> Result<Arc<dyn Store>, Failure> {
+pub fn open(dir: &Path) -> Result<Arc<SqliteStore>, Failure> {
     let store = SqliteStore::open(dir).about(|| format!("data directory '{}'", dir.display()))?;
     Ok(Arc::new(store))
 }

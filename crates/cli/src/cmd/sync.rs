@@ -1,0 +1,317 @@
+//! `tenantsync partner …` and `tenantsync sync …`: cross-tenant access settings and sync
+//! configurations, and running them.
+use super::{user_id, Ctx};
+use crate::failure::{Context, Failure};
+use crate::output;
+use clap::{Args, Subcommand, ValueEnum};
+use tenantsync_domain::{
+    Assignment, AttributeMapping, FlowType, ObjectId, PartnerSettings, ScopingClause, ScopingFilterGroup, ScopingOperand,
+    SyncConfigId, SyncConfiguration, SyncScope, Tenant,
+};
+use tenantsync_engine::{CycleReport, Engine};
+
+#[derive(Debug, Subcommand)]
+pub enum PartnerCmd {
+    /// Set a tenant's cross-tenant access settings towards a partner (or its defaults).
+    Set {
+        #[arg(long, short)]
+        tenant: String,
+        /// The partner tenant; without it, the defaults for partners without settings.
+        #[arg(long)]
+        partner: Option<String>,
+        /// Allow the partner to sync users into this tenant.
+        #[arg(long)]
+        inbound_sync: Option<bool>,
+        /// Allow the partner to sync groups into this tenant.
+        #[arg(long)]
+        inbound_group_sync: Option<bool>,
+        /// Redeem the partner's invitations automatically.
+        #[arg(long)]
+        inbound_auto_redeem: Option<bool>,
+        /// Have this tenant's users' invitations redeemed automatically in the partner.
+        #[arg(long)]
+        outbound_auto_redeem: Option<bool>,
+    },
+    /// Show the settings (as stored; unset values inherit the defaults).
+    Show {
+        #[arg(long, short)]
+        tenant: String,
+        #[arg(long)]
+        partner: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ScopeArg {
+    Assigned,
+    All,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// Source tenant (id or initial domain).
+    #[arg(long)]
+    source: String,
+    /// Target tenant.
+    #[arg(long)]
+    target: String,
+    #[arg(long)]
+    name: Option<String>,
+    /// Assigned users and groups (default) or all users.
+    #[arg(long, value_enum, default_value_t = ScopeArg::Assigned)]
+    scope: ScopeArg,
+    /// userType of created users: Member (default) or Guest.
+    #[arg(long, default_value = "Member")]
+    user_type: String,
+    /// Most deletions one cycle may make; `off` disables the protection.
+    #[arg(long, default_value = "500")]
+    deletion_threshold: String,
+    /// TARGET=EXPRESSION: add or replace a mapping (e.g. 'displayName=Join(" ", [givenName], [surname])').
+    #[arg(long = "map", value_name = "TARGET=EXPRESSION")]
+    maps: Vec<String>,
+    /// A scoping clause such as 'department EQUALS Sales' (repeat: all must hold).
+    #[arg(long = "filter", value_name = "CLAUSE")]
+    filters: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SyncCmd {
+    /// Create a sync configuration from a source tenant to a target tenant.
+    Create(CreateArgs),
+    /// List sync configurations.
+    List,
+    /// Show a configuration and its job status.
+    Show { config: String },
+    /// Delete a configuration (users it synced stay as they are).
+    Delete { config: String },
+    /// Assign a user or group of the source tenant.
+    Assign {
+        config: String,
+        #[arg(long, conflicts_with = "group")]
+        user: Option<String>,
+        #[arg(long)]
+        group: Option<String>,
+    },
+    /// Remove an assignment.
+    Unassign {
+        config: String,
+        #[arg(long, conflicts_with = "group")]
+        user: Option<String>,
+        #[arg(long)]
+        group: Option<String>,
+    },
+    /// Run one cycle now (initial if none has run, incremental otherwise).
+    Run { config: String },
+}
+
+/// A configuration named by id or as `SOURCE:TARGET` (tenant ids or initial domains).
+async fn config(ctx: &Ctx, name: &str) -> Result<SyncConfiguration, Failure> {
+    let subject = || format!("sync configuration '{name}'");
+    if let Ok(id) = name.parse::<SyncConfigId>() {
+        return ctx.sync.get_sync_configuration(id).await.about(subject);
+    }
+    let (s, t) = name.split_once(':').ok_or_else(|| Failure::new(subject(), "expected an id or SOURCE:TARGET", "invalid_argument"))?;
+    let (s, t) = (super::tenant(ctx.store.as_ref(), s).await?, super::tenant(ctx.store.as_ref(), t).await?);
+    let all = ctx.sync.list_sync_configurations().await.about(subject)?;
+    all.into_iter()
+        .find(|c| c.source_tenant_id == s.id && c.target_tenant_id == t.id)
+        .ok_or_else(|| Failure::new(subject(), "not found", "sync_configuration_not_found"))
+}
+
+fn engine_failure(subject: String, e: tenantsync_engine::EngineError) -> Failure {
+    Failure::new(subject, e.to_string(), e.code())
+}
+
+pub async fn partner(ctx: &Ctx, cmd: PartnerCmd) -> Result<(), Failure> {
+    match cmd {
+        PartnerCmd::Set { tenant, partner, inbound_sync, inbound_group_sync, inbound_auto_redeem, outbound_auto_redeem } => {
+            let t = super::tenant(ctx.store.as_ref(), &tenant).await?;
+            let p = match &partner {
+                Some(p) => Some(super::tenant(ctx.store.as_ref(), p).await?.id),
+                None => None,
+            };
+            let subject = || format!("tenant '{tenant}'");
+            let mut s = ctx.sync.partner_settings(t.id, p).await.about(subject)?;
+            s.inbound_user_sync = inbound_sync.or(s.inbound_user_sync);
+            s.inbound_group_sync = inbound_group_sync.or(s.inbound_group_sync);
+            s.inbound_auto_redeem = inbound_auto_redeem.or(s.inbound_auto_redeem);
+            s.outbound_auto_redeem = outbound_auto_redeem.or(s.outbound_auto_redeem);
+            ctx.sync.set_partner_settings(t.id, p, s).await.about(subject)?;
+            print_settings(ctx, &s);
+        }
+        PartnerCmd::Show { tenant, partner } => {
+            let t = super::tenant(ctx.store.as_ref(), &tenant).await?;
+            let p = match &partner {
+                Some(p) => Some(super::tenant(ctx.store.as_ref(), p).await?.id),
+                None => None,
+            };
+            let s = ctx.sync.partner_settings(t.id, p).await.about(|| format!("tenant '{tenant}'"))?;
+            print_settings(ctx, &s);
+        }
+    }
+    Ok(())
+}
+
+fn print_settings(ctx: &Ctx, s: &PartnerSettings) {
+    if ctx.json { output::json(s) } else { output::fields(s) }
+}
+
+fn parse_bool_or_off(s: &str) -> Result<Option<u32>, Failure> {
+    if s.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    s.parse::<u32>().map(Some).map_err(|_| Failure::new(format!("--deletion-threshold '{s}'"), "expected a number or off", "invalid_argument"))
+}
+
+pub async fn run(ctx: &Ctx, cmd: SyncCmd) -> Result<(), Failure> {
+    let engine = Engine::new(ctx.sync.clone());
+    match cmd {
+        SyncCmd::Create(a) => {
+            let (s, t) = (super::tenant(ctx.store.as_ref(), &a.source).await?, super::tenant(ctx.store.as_ref(), &a.target).await?);
+            let name = a.name.clone().unwrap_or_else(|| format!("{} to {}", s.display_name, t.display_name));
+            let subject = format!("sync configuration '{}:{}'", s.initial_domain, t.initial_domain);
+            let mut c = SyncConfiguration::new(&name, s.id, t.id).map_err(|e| Failure::domain(subject.clone(), e))?;
+            c.scope = match a.scope {
+                ScopeArg::Assigned => SyncScope::AssignedUsersAndGroups,
+                ScopeArg::All => SyncScope::AllUsers,
+            };
+            c.deletion_threshold = parse_bool_or_off(&a.deletion_threshold)?;
+            set_mapping(&mut c, AttributeMapping { flow_type: FlowType::ObjectAddOnly, ..AttributeMapping::constant(&a.user_type, "userType") });
+            for m in &a.maps {
+                let (target, expr) = m.split_once('=').ok_or_else(|| Failure::new(format!("--map '{m}'"), "expected TARGET=EXPRESSION", "invalid_argument"))?;
+                set_mapping(&mut c, AttributeMapping::expression(expr, target.trim()));
+            }
+            if !a.filters.is_empty() {
+                let mut group = ScopingFilterGroup { name: "Scoping filter".into(), clauses: Vec::new() };
+                for f in &a.filters {
+                    let parsed = tenantsync_expression::scoping::FilterGroup::parse_text("clause", f)
+                        .map_err(|e| Failure::new(format!("--filter '{f}'"), e.to_string(), e.code()))?;
+                    for c in parsed.clauses {
+                        group.clauses.push(ScopingClause {
+                            source_operand_name: c.source_operand_name,
+                            operator_name: c.operator_name,
+                            target_operand: ScopingOperand { values: c.target_operand.values },
+                        });
+                    }
+                }
+                c.scoping_filter = vec![group];
+            }
+            let c = engine.create_configuration(c).await.map_err(|e| engine_failure(subject, e))?;
+            if ctx.json {
+                output::json(&c);
+            } else {
+                println!("created sync configuration {} ({} -> {})", c.id, s.initial_domain, t.initial_domain);
+            }
+        }
+        SyncCmd::List => {
+            let all = ctx.sync.list_sync_configurations().await.about(String::new)?;
+            if ctx.json {
+                output::json(&all);
+            } else {
+                let mut rows = Vec::new();
+                for c in &all {
+                    let state = ctx.sync.job_state(c.id).await.about(String::new)?;
+                    rows.push(vec![
+                        c.id.to_string(),
+                        domain(ctx, c.source_tenant_id).await,
+                        domain(ctx, c.target_tenant_id).await,
+                        format!("{:?}", c.scope),
+                        format!("{:?}", state.status),
+                        state.watermark.to_string(),
+                    ]);
+                }
+                output::table(&["ID", "SOURCE", "TARGET", "SCOPE", "STATUS", "WATERMARK"], &rows);
+            }
+        }
+        SyncCmd::Show { config: name } => {
+            let c = config(ctx, &name).await?;
+            let state = ctx.sync.job_state(c.id).await.about(|| format!("sync configuration '{name}'"))?;
+            let view = serde_json::json!({ "configuration": c, "status": state });
+            if ctx.json {
+                output::json(&view);
+            } else {
+                println!("{}", serde_json::to_string_pretty(&view).unwrap_or_default());
+            }
+        }
+        SyncCmd::Delete { config: name } => {
+            let c = config(ctx, &name).await?;
+            ctx.sync.delete_sync_configuration(c.id).await.about(|| format!("sync configuration '{name}'"))?;
+            if !ctx.json {
+                println!("deleted sync configuration {} (synced users stay as they are)", c.id);
+            }
+        }
+        SyncCmd::Assign { config: name, user, group } => {
+            let mut c = config(ctx, &name).await?;
+            let source = ctx.store.get_tenant(c.source_tenant_id).await.about(|| format!("sync configuration '{name}'"))?;
+            let a = assignment(ctx, &source, user.as_deref(), group.as_deref()).await?;
+            if !c.assignments.contains(&a) {
+                c.assignments.push(a);
+                engine.update_configuration(c).await.map_err(|e| engine_failure(format!("sync configuration '{name}'"), e))?;
+            }
+            if !ctx.json {
+                println!("assigned {a:?}");
+            }
+        }
+        SyncCmd::Unassign { config: name, user, group } => {
+            let mut c = config(ctx, &name).await?;
+            let source = ctx.store.get_tenant(c.source_tenant_id).await.about(|| format!("sync configuration '{name}'"))?;
+            let a = assignment(ctx, &source, user.as_deref(), group.as_deref()).await?;
+            if !c.assignments.contains(&a) {
+                return Err(Failure::new(format!("sync configuration '{name}'"), format!("{a:?} is not assigned"), "not_assigned"));
+            }
+            c.assignments.retain(|x| *x != a);
+            engine.update_configuration(c).await.map_err(|e| engine_failure(format!("sync configuration '{name}'"), e))?;
+            if !ctx.json {
+                println!("unassigned {a:?}");
+            }
+        }
+        SyncCmd::Run { config: name } => {
+            let c = config(ctx, &name).await?;
+            let report = engine.run_cycle(c.id).await.map_err(|e| engine_failure(format!("sync configuration '{name}'"), e))?;
+            print_report(ctx, &report);
+        }
+    }
+    Ok(())
+}
+
+async fn assignment(ctx: &Ctx, source: &Tenant, user: Option<&str>, group: Option<&str>) -> Result<Assignment, Failure> {
+    match (user, group) {
+        (Some(u), None) => Ok(Assignment::User(user_id(ctx.store.as_ref(), source, u).await?)),
+        (None, Some(g)) => Ok(Assignment::Group(g.parse::<ObjectId>().about(|| format!("group '{g}'"))?)),
+        _ => Err(Failure::new("", "name exactly one of --user or --group", "invalid_argument")),
+    }
+}
+
+async fn domain(ctx: &Ctx, t: tenantsync_domain::TenantId) -> String {
+    ctx.store.get_tenant(t).await.map(|t| t.initial_domain.to_string()).unwrap_or_else(|_| t.to_string())
+}
+
+fn set_mapping(c: &mut SyncConfiguration, m: AttributeMapping) {
+    c.user_mappings.retain(|x| !x.target_attribute_name.eq_ignore_ascii_case(&m.target_attribute_name));
+    c.user_mappings.push(m);
+}
+
+pub fn print_report(ctx: &Ctx, r: &CycleReport) {
+    if ctx.json {
+        output::json(&serde_json::json!({
+            "cycleId": r.cycle_id, "initial": r.initial, "counters": r.counters, "created": r.created, "updated": r.updated,
+            "restored": r.restored, "softDeleted": r.soft_deleted, "hardDeleted": r.hard_deleted, "skipped": r.skipped,
+            "escrowed": r.escrowed, "stagedDeletes": r.staged_deletes, "watermark": r.watermark,
+        }));
+    } else {
+        println!(
+            "{} cycle {}: {} created, {} updated, {} restored, {} soft-deleted, {} hard-deleted, {} skipped, {} escrowed{}; watermark {}",
+            if r.initial { "initial" } else { "incremental" },
+            r.cycle_id,
+            r.created,
+            r.updated,
+            r.restored,
+            r.soft_deleted,
+            r.hard_deleted,
+            r.skipped,
+            r.escrowed,
+            if r.staged_deletes > 0 { format!(", {} deletions staged (quarantined: TooManyDeletes)", r.staged_deletes) } else { String::new() },
+            r.watermark
+        );
+    }
+}

@@ -1,0 +1,79 @@
+//! Sync configurations through the CLI.
+use crate::support::Env;
+
+fn world(env: &Env) {
+    env.ok(&["tenant", "create", "--name", "Fabrikam", "--domain", "fabrikam.example"]);
+    env.ok(&["tenant", "create", "--name", "Contoso", "--domain", "contoso.example"]);
+    env.ok(&["user", "create", "-t", "fabrikam.example", "--upn", "alice@fabrikam.example", "--set", "department=Sales"]);
+    env.ok(&["user", "create", "-t", "fabrikam.example", "--upn", "bob@fabrikam.example", "--set", "department=Legal"]);
+}
+
+#[test]
+fn a_configuration_runs_only_once_the_partners_allow_it() {
+    let env = Env::new();
+    world(&env);
+    let c = env.json(&["sync", "create", "--source", "fabrikam.example", "--target", "contoso.example", "--scope", "all", "--filter", "department EQUALS Sales"]);
+    let id = c["id"].as_str().unwrap().to_owned();
+    let r = env.run(&["sync", "run", "fabrikam.example:contoso.example"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.trim().ends_with("[AzureActiveDirectoryCrossTenantSyncPolicyCheckFailure]"), "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1);
+    env.ok(&["partner", "set", "-t", "fabrikam.example", "--partner", "contoso.example", "--outbound-auto-redeem", "true"]);
+    env.ok(&["partner", "set", "-t", "contoso.example", "--partner", "fabrikam.example", "--inbound-sync", "true", "--inbound-auto-redeem", "true"]);
+    let shown = env.json(&["partner", "show", "-t", "contoso.example", "--partner", "fabrikam.example"]);
+    assert_eq!(shown["inboundUserSync"], true);
+    let report = env.json(&["sync", "run", &id]);
+    assert_eq!(report["initial"], true);
+    assert_eq!(report["created"], 1, "only Sales passes the scoping filter");
+    let users = env.json(&["user", "list", "-t", "contoso.example"]);
+    assert_eq!(users["value"].as_array().unwrap().len(), 1);
+    assert_eq!(users["value"][0]["userPrincipalName"], "alice_fabrikam.example#EXT#@contoso.example");
+    env.ok(&["user", "update", "-t", "fabrikam.example", "alice@fabrikam.example", "--set", "jobTitle=Lead"]);
+    let report = env.json(&["sync", "run", &id]);
+    assert_eq!(report["initial"], false);
+    assert_eq!(report["updated"], 1);
+    let status = env.json(&["sync", "show", &id]);
+    assert_eq!(status["status"]["status"], "Active");
+    assert_eq!(status["status"]["lastExecution"]["state"], "Succeeded");
+    assert!(env.ok(&["sync", "list"]).contains("fabrikam.example"));
+    env.ok(&["sync", "delete", &id]);
+    assert_eq!(env.json(&["user", "list", "-t", "contoso.example"])["value"].as_array().unwrap().len(), 1, "deleting a configuration leaves its users");
+}
+
+#[test]
+fn assigned_scope_follows_assignments() {
+    let env = Env::new();
+    world(&env);
+    env.ok(&["partner", "set", "-t", "fabrikam.example", "--outbound-auto-redeem", "true"]);
+    env.ok(&["partner", "set", "-t", "contoso.example", "--inbound-sync", "true", "--inbound-auto-redeem", "true"]);
+    env.ok(&["sync", "create", "--source", "fabrikam.example", "--target", "contoso.example"]);
+    let name = "fabrikam.example:contoso.example";
+    assert_eq!(env.json(&["sync", "run", name])["created"], 0, "nobody is assigned");
+    env.ok(&["sync", "assign", name, "--user", "bob@fabrikam.example"]);
+    assert_eq!(env.json(&["sync", "run", name])["created"], 1);
+    env.ok(&["sync", "unassign", name, "--user", "bob@fabrikam.example"]);
+    assert_eq!(env.json(&["sync", "run", name])["softDeleted"], 1);
+    let r = env.run(&["sync", "unassign", name, "--user", "bob@fabrikam.example"]);
+    assert!(r.stderr.contains("[not_assigned]"), "{}", r.stderr);
+}
+
+#[test]
+fn bad_configurations_are_refused_with_one_line() {
+    let env = Env::new();
+    world(&env);
+    let cases: &[(&[&str], &str)] = &[
+        (&["sync", "create", "--source", "fabrikam.example", "--target", "fabrikam.example"], "[same_tenant]"),
+        (&["sync", "create", "--source", "fabrikam.example", "--target", "contoso.example", "--map", "displayName=Join(\".\", [givenName]"], "[expression.parse."),
+        (&["sync", "create", "--source", "fabrikam.example", "--target", "contoso.example", "--map", "id=[mail]"], "[read_only_attribute]"),
+        (&["sync", "create", "--source", "fabrikam.example", "--target", "contoso.example", "--filter", "department SOUNDS_LIKE Sales"], "[expression.scoping."),
+        (&["sync", "create", "--source", "fabrikam.example", "--target", "nowhere.example"], "[tenant_not_found]"),
+        (&["sync", "run", "nope"], "[invalid_argument]"),
+    ];
+    for (args, code) in cases {
+        let r = env.run(args);
+        assert_eq!(r.code, 1, "{args:?}");
+        assert_eq!(r.stderr.lines().count(), 1, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains(code), "{args:?}: {}", r.stderr);
+    }
+    assert!(env.json(&["sync", "list"]).as_array().unwrap().is_empty());
+}
