@@ -77,3 +77,29 @@ fn bad_configurations_are_refused_with_one_line() {
     }
     assert!(env.json(&["sync", "list"]).as_array().unwrap().is_empty());
 }
+
+#[test]
+fn pause_restart_and_logs_through_the_cli() {
+    let env = Env::new();
+    world(&env);
+    env.ok(&["partner", "set", "-t", "fabrikam.example", "--outbound-auto-redeem", "true"]);
+    env.ok(&["partner", "set", "-t", "contoso.example", "--inbound-sync", "true", "--inbound-auto-redeem", "true"]);
+    env.ok(&["sync", "create", "--source", "fabrikam.example", "--target", "contoso.example", "--scope", "all"]);
+    let name = "fabrikam.example:contoso.example";
+    env.ok(&["sync", "run", name]);
+    let logs = env.json(&["sync", "logs", name]);
+    assert_eq!(logs.as_array().unwrap().len(), 2);
+    assert!(logs.as_array().unwrap().iter().all(|l| l["provisioningAction"] == "create" && l["status"] == "success"));
+    assert!(env.ok(&["sync", "logs", name]).contains("alice@fabrikam.example"));
+    assert!(env.json(&["sync", "logs", name, "--status", "failure"]).as_array().unwrap().is_empty());
+    env.ok(&["sync", "pause", name]);
+    let r = env.run(&["sync", "run", name]);
+    assert!(r.stderr.contains("[job_paused]"), "{}", r.stderr);
+    env.ok(&["sync", "start", name]);
+    env.ok(&["sync", "run", name]);
+    let state = env.json(&["sync", "restart", name, "--reset", "Watermark"]);
+    assert_eq!(state["watermark"], 0);
+    assert_eq!(env.json(&["sync", "run", name])["initial"], true);
+    let r = env.run(&["sync", "restart", name, "--reset", "Everything"]);
+    assert!(r.stderr.contains("[invalid_argument]"), "{}", r.stderr);
+}

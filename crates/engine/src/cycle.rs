@@ -7,7 +7,8 @@ use jiff::Timestamp;
 use std::collections::BTreeSet;
 use tenantsync_domain::{Anchor, Assignment, ChangeCursor, ChangeOp, ObjectId, ObjectKind, SyncConfigId, TenantId};
 use tenantsync_store::{
-    CycleCounters, CycleExecution, Escrow, JobState, JobStatusCode, ListQuery, StoreError, Visibility, WriteOp,
+    CycleCounters, CycleExecution, Escrow, JobState, JobStatusCode, ListQuery, ProvisioningAction, ProvisioningLog,
+    ProvisioningStatus, ProvisioningStep, StoreError, Visibility, WriteOp,
 };
 
 /// Target writes committed per transaction.
@@ -31,22 +32,46 @@ pub struct CycleReport {
     pub watermark: ChangeCursor,
 }
 
-type Ops = Vec<(ObjectId, WriteOp)>;
+
+/// Writes and their log records, committed together.
+#[derive(Default)]
+struct Batch {
+    ops: Vec<(ObjectId, WriteOp)>,
+    logs: Vec<ProvisioningLog>,
+}
+
+impl Batch {
+    fn add(&mut self, source: ObjectId, ops: Vec<WriteOp>, mut log: ProvisioningLog) {
+        if !ops.is_empty() {
+            // The record reports the object's last write (the update after a restore).
+            log.op_index = Some(self.ops.len() + ops.len() - 1);
+        }
+        self.ops.extend(ops.into_iter().map(|op| (source, op)));
+        self.logs.push(log);
+    }
+
+    fn len(&self) -> usize {
+        self.ops.len() + self.logs.len()
+    }
+}
 
 struct Run<'a> {
     engine: &'a Engine,
     id: SyncConfigId,
     target: TenantId,
+    cycle_id: String,
+    change: u64,
     state: JobState,
     report: CycleReport,
     escrows: Vec<Escrow>,
 }
 
 impl Run<'_> {
-    /// Commits target writes with the job state; failed writes become escrows.
-    async fn commit(&mut self, ops: Ops, state: JobState) -> Result<(), EngineError> {
-        let (sources, writes): (Vec<ObjectId>, Vec<WriteOp>) = ops.into_iter().unzip();
-        let results = self.engine.store().commit_sync(self.id, self.target, writes, state).await?;
+    /// Commits target writes, their log records and the job state together; failed writes
+    /// become escrows.
+    async fn commit(&mut self, batch: Batch, state: JobState) -> Result<(), EngineError> {
+        let (sources, writes): (Vec<ObjectId>, Vec<WriteOp>) = batch.ops.into_iter().unzip();
+        let results = self.engine.store().commit_sync(self.id, self.target, writes, state, batch.logs).await?;
         for (source, result) in sources.into_iter().zip(results) {
             match result {
                 Ok(_) => self.report.counters.count_exported += 1,
@@ -63,6 +88,33 @@ impl Run<'_> {
         self.report.escrowed += 1;
         self.report.counters.count_escrowed += 1;
     }
+
+    fn log(&mut self, source: ObjectId, name: &str, target: Option<ObjectId>, action: ProvisioningAction, status: ProvisioningStatus) -> ProvisioningLog {
+        self.change += 1;
+        ProvisioningLog {
+            id: uuid::Uuid::now_v7().to_string(),
+            config_id: self.id,
+            cycle_id: self.cycle_id.clone(),
+            change_id: format!("{}-{}", self.cycle_id, self.change),
+            activity_date_time: Timestamp::now(),
+            provisioning_action: action,
+            status,
+            source_id: source,
+            source_display_name: name.to_owned(),
+            target_id: target,
+            skip_reason: None,
+            error_code: None,
+            error_message: None,
+            modified_properties: Vec::new(),
+            steps: Vec::new(),
+            duration_in_milliseconds: 0,
+            op_index: None,
+        }
+    }
+}
+
+fn step(name: &str, kind: &str, status: ProvisioningStatus, description: String) -> ProvisioningStep {
+    ProvisioningStep { name: name.into(), provisioning_step_type: kind.into(), status, description, details: serde_json::Map::new() }
 }
 
 async fn page_users(store: &dyn tenantsync_store::SyncStore, tenant: TenantId, mut each: impl FnMut(&tenantsync_domain::User)) -> Result<u64, EngineError> {
@@ -86,10 +138,13 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
     let config = store.get_sync_configuration(id).await?;
     let compiled = Compiled::new(config)?;
     let cfg = &compiled.config;
+    let state = store.job_state(id).await?;
+    if state.status == JobStatusCode::Paused {
+        return Err(EngineError::Paused);
+    }
     policy::check(store, cfg).await?;
     let (source, target) = (cfg.source_tenant_id, cfg.target_tenant_id);
     let target_tenant = store.get_tenant(target).await?;
-    let state = store.job_state(id).await?;
     let began = Timestamp::now();
     // Everything up to this head is covered by this cycle.
     let head = store.change_head(source).await?;
@@ -99,6 +154,8 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
         engine,
         id,
         target,
+        cycle_id: cycle_id.clone(),
+        change: 0,
         report: CycleReport { cycle_id: cycle_id.clone(), initial, ..CycleReport::default() },
         escrows: Vec::new(),
         state,
@@ -161,10 +218,11 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
     // Earlier failures are retried every cycle until they succeed.
     candidates.extend(run.state.escrows.iter().map(|e| e.source_object_id));
 
-    let mut ops: Ops = Vec::new();
-    let mut deletes: Ops = Vec::new();
+    let mut batch = Batch::default();
+    let mut deletes = Batch::default();
     let mut managers: Vec<(ObjectId, ObjectId)> = Vec::new();
     for sid in candidates {
+        let t0 = std::time::Instant::now();
         let user = match store.get_user(source, sid).await {
             Ok(u) => Some(u),
             Err(StoreError::NotFound { .. }) => None,
@@ -176,12 +234,26 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
             _ => Vec::new(),
         };
         let input = ScopeInput { assigned_directly: assigned_users.contains(&sid), assigned_groups: &assigned_groups, member_of: &member_of };
+        let name = user.as_ref().map_or_else(|| sid.to_string(), |u| u.attrs.user_principal_name.to_string());
         let p = match plan::plan(&compiled, source, sid, user.as_ref(), matched.as_ref(), &input, &target_tenant.initial_domain) {
             Ok(p) => p,
             Err(message) => {
+                let mut log = run.log(sid, &name, matched.as_ref().map(|m| m.id), ProvisioningAction::Other, ProvisioningStatus::Failure);
+                log.error_code = Some("MappingEvaluationFailed".into());
+                log.error_message = Some(message.clone());
+                batch.add(sid, Vec::new(), log);
                 run.escrow(sid, "MappingEvaluationFailed", message);
                 continue;
             }
+        };
+        let (action, status) = match p.action {
+            Action::Create => (ProvisioningAction::Create, ProvisioningStatus::Success),
+            Action::Update | Action::Restore => {
+                let disables = p.modified.iter().any(|m| m.display_name == "accountEnabled" && m.new_value.as_deref() == Some("false"));
+                (if disables { ProvisioningAction::Disable } else { ProvisioningAction::Update }, ProvisioningStatus::Success)
+            }
+            Action::SoftDelete | Action::HardDelete => (ProvisioningAction::Delete, ProvisioningStatus::Success),
+            Action::Skip(_) => (ProvisioningAction::Other, ProvisioningStatus::Skipped),
         };
         match p.action {
             Action::Create => run.report.created += 1,
@@ -191,41 +263,71 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
             Action::HardDelete => run.report.hard_deleted += 1,
             Action::Skip(_) => run.report.skipped += 1,
         }
-        if matches!(p.action, Action::Create | Action::Update | Action::Restore) || p.action == Action::Skip("RedundantExport") {
+        if matches!(p.action, Action::Create | Action::Update | Action::Restore | Action::Skip("RedundantExport")) {
             run.report.counters.count_entitled += 1;
         }
         if let (Some(m), Some(t)) = (p.manager, p.target_id) {
             managers.push((t, m));
         }
-        let into = if matches!(p.action, Action::SoftDelete | Action::HardDelete) { &mut deletes } else { &mut ops };
-        into.extend(p.ops.into_iter().map(|op| (sid, op)));
-        if ops.len() >= COMMIT_EVERY {
+        let mut log = run.log(sid, &name, p.target_id, action, status);
+        if let Action::Skip(reason) = p.action {
+            log.skip_reason = Some(reason.to_owned());
+        }
+        log.steps = vec![
+            step("EntryImport", "import", ProvisioningStatus::Success, match &user {
+                Some(_) => format!("Retrieved user '{name}' from the source tenant"),
+                None => format!("User '{sid}' no longer exists in the source tenant"),
+            }),
+            step("EntrySynchronizationScoping", "scoping", ProvisioningStatus::Success, p.scope_detail.clone()),
+            step("EntrySynchronizationMatching", "matching", ProvisioningStatus::Success, match &matched {
+                Some(m) => format!("Matched target user '{}' by anchor {}", m.id, Anchor::new(source, sid)),
+                None => format!("No target user carries anchor {}", Anchor::new(source, sid)),
+            }),
+            step("EntryExport", "export", status, format!("{:?}", p.action)),
+        ];
+        log.modified_properties = p.modified;
+        log.duration_in_milliseconds = t0.elapsed().as_millis() as u64;
+        let into = if matches!(p.action, Action::SoftDelete | Action::HardDelete) { &mut deletes } else { &mut batch };
+        into.add(sid, p.ops, log);
+        if batch.len() >= COMMIT_EVERY {
             let state = run.state.clone();
-            run.commit(std::mem::take(&mut ops), state).await?;
+            run.commit(std::mem::take(&mut batch), state).await?;
         }
     }
 
     // Accidental-deletion prevention: too many deletions in one cycle are held back and
-    // the job goes into quarantine until an admin allows them.
+    // the job goes into quarantine until an admin allows them (restart ForceDeletes).
     let mut watermark = head;
     let mut status = JobStatusCode::Active;
     let mut quarantine = None;
+    let deletions = deletes.ops.len() as u64;
     if let Some(threshold) = cfg.deletion_threshold
-        && deletes.len() as u64 > u64::from(threshold)
+        && deletions > u64::from(threshold)
+        && !run.state.force_deletes
     {
-        run.report.staged_deletes = deletes.len() as u64;
+        run.report.staged_deletes = deletions;
         run.report.soft_deleted = 0;
         run.report.hard_deleted = 0;
-        deletes.clear();
+        for mut log in std::mem::take(&mut deletes.logs) {
+            log.provisioning_action = ProvisioningAction::StagedDelete;
+            log.status = ProvisioningStatus::Skipped;
+            log.skip_reason = Some("TooManyDeletes".into());
+            log.op_index = None;
+            batch.logs.push(log);
+        }
+        deletes.ops.clear();
         status = JobStatusCode::Quarantine;
         quarantine = Some("TooManyDeletes".to_owned());
         // The held-back deletions must be seen again: keep the old watermark.
         watermark = run.state.watermark;
     }
-    ops.extend(deletes);
-    if !ops.is_empty() {
+    for ((sid, op), mut log) in deletes.ops.into_iter().zip(deletes.logs) {
+        log.op_index = None;
+        batch.add(sid, vec![op], log);
+    }
+    if !batch.ops.is_empty() {
         let state = run.state.clone();
-        run.commit(std::mem::take(&mut ops), state).await?;
+        run.commit(std::mem::take(&mut batch), state).await?;
     }
 
     // References: managers resolve once both users exist in the target.
@@ -233,7 +335,7 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
         let Ok(t) = store.get_user(target, target_user).await else { continue };
         let wanted = store.find_user_by_anchor(target, &Anchor::new(source, source_manager)).await?.map(|m| m.id);
         if let Some(op) = plan::manager_op(&t, wanted) {
-            ops.push((t.anchor.map_or(target_user, |a| a.object), op));
+            batch.ops.push((t.anchor.map_or(target_user, |a| a.object), op));
         }
     }
 
@@ -254,9 +356,10 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
         }),
         escrows: escrows.clone(),
         quarantine_reason: quarantine,
+        force_deletes: false,
     };
     // The last commit carries the new watermark: target writes and watermark together.
-    run.commit(std::mem::take(&mut ops), final_state.clone()).await?;
+    run.commit(std::mem::take(&mut batch), final_state.clone()).await?;
     // Escrows found while committing the final batch go into the stored state too.
     if !run.escrows.is_empty() {
         let mut all = final_state;

@@ -13,6 +13,8 @@ pub enum EngineError {
     InvalidScopingFilter { message: String, code: &'static str },
     #[error("the source and the target are the same tenant")]
     SameTenant,
+    #[error("the job is paused; start it first")]
+    Paused,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -24,6 +26,7 @@ impl EngineError {
             EngineError::PolicyCheck { .. } => "AzureActiveDirectoryCrossTenantSyncPolicyCheckFailure",
             EngineError::InvalidMapping { code, .. } | EngineError::InvalidScopingFilter { code, .. } => code,
             EngineError::SameTenant => "same_tenant",
+            EngineError::Paused => "job_paused",
             EngineError::Store(e) => e.code(),
         }
     }

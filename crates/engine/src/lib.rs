@@ -24,7 +24,43 @@ pub use plan::{Action, Plan};
 
 use std::sync::Arc;
 use tenantsync_domain::{SyncConfigId, SyncConfiguration};
-use tenantsync_store::SyncStore;
+use tenantsync_store::{JobState, JobStatusCode, SyncStore};
+
+/// What a restart resets (Entra's `resetScope`: a comma-separated list of `Watermark`,
+/// `Escrows`, `QuarantineState`, `Full`, `ForceDeletes`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ResetScope {
+    pub watermark: bool,
+    pub escrows: bool,
+    pub quarantine_state: bool,
+    pub full: bool,
+    pub force_deletes: bool,
+}
+
+impl ResetScope {
+    /// What the portal's "Restart provisioning" resets.
+    pub const DEFAULT: ResetScope = ResetScope { watermark: true, escrows: true, quarantine_state: true, full: false, force_deletes: false };
+
+    /// Parses `"Watermark, Escrows, QuarantineState"`; an empty text is [`ResetScope::DEFAULT`].
+    pub fn parse(text: &str) -> Result<ResetScope, String> {
+        if text.trim().is_empty() {
+            return Ok(Self::DEFAULT);
+        }
+        let mut r = ResetScope::default();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match part.to_ascii_lowercase().as_str() {
+                "watermark" => r.watermark = true,
+                "escrows" => r.escrows = true,
+                "quarantinestate" => r.quarantine_state = true,
+                "full" => r.full = true,
+                "forcedeletes" => r.force_deletes = true,
+                "none" => {}
+                _ => return Err(format!("unknown reset scope '{part}' (Watermark, Escrows, QuarantineState, Full, ForceDeletes)")),
+            }
+        }
+        Ok(r)
+    }
+}
 
 /// Runs sync configurations against a store.
 #[derive(Debug, Clone)]
@@ -73,6 +109,45 @@ impl Engine {
             self.store.set_job_state(saved.id, state).await?;
         }
         Ok(saved)
+    }
+
+    /// Lets a job run (its cycles are refused while it is paused).
+    pub async fn start(&self, id: SyncConfigId) -> Result<JobState, EngineError> {
+        let mut state = self.store.job_state(id).await?;
+        if state.status != JobStatusCode::Quarantine {
+            state.status = JobStatusCode::Active;
+        }
+        self.store.set_job_state(id, state.clone()).await?;
+        Ok(state)
+    }
+
+    /// Stops a job; its watermark, escrows and links are kept.
+    pub async fn pause(&self, id: SyncConfigId) -> Result<JobState, EngineError> {
+        let mut state = self.store.job_state(id).await?;
+        state.status = JobStatusCode::Paused;
+        self.store.set_job_state(id, state.clone()).await?;
+        Ok(state)
+    }
+
+    /// Restarts a job, resetting what `reset` names (Entra's `restart` with
+    /// `criteria.resetScope`). The job is active afterwards.
+    pub async fn restart(&self, id: SyncConfigId, reset: ResetScope) -> Result<JobState, EngineError> {
+        let mut state = self.store.job_state(id).await?;
+        if reset.watermark || reset.full {
+            state.watermark = tenantsync_domain::ChangeCursor::START;
+        }
+        if reset.escrows || reset.full {
+            state.escrows.clear();
+        }
+        if reset.quarantine_state || reset.full || reset.force_deletes {
+            state.quarantine_reason = None;
+        }
+        if reset.force_deletes {
+            state.force_deletes = true;
+        }
+        state.status = JobStatusCode::Active;
+        self.store.set_job_state(id, state.clone()).await?;
+        Ok(state)
     }
 
     /// Runs one cycle of a configuration now.

@@ -5,7 +5,7 @@ use tenantsync_domain::{
     UserPatch, UserRef,
 };
 use tenantsync_expression::{Env, Evaluation, SeededRandom, SystemClock, Value};
-use tenantsync_store::WriteOp;
+use tenantsync_store::{ModifiedProperty, WriteOp};
 
 /// What the engine does to the target for one source user.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +29,10 @@ pub struct Plan {
     pub manager: Option<ObjectId>,
     /// The target user, once known.
     pub target_id: Option<ObjectId>,
+    /// Attributes the action writes, old → new (redacted values as `[Redact]`).
+    pub modified: Vec<ModifiedProperty>,
+    /// What the scoping step found, for the log.
+    pub scope_detail: String,
 }
 
 /// Why a source user is out of scope, if it is.
@@ -70,8 +74,8 @@ pub fn scope(c: &Compiled, user: &User, input: &ScopeInput<'_>, row: &tenantsync
     Ok(())
 }
 
-/// The values the mappings produce for a user: (target attribute, value, flow type).
-fn evaluate(c: &Compiled, row: &tenantsync_expression::Row, creating: bool) -> Result<Vec<(UserAttrName, AttrValue)>, String> {
+/// The values the mappings produce for a user: (target attribute, value, redacted).
+fn evaluate(c: &Compiled, row: &tenantsync_expression::Row, creating: bool) -> Result<Vec<(UserAttrName, AttrValue, bool)>, String> {
     let clock = SystemClock;
     let mut random = SeededRandom::new(uuid::Uuid::now_v7().as_u128() as u64);
     let mut out = Vec::with_capacity(c.mappings.len());
@@ -89,7 +93,7 @@ fn evaluate(c: &Compiled, row: &tenantsync_expression::Row, creating: bool) -> R
             AttrValue::Null
         };
         if !value.is_null() {
-            out.push((m.target.clone(), value));
+            out.push((m.target.clone(), value, ev.redacted));
         }
     }
     Ok(out)
@@ -109,7 +113,15 @@ pub fn plan(
     target_domain: &DomainName,
 ) -> Result<Plan, String> {
     let actions = c.config.actions;
-    let mut p = Plan { source_id, action: Action::Skip("RedundantExport"), ops: Vec::new(), manager: None, target_id: target.map(|t| t.id) };
+    let mut p = Plan {
+        source_id,
+        action: Action::Skip("RedundantExport"),
+        ops: Vec::new(),
+        manager: None,
+        target_id: target.map(|t| t.id),
+        modified: Vec::new(),
+        scope_detail: "in scope".into(),
+    };
     let Some(user) = source else {
         // Gone from the source for good.
         if let Some(t) = target
@@ -125,6 +137,7 @@ pub fn plan(
     let row = c.row(user);
     if let Err(reason) = scope(c, user, scope_input, &row) {
         p.action = Action::Skip(reason);
+        p.scope_detail = format!("out of scope: {reason}");
         if reason == "ExternalUser" {
             return Ok(p);
         }
@@ -149,13 +162,17 @@ pub fn plan(
                 p.action = Action::Skip("CreateNotAllowed");
                 return Ok(p);
             }
-            let mut new = NewUser::new(upn);
-            new.anchor = Some(Anchor::new(source_tenant, user.id));
-            for (name, value) in evaluate(c, &row, true)? {
+            let mut new = NewUser::new(upn.clone());
+            let anchor = Anchor::new(source_tenant, user.id);
+            new.anchor = Some(anchor);
+            p.modified.push(prop("userPrincipalName", None, Some(upn.to_string()), false));
+            p.modified.push(prop("anchor", None, Some(anchor.to_string()), false));
+            for (name, value, redacted) in evaluate(c, &row, true)? {
                 if name == MANAGER {
                     p.manager = value.as_str().and_then(|s| s.parse().ok());
                     continue;
                 }
+                p.modified.push(prop(name.as_str(), None, text(&value), redacted));
                 new.attrs.set(&name, value).map_err(|e| e.to_string())?;
             }
             p.target_id = Some(new.id);
@@ -173,14 +190,17 @@ pub fn plan(
             }
             let mut patch = UserPatch::default();
             if !t.attrs.user_principal_name.as_str().eq_ignore_ascii_case(upn.as_str()) {
+                p.modified.push(prop("userPrincipalName", Some(t.attrs.user_principal_name.to_string()), Some(upn.to_string()), false));
                 patch.set.push((UserAttrName::Builtin(UserAttribute::UserPrincipalName), AttrValue::String(upn.to_string())));
             }
-            for (name, value) in evaluate(c, &row, false)? {
+            for (name, value, redacted) in evaluate(c, &row, false)? {
                 if name == MANAGER {
                     p.manager = value.as_str().and_then(|s| s.parse().ok());
                     continue;
                 }
-                if !same(&t.attrs.get(&name), &value) {
+                let current = t.attrs.get(&name);
+                if !same(&current, &value) {
+                    p.modified.push(prop(name.as_str(), text(&current), text(&value), redacted));
                     patch.set.push((name, value));
                 }
             }
@@ -193,6 +213,15 @@ pub fn plan(
         }
     }
     Ok(p)
+}
+
+fn text(v: &AttrValue) -> Option<String> {
+    if v.is_null() { None } else { Some(v.to_string()) }
+}
+
+fn prop(name: &str, old: Option<String>, new: Option<String>, redacted: bool) -> ModifiedProperty {
+    let hide = |v: Option<String>| if redacted { v.map(|_| tenantsync_expression::Evaluation::REDACTED.to_owned()) } else { v };
+    ModifiedProperty { display_name: name.to_owned(), old_value: hide(old), new_value: hide(new) }
 }
 
 /// Whether a target value already equals what the mapping produced (booleans and their

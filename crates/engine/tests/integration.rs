@@ -5,5 +5,6 @@
 
 mod support;
 
+mod control;
 mod lifecycle;
 mod topology;

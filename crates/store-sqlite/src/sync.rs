@@ -5,7 +5,10 @@ use crate::SqliteStore;
 use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension};
 use tenantsync_domain::{PartnerSettings, SyncConfigId, SyncConfiguration, TenantId};
-use tenantsync_store::{JobState, Result, Store, StoreError, SyncStore, WriteOp, WriteOutcome};
+use jiff::Timestamp;
+use tenantsync_store::{
+    JobState, LogQuery, ProvisioningLog, ProvisioningStatus, Result, Store, StoreError, SyncStore, WriteOp, WriteOutcome,
+};
 
 const DEFAULTS: [u8; 16] = [0; 16];
 
@@ -174,7 +177,14 @@ impl SyncStore for SqliteStore {
         .await
     }
 
-    async fn commit_sync(&self, id: SyncConfigId, target: TenantId, ops: Vec<WriteOp>, state: JobState) -> Result<Vec<Result<WriteOutcome>>> {
+    async fn commit_sync(
+        &self,
+        id: SyncConfigId,
+        target: TenantId,
+        ops: Vec<WriteOp>,
+        state: JobState,
+        mut logs: Vec<ProvisioningLog>,
+    ) -> Result<Vec<Result<WriteOutcome>>> {
         let body = json(&state)?;
         let watermark: i64 = state.watermark.0 as i64;
         let now = self.now_ms();
@@ -197,6 +207,24 @@ impl SyncStore for SqliteStore {
                             tx.rollback();
                             return Err(e);
                         }
+                    }
+                }
+                // Logs report what really happened to their write.
+                for log in &mut logs {
+                    if let Some(Some(result)) = log.op_index.map(|i| results.get(i)) {
+                        match result {
+                            Err(e) => {
+                                log.status = ProvisioningStatus::Failure;
+                                log.error_code = Some(e.code().to_owned());
+                                log.error_message = Some(e.to_string());
+                            }
+                            Ok(WriteOutcome::User(u)) => log.target_id = Some(u.id),
+                            Ok(_) => {}
+                        }
+                    }
+                    if let Err(e) = insert_log(tx.conn, log) {
+                        tx.rollback();
+                        return Err(e);
                     }
                 }
                 let stored = tx
@@ -222,4 +250,65 @@ impl SyncStore for SqliteStore {
         self.notify(target, head);
         Ok(results)
     }
+
+    async fn provisioning_logs(&self, q: &LogQuery) -> Result<Vec<ProvisioningLog>> {
+        let mut sql = String::from("SELECT body FROM provisioning_logs WHERE 1 = 1");
+        let mut params: Vec<rusqlite::types::Value> = Vec::new();
+        let mut bind = |clause: &str, v: rusqlite::types::Value, sql: &mut String| {
+            params.push(v);
+            sql.push_str(&format!(" AND {clause} ?{}", params.len()));
+        };
+        if let Some(c) = q.config_id {
+            bind("config_id =", rusqlite::types::Value::Blob(c.as_bytes().to_vec()), &mut sql);
+        }
+        if let Some(t) = q.since {
+            bind("at_ms >=", rusqlite::types::Value::Integer(t.as_millisecond()), &mut sql);
+        }
+        if let Some(t) = q.until {
+            bind("at_ms <", rusqlite::types::Value::Integer(t.as_millisecond()), &mut sql);
+        }
+        if let Some(s) = q.status {
+            bind("status =", rusqlite::types::Value::Text(s.as_str().to_owned()), &mut sql);
+        }
+        if let Some(o) = q.object_id {
+            let b = rusqlite::types::Value::Blob(o.as_bytes().to_vec());
+            params.push(b.clone());
+            params.push(b);
+            sql.push_str(&format!(" AND (source_id = ?{} OR target_id = ?{})", params.len() - 1, params.len()));
+        }
+        params.push(rusqlite::types::Value::Integer(i64::from(q.limit.max(1))));
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT ?{}", params.len()));
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&sql)?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| parse::<ProvisioningLog>(&r.get::<_, String>(0)?))?;
+            rows.collect()
+        })
+    }
+
+    async fn purge_provisioning_logs(&self, cutoff: Timestamp) -> Result<u64> {
+        let cutoff = cutoff.as_millisecond();
+        self.write(move |conn| {
+            conn.execute("DELETE FROM provisioning_logs WHERE at_ms < ?1", [cutoff]).map(|n| n as u64).map_err(sql_err)
+        })
+        .await
+    }
+}
+
+fn insert_log(conn: &rusqlite::Connection, log: &ProvisioningLog) -> Result<()> {
+    let body = json(log)?;
+    conn.prepare_cached(
+        "INSERT INTO provisioning_logs (config_id, at_ms, status, source_id, target_id, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            log.config_id.as_bytes(),
+            log.activity_date_time.as_millisecond(),
+            log.status.as_str(),
+            log.source_id.as_bytes(),
+            log.target_id.map(|t| *t.as_bytes()),
+            body
+        ])
+    })
+    .map_err(sql_err)?;
+    Ok(())
 }

@@ -22,7 +22,10 @@ mod ops;
 mod sync;
 
 pub use error::StoreError;
-pub use sync::{CycleCounters, CycleExecution, Escrow, JobState, JobStatusCode, SyncStore};
+pub use sync::{
+    CycleCounters, CycleExecution, Escrow, JobState, JobStatusCode, LogQuery, ModifiedProperty, ProvisioningAction, ProvisioningLog,
+    ProvisioningStatus, ProvisioningStep, SyncStore,
+};
 pub use ops::{BatchMode, BulkOptions, BulkSummary, CommitNotice, ListQuery, Page, RejectedRow, Visibility, WriteOp, WriteOutcome};
 
 use async_trait::async_trait;

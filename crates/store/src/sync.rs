@@ -74,6 +74,110 @@ pub struct JobState {
     pub escrows: Vec<Escrow>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quarantine_reason: Option<String>,
+    /// Set by a restart with `ForceDeletes`: the next cycle applies deletions even above
+    /// the accidental-deletion threshold.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub force_deletes: bool,
+}
+
+/// What a provisioning log record says was done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ProvisioningAction {
+    Create,
+    Update,
+    Delete,
+    StagedDelete,
+    Disable,
+    Other,
+}
+
+/// How it went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ProvisioningStatus {
+    Success,
+    Failure,
+    Skipped,
+    Warning,
+}
+
+impl ProvisioningStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProvisioningStatus::Success => "success",
+            ProvisioningStatus::Failure => "failure",
+            ProvisioningStatus::Skipped => "skipped",
+            ProvisioningStatus::Warning => "warning",
+        }
+    }
+}
+
+/// One attribute a provisioning action changed. Values of `Redact`ed mappings are
+/// recorded as `[Redact]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModifiedProperty {
+    pub display_name: String,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+}
+
+/// One step of processing an object (import, scoping, matching, processing, export).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProvisioningStep {
+    pub name: String,
+    pub provisioning_step_type: String,
+    pub status: ProvisioningStatus,
+    pub description: String,
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub details: serde_json::Map<String, serde_json::Value>,
+}
+
+/// One record of the provisioning log (Graph's provisioningObjectSummary, trimmed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProvisioningLog {
+    pub id: String,
+    pub config_id: SyncConfigId,
+    pub cycle_id: String,
+    /// The change in the cycle (one per object action).
+    pub change_id: String,
+    pub activity_date_time: Timestamp,
+    pub provisioning_action: ProvisioningAction,
+    pub status: ProvisioningStatus,
+    pub source_id: ObjectId,
+    pub source_display_name: String,
+    pub target_id: Option<ObjectId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub modified_properties: Vec<ModifiedProperty>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<ProvisioningStep>,
+    pub duration_in_milliseconds: u64,
+    /// The index, in the ops of the same commit, of the write this record reports; the
+    /// store turns the record into a failure if that write is refused.
+    #[serde(skip)]
+    pub op_index: Option<usize>,
+}
+
+/// Which log records to read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogQuery {
+    pub config_id: Option<SyncConfigId>,
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+    pub status: Option<ProvisioningStatus>,
+    /// Source or target object id.
+    pub object_id: Option<ObjectId>,
+    /// Newest first; at most this many.
+    pub limit: u32,
 }
 
 /// The sync engine's view of storage. A store that also holds the tenants commits a
@@ -100,6 +204,19 @@ pub trait SyncStore: Store {
     /// Replaces the job state alone (pause, restart).
     async fn set_job_state(&self, id: SyncConfigId, state: JobState) -> Result<()>;
     /// Applies `ops` to the target tenant, each on its own ([`crate::BatchMode::Independent`]),
-    /// and stores `state` as the job's state, in one transaction.
-    async fn commit_sync(&self, id: SyncConfigId, target: TenantId, ops: Vec<WriteOp>, state: JobState) -> Result<Vec<Result<WriteOutcome>>>;
+    /// appends `logs` (a record whose `op_index` names a refused write becomes a failure
+    /// with that error), and stores `state` as the job's state — all in one transaction.
+    async fn commit_sync(
+        &self,
+        id: SyncConfigId,
+        target: TenantId,
+        ops: Vec<WriteOp>,
+        state: JobState,
+        logs: Vec<ProvisioningLog>,
+    ) -> Result<Vec<Result<WriteOutcome>>>;
+
+    /// Provisioning log records, newest first.
+    async fn provisioning_logs(&self, query: &LogQuery) -> Result<Vec<ProvisioningLog>>;
+    /// Deletes log records older than `cutoff`; returns how many.
+    async fn purge_provisioning_logs(&self, cutoff: Timestamp) -> Result<u64>;
 }

@@ -8,7 +8,8 @@ use tenantsync_domain::{
     Assignment, AttributeMapping, FlowType, ObjectId, PartnerSettings, ScopingClause, ScopingFilterGroup, ScopingOperand,
     SyncConfigId, SyncConfiguration, SyncScope, Tenant,
 };
-use tenantsync_engine::{CycleReport, Engine};
+use tenantsync_engine::{CycleReport, Engine, ResetScope};
+use tenantsync_store::{JobState, LogQuery, ProvisioningStatus};
 
 #[derive(Debug, Subcommand)]
 pub enum PartnerCmd {
@@ -102,6 +103,32 @@ pub enum SyncCmd {
     },
     /// Run one cycle now (initial if none has run, incremental otherwise).
     Run { config: String },
+    /// Let a paused job run again.
+    Start { config: String },
+    /// Pause a job (its watermark, escrows and links are kept).
+    Pause { config: String },
+    /// Restart a job, resetting what --reset names (default: Watermark, Escrows, QuarantineState).
+    Restart {
+        config: String,
+        /// Comma-separated: Watermark, Escrows, QuarantineState, Full, ForceDeletes.
+        #[arg(long, default_value = "")]
+        reset: String,
+    },
+    /// Provisioning log records, newest first.
+    Logs {
+        config: String,
+        /// success, failure, skipped or warning.
+        #[arg(long)]
+        status: Option<String>,
+        /// Only records of this source or target object (id).
+        #[arg(long)]
+        object: Option<String>,
+        /// Only records at or after this time (RFC 3339).
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
 }
 
 /// A configuration named by id or as `SOURCE:TARGET` (tenant ids or initial domains).
@@ -270,6 +297,70 @@ pub async fn run(ctx: &Ctx, cmd: SyncCmd) -> Result<(), Failure> {
             let report = engine.run_cycle(c.id).await.map_err(|e| engine_failure(format!("sync configuration '{name}'"), e))?;
             print_report(ctx, &report);
         }
+        SyncCmd::Start { config: name } => {
+            let c = config(ctx, &name).await?;
+            let state = engine.start(c.id).await.map_err(|e| engine_failure(format!("sync configuration '{name}'"), e))?;
+            print_state(ctx, "started", &state);
+        }
+        SyncCmd::Pause { config: name } => {
+            let c = config(ctx, &name).await?;
+            let state = engine.pause(c.id).await.map_err(|e| engine_failure(format!("sync configuration '{name}'"), e))?;
+            print_state(ctx, "paused", &state);
+        }
+        SyncCmd::Restart { config: name, reset } => {
+            let c = config(ctx, &name).await?;
+            let scope = ResetScope::parse(&reset).map_err(|m| Failure::new(format!("--reset '{reset}'"), m, "invalid_argument"))?;
+            let state = engine.restart(c.id, scope).await.map_err(|e| engine_failure(format!("sync configuration '{name}'"), e))?;
+            print_state(ctx, "restarted", &state);
+        }
+        SyncCmd::Logs { config: name, status, object, since, limit } => {
+            let c = config(ctx, &name).await?;
+            let status = match status.as_deref() {
+                None => None,
+                Some(s) => Some(match s.to_ascii_lowercase().as_str() {
+                    "success" => ProvisioningStatus::Success,
+                    "failure" => ProvisioningStatus::Failure,
+                    "skipped" => ProvisioningStatus::Skipped,
+                    "warning" => ProvisioningStatus::Warning,
+                    _ => return Err(Failure::new(format!("--status '{s}'"), "expected success, failure, skipped or warning", "invalid_argument")),
+                }),
+            };
+            let object_id = object.as_deref().map(|o| o.parse::<ObjectId>().about(|| format!("--object '{o}'"))).transpose()?;
+            let since = since
+                .as_deref()
+                .map(|t| t.parse::<jiff::Timestamp>().map_err(|e| Failure::new(format!("--since '{t}'"), e.to_string(), "invalid_argument")))
+                .transpose()?;
+            let query = LogQuery { config_id: Some(c.id), since, status, object_id, limit, ..LogQuery::default() };
+            let logs = ctx.sync.provisioning_logs(&query).await.about(|| format!("sync configuration '{name}'"))?;
+            if ctx.json {
+                output::json(&logs);
+            } else {
+                let rows: Vec<Vec<String>> = logs
+                    .iter()
+                    .map(|l| {
+                        let detail = l
+                            .error_code
+                            .clone()
+                            .or_else(|| l.skip_reason.clone())
+                            .unwrap_or_else(|| {
+                                l.modified_properties
+                                    .iter()
+                                    .map(|m| format!("{}={}", m.display_name, m.new_value.clone().unwrap_or_default()))
+                                    .collect::<Vec<_>>()
+                                    .join(" ")
+                            });
+                        vec![
+                            l.activity_date_time.to_string(),
+                            format!("{:?}", l.provisioning_action).to_lowercase(),
+                            l.status.as_str().to_owned(),
+                            l.source_display_name.clone(),
+                            detail,
+                        ]
+                    })
+                    .collect();
+                output::table(&["TIME", "ACTION", "STATUS", "SOURCE", "DETAIL"], &rows);
+            }
+        }
     }
     Ok(())
 }
@@ -289,6 +380,14 @@ async fn domain(ctx: &Ctx, t: tenantsync_domain::TenantId) -> String {
 fn set_mapping(c: &mut SyncConfiguration, m: AttributeMapping) {
     c.user_mappings.retain(|x| !x.target_attribute_name.eq_ignore_ascii_case(&m.target_attribute_name));
     c.user_mappings.push(m);
+}
+
+fn print_state(ctx: &Ctx, verb: &str, state: &JobState) {
+    if ctx.json {
+        output::json(state);
+    } else {
+        println!("{verb}: status {:?}, watermark {}", state.status, state.watermark);
+    }
 }
 
 pub fn print_report(ctx: &Ctx, r: &CycleReport) {

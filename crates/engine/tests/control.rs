@@ -1,0 +1,111 @@
+//! Job control and provisioning logs.
+use crate::support::World;
+use tenantsync_domain::AttributeMapping;
+use tenantsync_engine::ResetScope;
+use tenantsync_store::{JobStatusCode, LogQuery, ProvisioningAction, ProvisioningStatus, Store, SyncStore, WriteOp};
+
+#[tokio::test]
+async fn a_paused_job_does_not_run_and_resumes_where_it_stopped() {
+    let w = World::new();
+    let (s, t) = (w.tenant("Fabrikam").await, w.tenant("Contoso").await);
+    let alice = w.user(&s, "alice", &[]).await;
+    let c = w.arrow(&s, &t, |_| {}).await;
+    w.run(&c).await;
+    w.engine.pause(c.id).await.unwrap();
+    w.update(&s, &alice, &[("department", "Sales")]).await;
+    let err = w.engine.run_cycle(c.id).await.unwrap_err();
+    assert_eq!(err.code(), "job_paused");
+    assert_eq!(w.copy(&t, &alice).await.unwrap().attrs.department, None);
+    w.engine.start(c.id).await.unwrap();
+    let r = w.run(&c).await;
+    assert!(!r.initial, "the watermark survived the pause");
+    assert_eq!(w.copy(&t, &alice).await.unwrap().attrs.department.as_deref(), Some("Sales"));
+}
+
+#[tokio::test]
+async fn restart_with_force_deletes_applies_staged_deletions() {
+    let w = World::new();
+    let (s, t) = (w.tenant("Fabrikam").await, w.tenant("Contoso").await);
+    let mut users = Vec::new();
+    for i in 0..4 {
+        users.push(w.user(&s, &format!("u{i}"), &[]).await);
+    }
+    let c = w.arrow(&s, &t, |c| c.deletion_threshold = Some(2)).await;
+    w.run(&c).await;
+    for u in &users {
+        w.store.apply_one(s.id, WriteOp::SoftDeleteUser { id: u.id, if_match: None }).await.unwrap();
+    }
+    assert_eq!(w.run(&c).await.staged_deletes, 4);
+    let staged = w.store.provisioning_logs(&LogQuery { config_id: Some(c.id), limit: 100, ..LogQuery::default() }).await.unwrap();
+    assert_eq!(staged.iter().filter(|l| l.provisioning_action == ProvisioningAction::StagedDelete).count(), 4);
+    // Running again without an admin's decision still holds them back.
+    assert_eq!(w.run(&c).await.staged_deletes, 4);
+    let state = w.engine.restart(c.id, ResetScope::parse("ForceDeletes").unwrap()).await.unwrap();
+    assert!(state.force_deletes);
+    let r = w.run(&c).await;
+    assert_eq!((r.staged_deletes, r.soft_deleted), (0, 4));
+    assert_eq!(w.count(t.id).await, 0);
+    let state = w.store.job_state(c.id).await.unwrap();
+    assert_eq!(state.status, JobStatusCode::Active);
+    assert!(!state.force_deletes, "allowing deletes is for one cycle");
+}
+
+#[tokio::test]
+async fn restart_with_watermark_re_evaluates_everything() {
+    let w = World::new();
+    let (s, t) = (w.tenant("Fabrikam").await, w.tenant("Contoso").await);
+    let alice = w.user(&s, "alice", &[("department", "Sales")]).await;
+    let c = w.arrow(&s, &t, |_| {}).await;
+    w.run(&c).await;
+    // A target-side edit persists until the source changes or the job restarts.
+    let copy = w.copy(&t, &alice).await.unwrap();
+    w.update(&t, &copy, &[("department", "Edited in target")]).await;
+    assert_eq!(w.run(&c).await.updated, 0);
+    w.engine.restart(c.id, ResetScope::DEFAULT).await.unwrap();
+    let r = w.run(&c).await;
+    assert!(r.initial);
+    assert_eq!(r.updated, 1);
+    assert_eq!(w.copy(&t, &alice).await.unwrap().attrs.department.as_deref(), Some("Sales"));
+    assert!(ResetScope::parse("Watermark, Bogus").is_err());
+}
+
+#[tokio::test]
+async fn every_object_action_is_logged_with_its_outcome() {
+    let w = World::new();
+    let (s, t) = (w.tenant("Fabrikam").await, w.tenant("Contoso").await);
+    let alice = w.user(&s, "alice", &[("department", "Sales"), ("employeeId", "E1")]).await;
+    let bob = w.user(&s, "bob", &[]).await;
+    // Someone took bob's B2B UPN in the target by hand (an internal user): his create fails.
+    w.store.create_user(t.id, tenantsync_domain::NewUser::new(World::upn("bob_fabrikam.example#EXT#@contoso.example"))).await.unwrap();
+    let c = w
+        .arrow(&s, &t, |c| c.user_mappings.push(AttributeMapping::expression("Redact([employeeId])", "officeLocation")))
+        .await;
+    let r = w.run(&c).await;
+    assert_eq!((r.created, r.escrowed), (2, 1));
+    let logs = w.store.provisioning_logs(&LogQuery { config_id: Some(c.id), limit: 100, ..LogQuery::default() }).await.unwrap();
+    let of = |id| logs.iter().find(|l| l.source_id == id).unwrap();
+    let a = of(alice.id);
+    assert_eq!((a.provisioning_action, a.status), (ProvisioningAction::Create, ProvisioningStatus::Success));
+    assert_eq!(a.target_id, w.copy(&t, &alice).await.map(|u| u.id));
+    let dept = a.modified_properties.iter().find(|m| m.display_name == "department").unwrap();
+    assert_eq!(dept.new_value.as_deref(), Some("Sales"));
+    let office = a.modified_properties.iter().find(|m| m.display_name == "officeLocation").unwrap();
+    assert_eq!(office.new_value.as_deref(), Some("[Redact]"), "Redact hides the value in logs");
+    assert_eq!(w.copy(&t, &alice).await.unwrap().attrs.office_location.as_deref(), Some("E1"), "but it still flows");
+    assert_eq!(a.steps.len(), 4);
+    let b = of(bob.id);
+    assert_eq!(b.status, ProvisioningStatus::Failure);
+    assert_eq!(b.error_code.as_deref(), Some("upn_conflict"));
+    let state = w.store.job_state(c.id).await.unwrap();
+    assert_eq!(state.escrows.len(), 1);
+    assert_eq!(state.last_execution.unwrap().state, "EntryLevelErrors");
+    // Queries by status and by object.
+    let failures = w.store.provisioning_logs(&LogQuery { status: Some(ProvisioningStatus::Failure), limit: 10, ..LogQuery::default() }).await.unwrap();
+    assert_eq!(failures.len(), 1);
+    let alices = w.store.provisioning_logs(&LogQuery { object_id: Some(alice.id), limit: 10, ..LogQuery::default() }).await.unwrap();
+    assert_eq!(alices.len(), 1);
+    // The next cycle logs a skip for nobody (no changes) and retries bob's escrow.
+    let r = w.run(&c).await;
+    assert_eq!(r.escrowed, 1, "still failing, still escrowed");
+    assert_eq!(w.store.purge_provisioning_logs(jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_secs(1)).unwrap()).await.unwrap() as usize, logs.len() + 1);
+}
