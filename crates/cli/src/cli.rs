@@ -47,6 +47,11 @@ pub enum Command {
     /// Evaluate, check and list attribute-mapping expressions (no data directory needed).
     #[command(subcommand)]
     Expr(ExprCmd),
+    /// Serve every tenant over SCIM 2.0 at /scim/v2/{tenant}/.
+    Serve(crate::cmd::serve::ServeArgs),
+    /// Create, list and revoke the bearer tokens of a tenant's SCIM endpoint.
+    #[command(subcommand)]
+    Token(crate::cmd::token::TokenCmd),
 }
 
 #[derive(Debug, Subcommand)]

@@ -98,6 +98,7 @@ attribute_enum!(
         PreferredLanguage => "preferredLanguage",
         TelephoneNumber => "telephoneNumber",
         MobilePhone => "mobilePhone",
+        ExternalId => "externalId",
         Manager => "manager",
     }
 );
@@ -109,6 +110,7 @@ attribute_enum!(
         Description => "description",
         MailNickname => "mailNickname",
         SecurityEnabled => "securityEnabled",
+        ExternalId => "externalId",
     }
 );
 

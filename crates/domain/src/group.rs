@@ -13,13 +13,16 @@ pub struct GroupAttributes {
     pub description: Option<String>,
     pub mail_nickname: Option<String>,
     pub security_enabled: bool,
+    /// An identifier the provisioning client assigned (SCIM `externalId`); case-exact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
 }
 
 impl GroupAttributes {
     pub fn new(display_name: &str) -> Result<Self, DomainError> {
         let display_name = check_text("displayName", display_name.to_owned(), 256)?
             .ok_or(DomainError::InvalidDisplayName { reason: "it is empty" })?;
-        Ok(Self { display_name, description: None, mail_nickname: None, security_enabled: true })
+        Ok(Self { display_name, description: None, mail_nickname: None, security_enabled: true, external_id: None })
     }
 
     pub fn get(&self, a: GroupAttribute) -> AttrValue {
@@ -28,6 +31,7 @@ impl GroupAttributes {
             GroupAttribute::Description => AttrValue::from_opt(self.description.as_ref()),
             GroupAttribute::MailNickname => AttrValue::from_opt(self.mail_nickname.as_ref()),
             GroupAttribute::SecurityEnabled => AttrValue::Bool(self.security_enabled),
+            GroupAttribute::ExternalId => AttrValue::from_opt(self.external_id.as_ref()),
         }
     }
 
@@ -47,6 +51,8 @@ impl GroupAttributes {
                 }
                 self.mail_nickname = check_text("mailNickname", s, 64)?;
             }
+            (GroupAttribute::ExternalId, AttrValue::Null) => self.external_id = None,
+            (GroupAttribute::ExternalId, AttrValue::String(s)) => self.external_id = check_text("externalId", s, 256)?,
             (GroupAttribute::SecurityEnabled, AttrValue::Bool(b)) => self.security_enabled = b,
             (GroupAttribute::SecurityEnabled, AttrValue::String(s)) => {
                 self.security_enabled = match s.to_ascii_lowercase().as_str() {

@@ -111,6 +111,9 @@ pub struct UserAttributes {
     pub mobile_phone: Option<String>,
     /// The manager's object id (a user of the same tenant).
     pub manager: Option<ObjectId>,
+    /// An identifier the provisioning client assigned (SCIM `externalId`); case-exact.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
     #[serde(flatten)]
     pub extensions: BTreeMap<ExtensionName, AttrValue>,
 }
@@ -202,6 +205,7 @@ impl UserAttributes {
             telephone_number: None,
             mobile_phone: None,
             manager: None,
+            external_id: None,
             extensions: BTreeMap::new(),
         }
     }
@@ -227,6 +231,7 @@ impl UserAttributes {
             PreferredLanguage => &mut self.preferred_language,
             TelephoneNumber => &mut self.telephone_number,
             MobilePhone => &mut self.mobile_phone,
+            ExternalId => &mut self.external_id,
             UserPrincipalName | Mail | AccountEnabled | UserType | Manager => return None,
         })
     }
@@ -262,6 +267,7 @@ impl UserAttributes {
             PreferredLanguage => AttrValue::from_opt(self.preferred_language.as_ref()),
             TelephoneNumber => AttrValue::from_opt(self.telephone_number.as_ref()),
             MobilePhone => AttrValue::from_opt(self.mobile_phone.as_ref()),
+            ExternalId => AttrValue::from_opt(self.external_id.as_ref()),
         }
     }
 

@@ -194,6 +194,13 @@ macro_rules! __conformance_case_list {
                 writes_during_an_import_are_serialized,
                 concurrent_imports_both_complete,
             }
+            query {
+                filter_table,
+                sort_and_page_with_total,
+                groups_by_attribute_and_membership,
+                fields_of_the_other_kind_are_unsupported_query,
+                tokens_store_hashes_list_and_revoke,
+            }
             concurrency {
                 racing_updates_on_one_version_have_one_winner,
                 concurrent_increments_lose_no_update,

@@ -72,6 +72,7 @@ pub fn full_user(u: &str) -> NewUser {
     a.preferred_language = Some("nb-NO".into());
     a.telephone_number = Some("+47 1234 5678".into());
     a.mobile_phone = Some("+47 8765 4321".into());
+    a.external_id = Some("Ext-0042".into());
     a.extensions.insert(ext("costCenter"), text("CC-17"));
     a.extensions.insert(ext("skills"), AttrValue::Strings(vec!["rust".into(), "sql".into(), "ünïcödé".into()]));
     n

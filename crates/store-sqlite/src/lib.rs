@@ -10,6 +10,7 @@
 //! Why rusqlite and not sqlx: see ARCHITECTURE.md ("SQLite driver").
 
 mod bulk;
+mod query;
 mod rows;
 mod schema;
 mod sync;
@@ -28,8 +29,8 @@ use tenantsync_domain::{
     User,
 };
 use tenantsync_store::{
-    BatchMode, BulkOptions, BulkUserImport, ChangePage, CommitNotice, ListQuery, Page, Result, Store, StoreError, Visibility,
-    WriteOp, WriteOutcome,
+    ApiToken, BatchMode, BulkOptions, BulkUserImport, ChangePage, CommitNotice, ListQuery, NewApiToken, ObjectQuery, Page,
+    QueryPage, Result, Store, StoreError, Visibility, WriteOp, WriteOutcome,
 };
 use tokio::sync::{broadcast, oneshot};
 use write::Tx;
@@ -211,6 +212,52 @@ impl SqliteStore {
         Ok(Page { items, next })
     }
 }
+
+impl SqliteStore {
+    /// Runs an [`ObjectQuery`] on one tenant's live objects: the page and the total, read
+    /// in one read transaction so they agree.
+    fn query<T: Listed>(&self, tenant: TenantId, table: query::Table, q: &ObjectQuery) -> Result<QueryPage<T>> {
+        let (select, count, params) = query::statements(table, T::COLS, q.filter.as_ref(), q.sort.as_ref())?;
+        let tenant_blob = rusqlite::types::Value::Blob(tenant.as_bytes().to_vec());
+        let limit = i64::from(q.limit);
+        let offset = i64::try_from(q.offset).unwrap_or(i64::MAX);
+        self.read_in(tenant, |c| {
+            c.execute_batch("BEGIN")?;
+            let result = (|| {
+                let mut all = Vec::with_capacity(params.len() + 3);
+                all.push(tenant_blob.clone());
+                all.extend(params.iter().cloned());
+                let total: i64 = c.prepare_cached(&count)?.query_row(rusqlite::params_from_iter(all.iter()), |r| r.get(0))?;
+                let items = if limit == 0 {
+                    Vec::new()
+                } else {
+                    all.push(rusqlite::types::Value::Integer(limit));
+                    all.push(rusqlite::types::Value::Integer(offset));
+                    let mut stmt = c.prepare_cached(&select)?;
+                    let rows = stmt.query_map(rusqlite::params_from_iter(all.iter()), T::map)?;
+                    rows.collect::<rusqlite::Result<Vec<T>>>()?
+                };
+                Ok(QueryPage { items, total: total as u64 })
+            })();
+            let _ = c.execute_batch("COMMIT");
+            result
+        })
+    }
+}
+
+fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApiToken> {
+    Ok(ApiToken {
+        id: ObjectId::from_bytes(r.get(0)?),
+        tenant_id: TenantId::from_bytes(r.get(1)?),
+        name: r.get(2)?,
+        secret_hash: r.get(3)?,
+        created_date_time: rows::ts(r.get(4)?),
+        expires_date_time: r.get::<_, Option<i64>>(5)?.map(rows::ts),
+        revoked_date_time: r.get::<_, Option<i64>>(6)?.map(rows::ts),
+    })
+}
+
+const TOKEN_COLS: &str = "id, tenant_id, name, secret_hash, created_ms, expires_ms, revoked_ms";
 
 /// Objects that list a page at a time in id order.
 trait Listed: Sized {
@@ -405,6 +452,70 @@ impl Store for SqliteStore {
             let rows = stmt.query_map(params![tenant.as_bytes(), user.as_bytes()], |r| Ok(ObjectId::from_bytes(r.get(0)?)))?;
             rows.collect()
         })
+    }
+
+    async fn query_users(&self, tenant: TenantId, q: &ObjectQuery) -> Result<QueryPage<User>> {
+        self.query::<User>(tenant, query::Table::Users, q)
+    }
+
+    async fn query_groups(&self, tenant: TenantId, q: &ObjectQuery) -> Result<QueryPage<Group>> {
+        self.query::<Group>(tenant, query::Table::Groups, q)
+    }
+
+    async fn create_token(&self, t: NewApiToken) -> Result<ApiToken> {
+        let now = self.now_ms();
+        self.get_tenant(t.tenant_id).await?;
+        self.write(move |conn| {
+            conn.prepare_cached(&format!("INSERT INTO api_tokens ({TOKEN_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL)"))
+                .and_then(|mut s| {
+                    s.execute(params![
+                        t.id.as_bytes(),
+                        t.tenant_id.as_bytes(),
+                        t.name,
+                        t.secret_hash,
+                        now,
+                        t.expires_date_time.map(|e| e.as_millisecond())
+                    ])
+                })
+                .map_err(sql_err)?;
+            Ok(ApiToken {
+                id: t.id,
+                tenant_id: t.tenant_id,
+                name: t.name,
+                secret_hash: t.secret_hash,
+                created_date_time: rows::ts(now),
+                expires_date_time: t.expires_date_time,
+                revoked_date_time: None,
+            })
+        })
+        .await
+    }
+
+    async fn get_token(&self, id: ObjectId) -> Result<Option<ApiToken>> {
+        self.read(|c| c.prepare_cached(&format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE id = ?1"))?.query_row([id.as_bytes()], token_row).optional())
+    }
+
+    async fn list_tokens(&self, tenant: TenantId) -> Result<Vec<ApiToken>> {
+        self.read_in(tenant, |c| {
+            let mut stmt = c.prepare_cached(&format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE tenant_id = ?1 ORDER BY created_ms, id"))?;
+            let rows = stmt.query_map([tenant.as_bytes()], token_row)?;
+            rows.collect()
+        })
+    }
+
+    async fn revoke_token(&self, tenant: TenantId, id: ObjectId) -> Result<ApiToken> {
+        let now = self.now_ms();
+        let n = self
+            .write(move |conn| {
+                conn.prepare_cached("UPDATE api_tokens SET revoked_ms = coalesce(revoked_ms, ?1) WHERE tenant_id = ?2 AND id = ?3")
+                    .and_then(|mut s| s.execute(params![now, tenant.as_bytes(), id.as_bytes()]))
+                    .map_err(sql_err)
+            })
+            .await?;
+        if n == 0 {
+            return Err(StoreError::TokenNotFound { id });
+        }
+        self.get_token(id).await?.ok_or(StoreError::TokenNotFound { id })
     }
 
     async fn apply(&self, tenant: TenantId, ops: Vec<WriteOp>, mode: BatchMode) -> Result<Vec<Result<WriteOutcome>>> {

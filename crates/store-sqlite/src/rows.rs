@@ -56,9 +56,9 @@ pub fn tenant(row: &Row<'_>) -> rusqlite::Result<Tenant> {
 pub const USER_COLS: &str = "tenant_id, id, upn, mail, display_name, given_name, surname, mail_nickname, account_enabled, \
     user_type, department, job_title, company_name, employee_id, office_location, street_address, city, state, postal_code, \
     country, usage_location, preferred_language, telephone_number, mobile_phone, manager_id, extensions, anchor_tenant, \
-    anchor_object, version, created_ms, modified_ms, deleted_ms";
+    anchor_object, version, created_ms, modified_ms, deleted_ms, external_id";
 
-pub const USER_COL_COUNT: usize = 32;
+pub const USER_COL_COUNT: usize = 33;
 
 pub fn extensions_json(ext: &BTreeMap<ExtensionName, AttrValue>) -> Option<String> {
     if ext.is_empty() { None } else { serde_json::to_string(ext).ok() }
@@ -110,6 +110,7 @@ pub fn user(row: &Row<'_>) -> rusqlite::Result<User> {
         telephone_number: row.get(22)?,
         mobile_phone: row.get(23)?,
         manager: opt_id(row, 24)?,
+        external_id: row.get(32)?,
         extensions,
     };
     let anchor = anchor(row, 26)?;
@@ -170,11 +171,12 @@ pub fn user_values(u: &User) -> [Value; USER_COL_COUNT] {
         Value::Integer(u.created_date_time.as_millisecond()),
         Value::Integer(u.last_modified_date_time.as_millisecond()),
         u.deleted_date_time.map_or(Value::Null, |t| Value::Integer(t.as_millisecond())),
+        text(&a.external_id),
     ]
 }
 
 pub const GROUP_COLS: &str = "tenant_id, id, display_name, description, mail_nickname, security_enabled, anchor_tenant, \
-    anchor_object, version, created_ms, modified_ms, deleted_ms";
+    anchor_object, version, created_ms, modified_ms, deleted_ms, external_id";
 
 pub fn group(row: &Row<'_>) -> rusqlite::Result<Group> {
     let anchor = anchor(row, 6)?;
@@ -186,6 +188,7 @@ pub fn group(row: &Row<'_>) -> rusqlite::Result<Group> {
             description: row.get(3)?,
             mail_nickname: row.get(4)?,
             security_enabled: row.get(5)?,
+            external_id: row.get(12)?,
         },
         origin: Origin::of(anchor.as_ref()),
         anchor,
@@ -196,7 +199,7 @@ pub fn group(row: &Row<'_>) -> rusqlite::Result<Group> {
     })
 }
 
-pub fn group_values(g: &Group) -> [Value; 12] {
+pub fn group_values(g: &Group) -> [Value; 13] {
     let a = &g.attrs;
     [
         Value::Blob(g.tenant_id.as_bytes().to_vec()),
@@ -211,6 +214,7 @@ pub fn group_values(g: &Group) -> [Value; 12] {
         Value::Integer(g.created_date_time.as_millisecond()),
         Value::Integer(g.last_modified_date_time.as_millisecond()),
         g.deleted_date_time.map_or(Value::Null, |t| Value::Integer(t.as_millisecond())),
+        text(&a.external_id),
     ]
 }
 

@@ -346,7 +346,7 @@ impl<'c> Tx<'c> {
         self.conn
             .prepare_cached(&format!(
                 "INSERT INTO users ({USER_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
-                 ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32)"
+                 ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33)"
             ))
             .and_then(|mut s| s.execute(rusqlite::params_from_iter(values.iter())))
             .map_err(|e| constraint(e, ObjectKind::User, &user))?;
@@ -379,7 +379,7 @@ impl<'c> Tx<'c> {
         };
         let values = rows::group_values(&group);
         self.conn
-            .prepare_cached(&format!("INSERT INTO groups ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)", rows::GROUP_COLS))
+            .prepare_cached(&format!("INSERT INTO groups ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)", rows::GROUP_COLS))
             .and_then(|mut s| s.execute(rusqlite::params_from_iter(values.iter())))
             .map_err(|e| match constraint_kind(&e) {
                 Some(Constraint::Anchor) => StoreError::AnchorTaken { anchor: group.anchor.map(|a| a.to_string()).unwrap_or_default() },

@@ -40,6 +40,10 @@ pub enum StoreError {
     ForeignDataDirectory { path: String, reason: String },
     #[error("cannot open data directory '{path}': {reason}")]
     Unreadable { path: String, reason: String },
+    #[error("the query cannot be answered: {reason}")]
+    UnsupportedQuery { reason: String },
+    #[error("API token '{id}' not found")]
+    TokenNotFound { id: ObjectId },
     #[error("sync configuration '{id}' not found")]
     SyncConfigNotFound { id: String },
     #[error("a sync configuration from '{source_tenant}' to '{target_tenant}' exists already ('{existing}')")]
@@ -72,6 +76,8 @@ impl StoreError {
             Self::SchemaTooNew { .. } => "schema_too_new",
             Self::ForeignDataDirectory { .. } => "foreign_data_directory",
             Self::Unreadable { .. } => "unreadable_data_directory",
+            Self::UnsupportedQuery { .. } => "unsupported_query",
+            Self::TokenNotFound { .. } => "token_not_found",
             Self::SyncConfigNotFound { .. } => "sync_configuration_not_found",
             Self::SyncConfigExists { .. } => "sync_configuration_conflict",
             Self::Closed => "store_closed",

@@ -20,8 +20,10 @@
 mod error;
 mod ops;
 mod sync;
+mod query;
 
 pub use error::StoreError;
+pub use query::{ApiToken, CompareOp, Field, Filter, FilterValue, NewApiToken, ObjectQuery, QueryPage, SortKey};
 pub use sync::{
     CycleCounters, CycleExecution, Escrow, JobState, JobStatusCode, LogQuery, ModifiedProperty, ProvisioningAction, ProvisioningLog,
     ProvisioningStatus, ProvisioningStep, SyncStore,
@@ -94,6 +96,22 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn list_members(&self, tenant: TenantId, group: ObjectId, query: &ListQuery) -> Result<Page<User>>;
     /// Groups of which the user is a direct member.
     async fn member_of(&self, tenant: TenantId, user: ObjectId) -> Result<Vec<ObjectId>>;
+
+    // ---- queries (filters, sorting and paging run in the store) ----
+    /// Users that are not soft-deleted and match the query, with the total match count.
+    /// A filter naming a field users do not have is refused (`unsupported_query`).
+    async fn query_users(&self, tenant: TenantId, query: &ObjectQuery) -> Result<QueryPage<User>>;
+    /// Groups that are not soft-deleted and match the query, with the total match count.
+    async fn query_groups(&self, tenant: TenantId, query: &ObjectQuery) -> Result<QueryPage<Group>>;
+
+    // ---- API tokens (only hashes are stored) ----
+    async fn create_token(&self, token: NewApiToken) -> Result<ApiToken>;
+    /// A token by id, revoked or expired ones included; `None` if there is none.
+    async fn get_token(&self, id: ObjectId) -> Result<Option<ApiToken>>;
+    /// The tenant's tokens in creation order.
+    async fn list_tokens(&self, tenant: TenantId) -> Result<Vec<ApiToken>>;
+    /// Marks a token of the tenant revoked (idempotent); `token_not_found` otherwise.
+    async fn revoke_token(&self, tenant: TenantId, id: ObjectId) -> Result<ApiToken>;
 
     // ---- writes ----
     /// Applies a batch of writes to one tenant in one transaction, each with its

@@ -4,8 +4,10 @@ mod demo;
 mod expr;
 mod group;
 mod import;
+pub(crate) mod serve;
 pub(crate) mod sync;
 mod tenant;
+pub(crate) mod token;
 mod user;
 
 use crate::cli::{Cli, Command, Show};
@@ -40,6 +42,8 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Changes(a) => changes::run(&ctx, a).await,
         Command::Purge(a) => changes::purge(&ctx, a).await,
         Command::Demo(a) => demo::run(&ctx, a).await,
+        Command::Serve(a) => serve::run(&ctx, a).await,
+        Command::Token(c) => token::run(&ctx, c).await,
         Command::Partner(c) => sync::partner(&ctx, c).await,
         Command::Sync(c) => sync::run(&ctx, c).await,
         Command::Expr(_) => Ok(()), // handled above: needs no store

@@ -6,5 +6,6 @@ pub mod etag;
 pub mod feed;
 pub mod groups;
 pub mod lifecycle;
+pub mod query;
 pub mod tenants;
 pub mod users;

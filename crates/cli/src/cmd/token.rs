@@ -1,0 +1,96 @@
+//! `tenantsync token`: per-tenant bearer tokens for the SCIM endpoint. A token is shown
+//! once, at creation; the store keeps only a hash of its secret.
+use super::Ctx;
+use crate::failure::{Context, Failure};
+use crate::output;
+use clap::Subcommand;
+use tenantsync_domain::ObjectId;
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCmd {
+    /// Create a token for a tenant and print it (once).
+    Create {
+        /// Tenant id or initial domain.
+        #[arg(long)]
+        tenant: String,
+        /// A name to recognise the token by, e.g. the client using it.
+        #[arg(long, default_value = "scim")]
+        name: String,
+        /// Days until the token expires (default: never).
+        #[arg(long)]
+        expires: Option<u32>,
+    },
+    /// List a tenant's tokens (never the tokens themselves).
+    List {
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Revoke a token: it stops working at once.
+    Revoke {
+        #[arg(long)]
+        tenant: String,
+        /// The token's id (from `token list`).
+        id: String,
+    },
+}
+
+fn row(t: &tenantsync_store::ApiToken) -> serde_json::Value {
+    serde_json::json!({
+        "id": t.id,
+        "tenantId": t.tenant_id,
+        "name": t.name,
+        "createdDateTime": t.created_date_time,
+        "expiresDateTime": t.expires_date_time,
+        "revokedDateTime": t.revoked_date_time,
+    })
+}
+
+pub async fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
+    let store = ctx.store.as_ref();
+    match cmd {
+        TokenCmd::Create { tenant, name, expires } => {
+            let t = super::tenant(store, &tenant).await?;
+            let expires = expires.map(|d| jiff::Timestamp::now() + jiff::SignedDuration::from_hours(i64::from(d) * 24));
+            let issued = tenantsync_server::auth::issue(t.id, name, expires)
+                .map_err(|e| Failure::new("token", format!("no randomness available: {e}"), "no_randomness"))?;
+            let stored = store.create_token(issued.record).await.about(|| format!("tenant '{tenant}'"))?;
+            if ctx.json {
+                let mut v = row(&stored);
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("token".into(), issued.token.into());
+                }
+                output::json(&v);
+            } else {
+                println!("{}", issued.token);
+                eprintln!("token {} for tenant '{}' created; it is shown only now", stored.id, t.initial_domain);
+            }
+        }
+        TokenCmd::List { tenant } => {
+            let t = super::tenant(store, &tenant).await?;
+            let tokens = store.list_tokens(t.id).await.about(|| format!("tenant '{tenant}'"))?;
+            if ctx.json {
+                output::json(&serde_json::Value::Array(tokens.iter().map(row).collect()));
+            } else {
+                for k in &tokens {
+                    let state = match (k.revoked_date_time, k.expires_date_time) {
+                        (Some(r), _) => format!("revoked {r}"),
+                        (None, Some(e)) => format!("expires {e}"),
+                        (None, None) => "no expiry".into(),
+                    };
+                    println!("{}  {:<20} created {}  {state}", k.id, k.name, k.created_date_time);
+                }
+            }
+        }
+        TokenCmd::Revoke { tenant, id } => {
+            let t = super::tenant(store, &tenant).await?;
+            let token_id = id.parse::<ObjectId>().about(|| format!("token '{id}'"))?;
+            let k = store.revoke_token(t.id, token_id).await.about(|| format!("token '{id}'"))?;
+            if ctx.json {
+                output::json(&row(&k));
+            } else {
+                println!("revoked {}", k.id);
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,381 @@
+//! SCIM filters (RFC 7644 §3.4.2.2) → the store's [`Filter`].
+//!
+//! Parsing is scim_v2's (the full grammar: `eq ne co sw ew gt ge lt le pr`, `and`, `or`,
+//! `not`, grouping, value paths `attr[subfilter]`, URN-qualified names). Here each
+//! attribute path is resolved to a [`Target`]: a store field, or, inside a multi-valued
+//! attribute, a set of virtual elements whose sub-attributes are store fields or
+//! constants (e.g. `emails` has one element `{value: mail, type: "work", primary: true}`).
+//! Comparisons with constants are decided here; everything else runs in the store.
+use crate::error::{ScimError, ScimResult};
+use scim_v2::filter::{AttrExp, AttrPath, CompValue, CompareOp as ScimOp, Filter as ScimFilter, ValFilter};
+use std::str::FromStr;
+use tenantsync_store::{CompareOp, Field, Filter, FilterValue};
+
+/// Longest filter accepted, in bytes.
+pub const MAX_FILTER_LEN: usize = 4096;
+/// Deepest nesting of `and`/`or`/`not`/brackets accepted.
+pub const MAX_FILTER_DEPTH: usize = 16;
+
+/// What a sub-attribute of a virtual element is.
+#[derive(Debug, Clone, Copy)]
+pub enum Slot {
+    /// A store field; `true` when comparisons fold case.
+    Field(Field, bool),
+    Text(&'static str),
+    Bool(bool),
+}
+
+/// One virtual element of a multi-valued attribute.
+#[derive(Debug, Clone)]
+pub struct Element {
+    /// The element exists when any of these fields has a value (empty: always).
+    pub exists: Vec<Field>,
+    /// Sub-attribute name → slot; the first is the default (`value`).
+    pub subs: Vec<(&'static str, Slot)>,
+}
+
+/// What an attribute path denotes.
+#[derive(Debug, Clone)]
+pub enum Target {
+    Slot(Slot),
+    Multi(Vec<Element>),
+    /// Group members: compared by user id.
+    Members,
+}
+
+/// Resolves attribute paths of one resource type.
+pub trait Resolver {
+    /// `name`/`sub` with any schema URN already checked and removed.
+    fn resolve(&self, uri: Option<&str>, name: &str, sub: Option<&str>) -> ScimResult<Target>;
+}
+
+pub fn parse(raw: &str) -> ScimResult<ScimFilter> {
+    if raw.len() > MAX_FILTER_LEN {
+        return Err(ScimError::invalid_filter(format!("the filter is longer than {MAX_FILTER_LEN} bytes")));
+    }
+    if nesting(raw) > MAX_FILTER_DEPTH {
+        return Err(ScimError::invalid_filter(format!("the filter nests deeper than {MAX_FILTER_DEPTH} levels")));
+    }
+    ScimFilter::from_str(raw).map_err(|e| ScimError::invalid_filter(format!("cannot parse the filter: {e}")))
+}
+
+/// The deepest nesting of `(` and `[` outside string literals.
+fn nesting(raw: &str) -> usize {
+    let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for c in raw.chars() {
+        match (in_string, escaped, c) {
+            (true, true, _) => escaped = false,
+            (true, false, '\\') => escaped = true,
+            (true, false, '"') => in_string = false,
+            (true, false, _) => {}
+            (false, _, '"') => in_string = true,
+            (false, _, '(' | '[') => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            (false, _, ')' | ']') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+/// Parses and translates a filter.
+pub fn translate(raw: &str, r: &dyn Resolver) -> ScimResult<Filter> {
+    let f = parse(raw)?;
+    let out = tr(&f, r, 1)?;
+    Ok(out)
+}
+
+fn depth_check(depth: usize) -> ScimResult<()> {
+    if depth > MAX_FILTER_DEPTH {
+        return Err(ScimError::invalid_filter(format!("the filter nests deeper than {MAX_FILTER_DEPTH} levels")));
+    }
+    Ok(())
+}
+
+fn tr(f: &ScimFilter, r: &dyn Resolver, depth: usize) -> ScimResult<Filter> {
+    depth_check(depth)?;
+    Ok(match f {
+        ScimFilter::Attr(e) => attr_exp(e, r, None)?,
+        ScimFilter::ValuePath(vp) => {
+            let target = r.resolve(vp.attr.uri.as_deref(), &vp.attr.name, vp.attr.sub_attr.as_deref())?;
+            value_path(&target, &vp.filter, depth + 1)?
+        }
+        ScimFilter::Not(inner) => Filter::Not(Box::new(tr(inner, r, depth + 1)?)),
+        ScimFilter::And(items) => Filter::And(items.as_slice().iter().map(|i| tr(i, r, depth + 1)).collect::<ScimResult<_>>()?),
+        ScimFilter::Or(items) => Filter::Or(items.as_slice().iter().map(|i| tr(i, r, depth + 1)).collect::<ScimResult<_>>()?),
+    })
+}
+
+/// `attr[filter]`: some element of `attr` satisfies `filter`.
+fn value_path(target: &Target, vf: &ValFilter, depth: usize) -> ScimResult<Filter> {
+    match target {
+        Target::Multi(elements) => {
+            let mut any = Vec::new();
+            for el in elements {
+                any.push(Filter::And(vec![exists(el), val_filter(vf, &Bound::Element(el), depth)?]));
+            }
+            Ok(Filter::Or(any))
+        }
+        Target::Members => val_filter(vf, &Bound::Members, depth),
+        Target::Slot(_) => Err(ScimError::invalid_filter("a value filter needs a multi-valued attribute")),
+    }
+}
+
+fn exists(el: &Element) -> Filter {
+    if el.exists.is_empty() {
+        Filter::Const(true)
+    } else {
+        Filter::Or(el.exists.iter().map(|f| Filter::Present(*f)).collect())
+    }
+}
+
+enum Bound<'a> {
+    Element(&'a Element),
+    Members,
+}
+
+fn val_filter(vf: &ValFilter, b: &Bound<'_>, depth: usize) -> ScimResult<Filter> {
+    depth_check(depth)?;
+    Ok(match vf {
+        ValFilter::Attr(e) => {
+            let (path, op, value) = split(e);
+            if path.sub_attr.is_some() || path.uri.is_some() {
+                return Err(ScimError::invalid_filter(format!("'{path}' is not a sub-attribute")));
+            }
+            match b {
+                Bound::Element(el) => {
+                    let slot = sub_slot(el, &path.name)?;
+                    compare_slot(slot, op, value, Some(el))?
+                }
+                Bound::Members => members(&path.name, op, value)?,
+            }
+        }
+        ValFilter::Not(inner) => Filter::Not(Box::new(val_filter(inner, b, depth + 1)?)),
+        ValFilter::And(items) => Filter::And(items.as_slice().iter().map(|i| val_filter(i, b, depth + 1)).collect::<ScimResult<_>>()?),
+        ValFilter::Or(items) => Filter::Or(items.as_slice().iter().map(|i| val_filter(i, b, depth + 1)).collect::<ScimResult<_>>()?),
+    })
+}
+
+fn split(e: &AttrExp) -> (&AttrPath, Option<CompareOp>, Option<&CompValue>) {
+    match e {
+        AttrExp::Present(p) => (p, None, None),
+        AttrExp::Comparison(p, op, v) => (p, Some(store_op(op)), Some(v)),
+    }
+}
+
+fn sub_slot(el: &Element, name: &str) -> ScimResult<Slot> {
+    el.subs
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, s)| *s)
+        .ok_or_else(|| ScimError::invalid_filter(format!("unknown sub-attribute '{name}'")))
+}
+
+fn attr_exp(e: &AttrExp, r: &dyn Resolver, _el: Option<&Element>) -> ScimResult<Filter> {
+    let (path, op, value) = split(e);
+    let target = r.resolve(path.uri.as_deref(), &path.name, None)?;
+    match (&target, path.sub_attr.as_deref()) {
+        (Target::Slot(_), Some(sub)) => {
+            // A complex single-valued attribute: the resolver maps name.sub itself.
+            match r.resolve(path.uri.as_deref(), &path.name, Some(sub))? {
+                Target::Slot(s) => compare_slot(s, op, value, None),
+                _ => Err(ScimError::invalid_filter(format!("'{path}' cannot be compared"))),
+            }
+        }
+        (Target::Slot(s), None) => compare_slot(*s, op, value, None),
+        (Target::Multi(elements), sub) => {
+            // attr.sub op value: some element's sub matches (default sub: the first, `value`).
+            let mut any = Vec::new();
+            for el in elements {
+                let slot = match sub {
+                    Some(sub) => sub_slot(el, sub)?,
+                    None => match el.subs.first() {
+                        Some((_, s)) => *s,
+                        None => return Err(ScimError::invalid_filter(format!("'{path}' cannot be compared"))),
+                    },
+                };
+                any.push(Filter::And(vec![exists(el), compare_slot(slot, op, value, Some(el))?]));
+            }
+            Ok(Filter::Or(any))
+        }
+        (Target::Members, sub) => members(sub.unwrap_or("value"), op, value),
+    }
+}
+
+fn members(sub: &str, op: Option<CompareOp>, value: Option<&CompValue>) -> ScimResult<Filter> {
+    if sub.eq_ignore_ascii_case("type") {
+        return compare_slot(Slot::Text("User"), op, value, None);
+    }
+    if !sub.eq_ignore_ascii_case("value") {
+        return Err(ScimError::invalid_filter(format!("members can be filtered by value, not '{sub}'")));
+    }
+    match (op, value) {
+        (None, _) => Ok(Filter::Present(Field::Member)),
+        (Some(op @ (CompareOp::Eq | CompareOp::Ne)), Some(CompValue::Str(s))) => {
+            match s.parse() {
+                Ok(id) => Ok(Filter::exact(Field::Member, op, FilterValue::Id(id))),
+                Err(_) => Ok(Filter::Const(op == CompareOp::Ne)),
+            }
+        }
+        _ => Err(ScimError::invalid_filter("members.value compares with eq or ne and a string")),
+    }
+}
+
+
+/// Whether the field holds ids, booleans, timestamps or text.
+fn field_kind(f: Field) -> &'static str {
+    use tenantsync_domain::{GroupAttribute as G, UserAttribute as U};
+    match f {
+        Field::Id | Field::Member | Field::User(U::Manager) => "id",
+        Field::Created | Field::LastModified => "time",
+        Field::User(U::AccountEnabled) | Field::Group(G::SecurityEnabled) => "bool",
+        _ => "text",
+    }
+}
+
+fn compare_slot(slot: Slot, op: Option<CompareOp>, value: Option<&CompValue>, _el: Option<&Element>) -> ScimResult<Filter> {
+    let Some(op) = op else {
+        return Ok(match slot {
+            Slot::Field(f, _) => Filter::Present(f),
+            Slot::Text(_) | Slot::Bool(_) => Filter::Const(true),
+        });
+    };
+    let value = value.ok_or_else(|| ScimError::invalid_filter("a comparison needs a value"))?;
+    // `eq null` is "not present", `ne null` is "present".
+    if matches!(value, CompValue::Null) {
+        let present = match slot {
+            Slot::Field(f, _) => Filter::Present(f),
+            _ => Filter::Const(true),
+        };
+        return match op {
+            CompareOp::Eq => Ok(Filter::Not(Box::new(present))),
+            CompareOp::Ne => Ok(present),
+            _ => Err(ScimError::invalid_filter("null compares only with eq or ne")),
+        };
+    }
+    let ordering = matches!(op, CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le);
+    let substring = matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew);
+    match slot {
+        Slot::Text(c) => {
+            let v = comp_text(value).ok_or_else(|| ScimError::invalid_filter("a string attribute compares with a string"))?;
+            Ok(Filter::Const(const_text(c, op, &v)))
+        }
+        Slot::Bool(b) => match (op, value) {
+            (CompareOp::Eq, CompValue::True | CompValue::False) => Ok(Filter::Const(b == matches!(value, CompValue::True))),
+            (CompareOp::Ne, CompValue::True | CompValue::False) => Ok(Filter::Const(b != matches!(value, CompValue::True))),
+            _ => Err(ScimError::invalid_filter("a boolean attribute compares with eq or ne and true or false")),
+        },
+        Slot::Field(field, fold) => {
+            let sop = op;
+            match field_kind(field) {
+                "bool" => match value {
+                    CompValue::True | CompValue::False if !ordering && !substring => {
+                        Ok(Filter::exact(field, sop, FilterValue::Bool(matches!(value, CompValue::True))))
+                    }
+                    _ => Err(ScimError::invalid_filter("a boolean attribute compares with eq or ne and true or false")),
+                },
+                "id" => {
+                    let CompValue::Str(s) = value else {
+                        return Err(ScimError::invalid_filter("an id compares with a string"));
+                    };
+                    if ordering || substring {
+                        return Err(ScimError::invalid_filter("an id compares only with eq or ne"));
+                    }
+                    match s.parse() {
+                        Ok(id) => Ok(Filter::exact(field, sop, FilterValue::Id(id))),
+                        // No object has an id that is not one.
+                        Err(_) => Ok(Filter::Const(sop == CompareOp::Ne)),
+                    }
+                }
+                "time" => {
+                    let CompValue::Str(s) = value else {
+                        return Err(ScimError::invalid_filter("a dateTime compares with a string"));
+                    };
+                    if substring {
+                        return Err(ScimError::invalid_filter("a dateTime compares with eq, ne, gt, ge, lt or le"));
+                    }
+                    let t = s
+                        .parse::<jiff::Timestamp>()
+                        .map_err(|_| ScimError::invalid_filter(format!("'{s}' is not an xsd:dateTime with a time zone")))?;
+                    Ok(Filter::exact(field, sop, FilterValue::Time(t)))
+                }
+                _ => {
+                    let v = comp_text(value).ok_or_else(|| ScimError::invalid_filter("a string attribute compares with a string"))?;
+                    Ok(Filter::Compare { field, op: sop, value: FilterValue::Text(v), ignore_case: fold })
+                }
+            }
+        }
+    }
+}
+
+fn comp_text(v: &CompValue) -> Option<String> {
+    match v {
+        CompValue::Str(s) => Some(s.clone()),
+        CompValue::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A comparison with a constant, case-insensitively (constants are canonical values).
+fn const_text(c: &str, op: CompareOp, v: &str) -> bool {
+    let (a, b) = (c.to_ascii_lowercase(), v.to_ascii_lowercase());
+    match op {
+        CompareOp::Eq => a == b,
+        CompareOp::Ne => a != b,
+        CompareOp::Co => a.contains(&b),
+        CompareOp::Sw => a.starts_with(&b),
+        CompareOp::Ew => a.ends_with(&b),
+        CompareOp::Gt => a > b,
+        CompareOp::Ge => a >= b,
+        CompareOp::Lt => a < b,
+        CompareOp::Le => a <= b,
+    }
+}
+
+/// Evaluates a value filter against one JSON element (PATCH `attr[filter]` paths).
+pub fn matches_element(vf: &ValFilter, el: &serde_json::Value) -> bool {
+    match vf {
+        ValFilter::Attr(e) => {
+            let (path, op, value) = split(e);
+            let Some(obj) = el.as_object() else { return false };
+            let actual = crate::json::get(obj, &path.name);
+            match (op, value) {
+                (None, _) => actual.is_some_and(|v| !v.is_null()),
+                (Some(op), Some(CompValue::Null)) => {
+                    let absent = actual.is_none_or(serde_json::Value::is_null);
+                    if op == CompareOp::Eq { absent } else { !absent }
+                }
+                (Some(op), Some(CompValue::True | CompValue::False)) => {
+                    let want = matches!(value, Some(CompValue::True));
+                    let got = actual.and_then(crate::json::boolean).unwrap_or(false);
+                    if op == CompareOp::Ne { got != want } else { got == want }
+                }
+                (Some(op), Some(v)) => match (actual.and_then(crate::json::text), comp_text(v)) {
+                    (Some(a), Some(b)) => const_text(&a, op, &b),
+                    (None, _) => op == CompareOp::Ne,
+                    _ => false,
+                },
+                (Some(_), None) => false,
+            }
+        }
+        ValFilter::Not(inner) => !matches_element(inner, el),
+        ValFilter::And(items) => items.as_slice().iter().all(|i| matches_element(i, el)),
+        ValFilter::Or(items) => items.as_slice().iter().any(|i| matches_element(i, el)),
+    }
+}
+
+fn store_op(op: &ScimOp) -> CompareOp {
+    match op {
+        ScimOp::Eq => CompareOp::Eq,
+        ScimOp::Ne => CompareOp::Ne,
+        ScimOp::Co => CompareOp::Co,
+        ScimOp::Sw => CompareOp::Sw,
+        ScimOp::Ew => CompareOp::Ew,
+        ScimOp::Gt => CompareOp::Gt,
+        ScimOp::Ge => CompareOp::Ge,
+        ScimOp::Lt => CompareOp::Lt,
+        ScimOp::Le => CompareOp::Le,
+    }
+}

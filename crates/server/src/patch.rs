@@ -1,0 +1,331 @@
+//! PATCH (RFC 7644 §3.5.2) applied to a resource's SCIM JSON document. The patched
+//! document is then read back like a PUT body, so PATCH and PUT share one mapping.
+//!
+//! Accepted shapes, as Entra and Okta send them: `op` in any case; `path` as an attribute
+//! (`title`, `name.givenName`, URN-qualified such as
+//! `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager`), as a filtered
+//! value path (`emails[type eq "work"].value`, `members[value eq "…"]`), or absent with an
+//! object whose keys are attribute paths (`{"active": false}`, `{"name.givenName": "A"}`,
+//! `{"urn:…:enterprise:2.0:User:department": "X"}`, `{"urn:…:enterprise:2.0:User": {…}}`).
+//! Booleans may come as "True"/"False" strings. A `replace` on a filtered path that
+//! matches nothing adds an element built from the filter's `eq` terms.
+use crate::error::{ScimError, ScimResult};
+use crate::filter::matches_element;
+use crate::json;
+use crate::schema::{ENTERPRISE_SCHEMA, GROUP_SCHEMA, PATCH_SCHEMA, USER_SCHEMA};
+use scim_v2::filter::{AttrExp, CompValue, CompareOp, PatchPath, ValFilter};
+use serde_json::{Map, Value};
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Add,
+    Replace,
+    Remove,
+}
+
+/// One operation of a PatchOp request.
+#[derive(Debug, Clone)]
+pub struct Operation {
+    pub op: Op,
+    pub path: Option<String>,
+    pub value: Option<Value>,
+}
+
+/// Most operations in one PATCH.
+pub const MAX_OPERATIONS: usize = 1000;
+
+/// Reads a PatchOp body.
+pub fn operations(body: &Value) -> ScimResult<Vec<Operation>> {
+    let o = body.as_object().ok_or_else(|| ScimError::invalid_syntax("the body must be a JSON object"))?;
+    if let Some(schemas) = json::get(o, "schemas").and_then(Value::as_array)
+        && !schemas.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(PATCH_SCHEMA)))
+    {
+        return Err(ScimError::invalid_syntax(format!("schemas must hold {PATCH_SCHEMA}")));
+    }
+    let ops = json::get(o, "Operations")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ScimError::invalid_syntax("Operations must be an array"))?;
+    if ops.len() > MAX_OPERATIONS {
+        return Err(ScimError::invalid_syntax(format!("more than {MAX_OPERATIONS} operations")));
+    }
+    ops.iter()
+        .map(|op| {
+            let op = op.as_object().ok_or_else(|| ScimError::invalid_syntax("each operation must be an object"))?;
+            let name = json::get(op, "op").and_then(Value::as_str).unwrap_or_default();
+            let kind = match name.to_ascii_lowercase().as_str() {
+                "add" => Op::Add,
+                "replace" => Op::Replace,
+                "remove" => Op::Remove,
+                _ => return Err(ScimError::invalid_syntax(format!("unknown op '{name}'"))),
+            };
+            let path = match json::get(op, "path") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) if s.trim().is_empty() => None,
+                Some(Value::String(s)) => Some(s.trim().to_owned()),
+                Some(_) => return Err(ScimError::invalid_path("path must be a string")),
+            };
+            let value = json::get(op, "value").cloned();
+            if kind != Op::Remove && value.is_none() {
+                return Err(ScimError::invalid_syntax(format!("{name} needs a value")));
+            }
+            if kind == Op::Remove && path.is_none() {
+                return Err(ScimError::no_target("remove needs a path"));
+            }
+            Ok(Operation { op: kind, path, value })
+        })
+        .collect()
+}
+
+/// Where a path points: the root object or an extension's object.
+fn container<'a>(doc: &'a mut Map<String, Value>, uri: Option<&str>, create: bool) -> ScimResult<Option<&'a mut Map<String, Value>>> {
+    match uri {
+        None => Ok(Some(doc)),
+        Some(u) if u.eq_ignore_ascii_case(USER_SCHEMA) || u.eq_ignore_ascii_case(GROUP_SCHEMA) => Ok(Some(doc)),
+        Some(u) if u.eq_ignore_ascii_case(ENTERPRISE_SCHEMA) => {
+            if json::get(doc, ENTERPRISE_SCHEMA).is_none() {
+                if !create {
+                    return Ok(None);
+                }
+                json::set(doc, ENTERPRISE_SCHEMA, Value::Object(Map::new()));
+            }
+            match json::get_mut(doc, ENTERPRISE_SCHEMA) {
+                Some(Value::Object(m)) => Ok(Some(m)),
+                _ => Err(ScimError::invalid_value("the enterprise extension must be an object")),
+            }
+        }
+        Some(u) => Err(ScimError::invalid_path(format!("unknown schema '{u}'"))),
+    }
+}
+
+/// Merges `value` into `target` as `add` does: arrays append (skipping equal values),
+/// objects merge, anything else replaces.
+fn add_into(target: &mut Value, value: Value) {
+    match (target, value) {
+        (Value::Array(items), Value::Array(new)) => {
+            for v in new {
+                push_unique(items, v);
+            }
+        }
+        (Value::Array(items), v @ Value::Object(_)) => push_unique(items, v),
+        (Value::Object(m), Value::Object(new)) => {
+            for (k, v) in new {
+                json::set(m, &k, v);
+            }
+        }
+        (t, v) => *t = v,
+    }
+}
+
+fn push_unique(items: &mut Vec<Value>, v: Value) {
+    let key = |x: &Value| x.as_object().and_then(|o| json::get(o, "value")).cloned();
+    if let Some(k) = key(&v)
+        && items.iter().any(|i| key(i).as_ref() == Some(&k))
+    {
+        return;
+    }
+    if v.as_object().and_then(|o| json::get(o, "primary")).and_then(json::boolean) == Some(true) {
+        for i in items.iter_mut() {
+            if let Some(o) = i.as_object_mut() {
+                json::remove(o, "primary");
+            }
+        }
+    }
+    items.push(v);
+}
+
+/// The `eq` terms of a value filter, to build an element a replace creates.
+fn eq_terms(vf: &ValFilter, out: &mut Map<String, Value>) {
+    match vf {
+        ValFilter::Attr(AttrExp::Comparison(p, CompareOp::Eq, v)) => {
+            let v = match v {
+                CompValue::Str(s) => Value::String(s.clone()),
+                CompValue::True => Value::Bool(true),
+                CompValue::False => Value::Bool(false),
+                CompValue::Number(n) => Value::Number(n.clone()),
+                CompValue::Null => return,
+            };
+            out.insert(p.name.clone(), v);
+        }
+        ValFilter::And(items) => items.as_slice().iter().for_each(|i| eq_terms(i, out)),
+        _ => {}
+    }
+}
+
+/// Applies one operation to the document.
+pub fn apply(doc: &mut Map<String, Value>, op: &Operation) -> ScimResult<()> {
+    let Some(path) = &op.path else {
+        // No path: the value is an object of attribute paths (or extension objects).
+        let Some(Value::Object(value)) = op.value.clone() else {
+            return Err(ScimError::invalid_syntax("an operation without path needs an object value"));
+        };
+        for (k, v) in value {
+            if k.eq_ignore_ascii_case(ENTERPRISE_SCHEMA)
+                && let Value::Object(inner) = v
+            {
+                for (k2, v2) in inner {
+                    apply(doc, &Operation { op: op.op, path: Some(format!("{ENTERPRISE_SCHEMA}:{k2}")), value: Some(v2) })?;
+                }
+                continue;
+            }
+            apply(doc, &Operation { op: op.op, path: Some(k), value: Some(v) })?;
+        }
+        return Ok(());
+    };
+    if path.eq_ignore_ascii_case(ENTERPRISE_SCHEMA) {
+        if op.op == Op::Remove {
+            json::remove(doc, ENTERPRISE_SCHEMA);
+            return Ok(());
+        }
+        let mut wrapped = Map::new();
+        wrapped.insert(ENTERPRISE_SCHEMA.to_owned(), op.value.clone().unwrap_or(Value::Null));
+        return apply(doc, &Operation { op: op.op, path: None, value: Some(Value::Object(wrapped)) });
+    }
+    let parsed = PatchPath::from_str(path).map_err(|e| ScimError::invalid_path(format!("cannot parse path '{path}': {e}")))?;
+    let value = op.value.clone().unwrap_or(Value::Null);
+    match parsed {
+        PatchPath::Attr(a) => {
+            let Some(c) = container(doc, a.uri.as_deref(), op.op != Op::Remove)? else { return Ok(()) };
+            match (op.op, a.sub_attr.as_deref()) {
+                (Op::Remove, None) => {
+                    json::remove(c, &a.name);
+                }
+                (Op::Remove, Some(sub)) => match json::get_mut(c, &a.name) {
+                    Some(Value::Object(m)) => {
+                        json::remove(m, sub);
+                    }
+                    Some(Value::Array(items)) => items.iter_mut().filter_map(Value::as_object_mut).for_each(|m| {
+                        json::remove(m, sub);
+                    }),
+                    _ => {}
+                },
+                (_, Some(sub)) => {
+                    let target = match json::get_mut(c, &a.name) {
+                        Some(t) if !t.is_null() => t,
+                        _ => {
+                            json::set(c, &a.name, Value::Object(Map::new()));
+                            json::get_mut(c, &a.name).ok_or_else(ScimError::internal)?
+                        }
+                    };
+                    match target {
+                        Value::Object(m) => json::set(m, sub, value),
+                        Value::Array(items) => items.iter_mut().filter_map(Value::as_object_mut).for_each(|m| json::set(m, sub, value.clone())),
+                        _ => return Err(ScimError::invalid_path(format!("'{}' has no sub-attributes", a.name))),
+                    }
+                }
+                (Op::Add, None) => match json::get_mut(c, &a.name) {
+                    Some(t) if !t.is_null() => add_into(t, value),
+                    _ => json::set(c, &a.name, value),
+                },
+                (Op::Replace, None) => match (json::get_mut(c, &a.name), value) {
+                    (Some(Value::Object(m)), Value::Object(new)) => {
+                        for (k, v) in new {
+                            json::set(m, &k, v);
+                        }
+                    }
+                    (_, v) => json::set(c, &a.name, v),
+                },
+            }
+        }
+        PatchPath::Value(vp) => {
+            let Some(c) = container(doc, vp.attr.uri.as_deref(), op.op != Op::Remove)? else { return Ok(()) };
+            let mut items = match json::remove(c, &vp.attr.name) {
+                Some(Value::Array(items)) => items,
+                Some(Value::Null) | None => Vec::new(),
+                Some(other) => vec![other],
+            };
+            let mut matched = false;
+            let mut kept = Vec::with_capacity(items.len());
+            for mut el in items.drain(..) {
+                if !matches_element(&vp.filter, &el) {
+                    kept.push(el);
+                    continue;
+                }
+                matched = true;
+                match (op.op, vp.sub_attr.as_deref(), el.as_object_mut()) {
+                    (Op::Remove, None, _) => continue,
+                    (Op::Remove, Some(sub), Some(m)) => {
+                        json::remove(m, sub);
+                    }
+                    (_, Some(sub), Some(m)) => json::set(m, sub, value.clone()),
+                    (_, None, Some(m)) => {
+                        if let Value::Object(new) = &value {
+                            for (k, v) in new {
+                                json::set(m, k, v.clone());
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+                kept.push(el);
+            }
+            if !matched && op.op != Op::Remove {
+                let mut el = Map::new();
+                eq_terms(&vp.filter, &mut el);
+                match vp.sub_attr.as_deref() {
+                    Some(sub) => json::set(&mut el, sub, value),
+                    None => {
+                        if let Value::Object(new) = value {
+                            el.extend(new);
+                        }
+                    }
+                }
+                kept.push(Value::Object(el));
+            }
+            if !kept.is_empty() {
+                json::set(c, &vp.attr.name, Value::Array(kept));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn run(doc: Value, ops: Value) -> Value {
+        let mut doc = doc.as_object().unwrap().clone();
+        for op in operations(&json!({ "schemas": [PATCH_SCHEMA], "Operations": ops })).unwrap() {
+            apply(&mut doc, &op).unwrap();
+        }
+        Value::Object(doc)
+    }
+
+    #[test]
+    fn entra_and_okta_shapes() {
+        let doc = json!({ "userName": "a@b.example", "active": true, "emails": [{ "value": "a@b.example", "type": "work", "primary": true }] });
+        let out = run(
+            doc,
+            json!([
+                { "op": "Replace", "path": "active", "value": "False" },
+                { "op": "replace", "path": "emails[type eq \"work\"].value", "value": "x@b.example" },
+                { "op": "Add", "path": "phoneNumbers[type eq \"mobile\"].value", "value": "+1 555" },
+                { "op": "add", "value": { "name.givenName": "Ann", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "Ops" } },
+                { "op": "replace", "value": { "displayName": "Ann A", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": { "employeeNumber": "7" } } },
+                { "op": "add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": "m-1" },
+            ]),
+        );
+        assert_eq!(out["active"], "False");
+        assert_eq!(out["emails"][0]["value"], "x@b.example");
+        assert_eq!(out["phoneNumbers"][0], json!({ "type": "mobile", "value": "+1 555" }));
+        assert_eq!(out["name"]["givenName"], "Ann");
+        assert_eq!(out["displayName"], "Ann A");
+        assert_eq!(out[ENTERPRISE_SCHEMA], json!({ "department": "Ops", "employeeNumber": "7", "manager": "m-1" }));
+        let out = run(out, json!([{ "op": "remove", "path": "emails[type eq \"work\"]" }, { "op": "remove", "path": "name.givenName" }]));
+        assert!(out.get("emails").is_none());
+        assert_eq!(out["name"], json!({}));
+    }
+
+    #[test]
+    fn bad_operations_are_refused_with_scim_types() {
+        let code = |ops: Value| operations(&json!({ "Operations": ops })).unwrap_err().scim_type;
+        assert_eq!(code(json!([{ "op": "move", "path": "x", "value": 1 }])), Some("invalidSyntax"));
+        assert_eq!(code(json!([{ "op": "remove" }])), Some("noTarget"));
+        assert_eq!(code(json!([{ "op": "add", "path": "x" }])), Some("invalidSyntax"));
+        let mut doc = Map::new();
+        let op = Operation { op: Op::Add, path: Some("emails[type eq".into()), value: Some(json!(1)) };
+        assert_eq!(apply(&mut doc, &op).unwrap_err().scim_type, Some("invalidPath"));
+    }
+}

@@ -1,0 +1,10 @@
+//! The one integration test binary of the server: a real server on a loopback port over
+//! a fresh SQLite store in a temporary directory, per test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod support;
+
+mod auth;
+mod groups;
+mod queries;
+mod users;

@@ -1,0 +1,250 @@
+//! Queries: a table of filters against a fixed data set, sorting, paging, counting,
+//! groups by membership, and refusal of fields of the other object kind.
+use crate::Fixture;
+use crate::support::*;
+use tenantsync_domain::{GroupAttribute as G, ObjectId, TenantId, User, UserAttribute as U, UserRef, UserType};
+use tenantsync_store::{CompareOp as Op, Field, Filter, FilterValue as V, ObjectQuery, SortKey, WriteOp};
+
+struct Data {
+    t: TenantId,
+    alice: ObjectId,
+    carol: ObjectId,
+    erin: ObjectId,
+    g_sales: ObjectId,
+    g_empty: ObjectId,
+}
+
+/// alice, bob, carol, dave live in contoso; erin is soft-deleted; another tenant holds
+/// its own alice (never visible from contoso).
+async fn data(f: &Fixture) -> Data {
+    let t = tenant(f, "contoso.example").await.id;
+    let other = tenant(f, "fabrikam.example").await.id;
+    f.store.create_user(other, new_user("alice@contoso.example")).await.unwrap();
+
+    let mut a = new_user("alice@contoso.example");
+    a.attrs.display_name = Some("Alice Adams".into());
+    a.attrs.given_name = Some("Alice".into());
+    a.attrs.surname = Some("Adams".into());
+    a.attrs.mail = Some(mail("alice@contoso.example"));
+    a.attrs.department = Some("Sales".into());
+    a.attrs.external_id = Some("A-1".into());
+    a.attrs.city = Some("Oslo".into());
+    let alice = f.store.create_user(t, a).await.unwrap().id;
+    tick(f, 10);
+
+    let mut b = new_user("bob@contoso.example");
+    b.attrs.display_name = Some("Bob Brown".into());
+    b.attrs.department = Some("sales".into());
+    b.attrs.external_id = Some("a-1".into());
+    b.attrs.account_enabled = false;
+    b.attrs.user_type = UserType::Guest;
+    f.store.create_user(t, b).await.unwrap();
+    tick(f, 10);
+
+    let mut c = new_user("carol@contoso.example");
+    c.attrs.display_name = Some("Carol_Cruz 100%".into());
+    c.manager = Some(UserRef::Id(alice));
+    let carol = f.store.create_user(t, c).await.unwrap().id;
+    tick(f, 10);
+
+    let mut d = new_user("dave@fabrikam.example");
+    d.attrs.display_name = Some("dave".into());
+    d.attrs.job_title = Some("Engineer".into());
+    f.store.create_user(t, d).await.unwrap();
+    tick(f, 10);
+
+    let erin = f.store.create_user(t, new_user("erin@contoso.example")).await.unwrap().id;
+
+    let mut gs = new_group("Sales");
+    gs.attrs.external_id = Some("G-1".into());
+    let g_sales = f.store.create_group(t, gs).await.unwrap().id;
+    let g_empty = f.store.create_group(t, new_group("empty")).await.unwrap().id;
+    for u in [alice, carol, erin] {
+        f.store.apply_one(t, WriteOp::AddMember { group: g_sales, user: u, if_match: None }).await.unwrap();
+    }
+    // erin stays a member row, but deleted users never count.
+    f.store.apply_one(t, WriteOp::SoftDeleteUser { id: erin, if_match: None }).await.unwrap();
+    Data { t, alice, carol, erin, g_sales, g_empty }
+}
+
+fn text(s: &str) -> V {
+    V::Text(s.into())
+}
+
+fn upns(users: &[User]) -> Vec<String> {
+    users.iter().map(|u| u.attrs.user_principal_name.local_part().to_owned()).collect()
+}
+
+async fn run(f: &Fixture, t: TenantId, filter: Filter) -> Vec<String> {
+    let q = ObjectQuery { filter: Some(filter.clone()), sort: None, offset: 0, limit: 100 };
+    let page = f.store.query_users(t, &q).await.unwrap_or_else(|e| panic!("{filter:?}: {e}"));
+    assert_eq!(page.total as usize, page.items.len(), "{filter:?}: total must count every match");
+    upns(&page.items)
+}
+
+pub async fn filter_table(f: Fixture) {
+    let d = data(&f).await;
+    let upn = Field::User(U::UserPrincipalName);
+    let dept = Field::User(U::Department);
+    let ext = Field::User(U::ExternalId);
+    let dn = Field::User(U::DisplayName);
+    let cases: Vec<(Filter, &[&str])> = vec![
+        (Filter::Const(true), &["alice", "bob", "carol", "dave"]),
+        (Filter::Const(false), &[]),
+        (Filter::folded(upn, Op::Eq, text("ALICE@contoso.example")), &["alice"]),
+        (Filter::exact(upn, Op::Eq, text("ALICE@contoso.example")), &[]),
+        (Filter::folded(upn, Op::Ne, text("alice@contoso.example")), &["bob", "carol", "dave"]),
+        (Filter::folded(upn, Op::Sw, text("CA")), &["carol"]),
+        (Filter::folded(upn, Op::Ew, text("@FABRIKAM.example")), &["dave"]),
+        (Filter::folded(upn, Op::Co, text("CONTOSO")), &["alice", "bob", "carol"]),
+        (Filter::folded(upn, Op::Gt, text("bob@contoso.example")), &["carol", "dave"]),
+        (Filter::folded(upn, Op::Ge, text("bob@contoso.example")), &["bob", "carol", "dave"]),
+        (Filter::folded(upn, Op::Lt, text("bob@contoso.example")), &["alice"]),
+        (Filter::folded(upn, Op::Le, text("BOB@contoso.example")), &["alice", "bob"]),
+        (Filter::folded(dept, Op::Eq, text("sales")), &["alice", "bob"]),
+        (Filter::exact(dept, Op::Eq, text("sales")), &["bob"]),
+        // Ne matches objects without the attribute; Eq never does.
+        (Filter::folded(dept, Op::Ne, text("sales")), &["carol", "dave"]),
+        (Filter::Not(Box::new(Filter::folded(dept, Op::Eq, text("sales")))), &["carol", "dave"]),
+        (Filter::exact(ext, Op::Eq, text("A-1")), &["alice"]),
+        (Filter::exact(ext, Op::Eq, text("a-1")), &["bob"]),
+        (Filter::Present(ext), &["alice", "bob"]),
+        (Filter::Not(Box::new(Filter::Present(ext))), &["carol", "dave"]),
+        (Filter::Present(upn), &["alice", "bob", "carol", "dave"]),
+        // Wildcards in values are literal.
+        (Filter::folded(dn, Op::Co, text("_")), &["carol"]),
+        (Filter::folded(dn, Op::Ew, text("100%")), &["carol"]),
+        (Filter::exact(dn, Op::Co, text("%")), &["carol"]),
+        (Filter::folded(dn, Op::Sw, text("%")), &[]),
+        (Filter::exact(dn, Op::Sw, text("*")), &[]),
+        (Filter::exact(dn, Op::Sw, text("alice")), &[]),
+        (Filter::folded(dn, Op::Sw, text("alice")), &["alice"]),
+        (Filter::exact(Field::User(U::AccountEnabled), Op::Eq, V::Bool(false)), &["bob"]),
+        (Filter::exact(Field::User(U::AccountEnabled), Op::Ne, V::Bool(false)), &["alice", "carol", "dave"]),
+        (Filter::folded(Field::User(U::UserType), Op::Eq, text("guest")), &["bob"]),
+        (Filter::folded(Field::User(U::UserType), Op::Eq, text("robot")), &[]),
+        (Filter::exact(Field::User(U::Manager), Op::Eq, V::Id(d.alice)), &["carol"]),
+        (Filter::exact(Field::Id, Op::Eq, V::Id(d.carol)), &["carol"]),
+        (Filter::exact(Field::Id, Op::Eq, V::Id(d.erin)), &[]),
+        (Filter::exact(Field::Created, Op::Gt, V::Time(crate::start())), &["bob", "carol", "dave"]),
+        (Filter::exact(Field::Created, Op::Le, V::Time(crate::start())), &["alice"]),
+        (Filter::exact(Field::LastModified, Op::Ge, V::Time(crate::start())), &["alice", "bob", "carol", "dave"]),
+        (
+            Filter::And(vec![Filter::folded(dept, Op::Eq, text("SALES")), Filter::exact(Field::User(U::AccountEnabled), Op::Eq, V::Bool(true))]),
+            &["alice"],
+        ),
+        (
+            Filter::Or(vec![Filter::folded(dn, Op::Eq, text("DAVE")), Filter::exact(ext, Op::Eq, text("a-1"))]),
+            &["bob", "dave"],
+        ),
+        (
+            Filter::And(vec![
+                Filter::Or(vec![Filter::folded(upn, Op::Sw, text("a")), Filter::folded(upn, Op::Sw, text("b"))]),
+                Filter::Not(Box::new(Filter::exact(Field::User(U::UserType), Op::Eq, text("Guest")))),
+            ]),
+            &["alice"],
+        ),
+        (Filter::And(vec![]), &["alice", "bob", "carol", "dave"]),
+        (Filter::Or(vec![]), &[]),
+    ];
+    for (filter, expected) in cases {
+        let got = run(&f, d.t, filter.clone()).await;
+        assert_eq!(got, expected.iter().map(|s| s.to_string()).collect::<Vec<_>>(), "filter {filter:?}");
+    }
+}
+
+pub async fn sort_and_page_with_total(f: Fixture) {
+    let d = data(&f).await;
+    let by = |field, descending| Some(SortKey { field, descending, ignore_case: true });
+    let q = |sort, offset, limit| ObjectQuery { filter: None, sort, offset, limit };
+
+    let p = f.store.query_users(d.t, &q(by(Field::User(U::DisplayName), false), 0, 10)).await.unwrap();
+    assert_eq!(upns(&p.items), ["alice", "bob", "carol", "dave"], "case-insensitive ascending");
+    let p = f.store.query_users(d.t, &q(by(Field::User(U::Department), false), 0, 10)).await.unwrap();
+    assert_eq!(upns(&p.items), ["alice", "bob", "carol", "dave"], "absent values sort last, ties by id");
+    let p = f.store.query_users(d.t, &q(by(Field::User(U::Department), true), 0, 10)).await.unwrap();
+    assert_eq!(upns(&p.items), ["dave", "carol", "bob", "alice"], "descending reverses the whole order");
+
+    let p = f.store.query_users(d.t, &q(by(Field::User(U::UserPrincipalName), true), 1, 2)).await.unwrap();
+    assert_eq!((upns(&p.items), p.total), (vec!["carol".to_owned(), "bob".to_owned()], 4));
+    let p = f.store.query_users(d.t, &q(None, 3, 10)).await.unwrap();
+    assert_eq!((upns(&p.items), p.total), (vec!["dave".to_owned()], 4));
+    let p = f.store.query_users(d.t, &q(None, 10, 10)).await.unwrap();
+    assert_eq!((p.items.len(), p.total), (0, 4), "past the end: empty page, same total");
+    let p = f.store.query_users(d.t, &q(None, 0, 0)).await.unwrap();
+    assert_eq!((p.items.len(), p.total), (0, 4), "limit 0 only counts");
+    let filtered = ObjectQuery {
+        filter: Some(Filter::folded(Field::User(U::Department), Op::Eq, text("sales"))),
+        sort: by(Field::User(U::UserPrincipalName), true),
+        offset: 0,
+        limit: 1,
+    };
+    let p = f.store.query_users(d.t, &filtered).await.unwrap();
+    assert_eq!((upns(&p.items), p.total), (vec!["bob".to_owned()], 2));
+}
+
+pub async fn groups_by_attribute_and_membership(f: Fixture) {
+    let d = data(&f).await;
+    let run = |filter: Filter| {
+        let store = f.store.clone();
+        async move {
+            let q = ObjectQuery { filter: Some(filter), sort: None, offset: 0, limit: 10 };
+            let page = store.query_groups(d.t, &q).await.unwrap();
+            assert_eq!(page.total as usize, page.items.len());
+            page.items.into_iter().map(|g| g.id).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(run(Filter::folded(Field::Group(G::DisplayName), Op::Eq, text("SALES"))).await, [d.g_sales]);
+    assert_eq!(run(Filter::exact(Field::Group(G::ExternalId), Op::Eq, text("G-1"))).await, [d.g_sales]);
+    assert_eq!(run(Filter::exact(Field::Member, Op::Eq, V::Id(d.alice))).await, [d.g_sales]);
+    assert_eq!(run(Filter::exact(Field::Member, Op::Ne, V::Id(d.alice))).await, [d.g_empty]);
+    assert_eq!(run(Filter::Present(Field::Member)).await, [d.g_sales]);
+    assert_eq!(run(Filter::exact(Field::Member, Op::Eq, V::Id(d.erin))).await, Vec::<ObjectId>::new());
+    // Entra's membership probe: id eq … and members[value eq …].
+    let probe = Filter::And(vec![Filter::exact(Field::Id, Op::Eq, V::Id(d.g_empty)), Filter::exact(Field::Member, Op::Eq, V::Id(d.alice))]);
+    assert_eq!(run(probe).await, Vec::<ObjectId>::new());
+    // A member soft-deleted after joining no longer counts.
+    f.store.apply_one(d.t, WriteOp::SoftDeleteUser { id: d.carol, if_match: None }).await.unwrap();
+    assert_eq!(run(Filter::exact(Field::Member, Op::Eq, V::Id(d.carol))).await, Vec::<ObjectId>::new());
+}
+
+pub async fn fields_of_the_other_kind_are_unsupported_query(f: Fixture) {
+    let d = data(&f).await;
+    let q = |filter| ObjectQuery { filter: Some(filter), sort: None, offset: 0, limit: 10 };
+    assert_code(f.store.query_users(d.t, &q(Filter::Present(Field::Member))).await, "unsupported_query");
+    assert_code(f.store.query_users(d.t, &q(Filter::Present(Field::Group(G::Description)))).await, "unsupported_query");
+    assert_code(f.store.query_groups(d.t, &q(Filter::Present(Field::User(U::City)))).await, "unsupported_query");
+    assert_code(f.store.query_users(d.t, &q(Filter::exact(Field::User(U::City), Op::Eq, V::Bool(true)))).await, "unsupported_query");
+    assert_code(f.store.query_users(TenantId::new(), &q(Filter::Const(true))).await, "tenant_not_found");
+}
+
+pub async fn tokens_store_hashes_list_and_revoke(f: Fixture) {
+    use tenantsync_store::NewApiToken;
+    let t = tenant(&f, "contoso.example").await.id;
+    let other = tenant(&f, "fabrikam.example").await.id;
+    let new = |tenant, name: &str, hash: u8| NewApiToken {
+        id: ObjectId::new(),
+        tenant_id: tenant,
+        name: name.into(),
+        secret_hash: [hash; 32],
+        expires_date_time: Some(crate::start() + jiff::SignedDuration::from_hours(24)),
+    };
+    let a = f.store.create_token(new(t, "hr", 1)).await.unwrap();
+    tick(&f, 1);
+    let b = f.store.create_token(new(t, "okta", 2)).await.unwrap();
+    f.store.create_token(new(other, "x", 3)).await.unwrap();
+    assert_eq!(a.created_date_time, crate::start());
+    assert!(a.is_usable(crate::start()));
+    assert!(!a.is_usable(crate::start() + jiff::SignedDuration::from_hours(24)), "expired at the expiry instant");
+    assert_eq!(f.store.get_token(a.id).await.unwrap(), Some(a.clone()));
+    assert_eq!(f.store.get_token(ObjectId::new()).await.unwrap(), None);
+    let listed: Vec<_> = f.store.list_tokens(t).await.unwrap().into_iter().map(|x| x.id).collect();
+    assert_eq!(listed, [a.id, b.id]);
+
+    let revoked = f.store.revoke_token(t, a.id).await.unwrap();
+    assert!(revoked.revoked_date_time.is_some() && !revoked.is_usable(crate::start()));
+    assert_eq!(f.store.revoke_token(t, a.id).await.unwrap(), revoked, "revoking twice changes nothing");
+    assert_code(f.store.revoke_token(other, b.id).await, "token_not_found");
+    assert!(f.store.get_token(b.id).await.unwrap().unwrap().is_usable(crate::start()), "another tenant cannot revoke it");
+    assert_code(f.store.create_token(new(TenantId::new(), "x", 4)).await, "tenant_not_found");
+}

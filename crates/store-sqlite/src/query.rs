@@ -1,0 +1,302 @@
+//! Translating a storage-neutral [`Filter`] into an SQL condition with bound parameters.
+//!
+//! Every leaf yields 0 or 1, never NULL (each comparison first tests `col IS NOT NULL`),
+//! so `NOT` keeps two-valued logic: `not (x eq v)` matches objects without `x`, exactly
+//! like `x ne v`. Case-insensitive text comparisons use `COLLATE NOCASE` (ASCII folding),
+//! the collation of the case-insensitive indexes; `sw`/`co`/`ew` use `LIKE` (ASCII
+//! case-insensitive) or, case-exact, `GLOB`, with the value's wildcards escaped.
+use rusqlite::types::Value;
+use tenantsync_domain::{GroupAttribute, UserAttribute, UserType};
+use tenantsync_store::{CompareOp, Field, Filter, FilterValue, SortKey, StoreError};
+
+/// Which table a query runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    Users,
+    Groups,
+}
+
+impl Table {
+    fn name(self) -> &'static str {
+        match self {
+            Table::Users => "users",
+            Table::Groups => "groups",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Nullable or not, compared as text.
+    Text { nullable: bool },
+    Bool,
+    Time,
+    Id { nullable: bool },
+    UserType,
+}
+
+fn unsupported(reason: impl Into<String>) -> StoreError {
+    StoreError::UnsupportedQuery { reason: reason.into() }
+}
+
+fn column(table: Table, field: Field) -> Result<(&'static str, Kind), StoreError> {
+    let text = |c| Ok((c, Kind::Text { nullable: true }));
+    match (table, field) {
+        (_, Field::Id) => Ok(("id", Kind::Id { nullable: false })),
+        (_, Field::Created) => Ok(("created_ms", Kind::Time)),
+        (_, Field::LastModified) => Ok(("modified_ms", Kind::Time)),
+        (Table::Users, Field::User(a)) => {
+            use UserAttribute::*;
+            match a {
+                UserPrincipalName => Ok(("upn", Kind::Text { nullable: false })),
+                Mail => text("mail"),
+                DisplayName => text("display_name"),
+                GivenName => text("given_name"),
+                Surname => text("surname"),
+                MailNickname => text("mail_nickname"),
+                AccountEnabled => Ok(("account_enabled", Kind::Bool)),
+                UserType => Ok(("user_type", Kind::UserType)),
+                Department => text("department"),
+                JobTitle => text("job_title"),
+                CompanyName => text("company_name"),
+                EmployeeId => text("employee_id"),
+                OfficeLocation => text("office_location"),
+                StreetAddress => text("street_address"),
+                City => text("city"),
+                State => text("state"),
+                PostalCode => text("postal_code"),
+                Country => text("country"),
+                UsageLocation => text("usage_location"),
+                PreferredLanguage => text("preferred_language"),
+                TelephoneNumber => text("telephone_number"),
+                MobilePhone => text("mobile_phone"),
+                ExternalId => text("external_id"),
+                Manager => Ok(("manager_id", Kind::Id { nullable: true })),
+            }
+        }
+        (Table::Groups, Field::Group(a)) => match a {
+            GroupAttribute::DisplayName => Ok(("display_name", Kind::Text { nullable: false })),
+            GroupAttribute::Description => text("description"),
+            GroupAttribute::MailNickname => text("mail_nickname"),
+            GroupAttribute::SecurityEnabled => Ok(("security_enabled", Kind::Bool)),
+            GroupAttribute::ExternalId => text("external_id"),
+        },
+        (Table::Users, Field::Group(a)) => Err(unsupported(format!("users have no group attribute '{a}'"))),
+        (Table::Groups, Field::User(a)) => Err(unsupported(format!("groups have no user attribute '{a}'"))),
+        (Table::Users, Field::Member) => Err(unsupported("users have no members")),
+        (Table::Groups, Field::Member) => Err(unsupported("members is not a column")),
+    }
+}
+
+/// Escapes `%`, `_` and `\` for `LIKE ... ESCAPE '\'`.
+fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Escapes `*`, `?` and `[` for `GLOB`.
+fn glob_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    for c in s.chars() {
+        match c {
+            '*' => out.push_str("[*]"),
+            '?' => out.push_str("[?]"),
+            '[' => out.push_str("[[]"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn sql_op(op: CompareOp) -> &'static str {
+    match op {
+        CompareOp::Eq => "=",
+        CompareOp::Ne => "<>",
+        CompareOp::Gt => ">",
+        CompareOp::Ge => ">=",
+        CompareOp::Lt => "<",
+        CompareOp::Le => "<=",
+        CompareOp::Co | CompareOp::Sw | CompareOp::Ew => "LIKE",
+    }
+}
+
+/// A condition under construction: SQL text with `?` placeholders and their values in
+/// order.
+#[derive(Debug, Default)]
+pub struct Condition {
+    pub sql: String,
+    pub params: Vec<Value>,
+}
+
+impl Condition {
+    /// Appends the condition for `filter` on `table` (the table's columns unqualified).
+    pub fn push(&mut self, table: Table, filter: &Filter) -> Result<(), StoreError> {
+        match filter {
+            Filter::Const(b) => self.sql.push_str(if *b { "1" } else { "0" }),
+            Filter::And(items) | Filter::Or(items) => {
+                let (joiner, empty) = if matches!(filter, Filter::And(_)) { (" AND ", "1") } else { (" OR ", "0") };
+                if items.is_empty() {
+                    self.sql.push_str(empty);
+                    return Ok(());
+                }
+                self.sql.push('(');
+                for (i, f) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.sql.push_str(joiner);
+                    }
+                    self.push(table, f)?;
+                }
+                self.sql.push(')');
+            }
+            Filter::Not(f) => {
+                self.sql.push_str("(NOT ");
+                self.push(table, f)?;
+                self.sql.push(')');
+            }
+            Filter::Present(Field::Member) if table == Table::Groups => {
+                self.sql.push_str(MEMBER_EXISTS);
+                self.sql.push(')');
+            }
+            Filter::Present(field) => {
+                let (col, kind) = column(table, *field)?;
+                match kind {
+                    Kind::Text { nullable: true } | Kind::Id { nullable: true } => {
+                        self.sql.push_str(&format!("({col} IS NOT NULL)"));
+                    }
+                    _ => self.sql.push('1'),
+                }
+            }
+            Filter::Compare { field: Field::Member, op, value, .. } if table == Table::Groups => {
+                let FilterValue::Id(user) = value else {
+                    return Err(unsupported("members compare with a user id"));
+                };
+                let negate = match op {
+                    CompareOp::Eq => "",
+                    CompareOp::Ne => "NOT ",
+                    _ => return Err(unsupported("members compare only with eq or ne")),
+                };
+                self.sql.push_str(&format!("({negate}{MEMBER_EXISTS} AND m.user_id = ?))"));
+                self.params.push(Value::Blob(user.as_bytes().to_vec()));
+            }
+            Filter::Compare { field, op, value, ignore_case } => self.compare(table, *field, *op, value, *ignore_case)?,
+        }
+        Ok(())
+    }
+
+    fn compare(&mut self, table: Table, field: Field, op: CompareOp, value: &FilterValue, ignore_case: bool) -> Result<(), StoreError> {
+        let (col, kind) = column(table, field)?;
+        let ordering = matches!(op, CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le);
+        let substring = matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew);
+        let mismatch = || unsupported(format!("'{col}' cannot be compared with {op:?} and {value:?}"));
+        let (nullable, param) = match (kind, value) {
+            (Kind::Text { nullable }, FilterValue::Text(s)) => {
+                if substring {
+                    let (pre, post) = match op {
+                        CompareOp::Sw => ("", "%"),
+                        CompareOp::Ew => ("%", ""),
+                        _ => ("%", "%"),
+                    };
+                    let pattern = if ignore_case {
+                        format!("{pre}{}{post}", like_escape(s))
+                    } else {
+                        let (pre, post) = (pre.replace('%', "*"), post.replace('%', "*"));
+                        format!("{pre}{}{post}", glob_escape(s))
+                    };
+                    let test = if ignore_case { "LIKE ? ESCAPE '\\'" } else { "GLOB ?" };
+                    self.sql.push_str(&format!("({col} IS NOT NULL AND {col} {test})"));
+                    self.params.push(Value::Text(pattern));
+                    return Ok(());
+                }
+                let coll = if ignore_case { " COLLATE NOCASE" } else { "" };
+                let sql = if op == CompareOp::Ne {
+                    format!("({col} IS NULL OR {col} <> ?{coll})")
+                } else {
+                    format!("({col} IS NOT NULL AND {col} {} ?{coll})", sql_op(op))
+                };
+                let _ = nullable;
+                self.sql.push_str(&sql);
+                self.params.push(Value::Text(s.clone()));
+                return Ok(());
+            }
+            (Kind::Bool, FilterValue::Bool(b)) if !ordering && !substring => (false, Value::Integer(i64::from(*b))),
+            (Kind::Time, FilterValue::Time(t)) if !substring => (false, Value::Integer(t.as_millisecond())),
+            (Kind::Id { nullable }, FilterValue::Id(id)) if !ordering && !substring => (nullable, Value::Blob(id.as_bytes().to_vec())),
+            (Kind::UserType, FilterValue::Text(s)) if !ordering && !substring => match UserType::parse(s) {
+                Some(t) => (false, Value::Integer(crate::rows::user_type_code(t))),
+                // No user has an unknown type.
+                None => {
+                    self.sql.push_str(if op == CompareOp::Ne { "1" } else { "0" });
+                    return Ok(());
+                }
+            },
+            _ => return Err(mismatch()),
+        };
+        let sql = match (op, nullable) {
+            (CompareOp::Ne, true) => format!("({col} IS NULL OR {col} <> ?)"),
+            (_, true) => format!("({col} IS NOT NULL AND {col} {} ?)", sql_op(op)),
+            (_, false) => format!("({col} {} ?)", sql_op(op)),
+        };
+        self.sql.push_str(&sql);
+        self.params.push(param);
+        Ok(())
+    }
+}
+
+/// Opens an `EXISTS` over the live members of the group row in scope; the caller adds
+/// conditions on `m` and closes the parenthesis.
+const MEMBER_EXISTS: &str = "EXISTS (SELECT 1 FROM members m JOIN users u ON u.tenant_id = m.tenant_id AND u.id = m.user_id \
+     WHERE m.tenant_id = groups.tenant_id AND m.group_id = groups.id AND u.deleted_ms IS NULL";
+
+/// `ORDER BY` for a sort key: absent values last ascending (first descending), then id.
+pub fn order_by(table: Table, sort: Option<&SortKey>) -> Result<String, StoreError> {
+    let Some(sort) = sort else { return Ok("id".into()) };
+    let dir = if sort.descending { "DESC" } else { "ASC" };
+    if sort.field == Field::Id {
+        return Ok(format!("id {dir}"));
+    }
+    let (col, kind) = column(table, sort.field)?;
+    let coll = if sort.ignore_case && matches!(kind, Kind::Text { .. }) { " COLLATE NOCASE" } else { "" };
+    Ok(format!("{col} IS NULL {dir}, {col}{coll} {dir}, id {dir}"))
+}
+
+/// The full `SELECT` and `count(*)` statements of a query on one tenant's live objects.
+pub fn statements(table: Table, cols: &str, filter: Option<&Filter>, sort: Option<&SortKey>) -> Result<(String, String, Vec<Value>), StoreError> {
+    let mut cond = Condition::default();
+    if let Some(f) = filter {
+        cond.push(table, f)?;
+    } else {
+        cond.sql.push('1');
+    }
+    let t = table.name();
+    let order = order_by(table, sort)?;
+    let select = format!(
+        "SELECT {cols} FROM {t} WHERE tenant_id = ? AND deleted_ms IS NULL AND {} ORDER BY {order} LIMIT ? OFFSET ?",
+        cond.sql
+    );
+    let count = format!("SELECT count(*) FROM {t} WHERE tenant_id = ? AND deleted_ms IS NULL AND {}", cond.sql);
+    Ok((select, count, cond.params))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_wildcards() {
+        assert_eq!(like_escape("50%_a\\"), "50\\%\\_a\\\\");
+        assert_eq!(glob_escape("a*b?[c"), "a[*]b[?][[]c");
+    }
+
+    #[test]
+    fn fields_of_the_other_kind_are_refused() {
+        let f = Filter::exact(Field::Group(GroupAttribute::Description), CompareOp::Eq, FilterValue::Text("x".into()));
+        let mut c = Condition::default();
+        assert_eq!(c.push(Table::Users, &f).map_err(|e| e.code()), Err("unsupported_query"));
+    }
+}

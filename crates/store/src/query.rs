@@ -1,0 +1,158 @@
+//! Queries that run inside the store: a storage-neutral filter tree over domain attribute
+//! names, a sort key and an offset page. Protocol layers (SCIM, later Graph `$filter`)
+//! translate their own syntax into a [`Filter`]; each backend translates the tree into
+//! its query language (SQLite: SQL with bound parameters) so filtering, sorting, counting
+//! and paging never load a tenant into memory.
+//!
+//! Semantics every backend keeps (the conformance suite checks them):
+//! - A comparison on a field without a value is false, except `Ne`, which is true
+//!   (`x ne v` ≡ `not (x eq v)`). [`Filter::Present`] is true when the field has a value.
+//! - `ignore_case` compares text with ASCII case folding (as `COLLATE NOCASE`);
+//!   otherwise text compares exactly, byte by byte.
+//! - `Co`/`Sw`/`Ew` apply to text only; `Gt`/`Ge`/`Lt`/`Le` to text and timestamps.
+//! - Soft-deleted objects are never returned by a query.
+//! - Results are ordered by the sort key (absent values last ascending, first
+//!   descending) and then by id, so paging is stable.
+use jiff::Timestamp;
+use tenantsync_domain::{GroupAttribute, ObjectId, TenantId, UserAttribute};
+
+/// A field a query can test or sort by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Field {
+    /// The object id.
+    Id,
+    /// `createdDateTime`.
+    Created,
+    /// `lastModifiedDateTime`.
+    LastModified,
+    /// A built-in user attribute (user queries only). `Manager` compares with an id.
+    User(UserAttribute),
+    /// A built-in group attribute (group queries only).
+    Group(GroupAttribute),
+    /// The direct members of a group (group queries only): `Eq` with a user id tests
+    /// membership, `Present` tests for any member.
+    Member,
+}
+
+/// A value to compare a field with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FilterValue {
+    Text(String),
+    Bool(bool),
+    Time(Timestamp),
+    Id(ObjectId),
+}
+
+/// A comparison operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CompareOp {
+    Eq,
+    Ne,
+    /// Contains (text).
+    Co,
+    /// Starts with (text).
+    Sw,
+    /// Ends with (text).
+    Ew,
+    Gt,
+    Ge,
+    Lt,
+    Le,
+}
+
+/// A filter over the objects of one tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Filter {
+    /// Matches everything (`true`) or nothing (`false`).
+    Const(bool),
+    /// The field has a value.
+    Present(Field),
+    Compare { field: Field, op: CompareOp, value: FilterValue, ignore_case: bool },
+    And(Vec<Filter>),
+    Or(Vec<Filter>),
+    Not(Box<Filter>),
+}
+
+impl Filter {
+    /// A case-sensitive comparison.
+    pub fn exact(field: Field, op: CompareOp, value: FilterValue) -> Filter {
+        Filter::Compare { field, op, value, ignore_case: false }
+    }
+
+    /// A comparison folding ASCII case.
+    pub fn folded(field: Field, op: CompareOp, value: FilterValue) -> Filter {
+        Filter::Compare { field, op, value, ignore_case: true }
+    }
+
+    /// Nesting depth of the tree (a leaf is 1).
+    pub fn depth(&self) -> usize {
+        match self {
+            Filter::Const(_) | Filter::Present(_) | Filter::Compare { .. } => 1,
+            Filter::Not(f) => 1 + f.depth(),
+            Filter::And(v) | Filter::Or(v) => 1 + v.iter().map(Filter::depth).max().unwrap_or(0),
+        }
+    }
+}
+
+/// The order of a query's results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SortKey {
+    pub field: Field,
+    pub descending: bool,
+    /// Fold ASCII case when ordering text.
+    pub ignore_case: bool,
+}
+
+/// A query: which objects (filter), in which order, which slice of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectQuery {
+    pub filter: Option<Filter>,
+    pub sort: Option<SortKey>,
+    /// How many matching objects to skip.
+    pub offset: u64,
+    /// How many to return at most; 0 counts without returning any.
+    pub limit: u32,
+}
+
+impl Default for ObjectQuery {
+    fn default() -> Self {
+        Self { filter: None, sort: None, offset: 0, limit: 100 }
+    }
+}
+
+/// A slice of a query's results and how many objects matched in all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryPage<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+}
+
+/// An API token as stored: never the token itself, only a SHA-256 hash of its secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    pub id: ObjectId,
+    pub tenant_id: TenantId,
+    pub name: String,
+    /// SHA-256 of the token's secret part.
+    pub secret_hash: [u8; 32],
+    pub created_date_time: Timestamp,
+    pub expires_date_time: Option<Timestamp>,
+    pub revoked_date_time: Option<Timestamp>,
+}
+
+impl ApiToken {
+    /// Whether the token may be used at `now`.
+    pub fn is_usable(&self, now: Timestamp) -> bool {
+        self.revoked_date_time.is_none() && self.expires_date_time.is_none_or(|e| now < e)
+    }
+}
+
+/// A token about to be stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewApiToken {
+    pub id: ObjectId,
+    pub tenant_id: TenantId,
+    pub name: String,
+    pub secret_hash: [u8; 32],
+    pub expires_date_time: Option<Timestamp>,
+}
