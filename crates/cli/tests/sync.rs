@@ -100,6 +100,11 @@ fn pause_restart_and_logs_through_the_cli() {
     let state = env.json(&["sync", "restart", name, "--reset", "Watermark"]);
     assert_eq!(state["watermark"], 0);
     assert_eq!(env.json(&["sync", "run", name])["initial"], true);
+    env.ok(&["user", "create", "-t", "fabrikam.example", "--upn", "carol@fabrikam.example", "--set", "department=Sales"]);
+    let on_demand = env.json(&["sync", "provision", name, "--user", "carol@fabrikam.example"]);
+    assert_eq!(on_demand["provisioningAction"], "create");
+    assert_eq!(on_demand["steps"].as_array().unwrap().len(), 4);
+    assert!(env.ok(&["sync", "provision", name, "--user", "carol@fabrikam.example"]).contains("EntrySynchronizationScoping (scoping): success"));
     let r = env.run(&["sync", "restart", name, "--reset", "Everything"]);
     assert!(r.stderr.contains("[invalid_argument]"), "{}", r.stderr);
 }

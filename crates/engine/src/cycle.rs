@@ -55,7 +55,7 @@ impl Batch {
     }
 }
 
-struct Run<'a> {
+pub(crate) struct Run<'a> {
     engine: &'a Engine,
     id: SyncConfigId,
     target: TenantId,
@@ -66,7 +66,22 @@ struct Run<'a> {
     escrows: Vec<Escrow>,
 }
 
-impl Run<'_> {
+impl<'a> Run<'a> {
+    /// A run for one on-demand action.
+    pub fn on_demand(engine: &'a Engine, id: SyncConfigId, target: TenantId) -> Run<'a> {
+        let cycle_id = format!("ondemand-{}", uuid::Uuid::now_v7());
+        Run {
+            engine,
+            id,
+            target,
+            cycle_id: cycle_id.clone(),
+            change: 0,
+            state: JobState::default(),
+            report: CycleReport { cycle_id, ..CycleReport::default() },
+            escrows: Vec::new(),
+        }
+    }
+
     /// Commits target writes, their log records and the job state together; failed writes
     /// become escrows.
     async fn commit(&mut self, batch: Batch, state: JobState) -> Result<(), EngineError> {
@@ -161,10 +176,7 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
         state,
     };
 
-    let assigned_users: BTreeSet<ObjectId> =
-        cfg.assignments.iter().filter_map(|a| if let Assignment::User(u) = a { Some(*u) } else { None }).collect();
-    let assigned_groups: Vec<ObjectId> =
-        cfg.assignments.iter().filter_map(|a| if let Assignment::Group(g) = a { Some(*g) } else { None }).collect();
+    let (assigned_users, assigned_groups) = assignments(cfg);
 
     // Which source users this cycle looks at.
     let mut candidates: BTreeSet<ObjectId> = BTreeSet::new();
@@ -221,39 +233,20 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
     let mut batch = Batch::default();
     let mut deletes = Batch::default();
     let mut managers: Vec<(ObjectId, ObjectId)> = Vec::new();
+    let scope = Scope { compiled: &compiled, source, target, target_domain: &target_tenant.initial_domain, assigned_users, assigned_groups };
     for sid in candidates {
         let t0 = std::time::Instant::now();
-        let user = match store.get_user(source, sid).await {
-            Ok(u) => Some(u),
-            Err(StoreError::NotFound { .. }) => None,
-            Err(e) => return Err(e.into()),
-        };
-        let matched = store.find_user_by_anchor(target, &Anchor::new(source, sid)).await?;
-        let member_of = match &user {
-            Some(_) if !assigned_groups.is_empty() => store.member_of(source, sid).await?,
-            _ => Vec::new(),
-        };
-        let input = ScopeInput { assigned_directly: assigned_users.contains(&sid), assigned_groups: &assigned_groups, member_of: &member_of };
-        let name = user.as_ref().map_or_else(|| sid.to_string(), |u| u.attrs.user_principal_name.to_string());
-        let p = match plan::plan(&compiled, source, sid, user.as_ref(), matched.as_ref(), &input, &target_tenant.initial_domain) {
+        let seen = scope.look(store, sid).await?;
+        let p = match seen.plan() {
             Ok(p) => p,
             Err(message) => {
-                let mut log = run.log(sid, &name, matched.as_ref().map(|m| m.id), ProvisioningAction::Other, ProvisioningStatus::Failure);
+                let mut log = run.log(sid, &seen.name(), seen.matched.as_ref().map(|m| m.id), ProvisioningAction::Other, ProvisioningStatus::Failure);
                 log.error_code = Some("MappingEvaluationFailed".into());
                 log.error_message = Some(message.clone());
                 batch.add(sid, Vec::new(), log);
                 run.escrow(sid, "MappingEvaluationFailed", message);
                 continue;
             }
-        };
-        let (action, status) = match p.action {
-            Action::Create => (ProvisioningAction::Create, ProvisioningStatus::Success),
-            Action::Update | Action::Restore => {
-                let disables = p.modified.iter().any(|m| m.display_name == "accountEnabled" && m.new_value.as_deref() == Some("false"));
-                (if disables { ProvisioningAction::Disable } else { ProvisioningAction::Update }, ProvisioningStatus::Success)
-            }
-            Action::SoftDelete | Action::HardDelete => (ProvisioningAction::Delete, ProvisioningStatus::Success),
-            Action::Skip(_) => (ProvisioningAction::Other, ProvisioningStatus::Skipped),
         };
         match p.action {
             Action::Create => run.report.created += 1,
@@ -269,24 +262,7 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
         if let (Some(m), Some(t)) = (p.manager, p.target_id) {
             managers.push((t, m));
         }
-        let mut log = run.log(sid, &name, p.target_id, action, status);
-        if let Action::Skip(reason) = p.action {
-            log.skip_reason = Some(reason.to_owned());
-        }
-        log.steps = vec![
-            step("EntryImport", "import", ProvisioningStatus::Success, match &user {
-                Some(_) => format!("Retrieved user '{name}' from the source tenant"),
-                None => format!("User '{sid}' no longer exists in the source tenant"),
-            }),
-            step("EntrySynchronizationScoping", "scoping", ProvisioningStatus::Success, p.scope_detail.clone()),
-            step("EntrySynchronizationMatching", "matching", ProvisioningStatus::Success, match &matched {
-                Some(m) => format!("Matched target user '{}' by anchor {}", m.id, Anchor::new(source, sid)),
-                None => format!("No target user carries anchor {}", Anchor::new(source, sid)),
-            }),
-            step("EntryExport", "export", status, format!("{:?}", p.action)),
-        ];
-        log.modified_properties = p.modified;
-        log.duration_in_milliseconds = t0.elapsed().as_millis() as u64;
+        let log = seen.record(&mut run, &p, t0);
         let into = if matches!(p.action, Action::SoftDelete | Action::HardDelete) { &mut deletes } else { &mut batch };
         into.add(sid, p.ops, log);
         if batch.len() >= COMMIT_EVERY {
@@ -371,4 +347,106 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
         store.set_job_state(id, all).await?;
     }
     Ok(run.report)
+}
+
+/// The assigned users and groups of a configuration.
+pub(crate) fn assignments(cfg: &tenantsync_domain::SyncConfiguration) -> (BTreeSet<ObjectId>, Vec<ObjectId>) {
+    let users = cfg.assignments.iter().filter_map(|a| if let Assignment::User(u) = a { Some(*u) } else { None }).collect();
+    let groups = cfg.assignments.iter().filter_map(|a| if let Assignment::Group(g) = a { Some(*g) } else { None }).collect();
+    (users, groups)
+}
+
+/// What one configuration needs to look at one source user.
+pub(crate) struct Scope<'a> {
+    pub compiled: &'a Compiled,
+    pub source: TenantId,
+    pub target: TenantId,
+    pub target_domain: &'a tenantsync_domain::DomainName,
+    pub assigned_users: BTreeSet<ObjectId>,
+    pub assigned_groups: Vec<ObjectId>,
+}
+
+/// A source user as one configuration sees it: the user (or its absence), its copy in the
+/// target, and its groups.
+pub(crate) struct Seen<'a> {
+    pub scope: &'a Scope<'a>,
+    pub id: ObjectId,
+    pub user: Option<tenantsync_domain::User>,
+    pub matched: Option<tenantsync_domain::User>,
+    pub member_of: Vec<ObjectId>,
+}
+
+impl Scope<'_> {
+    /// Import and match: reads the source user, its groups and its copy in the target.
+    pub async fn look(&self, store: &dyn tenantsync_store::SyncStore, sid: ObjectId) -> Result<Seen<'_>, EngineError> {
+        let user = match store.get_user(self.source, sid).await {
+            Ok(u) => Some(u),
+            Err(StoreError::NotFound { .. }) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let matched = store.find_user_by_anchor(self.target, &Anchor::new(self.source, sid)).await?;
+        let member_of = match &user {
+            Some(_) if !self.assigned_groups.is_empty() => store.member_of(self.source, sid).await?,
+            _ => Vec::new(),
+        };
+        Ok(Seen { scope: self, id: sid, user, matched, member_of })
+    }
+}
+
+impl Seen<'_> {
+    pub fn input(&self) -> ScopeInput<'_> {
+        ScopeInput {
+            assigned_directly: self.scope.assigned_users.contains(&self.id),
+            assigned_groups: &self.scope.assigned_groups,
+            member_of: &self.member_of,
+        }
+    }
+
+    /// Map and decide.
+    pub fn plan(&self) -> Result<plan::Plan, String> {
+        let s = self.scope;
+        plan::plan(s.compiled, s.source, self.id, self.user.as_ref(), self.matched.as_ref(), &self.input(), s.target_domain)
+    }
+
+    pub fn name(&self) -> String {
+        self.user.as_ref().map_or_else(|| self.id.to_string(), |u| u.attrs.user_principal_name.to_string())
+    }
+
+    /// The provisioning log record of a decision.
+    pub fn record(&self, run: &mut Run<'_>, p: &plan::Plan, t0: std::time::Instant) -> ProvisioningLog {
+        let (action, status) = outcome(p);
+        let mut log = run.log(self.id, &self.name(), p.target_id, action, status);
+        if let Action::Skip(reason) = p.action {
+            log.skip_reason = Some(reason.to_owned());
+        }
+        let anchor = Anchor::new(self.scope.source, self.id);
+        log.steps = vec![
+            step("EntryImport", "import", ProvisioningStatus::Success, match &self.user {
+                Some(_) => format!("Retrieved user '{}' from the source tenant", self.name()),
+                None => format!("User '{}' no longer exists in the source tenant", self.id),
+            }),
+            step("EntrySynchronizationScoping", "scoping", ProvisioningStatus::Success, p.scope_detail.clone()),
+            step("EntrySynchronizationMatching", "matching", ProvisioningStatus::Success, match &self.matched {
+                Some(m) => format!("Matched target user '{}' by anchor {anchor}", m.id),
+                None => format!("No target user carries anchor {anchor}"),
+            }),
+            step("EntryExport", "export", status, format!("{:?}", p.action)),
+        ];
+        log.modified_properties = p.modified.clone();
+        log.duration_in_milliseconds = t0.elapsed().as_millis() as u64;
+        log
+    }
+}
+
+/// The log action and status of a decision.
+pub(crate) fn outcome(p: &plan::Plan) -> (ProvisioningAction, ProvisioningStatus) {
+    match p.action {
+        Action::Create => (ProvisioningAction::Create, ProvisioningStatus::Success),
+        Action::Update | Action::Restore => {
+            let disables = p.modified.iter().any(|m| m.display_name == "accountEnabled" && m.new_value.as_deref() == Some("false"));
+            (if disables { ProvisioningAction::Disable } else { ProvisioningAction::Update }, ProvisioningStatus::Success)
+        }
+        Action::SoftDelete | Action::HardDelete => (ProvisioningAction::Delete, ProvisioningStatus::Success),
+        Action::Skip(_) => (ProvisioningAction::Other, ProvisioningStatus::Skipped),
+    }
 }

@@ -14,6 +14,7 @@
 mod compile;
 mod cycle;
 mod error;
+mod on_demand;
 mod plan;
 mod policy;
 
@@ -148,6 +149,12 @@ impl Engine {
         state.status = JobStatusCode::Active;
         self.store.set_job_state(id, state.clone()).await?;
         Ok(state)
+    }
+
+    /// Provisions one source user now through the real pipeline and returns what was
+    /// done, step by step (Entra's "provision on demand").
+    pub async fn provision_on_demand(&self, id: SyncConfigId, user: tenantsync_domain::ObjectId) -> Result<tenantsync_store::ProvisioningLog, EngineError> {
+        on_demand::provision(self, id, user).await
     }
 
     /// Runs one cycle of a configuration now.

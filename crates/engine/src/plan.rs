@@ -67,7 +67,7 @@ pub fn scope(c: &Compiled, user: &User, input: &ScopeInput<'_>, row: &tenantsync
         return Err("NotEffectivelyEntitled");
     }
     if let Some(filter) = &c.filter
-        && !filter.evaluate(row).in_scope
+        && !filter.is_in_scope(row)
     {
         return Err("ScopingFilterFailed");
     }

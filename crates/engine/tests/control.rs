@@ -109,3 +109,62 @@ async fn every_object_action_is_logged_with_its_outcome() {
     assert_eq!(r.escrowed, 1, "still failing, still escrowed");
     assert_eq!(w.store.purge_provisioning_logs(jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_secs(1)).unwrap()).await.unwrap() as usize, logs.len() + 1);
 }
+
+fn redact(s: &str) -> String {
+    let b = s.as_bytes();
+    let is_uuid = |w: &[u8]| w.len() == 36 && w.iter().enumerate().all(|(i, c)| if [8, 13, 18, 23].contains(&i) { *c == b'-' } else { c.is_ascii_hexdigit() });
+    let mut out = String::new();
+    let mut i = 0;
+    while i < b.len() {
+        if i + 36 <= b.len() && is_uuid(&b[i..i + 36]) {
+            out.push_str("<id>");
+            i += 36;
+        } else {
+            let ch = s[i..].chars().next().unwrap();
+            out.push(ch);
+            i += ch.len_utf8();
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn on_demand_provisioning_explains_every_step_and_really_writes() {
+    let w = World::new();
+    let (s, t) = (w.tenant("Fabrikam").await, w.tenant("Contoso").await);
+    let alice = w.user(&s, "alice", &[("displayName", "Alice"), ("department", "Sales")]).await;
+    let bob = w.user(&s, "bob", &[("department", "Legal")]).await;
+    let c = w
+        .arrow(&s, &t, |c| {
+            c.scoping_filter = vec![tenantsync_domain::ScopingFilterGroup {
+                name: "Sales".into(),
+                clauses: vec![tenantsync_domain::ScopingClause {
+                    source_operand_name: "department".into(),
+                    operator_name: "EQUALS".into(),
+                    target_operand: tenantsync_domain::ScopingOperand { values: vec!["Sales".into()] },
+                }],
+            }];
+        })
+        .await;
+    let log = w.engine.provision_on_demand(c.id, alice.id).await.unwrap();
+    assert_eq!((log.provisioning_action, log.status), (ProvisioningAction::Create, ProvisioningStatus::Success));
+    let copy = w.copy(&t, &alice).await.expect("on-demand really writes");
+    assert_eq!(log.target_id, Some(copy.id));
+    let skipped = w.engine.provision_on_demand(c.id, bob.id).await.unwrap();
+    assert_eq!(skipped.status, ProvisioningStatus::Skipped);
+    assert!(w.copy(&t, &bob).await.is_none());
+    // The job's watermark did not move: the next cycle is still the initial one.
+    assert!(w.run(&c).await.initial);
+    let shown = |l: &tenantsync_store::ProvisioningLog| {
+        let mut out = String::new();
+        for st in &l.steps {
+            out.push_str(&format!("{} [{}] {:?}: {}\n", st.name, st.provisioning_step_type, st.status, st.description));
+            for (k, v) in &st.details {
+                out.push_str(&format!("    {k}: {v}\n"));
+            }
+        }
+        redact(&out)
+    };
+    insta::assert_snapshot!("on_demand_create", shown(&log));
+    insta::assert_snapshot!("on_demand_out_of_scope", shown(&skipped));
+}

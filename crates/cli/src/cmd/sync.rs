@@ -103,6 +103,13 @@ pub enum SyncCmd {
     },
     /// Run one cycle now (initial if none has run, incremental otherwise).
     Run { config: String },
+    /// Provision one source user now, through the real pipeline, and show every step.
+    Provision {
+        config: String,
+        /// The source user (id or userPrincipalName).
+        #[arg(long)]
+        user: String,
+    },
     /// Let a paused job run again.
     Start { config: String },
     /// Pause a job (its watermark, escrows and links are kept).
@@ -296,6 +303,24 @@ pub async fn run(ctx: &Ctx, cmd: SyncCmd) -> Result<(), Failure> {
             let c = config(ctx, &name).await?;
             let report = engine.run_cycle(c.id).await.map_err(|e| engine_failure(format!("sync configuration '{name}'"), e))?;
             print_report(ctx, &report);
+        }
+        SyncCmd::Provision { config: name, user } => {
+            let c = config(ctx, &name).await?;
+            let source = ctx.store.get_tenant(c.source_tenant_id).await.about(|| format!("sync configuration '{name}'"))?;
+            let uid = user_id(ctx.store.as_ref(), &source, &user).await?;
+            let log = engine.provision_on_demand(c.id, uid).await.map_err(|e| engine_failure(format!("user '{user}'"), e))?;
+            if ctx.json {
+                output::json(&log);
+            } else {
+                for st in &log.steps {
+                    println!("{} ({}): {} — {}", st.name, st.provisioning_step_type, st.status.as_str(), st.description);
+                    for (k, v) in &st.details {
+                        println!("    {k}: {v}");
+                    }
+                }
+                let outcome = log.error_code.clone().or_else(|| log.skip_reason.clone()).unwrap_or_default();
+                println!("result: {:?} {} {outcome}", log.provisioning_action, log.status.as_str());
+            }
         }
         SyncCmd::Start { config: name } => {
             let c = config(ctx, &name).await?;
