@@ -89,6 +89,11 @@ impl ScimError {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, None, "internal_error", "the server could not complete the request")
     }
 
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = detail.into();
+        self
+    }
+
     pub fn body(&self) -> serde_json::Value {
         let mut body = serde_json::json!({
             "schemas": [ERROR_SCHEMA],

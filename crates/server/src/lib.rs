@@ -8,6 +8,7 @@
 //! (`error.rs`).
 
 pub mod auth;
+mod bulk;
 pub mod error;
 mod filter;
 mod group;

@@ -57,7 +57,7 @@ pub fn router(store: Arc<dyn Store>, config: Config) -> Router {
         .route("/scim/v2/{tenant}/ResourceTypes/{id}", get(resource_type).fallback(|| async { ScimError::method_not_allowed() }))
         .route("/scim/v2/{tenant}/Schemas", get(schemas).fallback(|| async { ScimError::method_not_allowed() }))
         .route("/scim/v2/{tenant}/Schemas/{id}", get(schema_by_id).fallback(|| async { ScimError::method_not_allowed() }))
-        .route("/scim/v2/{tenant}/Bulk", any(|| async { ScimError::not_implemented("Bulk") }))
+        .route("/scim/v2/{tenant}/Bulk", axum::routing::post(bulk).fallback(|| async { ScimError::method_not_allowed() }))
         .route("/scim/v2/{tenant}/Me", any(|| async { ScimError::not_implemented("/Me") }))
         .route("/scim/v2/{tenant}/Me/{*rest}", not_allowed())
         .fallback(|| async { ScimError::not_found("no such endpoint") })
@@ -434,7 +434,8 @@ fn list_response(resources: Vec<Value>, total: u64, start_index: u64) -> Value {
 
 async fn spc(State(st): St, Path(tenant): Path<String>, headers: HeaderMap) -> ScimResult<Response> {
     let c = ctx(&st, &tenant, &headers).await?;
-    Ok(respond(StatusCode::OK, &schema::service_provider_config(&c.base, false, 0, 0), None, None))
+    let spc = schema::service_provider_config(&c.base, true, crate::bulk::MAX_OPERATIONS, st.config.max_body_bytes);
+    Ok(respond(StatusCode::OK, &spc, None, None))
 }
 
 async fn resource_types(State(st): St, Path(tenant): Path<String>, headers: HeaderMap) -> ScimResult<Response> {
@@ -874,6 +875,18 @@ async fn delete_group(State(st): St, Path((tenant, id)): Path<(String, String)>,
     let id = object_id(&id, ObjectKind::Group)?;
     st.store.apply_one(c.tenant, WriteOp::SoftDeleteGroup { id, if_match: if_match(&headers) }).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+// ---------- bulk ----------
+
+async fn bulk(State(st): St, Path(tenant): Path<String>, headers: HeaderMap, body: Body) -> ScimResult<Response> {
+    ctx(&st, &tenant, &headers).await?;
+    let doc = read_json(&st, body).await?;
+    // The operations run through the same routes, without a second rate limit: the bulk
+    // request itself was counted.
+    let app = router(st.store.clone(), Config { rate_per_second: 0, ..st.config.clone() });
+    let out = crate::bulk::run(app, &format!("/scim/v2/{tenant}"), &headers, &doc, st.config.max_body_bytes).await?;
+    Ok(respond(StatusCode::OK, &out, None, None))
 }
 
 // ---------- root search ----------

@@ -5,6 +5,7 @@
 mod support;
 
 mod auth;
+mod bulk;
 mod groups;
 mod queries;
 mod users;

@@ -1,0 +1,162 @@
+//! `POST /Bulk` (RFC 7644 §3.7): operations run in order, each as an internal request
+//! through the same routes (so each is authorized, validated and written exactly like a
+//! single request). `bulkId:<id>` in a path or anywhere in `data` names the resource an
+//! earlier POST of the same request created. Not atomic: each operation commits alone;
+//! `failOnErrors` stops after that many failures.
+use crate::error::{ScimError, ScimResult};
+use crate::json;
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Request};
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use tower::ServiceExt;
+
+pub const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
+pub const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
+/// Most operations in one bulk request.
+pub const MAX_OPERATIONS: usize = 1000;
+
+/// Replaces every string `bulkId:<id>` by the created resource's id.
+fn resolve(v: &mut Value, ids: &HashMap<String, String>) -> Result<(), String> {
+    match v {
+        Value::String(s) => {
+            if let Some(b) = s.strip_prefix("bulkId:") {
+                *s = ids.get(b).cloned().ok_or_else(|| b.to_owned())?;
+            }
+        }
+        Value::Array(a) => {
+            for x in a {
+                resolve(x, ids)?;
+            }
+        }
+        Value::Object(o) => {
+            for (_, x) in o.iter_mut() {
+                resolve(x, ids)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn resolve_path(path: &str, ids: &HashMap<String, String>) -> Result<String, String> {
+    let mut out = Vec::new();
+    for seg in path.split('/') {
+        match seg.strip_prefix("bulkId:") {
+            Some(b) => out.push(ids.get(b).cloned().ok_or_else(|| b.to_owned())?),
+            None => out.push(seg.to_owned()),
+        }
+    }
+    Ok(out.join("/"))
+}
+
+fn op_error(method: &str, bulk_id: Option<&str>, e: &ScimError) -> Value {
+    let mut v = json!({ "method": method, "status": e.status.as_u16().to_string(), "response": e.body() });
+    if let (Some(b), Some(o)) = (bulk_id, v.as_object_mut()) {
+        o.insert("bulkId".into(), b.into());
+    }
+    v
+}
+
+/// Runs a bulk request. `app` serves the operations; `prefix` is `/scim/v2/{tenant}`.
+pub async fn run(app: axum::Router, prefix: &str, headers: &HeaderMap, body: &Value, max_body: usize) -> ScimResult<Value> {
+    let o = body.as_object().ok_or_else(|| ScimError::invalid_syntax("the body must be a JSON object"))?;
+    if let Some(schemas) = json::get(o, "schemas").and_then(Value::as_array)
+        && !schemas.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(BULK_REQUEST)))
+    {
+        return Err(ScimError::invalid_syntax(format!("schemas must hold {BULK_REQUEST}")));
+    }
+    let ops = json::get(o, "Operations").and_then(Value::as_array).ok_or_else(|| ScimError::invalid_syntax("Operations must be an array"))?;
+    if ops.len() > MAX_OPERATIONS {
+        return Err(ScimError::too_large(max_body).with_detail(format!("a bulk request holds at most {MAX_OPERATIONS} operations")));
+    }
+    let fail_on_errors = json::get(o, "failOnErrors").and_then(Value::as_u64);
+    let mut ids: HashMap<String, String> = HashMap::new();
+    let mut results = Vec::with_capacity(ops.len());
+    let mut errors = 0u64;
+    for op in ops {
+        if fail_on_errors.is_some_and(|n| errors >= n) {
+            break;
+        }
+        let op = op.as_object().cloned().unwrap_or_default();
+        let method = json::get(&op, "method").and_then(Value::as_str).unwrap_or_default().to_ascii_uppercase();
+        let bulk_id = json::get(&op, "bulkId").and_then(Value::as_str).map(str::to_owned);
+        let outcome = one(&app, prefix, headers, &op, &method, bulk_id.as_deref(), &ids).await;
+        match outcome {
+            Ok((result, created)) => {
+                if let (Some(b), Some(id)) = (&bulk_id, created) {
+                    ids.insert(b.clone(), id);
+                }
+                if result.get("status").and_then(Value::as_str).is_some_and(|s| !s.starts_with('2')) {
+                    errors += 1;
+                }
+                results.push(result);
+            }
+            Err(e) => {
+                errors += 1;
+                results.push(op_error(&method, bulk_id.as_deref(), &e));
+            }
+        }
+    }
+    Ok(json!({ "schemas": [BULK_RESPONSE], "Operations": results }))
+}
+
+async fn one(
+    app: &axum::Router,
+    prefix: &str,
+    headers: &HeaderMap,
+    op: &Map<String, Value>,
+    method: &str,
+    bulk_id: Option<&str>,
+    ids: &HashMap<String, String>,
+) -> ScimResult<(Value, Option<String>)> {
+    if !matches!(method, "POST" | "PUT" | "PATCH" | "DELETE") {
+        return Err(ScimError::invalid_syntax(format!("unknown bulk method '{method}'")));
+    }
+    if method == "POST" && bulk_id.is_none() {
+        return Err(ScimError::invalid_syntax("a POST in a bulk request needs a bulkId"));
+    }
+    let path = json::get(op, "path").and_then(Value::as_str).ok_or_else(|| ScimError::invalid_syntax("each operation needs a path"))?;
+    if !(path.starts_with("/Users") || path.starts_with("/Groups")) || path.contains("..") || path.contains('?') {
+        return Err(ScimError::invalid_path(format!("bulk operations address /Users or /Groups, not '{path}'")));
+    }
+    let unresolved = |b: String| ScimError::new(axum::http::StatusCode::CONFLICT, None, "unresolved_bulk_id", format!("bulkId '{b}' names no resource created earlier in this request"));
+    let path = resolve_path(path, ids).map_err(unresolved)?;
+    let mut data = json::get(op, "data").cloned().unwrap_or(Value::Null);
+    resolve(&mut data, ids).map_err(unresolved)?;
+
+    let mut req = Request::builder().method(method).uri(format!("{prefix}{path}"));
+    for h in [header::AUTHORIZATION, header::HOST] {
+        if let Some(v) = headers.get(&h) {
+            req = req.header(h, v);
+        }
+    }
+    if let Some(v) = json::get(op, "version").and_then(Value::as_str) {
+        req = req.header(header::IF_MATCH, v);
+    }
+    let body = if data.is_null() { Body::empty() } else { Body::from(data.to_string()) };
+    let req = req.body(body).map_err(|_| ScimError::invalid_path("the operation's path is not a valid URI path"))?;
+    let res = app.clone().oneshot(req).await.map_err(|_| ScimError::internal())?;
+    let status = res.status();
+    let location = res.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let version = res.headers().get(header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.map_err(|_| ScimError::internal())?;
+    let response: Value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or(Value::Null) };
+    let created = (method == "POST" && status.is_success()).then(|| response.get("id").and_then(Value::as_str).map(str::to_owned)).flatten();
+    let mut out = Map::new();
+    out.insert("method".into(), method.into());
+    if let Some(b) = bulk_id {
+        out.insert("bulkId".into(), b.into());
+    }
+    if let Some(l) = location.or_else(|| (status.is_success() && method != "DELETE").then(|| response.pointer("/meta/location").and_then(Value::as_str).map(str::to_owned)).flatten()) {
+        out.insert("location".into(), l.into());
+    }
+    if let Some(v) = version {
+        out.insert("version".into(), v.into());
+    }
+    out.insert("status".into(), status.as_u16().to_string().into());
+    if !status.is_success() {
+        out.insert("response".into(), response);
+    }
+    Ok((Value::Object(out), created))
+}
