@@ -108,3 +108,38 @@ fn pause_restart_and_logs_through_the_cli() {
     let r = env.run(&["sync", "restart", name, "--reset", "Everything"]);
     assert!(r.stderr.contains("[invalid_argument]"), "{}", r.stderr);
 }
+
+#[test]
+fn serve_runs_the_jobs_and_picks_up_commits_of_other_processes() {
+    use std::io::{BufRead, BufReader};
+    let env = Env::new();
+    world(&env);
+    env.ok(&["partner", "set", "-t", "fabrikam.example", "--outbound-auto-redeem", "true"]);
+    env.ok(&["partner", "set", "-t", "contoso.example", "--inbound-sync", "true", "--inbound-auto-redeem", "true"]);
+    env.ok(&["sync", "create", "--source", "fabrikam.example", "--target", "contoso.example", "--scope", "all"]);
+    let mut serve = env
+        .cmd()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(serve.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    assert!(line.starts_with("serving SCIM 2.0 on http://127.0.0.1:"), "{line}");
+    // A user created by another process reaches the target without anyone running a cycle.
+    env.ok(&["user", "create", "-t", "fabrikam.example", "--upn", "dave@fabrikam.example"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut arrived = false;
+    while std::time::Instant::now() < deadline {
+        let users = env.json(&["user", "list", "-t", "contoso.example"]);
+        if users["value"].as_array().unwrap().iter().any(|u| u["userPrincipalName"] == "dave_fabrikam.example#EXT#@contoso.example") {
+            arrived = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let _ = serve.kill();
+    let _ = serve.wait();
+    assert!(arrived, "the running service synced dave");
+}

@@ -150,6 +150,8 @@ async fn page_users(store: &dyn tenantsync_store::SyncStore, tenant: TenantId, m
 
 pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, EngineError> {
     let store = engine.store().as_ref();
+    // One cycle of a job at a time, across tasks and processes.
+    let _lease = store.try_lease_job(id).await?.ok_or(EngineError::Leased)?;
     let config = store.get_sync_configuration(id).await?;
     let compiled = Compiled::new(config)?;
     let cfg = &compiled.config;

@@ -15,6 +15,8 @@ pub enum EngineError {
     SameTenant,
     #[error("the job is paused; start it first")]
     Paused,
+    #[error("the job is running elsewhere (another task or process on this data directory holds its lease)")]
+    Leased,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -27,6 +29,7 @@ impl EngineError {
             EngineError::InvalidMapping { code, .. } | EngineError::InvalidScopingFilter { code, .. } => code,
             EngineError::SameTenant => "same_tenant",
             EngineError::Paused => "job_paused",
+            EngineError::Leased => "job_running",
             EngineError::Store(e) => e.code(),
         }
     }

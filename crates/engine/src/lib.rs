@@ -17,6 +17,7 @@ mod error;
 mod on_demand;
 mod plan;
 mod policy;
+pub mod scheduler;
 
 pub use compile::{Compiled, IS_SOFT_DELETED, NET_ID};
 pub use cycle::CycleReport;

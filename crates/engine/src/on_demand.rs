@@ -26,6 +26,8 @@ fn text(v: &AttrValue) -> Value {
 /// export (per mapping: source value, expression, old and new target value).
 pub async fn provision(engine: &Engine, id: SyncConfigId, user: ObjectId) -> Result<ProvisioningLog, EngineError> {
     let store = engine.store().as_ref();
+    // Not beside a running cycle of the same job: both write its state.
+    let _lease = store.try_lease_job(id).await?.ok_or(EngineError::Leased)?;
     let compiled = Compiled::new(store.get_sync_configuration(id).await?)?;
     let cfg = &compiled.config;
     policy::check(store, cfg).await?;

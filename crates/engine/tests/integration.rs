@@ -7,4 +7,5 @@ mod support;
 
 mod control;
 mod lifecycle;
+mod service;
 mod topology;

@@ -25,7 +25,7 @@ mod query;
 pub use error::StoreError;
 pub use query::{ApiToken, CompareOp, Field, Filter, FilterValue, NewApiToken, ObjectQuery, QueryPage, SortKey};
 pub use sync::{
-    CycleCounters, CycleExecution, Escrow, JobState, JobStatusCode, LogQuery, ModifiedProperty, ProvisioningAction, ProvisioningLog,
+    CycleCounters, CycleExecution, Escrow, JobLease, JobState, JobStatusCode, LogQuery, ModifiedProperty, ProvisioningAction, ProvisioningLog,
     ProvisioningStatus, ProvisioningStep, SyncStore,
 };
 pub use ops::{BatchMode, BulkOptions, BulkSummary, CommitNotice, ListQuery, Page, RejectedRow, Visibility, WriteOp, WriteOutcome};

@@ -167,6 +167,23 @@ pub struct ProvisioningLog {
     pub op_index: Option<usize>,
 }
 
+/// A held job lease; dropping it releases the lease.
+pub struct JobLease {
+    _guard: Box<dyn Send + Sync>,
+}
+
+impl JobLease {
+    pub fn new(guard: Box<dyn Send + Sync>) -> Self {
+        Self { _guard: guard }
+    }
+}
+
+impl std::fmt::Debug for JobLease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JobLease")
+    }
+}
+
 /// Which log records to read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LogQuery {
@@ -214,6 +231,11 @@ pub trait SyncStore: Store {
         state: JobState,
         logs: Vec<ProvisioningLog>,
     ) -> Result<Vec<Result<WriteOutcome>>>;
+
+    /// Takes the job's lease: while the returned guard lives, no other task or process on
+    /// the same store can take it (a cycle runs at most once at a time). `None` when it
+    /// is held elsewhere. The lease ends with the guard, or with the process holding it.
+    async fn try_lease_job(&self, id: SyncConfigId) -> Result<Option<JobLease>>;
 
     /// Provisioning log records, newest first.
     async fn provisioning_logs(&self, query: &LogQuery) -> Result<Vec<ProvisioningLog>>;

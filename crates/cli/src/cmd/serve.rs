@@ -1,8 +1,10 @@
-//! `tenantsync serve`: the SCIM 2.0 service provider of every tenant.
+//! `tenantsync serve`: the SCIM 2.0 service provider of every tenant, and every active
+//! sync job, event-driven.
 use super::Ctx;
 use crate::failure::Failure;
 use clap::Args;
 use std::net::SocketAddr;
+use tenantsync_engine::scheduler::{self, JobEvent, SchedulerOptions};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -15,6 +17,9 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes (larger ones get 413).
     #[arg(long, default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Seconds between the safety-net runs of every sync job (commits wake jobs at once).
+    #[arg(long, default_value_t = 2400)]
+    pub sync_interval: u64,
 }
 
 pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<(), Failure> {
@@ -30,10 +35,51 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<(), Failure> {
         rate_per_second: args.rate_limit,
         rate_burst: args.rate_limit.saturating_mul(2),
     };
-    let shutdown = async {
+    // Every active sync job runs beside the server, woken by commits (SCIM writes
+    // included); Ctrl-C stops both, letting a cycle in progress finish.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let engine = tenantsync_engine::Engine::new(ctx.sync.clone());
+    let options = SchedulerOptions { interval: std::time::Duration::from_secs(args.sync_interval.max(1)), ..SchedulerOptions::default() };
+    let jobs = tokio::spawn(async move {
+        let mut stopped = stopped;
+        let until = async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        };
+        scheduler::run(&engine, options, until, report).await
+    });
+    let shutdown = async move {
         let _ = tokio::signal::ctrl_c().await;
+        let _ = stop.send(true);
     };
-    tenantsync_server::serve(listener, ctx.store.clone(), config, shutdown)
+    let served = tenantsync_server::serve(listener, ctx.store.clone(), config, shutdown)
         .await
-        .map_err(|e| Failure::new(subject(), format!("server failed: {e}"), "serve_failed"))
+        .map_err(|e| Failure::new(subject(), format!("server failed: {e}"), "serve_failed"));
+    match jobs.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(Failure::new("sync jobs", e.to_string(), e.code())),
+        Err(e) => return Err(Failure::new("sync jobs", e.to_string(), "serve_failed")),
+    }
+    served
+}
+
+/// One line per job event, on stderr.
+fn report(event: JobEvent) {
+    match event {
+        JobEvent::Ran { id, report: r } if r.created + r.updated + r.restored + r.soft_deleted + r.hard_deleted + r.escrowed + r.staged_deletes > 0 => {
+            eprintln!(
+                "sync {id}: {} cycle: {} created, {} updated, {} restored, {} soft-deleted, {} hard-deleted, {} escrowed, {} staged",
+                if r.initial { "initial" } else { "incremental" },
+                r.created,
+                r.updated,
+                r.restored,
+                r.soft_deleted,
+                r.hard_deleted,
+                r.escrowed,
+                r.staged_deletes
+            );
+        }
+        JobEvent::Ran { .. } => {}
+        JobEvent::Failed { id, code, message } => eprintln!("sync {id}: {message} [{code}]"),
+        JobEvent::Busy { id } => eprintln!("sync {id}: running in another process on this data directory; this one leaves it alone [job_running]"),
+    }
 }

@@ -1,0 +1,124 @@
+//! Running every active job continuously, event-driven: a commit in a source tenant wakes
+//! the jobs reading it at once; a periodic pass is the safety net.
+use crate::{Engine, EngineError};
+use std::collections::{BTreeSet, HashMap};
+use std::future::Future;
+use std::time::Duration;
+use tenantsync_domain::{ChangeCursor, SyncConfigId, TenantId};
+use tenantsync_store::JobStatusCode;
+use tokio::sync::broadcast::error::RecvError;
+
+/// How the scheduler paces itself.
+#[derive(Debug, Clone, Copy)]
+pub struct SchedulerOptions {
+    /// Every job runs at least this often, changes or not (Entra's fixed 40 minutes is the
+    /// ceiling; commits wake jobs at once anyway).
+    pub interval: Duration,
+    /// How often the heads of source tenants are compared, to see commits made by other
+    /// processes on the same data directory (commits of this process wake jobs at once).
+    pub external_check: Duration,
+}
+
+impl Default for SchedulerOptions {
+    fn default() -> Self {
+        Self { interval: Duration::from_secs(40 * 60), external_check: Duration::from_secs(1) }
+    }
+}
+
+/// What happened to one job in one wake-up, for whoever watches (the CLI prints it).
+#[derive(Debug, Clone)]
+pub enum JobEvent {
+    Ran { id: SyncConfigId, report: crate::CycleReport },
+    Failed { id: SyncConfigId, code: &'static str, message: String },
+    /// Another task or process holds the job's lease (reported once per job).
+    Busy { id: SyncConfigId },
+}
+
+/// Runs jobs until `shutdown` resolves; a cycle in progress finishes first.
+pub async fn run(
+    engine: &Engine,
+    options: SchedulerOptions,
+    shutdown: impl Future<Output = ()>,
+    mut on_event: impl FnMut(JobEvent) + Send,
+) -> Result<(), EngineError> {
+    let store = engine.store().clone();
+    let mut notices = store.subscribe();
+    let mut by_source: HashMap<TenantId, Vec<SyncConfigId>> = HashMap::new();
+    let mut heads: HashMap<TenantId, ChangeCursor> = HashMap::new();
+    let mut dirty: BTreeSet<SyncConfigId> = BTreeSet::new();
+    let mut refresh = true;
+    let mut busy: BTreeSet<SyncConfigId> = BTreeSet::new();
+    // The first pass runs now; the timers fire one period later.
+    let start = tokio::time::Instant::now();
+    let mut periodic = tokio::time::interval_at(start + options.interval, options.interval);
+    let mut external = tokio::time::interval_at(start + options.external_check, options.external_check);
+    tokio::pin!(shutdown);
+    loop {
+        if refresh {
+            by_source.clear();
+            for c in store.list_sync_configurations().await? {
+                by_source.entry(c.source_tenant_id).or_default().push(c.id);
+                dirty.insert(c.id);
+            }
+            refresh = false;
+        }
+        for id in std::mem::take(&mut dirty) {
+            match store.job_state(id).await {
+                Ok(state) if state.status == JobStatusCode::Paused => continue,
+                Ok(_) => {}
+                Err(_) => continue, // deleted meanwhile
+            }
+            match engine.run_cycle(id).await {
+                Ok(report) => on_event(JobEvent::Ran { id, report }),
+                Err(EngineError::Leased) => {
+                    if busy.insert(id) {
+                        on_event(JobEvent::Busy { id });
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(job = %id, code = e.code(), error = %e, "sync cycle failed");
+                    on_event(JobEvent::Failed { id, code: e.code(), message: e.to_string() });
+                }
+            }
+        }
+        for source in by_source.keys() {
+            if let Ok(h) = store.change_head(*source).await {
+                heads.insert(*source, h);
+            }
+        }
+        tokio::select! {
+            biased;
+            () = &mut shutdown => return Ok(()),
+            notice = notices.recv() => {
+                let mut wake = |tenant: TenantId| {
+                    if let Some(ids) = by_source.get(&tenant) {
+                        dirty.extend(ids.iter().copied());
+                    }
+                };
+                match notice {
+                    Ok(n) => wake(n.tenant_id),
+                    Err(RecvError::Lagged(_)) => refresh = true,
+                    Err(RecvError::Closed) => return Ok(()),
+                }
+                // Coalesce a burst of commits into one pass.
+                while let Ok(n) = notices.try_recv() {
+                    wake(n.tenant_id);
+                }
+            }
+            _ = periodic.tick() => refresh = true,
+            _ = external.tick() => {
+                for (source, ids) in &by_source {
+                    let now = store.change_head(*source).await.ok();
+                    if now.is_some() && now != heads.get(source).copied() {
+                        dirty.extend(ids.iter().copied());
+                    }
+                }
+                // New or deleted configurations made by other processes.
+                let count: usize = by_source.values().map(Vec::len).sum();
+                if store.list_sync_configurations().await.map(|l| l.len()).unwrap_or(count) != count {
+                    refresh = true;
+                }
+            }
+        }
+    }
+}

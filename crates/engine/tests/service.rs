@@ -1,0 +1,58 @@
+//! The event-driven scheduler and the job lease.
+use crate::support::World;
+use std::time::Duration;
+use tenantsync_engine::scheduler::{self, JobEvent, SchedulerOptions};
+use tenantsync_store::SyncStore;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_in_the_source_wakes_its_jobs_and_shutdown_is_clean() {
+    let w = World::new();
+    let (s, t) = (w.tenant("Fabrikam").await, w.tenant("Contoso").await);
+    let c = w.arrow(&s, &t, |_| {}).await;
+    let engine = w.engine.clone();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (events_tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    // A long safety-net interval: only the commit can wake the job.
+    let options = SchedulerOptions { interval: Duration::from_secs(3600), external_check: Duration::from_secs(3600) };
+    let service = tokio::spawn(async move {
+        scheduler::run(&engine, options, async { let _ = stop_rx.await; }, move |e| {
+            let _ = events_tx.send(e);
+        })
+        .await
+    });
+    // The first pass runs the job once (initial cycle, nothing to do).
+    let first = tokio::time::timeout(Duration::from_secs(20), events.recv()).await.unwrap().unwrap();
+    assert!(matches!(first, JobEvent::Ran { id, .. } if id == c.id));
+    let alice = w.user(&s, "alice", &[("department", "Sales")]).await;
+    // Wait (bounded) for the cycle the commit caused; a cycle may also run for other
+    // reasons, so look for the one that created alice.
+    let created = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            match events.recv().await {
+                Some(JobEvent::Ran { report, .. }) if report.created == 1 => return true,
+                Some(JobEvent::Failed { message, .. }) => panic!("{message}"),
+                Some(_) => continue,
+                None => return false,
+            }
+        }
+    })
+    .await
+    .expect("the commit woke the job");
+    assert!(created);
+    assert!(w.copy(&t, &alice).await.is_some());
+    stop_tx.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(20), service).await.unwrap().unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn a_job_runs_once_at_a_time() {
+    let w = World::new();
+    let (s, t) = (w.tenant("Fabrikam").await, w.tenant("Contoso").await);
+    let c = w.arrow(&s, &t, |_| {}).await;
+    let lease = w.store.try_lease_job(c.id).await.unwrap().expect("free");
+    assert!(w.store.try_lease_job(c.id).await.unwrap().is_none(), "held");
+    let err = w.engine.run_cycle(c.id).await.unwrap_err();
+    assert_eq!(err.code(), "job_running");
+    drop(lease);
+    w.run(&c).await;
+}
