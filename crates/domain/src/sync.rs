@@ -148,6 +148,61 @@ impl Default for TargetActions {
     }
 }
 
+/// When a failed object is tried again: after `base_seconds`, then twice as long each
+/// time, at most `max_seconds` apart. (Entra retries after 6, 12 and 24 hours, then daily,
+/// on a 40-minute cycle; tenantsync's cycles are seconds apart, so its defaults are
+/// minutes.) A change of the source object retries it at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetryPolicy {
+    pub base_seconds: u64,
+    pub max_seconds: u64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self { base_seconds: 60, max_seconds: 3600 }
+    }
+}
+
+/// When failures put a job in quarantine (Entra's documented thresholds by default):
+/// evaluation starts once a cycle has `evaluate_after` failures; then more than
+/// `failure_percent` % of the cycle's object actions failing, or more than `failures`
+/// failures, quarantines; more than `absolute` failures always does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuarantineThresholds {
+    pub evaluate_after: u64,
+    pub failure_percent: u64,
+    pub failures: u64,
+    pub absolute: u64,
+}
+
+impl Default for QuarantineThresholds {
+    fn default() -> Self {
+        Self { evaluate_after: 5_000, failure_percent: 40, failures: 40_000, absolute: 60_000 }
+    }
+}
+
+impl QuarantineThresholds {
+    /// The quarantine reason for a cycle with `failed` of `total` object actions failing.
+    pub fn reason(&self, failed: u64, total: u64) -> Option<&'static str> {
+        if failed > self.absolute {
+            return Some("EncounteredTotalEscrowThreshold");
+        }
+        if failed < self.evaluate_after {
+            return None;
+        }
+        if failed > self.failures {
+            return Some("EncounteredBaseEscrowThreshold");
+        }
+        if failed.saturating_mul(100) > total.saturating_mul(self.failure_percent) {
+            return Some("EncounteredEscrowProportionThreshold");
+        }
+        None
+    }
+}
+
 /// Entra's default accidental-deletion threshold for cross-tenant sync.
 pub const DEFAULT_DELETION_THRESHOLD: u32 = 500;
 
@@ -173,6 +228,10 @@ pub struct SyncConfiguration {
     /// quarantines the job; `None` turns the protection off.
     #[serde(default = "default_threshold")]
     pub deletion_threshold: Option<u32>,
+    #[serde(default)]
+    pub retry: RetryPolicy,
+    #[serde(default)]
+    pub quarantine: QuarantineThresholds,
 }
 
 fn default_threshold() -> Option<u32> {
@@ -197,6 +256,8 @@ impl SyncConfiguration {
             user_mappings: default_user_mappings(),
             actions: TargetActions::default(),
             deletion_threshold: default_threshold(),
+            retry: RetryPolicy::default(),
+            quarantine: QuarantineThresholds::default(),
         })
     }
 }
@@ -218,4 +279,20 @@ pub fn default_user_mappings() -> Vec<AttributeMapping> {
     .collect();
     mappings.push(AttributeMapping { flow_type: FlowType::ObjectAddOnly, ..AttributeMapping::constant("Member", "userType") });
     mappings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entra_quarantine_examples() {
+        let q = QuarantineThresholds::default();
+        // The reference's worked examples.
+        assert_eq!(q.reason(4_000, 4_000), None);
+        assert!(q.reason(45_000, 45_000).is_some());
+        assert!(q.reason(30_000, 35_000).is_some());
+        assert_eq!(q.reason(20_000, 120_000), None);
+        assert!(q.reason(61_000, 200_000).is_some());
+    }
 }

@@ -57,6 +57,7 @@ impl Batch {
 
 pub(crate) struct Run<'a> {
     engine: &'a Engine,
+    retry: tenantsync_domain::RetryPolicy,
     id: SyncConfigId,
     target: TenantId,
     cycle_id: String,
@@ -72,6 +73,7 @@ impl<'a> Run<'a> {
         let cycle_id = format!("ondemand-{}", uuid::Uuid::now_v7());
         Run {
             engine,
+            retry: tenantsync_domain::RetryPolicy::default(),
             id,
             target,
             cycle_id: cycle_id.clone(),
@@ -99,7 +101,10 @@ impl<'a> Run<'a> {
     fn escrow(&mut self, source: ObjectId, code: &str, message: String) {
         let attempts = self.state.escrows.iter().find(|e| e.source_object_id == source).map_or(1, |e| e.attempts + 1);
         self.escrows.retain(|e| e.source_object_id != source);
-        self.escrows.push(Escrow { source_object_id: source, error_code: code.to_owned(), message, attempts, next_attempt: Timestamp::now() });
+        // Back off: base, 2×base, 4×base, … at most max apart.
+        let delay = self.retry.base_seconds.saturating_mul(1u64 << (attempts.saturating_sub(1)).min(20)).min(self.retry.max_seconds);
+        let next_attempt = Timestamp::now().checked_add(jiff::SignedDuration::from_secs(delay as i64)).unwrap_or(Timestamp::MAX);
+        self.escrows.push(Escrow { source_object_id: source, error_code: code.to_owned(), message, attempts, next_attempt });
         self.report.escrowed += 1;
         self.report.counters.count_escrowed += 1;
     }
@@ -169,6 +174,7 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
     let cycle_id = uuid::Uuid::now_v7().to_string();
     let mut run = Run {
         engine,
+        retry: cfg.retry,
         id,
         target,
         cycle_id: cycle_id.clone(),
@@ -229,8 +235,11 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
             cursor = page.next_cursor;
         }
     }
-    // Earlier failures are retried every cycle until they succeed.
-    candidates.extend(run.state.escrows.iter().map(|e| e.source_object_id));
+    // Earlier failures are retried when their time has come (or at once if the source
+    // object changed: it is a candidate anyway); the others wait in escrow.
+    let now = Timestamp::now();
+    candidates.extend(run.state.escrows.iter().filter(|e| e.next_attempt <= now).map(|e| e.source_object_id));
+    let waiting: Vec<Escrow> = run.state.escrows.iter().filter(|e| !candidates.contains(&e.source_object_id)).cloned().collect();
 
     let mut batch = Batch::default();
     let mut deletes = Batch::default();
@@ -319,7 +328,23 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
 
     let ended = Timestamp::now();
     run.report.watermark = watermark;
-    let escrows = std::mem::take(&mut run.escrows);
+    let mut escrows = std::mem::take(&mut run.escrows);
+    // Quarantine by Entra's thresholds; a cycle without failures lifts an escrow
+    // quarantine. (TooManyDeletes stays until an admin decides.)
+    let failed = run.report.escrowed;
+    let total = run.report.counters.count_exported + failed;
+    if quarantine.is_none() {
+        if let Some(reason) = cfg.quarantine.reason(failed, total) {
+            status = JobStatusCode::Quarantine;
+            quarantine = Some(reason.to_owned());
+        } else if run.state.quarantine_reason.as_deref() == Some("TooManyDeletes") && run.state.force_deletes {
+            // Allowed this time: the quarantine ends.
+        } else if run.state.status == JobStatusCode::Quarantine && failed > 0 {
+            status = JobStatusCode::Quarantine;
+            quarantine = run.state.quarantine_reason.clone();
+        }
+    }
+    escrows.extend(waiting);
     let final_state = JobState {
         watermark,
         status,

@@ -54,6 +54,8 @@ pub async fn run(
     let mut external = tokio::time::interval_at(start + options.external_check, options.external_check);
     tokio::pin!(shutdown);
     loop {
+        // Quarantined jobs run only on the safety-net pass (Entra lowers their frequency).
+        let full_pass = refresh;
         if refresh {
             by_source.clear();
             for c in store.list_sync_configurations().await? {
@@ -65,6 +67,7 @@ pub async fn run(
         for id in std::mem::take(&mut dirty) {
             match store.job_state(id).await {
                 Ok(state) if state.status == JobStatusCode::Paused => continue,
+                Ok(state) if state.status == JobStatusCode::Quarantine && !full_pass => continue,
                 Ok(_) => {}
                 Err(_) => continue, // deleted meanwhile
             }

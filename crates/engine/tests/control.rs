@@ -104,10 +104,12 @@ async fn every_object_action_is_logged_with_its_outcome() {
     assert_eq!(failures.len(), 1);
     let alices = w.store.provisioning_logs(&LogQuery { object_id: Some(alice.id), limit: 10, ..LogQuery::default() }).await.unwrap();
     assert_eq!(alices.len(), 1);
-    // The next cycle logs a skip for nobody (no changes) and retries bob's escrow.
+    // The next cycle has no changes, and bob's retry is not due yet (backoff): no new
+    // records, and bob stays in escrow.
     let r = w.run(&c).await;
-    assert_eq!(r.escrowed, 1, "still failing, still escrowed");
-    assert_eq!(w.store.purge_provisioning_logs(jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_secs(1)).unwrap()).await.unwrap() as usize, logs.len() + 1);
+    assert_eq!(r.escrowed, 0);
+    assert_eq!(w.store.job_state(c.id).await.unwrap().escrows.len(), 1);
+    assert_eq!(w.store.purge_provisioning_logs(jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_secs(1)).unwrap()).await.unwrap() as usize, logs.len());
 }
 
 fn redact(s: &str) -> String {
@@ -167,4 +169,43 @@ async fn on_demand_provisioning_explains_every_step_and_really_writes() {
     };
     insta::assert_snapshot!("on_demand_create", shown(&log));
     insta::assert_snapshot!("on_demand_out_of_scope", shown(&skipped));
+}
+
+#[tokio::test]
+async fn failures_back_off_and_enough_of_them_quarantine_the_job() {
+    let w = World::new();
+    let (s, t) = (w.tenant("Fabrikam").await, w.tenant("Contoso").await);
+    let alice = w.user(&s, "alice", &[]).await;
+    let bob = w.user(&s, "bob", &[]).await;
+    // bob's B2B UPN is taken in the target by an internal user: his create fails.
+    w.store.create_user(t.id, tenantsync_domain::NewUser::new(World::upn("bob_fabrikam.example#EXT#@contoso.example"))).await.unwrap();
+    let c = w
+        .arrow(&s, &t, |c| {
+            c.retry = tenantsync_domain::RetryPolicy { base_seconds: 3600, max_seconds: 7200 };
+            c.quarantine = tenantsync_domain::QuarantineThresholds { evaluate_after: 1, failure_percent: 40, failures: 100, absolute: 1000 };
+        })
+        .await;
+    let r = w.run(&c).await;
+    assert_eq!((r.created, r.escrowed), (2, 1));
+    let state = w.store.job_state(c.id).await.unwrap();
+    assert_eq!(state.status, JobStatusCode::Quarantine, "1 of 2 failed: above 40 %");
+    assert_eq!(state.quarantine_reason.as_deref(), Some("EncounteredEscrowProportionThreshold"));
+    let escrow = &state.escrows[0];
+    assert_eq!((escrow.source_object_id, escrow.attempts), (bob.id, 1));
+    assert!(escrow.next_attempt > jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_secs(3000)).unwrap());
+    // Not due yet: the next cycle leaves bob in escrow without trying.
+    let r = w.run(&c).await;
+    assert_eq!(r.escrowed, 0);
+    assert_eq!(w.store.job_state(c.id).await.unwrap().escrows.len(), 1, "kept while waiting");
+    // A change of the source object retries it at once; the cause is gone, so it works
+    // and the quarantine lifts.
+    let blocker = w.store.find_user_by_upn(t.id, &World::upn("bob_fabrikam.example#EXT#@contoso.example")).await.unwrap().unwrap();
+    w.store.apply_one(t.id, WriteOp::HardDeleteUser { id: blocker.id, if_match: None }).await.unwrap();
+    w.update(&s, &bob, &[("department", "Legal")]).await;
+    let r = w.run(&c).await;
+    assert_eq!((r.created, r.escrowed), (1, 0));
+    let state = w.store.job_state(c.id).await.unwrap();
+    assert!(state.escrows.is_empty());
+    assert_eq!(state.status, JobStatusCode::Active);
+    assert!(w.copy(&t, &alice).await.is_some() && w.copy(&t, &bob).await.is_some());
 }
