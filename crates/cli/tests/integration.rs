@@ -9,3 +9,4 @@ mod errors;
 mod expr;
 mod import;
 mod sync;
+mod sync_crash;

@@ -6,6 +6,7 @@
 mod support;
 
 mod control;
+mod convergence;
 mod lifecycle;
 mod service;
 mod topology;
