@@ -93,16 +93,17 @@ async fn ctx(st: &AppState, tenant: &str, headers: &HeaderMap) -> ScimResult<Ctx
     // not such a tenant exists.
     let not_found = || ScimError::new(StatusCode::NOT_FOUND, None, "tenant_not_found", "tenant not found");
     let resolved = match tenant.parse::<TenantId>() {
-        Ok(t) => Some(t),
+        Ok(t) if t == token.tenant_id => Some(st.store.get_tenant(t).await?),
+        Ok(_) => None,
         Err(_) => match DomainName::parse(tenant) {
-            Ok(d) if d.as_str() == tenant.to_ascii_lowercase() => st.store.find_tenant_by_domain(&d).await?.map(|t| t.id),
+            Ok(d) if d.as_str() == tenant.to_ascii_lowercase() => st.store.find_tenant_by_domain(&d).await?,
             _ => None,
         },
     };
-    if resolved != Some(token.tenant_id) {
+    let Some(resolved) = resolved.filter(|t| t.id == token.tenant_id) else {
         return Err(not_found());
-    }
-    let domain = st.store.get_tenant(token.tenant_id).await?.initial_domain.to_string();
+    };
+    let domain = resolved.initial_domain.to_string();
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
     let proto = headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).unwrap_or("http");
     Ok(Ctx { tenant: token.tenant_id, domain, base: format!("{proto}://{host}/scim/v2/{tenant}") })

@@ -227,17 +227,24 @@ impl SqliteStore {
                 let mut all = Vec::with_capacity(params.len() + 3);
                 all.push(tenant_blob.clone());
                 all.extend(params.iter().cloned());
-                let total: i64 = c.prepare_cached(&count)?.query_row(rusqlite::params_from_iter(all.iter()), |r| r.get(0))?;
                 let items = if limit == 0 {
                     Vec::new()
                 } else {
-                    all.push(rusqlite::types::Value::Integer(limit));
-                    all.push(rusqlite::types::Value::Integer(offset));
+                    let mut with_page = all.clone();
+                    with_page.push(rusqlite::types::Value::Integer(limit));
+                    with_page.push(rusqlite::types::Value::Integer(offset));
                     let mut stmt = c.prepare_cached(&select)?;
-                    let rows = stmt.query_map(rusqlite::params_from_iter(all.iter()), T::map)?;
+                    let rows = stmt.query_map(rusqlite::params_from_iter(with_page.iter()), T::map)?;
                     rows.collect::<rusqlite::Result<Vec<T>>>()?
                 };
-                Ok(QueryPage { items, total: total as u64 })
+                // A first page that is not full holds every match: no count needed (the
+                // common lookup `userName eq "…"` costs one index seek).
+                let total = if offset == 0 && (items.len() as i64) < limit {
+                    items.len() as u64
+                } else {
+                    c.prepare_cached(&count)?.query_row(rusqlite::params_from_iter(all.iter()), |r| r.get::<_, i64>(0))? as u64
+                };
+                Ok(QueryPage { items, total })
             })();
             let _ = c.execute_batch("COMMIT");
             result
