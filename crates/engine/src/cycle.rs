@@ -244,7 +244,8 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
     let mut batch = Batch::default();
     let mut deletes = Batch::default();
     let mut managers: Vec<(ObjectId, ObjectId)> = Vec::new();
-    let scope = Scope { compiled: &compiled, source, target, target_domain: &target_tenant.initial_domain, assigned_users, assigned_groups };
+    let live = live_groups(store, source, assigned_groups).await;
+    let scope = Scope { compiled: &compiled, source, target, target_domain: &target_tenant.initial_domain, assigned_users, assigned_groups: live };
     for sid in candidates {
         let t0 = std::time::Instant::now();
         let seen = scope.look(store, sid).await?;
@@ -381,6 +382,18 @@ pub(crate) fn assignments(cfg: &tenantsync_domain::SyncConfiguration) -> (BTreeS
     let users = cfg.assignments.iter().filter_map(|a| if let Assignment::User(u) = a { Some(*u) } else { None }).collect();
     let groups = cfg.assignments.iter().filter_map(|a| if let Assignment::Group(g) = a { Some(*g) } else { None }).collect();
     (users, groups)
+}
+
+/// The assigned groups that entitle their members: only live ones (the members of a
+/// soft-deleted assigned group are out of scope until it is restored).
+pub(crate) async fn live_groups(store: &dyn tenantsync_store::SyncStore, source: TenantId, groups: Vec<ObjectId>) -> Vec<ObjectId> {
+    let mut live = Vec::with_capacity(groups.len());
+    for g in groups {
+        if store.get_group(source, g).await.is_ok_and(|g| !g.is_deleted()) {
+            live.push(g);
+        }
+    }
+    live
 }
 
 /// What one configuration needs to look at one source user.

@@ -34,6 +34,7 @@ pub async fn provision(engine: &Engine, id: SyncConfigId, user: ObjectId) -> Res
     let (source, target) = (cfg.source_tenant_id, cfg.target_tenant_id);
     let target_tenant = store.get_tenant(target).await?;
     let (assigned_users, assigned_groups) = cycle::assignments(cfg);
+    let assigned_groups = cycle::live_groups(store, source, assigned_groups).await;
     let scope = Scope { compiled: &compiled, source, target, target_domain: &target_tenant.initial_domain, assigned_users, assigned_groups };
     let t0 = std::time::Instant::now();
     let seen = scope.look(store, user).await?;

@@ -42,6 +42,7 @@ enum Step {
     HardDelete { user: usize },
     /// Adds or removes the user to or from its tenant's group.
     Membership { user: usize },
+    GroupLife { tenant: usize },
     /// Assigns or unassigns a user of the arrow's source.
     AssignUser { arrow: usize, user: usize },
     /// Assigns or unassigns the source's group.
@@ -81,6 +82,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => user.clone().prop_map(|user| Step::Restore { user }),
         1 => user.clone().prop_map(|user| Step::HardDelete { user }),
         2 => user.clone().prop_map(|user| Step::Membership { user }),
+        1 => (0..6usize).prop_map(|tenant| Step::GroupLife { tenant }),
         3 => (arrow.clone(), user).prop_map(|(arrow, user)| Step::AssignUser { arrow, user }),
         1 => arrow.clone().prop_map(|arrow| Step::AssignGroup { arrow }),
         1 => arrow.clone().prop_map(|arrow| Step::ToggleScope { arrow }),
@@ -136,6 +138,7 @@ struct Harness {
     tenants: Vec<Tenant>,
     /// One group per tenant, for group assignments.
     groups: Vec<ObjectId>,
+    group_deleted: Vec<bool>,
     arrows: Vec<SyncConfiguration>,
     /// Tenant index of each arrow's source.
     arrow_source: Vec<usize>,
@@ -170,7 +173,7 @@ impl Harness {
             arrows.push(c);
             arrow_source.push(src);
         }
-        Harness { w, tenants, groups, arrows, arrow_source, users: Vec::new() }
+        Harness { w, group_deleted: vec![false; groups.len()], tenants, groups, arrows, arrow_source, users: Vec::new() }
     }
 
     /// The index of the `n`th created user (modulo), if any user was created.
@@ -252,7 +255,7 @@ impl Harness {
                 }
             }
             Step::Membership { user } => {
-                if let Some(i) = self.pick(user) {
+                if let Some(i) = self.pick(user).filter(|&i| !self.group_deleted[self.users[i].tenant]) {
                     let u = &self.users[i];
                     let group = self.groups[u.tenant];
                     if u.member && u.life != Life::Gone {
@@ -263,6 +266,13 @@ impl Harness {
                         self.users[i].member = true;
                     }
                 }
+            }
+            Step::GroupLife { tenant } => {
+                let tenant = tenant % self.tenants.len();
+                let id = self.groups[tenant];
+                let op = if self.group_deleted[tenant] { WriteOp::RestoreGroup { id, if_match: None } } else { WriteOp::SoftDeleteGroup { id, if_match: None } };
+                self.w.store.apply_one(self.tenants[tenant].id, op).await.unwrap();
+                self.group_deleted[tenant] = !self.group_deleted[tenant];
             }
             Step::AssignUser { arrow, user } => {
                 if arrows == 0 {

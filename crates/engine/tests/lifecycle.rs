@@ -265,3 +265,25 @@ async fn invalid_configurations_are_rejected_before_anything_runs() {
     let twice = tenantsync_domain::SyncConfiguration::new("again", s.id, t.id).unwrap();
     assert_eq!(w.engine.create_configuration(twice).await.unwrap_err().code(), "sync_configuration_conflict");
 }
+
+#[tokio::test]
+async fn members_of_a_soft_deleted_assigned_group_leave_scope_and_return_on_restore() {
+    let w = World::new();
+    let (s, t) = (w.tenant("Fabrikam").await, w.tenant("Contoso").await);
+    let alice = w.user(&s, "alice", &[]).await;
+    let g = w.store.create_group(s.id, tenantsync_domain::NewGroup::new(tenantsync_domain::GroupAttributes::new("Sync").unwrap())).await.unwrap();
+    w.store.apply_one(s.id, WriteOp::AddMember { group: g.id, user: alice.id, if_match: None }).await.unwrap();
+    let c = w
+        .arrow(&s, &t, |c| {
+            c.scope = SyncScope::AssignedUsersAndGroups;
+            c.assignments = vec![Assignment::Group(g.id)];
+        })
+        .await;
+    assert_eq!(w.run(&c).await.created, 1);
+    w.store.apply_one(s.id, WriteOp::SoftDeleteGroup { id: g.id, if_match: None }).await.unwrap();
+    assert_eq!(w.run(&c).await.soft_deleted, 1);
+    assert!(w.copy(&t, &alice).await.unwrap().is_deleted());
+    w.store.apply_one(s.id, WriteOp::RestoreGroup { id: g.id, if_match: None }).await.unwrap();
+    assert_eq!(w.run(&c).await.restored, 1);
+    assert!(!w.copy(&t, &alice).await.unwrap().is_deleted());
+}
