@@ -61,6 +61,9 @@ pub fn router(store: Arc<dyn Store>, config: Config) -> Router {
         .route("/scim/v2/{tenant}/Me", any(|| async { ScimError::not_implemented("/Me") }))
         .route("/scim/v2/{tenant}/Me/{*rest}", not_allowed())
         .fallback(|| async { ScimError::not_found("no such endpoint") })
+        // One span per request: method, path and query, status, latency; never headers,
+        // so never a token.
+        .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
 
