@@ -217,7 +217,7 @@ impl SqliteStore {
     /// Runs an [`ObjectQuery`] on one tenant's live objects: the page and the total, read
     /// in one read transaction so they agree.
     fn query<T: Listed>(&self, tenant: TenantId, table: query::Table, q: &ObjectQuery) -> Result<QueryPage<T>> {
-        let (select, count, params) = query::statements(table, T::COLS, q.filter.as_ref(), q.sort.as_ref())?;
+        let (select, count, params) = query::statements(table, T::COLS, tenant.as_bytes(), q.filter.as_ref(), q.sort.as_ref())?;
         let tenant_blob = rusqlite::types::Value::Blob(tenant.as_bytes().to_vec());
         let limit = i64::from(q.limit);
         let offset = i64::try_from(q.offset).unwrap_or(i64::MAX);
@@ -532,26 +532,16 @@ impl Store for SqliteStore {
                 let mut tx = Tx::begin(conn, tenant, now)?;
                 let mut results = Vec::with_capacity(ops.len());
                 for op in ops {
-                    let mark = match tx.savepoint() {
-                        Ok(m) => m,
-                        Err(e) => {
-                            tx.rollback();
-                            return Err(e);
-                        }
-                    };
+                    // No savepoint per operation: `Tx::apply` refuses before an
+                    // operation's first write (see its doc), so a refused operation has
+                    // written nothing and the others stand.
                     match tx.apply(op) {
-                        Ok(outcome) => {
-                            tx.release()?;
-                            results.push(Ok(outcome));
-                        }
+                        Ok(outcome) => results.push(Ok(outcome)),
                         Err(e) if mode == BatchMode::Atomic || !e.is_refusal() => {
                             tx.rollback();
                             return Err(e);
                         }
-                        Err(e) => {
-                            tx.rollback_to(mark)?;
-                            results.push(Err(e));
-                        }
+                        Err(e) => results.push(Err(e)),
                     }
                 }
                 let head = tx.commit()?;
@@ -608,3 +598,4 @@ impl Store for SqliteStore {
         self.inner.notices.subscribe()
     }
 }
+

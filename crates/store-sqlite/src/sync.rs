@@ -193,16 +193,10 @@ impl SyncStore for SqliteStore {
                 let mut tx = Tx::begin(conn, target, now)?;
                 let mut results = Vec::with_capacity(ops.len());
                 for op in ops {
-                    let mark = tx.savepoint()?;
+                    // A refused operation wrote nothing (see `Tx::apply`); no savepoint needed.
                     match tx.apply(op) {
-                        Ok(outcome) => {
-                            tx.release()?;
-                            results.push(Ok(outcome));
-                        }
-                        Err(e) if e.is_refusal() => {
-                            tx.rollback_to(mark)?;
-                            results.push(Err(e));
-                        }
+                        Ok(outcome) => results.push(Ok(outcome)),
+                        Err(e) if e.is_refusal() => results.push(Err(e)),
                         Err(e) => {
                             tx.rollback();
                             return Err(e);

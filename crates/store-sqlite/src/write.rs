@@ -80,21 +80,6 @@ impl<'c> Tx<'c> {
         Ok(())
     }
 
-    pub fn savepoint(&self) -> Result<u64, StoreError> {
-        self.conn.execute_batch("SAVEPOINT op").map_err(sql_err)?;
-        Ok(self.head)
-    }
-
-    pub fn release(&self) -> Result<(), StoreError> {
-        self.conn.execute_batch("RELEASE op").map_err(sql_err)
-    }
-
-    pub fn rollback_to(&mut self, head: u64) -> Result<(), StoreError> {
-        self.conn.execute_batch("ROLLBACK TO op; RELEASE op").map_err(sql_err)?;
-        self.head = head;
-        Ok(())
-    }
-
     /// Appends one change to the tenant's feed.
     pub fn append(
         &mut self,
@@ -180,6 +165,15 @@ impl<'c> Tx<'c> {
 
     // ---------- writes ----------
 
+    /// Applies one operation with its change-feed entries.
+    ///
+    /// **Refusals come first.** Every refusal (not found, version mismatch, deleted,
+    /// invalid value, unknown manager, ...) is decided before the operation's first write,
+    /// or by the single statement that writes first and rolls itself back on a constraint
+    /// (a UPN or anchor taken). A refused operation has therefore written nothing, which
+    /// is what lets a batch in `Independent` mode go on without a savepoint per operation
+    /// (a savepoint makes SQLite copy every page the operation touches). Keep it so when
+    /// adding an operation; the conformance suite's batch cases check it.
     pub fn apply(&mut self, op: WriteOp) -> Result<WriteOutcome, StoreError> {
         match op {
             WriteOp::CreateUser(u) => self.create_user(*u, false).map(|(u, _)| WriteOutcome::User(Box::new(u))),
