@@ -132,6 +132,8 @@ fn sql_op(op: CompareOp) -> &'static str {
 pub struct Condition {
     pub sql: String,
     pub params: Vec<Value>,
+    /// The tenant's id, for subqueries.
+    pub tenant: Vec<u8>,
 }
 
 impl Condition {
@@ -181,7 +183,13 @@ impl Condition {
                     CompareOp::Ne => "NOT ",
                     _ => return Err(unsupported("members compare only with eq or ne")),
                 };
-                self.sql.push_str(&format!("({negate}{MEMBER_EXISTS} AND m.user_id = ?))"));
+                // Uncorrelated, so it runs once and the groups are sought by id.
+                let not = if negate.is_empty() { "" } else { "NOT " };
+                self.sql.push_str(&format!(
+                    "(id {not}IN (SELECT m.group_id FROM members m INDEXED BY members_user JOIN users u ON u.tenant_id = m.tenant_id \
+                     AND u.id = m.user_id WHERE m.tenant_id = ? AND m.user_id = ? AND u.deleted_ms IS NULL))"
+                ));
+                self.params.push(Value::Blob(self.tenant.clone()));
                 self.params.push(Value::Blob(user.as_bytes().to_vec()));
             }
             Filter::Compare { field, op, value, ignore_case } => self.compare(table, *field, *op, value, *ignore_case)?,
@@ -285,8 +293,14 @@ fn index_hint(table: Table, filter: &Filter) -> Option<&'static str> {
 }
 
 /// The full `SELECT` and `count(*)` statements of a query on one tenant's live objects.
-pub fn statements(table: Table, cols: &str, filter: Option<&Filter>, sort: Option<&SortKey>) -> Result<(String, String, Vec<Value>), StoreError> {
-    let mut cond = Condition::default();
+pub fn statements(
+    table: Table,
+    cols: &str,
+    tenant: &[u8; 16],
+    filter: Option<&Filter>,
+    sort: Option<&SortKey>,
+) -> Result<(String, String, Vec<Value>), StoreError> {
+    let mut cond = Condition { tenant: tenant.to_vec(), ..Condition::default() };
     if let Some(f) = filter {
         cond.push(table, f)?;
     } else {
@@ -325,7 +339,7 @@ mod tests {
         }
         let plan = |table: Table, f: Filter| -> String {
             let cols = if table == Table::Users { crate::rows::USER_COLS } else { crate::rows::GROUP_COLS };
-            let (select, count, params) = statements(table, cols, Some(&f), None).unwrap();
+            let (select, count, params) = statements(table, cols, &[0; 16], Some(&f), None).unwrap();
             let mut out = String::new();
             for sql in [select, count] {
                 let mut all = vec![Value::Blob(vec![0; 16])];
@@ -360,6 +374,7 @@ mod tests {
                 ]),
                 "PRIMARY KEY",
             ),
+            (Table::Groups, Filter::exact(Field::Member, CompareOp::Eq, FilterValue::Id(ObjectId::new())), "members_user"),
         ];
         for (table, f, index) in cases {
             let p = plan(table, f.clone());
