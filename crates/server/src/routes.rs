@@ -254,8 +254,8 @@ fn sort_order(v: Option<&str>) -> ScimResult<bool> {
 }
 
 fn sort_key(path: &str, r: &dyn Resolver, descending: bool) -> ScimResult<SortKey> {
-    let p = scim_v2::filter::PatchPath::from_str_path(path)?;
-    let target = r.resolve(p.0.as_deref(), &p.1, p.2.as_deref())?;
+    let (uri, name, sub) = split_path(path).ok_or_else(|| ScimError::invalid_value(format!("'{path}' is not an attribute path")))?;
+    let target = r.resolve(uri.as_deref(), &name, sub.as_deref())?;
     let slot = match target {
         Target::Slot(s) => s,
         Target::Multi(els) => els.first().and_then(|e| e.subs.first()).map(|(_, s)| *s).ok_or_else(|| ScimError::invalid_value("cannot sort by that"))?,
@@ -268,16 +268,6 @@ fn sort_key(path: &str, r: &dyn Resolver, descending: bool) -> ScimResult<SortKe
 }
 
 /// Splits `urn:…:name.sub` into (uri, name, sub).
-trait PathSplit {
-    fn from_str_path(s: &str) -> ScimResult<(Option<String>, String, Option<String>)>;
-}
-
-impl PathSplit for scim_v2::filter::PatchPath {
-    fn from_str_path(s: &str) -> ScimResult<(Option<String>, String, Option<String>)> {
-        split_path(s).ok_or_else(|| ScimError::invalid_value(format!("'{s}' is not an attribute path")))
-    }
-}
-
 fn split_path(s: &str) -> Option<(Option<String>, String, Option<String>)> {
     let s = s.trim();
     let (uri, rest) = match s.rfind(':') {
