@@ -47,6 +47,9 @@ async fn members_through_create_patch_and_put() {
         assert_eq!(member_ids(&s.call("GET", &path, None).await.body), want, "{ops}");
     }
     assert_eq!(s.call("GET", &path, None).await.body["displayName"], "Sales EU");
+    // Okta renames with the id in the value; the id is read-only and ignored.
+    let r = s.call("PATCH", &path, Some(&patch(json!([{ "op": "replace", "value": { "id": gid, "displayName": "Sales EMEA" } }])))).await;
+    assert_eq!((r.status, r.body["displayName"].clone(), r.body["id"].clone()), (200, json!("Sales EMEA"), json!(gid)));
     let r = s.call("PATCH", &path, Some(&patch(json!([{ "op": "add", "path": "members", "value": [{ "value": tenantsync_domain::ObjectId::new().to_string() }] }])))).await;
     assert_eq!(r.error().1.as_deref(), Some("invalidValue"), "an unknown member is a bad value, not a missing group");
 

@@ -165,6 +165,11 @@ async fn patch_in_entra_and_okta_shapes() {
                 assert!(u[ENT].get("manager").is_none() && u.get("phoneNumbers").is_none() && u.get("displayName").is_none(), "{u}");
             }),
         ),
+        // A filtered path as a key of a no-path value (Entra).
+        (
+            json!([{ "op": "replace", "value": { "emails[type eq \"work\"].value": "z@contoso.example" } }]),
+            Box::new(|u: &Value| assert_eq!(u["emails"], json!([{ "value": "z@contoso.example", "type": "work" }]))),
+        ),
         // Setting to null clears (Microsoft's validator).
         (json!([{ "op": "replace", "path": "title", "value": null }]), Box::new(|u: &Value| assert!(u.get("title").is_none()))),
     ];
