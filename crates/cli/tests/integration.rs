@@ -10,3 +10,4 @@ mod expr;
 mod import;
 mod sync;
 mod sync_crash;
+mod tokens;
