@@ -129,7 +129,7 @@ fn serve_runs_the_jobs_and_picks_up_commits_of_other_processes() {
     assert!(line.starts_with("serving SCIM 2.0 on http://127.0.0.1:"), "{line}");
     // A user created by another process reaches the target without anyone running a cycle.
     env.ok(&["user", "create", "-t", "fabrikam.example", "--upn", "dave@fabrikam.example"]);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     let mut arrived = false;
     while std::time::Instant::now() < deadline {
         let users = env.json(&["user", "list", "-t", "contoso.example"]);

@@ -9,7 +9,7 @@
 //! [`tenantsync_store::Store`] must pass (SQLite now, PostgreSQL later). A store crate
 //! runs it from one of its integration test binaries:
 //!
-//! ```ignore
+//! ```text
 //! async fn fresh_store(clock: std::sync::Arc<tenantsync_domain::FixedClock>) -> tenantsync_store_conformance::Fixture {
 //!     let dir = tempfile::tempdir().unwrap();
 //!     let store = MyStore::open_with_clock(dir.path(), clock.clone()).unwrap();
@@ -25,7 +25,7 @@
 //! [`FixedClock`] standing at [`start`]; the store must take every timestamp it writes
 //! from that clock. The calling crate needs `tokio` with the `macros` and
 //! `rt-multi-thread` features. The macro defines modules named `tenants`, `users`,
-//! `etag`, `lifecycle`, `groups`, `batches`, `feed`, `bulk` and `concurrency` where it is
+//! `etag`, `lifecycle`, `groups`, `batches`, `feed`, `bulk`, `query` and `concurrency` where it is
 //! invoked (each does `use super::*`), so invoke it in a module without items of those
 //! names.
 //!
