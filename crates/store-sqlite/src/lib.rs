@@ -530,20 +530,13 @@ impl Store for SqliteStore {
         let (results, head) = self
             .write(move |conn| {
                 let mut tx = Tx::begin(conn, tenant, now)?;
-                let mut results = Vec::with_capacity(ops.len());
-                for op in ops {
-                    // No savepoint per operation: `Tx::apply` refuses before an
-                    // operation's first write (see its doc), so a refused operation has
-                    // written nothing and the others stand.
-                    match tx.apply(op) {
-                        Ok(outcome) => results.push(Ok(outcome)),
-                        Err(e) if mode == BatchMode::Atomic || !e.is_refusal() => {
-                            tx.rollback();
-                            return Err(e);
-                        }
-                        Err(e) => results.push(Err(e)),
+                let results = match tx.apply_all(ops, mode) {
+                    Ok(results) => results,
+                    Err(e) => {
+                        tx.rollback();
+                        return Err(e);
                     }
-                }
+                };
                 let head = tx.commit()?;
                 Ok((results, head))
             })

@@ -7,7 +7,7 @@ use rusqlite::{params, OptionalExtension};
 use tenantsync_domain::{PartnerSettings, SyncConfigId, SyncConfiguration, TenantId};
 use jiff::Timestamp;
 use tenantsync_store::{
-    JobLease, JobState, LogQuery, ProvisioningLog, ProvisioningStatus, Result, Store, StoreError, SyncStore, WriteOp, WriteOutcome,
+    BatchMode, JobLease, JobState, LogQuery, ProvisioningLog, ProvisioningStatus, Result, Store, StoreError, SyncStore, WriteOp, WriteOutcome,
 };
 
 const DEFAULTS: [u8; 16] = [0; 16];
@@ -191,18 +191,13 @@ impl SyncStore for SqliteStore {
         let (results, head) = self
             .write(move |conn| {
                 let mut tx = Tx::begin(conn, target, now)?;
-                let mut results = Vec::with_capacity(ops.len());
-                for op in ops {
-                    // A refused operation wrote nothing (see `Tx::apply`); no savepoint needed.
-                    match tx.apply(op) {
-                        Ok(outcome) => results.push(Ok(outcome)),
-                        Err(e) if e.is_refusal() => results.push(Err(e)),
-                        Err(e) => {
-                            tx.rollback();
-                            return Err(e);
-                        }
+                let results = match tx.apply_all(ops, BatchMode::Independent) {
+                    Ok(results) => results,
+                    Err(e) => {
+                        tx.rollback();
+                        return Err(e);
                     }
-                }
+                };
                 // Logs report what really happened to their write.
                 for log in &mut logs {
                     if let Some(Some(result)) = log.op_index.map(|i| results.get(i)) {

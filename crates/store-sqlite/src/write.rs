@@ -7,7 +7,7 @@ use tenantsync_domain::{
     AttrValue, AttributeChange, ChangeOp, Group, NewGroup, NewUser, ObjectId, ObjectKind, Origin, TenantId, User, UserRef,
     Version,
 };
-use tenantsync_store::{StoreError, WriteOp, WriteOutcome};
+use tenantsync_store::{BatchMode, StoreError, WriteOp, WriteOutcome};
 
 /// One open write transaction on one tenant.
 pub struct Tx<'c> {
@@ -164,6 +164,23 @@ impl<'c> Tx<'c> {
     }
 
     // ---------- writes ----------
+
+    /// Applies a batch. In `Atomic` mode the first failure is returned; in `Independent`
+    /// mode a refusal is that operation's result and the others go on. Any other error is
+    /// returned. On an error the caller rolls the transaction back.
+    pub fn apply_all(&mut self, ops: Vec<WriteOp>, mode: BatchMode) -> Result<Vec<Result<WriteOutcome, StoreError>>, StoreError> {
+        let mut results = Vec::with_capacity(ops.len());
+        for op in ops {
+            // No savepoint per operation: `apply` refuses before an operation's first
+            // write, so a refused operation has written nothing and the others stand.
+            match self.apply(op) {
+                Ok(outcome) => results.push(Ok(outcome)),
+                Err(e) if mode == BatchMode::Atomic || !e.is_refusal() => return Err(e),
+                Err(e) => results.push(Err(e)),
+            }
+        }
+        Ok(results)
+    }
 
     /// Applies one operation with its change-feed entries.
     ///
