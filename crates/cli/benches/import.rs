@@ -18,7 +18,7 @@
 
 mod common;
 
-use common::{arg, median, peak_rss_mib, percentile, raw, sample_upns, Measure, DOMAIN};
+use common::{arg, median, peak_rss_mib, raw, sample_upns, Measure, DOMAIN};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -63,16 +63,7 @@ fn ours(dir: &Path, csv: &Path, users: usize, batch: Option<usize>) -> Measure {
             lat.push(t0.elapsed().as_secs_f64() * 1e6);
             assert!(found.is_some());
         }
-        lat.sort_by(|a, b| a.total_cmp(b));
-        Measure {
-            import_per_s: users as f64 / import_s,
-            import_s,
-            feed_per_s: seen as f64 / feed_s,
-            lookup_p50_us: percentile(&lat, 0.5),
-            lookup_p99_us: percentile(&lat, 0.99),
-            import_peak_mib,
-            peak_rss_mib: peak_rss_mib(),
-        }
+        Measure::new(users, import_s, seen, feed_s, lat, import_peak_mib)
     })
 }
 

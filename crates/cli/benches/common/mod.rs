@@ -29,6 +29,23 @@ pub struct Measure {
     pub peak_rss_mib: f64,
 }
 
+impl Measure {
+    /// The figures of one run: `users` imported in `import_s`, `seen` changes read in
+    /// `feed_s`, lookup latencies in µs.
+    pub fn new(users: usize, import_s: f64, seen: usize, feed_s: f64, mut lat: Vec<f64>, import_peak_mib: f64) -> Measure {
+        lat.sort_by(|a, b| a.total_cmp(b));
+        Measure {
+            import_per_s: users as f64 / import_s,
+            import_s,
+            feed_per_s: seen as f64 / feed_s,
+            lookup_p50_us: percentile(&lat, 0.5),
+            lookup_p99_us: percentile(&lat, 0.99),
+            import_peak_mib,
+            peak_rss_mib: peak_rss_mib(),
+        }
+    }
+}
+
 pub fn arg(args: &[String], name: &str) -> Option<String> {
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
 }
@@ -177,15 +194,6 @@ pub fn raw(dir: &Path, users: usize) -> Measure {
         lat.push(t0.elapsed().as_secs_f64() * 1e6);
         assert_eq!(cols.len(), 32);
     }
-    lat.sort_by(|a, b| a.total_cmp(b));
-    Measure {
-        import_per_s: users as f64 / import_s,
-        import_s,
-        feed_per_s: seen as f64 / feed_s,
-        lookup_p50_us: percentile(&lat, 0.5),
-        lookup_p99_us: percentile(&lat, 0.99),
-        import_peak_mib,
-        peak_rss_mib: peak_rss_mib(),
-    }
+    Measure::new(users, import_s, seen, feed_s, lat, import_peak_mib)
 }
 
