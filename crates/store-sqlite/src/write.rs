@@ -195,7 +195,7 @@ impl<'c> Tx<'c> {
         match op {
             WriteOp::CreateUser(u) => self.create_user(*u, false).map(|(u, _)| WriteOutcome::User(Box::new(u))),
             WriteOp::UpdateUser { id, patch, if_match } => {
-                let mut user = self.load_live_user(id, if_match)?;
+                let mut user = self.load_live::<User>(id, if_match)?;
                 let manager = match &patch.manager {
                     None => None,
                     Some(None) => Some(None),
@@ -209,24 +209,8 @@ impl<'c> Tx<'c> {
                 self.append(ObjectKind::User, id, ChangeOp::Update, None, &changes)?;
                 Ok(WriteOutcome::User(Box::new(user)))
             }
-            WriteOp::SoftDeleteUser { id, if_match } => {
-                let mut user = self.load_live_user(id, if_match)?;
-                user.deleted_date_time = Some(self.now());
-                self.bump_user(&mut user)?;
-                self.append(ObjectKind::User, id, ChangeOp::SoftDelete, None, &[])?;
-                Ok(WriteOutcome::User(Box::new(user)))
-            }
-            WriteOp::RestoreUser { id, if_match } => {
-                let mut user = self.load_user(id)?;
-                check_version(ObjectKind::User, id, user.version, if_match)?;
-                if !user.is_deleted() {
-                    return Err(StoreError::NotDeleted { kind: ObjectKind::User, id });
-                }
-                user.deleted_date_time = None;
-                self.bump_user(&mut user)?;
-                self.append(ObjectKind::User, id, ChangeOp::Restore, None, &[])?;
-                Ok(WriteOutcome::User(Box::new(user)))
-            }
+            WriteOp::SoftDeleteUser { id, if_match } => self.soft_delete::<User>(id, if_match),
+            WriteOp::RestoreUser { id, if_match } => self.restore::<User>(id, if_match),
             WriteOp::HardDeleteUser { id, if_match } => {
                 let user = self.load_user(id)?;
                 check_version(ObjectKind::User, id, user.version, if_match)?;
@@ -235,7 +219,7 @@ impl<'c> Tx<'c> {
             }
             WriteOp::CreateGroup(g) => self.create_group(g).map(|g| WriteOutcome::Group(Box::new(g))),
             WriteOp::UpdateGroup { id, patch, if_match } => {
-                let mut group = self.load_live_group(id, if_match)?;
+                let mut group = self.load_live::<Group>(id, if_match)?;
                 let changes = group.attrs.apply(&patch)?;
                 if changes.is_empty() {
                     return Ok(WriteOutcome::Group(Box::new(group)));
@@ -244,24 +228,8 @@ impl<'c> Tx<'c> {
                 self.append(ObjectKind::Group, id, ChangeOp::Update, None, &changes)?;
                 Ok(WriteOutcome::Group(Box::new(group)))
             }
-            WriteOp::SoftDeleteGroup { id, if_match } => {
-                let mut group = self.load_live_group(id, if_match)?;
-                group.deleted_date_time = Some(self.now());
-                self.bump_group(&mut group)?;
-                self.append(ObjectKind::Group, id, ChangeOp::SoftDelete, None, &[])?;
-                Ok(WriteOutcome::Group(Box::new(group)))
-            }
-            WriteOp::RestoreGroup { id, if_match } => {
-                let mut group = self.load_group(id)?;
-                check_version(ObjectKind::Group, id, group.version, if_match)?;
-                if !group.is_deleted() {
-                    return Err(StoreError::NotDeleted { kind: ObjectKind::Group, id });
-                }
-                group.deleted_date_time = None;
-                self.bump_group(&mut group)?;
-                self.append(ObjectKind::Group, id, ChangeOp::Restore, None, &[])?;
-                Ok(WriteOutcome::Group(Box::new(group)))
-            }
+            WriteOp::SoftDeleteGroup { id, if_match } => self.soft_delete::<Group>(id, if_match),
+            WriteOp::RestoreGroup { id, if_match } => self.restore::<Group>(id, if_match),
             WriteOp::HardDeleteGroup { id, if_match } => {
                 let group = self.load_group(id)?;
                 check_version(ObjectKind::Group, id, group.version, if_match)?;
@@ -269,7 +237,7 @@ impl<'c> Tx<'c> {
                 Ok(WriteOutcome::HardDeleted { kind: ObjectKind::Group, id })
             }
             WriteOp::AddMember { group, user, if_match } => {
-                let mut g = self.load_live_group(group, if_match)?;
+                let mut g = self.load_live::<Group>(group, if_match)?;
                 let u = self.load_user(user)?;
                 if u.is_deleted() {
                     return Err(StoreError::ObjectDeleted { kind: ObjectKind::User, id: user });
@@ -287,7 +255,7 @@ impl<'c> Tx<'c> {
                 Ok(WriteOutcome::Group(Box::new(g)))
             }
             WriteOp::RemoveMember { group, user, if_match } => {
-                let mut g = self.load_live_group(group, if_match)?;
+                let mut g = self.load_live::<Group>(group, if_match)?;
                 if self.remove_membership(group, user)? == 0 {
                     return Err(StoreError::NotAMember { group, user });
                 }
@@ -298,22 +266,34 @@ impl<'c> Tx<'c> {
         }
     }
 
-    fn load_live_user(&self, id: ObjectId, if_match: Option<Version>) -> Result<User, StoreError> {
-        let user = self.load_user(id)?;
-        check_version(ObjectKind::User, id, user.version, if_match)?;
-        if user.is_deleted() {
-            return Err(StoreError::ObjectDeleted { kind: ObjectKind::User, id });
+    /// Loads an object that must exist, not be soft-deleted, and have the version named.
+    fn load_live<T: Stored>(&self, id: ObjectId, if_match: Option<Version>) -> Result<T, StoreError> {
+        let object = T::load(self, id)?;
+        check_version(T::KIND, id, object.version(), if_match)?;
+        if object.is_deleted() {
+            return Err(StoreError::ObjectDeleted { kind: T::KIND, id });
         }
-        Ok(user)
+        Ok(object)
     }
 
-    fn load_live_group(&self, id: ObjectId, if_match: Option<Version>) -> Result<Group, StoreError> {
-        let group = self.load_group(id)?;
-        check_version(ObjectKind::Group, id, group.version, if_match)?;
-        if group.is_deleted() {
-            return Err(StoreError::ObjectDeleted { kind: ObjectKind::Group, id });
+    fn soft_delete<T: Stored>(&mut self, id: ObjectId, if_match: Option<Version>) -> Result<WriteOutcome, StoreError> {
+        let mut object = self.load_live::<T>(id, if_match)?;
+        *object.deleted_at() = Some(self.now());
+        object.bump(self)?;
+        self.append(T::KIND, id, ChangeOp::SoftDelete, None, &[])?;
+        Ok(object.outcome())
+    }
+
+    fn restore<T: Stored>(&mut self, id: ObjectId, if_match: Option<Version>) -> Result<WriteOutcome, StoreError> {
+        let mut object = T::load(self, id)?;
+        check_version(T::KIND, id, object.version(), if_match)?;
+        if !object.is_deleted() {
+            return Err(StoreError::NotDeleted { kind: T::KIND, id });
         }
-        Ok(group)
+        *object.deleted_at() = None;
+        object.bump(self)?;
+        self.append(T::KIND, id, ChangeOp::Restore, None, &[])?;
+        Ok(object.outcome())
     }
 
     /// Inserts a new user. With `defer_manager`, a manager that does not exist yet is
@@ -496,6 +476,62 @@ impl<'c> Tx<'c> {
             self.hard_delete_group(id)?;
         }
         Ok(n)
+    }
+}
+
+/// What the lifecycle operations need of users and groups alike.
+trait Stored: Sized {
+    const KIND: ObjectKind;
+    fn load(tx: &Tx<'_>, id: ObjectId) -> Result<Self, StoreError>;
+    /// Writes the whole row back with version + 1.
+    fn bump(&mut self, tx: &Tx<'_>) -> Result<(), StoreError>;
+    fn version(&self) -> Version;
+    fn is_deleted(&self) -> bool;
+    fn deleted_at(&mut self) -> &mut Option<jiff::Timestamp>;
+    fn outcome(self) -> WriteOutcome;
+}
+
+impl Stored for User {
+    const KIND: ObjectKind = ObjectKind::User;
+    fn is_deleted(&self) -> bool {
+        User::is_deleted(self)
+    }
+    fn load(tx: &Tx<'_>, id: ObjectId) -> Result<Self, StoreError> {
+        tx.load_user(id)
+    }
+    fn bump(&mut self, tx: &Tx<'_>) -> Result<(), StoreError> {
+        tx.bump_user(self)
+    }
+    fn version(&self) -> Version {
+        self.version
+    }
+    fn deleted_at(&mut self) -> &mut Option<jiff::Timestamp> {
+        &mut self.deleted_date_time
+    }
+    fn outcome(self) -> WriteOutcome {
+        WriteOutcome::User(Box::new(self))
+    }
+}
+
+impl Stored for Group {
+    const KIND: ObjectKind = ObjectKind::Group;
+    fn is_deleted(&self) -> bool {
+        Group::is_deleted(self)
+    }
+    fn load(tx: &Tx<'_>, id: ObjectId) -> Result<Self, StoreError> {
+        tx.load_group(id)
+    }
+    fn bump(&mut self, tx: &Tx<'_>) -> Result<(), StoreError> {
+        tx.bump_group(self)
+    }
+    fn version(&self) -> Version {
+        self.version
+    }
+    fn deleted_at(&mut self) -> &mut Option<jiff::Timestamp> {
+        &mut self.deleted_date_time
+    }
+    fn outcome(self) -> WriteOutcome {
+        WriteOutcome::Group(Box::new(self))
     }
 }
 
