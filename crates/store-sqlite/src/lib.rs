@@ -10,6 +10,7 @@
 //! Why rusqlite and not sqlx: see ARCHITECTURE.md ("SQLite driver").
 
 mod bulk;
+mod logcodec;
 mod query;
 mod rows;
 mod schema;
@@ -407,6 +408,29 @@ impl Store for SqliteStore {
             .query_row(params![tenant.as_bytes(), anchor.tenant.as_bytes(), anchor.object.as_bytes()], rows::user)
             .optional()
         })
+    }
+
+    async fn list_users_by_anchor_tenant(&self, tenant: TenantId, source: TenantId, after: Option<ObjectId>, limit: u32) -> Result<Page<User>> {
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
+                "SELECT {USER_COLS} FROM users INDEXED BY users_anchor WHERE tenant_id = ?1 AND anchor_tenant = ?2 \
+                 AND anchor_object > ?3 AND anchor_tenant IS NOT NULL ORDER BY anchor_object LIMIT ?4"
+            )
+        });
+        let limit = i64::from(limit.max(1));
+        let after = after.map_or([0u8; 16], |a| *a.as_bytes());
+        let mut items = self.read_in(tenant, |c| {
+            let mut stmt = c.prepare_cached(&SQL)?;
+            let rows = stmt.query_map(params![tenant.as_bytes(), source.as_bytes(), after, limit + 1], rows::user)?;
+            rows.collect::<rusqlite::Result<Vec<User>>>()
+        })?;
+        let next = if items.len() as i64 > limit {
+            items.truncate(limit as usize);
+            items.last().and_then(|u| u.anchor).map(|a| a.object)
+        } else {
+            None
+        };
+        Ok(Page { items, next })
     }
 
     async fn list_users(&self, tenant: TenantId, query: &ListQuery) -> Result<Page<User>> {

@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_scim.sql"),
     include_str!("../migrations/0003_sync.sql"),
     include_str!("../migrations/0004_logs.sql"),
+    include_str!("../migrations/0005_log_packing.sql"),
 ];
 
 /// The schema's SQL, migration by migration (for tools that build the same tables, such

@@ -1,10 +1,11 @@
 //! The sync engine's state in SQLite (see `tenantsync_store::SyncStore`).
+use crate::logcodec;
 use crate::rows::sql_err;
 use crate::write::Tx;
 use crate::SqliteStore;
 use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension};
-use tenantsync_domain::{PartnerSettings, SyncConfigId, SyncConfiguration, TenantId};
+use tenantsync_domain::{ObjectId, PartnerSettings, SyncConfigId, SyncConfiguration, TenantId};
 use jiff::Timestamp;
 use tenantsync_store::{
     BatchMode, JobLease, JobState, LogQuery, ProvisioningLog, ProvisioningStatus, Result, Store, StoreError, SyncStore, WriteOp, WriteOutcome,
@@ -188,6 +189,9 @@ impl SyncStore for SqliteStore {
         let body = json(&state)?;
         let watermark: i64 = state.watermark.0 as i64;
         let now = self.now_ms();
+        // Records are packed here, off the single writer thread; the writer repacks only
+        // those whose write it refuses.
+        let mut packed = logs.iter().map(logcodec::encode).collect::<Result<Vec<_>>>()?;
         let (results, head) = self
             .write(move |conn| {
                 let mut tx = Tx::begin(conn, target, now)?;
@@ -199,19 +203,32 @@ impl SyncStore for SqliteStore {
                     }
                 };
                 // Logs report what really happened to their write.
-                for log in &mut logs {
+                for (log, body) in logs.iter_mut().zip(packed.iter_mut()) {
                     if let Some(Some(result)) = log.op_index.map(|i| results.get(i)) {
-                        match result {
+                        let repack = match result {
                             Err(e) => {
                                 log.status = ProvisioningStatus::Failure;
                                 log.error_code = Some(e.code().to_owned());
                                 log.error_message = Some(e.to_string());
+                                true
                             }
-                            Ok(WriteOutcome::User(u)) => log.target_id = Some(u.id),
-                            Ok(_) => {}
+                            Ok(WriteOutcome::User(u)) if log.target_id != Some(u.id) => {
+                                log.target_id = Some(u.id);
+                                false
+                            }
+                            Ok(_) => false,
+                        };
+                        if repack {
+                            match logcodec::encode(log) {
+                                Ok(b) => *body = b,
+                                Err(e) => {
+                                    tx.rollback();
+                                    return Err(e);
+                                }
+                            }
                         }
                     }
-                    if let Err(e) = insert_log(tx.conn, log) {
+                    if let Err(e) = insert_log(tx.conn, log, body) {
                         tx.rollback();
                         return Err(e);
                     }
@@ -256,7 +273,7 @@ impl SyncStore for SqliteStore {
     }
 
     async fn provisioning_logs(&self, q: &LogQuery) -> Result<Vec<ProvisioningLog>> {
-        let mut sql = String::from("SELECT body FROM provisioning_logs WHERE 1 = 1");
+        let mut sql = String::from("SELECT body, config_id, status, source_id, target_id FROM provisioning_logs WHERE 1 = 1");
         let mut params: Vec<rusqlite::types::Value> = Vec::new();
         let mut bind = |clause: &str, v: rusqlite::types::Value, sql: &mut String| {
             params.push(v);
@@ -284,7 +301,23 @@ impl SyncStore for SqliteStore {
         sql.push_str(&format!(" ORDER BY id DESC LIMIT ?{}", params.len()));
         self.read(|c| {
             let mut stmt = c.prepare_cached(&sql)?;
-            let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| parse::<ProvisioningLog>(&r.get::<_, String>(0)?))?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| {
+                let status: String = r.get(2)?;
+                let status = match status.as_str() {
+                    "success" => ProvisioningStatus::Success,
+                    "failure" => ProvisioningStatus::Failure,
+                    "skipped" => ProvisioningStatus::Skipped,
+                    "warning" => ProvisioningStatus::Warning,
+                    _ => return Err(crate::rows::corrupt("provisioning log status")),
+                };
+                let columns = logcodec::Columns {
+                    config_id: SyncConfigId::from_bytes(r.get(1)?),
+                    status,
+                    source_id: ObjectId::from_bytes(r.get(3)?),
+                    target_id: r.get::<_, Option<[u8; 16]>>(4)?.map(ObjectId::from_bytes),
+                };
+                logcodec::decode(r.get_ref(0)?, columns).map_err(|_| crate::rows::corrupt("provisioning log"))
+            })?;
             rows.collect()
         })
     }
@@ -298,8 +331,7 @@ impl SyncStore for SqliteStore {
     }
 }
 
-fn insert_log(conn: &rusqlite::Connection, log: &ProvisioningLog) -> Result<()> {
-    let body = json(log)?;
+fn insert_log(conn: &rusqlite::Connection, log: &ProvisioningLog, body: &[u8]) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO provisioning_logs (config_id, at_ms, status, source_id, target_id, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )

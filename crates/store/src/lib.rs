@@ -84,6 +84,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Case-insensitive; `mail` is not unique, so several may come back.
     async fn find_users_by_mail(&self, tenant: TenantId, mail: &Mail) -> Result<Vec<User>>;
     async fn find_user_by_anchor(&self, tenant: TenantId, anchor: &Anchor) -> Result<Option<User>>;
+    /// The users of `tenant` whose anchor names `source` (the copies a sync from `source`
+    /// made), soft-deleted ones included, in anchor-object order, which is the source
+    /// objects' id order; a page at a time, `after` being the anchor object the previous
+    /// page ended with (its `next`). Lets an initial cycle walk source and target side by
+    /// side instead of looking each user up.
+    async fn list_users_by_anchor_tenant(&self, tenant: TenantId, source: TenantId, after: Option<ObjectId>, limit: u32) -> Result<Page<User>>;
     /// Users in id order (which is creation order), a page at a time.
     async fn list_users(&self, tenant: TenantId, query: &ListQuery) -> Result<Page<User>>;
     async fn count_users(&self, tenant: TenantId, visibility: Visibility) -> Result<u64>;

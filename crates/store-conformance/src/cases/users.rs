@@ -98,6 +98,43 @@ pub async fn anchor_makes_a_user_external_and_finds_it(f: Fixture) {
     assert_eq!(f.store.find_user_by_anchor(t, &other_tenant).await.unwrap(), None);
 }
 
+pub async fn users_by_anchor_tenant_page_in_anchor_order(f: Fixture) {
+    let t = tenant(&f, "contoso.example").await.id;
+    let (source, other) = (tenantsync_domain::TenantId::new(), tenantsync_domain::TenantId::new());
+    let mut objects: Vec<ObjectId> = (0..5).map(|_| ObjectId::new()).collect();
+    // Created in reverse anchor order, so the listing cannot just follow creation.
+    objects.sort();
+    let mut made = Vec::new();
+    for (i, o) in objects.iter().enumerate().rev() {
+        let mut u = new_user(&format!("copy{i}@contoso.example"));
+        u.anchor = Some(tenantsync_domain::Anchor::new(source, *o));
+        made.push(f.store.create_user(t, u).await.unwrap());
+    }
+    let mut foreign = new_user("foreign@contoso.example");
+    foreign.anchor = Some(tenantsync_domain::Anchor::new(other, objects[2]));
+    f.store.create_user(t, foreign).await.unwrap();
+    f.store.create_user(t, new_user("internal@contoso.example")).await.unwrap();
+    // Soft-deleted copies are listed too: a cycle restores them.
+    let deleted = made[0].id;
+    f.store.apply_one(t, WriteOp::SoftDeleteUser { id: deleted, if_match: None }).await.unwrap();
+
+    let (mut seen, mut after) = (Vec::new(), None);
+    loop {
+        let page = f.store.list_users_by_anchor_tenant(t, source, after, 2).await.unwrap();
+        assert!(page.items.len() <= 2);
+        seen.extend(page.items.iter().map(|u| u.anchor.map(|a| a.object)));
+        match page.next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(seen, objects.iter().map(|o| Some(*o)).collect::<Vec<_>>(), "only this source's copies, in anchor order");
+    let all = f.store.list_users_by_anchor_tenant(t, source, None, 100).await.unwrap();
+    assert!(all.items.iter().any(|u| u.id == deleted && u.is_deleted()));
+    assert_eq!(all.next, None);
+    assert!(f.store.list_users_by_anchor_tenant(t, tenantsync_domain::TenantId::new(), None, 100).await.unwrap().items.is_empty());
+}
+
 pub async fn upn_differing_only_in_case_is_upn_conflict(f: Fixture) {
     let t = tenant(&f, "contoso.example").await.id;
     let alice = f.store.create_user(t, new_user("alice@contoso.example")).await.unwrap();
