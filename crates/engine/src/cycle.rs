@@ -4,15 +4,23 @@ use crate::compile::Compiled;
 use crate::plan::{self, Action, ScopeInput};
 use crate::{policy, Engine, EngineError};
 use jiff::Timestamp;
-use std::collections::BTreeSet;
-use tenantsync_domain::{Anchor, Assignment, ChangeCursor, ChangeOp, ObjectId, ObjectKind, SyncConfigId, TenantId};
+use std::collections::{BTreeSet, HashMap};
+use tenantsync_domain::{
+    Anchor, Assignment, ChangeCursor, ChangeOp, ObjectId, ObjectKind, SyncConfigId, TenantId,
+};
 use tenantsync_store::{
-    CycleCounters, CycleExecution, Escrow, JobState, JobStatusCode, ListQuery, ProvisioningAction, ProvisioningLog,
-    ProvisioningStatus, ProvisioningStep, StoreError, Visibility, WriteOp,
+    CycleCounters, CycleExecution, Escrow, JobState, JobStatusCode, ListQuery, ProvisioningAction,
+    ProvisioningLog, ProvisioningStatus, ProvisioningStep, StoreError, Visibility, WriteOp,
+    WriteOutcome,
 };
 
-/// Target writes committed per transaction.
-const COMMIT_EVERY: usize = 1000;
+/// Objects (log records) committed per transaction. Big transactions matter: the
+/// target's secondary indexes (UPN, mail, display name) take inserts at random places,
+/// so a transaction dirties about one index page per user and index; in a large one
+/// several users share those pages, and SQLite writes each dirty page to the WAL once
+/// per transaction. While one batch commits the next is planned, so at most two are in
+/// memory (a few tens of MiB).
+const COMMIT_EVERY: usize = 8000;
 
 /// What a cycle did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -51,7 +59,7 @@ impl Batch {
     }
 
     fn len(&self) -> usize {
-        self.ops.len() + self.logs.len()
+        self.logs.len().max(self.ops.len())
     }
 }
 
@@ -65,7 +73,12 @@ pub(crate) struct Run<'a> {
     state: JobState,
     report: CycleReport,
     escrows: Vec<Escrow>,
+    /// The commit the store is working on while the cycle plans the next batch.
+    inflight: Option<InFlight>,
 }
+
+type Committed = Result<(Vec<ObjectId>, Vec<Result<WriteOutcome, StoreError>>), EngineError>;
+type InFlight = tokio::task::JoinHandle<Committed>;
 
 impl<'a> Run<'a> {
     /// A run for one on-demand action.
@@ -81,14 +94,37 @@ impl<'a> Run<'a> {
             state: JobState::default(),
             report: CycleReport { cycle_id, ..CycleReport::default() },
             escrows: Vec::new(),
+            inflight: None,
         }
     }
 
-    /// Commits target writes, their log records and the job state together; failed writes
-    /// become escrows.
-    async fn commit(&mut self, batch: Batch, state: JobState) -> Result<(), EngineError> {
+    /// Hands target writes, their log records and the job state to the store, which
+    /// commits them together while the cycle goes on planning (the single writer thread
+    /// and the planning overlap). At most one commit is in flight, so commits land in
+    /// order and the one carrying the new watermark lands last.
+    async fn send(&mut self, batch: Batch, state: JobState) -> Result<(), EngineError> {
+        self.settle().await?;
+        let store = self.engine.store().clone();
+        let (id, target) = (self.id, self.target);
         let (sources, writes): (Vec<ObjectId>, Vec<WriteOp>) = batch.ops.into_iter().unzip();
-        let results = self.engine.store().commit_sync(self.id, self.target, writes, state, batch.logs).await?;
+        let logs = batch.logs;
+        self.inflight = Some(tokio::spawn(async move {
+            let results = store.commit_sync(id, target, writes, state, logs).await?;
+            Ok((sources, results))
+        }));
+        Ok(())
+    }
+
+    /// Waits for the commit in flight, if any; its failed writes become escrows.
+    async fn settle(&mut self) -> Result<(), EngineError> {
+        let Some(handle) = self.inflight.take() else {
+            return Ok(());
+        };
+        let (sources, results) = handle.await.map_err(|e| {
+            EngineError::Store(StoreError::Internal {
+                message: format!("commit task: {e}"),
+            })
+        })??;
         for (source, result) in sources.into_iter().zip(results) {
             match result {
                 Ok(_) => self.report.counters.count_exported += 1,
@@ -96,6 +132,12 @@ impl<'a> Run<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Commits and waits.
+    async fn commit(&mut self, batch: Batch, state: JobState) -> Result<(), EngineError> {
+        self.send(batch, state).await?;
+        self.settle().await
     }
 
     fn escrow(&mut self, source: ObjectId, code: &str, message: String) {
@@ -137,22 +179,6 @@ fn step(name: &str, kind: &str, status: ProvisioningStatus, description: String)
     ProvisioningStep { name: name.into(), provisioning_step_type: kind.into(), status, description, details: serde_json::Map::new() }
 }
 
-async fn page_users(store: &dyn tenantsync_store::SyncStore, tenant: TenantId, mut each: impl FnMut(&tenantsync_domain::User)) -> Result<u64, EngineError> {
-    let mut query = ListQuery { limit: 5000, visibility: Visibility::All, ..ListQuery::default() };
-    let mut n = 0;
-    loop {
-        let page = store.list_users(tenant, &query).await?;
-        for u in &page.items {
-            each(u);
-            n += 1;
-        }
-        match page.next {
-            Some(next) => query.after = Some(next),
-            None => return Ok(n),
-        }
-    }
-}
-
 pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, EngineError> {
     let store = engine.store().as_ref();
     // One cycle of a job at a time, across tasks and processes.
@@ -182,106 +208,63 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
         report: CycleReport { cycle_id: cycle_id.clone(), initial, ..CycleReport::default() },
         escrows: Vec::new(),
         state,
+        inflight: None,
     };
 
     let (assigned_users, assigned_groups) = assignments(cfg);
-
-    // Which source users this cycle looks at.
-    let mut candidates: BTreeSet<ObjectId> = BTreeSet::new();
-    if initial {
-        run.report.counters.count_imported = page_users(store, source, |u| {
-            candidates.insert(u.id);
-        })
-        .await?;
-        // Target users this configuration made whose source user is gone for good.
-        page_users(store, target, |u| {
-            if let Some(a) = u.anchor
-                && a.tenant == source
-            {
-                candidates.insert(a.object);
+    let live = live_groups(store, source, assigned_groups.clone()).await;
+    let scope = Scope {
+        compiled: &compiled,
+        source,
+        target,
+        target_domain: &target_tenant.initial_domain,
+        assigned_users,
+        assigned_groups: live,
+    };
+    let mut work = Work::default();
+    let mut waiting = Vec::new();
+    let outcome = async {
+        if initial {
+            initial_pass(&mut run, &mut work, &scope, store).await?;
+        } else {
+            let candidates = changed_since(&mut run, store, source, head, &assigned_groups).await?;
+            // Earlier failures are retried when their time has come (or at once if the
+            // source object changed: it is a candidate anyway); the others wait in escrow.
+            let now = Timestamp::now();
+            let mut candidates = candidates;
+            candidates.extend(
+                run.state
+                    .escrows
+                    .iter()
+                    .filter(|e| e.next_attempt <= now)
+                    .map(|e| e.source_object_id),
+            );
+            waiting = run
+                .state
+                .escrows
+                .iter()
+                .filter(|e| !candidates.contains(&e.source_object_id))
+                .cloned()
+                .collect();
+            for sid in candidates {
+                let seen = scope.look(store, sid).await?;
+                work.process(&mut run, seen).await?;
             }
-        })
-        .await?;
-    } else {
-        let mut cursor = run.state.watermark;
-        while cursor < head {
-            let page = store.changes_since(source, cursor, 10_000).await?;
-            if page.changes.is_empty() {
-                break;
-            }
-            for c in &page.changes {
-                if c.seq > head.0 {
-                    break;
-                }
-                run.report.counters.count_imported_deltas += 1;
-                match (c.object_kind, c.op) {
-                    (ObjectKind::User, _) => {
-                        candidates.insert(c.object_id);
-                    }
-                    (ObjectKind::Group, ChangeOp::MemberAdd | ChangeOp::MemberRemove) if assigned_groups.contains(&c.object_id) => {
-                        if let Some(m) = c.member_id {
-                            candidates.insert(m);
-                        }
-                    }
-                    (ObjectKind::Group, ChangeOp::SoftDelete | ChangeOp::Restore) if assigned_groups.contains(&c.object_id) => {
-                        let members = store.list_members(source, c.object_id, &ListQuery { limit: 100_000, ..ListQuery::default() }).await;
-                        if let Ok(page) = members {
-                            candidates.extend(page.items.iter().map(|u| u.id));
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            cursor = page.next_cursor;
         }
+        Ok::<(), EngineError>(())
     }
-    // Earlier failures are retried when their time has come (or at once if the source
-    // object changed: it is a candidate anyway); the others wait in escrow.
-    let now = Timestamp::now();
-    candidates.extend(run.state.escrows.iter().filter(|e| e.next_attempt <= now).map(|e| e.source_object_id));
-    let waiting: Vec<Escrow> = run.state.escrows.iter().filter(|e| !candidates.contains(&e.source_object_id)).cloned().collect();
-
-    let mut batch = Batch::default();
-    let mut deletes = Batch::default();
-    let mut managers: Vec<(ObjectId, ObjectId)> = Vec::new();
-    let live = live_groups(store, source, assigned_groups).await;
-    let scope = Scope { compiled: &compiled, source, target, target_domain: &target_tenant.initial_domain, assigned_users, assigned_groups: live };
-    for sid in candidates {
-        let t0 = std::time::Instant::now();
-        let seen = scope.look(store, sid).await?;
-        let p = match seen.plan() {
-            Ok(p) => p,
-            Err(message) => {
-                let mut log = run.log(sid, &seen.name(), seen.matched.as_ref().map(|m| m.id), ProvisioningAction::Other, ProvisioningStatus::Failure);
-                log.error_code = Some("MappingEvaluationFailed".into());
-                log.error_message = Some(message.clone());
-                batch.add(sid, Vec::new(), log);
-                run.escrow(sid, "MappingEvaluationFailed", message);
-                continue;
-            }
-        };
-        match p.action {
-            Action::Create => run.report.created += 1,
-            Action::Update => run.report.updated += 1,
-            Action::Restore => run.report.restored += 1,
-            Action::SoftDelete => run.report.soft_deleted += 1,
-            Action::HardDelete => run.report.hard_deleted += 1,
-            Action::Skip(_) => run.report.skipped += 1,
-        }
-        if matches!(p.action, Action::Create | Action::Update | Action::Restore | Action::Skip("RedundantExport")) {
-            run.report.counters.count_entitled += 1;
-        }
-        if let (Some(m), Some(t)) = (p.manager, p.target_id) {
-            managers.push((t, m));
-        }
-        let log = seen.record(&mut run, &p, t0);
-        let into = if matches!(p.action, Action::SoftDelete | Action::HardDelete) { &mut deletes } else { &mut batch };
-        into.add(sid, p.ops, log);
-        if batch.len() >= COMMIT_EVERY {
-            let state = run.state.clone();
-            run.commit(std::mem::take(&mut batch), state).await?;
-        }
+    .await;
+    if let Err(e) = outcome {
+        // Let a commit in flight land before the lease goes (it keeps the old watermark).
+        let _ = run.settle().await;
+        return Err(e);
     }
+    let Work {
+        mut batch,
+        mut deletes,
+        managers,
+        copies,
+    } = work;
 
     // Accidental-deletion prevention: too many deletions in one cycle are held back and
     // the job goes into quarantine until an admin allows them (restart ForceDeletes).
@@ -315,17 +298,39 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
     }
     if !batch.ops.is_empty() {
         let state = run.state.clone();
-        run.commit(std::mem::take(&mut batch), state).await?;
+        run.send(std::mem::take(&mut batch), state).await?;
     }
+    // Every user of the cycle is written before references resolve.
+    run.settle().await?;
 
-    // References: managers resolve once both users exist in the target.
-    for (target_user, source_manager) in managers {
-        let Ok(t) = store.get_user(target, target_user).await else { continue };
-        let wanted = store.find_user_by_anchor(target, &Anchor::new(source, source_manager)).await?.map(|m| m.id);
-        if let Some(op) = plan::manager_op(&t, wanted) {
-            batch.ops.push((t.anchor.map_or(target_user, |a| a.object), op));
+    // References: managers resolve once both users exist in the target. The copies made
+    // or matched in this cycle are known; others are looked up by anchor.
+    // Users whose write failed in this cycle have no copy to point at or from.
+    let failed: std::collections::HashSet<ObjectId> =
+        run.escrows.iter().map(|e| e.source_object_id).collect();
+    for r in managers {
+        if failed.contains(&r.source_user) {
+            continue;
+        }
+        let wanted = match copies
+            .get(&r.source_manager)
+            .filter(|_| !failed.contains(&r.source_manager))
+        {
+            Some(t) => Some(*t),
+            None => store
+                .find_user_by_anchor(target, &Anchor::new(source, r.source_manager))
+                .await?
+                .map(|m| m.id),
+        };
+        if let Some(op) = plan::manager_op_for(r.target_user, r.current, wanted) {
+            batch.ops.push((r.source_user, op));
+            if batch.ops.len() >= COMMIT_EVERY {
+                let state = run.state.clone();
+                run.send(std::mem::take(&mut batch), state).await?;
+            }
         }
     }
+    run.settle().await?;
 
     let ended = Timestamp::now();
     run.report.watermark = watermark;
@@ -375,6 +380,239 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
         store.set_job_state(id, all).await?;
     }
     Ok(run.report)
+}
+
+/// A manager reference to resolve after the cycle's users are written.
+struct ManagerRef {
+    source_user: ObjectId,
+    target_user: ObjectId,
+    /// The target user's manager now (none for a user this cycle creates).
+    current: Option<ObjectId>,
+    source_manager: ObjectId,
+}
+
+/// What a cycle has decided so far.
+#[derive(Default)]
+struct Work {
+    batch: Batch,
+    /// Deletions wait until the end of the cycle: the threshold counts them all.
+    deletes: Batch,
+    managers: Vec<ManagerRef>,
+    /// Source user → its target copy, for the users this cycle created or matched.
+    copies: HashMap<ObjectId, ObjectId>,
+}
+
+impl Work {
+    /// Plans one source user and queues its writes and log record.
+    async fn process(&mut self, run: &mut Run<'_>, seen: Seen<'_>) -> Result<(), EngineError> {
+        let t0 = std::time::Instant::now();
+        let sid = seen.id;
+        let p = match seen.plan() {
+            Ok(p) => p,
+            Err(message) => {
+                let mut log = run.log(
+                    sid,
+                    &seen.name(),
+                    seen.matched.as_ref().map(|m| m.id),
+                    ProvisioningAction::Other,
+                    ProvisioningStatus::Failure,
+                );
+                log.error_code = Some("MappingEvaluationFailed".into());
+                log.error_message = Some(message.clone());
+                self.batch.add(sid, Vec::new(), log);
+                run.escrow(sid, "MappingEvaluationFailed", message);
+                return Ok(());
+            }
+        };
+        match p.action {
+            Action::Create => run.report.created += 1,
+            Action::Update => run.report.updated += 1,
+            Action::Restore => run.report.restored += 1,
+            Action::SoftDelete => run.report.soft_deleted += 1,
+            Action::HardDelete => run.report.hard_deleted += 1,
+            Action::Skip(_) => run.report.skipped += 1,
+        }
+        let entitled = matches!(
+            p.action,
+            Action::Create | Action::Update | Action::Restore | Action::Skip("RedundantExport")
+        );
+        if entitled {
+            run.report.counters.count_entitled += 1;
+            if let Some(t) = p.target_id {
+                self.copies.insert(sid, t);
+            }
+        }
+        if let (Some(m), Some(t)) = (p.manager, p.target_id) {
+            let current = seen.matched.as_ref().and_then(|u| u.attrs.manager);
+            self.managers.push(ManagerRef {
+                source_user: sid,
+                target_user: t,
+                current,
+                source_manager: m,
+            });
+        }
+        let log = seen.record(run, &p, t0);
+        let into = if matches!(p.action, Action::SoftDelete | Action::HardDelete) {
+            &mut self.deletes
+        } else {
+            &mut self.batch
+        };
+        into.add(sid, p.ops, log);
+        if self.batch.len() >= COMMIT_EVERY {
+            let state = run.state.clone();
+            run.send(std::mem::take(&mut self.batch), state).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Users read per page in an initial cycle.
+const PAGE: u32 = 2000;
+
+/// The initial cycle's walk: every source user and every copy this configuration made in
+/// the target, side by side in source-id order (the anchor index is in that order too),
+/// so each user is read once and matched without a lookup of its own.
+async fn initial_pass(
+    run: &mut Run<'_>,
+    work: &mut Work,
+    scope: &Scope<'_>,
+    store: &dyn tenantsync_store::SyncStore,
+) -> Result<(), EngineError> {
+    use std::collections::VecDeque;
+    let (source, target) = (scope.source, scope.target);
+    let mut src_query = ListQuery {
+        limit: PAGE,
+        visibility: Visibility::All,
+        ..ListQuery::default()
+    };
+    let (mut src, mut src_done) = (VecDeque::new(), false);
+    let (mut copies, mut copies_after, mut copies_done) = (VecDeque::new(), None, false);
+    let mut last: Option<ObjectId> = None;
+    loop {
+        if src.is_empty() && !src_done {
+            let page = store.list_users(source, &src_query).await?;
+            src.extend(page.items);
+            match page.next {
+                Some(n) => src_query.after = Some(n),
+                None => src_done = true,
+            }
+        }
+        if copies.is_empty() && !copies_done {
+            let page = store
+                .list_users_by_anchor_tenant(target, source, copies_after, PAGE)
+                .await?;
+            // Copies made by this cycle's own earlier commits are behind the walk already.
+            copies.extend(
+                page.items
+                    .into_iter()
+                    .filter(|u| u.anchor.is_some_and(|a| last.is_none_or(|l| a.object > l))),
+            );
+            match page.next {
+                Some(n) => copies_after = Some(n),
+                None => copies_done = true,
+            }
+            if copies.is_empty() && !copies_done {
+                continue;
+            }
+        }
+        let next_src = src.front().map(|u: &tenantsync_domain::User| u.id);
+        let next_copy = copies
+            .front()
+            .and_then(|u: &tenantsync_domain::User| u.anchor)
+            .map(|a| a.object);
+        let sid = match (next_src, next_copy) {
+            (None, None) => return Ok(()),
+            (Some(a), None) => a,
+            (None, Some(b)) => b,
+            (Some(a), Some(b)) => a.min(b),
+        };
+        let user = if next_src == Some(sid) {
+            src.pop_front()
+        } else {
+            None
+        };
+        let matched = if next_copy == Some(sid) {
+            copies.pop_front()
+        } else {
+            None
+        };
+        if user.is_some() {
+            run.report.counters.count_imported += 1;
+        }
+        let member_of = match &user {
+            Some(_) if !scope.assigned_groups.is_empty() => store.member_of(source, sid).await?,
+            _ => Vec::new(),
+        };
+        last = Some(sid);
+        work.process(
+            run,
+            Seen {
+                scope,
+                id: sid,
+                user,
+                matched,
+                member_of,
+            },
+        )
+        .await?;
+    }
+}
+
+/// The source users an incremental cycle looks at: those the change feed names since the
+/// watermark, up to `head`.
+async fn changed_since(
+    run: &mut Run<'_>,
+    store: &dyn tenantsync_store::SyncStore,
+    source: TenantId,
+    head: ChangeCursor,
+    assigned_groups: &[ObjectId],
+) -> Result<BTreeSet<ObjectId>, EngineError> {
+    let mut candidates = BTreeSet::new();
+    let mut cursor = run.state.watermark;
+    while cursor < head {
+        let page = store.changes_since(source, cursor, 10_000).await?;
+        if page.changes.is_empty() {
+            break;
+        }
+        for c in &page.changes {
+            if c.seq > head.0 {
+                break;
+            }
+            run.report.counters.count_imported_deltas += 1;
+            match (c.object_kind, c.op) {
+                (ObjectKind::User, _) => {
+                    candidates.insert(c.object_id);
+                }
+                (ObjectKind::Group, ChangeOp::MemberAdd | ChangeOp::MemberRemove)
+                    if assigned_groups.contains(&c.object_id) =>
+                {
+                    if let Some(m) = c.member_id {
+                        candidates.insert(m);
+                    }
+                }
+                (ObjectKind::Group, ChangeOp::SoftDelete | ChangeOp::Restore)
+                    if assigned_groups.contains(&c.object_id) =>
+                {
+                    let members = store
+                        .list_members(
+                            source,
+                            c.object_id,
+                            &ListQuery {
+                                limit: 100_000,
+                                ..ListQuery::default()
+                            },
+                        )
+                        .await;
+                    if let Ok(page) = members {
+                        candidates.extend(page.items.iter().map(|u| u.id));
+                    }
+                }
+                _ => {}
+            }
+        }
+        cursor = page.next_cursor;
+    }
+    Ok(candidates)
 }
 
 /// The assigned users and groups of a configuration.

@@ -240,11 +240,27 @@ fn same(current: &AttrValue, wanted: &AttrValue) -> bool {
 
 /// The manager update a created or matched target user needs, if any.
 pub fn manager_op(target: &User, wanted: Option<ObjectId>) -> Option<WriteOp> {
-    if target.attrs.manager == wanted || wanted.is_none() {
+    manager_op_for(target.id, target.attrs.manager, wanted)
+}
+
+/// The manager update of target user `target` whose manager is `current` now.
+pub fn manager_op_for(
+    target: ObjectId,
+    current: Option<ObjectId>,
+    wanted: Option<ObjectId>,
+) -> Option<WriteOp> {
+    if current == wanted || wanted.is_none() {
         // Entra does not clear a target manager when the source manager is removed.
         return None;
     }
-    let patch = UserPatch { manager: Some(wanted.map(UserRef::Id)), ..UserPatch::default() };
-    Some(WriteOp::UpdateUser { id: target.id, patch, if_match: None })
+    let patch = UserPatch {
+        manager: Some(wanted.map(UserRef::Id)),
+        ..UserPatch::default()
+    };
+    Some(WriteOp::UpdateUser {
+        id: target,
+        patch,
+        if_match: None,
+    })
 }
 

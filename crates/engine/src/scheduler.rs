@@ -17,11 +17,21 @@ pub struct SchedulerOptions {
     /// How often the heads of source tenants are compared, to see commits made by other
     /// processes on the same data directory (commits of this process wake jobs at once).
     pub external_check: Duration,
+    /// Provisioning log records older than this are purged on every safety-net pass (and
+    /// on the first); `None` keeps them forever. Entra keeps them 30 days.
+    pub log_retention: Option<Duration>,
 }
+
+/// Entra's retention of provisioning logs.
+pub const DEFAULT_LOG_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 
 impl Default for SchedulerOptions {
     fn default() -> Self {
-        Self { interval: Duration::from_secs(40 * 60), external_check: Duration::from_secs(1) }
+        Self {
+            interval: Duration::from_secs(40 * 60),
+            external_check: Duration::from_secs(1),
+            log_retention: Some(DEFAULT_LOG_RETENTION),
+        }
     }
 }
 
@@ -56,6 +66,9 @@ pub async fn run(
     loop {
         // Quarantined jobs run only on the safety-net pass (Entra lowers their frequency).
         let full_pass = refresh;
+        if full_pass && let Some(keep) = options.log_retention {
+            purge_logs(store.as_ref(), keep).await;
+        }
         if refresh {
             by_source.clear();
             for c in store.list_sync_configurations().await? {
@@ -123,5 +136,18 @@ pub async fn run(
                 }
             }
         }
+    }
+}
+
+/// Purges the provisioning logs older than `keep`; a failure is logged, not fatal.
+async fn purge_logs(store: &dyn tenantsync_store::SyncStore, keep: Duration) {
+    let keep = jiff::SignedDuration::try_from(keep).unwrap_or(jiff::SignedDuration::MAX);
+    let cutoff = jiff::Timestamp::now()
+        .checked_sub(keep)
+        .unwrap_or(jiff::Timestamp::MIN);
+    match store.purge_provisioning_logs(cutoff).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(purged = n, %cutoff, "provisioning logs past retention purged"),
+        Err(e) => tracing::warn!(code = e.code(), error = %e, "purging provisioning logs failed"),
     }
 }

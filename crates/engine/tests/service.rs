@@ -13,7 +13,11 @@ async fn a_commit_in_the_source_wakes_its_jobs_and_shutdown_is_clean() {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let (events_tx, mut events) = tokio::sync::mpsc::unbounded_channel();
     // A long safety-net interval: only the commit can wake the job.
-    let options = SchedulerOptions { interval: Duration::from_secs(3600), external_check: Duration::from_secs(3600) };
+    let options = SchedulerOptions {
+        interval: Duration::from_secs(3600),
+        external_check: Duration::from_secs(3600),
+        log_retention: None,
+    };
     let service = tokio::spawn(async move {
         scheduler::run(&engine, options, async { let _ = stop_rx.await; }, move |e| {
             let _ = events_tx.send(e);
@@ -55,4 +59,71 @@ async fn a_job_runs_once_at_a_time() {
     assert_eq!(err.code(), "job_running");
     drop(lease);
     w.run(&c).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_past_their_retention_are_purged_by_the_service() {
+    let w = World::new();
+    let (s, t) = (w.tenant("Fabrikam").await, w.tenant("Contoso").await);
+    let c = w.arrow(&s, &t, |_| {}).await;
+    w.user(&s, "alice", &[]).await;
+    w.run(&c).await;
+    let query = tenantsync_store::LogQuery {
+        config_id: Some(c.id),
+        limit: 100,
+        ..Default::default()
+    };
+    assert_eq!(
+        w.store.provisioning_logs(&query).await.unwrap().len(),
+        1,
+        "the create is logged"
+    );
+    tokio::time::sleep(Duration::from_millis(20)).await;
+
+    // Kept while within retention...
+    let keep_all = SchedulerOptions {
+        interval: Duration::from_secs(3600),
+        external_check: Duration::from_secs(3600),
+        log_retention: Some(Duration::from_secs(3600)),
+    };
+    one_pass(&w, keep_all).await;
+    assert_eq!(w.store.provisioning_logs(&query).await.unwrap().len(), 1);
+    // ...purged once older than it.
+    let keep_little = SchedulerOptions {
+        log_retention: Some(Duration::from_millis(10)),
+        ..keep_all
+    };
+    one_pass(&w, keep_little).await;
+    assert!(w.store.provisioning_logs(&query).await.unwrap().is_empty());
+}
+
+/// Runs the service until its first pass has run every job, then stops it.
+async fn one_pass(w: &World, options: SchedulerOptions) {
+    let engine = w.engine.clone();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (events_tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let service = tokio::spawn(async move {
+        scheduler::run(
+            &engine,
+            options,
+            async {
+                let _ = stop_rx.await;
+            },
+            move |e| {
+                let _ = events_tx.send(e);
+            },
+        )
+        .await
+    });
+    let first = tokio::time::timeout(Duration::from_secs(20), events.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(first, JobEvent::Ran { .. }), "{first:?}");
+    stop_tx.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(20), service)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
 }

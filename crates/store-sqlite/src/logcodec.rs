@@ -4,9 +4,9 @@
 //! about 2.6 KB (twenty modified properties, four steps), four times the user row it
 //! reports. So the `body` column holds a packed form instead: the fields that have
 //! columns of their own (configuration, time, status, source, target) are left out, the
-//! rest is a positional JSON array with the cycle's change number instead of the change
-//! id, and the whole is LZ4-compressed (a BLOB). About a quarter of the JSON size, and
-//! encoded by the caller, off the single writer thread.
+//! rest is JSON with the cycle's change number instead of the change id, and the whole
+//! is LZ4-compressed (a BLOB): about a quarter of the JSON size, encoded by the caller,
+//! off the single writer thread.
 //!
 //! Rows written before the packed form hold the full JSON as TEXT; [`decode`] reads both.
 use serde::{Deserialize, Serialize};

@@ -1,7 +1,7 @@
 //! Mapping between rows and domain objects.
 use jiff::Timestamp;
-use rusqlite::types::Value;
 use rusqlite::Row;
+use rusqlite::types::{Value, ValueRef};
 use std::collections::BTreeMap;
 use tenantsync_domain::{
     Anchor, AttrValue, AttributeChange, Change, ChangeOp, DomainName, ExtensionName, Group, GroupAttributes, Mail, ObjectId,
@@ -127,28 +127,35 @@ pub fn user(row: &Row<'_>) -> rusqlite::Result<User> {
     })
 }
 
-fn blob(id: ObjectId) -> Value {
-    Value::Blob(id.as_bytes().to_vec())
+fn blob(id: &ObjectId) -> ValueRef<'_> {
+    ValueRef::Blob(id.as_bytes())
 }
 
-fn text(s: &Option<String>) -> Value {
-    s.as_ref().map_or(Value::Null, |s| Value::Text(s.clone()))
+fn text(s: &Option<String>) -> ValueRef<'_> {
+    s.as_deref()
+        .map_or(ValueRef::Null, |s| ValueRef::Text(s.as_bytes()))
 }
 
-/// The values of [`USER_COLS`] for a user, in order.
-pub fn user_values(u: &User) -> [Value; USER_COL_COUNT] {
+/// The values of [`USER_COLS`] for a user, in order, borrowed (no allocation per
+/// column on the writer thread); `extensions` is `extensions_json` of its extensions.
+pub fn user_values<'a>(
+    u: &'a User,
+    extensions: &'a Option<String>,
+) -> [ValueRef<'a>; USER_COL_COUNT] {
     let a = &u.attrs;
     [
-        Value::Blob(u.tenant_id.as_bytes().to_vec()),
-        blob(u.id),
-        Value::Text(a.user_principal_name.to_string()),
-        a.mail.as_ref().map_or(Value::Null, |m| Value::Text(m.to_string())),
+        ValueRef::Blob(u.tenant_id.as_bytes()),
+        blob(&u.id),
+        ValueRef::Text(a.user_principal_name.as_str().as_bytes()),
+        a.mail
+            .as_ref()
+            .map_or(ValueRef::Null, |m| ValueRef::Text(m.as_str().as_bytes())),
         text(&a.display_name),
         text(&a.given_name),
         text(&a.surname),
         text(&a.mail_nickname),
-        Value::Integer(i64::from(a.account_enabled)),
-        Value::Integer(user_type_code(a.user_type)),
+        ValueRef::Integer(i64::from(a.account_enabled)),
+        ValueRef::Integer(user_type_code(a.user_type)),
         text(&a.department),
         text(&a.job_title),
         text(&a.company_name),
@@ -163,14 +170,19 @@ pub fn user_values(u: &User) -> [Value; USER_COL_COUNT] {
         text(&a.preferred_language),
         text(&a.telephone_number),
         text(&a.mobile_phone),
-        a.manager.map_or(Value::Null, blob),
-        extensions_json(&a.extensions).map_or(Value::Null, Value::Text),
-        u.anchor.map_or(Value::Null, |x| Value::Blob(x.tenant.as_bytes().to_vec())),
-        u.anchor.map_or(Value::Null, |x| blob(x.object)),
-        Value::Integer(u.version.0 as i64),
-        Value::Integer(u.created_date_time.as_millisecond()),
-        Value::Integer(u.last_modified_date_time.as_millisecond()),
-        u.deleted_date_time.map_or(Value::Null, |t| Value::Integer(t.as_millisecond())),
+        a.manager.as_ref().map_or(ValueRef::Null, blob),
+        text(extensions),
+        u.anchor
+            .as_ref()
+            .map_or(ValueRef::Null, |x| ValueRef::Blob(x.tenant.as_bytes())),
+        u.anchor
+            .as_ref()
+            .map_or(ValueRef::Null, |x| blob(&x.object)),
+        ValueRef::Integer(u.version.0 as i64),
+        ValueRef::Integer(u.created_date_time.as_millisecond()),
+        ValueRef::Integer(u.last_modified_date_time.as_millisecond()),
+        u.deleted_date_time
+            .map_or(ValueRef::Null, |t| ValueRef::Integer(t.as_millisecond())),
         text(&a.external_id),
     ]
 }
@@ -199,23 +211,51 @@ pub fn group(row: &Row<'_>) -> rusqlite::Result<Group> {
     })
 }
 
-pub fn group_values(g: &Group) -> [Value; 13] {
+pub fn group_values(g: &Group) -> [ValueRef<'_>; 13] {
     let a = &g.attrs;
     [
-        Value::Blob(g.tenant_id.as_bytes().to_vec()),
-        blob(g.id),
-        Value::Text(a.display_name.clone()),
+        ValueRef::Blob(g.tenant_id.as_bytes()),
+        blob(&g.id),
+        ValueRef::Text(a.display_name.as_bytes()),
         text(&a.description),
         text(&a.mail_nickname),
-        Value::Integer(i64::from(a.security_enabled)),
-        g.anchor.map_or(Value::Null, |x| Value::Blob(x.tenant.as_bytes().to_vec())),
-        g.anchor.map_or(Value::Null, |x| blob(x.object)),
-        Value::Integer(g.version.0 as i64),
-        Value::Integer(g.created_date_time.as_millisecond()),
-        Value::Integer(g.last_modified_date_time.as_millisecond()),
-        g.deleted_date_time.map_or(Value::Null, |t| Value::Integer(t.as_millisecond())),
+        ValueRef::Integer(i64::from(a.security_enabled)),
+        g.anchor
+            .as_ref()
+            .map_or(ValueRef::Null, |x| ValueRef::Blob(x.tenant.as_bytes())),
+        g.anchor
+            .as_ref()
+            .map_or(ValueRef::Null, |x| blob(&x.object)),
+        ValueRef::Integer(g.version.0 as i64),
+        ValueRef::Integer(g.created_date_time.as_millisecond()),
+        ValueRef::Integer(g.last_modified_date_time.as_millisecond()),
+        g.deleted_date_time
+            .map_or(ValueRef::Null, |t| ValueRef::Integer(t.as_millisecond())),
         text(&a.external_id),
     ]
+}
+
+/// Owned copies of borrowed row values (the row as it was before a change).
+pub fn owned(values: &[ValueRef<'_>]) -> Vec<Value> {
+    values
+        .iter()
+        .map(|v| match *v {
+            ValueRef::Null => Value::Null,
+            ValueRef::Integer(i) => Value::Integer(i),
+            ValueRef::Real(f) => Value::Real(f),
+            ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+            ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+        })
+        .collect()
+}
+
+/// Borrowed values as statement parameters.
+pub fn params<'a>(
+    values: &'a [ValueRef<'a>],
+) -> impl Iterator<Item = rusqlite::types::ToSqlOutput<'a>> + 'a {
+    values
+        .iter()
+        .map(|v| rusqlite::types::ToSqlOutput::Borrowed(*v))
 }
 
 pub const CHANGE_COLS: &str = "seq, at_ms, object_kind, object_id, op, member_id, attributes";

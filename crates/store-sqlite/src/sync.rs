@@ -191,8 +191,11 @@ impl SyncStore for SqliteStore {
         let now = self.now_ms();
         // Records are packed here, off the single writer thread; the writer repacks only
         // those whose write it refuses.
-        let mut packed = logs.iter().map(logcodec::encode).collect::<Result<Vec<_>>>()?;
-        let (results, head) = self
+        let mut packed = logs
+            .iter()
+            .map(logcodec::encode)
+            .collect::<Result<Vec<_>>>()?;
+        let (results, head, returned, _packed) = self
             .write(move |conn| {
                 let mut tx = Tx::begin(conn, target, now)?;
                 let results = match tx.apply_all(ops, BatchMode::Independent) {
@@ -250,9 +253,11 @@ impl SyncStore for SqliteStore {
                     }
                 }
                 let head = tx.commit()?;
-                Ok((results, head))
+                // The records go back to be freed on the caller's thread, not the writer's.
+                Ok((results, head, logs, packed))
             })
             .await?;
+        drop(returned);
         self.notify(target, head);
         Ok(results)
     }

@@ -2,6 +2,7 @@
 //! caller; every function appends its change-feed entries through [`Tx::append`], so a
 //! write and its changes always share a transaction.
 use crate::rows::{self, kind_code, sql_err, USER_COLS};
+use rusqlite::types::{Value, ValueRef};
 use rusqlite::{params, Connection, OptionalExtension};
 use tenantsync_domain::{
     AttrValue, AttributeChange, ChangeOp, Group, NewGroup, NewUser, ObjectId, ObjectKind, Origin, TenantId, User, UserRef,
@@ -201,11 +202,15 @@ impl<'c> Tx<'c> {
                     Some(None) => Some(None),
                     Some(Some(r)) => Some(Some(self.resolve_manager(r, id)?)),
                 };
+                let before = rows::owned(&rows::user_values(
+                    &user,
+                    &rows::extensions_json(&user.attrs.extensions),
+                ));
                 let changes = user.attrs.apply(&patch, manager)?;
                 if changes.is_empty() {
                     return Ok(WriteOutcome::User(Box::new(user)));
                 }
-                self.bump_user(&mut user)?;
+                self.bump_user(&mut user, Some(&before))?;
                 self.append(ObjectKind::User, id, ChangeOp::Update, None, &changes)?;
                 Ok(WriteOutcome::User(Box::new(user)))
             }
@@ -220,11 +225,12 @@ impl<'c> Tx<'c> {
             WriteOp::CreateGroup(g) => self.create_group(g).map(|g| WriteOutcome::Group(Box::new(g))),
             WriteOp::UpdateGroup { id, patch, if_match } => {
                 let mut group = self.load_live::<Group>(id, if_match)?;
+                let before = rows::owned(&rows::group_values(&group));
                 let changes = group.attrs.apply(&patch)?;
                 if changes.is_empty() {
                     return Ok(WriteOutcome::Group(Box::new(group)));
                 }
-                self.bump_group(&mut group)?;
+                self.bump_group(&mut group, Some(&before))?;
                 self.append(ObjectKind::Group, id, ChangeOp::Update, None, &changes)?;
                 Ok(WriteOutcome::Group(Box::new(group)))
             }
@@ -250,7 +256,7 @@ impl<'c> Tx<'c> {
                 if inserted == 0 {
                     return Err(StoreError::MemberExists { group, user });
                 }
-                self.bump_group(&mut g)?;
+                self.bump_group(&mut g, None)?;
                 self.append(ObjectKind::Group, group, ChangeOp::MemberAdd, Some(user), &[])?;
                 Ok(WriteOutcome::Group(Box::new(g)))
             }
@@ -259,7 +265,7 @@ impl<'c> Tx<'c> {
                 if self.remove_membership(group, user)? == 0 {
                     return Err(StoreError::NotAMember { group, user });
                 }
-                self.bump_group(&mut g)?;
+                self.bump_group(&mut g, None)?;
                 self.append(ObjectKind::Group, group, ChangeOp::MemberRemove, Some(user), &[])?;
                 Ok(WriteOutcome::Group(Box::new(g)))
             }
@@ -333,13 +339,14 @@ impl<'c> Tx<'c> {
             last_modified_date_time: now,
             deleted_date_time: None,
         };
-        let values = rows::user_values(&user);
+        let extensions = rows::extensions_json(&user.attrs.extensions);
+        let values = rows::user_values(&user, &extensions);
         self.conn
             .prepare_cached(&format!(
                 "INSERT INTO users ({USER_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
                  ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33)"
             ))
-            .and_then(|mut s| s.execute(rusqlite::params_from_iter(values.iter())))
+            .and_then(|mut s| s.execute(rusqlite::params_from_iter(rows::params(&values))))
             .map_err(|e| constraint(e, ObjectKind::User, &user))?;
         self.append(ObjectKind::User, user.id, ChangeOp::Create, None, &[])?;
         Ok((user, deferred))
@@ -371,7 +378,7 @@ impl<'c> Tx<'c> {
         let values = rows::group_values(&group);
         self.conn
             .prepare_cached(&format!("INSERT INTO groups ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)", rows::GROUP_COLS))
-            .and_then(|mut s| s.execute(rusqlite::params_from_iter(values.iter())))
+            .and_then(|mut s| s.execute(rusqlite::params_from_iter(rows::params(&values))))
             .map_err(|e| match constraint_kind(&e) {
                 Some(Constraint::Anchor) => StoreError::AnchorTaken { anchor: group.anchor.map(|a| a.to_string()).unwrap_or_default() },
                 Some(Constraint::Id) => StoreError::IdTaken { kind: ObjectKind::Group, id: group.id },
@@ -381,29 +388,57 @@ impl<'c> Tx<'c> {
         Ok(group)
     }
 
-    /// Rewrites the whole user row with version + 1.
-    fn bump_user(&self, user: &mut User) -> Result<(), StoreError> {
+    /// Writes a user back with version + 1. Only the columns that differ from `before`
+    /// (the row as loaded) are set: SQLite rewrites the entries of every index over an
+    /// assigned column, changed or not, and a user has seven. Without `before`, only the
+    /// lifecycle columns (version, modified, deleted) changed.
+    fn bump_user(&self, user: &mut User, before: Option<&[Value]>) -> Result<(), StoreError> {
         user.version = user.version.next();
         user.last_modified_date_time = self.now();
-        let values = rows::user_values(user);
-        let sets: Vec<String> = USER_COLS.split(',').map(str::trim).enumerate().skip(2).map(|(i, c)| format!("{c} = ?{}", i + 1)).collect();
-        self.conn
-            .prepare_cached(&format!("UPDATE users SET {} WHERE tenant_id = ?1 AND id = ?2", sets.join(", ")))
-            .and_then(|mut s| s.execute(rusqlite::params_from_iter(values.iter())))
-            .map_err(|e| constraint(e, ObjectKind::User, user))?;
-        Ok(())
+        let extensions = rows::extensions_json(&user.attrs.extensions);
+        let values = rows::user_values(user, &extensions);
+        let done = self.update_row("users", USER_COLS, &values, before);
+        done.map_err(|e| constraint(e, ObjectKind::User, user))
     }
 
-    fn bump_group(&self, group: &mut Group) -> Result<(), StoreError> {
+    /// [`Tx::bump_user`] for groups.
+    fn bump_group(&self, group: &mut Group, before: Option<&[Value]>) -> Result<(), StoreError> {
         group.version = group.version.next();
         group.last_modified_date_time = self.now();
         let values = rows::group_values(group);
-        let sets: Vec<String> =
-            rows::GROUP_COLS.split(',').map(str::trim).enumerate().skip(2).map(|(i, c)| format!("{c} = ?{}", i + 1)).collect();
+        self.update_row("groups", rows::GROUP_COLS, &values, before)
+            .map_err(sql_err)
+    }
+
+    /// `UPDATE table SET <changed columns> WHERE tenant_id = ?1 AND id = ?2`, with
+    /// `values` in `cols` order (tenant and id first).
+    fn update_row(
+        &self,
+        table: &str,
+        cols: &str,
+        values: &[ValueRef<'_>],
+        before: Option<&[Value]>,
+    ) -> rusqlite::Result<()> {
+        const LIFECYCLE: [&str; 3] = ["version", "modified_ms", "deleted_ms"];
+        let mut sql = format!("UPDATE {table} SET ");
+        let mut bound: Vec<ValueRef<'_>> = values.iter().take(2).copied().collect();
+        for (i, col) in cols.split(',').map(str::trim).enumerate().skip(2) {
+            let changed = match before {
+                Some(b) => b.get(i).map(ValueRef::from) != values.get(i).copied(),
+                None => LIFECYCLE.contains(&col),
+            };
+            if let (true, Some(v)) = (changed, values.get(i)) {
+                if bound.len() > 2 {
+                    sql.push_str(", ");
+                }
+                bound.push(*v);
+                sql.push_str(&format!("{col} = ?{}", bound.len()));
+            }
+        }
+        sql.push_str(" WHERE tenant_id = ?1 AND id = ?2");
         self.conn
-            .prepare_cached(&format!("UPDATE groups SET {} WHERE tenant_id = ?1 AND id = ?2", sets.join(", ")))
-            .and_then(|mut s| s.execute(rusqlite::params_from_iter(values.iter())))
-            .map_err(sql_err)?;
+            .prepare_cached(&sql)?
+            .execute(rusqlite::params_from_iter(rows::params(&bound)))?;
         Ok(())
     }
 
@@ -427,15 +462,16 @@ impl<'c> Tx<'c> {
     pub fn hard_delete_user(&mut self, id: ObjectId) -> Result<(), StoreError> {
         for report in self.ids("SELECT id FROM users INDEXED BY users_manager WHERE tenant_id = ?1 AND manager_id = ?2 AND manager_id IS NOT NULL", id)? {
             let mut r = self.load_user(report)?;
+            let before = rows::owned(&rows::user_values(&r, &rows::extensions_json(&r.attrs.extensions)));
             r.attrs.manager = None;
-            self.bump_user(&mut r)?;
+            self.bump_user(&mut r, Some(&before))?;
             let change = AttributeChange { name: "manager".into(), old: AttrValue::String(id.to_string()), new: AttrValue::Null };
             self.append(ObjectKind::User, report, ChangeOp::Update, None, &[change])?;
         }
         for group in self.ids("SELECT group_id FROM members INDEXED BY members_user WHERE tenant_id = ?1 AND user_id = ?2", id)? {
             self.remove_membership(group, id)?;
             let mut g = self.load_group(group)?;
-            self.bump_group(&mut g)?;
+            self.bump_group(&mut g, None)?;
             self.append(ObjectKind::Group, group, ChangeOp::MemberRemove, Some(id), &[])?;
         }
         self.conn
@@ -483,7 +519,7 @@ impl<'c> Tx<'c> {
 trait Stored: Sized {
     const KIND: ObjectKind;
     fn load(tx: &Tx<'_>, id: ObjectId) -> Result<Self, StoreError>;
-    /// Writes the whole row back with version + 1.
+    /// Writes the lifecycle columns back with version + 1.
     fn bump(&mut self, tx: &Tx<'_>) -> Result<(), StoreError>;
     fn version(&self) -> Version;
     fn is_deleted(&self) -> bool;
@@ -500,7 +536,7 @@ impl Stored for User {
         tx.load_user(id)
     }
     fn bump(&mut self, tx: &Tx<'_>) -> Result<(), StoreError> {
-        tx.bump_user(self)
+        tx.bump_user(self, None)
     }
     fn version(&self) -> Version {
         self.version
@@ -522,7 +558,7 @@ impl Stored for Group {
         tx.load_group(id)
     }
     fn bump(&mut self, tx: &Tx<'_>) -> Result<(), StoreError> {
-        tx.bump_group(self)
+        tx.bump_group(self, None)
     }
     fn version(&self) -> Version {
         self.version

@@ -20,6 +20,10 @@ pub struct ServeArgs {
     /// Seconds between the safety-net runs of every sync job (commits wake jobs at once).
     #[arg(long, default_value_t = 2400)]
     pub sync_interval: u64,
+    /// Days provisioning logs are kept (0: forever); older records are purged on every
+    /// safety-net run.
+    #[arg(long, default_value_t = 30)]
+    pub log_retention_days: u64,
 }
 
 pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<(), Failure> {
@@ -39,7 +43,13 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<(), Failure> {
     // included); Ctrl-C stops both, letting a cycle in progress finish.
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let engine = tenantsync_engine::Engine::new(ctx.sync.clone());
-    let options = SchedulerOptions { interval: std::time::Duration::from_secs(args.sync_interval.max(1)), ..SchedulerOptions::default() };
+    let options = SchedulerOptions {
+        interval: std::time::Duration::from_secs(args.sync_interval.max(1)),
+        log_retention: (args.log_retention_days > 0).then(|| {
+            std::time::Duration::from_secs(args.log_retention_days.saturating_mul(86_400))
+        }),
+        ..SchedulerOptions::default()
+    };
     let jobs = tokio::spawn(async move {
         let mut stopped = stopped;
         let until = async move {
