@@ -2,7 +2,7 @@
 //! since the watermark).
 use crate::compile::Compiled;
 use crate::plan::{self, Action, ScopeInput};
-use crate::{policy, Engine, EngineError};
+use crate::{groups, policy, Engine, EngineError};
 use jiff::Timestamp;
 use std::collections::BTreeSet;
 use tenantsync_domain::{Anchor, Assignment, ChangeCursor, ChangeOp, ObjectId, ObjectKind, SyncConfigId, TenantId};
@@ -30,18 +30,20 @@ pub struct CycleReport {
     /// Deletions held back because the cycle would have exceeded the deletion threshold.
     pub staged_deletes: u64,
     pub watermark: ChangeCursor,
+    /// What the cycle did to groups (group provisioning).
+    pub groups: crate::groups::GroupReport,
 }
 
 
 /// Writes and their log records, committed together.
 #[derive(Default)]
-struct Batch {
+pub(crate) struct Batch {
     ops: Vec<(ObjectId, WriteOp)>,
     logs: Vec<ProvisioningLog>,
 }
 
 impl Batch {
-    fn add(&mut self, source: ObjectId, ops: Vec<WriteOp>, mut log: ProvisioningLog) {
+    pub(crate) fn add(&mut self, source: ObjectId, ops: Vec<WriteOp>, mut log: ProvisioningLog) {
         if !ops.is_empty() {
             // The record reports the object's last write (the update after a restore).
             log.op_index = Some(self.ops.len() + ops.len() - 1);
@@ -63,8 +65,10 @@ pub(crate) struct Run<'a> {
     cycle_id: String,
     change: u64,
     state: JobState,
-    report: CycleReport,
+    pub(crate) report: CycleReport,
     escrows: Vec<Escrow>,
+    /// The source groups this run looked at (their escrows are group escrows).
+    pub(crate) groups: BTreeSet<ObjectId>,
 }
 
 impl<'a> Run<'a> {
@@ -81,6 +85,7 @@ impl<'a> Run<'a> {
             state: JobState::default(),
             report: CycleReport { cycle_id, ..CycleReport::default() },
             escrows: Vec::new(),
+            groups: BTreeSet::new(),
         }
     }
 
@@ -98,18 +103,19 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    fn escrow(&mut self, source: ObjectId, code: &str, message: String) {
+    pub(crate) fn escrow(&mut self, source: ObjectId, code: &str, message: String) {
         let attempts = self.state.escrows.iter().find(|e| e.source_object_id == source).map_or(1, |e| e.attempts + 1);
         self.escrows.retain(|e| e.source_object_id != source);
         // Back off: base, 2×base, 4×base, … at most max apart.
         let delay = self.retry.base_seconds.saturating_mul(1u64 << (attempts.saturating_sub(1)).min(20)).min(self.retry.max_seconds);
         let next_attempt = Timestamp::now().checked_add(jiff::SignedDuration::from_secs(delay as i64)).unwrap_or(Timestamp::MAX);
-        self.escrows.push(Escrow { source_object_id: source, error_code: code.to_owned(), message, attempts, next_attempt });
+        let object_type = if self.groups.contains(&source) { ObjectKind::Group } else { ObjectKind::User };
+        self.escrows.push(Escrow { source_object_id: source, object_type, error_code: code.to_owned(), message, attempts, next_attempt });
         self.report.escrowed += 1;
         self.report.counters.count_escrowed += 1;
     }
 
-    fn log(&mut self, source: ObjectId, name: &str, target: Option<ObjectId>, action: ProvisioningAction, status: ProvisioningStatus) -> ProvisioningLog {
+    pub(crate) fn log(&mut self, source: ObjectId, name: &str, target: Option<ObjectId>, action: ProvisioningAction, status: ProvisioningStatus) -> ProvisioningLog {
         self.change += 1;
         ProvisioningLog {
             id: uuid::Uuid::now_v7().to_string(),
@@ -119,6 +125,7 @@ impl<'a> Run<'a> {
             activity_date_time: Timestamp::now(),
             provisioning_action: action,
             status,
+            object_type: ObjectKind::User,
             source_id: source,
             source_display_name: name.to_owned(),
             target_id: target,
@@ -133,7 +140,7 @@ impl<'a> Run<'a> {
     }
 }
 
-fn step(name: &str, kind: &str, status: ProvisioningStatus, description: String) -> ProvisioningStep {
+pub(crate) fn step(name: &str, kind: &str, status: ProvisioningStatus, description: String) -> ProvisioningStep {
     ProvisioningStep { name: name.into(), provisioning_step_type: kind.into(), status, description, details: serde_json::Map::new() }
 }
 
@@ -181,14 +188,17 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
         change: 0,
         report: CycleReport { cycle_id: cycle_id.clone(), initial, ..CycleReport::default() },
         escrows: Vec::new(),
+        groups: BTreeSet::new(),
         state,
     };
 
     let (assigned_users, assigned_groups) = assignments(cfg);
 
-    // Which source users this cycle looks at.
+    // Which source users (and groups) this cycle looks at.
     let mut candidates: BTreeSet<ObjectId> = BTreeSet::new();
+    let mut group_candidates: BTreeSet<ObjectId> = BTreeSet::new();
     if initial {
+        groups::initial_candidates(store, cfg, &assigned_groups, &mut group_candidates).await?;
         run.report.counters.count_imported = page_users(store, source, |u| {
             candidates.insert(u.id);
         })
@@ -214,6 +224,9 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
                     break;
                 }
                 run.report.counters.count_imported_deltas += 1;
+                if c.object_kind == ObjectKind::Group {
+                    group_candidates.insert(c.object_id);
+                }
                 match (c.object_kind, c.op) {
                     (ObjectKind::User, _) => {
                         candidates.insert(c.object_id);
@@ -238,13 +251,24 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
     // Earlier failures are retried when their time has come (or at once if the source
     // object changed: it is a candidate anyway); the others wait in escrow.
     let now = Timestamp::now();
-    candidates.extend(run.state.escrows.iter().filter(|e| e.next_attempt <= now).map(|e| e.source_object_id));
-    let waiting: Vec<Escrow> = run.state.escrows.iter().filter(|e| !candidates.contains(&e.source_object_id)).cloned().collect();
+    for e in run.state.escrows.iter().filter(|e| e.next_attempt <= now) {
+        match e.object_type {
+            ObjectKind::User => candidates.insert(e.source_object_id),
+            ObjectKind::Group => group_candidates.insert(e.source_object_id),
+        };
+    }
+    let waiting: Vec<Escrow> = run
+        .state
+        .escrows
+        .iter()
+        .filter(|e| !candidates.contains(&e.source_object_id) && !group_candidates.contains(&e.source_object_id))
+        .cloned()
+        .collect();
 
     let mut batch = Batch::default();
     let mut deletes = Batch::default();
     let mut managers: Vec<(ObjectId, ObjectId)> = Vec::new();
-    let live = live_groups(store, source, assigned_groups).await;
+    let live = live_groups(store, source, assigned_groups.clone()).await;
     let scope = Scope { compiled: &compiled, source, target, target_domain: &target_tenant.initial_domain, assigned_users, assigned_groups: live };
     for sid in candidates {
         let t0 = std::time::Instant::now();
@@ -274,6 +298,9 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
         if let (Some(m), Some(t)) = (p.manager, p.target_id) {
             managers.push((t, m));
         }
+        if !initial && cfg.provision_groups {
+            groups::groups_of_user(store, cfg, &assigned_groups, &seen.member_of, seen.matched.as_ref(), &p.action, &mut group_candidates).await?;
+        }
         let log = seen.record(&mut run, &p, t0);
         let into = if matches!(p.action, Action::SoftDelete | Action::HardDelete) { &mut deletes } else { &mut batch };
         into.add(sid, p.ops, log);
@@ -281,6 +308,17 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
             let state = run.state.clone();
             run.commit(std::mem::take(&mut batch), state).await?;
         }
+    }
+
+    // Groups, once the users they may contain are written.
+    if !group_candidates.is_empty() {
+        if !batch.ops.is_empty() {
+            let state = run.state.clone();
+            run.commit(std::mem::take(&mut batch), state).await?;
+        }
+        let denied = if cfg.provision_groups { policy::group_sync_denied(store, cfg).await? } else { None };
+        let pass = groups::GroupPass { compiled: &compiled, source, target, assigned: &assigned_groups, denied };
+        pass.run(&mut run, store, group_candidates, &mut batch, &mut deletes).await?;
     }
 
     // Accidental-deletion prevention: too many deletions in one cycle are held back and
@@ -296,6 +334,8 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
         run.report.staged_deletes = deletions;
         run.report.soft_deleted = 0;
         run.report.hard_deleted = 0;
+        run.report.groups.soft_deleted = 0;
+        run.report.groups.hard_deleted = 0;
         for mut log in std::mem::take(&mut deletes.logs) {
             log.provisioning_action = ProvisioningAction::StagedDelete;
             log.status = ProvisioningStatus::Skipped;
