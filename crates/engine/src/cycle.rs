@@ -196,9 +196,9 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
 
     // Which source users (and groups) this cycle looks at.
     let mut candidates: BTreeSet<ObjectId> = BTreeSet::new();
-    let mut group_candidates: BTreeSet<ObjectId> = BTreeSet::new();
+    let mut group_candidates = groups::Candidates::default();
     if initial {
-        groups::initial_candidates(store, cfg, &assigned_groups, &mut group_candidates).await?;
+        groups::initial_candidates(store, cfg, &assigned_groups, &mut group_candidates.full).await?;
         run.report.counters.count_imported = page_users(store, source, |u| {
             candidates.insert(u.id);
         })
@@ -225,7 +225,7 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
                 }
                 run.report.counters.count_imported_deltas += 1;
                 if c.object_kind == ObjectKind::Group {
-                    group_candidates.insert(c.object_id);
+                    group_candidates.full.insert(c.object_id);
                 }
                 match (c.object_kind, c.op) {
                     (ObjectKind::User, _) => {
@@ -254,14 +254,14 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
     for e in run.state.escrows.iter().filter(|e| e.next_attempt <= now) {
         match e.object_type {
             ObjectKind::User => candidates.insert(e.source_object_id),
-            ObjectKind::Group => group_candidates.insert(e.source_object_id),
+            ObjectKind::Group => group_candidates.full.insert(e.source_object_id),
         };
     }
     let waiting: Vec<Escrow> = run
         .state
         .escrows
         .iter()
-        .filter(|e| !candidates.contains(&e.source_object_id) && !group_candidates.contains(&e.source_object_id))
+        .filter(|e| !candidates.contains(&e.source_object_id) && !group_candidates.full.contains(&e.source_object_id))
         .cloned()
         .collect();
 
@@ -299,7 +299,7 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
             managers.push((t, m));
         }
         if !initial && cfg.provision_groups {
-            groups::groups_of_user(store, cfg, &assigned_groups, &seen.member_of, seen.matched.as_ref(), &p.action, &mut group_candidates).await?;
+            groups::groups_of_user(store, cfg, &assigned_groups, &seen.member_of, seen.matched.as_ref(), &p.action, &mut group_candidates.members).await?;
         }
         let log = seen.record(&mut run, &p, t0);
         let into = if matches!(p.action, Action::SoftDelete | Action::HardDelete) { &mut deletes } else { &mut batch };
@@ -311,7 +311,7 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
     }
 
     // Groups, once the users they may contain are written.
-    if !group_candidates.is_empty() {
+    if !group_candidates.full.is_empty() || !group_candidates.members.is_empty() {
         if !batch.ops.is_empty() {
             let state = run.state.clone();
             run.commit(std::mem::take(&mut batch), state).await?;

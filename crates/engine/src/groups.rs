@@ -149,6 +149,17 @@ impl CompiledGroups {
     }
 }
 
+/// The source groups a cycle looks at.
+#[derive(Debug, Default)]
+pub(crate) struct Candidates {
+    /// Groups processed whole: attributes, lifecycle and members.
+    pub full: BTreeSet<ObjectId>,
+    /// Groups whose members may have changed scope (a member changed): only their
+    /// membership is brought in step, so target-side edits of the group's attributes
+    /// persist until the source group itself changes (as in Entra).
+    pub members: BTreeSet<ObjectId>,
+}
+
 /// The groups an initial cycle looks at: every assigned group, and every target group this
 /// configuration made (to find groups unassigned or deleted meanwhile). With group
 /// provisioning off, only the assigned groups (to log that they are not provisioned).
@@ -243,11 +254,14 @@ impl GroupPass<'_> {
         &self,
         run: &mut Run<'_>,
         store: &dyn SyncStore,
-        candidates: BTreeSet<ObjectId>,
+        candidates: Candidates,
         batch: &mut Batch,
         deletes: &mut Batch,
     ) -> Result<(), EngineError> {
-        for gid in candidates {
+        let Candidates { full, members } = candidates;
+        let all: BTreeSet<ObjectId> = full.union(&members).copied().collect();
+        for gid in all {
+            let whole = full.contains(&gid);
             let t0 = std::time::Instant::now();
             let source = match store.get_group(self.source, gid).await {
                 Ok(g) => Some(g),
@@ -258,6 +272,9 @@ impl GroupPass<'_> {
             let assigned = self.assigned.contains(&gid);
             if !assigned && matched.is_none() {
                 // Neither in scope nor made by this configuration: none of its business.
+                continue;
+            }
+            if !whole && !self.compiled.config.provision_groups {
                 continue;
             }
             let name = source.as_ref().map_or_else(|| gid.to_string(), |g| g.attrs.display_name.clone());
@@ -272,6 +289,9 @@ impl GroupPass<'_> {
                 }
                 GroupPlan::skip("EntityTypeNotSupported", target_id, "group provisioning is off for this configuration".into())
             } else if let Some(detail) = &self.denied {
+                if !whole {
+                    continue;
+                }
                 let mut log = run.log(gid, &name, target_id, ProvisioningAction::Other, ProvisioningStatus::Skipped);
                 log.object_type = ObjectKind::Group;
                 log.error_code = Some(crate::EngineError::PolicyCheck { detail: String::new() }.code().to_owned());
@@ -281,7 +301,8 @@ impl GroupPass<'_> {
                 batch.add(gid, Vec::new(), log);
                 continue;
             } else {
-                match self.plan(store, gid, source.as_ref(), matched.as_ref(), assigned).await {
+                match self.plan(store, gid, source.as_ref(), matched.as_ref(), assigned, whole).await {
+                    Ok(p) if !whole && p.ops.is_empty() => continue, // nothing to say
                     Ok(p) => p,
                     Err(message) => {
                         let mut log = run.log(gid, &name, target_id, ProvisioningAction::Other, ProvisioningStatus::Failure);
@@ -348,6 +369,7 @@ impl GroupPass<'_> {
         source: Option<&Group>,
         matched: Option<&Group>,
         assigned: bool,
+        whole: bool,
     ) -> Result<GroupPlan, String> {
         let actions = self.compiled.config.actions;
         let target_id = matched.map(|m| m.id);
@@ -417,6 +439,9 @@ impl GroupPass<'_> {
                     return Ok(p);
                 }
                 let mut patch = GroupPatch::default();
+                // Attributes flow when the source group changed (or on a full
+                // re-evaluation), not when only a member did.
+                let values = if whole || t.is_deleted() { values } else { Vec::new() };
                 for (a, value, redacted) in values {
                     let current = t.attrs.get(a);
                     if current != value {
