@@ -436,3 +436,28 @@ async fn groups_cannot_be_provisioned_on_demand() {
     assert_eq!(err.code(), "EntityTypeNotSupported");
     assert!(err.to_string().contains("groups"), "{err}");
 }
+
+#[tokio::test]
+async fn a_restored_copy_does_not_bring_back_a_membership_the_source_dropped_meanwhile() {
+    let w = World::new();
+    let (s, t) = (w.tenant("Fabrikam").await, w.tenant("Contoso").await);
+    let alice = w.user(&s, "alice", &[]).await;
+    let g = w.group(&s, "Sales", &[&alice]).await;
+    let c = w.group_arrow(&s, &t, vec![Assignment::User(alice.id), Assignment::Group(g.id)], |_| {}).await;
+    w.run(&c).await;
+    let copy = w.group_copy(&t, &g).await.unwrap();
+    let alice_copy = w.copy(&t, &alice).await.unwrap();
+    // While the target refuses groups, the source drops alice from the group: the target
+    // group keeps her. Then a target admin deletes her copy (the membership row stays).
+    w.store.set_partner_settings(t.id, Some(s.id), PartnerSettings { inbound_group_sync: Some(false), ..ALLOW }).await.unwrap();
+    w.store.apply_one(s.id, WriteOp::RemoveMember { group: g.id, user: alice.id, if_match: None }).await.unwrap();
+    w.run(&c).await;
+    assert!(w.members(&t, copy.id).await.contains(&alice_copy.id));
+    w.store.apply_one(t.id, WriteOp::SoftDeleteUser { id: alice_copy.id, if_match: None }).await.unwrap();
+    w.store.set_partner_settings(t.id, Some(s.id), ALLOW).await.unwrap();
+    // Alice changes: her copy comes back (she is assigned herself), but not into the group.
+    w.update(&s, &alice, &[("jobTitle", "Lead")]).await;
+    let r = w.run(&c).await;
+    assert_eq!((r.restored, r.groups.members_removed), (1, 1));
+    assert!(w.members(&t, copy.id).await.is_empty());
+}
