@@ -12,7 +12,7 @@ use tenantsync_store::{
 };
 
 /// Target writes committed per transaction.
-const COMMIT_EVERY: usize = 1000;
+pub(crate) const COMMIT_EVERY: usize = 1000;
 
 /// What a cycle did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -52,7 +52,7 @@ impl Batch {
         self.logs.push(log);
     }
 
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.ops.len() + self.logs.len()
     }
 }
@@ -101,6 +101,13 @@ impl<'a> Run<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Commits writes made before the cycle's end, with the job state as it was (the
+    /// watermark moves only with the last commit).
+    pub(crate) async fn commit_pending(&mut self, batch: Batch) -> Result<(), EngineError> {
+        let state = self.state.clone();
+        self.commit(batch, state).await
     }
 
     pub(crate) fn escrow(&mut self, source: ObjectId, code: &str, message: String) {
@@ -313,8 +320,7 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
     // Groups, once the users they may contain are written.
     if !group_candidates.full.is_empty() || !group_candidates.members.is_empty() {
         if !batch.ops.is_empty() {
-            let state = run.state.clone();
-            run.commit(std::mem::take(&mut batch), state).await?;
+            run.commit_pending(std::mem::take(&mut batch)).await?;
         }
         let denied = if cfg.provision_groups { policy::group_sync_denied(store, cfg).await? } else { None };
         let pass = groups::GroupPass { compiled: &compiled, source, target, assigned: &assigned_groups, denied };

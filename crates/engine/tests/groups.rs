@@ -461,3 +461,35 @@ async fn a_restored_copy_does_not_bring_back_a_membership_the_source_dropped_mea
     assert_eq!((r.restored, r.groups.members_removed), (1, 1));
     assert!(w.members(&t, copy.id).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_group_larger_than_a_commit_gets_all_its_members() {
+    let w = World::new();
+    let (s, t) = (w.tenant("Fabrikam").await, w.tenant("Contoso").await);
+    let g = w.group(&s, "Everyone", &[]).await;
+    let small = w.group(&s, "Few", &[]).await;
+    let mut creates = Vec::new();
+    for i in 0..1100 {
+        let upn = World::upn(&format!("u{i}@fabrikam.example"));
+        creates.push(WriteOp::CreateUser(Box::new(tenantsync_domain::NewUser::new(upn))));
+    }
+    let users: Vec<_> = w
+        .store
+        .apply(s.id, creates, tenantsync_store::BatchMode::Atomic)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.unwrap().into_user().unwrap())
+        .collect();
+    let mut adds: Vec<_> = users.iter().map(|u| WriteOp::AddMember { group: g.id, user: u.id, if_match: None }).collect();
+    adds.extend(users.iter().take(3).map(|u| WriteOp::AddMember { group: small.id, user: u.id, if_match: None }));
+    w.store.apply(s.id, adds, tenantsync_store::BatchMode::Atomic).await.unwrap();
+    let c = w.group_arrow(&s, &t, vec![Assignment::Group(g.id), Assignment::Group(small.id)], |_| {}).await;
+    let r = w.run(&c).await;
+    assert_eq!((r.created, r.groups.created, r.groups.members_added), (1100, 2, 1103));
+    let big = w.group_copy(&t, &g).await.unwrap();
+    let page = w.store.list_members(t.id, big.id, &tenantsync_store::ListQuery { limit: 5000, ..Default::default() }).await.unwrap();
+    assert_eq!(page.items.len(), 1100);
+    assert_eq!(w.members(&t, w.group_copy(&t, &small).await.unwrap().id).await.len(), 3);
+    assert_eq!(w.store.job_state(c.id).await.unwrap().watermark, w.store.change_head(s.id).await.unwrap());
+}
