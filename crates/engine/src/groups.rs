@@ -185,8 +185,9 @@ pub(crate) async fn initial_candidates(
 }
 
 /// The groups whose membership in the target may change because a source user changed:
-/// its assigned groups in the source and, when its copy comes back, the synced groups the
-/// copy still belonged to (a membership removed in the source while the user was deleted).
+/// its assigned groups in the source and, when its copy is restored, the synced groups the
+/// copy still belongs to (its membership rows survive a soft delete, and the source may
+/// have dropped the user meanwhile, e.g. while the target refused groups).
 pub(crate) async fn groups_of_user(
     store: &dyn SyncStore,
     config: &SyncConfiguration,
