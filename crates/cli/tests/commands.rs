@@ -169,6 +169,14 @@ fn the_demo_builds_the_seed_topologies() {
     // Relecloud sends only Engineering; the mesh partners send everyone.
     let relecloud = env.json(&["tenant", "show", "relecloud.example"]);
     assert_eq!(relecloud["userCount"], 30 + 3 * 30);
+    // The hub provisions its department groups, with their members, to its spokes.
+    assert!(out.contains("groups Woodgrove provisioned into dev.woodgrove.example"), "{out}");
+    let source_groups = env.json(&["group", "list", "-t", "woodgrove.example"])["value"].as_array().unwrap().len();
+    let spoke_groups = env.json(&["group", "list", "-t", "dev.woodgrove.example"]);
+    let spoke_groups = spoke_groups["value"].as_array().unwrap();
+    assert_eq!(spoke_groups.len(), source_groups);
+    assert!(spoke_groups.iter().all(|g| g["origin"] == "external" && g["securityEnabled"] == true));
+    assert_eq!(env.json(&["tenant", "show", "dev.woodgrove.example"])["userCount"], 30, "every user is in a department group");
     // Managers from the generated file resolved: user 1 reports to user 0.
     let users = env.json(&["user", "list", "-t", "contoso.example", "--limit", "2"]);
     assert_eq!(users["value"][1]["manager"], users["value"][0]["id"]);

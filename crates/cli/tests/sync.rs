@@ -143,3 +143,52 @@ fn serve_runs_the_jobs_and_picks_up_commits_of_other_processes() {
     let _ = serve.wait();
     assert!(arrived, "the running service synced dave");
 }
+
+#[test]
+fn group_provisioning_through_the_cli() {
+    let env = Env::new();
+    world(&env);
+    env.ok(&["partner", "set", "-t", "fabrikam.example", "--outbound-auto-redeem", "true"]);
+    env.ok(&["partner", "set", "-t", "contoso.example", "--inbound-sync", "true", "--inbound-group-sync", "true", "--inbound-auto-redeem", "true"]);
+    let g = env.json(&["group", "create", "-t", "fabrikam.example", "--name", "Sales"]);
+    let gid = g["id"].as_str().unwrap().to_owned();
+    env.ok(&["group", "add-member", "-t", "fabrikam.example", &gid, "alice@fabrikam.example"]);
+    // Groups need the assigned scope.
+    let r = env.run(&["sync", "create", "--source", "fabrikam.example", "--target", "contoso.example", "--scope", "all", "--provision-groups"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.trim().ends_with("[groups_need_assigned_scope]"), "{}", r.stderr);
+    let r = env.run(&["sync", "create", "--source", "fabrikam.example", "--target", "contoso.example", "--group-map", "securityEnabled=\"false\""]);
+    assert!(r.stderr.trim().ends_with("[read_only_attribute]"), "{}", r.stderr);
+    // Off by default.
+    let c = env.json(&["sync", "create", "--source", "fabrikam.example", "--target", "contoso.example"]);
+    assert_eq!(c["provisionGroups"], false);
+    assert_eq!(c["groupMappings"].as_array().unwrap().len(), 3);
+    let name = "fabrikam.example:contoso.example";
+    let c = env.json(&["sync", "update", name, "--provision-groups", "--group-map", "description=Join(\" \", \"Synced:\", [displayName])"]);
+    assert_eq!(c["provisionGroups"], true);
+    env.ok(&["sync", "assign", name, "--group", &gid]);
+    let report = env.json(&["sync", "run", name]);
+    assert_eq!(report["created"], 1, "alice, the member");
+    assert_eq!(report["groups"]["created"], 1);
+    assert_eq!(report["groups"]["membersAdded"], 1);
+    let groups = env.json(&["group", "list", "-t", "contoso.example"]);
+    let copy = &groups["value"][0];
+    assert_eq!(copy["displayName"], "Sales");
+    assert_eq!(copy["description"], "Synced: Sales");
+    assert_eq!(copy["securityEnabled"], true);
+    let members = env.json(&["group", "members", "-t", "contoso.example", copy["id"].as_str().unwrap()]);
+    assert_eq!(members["value"][0]["userPrincipalName"], "alice_fabrikam.example#EXT#@contoso.example");
+    let shown = env.json(&["sync", "show", name]);
+    assert_eq!(shown["configuration"]["provisionGroups"], true);
+    assert!(env.ok(&["sync", "show", name]).contains("\"provisionGroups\": true"));
+    assert!(env.ok(&["sync", "run", name]).contains("incremental cycle"));
+    let logs = env.json(&["sync", "logs", name]);
+    assert!(logs.as_array().unwrap().iter().any(|l| l["objectType"] == "group" && l["provisioningAction"] == "create"));
+    assert!(env.ok(&["sync", "logs", name]).contains("group"));
+    // Groups are not provisioned on demand.
+    let r = env.run(&["sync", "provision", name, "--user", &gid]);
+    assert!(r.stderr.trim().ends_with("[EntityTypeNotSupported]"), "{}", r.stderr);
+    // Off again: a plain-text confirmation, and show says so.
+    assert!(env.ok(&["sync", "update", name, "--provision-groups", "false"]).contains("group provisioning off"));
+    assert_eq!(env.json(&["sync", "show", name])["configuration"]["provisionGroups"], false);
+}

@@ -114,6 +114,20 @@ attribute_enum!(
     }
 );
 
+impl GroupAttribute {
+    /// Parses a writable group attribute name. Errors: read-only names (`id`, `anchor`,
+    /// …), unknown names.
+    pub fn parse(name: &str) -> Result<Self, DomainError> {
+        Self::lookup(name).ok_or_else(|| {
+            if READ_ONLY.iter().any(|r| r.eq_ignore_ascii_case(name)) {
+                DomainError::ReadOnlyAttribute { name: name.to_owned() }
+            } else {
+                DomainError::UnknownAttribute { name: name.to_owned() }
+            }
+        })
+    }
+}
+
 /// Names that exist on every object but are set by the directory itself.
 pub(crate) const READ_ONLY: &[&str] =
     &["id", "createdDateTime", "deletedDateTime", "version", "origin", "anchor", "tenantId", "lastModifiedDateTime"];

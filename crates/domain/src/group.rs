@@ -109,13 +109,7 @@ impl GroupPatch {
         let mut set = Vec::new();
         let mut probe = GroupAttributes::new("probe")?;
         for (name, value) in pairs {
-            let a = GroupAttribute::lookup(name).ok_or_else(|| {
-                if crate::attributes::READ_ONLY.iter().any(|r| r.eq_ignore_ascii_case(name)) {
-                    DomainError::ReadOnlyAttribute { name: name.to_owned() }
-                } else {
-                    DomainError::UnknownAttribute { name: name.to_owned() }
-                }
-            })?;
+            let a = GroupAttribute::parse(name)?;
             probe.set(a, value.clone())?;
             set.push((a, value));
         }

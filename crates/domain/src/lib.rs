@@ -28,7 +28,7 @@ pub use group::{Group, GroupAttributes, GroupPatch, NewGroup};
 pub use ids::{Anchor, ObjectId, TenantId, Version};
 pub use names::{DomainName, ExtensionName, Mail, Upn};
 pub use sync::{
-    default_user_mappings, Assignment, AttributeMapping, FlowType, MappingSource, PartnerSettings, QuarantineThresholds, RetryPolicy,
+    default_group_mappings, default_user_mappings, Assignment, AttributeMapping, FlowType, MappingSource, PartnerSettings, QuarantineThresholds, RetryPolicy,
     ScopingClause,
     ScopingFilterGroup, ScopingOperand, SyncConfigId, SyncConfiguration, SyncScope, TargetActions, DEFAULT_DELETION_THRESHOLD,
 };

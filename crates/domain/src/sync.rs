@@ -222,6 +222,14 @@ pub struct SyncConfiguration {
     #[serde(default)]
     pub scoping_filter: Vec<ScopingFilterGroup>,
     pub user_mappings: Vec<AttributeMapping>,
+    /// Entra's object mapping "Provision Microsoft Entra ID Groups" (a preview there):
+    /// assigned groups are provisioned as static security groups with their in-scope
+    /// members. Off by default; needs the assigned-users-and-groups scope.
+    #[serde(default)]
+    pub provision_groups: bool,
+    /// The group attribute mappings (used when `provision_groups` is on).
+    #[serde(default = "default_group_mappings")]
+    pub group_mappings: Vec<AttributeMapping>,
     #[serde(default)]
     pub actions: TargetActions,
     /// Most deletions (soft deletes and disables) one cycle may make before it stops and
@@ -254,6 +262,8 @@ impl SyncConfiguration {
             assignments: Vec::new(),
             scoping_filter: Vec::new(),
             user_mappings: default_user_mappings(),
+            provision_groups: false,
+            group_mappings: default_group_mappings(),
             actions: TargetActions::default(),
             deletion_threshold: default_threshold(),
             retry: RetryPolicy::default(),
@@ -279,6 +289,13 @@ pub fn default_user_mappings() -> Vec<AttributeMapping> {
     .collect();
     mappings.push(AttributeMapping { flow_type: FlowType::ObjectAddOnly, ..AttributeMapping::constant("Member", "userType") });
     mappings
+}
+
+/// The default group mappings: every writable group attribute a cross-tenant copy can
+/// carry. The anchor is built in (as for users); `securityEnabled` is not mapped because
+/// the copy is always a static security group.
+pub fn default_group_mappings() -> Vec<AttributeMapping> {
+    ["displayName", "description", "mailNickname"].into_iter().map(|a| AttributeMapping::direct(a, a)).collect()
 }
 
 #[cfg(test)]

@@ -34,6 +34,8 @@ pub struct Compiled {
     soft_deleted: tenantsync_expression::Slot,
     pub mappings: Vec<Mapping>,
     pub filter: Option<CompiledFilter>,
+    /// The group mappings (checked even while group provisioning is off).
+    pub groups: crate::groups::CompiledGroups,
 }
 
 /// Extension attribute names a text mentions (`[extension_…]` or a bare operand).
@@ -47,7 +49,7 @@ fn extension_names(text: &str, out: &mut Vec<String>) {
     }
 }
 
-fn quote(s: &str) -> String {
+pub(crate) fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
@@ -103,7 +105,8 @@ impl Compiled {
             let filter = Filter { groups, ..Filter::default() };
             Some(filter.compile(&schema).map_err(|e| bad(e.to_string(), e.code()))?)
         };
-        Ok(Compiled { config, schema, names, net_id, soft_deleted, mappings, filter })
+        let groups = crate::groups::CompiledGroups::new(&config)?;
+        Ok(Compiled { config, schema, names, net_id, soft_deleted, mappings, filter, groups })
     }
 
     fn mapping(m: &AttributeMapping, schema: &Schema) -> Result<Mapping, EngineError> {

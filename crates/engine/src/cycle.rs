@@ -2,7 +2,7 @@
 //! since the watermark).
 use crate::compile::Compiled;
 use crate::plan::{self, Action, ScopeInput};
-use crate::{policy, Engine, EngineError};
+use crate::{groups, policy, Engine, EngineError};
 use jiff::Timestamp;
 use std::collections::{BTreeSet, HashMap};
 use tenantsync_domain::{
@@ -20,7 +20,7 @@ use tenantsync_store::{
 /// several users share those pages, and SQLite writes each dirty page to the WAL once
 /// per transaction. While one batch commits the next is planned, so at most two are in
 /// memory (a few tens of MiB).
-const COMMIT_EVERY: usize = 8000;
+pub(crate) const COMMIT_EVERY: usize = 8000;
 
 /// What a cycle did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -38,18 +38,20 @@ pub struct CycleReport {
     /// Deletions held back because the cycle would have exceeded the deletion threshold.
     pub staged_deletes: u64,
     pub watermark: ChangeCursor,
+    /// What the cycle did to groups (group provisioning).
+    pub groups: crate::groups::GroupReport,
 }
 
 
 /// Writes and their log records, committed together.
 #[derive(Default)]
-struct Batch {
+pub(crate) struct Batch {
     ops: Vec<(ObjectId, WriteOp)>,
     logs: Vec<ProvisioningLog>,
 }
 
 impl Batch {
-    fn add(&mut self, source: ObjectId, ops: Vec<WriteOp>, mut log: ProvisioningLog) {
+    pub(crate) fn add(&mut self, source: ObjectId, ops: Vec<WriteOp>, mut log: ProvisioningLog) {
         if !ops.is_empty() {
             // The record reports the object's last write (the update after a restore).
             log.op_index = Some(self.ops.len() + ops.len() - 1);
@@ -58,7 +60,7 @@ impl Batch {
         self.logs.push(log);
     }
 
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.logs.len().max(self.ops.len())
     }
 }
@@ -71,8 +73,10 @@ pub(crate) struct Run<'a> {
     cycle_id: String,
     change: u64,
     state: JobState,
-    report: CycleReport,
+    pub(crate) report: CycleReport,
     escrows: Vec<Escrow>,
+    /// The source groups this run looked at (their escrows are group escrows).
+    pub(crate) groups: BTreeSet<ObjectId>,
     /// The commit the store is working on while the cycle plans the next batch.
     inflight: Option<InFlight>,
 }
@@ -94,6 +98,7 @@ impl<'a> Run<'a> {
             state: JobState::default(),
             report: CycleReport { cycle_id, ..CycleReport::default() },
             escrows: Vec::new(),
+            groups: BTreeSet::new(),
             inflight: None,
         }
     }
@@ -140,18 +145,26 @@ impl<'a> Run<'a> {
         self.settle().await
     }
 
-    fn escrow(&mut self, source: ObjectId, code: &str, message: String) {
+    /// Commits writes made before the cycle's end, with the job state as it was (the
+    /// watermark moves only with the last commit).
+    pub(crate) async fn commit_pending(&mut self, batch: Batch) -> Result<(), EngineError> {
+        let state = self.state.clone();
+        self.commit(batch, state).await
+    }
+
+    pub(crate) fn escrow(&mut self, source: ObjectId, code: &str, message: String) {
         let attempts = self.state.escrows.iter().find(|e| e.source_object_id == source).map_or(1, |e| e.attempts + 1);
         self.escrows.retain(|e| e.source_object_id != source);
         // Back off: base, 2×base, 4×base, … at most max apart.
         let delay = self.retry.base_seconds.saturating_mul(1u64 << (attempts.saturating_sub(1)).min(20)).min(self.retry.max_seconds);
         let next_attempt = Timestamp::now().checked_add(jiff::SignedDuration::from_secs(delay as i64)).unwrap_or(Timestamp::MAX);
-        self.escrows.push(Escrow { source_object_id: source, error_code: code.to_owned(), message, attempts, next_attempt });
+        let object_type = if self.groups.contains(&source) { ObjectKind::Group } else { ObjectKind::User };
+        self.escrows.push(Escrow { source_object_id: source, object_type, error_code: code.to_owned(), message, attempts, next_attempt });
         self.report.escrowed += 1;
         self.report.counters.count_escrowed += 1;
     }
 
-    fn log(&mut self, source: ObjectId, name: &str, target: Option<ObjectId>, action: ProvisioningAction, status: ProvisioningStatus) -> ProvisioningLog {
+    pub(crate) fn log(&mut self, source: ObjectId, name: &str, target: Option<ObjectId>, action: ProvisioningAction, status: ProvisioningStatus) -> ProvisioningLog {
         self.change += 1;
         ProvisioningLog {
             id: uuid::Uuid::now_v7().to_string(),
@@ -161,6 +174,7 @@ impl<'a> Run<'a> {
             activity_date_time: Timestamp::now(),
             provisioning_action: action,
             status,
+            object_type: ObjectKind::User,
             source_id: source,
             source_display_name: name.to_owned(),
             target_id: target,
@@ -175,7 +189,7 @@ impl<'a> Run<'a> {
     }
 }
 
-fn step(name: &str, kind: &str, status: ProvisioningStatus, description: String) -> ProvisioningStep {
+pub(crate) fn step(name: &str, kind: &str, status: ProvisioningStatus, description: String) -> ProvisioningStep {
     ProvisioningStep { name: name.into(), provisioning_step_type: kind.into(), status, description, details: serde_json::Map::new() }
 }
 
@@ -207,6 +221,7 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
         change: 0,
         report: CycleReport { cycle_id: cycle_id.clone(), initial, ..CycleReport::default() },
         escrows: Vec::new(),
+        groups: BTreeSet::new(),
         state,
         inflight: None,
     };
@@ -221,34 +236,41 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
         assigned_users,
         assigned_groups: live,
     };
+    // Which source groups this cycle looks at (group provisioning).
+    let mut group_candidates = groups::Candidates::default();
     let mut work = Work::default();
+    // In incremental cycles a user's change may change the members of its groups.
+    let groups_of_users = !initial && cfg.provision_groups;
     let mut waiting = Vec::new();
     let outcome = async {
         if initial {
+            groups::initial_candidates(store, cfg, &assigned_groups, &mut group_candidates.full).await?;
             initial_pass(&mut run, &mut work, &scope, store).await?;
         } else {
-            let candidates = changed_since(&mut run, store, source, head, &assigned_groups).await?;
+            let mut candidates = changed_since(&mut run, store, source, head, &assigned_groups, &mut group_candidates.full).await?;
             // Earlier failures are retried when their time has come (or at once if the
             // source object changed: it is a candidate anyway); the others wait in escrow.
             let now = Timestamp::now();
-            let mut candidates = candidates;
-            candidates.extend(
-                run.state
-                    .escrows
-                    .iter()
-                    .filter(|e| e.next_attempt <= now)
-                    .map(|e| e.source_object_id),
-            );
+            for e in run.state.escrows.iter().filter(|e| e.next_attempt <= now) {
+                match e.object_type {
+                    ObjectKind::User => candidates.insert(e.source_object_id),
+                    ObjectKind::Group => group_candidates.full.insert(e.source_object_id),
+                };
+            }
             waiting = run
                 .state
                 .escrows
                 .iter()
-                .filter(|e| !candidates.contains(&e.source_object_id))
+                .filter(|e| !candidates.contains(&e.source_object_id) && !group_candidates.full.contains(&e.source_object_id))
                 .cloned()
                 .collect();
             for sid in candidates {
                 let seen = scope.look(store, sid).await?;
-                work.process(&mut run, seen).await?;
+                let looked = groups_of_users.then(|| (seen.member_of.clone(), seen.matched.clone()));
+                let action = work.process(&mut run, seen).await?;
+                if let (Some((member_of, matched)), Some(action)) = (looked, action) {
+                    groups::groups_of_user(store, cfg, &assigned_groups, &member_of, matched.as_ref(), &action, &mut group_candidates.members).await?;
+                }
             }
         }
         Ok::<(), EngineError>(())
@@ -266,6 +288,17 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
         copies,
     } = work;
 
+    // Groups, once the users they may contain are written.
+    if !group_candidates.full.is_empty() || !group_candidates.members.is_empty() {
+        if !batch.ops.is_empty() {
+            run.commit_pending(std::mem::take(&mut batch)).await?;
+        }
+        run.settle().await?;
+        let denied = if cfg.provision_groups { policy::group_sync_denied(store, cfg).await? } else { None };
+        let pass = groups::GroupPass { compiled: &compiled, source, target, assigned: &assigned_groups, denied };
+        pass.run(&mut run, store, group_candidates, &mut batch, &mut deletes).await?;
+    }
+
     // Accidental-deletion prevention: too many deletions in one cycle are held back and
     // the job goes into quarantine until an admin allows them (restart ForceDeletes).
     let mut watermark = head;
@@ -279,6 +312,8 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
         run.report.staged_deletes = deletions;
         run.report.soft_deleted = 0;
         run.report.hard_deleted = 0;
+        run.report.groups.soft_deleted = 0;
+        run.report.groups.hard_deleted = 0;
         for mut log in std::mem::take(&mut deletes.logs) {
             log.provisioning_action = ProvisioningAction::StagedDelete;
             log.status = ProvisioningStatus::Skipped;
@@ -404,7 +439,8 @@ struct Work {
 
 impl Work {
     /// Plans one source user and queues its writes and log record.
-    async fn process(&mut self, run: &mut Run<'_>, seen: Seen<'_>) -> Result<(), EngineError> {
+    /// Returns the action decided, or `None` if the mapping failed (escrowed).
+    async fn process(&mut self, run: &mut Run<'_>, seen: Seen<'_>) -> Result<Option<Action>, EngineError> {
         let t0 = std::time::Instant::now();
         let sid = seen.id;
         let p = match seen.plan() {
@@ -421,7 +457,7 @@ impl Work {
                 log.error_message = Some(message.clone());
                 self.batch.add(sid, Vec::new(), log);
                 run.escrow(sid, "MappingEvaluationFailed", message);
-                return Ok(());
+                return Ok(None);
             }
         };
         match p.action {
@@ -457,12 +493,13 @@ impl Work {
         } else {
             &mut self.batch
         };
+        let action = p.action.clone();
         into.add(sid, p.ops, log);
         if self.batch.len() >= COMMIT_EVERY {
             let state = run.state.clone();
             run.send(std::mem::take(&mut self.batch), state).await?;
         }
-        Ok(())
+        Ok(Some(action))
     }
 }
 
@@ -566,6 +603,7 @@ async fn changed_since(
     source: TenantId,
     head: ChangeCursor,
     assigned_groups: &[ObjectId],
+    changed_groups: &mut BTreeSet<ObjectId>,
 ) -> Result<BTreeSet<ObjectId>, EngineError> {
     let mut candidates = BTreeSet::new();
     let mut cursor = run.state.watermark;
@@ -579,6 +617,9 @@ async fn changed_since(
                 break;
             }
             run.report.counters.count_imported_deltas += 1;
+            if c.object_kind == ObjectKind::Group {
+                changed_groups.insert(c.object_id);
+            }
             match (c.object_kind, c.op) {
                 (ObjectKind::User, _) => {
                     candidates.insert(c.object_id);

@@ -9,6 +9,12 @@ pub enum EngineError {
     PolicyCheck { detail: String },
     #[error("mapping to '{target}': {message}")]
     InvalidMapping { target: String, message: String, code: &'static str },
+    #[error("group mapping to '{target}': {message}")]
+    InvalidGroupMapping { target: String, message: String, code: &'static str },
+    #[error("group provisioning needs the assigned users and groups scope (Entra: \"Sync only assigned users and groups\"), not all users")]
+    GroupsNeedAssignedScope,
+    #[error("on-demand provisioning of groups is not supported for cross-tenant synchronization; groups are provisioned by cycles")]
+    GroupOnDemand,
     #[error("scoping filter: {message}")]
     InvalidScopingFilter { message: String, code: &'static str },
     #[error("the source and the target are the same tenant")]
@@ -26,7 +32,11 @@ impl EngineError {
     pub fn code(&self) -> &'static str {
         match self {
             EngineError::PolicyCheck { .. } => "AzureActiveDirectoryCrossTenantSyncPolicyCheckFailure",
-            EngineError::InvalidMapping { code, .. } | EngineError::InvalidScopingFilter { code, .. } => code,
+            EngineError::InvalidMapping { code, .. }
+            | EngineError::InvalidGroupMapping { code, .. }
+            | EngineError::InvalidScopingFilter { code, .. } => code,
+            EngineError::GroupsNeedAssignedScope => "groups_need_assigned_scope",
+            EngineError::GroupOnDemand => "EntityTypeNotSupported",
             EngineError::SameTenant => "same_tenant",
             EngineError::Paused => "job_paused",
             EngineError::Leased => "job_running",

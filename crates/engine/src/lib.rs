@@ -14,6 +14,7 @@
 mod compile;
 mod cycle;
 mod error;
+mod groups;
 mod on_demand;
 mod plan;
 mod policy;
@@ -22,6 +23,7 @@ pub mod scheduler;
 pub use compile::{Compiled, IS_SOFT_DELETED, NET_ID};
 pub use cycle::CycleReport;
 pub use error::EngineError;
+pub use groups::{CompiledGroups, GroupReport};
 pub use plan::{Action, Plan};
 
 use std::sync::Arc;
@@ -81,7 +83,7 @@ impl Engine {
 
     /// Checks a configuration without saving it: both tenants exist, every mapping and
     /// filter compiles against the source schema, no mapping writes a read-only target
-    /// attribute.
+    /// attribute, group provisioning is only asked for with the assigned scope.
     pub async fn validate(&self, config: &SyncConfiguration) -> Result<(), EngineError> {
         self.store.get_tenant(config.source_tenant_id).await?;
         self.store.get_tenant(config.target_tenant_id).await?;
@@ -94,8 +96,8 @@ impl Engine {
         Ok(self.store.create_sync_configuration(config).await?)
     }
 
-    /// Validates and stores a changed configuration. A change of mappings, scope, scoping
-    /// filter or assignments makes the next cycle an initial one: everything is
+    /// Validates and stores a changed configuration. A change of mappings (user or group),
+    /// group provisioning, scope, scoping filter or assignments makes the next cycle an initial one: everything is
     /// re-evaluated (Entra does the same for mappings and filters).
     pub async fn update_configuration(&self, config: SyncConfiguration) -> Result<SyncConfiguration, EngineError> {
         self.validate(&config).await?;
@@ -105,6 +107,8 @@ impl Engine {
             || old.scoping_filter != saved.scoping_filter
             || old.scope != saved.scope
             || old.assignments != saved.assignments
+            || old.provision_groups != saved.provision_groups
+            || old.group_mappings != saved.group_mappings
         {
             let mut state = self.store.job_state(saved.id).await?;
             state.watermark = tenantsync_domain::ChangeCursor::START;

@@ -39,6 +39,10 @@ pub async fn provision(engine: &Engine, id: SyncConfigId, user: ObjectId) -> Res
     let t0 = std::time::Instant::now();
     let seen = scope.look(store, user).await?;
     let Some(src) = &seen.user else {
+        if store.get_group(source, user).await.is_ok() {
+            // As in Entra: groups cannot be provisioned on demand in cross-tenant sync.
+            return Err(EngineError::GroupOnDemand);
+        }
         return Err(EngineError::Store(tenantsync_store::StoreError::NotFound { kind: tenantsync_domain::ObjectKind::User, id: user }));
     };
     let p = seen.plan().map_err(|message| EngineError::InvalidMapping { target: String::new(), message, code: "MappingEvaluationFailed" })?;

@@ -30,3 +30,11 @@ pub async fn check(store: &dyn SyncStore, config: &SyncConfiguration) -> Result<
         Err(EngineError::PolicyCheck { detail: format!("policy check failed: {}", missing.join("; ")) })
     }
 }
+
+/// Why the target does not let the source sync groups into it (`groupSyncInbound`), if
+/// it does not. Users sync regardless; groups are then skipped with the policy code.
+pub async fn group_sync_denied(store: &dyn SyncStore, config: &SyncConfiguration) -> Result<Option<String>, EngineError> {
+    let target = effective(store, config.target_tenant_id, config.source_tenant_id).await?;
+    Ok((target.inbound_group_sync != Some(true))
+        .then(|| "policy check failed: the target tenant has not enabled inbound group synchronization from the source tenant".to_owned()))
+}

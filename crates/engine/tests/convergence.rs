@@ -2,7 +2,9 @@
 //! tenants and arbitrary interleavings of source changes, assignment and filter changes
 //! and cycles of random arrows must end — once every arrow has run until nothing changes —
 //! with every target holding exactly one live copy of each in-scope internal user of each
-//! of its sources, with the mapped values, and no copy of a copy anywhere.
+//! of its sources, with the mapped values, and no copy of a copy anywhere; and, for arrows
+//! provisioning groups, exactly one live copy of each assigned internal group of the source
+//! with exactly the copies of its in-scope members.
 //!
 //! The oracle reads the sources' final state from the store (users, memberships, the
 //! configurations as saved) and recomputes scope independently of the engine.
@@ -10,7 +12,7 @@ use crate::support::World;
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use tenantsync_domain::{
-    Anchor, Assignment, GroupAttributes, NewGroup, ObjectId, ScopingClause, ScopingFilterGroup, ScopingOperand,
+    Anchor, Assignment, AttrValue, Group, GroupAttributes, GroupPatch, NewGroup, ObjectId, ScopingClause, ScopingFilterGroup, ScopingOperand,
     SyncConfiguration, SyncScope, Tenant, User,
 };
 use tenantsync_store::{ListQuery, Store, SyncStore, Visibility, WriteOp};
@@ -25,13 +27,16 @@ struct ArrowSpec {
     all_users: bool,
     /// `department EQUALS DEPARTMENTS[i]`.
     filter: Option<usize>,
+    /// Provision groups (only with the assigned scope).
+    groups: bool,
 }
 
 /// One step. User indices are reduced modulo the number of users created so far (across
 /// all tenants, in creation order); arrow indices modulo the number of arrows.
 #[derive(Debug, Clone)]
 enum Step {
-    Create { tenant: usize, department: Option<usize>, enabled: bool },
+    /// A new user, joining its tenant's group if `member`.
+    Create { tenant: usize, department: Option<usize>, enabled: bool, member: bool },
     SetDepartment { user: usize, department: Option<usize> },
     SetName { user: usize, name: u8 },
     SetEnabled { user: usize, enabled: bool },
@@ -43,6 +48,10 @@ enum Step {
     /// Adds or removes the user to or from its tenant's group.
     Membership { user: usize },
     GroupLife { tenant: usize },
+    /// Renames the tenant's group.
+    RenameGroup { tenant: usize, name: u8 },
+    /// Turns group provisioning on or off (off when the arrow syncs all users).
+    ToggleGroups { arrow: usize },
     /// Assigns or unassigns a user of the arrow's source.
     AssignUser { arrow: usize, user: usize },
     /// Assigns or unassigns the source's group.
@@ -65,8 +74,8 @@ fn department() -> impl Strategy<Value = Option<usize>> {
 }
 
 fn arrow() -> impl Strategy<Value = ArrowSpec> {
-    (0..6usize, 1..6usize, prop::bool::weighted(0.6), prop::option::weighted(0.35, 0..DEPARTMENTS.len()))
-        .prop_map(|(source, offset, all_users, filter)| ArrowSpec { source, target: source + offset, all_users, filter })
+    (0..6usize, 1..6usize, prop::bool::weighted(0.6), prop::option::weighted(0.35, 0..DEPARTMENTS.len()), prop::bool::weighted(0.6))
+        .prop_map(|(source, offset, all_users, filter, groups)| ArrowSpec { source, target: source + offset, all_users, filter, groups: groups && !all_users })
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -83,6 +92,8 @@ fn step() -> impl Strategy<Value = Step> {
         1 => user.clone().prop_map(|user| Step::HardDelete { user }),
         2 => user.clone().prop_map(|user| Step::Membership { user }),
         1 => (0..6usize).prop_map(|tenant| Step::GroupLife { tenant }),
+        1 => (0..6usize, 0..4u8).prop_map(|(tenant, name)| Step::RenameGroup { tenant, name }),
+        1 => arrow.clone().prop_map(|arrow| Step::ToggleGroups { arrow }),
         3 => (arrow.clone(), user).prop_map(|(arrow, user)| Step::AssignUser { arrow, user }),
         1 => arrow.clone().prop_map(|arrow| Step::AssignGroup { arrow }),
         1 => arrow.clone().prop_map(|arrow| Step::ToggleScope { arrow }),
@@ -92,7 +103,8 @@ fn step() -> impl Strategy<Value = Step> {
 }
 
 fn create() -> impl Strategy<Value = Step> {
-    (0..6usize, department(), prop::bool::weighted(0.8)).prop_map(|(tenant, department, enabled)| Step::Create { tenant, department, enabled })
+    (0..6usize, department(), prop::bool::weighted(0.8), prop::bool::weighted(0.4))
+        .prop_map(|(tenant, department, enabled, member)| Step::Create { tenant, department, enabled, member })
 }
 
 /// Some users exist before the first cycle; then up to 40 steps.
@@ -168,6 +180,11 @@ impl Harness {
                 .arrow(&tenants[src], &tenants[dst], |c| {
                     c.scope = if a.all_users { SyncScope::AllUsers } else { SyncScope::AssignedUsersAndGroups };
                     c.scoping_filter = filter_on(a.filter);
+                    c.provision_groups = a.groups;
+                    if a.groups {
+                        // An arrow provisioning groups starts with its source's group assigned.
+                        c.assignments = vec![Assignment::Group(groups[src])];
+                    }
                 })
                 .await;
             arrows.push(c);
@@ -201,7 +218,7 @@ impl Harness {
     async fn step(&mut self, step: &Step) {
         let arrows = self.arrows.len();
         match *step {
-            Step::Create { tenant, department, enabled } => {
+            Step::Create { tenant, department, enabled, member } => {
                 let tenant = tenant % self.tenants.len();
                 let n = self.users.len();
                 let t = self.tenants[tenant].clone();
@@ -211,7 +228,12 @@ impl Harness {
                 }
                 let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
                 let u = self.w.user(&t, &format!("u{n}"), &pairs).await;
-                self.users.push(Created { tenant, id: u.id, life: Life::Live, member: false });
+                let member = member && !self.group_deleted[tenant];
+                if member {
+                    let op = WriteOp::AddMember { group: self.groups[tenant], user: u.id, if_match: None };
+                    self.w.store.apply_one(t.id, op).await.unwrap();
+                }
+                self.users.push(Created { tenant, id: u.id, life: Life::Live, member });
             }
             Step::SetDepartment { user, department } => {
                 if let Some(i) = self.pick(user).filter(|&i| self.users[i].life == Life::Live) {
@@ -274,6 +296,19 @@ impl Harness {
                 self.w.store.apply_one(self.tenants[tenant].id, op).await.unwrap();
                 self.group_deleted[tenant] = !self.group_deleted[tenant];
             }
+            Step::RenameGroup { tenant, name } => {
+                let tenant = tenant % self.tenants.len();
+                if !self.group_deleted[tenant] {
+                    let patch = GroupPatch::from_pairs([("displayName", AttrValue::String(format!("Group {name}")))]).unwrap();
+                    self.w.store.update_group(self.tenants[tenant].id, self.groups[tenant], patch, None).await.unwrap();
+                }
+            }
+            Step::ToggleGroups { arrow } => {
+                if arrows == 0 {
+                    return;
+                }
+                self.reconfigure(arrow % arrows, |c| c.provision_groups = !c.provision_groups && c.scope == SyncScope::AssignedUsersAndGroups).await;
+            }
             Step::AssignUser { arrow, user } => {
                 if arrows == 0 {
                     return;
@@ -301,6 +336,8 @@ impl Harness {
                         SyncScope::AllUsers => SyncScope::AssignedUsersAndGroups,
                         SyncScope::AssignedUsersAndGroups => SyncScope::AllUsers,
                     };
+                    // Groups need the assigned scope.
+                    c.provision_groups &= c.scope == SyncScope::AssignedUsersAndGroups;
                 })
                 .await;
             }
@@ -333,6 +370,8 @@ impl Harness {
             for c in &self.arrows {
                 let r = self.w.run(c).await;
                 writes += r.created + r.updated + r.restored + r.soft_deleted + r.hard_deleted + r.escrowed + r.staged_deletes;
+                let g = r.groups;
+                writes += g.created + g.updated + g.restored + g.soft_deleted + g.hard_deleted;
             }
             if writes == 0 {
                 return;
@@ -362,6 +401,7 @@ impl Harness {
         for t in &self.tenants {
             holdings.push(self.all_users(t).await);
         }
+        self.check_group_echoes().await;
         // No duplicates, no echoes, no orphans, anywhere.
         for (ti, users) in holdings.iter().enumerate() {
             let t = &self.tenants[ti];
@@ -431,7 +471,65 @@ impl Harness {
                     assert_eq!(copy.attrs.department, u.attrs.department, "{label}: department");
                 }
             }
+            if c.provision_groups {
+                self.check_groups(&c, s, t).await;
+            }
             assert_eq!(state.watermark, store.change_head(c.source_tenant_id).await.unwrap(), "{}: watermark behind the source", c.display_name);
+        }
+    }
+}
+
+impl Harness {
+    async fn all_groups(&self, tenant: &Tenant) -> Vec<Group> {
+        let q = ListQuery { limit: 1000, visibility: Visibility::All, ..ListQuery::default() };
+        self.w.store.list_groups(tenant.id, &q).await.unwrap().items
+    }
+
+    async fn live_members(&self, tenant: &Tenant, group: ObjectId) -> BTreeSet<ObjectId> {
+        let q = ListQuery { limit: 1000, ..ListQuery::default() };
+        self.w.store.list_members(tenant.id, group, &q).await.unwrap().items.into_iter().map(|u| u.id).collect()
+    }
+
+    /// No group anywhere is a copy of a copy.
+    async fn check_group_echoes(&self) {
+        for t in &self.tenants {
+            for g in self.all_groups(t).await {
+                let Some(a) = g.anchor else { continue };
+                let source = self.w.store.get_group(a.tenant, a.object).await.unwrap();
+                assert!(source.anchor.is_none(), "{}: group {} is a copy of a copy (echo)", t.display_name, g.attrs.display_name);
+            }
+        }
+    }
+
+    /// An arrow provisioning groups: a live copy of each assigned, live, internal group of
+    /// the source, named as the source and holding exactly the copies of its in-scope
+    /// members; no live copy of any other group.
+    async fn check_groups(&self, c: &SyncConfiguration, s: &Tenant, t: &Tenant) {
+        let store = &self.w.store;
+        let wanted_department = c.scoping_filter.first().map(|g| g.clauses[0].target_operand.values[0].clone());
+        let copies: BTreeMap<Anchor, Group> = self.all_groups(t).await.into_iter().filter_map(|g| g.anchor.map(|a| (a, g))).collect();
+        for g in self.all_groups(s).await {
+            let label = format!("{} → {}: group {}", s.display_name, t.display_name, g.attrs.display_name);
+            let copy = copies.get(&Anchor::new(s.id, g.id));
+            let in_scope = g.anchor.is_none() && !g.is_deleted() && c.assignments.contains(&Assignment::Group(g.id));
+            if !in_scope {
+                assert!(copy.is_none_or(|c| c.is_deleted()), "{label}: out of scope but its copy is live");
+                continue;
+            }
+            let Some(copy) = copy else { panic!("{label}: in scope but has no copy") };
+            assert!(!copy.is_deleted(), "{label}: in scope but its copy is soft-deleted");
+            assert!(copy.attrs.security_enabled, "{label}: not a security group");
+            assert_eq!(copy.attrs.display_name, g.attrs.display_name, "{label}: displayName");
+            let mut want = BTreeSet::new();
+            for u in store.list_members(s.id, g.id, &ListQuery { limit: 1000, ..ListQuery::default() }).await.unwrap().items {
+                let filtered_in = wanted_department.as_ref().is_none_or(|d| u.attrs.department.as_ref() == Some(d));
+                if u.anchor.is_none() && filtered_in {
+                    let m = store.find_user_by_anchor(t.id, &Anchor::new(s.id, u.id)).await.unwrap();
+                    let Some(m) = m.filter(|m| !m.is_deleted()) else { panic!("{label}: member {} has no live copy", u.attrs.user_principal_name) };
+                    want.insert(m.id);
+                }
+            }
+            assert_eq!(self.live_members(t, copy.id).await, want, "{label}: members");
         }
     }
 }

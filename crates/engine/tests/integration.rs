@@ -7,6 +7,7 @@ mod support;
 
 mod control;
 mod convergence;
+mod groups;
 mod lifecycle;
 mod service;
 mod topology;

@@ -2,7 +2,7 @@
 use crate::support::World;
 use std::time::Duration;
 use tenantsync_engine::scheduler::{self, JobEvent, SchedulerOptions};
-use tenantsync_store::SyncStore;
+use tenantsync_store::{Store, SyncStore};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_commit_in_the_source_wakes_its_jobs_and_shutdown_is_clean() {
@@ -44,6 +44,45 @@ async fn a_commit_in_the_source_wakes_its_jobs_and_shutdown_is_clean() {
     .expect("the commit woke the job");
     assert!(created);
     assert!(w.copy(&t, &alice).await.is_some());
+    stop_tx.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(20), service).await.unwrap().unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_membership_change_in_the_source_wakes_group_provisioning() {
+    let w = World::new();
+    let (s, t) = (w.tenant("Fabrikam").await, w.tenant("Contoso").await);
+    let alice = w.user(&s, "alice", &[]).await;
+    let g = w.group(&s, "Sales", &[]).await;
+    w.group_arrow(&s, &t, vec![tenantsync_domain::Assignment::Group(g.id)], |_| {}).await;
+    let engine = w.engine.clone();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (events_tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let options = SchedulerOptions { interval: Duration::from_secs(3600), external_check: Duration::from_secs(3600), log_retention: None };
+    let service = tokio::spawn(async move {
+        scheduler::run(&engine, options, async { let _ = stop_rx.await; }, move |e| {
+            let _ = events_tx.send(e);
+        })
+        .await
+    });
+    // The first pass creates the (empty) group.
+    let first = tokio::time::timeout(Duration::from_secs(20), events.recv()).await.unwrap().unwrap();
+    assert!(matches!(first, JobEvent::Ran { ref report, .. } if report.groups.created == 1), "{first:?}");
+    w.store.apply_one(s.id, tenantsync_store::WriteOp::AddMember { group: g.id, user: alice.id, if_match: None }).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            match events.recv().await {
+                Some(JobEvent::Ran { report, .. }) if report.groups.members_added == 1 => return,
+                Some(JobEvent::Failed { message, .. }) => panic!("{message}"),
+                Some(_) => continue,
+                None => panic!("the service stopped"),
+            }
+        }
+    })
+    .await
+    .expect("the membership change woke the job");
+    let copy = w.group_copy(&t, &g).await.unwrap();
+    assert_eq!(w.members(&t, copy.id).await, [w.copy(&t, &alice).await.unwrap().id].into());
     stop_tx.send(()).unwrap();
     tokio::time::timeout(Duration::from_secs(20), service).await.unwrap().unwrap().unwrap();
 }

@@ -1,9 +1,10 @@
 use std::sync::Arc;
+use std::collections::BTreeSet;
 use tenantsync_domain::{
-    Anchor, AttrValue, NewTenant, NewUser, PartnerSettings, SyncConfiguration, Tenant, TenantId, Upn, User, UserPatch,
+    Anchor, Assignment, AttrValue, Group, GroupAttributes, NewGroup, NewTenant, ObjectId, NewUser, PartnerSettings, SyncConfiguration, Tenant, TenantId, Upn, User, UserPatch,
 };
 use tenantsync_engine::{CycleReport, Engine};
-use tenantsync_store::{Store, SyncStore};
+use tenantsync_store::{ListQuery, Store, SyncStore, WriteOp};
 use tenantsync_store_sqlite::SqliteStore;
 
 pub struct World {
@@ -59,6 +60,41 @@ impl World {
 
     pub async fn count(&self, t: TenantId) -> u64 {
         self.store.count_users(t, tenantsync_store::Visibility::Active).await.unwrap()
+    }
+
+    /// A group of `t` with these direct members.
+    pub async fn group(&self, t: &Tenant, name: &str, members: &[&User]) -> Group {
+        let mut attrs = GroupAttributes::new(name).unwrap();
+        attrs.description = Some(format!("The {name} people"));
+        attrs.mail_nickname = Some(name.to_lowercase().replace(' ', "-"));
+        let g = self.store.create_group(t.id, NewGroup::new(attrs)).await.unwrap();
+        for m in members {
+            self.store.apply_one(t.id, WriteOp::AddMember { group: g.id, user: m.id, if_match: None }).await.unwrap();
+        }
+        self.store.get_group(t.id, g.id).await.unwrap()
+    }
+
+    /// The copy of group `g` in tenant `t`, if any (soft-deleted ones too).
+    pub async fn group_copy(&self, t: &Tenant, g: &Group) -> Option<Group> {
+        self.store.find_group_by_anchor(t.id, &Anchor::new(g.tenant_id, g.id)).await.unwrap()
+    }
+
+    /// The live direct members of a group of `t`.
+    pub async fn members(&self, t: &Tenant, group: ObjectId) -> BTreeSet<ObjectId> {
+        let page = self.store.list_members(t.id, group, &ListQuery { limit: 1000, ..ListQuery::default() }).await.unwrap();
+        page.items.into_iter().map(|u| u.id).collect()
+    }
+
+    /// An assigned-scope configuration from `s` to `t` provisioning groups, with these
+    /// assignments.
+    pub async fn group_arrow(&self, s: &Tenant, t: &Tenant, assignments: Vec<Assignment>, f: impl FnOnce(&mut SyncConfiguration)) -> SyncConfiguration {
+        self.arrow(s, t, |c| {
+            c.scope = tenantsync_domain::SyncScope::AssignedUsersAndGroups;
+            c.assignments = assignments;
+            c.provision_groups = true;
+            f(c);
+        })
+        .await
     }
 
     pub fn upn(s: &str) -> Upn {

@@ -10,7 +10,7 @@
 //!
 //! Rows written before the packed form hold the full JSON as TEXT; [`decode`] reads both.
 use serde::{Deserialize, Serialize};
-use tenantsync_domain::{ObjectId, SyncConfigId};
+use tenantsync_domain::{ObjectId, ObjectKind, SyncConfigId};
 use tenantsync_store::{ModifiedProperty, ProvisioningAction, ProvisioningLog, ProvisioningStatus, ProvisioningStep, StoreError};
 
 /// The version tag of the packed form (the first element of the array).
@@ -37,6 +37,13 @@ struct Packed {
     modified: Vec<(String, Option<String>, Option<String>)>,
     steps: Vec<Step>,
     duration_in_milliseconds: u64,
+    /// `user` or `group`; absent in records packed before group provisioning (users).
+    #[serde(default = "user_kind")]
+    object_type: ObjectKind,
+}
+
+fn user_kind() -> ObjectKind {
+    ObjectKind::User
 }
 
 #[derive(Serialize, Deserialize)]
@@ -85,6 +92,7 @@ pub fn encode(log: &ProvisioningLog) -> Result<Vec<u8>, StoreError> {
             .map(|s| (s.name.clone(), s.provisioning_step_type.clone(), s.status, s.description.clone(), s.details.clone()))
             .collect(),
         duration_in_milliseconds: log.duration_in_milliseconds,
+        object_type: log.object_type,
     };
     let json = serde_json::to_vec(&packed).map_err(internal)?;
     Ok(lz4_flex::block::compress_prepend_size(&json))
@@ -112,6 +120,7 @@ pub fn decode(body: rusqlite::types::ValueRef<'_>, columns: Columns) -> Result<P
                 activity_date_time: p.at,
                 provisioning_action: p.action,
                 status: columns.status,
+                object_type: p.object_type,
                 source_id: columns.source_id,
                 source_display_name: p.source_display_name,
                 target_id: columns.target_id,
@@ -156,6 +165,7 @@ mod tests {
             activity_date_time: jiff::Timestamp::from_nanosecond(1_790_000_000_123_456_789).unwrap(),
             provisioning_action: ProvisioningAction::Create,
             status: ProvisioningStatus::Failure,
+            object_type: ObjectKind::User,
             source_id: ObjectId::new(),
             source_display_name: "adele@contoso.example".into(),
             target_id: Some(ObjectId::new()),
@@ -196,6 +206,8 @@ mod tests {
         // A change id of another shape is kept whole.
         let odd = sample(Some("ondemand-7"));
         assert_eq!(roundtrip(&odd), odd);
+        let group = ProvisioningLog { object_type: ObjectKind::Group, ..sample(None) };
+        assert_eq!(roundtrip(&group), group);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use crate::{Result, Store, WriteOp, WriteOutcome};
 use async_trait::async_trait;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use tenantsync_domain::{ChangeCursor, ObjectId, PartnerSettings, SyncConfigId, SyncConfiguration, TenantId};
+use tenantsync_domain::{ChangeCursor, ObjectId, ObjectKind, PartnerSettings, SyncConfigId, SyncConfiguration, TenantId};
 
 /// Entra's job status codes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,11 +49,23 @@ pub struct CycleExecution {
     pub error: Option<String>,
 }
 
+fn user_kind() -> ObjectKind {
+    ObjectKind::User
+}
+
+fn is_user(kind: &ObjectKind) -> bool {
+    *kind == ObjectKind::User
+}
+
 /// A source object whose last attempt failed, to be retried.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Escrow {
     pub source_object_id: ObjectId,
+    /// A user (the default, and all a state written before group provisioning holds) or
+    /// a group.
+    #[serde(default = "user_kind", skip_serializing_if = "is_user")]
+    pub object_type: ObjectKind,
     pub error_code: String,
     pub message: String,
     pub attempts: u32,
@@ -147,6 +159,10 @@ pub struct ProvisioningLog {
     pub activity_date_time: Timestamp,
     pub provisioning_action: ProvisioningAction,
     pub status: ProvisioningStatus,
+    /// `user` or `group` (Graph's `sourceIdentity.identityType`); records written before
+    /// group provisioning are users.
+    #[serde(default = "user_kind")]
+    pub object_type: ObjectKind,
     pub source_id: ObjectId,
     pub source_display_name: String,
     pub target_id: Option<ObjectId>,

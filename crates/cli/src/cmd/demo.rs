@@ -9,7 +9,7 @@ use crate::output;
 use std::collections::BTreeMap;
 use std::time::Instant;
 use tenantsync_domain::{
-    ChangeCursor, GroupAttributes, NewGroup, NewTenant, ObjectId, PartnerSettings, ScopingClause, ScopingFilterGroup, ScopingOperand,
+    Assignment, ChangeCursor, GroupAttributes, NewGroup, NewTenant, ObjectId, PartnerSettings, ScopingClause, ScopingFilterGroup, ScopingOperand,
     SyncConfiguration, SyncScope, Tenant,
 };
 use tenantsync_engine::Engine;
@@ -36,6 +36,11 @@ const ARROWS: &[(&str, &str, Option<&str>)] = &[
     ("relecloud.example", "wingtip.example", Some("Engineering")),
     ("relecloud.example", "lamna.example", Some("Engineering")),
 ];
+
+/// The hub provisions groups too: its arrows sync the users of its department groups
+/// (assigned scope) and the groups themselves, as static security groups with their
+/// members (Entra's "Provision Microsoft Entra ID Groups").
+const GROUP_HUB: &str = "woodgrove.example";
 
 const ALLOW: PartnerSettings =
     PartnerSettings { inbound_auto_redeem: Some(true), outbound_auto_redeem: Some(true), inbound_user_sync: Some(true), inbound_group_sync: Some(true) };
@@ -111,6 +116,12 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Result<(), Failure> {
                 let mut c = SyncConfiguration::new(&format!("{} to {}", s.display_name, t.display_name), s.id, t.id)
                     .about(|| format!("sync configuration '{source}:{target}'"))?;
                 c.scope = SyncScope::AllUsers;
+                if *source == GROUP_HUB {
+                    c.scope = SyncScope::AssignedUsersAndGroups;
+                    c.provision_groups = true;
+                    let groups = store.list_groups(s.id, &ListQuery { limit: 1000, ..ListQuery::default() }).await.about(|| format!("tenant '{source}'"))?;
+                    c.assignments = groups.items.iter().filter(|g| g.anchor.is_none()).map(|g| Assignment::Group(g.id)).collect();
+                }
                 if let Some(department) = filter {
                     c.scoping_filter = vec![ScopingFilterGroup {
                         name: format!("{department} only"),
@@ -155,8 +166,13 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Result<(), Failure> {
     println!();
     println!("sync cycles:");
     for (source, target, r, took) in &cycles {
+        let groups = if *source == GROUP_HUB {
+            format!(" (groups: {} created, {} members added)", r.groups.created, r.groups.members_added)
+        } else {
+            String::new()
+        };
         println!(
-            "  {source} -> {target}: {} cycle, {} created, {} updated, {} soft-deleted, {} skipped in {} ms",
+            "  {source} -> {target}: {} cycle, {} created, {} updated, {} soft-deleted, {} skipped{groups} in {} ms",
             if r.initial { "initial" } else { "incremental" },
             r.created,
             r.updated,
@@ -164,6 +180,21 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Result<(), Failure> {
             r.skipped,
             took.as_millis()
         );
+    }
+    // The groups the hub provisioned into one of its resource tenants.
+    if let Some(spoke) = tenants.iter().find(|t| t.initial_domain.as_str() == "dev.woodgrove.example") {
+        let subject = || format!("tenant '{}'", spoke.initial_domain);
+        let groups = store.list_groups(spoke.id, &ListQuery { limit: 1000, ..ListQuery::default() }).await.about(subject)?;
+        let mut shown = Vec::new();
+        for g in groups.items.iter().filter(|g| g.anchor.is_some()) {
+            let members = store.list_members(spoke.id, g.id, &ListQuery { limit: 5000, ..ListQuery::default() }).await.about(subject)?;
+            let more = if members.next.is_some() { "+" } else { "" };
+            shown.push(format!("{} ({}{more} members)", g.attrs.display_name, members.items.len()));
+        }
+        if !shown.is_empty() {
+            println!();
+            println!("groups Woodgrove provisioned into {} (static security groups): {}", spoke.initial_domain, shown.join(", "));
+        }
     }
     println!();
     if imported_total > 0 {
@@ -190,7 +221,7 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Result<(), Failure> {
         }
     }
     println!("demo ready in {:.1}s. Try: tenantsync user list --tenant contoso.example --limit 5", started.elapsed().as_secs_f64());
-    println!("Relecloud provisions only its Engineering department to its mesh partners; Litware is a just-in-time partner (no standing sync).");
+    println!("Relecloud provisions only its Engineering department to its mesh partners; Woodgrove provisions its department groups and their members to its resource tenants; Litware is a just-in-time partner (no standing sync).");
     Ok(())
 }
 

@@ -73,12 +73,44 @@ pub struct CreateArgs {
     /// A scoping clause such as 'department EQUALS Sales' (repeat: all must hold).
     #[arg(long = "filter", value_name = "CLAUSE")]
     filters: Vec<String>,
+    /// Provision the assigned groups as security groups with their in-scope members
+    /// (Entra's "Provision Microsoft Entra ID Groups"; needs --scope assigned).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    provision_groups: Option<bool>,
+    /// TARGET=EXPRESSION: add or replace a group mapping (e.g. 'description=Join(" ", "Synced:", [displayName])').
+    #[arg(long = "group-map", value_name = "TARGET=EXPRESSION")]
+    group_maps: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// The configuration (id or SOURCE:TARGET).
+    config: String,
+    #[arg(long)]
+    name: Option<String>,
+    /// Assigned users and groups, or all users.
+    #[arg(long, value_enum)]
+    scope: Option<ScopeArg>,
+    /// Most deletions one cycle may make; `off` disables the protection.
+    #[arg(long)]
+    deletion_threshold: Option<String>,
+    /// TARGET=EXPRESSION: add or replace a user mapping.
+    #[arg(long = "map", value_name = "TARGET=EXPRESSION")]
+    maps: Vec<String>,
+    /// Turn group provisioning on or off (`--provision-groups` alone turns it on).
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    provision_groups: Option<bool>,
+    /// TARGET=EXPRESSION: add or replace a group mapping.
+    #[arg(long = "group-map", value_name = "TARGET=EXPRESSION")]
+    group_maps: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum SyncCmd {
     /// Create a sync configuration from a source tenant to a target tenant.
     Create(CreateArgs),
+    /// Change a configuration (a change of mappings, scope or group provisioning makes the next cycle an initial one).
+    Update(UpdateArgs),
     /// List sync configurations.
     List,
     /// Show a configuration and its job status.
@@ -210,11 +242,10 @@ pub async fn run(ctx: &Ctx, cmd: SyncCmd) -> Result<(), Failure> {
                 ScopeArg::All => SyncScope::AllUsers,
             };
             c.deletion_threshold = parse_bool_or_off(&a.deletion_threshold)?;
-            set_mapping(&mut c, AttributeMapping { flow_type: FlowType::ObjectAddOnly, ..AttributeMapping::constant(&a.user_type, "userType") });
-            for m in &a.maps {
-                let (target, expr) = m.split_once('=').ok_or_else(|| Failure::new(format!("--map '{m}'"), "expected TARGET=EXPRESSION", "invalid_argument"))?;
-                set_mapping(&mut c, AttributeMapping::expression(expr, target.trim()));
-            }
+            set_mapping(&mut c.user_mappings, AttributeMapping { flow_type: FlowType::ObjectAddOnly, ..AttributeMapping::constant(&a.user_type, "userType") });
+            add_mappings(&mut c.user_mappings, &a.maps, "--map")?;
+            add_mappings(&mut c.group_mappings, &a.group_maps, "--group-map")?;
+            c.provision_groups = a.provision_groups.unwrap_or(false);
             if !a.filters.is_empty() {
                 let mut group = ScopingFilterGroup { name: "Scoping filter".into(), clauses: Vec::new() };
                 for f in &a.filters {
@@ -235,6 +266,37 @@ pub async fn run(ctx: &Ctx, cmd: SyncCmd) -> Result<(), Failure> {
                 output::json(&c);
             } else {
                 println!("created sync configuration {} ({} -> {})", c.id, s.initial_domain, t.initial_domain);
+            }
+        }
+        SyncCmd::Update(a) => {
+            let mut c = config(ctx, &a.config).await?;
+            let subject = format!("sync configuration '{}'", a.config);
+            if let Some(name) = &a.name {
+                c.display_name = name.trim().to_owned();
+            }
+            if let Some(scope) = a.scope {
+                c.scope = match scope {
+                    ScopeArg::Assigned => SyncScope::AssignedUsersAndGroups,
+                    ScopeArg::All => SyncScope::AllUsers,
+                };
+            }
+            if let Some(t) = &a.deletion_threshold {
+                c.deletion_threshold = parse_bool_or_off(t)?;
+            }
+            add_mappings(&mut c.user_mappings, &a.maps, "--map")?;
+            add_mappings(&mut c.group_mappings, &a.group_maps, "--group-map")?;
+            if let Some(on) = a.provision_groups {
+                c.provision_groups = on;
+            }
+            let c = engine.update_configuration(c).await.map_err(|e| engine_failure(subject, e))?;
+            if ctx.json {
+                output::json(&c);
+            } else {
+                println!(
+                    "updated sync configuration {} (group provisioning {})",
+                    c.id,
+                    if c.provision_groups { "on" } else { "off" }
+                );
             }
         }
         SyncCmd::List => {
@@ -376,6 +438,7 @@ pub async fn run(ctx: &Ctx, cmd: SyncCmd) -> Result<(), Failure> {
                             });
                         vec![
                             l.activity_date_time.to_string(),
+                            l.object_type.to_string(),
                             format!("{:?}", l.provisioning_action).to_lowercase(),
                             l.status.as_str().to_owned(),
                             l.source_display_name.clone(),
@@ -383,7 +446,7 @@ pub async fn run(ctx: &Ctx, cmd: SyncCmd) -> Result<(), Failure> {
                         ]
                     })
                     .collect();
-                output::table(&["TIME", "ACTION", "STATUS", "SOURCE", "DETAIL"], &rows);
+                output::table(&["TIME", "TYPE", "ACTION", "STATUS", "SOURCE", "DETAIL"], &rows);
             }
         }
     }
@@ -402,9 +465,18 @@ async fn domain(ctx: &Ctx, t: tenantsync_domain::TenantId) -> String {
     ctx.store.get_tenant(t).await.map(|t| t.initial_domain.to_string()).unwrap_or_else(|_| t.to_string())
 }
 
-fn set_mapping(c: &mut SyncConfiguration, m: AttributeMapping) {
-    c.user_mappings.retain(|x| !x.target_attribute_name.eq_ignore_ascii_case(&m.target_attribute_name));
-    c.user_mappings.push(m);
+fn set_mapping(mappings: &mut Vec<AttributeMapping>, m: AttributeMapping) {
+    mappings.retain(|x| !x.target_attribute_name.eq_ignore_ascii_case(&m.target_attribute_name));
+    mappings.push(m);
+}
+
+/// Adds or replaces mappings given as TARGET=EXPRESSION.
+fn add_mappings(mappings: &mut Vec<AttributeMapping>, given: &[String], option: &str) -> Result<(), Failure> {
+    for m in given {
+        let (target, expr) = m.split_once('=').ok_or_else(|| Failure::new(format!("{option} '{m}'"), "expected TARGET=EXPRESSION", "invalid_argument"))?;
+        set_mapping(mappings, AttributeMapping::expression(expr, target.trim()));
+    }
+    Ok(())
 }
 
 fn print_state(ctx: &Ctx, verb: &str, state: &JobState) {
@@ -421,6 +493,11 @@ pub fn print_report(ctx: &Ctx, r: &CycleReport) {
             "cycleId": r.cycle_id, "initial": r.initial, "counters": r.counters, "created": r.created, "updated": r.updated,
             "restored": r.restored, "softDeleted": r.soft_deleted, "hardDeleted": r.hard_deleted, "skipped": r.skipped,
             "escrowed": r.escrowed, "stagedDeletes": r.staged_deletes, "watermark": r.watermark,
+            "groups": {
+                "created": r.groups.created, "updated": r.groups.updated, "restored": r.groups.restored,
+                "softDeleted": r.groups.soft_deleted, "hardDeleted": r.groups.hard_deleted, "skipped": r.groups.skipped,
+                "membersAdded": r.groups.members_added, "membersRemoved": r.groups.members_removed,
+            },
         }));
     } else {
         println!(
@@ -437,5 +514,12 @@ pub fn print_report(ctx: &Ctx, r: &CycleReport) {
             if r.staged_deletes > 0 { format!(", {} deletions staged (quarantined: TooManyDeletes)", r.staged_deletes) } else { String::new() },
             r.watermark
         );
+        let g = &r.groups;
+        if *g != tenantsync_engine::GroupReport::default() {
+            println!(
+                "  groups: {} created, {} updated, {} restored, {} soft-deleted, {} hard-deleted, {} skipped; members {} added, {} removed",
+                g.created, g.updated, g.restored, g.soft_deleted, g.hard_deleted, g.skipped, g.members_added, g.members_removed
+            );
+        }
     }
 }
