@@ -166,6 +166,11 @@ fn the_demo_builds_the_seed_topologies() {
     assert_eq!(copies["value"][0]["origin"], "external");
     assert!(copies["value"][0]["userPrincipalName"].as_str().unwrap().ends_with("_contoso.example#EXT#@test.contoso.example"));
     assert!(out.contains("sync cycles:"), "{out}");
+    // What the logs say: one create per copy, the mesh's echoes refused, and the record of
+    // an incremental change with its old and new value.
+    assert!(out.contains("contoso.example -> test.contoso.example: 30 records: create success 30"), "{out}");
+    assert!(out.contains("wingtip.example -> proseware.example: 60 records: create success 30, other skipped (ExternalUser) 30"), "{out}");
+    assert!(out.contains("logged: Update success") && out.contains("department '"), "{out}");
     // Relecloud sends only Engineering; the mesh partners send everyone.
     let relecloud = env.json(&["tenant", "show", "relecloud.example"]);
     assert_eq!(relecloud["userCount"], 30 + 3 * 30);

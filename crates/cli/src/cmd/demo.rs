@@ -9,11 +9,11 @@ use crate::output;
 use std::collections::BTreeMap;
 use std::time::Instant;
 use tenantsync_domain::{
-    Assignment, ChangeCursor, GroupAttributes, NewGroup, NewTenant, ObjectId, PartnerSettings, ScopingClause, ScopingFilterGroup, ScopingOperand,
-    SyncConfiguration, SyncScope, Tenant,
+    Assignment, AttrValue, ChangeCursor, GroupAttributes, NewGroup, NewTenant, ObjectId, PartnerSettings, ScopingClause, ScopingFilterGroup, ScopingOperand,
+    SyncConfiguration, SyncScope, Tenant, UserPatch,
 };
 use tenantsync_engine::Engine;
-use tenantsync_store::{BatchMode, ListQuery, Store, Visibility, WriteOp};
+use tenantsync_store::{BatchMode, ListQuery, LogQuery, Store, Visibility, WriteOp};
 
 /// The arrows: (source, target, department filter).
 const ARROWS: &[(&str, &str, Option<&str>)] = &[
@@ -137,7 +137,7 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Result<(), Failure> {
         };
         let t0 = Instant::now();
         let report = engine.run_cycle(config.id).await.map_err(|e| Failure::new(format!("sync configuration '{source}:{target}'"), e.to_string(), e.code()))?;
-        cycles.push((*source, *target, report, t0.elapsed()));
+        cycles.push((*source, *target, report, t0.elapsed(), config.id));
     }
 
     let mut rows = Vec::new();
@@ -165,7 +165,7 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Result<(), Failure> {
     output::table(&["TENANT", "INITIAL DOMAIN", "TOPOLOGY", "ROLE", "INTERNAL", "EXTERNAL", "GROUPS", "CHANGES"], &rows);
     println!();
     println!("sync cycles:");
-    for (source, target, r, took) in &cycles {
+    for (source, target, r, took, _) in &cycles {
         let groups = if *source == GROUP_HUB {
             format!(" (groups: {} created, {} members added)", r.groups.created, r.groups.members_added)
         } else {
@@ -194,6 +194,51 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Result<(), Failure> {
         if !shown.is_empty() {
             println!();
             println!("groups Woodgrove provisioned into {} (static security groups): {}", spoke.initial_domain, shown.join(", "));
+        }
+    }
+    // What the provisioning logs say: per arrow, its records by action and status; then
+    // one change in a source, the event it becomes, and its record.
+    println!();
+    println!("provisioning logs (tenantsync sync logs CONFIG):");
+    for (source, target, _, _, id) in &cycles {
+        let records = ctx.sync.provisioning_logs(&LogQuery { config_id: Some(*id), limit: 100_000, ..LogQuery::default() }).await.about(String::new)?;
+        let mut by_kind: BTreeMap<(String, &str, String), usize> = BTreeMap::new();
+        for r in &records {
+            let why = r.skip_reason.as_ref().map(|w| format!(" ({w})")).unwrap_or_default();
+            *by_kind.entry((format!("{:?}", r.provisioning_action).to_lowercase(), r.status.as_str(), why)).or_default() += 1;
+        }
+        let kinds: Vec<String> = by_kind.iter().map(|((a, st, why), n)| format!("{a} {st}{why} {n}")).collect();
+        println!("  {source} -> {target}: {} records: {}", records.len(), kinds.join(", "));
+    }
+    if let (Some(contoso), Some((_, _, _, _, id))) = (tenants.first(), cycles.first()) {
+        let subject = || format!("tenant '{}'", contoso.initial_domain);
+        if let Some(u) = store.list_users(contoso.id, &ListQuery { limit: 1, ..ListQuery::default() }).await.about(subject)?.items.first() {
+            let department = if u.attrs.department.as_deref() == Some("Legal") { "Research" } else { "Legal" };
+            let patch = UserPatch::from_pairs([("department", AttrValue::String(department.into()))]).about(subject)?;
+            store.update_user(contoso.id, u.id, patch, None).await.about(subject)?;
+            let report = engine.run_cycle(*id).await.map_err(|e| Failure::new("sync configuration 'contoso.example:test.contoso.example'", e.to_string(), e.code()))?;
+            let last = ctx.sync.provisioning_logs(&LogQuery { config_id: Some(*id), object_id: Some(u.id), limit: 1, ..LogQuery::default() }).await.about(String::new)?;
+            if let Some(r) = last.first() {
+                let changed: Vec<String> = r
+                    .modified_properties
+                    .iter()
+                    .map(|m| format!("{} '{}' -> '{}'", m.display_name, m.old_value.as_deref().unwrap_or(""), m.new_value.as_deref().unwrap_or("")))
+                    .collect();
+                let steps: Vec<&str> = r.steps.iter().map(|s| s.provisioning_step_type.as_str()).collect();
+                println!(
+                    "  then {}'s department was set to {department} in {}; the next incremental cycle ({} change read, {} updated) logged: {:?} {} {} -> {}: {} (steps: {})",
+                    u.attrs.user_principal_name,
+                    contoso.initial_domain,
+                    report.counters.count_imported_deltas,
+                    report.updated,
+                    r.provisioning_action,
+                    r.status.as_str(),
+                    r.source_display_name,
+                    r.target_id.map(|t| t.to_string()).unwrap_or_default(),
+                    changed.join(", "),
+                    steps.join(" > ")
+                );
+            }
         }
     }
     println!();
