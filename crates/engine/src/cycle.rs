@@ -51,6 +51,11 @@ pub(crate) struct Batch {
 }
 
 impl Batch {
+    /// An empty batch with room for a full one (no reallocation while it fills).
+    fn full_size() -> Batch {
+        Batch { ops: Vec::with_capacity(COMMIT_EVERY), logs: Vec::with_capacity(COMMIT_EVERY) }
+    }
+
     pub(crate) fn add(&mut self, source: ObjectId, ops: Vec<WriteOp>, mut log: ProvisioningLog) {
         if !ops.is_empty() {
             // The record reports the object's last write (the update after a restore).
@@ -478,6 +483,17 @@ impl Work {
                 self.copies.insert(sid, t);
             }
         }
+        let mut p = p;
+        // A new copy whose manager's copy this cycle already made or matched gets its
+        // manager in the create itself (an earlier write of the same or an earlier
+        // commit); the others wait for the second pass.
+        if let (Action::Create, Some(m)) = (&p.action, p.manager)
+            && let Some(manager_copy) = self.copies.get(&m)
+            && let Some(WriteOp::CreateUser(new)) = p.ops.first_mut()
+        {
+            new.manager = Some(tenantsync_domain::UserRef::Id(*manager_copy));
+            p.manager = None;
+        }
         if let (Some(m), Some(t)) = (p.manager, p.target_id) {
             let current = seen.matched.as_ref().and_then(|u| u.attrs.manager);
             self.managers.push(ManagerRef {
@@ -497,7 +513,7 @@ impl Work {
         into.add(sid, p.ops, log);
         if self.batch.len() >= COMMIT_EVERY {
             let state = run.state.clone();
-            run.send(std::mem::take(&mut self.batch), state).await?;
+            run.send(std::mem::replace(&mut self.batch, Batch::full_size()), state).await?;
         }
         Ok(Some(action))
     }

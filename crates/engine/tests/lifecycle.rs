@@ -200,6 +200,29 @@ async fn managers_resolve_when_both_are_in_scope() {
 }
 
 #[tokio::test]
+async fn a_manager_whose_copy_fails_does_not_take_its_reports_down() {
+    let w = World::new();
+    let (s, t) = (w.tenant("Fabrikam").await, w.tenant("Contoso").await);
+    let boss = w.user(&s, "boss", &[]).await;
+    let alice = w.user(&s, "alice", &[("manager", &boss.id.to_string())]).await;
+    // The boss's copy cannot be created: its UPN is taken in the target.
+    w.user(&t, "boss_fabrikam.example#EXT#", &[]).await;
+    let c = w.arrow(&s, &t, |_| {}).await;
+    let report = w.run(&c).await;
+    assert_eq!((report.created, report.escrowed), (2, 1), "{report:?}");
+    assert!(w.copy(&t, &boss).await.is_none());
+    let alice_copy = w.copy(&t, &alice).await.expect("the report is created all the same");
+    assert_eq!(alice_copy.attrs.manager, None);
+    // Once the boss's copy can be made, the report's manager follows with its next change.
+    let taken = w.store.find_user_by_upn(t.id, &World::upn("boss_fabrikam.example#EXT#@contoso.example")).await.unwrap().unwrap();
+    w.store.apply_one(t.id, tenantsync_store::WriteOp::HardDeleteUser { id: taken.id, if_match: None }).await.unwrap();
+    w.engine.restart(c.id, tenantsync_engine::ResetScope::DEFAULT).await.unwrap();
+    w.run(&c).await;
+    let boss_copy = w.copy(&t, &boss).await.expect("created on retry");
+    assert_eq!(w.copy(&t, &alice).await.unwrap().attrs.manager, Some(boss_copy.id));
+}
+
+#[tokio::test]
 async fn without_the_policy_nothing_is_written_and_the_error_says_why() {
     let w = World::new();
     let (s, t) = (w.tenant("Fabrikam").await, w.tenant("Contoso").await);

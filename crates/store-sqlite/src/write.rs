@@ -194,7 +194,14 @@ impl<'c> Tx<'c> {
     /// adding an operation; the conformance suite's batch cases check it.
     pub fn apply(&mut self, op: WriteOp) -> Result<WriteOutcome, StoreError> {
         match op {
-            WriteOp::CreateUser(u) => self.create_user(*u, false).map(|(u, _)| WriteOutcome::User(Box::new(u))),
+            // A copy provisioned from another tenant names its manager's copy, which may
+            // be missing (its own create refused): the reference is then left unset, as
+            // a sync resolves managers only when both users are there. Internal users
+            // with an unknown manager are refused.
+            WriteOp::CreateUser(u) => {
+                let best_effort = u.anchor.is_some();
+                self.create_user(*u, best_effort).map(|(u, _)| WriteOutcome::User(Box::new(u)))
+            }
             WriteOp::UpdateUser { id, patch, if_match } => {
                 let mut user = self.load_live::<User>(id, if_match)?;
                 let manager = match &patch.manager {

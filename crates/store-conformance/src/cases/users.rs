@@ -218,6 +218,22 @@ pub async fn manager_by_id_and_by_upn(f: Fixture) {
     assert_eq!(f.store.get_user(t, by_id.id).await.unwrap().attrs.manager, Some(boss.id));
 }
 
+pub async fn a_copy_naming_a_missing_manager_is_created_without_one(f: Fixture) {
+    let t = tenant(&f, "contoso.example").await.id;
+    let boss = f.store.create_user(t, new_user("boss@contoso.example")).await.unwrap();
+    // A user provisioned from another tenant (it carries an anchor) names its manager's
+    // copy, which may be missing: the reference is left unset instead of refusing.
+    let mut copy = new_user("copy_fabrikam.example#EXT#@contoso.example");
+    copy.anchor = Some(anchor());
+    copy.manager = Some(UserRef::Id(ObjectId::new()));
+    let created = f.store.create_user(t, copy).await.unwrap();
+    assert_eq!(created.attrs.manager, None);
+    let mut present = new_user("other_fabrikam.example#EXT#@contoso.example");
+    present.anchor = Some(anchor());
+    present.manager = Some(UserRef::Id(boss.id));
+    assert_eq!(f.store.create_user(t, present).await.unwrap().attrs.manager, Some(boss.id), "a manager that exists is set");
+}
+
 pub async fn unknown_manager_is_refused(f: Fixture) {
     let t = tenant(&f, "contoso.example").await.id;
     let other = tenant(&f, "fabrikam.example").await.id;
