@@ -17,7 +17,7 @@ mod schema;
 mod sync;
 mod write;
 
-pub use schema::{latest_version as schema_version, migrations, page_size, APPLICATION_ID, DB_FILE};
+pub use schema::{latest_version as schema_version, migrations, page_size, APPLICATION_ID, DB_FILE, WAL_AUTOCHECKPOINT_PAGES};
 
 use async_trait::async_trait;
 use jiff::Timestamp;

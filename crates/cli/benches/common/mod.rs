@@ -98,6 +98,7 @@ pub fn configure_raw(conn: &Connection) {
     conn.pragma_update(None, "cache_size", -tenantsync_store_sqlite::WRITER_CACHE_KIB).unwrap();
     conn.pragma_update(None, "temp_store", "MEMORY").unwrap();
     conn.pragma_update(None, "page_size", tenantsync_store_sqlite::page_size()).unwrap();
+    conn.pragma_update(None, "wal_autocheckpoint", tenantsync_store_sqlite::WAL_AUTOCHECKPOINT_PAGES).unwrap();
     conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0)).unwrap();
 }
 
