@@ -118,17 +118,7 @@ impl Compiled {
                 "read_only_attribute",
             ));
         }
-        let text = match &m.source {
-            MappingSource::Attribute(a) => {
-                if schema.slot(a).is_none() {
-                    return Err(bad(format!("unknown source attribute '{a}'"), "unknown_attribute"));
-                }
-                format!("[{a}]")
-            }
-            MappingSource::Constant(c) => quote(c),
-            MappingSource::Expression(e) => e.clone(),
-        };
-        let program = Program::compile(&text, schema).map_err(|e| bad(e.to_string(), e.code()))?;
+        let (text, program) = source_program(&m.source, schema, bad)?;
         Ok(Mapping { target, program, flow: m.flow_type, default_value: m.default_value.clone(), source_text: text })
     }
 
@@ -148,4 +138,25 @@ impl Compiled {
         row.set(self.soft_deleted, user.is_deleted());
         row
     }
+}
+
+/// A mapping's source as expression text (a direct mapping is `[attribute]`, a constant a
+/// string literal) and its compiled program; `bad` makes the error of the mapping kind.
+pub(crate) fn source_program(
+    source: &MappingSource,
+    schema: &Schema,
+    bad: impl Fn(String, &'static str) -> EngineError,
+) -> Result<(String, Program), EngineError> {
+    let text = match source {
+        MappingSource::Attribute(a) => {
+            if schema.slot(a).is_none() {
+                return Err(bad(format!("unknown source attribute '{a}'"), "unknown_attribute"));
+            }
+            format!("[{a}]")
+        }
+        MappingSource::Constant(c) => quote(c),
+        MappingSource::Expression(e) => e.clone(),
+    };
+    let program = Program::compile(&text, schema).map_err(|e| bad(e.to_string(), e.code()))?;
+    Ok((text, program))
 }

@@ -13,13 +13,13 @@
 //! exist), on the groups that are candidates: every assigned group and every group this
 //! configuration made, in an initial cycle; groups that changed (attributes, lifecycle,
 //! members), groups of users that changed, and groups in escrow, in an incremental one.
-use crate::compile::{quote, Compiled, IS_SOFT_DELETED, NET_ID};
+use crate::compile::{Compiled, IS_SOFT_DELETED, NET_ID};
 use crate::cycle::{step, Batch, Run};
 use crate::plan::Action;
 use crate::EngineError;
 use std::collections::BTreeSet;
 use tenantsync_domain::{
-    Anchor, AttrValue, AttributeMapping, FlowType, Group, GroupAttribute, GroupAttributes, GroupPatch, MappingSource, NewGroup,
+    Anchor, AttrValue, AttributeMapping, FlowType, Group, GroupAttribute, GroupAttributes, GroupPatch, NewGroup,
     ObjectId, ObjectKind, SyncConfiguration, SyncScope, TenantId, User,
 };
 use tenantsync_expression::{Env, Program, Row, Schema, SeededRandom, Slot, SystemClock, Value};
@@ -86,17 +86,7 @@ impl CompiledGroups {
                 "read_only_attribute",
             ));
         }
-        let text = match &m.source {
-            MappingSource::Attribute(a) => {
-                if schema.slot(a).is_none() {
-                    return Err(bad(format!("unknown source attribute '{a}'"), "unknown_attribute"));
-                }
-                format!("[{a}]")
-            }
-            MappingSource::Constant(c) => quote(c),
-            MappingSource::Expression(e) => e.clone(),
-        };
-        let program = Program::compile(&text, schema).map_err(|e| bad(e.to_string(), e.code()))?;
+        let (text, program) = crate::compile::source_program(&m.source, schema, bad)?;
         Ok(GroupMapping { target, program, flow: m.flow_type, default_value: m.default_value.clone(), source_text: text })
     }
 
