@@ -9,6 +9,7 @@
 
 pub mod auth;
 mod bulk;
+mod cursor;
 pub mod error;
 mod filter;
 mod group;

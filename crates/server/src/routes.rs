@@ -18,13 +18,13 @@ use serde_json::{json, Map, Value};
 use std::sync::Arc;
 use tenantsync_domain::{DomainName, Group, GroupPatch, NewGroup, NewUser, ObjectId, ObjectKind, TenantId, User, Version};
 use tenantsync_store::{
-    BatchMode, CompareOp, Field, Filter, FilterValue, ListQuery, ObjectQuery, SortKey, Store, StoreError, WriteOp,
+    BatchMode, CompareOp, Field, Filter, FilterValue, ListQuery, ObjectQuery, QueryPage, Seek, SortKey, Store, StoreError, WriteOp,
 };
 
 /// How often a write without `If-Match` is retried after losing a race.
 const WRITE_RETRIES: usize = 8;
-/// Default and largest page.
-const DEFAULT_COUNT: u32 = 100;
+/// Default page.
+const DEFAULT_COUNT: u32 = schema::DEFAULT_PAGE_SIZE;
 
 struct AppState {
     store: Arc<dyn Store>,
@@ -160,6 +160,10 @@ fn object_id(id: &str, kind: ObjectKind) -> ScimResult<ObjectId> {
 #[derive(Debug, Default)]
 struct ListParams {
     filter: Option<String>,
+    /// RFC 9865: `Some("")` asks for the first cursor page.
+    cursor: Option<String>,
+    /// Whether `startIndex` was given (it cannot be combined with `cursor`).
+    start_given: bool,
     start_index: u64,
     count: u32,
     sort_by: Option<String>,
@@ -177,9 +181,11 @@ impl ListParams {
         let get = |k: &str| pairs.iter().find(|(n, _)| n.eq_ignore_ascii_case(k)).map(|(_, v)| v.as_str());
         let mut p = ListParams { start_index: 1, count: DEFAULT_COUNT, ..Default::default() };
         p.filter = get("filter").filter(|f| !f.trim().is_empty()).map(str::to_owned);
+        p.cursor = get("cursor").map(str::to_owned);
         if let Some(s) = get("startIndex") {
             let n: i64 = s.trim().parse().map_err(|_| ScimError::invalid_value("startIndex must be an integer"))?;
             p.start_index = u64::try_from(n.max(1)).unwrap_or(1);
+            p.start_given = true;
         }
         if let Some(s) = get("count") {
             let n: i64 = s.trim().parse().map_err(|_| ScimError::invalid_value("count must be an integer"))?;
@@ -196,9 +202,15 @@ impl ListParams {
         let o = body.as_object().ok_or_else(|| ScimError::invalid_syntax("the body must be a JSON object"))?;
         let mut p = ListParams { start_index: 1, count: DEFAULT_COUNT, ..Default::default() };
         p.filter = json::get(o, "filter").and_then(Value::as_str).filter(|f| !f.trim().is_empty()).map(str::to_owned);
+        p.cursor = match json::get(o, "cursor") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(_) => return Err(crate::cursor::invalid("cursor must be a string")),
+        };
         if let Some(v) = json::get(o, "startIndex").filter(|v| !v.is_null()) {
             let n = v.as_i64().ok_or_else(|| ScimError::invalid_value("startIndex must be an integer"))?;
             p.start_index = u64::try_from(n.max(1)).unwrap_or(1);
+            p.start_given = true;
         }
         if let Some(v) = json::get(o, "count").filter(|v| !v.is_null()) {
             let n = v.as_i64().ok_or_else(|| ScimError::invalid_value("count must be an integer"))?;
@@ -218,14 +230,49 @@ impl ListParams {
         Ok(p)
     }
 
-    /// The store query; `domain` completes bare userNames compared with eq/ne/gt/…
-    fn query(&self, r: &dyn Resolver, domain: &str) -> ScimResult<ObjectQuery> {
+    /// The store query; `domain` completes bare userNames compared with eq/ne/gt/…;
+    /// `kind` names the resources listed (cursors of one kind are refused by another).
+    fn query(&self, r: &dyn Resolver, domain: &str, kind: &str) -> ScimResult<ObjectQuery> {
         let mut filter = self.filter.as_deref().map(|f| filter::translate(f, r)).transpose()?;
         if let Some(f) = filter.as_mut() {
             complete_user_names(f, domain);
         }
         let sort = self.sort_by.as_deref().map(|s| sort_key(s, r, self.descending)).transpose()?;
-        Ok(ObjectQuery { filter, sort, offset: self.start_index.saturating_sub(1), limit: self.count })
+        let seek = match &self.cursor {
+            None => None,
+            Some(_) if self.start_given => return Err(ScimError::invalid_value("startIndex and cursor cannot be used together")),
+            Some(c) => Some(crate::cursor::decode(c, self.fingerprint(kind))?),
+        };
+        Ok(ObjectQuery { filter, sort, offset: self.start_index.saturating_sub(1), limit: self.count, seek })
+    }
+
+    /// What a cursor pages through: the resource kind, the filter and the order.
+    fn fingerprint(&self, kind: &str) -> u64 {
+        let sort = self.sort_by.as_deref().map(str::trim).unwrap_or_default().to_ascii_lowercase();
+        crate::cursor::fingerprint(&[kind, self.filter.as_deref().map(str::trim).unwrap_or_default(), &sort, if self.descending { "d" } else { "a" }])
+    }
+
+    /// The ListResponse of a page: index paging (`startIndex`, `totalResults`) or cursor
+    /// paging (`nextCursor`/`previousCursor`; not counted, so no `totalResults`).
+    fn list_response<T>(&self, kind: &str, resources: Vec<Value>, page: &QueryPage<T>) -> Value {
+        if self.cursor.is_none() {
+            return list_response(resources, page.total.unwrap_or(0), self.start_index);
+        }
+        let fp = self.fingerprint(kind);
+        let mut out = Map::new();
+        out.insert("schemas".into(), json!([LIST_SCHEMA]));
+        out.insert("itemsPerPage".into(), resources.len().into());
+        if let Some(total) = page.total {
+            out.insert("totalResults".into(), total.into());
+        }
+        if let Some(k) = &page.next {
+            out.insert("nextCursor".into(), crate::cursor::encode(&Seek::After(k.clone()), fp).into());
+        }
+        if let Some(k) = &page.previous {
+            out.insert("previousCursor".into(), crate::cursor::encode(&Seek::Before(k.clone()), fp).into());
+        }
+        out.insert("Resources".into(), Value::Array(resources));
+        Value::Object(out)
     }
 }
 
@@ -475,10 +522,10 @@ async fn live_user(st: &AppState, t: TenantId, id: ObjectId) -> ScimResult<User>
 }
 
 async fn query_users(st: &AppState, c: &Ctx, p: &ListParams) -> ScimResult<Response> {
-    let q = p.query(&UserPaths, &c.domain)?;
+    let q = p.query(&UserPaths, &c.domain, "Users")?;
     let page = st.store.query_users(c.tenant, &q).await?;
     let resources = page.items.iter().map(|u| project(user::to_json(u, &c.base, &c.domain), &p.attributes, &p.excluded)).collect();
-    Ok(respond(StatusCode::OK, &list_response(resources, page.total, p.start_index), None, None))
+    Ok(respond(StatusCode::OK, &p.list_response("Users", resources, &page), None, None))
 }
 
 async fn list_users(State(st): St, Path(tenant): Path<String>, Query(q): Params, headers: HeaderMap) -> ScimResult<Response> {
@@ -613,13 +660,13 @@ async fn group_json(st: &AppState, c: &Ctx, g: &Group, attributes: &[String], ex
 }
 
 async fn query_groups(st: &AppState, c: &Ctx, p: &ListParams) -> ScimResult<Response> {
-    let q = p.query(&GroupPaths, &c.domain)?;
+    let q = p.query(&GroupPaths, &c.domain, "Groups")?;
     let page = st.store.query_groups(c.tenant, &q).await?;
     let mut resources = Vec::with_capacity(page.items.len());
     for g in &page.items {
         resources.push(group_json(st, c, g, &p.attributes, &p.excluded).await?);
     }
-    Ok(respond(StatusCode::OK, &list_response(resources, page.total, p.start_index), None, None))
+    Ok(respond(StatusCode::OK, &p.list_response("Groups", resources, &page), None, None))
 }
 
 async fn list_groups(State(st): St, Path(tenant): Path<String>, Query(q): Params, headers: HeaderMap) -> ScimResult<Response> {
@@ -674,8 +721,8 @@ async fn is_member(st: &AppState, t: TenantId, g: ObjectId, u: ObjectId) -> Scim
         Filter::exact(Field::Id, CompareOp::Eq, FilterValue::Id(g)),
         Filter::exact(Field::Member, CompareOp::Eq, FilterValue::Id(u)),
     ]);
-    let page = st.store.query_groups(t, &ObjectQuery { filter: Some(f), sort: None, offset: 0, limit: 0 }).await?;
-    Ok(page.total > 0)
+    let page = st.store.query_groups(t, &ObjectQuery { filter: Some(f), limit: 0, ..ObjectQuery::default() }).await?;
+    Ok(page.total.unwrap_or(0) > 0)
 }
 
 /// Member changes of one request, in order.
@@ -889,26 +936,30 @@ async fn bulk(State(st): St, Path(tenant): Path<String>, headers: HeaderMap, bod
 async fn search_root(State(st): St, Path(tenant): Path<String>, headers: HeaderMap, body: Body) -> ScimResult<Response> {
     let c = ctx(&st, &tenant, &headers).await?;
     let p = ListParams::from_search(&read_json(&st, body).await?)?;
+    if p.cursor.is_some() {
+        return Err(ScimError::invalid_value("cursor paging is offered on /Users and /Groups, not across resource types"));
+    }
     // A filter naming attributes of one type only matches nothing of the other.
-    let uq = p.query(&UserPaths, &c.domain);
-    let gq = p.query(&GroupPaths, &c.domain);
+    let uq = p.query(&UserPaths, &c.domain, "Users");
+    let gq = p.query(&GroupPaths, &c.domain, "Groups");
     let (uq, gq) = match (uq, gq) {
         (Err(e), Err(_)) => return Err(e),
         (u, g) => (u.unwrap_or_else(|_| none_query()), g.unwrap_or_else(|_| none_query())),
     };
     let users = st.store.query_users(c.tenant, &uq).await?;
-    let skip_groups = p.start_index.saturating_sub(1).saturating_sub(users.total);
+    let users_total = users.total.unwrap_or(0);
+    let skip_groups = p.start_index.saturating_sub(1).saturating_sub(users_total);
     let room = p.count.saturating_sub(u32::try_from(users.items.len()).unwrap_or(u32::MAX));
     let groups = st.store.query_groups(c.tenant, &ObjectQuery { offset: skip_groups, limit: room, ..gq }).await?;
     let mut resources: Vec<Value> = users.items.iter().map(|u| project(user::to_json(u, &c.base, &c.domain), &p.attributes, &p.excluded)).collect();
     for g in &groups.items {
         resources.push(group_json(&st, &c, g, &p.attributes, &p.excluded).await?);
     }
-    Ok(respond(StatusCode::OK, &list_response(resources, users.total + groups.total, p.start_index), None, None))
+    Ok(respond(StatusCode::OK, &list_response(resources, users_total + groups.total.unwrap_or(0), p.start_index), None, None))
 }
 
 fn none_query() -> ObjectQuery {
-    ObjectQuery { filter: Some(Filter::Const(false)), sort: None, offset: 0, limit: 0 }
+    ObjectQuery { filter: Some(Filter::Const(false)), limit: 0, ..ObjectQuery::default() }
 }
 
 #[cfg(test)]

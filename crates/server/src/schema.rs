@@ -15,6 +15,10 @@ pub const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
 
 /// Most results one page returns.
 pub const MAX_RESULTS: u32 = 1000;
+/// Results of a page when `count` is absent.
+pub const DEFAULT_PAGE_SIZE: u32 = 100;
+/// How long a cursor stays valid at least (they never expire).
+pub const CURSOR_TIMEOUT_SECONDS: u32 = 86_400;
 
 #[derive(Clone, Copy)]
 struct A {
@@ -228,6 +232,16 @@ pub fn service_provider_config(base: &str, bulk: bool, max_operations: usize, ma
         "patch": { "supported": true },
         "bulk": { "supported": bulk, "maxOperations": if bulk { max_operations } else { 0 }, "maxPayloadSize": if bulk { max_payload } else { 0 } },
         "filter": { "supported": true, "maxResults": MAX_RESULTS },
+        // RFC 9865. Cursors hold a position, not server state: they do not expire, so
+        // the timeout is only a promised minimum.
+        "pagination": {
+            "cursor": true,
+            "index": true,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": DEFAULT_PAGE_SIZE,
+            "maxPageSize": MAX_RESULTS,
+            "cursorTimeout": CURSOR_TIMEOUT_SECONDS,
+        },
         "changePassword": { "supported": false },
         "sort": { "supported": true },
         "etag": { "supported": true },

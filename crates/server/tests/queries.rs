@@ -152,3 +152,72 @@ async fn attributes_projection_and_search() {
     assert_eq!(r.body["totalResults"], 5);
     assert_eq!(r.body["Resources"][4]["displayName"], "G");
 }
+
+/// RFC 9865: `cursor=` starts, `nextCursor`/`previousCursor` walk the same order index
+/// paging gives (default, sorted, filtered), `count` is honoured, and cursors of another
+/// query, forged cursors and cursors combined with startIndex are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cursor_paging() {
+    let s = Server::start().await;
+    data(&s).await;
+    for i in 0..5 {
+        s.create_user(json!({ "userName": format!("extra{i}@contoso.example"), "displayName": format!("Zed {}", 4 - i) })).await;
+    }
+    let all = |query: &str| {
+        let s = &s;
+        let query = query.to_owned();
+        async move { names(&s.call("GET", &format!("/Users?count=100&{query}"), None).await.body) }
+    };
+    for query in ["", "sortBy=displayName", "sortBy=userName&sortOrder=descending", &format!("filter={}", q(r#"userName co "contoso""#))] {
+        let expected = all(query).await;
+        let mut seen = Vec::new();
+        let mut pages: Vec<Value> = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let r = s.call("GET", &format!("/Users?{query}&count=3&cursor={}", q(&cursor)), None).await;
+            assert_eq!(r.status, 200, "{query}: {}", r.body);
+            let b = r.body;
+            assert!(b.get("startIndex").is_none() && b.get("totalResults").is_none(), "{b}");
+            assert_eq!(b["itemsPerPage"], b["Resources"].as_array().unwrap().len());
+            assert_eq!(b.get("previousCursor").is_some(), !pages.is_empty(), "{query}: {b}");
+            seen.extend(names(&b));
+            pages.push(b.clone());
+            match b["nextCursor"].as_str() {
+                Some(c) => cursor = c.to_owned(),
+                None => break,
+            }
+        }
+        assert_eq!(seen, expected, "{query}");
+        assert!(pages.iter().all(|p| p["Resources"].as_array().unwrap().len() <= 3));
+        // previousCursor of the last page gives the page before it.
+        if pages.len() > 1 {
+            let last = &pages[pages.len() - 1];
+            let prev = last["previousCursor"].as_str().unwrap();
+            let r = s.call("GET", &format!("/Users?{query}&count=3&cursor={}", q(prev)), None).await;
+            assert_eq!(names(&r.body), names(&pages[pages.len() - 2]), "{query}: back one page");
+        }
+    }
+    // POST .search takes the cursor in the body.
+    let r = s.call("POST", "/Users/.search", Some(&json!({ "cursor": "", "count": 2, "sortBy": "userName" }))).await;
+    assert_eq!(names(&r.body), ["alice", "bob"]);
+    let next = r.body["nextCursor"].as_str().unwrap().to_owned();
+    let r = s.call("POST", "/Users/.search", Some(&json!({ "cursor": next, "count": 2, "sortBy": "userName" }))).await;
+    assert_eq!(names(&r.body), ["carol", "dave"]);
+    // Refusals.
+    let first = s.call("GET", "/Users?cursor=&count=2", None).await.body;
+    let c = first["nextCursor"].as_str().unwrap().to_owned();
+    for bad in [format!("cursor={}&sortBy=userName", q(&c)), format!("cursor={}&filter={}", q(&c), q("active eq true")), "cursor=bm9wZQ".into(), "cursor=%25%25".into()] {
+        let r = s.call("GET", &format!("/Users?{bad}"), None).await;
+        assert_eq!(r.error(), (400, Some("invalidCursor".into()), "invalid_cursor".into()), "{bad}");
+    }
+    let r = s.call("GET", &format!("/Groups?cursor={}", q(&c)), None).await;
+    assert_eq!(r.error().1.as_deref(), Some("invalidCursor"), "a cursor of users does not page groups");
+    let r = s.call("GET", &format!("/Users?cursor={}&startIndex=3", q(&c)), None).await;
+    assert_eq!(r.error().1.as_deref(), Some("invalidValue"));
+    // Discovery says so.
+    let spc = s.call("GET", "/ServiceProviderConfig", None).await.body;
+    assert_eq!(
+        spc["pagination"],
+        json!({ "cursor": true, "index": true, "defaultPaginationMethod": "index", "defaultPageSize": 100, "maxPageSize": 1000, "cursorTimeout": 86400 })
+    );
+}

@@ -199,6 +199,7 @@ macro_rules! __conformance_case_list {
             query {
                 filter_table,
                 sort_and_page_with_total,
+                keyset_pages_walk_the_offset_order,
                 groups_by_attribute_and_membership,
                 fields_of_the_other_kind_are_unsupported_query,
                 tokens_store_hashes_list_and_revoke,

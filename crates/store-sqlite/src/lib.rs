@@ -31,7 +31,7 @@ use tenantsync_domain::{
 };
 use tenantsync_store::{
     ApiToken, BatchMode, BulkOptions, BulkUserImport, ChangePage, CommitNotice, ListQuery, NewApiToken, ObjectQuery, Page,
-    QueryPage, Result, Store, StoreError, Visibility, WriteOp, WriteOutcome,
+    QueryPage, Result, Seek, Keyset, Store, StoreError, Visibility, WriteOp, WriteOutcome,
 };
 use tokio::sync::{broadcast, oneshot};
 use write::Tx;
@@ -216,25 +216,29 @@ impl SqliteStore {
 
 impl SqliteStore {
     /// Runs an [`ObjectQuery`] on one tenant's live objects: the page and the total, read
-    /// in one read transaction so they agree.
+    /// in one read transaction so they agree; or, for a keyset page, the page and the
+    /// positions around it.
     fn query<T: Listed>(&self, tenant: TenantId, table: query::Table, q: &ObjectQuery) -> Result<QueryPage<T>> {
-        let (select, count, params) = query::statements(table, T::COLS, tenant.as_bytes(), q.filter.as_ref(), q.sort.as_ref())?;
+        if let Some(seek) = &q.seek {
+            return self.seek::<T>(tenant, table, q, seek);
+        }
+        let st = query::statements(table, T::COLS, tenant.as_bytes(), q.filter.as_ref(), q.sort.as_ref())?;
         let tenant_blob = rusqlite::types::Value::Blob(tenant.as_bytes().to_vec());
         let limit = i64::from(q.limit);
         let offset = i64::try_from(q.offset).unwrap_or(i64::MAX);
         self.read_in(tenant, |c| {
             c.execute_batch("BEGIN")?;
             let result = (|| {
-                let mut all = Vec::with_capacity(params.len() + 3);
+                let mut all = Vec::with_capacity(st.params.len() + 3);
                 all.push(tenant_blob.clone());
-                all.extend(params.iter().cloned());
+                all.extend(st.params.iter().cloned());
                 let items = if limit == 0 {
                     Vec::new()
                 } else {
                     let mut with_page = all.clone();
                     with_page.push(rusqlite::types::Value::Integer(limit));
                     with_page.push(rusqlite::types::Value::Integer(offset));
-                    let mut stmt = c.prepare_cached(&select)?;
+                    let mut stmt = c.prepare_cached(&st.select)?;
                     let rows = stmt.query_map(rusqlite::params_from_iter(with_page.iter()), T::map)?;
                     rows.collect::<rusqlite::Result<Vec<T>>>()?
                 };
@@ -243,13 +247,48 @@ impl SqliteStore {
                 let total = if offset == 0 && (items.len() as i64) < limit {
                     items.len() as u64
                 } else {
-                    c.prepare_cached(&count)?.query_row(rusqlite::params_from_iter(all.iter()), |r| r.get::<_, i64>(0))? as u64
+                    c.prepare_cached(&st.count)?.query_row(rusqlite::params_from_iter(all.iter()), |r| r.get::<_, i64>(0))? as u64
                 };
-                Ok(QueryPage { items, total })
+                Ok(QueryPage { items, total: Some(total), next: None, previous: None })
             })();
             let _ = c.execute_batch("COMMIT");
             result
         })
+    }
+
+    /// A keyset page: one seek to the position, `limit + 1` rows to learn whether more
+    /// follow, no count.
+    fn seek<T: Listed>(&self, tenant: TenantId, table: query::Table, q: &ObjectQuery, seek: &Seek) -> Result<QueryPage<T>> {
+        let (select, params) = query::seek_statement(table, T::COLS, tenant.as_bytes(), q.filter.as_ref(), q.sort.as_ref(), seek)?;
+        let limit = usize::try_from(q.limit).unwrap_or(usize::MAX);
+        let key_index = T::COLS.split(',').count();
+        let mut all = Vec::with_capacity(params.len() + 2);
+        all.push(rusqlite::types::Value::Blob(tenant.as_bytes().to_vec()));
+        all.extend(params);
+        all.push(rusqlite::types::Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1)));
+        let mut rows: Vec<(T, Keyset)> = self.read_in(tenant, |c| {
+            let mut stmt = c.prepare_cached(&select)?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(all.iter()), |r| {
+                let item = T::map(r)?;
+                let key = Keyset { value: query::key_value(r.get(key_index)?), id: item.id() };
+                Ok((item, key))
+            })?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let backwards = matches!(seek, Seek::Before(_));
+        if backwards {
+            rows.reverse();
+        }
+        let first = rows.first().map(|(_, k)| k.clone());
+        let last = rows.last().map(|(_, k)| k.clone());
+        let (next, previous) = match seek {
+            Seek::First => (last.filter(|_| more), None),
+            Seek::After(_) => (last.filter(|_| more), first),
+            Seek::Before(_) => (last, first.filter(|_| more)),
+        };
+        Ok(QueryPage { items: rows.into_iter().map(|(item, _)| item).collect(), total: None, next, previous })
     }
 }
 

@@ -7,7 +7,7 @@
 //! case-insensitive) or, case-exact, `GLOB`, with the value's wildcards escaped.
 use rusqlite::types::Value;
 use tenantsync_domain::{GroupAttribute, UserAttribute, UserType};
-use tenantsync_store::{CompareOp, Field, Filter, FilterValue, SortKey, StoreError};
+use tenantsync_store::{CompareOp, Field, Filter, FilterValue, KeyValue, Keyset, Seek, SortKey, StoreError};
 
 /// Which table a query runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -261,16 +261,100 @@ impl Condition {
 const MEMBER_EXISTS: &str = "EXISTS (SELECT 1 FROM members m JOIN users u ON u.tenant_id = m.tenant_id AND u.id = m.user_id \
      WHERE m.tenant_id = groups.tenant_id AND m.group_id = groups.id AND u.deleted_ms IS NULL";
 
+/// The sort of a query as SQL: the key column (none: id order), its collation, whether it
+/// can be NULL, and the direction.
+#[derive(Debug, Clone, Copy)]
+struct SortSpec {
+    col: Option<&'static str>,
+    coll: &'static str,
+    nullable: bool,
+    descending: bool,
+}
+
+impl SortSpec {
+    fn of(table: Table, sort: Option<&SortKey>) -> Result<SortSpec, StoreError> {
+        let Some(sort) = sort else { return Ok(SortSpec { col: None, coll: "", nullable: false, descending: false }) };
+        if sort.field == Field::Id {
+            return Ok(SortSpec { col: None, coll: "", nullable: false, descending: sort.descending });
+        }
+        let (col, kind) = column(table, sort.field)?;
+        let coll = if sort.ignore_case && matches!(kind, Kind::Text { .. }) { " COLLATE NOCASE" } else { "" };
+        let nullable = matches!(kind, Kind::Text { nullable: true } | Kind::Id { nullable: true });
+        Ok(SortSpec { col: Some(col), coll, nullable, descending: sort.descending })
+    }
+
+    /// `ORDER BY`: absent values last ascending (first descending), then id; `reverse`
+    /// walks the same order backwards.
+    fn order_by(&self, reverse: bool) -> String {
+        let dir = if self.descending != reverse { "DESC" } else { "ASC" };
+        match self.col {
+            None => format!("id {dir}"),
+            Some(col) if self.nullable => format!("{col} IS NULL {dir}, {col}{} {dir}, id {dir}", self.coll),
+            Some(col) => format!("{col}{} {dir}, id {dir}", self.coll),
+        }
+    }
+
+    /// The condition "comes after `k`" in this order (or, `reverse`, "comes before"), with
+    /// its parameters. Non-nullable keys compare as a row value, which SQLite turns into
+    /// a range seek on an index of (key, id).
+    fn after(&self, k: &Keyset, reverse: bool, params: &mut Vec<Value>) -> String {
+        let backwards = self.descending != reverse;
+        let gt = if backwards { "<" } else { ">" };
+        let id = Value::Blob(k.id.as_bytes().to_vec());
+        let Some(col) = self.col else {
+            params.push(id);
+            return format!("(id {gt} ?)");
+        };
+        let coll = self.coll;
+        match (&k.value, self.nullable) {
+            (Some(v), false) => {
+                params.push(key_param(v));
+                params.push(id);
+                format!("(({col}{coll}, id) {gt} (?, ?))")
+            }
+            (Some(v), true) => {
+                params.push(key_param(v));
+                params.push(key_param(v));
+                params.push(id);
+                // Absent values come after every value ascending, before them descending.
+                let nulls = if backwards { String::new() } else { format!(" OR {col} IS NULL") };
+                format!("(({col} IS NOT NULL AND ({col} {gt} ?{coll} OR ({col} = ?{coll} AND id {gt} ?))){nulls})")
+            }
+            (None, _) => {
+                params.push(id);
+                let values = if backwards { format!(" OR {col} IS NOT NULL") } else { String::new() };
+                format!("(({col} IS NULL AND id {gt} ?){values})")
+            }
+        }
+    }
+
+    /// The select-list expression of the key (so a page can report its positions).
+    fn key_column(&self) -> &'static str {
+        self.col.unwrap_or("NULL")
+    }
+}
+
+fn key_param(v: &KeyValue) -> Value {
+    match v {
+        KeyValue::Text(s) => Value::Text(s.clone()),
+        KeyValue::Int(i) => Value::Integer(*i),
+        KeyValue::Bytes(b) => Value::Blob(b.clone()),
+    }
+}
+
+/// A key value read back from the key column.
+pub fn key_value(v: Value) -> Option<KeyValue> {
+    match v {
+        Value::Null | Value::Real(_) => None,
+        Value::Integer(i) => Some(KeyValue::Int(i)),
+        Value::Text(s) => Some(KeyValue::Text(s)),
+        Value::Blob(b) => Some(KeyValue::Bytes(b)),
+    }
+}
+
 /// `ORDER BY` for a sort key: absent values last ascending (first descending), then id.
 pub fn order_by(table: Table, sort: Option<&SortKey>) -> Result<String, StoreError> {
-    let Some(sort) = sort else { return Ok("id".into()) };
-    let dir = if sort.descending { "DESC" } else { "ASC" };
-    if sort.field == Field::Id {
-        return Ok(format!("id {dir}"));
-    }
-    let (col, kind) = column(table, sort.field)?;
-    let coll = if sort.ignore_case && matches!(kind, Kind::Text { .. }) { " COLLATE NOCASE" } else { "" };
-    Ok(format!("{col} IS NULL {dir}, {col}{coll} {dir}, id {dir}"))
+    Ok(SortSpec::of(table, sort)?.order_by(false))
 }
 
 /// The index an equality in the filter's top level can seek, named with `INDEXED BY`:
@@ -292,31 +376,65 @@ fn index_hint(table: Table, filter: &Filter) -> Option<&'static str> {
     }
 }
 
-/// The full `SELECT` and `count(*)` statements of a query on one tenant's live objects.
-pub fn statements(
+/// The statements of a query on one tenant's live objects.
+#[derive(Debug)]
+pub struct Statements {
+    /// Parameters: the tenant, `params`, then limit and offset.
+    pub select: String,
+    /// Parameters: the tenant, then `params`.
+    pub count: String,
+    pub params: Vec<Value>,
+}
+
+/// The `SELECT` and `count(*)` of an offset page.
+pub fn statements(table: Table, cols: &str, tenant: &[u8; 16], filter: Option<&Filter>, sort: Option<&SortKey>) -> Result<Statements, StoreError> {
+    let (from, cond, params) = from_where(table, tenant, filter)?;
+    let order = order_by(table, sort)?;
+    Ok(Statements {
+        select: format!("SELECT {cols} FROM {from} WHERE {cond} ORDER BY {order} LIMIT ? OFFSET ?"),
+        count: format!("SELECT count(*) FROM {from} WHERE {cond}"),
+        params,
+    })
+}
+
+/// The `SELECT` of a keyset page: `cols` then the sort key's column, from the position of
+/// `seek` on, walking backwards for [`Seek::Before`]. Parameters: the tenant, the
+/// returned ones, then the limit.
+pub fn seek_statement(
     table: Table,
     cols: &str,
     tenant: &[u8; 16],
     filter: Option<&Filter>,
     sort: Option<&SortKey>,
-) -> Result<(String, String, Vec<Value>), StoreError> {
+    seek: &Seek,
+) -> Result<(String, Vec<Value>), StoreError> {
+    let (from, mut cond, mut params) = from_where(table, tenant, filter)?;
+    let spec = SortSpec::of(table, sort)?;
+    let reverse = matches!(seek, Seek::Before(_));
+    match seek {
+        Seek::First => {}
+        Seek::After(k) | Seek::Before(k) => {
+            cond.push_str(" AND ");
+            cond.push_str(&spec.after(k, reverse, &mut params));
+        }
+    }
+    let order = spec.order_by(reverse);
+    Ok((format!("SELECT {cols}, {} FROM {from} WHERE {cond} ORDER BY {order} LIMIT ?", spec.key_column()), params))
+}
+
+/// `FROM` (with the index hint) and `WHERE` of a query, and the filter's parameters.
+fn from_where(table: Table, tenant: &[u8; 16], filter: Option<&Filter>) -> Result<(String, String, Vec<Value>), StoreError> {
     let mut cond = Condition { tenant: tenant.to_vec(), ..Condition::default() };
     if let Some(f) = filter {
         cond.push(table, f)?;
     } else {
         cond.sql.push('1');
     }
-    let t = match filter.and_then(|f| index_hint(table, f)) {
+    let from = match filter.and_then(|f| index_hint(table, f)) {
         Some(index) => format!("{} INDEXED BY {index}", table.name()),
         None => table.name().to_owned(),
     };
-    let order = order_by(table, sort)?;
-    let select = format!(
-        "SELECT {cols} FROM {t} WHERE tenant_id = ? AND deleted_ms IS NULL AND {} ORDER BY {order} LIMIT ? OFFSET ?",
-        cond.sql
-    );
-    let count = format!("SELECT count(*) FROM {t} WHERE tenant_id = ? AND deleted_ms IS NULL AND {}", cond.sql);
-    Ok((select, count, cond.params))
+    Ok((from, format!("tenant_id = ? AND deleted_ms IS NULL AND {}", cond.sql), cond.params))
 }
 
 #[cfg(test)]
@@ -339,9 +457,10 @@ mod tests {
         }
         let plan = |table: Table, f: Filter| -> String {
             let cols = if table == Table::Users { crate::rows::USER_COLS } else { crate::rows::GROUP_COLS };
-            let (select, count, params) = statements(table, cols, &[0; 16], Some(&f), None).unwrap();
+            let st = statements(table, cols, &[0; 16], Some(&f), None).unwrap();
+            let params = st.params;
             let mut out = String::new();
-            for sql in [select, count] {
+            for sql in [st.select, st.count] {
                 let mut all = vec![Value::Blob(vec![0; 16])];
                 all.extend(params.iter().cloned());
                 if sql.starts_with("SELECT count") {
@@ -380,6 +499,38 @@ mod tests {
             let p = plan(table, f.clone());
             assert!(p.contains(index), "{f:?} should use {index}:\n{p}");
             assert!(!p.lines().any(|l| l.starts_with("SCAN users") || l.starts_with("SCAN groups")), "{f:?} scans:\n{p}");
+        }
+    }
+
+    /// A deep keyset page seeks its position in an index; it neither scans the tenant nor
+    /// sorts it, so page 9,000 costs what page 1 costs.
+    #[test]
+    fn keyset_pages_seek_their_position() {
+        use tenantsync_domain::ObjectId;
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        for m in crate::schema::migrations() {
+            conn.execute_batch(m).unwrap();
+        }
+        let k = |value| Keyset { value, id: ObjectId::new() };
+        let upn = |descending| SortKey { field: Field::User(UserAttribute::UserPrincipalName), descending, ignore_case: true };
+        let cases = [
+            (None, Seek::After(k(None)), "PRIMARY KEY"),
+            (None, Seek::Before(k(None)), "PRIMARY KEY"),
+            (Some(upn(false)), Seek::After(k(Some(KeyValue::Text("u5@b.example".into())))), "users_upn"),
+            (Some(upn(true)), Seek::After(k(Some(KeyValue::Text("u5@b.example".into())))), "users_upn"),
+            (Some(upn(false)), Seek::Before(k(Some(KeyValue::Text("u5@b.example".into())))), "users_upn"),
+        ];
+        for (sort, seek, index) in cases {
+            let (sql, params) = seek_statement(Table::Users, crate::rows::USER_COLS, &[0; 16], None, sort.as_ref(), &seek).unwrap();
+            let mut all = vec![Value::Blob(vec![0; 16])];
+            all.extend(params);
+            all.push(Value::Integer(10));
+            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let plan: Vec<String> =
+                stmt.query_map(rusqlite::params_from_iter(all.iter()), |r| r.get::<_, String>(3)).unwrap().map(Result::unwrap).collect();
+            let plan = plan.join("\n");
+            assert!(plan.contains(index) && plan.starts_with("SEARCH"), "{sort:?} {seek:?} should seek {index}:\n{plan}");
+            assert!(!plan.contains("TEMP B-TREE"), "{sort:?} {seek:?} sorts:\n{plan}");
         }
     }
 

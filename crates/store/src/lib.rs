@@ -23,7 +23,7 @@ mod sync;
 mod query;
 
 pub use error::StoreError;
-pub use query::{ApiToken, CompareOp, Field, Filter, FilterValue, NewApiToken, ObjectQuery, QueryPage, SortKey};
+pub use query::{ApiToken, CompareOp, Field, Filter, FilterValue, KeyValue, Keyset, NewApiToken, ObjectQuery, QueryPage, Seek, SortKey};
 pub use sync::{
     CycleCounters, CycleExecution, Escrow, JobLease, JobState, JobStatusCode, LogQuery, ModifiedProperty, ProvisioningAction, ProvisioningLog,
     ProvisioningStatus, ProvisioningStep, SyncStore,

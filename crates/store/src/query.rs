@@ -108,23 +108,62 @@ pub struct SortKey {
 pub struct ObjectQuery {
     pub filter: Option<Filter>,
     pub sort: Option<SortKey>,
-    /// How many matching objects to skip.
+    /// How many matching objects to skip (ignored when `seek` is set).
     pub offset: u64,
     /// How many to return at most; 0 counts without returning any.
     pub limit: u32,
+    /// Keyset paging: where the page starts, as a position in the query's order instead
+    /// of an offset. The store then seeks to that position (a deep page costs what the
+    /// first one costs), does not count the matches, and reports the positions to go
+    /// on from in [`QueryPage::next`] and [`QueryPage::previous`].
+    pub seek: Option<Seek>,
 }
 
 impl Default for ObjectQuery {
     fn default() -> Self {
-        Self { filter: None, sort: None, offset: 0, limit: 100 }
+        Self { filter: None, sort: None, offset: 0, limit: 100, seek: None }
     }
+}
+
+/// A value of a sort key as the store keeps it: opaque to callers, who only hand it back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyValue {
+    Text(String),
+    Int(i64),
+    Bytes(Vec<u8>),
+}
+
+/// A position in a query's order: the sort key's value of one object (`None`: the object
+/// has no value) and its id, which breaks ties. Without a sort key only the id counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keyset {
+    pub value: Option<KeyValue>,
+    pub id: ObjectId,
+}
+
+/// Where a keyset page starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seek {
+    /// At the beginning of the order.
+    First,
+    /// With the objects after this position (the object itself excluded).
+    After(Keyset),
+    /// With the `limit` objects just before this position (the object itself excluded);
+    /// the page still comes in the query's order.
+    Before(Keyset),
 }
 
 /// A slice of a query's results and how many objects matched in all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueryPage<T> {
     pub items: Vec<T>,
-    pub total: u64,
+    /// Every match, counted; `None` for keyset pages (counting would walk every match).
+    pub total: Option<u64>,
+    /// Keyset pages: the position to seek after for the next page, when there is one.
+    pub next: Option<Keyset>,
+    /// Keyset pages: the position to seek before for the previous page, when this page
+    /// did not start at the beginning.
+    pub previous: Option<Keyset>,
 }
 
 /// An API token as stored: never the token itself, only a SHA-256 hash of its secret.

@@ -3,7 +3,7 @@
 use crate::Fixture;
 use crate::support::*;
 use tenantsync_domain::{GroupAttribute as G, ObjectId, TenantId, User, UserAttribute as U, UserRef, UserType};
-use tenantsync_store::{CompareOp as Op, Field, Filter, FilterValue as V, ObjectQuery, SortKey, WriteOp};
+use tenantsync_store::{CompareOp as Op, Field, Filter, FilterValue as V, ObjectQuery, Seek, SortKey, WriteOp};
 
 struct Data {
     t: TenantId,
@@ -76,9 +76,9 @@ fn upns(users: &[User]) -> Vec<String> {
 }
 
 async fn run(f: &Fixture, t: TenantId, filter: Filter) -> Vec<String> {
-    let q = ObjectQuery { filter: Some(filter.clone()), sort: None, offset: 0, limit: 100 };
+    let q = ObjectQuery { filter: Some(filter.clone()), sort: None, offset: 0, limit: 100, seek: None };
     let page = f.store.query_users(t, &q).await.unwrap_or_else(|e| panic!("{filter:?}: {e}"));
-    assert_eq!(page.total as usize, page.items.len(), "{filter:?}: total must count every match");
+    assert_eq!(page.total, Some(page.items.len() as u64), "{filter:?}: total must count every match");
     upns(&page.items)
 }
 
@@ -156,7 +156,7 @@ pub async fn filter_table(f: Fixture) {
 pub async fn sort_and_page_with_total(f: Fixture) {
     let d = data(&f).await;
     let by = |field, descending| Some(SortKey { field, descending, ignore_case: true });
-    let q = |sort, offset, limit| ObjectQuery { filter: None, sort, offset, limit };
+    let q = |sort, offset, limit| ObjectQuery { filter: None, sort, offset, limit, seek: None };
 
     let p = f.store.query_users(d.t, &q(by(Field::User(U::DisplayName), false), 0, 10)).await.unwrap();
     assert_eq!(upns(&p.items), ["alice", "bob", "carol", "dave"], "case-insensitive ascending");
@@ -166,21 +166,76 @@ pub async fn sort_and_page_with_total(f: Fixture) {
     assert_eq!(upns(&p.items), ["dave", "carol", "bob", "alice"], "descending reverses the whole order");
 
     let p = f.store.query_users(d.t, &q(by(Field::User(U::UserPrincipalName), true), 1, 2)).await.unwrap();
-    assert_eq!((upns(&p.items), p.total), (vec!["carol".to_owned(), "bob".to_owned()], 4));
+    assert_eq!((upns(&p.items), p.total), (vec!["carol".to_owned(), "bob".to_owned()], Some(4)));
     let p = f.store.query_users(d.t, &q(None, 3, 10)).await.unwrap();
-    assert_eq!((upns(&p.items), p.total), (vec!["dave".to_owned()], 4));
+    assert_eq!((upns(&p.items), p.total), (vec!["dave".to_owned()], Some(4)));
     let p = f.store.query_users(d.t, &q(None, 10, 10)).await.unwrap();
-    assert_eq!((p.items.len(), p.total), (0, 4), "past the end: empty page, same total");
+    assert_eq!((p.items.len(), p.total), (0, Some(4)), "past the end: empty page, same total");
     let p = f.store.query_users(d.t, &q(None, 0, 0)).await.unwrap();
-    assert_eq!((p.items.len(), p.total), (0, 4), "limit 0 only counts");
+    assert_eq!((p.items.len(), p.total), (0, Some(4)), "limit 0 only counts");
     let filtered = ObjectQuery {
         filter: Some(Filter::folded(Field::User(U::Department), Op::Eq, text("sales"))),
         sort: by(Field::User(U::UserPrincipalName), true),
         offset: 0,
         limit: 1,
+        seek: None,
     };
     let p = f.store.query_users(d.t, &filtered).await.unwrap();
-    assert_eq!((upns(&p.items), p.total), (vec!["bob".to_owned()], 2));
+    assert_eq!((upns(&p.items), p.total), (vec!["bob".to_owned()], Some(2)));
+}
+
+/// Keyset pages, forward and backward, of every kind of sort key (none, non-nullable,
+/// nullable with absent values, descending), with a filter, give exactly the offset
+/// order; the positions say where the next and previous pages are.
+pub async fn keyset_pages_walk_the_offset_order(f: Fixture) {
+    let d = data(&f).await;
+    let by = |field, descending| Some(SortKey { field, descending, ignore_case: true });
+    let sorts = [
+        None,
+        by(Field::Id, true),
+        by(Field::User(U::UserPrincipalName), false),
+        by(Field::User(U::UserPrincipalName), true),
+        by(Field::User(U::Department), false),
+        by(Field::User(U::Department), true),
+        by(Field::User(U::DisplayName), true),
+        by(Field::Created, true),
+        by(Field::User(U::AccountEnabled), false),
+    ];
+    for filter in [None, Some(Filter::folded(Field::User(U::UserPrincipalName), Op::Co, text("contoso")))] {
+        for sort in sorts {
+            let base = ObjectQuery { filter: filter.clone(), sort, offset: 0, limit: 100, seek: None };
+            let all = upns(&f.store.query_users(d.t, &base).await.unwrap().items);
+            // Forward, two at a time.
+            let mut seen = Vec::new();
+            let mut seek = Seek::First;
+            let mut pages = Vec::new();
+            loop {
+                let p = f.store.query_users(d.t, &ObjectQuery { limit: 2, seek: Some(seek.clone()), ..base.clone() }).await.unwrap();
+                assert_eq!(p.total, None, "keyset pages are not counted");
+                assert_eq!(p.previous.is_some(), !pages.is_empty(), "{sort:?}: previous on every page but the first");
+                seen.extend(upns(&p.items));
+                pages.push((upns(&p.items), p.previous.clone()));
+                match p.next {
+                    Some(k) => seek = Seek::After(k),
+                    None => break,
+                }
+            }
+            assert_eq!(seen, all, "{filter:?} {sort:?}: forward keyset pages");
+            // Backward from the last page: each previous page is the page before.
+            for i in (1..pages.len()).rev() {
+                let Some(k) = pages[i].1.clone() else { panic!("page {i} has no previous") };
+                let p = f.store.query_users(d.t, &ObjectQuery { limit: 2, seek: Some(Seek::Before(k)), ..base.clone() }).await.unwrap();
+                assert_eq!(upns(&p.items), pages[i - 1].0, "{filter:?} {sort:?}: page {i} back");
+                assert_eq!(p.previous.is_some(), i > 1, "{sort:?}: the first page has no previous");
+                assert!(p.next.is_some());
+            }
+        }
+    }
+    // A position past the end: an empty page without next.
+    let last = f.store.query_users(d.t, &ObjectQuery { limit: 100, seek: Some(Seek::First), ..ObjectQuery::default() }).await.unwrap();
+    let Some(end) = last.items.last().map(|u| tenantsync_store::Keyset { value: None, id: u.id }) else { panic!("no users") };
+    let p = f.store.query_users(d.t, &ObjectQuery { seek: Some(Seek::After(end)), ..ObjectQuery::default() }).await.unwrap();
+    assert!(p.items.is_empty() && p.next.is_none());
 }
 
 pub async fn groups_by_attribute_and_membership(f: Fixture) {
@@ -188,9 +243,9 @@ pub async fn groups_by_attribute_and_membership(f: Fixture) {
     let run = |filter: Filter| {
         let store = f.store.clone();
         async move {
-            let q = ObjectQuery { filter: Some(filter), sort: None, offset: 0, limit: 10 };
+            let q = ObjectQuery { filter: Some(filter), sort: None, offset: 0, limit: 10, seek: None };
             let page = store.query_groups(d.t, &q).await.unwrap();
-            assert_eq!(page.total as usize, page.items.len());
+            assert_eq!(page.total, Some(page.items.len() as u64));
             page.items.into_iter().map(|g| g.id).collect::<Vec<_>>()
         }
     };
@@ -210,7 +265,7 @@ pub async fn groups_by_attribute_and_membership(f: Fixture) {
 
 pub async fn fields_of_the_other_kind_are_unsupported_query(f: Fixture) {
     let d = data(&f).await;
-    let q = |filter| ObjectQuery { filter: Some(filter), sort: None, offset: 0, limit: 10 };
+    let q = |filter| ObjectQuery { filter: Some(filter), sort: None, offset: 0, limit: 10, seek: None };
     assert_code(f.store.query_users(d.t, &q(Filter::Present(Field::Member))).await, "unsupported_query");
     assert_code(f.store.query_users(d.t, &q(Filter::Present(Field::Group(G::Description)))).await, "unsupported_query");
     assert_code(f.store.query_groups(d.t, &q(Filter::Present(Field::User(U::City)))).await, "unsupported_query");
