@@ -1,8 +1,9 @@
 //! `POST /Bulk` (RFC 7644 §3.7): operations run in order, each as an internal request
 //! through the same routes (so each is authorized, validated and written exactly like a
-//! single request). `bulkId:<id>` in a path or anywhere in `data` names the resource an
-//! earlier POST of the same request created. Not atomic: each operation commits alone;
-//! `failOnErrors` stops after that many failures.
+//! single request). `bulkId:<id>` in a path or anywhere in `data` names the resource a
+//! POST of the same request created, before or after it in the request: an operation
+//! waits for the POST it names. Not atomic: each operation commits alone; `failOnErrors`
+//! stops after that many failures.
 use crate::error::{ScimError, ScimResult};
 use crate::json;
 use axum::body::Body;
@@ -58,7 +59,42 @@ fn op_error(method: &str, bulk_id: Option<&str>, e: &ScimError) -> Value {
     v
 }
 
+/// The bulkIds an operation refers to (`bulkId:<id>` in its path or anywhere in its data).
+fn references(op: &Map<String, Value>) -> Vec<String> {
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) => {
+                if let Some(b) = s.strip_prefix("bulkId:")
+                    && !out.iter().any(|x| x == b)
+                {
+                    out.push(b.to_owned());
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            Value::Object(o) => o.values().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(path) = json::get(op, "path").and_then(Value::as_str) {
+        for seg in path.split('/') {
+            walk(&Value::String(seg.to_owned()), &mut out);
+        }
+    }
+    if let Some(data) = json::get(op, "data") {
+        walk(data, &mut out);
+    }
+    out
+}
+
 /// Runs a bulk request. `app` serves the operations; `prefix` is `/scim/v2/{tenant}`.
+///
+/// Operations run in request order, except that one naming a bulkId that a later POST
+/// defines waits until that POST has run (RFC 7644 §3.7.2: forward references resolve).
+/// Operations whose references can never resolve because they wait on each other in a
+/// cycle fail with 409 (the RFC's answer to circular references), as does everything that
+/// waits on them; the rest of the request runs. The response lists the operations that
+/// ran, in request order.
 pub async fn run(app: axum::Router, prefix: &str, headers: &HeaderMap, body: &Value, max_body: usize) -> ScimResult<Value> {
     let o = body.as_object().ok_or_else(|| ScimError::invalid_syntax("the body must be a JSON object"))?;
     if let Some(schemas) = json::get(o, "schemas").and_then(Value::as_array)
@@ -71,34 +107,73 @@ pub async fn run(app: axum::Router, prefix: &str, headers: &HeaderMap, body: &Va
         return Err(ScimError::too_large(max_body).with_detail(format!("a bulk request holds at most {MAX_OPERATIONS} operations")));
     }
     let fail_on_errors = json::get(o, "failOnErrors").and_then(Value::as_u64);
-    let mut ids: HashMap<String, String> = HashMap::new();
-    let mut results = Vec::with_capacity(ops.len());
-    let mut errors = 0u64;
-    for op in ops {
-        if fail_on_errors.is_some_and(|n| errors >= n) {
-            break;
+    let ops: Vec<Map<String, Value>> = ops.iter().map(|op| op.as_object().cloned().unwrap_or_default()).collect();
+    let method_of = |op: &Map<String, Value>| json::get(op, "method").and_then(Value::as_str).unwrap_or_default().to_ascii_uppercase();
+    let bulk_id_of = |op: &Map<String, Value>| json::get(op, "bulkId").and_then(Value::as_str).map(str::to_owned);
+    // Which operation defines each bulkId (the first POST naming it).
+    let mut defined_by: HashMap<String, usize> = HashMap::new();
+    for (i, op) in ops.iter().enumerate() {
+        if method_of(op) == "POST"
+            && let Some(b) = bulk_id_of(op)
+        {
+            defined_by.entry(b).or_insert(i);
         }
-        let op = op.as_object().cloned().unwrap_or_default();
-        let method = json::get(&op, "method").and_then(Value::as_str).unwrap_or_default().to_ascii_uppercase();
-        let bulk_id = json::get(&op, "bulkId").and_then(Value::as_str).map(str::to_owned);
-        let outcome = one(&app, prefix, headers, &op, &method, bulk_id.as_deref(), &ids).await;
-        match outcome {
+    }
+    let refs: Vec<Vec<String>> = ops.iter().map(references).collect();
+    let mut ids: HashMap<String, String> = HashMap::new();
+    let mut results: Vec<Option<Value>> = vec![None; ops.len()];
+    let mut done = vec![false; ops.len()];
+    let mut errors = 0u64;
+    'run: loop {
+        // The first operation, in request order, that waits on no POST still to run.
+        let ready = (0..ops.len()).find(|&i| !done[i] && refs[i].iter().all(|r| ids.contains_key(r) || defined_by.get(r).is_none_or(|&d| done[d])));
+        let Some(i) = ready else { break 'run };
+        if fail_on_errors.is_some_and(|n| errors >= n) {
+            return Ok(response(results));
+        }
+        let op = &ops[i];
+        let method = method_of(op);
+        let bulk_id = bulk_id_of(op);
+        done[i] = true;
+        match one(&app, prefix, headers, op, &method, bulk_id.as_deref(), &ids).await {
             Ok((result, created)) => {
                 if let (Some(b), Some(id)) = (&bulk_id, created) {
-                    ids.insert(b.clone(), id);
+                    ids.entry(b.clone()).or_insert(id);
                 }
                 if result.get("status").and_then(Value::as_str).is_some_and(|s| !s.starts_with('2')) {
                     errors += 1;
                 }
-                results.push(result);
+                results[i] = Some(result);
             }
             Err(e) => {
                 errors += 1;
-                results.push(op_error(&method, bulk_id.as_deref(), &e));
+                results[i] = Some(op_error(&method, bulk_id.as_deref(), &e));
             }
         }
     }
-    Ok(json!({ "schemas": [BULK_RESPONSE], "Operations": results }))
+    // What is left waits, directly or through others, on a cycle of bulkId references.
+    for i in 0..ops.len() {
+        if done[i] {
+            continue;
+        }
+        if fail_on_errors.is_some_and(|n| errors >= n) {
+            break;
+        }
+        errors += 1;
+        let waits: Vec<&str> = refs[i].iter().filter(|r| !ids.contains_key(*r)).map(String::as_str).collect();
+        let e = ScimError::new(
+            axum::http::StatusCode::CONFLICT,
+            None,
+            "circular_bulk_reference",
+            format!("bulkId references form a cycle: this operation waits on {} and none of them can be created first", waits.join(", ")),
+        );
+        results[i] = Some(op_error(&method_of(&ops[i]), bulk_id_of(&ops[i]).as_deref(), &e));
+    }
+    Ok(response(results))
+}
+
+fn response(results: Vec<Option<Value>>) -> Value {
+    json!({ "schemas": [BULK_RESPONSE], "Operations": results.into_iter().flatten().collect::<Vec<_>>() })
 }
 
 async fn one(
