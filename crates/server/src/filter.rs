@@ -39,8 +39,10 @@ pub struct Element {
 pub enum Target {
     Slot(Slot),
     Multi(Vec<Element>),
-    /// Group members: compared by user id.
-    Members,
+    /// Links to other resources, compared by their id: a group's `members` (users) or a
+    /// user's `groups`. `field` is the store's membership field, `ty` the constant `type`
+    /// sub-attribute, `name` the attribute (for errors).
+    Links { field: Field, ty: &'static str, name: &'static str },
 }
 
 /// Resolves attribute paths of one resource type.
@@ -118,7 +120,7 @@ fn value_path(target: &Target, vf: &ValFilter, depth: usize) -> ScimResult<Filte
             }
             Ok(Filter::Or(any))
         }
-        Target::Members => val_filter(vf, &Bound::Members, depth),
+        Target::Links { field, ty, name } => val_filter(vf, &Bound::Links(*field, ty, name), depth),
         Target::Slot(_) => Err(ScimError::invalid_filter("a value filter needs a multi-valued attribute")),
     }
 }
@@ -133,7 +135,7 @@ fn exists(el: &Element) -> Filter {
 
 enum Bound<'a> {
     Element(&'a Element),
-    Members,
+    Links(Field, &'static str, &'static str),
 }
 
 fn val_filter(vf: &ValFilter, b: &Bound<'_>, depth: usize) -> ScimResult<Filter> {
@@ -149,7 +151,7 @@ fn val_filter(vf: &ValFilter, b: &Bound<'_>, depth: usize) -> ScimResult<Filter>
                     let slot = sub_slot(el, &path.name)?;
                     compare_slot(slot, op, value, Some(el))?
                 }
-                Bound::Members => members(&path.name, op, value)?,
+                Bound::Links(field, ty, name) => links(*field, ty, name, &path.name, op, value)?,
             }
         }
         ValFilter::Not(inner) => Filter::Not(Box::new(val_filter(inner, b, depth + 1)?)),
@@ -200,26 +202,26 @@ fn attr_exp(e: &AttrExp, r: &dyn Resolver, _el: Option<&Element>) -> ScimResult<
             }
             Ok(Filter::Or(any))
         }
-        (Target::Members, sub) => members(sub.unwrap_or("value"), op, value),
+        (Target::Links { field, ty, name }, sub) => links(*field, ty, name, sub.unwrap_or("value"), op, value),
     }
 }
 
-fn members(sub: &str, op: Option<CompareOp>, value: Option<&CompValue>) -> ScimResult<Filter> {
+fn links(field: Field, ty: &'static str, name: &str, sub: &str, op: Option<CompareOp>, value: Option<&CompValue>) -> ScimResult<Filter> {
     if sub.eq_ignore_ascii_case("type") {
-        return compare_slot(Slot::Text("User"), op, value, None);
+        return compare_slot(Slot::Text(ty), op, value, None);
     }
     if !sub.eq_ignore_ascii_case("value") {
-        return Err(ScimError::invalid_filter(format!("members can be filtered by value, not '{sub}'")));
+        return Err(ScimError::invalid_filter(format!("{name} can be filtered by value or type, not '{sub}'")));
     }
     match (op, value) {
-        (None, _) => Ok(Filter::Present(Field::Member)),
+        (None, _) => Ok(Filter::Present(field)),
         (Some(op @ (CompareOp::Eq | CompareOp::Ne)), Some(CompValue::Str(s))) => {
             match s.parse() {
-                Ok(id) => Ok(Filter::exact(Field::Member, op, FilterValue::Id(id))),
+                Ok(id) => Ok(Filter::exact(field, op, FilterValue::Id(id))),
                 Err(_) => Ok(Filter::Const(op == CompareOp::Ne)),
             }
         }
-        _ => Err(ScimError::invalid_filter("members.value compares with eq or ne and a string")),
+        _ => Err(ScimError::invalid_filter(format!("{name}.value compares with eq or ne and a string"))),
     }
 }
 
@@ -228,7 +230,7 @@ fn members(sub: &str, op: Option<CompareOp>, value: Option<&CompValue>) -> ScimR
 fn field_kind(f: Field) -> &'static str {
     use tenantsync_domain::{GroupAttribute as G, UserAttribute as U};
     match f {
-        Field::Id | Field::Member | Field::User(U::Manager) => "id",
+        Field::Id | Field::Member | Field::MemberOf | Field::User(U::Manager) => "id",
         Field::Created | Field::LastModified => "time",
         Field::User(U::AccountEnabled) | Field::Group(G::SecurityEnabled) => "bool",
         _ => "text",

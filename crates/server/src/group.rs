@@ -126,7 +126,7 @@ impl Resolver for GroupPaths {
             ("id", None) => Target::Slot(Slot::Field(Field::Id, false)),
             ("externalid", None) => Target::Slot(Slot::Field(Field::Group(G::ExternalId), false)),
             ("displayname", None) => Target::Slot(Slot::Field(Field::Group(G::DisplayName), true)),
-            ("members", _) => Target::Members,
+            ("members", _) => Target::Links { field: Field::Member, ty: "User", name: "members" },
             ("meta", None) => Target::Slot(Slot::Text("")),
             ("meta", Some("created")) => Target::Slot(Slot::Field(Field::Created, false)),
             ("meta", Some("lastmodified")) => Target::Slot(Slot::Field(Field::LastModified, false)),

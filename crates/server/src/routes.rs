@@ -306,7 +306,7 @@ fn sort_key(path: &str, r: &dyn Resolver, descending: bool) -> ScimResult<SortKe
     let slot = match target {
         Target::Slot(s) => s,
         Target::Multi(els) => els.first().and_then(|e| e.subs.first()).map(|(_, s)| *s).ok_or_else(|| ScimError::invalid_value("cannot sort by that"))?,
-        Target::Members => return Err(ScimError::invalid_value("cannot sort by members")),
+        Target::Links { name, .. } => return Err(ScimError::invalid_value(format!("cannot sort by {name}"))),
     };
     match slot {
         Slot::Field(field, fold) => Ok(SortKey { field, descending, ignore_case: fold }),
@@ -453,12 +453,40 @@ fn project(doc: Value, attributes: &[String], excluded: &[String]) -> Value {
     Value::Object(o)
 }
 
-fn wants_members(attributes: &[String], excluded: &[String]) -> bool {
-    let is_members = |a: &String| wanted(a).and_then(|w| w.name).is_some_and(|n| n.eq_ignore_ascii_case("members"));
-    if excluded.iter().any(is_members) {
+/// Whether the attribute `name` (members, groups: read separately) is to be returned.
+fn wants(name: &str, attributes: &[String], excluded: &[String]) -> bool {
+    let is = |a: &String| wanted(a).and_then(|w| w.name).is_some_and(|n| n.eq_ignore_ascii_case(name));
+    if excluded.iter().any(is) {
         return false;
     }
-    attributes.is_empty() || attributes.iter().any(is_members)
+    attributes.is_empty() || attributes.iter().any(is)
+}
+
+/// The documents of users, each with its `groups` (read for all of them at once, unless
+/// the request leaves `groups` out), projected.
+async fn users_json(st: &AppState, c: &Ctx, users: &[User], attributes: &[String], excluded: &[String]) -> ScimResult<Vec<Value>> {
+    let groups = if wants("groups", attributes, excluded) && !users.is_empty() {
+        st.store.user_groups(c.tenant, &users.iter().map(|u| u.id).collect::<Vec<_>>()).await?
+    } else {
+        Vec::new()
+    };
+    let mut by_user: std::collections::HashMap<ObjectId, Vec<&tenantsync_store::UserGroup>> = std::collections::HashMap::new();
+    for g in &groups {
+        by_user.entry(g.user).or_default().push(g);
+    }
+    Ok(users
+        .iter()
+        .map(|u| {
+            let mut doc = user::to_json(u, &c.base, &c.domain);
+            user::add_groups(&mut doc, by_user.get(&u.id).map(Vec::as_slice).unwrap_or_default(), &c.base);
+            project(doc, attributes, excluded)
+        })
+        .collect())
+}
+
+async fn user_json(st: &AppState, c: &Ctx, u: &User, attributes: &[String], excluded: &[String]) -> ScimResult<Value> {
+    let mut docs = users_json(st, c, std::slice::from_ref(u), attributes, excluded).await?;
+    docs.pop().ok_or_else(ScimError::internal)
 }
 
 fn list_response(resources: Vec<Value>, total: u64, start_index: u64) -> Value {
@@ -524,7 +552,7 @@ async fn live_user(st: &AppState, t: TenantId, id: ObjectId) -> ScimResult<User>
 async fn query_users(st: &AppState, c: &Ctx, p: &ListParams) -> ScimResult<Response> {
     let q = p.query(&UserPaths, &c.domain, "Users")?;
     let page = st.store.query_users(c.tenant, &q).await?;
-    let resources = page.items.iter().map(|u| project(user::to_json(u, &c.base, &c.domain), &p.attributes, &p.excluded)).collect();
+    let resources = users_json(st, c, &page.items, &p.attributes, &p.excluded).await?;
     Ok(respond(StatusCode::OK, &p.list_response("Users", resources, &page), None, None))
 }
 
@@ -546,7 +574,7 @@ async fn get_user(State(st): St, Path((tenant, id)): Path<(String, String)>, Que
         return Ok(not_modified(u.version));
     }
     let p = ListParams::from_pairs(&q)?;
-    Ok(respond(StatusCode::OK, &project(user::to_json(&u, &c.base, &c.domain), &p.attributes, &p.excluded), Some(u.version), None))
+    Ok(respond(StatusCode::OK, &user_json(&st, &c, &u, &p.attributes, &p.excluded).await?, Some(u.version), None))
 }
 
 fn not_modified(v: Version) -> Response {
@@ -564,6 +592,7 @@ async fn create_user(State(st): St, Path(tenant): Path<String>, Query(q): Params
     let new = NewUser { id: ObjectId::new(), attrs: user::new_attrs(&d)?, manager: d.manager.clone(), anchor: None };
     let u = st.store.create_user(c.tenant, new).await?;
     let p = ListParams::from_pairs(&q)?;
+    // A new user is in no group yet.
     let body = project(user::to_json(&u, &c.base, &c.domain), &p.attributes, &p.excluded);
     let location = format!("{}/Users/{}", c.base, u.id);
     Ok(respond(StatusCode::CREATED, &body, Some(u.version), Some(&location)))
@@ -604,13 +633,16 @@ async fn put_user(State(st): St, Path((tenant, id)): Path<(String, String)>, Que
     let doc = read_json(&st, body).await?;
     let u = update_user_with(&st, &c, id, if_match(&headers), |_| Ok(doc.clone())).await?;
     let p = ListParams::from_pairs(&q)?;
-    Ok(respond(StatusCode::OK, &project(user::to_json(&u, &c.base, &c.domain), &p.attributes, &p.excluded), Some(u.version), None))
+    Ok(respond(StatusCode::OK, &user_json(&st, &c, &u, &p.attributes, &p.excluded).await?, Some(u.version), None))
 }
 
 async fn patch_user(State(st): St, Path((tenant, id)): Path<(String, String)>, Query(q): Params, headers: HeaderMap, body: Body) -> ScimResult<Response> {
     let c = ctx(&st, &tenant, &headers).await?;
     let id = object_id(&id, ObjectKind::User)?;
     let ops = patch::operations(&read_json(&st, body).await?)?;
+    if ops.iter().any(|op| user::patches_groups(op.path.as_deref(), op.value.as_ref())) {
+        return Err(ScimError::bad_request("mutability", "read_only_attribute", "groups is read-only: change memberships through /Groups"));
+    }
     let base = c.base.clone();
     let u = update_user_with(&st, &c, id, if_match(&headers), |cur| {
         let Value::Object(mut doc) = user::to_json(cur, &base, &c.domain) else { return Err(ScimError::internal()) };
@@ -621,7 +653,7 @@ async fn patch_user(State(st): St, Path((tenant, id)): Path<(String, String)>, Q
     })
     .await?;
     let p = ListParams::from_pairs(&q)?;
-    Ok(respond(StatusCode::OK, &project(user::to_json(&u, &c.base, &c.domain), &p.attributes, &p.excluded), Some(u.version), None))
+    Ok(respond(StatusCode::OK, &user_json(&st, &c, &u, &p.attributes, &p.excluded).await?, Some(u.version), None))
 }
 
 async fn delete_user(State(st): St, Path((tenant, id)): Path<(String, String)>, headers: HeaderMap) -> ScimResult<Response> {
@@ -655,7 +687,7 @@ async fn members_of(st: &AppState, t: TenantId, g: ObjectId) -> ScimResult<Vec<U
 }
 
 async fn group_json(st: &AppState, c: &Ctx, g: &Group, attributes: &[String], excluded: &[String]) -> ScimResult<Value> {
-    let members = if wants_members(attributes, excluded) { Some(members_of(st, c.tenant, g.id).await?) } else { None };
+    let members = if wants("members", attributes, excluded) { Some(members_of(st, c.tenant, g.id).await?) } else { None };
     Ok(project(group::to_json(g, members.as_deref(), &c.base), attributes, excluded))
 }
 
@@ -951,7 +983,7 @@ async fn search_root(State(st): St, Path(tenant): Path<String>, headers: HeaderM
     let skip_groups = p.start_index.saturating_sub(1).saturating_sub(users_total);
     let room = p.count.saturating_sub(u32::try_from(users.items.len()).unwrap_or(u32::MAX));
     let groups = st.store.query_groups(c.tenant, &ObjectQuery { offset: skip_groups, limit: room, ..gq }).await?;
-    let mut resources: Vec<Value> = users.items.iter().map(|u| project(user::to_json(u, &c.base, &c.domain), &p.attributes, &p.excluded)).collect();
+    let mut resources = users_json(&st, &c, &users.items, &p.attributes, &p.excluded).await?;
     for g in &groups.items {
         resources.push(group_json(&st, &c, g, &p.attributes, &p.excluded).await?);
     }

@@ -143,6 +143,16 @@ fn user_attributes() -> Vec<Value> {
                 canonical(s("type"), "Always work.", &["work"]),
             ],
         ),
+        complex(
+            s("groups").multi().mutability("readOnly"),
+            "The groups the user is a direct member of. Read-only: memberships change through /Groups.",
+            vec![
+                plain(s("value").exact().mutability("readOnly"), "The group's id."),
+                s("$ref").ty("reference").mutability("readOnly").json("The group's URI.", json!({"referenceTypes": ["Group"]})),
+                plain(s("display").mutability("readOnly"), "The group's display name."),
+                canonical(s("type").mutability("readOnly"), "Always direct (nested groups are not kept).", &["direct"]),
+            ],
+        ),
     ]
 }
 

@@ -24,7 +24,7 @@ use crate::json;
 use crate::schema::{ENTERPRISE_SCHEMA, USER_SCHEMA};
 use serde_json::{json, Map, Value};
 use tenantsync_domain::{AttrValue, ObjectId, Upn, User, UserAttrName, UserAttribute as U, UserAttributes, UserPatch, UserRef};
-use tenantsync_store::Field;
+use tenantsync_store::{Field, UserGroup};
 
 fn put(obj: &mut Map<String, Value>, key: &str, v: &Option<String>) {
     if let Some(v) = v {
@@ -111,6 +111,45 @@ pub fn to_json(u: &User, base: &str, domain: &str) -> Value {
     out.insert("schemas".into(), Value::Array(schemas));
     out.extend(o);
     Value::Object(out)
+}
+
+/// Adds a user's `groups` (RFC 7643 §4.1.2: read-only, the groups it is a direct member
+/// of) to its document, before `meta`; nothing when it is in no group.
+pub fn add_groups(doc: &mut Value, groups: &[&UserGroup], base: &str) {
+    let Value::Object(o) = doc else { return };
+    if groups.is_empty() {
+        return;
+    }
+    let list: Vec<Value> = groups
+        .iter()
+        .map(|g| json!({ "value": g.group.to_string(), "$ref": format!("{base}/Groups/{}", g.group), "display": g.display_name, "type": "direct" }))
+        .collect();
+    let meta = o.remove("meta");
+    o.insert("groups".into(), Value::Array(list));
+    if let Some(m) = meta {
+        o.insert("meta".into(), m);
+    }
+}
+
+/// Whether a PATCH operation touches `groups`, which is read-only (memberships change
+/// through `/Groups`).
+pub fn patches_groups(path: Option<&str>, value: Option<&Value>) -> bool {
+    match path {
+        Some(p) => {
+            let p = p.trim();
+            let p = match p.get(..USER_SCHEMA.len()) {
+                Some(head) if head.eq_ignore_ascii_case(USER_SCHEMA) => p.get(USER_SCHEMA.len() + 1..).unwrap_or_default(),
+                _ => p,
+            };
+            p.get(..6).is_some_and(|h| h.eq_ignore_ascii_case("groups")) && matches!(p.as_bytes().get(6), None | Some(b'[' | b'.'))
+        }
+        None => match value {
+            Some(Value::Object(o)) => o.iter().any(|(k, v)| {
+                patches_groups(Some(k), None) || (k.eq_ignore_ascii_case(USER_SCHEMA) && patches_groups(None, Some(v)))
+            }),
+            _ => false,
+        },
+    }
 }
 
 /// The directory attributes a SCIM user document asks for.
@@ -287,6 +326,7 @@ impl Resolver for UserPaths {
                 ("name", None) => return slot(Slot::Text("")),
                 ("name", Some("givenname")) => return slot(f(U::GivenName)),
                 ("name", Some("familyname")) => return slot(f(U::Surname)),
+                ("groups", _) => return Ok(Target::Links { field: Field::MemberOf, ty: "direct", name: "groups" }),
                 ("meta", None) => return slot(Slot::Text("")),
                 ("meta", Some("created")) => return slot(Slot::Field(Field::Created, false)),
                 ("meta", Some("lastmodified")) => return slot(Slot::Field(Field::LastModified, false)),

@@ -87,3 +87,76 @@ async fn group_filters_and_delete() {
     assert_eq!(find(r#"displayName pr"#.into()).await, [g2]);
     assert_eq!(s.call("POST", "/Groups", Some(&json!({ "displayName": "" }))).await.status, 400);
 }
+
+/// RFC 7643 §4.1.2: a user's `groups` (direct memberships) is returned with the user,
+/// honours attributes/excludedAttributes, filters in the store, is listed in /Schemas and
+/// is read-only (ignored on POST/PUT, 400 mutability on PATCH).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_groups_attribute() {
+    let s = Server::start().await;
+    let id = |v: &Value| v["id"].as_str().unwrap().to_owned();
+    let a = id(&s.create_user(json!({ "userName": "a@contoso.example", "groups": [{ "value": "ignored" }] })).await);
+    let b = id(&s.create_user(json!({ "userName": "b@contoso.example" })).await);
+    let c = id(&s.create_user(json!({ "userName": "c@contoso.example" })).await);
+    let sales = id(&s.call("POST", "/Groups", Some(&json!({ "displayName": "Sales", "members": [{ "value": a }, { "value": b }] }))).await.body);
+    let ops = id(&s.call("POST", "/Groups", Some(&json!({ "displayName": "Ops", "members": [{ "value": a }] }))).await.body);
+    let gone = id(&s.call("POST", "/Groups", Some(&json!({ "displayName": "Gone", "members": [{ "value": a }] }))).await.body);
+    assert_eq!(s.call("DELETE", &format!("/Groups/{gone}"), None).await.status, 204);
+
+    let u = s.call("GET", &format!("/Users/{a}"), None).await.body;
+    let base = format!("http://{}/scim/v2/contoso.example", s.addr);
+    assert_eq!(
+        u["groups"],
+        json!([
+            { "value": ops, "$ref": format!("{base}/Groups/{ops}"), "display": "Ops", "type": "direct" },
+            { "value": sales, "$ref": format!("{base}/Groups/{sales}"), "display": "Sales", "type": "direct" },
+        ]),
+        "live groups by name; the soft-deleted one is gone"
+    );
+    assert!(s.call("GET", &format!("/Users/{c}"), None).await.body.get("groups").is_none(), "no groups: no attribute");
+    let u = s.call("GET", &format!("/Users/{a}?attributes=userName"), None).await.body;
+    assert!(u.get("groups").is_none());
+    let u = s.call("GET", &format!("/Users/{a}?attributes=groups.display"), None).await.body;
+    assert_eq!(u["groups"], json!([{ "display": "Ops" }, { "display": "Sales" }]));
+    let u = s.call("GET", &format!("/Users/{a}?excludedAttributes=groups"), None).await.body;
+    assert!(u.get("groups").is_none() && u.get("userName").is_some());
+    // Listing: every user of the page with its own groups.
+    let list = s.call("GET", "/Users?sortBy=userName", None).await.body;
+    let counts: Vec<usize> = list["Resources"].as_array().unwrap().iter().map(|u| u["groups"].as_array().map_or(0, Vec::len)).collect();
+    assert_eq!(counts, [2, 1, 0]);
+    // Filters.
+    let names = |r: &Value| -> Vec<String> {
+        r["Resources"].as_array().unwrap().iter().map(|u| u["userName"].as_str().unwrap().split('@').next().unwrap().to_owned()).collect()
+    };
+    for (filter, expected) in [
+        (format!(r#"groups.value eq "{sales}""#), vec!["a", "b"]),
+        (format!(r#"groups[value eq "{ops}"]"#), vec!["a"]),
+        (format!(r#"groups[value eq "{ops}" and type eq "direct"]"#), vec!["a"]),
+        (format!(r#"groups[value eq "{ops}" and type eq "indirect"]"#), vec![]),
+        (format!(r#"groups eq "{gone}""#), vec![]),
+        (format!(r#"not (groups.value eq "{sales}")"#), vec!["c"]),
+        ("groups pr".to_owned(), vec!["a", "b"]),
+        (r#"groups.value eq "not-an-id""#.to_owned(), vec![]),
+    ] {
+        let r = s.call("GET", &format!("/Users?sortBy=userName&filter={}", q(&filter)), None).await;
+        assert_eq!(r.status, 200, "{filter}: {}", r.body);
+        assert_eq!(names(&r.body), expected, "{filter}");
+    }
+    let r = s.call("GET", &format!("/Users?filter={}", q(r#"groups.display eq "Sales""#)), None).await;
+    assert_eq!(r.error().1.as_deref(), Some("invalidFilter"));
+    // Read-only.
+    for op in [
+        json!({ "op": "add", "path": "groups", "value": [{ "value": ops }] }),
+        json!({ "op": "remove", "path": format!("groups[value eq \"{sales}\"]") }),
+        json!({ "op": "replace", "path": "urn:ietf:params:scim:schemas:core:2.0:User:groups", "value": [] }),
+        json!({ "op": "replace", "value": { "Groups": [] } }),
+    ] {
+        let r = s.call("PATCH", &format!("/Users/{b}"), Some(&patch(json!([op.clone()])))).await;
+        assert_eq!(r.error(), (400, Some("mutability".into()), "read_only_attribute".into()), "{op}");
+    }
+    let r = s.call("PUT", &format!("/Users/{b}"), Some(&json!({ "userName": "b@contoso.example", "title": "T", "groups": [] }))).await;
+    assert_eq!((r.status, r.body["groups"][0]["value"].as_str()), (200, Some(sales.as_str())), "PUT ignores groups");
+    let schema = s.call("GET", "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User", None).await.body;
+    let g = schema["attributes"].as_array().unwrap().iter().find(|a| a["name"] == "groups").unwrap().clone();
+    assert_eq!((g["mutability"].as_str(), g["multiValued"].as_bool()), (Some("readOnly"), Some(true)));
+}

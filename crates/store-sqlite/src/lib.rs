@@ -31,7 +31,7 @@ use tenantsync_domain::{
 };
 use tenantsync_store::{
     ApiToken, BatchMode, BulkOptions, BulkUserImport, ChangePage, CommitNotice, ListQuery, NewApiToken, ObjectQuery, Page,
-    QueryPage, Result, Seek, Keyset, Store, StoreError, Visibility, WriteOp, WriteOutcome,
+    QueryPage, Result, Seek, Keyset, Store, StoreError, UserGroup, Visibility, WriteOp, WriteOutcome,
 };
 use tokio::sync::{broadcast, oneshot};
 use write::Tx;
@@ -520,6 +520,36 @@ impl Store for SqliteStore {
         self.read_in(tenant, |c| {
             let mut stmt = c.prepare_cached("SELECT group_id FROM members INDEXED BY members_user WHERE tenant_id = ?1 AND user_id = ?2 ORDER BY group_id")?;
             let rows = stmt.query_map(params![tenant.as_bytes(), user.as_bytes()], |r| Ok(ObjectId::from_bytes(r.get(0)?)))?;
+            rows.collect()
+        })
+    }
+
+    async fn user_groups(&self, tenant: TenantId, users: &[ObjectId]) -> Result<Vec<UserGroup>> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One statement for any number of users: their ids as one JSON array of hex.
+        let mut ids = String::with_capacity(users.len() * 35 + 2);
+        ids.push('[');
+        for (i, u) in users.iter().enumerate() {
+            if i > 0 {
+                ids.push(',');
+            }
+            ids.push('"');
+            ids.push_str(&u.as_uuid().simple().to_string());
+            ids.push('"');
+        }
+        ids.push(']');
+        self.read_in(tenant, |c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT m.user_id, g.id, g.display_name FROM members m INDEXED BY members_user \
+                 JOIN groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id \
+                 WHERE m.tenant_id = ?1 AND m.user_id IN (SELECT unhex(value) FROM json_each(?2)) AND g.deleted_ms IS NULL \
+                 ORDER BY m.user_id, g.display_name COLLATE NOCASE, g.id",
+            )?;
+            let rows = stmt.query_map(params![tenant.as_bytes(), ids], |r| {
+                Ok(UserGroup { user: ObjectId::from_bytes(r.get(0)?), group: ObjectId::from_bytes(r.get(1)?), display_name: r.get(2)? })
+            })?;
             rows.collect()
         })
     }

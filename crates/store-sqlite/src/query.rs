@@ -84,7 +84,8 @@ fn column(table: Table, field: Field) -> Result<(&'static str, Kind), StoreError
         (Table::Users, Field::Group(a)) => Err(unsupported(format!("users have no group attribute '{a}'"))),
         (Table::Groups, Field::User(a)) => Err(unsupported(format!("groups have no user attribute '{a}'"))),
         (Table::Users, Field::Member) => Err(unsupported("users have no members")),
-        (Table::Groups, Field::Member) => Err(unsupported("members is not a column")),
+        (Table::Groups, Field::MemberOf) => Err(unsupported("groups are members of nothing")),
+        (_, Field::Member | Field::MemberOf) => Err(unsupported("memberships are not a column")),
     }
 }
 
@@ -165,6 +166,12 @@ impl Condition {
                 self.sql.push_str(MEMBER_EXISTS);
                 self.sql.push(')');
             }
+            Filter::Present(Field::MemberOf) if table == Table::Users => {
+                self.sql.push_str(
+                    "EXISTS (SELECT 1 FROM members m INDEXED BY members_user JOIN groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id \
+                     WHERE m.tenant_id = users.tenant_id AND m.user_id = users.id AND g.deleted_ms IS NULL)",
+                );
+            }
             Filter::Present(field) => {
                 let (col, kind) = column(table, *field)?;
                 match kind {
@@ -191,6 +198,23 @@ impl Condition {
                 ));
                 self.params.push(Value::Blob(self.tenant.clone()));
                 self.params.push(Value::Blob(user.as_bytes().to_vec()));
+            }
+            Filter::Compare { field: Field::MemberOf, op, value, .. } if table == Table::Users => {
+                let FilterValue::Id(group) = value else {
+                    return Err(unsupported("groups compare with a group id"));
+                };
+                let not = match op {
+                    CompareOp::Eq => "",
+                    CompareOp::Ne => "NOT ",
+                    _ => return Err(unsupported("groups compare only with eq or ne")),
+                };
+                // Uncorrelated: the group's members by primary key, then users by id.
+                self.sql.push_str(&format!(
+                    "(id {not}IN (SELECT m.user_id FROM members m JOIN groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id \
+                     WHERE m.tenant_id = ? AND m.group_id = ? AND g.deleted_ms IS NULL))"
+                ));
+                self.params.push(Value::Blob(self.tenant.clone()));
+                self.params.push(Value::Blob(group.as_bytes().to_vec()));
             }
             Filter::Compare { field, op, value, ignore_case } => self.compare(table, *field, *op, value, *ignore_case)?,
         }
@@ -494,6 +518,7 @@ mod tests {
                 "PRIMARY KEY",
             ),
             (Table::Groups, Filter::exact(Field::Member, CompareOp::Eq, FilterValue::Id(ObjectId::new())), "members_user"),
+            (Table::Users, Filter::exact(Field::MemberOf, CompareOp::Eq, FilterValue::Id(ObjectId::new())), "PRIMARY KEY"),
         ];
         for (table, f, index) in cases {
             let p = plan(table, f.clone());

@@ -23,7 +23,7 @@ mod sync;
 mod query;
 
 pub use error::StoreError;
-pub use query::{ApiToken, CompareOp, Field, Filter, FilterValue, KeyValue, Keyset, NewApiToken, ObjectQuery, QueryPage, Seek, SortKey};
+pub use query::{ApiToken, CompareOp, Field, Filter, FilterValue, KeyValue, Keyset, NewApiToken, ObjectQuery, QueryPage, Seek, SortKey, UserGroup};
 pub use sync::{
     CycleCounters, CycleExecution, Escrow, JobLease, JobState, JobStatusCode, LogQuery, ModifiedProperty, ProvisioningAction, ProvisioningLog,
     ProvisioningStatus, ProvisioningStep, SyncStore,
@@ -102,6 +102,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn list_members(&self, tenant: TenantId, group: ObjectId, query: &ListQuery) -> Result<Page<User>>;
     /// Groups of which the user is a direct member.
     async fn member_of(&self, tenant: TenantId, user: ObjectId) -> Result<Vec<ObjectId>>;
+    /// The live groups each of `users` is a direct member of, by user then group display
+    /// name, in one read however many users (a page of SCIM users shows their `groups`).
+    /// Users that do not exist have no groups.
+    async fn user_groups(&self, tenant: TenantId, users: &[ObjectId]) -> Result<Vec<UserGroup>>;
 
     // ---- queries (filters, sorting and paging run in the store) ----
     /// Users that are not soft-deleted and match the query, with the total match count.

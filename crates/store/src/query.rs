@@ -32,6 +32,9 @@ pub enum Field {
     /// The direct members of a group (group queries only): `Eq` with a user id tests
     /// membership, `Present` tests for any member.
     Member,
+    /// The groups a user is a direct member of (user queries only; soft-deleted groups do
+    /// not count): `Eq` with a group id tests membership, `Present` tests for any group.
+    MemberOf,
 }
 
 /// A value to compare a field with.
@@ -164,6 +167,14 @@ pub struct QueryPage<T> {
     /// Keyset pages: the position to seek before for the previous page, when this page
     /// did not start at the beginning.
     pub previous: Option<Keyset>,
+}
+
+/// One group a user is a direct member of, as a user's `groups` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserGroup {
+    pub user: ObjectId,
+    pub group: ObjectId,
+    pub display_name: String,
 }
 
 /// An API token as stored: never the token itself, only a SHA-256 hash of its secret.

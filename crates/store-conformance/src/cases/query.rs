@@ -263,6 +263,32 @@ pub async fn groups_by_attribute_and_membership(f: Fixture) {
     assert_eq!(run(Filter::exact(Field::Member, Op::Eq, V::Id(d.carol))).await, Vec::<ObjectId>::new());
 }
 
+/// Users by the groups they are direct members of, and each user's groups in one read;
+/// soft-deleted groups count for neither.
+pub async fn users_by_group_and_their_groups(f: Fixture) {
+    let d = data(&f).await;
+    let bob = f.store.query_users(d.t, &ObjectQuery { filter: Some(Filter::folded(Field::User(U::UserPrincipalName), Op::Sw, text("bob"))), ..ObjectQuery::default() }).await.unwrap().items[0].id;
+    let g2 = f.store.create_group(d.t, new_group("Alpha")).await.unwrap().id;
+    f.store.apply_one(d.t, WriteOp::AddMember { group: g2, user: d.alice, if_match: None }).await.unwrap();
+    let users = |filter: Filter| {
+        let store = f.store.clone();
+        async move { upns(&store.query_users(d.t, &ObjectQuery { filter: Some(filter), ..ObjectQuery::default() }).await.unwrap().items) }
+    };
+    assert_eq!(users(Filter::exact(Field::MemberOf, Op::Eq, V::Id(d.g_sales))).await, ["alice", "carol"]);
+    assert_eq!(users(Filter::exact(Field::MemberOf, Op::Ne, V::Id(d.g_sales))).await, ["bob", "dave"]);
+    assert_eq!(users(Filter::exact(Field::MemberOf, Op::Eq, V::Id(d.g_empty))).await, Vec::<String>::new());
+    assert_eq!(users(Filter::Present(Field::MemberOf)).await, ["alice", "carol"]);
+    let groups = f.store.user_groups(d.t, &[d.carol, bob, d.alice, ObjectId::new()]).await.unwrap();
+    let got: Vec<(ObjectId, ObjectId, &str)> = groups.iter().map(|g| (g.user, g.group, g.display_name.as_str())).collect();
+    assert_eq!(got, [(d.alice, g2, "Alpha"), (d.alice, d.g_sales, "Sales"), (d.carol, d.g_sales, "Sales")], "by user, then group name");
+    assert_eq!(f.store.user_groups(d.t, &[]).await.unwrap(), []);
+    f.store.apply_one(d.t, WriteOp::SoftDeleteGroup { id: d.g_sales, if_match: None }).await.unwrap();
+    assert_eq!(users(Filter::exact(Field::MemberOf, Op::Eq, V::Id(d.g_sales))).await, Vec::<String>::new());
+    assert_eq!(users(Filter::Present(Field::MemberOf)).await, ["alice"]);
+    assert_eq!(f.store.user_groups(d.t, &[d.carol]).await.unwrap(), []);
+    assert_code(f.store.query_groups(d.t, &ObjectQuery { filter: Some(Filter::Present(Field::MemberOf)), ..ObjectQuery::default() }).await, "unsupported_query");
+}
+
 pub async fn fields_of_the_other_kind_are_unsupported_query(f: Fixture) {
     let d = data(&f).await;
     let q = |filter| ObjectQuery { filter: Some(filter), sort: None, offset: 0, limit: 10, seek: None };
