@@ -43,6 +43,8 @@ pub enum Target {
     /// user's `groups`. `field` is the store's membership field, `ty` the constant `type`
     /// sub-attribute, `name` the attribute (for errors).
     Links { field: Field, ty: &'static str, name: &'static str },
+    /// A directory extension attribute (a string or a list of strings).
+    Extension(tenantsync_domain::ExtensionName),
 }
 
 /// Resolves attribute paths of one resource type.
@@ -121,7 +123,7 @@ fn value_path(target: &Target, vf: &ValFilter, depth: usize) -> ScimResult<Filte
             Ok(Filter::Or(any))
         }
         Target::Links { field, ty, name } => val_filter(vf, &Bound::Links(*field, ty, name), depth),
-        Target::Slot(_) => Err(ScimError::invalid_filter("a value filter needs a multi-valued attribute")),
+        Target::Slot(_) | Target::Extension(_) => Err(ScimError::invalid_filter("a value filter needs a multi-valued attribute of sub-attributes")),
     }
 }
 
@@ -203,6 +205,27 @@ fn attr_exp(e: &AttrExp, r: &dyn Resolver, _el: Option<&Element>) -> ScimResult<
             Ok(Filter::Or(any))
         }
         (Target::Links { field, ty, name }, sub) => links(*field, ty, name, sub.unwrap_or("value"), op, value),
+        (Target::Extension(_), Some(_)) => Err(ScimError::invalid_filter(format!("'{path}' has no sub-attributes"))),
+        (Target::Extension(name), None) => extension(name, op, value),
+    }
+}
+
+/// An extension attribute compares as text, folding case (caseExact false); `eq null` is
+/// "absent".
+fn extension(name: &tenantsync_domain::ExtensionName, op: Option<CompareOp>, value: Option<&CompValue>) -> ScimResult<Filter> {
+    let present = Filter::Extension { name: name.clone(), test: None, ignore_case: true };
+    let Some(op) = op else { return Ok(present) };
+    match value {
+        Some(CompValue::Null) => match op {
+            CompareOp::Eq => Ok(Filter::Not(Box::new(present))),
+            CompareOp::Ne => Ok(present),
+            _ => Err(ScimError::invalid_filter("null compares only with eq or ne")),
+        },
+        Some(v) => {
+            let v = comp_text(v).ok_or_else(|| ScimError::invalid_filter("an extension attribute compares with a string"))?;
+            Ok(Filter::Extension { name: name.clone(), test: Some((op, v)), ignore_case: true })
+        }
+        None => Err(ScimError::invalid_filter("a comparison needs a value")),
     }
 }
 

@@ -12,7 +12,14 @@
 use crate::error::{ScimError, ScimResult};
 use crate::filter::matches_element;
 use crate::json;
-use crate::schema::{ENTERPRISE_SCHEMA, GROUP_SCHEMA, PATCH_SCHEMA, USER_SCHEMA};
+use crate::schema::{DIRECTORY_EXTENSION_SCHEMA, ENTERPRISE_SCHEMA, GROUP_SCHEMA, PATCH_SCHEMA, USER_SCHEMA};
+
+/// Schema extensions a user document holds as objects of their own.
+const EXTENSIONS: [&str; 2] = [ENTERPRISE_SCHEMA, DIRECTORY_EXTENSION_SCHEMA];
+
+fn extension_of(uri: &str) -> Option<&'static str> {
+    EXTENSIONS.iter().find(|e| e.eq_ignore_ascii_case(uri)).copied()
+}
 use scim_v2::filter::{AttrExp, CompValue, CompareOp, PatchPath, ValFilter};
 use serde_json::{Map, Value};
 use std::str::FromStr;
@@ -82,19 +89,19 @@ fn container<'a>(doc: &'a mut Map<String, Value>, uri: Option<&str>, create: boo
     match uri {
         None => Ok(Some(doc)),
         Some(u) if u.eq_ignore_ascii_case(USER_SCHEMA) || u.eq_ignore_ascii_case(GROUP_SCHEMA) => Ok(Some(doc)),
-        Some(u) if u.eq_ignore_ascii_case(ENTERPRISE_SCHEMA) => {
-            if json::get(doc, ENTERPRISE_SCHEMA).is_none() {
+        Some(u) => {
+            let Some(ext) = extension_of(u) else { return Err(ScimError::invalid_path(format!("unknown schema '{u}'"))) };
+            if json::get(doc, ext).is_none_or(Value::is_null) {
                 if !create {
                     return Ok(None);
                 }
-                json::set(doc, ENTERPRISE_SCHEMA, Value::Object(Map::new()));
+                json::set(doc, ext, Value::Object(Map::new()));
             }
-            match json::get_mut(doc, ENTERPRISE_SCHEMA) {
+            match json::get_mut(doc, ext) {
                 Some(Value::Object(m)) => Ok(Some(m)),
-                _ => Err(ScimError::invalid_value("the enterprise extension must be an object")),
+                _ => Err(ScimError::invalid_value(format!("{ext} must be an object"))),
             }
         }
-        Some(u) => Err(ScimError::invalid_path(format!("unknown schema '{u}'"))),
     }
 }
 
@@ -160,11 +167,11 @@ pub fn apply(doc: &mut Map<String, Value>, op: &Operation) -> ScimResult<()> {
             return Err(ScimError::invalid_syntax("an operation without path needs an object value"));
         };
         for (k, v) in value {
-            if k.eq_ignore_ascii_case(ENTERPRISE_SCHEMA)
+            if let Some(ext) = extension_of(&k)
                 && let Value::Object(inner) = v
             {
                 for (k2, v2) in inner {
-                    apply(doc, &Operation { op: op.op, path: Some(format!("{ENTERPRISE_SCHEMA}:{k2}")), value: Some(v2) })?;
+                    apply(doc, &Operation { op: op.op, path: Some(format!("{ext}:{k2}")), value: Some(v2) })?;
                 }
                 continue;
             }
@@ -172,13 +179,13 @@ pub fn apply(doc: &mut Map<String, Value>, op: &Operation) -> ScimResult<()> {
         }
         return Ok(());
     };
-    if path.eq_ignore_ascii_case(ENTERPRISE_SCHEMA) {
+    if let Some(ext) = extension_of(path) {
         if op.op == Op::Remove {
-            json::remove(doc, ENTERPRISE_SCHEMA);
+            json::remove(doc, ext);
             return Ok(());
         }
         let mut wrapped = Map::new();
-        wrapped.insert(ENTERPRISE_SCHEMA.to_owned(), op.value.clone().unwrap_or(Value::Null));
+        wrapped.insert(ext.to_owned(), op.value.clone().unwrap_or(Value::Null));
         return apply(doc, &Operation { op: op.op, path: None, value: Some(Value::Object(wrapped)) });
     }
     let parsed = PatchPath::from_str(path).map_err(|e| ScimError::invalid_path(format!("cannot parse path '{path}': {e}")))?;

@@ -5,7 +5,7 @@ use crate::filter::{self, Resolver, Slot, Target};
 use crate::group::{self, GroupPaths};
 use crate::json;
 use crate::patch::{self, Op, Operation};
-use crate::schema::{self, ENTERPRISE_SCHEMA, GROUP_SCHEMA, LIST_SCHEMA, MAX_RESULTS, USER_SCHEMA};
+use crate::schema::{self, DIRECTORY_EXTENSION_SCHEMA, ENTERPRISE_SCHEMA, GROUP_SCHEMA, LIST_SCHEMA, MAX_RESULTS, USER_SCHEMA};
 use crate::user::{self, UserPaths};
 use crate::{Config, SCIM_JSON};
 use axum::body::Body;
@@ -307,6 +307,7 @@ fn sort_key(path: &str, r: &dyn Resolver, descending: bool) -> ScimResult<SortKe
         Target::Slot(s) => s,
         Target::Multi(els) => els.first().and_then(|e| e.subs.first()).map(|(_, s)| *s).ok_or_else(|| ScimError::invalid_value("cannot sort by that"))?,
         Target::Links { name, .. } => return Err(ScimError::invalid_value(format!("cannot sort by {name}"))),
+        Target::Extension(name) => return Err(ScimError::invalid_value(format!("cannot sort by the extension attribute {name}"))),
     };
     match slot {
         Slot::Field(field, fold) => Ok(SortKey { field, descending, ignore_case: fold }),
@@ -339,15 +340,17 @@ struct Wanted {
 }
 
 fn wanted(s: &str) -> Option<Wanted> {
-    let known = [USER_SCHEMA, ENTERPRISE_SCHEMA, GROUP_SCHEMA];
+    let known = [USER_SCHEMA, ENTERPRISE_SCHEMA, DIRECTORY_EXTENSION_SCHEMA, GROUP_SCHEMA];
+    let extensions = [ENTERPRISE_SCHEMA, DIRECTORY_EXTENSION_SCHEMA];
     if let Some(k) = known.iter().find(|k| k.eq_ignore_ascii_case(s.trim())) {
-        let ext = (*k == ENTERPRISE_SCHEMA).then(|| k.to_string());
+        let ext = extensions.contains(k).then(|| k.to_string());
         return Some(Wanted { ext, name: None, sub: None });
     }
     let (uri, name, sub) = split_path(s)?;
     let ext = match uri {
-        Some(u) if u.eq_ignore_ascii_case(ENTERPRISE_SCHEMA) => Some(ENTERPRISE_SCHEMA.to_owned()),
-        _ => None,
+        Some(u) => extensions.iter().find(|e| e.eq_ignore_ascii_case(&u)).map(|e| (*e).to_owned()),
+        None if tenantsync_domain::ExtensionName::looks_like(&name) => Some(DIRECTORY_EXTENSION_SCHEMA.to_owned()),
+        None => None,
     };
     Some(Wanted { ext, name: Some(name), sub })
 }
@@ -648,6 +651,10 @@ async fn patch_user(State(st): St, Path((tenant, id)): Path<(String, String)>, Q
         let Value::Object(mut doc) = user::to_json(cur, &base, &c.domain) else { return Err(ScimError::internal()) };
         for op in &ops {
             patch::apply(&mut doc, op)?;
+        }
+        // The document held every extension attribute; what the operations removed goes.
+        if json::get(&doc, DIRECTORY_EXTENSION_SCHEMA).is_none_or(Value::is_null) {
+            json::set(&mut doc, DIRECTORY_EXTENSION_SCHEMA, Value::Object(Map::new()));
         }
         Ok(Value::Object(doc))
     })

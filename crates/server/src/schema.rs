@@ -5,6 +5,11 @@ use serde_json::{json, Value};
 
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const ENTERPRISE_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+/// Directory extension attributes (`extension_<32 hex>_<name>`, Entra's form) of users.
+/// The URN follows the form Entra documents for a SCIM app's custom extension attributes
+/// (`urn:ietf:params:scim:schemas:extension:<name>:2.0:User`), so Entra's attribute
+/// mapping names them as it names any custom attribute.
+pub const DIRECTORY_EXTENSION_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:tenantsync:2.0:User";
 pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 pub const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
@@ -206,6 +211,15 @@ pub fn schemas(base: &str) -> Vec<Value> {
     vec![
         schema(USER_SCHEMA, "User", "User account", user_attributes(), base),
         schema(ENTERPRISE_SCHEMA, "EnterpriseUser", "Enterprise user", enterprise_attributes(), base),
+        schema(
+            DIRECTORY_EXTENSION_SCHEMA,
+            "DirectoryExtensions",
+            "Directory extension attributes of the tenant's users, each named extension_<application id, 32 hex digits>_<name>: \
+             a string or a list of strings (at most 100) of at most 256 characters, caseExact false, readWrite, filterable. \
+             Any such name is accepted, so none is listed here.",
+            Vec::new(),
+            base,
+        ),
         schema(GROUP_SCHEMA, "Group", "Group", group_attributes(), base),
     ]
 }
@@ -219,7 +233,10 @@ pub fn resource_types(base: &str) -> Vec<Value> {
             "endpoint": "/Users",
             "description": "User account",
             "schema": USER_SCHEMA,
-            "schemaExtensions": [{ "schema": ENTERPRISE_SCHEMA, "required": false }],
+            "schemaExtensions": [
+                { "schema": ENTERPRISE_SCHEMA, "required": false },
+                { "schema": DIRECTORY_EXTENSION_SCHEMA, "required": false },
+            ],
             "meta": { "resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/User") },
         }),
         json!({

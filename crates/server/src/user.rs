@@ -21,9 +21,9 @@
 use crate::error::{ScimError, ScimResult};
 use crate::filter::{Element, Resolver, Slot, Target};
 use crate::json;
-use crate::schema::{ENTERPRISE_SCHEMA, USER_SCHEMA};
+use crate::schema::{DIRECTORY_EXTENSION_SCHEMA, ENTERPRISE_SCHEMA, USER_SCHEMA};
 use serde_json::{json, Map, Value};
-use tenantsync_domain::{AttrValue, ObjectId, Upn, User, UserAttrName, UserAttribute as U, UserAttributes, UserPatch, UserRef};
+use tenantsync_domain::{AttrValue, ExtensionName, ObjectId, Upn, User, UserAttrName, UserAttribute as U, UserAttributes, UserPatch, UserRef};
 use tenantsync_store::{Field, UserGroup};
 
 fn put(obj: &mut Map<String, Value>, key: &str, v: &Option<String>) {
@@ -97,6 +97,23 @@ pub fn to_json(u: &User, base: &str, domain: &str) -> Value {
         schemas.push(ENTERPRISE_SCHEMA.into());
         o.insert(ENTERPRISE_SCHEMA.into(), Value::Object(ent));
     }
+    if !a.extensions.is_empty() {
+        let ext: Map<String, Value> = a
+            .extensions
+            .iter()
+            .map(|(k, v)| {
+                let v = match v {
+                    AttrValue::Null => Value::Null,
+                    AttrValue::Bool(b) => Value::Bool(*b),
+                    AttrValue::String(s) => Value::String(s.clone()),
+                    AttrValue::Strings(v) => Value::Array(v.iter().cloned().map(Value::String).collect()),
+                };
+                (k.as_str().to_owned(), v)
+            })
+            .collect();
+        schemas.push(DIRECTORY_EXTENSION_SCHEMA.into());
+        o.insert(DIRECTORY_EXTENSION_SCHEMA.into(), Value::Object(ext));
+    }
     o.insert(
         "meta".into(),
         json!({
@@ -159,6 +176,9 @@ pub struct Desired {
     /// Every mapped attribute with its wanted value (null: cleared).
     pub set: Vec<(U, AttrValue)>,
     pub manager: Option<UserRef>,
+    /// Extension attributes, when the document has the directory extension object: every
+    /// one the user should have (the others are cleared). `None` leaves them alone.
+    pub extensions: Option<Vec<(ExtensionName, AttrValue)>>,
 }
 
 fn opt_text(v: Option<&Value>, what: &str) -> ScimResult<AttrValue> {
@@ -249,7 +269,22 @@ pub fn from_json(doc: &Value, domain: &str) -> ScimResult<Desired> {
         },
         Some(_) => return Err(ScimError::invalid_value("manager must be an object with a value")),
     };
-    Ok(Desired { upn, set, manager })
+    let extensions = match json::get(o, DIRECTORY_EXTENSION_SCHEMA) {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(m)) => Some(m.iter().map(|(k, v)| Ok((ExtensionName::parse(k)?, extension_value(k, v)?))).collect::<ScimResult<Vec<_>>>()?),
+        Some(_) => return Err(ScimError::invalid_value(format!("{DIRECTORY_EXTENSION_SCHEMA} must be an object"))),
+    };
+    Ok(Desired { upn, set, manager, extensions })
+}
+
+/// An extension attribute's value: a string, a list of strings, or null (cleared).
+fn extension_value(name: &str, v: &Value) -> ScimResult<AttrValue> {
+    let bad = || ScimError::invalid_value(format!("{name} must be a string or a list of strings"));
+    match v {
+        Value::Null => Ok(AttrValue::Null),
+        Value::Array(items) => Ok(AttrValue::Strings(items.iter().map(|i| i.as_str().map(str::to_owned).ok_or_else(bad)).collect::<ScimResult<_>>()?)),
+        other => json::text(other).map(AttrValue::String).ok_or_else(bad),
+    }
 }
 
 fn manager_ref(s: &str) -> ScimResult<UserRef> {
@@ -263,6 +298,9 @@ pub fn new_attrs(d: &Desired) -> ScimResult<UserAttributes> {
     let mut attrs = UserAttributes::new(d.upn.clone());
     for (a, v) in &d.set {
         attrs.set(&UserAttrName::Builtin(*a), v.clone())?;
+    }
+    for (e, v) in d.extensions.iter().flatten() {
+        attrs.set(&UserAttrName::Extension(e.clone()), v.clone())?;
     }
     Ok(attrs)
 }
@@ -280,6 +318,23 @@ pub fn diff(current: &User, d: &Desired) -> ScimResult<UserPatch> {
         next.set(&name, v.clone())?;
         if next.get(&name) != current.attrs.get(&name) {
             patch.set.push((name.clone(), v.clone()));
+        }
+    }
+    if let Some(wanted) = &d.extensions {
+        // Absent names are cleared, then the wanted values set.
+        let mut sets: Vec<(UserAttrName, AttrValue)> = current
+            .attrs
+            .extensions
+            .keys()
+            .filter(|k| !wanted.iter().any(|(w, _)| w == *k))
+            .map(|k| (UserAttrName::Extension(k.clone()), AttrValue::Null))
+            .collect();
+        sets.extend(wanted.iter().map(|(k, v)| (UserAttrName::Extension(k.clone()), v.clone())));
+        for (name, v) in sets {
+            next.set(&name, v.clone())?;
+            if next.get(&name) != current.attrs.get(&name) {
+                patch.set.push((name, v));
+            }
         }
     }
     let want = d.manager.as_ref().map(|r| match r {
@@ -306,6 +361,13 @@ impl Resolver for UserPaths {
         let n = name.to_ascii_lowercase();
         let s = sub.map(str::to_ascii_lowercase);
         let enterprise = match uri {
+            // Extension attributes, URN-qualified or bare (their names are unambiguous).
+            Some(u) if u.eq_ignore_ascii_case(DIRECTORY_EXTENSION_SCHEMA) && sub.is_none() => {
+                return ExtensionName::parse(name).map(Target::Extension).map_err(|_| unknown());
+            }
+            None if ExtensionName::looks_like(name) && sub.is_none() => {
+                return ExtensionName::parse(name).map(Target::Extension).map_err(|_| unknown());
+            }
             None => None,
             Some(u) if u.eq_ignore_ascii_case(USER_SCHEMA) => Some(false),
             Some(u) if u.eq_ignore_ascii_case(ENTERPRISE_SCHEMA) => Some(true),

@@ -236,3 +236,73 @@ async fn concurrent_patches_lose_no_update() {
     assert_eq!((u["externalId"].clone(), u["name"].clone(), u["userType"].clone()), (json!("X-1"), json!({ "givenName": "G", "familyName": "F" }), json!("Guest")));
     assert_eq!(u["meta"]["version"], format!("W/\"{}\"", 1 + attrs.len()));
 }
+
+/// Directory extension attributes under their schema URN: written by POST/PUT/PATCH,
+/// returned and projected, filtered in the store, refused when malformed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn directory_extension_attributes() {
+    const EXT: &str = "urn:ietf:params:scim:schemas:extension:tenantsync:2.0:User";
+    const CC: &str = "extension_0123456789abcdef0123456789abcdef_costCenter";
+    const SK: &str = "extension_0123456789abcdef0123456789abcdef_skills";
+    let s = Server::start().await;
+    let a = s.create_user(json!({ "userName": "a@contoso.example", EXT: { CC: "CC-1", SK: ["Rust", "SQL"] } })).await;
+    assert_eq!(a[EXT], json!({ CC: "CC-1", SK: ["Rust", "SQL"] }));
+    assert!(a["schemas"].as_array().unwrap().contains(&json!(EXT)));
+    let a = a["id"].as_str().unwrap().to_owned();
+    let b = s.create_user(json!({ "userName": "b@contoso.example", EXT: { CC: "cc-2" } })).await["id"].as_str().unwrap().to_owned();
+    s.create_user(json!({ "userName": "c@contoso.example" })).await;
+    let names = |r: &Value| -> Vec<String> {
+        r["Resources"].as_array().unwrap().iter().map(|u| u["userName"].as_str().unwrap().split('@').next().unwrap().to_owned()).collect()
+    };
+    for (filter, expected) in [
+        (format!(r#"{EXT}:{CC} eq "cc-1""#), vec!["a"]),
+        (format!(r#"{CC} sw "CC""#), vec!["a", "b"]),
+        (format!(r#"{EXT}:{SK} eq "sql" and {CC} pr"#), vec!["a"]),
+        (format!(r#"{CC} ne "CC-1""#), vec!["b", "c"]),
+        (format!(r#"{CC} eq null"#), vec!["c"]),
+        (format!(r#"not ({SK} pr)"#), vec!["b", "c"]),
+    ] {
+        let r = s.call("GET", &format!("/Users?sortBy=userName&filter={}", q(&filter)), None).await;
+        assert_eq!(r.status, 200, "{filter}: {}", r.body);
+        assert_eq!(names(&r.body), expected, "{filter}");
+    }
+    for bad in [format!(r#"{EXT}:extension_12_x eq "a""#), format!(r#"{EXT}:{CC}.sub eq "a""#), format!(r#"{CC}[value eq "a"]"#)] {
+        assert_eq!(s.call("GET", &format!("/Users?filter={}", q(&bad)), None).await.error().1.as_deref(), Some("invalidFilter"), "{bad}");
+    }
+    // Projection.
+    let u = s.call("GET", &format!("/Users/{a}?attributes={}", q(&format!("{EXT}:{CC}"))), None).await.body;
+    assert_eq!(u[EXT], json!({ CC: "CC-1" }));
+    let u = s.call("GET", &format!("/Users/{a}?excludedAttributes={}", q(EXT)), None).await.body;
+    assert!(u.get(EXT).is_none());
+    // PATCH: a path into the extension, the no-path form, removal.
+    let r = s
+        .call(
+            "PATCH",
+            &format!("/Users/{a}"),
+            Some(&patch(json!([
+                { "op": "add", "path": format!("{EXT}:{SK}"), "value": ["Go"] },
+                { "op": "replace", "value": { EXT: { CC: "CC-9" } } },
+            ]))),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body[EXT], json!({ CC: "CC-9", SK: ["Rust", "SQL", "Go"] }));
+    let r = s.call("PATCH", &format!("/Users/{a}"), Some(&patch(json!([{ "op": "remove", "path": format!("{EXT}:{SK}") }])))).await;
+    assert_eq!(r.body[EXT], json!({ CC: "CC-9" }));
+    let r = s.call("PATCH", &format!("/Users/{a}"), Some(&patch(json!([{ "op": "remove", "path": EXT }])))).await;
+    assert!(r.body.get(EXT).is_none(), "{}", r.body);
+    // PUT without the extension object leaves the values alone; with it, replaces them.
+    let r = s.call("PUT", &format!("/Users/{b}"), Some(&json!({ "userName": "b@contoso.example", "title": "T" }))).await;
+    assert_eq!(r.body[EXT], json!({ CC: "cc-2" }));
+    let r = s.call("PUT", &format!("/Users/{b}"), Some(&json!({ "userName": "b@contoso.example", EXT: { SK: "one" } }))).await;
+    assert_eq!(r.body[EXT], json!({ SK: "one" }));
+    // Malformed names and values.
+    let r = s.call("POST", "/Users", Some(&json!({ "userName": "d@contoso.example", EXT: { "extension_12_x": "v" } }))).await;
+    assert_eq!(r.error(), (400, Some("invalidPath".into()), "malformed_attribute_name".into()));
+    let r = s.call("POST", "/Users", Some(&json!({ "userName": "d@contoso.example", EXT: { CC: { "x": 1 } } }))).await;
+    assert_eq!(r.error().1.as_deref(), Some("invalidValue"));
+    // Discovery.
+    let rt = s.call("GET", "/ResourceTypes/User", None).await.body;
+    assert!(rt["schemaExtensions"].as_array().unwrap().iter().any(|e| e["schema"] == EXT));
+    assert_eq!(s.call("GET", &format!("/Schemas/{EXT}"), None).await.status, 200);
+}

@@ -202,6 +202,7 @@ macro_rules! __conformance_case_list {
                 keyset_pages_walk_the_offset_order,
                 groups_by_attribute_and_membership,
                 users_by_group_and_their_groups,
+                extension_attribute_filters,
                 fields_of_the_other_kind_are_unsupported_query,
                 tokens_store_hashes_list_and_revoke,
             }

@@ -217,7 +217,59 @@ impl Condition {
                 self.params.push(Value::Blob(group.as_bytes().to_vec()));
             }
             Filter::Compare { field, op, value, ignore_case } => self.compare(table, *field, *op, value, *ignore_case)?,
+            Filter::Extension { name, test, ignore_case } => {
+                if table != Table::Users {
+                    return Err(unsupported("groups have no extension attributes"));
+                }
+                self.extension(name.as_str(), test.as_ref(), *ignore_case)?;
+            }
         }
+        Ok(())
+    }
+
+    /// An extension attribute: users whose (name, value) rows in `user_extension_values`
+    /// match, found by seeking that table's primary key (an uncorrelated `IN`, so the users
+    /// are then sought by id).
+    fn extension(&mut self, name: &str, test: Option<&(CompareOp, String)>, ignore_case: bool) -> Result<(), StoreError> {
+        let mut sub = String::from("SELECT user_id FROM user_extension_values WHERE tenant_id = ? AND name = ?");
+        self.params.push(Value::Blob(self.tenant.clone()));
+        self.params.push(Value::Text(name.to_owned()));
+        let mut not = "";
+        if let Some((op, v)) = test {
+            match op {
+                CompareOp::Eq | CompareOp::Ne => {
+                    // The column folds case; an exact test seeks folded and then checks bytes.
+                    sub.push_str(if ignore_case { " AND value = ?" } else { " AND value = ? AND value = ? COLLATE BINARY" });
+                    self.params.push(Value::Text(v.clone()));
+                    if !ignore_case {
+                        self.params.push(Value::Text(v.clone()));
+                    }
+                    if *op == CompareOp::Ne {
+                        not = "NOT ";
+                    }
+                }
+                CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le => {
+                    let coll = if ignore_case { "" } else { " COLLATE BINARY" };
+                    sub.push_str(&format!(" AND value {} ?{coll}", sql_op(*op)));
+                    self.params.push(Value::Text(v.clone()));
+                }
+                CompareOp::Co | CompareOp::Sw | CompareOp::Ew => {
+                    let (pre, post) = match op {
+                        CompareOp::Sw => ("", "%"),
+                        CompareOp::Ew => ("%", ""),
+                        _ => ("%", "%"),
+                    };
+                    if ignore_case {
+                        sub.push_str(" AND value LIKE ? ESCAPE '\\'");
+                        self.params.push(Value::Text(format!("{pre}{}{post}", like_escape(v))));
+                    } else {
+                        sub.push_str(" AND value GLOB ?");
+                        self.params.push(Value::Text(format!("{}{}{}", pre.replace('%', "*"), glob_escape(v), post.replace('%', "*"))));
+                    }
+                }
+            }
+        }
+        self.sql.push_str(&format!("(id {not}IN ({sub}))"));
         Ok(())
     }
 
@@ -519,6 +571,15 @@ mod tests {
             ),
             (Table::Groups, Filter::exact(Field::Member, CompareOp::Eq, FilterValue::Id(ObjectId::new())), "members_user"),
             (Table::Users, Filter::exact(Field::MemberOf, CompareOp::Eq, FilterValue::Id(ObjectId::new())), "PRIMARY KEY"),
+            (
+                Table::Users,
+                Filter::Extension {
+                    name: tenantsync_domain::ExtensionName::parse("extension_0123456789abcdef0123456789abcdef_costCenter").unwrap(),
+                    test: Some((CompareOp::Eq, "CC-1".into())),
+                    ignore_case: true,
+                },
+                "user_extension_values USING PRIMARY KEY (tenant_id=? AND name=? AND value=?)",
+            ),
         ];
         for (table, f, index) in cases {
             let p = plan(table, f.clone());

@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_sync.sql"),
     include_str!("../migrations/0004_logs.sql"),
     include_str!("../migrations/0005_log_packing.sql"),
+    include_str!("../migrations/0006_extension_values.sql"),
 ];
 
 /// The schema's SQL, migration by migration (for tools that build the same tables, such

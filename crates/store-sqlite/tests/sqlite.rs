@@ -103,3 +103,36 @@ async fn the_lookups_use_their_indexes() {
     assert!(plan("SELECT group_id FROM members INDEXED BY members_user WHERE tenant_id = x'00' AND user_id = x'01'").contains("members_user"));
     assert!(plan("SELECT * FROM changes WHERE tenant_id = x'00' AND seq > 5 ORDER BY seq").contains("PRIMARY KEY"));
 }
+
+/// Schema version 6 indexes extension attribute values; a database written before it
+/// gets the values of its existing users on opening.
+#[tokio::test]
+async fn extension_values_of_existing_users_are_indexed_by_the_migration() {
+    use tenantsync_domain::{AttrValue, ExtensionName};
+    use tenantsync_store::{CompareOp, Filter, ObjectQuery};
+    let dir = tempfile::tempdir().unwrap();
+    let cc = ExtensionName::parse("extension_0123456789abcdef0123456789abcdef_costCenter").unwrap();
+    let tenant = {
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let t = store.create_tenant(NewTenant::new("Contoso", "contoso.example").unwrap()).await.unwrap();
+        let mut u = user("alice@contoso.example");
+        u.attrs.extensions.insert(cc.clone(), AttrValue::Strings(vec!["A".into(), "B".into()]));
+        store.create_user(t.id, u).await.unwrap();
+        t.id
+    };
+    // Back to version 5: no table, no triggers.
+    let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER users_extensions_insert; DROP TRIGGER users_extensions_update; DROP TRIGGER users_extensions_delete;
+         DROP TABLE user_extension_values; PRAGMA user_version = 5;",
+    )
+    .unwrap();
+    drop(conn);
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let q = |v: &str| ObjectQuery {
+        filter: Some(Filter::Extension { name: cc.clone(), test: Some((CompareOp::Eq, v.to_owned())), ignore_case: true }),
+        ..ObjectQuery::default()
+    };
+    assert_eq!(store.query_users(tenant, &q("b")).await.unwrap().items.len(), 1);
+    assert_eq!(store.query_users(tenant, &q("c")).await.unwrap().items.len(), 0);
+}

@@ -14,7 +14,7 @@
 //! - Results are ordered by the sort key (absent values last ascending, first
 //!   descending) and then by id, so paging is stable.
 use jiff::Timestamp;
-use tenantsync_domain::{GroupAttribute, ObjectId, TenantId, UserAttribute};
+use tenantsync_domain::{ExtensionName, GroupAttribute, ObjectId, TenantId, UserAttribute};
 
 /// A field a query can test or sort by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -71,6 +71,10 @@ pub enum Filter {
     /// The field has a value.
     Present(Field),
     Compare { field: Field, op: CompareOp, value: FilterValue, ignore_case: bool },
+    /// A directory extension attribute of users (user queries only). `test: None` is true
+    /// when the user has the attribute; otherwise a text comparison, true when any value
+    /// of a multi-valued attribute satisfies it (`Ne`: when no value equals).
+    Extension { name: ExtensionName, test: Option<(CompareOp, String)>, ignore_case: bool },
     And(Vec<Filter>),
     Or(Vec<Filter>),
     Not(Box<Filter>),
@@ -90,7 +94,7 @@ impl Filter {
     /// Nesting depth of the tree (a leaf is 1).
     pub fn depth(&self) -> usize {
         match self {
-            Filter::Const(_) | Filter::Present(_) | Filter::Compare { .. } => 1,
+            Filter::Const(_) | Filter::Present(_) | Filter::Compare { .. } | Filter::Extension { .. } => 1,
             Filter::Not(f) => 1 + f.depth(),
             Filter::And(v) | Filter::Or(v) => 1 + v.iter().map(Filter::depth).max().unwrap_or(0),
         }

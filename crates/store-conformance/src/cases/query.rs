@@ -289,6 +289,79 @@ pub async fn users_by_group_and_their_groups(f: Fixture) {
     assert_code(f.store.query_groups(d.t, &ObjectQuery { filter: Some(Filter::Present(Field::MemberOf)), ..ObjectQuery::default() }).await, "unsupported_query");
 }
 
+/// Filters on directory extension attributes run in the store and follow every write of
+/// them: create, update, clearing, multi-valued values, soft and hard delete.
+pub async fn extension_attribute_filters(f: Fixture) {
+    use tenantsync_domain::{AttrValue, ExtensionName, UserAttrName};
+    let d = data(&f).await;
+    let cc = ExtensionName::parse("extension_0123456789abcdef0123456789abcdef_costCenter").unwrap();
+    let skills = ExtensionName::parse("extension_0123456789abcdef0123456789abcdef_skills").unwrap();
+    let mut x = new_user("xavier@contoso.example");
+    x.attrs.extensions.insert(cc.clone(), AttrValue::String("CC-100".into()));
+    x.attrs.extensions.insert(skills.clone(), AttrValue::Strings(vec!["Rust".into(), "SQL".into()]));
+    let xavier = f.store.create_user(d.t, x).await.unwrap().id;
+    let mut y = new_user("yann@contoso.example");
+    y.attrs.extensions.insert(cc.clone(), AttrValue::String("cc-200".into()));
+    let yann = f.store.create_user(d.t, y).await.unwrap().id;
+    // Another tenant's user with the same value is never seen.
+    let other = tenant(&f, "other.example").await.id;
+    let mut o = new_user("xavier@other.example");
+    o.attrs.extensions.insert(cc.clone(), AttrValue::String("CC-100".into()));
+    f.store.create_user(other, o).await.unwrap();
+
+    let ext = |name: &ExtensionName, test: Option<(Op, &str)>, ignore_case: bool| Filter::Extension {
+        name: name.clone(),
+        test: test.map(|(op, v)| (op, v.to_owned())),
+        ignore_case,
+    };
+    let run = |filter: Filter| {
+        let store = f.store.clone();
+        async move { upns(&store.query_users(d.t, &ObjectQuery { filter: Some(filter), ..ObjectQuery::default() }).await.unwrap().items) }
+    };
+    let cases: Vec<(Filter, &[&str])> = vec![
+        (ext(&cc, Some((Op::Eq, "cc-100")), true), &["xavier"]),
+        (ext(&cc, Some((Op::Eq, "cc-100")), false), &[]),
+        (ext(&cc, Some((Op::Eq, "CC-100")), false), &["xavier"]),
+        (ext(&cc, Some((Op::Ne, "CC-100")), true), &["alice", "bob", "carol", "dave", "yann"]),
+        (ext(&cc, None, true), &["xavier", "yann"]),
+        (ext(&cc, Some((Op::Sw, "CC-")), true), &["xavier", "yann"]),
+        (ext(&cc, Some((Op::Sw, "CC-")), false), &["xavier"]),
+        (ext(&cc, Some((Op::Ew, "00")), true), &["xavier", "yann"]),
+        (ext(&cc, Some((Op::Co, "-2")), true), &["yann"]),
+        (ext(&cc, Some((Op::Gt, "cc-150")), true), &["yann"]),
+        (ext(&cc, Some((Op::Le, "CC-100")), true), &["xavier"]),
+        (ext(&cc, Some((Op::Co, "%")), true), &[]),
+        (ext(&skills, Some((Op::Eq, "sql")), true), &["xavier"]),
+        (ext(&skills, Some((Op::Eq, "go")), true), &[]),
+        (Filter::Not(Box::new(ext(&skills, None, true))), &["alice", "bob", "carol", "dave", "yann"]),
+        (Filter::And(vec![ext(&skills, Some((Op::Eq, "rust")), true), ext(&cc, Some((Op::Sw, "cc")), true)]), &["xavier"]),
+    ];
+    for (filter, expected) in cases {
+        assert_eq!(run(filter.clone()).await, expected.iter().map(|s| s.to_string()).collect::<Vec<_>>(), "{filter:?}");
+    }
+    // An update replaces the values; clearing removes them.
+    let patch = tenantsync_domain::UserPatch {
+        set: vec![
+            (UserAttrName::Extension(cc.clone()), AttrValue::String("CC-300".into())),
+            (UserAttrName::Extension(skills.clone()), AttrValue::Null),
+        ],
+        ..Default::default()
+    };
+    f.store.update_user(d.t, xavier, patch, None).await.unwrap();
+    assert_eq!(run(ext(&cc, Some((Op::Eq, "cc-100")), true)).await, Vec::<String>::new());
+    assert_eq!(run(ext(&cc, Some((Op::Eq, "cc-300")), true)).await, ["xavier"]);
+    assert_eq!(run(ext(&skills, None, true)).await, Vec::<String>::new());
+    // Soft-deleted users are never found; hard-deleted ones leave nothing behind.
+    f.store.apply_one(d.t, WriteOp::SoftDeleteUser { id: yann, if_match: None }).await.unwrap();
+    assert_eq!(run(ext(&cc, None, true)).await, ["xavier"]);
+    f.store.apply_one(d.t, WriteOp::HardDeleteUser { id: yann, if_match: None }).await.unwrap();
+    f.store.apply_one(d.t, WriteOp::RestoreUser { id: yann, if_match: None }).await.unwrap_err();
+    assert_code(
+        f.store.query_groups(d.t, &ObjectQuery { filter: Some(ext(&cc, None, true)), ..ObjectQuery::default() }).await,
+        "unsupported_query",
+    );
+}
+
 pub async fn fields_of_the_other_kind_are_unsupported_query(f: Fixture) {
     let d = data(&f).await;
     let q = |filter| ObjectQuery { filter: Some(filter), sort: None, offset: 0, limit: 10, seek: None };
