@@ -179,6 +179,15 @@ fn enterprise_attributes() -> Vec<Value> {
     ]
 }
 
+fn directory_attributes() -> Vec<Value> {
+    vec![
+        plain(s("officeLocation"), "The office location."),
+        // Graph wants a two-letter ISO country code in upper case; the canonical values
+        // show the shape.
+        canonical(s("usageLocation"), "Where the user uses services: an ISO 3166 country code in upper case.", &["US", "GB", "DE", "FR", "NO", "JP"]),
+    ]
+}
+
 fn group_attributes() -> Vec<Value> {
     vec![
         plain(s("displayName").required(), "The group's display name."),
@@ -213,11 +222,12 @@ pub fn schemas(base: &str) -> Vec<Value> {
         schema(ENTERPRISE_SCHEMA, "EnterpriseUser", "Enterprise user", enterprise_attributes(), base),
         schema(
             DIRECTORY_EXTENSION_SCHEMA,
-            "DirectoryExtensions",
-            "Directory extension attributes of the tenant's users, each named extension_<application id, 32 hex digits>_<name>: \
-             a string or a list of strings (at most 100) of at most 256 characters, caseExact false, readWrite, filterable. \
-             Any such name is accepted, so none is listed here.",
-            Vec::new(),
+            "Directory",
+            "Directory attributes without a core or enterprise counterpart: officeLocation, usageLocation, and the tenant's \
+             extension attributes, each named extension_<application id, 32 hex digits>_<name> (a string or a list of at most \
+             100 strings of at most 256 characters; caseExact false, readWrite, filterable). Any such name is accepted, so \
+             they are not listed one by one.",
+            directory_attributes(),
             base,
         ),
         schema(GROUP_SCHEMA, "Group", "Group", group_attributes(), base),

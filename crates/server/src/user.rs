@@ -97,7 +97,10 @@ pub fn to_json(u: &User, base: &str, domain: &str) -> Value {
         schemas.push(ENTERPRISE_SCHEMA.into());
         o.insert(ENTERPRISE_SCHEMA.into(), Value::Object(ent));
     }
-    if !a.extensions.is_empty() {
+    let mut dir = Map::new();
+    put(&mut dir, "officeLocation", &a.office_location);
+    put(&mut dir, "usageLocation", &a.usage_location);
+    if !a.extensions.is_empty() || !dir.is_empty() {
         let ext: Map<String, Value> = a
             .extensions
             .iter()
@@ -111,6 +114,8 @@ pub fn to_json(u: &User, base: &str, domain: &str) -> Value {
                 (k.as_str().to_owned(), v)
             })
             .collect();
+        dir.extend(ext);
+        let ext = dir;
         schemas.push(DIRECTORY_EXTENSION_SCHEMA.into());
         o.insert(DIRECTORY_EXTENSION_SCHEMA.into(), Value::Object(ext));
     }
@@ -269,9 +274,21 @@ pub fn from_json(doc: &Value, domain: &str) -> ScimResult<Desired> {
         },
         Some(_) => return Err(ScimError::invalid_value("manager must be an object with a value")),
     };
+    let dir = json::get(o, DIRECTORY_EXTENSION_SCHEMA).and_then(Value::as_object);
+    if let Some(d) = dir {
+        set.push((U::OfficeLocation, opt_text(json::get(d, "officeLocation"), "officeLocation")?));
+        set.push((U::UsageLocation, opt_text(json::get(d, "usageLocation"), "usageLocation")?));
+    }
     let extensions = match json::get(o, DIRECTORY_EXTENSION_SCHEMA) {
         None | Some(Value::Null) => None,
-        Some(Value::Object(m)) => Some(m.iter().map(|(k, v)| Ok((ExtensionName::parse(k)?, extension_value(k, v)?))).collect::<ScimResult<Vec<_>>>()?),
+        // Keys that are not extension names at all (a `schemas` some clients put in every
+        // extension object) are ignored like any unknown attribute.
+        Some(Value::Object(m)) => Some(
+            m.iter()
+                .filter(|(k, _)| ExtensionName::looks_like(k))
+                .map(|(k, v)| Ok((ExtensionName::parse(k)?, extension_value(k, v)?)))
+                .collect::<ScimResult<Vec<_>>>()?,
+        ),
         Some(_) => return Err(ScimError::invalid_value(format!("{DIRECTORY_EXTENSION_SCHEMA} must be an object"))),
     };
     Ok(Desired { upn, set, manager, extensions })
@@ -360,10 +377,15 @@ impl Resolver for UserPaths {
         let unknown = || ScimError::invalid_filter(format!("unknown attribute '{}{name}{}'", uri.map(|u| format!("{u}:")).unwrap_or_default(), sub.map(|s| format!(".{s}")).unwrap_or_default()));
         let n = name.to_ascii_lowercase();
         let s = sub.map(str::to_ascii_lowercase);
+        let slot = |sl| Ok(Target::Slot(sl));
         let enterprise = match uri {
             // Extension attributes, URN-qualified or bare (their names are unambiguous).
             Some(u) if u.eq_ignore_ascii_case(DIRECTORY_EXTENSION_SCHEMA) && sub.is_none() => {
-                return ExtensionName::parse(name).map(Target::Extension).map_err(|_| unknown());
+                return match n.as_str() {
+                    "officelocation" => slot(f(U::OfficeLocation)),
+                    "usagelocation" => slot(f(U::UsageLocation)),
+                    _ => ExtensionName::parse(name).map(Target::Extension).map_err(|_| unknown()),
+                };
             }
             None if ExtensionName::looks_like(name) && sub.is_none() => {
                 return ExtensionName::parse(name).map(Target::Extension).map_err(|_| unknown());
@@ -373,7 +395,6 @@ impl Resolver for UserPaths {
             Some(u) if u.eq_ignore_ascii_case(ENTERPRISE_SCHEMA) => Some(true),
             Some(_) => return Err(unknown()),
         };
-        let slot = |sl| Ok(Target::Slot(sl));
         if enterprise != Some(true) {
             match (n.as_str(), s.as_deref()) {
                 ("id", None) => return slot(Slot::Field(Field::Id, false)),

@@ -245,8 +245,8 @@ async fn directory_extension_attributes() {
     const CC: &str = "extension_0123456789abcdef0123456789abcdef_costCenter";
     const SK: &str = "extension_0123456789abcdef0123456789abcdef_skills";
     let s = Server::start().await;
-    let a = s.create_user(json!({ "userName": "a@contoso.example", EXT: { CC: "CC-1", SK: ["Rust", "SQL"] } })).await;
-    assert_eq!(a[EXT], json!({ CC: "CC-1", SK: ["Rust", "SQL"] }));
+    let a = s.create_user(json!({ "userName": "a@contoso.example", EXT: { "schemas": [EXT], "officeLocation": "Oslo", CC: "CC-1", SK: ["Rust", "SQL"] } })).await;
+    assert_eq!(a[EXT], json!({ "officeLocation": "Oslo", CC: "CC-1", SK: ["Rust", "SQL"] }), "keys that are no attribute are ignored");
     assert!(a["schemas"].as_array().unwrap().contains(&json!(EXT)));
     let a = a["id"].as_str().unwrap().to_owned();
     let b = s.create_user(json!({ "userName": "b@contoso.example", EXT: { CC: "cc-2" } })).await["id"].as_str().unwrap().to_owned();
@@ -261,6 +261,7 @@ async fn directory_extension_attributes() {
         (format!(r#"{CC} ne "CC-1""#), vec!["b", "c"]),
         (format!(r#"{CC} eq null"#), vec!["c"]),
         (format!(r#"not ({SK} pr)"#), vec!["b", "c"]),
+        (format!(r#"{EXT}:officeLocation eq "OSLO""#), vec!["a"]),
     ] {
         let r = s.call("GET", &format!("/Users?sortBy=userName&filter={}", q(&filter)), None).await;
         assert_eq!(r.status, 200, "{filter}: {}", r.body);
@@ -286,16 +287,18 @@ async fn directory_extension_attributes() {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.body[EXT], json!({ CC: "CC-9", SK: ["Rust", "SQL", "Go"] }));
+    assert_eq!(r.body[EXT], json!({ "officeLocation": "Oslo", CC: "CC-9", SK: ["Rust", "SQL", "Go"] }));
     let r = s.call("PATCH", &format!("/Users/{a}"), Some(&patch(json!([{ "op": "remove", "path": format!("{EXT}:{SK}") }])))).await;
-    assert_eq!(r.body[EXT], json!({ CC: "CC-9" }));
+    assert_eq!(r.body[EXT], json!({ "officeLocation": "Oslo", CC: "CC-9" }));
     let r = s.call("PATCH", &format!("/Users/{a}"), Some(&patch(json!([{ "op": "remove", "path": EXT }])))).await;
     assert!(r.body.get(EXT).is_none(), "{}", r.body);
     // PUT without the extension object leaves the values alone; with it, replaces them.
     let r = s.call("PUT", &format!("/Users/{b}"), Some(&json!({ "userName": "b@contoso.example", "title": "T" }))).await;
     assert_eq!(r.body[EXT], json!({ CC: "cc-2" }));
-    let r = s.call("PUT", &format!("/Users/{b}"), Some(&json!({ "userName": "b@contoso.example", EXT: { SK: "one" } }))).await;
-    assert_eq!(r.body[EXT], json!({ SK: "one" }));
+    let r = s.call("PUT", &format!("/Users/{b}"), Some(&json!({ "userName": "b@contoso.example", EXT: { SK: "one", "usageLocation": "NO" } }))).await;
+    assert_eq!(r.body[EXT], json!({ "usageLocation": "NO", SK: "one" }));
+    let r = s.call("PUT", &format!("/Users/{b}"), Some(&json!({ "userName": "b@contoso.example", EXT: { "usageLocation": "Norway" } }))).await;
+    assert_eq!(r.error().1.as_deref(), Some("invalidValue"));
     // Malformed names and values.
     let r = s.call("POST", "/Users", Some(&json!({ "userName": "d@contoso.example", EXT: { "extension_12_x": "v" } }))).await;
     assert_eq!(r.error(), (400, Some("invalidPath".into()), "malformed_attribute_name".into()));
