@@ -30,13 +30,25 @@ struct AppState {
     store: Arc<dyn Store>,
     limiter: RateLimiter,
     config: Config,
+    /// `{tenant}` path segments already resolved: the tenant's id and initial domain.
+    /// Tenants are never deleted and never change their initial domain, so an entry stays
+    /// true; only existing tenants are kept, so the map holds at most a few spellings per
+    /// tenant (and is emptied should it ever grow past `TENANT_CACHE_MAX`).
+    tenants: std::sync::RwLock<std::collections::HashMap<String, (TenantId, String)>>,
 }
+
+const TENANT_CACHE_MAX: usize = 10_000;
 
 type St = State<Arc<AppState>>;
 type Params = Query<Vec<(String, String)>>;
 
 pub fn router(store: Arc<dyn Store>, config: Config) -> Router {
-    let state = Arc::new(AppState { store, limiter: RateLimiter::new(config.rate_per_second, config.rate_burst), config });
+    let state = Arc::new(AppState {
+        store,
+        limiter: RateLimiter::new(config.rate_per_second, config.rate_burst),
+        config,
+        tenants: std::sync::RwLock::new(std::collections::HashMap::new()),
+    });
     let not_allowed = || any(|| async { ScimError::method_not_allowed() });
     Router::new()
         .route("/scim/v2/{tenant}/Users", get(list_users).post(create_user).fallback(|| async { ScimError::method_not_allowed() }))
@@ -95,18 +107,32 @@ async fn ctx(st: &AppState, tenant: &str, headers: &HeaderMap) -> ScimResult<Ctx
     // A token only ever sees its own tenant; any other name is "not found", whether or
     // not such a tenant exists.
     let not_found = || ScimError::new(StatusCode::NOT_FOUND, None, "tenant_not_found", "tenant not found");
-    let resolved = match tenant.parse::<TenantId>() {
-        Ok(t) if t == token.tenant_id => Some(st.store.get_tenant(t).await?),
-        Ok(_) => None,
-        Err(_) => match DomainName::parse(tenant) {
-            Ok(d) if d.as_str() == tenant.to_ascii_lowercase() => st.store.find_tenant_by_domain(&d).await?,
-            _ => None,
-        },
+    let cached = st.tenants.read().ok().and_then(|m| m.get(tenant).cloned());
+    let (id, domain) = match cached {
+        Some(hit) => hit,
+        None => {
+            let resolved = match tenant.parse::<TenantId>() {
+                Ok(t) if t == token.tenant_id => Some(st.store.get_tenant(t).await?),
+                Ok(_) => None,
+                Err(_) => match DomainName::parse(tenant) {
+                    Ok(d) if d.as_str() == tenant.to_ascii_lowercase() => st.store.find_tenant_by_domain(&d).await?,
+                    _ => None,
+                },
+            };
+            let Some(t) = resolved else { return Err(not_found()) };
+            let entry = (t.id, t.initial_domain.to_string());
+            if let Ok(mut m) = st.tenants.write() {
+                if m.len() >= TENANT_CACHE_MAX {
+                    m.clear();
+                }
+                m.insert(tenant.to_owned(), entry.clone());
+            }
+            entry
+        }
     };
-    let Some(resolved) = resolved.filter(|t| t.id == token.tenant_id) else {
+    if id != token.tenant_id {
         return Err(not_found());
-    };
-    let domain = resolved.initial_domain.to_string();
+    }
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
     let proto = headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).unwrap_or("http");
     Ok(Ctx { tenant: token.tenant_id, domain, base: format!("{proto}://{host}/scim/v2/{tenant}") })

@@ -191,16 +191,18 @@ impl SqliteStore {
         };
         let after = query.after.map(|a| *a.as_bytes()).unwrap_or([0u8; 16]);
         let limit = i64::from(query.limit.max(1));
+        // The limit goes into the text (see `query::statements`).
         let sql = format!(
-            "SELECT {} FROM {} WHERE tenant_id = ?1 AND id > ?2 {vis} {extra} ORDER BY id LIMIT ?3",
+            "SELECT {} FROM {} WHERE tenant_id = ?1 AND id > ?2 {vis} {extra} ORDER BY id LIMIT {}",
             T::COLS,
-            T::TABLE
+            T::TABLE,
+            limit + 1
         );
         let mut items = self.read_in(tenant, |c| {
             let mut stmt = c.prepare_cached(&sql)?;
             let rows = match group {
-                Some(g) => stmt.query_map(params![tenant.as_bytes(), after, limit + 1, g.as_bytes()], T::map)?,
-                None => stmt.query_map(params![tenant.as_bytes(), after, limit + 1], T::map)?,
+                Some(g) => stmt.query_map(params![tenant.as_bytes(), after, g.as_bytes()], T::map)?,
+                None => stmt.query_map(params![tenant.as_bytes(), after], T::map)?,
             };
             rows.collect::<rusqlite::Result<Vec<T>>>()
         })?;
@@ -222,12 +224,12 @@ impl SqliteStore {
         if let Some(seek) = &q.seek {
             return self.seek::<T>(tenant, table, q, seek);
         }
-        let st = query::statements(table, T::COLS, tenant.as_bytes(), q.filter.as_ref(), q.sort.as_ref())?;
+        let st = query::statements(table, T::COLS, tenant.as_bytes(), q.filter.as_ref(), q.sort.as_ref(), q.limit)?;
         let tenant_blob = rusqlite::types::Value::Blob(tenant.as_bytes().to_vec());
         let limit = i64::from(q.limit);
         let offset = i64::try_from(q.offset).unwrap_or(i64::MAX);
         self.read_in(tenant, |c| {
-            c.execute_batch("BEGIN")?;
+            c.prepare_cached("BEGIN")?.execute([])?;
             let result = (|| {
                 let mut all = Vec::with_capacity(st.params.len() + 3);
                 all.push(tenant_blob.clone());
@@ -236,7 +238,6 @@ impl SqliteStore {
                     Vec::new()
                 } else {
                     let mut with_page = all.clone();
-                    with_page.push(rusqlite::types::Value::Integer(limit));
                     with_page.push(rusqlite::types::Value::Integer(offset));
                     let mut stmt = c.prepare_cached(&st.select)?;
                     let rows = stmt.query_map(rusqlite::params_from_iter(with_page.iter()), T::map)?;
@@ -251,7 +252,7 @@ impl SqliteStore {
                 };
                 Ok(QueryPage { items, total: Some(total), next: None, previous: None })
             })();
-            let _ = c.execute_batch("COMMIT");
+            let _ = c.prepare_cached("COMMIT").and_then(|mut s| s.execute([]));
             result
         })
     }
@@ -259,13 +260,13 @@ impl SqliteStore {
     /// A keyset page: one seek to the position, `limit + 1` rows to learn whether more
     /// follow, no count.
     fn seek<T: Listed>(&self, tenant: TenantId, table: query::Table, q: &ObjectQuery, seek: &Seek) -> Result<QueryPage<T>> {
-        let (select, params) = query::seek_statement(table, T::COLS, tenant.as_bytes(), q.filter.as_ref(), q.sort.as_ref(), seek)?;
+        let (select, params) =
+            query::seek_statement(table, T::COLS, tenant.as_bytes(), q.filter.as_ref(), q.sort.as_ref(), seek, u64::from(q.limit) + 1)?;
         let limit = usize::try_from(q.limit).unwrap_or(usize::MAX);
         let key_index = T::COLS.split(',').count();
-        let mut all = Vec::with_capacity(params.len() + 2);
+        let mut all = Vec::with_capacity(params.len() + 1);
         all.push(rusqlite::types::Value::Blob(tenant.as_bytes().to_vec()));
         all.extend(params);
-        all.push(rusqlite::types::Value::Integer(i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1)));
         let mut rows: Vec<(T, Keyset)> = self.read_in(tenant, |c| {
             let mut stmt = c.prepare_cached(&select)?;
             let rows = stmt.query_map(rusqlite::params_from_iter(all.iter()), |r| {
@@ -512,7 +513,7 @@ impl Store for SqliteStore {
     async fn list_members(&self, tenant: TenantId, group: ObjectId, query: &ListQuery) -> Result<Page<User>> {
         self.get_group(tenant, group).await?;
         let query = ListQuery { visibility: Visibility::Active, ..query.clone() };
-        self.list::<User>(tenant, "AND id IN (SELECT user_id FROM members WHERE tenant_id = ?1 AND group_id = ?4)", &query, Some(group))
+        self.list::<User>(tenant, "AND id IN (SELECT user_id FROM members WHERE tenant_id = ?1 AND group_id = ?3)", &query, Some(group))
     }
 
     async fn member_of(&self, tenant: TenantId, user: ObjectId) -> Result<Vec<ObjectId>> {
@@ -525,8 +526,23 @@ impl Store for SqliteStore {
     }
 
     async fn user_groups(&self, tenant: TenantId, users: &[ObjectId]) -> Result<Vec<UserGroup>> {
-        if users.is_empty() {
-            return Ok(Vec::new());
+        let row = |r: &rusqlite::Row<'_>| Ok(UserGroup { user: ObjectId::from_bytes(r.get(0)?), group: ObjectId::from_bytes(r.get(1)?), display_name: r.get(2)? });
+        match users {
+            [] => return Ok(Vec::new()),
+            // One user (a GET, or a lookup that found one): a plain seek.
+            [one] => {
+                return self.read_in(tenant, |c| {
+                    let mut stmt = c.prepare_cached(
+                        "SELECT m.user_id, g.id, g.display_name FROM members m INDEXED BY members_user \
+                         JOIN groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id \
+                         WHERE m.tenant_id = ?1 AND m.user_id = ?2 AND g.deleted_ms IS NULL \
+                         ORDER BY g.display_name COLLATE NOCASE, g.id",
+                    )?;
+                    let rows = stmt.query_map(params![tenant.as_bytes(), one.as_bytes()], row)?;
+                    rows.collect()
+                });
+            }
+            _ => {}
         }
         // One statement for any number of users: their ids as one JSON array of hex.
         let mut ids = String::with_capacity(users.len() * 35 + 2);
@@ -547,9 +563,7 @@ impl Store for SqliteStore {
                  WHERE m.tenant_id = ?1 AND m.user_id IN (SELECT unhex(value) FROM json_each(?2)) AND g.deleted_ms IS NULL \
                  ORDER BY m.user_id, g.display_name COLLATE NOCASE, g.id",
             )?;
-            let rows = stmt.query_map(params![tenant.as_bytes(), ids], |r| {
-                Ok(UserGroup { user: ObjectId::from_bytes(r.get(0)?), group: ObjectId::from_bytes(r.get(1)?), display_name: r.get(2)? })
-            })?;
+            let rows = stmt.query_map(params![tenant.as_bytes(), ids], row)?;
             rows.collect()
         })
     }
@@ -664,10 +678,9 @@ impl Store for SqliteStore {
 
     async fn changes_since(&self, tenant: TenantId, cursor: ChangeCursor, limit: u32) -> Result<ChangePage> {
         let changes = self.read_in(tenant, |c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {CHANGE_COLS} FROM changes WHERE tenant_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
-            ))?;
-            let rows = stmt.query_map(params![tenant.as_bytes(), cursor.0 as i64, i64::from(limit)], |r| rows::change(tenant, r))?;
+            // The limit goes into the text (see `query::statements`).
+            let mut stmt = c.prepare_cached(&format!("SELECT {CHANGE_COLS} FROM changes WHERE tenant_id = ?1 AND seq > ?2 ORDER BY seq LIMIT {limit}"))?;
+            let rows = stmt.query_map(params![tenant.as_bytes(), cursor.0 as i64], |r| rows::change(tenant, r))?;
             rows.collect::<rusqlite::Result<Vec<_>>>()
         })?;
         let next_cursor = changes.last().map_or(cursor, |c| ChangeCursor(c.seq));
