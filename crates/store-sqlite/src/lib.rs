@@ -191,18 +191,16 @@ impl SqliteStore {
         };
         let after = query.after.map(|a| *a.as_bytes()).unwrap_or([0u8; 16]);
         let limit = i64::from(query.limit.max(1));
-        // The limit goes into the text (see `query::statements`).
         let sql = format!(
-            "SELECT {} FROM {} WHERE tenant_id = ?1 AND id > ?2 {vis} {extra} ORDER BY id LIMIT {}",
+            "SELECT {} FROM {} WHERE tenant_id = ?1 AND id > ?2 {vis} {extra} ORDER BY id LIMIT ?3",
             T::COLS,
-            T::TABLE,
-            limit + 1
+            T::TABLE
         );
         let mut items = self.read_in(tenant, |c| {
             let mut stmt = c.prepare_cached(&sql)?;
             let rows = match group {
-                Some(g) => stmt.query_map(params![tenant.as_bytes(), after, g.as_bytes()], T::map)?,
-                None => stmt.query_map(params![tenant.as_bytes(), after], T::map)?,
+                Some(g) => stmt.query_map(params![tenant.as_bytes(), after, limit + 1, g.as_bytes()], T::map)?,
+                None => stmt.query_map(params![tenant.as_bytes(), after, limit + 1], T::map)?,
             };
             rows.collect::<rusqlite::Result<Vec<T>>>()
         })?;
@@ -224,7 +222,7 @@ impl SqliteStore {
         if let Some(seek) = &q.seek {
             return self.seek::<T>(tenant, table, q, seek);
         }
-        let st = query::statements(table, T::COLS, tenant.as_bytes(), q.filter.as_ref(), q.sort.as_ref(), q.limit)?;
+        let st = query::statements(table, T::COLS, tenant.as_bytes(), q.filter.as_ref(), q.sort.as_ref())?;
         let tenant_blob = rusqlite::types::Value::Blob(tenant.as_bytes().to_vec());
         let limit = i64::from(q.limit);
         let offset = i64::try_from(q.offset).unwrap_or(i64::MAX);
@@ -238,6 +236,7 @@ impl SqliteStore {
                     Vec::new()
                 } else {
                     let mut with_page = all.clone();
+                    with_page.push(rusqlite::types::Value::Integer(limit));
                     with_page.push(rusqlite::types::Value::Integer(offset));
                     let mut stmt = c.prepare_cached(&st.select)?;
                     let rows = stmt.query_map(rusqlite::params_from_iter(with_page.iter()), T::map)?;
@@ -260,13 +259,13 @@ impl SqliteStore {
     /// A keyset page: one seek to the position, `limit + 1` rows to learn whether more
     /// follow, no count.
     fn seek<T: Listed>(&self, tenant: TenantId, table: query::Table, q: &ObjectQuery, seek: &Seek) -> Result<QueryPage<T>> {
-        let (select, params) =
-            query::seek_statement(table, T::COLS, tenant.as_bytes(), q.filter.as_ref(), q.sort.as_ref(), seek, u64::from(q.limit) + 1)?;
+        let (select, params) = query::seek_statement(table, T::COLS, tenant.as_bytes(), q.filter.as_ref(), q.sort.as_ref(), seek)?;
         let limit = usize::try_from(q.limit).unwrap_or(usize::MAX);
         let key_index = T::COLS.split(',').count();
-        let mut all = Vec::with_capacity(params.len() + 1);
+        let mut all = Vec::with_capacity(params.len() + 2);
         all.push(rusqlite::types::Value::Blob(tenant.as_bytes().to_vec()));
         all.extend(params);
+        all.push(rusqlite::types::Value::Integer(i64::from(q.limit) + 1));
         let mut rows: Vec<(T, Keyset)> = self.read_in(tenant, |c| {
             let mut stmt = c.prepare_cached(&select)?;
             let rows = stmt.query_map(rusqlite::params_from_iter(all.iter()), |r| {
@@ -513,7 +512,7 @@ impl Store for SqliteStore {
     async fn list_members(&self, tenant: TenantId, group: ObjectId, query: &ListQuery) -> Result<Page<User>> {
         self.get_group(tenant, group).await?;
         let query = ListQuery { visibility: Visibility::Active, ..query.clone() };
-        self.list::<User>(tenant, "AND id IN (SELECT user_id FROM members WHERE tenant_id = ?1 AND group_id = ?3)", &query, Some(group))
+        self.list::<User>(tenant, "AND id IN (SELECT user_id FROM members WHERE tenant_id = ?1 AND group_id = ?4)", &query, Some(group))
     }
 
     async fn member_of(&self, tenant: TenantId, user: ObjectId) -> Result<Vec<ObjectId>> {
@@ -678,9 +677,10 @@ impl Store for SqliteStore {
 
     async fn changes_since(&self, tenant: TenantId, cursor: ChangeCursor, limit: u32) -> Result<ChangePage> {
         let changes = self.read_in(tenant, |c| {
-            // The limit goes into the text (see `query::statements`).
-            let mut stmt = c.prepare_cached(&format!("SELECT {CHANGE_COLS} FROM changes WHERE tenant_id = ?1 AND seq > ?2 ORDER BY seq LIMIT {limit}"))?;
-            let rows = stmt.query_map(params![tenant.as_bytes(), cursor.0 as i64], |r| rows::change(tenant, r))?;
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {CHANGE_COLS} FROM changes WHERE tenant_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
+            ))?;
+            let rows = stmt.query_map(params![tenant.as_bytes(), cursor.0 as i64, i64::from(limit)], |r| rows::change(tenant, r))?;
             rows.collect::<rusqlite::Result<Vec<_>>>()
         })?;
         let next_cursor = changes.last().map_or(cursor, |c| ChangeCursor(c.seq));

@@ -455,40 +455,27 @@ fn index_hint(table: Table, filter: &Filter) -> Option<&'static str> {
 /// The statements of a query on one tenant's live objects.
 #[derive(Debug)]
 pub struct Statements {
-    /// Parameters: the tenant, `params`, then the offset.
+    /// Parameters: the tenant, `params`, then limit and offset.
     pub select: String,
     /// Parameters: the tenant, then `params`.
     pub count: String,
     pub params: Vec<Value>,
 }
 
-/// The `SELECT` and `count(*)` of an offset page of at most `limit` objects.
-///
-/// The limit is part of the text, not a parameter: SQLite's planner reads a bound LIMIT
-/// and marks the statement for re-preparing whenever that parameter is bound again, which
-/// made every cached execution parse and plan the statement anew (a third of a filtered
-/// GET's CPU). Limits are few (the page sizes clients use), so the statement cache keeps
-/// one statement per limit.
-pub fn statements(
-    table: Table,
-    cols: &str,
-    tenant: &[u8; 16],
-    filter: Option<&Filter>,
-    sort: Option<&SortKey>,
-    limit: u32,
-) -> Result<Statements, StoreError> {
+/// The `SELECT` and `count(*)` of an offset page.
+pub fn statements(table: Table, cols: &str, tenant: &[u8; 16], filter: Option<&Filter>, sort: Option<&SortKey>) -> Result<Statements, StoreError> {
     let (from, cond, params) = from_where(table, tenant, filter)?;
     let order = order_by(table, sort)?;
     Ok(Statements {
-        select: format!("SELECT {cols} FROM {from} WHERE {cond} ORDER BY {order} LIMIT {limit} OFFSET ?"),
+        select: format!("SELECT {cols} FROM {from} WHERE {cond} ORDER BY {order} LIMIT ? OFFSET ?"),
         count: format!("SELECT count(*) FROM {from} WHERE {cond}"),
         params,
     })
 }
 
 /// The `SELECT` of a keyset page: `cols` then the sort key's column, from the position of
-/// `seek` on, walking backwards for [`Seek::Before`], at most `limit` rows (in the text,
-/// as in [`statements`]). Parameters: the tenant, then the returned ones.
+/// `seek` on, walking backwards for [`Seek::Before`]. Parameters: the tenant, the
+/// returned ones, then the limit.
 pub fn seek_statement(
     table: Table,
     cols: &str,
@@ -496,7 +483,6 @@ pub fn seek_statement(
     filter: Option<&Filter>,
     sort: Option<&SortKey>,
     seek: &Seek,
-    limit: u64,
 ) -> Result<(String, Vec<Value>), StoreError> {
     let (from, mut cond, mut params) = from_where(table, tenant, filter)?;
     let spec = SortSpec::of(table, sort)?;
@@ -509,7 +495,7 @@ pub fn seek_statement(
         }
     }
     let order = spec.order_by(reverse);
-    Ok((format!("SELECT {cols}, {} FROM {from} WHERE {cond} ORDER BY {order} LIMIT {limit}", spec.key_column()), params))
+    Ok((format!("SELECT {cols}, {} FROM {from} WHERE {cond} ORDER BY {order} LIMIT ?", spec.key_column()), params))
 }
 
 /// `FROM` (with the index hint) and `WHERE` of a query, and the filter's parameters.
@@ -547,13 +533,14 @@ mod tests {
         }
         let plan = |table: Table, f: Filter| -> String {
             let cols = if table == Table::Users { crate::rows::USER_COLS } else { crate::rows::GROUP_COLS };
-            let st = statements(table, cols, &[0; 16], Some(&f), None, 10).unwrap();
+            let st = statements(table, cols, &[0; 16], Some(&f), None).unwrap();
             let params = st.params;
             let mut out = String::new();
             for sql in [st.select, st.count] {
                 let mut all = vec![Value::Blob(vec![0; 16])];
                 all.extend(params.iter().cloned());
                 if !sql.starts_with("SELECT count") {
+                    all.push(Value::Integer(10));
                     all.push(Value::Integer(0));
                 }
                 let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
@@ -619,15 +606,49 @@ mod tests {
             (Some(upn(false)), Seek::Before(k(Some(KeyValue::Text("u5@b.example".into())))), "users_upn"),
         ];
         for (sort, seek, index) in cases {
-            let (sql, params) = seek_statement(Table::Users, crate::rows::USER_COLS, &[0; 16], None, sort.as_ref(), &seek, 10).unwrap();
+            let (sql, params) = seek_statement(Table::Users, crate::rows::USER_COLS, &[0; 16], None, sort.as_ref(), &seek).unwrap();
             let mut all = vec![Value::Blob(vec![0; 16])];
             all.extend(params);
+            all.push(Value::Integer(10));
             let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
             let plan: Vec<String> =
                 stmt.query_map(rusqlite::params_from_iter(all.iter()), |r| r.get::<_, String>(3)).unwrap().map(Result::unwrap).collect();
             let plan = plan.join("\n");
             assert!(plan.contains(index) && plan.starts_with("SEARCH"), "{sort:?} {seek:?} should seek {index}:\n{plan}");
             assert!(!plan.contains("TEMP B-TREE"), "{sort:?} {seek:?} sorts:\n{plan}");
+        }
+    }
+
+    /// Statements are planned once: bound values never feed the planner (QPSG on every
+    /// connection), so a cached statement runs without being parsed
+    /// and planned again for each new value (that was a third of a filtered GET's CPU).
+    #[test]
+    fn cached_statements_are_not_re_prepared_for_new_values() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        crate::schema::configure(&conn, 1024, false).unwrap();
+        for m in crate::schema::migrations() {
+            conn.execute_batch(m).unwrap();
+        }
+        let text = |s: String| FilterValue::Text(s);
+        let filters: Vec<Box<dyn Fn(usize) -> Filter>> = vec![
+            Box::new(|i| Filter::folded(Field::User(UserAttribute::UserPrincipalName), CompareOp::Eq, text(format!("u{i}@b.example")))),
+            Box::new(|i| Filter::exact(Field::User(UserAttribute::ExternalId), CompareOp::Eq, text(format!("E-{i}")))),
+            Box::new(|i| Filter::folded(Field::User(UserAttribute::Mail), CompareOp::Eq, text(format!("u{i}@b.example")))),
+        ];
+        for f in filters {
+            let st = statements(Table::Users, crate::rows::USER_COLS, &[0; 16], Some(&f(0)), None).unwrap();
+            for i in 0..5 {
+                let g = f(i);
+                let mut cond = Condition { tenant: vec![0; 16], ..Condition::default() };
+                cond.push(Table::Users, &g).unwrap();
+                let mut all = vec![Value::Blob(vec![0; 16])];
+                all.extend(cond.params);
+                all.push(Value::Integer(100 + i as i64));
+                all.push(Value::Integer(i as i64));
+                let mut stmt = conn.prepare_cached(&st.select).unwrap();
+                assert_eq!(stmt.query_map(rusqlite::params_from_iter(all.iter()), |_| Ok(())).unwrap().count(), 0);
+                assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0, "{}", st.select);
+            }
         }
     }
 

@@ -91,6 +91,11 @@ pub fn configure(conn: &Connection, cache_kib: i64, writer: bool) -> Result<(), 
     } else {
         conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES).map_err(sql_err)?;
     }
+    // The query planner never looks at bound values (Query Planner Stability Guarantee):
+    // plans are forced where it matters (INDEXED BY, explicit `IS NOT NULL` for partial
+    // indexes), and a plan that read a bound value would make SQLite re-prepare the
+    // cached statement every time that parameter is bound again.
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).map_err(sql_err)?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
 }

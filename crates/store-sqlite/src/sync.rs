@@ -302,8 +302,8 @@ impl SyncStore for SqliteStore {
             params.push(b);
             sql.push_str(&format!(" AND (source_id = ?{} OR target_id = ?{})", params.len() - 1, params.len()));
         }
-        // The limit goes into the text: a bound LIMIT makes SQLite re-prepare on each bind.
-        sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", q.limit.max(1)));
+        params.push(rusqlite::types::Value::Integer(i64::from(q.limit.max(1))));
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT ?{}", params.len()));
         self.read(|c| {
             let mut stmt = c.prepare_cached(&sql)?;
             let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| {
