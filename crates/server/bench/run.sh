@@ -3,7 +3,8 @@
 # build, wrk (Debian package) over loopback.
 #   GET  /Users?filter=userName eq "…"   random users, 5 s at 2/4/8/16 connections
 #   POST /Users                          unique users, 5 s at 4/16 connections
-#   a paged listing (count=1000) of the first 300,000 users, sampling the server's RSS
+#   a cursor-paged listing (count=1000) of all users, sampling the server's RSS, and single
+#   pages timed: the first and the one at depth 900,000, cursor and startIndex
 # Usage: crates/server/bench/run.sh [WORKDIR]   (needs wrk: apt-get install wrk)
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
@@ -42,19 +43,37 @@ for c in 4 16; do
     echo "== POST /Users, $c connections"
     RUN="r$c$$" TOKEN=$token wrk -t2 -c$c -d5s --latency -s $here/post.lua "$url/scim/v2/contoso.example/Users" | grep -E "Requests/sec|requests "
 done
-echo "== paged listing, count=1000"
+echo "== paged listing of all users, cursor paging, count=1000; single pages: first vs depth 900k"
 PID=$pid TOKEN=$token URL=$url python3 - <<'PY'
-import json, os, time, urllib.request
+import json, os, statistics, time, urllib.parse, urllib.request
+B = f"{os.environ['URL']}/scim/v2/contoso.example/Users"
+def get(q):
+    req = urllib.request.Request(f"{B}?{q}", headers={"Authorization": "Bearer " + os.environ["TOKEN"]})
+    t = time.perf_counter()
+    body = json.load(urllib.request.urlopen(req))
+    return body, (time.perf_counter() - t) * 1000
 def rss():
     for line in open(f"/proc/{os.environ['PID']}/status"):
         if line.startswith("VmRSS"):
-            return int(line.split()[1])
-t0, n, samples = time.time(), 0, []
-for page in range(300):
-    req = urllib.request.Request(f"{os.environ['URL']}/scim/v2/contoso.example/Users?startIndex={page * 1000 + 1}&count=1000",
-                                 headers={"Authorization": "Bearer " + os.environ["TOKEN"]})
-    n += len(json.load(urllib.request.urlopen(req))["Resources"])
-    if page % 50 == 0:
+            return int(line.split()[1]) // 1024
+cursor, n, page, samples, at900 = "", 0, 0, [], None
+t0 = time.time()
+while True:
+    body, _ = get(f"count=1000&cursor={urllib.parse.quote(cursor)}")
+    n += len(body["Resources"])
+    page += 1
+    if page == 901:
+        at900 = cursor
+    if page % 100 == 0:
         samples.append(rss())
-print(f"{n} users in {time.time() - t0:.1f} s; server RSS (KiB) every 50 pages: {samples}, at the end: {rss()}")
+    cursor = body.get("nextCursor")
+    if not cursor:
+        break
+dt = time.time() - t0
+print(f"{n} users in {page} pages, {dt:.1f} s ({n / dt:.0f} users/s); server RSS (MiB) every 100 pages: {samples}")
+med = lambda q, k=15: statistics.median(get(q)[1] for _ in range(k))
+deep = urllib.parse.quote(at900)
+for count in (1000, 100):
+    print(f"count={count}, median ms: cursor first page {med(f'count={count}&cursor='):.1f}, cursor at 900k {med(f'count={count}&cursor={deep}'):.1f}; "
+          f"startIndex=1 {med(f'count={count}&startIndex=1'):.1f}, startIndex=900001 {med(f'count={count}&startIndex=900001', 5):.1f}")
 PY

@@ -168,6 +168,17 @@ impl SqliteStore {
         result
     }
 
+    /// Reads that are only checked against an unknown tenant when they find nothing (a
+    /// row of the tenant proves it exists): the common lookup that finds its object skips
+    /// the tenant check.
+    fn read_found<T>(&self, tenant: TenantId, f: impl FnOnce(&Connection) -> rusqlite::Result<T>, found: impl Fn(&T) -> bool) -> Result<T> {
+        let out = self.read(|c| {
+            let v = f(c)?;
+            if found(&v) || Self::tenant_exists(c, tenant)? { Ok(Some(v)) } else { Ok(None) }
+        })?;
+        out.ok_or_else(|| StoreError::TenantNotFound { tenant: tenant.to_string() })
+    }
+
     fn tenant_exists(conn: &Connection, tenant: TenantId) -> rusqlite::Result<bool> {
         conn.prepare_cached("SELECT 1 FROM tenants WHERE id = ?1")?.exists([tenant.as_bytes()])
     }
@@ -226,7 +237,8 @@ impl SqliteStore {
         let tenant_blob = rusqlite::types::Value::Blob(tenant.as_bytes().to_vec());
         let limit = i64::from(q.limit);
         let offset = i64::try_from(q.offset).unwrap_or(i64::MAX);
-        self.read_in(tenant, |c| {
+        let found = |p: &QueryPage<T>| p.total.unwrap_or(0) > 0;
+        self.read_found(tenant, |c| {
             c.prepare_cached("BEGIN")?.execute([])?;
             let result = (|| {
                 let mut all = Vec::with_capacity(st.params.len() + 3);
@@ -253,7 +265,7 @@ impl SqliteStore {
             })();
             let _ = c.prepare_cached("COMMIT").and_then(|mut s| s.execute([]));
             result
-        })
+        }, found)
     }
 
     /// A keyset page: one seek to the position, `limit + 1` rows to learn whether more
@@ -266,15 +278,19 @@ impl SqliteStore {
         all.push(rusqlite::types::Value::Blob(tenant.as_bytes().to_vec()));
         all.extend(params);
         all.push(rusqlite::types::Value::Integer(i64::from(q.limit) + 1));
-        let mut rows: Vec<(T, Keyset)> = self.read_in(tenant, |c| {
-            let mut stmt = c.prepare_cached(&select)?;
-            let rows = stmt.query_map(rusqlite::params_from_iter(all.iter()), |r| {
-                let item = T::map(r)?;
-                let key = Keyset { value: query::key_value(r.get(key_index)?), id: item.id() };
-                Ok((item, key))
-            })?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()
-        })?;
+        let mut rows: Vec<(T, Keyset)> = self.read_found(
+            tenant,
+            |c| {
+                let mut stmt = c.prepare_cached(&select)?;
+                let rows = stmt.query_map(rusqlite::params_from_iter(all.iter()), |r| {
+                    let item = T::map(r)?;
+                    let key = Keyset { value: query::key_value(r.get(key_index)?), id: item.id() };
+                    Ok((item, key))
+                })?;
+                rows.collect::<rusqlite::Result<Vec<_>>>()
+            },
+            |rows| !rows.is_empty(),
+        )?;
         let more = rows.len() > limit;
         rows.truncate(limit);
         let backwards = matches!(seek, Seek::Before(_));
@@ -530,7 +546,7 @@ impl Store for SqliteStore {
             [] => return Ok(Vec::new()),
             // One user (a GET, or a lookup that found one): a plain seek.
             [one] => {
-                return self.read_in(tenant, |c| {
+                return self.read(|c| {
                     let mut stmt = c.prepare_cached(
                         "SELECT m.user_id, g.id, g.display_name FROM members m INDEXED BY members_user \
                          JOIN groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id \
@@ -555,7 +571,7 @@ impl Store for SqliteStore {
             ids.push('"');
         }
         ids.push(']');
-        self.read_in(tenant, |c| {
+        self.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT m.user_id, g.id, g.display_name FROM members m INDEXED BY members_user \
                  JOIN groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id \

@@ -104,7 +104,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn member_of(&self, tenant: TenantId, user: ObjectId) -> Result<Vec<ObjectId>>;
     /// The live groups each of `users` is a direct member of, by user then group display
     /// name, in one read however many users (a page of SCIM users shows their `groups`).
-    /// Users that do not exist have no groups.
+    /// Users that do not exist have no groups (nor do those of an unknown tenant: this is
+    /// read for users just found, so the tenant is not checked again).
     async fn user_groups(&self, tenant: TenantId, users: &[ObjectId]) -> Result<Vec<UserGroup>>;
 
     // ---- queries (filters, sorting and paging run in the store) ----
