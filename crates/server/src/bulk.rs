@@ -119,23 +119,30 @@ pub async fn run(app: axum::Router, prefix: &str, headers: &HeaderMap, body: &Va
             defined_by.entry(b).or_insert(i);
         }
     }
-    let refs: Vec<Vec<String>> = ops.iter().map(references).collect();
+    /// One operation of the request and what became of it.
+    struct Slot {
+        op: Map<String, Value>,
+        refs: Vec<String>,
+        done: bool,
+        result: Option<Value>,
+    }
+    let mut slots: Vec<Slot> = ops.into_iter().map(|op| Slot { refs: references(&op), op, done: false, result: None }).collect();
     let mut ids: HashMap<String, String> = HashMap::new();
-    let mut results: Vec<Option<Value>> = vec![None; ops.len()];
-    let mut done = vec![false; ops.len()];
     let mut errors = 0u64;
-    'run: loop {
+    loop {
         // The first operation, in request order, that waits on no POST still to run.
-        let ready = (0..ops.len()).find(|&i| !done[i] && refs[i].iter().all(|r| ids.contains_key(r) || defined_by.get(r).is_none_or(|&d| done[d])));
-        let Some(i) = ready else { break 'run };
+        let waits_on_nothing = |s: &Slot, slots: &[Slot]| {
+            s.refs.iter().all(|r| ids.contains_key(r) || defined_by.get(r).is_none_or(|&d| slots.get(d).is_none_or(|x| x.done)))
+        };
+        let Some(i) = slots.iter().position(|s| !s.done && waits_on_nothing(s, &slots)) else { break };
         if fail_on_errors.is_some_and(|n| errors >= n) {
-            return Ok(response(results));
+            return Ok(response(slots.into_iter().map(|s| s.result).collect()));
         }
-        let op = &ops[i];
-        let method = method_of(op);
-        let bulk_id = bulk_id_of(op);
-        done[i] = true;
-        match one(&app, prefix, headers, op, &method, bulk_id.as_deref(), &ids).await {
+        let Some(slot) = slots.get_mut(i) else { break };
+        let method = method_of(&slot.op);
+        let bulk_id = bulk_id_of(&slot.op);
+        slot.done = true;
+        match one(&app, prefix, headers, &slot.op, &method, bulk_id.as_deref(), &ids).await {
             Ok((result, created)) => {
                 if let (Some(b), Some(id)) = (&bulk_id, created) {
                     ids.entry(b.clone()).or_insert(id);
@@ -143,33 +150,30 @@ pub async fn run(app: axum::Router, prefix: &str, headers: &HeaderMap, body: &Va
                 if result.get("status").and_then(Value::as_str).is_some_and(|s| !s.starts_with('2')) {
                     errors += 1;
                 }
-                results[i] = Some(result);
+                slot.result = Some(result);
             }
             Err(e) => {
                 errors += 1;
-                results[i] = Some(op_error(&method, bulk_id.as_deref(), &e));
+                slot.result = Some(op_error(&method, bulk_id.as_deref(), &e));
             }
         }
     }
     // What is left waits, directly or through others, on a cycle of bulkId references.
-    for i in 0..ops.len() {
-        if done[i] {
-            continue;
-        }
+    for slot in slots.iter_mut().filter(|s| !s.done) {
         if fail_on_errors.is_some_and(|n| errors >= n) {
             break;
         }
         errors += 1;
-        let waits: Vec<&str> = refs[i].iter().filter(|r| !ids.contains_key(*r)).map(String::as_str).collect();
+        let waits: Vec<&str> = slot.refs.iter().filter(|r| !ids.contains_key(*r)).map(String::as_str).collect();
         let e = ScimError::new(
             axum::http::StatusCode::CONFLICT,
             None,
             "circular_bulk_reference",
             format!("bulkId references form a cycle: this operation waits on {} and none of them can be created first", waits.join(", ")),
         );
-        results[i] = Some(op_error(&method_of(&ops[i]), bulk_id_of(&ops[i]).as_deref(), &e));
+        slot.result = Some(op_error(&method_of(&slot.op), bulk_id_of(&slot.op).as_deref(), &e));
     }
-    Ok(response(results))
+    Ok(response(slots.into_iter().map(|s| s.result).collect()))
 }
 
 fn response(results: Vec<Option<Value>>) -> Value {

@@ -17,6 +17,9 @@
 //! | addresses[type eq "work"].streetAddress, locality, region, postalCode, country | streetAddress, city, state, postalCode, country |
 //! | enterprise employeeNumber / organization / department | employeeId / companyName / department |
 //! | enterprise manager.value | manager |
+//! | groups (read-only) | the groups the user is a direct member of |
+//! | tenantsync extension officeLocation / usageLocation | officeLocation / usageLocation |
+//! | tenantsync extension extension_<32 hex>_<name> | the directory extension attribute |
 //! | meta.created / meta.lastModified / meta.version | createdDateTime / lastModifiedDateTime / version |
 use crate::error::{ScimError, ScimResult};
 use crate::filter::{Element, Resolver, Slot, Target};
