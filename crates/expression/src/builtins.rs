@@ -227,7 +227,9 @@ fn random_string(args: &[Value], cx: &mut Cx<'_, '_, '_>) -> Result<Value, Error
     if length == 0 || length > 256 {
         return Err(Error::ImpossibleRandomString { message: format!("Length must be between 1 and 256, got {length}") });
     }
-    let sum = digits + specials + capitals + lowers;
+    // Saturating: minimums near i64::MAX must be refused, not overflow (found by the
+    // evaluation_never_panics property test).
+    let sum = digits.saturating_add(specials).saturating_add(capitals).saturating_add(lowers);
     if sum > length {
         return Err(Error::ImpossibleRandomString {
             message: format!("the minimums add up to {sum}, more than Length {length}"),
