@@ -77,7 +77,20 @@ pub async fn run(
             }
             refresh = false;
         }
-        for id in std::mem::take(&mut dirty) {
+        let running = std::mem::take(&mut dirty);
+        // The heads of the sources whose jobs run now, read before their cycles: a commit
+        // by another process that lands while a cycle runs (after the cycle read its own
+        // head) then shows as a change at the next external check. Sources whose jobs do
+        // not run keep the head their jobs last covered; re-reading them on a pass woken
+        // for something else would pass another process's commit off as seen.
+        for (source, ids) in &by_source {
+            if ids.iter().any(|id| running.contains(id))
+                && let Ok(h) = store.change_head(*source).await
+            {
+                heads.insert(*source, h);
+            }
+        }
+        for id in running {
             match store.job_state(id).await {
                 Ok(state) if state.status == JobStatusCode::Paused => continue,
                 Ok(state) if state.status == JobStatusCode::Quarantine && !full_pass => continue,
@@ -95,11 +108,6 @@ pub async fn run(
                     tracing::warn!(job = %id, code = e.code(), error = %e, "sync cycle failed");
                     on_event(JobEvent::Failed { id, code: e.code(), message: e.to_string() });
                 }
-            }
-        }
-        for source in by_source.keys() {
-            if let Ok(h) = store.change_head(*source).await {
-                heads.insert(*source, h);
             }
         }
         tokio::select! {

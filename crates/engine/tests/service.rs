@@ -166,3 +166,44 @@ async fn one_pass(w: &World, options: SchedulerOptions) {
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_of_another_process_is_not_lost_when_the_service_wakes_for_something_else() {
+    use tenantsync_store::Store;
+    let w = World::new();
+    let (s, t, other) = (w.tenant("Fabrikam").await, w.tenant("Contoso").await, w.tenant("Tailspin").await);
+    let c = w.arrow(&s, &t, |_| {}).await;
+    let engine = w.engine.clone();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (events_tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+    // The external check is slow enough for an unrelated wake-up to come first.
+    let options = SchedulerOptions { interval: Duration::from_secs(3600), external_check: Duration::from_millis(700), log_retention: None };
+    let service = tokio::spawn(async move {
+        scheduler::run(&engine, options, async { let _ = stop_rx.await; }, move |e| {
+            let _ = events_tx.send(e);
+        })
+        .await
+    });
+    let first = tokio::time::timeout(Duration::from_secs(20), events.recv()).await.unwrap().unwrap();
+    assert!(matches!(first, JobEvent::Ran { id, .. } if id == c.id));
+    // Another process creates a user in the source; then, before the next external
+    // check, a commit of this process to an unrelated tenant wakes the service.
+    let elsewhere = w.other_process();
+    let dave = elsewhere
+        .create_user(s.id, tenantsync_domain::NewUser::new(World::upn("dave@fabrikam.example")))
+        .await
+        .unwrap();
+    w.user(&other, "noise", &[]).await;
+    let synced = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            if w.copy(&t, &dave).await.is_some() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    stop_tx.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(20), service).await.unwrap().unwrap().unwrap();
+    assert!(synced.is_ok(), "the other process's commit reached the target");
+}

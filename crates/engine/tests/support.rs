@@ -10,7 +10,7 @@ use tenantsync_store_sqlite::SqliteStore;
 pub struct World {
     pub engine: Engine,
     pub store: Arc<SqliteStore>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 pub const ALLOW: PartnerSettings =
@@ -20,7 +20,13 @@ impl World {
     pub fn new() -> World {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
-        World { engine: Engine::new(store.clone()), store, _dir: dir }
+        World { engine: Engine::new(store.clone()), store, dir }
+    }
+
+    /// A second store on the same data directory: its commits are those of another
+    /// process (no in-process notification reaches this world's subscribers).
+    pub fn other_process(&self) -> SqliteStore {
+        SqliteStore::open(self.dir.path()).unwrap()
     }
 
     pub async fn tenant(&self, name: &str) -> Tenant {

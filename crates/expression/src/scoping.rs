@@ -156,8 +156,20 @@ impl fmt::Display for Operator {
     }
 }
 
-fn needs_quotes(v: &str) -> bool {
-    v.is_empty() || v.trim() != v || v.starts_with('"') || v.contains('\n')
+/// Whether a value must be quoted to read back as itself after `operator`: empty, with
+/// outer spaces, starting with a quote, multi-line, or starting with words that would
+/// make the operator a longer one (`GREATER _` reads as `GREATER_THAN`-like names when
+/// `_` stands for a space).
+fn needs_quotes(operator: &str, v: &str) -> bool {
+    if v.is_empty() || v.trim() != v || v.starts_with('"') || v.contains('\n') {
+        return true;
+    }
+    let op_words = operator.split_whitespace().count();
+    let words: Vec<&str> = v.split_whitespace().collect();
+    (1..=words.len().min(3)).any(|n| {
+        let candidate = format!("{operator} {}", words.get(..n).map(|w| w.join(" ")).unwrap_or_default());
+        op_words + n <= 3 && Operator::parse(&candidate).is_ok()
+    })
 }
 
 /// `attribute OPERATOR value` (value quoted when needed).
@@ -166,7 +178,7 @@ impl fmt::Display for FilterClause {
         write!(f, "{} {}", self.source_operand_name, self.operator_name)?;
         for v in &self.target_operand.values {
             f.write_str(" ")?;
-            if needs_quotes(v) {
+            if needs_quotes(&self.operator_name, v) {
                 crate::parser::write_string(f, v)?;
             } else {
                 f.write_str(v)?;
@@ -508,6 +520,30 @@ impl CompiledFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_that_would_lengthen_the_operator_is_quoted() {
+        // Found by the round-trip property test: `_` stands for a space in operator names,
+        // so `A Greater_Than _` read back as a longer operator without a value.
+        for (op, value) in [("Greater_Than", "_"), ("GREATER", "THAN"), ("IS", "TRUE"), ("NOT", "EQUALS x")] {
+            let clause = FilterClause {
+                source_operand_name: "A".into(),
+                operator_name: op.into(),
+                target_operand: FilterOperand { values: vec![value.into()] },
+            };
+            let text = clause.to_string();
+            assert!(text.ends_with('"'), "{text}");
+            if Operator::parse(op).is_ok_and(|o| !o.is_unary()) {
+                assert_eq!(text.parse::<FilterClause>().unwrap(), clause, "{text}");
+            }
+        }
+        let plain = FilterClause {
+            source_operand_name: "department".into(),
+            operator_name: "EQUALS".into(),
+            target_operand: FilterOperand { values: vec!["Sales".into()] },
+        };
+        assert_eq!(plain.to_string(), "department EQUALS Sales");
+    }
 
     #[test]
     fn text_and_json_are_the_same_structure() {
