@@ -355,6 +355,7 @@ impl<'c> Tx<'c> {
             ))
             .and_then(|mut s| s.execute(rusqlite::params_from_iter(rows::params(&values))))
             .map_err(|e| constraint(e, ObjectKind::User, &user))?;
+        self.index_extensions(user.id, extensions.as_deref())?;
         self.append(ObjectKind::User, user.id, ChangeOp::Create, None, &[])?;
         Ok((user, deferred))
     }
@@ -404,8 +405,14 @@ impl<'c> Tx<'c> {
         user.last_modified_date_time = self.now();
         let extensions = rows::extensions_json(&user.attrs.extensions);
         let values = rows::user_values(user, &extensions);
-        let done = self.update_row("users", USER_COLS, &values, before);
-        done.map_err(|e| constraint(e, ObjectKind::User, user))
+        self.update_row("users", USER_COLS, &values, before).map_err(|e| constraint(e, ObjectKind::User, user))?;
+        let col = USER_COLS.split(',').position(|c| c.trim() == "extensions");
+        let extensions_changed = before.is_some_and(|b| col.is_some_and(|i| b.get(i).map(ValueRef::from) != values.get(i).copied()));
+        if extensions_changed {
+            self.unindex_extensions(user.id)?;
+            self.index_extensions(user.id, extensions.as_deref())?;
+        }
+        Ok(())
     }
 
     /// [`Tx::bump_user`] for groups.
@@ -415,6 +422,30 @@ impl<'c> Tx<'c> {
         let values = rows::group_values(group);
         self.update_row("groups", rows::GROUP_COLS, &values, before)
             .map_err(sql_err)
+    }
+
+    /// Adds a user's extension values to `user_extension_values` (one row per value), the
+    /// index SCIM filters on extension attributes seek. Nothing to do without extensions.
+    fn index_extensions(&self, user: ObjectId, extensions: Option<&str>) -> Result<(), StoreError> {
+        let Some(json) = extensions else { return Ok(()) };
+        self.conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO user_extension_values (tenant_id, name, value, user_id) \
+                 SELECT ?1, e.key, e.value, ?2 FROM json_each(?3) e WHERE e.type = 'text' \
+                 UNION ALL \
+                 SELECT ?1, e.key, v.value, ?2 FROM json_each(?3) e, json_each(e.value) v WHERE e.type = 'array' AND v.type = 'text'",
+            )
+            .and_then(|mut s| s.execute(params![self.tenant_blob, user.as_bytes(), json]))
+            .map_err(sql_err)?;
+        Ok(())
+    }
+
+    fn unindex_extensions(&self, user: ObjectId) -> Result<(), StoreError> {
+        self.conn
+            .prepare_cached("DELETE FROM user_extension_values WHERE tenant_id = ?1 AND user_id = ?2")
+            .and_then(|mut s| s.execute(params![self.tenant_blob, user.as_bytes()]))
+            .map_err(sql_err)?;
+        Ok(())
     }
 
     /// `UPDATE table SET <changed columns> WHERE tenant_id = ?1 AND id = ?2`, with
@@ -481,6 +512,7 @@ impl<'c> Tx<'c> {
             self.bump_group(&mut g, None)?;
             self.append(ObjectKind::Group, group, ChangeOp::MemberRemove, Some(id), &[])?;
         }
+        self.unindex_extensions(id)?;
         self.conn
             .prepare_cached("DELETE FROM users WHERE tenant_id = ?1 AND id = ?2")
             .and_then(|mut s| s.execute(params![self.tenant_blob, id.as_bytes()]))

@@ -120,13 +120,9 @@ async fn extension_values_of_existing_users_are_indexed_by_the_migration() {
         store.create_user(t.id, u).await.unwrap();
         t.id
     };
-    // Back to version 5: no table, no triggers.
+    // Back to version 5: no table (version 7 already dropped the triggers 6 creates).
     let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
-    conn.execute_batch(
-        "DROP TRIGGER users_extensions_insert; DROP TRIGGER users_extensions_update; DROP TRIGGER users_extensions_delete;
-         DROP TABLE user_extension_values; PRAGMA user_version = 5;",
-    )
-    .unwrap();
+    conn.execute_batch("DROP TABLE user_extension_values; PRAGMA user_version = 5;").unwrap();
     drop(conn);
     let store = SqliteStore::open(dir.path()).unwrap();
     let q = |v: &str| ObjectQuery {
@@ -135,4 +131,37 @@ async fn extension_values_of_existing_users_are_indexed_by_the_migration() {
     };
     assert_eq!(store.query_users(tenant, &q("b")).await.unwrap().items.len(), 1);
     assert_eq!(store.query_users(tenant, &q("c")).await.unwrap().items.len(), 0);
+}
+
+/// The write path keeps extension values in step: create, update (set, change, clear)
+/// and hard delete.
+#[tokio::test]
+async fn extension_values_follow_every_write_of_a_user() {
+    use tenantsync_domain::{AttrValue, ExtensionName, UserPatch};
+    use tenantsync_store::WriteOp;
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path()).unwrap();
+    let t = store.create_tenant(NewTenant::new("Contoso", "contoso.example").unwrap()).await.unwrap();
+    let cc = ExtensionName::parse("extension_0123456789abcdef0123456789abcdef_costCenter").unwrap();
+    let values = || {
+        let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+        let mut stmt = conn.prepare("SELECT value FROM user_extension_values ORDER BY value").unwrap();
+        stmt.query_map([], |r| r.get::<_, String>(0)).unwrap().collect::<Result<Vec<_>, _>>().unwrap()
+    };
+    let mut u = user("alice@contoso.example");
+    u.attrs.extensions.insert(cc.clone(), AttrValue::Strings(vec!["A".into(), "B".into()]));
+    let alice = store.create_user(t.id, u).await.unwrap();
+    store.create_user(t.id, user("bob@contoso.example")).await.unwrap();
+    assert_eq!(values(), vec!["A", "B"]);
+    let set = |v: AttrValue| UserPatch::from_pairs([(cc.as_str(), v)]).unwrap();
+    store.update_user(t.id, alice.id, set(AttrValue::String("C".into())), None).await.unwrap();
+    assert_eq!(values(), vec!["C"]);
+    // An update of another attribute leaves them alone.
+    store.update_user(t.id, alice.id, UserPatch::from_pairs([("department", AttrValue::String("Sales".into()))]).unwrap(), None).await.unwrap();
+    assert_eq!(values(), vec!["C"]);
+    store.update_user(t.id, alice.id, set(AttrValue::Null), None).await.unwrap();
+    assert!(values().is_empty());
+    store.update_user(t.id, alice.id, set(AttrValue::String("D".into())), None).await.unwrap();
+    store.apply_one(t.id, WriteOp::HardDeleteUser { id: alice.id, if_match: None }).await.unwrap();
+    assert!(values().is_empty());
 }
