@@ -448,7 +448,7 @@ impl Work {
     async fn process(&mut self, run: &mut Run<'_>, seen: Seen<'_>) -> Result<Option<Action>, EngineError> {
         let t0 = std::time::Instant::now();
         let sid = seen.id;
-        let p = match seen.plan() {
+        let mut p = match seen.plan() {
             Ok(p) => p,
             Err(message) => {
                 let mut log = run.log(
@@ -483,7 +483,6 @@ impl Work {
                 self.copies.insert(sid, t);
             }
         }
-        let mut p = p;
         // A new copy whose manager's copy this cycle already made or matched gets its
         // manager in the create itself (an earlier write of the same or an earlier
         // commit); the others wait for the second pass.
