@@ -10,15 +10,13 @@ use tenantsync_domain::{
 };
 use tenantsync_store::{
     CycleCounters, CycleExecution, Escrow, JobState, JobStatusCode, ListQuery, ProvisioningAction,
-    ProvisioningLog, ProvisioningStatus, ProvisioningStep, StoreError, Visibility, WriteOp,
-    WriteOutcome,
+    ProvisioningLog, ProvisioningStatus, ProvisioningStep, StoreError, SyncWriter, Visibility,
+    WriteOp, WriteOutcome,
 };
 
-/// Objects (log records) committed per transaction. Big transactions matter: the
-/// target's secondary indexes (UPN, mail, display name) take inserts at random places,
-/// so a transaction dirties about one index page per user and index; in a large one
-/// several users share those pages, and SQLite writes each dirty page to the WAL once
-/// per transaction. While one batch commits the next is planned, so at most two are in
+/// Objects (log records) per batch handed to the store's writer. The store groups
+/// batches into larger transactions (`SyncWriter`), so this bounds memory, not the
+/// transaction: while one batch is applied the next is planned, so at most two are in
 /// memory (a few tens of MiB).
 pub(crate) const COMMIT_EVERY: usize = 8000;
 
@@ -84,6 +82,8 @@ pub(crate) struct Run<'a> {
     pub(crate) groups: BTreeSet<ObjectId>,
     /// The commit the store is working on while the cycle plans the next batch.
     inflight: Option<InFlight>,
+    /// The run's stream of commits (none on demand: each commit is durable at once).
+    writer: Option<std::sync::Arc<dyn SyncWriter>>,
 }
 
 type Committed = Result<(Vec<ObjectId>, Vec<Result<WriteOutcome, StoreError>>), EngineError>;
@@ -105,23 +105,39 @@ impl<'a> Run<'a> {
             escrows: Vec::new(),
             groups: BTreeSet::new(),
             inflight: None,
+            writer: None,
         }
     }
 
-    /// Hands target writes, their log records and the job state to the store, which
-    /// commits them together while the cycle goes on planning (the single writer thread
-    /// and the planning overlap). At most one commit is in flight, so commits land in
-    /// order and the one carrying the new watermark lands last.
+    /// Hands target writes, their log records and the job state to the store's writer,
+    /// which applies them together while the cycle goes on planning (the single writer
+    /// thread and the planning overlap), in transactions that may span several batches
+    /// (see `SyncWriter`). At most one batch is in flight, so batches land in order and
+    /// the one carrying the new watermark lands last.
     async fn send(&mut self, batch: Batch, state: JobState) -> Result<(), EngineError> {
         self.settle().await?;
         let store = self.engine.store().clone();
+        let writer = self.writer.clone();
         let (id, target) = (self.id, self.target);
         let (sources, writes): (Vec<ObjectId>, Vec<WriteOp>) = batch.ops.into_iter().unzip();
         let logs = batch.logs;
         self.inflight = Some(tokio::spawn(async move {
-            let results = store.commit_sync(id, target, writes, state, logs).await?;
+            let results = match writer {
+                Some(w) => w.write(writes, state, logs).await?,
+                None => store.commit_sync(id, target, writes, state, logs).await?,
+            };
             Ok((sources, results))
         }));
+        Ok(())
+    }
+
+    /// Waits for the batch in flight and makes everything sent so far durable (and
+    /// visible to reads).
+    pub(crate) async fn flush(&mut self) -> Result<(), EngineError> {
+        self.settle().await?;
+        if let Some(w) = &self.writer {
+            w.flush().await?;
+        }
         Ok(())
     }
 
@@ -144,10 +160,10 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    /// Commits and waits.
+    /// Commits and waits: durable when it returns.
     async fn commit(&mut self, batch: Batch, state: JobState) -> Result<(), EngineError> {
         self.send(batch, state).await?;
-        self.settle().await
+        self.flush().await
     }
 
     /// Commits writes made before the cycle's end, with the job state as it was (the
@@ -229,6 +245,7 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
         groups: BTreeSet::new(),
         state,
         inflight: None,
+        writer: Some(store.sync_writer(id, target).await?),
     };
 
     let (assigned_users, assigned_groups) = assignments(cfg);
@@ -282,8 +299,8 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
     }
     .await;
     if let Err(e) = outcome {
-        // Let a commit in flight land before the lease goes (it keeps the old watermark).
-        let _ = run.settle().await;
+        // Let what was written land before the lease goes (it keeps the old watermark).
+        let _ = run.flush().await;
         return Err(e);
     }
     let Work {
@@ -298,7 +315,7 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
         if !batch.ops.is_empty() {
             run.commit_pending(std::mem::take(&mut batch)).await?;
         }
-        run.settle().await?;
+        run.flush().await?;
         let denied = if cfg.provision_groups { policy::group_sync_denied(store, cfg).await? } else { None };
         let pass = groups::GroupPass { compiled: &compiled, source, target, assigned: &assigned_groups, denied };
         pass.run(&mut run, store, group_candidates, &mut batch, &mut deletes).await?;
@@ -340,8 +357,8 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
         let state = run.state.clone();
         run.send(std::mem::take(&mut batch), state).await?;
     }
-    // Every user of the cycle is written before references resolve.
-    run.settle().await?;
+    // Every user of the cycle is written (and readable) before references resolve.
+    run.flush().await?;
 
     // References: managers resolve once both users exist in the target. The copies made
     // or matched in this cycle are known; others are looked up by anchor.

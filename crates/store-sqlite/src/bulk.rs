@@ -40,10 +40,7 @@ pub fn start(store: SqliteStore, tenant: TenantId, options: BulkOptions) -> Resu
             let _ = fail_tx.send(Err(e));
         }
     });
-    {
-        let jobs = store.inner.jobs.lock().map_err(|_| StoreError::Closed)?;
-        jobs.as_ref().ok_or(StoreError::Closed)?.send(job).map_err(|_| StoreError::Closed)?;
-    }
+    store.queue()?.submit(job)?;
     Ok(SqliteBulkImport { tx, failed: Some(fail_rx) })
 }
 

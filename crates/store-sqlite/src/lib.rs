@@ -14,9 +14,11 @@ mod logcodec;
 mod query;
 mod rows;
 mod schema;
+mod session;
 mod sync;
 mod write;
 
+pub use session::{SqliteSyncWriter, UNIT_OBJECTS};
 pub use schema::{latest_version as schema_version, migrations, page_size, APPLICATION_ID, DB_FILE, WAL_AUTOCHECKPOINT_PAGES};
 
 use async_trait::async_trait;
@@ -54,6 +56,8 @@ pub struct SqliteStore {
 struct Inner {
     path: PathBuf,
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    /// Jobs sent to the writer thread and not yet started.
+    waiting: Arc<std::sync::atomic::AtomicUsize>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     readers: Mutex<Vec<Connection>>,
     notices: broadcast::Sender<CommitNotice>,
@@ -95,10 +99,13 @@ impl SqliteStore {
             .and_then(|()| schema::migrate(&mut conn, &path))
             .map_err(|e| schema::foreign_if_not_a_database(e, &path))?;
         let (tx, rx) = mpsc::channel::<Job>();
+        let waiting = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let started = waiting.clone();
         let writer = std::thread::Builder::new()
             .name("tenantsync-sqlite-writer".into())
             .spawn(move || {
                 while let Ok(job) = rx.recv() {
+                    started.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
                     job(&mut conn);
                 }
                 // Fold the WAL back into the database on a clean shutdown.
@@ -110,6 +117,7 @@ impl SqliteStore {
             inner: Arc::new(Inner {
                 path,
                 jobs: Mutex::new(Some(tx)),
+                waiting,
                 writer: Mutex::new(Some(writer)),
                 readers: Mutex::new(Vec::new()),
                 notices,
@@ -141,11 +149,14 @@ impl SqliteStore {
         let job: Job = Box::new(move |conn| {
             let _ = tx.send(f(conn));
         });
-        {
-            let jobs = self.inner.jobs.lock().map_err(|_| StoreError::Closed)?;
-            jobs.as_ref().ok_or(StoreError::Closed)?.send(job).map_err(|_| StoreError::Closed)?;
-        }
+        self.queue()?.submit(job)?;
         rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// The writer thread's queue.
+    fn queue(&self) -> Result<session::Queue> {
+        let jobs = self.inner.jobs.lock().map_err(|_| StoreError::Closed)?;
+        Ok(session::Queue { jobs: jobs.as_ref().ok_or(StoreError::Closed)?.clone(), waiting: self.inner.waiting.clone() })
     }
 
     /// Runs `f` on a pooled read connection, on the calling thread.

@@ -8,7 +8,7 @@ use rusqlite::{params, OptionalExtension};
 use tenantsync_domain::{ObjectId, PartnerSettings, SyncConfigId, SyncConfiguration, TenantId};
 use jiff::Timestamp;
 use tenantsync_store::{
-    BatchMode, JobLease, JobState, LogQuery, ProvisioningLog, ProvisioningStatus, Result, Store, StoreError, SyncStore, WriteOp, WriteOutcome,
+    BatchMode, JobLease, JobState, LogQuery, ProvisioningLog, ProvisioningStatus, Result, Store, StoreError, SyncStore, SyncWriter, WriteOp, WriteOutcome,
 };
 
 const DEFAULTS: [u8; 16] = [0; 16];
@@ -198,68 +198,26 @@ impl SyncStore for SqliteStore {
         let (results, head, returned, _packed) = self
             .write(move |conn| {
                 let mut tx = Tx::begin(conn, target, now)?;
-                let results = match tx.apply_all(ops, BatchMode::Independent) {
-                    Ok(results) => results,
-                    Err(e) => {
-                        tx.rollback();
-                        return Err(e);
-                    }
-                };
-                // Logs report what really happened to their write.
-                for (log, body) in logs.iter_mut().zip(packed.iter_mut()) {
-                    if let Some(Some(result)) = log.op_index.map(|i| results.get(i)) {
-                        let repack = match result {
-                            Err(e) => {
-                                log.status = ProvisioningStatus::Failure;
-                                log.error_code = Some(e.code().to_owned());
-                                log.error_message = Some(e.to_string());
-                                true
-                            }
-                            Ok(WriteOutcome::User(u)) if log.target_id != Some(u.id) => {
-                                log.target_id = Some(u.id);
-                                false
-                            }
-                            Ok(_) => false,
-                        };
-                        if repack {
-                            match logcodec::encode(log) {
-                                Ok(b) => *body = b,
-                                Err(e) => {
-                                    tx.rollback();
-                                    return Err(e);
-                                }
-                            }
-                        }
-                    }
-                    if let Err(e) = insert_log(tx.conn, log, body) {
-                        tx.rollback();
-                        return Err(e);
-                    }
-                }
-                let stored = tx
-                    .conn
-                    .prepare_cached("UPDATE job_states SET watermark = ?1, body = ?2 WHERE config_id = ?3")
-                    .and_then(|mut s| s.execute(params![watermark, body, id.as_bytes()]))
-                    .map_err(sql_err);
-                match stored {
-                    Ok(1) => {}
-                    Ok(_) => {
-                        tx.rollback();
-                        return Err(not_found(id));
+                match apply_write(&mut tx, id, ops, &mut logs, &mut packed, watermark, &body) {
+                    Ok(results) => {
+                        let head = tx.commit()?;
+                        // The records go back to be freed on the caller's thread, not the writer's.
+                        Ok((results, head, logs, packed))
                     }
                     Err(e) => {
                         tx.rollback();
-                        return Err(e);
+                        Err(e)
                     }
                 }
-                let head = tx.commit()?;
-                // The records go back to be freed on the caller's thread, not the writer's.
-                Ok((results, head, logs, packed))
             })
             .await?;
         drop(returned);
         self.notify(target, head);
         Ok(results)
+    }
+
+    async fn sync_writer(&self, id: SyncConfigId, target: TenantId) -> Result<std::sync::Arc<dyn SyncWriter>> {
+        Ok(std::sync::Arc::new(crate::session::SqliteSyncWriter::new(self.clone(), id, target)))
     }
 
     async fn try_lease_job(&self, id: SyncConfigId) -> Result<Option<JobLease>> {
@@ -334,6 +292,61 @@ impl SyncStore for SqliteStore {
         })
         .await
     }
+}
+
+/// One write of a run inside an open transaction: target writes, their log records (a
+/// record of a refused write becomes a failure with its error, repacked), the job state.
+/// On error the caller rolls the transaction back.
+pub(crate) fn apply_write(
+    tx: &mut Tx<'_>,
+    id: SyncConfigId,
+    ops: Vec<WriteOp>,
+    logs: &mut [ProvisioningLog],
+    packed: &mut [Vec<u8>],
+    watermark: i64,
+    body: &str,
+) -> Result<Vec<Result<WriteOutcome>>> {
+    let results = tx.apply_all(ops, BatchMode::Independent)?;
+    record_write(tx, id, &results, logs, packed, watermark, body)?;
+    Ok(results)
+}
+
+/// The second half of [`apply_write`], after the target writes: their log records and the
+/// job state.
+pub(crate) fn record_write(
+    tx: &mut Tx<'_>,
+    id: SyncConfigId,
+    results: &[Result<WriteOutcome>],
+    logs: &mut [ProvisioningLog],
+    packed: &mut [Vec<u8>],
+    watermark: i64,
+    body: &str,
+) -> Result<()> {
+    // Logs report what really happened to their write.
+    for (log, body) in logs.iter_mut().zip(packed.iter_mut()) {
+        if let Some(Some(result)) = log.op_index.map(|i| results.get(i)) {
+            match result {
+                Err(e) => {
+                    log.status = ProvisioningStatus::Failure;
+                    log.error_code = Some(e.code().to_owned());
+                    log.error_message = Some(e.to_string());
+                    *body = logcodec::encode(log)?;
+                }
+                Ok(WriteOutcome::User(u)) if log.target_id != Some(u.id) => log.target_id = Some(u.id),
+                Ok(_) => {}
+            }
+        }
+        insert_log(tx.conn, log, body)?;
+    }
+    let stored = tx
+        .conn
+        .prepare_cached("UPDATE job_states SET watermark = ?1, body = ?2 WHERE config_id = ?3")
+        .and_then(|mut s| s.execute(params![watermark, body, id.as_bytes()]))
+        .map_err(sql_err)?;
+    if stored != 1 {
+        return Err(not_found(id));
+    }
+    Ok(())
 }
 
 fn insert_log(conn: &rusqlite::Connection, log: &ProvisioningLog, body: &[u8]) -> Result<()> {

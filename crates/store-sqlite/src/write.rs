@@ -43,14 +43,20 @@ impl<'c> Tx<'c> {
     }
 
     /// Records the new head and commits. Returns the head if changes were appended.
+    /// A failed commit rolls back: no transaction stays open behind it.
     pub fn commit(self) -> Result<Option<u64>, StoreError> {
-        if self.appended() {
+        let head = if self.appended() {
             self.conn
                 .prepare_cached("UPDATE tenants SET change_head = ?1 WHERE id = ?2")
                 .and_then(|mut s| s.execute(params![self.head as i64, self.tenant_blob]))
-                .map_err(sql_err)?;
+                .map(|_| ())
+        } else {
+            Ok(())
+        };
+        if let Err(e) = head.and_then(|()| self.conn.execute_batch("COMMIT")) {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            return Err(sql_err(e));
         }
-        self.conn.execute_batch("COMMIT").map_err(sql_err)?;
         Ok(self.appended().then_some(self.head))
     }
 

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod sqlite;
+mod writer;
 
 use std::sync::Arc;
 use tenantsync_domain::FixedClock;

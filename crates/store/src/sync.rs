@@ -213,6 +213,29 @@ pub struct LogQuery {
     pub limit: u32,
 }
 
+/// One run's stream of commits. Each [`SyncWriter::write`] takes what
+/// [`SyncStore::commit_sync`] takes: target writes, their log records, and the job state
+/// after them.
+///
+/// The store applies the writes in call order and may keep one transaction open across
+/// several of them: a big transaction costs far less per object, since the target's
+/// indexes take inserts at random places and each dirty page is written once per
+/// transaction. Whatever it commits is a prefix of the writes that ends with a whole
+/// write, so the stored job state always belongs to the target writes stored with it.
+/// Writes not yet committed are invisible to readers; [`SyncWriter::flush`] commits
+/// everything written so far. A writer dropped without a flush may lose its last
+/// uncommitted writes, never part of one. A store keeps other writers waiting for at
+/// most one write of this stream: an open transaction ends when someone else needs to
+/// write.
+#[async_trait]
+pub trait SyncWriter: Send + Sync + std::fmt::Debug {
+    /// Applies one write (see [`SyncStore::commit_sync`]); returns the result of each
+    /// target write. A store error ends the open transaction: its writes are lost.
+    async fn write(&self, ops: Vec<WriteOp>, state: JobState, logs: Vec<ProvisioningLog>) -> Result<Vec<Result<WriteOutcome>>>;
+    /// Commits everything written so far.
+    async fn flush(&self) -> Result<()>;
+}
+
 /// The sync engine's view of storage. A store that also holds the tenants commits a
 /// run's target writes and its job state together ([`SyncStore::commit_sync`]), so a
 /// crash can neither lose nor repeat work.
@@ -247,6 +270,11 @@ pub trait SyncStore: Store {
         state: JobState,
         logs: Vec<ProvisioningLog>,
     ) -> Result<Vec<Result<WriteOutcome>>>;
+
+    /// A writer for one run of job `id` into `target`: the same commits as
+    /// [`SyncStore::commit_sync`], which the store may group into larger transactions
+    /// (see [`SyncWriter`]). The run's writes go through it in order.
+    async fn sync_writer(&self, id: SyncConfigId, target: TenantId) -> Result<std::sync::Arc<dyn SyncWriter>>;
 
     /// Takes the job's lease: while the returned guard lives, no other task or process on
     /// the same store can take it (a cycle runs at most once at a time). `None` when it

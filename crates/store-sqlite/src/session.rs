@@ -1,0 +1,319 @@
+//! A run's stream of commits ([`tenantsync_store::SyncWriter`]): the writes of one job run
+//! share transactions of up to [`UNIT_OBJECTS`] objects.
+//!
+//! The stream is a job on the writer thread that owns the receiving end of a channel. It
+//! begins a transaction, applies each write as it comes and answers with its results, and
+//! commits when the transaction holds [`UNIT_OBJECTS`] objects, on a flush, when it has
+//! waited [`IDLE`] for the next write, or as soon as another job waits for the writer
+//! thread: it then commits and queues itself again behind that job, keeping its channel.
+//! A commit that ends a write's transaction happens before that write is answered, so
+//! its error goes to that write; an idle commit's error goes to the next call.
+//!
+//! The caller sends the writes first and packs their log records while the writer thread
+//! applies them; the records follow on a channel of their own.
+use crate::logcodec;
+use crate::sync::record_write;
+use crate::write::Tx;
+use crate::{Job, SqliteStore};
+use async_trait::async_trait;
+use rusqlite::Connection;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex, Weak};
+use std::time::Duration;
+use tenantsync_domain::{SyncConfigId, TenantId};
+use tenantsync_store::{BatchMode, CommitNotice, JobState, ProvisioningLog, Result, StoreError, SyncWriter, WriteOp, WriteOutcome};
+use tokio::sync::{broadcast, oneshot};
+
+/// Objects (log records or target writes, whichever is more) per transaction at most. A
+/// million-user target's random index pages are then each written a few times per
+/// initial cycle, not once per few thousand users.
+pub const UNIT_OBJECTS: usize = 100_000;
+/// How long the stream waits for a write at a time before it looks for other jobs.
+const POLL: Duration = Duration::from_millis(2);
+/// How long an open transaction waits for the next write before it commits.
+const IDLE: Duration = Duration::from_millis(100);
+
+type Records = (Vec<ProvisioningLog>, Vec<Vec<u8>>);
+type Answer = Result<(Vec<Result<WriteOutcome>>, Records)>;
+
+enum Msg {
+    Write {
+        ops: Vec<WriteOp>,
+        watermark: i64,
+        state: String,
+        now_ms: i64,
+        records: oneshot::Receiver<Records>,
+        reply: oneshot::Sender<Answer>,
+    },
+    Flush {
+        reply: oneshot::Sender<Result<()>>,
+    },
+}
+
+/// The stream job's channel while a job runs, and an error no write has been told of.
+#[derive(Default)]
+struct Slot {
+    sender: Option<mpsc::Sender<Msg>>,
+    failed: Option<StoreError>,
+}
+
+/// What the writer thread needs to queue a job.
+#[derive(Clone)]
+pub(crate) struct Queue {
+    pub jobs: mpsc::Sender<Job>,
+    /// Jobs queued and not yet started.
+    pub waiting: Arc<AtomicUsize>,
+}
+
+impl Queue {
+    pub(crate) fn submit(&self, job: Job) -> std::result::Result<(), StoreError> {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        self.jobs.send(job).map_err(|_| {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            StoreError::Closed
+        })
+    }
+}
+
+/// The [`SyncWriter`] of [`SqliteStore`].
+pub struct SqliteSyncWriter {
+    store: SqliteStore,
+    id: SyncConfigId,
+    target: TenantId,
+    slot: Arc<Mutex<Slot>>,
+}
+
+impl std::fmt::Debug for SqliteSyncWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteSyncWriter").field("id", &self.id).field("target", &self.target).finish_non_exhaustive()
+    }
+}
+
+impl SqliteSyncWriter {
+    pub(crate) fn new(store: SqliteStore, id: SyncConfigId, target: TenantId) -> SqliteSyncWriter {
+        SqliteSyncWriter { store, id, target, slot: Arc::new(Mutex::new(Slot::default())) }
+    }
+
+    /// Hands `msg` to the running stream job, or starts one.
+    fn send(&self, mut msg: Msg) -> Result<()> {
+        let mut slot = self.slot.lock().map_err(|_| StoreError::Closed)?;
+        if let Some(e) = slot.failed.take() {
+            return Err(e);
+        }
+        if let Some(sender) = &slot.sender {
+            match sender.send(msg) {
+                Ok(()) => return Ok(()),
+                // The job ended (an error, or its caller went away mid-write).
+                Err(mpsc::SendError(m)) => msg = m,
+            }
+        }
+        let (sender, rx) = mpsc::channel();
+        sender.send(msg).map_err(|_| StoreError::Closed)?;
+        let queue = self.store.queue()?;
+        let stream = Stream {
+            rx,
+            slot: Arc::downgrade(&self.slot),
+            queue: queue.clone(),
+            notices: self.store.inner.notices.clone(),
+            id: self.id,
+            target: self.target,
+        };
+        queue.submit(Box::new(move |conn| stream.run(conn)))?;
+        slot.sender = Some(sender);
+        Ok(())
+    }
+}
+
+fn closed<T>(_: T) -> StoreError {
+    StoreError::Internal { message: "the sync writer's transaction ended before this write was applied".into() }
+}
+
+#[async_trait]
+impl SyncWriter for SqliteSyncWriter {
+    async fn write(&self, ops: Vec<WriteOp>, state: JobState, logs: Vec<ProvisioningLog>) -> Result<Vec<Result<WriteOutcome>>> {
+        let body = serde_json::to_string(&state).map_err(|e| StoreError::Internal { message: e.to_string() })?;
+        let (records_tx, records) = oneshot::channel();
+        let (reply, answer) = oneshot::channel();
+        self.send(Msg::Write { ops, watermark: state.watermark.0 as i64, state: body, now_ms: self.store.now_ms(), records, reply })?;
+        // Packed here while the writer thread applies the writes.
+        let packed = logs.iter().map(logcodec::encode).collect::<Result<Vec<_>>>()?;
+        records_tx.send((logs, packed)).map_err(closed)?;
+        let (results, returned) = answer.await.map_err(closed)??;
+        // The records are freed here, not on the writer thread.
+        drop(returned);
+        Ok(results)
+    }
+
+    async fn flush(&self) -> Result<()> {
+        let (reply, answer) = oneshot::channel();
+        {
+            let mut slot = self.slot.lock().map_err(|_| StoreError::Closed)?;
+            if let Some(e) = slot.failed.take() {
+                return Err(e);
+            }
+            // No job: nothing is open.
+            if slot.sender.is_none() {
+                return Ok(());
+            }
+        }
+        self.send(Msg::Flush { reply })?;
+        answer.await.map_err(closed)?
+    }
+}
+
+/// The writer thread's side of a stream.
+struct Stream {
+    rx: mpsc::Receiver<Msg>,
+    slot: Weak<Mutex<Slot>>,
+    queue: Queue,
+    notices: broadcast::Sender<CommitNotice>,
+    id: SyncConfigId,
+    target: TenantId,
+}
+
+impl Stream {
+    fn others_waiting(&self) -> bool {
+        self.queue.waiting.load(Ordering::SeqCst) > 0
+    }
+
+    fn commit(&self, open: &mut Option<Tx<'_>>) -> Result<()> {
+        if let Some(tx) = open.take() {
+            let head = tx.commit()?;
+            crate::send_notice(&self.notices, self.target, head);
+        }
+        Ok(())
+    }
+
+    /// Ends the stream job when no write came in meanwhile (returned instead: the job goes
+    /// on). Later writes start a new job.
+    fn close_idle(&self) -> Option<Msg> {
+        let slot = self.slot.upgrade()?;
+        let mut slot = slot.lock().ok()?;
+        if let Ok(msg) = self.rx.try_recv() {
+            return Some(msg);
+        }
+        slot.sender = None;
+        None
+    }
+
+    /// Ends the stream job after an error; `failed` (if any) goes to the next call.
+    /// Writes already queued fail with their channel.
+    fn end(&self, failed: Option<StoreError>) {
+        if let Some(slot) = self.slot.upgrade()
+            && let Ok(mut slot) = slot.lock()
+        {
+            slot.sender = None;
+            if failed.is_some() {
+                slot.failed = failed;
+            }
+        }
+    }
+
+    /// Commits and queues the stream again behind the jobs waiting for the thread.
+    fn step_aside(self, open: &mut Option<Tx<'_>>) {
+        if let Err(e) = self.commit(open) {
+            self.end(Some(e));
+            return;
+        }
+        let queue = self.queue.clone();
+        // Fails only while the store closes; the stream's channel then goes with the job.
+        let _ = queue.submit(Box::new(move |conn| self.run(conn)));
+    }
+
+    fn run(self, conn: &mut Connection) {
+        let conn: &Connection = conn;
+        let mut open: Option<Tx<'_>> = None;
+        let mut objects = 0usize;
+        let mut idle = Duration::ZERO;
+        loop {
+            let msg = match self.rx.recv_timeout(POLL) {
+                Ok(msg) => msg,
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    // The writer was dropped without a flush.
+                    if let Some(tx) = open.take() {
+                        tx.rollback();
+                    }
+                    return;
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    idle += POLL;
+                    if open.is_some() && self.others_waiting() {
+                        self.step_aside(&mut open);
+                        return;
+                    }
+                    if idle < IDLE {
+                        continue;
+                    }
+                    match self.close_idle() {
+                        Some(msg) => msg,
+                        None => {
+                            if let Err(e) = self.commit(&mut open) {
+                                self.end(Some(e));
+                            }
+                            return;
+                        }
+                    }
+                }
+            };
+            idle = Duration::ZERO;
+            match msg {
+                Msg::Flush { reply } => {
+                    let committed = self.commit(&mut open);
+                    objects = 0;
+                    let failed = committed.is_err();
+                    let _ = reply.send(committed);
+                    if failed {
+                        self.end(None);
+                        return;
+                    }
+                }
+                Msg::Write { ops, watermark, state, now_ms, records, reply } => {
+                    if open.is_none() {
+                        match Tx::begin(conn, self.target, now_ms) {
+                            Ok(tx) => open = Some(tx),
+                            Err(e) => {
+                                let _ = reply.send(Err(e));
+                                self.end(None);
+                                return;
+                            }
+                        }
+                    }
+                    let Some(tx) = open.as_mut() else { return };
+                    tx.now_ms = now_ms;
+                    // The target writes first, while the caller packs their records.
+                    let applied = tx.apply_all(ops, BatchMode::Independent).and_then(|results| {
+                        let (mut logs, mut packed) = records.blocking_recv().map_err(|_| StoreError::Closed)?;
+                        record_write(tx, self.id, &results, &mut logs, &mut packed, watermark, &state)?;
+                        Ok((results, (logs, packed)))
+                    });
+                    let answer = match applied {
+                        Ok((results, records)) => {
+                            objects += results.len().max(records.0.len());
+                            // The commit that ends this write's transaction answers for it.
+                            let ends = objects >= UNIT_OBJECTS || self.others_waiting();
+                            let committed = if ends { self.commit(&mut open) } else { Ok(()) };
+                            if ends {
+                                objects = 0;
+                            }
+                            committed.map(|()| (results, records))
+                        }
+                        Err(e) => Err(e),
+                    };
+                    let failed = answer.is_err();
+                    let _ = reply.send(answer);
+                    if failed {
+                        if let Some(tx) = open.take() {
+                            tx.rollback();
+                        }
+                        self.end(None);
+                        return;
+                    }
+                    if self.others_waiting() {
+                        self.step_aside(&mut open);
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
