@@ -16,9 +16,13 @@ use tenantsync_store::{
 
 /// Objects (log records) per batch handed to the store's writer. The store groups
 /// batches into larger transactions (`SyncWriter`), so this bounds memory, not the
-/// transaction: while one batch is applied the next is planned, so at most two are in
-/// memory (a few tens of MiB).
-pub(crate) const COMMIT_EVERY: usize = 8000;
+/// transaction: while batches are applied the next is planned, so at most
+/// [`IN_FLIGHT`] + 1 are in memory (a few tens of MiB).
+pub(crate) const BATCH_OBJECTS: usize = 8000;
+
+/// Batches queued for the writer at most: the one it applies and the next, ready when it
+/// is done (the planning of a batch does not always take as long as its writing).
+const IN_FLIGHT: usize = 2;
 
 /// What a cycle did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -51,7 +55,7 @@ pub(crate) struct Batch {
 impl Batch {
     /// An empty batch with room for a full one (no reallocation while it fills).
     fn full_size() -> Batch {
-        Batch { ops: Vec::with_capacity(COMMIT_EVERY), logs: Vec::with_capacity(COMMIT_EVERY) }
+        Batch { ops: Vec::with_capacity(BATCH_OBJECTS), logs: Vec::with_capacity(BATCH_OBJECTS) }
     }
 
     pub(crate) fn add(&mut self, source: ObjectId, ops: Vec<WriteOp>, mut log: ProvisioningLog) {
@@ -80,8 +84,9 @@ pub(crate) struct Run<'a> {
     escrows: Vec<Escrow>,
     /// The source groups this run looked at (their escrows are group escrows).
     pub(crate) groups: BTreeSet<ObjectId>,
-    /// The commit the store is working on while the cycle plans the next batch.
-    inflight: Option<InFlight>,
+    /// The batches the store is working on while the cycle plans the next one, oldest
+    /// first.
+    inflight: std::collections::VecDeque<InFlight>,
     /// The run's stream of commits (none on demand: each commit is durable at once).
     writer: Option<std::sync::Arc<dyn SyncWriter>>,
 }
@@ -104,7 +109,7 @@ impl<'a> Run<'a> {
             report: CycleReport { cycle_id, ..CycleReport::default() },
             escrows: Vec::new(),
             groups: BTreeSet::new(),
-            inflight: None,
+            inflight: std::collections::VecDeque::new(),
             writer: None,
         }
     }
@@ -112,22 +117,28 @@ impl<'a> Run<'a> {
     /// Hands target writes, their log records and the job state to the store's writer,
     /// which applies them together while the cycle goes on planning (the single writer
     /// thread and the planning overlap), in transactions that may span several batches
-    /// (see `SyncWriter`). At most one batch is in flight, so batches land in order and
-    /// the one carrying the new watermark lands last.
+    /// (see `SyncWriter`). Up to [`IN_FLIGHT`] batches are queued, in order, so the
+    /// writer finds the next one ready; the one carrying the new watermark lands last.
     async fn send(&mut self, batch: Batch, state: JobState) -> Result<(), EngineError> {
-        self.settle().await?;
-        let store = self.engine.store().clone();
-        let writer = self.writer.clone();
-        let (id, target) = (self.id, self.target);
+        let depth = if self.writer.is_some() { IN_FLIGHT } else { 1 };
+        while self.inflight.len() >= depth {
+            self.settle_one().await?;
+        }
         let (sources, writes): (Vec<ObjectId>, Vec<WriteOp>) = batch.ops.into_iter().unzip();
         let logs = batch.logs;
-        self.inflight = Some(tokio::spawn(async move {
-            let results = match writer {
-                Some(w) => w.write(writes, state, logs).await?,
-                None => store.commit_sync(id, target, writes, state, logs).await?,
-            };
-            Ok((sources, results))
-        }));
+        let handle = match &self.writer {
+            // Queued now; the task only waits for the answer.
+            Some(w) => {
+                let answer = w.write(writes, state, logs);
+                tokio::spawn(async move { Ok((sources, answer.await?)) })
+            }
+            None => {
+                let store = self.engine.store().clone();
+                let (id, target) = (self.id, self.target);
+                tokio::spawn(async move { Ok((sources, store.commit_sync(id, target, writes, state, logs).await?)) })
+            }
+        };
+        self.inflight.push_back(handle);
         Ok(())
     }
 
@@ -141,9 +152,17 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    /// Waits for the commit in flight, if any; its failed writes become escrows.
+    /// Waits for every batch in flight; their failed writes become escrows.
     async fn settle(&mut self) -> Result<(), EngineError> {
-        let Some(handle) = self.inflight.take() else {
+        while !self.inflight.is_empty() {
+            self.settle_one().await?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the oldest batch in flight.
+    async fn settle_one(&mut self) -> Result<(), EngineError> {
+        let Some(handle) = self.inflight.pop_front() else {
             return Ok(());
         };
         let (sources, results) = handle.await.map_err(|e| {
@@ -244,7 +263,7 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
         escrows: Vec::new(),
         groups: BTreeSet::new(),
         state,
-        inflight: None,
+        inflight: std::collections::VecDeque::new(),
         writer: Some(store.sync_writer(id, target).await?),
     };
 
@@ -381,7 +400,7 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
         };
         if let Some(op) = plan::manager_op_for(r.target_user, r.current, wanted) {
             batch.ops.push((r.source_user, op));
-            if batch.ops.len() >= COMMIT_EVERY {
+            if batch.ops.len() >= BATCH_OBJECTS {
                 let state = run.state.clone();
                 run.send(std::mem::take(&mut batch), state).await?;
             }
@@ -527,7 +546,7 @@ impl Work {
         };
         let action = p.action.clone();
         into.add(sid, p.ops, log);
-        if self.batch.len() >= COMMIT_EVERY {
+        if self.batch.len() >= BATCH_OBJECTS {
             let state = run.state.clone();
             run.send(std::mem::replace(&mut self.batch, Batch::full_size()), state).await?;
         }

@@ -348,7 +348,7 @@ impl GroupPass<'_> {
             log.duration_in_milliseconds = t0.elapsed().as_millis() as u64;
             let into = if matches!(p.action, Action::SoftDelete | Action::HardDelete) { &mut *deletes } else { &mut *batch };
             into.add(gid, p.ops, log);
-            if batch.len() >= crate::cycle::COMMIT_EVERY {
+            if batch.len() >= crate::cycle::BATCH_OBJECTS {
                 run.commit_pending(std::mem::take(batch)).await?;
             }
         }

@@ -209,3 +209,48 @@ async fn failures_back_off_and_enough_of_them_quarantine_the_job() {
     assert_eq!(state.status, JobStatusCode::Active);
     assert!(w.copy(&t, &alice).await.is_some() && w.copy(&t, &bob).await.is_some());
 }
+
+/// A cycle of several batches (three here: the writer has two in flight while the third
+/// is planned) lands whole, and a refused write in any batch is escrowed.
+#[tokio::test]
+async fn a_cycle_of_several_batches_escrows_the_failures_of_every_batch() {
+    let w = World::new();
+    let s = w.tenant("Contoso").await;
+    let t = w.tenant("Fabrikam").await;
+    const USERS: usize = 17_000;
+    let ops: Vec<WriteOp> = (0..USERS)
+        .map(|i| WriteOp::CreateUser(Box::new(tenantsync_domain::NewUser::new(tenantsync_domain::Upn::parse(&format!("u{i}@contoso.example")).unwrap()))))
+        .collect();
+    for chunk in ops.chunks(5000) {
+        w.store.apply(s.id, chunk.to_vec(), tenantsync_store::BatchMode::Atomic).await.unwrap();
+    }
+    // Internal users of the target already hold the UPNs two copies would get: one in
+    // the first batch, one in the last.
+    for i in [5, 16_990] {
+        let upn = tenantsync_domain::Upn::parse(&format!("u{i}_contoso.example#EXT#@fabrikam.example")).unwrap();
+        w.store.create_user(t.id, tenantsync_domain::NewUser::new(upn)).await.unwrap();
+    }
+    let c = w.arrow(&s, &t, |_| {}).await;
+    let report = w.run(&c).await;
+    assert_eq!(report.created as usize, USERS);
+    assert_eq!(report.escrowed, 2);
+    assert_eq!(report.counters.count_exported as usize, USERS - 2);
+    assert_eq!(w.count(t.id).await as usize, USERS);
+    let state = w.store.job_state(c.id).await.unwrap();
+    assert_eq!(state.watermark, w.store.change_head(s.id).await.unwrap());
+    let mut escrowed: Vec<String> = Vec::new();
+    for e in &state.escrows {
+        assert_eq!(e.error_code, "upn_conflict");
+        escrowed.push(w.store.get_user(s.id, e.source_object_id).await.unwrap().attrs.user_principal_name.to_string());
+    }
+    escrowed.sort();
+    assert_eq!(escrowed, ["u16990@contoso.example", "u5@contoso.example"]);
+    let failures = w
+        .store
+        .provisioning_logs(&LogQuery { config_id: Some(c.id), status: Some(ProvisioningStatus::Failure), limit: 10, ..LogQuery::default() })
+        .await
+        .unwrap();
+    assert_eq!(failures.len(), 2);
+    let logged = w.store.provisioning_logs(&LogQuery { config_id: Some(c.id), limit: 20_000, ..LogQuery::default() }).await.unwrap();
+    assert_eq!(logged.len(), USERS);
+}

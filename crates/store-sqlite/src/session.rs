@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex, Weak};
 use std::time::Duration;
 use tenantsync_domain::{SyncConfigId, TenantId};
-use tenantsync_store::{BatchMode, CommitNotice, JobState, ProvisioningLog, Result, StoreError, SyncWriter, WriteOp, WriteOutcome};
+use tenantsync_store::{BatchMode, CommitNotice, JobState, ProvisioningLog, Result, StoreError, SyncWriter, WriteFuture, WriteOp, WriteOutcome};
 use tokio::sync::{broadcast, oneshot};
 
 /// Objects (log records or target writes, whichever is more) per transaction at most. A
@@ -130,18 +130,25 @@ fn closed<T>(_: T) -> StoreError {
 
 #[async_trait]
 impl SyncWriter for SqliteSyncWriter {
-    async fn write(&self, ops: Vec<WriteOp>, state: JobState, logs: Vec<ProvisioningLog>) -> Result<Vec<Result<WriteOutcome>>> {
-        let body = serde_json::to_string(&state).map_err(|e| StoreError::Internal { message: e.to_string() })?;
+    fn write(&self, ops: Vec<WriteOp>, state: JobState, logs: Vec<ProvisioningLog>) -> WriteFuture {
+        let body = match serde_json::to_string(&state) {
+            Ok(body) => body,
+            Err(e) => return Box::pin(std::future::ready(Err(StoreError::Internal { message: e.to_string() }))),
+        };
         let (records_tx, records) = oneshot::channel();
         let (reply, answer) = oneshot::channel();
-        self.send(Msg::Write { ops, watermark: state.watermark.0 as i64, state: body, now_ms: self.store.now_ms(), records, reply })?;
-        // Packed here while the writer thread applies the writes.
-        let packed = logs.iter().map(logcodec::encode).collect::<Result<Vec<_>>>()?;
-        records_tx.send((logs, packed)).map_err(closed)?;
-        let (results, returned) = answer.await.map_err(closed)??;
-        // The records are freed here, not on the writer thread.
-        drop(returned);
-        Ok(results)
+        // Queued now, in call order; the future only waits.
+        let queued = self.send(Msg::Write { ops, watermark: state.watermark.0 as i64, state: body, now_ms: self.store.now_ms(), records, reply });
+        Box::pin(async move {
+            queued?;
+            // Packed here while the writer thread applies the writes.
+            let packed = logs.iter().map(logcodec::encode).collect::<Result<Vec<_>>>()?;
+            records_tx.send((logs, packed)).map_err(closed)?;
+            let (results, returned) = answer.await.map_err(closed)??;
+            // The records are freed here, not on the writer thread.
+            drop(returned);
+            Ok(results)
+        })
     }
 
     async fn flush(&self) -> Result<()> {
@@ -241,7 +248,8 @@ impl Stream {
                         self.step_aside(&mut open);
                         return;
                     }
-                    if idle < IDLE {
+                    // Nothing open: the thread is not held for a stream that may be done.
+                    if idle < IDLE && !self.others_waiting() {
                         continue;
                     }
                     match self.close_idle() {
@@ -260,20 +268,21 @@ impl Stream {
                 Msg::Flush { reply } => {
                     let committed = self.commit(&mut open);
                     objects = 0;
-                    let failed = committed.is_err();
-                    let _ = reply.send(committed);
-                    if failed {
+                    if committed.is_err() {
+                        // Ended before the answer: the caller's next call starts afresh.
                         self.end(None);
+                        let _ = reply.send(committed);
                         return;
                     }
+                    let _ = reply.send(committed);
                 }
                 Msg::Write { ops, watermark, state, now_ms, records, reply } => {
                     if open.is_none() {
                         match Tx::begin(conn, self.target, now_ms) {
                             Ok(tx) => open = Some(tx),
                             Err(e) => {
-                                let _ = reply.send(Err(e));
                                 self.end(None);
+                                let _ = reply.send(Err(e));
                                 return;
                             }
                         }
@@ -299,15 +308,15 @@ impl Stream {
                         }
                         Err(e) => Err(e),
                     };
-                    let failed = answer.is_err();
-                    let _ = reply.send(answer);
-                    if failed {
+                    if answer.is_err() {
                         if let Some(tx) = open.take() {
                             tx.rollback();
                         }
                         self.end(None);
+                        let _ = reply.send(answer);
                         return;
                     }
+                    let _ = reply.send(answer);
                     if self.others_waiting() {
                         self.step_aside(&mut open);
                         return;

@@ -26,7 +26,7 @@ pub use error::StoreError;
 pub use query::{ApiToken, CompareOp, Field, Filter, FilterValue, KeyValue, Keyset, NewApiToken, ObjectQuery, QueryPage, Seek, SortKey, UserGroup};
 pub use sync::{
     CycleCounters, CycleExecution, Escrow, JobLease, JobState, JobStatusCode, LogQuery, ModifiedProperty, ProvisioningAction, ProvisioningLog,
-    ProvisioningStatus, ProvisioningStep, SyncStore, SyncWriter,
+    ProvisioningStatus, ProvisioningStep, SyncStore, SyncWriter, WriteFuture,
 };
 pub use ops::{BatchMode, BulkOptions, BulkSummary, CommitNotice, ListQuery, Page, RejectedRow, Visibility, WriteOp, WriteOutcome};
 

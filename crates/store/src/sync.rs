@@ -213,6 +213,9 @@ pub struct LogQuery {
     pub limit: u32,
 }
 
+/// The answer to a [`SyncWriter::write`].
+pub type WriteFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<Result<WriteOutcome>>>> + Send>>;
+
 /// One run's stream of commits. Each [`SyncWriter::write`] takes what
 /// [`SyncStore::commit_sync`] takes: target writes, their log records, and the job state
 /// after them.
@@ -229,9 +232,11 @@ pub struct LogQuery {
 /// write.
 #[async_trait]
 pub trait SyncWriter: Send + Sync + std::fmt::Debug {
-    /// Applies one write (see [`SyncStore::commit_sync`]); returns the result of each
-    /// target write. A store error ends the open transaction: its writes are lost.
-    async fn write(&self, ops: Vec<WriteOp>, state: JobState, logs: Vec<ProvisioningLog>) -> Result<Vec<Result<WriteOutcome>>>;
+    /// Queues one write (see [`SyncStore::commit_sync`]) before it returns, so writes
+    /// apply in call order however their futures are awaited (a caller may have several
+    /// in flight). The future answers with the result of each target write. A store
+    /// error ends the open transaction: its writes are lost.
+    fn write(&self, ops: Vec<WriteOp>, state: JobState, logs: Vec<ProvisioningLog>) -> WriteFuture;
     /// Commits everything written so far.
     async fn flush(&self) -> Result<()>;
 }
