@@ -252,14 +252,15 @@ impl Stream {
                     if idle < IDLE && !self.others_waiting() {
                         continue;
                     }
+                    // Committed before the stream ends: a flush that finds it ended finds
+                    // its writes committed.
+                    if let Err(e) = self.commit(&mut open) {
+                        self.end(Some(e));
+                        return;
+                    }
                     match self.close_idle() {
                         Some(msg) => msg,
-                        None => {
-                            if let Err(e) = self.commit(&mut open) {
-                                self.end(Some(e));
-                            }
-                            return;
-                        }
+                        None => return,
                     }
                 }
             };

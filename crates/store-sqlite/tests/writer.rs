@@ -146,3 +146,23 @@ async fn a_store_error_fails_the_write_and_loses_none_of_the_committed_ones() {
     // The writer goes on working after the error.
     writer.flush().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_stream_left_idle_ends_and_the_writer_goes_on() {
+    let s = setup().await;
+    let writer = s.store.sync_writer(s.config.id, s.target.id).await.unwrap();
+    let (ops, logs) = batch(&s, &["a@fabrikam.example"]);
+    writer.write(ops, at(1), logs).await.unwrap();
+    // Long enough for the stream to commit on its own and end (it waits 100 ms).
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    writer.flush().await.unwrap();
+    assert!(exists(&s, "a@fabrikam.example").await);
+    assert_eq!(s.store.job_state(s.config.id).await.unwrap().watermark, ChangeCursor(1));
+    // The next write starts a new stream.
+    let (ops, logs) = batch(&s, &["b@fabrikam.example"]);
+    writer.write(ops, at(2), logs).await.unwrap();
+    writer.flush().await.unwrap();
+    assert!(exists(&s, "b@fabrikam.example").await);
+    assert_eq!(s.store.job_state(s.config.id).await.unwrap().watermark, ChangeCursor(2));
+    assert_eq!(logged(&s).await, 2);
+}
