@@ -143,7 +143,9 @@ impl SyncWriter for SqliteSyncWriter {
             queued?;
             // Packed here while the writer thread applies the writes.
             let packed = logs.iter().map(logcodec::encode).collect::<Result<Vec<_>>>()?;
-            records_tx.send((logs, packed)).map_err(closed)?;
+            // A stream that no longer takes them has answered (or dropped) this write:
+            // its answer tells why.
+            let _ = records_tx.send((logs, packed));
             let (results, returned) = answer.await.map_err(closed)??;
             // The records are freed here, not on the writer thread.
             drop(returned);
