@@ -4,8 +4,9 @@
 //! The stream is a job on the writer thread that owns the receiving end of a channel. It
 //! begins a transaction, applies each write as it comes and answers with its results, and
 //! commits when the transaction holds [`UNIT_OBJECTS`] objects, on a flush, when it has
-//! waited [`IDLE`] for the next write, or as soon as another job waits for the writer
-//! thread: it then commits and queues itself again behind that job, keeping its channel.
+//! waited [`IDLE`] for the next write, or when another job waits for the writer thread
+//! and the transaction has been open [`MIN_HOLD`]: it then commits and queues itself
+//! again behind that job, keeping its channel.
 //! A commit that ends a write's transaction happens before that write is answered, so
 //! its error goes to that write; an idle commit's error goes to the next call.
 //!
@@ -19,7 +20,7 @@ use async_trait::async_trait;
 use rusqlite::Connection;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tenantsync_domain::{SyncConfigId, TenantId};
 use tenantsync_store::{BatchMode, CommitNotice, JobState, ProvisioningLog, Result, StoreError, SyncWriter, WriteFuture, WriteOp, WriteOutcome};
 use tokio::sync::{broadcast, oneshot};
@@ -32,6 +33,10 @@ pub const UNIT_OBJECTS: usize = 100_000;
 const POLL: Duration = Duration::from_millis(2);
 /// How long an open transaction waits for the next write before it commits.
 const IDLE: Duration = Duration::from_millis(100);
+/// How long a transaction stays open, at least, once another job waits (unless it goes
+/// idle first): long enough that concurrent jobs (a hub's spokes) still commit several
+/// batches at a time, short enough that a SCIM write is not kept waiting for long.
+const MIN_HOLD: Duration = Duration::from_millis(250);
 
 type Records = (Vec<ProvisioningLog>, Vec<Vec<u8>>);
 type Answer = Result<(Vec<Result<WriteOutcome>>, Records)>;
@@ -234,6 +239,8 @@ impl Stream {
         let mut open: Option<Tx<'_>> = None;
         let mut objects = 0usize;
         let mut idle = Duration::ZERO;
+        // When the open transaction began.
+        let mut began = Instant::now();
         loop {
             let msg = match self.rx.recv_timeout(POLL) {
                 Ok(msg) => msg,
@@ -246,12 +253,17 @@ impl Stream {
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {
                     idle += POLL;
-                    if open.is_some() && self.others_waiting() {
-                        self.step_aside(&mut open);
-                        return;
-                    }
-                    // Nothing open: the thread is not held for a stream that may be done.
-                    if idle < IDLE && !self.others_waiting() {
+                    let others = self.others_waiting();
+                    if open.is_some() {
+                        if others && began.elapsed() >= MIN_HOLD {
+                            self.step_aside(&mut open);
+                            return;
+                        }
+                        if idle < IDLE {
+                            continue;
+                        }
+                    } else if idle < IDLE && !others {
+                        // Nothing open: the thread is held only while nobody else waits.
                         continue;
                     }
                     // Committed before the stream ends: a flush that finds it ended finds
@@ -282,7 +294,10 @@ impl Stream {
                 Msg::Write { ops, watermark, state, now_ms, records, reply } => {
                     if open.is_none() {
                         match Tx::begin(conn, self.target, now_ms) {
-                            Ok(tx) => open = Some(tx),
+                            Ok(tx) => {
+                                open = Some(tx);
+                                began = Instant::now();
+                            }
                             Err(e) => {
                                 self.end(None);
                                 let _ = reply.send(Err(e));
@@ -302,7 +317,7 @@ impl Stream {
                         Ok((results, records)) => {
                             objects += results.len().max(records.0.len());
                             // The commit that ends this write's transaction answers for it.
-                            let ends = objects >= UNIT_OBJECTS || self.others_waiting();
+                            let ends = objects >= UNIT_OBJECTS || (self.others_waiting() && began.elapsed() >= MIN_HOLD);
                             let committed = if ends { self.commit(&mut open) } else { Ok(()) };
                             if ends {
                                 objects = 0;
@@ -320,7 +335,7 @@ impl Stream {
                         return;
                     }
                     let _ = reply.send(answer);
-                    if self.others_waiting() {
+                    if self.others_waiting() && (open.is_none() || began.elapsed() >= MIN_HOLD) {
                         self.step_aside(&mut open);
                         return;
                     }

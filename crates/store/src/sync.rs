@@ -227,9 +227,8 @@ pub type WriteFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Result
 /// write, so the stored job state always belongs to the target writes stored with it.
 /// Writes not yet committed are invisible to readers; [`SyncWriter::flush`] commits
 /// everything written so far. A writer dropped without a flush may lose its last
-/// uncommitted writes, never part of one. A store keeps other writers waiting for at
-/// most one write of this stream: an open transaction ends when someone else needs to
-/// write.
+/// uncommitted writes, never part of one. A store keeps other writers waiting only
+/// briefly: an open transaction ends soon after someone else needs to write.
 #[async_trait]
 pub trait SyncWriter: Send + Sync + std::fmt::Debug {
     /// Queues one write (see [`SyncStore::commit_sync`]) before it returns, so writes
