@@ -72,11 +72,9 @@ impl Batch {
     }
 }
 
-pub(crate) struct Run<'a> {
-    engine: &'a Engine,
+pub(crate) struct Run {
     retry: tenantsync_domain::RetryPolicy,
     id: SyncConfigId,
-    target: TenantId,
     cycle_id: String,
     change: u64,
     state: JobState,
@@ -87,31 +85,41 @@ pub(crate) struct Run<'a> {
     /// The batches the store is working on while the cycle plans the next one, oldest
     /// first.
     inflight: std::collections::VecDeque<InFlight>,
-    /// The run's stream of commits (none on demand: each commit is durable at once).
-    writer: Option<std::sync::Arc<dyn SyncWriter>>,
+    /// The run's stream of commits.
+    writer: std::sync::Arc<dyn SyncWriter>,
 }
 
 type Committed = Result<(Vec<ObjectId>, Vec<Result<WriteOutcome, StoreError>>), EngineError>;
 type InFlight = tokio::task::JoinHandle<Committed>;
 
-impl<'a> Run<'a> {
-    /// A run for one on-demand action.
-    pub fn on_demand(engine: &'a Engine, id: SyncConfigId, target: TenantId) -> Run<'a> {
-        let cycle_id = format!("ondemand-{}", uuid::Uuid::now_v7());
-        Run {
-            engine,
-            retry: tenantsync_domain::RetryPolicy::default(),
+impl Run {
+    async fn new(
+        engine: &Engine,
+        id: SyncConfigId,
+        target: TenantId,
+        cycle_id: String,
+        state: JobState,
+        retry: tenantsync_domain::RetryPolicy,
+        initial: bool,
+    ) -> Result<Run, EngineError> {
+        Ok(Run {
+            retry,
             id,
-            target,
             cycle_id: cycle_id.clone(),
             change: 0,
-            state: JobState::default(),
-            report: CycleReport { cycle_id, ..CycleReport::default() },
+            state,
+            report: CycleReport { cycle_id, initial, ..CycleReport::default() },
             escrows: Vec::new(),
             groups: BTreeSet::new(),
             inflight: std::collections::VecDeque::new(),
-            writer: None,
-        }
+            writer: engine.store().sync_writer(id, target).await?,
+        })
+    }
+
+    /// A run for one on-demand action.
+    pub async fn on_demand(engine: &Engine, id: SyncConfigId, target: TenantId) -> Result<Run, EngineError> {
+        let cycle_id = format!("ondemand-{}", uuid::Uuid::now_v7());
+        Run::new(engine, id, target, cycle_id, JobState::default(), tenantsync_domain::RetryPolicy::default(), false).await
     }
 
     /// Hands target writes, their log records and the job state to the store's writer,
@@ -120,25 +128,13 @@ impl<'a> Run<'a> {
     /// (see `SyncWriter`). Up to [`IN_FLIGHT`] batches are queued, in order, so the
     /// writer finds the next one ready; the one carrying the new watermark lands last.
     async fn send(&mut self, batch: Batch, state: JobState) -> Result<(), EngineError> {
-        let depth = if self.writer.is_some() { IN_FLIGHT } else { 1 };
-        while self.inflight.len() >= depth {
+        while self.inflight.len() >= IN_FLIGHT {
             self.settle_one().await?;
         }
         let (sources, writes): (Vec<ObjectId>, Vec<WriteOp>) = batch.ops.into_iter().unzip();
-        let logs = batch.logs;
-        let handle = match &self.writer {
-            // Queued now; the task only waits for the answer.
-            Some(w) => {
-                let answer = w.write(writes, state, logs);
-                tokio::spawn(async move { Ok((sources, answer.await?)) })
-            }
-            None => {
-                let store = self.engine.store().clone();
-                let (id, target) = (self.id, self.target);
-                tokio::spawn(async move { Ok((sources, store.commit_sync(id, target, writes, state, logs).await?)) })
-            }
-        };
-        self.inflight.push_back(handle);
+        // Queued now; the task only waits for the answer.
+        let answer = self.writer.write(writes, state, batch.logs);
+        self.inflight.push_back(tokio::spawn(async move { Ok((sources, answer.await?)) }));
         Ok(())
     }
 
@@ -146,9 +142,7 @@ impl<'a> Run<'a> {
     /// visible to reads).
     pub(crate) async fn flush(&mut self) -> Result<(), EngineError> {
         self.settle().await?;
-        if let Some(w) = &self.writer {
-            w.flush().await?;
-        }
+        self.writer.flush().await?;
         Ok(())
     }
 
@@ -252,20 +246,7 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
     let head = store.change_head(source).await?;
     let initial = state.watermark == ChangeCursor::START;
     let cycle_id = uuid::Uuid::now_v7().to_string();
-    let mut run = Run {
-        engine,
-        retry: cfg.retry,
-        id,
-        target,
-        cycle_id: cycle_id.clone(),
-        change: 0,
-        report: CycleReport { cycle_id: cycle_id.clone(), initial, ..CycleReport::default() },
-        escrows: Vec::new(),
-        groups: BTreeSet::new(),
-        state,
-        inflight: std::collections::VecDeque::new(),
-        writer: Some(store.sync_writer(id, target).await?),
-    };
+    let mut run = Run::new(engine, id, target, cycle_id.clone(), state, cfg.retry, initial).await?;
 
     let (assigned_users, assigned_groups) = assignments(cfg);
     let live = live_groups(store, source, assigned_groups.clone()).await;
@@ -481,7 +462,7 @@ struct Work {
 impl Work {
     /// Plans one source user and queues its writes and log record.
     /// Returns the action decided, or `None` if the mapping failed (escrowed).
-    async fn process(&mut self, run: &mut Run<'_>, seen: Seen<'_>) -> Result<Option<Action>, EngineError> {
+    async fn process(&mut self, run: &mut Run, seen: Seen<'_>) -> Result<Option<Action>, EngineError> {
         let t0 = std::time::Instant::now();
         let sid = seen.id;
         let mut p = match seen.plan() {
@@ -561,7 +542,7 @@ const PAGE: u32 = 2000;
 /// the target, side by side in source-id order (the anchor index is in that order too),
 /// so each user is read once and matched without a lookup of its own.
 async fn initial_pass(
-    run: &mut Run<'_>,
+    run: &mut Run,
     work: &mut Work,
     scope: &Scope<'_>,
     store: &dyn tenantsync_store::SyncStore,
@@ -649,7 +630,7 @@ async fn initial_pass(
 /// The source users an incremental cycle looks at: those the change feed names since the
 /// watermark, up to `head`.
 async fn changed_since(
-    run: &mut Run<'_>,
+    run: &mut Run,
     store: &dyn tenantsync_store::SyncStore,
     source: TenantId,
     head: ChangeCursor,
@@ -783,7 +764,7 @@ impl Seen<'_> {
     }
 
     /// The provisioning log record of a decision.
-    pub fn record(&self, run: &mut Run<'_>, p: &plan::Plan, t0: std::time::Instant) -> ProvisioningLog {
+    pub fn record(&self, run: &mut Run, p: &plan::Plan, t0: std::time::Instant) -> ProvisioningLog {
         let (action, status) = outcome(p);
         let mut log = run.log(self.id, &self.name(), p.target_id, action, status);
         if let Action::Skip(reason) = p.action {

@@ -243,7 +243,7 @@ impl GroupPass<'_> {
     /// accidental-deletion threshold).
     pub async fn run(
         &self,
-        run: &mut Run<'_>,
+        run: &mut Run,
         store: &dyn SyncStore,
         candidates: Candidates,
         batch: &mut Batch,

@@ -46,7 +46,7 @@ pub async fn provision(engine: &Engine, id: SyncConfigId, user: ObjectId) -> Res
         return Err(EngineError::Store(tenantsync_store::StoreError::NotFound { kind: tenantsync_domain::ObjectKind::User, id: user }));
     };
     let p = seen.plan().map_err(|message| EngineError::InvalidMapping { target: String::new(), message, code: "MappingEvaluationFailed" })?;
-    let mut run = cycle::Run::on_demand(engine, id, target);
+    let mut run = cycle::Run::on_demand(engine, id, target).await?;
     let mut log = seen.record(&mut run, &p, t0);
 
     // Import: the source attributes.

@@ -26,6 +26,7 @@ use jiff::Timestamp;
 use rows::{sql_err, CHANGE_COLS, GROUP_COLS, TENANT_COLS, USER_COLS};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use tenantsync_domain::{
     Anchor, ChangeCursor, Clock, DomainName, Group, Mail, NewTenant, ObjectId, ObjectKind, SystemClock, Tenant, TenantId, Upn,
@@ -46,6 +47,24 @@ const MAX_IDLE_READERS: usize = 8;
 
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
+/// What the writer thread needs to queue a job.
+#[derive(Clone)]
+pub(crate) struct Queue {
+    pub jobs: mpsc::Sender<Job>,
+    /// Jobs queued and not yet started.
+    pub waiting: Arc<AtomicUsize>,
+}
+
+impl Queue {
+    pub(crate) fn submit(&self, job: Job) -> std::result::Result<(), StoreError> {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        self.jobs.send(job).map_err(|_| {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            StoreError::Closed
+        })
+    }
+}
+
 /// A tenantsync store in an SQLite database. Cheap to clone; clones share the writer,
 /// the read pool and the notification channel.
 #[derive(Clone, Debug)]
@@ -57,7 +76,7 @@ struct Inner {
     path: PathBuf,
     jobs: Mutex<Option<mpsc::Sender<Job>>>,
     /// Jobs sent to the writer thread and not yet started.
-    waiting: Arc<std::sync::atomic::AtomicUsize>,
+    waiting: Arc<AtomicUsize>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     readers: Mutex<Vec<Connection>>,
     notices: broadcast::Sender<CommitNotice>,
@@ -99,13 +118,13 @@ impl SqliteStore {
             .and_then(|()| schema::migrate(&mut conn, &path))
             .map_err(|e| schema::foreign_if_not_a_database(e, &path))?;
         let (tx, rx) = mpsc::channel::<Job>();
-        let waiting = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let waiting = Arc::new(AtomicUsize::new(0));
         let started = waiting.clone();
         let writer = std::thread::Builder::new()
             .name("tenantsync-sqlite-writer".into())
             .spawn(move || {
                 while let Ok(job) = rx.recv() {
-                    started.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                    started.fetch_sub(1, Ordering::SeqCst);
                     job(&mut conn);
                 }
                 // Fold the WAL back into the database on a clean shutdown.
@@ -154,9 +173,9 @@ impl SqliteStore {
     }
 
     /// The writer thread's queue.
-    fn queue(&self) -> Result<session::Queue> {
+    fn queue(&self) -> Result<Queue> {
         let jobs = self.inner.jobs.lock().map_err(|_| StoreError::Closed)?;
-        Ok(session::Queue { jobs: jobs.as_ref().ok_or(StoreError::Closed)?.clone(), waiting: self.inner.waiting.clone() })
+        Ok(Queue { jobs: jobs.as_ref().ok_or(StoreError::Closed)?.clone(), waiting: self.inner.waiting.clone() })
     }
 
     /// Runs `f` on a pooled read connection, on the calling thread.

@@ -15,10 +15,10 @@
 use crate::logcodec;
 use crate::sync::record_write;
 use crate::write::Tx;
-use crate::{Job, SqliteStore};
+use crate::{Queue, SqliteStore};
 use async_trait::async_trait;
 use rusqlite::Connection;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 use tenantsync_domain::{SyncConfigId, TenantId};
@@ -60,24 +60,6 @@ enum Msg {
 struct Slot {
     sender: Option<mpsc::Sender<Msg>>,
     failed: Option<StoreError>,
-}
-
-/// What the writer thread needs to queue a job.
-#[derive(Clone)]
-pub(crate) struct Queue {
-    pub jobs: mpsc::Sender<Job>,
-    /// Jobs queued and not yet started.
-    pub waiting: Arc<AtomicUsize>,
-}
-
-impl Queue {
-    pub(crate) fn submit(&self, job: Job) -> std::result::Result<(), StoreError> {
-        self.waiting.fetch_add(1, Ordering::SeqCst);
-        self.jobs.send(job).map_err(|_| {
-            self.waiting.fetch_sub(1, Ordering::SeqCst);
-            StoreError::Closed
-        })
-    }
 }
 
 /// The [`SyncWriter`] of [`SqliteStore`].
