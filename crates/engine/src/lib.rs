@@ -6,8 +6,9 @@
 //! **scope** (internal only; assigned or all; scoping filter) → **match** (the target user
 //! carrying the anchor `<source tenant>:<source user>`) → **map** (compiled attribute
 //! mappings) → **act** (create, update, restore, soft delete, hard delete, or skip). The
-//! target writes and the job state, watermark included, commit together through
-//! [`SyncStore::commit_sync`].
+//! target writes and the job state, watermark included, commit together: a cycle through
+//! its run's [`SyncStore::sync_writer`] (whole batches, several to a transaction), an
+//! on-demand provisioning through [`SyncStore::commit_sync`].
 //!
 //! The engine does no I/O of its own: it talks to storage only through the store traits.
 
