@@ -10,6 +10,7 @@
 //! Why rusqlite and not sqlx: see ARCHITECTURE.md ("SQLite driver").
 
 mod bulk;
+mod logblock;
 mod logcodec;
 mod query;
 mod rows;

@@ -1,4 +1,5 @@
-//! The stored form of a provisioning log record.
+//! The stored forms of provisioning log records written before schema version 8, one row
+//! per record (read only: records are now stored in blocks, see logblock.rs).
 //!
 //! Logs are the bulk of what a sync cycle writes: as JSON a created user's record is
 //! about 2.6 KB (twenty modified properties, four steps), four times the user row it
@@ -7,7 +8,7 @@
 //! rest is a JSON array (fields by position, the cycle's change number instead of the
 //! change id), LZ4-compressed against [`DICTIONARY`]: the attribute names, step names and
 //! phrases every record repeats, so a record stores little more than its own values
-//! (about a fifth of its JSON). It is encoded by the caller, off the single writer thread.
+//! (about a fifth of its JSON).
 //!
 //! Three forms are read: this one (version 2: the size's top byte is [`V2_TAG`]), the
 //! first packed form (a JSON object compressed without a dictionary), and the full JSON
@@ -112,7 +113,9 @@ fn internal(e: impl std::fmt::Display) -> StoreError {
     StoreError::Internal { message: format!("provisioning log encoding: {e}") }
 }
 
-/// Packs a record into the `body` column's form.
+/// Packs a record into the `body` column's form (the form written before schema version
+/// 8; tests make old rows with it).
+#[cfg(test)]
 pub fn encode(log: &ProvisioningLog) -> Result<Vec<u8>, StoreError> {
     let json = serde_json::to_vec(&record(log)).map_err(internal)?;
     let mut out = lz4_flex::block::compress_prepend_size_with_dict(&json, DICTIONARY.as_bytes());
@@ -123,6 +126,7 @@ pub fn encode(log: &ProvisioningLog) -> Result<Vec<u8>, StoreError> {
     Ok(out)
 }
 
+#[cfg(test)]
 fn record(log: &ProvisioningLog) -> Record {
     let change = log
         .change_id

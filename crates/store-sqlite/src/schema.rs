@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_log_packing.sql"),
     include_str!("../migrations/0006_extension_values.sql"),
     include_str!("../migrations/0007_extension_values_by_the_writer.sql"),
+    include_str!("../migrations/0008_log_blocks.sql"),
 ];
 
 /// The schema's SQL, migration by migration (for tools that build the same tables, such

@@ -12,7 +12,7 @@
 //!
 //! The caller sends the writes first and packs their log records while the writer thread
 //! applies them; the records follow on a channel of their own.
-use crate::logcodec;
+use crate::logblock;
 use crate::sync::record_write;
 use crate::write::Tx;
 use crate::{Queue, SqliteStore};
@@ -22,7 +22,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 use tenantsync_domain::{SyncConfigId, TenantId};
-use tenantsync_store::{BatchMode, CommitNotice, JobState, ProvisioningLog, Result, StoreError, SyncWriter, WriteFuture, WriteOp, WriteOutcome};
+use tenantsync_store::{CommitNotice, JobState, ProvisioningLog, Result, StoreError, SyncWriter, WriteFuture, WriteOp, WriteOutcome};
 use tokio::sync::{broadcast, oneshot};
 
 /// Objects (log records or target writes, whichever is more) per transaction at most. A
@@ -129,7 +129,7 @@ impl SyncWriter for SqliteSyncWriter {
         Box::pin(async move {
             queued?;
             // Packed here while the writer thread applies the writes.
-            let packed = logs.iter().map(logcodec::encode).collect::<Result<Vec<_>>>()?;
+            let packed = logblock::encode_all(&logs)?;
             // A stream that no longer takes them has answered (or dropped) this write:
             // its answer tells why.
             let _ = records_tx.send((logs, packed));
@@ -290,7 +290,7 @@ impl Stream {
                     let Some(tx) = open.as_mut() else { return };
                     tx.now_ms = now_ms;
                     // The target writes first, while the caller packs their records.
-                    let applied = tx.apply_all(ops, BatchMode::Independent).and_then(|results| {
+                    let applied = tx.apply_sync(ops).and_then(|results| {
                         let (mut logs, mut packed) = records.blocking_recv().map_err(|_| StoreError::Closed)?;
                         record_write(tx, self.id, &results, &mut logs, &mut packed, watermark, &state)?;
                         Ok((results, (logs, packed)))

@@ -1,5 +1,5 @@
 //! The sync engine's state in SQLite (see `tenantsync_store::SyncStore`).
-use crate::logcodec;
+use crate::{logblock, logcodec};
 use crate::rows::sql_err;
 use crate::write::Tx;
 use crate::SqliteStore;
@@ -8,7 +8,7 @@ use rusqlite::{params, OptionalExtension};
 use tenantsync_domain::{ObjectId, PartnerSettings, SyncConfigId, SyncConfiguration, TenantId};
 use jiff::Timestamp;
 use tenantsync_store::{
-    BatchMode, JobLease, JobState, LogQuery, ProvisioningLog, ProvisioningStatus, Result, Store, StoreError, SyncStore, SyncWriter, WriteOp, WriteOutcome,
+    JobLease, JobState, LogQuery, ProvisioningLog, ProvisioningStatus, Result, Store, StoreError, SyncStore, SyncWriter, WriteOp, WriteOutcome,
 };
 
 const DEFAULTS: [u8; 16] = [0; 16];
@@ -190,11 +190,8 @@ impl SyncStore for SqliteStore {
         let watermark: i64 = state.watermark.0 as i64;
         let now = self.now_ms();
         // Records are packed here, off the single writer thread; the writer repacks only
-        // those whose write it refuses.
-        let mut packed = logs
-            .iter()
-            .map(logcodec::encode)
-            .collect::<Result<Vec<_>>>()?;
+        // a block one of whose writes it refuses.
+        let mut packed = logblock::encode_all(&logs)?;
         let (results, head, returned, _packed) = self
             .write(move |conn| {
                 let mut tx = Tx::begin(conn, target, now)?;
@@ -236,62 +233,163 @@ impl SyncStore for SqliteStore {
     }
 
     async fn provisioning_logs(&self, q: &LogQuery) -> Result<Vec<ProvisioningLog>> {
-        let mut sql = String::from("SELECT body, config_id, status, source_id, target_id FROM provisioning_logs WHERE 1 = 1");
-        let mut params: Vec<rusqlite::types::Value> = Vec::new();
-        let mut bind = |clause: &str, v: rusqlite::types::Value, sql: &mut String| {
-            params.push(v);
-            sql.push_str(&format!(" AND {clause} ?{}", params.len()));
-        };
-        if let Some(c) = q.config_id {
-            bind("config_id =", rusqlite::types::Value::Blob(c.as_bytes().to_vec()), &mut sql);
+        let limit = q.limit.max(1) as usize;
+        let mut found = self.read(|c| log_blocks(c, q, limit))?;
+        if found.len() < limit {
+            // Records written before blocks (schema version 8) are older than every block.
+            let rest = (limit - found.len()) as u32;
+            found.extend(self.read(|c| legacy_logs(c, q, rest))?);
         }
-        if let Some(t) = q.since {
-            bind("at_ms >=", rusqlite::types::Value::Integer(t.as_millisecond()), &mut sql);
-        }
-        if let Some(t) = q.until {
-            bind("at_ms <", rusqlite::types::Value::Integer(t.as_millisecond()), &mut sql);
-        }
-        if let Some(s) = q.status {
-            bind("status =", rusqlite::types::Value::Text(s.as_str().to_owned()), &mut sql);
-        }
-        if let Some(o) = q.object_id {
-            let b = rusqlite::types::Value::Blob(o.as_bytes().to_vec());
-            params.push(b.clone());
-            params.push(b);
-            sql.push_str(&format!(" AND (source_id = ?{} OR target_id = ?{})", params.len() - 1, params.len()));
-        }
-        params.push(rusqlite::types::Value::Integer(i64::from(q.limit.max(1))));
-        sql.push_str(&format!(" ORDER BY id DESC LIMIT ?{}", params.len()));
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(&sql)?;
-            let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| {
-                let status: String = r.get(2)?;
-                let status = match status.as_str() {
-                    "success" => ProvisioningStatus::Success,
-                    "failure" => ProvisioningStatus::Failure,
-                    "skipped" => ProvisioningStatus::Skipped,
-                    "warning" => ProvisioningStatus::Warning,
-                    _ => return Err(crate::rows::corrupt("provisioning log status")),
-                };
-                let columns = logcodec::Columns {
-                    config_id: SyncConfigId::from_bytes(r.get(1)?),
-                    status,
-                    source_id: ObjectId::from_bytes(r.get(3)?),
-                    target_id: r.get::<_, Option<[u8; 16]>>(4)?.map(ObjectId::from_bytes),
-                };
-                logcodec::decode(r.get_ref(0)?, columns).map_err(|_| crate::rows::corrupt("provisioning log"))
-            })?;
-            rows.collect()
-        })
+        Ok(found)
     }
 
     async fn purge_provisioning_logs(&self, cutoff: Timestamp) -> Result<u64> {
         let cutoff = cutoff.as_millisecond();
         self.write(move |conn| {
-            conn.execute("DELETE FROM provisioning_logs WHERE at_ms < ?1", [cutoff]).map(|n| n as u64).map_err(sql_err)
+            let tx = conn.transaction().map_err(sql_err)?;
+            let mut purged = tx.execute("DELETE FROM provisioning_logs WHERE at_ms < ?1", [cutoff]).map(|n| n as u64).map_err(sql_err)?;
+            purged += purge_blocks(&tx, cutoff)?;
+            tx.commit().map_err(sql_err)?;
+            Ok(purged)
         })
         .await
     }
+}
+
+/// Whether a record passes the query's filters (those a block's columns cannot decide).
+fn wanted(log: &ProvisioningLog, q: &LogQuery) -> bool {
+    let ms = log.activity_date_time.as_millisecond();
+    q.since.is_none_or(|t| ms >= t.as_millisecond())
+        && q.until.is_none_or(|t| ms < t.as_millisecond())
+        && q.status.is_none_or(|s| log.status == s)
+        && q.object_id.is_none_or(|o| log.source_id == o || log.target_id == Some(o))
+}
+
+/// Up to `limit` records from blocks, newest first: the blocks that may hold matches,
+/// newest first, each decoded and filtered, until enough are found.
+fn log_blocks(c: &rusqlite::Connection, q: &LogQuery, limit: usize) -> rusqlite::Result<Vec<ProvisioningLog>> {
+    let mut sql = String::from("SELECT id, config_id, body FROM provisioning_log_blocks WHERE 1 = 1");
+    let mut params: Vec<rusqlite::types::Value> = Vec::new();
+    let mut bind = |clause: &str, v: rusqlite::types::Value, sql: &mut String| {
+        params.push(v);
+        sql.push_str(&format!(" AND {clause} ?{}", params.len()));
+    };
+    if let Some(c) = q.config_id {
+        bind("config_id =", rusqlite::types::Value::Blob(c.as_bytes().to_vec()), &mut sql);
+    }
+    if let Some(t) = q.since {
+        bind("last_ms >=", rusqlite::types::Value::Integer(t.as_millisecond()), &mut sql);
+    }
+    if let Some(t) = q.until {
+        bind("first_ms <", rusqlite::types::Value::Integer(t.as_millisecond()), &mut sql);
+    }
+    if let Some(s) = q.status {
+        bind("(statuses &", rusqlite::types::Value::Integer(logblock::status_bit(s)), &mut sql);
+        sql.push_str(") != 0");
+    }
+    if let Some(o) = q.object_id {
+        bind(
+            "id IN (SELECT block_id FROM provisioning_log_objects WHERE object_id =",
+            rusqlite::types::Value::Blob(o.as_bytes().to_vec()),
+            &mut sql,
+        );
+        sql.push(')');
+    }
+    sql.push_str(" ORDER BY id DESC");
+    let mut stmt = c.prepare_cached(&sql)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let config = SyncConfigId::from_bytes(row.get(1)?);
+        let body = row.get_ref(2)?.as_blob()?;
+        let records = logblock::decode(body, config).map_err(|_| crate::rows::corrupt("provisioning log block"))?;
+        for log in records.into_iter().rev() {
+            if wanted(&log, q) {
+                out.push(log);
+                if out.len() >= limit {
+                    return Ok(out);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Up to `limit` records from the rows of the first log forms, newest first.
+fn legacy_logs(c: &rusqlite::Connection, q: &LogQuery, limit: u32) -> rusqlite::Result<Vec<ProvisioningLog>> {
+    let mut sql = String::from("SELECT body, config_id, status, source_id, target_id FROM provisioning_logs WHERE 1 = 1");
+    let mut params: Vec<rusqlite::types::Value> = Vec::new();
+    let mut bind = |clause: &str, v: rusqlite::types::Value, sql: &mut String| {
+        params.push(v);
+        sql.push_str(&format!(" AND {clause} ?{}", params.len()));
+    };
+    if let Some(c) = q.config_id {
+        bind("config_id =", rusqlite::types::Value::Blob(c.as_bytes().to_vec()), &mut sql);
+    }
+    if let Some(t) = q.since {
+        bind("at_ms >=", rusqlite::types::Value::Integer(t.as_millisecond()), &mut sql);
+    }
+    if let Some(t) = q.until {
+        bind("at_ms <", rusqlite::types::Value::Integer(t.as_millisecond()), &mut sql);
+    }
+    if let Some(s) = q.status {
+        bind("status =", rusqlite::types::Value::Text(s.as_str().to_owned()), &mut sql);
+    }
+    if let Some(o) = q.object_id {
+        let b = rusqlite::types::Value::Blob(o.as_bytes().to_vec());
+        params.push(b.clone());
+        params.push(b);
+        sql.push_str(&format!(" AND (source_id = ?{} OR target_id = ?{})", params.len() - 1, params.len()));
+    }
+    params.push(rusqlite::types::Value::Integer(i64::from(limit)));
+    sql.push_str(&format!(" ORDER BY id DESC LIMIT ?{}", params.len()));
+    let mut stmt = c.prepare_cached(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| {
+        let status: String = r.get(2)?;
+        let status = match status.as_str() {
+            "success" => ProvisioningStatus::Success,
+            "failure" => ProvisioningStatus::Failure,
+            "skipped" => ProvisioningStatus::Skipped,
+            "warning" => ProvisioningStatus::Warning,
+            _ => return Err(crate::rows::corrupt("provisioning log status")),
+        };
+        let columns = logcodec::Columns {
+            config_id: SyncConfigId::from_bytes(r.get(1)?),
+            status,
+            source_id: ObjectId::from_bytes(r.get(3)?),
+            target_id: r.get::<_, Option<[u8; 16]>>(4)?.map(ObjectId::from_bytes),
+        };
+        logcodec::decode(r.get_ref(0)?, columns).map_err(|_| crate::rows::corrupt("provisioning log"))
+    })?;
+    rows.collect()
+}
+
+/// Removes the block records older than `cutoff` (ms): whole blocks, and the old part of
+/// a block that straddles the cutoff (the rest is packed again). Returns how many.
+fn purge_blocks(conn: &rusqlite::Connection, cutoff: i64) -> Result<u64> {
+    let blocks: Vec<(i64, [u8; 16], Vec<u8>)> = conn
+        .prepare("SELECT id, config_id, body FROM provisioning_log_blocks WHERE first_ms < ?1")
+        .and_then(|mut s| s.query_map([cutoff], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect())
+        .map_err(sql_err)?;
+    let mut purged = 0;
+    for (block, config, body) in blocks {
+        let records = logblock::decode(&body, SyncConfigId::from_bytes(config))?;
+        for log in &records {
+            for object in std::iter::once(log.source_id).chain(log.target_id) {
+                conn.prepare_cached("DELETE FROM provisioning_log_objects WHERE object_id = ?1 AND block_id = ?2")
+                    .and_then(|mut s| s.execute(params![object.as_bytes(), block]))
+                    .map_err(sql_err)?;
+            }
+        }
+        let (old, kept): (Vec<_>, Vec<_>) = records.into_iter().partition(|l| l.activity_date_time.as_millisecond() < cutoff);
+        purged += old.len() as u64;
+        conn.execute("DELETE FROM provisioning_log_blocks WHERE id = ?1", [block]).map_err(sql_err)?;
+        if !kept.is_empty() {
+            // Under the same id, so the newest-first order stays.
+            insert_block(conn, SyncConfigId::from_bytes(config), Some(block), &kept, &logblock::encode(&kept)?)?;
+        }
+    }
+    Ok(purged)
 }
 
 /// One write of a run inside an open transaction: target writes, their log records (a
@@ -306,7 +404,7 @@ pub(crate) fn apply_write(
     watermark: i64,
     body: &str,
 ) -> Result<Vec<Result<WriteOutcome>>> {
-    let results = tx.apply_all(ops, BatchMode::Independent)?;
+    let results = tx.apply_sync(ops)?;
     record_write(tx, id, &results, logs, packed, watermark, body)?;
     Ok(results)
 }
@@ -318,25 +416,40 @@ pub(crate) fn record_write(
     id: SyncConfigId,
     results: &[Result<WriteOutcome>],
     logs: &mut [ProvisioningLog],
-    packed: &mut [Vec<u8>],
+    blocks: &mut [Vec<u8>],
     watermark: i64,
     body: &str,
 ) -> Result<()> {
-    // Logs report what really happened to their write.
-    for (log, body) in logs.iter_mut().zip(packed.iter_mut()) {
-        if let Some(Some(result)) = log.op_index.map(|i| results.get(i)) {
-            match result {
-                Err(e) => {
-                    log.status = ProvisioningStatus::Failure;
-                    log.error_code = Some(e.code().to_owned());
-                    log.error_message = Some(e.to_string());
-                    *body = logcodec::encode(log)?;
+    // Logs report what really happened to their write; a block holding a record that
+    // changes is packed again.
+    for (k, chunk) in logs.chunks_mut(logblock::BLOCK_RECORDS).enumerate() {
+        let mut changed = false;
+        for log in chunk.iter_mut() {
+            if let Some(Some(result)) = log.op_index.map(|i| results.get(i)) {
+                match result {
+                    Err(e) => {
+                        log.status = ProvisioningStatus::Failure;
+                        log.error_code = Some(e.code().to_owned());
+                        log.error_message = Some(e.to_string());
+                        changed = true;
+                    }
+                    Ok(WriteOutcome::User(u)) if log.target_id != Some(u.id) => {
+                        log.target_id = Some(u.id);
+                        changed = true;
+                    }
+                    Ok(_) => {}
                 }
-                Ok(WriteOutcome::User(u)) if log.target_id != Some(u.id) => log.target_id = Some(u.id),
-                Ok(_) => {}
             }
         }
-        insert_log(tx.conn, log, body)?;
+        let body = match blocks.get_mut(k) {
+            Some(body) if !changed => body,
+            Some(body) => {
+                *body = logblock::encode(chunk)?;
+                body
+            }
+            None => return Err(StoreError::Internal { message: "a provisioning log block is missing".into() }),
+        };
+        insert_block(tx.conn, id, None, chunk, body)?;
     }
     let stored = tx
         .conn
@@ -349,20 +462,26 @@ pub(crate) fn record_write(
     Ok(())
 }
 
-fn insert_log(conn: &rusqlite::Connection, log: &ProvisioningLog, body: &[u8]) -> Result<()> {
+/// Stores one block of records of configuration `config` (as its id `id` when given)
+/// and the objects it names.
+fn insert_block(conn: &rusqlite::Connection, config: SyncConfigId, id: Option<i64>, records: &[ProvisioningLog], body: &[u8]) -> Result<()> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let s = logblock::summary(records);
     conn.prepare_cached(
-        "INSERT INTO provisioning_logs (config_id, at_ms, status, source_id, target_id, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO provisioning_log_blocks (id, config_id, first_ms, last_ms, statuses, records, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )
-    .and_then(|mut s| {
-        s.execute(params![
-            log.config_id.as_bytes(),
-            log.activity_date_time.as_millisecond(),
-            log.status.as_str(),
-            log.source_id.as_bytes(),
-            log.target_id.map(|t| *t.as_bytes()),
-            body
-        ])
-    })
+    .and_then(|mut st| st.execute(params![id, config.as_bytes(), s.first_ms, s.last_ms, s.statuses, s.count, body]))
     .map_err(sql_err)?;
+    let block = conn.last_insert_rowid();
+    let mut st = conn
+        .prepare_cached("INSERT OR IGNORE INTO provisioning_log_objects (object_id, block_id) VALUES (?1, ?2)")
+        .map_err(sql_err)?;
+    for log in records {
+        for object in std::iter::once(log.source_id).chain(log.target_id) {
+            st.execute(params![object.as_bytes(), block]).map_err(sql_err)?;
+        }
+    }
     Ok(())
 }

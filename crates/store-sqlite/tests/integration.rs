@@ -3,6 +3,7 @@
 //! versions, reopening).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+mod logs;
 mod sqlite;
 mod writer;
 

@@ -166,3 +166,47 @@ async fn a_stream_left_idle_ends_and_the_writer_goes_on() {
     assert_eq!(s.store.job_state(s.config.id).await.unwrap().watermark, ChangeCursor(2));
     assert_eq!(logged(&s).await, 2);
 }
+
+/// A run of copies is applied in UPN order (see `Tx::apply_sync`), which no caller may
+/// notice: results in the batch's order, the first of two creates of one UPN wins, a
+/// manager created in the same run is set, one whose create is refused is left unset.
+#[tokio::test]
+async fn a_run_of_copies_keeps_its_results_in_order_and_its_managers_right() {
+    use tenantsync_domain::{Anchor, ObjectId, UserRef};
+    let s = setup().await;
+    s.store.create_user(s.target.id, NewUser::new(Upn::parse("taken@fabrikam.example").unwrap())).await.unwrap();
+    let copy = |upn: &str| {
+        let mut u = NewUser::new(Upn::parse(upn).unwrap());
+        u.anchor = Some(Anchor::new(s.config.source_tenant_id, ObjectId::new()));
+        u
+    };
+    let (mut zed, bob, mut amy, bob_again, mut cat, dan) =
+        (copy("zed@fabrikam.example"), copy("bob@fabrikam.example"), copy("amy@fabrikam.example"), copy("BOB@fabrikam.example"), copy("cat@fabrikam.example"), copy("taken@fabrikam.example"));
+    zed.manager = Some(UserRef::Id(bob.id));
+    amy.manager = Some(UserRef::Id(zed.id));
+    cat.manager = Some(UserRef::Id(dan.id));
+    let ids = [zed.id, bob.id, amy.id, bob_again.id, cat.id, dan.id];
+    let ops: Vec<WriteOp> = [zed, bob, amy, bob_again, cat, dan].into_iter().map(|u| WriteOp::CreateUser(Box::new(u))).collect();
+    let results = s.store.commit_sync(s.config.id, s.target.id, ops, at(1), Vec::new()).await.unwrap();
+    let codes: Vec<_> = results.iter().map(|r| r.as_ref().err().map(|e| e.code())).collect();
+    assert_eq!(codes, [None, None, None, Some("upn_conflict"), None, Some("upn_conflict")]);
+    for (result, id) in results.iter().zip(ids) {
+        if let Ok(tenantsync_store::WriteOutcome::User(u)) = result {
+            assert_eq!(u.id, id, "results stay in the batch's order");
+        }
+    }
+    let manager = |id| {
+        let store = s.store.clone();
+        let target = s.target.id;
+        async move { store.get_user(target, id).await.unwrap().attrs.manager }
+    };
+    assert_eq!(manager(ids[0]).await, Some(ids[1]));
+    assert_eq!(manager(ids[2]).await, Some(ids[0]));
+    assert_eq!(manager(ids[4]).await, None, "its manager's create was refused");
+    match &results[4] {
+        Ok(tenantsync_store::WriteOutcome::User(u)) => assert_eq!(u.attrs.manager, None),
+        other => panic!("{other:?}"),
+    }
+    // One create change per created user.
+    assert_eq!(s.store.change_head(s.target.id).await.unwrap(), ChangeCursor(5));
+}
