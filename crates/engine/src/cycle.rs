@@ -9,7 +9,7 @@ use tenantsync_domain::{
     Anchor, Assignment, ChangeCursor, ChangeOp, ObjectId, ObjectKind, SyncConfigId, TenantId,
 };
 use tenantsync_store::{
-    CycleCounters, CycleExecution, Escrow, JobState, JobStatusCode, ListQuery, ProvisioningAction,
+    CycleCounters, CycleExecution, Escrow, JobState, JobStatusCode, ListQuery, ModifiedProperty, ProvisioningAction,
     ProvisioningLog, ProvisioningStatus, ProvisioningStep, StoreError, SyncWriter, Visibility,
     WriteOp, WriteOutcome,
 };
@@ -519,7 +519,8 @@ impl Work {
                 source_manager: m,
             });
         }
-        let log = seen.record(run, &p, t0);
+        let modified = std::mem::take(&mut p.modified);
+        let log = seen.record(run, &p, modified, t0);
         let into = if matches!(p.action, Action::SoftDelete | Action::HardDelete) {
             &mut self.deletes
         } else {
@@ -763,9 +764,10 @@ impl Seen<'_> {
         self.user.as_ref().map_or_else(|| self.id.to_string(), |u| u.attrs.user_principal_name.to_string())
     }
 
-    /// The provisioning log record of a decision.
-    pub fn record(&self, run: &mut Run, p: &plan::Plan, t0: std::time::Instant) -> ProvisioningLog {
-        let (action, status) = outcome(p);
+    /// The provisioning log record of a decision, with the plan's modified properties
+    /// (moved in by the cycle, which needs them no more; the on-demand report keeps a copy).
+    pub fn record(&self, run: &mut Run, p: &plan::Plan, modified: Vec<ModifiedProperty>, t0: std::time::Instant) -> ProvisioningLog {
+        let (action, status) = outcome(&p.action, &modified);
         let mut log = run.log(self.id, &self.name(), p.target_id, action, status);
         if let Action::Skip(reason) = p.action {
             log.skip_reason = Some(reason.to_owned());
@@ -783,18 +785,18 @@ impl Seen<'_> {
             }),
             step("EntryExport", "export", status, format!("{:?}", p.action)),
         ];
-        log.modified_properties = p.modified.clone();
+        log.modified_properties = modified;
         log.duration_in_milliseconds = t0.elapsed().as_millis() as u64;
         log
     }
 }
 
 /// The log action and status of a decision.
-pub(crate) fn outcome(p: &plan::Plan) -> (ProvisioningAction, ProvisioningStatus) {
-    match p.action {
+pub(crate) fn outcome(action: &Action, modified: &[ModifiedProperty]) -> (ProvisioningAction, ProvisioningStatus) {
+    match action {
         Action::Create => (ProvisioningAction::Create, ProvisioningStatus::Success),
         Action::Update | Action::Restore => {
-            let disables = p.modified.iter().any(|m| m.display_name == "accountEnabled" && m.new_value.as_deref() == Some("false"));
+            let disables = modified.iter().any(|m| m.display_name == "accountEnabled" && m.new_value.as_deref() == Some("false"));
             (if disables { ProvisioningAction::Disable } else { ProvisioningAction::Update }, ProvisioningStatus::Success)
         }
         Action::SoftDelete | Action::HardDelete => (ProvisioningAction::Delete, ProvisioningStatus::Success),

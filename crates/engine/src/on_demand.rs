@@ -47,7 +47,7 @@ pub async fn provision(engine: &Engine, id: SyncConfigId, user: ObjectId) -> Res
     };
     let p = seen.plan().map_err(|message| EngineError::InvalidMapping { target: String::new(), message, code: "MappingEvaluationFailed" })?;
     let mut run = cycle::Run::on_demand(engine, id, target).await?;
-    let mut log = seen.record(&mut run, &p, t0);
+    let mut log = seen.record(&mut run, &p, p.modified.clone(), t0);
 
     // Import: the source attributes.
     let row = compiled.row(src);

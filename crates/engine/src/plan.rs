@@ -42,10 +42,12 @@ pub struct ScopeInput<'a> {
     pub member_of: &'a [ObjectId],
 }
 
-fn to_attr(v: &Value) -> AttrValue {
+fn to_attr(v: Value) -> AttrValue {
     match v {
         Value::Null => AttrValue::Null,
-        Value::Bool(b) => AttrValue::Bool(*b),
+        Value::Bool(b) => AttrValue::Bool(b),
+        // Moved, not copied: most mappings are direct, and this is per attribute per user.
+        Value::Str(s) => AttrValue::String(s),
         Value::Multi(items) => AttrValue::Strings(items.iter().filter_map(Value::to_text).collect()),
         other => other.to_text().map_or(AttrValue::Null, AttrValue::String),
     }
@@ -86,7 +88,7 @@ fn evaluate(c: &Compiled, row: &tenantsync_expression::Row, creating: bool) -> R
         let mut env = Env::new(&clock, &mut random);
         let ev: Evaluation = m.program.evaluate(row, &mut env).map_err(|e| format!("{}: {e}", m.target))?;
         let value = if ev.flows() {
-            to_attr(&ev.value)
+            to_attr(ev.value)
         } else if creating {
             m.default_value.clone().map_or(AttrValue::Null, AttrValue::String)
         } else {
