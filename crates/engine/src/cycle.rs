@@ -555,13 +555,14 @@ async fn initial_pass(
         visibility: Visibility::All,
         ..ListQuery::default()
     };
-    let (mut src, mut src_done) = (VecDeque::new(), false);
+    // A page is walked in place (a user is big; moving it into a queue copies it).
+    let (mut src, mut src_done) = (Vec::new().into_iter().peekable(), false);
     let (mut copies, mut copies_after, mut copies_done) = (VecDeque::new(), None, false);
     let mut last: Option<ObjectId> = None;
     loop {
-        if src.is_empty() && !src_done {
+        if src.peek().is_none() && !src_done {
             let page = store.list_users(source, &src_query).await?;
-            src.extend(page.items);
+            src = page.items.into_iter().peekable();
             match page.next {
                 Some(n) => src_query.after = Some(n),
                 None => src_done = true,
@@ -585,7 +586,7 @@ async fn initial_pass(
                 continue;
             }
         }
-        let next_src = src.front().map(|u: &tenantsync_domain::User| u.id);
+        let next_src = src.peek().map(|u: &tenantsync_domain::User| u.id);
         let next_copy = copies
             .front()
             .and_then(|u: &tenantsync_domain::User| u.anchor)
@@ -597,7 +598,7 @@ async fn initial_pass(
             (Some(a), Some(b)) => a.min(b),
         };
         let user = if next_src == Some(sid) {
-            src.pop_front()
+            src.next()
         } else {
             None
         };

@@ -121,7 +121,7 @@ pub fn plan(
         ops: Vec::new(),
         manager: None,
         target_id: target.map(|t| t.id),
-        modified: Vec::new(),
+        modified: Vec::with_capacity(c.mappings.len() + 2),
         scope_detail: "in scope".into(),
     };
     let Some(user) = source else {

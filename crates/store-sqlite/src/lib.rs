@@ -244,7 +244,12 @@ impl SqliteStore {
                 Some(g) => stmt.query_map(params![tenant.as_bytes(), after, limit + 1, g.as_bytes()], T::map)?,
                 None => stmt.query_map(params![tenant.as_bytes(), after, limit + 1], T::map)?,
             };
-            rows.collect::<rusqlite::Result<Vec<T>>>()
+            // Sized up front: a page of users is megabytes, and growing it copies them.
+            let mut items = Vec::with_capacity(usize::try_from(limit + 1).unwrap_or(0).min(10_000));
+            for row in rows {
+                items.push(row?);
+            }
+            Ok(items)
         })?;
         let next = if items.len() as i64 > limit {
             items.truncate(limit as usize);
