@@ -198,7 +198,7 @@ impl Run {
         self.report.counters.count_escrowed += 1;
     }
 
-    pub(crate) fn log(&mut self, source: ObjectId, name: &str, target: Option<ObjectId>, action: ProvisioningAction, status: ProvisioningStatus) -> ProvisioningLog {
+    pub(crate) fn log(&mut self, source: ObjectId, name: impl Into<String>, target: Option<ObjectId>, action: ProvisioningAction, status: ProvisioningStatus) -> ProvisioningLog {
         self.change += 1;
         ProvisioningLog {
             id: uuid::Uuid::now_v7().to_string(),
@@ -210,7 +210,7 @@ impl Run {
             status,
             object_type: ObjectKind::User,
             source_id: source,
-            source_display_name: name.to_owned(),
+            source_display_name: name.into(),
             target_id: target,
             skip_reason: None,
             error_code: None,
@@ -223,7 +223,7 @@ impl Run {
     }
 }
 
-pub(crate) fn step(name: &str, kind: &str, status: ProvisioningStatus, description: String) -> ProvisioningStep {
+pub(crate) fn step(name: &'static str, kind: &'static str, status: ProvisioningStatus, description: String) -> ProvisioningStep {
     ProvisioningStep { name: name.into(), provisioning_step_type: kind.into(), status, description, details: serde_json::Map::new() }
 }
 
@@ -769,14 +769,11 @@ impl Seen<'_> {
     /// (moved in by the cycle, which needs them no more; the on-demand report keeps a copy).
     pub fn record(&self, run: &mut Run, p: &plan::Plan, modified: Vec<ModifiedProperty>, t0: std::time::Instant) -> ProvisioningLog {
         let (action, status) = outcome(&p.action, &modified);
-        let mut log = run.log(self.id, &self.name(), p.target_id, action, status);
-        if let Action::Skip(reason) = p.action {
-            log.skip_reason = Some(reason.to_owned());
-        }
+        let name = self.name();
         let anchor = Anchor::new(self.scope.source, self.id);
-        log.steps = vec![
+        let steps = vec![
             step("EntryImport", "import", ProvisioningStatus::Success, match &self.user {
-                Some(_) => format!("Retrieved user '{}' from the source tenant", self.name()),
+                Some(_) => format!("Retrieved user '{name}' from the source tenant"),
                 None => format!("User '{}' no longer exists in the source tenant", self.id),
             }),
             step("EntrySynchronizationScoping", "scoping", ProvisioningStatus::Success, p.scope_detail.clone()),
@@ -786,6 +783,11 @@ impl Seen<'_> {
             }),
             step("EntryExport", "export", status, format!("{:?}", p.action)),
         ];
+        let mut log = run.log(self.id, name, p.target_id, action, status);
+        if let Action::Skip(reason) = p.action {
+            log.skip_reason = Some(reason.to_owned());
+        }
+        log.steps = steps;
         log.modified_properties = modified;
         log.duration_in_milliseconds = t0.elapsed().as_millis() as u64;
         log

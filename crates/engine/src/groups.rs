@@ -15,7 +15,7 @@
 //! members), groups of users that changed, and groups in escrow, in an incremental one.
 use crate::compile::{Compiled, IS_SOFT_DELETED, NET_ID};
 use crate::cycle::{step, Batch, Run};
-use crate::plan::Action;
+use crate::plan::{prop, text, Action};
 use crate::EngineError;
 use std::collections::BTreeSet;
 use tenantsync_domain::{
@@ -226,15 +226,6 @@ impl GroupPlan {
     fn skip(reason: &'static str, target_id: Option<ObjectId>, scope_detail: String) -> GroupPlan {
         GroupPlan { action: Action::Skip(reason), ops: Vec::new(), target_id, modified: Vec::new(), scope_detail, added: 0, removed: 0 }
     }
-}
-
-fn prop(name: &str, old: Option<String>, new: Option<String>, redacted: bool) -> ModifiedProperty {
-    let hide = |v: Option<String>| if redacted { v.map(|_| tenantsync_expression::Evaluation::REDACTED.to_owned()) } else { v };
-    ModifiedProperty { display_name: name.to_owned(), old_value: hide(old), new_value: hide(new) }
-}
-
-fn text(v: &AttrValue) -> Option<String> {
-    if v.is_null() { None } else { Some(v.to_string()) }
 }
 
 impl GroupPass<'_> {

@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 use tenantsync_domain::{Anchor, AttrValue, ObjectId, SyncConfigId, SyncScope};
 use tenantsync_store::{ProvisioningLog, ProvisioningStatus, ProvisioningStep, WriteOutcome};
 
-fn step(name: &str, kind: &str, status: ProvisioningStatus, description: String, details: Map<String, Value>) -> ProvisioningStep {
+fn step(name: &'static str, kind: &'static str, status: ProvisioningStatus, description: String, details: Map<String, Value>) -> ProvisioningStep {
     ProvisioningStep { name: name.into(), provisioning_step_type: kind.into(), status, description, details }
 }
 

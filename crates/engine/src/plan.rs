@@ -1,4 +1,5 @@
 //! Deciding what to do with one source user: scope → match → map → action.
+use std::borrow::Cow;
 use crate::compile::Compiled;
 use tenantsync_domain::{
     Anchor, AttrValue, DomainName, FlowType, NewUser, ObjectId, SyncScope, TenantId, User, UserAttrName, UserAttribute,
@@ -174,7 +175,7 @@ pub fn plan(
                     p.manager = value.as_str().and_then(|s| s.parse().ok());
                     continue;
                 }
-                p.modified.push(prop(name.as_str(), None, text(&value), redacted));
+                p.modified.push(prop(label(&name), None, text(&value), redacted));
                 new.attrs.set(&name, value).map_err(|e| e.to_string())?;
             }
             p.target_id = Some(new.id);
@@ -202,7 +203,7 @@ pub fn plan(
                 }
                 let current = t.attrs.get(&name);
                 if !same(&current, &value) {
-                    p.modified.push(prop(name.as_str(), text(&current), text(&value), redacted));
+                    p.modified.push(prop(label(&name), text(&current), text(&value), redacted));
                     patch.set.push((name, value));
                 }
             }
@@ -217,13 +218,22 @@ pub fn plan(
     Ok(p)
 }
 
-fn text(v: &AttrValue) -> Option<String> {
+pub(crate) fn text(v: &AttrValue) -> Option<String> {
     if v.is_null() { None } else { Some(v.to_string()) }
 }
 
-fn prop(name: &str, old: Option<String>, new: Option<String>, redacted: bool) -> ModifiedProperty {
+/// A modified property of a log record (values of `Redact`ed mappings hidden).
+pub(crate) fn prop(name: impl Into<Cow<'static, str>>, old: Option<String>, new: Option<String>, redacted: bool) -> ModifiedProperty {
     let hide = |v: Option<String>| if redacted { v.map(|_| tenantsync_expression::Evaluation::REDACTED.to_owned()) } else { v };
-    ModifiedProperty { display_name: name.to_owned(), old_value: hide(old), new_value: hide(new) }
+    ModifiedProperty { display_name: name.into(), old_value: hide(old), new_value: hide(new) }
+}
+
+/// The name of a target attribute in a log record: built-in names are static.
+fn label(name: &UserAttrName) -> Cow<'static, str> {
+    match name {
+        UserAttrName::Builtin(a) => Cow::Borrowed(a.name()),
+        UserAttrName::Extension(_) => Cow::Owned(name.as_str().to_owned()),
+    }
 }
 
 /// Whether a target value already equals what the mapping produced (booleans and their

@@ -213,20 +213,29 @@ fn record(w: &mut Writer, r: &ProvisioningLog) -> Result<(), StoreError> {
 
 /// Packs records (at most [`BLOCK_RECORDS`], as the caller chunks them) into a block body.
 pub fn encode(records: &[ProvisioningLog]) -> Result<Vec<u8>, StoreError> {
-    let mut w = Writer(Vec::with_capacity(records.len() * 1024));
+    encode_with(records, &mut Vec::new())
+}
+
+/// [`encode`], with `scratch` for the uncompressed form (kept for the next block).
+fn encode_with(records: &[ProvisioningLog], scratch: &mut Vec<u8>) -> Result<Vec<u8>, StoreError> {
+    scratch.clear();
+    let mut w = Writer(std::mem::take(scratch));
     w.varint(records.len() as u64);
     for r in records {
         record(&mut w, r)?;
     }
-    let mut out = Vec::with_capacity(w.0.len() / 3 + 16);
+    let packed = lz4_flex::block::compress_prepend_size(&w.0);
+    *scratch = w.0;
+    let mut out = Vec::with_capacity(packed.len() + 1);
     out.push(BLOCK_V1);
-    out.extend_from_slice(&lz4_flex::block::compress_prepend_size(&w.0));
+    out.extend_from_slice(&packed);
     Ok(out)
 }
 
 /// Packs records into blocks of at most [`BLOCK_RECORDS`], in order.
 pub fn encode_all(records: &[ProvisioningLog]) -> Result<Vec<Vec<u8>>, StoreError> {
-    records.chunks(BLOCK_RECORDS).map(encode).collect()
+    let mut scratch = Vec::with_capacity(BLOCK_RECORDS.min(records.len()) * 1024);
+    records.chunks(BLOCK_RECORDS).map(|chunk| encode_with(chunk, &mut scratch)).collect()
 }
 
 struct Reader<'a> {
@@ -319,7 +328,7 @@ impl<'a> Reader<'a> {
         let n = self.len()?;
         let mut modified_properties = Vec::with_capacity(n.min(256));
         for _ in 0..n {
-            modified_properties.push(ModifiedProperty { display_name: self.str()?, old_value: self.opt()?, new_value: self.opt()? });
+            modified_properties.push(ModifiedProperty { display_name: self.str()?.into(), old_value: self.opt()?, new_value: self.opt()? });
         }
         let n = self.len()?;
         let mut steps = Vec::with_capacity(n.min(16));
@@ -332,7 +341,7 @@ impl<'a> Reader<'a> {
                 None => serde_json::Map::new(),
                 Some(json) => serde_json::from_str(&json).map_err(|e| corrupt(&e.to_string()))?,
             };
-            steps.push(ProvisioningStep { name, provisioning_step_type, status, description, details });
+            steps.push(ProvisioningStep { name: name.into(), provisioning_step_type: provisioning_step_type.into(), status, description, details });
         }
         let duration_in_milliseconds = self.varint()?;
         Ok(ProvisioningLog {

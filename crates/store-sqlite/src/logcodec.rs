@@ -145,10 +145,10 @@ fn record(log: &ProvisioningLog) -> Record {
         log.skip_reason.clone(),
         log.error_code.clone(),
         log.error_message.clone(),
-        log.modified_properties.iter().map(|m| (m.display_name.clone(), m.old_value.clone(), m.new_value.clone())).collect(),
+        log.modified_properties.iter().map(|m| (m.display_name.to_string(), m.old_value.clone(), m.new_value.clone())).collect(),
         log.steps
             .iter()
-            .map(|s| (s.name.clone(), s.provisioning_step_type.clone(), s.status, s.description.clone(), s.details.clone()))
+            .map(|s| (s.name.to_string(), s.provisioning_step_type.to_string(), s.status, s.description.clone(), s.details.clone()))
             .collect(),
         log.duration_in_milliseconds,
         log.object_type,
@@ -217,13 +217,13 @@ pub fn decode(body: rusqlite::types::ValueRef<'_>, columns: Columns) -> Result<P
                 error_message,
                 modified_properties: modified
                     .into_iter()
-                    .map(|(display_name, old_value, new_value)| ModifiedProperty { display_name, old_value, new_value })
+                    .map(|(display_name, old_value, new_value)| ModifiedProperty { display_name: display_name.into(), old_value, new_value })
                     .collect(),
                 steps: steps
                     .into_iter()
                     .map(|(name, provisioning_step_type, status, description, details)| ProvisioningStep {
-                        name,
-                        provisioning_step_type,
+                        name: name.into(),
+                        provisioning_step_type: provisioning_step_type.into(),
                         status,
                         description,
                         details,
@@ -300,7 +300,7 @@ mod tests {
     fn packed_form_is_much_smaller_than_json() {
         let mut log = sample(None);
         log.modified_properties = (0..20)
-            .map(|i| ModifiedProperty { display_name: format!("attribute{i}"), old_value: None, new_value: Some(format!("value {i}")) })
+            .map(|i| ModifiedProperty { display_name: format!("attribute{i}").into(), old_value: None, new_value: Some(format!("value {i}")) })
             .collect();
         let json = serde_json::to_vec(&log).unwrap();
         let packed = encode(&log).unwrap();
@@ -340,7 +340,7 @@ mod tests {
             .iter()
             .map(|(n, v)| ModifiedProperty { display_name: (*n).into(), old_value: None, new_value: Some((*v).into()) })
             .collect();
-        let step = |name: &str, kind: &str, description: String| ProvisioningStep {
+        let step = |name: &'static str, kind: &'static str, description: String| ProvisioningStep {
             name: name.into(),
             provisioning_step_type: kind.into(),
             status: ProvisioningStatus::Success,

@@ -130,7 +130,9 @@ impl ProvisioningStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ModifiedProperty {
-    pub display_name: String,
+    /// An attribute name: static for the built-in ones, so a record of a created user does
+    /// not allocate twenty names.
+    pub display_name: std::borrow::Cow<'static, str>,
     pub old_value: Option<String>,
     pub new_value: Option<String>,
 }
@@ -139,8 +141,8 @@ pub struct ModifiedProperty {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProvisioningStep {
-    pub name: String,
-    pub provisioning_step_type: String,
+    pub name: std::borrow::Cow<'static, str>,
+    pub provisioning_step_type: std::borrow::Cow<'static, str>,
     pub status: ProvisioningStatus,
     pub description: String,
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]

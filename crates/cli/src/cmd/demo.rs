@@ -224,7 +224,7 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Result<(), Failure> {
                     .iter()
                     .map(|m| format!("{} '{}' -> '{}'", m.display_name, m.old_value.as_deref().unwrap_or(""), m.new_value.as_deref().unwrap_or("")))
                     .collect();
-                let steps: Vec<&str> = r.steps.iter().map(|s| s.provisioning_step_type.as_str()).collect();
+                let steps: Vec<&str> = r.steps.iter().map(|s| &*s.provisioning_step_type).collect();
                 println!(
                     "  then {}'s department was set to {department} in {}; the next incremental cycle ({} change read, {} updated) logged: {:?} {} {} -> {}: {} (steps: {})",
                     u.attrs.user_principal_name,
