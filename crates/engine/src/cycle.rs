@@ -470,7 +470,7 @@ impl Work {
             Err(message) => {
                 let mut log = run.log(
                     sid,
-                    &seen.name(),
+                    seen.name(),
                     seen.matched.as_ref().map(|m| m.id),
                     ProvisioningAction::Other,
                     ProvisioningStatus::Failure,
