@@ -77,3 +77,41 @@ fn an_unreadable_data_directory_is_an_error() {
     assert_eq!(r.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&r.stderr).contains("[unreadable_data_directory]"));
 }
+
+/// docs/errors.md names every code the crates can report: the literals of each error
+/// type's `code()`, the codes set where an error is made, and the codes the HTTP layer
+/// makes itself. A new code without a line
+/// in the table fails here.
+#[test]
+fn every_error_code_is_documented() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let doc = std::fs::read_to_string(root.join("docs/errors.md")).unwrap();
+    let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap();
+    let literal = regex::Regex::new(r#"=> "([A-Za-z_.]+)""#).unwrap();
+    let mut codes = Vec::new();
+    for file in ["crates/domain/src/error.rs", "crates/store/src/error.rs", "crates/engine/src/error.rs", "crates/expression/src/error.rs", "crates/cli/src/import.rs"] {
+        let text = read(file);
+        let start = text.find("pub fn code(&self) -> &'static str {").unwrap_or_else(|| panic!("{file}: no code()"));
+        let body = &text[start..];
+        let end = body.find("\n    }\n").unwrap();
+        let found: Vec<String> = literal.captures_iter(&body[..end]).map(|c| c[1].to_owned()).collect();
+        assert!(!found.is_empty(), "{file}: codes not found");
+        codes.extend(found);
+    }
+    // Codes carried in a field (`code: "..."`) where the error is made.
+    let field = regex::Regex::new(r#"code: "([A-Za-z_.]+)""#).unwrap();
+    for file in ["crates/cli/src/import.rs", "crates/engine/src/on_demand.rs", "crates/engine/src/compile.rs", "crates/engine/src/groups.rs"] {
+        codes.extend(field.captures_iter(&read(file)).map(|c| c[1].to_owned()));
+    }
+    let http = regex::Regex::new(r#"(?:ScimError|Self)::(?:new\([^,]+, [^,]+|bad_request\("[A-Za-z]+"), "([a-z_]+)""#).unwrap();
+    let mut from_http = 0;
+    for file in ["crates/server/src/error.rs", "crates/server/src/routes.rs", "crates/server/src/bulk.rs"] {
+        for c in http.captures_iter(&read(file)) {
+            codes.push(c[1].to_owned());
+            from_http += 1;
+        }
+    }
+    assert!(from_http >= 10, "the HTTP layer's codes were not found");
+    let missing: Vec<&String> = codes.iter().filter(|c| !doc.contains(&format!("`{c}`"))).collect();
+    assert!(missing.is_empty(), "codes missing from docs/errors.md: {missing:?}");
+}
