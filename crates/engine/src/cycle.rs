@@ -260,7 +260,8 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
     };
     // Which source groups this cycle looks at (group provisioning).
     let mut group_candidates = groups::Candidates::default();
-    let mut work = Work::default();
+    let mut work = Work { limits: engine.limits(), ..Work::default() };
+    work.copies.generation = engine.limits().recent_copies;
     // In incremental cycles a user's change may change the members of its groups.
     let groups_of_users = !initial && cfg.provision_groups;
     let mut waiting = Vec::new();
@@ -290,6 +291,7 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
                 let seen = scope.look(store, sid).await?;
                 let looked = groups_of_users.then(|| (seen.member_of.clone(), seen.matched.clone()));
                 let action = work.process(&mut run, seen).await?;
+                work.relieve(&mut run, &scope, store, sid).await?;
                 if let (Some((member_of, matched)), Some(action)) = (looked, action) {
                     groups::groups_of_user(store, cfg, &assigned_groups, &member_of, matched.as_ref(), &action, &mut group_candidates.members).await?;
                 }
@@ -308,6 +310,7 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
         mut deletes,
         managers,
         copies,
+        ..
     } = work;
 
     // Groups, once the users they may contain are written.
@@ -361,32 +364,8 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
     run.flush().await?;
 
     // References: managers resolve once both users exist in the target. The copies made
-    // or matched in this cycle are known; others are looked up by anchor.
-    // Users whose write failed in this cycle have no copy to point at or from.
-    let failed: std::collections::HashSet<ObjectId> =
-        run.escrows.iter().map(|e| e.source_object_id).collect();
-    for r in managers {
-        if failed.contains(&r.source_user) {
-            continue;
-        }
-        let wanted = match copies
-            .get(&r.source_manager)
-            .filter(|_| !failed.contains(&r.source_manager))
-        {
-            Some(t) => Some(*t),
-            None => store
-                .find_user_by_anchor(target, &Anchor::new(source, r.source_manager))
-                .await?
-                .map(|m| m.id),
-        };
-        if let Some(op) = plan::manager_op_for(r.target_user, r.current, wanted) {
-            batch.ops.push((r.source_user, op));
-            if batch.ops.len() >= BATCH_OBJECTS {
-                let state = run.state.clone();
-                run.send(std::mem::take(&mut batch), state).await?;
-            }
-        }
-    }
+    // or matched recently in this cycle are known; others are looked up by anchor.
+    resolve_managers(&mut run, &mut batch, managers, &copies, store, (source, target), None).await?;
     run.settle().await?;
 
     let ended = Timestamp::now();
@@ -455,11 +434,99 @@ struct Work {
     /// Deletions wait until the end of the cycle: the threshold counts them all.
     deletes: Batch,
     managers: Vec<ManagerRef>,
-    /// Source user → its target copy, for the users this cycle created or matched.
-    copies: HashMap<ObjectId, ObjectId>,
+    /// Resolve `managers` early once it holds this many (see [`Work::relieve`]).
+    relieve_at: usize,
+    limits: crate::Limits,
+    /// Source user → its target copy, for the users this cycle created or matched most
+    /// recently.
+    copies: RecentCopies,
+}
+
+/// The copies a cycle made or matched most recently, source id → target id: two
+/// generations of at most `Limits::recent_copies`, so memory does not grow with the
+/// directory. A copy made earlier is found by its anchor once the cycle's writes are
+/// committed.
+#[derive(Default)]
+struct RecentCopies {
+    young: HashMap<ObjectId, ObjectId>,
+    old: HashMap<ObjectId, ObjectId>,
+    generation: usize,
+}
+
+impl RecentCopies {
+    fn insert(&mut self, source: ObjectId, target: ObjectId) {
+        if self.young.len() >= self.generation.max(1) {
+            self.old = std::mem::take(&mut self.young);
+        }
+        self.young.insert(source, target);
+    }
+
+    fn get(&self, source: &ObjectId) -> Option<&ObjectId> {
+        self.young.get(source).or_else(|| self.old.get(source))
+    }
+}
+
+/// Resolves manager references once every write before them is committed: each target
+/// user gets the copy of its source manager (a recent copy, or found by anchor), if that
+/// changes anything. With `position` (the source id the cycle's walk has reached, early
+/// resolution), a reference whose manager has no copy yet but comes later in the walk is
+/// returned, to wait; otherwise nothing is returned.
+async fn resolve_managers(
+    run: &mut Run,
+    batch: &mut Batch,
+    managers: Vec<ManagerRef>,
+    copies: &RecentCopies,
+    store: &dyn tenantsync_store::SyncStore,
+    (source, target): (TenantId, TenantId),
+    position: Option<ObjectId>,
+) -> Result<Vec<ManagerRef>, EngineError> {
+    // Users whose write failed in this cycle have no copy to point at or from.
+    let failed: std::collections::HashSet<ObjectId> = run.escrows.iter().map(|e| e.source_object_id).collect();
+    let mut waiting = Vec::new();
+    for r in managers {
+        if failed.contains(&r.source_user) {
+            continue;
+        }
+        let wanted = match copies.get(&r.source_manager).filter(|_| !failed.contains(&r.source_manager)) {
+            Some(t) => Some(*t),
+            None => store.find_user_by_anchor(target, &Anchor::new(source, r.source_manager)).await?.map(|m| m.id),
+        };
+        if wanted.is_none() && position.is_some_and(|p| r.source_manager > p) {
+            waiting.push(r);
+            continue;
+        }
+        if let Some(op) = plan::manager_op_for(r.target_user, r.current, wanted) {
+            batch.ops.push((r.source_user, op));
+            if batch.ops.len() >= BATCH_OBJECTS {
+                let state = run.state.clone();
+                run.send(std::mem::take(batch), state).await?;
+            }
+        }
+    }
+    Ok(waiting)
 }
 
 impl Work {
+    /// Keeps the manager references of a big cycle bounded: once
+    /// `Limits::pending_managers` wait, everything planned so far is committed and they are resolved now, except
+    /// those whose manager comes later in the walk (`position` is where it is).
+    async fn relieve(&mut self, run: &mut Run, scope: &Scope<'_>, store: &dyn tenantsync_store::SyncStore, position: ObjectId) -> Result<(), EngineError> {
+        if self.managers.len() < self.relieve_at.max(self.limits.pending_managers.max(1)) {
+            return Ok(());
+        }
+        if self.batch.len() > 0 {
+            let state = run.state.clone();
+            run.send(std::mem::replace(&mut self.batch, Batch::full_size()), state).await?;
+        }
+        run.flush().await?;
+        let managers = std::mem::take(&mut self.managers);
+        self.managers =
+            resolve_managers(run, &mut self.batch, managers, &self.copies, store, (scope.source, scope.target), Some(position)).await?;
+        // Those still waiting do not trigger this again until as many more have come.
+        self.relieve_at = self.managers.len() * 2;
+        Ok(())
+    }
+
     /// Plans one source user and queues its writes and log record.
     /// Returns the action decided, or `None` if the mapping failed (escrowed).
     async fn process(&mut self, run: &mut Run, seen: Seen<'_>) -> Result<Option<Action>, EngineError> {
@@ -626,6 +693,7 @@ async fn initial_pass(
             },
         )
         .await?;
+        work.relieve(run, scope, store, sid).await?;
     }
 }
 

@@ -67,15 +67,43 @@ impl ResetScope {
     }
 }
 
+/// Bounds on what a cycle keeps in memory, whatever the directory's size. The defaults
+/// suit production; tests set them tiny to exercise what happens beyond them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Copies (source id → target id) a cycle remembers per generation, of two, to give a
+    /// new copy its manager without a lookup; older ones are looked up by anchor.
+    pub recent_copies: usize,
+    /// Manager references that wait for the second pass at most; beyond, what the cycle
+    /// planned so far is committed and they are resolved early.
+    pub pending_managers: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { recent_copies: 65_536, pending_managers: 100_000 }
+    }
+}
+
 /// Runs sync configurations against a store.
 #[derive(Debug, Clone)]
 pub struct Engine {
     store: Arc<dyn SyncStore>,
+    limits: Limits,
 }
 
 impl Engine {
     pub fn new(store: Arc<dyn SyncStore>) -> Self {
-        Self { store }
+        Self::with_limits(store, Limits::default())
+    }
+
+    /// An engine whose cycles keep to `limits`.
+    pub fn with_limits(store: Arc<dyn SyncStore>, limits: Limits) -> Self {
+        Self { store, limits }
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
     }
 
     pub fn store(&self) -> &Arc<dyn SyncStore> {

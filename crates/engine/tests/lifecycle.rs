@@ -199,6 +199,63 @@ async fn managers_resolve_when_both_are_in_scope() {
     assert_eq!(alice_copy.attrs.manager, Some(boss_copy.id));
 }
 
+/// A cycle bigger than the engine's memory bounds (made tiny here) resolves every
+/// manager all the same: managers far behind in the walk (out of the recent copies),
+/// ahead of it (forward references, which wait), and those of matched copies, while
+/// manager references are resolved early, in the middle of the walk.
+#[tokio::test]
+async fn managers_resolve_in_cycles_beyond_the_memory_bounds() {
+    let w = World::with_limits(tenantsync_engine::Limits { recent_copies: 2, pending_managers: 3 });
+    let (s, t) = (w.tenant("Fabrikam").await, w.tenant("Contoso").await);
+    let mut users = Vec::new();
+    for i in 0..30 {
+        users.push(w.user(&s, &format!("u{i:02}"), &[]).await);
+    }
+    // Every user but a few gets a manager: far behind, just behind, ahead, far ahead.
+    fn manager_of(i: usize, round: usize) -> Option<usize> {
+        match (i + round) % 5 {
+            0 => None,
+            1 => Some((i + 20) % 30),
+            2 => Some((i + 29) % 30),
+            3 => Some((i + 1) % 30),
+            _ => Some((i + 7) % 30),
+        }
+    }
+    async fn expect(w: &World, t: &tenantsync_domain::Tenant, users: &[tenantsync_domain::User], round: usize) {
+        for (i, u) in users.iter().enumerate() {
+            let copy = w.copy(t, u).await.unwrap();
+            let wanted = match manager_of(i, round) {
+                Some(m) => Some(w.copy(t, &users[m]).await.unwrap().id),
+                // Without a source manager: none at first; later, what the target had.
+                None => copy.attrs.manager.filter(|_| round > 0),
+            };
+            assert_eq!(copy.attrs.manager, wanted, "round {round}, user {i}");
+        }
+    }
+    for (i, u) in users.iter().enumerate() {
+        if let Some(m) = manager_of(i, 0) {
+            w.update(&s, u, &[("manager", &users[m].id.to_string())]).await;
+        }
+    }
+    let c = w.arrow(&s, &t, |_| {}).await;
+    let report = w.run(&c).await;
+    assert_eq!((report.created, report.escrowed), (30, 0), "{report:?}");
+    expect(&w, &t, &users, 0).await;
+    // New managers for everyone (a source manager removed leaves the target's as it
+    // was, as in Entra): an incremental cycle of matched copies.
+    for (i, u) in users.iter().enumerate() {
+        if let Some(m) = manager_of(i, 1) {
+            w.update(&s, u, &[("manager", &users[m].id.to_string())]).await;
+        }
+    }
+    w.run(&c).await;
+    expect(&w, &t, &users, 1).await;
+    // And a full re-run of the initial cycle over matched copies.
+    w.engine.restart(c.id, tenantsync_engine::ResetScope::parse("Full").unwrap()).await.unwrap();
+    w.run(&c).await;
+    expect(&w, &t, &users, 1).await;
+}
+
 #[tokio::test]
 async fn a_manager_whose_copy_fails_does_not_take_its_reports_down() {
     let w = World::new();

@@ -18,9 +18,14 @@ pub const ALLOW: PartnerSettings =
 
 impl World {
     pub fn new() -> World {
+        Self::with_limits(tenantsync_engine::Limits::default())
+    }
+
+    /// A world whose engine keeps to `limits` (tiny ones exercise what big cycles do).
+    pub fn with_limits(limits: tenantsync_engine::Limits) -> World {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
-        World { engine: Engine::new(store.clone()), store, dir }
+        World { engine: Engine::with_limits(store.clone(), limits), store, dir }
     }
 
     /// A second store on the same data directory: its commits are those of another
