@@ -72,6 +72,60 @@ impl Batch {
     }
 }
 
+/// A cycle's deletions of users and groups, under the accidental-deletion threshold.
+/// While they may still exceed it, they are held back (at most `threshold` of them);
+/// once they do, every one of them — those held and those still to come — becomes a
+/// staged deletion, written as a log record only. Without a threshold in force (none
+/// configured, or an admin's ForceDeletes) they go straight into the cycle's batches.
+/// So memory holds at most the threshold's worth, however many the cycle deletes.
+pub(crate) struct Deletions {
+    threshold: Option<u64>,
+    held: Batch,
+    /// Deletions staged instead of applied (0 while the threshold holds).
+    staged: u64,
+}
+
+impl Default for Deletions {
+    fn default() -> Deletions {
+        Deletions::new(None)
+    }
+}
+
+impl Deletions {
+    fn new(threshold: Option<u64>) -> Deletions {
+        Deletions { threshold, held: Batch::default(), staged: 0 }
+    }
+
+    /// Adds one object's deletion (its ops and record) to `batch` or holds it.
+    pub(crate) fn add(&mut self, batch: &mut Batch, source: ObjectId, ops: Vec<WriteOp>, log: ProvisioningLog) {
+        let Some(threshold) = self.threshold else {
+            batch.add(source, ops, log);
+            return;
+        };
+        if self.staged > 0 {
+            self.staged += 1;
+            batch.logs.push(staged(log));
+            return;
+        }
+        self.held.add(source, ops, log);
+        let held = self.held.ops.len() as u64;
+        if held > threshold {
+            self.staged = held;
+            self.held.ops.clear();
+            batch.logs.extend(std::mem::take(&mut self.held.logs).into_iter().map(staged));
+        }
+    }
+}
+
+/// The record of a deletion held back by the threshold.
+fn staged(mut log: ProvisioningLog) -> ProvisioningLog {
+    log.provisioning_action = ProvisioningAction::StagedDelete;
+    log.status = ProvisioningStatus::Skipped;
+    log.skip_reason = Some("TooManyDeletes".into());
+    log.op_index = None;
+    log
+}
+
 pub(crate) struct Run {
     retry: tenantsync_domain::RetryPolicy,
     id: SyncConfigId,
@@ -260,7 +314,8 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
     };
     // Which source groups this cycle looks at (group provisioning).
     let mut group_candidates = groups::Candidates::default();
-    let mut work = Work { limits: engine.limits(), ..Work::default() };
+    let threshold = cfg.deletion_threshold.filter(|_| !run.state.force_deletes).map(u64::from);
+    let mut work = Work { limits: engine.limits(), deletes: Deletions::new(threshold), ..Work::default() };
     work.copies.generation = engine.limits().recent_copies;
     // In incremental cycles a user's change may change the members of its groups.
     let groups_of_users = !initial && cfg.provision_groups;
@@ -329,30 +384,19 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
     let mut watermark = head;
     let mut status = JobStatusCode::Active;
     let mut quarantine = None;
-    let deletions = deletes.ops.len() as u64;
-    if let Some(threshold) = cfg.deletion_threshold
-        && deletions > u64::from(threshold)
-        && !run.state.force_deletes
-    {
-        run.report.staged_deletes = deletions;
+    if deletes.staged > 0 {
+        run.report.staged_deletes = deletes.staged;
         run.report.soft_deleted = 0;
         run.report.hard_deleted = 0;
         run.report.groups.soft_deleted = 0;
         run.report.groups.hard_deleted = 0;
-        for mut log in std::mem::take(&mut deletes.logs) {
-            log.provisioning_action = ProvisioningAction::StagedDelete;
-            log.status = ProvisioningStatus::Skipped;
-            log.skip_reason = Some("TooManyDeletes".into());
-            log.op_index = None;
-            batch.logs.push(log);
-        }
-        deletes.ops.clear();
         status = JobStatusCode::Quarantine;
         quarantine = Some("TooManyDeletes".to_owned());
         // The held-back deletions must be seen again: keep the old watermark.
         watermark = run.state.watermark;
     }
-    for ((sid, op), mut log) in deletes.ops.into_iter().zip(deletes.logs) {
+    let held = std::mem::take(&mut deletes.held);
+    for ((sid, op), mut log) in held.ops.into_iter().zip(held.logs) {
         log.op_index = None;
         batch.add(sid, vec![op], log);
     }
@@ -431,8 +475,8 @@ struct ManagerRef {
 #[derive(Default)]
 struct Work {
     batch: Batch,
-    /// Deletions wait until the end of the cycle: the threshold counts them all.
-    deletes: Batch,
+    /// Deletions, held back while the threshold may still stop them.
+    deletes: Deletions,
     managers: Vec<ManagerRef>,
     /// Resolve `managers` early once it holds this many (see [`Work::relieve`]).
     relieve_at: usize,
@@ -588,13 +632,12 @@ impl Work {
         }
         let modified = std::mem::take(&mut p.modified);
         let log = seen.record(run, &p, modified, t0);
-        let into = if matches!(p.action, Action::SoftDelete | Action::HardDelete) {
-            &mut self.deletes
-        } else {
-            &mut self.batch
-        };
         let action = p.action.clone();
-        into.add(sid, p.ops, log);
+        if matches!(p.action, Action::SoftDelete | Action::HardDelete) {
+            self.deletes.add(&mut self.batch, sid, p.ops, log);
+        } else {
+            self.batch.add(sid, p.ops, log);
+        }
         if self.batch.len() >= BATCH_OBJECTS {
             let state = run.state.clone();
             run.send(std::mem::replace(&mut self.batch, Batch::full_size()), state).await?;

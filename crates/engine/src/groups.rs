@@ -230,15 +230,15 @@ impl GroupPlan {
 
 impl GroupPass<'_> {
     /// Processes every candidate group: decisions into `batch` (creates, updates,
-    /// memberships, skips) and `deletes` (soft and hard deletes, which count towards the
-    /// accidental-deletion threshold).
+    /// memberships, skips), soft and hard deletes through `deletes` (they count towards
+    /// the accidental-deletion threshold).
     pub async fn run(
         &self,
         run: &mut Run,
         store: &dyn SyncStore,
         candidates: Candidates,
         batch: &mut Batch,
-        deletes: &mut Batch,
+        deletes: &mut crate::cycle::Deletions,
     ) -> Result<(), EngineError> {
         let Candidates { full, members } = candidates;
         let all: BTreeSet<ObjectId> = full.union(&members).copied().collect();
@@ -337,8 +337,11 @@ impl GroupPass<'_> {
             ];
             log.modified_properties = p.modified;
             log.duration_in_milliseconds = t0.elapsed().as_millis() as u64;
-            let into = if matches!(p.action, Action::SoftDelete | Action::HardDelete) { &mut *deletes } else { &mut *batch };
-            into.add(gid, p.ops, log);
+            if matches!(p.action, Action::SoftDelete | Action::HardDelete) {
+                deletes.add(batch, gid, p.ops, log);
+            } else {
+                batch.add(gid, p.ops, log);
+            }
             if batch.len() >= crate::cycle::BATCH_OBJECTS {
                 run.commit_pending(std::mem::take(batch)).await?;
             }

@@ -36,6 +36,7 @@ async fn restart_with_force_deletes_applies_staged_deletions() {
         w.store.apply_one(s.id, WriteOp::SoftDeleteUser { id: u.id, if_match: None }).await.unwrap();
     }
     assert_eq!(w.run(&c).await.staged_deletes, 4);
+    assert_eq!(w.count(t.id).await, 4, "nothing is deleted while the deletions are staged");
     let staged = w.store.provisioning_logs(&LogQuery { config_id: Some(c.id), limit: 100, ..LogQuery::default() }).await.unwrap();
     assert_eq!(staged.iter().filter(|l| l.provisioning_action == ProvisioningAction::StagedDelete).count(), 4);
     // Running again without an admin's decision still holds them back.
