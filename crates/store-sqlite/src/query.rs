@@ -115,6 +115,24 @@ fn glob_escape(s: &str) -> String {
     out
 }
 
+/// The NOCASE range of the texts that start with `prefix` ignoring ASCII case, as SQLite's
+/// NOCASE compares them (ASCII folded, then bytes, which in UTF-8 is code point order):
+/// from the folded prefix to the folded prefix with its last character made the next
+/// one. None for an empty prefix (everything matches).
+fn prefix_range(prefix: &str) -> Option<(String, String)> {
+    let low = prefix.to_ascii_lowercase();
+    let mut chars: Vec<char> = low.chars().collect();
+    while let Some(last) = chars.pop() {
+        // The next code point, past the surrogates.
+        let next = (u32::from(last) + 1..=0x10FFFF).find_map(char::from_u32);
+        if let Some(next) = next {
+            chars.push(next);
+            return Some((low, chars.into_iter().collect()));
+        }
+    }
+    None
+}
+
 fn sql_op(op: CompareOp) -> &'static str {
     match op {
         CompareOp::Eq => "=",
@@ -293,7 +311,19 @@ impl Condition {
                         format!("{pre}{}{post}", glob_escape(s))
                     };
                     let test = if ignore_case { "LIKE ? ESCAPE '\\'" } else { "GLOB ?" };
-                    self.sql.push_str(&format!("({col} IS NOT NULL AND {col} {test})"));
+                    // A case-insensitive prefix is also a range of the column's NOCASE
+                    // order, which its index can seek (the LIKE alone cannot use it: the
+                    // plan may not depend on the bound pattern).
+                    let range = if op == CompareOp::Sw && ignore_case { prefix_range(s) } else { None };
+                    match range {
+                        Some((low, high)) => {
+                            self.sql.push_str(&format!(
+                                "({col} IS NOT NULL AND {col} >= ? COLLATE NOCASE AND {col} < ? COLLATE NOCASE AND {col} {test})"
+                            ));
+                            self.params.extend([Value::Text(low), Value::Text(high)]);
+                        }
+                        None => self.sql.push_str(&format!("({col} IS NOT NULL AND {col} {test})")),
+                    }
                     self.params.push(Value::Text(pattern));
                     return Ok(());
                 }
@@ -523,11 +553,23 @@ mod tests {
         assert_eq!(glob_escape("a*b?[c"), "a[*]b[?][[]c");
     }
 
+    #[test]
+    fn a_prefix_is_a_nocase_range() {
+        assert_eq!(prefix_range("Ad"), Some(("ad".into(), "ae".into())));
+        assert_eq!(prefix_range("a_Z"), Some(("a_z".into(), "a_{".into())));
+        assert_eq!(prefix_range("zoë"), Some(("zoë".into(), "zoì".into())));
+        assert_eq!(prefix_range("a\u{10FFFF}"), Some(("a\u{10FFFF}".into(), "b".into())));
+        assert_eq!(prefix_range("\u{D7FF}"), Some(("\u{D7FF}".into(), "\u{E000}".into())));
+        assert_eq!(prefix_range(""), None);
+    }
+
     /// The plan of each typical SCIM lookup seeks an index; none scans the tenant.
     #[test]
     fn typical_lookups_use_their_indexes() {
         use tenantsync_domain::ObjectId;
         let conn = rusqlite::Connection::open_in_memory().unwrap();
+        // As every connection of the store: plans never depend on bound values.
+        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).unwrap();
         for m in crate::schema::migrations() {
             conn.execute_batch(m).unwrap();
         }
@@ -557,6 +599,8 @@ mod tests {
             (Table::Users, Filter::folded(Field::User(UserAttribute::UserPrincipalName), CompareOp::Eq, text("a@b.example")), "users_upn"),
             (Table::Users, Filter::exact(Field::User(UserAttribute::ExternalId), CompareOp::Eq, text("x")), "users_external_id"),
             (Table::Users, Filter::folded(Field::User(UserAttribute::DisplayName), CompareOp::Eq, text("x")), "users_display_name"),
+            (Table::Users, Filter::folded(Field::User(UserAttribute::UserPrincipalName), CompareOp::Sw, text("Ad")), "users_upn"),
+            (Table::Users, Filter::folded(Field::User(UserAttribute::DisplayName), CompareOp::Sw, text("x")), "users_display_name"),
             (Table::Users, Filter::folded(Field::User(UserAttribute::Mail), CompareOp::Eq, text("a@b.example")), "users_mail"),
             (Table::Groups, Filter::folded(Field::Group(GroupAttribute::DisplayName), CompareOp::Eq, text("x")), "groups_display_name"),
             (Table::Groups, Filter::exact(Field::Group(GroupAttribute::ExternalId), CompareOp::Eq, text("x")), "groups_external_id"),

@@ -95,6 +95,12 @@ pub async fn filter_table(f: Fixture) {
         (Filter::exact(upn, Op::Eq, text("ALICE@contoso.example")), &[]),
         (Filter::folded(upn, Op::Ne, text("alice@contoso.example")), &["bob", "carol", "dave"]),
         (Filter::folded(upn, Op::Sw, text("CA")), &["carol"]),
+        // A prefix is a range of the case-folded order: its ends, exactly.
+        (Filter::folded(upn, Op::Sw, text("B")), &["bob"]),
+        (Filter::folded(upn, Op::Sw, text("CAROL@CONTOSO.EXAMPLE")), &["carol"]),
+        (Filter::folded(upn, Op::Sw, text("carol@contoso.examplf")), &[]),
+        (Filter::folded(upn, Op::Sw, text("b@")), &[]),
+        (Filter::folded(upn, Op::Sw, text("")), &["alice", "bob", "carol", "dave"]),
         (Filter::folded(upn, Op::Ew, text("@FABRIKAM.example")), &["dave"]),
         (Filter::folded(upn, Op::Co, text("CONTOSO")), &["alice", "bob", "carol"]),
         (Filter::folded(upn, Op::Gt, text("bob@contoso.example")), &["carol", "dave"]),
