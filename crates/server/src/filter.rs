@@ -176,6 +176,10 @@ enum Bound<'a> {
 
 fn val_filter(vf: &ValFilter, b: &Bound<'_>, depth: usize) -> ScimResult<Filter> {
     depth_check(depth)?;
+    // Several tests on links must hold for the same linked object.
+    if let (Bound::Links(field, ty, name), ValFilter::Not(_) | ValFilter::And(_) | ValFilter::Or(_)) = (b, vf) {
+        return Ok(Filter::Linked { via: *field, filter: Box::new(linked(vf, *field, ty, name, depth)?) });
+    }
     Ok(match vf {
         ValFilter::Attr(e) => {
             let (path, op, value) = split(e);
@@ -263,12 +267,60 @@ fn extension(name: &tenantsync_domain::ExtensionName, op: Option<CompareOp>, val
     }
 }
 
+/// The display name of what a link points at: a user's groups, a group's members.
+fn shown(field: Field) -> Field {
+    use tenantsync_domain::{GroupAttribute as G, UserAttribute as U};
+    if field == Field::MemberOf { Field::Group(G::DisplayName) } else { Field::User(U::DisplayName) }
+}
+
+/// A value filter on links (`groups[...]`, `members[...]`) as a filter over the linked
+/// objects themselves: `value` is their id, `display` their display name, `type` the
+/// links' constant type.
+fn linked(vf: &ValFilter, field: Field, ty: &'static str, name: &str, depth: usize) -> ScimResult<Filter> {
+    depth_check(depth)?;
+    Ok(match vf {
+        ValFilter::Attr(e) => {
+            let (path, op, value) = split(e);
+            if path.sub_attr.is_some() || path.uri.is_some() {
+                return Err(ScimError::invalid_filter(format!("'{path}' is not a sub-attribute")));
+            }
+            let sub = path.name.as_str();
+            if sub.eq_ignore_ascii_case("type") {
+                compare_slot(Slot::Text(ty), op, value, None)?
+            } else if sub.eq_ignore_ascii_case("display") {
+                compare_slot(Slot::Field(shown(field), true), op, value, None)?
+            } else if sub.eq_ignore_ascii_case("value") {
+                match (op, value) {
+                    (None, _) => Filter::Const(true),
+                    (Some(op @ (CompareOp::Eq | CompareOp::Ne)), Some(CompValue::Str(s))) => match s.parse() {
+                        Ok(id) => Filter::exact(Field::Id, op, FilterValue::Id(id)),
+                        Err(_) => Filter::Const(op == CompareOp::Ne),
+                    },
+                    _ => return Err(ScimError::invalid_filter(format!("{name}.value compares with eq or ne and a string"))),
+                }
+            } else {
+                return Err(ScimError::invalid_filter(format!("{name} can be filtered by value, display or type, not '{sub}'")));
+            }
+        }
+        ValFilter::Not(inner) => Filter::Not(Box::new(linked(inner, field, ty, name, depth + 1)?)),
+        ValFilter::And(items) => Filter::And(items.as_slice().iter().map(|i| linked(i, field, ty, name, depth + 1)).collect::<ScimResult<_>>()?),
+        ValFilter::Or(items) => Filter::Or(items.as_slice().iter().map(|i| linked(i, field, ty, name, depth + 1)).collect::<ScimResult<_>>()?),
+    })
+}
+
 fn links(field: Field, ty: &'static str, name: &str, sub: &str, op: Option<CompareOp>, value: Option<&CompValue>) -> ScimResult<Filter> {
     if sub.eq_ignore_ascii_case("type") {
         return compare_slot(Slot::Text(ty), op, value, None);
     }
+    if sub.eq_ignore_ascii_case("display") {
+        // Some linked object has (`ne`: none has) that display name.
+        let negate = op == Some(CompareOp::Ne) && !matches!(value, Some(CompValue::Null));
+        let op = if negate { Some(CompareOp::Eq) } else { op };
+        let test = Filter::Linked { via: field, filter: Box::new(compare_slot(Slot::Field(shown(field), true), op, value, None)?) };
+        return Ok(if negate { Filter::Not(Box::new(test)) } else { test });
+    }
     if !sub.eq_ignore_ascii_case("value") {
-        return Err(ScimError::invalid_filter(format!("{name} can be filtered by value or type, not '{sub}'")));
+        return Err(ScimError::invalid_filter(format!("{name} can be filtered by value, display or type, not '{sub}'")));
     }
     match (op, value) {
         (None, _) => Ok(Filter::Present(field)),

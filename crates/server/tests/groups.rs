@@ -95,7 +95,7 @@ async fn group_filters_and_delete() {
 async fn user_groups_attribute() {
     let s = Server::start().await;
     let id = |v: &Value| v["id"].as_str().unwrap().to_owned();
-    let a = id(&s.create_user(json!({ "userName": "a@contoso.example", "groups": [{ "value": "ignored" }] })).await);
+    let a = id(&s.create_user(json!({ "userName": "a@contoso.example", "displayName": "Alice", "groups": [{ "value": "ignored" }] })).await);
     let b = id(&s.create_user(json!({ "userName": "b@contoso.example" })).await);
     let c = id(&s.create_user(json!({ "userName": "c@contoso.example" })).await);
     let sales = id(&s.call("POST", "/Groups", Some(&json!({ "displayName": "Sales", "members": [{ "value": a }, { "value": b }] }))).await.body);
@@ -137,13 +137,36 @@ async fn user_groups_attribute() {
         (format!(r#"not (groups.value eq "{sales}")"#), vec!["c"]),
         ("groups pr".to_owned(), vec!["a", "b"]),
         (r#"groups.value eq "not-an-id""#.to_owned(), vec![]),
+        // By the groups' names (live groups only), case-insensitively; in brackets, every
+        // test holds for the same group.
+        (r#"groups.display eq "sales""#.to_owned(), vec!["a", "b"]),
+        (r#"groups.display sw "O""#.to_owned(), vec!["a"]),
+        (r#"groups.display eq "Gone""#.to_owned(), vec![]),
+        (r#"groups.display ne "Ops""#.to_owned(), vec!["b", "c"]),
+        (format!(r#"groups[display eq "Ops" and value eq "{ops}"]"#), vec!["a"]),
+        (format!(r#"groups[display eq "Sales" and value eq "{ops}"]"#), vec![]),
+        (r#"groups[not (display eq "Sales")]"#.to_owned(), vec!["a"]),
+        (r#"groups[display co "e" or display eq "Ops"]"#.to_owned(), vec!["a", "b"]),
     ] {
         let r = s.call("GET", &format!("/Users?sortBy=userName&filter={}", q(&filter)), None).await;
         assert_eq!(r.status, 200, "{filter}: {}", r.body);
         assert_eq!(names(&r.body), expected, "{filter}");
     }
-    let r = s.call("GET", &format!("/Users?filter={}", q(r#"groups.display eq "Sales""#)), None).await;
+    let r = s.call("GET", &format!("/Users?filter={}", q(r#"groups.nickname eq "Sales""#)), None).await;
     assert_eq!(r.error().1.as_deref(), Some("invalidFilter"));
+    // Groups by their members' names, the same way.
+    let groups = |f: &str| {
+        let (s, f) = (&s, f.to_owned());
+        async move {
+            let r = s.call("GET", &format!("/Groups?sortBy=displayName&excludedAttributes=members&filter={}", q(&f)), None).await;
+            assert_eq!(r.status, 200, "{f}: {}", r.body);
+            r.body["Resources"].as_array().unwrap().iter().map(|g| g["displayName"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(groups(r#"members.display eq "ALICE""#).await, ["Ops", "Sales"]);
+    assert_eq!(groups(r#"members[display sw "al"]"#).await, ["Ops", "Sales"]);
+    assert_eq!(groups(&format!(r#"members[display eq "Alice" and value eq "{b}"]"#)).await, Vec::<String>::new());
+    assert_eq!(groups(r#"not (members.display pr)"#).await, Vec::<String>::new());
     // Read-only.
     for op in [
         json!({ "op": "add", "path": "groups", "value": [{ "value": ops }] }),

@@ -89,6 +89,19 @@ fn column(table: Table, field: Field) -> Result<(&'static str, Kind), StoreError
     }
 }
 
+/// Whether a filter tests only an object's own columns (what a linked object may be
+/// tested on: inside the subquery of `Filter::Linked`, memberships and extension values
+/// would refer to the wrong row).
+fn own_attributes_only(f: &Filter) -> bool {
+    match f {
+        Filter::Const(_) => true,
+        Filter::Present(field) | Filter::Compare { field, .. } => !matches!(field, Field::Member | Field::MemberOf),
+        Filter::Extension { .. } | Filter::Linked { .. } => false,
+        Filter::And(all) | Filter::Or(all) => all.iter().all(own_attributes_only),
+        Filter::Not(f) => own_attributes_only(f),
+    }
+}
+
 /// Escapes `%`, `_` and `\` for `LIKE ... ESCAPE '\'`.
 fn like_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
@@ -233,6 +246,31 @@ impl Condition {
                 ));
                 self.params.push(Value::Blob(self.tenant.clone()));
                 self.params.push(Value::Blob(group.as_bytes().to_vec()));
+            }
+            Filter::Linked { via, filter } => {
+                let (other, sub) = match (table, via) {
+                    // Uncorrelated, so each runs once: the linked objects that match, then
+                    // the objects linked to them.
+                    (Table::Users, Field::MemberOf) => (
+                        Table::Groups,
+                        "SELECT m.user_id FROM members m JOIN groups ON groups.tenant_id = m.tenant_id AND groups.id = m.group_id \
+                         WHERE m.tenant_id = ? AND groups.deleted_ms IS NULL AND ",
+                    ),
+                    (Table::Groups, Field::Member) => (
+                        Table::Users,
+                        "SELECT m.group_id FROM members m JOIN users ON users.tenant_id = m.tenant_id AND users.id = m.user_id \
+                         WHERE m.tenant_id = ? AND users.deleted_ms IS NULL AND ",
+                    ),
+                    _ => return Err(unsupported("users link to their groups (groups), groups to their members (members)")),
+                };
+                if !own_attributes_only(filter) {
+                    return Err(unsupported("a linked object is tested on its own attributes only"));
+                }
+                let mut inner = Condition { tenant: self.tenant.clone(), ..Condition::default() };
+                inner.push(other, filter)?;
+                self.sql.push_str(&format!("(id IN ({sub}({})))", inner.sql));
+                self.params.push(Value::Blob(self.tenant.clone()));
+                self.params.extend(inner.params);
             }
             Filter::Compare { field, op, value, ignore_case } => self.compare(table, *field, *op, value, *ignore_case)?,
             Filter::Extension { name, test, ignore_case } => {

@@ -75,6 +75,12 @@ pub enum Filter {
     /// when the user has the attribute; otherwise a text comparison, true when any value
     /// of a multi-valued attribute satisfies it (`Ne`: when no value equals).
     Extension { name: ExtensionName, test: Option<(CompareOp, String)>, ignore_case: bool },
+    /// Some object linked by direct membership satisfies `filter`: with
+    /// `via: Field::MemberOf` (user queries), one of the live groups the user is a member
+    /// of, `filter` being over groups; with `via: Field::Member` (group queries), one of the
+    /// group's live members, `filter` being over users. `filter` tests the linked objects'
+    /// own attributes (no memberships, links or extension attributes within).
+    Linked { via: Field, filter: Box<Filter> },
     And(Vec<Filter>),
     Or(Vec<Filter>),
     Not(Box<Filter>),
@@ -95,7 +101,7 @@ impl Filter {
     pub fn depth(&self) -> usize {
         match self {
             Filter::Const(_) | Filter::Present(_) | Filter::Compare { .. } | Filter::Extension { .. } => 1,
-            Filter::Not(f) => 1 + f.depth(),
+            Filter::Not(f) | Filter::Linked { filter: f, .. } => 1 + f.depth(),
             Filter::And(v) | Filter::Or(v) => 1 + v.iter().map(Filter::depth).max().unwrap_or(0),
         }
     }

@@ -67,6 +67,10 @@ async fn data(f: &Fixture) -> Data {
     Data { t, alice, carol, erin, g_sales, g_empty }
 }
 
+fn linked(via: Field, filter: Filter) -> Filter {
+    Filter::Linked { via, filter: Box::new(filter) }
+}
+
 fn text(s: &str) -> V {
     V::Text(s.into())
 }
@@ -95,6 +99,14 @@ pub async fn filter_table(f: Fixture) {
         (Filter::exact(upn, Op::Eq, text("ALICE@contoso.example")), &[]),
         (Filter::folded(upn, Op::Ne, text("alice@contoso.example")), &["bob", "carol", "dave"]),
         (Filter::folded(upn, Op::Sw, text("CA")), &["carol"]),
+        // Users by their live groups' attributes.
+        (linked(Field::MemberOf, Filter::folded(Field::Group(G::DisplayName), Op::Eq, text("SALES"))), &["alice", "carol"]),
+        (linked(Field::MemberOf, Filter::folded(Field::Group(G::DisplayName), Op::Eq, text("empty"))), &[]),
+        (
+            linked(Field::MemberOf, Filter::And(vec![Filter::folded(Field::Group(G::DisplayName), Op::Sw, text("s")), Filter::exact(Field::Group(G::ExternalId), Op::Eq, text("G-1"))])),
+            &["alice", "carol"],
+        ),
+        (Filter::Not(Box::new(linked(Field::MemberOf, Filter::Const(true)))), &["bob", "dave"]),
         // A prefix is a range of the case-folded order: its ends, exactly.
         (Filter::folded(upn, Op::Sw, text("B")), &["bob"]),
         (Filter::folded(upn, Op::Sw, text("CAROL@CONTOSO.EXAMPLE")), &["carol"]),
@@ -376,6 +388,18 @@ pub async fn fields_of_the_other_kind_are_unsupported_query(f: Fixture) {
     assert_code(f.store.query_groups(d.t, &q(Filter::Present(Field::User(U::City)))).await, "unsupported_query");
     assert_code(f.store.query_users(d.t, &q(Filter::exact(Field::User(U::City), Op::Eq, V::Bool(true)))).await, "unsupported_query");
     assert_code(f.store.query_users(TenantId::new(), &q(Filter::Const(true))).await, "tenant_not_found");
+    // Links go from users to groups and from groups to members, and test the linked
+    // objects' own attributes.
+    assert_code(f.store.query_users(d.t, &q(linked(Field::Member, Filter::Const(true)))).await, "unsupported_query");
+    assert_code(f.store.query_groups(d.t, &q(linked(Field::MemberOf, Filter::Const(true)))).await, "unsupported_query");
+    assert_code(f.store.query_users(d.t, &q(linked(Field::MemberOf, Filter::Present(Field::Member)))).await, "unsupported_query");
+    assert_code(f.store.query_users(d.t, &q(linked(Field::MemberOf, Filter::Present(Field::User(U::City))))).await, "unsupported_query");
+    // Groups by their live members' attributes.
+    let q = |filter| ObjectQuery { filter: Some(filter), sort: None, offset: 0, limit: 10, seek: None };
+    let groups = f.store.query_groups(d.t, &q(linked(Field::Member, Filter::folded(Field::User(U::DisplayName), Op::Sw, text("carol"))))).await.unwrap();
+    assert_eq!(groups.items.iter().map(|g| g.id).collect::<Vec<_>>(), [d.g_sales]);
+    let none = f.store.query_groups(d.t, &q(linked(Field::Member, Filter::exact(Field::Id, Op::Eq, V::Id(d.erin))))).await.unwrap();
+    assert!(none.items.is_empty(), "a soft-deleted member does not count");
 }
 
 pub async fn tokens_store_hashes_list_and_revoke(f: Fixture) {
