@@ -92,6 +92,14 @@ fn pause_restart_and_logs_through_the_cli() {
     assert!(logs.as_array().unwrap().iter().all(|l| l["provisioningAction"] == "create" && l["status"] == "success"));
     assert!(env.ok(&["sync", "logs", name]).contains("alice@fabrikam.example"));
     assert!(env.json(&["sync", "logs", name, "--status", "failure"]).as_array().unwrap().is_empty());
+    // A time range: both records lie between their own times, none before the first.
+    let at = |i: usize| logs[i]["activityDateTime"].as_str().unwrap().to_owned();
+    let (first, last) = if at(0) <= at(1) { (at(0), at(1)) } else { (at(1), at(0)) };
+    let later = (last.parse::<jiff::Timestamp>().unwrap() + jiff::SignedDuration::from_secs(1)).to_string();
+    assert_eq!(env.json(&["sync", "logs", name, "--since", &first, "--until", &later]).as_array().unwrap().len(), 2);
+    assert!(env.json(&["sync", "logs", name, "--until", &first]).as_array().unwrap().len() < 2);
+    let r = env.run(&["sync", "logs", name, "--until", "yesterday"]);
+    assert!(r.stderr.contains("--until 'yesterday'") && r.stderr.contains("[invalid_argument]"), "{}", r.stderr);
     env.ok(&["sync", "pause", name]);
     let r = env.run(&["sync", "run", name]);
     assert!(r.stderr.contains("[job_paused]"), "{}", r.stderr);

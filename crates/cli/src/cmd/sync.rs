@@ -165,6 +165,9 @@ pub enum SyncCmd {
         /// Only records at or after this time (RFC 3339).
         #[arg(long)]
         since: Option<String>,
+        /// Only records before this time (RFC 3339).
+        #[arg(long)]
+        until: Option<String>,
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
@@ -400,7 +403,7 @@ pub async fn run(ctx: &Ctx, cmd: SyncCmd) -> Result<(), Failure> {
             let state = engine.restart(c.id, scope).await.map_err(|e| engine_failure(format!("sync configuration '{name}'"), e))?;
             print_state(ctx, "restarted", &state);
         }
-        SyncCmd::Logs { config: name, status, object, since, limit } => {
+        SyncCmd::Logs { config: name, status, object, since, until, limit } => {
             let c = config(ctx, &name).await?;
             let status = match status.as_deref() {
                 None => None,
@@ -413,11 +416,12 @@ pub async fn run(ctx: &Ctx, cmd: SyncCmd) -> Result<(), Failure> {
                 }),
             };
             let object_id = object.as_deref().map(|o| o.parse::<ObjectId>().about(|| format!("--object '{o}'"))).transpose()?;
-            let since = since
-                .as_deref()
-                .map(|t| t.parse::<jiff::Timestamp>().map_err(|e| Failure::new(format!("--since '{t}'"), e.to_string(), "invalid_argument")))
-                .transpose()?;
-            let query = LogQuery { config_id: Some(c.id), since, status, object_id, limit, ..LogQuery::default() };
+            let time = |flag: &str, t: Option<String>| {
+                t.map(|t| t.parse::<jiff::Timestamp>().map_err(|e| Failure::new(format!("{flag} '{t}'"), e.to_string(), "invalid_argument")))
+                    .transpose()
+            };
+            let (since, until) = (time("--since", since)?, time("--until", until)?);
+            let query = LogQuery { config_id: Some(c.id), since, until, status, object_id, limit };
             let logs = ctx.sync.provisioning_logs(&query).await.about(|| format!("sync configuration '{name}'"))?;
             if ctx.json {
                 output::json(&logs);
