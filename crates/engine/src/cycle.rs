@@ -20,6 +20,11 @@ use tenantsync_store::{
 /// [`IN_FLIGHT`] + 1 are in memory (a few tens of MiB).
 pub(crate) const BATCH_OBJECTS: usize = 8000;
 
+/// The smallest batch: when several runs share the store, each gets a share of
+/// [`BATCH_OBJECTS`] (its batches wait for the one writer anyway, so a hub's memory stays
+/// that of one run), but not less than this.
+const MIN_BATCH_OBJECTS: usize = 1000;
+
 /// Batches queued for the writer at most: the one it applies and the next, ready when it
 /// is done (the planning of a batch does not always take as long as its writing).
 const IN_FLIGHT: usize = 2;
@@ -53,9 +58,9 @@ pub(crate) struct Batch {
 }
 
 impl Batch {
-    /// An empty batch with room for a full one (no reallocation while it fills).
-    fn full_size() -> Batch {
-        Batch { ops: Vec::with_capacity(BATCH_OBJECTS), logs: Vec::with_capacity(BATCH_OBJECTS) }
+    /// An empty batch with room for `objects` (no reallocation while it fills).
+    fn with_room(objects: usize) -> Batch {
+        Batch { ops: Vec::with_capacity(objects), logs: Vec::with_capacity(objects) }
     }
 
     pub(crate) fn add(&mut self, source: ObjectId, ops: Vec<WriteOp>, mut log: ProvisioningLog) {
@@ -141,6 +146,29 @@ pub(crate) struct Run {
     inflight: std::collections::VecDeque<InFlight>,
     /// The run's stream of commits.
     writer: std::sync::Arc<dyn SyncWriter>,
+    /// Counts this run among the engine's runs while it lives.
+    share: RunShare,
+}
+
+/// Objects per batch of each of `runs` runs going at once.
+fn batch_share(runs: usize) -> usize {
+    (BATCH_OBJECTS / runs.max(1)).max(MIN_BATCH_OBJECTS)
+}
+
+/// One run counted among those an engine has going (see [`Run::batch_objects`]).
+struct RunShare(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl RunShare {
+    fn new(runs: std::sync::Arc<std::sync::atomic::AtomicUsize>) -> RunShare {
+        runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        RunShare(runs)
+    }
+}
+
+impl Drop for RunShare {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 type Committed = Result<(Vec<ObjectId>, Vec<Result<WriteOutcome, StoreError>>), EngineError>;
@@ -167,7 +195,13 @@ impl Run {
             groups: BTreeSet::new(),
             inflight: std::collections::VecDeque::new(),
             writer: engine.store().sync_writer(id, target).await?,
+            share: RunShare::new(engine.runs()),
         })
+    }
+
+    /// Objects per batch: [`BATCH_OBJECTS`] shared among the runs going at once.
+    pub(crate) fn batch_objects(&self) -> usize {
+        batch_share(self.share.0.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     /// A run for one on-demand action.
@@ -541,7 +575,7 @@ async fn resolve_managers(
         }
         if let Some(op) = plan::manager_op_for(r.target_user, r.current, wanted) {
             batch.ops.push((r.source_user, op));
-            if batch.ops.len() >= BATCH_OBJECTS {
+            if batch.ops.len() >= run.batch_objects() {
                 let state = run.state.clone();
                 run.send(std::mem::take(batch), state).await?;
             }
@@ -560,7 +594,7 @@ impl Work {
         }
         if self.batch.len() > 0 {
             let state = run.state.clone();
-            run.send(std::mem::replace(&mut self.batch, Batch::full_size()), state).await?;
+            run.send(std::mem::replace(&mut self.batch, Batch::with_room(run.batch_objects())), state).await?;
         }
         run.flush().await?;
         let managers = std::mem::take(&mut self.managers);
@@ -638,9 +672,9 @@ impl Work {
         } else {
             self.batch.add(sid, p.ops, log);
         }
-        if self.batch.len() >= BATCH_OBJECTS {
+        if self.batch.len() >= run.batch_objects() {
             let state = run.state.clone();
-            run.send(std::mem::replace(&mut self.batch, Batch::full_size()), state).await?;
+            run.send(std::mem::replace(&mut self.batch, Batch::with_room(run.batch_objects())), state).await?;
         }
         Ok(Some(action))
     }
@@ -915,5 +949,29 @@ pub(crate) fn outcome(action: &Action, modified: &[ModifiedProperty]) -> (Provis
         }
         Action::SoftDelete | Action::HardDelete => (ProvisioningAction::Delete, ProvisioningStatus::Success),
         Action::Skip(_) => (ProvisioningAction::Other, ProvisioningStatus::Skipped),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn concurrent_runs_share_the_batch_size_down_to_a_floor() {
+        assert_eq!(batch_share(0), BATCH_OBJECTS);
+        assert_eq!(batch_share(1), BATCH_OBJECTS);
+        assert_eq!(batch_share(2), BATCH_OBJECTS / 2);
+        assert_eq!(batch_share(10), MIN_BATCH_OBJECTS);
+        assert_eq!(batch_share(1000), MIN_BATCH_OBJECTS);
+    }
+
+    #[test]
+    fn a_run_counts_while_it_lives() {
+        let runs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (a, b) = (RunShare::new(runs.clone()), RunShare::new(runs.clone()));
+        assert_eq!(runs.load(std::sync::atomic::Ordering::Relaxed), 2);
+        drop(a);
+        drop(b);
+        assert_eq!(runs.load(std::sync::atomic::Ordering::Relaxed), 0);
     }
 }

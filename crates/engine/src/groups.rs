@@ -342,7 +342,7 @@ impl GroupPass<'_> {
             } else {
                 batch.add(gid, p.ops, log);
             }
-            if batch.len() >= crate::cycle::BATCH_OBJECTS {
+            if batch.len() >= run.batch_objects() {
                 run.commit_pending(std::mem::take(batch)).await?;
             }
         }

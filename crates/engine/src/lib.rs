@@ -90,6 +90,8 @@ impl Default for Limits {
 pub struct Engine {
     store: Arc<dyn SyncStore>,
     limits: Limits,
+    /// Runs going at once (clones share it): they share the batch size.
+    runs: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Engine {
@@ -99,7 +101,11 @@ impl Engine {
 
     /// An engine whose cycles keep to `limits`.
     pub fn with_limits(store: Arc<dyn SyncStore>, limits: Limits) -> Self {
-        Self { store, limits }
+        Self { store, limits, runs: Arc::default() }
+    }
+
+    pub(crate) fn runs(&self) -> Arc<std::sync::atomic::AtomicUsize> {
+        self.runs.clone()
     }
 
     pub fn limits(&self) -> Limits {
