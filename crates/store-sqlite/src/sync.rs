@@ -265,39 +265,52 @@ fn wanted(log: &ProvisioningLog, q: &LogQuery) -> bool {
         && q.object_id.is_none_or(|o| log.source_id == o || log.target_id == Some(o))
 }
 
+/// The conditions of a log query as SQL (` AND …` clauses) and their values.
+#[derive(Default)]
+struct Where {
+    sql: String,
+    params: Vec<rusqlite::types::Value>,
+}
+
+impl Where {
+    fn bind(&mut self, clause: &str, v: rusqlite::types::Value) {
+        self.params.push(v);
+        self.sql.push_str(&format!(" AND {clause} ?{}", self.params.len()));
+    }
+
+    /// The configuration and time conditions, which both log tables have; `since` and
+    /// `until` are the clauses testing the time.
+    fn of(q: &LogQuery, since: &str, until: &str) -> Where {
+        let mut w = Where::default();
+        if let Some(c) = q.config_id {
+            w.bind("config_id =", rusqlite::types::Value::Blob(c.as_bytes().to_vec()));
+        }
+        if let Some(t) = q.since {
+            w.bind(since, rusqlite::types::Value::Integer(t.as_millisecond()));
+        }
+        if let Some(t) = q.until {
+            w.bind(until, rusqlite::types::Value::Integer(t.as_millisecond()));
+        }
+        w
+    }
+}
+
 /// Up to `limit` records from blocks, newest first: the blocks that may hold matches,
 /// newest first, each decoded and filtered, until enough are found.
 fn log_blocks(c: &rusqlite::Connection, q: &LogQuery, limit: usize) -> rusqlite::Result<Vec<ProvisioningLog>> {
-    let mut sql = String::from("SELECT id, config_id, body FROM provisioning_log_blocks WHERE 1 = 1");
-    let mut params: Vec<rusqlite::types::Value> = Vec::new();
-    let mut bind = |clause: &str, v: rusqlite::types::Value, sql: &mut String| {
-        params.push(v);
-        sql.push_str(&format!(" AND {clause} ?{}", params.len()));
-    };
-    if let Some(c) = q.config_id {
-        bind("config_id =", rusqlite::types::Value::Blob(c.as_bytes().to_vec()), &mut sql);
-    }
-    if let Some(t) = q.since {
-        bind("last_ms >=", rusqlite::types::Value::Integer(t.as_millisecond()), &mut sql);
-    }
-    if let Some(t) = q.until {
-        bind("first_ms <", rusqlite::types::Value::Integer(t.as_millisecond()), &mut sql);
-    }
+    // A block may hold a match if its time span meets the range.
+    let mut w = Where::of(q, "last_ms >=", "first_ms <");
     if let Some(s) = q.status {
-        bind("(statuses &", rusqlite::types::Value::Integer(logblock::status_bit(s)), &mut sql);
-        sql.push_str(") != 0");
+        w.bind("(statuses &", rusqlite::types::Value::Integer(logblock::status_bit(s)));
+        w.sql.push_str(") != 0");
     }
     if let Some(o) = q.object_id {
-        bind(
-            "id IN (SELECT block_id FROM provisioning_log_objects WHERE object_id =",
-            rusqlite::types::Value::Blob(o.as_bytes().to_vec()),
-            &mut sql,
-        );
-        sql.push(')');
+        w.bind("id IN (SELECT block_id FROM provisioning_log_objects WHERE object_id =", rusqlite::types::Value::Blob(o.as_bytes().to_vec()));
+        w.sql.push(')');
     }
-    sql.push_str(" ORDER BY id DESC");
+    let sql = format!("SELECT id, config_id, body FROM provisioning_log_blocks WHERE 1 = 1{} ORDER BY id DESC", w.sql);
     let mut stmt = c.prepare_cached(&sql)?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(w.params.iter()))?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
         let config = SyncConfigId::from_bytes(row.get(1)?);
@@ -317,34 +330,23 @@ fn log_blocks(c: &rusqlite::Connection, q: &LogQuery, limit: usize) -> rusqlite:
 
 /// Up to `limit` records from the rows of the first log forms, newest first.
 fn legacy_logs(c: &rusqlite::Connection, q: &LogQuery, limit: u32) -> rusqlite::Result<Vec<ProvisioningLog>> {
-    let mut sql = String::from("SELECT body, config_id, status, source_id, target_id FROM provisioning_logs WHERE 1 = 1");
-    let mut params: Vec<rusqlite::types::Value> = Vec::new();
-    let mut bind = |clause: &str, v: rusqlite::types::Value, sql: &mut String| {
-        params.push(v);
-        sql.push_str(&format!(" AND {clause} ?{}", params.len()));
-    };
-    if let Some(c) = q.config_id {
-        bind("config_id =", rusqlite::types::Value::Blob(c.as_bytes().to_vec()), &mut sql);
-    }
-    if let Some(t) = q.since {
-        bind("at_ms >=", rusqlite::types::Value::Integer(t.as_millisecond()), &mut sql);
-    }
-    if let Some(t) = q.until {
-        bind("at_ms <", rusqlite::types::Value::Integer(t.as_millisecond()), &mut sql);
-    }
+    let mut w = Where::of(q, "at_ms >=", "at_ms <");
     if let Some(s) = q.status {
-        bind("status =", rusqlite::types::Value::Text(s.as_str().to_owned()), &mut sql);
+        w.bind("status =", rusqlite::types::Value::Text(s.as_str().to_owned()));
     }
     if let Some(o) = q.object_id {
-        let b = rusqlite::types::Value::Blob(o.as_bytes().to_vec());
-        params.push(b.clone());
-        params.push(b);
-        sql.push_str(&format!(" AND (source_id = ?{} OR target_id = ?{})", params.len() - 1, params.len()));
+        w.params.push(rusqlite::types::Value::Blob(o.as_bytes().to_vec()));
+        let n = w.params.len();
+        w.sql.push_str(&format!(" AND (source_id = ?{n} OR target_id = ?{n})"));
     }
-    params.push(rusqlite::types::Value::Integer(i64::from(limit)));
-    sql.push_str(&format!(" ORDER BY id DESC LIMIT ?{}", params.len()));
+    w.params.push(rusqlite::types::Value::Integer(i64::from(limit)));
+    let sql = format!(
+        "SELECT body, config_id, status, source_id, target_id FROM provisioning_logs WHERE 1 = 1{} ORDER BY id DESC LIMIT ?{}",
+        w.sql,
+        w.params.len()
+    );
     let mut stmt = c.prepare_cached(&sql)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(params.iter()), |r| {
+    let rows = stmt.query_map(rusqlite::params_from_iter(w.params.iter()), |r| {
         let status: String = r.get(2)?;
         let status = match status.as_str() {
             "success" => ProvisioningStatus::Success,
