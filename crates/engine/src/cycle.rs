@@ -90,12 +90,6 @@ pub(crate) struct Deletions {
     staged: u64,
 }
 
-impl Default for Deletions {
-    fn default() -> Deletions {
-        Deletions::new(None)
-    }
-}
-
 impl Deletions {
     fn new(threshold: Option<u64>) -> Deletions {
         Deletions { threshold, held: Batch::default(), staged: 0 }
@@ -349,8 +343,7 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
     // Which source groups this cycle looks at (group provisioning).
     let mut group_candidates = groups::Candidates::default();
     let threshold = cfg.deletion_threshold.filter(|_| !run.state.force_deletes).map(u64::from);
-    let mut work = Work { limits: engine.limits(), deletes: Deletions::new(threshold), ..Work::default() };
-    work.copies.generation = engine.limits().recent_copies;
+    let mut work = Work::new(engine.limits(), threshold);
     // In incremental cycles a user's change may change the members of its groups.
     let groups_of_users = !initial && cfg.provision_groups;
     let mut waiting = Vec::new();
@@ -506,7 +499,6 @@ struct ManagerRef {
 }
 
 /// What a cycle has decided so far.
-#[derive(Default)]
 struct Work {
     batch: Batch,
     /// Deletions, held back while the threshold may still stop them.
@@ -514,7 +506,8 @@ struct Work {
     managers: Vec<ManagerRef>,
     /// Resolve `managers` early once it holds this many (see [`Work::relieve`]).
     relieve_at: usize,
-    limits: crate::Limits,
+    /// `Limits::pending_managers`.
+    pending_managers: usize,
     /// Source user → its target copy, for the users this cycle created or matched most
     /// recently.
     copies: RecentCopies,
@@ -524,7 +517,6 @@ struct Work {
 /// generations of at most `Limits::recent_copies`, so memory does not grow with the
 /// directory. A copy made earlier is found by its anchor once the cycle's writes are
 /// committed.
-#[derive(Default)]
 struct RecentCopies {
     young: HashMap<ObjectId, ObjectId>,
     old: HashMap<ObjectId, ObjectId>,
@@ -532,8 +524,12 @@ struct RecentCopies {
 }
 
 impl RecentCopies {
+    fn new(generation: usize) -> RecentCopies {
+        RecentCopies { young: HashMap::new(), old: HashMap::new(), generation: generation.max(1) }
+    }
+
     fn insert(&mut self, source: ObjectId, target: ObjectId) {
-        if self.young.len() >= self.generation.max(1) {
+        if self.young.len() >= self.generation {
             self.old = std::mem::take(&mut self.young);
         }
         self.young.insert(source, target);
@@ -585,11 +581,22 @@ async fn resolve_managers(
 }
 
 impl Work {
+    fn new(limits: crate::Limits, deletion_threshold: Option<u64>) -> Work {
+        Work {
+            batch: Batch::default(),
+            deletes: Deletions::new(deletion_threshold),
+            managers: Vec::new(),
+            relieve_at: limits.pending_managers.max(1),
+            pending_managers: limits.pending_managers.max(1),
+            copies: RecentCopies::new(limits.recent_copies),
+        }
+    }
+
     /// Keeps the manager references of a big cycle bounded: once
     /// `Limits::pending_managers` wait, everything planned so far is committed and they are resolved now, except
     /// those whose manager comes later in the walk (`position` is where it is).
     async fn relieve(&mut self, run: &mut Run, scope: &Scope<'_>, store: &dyn tenantsync_store::SyncStore, position: ObjectId) -> Result<(), EngineError> {
-        if self.managers.len() < self.relieve_at.max(self.limits.pending_managers.max(1)) {
+        if self.managers.len() < self.relieve_at {
             return Ok(());
         }
         if self.batch.len() > 0 {
@@ -601,7 +608,7 @@ impl Work {
         self.managers =
             resolve_managers(run, &mut self.batch, managers, &self.copies, store, (scope.source, scope.target), Some(position)).await?;
         // Those still waiting do not trigger this again until as many more have come.
-        self.relieve_at = self.managers.len() * 2;
+        self.relieve_at = (self.managers.len() * 2).max(self.pending_managers);
         Ok(())
     }
 

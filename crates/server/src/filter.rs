@@ -284,23 +284,7 @@ fn linked(vf: &ValFilter, field: Field, ty: &'static str, name: &str, depth: usi
             if path.sub_attr.is_some() || path.uri.is_some() {
                 return Err(ScimError::invalid_filter(format!("'{path}' is not a sub-attribute")));
             }
-            let sub = path.name.as_str();
-            if sub.eq_ignore_ascii_case("type") {
-                compare_slot(Slot::Text(ty), op, value, None)?
-            } else if sub.eq_ignore_ascii_case("display") {
-                compare_slot(Slot::Field(shown(field), true), op, value, None)?
-            } else if sub.eq_ignore_ascii_case("value") {
-                match (op, value) {
-                    (None, _) => Filter::Const(true),
-                    (Some(op @ (CompareOp::Eq | CompareOp::Ne)), Some(CompValue::Str(s))) => match s.parse() {
-                        Ok(id) => Filter::exact(Field::Id, op, FilterValue::Id(id)),
-                        Err(_) => Filter::Const(op == CompareOp::Ne),
-                    },
-                    _ => return Err(ScimError::invalid_filter(format!("{name}.value compares with eq or ne and a string"))),
-                }
-            } else {
-                return Err(ScimError::invalid_filter(format!("{name} can be filtered by value, display or type, not '{sub}'")));
-            }
+            linked_test(field, ty, name, &path.name, op, value)?
         }
         ValFilter::Not(inner) => Filter::Not(Box::new(linked(inner, field, ty, name, depth + 1)?)),
         ValFilter::And(items) => Filter::And(items.as_slice().iter().map(|i| linked(i, field, ty, name, depth + 1)).collect::<ScimResult<_>>()?),
@@ -308,32 +292,47 @@ fn linked(vf: &ValFilter, field: Field, ty: &'static str, name: &str, depth: usi
     })
 }
 
-fn links(field: Field, ty: &'static str, name: &str, sub: &str, op: Option<CompareOp>, value: Option<&CompValue>) -> ScimResult<Filter> {
+/// One sub-attribute test of a linked object, as a filter over the linked objects.
+fn linked_test(field: Field, ty: &'static str, name: &str, sub: &str, op: Option<CompareOp>, value: Option<&CompValue>) -> ScimResult<Filter> {
     if sub.eq_ignore_ascii_case("type") {
-        return compare_slot(Slot::Text(ty), op, value, None);
+        compare_slot(Slot::Text(ty), op, value, None)
+    } else if sub.eq_ignore_ascii_case("display") {
+        compare_slot(Slot::Field(shown(field), true), op, value, None)
+    } else if sub.eq_ignore_ascii_case("value") {
+        id_test(Field::Id, name, op, value, Filter::Const(true))
+    } else {
+        Err(ScimError::invalid_filter(format!("{name} can be filtered by value, display or type, not '{sub}'")))
     }
-    if sub.eq_ignore_ascii_case("display") {
-        // Some linked object has (`ne`: none has) that display name.
-        let negate = op == Some(CompareOp::Ne) && !matches!(value, Some(CompValue::Null));
-        let op = if negate { Some(CompareOp::Eq) } else { op };
-        let test = Filter::Linked { via: field, filter: Box::new(compare_slot(Slot::Field(shown(field), true), op, value, None)?) };
-        return Ok(if negate { Filter::Not(Box::new(test)) } else { test });
-    }
-    if !sub.eq_ignore_ascii_case("value") {
-        return Err(ScimError::invalid_filter(format!("{name} can be filtered by value, display or type, not '{sub}'")));
-    }
+}
+
+/// A test of `<name>.value` on `field`: ids compare with eq or ne (a text that is no id
+/// equals none); without an operator (`pr`), `present`.
+fn id_test(field: Field, name: &str, op: Option<CompareOp>, value: Option<&CompValue>, present: Filter) -> ScimResult<Filter> {
     match (op, value) {
-        (None, _) => Ok(Filter::Present(field)),
-        (Some(op @ (CompareOp::Eq | CompareOp::Ne)), Some(CompValue::Str(s))) => {
-            match s.parse() {
-                Ok(id) => Ok(Filter::exact(field, op, FilterValue::Id(id))),
-                Err(_) => Ok(Filter::Const(op == CompareOp::Ne)),
-            }
-        }
+        (None, _) => Ok(present),
+        (Some(op @ (CompareOp::Eq | CompareOp::Ne)), Some(CompValue::Str(s))) => Ok(match s.parse() {
+            Ok(id) => Filter::exact(field, op, FilterValue::Id(id)),
+            Err(_) => Filter::Const(op == CompareOp::Ne),
+        }),
         _ => Err(ScimError::invalid_filter(format!("{name}.value compares with eq or ne and a string"))),
     }
 }
 
+/// A test of one sub-attribute of links outside brackets (`groups.value eq "…"`).
+fn links(field: Field, ty: &'static str, name: &str, sub: &str, op: Option<CompareOp>, value: Option<&CompValue>) -> ScimResult<Filter> {
+    if sub.eq_ignore_ascii_case("type") {
+        return compare_slot(Slot::Text(ty), op, value, None);
+    }
+    if sub.eq_ignore_ascii_case("value") {
+        // The membership itself: no look at the linked objects.
+        return id_test(field, name, op, value, Filter::Present(field));
+    }
+    // Some linked object passes (`ne`: none has that value).
+    let negate = op == Some(CompareOp::Ne) && !matches!(value, Some(CompValue::Null));
+    let op = if negate { Some(CompareOp::Eq) } else { op };
+    let test = Filter::Linked { via: field, filter: Box::new(linked_test(field, ty, name, sub, op, value)?) };
+    Ok(if negate { Filter::Not(Box::new(test)) } else { test })
+}
 
 /// Whether the field holds ids, booleans, timestamps or text.
 fn field_kind(f: Field) -> &'static str {

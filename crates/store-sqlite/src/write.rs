@@ -224,29 +224,29 @@ impl<'c> Tx<'c> {
     /// Applies consecutive creates of provisioned users in UPN order (see
     /// [`Tx::apply_sync`]); their results go to `results` in their own order.
     fn create_run(&mut self, run: Vec<WriteOp>, results: &mut Vec<Result<WriteOutcome, StoreError>>) -> Result<(), StoreError> {
-        let mut users: Vec<Box<NewUser>> = run
+        let mut users: Vec<Option<Box<NewUser>>> = run
             .into_iter()
             .filter_map(|op| match op {
-                WriteOp::CreateUser(u) => Some(u),
+                WriteOp::CreateUser(u) => Some(Some(u)),
                 _ => None,
             })
             .collect();
         let base = results.len();
-        let ids: std::collections::HashMap<ObjectId, usize> = users.iter().enumerate().map(|(i, u)| (u.id, base + i)).collect();
+        let ids: std::collections::HashMap<ObjectId, usize> = users.iter().flatten().enumerate().map(|(i, u)| (u.id, base + i)).collect();
+        fn upn(u: &Option<Box<NewUser>>) -> Option<impl Iterator<Item = u8> + '_> {
+            u.as_ref().map(|u| u.attrs.user_principal_name.as_str().bytes().map(|c| c.to_ascii_lowercase()))
+        }
         let mut order: Vec<usize> = (0..users.len()).collect();
-        order.sort_by(|&a, &b| {
-            let key = |i: usize| users.get(i).map(|u| u.attrs.user_principal_name.as_str().bytes().map(|c| c.to_ascii_lowercase()));
-            match (key(a), key(b)) {
-                (Some(x), Some(y)) => x.cmp(y),
-                _ => std::cmp::Ordering::Equal,
-            }
+        // Stable: of two creates of one UPN, the first still goes first.
+        order.sort_by(|&a, &b| match (users.get(a).and_then(upn), users.get(b).and_then(upn)) {
+            (Some(x), Some(y)) => x.cmp(y),
+            _ => std::cmp::Ordering::Equal,
         });
         let mut slots: Vec<Option<Result<WriteOutcome, StoreError>>> = (0..users.len()).map(|_| None).collect();
         // (result position, manager's result position) of copies given a manager of the run.
         let mut trusted = Vec::new();
-        let mut taken: Vec<Option<Box<NewUser>>> = users.drain(..).map(Some).collect();
         for i in order {
-            let Some(new) = taken.get_mut(i).and_then(Option::take) else { continue };
+            let Some(mut new) = users.get_mut(i).and_then(Option::take) else { continue };
             let manager = match &new.manager {
                 Some(UserRef::Id(m)) if *m != new.id => ids.get(m).map(|&pos| (*m, pos)),
                 _ => None,
@@ -254,9 +254,8 @@ impl<'c> Tx<'c> {
             let result = match manager {
                 Some((m, pos)) => {
                     trusted.push((base + i, pos));
-                    let mut new = *new;
                     new.manager = None;
-                    self.insert_user(new, Some(m))
+                    self.insert_user(*new, Some(m))
                 }
                 None => self.create_user(*new, true).map(|(u, _)| u),
             };
