@@ -18,12 +18,12 @@
 
 mod common;
 
-use common::{arg, median, peak_rss_mib, raw, sample_upns, Measure, DOMAIN};
+use common::{DOMAIN, Measure, arg, median, peak_rss_mib, raw, sample_upns};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 use tenantsync_cli::generate;
-use tenantsync_cli::import::{import_users, ImportOptions};
+use tenantsync_cli::import::{ImportOptions, import_users};
 use tenantsync_domain::{ChangeCursor, NewTenant, Upn};
 use tenantsync_store::Store;
 use tenantsync_store_sqlite::SqliteStore;

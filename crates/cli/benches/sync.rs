@@ -21,17 +21,17 @@
 
 mod common;
 
-use common::{arg, median, peak_rss_mib, percentile, raw, DOMAIN};
+use common::{DOMAIN, arg, median, peak_rss_mib, percentile, raw};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tenantsync_cli::generate;
-use tenantsync_cli::import::{import_users, ImportOptions};
+use tenantsync_cli::import::{ImportOptions, import_users};
 use tenantsync_domain::{Anchor, AttrValue, NewTenant, PartnerSettings, SyncConfiguration, SyncScope, Tenant, UserPatch};
-use tenantsync_engine::scheduler::{self, SchedulerOptions};
 use tenantsync_engine::Engine;
+use tenantsync_engine::scheduler::{self, SchedulerOptions};
 use tenantsync_store::{ListQuery, Store, SyncStore};
 use tenantsync_store_sqlite::SqliteStore;
 
@@ -59,8 +59,7 @@ async fn tenant(store: &SqliteStore, name: &str, domain: &str) -> Tenant {
 async fn source(store: &SqliteStore, dir: &Path, users: usize) -> Tenant {
     let s = tenant(store, "Contoso", DOMAIN).await;
     let csv = dir.join("source.csv");
-    generate::write_csv(std::io::BufWriter::new(std::fs::File::create(&csv).unwrap()), generate::users(1, users, DOMAIN, "Contoso", true))
-        .unwrap();
+    generate::write_csv(std::io::BufWriter::new(std::fs::File::create(&csv).unwrap()), generate::users(1, users, DOMAIN, "Contoso", true)).unwrap();
     let report = import_users(store, s.id, &csv, &ImportOptions::default(), &mut |_| {}).await.unwrap();
     assert_eq!(report.imported as usize, users);
     std::fs::remove_file(&csv).unwrap();
@@ -160,7 +159,16 @@ fn latency(dir: &Path, users: usize, samples: usize) -> Latency {
         let sched_engine = engine.clone();
         let options = SchedulerOptions { interval: Duration::from_secs(3600), external_check: Duration::from_secs(3600), log_retention: None };
         let service = tokio::spawn(async move {
-            scheduler::run(&sched_engine, options, async { let _ = stop_rx.await; }, |_| {}).await.unwrap();
+            scheduler::run(
+                &sched_engine,
+                options,
+                async {
+                    let _ = stop_rx.await;
+                },
+                |_| {},
+            )
+            .await
+            .unwrap();
         });
         tokio::time::sleep(Duration::from_millis(200)).await;
         let users_page = store.list_users(s, &ListQuery { limit: samples as u32, ..ListQuery::default() }).await.unwrap().items;
@@ -232,7 +240,10 @@ fn main() {
     let ours_rate = median(ours.iter().map(|m| m.users_per_s).collect());
     let raw_rate = median(base.iter().map(|m| m.import_per_s).collect());
     println!("sync benchmark, medians of {runs} alternating runs");
-    println!("initial 1:1 sync of {users} users (logs included): {ours_rate:.0} users/s; raw insert baseline {raw_rate:.0} users/s; ratio {:.2}x", ours_rate / raw_rate);
+    println!(
+        "initial 1:1 sync of {users} users (logs included): {ours_rate:.0} users/s; raw insert baseline {raw_rate:.0} users/s; ratio {:.2}x",
+        ours_rate / raw_rate
+    );
     println!("peak memory of the initial sync: {:.0} MiB", median(ours.iter().map(|m| m.peak_rss_mib).collect()));
     println!("hub with {spokes} spokes and {hub_users} users: all converged in {hub_s:.1} s");
     println!("event-driven change to target ({latency_users}-user source, {samples} samples): p50 {:.1} ms, p99 {:.1} ms", lat.p50_ms, lat.p99_ms);

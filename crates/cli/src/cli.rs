@@ -310,9 +310,7 @@ pub enum ExprCmd {
         input: Option<PathBuf>,
     },
     /// Check an expression's syntax, function names and argument counts without evaluating it.
-    Check {
-        expression: String,
-    },
+    Check { expression: String },
     /// List the functions with their signatures.
     Functions,
 }

@@ -30,11 +30,7 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // One line, whatever the message holds.
         let message = self.message.replace('\n', " ");
-        if self.subject.is_empty() {
-            write!(f, "{message} [{}]", self.code)
-        } else {
-            write!(f, "{}: {message} [{}]", self.subject, self.code)
-        }
+        if self.subject.is_empty() { write!(f, "{message} [{}]", self.code) } else { write!(f, "{}: {message} [{}]", self.subject, self.code) }
     }
 }
 

@@ -240,7 +240,12 @@ pub async fn import_users(
             let mut columns = Vec::with_capacity(headers.len());
             for name in headers.iter() {
                 let name = name.trim();
-                let col = column(name).map_err(|e| ImportError::Header { file: file_name.clone(), line: 1, message: format!("column '{name}': {e}"), code: e.code() })?;
+                let col = column(name).map_err(|e| ImportError::Header {
+                    file: file_name.clone(),
+                    line: 1,
+                    message: format!("column '{name}': {e}"),
+                    code: e.code(),
+                })?;
                 columns.push(col);
             }
             check_columns(&file_name, headers.iter().map(str::trim), &columns)?;
@@ -250,9 +255,8 @@ pub async fn import_users(
                     Ok(false) => break,
                     Ok(true) => {
                         let line = record.position().map_or(0, |p| p.line());
-                        let cells = columns.iter().zip(record.iter()).map(|(c, v)| {
-                            (c, if v.is_empty() { AttrValue::Null } else { AttrValue::String(v.to_owned()) })
-                        });
+                        let cells =
+                            columns.iter().zip(record.iter()).map(|(c, v)| (c, if v.is_empty() { AttrValue::Null } else { AttrValue::String(v.to_owned()) }));
                         let bytes = record.position().map_or(0, |p| p.byte());
                         row_done!(line, build(cells), bytes);
                     }
@@ -333,12 +337,7 @@ fn check_columns<'a>(file: &str, names: impl Iterator<Item = &'a str>, columns: 
         }
     }
     if !columns.iter().any(|c| matches!(c, Column::Upn)) {
-        return Err(ImportError::Header {
-            file: file.into(),
-            line: 1,
-            message: "there is no userPrincipalName column".into(),
-            code: "missing_attribute",
-        });
+        return Err(ImportError::Header { file: file.into(), line: 1, message: "there is no userPrincipalName column".into(), code: "missing_attribute" });
     }
     Ok(())
 }
@@ -361,8 +360,7 @@ enum JsonRowError {
 }
 
 fn parse_json_row(line: &str, names: &mut HashMap<String, Result<Column, DomainError>>) -> Result<NewUser, JsonRowError> {
-    let map: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(line).map_err(|e| JsonRowError::Syntax(format!("not a JSON object: {e}")))?;
+    let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(line).map_err(|e| JsonRowError::Syntax(format!("not a JSON object: {e}")))?;
     let mut cols: Vec<Column> = Vec::with_capacity(map.len());
     let mut vals: Vec<AttrValue> = Vec::with_capacity(map.len());
     for (key, value) in map {

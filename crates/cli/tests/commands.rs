@@ -23,9 +23,20 @@ fn user_lifecycle_through_the_cli() {
     let env = Env::new();
     env.contoso();
     let alice = env.json(&[
-        "user", "create", "-t", "contoso.example", "--upn", "alice@contoso.example", "--set", "displayName=Alice Liddell",
-        "--set", "department=Sales", "--set", "extension_0123456789abcdef0123456789abcdef_skills=rust",
-        "--set", "extension_0123456789abcdef0123456789abcdef_skills=sql",
+        "user",
+        "create",
+        "-t",
+        "contoso.example",
+        "--upn",
+        "alice@contoso.example",
+        "--set",
+        "displayName=Alice Liddell",
+        "--set",
+        "department=Sales",
+        "--set",
+        "extension_0123456789abcdef0123456789abcdef_skills=rust",
+        "--set",
+        "extension_0123456789abcdef0123456789abcdef_skills=sql",
     ]);
     assert_eq!(alice["displayName"], "Alice Liddell");
     assert_eq!(alice["origin"], "internal");
@@ -33,12 +44,19 @@ fn user_lifecycle_through_the_cli() {
     let bob = env.json(&["user", "create", "-t", "contoso.example", "--upn", "bob@contoso.example", "--manager", "alice@contoso.example"]);
     assert_eq!(bob["manager"], alice["id"]);
     let ext = env.json(&[
-        "user", "create", "-t", "contoso.example", "--upn", "carol_fabrikam.example#EXT#@contoso.example",
-        "--anchor", "01a20843-ce53-750f-af29-a364bf4b7052:01a20843-ce69-72a1-8a77-53846884f128",
+        "user",
+        "create",
+        "-t",
+        "contoso.example",
+        "--upn",
+        "carol_fabrikam.example#EXT#@contoso.example",
+        "--anchor",
+        "01a20843-ce53-750f-af29-a364bf4b7052:01a20843-ce69-72a1-8a77-53846884f128",
     ]);
     assert_eq!(ext["origin"], "external");
 
-    let updated = env.json(&["user", "update", "-t", "contoso.example", "alice@contoso.example", "--set", "department=Marketing", "--set", "city=", "--if-match", "1"]);
+    let updated =
+        env.json(&["user", "update", "-t", "contoso.example", "alice@contoso.example", "--set", "department=Marketing", "--set", "city=", "--if-match", "1"]);
     assert_eq!(updated["department"], "Marketing");
     assert_eq!(updated["version"], 2);
 

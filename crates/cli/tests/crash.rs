@@ -1,7 +1,7 @@
 //! A process killed at any instant leaves objects and change feed consistent: a real
 //! child process is killed (SIGKILL) at varying points of an import, and the data
 //! directory is checked afterwards.
-use crate::support::{path_str, Env};
+use crate::support::{Env, path_str};
 use std::time::Duration;
 use tenantsync_cli::generate;
 use tenantsync_domain::{ChangeCursor, ChangeOp, DomainName};
@@ -75,12 +75,8 @@ fn killing_an_import_at_any_point_leaves_a_consistent_store() {
     // Whole-file mode: all or nothing.
     std::fs::remove_dir_all(env.data()).unwrap();
     env.contoso();
-    let mut child = env
-        .cmd()
-        .args(["import", "users", "-t", "contoso.example", path_str(&csv), "--quiet"])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child =
+        env.cmd().args(["import", "users", "-t", "contoso.example", path_str(&csv), "--quiet"]).stdout(std::process::Stdio::null()).spawn().unwrap();
     std::thread::sleep(Duration::from_millis(300));
     let _ = child.kill();
     let _ = child.wait();

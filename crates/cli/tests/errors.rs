@@ -68,12 +68,7 @@ fn a_foreign_data_directory_is_refused_and_untouched() {
 fn an_unreadable_data_directory_is_an_error() {
     let env = Env::new();
     let file = env.file("plain", "x");
-    let r = std::process::Command::new(env!("CARGO_BIN_EXE_tenantsync"))
-        .arg("--data-dir")
-        .arg(&file)
-        .args(["tenant", "list"])
-        .output()
-        .unwrap();
+    let r = std::process::Command::new(env!("CARGO_BIN_EXE_tenantsync")).arg("--data-dir").arg(&file).args(["tenant", "list"]).output().unwrap();
     assert_eq!(r.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&r.stderr).contains("[unreadable_data_directory]"));
 }
@@ -89,7 +84,9 @@ fn every_error_code_is_documented() {
     let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap();
     let literal = regex::Regex::new(r#"=> "([A-Za-z_.]+)""#).unwrap();
     let mut codes = Vec::new();
-    for file in ["crates/domain/src/error.rs", "crates/store/src/error.rs", "crates/engine/src/error.rs", "crates/expression/src/error.rs", "crates/cli/src/import.rs"] {
+    for file in
+        ["crates/domain/src/error.rs", "crates/store/src/error.rs", "crates/engine/src/error.rs", "crates/expression/src/error.rs", "crates/cli/src/import.rs"]
+    {
         let text = read(file);
         let start = text.find("pub fn code(&self) -> &'static str {").unwrap_or_else(|| panic!("{file}: no code()"));
         let body = &text[start..];

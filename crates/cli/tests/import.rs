@@ -1,5 +1,5 @@
 //! Bulk import: formats, line numbers, the atomic unit.
-use crate::support::{path_str, Env};
+use crate::support::{Env, path_str};
 
 fn users(env: &Env) -> usize {
     env.json(&["user", "list", "-t", "contoso.example", "--show", "all", "--limit", "1000"])["value"].as_array().unwrap().len()
@@ -107,11 +107,17 @@ fn header_problems_stop_before_anything_is_read() {
     let env = Env::new();
     env.contoso();
     for (content, expect) in [
-        ("userPrincipalName,favouriteColour\nx@contoso.example,red\n", "users.csv:1: column 'favouriteColour': unknown attribute 'favouriteColour' [unknown_attribute]"),
+        (
+            "userPrincipalName,favouriteColour\nx@contoso.example,red\n",
+            "users.csv:1: column 'favouriteColour': unknown attribute 'favouriteColour' [unknown_attribute]",
+        ),
         ("userPrincipalName,id\n", "users.csv:1: column 'id': attribute 'id' is read-only [read_only_attribute]"),
         ("displayName\nAlice\n", "users.csv:1: there is no userPrincipalName column [missing_attribute]"),
         ("userPrincipalName,city,City\n", "users.csv:1: column 'City' appears twice [duplicate_column]"),
-        ("userPrincipalName,extension_12_x\n", "users.csv:1: column 'extension_12_x': malformed extension attribute name 'extension_12_x': expected extension_<32 hex digits>_<name> [malformed_attribute_name]"),
+        (
+            "userPrincipalName,extension_12_x\n",
+            "users.csv:1: column 'extension_12_x': malformed extension attribute name 'extension_12_x': expected extension_<32 hex digits>_<name> [malformed_attribute_name]",
+        ),
     ] {
         let f = env.file("users.csv", content);
         let r = env.run(&["import", "users", "-t", "contoso.example", path_str(&f), "--quiet"]);

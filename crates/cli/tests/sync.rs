@@ -12,7 +12,8 @@ fn world(env: &Env) {
 fn a_configuration_runs_only_once_the_partners_allow_it() {
     let env = Env::new();
     world(&env);
-    let c = env.json(&["sync", "create", "--source", "fabrikam.example", "--target", "contoso.example", "--scope", "all", "--filter", "department EQUALS Sales"]);
+    let c =
+        env.json(&["sync", "create", "--source", "fabrikam.example", "--target", "contoso.example", "--scope", "all", "--filter", "department EQUALS Sales"]);
     let id = c["id"].as_str().unwrap().to_owned();
     let r = env.run(&["sync", "run", "fabrikam.example:contoso.example"]);
     assert_eq!(r.code, 1);
@@ -63,9 +64,15 @@ fn bad_configurations_are_refused_with_one_line() {
     world(&env);
     let cases: &[(&[&str], &str)] = &[
         (&["sync", "create", "--source", "fabrikam.example", "--target", "fabrikam.example"], "[same_tenant]"),
-        (&["sync", "create", "--source", "fabrikam.example", "--target", "contoso.example", "--map", "displayName=Join(\".\", [givenName]"], "[expression.parse."),
+        (
+            &["sync", "create", "--source", "fabrikam.example", "--target", "contoso.example", "--map", "displayName=Join(\".\", [givenName]"],
+            "[expression.parse.",
+        ),
         (&["sync", "create", "--source", "fabrikam.example", "--target", "contoso.example", "--map", "id=[mail]"], "[read_only_attribute]"),
-        (&["sync", "create", "--source", "fabrikam.example", "--target", "contoso.example", "--filter", "department SOUNDS_LIKE Sales"], "[expression.scoping."),
+        (
+            &["sync", "create", "--source", "fabrikam.example", "--target", "contoso.example", "--filter", "department SOUNDS_LIKE Sales"],
+            "[expression.scoping.",
+        ),
         (&["sync", "create", "--source", "fabrikam.example", "--target", "nowhere.example"], "[tenant_not_found]"),
         (&["sync", "run", "nope"], "[invalid_argument]"),
     ];
@@ -125,13 +132,8 @@ fn serve_runs_the_jobs_and_picks_up_commits_of_other_processes() {
     env.ok(&["partner", "set", "-t", "fabrikam.example", "--outbound-auto-redeem", "true"]);
     env.ok(&["partner", "set", "-t", "contoso.example", "--inbound-sync", "true", "--inbound-auto-redeem", "true"]);
     env.ok(&["sync", "create", "--source", "fabrikam.example", "--target", "contoso.example", "--scope", "all"]);
-    let mut serve = env
-        .cmd()
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut serve =
+        env.cmd().args(["serve", "--listen", "127.0.0.1:0"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null()).spawn().unwrap();
     let mut line = String::new();
     BufReader::new(serve.stdout.take().unwrap()).read_line(&mut line).unwrap();
     assert!(line.starts_with("serving SCIM 2.0 on http://127.0.0.1:"), "{line}");

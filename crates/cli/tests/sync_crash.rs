@@ -9,7 +9,7 @@
 //! Not a timed test: a first, uninterrupted run on a copy of the data directory measures
 //! how long a run takes here, and the kills land at fractions of that; whatever the
 //! timing, every check holds.
-use crate::support::{path_str, Env};
+use crate::support::{Env, path_str};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -23,7 +23,8 @@ fn tokens_are_shown_once_listed_without_secret_and_revocable() {
     assert!(entry["expiresDateTime"].is_string() && entry["revokedDateTime"].is_null());
     assert!(!list.to_string().contains(&token[token.len() - 64..]), "the secret is never listed");
 
-    let mut serve = env.cmd().args(["serve", "--listen", "127.0.0.1:0"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    let mut serve =
+        env.cmd().args(["serve", "--listen", "127.0.0.1:0"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null()).spawn().unwrap();
     let mut line = String::new();
     BufReader::new(serve.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let addr = line.trim().strip_prefix("serving SCIM 2.0 on http://").unwrap().split('/').next().unwrap().to_owned();

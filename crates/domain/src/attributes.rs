@@ -129,8 +129,7 @@ impl GroupAttribute {
 }
 
 /// Names that exist on every object but are set by the directory itself.
-pub(crate) const READ_ONLY: &[&str] =
-    &["id", "createdDateTime", "deletedDateTime", "version", "origin", "anchor", "tenantId", "lastModifiedDateTime"];
+pub(crate) const READ_ONLY: &[&str] = &["id", "createdDateTime", "deletedDateTime", "version", "origin", "anchor", "tenantId", "lastModifiedDateTime"];
 
 /// A user attribute name: built-in or a directory extension.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

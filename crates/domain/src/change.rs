@@ -47,15 +47,8 @@ pub enum ChangeOp {
 }
 
 impl ChangeOp {
-    pub const ALL: [ChangeOp; 7] = [
-        ChangeOp::Create,
-        ChangeOp::Update,
-        ChangeOp::SoftDelete,
-        ChangeOp::Restore,
-        ChangeOp::HardDelete,
-        ChangeOp::MemberAdd,
-        ChangeOp::MemberRemove,
-    ];
+    pub const ALL: [ChangeOp; 7] =
+        [ChangeOp::Create, ChangeOp::Update, ChangeOp::SoftDelete, ChangeOp::Restore, ChangeOp::HardDelete, ChangeOp::MemberAdd, ChangeOp::MemberRemove];
 
     /// Stable small integer, as stores persist it.
     pub fn code(self) -> u8 {

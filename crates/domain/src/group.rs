@@ -20,8 +20,7 @@ pub struct GroupAttributes {
 
 impl GroupAttributes {
     pub fn new(display_name: &str) -> Result<Self, DomainError> {
-        let display_name = check_text("displayName", display_name.to_owned(), 256)?
-            .ok_or(DomainError::InvalidDisplayName { reason: "it is empty" })?;
+        let display_name = check_text("displayName", display_name.to_owned(), 256)?.ok_or(DomainError::InvalidDisplayName { reason: "it is empty" })?;
         Ok(Self { display_name, description: None, mail_nickname: None, security_enabled: true, external_id: None })
     }
 

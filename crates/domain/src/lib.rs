@@ -20,7 +20,7 @@ mod sync;
 mod tenant;
 mod user;
 
-pub use attributes::{AttrValue, AttributeChange, GroupAttribute, UserAttribute, UserAttrName};
+pub use attributes::{AttrValue, AttributeChange, GroupAttribute, UserAttrName, UserAttribute};
 pub use change::{Change, ChangeCursor, ChangeOp, ObjectKind};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::DomainError;
@@ -28,9 +28,8 @@ pub use group::{Group, GroupAttributes, GroupPatch, NewGroup};
 pub use ids::{Anchor, ObjectId, TenantId, Version};
 pub use names::{DomainName, ExtensionName, Mail, Upn};
 pub use sync::{
-    default_group_mappings, default_user_mappings, Assignment, AttributeMapping, FlowType, MappingSource, PartnerSettings, QuarantineThresholds, RetryPolicy,
-    ScopingClause,
-    ScopingFilterGroup, ScopingOperand, SyncConfigId, SyncConfiguration, SyncScope, TargetActions, DEFAULT_DELETION_THRESHOLD,
+    Assignment, AttributeMapping, DEFAULT_DELETION_THRESHOLD, FlowType, MappingSource, PartnerSettings, QuarantineThresholds, RetryPolicy, ScopingClause,
+    ScopingFilterGroup, ScopingOperand, SyncConfigId, SyncConfiguration, SyncScope, TargetActions, default_group_mappings, default_user_mappings,
 };
-pub use tenant::{NewTenant, Tenant, DEFAULT_SOFT_DELETE_RETENTION_DAYS};
-pub use user::{NewUser, Origin, User, UserAttributes, UserPatch, UserRef, UserType, EXTENSION_MAX_LEN, EXTENSION_MAX_VALUES};
+pub use tenant::{DEFAULT_SOFT_DELETE_RETENTION_DAYS, NewTenant, Tenant};
+pub use user::{EXTENSION_MAX_LEN, EXTENSION_MAX_VALUES, NewUser, Origin, User, UserAttributes, UserPatch, UserRef, UserType};

@@ -5,10 +5,10 @@
 //! automatic redemption ([`PartnerSettings`]), as in Entra's cross-tenant access settings.
 use crate::ids::uuid_id;
 use crate::{DomainError, ObjectId, TenantId};
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 use uuid::Uuid;
-use serde::{Deserialize, Serialize};
 
 uuid_id!(
     /// The id of a sync configuration (one per source → target pair).
@@ -280,9 +280,27 @@ impl SyncConfiguration {
 /// that is matched stays a Guest unless the mapping is changed to flow `Always`).
 pub fn default_user_mappings() -> Vec<AttributeMapping> {
     let mut mappings: Vec<AttributeMapping> = [
-        "accountEnabled", "displayName", "givenName", "surname", "mail", "mailNickname", "department", "jobTitle",
-        "companyName", "employeeId", "officeLocation", "streetAddress", "city", "state", "postalCode", "country",
-        "preferredLanguage", "telephoneNumber", "mobilePhone", "usageLocation", "manager",
+        "accountEnabled",
+        "displayName",
+        "givenName",
+        "surname",
+        "mail",
+        "mailNickname",
+        "department",
+        "jobTitle",
+        "companyName",
+        "employeeId",
+        "officeLocation",
+        "streetAddress",
+        "city",
+        "state",
+        "postalCode",
+        "country",
+        "preferredLanguage",
+        "telephoneNumber",
+        "mobilePhone",
+        "usageLocation",
+        "manager",
     ]
     .into_iter()
     .map(|a| AttributeMapping::direct(a, a))

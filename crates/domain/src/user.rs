@@ -299,8 +299,7 @@ impl UserAttributes {
             AccountEnabled => self.account_enabled = parse_bool("accountEnabled", &value)?,
             UserType => {
                 self.user_type = match &value {
-                    AttrValue::String(s) => crate::UserType::parse(s)
-                        .ok_or_else(|| invalid("userType", format!("must be Member or Guest, not '{s}'")))?,
+                    AttrValue::String(s) => crate::UserType::parse(s).ok_or_else(|| invalid("userType", format!("must be Member or Guest, not '{s}'")))?,
                     _ => return Err(invalid("userType", "must be Member or Guest")),
                 }
             }
@@ -573,10 +572,16 @@ mod tests {
             (vec![("userPrincipalName", AttrValue::String("bad".into()))], "invalid_upn"),
             (vec![("userPrincipalName", AttrValue::String("a@b.example".into())), ("mail", AttrValue::String("x".into()))], "invalid_mail"),
             (vec![("userPrincipalName", AttrValue::String("a@b.example".into())), ("colour", AttrValue::String("x".into()))], "unknown_attribute"),
-            (vec![("userPrincipalName", AttrValue::String("a@b.example".into())), ("usageLocation", AttrValue::String("usa".into()))], "invalid_attribute_value"),
+            (
+                vec![("userPrincipalName", AttrValue::String("a@b.example".into())), ("usageLocation", AttrValue::String("usa".into()))],
+                "invalid_attribute_value",
+            ),
             (vec![("userPrincipalName", AttrValue::String("a@b.example".into())), ("userType", AttrValue::String("Admin".into()))], "invalid_attribute_value"),
             (vec![("userPrincipalName", AttrValue::String("a@b.example".into())), ("id", AttrValue::String("x".into()))], "read_only_attribute"),
-            (vec![("userPrincipalName", AttrValue::String("a@b.example".into())), ("displayName", AttrValue::String("x".repeat(257)))], "invalid_attribute_value"),
+            (
+                vec![("userPrincipalName", AttrValue::String("a@b.example".into())), ("displayName", AttrValue::String("x".repeat(257)))],
+                "invalid_attribute_value",
+            ),
         ];
         for (pairs, code) in cases {
             assert_eq!(NewUser::from_pairs(pairs).unwrap_err().code(), code);
@@ -587,11 +592,7 @@ mod tests {
     fn apply_reports_only_real_changes() {
         let mut a = UserAttributes::new(upn("alice@contoso.example"));
         a.department = Some("Sales".into());
-        let patch = UserPatch::from_pairs([
-            ("department", AttrValue::String("Sales".into())),
-            ("jobTitle", AttrValue::String("Lead".into())),
-        ])
-        .unwrap();
+        let patch = UserPatch::from_pairs([("department", AttrValue::String("Sales".into())), ("jobTitle", AttrValue::String("Lead".into()))]).unwrap();
         let changes = a.apply(&patch, None).unwrap();
         assert_eq!(changes, vec![AttributeChange { name: "jobTitle".into(), old: AttrValue::Null, new: AttrValue::String("Lead".into()) }]);
     }

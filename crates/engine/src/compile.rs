@@ -1,9 +1,7 @@
 //! Turning a stored configuration into something that runs: every expression parsed and
 //! compiled once against the source schema, every target attribute checked.
 use crate::EngineError;
-use tenantsync_domain::{
-    AttrValue, AttributeMapping, FlowType, MappingSource, SyncConfiguration, User, UserAttrName, UserAttribute,
-};
+use tenantsync_domain::{AttrValue, AttributeMapping, FlowType, MappingSource, SyncConfiguration, User, UserAttrName, UserAttribute};
 use tenantsync_expression::scoping::{CompiledFilter, Filter, FilterGroup};
 use tenantsync_expression::{Program, Row, Schema, Value};
 
@@ -99,9 +97,8 @@ impl Compiled {
             None
         } else {
             let bad = |message: String, code: &'static str| EngineError::InvalidScopingFilter { message, code };
-            let groups: Vec<FilterGroup> = serde_json::to_value(&config.scoping_filter)
-                .and_then(serde_json::from_value)
-                .map_err(|e| bad(e.to_string(), "invalid_scoping_filter"))?;
+            let groups: Vec<FilterGroup> =
+                serde_json::to_value(&config.scoping_filter).and_then(serde_json::from_value).map_err(|e| bad(e.to_string(), "invalid_scoping_filter"))?;
             let filter = Filter { groups, ..Filter::default() };
             Some(filter.compile(&schema).map_err(|e| bad(e.to_string(), e.code()))?)
         };
@@ -113,10 +110,7 @@ impl Compiled {
         let bad = |message: String, code: &'static str| EngineError::InvalidMapping { target: m.target_attribute_name.clone(), message, code };
         let target = UserAttrName::parse(&m.target_attribute_name).map_err(|e| bad(e.to_string(), e.code()))?;
         if target == UserAttrName::Builtin(UserAttribute::UserPrincipalName) {
-            return Err(bad(
-                "userPrincipalName is set by the sync (B2B form) and cannot be mapped".into(),
-                "read_only_attribute",
-            ));
+            return Err(bad("userPrincipalName is set by the sync (B2B form) and cannot be mapped".into(), "read_only_attribute"));
         }
         let (text, program) = source_program(&m.source, schema, bad)?;
         Ok(Mapping { target, program, flow: m.flow_type, default_value: m.default_value.clone(), source_text: text })

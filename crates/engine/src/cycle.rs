@@ -2,16 +2,13 @@
 //! since the watermark).
 use crate::compile::Compiled;
 use crate::plan::{self, Action, ScopeInput};
-use crate::{groups, policy, Engine, EngineError};
+use crate::{Engine, EngineError, groups, policy};
 use jiff::Timestamp;
 use std::collections::{BTreeSet, HashMap};
-use tenantsync_domain::{
-    Anchor, Assignment, ChangeCursor, ChangeOp, ObjectId, ObjectKind, SyncConfigId, TenantId,
-};
+use tenantsync_domain::{Anchor, Assignment, ChangeCursor, ChangeOp, ObjectId, ObjectKind, SyncConfigId, TenantId};
 use tenantsync_store::{
-    CycleCounters, CycleExecution, Escrow, JobState, JobStatusCode, ListQuery, ModifiedProperty, ProvisioningAction,
-    ProvisioningLog, ProvisioningStatus, ProvisioningStep, StoreError, SyncWriter, Visibility,
-    WriteOp, WriteOutcome,
+    CycleCounters, CycleExecution, Escrow, JobState, JobStatusCode, ListQuery, ModifiedProperty, ProvisioningAction, ProvisioningLog, ProvisioningStatus,
+    ProvisioningStep, StoreError, SyncWriter, Visibility, WriteOp, WriteOutcome,
 };
 
 /// Objects (log records) per batch handed to the store's writer. The store groups
@@ -48,7 +45,6 @@ pub struct CycleReport {
     /// What the cycle did to groups (group provisioning).
     pub groups: crate::groups::GroupReport,
 }
-
 
 /// Writes and their log records, committed together.
 #[derive(Default)]
@@ -241,11 +237,7 @@ impl Run {
         let Some(handle) = self.inflight.pop_front() else {
             return Ok(());
         };
-        let (sources, results) = handle.await.map_err(|e| {
-            EngineError::Store(StoreError::Internal {
-                message: format!("commit task: {e}"),
-            })
-        })??;
+        let (sources, results) = handle.await.map_err(|e| EngineError::Store(StoreError::Internal { message: format!("commit task: {e}") }))??;
         for (source, result) in sources.into_iter().zip(results) {
             match result {
                 Ok(_) => self.report.counters.count_exported += 1,
@@ -280,7 +272,14 @@ impl Run {
         self.report.counters.count_escrowed += 1;
     }
 
-    pub(crate) fn log(&mut self, source: ObjectId, name: impl Into<String>, target: Option<ObjectId>, action: ProvisioningAction, status: ProvisioningStatus) -> ProvisioningLog {
+    pub(crate) fn log(
+        &mut self,
+        source: ObjectId,
+        name: impl Into<String>,
+        target: Option<ObjectId>,
+        action: ProvisioningAction,
+        status: ProvisioningStatus,
+    ) -> ProvisioningLog {
         self.change += 1;
         ProvisioningLog {
             id: uuid::Uuid::now_v7().to_string(),
@@ -332,14 +331,7 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
 
     let (assigned_users, assigned_groups) = assignments(cfg);
     let live = live_groups(store, source, assigned_groups.clone()).await;
-    let scope = Scope {
-        compiled: &compiled,
-        source,
-        target,
-        target_domain: &target_tenant.initial_domain,
-        assigned_users,
-        assigned_groups: live,
-    };
+    let scope = Scope { compiled: &compiled, source, target, target_domain: &target_tenant.initial_domain, assigned_users, assigned_groups: live };
     // Which source groups this cycle looks at (group provisioning).
     let mut group_candidates = groups::Candidates::default();
     let threshold = cfg.deletion_threshold.filter(|_| !run.state.force_deletes).map(u64::from);
@@ -387,13 +379,7 @@ pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, Engin
         let _ = run.flush().await;
         return Err(e);
     }
-    let Work {
-        mut batch,
-        mut deletes,
-        managers,
-        copies,
-        ..
-    } = work;
+    let Work { mut batch, mut deletes, managers, copies, .. } = work;
 
     // Groups, once the users they may contain are written.
     if !group_candidates.full.is_empty() || !group_candidates.members.is_empty() {
@@ -605,8 +591,7 @@ impl Work {
         }
         run.flush().await?;
         let managers = std::mem::take(&mut self.managers);
-        self.managers =
-            resolve_managers(run, &mut self.batch, managers, &self.copies, store, (scope.source, scope.target), Some(position)).await?;
+        self.managers = resolve_managers(run, &mut self.batch, managers, &self.copies, store, (scope.source, scope.target), Some(position)).await?;
         // Those still waiting do not trigger this again until as many more have come.
         self.relieve_at = (self.managers.len() * 2).max(self.pending_managers);
         Ok(())
@@ -620,13 +605,7 @@ impl Work {
         let mut p = match seen.plan() {
             Ok(p) => p,
             Err(message) => {
-                let mut log = run.log(
-                    sid,
-                    seen.name(),
-                    seen.matched.as_ref().map(|m| m.id),
-                    ProvisioningAction::Other,
-                    ProvisioningStatus::Failure,
-                );
+                let mut log = run.log(sid, seen.name(), seen.matched.as_ref().map(|m| m.id), ProvisioningAction::Other, ProvisioningStatus::Failure);
                 log.error_code = Some("MappingEvaluationFailed".into());
                 log.error_message = Some(message.clone());
                 self.batch.add(sid, Vec::new(), log);
@@ -642,10 +621,7 @@ impl Work {
             Action::HardDelete => run.report.hard_deleted += 1,
             Action::Skip(_) => run.report.skipped += 1,
         }
-        let entitled = matches!(
-            p.action,
-            Action::Create | Action::Update | Action::Restore | Action::Skip("RedundantExport")
-        );
+        let entitled = matches!(p.action, Action::Create | Action::Update | Action::Restore | Action::Skip("RedundantExport"));
         if entitled {
             run.report.counters.count_entitled += 1;
             if let Some(t) = p.target_id {
@@ -664,12 +640,7 @@ impl Work {
         }
         if let (Some(m), Some(t)) = (p.manager, p.target_id) {
             let current = seen.matched.as_ref().and_then(|u| u.attrs.manager);
-            self.managers.push(ManagerRef {
-                source_user: sid,
-                target_user: t,
-                current,
-                source_manager: m,
-            });
+            self.managers.push(ManagerRef { source_user: sid, target_user: t, current, source_manager: m });
         }
         let modified = std::mem::take(&mut p.modified);
         let log = seen.record(run, &p, modified, t0);
@@ -693,19 +664,10 @@ const PAGE: u32 = 2000;
 /// The initial cycle's walk: every source user and every copy this configuration made in
 /// the target, side by side in source-id order (the anchor index is in that order too),
 /// so each user is read once and matched without a lookup of its own.
-async fn initial_pass(
-    run: &mut Run,
-    work: &mut Work,
-    scope: &Scope<'_>,
-    store: &dyn tenantsync_store::SyncStore,
-) -> Result<(), EngineError> {
+async fn initial_pass(run: &mut Run, work: &mut Work, scope: &Scope<'_>, store: &dyn tenantsync_store::SyncStore) -> Result<(), EngineError> {
     use std::collections::VecDeque;
     let (source, target) = (scope.source, scope.target);
-    let mut src_query = ListQuery {
-        limit: PAGE,
-        visibility: Visibility::All,
-        ..ListQuery::default()
-    };
+    let mut src_query = ListQuery { limit: PAGE, visibility: Visibility::All, ..ListQuery::default() };
     // A page is walked in place (a user is big; moving it into a queue copies it).
     let (mut src, mut src_done) = (Vec::new().into_iter().peekable(), false);
     let (mut copies, mut copies_after, mut copies_done) = (VecDeque::new(), None, false);
@@ -720,15 +682,9 @@ async fn initial_pass(
             }
         }
         if copies.is_empty() && !copies_done {
-            let page = store
-                .list_users_by_anchor_tenant(target, source, copies_after, PAGE)
-                .await?;
+            let page = store.list_users_by_anchor_tenant(target, source, copies_after, PAGE).await?;
             // Copies made by this cycle's own earlier commits are behind the walk already.
-            copies.extend(
-                page.items
-                    .into_iter()
-                    .filter(|u| u.anchor.is_some_and(|a| last.is_none_or(|l| a.object > l))),
-            );
+            copies.extend(page.items.into_iter().filter(|u| u.anchor.is_some_and(|a| last.is_none_or(|l| a.object > l))));
             match page.next {
                 Some(n) => copies_after = Some(n),
                 None => copies_done = true,
@@ -738,26 +694,15 @@ async fn initial_pass(
             }
         }
         let next_src = src.peek().map(|u: &tenantsync_domain::User| u.id);
-        let next_copy = copies
-            .front()
-            .and_then(|u: &tenantsync_domain::User| u.anchor)
-            .map(|a| a.object);
+        let next_copy = copies.front().and_then(|u: &tenantsync_domain::User| u.anchor).map(|a| a.object);
         let sid = match (next_src, next_copy) {
             (None, None) => return Ok(()),
             (Some(a), None) => a,
             (None, Some(b)) => b,
             (Some(a), Some(b)) => a.min(b),
         };
-        let user = if next_src == Some(sid) {
-            src.next()
-        } else {
-            None
-        };
-        let matched = if next_copy == Some(sid) {
-            copies.pop_front()
-        } else {
-            None
-        };
+        let user = if next_src == Some(sid) { src.next() } else { None };
+        let matched = if next_copy == Some(sid) { copies.pop_front() } else { None };
         if user.is_some() {
             run.report.counters.count_imported += 1;
         }
@@ -766,17 +711,7 @@ async fn initial_pass(
             _ => Vec::new(),
         };
         last = Some(sid);
-        work.process(
-            run,
-            Seen {
-                scope,
-                id: sid,
-                user,
-                matched,
-                member_of,
-            },
-        )
-        .await?;
+        work.process(run, Seen { scope, id: sid, user, matched, member_of }).await?;
         work.relieve(run, scope, store, sid).await?;
     }
 }
@@ -810,26 +745,13 @@ async fn changed_since(
                 (ObjectKind::User, _) => {
                     candidates.insert(c.object_id);
                 }
-                (ObjectKind::Group, ChangeOp::MemberAdd | ChangeOp::MemberRemove)
-                    if assigned_groups.contains(&c.object_id) =>
-                {
+                (ObjectKind::Group, ChangeOp::MemberAdd | ChangeOp::MemberRemove) if assigned_groups.contains(&c.object_id) => {
                     if let Some(m) = c.member_id {
                         candidates.insert(m);
                     }
                 }
-                (ObjectKind::Group, ChangeOp::SoftDelete | ChangeOp::Restore)
-                    if assigned_groups.contains(&c.object_id) =>
-                {
-                    let members = store
-                        .list_members(
-                            source,
-                            c.object_id,
-                            &ListQuery {
-                                limit: 100_000,
-                                ..ListQuery::default()
-                            },
-                        )
-                        .await;
+                (ObjectKind::Group, ChangeOp::SoftDelete | ChangeOp::Restore) if assigned_groups.contains(&c.object_id) => {
+                    let members = store.list_members(source, c.object_id, &ListQuery { limit: 100_000, ..ListQuery::default() }).await;
                     if let Ok(page) = members {
                         candidates.extend(page.items.iter().map(|u| u.id));
                     }
@@ -900,11 +822,7 @@ impl Scope<'_> {
 
 impl Seen<'_> {
     pub fn input(&self) -> ScopeInput<'_> {
-        ScopeInput {
-            assigned_directly: self.scope.assigned_users.contains(&self.id),
-            assigned_groups: &self.scope.assigned_groups,
-            member_of: &self.member_of,
-        }
+        ScopeInput { assigned_directly: self.scope.assigned_users.contains(&self.id), assigned_groups: &self.scope.assigned_groups, member_of: &self.member_of }
     }
 
     /// Map and decide.
@@ -924,15 +842,25 @@ impl Seen<'_> {
         let name = self.name();
         let anchor = Anchor::new(self.scope.source, self.id);
         let steps = vec![
-            step("EntryImport", "import", ProvisioningStatus::Success, match &self.user {
-                Some(_) => format!("Retrieved user '{name}' from the source tenant"),
-                None => format!("User '{}' no longer exists in the source tenant", self.id),
-            }),
+            step(
+                "EntryImport",
+                "import",
+                ProvisioningStatus::Success,
+                match &self.user {
+                    Some(_) => format!("Retrieved user '{name}' from the source tenant"),
+                    None => format!("User '{}' no longer exists in the source tenant", self.id),
+                },
+            ),
             step("EntrySynchronizationScoping", "scoping", ProvisioningStatus::Success, p.scope_detail.clone()),
-            step("EntrySynchronizationMatching", "matching", ProvisioningStatus::Success, match &self.matched {
-                Some(m) => format!("Matched target user '{}' by anchor {anchor}", m.id),
-                None => format!("No target user carries anchor {anchor}"),
-            }),
+            step(
+                "EntrySynchronizationMatching",
+                "matching",
+                ProvisioningStatus::Success,
+                match &self.matched {
+                    Some(m) => format!("Matched target user '{}' by anchor {anchor}", m.id),
+                    None => format!("No target user carries anchor {anchor}"),
+                },
+            ),
             step("EntryExport", "export", status, format!("{:?}", p.action)),
         ];
         let mut log = run.log(self.id, name, p.target_id, action, status);

@@ -32,9 +32,7 @@ impl EngineError {
     pub fn code(&self) -> &'static str {
         match self {
             EngineError::PolicyCheck { .. } => "AzureActiveDirectoryCrossTenantSyncPolicyCheckFailure",
-            EngineError::InvalidMapping { code, .. }
-            | EngineError::InvalidGroupMapping { code, .. }
-            | EngineError::InvalidScopingFilter { code, .. } => code,
+            EngineError::InvalidMapping { code, .. } | EngineError::InvalidGroupMapping { code, .. } | EngineError::InvalidScopingFilter { code, .. } => code,
             EngineError::GroupsNeedAssignedScope => "groups_need_assigned_scope",
             EngineError::GroupOnDemand => "EntityTypeNotSupported",
             EngineError::SameTenant => "same_tenant",

@@ -13,19 +13,17 @@
 //! exist), on the groups that are candidates: every assigned group and every group this
 //! configuration made, in an initial cycle; groups that changed (attributes, lifecycle,
 //! members), groups of users that changed, and groups in escrow, in an incremental one.
-use crate::compile::{Compiled, IS_SOFT_DELETED, NET_ID};
-use crate::cycle::{step, Batch, Run};
-use crate::plan::{prop, text, Action};
 use crate::EngineError;
+use crate::compile::{Compiled, IS_SOFT_DELETED, NET_ID};
+use crate::cycle::{Batch, Run, step};
+use crate::plan::{Action, prop, text};
 use std::collections::BTreeSet;
 use tenantsync_domain::{
-    Anchor, AttrValue, AttributeMapping, FlowType, Group, GroupAttribute, GroupAttributes, GroupPatch, NewGroup,
-    ObjectId, ObjectKind, SyncConfiguration, SyncScope, TenantId, User,
+    Anchor, AttrValue, AttributeMapping, FlowType, Group, GroupAttribute, GroupAttributes, GroupPatch, NewGroup, ObjectId, ObjectKind, SyncConfiguration,
+    SyncScope, TenantId, User,
 };
 use tenantsync_expression::{Env, Program, Row, Schema, SeededRandom, Slot, SystemClock, Value};
-use tenantsync_store::{
-    ListQuery, ModifiedProperty, ProvisioningAction, ProvisioningStatus, StoreError, SyncStore, Visibility, WriteOp,
-};
+use tenantsync_store::{ListQuery, ModifiedProperty, ProvisioningAction, ProvisioningStatus, StoreError, SyncStore, Visibility, WriteOp};
 
 /// What a cycle did to groups.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -81,10 +79,7 @@ impl CompiledGroups {
         let bad = |message: String, code: &'static str| EngineError::InvalidGroupMapping { target: m.target_attribute_name.clone(), message, code };
         let target = GroupAttribute::parse(&m.target_attribute_name).map_err(|e| bad(e.to_string(), e.code()))?;
         if target == GroupAttribute::SecurityEnabled {
-            return Err(bad(
-                "securityEnabled is set by the sync (copies are always security groups) and cannot be mapped".into(),
-                "read_only_attribute",
-            ));
+            return Err(bad("securityEnabled is set by the sync (copies are always security groups) and cannot be mapped".into(), "read_only_attribute"));
         }
         let (text, program) = crate::compile::source_program(&m.source, schema, bad)?;
         Ok(GroupMapping { target, program, flow: m.flow_type, default_value: m.default_value.clone(), source_text: text })
@@ -324,15 +319,25 @@ impl GroupPass<'_> {
             }
             let anchor = Anchor::new(self.source, gid);
             log.steps = vec![
-                step("EntryImport", "import", ProvisioningStatus::Success, match &source {
-                    Some(_) => format!("Retrieved group '{name}' from the source tenant"),
-                    None => format!("Group '{gid}' no longer exists in the source tenant"),
-                }),
+                step(
+                    "EntryImport",
+                    "import",
+                    ProvisioningStatus::Success,
+                    match &source {
+                        Some(_) => format!("Retrieved group '{name}' from the source tenant"),
+                        None => format!("Group '{gid}' no longer exists in the source tenant"),
+                    },
+                ),
                 step("EntrySynchronizationScoping", "scoping", ProvisioningStatus::Success, p.scope_detail.clone()),
-                step("EntrySynchronizationMatching", "matching", ProvisioningStatus::Success, match &matched {
-                    Some(m) => format!("Matched target group '{}' by anchor {anchor}", m.id),
-                    None => format!("No target group carries anchor {anchor}"),
-                }),
+                step(
+                    "EntrySynchronizationMatching",
+                    "matching",
+                    ProvisioningStatus::Success,
+                    match &matched {
+                        Some(m) => format!("Matched target group '{}' by anchor {anchor}", m.id),
+                        None => format!("No target group carries anchor {anchor}"),
+                    },
+                ),
                 step("EntryExport", "export", status, format!("{:?}", p.action)),
             ];
             log.modified_properties = p.modified;
@@ -508,10 +513,7 @@ impl GroupPass<'_> {
         loop {
             let page = store.list_members(self.target, target_gid, &query).await?;
             out.extend(
-                page.items
-                    .iter()
-                    .filter(|u| u.anchor.is_some_and(|a| a.tenant == self.source))
-                    .map(|u| (u.id, u.attrs.user_principal_name.to_string())),
+                page.items.iter().filter(|u| u.anchor.is_some_and(|a| a.tenant == self.source)).map(|u| (u.id, u.attrs.user_principal_name.to_string())),
             );
             match page.next {
                 Some(next) => query.after = Some(next),

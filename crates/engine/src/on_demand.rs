@@ -2,8 +2,8 @@
 //! commit as a cycle, for one user now, with every step explained.
 use crate::cycle::{self, Scope};
 use crate::plan::{self, Action};
-use crate::{policy, Compiled, Engine, EngineError};
-use serde_json::{json, Map, Value};
+use crate::{Compiled, Engine, EngineError, policy};
+use serde_json::{Map, Value, json};
 use tenantsync_domain::{Anchor, AttrValue, ObjectId, SyncConfigId, SyncScope};
 use tenantsync_store::{ProvisioningLog, ProvisioningStatus, ProvisioningStep, WriteOutcome};
 
@@ -63,13 +63,8 @@ pub async fn provision(engine: &Engine, id: SyncConfigId, user: ObjectId) -> Res
     let mut scoping = Map::new();
     scoping.insert("Active in the source system".into(), json!(!src.is_deleted()));
     scoping.insert("Internal to the source tenant (filter external users: anchor EQUALS 'None')".into(), json!(src.anchor.is_none()));
-    let assigned = cfg.scope == SyncScope::AllUsers
-        || input.assigned_directly
-        || input.member_of.iter().any(|g| input.assigned_groups.contains(g));
-    scoping.insert(
-        if cfg.scope == SyncScope::AllUsers { "Sync all users".into() } else { "Assigned to the configuration".into() },
-        json!(assigned),
-    );
+    let assigned = cfg.scope == SyncScope::AllUsers || input.assigned_directly || input.member_of.iter().any(|g| input.assigned_groups.contains(g));
+    scoping.insert(if cfg.scope == SyncScope::AllUsers { "Sync all users".into() } else { "Assigned to the configuration".into() }, json!(assigned));
     if let Some(filter) = &compiled.filter {
         let result = filter.evaluate(&row);
         for g in &result.groups {

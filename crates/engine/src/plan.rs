@@ -1,9 +1,8 @@
 //! Deciding what to do with one source user: scope → match → map → action.
-use std::borrow::Cow;
 use crate::compile::Compiled;
+use std::borrow::Cow;
 use tenantsync_domain::{
-    Anchor, AttrValue, DomainName, FlowType, NewUser, ObjectId, SyncScope, TenantId, User, UserAttrName, UserAttribute,
-    UserPatch, UserRef,
+    Anchor, AttrValue, DomainName, FlowType, NewUser, ObjectId, SyncScope, TenantId, User, UserAttrName, UserAttribute, UserPatch, UserRef,
 };
 use tenantsync_expression::{Env, Evaluation, SeededRandom, SystemClock, Value};
 use tenantsync_store::{ModifiedProperty, WriteOp};
@@ -63,10 +62,7 @@ pub fn scope(c: &Compiled, user: &User, input: &ScopeInput<'_>, row: &tenantsync
     if user.is_deleted() {
         return Err("DeletedInSource");
     }
-    if c.config.scope == SyncScope::AssignedUsersAndGroups
-        && !input.assigned_directly
-        && !input.member_of.iter().any(|g| input.assigned_groups.contains(g))
-    {
+    if c.config.scope == SyncScope::AssignedUsersAndGroups && !input.assigned_directly && !input.member_of.iter().any(|g| input.assigned_groups.contains(g)) {
         return Err("NotEffectivelyEntitled");
     }
     if let Some(filter) = &c.filter
@@ -240,12 +236,8 @@ fn label(name: &UserAttrName) -> Cow<'static, str> {
 /// text compare equal).
 fn same(current: &AttrValue, wanted: &AttrValue) -> bool {
     match (current, wanted) {
-        (AttrValue::Bool(a), AttrValue::String(s)) | (AttrValue::String(s), AttrValue::Bool(a)) => {
-            s.eq_ignore_ascii_case(if *a { "true" } else { "false" })
-        }
-        (AttrValue::String(a), AttrValue::String(b)) if a.eq_ignore_ascii_case("member") || a.eq_ignore_ascii_case("guest") => {
-            a.eq_ignore_ascii_case(b)
-        }
+        (AttrValue::Bool(a), AttrValue::String(s)) | (AttrValue::String(s), AttrValue::Bool(a)) => s.eq_ignore_ascii_case(if *a { "true" } else { "false" }),
+        (AttrValue::String(a), AttrValue::String(b)) if a.eq_ignore_ascii_case("member") || a.eq_ignore_ascii_case("guest") => a.eq_ignore_ascii_case(b),
         (a, b) => a == b,
     }
 }
@@ -256,23 +248,11 @@ pub fn manager_op(target: &User, wanted: Option<ObjectId>) -> Option<WriteOp> {
 }
 
 /// The manager update of target user `target` whose manager is `current` now.
-pub fn manager_op_for(
-    target: ObjectId,
-    current: Option<ObjectId>,
-    wanted: Option<ObjectId>,
-) -> Option<WriteOp> {
+pub fn manager_op_for(target: ObjectId, current: Option<ObjectId>, wanted: Option<ObjectId>) -> Option<WriteOp> {
     if current == wanted || wanted.is_none() {
         // Entra does not clear a target manager when the source manager is removed.
         return None;
     }
-    let patch = UserPatch {
-        manager: Some(wanted.map(UserRef::Id)),
-        ..UserPatch::default()
-    };
-    Some(WriteOp::UpdateUser {
-        id: target,
-        patch,
-        if_match: None,
-    })
+    let patch = UserPatch { manager: Some(wanted.map(UserRef::Id)), ..UserPatch::default() };
+    Some(WriteOp::UpdateUser { id: target, patch, if_match: None })
 }
-

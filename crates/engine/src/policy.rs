@@ -24,11 +24,7 @@ pub async fn check(store: &dyn SyncStore, config: &SyncConfiguration) -> Result<
     if target.inbound_auto_redeem != Some(true) {
         missing.push("the target tenant has not enabled automatic user consent (inbound) from the source tenant");
     }
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(EngineError::PolicyCheck { detail: format!("policy check failed: {}", missing.join("; ")) })
-    }
+    if missing.is_empty() { Ok(()) } else { Err(EngineError::PolicyCheck { detail: format!("policy check failed: {}", missing.join("; ")) }) }
 }
 
 /// Why the target does not let the source sync groups into it (`groupSyncInbound`), if

@@ -27,21 +27,26 @@ pub const DEFAULT_LOG_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 
 impl Default for SchedulerOptions {
     fn default() -> Self {
-        Self {
-            interval: Duration::from_secs(40 * 60),
-            external_check: Duration::from_secs(1),
-            log_retention: Some(DEFAULT_LOG_RETENTION),
-        }
+        Self { interval: Duration::from_secs(40 * 60), external_check: Duration::from_secs(1), log_retention: Some(DEFAULT_LOG_RETENTION) }
     }
 }
 
 /// What happened to one job in one wake-up, for whoever watches (the CLI prints it).
 #[derive(Debug, Clone)]
 pub enum JobEvent {
-    Ran { id: SyncConfigId, report: crate::CycleReport },
-    Failed { id: SyncConfigId, code: &'static str, message: String },
+    Ran {
+        id: SyncConfigId,
+        report: crate::CycleReport,
+    },
+    Failed {
+        id: SyncConfigId,
+        code: &'static str,
+        message: String,
+    },
     /// Another task or process holds the job's lease (reported once per job).
-    Busy { id: SyncConfigId },
+    Busy {
+        id: SyncConfigId,
+    },
 }
 
 /// Runs jobs until `shutdown` resolves; a cycle in progress finishes first.
@@ -150,9 +155,7 @@ pub async fn run(
 /// Purges the provisioning logs older than `keep`; a failure is logged, not fatal.
 async fn purge_logs(store: &dyn tenantsync_store::SyncStore, keep: Duration) {
     let keep = jiff::SignedDuration::try_from(keep).unwrap_or(jiff::SignedDuration::MAX);
-    let cutoff = jiff::Timestamp::now()
-        .checked_sub(keep)
-        .unwrap_or(jiff::Timestamp::MIN);
+    let cutoff = jiff::Timestamp::now().checked_sub(keep).unwrap_or(jiff::Timestamp::MIN);
     match store.purge_provisioning_logs(cutoff).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(purged = n, %cutoff, "provisioning logs past retention purged"),

@@ -78,9 +78,7 @@ async fn every_object_action_is_logged_with_its_outcome() {
     let bob = w.user(&s, "bob", &[]).await;
     // Someone took bob's B2B UPN in the target by hand (an internal user): his create fails.
     w.store.create_user(t.id, tenantsync_domain::NewUser::new(World::upn("bob_fabrikam.example#EXT#@contoso.example"))).await.unwrap();
-    let c = w
-        .arrow(&s, &t, |c| c.user_mappings.push(AttributeMapping::expression("Redact([employeeId])", "officeLocation")))
-        .await;
+    let c = w.arrow(&s, &t, |c| c.user_mappings.push(AttributeMapping::expression("Redact([employeeId])", "officeLocation"))).await;
     let r = w.run(&c).await;
     assert_eq!((r.created, r.escrowed), (2, 1));
     let logs = w.store.provisioning_logs(&LogQuery { config_id: Some(c.id), limit: 100, ..LogQuery::default() }).await.unwrap();
@@ -110,7 +108,10 @@ async fn every_object_action_is_logged_with_its_outcome() {
     let r = w.run(&c).await;
     assert_eq!(r.escrowed, 0);
     assert_eq!(w.store.job_state(c.id).await.unwrap().escrows.len(), 1);
-    assert_eq!(w.store.purge_provisioning_logs(jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_secs(1)).unwrap()).await.unwrap() as usize, logs.len());
+    assert_eq!(
+        w.store.purge_provisioning_logs(jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_secs(1)).unwrap()).await.unwrap() as usize,
+        logs.len()
+    );
 }
 
 fn redact(s: &str) -> String {

@@ -36,30 +36,74 @@ struct ArrowSpec {
 #[derive(Debug, Clone)]
 enum Step {
     /// A new user, joining its tenant's group if `member`.
-    Create { tenant: usize, department: Option<usize>, enabled: bool, member: bool },
-    SetDepartment { user: usize, department: Option<usize> },
-    SetName { user: usize, name: u8 },
-    SetEnabled { user: usize, enabled: bool },
+    Create {
+        tenant: usize,
+        department: Option<usize>,
+        enabled: bool,
+        member: bool,
+    },
+    SetDepartment {
+        user: usize,
+        department: Option<usize>,
+    },
+    SetName {
+        user: usize,
+        name: u8,
+    },
+    SetEnabled {
+        user: usize,
+        enabled: bool,
+    },
     /// Renames the user (a new UPN local part).
-    Rename { user: usize, name: u8 },
-    SoftDelete { user: usize },
-    Restore { user: usize },
-    HardDelete { user: usize },
+    Rename {
+        user: usize,
+        name: u8,
+    },
+    SoftDelete {
+        user: usize,
+    },
+    Restore {
+        user: usize,
+    },
+    HardDelete {
+        user: usize,
+    },
     /// Adds or removes the user to or from its tenant's group.
-    Membership { user: usize },
-    GroupLife { tenant: usize },
+    Membership {
+        user: usize,
+    },
+    GroupLife {
+        tenant: usize,
+    },
     /// Renames the tenant's group.
-    RenameGroup { tenant: usize, name: u8 },
+    RenameGroup {
+        tenant: usize,
+        name: u8,
+    },
     /// Turns group provisioning on or off (off when the arrow syncs all users).
-    ToggleGroups { arrow: usize },
+    ToggleGroups {
+        arrow: usize,
+    },
     /// Assigns or unassigns a user of the arrow's source.
-    AssignUser { arrow: usize, user: usize },
+    AssignUser {
+        arrow: usize,
+        user: usize,
+    },
     /// Assigns or unassigns the source's group.
-    AssignGroup { arrow: usize },
+    AssignGroup {
+        arrow: usize,
+    },
     /// Switches between all users and assigned users.
-    ToggleScope { arrow: usize },
-    SetFilter { arrow: usize, filter: Option<usize> },
-    Run { arrow: usize },
+    ToggleScope {
+        arrow: usize,
+    },
+    SetFilter {
+        arrow: usize,
+        filter: Option<usize>,
+    },
+    Run {
+        arrow: usize,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -103,17 +147,22 @@ fn step() -> impl Strategy<Value = Step> {
 }
 
 fn create() -> impl Strategy<Value = Step> {
-    (0..6usize, department(), prop::bool::weighted(0.8), prop::bool::weighted(0.4))
-        .prop_map(|(tenant, department, enabled, member)| Step::Create { tenant, department, enabled, member })
+    (0..6usize, department(), prop::bool::weighted(0.8), prop::bool::weighted(0.4)).prop_map(|(tenant, department, enabled, member)| Step::Create {
+        tenant,
+        department,
+        enabled,
+        member,
+    })
 }
 
 /// Some users exist before the first cycle; then up to 40 steps.
 fn scenario() -> impl Strategy<Value = Scenario> {
-    (2..=6usize, prop::collection::vec(arrow(), 1..=8), prop::collection::vec(create(), 0..=12), prop::collection::vec(step(), 0..=40))
-        .prop_map(|(tenants, arrows, mut steps, more)| {
+    (2..=6usize, prop::collection::vec(arrow(), 1..=8), prop::collection::vec(create(), 0..=12), prop::collection::vec(step(), 0..=40)).prop_map(
+        |(tenants, arrows, mut steps, more)| {
             steps.extend(more);
             Scenario { tenants, arrows, steps }
-        })
+        },
+    )
 }
 
 fn filter_on(department: Option<usize>) -> Vec<ScopingFilterGroup> {
@@ -292,7 +341,8 @@ impl Harness {
             Step::GroupLife { tenant } => {
                 let tenant = tenant % self.tenants.len();
                 let id = self.groups[tenant];
-                let op = if self.group_deleted[tenant] { WriteOp::RestoreGroup { id, if_match: None } } else { WriteOp::SoftDeleteGroup { id, if_match: None } };
+                let op =
+                    if self.group_deleted[tenant] { WriteOp::RestoreGroup { id, if_match: None } } else { WriteOp::SoftDeleteGroup { id, if_match: None } };
                 self.w.store.apply_one(self.tenants[tenant].id, op).await.unwrap();
                 self.group_deleted[tenant] = !self.group_deleted[tenant];
             }
@@ -411,7 +461,10 @@ impl Harness {
                 assert!(anchors.insert(a), "{}: two users carry the anchor {a:?}", t.display_name);
                 let source = store.get_user(a.tenant, a.object).await;
                 let Ok(source) = source else {
-                    panic!("{}: {} is a copy of a user that no longer exists in its source (hard delete not propagated)", t.display_name, u.attrs.user_principal_name);
+                    panic!(
+                        "{}: {} is a copy of a user that no longer exists in its source (hard delete not propagated)",
+                        t.display_name, u.attrs.user_principal_name
+                    );
                 };
                 assert!(source.anchor.is_none(), "{}: {} is a copy of a copy (echo)", t.display_name, u.attrs.user_principal_name);
                 assert!(

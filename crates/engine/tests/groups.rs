@@ -1,9 +1,9 @@
 //! Group provisioning (Entra's "Provision Microsoft Entra ID Groups"), rule by rule.
-use crate::support::{World, ALLOW};
+use crate::support::{ALLOW, World};
 use std::collections::BTreeSet;
 use tenantsync_domain::{
-    AttrValue, AttributeMapping, Assignment, GroupAttributes, GroupPatch, NewGroup, ObjectKind, Origin, PartnerSettings,
-    ScopingClause, ScopingFilterGroup, ScopingOperand, SyncConfiguration, SyncScope,
+    Assignment, AttrValue, AttributeMapping, GroupAttributes, GroupPatch, NewGroup, ObjectKind, Origin, PartnerSettings, ScopingClause, ScopingFilterGroup,
+    ScopingOperand, SyncConfiguration, SyncScope,
 };
 use tenantsync_store::{JobStatusCode, LogQuery, ProvisioningAction, ProvisioningLog, ProvisioningStatus, Store, SyncStore, WriteOp};
 
@@ -473,14 +473,8 @@ async fn a_group_larger_than_a_commit_gets_all_its_members() {
         let upn = World::upn(&format!("u{i}@fabrikam.example"));
         creates.push(WriteOp::CreateUser(Box::new(tenantsync_domain::NewUser::new(upn))));
     }
-    let users: Vec<_> = w
-        .store
-        .apply(s.id, creates, tenantsync_store::BatchMode::Atomic)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| r.unwrap().into_user().unwrap())
-        .collect();
+    let users: Vec<_> =
+        w.store.apply(s.id, creates, tenantsync_store::BatchMode::Atomic).await.unwrap().into_iter().map(|r| r.unwrap().into_user().unwrap()).collect();
     let mut adds: Vec<_> = users.iter().map(|u| WriteOp::AddMember { group: g.id, user: u.id, if_match: None }).collect();
     adds.extend(users.iter().take(3).map(|u| WriteOp::AddMember { group: small.id, user: u.id, if_match: None }));
     w.store.apply(s.id, adds, tenantsync_store::BatchMode::Atomic).await.unwrap();

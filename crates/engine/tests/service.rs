@@ -20,9 +20,16 @@ impl Service {
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (events_tx, events) = tokio::sync::mpsc::unbounded_channel();
         let task = tokio::spawn(async move {
-            scheduler::run(&engine, options, async { let _ = stop_rx.await; }, move |e| {
-                let _ = events_tx.send(e);
-            })
+            scheduler::run(
+                &engine,
+                options,
+                async {
+                    let _ = stop_rx.await;
+                },
+                move |e| {
+                    let _ = events_tx.send(e);
+                },
+            )
             .await
         });
         Service { events, stop, task }
@@ -119,16 +126,8 @@ async fn logs_past_their_retention_are_purged_by_the_service() {
     let c = w.arrow(&s, &t, |_| {}).await;
     w.user(&s, "alice", &[]).await;
     w.run(&c).await;
-    let query = tenantsync_store::LogQuery {
-        config_id: Some(c.id),
-        limit: 100,
-        ..Default::default()
-    };
-    assert_eq!(
-        w.store.provisioning_logs(&query).await.unwrap().len(),
-        1,
-        "the create is logged"
-    );
+    let query = tenantsync_store::LogQuery { config_id: Some(c.id), limit: 100, ..Default::default() };
+    assert_eq!(w.store.provisioning_logs(&query).await.unwrap().len(), 1, "the create is logged");
     tokio::time::sleep(Duration::from_millis(20)).await;
 
     // Kept while within retention...
@@ -136,10 +135,7 @@ async fn logs_past_their_retention_are_purged_by_the_service() {
     one_pass(&w, keep_all).await;
     assert_eq!(w.store.provisioning_logs(&query).await.unwrap().len(), 1);
     // ...purged once older than it.
-    let keep_little = SchedulerOptions {
-        log_retention: Some(Duration::from_millis(10)),
-        ..keep_all
-    };
+    let keep_little = SchedulerOptions { log_retention: Some(Duration::from_millis(10)), ..keep_all };
     one_pass(&w, keep_little).await;
     assert!(w.store.provisioning_logs(&query).await.unwrap().is_empty());
 }
@@ -164,10 +160,7 @@ async fn a_commit_of_another_process_is_not_lost_when_the_service_wakes_for_some
     // Another process creates a user in the source; then, before the next external
     // check, a commit of this process to an unrelated tenant wakes the service.
     let elsewhere = w.other_process();
-    let dave = elsewhere
-        .create_user(s.id, tenantsync_domain::NewUser::new(World::upn("dave@fabrikam.example")))
-        .await
-        .unwrap();
+    let dave = elsewhere.create_user(s.id, tenantsync_domain::NewUser::new(World::upn("dave@fabrikam.example"))).await.unwrap();
     w.user(&other, "noise", &[]).await;
     let synced = tokio::time::timeout(Duration::from_secs(20), async {
         loop {

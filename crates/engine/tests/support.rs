@@ -1,7 +1,8 @@
-use std::sync::Arc;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use tenantsync_domain::{
-    Anchor, Assignment, AttrValue, Group, GroupAttributes, NewGroup, NewTenant, ObjectId, NewUser, PartnerSettings, SyncConfiguration, Tenant, TenantId, Upn, User, UserPatch,
+    Anchor, Assignment, AttrValue, Group, GroupAttributes, NewGroup, NewTenant, NewUser, ObjectId, PartnerSettings, SyncConfiguration, Tenant, TenantId, Upn,
+    User, UserPatch,
 };
 use tenantsync_engine::{CycleReport, Engine};
 use tenantsync_store::{ListQuery, Store, SyncStore, WriteOp};
@@ -48,7 +49,8 @@ impl World {
     }
 
     pub async fn update(&self, t: &Tenant, u: &User, pairs: &[(&str, &str)]) -> User {
-        let patch = UserPatch::from_pairs(pairs.iter().map(|(k, v)| (*k, if v.is_empty() { AttrValue::Null } else { AttrValue::String((*v).to_owned()) }))).unwrap();
+        let patch =
+            UserPatch::from_pairs(pairs.iter().map(|(k, v)| (*k, if v.is_empty() { AttrValue::Null } else { AttrValue::String((*v).to_owned()) }))).unwrap();
         self.store.update_user(t.id, u.id, patch, None).await.unwrap()
     }
 

@@ -133,9 +133,7 @@ fn text_arg(v: &Value) -> Option<String> {
 fn int_arg(f: Func, args: &[Value], i: usize) -> Result<Option<i64>, Error> {
     match args.get(i) {
         None | Some(Value::Null) => Ok(None),
-        Some(v) => as_int(v).map(Some).ok_or_else(|| {
-            invalid(f, format!("{} must be a whole number, got {}", spec(f).param_name(i), v))
-        }),
+        Some(v) => as_int(v).map(Some).ok_or_else(|| invalid(f, format!("{} must be a whole number, got {}", spec(f).param_name(i), v))),
     }
 }
 
@@ -154,11 +152,9 @@ fn take(args: &mut [Value], i: usize) -> Value {
 fn date_arg(f: Func, v: &Value) -> Result<Option<jiff::Timestamp>, Error> {
     match v {
         Value::Null => Ok(None),
-        other => as_date(other).map(Some).ok_or_else(|| Error::InvalidDate {
-            function: name(f),
-            input: other.to_text().unwrap_or_default(),
-            detail: String::new(),
-        }),
+        other => {
+            as_date(other).map(Some).ok_or_else(|| Error::InvalidDate { function: name(f), input: other.to_text().unwrap_or_default(), detail: String::new() })
+        }
     }
 }
 
@@ -231,9 +227,7 @@ fn random_string(args: &[Value], cx: &mut Cx<'_, '_, '_>) -> Result<Value, Error
     // evaluation_never_panics property test).
     let sum = digits.saturating_add(specials).saturating_add(capitals).saturating_add(lowers);
     if sum > length {
-        return Err(Error::ImpossibleRandomString {
-            message: format!("the minimums add up to {sum}, more than Length {length}"),
-        });
+        return Err(Error::ImpossibleRandomString { message: format!("the minimums add up to {sum}, more than Length {length}") });
     }
     let avoid = arg(args, 5).to_text().unwrap_or_default();
     let pool = |set: &str| -> Vec<char> { set.chars().filter(|c| !avoid.contains(*c)).collect() };
@@ -247,9 +241,7 @@ fn random_string(args: &[Value], cx: &mut Cx<'_, '_, '_>) -> Result<Value, Error
     let mut fill: Vec<char> = Vec::new();
     for (i, (label, chars, min)) in classes.iter().enumerate() {
         if *min > 0 && chars.is_empty() {
-            return Err(Error::ImpossibleRandomString {
-                message: format!("{label} is {min} but CharactersToAvoid excludes every such character"),
-            });
+            return Err(Error::ImpossibleRandomString { message: format!("{label} is {min} but CharactersToAvoid excludes every such character") });
         }
         for _ in 0..*min {
             if let Some(c) = chars.get(below(cx.env.random, chars.len())) {
@@ -331,12 +323,7 @@ pub(crate) fn apply(f: Func, mut args: Vec<Value>, cx: &mut Cx<'_, '_, '_>) -> R
                 values_of(v)
                     .iter()
                     .filter_map(role_name)
-                    .map(|r| {
-                        Value::Str(
-                            serde_json::json!({"primary": false, "type": "WindowsAzureActiveDirectoryRole", "display": r, "value": r})
-                                .to_string(),
-                        )
-                    })
+                    .map(|r| Value::Str(serde_json::json!({"primary": false, "type": "WindowsAzureActiveDirectoryRole", "display": r, "value": r}).to_string()))
                     .collect(),
             ),
         },
@@ -385,9 +372,9 @@ pub(crate) fn apply(f: Func, mut args: Vec<Value>, cx: &mut Cx<'_, '_, '_>) -> R
         Func::DateFromNum => match int_arg(f, &args, 0)? {
             None => Value::Null,
             Some(n) if n < 0 => return Err(invalid(f, format!("{n} is negative; AD dates count from 1601-01-01"))),
-            Some(n) => Value::DateTime(
-                datetime::from_filetime(n).ok_or_else(|| invalid(f, format!("{n} is outside the supported dates (years 1601 to 9999)")))?,
-            ),
+            Some(n) => {
+                Value::DateTime(datetime::from_filetime(n).ok_or_else(|| invalid(f, format!("{n} is outside the supported dates (years 1601 to 9999)")))?)
+            }
         },
         Func::NumFromDate => match date_arg(f, arg(&args, 0))? {
             None => Value::Null,
@@ -527,9 +514,7 @@ pub(crate) fn apply(f: Func, mut args: Vec<Value>, cx: &mut Cx<'_, '_, '_>) -> R
             let n = req_int(f, &args, 1)?;
             match take(&mut args, 0) {
                 Value::Null => Value::Str(String::new()),
-                v => map_str(v, &mut |s| {
-                    Ok(if n < 0 { s.to_owned() } else { chars_take(s, usize::try_from(n).unwrap_or(usize::MAX)).to_owned() })
-                })?,
+                v => map_str(v, &mut |s| Ok(if n < 0 { s.to_owned() } else { chars_take(s, usize::try_from(n).unwrap_or(usize::MAX)).to_owned() }))?,
             }
         }
         Func::Mid => {
@@ -544,10 +529,10 @@ pub(crate) fn apply(f: Func, mut args: Vec<Value>, cx: &mut Cx<'_, '_, '_>) -> R
             let len = usize::try_from(len).unwrap_or(usize::MAX);
             map_str(take(&mut args, 0), &mut |s| Ok(s.chars().skip(skip).take(len).collect()))?
         }
-        Func::NormalizeDiacritics => {
-            map_owned(take(&mut args, 0), &mut |s| Ok(if s.is_ascii() { s } else { text::normalize_diacritics(&s) }))?
+        Func::NormalizeDiacritics => map_owned(take(&mut args, 0), &mut |s| Ok(if s.is_ascii() { s } else { text::normalize_diacritics(&s) }))?,
+        Func::Not => {
+            Value::Bool(!matches!(arg(&args, 0), Value::Bool(true)) && !arg(&args, 0).to_text().is_some_and(|t| t.trim().eq_ignore_ascii_case("true")))
         }
-        Func::Not => Value::Bool(!matches!(arg(&args, 0), Value::Bool(true)) && !arg(&args, 0).to_text().is_some_and(|t| t.trim().eq_ignore_ascii_case("true"))),
         Func::Now => Value::DateTime(cx.env.clock.now()),
         Func::PCase => {
             let seps = text_arg(arg(&args, 1));
@@ -679,10 +664,7 @@ pub(crate) fn replace(r: &ReplaceNode, cx: &mut Cx<'_, '_, '_>) -> Result<Value,
                     }
                     let group = text_of(eval(&r.group, cx)?).unwrap_or_default();
                     let Some(other) = text_of(eval(&r.replacement_attribute, cx)?) else { return Ok(Value::Null) };
-                    Ok(re
-                        .captures(&other)
-                        .and_then(|c| c.name(&group).map(|m| Value::Str(m.as_str().to_owned())))
-                        .unwrap_or(Value::Null))
+                    Ok(re.captures(&other).and_then(|c| c.name(&group).map(|m| Value::Str(m.as_str().to_owned()))).unwrap_or(Value::Null))
                 }
             }
         }

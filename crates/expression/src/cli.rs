@@ -141,11 +141,7 @@ fn check_error(e: &crate::Error) -> ParseExpressionResponse {
 }
 
 fn finish_error(json: bool, resp: &ParseExpressionResponse) -> Output {
-    if json {
-        Output::json(resp, false)
-    } else {
-        Output::fail(resp.error.as_ref().map(line).unwrap_or_default())
-    }
+    if json { Output::json(resp, false) } else { Output::fail(resp.error.as_ref().map(line).unwrap_or_default()) }
 }
 
 /// `tenantsync expr check`.
@@ -184,12 +180,7 @@ mod tests {
     fn run(expr: &str, attrs: &[&str], input: Option<&str>, json: bool) -> Output {
         let clock = FixedClock(jiff::Timestamp::UNIX_EPOCH);
         let mut r = SeededRandom::new(3);
-        let args = EvalArgs {
-            expression: expr.into(),
-            attrs: attrs.iter().map(|s| (*s).to_owned()).collect(),
-            input_json: input.map(str::to_owned),
-            json,
-        };
+        let args = EvalArgs { expression: expr.into(), attrs: attrs.iter().map(|s| (*s).to_owned()).collect(), input_json: input.map(str::to_owned), json };
         eval(&args, &mut Env::new(&clock, &mut r))
     }
 
@@ -220,10 +211,7 @@ mod tests {
     #[test]
     fn check_and_functions() {
         assert_eq!(check_cmd("ToLower([a])", false).stdout, "ok: ToLower([a])\n");
-        assert_eq!(
-            check_cmd("ToLowr([a])", false).stderr,
-            "column 1: unknown function `ToLowr`; did you mean `ToLower`? [expression.parse.unknown_function]"
-        );
+        assert_eq!(check_cmd("ToLowr([a])", false).stderr, "column 1: unknown function `ToLowr`; did you mean `ToLower`? [expression.parse.unknown_function]");
         let f = functions_cmd(false).stdout;
         assert_eq!(f.lines().count(), 44);
         assert!(f.contains("Replace(source, oldValue?, regexPattern?"));

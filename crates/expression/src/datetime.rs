@@ -10,8 +10,7 @@ use jiff::civil::{Date, DateTime, Time};
 use jiff::tz::{Offset, TimeZone};
 use jiff::{Span, Timestamp};
 
-const MONTHS: [&str; 12] =
-    ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+const MONTHS: [&str; 12] = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
 const DAYS: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
 
 /// FILETIME ticks (100 ns since 1601-01-01 UTC) at the Unix epoch.
@@ -40,16 +39,7 @@ pub fn format_general(ts: Timestamp) -> String {
         0 => 12,
         h => h,
     };
-    format!(
-        "{}/{}/{} {}:{:02}:{:02} {}",
-        dt.month(),
-        dt.day(),
-        dt.year(),
-        h12,
-        dt.minute(),
-        dt.second(),
-        if dt.hour() < 12 { "AM" } else { "PM" }
-    )
+    format!("{}/{}/{} {}:{:02}:{:02} {}", dt.month(), dt.day(), dt.year(), h12, dt.minute(), dt.second(), if dt.hour() < 12 { "AM" } else { "PM" })
 }
 
 struct Cursor<'a> {

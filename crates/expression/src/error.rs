@@ -187,7 +187,7 @@ fn levenshtein(a: &str, b: &str) -> usize {
         }
         for (j, cb) in b.iter().enumerate() {
             let cost = usize::from(ca != *cb);
-            let del = prev.get(j + 1).copied().unwrap_or(usize::MAX) .saturating_add(1);
+            let del = prev.get(j + 1).copied().unwrap_or(usize::MAX).saturating_add(1);
             let ins = cur.get(j).copied().unwrap_or(usize::MAX).saturating_add(1);
             let sub = prev.get(j).copied().unwrap_or(usize::MAX).saturating_add(cost);
             if let Some(slot) = cur.get_mut(j + 1) {

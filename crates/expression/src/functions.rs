@@ -196,7 +196,13 @@ pub static FUNCTIONS: &[FunctionSpec] = &[
         internal: true,
     },
     spec!(Append, "Append", [p("source"), p("suffix")], Arity::Exact(2), "Appends suffix to the end of source."),
-    spec!(AppRoleAssignmentsComplex, "AppRoleAssignmentsComplex", [p("appRoleAssignments")], Arity::Exact(1), "Turns every app role assignment into a SCIM complex role value (JSON)."),
+    spec!(
+        AppRoleAssignmentsComplex,
+        "AppRoleAssignmentsComplex",
+        [p("appRoleAssignments")],
+        Arity::Exact(1),
+        "Turns every app role assignment into a SCIM complex role value (JSON)."
+    ),
     spec!(BitAnd, "BitAnd", [p("value1"), p("value2")], Arity::Exact(2), "Bitwise AND of two integers."),
     spec!(CBool, "CBool", [p("expression")], Arity::Exact(1), "True if the expression is non-zero or true, else False."),
     spec!(CDate, "CDate", [p("expression")], Arity::Exact(1), "Parses a date/time string into a UTC date/time (shown as M/d/yyyy h:mm:ss tt)."),
@@ -205,14 +211,44 @@ pub static FUNCTIONS: &[FunctionSpec] = &[
     spec!(ConvertToUtf8Hex, "ConvertToUTF8Hex", [p("source")], Arity::Exact(1), "Uppercase hex of the UTF-8 bytes of source."),
     spec!(Count, "Count", [p("attribute")], Arity::Exact(1), "Number of values of a multi-valued attribute."),
     spec!(CStr, "CStr", [p("value")], Arity::Exact(1), "Converts a number, boolean or reference to a string."),
-    spec!(DateAdd, "DateAdd", [p("interval"), p("value"), p("dateTime")], Arity::Exact(3), "Adds value intervals (yyyy, q, m, y, d, w, ww, h, n, s) to a date/time."),
-    spec!(DateDiff, "DateDiff", [p("interval"), p("date1"), p("date2")], Arity::Exact(3), "Number of interval boundaries from date1 to date2 (VB.NET DateDiff)."),
+    spec!(
+        DateAdd,
+        "DateAdd",
+        [p("interval"), p("value"), p("dateTime")],
+        Arity::Exact(3),
+        "Adds value intervals (yyyy, q, m, y, d, w, ww, h, n, s) to a date/time."
+    ),
+    spec!(
+        DateDiff,
+        "DateDiff",
+        [p("interval"), p("date1"), p("date2")],
+        Arity::Exact(3),
+        "Number of interval boundaries from date1 to date2 (VB.NET DateDiff)."
+    ),
     spec!(DateFromNum, "DateFromNum", [p("value")], Arity::Exact(1), "Converts an AD FILETIME number (100-ns ticks since 1601) to a date/time."),
-    spec!(FormatDateTime, "FormatDateTime", [p("source"), opt("dateTimeStyles"), p("inputFormat"), p("outputFormat")], Arity::Exact(4), "Reads source with a .NET date format and writes it with another."),
+    spec!(
+        FormatDateTime,
+        "FormatDateTime",
+        [p("source"), opt("dateTimeStyles"), p("inputFormat"), p("outputFormat")],
+        Arity::Exact(4),
+        "Reads source with a .NET date format and writes it with another."
+    ),
     spec!(Guid, "Guid", [], Arity::Exact(0), "A new random GUID."),
-    spec!(IgnoreFlowIfNullOrEmpty, "IgnoreFlowIfNullOrEmpty", [p("expression")], Arity::Exact(1), "Drops the target attribute from the flow if the expression is NULL or empty."),
+    spec!(
+        IgnoreFlowIfNullOrEmpty,
+        "IgnoreFlowIfNullOrEmpty",
+        [p("expression")],
+        Arity::Exact(1),
+        "Drops the target attribute from the flow if the expression is NULL or empty."
+    ),
     spec!(Iif, "IIF", [p("condition"), p("valueIfTrue"), p("valueIfFalse")], Arity::Exact(3), "valueIfTrue if the condition holds, else valueIfFalse."),
-    spec!(InStr, "InStr", [p("value1"), p("value2"), opt("start"), opt("compareType")], Arity::Range(2, 4), "1-based position of value2 in value1 (0 if absent)."),
+    spec!(
+        InStr,
+        "InStr",
+        [p("value1"), p("value2"), opt("start"), opt("compareType")],
+        Arity::Range(2, 4),
+        "1-based position of value2 in value1 (0 if absent)."
+    ),
     spec!(IsNull, "IsNull", [p("expression")], Arity::Exact(1), "True if the expression is NULL (attribute absent)."),
     spec!(IsNullOrEmpty, "IsNullOrEmpty", [p("expression")], Arity::Exact(1), "True if the expression is NULL or the empty string."),
     spec!(IsPresent, "IsPresent", [p("expression")], Arity::Exact(1), "True if the expression is neither NULL nor empty."),
@@ -221,23 +257,59 @@ pub static FUNCTIONS: &[FunctionSpec] = &[
     spec!(Join, "Join", [p("separator"), rep("source")], Arity::AtLeast(2), "Joins the non-empty values (multi-valued ones expanded) with separator."),
     spec!(Left, "Left", [p("String"), p("NumChars")], Arity::Exact(2), "The first NumChars characters."),
     spec!(Mid, "Mid", [p("source"), p("start"), p("length")], Arity::Exact(3), "Substring from 1-based start, at most length characters."),
-    spec!(NormalizeDiacritics, "NormalizeDiacritics", [p("source")], Arity::Exact(1), "Replaces the characters of Microsoft's diacritics table with plain letters."),
+    spec!(
+        NormalizeDiacritics,
+        "NormalizeDiacritics",
+        [p("source")],
+        Arity::Exact(1),
+        "Replaces the characters of Microsoft's diacritics table with plain letters."
+    ),
     spec!(Not, "Not", [p("source")], Arity::Exact(1), "False if source is True, else True."),
     spec!(Now, "Now", [], Arity::Exact(0), "The current UTC date/time (M/d/yyyy h:mm:ss tt)."),
     spec!(NumFromDate, "NumFromDate", [p("value")], Arity::Exact(1), "Converts a date/time string to an AD FILETIME number."),
     spec!(PCase, "PCase", [p("source"), opt("wordSeparators")], Arity::Range(1, 2), "Proper case: first letter of each word upper, the rest lower."),
-    spec!(RandomString, "RandomString", [p("Length"), p("MinimumNumbers"), p("MinimumSpecialCharacters"), p("MinimumCapital"), p("MinimumLowerCase"), opt("CharactersToAvoid")], Arity::Range(5, 6), "A random string meeting the given minimum character counts (length at most 256)."),
+    spec!(
+        RandomString,
+        "RandomString",
+        [p("Length"), p("MinimumNumbers"), p("MinimumSpecialCharacters"), p("MinimumCapital"), p("MinimumLowerCase"), opt("CharactersToAvoid")],
+        Arity::Range(5, 6),
+        "A random string meeting the given minimum character counts (length at most 256)."
+    ),
     spec!(Redact, "Redact", [p("value")], Arity::Exact(1), "The value flows, but logs show [Redact] instead."),
     spec!(RemoveDuplicates, "RemoveDuplicates", [p("attribute")], Arity::Exact(1), "Removes duplicate values from a multi-valued attribute."),
-    spec!(Replace, "Replace", [p("source"), opt("oldValue"), opt("regexPattern"), opt("regexGroupName"), opt("replacementValue"), opt("replacementAttributeName"), opt("template")], Arity::Exact(7), "Case-sensitive replace: plain, template, regex, regex group, or regex extraction from another attribute."),
-    spec!(SelectUniqueValue, "SelectUniqueValue", [rep("uniqueValueRule")], Arity::AtLeast(2), "The first rule value that is unique in the target (top level only)."),
+    spec!(
+        Replace,
+        "Replace",
+        [p("source"), opt("oldValue"), opt("regexPattern"), opt("regexGroupName"), opt("replacementValue"), opt("replacementAttributeName"), opt("template")],
+        Arity::Exact(7),
+        "Case-sensitive replace: plain, template, regex, regex group, or regex extraction from another attribute."
+    ),
+    spec!(
+        SelectUniqueValue,
+        "SelectUniqueValue",
+        [rep("uniqueValueRule")],
+        Arity::AtLeast(2),
+        "The first rule value that is unique in the target (top level only)."
+    ),
     spec!(SingleAppRoleAssignment, "SingleAppRoleAssignment", [p("appRoleAssignments")], Arity::Exact(1), "The role name of a single app role assignment."),
     spec!(Split, "Split", [p("source"), p("delimiter")], Arity::Exact(2), "Splits a string into a multi-valued attribute."),
     spec!(StripSpaces, "StripSpaces", [p("source")], Arity::Exact(1), "Removes every space character."),
-    spec!(Switch, "Switch", [p("source"), opt("defaultValue"), p("key1"), p("value1"), rep("key")], Arity::EvenAtLeast(4), "The value paired with the first key equal to source (case-sensitive), else defaultValue."),
+    spec!(
+        Switch,
+        "Switch",
+        [p("source"), opt("defaultValue"), p("key1"), p("value1"), rep("key")],
+        Arity::EvenAtLeast(4),
+        "The value paired with the first key equal to source (case-sensitive), else defaultValue."
+    ),
     spec!(ToLower, "ToLower", [p("source"), opt("culture")], Arity::Range(1, 2), "Lower case (invariant culture unless a culture is given)."),
     spec!(ToUpper, "ToUpper", [p("source"), opt("culture")], Arity::Range(1, 2), "Upper case (invariant culture unless a culture is given)."),
-    spec!(Word, "Word", [p("String"), p("WordNumber"), p("Delimiters")], Arity::Exact(3), "The WordNumber-th word, words being separated by any of the delimiter characters."),
+    spec!(
+        Word,
+        "Word",
+        [p("String"), p("WordNumber"), p("Delimiters")],
+        Arity::Exact(3),
+        "The WordNumber-th word, words being separated by any of the delimiter characters."
+    ),
 ];
 
 /// Looks a function up by its exact (case-sensitive) name.
@@ -248,14 +320,7 @@ pub fn lookup(name: &str) -> Option<&'static FunctionSpec> {
 /// The spec of a function.
 pub fn spec(func: Func) -> &'static FunctionSpec {
     // FUNCTIONS holds every Func; the fallback is never reached but keeps this total.
-    const FALLBACK: FunctionSpec = FunctionSpec {
-        func: Func::Guid,
-        name: "Guid",
-        params: &[],
-        arity: Arity::Exact(0),
-        summary: "",
-        internal: false,
-    };
+    const FALLBACK: FunctionSpec = FunctionSpec { func: Func::Guid, name: "Guid", params: &[], arity: Arity::Exact(0), summary: "", internal: false };
     FUNCTIONS.iter().find(|s| s.func == func).unwrap_or(&FALLBACK)
 }
 
@@ -279,13 +344,7 @@ pub struct FunctionInfo {
 pub fn function_list() -> Vec<FunctionInfo> {
     FUNCTIONS
         .iter()
-        .map(|s| FunctionInfo {
-            name: s.name,
-            signature: s.signature(),
-            parameters: s.params.to_vec(),
-            summary: s.summary,
-            internal: s.internal,
-        })
+        .map(|s| FunctionInfo { name: s.name, signature: s.signature(), parameters: s.params.to_vec(), summary: s.summary, internal: s.internal })
         .collect()
 }
 

@@ -47,8 +47,7 @@ pub enum EnumConst {
 }
 
 impl EnumConst {
-    const ALL: [(&'static str, EnumConst); 2] =
-        [("vbBinaryCompare", EnumConst::VbBinaryCompare), ("vbTextCompare", EnumConst::VbTextCompare)];
+    const ALL: [(&'static str, EnumConst); 2] = [("vbBinaryCompare", EnumConst::VbBinaryCompare), ("vbTextCompare", EnumConst::VbTextCompare)];
 
     /// The identifier as written.
     pub fn as_str(self) -> &'static str {
@@ -314,8 +313,7 @@ impl Lexer {
                     });
                 }
                 // VB: &H literals are 64-bit two's complement when they use all 16 digits.
-                let v = u64::from_str_radix(&text, 16)
-                    .map_err(|_| Error::InvalidNumber { position: start, text: format!("&H{text}") })?;
+                let v = u64::from_str_radix(&text, 16).map_err(|_| Error::InvalidNumber { position: start, text: format!("&H{text}") })?;
                 Tok::Int(v as i64)
             }
             '-' | '0'..='9' => {
@@ -385,10 +383,7 @@ impl Parser {
             if let Tok::Op(_) = self.tok {
                 return Err(self.unexpected("',' or ')' (comparisons cannot be chained; nest IIF instead)"));
             }
-            return Ok(Expr {
-                position: left.position,
-                kind: ExprKind::Compare { op, left: Box::new(left), right: Box::new(right) },
-            });
+            return Ok(Expr { position: left.position, kind: ExprKind::Compare { op, left: Box::new(left), right: Box::new(right) } });
         }
         Ok(left)
     }
@@ -413,11 +408,7 @@ impl Parser {
                 self.bump()?;
                 if self.tok == Tok::LParen {
                     let Some(spec) = functions::lookup(&name) else {
-                        return Err(Error::UnknownFunction {
-                            position,
-                            suggestion: did_you_mean(&name, functions::FUNCTIONS.iter().map(|s| s.name)),
-                            name,
-                        });
+                        return Err(Error::UnknownFunction { position, suggestion: did_you_mean(&name, functions::FUNCTIONS.iter().map(|s| s.name)), name });
                     };
                     if depth + 1 > MAX_DEPTH {
                         return Err(Error::TooDeep { position, limit: MAX_DEPTH });
@@ -485,12 +476,7 @@ impl Parser {
         }
         for (i, a) in args.iter().enumerate() {
             if a.is_none() && !spec.position_optional(i) {
-                return Err(Error::MissingArgument {
-                    position,
-                    function: spec.name,
-                    index: i + 1,
-                    parameter: spec.param_name(i),
-                });
+                return Err(Error::MissingArgument { position, function: spec.name, index: i + 1, parameter: spec.param_name(i) });
             }
         }
         Ok(ExprKind::Call { func: spec.func, args })
@@ -557,10 +543,16 @@ mod tests {
         assert_eq!(err("toLower([mail])"), "column 1: unknown function `toLower`; did you mean `ToLower`?");
         assert!(err("Left([x])").starts_with("column 1: Left takes 2 arguments"));
         assert_eq!(err("Left(, 3)"), "column 1: argument 1 of Left (String) is required and cannot be omitted");
-        assert_eq!(err("Switch([a], \"d\", \"k\")"), "column 1: Switch takes an even number of arguments, at least 4 (source, defaultValue, then key/value pairs) — Switch(source, defaultValue?, key1, value1, key2, value2, ...); got 3 arguments");
+        assert_eq!(
+            err("Switch([a], \"d\", \"k\")"),
+            "column 1: Switch takes an even number of arguments, at least 4 (source, defaultValue, then key/value pairs) — Switch(source, defaultValue?, key1, value1, key2, value2, ...); got 3 arguments"
+        );
         assert_eq!(err("\"abc"), "column 1: string constant is not closed (missing '\"')");
         assert_eq!(err("[abc"), "column 1: attribute reference is not closed (missing ']')");
-        assert_eq!(err("vbTextCompar"), "column 1: unknown name `vbTextCompar` (bare names are only vbTextCompare and vbBinaryCompare; string constants need double quotes); did you mean `vbTextCompare`?");
+        assert_eq!(
+            err("vbTextCompar"),
+            "column 1: unknown name `vbTextCompar` (bare names are only vbTextCompare and vbBinaryCompare; string constants need double quotes); did you mean `vbTextCompare`?"
+        );
         assert_eq!(err("[a] [b]"), "column 5: expected end of expression, found attribute [b]");
         assert_eq!(err("Now"), "column 4: expected '(' after function name Now, found end of expression");
         assert_eq!(err("  "), "expression is empty");

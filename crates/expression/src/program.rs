@@ -253,9 +253,7 @@ impl Compiler<'_> {
                     });
                 }
             },
-            ExprKind::Compare { op, left, right } => {
-                Node::Compare(*op, Box::new(self.node(left, false)?), Box::new(self.node(right, false)?))
-            }
+            ExprKind::Compare { op, left, right } => Node::Compare(*op, Box::new(self.node(left, false)?), Box::new(self.node(right, false)?)),
             ExprKind::Call { func, args } => {
                 if *func == Func::SelectUniqueValue && !top {
                     return Err(Error::NestedSelectUniqueValue { position: e.position });
@@ -303,11 +301,7 @@ impl Compiler<'_> {
             Func::Replace => {
                 let present = |i: usize| !matches!(nodes.get(i), Some(Node::Omitted) | None);
                 let mode = if present(2) {
-                    if present(3) {
-                        if present(5) { ReplaceMode::Extract } else { ReplaceMode::RegexGroup }
-                    } else {
-                        ReplaceMode::Regex
-                    }
+                    if present(3) { if present(5) { ReplaceMode::Extract } else { ReplaceMode::RegexGroup } } else { ReplaceMode::Regex }
                 } else if present(1) {
                     if present(6) { ReplaceMode::Template } else { ReplaceMode::Plain }
                 } else {
@@ -322,9 +316,9 @@ impl Compiler<'_> {
                 let old_value = take(1);
                 let pattern = match take(2) {
                     Node::Omitted => Pattern::Absent,
-                    Node::Const(Value::Str(p)) => Pattern::Static(
-                        regexes::compile(&p).map_err(|message| Error::InvalidRegex { position: arg_pos(2), message })?,
-                    ),
+                    Node::Const(Value::Str(p)) => {
+                        Pattern::Static(regexes::compile(&p).map_err(|message| Error::InvalidRegex { position: arg_pos(2), message })?)
+                    }
                     other => Pattern::Dynamic(other),
                 };
                 let group = take(3);

@@ -54,21 +54,14 @@ fn convert(pattern: &str) -> String {
 /// # Errors
 /// The regex crate's message (syntax, unsupported construct, size limit).
 pub fn compile(pattern: &str) -> Result<Regex, String> {
-    RegexBuilder::new(&convert(pattern))
-        .size_limit(SIZE_LIMIT)
-        .dfa_size_limit(DFA_SIZE_LIMIT)
-        .nest_limit(NEST_LIMIT)
-        .build()
-        .map_err(|e| match e {
-            regex::Error::CompiledTooBig(limit) => format!("pattern is too large once compiled (limit {limit} bytes)"),
-            other => {
-                let text = other.to_string();
-                // The regex crate's syntax errors are multi-line drawings; keep the message line.
-                text.lines()
-                    .find_map(|l| l.trim().strip_prefix("error: "))
-                    .map_or_else(|| text.lines().map(str::trim).collect::<Vec<_>>().join(" "), str::to_owned)
-            }
-        })
+    RegexBuilder::new(&convert(pattern)).size_limit(SIZE_LIMIT).dfa_size_limit(DFA_SIZE_LIMIT).nest_limit(NEST_LIMIT).build().map_err(|e| match e {
+        regex::Error::CompiledTooBig(limit) => format!("pattern is too large once compiled (limit {limit} bytes)"),
+        other => {
+            let text = other.to_string();
+            // The regex crate's syntax errors are multi-line drawings; keep the message line.
+            text.lines().find_map(|l| l.trim().strip_prefix("error: ")).map_or_else(|| text.lines().map(str::trim).collect::<Vec<_>>().join(" "), str::to_owned)
+        }
+    })
 }
 
 /// Expands a .NET replacement string for one match:

@@ -137,16 +137,23 @@ impl Operator {
     }
 
     fn key(s: &str) -> String {
-        s.trim().chars().map(|c| if c == '_' || c == ' ' { ' ' } else { c.to_ascii_uppercase() }).collect::<String>().split_whitespace().collect::<Vec<_>>().join(" ")
+        s.trim()
+            .chars()
+            .map(|c| if c == '_' || c == ' ' { ' ' } else { c.to_ascii_uppercase() })
+            .collect::<String>()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// Looks an operator up: case-insensitive, `_` and spaces equivalent.
     pub fn parse(name: &str) -> Result<Operator, Error> {
         let k = Self::key(name);
-        Self::ALL.iter().find(|(_, n)| Self::key(n) == k).map(|(o, _)| *o).ok_or_else(|| Error::UnknownOperator {
-            name: name.to_owned(),
-            suggestion: did_you_mean(name, Self::ALL.iter().map(|(_, n)| *n)),
-        })
+        Self::ALL
+            .iter()
+            .find(|(_, n)| Self::key(n) == k)
+            .map(|(o, _)| *o)
+            .ok_or_else(|| Error::UnknownOperator { name: name.to_owned(), suggestion: did_you_mean(name, Self::ALL.iter().map(|(_, n)| *n)) })
     }
 }
 
@@ -255,11 +262,7 @@ impl FromStr for FilterClause {
         } else {
             vec![value.to_owned()]
         };
-        Ok(FilterClause {
-            source_operand_name: attr.to_owned(),
-            operator_name: op.name().to_owned(),
-            target_operand: FilterOperand { values },
-        })
+        Ok(FilterClause { source_operand_name: attr.to_owned(), operator_name: op.name().to_owned(), target_operand: FilterOperand { values } })
     }
 }
 
@@ -346,9 +349,8 @@ fn compile_clause(c: &FilterClause, schema: &Schema) -> Result<CompiledClause, E
     let bad = |message: String| Error::InvalidClause { clause: c.to_string(), message };
     let op = Operator::parse(&c.operator_name)?;
     let slot = schema.slot(&c.source_operand_name).ok_or_else(|| {
-        let hint = did_you_mean(&c.source_operand_name, schema.names().iter().map(String::as_str))
-            .map(|s| format!("; did you mean `{s}`?"))
-            .unwrap_or_default();
+        let hint =
+            did_you_mean(&c.source_operand_name, schema.names().iter().map(String::as_str)).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
         bad(format!("unknown source attribute `{}`{hint}", c.source_operand_name))
     })?;
     let values = &c.target_operand.values;
@@ -512,8 +514,7 @@ impl CompiledFilter {
 
     /// Just the decision.
     pub fn is_in_scope(&self, row: &Row) -> bool {
-        self.groups.is_empty()
-            || self.groups.iter().any(|g| g.clauses.iter().all(|c| eval_clause(c, row.get(crate::program::Slot(c.slot))).0))
+        self.groups.is_empty() || self.groups.iter().any(|g| g.clauses.iter().all(|c| eval_clause(c, row.get(crate::program::Slot(c.slot))).0))
     }
 }
 
@@ -526,11 +527,8 @@ mod tests {
         // Found by the round-trip property test: `_` stands for a space in operator names,
         // so `A Greater_Than _` read back as a longer operator without a value.
         for (op, value) in [("Greater_Than", "_"), ("GREATER", "THAN"), ("IS", "TRUE"), ("NOT", "EQUALS x")] {
-            let clause = FilterClause {
-                source_operand_name: "A".into(),
-                operator_name: op.into(),
-                target_operand: FilterOperand { values: vec![value.into()] },
-            };
+            let clause =
+                FilterClause { source_operand_name: "A".into(), operator_name: op.into(), target_operand: FilterOperand { values: vec![value.into()] } };
             let text = clause.to_string();
             assert!(text.ends_with('"'), "{text}");
             if Operator::parse(op).is_ok_and(|o| !o.is_unary()) {

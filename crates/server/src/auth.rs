@@ -41,10 +41,7 @@ pub fn issue(tenant: TenantId, name: String, expires: Option<jiff::Timestamp>) -
     let secret = hex(&secret);
     let id = ObjectId::new();
     let token = format!("{PREFIX}{}_{secret}", id.as_uuid().simple());
-    Ok(Issued {
-        record: NewApiToken { id, tenant_id: tenant, name, secret_hash: hash_secret(&secret), expires_date_time: expires },
-        token,
-    })
+    Ok(Issued { record: NewApiToken { id, tenant_id: tenant, name, secret_hash: hash_secret(&secret), expires_date_time: expires }, token })
 }
 
 /// Splits a presented token into id and secret; `None` if it is not one of ours.

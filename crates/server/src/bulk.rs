@@ -7,8 +7,8 @@
 use crate::error::{ScimError, ScimResult};
 use crate::json;
 use axum::body::Body;
-use axum::http::{header, HeaderMap, Request};
-use serde_json::{json, Map, Value};
+use axum::http::{HeaderMap, Request, header};
+use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use tower::ServiceExt;
 
@@ -131,9 +131,8 @@ pub async fn run(app: axum::Router, prefix: &str, headers: &HeaderMap, body: &Va
     let mut errors = 0u64;
     loop {
         // The first operation, in request order, that waits on no POST still to run.
-        let waits_on_nothing = |s: &Slot, slots: &[Slot]| {
-            s.refs.iter().all(|r| ids.contains_key(r) || defined_by.get(r).is_none_or(|&d| slots.get(d).is_none_or(|x| x.done)))
-        };
+        let waits_on_nothing =
+            |s: &Slot, slots: &[Slot]| s.refs.iter().all(|r| ids.contains_key(r) || defined_by.get(r).is_none_or(|&d| slots.get(d).is_none_or(|x| x.done)));
         let Some(i) = slots.iter().position(|s| !s.done && waits_on_nothing(s, &slots)) else { break };
         if fail_on_errors.is_some_and(|n| errors >= n) {
             return Ok(response(slots.into_iter().map(|s| s.result).collect()));
@@ -199,7 +198,9 @@ async fn one(
     if !(path.starts_with("/Users") || path.starts_with("/Groups")) || path.contains("..") || path.contains('?') {
         return Err(ScimError::invalid_path(format!("bulk operations address /Users or /Groups, not '{path}'")));
     }
-    let unresolved = |b: String| ScimError::new(axum::http::StatusCode::CONFLICT, None, "unresolved_bulk_id", format!("bulkId '{b}' names no resource created earlier in this request"));
+    let unresolved = |b: String| {
+        ScimError::new(axum::http::StatusCode::CONFLICT, None, "unresolved_bulk_id", format!("bulkId '{b}' names no resource created earlier in this request"))
+    };
     let path = resolve_path(path, ids).map_err(unresolved)?;
     let mut data = json::get(op, "data").cloned().unwrap_or(Value::Null);
     resolve(&mut data, ids).map_err(unresolved)?;
@@ -227,7 +228,9 @@ async fn one(
     if let Some(b) = bulk_id {
         out.insert("bulkId".into(), b.into());
     }
-    if let Some(l) = location.or_else(|| (status.is_success() && method != "DELETE").then(|| response.pointer("/meta/location").and_then(Value::as_str).map(str::to_owned)).flatten()) {
+    if let Some(l) = location.or_else(|| {
+        (status.is_success() && method != "DELETE").then(|| response.pointer("/meta/location").and_then(Value::as_str).map(str::to_owned)).flatten()
+    }) {
         out.insert("location".into(), l.into());
     }
     if let Some(v) = version {

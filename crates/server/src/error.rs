@@ -2,7 +2,7 @@
 //! §3.12 error body with `scimType` where one applies, and our stable code (the same codes
 //! as the CLI's) at the end of `detail` in brackets, as the CLI prints it: `… [not_found]`.
 //! (SCIM clients validate error bodies strictly, so the code gets no attribute of its own.)
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tenantsync_domain::DomainError;
 use tenantsync_store::StoreError;

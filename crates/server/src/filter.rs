@@ -42,7 +42,11 @@ pub enum Target {
     /// Links to other resources, compared by their id: a group's `members` (users) or a
     /// user's `groups`. `field` is the store's membership field, `ty` the constant `type`
     /// sub-attribute, `name` the attribute (for errors).
-    Links { field: Field, ty: &'static str, name: &'static str },
+    Links {
+        field: Field,
+        ty: &'static str,
+        name: &'static str,
+    },
     /// A directory extension attribute (a string or a list of strings).
     Extension(tenantsync_domain::ExtensionName),
 }
@@ -162,11 +166,7 @@ fn value_path(target: &Target, vf: &ValFilter, depth: usize) -> ScimResult<Filte
 }
 
 fn exists(el: &Element) -> Filter {
-    if el.exists.is_empty() {
-        Filter::Const(true)
-    } else {
-        Filter::Or(el.exists.iter().map(|f| Filter::Present(*f)).collect())
-    }
+    if el.exists.is_empty() { Filter::Const(true) } else { Filter::Or(el.exists.iter().map(|f| Filter::Present(*f)).collect()) }
 }
 
 enum Bound<'a> {
@@ -406,9 +406,7 @@ fn compare_slot(slot: Slot, op: Option<CompareOp>, value: Option<&CompValue>, _e
                     if substring {
                         return Err(ScimError::invalid_filter("a dateTime compares with eq, ne, gt, ge, lt or le"));
                     }
-                    let t = s
-                        .parse::<jiff::Timestamp>()
-                        .map_err(|_| ScimError::invalid_filter(format!("'{s}' is not an xsd:dateTime with a time zone")))?;
+                    let t = s.parse::<jiff::Timestamp>().map_err(|_| ScimError::invalid_filter(format!("'{s}' is not an xsd:dateTime with a time zone")))?;
                     Ok(Filter::exact(field, sop, FilterValue::Time(t)))
                 }
                 _ => {

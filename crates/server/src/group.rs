@@ -4,7 +4,7 @@ use crate::error::{ScimError, ScimResult};
 use crate::filter::{Resolver, Slot, Target};
 use crate::json;
 use crate::schema::GROUP_SCHEMA;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tenantsync_domain::{AttrValue, Group, GroupAttribute as G, GroupAttributes, GroupPatch, ObjectId, User};
 use tenantsync_store::Field;
 
@@ -78,9 +78,7 @@ pub fn member_ids(v: &Value) -> ScimResult<Vec<ObjectId>> {
 
 pub fn from_json(doc: &Value) -> ScimResult<Desired> {
     let o = doc.as_object().ok_or_else(|| ScimError::invalid_syntax("the body must be a JSON object"))?;
-    let display_name = json::get(o, "displayName")
-        .and_then(json::text)
-        .ok_or_else(|| ScimError::invalid_value("displayName is required"))?;
+    let display_name = json::get(o, "displayName").and_then(json::text).ok_or_else(|| ScimError::invalid_value("displayName is required"))?;
     let external_id = match json::get(o, "externalId") {
         None | Some(Value::Null) => None,
         Some(v) => Some(json::text(v).ok_or_else(|| ScimError::invalid_value("externalId must be a string"))?),
@@ -98,10 +96,9 @@ pub fn new_attrs(d: &Desired) -> ScimResult<GroupAttributes> {
 pub fn diff(current: &Group, d: &Desired) -> ScimResult<GroupPatch> {
     let mut next = current.attrs.clone();
     let mut patch = GroupPatch::default();
-    for (a, v) in [
-        (G::DisplayName, AttrValue::String(d.display_name.clone())),
-        (G::ExternalId, d.external_id.clone().map_or(AttrValue::Null, AttrValue::String)),
-    ] {
+    for (a, v) in
+        [(G::DisplayName, AttrValue::String(d.display_name.clone())), (G::ExternalId, d.external_id.clone().map_or(AttrValue::Null, AttrValue::String))]
+    {
         next.set(a, v.clone())?;
         if next.get(a) != current.attrs.get(a) {
             patch.set.push((a, v));

@@ -50,9 +50,7 @@ pub fn operations(body: &Value) -> ScimResult<Vec<Operation>> {
     {
         return Err(ScimError::invalid_syntax(format!("schemas must hold {PATCH_SCHEMA}")));
     }
-    let ops = json::get(o, "Operations")
-        .and_then(Value::as_array)
-        .ok_or_else(|| ScimError::invalid_syntax("Operations must be an array"))?;
+    let ops = json::get(o, "Operations").and_then(Value::as_array).ok_or_else(|| ScimError::invalid_syntax("Operations must be an array"))?;
     if ops.len() > MAX_OPERATIONS {
         return Err(ScimError::invalid_syntax(format!("more than {MAX_OPERATIONS} operations")));
     }

@@ -8,18 +8,16 @@ use crate::patch::{self, Op, Operation};
 use crate::schema::{self, DIRECTORY_EXTENSION_SCHEMA, ENTERPRISE_SCHEMA, GROUP_SCHEMA, LIST_SCHEMA, MAX_RESULTS, USER_SCHEMA};
 use crate::user::{self, UserPaths};
 use crate::{Config, SCIM_JSON};
+use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
-use axum::Router;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 use std::sync::Arc;
 use tenantsync_domain::{DomainName, Group, GroupPatch, NewGroup, NewUser, ObjectId, ObjectKind, TenantId, User, Version};
-use tenantsync_store::{
-    BatchMode, CompareOp, Field, Filter, FilterValue, ListQuery, ObjectQuery, QueryPage, Seek, SortKey, Store, StoreError, WriteOp,
-};
+use tenantsync_store::{BatchMode, CompareOp, Field, Filter, FilterValue, ListQuery, ObjectQuery, QueryPage, Seek, SortKey, Store, StoreError, WriteOp};
 
 /// How often a write without `If-Match` is retried after losing a race.
 const WRITE_RETRIES: usize = 8;
@@ -171,10 +169,7 @@ fn if_match(headers: &HeaderMap) -> Option<Version> {
 }
 
 fn if_none_match(headers: &HeaderMap, v: Version) -> bool {
-    headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|h| h.to_str().ok())
-        .is_some_and(|h| h.split(',').any(|e| e.trim() == "*" || Version::parse_etag(e) == Some(v)))
+    headers.get(header::IF_NONE_MATCH).and_then(|h| h.to_str().ok()).is_some_and(|h| h.split(',').any(|e| e.trim() == "*" || Version::parse_etag(e) == Some(v)))
 }
 
 fn object_id(id: &str, kind: ObjectKind) -> ScimResult<ObjectId> {
@@ -629,13 +624,7 @@ async fn create_user(State(st): St, Path(tenant): Path<String>, Query(q): Params
 
 /// Read, compute, write with the version read; retried when another write won the race
 /// (unless the client pinned a version with If-Match).
-async fn update_user_with(
-    st: &AppState,
-    c: &Ctx,
-    id: ObjectId,
-    pinned: Option<Version>,
-    compute: impl Fn(&User) -> ScimResult<Value>,
-) -> ScimResult<User> {
+async fn update_user_with(st: &AppState, c: &Ctx, id: ObjectId, pinned: Option<Version>, compute: impl Fn(&User) -> ScimResult<Value>) -> ScimResult<User> {
     for _ in 0..WRITE_RETRIES {
         let cur = live_user(st, c.tenant, id).await?;
         if let Some(v) = pinned
@@ -782,10 +771,7 @@ async fn create_group(State(st): St, Path(tenant): Path<String>, Query(q): Param
 }
 
 async fn is_member(st: &AppState, t: TenantId, g: ObjectId, u: ObjectId) -> ScimResult<bool> {
-    let f = Filter::And(vec![
-        Filter::exact(Field::Id, CompareOp::Eq, FilterValue::Id(g)),
-        Filter::exact(Field::Member, CompareOp::Eq, FilterValue::Id(u)),
-    ]);
+    let f = Filter::And(vec![Filter::exact(Field::Id, CompareOp::Eq, FilterValue::Id(g)), Filter::exact(Field::Member, CompareOp::Eq, FilterValue::Id(u))]);
     let page = st.store.query_groups(t, &ObjectQuery { filter: Some(f), limit: 0, ..ObjectQuery::default() }).await?;
     Ok(page.total.unwrap_or(0) > 0)
 }
@@ -908,14 +894,7 @@ async fn member_op(st: &AppState, t: TenantId, g: ObjectId, op: &Operation, delt
 
 /// Writes a group's new attributes and member changes in one atomic batch guarded by the
 /// version read; retried after a lost race unless the client pinned a version.
-async fn update_group_with(
-    st: &AppState,
-    c: &Ctx,
-    id: ObjectId,
-    pinned: Option<Version>,
-    body: &Value,
-    is_patch: bool,
-) -> ScimResult<Group> {
+async fn update_group_with(st: &AppState, c: &Ctx, id: ObjectId, pinned: Option<Version>, body: &Value, is_patch: bool) -> ScimResult<Group> {
     for _ in 0..WRITE_RETRIES {
         let cur = live_group(st, c.tenant, id).await?;
         if let Some(v) = pinned

@@ -1,7 +1,7 @@
 //! Discovery documents: `/ServiceProviderConfig`, `/ResourceTypes`, `/Schemas`. They list
 //! exactly what is implemented: the attributes below are the ones mapped onto the
 //! directory (see docs/scim.md), nothing more.
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const ENTERPRISE_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -104,14 +104,7 @@ fn user_attributes() -> Vec<Value> {
             s("userName").required().unique(),
             "The user's userPrincipalName, unique in the tenant, case-insensitive. A name without '@' stands for name@<the tenant's initial domain>.",
         ),
-        complex(
-            s("name"),
-            "The user's name.",
-            vec![
-                plain(s("familyName"), "The surname."),
-                plain(s("givenName"), "The given name."),
-            ],
-        ),
+        complex(s("name"), "The user's name.", vec![plain(s("familyName"), "The surname."), plain(s("givenName"), "The given name.")]),
         plain(s("displayName"), "The display name."),
         plain(s("nickName"), "The mail alias (mailNickname): ASCII without spaces."),
         plain(s("title"), "The job title."),
@@ -123,18 +116,12 @@ fn user_attributes() -> Vec<Value> {
         complex(
             s("emails").multi(),
             "The user's mail address: one value, of type work.",
-            vec![
-                plain(s("value"), "The address."),
-                canonical(s("type"), "Always work.", &["work"]),
-            ],
+            vec![plain(s("value"), "The address."), canonical(s("type"), "Always work.", &["work"])],
         ),
         complex(
             s("phoneNumbers").multi(),
             "Business phone (type work) and mobile phone (type mobile).",
-            vec![
-                plain(s("value"), "The number."),
-                canonical(s("type"), "work or mobile.", &["work", "mobile"]),
-            ],
+            vec![plain(s("value"), "The number."), canonical(s("type"), "work or mobile.", &["work", "mobile"])],
         ),
         complex(
             s("addresses").multi(),

@@ -25,7 +25,7 @@ use crate::error::{ScimError, ScimResult};
 use crate::filter::{Element, Resolver, Slot, Target};
 use crate::json;
 use crate::schema::{DIRECTORY_EXTENSION_SCHEMA, ENTERPRISE_SCHEMA, USER_SCHEMA};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 use tenantsync_domain::{AttrValue, ExtensionName, ObjectId, Upn, User, UserAttrName, UserAttribute as U, UserAttributes, UserPatch, UserRef};
 use tenantsync_store::{Field, UserGroup};
 
@@ -169,9 +169,9 @@ pub fn patches_groups(path: Option<&str>, value: Option<&Value>) -> bool {
             p.get(..6).is_some_and(|h| h.eq_ignore_ascii_case("groups")) && matches!(p.as_bytes().get(6), None | Some(b'[' | b'.'))
         }
         None => match value {
-            Some(Value::Object(o)) => o.iter().any(|(k, v)| {
-                patches_groups(Some(k), None) || (k.eq_ignore_ascii_case(USER_SCHEMA) && patches_groups(None, Some(v)))
-            }),
+            Some(Value::Object(o)) => {
+                o.iter().any(|(k, v)| patches_groups(Some(k), None) || (k.eq_ignore_ascii_case(USER_SCHEMA) && patches_groups(None, Some(v))))
+            }
             _ => false,
         },
     }
@@ -308,9 +308,7 @@ fn extension_value(name: &str, v: &Value) -> ScimResult<AttrValue> {
 }
 
 fn manager_ref(s: &str) -> ScimResult<UserRef> {
-    s.parse::<ObjectId>()
-        .map(UserRef::Id)
-        .map_err(|_| ScimError::invalid_value(format!("manager.value '{s}' is not a user id of this tenant")))
+    s.parse::<ObjectId>().map(UserRef::Id).map_err(|_| ScimError::invalid_value(format!("manager.value '{s}' is not a user id of this tenant")))
 }
 
 /// Applies what a document asks for to fresh attributes (for a create).
@@ -377,7 +375,13 @@ fn f(a: U) -> Slot {
 
 impl Resolver for UserPaths {
     fn resolve(&self, uri: Option<&str>, name: &str, sub: Option<&str>) -> ScimResult<Target> {
-        let unknown = || ScimError::invalid_filter(format!("unknown attribute '{}{name}{}'", uri.map(|u| format!("{u}:")).unwrap_or_default(), sub.map(|s| format!(".{s}")).unwrap_or_default()));
+        let unknown = || {
+            ScimError::invalid_filter(format!(
+                "unknown attribute '{}{name}{}'",
+                uri.map(|u| format!("{u}:")).unwrap_or_default(),
+                sub.map(|s| format!(".{s}")).unwrap_or_default()
+            ))
+        };
         let n = name.to_ascii_lowercase();
         let s = sub.map(str::to_ascii_lowercase);
         let slot = |sl| Ok(Target::Slot(sl));

@@ -93,7 +93,10 @@ async fn discovery_me_bulk_and_unknown_paths() {
     assert_eq!(spc.header("content-type"), Some("application/scim+json"));
     assert_eq!((spc.body["patch"]["supported"].clone(), spc.body["etag"]["supported"].clone()), (json!(true), json!(true)));
     assert_eq!(s.call("GET", "/ResourceTypes", None).await.body["totalResults"], 2);
-    assert_eq!(s.call("GET", "/ResourceTypes/User", None).await.body["schemaExtensions"][0]["schema"], "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User");
+    assert_eq!(
+        s.call("GET", "/ResourceTypes/User", None).await.body["schemaExtensions"][0]["schema"],
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+    );
     assert_eq!(s.call("GET", "/Schemas", None).await.body["totalResults"], 4, "core User, enterprise, directory extensions, Group");
     assert_eq!(s.call("GET", "/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group", None).await.body["name"], "Group");
     assert_eq!(s.call("GET", "/Schemas/nope", None).await.error().0, 404);

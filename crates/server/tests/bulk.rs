@@ -1,6 +1,6 @@
 //! POST /Bulk: bulkId references, per-operation results, failOnErrors, limits.
 use crate::support::*;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 fn bulk(ops: Value, fail_on_errors: Option<u64>) -> Value {
     let mut b = json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": ops });

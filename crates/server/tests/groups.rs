@@ -1,7 +1,7 @@
 //! Groups: create with members, PATCH members in Entra's and Okta's shapes, PUT, filters
 //! on members, delete.
 use crate::support::*;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 fn member_ids(g: &Value) -> Vec<String> {
     let mut v: Vec<String> = g["members"].as_array().map(|a| a.iter().map(|m| m["value"].as_str().unwrap().to_owned()).collect()).unwrap_or_default();
@@ -19,7 +19,9 @@ async fn members_through_create_patch_and_put() {
     let s = Server::start().await;
     let mut ids = Vec::new();
     for n in ["a", "b", "c"] {
-        ids.push(s.create_user(json!({ "userName": format!("{n}@contoso.example"), "displayName": n.to_uppercase() })).await["id"].as_str().unwrap().to_owned());
+        ids.push(
+            s.create_user(json!({ "userName": format!("{n}@contoso.example"), "displayName": n.to_uppercase() })).await["id"].as_str().unwrap().to_owned(),
+        );
     }
     let r = s.call("POST", "/Groups", Some(&json!({ "displayName": "Sales", "externalId": "G-1", "members": [{ "value": ids[0] }] }))).await;
     assert_eq!(r.status, 201, "{}", r.body);
@@ -37,7 +39,10 @@ async fn members_through_create_patch_and_put() {
         (json!([{ "op": "replace", "path": "members", "value": [{ "value": ids[0] }, { "value": ids[1] }] }]), vec![0, 1]),
         (json!([{ "op": "remove", "path": "members" }]), vec![]),
         // Removing a non-member and adding twice change nothing more.
-        (json!([{ "op": "remove", "path": format!("members[value eq \"{}\"]", ids[2]) }, { "op": "add", "path": "members", "value": [{ "value": ids[2] }] }, { "op": "add", "path": "members", "value": [{ "value": ids[2] }] }]), vec![2]),
+        (
+            json!([{ "op": "remove", "path": format!("members[value eq \"{}\"]", ids[2]) }, { "op": "add", "path": "members", "value": [{ "value": ids[2] }] }, { "op": "add", "path": "members", "value": [{ "value": ids[2] }] }]),
+            vec![2],
+        ),
     ];
     for (ops, expected) in steps {
         let r = s.call("PATCH", &path, Some(&patch(ops.clone()))).await;
@@ -50,7 +55,9 @@ async fn members_through_create_patch_and_put() {
     // Okta renames with the id in the value; the id is read-only and ignored.
     let r = s.call("PATCH", &path, Some(&patch(json!([{ "op": "replace", "value": { "id": gid, "displayName": "Sales EMEA" } }])))).await;
     assert_eq!((r.status, r.body["displayName"].clone(), r.body["id"].clone()), (200, json!("Sales EMEA"), json!(gid)));
-    let r = s.call("PATCH", &path, Some(&patch(json!([{ "op": "add", "path": "members", "value": [{ "value": tenantsync_domain::ObjectId::new().to_string() }] }])))).await;
+    let r = s
+        .call("PATCH", &path, Some(&patch(json!([{ "op": "add", "path": "members", "value": [{ "value": tenantsync_domain::ObjectId::new().to_string() }] }]))))
+        .await;
     assert_eq!(r.error().1.as_deref(), Some("invalidValue"), "an unknown member is a bad value, not a missing group");
 
     let r = s.call("PUT", &path, Some(&json!({ "displayName": "Sales", "members": [{ "value": ids[0] }, { "value": ids[1] }] }))).await;
@@ -64,7 +71,10 @@ async fn members_through_create_patch_and_put() {
 async fn group_filters_and_delete() {
     let s = Server::start().await;
     let a = s.create_user(user("a@contoso.example")).await["id"].as_str().unwrap().to_owned();
-    let g1 = s.call("POST", "/Groups", Some(&json!({ "displayName": "Sales", "externalId": "G-1", "members": [{ "value": a }] }))).await.body["id"].as_str().unwrap().to_owned();
+    let g1 = s.call("POST", "/Groups", Some(&json!({ "displayName": "Sales", "externalId": "G-1", "members": [{ "value": a }] }))).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let g2 = s.call("POST", "/Groups", Some(&json!({ "displayName": "Empty" }))).await.body["id"].as_str().unwrap().to_owned();
     let find = |f: String| {
         let s = &s;

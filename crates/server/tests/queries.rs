@@ -1,7 +1,7 @@
 //! Filters (a table against a fixed data set), sorting, paging, attributes projection and
 //! .search, over HTTP.
 use crate::support::*;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
@@ -112,7 +112,10 @@ async fn sort_and_page() {
     assert_eq!(names(&get("sortBy=displayName&sortOrder=descending".into()).await), ["dave", "carol", "bob", "alice"]);
     assert_eq!(names(&get("sortBy=emails".into()).await), ["alice", "bob", "carol", "dave"]);
     let page = get("sortBy=userName&startIndex=2&count=2".into()).await;
-    assert_eq!((names(&page), page["totalResults"].clone(), page["startIndex"].clone(), page["itemsPerPage"].clone()), (vec!["bob".into(), "carol".into()], json!(4), json!(2), json!(2)));
+    assert_eq!(
+        (names(&page), page["totalResults"].clone(), page["startIndex"].clone(), page["itemsPerPage"].clone()),
+        (vec!["bob".into(), "carol".into()], json!(4), json!(2), json!(2))
+    );
     let page = get("count=0".into()).await;
     assert_eq!((page["totalResults"].clone(), page["Resources"].clone()), (json!(4), json!([])));
     let page = get("startIndex=0&count=1".into()).await;
@@ -206,7 +209,12 @@ async fn cursor_paging() {
     // Refusals.
     let first = s.call("GET", "/Users?cursor=&count=2", None).await.body;
     let c = first["nextCursor"].as_str().unwrap().to_owned();
-    for bad in [format!("cursor={}&sortBy=userName", q(&c)), format!("cursor={}&filter={}", q(&c), q("active eq true")), "cursor=bm9wZQ".into(), "cursor=%25%25".into()] {
+    for bad in [
+        format!("cursor={}&sortBy=userName", q(&c)),
+        format!("cursor={}&filter={}", q(&c), q("active eq true")),
+        "cursor=bm9wZQ".into(),
+        "cursor=%25%25".into(),
+    ] {
         let r = s.call("GET", &format!("/Users?{bad}"), None).await;
         assert_eq!(r.error(), (400, Some("invalidCursor".into()), "invalid_cursor".into()), "{bad}");
     }

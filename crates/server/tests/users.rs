@@ -1,7 +1,7 @@
 //! Users: create, read, replace, PATCH in Entra's and Okta's shapes, ETags, conflicts,
 //! soft delete through the change feed, and concurrent PATCHes.
 use crate::support::*;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tenantsync_domain::{ChangeCursor, ChangeOp, ObjectId};
 
 const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -233,7 +233,10 @@ async fn concurrent_patches_lose_no_update() {
         (u["title"].clone(), u["displayName"].clone(), u["nickName"].clone(), u["preferredLanguage"].clone()),
         (json!("T"), json!("D"), json!("nick"), json!("en-US"))
     );
-    assert_eq!((u["externalId"].clone(), u["name"].clone(), u["userType"].clone()), (json!("X-1"), json!({ "givenName": "G", "familyName": "F" }), json!("Guest")));
+    assert_eq!(
+        (u["externalId"].clone(), u["name"].clone(), u["userType"].clone()),
+        (json!("X-1"), json!({ "givenName": "G", "familyName": "F" }), json!("Guest"))
+    );
     assert_eq!(u["meta"]["version"], format!("W/\"{}\"", 1 + attrs.len()));
 }
 
@@ -245,7 +248,8 @@ async fn directory_extension_attributes() {
     const CC: &str = "extension_0123456789abcdef0123456789abcdef_costCenter";
     const SK: &str = "extension_0123456789abcdef0123456789abcdef_skills";
     let s = Server::start().await;
-    let a = s.create_user(json!({ "userName": "a@contoso.example", EXT: { "schemas": [EXT], "officeLocation": "Oslo", CC: "CC-1", SK: ["Rust", "SQL"] } })).await;
+    let a =
+        s.create_user(json!({ "userName": "a@contoso.example", EXT: { "schemas": [EXT], "officeLocation": "Oslo", CC: "CC-1", SK: ["Rust", "SQL"] } })).await;
     assert_eq!(a[EXT], json!({ "officeLocation": "Oslo", CC: "CC-1", SK: ["Rust", "SQL"] }), "keys that are no attribute are ignored");
     assert!(a["schemas"].as_array().unwrap().contains(&json!(EXT)));
     let a = a["id"].as_str().unwrap().to_owned();

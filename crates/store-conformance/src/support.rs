@@ -5,8 +5,8 @@ use std::fmt::Debug;
 use std::future::Future;
 use std::time::Duration;
 use tenantsync_domain::{
-    Anchor, AttrValue, AttributeChange, Change, ChangeCursor, ChangeOp, Clock, ExtensionName, Group, GroupAttributes, GroupPatch,
-    Mail, NewGroup, NewTenant, NewUser, ObjectId, ObjectKind, Tenant, TenantId, Upn, User, UserPatch, UserType,
+    Anchor, AttrValue, AttributeChange, Change, ChangeCursor, ChangeOp, Clock, ExtensionName, Group, GroupAttributes, GroupPatch, Mail, NewGroup, NewTenant,
+    NewUser, ObjectId, ObjectKind, Tenant, TenantId, Upn, User, UserPatch, UserType,
 };
 use tenantsync_store::{ListQuery, Result, StoreError, Visibility};
 

@@ -5,8 +5,8 @@
 //! stays flat however many rows come, and other writers wait until the import ends.
 //! A row the store refuses (duplicate UPN, unknown manager, ...) is recorded; the unit
 //! it belongs to (the whole import, or `commit_every` rows) is then rolled back.
-use crate::write::Tx;
 use crate::SqliteStore;
+use crate::write::Tx;
 use async_trait::async_trait;
 use tenantsync_domain::{NewUser, ObjectId, TenantId, UserRef};
 use tenantsync_store::{BulkOptions, BulkSummary, BulkUserImport, RejectedRow, Result, StoreError};

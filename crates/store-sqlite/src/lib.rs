@@ -19,23 +19,20 @@ mod session;
 mod sync;
 mod write;
 
+pub use schema::{APPLICATION_ID, DB_FILE, WAL_AUTOCHECKPOINT_PAGES, latest_version as schema_version, migrations, page_size};
 pub use session::{SqliteSyncWriter, UNIT_OBJECTS};
-pub use schema::{latest_version as schema_version, migrations, page_size, APPLICATION_ID, DB_FILE, WAL_AUTOCHECKPOINT_PAGES};
 
 use async_trait::async_trait;
 use jiff::Timestamp;
-use rows::{sql_err, CHANGE_COLS, GROUP_COLS, TENANT_COLS, USER_COLS};
-use rusqlite::{params, Connection, OptionalExtension};
+use rows::{CHANGE_COLS, GROUP_COLS, TENANT_COLS, USER_COLS, sql_err};
+use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
-use tenantsync_domain::{
-    Anchor, ChangeCursor, Clock, DomainName, Group, Mail, NewTenant, ObjectId, ObjectKind, SystemClock, Tenant, TenantId, Upn,
-    User,
-};
+use std::sync::{Arc, Mutex, mpsc};
+use tenantsync_domain::{Anchor, ChangeCursor, Clock, DomainName, Group, Mail, NewTenant, ObjectId, ObjectKind, SystemClock, Tenant, TenantId, Upn, User};
 use tenantsync_store::{
-    ApiToken, BatchMode, BulkOptions, BulkUserImport, ChangePage, CommitNotice, ListQuery, NewApiToken, ObjectQuery, Page,
-    QueryPage, Result, Seek, Keyset, Store, StoreError, UserGroup, Visibility, WriteOp, WriteOutcome,
+    ApiToken, BatchMode, BulkOptions, BulkUserImport, ChangePage, CommitNotice, Keyset, ListQuery, NewApiToken, ObjectQuery, Page, QueryPage, Result, Seek,
+    Store, StoreError, UserGroup, Visibility, WriteOp, WriteOutcome,
 };
 use tokio::sync::{broadcast, oneshot};
 use write::Tx;
@@ -233,11 +230,7 @@ impl SqliteStore {
         };
         let after = query.after.map(|a| *a.as_bytes()).unwrap_or([0u8; 16]);
         let limit = i64::from(query.limit.max(1));
-        let sql = format!(
-            "SELECT {} FROM {} WHERE tenant_id = ?1 AND id > ?2 {vis} {extra} ORDER BY id LIMIT ?3",
-            T::COLS,
-            T::TABLE
-        );
+        let sql = format!("SELECT {} FROM {} WHERE tenant_id = ?1 AND id > ?2 {vis} {extra} ORDER BY id LIMIT ?3", T::COLS, T::TABLE);
         let mut items = self.read_in(tenant, |c| {
             let mut stmt = c.prepare_cached(&sql)?;
             let rows = match group {
@@ -274,34 +267,38 @@ impl SqliteStore {
         let limit = i64::from(q.limit);
         let offset = i64::try_from(q.offset).unwrap_or(i64::MAX);
         let found = |p: &QueryPage<T>| p.total.unwrap_or(0) > 0;
-        self.read_found(tenant, |c| {
-            c.prepare_cached("BEGIN")?.execute([])?;
-            let result = (|| {
-                let mut all = Vec::with_capacity(st.params.len() + 3);
-                all.push(tenant_blob.clone());
-                all.extend(st.params.iter().cloned());
-                let items = if limit == 0 {
-                    Vec::new()
-                } else {
-                    let mut with_page = all.clone();
-                    with_page.push(rusqlite::types::Value::Integer(limit));
-                    with_page.push(rusqlite::types::Value::Integer(offset));
-                    let mut stmt = c.prepare_cached(&st.select)?;
-                    let rows = stmt.query_map(rusqlite::params_from_iter(with_page.iter()), T::map)?;
-                    rows.collect::<rusqlite::Result<Vec<T>>>()?
-                };
-                // A first page that is not full holds every match: no count needed (the
-                // common lookup `userName eq "…"` costs one index seek).
-                let total = if offset == 0 && (items.len() as i64) < limit {
-                    items.len() as u64
-                } else {
-                    c.prepare_cached(&st.count)?.query_row(rusqlite::params_from_iter(all.iter()), |r| r.get::<_, i64>(0))? as u64
-                };
-                Ok(QueryPage { items, total: Some(total), next: None, previous: None })
-            })();
-            let _ = c.prepare_cached("COMMIT").and_then(|mut s| s.execute([]));
-            result
-        }, found)
+        self.read_found(
+            tenant,
+            |c| {
+                c.prepare_cached("BEGIN")?.execute([])?;
+                let result = (|| {
+                    let mut all = Vec::with_capacity(st.params.len() + 3);
+                    all.push(tenant_blob.clone());
+                    all.extend(st.params.iter().cloned());
+                    let items = if limit == 0 {
+                        Vec::new()
+                    } else {
+                        let mut with_page = all.clone();
+                        with_page.push(rusqlite::types::Value::Integer(limit));
+                        with_page.push(rusqlite::types::Value::Integer(offset));
+                        let mut stmt = c.prepare_cached(&st.select)?;
+                        let rows = stmt.query_map(rusqlite::params_from_iter(with_page.iter()), T::map)?;
+                        rows.collect::<rusqlite::Result<Vec<T>>>()?
+                    };
+                    // A first page that is not full holds every match: no count needed (the
+                    // common lookup `userName eq "…"` costs one index seek).
+                    let total = if offset == 0 && (items.len() as i64) < limit {
+                        items.len() as u64
+                    } else {
+                        c.prepare_cached(&st.count)?.query_row(rusqlite::params_from_iter(all.iter()), |r| r.get::<_, i64>(0))? as u64
+                    };
+                    Ok(QueryPage { items, total: Some(total), next: None, previous: None })
+                })();
+                let _ = c.prepare_cached("COMMIT").and_then(|mut s| s.execute([]));
+                result
+            },
+            found,
+        )
     }
 
     /// A keyset page: one seek to the position, `limit + 1` rows to learn whether more
@@ -413,11 +410,9 @@ impl Store for SqliteStore {
     async fn create_tenant(&self, t: NewTenant) -> Result<Tenant> {
         let now = self.now_ms();
         self.write(move |conn| {
-            conn.prepare_cached(
-                "INSERT INTO tenants (id, display_name, initial_domain, created_ms, retention_days) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )
-            .and_then(|mut s| s.execute(params![t.id.as_bytes(), t.display_name, t.initial_domain.as_str(), now, t.soft_delete_retention_days]))
-            .map_err(|e| map_tenant_insert(e, &t))?;
+            conn.prepare_cached("INSERT INTO tenants (id, display_name, initial_domain, created_ms, retention_days) VALUES (?1, ?2, ?3, ?4, ?5)")
+                .and_then(|mut s| s.execute(params![t.id.as_bytes(), t.display_name, t.initial_domain.as_str(), now, t.soft_delete_retention_days]))
+                .map_err(|e| map_tenant_insert(e, &t))?;
             Ok(Tenant {
                 id: t.id,
                 display_name: t.display_name,
@@ -436,9 +431,7 @@ impl Store for SqliteStore {
 
     async fn find_tenant_by_domain(&self, domain: &DomainName) -> Result<Option<Tenant>> {
         self.read(|c| {
-            c.prepare_cached(&format!("SELECT {TENANT_COLS} FROM tenants WHERE initial_domain = ?1"))?
-                .query_row([domain.as_str()], rows::tenant)
-                .optional()
+            c.prepare_cached(&format!("SELECT {TENANT_COLS} FROM tenants WHERE initial_domain = ?1"))?.query_row([domain.as_str()], rows::tenant).optional()
         })
     }
 
@@ -534,8 +527,7 @@ impl Store for SqliteStore {
             Visibility::Deleted => "SELECT count(*) FROM users WHERE tenant_id = ?1 AND deleted_ms IS NOT NULL",
             Visibility::All => "SELECT count(*) FROM users WHERE tenant_id = ?1",
         };
-        self.read_in(tenant, |c| c.prepare_cached(sql)?.query_row([tenant.as_bytes()], |r| r.get::<_, i64>(0)))
-            .map(|n| n as u64)
+        self.read_in(tenant, |c| c.prepare_cached(sql)?.query_row([tenant.as_bytes()], |r| r.get::<_, i64>(0))).map(|n| n as u64)
     }
 
     async fn get_group(&self, tenant: TenantId, id: ObjectId) -> Result<Group> {
@@ -577,7 +569,8 @@ impl Store for SqliteStore {
     }
 
     async fn user_groups(&self, tenant: TenantId, users: &[ObjectId]) -> Result<Vec<UserGroup>> {
-        let row = |r: &rusqlite::Row<'_>| Ok(UserGroup { user: ObjectId::from_bytes(r.get(0)?), group: ObjectId::from_bytes(r.get(1)?), display_name: r.get(2)? });
+        let row =
+            |r: &rusqlite::Row<'_>| Ok(UserGroup { user: ObjectId::from_bytes(r.get(0)?), group: ObjectId::from_bytes(r.get(1)?), display_name: r.get(2)? });
         match users {
             [] => return Ok(Vec::new()),
             // One user (a GET, or a lookup that found one): a plain seek.
@@ -633,14 +626,7 @@ impl Store for SqliteStore {
         self.write(move |conn| {
             conn.prepare_cached(&format!("INSERT INTO api_tokens ({TOKEN_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL)"))
                 .and_then(|mut s| {
-                    s.execute(params![
-                        t.id.as_bytes(),
-                        t.tenant_id.as_bytes(),
-                        t.name,
-                        t.secret_hash,
-                        now,
-                        t.expires_date_time.map(|e| e.as_millisecond())
-                    ])
+                    s.execute(params![t.id.as_bytes(), t.tenant_id.as_bytes(), t.name, t.secret_hash, now, t.expires_date_time.map(|e| e.as_millisecond())])
                 })
                 .map_err(sql_err)?;
             Ok(ApiToken {
@@ -729,9 +715,7 @@ impl Store for SqliteStore {
 
     async fn changes_since(&self, tenant: TenantId, cursor: ChangeCursor, limit: u32) -> Result<ChangePage> {
         let changes = self.read_in(tenant, |c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {CHANGE_COLS} FROM changes WHERE tenant_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"
-            ))?;
+            let mut stmt = c.prepare_cached(&format!("SELECT {CHANGE_COLS} FROM changes WHERE tenant_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"))?;
             let rows = stmt.query_map(params![tenant.as_bytes(), cursor.0 as i64, i64::from(limit)], |r| rows::change(tenant, r))?;
             rows.collect::<rusqlite::Result<Vec<_>>>()
         })?;
@@ -749,4 +733,3 @@ impl Store for SqliteStore {
         self.inner.notices.subscribe()
     }
 }
-

@@ -146,10 +146,7 @@ fn record(log: &ProvisioningLog) -> Record {
         log.error_code.clone(),
         log.error_message.clone(),
         log.modified_properties.iter().map(|m| (m.display_name.to_string(), m.old_value.clone(), m.new_value.clone())).collect(),
-        log.steps
-            .iter()
-            .map(|s| (s.name.to_string(), s.provisioning_step_type.to_string(), s.status, s.description.clone(), s.details.clone()))
-            .collect(),
+        log.steps.iter().map(|s| (s.name.to_string(), s.provisioning_step_type.to_string(), s.status, s.description.clone(), s.details.clone())).collect(),
         log.duration_in_milliseconds,
         log.object_type,
     )
@@ -195,7 +192,8 @@ pub fn decode(body: rusqlite::types::ValueRef<'_>, columns: Columns) -> Result<P
                     Record::from(p)
                 }
             };
-            let Record(id, cycle_id, change, action, at, source_display_name, skip_reason, error_code, error_message, modified, steps, duration, object_type) = p;
+            let Record(id, cycle_id, change, action, at, source_display_name, skip_reason, error_code, error_message, modified, steps, duration, object_type) =
+                p;
             let change_id = match change {
                 ChangeRef::Number(n) => format!("{cycle_id}-{n}"),
                 ChangeRef::Id(id) => id,
@@ -276,12 +274,7 @@ mod tests {
 
     fn roundtrip(log: &ProvisioningLog) -> ProvisioningLog {
         let bytes = encode(log).unwrap();
-        let columns = Columns {
-            config_id: log.config_id,
-            status: log.status,
-            source_id: log.source_id,
-            target_id: log.target_id,
-        };
+        let columns = Columns { config_id: log.config_id, status: log.status, source_id: log.source_id, target_id: log.target_id };
         decode(rusqlite::types::ValueRef::Blob(&bytes), columns).unwrap()
     }
 
@@ -336,10 +329,8 @@ mod tests {
             ("usageLocation", "CA"),
             ("userType", "Member"),
         ];
-        log.modified_properties = values
-            .iter()
-            .map(|(n, v)| ModifiedProperty { display_name: (*n).into(), old_value: None, new_value: Some((*v).into()) })
-            .collect();
+        log.modified_properties =
+            values.iter().map(|(n, v)| ModifiedProperty { display_name: (*n).into(), old_value: None, new_value: Some((*v).into()) }).collect();
         let step = |name: &'static str, kind: &'static str, description: String| ProvisioningStep {
             name: name.into(),
             provisioning_step_type: kind.into(),
@@ -395,19 +386,13 @@ mod tests {
     fn older_json_rows_still_read() {
         let log = sample(None);
         let json = serde_json::to_string(&log).unwrap();
-        let columns =
-            Columns { config_id: log.config_id, status: log.status, source_id: log.source_id, target_id: log.target_id };
+        let columns = Columns { config_id: log.config_id, status: log.status, source_id: log.source_id, target_id: log.target_id };
         assert_eq!(decode(rusqlite::types::ValueRef::Text(json.as_bytes()), columns).unwrap(), log);
     }
 
     #[test]
     fn garbage_is_an_internal_error_not_a_panic() {
-        let columns = Columns {
-            config_id: SyncConfigId::new(),
-            status: ProvisioningStatus::Success,
-            source_id: ObjectId::new(),
-            target_id: None,
-        };
+        let columns = Columns { config_id: SyncConfigId::new(), status: ProvisioningStatus::Success, source_id: ObjectId::new(), target_id: None };
         assert!(matches!(decode(rusqlite::types::ValueRef::Blob(&[1, 2, 3]), columns), Err(StoreError::Internal { .. })));
     }
 }

@@ -28,10 +28,14 @@ impl Table {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     /// Nullable or not, compared as text.
-    Text { nullable: bool },
+    Text {
+        nullable: bool,
+    },
     Bool,
     Time,
-    Id { nullable: bool },
+    Id {
+        nullable: bool,
+    },
     UserType,
 }
 
@@ -355,9 +359,7 @@ impl Condition {
                     let range = if op == CompareOp::Sw && ignore_case { prefix_range(s) } else { None };
                     match range {
                         Some((low, high)) => {
-                            self.sql.push_str(&format!(
-                                "({col} IS NOT NULL AND {col} >= ? COLLATE NOCASE AND {col} < ? COLLATE NOCASE AND {col} {test})"
-                            ));
+                            self.sql.push_str(&format!("({col} IS NOT NULL AND {col} >= ? COLLATE NOCASE AND {col} < ? COLLATE NOCASE AND {col} {test})"));
                             self.params.extend([Value::Text(low), Value::Text(high)]);
                         }
                         None => self.sql.push_str(&format!("({col} IS NOT NULL AND {col} {test})")),
@@ -693,8 +695,7 @@ mod tests {
             all.extend(params);
             all.push(Value::Integer(10));
             let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
-            let plan: Vec<String> =
-                stmt.query_map(rusqlite::params_from_iter(all.iter()), |r| r.get::<_, String>(3)).unwrap().map(Result::unwrap).collect();
+            let plan: Vec<String> = stmt.query_map(rusqlite::params_from_iter(all.iter()), |r| r.get::<_, String>(3)).unwrap().map(Result::unwrap).collect();
             let plan = plan.join("\n");
             assert!(plan.contains(index) && plan.starts_with("SEARCH"), "{sort:?} {seek:?} should seek {index}:\n{plan}");
             assert!(!plan.contains("TEMP B-TREE"), "{sort:?} {seek:?} sorts:\n{plan}");

@@ -4,8 +4,8 @@ use rusqlite::Row;
 use rusqlite::types::{Value, ValueRef};
 use std::collections::BTreeMap;
 use tenantsync_domain::{
-    Anchor, AttrValue, AttributeChange, Change, ChangeOp, DomainName, ExtensionName, Group, GroupAttributes, Mail, ObjectId,
-    ObjectKind, Origin, Tenant, TenantId, Upn, User, UserAttributes, UserType, Version,
+    Anchor, AttrValue, AttributeChange, Change, ChangeOp, DomainName, ExtensionName, Group, GroupAttributes, Mail, ObjectId, ObjectKind, Origin, Tenant,
+    TenantId, Upn, User, UserAttributes, UserType, Version,
 };
 use tenantsync_store::StoreError;
 
@@ -81,9 +81,7 @@ pub fn user(row: &Row<'_>) -> rusqlite::Result<User> {
         None => BTreeMap::new(),
         Some(json) => {
             let raw: BTreeMap<String, AttrValue> = serde_json::from_str(&json).map_err(|_| corrupt("extensions"))?;
-            raw.into_iter()
-                .map(|(k, v)| ExtensionName::parse(&k).map(|k| (k, v)).map_err(|_| corrupt("extension name")))
-                .collect::<rusqlite::Result<_>>()?
+            raw.into_iter().map(|(k, v)| ExtensionName::parse(&k).map(|k| (k, v)).map_err(|_| corrupt("extension name"))).collect::<rusqlite::Result<_>>()?
         }
     };
     let attrs = UserAttributes {
@@ -132,24 +130,18 @@ fn blob(id: &ObjectId) -> ValueRef<'_> {
 }
 
 fn text(s: &Option<String>) -> ValueRef<'_> {
-    s.as_deref()
-        .map_or(ValueRef::Null, |s| ValueRef::Text(s.as_bytes()))
+    s.as_deref().map_or(ValueRef::Null, |s| ValueRef::Text(s.as_bytes()))
 }
 
 /// The values of [`USER_COLS`] for a user, in order, borrowed (no allocation per
 /// column on the writer thread); `extensions` is `extensions_json` of its extensions.
-pub fn user_values<'a>(
-    u: &'a User,
-    extensions: &'a Option<String>,
-) -> [ValueRef<'a>; USER_COL_COUNT] {
+pub fn user_values<'a>(u: &'a User, extensions: &'a Option<String>) -> [ValueRef<'a>; USER_COL_COUNT] {
     let a = &u.attrs;
     [
         ValueRef::Blob(u.tenant_id.as_bytes()),
         blob(&u.id),
         ValueRef::Text(a.user_principal_name.as_str().as_bytes()),
-        a.mail
-            .as_ref()
-            .map_or(ValueRef::Null, |m| ValueRef::Text(m.as_str().as_bytes())),
+        a.mail.as_ref().map_or(ValueRef::Null, |m| ValueRef::Text(m.as_str().as_bytes())),
         text(&a.display_name),
         text(&a.given_name),
         text(&a.surname),
@@ -172,17 +164,12 @@ pub fn user_values<'a>(
         text(&a.mobile_phone),
         a.manager.as_ref().map_or(ValueRef::Null, blob),
         text(extensions),
-        u.anchor
-            .as_ref()
-            .map_or(ValueRef::Null, |x| ValueRef::Blob(x.tenant.as_bytes())),
-        u.anchor
-            .as_ref()
-            .map_or(ValueRef::Null, |x| blob(&x.object)),
+        u.anchor.as_ref().map_or(ValueRef::Null, |x| ValueRef::Blob(x.tenant.as_bytes())),
+        u.anchor.as_ref().map_or(ValueRef::Null, |x| blob(&x.object)),
         ValueRef::Integer(u.version.0 as i64),
         ValueRef::Integer(u.created_date_time.as_millisecond()),
         ValueRef::Integer(u.last_modified_date_time.as_millisecond()),
-        u.deleted_date_time
-            .map_or(ValueRef::Null, |t| ValueRef::Integer(t.as_millisecond())),
+        u.deleted_date_time.map_or(ValueRef::Null, |t| ValueRef::Integer(t.as_millisecond())),
         text(&a.external_id),
     ]
 }
@@ -220,17 +207,12 @@ pub fn group_values(g: &Group) -> [ValueRef<'_>; 13] {
         text(&a.description),
         text(&a.mail_nickname),
         ValueRef::Integer(i64::from(a.security_enabled)),
-        g.anchor
-            .as_ref()
-            .map_or(ValueRef::Null, |x| ValueRef::Blob(x.tenant.as_bytes())),
-        g.anchor
-            .as_ref()
-            .map_or(ValueRef::Null, |x| blob(&x.object)),
+        g.anchor.as_ref().map_or(ValueRef::Null, |x| ValueRef::Blob(x.tenant.as_bytes())),
+        g.anchor.as_ref().map_or(ValueRef::Null, |x| blob(&x.object)),
         ValueRef::Integer(g.version.0 as i64),
         ValueRef::Integer(g.created_date_time.as_millisecond()),
         ValueRef::Integer(g.last_modified_date_time.as_millisecond()),
-        g.deleted_date_time
-            .map_or(ValueRef::Null, |t| ValueRef::Integer(t.as_millisecond())),
+        g.deleted_date_time.map_or(ValueRef::Null, |t| ValueRef::Integer(t.as_millisecond())),
         text(&a.external_id),
     ]
 }
@@ -250,12 +232,8 @@ pub fn owned(values: &[ValueRef<'_>]) -> Vec<Value> {
 }
 
 /// Borrowed values as statement parameters.
-pub fn params<'a>(
-    values: &'a [ValueRef<'a>],
-) -> impl Iterator<Item = rusqlite::types::ToSqlOutput<'a>> + 'a {
-    values
-        .iter()
-        .map(|v| rusqlite::types::ToSqlOutput::Borrowed(*v))
+pub fn params<'a>(values: &'a [ValueRef<'a>]) -> impl Iterator<Item = rusqlite::types::ToSqlOutput<'a>> + 'a {
+    values.iter().map(|v| rusqlite::types::ToSqlOutput::Borrowed(*v))
 }
 
 pub const CHANGE_COLS: &str = "seq, at_ms, object_kind, object_id, op, member_id, attributes";

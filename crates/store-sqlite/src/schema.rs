@@ -122,13 +122,9 @@ pub fn foreign_if_not_a_database(e: StoreError, path: &Path) -> StoreError {
 
 /// Verifies the file is ours and brings its schema up to date.
 pub fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
-    let foreign = |reason: String| StoreError::ForeignDataDirectory {
-        path: path.parent().unwrap_or(path).display().to_string(),
-        reason,
-    };
-    let app_id: i64 = conn
-        .query_row("PRAGMA application_id", [], |r| r.get(0))
-        .map_err(|e| foreign(format!("{} is not an SQLite database ({e})", path.display())))?;
+    let foreign = |reason: String| StoreError::ForeignDataDirectory { path: path.parent().unwrap_or(path).display().to_string(), reason };
+    let app_id: i64 =
+        conn.query_row("PRAGMA application_id", [], |r| r.get(0)).map_err(|e| foreign(format!("{} is not an SQLite database ({e})", path.display())))?;
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(sql_err)?;
     let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0)).map_err(sql_err)?;
     if app_id != APPLICATION_ID && !(app_id == 0 && version == 0 && tables == 0) {

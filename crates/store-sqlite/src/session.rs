@@ -19,7 +19,7 @@ use crate::{Queue, SqliteStore};
 use async_trait::async_trait;
 use rusqlite::Connection;
 use std::sync::atomic::Ordering;
-use std::sync::{mpsc, Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, Weak, mpsc};
 use std::time::{Duration, Instant};
 use tenantsync_domain::{SyncConfigId, TenantId};
 use tenantsync_store::{CommitNotice, JobState, ProvisioningLog, Result, StoreError, SyncWriter, WriteFuture, WriteOp, WriteOutcome};
@@ -42,17 +42,8 @@ type Records = (Vec<ProvisioningLog>, Vec<Vec<u8>>);
 type Answer = Result<(Vec<Result<WriteOutcome>>, Records)>;
 
 enum Msg {
-    Write {
-        ops: Vec<WriteOp>,
-        watermark: i64,
-        state: String,
-        now_ms: i64,
-        records: oneshot::Receiver<Records>,
-        reply: oneshot::Sender<Answer>,
-    },
-    Flush {
-        reply: oneshot::Sender<Result<()>>,
-    },
+    Write { ops: Vec<WriteOp>, watermark: i64, state: String, now_ms: i64, records: oneshot::Receiver<Records>, reply: oneshot::Sender<Answer> },
+    Flush { reply: oneshot::Sender<Result<()>> },
 }
 
 /// The stream job's channel while a job runs, and an error no write has been told of.
@@ -97,14 +88,8 @@ impl SqliteSyncWriter {
         let (sender, rx) = mpsc::channel();
         sender.send(msg).map_err(|_| StoreError::Closed)?;
         let queue = self.store.queue()?;
-        let stream = Stream {
-            rx,
-            slot: Arc::downgrade(&self.slot),
-            queue: queue.clone(),
-            notices: self.store.inner.notices.clone(),
-            id: self.id,
-            target: self.target,
-        };
+        let stream =
+            Stream { rx, slot: Arc::downgrade(&self.slot), queue: queue.clone(), notices: self.store.inner.notices.clone(), id: self.id, target: self.target };
         queue.submit(Box::new(move |conn| stream.run(conn)))?;
         slot.sender = Some(sender);
         Ok(())

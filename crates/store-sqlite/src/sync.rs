@@ -1,12 +1,12 @@
 //! The sync engine's state in SQLite (see `tenantsync_store::SyncStore`).
-use crate::{logblock, logcodec};
+use crate::SqliteStore;
 use crate::rows::sql_err;
 use crate::write::Tx;
-use crate::SqliteStore;
+use crate::{logblock, logcodec};
 use async_trait::async_trait;
-use rusqlite::{params, OptionalExtension};
-use tenantsync_domain::{ObjectId, PartnerSettings, SyncConfigId, SyncConfiguration, TenantId};
 use jiff::Timestamp;
+use rusqlite::{OptionalExtension, params};
+use tenantsync_domain::{ObjectId, PartnerSettings, SyncConfigId, SyncConfiguration, TenantId};
 use tenantsync_store::{
     JobLease, JobState, LogQuery, ProvisioningLog, ProvisioningStatus, Result, Store, StoreError, SyncStore, SyncWriter, WriteOp, WriteOutcome,
 };
@@ -98,8 +98,7 @@ impl SyncStore for SqliteStore {
                 params![config.id.as_bytes(), config.source_tenant_id.as_bytes(), config.target_tenant_id.as_bytes(), body, now],
             )
             .map_err(|e| map_conflict(e, &config, &tx))?;
-            tx.execute("INSERT INTO job_states (config_id, watermark, body) VALUES (?1, 0, ?2)", params![config.id.as_bytes(), state])
-                .map_err(sql_err)?;
+            tx.execute("INSERT INTO job_states (config_id, watermark, body) VALUES (?1, 0, ?2)", params![config.id.as_bytes(), state]).map_err(sql_err)?;
             tx.commit().map_err(sql_err)?;
             Ok(config)
         })
@@ -113,9 +112,7 @@ impl SyncStore for SqliteStore {
         }
         let body = json(&config)?;
         self.write(move |conn| {
-            let n = conn
-                .execute("UPDATE sync_configurations SET body = ?1 WHERE id = ?2", params![body, config.id.as_bytes()])
-                .map_err(sql_err)?;
+            let n = conn.execute("UPDATE sync_configurations SET body = ?1 WHERE id = ?2", params![body, config.id.as_bytes()]).map_err(sql_err)?;
             if n == 0 {
                 return Err(not_found(config.id));
             }
@@ -340,11 +337,8 @@ fn legacy_logs(c: &rusqlite::Connection, q: &LogQuery, limit: u32) -> rusqlite::
         w.sql.push_str(&format!(" AND (source_id = ?{n} OR target_id = ?{n})"));
     }
     w.params.push(rusqlite::types::Value::Integer(i64::from(limit)));
-    let sql = format!(
-        "SELECT body, config_id, status, source_id, target_id FROM provisioning_logs WHERE 1 = 1{} ORDER BY id DESC LIMIT ?{}",
-        w.sql,
-        w.params.len()
-    );
+    let sql =
+        format!("SELECT body, config_id, status, source_id, target_id FROM provisioning_logs WHERE 1 = 1{} ORDER BY id DESC LIMIT ?{}", w.sql, w.params.len());
     let mut stmt = c.prepare_cached(&sql)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(w.params.iter()), |r| {
         let status: String = r.get(2)?;
@@ -471,15 +465,11 @@ fn insert_block(conn: &rusqlite::Connection, config: SyncConfigId, id: Option<i6
         return Ok(());
     }
     let s = logblock::summary(records);
-    conn.prepare_cached(
-        "INSERT INTO provisioning_log_blocks (id, config_id, first_ms, last_ms, statuses, records, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )
-    .and_then(|mut st| st.execute(params![id, config.as_bytes(), s.first_ms, s.last_ms, s.statuses, s.count, body]))
-    .map_err(sql_err)?;
-    let block = conn.last_insert_rowid();
-    let mut st = conn
-        .prepare_cached("INSERT OR IGNORE INTO provisioning_log_objects (object_id, block_id) VALUES (?1, ?2)")
+    conn.prepare_cached("INSERT INTO provisioning_log_blocks (id, config_id, first_ms, last_ms, statuses, records, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+        .and_then(|mut st| st.execute(params![id, config.as_bytes(), s.first_ms, s.last_ms, s.statuses, s.count, body]))
         .map_err(sql_err)?;
+    let block = conn.last_insert_rowid();
+    let mut st = conn.prepare_cached("INSERT OR IGNORE INTO provisioning_log_objects (object_id, block_id) VALUES (?1, ?2)").map_err(sql_err)?;
     for log in records {
         for object in std::iter::once(log.source_id).chain(log.target_id) {
             st.execute(params![object.as_bytes(), block]).map_err(sql_err)?;

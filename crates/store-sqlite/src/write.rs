@@ -1,13 +1,10 @@
 //! The write path. Runs on the single writer thread, inside a transaction opened by the
 //! caller; every function appends its change-feed entries through [`Tx::append`], so a
 //! write and its changes always share a transaction.
-use crate::rows::{self, kind_code, sql_err, USER_COLS};
+use crate::rows::{self, USER_COLS, kind_code, sql_err};
 use rusqlite::types::{Value, ValueRef};
-use rusqlite::{params, Connection, OptionalExtension};
-use tenantsync_domain::{
-    AttrValue, AttributeChange, ChangeOp, Group, NewGroup, NewUser, ObjectId, ObjectKind, Origin, TenantId, User, UserRef,
-    Version,
-};
+use rusqlite::{Connection, OptionalExtension, params};
+use tenantsync_domain::{AttrValue, AttributeChange, ChangeOp, Group, NewGroup, NewUser, ObjectId, ObjectKind, Origin, TenantId, User, UserRef, Version};
 use tenantsync_store::{BatchMode, StoreError, WriteOp, WriteOutcome};
 
 /// One open write transaction on one tenant.
@@ -97,11 +94,8 @@ impl<'c> Tx<'c> {
         attributes: &[AttributeChange],
     ) -> Result<(), StoreError> {
         let seq = self.head + 1;
-        let attrs = if attributes.is_empty() {
-            None
-        } else {
-            Some(serde_json::to_string(attributes).map_err(|e| StoreError::Internal { message: e.to_string() })?)
-        };
+        let attrs =
+            if attributes.is_empty() { None } else { Some(serde_json::to_string(attributes).map_err(|e| StoreError::Internal { message: e.to_string() })?) };
         self.conn
             .prepare_cached(
                 "INSERT INTO changes (tenant_id, seq, at_ms, object_kind, object_id, op, member_id, attributes) \
@@ -310,10 +304,7 @@ impl<'c> Tx<'c> {
                     Some(None) => Some(None),
                     Some(Some(r)) => Some(Some(self.resolve_manager(r, id)?)),
                 };
-                let before = rows::owned(&rows::user_values(
-                    &user,
-                    &rows::extensions_json(&user.attrs.extensions),
-                ));
+                let before = rows::owned(&rows::user_values(&user, &rows::extensions_json(&user.attrs.extensions)));
                 let changes = user.attrs.apply(&patch, manager)?;
                 if changes.is_empty() {
                     return Ok(WriteOutcome::User(Box::new(user)));
@@ -527,8 +518,7 @@ impl<'c> Tx<'c> {
         group.version = group.version.next();
         group.last_modified_date_time = self.now();
         let values = rows::group_values(group);
-        self.update_row("groups", rows::GROUP_COLS, &values, before)
-            .map_err(sql_err)
+        self.update_row("groups", rows::GROUP_COLS, &values, before).map_err(sql_err)
     }
 
     /// Adds a user's extension values to `user_extension_values` (one row per value), the
@@ -557,13 +547,7 @@ impl<'c> Tx<'c> {
 
     /// `UPDATE table SET <changed columns> WHERE tenant_id = ?1 AND id = ?2`, with
     /// `values` in `cols` order (tenant and id first).
-    fn update_row(
-        &self,
-        table: &str,
-        cols: &str,
-        values: &[ValueRef<'_>],
-        before: Option<&[Value]>,
-    ) -> rusqlite::Result<()> {
+    fn update_row(&self, table: &str, cols: &str, values: &[ValueRef<'_>], before: Option<&[Value]>) -> rusqlite::Result<()> {
         const LIFECYCLE: [&str; 3] = ["version", "modified_ms", "deleted_ms"];
         let mut sql = format!("UPDATE {table} SET ");
         let mut bound: Vec<ValueRef<'_>> = values.iter().take(2).copied().collect();
@@ -581,9 +565,7 @@ impl<'c> Tx<'c> {
             }
         }
         sql.push_str(" WHERE tenant_id = ?1 AND id = ?2");
-        self.conn
-            .prepare_cached(&sql)?
-            .execute(rusqlite::params_from_iter(rows::params(&bound)))?;
+        self.conn.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(rows::params(&bound)))?;
         Ok(())
     }
 
@@ -596,9 +578,7 @@ impl<'c> Tx<'c> {
 
     fn ids(&self, sql: &str, id: ObjectId) -> Result<Vec<ObjectId>, StoreError> {
         let mut stmt = self.conn.prepare_cached(sql).map_err(sql_err)?;
-        let rows = stmt
-            .query_map(params![self.tenant_blob, id.as_bytes()], |r| Ok(ObjectId::from_bytes(r.get(0)?)))
-            .map_err(sql_err)?;
+        let rows = stmt.query_map(params![self.tenant_blob, id.as_bytes()], |r| Ok(ObjectId::from_bytes(r.get(0)?))).map_err(sql_err)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(sql_err)
     }
 

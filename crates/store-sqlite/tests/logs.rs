@@ -5,13 +5,10 @@
 use jiff::Timestamp;
 use rusqlite::Connection;
 use tenantsync_domain::{NewTenant, ObjectId, ObjectKind, SyncConfigId, SyncConfiguration};
-use tenantsync_store::{
-    JobState, LogQuery, ModifiedProperty, ProvisioningAction, ProvisioningLog, ProvisioningStatus, ProvisioningStep, Store, SyncStore,
-};
-use tenantsync_store_sqlite::{SqliteStore, DB_FILE};
+use tenantsync_store::{JobState, LogQuery, ModifiedProperty, ProvisioningAction, ProvisioningLog, ProvisioningStatus, ProvisioningStep, Store, SyncStore};
+use tenantsync_store_sqlite::{DB_FILE, SqliteStore};
 
-const STATUSES: [ProvisioningStatus; 4] =
-    [ProvisioningStatus::Success, ProvisioningStatus::Skipped, ProvisioningStatus::Failure, ProvisioningStatus::Warning];
+const STATUSES: [ProvisioningStatus; 4] = [ProvisioningStatus::Success, ProvisioningStatus::Skipped, ProvisioningStatus::Failure, ProvisioningStatus::Warning];
 
 fn t0() -> Timestamp {
     Timestamp::from_second(1_790_000_000).unwrap()
@@ -22,7 +19,13 @@ fn t0() -> Timestamp {
 /// eleventh as its target).
 fn record(config: SyncConfigId, i: i64, shared: ObjectId) -> ProvisioningLog {
     let source = if i % 7 == 0 { shared } else { ObjectId::new() };
-    let target = if i % 11 == 0 { Some(shared) } else if i % 5 == 0 { None } else { Some(ObjectId::new()) };
+    let target = if i % 11 == 0 {
+        Some(shared)
+    } else if i % 5 == 0 {
+        None
+    } else {
+        Some(ObjectId::new())
+    };
     ProvisioningLog {
         id: uuid::Uuid::now_v7().to_string(),
         config_id: config,

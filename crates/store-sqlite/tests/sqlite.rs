@@ -2,7 +2,7 @@
 use rusqlite::Connection;
 use tenantsync_domain::{ChangeCursor, NewTenant, NewUser, Upn};
 use tenantsync_store::{Store, StoreError};
-use tenantsync_store_sqlite::{SqliteStore, APPLICATION_ID, DB_FILE};
+use tenantsync_store_sqlite::{APPLICATION_ID, DB_FILE, SqliteStore};
 
 fn user(upn: &str) -> NewUser {
     NewUser::new(Upn::parse(upn).unwrap())
@@ -96,10 +96,17 @@ async fn the_lookups_use_their_indexes() {
     // The store names its secondary indexes (INDEXED BY), so the plan cannot drift to a
     // scan of the tenant when statistics are missing; this checks the names are right.
     assert!(plan("SELECT * FROM users WHERE tenant_id = x'00' AND upn = 'a' COLLATE NOCASE").contains("users_upn"));
-    assert!(plan("SELECT * FROM users INDEXED BY users_mail WHERE tenant_id = x'00' AND mail = 'a' COLLATE NOCASE AND mail IS NOT NULL").contains("users_mail"));
+    assert!(
+        plan("SELECT * FROM users INDEXED BY users_mail WHERE tenant_id = x'00' AND mail = 'a' COLLATE NOCASE AND mail IS NOT NULL").contains("users_mail")
+    );
     assert!(plan("SELECT * FROM users INDEXED BY users_anchor WHERE tenant_id = x'00' AND anchor_tenant = x'01' AND anchor_object = x'02' AND anchor_tenant IS NOT NULL").contains("users_anchor"));
-    assert!(plan("SELECT id FROM users INDEXED BY users_manager WHERE tenant_id = x'00' AND manager_id = x'01' AND manager_id IS NOT NULL").contains("users_manager"));
-    assert!(plan("SELECT id FROM users INDEXED BY users_deleted WHERE tenant_id = x'00' AND deleted_ms IS NOT NULL AND deleted_ms < 5").contains("users_deleted"));
+    assert!(
+        plan("SELECT id FROM users INDEXED BY users_manager WHERE tenant_id = x'00' AND manager_id = x'01' AND manager_id IS NOT NULL")
+            .contains("users_manager")
+    );
+    assert!(
+        plan("SELECT id FROM users INDEXED BY users_deleted WHERE tenant_id = x'00' AND deleted_ms IS NOT NULL AND deleted_ms < 5").contains("users_deleted")
+    );
     assert!(plan("SELECT group_id FROM members INDEXED BY members_user WHERE tenant_id = x'00' AND user_id = x'01'").contains("members_user"));
     assert!(plan("SELECT * FROM changes WHERE tenant_id = x'00' AND seq > 5 ORDER BY seq").contains("PRIMARY KEY"));
 }
@@ -123,10 +130,8 @@ async fn extension_values_of_existing_users_are_indexed_by_the_migration() {
     // Back to version 5: no table (version 7 already dropped the triggers 6 creates, and
     // the tables of version 8 go too).
     let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
-    conn.execute_batch(
-        "DROP TABLE user_extension_values; DROP TABLE provisioning_log_blocks; DROP TABLE provisioning_log_objects; PRAGMA user_version = 5;",
-    )
-    .unwrap();
+    conn.execute_batch("DROP TABLE user_extension_values; DROP TABLE provisioning_log_blocks; DROP TABLE provisioning_log_objects; PRAGMA user_version = 5;")
+        .unwrap();
     drop(conn);
     let store = SqliteStore::open(dir.path()).unwrap();
     let q = |v: &str| ObjectQuery {

@@ -1,9 +1,7 @@
 //! The sync writer: a run's commits grouped into larger transactions, each write whole.
 use std::sync::Arc;
 use tenantsync_domain::{ChangeCursor, NewTenant, NewUser, ObjectKind, SyncConfiguration, Tenant, Upn};
-use tenantsync_store::{
-    JobState, LogQuery, ProvisioningAction, ProvisioningLog, ProvisioningStatus, Store, StoreError, SyncStore, SyncWriter, WriteOp,
-};
+use tenantsync_store::{JobState, LogQuery, ProvisioningAction, ProvisioningLog, ProvisioningStatus, Store, StoreError, SyncStore, SyncWriter, WriteOp};
 use tenantsync_store_sqlite::SqliteStore;
 
 struct Setup {
@@ -180,8 +178,14 @@ async fn a_run_of_copies_keeps_its_results_in_order_and_its_managers_right() {
         u.anchor = Some(Anchor::new(s.config.source_tenant_id, ObjectId::new()));
         u
     };
-    let (mut zed, bob, mut amy, bob_again, mut cat, dan) =
-        (copy("zed@fabrikam.example"), copy("bob@fabrikam.example"), copy("amy@fabrikam.example"), copy("BOB@fabrikam.example"), copy("cat@fabrikam.example"), copy("taken@fabrikam.example"));
+    let (mut zed, bob, mut amy, bob_again, mut cat, dan) = (
+        copy("zed@fabrikam.example"),
+        copy("bob@fabrikam.example"),
+        copy("amy@fabrikam.example"),
+        copy("BOB@fabrikam.example"),
+        copy("cat@fabrikam.example"),
+        copy("taken@fabrikam.example"),
+    );
     zed.manager = Some(UserRef::Id(bob.id));
     amy.manager = Some(UserRef::Id(zed.id));
     cat.manager = Some(UserRef::Id(dan.id));

@@ -19,22 +19,21 @@
 
 mod error;
 mod ops;
-mod sync;
 mod query;
+mod sync;
 
 pub use error::StoreError;
+pub use ops::{BatchMode, BulkOptions, BulkSummary, CommitNotice, ListQuery, Page, RejectedRow, Visibility, WriteOp, WriteOutcome};
 pub use query::{ApiToken, CompareOp, Field, Filter, FilterValue, KeyValue, Keyset, NewApiToken, ObjectQuery, QueryPage, Seek, SortKey, UserGroup};
 pub use sync::{
     CycleCounters, CycleExecution, Escrow, JobLease, JobState, JobStatusCode, LogQuery, ModifiedProperty, ProvisioningAction, ProvisioningLog,
     ProvisioningStatus, ProvisioningStep, SyncStore, SyncWriter, WriteFuture,
 };
-pub use ops::{BatchMode, BulkOptions, BulkSummary, CommitNotice, ListQuery, Page, RejectedRow, Visibility, WriteOp, WriteOutcome};
 
 use async_trait::async_trait;
 use jiff::Timestamp;
 use tenantsync_domain::{
-    Anchor, Change, ChangeCursor, DomainName, Group, GroupPatch, Mail, NewGroup, NewTenant, NewUser, ObjectId, Tenant,
-    TenantId, Upn, User, UserPatch, Version,
+    Anchor, Change, ChangeCursor, DomainName, Group, GroupPatch, Mail, NewGroup, NewTenant, NewUser, ObjectId, Tenant, TenantId, Upn, User, UserPatch, Version,
 };
 use tokio::sync::broadcast;
 

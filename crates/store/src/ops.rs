@@ -37,19 +37,53 @@ pub struct Page<T> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteOp {
     CreateUser(Box<NewUser>),
-    UpdateUser { id: ObjectId, patch: UserPatch, if_match: Option<Version> },
+    UpdateUser {
+        id: ObjectId,
+        patch: UserPatch,
+        if_match: Option<Version>,
+    },
     /// Marks the user deleted; it keeps its UPN and can be restored until purged.
-    SoftDeleteUser { id: ObjectId, if_match: Option<Version> },
-    RestoreUser { id: ObjectId, if_match: Option<Version> },
+    SoftDeleteUser {
+        id: ObjectId,
+        if_match: Option<Version>,
+    },
+    RestoreUser {
+        id: ObjectId,
+        if_match: Option<Version>,
+    },
     /// Removes the user for good, with its memberships; reports lose their manager.
-    HardDeleteUser { id: ObjectId, if_match: Option<Version> },
+    HardDeleteUser {
+        id: ObjectId,
+        if_match: Option<Version>,
+    },
     CreateGroup(NewGroup),
-    UpdateGroup { id: ObjectId, patch: GroupPatch, if_match: Option<Version> },
-    SoftDeleteGroup { id: ObjectId, if_match: Option<Version> },
-    RestoreGroup { id: ObjectId, if_match: Option<Version> },
-    HardDeleteGroup { id: ObjectId, if_match: Option<Version> },
-    AddMember { group: ObjectId, user: ObjectId, if_match: Option<Version> },
-    RemoveMember { group: ObjectId, user: ObjectId, if_match: Option<Version> },
+    UpdateGroup {
+        id: ObjectId,
+        patch: GroupPatch,
+        if_match: Option<Version>,
+    },
+    SoftDeleteGroup {
+        id: ObjectId,
+        if_match: Option<Version>,
+    },
+    RestoreGroup {
+        id: ObjectId,
+        if_match: Option<Version>,
+    },
+    HardDeleteGroup {
+        id: ObjectId,
+        if_match: Option<Version>,
+    },
+    AddMember {
+        group: ObjectId,
+        user: ObjectId,
+        if_match: Option<Version>,
+    },
+    RemoveMember {
+        group: ObjectId,
+        user: ObjectId,
+        if_match: Option<Version>,
+    },
 }
 
 impl WriteOp {
@@ -57,15 +91,13 @@ impl WriteOp {
     pub fn target(&self) -> (ObjectKind, ObjectId) {
         match self {
             WriteOp::CreateUser(u) => (ObjectKind::User, u.id),
-            WriteOp::UpdateUser { id, .. }
-            | WriteOp::SoftDeleteUser { id, .. }
-            | WriteOp::RestoreUser { id, .. }
-            | WriteOp::HardDeleteUser { id, .. } => (ObjectKind::User, *id),
+            WriteOp::UpdateUser { id, .. } | WriteOp::SoftDeleteUser { id, .. } | WriteOp::RestoreUser { id, .. } | WriteOp::HardDeleteUser { id, .. } => {
+                (ObjectKind::User, *id)
+            }
             WriteOp::CreateGroup(g) => (ObjectKind::Group, g.id),
-            WriteOp::UpdateGroup { id, .. }
-            | WriteOp::SoftDeleteGroup { id, .. }
-            | WriteOp::RestoreGroup { id, .. }
-            | WriteOp::HardDeleteGroup { id, .. } => (ObjectKind::Group, *id),
+            WriteOp::UpdateGroup { id, .. } | WriteOp::SoftDeleteGroup { id, .. } | WriteOp::RestoreGroup { id, .. } | WriteOp::HardDeleteGroup { id, .. } => {
+                (ObjectKind::Group, *id)
+            }
             WriteOp::AddMember { group, .. } | WriteOp::RemoveMember { group, .. } => (ObjectKind::Group, *group),
         }
     }
@@ -78,7 +110,10 @@ pub enum WriteOutcome {
     User(Box<User>),
     Group(Box<Group>),
     /// The object no longer exists.
-    HardDeleted { kind: ObjectKind, id: ObjectId },
+    HardDeleted {
+        kind: ObjectKind,
+        id: ObjectId,
+    },
 }
 
 impl WriteOutcome {

@@ -70,17 +70,29 @@ pub enum Filter {
     Const(bool),
     /// The field has a value.
     Present(Field),
-    Compare { field: Field, op: CompareOp, value: FilterValue, ignore_case: bool },
+    Compare {
+        field: Field,
+        op: CompareOp,
+        value: FilterValue,
+        ignore_case: bool,
+    },
     /// A directory extension attribute of users (user queries only). `test: None` is true
     /// when the user has the attribute; otherwise a text comparison, true when any value
     /// of a multi-valued attribute satisfies it (`Ne`: when no value equals).
-    Extension { name: ExtensionName, test: Option<(CompareOp, String)>, ignore_case: bool },
+    Extension {
+        name: ExtensionName,
+        test: Option<(CompareOp, String)>,
+        ignore_case: bool,
+    },
     /// Some object linked by direct membership satisfies `filter`: with
     /// `via: Field::MemberOf` (user queries), one of the live groups the user is a member
     /// of, `filter` being over groups; with `via: Field::Member` (group queries), one of the
     /// group's live members, `filter` being over users. `filter` tests the linked objects'
     /// own attributes (no memberships, links or extension attributes within).
-    Linked { via: Field, filter: Box<Filter> },
+    Linked {
+        via: Field,
+        filter: Box<Filter>,
+    },
     And(Vec<Filter>),
     Or(Vec<Filter>),
     Not(Box<Filter>),

@@ -2,7 +2,7 @@
 //! rusqlite baseline (the same tables and indexes, plain prepared statements).
 #![allow(dead_code)]
 
-use rusqlite::{params, Connection};
+use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::Instant;
@@ -77,10 +77,7 @@ pub fn median(mut v: Vec<f64>) -> f64 {
 pub fn sample_upns(users: usize) -> Vec<String> {
     let step = (users / LOOKUPS).max(1);
     let mut rng = generate::Rng::new(99);
-    let mut out: Vec<String> = generate::users(1, users, DOMAIN, "Contoso", false)
-        .step_by(step)
-        .map(|u| u.values[0].clone())
-        .collect();
+    let mut out: Vec<String> = generate::users(1, users, DOMAIN, "Contoso", false).step_by(step).map(|u| u.values[0].clone()).collect();
     // Visit them in random order, mixing case, as real lookups do.
     for i in (1..out.len()).rev() {
         out.swap(i, rng.below(i + 1));
@@ -118,8 +115,7 @@ pub fn raw(dir: &Path, users: usize) -> Measure {
     )
     .unwrap();
     // The same rows, built before the clock starts.
-    let rows: Vec<([u8; 16], Vec<String>)> =
-        generate::users(1, users, DOMAIN, "Contoso", false).map(|u| (*ObjectId::new().as_bytes(), u.values)).collect();
+    let rows: Vec<([u8; 16], Vec<String>)> = generate::users(1, users, DOMAIN, "Contoso", false).map(|u| (*ObjectId::new().as_bytes(), u.values)).collect();
     let opt = |s: &String| if s.is_empty() { None } else { Some(s.clone()) };
     let t0 = Instant::now();
     let mut seq: i64 = 0;
@@ -135,17 +131,33 @@ pub fn raw(dir: &Path, users: usize) -> Measure {
                      ?8, ?9, 0, ?10, ?11, ?12, ?13, ?14, NULL, ?15, ?16, NULL, ?17, ?18, ?19, ?20, NULL, NULL, NULL, NULL, NULL, 1, ?21, ?21, NULL)",
                 )
                 .unwrap();
-            let mut chg = tx
-                .prepare_cached("INSERT INTO changes (tenant_id, seq, at_ms, object_kind, object_id, op) VALUES (?1, ?2, ?3, 0, ?4, 1)")
-                .unwrap();
+            let mut chg = tx.prepare_cached("INSERT INTO changes (tenant_id, seq, at_ms, object_kind, object_id, op) VALUES (?1, ?2, ?3, 0, ?4, 1)").unwrap();
             for (id, v) in chunk {
                 // Columns of generate::CSV_HEADER: upn, mail, displayName, givenName, surname, mailNickname,
                 // accountEnabled, department, jobTitle, companyName, employeeId, officeLocation, city, state,
                 // country, usageLocation, preferredLanguage, telephoneNumber, manager.
                 ins.execute(params![
-                    tenant, id, v[0], opt(&v[1]), opt(&v[2]), opt(&v[3]), opt(&v[4]), opt(&v[5]), v[6] == "true", opt(&v[7]),
-                    opt(&v[8]), opt(&v[9]), opt(&v[10]), opt(&v[11]), opt(&v[12]), opt(&v[13]), opt(&v[14]), opt(&v[15]),
-                    opt(&v[16]), opt(&v[17]), now
+                    tenant,
+                    id,
+                    v[0],
+                    opt(&v[1]),
+                    opt(&v[2]),
+                    opt(&v[3]),
+                    opt(&v[4]),
+                    opt(&v[5]),
+                    v[6] == "true",
+                    opt(&v[7]),
+                    opt(&v[8]),
+                    opt(&v[9]),
+                    opt(&v[10]),
+                    opt(&v[11]),
+                    opt(&v[12]),
+                    opt(&v[13]),
+                    opt(&v[14]),
+                    opt(&v[15]),
+                    opt(&v[16]),
+                    opt(&v[17]),
+                    now
                 ])
                 .unwrap();
                 seq += 1;
@@ -197,4 +209,3 @@ pub fn raw(dir: &Path, users: usize) -> Measure {
     }
     Measure::new(users, import_s, seen, feed_s, lat, import_peak_mib)
 }
-

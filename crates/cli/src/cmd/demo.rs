@@ -4,7 +4,7 @@ use super::Ctx;
 use crate::cli::DemoArgs;
 use crate::failure::{Context, Failure};
 use crate::generate;
-use crate::import::{import_users, ImportOptions};
+use crate::import::{ImportOptions, import_users};
 use crate::output;
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -74,10 +74,7 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Result<(), Failure> {
     for (i, (name, domain, _, _, has_users)) in TENANTS.iter().enumerate() {
         let tenant = match super::tenant(store, domain).await {
             Ok(t) => t,
-            Err(_) => store
-                .create_tenant(NewTenant::new(name, domain).about(|| format!("tenant '{domain}'"))?)
-                .await
-                .about(|| format!("tenant '{domain}'"))?,
+            Err(_) => store.create_tenant(NewTenant::new(name, domain).about(|| format!("tenant '{domain}'"))?).await.about(|| format!("tenant '{domain}'"))?,
         };
         let existing = store.count_users(tenant.id, Visibility::All).await.about(|| format!("tenant '{domain}'"))?;
         if *has_users && existing == 0 && args.users > 0 {
@@ -85,9 +82,8 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Result<(), Failure> {
             let out = std::fs::File::create(&file).map_err(|e| Failure::new(file.display().to_string(), e.to_string(), "unreadable_file"))?;
             generate::write_csv(std::io::BufWriter::new(out), generate::users(i as u64 + 1, args.users, domain, name, true))
                 .map_err(|e| Failure::new(file.display().to_string(), e.to_string(), "unreadable_file"))?;
-            let report = import_users(store, tenant.id, &file, &ImportOptions::default(), &mut |_| {})
-                .await
-                .map_err(|e| Failure::new("", e.to_string(), e.code()))?;
+            let report =
+                import_users(store, tenant.id, &file, &ImportOptions::default(), &mut |_| {}).await.map_err(|e| Failure::new("", e.to_string(), e.code()))?;
             if let Some(e) = report.errors.first() {
                 return Err(Failure::new(format!("{}:{}", file.display(), e.line), e.message.clone(), e.code));
             }
@@ -166,11 +162,8 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Result<(), Failure> {
     println!();
     println!("sync cycles:");
     for (source, target, r, took, _) in &cycles {
-        let groups = if *source == GROUP_HUB {
-            format!(" (groups: {} created, {} members added)", r.groups.created, r.groups.members_added)
-        } else {
-            String::new()
-        };
+        let groups =
+            if *source == GROUP_HUB { format!(" (groups: {} created, {} members added)", r.groups.created, r.groups.members_added) } else { String::new() };
         println!(
             "  {source} -> {target}: {} cycle, {} created, {} updated, {} soft-deleted, {} skipped{groups} in {} ms",
             if r.initial { "initial" } else { "incremental" },
@@ -216,8 +209,13 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Result<(), Failure> {
             let department = if u.attrs.department.as_deref() == Some("Legal") { "Research" } else { "Legal" };
             let patch = UserPatch::from_pairs([("department", AttrValue::String(department.into()))]).about(subject)?;
             store.update_user(contoso.id, u.id, patch, None).await.about(subject)?;
-            let report = engine.run_cycle(*id).await.map_err(|e| Failure::new("sync configuration 'contoso.example:test.contoso.example'", e.to_string(), e.code()))?;
-            let last = ctx.sync.provisioning_logs(&LogQuery { config_id: Some(*id), object_id: Some(u.id), limit: 1, ..LogQuery::default() }).await.about(String::new)?;
+            let report =
+                engine.run_cycle(*id).await.map_err(|e| Failure::new("sync configuration 'contoso.example:test.contoso.example'", e.to_string(), e.code()))?;
+            let last = ctx
+                .sync
+                .provisioning_logs(&LogQuery { config_id: Some(*id), object_id: Some(u.id), limit: 1, ..LogQuery::default() })
+                .await
+                .about(String::new)?;
             if let Some(r) = last.first() {
                 let changed: Vec<String> = r
                     .modified_properties
@@ -266,7 +264,9 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Result<(), Failure> {
         }
     }
     println!("demo ready in {:.1}s. Try: tenantsync user list --tenant contoso.example --limit 5", started.elapsed().as_secs_f64());
-    println!("Relecloud provisions only its Engineering department to its mesh partners; Woodgrove provisions its department groups and their members to its resource tenants; Litware is a just-in-time partner (no standing sync).");
+    println!(
+        "Relecloud provisions only its Engineering department to its mesh partners; Woodgrove provisions its department groups and their members to its resource tenants; Litware is a just-in-time partner (no standing sync)."
+    );
     Ok(())
 }
 

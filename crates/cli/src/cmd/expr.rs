@@ -10,9 +10,9 @@ pub fn run(cmd: &ExprCmd, json: bool) -> Result<ExitCode, Failure> {
     let out = match cmd {
         ExprCmd::Eval { expression, attr, input } => {
             let input_json = match input {
-                Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
-                    Failure::new(format!("--input '{}'", path.display()), e.to_string(), "invalid_argument")
-                })?),
+                Some(path) => {
+                    Some(std::fs::read_to_string(path).map_err(|e| Failure::new(format!("--input '{}'", path.display()), e.to_string(), "invalid_argument"))?)
+                }
                 None => None,
             };
             let args = EvalArgs { expression: expression.clone(), attrs: attr.clone(), input_json, json };

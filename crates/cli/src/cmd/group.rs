@@ -1,4 +1,4 @@
-use super::{after, group_id, opt, pairs, user_id, visibility, Ctx};
+use super::{Ctx, after, group_id, opt, pairs, user_id, visibility};
 use crate::cli::GroupCmd;
 use crate::failure::{Context, Failure};
 use crate::output;
@@ -95,10 +95,7 @@ pub async fn run(ctx: &Ctx, cmd: GroupCmd) -> Result<(), Failure> {
             let t = super::tenant(store, &tenant).await?;
             let gid = group_id(&group)?;
             let uid = user_id(store, &t, &user).await?;
-            store
-                .apply_one(t.id, WriteOp::AddMember { group: gid, user: uid, if_match: None })
-                .await
-                .about(|| format!("group '{group}'"))?;
+            store.apply_one(t.id, WriteOp::AddMember { group: gid, user: uid, if_match: None }).await.about(|| format!("group '{group}'"))?;
             if !ctx.json {
                 println!("added {user} to group {group}");
             }
@@ -107,10 +104,7 @@ pub async fn run(ctx: &Ctx, cmd: GroupCmd) -> Result<(), Failure> {
             let t = super::tenant(store, &tenant).await?;
             let gid = group_id(&group)?;
             let uid = user_id(store, &t, &user).await?;
-            store
-                .apply_one(t.id, WriteOp::RemoveMember { group: gid, user: uid, if_match: None })
-                .await
-                .about(|| format!("group '{group}'"))?;
+            store.apply_one(t.id, WriteOp::RemoveMember { group: gid, user: uid, if_match: None }).await.about(|| format!("group '{group}'"))?;
             if !ctx.json {
                 println!("removed {user} from group {group}");
             }
@@ -123,11 +117,8 @@ pub async fn run(ctx: &Ctx, cmd: GroupCmd) -> Result<(), Failure> {
             if ctx.json {
                 output::json(&serde_json::json!({ "value": page.items, "next": page.next }));
             } else {
-                let rows: Vec<Vec<String>> = page
-                    .items
-                    .iter()
-                    .map(|u| vec![u.id.to_string(), u.attrs.user_principal_name.to_string(), opt(&u.attrs.display_name)])
-                    .collect();
+                let rows: Vec<Vec<String>> =
+                    page.items.iter().map(|u| vec![u.id.to_string(), u.attrs.user_principal_name.to_string(), opt(&u.attrs.display_name)]).collect();
                 output::table(&["ID", "USER PRINCIPAL NAME", "DISPLAY NAME"], &rows);
                 if let Some(next) = page.next {
                     println!("more: --after {next}");

@@ -1,7 +1,7 @@
 use super::Ctx;
 use crate::cli::{FormatArg, ImportCmd};
 use crate::failure::Failure;
-use crate::import::{import_users, Format, ImportOptions, ImportReport, Progress};
+use crate::import::{Format, ImportOptions, ImportReport, Progress, import_users};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 
@@ -34,9 +34,7 @@ pub async fn run(ctx: &Ctx, cmd: ImportCmd) -> Result<(), Failure> {
         bar.set_position(p.bytes);
         bar.set_message(format!("{} rows", p.rows));
     };
-    let report = import_users(ctx.store.as_ref(), t.id, &file, &options, &mut on_progress)
-        .await
-        .map_err(|e| Failure::new("", e.to_string(), e.code()))?;
+    let report = import_users(ctx.store.as_ref(), t.id, &file, &options, &mut on_progress).await.map_err(|e| Failure::new("", e.to_string(), e.code()))?;
     bar.finish_and_clear();
     summarize(ctx, &report, &t.initial_domain.to_string(), batch_size.is_some())
 }
@@ -57,12 +55,7 @@ fn summarize(ctx: &Ctx, r: &ImportReport, domain: &str, batched: bool) -> Result
     }
     if r.succeeded() {
         if !ctx.json {
-            println!(
-                "imported {} users into {domain} from {file} in {:.1}s ({:.0} users/s)",
-                r.imported,
-                r.elapsed.as_secs_f64(),
-                rate
-            );
+            println!("imported {} users into {domain} from {file} in {:.1}s ({:.0} users/s)", r.imported, r.elapsed.as_secs_f64(), rate);
         }
         return Ok(());
     }

@@ -63,14 +63,8 @@ pub async fn tenant(store: &dyn Store, name: &str) -> Result<Tenant, Failure> {
     if let Ok(id) = name.parse::<TenantId>() {
         return store.get_tenant(id).await.about(subject);
     }
-    let domain = DomainName::parse(name).map_err(|_| {
-        Failure::new(subject(), "is neither a tenant id nor an initial domain", "tenant_not_found")
-    })?;
-    store
-        .find_tenant_by_domain(&domain)
-        .await
-        .about(subject)?
-        .ok_or_else(|| Failure::new(subject(), "not found", "tenant_not_found"))
+    let domain = DomainName::parse(name).map_err(|_| Failure::new(subject(), "is neither a tenant id nor an initial domain", "tenant_not_found"))?;
+    store.find_tenant_by_domain(&domain).await.about(subject)?.ok_or_else(|| Failure::new(subject(), "not found", "tenant_not_found"))
 }
 
 /// A user named by object id or userPrincipalName.
@@ -94,9 +88,7 @@ pub fn group_id(name: &str) -> Result<ObjectId, Failure> {
 pub fn pairs(set: &[String]) -> Result<Vec<(String, AttrValue)>, Failure> {
     let mut out: Vec<(String, AttrValue)> = Vec::new();
     for item in set {
-        let (name, value) = item
-            .split_once('=')
-            .ok_or_else(|| Failure::new(format!("--set '{item}'"), "expected NAME=VALUE", "invalid_argument"))?;
+        let (name, value) = item.split_once('=').ok_or_else(|| Failure::new(format!("--set '{item}'"), "expected NAME=VALUE", "invalid_argument"))?;
         let name = name.trim().to_owned();
         let value = if value.is_empty() { AttrValue::Null } else { AttrValue::String(value.to_owned()) };
         match out.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(&name)) {

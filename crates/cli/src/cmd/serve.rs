@@ -28,26 +28,19 @@ pub struct ServeArgs {
 
 pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<(), Failure> {
     let subject = || format!("--listen {}", args.listen);
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| Failure::new(subject(), format!("cannot listen: {e}"), "listen_failed"))?;
+    let listener = tokio::net::TcpListener::bind(args.listen).await.map_err(|e| Failure::new(subject(), format!("cannot listen: {e}"), "listen_failed"))?;
     let addr = listener.local_addr().map_err(|e| Failure::new(subject(), e.to_string(), "listen_failed"))?;
     // The one line scripts wait for (the port is real even with --listen …:0).
     println!("serving SCIM 2.0 on http://{addr}/scim/v2/{{tenant}}/");
-    let config = tenantsync_server::Config {
-        max_body_bytes: args.max_body_bytes,
-        rate_per_second: args.rate_limit,
-        rate_burst: args.rate_limit.saturating_mul(2),
-    };
+    let config =
+        tenantsync_server::Config { max_body_bytes: args.max_body_bytes, rate_per_second: args.rate_limit, rate_burst: args.rate_limit.saturating_mul(2) };
     // Every active sync job runs beside the server, woken by commits (SCIM writes
     // included); Ctrl-C stops both, letting a cycle in progress finish.
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let engine = tenantsync_engine::Engine::new(ctx.sync.clone());
     let options = SchedulerOptions {
         interval: std::time::Duration::from_secs(args.sync_interval.max(1)),
-        log_retention: (args.log_retention_days > 0).then(|| {
-            std::time::Duration::from_secs(args.log_retention_days.saturating_mul(86_400))
-        }),
+        log_retention: (args.log_retention_days > 0).then(|| std::time::Duration::from_secs(args.log_retention_days.saturating_mul(86_400))),
         ..SchedulerOptions::default()
     };
     let jobs = tokio::spawn(async move {

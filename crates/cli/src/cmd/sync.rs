@@ -1,12 +1,12 @@
 //! `tenantsync partner …` and `tenantsync sync …`: cross-tenant access settings and sync
 //! configurations, and running them.
-use super::{user_id, Ctx};
+use super::{Ctx, user_id};
 use crate::failure::{Context, Failure};
 use crate::output;
 use clap::{Args, Subcommand, ValueEnum};
 use tenantsync_domain::{
-    Assignment, AttributeMapping, FlowType, ObjectId, PartnerSettings, ScopingClause, ScopingFilterGroup, ScopingOperand,
-    SyncConfigId, SyncConfiguration, SyncScope, Tenant,
+    Assignment, AttributeMapping, FlowType, ObjectId, PartnerSettings, ScopingClause, ScopingFilterGroup, ScopingOperand, SyncConfigId, SyncConfiguration,
+    SyncScope, Tenant,
 };
 use tenantsync_engine::{CycleReport, Engine, ResetScope};
 use tenantsync_store::{JobState, LogQuery, ProvisioningStatus};
@@ -295,11 +295,7 @@ pub async fn run(ctx: &Ctx, cmd: SyncCmd) -> Result<(), Failure> {
             if ctx.json {
                 output::json(&c);
             } else {
-                println!(
-                    "updated sync configuration {} (group provisioning {})",
-                    c.id,
-                    if c.provision_groups { "on" } else { "off" }
-                );
+                println!("updated sync configuration {} (group provisioning {})", c.id, if c.provision_groups { "on" } else { "off" });
             }
         }
         SyncCmd::List => {
@@ -417,8 +413,7 @@ pub async fn run(ctx: &Ctx, cmd: SyncCmd) -> Result<(), Failure> {
             };
             let object_id = object.as_deref().map(|o| o.parse::<ObjectId>().about(|| format!("--object '{o}'"))).transpose()?;
             let time = |flag: &str, t: Option<String>| {
-                t.map(|t| t.parse::<jiff::Timestamp>().map_err(|e| Failure::new(format!("{flag} '{t}'"), e.to_string(), "invalid_argument")))
-                    .transpose()
+                t.map(|t| t.parse::<jiff::Timestamp>().map_err(|e| Failure::new(format!("{flag} '{t}'"), e.to_string(), "invalid_argument"))).transpose()
             };
             let (since, until) = (time("--since", since)?, time("--until", until)?);
             let query = LogQuery { config_id: Some(c.id), since, until, status, object_id, limit };
@@ -429,17 +424,13 @@ pub async fn run(ctx: &Ctx, cmd: SyncCmd) -> Result<(), Failure> {
                 let rows: Vec<Vec<String>> = logs
                     .iter()
                     .map(|l| {
-                        let detail = l
-                            .error_code
-                            .clone()
-                            .or_else(|| l.skip_reason.clone())
-                            .unwrap_or_else(|| {
-                                l.modified_properties
-                                    .iter()
-                                    .map(|m| format!("{}={}", m.display_name, m.new_value.clone().unwrap_or_default()))
-                                    .collect::<Vec<_>>()
-                                    .join(" ")
-                            });
+                        let detail = l.error_code.clone().or_else(|| l.skip_reason.clone()).unwrap_or_else(|| {
+                            l.modified_properties
+                                .iter()
+                                .map(|m| format!("{}={}", m.display_name, m.new_value.clone().unwrap_or_default()))
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                        });
                         vec![
                             l.activity_date_time.to_string(),
                             l.object_type.to_string(),

@@ -33,10 +33,7 @@ pub async fn run(ctx: &Ctx, cmd: TenantCmd) -> Result<(), Failure> {
             if ctx.json {
                 output::json(&tenants);
             } else {
-                let rows: Vec<Vec<String>> = tenants
-                    .iter()
-                    .map(|t| vec![t.id.to_string(), t.initial_domain.to_string(), t.display_name.clone()])
-                    .collect();
+                let rows: Vec<Vec<String>> = tenants.iter().map(|t| vec![t.id.to_string(), t.initial_domain.to_string(), t.display_name.clone()]).collect();
                 output::table(&["ID", "INITIAL DOMAIN", "NAME"], &rows);
             }
         }

@@ -1,4 +1,4 @@
-use super::{after, opt, pairs, user_id, visibility, Ctx};
+use super::{Ctx, after, opt, pairs, user_id, visibility};
 use crate::cli::UserCmd;
 use crate::failure::{Context, Failure};
 use crate::output;
@@ -78,7 +78,13 @@ pub async fn run(ctx: &Ctx, cmd: UserCmd) -> Result<(), Failure> {
                             u.attrs.user_principal_name.to_string(),
                             opt(&u.attrs.display_name),
                             format!("{:?}", u.origin).to_lowercase(),
-                            if u.is_deleted() { "deleted".into() } else if u.attrs.account_enabled { "enabled".into() } else { "disabled".into() },
+                            if u.is_deleted() {
+                                "deleted".into()
+                            } else if u.attrs.account_enabled {
+                                "enabled".into()
+                            } else {
+                                "disabled".into()
+                            },
                         ]
                     })
                     .collect();

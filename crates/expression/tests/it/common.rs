@@ -11,12 +11,7 @@ pub fn try_eval(expr: &str, attrs: &[(&str, Value)]) -> Result<Evaluation, Error
     try_eval_with(expr, attrs, 42, None)
 }
 
-pub fn try_eval_with(
-    expr: &str,
-    attrs: &[(&str, Value)],
-    seed: u64,
-    unique: Option<&mut dyn UniquenessCheck>,
-) -> Result<Evaluation, Error> {
+pub fn try_eval_with(expr: &str, attrs: &[(&str, Value)], seed: u64, unique: Option<&mut dyn UniquenessCheck>) -> Result<Evaluation, Error> {
     let (program, mut schema) = Program::compile_standalone(expr)?;
     for (name, _) in attrs {
         schema.add(*name);

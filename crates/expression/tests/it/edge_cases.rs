@@ -9,13 +9,38 @@ const N: &[(&str, Value)] = &[];
 
 #[test]
 fn null_source_propagates_through_string_functions() {
-    for f in ["ToLower([x])", "ToUpper([x])", "StripSpaces([x])", "NormalizeDiacritics([x])", "PCase([x])", "Append([x], \"s\")", "CStr([x])",
-        "ConvertToBase64([x])", "ConvertToUTF8Hex([x])", "Mid([x], 1, 2)", "Split([x], \",\")", "Replace([x], \"a\", , , \"b\", , )",
-        "Replace([x], , \"a\", , \"b\", , )", "CDate([x])", "DateAdd(\"d\", 1, [x])", "DateDiff(\"d\", [x], Now())", "NumFromDate([x])",
-        "DateFromNum([x])", "FormatDateTime([x], , \"yyyy\", \"yyyy\")", "BitAnd([x], 1)", "InStr([x], \"a\")", "Item([x], 1)",
-        "RemoveDuplicates([x])", "AltSecIdFromNetId([x])", "SingleAppRoleAssignment([x])", "AppRoleAssignmentsComplex([x])", "Join(\",\", [x])",
-        "Coalesce([x])", "Redact([x])", "[x]"]
-    {
+    for f in [
+        "ToLower([x])",
+        "ToUpper([x])",
+        "StripSpaces([x])",
+        "NormalizeDiacritics([x])",
+        "PCase([x])",
+        "Append([x], \"s\")",
+        "CStr([x])",
+        "ConvertToBase64([x])",
+        "ConvertToUTF8Hex([x])",
+        "Mid([x], 1, 2)",
+        "Split([x], \",\")",
+        "Replace([x], \"a\", , , \"b\", , )",
+        "Replace([x], , \"a\", , \"b\", , )",
+        "CDate([x])",
+        "DateAdd(\"d\", 1, [x])",
+        "DateDiff(\"d\", [x], Now())",
+        "NumFromDate([x])",
+        "DateFromNum([x])",
+        "FormatDateTime([x], , \"yyyy\", \"yyyy\")",
+        "BitAnd([x], 1)",
+        "InStr([x], \"a\")",
+        "Item([x], 1)",
+        "RemoveDuplicates([x])",
+        "AltSecIdFromNetId([x])",
+        "SingleAppRoleAssignment([x])",
+        "AppRoleAssignmentsComplex([x])",
+        "Join(\",\", [x])",
+        "Coalesce([x])",
+        "Redact([x])",
+        "[x]",
+    ] {
         let e = eval(f, &[("x", Value::Null)]);
         assert_eq!(e.value, Value::Null, "{f}");
         assert_eq!(e.flow, Flow::NullSkipped, "{f}");
@@ -150,10 +175,7 @@ fn non_ascii_text() {
 #[test]
 fn anchor_function() {
     let net = "2B3C4D5E-0000-4000-8000-000000000001:7f8e9d0c-1111-4222-8333-444455556666";
-    assert_eq!(
-        s("AltSecIdFromNetId([netId])", &[("netId", v(net))]),
-        "2b3c4d5e-0000-4000-8000-000000000001:7f8e9d0c-1111-4222-8333-444455556666"
-    );
+    assert_eq!(s("AltSecIdFromNetId([netId])", &[("netId", v(net))]), "2b3c4d5e-0000-4000-8000-000000000001:7f8e9d0c-1111-4222-8333-444455556666");
     for bad in [
         "2b3c4d5e-0000-4000-8000-000000000001",
         "2b3c4d5e000040008000000000000001:7f8e9d0c111142228333444455556666",

@@ -141,11 +141,9 @@ fn ex31_33_iif() {
 fn ex34_iif_on_empty_attribute_fails_and_switch_is_the_workaround() {
     // Documented rule: "If the source attribute used within the IIF function is
     // empty or null, the condition check fails" — these forms give NULL.
-    for expr in [
-        r#"IIF([country]="","Other",[country])"#,
-        r#"IIF(IsNullOrEmpty([country]),"Other",[country])"#,
-        r#"IIF(IsPresent([country]),[country],"Other")"#,
-    ] {
+    for expr in
+        [r#"IIF([country]="","Other",[country])"#, r#"IIF(IsNullOrEmpty([country]),"Other",[country])"#, r#"IIF(IsPresent([country]),[country],"Other")"#]
+    {
         for country in [Value::Null, v("")] {
             assert_eq!(eval(expr, &[("country", country)]).flow, Flow::NullSkipped, "{expr}");
         }
@@ -261,21 +259,34 @@ fn ex51_remove_duplicates() {
 
 #[test]
 fn ex52_59_replace() {
-    assert_eq!(s(r#"Replace([BusinessTitle],"Product Developer", , , "Software Engineer", , )"#, &[("BusinessTitle", v("Product Developer"))]), "Software Engineer");
+    assert_eq!(
+        s(r#"Replace([BusinessTitle],"Product Developer", , , "Software Engineer", , )"#, &[("BusinessTitle", v("Product Developer"))]),
+        "Software Engineer"
+    );
     assert_eq!(s(r#"Replace([UserID],"<username>", , , , , "<username>@contoso.com")"#, &[("UserID", v("jsmith"))]), "jsmith@contoso.com");
     assert_eq!(
-        s(r#"Replace([telephoneNumber], , "\\+(?<isdCode>\\d* )(?<phoneNumber>\\d{10})", , "${phoneNumber}", , )"#, &[("telephoneNumber", v("+91 9998887777"))]),
+        s(
+            r#"Replace([telephoneNumber], , "\\+(?<isdCode>\\d* )(?<phoneNumber>\\d{10})", , "${phoneNumber}", , )"#,
+            &[("telephoneNumber", v("+91 9998887777"))]
+        ),
         "9998887777"
     );
     // Microsoft's sample output is "19998887777", but the pattern has no '+',
     // so the documented rule (and .NET's Regex.Replace) keeps the plus sign.
     assert_eq!(s(r#"Replace([mobile], , "[()\\s-]+", , "", , )"#, &[("mobile", v("+1 (999) 888-7777"))]), "+19998887777");
     assert_eq!(s(r#"Replace([mobile], , "[+()\\s-]+", , "", , )"#, &[("mobile", v("+1 (999) 888-7777"))]), "19998887777");
-    assert_eq!(s(r#"Replace([AddressLineData], ,"(?<streetNumber>^\\d*)","streetNumber", "888", , )"#, &[("AddressLineData", v("545 Tremont Street"))]), "888 Tremont Street");
+    assert_eq!(
+        s(r#"Replace([AddressLineData], ,"(?<streetNumber>^\\d*)","streetNumber", "888", , )"#, &[("AddressLineData", v("545 Tremont Street"))]),
+        "888 Tremont Street"
+    );
     assert_eq!(s(r#"Replace([userPrincipalName], , "(?<Suffix>@(.)*)", "Suffix", "", , )"#, &[("userPrincipalName", v("jsmith@contoso.com"))]), "jsmith");
     let extract = r#"Replace([telephoneNumber], , "\\+(?<isdCode>\\d* )(?<phoneNumber>\\d{10})", "phoneNumber" , , [mobile], )"#;
     assert_eq!(s(extract, &[("telephoneNumber", v("")), ("mobile", v("+91 8887779999"))]), "8887779999");
-    assert_eq!(s(extract, &[("telephoneNumber", v("+91 1112223333")), ("mobile", v("+91 8887779999"))]), "+91 1112223333", "source has a value: returned as is");
+    assert_eq!(
+        s(extract, &[("telephoneNumber", v("+91 1112223333")), ("mobile", v("+91 8887779999"))]),
+        "+91 1112223333",
+        "source has a value: returned as is"
+    );
     assert_eq!(s(r#"Replace([mailNickname], , "[a-zA-Z_]*", , "", , )"#, &[("mailNickname", v("john_doe72"))]), "72");
 }
 
@@ -351,10 +362,7 @@ fn ex71_join_number_and_hex() {
     // Microsoft's sample output is inconsistent with its (sanitized) input GUID;
     // the reference computes the documented rules literally, and so do we.
     let e = r#"Join("", 1000, Replace(ConvertToUTF8Hex([objectId]), , "[a-zA-Z_]*", , "", , ))"#;
-    assert_eq!(
-        s(e, &[("objectId", v("00aa00aa-bb11-cc22-dd33-44ee44ee44ee"))]),
-        "100030306161303061612626231312636332322646433332343465653434656534346565"
-    );
+    assert_eq!(s(e, &[("objectId", v("00aa00aa-bb11-cc22-dd33-44ee44ee44ee"))]), "100030306161303061612626231312636332322646433332343465653434656534346565");
 }
 
 #[test]

@@ -35,8 +35,8 @@ fn expr() -> impl Strategy<Value = Expr> {
         let cmp = (inner.clone(), inner.clone(), proptest::sample::select(vec![CmpOp::Eq, CmpOp::Ne, CmpOp::Gt, CmpOp::Ge, CmpOp::Lt, CmpOp::Le]))
             .prop_filter("operands are not comparisons", |(l, r, _)| !matches!(l.kind, ExprKind::Compare { .. }) && !matches!(r.kind, ExprKind::Compare { .. }))
             .prop_map(|(l, r, op)| Expr { kind: ExprKind::Compare { op, left: Box::new(l), right: Box::new(r) }, position: 0 });
-        let call = (0..FUNCTIONS.len(), 0usize..6, proptest::collection::vec((prop_oneof![inner.clone(), cmp], any::<bool>()), 8))
-            .prop_map(|(i, extra, pool)| {
+        let call =
+            (0..FUNCTIONS.len(), 0usize..6, proptest::collection::vec((prop_oneof![inner.clone(), cmp], any::<bool>()), 8)).prop_map(|(i, extra, pool)| {
                 let spec = &FUNCTIONS[i];
                 let n = positions(spec, extra);
                 let optional = |k: usize| match spec.func {

@@ -67,8 +67,19 @@ fn every_operator() {
 #[test]
 fn null_and_empty_make_clauses_false() {
     for clause in [
-        "x EQUALS a", "x NOT EQUALS a", "x IS TRUE", "x IS FALSE", "x IS NOT NULL", "x REGEX MATCH .*", "x NOT REGEX MATCH a",
-        "x Greater_Than 1", "x Greater_Than_OR_EQUALS 1", "x Includes a", "x & abc", "x !& abc", "x ENDS_WITH a",
+        "x EQUALS a",
+        "x NOT EQUALS a",
+        "x IS TRUE",
+        "x IS FALSE",
+        "x IS NOT NULL",
+        "x REGEX MATCH .*",
+        "x NOT REGEX MATCH a",
+        "x Greater_Than 1",
+        "x Greater_Than_OR_EQUALS 1",
+        "x Includes a",
+        "x & abc",
+        "x !& abc",
+        "x ENDS_WITH a",
     ] {
         assert!(!decide(clause, Value::Null), "{clause} on NULL");
         assert!(!decide(clause, v("")), "{clause} on empty");

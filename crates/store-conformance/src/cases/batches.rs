@@ -59,11 +59,7 @@ pub async fn atomic_failure_leaves_nothing(f: Fixture) {
     assert_code(f.store.get_group(t, g.id).await, "not_found");
 
     // Failing on the last operation rolls back all the earlier ones too.
-    let ops = vec![
-        WriteOp::CreateUser(Box::new(a.clone())),
-        WriteOp::CreateGroup(g.clone()),
-        WriteOp::RestoreUser { id: x.id, if_match: None },
-    ];
+    let ops = vec![WriteOp::CreateUser(Box::new(a.clone())), WriteOp::CreateGroup(g.clone()), WriteOp::RestoreUser { id: x.id, if_match: None }];
     let e = err(f.store.apply(t, ops, BatchMode::Atomic).await);
     assert_eq!(e.code(), "not_deleted", "{e:?}");
     assert_unchanged(&f, t, &before, "a failed atomic batch").await;
@@ -139,10 +135,7 @@ pub async fn later_ops_see_earlier_ops_of_the_batch(f: Fixture) {
 
     // A UPN taken earlier in the same batch is taken.
     let before = snapshot(&f, t).await;
-    let ops = vec![
-        WriteOp::CreateUser(Box::new(new_user("twin@contoso.example"))),
-        WriteOp::CreateUser(Box::new(new_user("TWIN@contoso.example"))),
-    ];
+    let ops = vec![WriteOp::CreateUser(Box::new(new_user("twin@contoso.example"))), WriteOp::CreateUser(Box::new(new_user("TWIN@contoso.example")))];
     assert_eq!(err(f.store.apply(t, ops, BatchMode::Atomic).await).code(), "upn_conflict");
     assert_unchanged(&f, t, &before, "a batch creating the same UPN twice").await;
     // A version that the batch itself made stale is stale.

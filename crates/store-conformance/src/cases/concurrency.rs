@@ -25,7 +25,9 @@ pub async fn racing_updates_on_one_version_have_one_winner(f: Fixture) {
     for (i, h) in handles.into_iter().enumerate() {
         match within("a racing update", h).await.unwrap() {
             Ok(user) => winners.push((i, user)),
-            Err(e) => assert_eq!(e, StoreError::VersionMismatch { kind: tenantsync_domain::ObjectKind::User, id: u.id, expected: Version(1), actual: Version(2) }),
+            Err(e) => {
+                assert_eq!(e, StoreError::VersionMismatch { kind: tenantsync_domain::ObjectKind::User, id: u.id, expected: Version(1), actual: Version(2) })
+            }
         }
     }
     assert_eq!(winners.len(), 1, "exactly one update of version 1 wins: {winners:?}");
@@ -87,9 +89,7 @@ pub async fn concurrent_increments_lose_no_update(f: Fixture) {
     assert_eq!(end.attrs.employee_id, Some(total.to_string()), "no update was lost");
     assert_eq!(end.version, Version(total + 1));
     let changes = changes_after(&f, t, ChangeCursor(1)).await;
-    let expected: Vec<Ch> = (0..total)
-        .map(|i| Ch::user(ChangeOp::Update, u.id).attr("employeeId", text(&i.to_string()), text(&(i + 1).to_string())))
-        .collect();
+    let expected: Vec<Ch> = (0..total).map(|i| Ch::user(ChangeOp::Update, u.id).attr("employeeId", text(&i.to_string()), text(&(i + 1).to_string()))).collect();
     assert_changes(&changes, &expected);
 }
 

@@ -9,14 +9,7 @@ use tenantsync_store::{BatchMode, StoreError, WriteOp, WriteOutcome};
 
 /// Sends `make(stale)` for versions just below and just above `current`, atomically and
 /// independently, and checks each is refused exactly and leaves the tenant unchanged.
-async fn refuses_other_versions(
-    f: &Fixture,
-    t: TenantId,
-    kind: ObjectKind,
-    id: ObjectId,
-    current: Version,
-    make: &dyn Fn(Option<Version>) -> WriteOp,
-) {
+async fn refuses_other_versions(f: &Fixture, t: TenantId, kind: ObjectKind, id: ObjectId, current: Version, make: &dyn Fn(Option<Version>) -> WriteOp) {
     let before = snapshot(f, t).await;
     for wrong in [Version(current.0 - 1), Version(current.0 + 1)] {
         let want = StoreError::VersionMismatch { kind, id, expected: wrong, actual: current };
@@ -103,10 +96,7 @@ pub async fn update_group(f: Fixture) {
     assert_eq!(g.version, Version(3));
     assert_eq!(g.attrs.display_name, "Sales EMEA");
     assert_eq!(f.store.get_group(t, id).await.unwrap(), g);
-    assert_changes(
-        &changes_after(&f, t, h).await,
-        &[Ch::group(ChangeOp::Update, id).attr("displayName", text("Sales"), text("Sales EMEA"))],
-    );
+    assert_changes(&changes_after(&f, t, h).await, &[Ch::group(ChangeOp::Update, id).attr("displayName", text("Sales"), text("Sales EMEA"))]);
 }
 
 pub async fn soft_delete_group(f: Fixture) {

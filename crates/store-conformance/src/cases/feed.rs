@@ -22,10 +22,7 @@ pub async fn every_write_appends_the_expected_changes(f: Fixture) {
             WriteOp::UpdateUser { id: aid, patch: user_patch(&[("department", text("Sales")), ("jobTitle", text("Lead"))]), if_match: None },
             vec![Ch::user(ChangeOp::Update, aid).attr("department", AttrValue::Null, text("Sales")).attr("jobTitle", AttrValue::Null, text("Lead"))],
         ),
-        (
-            WriteOp::UpdateUser { id: bid, patch: UserPatch { set: vec![], manager: Some(None) }, if_match: None },
-            vec![Ch::manager_cleared(bid, aid)],
-        ),
+        (WriteOp::UpdateUser { id: bid, patch: UserPatch { set: vec![], manager: Some(None) }, if_match: None }, vec![Ch::manager_cleared(bid, aid)]),
         (WriteOp::CreateGroup(g), vec![Ch::group(ChangeOp::Create, gid)]),
         (
             WriteOp::UpdateGroup { id: gid, patch: group_patch(&[("description", text("All of sales"))]), if_match: None },
@@ -192,11 +189,7 @@ pub async fn one_notice_per_batch(f: Fixture) {
     let mut rx = f.store.subscribe();
     let g = new_group("Sales");
     let u = new_user("u@contoso.example");
-    let ops = vec![
-        WriteOp::CreateUser(Box::new(u.clone())),
-        WriteOp::CreateGroup(g.clone()),
-        WriteOp::AddMember { group: g.id, user: u.id, if_match: None },
-    ];
+    let ops = vec![WriteOp::CreateUser(Box::new(u.clone())), WriteOp::CreateGroup(g.clone()), WriteOp::AddMember { group: g.id, user: u.id, if_match: None }];
     f.store.apply(t, ops, BatchMode::Atomic).await.unwrap();
     assert_eq!(notice(&mut rx).await, CommitNotice { tenant_id: t, head: ChangeCursor(3) }, "one notice after the batch commits");
     f.store.create_user(t, new_user("v@contoso.example")).await.unwrap();

@@ -33,10 +33,7 @@ pub async fn create_get_and_find_by_anchor(f: Fixture) {
     assert_eq!(f.store.find_group_by_anchor(t, &anchor()).await.unwrap(), None);
     assert_eq!(f.store.find_group_by_anchor(t, &Anchor::new(TenantId::new(), anc.object)).await.unwrap(), None);
 
-    assert_changes(
-        &changes_after(&f, t, ChangeCursor::START).await,
-        &[Ch::group(ChangeOp::Create, internal.id), Ch::group(ChangeOp::Create, external.id)],
-    );
+    assert_changes(&changes_after(&f, t, ChangeCursor::START).await, &[Ch::group(ChangeOp::Create, internal.id), Ch::group(ChangeOp::Create, external.id)]);
 
     let before = snapshot(&f, t).await;
     let mut dup = new_group("Duplicate anchor");
@@ -73,9 +70,7 @@ pub async fn update_records_only_changed_attributes(f: Fixture) {
     let changes = changes_after(&f, t, h).await;
     assert_changes(
         &changes,
-        &[Ch::group(ChangeOp::Update, g.id)
-            .attr("description", AttrValue::Null, text("All of sales"))
-            .attr("mailNickname", text("sales"), AttrValue::Null)],
+        &[Ch::group(ChangeOp::Update, g.id).attr("description", AttrValue::Null, text("All of sales")).attr("mailNickname", text("sales"), AttrValue::Null)],
     );
     assert_changes_at_now(&f, &changes);
 
@@ -303,10 +298,7 @@ pub async fn hard_delete_group_removes_its_memberships(f: Fixture) {
     assert!(changes.iter().any(|c| Ch::of(c) == Ch::group(ChangeOp::HardDelete, g.id)), "{changes:#?}");
     for c in &changes {
         let ch = Ch::of(c);
-        assert!(
-            ch == Ch::group(ChangeOp::HardDelete, g.id) || ch == Ch::member_remove(g.id, u.id),
-            "unexpected change for a group hard delete: {c:?}"
-        );
+        assert!(ch == Ch::group(ChangeOp::HardDelete, g.id) || ch == Ch::member_remove(g.id, u.id), "unexpected change for a group hard delete: {c:?}");
     }
     assert_eq!(f.store.get_user(t, u.id).await.unwrap(), u);
     // Memberships in other groups stay.

@@ -245,10 +245,7 @@ pub async fn purge_removes_only_objects_deleted_before_cutoff(f: Fixture) {
     // Now: the rest of the recycle bin.
     let h = head(&f, t).await;
     assert_eq!(f.store.purge_deleted(t, f.clock.now()).await.unwrap(), 2);
-    assert_changes_any_order(
-        &changes_after(&f, t, h).await,
-        &[Ch::user(ChangeOp::HardDelete, late_user.id), Ch::group(ChangeOp::HardDelete, late_group.id)],
-    );
+    assert_changes_any_order(&changes_after(&f, t, h).await, &[Ch::user(ChangeOp::HardDelete, late_user.id), Ch::group(ChangeOp::HardDelete, late_group.id)]);
     assert_eq!(ids_of_users(&all_users(&f, t, Visibility::All).await), vec![live_user.id]);
     assert_eq!(ids_of_groups(&all_groups(&f, t, Visibility::All).await), vec![live_group.id]);
     assert_eq!(head(&f, t).await, ChangeCursor(h.0 + 2));
@@ -270,10 +267,7 @@ pub async fn purge_of_a_user_cleans_memberships_and_reports(f: Fixture) {
     let cutoff = f.clock.now().checked_sub(jiff::SignedDuration::from_secs(30 * DAY_SECONDS)).unwrap();
     assert_eq!(f.store.purge_deleted(t, cutoff).await.unwrap(), 1);
     let changes = changes_after(&f, t, h).await;
-    assert_changes_any_order(
-        &changes,
-        &[Ch::member_remove(g.id, boss.id), Ch::manager_cleared(report.id, boss.id), Ch::user(ChangeOp::HardDelete, boss.id)],
-    );
+    assert_changes_any_order(&changes, &[Ch::member_remove(g.id, boss.id), Ch::manager_cleared(report.id, boss.id), Ch::user(ChangeOp::HardDelete, boss.id)]);
     assert_changes_at_now(&f, &changes);
     assert_eq!(f.store.get_user(t, report.id).await.unwrap().attrs.manager, None);
     assert_eq!(member_ids(&f, t, g.id).await, vec![report.id]);

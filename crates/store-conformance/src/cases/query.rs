@@ -103,7 +103,13 @@ pub async fn filter_table(f: Fixture) {
         (linked(Field::MemberOf, Filter::folded(Field::Group(G::DisplayName), Op::Eq, text("SALES"))), &["alice", "carol"]),
         (linked(Field::MemberOf, Filter::folded(Field::Group(G::DisplayName), Op::Eq, text("empty"))), &[]),
         (
-            linked(Field::MemberOf, Filter::And(vec![Filter::folded(Field::Group(G::DisplayName), Op::Sw, text("s")), Filter::exact(Field::Group(G::ExternalId), Op::Eq, text("G-1"))])),
+            linked(
+                Field::MemberOf,
+                Filter::And(vec![
+                    Filter::folded(Field::Group(G::DisplayName), Op::Sw, text("s")),
+                    Filter::exact(Field::Group(G::ExternalId), Op::Eq, text("G-1")),
+                ]),
+            ),
             &["alice", "carol"],
         ),
         (Filter::Not(Box::new(linked(Field::MemberOf, Filter::Const(true)))), &["bob", "dave"]),
@@ -147,14 +153,8 @@ pub async fn filter_table(f: Fixture) {
         (Filter::exact(Field::Created, Op::Gt, V::Time(crate::start())), &["bob", "carol", "dave"]),
         (Filter::exact(Field::Created, Op::Le, V::Time(crate::start())), &["alice"]),
         (Filter::exact(Field::LastModified, Op::Ge, V::Time(crate::start())), &["alice", "bob", "carol", "dave"]),
-        (
-            Filter::And(vec![Filter::folded(dept, Op::Eq, text("SALES")), Filter::exact(Field::User(U::AccountEnabled), Op::Eq, V::Bool(true))]),
-            &["alice"],
-        ),
-        (
-            Filter::Or(vec![Filter::folded(dn, Op::Eq, text("DAVE")), Filter::exact(ext, Op::Eq, text("a-1"))]),
-            &["bob", "dave"],
-        ),
+        (Filter::And(vec![Filter::folded(dept, Op::Eq, text("SALES")), Filter::exact(Field::User(U::AccountEnabled), Op::Eq, V::Bool(true))]), &["alice"]),
+        (Filter::Or(vec![Filter::folded(dn, Op::Eq, text("DAVE")), Filter::exact(ext, Op::Eq, text("a-1"))]), &["bob", "dave"]),
         (
             Filter::And(vec![
                 Filter::Or(vec![Filter::folded(upn, Op::Sw, text("a")), Filter::folded(upn, Op::Sw, text("b"))]),
@@ -285,7 +285,13 @@ pub async fn groups_by_attribute_and_membership(f: Fixture) {
 /// soft-deleted groups count for neither.
 pub async fn users_by_group_and_their_groups(f: Fixture) {
     let d = data(&f).await;
-    let bob = f.store.query_users(d.t, &ObjectQuery { filter: Some(Filter::folded(Field::User(U::UserPrincipalName), Op::Sw, text("bob"))), ..ObjectQuery::default() }).await.unwrap().items[0].id;
+    let bob = f
+        .store
+        .query_users(d.t, &ObjectQuery { filter: Some(Filter::folded(Field::User(U::UserPrincipalName), Op::Sw, text("bob"))), ..ObjectQuery::default() })
+        .await
+        .unwrap()
+        .items[0]
+        .id;
     let g2 = f.store.create_group(d.t, new_group("Alpha")).await.unwrap().id;
     f.store.apply_one(d.t, WriteOp::AddMember { group: g2, user: d.alice, if_match: None }).await.unwrap();
     let users = |filter: Filter| {
@@ -304,7 +310,10 @@ pub async fn users_by_group_and_their_groups(f: Fixture) {
     assert_eq!(users(Filter::exact(Field::MemberOf, Op::Eq, V::Id(d.g_sales))).await, Vec::<String>::new());
     assert_eq!(users(Filter::Present(Field::MemberOf)).await, ["alice"]);
     assert_eq!(f.store.user_groups(d.t, &[d.carol]).await.unwrap(), []);
-    assert_code(f.store.query_groups(d.t, &ObjectQuery { filter: Some(Filter::Present(Field::MemberOf)), ..ObjectQuery::default() }).await, "unsupported_query");
+    assert_code(
+        f.store.query_groups(d.t, &ObjectQuery { filter: Some(Filter::Present(Field::MemberOf)), ..ObjectQuery::default() }).await,
+        "unsupported_query",
+    );
 }
 
 /// Filters on directory extension attributes run in the store and follow every write of
@@ -359,10 +368,7 @@ pub async fn extension_attribute_filters(f: Fixture) {
     }
     // An update replaces the values; clearing removes them.
     let patch = tenantsync_domain::UserPatch {
-        set: vec![
-            (UserAttrName::Extension(cc.clone()), AttrValue::String("CC-300".into())),
-            (UserAttrName::Extension(skills.clone()), AttrValue::Null),
-        ],
+        set: vec![(UserAttrName::Extension(cc.clone()), AttrValue::String("CC-300".into())), (UserAttrName::Extension(skills.clone()), AttrValue::Null)],
         ..Default::default()
     };
     f.store.update_user(d.t, xavier, patch, None).await.unwrap();
@@ -374,10 +380,7 @@ pub async fn extension_attribute_filters(f: Fixture) {
     assert_eq!(run(ext(&cc, None, true)).await, ["xavier"]);
     f.store.apply_one(d.t, WriteOp::HardDeleteUser { id: yann, if_match: None }).await.unwrap();
     f.store.apply_one(d.t, WriteOp::RestoreUser { id: yann, if_match: None }).await.unwrap_err();
-    assert_code(
-        f.store.query_groups(d.t, &ObjectQuery { filter: Some(ext(&cc, None, true)), ..ObjectQuery::default() }).await,
-        "unsupported_query",
-    );
+    assert_code(f.store.query_groups(d.t, &ObjectQuery { filter: Some(ext(&cc, None, true)), ..ObjectQuery::default() }).await, "unsupported_query");
 }
 
 pub async fn fields_of_the_other_kind_are_unsupported_query(f: Fixture) {

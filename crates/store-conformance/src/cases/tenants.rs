@@ -2,9 +2,7 @@
 //! every tenant-scoped call.
 use crate::Fixture;
 use crate::support::*;
-use tenantsync_domain::{
-    Anchor, ChangeCursor, Clock, DEFAULT_SOFT_DELETE_RETENTION_DAYS, DomainName, NewTenant, ObjectId, TenantId, Version,
-};
+use tenantsync_domain::{Anchor, ChangeCursor, Clock, DEFAULT_SOFT_DELETE_RETENTION_DAYS, DomainName, NewTenant, ObjectId, TenantId, Version};
 use tenantsync_store::{BatchMode, BulkOptions, ListQuery, StoreError, Visibility, WriteOp};
 
 pub async fn create_get_and_list(f: Fixture) {

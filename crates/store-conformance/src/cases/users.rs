@@ -1,9 +1,7 @@
 //! Users: create, lookups, uniqueness, origin, manager, updates, listing, counting.
 use crate::Fixture;
 use crate::support::*;
-use tenantsync_domain::{
-    AttrValue, ChangeCursor, ChangeOp, Clock, ObjectId, ObjectKind, Origin, UserPatch, UserRef, UserType, Version,
-};
+use tenantsync_domain::{AttrValue, ChangeCursor, ChangeOp, Clock, ObjectId, ObjectKind, Origin, UserPatch, UserRef, UserType, Version};
 use tenantsync_store::{StoreError, Visibility, WriteOp};
 
 pub async fn create_round_trips_every_attribute(f: Fixture) {
@@ -281,10 +279,10 @@ pub async fn update_records_only_changed_attributes(f: Fixture) {
     let h = head(&f, t).await;
     tick(&f, 120);
     let patch = user_patch(&[
-        ("department", text("Sales")),        // unchanged
-        ("jobTitle", text("Lead")),           // null -> Lead
-        ("city", AttrValue::Null),            // Oslo -> null
-        ("accountEnabled", AttrValue::Bool(true)), // unchanged
+        ("department", text("Sales")),                                           // unchanged
+        ("jobTitle", text("Lead")),                                              // null -> Lead
+        ("city", AttrValue::Null),                                               // Oslo -> null
+        ("accountEnabled", AttrValue::Bool(true)),                               // unchanged
         ("extension_0123456789abcdef0123456789abcdef_costCenter", text("CC-1")), // unchanged
         ("extension_0123456789abcdef0123456789abcdef_skills", AttrValue::Strings(vec!["a".into(), "b".into()])),
     ]);
@@ -302,10 +300,11 @@ pub async fn update_records_only_changed_attributes(f: Fixture) {
     let changes = changes_after(&f, t, h).await;
     assert_changes(
         &changes,
-        &[Ch::user(ChangeOp::Update, u.id)
-            .attr("jobTitle", AttrValue::Null, text("Lead"))
-            .attr("city", text("Oslo"), AttrValue::Null)
-            .attr(&ext("skills").to_string(), AttrValue::Null, AttrValue::Strings(vec!["a".into(), "b".into()]))],
+        &[Ch::user(ChangeOp::Update, u.id).attr("jobTitle", AttrValue::Null, text("Lead")).attr("city", text("Oslo"), AttrValue::Null).attr(
+            &ext("skills").to_string(),
+            AttrValue::Null,
+            AttrValue::Strings(vec!["a".into(), "b".into()]),
+        )],
     );
     assert_changes_at_now(&f, &changes);
 }
@@ -419,10 +418,8 @@ pub async fn invalid_patch_is_refused_and_changes_nothing(f: Fixture) {
         manager: None,
     };
     assert_code(f.store.update_user(t, u.id, bad, None).await, "invalid_attribute_value");
-    let bad_mail = UserPatch {
-        set: vec![(tenantsync_domain::UserAttrName::Builtin(tenantsync_domain::UserAttribute::Mail), text("not-a-mail"))],
-        manager: None,
-    };
+    let bad_mail =
+        UserPatch { set: vec![(tenantsync_domain::UserAttrName::Builtin(tenantsync_domain::UserAttribute::Mail), text("not-a-mail"))], manager: None };
     assert_code(f.store.update_user(t, u.id, bad_mail, None).await, "invalid_mail");
     assert_unchanged(&f, t, &before, "a refused patch").await;
 }
@@ -435,11 +432,7 @@ pub async fn unknown_user_is_not_found(f: Fixture) {
     let nf = StoreError::NotFound { kind: ObjectKind::User, id };
     assert_eq!(err(f.store.get_user(t, id).await), nf);
     assert_eq!(err(f.store.update_user(t, id, user_patch(&[("city", text("Oslo"))]), None).await), nf);
-    for op in [
-        WriteOp::SoftDeleteUser { id, if_match: None },
-        WriteOp::RestoreUser { id, if_match: None },
-        WriteOp::HardDeleteUser { id, if_match: None },
-    ] {
+    for op in [WriteOp::SoftDeleteUser { id, if_match: None }, WriteOp::RestoreUser { id, if_match: None }, WriteOp::HardDeleteUser { id, if_match: None }] {
         assert_eq!(err(f.store.apply_one(t, op.clone()).await), nf, "{op:?}");
     }
     assert_unchanged(&f, t, &before, "writes to an unknown user").await;
