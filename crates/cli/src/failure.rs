@@ -2,6 +2,7 @@
 //! the stable code.
 use std::fmt;
 use tenantsync_domain::DomainError;
+use tenantsync_engine::EngineError;
 use tenantsync_store::StoreError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,11 +18,8 @@ impl Failure {
         Self { subject: subject.into(), message: message.into(), code }
     }
 
-    pub fn store(subject: impl Into<String>, e: StoreError) -> Self {
-        Self::new(subject, e.to_string(), e.code())
-    }
-
-    pub fn domain(subject: impl Into<String>, e: DomainError) -> Self {
+    /// An error of ours (store, domain, engine, expression, import) about `subject`.
+    pub fn coded(subject: impl Into<String>, e: &impl Coded) -> Self {
         Self::new(subject, e.to_string(), e.code())
     }
 }
@@ -34,19 +32,42 @@ impl fmt::Display for Failure {
     }
 }
 
-/// Adds a subject to store and domain errors.
+/// An error that carries a stable code: what a [`Failure`] is made from.
+pub trait Coded: fmt::Display {
+    fn code(&self) -> &'static str;
+}
+
+impl Coded for StoreError {
+    fn code(&self) -> &'static str {
+        StoreError::code(self)
+    }
+}
+
+impl Coded for DomainError {
+    fn code(&self) -> &'static str {
+        DomainError::code(self)
+    }
+}
+
+impl Coded for EngineError {
+    fn code(&self) -> &'static str {
+        EngineError::code(self)
+    }
+}
+
+impl Coded for tenantsync_expression::Error {
+    fn code(&self) -> &'static str {
+        tenantsync_expression::Error::code(self)
+    }
+}
+
+/// Adds a subject to the errors with a stable code.
 pub trait Context<T> {
     fn about(self, subject: impl FnOnce() -> String) -> Result<T, Failure>;
 }
 
-impl<T> Context<T> for Result<T, StoreError> {
+impl<T, E: Coded> Context<T> for Result<T, E> {
     fn about(self, subject: impl FnOnce() -> String) -> Result<T, Failure> {
-        self.map_err(|e| Failure::store(subject(), e))
-    }
-}
-
-impl<T> Context<T> for Result<T, DomainError> {
-    fn about(self, subject: impl FnOnce() -> String) -> Result<T, Failure> {
-        self.map_err(|e| Failure::domain(subject(), e))
+        self.map_err(|e| Failure::coded(subject(), &e))
     }
 }

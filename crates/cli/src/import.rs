@@ -104,6 +104,12 @@ impl ImportError {
     }
 }
 
+impl crate::failure::Coded for ImportError {
+    fn code(&self) -> &'static str {
+        ImportError::code(self)
+    }
+}
+
 /// Progress as the import goes: bytes of the file read and rows read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Progress {

@@ -18,12 +18,14 @@ pub use failure::Failure;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::Parser;
+use cli::{Cli, Command};
+use cmd::Ctx;
 use std::process::ExitCode;
 
 /// Parses the arguments, runs the command, prints any failure on one line, and returns
 /// the process exit code (0 success, 1 error, 2 changes pending).
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
-    let cli = match cli::Cli::try_parse_from(args) {
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { 1 } else { 0 };
@@ -38,11 +40,34 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(cmd::dispatch(cli)) {
+    match runtime.block_on(dispatch(cli)) {
         Ok(code) => code,
         Err(failure) => {
             eprintln!("error: {failure}");
             ExitCode::from(1)
         }
     }
+}
+
+/// Runs the command the line names, with the store of the data directory (`expr` needs none).
+async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
+    if let Command::Expr(c) = &cli.command {
+        return cmd::expr::run(c, cli.json);
+    }
+    let ctx = Ctx::open(&cli.data_dir, cli.json)?;
+    match cli.command {
+        Command::Tenant(c) => cmd::tenant::run(&ctx, c).await,
+        Command::User(c) => cmd::user::run(&ctx, c).await,
+        Command::Group(c) => cmd::group::run(&ctx, c).await,
+        Command::Import(c) => cmd::import::run(&ctx, c).await,
+        Command::Changes(a) => cmd::changes::run(&ctx, a).await,
+        Command::Purge(a) => cmd::purge::run(&ctx, a).await,
+        Command::Demo(a) => cmd::demo::run(&ctx, a).await,
+        Command::Serve(a) => cmd::serve::run(&ctx, a).await,
+        Command::Token(c) => cmd::token::run(&ctx, c).await,
+        Command::Partner(c) => cmd::partner::run(&ctx, c).await,
+        Command::Sync(c) => cmd::sync::run(&ctx, c).await,
+        Command::Expr(_) => Ok(()), // handled above: needs no store
+    }?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,9 +1,23 @@
-use super::Ctx;
-use crate::cli::{ChangesArgs, PurgeArgs};
+//! `tenantsync changes`: a tenant's change feed, a page of it or followed as it grows.
+use super::{Ctx, lookup};
 use crate::failure::{Context, Failure};
 use crate::output;
-use jiff::{SignedDuration, Timestamp};
+use clap::Args;
 use tenantsync_domain::{Change, ChangeCursor};
+
+#[derive(Debug, Args)]
+pub struct ChangesArgs {
+    #[arg(long, short)]
+    pub tenant: String,
+    /// Show changes after this cursor (0: from the start).
+    #[arg(long, default_value_t = 0)]
+    pub from: u64,
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+    /// Keep waiting for new changes and print them as they commit (Ctrl-C ends).
+    #[arg(long)]
+    pub follow: bool,
+}
 
 /// How often `--follow` looks for commits made by other processes.
 const FOLLOW_RECHECK: std::time::Duration = std::time::Duration::from_millis(500);
@@ -21,7 +35,7 @@ fn line(c: &Change) -> String {
 
 pub async fn run(ctx: &Ctx, args: ChangesArgs) -> Result<(), Failure> {
     let store = ctx.store.as_ref();
-    let t = super::tenant(store, &args.tenant).await?;
+    let t = lookup::tenant(store, &args.tenant).await?;
     let subject = || format!("tenant '{}'", args.tenant);
     let mut cursor = ChangeCursor(args.from);
     if !args.follow {
@@ -58,23 +72,4 @@ pub async fn run(ctx: &Ctx, args: ChangesArgs) -> Result<(), Failure> {
             }
         }
     }
-}
-
-pub async fn purge(ctx: &Ctx, args: PurgeArgs) -> Result<(), Failure> {
-    let store = ctx.store.as_ref();
-    let tenants = match &args.tenant {
-        Some(t) => vec![super::tenant(store, t).await?],
-        None => store.list_tenants().await.about(String::new)?,
-    };
-    for t in tenants {
-        let retention = SignedDuration::from_hours(24 * i64::from(t.soft_delete_retention_days));
-        let cutoff = Timestamp::now().checked_sub(retention).unwrap_or(Timestamp::MIN);
-        let n = store.purge_deleted(t.id, cutoff).await.about(|| format!("tenant '{}'", t.initial_domain))?;
-        if ctx.json {
-            println!("{}", serde_json::json!({"tenant": t.initial_domain, "purged": n}));
-        } else {
-            println!("{}: purged {n} objects deleted before {cutoff}", t.initial_domain);
-        }
-    }
-    Ok(())
 }

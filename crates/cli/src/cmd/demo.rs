@@ -1,19 +1,26 @@
 //! The demo: the tenants of the seed topologies, filled with generated users through the
 //! same import path as `tenantsync import users`, and security groups by department.
-use super::Ctx;
-use crate::cli::DemoArgs;
+use super::{Ctx, lookup};
 use crate::failure::{Context, Failure};
 use crate::generate;
 use crate::import::{ImportOptions, import_users};
 use crate::output;
+use clap::Args;
 use std::collections::BTreeMap;
 use std::time::Instant;
 use tenantsync_domain::{
     Assignment, AttrValue, ChangeCursor, GroupAttributes, NewGroup, NewTenant, ObjectId, PartnerSettings, ScopingClause, ScopingFilterGroup, ScopingOperand,
-    SyncConfiguration, SyncScope, Tenant, UserPatch,
+    SyncConfiguration, SyncScope, Tenant, User, UserPatch,
 };
 use tenantsync_engine::Engine;
 use tenantsync_store::{BatchMode, ListQuery, LogQuery, Store, Visibility, WriteOp};
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Users generated into each tenant that has its own users.
+    #[arg(long, default_value_t = 2000)]
+    pub users: usize,
+}
 
 /// The arrows: (source, target, department filter).
 const ARROWS: &[(&str, &str, Option<&str>)] = &[
@@ -72,7 +79,7 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Result<(), Failure> {
     let mut import_secs = 0f64;
     let mut tenants = Vec::new();
     for (i, (name, domain, _, _, has_users)) in TENANTS.iter().enumerate() {
-        let tenant = match super::tenant(store, domain).await {
+        let tenant = match lookup::tenant(store, domain).await {
             Ok(t) => t,
             Err(_) => store.create_tenant(NewTenant::new(name, domain).about(|| format!("tenant '{domain}'"))?).await.about(|| format!("tenant '{domain}'"))?,
         };
@@ -82,8 +89,7 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Result<(), Failure> {
             let out = std::fs::File::create(&file).map_err(|e| Failure::new(file.display().to_string(), e.to_string(), "unreadable_file"))?;
             generate::write_csv(std::io::BufWriter::new(out), generate::users(i as u64 + 1, args.users, domain, name, true))
                 .map_err(|e| Failure::new(file.display().to_string(), e.to_string(), "unreadable_file"))?;
-            let report =
-                import_users(store, tenant.id, &file, &ImportOptions::default(), &mut |_| {}).await.map_err(|e| Failure::new("", e.to_string(), e.code()))?;
+            let report = import_users(store, tenant.id, &file, &ImportOptions::default(), &mut |_| {}).await.about(String::new)?;
             if let Some(e) = report.errors.first() {
                 return Err(Failure::new(format!("{}:{}", file.display(), e.line), e.message.clone(), e.code));
             }
@@ -128,11 +134,11 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Result<(), Failure> {
                         }],
                     }];
                 }
-                engine.create_configuration(c).await.map_err(|e| Failure::new(format!("sync configuration '{source}:{target}'"), e.to_string(), e.code()))?
+                engine.create_configuration(c).await.about(|| format!("sync configuration '{source}:{target}'"))?
             }
         };
         let t0 = Instant::now();
-        let report = engine.run_cycle(config.id).await.map_err(|e| Failure::new(format!("sync configuration '{source}:{target}'"), e.to_string(), e.code()))?;
+        let report = engine.run_cycle(config.id).await.about(|| format!("sync configuration '{source}:{target}'"))?;
         cycles.push((*source, *target, report, t0.elapsed(), config.id));
     }
 
@@ -209,8 +215,7 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Result<(), Failure> {
             let department = if u.attrs.department.as_deref() == Some("Legal") { "Research" } else { "Legal" };
             let patch = UserPatch::from_pairs([("department", AttrValue::String(department.into()))]).about(subject)?;
             store.update_user(contoso.id, u.id, patch, None).await.about(subject)?;
-            let report =
-                engine.run_cycle(*id).await.map_err(|e| Failure::new("sync configuration 'contoso.example:test.contoso.example'", e.to_string(), e.code()))?;
+            let report = engine.run_cycle(*id).await.about(|| "sync configuration 'contoso.example:test.contoso.example'".into())?;
             let last = ctx
                 .sync
                 .provisioning_logs(&LogQuery { config_id: Some(*id), object_id: Some(u.id), limit: 1, ..LogQuery::default() })
@@ -270,37 +275,36 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Users of `t` that came from another tenant.
-async fn count_external(store: &dyn Store, t: &Tenant) -> Result<u64, Failure> {
+/// Calls `f` with every active user of `t`, a page at a time.
+async fn each_user(store: &dyn Store, t: &Tenant, mut f: impl FnMut(&User)) -> Result<(), Failure> {
     let mut query = ListQuery { limit: 5000, ..ListQuery::default() };
-    let mut n = 0;
     loop {
         let page = store.list_users(t.id, &query).await.about(|| format!("tenant '{}'", t.initial_domain))?;
-        n += page.items.iter().filter(|u| u.anchor.is_some()).count() as u64;
+        page.items.iter().for_each(&mut f);
         match page.next {
             Some(next) => query.after = Some(next),
-            None => return Ok(n),
+            None => return Ok(()),
         }
     }
+}
+
+/// Users of `t` that came from another tenant.
+async fn count_external(store: &dyn Store, t: &Tenant) -> Result<u64, Failure> {
+    let mut n = 0;
+    each_user(store, t, |u| n += u64::from(u.anchor.is_some())).await?;
+    Ok(n)
 }
 
 /// One security group per department, with the department's users as direct members.
 async fn department_groups(store: &dyn Store, tenant: &Tenant) -> Result<(), Failure> {
     let subject = || format!("tenant '{}'", tenant.initial_domain);
     let mut by_dept: BTreeMap<String, Vec<ObjectId>> = BTreeMap::new();
-    let mut query = ListQuery { limit: 5000, ..ListQuery::default() };
-    loop {
-        let page = store.list_users(tenant.id, &query).await.about(subject)?;
-        for u in &page.items {
-            if let Some(d) = &u.attrs.department {
-                by_dept.entry(d.clone()).or_default().push(u.id);
-            }
+    each_user(store, tenant, |u| {
+        if let Some(d) = &u.attrs.department {
+            by_dept.entry(d.clone()).or_default().push(u.id);
         }
-        match page.next {
-            Some(next) => query.after = Some(next),
-            None => break,
-        }
-    }
+    })
+    .await?;
     for (dept, members) in by_dept {
         let mut attrs = GroupAttributes::new(&format!("{dept} team")).about(subject)?;
         attrs.description = Some(format!("Everyone in {dept}"));

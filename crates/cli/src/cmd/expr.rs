@@ -1,10 +1,30 @@
 //! `tenantsync expr`: evaluate, check and list attribute-mapping expressions.
 //! Needs no data directory; the logic lives in `tenantsync_expression::cli`.
-use crate::cli::ExprCmd;
 use crate::failure::Failure;
+use clap::Subcommand;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use tenantsync_expression::cli::{EvalArgs, check_cmd, eval, functions_cmd};
 use tenantsync_expression::{Env, OsRandom, SystemClock};
+
+#[derive(Debug, Subcommand)]
+pub enum ExprCmd {
+    /// Evaluate an expression against attribute values (absent attributes are NULL).
+    Eval {
+        /// The expression, e.g. 'ToLower(Join("@", [givenName], "contoso.com"))'.
+        expression: String,
+        /// NAME=VALUE, repeatable; a repeated name makes a multi-valued attribute.
+        #[arg(long = "attr", value_name = "NAME=VALUE")]
+        attr: Vec<String>,
+        /// A JSON object of attribute name to string, array of strings, or null.
+        #[arg(long, value_name = "FILE.json")]
+        input: Option<PathBuf>,
+    },
+    /// Check an expression's syntax, function names and argument counts without evaluating it.
+    Check { expression: String },
+    /// List the functions with their signatures.
+    Functions,
+}
 
 pub fn run(cmd: &ExprCmd, json: bool) -> Result<ExitCode, Failure> {
     let out = match cmd {

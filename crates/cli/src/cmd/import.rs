@@ -1,16 +1,44 @@
-use super::Ctx;
-use crate::cli::{FormatArg, ImportCmd};
-use crate::failure::Failure;
+//! `tenantsync import`: users in bulk from a CSV or JSON Lines file, with a progress bar
+//! and a summary (the import itself is `crate::import`).
+use super::{Ctx, lookup};
+use crate::failure::{Context, Failure};
 use crate::import::{Format, ImportOptions, ImportReport, Progress, import_users};
+use clap::{Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FormatArg {
+    Csv,
+    Jsonl,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCmd {
+    /// Import users from a CSV or JSON Lines file (column or key names = attribute names).
+    Users {
+        #[arg(long, short)]
+        tenant: String,
+        file: PathBuf,
+        /// The file's format; by default guessed from its name (.csv, .jsonl, .ndjson).
+        #[arg(long, value_enum)]
+        format: Option<FormatArg>,
+        /// Commit every N rows instead of the whole file at once (see docs/cli.md).
+        #[arg(long)]
+        batch_size: Option<usize>,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+}
 
 /// Row errors printed before the summary line.
 const SHOWN_ERRORS: usize = 20;
 
 pub async fn run(ctx: &Ctx, cmd: ImportCmd) -> Result<(), Failure> {
     let ImportCmd::Users { tenant, file, format, batch_size, quiet } = cmd;
-    let t = super::tenant(ctx.store.as_ref(), &tenant).await?;
+    let t = lookup::tenant(ctx.store.as_ref(), &tenant).await?;
     let options = ImportOptions {
         format: format.map(|f| match f {
             FormatArg::Csv => Format::Csv,
@@ -34,7 +62,7 @@ pub async fn run(ctx: &Ctx, cmd: ImportCmd) -> Result<(), Failure> {
         bar.set_position(p.bytes);
         bar.set_message(format!("{} rows", p.rows));
     };
-    let report = import_users(ctx.store.as_ref(), t.id, &file, &options, &mut on_progress).await.map_err(|e| Failure::new("", e.to_string(), e.code()))?;
+    let report = import_users(ctx.store.as_ref(), t.id, &file, &options, &mut on_progress).await.about(String::new)?;
     bar.finish_and_clear();
     summarize(ctx, &report, &t.initial_domain.to_string(), batch_size.is_some())
 }

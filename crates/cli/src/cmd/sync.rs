@@ -1,51 +1,29 @@
-//! `tenantsync partner …` and `tenantsync sync …`: cross-tenant access settings and sync
-//! configurations, and running them.
-use super::{Ctx, user_id};
+//! `tenantsync sync`: sync configurations (create, change, assign, delete), their jobs
+//! (run, provision on demand, start, pause, restart) and their provisioning logs.
+use super::Ctx;
+use super::lookup::{self, group_id, user_id};
 use crate::failure::{Context, Failure};
 use crate::output;
 use clap::{Args, Subcommand, ValueEnum};
 use tenantsync_domain::{
-    Assignment, AttributeMapping, FlowType, ObjectId, PartnerSettings, ScopingClause, ScopingFilterGroup, ScopingOperand, SyncConfigId, SyncConfiguration,
-    SyncScope, Tenant,
+    Assignment, AttributeMapping, FlowType, ObjectId, ScopingClause, ScopingFilterGroup, ScopingOperand, SyncConfigId, SyncConfiguration, SyncScope,
 };
 use tenantsync_engine::{CycleReport, Engine, ResetScope};
 use tenantsync_store::{JobState, LogQuery, ProvisioningStatus};
-
-#[derive(Debug, Subcommand)]
-pub enum PartnerCmd {
-    /// Set a tenant's cross-tenant access settings towards a partner (or its defaults).
-    Set {
-        #[arg(long, short)]
-        tenant: String,
-        /// The partner tenant; without it, the defaults for partners without settings.
-        #[arg(long)]
-        partner: Option<String>,
-        /// Allow the partner to sync users into this tenant.
-        #[arg(long)]
-        inbound_sync: Option<bool>,
-        /// Allow the partner to sync groups into this tenant.
-        #[arg(long)]
-        inbound_group_sync: Option<bool>,
-        /// Redeem the partner's invitations automatically.
-        #[arg(long)]
-        inbound_auto_redeem: Option<bool>,
-        /// Have this tenant's users' invitations redeemed automatically in the partner.
-        #[arg(long)]
-        outbound_auto_redeem: Option<bool>,
-    },
-    /// Show the settings (as stored; unset values inherit the defaults).
-    Show {
-        #[arg(long, short)]
-        tenant: String,
-        #[arg(long)]
-        partner: Option<String>,
-    },
-}
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ScopeArg {
     Assigned,
     All,
+}
+
+impl From<ScopeArg> for SyncScope {
+    fn from(scope: ScopeArg) -> Self {
+        match scope {
+            ScopeArg::Assigned => SyncScope::AssignedUsersAndGroups,
+            ScopeArg::All => SyncScope::AllUsers,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -175,54 +153,21 @@ pub enum SyncCmd {
 
 /// A configuration named by id or as `SOURCE:TARGET` (tenant ids or initial domains).
 async fn config(ctx: &Ctx, name: &str) -> Result<SyncConfiguration, Failure> {
-    let subject = || format!("sync configuration '{name}'");
+    let subject = named(name);
     if let Ok(id) = name.parse::<SyncConfigId>() {
         return ctx.sync.get_sync_configuration(id).await.about(subject);
     }
     let (s, t) = name.split_once(':').ok_or_else(|| Failure::new(subject(), "expected an id or SOURCE:TARGET", "invalid_argument"))?;
-    let (s, t) = (super::tenant(ctx.store.as_ref(), s).await?, super::tenant(ctx.store.as_ref(), t).await?);
+    let (s, t) = (lookup::tenant(ctx.store.as_ref(), s).await?, lookup::tenant(ctx.store.as_ref(), t).await?);
     let all = ctx.sync.list_sync_configurations().await.about(subject)?;
     all.into_iter()
         .find(|c| c.source_tenant_id == s.id && c.target_tenant_id == t.id)
         .ok_or_else(|| Failure::new(subject(), "not found", "sync_configuration_not_found"))
 }
 
-fn engine_failure(subject: String, e: tenantsync_engine::EngineError) -> Failure {
-    Failure::new(subject, e.to_string(), e.code())
-}
-
-pub async fn partner(ctx: &Ctx, cmd: PartnerCmd) -> Result<(), Failure> {
-    match cmd {
-        PartnerCmd::Set { tenant, partner, inbound_sync, inbound_group_sync, inbound_auto_redeem, outbound_auto_redeem } => {
-            let t = super::tenant(ctx.store.as_ref(), &tenant).await?;
-            let p = match &partner {
-                Some(p) => Some(super::tenant(ctx.store.as_ref(), p).await?.id),
-                None => None,
-            };
-            let subject = || format!("tenant '{tenant}'");
-            let mut s = ctx.sync.partner_settings(t.id, p).await.about(subject)?;
-            s.inbound_user_sync = inbound_sync.or(s.inbound_user_sync);
-            s.inbound_group_sync = inbound_group_sync.or(s.inbound_group_sync);
-            s.inbound_auto_redeem = inbound_auto_redeem.or(s.inbound_auto_redeem);
-            s.outbound_auto_redeem = outbound_auto_redeem.or(s.outbound_auto_redeem);
-            ctx.sync.set_partner_settings(t.id, p, s).await.about(subject)?;
-            print_settings(ctx, &s);
-        }
-        PartnerCmd::Show { tenant, partner } => {
-            let t = super::tenant(ctx.store.as_ref(), &tenant).await?;
-            let p = match &partner {
-                Some(p) => Some(super::tenant(ctx.store.as_ref(), p).await?.id),
-                None => None,
-            };
-            let s = ctx.sync.partner_settings(t.id, p).await.about(|| format!("tenant '{tenant}'"))?;
-            print_settings(ctx, &s);
-        }
-    }
-    Ok(())
-}
-
-fn print_settings(ctx: &Ctx, s: &PartnerSettings) {
-    if ctx.json { output::json(s) } else { output::fields(s) }
+/// The subject of failures about the configuration named `name`.
+fn named(name: &str) -> impl Fn() -> String + Copy + '_ {
+    move || format!("sync configuration '{name}'")
 }
 
 fn parse_bool_or_off(s: &str) -> Result<Option<u32>, Failure> {
@@ -236,14 +181,11 @@ pub async fn run(ctx: &Ctx, cmd: SyncCmd) -> Result<(), Failure> {
     let engine = Engine::new(ctx.sync.clone());
     match cmd {
         SyncCmd::Create(a) => {
-            let (s, t) = (super::tenant(ctx.store.as_ref(), &a.source).await?, super::tenant(ctx.store.as_ref(), &a.target).await?);
+            let (s, t) = (lookup::tenant(ctx.store.as_ref(), &a.source).await?, lookup::tenant(ctx.store.as_ref(), &a.target).await?);
             let name = a.name.clone().unwrap_or_else(|| format!("{} to {}", s.display_name, t.display_name));
-            let subject = format!("sync configuration '{}:{}'", s.initial_domain, t.initial_domain);
-            let mut c = SyncConfiguration::new(&name, s.id, t.id).map_err(|e| Failure::domain(subject.clone(), e))?;
-            c.scope = match a.scope {
-                ScopeArg::Assigned => SyncScope::AssignedUsersAndGroups,
-                ScopeArg::All => SyncScope::AllUsers,
-            };
+            let subject = || format!("sync configuration '{}:{}'", s.initial_domain, t.initial_domain);
+            let mut c = SyncConfiguration::new(&name, s.id, t.id).about(subject)?;
+            c.scope = a.scope.into();
             c.deletion_threshold = parse_bool_or_off(&a.deletion_threshold)?;
             set_mapping(&mut c.user_mappings, AttributeMapping { flow_type: FlowType::ObjectAddOnly, ..AttributeMapping::constant(&a.user_type, "userType") });
             add_mappings(&mut c.user_mappings, &a.maps, "--map")?;
@@ -252,8 +194,7 @@ pub async fn run(ctx: &Ctx, cmd: SyncCmd) -> Result<(), Failure> {
             if !a.filters.is_empty() {
                 let mut group = ScopingFilterGroup { name: "Scoping filter".into(), clauses: Vec::new() };
                 for f in &a.filters {
-                    let parsed = tenantsync_expression::scoping::FilterGroup::parse_text("clause", f)
-                        .map_err(|e| Failure::new(format!("--filter '{f}'"), e.to_string(), e.code()))?;
+                    let parsed = tenantsync_expression::scoping::FilterGroup::parse_text("clause", f).about(|| format!("--filter '{f}'"))?;
                     for c in parsed.clauses {
                         group.clauses.push(ScopingClause {
                             source_operand_name: c.source_operand_name,
@@ -264,24 +205,16 @@ pub async fn run(ctx: &Ctx, cmd: SyncCmd) -> Result<(), Failure> {
                 }
                 c.scoping_filter = vec![group];
             }
-            let c = engine.create_configuration(c).await.map_err(|e| engine_failure(subject, e))?;
-            if ctx.json {
-                output::json(&c);
-            } else {
-                println!("created sync configuration {} ({} -> {})", c.id, s.initial_domain, t.initial_domain);
-            }
+            let c = engine.create_configuration(c).await.about(subject)?;
+            ctx.done(&c, || format!("created sync configuration {} ({} -> {})", c.id, s.initial_domain, t.initial_domain));
         }
         SyncCmd::Update(a) => {
             let mut c = config(ctx, &a.config).await?;
-            let subject = format!("sync configuration '{}'", a.config);
             if let Some(name) = &a.name {
                 c.display_name = name.trim().to_owned();
             }
             if let Some(scope) = a.scope {
-                c.scope = match scope {
-                    ScopeArg::Assigned => SyncScope::AssignedUsersAndGroups,
-                    ScopeArg::All => SyncScope::AllUsers,
-                };
+                c.scope = scope.into();
             }
             if let Some(t) = &a.deletion_threshold {
                 c.deletion_threshold = parse_bool_or_off(t)?;
@@ -291,12 +224,8 @@ pub async fn run(ctx: &Ctx, cmd: SyncCmd) -> Result<(), Failure> {
             if let Some(on) = a.provision_groups {
                 c.provision_groups = on;
             }
-            let c = engine.update_configuration(c).await.map_err(|e| engine_failure(subject, e))?;
-            if ctx.json {
-                output::json(&c);
-            } else {
-                println!("updated sync configuration {} (group provisioning {})", c.id, if c.provision_groups { "on" } else { "off" });
-            }
+            let c = engine.update_configuration(c).await.about(named(&a.config))?;
+            ctx.done(&c, || format!("updated sync configuration {} (group provisioning {})", c.id, if c.provision_groups { "on" } else { "off" }));
         }
         SyncCmd::List => {
             let all = ctx.sync.list_sync_configurations().await.about(String::new)?;
@@ -320,7 +249,7 @@ pub async fn run(ctx: &Ctx, cmd: SyncCmd) -> Result<(), Failure> {
         }
         SyncCmd::Show { config: name } => {
             let c = config(ctx, &name).await?;
-            let state = ctx.sync.job_state(c.id).await.about(|| format!("sync configuration '{name}'"))?;
+            let state = ctx.sync.job_state(c.id).await.about(named(&name))?;
             let view = serde_json::json!({ "configuration": c, "status": state });
             if ctx.json {
                 output::json(&view);
@@ -330,46 +259,36 @@ pub async fn run(ctx: &Ctx, cmd: SyncCmd) -> Result<(), Failure> {
         }
         SyncCmd::Delete { config: name } => {
             let c = config(ctx, &name).await?;
-            ctx.sync.delete_sync_configuration(c.id).await.about(|| format!("sync configuration '{name}'"))?;
-            if !ctx.json {
-                println!("deleted sync configuration {} (synced users stay as they are)", c.id);
-            }
+            ctx.sync.delete_sync_configuration(c.id).await.about(named(&name))?;
+            ctx.say(|| format!("deleted sync configuration {} (synced users stay as they are)", c.id));
         }
         SyncCmd::Assign { config: name, user, group } => {
-            let mut c = config(ctx, &name).await?;
-            let source = ctx.store.get_tenant(c.source_tenant_id).await.about(|| format!("sync configuration '{name}'"))?;
-            let a = assignment(ctx, &source, user.as_deref(), group.as_deref()).await?;
+            let (mut c, a) = assignment(ctx, &name, user.as_deref(), group.as_deref()).await?;
             if !c.assignments.contains(&a) {
                 c.assignments.push(a);
-                engine.update_configuration(c).await.map_err(|e| engine_failure(format!("sync configuration '{name}'"), e))?;
+                engine.update_configuration(c).await.about(named(&name))?;
             }
-            if !ctx.json {
-                println!("assigned {a:?}");
-            }
+            ctx.say(|| format!("assigned {a:?}"));
         }
         SyncCmd::Unassign { config: name, user, group } => {
-            let mut c = config(ctx, &name).await?;
-            let source = ctx.store.get_tenant(c.source_tenant_id).await.about(|| format!("sync configuration '{name}'"))?;
-            let a = assignment(ctx, &source, user.as_deref(), group.as_deref()).await?;
+            let (mut c, a) = assignment(ctx, &name, user.as_deref(), group.as_deref()).await?;
             if !c.assignments.contains(&a) {
-                return Err(Failure::new(format!("sync configuration '{name}'"), format!("{a:?} is not assigned"), "not_assigned"));
+                return Err(Failure::new(named(&name)(), format!("{a:?} is not assigned"), "not_assigned"));
             }
             c.assignments.retain(|x| *x != a);
-            engine.update_configuration(c).await.map_err(|e| engine_failure(format!("sync configuration '{name}'"), e))?;
-            if !ctx.json {
-                println!("unassigned {a:?}");
-            }
+            engine.update_configuration(c).await.about(named(&name))?;
+            ctx.say(|| format!("unassigned {a:?}"));
         }
         SyncCmd::Run { config: name } => {
             let c = config(ctx, &name).await?;
-            let report = engine.run_cycle(c.id).await.map_err(|e| engine_failure(format!("sync configuration '{name}'"), e))?;
+            let report = engine.run_cycle(c.id).await.about(named(&name))?;
             print_report(ctx, &report);
         }
         SyncCmd::Provision { config: name, user } => {
             let c = config(ctx, &name).await?;
-            let source = ctx.store.get_tenant(c.source_tenant_id).await.about(|| format!("sync configuration '{name}'"))?;
+            let source = ctx.store.get_tenant(c.source_tenant_id).await.about(named(&name))?;
             let uid = user_id(ctx.store.as_ref(), &source, &user).await?;
-            let log = engine.provision_on_demand(c.id, uid).await.map_err(|e| engine_failure(format!("user '{user}'"), e))?;
+            let log = engine.provision_on_demand(c.id, uid).await.about(|| format!("user '{user}'"))?;
             if ctx.json {
                 output::json(&log);
             } else {
@@ -385,18 +304,18 @@ pub async fn run(ctx: &Ctx, cmd: SyncCmd) -> Result<(), Failure> {
         }
         SyncCmd::Start { config: name } => {
             let c = config(ctx, &name).await?;
-            let state = engine.start(c.id).await.map_err(|e| engine_failure(format!("sync configuration '{name}'"), e))?;
+            let state = engine.start(c.id).await.about(named(&name))?;
             print_state(ctx, "started", &state);
         }
         SyncCmd::Pause { config: name } => {
             let c = config(ctx, &name).await?;
-            let state = engine.pause(c.id).await.map_err(|e| engine_failure(format!("sync configuration '{name}'"), e))?;
+            let state = engine.pause(c.id).await.about(named(&name))?;
             print_state(ctx, "paused", &state);
         }
         SyncCmd::Restart { config: name, reset } => {
             let c = config(ctx, &name).await?;
             let scope = ResetScope::parse(&reset).map_err(|m| Failure::new(format!("--reset '{reset}'"), m, "invalid_argument"))?;
-            let state = engine.restart(c.id, scope).await.map_err(|e| engine_failure(format!("sync configuration '{name}'"), e))?;
+            let state = engine.restart(c.id, scope).await.about(named(&name))?;
             print_state(ctx, "restarted", &state);
         }
         SyncCmd::Logs { config: name, status, object, since, until, limit } => {
@@ -417,7 +336,7 @@ pub async fn run(ctx: &Ctx, cmd: SyncCmd) -> Result<(), Failure> {
             };
             let (since, until) = (time("--since", since)?, time("--until", until)?);
             let query = LogQuery { config_id: Some(c.id), since, until, status, object_id, limit };
-            let logs = ctx.sync.provisioning_logs(&query).await.about(|| format!("sync configuration '{name}'"))?;
+            let logs = ctx.sync.provisioning_logs(&query).await.about(named(&name))?;
             if ctx.json {
                 output::json(&logs);
             } else {
@@ -448,12 +367,17 @@ pub async fn run(ctx: &Ctx, cmd: SyncCmd) -> Result<(), Failure> {
     Ok(())
 }
 
-async fn assignment(ctx: &Ctx, source: &Tenant, user: Option<&str>, group: Option<&str>) -> Result<Assignment, Failure> {
-    match (user, group) {
-        (Some(u), None) => Ok(Assignment::User(user_id(ctx.store.as_ref(), source, u).await?)),
-        (None, Some(g)) => Ok(Assignment::Group(g.parse::<ObjectId>().about(|| format!("group '{g}'"))?)),
-        _ => Err(Failure::new("", "name exactly one of --user or --group", "invalid_argument")),
-    }
+/// The configuration named `name`, and the assignment `--user` or `--group` names in its
+/// source tenant.
+async fn assignment(ctx: &Ctx, name: &str, user: Option<&str>, group: Option<&str>) -> Result<(SyncConfiguration, Assignment), Failure> {
+    let c = config(ctx, name).await?;
+    let source = ctx.store.get_tenant(c.source_tenant_id).await.about(named(name))?;
+    let a = match (user, group) {
+        (Some(u), None) => Assignment::User(user_id(ctx.store.as_ref(), &source, u).await?),
+        (None, Some(g)) => Assignment::Group(group_id(g)?),
+        _ => return Err(Failure::new("", "name exactly one of --user or --group", "invalid_argument")),
+    };
+    Ok((c, a))
 }
 
 async fn domain(ctx: &Ctx, t: tenantsync_domain::TenantId) -> String {
@@ -475,14 +399,10 @@ fn add_mappings(mappings: &mut Vec<AttributeMapping>, given: &[String], option: 
 }
 
 fn print_state(ctx: &Ctx, verb: &str, state: &JobState) {
-    if ctx.json {
-        output::json(state);
-    } else {
-        println!("{verb}: status {:?}, watermark {}", state.status, state.watermark);
-    }
+    ctx.done(state, || format!("{verb}: status {:?}, watermark {}", state.status, state.watermark));
 }
 
-pub fn print_report(ctx: &Ctx, r: &CycleReport) {
+fn print_report(ctx: &Ctx, r: &CycleReport) {
     if ctx.json {
         output::json(&serde_json::json!({
             "cycleId": r.cycle_id, "initial": r.initial, "counters": r.counters, "created": r.created, "updated": r.updated,

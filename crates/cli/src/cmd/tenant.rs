@@ -1,10 +1,40 @@
-use super::Ctx;
-use crate::cli::TenantCmd;
+//! `tenantsync tenant`: create, list, show and change tenants.
+use super::{Ctx, lookup};
 use crate::failure::{Context, Failure};
 use crate::output;
+use clap::Subcommand;
 use serde::Serialize;
 use tenantsync_domain::{NewTenant, Tenant};
 use tenantsync_store::Visibility;
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCmd {
+    /// Create a tenant.
+    Create {
+        /// Display name, e.g. "Contoso".
+        #[arg(long)]
+        name: String,
+        /// Initial domain, unique among tenants, e.g. contoso.example.
+        #[arg(long)]
+        domain: String,
+        /// Days soft-deleted objects are kept before a purge removes them.
+        #[arg(long, default_value_t = tenantsync_domain::DEFAULT_SOFT_DELETE_RETENTION_DAYS)]
+        retention_days: u32,
+    },
+    /// List tenants.
+    List,
+    /// Show one tenant, with counts.
+    Show {
+        /// Tenant id or initial domain.
+        tenant: String,
+    },
+    /// Change a tenant's settings.
+    Update {
+        tenant: String,
+        #[arg(long)]
+        retention_days: u32,
+    },
+}
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -22,11 +52,7 @@ pub async fn run(ctx: &Ctx, cmd: TenantCmd) -> Result<(), Failure> {
         TenantCmd::Create { name, domain, retention_days } => {
             let new = NewTenant::new(&name, &domain).about(|| format!("tenant '{domain}'"))?.with_retention_days(retention_days);
             let t = store.create_tenant(new).await.about(|| format!("tenant '{domain}'"))?;
-            if ctx.json {
-                output::json(&t);
-            } else {
-                println!("created tenant {} ({}) {}", t.display_name, t.initial_domain, t.id);
-            }
+            ctx.done(&t, || format!("created tenant {} ({}) {}", t.display_name, t.initial_domain, t.id));
         }
         TenantCmd::List => {
             let tenants = store.list_tenants().await.about(String::new)?;
@@ -38,7 +64,7 @@ pub async fn run(ctx: &Ctx, cmd: TenantCmd) -> Result<(), Failure> {
             }
         }
         TenantCmd::Show { tenant } => {
-            let t = super::tenant(store, &tenant).await?;
+            let t = lookup::tenant(store, &tenant).await?;
             let subject = || format!("tenant '{tenant}'");
             let view = TenantView {
                 user_count: store.count_users(t.id, Visibility::Active).await.about(subject)?,
@@ -46,12 +72,12 @@ pub async fn run(ctx: &Ctx, cmd: TenantCmd) -> Result<(), Failure> {
                 change_head: store.change_head(t.id).await.about(subject)?.0,
                 tenant: t,
             };
-            if ctx.json { output::json(&view) } else { output::fields(&view) }
+            ctx.show(&view);
         }
         TenantCmd::Update { tenant, retention_days } => {
-            let t = super::tenant(store, &tenant).await?;
+            let t = lookup::tenant(store, &tenant).await?;
             let t = store.set_tenant_retention(t.id, retention_days).await.about(|| format!("tenant '{tenant}'"))?;
-            if ctx.json { output::json(&t) } else { output::fields(&t) }
+            ctx.show(&t);
         }
     }
     Ok(())

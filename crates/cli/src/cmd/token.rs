@@ -1,6 +1,6 @@
 //! `tenantsync token`: per-tenant bearer tokens for the SCIM endpoint. A token is shown
 //! once, at creation; the store keeps only a hash of its secret.
-use super::Ctx;
+use super::{Ctx, lookup};
 use crate::failure::{Context, Failure};
 use crate::output;
 use clap::Subcommand;
@@ -49,7 +49,7 @@ pub async fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
     let store = ctx.store.as_ref();
     match cmd {
         TokenCmd::Create { tenant, name, expires } => {
-            let t = super::tenant(store, &tenant).await?;
+            let t = lookup::tenant(store, &tenant).await?;
             let expires = expires.map(|d| jiff::Timestamp::now() + jiff::SignedDuration::from_hours(i64::from(d) * 24));
             let issued = tenantsync_server::auth::issue(t.id, name, expires)
                 .map_err(|e| Failure::new("token", format!("no randomness available: {e}"), "no_randomness"))?;
@@ -66,7 +66,7 @@ pub async fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
             }
         }
         TokenCmd::List { tenant } => {
-            let t = super::tenant(store, &tenant).await?;
+            let t = lookup::tenant(store, &tenant).await?;
             let tokens = store.list_tokens(t.id).await.about(|| format!("tenant '{tenant}'"))?;
             if ctx.json {
                 output::json(&serde_json::Value::Array(tokens.iter().map(row).collect()));
@@ -82,14 +82,10 @@ pub async fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
             }
         }
         TokenCmd::Revoke { tenant, id } => {
-            let t = super::tenant(store, &tenant).await?;
+            let t = lookup::tenant(store, &tenant).await?;
             let token_id = id.parse::<ObjectId>().about(|| format!("token '{id}'"))?;
             let k = store.revoke_token(t.id, token_id).await.about(|| format!("token '{id}'"))?;
-            if ctx.json {
-                output::json(&row(&k));
-            } else {
-                println!("revoked {}", k.id);
-            }
+            ctx.done(&row(&k), || format!("revoked {}", k.id));
         }
     }
     Ok(())

@@ -1,0 +1,45 @@
+//! What the user and group commands share: attribute values given as
+//! `--set NAME=VALUE`, and deleting (soft or hard).
+use super::Ctx;
+use crate::failure::{Context, Failure};
+use tenantsync_domain::{AttrValue, TenantId};
+use tenantsync_store::WriteOp;
+
+/// Reads `--set NAME=VALUE` arguments. An empty value clears the attribute; a name given
+/// twice or more makes a list (multi-valued extension attributes).
+pub fn pairs(set: &[String]) -> Result<Vec<(String, AttrValue)>, Failure> {
+    let mut out: Vec<(String, AttrValue)> = Vec::new();
+    for item in set {
+        let (name, value) = item.split_once('=').ok_or_else(|| Failure::new(format!("--set '{item}'"), "expected NAME=VALUE", "invalid_argument"))?;
+        let name = name.trim().to_owned();
+        let value = if value.is_empty() { AttrValue::Null } else { AttrValue::String(value.to_owned()) };
+        match out.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(&name)) {
+            Some((_, existing)) => {
+                let mut list = match std::mem::take(existing) {
+                    AttrValue::Strings(v) => v,
+                    AttrValue::String(s) => vec![s],
+                    _ => Vec::new(),
+                };
+                if let AttrValue::String(s) = value {
+                    list.push(s);
+                }
+                *existing = AttrValue::Strings(list);
+            }
+            None => out.push((name, value)),
+        }
+    }
+    Ok(out)
+}
+
+/// The pairs as the domain's `from_pairs` constructors take them.
+pub fn borrowed(pairs: &[(String, AttrValue)]) -> impl Iterator<Item = (&str, AttrValue)> {
+    pairs.iter().map(|(n, v)| (n.as_str(), v.clone()))
+}
+
+/// Applies a delete (`op`: the soft or hard delete of the `noun` named `name`) and says
+/// which it was.
+pub async fn delete(ctx: &Ctx, tenant: TenantId, op: WriteOp, noun: &str, name: &str, hard: bool) -> Result<(), Failure> {
+    ctx.store.apply_one(tenant, op).await.about(|| format!("{noun} '{name}'"))?;
+    ctx.say(|| format!("{} {noun} {name}", if hard { "deleted for good" } else { "deleted (restorable)" }));
+    Ok(())
+}

@@ -1,0 +1,31 @@
+//! `tenantsync purge`: hard-deletes what was soft-deleted longer ago than its tenant keeps it.
+use super::{Ctx, lookup};
+use crate::failure::{Context, Failure};
+use clap::Args;
+use jiff::{SignedDuration, Timestamp};
+
+#[derive(Debug, Args)]
+pub struct PurgeArgs {
+    /// Only this tenant (default: all).
+    #[arg(long, short)]
+    pub tenant: Option<String>,
+}
+
+pub async fn run(ctx: &Ctx, args: PurgeArgs) -> Result<(), Failure> {
+    let store = ctx.store.as_ref();
+    let tenants = match &args.tenant {
+        Some(t) => vec![lookup::tenant(store, t).await?],
+        None => store.list_tenants().await.about(String::new)?,
+    };
+    for t in tenants {
+        let retention = SignedDuration::from_hours(24 * i64::from(t.soft_delete_retention_days));
+        let cutoff = Timestamp::now().checked_sub(retention).unwrap_or(Timestamp::MIN);
+        let n = store.purge_deleted(t.id, cutoff).await.about(|| format!("tenant '{}'", t.initial_domain))?;
+        if ctx.json {
+            println!("{}", serde_json::json!({"tenant": t.initial_domain, "purged": n}));
+        } else {
+            println!("{}: purged {n} objects deleted before {cutoff}", t.initial_domain);
+        }
+    }
+    Ok(())
+}
