@@ -18,6 +18,11 @@ impl Failure {
         Self { subject: subject.into(), message: message.into(), code }
     }
 
+    /// A failure of the CLI itself (see [`CliCode`]).
+    pub fn cli(subject: impl Into<String>, message: impl Into<String>, code: CliCode) -> Self {
+        Self::new(subject, message, code.code())
+    }
+
     /// An error of ours (store, domain, engine, expression, import) about `subject`.
     pub fn coded(subject: impl Into<String>, e: &impl Coded) -> Self {
         Self::new(subject, e.to_string(), e.code())
@@ -29,6 +34,35 @@ impl fmt::Display for Failure {
         // One line, whatever the message holds.
         let message = self.message.replace('\n', " ");
         if self.subject.is_empty() { write!(f, "{message} [{}]", self.code) } else { write!(f, "{}: {message} [{}]", self.subject, self.code) }
+    }
+}
+
+/// The CLI's own failures (those of the crates keep their codes). A closed set: every
+/// failure the CLI makes itself names one of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CliCode {
+    InvalidArgument,
+    UnreadableFile,
+    MalformedRow,
+    DuplicateColumn,
+    ImportRejected,
+    NotAssigned,
+    NoRandomness,
+    ListenFailed,
+    ServeFailed,
+}
+
+tenantsync_domain::error_table! {
+    CliCode {
+        InvalidArgument => "invalid_argument", 400, "a command-line value tenantsync cannot read (e.g. `--set` without `=`)";
+        UnreadableFile => "unreadable_file", 400, "the file cannot be opened or read, or its format is unknown";
+        MalformedRow => "malformed_row", 400, "a CSV row with the wrong number of fields, invalid UTF-8, or a JSON Lines line that is not an object";
+        DuplicateColumn => "duplicate_column", 400, "a CSV header names an attribute twice";
+        ImportRejected => "import_rejected", 400, "the summary line of an import with bad rows (each bad row is printed before it with its own code)";
+        NotAssigned => "not_assigned", 404, "`sync unassign` of a user or group that is not assigned to the configuration";
+        NoRandomness => "no_randomness", 500, "the operating system gave no random bytes for a token secret";
+        ListenFailed => "listen_failed", 500, "`serve` cannot listen on the address it was given (in use, or not allowed)";
+        ServeFailed => "serve_failed", 500, "the HTTP server or the sync jobs of `serve` stopped on an error";
     }
 }
 

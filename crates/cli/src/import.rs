@@ -15,6 +15,7 @@
 //! not written and the import stops there, and the report says up to which line rows
 //! were committed. Rows stream through in batches, so memory does not grow with the
 //! file.
+use crate::failure::CliCode;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -83,6 +84,8 @@ impl ImportReport {
     }
 }
 
+const MISSING_ATTRIBUTE: tenantsync_domain::ErrorInfo = tenantsync_domain::ErrorInfo::find(DomainError::TABLE, "missing_attribute");
+
 /// Failures that stop an import before or outside any row.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -97,7 +100,7 @@ pub enum ImportError {
 impl ImportError {
     pub fn code(&self) -> &'static str {
         match self {
-            ImportError::File { .. } => "unreadable_file",
+            ImportError::File { .. } => CliCode::UnreadableFile.code(),
             ImportError::Header { code, .. } => code,
             ImportError::Store { source, .. } => source.code(),
         }
@@ -272,7 +275,7 @@ pub async fn import_users(
                             return Err(file_err(io.to_string()));
                         }
                         out.rows += 1;
-                        out.error(line, "malformed_row", csv_message(&e));
+                        out.error(line, CliCode::MalformedRow.code(), csv_message(&e));
                         if options.commit_every.is_some() {
                             stop_pushing = true;
                         }
@@ -303,7 +306,7 @@ pub async fn import_users(
                     Err(JsonRowError::Domain(e)) => row_done!(line_no, Err(e), bytes),
                     Err(JsonRowError::Syntax(message)) => {
                         out.rows += 1;
-                        out.error(line_no, "malformed_row", message);
+                        out.error(line_no, CliCode::MalformedRow.code(), message);
                         if options.commit_every.is_some() {
                             stop_pushing = true;
                         }
@@ -339,17 +342,22 @@ fn check_columns<'a>(file: &str, names: impl Iterator<Item = &'a str>, columns: 
     let mut seen: HashMap<String, ()> = HashMap::new();
     for name in names {
         if seen.insert(name.to_ascii_lowercase(), ()).is_some() {
-            return Err(ImportError::Header { file: file.into(), line: 1, message: format!("column '{name}' appears twice"), code: "duplicate_column" });
+            return Err(ImportError::Header {
+                file: file.into(),
+                line: 1,
+                message: format!("column '{name}' appears twice"),
+                code: CliCode::DuplicateColumn.code(),
+            });
         }
     }
     if !columns.iter().any(|c| matches!(c, Column::Upn)) {
-        return Err(ImportError::Header { file: file.into(), line: 1, message: "there is no userPrincipalName column".into(), code: "missing_attribute" });
+        return Err(ImportError::Header { file: file.into(), line: 1, message: "there is no userPrincipalName column".into(), code: MISSING_ATTRIBUTE.code });
     }
     Ok(())
 }
 
 fn csv_header_err(file: &str, e: csv::Error) -> ImportError {
-    ImportError::Header { file: file.into(), line: 1, message: csv_message(&e), code: "malformed_row" }
+    ImportError::Header { file: file.into(), line: 1, message: csv_message(&e), code: CliCode::MalformedRow.code() }
 }
 
 fn csv_message(e: &csv::Error) -> String {

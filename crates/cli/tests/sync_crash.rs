@@ -160,7 +160,7 @@ async fn check_converged(env: &Env) {
     let state = store.job_state(config.id).await.unwrap();
     assert_eq!(state.watermark, store.change_head(source.id).await.unwrap(), "the watermark is the source's change head");
     assert!(state.escrows.is_empty(), "{:?}", state.escrows);
-    assert_eq!(state.last_execution.unwrap().state, "Succeeded");
+    assert_eq!(state.last_execution.unwrap().state, tenantsync_domain::ExecutionState::Succeeded);
 }
 
 /// Changes many source users: new department and job title for 6,000, 300 of them

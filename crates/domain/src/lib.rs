@@ -16,6 +16,7 @@ mod error;
 mod group;
 mod ids;
 mod names;
+mod outcome;
 mod sync;
 mod tenant;
 mod user;
@@ -23,10 +24,11 @@ mod user;
 pub use attributes::{AttrValue, AttributeChange, GroupAttribute, UserAttrName, UserAttribute};
 pub use change::{Change, ChangeCursor, ChangeOp, ObjectKind};
 pub use clock::{Clock, FixedClock, SystemClock};
-pub use error::DomainError;
+pub use error::{DomainError, ErrorInfo};
 pub use group::{Group, GroupAttributes, GroupPatch, NewGroup};
 pub use ids::{Anchor, ObjectId, TenantId, Version};
 pub use names::{DomainName, ExtensionName, Mail, Upn};
+pub use outcome::{ExecutionState, QuarantineReason, SkipReason, StepKind, StepType};
 pub use sync::{
     Assignment, AttributeMapping, DEFAULT_DELETION_THRESHOLD, FlowType, MappingSource, PartnerSettings, QuarantineThresholds, RetryPolicy, ScopingClause,
     ScopingFilterGroup, ScopingOperand, SyncConfigId, SyncConfiguration, SyncScope, TargetActions, default_group_mappings, default_user_mappings,

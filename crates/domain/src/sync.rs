@@ -3,6 +3,7 @@
 //! A [`SyncConfiguration`] is a one-way arrow from a source tenant to a target tenant. It
 //! only runs if the target allows inbound sync from the source and both sides allow
 //! automatic redemption ([`PartnerSettings`]), as in Entra's cross-tenant access settings.
+use crate::QuarantineReason;
 use crate::ids::uuid_id;
 use crate::{DomainError, ObjectId, TenantId};
 use serde::{Deserialize, Serialize};
@@ -186,18 +187,18 @@ impl Default for QuarantineThresholds {
 
 impl QuarantineThresholds {
     /// The quarantine reason for a cycle with `failed` of `total` object actions failing.
-    pub fn reason(&self, failed: u64, total: u64) -> Option<&'static str> {
+    pub fn reason(&self, failed: u64, total: u64) -> Option<QuarantineReason> {
         if failed > self.absolute {
-            return Some("EncounteredTotalEscrowThreshold");
+            return Some(QuarantineReason::EncounteredTotalEscrowThreshold);
         }
         if failed < self.evaluate_after {
             return None;
         }
         if failed > self.failures {
-            return Some("EncounteredBaseEscrowThreshold");
+            return Some(QuarantineReason::EncounteredBaseEscrowThreshold);
         }
         if failed.saturating_mul(100) > total.saturating_mul(self.failure_percent) {
-            return Some("EncounteredEscrowProportionThreshold");
+            return Some(QuarantineReason::EncounteredEscrowProportionThreshold);
         }
         None
     }

@@ -1,9 +1,13 @@
 //! Turning a stored configuration into something that runs: every expression parsed and
-//! compiled once against the source schema, every target attribute checked.
-use crate::EngineError;
-use tenantsync_domain::{AttrValue, AttributeMapping, FlowType, MappingSource, SyncConfiguration, User, UserAttrName, UserAttribute};
+//! compiled once against the source schema (users) or the group schema (groups), every
+//! target attribute checked.
+use crate::{EngineError, PlanError};
+use tenantsync_domain::{
+    Anchor, AttrValue, AttributeMapping, Clock, DomainError, ErrorInfo, FlowType, Group, GroupAttribute, MappingSource, SyncConfiguration, SyncScope, User,
+    UserAttrName, UserAttribute,
+};
 use tenantsync_expression::scoping::{CompiledFilter, Filter, FilterGroup};
-use tenantsync_expression::{Program, Row, Schema, Value};
+use tenantsync_expression::{Env, Program, Row, Schema, SeededRandom, Slot, Value};
 
 /// Source attributes every configuration can read besides the user attributes:
 /// `netId` (the anchor text this user gets in targets) and `IsSoftDeleted`.
@@ -33,7 +37,7 @@ pub struct Compiled {
     pub mappings: Vec<Mapping>,
     pub filter: Option<CompiledFilter>,
     /// The group mappings (checked even while group provisioning is off).
-    pub groups: crate::groups::CompiledGroups,
+    pub groups: CompiledGroups,
 }
 
 /// Extension attribute names a text mentions (`[extension_…]` or a bare operand).
@@ -96,21 +100,23 @@ impl Compiled {
         let filter = if config.scoping_filter.is_empty() {
             None
         } else {
-            let bad = |message: String, code: &'static str| EngineError::InvalidScopingFilter { message, code };
-            let groups: Vec<FilterGroup> =
-                serde_json::to_value(&config.scoping_filter).and_then(serde_json::from_value).map_err(|e| bad(e.to_string(), "invalid_scoping_filter"))?;
+            let bad = |e: tenantsync_expression::Error| EngineError::InvalidScopingFilter { message: e.to_string(), cause: e.info() };
+            let groups: Vec<FilterGroup> = serde_json::to_value(&config.scoping_filter)
+                .and_then(serde_json::from_value)
+                .map_err(|e| bad(tenantsync_expression::Error::InvalidClause { clause: String::new(), message: e.to_string() }))?;
             let filter = Filter { groups, ..Filter::default() };
-            Some(filter.compile(&schema).map_err(|e| bad(e.to_string(), e.code()))?)
+            Some(filter.compile(&schema).map_err(bad)?)
         };
-        let groups = crate::groups::CompiledGroups::new(&config)?;
+        let groups = CompiledGroups::new(&config)?;
         Ok(Compiled { config, schema, names, net_id, soft_deleted, mappings, filter, groups })
     }
 
     fn mapping(m: &AttributeMapping, schema: &Schema) -> Result<Mapping, EngineError> {
-        let bad = |message: String, code: &'static str| EngineError::InvalidMapping { target: m.target_attribute_name.clone(), message, code };
-        let target = UserAttrName::parse(&m.target_attribute_name).map_err(|e| bad(e.to_string(), e.code()))?;
+        let bad = |message: String, cause: ErrorInfo| EngineError::InvalidMapping { target: m.target_attribute_name.clone(), message, cause };
+        let target = UserAttrName::parse(&m.target_attribute_name).map_err(|e| bad(e.to_string(), e.info()))?;
         if target == UserAttrName::Builtin(UserAttribute::UserPrincipalName) {
-            return Err(bad("userPrincipalName is set by the sync (B2B form) and cannot be mapped".into(), "read_only_attribute"));
+            let cause = DomainError::ReadOnlyAttribute { name: m.target_attribute_name.clone() }.info();
+            return Err(bad("userPrincipalName is set by the sync (B2B form) and cannot be mapped".into(), cause));
         }
         let (text, program) = source_program(&m.source, schema, bad)?;
         Ok(Mapping { target, program, flow: m.flow_type, default_value: m.default_value.clone(), source_text: text })
@@ -139,18 +145,115 @@ impl Compiled {
 pub(crate) fn source_program(
     source: &MappingSource,
     schema: &Schema,
-    bad: impl Fn(String, &'static str) -> EngineError,
+    bad: impl Fn(String, ErrorInfo) -> EngineError,
 ) -> Result<(String, Program), EngineError> {
     let text = match source {
         MappingSource::Attribute(a) => {
             if schema.slot(a).is_none() {
-                return Err(bad(format!("unknown source attribute '{a}'"), "unknown_attribute"));
+                return Err(bad(format!("unknown source attribute '{a}'"), DomainError::UnknownAttribute { name: a.clone() }.info()));
             }
             format!("[{a}]")
         }
         MappingSource::Constant(c) => quote(c),
         MappingSource::Expression(e) => e.clone(),
     };
-    let program = Program::compile(&text, schema).map_err(|e| bad(e.to_string(), e.code()))?;
+    let program = Program::compile(&text, schema).map_err(|e| bad(e.to_string(), e.info()))?;
     Ok((text, program))
+}
+
+/// One compiled group mapping.
+#[derive(Debug)]
+pub struct GroupMapping {
+    pub target: GroupAttribute,
+    pub program: Program,
+    pub flow: FlowType,
+    pub default_value: Option<String>,
+    pub source_text: String,
+}
+
+/// The group mappings of a configuration, compiled against the group schema (every group
+/// attribute, `netId` and `IsSoftDeleted`).
+#[derive(Debug)]
+pub struct CompiledGroups {
+    pub schema: Schema,
+    net_id: Slot,
+    soft_deleted: Slot,
+    pub mappings: Vec<GroupMapping>,
+}
+
+impl CompiledGroups {
+    /// Compiles and checks the group part of a configuration. Group mappings are checked
+    /// whether or not group provisioning is on, so turning it on later cannot fail.
+    pub fn new(config: &SyncConfiguration) -> Result<CompiledGroups, EngineError> {
+        if config.provision_groups && config.scope == SyncScope::AllUsers {
+            return Err(EngineError::GroupsNeedAssignedScope);
+        }
+        let mut schema = Schema::new(GroupAttribute::ALL.iter().map(|a| a.name().to_owned()));
+        let net_id = schema.add(NET_ID);
+        let soft_deleted = schema.add(IS_SOFT_DELETED);
+        let mut mappings = Vec::with_capacity(config.group_mappings.len());
+        for m in &config.group_mappings {
+            mappings.push(Self::mapping(m, &schema)?);
+        }
+        Ok(CompiledGroups { schema, net_id, soft_deleted, mappings })
+    }
+
+    fn mapping(m: &AttributeMapping, schema: &Schema) -> Result<GroupMapping, EngineError> {
+        let bad =
+            |message: String, cause: tenantsync_domain::ErrorInfo| EngineError::InvalidGroupMapping { target: m.target_attribute_name.clone(), message, cause };
+        let target = GroupAttribute::parse(&m.target_attribute_name).map_err(|e| bad(e.to_string(), e.info()))?;
+        if target == GroupAttribute::SecurityEnabled {
+            let cause = tenantsync_domain::DomainError::ReadOnlyAttribute { name: m.target_attribute_name.clone() }.info();
+            return Err(bad("securityEnabled is set by the sync (copies are always security groups) and cannot be mapped".into(), cause));
+        }
+        let (text, program) = source_program(&m.source, schema, bad)?;
+        Ok(GroupMapping { target, program, flow: m.flow_type, default_value: m.default_value.clone(), source_text: text })
+    }
+
+    /// The expression row of a source group.
+    pub fn row(&self, group: &Group) -> Row {
+        let mut row = self.schema.row();
+        for (i, a) in GroupAttribute::ALL.iter().enumerate() {
+            let v = match group.attrs.get(*a) {
+                AttrValue::Null => continue,
+                AttrValue::Bool(b) => Value::Bool(b),
+                AttrValue::String(s) => Value::Str(s),
+                AttrValue::Strings(v) => Value::Multi(v.into_iter().map(Value::Str).collect()),
+            };
+            row.set(Slot(i), v);
+        }
+        row.set(self.net_id, Anchor::new(group.tenant_id, group.id).to_string());
+        row.set(self.soft_deleted, group.is_deleted());
+        row
+    }
+
+    /// The values the mappings produce: (target attribute, value, redacted).
+    pub(crate) fn evaluate(&self, group: &Group, creating: bool, clock: &dyn Clock) -> Result<Vec<(GroupAttribute, AttrValue, bool)>, PlanError> {
+        let row = self.row(group);
+        let mut random = SeededRandom::new(uuid::Uuid::now_v7().as_u128() as u64);
+        let mut out = Vec::with_capacity(self.mappings.len());
+        for m in &self.mappings {
+            if m.flow == FlowType::ObjectAddOnly && !creating {
+                continue;
+            }
+            let mut env = Env::new(clock, &mut random);
+            let ev = m.program.evaluate(&row, &mut env).map_err(|error| PlanError::Mapping { target: m.target.to_string(), error })?;
+            let value = if ev.flows() {
+                match &ev.value {
+                    Value::Null => AttrValue::Null,
+                    Value::Bool(b) => AttrValue::String(b.to_string()),
+                    other => other.to_text().map_or(AttrValue::Null, AttrValue::String),
+                }
+            } else if creating {
+                m.default_value.clone().map_or(AttrValue::Null, AttrValue::String)
+            } else {
+                AttrValue::Null
+            };
+            // Entra cannot provision nulls: they are not written.
+            if !value.is_null() {
+                out.push((m.target, value, ev.redacted));
+            }
+        }
+        Ok(out)
+    }
 }

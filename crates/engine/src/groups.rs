@@ -13,126 +13,13 @@
 //! exist), on the groups that are candidates: every assigned group and every group this
 //! configuration made, in an initial cycle; groups that changed (attributes, lifecycle,
 //! members), groups of users that changed, and groups in escrow, in an incremental one.
-use crate::EngineError;
-use crate::compile::{Compiled, IS_SOFT_DELETED, NET_ID};
-use crate::cycle::{Batch, Run, step};
+use crate::compile::Compiled;
 use crate::plan::{Action, prop, text};
+use crate::run::{Batch, Decision, Deletions, Run};
+use crate::{EngineError, PlanError};
 use std::collections::BTreeSet;
-use tenantsync_domain::{
-    Anchor, AttrValue, AttributeMapping, FlowType, Group, GroupAttribute, GroupAttributes, GroupPatch, NewGroup, ObjectId, ObjectKind, SyncConfiguration,
-    SyncScope, TenantId, User,
-};
-use tenantsync_expression::{Env, Program, Row, Schema, SeededRandom, Slot, SystemClock, Value};
+use tenantsync_domain::{Anchor, Clock, Group, GroupAttributes, GroupPatch, NewGroup, ObjectId, ObjectKind, SkipReason, SyncConfiguration, TenantId, User};
 use tenantsync_store::{ListQuery, ModifiedProperty, ProvisioningAction, ProvisioningStatus, StoreError, SyncStore, Visibility, WriteOp};
-
-/// What a cycle did to groups.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct GroupReport {
-    pub created: u64,
-    pub updated: u64,
-    pub restored: u64,
-    pub soft_deleted: u64,
-    pub hard_deleted: u64,
-    pub skipped: u64,
-    pub members_added: u64,
-    pub members_removed: u64,
-}
-
-/// One compiled group mapping.
-#[derive(Debug)]
-pub struct GroupMapping {
-    pub target: GroupAttribute,
-    pub program: Program,
-    pub flow: FlowType,
-    pub default_value: Option<String>,
-    pub source_text: String,
-}
-
-/// The group mappings of a configuration, compiled against the group schema (every group
-/// attribute, `netId` and `IsSoftDeleted`).
-#[derive(Debug)]
-pub struct CompiledGroups {
-    pub schema: Schema,
-    net_id: Slot,
-    soft_deleted: Slot,
-    pub mappings: Vec<GroupMapping>,
-}
-
-impl CompiledGroups {
-    /// Compiles and checks the group part of a configuration. Group mappings are checked
-    /// whether or not group provisioning is on, so turning it on later cannot fail.
-    pub fn new(config: &SyncConfiguration) -> Result<CompiledGroups, EngineError> {
-        if config.provision_groups && config.scope == SyncScope::AllUsers {
-            return Err(EngineError::GroupsNeedAssignedScope);
-        }
-        let mut schema = Schema::new(GroupAttribute::ALL.iter().map(|a| a.name().to_owned()));
-        let net_id = schema.add(NET_ID);
-        let soft_deleted = schema.add(IS_SOFT_DELETED);
-        let mut mappings = Vec::with_capacity(config.group_mappings.len());
-        for m in &config.group_mappings {
-            mappings.push(Self::mapping(m, &schema)?);
-        }
-        Ok(CompiledGroups { schema, net_id, soft_deleted, mappings })
-    }
-
-    fn mapping(m: &AttributeMapping, schema: &Schema) -> Result<GroupMapping, EngineError> {
-        let bad = |message: String, code: &'static str| EngineError::InvalidGroupMapping { target: m.target_attribute_name.clone(), message, code };
-        let target = GroupAttribute::parse(&m.target_attribute_name).map_err(|e| bad(e.to_string(), e.code()))?;
-        if target == GroupAttribute::SecurityEnabled {
-            return Err(bad("securityEnabled is set by the sync (copies are always security groups) and cannot be mapped".into(), "read_only_attribute"));
-        }
-        let (text, program) = crate::compile::source_program(&m.source, schema, bad)?;
-        Ok(GroupMapping { target, program, flow: m.flow_type, default_value: m.default_value.clone(), source_text: text })
-    }
-
-    /// The expression row of a source group.
-    pub fn row(&self, group: &Group) -> Row {
-        let mut row = self.schema.row();
-        for (i, a) in GroupAttribute::ALL.iter().enumerate() {
-            let v = match group.attrs.get(*a) {
-                AttrValue::Null => continue,
-                AttrValue::Bool(b) => Value::Bool(b),
-                AttrValue::String(s) => Value::Str(s),
-                AttrValue::Strings(v) => Value::Multi(v.into_iter().map(Value::Str).collect()),
-            };
-            row.set(Slot(i), v);
-        }
-        row.set(self.net_id, Anchor::new(group.tenant_id, group.id).to_string());
-        row.set(self.soft_deleted, group.is_deleted());
-        row
-    }
-
-    /// The values the mappings produce: (target attribute, value, redacted).
-    fn evaluate(&self, group: &Group, creating: bool) -> Result<Vec<(GroupAttribute, AttrValue, bool)>, String> {
-        let row = self.row(group);
-        let clock = SystemClock;
-        let mut random = SeededRandom::new(uuid::Uuid::now_v7().as_u128() as u64);
-        let mut out = Vec::with_capacity(self.mappings.len());
-        for m in &self.mappings {
-            if m.flow == FlowType::ObjectAddOnly && !creating {
-                continue;
-            }
-            let mut env = Env::new(&clock, &mut random);
-            let ev = m.program.evaluate(&row, &mut env).map_err(|e| format!("{}: {e}", m.target))?;
-            let value = if ev.flows() {
-                match &ev.value {
-                    Value::Null => AttrValue::Null,
-                    Value::Bool(b) => AttrValue::String(b.to_string()),
-                    other => other.to_text().map_or(AttrValue::Null, AttrValue::String),
-                }
-            } else if creating {
-                m.default_value.clone().map_or(AttrValue::Null, AttrValue::String)
-            } else {
-                AttrValue::Null
-            };
-            // Entra cannot provision nulls: they are not written.
-            if !value.is_null() {
-                out.push((m.target, value, ev.redacted));
-            }
-        }
-        Ok(out)
-    }
-}
 
 /// The source groups a cycle looks at.
 #[derive(Debug, Default)]
@@ -204,6 +91,8 @@ pub(crate) struct GroupPass<'a> {
     pub assigned: &'a [ObjectId],
     /// Why the target does not allow group sync from the source, if it does not.
     pub denied: Option<String>,
+    /// What mappings read as `Now()`.
+    pub clock: &'a dyn Clock,
 }
 
 /// The decision for one source group.
@@ -218,8 +107,12 @@ struct GroupPlan {
 }
 
 impl GroupPlan {
-    fn skip(reason: &'static str, target_id: Option<ObjectId>, scope_detail: String) -> GroupPlan {
-        GroupPlan { action: Action::Skip(reason), ops: Vec::new(), target_id, modified: Vec::new(), scope_detail, added: 0, removed: 0 }
+    fn new(action: Action, ops: Vec<WriteOp>, target_id: Option<ObjectId>, scope_detail: String) -> GroupPlan {
+        GroupPlan { action, ops, target_id, modified: Vec::new(), scope_detail, added: 0, removed: 0 }
+    }
+
+    fn skip(reason: SkipReason, target_id: Option<ObjectId>, scope_detail: String) -> GroupPlan {
+        GroupPlan::new(Action::Skip(reason), Vec::new(), target_id, scope_detail)
     }
 }
 
@@ -233,7 +126,7 @@ impl GroupPass<'_> {
         store: &dyn SyncStore,
         candidates: Candidates,
         batch: &mut Batch,
-        deletes: &mut crate::cycle::Deletions,
+        deletes: &mut Deletions,
     ) -> Result<(), EngineError> {
         let Candidates { full, members } = candidates;
         let all: BTreeSet<ObjectId> = full.union(&members).copied().collect();
@@ -264,7 +157,7 @@ impl GroupPass<'_> {
                 if !assigned {
                     continue; // groups synced while it was on stay as they are
                 }
-                GroupPlan::skip("EntityTypeNotSupported", target_id, "group provisioning is off for this configuration".into())
+                GroupPlan::skip(SkipReason::EntityTypeNotSupported, target_id, "group provisioning is off for this configuration".into())
             } else if let Some(detail) = &self.denied {
                 if !whole {
                     continue;
@@ -281,13 +174,13 @@ impl GroupPass<'_> {
                 match self.plan(store, gid, source.as_ref(), matched.as_ref(), assigned, whole).await {
                     Ok(p) if !whole && p.ops.is_empty() => continue, // nothing to say
                     Ok(p) => p,
-                    Err(message) => {
+                    Err(e) => {
                         let mut log = run.log(gid, &name, target_id, ProvisioningAction::Other, ProvisioningStatus::Failure);
                         log.object_type = ObjectKind::Group;
-                        log.error_code = Some("MappingEvaluationFailed".into());
-                        log.error_message = Some(message.clone());
+                        log.error_code = Some(e.code().to_owned());
+                        log.error_message = Some(e.to_string());
                         batch.add(gid, Vec::new(), log);
-                        run.escrow(gid, "MappingEvaluationFailed", message);
+                        run.escrow(gid, e.code(), e.to_string());
                         continue;
                     }
                 }
@@ -303,45 +196,21 @@ impl GroupPass<'_> {
             }
             r.members_added += p.added;
             r.members_removed += p.removed;
-            if matches!(p.action, Action::Create | Action::Update | Action::Restore | Action::Skip("RedundantExport")) {
+            if p.action.entitled() {
                 run.report.counters.count_entitled += 1;
             }
-            let (action, status) = match p.action {
-                Action::Create => (ProvisioningAction::Create, ProvisioningStatus::Success),
-                Action::Update | Action::Restore => (ProvisioningAction::Update, ProvisioningStatus::Success),
-                Action::SoftDelete | Action::HardDelete => (ProvisioningAction::Delete, ProvisioningStatus::Success),
-                Action::Skip(_) => (ProvisioningAction::Other, ProvisioningStatus::Skipped),
+            let decision = Decision {
+                kind: ObjectKind::Group,
+                id: gid,
+                name: &name,
+                found: source.is_some(),
+                anchor: Anchor::new(self.source, gid),
+                matched: target_id,
+                target: p.target_id,
+                scope_detail: &p.scope_detail,
+                action: &p.action,
             };
-            let mut log = run.log(gid, &name, p.target_id, action, status);
-            log.object_type = ObjectKind::Group;
-            if let Action::Skip(reason) = p.action {
-                log.skip_reason = Some(reason.to_owned());
-            }
-            let anchor = Anchor::new(self.source, gid);
-            log.steps = vec![
-                step(
-                    "EntryImport",
-                    "import",
-                    ProvisioningStatus::Success,
-                    match &source {
-                        Some(_) => format!("Retrieved group '{name}' from the source tenant"),
-                        None => format!("Group '{gid}' no longer exists in the source tenant"),
-                    },
-                ),
-                step("EntrySynchronizationScoping", "scoping", ProvisioningStatus::Success, p.scope_detail.clone()),
-                step(
-                    "EntrySynchronizationMatching",
-                    "matching",
-                    ProvisioningStatus::Success,
-                    match &matched {
-                        Some(m) => format!("Matched target group '{}' by anchor {anchor}", m.id),
-                        None => format!("No target group carries anchor {anchor}"),
-                    },
-                ),
-                step("EntryExport", "export", status, format!("{:?}", p.action)),
-            ];
-            log.modified_properties = p.modified;
-            log.duration_in_milliseconds = t0.elapsed().as_millis() as u64;
+            let log = run.record(decision, p.modified, t0);
             if matches!(p.action, Action::SoftDelete | Action::HardDelete) {
                 deletes.add(batch, gid, p.ops, log);
             } else {
@@ -363,58 +232,53 @@ impl GroupPass<'_> {
         matched: Option<&Group>,
         assigned: bool,
         whole: bool,
-    ) -> Result<GroupPlan, String> {
+    ) -> Result<GroupPlan, PlanError> {
         let actions = self.compiled.config.actions;
         let target_id = matched.map(|m| m.id);
         let Some(group) = source else {
+            let detail = "hard-deleted in the source".to_owned();
             return Ok(match matched {
-                Some(t) if actions.delete => GroupPlan {
-                    action: Action::HardDelete,
-                    ops: vec![WriteOp::HardDeleteGroup { id: t.id, if_match: None }],
-                    ..GroupPlan::skip("", target_id, "hard-deleted in the source".into())
-                },
-                _ => GroupPlan::skip("NotFoundInSource", target_id, "hard-deleted in the source".into()),
+                Some(t) if actions.delete => GroupPlan::new(Action::HardDelete, vec![WriteOp::HardDeleteGroup { id: t.id, if_match: None }], target_id, detail),
+                _ => GroupPlan::skip(SkipReason::NotFoundInSource, target_id, detail),
             });
         };
         // Scope: internal (loop prevention), active, assigned.
         let out_of_scope = if group.anchor.is_some() {
-            Some("ExternalGroup")
+            Some(SkipReason::ExternalGroup)
         } else if group.is_deleted() {
-            Some("DeletedInSource")
+            Some(SkipReason::DeletedInSource)
         } else if !assigned {
-            Some("NotEffectivelyEntitled")
+            Some(SkipReason::NotEffectivelyEntitled)
         } else {
             None
         };
         if let Some(reason) = out_of_scope {
             let detail = format!("out of scope: {reason}");
             return Ok(match matched {
-                Some(t) if !t.is_deleted() && actions.delete && reason != "ExternalGroup" => GroupPlan {
-                    action: Action::SoftDelete,
-                    ops: vec![WriteOp::SoftDeleteGroup { id: t.id, if_match: None }],
-                    ..GroupPlan::skip("", target_id, detail)
-                },
+                Some(t) if !t.is_deleted() && actions.delete && reason != SkipReason::ExternalGroup => {
+                    GroupPlan::new(Action::SoftDelete, vec![WriteOp::SoftDeleteGroup { id: t.id, if_match: None }], target_id, detail)
+                }
                 _ => GroupPlan::skip(reason, target_id, detail),
             });
         }
-        let mut p = GroupPlan::skip("RedundantExport", target_id, "in scope".into());
+        let mut p = GroupPlan::skip(SkipReason::RedundantExport, target_id, "in scope".into());
         let creating = matched.is_none();
-        let values = self.compiled.groups.evaluate(group, creating)?;
+        let values = self.compiled.groups.evaluate(group, creating, self.clock)?;
         let target_gid = match matched {
             None => {
                 if !actions.create {
-                    p.action = Action::Skip("CreateNotAllowed");
+                    p.action = Action::Skip(SkipReason::CreateNotAllowed);
                     return Ok(p);
                 }
                 // A static security group; the display name falls back to the source's
                 // when no mapping yields one (a group must have a name).
-                let mut attrs = GroupAttributes::new(&group.attrs.display_name).map_err(|e| e.to_string())?;
+                let mut attrs = GroupAttributes::new(&group.attrs.display_name)?;
                 attrs.security_enabled = true;
                 let anchor = Anchor::new(self.source, gid);
                 p.modified.push(prop("anchor", None, Some(anchor.to_string()), false));
                 for (a, value, redacted) in values {
                     p.modified.push(prop(a.name(), None, text(&value), redacted));
-                    attrs.set(a, value).map_err(|e| e.to_string())?;
+                    attrs.set(a, value)?;
                 }
                 let new = NewGroup { id: ObjectId::new(), attrs, anchor: Some(anchor) };
                 p.target_id = Some(new.id);
@@ -428,7 +292,7 @@ impl GroupPass<'_> {
                     p.action = Action::Restore;
                     p.ops.push(WriteOp::RestoreGroup { id: t.id, if_match: None });
                 } else if !actions.update {
-                    p.action = Action::Skip("UpdateNotAllowed");
+                    p.action = Action::Skip(SkipReason::UpdateNotAllowed);
                     return Ok(p);
                 }
                 let mut patch = GroupPatch::default();
@@ -449,9 +313,9 @@ impl GroupPass<'_> {
             }
         };
         // Members: the live target copies of the in-scope direct members.
-        let wanted = self.wanted_members(store, gid).await.map_err(|e| e.to_string())?;
+        let wanted = self.wanted_members(store, gid).await?;
         let current = match matched {
-            Some(t) => self.current_members(store, t.id).await.map_err(|e| e.to_string())?,
+            Some(t) => self.current_members(store, t.id).await?,
             None => Vec::new(),
         };
         for (id, upn) in &wanted {
@@ -468,7 +332,7 @@ impl GroupPass<'_> {
                 p.removed += 1;
             }
         }
-        if p.action == Action::Skip("RedundantExport") && !p.ops.is_empty() {
+        if p.action == Action::Skip(SkipReason::RedundantExport) && !p.ops.is_empty() {
             p.action = Action::Update;
         }
         Ok(p)
@@ -478,7 +342,7 @@ impl GroupPass<'_> {
     /// direct members that are in scope (internal, active, passing the scoping filter —
     /// being a member of an assigned group, they are entitled). Nested groups cannot be
     /// members in tenantsync, so there are none to skip.
-    async fn wanted_members(&self, store: &dyn SyncStore, gid: ObjectId) -> Result<Vec<(ObjectId, String)>, EngineError> {
+    async fn wanted_members(&self, store: &dyn SyncStore, gid: ObjectId) -> Result<Vec<(ObjectId, String)>, StoreError> {
         let mut out = Vec::new();
         let mut query = ListQuery { limit: 5000, ..ListQuery::default() };
         loop {
@@ -507,7 +371,7 @@ impl GroupPass<'_> {
 
     /// The target group's live members that came from this configuration's source (members
     /// added in the target by anyone else are left alone).
-    async fn current_members(&self, store: &dyn SyncStore, target_gid: ObjectId) -> Result<Vec<(ObjectId, String)>, EngineError> {
+    async fn current_members(&self, store: &dyn SyncStore, target_gid: ObjectId) -> Result<Vec<(ObjectId, String)>, StoreError> {
         let mut out = Vec::new();
         let mut query = ListQuery { limit: 5000, ..ListQuery::default() };
         loop {

@@ -12,23 +12,29 @@
 //!
 //! The engine does no I/O of its own: it talks to storage only through the store traits.
 
+// The modules form a line, each using only those before it: error, compile, plan,
+// policy, report, run (a run's batches, escrows and log records), scope (one source
+// user as a configuration sees it), managers, groups, cycle, on_demand, scheduler.
 mod compile;
 mod cycle;
 mod error;
 mod groups;
+mod managers;
 mod on_demand;
 mod plan;
 mod policy;
+mod report;
+mod run;
 pub mod scheduler;
+mod scope;
 
-pub use compile::{Compiled, IS_SOFT_DELETED, NET_ID};
-pub use cycle::CycleReport;
-pub use error::EngineError;
-pub use groups::{CompiledGroups, GroupReport};
+pub use compile::{Compiled, CompiledGroups, IS_SOFT_DELETED, NET_ID};
+pub use error::{EngineError, PlanError};
 pub use plan::{Action, Plan};
+pub use report::{CycleReport, GroupReport};
 
 use std::sync::Arc;
-use tenantsync_domain::{SyncConfigId, SyncConfiguration};
+use tenantsync_domain::{Clock, SyncConfigId, SyncConfiguration};
 use tenantsync_store::{JobState, JobStatusCode, SyncStore};
 
 /// What a restart resets (Entra's `resetScope`: a comma-separated list of `Watermark`,
@@ -89,6 +95,8 @@ impl Default for Limits {
 #[derive(Debug, Clone)]
 pub struct Engine {
     store: Arc<dyn SyncStore>,
+    /// The store's clock: everything the engine stamps or schedules reads it.
+    clock: Arc<dyn Clock>,
     limits: Limits,
     /// Runs going at once (clones share it): they share the batch size.
     runs: Arc<std::sync::atomic::AtomicUsize>,
@@ -101,7 +109,13 @@ impl Engine {
 
     /// An engine whose cycles keep to `limits`.
     pub fn with_limits(store: Arc<dyn SyncStore>, limits: Limits) -> Self {
-        Self { store, limits, runs: Arc::default() }
+        let clock = store.clock();
+        Self { store, clock, limits, runs: Arc::default() }
+    }
+
+    /// Where the engine reads time: the store's clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
     }
 
     pub(crate) fn runs(&self) -> Arc<std::sync::atomic::AtomicUsize> {

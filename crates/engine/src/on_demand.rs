@@ -1,14 +1,15 @@
 //! On-demand provisioning of one user: the same scope → match → map → act and the same
 //! commit as a cycle, for one user now, with every step explained.
-use crate::cycle::{self, Scope};
 use crate::plan::{self, Action};
+use crate::run::Run;
+use crate::scope::{Scope, assignments, live_groups};
 use crate::{Compiled, Engine, EngineError, policy};
 use serde_json::{Map, Value, json};
-use tenantsync_domain::{Anchor, AttrValue, ObjectId, SyncConfigId, SyncScope};
+use tenantsync_domain::{Anchor, AttrValue, ObjectId, SkipReason, StepKind, SyncConfigId, SyncScope};
 use tenantsync_store::{ProvisioningLog, ProvisioningStatus, ProvisioningStep, WriteOutcome};
 
-fn step(name: &'static str, kind: &'static str, status: ProvisioningStatus, description: String, details: Map<String, Value>) -> ProvisioningStep {
-    ProvisioningStep { name: name.into(), provisioning_step_type: kind.into(), status, description, details }
+fn step(kind: StepKind, status: ProvisioningStatus, description: String, details: Map<String, Value>) -> ProvisioningStep {
+    ProvisioningStep { details, ..ProvisioningStep::new(kind, status, description) }
 }
 
 fn text(v: &AttrValue) -> Value {
@@ -33,9 +34,10 @@ pub async fn provision(engine: &Engine, id: SyncConfigId, user: ObjectId) -> Res
     policy::check(store, cfg).await?;
     let (source, target) = (cfg.source_tenant_id, cfg.target_tenant_id);
     let target_tenant = store.get_tenant(target).await?;
-    let (assigned_users, assigned_groups) = cycle::assignments(cfg);
-    let assigned_groups = cycle::live_groups(store, source, assigned_groups).await;
-    let scope = Scope { compiled: &compiled, source, target, target_domain: &target_tenant.initial_domain, assigned_users, assigned_groups };
+    let (assigned_users, assigned_groups) = assignments(cfg);
+    let assigned_groups = live_groups(store, source, assigned_groups).await;
+    let clock = engine.clock().as_ref();
+    let scope = Scope { compiled: &compiled, source, target, target_domain: &target_tenant.initial_domain, assigned_users, assigned_groups, clock };
     let t0 = std::time::Instant::now();
     let seen = scope.look(store, user).await?;
     let Some(src) = &seen.user else {
@@ -45,8 +47,8 @@ pub async fn provision(engine: &Engine, id: SyncConfigId, user: ObjectId) -> Res
         }
         return Err(EngineError::Store(tenantsync_store::StoreError::NotFound { kind: tenantsync_domain::ObjectKind::User, id: user }));
     };
-    let p = seen.plan().map_err(|message| EngineError::InvalidMapping { target: String::new(), message, code: "MappingEvaluationFailed" })?;
-    let mut run = cycle::Run::on_demand(engine, id, target).await?;
+    let p = seen.plan().map_err(|e| EngineError::MappingFailed { message: e.to_string() })?;
+    let mut run = Run::on_demand(engine, id, target).await?;
     let mut log = seen.record(&mut run, &p, p.modified.clone(), t0);
 
     // Import: the source attributes.
@@ -75,7 +77,7 @@ pub async fn provision(engine: &Engine, id: SyncConfigId, user: ObjectId) -> Res
         }
         scoping.insert("Scoping filter evaluation passed".into(), json!(result.in_scope));
     }
-    let in_scope = !matches!(p.action, Action::Skip(r) if r != "RedundantExport");
+    let in_scope = !matches!(p.action, Action::Skip(r) if r != SkipReason::RedundantExport);
     // Matching.
     let anchor = Anchor::new(source, user);
     let mut matching = Map::new();
@@ -91,17 +93,15 @@ pub async fn provision(engine: &Engine, id: SyncConfigId, user: ObjectId) -> Res
     }
     let status = log.status;
     log.steps = vec![
-        step("EntryImport", "import", ProvisioningStatus::Success, format!("Retrieved user '{}' from the source tenant", seen.name()), imported),
+        step(StepKind::EntryImport, ProvisioningStatus::Success, format!("Retrieved user '{}' from the source tenant", seen.name()), imported),
         step(
-            "EntrySynchronizationScoping",
-            "scoping",
+            StepKind::EntrySynchronizationScoping,
             if in_scope { ProvisioningStatus::Success } else { ProvisioningStatus::Skipped },
             p.scope_detail.clone(),
             scoping,
         ),
         step(
-            "EntrySynchronizationMatching",
-            "matching",
+            StepKind::EntrySynchronizationMatching,
             ProvisioningStatus::Success,
             match &seen.matched {
                 Some(t) => format!("Matched target user '{}'", t.attrs.user_principal_name),
@@ -109,7 +109,7 @@ pub async fn provision(engine: &Engine, id: SyncConfigId, user: ObjectId) -> Res
             },
             matching,
         ),
-        step("EntryExport", "export", status, format!("{:?}", p.action), export),
+        step(StepKind::EntryExport, status, p.action.to_string(), export),
     ];
 
     // Commit exactly as a cycle does, keeping the job's watermark.

@@ -1,10 +1,11 @@
 //! Deciding what to do with one source user: scope → match → map → action.
+use crate::PlanError;
 use crate::compile::Compiled;
 use std::borrow::Cow;
 use tenantsync_domain::{
-    Anchor, AttrValue, DomainName, FlowType, NewUser, ObjectId, SyncScope, TenantId, User, UserAttrName, UserAttribute, UserPatch, UserRef,
+    Anchor, AttrValue, Clock, DomainName, FlowType, NewUser, ObjectId, SkipReason, SyncScope, TenantId, User, UserAttrName, UserAttribute, UserPatch, UserRef,
 };
-use tenantsync_expression::{Env, Evaluation, SeededRandom, SystemClock, Value};
+use tenantsync_expression::{Env, Evaluation, SeededRandom, Value};
 use tenantsync_store::{ModifiedProperty, WriteOp};
 
 /// What the engine does to the target for one source user.
@@ -16,7 +17,28 @@ pub enum Action {
     SoftDelete,
     HardDelete,
     /// Nothing to do, and why (e.g. `NotEffectivelyEntitled`, `RedundantExport`).
-    Skip(&'static str),
+    Skip(SkipReason),
+}
+
+impl Action {
+    /// Whether the object is entitled to its copy: created, kept up to date, or already
+    /// up to date.
+    pub fn entitled(&self) -> bool {
+        matches!(self, Action::Create | Action::Update | Action::Restore | Action::Skip(SkipReason::RedundantExport))
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Action::Create => f.write_str("Create"),
+            Action::Update => f.write_str("Update"),
+            Action::Restore => f.write_str("Restore"),
+            Action::SoftDelete => f.write_str("SoftDelete"),
+            Action::HardDelete => f.write_str("HardDelete"),
+            Action::Skip(reason) => write!(f, "Skip ({reason})"),
+        }
+    }
 }
 
 /// The decision for one source user, with the writes it needs.
@@ -54,36 +76,35 @@ fn to_attr(v: Value) -> AttrValue {
 }
 
 /// Is the source user in scope? Returns the skip reason if not.
-pub fn scope(c: &Compiled, user: &User, input: &ScopeInput<'_>, row: &tenantsync_expression::Row) -> Result<(), &'static str> {
+pub fn scope(c: &Compiled, user: &User, input: &ScopeInput<'_>, row: &tenantsync_expression::Row) -> Result<(), SkipReason> {
     if user.anchor.is_some() {
         // Loop prevention: objects that came from elsewhere are never passed on.
-        return Err("ExternalUser");
+        return Err(SkipReason::ExternalUser);
     }
     if user.is_deleted() {
-        return Err("DeletedInSource");
+        return Err(SkipReason::DeletedInSource);
     }
     if c.config.scope == SyncScope::AssignedUsersAndGroups && !input.assigned_directly && !input.member_of.iter().any(|g| input.assigned_groups.contains(g)) {
-        return Err("NotEffectivelyEntitled");
+        return Err(SkipReason::NotEffectivelyEntitled);
     }
     if let Some(filter) = &c.filter
         && !filter.is_in_scope(row)
     {
-        return Err("ScopingFilterFailed");
+        return Err(SkipReason::ScopingFilterFailed);
     }
     Ok(())
 }
 
 /// The values the mappings produce for a user: (target attribute, value, redacted).
-fn evaluate(c: &Compiled, row: &tenantsync_expression::Row, creating: bool) -> Result<Vec<(UserAttrName, AttrValue, bool)>, String> {
-    let clock = SystemClock;
+fn evaluate(c: &Compiled, row: &tenantsync_expression::Row, creating: bool, clock: &dyn Clock) -> Result<Vec<(UserAttrName, AttrValue, bool)>, PlanError> {
     let mut random = SeededRandom::new(uuid::Uuid::now_v7().as_u128() as u64);
     let mut out = Vec::with_capacity(c.mappings.len());
     for m in &c.mappings {
         if m.flow == FlowType::ObjectAddOnly && !creating {
             continue;
         }
-        let mut env = Env::new(&clock, &mut random);
-        let ev: Evaluation = m.program.evaluate(row, &mut env).map_err(|e| format!("{}: {e}", m.target))?;
+        let mut env = Env::new(clock, &mut random);
+        let ev: Evaluation = m.program.evaluate(row, &mut env).map_err(|error| PlanError::Mapping { target: m.target.to_string(), error })?;
         let value = if ev.flows() {
             to_attr(ev.value)
         } else if creating {
@@ -100,21 +121,24 @@ fn evaluate(c: &Compiled, row: &tenantsync_expression::Row, creating: bool) -> R
 
 const MANAGER: UserAttrName = UserAttrName::Builtin(UserAttribute::Manager);
 
+/// What stays the same for every user a configuration plans in one run.
+pub struct Planner<'a> {
+    pub compiled: &'a Compiled,
+    pub source_tenant: TenantId,
+    /// The target's initial domain (of the B2B userPrincipalName).
+    pub target_domain: &'a DomainName,
+    /// What mappings read as `Now()`.
+    pub clock: &'a dyn Clock,
+}
+
 /// Decides the action for one source user. `source` is `None` when the user no longer
 /// exists in the source (hard-deleted); `target` is the matched target user, if any.
-pub fn plan(
-    c: &Compiled,
-    source_tenant: TenantId,
-    source_id: ObjectId,
-    source: Option<&User>,
-    target: Option<&User>,
-    scope_input: &ScopeInput<'_>,
-    target_domain: &DomainName,
-) -> Result<Plan, String> {
+pub fn plan(planner: &Planner<'_>, source_id: ObjectId, source: Option<&User>, target: Option<&User>, scope_input: &ScopeInput<'_>) -> Result<Plan, PlanError> {
+    let Planner { compiled: c, source_tenant, target_domain, clock } = *planner;
     let actions = c.config.actions;
     let mut p = Plan {
         source_id,
-        action: Action::Skip("RedundantExport"),
+        action: Action::Skip(SkipReason::RedundantExport),
         ops: Vec::new(),
         manager: None,
         target_id: target.map(|t| t.id),
@@ -129,7 +153,7 @@ pub fn plan(
             p.action = Action::HardDelete;
             p.ops.push(WriteOp::HardDeleteUser { id: t.id, if_match: None });
         } else {
-            p.action = Action::Skip("NotFoundInSource");
+            p.action = Action::Skip(SkipReason::NotFoundInSource);
         }
         return Ok(p);
     };
@@ -137,7 +161,7 @@ pub fn plan(
     if let Err(reason) = scope(c, user, scope_input, &row) {
         p.action = Action::Skip(reason);
         p.scope_detail = format!("out of scope: {reason}");
-        if reason == "ExternalUser" {
+        if reason == SkipReason::ExternalUser {
             return Ok(p);
         }
         if let Some(t) = target
@@ -147,18 +171,18 @@ pub fn plan(
             // Edge case from Entra: a user disabled and provisioned, then removed from
             // scope, stays disabled rather than being deleted.
             let disabled_both = !user.attrs.account_enabled && !t.attrs.account_enabled;
-            if !(disabled_both && reason == "NotEffectivelyEntitled") {
+            if !(disabled_both && reason == SkipReason::NotEffectivelyEntitled) {
                 p.action = Action::SoftDelete;
                 p.ops.push(WriteOp::SoftDeleteUser { id: t.id, if_match: None });
             }
         }
         return Ok(p);
     }
-    let upn = user.attrs.user_principal_name.external_in(target_domain).map_err(|e| e.to_string())?;
+    let upn = user.attrs.user_principal_name.external_in(target_domain)?;
     match target {
         None => {
             if !actions.create {
-                p.action = Action::Skip("CreateNotAllowed");
+                p.action = Action::Skip(SkipReason::CreateNotAllowed);
                 return Ok(p);
             }
             let mut new = NewUser::new(upn.clone());
@@ -166,13 +190,13 @@ pub fn plan(
             new.anchor = Some(anchor);
             p.modified.push(prop("userPrincipalName", None, Some(upn.to_string()), false));
             p.modified.push(prop("anchor", None, Some(anchor.to_string()), false));
-            for (name, value, redacted) in evaluate(c, &row, true)? {
+            for (name, value, redacted) in evaluate(c, &row, true, clock)? {
                 if name == MANAGER {
                     p.manager = value.as_str().and_then(|s| s.parse().ok());
                     continue;
                 }
                 p.modified.push(prop(label(&name), None, text(&value), redacted));
-                new.attrs.set(&name, value).map_err(|e| e.to_string())?;
+                new.attrs.set(&name, value)?;
             }
             p.target_id = Some(new.id);
             p.action = Action::Create;
@@ -184,7 +208,7 @@ pub fn plan(
                 p.ops.push(WriteOp::RestoreUser { id: t.id, if_match: None });
             }
             if !actions.update && !t.is_deleted() {
-                p.action = Action::Skip("UpdateNotAllowed");
+                p.action = Action::Skip(SkipReason::UpdateNotAllowed);
                 return Ok(p);
             }
             let mut patch = UserPatch::default();
@@ -192,7 +216,7 @@ pub fn plan(
                 p.modified.push(prop("userPrincipalName", Some(t.attrs.user_principal_name.to_string()), Some(upn.to_string()), false));
                 patch.set.push((UserAttrName::Builtin(UserAttribute::UserPrincipalName), AttrValue::String(upn.to_string())));
             }
-            for (name, value, redacted) in evaluate(c, &row, false)? {
+            for (name, value, redacted) in evaluate(c, &row, false, clock)? {
                 if name == MANAGER {
                     p.manager = value.as_str().and_then(|s| s.parse().ok());
                     continue;

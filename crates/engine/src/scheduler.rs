@@ -72,7 +72,7 @@ pub async fn run(
         // Quarantined jobs run only on the safety-net pass (Entra lowers their frequency).
         let full_pass = refresh;
         if full_pass && let Some(keep) = options.log_retention {
-            purge_logs(store.as_ref(), keep).await;
+            purge_logs(store.as_ref(), engine.clock().now(), keep).await;
         }
         if refresh {
             by_source.clear();
@@ -153,9 +153,9 @@ pub async fn run(
 }
 
 /// Purges the provisioning logs older than `keep`; a failure is logged, not fatal.
-async fn purge_logs(store: &dyn tenantsync_store::SyncStore, keep: Duration) {
+async fn purge_logs(store: &dyn tenantsync_store::SyncStore, now: jiff::Timestamp, keep: Duration) {
     let keep = jiff::SignedDuration::try_from(keep).unwrap_or(jiff::SignedDuration::MAX);
-    let cutoff = jiff::Timestamp::now().checked_sub(keep).unwrap_or(jiff::Timestamp::MIN);
+    let cutoff = now.checked_sub(keep).unwrap_or(jiff::Timestamp::MIN);
     match store.purge_provisioning_logs(cutoff).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(purged = n, %cutoff, "provisioning logs past retention purged"),

@@ -1,6 +1,6 @@
 //! Job control and provisioning logs.
 use crate::support::World;
-use tenantsync_domain::AttributeMapping;
+use tenantsync_domain::{AttributeMapping, Clock};
 use tenantsync_engine::ResetScope;
 use tenantsync_store::{JobStatusCode, LogQuery, ProvisioningAction, ProvisioningStatus, Store, SyncStore, WriteOp};
 
@@ -97,7 +97,7 @@ async fn every_object_action_is_logged_with_its_outcome() {
     assert_eq!(b.error_code.as_deref(), Some("upn_conflict"));
     let state = w.store.job_state(c.id).await.unwrap();
     assert_eq!(state.escrows.len(), 1);
-    assert_eq!(state.last_execution.unwrap().state, "EntryLevelErrors");
+    assert_eq!(state.last_execution.unwrap().state, tenantsync_domain::ExecutionState::EntryLevelErrors);
     // Queries by status and by object.
     let failures = w.store.provisioning_logs(&LogQuery { status: Some(ProvisioningStatus::Failure), limit: 10, ..LogQuery::default() }).await.unwrap();
     assert_eq!(failures.len(), 1);
@@ -108,10 +108,7 @@ async fn every_object_action_is_logged_with_its_outcome() {
     let r = w.run(&c).await;
     assert_eq!(r.escrowed, 0);
     assert_eq!(w.store.job_state(c.id).await.unwrap().escrows.len(), 1);
-    assert_eq!(
-        w.store.purge_provisioning_logs(jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_secs(1)).unwrap()).await.unwrap() as usize,
-        logs.len()
-    );
+    assert_eq!(w.store.purge_provisioning_logs(w.clock.now().checked_add(jiff::SignedDuration::from_secs(1)).unwrap()).await.unwrap() as usize, logs.len());
 }
 
 fn redact(s: &str) -> String {
@@ -162,7 +159,7 @@ async fn on_demand_provisioning_explains_every_step_and_really_writes() {
     let shown = |l: &tenantsync_store::ProvisioningLog| {
         let mut out = String::new();
         for st in &l.steps {
-            out.push_str(&format!("{} [{}] {:?}: {}\n", st.name, st.provisioning_step_type, st.status, st.description));
+            out.push_str(&format!("{} [{}] {:?}: {}\n", st.kind, st.kind.step_type(), st.status, st.description));
             for (k, v) in &st.details {
                 out.push_str(&format!("    {k}: {v}\n"));
             }
@@ -191,14 +188,27 @@ async fn failures_back_off_and_enough_of_them_quarantine_the_job() {
     assert_eq!((r.created, r.escrowed), (2, 1));
     let state = w.store.job_state(c.id).await.unwrap();
     assert_eq!(state.status, JobStatusCode::Quarantine, "1 of 2 failed: above 40 %");
-    assert_eq!(state.quarantine_reason.as_deref(), Some("EncounteredEscrowProportionThreshold"));
+    assert_eq!(state.quarantine_reason, Some(tenantsync_domain::QuarantineReason::EncounteredEscrowProportionThreshold));
     let escrow = &state.escrows[0];
+    let hour = jiff::SignedDuration::from_hours(1);
     assert_eq!((escrow.source_object_id, escrow.attempts), (bob.id, 1));
-    assert!(escrow.next_attempt > jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_secs(3000)).unwrap());
-    // Not due yet: the next cycle leaves bob in escrow without trying.
+    assert_eq!(escrow.next_attempt, w.clock.now() + hour, "retried after the base delay");
+    // Not due yet (a minute before): the next cycle leaves bob in escrow without trying.
+    w.clock.advance_ms(59 * 60 * 1000);
     let r = w.run(&c).await;
     assert_eq!(r.escrowed, 0);
-    assert_eq!(w.store.job_state(c.id).await.unwrap().escrows.len(), 1, "kept while waiting");
+    assert_eq!(w.store.job_state(c.id).await.unwrap().escrows, state.escrows, "kept as it was while waiting");
+    // Due: retried without any change of bob; it fails again and backs off twice as
+    // long, up to the maximum of two hours.
+    w.clock.advance_ms(60 * 1000);
+    let r = w.run(&c).await;
+    assert_eq!(r.escrowed, 1);
+    let escrow = w.store.job_state(c.id).await.unwrap().escrows[0].clone();
+    assert_eq!((escrow.attempts, escrow.next_attempt), (2, w.clock.now() + hour * 2));
+    w.clock.advance_ms(2 * 3600 * 1000);
+    let r = w.run(&c).await;
+    let escrow = w.store.job_state(c.id).await.unwrap().escrows[0].clone();
+    assert_eq!((r.escrowed, escrow.attempts, escrow.next_attempt), (1, 3, w.clock.now() + hour * 2), "capped at max_seconds");
     // A change of the source object retries it at once; the cause is gone, so it works
     // and the quarantine lifts.
     let blocker = w.store.find_user_by_upn(t.id, &World::upn("bob_fabrikam.example#EXT#@contoso.example")).await.unwrap().unwrap();

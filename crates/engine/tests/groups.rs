@@ -211,7 +211,7 @@ async fn with_group_provisioning_off_groups_are_skipped_as_entity_type_not_suppo
     let skipped: Vec<_> = logs(&w, &c).await.into_iter().filter(|l| l.object_type == ObjectKind::Group).collect();
     assert_eq!(skipped.len(), 1);
     assert_eq!(skipped[0].status, ProvisioningStatus::Skipped);
-    assert_eq!(skipped[0].skip_reason.as_deref(), Some("EntityTypeNotSupported"));
+    assert_eq!(skipped[0].skip_reason, Some(tenantsync_domain::SkipReason::EntityTypeNotSupported));
     // A cycle in which the group did not change logs nothing more about it.
     w.update(&s, &alice, &[("department", "Sales")]).await;
     w.run(&c).await;
@@ -362,7 +362,7 @@ async fn a_mesh_with_groups_does_not_echo() {
     assert_eq!(w.members(&a, gb_in_a.id).await, [w.copy(&a, &bert).await.unwrap().id].into(), "alice's copy is not passed back");
     assert!(w.group_copy(&a, &ga_in_b).await.is_none());
     let skipped = logs(&w, &ba).await.into_iter().find(|l| l.source_id == ga_in_b.id).unwrap();
-    assert_eq!(skipped.skip_reason.as_deref(), Some("ExternalGroup"));
+    assert_eq!(skipped.skip_reason, Some(tenantsync_domain::SkipReason::ExternalGroup));
     assert_eq!(w.store.list_groups(b.id, &Default::default()).await.unwrap().items.len(), 2);
 }
 
@@ -388,7 +388,7 @@ async fn group_deletions_count_towards_the_deletion_threshold() {
         assert!(!w.group_copy(&t, g).await.unwrap().is_deleted());
     }
     let state = w.store.job_state(c.id).await.unwrap();
-    assert_eq!((state.status, state.quarantine_reason.as_deref()), (JobStatusCode::Quarantine, Some("TooManyDeletes")));
+    assert_eq!((state.status, state.quarantine_reason), (JobStatusCode::Quarantine, Some(tenantsync_domain::QuarantineReason::TooManyDeletes)));
     let staged = logs(&w, &c).await.into_iter().filter(|l| l.provisioning_action == ProvisioningAction::StagedDelete).count();
     assert_eq!(staged, 3);
     w.engine.restart(c.id, tenantsync_engine::ResetScope { force_deletes: true, ..Default::default() }).await.unwrap();

@@ -317,7 +317,7 @@ async fn too_many_deletions_are_staged_and_quarantine_the_job() {
     assert_eq!(w.count(t.id).await, 5, "nothing deleted");
     let state = w.store.job_state(c.id).await.unwrap();
     assert_eq!(state.status, JobStatusCode::Quarantine);
-    assert_eq!(state.quarantine_reason.as_deref(), Some("TooManyDeletes"));
+    assert_eq!(state.quarantine_reason, Some(tenantsync_domain::QuarantineReason::TooManyDeletes));
 }
 
 #[tokio::test]

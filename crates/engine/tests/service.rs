@@ -128,14 +128,15 @@ async fn logs_past_their_retention_are_purged_by_the_service() {
     w.run(&c).await;
     let query = tenantsync_store::LogQuery { config_id: Some(c.id), limit: 100, ..Default::default() };
     assert_eq!(w.store.provisioning_logs(&query).await.unwrap().len(), 1, "the create is logged");
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    // An hour later, by the store's clock.
+    w.clock.advance_ms(3600 * 1000);
 
     // Kept while within retention...
-    let keep_all = SchedulerOptions { log_retention: Some(Duration::from_secs(3600)), ..QUIET };
+    let keep_all = SchedulerOptions { log_retention: Some(Duration::from_secs(3601)), ..QUIET };
     one_pass(&w, keep_all).await;
     assert_eq!(w.store.provisioning_logs(&query).await.unwrap().len(), 1);
     // ...purged once older than it.
-    let keep_little = SchedulerOptions { log_retention: Some(Duration::from_millis(10)), ..keep_all };
+    let keep_little = SchedulerOptions { log_retention: Some(Duration::from_secs(3599)), ..keep_all };
     one_pass(&w, keep_little).await;
     assert!(w.store.provisioning_logs(&query).await.unwrap().is_empty());
 }

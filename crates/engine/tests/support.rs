@@ -11,6 +11,8 @@ use tenantsync_store_sqlite::SqliteStore;
 pub struct World {
     pub engine: Engine,
     pub store: Arc<SqliteStore>,
+    /// The one clock of the store and the engine: it stands still until a test moves it.
+    pub clock: Arc<tenantsync_domain::FixedClock>,
     dir: tempfile::TempDir,
 }
 
@@ -25,8 +27,9 @@ impl World {
     /// A world whose engine keeps to `limits` (tiny ones exercise what big cycles do).
     pub fn with_limits(limits: tenantsync_engine::Limits) -> World {
         let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteStore::open(dir.path()).unwrap());
-        World { engine: Engine::with_limits(store.clone(), limits), store, dir }
+        let clock = Arc::new(tenantsync_domain::FixedClock::new(jiff::Timestamp::now()));
+        let store = Arc::new(SqliteStore::open_with_clock(dir.path(), clock.clone()).unwrap());
+        World { engine: Engine::with_limits(store.clone(), limits), store, clock, dir }
     }
 
     /// A second store on the same data directory: its commits are those of another

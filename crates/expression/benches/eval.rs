@@ -23,7 +23,7 @@ fn setup(expr: &str, given: &str, surname: &str) -> (Program, Row) {
 }
 
 fn run(b: Bencher<'_, '_>, program: &Program, row: &Row) {
-    let clock = FixedClock(jiff::Timestamp::UNIX_EPOCH);
+    let clock = FixedClock::new(jiff::Timestamp::UNIX_EPOCH);
     let mut random = SeededRandom::new(1);
     let mut env = Env::new(&clock, &mut random);
     b.bench_local(|| program.evaluate(black_box(row), &mut env).unwrap());

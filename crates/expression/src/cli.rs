@@ -178,7 +178,7 @@ mod tests {
     use crate::env::{FixedClock, SeededRandom};
 
     fn run(expr: &str, attrs: &[&str], input: Option<&str>, json: bool) -> Output {
-        let clock = FixedClock(jiff::Timestamp::UNIX_EPOCH);
+        let clock = FixedClock::new(jiff::Timestamp::UNIX_EPOCH);
         let mut r = SeededRandom::new(3);
         let args = EvalArgs { expression: expr.into(), attrs: attrs.iter().map(|s| (*s).to_owned()).collect(), input_json: input.map(str::to_owned), json };
         eval(&args, &mut Env::new(&clock, &mut r))

@@ -5,12 +5,8 @@
 use std::fmt;
 
 use jiff::Timestamp;
-
-/// Source of the current time (for `Now()`).
-pub trait Clock {
-    /// The current instant.
-    fn now(&self) -> Timestamp;
-}
+/// Source of the current time (for `Now()`): the one clock of the domain crate.
+pub use tenantsync_domain::{Clock, FixedClock, SystemClock};
 
 /// Source of randomness (for `Guid()` and `RandomString`).
 pub trait RandomSource {
@@ -31,26 +27,6 @@ pub trait UniquenessCheck {
 impl<F: FnMut(&str) -> Result<bool, String>> UniquenessCheck for F {
     fn is_unique(&mut self, candidate: &str) -> Result<bool, String> {
         self(candidate)
-    }
-}
-
-/// The system clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Timestamp {
-        Timestamp::now()
-    }
-}
-
-/// A clock stuck at one instant (tests, previews).
-#[derive(Debug, Clone, Copy)]
-pub struct FixedClock(pub Timestamp);
-
-impl Clock for FixedClock {
-    fn now(&self) -> Timestamp {
-        self.0
     }
 }
 

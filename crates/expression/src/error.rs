@@ -103,39 +103,38 @@ fn suggestion_hint(s: Option<&str>) -> String {
     }
 }
 
-impl Error {
-    /// The stable machine-readable code of this error.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Error::TooLong { .. } => "expression.parse.too_long",
-            Error::Empty => "expression.parse.empty",
-            Error::UnexpectedToken { .. } => "expression.parse.unexpected_token",
-            Error::UnterminatedString { .. } => "expression.parse.unterminated_string",
-            Error::UnterminatedAttribute { .. } => "expression.parse.unterminated_attribute",
-            Error::EmptyAttribute { .. } => "expression.parse.empty_attribute",
-            Error::InvalidNumber { .. } => "expression.parse.invalid_number",
-            Error::UnknownFunction { .. } => "expression.parse.unknown_function",
-            Error::UnknownIdentifier { .. } => "expression.parse.unknown_identifier",
-            Error::ArgumentCount { .. } => "expression.parse.argument_count",
-            Error::MissingArgument { .. } => "expression.parse.missing_argument",
-            Error::TooDeep { .. } => "expression.parse.too_deep",
-            Error::UnknownAttribute { .. } => "expression.compile.unknown_attribute",
-            Error::InvalidRegex { .. } => "expression.compile.invalid_regex",
-            Error::InvalidCall { .. } => "expression.compile.invalid_call",
-            Error::NestedSelectUniqueValue { .. } => "expression.compile.nested_select_unique_value",
-            Error::InvalidArgument { .. } => "expression.eval.invalid_argument",
-            Error::InvalidDate { .. } => "expression.eval.invalid_date",
-            Error::InvalidNetId { .. } => "expression.eval.invalid_net_id",
-            Error::ImpossibleRandomString { .. } => "expression.eval.impossible_random_string",
-            Error::NoUniqueValue { .. } => "expression.eval.no_unique_value",
-            Error::UniquenessCheckMissing => "expression.eval.uniqueness_check_missing",
-            Error::UniquenessCheckFailed { .. } => "expression.eval.uniqueness_check_failed",
-            Error::RowMismatch { .. } => "expression.eval.row_mismatch",
-            Error::UnknownOperator { .. } => "expression.scoping.unknown_operator",
-            Error::InvalidClause { .. } => "expression.scoping.invalid_clause",
-        }
+tenantsync_domain::error_table! {
+    Error {
+        TooLong => "expression.parse.too_long", 400, "the expression is longer than the length limit";
+        Empty => "expression.parse.empty", 400, "the expression is empty";
+        UnexpectedToken => "expression.parse.unexpected_token", 400, "something other than what the grammar allows at that column";
+        UnterminatedString => "expression.parse.unterminated_string", 400, "a string constant without its closing `\"`";
+        UnterminatedAttribute => "expression.parse.unterminated_attribute", 400, "an attribute reference without its closing `]`";
+        EmptyAttribute => "expression.parse.empty_attribute", 400, "`[]`: an attribute reference without a name";
+        InvalidNumber => "expression.parse.invalid_number", 400, "a number that cannot be read";
+        UnknownFunction => "expression.parse.unknown_function", 400, "a function the language does not have (with the nearest name, if one is close)";
+        UnknownIdentifier => "expression.parse.unknown_identifier", 400, "a bare name other than `vbTextCompare`/`vbBinaryCompare` (string constants need double quotes)";
+        ArgumentCount => "expression.parse.argument_count", 400, "a function called with too few or too many arguments";
+        MissingArgument => "expression.parse.missing_argument", 400, "a required argument left out";
+        TooDeep => "expression.parse.too_deep", 400, "nesting beyond the depth limit (never a stack overflow)";
+        UnknownAttribute => "expression.compile.unknown_attribute", 400, "an attribute the source schema does not have (with the nearest name, if one is close)";
+        InvalidRegex => "expression.compile.invalid_regex", 400, "a regular expression that does not compile";
+        InvalidCall => "expression.compile.invalid_call", 400, "a call whose constant arguments cannot work (e.g. a bad format string)";
+        NestedSelectUniqueValue => "expression.compile.nested_select_unique_value", 400, "`SelectUniqueValue` anywhere but at the top level";
+        InvalidArgument => "expression.eval.invalid_argument", 400, "an argument value a function cannot take, at run time";
+        InvalidDate => "expression.eval.invalid_date", 400, "a value that cannot be read as a date/time";
+        InvalidNetId => "expression.eval.invalid_net_id", 400, "`AltSecIdFromNetId` given something that is not an anchor";
+        ImpossibleRandomString => "expression.eval.impossible_random_string", 400, "`RandomString` constraints no string can meet";
+        NoUniqueValue => "expression.eval.no_unique_value", 400, "`SelectUniqueValue`: every rule's value is taken in the target or empty";
+        UniquenessCheckMissing => "expression.eval.uniqueness_check_missing", 500, "`SelectUniqueValue` evaluated without a uniqueness check against the target";
+        UniquenessCheckFailed => "expression.eval.uniqueness_check_failed", 400, "the uniqueness check itself failed";
+        RowMismatch => "expression.eval.row_mismatch", 500, "an input row of another schema than the program was compiled for (a bug of the caller)";
+        UnknownOperator => "expression.scoping.unknown_operator", 400, "a scoping filter operator that does not exist (with the nearest name)";
+        InvalidClause => "expression.scoping.invalid_clause", 400, "a scoping clause whose value does not suit its operator (e.g. a bad regex or number)";
     }
+}
 
+impl Error {
     /// 0-based character offset in the expression text, where it applies.
     pub fn position(&self) -> Option<usize> {
         match self {

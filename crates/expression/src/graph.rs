@@ -120,7 +120,7 @@ mod tests {
         let schema = Schema::new(["preferredLanguage"]);
         let mut row = schema.row();
         row.set(crate::Slot(0), "EN-US");
-        let clock = FixedClock(jiff::Timestamp::UNIX_EPOCH);
+        let clock = FixedClock::new(jiff::Timestamp::UNIX_EPOCH);
         let mut r = SeededRandom::new(0);
         let resp = parse_expression(r#"Replace([preferredLanguage], "-", , , "_", , )"#, &schema, &row, &mut Env::new(&clock, &mut r));
         let json = serde_json::to_value(&resp).unwrap();

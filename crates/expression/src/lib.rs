@@ -37,7 +37,7 @@
 //! let mut row = schema.row();
 //! row.set(schema.slot("givenName").unwrap(), "Zoë");
 //! row.set(schema.slot("surname").unwrap(), "Van Dijk");
-//! let clock = FixedClock(jiff::Timestamp::UNIX_EPOCH);
+//! let clock = FixedClock::new(jiff::Timestamp::UNIX_EPOCH);
 //! let mut random = SeededRandom::new(1);
 //! let result = program.evaluate(&row, &mut Env::new(&clock, &mut random))?;
 //! assert_eq!(result.value, Value::from("zoe.vandijk@contoso.com"));

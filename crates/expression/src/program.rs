@@ -560,7 +560,7 @@ mod tests {
         let mut row = s.row();
         row.set(Slot(0), "hunter2");
         let mut r = SeededRandom::new(1);
-        let clock = FixedClock(jiff::Timestamp::UNIX_EPOCH);
+        let clock = FixedClock::new(jiff::Timestamp::UNIX_EPOCH);
         let e = p.evaluate(&row, &mut Env::new(&clock, &mut r)).unwrap();
         assert_eq!(e.value, Value::from("hunter2"), "the value still flows");
         assert!(e.redacted);

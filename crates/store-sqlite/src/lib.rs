@@ -407,6 +407,10 @@ fn map_tenant_insert(e: rusqlite::Error, t: &NewTenant) -> StoreError {
 
 #[async_trait]
 impl Store for SqliteStore {
+    fn clock(&self) -> Arc<dyn Clock> {
+        self.inner.clock.clone()
+    }
+
     async fn create_tenant(&self, t: NewTenant) -> Result<Tenant> {
         let now = self.now_ms();
         self.write(move |conn| {

@@ -16,7 +16,7 @@
 //! thread (see `session.rs`); the writer repacks only a block one of whose writes it
 //! refused.
 use jiff::Timestamp;
-use tenantsync_domain::{ObjectId, ObjectKind, SyncConfigId};
+use tenantsync_domain::{ObjectId, ObjectKind, SkipReason, StepKind, SyncConfigId};
 use tenantsync_store::{ModifiedProperty, ProvisioningAction, ProvisioningLog, ProvisioningStatus, ProvisioningStep, StoreError};
 
 /// Records per block at most: small enough that the newest page of a query decodes one
@@ -185,7 +185,7 @@ fn record(w: &mut Writer, r: &ProvisioningLog) -> Result<(), StoreError> {
         None => w.0.push(0),
     }
     w.str(&r.source_display_name);
-    w.opt(r.skip_reason.as_deref());
+    w.opt(r.skip_reason.map(SkipReason::as_str));
     w.opt(r.error_code.as_deref());
     w.opt(r.error_message.as_deref());
     w.varint(r.modified_properties.len() as u64);
@@ -196,8 +196,8 @@ fn record(w: &mut Writer, r: &ProvisioningLog) -> Result<(), StoreError> {
     }
     w.varint(r.steps.len() as u64);
     for s in &r.steps {
-        w.str(&s.name);
-        w.str(&s.provisioning_step_type);
+        w.str(s.kind.as_str());
+        w.str(s.kind.step_type().as_str());
         w.0.push(status_code(s.status));
         w.str(&s.description);
         if s.details.is_empty() {
@@ -322,7 +322,7 @@ impl<'a> Reader<'a> {
             _ => Some(ObjectId::from_bytes(self.id()?)),
         };
         let source_display_name = self.str()?;
-        let skip_reason = self.opt()?;
+        let skip_reason = self.opt()?.map(|r| skip_reason(&r)).transpose()?;
         let error_code = self.opt()?;
         let error_message = self.opt()?;
         let n = self.len()?;
@@ -333,15 +333,15 @@ impl<'a> Reader<'a> {
         let n = self.len()?;
         let mut steps = Vec::with_capacity(n.min(16));
         for _ in 0..n {
-            let name = self.str()?;
-            let provisioning_step_type = self.str()?;
+            let kind = step_kind(&self.str()?)?;
+            let _type = self.str()?; // given by the kind
             let status = status_of(self.u8()?)?;
             let description = self.str()?;
             let details = match self.opt()? {
                 None => serde_json::Map::new(),
                 Some(json) => serde_json::from_str(&json).map_err(|e| corrupt(&e.to_string()))?,
             };
-            steps.push(ProvisioningStep { name: name.into(), provisioning_step_type: provisioning_step_type.into(), status, description, details });
+            steps.push(ProvisioningStep { kind, status, description, details });
         }
         let duration_in_milliseconds = self.varint()?;
         Ok(ProvisioningLog {
@@ -365,6 +365,16 @@ impl<'a> Reader<'a> {
             op_index: None,
         })
     }
+}
+
+/// A stored skip reason.
+pub(crate) fn skip_reason(text: &str) -> Result<SkipReason, StoreError> {
+    SkipReason::parse(text).ok_or_else(|| corrupt(&format!("unknown skip reason '{text}'")))
+}
+
+/// A stored step name.
+pub(crate) fn step_kind(text: &str) -> Result<StepKind, StoreError> {
+    StepKind::parse(text).ok_or_else(|| corrupt(&format!("unknown step '{text}'")))
 }
 
 /// Reads a block's records back, oldest first.
@@ -411,8 +421,7 @@ mod tests {
                 ModifiedProperty { display_name: "city".into(), old_value: Some("Paris".into()), new_value: None },
             ],
             steps: vec![ProvisioningStep {
-                name: "EntryImport".into(),
-                provisioning_step_type: "import".into(),
+                kind: tenantsync_domain::StepKind::EntryImport,
                 status: ProvisioningStatus::Success,
                 description: format!("Retrieved user 'user{i}@contoso.example' from the source tenant"),
                 details: serde_json::Map::new(),
@@ -435,7 +444,7 @@ mod tests {
         records[6].status = ProvisioningStatus::Failure;
         records[6].error_code = Some("upn_conflict".into());
         records[6].error_message = Some("taken — déjà".into());
-        records[7].skip_reason = Some("NotEffectivelyEntitled".into());
+        records[7].skip_reason = Some(tenantsync_domain::SkipReason::NotEffectivelyEntitled);
         records[7].provisioning_action = ProvisioningAction::Other;
         records[8].object_type = ObjectKind::Group;
         records[9].steps[0].details = serde_json::Map::from_iter([("k".to_owned(), serde_json::json!([1, "x"]))]);

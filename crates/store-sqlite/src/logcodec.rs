@@ -142,11 +142,14 @@ fn record(log: &ProvisioningLog) -> Record {
         log.provisioning_action,
         log.activity_date_time,
         log.source_display_name.clone(),
-        log.skip_reason.clone(),
+        log.skip_reason.map(|r| r.as_str().to_owned()),
         log.error_code.clone(),
         log.error_message.clone(),
         log.modified_properties.iter().map(|m| (m.display_name.to_string(), m.old_value.clone(), m.new_value.clone())).collect(),
-        log.steps.iter().map(|s| (s.name.to_string(), s.provisioning_step_type.to_string(), s.status, s.description.clone(), s.details.clone())).collect(),
+        log.steps
+            .iter()
+            .map(|s| (s.kind.as_str().to_owned(), s.kind.step_type().as_str().to_owned(), s.status, s.description.clone(), s.details.clone()))
+            .collect(),
         log.duration_in_milliseconds,
         log.object_type,
     )
@@ -210,7 +213,7 @@ pub fn decode(body: rusqlite::types::ValueRef<'_>, columns: Columns) -> Result<P
                 source_id: columns.source_id,
                 source_display_name,
                 target_id: columns.target_id,
-                skip_reason,
+                skip_reason: skip_reason.map(|r| crate::logblock::skip_reason(&r)).transpose()?,
                 error_code,
                 error_message,
                 modified_properties: modified
@@ -219,14 +222,10 @@ pub fn decode(body: rusqlite::types::ValueRef<'_>, columns: Columns) -> Result<P
                     .collect(),
                 steps: steps
                     .into_iter()
-                    .map(|(name, provisioning_step_type, status, description, details)| ProvisioningStep {
-                        name: name.into(),
-                        provisioning_step_type: provisioning_step_type.into(),
-                        status,
-                        description,
-                        details,
+                    .map(|(name, _type, status, description, details)| {
+                        Ok(ProvisioningStep { kind: crate::logblock::step_kind(&name)?, status, description, details })
                     })
-                    .collect(),
+                    .collect::<Result<_, StoreError>>()?,
                 duration_in_milliseconds: duration,
                 op_index: None,
             })
@@ -261,8 +260,7 @@ mod tests {
                 ModifiedProperty { display_name: "city".into(), old_value: Some("Paris".into()), new_value: None },
             ],
             steps: vec![ProvisioningStep {
-                name: "EntryImport".into(),
-                provisioning_step_type: "import".into(),
+                kind: tenantsync_domain::StepKind::EntryImport,
                 status: ProvisioningStatus::Success,
                 description: "Retrieved".into(),
                 details: serde_json::Map::from_iter([("k".to_owned(), serde_json::json!(1))]),
@@ -331,18 +329,13 @@ mod tests {
         ];
         log.modified_properties =
             values.iter().map(|(n, v)| ModifiedProperty { display_name: (*n).into(), old_value: None, new_value: Some((*v).into()) }).collect();
-        let step = |name: &'static str, kind: &'static str, description: String| ProvisioningStep {
-            name: name.into(),
-            provisioning_step_type: kind.into(),
-            status: ProvisioningStatus::Success,
-            description,
-            details: serde_json::Map::new(),
-        };
+        use tenantsync_domain::StepKind;
+        let step = |kind: StepKind, description: String| ProvisioningStep::new(kind, ProvisioningStatus::Success, description);
         log.steps = vec![
-            step("EntryImport", "import", "Retrieved user 'zoe.dijkstra99@contoso.example' from the source tenant".into()),
-            step("EntrySynchronizationScoping", "scoping", "in scope".into()),
-            step("EntrySynchronizationMatching", "matching", format!("No target user carries anchor {anchor}")),
-            step("EntryExport", "export", "Create".into()),
+            step(StepKind::EntryImport, "Retrieved user 'zoe.dijkstra99@contoso.example' from the source tenant".into()),
+            step(StepKind::EntrySynchronizationScoping, "in scope".into()),
+            step(StepKind::EntrySynchronizationMatching, format!("No target user carries anchor {anchor}")),
+            step(StepKind::EntryExport, "Create".into()),
         ];
         log
     }

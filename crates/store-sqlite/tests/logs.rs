@@ -43,8 +43,7 @@ fn record(config: SyncConfigId, i: i64, shared: ObjectId) -> ProvisioningLog {
         error_message: None,
         modified_properties: vec![ModifiedProperty { display_name: "city".into(), old_value: Some("A".into()), new_value: Some(format!("B{i}")) }],
         steps: vec![ProvisioningStep {
-            name: "EntryExport".into(),
-            provisioning_step_type: "export".into(),
+            kind: tenantsync_domain::StepKind::EntryExport,
             status: ProvisioningStatus::Success,
             description: "Update".into(),
             details: serde_json::Map::new(),

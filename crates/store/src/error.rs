@@ -1,7 +1,8 @@
 use tenantsync_domain::{DomainError, ObjectId, ObjectKind, Version};
 use thiserror::Error;
 
-/// Everything a store can refuse or fail with. Each variant has one stable code.
+/// Everything a store can refuse or fail with. Each variant has one row in the error table
+/// below (code, HTTP status, meaning).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum StoreError {
     #[error(transparent)]
@@ -54,37 +55,38 @@ pub enum StoreError {
     Internal { message: String },
 }
 
-impl StoreError {
-    /// The stable, documented code of this error (see docs/errors.md).
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::Invalid(e) => e.code(),
-            Self::TenantNotFound { .. } => "tenant_not_found",
-            Self::NotFound { .. } => "not_found",
-            Self::UpnTaken { .. } => "upn_conflict",
-            Self::DomainTaken { .. } => "domain_conflict",
-            Self::TenantExists { .. } => "tenant_conflict",
-            Self::AnchorTaken { .. } => "anchor_conflict",
-            Self::IdTaken { .. } => "id_conflict",
-            Self::VersionMismatch { .. } => "version_mismatch",
-            Self::UnknownManager { .. } => "unknown_manager",
-            Self::SelfManager => "self_manager",
-            Self::ObjectDeleted { .. } => "object_deleted",
-            Self::NotDeleted { .. } => "not_deleted",
-            Self::MemberExists { .. } => "member_exists",
-            Self::NotAMember { .. } => "not_a_member",
-            Self::SchemaTooNew { .. } => "schema_too_new",
-            Self::ForeignDataDirectory { .. } => "foreign_data_directory",
-            Self::Unreadable { .. } => "unreadable_data_directory",
-            Self::UnsupportedQuery { .. } => "unsupported_query",
-            Self::TokenNotFound { .. } => "token_not_found",
-            Self::SyncConfigNotFound { .. } => "sync_configuration_not_found",
-            Self::SyncConfigExists { .. } => "sync_configuration_conflict",
-            Self::Closed => "store_closed",
-            Self::Internal { .. } => "storage_failure",
-        }
+tenantsync_domain::error_table! {
+    StoreError {
+        TenantNotFound => "tenant_not_found", 404, "no tenant with that id or initial domain";
+        NotFound => "not_found", 404, "no user or group with that id in the tenant";
+        UpnTaken => "upn_conflict", 409, "the userPrincipalName is used by another user of the tenant (soft-deleted users keep theirs)";
+        DomainTaken => "domain_conflict", 409, "another tenant has that initial domain";
+        TenantExists => "tenant_conflict", 409, "a tenant with that id exists";
+        AnchorTaken => "anchor_conflict", 409, "an object with that anchor exists in the tenant";
+        IdTaken => "id_conflict", 409, "an object with that id exists";
+        VersionMismatch => "version_mismatch", 412, "the object's version is not the one the write named (stale ETag)";
+        UnknownManager => "unknown_manager", 400, "the manager is not a live user of the same tenant";
+        SelfManager => "self_manager", 400, "a user named as their own manager";
+        ObjectDeleted => "object_deleted", 409, "the object is soft-deleted: restore it before changing it (over SCIM a soft-deleted object does not exist: `not_found`, 404)";
+        NotDeleted => "not_deleted", 409, "restore of an object that is not deleted";
+        MemberExists => "member_exists", 409, "the user is already a direct member";
+        NotAMember => "not_a_member", 404, "the user is not a direct member";
+        SchemaTooNew => "schema_too_new", 500, "the database was written by a newer tenantsync";
+        ForeignDataDirectory => "foreign_data_directory", 500, "the data directory holds something that is not tenantsync's";
+        Unreadable => "unreadable_data_directory", 500, "the data directory cannot be created, opened or read";
+        UnsupportedQuery => "unsupported_query", 400, "a filter or sort the store cannot run as a query (over SCIM: `invalidFilter`)";
+        TokenNotFound => "token_not_found", 404, "no API token with that id (the CLI's `token revoke`; over SCIM a bad token is `unauthorized`, 401)";
+        SyncConfigNotFound => "sync_configuration_not_found", 404, "no sync configuration with that id or pair";
+        SyncConfigExists => "sync_configuration_conflict", 409, "a sync configuration for that source → target pair exists";
+        Closed => "store_closed", 503, "the store was shut down";
+        Internal => "storage_failure", 500, "the database itself failed (disk full, I/O error, corruption)";
     }
+    carried {
+        StoreError::Invalid(e) => e.info();
+    }
+}
 
+impl StoreError {
     /// True for refusals caused by the request (bad input or conflicts), false for
     /// failures of the storage itself.
     pub fn is_refusal(&self) -> bool {

@@ -68,6 +68,11 @@ pub trait BulkUserImport: Send + std::fmt::Debug {
 /// serialized by the implementation.
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    /// The store's clock: what it stamps writes with, and what everything built on the
+    /// store reads time from (the engine's logs, escrows and retention), so a test that
+    /// moves it moves all of them.
+    fn clock(&self) -> std::sync::Arc<dyn tenantsync_domain::Clock>;
+
     // ---- tenants ----
     async fn create_tenant(&self, tenant: NewTenant) -> Result<Tenant>;
     async fn get_tenant(&self, id: TenantId) -> Result<Tenant>;

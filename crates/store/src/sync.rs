@@ -5,7 +5,10 @@ use crate::{Result, Store, WriteOp, WriteOutcome};
 use async_trait::async_trait;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use tenantsync_domain::{ChangeCursor, ObjectId, ObjectKind, PartnerSettings, SyncConfigId, SyncConfiguration, TenantId};
+use tenantsync_domain::{
+    ChangeCursor, ExecutionState, ObjectId, ObjectKind, PartnerSettings, QuarantineReason, SkipReason, StepKind, StepType, SyncConfigId, SyncConfiguration,
+    TenantId,
+};
 
 /// Entra's job status codes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,8 +41,7 @@ pub struct CycleCounters {
 #[serde(rename_all = "camelCase")]
 pub struct CycleExecution {
     pub cycle_id: String,
-    /// `Succeeded`, `Failed` or `EntryLevelErrors`.
-    pub state: String,
+    pub state: ExecutionState,
     pub initial: bool,
     pub time_began: Timestamp,
     pub time_ended: Timestamp,
@@ -85,7 +87,7 @@ pub struct JobState {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub escrows: Vec<Escrow>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub quarantine_reason: Option<String>,
+    pub quarantine_reason: Option<QuarantineReason>,
     /// Set by a restart with `ForceDeletes`: the next cycle applies deletions even above
     /// the accidental-deletion threshold.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -137,16 +139,46 @@ pub struct ModifiedProperty {
     pub new_value: Option<String>,
 }
 
-/// One step of processing an object (import, scoping, matching, processing, export).
+/// One step of processing an object (import, scoping, matching, export). In JSON it has
+/// Graph's `name` and `provisioningStepType`, both given by its kind.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(into = "StepJson", from = "StepJson")]
 pub struct ProvisioningStep {
-    pub name: std::borrow::Cow<'static, str>,
-    pub provisioning_step_type: std::borrow::Cow<'static, str>,
+    pub kind: StepKind,
     pub status: ProvisioningStatus,
     pub description: String,
-    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub details: serde_json::Map<String, serde_json::Value>,
+}
+
+impl ProvisioningStep {
+    pub fn new(kind: StepKind, status: ProvisioningStatus, description: String) -> ProvisioningStep {
+        ProvisioningStep { kind, status, description, details: serde_json::Map::new() }
+    }
+}
+
+/// A step's JSON form.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StepJson {
+    name: StepKind,
+    #[serde(default)]
+    provisioning_step_type: Option<StepType>,
+    status: ProvisioningStatus,
+    description: String,
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    details: serde_json::Map<String, serde_json::Value>,
+}
+
+impl From<ProvisioningStep> for StepJson {
+    fn from(s: ProvisioningStep) -> StepJson {
+        StepJson { name: s.kind, provisioning_step_type: Some(s.kind.step_type()), status: s.status, description: s.description, details: s.details }
+    }
+}
+
+impl From<StepJson> for ProvisioningStep {
+    fn from(s: StepJson) -> ProvisioningStep {
+        ProvisioningStep { kind: s.name, status: s.status, description: s.description, details: s.details }
+    }
 }
 
 /// One record of the provisioning log (Graph's provisioningObjectSummary, trimmed).
@@ -169,7 +201,7 @@ pub struct ProvisioningLog {
     pub source_display_name: String,
     pub target_id: Option<ObjectId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub skip_reason: Option<String>,
+    pub skip_reason: Option<SkipReason>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

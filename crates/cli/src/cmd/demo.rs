@@ -1,7 +1,7 @@
 //! The demo: the tenants of the seed topologies, filled with generated users through the
 //! same import path as `tenantsync import users`, and security groups by department.
 use super::{Ctx, lookup};
-use crate::failure::{Context, Failure};
+use crate::failure::{CliCode, Context, Failure};
 use crate::generate;
 use crate::import::{ImportOptions, import_users};
 use crate::output;
@@ -74,7 +74,7 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Result<(), Failure> {
     let store = ctx.store.as_ref();
     let started = Instant::now();
     let work = std::env::temp_dir().join(format!("tenantsync-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&work).map_err(|e| Failure::new(work.display().to_string(), e.to_string(), "unreadable_file"))?;
+    std::fs::create_dir_all(&work).map_err(|e| Failure::cli(work.display().to_string(), e.to_string(), CliCode::UnreadableFile))?;
     let mut imported_total = 0u64;
     let mut import_secs = 0f64;
     let mut tenants = Vec::new();
@@ -86,9 +86,9 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Result<(), Failure> {
         let existing = store.count_users(tenant.id, Visibility::All).await.about(|| format!("tenant '{domain}'"))?;
         if *has_users && existing == 0 && args.users > 0 {
             let file = work.join(format!("{domain}.csv"));
-            let out = std::fs::File::create(&file).map_err(|e| Failure::new(file.display().to_string(), e.to_string(), "unreadable_file"))?;
+            let out = std::fs::File::create(&file).map_err(|e| Failure::cli(file.display().to_string(), e.to_string(), CliCode::UnreadableFile))?;
             generate::write_csv(std::io::BufWriter::new(out), generate::users(i as u64 + 1, args.users, domain, name, true))
-                .map_err(|e| Failure::new(file.display().to_string(), e.to_string(), "unreadable_file"))?;
+                .map_err(|e| Failure::cli(file.display().to_string(), e.to_string(), CliCode::UnreadableFile))?;
             let report = import_users(store, tenant.id, &file, &ImportOptions::default(), &mut |_| {}).await.about(String::new)?;
             if let Some(e) = report.errors.first() {
                 return Err(Failure::new(format!("{}:{}", file.display(), e.line), e.message.clone(), e.code));
@@ -227,7 +227,7 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Result<(), Failure> {
                     .iter()
                     .map(|m| format!("{} '{}' -> '{}'", m.display_name, m.old_value.as_deref().unwrap_or(""), m.new_value.as_deref().unwrap_or("")))
                     .collect();
-                let steps: Vec<&str> = r.steps.iter().map(|s| &*s.provisioning_step_type).collect();
+                let steps: Vec<&str> = r.steps.iter().map(|s| s.kind.step_type().as_str()).collect();
                 println!(
                     "  then {}'s department was set to {department} in {}; the next incremental cycle ({} change read, {} updated) logged: {:?} {} {} -> {}: {} (steps: {})",
                     u.attrs.user_principal_name,

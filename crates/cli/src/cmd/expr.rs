@@ -1,6 +1,6 @@
 //! `tenantsync expr`: evaluate, check and list attribute-mapping expressions.
 //! Needs no data directory; the logic lives in `tenantsync_expression::cli`.
-use crate::failure::Failure;
+use crate::failure::{CliCode, Failure};
 use clap::Subcommand;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,9 +30,10 @@ pub fn run(cmd: &ExprCmd, json: bool) -> Result<ExitCode, Failure> {
     let out = match cmd {
         ExprCmd::Eval { expression, attr, input } => {
             let input_json = match input {
-                Some(path) => {
-                    Some(std::fs::read_to_string(path).map_err(|e| Failure::new(format!("--input '{}'", path.display()), e.to_string(), "invalid_argument"))?)
-                }
+                Some(path) => Some(
+                    std::fs::read_to_string(path)
+                        .map_err(|e| Failure::cli(format!("--input '{}'", path.display()), e.to_string(), CliCode::InvalidArgument))?,
+                ),
                 None => None,
             };
             let args = EvalArgs { expression: expression.clone(), attrs: attr.clone(), input_json, json };

@@ -1,7 +1,7 @@
 //! `tenantsync import`: users in bulk from a CSV or JSON Lines file, with a progress bar
 //! and a summary (the import itself is `crate::import`).
 use super::{Ctx, lookup};
-use crate::failure::{Context, Failure};
+use crate::failure::{CliCode, Context, Failure};
 use crate::import::{Format, ImportOptions, ImportReport, Progress, import_users};
 use clap::{Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -98,9 +98,9 @@ fn summarize(ctx: &Ctx, r: &ImportReport, domain: &str, batched: bool) -> Result
         (true, Some(line)) => format!("{} rows up to line {line} were imported, nothing after", r.imported),
     };
     let first = r.errors.first().map(|e| e.line).unwrap_or(0);
-    Err(Failure::new(
+    Err(Failure::cli(
         format!("{file}:{first}"),
         format!("{} bad row{}; {outcome}", r.error_count, if r.error_count == 1 { "" } else { "s" }),
-        "import_rejected",
+        CliCode::ImportRejected,
     ))
 }

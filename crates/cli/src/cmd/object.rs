@@ -1,7 +1,7 @@
 //! What the user and group commands share: attribute values given as
 //! `--set NAME=VALUE`, and deleting (soft or hard).
 use super::Ctx;
-use crate::failure::{Context, Failure};
+use crate::failure::{CliCode, Context, Failure};
 use tenantsync_domain::{AttrValue, TenantId};
 use tenantsync_store::WriteOp;
 
@@ -10,7 +10,7 @@ use tenantsync_store::WriteOp;
 pub fn pairs(set: &[String]) -> Result<Vec<(String, AttrValue)>, Failure> {
     let mut out: Vec<(String, AttrValue)> = Vec::new();
     for item in set {
-        let (name, value) = item.split_once('=').ok_or_else(|| Failure::new(format!("--set '{item}'"), "expected NAME=VALUE", "invalid_argument"))?;
+        let (name, value) = item.split_once('=').ok_or_else(|| Failure::cli(format!("--set '{item}'"), "expected NAME=VALUE", CliCode::InvalidArgument))?;
         let name = name.trim().to_owned();
         let value = if value.is_empty() { AttrValue::Null } else { AttrValue::String(value.to_owned()) };
         match out.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(&name)) {

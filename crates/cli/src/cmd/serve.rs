@@ -1,7 +1,7 @@
 //! `tenantsync serve`: the SCIM 2.0 service provider of every tenant, and every active
 //! sync job, event-driven.
 use super::Ctx;
-use crate::failure::Failure;
+use crate::failure::{CliCode, Failure};
 use clap::Args;
 use std::net::SocketAddr;
 use tenantsync_engine::scheduler::{self, JobEvent, SchedulerOptions};
@@ -28,8 +28,9 @@ pub struct ServeArgs {
 
 pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<(), Failure> {
     let subject = || format!("--listen {}", args.listen);
-    let listener = tokio::net::TcpListener::bind(args.listen).await.map_err(|e| Failure::new(subject(), format!("cannot listen: {e}"), "listen_failed"))?;
-    let addr = listener.local_addr().map_err(|e| Failure::new(subject(), e.to_string(), "listen_failed"))?;
+    let listener =
+        tokio::net::TcpListener::bind(args.listen).await.map_err(|e| Failure::cli(subject(), format!("cannot listen: {e}"), CliCode::ListenFailed))?;
+    let addr = listener.local_addr().map_err(|e| Failure::cli(subject(), e.to_string(), CliCode::ListenFailed))?;
     // The one line scripts wait for (the port is real even with --listen …:0).
     println!("serving SCIM 2.0 on http://{addr}/scim/v2/{{tenant}}/");
     let config =
@@ -56,11 +57,11 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<(), Failure> {
     };
     let served = tenantsync_server::serve(listener, ctx.store.clone(), config, shutdown)
         .await
-        .map_err(|e| Failure::new(subject(), format!("server failed: {e}"), "serve_failed"));
+        .map_err(|e| Failure::cli(subject(), format!("server failed: {e}"), CliCode::ServeFailed));
     match jobs.await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => return Err(Failure::new("sync jobs", e.to_string(), e.code())),
-        Err(e) => return Err(Failure::new("sync jobs", e.to_string(), "serve_failed")),
+        Err(e) => return Err(Failure::cli("sync jobs", e.to_string(), CliCode::ServeFailed)),
     }
     served
 }

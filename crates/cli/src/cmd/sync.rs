@@ -2,14 +2,16 @@
 //! (run, provision on demand, start, pause, restart) and their provisioning logs.
 use super::Ctx;
 use super::lookup::{self, group_id, user_id};
-use crate::failure::{Context, Failure};
+use crate::failure::{CliCode, Context, Failure};
 use crate::output;
 use clap::{Args, Subcommand, ValueEnum};
 use tenantsync_domain::{
     Assignment, AttributeMapping, FlowType, ObjectId, ScopingClause, ScopingFilterGroup, ScopingOperand, SyncConfigId, SyncConfiguration, SyncScope,
 };
 use tenantsync_engine::{CycleReport, Engine, ResetScope};
-use tenantsync_store::{JobState, LogQuery, ProvisioningStatus};
+use tenantsync_store::{JobState, LogQuery, ProvisioningStatus, StoreError};
+
+const CONFIG_NOT_FOUND: tenantsync_domain::ErrorInfo = tenantsync_domain::ErrorInfo::find(StoreError::TABLE, "sync_configuration_not_found");
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ScopeArg {
@@ -157,12 +159,12 @@ async fn config(ctx: &Ctx, name: &str) -> Result<SyncConfiguration, Failure> {
     if let Ok(id) = name.parse::<SyncConfigId>() {
         return ctx.sync.get_sync_configuration(id).await.about(subject);
     }
-    let (s, t) = name.split_once(':').ok_or_else(|| Failure::new(subject(), "expected an id or SOURCE:TARGET", "invalid_argument"))?;
+    let (s, t) = name.split_once(':').ok_or_else(|| Failure::cli(subject(), "expected an id or SOURCE:TARGET", CliCode::InvalidArgument))?;
     let (s, t) = (lookup::tenant(ctx.store.as_ref(), s).await?, lookup::tenant(ctx.store.as_ref(), t).await?);
     let all = ctx.sync.list_sync_configurations().await.about(subject)?;
     all.into_iter()
         .find(|c| c.source_tenant_id == s.id && c.target_tenant_id == t.id)
-        .ok_or_else(|| Failure::new(subject(), "not found", "sync_configuration_not_found"))
+        .ok_or_else(|| Failure::new(subject(), "not found", CONFIG_NOT_FOUND.code))
 }
 
 /// The subject of failures about the configuration named `name`.
@@ -174,7 +176,7 @@ fn parse_bool_or_off(s: &str) -> Result<Option<u32>, Failure> {
     if s.eq_ignore_ascii_case("off") {
         return Ok(None);
     }
-    s.parse::<u32>().map(Some).map_err(|_| Failure::new(format!("--deletion-threshold '{s}'"), "expected a number or off", "invalid_argument"))
+    s.parse::<u32>().map(Some).map_err(|_| Failure::cli(format!("--deletion-threshold '{s}'"), "expected a number or off", CliCode::InvalidArgument))
 }
 
 pub async fn run(ctx: &Ctx, cmd: SyncCmd) -> Result<(), Failure> {
@@ -273,7 +275,7 @@ pub async fn run(ctx: &Ctx, cmd: SyncCmd) -> Result<(), Failure> {
         SyncCmd::Unassign { config: name, user, group } => {
             let (mut c, a) = assignment(ctx, &name, user.as_deref(), group.as_deref()).await?;
             if !c.assignments.contains(&a) {
-                return Err(Failure::new(named(&name)(), format!("{a:?} is not assigned"), "not_assigned"));
+                return Err(Failure::cli(named(&name)(), format!("{a:?} is not assigned"), CliCode::NotAssigned));
             }
             c.assignments.retain(|x| *x != a);
             engine.update_configuration(c).await.about(named(&name))?;
@@ -293,12 +295,12 @@ pub async fn run(ctx: &Ctx, cmd: SyncCmd) -> Result<(), Failure> {
                 output::json(&log);
             } else {
                 for st in &log.steps {
-                    println!("{} ({}): {} — {}", st.name, st.provisioning_step_type, st.status.as_str(), st.description);
+                    println!("{} ({}): {} — {}", st.kind, st.kind.step_type(), st.status.as_str(), st.description);
                     for (k, v) in &st.details {
                         println!("    {k}: {v}");
                     }
                 }
-                let outcome = log.error_code.clone().or_else(|| log.skip_reason.clone()).unwrap_or_default();
+                let outcome = log.error_code.clone().or_else(|| log.skip_reason.map(|r| r.to_string())).unwrap_or_default();
                 println!("result: {:?} {} {outcome}", log.provisioning_action, log.status.as_str());
             }
         }
@@ -314,7 +316,7 @@ pub async fn run(ctx: &Ctx, cmd: SyncCmd) -> Result<(), Failure> {
         }
         SyncCmd::Restart { config: name, reset } => {
             let c = config(ctx, &name).await?;
-            let scope = ResetScope::parse(&reset).map_err(|m| Failure::new(format!("--reset '{reset}'"), m, "invalid_argument"))?;
+            let scope = ResetScope::parse(&reset).map_err(|m| Failure::cli(format!("--reset '{reset}'"), m, CliCode::InvalidArgument))?;
             let state = engine.restart(c.id, scope).await.about(named(&name))?;
             print_state(ctx, "restarted", &state);
         }
@@ -327,12 +329,12 @@ pub async fn run(ctx: &Ctx, cmd: SyncCmd) -> Result<(), Failure> {
                     "failure" => ProvisioningStatus::Failure,
                     "skipped" => ProvisioningStatus::Skipped,
                     "warning" => ProvisioningStatus::Warning,
-                    _ => return Err(Failure::new(format!("--status '{s}'"), "expected success, failure, skipped or warning", "invalid_argument")),
+                    _ => return Err(Failure::cli(format!("--status '{s}'"), "expected success, failure, skipped or warning", CliCode::InvalidArgument)),
                 }),
             };
             let object_id = object.as_deref().map(|o| o.parse::<ObjectId>().about(|| format!("--object '{o}'"))).transpose()?;
             let time = |flag: &str, t: Option<String>| {
-                t.map(|t| t.parse::<jiff::Timestamp>().map_err(|e| Failure::new(format!("{flag} '{t}'"), e.to_string(), "invalid_argument"))).transpose()
+                t.map(|t| t.parse::<jiff::Timestamp>().map_err(|e| Failure::cli(format!("{flag} '{t}'"), e.to_string(), CliCode::InvalidArgument))).transpose()
             };
             let (since, until) = (time("--since", since)?, time("--until", until)?);
             let query = LogQuery { config_id: Some(c.id), since, until, status, object_id, limit };
@@ -343,7 +345,7 @@ pub async fn run(ctx: &Ctx, cmd: SyncCmd) -> Result<(), Failure> {
                 let rows: Vec<Vec<String>> = logs
                     .iter()
                     .map(|l| {
-                        let detail = l.error_code.clone().or_else(|| l.skip_reason.clone()).unwrap_or_else(|| {
+                        let detail = l.error_code.clone().or_else(|| l.skip_reason.map(|r| r.to_string())).unwrap_or_else(|| {
                             l.modified_properties
                                 .iter()
                                 .map(|m| format!("{}={}", m.display_name, m.new_value.clone().unwrap_or_default()))
@@ -375,7 +377,7 @@ async fn assignment(ctx: &Ctx, name: &str, user: Option<&str>, group: Option<&st
     let a = match (user, group) {
         (Some(u), None) => Assignment::User(user_id(ctx.store.as_ref(), &source, u).await?),
         (None, Some(g)) => Assignment::Group(group_id(g)?),
-        _ => return Err(Failure::new("", "name exactly one of --user or --group", "invalid_argument")),
+        _ => return Err(Failure::cli("", "name exactly one of --user or --group", CliCode::InvalidArgument)),
     };
     Ok((c, a))
 }
@@ -392,7 +394,8 @@ fn set_mapping(mappings: &mut Vec<AttributeMapping>, m: AttributeMapping) {
 /// Adds or replaces mappings given as TARGET=EXPRESSION.
 fn add_mappings(mappings: &mut Vec<AttributeMapping>, given: &[String], option: &str) -> Result<(), Failure> {
     for m in given {
-        let (target, expr) = m.split_once('=').ok_or_else(|| Failure::new(format!("{option} '{m}'"), "expected TARGET=EXPRESSION", "invalid_argument"))?;
+        let (target, expr) =
+            m.split_once('=').ok_or_else(|| Failure::cli(format!("{option} '{m}'"), "expected TARGET=EXPRESSION", CliCode::InvalidArgument))?;
         set_mapping(mappings, AttributeMapping::expression(expr, target.trim()));
     }
     Ok(())

@@ -1,7 +1,7 @@
 //! `tenantsync token`: per-tenant bearer tokens for the SCIM endpoint. A token is shown
 //! once, at creation; the store keeps only a hash of its secret.
 use super::{Ctx, lookup};
-use crate::failure::{Context, Failure};
+use crate::failure::{CliCode, Context, Failure};
 use crate::output;
 use clap::Subcommand;
 use tenantsync_domain::ObjectId;
@@ -52,7 +52,7 @@ pub async fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
             let t = lookup::tenant(store, &tenant).await?;
             let expires = expires.map(|d| jiff::Timestamp::now() + jiff::SignedDuration::from_hours(i64::from(d) * 24));
             let issued = tenantsync_server::auth::issue(t.id, name, expires)
-                .map_err(|e| Failure::new("token", format!("no randomness available: {e}"), "no_randomness"))?;
+                .map_err(|e| Failure::cli("token", format!("no randomness available: {e}"), CliCode::NoRandomness))?;
             let stored = store.create_token(issued.record).await.about(|| format!("tenant '{tenant}'"))?;
             if ctx.json {
                 let mut v = row(&stored);

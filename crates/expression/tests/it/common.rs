@@ -23,7 +23,7 @@ pub fn try_eval_with(expr: &str, attrs: &[(&str, Value)], seed: u64, unique: Opt
     for (name, v) in attrs {
         row.set_by_name(&schema, name, v.clone());
     }
-    let clock = FixedClock(now());
+    let clock = FixedClock::new(now());
     let mut random = SeededRandom::new(seed);
     let mut env = Env::new(&clock, &mut random);
     if let Some(u) = unique {

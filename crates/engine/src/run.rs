@@ -1,0 +1,415 @@
+//! A run's state: the batches it hands to the store's writer, the deletions it holds back
+//! under the threshold, its escrows, its report, and the provisioning log records of its
+//! decisions. Cycles and on-demand provisioning both write through a [`Run`].
+use crate::Engine;
+use crate::EngineError;
+use crate::plan::Action;
+use crate::report::CycleReport;
+use std::collections::{BTreeSet, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tenantsync_domain::{Anchor, Clock, ObjectId, ObjectKind, RetryPolicy, SkipReason, StepKind, SyncConfigId, TenantId};
+use tenantsync_store::{
+    Escrow, JobState, ModifiedProperty, ProvisioningAction, ProvisioningLog, ProvisioningStatus, ProvisioningStep, StoreError, SyncWriter, WriteOp,
+    WriteOutcome,
+};
+
+/// Objects (log records) per batch handed to the store's writer. The store groups
+/// batches into larger transactions (`SyncWriter`), so this bounds memory, not the
+/// transaction: while batches are applied the next is planned, so at most
+/// [`IN_FLIGHT`] + 1 are in memory (a few tens of MiB).
+pub(crate) const BATCH_OBJECTS: usize = 8000;
+
+/// The smallest batch: when several runs share the store, each gets a share of
+/// [`BATCH_OBJECTS`] (its batches wait for the one writer anyway, so a hub's memory stays
+/// that of one run), but not less than this.
+const MIN_BATCH_OBJECTS: usize = 1000;
+
+/// Batches queued for the writer at most: the one it applies and the next, ready when it
+/// is done (the planning of a batch does not always take as long as its writing).
+const IN_FLIGHT: usize = 2;
+
+/// Writes and their log records, committed together.
+#[derive(Default)]
+pub(crate) struct Batch {
+    pub(crate) ops: Vec<(ObjectId, WriteOp)>,
+    pub(crate) logs: Vec<ProvisioningLog>,
+}
+
+impl Batch {
+    /// An empty batch with room for `objects` (no reallocation while it fills).
+    pub(crate) fn with_room(objects: usize) -> Batch {
+        Batch { ops: Vec::with_capacity(objects), logs: Vec::with_capacity(objects) }
+    }
+
+    pub(crate) fn add(&mut self, source: ObjectId, ops: Vec<WriteOp>, mut log: ProvisioningLog) {
+        if !ops.is_empty() {
+            // The record reports the object's last write (the update after a restore).
+            log.op_index = Some(self.ops.len() + ops.len() - 1);
+        }
+        self.ops.extend(ops.into_iter().map(|op| (source, op)));
+        self.logs.push(log);
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.logs.len().max(self.ops.len())
+    }
+}
+
+/// A cycle's deletions of users and groups, under the accidental-deletion threshold.
+/// While they may still exceed it, they are held back (at most `threshold` of them);
+/// once they do, every one of them — those held and those still to come — becomes a
+/// staged deletion, written as a log record only. Without a threshold in force (none
+/// configured, or an admin's ForceDeletes) they go straight into the cycle's batches.
+/// So memory holds at most the threshold's worth, however many the cycle deletes.
+pub(crate) struct Deletions {
+    threshold: Option<u64>,
+    pub(crate) held: Batch,
+    /// Deletions staged instead of applied (0 while the threshold holds).
+    pub(crate) staged: u64,
+}
+
+impl Deletions {
+    pub(crate) fn new(threshold: Option<u64>) -> Deletions {
+        Deletions { threshold, held: Batch::default(), staged: 0 }
+    }
+
+    /// Adds one object's deletion (its ops and record) to `batch` or holds it.
+    pub(crate) fn add(&mut self, batch: &mut Batch, source: ObjectId, ops: Vec<WriteOp>, log: ProvisioningLog) {
+        let Some(threshold) = self.threshold else {
+            batch.add(source, ops, log);
+            return;
+        };
+        if self.staged > 0 {
+            self.staged += 1;
+            batch.logs.push(staged(log));
+            return;
+        }
+        self.held.add(source, ops, log);
+        let held = self.held.ops.len() as u64;
+        if held > threshold {
+            self.staged = held;
+            self.held.ops.clear();
+            batch.logs.extend(std::mem::take(&mut self.held.logs).into_iter().map(staged));
+        }
+    }
+}
+
+/// The record of a deletion held back by the threshold.
+fn staged(mut log: ProvisioningLog) -> ProvisioningLog {
+    log.provisioning_action = ProvisioningAction::StagedDelete;
+    log.status = ProvisioningStatus::Skipped;
+    log.skip_reason = Some(SkipReason::TooManyDeletes);
+    log.op_index = None;
+    log
+}
+
+/// Objects per batch of each of `runs` runs going at once.
+fn batch_share(runs: usize) -> usize {
+    (BATCH_OBJECTS / runs.max(1)).max(MIN_BATCH_OBJECTS)
+}
+
+/// One run counted among those an engine has going (see [`Run::batch_objects`]).
+struct RunShare(Arc<AtomicUsize>);
+
+impl RunShare {
+    fn new(runs: Arc<AtomicUsize>) -> RunShare {
+        runs.fetch_add(1, Ordering::Relaxed);
+        RunShare(runs)
+    }
+}
+
+impl Drop for RunShare {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+type Committed = Result<(Vec<ObjectId>, Vec<Result<WriteOutcome, StoreError>>), EngineError>;
+type InFlight = tokio::task::JoinHandle<Committed>;
+
+/// One run of a job: a cycle, or one on-demand provisioning.
+pub(crate) struct Run {
+    retry: RetryPolicy,
+    id: SyncConfigId,
+    pub(crate) cycle_id: String,
+    change: u64,
+    pub(crate) state: JobState,
+    pub(crate) report: CycleReport,
+    /// The escrows of this run's failures.
+    pub(crate) escrows: Vec<Escrow>,
+    /// The source groups this run looked at (their escrows are group escrows).
+    pub(crate) groups: BTreeSet<ObjectId>,
+    /// The batches the store is working on while the cycle plans the next one, oldest
+    /// first.
+    inflight: VecDeque<InFlight>,
+    /// The run's stream of commits.
+    writer: Arc<dyn SyncWriter>,
+    /// Where time comes from (log times, escrow retry times).
+    pub(crate) clock: Arc<dyn Clock>,
+    /// Counts this run among the engine's runs while it lives.
+    share: RunShare,
+}
+
+impl Run {
+    pub(crate) async fn new(
+        engine: &Engine,
+        id: SyncConfigId,
+        target: TenantId,
+        state: JobState,
+        retry: RetryPolicy,
+        initial: bool,
+    ) -> Result<Run, EngineError> {
+        Self::named(engine, id, target, uuid::Uuid::now_v7().to_string(), state, retry, initial).await
+    }
+
+    /// A run for one on-demand action.
+    pub(crate) async fn on_demand(engine: &Engine, id: SyncConfigId, target: TenantId) -> Result<Run, EngineError> {
+        let cycle_id = format!("ondemand-{}", uuid::Uuid::now_v7());
+        Self::named(engine, id, target, cycle_id, JobState::default(), RetryPolicy::default(), false).await
+    }
+
+    async fn named(
+        engine: &Engine,
+        id: SyncConfigId,
+        target: TenantId,
+        cycle_id: String,
+        state: JobState,
+        retry: RetryPolicy,
+        initial: bool,
+    ) -> Result<Run, EngineError> {
+        Ok(Run {
+            retry,
+            id,
+            cycle_id: cycle_id.clone(),
+            change: 0,
+            state,
+            report: CycleReport { cycle_id, initial, ..CycleReport::default() },
+            escrows: Vec::new(),
+            groups: BTreeSet::new(),
+            inflight: VecDeque::new(),
+            writer: engine.store().sync_writer(id, target).await?,
+            clock: engine.clock().clone(),
+            share: RunShare::new(engine.runs()),
+        })
+    }
+
+    /// Objects per batch: [`BATCH_OBJECTS`] shared among the runs going at once.
+    pub(crate) fn batch_objects(&self) -> usize {
+        batch_share(self.share.0.load(Ordering::Relaxed))
+    }
+
+    /// Hands target writes, their log records and the job state to the store's writer,
+    /// which applies them together while the cycle goes on planning (the single writer
+    /// thread and the planning overlap), in transactions that may span several batches
+    /// (see `SyncWriter`). Up to [`IN_FLIGHT`] batches are queued, in order, so the
+    /// writer finds the next one ready; the one carrying the new watermark lands last.
+    pub(crate) async fn send(&mut self, batch: Batch, state: JobState) -> Result<(), EngineError> {
+        while self.inflight.len() >= IN_FLIGHT {
+            self.settle_one().await?;
+        }
+        let (sources, writes): (Vec<ObjectId>, Vec<WriteOp>) = batch.ops.into_iter().unzip();
+        // Queued now; the task only waits for the answer.
+        let answer = self.writer.write(writes, state, batch.logs);
+        self.inflight.push_back(tokio::spawn(async move { Ok((sources, answer.await?)) }));
+        Ok(())
+    }
+
+    /// Sends `batch` with the job state as it was (the watermark moves only with the
+    /// cycle's last commit) and leaves a fresh batch in its place.
+    pub(crate) async fn send_pending(&mut self, batch: &mut Batch) -> Result<(), EngineError> {
+        let full = std::mem::replace(batch, Batch::with_room(self.batch_objects()));
+        let state = self.state.clone();
+        self.send(full, state).await
+    }
+
+    /// Waits for the batch in flight and makes everything sent so far durable (and
+    /// visible to reads).
+    pub(crate) async fn flush(&mut self) -> Result<(), EngineError> {
+        self.settle().await?;
+        self.writer.flush().await?;
+        Ok(())
+    }
+
+    /// Waits for every batch in flight; their failed writes become escrows.
+    pub(crate) async fn settle(&mut self) -> Result<(), EngineError> {
+        while !self.inflight.is_empty() {
+            self.settle_one().await?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the oldest batch in flight.
+    async fn settle_one(&mut self) -> Result<(), EngineError> {
+        let Some(handle) = self.inflight.pop_front() else {
+            return Ok(());
+        };
+        let (sources, results) = handle.await.map_err(|e| EngineError::Store(StoreError::Internal { message: format!("commit task: {e}") }))??;
+        for (source, result) in sources.into_iter().zip(results) {
+            match result {
+                Ok(_) => self.report.counters.count_exported += 1,
+                Err(e) => self.escrow(source, e.code(), e.to_string()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Commits and waits: durable when it returns.
+    pub(crate) async fn commit(&mut self, batch: Batch, state: JobState) -> Result<(), EngineError> {
+        self.send(batch, state).await?;
+        self.flush().await
+    }
+
+    /// Commits writes made before the cycle's end, with the job state as it was (the
+    /// watermark moves only with the last commit).
+    pub(crate) async fn commit_pending(&mut self, batch: Batch) -> Result<(), EngineError> {
+        let state = self.state.clone();
+        self.commit(batch, state).await
+    }
+
+    /// Puts `source` in escrow: it is retried after a back-off that doubles with every
+    /// failed attempt.
+    pub(crate) fn escrow(&mut self, source: ObjectId, code: &str, message: String) {
+        let attempts = self.state.escrows.iter().find(|e| e.source_object_id == source).map_or(1, |e| e.attempts + 1);
+        self.escrows.retain(|e| e.source_object_id != source);
+        // Back off: base, 2×base, 4×base, … at most max apart.
+        let delay = self.retry.base_seconds.saturating_mul(1u64 << (attempts.saturating_sub(1)).min(20)).min(self.retry.max_seconds);
+        let next_attempt = self.clock.now().checked_add(jiff::SignedDuration::from_secs(delay as i64)).unwrap_or(jiff::Timestamp::MAX);
+        let object_type = if self.groups.contains(&source) { ObjectKind::Group } else { ObjectKind::User };
+        self.escrows.push(Escrow { source_object_id: source, object_type, error_code: code.to_owned(), message, attempts, next_attempt });
+        self.report.escrowed += 1;
+        self.report.counters.count_escrowed += 1;
+    }
+
+    /// A new provisioning log record of this run.
+    pub(crate) fn log(
+        &mut self,
+        source: ObjectId,
+        name: impl Into<String>,
+        target: Option<ObjectId>,
+        action: ProvisioningAction,
+        status: ProvisioningStatus,
+    ) -> ProvisioningLog {
+        self.change += 1;
+        ProvisioningLog {
+            id: uuid::Uuid::now_v7().to_string(),
+            config_id: self.id,
+            cycle_id: self.cycle_id.clone(),
+            change_id: format!("{}-{}", self.cycle_id, self.change),
+            activity_date_time: self.clock.now(),
+            provisioning_action: action,
+            status,
+            object_type: ObjectKind::User,
+            source_id: source,
+            source_display_name: name.into(),
+            target_id: target,
+            skip_reason: None,
+            error_code: None,
+            error_message: None,
+            modified_properties: Vec::new(),
+            steps: Vec::new(),
+            duration_in_milliseconds: 0,
+            op_index: None,
+        }
+    }
+
+    /// The record of a decision about one object: its action and status, skip reason,
+    /// modified properties and the four steps (import, scoping, matching, export).
+    pub(crate) fn record(&mut self, d: Decision<'_>, modified: Vec<ModifiedProperty>, t0: std::time::Instant) -> ProvisioningLog {
+        let (action, status) = outcome(d.action, &modified);
+        let mut log = self.log(d.id, d.name, d.target, action, status);
+        log.object_type = d.kind;
+        if let Action::Skip(reason) = d.action {
+            log.skip_reason = Some(*reason);
+        }
+        log.steps = d.steps(status);
+        log.modified_properties = modified;
+        log.duration_in_milliseconds = t0.elapsed().as_millis() as u64;
+        log
+    }
+}
+
+/// What a record says about the object a decision was made for.
+pub(crate) struct Decision<'a> {
+    pub kind: ObjectKind,
+    pub id: ObjectId,
+    /// The UPN of a user, the display name of a group, or the id when it is gone.
+    pub name: &'a str,
+    /// Whether the object still exists in the source.
+    pub found: bool,
+    pub anchor: Anchor,
+    /// The copy in the target, when one was matched.
+    pub matched: Option<ObjectId>,
+    /// The copy the decision writes or keeps.
+    pub target: Option<ObjectId>,
+    pub scope_detail: &'a str,
+    pub action: &'a Action,
+}
+
+impl Decision<'_> {
+    fn steps(&self, status: ProvisioningStatus) -> Vec<ProvisioningStep> {
+        let (noun, title) = match self.kind {
+            ObjectKind::User => ("user", "User"),
+            ObjectKind::Group => ("group", "Group"),
+        };
+        let anchor = self.anchor;
+        vec![
+            ProvisioningStep::new(
+                StepKind::EntryImport,
+                ProvisioningStatus::Success,
+                if self.found {
+                    format!("Retrieved {noun} '{}' from the source tenant", self.name)
+                } else {
+                    format!("{title} '{}' no longer exists in the source tenant", self.id)
+                },
+            ),
+            ProvisioningStep::new(StepKind::EntrySynchronizationScoping, ProvisioningStatus::Success, self.scope_detail.to_owned()),
+            ProvisioningStep::new(
+                StepKind::EntrySynchronizationMatching,
+                ProvisioningStatus::Success,
+                match self.matched {
+                    Some(m) => format!("Matched target {noun} '{m}' by anchor {anchor}"),
+                    None => format!("No target {noun} carries anchor {anchor}"),
+                },
+            ),
+            ProvisioningStep::new(StepKind::EntryExport, status, self.action.to_string()),
+        ]
+    }
+}
+
+/// The log action and status of a decision.
+pub(crate) fn outcome(action: &Action, modified: &[ModifiedProperty]) -> (ProvisioningAction, ProvisioningStatus) {
+    match action {
+        Action::Create => (ProvisioningAction::Create, ProvisioningStatus::Success),
+        Action::Update | Action::Restore => {
+            let disables = modified.iter().any(|m| m.display_name == "accountEnabled" && m.new_value.as_deref() == Some("false"));
+            (if disables { ProvisioningAction::Disable } else { ProvisioningAction::Update }, ProvisioningStatus::Success)
+        }
+        Action::SoftDelete | Action::HardDelete => (ProvisioningAction::Delete, ProvisioningStatus::Success),
+        Action::Skip(_) => (ProvisioningAction::Other, ProvisioningStatus::Skipped),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn concurrent_runs_share_the_batch_size_down_to_a_floor() {
+        assert_eq!(batch_share(0), BATCH_OBJECTS);
+        assert_eq!(batch_share(1), BATCH_OBJECTS);
+        assert_eq!(batch_share(2), BATCH_OBJECTS / 2);
+        assert_eq!(batch_share(10), MIN_BATCH_OBJECTS);
+        assert_eq!(batch_share(1000), MIN_BATCH_OBJECTS);
+    }
+
+    #[test]
+    fn a_run_counts_while_it_lives() {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let (a, b) = (RunShare::new(runs.clone()), RunShare::new(runs.clone()));
+        assert_eq!(runs.load(Ordering::Relaxed), 2);
+        drop(a);
+        drop(b);
+        assert_eq!(runs.load(Ordering::Relaxed), 0);
+    }
+}

@@ -1,0 +1,102 @@
+//! What one configuration sees of one source user: the user (or its absence), its copy in
+//! the target, its groups; and the decision about it with its log record.
+use crate::compile::Compiled;
+use crate::plan::{self, ScopeInput};
+use crate::run::{Decision, Run};
+use crate::{EngineError, PlanError};
+use std::collections::BTreeSet;
+use tenantsync_domain::{Anchor, Assignment, Clock, DomainName, ObjectId, ObjectKind, SyncConfiguration, TenantId, User};
+use tenantsync_store::{ModifiedProperty, ProvisioningLog, StoreError, SyncStore};
+
+/// The assigned users and groups of a configuration.
+pub(crate) fn assignments(cfg: &SyncConfiguration) -> (BTreeSet<ObjectId>, Vec<ObjectId>) {
+    let users = cfg.assignments.iter().filter_map(|a| if let Assignment::User(u) = a { Some(*u) } else { None }).collect();
+    let groups = cfg.assignments.iter().filter_map(|a| if let Assignment::Group(g) = a { Some(*g) } else { None }).collect();
+    (users, groups)
+}
+
+/// The assigned groups that entitle their members: only live ones (the members of a
+/// soft-deleted assigned group are out of scope until it is restored).
+pub(crate) async fn live_groups(store: &dyn SyncStore, source: TenantId, groups: Vec<ObjectId>) -> Vec<ObjectId> {
+    let mut live = Vec::with_capacity(groups.len());
+    for g in groups {
+        if store.get_group(source, g).await.is_ok_and(|g| !g.is_deleted()) {
+            live.push(g);
+        }
+    }
+    live
+}
+
+/// What one configuration needs to look at one source user.
+pub(crate) struct Scope<'a> {
+    pub compiled: &'a Compiled,
+    pub source: TenantId,
+    pub target: TenantId,
+    pub target_domain: &'a DomainName,
+    pub assigned_users: BTreeSet<ObjectId>,
+    pub assigned_groups: Vec<ObjectId>,
+    /// The clock mappings read (`Now()`).
+    pub clock: &'a dyn Clock,
+}
+
+/// A source user as one configuration sees it: the user (or its absence), its copy in the
+/// target, and its groups.
+pub(crate) struct Seen<'a> {
+    pub scope: &'a Scope<'a>,
+    pub id: ObjectId,
+    pub user: Option<User>,
+    pub matched: Option<User>,
+    pub member_of: Vec<ObjectId>,
+}
+
+impl Scope<'_> {
+    /// Import and match: reads the source user, its groups and its copy in the target.
+    pub async fn look(&self, store: &dyn SyncStore, sid: ObjectId) -> Result<Seen<'_>, EngineError> {
+        let user = match store.get_user(self.source, sid).await {
+            Ok(u) => Some(u),
+            Err(StoreError::NotFound { .. }) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let matched = store.find_user_by_anchor(self.target, &Anchor::new(self.source, sid)).await?;
+        let member_of = match &user {
+            Some(_) if !self.assigned_groups.is_empty() => store.member_of(self.source, sid).await?,
+            _ => Vec::new(),
+        };
+        Ok(Seen { scope: self, id: sid, user, matched, member_of })
+    }
+}
+
+impl Seen<'_> {
+    pub fn input(&self) -> ScopeInput<'_> {
+        ScopeInput { assigned_directly: self.scope.assigned_users.contains(&self.id), assigned_groups: &self.scope.assigned_groups, member_of: &self.member_of }
+    }
+
+    /// Map and decide.
+    pub fn plan(&self) -> Result<plan::Plan, PlanError> {
+        let s = self.scope;
+        let planner = plan::Planner { compiled: s.compiled, source_tenant: s.source, target_domain: s.target_domain, clock: s.clock };
+        plan::plan(&planner, self.id, self.user.as_ref(), self.matched.as_ref(), &self.input())
+    }
+
+    pub fn name(&self) -> String {
+        self.user.as_ref().map_or_else(|| self.id.to_string(), |u| u.attrs.user_principal_name.to_string())
+    }
+
+    /// The provisioning log record of a decision, with the plan's modified properties
+    /// (moved in by the cycle, which needs them no more; the on-demand report keeps a copy).
+    pub fn record(&self, run: &mut Run, p: &plan::Plan, modified: Vec<ModifiedProperty>, t0: std::time::Instant) -> ProvisioningLog {
+        let name = self.name();
+        let decision = Decision {
+            kind: ObjectKind::User,
+            id: self.id,
+            name: &name,
+            found: self.user.is_some(),
+            anchor: Anchor::new(self.scope.source, self.id),
+            matched: self.matched.as_ref().map(|m| m.id),
+            target: p.target_id,
+            scope_detail: &p.scope_detail,
+            action: &p.action,
+        };
+        run.record(decision, modified, t0)
+    }
+}
