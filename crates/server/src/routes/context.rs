@@ -1,7 +1,7 @@
 //! What every request starts and ends with: the bearer token and the tenant it may see,
 //! the JSON body, conditional headers (`If-Match`, `If-None-Match`) and the SCIM response
 //! with its `ETag` and `Location`.
-use super::{AppState, TENANT_CACHE_MAX};
+use super::{AppState, TENANT_CACHE_MAX, tenant_not_found};
 use crate::SCIM_JSON;
 use crate::auth;
 use crate::error::{ScimError, ScimResult};
@@ -38,7 +38,6 @@ pub(super) async fn ctx(st: &AppState, tenant: &str, headers: &HeaderMap) -> Sci
     st.limiter.check(token.id)?;
     // A token only ever sees its own tenant; any other name is "not found", whether or
     // not such a tenant exists.
-    let not_found = || ScimError::new(StatusCode::NOT_FOUND, None, "tenant_not_found", "tenant not found");
     let cached = st.tenants.read().ok().and_then(|m| m.get(tenant).cloned());
     let (id, domain) = match cached {
         Some(hit) => hit,
@@ -51,7 +50,7 @@ pub(super) async fn ctx(st: &AppState, tenant: &str, headers: &HeaderMap) -> Sci
                     _ => None,
                 },
             };
-            let Some(t) = resolved else { return Err(not_found()) };
+            let Some(t) = resolved else { return Err(tenant_not_found()) };
             let entry = (t.id, t.initial_domain.to_string());
             if let Ok(mut m) = st.tenants.write() {
                 if m.len() >= TENANT_CACHE_MAX {
@@ -63,7 +62,7 @@ pub(super) async fn ctx(st: &AppState, tenant: &str, headers: &HeaderMap) -> Sci
         }
     };
     if id != token.tenant_id {
-        return Err(not_found());
+        return Err(tenant_not_found());
     }
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
     let proto = headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).unwrap_or("http");

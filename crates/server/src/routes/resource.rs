@@ -146,7 +146,7 @@ async fn write_with_retries<R: Resource>(st: &AppState, c: &Ctx, id: ObjectId, p
             Ok(r) => return Ok(r),
         }
     }
-    Err(ScimError::new(StatusCode::CONFLICT, None, "write_contention", "the resource kept changing; retry"))
+    Err(super::write_contention())
 }
 
 /// `PUT` or `PATCH /{ENDPOINT}/{id}`.

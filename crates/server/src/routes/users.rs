@@ -82,7 +82,7 @@ impl Resource for User {
     fn patch_request(body: Value) -> ScimResult<Vec<Operation>> {
         let ops = patch::operations(&body)?;
         if ops.iter().any(|op| user::patches_groups(op.path.as_deref(), op.value.as_ref())) {
-            return Err(ScimError::bad_request("mutability", "read_only_attribute", "groups is read-only: change memberships through /Groups"));
+            return Err(super::groups_read_only());
         }
         Ok(ops)
     }

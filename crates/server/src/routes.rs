@@ -27,6 +27,7 @@ use crate::auth::RateLimiter;
 use crate::error::ScimError;
 use axum::Router;
 use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::routing::{MethodRouter, any, get, post};
 use resource::Resource;
 use std::collections::HashMap;
@@ -53,6 +54,24 @@ const TENANT_CACHE_MAX: usize = 10_000;
 type Shared = Arc<AppState>;
 type St = State<Shared>;
 type Params = Query<Vec<(String, String)>>;
+
+// The errors the routes make themselves (besides `ScimError`'s own constructors); their
+// codes are listed in docs/errors.md.
+
+/// Any tenant but the token's own, whether or not it exists.
+fn tenant_not_found() -> ScimError {
+    ScimError::new(StatusCode::NOT_FOUND, None, "tenant_not_found", "tenant not found")
+}
+
+/// A write without `If-Match` lost the race `WRITE_RETRIES` times.
+fn write_contention() -> ScimError {
+    ScimError::new(StatusCode::CONFLICT, None, "write_contention", "the resource kept changing; retry")
+}
+
+/// A PATCH of a user's `groups`.
+fn groups_read_only() -> ScimError {
+    ScimError::bad_request("mutability", "read_only_attribute", "groups is read-only: change memberships through /Groups")
+}
 
 async fn method_not_allowed() -> ScimError {
     ScimError::method_not_allowed()
