@@ -74,8 +74,9 @@ const MIN_SWEEP: Duration = Duration::from_secs(1);
 /// answer. Such a sweep (`retain_recent`, then `shrink_to_fit` to give back the map's
 /// capacity) is run by whichever request arrives first once a burst period (at least
 /// `MIN_SWEEP`) has passed since the last one, so the map holds only the tokens used
-/// within about the last two burst periods. No background task: without requests the map does
-/// not grow, and the sweep's cost (linear in the tokens held) is paid once a period.
+/// within about the last two burst periods. There is no background task: without
+/// requests the map does not grow, and a sweep's cost (linear in the tokens held) is paid
+/// once a period.
 pub struct RateLimiter<C: Clock = DefaultClock> {
     /// `None`: no limit.
     keyed: Option<Keyed<C>>,
