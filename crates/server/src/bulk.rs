@@ -96,13 +96,7 @@ fn references(op: &Map<String, Value>) -> Vec<String> {
 /// waits on them; the rest of the request runs. The response lists the operations that
 /// ran, in request order.
 pub async fn run(app: axum::Router, prefix: &str, headers: &HeaderMap, body: &Value, max_body: usize) -> ScimResult<Value> {
-    let o = body.as_object().ok_or_else(|| ScimError::invalid_syntax("the body must be a JSON object"))?;
-    if let Some(schemas) = json::get(o, "schemas").and_then(Value::as_array)
-        && !schemas.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(BULK_REQUEST)))
-    {
-        return Err(ScimError::invalid_syntax(format!("schemas must hold {BULK_REQUEST}")));
-    }
-    let ops = json::get(o, "Operations").and_then(Value::as_array).ok_or_else(|| ScimError::invalid_syntax("Operations must be an array"))?;
+    let (o, ops) = json::operations_message(body, BULK_REQUEST)?;
     if ops.len() > MAX_OPERATIONS {
         return Err(ScimError::too_large(max_body).with_detail(format!("a bulk request holds at most {MAX_OPERATIONS} operations")));
     }

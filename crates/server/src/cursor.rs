@@ -7,6 +7,8 @@
 //! after a page was served does not invalidate the cursors around it (the next page starts
 //! after the position, wherever that now falls).
 use crate::error::ScimError;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use tenantsync_domain::ObjectId;
 use tenantsync_store::{KeyValue, Keyset, Seek};
 
@@ -58,7 +60,7 @@ pub fn encode(seek: &Seek, fp: u64) -> String {
             }
         }
     }
-    base64url(&b)
+    URL_SAFE_NO_PAD.encode(b)
 }
 
 /// The position a cursor names; `""` is the start. Anything we did not issue for this
@@ -72,7 +74,8 @@ pub fn decode(cursor: &str, fp: u64) -> Result<Seek, ScimError> {
     if cursor.len() > MAX_LEN {
         return Err(bad());
     }
-    let b = unbase64url(cursor).ok_or_else(bad)?;
+    // Strict: no padding, no stray bits after the last byte.
+    let b = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
     let (&dir, rest) = b.split_first().ok_or_else(bad)?;
     let (fp_bytes, rest) = rest.split_at_checked(8).ok_or_else(bad)?;
     let got = u64::from_be_bytes(fp_bytes.try_into().map_err(|_| bad())?);
@@ -100,58 +103,28 @@ pub fn decode(cursor: &str, fp: u64) -> Result<Seek, ScimError> {
     }
 }
 
-const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/// base64url without padding (RFC 4648 §5).
-fn base64url(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..=chunk.len() {
-            let six = (n >> (18 - 6 * i)) & 63;
-            out.push(char::from(ALPHABET.get(six as usize).copied().unwrap_or(b'A')));
-        }
-    }
-    out
-}
-
-fn unbase64url(s: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in s.bytes() {
-        let v = ALPHABET.iter().position(|&a| a == c)? as u32;
-        acc = (acc << 6) | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push(u8::try_from((acc >> bits) & 0xff).ok()?);
-        }
-    }
-    // Leftover bits must be zero padding of the last byte (at most 4 of them).
-    if bits >= 6 || acc & ((1 << bits) - 1) != 0 {
-        return None;
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn base64url_round_trips() {
-        for n in 0..40 {
-            let bytes: Vec<u8> = (0..n).map(|i| (i * 37 + 11) as u8).collect();
-            let s = base64url(&bytes);
-            assert!(s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
-            assert_eq!(unbase64url(&s).unwrap(), bytes);
+    fn cursors_are_strict_unpadded_base64url() {
+        let fp = fingerprint(&["a"]);
+        for value in [None, Some(KeyValue::Text("x".into())), Some(KeyValue::Text("xy".into())), Some(KeyValue::Bytes(vec![0xfb, 0xff]))] {
+            let c = encode(&Seek::After(Keyset { value, id: ObjectId::new() }), fp);
+            assert!(c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "{c}");
+            assert!(decode(&c, fp).is_ok());
+            assert_eq!(decode(&format!("{c}="), fp).unwrap_err().scim_type, Some("invalidCursor"), "padding");
         }
-        assert_eq!(base64url(b"foobar"), "Zm9vYmFy");
-        assert_eq!(base64url(b"fo"), "Zm8");
-        assert!(unbase64url("Zm9=").is_none());
-        assert_eq!(unbase64url("Zm8").unwrap(), b"fo");
-        assert!(unbase64url("Zm9").is_none(), "non-zero padding bits");
-        assert!(unbase64url("Z").is_none(), "six bits make no byte");
+        // 26 bytes: the last character carries two bits that must be zero, so it is one of
+        // A E I M Q U Y c g k o s w 0 4 8; the character after it sets the lowest.
+        let c = encode(&Seek::After(Keyset { value: None, id: ObjectId::new() }), fp);
+        assert_eq!(c.len(), 35);
+        let last = c.as_bytes()[34];
+        assert!(b"AEIMQUYcgkosw048".contains(&last), "{c}");
+        let mut bad = c[..34].to_owned();
+        bad.push(char::from(last + 1));
+        assert_eq!(decode(&bad, fp).unwrap_err().scim_type, Some("invalidCursor"), "stray bits");
     }
 
     #[test]

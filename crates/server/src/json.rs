@@ -1,4 +1,5 @@
 //! Small helpers over SCIM JSON: attribute names are case-insensitive (RFC 7643 §2.1).
+use crate::error::{ScimError, ScimResult};
 use serde_json::{Map, Value};
 
 /// The value of `key`, ignoring ASCII case.
@@ -48,4 +49,17 @@ pub fn boolean(v: &Value) -> Option<bool> {
         Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
         _ => None,
     }
+}
+
+/// A message carrying `Operations` (a PatchOp or a BulkRequest): the body as an object
+/// whose `schemas`, when given, hold `schema`, and its `Operations` array.
+pub fn operations_message<'a>(body: &'a Value, schema: &str) -> ScimResult<(&'a Map<String, Value>, &'a [Value])> {
+    let o = body.as_object().ok_or_else(|| ScimError::invalid_syntax("the body must be a JSON object"))?;
+    if let Some(schemas) = get(o, "schemas").and_then(Value::as_array)
+        && !schemas.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(schema)))
+    {
+        return Err(ScimError::invalid_syntax(format!("schemas must hold {schema}")));
+    }
+    let ops = get(o, "Operations").and_then(Value::as_array).ok_or_else(|| ScimError::invalid_syntax("Operations must be an array"))?;
+    Ok((o, ops))
 }

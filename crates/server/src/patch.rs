@@ -44,13 +44,7 @@ pub const MAX_OPERATIONS: usize = 1000;
 
 /// Reads a PatchOp body.
 pub fn operations(body: &Value) -> ScimResult<Vec<Operation>> {
-    let o = body.as_object().ok_or_else(|| ScimError::invalid_syntax("the body must be a JSON object"))?;
-    if let Some(schemas) = json::get(o, "schemas").and_then(Value::as_array)
-        && !schemas.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(PATCH_SCHEMA)))
-    {
-        return Err(ScimError::invalid_syntax(format!("schemas must hold {PATCH_SCHEMA}")));
-    }
-    let ops = json::get(o, "Operations").and_then(Value::as_array).ok_or_else(|| ScimError::invalid_syntax("Operations must be an array"))?;
+    let (_, ops) = json::operations_message(body, PATCH_SCHEMA)?;
     if ops.len() > MAX_OPERATIONS {
         return Err(ScimError::invalid_syntax(format!("more than {MAX_OPERATIONS} operations")));
     }
