@@ -158,10 +158,8 @@ pub async fn run(app: axum::Router, prefix: &str, headers: &HeaderMap, body: &Va
         }
         errors += 1;
         let waits: Vec<&str> = slot.refs.iter().filter(|r| !ids.contains_key(*r)).map(String::as_str).collect();
-        let e = ScimError::new(
-            axum::http::StatusCode::CONFLICT,
-            None,
-            "circular_bulk_reference",
+        let e = ScimError::of(
+            crate::error::ScimCode::CircularBulkReference,
             format!("bulkId references form a cycle: this operation waits on {} and none of them can be created first", waits.join(", ")),
         );
         slot.result = Some(op_error(&method_of(&slot.op), bulk_id_of(&slot.op).as_deref(), &e));
@@ -192,9 +190,8 @@ async fn one(
     if !(path.starts_with("/Users") || path.starts_with("/Groups")) || path.contains("..") || path.contains('?') {
         return Err(ScimError::invalid_path(format!("bulk operations address /Users or /Groups, not '{path}'")));
     }
-    let unresolved = |b: String| {
-        ScimError::new(axum::http::StatusCode::CONFLICT, None, "unresolved_bulk_id", format!("bulkId '{b}' names no resource created earlier in this request"))
-    };
+    let unresolved =
+        |b: String| ScimError::of(crate::error::ScimCode::UnresolvedBulkId, format!("bulkId '{b}' names no resource created earlier in this request"));
     let path = resolve_path(path, ids).map_err(unresolved)?;
     let mut data = json::get(op, "data").cloned().unwrap_or(Value::Null);
     resolve(&mut data, ids).map_err(unresolved)?;

@@ -18,7 +18,7 @@ const BEFORE: u8 = b'b';
 const MAX_LEN: usize = 4096;
 
 pub fn invalid(detail: impl Into<String>) -> ScimError {
-    ScimError::bad_request("invalidCursor", "invalid_cursor", detail)
+    ScimError::of(crate::error::ScimCode::InvalidCursor, detail)
 }
 
 /// A fingerprint of what a cursor pages through (FNV-1a, stable across processes).

@@ -2,12 +2,79 @@
 //! §3.12 error body with `scimType` where one applies, and our stable code (the same codes
 //! as the CLI's) at the end of `detail` in brackets, as the CLI prints it: `… [not_found]`.
 //! (SCIM clients validate error bodies strictly, so the code gets no attribute of its own.)
+//!
+//! The status always comes from an error table: [`ScimCode`]'s for the errors of this
+//! layer, the store's and the domain's for theirs.
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use tenantsync_domain::DomainError;
+use tenantsync_domain::{DomainError, ErrorInfo};
 use tenantsync_store::StoreError;
 
 pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+
+/// The errors of the HTTP layer itself (those of the store and the domain keep their own
+/// codes and statuses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScimCode {
+    InvalidFilter,
+    InvalidSyntax,
+    InvalidValue,
+    InvalidPath,
+    NoTarget,
+    InvalidCursor,
+    TooLarge,
+    Unauthorized,
+    MethodNotAllowed,
+    NotImplemented,
+    RateLimited,
+    WriteContention,
+    CircularBulkReference,
+    UnresolvedBulkId,
+    Internal,
+}
+
+tenantsync_domain::error_table! {
+    ScimCode {
+        InvalidFilter => "invalid_filter", 400, "a filter that does not parse, or names an attribute or operator tenantsync cannot filter on (`scimType` `invalidFilter`)";
+        InvalidSyntax => "invalid_syntax", 400, "a request body that is not the JSON the endpoint expects (`invalidSyntax`)";
+        InvalidValue => "invalid_value", 400, "a value of the wrong type or form in a request (`invalidValue`)";
+        InvalidPath => "invalid_path", 400, "a PATCH path that does not parse or names no attribute (`invalidPath`)";
+        NoTarget => "no_target", 400, "a PATCH path whose value filter matches nothing (`noTarget`)";
+        InvalidCursor => "invalid_cursor", 400, "a `cursor` that this server did not issue, or for another query (RFC 9865; `invalidCursor`)";
+        TooLarge => "too_large", 413, "a request body over the configured limit, or a Bulk request of more than 1,000 operations (`tooLarge`)";
+        Unauthorized => "unauthorized", 401, "no bearer token, or one that is unknown, expired or revoked (a token used on another tenant gets `tenant_not_found`, 404, whether or not that tenant exists)";
+        MethodNotAllowed => "method_not_allowed", 405, "a method the endpoint does not support";
+        NotImplemented => "not_implemented", 501, "an optional SCIM feature tenantsync does not offer (named in the detail)";
+        RateLimited => "rate_limited", 429, "too many requests for this token (with `Retry-After`)";
+        WriteContention => "write_contention", 409, "the resource kept changing while a PATCH was applied; retry";
+        CircularBulkReference => "circular_bulk_reference", 409, "Bulk operations whose `bulkId` references form a cycle";
+        UnresolvedBulkId => "unresolved_bulk_id", 409, "a Bulk `bulkId` reference to no resource created earlier in the request";
+        Internal => "internal_error", 500, "the server failed (the cause is logged with the request id, not returned)";
+    }
+}
+
+impl ScimCode {
+    /// RFC 7644 §3.12 `scimType`, for the codes the RFC names one for.
+    pub fn scim_type(self) -> Option<&'static str> {
+        match self {
+            ScimCode::InvalidFilter => Some("invalidFilter"),
+            ScimCode::InvalidSyntax => Some("invalidSyntax"),
+            ScimCode::InvalidValue => Some("invalidValue"),
+            ScimCode::InvalidPath => Some("invalidPath"),
+            ScimCode::NoTarget => Some("noTarget"),
+            ScimCode::InvalidCursor => Some("invalidCursor"),
+            ScimCode::TooLarge => Some("tooLarge"),
+            ScimCode::Unauthorized
+            | ScimCode::MethodNotAllowed
+            | ScimCode::NotImplemented
+            | ScimCode::RateLimited
+            | ScimCode::WriteContention
+            | ScimCode::CircularBulkReference
+            | ScimCode::UnresolvedBulkId
+            | ScimCode::Internal => None,
+        }
+    }
+}
 
 /// An error answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -19,74 +86,86 @@ pub struct ScimError {
     pub detail: String,
     /// Our stable code.
     pub code: &'static str,
-    /// Seconds for `Retry-After` (429).
+    /// Seconds for `Retry-After` (429, 503).
     pub retry_after: Option<u64>,
 }
 
 pub type ScimResult<T> = Result<T, ScimError>;
 
 impl ScimError {
-    pub fn new(status: StatusCode, scim_type: Option<&'static str>, code: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, scim_type, detail: detail.into(), code, retry_after: None }
+    /// An error of a table's row: its status and code, with `scim_type` and `detail`.
+    fn row(info: ErrorInfo, scim_type: Option<&'static str>, detail: impl Into<String>) -> Self {
+        let status = StatusCode::from_u16(info.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        Self { status, scim_type, detail: detail.into(), code: info.code, retry_after: None }
     }
 
-    pub fn bad_request(scim_type: &'static str, code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, Some(scim_type), code, detail)
+    /// An error of this layer.
+    pub fn of(code: ScimCode, detail: impl Into<String>) -> Self {
+        Self::row(code.info(), code.scim_type(), detail)
     }
 
     pub fn invalid_filter(detail: impl Into<String>) -> Self {
-        Self::bad_request("invalidFilter", "invalid_filter", detail)
+        Self::of(ScimCode::InvalidFilter, detail)
     }
 
     pub fn invalid_value(detail: impl Into<String>) -> Self {
-        Self::bad_request("invalidValue", "invalid_value", detail)
+        Self::of(ScimCode::InvalidValue, detail)
     }
 
     pub fn invalid_syntax(detail: impl Into<String>) -> Self {
-        Self::bad_request("invalidSyntax", "invalid_syntax", detail)
+        Self::of(ScimCode::InvalidSyntax, detail)
     }
 
     pub fn invalid_path(detail: impl Into<String>) -> Self {
-        Self::bad_request("invalidPath", "invalid_path", detail)
+        Self::of(ScimCode::InvalidPath, detail)
     }
 
     pub fn no_target(detail: impl Into<String>) -> Self {
-        Self::bad_request("noTarget", "no_target", detail)
+        Self::of(ScimCode::NoTarget, detail)
     }
 
+    /// A resource that does not exist for this tenant (or is soft-deleted: SCIM does not
+    /// see those).
     pub fn not_found(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, None, "not_found", detail)
+        Self::row(NOT_FOUND, None, detail)
+    }
+
+    /// Any tenant but the token's own, whether or not it exists.
+    pub fn tenant_not_found() -> Self {
+        Self::row(TENANT_NOT_FOUND, None, "tenant not found")
+    }
+
+    /// A read-only attribute written to (`scimType` `mutability`).
+    pub fn read_only(detail: impl Into<String>) -> Self {
+        Self::row(READ_ONLY, Some("mutability"), detail)
     }
 
     pub fn unauthorized() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, None, "unauthorized", "a valid bearer token is required")
+        Self::of(ScimCode::Unauthorized, "a valid bearer token is required")
     }
 
     pub fn method_not_allowed() -> Self {
-        Self::new(StatusCode::METHOD_NOT_ALLOWED, None, "method_not_allowed", "this method is not supported on this endpoint")
+        Self::of(ScimCode::MethodNotAllowed, "this method is not supported on this endpoint")
     }
 
     pub fn not_implemented(what: &str) -> Self {
-        Self::new(StatusCode::NOT_IMPLEMENTED, None, "not_implemented", format!("{what} is not implemented"))
+        Self::of(ScimCode::NotImplemented, format!("{what} is not implemented"))
     }
 
     pub fn too_large(limit: usize) -> Self {
-        Self::new(StatusCode::PAYLOAD_TOO_LARGE, Some("tooLarge"), "too_large", format!("the request body is larger than {limit} bytes"))
+        Self::of(ScimCode::TooLarge, format!("the request body is larger than {limit} bytes"))
     }
 
     pub fn too_many(retry_after: u64) -> Self {
-        Self {
-            retry_after: Some(retry_after.max(1)),
-            ..Self::new(StatusCode::TOO_MANY_REQUESTS, None, "rate_limited", "too many requests for this token; retry later")
-        }
+        Self { retry_after: Some(retry_after.max(1)), ..Self::of(ScimCode::RateLimited, "too many requests for this token; retry later") }
     }
 
     pub fn precondition_failed(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::PRECONDITION_FAILED, None, "version_mismatch", detail)
+        Self::row(VERSION_MISMATCH, None, detail)
     }
 
     pub fn internal() -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, None, "internal_error", "the server could not complete the request")
+        Self::of(ScimCode::Internal, "the server could not complete the request")
     }
 
     pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
@@ -107,39 +186,53 @@ impl ScimError {
     }
 }
 
+const NOT_FOUND: ErrorInfo = ErrorInfo::find(StoreError::TABLE, "not_found");
+const TENANT_NOT_FOUND: ErrorInfo = ErrorInfo::find(StoreError::TABLE, "tenant_not_found");
+const VERSION_MISMATCH: ErrorInfo = ErrorInfo::find(StoreError::TABLE, "version_mismatch");
+const READ_ONLY: ErrorInfo = ErrorInfo::find(DomainError::TABLE, "read_only_attribute");
+
 impl From<DomainError> for ScimError {
     fn from(e: DomainError) -> Self {
+        use DomainError as D;
         let scim_type = match &e {
-            DomainError::ReadOnlyAttribute { .. } => "mutability",
-            DomainError::UnknownAttribute { .. } | DomainError::MalformedExtensionName { .. } => "invalidPath",
-            _ => "invalidValue",
+            D::ReadOnlyAttribute { .. } => "mutability",
+            D::UnknownAttribute { .. } | D::MalformedExtensionName { .. } => "invalidPath",
+            D::InvalidUpn { .. }
+            | D::InvalidMail { .. }
+            | D::InvalidDomain { .. }
+            | D::InvalidAttributeValue { .. }
+            | D::MissingAttribute { .. }
+            | D::InvalidId { .. }
+            | D::InvalidAnchor { .. }
+            | D::InvalidDisplayName { .. } => "invalidValue",
         };
-        ScimError::bad_request(scim_type, e.code(), e.to_string())
+        ScimError::row(e.info(), Some(scim_type), e.to_string())
     }
 }
 
 impl From<StoreError> for ScimError {
     fn from(e: StoreError) -> Self {
         use StoreError as E;
-        let code = e.code();
+        let info = e.info();
         match e {
             E::Invalid(d) => d.into(),
             // Never say whether another tenant exists.
-            E::TenantNotFound { .. } => ScimError::new(StatusCode::NOT_FOUND, None, code, "tenant not found"),
-            E::NotFound { kind, id } | E::ObjectDeleted { kind, id } => {
-                ScimError::new(StatusCode::NOT_FOUND, None, "not_found", format!("{kind} {id} not found"))
-            }
-            E::UpnTaken { .. } | E::AnchorTaken { .. } | E::IdTaken { .. } | E::MemberExists { .. } => {
-                ScimError::new(StatusCode::CONFLICT, Some("uniqueness"), code, e.to_string())
+            E::TenantNotFound { .. } => ScimError::tenant_not_found(),
+            // A soft-deleted object does not exist for SCIM.
+            E::NotFound { kind, id } | E::ObjectDeleted { kind, id } => ScimError::not_found(format!("{kind} {id} not found")),
+            E::TokenNotFound { .. } => ScimError::unauthorized(),
+            E::UpnTaken { .. } | E::AnchorTaken { .. } | E::IdTaken { .. } | E::MemberExists { .. } | E::DomainTaken { .. } | E::TenantExists { .. } => {
+                ScimError::row(info, Some("uniqueness"), e.to_string())
             }
             E::VersionMismatch { .. } => ScimError::precondition_failed(e.to_string()),
-            E::UnknownManager { .. } | E::SelfManager | E::NotAMember { .. } | E::NotDeleted { .. } => {
-                ScimError::bad_request("invalidValue", code, e.to_string())
+            E::UnknownManager { .. } | E::SelfManager | E::NotDeleted { .. } | E::NotAMember { .. } | E::SyncConfigExists { .. } => {
+                ScimError::row(info, Some("invalidValue"), e.to_string())
             }
-            E::UnsupportedQuery { .. } => ScimError::bad_request("invalidFilter", code, e.to_string()),
-            E::TokenNotFound { .. } => ScimError::unauthorized(),
-            other => {
-                tracing::error!(error = %other, code = other.code(), "storage failure");
+            E::SyncConfigNotFound { .. } => ScimError::row(info, None, e.to_string()),
+            E::UnsupportedQuery { .. } => ScimError::row(info, Some("invalidFilter"), e.to_string()),
+            E::Closed => Self { retry_after: Some(1), ..ScimError::row(info, None, "the store is shutting down; retry") },
+            E::SchemaTooNew { .. } | E::ForeignDataDirectory { .. } | E::Unreadable { .. } | E::Internal { .. } => {
+                tracing::error!(error = %e, code = info.code, "storage failure");
                 ScimError::internal()
             }
         }
@@ -159,5 +252,44 @@ impl IntoResponse for ScimError {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(s));
         }
         res
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_store_error_answers_with_the_status_of_its_table_row() {
+        use StoreError as E;
+        let id = tenantsync_domain::ObjectId::new();
+        let kind = tenantsync_domain::ObjectKind::User;
+        // Those SCIM shows as something else: a soft-deleted object and a token's
+        // absence are not visible to clients.
+        let cases = [
+            (E::DomainTaken { domain: "x.example".into() }, 409),
+            (E::TenantExists { tenant: "t".into() }, 409),
+            (E::Closed, 503),
+            (E::NotAMember { group: id, user: id }, 404),
+            (E::SyncConfigNotFound { id: "c".into() }, 404),
+            (E::SelfManager, 400),
+            (E::VersionMismatch { kind, id, expected: tenantsync_domain::Version::FIRST, actual: tenantsync_domain::Version::FIRST }, 412),
+        ];
+        for (e, status) in cases {
+            assert_eq!(e.status(), status, "{e}");
+            let answer = ScimError::from(e.clone());
+            assert_eq!((answer.status.as_u16(), answer.code), (status, e.code()), "{e}");
+        }
+        assert_eq!(ScimError::from(E::ObjectDeleted { kind, id }).code, "not_found");
+        assert_eq!(ScimError::from(E::Internal { message: "disk".into() }).code, "internal_error");
+        assert_eq!(ScimError::from(E::Closed).retry_after, Some(1));
+    }
+
+    #[test]
+    fn a_scim_code_answers_with_its_row() {
+        for code in [ScimCode::TooLarge, ScimCode::RateLimited, ScimCode::Unauthorized, ScimCode::InvalidCursor] {
+            let e = ScimError::of(code, "x");
+            assert_eq!((e.status.as_u16(), e.code, e.scim_type), (code.status(), code.code(), code.scim_type()));
+        }
     }
 }

@@ -27,7 +27,6 @@ use crate::auth::RateLimiter;
 use crate::error::ScimError;
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::routing::{MethodRouter, any, get, post};
 use resource::Resource;
 use std::collections::HashMap;
@@ -55,22 +54,21 @@ type Shared = Arc<AppState>;
 type St = State<Shared>;
 type Params = Query<Vec<(String, String)>>;
 
-// The errors the routes make themselves (besides `ScimError`'s own constructors); their
-// codes are listed in docs/errors.md.
+// The errors the routes make themselves (besides `ScimError`'s own constructors).
 
 /// Any tenant but the token's own, whether or not it exists.
 fn tenant_not_found() -> ScimError {
-    ScimError::new(StatusCode::NOT_FOUND, None, "tenant_not_found", "tenant not found")
+    ScimError::tenant_not_found()
 }
 
 /// A write without `If-Match` lost the race `WRITE_RETRIES` times.
 fn write_contention() -> ScimError {
-    ScimError::new(StatusCode::CONFLICT, None, "write_contention", "the resource kept changing; retry")
+    ScimError::of(crate::error::ScimCode::WriteContention, "the resource kept changing; retry")
 }
 
 /// A PATCH of a user's `groups`.
 fn groups_read_only() -> ScimError {
-    ScimError::bad_request("mutability", "read_only_attribute", "groups is read-only: change memberships through /Groups")
+    ScimError::read_only("groups is read-only: change memberships through /Groups")
 }
 
 async fn method_not_allowed() -> ScimError {

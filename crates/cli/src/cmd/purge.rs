@@ -19,7 +19,7 @@ pub async fn run(ctx: &Ctx, args: PurgeArgs) -> Result<(), Failure> {
     };
     for t in tenants {
         let retention = SignedDuration::from_hours(24 * i64::from(t.soft_delete_retention_days));
-        let cutoff = Timestamp::now().checked_sub(retention).unwrap_or(Timestamp::MIN);
+        let cutoff = store.clock().now().checked_sub(retention).unwrap_or(Timestamp::MIN);
         let n = store.purge_deleted(t.id, cutoff).await.about(|| format!("tenant '{}'", t.initial_domain))?;
         if ctx.json {
             println!("{}", serde_json::json!({"tenant": t.initial_domain, "purged": n}));

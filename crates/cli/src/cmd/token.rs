@@ -50,7 +50,7 @@ pub async fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
     match cmd {
         TokenCmd::Create { tenant, name, expires } => {
             let t = lookup::tenant(store, &tenant).await?;
-            let expires = expires.map(|d| jiff::Timestamp::now() + jiff::SignedDuration::from_hours(i64::from(d) * 24));
+            let expires = expires.map(|d| store.clock().now() + jiff::SignedDuration::from_hours(i64::from(d) * 24));
             let issued = tenantsync_server::auth::issue(t.id, name, expires)
                 .map_err(|e| Failure::cli("token", format!("no randomness available: {e}"), CliCode::NoRandomness))?;
             let stored = store.create_token(issued.record).await.about(|| format!("tenant '{tenant}'"))?;

@@ -31,7 +31,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 pub(super) async fn ctx(st: &AppState, tenant: &str, headers: &HeaderMap) -> ScimResult<Ctx> {
     let (id, secret) = bearer(headers).and_then(auth::parse).ok_or_else(ScimError::unauthorized)?;
     let token = st.store.get_token(id).await?.ok_or_else(ScimError::unauthorized)?;
-    let ok = auth::constant_time_eq(&auth::hash_secret(secret), &token.secret_hash) && token.is_usable(jiff::Timestamp::now());
+    let ok = auth::constant_time_eq(&auth::hash_secret(secret), &token.secret_hash) && token.is_usable(st.store.clock().now());
     if !ok {
         return Err(ScimError::unauthorized());
     }
