@@ -4,20 +4,21 @@
 //! users are written), [`hold_or_apply_deletions`] (the accidental-deletion threshold),
 //! manager references, and [`finish`] (the job state with the new watermark).
 use crate::compile::Compiled;
+use crate::context::Shared;
 use crate::groups::{self, Candidates, GroupPass};
 use crate::managers::{self, ManagerRef, RecentCopies};
 use crate::plan::Action;
 use crate::report::CycleReport;
 use crate::run::{Batch, Deletions, Run};
 use crate::scope::{Scope, Seen, assignments, live_groups};
-use crate::{Engine, EngineError, policy};
+use crate::{EngineError, policy};
 use jiff::Timestamp;
 use std::collections::BTreeSet;
 use tenantsync_domain::{ChangeCursor, ChangeOp, ExecutionState, ObjectId, ObjectKind, QuarantineReason, SyncConfigId, TenantId, User};
 use tenantsync_store::{CycleExecution, Escrow, JobState, JobStatusCode, ListQuery, ProvisioningAction, ProvisioningStatus, SyncStore, Visibility, WriteOp};
 
 /// Runs one cycle of job `id`.
-pub async fn run(engine: &Engine, id: SyncConfigId) -> Result<CycleReport, EngineError> {
+pub async fn run(engine: &Shared, id: SyncConfigId) -> Result<CycleReport, EngineError> {
     let store = engine.store().as_ref();
     // One cycle of a job at a time, across tasks and processes.
     let _lease = store.try_lease_job(id).await?.ok_or(EngineError::Leased)?;

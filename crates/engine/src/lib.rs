@@ -12,11 +12,14 @@
 //!
 //! The engine does no I/O of its own: it talks to storage only through the store traits.
 
-// The modules form a line, each using only those before it: error, compile, plan,
-// policy, report, run (a run's batches, escrows and log records), scope (one source
-// user as a configuration sees it), managers, groups, cycle, on_demand, scheduler.
+// The modules form a line, each using only those before it (a test below checks it):
+// error, context, compile, plan, policy, report, run (a run's batches, escrows and log
+// records), scope (one source user as a configuration sees it), managers, groups, cycle,
+// on_demand, engine, scheduler.
 mod compile;
+mod context;
 mod cycle;
+mod engine;
 mod error;
 mod groups;
 mod managers;
@@ -29,190 +32,70 @@ pub mod scheduler;
 mod scope;
 
 pub use compile::{Compiled, CompiledGroups, IS_SOFT_DELETED, NET_ID};
+pub use context::Limits;
+pub use engine::{Engine, ResetScope};
 pub use error::{EngineError, PlanError};
 pub use plan::{Action, Plan};
 pub use report::{CycleReport, GroupReport};
 
-use std::sync::Arc;
-use tenantsync_domain::{Clock, SyncConfigId, SyncConfiguration};
-use tenantsync_store::{JobState, JobStatusCode, SyncStore};
+#[cfg(test)]
+mod tests {
+    /// The modules in their line: each may use only those before it.
+    const LINE: &[(&str, &str)] = &[
+        ("error", include_str!("error.rs")),
+        ("context", include_str!("context.rs")),
+        ("compile", include_str!("compile.rs")),
+        ("plan", include_str!("plan.rs")),
+        ("policy", include_str!("policy.rs")),
+        ("report", include_str!("report.rs")),
+        ("run", include_str!("run.rs")),
+        ("scope", include_str!("scope.rs")),
+        ("managers", include_str!("managers.rs")),
+        ("groups", include_str!("groups.rs")),
+        ("cycle", include_str!("cycle.rs")),
+        ("on_demand", include_str!("on_demand.rs")),
+        ("engine", include_str!("engine.rs")),
+        ("scheduler", include_str!("scheduler.rs")),
+    ];
 
-/// What a restart resets (Entra's `resetScope`: a comma-separated list of `Watermark`,
-/// `Escrows`, `QuarantineState`, `Full`, `ForceDeletes`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ResetScope {
-    pub watermark: bool,
-    pub escrows: bool,
-    pub quarantine_state: bool,
-    pub full: bool,
-    pub force_deletes: bool,
-}
-
-impl ResetScope {
-    /// What the portal's "Restart provisioning" resets.
-    pub const DEFAULT: ResetScope = ResetScope { watermark: true, escrows: true, quarantine_state: true, full: false, force_deletes: false };
-
-    /// Parses `"Watermark, Escrows, QuarantineState"`; an empty text is [`ResetScope::DEFAULT`].
-    pub fn parse(text: &str) -> Result<ResetScope, String> {
-        if text.trim().is_empty() {
-            return Ok(Self::DEFAULT);
+    /// The module that defines a name re-exported at the crate's root.
+    fn home(name: &str) -> &str {
+        match name {
+            "EngineError" | "PlanError" => "error",
+            "Limits" => "context",
+            "Compiled" | "CompiledGroups" | "IS_SOFT_DELETED" | "NET_ID" => "compile",
+            "Action" | "Plan" => "plan",
+            "CycleReport" | "GroupReport" => "report",
+            "Engine" | "ResetScope" => "engine",
+            module => module,
         }
-        let mut r = ResetScope::default();
-        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            match part.to_ascii_lowercase().as_str() {
-                "watermark" => r.watermark = true,
-                "escrows" => r.escrows = true,
-                "quarantinestate" => r.quarantine_state = true,
-                "full" => r.full = true,
-                "forcedeletes" => r.force_deletes = true,
-                "none" => {}
-                _ => return Err(format!("unknown reset scope '{part}' (Watermark, Escrows, QuarantineState, Full, ForceDeletes)")),
+    }
+
+    /// What a module names through `crate::`: `crate::x::…` and `crate::{a, b::…}`.
+    fn uses(source: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for (i, _) in source.match_indices("crate::") {
+            let rest = &source[i + "crate::".len()..];
+            let ident = |s: &str| s.trim_start().chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect::<String>();
+            if let Some(group) = rest.strip_prefix('{') {
+                let group = &group[..group.find('}').unwrap_or(group.len())];
+                out.extend(group.split(',').map(ident).filter(|n| !n.is_empty()));
+            } else {
+                out.push(ident(rest));
             }
         }
-        Ok(r)
-    }
-}
-
-/// Bounds on what a cycle keeps in memory, whatever the directory's size. The defaults
-/// suit production; tests set them tiny to exercise what happens beyond them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Copies (source id → target id) a cycle remembers per generation, of two, to give a
-    /// new copy its manager without a lookup; older ones are looked up by anchor.
-    pub recent_copies: usize,
-    /// Manager references that wait for the second pass at most; beyond, what the cycle
-    /// planned so far is committed and they are resolved early.
-    pub pending_managers: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits { recent_copies: 65_536, pending_managers: 100_000 }
-    }
-}
-
-/// Runs sync configurations against a store.
-#[derive(Debug, Clone)]
-pub struct Engine {
-    store: Arc<dyn SyncStore>,
-    /// The store's clock: everything the engine stamps or schedules reads it.
-    clock: Arc<dyn Clock>,
-    limits: Limits,
-    /// Runs going at once (clones share it): they share the batch size.
-    runs: Arc<std::sync::atomic::AtomicUsize>,
-}
-
-impl Engine {
-    pub fn new(store: Arc<dyn SyncStore>) -> Self {
-        Self::with_limits(store, Limits::default())
+        out
     }
 
-    /// An engine whose cycles keep to `limits`.
-    pub fn with_limits(store: Arc<dyn SyncStore>, limits: Limits) -> Self {
-        let clock = store.clock();
-        Self { store, clock, limits, runs: Arc::default() }
-    }
-
-    /// Where the engine reads time: the store's clock.
-    pub fn clock(&self) -> &Arc<dyn Clock> {
-        &self.clock
-    }
-
-    pub(crate) fn runs(&self) -> Arc<std::sync::atomic::AtomicUsize> {
-        self.runs.clone()
-    }
-
-    pub fn limits(&self) -> Limits {
-        self.limits
-    }
-
-    pub fn store(&self) -> &Arc<dyn SyncStore> {
-        &self.store
-    }
-
-    /// Checks a configuration without saving it: both tenants exist, every mapping and
-    /// filter compiles against the source schema, no mapping writes a read-only target
-    /// attribute, group provisioning is only asked for with the assigned scope.
-    pub async fn validate(&self, config: &SyncConfiguration) -> Result<(), EngineError> {
-        self.store.get_tenant(config.source_tenant_id).await?;
-        self.store.get_tenant(config.target_tenant_id).await?;
-        Compiled::new(config.clone()).map(|_| ())
-    }
-
-    /// Validates and stores a new configuration.
-    pub async fn create_configuration(&self, config: SyncConfiguration) -> Result<SyncConfiguration, EngineError> {
-        self.validate(&config).await?;
-        Ok(self.store.create_sync_configuration(config).await?)
-    }
-
-    /// Validates and stores a changed configuration. A change of mappings (user or group),
-    /// group provisioning, scope, scoping filter or assignments makes the next cycle an initial one: everything is
-    /// re-evaluated (Entra does the same for mappings and filters).
-    pub async fn update_configuration(&self, config: SyncConfiguration) -> Result<SyncConfiguration, EngineError> {
-        self.validate(&config).await?;
-        let old = self.store.get_sync_configuration(config.id).await?;
-        let saved = self.store.update_sync_configuration(config).await?;
-        if old.user_mappings != saved.user_mappings
-            || old.scoping_filter != saved.scoping_filter
-            || old.scope != saved.scope
-            || old.assignments != saved.assignments
-            || old.provision_groups != saved.provision_groups
-            || old.group_mappings != saved.group_mappings
-        {
-            let mut state = self.store.job_state(saved.id).await?;
-            state.watermark = tenantsync_domain::ChangeCursor::START;
-            self.store.set_job_state(saved.id, state).await?;
+    #[test]
+    fn the_modules_form_a_line() {
+        let position = |m: &str| LINE.iter().position(|(name, _)| *name == m);
+        for (at, (name, source)) in LINE.iter().enumerate() {
+            for used in uses(source) {
+                let module = home(&used);
+                let Some(p) = position(module) else { panic!("{name}.rs uses crate::{used}, which is in no module of the line") };
+                assert!(p < at || module == *name, "{name}.rs uses crate::{used} ({module}.rs), which comes after it in the line");
+            }
         }
-        Ok(saved)
-    }
-
-    /// Lets a job run (its cycles are refused while it is paused).
-    pub async fn start(&self, id: SyncConfigId) -> Result<JobState, EngineError> {
-        let mut state = self.store.job_state(id).await?;
-        if state.status != JobStatusCode::Quarantine {
-            state.status = JobStatusCode::Active;
-        }
-        self.store.set_job_state(id, state.clone()).await?;
-        Ok(state)
-    }
-
-    /// Stops a job; its watermark, escrows and links are kept.
-    pub async fn pause(&self, id: SyncConfigId) -> Result<JobState, EngineError> {
-        let mut state = self.store.job_state(id).await?;
-        state.status = JobStatusCode::Paused;
-        self.store.set_job_state(id, state.clone()).await?;
-        Ok(state)
-    }
-
-    /// Restarts a job, resetting what `reset` names (Entra's `restart` with
-    /// `criteria.resetScope`). The job is active afterwards.
-    pub async fn restart(&self, id: SyncConfigId, reset: ResetScope) -> Result<JobState, EngineError> {
-        let mut state = self.store.job_state(id).await?;
-        if reset.watermark || reset.full {
-            state.watermark = tenantsync_domain::ChangeCursor::START;
-        }
-        if reset.escrows || reset.full {
-            state.escrows.clear();
-        }
-        if reset.quarantine_state || reset.full || reset.force_deletes {
-            state.quarantine_reason = None;
-        }
-        if reset.force_deletes {
-            state.force_deletes = true;
-        }
-        state.status = JobStatusCode::Active;
-        self.store.set_job_state(id, state.clone()).await?;
-        Ok(state)
-    }
-
-    /// Provisions one source user now through the real pipeline and returns what was
-    /// done, step by step (Entra's "provision on demand").
-    pub async fn provision_on_demand(&self, id: SyncConfigId, user: tenantsync_domain::ObjectId) -> Result<tenantsync_store::ProvisioningLog, EngineError> {
-        on_demand::provision(self, id, user).await
-    }
-
-    /// Runs one cycle of a configuration now.
-    pub async fn run_cycle(&self, id: SyncConfigId) -> Result<CycleReport, EngineError> {
-        cycle::run(self, id).await
     }
 }

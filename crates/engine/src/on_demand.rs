@@ -1,9 +1,10 @@
 //! On-demand provisioning of one user: the same scope → match → map → act and the same
 //! commit as a cycle, for one user now, with every step explained.
+use crate::context::Shared;
 use crate::plan::{self, Action};
 use crate::run::Run;
 use crate::scope::{Scope, assignments, live_groups};
-use crate::{Compiled, Engine, EngineError, policy};
+use crate::{Compiled, EngineError, policy};
 use serde_json::{Map, Value, json};
 use tenantsync_domain::{Anchor, AttrValue, ObjectId, SkipReason, StepKind, SyncConfigId, SyncScope};
 use tenantsync_store::{ProvisioningLog, ProvisioningStatus, ProvisioningStep, WriteOutcome};
@@ -25,7 +26,7 @@ fn text(v: &AttrValue) -> Value {
 /// done, with detailed steps: import (the source attributes), scoping (each condition and
 /// each scoping clause with its result), matching (what was searched, what was found) and
 /// export (per mapping: source value, expression, old and new target value).
-pub async fn provision(engine: &Engine, id: SyncConfigId, user: ObjectId) -> Result<ProvisioningLog, EngineError> {
+pub async fn provision(engine: &Shared, id: SyncConfigId, user: ObjectId) -> Result<ProvisioningLog, EngineError> {
     let store = engine.store().as_ref();
     // Not beside a running cycle of the same job: both write its state.
     let _lease = store.try_lease_job(id).await?.ok_or(EngineError::Leased)?;

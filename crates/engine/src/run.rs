@@ -1,8 +1,8 @@
 //! A run's state: the batches it hands to the store's writer, the deletions it holds back
 //! under the threshold, its escrows, its report, and the provisioning log records of its
 //! decisions. Cycles and on-demand provisioning both write through a [`Run`].
-use crate::Engine;
 use crate::EngineError;
+use crate::context::Shared;
 use crate::plan::Action;
 use crate::report::CycleReport;
 use std::collections::{BTreeSet, VecDeque};
@@ -153,7 +153,7 @@ pub(crate) struct Run {
 
 impl Run {
     pub(crate) async fn new(
-        engine: &Engine,
+        engine: &Shared,
         id: SyncConfigId,
         target: TenantId,
         state: JobState,
@@ -164,13 +164,13 @@ impl Run {
     }
 
     /// A run for one on-demand action.
-    pub(crate) async fn on_demand(engine: &Engine, id: SyncConfigId, target: TenantId) -> Result<Run, EngineError> {
+    pub(crate) async fn on_demand(engine: &Shared, id: SyncConfigId, target: TenantId) -> Result<Run, EngineError> {
         let cycle_id = format!("ondemand-{}", uuid::Uuid::now_v7());
         Self::named(engine, id, target, cycle_id, JobState::default(), RetryPolicy::default(), false).await
     }
 
     async fn named(
-        engine: &Engine,
+        engine: &Shared,
         id: SyncConfigId,
         target: TenantId,
         cycle_id: String,
