@@ -12,17 +12,35 @@ fn world(env: &Env) {
 fn a_configuration_runs_only_once_the_partners_allow_it() {
     let env = Env::new();
     world(&env);
-    let c =
-        env.json(&["sync", "create", "--source", "fabrikam.example", "--target", "contoso.example", "--scope", "all", "--filter", "department EQUALS Sales"]);
-    let id = c["id"].as_str().unwrap().to_owned();
-    let r = env.run(&["sync", "run", "fabrikam.example:contoso.example"]);
+    let create = ["sync", "create", "--source", "fabrikam.example", "--target", "contoso.example", "--scope", "all", "--filter", "department EQUALS Sales"];
+    // Refused at configuration time, as Entra's "test connection" does, naming what is missing.
+    let r = env.run(&create);
     assert_eq!(r.code, 1);
     assert!(r.stderr.trim().ends_with("[AzureActiveDirectoryCrossTenantSyncPolicyCheckFailure]"), "{}", r.stderr);
+    assert!(r.stderr.contains("inbound user synchronization"), "{}", r.stderr);
     assert_eq!(r.stderr.lines().count(), 1);
+    assert!(env.ok(&["sync", "list"]).lines().all(|l| !l.contains("fabrikam.example")), "nothing was stored");
     env.ok(&["partner", "set", "-t", "fabrikam.example", "--partner", "contoso.example", "--outbound-auto-redeem", "true"]);
     env.ok(&["partner", "set", "-t", "contoso.example", "--partner", "fabrikam.example", "--inbound-sync", "true", "--inbound-auto-redeem", "true"]);
     let shown = env.json(&["partner", "show", "-t", "contoso.example", "--partner", "fabrikam.example"]);
     assert_eq!(shown["inboundUserSync"], true);
+    let id = env.json(&create)["id"].as_str().unwrap().to_owned();
+    // Allowed, then withdrawn: the cycle fails the policy check, and the job's status and
+    // the provisioning logs say so (once, however often it is retried).
+    env.ok(&["partner", "set", "-t", "contoso.example", "--partner", "fabrikam.example", "--inbound-sync", "false"]);
+    for _ in 0..2 {
+        let r = env.run(&["sync", "run", "fabrikam.example:contoso.example"]);
+        assert_eq!(r.code, 1);
+        assert!(r.stderr.trim().ends_with("[AzureActiveDirectoryCrossTenantSyncPolicyCheckFailure]"), "{}", r.stderr);
+    }
+    let status = env.json(&["sync", "show", &id]);
+    assert_eq!(status["status"]["lastExecution"]["state"], "Failed");
+    assert!(status["status"]["lastExecution"]["error"].as_str().unwrap().starts_with("AzureActiveDirectoryCrossTenantSyncPolicyCheckFailure: "));
+    let logs = env.json(&["sync", "logs", &id]);
+    let logs = logs.as_array().unwrap();
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    assert_eq!((logs[0]["status"].as_str(), logs[0]["errorCode"].as_str()), (Some("failure"), Some("AzureActiveDirectoryCrossTenantSyncPolicyCheckFailure")));
+    env.ok(&["partner", "set", "-t", "contoso.example", "--partner", "fabrikam.example", "--inbound-sync", "true"]);
     let report = env.json(&["sync", "run", &id]);
     assert_eq!(report["initial"], true);
     assert_eq!(report["created"], 1, "only Sales passes the scoping filter");

@@ -9,13 +9,15 @@ use crate::groups::{self, Candidates, GroupPass};
 use crate::managers::{self, ManagerRef, RecentCopies};
 use crate::plan::Action;
 use crate::report::CycleReport;
-use crate::run::{Batch, Deletions, Run};
+use crate::run::{Batch, Deletions, Done, Run, Tally};
 use crate::scope::{Scope, Seen, assignments, live_groups};
 use crate::{EngineError, policy};
 use jiff::Timestamp;
 use std::collections::BTreeSet;
-use tenantsync_domain::{ChangeCursor, ChangeOp, ExecutionState, ObjectId, ObjectKind, QuarantineReason, SyncConfigId, TenantId, User};
-use tenantsync_store::{CycleExecution, Escrow, JobState, JobStatusCode, ListQuery, ProvisioningAction, ProvisioningStatus, SyncStore, Visibility, WriteOp};
+use tenantsync_domain::{ChangeCursor, ChangeOp, ExecutionState, ObjectId, ObjectKind, QuarantineReason, SyncConfigId, SyncConfiguration, TenantId, User};
+use tenantsync_store::{
+    CycleExecution, Escrow, JobState, JobStatusCode, ListQuery, ProvisioningAction, ProvisioningLog, ProvisioningStatus, SyncStore, Visibility, WriteOp,
+};
 
 /// Runs one cycle of job `id`.
 pub async fn run(engine: &Shared, id: SyncConfigId) -> Result<CycleReport, EngineError> {
@@ -28,10 +30,13 @@ pub async fn run(engine: &Shared, id: SyncConfigId) -> Result<CycleReport, Engin
     if state.status == JobStatusCode::Paused {
         return Err(EngineError::Paused);
     }
-    policy::check(store, cfg).await?;
+    let began = engine.clock().now();
+    if let Err(e) = policy::check(store, cfg).await {
+        record_failure(engine, cfg, state, &e, began).await?;
+        return Err(e);
+    }
     let (source, target) = (cfg.source_tenant_id, cfg.target_tenant_id);
     let target_tenant = store.get_tenant(target).await?;
-    let began = engine.clock().now();
     // Everything up to this head is covered by this cycle.
     let head = store.change_head(source).await?;
     let initial = state.watermark == ChangeCursor::START;
@@ -67,6 +72,51 @@ pub async fn run(engine: &Shared, id: SyncConfigId) -> Result<CycleReport, Engin
     managers::resolve(&mut run, &mut batch, managers, &copies, store, (source, target), None).await?;
     finish(&mut run, batch, verdict, waiting, &compiled, began).await?;
     Ok(run.report)
+}
+
+/// A cycle that could not start (the policy check failed): the job's last execution says
+/// so, with the error's code and message, and a provisioning log record names it — once
+/// for as long as the same error repeats (the job state's time moves on every attempt).
+async fn record_failure(engine: &Shared, cfg: &SyncConfiguration, mut state: JobState, e: &EngineError, began: Timestamp) -> Result<(), EngineError> {
+    let error = format!("{}: {e}", e.code());
+    let repeated = state.last_execution.as_ref().is_some_and(|x| x.state == ExecutionState::Failed && x.error.as_deref() == Some(error.as_str()));
+    let cycle_id = uuid::Uuid::now_v7().to_string();
+    let now = engine.clock().now();
+    let mut logs = Vec::new();
+    if !repeated {
+        logs.push(ProvisioningLog {
+            id: uuid::Uuid::now_v7().to_string(),
+            config_id: cfg.id,
+            cycle_id: cycle_id.clone(),
+            change_id: format!("{cycle_id}-1"),
+            activity_date_time: now,
+            provisioning_action: ProvisioningAction::Other,
+            status: ProvisioningStatus::Failure,
+            object_type: ObjectKind::User,
+            // A job-level record: its source is the configuration itself.
+            source_id: ObjectId::from_bytes(*cfg.id.as_bytes()),
+            source_display_name: cfg.display_name.clone(),
+            target_id: None,
+            skip_reason: None,
+            error_code: Some(e.code().to_owned()),
+            error_message: Some(e.to_string()),
+            modified_properties: Vec::new(),
+            steps: Vec::new(),
+            duration_in_milliseconds: 0,
+            op_index: None,
+        });
+    }
+    state.last_execution = Some(CycleExecution {
+        cycle_id,
+        state: ExecutionState::Failed,
+        initial: state.watermark == ChangeCursor::START,
+        time_began: began,
+        time_ended: now,
+        counters: Default::default(),
+        error: Some(error),
+    });
+    engine.store().commit_sync(cfg.id, cfg.target_tenant_id, Vec::new(), state, logs).await?;
+    Ok(())
 }
 
 /// Phase 1: every affected source user is planned and its writes queued. An initial
@@ -152,19 +202,13 @@ struct Verdict {
 fn hold_or_apply_deletions(run: &mut Run, batch: &mut Batch, mut deletes: Deletions, head: ChangeCursor) -> Verdict {
     let mut verdict = Verdict { status: JobStatusCode::Active, quarantine: None, watermark: head };
     if deletes.staged > 0 {
-        let r = &mut run.report;
-        r.staged_deletes = deletes.staged;
-        (r.soft_deleted, r.hard_deleted, r.groups.soft_deleted, r.groups.hard_deleted) = (0, 0, 0, 0);
+        run.report.staged_deletes = deletes.staged;
         verdict.status = JobStatusCode::Quarantine;
         verdict.quarantine = Some(QuarantineReason::TooManyDeletes);
         // The held-back deletions must be seen again: keep the old watermark.
         verdict.watermark = run.state.watermark;
     }
-    let held = std::mem::take(&mut deletes.held);
-    for ((sid, op), mut log) in held.ops.into_iter().zip(held.logs) {
-        log.op_index = None;
-        batch.add(sid, vec![op], log);
-    }
+    batch.append(std::mem::take(&mut deletes.held));
     verdict
 }
 
@@ -273,19 +317,16 @@ impl Work {
                 let mut log = run.log(sid, seen.name(), seen.matched.as_ref().map(|m| m.id), ProvisioningAction::Other, ProvisioningStatus::Failure);
                 log.error_code = Some(e.code().to_owned());
                 log.error_message = Some(e.to_string());
-                self.batch.add(sid, Vec::new(), log);
+                self.batch.add(sid, Vec::new(), log, Tally::Nothing);
                 run.escrow(sid, e.code(), e.to_string());
                 return Ok(None);
             }
         };
         let r = &mut run.report;
-        match p.action {
-            Action::Create => r.created += 1,
-            Action::Update => r.updated += 1,
-            Action::Restore => r.restored += 1,
-            Action::SoftDelete => r.soft_deleted += 1,
-            Action::HardDelete => r.hard_deleted += 1,
-            Action::Skip(_) => r.skipped += 1,
+        // A skip counts now; a write when it is written.
+        let tally = Done::of(&p.action).map_or(Tally::Nothing, Tally::User);
+        if tally == Tally::Nothing {
+            r.skipped += 1;
         }
         if p.action.entitled() {
             r.counters.count_entitled += 1;
@@ -311,9 +352,9 @@ impl Work {
         let log = seen.record(run, &p, modified, t0);
         let action = p.action.clone();
         if matches!(p.action, Action::SoftDelete | Action::HardDelete) {
-            self.deletes.add(&mut self.batch, sid, p.ops, log);
+            self.deletes.add(&mut self.batch, sid, p.ops, log, tally);
         } else {
-            self.batch.add(sid, p.ops, log);
+            self.batch.add(sid, p.ops, log, tally);
         }
         if self.batch.len() >= run.batch_objects() {
             run.send_pending(&mut self.batch).await?;

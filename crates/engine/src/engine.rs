@@ -2,7 +2,7 @@
 //! restarted, run and provisioned on demand.
 use crate::context::{Limits, Shared};
 use crate::report::CycleReport;
-use crate::{Compiled, EngineError, cycle, on_demand};
+use crate::{Compiled, EngineError, cycle, on_demand, policy};
 use std::sync::Arc;
 use tenantsync_domain::{Clock, SyncConfigId, SyncConfiguration};
 use tenantsync_store::{JobState, JobStatusCode, SyncStore};
@@ -81,9 +81,12 @@ impl Engine {
         Compiled::new(config.clone()).map(|_| ())
     }
 
-    /// Validates and stores a new configuration.
+    /// Validates and stores a new configuration. Like Entra's "test connection", it is
+    /// refused when the tenants' access settings do not allow the sync (the policy
+    /// check), naming each missing setting.
     pub async fn create_configuration(&self, config: SyncConfiguration) -> Result<SyncConfiguration, EngineError> {
         self.validate(&config).await?;
+        policy::check(self.store().as_ref(), &config).await?;
         Ok(self.store().create_sync_configuration(config).await?)
     }
 

@@ -15,7 +15,7 @@
 //! members), groups of users that changed, and groups in escrow, in an incremental one.
 use crate::compile::Compiled;
 use crate::plan::{Action, prop, text};
-use crate::run::{Batch, Decision, Deletions, Run};
+use crate::run::{Batch, Decision, Deletions, Done, Run, Tally};
 use crate::{EngineError, PlanError};
 use std::collections::BTreeSet;
 use tenantsync_domain::{Anchor, Clock, Group, GroupAttributes, GroupPatch, NewGroup, ObjectId, ObjectKind, SkipReason, SyncConfiguration, TenantId, User};
@@ -168,7 +168,7 @@ impl GroupPass<'_> {
                 log.error_message = Some(detail.clone());
                 log.duration_in_milliseconds = t0.elapsed().as_millis() as u64;
                 run.report.groups.skipped += 1;
-                batch.add(gid, Vec::new(), log);
+                batch.add(gid, Vec::new(), log, Tally::Nothing);
                 continue;
             } else {
                 match self.plan(store, gid, source.as_ref(), matched.as_ref(), assigned, whole).await {
@@ -179,23 +179,20 @@ impl GroupPass<'_> {
                         log.object_type = ObjectKind::Group;
                         log.error_code = Some(e.code().to_owned());
                         log.error_message = Some(e.to_string());
-                        batch.add(gid, Vec::new(), log);
+                        batch.add(gid, Vec::new(), log, Tally::Nothing);
                         run.escrow(gid, e.code(), e.to_string());
                         continue;
                     }
                 }
             };
-            let r = &mut run.report.groups;
-            match p.action {
-                Action::Create => r.created += 1,
-                Action::Update => r.updated += 1,
-                Action::Restore => r.restored += 1,
-                Action::SoftDelete => r.soft_deleted += 1,
-                Action::HardDelete => r.hard_deleted += 1,
-                Action::Skip(_) => r.skipped += 1,
-            }
-            r.members_added += p.added;
-            r.members_removed += p.removed;
+            // A skip counts now; writes when they are written.
+            let tally = match Done::of(&p.action) {
+                Some(done) => Tally::Group { done, members_added: p.added, members_removed: p.removed },
+                None => {
+                    run.report.groups.skipped += 1;
+                    Tally::Nothing
+                }
+            };
             if p.action.entitled() {
                 run.report.counters.count_entitled += 1;
             }
@@ -212,9 +209,9 @@ impl GroupPass<'_> {
             };
             let log = run.record(decision, p.modified, t0);
             if matches!(p.action, Action::SoftDelete | Action::HardDelete) {
-                deletes.add(batch, gid, p.ops, log);
+                deletes.add(batch, gid, p.ops, log, tally);
             } else {
-                batch.add(gid, p.ops, log);
+                batch.add(gid, p.ops, log, tally);
             }
             if batch.len() >= run.batch_objects() {
                 run.commit_pending(std::mem::take(batch)).await?;

@@ -125,6 +125,9 @@ pub async fn provision(engine: &Shared, id: SyncConfigId, user: ObjectId) -> Res
         log.status = ProvisioningStatus::Failure;
         log.error_code = Some(e.code().to_owned());
         log.error_message = Some(e.to_string());
+        if log.provisioning_action == tenantsync_store::ProvisioningAction::Create {
+            log.target_id = None;
+        }
     } else if let Some(Ok(WriteOutcome::User(u))) = results.last() {
         log.target_id = Some(u.id);
     }

@@ -29,26 +29,104 @@ const MIN_BATCH_OBJECTS: usize = 1000;
 /// is done (the planning of a batch does not always take as long as its writing).
 const IN_FLIGHT: usize = 2;
 
-/// Writes and their log records, committed together.
+/// What one object's writes did, once all of them succeeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Done {
+    Created,
+    Updated,
+    Restored,
+    SoftDeleted,
+    HardDeleted,
+}
+
+impl Done {
+    /// What a decision's writes do; `None` for a skip (it writes nothing).
+    pub(crate) fn of(action: &Action) -> Option<Done> {
+        match action {
+            Action::Create => Some(Done::Created),
+            Action::Update => Some(Done::Updated),
+            Action::Restore => Some(Done::Restored),
+            Action::SoftDelete => Some(Done::SoftDeleted),
+            Action::HardDelete => Some(Done::HardDeleted),
+            Action::Skip(_) => None,
+        }
+    }
+}
+
+/// What an object's writes add to the run's report. It is counted when the store has
+/// applied every one of them, so a report counts only what was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tally {
+    /// Nothing to count when written (a skip is counted when it is decided).
+    Nothing,
+    User(Done),
+    Group {
+        done: Done,
+        members_added: u64,
+        members_removed: u64,
+    },
+}
+
+impl Tally {
+    fn count(self, r: &mut CycleReport) {
+        let (done, counts) = match self {
+            Tally::Nothing => return,
+            Tally::User(done) => (done, [&mut r.created, &mut r.updated, &mut r.restored, &mut r.soft_deleted, &mut r.hard_deleted]),
+            Tally::Group { done, members_added, members_removed } => {
+                let g = &mut r.groups;
+                g.members_added += members_added;
+                g.members_removed += members_removed;
+                (done, [&mut g.created, &mut g.updated, &mut g.restored, &mut g.soft_deleted, &mut g.hard_deleted])
+            }
+        };
+        let [created, updated, restored, soft_deleted, hard_deleted] = counts;
+        *match done {
+            Done::Created => created,
+            Done::Updated => updated,
+            Done::Restored => restored,
+            Done::SoftDeleted => soft_deleted,
+            Done::HardDeleted => hard_deleted,
+        } += 1;
+    }
+}
+
+/// Writes and their log records, committed together, and what each object's writes will
+/// add to the report.
 #[derive(Default)]
 pub(crate) struct Batch {
     pub(crate) ops: Vec<(ObjectId, WriteOp)>,
     pub(crate) logs: Vec<ProvisioningLog>,
+    /// (first op, number of ops, tally) of each object whose writes count.
+    tallies: Vec<(usize, usize, Tally)>,
 }
 
 impl Batch {
     /// An empty batch with room for `objects` (no reallocation while it fills).
     pub(crate) fn with_room(objects: usize) -> Batch {
-        Batch { ops: Vec::with_capacity(objects), logs: Vec::with_capacity(objects) }
+        Batch { ops: Vec::with_capacity(objects), logs: Vec::with_capacity(objects), tallies: Vec::new() }
     }
 
-    pub(crate) fn add(&mut self, source: ObjectId, ops: Vec<WriteOp>, mut log: ProvisioningLog) {
+    pub(crate) fn add(&mut self, source: ObjectId, ops: Vec<WriteOp>, mut log: ProvisioningLog, tally: Tally) {
         if !ops.is_empty() {
             // The record reports the object's last write (the update after a restore).
             log.op_index = Some(self.ops.len() + ops.len() - 1);
+            if tally != Tally::Nothing {
+                self.tallies.push((self.ops.len(), ops.len(), tally));
+            }
         }
         self.ops.extend(ops.into_iter().map(|op| (source, op)));
         self.logs.push(log);
+    }
+
+    /// Moves everything of `other` to the end of this batch.
+    pub(crate) fn append(&mut self, other: Batch) {
+        let base = self.ops.len();
+        self.ops.extend(other.ops);
+        self.logs.extend(other.logs.into_iter().map(|mut log| {
+            log.op_index = log.op_index.map(|i| i + base);
+            log
+        }));
+        self.tallies.extend(other.tallies.into_iter().map(|(first, n, t)| (first + base, n, t)));
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -74,10 +152,10 @@ impl Deletions {
         Deletions { threshold, held: Batch::default(), staged: 0 }
     }
 
-    /// Adds one object's deletion (its ops and record) to `batch` or holds it.
-    pub(crate) fn add(&mut self, batch: &mut Batch, source: ObjectId, ops: Vec<WriteOp>, log: ProvisioningLog) {
+    /// Adds one object's deletion (its ops, record and tally) to `batch` or holds it.
+    pub(crate) fn add(&mut self, batch: &mut Batch, source: ObjectId, ops: Vec<WriteOp>, log: ProvisioningLog, tally: Tally) {
         let Some(threshold) = self.threshold else {
-            batch.add(source, ops, log);
+            batch.add(source, ops, log, tally);
             return;
         };
         if self.staged > 0 {
@@ -85,12 +163,13 @@ impl Deletions {
             batch.logs.push(staged(log));
             return;
         }
-        self.held.add(source, ops, log);
-        let held = self.held.ops.len() as u64;
+        self.held.add(source, ops, log, tally);
+        let held = self.held.logs.len() as u64;
         if held > threshold {
+            // Nothing held is written, nor counted.
             self.staged = held;
-            self.held.ops.clear();
-            batch.logs.extend(std::mem::take(&mut self.held.logs).into_iter().map(staged));
+            let Batch { logs, .. } = std::mem::take(&mut self.held);
+            batch.logs.extend(logs.into_iter().map(staged));
         }
     }
 }
@@ -125,7 +204,7 @@ impl Drop for RunShare {
     }
 }
 
-type Committed = Result<(Vec<ObjectId>, Vec<Result<WriteOutcome, StoreError>>), EngineError>;
+type Committed = Result<(Vec<ObjectId>, Vec<(usize, usize, Tally)>, Vec<Result<WriteOutcome, StoreError>>), EngineError>;
 type InFlight = tokio::task::JoinHandle<Committed>;
 
 /// One run of a job: a cycle, or one on-demand provisioning.
@@ -211,7 +290,8 @@ impl Run {
         let (sources, writes): (Vec<ObjectId>, Vec<WriteOp>) = batch.ops.into_iter().unzip();
         // Queued now; the task only waits for the answer.
         let answer = self.writer.write(writes, state, batch.logs);
-        self.inflight.push_back(tokio::spawn(async move { Ok((sources, answer.await?)) }));
+        let tallies = batch.tallies;
+        self.inflight.push_back(tokio::spawn(async move { Ok((sources, tallies, answer.await?)) }));
         Ok(())
     }
 
@@ -244,7 +324,12 @@ impl Run {
         let Some(handle) = self.inflight.pop_front() else {
             return Ok(());
         };
-        let (sources, results) = handle.await.map_err(|e| EngineError::Store(StoreError::Internal { message: format!("commit task: {e}") }))??;
+        let (sources, tallies, results) = handle.await.map_err(|e| EngineError::Store(StoreError::Internal { message: format!("commit task: {e}") }))??;
+        for (first, n, tally) in tallies {
+            if results.get(first..first + n).is_some_and(|r| r.iter().all(Result::is_ok)) {
+                tally.count(&mut self.report);
+            }
+        }
         for (source, result) in sources.into_iter().zip(results) {
             match result {
                 Ok(_) => self.report.counters.count_exported += 1,

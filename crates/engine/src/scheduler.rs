@@ -1,11 +1,13 @@
 //! Running every active job continuously, event-driven: a commit in a source tenant wakes
-//! the jobs reading it at once; a periodic pass is the safety net.
+//! the jobs reading it at once, and so does a change of a job made outside its cycles
+//! (start, restart, a configuration edited) — made by this process or by another on the
+//! same store (the CLI, a second `serve`). A periodic pass is the safety net.
 use crate::{Engine, EngineError};
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::time::Duration;
 use tenantsync_domain::{ChangeCursor, SyncConfigId, TenantId};
-use tenantsync_store::JobStatusCode;
+use tenantsync_store::{JobNotice, JobStatusCode};
 use tokio::sync::broadcast::error::RecvError;
 
 /// How the scheduler paces itself.
@@ -14,8 +16,8 @@ pub struct SchedulerOptions {
     /// Every job runs at least this often, changes or not (Entra's fixed 40 minutes is the
     /// ceiling; commits wake jobs at once anyway).
     pub interval: Duration,
-    /// How often the heads of source tenants are compared, to see commits made by other
-    /// processes on the same data directory (commits of this process wake jobs at once).
+    /// How often the heads of source tenants are compared, in case a notice of another
+    /// process's commit was lost (notices normally wake jobs at once).
     pub external_check: Duration,
     /// Provisioning log records older than this are purged on every safety-net pass (and
     /// on the first); `None` keeps them forever. Entra keeps them 30 days.
@@ -27,7 +29,7 @@ pub const DEFAULT_LOG_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 
 impl Default for SchedulerOptions {
     fn default() -> Self {
-        Self { interval: Duration::from_secs(40 * 60), external_check: Duration::from_secs(1), log_retention: Some(DEFAULT_LOG_RETENTION) }
+        Self { interval: Duration::from_secs(40 * 60), external_check: Duration::from_secs(10), log_retention: Some(DEFAULT_LOG_RETENTION) }
     }
 }
 
@@ -58,6 +60,7 @@ pub async fn run(
 ) -> Result<(), EngineError> {
     let store = engine.store().clone();
     let mut notices = store.subscribe();
+    let mut job_notices = store.subscribe_jobs();
     let mut by_source: HashMap<TenantId, Vec<SyncConfigId>> = HashMap::new();
     let mut heads: HashMap<TenantId, ChangeCursor> = HashMap::new();
     let mut dirty: BTreeSet<SyncConfigId> = BTreeSet::new();
@@ -133,6 +136,27 @@ pub async fn run(
                 while let Ok(n) = notices.try_recv() {
                     wake(n.tenant_id);
                 }
+            }
+            notice = job_notices.recv() => {
+                let mut wake = |notice: JobNotice| match notice {
+                    JobNotice::Job(id) if by_source.values().any(|ids| ids.contains(&id)) => {
+                        dirty.insert(id);
+                    }
+                    // A new or deleted configuration, or settings that concern every job.
+                    JobNotice::Job(_) | JobNotice::All => refresh = true,
+                };
+                let lagged = match notice {
+                    Ok(n) => {
+                        wake(n);
+                        false
+                    }
+                    Err(RecvError::Lagged(_)) => true,
+                    Err(RecvError::Closed) => return Ok(()),
+                };
+                while let Ok(n) = job_notices.try_recv() {
+                    wake(n);
+                }
+                refresh |= lagged;
             }
             _ = periodic.tick() => refresh = true,
             _ = external.tick() => {

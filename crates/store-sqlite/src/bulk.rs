@@ -31,10 +31,10 @@ pub fn start(store: SqliteStore, tenant: TenantId, options: BulkOptions) -> Resu
     let (fail_tx, fail_rx) = oneshot::channel();
     // The job holds no handle on the store itself: were it to hold the last one, the
     // store would be dropped (and its writer joined) on the writer thread.
-    let notices = store.inner.notices.clone();
+    let notices = store.notifier();
     let now = store.now_ms();
     let job: crate::Job = Box::new(move |conn| {
-        let notify = |head: Option<u64>| crate::send_notice(&notices, tenant, head);
+        let notify = |head: Option<u64>| notices.commit(tenant, head);
         let result = run(conn, tenant, now, options, &mut rx, &notify);
         if let Err(e) = result {
             let _ = fail_tx.send(Err(e));

@@ -12,6 +12,7 @@
 mod bulk;
 mod logblock;
 mod logcodec;
+mod notify;
 mod query;
 mod rows;
 mod schema;
@@ -77,7 +78,7 @@ struct Inner {
     waiting: Arc<AtomicUsize>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     readers: Mutex<Vec<Connection>>,
-    notices: broadcast::Sender<CommitNotice>,
+    notices: notify::Notifier,
     clock: Arc<dyn Clock>,
 }
 
@@ -129,7 +130,7 @@ impl SqliteStore {
                 let _ = conn.pragma_update(None, "wal_checkpoint", "TRUNCATE");
             })
             .map_err(|e| StoreError::Internal { message: format!("cannot start the writer thread: {e}") })?;
-        let (notices, _) = broadcast::channel(4096);
+        let notices = notify::Notifier::new(data_dir);
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 path,
@@ -153,7 +154,16 @@ impl SqliteStore {
     }
 
     fn notify(&self, tenant: TenantId, head: Option<u64>) {
-        send_notice(&self.inner.notices, tenant, head);
+        self.inner.notices.commit(tenant, head);
+    }
+
+    /// Tells the schedulers of every process that a job changed outside its cycles.
+    pub(crate) fn notify_job(&self, notice: tenantsync_store::JobNotice) {
+        self.inner.notices.job(notice);
+    }
+
+    pub(crate) fn notifier(&self) -> notify::Notifier {
+        self.inner.notices.clone()
     }
 
     /// Runs `f` on the writer thread and waits for its answer.
@@ -382,13 +392,6 @@ impl Listed for Group {
     }
     fn id(&self) -> ObjectId {
         self.id
-    }
-}
-
-fn send_notice(notices: &broadcast::Sender<CommitNotice>, tenant: TenantId, head: Option<u64>) {
-    if let Some(head) = head {
-        // No receivers is fine.
-        let _ = notices.send(CommitNotice { tenant_id: tenant, head: ChangeCursor(head) });
     }
 }
 
@@ -734,6 +737,6 @@ impl Store for SqliteStore {
     }
 
     fn subscribe(&self) -> broadcast::Receiver<CommitNotice> {
-        self.inner.notices.subscribe()
+        self.inner.notices.subscribe_commits()
     }
 }

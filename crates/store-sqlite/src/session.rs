@@ -22,8 +22,8 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, Weak, mpsc};
 use std::time::{Duration, Instant};
 use tenantsync_domain::{SyncConfigId, TenantId};
-use tenantsync_store::{CommitNotice, JobState, ProvisioningLog, Result, StoreError, SyncWriter, WriteFuture, WriteOp, WriteOutcome};
-use tokio::sync::{broadcast, oneshot};
+use tenantsync_store::{JobState, ProvisioningLog, Result, StoreError, SyncWriter, WriteFuture, WriteOp, WriteOutcome};
+use tokio::sync::oneshot;
 
 /// Objects (log records or target writes, whichever is more) per transaction at most. A
 /// million-user target's random index pages are then each written a few times per
@@ -88,8 +88,7 @@ impl SqliteSyncWriter {
         let (sender, rx) = mpsc::channel();
         sender.send(msg).map_err(|_| StoreError::Closed)?;
         let queue = self.store.queue()?;
-        let stream =
-            Stream { rx, slot: Arc::downgrade(&self.slot), queue: queue.clone(), notices: self.store.inner.notices.clone(), id: self.id, target: self.target };
+        let stream = Stream { rx, slot: Arc::downgrade(&self.slot), queue: queue.clone(), notices: self.store.notifier(), id: self.id, target: self.target };
         queue.submit(Box::new(move |conn| stream.run(conn)))?;
         slot.sender = Some(sender);
         Ok(())
@@ -147,7 +146,7 @@ struct Stream {
     rx: mpsc::Receiver<Msg>,
     slot: Weak<Mutex<Slot>>,
     queue: Queue,
-    notices: broadcast::Sender<CommitNotice>,
+    notices: crate::notify::Notifier,
     id: SyncConfigId,
     target: TenantId,
 }
@@ -160,7 +159,7 @@ impl Stream {
     fn commit(&self, open: &mut Option<Tx<'_>>) -> Result<()> {
         if let Some(tx) = open.take() {
             let head = tx.commit()?;
-            crate::send_notice(&self.notices, self.target, head);
+            self.notices.commit(self.target, head);
         }
         Ok(())
     }

@@ -8,7 +8,8 @@ use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
 use tenantsync_domain::{ObjectId, PartnerSettings, SyncConfigId, SyncConfiguration, TenantId};
 use tenantsync_store::{
-    JobLease, JobState, LogQuery, ProvisioningLog, ProvisioningStatus, Result, Store, StoreError, SyncStore, SyncWriter, WriteOp, WriteOutcome,
+    JobLease, JobNotice, JobState, LogQuery, ProvisioningAction, ProvisioningLog, ProvisioningStatus, Result, Store, StoreError, SyncStore, SyncWriter,
+    WriteOp, WriteOutcome,
 };
 
 const DEFAULTS: [u8; 16] = [0; 16];
@@ -70,7 +71,9 @@ impl SyncStore for SqliteStore {
             .map_err(sql_err)?;
             Ok(())
         })
-        .await
+        .await?;
+        self.notify_job(JobNotice::All);
+        Ok(())
     }
 
     async fn partner_settings(&self, tenant: TenantId, partner: Option<TenantId>) -> Result<PartnerSettings> {
@@ -103,6 +106,7 @@ impl SyncStore for SqliteStore {
             Ok(config)
         })
         .await
+        .inspect(|c| self.notify_job(JobNotice::Job(c.id)))
     }
 
     async fn update_sync_configuration(&self, config: SyncConfiguration) -> Result<SyncConfiguration> {
@@ -119,6 +123,7 @@ impl SyncStore for SqliteStore {
             Ok(config)
         })
         .await
+        .inspect(|c| self.notify_job(JobNotice::Job(c.id)))
     }
 
     async fn get_sync_configuration(&self, id: SyncConfigId) -> Result<SyncConfiguration> {
@@ -149,6 +154,7 @@ impl SyncStore for SqliteStore {
             tx.commit().map_err(sql_err)
         })
         .await
+        .inspect(|()| self.notify_job(JobNotice::Job(id)))
     }
 
     async fn job_state(&self, id: SyncConfigId) -> Result<JobState> {
@@ -173,6 +179,11 @@ impl SyncStore for SqliteStore {
             Ok(())
         })
         .await
+        .inspect(|()| self.notify_job(JobNotice::Job(id)))
+    }
+
+    fn subscribe_jobs(&self) -> tokio::sync::broadcast::Receiver<JobNotice> {
+        self.notifier().subscribe_jobs()
     }
 
     async fn commit_sync(
@@ -427,6 +438,10 @@ pub(crate) fn record_write(
                         log.status = ProvisioningStatus::Failure;
                         log.error_code = Some(e.code().to_owned());
                         log.error_message = Some(e.to_string());
+                        if log.provisioning_action == ProvisioningAction::Create {
+                            // The copy was not made: the record names no target.
+                            log.target_id = None;
+                        }
                         changed = true;
                     }
                     Ok(WriteOutcome::User(u)) if log.target_id != Some(u.id) => {

@@ -23,7 +23,7 @@ mod query;
 mod sync;
 
 pub use error::StoreError;
-pub use ops::{BatchMode, BulkOptions, BulkSummary, CommitNotice, ListQuery, Page, RejectedRow, Visibility, WriteOp, WriteOutcome};
+pub use ops::{BatchMode, BulkOptions, BulkSummary, CommitNotice, JobNotice, ListQuery, Page, RejectedRow, Visibility, WriteOp, WriteOutcome};
 pub use query::{ApiToken, CompareOp, Field, Filter, FilterValue, KeyValue, Keyset, NewApiToken, ObjectQuery, QueryPage, Seek, SortKey, UserGroup};
 pub use sync::{
     CycleCounters, CycleExecution, Escrow, JobLease, JobState, JobStatusCode, LogQuery, ModifiedProperty, ProvisioningAction, ProvisioningLog,
@@ -147,7 +147,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn changes_since(&self, tenant: TenantId, cursor: ChangeCursor, limit: u32) -> Result<ChangePage>;
     /// The cursor of the tenant's newest change.
     async fn change_head(&self, tenant: TenantId) -> Result<ChangeCursor>;
-    /// Hears of every commit that appended changes, after it is visible.
+    /// Hears of every commit that appended changes, after it is visible: this process's,
+    /// and those of other processes using the same store (at once where the store can
+    /// tell; a subscriber that must not miss one also re-reads heads now and then).
     fn subscribe(&self) -> broadcast::Receiver<CommitNotice>;
 
     /// Waits, without polling, until the tenant has a change after `cursor`; returns the

@@ -175,6 +175,15 @@ impl BulkSummary {
     pub const MAX_KEPT_REJECTIONS: usize = 1000;
 }
 
+/// A change to sync jobs made outside their cycles: a start, pause or restart, a
+/// configuration created, changed or deleted (`Job`), or access settings that may concern
+/// every job (`All`). Commits of the cycles themselves say nothing here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobNotice {
+    Job(tenantsync_domain::SyncConfigId),
+    All,
+}
+
 /// A commit that appended changes to a tenant's feed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CommitNotice {

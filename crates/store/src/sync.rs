@@ -319,6 +319,10 @@ pub trait SyncStore: Store {
     /// is held elsewhere. The lease ends with the guard, or with the process holding it.
     async fn try_lease_job(&self, id: SyncConfigId) -> Result<Option<JobLease>>;
 
+    /// Notices of changes to jobs made outside their cycles, by this process or another
+    /// on the same store (see [`crate::JobNotice`]): a scheduler wakes the job at once.
+    fn subscribe_jobs(&self) -> tokio::sync::broadcast::Receiver<crate::JobNotice>;
+
     /// Provisioning log records, newest first.
     async fn provisioning_logs(&self, query: &LogQuery) -> Result<Vec<ProvisioningLog>>;
     /// Deletes log records older than `cutoff`; returns how many.
