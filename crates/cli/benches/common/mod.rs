@@ -35,6 +35,27 @@ pub fn cpu_seconds() -> f64 {
     (ticks(14 - 3) + ticks(15 - 3)) as f64 / CLK_TCK
 }
 
+/// CPU time (user + system) the live thread whose name begins with `name` (as
+/// `/proc/self/task/*/comm` shows it, at most 15 bytes) has used so far, in seconds: what
+/// `getrusage(RUSAGE_THREAD)` would report on that thread.
+pub fn thread_cpu_seconds(name: &str) -> Option<f64> {
+    let prefix = name.get(..name.len().min(15)).unwrap_or(name);
+    for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if comm.trim_end().starts_with(prefix) {
+            let stat = std::fs::read_to_string(task.path().join("stat")).ok()?;
+            let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+            return Some((ticks(14 - 3) + ticks(15 - 3)) as f64 / CLK_TCK);
+        }
+    }
+    None
+}
+
+/// The name of the store's writer thread.
+pub const WRITER_THREAD: &str = "tenantsync-sqlite-writer";
+
 /// The load averages (1, 5, 15 minutes) as `/proc/loadavg` gives them.
 pub fn loadavg() -> String {
     let s = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
@@ -47,7 +68,9 @@ pub fn loadavg() -> String {
 pub struct Stopwatch {
     wall: Duration,
     cpu_s: f64,
-    running: Option<(Instant, f64)>,
+    /// The store's writer thread's CPU time, when it has one.
+    writer_cpu_s: Option<f64>,
+    running: Option<(Instant, f64, Option<f64>)>,
 }
 
 impl Stopwatch {
@@ -58,20 +81,23 @@ impl Stopwatch {
     }
 
     pub fn start(&mut self) {
-        self.running = Some((Instant::now(), cpu_seconds()));
+        self.running = Some((Instant::now(), cpu_seconds(), thread_cpu_seconds(WRITER_THREAD)));
     }
 
     pub fn stop(&mut self) {
-        if let Some((t0, c0)) = self.running.take() {
+        if let Some((t0, c0, w0)) = self.running.take() {
             self.wall += t0.elapsed();
             self.cpu_s += cpu_seconds() - c0;
+            if let (Some(w0), Some(w1)) = (w0, thread_cpu_seconds(WRITER_THREAD)) {
+                *self.writer_cpu_s.get_or_insert(0.0) += w1 - w0;
+            }
         }
     }
 
     /// Stops and returns the figures of `users` users written.
     pub fn finish(mut self, users: u64, written: Written) -> Timed {
         self.stop();
-        Timed { users, wall_s: self.wall.as_secs_f64(), cpu_s: self.cpu_s, written }
+        Timed { users, wall_s: self.wall.as_secs_f64(), cpu_s: self.cpu_s, writer_cpu_s: self.writer_cpu_s, written }
     }
 }
 
@@ -208,6 +234,10 @@ pub struct Timed {
     pub wall_s: f64,
     /// User + system CPU time of the child process within the timed section.
     pub cpu_s: f64,
+    /// The part of it spent on the store's writer thread (tenantsync only; the raw
+    /// baseline writes on its one thread).
+    #[serde(default)]
+    pub writer_cpu_s: Option<f64>,
     pub written: Written,
 }
 
@@ -220,6 +250,9 @@ impl Timed {
     }
     pub fn cpu_us(&self) -> f64 {
         self.cpu_s * 1e6 / self.users as f64
+    }
+    pub fn writer_cpu_us(&self) -> Option<f64> {
+        self.writer_cpu_s.map(|s| s * 1e6 / self.users as f64)
     }
 }
 
@@ -347,6 +380,18 @@ pub fn report(what: &str, rounds: &[Round]) {
         med(&|x| x.raw.wall_s / x.ours.wall_s),
         med(&|x| x.raw.cpu_s / x.ours.cpu_s)
     );
+    if rounds.iter().all(|x| x.ours.writer_cpu_s.is_some()) {
+        let each = |f: &dyn Fn(&Round) -> f64| rounds.iter().map(|x| format!("{:.2}", f(x))).collect::<Vec<_>>().join(" / ");
+        let writer = |x: &Round| x.ours.writer_cpu_us().unwrap_or(0.0);
+        let ratio = |x: &Round| x.raw.cpu_us() / writer(x);
+        println!(
+            "tenantsync's writer thread alone: CPU {} us/user (median {:.2}); raw ÷ writer thread within the round {}x (median {:.2}x)",
+            each(&writer),
+            med(&writer),
+            each(&ratio),
+            med(&ratio)
+        );
+    }
     println!(
         "medians in users/s: tenantsync {:.0}, raw {:.0}; CPU seconds: tenantsync {:.2}, raw {:.2}",
         med(&|x| x.ours.users_per_s()),
