@@ -51,9 +51,9 @@ use tenantsync_engine::scheduler::{self, SchedulerOptions};
 use tenantsync_store::{JobState, ListQuery, Store, SyncStore};
 use tenantsync_store_sqlite::{DB_FILE, SqliteStore, UNIT_OBJECTS};
 
-/// Objects per batch the engine hands the store's writer (`BATCH_OBJECTS` in
-/// crates/engine/src/cycle.rs, private to its crate): the baseline orders creates, packs
-/// log blocks and stores the job state per batch, as the sync does.
+/// Objects per batch the engine hands the store's writer (the engine's `BATCH_OBJECTS`,
+/// private to its crate): the baseline orders creates, packs log blocks and stores the
+/// job state per batch, as the sync does.
 const SYNC_BATCH_OBJECTS: usize = 8_000;
 /// Records per provisioning-log block (`BLOCK_RECORDS` in crates/store-sqlite/src/logblock.rs).
 const LOG_BLOCK_RECORDS: usize = 256;
