@@ -1,47 +1,71 @@
 //! The sync benchmark (see docs/benchmarks.md).
 //!
-//! `cargo bench -p tenantsync --bench sync -- [--users N] [--runs R] [--hub-users N] [--spokes K] [--latency-users N]`
+//! `cargo bench -p tenantsync --bench sync -- [--users N] [--runs R] [--hub-users N] [--spokes K] [--latency-users N] [--initial-only] [--against EXE]`
 //!
-//! In fresh child processes, alternating:
+//! In fresh child processes, R rounds, alternating (each side's CPU time is its own
+//! process's):
 //! - **initial sync**: a source tenant with N generated users (imported, not timed), a
 //!   target, default mappings, scope all users; one initial cycle through
-//!   `Engine::run_cycle`, provisioning logs included — users/s and peak memory;
-//! - **raw**: the raw rusqlite insert baseline of the import benchmark (N users + change
-//!   rows, plain prepared statements, 10,000 rows per transaction), for the ratio.
+//!   `Engine::run_cycle`, provisioning logs included — wall and CPU time, what it wrote,
+//!   its commit sizes (from the store's commit notices), peak memory;
+//! - **raw**: the same store set up the same way (not timed), closed, and the rows the
+//!   sync writes written again with plain rusqlite prepared statements: each target user
+//!   with every column the default mappings set (UPN in the B2B form, anchor, manager as
+//!   the sync sets it in the create), batches of 8,000 in UPN order, a change row each,
+//!   provisioning-log blocks of 256 records with bodies of the sync's measured bytes per
+//!   record and their two object rows per record, the job state per batch, in
+//!   transactions of [`tenantsync_store_sqlite::UNIT_OBJECTS`] rounded up to whole
+//!   batches, as the sync writer commits. The source users are read and mapped with the
+//!   clock stopped, a transaction's worth at a time.
 //!
-//! Then once: a **hub** (one source with `--hub-users` users, `--spokes` targets) run as
-//! concurrent jobs until all targets converge; and **event latency**: with a synced
-//! source of `--latency-users` users and the event-driven scheduler running, one
-//! attribute change at a time, measured from the source commit until the target copy
-//! shows it (p50, p99), and the cost of one incremental cycle after one change at 1,000
-//! users and at `--latency-users` users.
+//! The report checks that both wrote the same rows (counts and a digest of the user rows)
+//! and prints them, the commit sizes, each round with its load average and ratios, and
+//! the medians. `--against EXE` runs a second build of this benchmark (another commit)
+//! as a third side in every round.
 //!
-//! Without `--bench` (as `cargo test --benches` runs it) it is a quick smoke run.
+//! Then once (unless `--initial-only`): a **hub** (one source with `--hub-users` users,
+//! `--spokes` targets) run as concurrent jobs until all targets converge; and **event
+//! latency**: with a synced source of `--latency-users` users and the event-driven
+//! scheduler running, one attribute change at a time, measured from the source commit
+//! until the target copy shows it (p50, p99), and the cost of one incremental cycle after
+//! one change at 1,000 users and at `--latency-users` users.
+//!
+//! Without `--bench` (as `cargo test --all-targets` runs it) it is a quick smoke run.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod common;
 
-use common::{DOMAIN, arg, median, peak_rss_mib, percentile, raw};
+use common::{DOMAIN, Round, Stopwatch, Timed, Written, arg, child, commits_from_notices, median, open_raw, peak_rss_mib, percentile, set_head, user_columns};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
-use std::path::Path;
-use std::process::Command;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tenantsync_cli::generate;
 use tenantsync_cli::import::{ImportOptions, import_users};
-use tenantsync_domain::{Anchor, AttrValue, NewTenant, PartnerSettings, SyncConfiguration, SyncScope, Tenant, UserPatch};
+use tenantsync_domain::{Anchor, AttrValue, ChangeOp, NewTenant, ObjectId, PartnerSettings, SyncConfiguration, SyncScope, Tenant, Upn, UserPatch};
 use tenantsync_engine::Engine;
 use tenantsync_engine::scheduler::{self, SchedulerOptions};
-use tenantsync_store::{ListQuery, Store, SyncStore};
-use tenantsync_store_sqlite::SqliteStore;
+use tenantsync_store::{JobState, ListQuery, Store, SyncStore};
+use tenantsync_store_sqlite::{DB_FILE, SqliteStore, UNIT_OBJECTS};
+
+/// Objects per batch the engine hands the store's writer (the engine's `BATCH_OBJECTS`,
+/// private to its crate): the baseline orders creates, packs log blocks and stores the
+/// job state per batch, as the sync does.
+const SYNC_BATCH_OBJECTS: usize = 8_000;
+/// Records per provisioning-log block (`BLOCK_RECORDS` in crates/store-sqlite/src/logblock.rs).
+const LOG_BLOCK_RECORDS: usize = 256;
+/// The target tenant's initial domain.
+const TARGET_DOMAIN: &str = "test.contoso.example";
 
 const ALLOW: PartnerSettings =
     PartnerSettings { inbound_auto_redeem: Some(true), outbound_auto_redeem: Some(true), inbound_user_sync: Some(true), inbound_group_sync: Some(true) };
 
-#[derive(Debug, Serialize, Deserialize, Default, Clone, Copy)]
+#[derive(Debug, Serialize, Deserialize, Default, Clone)]
 struct SyncMeasure {
-    users_per_s: f64,
-    seconds: f64,
+    sync: Timed,
     peak_rss_mib: f64,
 }
 
@@ -78,15 +102,170 @@ fn initial_sync(dir: &Path, users: usize) -> SyncMeasure {
         let store = Arc::new(SqliteStore::open(dir).unwrap());
         let engine = Engine::new(store.clone());
         let s = source(&store, dir, users).await;
-        let t = tenant(&store, "Contoso Test", "test.contoso.example").await;
+        let t = tenant(&store, "Contoso Test", TARGET_DOMAIN).await;
         let c = arrow(&engine, &s, &t).await;
-        let t0 = Instant::now();
+        let mut notices = store.subscribe();
+        let mut watch = Stopwatch::started();
         let report = engine.run_cycle(c.id).await.unwrap();
-        let seconds = t0.elapsed().as_secs_f64();
+        watch.stop();
+        let peak_rss_mib = peak_rss_mib();
         assert_eq!(report.created as usize, users);
         assert_eq!(store.count_users(t.id, tenantsync_store::Visibility::Active).await.unwrap() as usize, users);
-        SyncMeasure { users_per_s: users as f64 / seconds, seconds, peak_rss_mib: peak_rss_mib() }
+        let commits = commits_from_notices(&mut notices, t.id, 0);
+        let written = Written::count(&dir.join(DB_FILE), t.id.as_bytes(), commits);
+        SyncMeasure { sync: watch.finish(users as u64, written), peak_rss_mib }
     })
+}
+
+/// One batch of the raw baseline: target rows (in the order they are inserted) and the
+/// (source, target) pairs its log records name, in walk order.
+struct RawBatch {
+    rows: Vec<Vec<Value>>,
+    logged: Vec<([u8; 16], [u8; 16])>,
+}
+
+/// The raw baseline of the initial sync: what the sync writes, written with plain
+/// prepared statements (see the module docs). `log_bytes_per_record`: the sync's
+/// provisioning-log body bytes per record, measured in the same round.
+fn raw_sync(dir: &Path, users: usize, log_bytes_per_record: f64) -> Timed {
+    // The same store, set up as the sync's (not timed), then closed.
+    let (source_id, target_id, config_id) = rt().block_on(async {
+        let store = Arc::new(SqliteStore::open(dir).unwrap());
+        let engine = Engine::new(store.clone());
+        let s = source(&store, dir, users).await;
+        let t = tenant(&store, "Contoso Test", TARGET_DOMAIN).await;
+        let c = arrow(&engine, &s, &t).await;
+        (*s.id.as_bytes(), t.id, *c.id.as_bytes())
+    });
+    let target = *target_id.as_bytes();
+    let target_domain = tenantsync_domain::DomainName::parse(TARGET_DOMAIN).unwrap();
+    let db = dir.join(DB_FILE);
+    let mut conn = open_raw(&db);
+    // Source rows are read as the store's readers read: their own connection and settings.
+    let reader = Connection::open_with_flags(&db, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    reader.pragma_update(None, "cache_size", -32 * 1024).unwrap();
+    reader.pragma_update(None, "mmap_size", 256_i64 * 1024 * 1024).unwrap();
+    let cols = user_columns(&conn);
+    let col = |name: &str| cols.iter().position(|c| c == name).unwrap_or_else(|| panic!("users has no column {name}"));
+    let (c_id, c_upn, c_manager) = (col("id"), col("upn"), col("manager_id"));
+    let select = format!("SELECT {} FROM users WHERE tenant_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3", cols.join(", "));
+    let insert = format!("INSERT INTO users ({}) VALUES ({})", cols.join(", "), (1..=cols.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", "));
+    // The sync writer commits once a transaction holds UNIT_OBJECTS objects, counted
+    // after each batch.
+    let per_tx = UNIT_OBJECTS.div_ceil(SYNC_BATCH_OBJECTS) * SYNC_BATCH_OBJECTS;
+    let state = serde_json::to_string(&JobState::default()).unwrap();
+    // Log bodies: bytes that do not compress, as many per block as the sync's blocks hold.
+    let mut rng = generate::Rng::new(7);
+    let body: Vec<u8> = (0..(log_bytes_per_record * LOG_BLOCK_RECORDS as f64).ceil() as usize + 1).map(|_| rng.next_u64() as u8).collect();
+    let blob = |v: &Value| -> [u8; 16] {
+        match v {
+            Value::Blob(b) => b.as_slice().try_into().unwrap(),
+            other => panic!("not an id: {other:?}"),
+        }
+    };
+    let mut copies: HashMap<[u8; 16], [u8; 16]> = HashMap::with_capacity(users);
+    let mut after = [0u8; 16];
+    let mut seq: u64 = 0;
+    let mut commits = Vec::new();
+    let mut watch = Stopwatch::default();
+    loop {
+        // Not timed: the next transaction's source users, mapped as the default mappings
+        // map them, each batch in UPN order as the store's writer orders creates.
+        let source_rows: Vec<Vec<Value>> = reader
+            .prepare_cached(&select)
+            .unwrap()
+            .query_map(params![source_id, after, per_tx as i64], |r| (0..cols.len()).map(|i| r.get::<_, Value>(i)).collect())
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let Some(last) = source_rows.last() else { break };
+        after = blob(&last[c_id]);
+        let n = source_rows.len();
+        let now = jiff::Timestamp::now().as_millisecond();
+        let mut batches = Vec::new();
+        let mut source_rows = source_rows.into_iter().peekable();
+        while source_rows.peek().is_some() {
+            let mut batch = RawBatch { rows: Vec::with_capacity(SYNC_BATCH_OBJECTS), logged: Vec::with_capacity(SYNC_BATCH_OBJECTS) };
+            for mut v in source_rows.by_ref().take(SYNC_BATCH_OBJECTS) {
+                let sid = blob(&v[c_id]);
+                let tid = *ObjectId::new().as_bytes();
+                copies.insert(sid, tid);
+                let upn = match &v[c_upn] {
+                    Value::Text(u) => Upn::parse(u).unwrap().external_in(&target_domain).unwrap().to_string(),
+                    other => panic!("not a UPN: {other:?}"),
+                };
+                let manager = match &v[c_manager] {
+                    Value::Null => Value::Null,
+                    m => Value::Blob(copies.get(&blob(m)).expect("the generated managers come before their reports").to_vec()),
+                };
+                for (i, name) in cols.iter().enumerate() {
+                    v[i] = match name.as_str() {
+                        "tenant_id" => Value::Blob(target.to_vec()),
+                        "id" => Value::Blob(tid.to_vec()),
+                        "upn" => Value::Text(upn.clone()),
+                        "manager_id" => manager.clone(),
+                        "anchor_tenant" => Value::Blob(source_id.to_vec()),
+                        "anchor_object" => Value::Blob(sid.to_vec()),
+                        // Member, set on create.
+                        "user_type" => Value::Integer(0),
+                        "version" => Value::Integer(1),
+                        "created_ms" | "modified_ms" => Value::Integer(now),
+                        // Not mapped.
+                        "extensions" | "external_id" | "deleted_ms" => Value::Null,
+                        _ => continue,
+                    };
+                }
+                batch.rows.push(v);
+                batch.logged.push((sid, tid));
+            }
+            batch.rows.sort_by_cached_key(|v| match &v[c_upn] {
+                Value::Text(u) => u.to_ascii_lowercase(),
+                _ => String::new(),
+            });
+            batches.push(batch);
+        }
+
+        watch.start();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).unwrap();
+        {
+            let mut ins = tx.prepare_cached(&insert).unwrap();
+            let mut chg = tx
+                .prepare_cached(
+                    "INSERT INTO changes (tenant_id, seq, at_ms, object_kind, object_id, op, member_id, attributes) VALUES (?1, ?2, ?3, 0, ?4, ?5, NULL, NULL)",
+                )
+                .unwrap();
+            let mut blk = tx
+                .prepare_cached(
+                    "INSERT INTO provisioning_log_blocks (id, config_id, first_ms, last_ms, statuses, records, body) VALUES (NULL, ?1, ?2, ?2, 1, ?3, ?4)",
+                )
+                .unwrap();
+            let mut obj = tx.prepare_cached("INSERT OR IGNORE INTO provisioning_log_objects (object_id, block_id) VALUES (?1, ?2)").unwrap();
+            let mut job = tx.prepare_cached("UPDATE job_states SET watermark = ?1, body = ?2 WHERE config_id = ?3").unwrap();
+            for batch in &batches {
+                for v in &batch.rows {
+                    ins.execute(rusqlite::params_from_iter(v)).unwrap();
+                    seq += 1;
+                    chg.execute(params![target, seq as i64, now, v[c_id], ChangeOp::Create.code()]).unwrap();
+                }
+                for block in batch.logged.chunks(LOG_BLOCK_RECORDS) {
+                    let len = (log_bytes_per_record * block.len() as f64).round() as usize;
+                    blk.execute(params![config_id, now, block.len() as i64, &body[..len.min(body.len())]]).unwrap();
+                    let id = tx.last_insert_rowid();
+                    for (s, t) in block {
+                        obj.execute(params![s, id]).unwrap();
+                        obj.execute(params![t, id]).unwrap();
+                    }
+                }
+                job.execute(params![0, state, config_id]).unwrap();
+            }
+            set_head(&tx, &target, seq);
+        }
+        tx.commit().unwrap();
+        watch.stop();
+        commits.push(n as u64);
+    }
+    let written = Written::count(&db, &target, commits);
+    watch.finish(users as u64, written)
 }
 
 fn hub(dir: &Path, users: usize, spokes: usize) -> f64 {
@@ -197,13 +376,6 @@ fn latency(dir: &Path, users: usize, samples: usize) -> Latency {
     })
 }
 
-fn child<T: for<'de> Deserialize<'de>>(args: &[&str]) -> T {
-    let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(std::env::current_exe().unwrap()).args(args).arg("--dir").arg(dir.path()).output().unwrap();
-    assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().last().unwrap_or_default()).unwrap()
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let bench = args.iter().any(|a| a == "--bench");
@@ -214,10 +386,13 @@ fn main() {
     let latency_users = num("--latency-users", 1_000_000, 2_000);
     let samples = num("--samples", 200, 20);
     if let Some(mode) = arg(&args, "--child") {
-        let dir = std::path::PathBuf::from(arg(&args, "--dir").unwrap());
+        let dir = PathBuf::from(arg(&args, "--dir").unwrap());
         let line = match mode.as_str() {
             "sync" => serde_json::to_string(&initial_sync(&dir, users)).unwrap(),
-            "raw" => serde_json::to_string(&raw(&dir, users)).unwrap(),
+            "raw" => {
+                let per_record: f64 = arg(&args, "--log-bytes-per-record").unwrap().parse().unwrap();
+                serde_json::to_string(&raw_sync(&dir, users, per_record)).unwrap()
+            }
             "hub" => serde_json::to_string(&hub(&dir, hub_users, spokes)).unwrap(),
             _ => serde_json::to_string(&latency(&dir, latency_users, samples)).unwrap(),
         };
@@ -225,28 +400,42 @@ fn main() {
         return;
     }
     let runs = num("--runs", 3, 1);
+    let against = arg(&args, "--against").map(PathBuf::from);
+    let exe = std::env::current_exe().unwrap();
+    let owned = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<String>>();
     let n = users.to_string();
-    let (mut ours, mut base) = (Vec::new(), Vec::new());
+    let (mut rounds, mut peaks) = (Vec::new(), Vec::new());
     for run in 1..=runs {
-        let a: SyncMeasure = child(&["--child", "sync", "--users", &n]);
-        eprintln!("run {run} sync: {a:?}");
-        let b: common::Measure = child(&["--child", "raw", "--users", &n]);
-        eprintln!("run {run} raw:  {:.0} users/s", b.import_per_s);
-        ours.push(a);
-        base.push(b);
+        let load = common::loadavg();
+        let a: SyncMeasure = child(&exe, &owned(&["--child", "sync", "--users", &n]));
+        eprintln!("run {run} (load {load}) sync: {:.0} users/s, {:.2} CPU us/user", a.sync.users_per_s(), a.sync.cpu_us());
+        let w = &a.sync.written;
+        let per_record = format!("{:.3}", w.log_body_bytes as f64 / w.log_records.max(1) as f64);
+        let b: Timed = child(&exe, &owned(&["--child", "raw", "--users", &n, "--log-bytes-per-record", &per_record]));
+        eprintln!("run {run} raw:  {:.0} users/s, {:.2} CPU us/user", b.users_per_s(), b.cpu_us());
+        let c: Option<SyncMeasure> = against.as_ref().map(|x| child(x, &owned(&["--child", "sync", "--users", &n])));
+        if let Some(c) = &c {
+            eprintln!("run {run} --against: {:.0} users/s, {:.2} CPU us/user", c.sync.users_per_s(), c.sync.cpu_us());
+        }
+        common::check_same_rows(&a.sync.written, &b.written);
+        peaks.push(a.peak_rss_mib);
+        rounds.push(Round { load, ours: a.sync, raw: b, against: c.map(|c| c.sync) });
     }
-    let hub_s: f64 = child(&["--child", "hub", "--hub-users", &hub_users.to_string(), "--spokes", &spokes.to_string()]);
-    let lat: Latency = child(&["--child", "latency", "--latency-users", &latency_users.to_string(), "--samples", &samples.to_string()]);
-    let ours_rate = median(ours.iter().map(|m| m.users_per_s).collect());
-    let raw_rate = median(base.iter().map(|m| m.import_per_s).collect());
-    println!("sync benchmark, medians of {runs} alternating runs");
+    println!("load average at the end: {}", common::loadavg());
+    common::report(&format!("initial 1:1 sync of {users} users, provisioning logs included"), &rounds);
+    println!("peak memory of the initial sync: {:.0} MiB", median(peaks));
+    if args.iter().any(|a| a == "--initial-only") {
+        return;
+    }
+    let hub_s: f64 = child(&exe, &owned(&["--child", "hub", "--hub-users", &hub_users.to_string(), "--spokes", &spokes.to_string()]));
+    println!("hub with {spokes} spokes and {hub_users} users: all converged in {hub_s:.1} s (load average {})", common::loadavg());
+    let lat: Latency = child(&exe, &owned(&["--child", "latency", "--latency-users", &latency_users.to_string(), "--samples", &samples.to_string()]));
     println!(
-        "initial 1:1 sync of {users} users (logs included): {ours_rate:.0} users/s; raw insert baseline {raw_rate:.0} users/s; ratio {:.2}x",
-        ours_rate / raw_rate
+        "event-driven change to target ({latency_users}-user source, {samples} samples): p50 {:.1} ms, p99 {:.1} ms (load average {})",
+        lat.p50_ms,
+        lat.p99_ms,
+        common::loadavg()
     );
-    println!("peak memory of the initial sync: {:.0} MiB", median(ours.iter().map(|m| m.peak_rss_mib).collect()));
-    println!("hub with {spokes} spokes and {hub_users} users: all converged in {hub_s:.1} s");
-    println!("event-driven change to target ({latency_users}-user source, {samples} samples): p50 {:.1} ms, p99 {:.1} ms", lat.p50_ms, lat.p99_ms);
     println!(
         "one incremental cycle after one change: {:.2} ms at 1,000 users, {:.2} ms at {latency_users} users ({:.2}x)",
         lat.incremental_small_ms,

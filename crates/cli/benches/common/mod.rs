@@ -1,49 +1,414 @@
-//! What the benchmarks share: measurements, the child-process protocol, and the raw
-//! rusqlite baseline (the same tables and indexes, plain prepared statements).
+//! What the benchmarks share: the measurements (wall and CPU time of a timed section), the
+//! child-process protocol, what a run wrote (row counts, commit sizes, a digest of the
+//! user rows), the raw connection settings, and the report that sets a run of tenantsync
+//! beside the raw baseline of the same round.
+//!
+//! Each side runs in a child process of its own, so the CPU time a child reads for itself
+//! is that side's alone; wall time moves with the machine's load, CPU time much less.
 #![allow(dead_code)]
 
-use rusqlite::{Connection, params};
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags, params};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
-use std::time::Instant;
+use std::process::Command;
+use std::time::{Duration, Instant};
 use tenantsync_cli::generate;
-use tenantsync_domain::ObjectId;
-
-/// A change row as the raw baseline decodes it.
-pub type RawChange = (i64, i64, i64, [u8; 16], i64, Option<[u8; 16]>, Option<String>);
 
 pub const DOMAIN: &str = "contoso.example";
 pub const LOOKUPS: usize = 20_000;
-pub const RAW_TX_ROWS: usize = 10_000;
 
-#[derive(Debug, Serialize, Deserialize, Clone, Copy, Default)]
-pub struct Measure {
-    pub import_per_s: f64,
-    pub import_s: f64,
-    pub feed_per_s: f64,
-    pub lookup_p50_us: f64,
-    pub lookup_p99_us: f64,
-    /// Peak resident memory when the import has finished.
-    pub import_peak_mib: f64,
-    /// Peak resident memory at the end (after the feed read and lookups).
-    pub peak_rss_mib: f64,
+/// Clock ticks per second of `/proc/self/stat` (`USER_HZ`, 100 on Linux: part of its ABI).
+const CLK_TCK: f64 = 100.0;
+
+/// CPU time (user + system) this process has used so far, all its threads (live and
+/// ended) together, in seconds: what `getrusage(RUSAGE_SELF)` reports, read from
+/// `/proc/self/stat` (utime + stime, in ticks of 10 ms) because the workspace forbids the
+/// `unsafe` of a direct call and `libc` is not a dependency of this crate.
+pub fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces); field 3 (state) comes first.
+    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    // utime is field 14, stime field 15.
+    (ticks(14 - 3) + ticks(15 - 3)) as f64 / CLK_TCK
 }
 
-impl Measure {
-    /// The figures of one run: `users` imported in `import_s`, `seen` changes read in
-    /// `feed_s`, lookup latencies in µs.
-    pub fn new(users: usize, import_s: f64, seen: usize, feed_s: f64, mut lat: Vec<f64>, import_peak_mib: f64) -> Measure {
-        lat.sort_by(|a, b| a.total_cmp(b));
-        Measure {
-            import_per_s: users as f64 / import_s,
-            import_s,
-            feed_per_s: seen as f64 / feed_s,
-            lookup_p50_us: percentile(&lat, 0.5),
-            lookup_p99_us: percentile(&lat, 0.99),
-            import_peak_mib,
-            peak_rss_mib: peak_rss_mib(),
+/// CPU time (user + system) the live thread whose name begins with `name` (as
+/// `/proc/self/task/*/comm` shows it, at most 15 bytes) has used so far, in seconds: what
+/// `getrusage(RUSAGE_THREAD)` would report on that thread.
+pub fn thread_cpu_seconds(name: &str) -> Option<f64> {
+    let prefix = name.get(..name.len().min(15)).unwrap_or(name);
+    for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if comm.trim_end().starts_with(prefix) {
+            let stat = std::fs::read_to_string(task.path().join("stat")).ok()?;
+            let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+            return Some((ticks(14 - 3) + ticks(15 - 3)) as f64 / CLK_TCK);
         }
     }
+    None
+}
+
+/// The name of the store's writer thread.
+pub const WRITER_THREAD: &str = "tenantsync-sqlite-writer";
+
+/// The load averages (1, 5, 15 minutes) as `/proc/loadavg` gives them.
+pub fn loadavg() -> String {
+    let s = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+}
+
+/// Wall and CPU time of a timed section, which may be stopped and started again (the
+/// sync baseline reads the next transaction's source rows with the clock stopped).
+#[derive(Debug, Default)]
+pub struct Stopwatch {
+    wall: Duration,
+    cpu_s: f64,
+    /// The store's writer thread's CPU time, when it has one.
+    writer_cpu_s: Option<f64>,
+    running: Option<(Instant, f64, Option<f64>)>,
+}
+
+impl Stopwatch {
+    pub fn started() -> Stopwatch {
+        let mut w = Stopwatch::default();
+        w.start();
+        w
+    }
+
+    pub fn start(&mut self) {
+        self.running = Some((Instant::now(), cpu_seconds(), thread_cpu_seconds(WRITER_THREAD)));
+    }
+
+    pub fn stop(&mut self) {
+        if let Some((t0, c0, w0)) = self.running.take() {
+            self.wall += t0.elapsed();
+            self.cpu_s += cpu_seconds() - c0;
+            if let (Some(w0), Some(w1)) = (w0, thread_cpu_seconds(WRITER_THREAD)) {
+                *self.writer_cpu_s.get_or_insert(0.0) += w1 - w0;
+            }
+        }
+    }
+
+    /// Stops and returns the figures of `users` users written.
+    pub fn finish(mut self, users: u64, written: Written) -> Timed {
+        self.stop();
+        Timed { users, wall_s: self.wall.as_secs_f64(), cpu_s: self.cpu_s, writer_cpu_s: self.writer_cpu_s, written }
+    }
+}
+
+/// What a timed section wrote, counted after it (not timed): the reader of a report sees
+/// that both sides wrote the same rows in transactions of the same size.
+#[derive(Debug, Serialize, Deserialize, Default, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// The written tenant's users, those with a manager, those with an anchor.
+    pub users: u64,
+    pub with_manager: u64,
+    pub with_anchor: u64,
+    /// The tenant's change rows, and how many are creates.
+    pub changes: u64,
+    pub creates: u64,
+    /// Provisioning-log storage: blocks, the records they hold, their bodies' bytes, and
+    /// the rows of `provisioning_log_objects`.
+    pub log_blocks: u64,
+    pub log_records: u64,
+    pub log_body_bytes: u64,
+    pub log_objects: u64,
+    /// Users per commit, in order (tenantsync: measured from its commit notices; the
+    /// baseline: its own commits).
+    pub commits: Vec<u64>,
+    /// FNV-1a of the tenant's user rows in UPN order, ids and times left out (the
+    /// manager and the anchored source user by their UPN): equal when both sides wrote
+    /// the same users.
+    pub digest: u64,
+}
+
+impl Written {
+    /// Counts what `db` holds for `tenant`; `commits` as the caller observed them.
+    pub fn count(db: &Path, tenant: &[u8; 16], commits: Vec<u64>) -> Written {
+        let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+        let one = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> (u64, u64, u64) {
+            let n = |r: &rusqlite::Row<'_>, i: usize| r.get::<_, Option<i64>>(i).map(|v| v.unwrap_or(0) as u64);
+            conn.query_row(sql, p, |r| Ok((n(r, 0)?, n(r, 1)?, n(r, 2)?))).unwrap()
+        };
+        let (users, with_manager, with_anchor) = one("SELECT count(*), count(manager_id), count(anchor_tenant) FROM users WHERE tenant_id = ?1", &[tenant]);
+        let (changes, creates, _) = one("SELECT count(*), sum(op = 1), 0 FROM changes WHERE tenant_id = ?1", &[tenant]);
+        // Logs belong to configurations, not tenants; a benchmark's store has one.
+        let (log_blocks, log_records, log_body_bytes) = one("SELECT count(*), sum(records), sum(length(body)) FROM provisioning_log_blocks", &[]);
+        let (log_objects, _, _) = one("SELECT count(*), 0, 0 FROM provisioning_log_objects", &[]);
+        Written {
+            users,
+            with_manager,
+            with_anchor,
+            changes,
+            creates,
+            log_blocks,
+            log_records,
+            log_body_bytes,
+            log_objects,
+            commits,
+            digest: digest(&conn, tenant),
+        }
+    }
+
+    /// The differences from `other` that matter (commit sizes and log bytes are shown,
+    /// not compared: the log bytes are matched on average, block by block).
+    pub fn differences(&self, other: &Written) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut check = |name: &str, a: u64, b: u64| {
+            if a != b {
+                out.push(format!("{name}: {a} vs {b}"));
+            }
+        };
+        check("users", self.users, other.users);
+        check("users with a manager", self.with_manager, other.with_manager);
+        check("users with an anchor", self.with_anchor, other.with_anchor);
+        check("change rows", self.changes, other.changes);
+        check("creates", self.creates, other.creates);
+        check("log blocks", self.log_blocks, other.log_blocks);
+        check("log records", self.log_records, other.log_records);
+        check("log object rows", self.log_objects, other.log_objects);
+        check("user rows digest", self.digest, other.digest);
+        out
+    }
+}
+
+/// The columns of `users` in the real schema, in order.
+pub fn user_columns(conn: &Connection) -> Vec<String> {
+    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('users') ORDER BY cid").unwrap();
+    stmt.query_map([], |r| r.get::<_, String>(0)).unwrap().collect::<Result<_, _>>().unwrap()
+}
+
+/// FNV-1a over the content of a tenant's user rows (see [`Written::digest`]).
+fn digest(conn: &Connection, tenant: &[u8; 16]) -> u64 {
+    const SKIP: [&str; 7] = ["tenant_id", "id", "manager_id", "anchor_tenant", "anchor_object", "created_ms", "modified_ms"];
+    let cols: Vec<String> = user_columns(conn).into_iter().filter(|c| !SKIP.contains(&c.as_str())).map(|c| format!("u.{c}")).collect();
+    let sql = format!(
+        "SELECT {}, m.upn, s.upn, u.anchor_tenant IS NOT NULL FROM users u \
+         LEFT JOIN users m ON m.tenant_id = u.tenant_id AND m.id = u.manager_id \
+         LEFT JOIN users s ON s.tenant_id = u.anchor_tenant AND s.id = u.anchor_object \
+         WHERE u.tenant_id = ?1 ORDER BY u.upn COLLATE NOCASE",
+        cols.join(", ")
+    );
+    let mut stmt = conn.prepare(&sql).unwrap();
+    let n = stmt.column_count();
+    let mut rows = stmt.query([tenant]).unwrap();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut feed = |bytes: &[u8]| {
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    while let Some(row) = rows.next().unwrap() {
+        for i in 0..n {
+            match row.get_ref(i).unwrap() {
+                ValueRef::Null => feed(&[0]),
+                ValueRef::Integer(v) => {
+                    feed(&[1]);
+                    feed(&v.to_le_bytes());
+                }
+                ValueRef::Real(v) => {
+                    feed(&[2]);
+                    feed(&v.to_le_bytes());
+                }
+                ValueRef::Text(t) | ValueRef::Blob(t) => {
+                    feed(&[3]);
+                    feed(&(t.len() as u64).to_le_bytes());
+                    feed(t);
+                }
+            }
+        }
+    }
+    h
+}
+
+/// The figures of one timed section.
+#[derive(Debug, Serialize, Deserialize, Default, Clone)]
+pub struct Timed {
+    pub users: u64,
+    pub wall_s: f64,
+    /// User + system CPU time of the child process within the timed section.
+    pub cpu_s: f64,
+    /// The part of it spent on the store's writer thread (tenantsync only; the raw
+    /// baseline writes on its one thread).
+    #[serde(default)]
+    pub writer_cpu_s: Option<f64>,
+    pub written: Written,
+}
+
+impl Timed {
+    pub fn users_per_s(&self) -> f64 {
+        self.users as f64 / self.wall_s
+    }
+    pub fn wall_us(&self) -> f64 {
+        self.wall_s * 1e6 / self.users as f64
+    }
+    pub fn cpu_us(&self) -> f64 {
+        self.cpu_s * 1e6 / self.users as f64
+    }
+    pub fn writer_cpu_us(&self) -> Option<f64> {
+        self.writer_cpu_s.map(|s| s * 1e6 / self.users as f64)
+    }
+}
+
+/// Users per commit as runs: `10 x 104,000 + 1 x 64,000`.
+pub fn commits_summary(commits: &[u64]) -> String {
+    let mut runs: Vec<(u64, u64)> = Vec::new();
+    for &c in commits {
+        match runs.last_mut() {
+            Some((n, size)) if *size == c => *n += 1,
+            _ => runs.push((1, c)),
+        }
+    }
+    if runs.is_empty() {
+        return "none".into();
+    }
+    runs.iter().map(|(n, size)| format!("{n} x {}", thousands(*size))).collect::<Vec<_>>().join(" + ")
+}
+
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// One round of alternating runs: tenantsync, the raw baseline, and optionally a second
+/// build of tenantsync (`--against`), with the load average when the round began.
+#[derive(Debug, Clone)]
+pub struct Round {
+    pub load: String,
+    pub ours: Timed,
+    pub raw: Timed,
+    pub against: Option<Timed>,
+}
+
+/// Fails loudly when the two sides did not write the same rows.
+pub fn check_same_rows(ours: &Written, raw: &Written) {
+    let diff = ours.differences(raw);
+    assert!(diff.is_empty(), "the raw baseline no longer writes what tenantsync writes ({}); update the baseline", diff.join("; "));
+}
+
+/// Prints the rows both sides wrote, the commit sizes, each round, and the medians;
+/// ratios are raw time ÷ tenantsync time within a round (1.00x: as fast as raw, higher
+/// is better), then their median.
+pub fn report(what: &str, rounds: &[Round]) {
+    let Some(first) = rounds.first() else { return };
+    let (o, r) = (&first.ours.written, &first.raw.written);
+    let pair = |a: u64, b: u64| format!("{} | {}", thousands(a), thousands(b));
+    println!("{what}: {} rounds alternating tenantsync, raw baseline{}", rounds.len(), if first.against.is_some() { ", --against build" } else { "" });
+    println!("rows written per run (tenantsync | raw):");
+    println!(
+        "  users {} (with a manager {}, with an anchor {})",
+        pair(o.users, r.users),
+        pair(o.with_manager, r.with_manager),
+        pair(o.with_anchor, r.with_anchor)
+    );
+    println!("  change rows {} (creates {})", pair(o.changes, r.changes), pair(o.creates, r.creates));
+    if o.log_records + r.log_records > 0 {
+        let per = |w: &Written| w.log_body_bytes as f64 / w.log_records.max(1) as f64;
+        println!(
+            "  provisioning-log blocks {} holding {} records, {} body bytes ({:.0} | {:.0} per record), object rows {}",
+            pair(o.log_blocks, r.log_blocks),
+            pair(o.log_records, r.log_records),
+            pair(o.log_body_bytes, r.log_body_bytes),
+            per(o),
+            per(r),
+            pair(o.log_objects, r.log_objects)
+        );
+    }
+    println!("  user rows identical (digest of every column, ids and times left out): {}", if o.digest == r.digest { "yes" } else { "NO" });
+    println!("transactions, users per commit: tenantsync {} | raw {}", commits_summary(&o.commits), commits_summary(&r.commits));
+    if let Some(a) = &first.against {
+        let diff = o.differences(&a.written);
+        let same = if diff.is_empty() { "the same rows".to_owned() } else { format!("NOT the same rows ({})", diff.join("; ")) };
+        println!("--against build: {same}; users per commit {}", commits_summary(&a.written.commits));
+    }
+    println!(
+        "per user: wall|CPU time in us (CPU: user + system of the side's own process); ratio: raw ÷ tenantsync within the round (1.00x: as fast as raw, higher is better)"
+    );
+    println!(
+        "{:<5} {:<16} {:>22} {:>22} {:>13}{}",
+        "run",
+        "load 1/5/15 min",
+        "tenantsync wall|CPU",
+        "raw wall|CPU",
+        "ratio wall|CPU",
+        if first.against.is_some() { "     --against wall|CPU  ratio wall|CPU  CPU against/this" } else { "" }
+    );
+    let cell = |t: &Timed| format!("{:.2}|{:.2} us/user", t.wall_us(), t.cpu_us());
+    let ratio = |raw: &Timed, t: &Timed| (raw.wall_s / t.wall_s, raw.cpu_s / t.cpu_s);
+    for (i, round) in rounds.iter().enumerate() {
+        let (w, c) = ratio(&round.raw, &round.ours);
+        let extra = round.against.as_ref().map_or(String::new(), |a| {
+            let (aw, ac) = ratio(&round.raw, a);
+            format!("  {:>22} {:>7.2}|{:.2}x {:>12.2}x", cell(a), aw, ac, a.cpu_s / round.ours.cpu_s)
+        });
+        println!("{:<5} {:<16} {:>22} {:>22} {:>8.2}|{:.2}x{extra}", i + 1, round.load, cell(&round.ours), cell(&round.raw), w, c);
+    }
+    let med = |f: &dyn Fn(&Round) -> f64| median(rounds.iter().map(f).collect());
+    let ours = format!("{:.2}|{:.2} us/user", med(&|x| x.ours.wall_us()), med(&|x| x.ours.cpu_us()));
+    let raw = format!("{:.2}|{:.2} us/user", med(&|x| x.raw.wall_us()), med(&|x| x.raw.cpu_us()));
+    let extra = if first.against.is_some() {
+        let a = |f: fn(&Timed) -> f64| med(&|x: &Round| x.against.as_ref().map_or(0.0, f));
+        format!(
+            "  {:>22} {:>7.2}|{:.2}x {:>12.2}x",
+            format!("{:.2}|{:.2} us/user", a(Timed::wall_us), a(Timed::cpu_us)),
+            med(&|x| x.against.as_ref().map_or(0.0, |t| x.raw.wall_s / t.wall_s)),
+            med(&|x| x.against.as_ref().map_or(0.0, |t| x.raw.cpu_s / t.cpu_s)),
+            med(&|x| x.against.as_ref().map_or(0.0, |t| t.cpu_s / x.ours.cpu_s))
+        )
+    } else {
+        String::new()
+    };
+    println!(
+        "{:<5} {:<16} {:>22} {:>22} {:>8.2}|{:.2}x{extra}",
+        "med",
+        "",
+        ours,
+        raw,
+        med(&|x| x.raw.wall_s / x.ours.wall_s),
+        med(&|x| x.raw.cpu_s / x.ours.cpu_s)
+    );
+    if rounds.iter().all(|x| x.ours.writer_cpu_s.is_some()) {
+        let each = |f: &dyn Fn(&Round) -> f64| rounds.iter().map(|x| format!("{:.2}", f(x))).collect::<Vec<_>>().join(" / ");
+        let writer = |x: &Round| x.ours.writer_cpu_us().unwrap_or(0.0);
+        let ratio = |x: &Round| x.raw.cpu_us() / writer(x);
+        println!(
+            "tenantsync's writer thread alone: CPU {} us/user (median {:.2}); raw ÷ writer thread within the round {}x (median {:.2}x)",
+            each(&writer),
+            med(&writer),
+            each(&ratio),
+            med(&ratio)
+        );
+    }
+    println!(
+        "medians in users/s: tenantsync {:.0}, raw {:.0}; CPU seconds: tenantsync {:.2}, raw {:.2}",
+        med(&|x| x.ours.users_per_s()),
+        med(&|x| x.raw.users_per_s()),
+        med(&|x| x.ours.cpu_s),
+        med(&|x| x.raw.cpu_s)
+    );
+}
+
+/// Runs `exe` as a child with `args` and `--dir <a fresh temporary directory>`, and
+/// parses the last line it prints.
+pub fn child<T: for<'de> Deserialize<'de>>(exe: &Path, args: &[String]) -> T {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(exe).args(args).arg("--dir").arg(dir.path()).output().unwrap();
+    assert!(out.status.success(), "{} {args:?} failed: {}", exe.display(), String::from_utf8_lossy(&out.stderr));
+    let line = String::from_utf8_lossy(&out.stdout).lines().last().unwrap_or_default().to_owned();
+    serde_json::from_str(&line).unwrap_or_else(|e| panic!("{} {args:?} printed {line:?}: {e}", exe.display()))
 }
 
 pub fn arg(args: &[String], name: &str) -> Option<String> {
@@ -68,9 +433,14 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// The middle value; of an even count, the mean of the two middle ones.
 pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
-    percentile(&v, 0.5)
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
 }
 
 /// 20,000 UPNs spread over the generated users.
@@ -88,124 +458,45 @@ pub fn sample_upns(users: usize) -> Vec<String> {
     out
 }
 
-pub fn configure_raw(conn: &Connection) {
-    conn.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+/// A raw read-write connection with the settings of the store's writer connection.
+pub fn open_raw(db: &Path) -> Connection {
+    let conn = Connection::open(db).unwrap();
+    conn.busy_timeout(Duration::from_secs(10)).unwrap();
     conn.pragma_update(None, "foreign_keys", true).unwrap();
     conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
     conn.pragma_update(None, "cache_size", -tenantsync_store_sqlite::WRITER_CACHE_KIB).unwrap();
     conn.pragma_update(None, "temp_store", "MEMORY").unwrap();
-    conn.pragma_update(None, "page_size", tenantsync_store_sqlite::page_size()).unwrap();
     conn.pragma_update(None, "wal_autocheckpoint", tenantsync_store_sqlite::WAL_AUTOCHECKPOINT_PAGES).unwrap();
-    conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0)).unwrap();
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).unwrap();
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode.to_ascii_lowercase(), "wal");
+    conn
 }
 
-/// The raw baseline: same tables and indexes, plain prepared statements, no tenantsync.
-pub fn raw(dir: &Path, users: usize) -> Measure {
-    let path = dir.join("raw.db");
-    let mut conn = Connection::open(&path).unwrap();
-    configure_raw(&conn);
-    for sql in tenantsync_store_sqlite::migrations() {
-        conn.execute_batch(sql).unwrap();
-    }
-    let tenant = *uuid::Uuid::now_v7().as_bytes();
-    let now = jiff::Timestamp::now().as_millisecond();
-    conn.execute(
-        "INSERT INTO tenants (id, display_name, initial_domain, created_ms, retention_days) VALUES (?1, 'Contoso', ?2, ?3, 30)",
-        params![tenant, DOMAIN, now],
-    )
-    .unwrap();
-    // The same rows, built before the clock starts.
-    let rows: Vec<([u8; 16], Vec<String>)> = generate::users(1, users, DOMAIN, "Contoso", false).map(|u| (*ObjectId::new().as_bytes(), u.values)).collect();
-    let opt = |s: &String| if s.is_empty() { None } else { Some(s.clone()) };
-    let t0 = Instant::now();
-    let mut seq: i64 = 0;
-    for chunk in rows.chunks(RAW_TX_ROWS) {
-        let tx = conn.transaction().unwrap();
-        {
-            let mut ins = tx
-                .prepare_cached(
-                    "INSERT INTO users (tenant_id, id, upn, mail, display_name, given_name, surname, mail_nickname, account_enabled, \
-                     user_type, department, job_title, company_name, employee_id, office_location, street_address, city, state, \
-                     postal_code, country, usage_location, preferred_language, telephone_number, mobile_phone, manager_id, extensions, \
-                     anchor_tenant, anchor_object, version, created_ms, modified_ms, deleted_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, \
-                     ?8, ?9, 0, ?10, ?11, ?12, ?13, ?14, NULL, ?15, ?16, NULL, ?17, ?18, ?19, ?20, NULL, NULL, NULL, NULL, NULL, 1, ?21, ?21, NULL)",
-                )
-                .unwrap();
-            let mut chg = tx.prepare_cached("INSERT INTO changes (tenant_id, seq, at_ms, object_kind, object_id, op) VALUES (?1, ?2, ?3, 0, ?4, 1)").unwrap();
-            for (id, v) in chunk {
-                // Columns of generate::CSV_HEADER: upn, mail, displayName, givenName, surname, mailNickname,
-                // accountEnabled, department, jobTitle, companyName, employeeId, officeLocation, city, state,
-                // country, usageLocation, preferredLanguage, telephoneNumber, manager.
-                ins.execute(params![
-                    tenant,
-                    id,
-                    v[0],
-                    opt(&v[1]),
-                    opt(&v[2]),
-                    opt(&v[3]),
-                    opt(&v[4]),
-                    opt(&v[5]),
-                    v[6] == "true",
-                    opt(&v[7]),
-                    opt(&v[8]),
-                    opt(&v[9]),
-                    opt(&v[10]),
-                    opt(&v[11]),
-                    opt(&v[12]),
-                    opt(&v[13]),
-                    opt(&v[14]),
-                    opt(&v[15]),
-                    opt(&v[16]),
-                    opt(&v[17]),
-                    now
-                ])
-                .unwrap();
-                seq += 1;
-                chg.execute(params![tenant, seq, now, id]).unwrap();
+/// Sets the tenant's change head, as a commit of the store's write path does.
+pub fn set_head(conn: &Connection, tenant: &[u8; 16], head: u64) {
+    conn.prepare_cached("UPDATE tenants SET change_head = ?1 WHERE id = ?2").unwrap().execute(params![head as i64, tenant]).unwrap();
+}
+
+/// A run's commit sizes from the commit notices a store sent for `tenant` since `rx` was
+/// subscribed (each notice carries the tenant's change head after a commit; every user
+/// written is one change).
+pub fn commits_from_notices(
+    rx: &mut tokio::sync::broadcast::Receiver<tenantsync_store::CommitNotice>,
+    tenant: tenantsync_domain::TenantId,
+    head0: u64,
+) -> Vec<u64> {
+    let mut out = Vec::new();
+    let mut last = head0;
+    loop {
+        match rx.try_recv() {
+            Ok(n) if n.tenant_id == tenant => {
+                out.push(n.head.0 - last);
+                last = n.head.0;
             }
-            tx.execute("UPDATE tenants SET change_head = ?1 WHERE id = ?2", params![seq, tenant]).unwrap();
-        }
-        tx.commit().unwrap();
-    }
-    let import_s = t0.elapsed().as_secs_f64();
-    let import_peak_mib = peak_rss_mib();
-    drop(rows);
-    // Reads go through a read-only connection with the store's reader settings, as
-    // tenantsync's reads do.
-    let conn = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-    conn.pragma_update(None, "cache_size", -32 * 1024).unwrap();
-    conn.pragma_update(None, "mmap_size", 256_i64 * 1024 * 1024).unwrap();
-
-    let t0 = Instant::now();
-    let mut seen = 0usize;
-    {
-        let mut stmt = conn
-            .prepare("SELECT seq, at_ms, object_kind, object_id, op, member_id, attributes FROM changes WHERE tenant_id = ?1 AND seq > 0 ORDER BY seq")
-            .unwrap();
-        let mut q = stmt.query([tenant]).unwrap();
-        while let Some(r) = q.next().unwrap() {
-            let row: RawChange =
-                (r.get(0).unwrap(), r.get(1).unwrap(), r.get(2).unwrap(), r.get(3).unwrap(), r.get(4).unwrap(), r.get(5).unwrap(), r.get(6).unwrap());
-            std::hint::black_box(row);
-            seen += 1;
+            Ok(_) => {}
+            Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => panic!("missed commit notices"),
+            Err(_) => return out,
         }
     }
-    let feed_s = t0.elapsed().as_secs_f64();
-    assert_eq!(seen, users);
-
-    let upns = sample_upns(users);
-    let mut lat = Vec::with_capacity(upns.len());
-    let mut stmt = conn.prepare("SELECT * FROM users WHERE tenant_id = ?1 AND upn = ?2 COLLATE NOCASE").unwrap();
-    for upn in &upns {
-        let t0 = Instant::now();
-        let mut q = stmt.query(params![tenant, upn]).unwrap();
-        let row = q.next().unwrap().expect("user present");
-        let mut cols = Vec::with_capacity(32);
-        for i in 0..32 {
-            cols.push(row.get::<_, rusqlite::types::Value>(i).unwrap());
-        }
-        lat.push(t0.elapsed().as_secs_f64() * 1e6);
-        assert_eq!(cols.len(), 32);
-    }
-    Measure::new(users, import_s, seen, feed_s, lat, import_peak_mib)
 }
