@@ -18,21 +18,16 @@ use tenantsync_cli::generate;
 pub const DOMAIN: &str = "contoso.example";
 pub const LOOKUPS: usize = 20_000;
 
-/// Clock ticks per second of `/proc/self/stat` (`USER_HZ`, 100 on Linux: part of its ABI).
+/// Clock ticks per second of `/proc/self/task/*/stat` (`USER_HZ`, 100 on Linux: part of
+/// its ABI).
 const CLK_TCK: f64 = 100.0;
 
 /// CPU time (user + system) this process has used so far, all its threads (live and
-/// ended) together, in seconds: what `getrusage(RUSAGE_SELF)` reports, read from
-/// `/proc/self/stat` (utime + stime, in ticks of 10 ms) because the workspace forbids the
-/// `unsafe` of a direct call and `libc` is not a dependency of this crate.
+/// ended) together, in seconds: `getrusage(RUSAGE_SELF)`, to the microsecond.
 pub fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name (which may hold spaces); field 3 (state) comes first.
-    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
-    // utime is field 14, stime field 15.
-    (ticks(14 - 3) + ticks(15 - 3)) as f64 / CLK_TCK
+    use nix::sys::resource::{UsageWho, getrusage};
+    use nix::sys::time::TimeValLike;
+    getrusage(UsageWho::RUSAGE_SELF).map_or(0.0, |u| (u.user_time().num_microseconds() + u.system_time().num_microseconds()) as f64 / 1e6)
 }
 
 /// CPU time (user + system) the live thread whose name begins with `name` (as
