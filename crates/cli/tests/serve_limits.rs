@@ -58,7 +58,7 @@ fn a_request_in_time_is_not_cut_by_the_timeouts() {
     let env = Env::new();
     let token = contoso_with_token(&env);
     let auth = format!("Bearer {token}");
-    let s = Served::start(&env, &["--header-read-timeout", "2s", "--body-read-timeout", "2s", "--idle-timeout", "2s"]);
+    let s = Served::start(&env, &["--header-read-timeout", "5s", "--body-read-timeout", "5s", "--idle-timeout", "5s"]);
     // A head and a body each sent in pieces, well within their limits.
     let body = user("piecemeal@contoso.example");
     let req = request_bytes("POST", "/scim/v2/contoso.example/Users", &s.addr, &[("Authorization", &auth)], Some(&body), true);
@@ -97,10 +97,10 @@ fn at_the_connection_cap_the_longest_idle_connection_makes_room_and_busy_ones_ar
     let s = Served::start(&env, &["--max-connections", "2", "--idle-timeout", "5m", "--header-read-timeout", "5m"]);
     let mut older = s.connect();
     older.write_all(get.as_bytes()).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(read_one(&mut older, PATIENCE).status, 200);
     let mut newer = s.connect();
     newer.write_all(get.as_bytes()).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(read_one(&mut newer, PATIENCE).status, 200);
     let third = s.request("GET", "/scim/v2/contoso.example/Users", &[("Authorization", &auth)], None);
     assert_eq!(third.status, 200);
     assert!(closed_within(&mut older, PATIENCE), "the longest-idle connection was closed");
@@ -110,12 +110,12 @@ fn at_the_connection_cap_the_longest_idle_connection_makes_room_and_busy_ones_ar
 
     // Two connections in the middle of a request head are not idle: a third waits until
     // the header-read timeout has closed one.
-    let s = Served::start(&env, &["--max-connections", "2", "--header-read-timeout", "500ms"]);
+    let s = Served::start(&env, &["--max-connections", "2", "--header-read-timeout", "2s"]);
     let mut partial: Vec<_> = (0..2).map(|_| s.connect()).collect();
     for p in &mut partial {
         p.write_all(b"GET /scim/v2/contoso.example/Users HTTP/1.1\r\n").unwrap();
     }
-    std::thread::sleep(Duration::from_millis(200));
+    std::thread::sleep(Duration::from_millis(500));
     let third = s.request("GET", "/scim/v2/contoso.example/Users", &[("Authorization", &auth)], None);
     assert_eq!(third.status, 200);
     for p in &mut partial {
@@ -151,15 +151,22 @@ fn sigterm_finishes_requests_in_flight_and_closes_the_rest_within_the_grace_peri
     let token = contoso_with_token(&env);
     let auth = format!("Bearer {token}");
     let mut s = Served::start(&env, &["--shutdown-grace", "3s", "--header-read-timeout", "5m", "--body-read-timeout", "5m"]);
-    // In flight, and finished after the signal: a POST whose body is half sent.
+    // In flight, and finished after the signal: a POST whose body is half sent (the
+    // server's `100 Continue` says the routes are reading it).
     let body = user("late@contoso.example");
-    let req = request_bytes("POST", "/scim/v2/contoso.example/Users", &s.addr, &[("Authorization", &auth)], Some(&body), false);
-    let (first, rest) = req.split_at(req.len() - 10);
-    let mut finishing = s.connect();
-    finishing.write_all(first.as_bytes()).unwrap();
+    let req = request_bytes("POST", "/scim/v2/contoso.example/Users", &s.addr, &[("Authorization", &auth), ("Expect", "100-continue")], Some(&body), false);
+    let (head, body) = req.split_once("\r\n\r\n").unwrap();
+    let (first, rest) = body.split_at(10);
+    let in_flight = || {
+        let mut c = s.connect();
+        c.write_all(format!("{head}\r\n\r\n").as_bytes()).unwrap();
+        assert_eq!(read_one(&mut c, PATIENCE).status, 100);
+        c.write_all(first.as_bytes()).unwrap();
+        c
+    };
+    let mut finishing = in_flight();
     // In flight, and never finished: a body that stops.
-    let mut stuck = s.connect();
-    stuck.write_all(first.as_bytes()).unwrap();
+    let mut stuck = in_flight();
     // Not a request yet: half a head.
     let mut half_head = s.connect();
     half_head.write_all(b"GET /scim/v2/contoso.example/Users HTTP/1.1\r\n").unwrap();

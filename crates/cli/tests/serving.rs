@@ -170,6 +170,25 @@ pub fn read_until_closed(s: &mut TcpStream, within: Duration) -> (Vec<u8>, bool)
     }
 }
 
+/// Reads one response off a kept-alive connection: its head, then `Content-Length` bytes
+/// of body (an interim `100 Continue` is a head without a body).
+pub fn read_one(s: &mut TcpStream, within: Duration) -> Answer {
+    s.set_read_timeout(Some(within)).unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        let n = s.read(&mut byte).unwrap();
+        assert!(n == 1, "closed inside a response head: {}", String::from_utf8_lossy(&head));
+        head.push(byte[0]);
+    }
+    let mut answer = parse(&head);
+    let len: usize = answer.header("content-length").and_then(|l| l.parse().ok()).unwrap_or(0);
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body).unwrap();
+    answer.body = String::from_utf8_lossy(&body).into_owned();
+    answer
+}
+
 /// Whether the server has closed `s`, waiting at most `within`; what it sent meanwhile.
 pub fn closed_within(s: &mut TcpStream, within: Duration) -> bool {
     read_until_closed(s, within).1

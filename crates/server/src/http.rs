@@ -300,10 +300,13 @@ fn deadline(since: Instant, limit: Duration) -> Option<Instant> {
 /// Completes when `conn` is to be closed, and says why.
 async fn watchdog(conn: &Conn, limits: &Limits) -> Closed {
     loop {
-        if conn.evict.load(Ordering::Acquire) {
+        let phase = conn.phase();
+        // Chosen for eviction while waiting; should a request have begun since, it is
+        // served first, and the connection closes once it waits again.
+        if conn.evict.load(Ordering::Acquire) && matches!(phase, Phase::Waiting { .. }) {
             return Closed::Evicted;
         }
-        let due = match conn.phase() {
+        let due = match phase {
             Phase::Waiting { since, first: true } => deadline(since, limits.header_read_timeout).map(|d| (d, Closed::Silent)),
             Phase::Head { since } => deadline(since, limits.header_read_timeout).map(|d| (d, Closed::SlowHead)),
             Phase::Waiting { since, first: false } => deadline(since, limits.idle_timeout).map(|d| (d, Closed::Idle)),
@@ -640,5 +643,29 @@ mod tests {
         assert_eq!(r.evict_idlest(), None, "a is busy, b is already leaving, c has part of a head");
         assert_eq!(r.busy(), 1);
         assert_eq!(watchdog(&b, &Limits::default()).await, Closed::Evicted);
+    }
+
+    #[tokio::test]
+    async fn a_connection_chosen_for_eviction_that_got_a_request_meanwhile_finishes_it_first() {
+        let r = Registry::default();
+        let conn = r.add("127.0.0.1:1".parse().unwrap());
+        assert!(r.evict_idlest().is_some());
+        let request = conn.begin();
+        let limits = Limits::default();
+        let mut closing = std::pin::pin!(watchdog(&conn, &limits));
+        assert!(poll_once(closing.as_mut()).await.is_none(), "not while the request is in flight");
+        drop(request);
+        assert_eq!(closing.await, Closed::Evicted);
+    }
+
+    /// Polls `fut` once.
+    async fn poll_once<F: Future + Unpin>(mut fut: F) -> Option<F::Output> {
+        std::future::poll_fn(|cx| {
+            Poll::Ready(match Pin::new(&mut fut).poll(cx) {
+                Poll::Ready(v) => Some(v),
+                Poll::Pending => None,
+            })
+        })
+        .await
     }
 }
