@@ -6,6 +6,7 @@ pub mod cmd;
 pub mod failure;
 pub mod generate;
 pub mod import;
+pub mod logging;
 pub mod output;
 
 pub use failure::Failure;

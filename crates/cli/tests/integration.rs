@@ -1,6 +1,7 @@
 //! The one integration test binary of the CLI (one binary: link time matters).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+mod serving;
 mod support;
 
 mod commands;
@@ -8,6 +9,8 @@ mod crash;
 mod errors;
 mod expr;
 mod import;
+mod serve_limits;
+mod serve_logs;
 mod sync;
 mod sync_crash;
 mod tokens;

@@ -23,6 +23,7 @@ pub enum ScimCode {
     NoTarget,
     InvalidCursor,
     TooLarge,
+    RequestTimeout,
     Unauthorized,
     MethodNotAllowed,
     NotImplemented,
@@ -42,6 +43,7 @@ tenantsync_domain::error_table! {
         NoTarget => "no_target", 400, "a PATCH path whose value filter matches nothing (`noTarget`)";
         InvalidCursor => "invalid_cursor", 400, "a `cursor` that this server did not issue, or for another query (RFC 9865; `invalidCursor`)";
         TooLarge => "too_large", 413, "a request body over the configured limit, or a Bulk request of more than 1,000 operations (`tooLarge`)";
+        RequestTimeout => "request_timeout", 408, "the request body did not arrive within the body-read timeout (`serve --body-read-timeout`); the connection is closed";
         Unauthorized => "unauthorized", 401, "no bearer token, or one that is unknown, expired or revoked (a token used on another tenant gets `tenant_not_found`, 404, whether or not that tenant exists)";
         MethodNotAllowed => "method_not_allowed", 405, "a method the endpoint does not support";
         NotImplemented => "not_implemented", 501, "an optional SCIM feature tenantsync does not offer (named in the detail)";
@@ -64,7 +66,8 @@ impl ScimCode {
             ScimCode::NoTarget => Some("noTarget"),
             ScimCode::InvalidCursor => Some("invalidCursor"),
             ScimCode::TooLarge => Some("tooLarge"),
-            ScimCode::Unauthorized
+            ScimCode::RequestTimeout
+            | ScimCode::Unauthorized
             | ScimCode::MethodNotAllowed
             | ScimCode::NotImplemented
             | ScimCode::RateLimited
@@ -154,6 +157,10 @@ impl ScimError {
 
     pub fn too_large(limit: usize) -> Self {
         Self::of(ScimCode::TooLarge, format!("the request body is larger than {limit} bytes"))
+    }
+
+    pub fn request_timeout(timeout: std::time::Duration) -> Self {
+        Self::of(ScimCode::RequestTimeout, format!("the request body did not arrive within {timeout:?}"))
     }
 
     pub fn too_many(retry_after: u64) -> Self {

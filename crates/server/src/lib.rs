@@ -6,6 +6,11 @@
 //!
 //! Errors: every failure is a [`ScimError`], turned into HTTP in one place
 //! (`error.rs`).
+//!
+//! Serving: [`serve_with`] runs HTTP/1.1 connections with timeouts, a connection cap and
+//! a bounded graceful shutdown (`http.rs`); every request gets an id, a span its log lines
+//! carry, an access-log line (`observe.rs`) and URLs built from the configured public URL,
+//! never from its `Host` (`origin.rs`).
 
 pub mod auth;
 mod bulk;
@@ -13,13 +18,18 @@ mod cursor;
 pub mod error;
 mod filter;
 mod group;
+pub mod http;
 mod json;
+pub mod observe;
+pub mod origin;
 mod patch;
 mod routes;
 pub mod schema;
 mod user;
 
 pub use error::ScimError;
+pub use http::Limits;
+pub use origin::PublicUrl;
 
 use std::sync::Arc;
 use tenantsync_store::Store;
@@ -43,17 +53,59 @@ impl Default for Config {
     }
 }
 
-/// The application: all routes, ready to serve.
+/// How the server is reached and what it tolerates: the public URL its answers name, whether
+/// a reverse proxy in front of it is trusted, and the connection limits.
+#[derive(Debug, Clone)]
+pub struct Serving {
+    /// The base of every URL in answers (`Location`, `meta.location`, `$ref`).
+    pub public_url: PublicUrl,
+    /// Take the scheme and host from a well-formed `X-Forwarded-Proto`/`X-Forwarded-Host`,
+    /// and the request id from `X-Request-Id` (set only behind a proxy that sets them).
+    pub trust_proxy: bool,
+    pub limits: Limits,
+}
+
+impl Serving {
+    /// The defaults for a server listening on `addr`: its address as public URL, no proxy
+    /// trusted, [`Limits::default`].
+    pub fn at(addr: std::net::SocketAddr) -> Self {
+        Self { public_url: PublicUrl::from_listen(addr), trust_proxy: false, limits: Limits::default() }
+    }
+}
+
+/// The routes alone: no request ids, spans or access lines, and URLs on `http://localhost`
+/// (what [`app`] adds).
 pub fn router(store: Arc<dyn Store>, config: Config) -> axum::Router {
     routes::router(store, config)
 }
 
-/// Serves `router` on `listener` until `shutdown` completes.
+/// The application as served: the routes with request ids, spans, access-log lines and the
+/// public URL.
+pub fn app(store: Arc<dyn Store>, config: Config, public_url: PublicUrl, trust_proxy: bool) -> axum::Router {
+    observe::wrap(routes::router(store, config), public_url, trust_proxy)
+}
+
+/// Serves on `listener` with the defaults of [`Serving::at`] its address until `shutdown`
+/// completes.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     store: Arc<dyn Store>,
     config: Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(store, config)).with_graceful_shutdown(shutdown).await
+    let serving = Serving::at(listener.local_addr()?);
+    serve_with(listener, store, config, serving, shutdown).await
+}
+
+/// Serves on `listener` until `shutdown` completes; then finishes the requests in flight,
+/// for at most `serving.limits.shutdown_grace`.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    store: Arc<dyn Store>,
+    config: Config,
+    serving: Serving,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = app(store, config, serving.public_url, serving.trust_proxy);
+    http::serve(listener, app, serving.limits, shutdown).await
 }

@@ -104,8 +104,7 @@ pub fn router(store: Arc<dyn Store>, config: Config) -> Router {
         .route("/scim/v2/{tenant}/Me", any(|| async { ScimError::not_implemented("/Me") }))
         .route("/scim/v2/{tenant}/Me/{*rest}", any(method_not_allowed))
         .fallback(|| async { ScimError::not_found("no such endpoint") })
-        // One span per request: method, path and query, status, latency; never headers,
-        // so never a token.
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        // Request ids, spans and access lines are added around the routes by
+        // `crate::observe` (once per request, not again for each Bulk operation).
         .with_state(state)
 }

@@ -1,22 +1,63 @@
 //! `tenantsync serve`: the SCIM 2.0 service provider of every tenant, and every active
-//! sync job, event-driven.
+//! sync job, event-driven; its log on stderr (`crate::logging`); SIGINT or SIGTERM stops
+//! both (requests in flight get `--shutdown-grace`, a sync cycle in progress finishes).
 use super::Ctx;
 use crate::failure::{CliCode, Failure};
+use crate::logging::{self, LogFormat};
 use clap::Args;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tenantsync_domain::{SyncConfigId, TenantId};
 use tenantsync_engine::scheduler::{self, JobEvent, SchedulerOptions};
+use tenantsync_server::{Limits, PublicUrl, Serving};
+use tenantsync_store::{Store, SyncStore};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// The URL clients reach this server at (scheme, host, optional port and path prefix):
+    /// the base of every Location and meta.location. Default: http:// and the listen
+    /// address.
+    #[arg(long, value_parser = PublicUrl::parse)]
+    pub public_url: Option<PublicUrl>,
+    /// Behind a reverse proxy: take the scheme and host of URLs from its X-Forwarded-Proto
+    /// and X-Forwarded-Host (when well-formed) and the request id from its X-Request-Id.
+    #[arg(long)]
+    pub trust_proxy: bool,
     /// Requests per second allowed per token (0: no limit); bursts may reach twice this.
     #[arg(long, default_value_t = 1000)]
     pub rate_limit: u32,
     /// Largest request body accepted, in bytes (larger ones get 413).
     #[arg(long, default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Time a client has to send a request head (10s, 500ms, 2m; plain numbers are
+    /// seconds; 0: no limit).
+    #[arg(long, default_value = "10s", value_parser = duration)]
+    pub header_read_timeout: Duration,
+    /// Time a client has to send a whole request body, after its head (later: 408).
+    #[arg(long, default_value = "30s", value_parser = duration)]
+    pub body_read_timeout: Duration,
+    /// Time a kept-alive connection may wait for its next request.
+    #[arg(long, default_value = "60s", value_parser = duration)]
+    pub idle_timeout: Duration,
+    /// Connections served at once; at the cap the longest-idle one is closed for a new
+    /// one, or the new one waits. Default: the open-file limit less 64, at most 1024.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: Option<u32>,
+    /// Time requests in flight get to finish on SIGINT or SIGTERM; then every connection
+    /// is closed.
+    #[arg(long, default_value = "10s", value_parser = duration)]
+    pub shutdown_grace: Duration,
+    /// Log lines as text or as JSON objects (the global --json also selects JSON).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Which log lines to write, RUST_LOG's syntax: a level (error, warn, info, debug,
+    /// trace) and per-target levels (info,tenantsync_server::access=off).
+    #[arg(long, env = "RUST_LOG", default_value = logging::DEFAULT_FILTER)]
+    pub log_level: String,
     /// Seconds between the safety-net runs of every sync job (commits wake jobs at once).
     #[arg(long, default_value_t = 2400)]
     pub sync_interval: u64,
@@ -26,64 +67,196 @@ pub struct ServeArgs {
     pub log_retention_days: u64,
 }
 
+/// `10s`, `500ms`, `2m`, `1m 30s` (jiff's friendly format or ISO 8601), or seconds.
+fn duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if let Ok(secs) = s.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    let d: jiff::SignedDuration = s.parse().map_err(|e| format!("expected seconds or a duration such as 10s, 500ms or 2m ({e})"))?;
+    Duration::try_from(d).map_err(|_| "a duration cannot be negative".to_owned())
+}
+
 pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<(), Failure> {
+    logging::install(if ctx.json { LogFormat::Json } else { args.log_format }, &args.log_level)?;
     let subject = || format!("--listen {}", args.listen);
     let listener =
         tokio::net::TcpListener::bind(args.listen).await.map_err(|e| Failure::cli(subject(), format!("cannot listen: {e}"), CliCode::ListenFailed))?;
     let addr = listener.local_addr().map_err(|e| Failure::cli(subject(), e.to_string(), CliCode::ListenFailed))?;
+    // Registered before anyone can know the port: a signal from then on stops gracefully.
+    let stop = Signals::register().map_err(|e| Failure::cli("signals", e.to_string(), CliCode::ServeFailed))?;
     // The one line scripts wait for (the port is real even with --listen …:0).
     println!("serving SCIM 2.0 on http://{addr}/scim/v2/{{tenant}}/");
+    let public_url = args.public_url.clone().unwrap_or_else(|| PublicUrl::from_listen(addr));
+    let limits = Limits {
+        header_read_timeout: args.header_read_timeout,
+        body_read_timeout: args.body_read_timeout,
+        idle_timeout: args.idle_timeout,
+        max_connections: args.max_connections.map_or_else(tenantsync_server::http::default_max_connections, |n| n as usize),
+        shutdown_grace: args.shutdown_grace,
+    };
+    announce(addr, &public_url, &args, &limits);
     let config =
         tenantsync_server::Config { max_body_bytes: args.max_body_bytes, rate_per_second: args.rate_limit, rate_burst: args.rate_limit.saturating_mul(2) };
     // Every active sync job runs beside the server, woken by commits (SCIM writes
-    // included); Ctrl-C stops both, letting a cycle in progress finish.
-    let (stop, stopped) = tokio::sync::watch::channel(false);
+    // included); a signal stops both, letting a cycle in progress finish.
+    let (stop_jobs, stopped) = tokio::sync::watch::channel(false);
     let engine = tenantsync_engine::Engine::new(ctx.sync.clone());
     let options = SchedulerOptions {
-        interval: std::time::Duration::from_secs(args.sync_interval.max(1)),
-        log_retention: (args.log_retention_days > 0).then(|| std::time::Duration::from_secs(args.log_retention_days.saturating_mul(86_400))),
+        interval: Duration::from_secs(args.sync_interval.max(1)),
+        log_retention: (args.log_retention_days > 0).then(|| Duration::from_secs(args.log_retention_days.saturating_mul(86_400))),
         ..SchedulerOptions::default()
     };
+    let (events, received) = tokio::sync::mpsc::unbounded_channel();
+    let logger = tokio::spawn(log_events(ctx.store.clone(), ctx.sync.clone(), received));
     let jobs = tokio::spawn(async move {
         let mut stopped = stopped;
         let until = async move {
             let _ = stopped.wait_for(|s| *s).await;
         };
-        scheduler::run(&engine, options, until, report).await
+        scheduler::run(&engine, options, until, move |e| {
+            let _ = events.send(e);
+        })
+        .await
     });
     let shutdown = async move {
-        let _ = tokio::signal::ctrl_c().await;
-        let _ = stop.send(true);
+        let signal = stop.received().await;
+        tracing::info!("{signal}: shutting down");
+        let _ = stop_jobs.send(true);
     };
-    let served = tenantsync_server::serve(listener, ctx.store.clone(), config, shutdown)
+    let serving = Serving { public_url, trust_proxy: args.trust_proxy, limits };
+    let served = tenantsync_server::serve_with(listener, ctx.store.clone(), config, serving, shutdown)
         .await
         .map_err(|e| Failure::cli(subject(), format!("server failed: {e}"), CliCode::ServeFailed));
-    match jobs.await {
+    let jobs = jobs.await;
+    let _ = logger.await;
+    match jobs {
         Ok(Ok(())) => {}
         Ok(Err(e)) => return Err(Failure::new("sync jobs", e.to_string(), e.code())),
         Err(e) => return Err(Failure::cli("sync jobs", e.to_string(), CliCode::ServeFailed)),
     }
+    if served.is_ok() {
+        tracing::info!("stopped");
+    }
     served
 }
 
-/// One line per job event, on stderr.
-fn report(event: JobEvent) {
-    match event {
-        JobEvent::Ran { id, report: r } if r.created + r.updated + r.restored + r.soft_deleted + r.hard_deleted + r.escrowed + r.staged_deletes > 0 => {
-            eprintln!(
-                "sync {id}: {} cycle: {} created, {} updated, {} restored, {} soft-deleted, {} hard-deleted, {} escrowed, {} staged",
-                if r.initial { "initial" } else { "incremental" },
-                r.created,
-                r.updated,
-                r.restored,
-                r.soft_deleted,
-                r.hard_deleted,
-                r.escrowed,
-                r.staged_deletes
-            );
+/// The log lines that say how the server runs.
+fn announce(addr: SocketAddr, public_url: &PublicUrl, args: &ServeArgs, limits: &Limits) {
+    tracing::info!(%addr, public_url = %public_url, trust_proxy = args.trust_proxy, "serving SCIM 2.0 at {public_url}/scim/v2/{{tenant}}/");
+    tracing::info!(
+        header_read_timeout = ?limits.header_read_timeout,
+        body_read_timeout = ?limits.body_read_timeout,
+        idle_timeout = ?limits.idle_timeout,
+        max_connections = limits.max_connections,
+        shutdown_grace = ?limits.shutdown_grace,
+        max_body_bytes = args.max_body_bytes,
+        rate_limit = args.rate_limit,
+        "limits"
+    );
+    if args.public_url.is_none() && public_url.is_local_only() {
+        tracing::warn!("listening on every address without --public-url: answers name http://localhost:{}; set --public-url", addr.port());
+    }
+    if let Some(files) = tenantsync_server::http::open_file_limit()
+        && limits.max_connections as u64 + 32 > files
+    {
+        tracing::warn!(open_file_limit = files, "--max-connections {} leaves too few of the {files} open files for the database", limits.max_connections);
+    }
+}
+
+/// SIGINT (Ctrl-C) and SIGTERM.
+struct Signals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn register() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self { interrupt: signal(SignalKind::interrupt())?, terminate: signal(SignalKind::terminate())? })
         }
-        JobEvent::Ran { .. } => {}
-        JobEvent::Failed { id, code, message } => eprintln!("sync {id}: {message} [{code}]"),
-        JobEvent::Busy { id } => eprintln!("sync {id}: running in another process on this data directory; this one leaves it alone [job_running]"),
+        #[cfg(not(unix))]
+        Ok(Self {})
+    }
+
+    /// Completes on the first signal, and names it.
+    async fn received(mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.interrupt.recv() => "SIGINT",
+                _ = self.terminate.recv() => "SIGTERM",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            "Ctrl-C"
+        }
+    }
+}
+
+/// Logs each job event, naming its configuration by its tenants' domains.
+async fn log_events(store: Arc<dyn Store>, sync: Arc<dyn SyncStore>, mut events: tokio::sync::mpsc::UnboundedReceiver<JobEvent>) {
+    while let Some(event) = events.recv().await {
+        match event {
+            JobEvent::Ran { id, report: r } if r.created + r.updated + r.restored + r.soft_deleted + r.hard_deleted + r.escrowed + r.staged_deletes > 0 => {
+                let name = name(store.as_ref(), sync.as_ref(), id).await;
+                tracing::info!(
+                    config_id = %id,
+                    "sync {name}: {} cycle: {} created, {} updated, {} restored, {} soft-deleted, {} hard-deleted, {} escrowed, {} staged",
+                    if r.initial { "initial" } else { "incremental" },
+                    r.created,
+                    r.updated,
+                    r.restored,
+                    r.soft_deleted,
+                    r.hard_deleted,
+                    r.escrowed,
+                    r.staged_deletes
+                );
+            }
+            JobEvent::Ran { .. } => {}
+            JobEvent::Failed { id, code, message } => {
+                let name = name(store.as_ref(), sync.as_ref(), id).await;
+                tracing::error!(config_id = %id, code, "sync {name}: {message} [{code}]");
+            }
+            JobEvent::Busy { id } => {
+                let name = name(store.as_ref(), sync.as_ref(), id).await;
+                tracing::warn!(config_id = %id, "sync {name}: running in another process on this data directory; this one leaves it alone [job_running]");
+            }
+        }
+    }
+}
+
+/// `source.example → target.example` (the tenants' initial domains), or the id when the
+/// configuration is gone.
+async fn name(store: &dyn Store, sync: &dyn SyncStore, id: SyncConfigId) -> String {
+    async fn domain(store: &dyn Store, t: TenantId) -> String {
+        store.get_tenant(t).await.map(|t| t.initial_domain.to_string()).unwrap_or_else(|_| t.to_string())
+    }
+    match sync.get_sync_configuration(id).await {
+        Ok(c) => format!("{} → {}", domain(store, c.source_tenant_id).await, domain(store, c.target_tenant_id).await),
+        Err(_) => id.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_seconds_or_with_units() {
+        assert_eq!(duration("10"), Ok(Duration::from_secs(10)));
+        assert_eq!(duration("200ms"), Ok(Duration::from_millis(200)));
+        assert_eq!(duration("1m 30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(duration("0"), Ok(Duration::ZERO));
+        assert!(duration("-5s").is_err());
+        assert!(duration("soon").is_err());
     }
 }

@@ -16,7 +16,8 @@ pub(super) struct Ctx {
     pub(super) tenant: TenantId,
     /// The tenant's initial domain (bare userNames live there).
     pub(super) domain: String,
-    /// `http://host/scim/v2/{tenant}`, for `location` and `$ref`.
+    /// `{public URL}/scim/v2/{tenant}`, for `location` and `$ref` (the public URL is the
+    /// configured one, never the request's `Host`: see `crate::origin`).
     pub(super) base: String,
 }
 
@@ -64,15 +65,20 @@ pub(super) async fn ctx(st: &AppState, tenant: &str, headers: &HeaderMap) -> Sci
     if id != token.tenant_id {
         return Err(tenant_not_found());
     }
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
-    let proto = headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).unwrap_or("http");
-    Ok(Ctx { tenant: token.tenant_id, domain, base: format!("{proto}://{host}/scim/v2/{tenant}") })
+    Ok(Ctx { tenant: token.tenant_id, domain, base: format!("{}/scim/v2/{tenant}", crate::origin::current()) })
 }
 
-/// The request body as JSON, refused past `max_body_bytes`.
+/// The request body as JSON, refused past `max_body_bytes` (413) or when it did not arrive
+/// within the body-read timeout (408; see `crate::http`).
 pub(super) async fn read_json(st: &AppState, body: Body) -> ScimResult<Value> {
     let limit = st.config.max_body_bytes;
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| ScimError::too_large(limit))?;
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| match crate::http::BodyTimeout::in_chain(&e) {
+        Some(timeout) => {
+            tracing::warn!("the request body did not arrive within {timeout:?} (body-read timeout); answering 408 and closing the connection");
+            ScimError::request_timeout(timeout)
+        }
+        None => ScimError::too_large(limit),
+    })?;
     serde_json::from_slice(&bytes).map_err(|e| ScimError::invalid_syntax(format!("the body is not valid JSON: {e}")))
 }
 
