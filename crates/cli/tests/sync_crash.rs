@@ -23,6 +23,8 @@ const USERS: usize = 20_000;
 const SOURCE: &str = "fabrikam.example";
 const TARGET: &str = "contoso.example";
 const ARROW: &str = "fabrikam.example:contoso.example";
+/// The local part of the internal target users of phase 3 that make writes fail.
+const BLOCKER: &str = "renamed";
 
 fn sync_run(data: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_tenantsync"));
@@ -94,9 +96,13 @@ async fn open(env: &Env) -> Opened {
 async fn check_consistent(env: &Env, allowed_watermarks: &[ChangeCursor]) -> (Vec<User>, ChangeCursor) {
     let Opened { store, source, target } = open(env).await;
     let users = all_users(&store, &target).await;
-    // One user per anchor, each a copy of a user that exists in the source.
+    // One user per anchor, each a copy of a user that exists in the source (besides the
+    // internal blockers of phase 3).
     let mut anchors = BTreeSet::new();
     for u in &users {
+        if u.anchor.is_none() && u.attrs.user_principal_name.as_str().starts_with(BLOCKER) {
+            continue;
+        }
         let a = u.anchor.expect("only synced users live in the target");
         assert_eq!(a.tenant, source.id);
         assert!(anchors.insert(a), "two target users carry the anchor {a:?}: a duplicate");
@@ -237,4 +243,64 @@ fn killing_a_sync_run_at_any_point_converges_after_restart() {
     assert_eq!(report["escrowed"], 0, "{report}");
     rt.block_on(check_consistent(&env, &[new_head]));
     rt.block_on(check_converged(&env));
+
+    // Phase 3: failures in the cycle's last batch. The users last in the walk are renamed
+    // in the source to names that internal users already hold in the target, so their
+    // updates are refused and escrowed by the last commits of the cycle. A kill anywhere
+    // around the cycle's end must never leave the watermark past them without their
+    // escrows: they would never be retried.
+    let (failing, last_head) = rt.block_on(fail_the_last_users(&env, 5));
+    let before = env.dir.path().join("before-phase-3");
+    copy_dir(&env.data(), &before);
+    let restore = || {
+        std::fs::remove_dir_all(env.data()).unwrap();
+        copy_dir(&before, &env.data());
+    };
+    // Exactly in the window: every write answered, the job state not stored yet.
+    let crashed = sync_run(&env.data()).env("TENANTSYNC_CRASH_POINT", "cycle-written").status().unwrap();
+    assert!(!crashed.success(), "the run stopped at the crash point");
+    let (_, watermark) = rt.block_on(check_consistent(&env, &[new_head, last_head]));
+    assert_eq!(watermark, new_head, "the watermark did not pass the failed users");
+    // And at points spread around the cycle's end.
+    let run = measure(&env, "calibrate-failures");
+    for percent in [60u32, 70, 80, 85, 90, 95, 100, 105, 110, 120] {
+        restore();
+        kill_after(&env, run * percent / 100);
+        let (_, watermark) = rt.block_on(check_consistent(&env, &[new_head, last_head]));
+        if watermark == last_head {
+            assert_eq!(
+                rt.block_on(escrowed(&env)),
+                failing,
+                "killed at {percent} %: the watermark passed the failed users, so their escrows are stored with it"
+            );
+        }
+    }
+    restore();
+    let report = env.json(&["sync", "run", ARROW]);
+    assert_eq!(report["escrowed"], failing.len(), "{report}");
+    assert_eq!(rt.block_on(escrowed(&env)), failing);
+}
+
+/// Renames the `n` source users last in id order to names internal users hold in the
+/// target, so their copies cannot follow. Returns them and the source head.
+async fn fail_the_last_users(env: &Env, n: usize) -> (BTreeSet<ObjectId>, ChangeCursor) {
+    let Opened { store, source, target } = open(env).await;
+    let users = all_users(&store, &source).await;
+    let mut failing = BTreeSet::new();
+    for (i, u) in users.iter().rev().filter(|u| !u.is_deleted()).take(n).enumerate() {
+        let renamed = tenantsync_domain::Upn::parse(&format!("{BLOCKER}{i}@{SOURCE}")).unwrap();
+        store.create_user(target.id, tenantsync_domain::NewUser::new(renamed.external_in(&target.initial_domain).unwrap())).await.unwrap();
+        let patch =
+            UserPatch { set: vec![(UserAttrName::parse("userPrincipalName").unwrap(), AttrValue::String(renamed.to_string()))], ..UserPatch::default() };
+        store.update_user(source.id, u.id, patch, None).await.unwrap();
+        failing.insert(u.id);
+    }
+    (failing, store.change_head(source.id).await.unwrap())
+}
+
+/// The source users the job holds in escrow.
+async fn escrowed(env: &Env) -> BTreeSet<ObjectId> {
+    let Opened { store, .. } = open(env).await;
+    let config = store.list_sync_configurations().await.unwrap().into_iter().next().unwrap();
+    store.job_state(config.id).await.unwrap().escrows.iter().map(|e| e.source_object_id).collect()
 }

@@ -23,6 +23,17 @@ impl Default for Limits {
     }
 }
 
+/// Stops the process at once at the point `name` when `TENANTSYNC_CRASH_POINT` names it
+/// (debug builds only): crash tests kill a run exactly where two of its writes could part.
+pub(crate) fn crash_point(name: &str) {
+    #[cfg(debug_assertions)]
+    if std::env::var("TENANTSYNC_CRASH_POINT").is_ok_and(|p| p == name) {
+        std::process::abort();
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = name;
+}
+
 /// The parts of an engine that its runs use.
 #[derive(Debug, Clone)]
 pub(crate) struct Shared {

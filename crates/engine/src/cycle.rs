@@ -222,6 +222,9 @@ async fn finish(run: &mut Run, batch: Batch, mut verdict: Verdict, waiting: Vec<
         run.send(batch, state).await?;
     }
     run.settle().await?;
+    // Every write of the cycle is answered (some may be committed); the watermark and
+    // the escrows are not stored yet.
+    crate::context::crash_point("cycle-written");
     let cfg = &compiled.config;
     let mut escrows = std::mem::take(&mut run.escrows);
     // Quarantine by Entra's thresholds; a cycle without failures lifts an escrow
