@@ -13,11 +13,12 @@ use crate::failure::{CliCode, Context, Failure};
 use crate::output::{self, out};
 use clap::{Args, Subcommand, ValueEnum};
 use settings::SettingsArgs;
-use tenantsync_domain::{Assignment, ChangeCursor, SyncConfigId, SyncConfiguration, Tenant};
+use tenantsync_domain::{Assignment, ChangeCursor, ObjectId, SyncConfigId, SyncConfiguration, Tenant};
 use tenantsync_engine::{CycleReport, Engine, ResetScope};
 use tenantsync_store::{JobState, StoreError};
 
 const CONFIG_NOT_FOUND: tenantsync_domain::ErrorInfo = tenantsync_domain::ErrorInfo::find(StoreError::TABLE, "sync_configuration_not_found");
+const NOT_FOUND: tenantsync_domain::ErrorInfo = tenantsync_domain::ErrorInfo::find(StoreError::TABLE, "not_found");
 
 #[derive(Debug, Args)]
 pub struct CreateArgs {
@@ -66,7 +67,7 @@ pub enum ResetPart {
 pub enum SyncCmd {
     /// Create a sync configuration from a source tenant to a target tenant.
     Create(Box<CreateArgs>),
-    /// Change a configuration; prints what changed (a change of mappings, scope, scoping filter, group provisioning or actions makes the next cycle an initial one).
+    /// Change a configuration; prints what changed (a change of mappings, scope, scoping filter, assignments, group provisioning or actions makes the next cycle an initial one).
     Update(Box<UpdateArgs>),
     /// List sync configurations.
     List,
@@ -151,6 +152,7 @@ pub async fn run(ctx: &Ctx, cmd: SyncCmd) -> Result<(), Failure> {
             let subject = || format!("sync configuration '{}:{}'", s.initial_domain, t.initial_domain);
             let mut c = SyncConfiguration::new(&name, s.id, t.id).about(subject)?;
             a.settings.apply(&mut c)?;
+            edit_assignments(ctx, &s, &mut c, &a.settings).await?;
             let c = engine.create_configuration(c).await.about(subject)?;
             ctx.done(&c, || format!("created sync configuration {} ({} -> {})", c.id, s.initial_domain, t.initial_domain));
         }
@@ -158,6 +160,8 @@ pub async fn run(ctx: &Ctx, cmd: SyncCmd) -> Result<(), Failure> {
             let old = config(ctx, &a.config).await?;
             let mut c = old.clone();
             a.settings.apply(&mut c)?;
+            let (source, _) = tenants(ctx, &c).await?;
+            edit_assignments(ctx, &source, &mut c, &a.settings).await?;
             let saved = engine.update_configuration(c).await.about(named(&a.config))?;
             let initial = ctx.sync.job_state(saved.id).await.about(named(&a.config))?.watermark == ChangeCursor::START;
             view::print_update(ctx, &old, &saved, initial).await?;
@@ -295,6 +299,49 @@ async fn assign(ctx: &Ctx, engine: &Engine, a: AssignArgs, add: bool) -> Result<
         (false, _) => format!("unassigned {kind} {shown} ({id})"),
     });
     Ok(())
+}
+
+/// Applies `--unassign`, then `--assign` (assigning what is assigned already changes
+/// nothing; unassigning what is not is refused).
+async fn edit_assignments(ctx: &Ctx, source: &Tenant, c: &mut SyncConfiguration, s: &SettingsArgs) -> Result<(), Failure> {
+    for name in &s.unassign {
+        let a = assignee(ctx, source, c, name).await?;
+        if !c.assignments.contains(&a) {
+            return Err(Failure::cli(format!("--unassign '{name}'"), "is not assigned", CliCode::NotAssigned));
+        }
+        c.assignments.retain(|x| *x != a);
+    }
+    for name in &s.assign {
+        let a = assignee(ctx, source, c, name).await?;
+        if !c.assignments.contains(&a) {
+            c.assignments.push(a);
+        }
+    }
+    Ok(())
+}
+
+/// A user (id or userPrincipalName) or group (id or display name) of the source: an id
+/// is looked for among the assignments first (a deleted object can still be unassigned),
+/// then among the source's users and groups.
+async fn assignee(ctx: &Ctx, source: &Tenant, c: &SyncConfiguration, name: &str) -> Result<Assignment, Failure> {
+    let store = ctx.store.as_ref();
+    let Ok(id) = name.parse::<ObjectId>() else {
+        return Ok(if name.contains('@') {
+            Assignment::User(user_id(store, source, name).await?)
+        } else {
+            Assignment::Group(group_id(store, source, name).await?)
+        });
+    };
+    if let Some(a) = c.assignments.iter().find(|a| matches!(a, Assignment::User(x) | Assignment::Group(x) if *x == id)) {
+        return Ok(*a);
+    }
+    if store.get_user(source.id, id).await.is_ok() {
+        return Ok(Assignment::User(id));
+    }
+    if store.get_group(source.id, id).await.is_ok() {
+        return Ok(Assignment::Group(id));
+    }
+    Err(Failure::new(format!("'{name}'"), format!("no user or group of tenant '{}' has this id", source.initial_domain), NOT_FOUND.code))
 }
 
 fn print_state(ctx: &Ctx, verb: &str, state: &JobState) {

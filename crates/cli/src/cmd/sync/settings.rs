@@ -1,7 +1,7 @@
-//! What `sync create` and `sync update` set: every setting a configuration has (the
-//! source, the target and the assignments aside, which `sync assign` changes). `create`
-//! applies the options given onto Entra's defaults, `update` onto the stored
-//! configuration; either way an option left out changes nothing.
+//! What `sync create` and `sync update` set: every setting a configuration has but its two
+//! tenants. `create` applies the options given onto Entra's defaults, `update` onto the
+//! stored configuration; either way an option left out changes nothing. (`--assign` and
+//! `--unassign` name objects of the source, which `sync.rs` looks up.)
 use super::super::args::{Names, number};
 use crate::failure::{CliCode, Context, Failure};
 use clap::{Args, ValueEnum};
@@ -87,6 +87,12 @@ pub struct SettingsArgs {
     /// Remove the scoping filter.
     #[arg(long, conflicts_with = "filters")]
     no_filter: bool,
+    /// Assign a user (id or userPrincipalName) or a group (id or display name) of the source; repeatable.
+    #[arg(long = "assign", value_name = "USER|GROUP")]
+    pub assign: Vec<String>,
+    /// Remove the assignment of a user or group; repeatable.
+    #[arg(long = "unassign", value_name = "USER|GROUP")]
+    pub unassign: Vec<String>,
     /// TARGET=EXPRESSION: add a user mapping, or change the source of one (its flow and default stay),
     /// e.g. 'displayName=Join(" ", [givenName], [surname])'.
     #[arg(long = "map", value_name = "TARGET=EXPRESSION")]
@@ -150,7 +156,7 @@ pub struct SettingsArgs {
 }
 
 impl SettingsArgs {
-    /// Applies the options given to `c`.
+    /// Applies the options given to `c`, the assignments aside.
     pub fn apply(&self, c: &mut SyncConfiguration) -> Result<(), Failure> {
         if let Some(name) = &self.name {
             if name.trim().is_empty() {
