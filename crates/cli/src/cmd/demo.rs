@@ -128,6 +128,8 @@ struct Summary {
     logs: Vec<LogSummary>,
     followed_change: Option<Followed>,
     first_changes: Vec<Change>,
+    /// One user of the first tenant looked up by userPrincipalName, timed.
+    lookup: Option<serde_json::Value>,
     seconds: f64,
 }
 
@@ -321,9 +323,22 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Result<(), Failure> {
     let cycles = run_arrows(ctx, &engine, &tenants).await?;
     let logs = log_summaries(ctx, &cycles).await?;
     let followed_change = follow_a_change(ctx, &engine, &tenants, &cycles).await?;
-    let first_changes = match tenants.first() {
-        Some(t) => store.changes_since(t.id, ChangeCursor::START, 3).await.about(|| format!("tenant '{}'", t.initial_domain))?.changes,
-        None => Vec::new(),
+    let (first_changes, lookup) = match tenants.first() {
+        Some(t) => {
+            let subject = || format!("tenant '{}'", t.initial_domain);
+            let changes = store.changes_since(t.id, ChangeCursor::START, 3).await.about(subject)?.changes;
+            let lookup = match store.list_users(t.id, &ListQuery { limit: 1, ..ListQuery::default() }).await.about(subject)?.items.first() {
+                Some(u) => {
+                    let t0 = Instant::now();
+                    let found = store.find_user_by_upn(t.id, &u.attrs.user_principal_name).await.about(subject)?.is_some();
+                    let micros = t0.elapsed().as_micros();
+                    Some(serde_json::json!({ "userPrincipalName": u.attrs.user_principal_name, "found": found, "microseconds": micros }))
+                }
+                None => None,
+            };
+            (changes, lookup)
+        }
+        None => (Vec::new(), None),
     };
     let summary = Summary {
         tenants: holdings(store, &tenants).await?,
@@ -337,6 +352,7 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Result<(), Failure> {
         logs,
         followed_change,
         first_changes,
+        lookup,
         seconds: started.elapsed().as_secs_f64(),
     };
     if ctx.json {
@@ -457,6 +473,10 @@ fn print(s: &Summary, cycles: &[Cycle]) {
         for c in &s.first_changes {
             out!("  #{} {} {} {}", c.seq, c.op, c.object_kind, c.object_id);
         }
+    }
+    if let Some(l) = &s.lookup {
+        let found = if l["found"] == true { "found" } else { "missing" };
+        out!("lookup of {} by userPrincipalName: {found} in {} µs", l["userPrincipalName"].as_str().unwrap_or_default(), l["microseconds"]);
     }
     out!("demo ready in {:.1}s. Try: tenantsync user list --tenant contoso.example --limit 5", s.seconds);
     out!(
