@@ -12,7 +12,7 @@ pub struct Cli {
     #[arg(long, global = true, env = "TENANTSYNC_DATA_DIR", default_value = "./tenantsync-data")]
     pub data_dir: PathBuf,
 
-    /// Print JSON instead of text (list and show commands).
+    /// Print JSON instead of text: one document per command (`changes --follow`: one line per change).
     #[arg(long, global = true)]
     pub json: bool,
 

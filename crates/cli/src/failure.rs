@@ -31,10 +31,25 @@ impl Failure {
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // One line, whatever the message holds.
-        let message = self.message.replace('\n', " ");
-        if self.subject.is_empty() { write!(f, "{message} [{}]", self.code) } else { write!(f, "{}: {message} [{}]", self.subject, self.code) }
+        // One line, whatever the subject and message hold: a value given with a newline
+        // is shown escaped, as it was typed.
+        let (subject, message) = (one_line(&self.subject), one_line(&self.message));
+        if subject.is_empty() { write!(f, "{message} [{}]", self.code) } else { write!(f, "{subject}: {message} [{}]", self.code) }
     }
+}
+
+/// `text` with its control characters escaped (`\n`, `\t`, `\u{1b}`), so it prints on one
+/// line.
+pub fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The CLI's own failures (those of the crates keep their codes). A closed set: every
@@ -50,11 +65,13 @@ pub enum CliCode {
     NoRandomness,
     ListenFailed,
     ServeFailed,
+    AmbiguousName,
+    OutputFailed,
 }
 
 tenantsync_domain::error_table! {
     CliCode {
-        InvalidArgument => "invalid_argument", 400, "a command-line value tenantsync cannot read (e.g. `--set` without `=`)";
+        InvalidArgument => "invalid_argument", 400, "a command line tenantsync cannot read: an unknown command or option, a missing or malformed value (e.g. `--set` without `=`, `--batch-size 0`)";
         UnreadableFile => "unreadable_file", 400, "the file cannot be opened or read, or its format is unknown";
         MalformedRow => "malformed_row", 400, "a CSV row with the wrong number of fields, invalid UTF-8, or a JSON Lines line that is not an object";
         DuplicateColumn => "duplicate_column", 400, "a CSV header names an attribute twice";
@@ -63,6 +80,8 @@ tenantsync_domain::error_table! {
         NoRandomness => "no_randomness", 500, "the operating system gave no random bytes for a token secret";
         ListenFailed => "listen_failed", 500, "`serve` cannot listen on the address it was given (in use, or not allowed)";
         ServeFailed => "serve_failed", 500, "the HTTP server or the sync jobs of `serve` stopped on an error";
+        AmbiguousName => "ambiguous_name", 409, "a group named by a display name that several groups of the tenant have (the message lists their ids)";
+        OutputFailed => "output_failed", 500, "standard output cannot be written (a reader that closed the pipe early is not a failure: the command ends quietly)";
     }
 }
 

@@ -1,5 +1,9 @@
 //! The tenantsync command line: argument parsing, wiring of the store, and the
 //! commands. The binary (`main.rs`) only calls [`run`].
+//!
+//! Everything is printed through `output` (it ends the process quietly when the reader
+//! of a pipe goes away): `println!` and `eprintln!` are refused here.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod cli;
 pub mod cmd;
@@ -8,6 +12,7 @@ pub mod generate;
 pub mod import;
 pub mod logging;
 pub mod output;
+mod usage;
 
 pub use failure::Failure;
 
@@ -28,23 +33,28 @@ use std::process::ExitCode;
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
-        Err(e) => {
-            let code = if e.use_stderr() { 1 } else { 0 };
-            let _ = e.print();
-            return ExitCode::from(code);
-        }
+        Err(e) => match usage::failure(&e) {
+            None => {
+                let _ = e.print(); // --help, --version
+                return ExitCode::SUCCESS;
+            }
+            Some(failure) => {
+                output::error(format_args!("error: {failure}"));
+                return ExitCode::from(1);
+            }
+        },
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
+            output::error(format_args!("error: cannot start the runtime: {e}"));
             return ExitCode::from(1);
         }
     };
     match runtime.block_on(dispatch(cli)) {
         Ok(code) => code,
         Err(failure) => {
-            eprintln!("error: {failure}");
+            output::error(format_args!("error: {failure}"));
             ExitCode::from(1)
         }
     }

@@ -188,7 +188,7 @@ fn the_demo_builds_the_seed_topologies() {
     // an incremental change with its old and new value.
     assert!(out.contains("contoso.example -> test.contoso.example: 30 records: create success 30"), "{out}");
     assert!(out.contains("wingtip.example -> proseware.example: 60 records: create success 30, other skipped (ExternalUser) 30"), "{out}");
-    assert!(out.contains("logged: Update success") && out.contains("department '"), "{out}");
+    assert!(out.contains("logged: update success") && out.contains("department '"), "{out}");
     // Relecloud sends only Engineering; the mesh partners send everyone.
     let relecloud = env.json(&["tenant", "show", "relecloud.example"]);
     assert_eq!(relecloud["userCount"], 30 + 3 * 30);
@@ -203,9 +203,184 @@ fn the_demo_builds_the_seed_topologies() {
     // Managers from the generated file resolved: user 1 reports to user 0.
     let users = env.json(&["user", "list", "-t", "contoso.example", "--limit", "2"]);
     assert_eq!(users["value"][1]["manager"], users["value"][0]["id"]);
-    // Running it again changes nothing: the cycles are incremental and find no work.
+    // Each target allows its own sources, as an admin would set it; no tenant's defaults
+    // let any tenant sync into it.
+    let test = env.json(&["partner", "show", "-t", "test.contoso.example", "--partner", "contoso.example"]);
+    assert_eq!(test["inboundUserSync"], serde_json::json!({"value": true, "from": "partner"}));
+    for tenant in ["contoso.example", "test.contoso.example", "proseware.example", "litware.example"] {
+        let defaults = env.json(&["partner", "show", "-t", tenant]);
+        assert_eq!(defaults["inboundUserSync"]["value"], false, "{tenant}: {defaults}");
+    }
+    let stranger = env.json(&["partner", "show", "-t", "test.contoso.example", "--partner", "litware.example"]);
+    assert_eq!(stranger["inboundUserSync"]["value"], false);
+    assert_eq!(env.json(&["partner", "show", "-t", "dev.woodgrove.example", "--partner", "woodgrove.example"])["inboundGroupSync"]["value"], true);
+    // Running it again creates and updates nothing; what each cycle logged is this run's
+    // records only: the mesh's incremental cycles read the external users their partners
+    // wrote after them, and skip each (ExternalUser).
     let again = env.ok(&["demo", "--users", "30"]);
-    assert!(again.contains("incremental cycle, 0 created, 0 updated"), "{again}");
+    assert!(again.contains("nothing was imported, and every arrow ran an incremental cycle"), "{again}");
+    assert!(again.contains("contoso.example -> test.contoso.example: incremental cycle, 0 created, 0 updated"), "{again}");
+    assert!(again.contains("contoso.example -> test.contoso.example: 0 records\n"), "{again}");
+    assert!(again.contains("proseware.example -> wingtip.example: 64 records: other skipped (ExternalUser) 64"), "{again}");
+    assert!(again.contains("relecloud.example -> lamna.example: 0 records\n"), "the last of the mesh: {again}");
     assert_eq!(env.json(&["tenant", "show", "contoso.example"])["userCount"], 30);
     assert_eq!(env.json(&["tenant", "show", "test.contoso.example"])["userCount"], 30);
+    // --json: the whole summary, one document.
+    let j = env.json(&["demo", "--users", "30"]);
+    assert_eq!(j["tenants"].as_array().unwrap().len(), 14);
+    assert_eq!(j["cycles"].as_array().unwrap().len(), 18);
+    assert_eq!(j["logs"].as_array().unwrap().len(), 18);
+    assert_eq!(j["followedChange"]["record"]["provisioningAction"], "update");
+    assert!(j["groupsProvisioned"].as_array().unwrap().len() > 1);
+}
+
+/// A tenant with `n` generated users, imported.
+fn many_users(env: &Env, n: usize) {
+    env.contoso();
+    let mut csv = String::from("userPrincipalName,displayName,department\n");
+    for i in 0..n {
+        csv.push_str(&format!("user{i:05}@contoso.example,User {i},{}\n", if i % 2 == 0 { "Sales" } else { "Legal" }));
+    }
+    let f = env.file("many.csv", &csv);
+    env.ok(&["import", "users", "-t", "contoso.example", crate::support::path_str(&f), "--quiet"]);
+}
+
+#[test]
+fn output_into_a_pipe_closed_early_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    let env = Env::new();
+    many_users(&env, 1500);
+    // Each prints far more than a pipe holds, so writing goes on after the reader left.
+    for args in [
+        &["user", "list", "-t", "contoso.example", "--limit", "1500"][..],
+        &["changes", "-t", "contoso.example", "--limit", "1500"],
+        &["user", "list", "-t", "contoso.example", "--limit", "1500", "--json"],
+    ] {
+        let mut child = env.cmd().args(args).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+        assert!(!first.is_empty());
+        // The reader is gone (`| head -1`).
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(out.stderr.is_empty(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+#[test]
+fn every_command_answers_json_with_one_document() {
+    let env = Env::new();
+    env.contoso();
+    env.ok(&["user", "create", "-t", "contoso.example", "--upn", "alice@contoso.example"]);
+    env.ok(&["user", "create", "-t", "contoso.example", "--upn", "bob@contoso.example"]);
+    env.ok(&["group", "create", "-t", "contoso.example", "--name", "Sales"]);
+    let added = env.json(&["group", "add-member", "-t", "contoso.example", "Sales", "alice@contoso.example"]);
+    assert_eq!(added["member"], true);
+    let removed = env.json(&["group", "remove-member", "-t", "contoso.example", "Sales", "alice@contoso.example"]);
+    assert_eq!(removed["member"], false);
+    let soft = env.json(&["user", "delete", "-t", "contoso.example", "bob@contoso.example"]);
+    assert!(soft["deletedDateTime"].is_string(), "{soft}");
+    let hard = env.json(&["user", "delete", "-t", "contoso.example", "bob@contoso.example", "--hard"]);
+    assert_eq!(hard, serde_json::json!({"id": soft["id"], "objectType": "user", "hardDeleted": true}));
+    let group = env.json(&["group", "delete", "-t", "contoso.example", "Sales"]);
+    assert!(group["deletedDateTime"].is_string(), "{group}");
+    // purge: one document for all tenants, not a line each.
+    env.ok(&["tenant", "create", "--name", "Fabrikam", "--domain", "fabrikam.example"]);
+    let purged = env.json(&["purge"]);
+    assert_eq!(purged.as_array().unwrap().len(), 2, "{purged}");
+    assert_eq!(purged[0]["purged"], 0);
+    // A token listing and creation.
+    let token = env.json(&["token", "create", "-t", "contoso.example"]);
+    assert!(token["token"].as_str().unwrap().starts_with("tsync_"));
+    let revoked = env.json(&["token", "revoke", "-t", "contoso.example", token["id"].as_str().unwrap()]);
+    assert!(revoked["revokedDateTime"].is_string());
+}
+
+#[test]
+fn names_not_only_ids() {
+    let env = Env::new();
+    env.contoso();
+    env.ok(&["user", "create", "-t", "contoso.example", "--upn", "alice@contoso.example"]);
+    let marketing = env.json(&["group", "create", "-t", "contoso.example", "--name", "Marketing"]);
+    // A group by its display name (any case) wherever a group is named.
+    assert_eq!(
+        env.ok(&["group", "add-member", "-t", "contoso.example", "marketing", "alice@contoso.example"]).trim(),
+        "added alice@contoso.example to group marketing"
+    );
+    assert_eq!(env.json(&["group", "members", "-t", "contoso.example", "Marketing"])["value"][0]["userPrincipalName"], "alice@contoso.example");
+    assert_eq!(env.json(&["group", "show", "-t", "contoso.example", "Marketing"])["id"], marketing["id"]);
+    // Two groups of one name: the error lists both.
+    let other = env.json(&["group", "create", "-t", "contoso.example", "--name", "MARKETING"]);
+    let r = env.run(&["group", "show", "-t", "contoso.example", "Marketing"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.ends_with("[ambiguous_name]\n"), "{}", r.stderr);
+    for g in [&marketing, &other] {
+        assert!(r.stderr.contains(g["id"].as_str().unwrap()), "{}", r.stderr);
+    }
+    let r = env.run(&["group", "show", "-t", "contoso.example", "Nobody"]);
+    assert!(r.stderr.contains("no group of tenant 'contoso.example' has this id or display name") && r.stderr.ends_with("[not_found]\n"), "{}", r.stderr);
+}
+
+#[test]
+fn text_output_shows_names_and_one_time_format() {
+    let env = Env::new();
+    env.contoso();
+    env.ok(&["user", "create", "-t", "contoso.example", "--upn", "alice@contoso.example"]);
+    env.ok(&["user", "create", "-t", "contoso.example", "--upn", "carol_f.example#EXT#@contoso.example", "--anchor", &format!("{}:{}", uuid(), uuid())]);
+    env.ok(&["group", "create", "-t", "contoso.example", "--name", "Sales"]);
+    let users = env.ok(&["user", "list", "-t", "contoso.example"]);
+    assert!(users.contains(" internal ") && users.contains(" external "), "{users}");
+    assert!(env.ok(&["group", "list", "-t", "contoso.example"]).contains(" internal "));
+    // Changes: times to the millisecond, UTC, fixed width, so columns line up.
+    let changes = env.ok(&["changes", "-t", "contoso.example"]);
+    let times: Vec<&str> = changes.lines().filter_map(|l| l.split_whitespace().nth(1)).filter(|t| t.contains('T')).collect();
+    assert_eq!(times.len(), 3, "{changes}");
+    for t in times {
+        assert_eq!(t.len(), "2026-12-06T10:11:12.345Z".len(), "{t}");
+        assert!(t.ends_with('Z') && t.as_bytes()[19] == b'.', "{t}");
+    }
+    let shown = env.ok(&["user", "show", "-t", "contoso.example", "alice@contoso.example"]);
+    let created = shown.lines().find(|l| l.starts_with("createdDateTime")).unwrap();
+    assert_eq!(created.split_whitespace().nth(1).unwrap().len(), 24, "{created}");
+    // token: -t like every other command, and a header.
+    env.ok(&["token", "create", "-t", "contoso.example", "--name", "entra"]);
+    let tokens = env.ok(&["token", "list", "-t", "contoso.example"]);
+    assert!(tokens.starts_with("ID ") && tokens.contains("NAME") && tokens.contains("entra"), "{tokens}");
+}
+
+fn uuid() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+#[test]
+fn user_list_takes_a_filter() {
+    let env = Env::new();
+    many_users(&env, 30);
+    env.ok(&["user", "update", "-t", "contoso.example", "user00003@contoso.example", "--set", "city=Oslo"]);
+    let sales = env.json(&["user", "list", "-t", "contoso.example", "--filter", "department eq \"sales\""]);
+    assert_eq!(sales["value"].as_array().unwrap().len(), 15);
+    let page = env.json(&["user", "list", "-t", "contoso.example", "--filter", "department eq \"Sales\"", "--limit", "10"]);
+    assert_eq!(page["value"].as_array().unwrap().len(), 10);
+    let rest = env.json(&["user", "list", "-t", "contoso.example", "--filter", "department eq \"Sales\"", "--after", page["next"].as_str().unwrap()]);
+    assert_eq!(rest["value"].as_array().unwrap().len(), 5);
+    assert!(rest["next"].is_null());
+    let oslo = env.ok(&["user", "list", "-t", "contoso.example", "--filter", "city pr and not (department eq \"Sales\")"]);
+    assert!(oslo.contains("user00003@contoso.example") && oslo.lines().count() == 2, "{oslo}");
+    let sw = env.json(&["user", "list", "-t", "contoso.example", "--filter", "displayName sw \"User 1\""]);
+    assert_eq!(sw["value"].as_array().unwrap().len(), 11, "User 1 and User 10-19");
+    let r = env.run(&["user", "list", "-t", "contoso.example", "--filter", "favouriteColour eq \"red\""]);
+    assert!(r.stderr.contains("unknown attribute 'favouriteColour'") && r.stderr.ends_with("[invalid_argument]\n"), "{}", r.stderr);
+    let r = env.run(&["user", "list", "-t", "contoso.example", "--filter", "department eq", "--show", "all"]);
+    assert!(r.stderr.ends_with("[invalid_argument]\n"), "{}", r.stderr);
+}
+
+#[test]
+fn the_tours_example_file_imports() {
+    let env = Env::new();
+    env.contoso();
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/people.csv");
+    let out = env.ok(&["import", "users", "-t", "contoso.example", file.to_str().unwrap(), "--quiet"]);
+    assert!(out.starts_with("imported "), "{out}");
+    let carol = env.json(&["user", "show", "-t", "contoso.example", "carol@contoso.example"]);
+    assert_eq!(env.json(&["user", "show", "-t", "contoso.example", "dave@contoso.example"])["manager"], carol["id"]);
 }

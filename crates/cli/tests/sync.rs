@@ -23,7 +23,7 @@ fn a_configuration_runs_only_once_the_partners_allow_it() {
     env.ok(&["partner", "set", "-t", "fabrikam.example", "--partner", "contoso.example", "--outbound-auto-redeem", "true"]);
     env.ok(&["partner", "set", "-t", "contoso.example", "--partner", "fabrikam.example", "--inbound-sync", "true", "--inbound-auto-redeem", "true"]);
     let shown = env.json(&["partner", "show", "-t", "contoso.example", "--partner", "fabrikam.example"]);
-    assert_eq!(shown["inboundUserSync"], true);
+    assert_eq!(shown["inboundUserSync"], serde_json::json!({"value": true, "from": "partner"}));
     let id = env.json(&create)["id"].as_str().unwrap().to_owned();
     // Allowed, then withdrawn: the cycle fails the policy check, and the job's status and
     // the provisioning logs say so (once, however often it is retried).
@@ -193,7 +193,7 @@ fn group_provisioning_through_the_cli() {
     assert_eq!(c["groupMappings"].as_array().unwrap().len(), 3);
     let name = "fabrikam.example:contoso.example";
     let c = env.json(&["sync", "update", name, "--provision-groups", "--group-map", "description=Join(\" \", \"Synced:\", [displayName])"]);
-    assert_eq!(c["provisionGroups"], true);
+    assert_eq!(c["configuration"]["provisionGroups"], true);
     env.ok(&["sync", "assign", name, "--group", &gid]);
     let report = env.json(&["sync", "run", name]);
     assert_eq!(report["created"], 1, "alice, the member");
@@ -208,7 +208,7 @@ fn group_provisioning_through_the_cli() {
     assert_eq!(members["value"][0]["userPrincipalName"], "alice_fabrikam.example#EXT#@contoso.example");
     let shown = env.json(&["sync", "show", name]);
     assert_eq!(shown["configuration"]["provisionGroups"], true);
-    assert!(env.ok(&["sync", "show", name]).contains("\"provisionGroups\": true"));
+    assert!(env.ok(&["sync", "show", name]).lines().any(|l| l.split_whitespace().eq(["provisionGroups", "true"])));
     assert!(env.ok(&["sync", "run", name]).contains("incremental cycle"));
     let logs = env.json(&["sync", "logs", name]);
     assert!(logs.as_array().unwrap().iter().any(|l| l["objectType"] == "group" && l["provisioningAction"] == "create"));
@@ -217,6 +217,284 @@ fn group_provisioning_through_the_cli() {
     let r = env.run(&["sync", "provision", name, "--user", &gid]);
     assert!(r.stderr.trim().ends_with("[EntityTypeNotSupported]"), "{}", r.stderr);
     // Off again: a plain-text confirmation, and show says so.
-    assert!(env.ok(&["sync", "update", name, "--provision-groups", "false"]).contains("group provisioning off"));
+    assert!(env.ok(&["sync", "update", name, "--provision-groups", "false"]).contains("provisionGroups: true -> false"));
     assert_eq!(env.json(&["sync", "show", name])["configuration"]["provisionGroups"], false);
+}
+
+/// Both partners allow the sync from fabrikam to contoso.
+fn allow(env: &Env) {
+    env.ok(&["partner", "set", "-t", "fabrikam.example", "--partner", "contoso.example", "--outbound-auto-redeem", "true"]);
+    env.ok(&["partner", "set", "-t", "contoso.example", "--partner", "fabrikam.example", "--inbound-sync", "true", "--inbound-auto-redeem", "true"]);
+}
+
+const NAME: &str = "fabrikam.example:contoso.example";
+
+#[test]
+fn partner_settings_in_effect_and_where_they_come_from() {
+    let env = Env::new();
+    world(&env);
+    // Nothing set: every value shown, false, unset.
+    let nothing = env.ok(&["partner", "show", "-t", "contoso.example", "--partner", "fabrikam.example"]);
+    assert!(nothing.contains("inboundUserSync     false (unset)"), "{nothing}");
+    env.ok(&["partner", "set", "-t", "contoso.example", "--inbound-auto-redeem", "true"]);
+    env.ok(&["partner", "set", "-t", "contoso.example", "--partner", "fabrikam.example", "--inbound-sync", "true"]);
+    let shown = env.json(&["partner", "show", "-t", "contoso.example", "--partner", "fabrikam.example"]);
+    assert_eq!(shown["inboundUserSync"], serde_json::json!({"value": true, "from": "partner"}));
+    assert_eq!(shown["inboundAutoRedeem"], serde_json::json!({"value": true, "from": "default"}));
+    assert_eq!(shown["outboundAutoRedeem"], serde_json::json!({"value": false, "from": "unset"}));
+    let list = env.json(&["partner", "list", "-t", "contoso.example"]);
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 2, "the defaults and fabrikam: {list:?}");
+    assert!(list[0]["partner"].is_null() && list[1]["partner"] == "fabrikam.example");
+    let text = env.ok(&["partner", "list", "-t", "contoso.example"]);
+    assert!(text.starts_with("PARTNER") && text.contains("(defaults)") && text.contains("true (default)"), "{text}");
+}
+
+#[test]
+fn scoping_filter_groups_are_ored() {
+    let env = Env::new();
+    world(&env);
+    allow(&env);
+    let args = ["sync", "create", "--source", "fabrikam.example", "--target", "contoso.example", "--scope", "all"];
+    let mut create = args.to_vec();
+    create.extend(["--filter", "department EQUALS Sales", "--filter", "department EQUALS Legal AND jobTitle IS NULL"]);
+    let c = env.json(&create);
+    assert_eq!(c["scopingFilter"].as_array().unwrap().len(), 2);
+    assert_eq!(c["scopingFilter"][1]["clauses"].as_array().unwrap().len(), 2);
+    assert_eq!(env.json(&["sync", "run", NAME])["created"], 2, "alice passes the first group, bob the second");
+    let shown = env.ok(&["sync", "show", NAME]);
+    let filter = shown.lines().find(|l| l.starts_with("scopingFilter")).unwrap();
+    assert!(filter.ends_with("  department EQUALS Sales OR department EQUALS Legal AND jobTitle IS NULL"), "{shown}");
+}
+
+#[test]
+fn sync_update_sets_what_show_shows_and_says_what_changed() {
+    let env = Env::new();
+    world(&env);
+    allow(&env);
+    env.ok(&["sync", "create", "--source", "fabrikam.example", "--target", "contoso.example", "--scope", "all"]);
+    assert_eq!(env.json(&["sync", "run", NAME])["created"], 2);
+    // Nothing asked, nothing changed; the next cycle stays incremental.
+    let same = env.ok(&["sync", "update", NAME]);
+    assert!(same.contains("nothing changed") && same.contains("next cycle: incremental"), "{same}");
+    // The filter: Legal users out, and the next cycle an initial one (docs/sync.md).
+    let out = env.ok(&["sync", "update", NAME, "--filter", "department EQUALS Sales"]);
+    assert!(out.contains("scopingFilter: (none: every user in scope passes) -> department EQUALS Sales"), "{out}");
+    assert!(out.contains("next cycle: initial"), "{out}");
+    let r = env.json(&["sync", "run", NAME]);
+    assert_eq!((r["initial"].as_bool(), r["softDeleted"].as_u64()), (Some(true), Some(1)), "{r}");
+    // Everything else, at once, as JSON: each change old -> new.
+    let args = [
+        "--name",
+        "Renamed",
+        "--user-type",
+        "Guest",
+        "--unmap",
+        "manager",
+        "--flow",
+        "department=ObjectAddOnly",
+        "--default",
+        "jobTitle=Staff",
+        "--map",
+        "companyName=\"Fabrikam\"",
+        "--allow-delete",
+        "false",
+        "--deletion-threshold",
+        "off",
+        "--retry-base-seconds",
+        "30",
+        "--retry-max-seconds",
+        "600",
+        "--quarantine-evaluate-after",
+        "10",
+        "--quarantine-failure-percent",
+        "50",
+        "--quarantine-failures",
+        "100",
+        "--quarantine-absolute",
+        "200",
+        "--no-filter",
+        "--group-unmap",
+        "mailNickname",
+        "--group-default",
+        "description=Synced",
+        "--group-flow",
+        "displayName=ObjectAddOnly",
+    ];
+    let mut update = vec!["sync", "update", NAME];
+    update.extend(args);
+    let j = env.json(&update);
+    let changes: std::collections::BTreeMap<String, (serde_json::Value, serde_json::Value)> =
+        j["changes"].as_array().unwrap().iter().map(|c| (c["setting"].as_str().unwrap().to_owned(), (c["old"].clone(), c["new"].clone()))).collect();
+    let expect = |k: &str, old: serde_json::Value, new: serde_json::Value| assert_eq!(changes.get(k), Some(&(old, new)), "{k}: {changes:#?}");
+    expect("displayName", "Fabrikam to Contoso".into(), "Renamed".into());
+    expect("userMappings.userType", "\"Member\" (flow ObjectAddOnly)".into(), "\"Guest\" (flow ObjectAddOnly)".into());
+    expect("userMappings.manager", "[manager]".into(), serde_json::Value::Null);
+    expect("userMappings.department", "[department]".into(), "[department] (flow ObjectAddOnly)".into());
+    expect("userMappings.jobTitle", "[jobTitle]".into(), "[jobTitle] (default \"Staff\")".into());
+    expect("userMappings.companyName", "[companyName]".into(), "\"Fabrikam\"".into());
+    expect("actions.delete", "true".into(), "false".into());
+    expect("deletionThreshold", "500".into(), "off".into());
+    expect("retry.baseSeconds", "60".into(), "30".into());
+    expect("retry.maxSeconds", "3600".into(), "600".into());
+    expect("quarantine.evaluateAfter", "5000".into(), "10".into());
+    expect("quarantine.failurePercent", "40".into(), "50".into());
+    expect("quarantine.failures", "40000".into(), "100".into());
+    expect("quarantine.absolute", "60000".into(), "200".into());
+    expect("scopingFilter", "department EQUALS Sales".into(), "(none: every user in scope passes)".into());
+    expect("groupMappings.mailNickname", "[mailNickname]".into(), serde_json::Value::Null);
+    expect("groupMappings.description", "[description]".into(), "[description] (default \"Synced\")".into());
+    expect("groupMappings.displayName", "[displayName]".into(), "[displayName] (flow ObjectAddOnly)".into());
+    assert_eq!(changes.len(), 18, "{changes:#?}");
+    assert_eq!(j["nextCycleInitial"], true);
+    let c = &j["configuration"];
+    assert_eq!(c["actions"], serde_json::json!({"create": true, "update": true, "delete": false}));
+    assert!(c["deletionThreshold"].is_null());
+    assert_eq!(c["retry"], serde_json::json!({"baseSeconds": 30, "maxSeconds": 600}));
+    assert_eq!(env.json(&["sync", "run", NAME])["initial"], true);
+    // Every setting `sync show` prints is named by an option of `sync update`.
+    let help = env.ok(&["sync", "update", "--help"]);
+    let option = |setting: &str| -> &str {
+        match setting.split('.').next().unwrap() {
+            "displayName" => "--name",
+            "scope" => "--scope",
+            "scopingFilter" => "--filter",
+            "assignments" => "--assign",
+            "userMappings" => "--map",
+            "groupMappings" => "--group-map",
+            "provisionGroups" => "--provision-groups",
+            "actions" => "--allow-create",
+            "deletionThreshold" => "--deletion-threshold",
+            "retry" => "--retry-base-seconds",
+            "quarantine" => "--quarantine-absolute",
+            other => panic!("`sync show` prints '{other}', which `sync update` cannot set"),
+        }
+    };
+    let shown = env.ok(&["sync", "show", NAME]);
+    let identity = ["id", "source", "target", "status", "watermark", "lastExecution", "escrows", "quarantineReason", "forceDeletes"];
+    for line in shown.lines().filter(|l| !l.starts_with(' ')) {
+        let key = line.split_whitespace().next().unwrap();
+        if !identity.contains(&key) {
+            let flag = option(key);
+            assert!(help.contains(flag), "{key}: {flag} missing from sync update --help");
+        }
+    }
+    assert!(help.contains("--unmap") && help.contains("--flow") && help.contains("--default") && help.contains("--user-type"));
+    assert!(help.contains("--allow-update") && help.contains("--allow-delete") && help.contains("--retry-max-seconds"));
+    // Mistakes are one line each.
+    for (args, says) in [
+        (&["--unmap", "favouriteColour"][..], "no mapping writes 'favouriteColour'"),
+        (&["--flow", "city=Sometimes"], "expected TARGET=Always or TARGET=ObjectAddOnly"),
+        (&["--retry-base-seconds", "9999"], "the first wait (9999 s) is longer than the longest (600 s)"),
+        (&["--filter", "department SOUNDS_LIKE Sales"], "the operators: EQUALS, NOT EQUALS"),
+        (&["--name", " "], "cannot be empty"),
+    ] {
+        let mut all = vec!["sync", "update", NAME];
+        all.extend(args);
+        let r = env.run(&all);
+        assert_eq!((r.code, r.stderr.lines().count()), (1, 1), "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains(says), "{args:?}: {}", r.stderr);
+    }
+}
+
+#[test]
+fn job_output_speaks_names_not_debug_text() {
+    let env = Env::new();
+    world(&env);
+    allow(&env);
+    let g = env.json(&["group", "create", "-t", "fabrikam.example", "--name", "Marketing"]);
+    env.ok(&["group", "add-member", "-t", "fabrikam.example", "Marketing", "bob@fabrikam.example"]);
+    env.ok(&["sync", "create", "--source", "fabrikam.example", "--target", "contoso.example", "--filter", "department EQUALS Sales"]);
+    let assigned = env.ok(&["sync", "assign", NAME, "--group", "Marketing"]);
+    assert_eq!(assigned.trim(), format!("assigned group Marketing ({})", g["id"].as_str().unwrap()));
+    let again = env.json(&["sync", "assign", NAME, "--group", "Marketing"]);
+    assert_eq!(again["type"], "group");
+    assert_eq!(again["name"], "Marketing");
+    let assigned = env.json(&["sync", "assign", NAME, "--user", "alice@fabrikam.example"]);
+    assert_eq!((assigned["type"].as_str(), assigned["name"].as_str()), (Some("user"), Some("alice@fabrikam.example")));
+    // bob (Legal) is assigned through Marketing, but the filter leaves him out.
+    let out = env.ok(&["sync", "provision", NAME, "--user", "bob@fabrikam.example"]);
+    let result = out.lines().last().unwrap();
+    assert_eq!(result, "result: other skipped — ScopingFilterFailed: the configuration's scoping filter leaves it out", "{out}");
+    let list = env.ok(&["sync", "list"]);
+    assert!(list.contains(" assignedUsersAndGroups ") && list.contains(" NotRun "), "{list}");
+    let shown = env.ok(&["sync", "show", NAME]);
+    assert!(shown.contains("user alice@fabrikam.example") && shown.contains("group Marketing ("), "{shown}");
+    // sync update changes the assignments too, naming users and groups alike.
+    let out = env.ok(&["sync", "update", NAME, "--unassign", "alice@fabrikam.example", "--unassign", "Marketing", "--assign", "bob@fabrikam.example"]);
+    let line = out.lines().find(|l| l.trim_start().starts_with("assignments:")).unwrap();
+    assert!(line.ends_with("-> user bob@fabrikam.example"), "{out}");
+    let r = env.run(&["sync", "update", NAME, "--unassign", "Marketing"]);
+    assert!(r.stderr.ends_with("is not assigned [not_assigned]\n"), "{}", r.stderr);
+    let r = env.run(&["sync", "unassign", NAME, "--user", "alice@fabrikam.example"]);
+    assert!(r.stderr.contains("user 'alice@fabrikam.example'") && r.stderr.contains("is not assigned [not_assigned]"), "{}", r.stderr);
+}
+
+#[test]
+fn logs_by_names_dates_and_staged_deletes() {
+    let env = Env::new();
+    world(&env);
+    allow(&env);
+    env.ok(&["sync", "create", "--source", "fabrikam.example", "--target", "contoso.example", "--scope", "all", "--deletion-threshold", "1"]);
+    env.ok(&["sync", "run", NAME]);
+    // An object by userPrincipalName, in the source or the target.
+    let alice = env.json(&["sync", "logs", NAME, "--object", "alice@fabrikam.example"]);
+    assert_eq!(alice.as_array().unwrap().len(), 1);
+    assert_eq!(alice[0]["sourceDisplayName"], "alice@fabrikam.example");
+    let copy = env.json(&["sync", "logs", NAME, "--object", "alice_fabrikam.example#EXT#@contoso.example"]);
+    assert_eq!(copy[0]["id"], alice[0]["id"]);
+    let r = env.run(&["sync", "logs", NAME, "--object", "nobody@fabrikam.example"]);
+    assert!(r.stderr.contains("not found in 'fabrikam.example' or 'contoso.example' [not_found]"), "{}", r.stderr);
+    // Dates as well as times.
+    assert_eq!(env.json(&["sync", "logs", NAME, "--since", "2000-01-01"]).as_array().unwrap().len(), 2);
+    assert!(env.json(&["sync", "logs", NAME, "--until", "2000-01-01"]).as_array().unwrap().is_empty());
+    // Two deletions over a threshold of one: staged, and printed as the docs spell it.
+    env.ok(&["user", "delete", "-t", "fabrikam.example", "alice@fabrikam.example"]);
+    env.ok(&["user", "delete", "-t", "fabrikam.example", "bob@fabrikam.example"]);
+    env.ok(&["sync", "run", NAME]);
+    let text = env.ok(&["sync", "logs", NAME, "--status", "Skipped"]);
+    assert!(text.contains(" stagedDelete ") && !text.contains("stageddelete"), "{text}");
+    let time = text.lines().nth(1).unwrap().split_whitespace().next().unwrap();
+    assert_eq!(time.len(), "2026-12-06T10:11:12.345Z".len(), "{time}");
+    let shown = env.ok(&["sync", "show", NAME]);
+    let reason = shown.lines().find(|l| l.starts_with("quarantineReason")).unwrap();
+    assert!(reason.ends_with("  TooManyDeletes: a cycle would have deleted more than the accidental-deletion threshold allows"), "{shown}");
+}
+
+#[test]
+fn mapping_removal_flow_and_default_take_effect() {
+    let env = Env::new();
+    world(&env);
+    allow(&env);
+    env.ok(&["user", "update", "-t", "fabrikam.example", "alice@fabrikam.example", "--set", "city=Oslo"]);
+    env.ok(&[
+        "sync",
+        "create",
+        "--source",
+        "fabrikam.example",
+        "--target",
+        "contoso.example",
+        "--scope",
+        "all",
+        "--unmap",
+        "city",
+        "--default",
+        "jobTitle=Staff",
+        "--flow",
+        "department=ObjectAddOnly",
+        "--user-type",
+        "Guest",
+    ]);
+    env.ok(&["sync", "run", NAME]);
+    let copy = "alice_fabrikam.example#EXT#@contoso.example";
+    let alice = env.json(&["user", "show", "-t", "contoso.example", copy]);
+    assert!(alice["city"].is_null(), "city is not mapped: {alice}");
+    assert_eq!(alice["jobTitle"], "Staff", "the default, as the source has none");
+    assert_eq!(alice["userType"], "Guest");
+    assert_eq!(alice["department"], "Sales");
+    // department flows only on create: a later change in the source is not written.
+    env.ok(&["user", "update", "-t", "fabrikam.example", "alice@fabrikam.example", "--set", "department=Marketing", "--set", "jobTitle=Lead"]);
+    env.ok(&["sync", "run", NAME]);
+    let alice = env.json(&["user", "show", "-t", "contoso.example", copy]);
+    assert_eq!((alice["department"].as_str(), alice["jobTitle"].as_str()), (Some("Sales"), Some("Lead")));
 }

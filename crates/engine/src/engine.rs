@@ -90,20 +90,31 @@ impl Engine {
         Ok(self.store().create_sync_configuration(config).await?)
     }
 
-    /// Validates and stores a changed configuration. A change of mappings (user or group),
-    /// group provisioning, scope, scoping filter or assignments makes the next cycle an initial one: everything is
-    /// re-evaluated (Entra does the same for mappings and filters).
+    /// Whether changing `old` into `new` makes the next cycle an initial one: a change of
+    /// mappings (user or group), group provisioning, scope, scoping filter, assignments
+    /// or target actions, since each may bring objects into or out of scope, or change
+    /// what is written to or allowed on objects the feed will not name again (Entra
+    /// re-evaluates everything after a change of mappings or filters too). The deletion
+    /// threshold, the retry policy, the quarantine thresholds and the name change nothing
+    /// already decided.
+    pub fn needs_initial_cycle(old: &SyncConfiguration, new: &SyncConfiguration) -> bool {
+        old.user_mappings != new.user_mappings
+            || old.scoping_filter != new.scoping_filter
+            || old.scope != new.scope
+            || old.assignments != new.assignments
+            || old.provision_groups != new.provision_groups
+            || old.group_mappings != new.group_mappings
+            || old.actions != new.actions
+    }
+
+    /// Validates and stores a changed configuration; when the change calls for it
+    /// ([`Engine::needs_initial_cycle`]), the next cycle is an initial one: everything is
+    /// re-evaluated.
     pub async fn update_configuration(&self, config: SyncConfiguration) -> Result<SyncConfiguration, EngineError> {
         self.validate(&config).await?;
         let old = self.store().get_sync_configuration(config.id).await?;
         let saved = self.store().update_sync_configuration(config).await?;
-        if old.user_mappings != saved.user_mappings
-            || old.scoping_filter != saved.scoping_filter
-            || old.scope != saved.scope
-            || old.assignments != saved.assignments
-            || old.provision_groups != saved.provision_groups
-            || old.group_mappings != saved.group_mappings
-        {
+        if Self::needs_initial_cycle(&old, &saved) {
             let mut state = self.store().job_state(saved.id).await?;
             state.watermark = tenantsync_domain::ChangeCursor::START;
             self.store().set_job_state(saved.id, state).await?;
@@ -159,5 +170,33 @@ impl Engine {
     /// Runs one cycle of a configuration now.
     pub async fn run_cycle(&self, id: SyncConfigId) -> Result<CycleReport, EngineError> {
         cycle::run(&self.shared, id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tenantsync_domain::{Assignment, AttributeMapping, ObjectId, TenantId};
+
+    #[test]
+    fn what_makes_the_next_cycle_an_initial_one() {
+        let old = SyncConfiguration::new("a to b", TenantId::new(), TenantId::new()).unwrap();
+        let changed = |f: &dyn Fn(&mut SyncConfiguration)| {
+            let mut new = old.clone();
+            f(&mut new);
+            Engine::needs_initial_cycle(&old, &new)
+        };
+        // What decides who is in scope, what is written, and what may be done.
+        assert!(changed(&|c| c.actions.delete = false));
+        assert!(changed(&|c| c.actions.create = false));
+        assert!(changed(&|c| c.scope = tenantsync_domain::SyncScope::AllUsers));
+        assert!(changed(&|c| c.assignments.push(Assignment::User(ObjectId::new()))));
+        assert!(changed(&|c| c.user_mappings.push(AttributeMapping::constant("x", "jobTitle"))));
+        assert!(changed(&|c| c.provision_groups = true));
+        // Not what only bounds the cycles to come.
+        assert!(!changed(&|c| c.deletion_threshold = None));
+        assert!(!changed(&|c| c.retry.base_seconds = 5));
+        assert!(!changed(&|c| c.quarantine.failures = 1));
+        assert!(!changed(&|c| c.display_name = "renamed".into()));
     }
 }

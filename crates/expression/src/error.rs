@@ -89,7 +89,7 @@ pub enum Error {
 
     // ---- scoping filters ----
     /// A scoping operator name that is not documented.
-    #[error("unknown scoping filter operator `{name}`{hint}", hint = suggestion_hint(.suggestion.as_deref()))]
+    #[error("unknown scoping filter operator `{name}`{hint} (the operators: {known})", hint = suggestion_hint(.suggestion.as_deref()), known = crate::scoping::Operator::names().join(", "))]
     UnknownOperator { name: String, suggestion: Option<String> },
     /// A scoping clause that is malformed.
     #[error("scoping clause {clause:?}: {message}")]
@@ -129,7 +129,7 @@ tenantsync_domain::error_table! {
         UniquenessCheckMissing => "expression.eval.uniqueness_check_missing", 500, "`SelectUniqueValue` evaluated without a uniqueness check against the target";
         UniquenessCheckFailed => "expression.eval.uniqueness_check_failed", 400, "the uniqueness check itself failed";
         RowMismatch => "expression.eval.row_mismatch", 500, "an input row of another schema than the program was compiled for (a bug of the caller)";
-        UnknownOperator => "expression.scoping.unknown_operator", 400, "a scoping filter operator that does not exist (with the nearest name)";
+        UnknownOperator => "expression.scoping.unknown_operator", 400, "a scoping filter operator that does not exist (with the nearest name and the list of operators)";
         InvalidClause => "expression.scoping.invalid_clause", 400, "a scoping clause whose value does not suit its operator (e.g. a bad regex or number)";
     }
 }

@@ -126,6 +126,11 @@ impl Operator {
         (Operator::EndsWith, "ENDS_WITH"),
     ];
 
+    /// Every canonical name, in the documented order.
+    pub fn names() -> Vec<&'static str> {
+        Self::ALL.iter().map(|(_, n)| *n).collect()
+    }
+
     /// Canonical name.
     pub fn name(self) -> &'static str {
         Self::ALL.iter().find(|(o, _)| *o == self).map_or("", |(_, n)| n)
@@ -164,11 +169,13 @@ impl fmt::Display for Operator {
 }
 
 /// Whether a value must be quoted to read back as itself after `operator`: empty, with
-/// outer spaces, starting with a quote, multi-line, or starting with words that would
+/// outer spaces, starting with a quote, multi-line, holding the word `AND` or `OR`, or
+/// starting with words that would
 /// make the operator a longer one (`GREATER _` reads as `GREATER_THAN`-like names when
 /// `_` stands for a space).
 fn needs_quotes(operator: &str, v: &str) -> bool {
-    if v.is_empty() || v.trim() != v || v.starts_with('"') || v.contains('\n') {
+    // `AND` joins clauses on one line (and `OR` groups where filters are shown on one).
+    if v.is_empty() || v.trim() != v || v.starts_with('"') || v.contains('\n') || v.split_whitespace().any(|w| w == "AND" || w == "OR") {
         return true;
     }
     let op_words = operator.split_whitespace().count();
@@ -267,19 +274,54 @@ impl FromStr for FilterClause {
 }
 
 impl FilterGroup {
-    /// A group from text: one clause per line (blank lines and `AND` lines ignored).
+    /// A group from text: clauses one per line, or several on a line joined by the word
+    /// `AND` in capitals (outside double quotes: a value holding the word is quoted);
+    /// blank lines and `AND` lines are ignored.
     ///
     /// # Errors
     /// The first clause that does not parse.
     pub fn parse_text(name: &str, text: &str) -> Result<FilterGroup, Error> {
         let clauses = text
             .lines()
+            .flat_map(and_parts)
             .map(str::trim)
             .filter(|l| !l.is_empty() && !l.eq_ignore_ascii_case("and"))
             .map(FilterClause::from_str)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(FilterGroup { name: name.to_owned(), clauses })
     }
+}
+
+/// A line cut at each word `AND` (capitals, between spaces or at an end of the line)
+/// outside double-quoted values.
+fn and_parts(line: &str) -> Vec<&str> {
+    let bytes = line.as_bytes();
+    let (mut parts, mut start, mut quoted, mut escaped) = (Vec::new(), 0, false, false);
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes.get(i).copied().unwrap_or_default();
+        if quoted {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => quoted = false,
+                _ => {}
+            }
+        } else if b == b'"' {
+            quoted = true;
+        } else if line.get(i..i + 3) == Some("AND")
+            && (i == 0 || bytes.get(i - 1).is_some_and(u8::is_ascii_whitespace))
+            && bytes.get(i + 3).is_none_or(u8::is_ascii_whitespace)
+        {
+            parts.push(line.get(start..i).unwrap_or_default());
+            start = i + 3;
+            i += 3;
+            continue;
+        }
+        i += 1;
+    }
+    parts.push(line.get(start..).unwrap_or_default());
+    parts
 }
 
 impl Filter {
@@ -578,6 +620,24 @@ mod tests {
             assert_eq!(Operator::parse(&name.to_lowercase().replace(' ', "_")).unwrap(), op);
         }
         let e = Operator::parse("EQUAL").unwrap_err();
-        assert_eq!(e.to_string(), "unknown scoping filter operator `EQUAL`; did you mean `EQUALS`?");
+        assert!(
+            e.to_string().starts_with("unknown scoping filter operator `EQUAL`; did you mean `EQUALS`? (the operators: EQUALS, NOT EQUALS, IS TRUE,"),
+            "{e}"
+        );
+        let e = Operator::parse("SOUNDS_LIKE").unwrap_err();
+        assert!(e.to_string().ends_with("(the operators: EQUALS, NOT EQUALS, IS TRUE, IS FALSE, IS NULL, IS NOT NULL, REGEX MATCH, NOT REGEX MATCH, Greater_Than, Greater_Than_OR_EQUALS, Includes, &, !&, ENDS_WITH)"), "{e}");
+    }
+
+    #[test]
+    fn clauses_on_one_line_are_joined_by_and() {
+        let g = FilterGroup::parse_text("g", r#"department EQUALS Sales AND country EQUALS "R AND D" AND accountEnabled IS TRUE"#).unwrap();
+        let shown: Vec<String> = g.clauses.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["department EQUALS Sales", r#"country EQUALS "R AND D""#, "accountEnabled IS TRUE"]);
+        // Only the word in capitals joins: a value may hold "and" or "ANDERSON".
+        let g = FilterGroup::parse_text("g", "surname EQUALS ANDERSON AND title EQUALS Research and Development").unwrap();
+        assert_eq!(g.clauses.len(), 2);
+        assert_eq!(g.clauses[1].target_operand.values, ["Research and Development"]);
+        // The old form, a clause a line with AND lines between, still reads.
+        assert_eq!(FilterGroup::parse_text("g", "a EQUALS 1\nAND\nb EQUALS 2").unwrap().clauses.len(), 2);
     }
 }

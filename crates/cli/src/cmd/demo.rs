@@ -4,21 +4,22 @@ use super::{Ctx, lookup};
 use crate::failure::{CliCode, Context, Failure};
 use crate::generate;
 use crate::import::{ImportOptions, import_users};
-use crate::output;
+use crate::output::{self, out};
 use clap::Args;
+use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Instant;
 use tenantsync_domain::{
-    Assignment, AttrValue, ChangeCursor, GroupAttributes, NewGroup, NewTenant, ObjectId, PartnerSettings, ScopingClause, ScopingFilterGroup, ScopingOperand,
-    SyncConfiguration, SyncScope, Tenant, User, UserPatch,
+    Assignment, AttrValue, Change, ChangeCursor, GroupAttributes, NewGroup, NewTenant, ObjectId, ScopingClause, ScopingFilterGroup, ScopingOperand,
+    SyncConfigId, SyncConfiguration, SyncScope, Tenant, User, UserPatch,
 };
-use tenantsync_engine::Engine;
-use tenantsync_store::{BatchMode, ListQuery, LogQuery, Store, Visibility, WriteOp};
+use tenantsync_engine::{CycleReport, Engine};
+use tenantsync_store::{BatchMode, ListQuery, LogQuery, ProvisioningLog, Store, Visibility, WriteOp};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Users generated into each tenant that has its own users.
-    #[arg(long, default_value_t = 2000)]
+    /// Users generated into each tenant that has its own users (when it has none yet).
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = super::args::number::<usize, 0>, default_value_t = 2000)]
     pub users: usize,
 }
 
@@ -49,9 +50,6 @@ const ARROWS: &[(&str, &str, Option<&str>)] = &[
 /// members (Entra's "Provision Microsoft Entra ID Groups").
 const GROUP_HUB: &str = "woodgrove.example";
 
-const ALLOW: PartnerSettings =
-    PartnerSettings { inbound_auto_redeem: Some(true), outbound_auto_redeem: Some(true), inbound_user_sync: Some(true), inbound_group_sync: Some(true) };
-
 /// (display name, initial domain, topology, role, has users of its own)
 const TENANTS: &[(&str, &str, &str, &str, bool)] = &[
     ("Contoso", "contoso.example", "1:1 production -> test", "source (production)", true),
@@ -70,53 +68,140 @@ const TENANTS: &[(&str, &str, &str, &str, bool)] = &[
     ("Litware", "litware.example", "just-in-time (joint venture with Contoso)", "connected organization", true),
 ];
 
-pub async fn run(ctx: &Ctx, args: DemoArgs) -> Result<(), Failure> {
-    let store = ctx.store.as_ref();
-    let started = Instant::now();
+/// One row of what the tenants hold.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Holding {
+    display_name: String,
+    initial_domain: String,
+    topology: &'static str,
+    role: &'static str,
+    internal_users: u64,
+    external_users: u64,
+    groups: usize,
+    changes: u64,
+}
+
+/// One arrow's cycle of this run.
+#[derive(Debug)]
+struct Cycle {
+    source: &'static str,
+    target: &'static str,
+    id: SyncConfigId,
+    report: CycleReport,
+    millis: u128,
+    /// The store's time when the cycle began: its log records are those since.
+    began: jiff::Timestamp,
+}
+
+/// What one arrow's cycle of this run logged: records by action, status and skip reason.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LogSummary {
+    source: &'static str,
+    target: &'static str,
+    records: usize,
+    by_kind: Vec<serde_json::Value>,
+}
+
+/// One source change followed through an incremental cycle.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Followed {
+    user: String,
+    tenant: String,
+    department: String,
+    changes_read: u64,
+    updated: u64,
+    record: Option<ProvisioningLog>,
+}
+
+/// Everything the demo did and found: printed as text, or as one JSON document.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Summary {
+    tenants: Vec<Holding>,
+    imported_users: u64,
+    import_seconds: f64,
+    cycles: Vec<serde_json::Value>,
+    groups_provisioned: Vec<serde_json::Value>,
+    logs: Vec<LogSummary>,
+    followed_change: Option<Followed>,
+    first_changes: Vec<Change>,
+    /// One user of the first tenant looked up by userPrincipalName, timed.
+    lookup: Option<serde_json::Value>,
+    seconds: f64,
+}
+
+/// The tenants of the seed topologies, created (and filled) if missing. Returns them and
+/// the users imported, with the seconds the imports took.
+async fn tenants(store: &dyn Store, users: usize) -> Result<(Vec<Tenant>, u64, f64), Failure> {
     let work = std::env::temp_dir().join(format!("tenantsync-demo-{}", std::process::id()));
     std::fs::create_dir_all(&work).map_err(|e| Failure::cli(work.display().to_string(), e.to_string(), CliCode::UnreadableFile))?;
-    let mut imported_total = 0u64;
-    let mut import_secs = 0f64;
-    let mut tenants = Vec::new();
+    let (mut imported, mut seconds, mut tenants) = (0u64, 0f64, Vec::new());
     for (i, (name, domain, _, _, has_users)) in TENANTS.iter().enumerate() {
+        let subject = || format!("tenant '{domain}'");
         let tenant = match lookup::tenant(store, domain).await {
             Ok(t) => t,
-            Err(_) => store.create_tenant(NewTenant::new(name, domain).about(|| format!("tenant '{domain}'"))?).await.about(|| format!("tenant '{domain}'"))?,
+            Err(_) => store.create_tenant(NewTenant::new(name, domain).about(subject)?).await.about(subject)?,
         };
-        let existing = store.count_users(tenant.id, Visibility::All).await.about(|| format!("tenant '{domain}'"))?;
-        if *has_users && existing == 0 && args.users > 0 {
+        let existing = store.count_users(tenant.id, Visibility::All).await.about(subject)?;
+        if *has_users && existing == 0 && users > 0 {
             let file = work.join(format!("{domain}.csv"));
             let out = std::fs::File::create(&file).map_err(|e| Failure::cli(file.display().to_string(), e.to_string(), CliCode::UnreadableFile))?;
-            generate::write_csv(std::io::BufWriter::new(out), generate::users(i as u64 + 1, args.users, domain, name, true))
+            generate::write_csv(std::io::BufWriter::new(out), generate::users(i as u64 + 1, users, domain, name, true))
                 .map_err(|e| Failure::cli(file.display().to_string(), e.to_string(), CliCode::UnreadableFile))?;
             let report = import_users(store, tenant.id, &file, &ImportOptions::default(), &mut |_| {}).await.about(String::new)?;
             if let Some(e) = report.errors.first() {
                 return Err(Failure::new(format!("{}:{}", file.display(), e.line), e.message.clone(), e.code));
             }
-            imported_total += report.imported;
-            import_secs += report.elapsed.as_secs_f64();
+            imported += report.imported;
+            seconds += report.elapsed.as_secs_f64();
             department_groups(store, &tenant).await?;
         }
         tenants.push(tenant);
     }
     let _ = std::fs::remove_dir_all(&work);
+    Ok((tenants, imported, seconds))
+}
 
-    // The arrows of the seed topologies. Every demo tenant allows inbound sync and
-    // automatic redemption from its partners (as tenants of one organization do).
-    for t in &tenants {
-        ctx.sync.set_partner_settings(t.id, None, ALLOW).await.about(|| format!("tenant '{}'", t.initial_domain))?;
+/// The cross-tenant access settings the arrows need, set per partner as an admin would:
+/// each target allows inbound sync and automatic redemption from its sources (and, from
+/// the hub, inbound group sync); each source allows automatic redemption towards its
+/// targets. The defaults for other partners stay unset (false), so no tenant accepts a
+/// sync from a tenant it was not told about.
+async fn allow_arrows(ctx: &Ctx, tenants: &[Tenant]) -> Result<(), Failure> {
+    let by_domain = |d: &str| tenants.iter().find(|t| t.initial_domain.as_str() == d);
+    for (source, target, _) in ARROWS {
+        let (Some(s), Some(t)) = (by_domain(source), by_domain(target)) else { continue };
+        let subject = |d: &str| format!("tenant '{d}'");
+        let mut inbound = ctx.sync.partner_settings(t.id, Some(s.id)).await.about(|| subject(target))?;
+        inbound.inbound_user_sync = Some(true);
+        inbound.inbound_auto_redeem = Some(true);
+        if *source == GROUP_HUB {
+            inbound.inbound_group_sync = Some(true);
+        }
+        ctx.sync.set_partner_settings(t.id, Some(s.id), inbound).await.about(|| subject(target))?;
+        let mut outbound = ctx.sync.partner_settings(s.id, Some(t.id)).await.about(|| subject(source))?;
+        outbound.outbound_auto_redeem = Some(true);
+        ctx.sync.set_partner_settings(s.id, Some(t.id), outbound).await.about(|| subject(source))?;
     }
-    let engine = Engine::new(ctx.sync.clone());
+    Ok(())
+}
+
+/// The arrows' configurations, created if missing, and a cycle of each.
+async fn run_arrows(ctx: &Ctx, engine: &Engine, tenants: &[Tenant]) -> Result<Vec<Cycle>, Failure> {
+    let store = ctx.store.as_ref();
     let by_domain = |d: &str| tenants.iter().find(|t| t.initial_domain.as_str() == d).cloned();
     let mut cycles = Vec::new();
     for (source, target, filter) in ARROWS {
         let (Some(s), Some(t)) = (by_domain(source), by_domain(target)) else { continue };
+        let subject = || format!("sync configuration '{source}:{target}'");
         let existing = ctx.sync.list_sync_configurations().await.about(String::new)?;
         let config = match existing.into_iter().find(|c| c.source_tenant_id == s.id && c.target_tenant_id == t.id) {
             Some(c) => c,
             None => {
-                let mut c = SyncConfiguration::new(&format!("{} to {}", s.display_name, t.display_name), s.id, t.id)
-                    .about(|| format!("sync configuration '{source}:{target}'"))?;
+                let mut c = SyncConfiguration::new(&format!("{} to {}", s.display_name, t.display_name), s.id, t.id).about(subject)?;
                 c.scope = SyncScope::AllUsers;
                 if *source == GROUP_HUB {
                     c.scope = SyncScope::AssignedUsersAndGroups;
@@ -134,145 +219,269 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Result<(), Failure> {
                         }],
                     }];
                 }
-                engine.create_configuration(c).await.about(|| format!("sync configuration '{source}:{target}'"))?
+                engine.create_configuration(c).await.about(subject)?
             }
         };
-        let t0 = Instant::now();
-        let report = engine.run_cycle(config.id).await.about(|| format!("sync configuration '{source}:{target}'"))?;
-        cycles.push((*source, *target, report, t0.elapsed(), config.id));
+        let (t0, began) = (Instant::now(), store.clock().now());
+        let report = engine.run_cycle(config.id).await.about(subject)?;
+        cycles.push(Cycle { source, target, id: config.id, report, millis: t0.elapsed().as_millis(), began });
     }
+    Ok(cycles)
+}
 
+/// What each tenant holds now.
+async fn holdings(store: &dyn Store, tenants: &[Tenant]) -> Result<Vec<Holding>, Failure> {
     let mut rows = Vec::new();
     for (t, (_, _, topology, role, _)) in tenants.iter().zip(TENANTS) {
         let subject = || format!("tenant '{}'", t.initial_domain);
         let users = store.count_users(t.id, Visibility::Active).await.about(subject)?;
         let external = count_external(store, t).await?;
         let groups = store.list_groups(t.id, &ListQuery { limit: 1000, ..ListQuery::default() }).await.about(subject)?.items.len();
-        let head = store.change_head(t.id).await.about(subject)?;
-        rows.push(vec![
-            t.display_name.clone(),
-            t.initial_domain.to_string(),
-            topology.to_string(),
-            role.to_string(),
-            (users - external).to_string(),
-            external.to_string(),
-            groups.to_string(),
-            head.to_string(),
-        ]);
+        rows.push(Holding {
+            display_name: t.display_name.clone(),
+            initial_domain: t.initial_domain.to_string(),
+            topology,
+            role,
+            internal_users: users - external,
+            external_users: external,
+            groups,
+            changes: store.change_head(t.id).await.about(subject)?.0,
+        });
     }
+    Ok(rows)
+}
+
+/// The groups the hub provisioned into one of its resource tenants, with their member
+/// counts.
+async fn provisioned_groups(store: &dyn Store, tenants: &[Tenant]) -> Result<Vec<serde_json::Value>, Failure> {
+    let Some(spoke) = tenants.iter().find(|t| t.initial_domain.as_str() == "dev.woodgrove.example") else { return Ok(Vec::new()) };
+    let subject = || format!("tenant '{}'", spoke.initial_domain);
+    let groups = store.list_groups(spoke.id, &ListQuery { limit: 1000, ..ListQuery::default() }).await.about(subject)?;
+    let mut shown = Vec::new();
+    for g in groups.items.iter().filter(|g| g.anchor.is_some()) {
+        let members = store.list_members(spoke.id, g.id, &ListQuery { limit: 5000, ..ListQuery::default() }).await.about(subject)?;
+        shown.push(serde_json::json!({ "tenant": spoke.initial_domain, "displayName": g.attrs.display_name, "members": members.items.len(), "more": members.next.is_some() }));
+    }
+    Ok(shown)
+}
+
+/// What each arrow's cycle of this run logged.
+async fn log_summaries(ctx: &Ctx, cycles: &[Cycle]) -> Result<Vec<LogSummary>, Failure> {
+    let mut out = Vec::new();
+    for c in cycles {
+        let query = LogQuery { config_id: Some(c.id), since: Some(c.began), limit: 100_000, ..LogQuery::default() };
+        let records = ctx.sync.provisioning_logs(&query).await.about(String::new)?;
+        let mut by_kind: BTreeMap<(String, &str, Option<&str>), usize> = BTreeMap::new();
+        for r in &records {
+            *by_kind.entry((output::name(&r.provisioning_action), r.status.as_str(), r.skip_reason.map(|w| w.as_str()))).or_default() += 1;
+        }
+        let by_kind = by_kind
+            .into_iter()
+            .map(|((action, status, why), count)| serde_json::json!({ "action": action, "status": status, "skipReason": why, "count": count }))
+            .collect();
+        out.push(LogSummary { source: c.source, target: c.target, records: records.len(), by_kind });
+    }
+    Ok(out)
+}
+
+/// Changes the department of a user of the first arrow's source, runs that arrow again,
+/// and returns what its record says.
+async fn follow_a_change(ctx: &Ctx, engine: &Engine, tenants: &[Tenant], cycles: &[Cycle]) -> Result<Option<Followed>, Failure> {
+    let store = ctx.store.as_ref();
+    let (Some(contoso), Some(first)) = (tenants.first(), cycles.first()) else { return Ok(None) };
+    let subject = || format!("tenant '{}'", contoso.initial_domain);
+    let Some(u) = store.list_users(contoso.id, &ListQuery { limit: 1, ..ListQuery::default() }).await.about(subject)?.items.into_iter().next() else {
+        return Ok(None);
+    };
+    let department = if u.attrs.department.as_deref() == Some("Legal") { "Research" } else { "Legal" };
+    let patch = UserPatch::from_pairs([("department", AttrValue::String(department.into()))]).about(subject)?;
+    store.update_user(contoso.id, u.id, patch, None).await.about(subject)?;
+    let report = engine.run_cycle(first.id).await.about(|| format!("sync configuration '{}:{}'", first.source, first.target))?;
+    let record = ctx
+        .sync
+        .provisioning_logs(&LogQuery { config_id: Some(first.id), object_id: Some(u.id), limit: 1, ..LogQuery::default() })
+        .await
+        .about(String::new)?
+        .into_iter()
+        .next();
+    Ok(Some(Followed {
+        user: u.attrs.user_principal_name.to_string(),
+        tenant: contoso.initial_domain.to_string(),
+        department: department.to_owned(),
+        changes_read: report.counters.count_imported_deltas,
+        updated: report.updated,
+        record,
+    }))
+}
+
+pub async fn run(ctx: &Ctx, args: DemoArgs) -> Result<(), Failure> {
+    let store = ctx.store.as_ref();
+    let started = Instant::now();
+    let (tenants, imported_users, import_seconds) = tenants(store, args.users).await?;
+    allow_arrows(ctx, &tenants).await?;
+    let engine = Engine::new(ctx.sync.clone());
+    let cycles = run_arrows(ctx, &engine, &tenants).await?;
+    let logs = log_summaries(ctx, &cycles).await?;
+    let followed_change = follow_a_change(ctx, &engine, &tenants, &cycles).await?;
+    let (first_changes, lookup) = match tenants.first() {
+        Some(t) => {
+            let subject = || format!("tenant '{}'", t.initial_domain);
+            let changes = store.changes_since(t.id, ChangeCursor::START, 3).await.about(subject)?.changes;
+            let lookup = match store.list_users(t.id, &ListQuery { limit: 1, ..ListQuery::default() }).await.about(subject)?.items.first() {
+                Some(u) => {
+                    let t0 = Instant::now();
+                    let found = store.find_user_by_upn(t.id, &u.attrs.user_principal_name).await.about(subject)?.is_some();
+                    let micros = t0.elapsed().as_micros();
+                    Some(serde_json::json!({ "userPrincipalName": u.attrs.user_principal_name, "found": found, "microseconds": micros }))
+                }
+                None => None,
+            };
+            (changes, lookup)
+        }
+        None => (Vec::new(), None),
+    };
+    let summary = Summary {
+        tenants: holdings(store, &tenants).await?,
+        imported_users,
+        import_seconds,
+        cycles: cycles
+            .iter()
+            .map(|c| serde_json::json!({ "source": c.source, "target": c.target, "milliseconds": c.millis, "report": super::sync::report_json(&c.report) }))
+            .collect(),
+        groups_provisioned: provisioned_groups(store, &tenants).await?,
+        logs,
+        followed_change,
+        first_changes,
+        lookup,
+        seconds: started.elapsed().as_secs_f64(),
+    };
     if ctx.json {
-        output::json(&tenants);
-        return Ok(());
+        output::json(&summary);
+    } else {
+        print(&summary, &cycles);
     }
+    Ok(())
+}
+
+/// The summary as text.
+fn print(s: &Summary, cycles: &[Cycle]) {
+    let rows: Vec<Vec<String>> = s
+        .tenants
+        .iter()
+        .map(|h| {
+            vec![
+                h.display_name.clone(),
+                h.initial_domain.clone(),
+                h.topology.to_owned(),
+                h.role.to_owned(),
+                h.internal_users.to_string(),
+                h.external_users.to_string(),
+                h.groups.to_string(),
+                h.changes.to_string(),
+            ]
+        })
+        .collect();
     output::table(&["TENANT", "INITIAL DOMAIN", "TOPOLOGY", "ROLE", "INTERNAL", "EXTERNAL", "GROUPS", "CHANGES"], &rows);
-    println!();
-    println!("sync cycles:");
-    for (source, target, r, took, _) in &cycles {
+    out!();
+    if s.imported_users == 0 {
+        out!("the demo's tenants hold users already: nothing was imported, and every arrow ran an incremental cycle");
+    }
+    out!("sync cycles:");
+    for c in cycles {
+        let r = &c.report;
         let groups =
-            if *source == GROUP_HUB { format!(" (groups: {} created, {} members added)", r.groups.created, r.groups.members_added) } else { String::new() };
-        println!(
-            "  {source} -> {target}: {} cycle, {} created, {} updated, {} soft-deleted, {} skipped{groups} in {} ms",
+            if c.source == GROUP_HUB { format!(" (groups: {} created, {} members added)", r.groups.created, r.groups.members_added) } else { String::new() };
+        out!(
+            "  {} -> {}: {} cycle, {} created, {} updated, {} soft-deleted, {} skipped{groups} in {} ms",
+            c.source,
+            c.target,
             if r.initial { "initial" } else { "incremental" },
             r.created,
             r.updated,
             r.soft_deleted,
             r.skipped,
-            took.as_millis()
+            c.millis
         );
     }
-    // The groups the hub provisioned into one of its resource tenants.
-    if let Some(spoke) = tenants.iter().find(|t| t.initial_domain.as_str() == "dev.woodgrove.example") {
-        let subject = || format!("tenant '{}'", spoke.initial_domain);
-        let groups = store.list_groups(spoke.id, &ListQuery { limit: 1000, ..ListQuery::default() }).await.about(subject)?;
-        let mut shown = Vec::new();
-        for g in groups.items.iter().filter(|g| g.anchor.is_some()) {
-            let members = store.list_members(spoke.id, g.id, &ListQuery { limit: 5000, ..ListQuery::default() }).await.about(subject)?;
-            let more = if members.next.is_some() { "+" } else { "" };
-            shown.push(format!("{} ({}{more} members)", g.attrs.display_name, members.items.len()));
-        }
-        if !shown.is_empty() {
-            println!();
-            println!("groups Woodgrove provisioned into {} (static security groups): {}", spoke.initial_domain, shown.join(", "));
-        }
+    if !s.groups_provisioned.is_empty() {
+        let shown: Vec<String> = s
+            .groups_provisioned
+            .iter()
+            .map(|g| format!("{} ({}{} members)", g["displayName"].as_str().unwrap_or_default(), g["members"], if g["more"] == true { "+" } else { "" }))
+            .collect();
+        out!();
+        out!("groups Woodgrove provisioned into dev.woodgrove.example (static security groups): {}", shown.join(", "));
     }
-    // What the provisioning logs say: per arrow, its records by action and status; then
-    // one change in a source, the event it becomes, and its record.
-    println!();
-    println!("provisioning logs (tenantsync sync logs CONFIG):");
-    for (source, target, _, _, id) in &cycles {
-        let records = ctx.sync.provisioning_logs(&LogQuery { config_id: Some(*id), limit: 100_000, ..LogQuery::default() }).await.about(String::new)?;
-        let mut by_kind: BTreeMap<(String, &str, String), usize> = BTreeMap::new();
-        for r in &records {
-            let why = r.skip_reason.as_ref().map(|w| format!(" ({w})")).unwrap_or_default();
-            *by_kind.entry((format!("{:?}", r.provisioning_action).to_lowercase(), r.status.as_str(), why)).or_default() += 1;
-        }
-        let kinds: Vec<String> = by_kind.iter().map(|((a, st, why), n)| format!("{a} {st}{why} {n}")).collect();
-        println!("  {source} -> {target}: {} records: {}", records.len(), kinds.join(", "));
+    // What this run's cycles logged, per arrow; then one change followed.
+    out!();
+    out!("provisioning logs of these cycles (tenantsync sync logs CONFIG):");
+    for l in &s.logs {
+        let kinds: Vec<String> = l
+            .by_kind
+            .iter()
+            .map(|k| {
+                let why = k["skipReason"].as_str().map(|w| format!(" ({w})")).unwrap_or_default();
+                format!("{} {}{why} {}", k["action"].as_str().unwrap_or_default(), k["status"].as_str().unwrap_or_default(), k["count"])
+            })
+            .collect();
+        out!("  {} -> {}: {} records{}{}", l.source, l.target, l.records, if kinds.is_empty() { "" } else { ": " }, kinds.join(", "));
     }
-    if let (Some(contoso), Some((_, _, _, _, id))) = (tenants.first(), cycles.first()) {
-        let subject = || format!("tenant '{}'", contoso.initial_domain);
-        if let Some(u) = store.list_users(contoso.id, &ListQuery { limit: 1, ..ListQuery::default() }).await.about(subject)?.items.first() {
-            let department = if u.attrs.department.as_deref() == Some("Legal") { "Research" } else { "Legal" };
-            let patch = UserPatch::from_pairs([("department", AttrValue::String(department.into()))]).about(subject)?;
-            store.update_user(contoso.id, u.id, patch, None).await.about(subject)?;
-            let report = engine.run_cycle(*id).await.about(|| "sync configuration 'contoso.example:test.contoso.example'".into())?;
-            let last = ctx
-                .sync
-                .provisioning_logs(&LogQuery { config_id: Some(*id), object_id: Some(u.id), limit: 1, ..LogQuery::default() })
-                .await
-                .about(String::new)?;
-            if let Some(r) = last.first() {
+    if s.logs.iter().any(|l| l.by_kind.iter().any(|k| k["skipReason"] == "ExternalUser")) {
+        out!("  (ExternalUser: users a partner provisioned into the source are never passed on, so a mesh never echoes)");
+    }
+    if let Some(f) = &s.followed_change {
+        let what = match &f.record {
+            Some(r) => {
                 let changed: Vec<String> = r
                     .modified_properties
                     .iter()
                     .map(|m| format!("{} '{}' -> '{}'", m.display_name, m.old_value.as_deref().unwrap_or(""), m.new_value.as_deref().unwrap_or("")))
                     .collect();
                 let steps: Vec<&str> = r.steps.iter().map(|s| s.kind.step_type().as_str()).collect();
-                println!(
-                    "  then {}'s department was set to {department} in {}; the next incremental cycle ({} change read, {} updated) logged: {:?} {} {} -> {}: {} (steps: {})",
-                    u.attrs.user_principal_name,
-                    contoso.initial_domain,
-                    report.counters.count_imported_deltas,
-                    report.updated,
-                    r.provisioning_action,
+                format!(
+                    "{} {} {} -> {}: {} (steps: {})",
+                    output::name(&r.provisioning_action),
                     r.status.as_str(),
                     r.source_display_name,
                     r.target_id.map(|t| t.to_string()).unwrap_or_default(),
                     changed.join(", "),
                     steps.join(" > ")
-                );
+                )
             }
-        }
-    }
-    println!();
-    if imported_total > 0 {
-        println!(
-            "imported {imported_total} users in {import_secs:.2}s ({:.0} users/s, each with its change-feed entry in the same transaction)",
-            imported_total as f64 / import_secs.max(1e-9)
+            None => "no record".into(),
+        };
+        out!(
+            "  then {}'s department was set to {} in {}; the next incremental cycle ({} change read, {} updated) logged: {what}",
+            f.user,
+            f.department,
+            f.tenant,
+            f.changes_read,
+            f.updated
         );
     }
-    if let Some(contoso) = tenants.first() {
-        let page = store.changes_since(contoso.id, ChangeCursor::START, 3).await.about(|| "tenant 'contoso.example'".into())?;
-        println!("first changes of {}:", contoso.initial_domain);
-        for c in page.changes {
-            println!("  #{} {} {} {}", c.seq, c.op, c.object_kind, c.object_id);
-        }
-        if let Some(u) = store.list_users(contoso.id, &ListQuery { limit: 1, ..ListQuery::default() }).await.about(String::new)?.items.first() {
-            let t0 = Instant::now();
-            let found = store.find_user_by_upn(contoso.id, &u.attrs.user_principal_name).await.about(String::new)?;
-            println!(
-                "lookup of {} by userPrincipalName: {} in {} µs",
-                u.attrs.user_principal_name,
-                if found.is_some() { "found" } else { "missing" },
-                t0.elapsed().as_micros()
-            );
+    out!();
+    if s.imported_users > 0 {
+        out!(
+            "imported {} users in {:.2}s ({:.0} users/s, each with its change-feed entry in the same transaction)",
+            s.imported_users,
+            s.import_seconds,
+            s.imported_users as f64 / s.import_seconds.max(1e-9)
+        );
+    }
+    if let Some(t) = s.tenants.first() {
+        out!("first changes of {}:", t.initial_domain);
+        for c in &s.first_changes {
+            out!("  #{} {} {} {}", c.seq, c.op, c.object_kind, c.object_id);
         }
     }
-    println!("demo ready in {:.1}s. Try: tenantsync user list --tenant contoso.example --limit 5", started.elapsed().as_secs_f64());
-    println!(
-        "Relecloud provisions only its Engineering department to its mesh partners; Woodgrove provisions its department groups and their members to its resource tenants; Litware is a just-in-time partner (no standing sync)."
+    if let Some(l) = &s.lookup {
+        let found = if l["found"] == true { "found" } else { "missing" };
+        out!("lookup of {} by userPrincipalName: {found} in {} µs", l["userPrincipalName"].as_str().unwrap_or_default(), l["microseconds"]);
+    }
+    out!("demo ready in {:.1}s. Try: tenantsync user list --tenant contoso.example --limit 5", s.seconds);
+    out!(
+        "Relecloud provisions only its Engineering department to its mesh partners; Woodgrove provisions its department groups and their members to its resource tenants; Litware is a just-in-time partner (no standing sync). Each target allows its sources only (tenantsync partner list -t TENANT)."
     );
-    Ok(())
 }
 
 /// Calls `f` with every active user of `t`, a page at a time.

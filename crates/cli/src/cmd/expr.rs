@@ -21,7 +21,10 @@ pub enum ExprCmd {
         input: Option<PathBuf>,
     },
     /// Check an expression's syntax, function names and argument counts without evaluating it.
-    Check { expression: String },
+    Check {
+        /// The expression, e.g. 'Join("@", [mailNickname], "contoso.com")'.
+        expression: String,
+    },
     /// List the functions with their signatures.
     Functions,
 }
@@ -44,9 +47,9 @@ pub fn run(cmd: &ExprCmd, json: bool) -> Result<ExitCode, Failure> {
         ExprCmd::Check { expression } => check_cmd(expression, json),
         ExprCmd::Functions => functions_cmd(json),
     };
-    print!("{}", out.stdout);
+    crate::output::text(&out.stdout);
     if out.code != 0 {
-        eprintln!("error: {}", out.stderr.replace('\n', " "));
+        crate::output::error(format_args!("error: {}", out.stderr.replace('\n', " ")));
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)

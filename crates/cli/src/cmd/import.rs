@@ -1,8 +1,10 @@
 //! `tenantsync import`: users in bulk from a CSV or JSON Lines file, with a progress bar
 //! and a summary (the import itself is `crate::import`).
+use super::args::number;
 use super::{Ctx, lookup};
 use crate::failure::{CliCode, Context, Failure};
 use crate::import::{Format, ImportOptions, ImportReport, Progress, import_users};
+use crate::output::out;
 use clap::{Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
@@ -18,14 +20,16 @@ pub enum FormatArg {
 pub enum ImportCmd {
     /// Import users from a CSV or JSON Lines file (column or key names = attribute names).
     Users {
+        /// Tenant id or initial domain.
         #[arg(long, short)]
         tenant: String,
+        /// The file: CSV with a header row of attribute names, or JSON Lines (one object per line).
         file: PathBuf,
         /// The file's format; by default guessed from its name (.csv, .jsonl, .ndjson).
         #[arg(long, value_enum)]
         format: Option<FormatArg>,
         /// Commit every N rows instead of the whole file at once (see docs/cli.md).
-        #[arg(long)]
+        #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = number::<usize, 1>)]
         batch_size: Option<usize>,
         /// No progress bar.
         #[arg(long)]
@@ -83,15 +87,15 @@ fn summarize(ctx: &Ctx, r: &ImportReport, domain: &str, batched: bool) -> Result
     }
     if r.succeeded() {
         if !ctx.json {
-            println!("imported {} users into {domain} from {file} in {:.1}s ({:.0} users/s)", r.imported, r.elapsed.as_secs_f64(), rate);
+            out!("imported {} users into {domain} from {file} in {:.1}s ({:.0} users/s)", r.imported, r.elapsed.as_secs_f64(), rate);
         }
         return Ok(());
     }
     for e in r.errors.iter().take(SHOWN_ERRORS) {
-        eprintln!("{file}:{}: {} [{}]", e.line, e.message.replace('\n', " "), e.code);
+        crate::output::error(format_args!("{file}:{}: {} [{}]", e.line, e.message.replace('\n', " "), e.code));
     }
     if r.error_count as usize > SHOWN_ERRORS {
-        eprintln!("… and {} more bad rows", r.error_count as usize - SHOWN_ERRORS);
+        crate::output::error(format_args!("… and {} more bad rows", r.error_count as usize - SHOWN_ERRORS));
     }
     let outcome = match (batched, r.last_committed_line) {
         (false, _) | (true, None) => "nothing was imported".to_owned(),

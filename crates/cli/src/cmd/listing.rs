@@ -1,8 +1,10 @@
 //! Listings a page at a time: which objects (`--show`), how many (`--limit`), from where
 //! (`--after`), and how a page is printed.
 use super::Ctx;
+use super::args::number;
 use crate::failure::{Context, Failure};
 use crate::output;
+use crate::output::out;
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 use tenantsync_domain::ObjectId;
@@ -36,7 +38,7 @@ pub struct ListArgs {
     #[arg(long, value_enum, default_value_t = Show::Active)]
     pub show: Show,
     /// At most this many.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, value_parser = number::<u32, 1>, default_value_t = 100)]
     pub limit: u32,
     /// Start after this object id (the `next` of the previous page).
     #[arg(long)]
@@ -64,7 +66,7 @@ pub fn print_page<T: Serialize>(ctx: &Ctx, page: &Page<T>, header: &[&str], row:
         let rows: Vec<Vec<String>> = page.items.iter().map(row).collect();
         output::table(header, &rows);
         if let Some(next) = page.next {
-            println!("more: --after {next}");
+            out!("more: --after {next}");
         }
     }
 }

@@ -8,18 +8,22 @@ pub(crate) mod group;
 pub(crate) mod import;
 pub(crate) mod partner;
 pub(crate) mod purge;
+#[allow(clippy::print_stdout, clippy::print_stderr)] // its owner moves it onto `output`
 pub(crate) mod serve;
 pub(crate) mod sync;
 pub(crate) mod tenant;
 pub(crate) mod token;
 pub(crate) mod user;
 
+mod args;
+mod filter;
 mod listing;
 mod lookup;
 mod object;
 
 use crate::failure::{Context, Failure};
 use crate::output;
+use crate::output::out;
 use serde::Serialize;
 use std::path::Path;
 use std::sync::Arc;
@@ -49,14 +53,6 @@ impl Ctx {
 
     /// Prints what a command made or changed: as JSON, or the one line `text` makes.
     pub fn done<T: Serialize>(&self, value: &T, text: impl FnOnce() -> String) {
-        if self.json { output::json(value) } else { println!("{}", text()) }
-    }
-
-    /// Prints the line `text` makes, unless JSON is asked for (commands with nothing to
-    /// print as JSON).
-    pub fn say(&self, text: impl FnOnce() -> String) {
-        if !self.json {
-            println!("{}", text());
-        }
+        if self.json { output::json(value) } else { out!("{}", text()) }
     }
 }

@@ -3,7 +3,7 @@
 use super::Ctx;
 use crate::failure::{CliCode, Context, Failure};
 use tenantsync_domain::{AttrValue, TenantId};
-use tenantsync_store::WriteOp;
+use tenantsync_store::{WriteOp, WriteOutcome};
 
 /// Reads `--set NAME=VALUE` arguments. An empty value clears the attribute; a name given
 /// twice or more makes a list (multi-valued extension attributes).
@@ -37,9 +37,16 @@ pub fn borrowed(pairs: &[(String, AttrValue)]) -> impl Iterator<Item = (&str, At
 }
 
 /// Applies a delete (`op`: the soft or hard delete of the `noun` named `name`) and says
-/// which it was.
-pub async fn delete(ctx: &Ctx, tenant: TenantId, op: WriteOp, noun: &str, name: &str, hard: bool) -> Result<(), Failure> {
-    ctx.store.apply_one(tenant, op).await.about(|| format!("{noun} '{name}'"))?;
-    ctx.say(|| format!("{} {noun} {name}", if hard { "deleted for good" } else { "deleted (restorable)" }));
+/// which it was: as JSON, the object as it now is (soft) or `{"id", "objectType",
+/// "hardDeleted": true}` (hard).
+pub async fn delete(ctx: &Ctx, tenant: TenantId, op: WriteOp, noun: &str, name: &str) -> Result<(), Failure> {
+    let outcome = ctx.store.apply_one(tenant, op).await.about(|| format!("{noun} '{name}'"))?;
+    match outcome {
+        WriteOutcome::User(u) => ctx.done(&u, || format!("deleted (restorable) user {} {}", u.attrs.user_principal_name, u.id)),
+        WriteOutcome::Group(g) => ctx.done(&g, || format!("deleted (restorable) group {} {}", g.attrs.display_name, g.id)),
+        WriteOutcome::HardDeleted { kind, id } => {
+            ctx.done(&serde_json::json!({ "id": id, "objectType": kind, "hardDeleted": true }), || format!("deleted for good {} {name} {id}", kind.as_str()))
+        }
+    }
     Ok(())
 }

@@ -1,4 +1,5 @@
 //! `tenantsync tenant`: create, list, show and change tenants.
+use super::args::number;
 use super::{Ctx, lookup};
 use crate::failure::{Context, Failure};
 use crate::output;
@@ -15,10 +16,11 @@ pub enum TenantCmd {
         #[arg(long)]
         name: String,
         /// Initial domain, unique among tenants, e.g. contoso.example.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         domain: String,
         /// Days soft-deleted objects are kept before a purge removes them.
-        #[arg(long, default_value_t = tenantsync_domain::DEFAULT_SOFT_DELETE_RETENTION_DAYS)]
+        #[arg(long, value_name = "DAYS", allow_negative_numbers = true, value_parser = number::<u32, 0>,
+              default_value_t = tenantsync_domain::DEFAULT_SOFT_DELETE_RETENTION_DAYS)]
         retention_days: u32,
     },
     /// List tenants.
@@ -30,8 +32,10 @@ pub enum TenantCmd {
     },
     /// Change a tenant's settings.
     Update {
+        /// Tenant id or initial domain.
         tenant: String,
-        #[arg(long)]
+        /// Days soft-deleted objects are kept before a purge removes them.
+        #[arg(long, value_name = "DAYS", allow_negative_numbers = true, value_parser = number::<u32, 0>)]
         retention_days: u32,
     },
 }

@@ -1,8 +1,10 @@
 //! `tenantsync token`: per-tenant bearer tokens for the SCIM endpoint. A token is shown
 //! once, at creation; the store keeps only a hash of its secret.
+use super::args::number;
 use super::{Ctx, lookup};
 use crate::failure::{CliCode, Context, Failure};
 use crate::output;
+use crate::output::out;
 use clap::Subcommand;
 use tenantsync_domain::ObjectId;
 
@@ -11,23 +13,25 @@ pub enum TokenCmd {
     /// Create a token for a tenant and print it (once).
     Create {
         /// Tenant id or initial domain.
-        #[arg(long)]
+        #[arg(long, short)]
         tenant: String,
         /// A name to recognise the token by, e.g. the client using it.
         #[arg(long, default_value = "scim")]
         name: String,
         /// Days until the token expires (default: never).
-        #[arg(long)]
+        #[arg(long, value_name = "DAYS", allow_negative_numbers = true, value_parser = number::<u32, 1>)]
         expires: Option<u32>,
     },
     /// List a tenant's tokens (never the tokens themselves).
     List {
-        #[arg(long)]
+        /// Tenant id or initial domain.
+        #[arg(long, short)]
         tenant: String,
     },
     /// Revoke a token: it stops working at once.
     Revoke {
-        #[arg(long)]
+        /// Tenant id or initial domain.
+        #[arg(long, short)]
         tenant: String,
         /// The token's id (from `token list`).
         id: String,
@@ -61,8 +65,8 @@ pub async fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
                 }
                 output::json(&v);
             } else {
-                println!("{}", issued.token);
-                eprintln!("token {} for tenant '{}' created; it is shown only now", stored.id, t.initial_domain);
+                out!("{}", issued.token);
+                crate::output::error(format_args!("token {} for tenant '{}' created; it is shown only now", stored.id, t.initial_domain));
             }
         }
         TokenCmd::List { tenant } => {
@@ -71,21 +75,26 @@ pub async fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
             if ctx.json {
                 output::json(&serde_json::Value::Array(tokens.iter().map(row).collect()));
             } else {
-                for k in &tokens {
-                    let state = match (k.revoked_date_time, k.expires_date_time) {
-                        (Some(r), _) => format!("revoked {r}"),
-                        (None, Some(e)) => format!("expires {e}"),
-                        (None, None) => "no expiry".into(),
-                    };
-                    println!("{}  {:<20} created {}  {state}", k.id, k.name, k.created_date_time);
-                }
+                let rows: Vec<Vec<String>> = tokens
+                    .iter()
+                    .map(|k| {
+                        let state = match (k.revoked_date_time, k.expires_date_time) {
+                            (Some(r), _) => format!("revoked {}", output::time(r)),
+                            (None, Some(e)) if !k.is_usable(store.clock().now()) => format!("expired {}", output::time(e)),
+                            (None, Some(e)) => format!("expires {}", output::time(e)),
+                            (None, None) => "no expiry".into(),
+                        };
+                        vec![k.id.to_string(), k.name.clone(), output::time(k.created_date_time), state]
+                    })
+                    .collect();
+                output::table(&["ID", "NAME", "CREATED", "STATE"], &rows);
             }
         }
         TokenCmd::Revoke { tenant, id } => {
             let t = lookup::tenant(store, &tenant).await?;
             let token_id = id.parse::<ObjectId>().about(|| format!("token '{id}'"))?;
             let k = store.revoke_token(t.id, token_id).await.about(|| format!("token '{id}'"))?;
-            ctx.done(&row(&k), || format!("revoked {}", k.id));
+            ctx.done(&row(&k), || format!("revoked token {} ({})", k.id, k.name));
         }
     }
     Ok(())
