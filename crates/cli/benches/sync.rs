@@ -208,6 +208,8 @@ fn raw_sync(dir: &Path, users: usize, log_bytes_per_record: f64) -> Timed {
                         "anchor_object" => Value::Blob(sid.to_vec()),
                         // Member, set on create.
                         "user_type" => Value::Integer(0),
+                        // The constant "true" of the default mappings.
+                        "show_in_address_list" => Value::Integer(1),
                         "version" => Value::Integer(1),
                         "created_ms" | "modified_ms" => Value::Integer(now),
                         // Not mapped.

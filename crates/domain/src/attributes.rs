@@ -98,6 +98,7 @@ attribute_enum!(
         PreferredLanguage => "preferredLanguage",
         TelephoneNumber => "telephoneNumber",
         MobilePhone => "mobilePhone",
+        ShowInAddressList => "showInAddressList",
         ExternalId => "externalId",
         Manager => "manager",
     }

@@ -307,6 +307,8 @@ pub fn default_user_mappings() -> Vec<AttributeMapping> {
     .map(|a| AttributeMapping::direct(a, a))
     .collect();
     mappings.push(AttributeMapping { flow_type: FlowType::ObjectAddOnly, ..AttributeMapping::constant("Member", "userType") });
+    // As Entra's default: copies appear in the target's address list (people search).
+    mappings.push(AttributeMapping::constant("true", "showInAddressList"));
     mappings
 }
 

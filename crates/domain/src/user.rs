@@ -109,6 +109,10 @@ pub struct UserAttributes {
     pub preferred_language: Option<String>,
     pub telephone_number: Option<String>,
     pub mobile_phone: Option<String>,
+    /// Whether the user appears in the global address list (Graph's
+    /// `showInAddressList`; unset means the directory's default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub show_in_address_list: Option<bool>,
     /// The manager's object id (a user of the same tenant).
     pub manager: Option<ObjectId>,
     /// An identifier the provisioning client assigned (SCIM `externalId`); case-exact.
@@ -208,6 +212,7 @@ impl UserAttributes {
             preferred_language: None,
             telephone_number: None,
             mobile_phone: None,
+            show_in_address_list: None,
             manager: None,
             external_id: None,
             extensions: BTreeMap::new(),
@@ -236,7 +241,7 @@ impl UserAttributes {
             TelephoneNumber => &mut self.telephone_number,
             MobilePhone => &mut self.mobile_phone,
             ExternalId => &mut self.external_id,
-            UserPrincipalName | Mail | AccountEnabled | UserType | Manager => return None,
+            UserPrincipalName | Mail | AccountEnabled | UserType | Manager | ShowInAddressList => return None,
         })
     }
 
@@ -251,6 +256,7 @@ impl UserAttributes {
             UserPrincipalName => AttrValue::String(self.user_principal_name.to_string()),
             Mail => AttrValue::from_opt(self.mail.as_ref()),
             AccountEnabled => AttrValue::Bool(self.account_enabled),
+            ShowInAddressList => self.show_in_address_list.map_or(AttrValue::Null, AttrValue::Bool),
             UserType => AttrValue::String(self.user_type.to_string()),
             Manager => AttrValue::from_opt(self.manager),
             DisplayName => AttrValue::from_opt(self.display_name.as_ref()),
@@ -297,6 +303,13 @@ impl UserAttributes {
                 }
             }
             AccountEnabled => self.account_enabled = parse_bool("accountEnabled", &value)?,
+            ShowInAddressList => {
+                self.show_in_address_list = match &value {
+                    AttrValue::Null => None,
+                    AttrValue::String(s) if s.is_empty() => None,
+                    v => Some(parse_bool("showInAddressList", v)?),
+                }
+            }
             UserType => {
                 self.user_type = match &value {
                     AttrValue::String(s) => crate::UserType::parse(s).ok_or_else(|| invalid("userType", format!("must be Member or Guest, not '{s}'")))?,

@@ -74,6 +74,7 @@ fn column(table: Table, field: Field) -> Result<(&'static str, Kind), StoreError
                 PreferredLanguage => text("preferred_language"),
                 TelephoneNumber => text("telephone_number"),
                 MobilePhone => text("mobile_phone"),
+                ShowInAddressList => Ok(("show_in_address_list", Kind::Bool)),
                 ExternalId => text("external_id"),
                 Manager => Ok(("manager_id", Kind::Id { nullable: true })),
             }

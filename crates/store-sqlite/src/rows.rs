@@ -56,9 +56,9 @@ pub fn tenant(row: &Row<'_>) -> rusqlite::Result<Tenant> {
 pub const USER_COLS: &str = "tenant_id, id, upn, mail, display_name, given_name, surname, mail_nickname, account_enabled, \
     user_type, department, job_title, company_name, employee_id, office_location, street_address, city, state, postal_code, \
     country, usage_location, preferred_language, telephone_number, mobile_phone, manager_id, extensions, anchor_tenant, \
-    anchor_object, version, created_ms, modified_ms, deleted_ms, external_id";
+    anchor_object, version, created_ms, modified_ms, deleted_ms, external_id, show_in_address_list";
 
-pub const USER_COL_COUNT: usize = 33;
+pub const USER_COL_COUNT: usize = 34;
 
 pub fn extensions_json(ext: &BTreeMap<ExtensionName, AttrValue>) -> Option<String> {
     if ext.is_empty() { None } else { serde_json::to_string(ext).ok() }
@@ -107,6 +107,7 @@ pub fn user(row: &Row<'_>) -> rusqlite::Result<User> {
         preferred_language: row.get(21)?,
         telephone_number: row.get(22)?,
         mobile_phone: row.get(23)?,
+        show_in_address_list: row.get(33)?,
         manager: opt_id(row, 24)?,
         external_id: row.get(32)?,
         extensions,
@@ -171,6 +172,7 @@ pub fn user_values<'a>(u: &'a User, extensions: &'a Option<String>) -> [ValueRef
         ValueRef::Integer(u.last_modified_date_time.as_millisecond()),
         u.deleted_date_time.map_or(ValueRef::Null, |t| ValueRef::Integer(t.as_millisecond())),
         text(&a.external_id),
+        a.show_in_address_list.map_or(ValueRef::Null, |b| ValueRef::Integer(i64::from(b))),
     ]
 }
 

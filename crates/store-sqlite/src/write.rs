@@ -449,7 +449,7 @@ impl<'c> Tx<'c> {
         self.conn
             .prepare_cached(&format!(
                 "INSERT INTO users ({USER_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, \
-                 ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33)"
+                 ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34)"
             ))
             .and_then(|mut s| s.execute(rusqlite::params_from_iter(rows::params(&values))))
             .map_err(|e| constraint(e, ObjectKind::User, &user))?;
