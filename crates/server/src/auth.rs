@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use subtle::ConstantTimeEq;
 use tenantsync_domain::{ObjectId, TenantId};
-use tenantsync_store::NewApiToken;
+use tenantsync_store::{NewApiToken, TokenRole};
 
 const PREFIX: &str = "tsync_";
 
@@ -30,14 +30,14 @@ pub fn hash_secret(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
 
-/// Issues a new token for `tenant`.
-pub fn issue(tenant: TenantId, name: String, expires: Option<jiff::Timestamp>) -> Result<Issued, getrandom::Error> {
+/// Issues a new token for `tenant` with `role`.
+pub fn issue(tenant: TenantId, name: String, role: TokenRole, expires: Option<jiff::Timestamp>) -> Result<Issued, getrandom::Error> {
     let mut secret = [0u8; 32];
     getrandom::fill(&mut secret)?;
     let secret = hex::encode(secret);
     let id = ObjectId::new();
     let token = format!("{PREFIX}{}_{secret}", id.as_uuid().simple());
-    Ok(Issued { record: NewApiToken { id, tenant_id: tenant, name, secret_hash: hash_secret(&secret), expires_date_time: expires }, token })
+    Ok(Issued { record: NewApiToken { id, tenant_id: tenant, name, role, secret_hash: hash_secret(&secret), expires_date_time: expires }, token })
 }
 
 /// Splits a presented token into id and secret; `None` if it is not one of ours.
@@ -159,7 +159,7 @@ mod tests {
     #[test]
     fn issued_tokens_parse_and_verify() {
         let t = TenantId::new();
-        let issued = issue(t, "x".into(), None).unwrap();
+        let issued = issue(t, "x".into(), TokenRole::Scim, None).unwrap();
         let (id, secret) = parse(&issued.token).unwrap();
         assert_eq!(id, issued.record.id);
         assert!(constant_time_eq(&hash_secret(secret), &issued.record.secret_hash));

@@ -1,6 +1,6 @@
 //! tenantsync's HTTP layer: a SCIM 2.0 service provider (RFC 7643, RFC 7644) for every
 //! tenant, under `/scim/v2/{tenant}/` where `{tenant}` is the tenant's id or initial
-//! domain. It talks to storage only through the [`Store`] trait: filters, sorting and
+//! domain. It talks to storage only through the `Store` and `SyncStore` traits: filters, sorting and
 //! paging run in the store; writes are ordinary directory writes (`Store::apply`), so they
 //! land in the change feed like any other write.
 //!
@@ -17,6 +17,7 @@ mod bulk;
 mod cursor;
 pub mod error;
 mod filter;
+pub mod graph;
 mod group;
 pub mod http;
 mod json;
@@ -32,7 +33,7 @@ pub use http::Limits;
 pub use origin::PublicUrl;
 
 use std::sync::Arc;
-use tenantsync_store::Store;
+use tenantsync_store::SyncStore;
 
 /// The media type of every SCIM response.
 pub const SCIM_JSON: &str = "application/scim+json";
@@ -75,13 +76,13 @@ impl Serving {
 
 /// The routes alone: no request ids, spans or access lines, and URLs on `http://localhost`
 /// (what [`app`] adds).
-pub fn router(store: Arc<dyn Store>, config: Config) -> axum::Router {
+pub fn router(store: Arc<dyn SyncStore>, config: Config) -> axum::Router {
     routes::router(store, config)
 }
 
 /// The application as served: the routes with request ids, spans, access-log lines and the
 /// public URL.
-pub fn app(store: Arc<dyn Store>, config: Config, public_url: PublicUrl, trust_proxy: bool) -> axum::Router {
+pub fn app(store: Arc<dyn SyncStore>, config: Config, public_url: PublicUrl, trust_proxy: bool) -> axum::Router {
     observe::wrap(routes::router(store, config), public_url, trust_proxy)
 }
 
@@ -89,7 +90,7 @@ pub fn app(store: Arc<dyn Store>, config: Config, public_url: PublicUrl, trust_p
 /// completes.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    store: Arc<dyn Store>,
+    store: Arc<dyn SyncStore>,
     config: Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
@@ -101,7 +102,7 @@ pub async fn serve(
 /// for at most `serving.limits.shutdown_grace`.
 pub async fn serve_with(
     listener: tokio::net::TcpListener,
-    store: Arc<dyn Store>,
+    store: Arc<dyn SyncStore>,
     config: Config,
     serving: Serving,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,

@@ -32,7 +32,7 @@ use resource::Resource;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use tenantsync_domain::{Group, TenantId, User};
-use tenantsync_store::Store;
+use tenantsync_store::{Store, SyncStore};
 
 /// How often a write without `If-Match` is retried after losing a race.
 const WRITE_RETRIES: usize = 8;
@@ -89,7 +89,14 @@ fn resource_routes<R: Resource>(router: Router<Shared>) -> Router<Shared> {
         .route(&format!("{base}/{{id}}"), only(get(resource::get::<R>).put(resource::write::<R>).patch(resource::write::<R>).delete(resource::delete::<R>)))
 }
 
-pub fn router(store: Arc<dyn Store>, config: Config) -> Router {
+/// SCIM under `/scim/v2/{tenant}/` and the admin API under `/v1.0/`.
+pub fn router(store: Arc<dyn SyncStore>, config: Config) -> Router {
+    let graph = crate::graph::router(store.clone(), config.clone());
+    scim(store, config).merge(graph)
+}
+
+/// The SCIM routes alone (Bulk runs its operations through them).
+fn scim(store: Arc<dyn Store>, config: Config) -> Router {
     let state =
         Arc::new(AppState { store, limiter: RateLimiter::new(config.rate_per_second, config.rate_burst), config, tenants: RwLock::new(HashMap::new()) });
     let router = resource_routes::<Group>(resource_routes::<User>(Router::new()));

@@ -22,7 +22,13 @@ async fn missing_bad_revoked_and_expired_tokens_get_401() {
     s.store.revoke_token(s.tenant.id, id).await.unwrap();
     assert_eq!(s.raw("GET", path, Some(&s.token), None, &[]).await.status, 401, "revoked at once");
 
-    let expired = tenantsync_server::auth::issue(s.tenant.id, "old".into(), Some(jiff::Timestamp::now() - jiff::SignedDuration::from_secs(1))).unwrap();
+    let expired = tenantsync_server::auth::issue(
+        s.tenant.id,
+        "old".into(),
+        tenantsync_store::TokenRole::Scim,
+        Some(jiff::Timestamp::now() - jiff::SignedDuration::from_secs(1)),
+    )
+    .unwrap();
     s.store.create_token(expired.record).await.unwrap();
     assert_eq!(s.raw("GET", path, Some(&expired.token), None, &[]).await.status, 401);
 }

@@ -6,6 +6,7 @@ mod support;
 
 mod auth;
 mod bulk;
+mod graph;
 mod groups;
 mod queries;
 mod users;

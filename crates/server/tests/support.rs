@@ -38,7 +38,7 @@ pub async fn tenant(store: &dyn Store, domain: &str) -> Tenant {
 }
 
 pub async fn token_for(store: &dyn Store, tenant: &Tenant) -> String {
-    let issued = tenantsync_server::auth::issue(tenant.id, "test".into(), None).unwrap();
+    let issued = tenantsync_server::auth::issue(tenant.id, "test".into(), tenantsync_store::TokenRole::Scim, None).unwrap();
     store.create_token(issued.record).await.unwrap();
     issued.token
 }
@@ -50,12 +50,13 @@ impl Server {
 
     pub async fn with(config: Config) -> Server {
         let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).unwrap());
+        let sqlite = Arc::new(SqliteStore::open(dir.path()).unwrap());
+        let store: Arc<dyn Store> = sqlite.clone();
         let tenant = tenant(store.as_ref(), "contoso.example").await;
         let token = token_for(store.as_ref(), &tenant).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let s = store.clone();
+        let s: Arc<dyn tenantsync_store::SyncStore> = sqlite;
         tokio::spawn(async move { tenantsync_server::serve(listener, s, config, std::future::pending()).await });
         Server { addr, store, tenant, token, _dir: dir }
     }

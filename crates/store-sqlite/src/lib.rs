@@ -33,7 +33,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use tenantsync_domain::{Anchor, ChangeCursor, Clock, DomainName, Group, Mail, NewTenant, ObjectId, ObjectKind, SystemClock, Tenant, TenantId, Upn, User};
 use tenantsync_store::{
     ApiToken, BatchMode, BulkOptions, BulkUserImport, ChangePage, CommitNotice, Keyset, ListQuery, NewApiToken, ObjectQuery, Page, QueryPage, Result, Seek,
-    Store, StoreError, UserGroup, Visibility, WriteOp, WriteOutcome,
+    Store, StoreError, TokenRole, UserGroup, Visibility, WriteOp, WriteOutcome,
 };
 use tokio::sync::{broadcast, oneshot};
 use write::Tx;
@@ -360,10 +360,11 @@ fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApiToken> {
         created_date_time: rows::ts(r.get(4)?),
         expires_date_time: r.get::<_, Option<i64>>(5)?.map(rows::ts),
         revoked_date_time: r.get::<_, Option<i64>>(6)?.map(rows::ts),
+        role: TokenRole::parse(&r.get::<_, String>(7)?).ok_or_else(|| rows::corrupt("token role"))?,
     })
 }
 
-const TOKEN_COLS: &str = "id, tenant_id, name, secret_hash, created_ms, expires_ms, revoked_ms";
+const TOKEN_COLS: &str = "id, tenant_id, name, secret_hash, created_ms, expires_ms, revoked_ms, role";
 
 /// Objects that list a page at a time in id order.
 trait Listed: Sized {
@@ -631,15 +632,24 @@ impl Store for SqliteStore {
         let now = self.now_ms();
         self.get_tenant(t.tenant_id).await?;
         self.write(move |conn| {
-            conn.prepare_cached(&format!("INSERT INTO api_tokens ({TOKEN_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL)"))
+            conn.prepare_cached(&format!("INSERT INTO api_tokens ({TOKEN_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7)"))
                 .and_then(|mut s| {
-                    s.execute(params![t.id.as_bytes(), t.tenant_id.as_bytes(), t.name, t.secret_hash, now, t.expires_date_time.map(|e| e.as_millisecond())])
+                    s.execute(params![
+                        t.id.as_bytes(),
+                        t.tenant_id.as_bytes(),
+                        t.name,
+                        t.secret_hash,
+                        now,
+                        t.expires_date_time.map(|e| e.as_millisecond()),
+                        t.role.as_str()
+                    ])
                 })
                 .map_err(sql_err)?;
             Ok(ApiToken {
                 id: t.id,
                 tenant_id: t.tenant_id,
                 name: t.name,
+                role: t.role,
                 secret_hash: t.secret_hash,
                 created_date_time: rows::ts(now),
                 expires_date_time: t.expires_date_time,

@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0007_extension_values_by_the_writer.sql"),
     include_str!("../migrations/0008_log_blocks.sql"),
     include_str!("../migrations/0009_show_in_address_list.sql"),
+    include_str!("../migrations/0010_token_roles.sql"),
 ];
 
 /// The schema's SQL, migration by migration (for tools that build the same tables, such

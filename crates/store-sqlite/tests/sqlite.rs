@@ -130,7 +130,7 @@ async fn extension_values_of_existing_users_are_indexed_by_the_migration() {
     // Back to version 5: no table (version 7 already dropped the triggers 6 creates, and
     // the tables of version 8 go too).
     let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
-    conn.execute_batch("DROP TABLE user_extension_values; DROP TABLE provisioning_log_blocks; DROP TABLE provisioning_log_objects; ALTER TABLE users DROP COLUMN show_in_address_list; PRAGMA user_version = 5;")
+    conn.execute_batch("DROP TABLE user_extension_values; DROP TABLE provisioning_log_blocks; DROP TABLE provisioning_log_objects; ALTER TABLE users DROP COLUMN show_in_address_list; ALTER TABLE api_tokens DROP COLUMN role; PRAGMA user_version = 5;")
         .unwrap();
     drop(conn);
     let store = SqliteStore::open(dir.path()).unwrap();

@@ -199,12 +199,41 @@ pub struct UserGroup {
     pub display_name: String,
 }
 
+/// What a token may do in its tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum TokenRole {
+    /// Everything: the admin API (reads and writes) and SCIM.
+    Admin,
+    /// Reads only, through the admin API and SCIM.
+    Reader,
+    /// SCIM only (reads and writes): what a provisioning client holds.
+    Scim,
+}
+
+impl TokenRole {
+    pub const ALL: [TokenRole; 3] = [TokenRole::Admin, TokenRole::Reader, TokenRole::Scim];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenRole::Admin => "admin",
+            TokenRole::Reader => "reader",
+            TokenRole::Scim => "scim",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<TokenRole> {
+        Self::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+}
+
 /// An API token as stored: never the token itself, only a SHA-256 hash of its secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiToken {
     pub id: ObjectId,
     pub tenant_id: TenantId,
     pub name: String,
+    pub role: TokenRole,
     /// SHA-256 of the token's secret part.
     pub secret_hash: [u8; 32],
     pub created_date_time: Timestamp,
@@ -225,6 +254,7 @@ pub struct NewApiToken {
     pub id: ObjectId,
     pub tenant_id: TenantId,
     pub name: String,
+    pub role: TokenRole,
     pub secret_hash: [u8; 32],
     pub expires_date_time: Option<Timestamp>,
 }

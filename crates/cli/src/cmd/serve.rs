@@ -125,7 +125,7 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<(), Failure> {
         let _ = stop_jobs.send(true);
     };
     let serving = Serving { public_url, trust_proxy: args.trust_proxy, limits };
-    let served = tenantsync_server::serve_with(listener, ctx.store.clone(), config, serving, shutdown)
+    let served = tenantsync_server::serve_with(listener, ctx.sync.clone(), config, serving, shutdown)
         .await
         .map_err(|e| Failure::cli(subject(), format!("server failed: {e}"), CliCode::ServeFailed));
     let jobs = jobs.await;

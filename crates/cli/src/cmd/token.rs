@@ -1,5 +1,5 @@
-//! `tenantsync token`: per-tenant bearer tokens for the SCIM endpoint. A token is shown
-//! once, at creation; the store keeps only a hash of its secret.
+//! `tenantsync token`: per-tenant bearer tokens for the SCIM endpoint and the admin API.
+//! A token is shown once, at creation; the store keeps only a hash of its secret.
 use super::args::number;
 use super::{Ctx, lookup};
 use crate::failure::{CliCode, Context, Failure};
@@ -7,6 +7,7 @@ use crate::output;
 use crate::output::out;
 use clap::Subcommand;
 use tenantsync_domain::ObjectId;
+use tenantsync_store::TokenRole;
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCmd {
@@ -21,6 +22,10 @@ pub enum TokenCmd {
         /// Days until the token expires (default: never).
         #[arg(long, value_name = "DAYS", allow_negative_numbers = true, value_parser = number::<u32, 1>)]
         expires: Option<u32>,
+        /// What the token may do: `admin` (the admin API and SCIM), `reader` (reads only),
+        /// `scim` (SCIM only, what a provisioning client holds).
+        #[arg(long, value_enum, default_value_t = RoleArg::Scim)]
+        role: RoleArg,
     },
     /// List a tenant's tokens (never the tokens themselves).
     List {
@@ -38,11 +43,30 @@ pub enum TokenCmd {
     },
 }
 
+/// A token's role on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RoleArg {
+    Admin,
+    Reader,
+    Scim,
+}
+
+impl From<RoleArg> for TokenRole {
+    fn from(r: RoleArg) -> TokenRole {
+        match r {
+            RoleArg::Admin => TokenRole::Admin,
+            RoleArg::Reader => TokenRole::Reader,
+            RoleArg::Scim => TokenRole::Scim,
+        }
+    }
+}
+
 fn row(t: &tenantsync_store::ApiToken) -> serde_json::Value {
     serde_json::json!({
         "id": t.id,
         "tenantId": t.tenant_id,
         "name": t.name,
+        "role": t.role,
         "createdDateTime": t.created_date_time,
         "expiresDateTime": t.expires_date_time,
         "revokedDateTime": t.revoked_date_time,
@@ -52,10 +76,10 @@ fn row(t: &tenantsync_store::ApiToken) -> serde_json::Value {
 pub async fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
     let store = ctx.store.as_ref();
     match cmd {
-        TokenCmd::Create { tenant, name, expires } => {
+        TokenCmd::Create { tenant, name, expires, role } => {
             let t = lookup::tenant(store, &tenant).await?;
             let expires = expires.map(|d| store.clock().now() + jiff::SignedDuration::from_hours(i64::from(d) * 24));
-            let issued = tenantsync_server::auth::issue(t.id, name, expires)
+            let issued = tenantsync_server::auth::issue(t.id, name, role.into(), expires)
                 .map_err(|e| Failure::cli("token", format!("no randomness available: {e}"), CliCode::NoRandomness))?;
             let stored = store.create_token(issued.record).await.about(|| format!("tenant '{tenant}'"))?;
             if ctx.json {
@@ -84,10 +108,10 @@ pub async fn run(ctx: &Ctx, cmd: TokenCmd) -> Result<(), Failure> {
                             (None, Some(e)) => format!("expires {}", output::time(e)),
                             (None, None) => "no expiry".into(),
                         };
-                        vec![k.id.to_string(), k.name.clone(), output::time(k.created_date_time), state]
+                        vec![k.id.to_string(), k.name.clone(), k.role.as_str().to_owned(), output::time(k.created_date_time), state]
                     })
                     .collect();
-                output::table(&["ID", "NAME", "CREATED", "STATE"], &rows);
+                output::table(&["ID", "NAME", "ROLE", "CREATED", "STATE"], &rows);
             }
         }
         TokenCmd::Revoke { tenant, id } => {

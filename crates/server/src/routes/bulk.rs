@@ -14,7 +14,7 @@ pub(super) async fn bulk(State(st): St, Path(tenant): Path<String>, headers: Hea
     let doc = read_json(&st, body).await?;
     // The operations run through the same routes, without a second rate limit: the bulk
     // request itself was counted.
-    let app = super::router(st.store.clone(), Config { rate_per_second: 0, ..st.config.clone() });
+    let app = super::scim(st.store.clone(), Config { rate_per_second: 0, ..st.config.clone() });
     let out = crate::bulk::run(app, &format!("/scim/v2/{tenant}"), &headers, &doc, st.config.max_body_bytes).await?;
     Ok(respond(StatusCode::OK, &out, None, None))
 }

@@ -413,6 +413,7 @@ pub async fn tokens_store_hashes_list_and_revoke(f: Fixture) {
         id: ObjectId::new(),
         tenant_id: tenant,
         name: name.into(),
+        role: if hash == 2 { tenantsync_store::TokenRole::Admin } else { tenantsync_store::TokenRole::Scim },
         secret_hash: [hash; 32],
         expires_date_time: Some(crate::start() + jiff::SignedDuration::from_hours(24)),
     };
@@ -425,8 +426,8 @@ pub async fn tokens_store_hashes_list_and_revoke(f: Fixture) {
     assert!(!a.is_usable(crate::start() + jiff::SignedDuration::from_hours(24)), "expired at the expiry instant");
     assert_eq!(f.store.get_token(a.id).await.unwrap(), Some(a.clone()));
     assert_eq!(f.store.get_token(ObjectId::new()).await.unwrap(), None);
-    let listed: Vec<_> = f.store.list_tokens(t).await.unwrap().into_iter().map(|x| x.id).collect();
-    assert_eq!(listed, [a.id, b.id]);
+    let listed: Vec<_> = f.store.list_tokens(t).await.unwrap().into_iter().map(|x| (x.id, x.role)).collect();
+    assert_eq!(listed, [(a.id, tenantsync_store::TokenRole::Scim), (b.id, tenantsync_store::TokenRole::Admin)], "each keeps its role");
 
     let revoked = f.store.revoke_token(t, a.id).await.unwrap();
     assert!(revoked.revoked_date_time.is_some() && !revoked.is_usable(crate::start()));

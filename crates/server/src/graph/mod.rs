@@ -1,0 +1,120 @@
+//! The admin API under `/v1.0/`, shaped like Microsoft Graph v1.0, so the clients identity
+//! admins already use (msgraph-sdk, PowerShell, Terraform providers) drive tenantsync by
+//! changing the base URL and the token. The bearer token decides the tenant and what the
+//! request may do ([`caller`]); every answer and error has Graph's shapes ([`error`]),
+//! collections page with an absolute `@odata.nextLink` ([`page`]) and take Graph's OData
+//! options ([`odata`]). Like SCIM, it has no business logic of its own: directory writes
+//! are the store's, sync semantics the engine's.
+//!
+//! - `caller`: the token, its tenant and role;
+//! - `error`: Graph's error body and [`error::GraphCode`]'s table;
+//! - `odata`: `$filter`, `$select`, `$top`, `$orderby`, `$count`, `$skiptoken`;
+//! - `page`: `$skiptoken` and `@odata.nextLink`;
+//! - `organization`: the token's tenant as Graph's `organization`.
+pub mod caller;
+pub mod error;
+pub mod odata;
+mod organization;
+pub mod page;
+
+use crate::Config;
+use crate::auth::RateLimiter;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::Response;
+use error::{GraphCode, GraphError, GraphResult};
+use serde_json::{Map, Value};
+use std::sync::Arc;
+use tenantsync_engine::Engine;
+use tenantsync_store::SyncStore;
+
+/// What every admin API handler shares.
+pub struct GraphState {
+    pub store: Arc<dyn SyncStore>,
+    pub engine: Engine,
+    pub limiter: RateLimiter,
+    pub config: Config,
+}
+
+impl std::fmt::Debug for GraphState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GraphState").finish_non_exhaustive()
+    }
+}
+
+pub type Shared = Arc<GraphState>;
+
+/// The routes of `/v1.0`.
+pub fn router(store: Arc<dyn SyncStore>, config: Config) -> Router {
+    let state =
+        Arc::new(GraphState { engine: Engine::new(store.clone()), store, limiter: RateLimiter::new(config.rate_per_second, config.rate_burst), config });
+    let routes: Router<Shared> = organization::routes(Router::new());
+    routes
+        .route("/v1.0", axum::routing::any(not_found))
+        .route("/v1.0/", axum::routing::any(not_found))
+        .route("/v1.0/{*rest}", axum::routing::any(not_found))
+        .layer(axum::middleware::from_fn(request_id))
+        .with_state(state)
+}
+
+async fn not_found() -> GraphError {
+    GraphError::not_found("Resource not found for the segment")
+}
+
+async fn method_not_allowed() -> GraphError {
+    GraphError::new(GraphCode::MethodNotAllowed, "this method is not supported on this resource")
+}
+
+/// `method` on a route; any other method is Graph's 405.
+pub fn only(method: axum::routing::MethodRouter<Shared>) -> axum::routing::MethodRouter<Shared> {
+    method.fallback(method_not_allowed)
+}
+
+/// Errors of the request name its id (`innerError.request-id`).
+async fn request_id(req: Request, next: Next) -> Response {
+    let id: Arc<str> = req.extensions().get::<crate::observe::RequestId>().map_or_else(|| Arc::from(""), |r| r.0.clone());
+    error::with_request_id(id, next.run(req)).await
+}
+
+/// The request body as a JSON object, refused past `max_body_bytes` (413) and when it is
+/// not an object (400).
+pub async fn read_object(st: &GraphState, body: Body) -> GraphResult<Map<String, Value>> {
+    let limit = st.config.max_body_bytes;
+    let bytes =
+        axum::body::to_bytes(body, limit).await.map_err(|_| GraphError::new(GraphCode::TooLarge, format!("the request body is larger than {limit} bytes")))?;
+    if bytes.is_empty() {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Object(o)) => Ok(o),
+        Ok(_) => Err(GraphError::bad_request("the request body must be a JSON object")),
+        Err(e) => Err(GraphError::bad_request(format!("the request body is not valid JSON: {e}"))),
+    }
+}
+
+/// Refuses the properties of `body` that are not `allowed` (OData annotations such as
+/// `@odata.type` aside), naming them.
+pub fn only_known(body: &Map<String, Value>, allowed: &[&str]) -> GraphResult<()> {
+    let unknown: Vec<&str> = body.keys().map(String::as_str).filter(|k| !k.contains('@') && !allowed.contains(k)).collect();
+    match unknown.as_slice() {
+        [] => Ok(()),
+        [one] => Err(GraphError::bad_request(format!("the property '{one}' does not exist on this resource or cannot be written"))),
+        many => Err(GraphError::bad_request(format!("the properties {} do not exist on this resource or cannot be written", many.join(", ")))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_properties_are_named() {
+        let body: Map<String, Value> = serde_json::from_str(r##"{"displayName":"x","@odata.type":"#microsoft.graph.user","nmae":1}"##).unwrap();
+        let e = only_known(&body, &["displayName"]).unwrap_err();
+        assert_eq!(e.code, GraphCode::BadRequest);
+        assert!(e.message.contains("'nmae'"), "{}", e.message);
+        assert!(only_known(&body, &["displayName", "nmae"]).is_ok());
+    }
+}
