@@ -3,11 +3,15 @@
 
 mod support;
 
+mod backup;
 mod commands;
 mod crash;
 mod errors;
 mod expr;
 mod import;
+mod limits;
+mod locks;
+mod modes;
 mod sync;
 mod sync_crash;
 mod tokens;
