@@ -71,10 +71,10 @@ pub fn backup(data_dir: &Path, dest: &Path, replace: bool) -> Result<Copied> {
     // open a WAL database whose -shm file is missing when no other process has it open.
     let src = open(&db, OpenFlags::SQLITE_OPEN_READ_WRITE).map_err(|e| StoreError::Unreadable { path: db.display().to_string(), reason: e.to_string() })?;
     src.busy_timeout(lock::clamp(lock::busy_timeout_from_env())).map_err(sql_err)?;
-    check_ours(&src, &db, |reason| StoreError::ForeignDataDirectory { path: data_dir.display().to_string(), reason })?;
+    check_ours(&src, &db, &db.display().to_string(), |reason| StoreError::ForeignDataDirectory { path: data_dir.display().to_string(), reason })?;
     let partial = partial_path(dest);
     remove_database_files(&partial);
-    files::create_private(&partial).map_err(|e| StoreError::Unreadable { path: partial.display().to_string(), reason: e.to_string() })?;
+    files::create_private(&partial).map_err(|e| cannot_write(dest, &e))?;
     let copied = copy(&src, &partial).and_then(|()| summary(&partial, dest));
     drop(src);
     let done = copied.and_then(|copied| {
@@ -106,7 +106,7 @@ pub fn restore(src: &Path, data_dir: &Path) -> Result<Copied> {
     }
     let conn = open(src, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| not_a_backup(e.to_string()))?;
     conn.busy_timeout(lock::clamp(lock::busy_timeout_from_env())).map_err(sql_err)?;
-    check_ours(&conn, src, not_a_backup)?;
+    check_ours(&conn, src, "it", not_a_backup)?;
     check_integrity(&conn, src)?;
     let created = !data_dir.exists();
     if created {
@@ -115,7 +115,7 @@ pub fn restore(src: &Path, data_dir: &Path) -> Result<Copied> {
     let partial = data_dir.join(".restore.partial");
     let db = data_dir.join(DB_FILE);
     let done = files::create_private(&partial)
-        .map_err(|e| StoreError::Unreadable { path: partial.display().to_string(), reason: e.to_string() })
+        .map_err(|e| StoreError::Unreadable { path: data_dir.display().to_string(), reason: e.to_string() })
         .and_then(|_| copy(&conn, &partial))
         .and_then(|()| {
             let mut restored = open(&partial, OpenFlags::SQLITE_OPEN_READ_WRITE).map_err(sql_err)?;
@@ -154,14 +154,20 @@ fn remove_database_files(path: &Path) {
     }
 }
 
-/// Refuses a database that is not tenantsync's or is newer than this binary.
-fn check_ours(conn: &Connection, path: &Path, foreign: impl Fn(String) -> StoreError) -> Result<()> {
+/// A file a backup cannot be written to (its directory is missing, say).
+fn cannot_write(dest: &Path, e: &std::io::Error) -> StoreError {
+    StoreError::Internal { message: format!("cannot write the backup '{}': {e}", dest.display()) }
+}
+
+/// Refuses a database that is not tenantsync's or is newer than this binary; `name` is
+/// how the reasons name the file.
+fn check_ours(conn: &Connection, path: &Path, name: &str, foreign: impl Fn(String) -> StoreError) -> Result<()> {
     let read = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0));
-    let app_id = read("PRAGMA application_id").map_err(|e| classify(e, path, &foreign))?;
+    let app_id = read("PRAGMA application_id").map_err(|e| classify(e, path, name, &foreign))?;
     if app_id != APPLICATION_ID {
-        return Err(foreign(format!("{} is not a tenantsync database", path.display())));
+        return Err(foreign(format!("{name} is not a tenantsync database")));
     }
-    let version = read("PRAGMA user_version").map_err(|e| classify(e, path, &foreign))?;
+    let version = read("PRAGMA user_version").map_err(|e| classify(e, path, name, &foreign))?;
     if version > schema::latest_version() {
         return Err(StoreError::SchemaTooNew { found: version, supported: schema::latest_version() });
     }
@@ -169,9 +175,9 @@ fn check_ours(conn: &Connection, path: &Path, foreign: impl Fn(String) -> StoreE
 }
 
 /// An error reading a database file: not a database, damaged, or the storage failing.
-fn classify(e: rusqlite::Error, path: &Path, foreign: &dyn Fn(String) -> StoreError) -> StoreError {
+fn classify(e: rusqlite::Error, path: &Path, name: &str, foreign: &dyn Fn(String) -> StoreError) -> StoreError {
     match e.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::NotADatabase) => foreign(format!("{} is not an SQLite database", path.display())),
+        Some(rusqlite::ErrorCode::NotADatabase) => foreign(format!("{name} is not an SQLite database")),
         Some(rusqlite::ErrorCode::DatabaseCorrupt) => StoreError::Corrupt { path: path.display().to_string(), reason: e.to_string() },
         _ => sql_err(e),
     }
@@ -180,11 +186,11 @@ fn classify(e: rusqlite::Error, path: &Path, foreign: &dyn Fn(String) -> StoreEr
 /// `PRAGMA integrity_check`: "ok", or the first problems it names.
 fn check_integrity(conn: &Connection, path: &Path) -> Result<()> {
     let corrupt = |reason: String| StoreError::Corrupt { path: path.display().to_string(), reason };
-    let mut stmt = conn.prepare("PRAGMA integrity_check(5)").map_err(|e| classify(e, path, &|r| corrupt(r)))?;
-    let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(|e| classify(e, path, &|r| corrupt(r)))?;
+    let mut stmt = conn.prepare("PRAGMA integrity_check(5)").map_err(|e| classify(e, path, "it", &|r| corrupt(r)))?;
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0)).map_err(|e| classify(e, path, "it", &|r| corrupt(r)))?;
     let mut problems = Vec::new();
     for row in rows {
-        problems.push(row.map_err(|e| classify(e, path, &|r| corrupt(r)))?);
+        problems.push(row.map_err(|e| classify(e, path, "it", &|r| corrupt(r)))?);
     }
     match problems.as_slice() {
         [ok] if ok == "ok" => Ok(()),
@@ -253,7 +259,7 @@ fn summary(path: &Path, file: &Path) -> Result<Copied> {
 
 /// Makes the finished copy `partial` durable and gives it its name.
 fn settle(partial: &Path, dest: &Path) -> Result<()> {
-    let io = |e: std::io::Error| StoreError::Unreadable { path: dest.display().to_string(), reason: e.to_string() };
+    let io = |e: std::io::Error| cannot_write(dest, &e);
     files::sync_file(partial).map_err(io)?;
     std::fs::rename(partial, dest).map_err(io)?;
     if let Some(dir) = dest.parent() {
