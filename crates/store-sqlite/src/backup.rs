@@ -28,6 +28,9 @@ use std::time::{Duration, Instant};
 use tenantsync_domain::TenantId;
 use tenantsync_store::{Result, StoreError};
 
+/// The hidden file a restore copies into before it renames it to `tenantsync.db`.
+const PARTIAL: &str = ".restore.partial";
+
 /// What a backup or a restore copied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Copied {
@@ -93,12 +96,15 @@ pub fn backup(data_dir: &Path, dest: &Path, replace: bool) -> Result<Copied> {
 pub fn restore(src: &Path, data_dir: &Path) -> Result<Copied> {
     let not_a_backup = |reason: String| StoreError::NotABackup { path: src.display().to_string(), reason };
     if data_dir.exists() {
-        let mut entries = std::fs::read_dir(data_dir).map_err(|e| StoreError::Unreadable { path: data_dir.display().to_string(), reason: e.to_string() })?;
-        if entries.next().is_some() {
-            return Err(StoreError::DestinationExists {
-                path: data_dir.display().to_string(),
-                reason: "is not empty (restore writes only into an empty data directory)".into(),
-            });
+        let unreadable = |e: std::io::Error| StoreError::Unreadable { path: data_dir.display().to_string(), reason: e.to_string() };
+        for entry in std::fs::read_dir(data_dir).map_err(unreadable)? {
+            // What a restore that was killed half-way left is not in the way.
+            if !entry.map_err(unreadable)?.file_name().to_string_lossy().starts_with(PARTIAL) {
+                return Err(StoreError::DestinationExists {
+                    path: data_dir.display().to_string(),
+                    reason: "is not empty (restore writes only into an empty data directory)".into(),
+                });
+            }
         }
     }
     if !src.is_file() {
@@ -112,7 +118,8 @@ pub fn restore(src: &Path, data_dir: &Path) -> Result<Copied> {
     if created {
         files::create_private_dir(data_dir).map_err(|e| StoreError::Unreadable { path: data_dir.display().to_string(), reason: e.to_string() })?;
     }
-    let partial = data_dir.join(".restore.partial");
+    let partial = data_dir.join(PARTIAL);
+    remove_database_files(&partial);
     let db = data_dir.join(DB_FILE);
     let done = files::create_private(&partial)
         .map_err(|e| StoreError::Unreadable { path: data_dir.display().to_string(), reason: e.to_string() })

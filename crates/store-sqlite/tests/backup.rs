@@ -220,8 +220,9 @@ async fn restore_refuses_a_newer_schema_a_damaged_file_and_other_files_leaving_n
     std::fs::write(target.join("keep.txt"), "mine").unwrap();
     assert_eq!(restore(&file, &target).unwrap_err().code(), "destination_exists");
     assert_eq!(std::fs::read_dir(&target).unwrap().count(), 1);
-    // And the good file restores into an empty one.
+    // And the good file restores into an empty one (what a killed restore left aside).
     std::fs::remove_file(target.join("keep.txt")).unwrap();
+    std::fs::write(target.join(".restore.partial"), "half a copy").unwrap();
     let copied = restore(&file, &target).unwrap();
     assert_eq!(copied.tenants[0].users, 3000);
     assert_eq!(copied.schema_version, tenantsync_store_sqlite::schema_version());

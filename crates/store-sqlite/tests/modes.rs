@@ -16,9 +16,14 @@ fn set_mode(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
-/// The mode of every entry of a data directory.
+/// The mode of every file of a data directory (folders in it are not the store's).
 fn modes(dir: &Path) -> Vec<(String, u32)> {
-    let mut all: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap()).map(|e| (e.file_name().into_string().unwrap(), mode(&e.path()))).collect();
+    let mut all: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.path().is_file())
+        .map(|e| (e.file_name().into_string().unwrap(), mode(&e.path())))
+        .collect();
     all.sort();
     all
 }
