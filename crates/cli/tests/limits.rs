@@ -25,6 +25,9 @@ fn a_csv_record_or_json_line_over_1_mib_stops_the_import_at_its_line() {
     let long = "x".repeat(2 << 20);
     let csv = env.file("users.csv", &format!("userPrincipalName,displayName\na@contoso.example,A\nb@contoso.example,{long}\nc@contoso.example,C\n"));
     too_long(&env, &["import", "users", "-t", "contoso.example", path_str(&csv), "--quiet"], &format!("{}:3", path_str(&csv)));
+    // Lines are counted as the file has them, quoted line breaks of earlier rows included.
+    let after = env.file("after.csv", &format!("userPrincipalName,displayName\na@contoso.example,\"two\nlines\"\nb@contoso.example,{long}\n"));
+    too_long(&env, &["import", "users", "-t", "contoso.example", path_str(&after), "--quiet"], &format!("{}:4", path_str(&after)));
     // A quoted field with line breaks counts as one record: many short lines, one record.
     let quoted = format!("userPrincipalName,displayName\na@contoso.example,\"{}\"\n", "y\n".repeat(600_000));
     let quoted = env.file("quoted.csv", &quoted);
