@@ -1,6 +1,6 @@
 //! The command line, as clap reads it: the global options and the command groups. Each
 //! group's own arguments are declared beside its handler in `cmd/<group>.rs`.
-use crate::cmd::{changes, demo, expr, group, import, partner, purge, serve, sync, tenant, token, user};
+use crate::cmd::{backup, changes, demo, expr, group, import, partner, purge, serve, sync, tenant, token, user};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -54,4 +54,8 @@ pub enum Command {
     /// Create, list and revoke the bearer tokens of a tenant's SCIM endpoint.
     #[command(subcommand)]
     Token(token::TokenCmd),
+    /// Copy the data directory to a backup file while it is in use (serve may run).
+    Backup(backup::BackupArgs),
+    /// Restore a backup file into an empty data directory.
+    Restore(backup::RestoreArgs),
 }

@@ -59,6 +59,7 @@ pub enum CliCode {
     InvalidArgument,
     UnreadableFile,
     MalformedRow,
+    LineTooLong,
     DuplicateColumn,
     ImportRejected,
     NotAssigned,
@@ -74,6 +75,7 @@ tenantsync_domain::error_table! {
         InvalidArgument => "invalid_argument", 400, "a command line tenantsync cannot read: an unknown command or option, a missing or malformed value (e.g. `--set` without `=`, `--batch-size 0`)";
         UnreadableFile => "unreadable_file", 400, "the file cannot be opened or read, or its format is unknown";
         MalformedRow => "malformed_row", 400, "a CSV row with the wrong number of fields, invalid UTF-8, or a JSON Lines line that is not an object";
+        LineTooLong => "line_too_long", 400, "an import file's line (a CSV record, or a JSON Lines line) longer than 1 MiB: the import stops at it, and nothing of its unit is written";
         DuplicateColumn => "duplicate_column", 400, "a CSV header names an attribute twice";
         ImportRejected => "import_rejected", 400, "the summary line of an import with bad rows (each bad row is printed before it with its own code)";
         NotAssigned => "not_assigned", 404, "`sync unassign` of a user or group that is not assigned to the configuration";

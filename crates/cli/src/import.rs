@@ -14,7 +14,9 @@
 //! rows handed to the store commits on its own; the first unit holding a bad row is
 //! not written and the import stops there, and the report says up to which line rows
 //! were committed. Rows stream through in batches, so memory does not grow with the
-//! file.
+//! file; a line (a CSV record, line breaks inside quotes included, or a JSON Lines line)
+//! longer than [`MAX_LINE_BYTES`] stops the import with its file and line, so neither does
+//! a file without line breaks.
 use crate::failure::CliCode;
 use std::collections::HashMap;
 use std::fs::File;
@@ -28,6 +30,9 @@ use tenantsync_store::{BulkOptions, Store, StoreError};
 const PUSH_BATCH: usize = 2000;
 /// Row errors kept for the report (the count goes on).
 const MAX_KEPT_ERRORS: usize = 1000;
+/// The longest line an import reads (1 MiB): a CSV record, or a JSON Lines line, without
+/// its line break.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -95,11 +100,14 @@ pub enum ImportError {
     Header { file: String, line: u64, message: String, code: &'static str },
     #[error("{file}: {source}")]
     Store { file: String, source: StoreError },
+    #[error("{file}:{line}: the line is longer than {MAX_LINE_BYTES} bytes (1 MiB), the longest an import reads; {outcome}")]
+    LineTooLong { file: String, line: u64, outcome: String },
 }
 
 impl ImportError {
     pub fn code(&self) -> &'static str {
         match self {
+            ImportError::LineTooLong { .. } => CliCode::LineTooLong.code(),
             ImportError::File { .. } => CliCode::UnreadableFile.code(),
             ImportError::Header { code, .. } => code,
             ImportError::Store { source, .. } => source.code(),
@@ -220,6 +228,8 @@ pub async fn import_users(
     // nothing more is handed over: the unit holding the bad row must not commit.
     let mut stop_pushing = false;
     let store_err = |source: StoreError| ImportError::Store { file: file_name.clone(), source };
+    // The line of a line too long: the import stops there.
+    let mut too_long: Option<u64> = None;
 
     macro_rules! row_done {
         ($line:expr, $result:expr, $bytes:expr) => {{
@@ -244,8 +254,18 @@ pub async fn import_users(
 
     match format {
         Format::Csv => {
-            let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(BufReader::with_capacity(1 << 20, file));
-            let headers = reader.headers().map_err(|e| csv_header_err(&file_name, e))?.clone();
+            let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(CappedRecords::new(BufReader::with_capacity(1 << 20, file)));
+            let headers = match reader.headers() {
+                Ok(h) => h.clone(),
+                Err(e) => {
+                    if is_too_long(&e) {
+                        let line = 1;
+                        let _ = bulk.abort().await;
+                        return Err(ImportError::LineTooLong { file: file_name, line, outcome: "nothing was imported".into() });
+                    }
+                    return Err(csv_header_err(&file_name, e));
+                }
+            };
             let mut columns = Vec::with_capacity(headers.len());
             for name in headers.iter() {
                 let name = name.trim();
@@ -270,6 +290,11 @@ pub async fn import_users(
                         row_done!(line, build(cells), bytes);
                     }
                     Err(e) => {
+                        if is_too_long(&e) {
+                            // The record being read began where the last one ended.
+                            too_long = Some(record.position().map_or(1, |p| p.line()));
+                            break;
+                        }
                         let line = e.position().map_or(0, |p| p.line());
                         if let csv::ErrorKind::Io(io) = e.kind() {
                             return Err(file_err(io.to_string()));
@@ -288,19 +313,27 @@ pub async fn import_users(
             let mut names: HashMap<String, Result<Column, DomainError>> = HashMap::new();
             let mut line_no = 0u64;
             let mut bytes = 0u64;
-            let mut buf = String::new();
+            let mut raw: Vec<u8> = Vec::new();
             loop {
-                buf.clear();
-                let n = reader.by_ref().read_line(&mut buf).map_err(|e| file_err(e.to_string()))?;
+                raw.clear();
+                // One byte more than a line may hold, its line break included.
+                let n = reader.by_ref().take(MAX_LINE_BYTES as u64 + 1).read_until(b'\n', &mut raw).map_err(|e| file_err(e.to_string()))?;
                 if n == 0 {
                     break;
                 }
                 line_no += 1;
                 bytes += n as u64;
+                if n > MAX_LINE_BYTES && raw.last() != Some(&b'\n') {
+                    too_long = Some(line_no);
+                    break;
+                }
+                let Ok(buf) = std::str::from_utf8(&raw) else {
+                    return Err(file_err("stream did not contain valid UTF-8".into()));
+                };
                 if buf.trim().is_empty() {
                     continue;
                 }
-                let result = parse_json_row(&buf, &mut names);
+                let result = parse_json_row(buf, &mut names);
                 match result {
                     Ok(user) => row_done!(line_no, Ok(user), bytes),
                     Err(JsonRowError::Domain(e)) => row_done!(line_no, Err(e), bytes),
@@ -314,6 +347,15 @@ pub async fn import_users(
                 }
             }
         }
+    }
+    if let Some(line) = too_long {
+        // Nothing of the unit holding the line is written; units committed before stay.
+        let summary = bulk.abort().await.map_err(store_err)?;
+        let outcome = match summary.committed {
+            0 => "nothing was imported".to_owned(),
+            n => format!("the import stopped there ({n} users of the units before it were imported)"),
+        };
+        return Err(ImportError::LineTooLong { file: file_name, line, outcome });
     }
     if !batch.is_empty() {
         bulk.push(std::mem::take(&mut batch)).await.map_err(store_err)?;
@@ -354,6 +396,65 @@ fn check_columns<'a>(file: &str, names: impl Iterator<Item = &'a str>, columns: 
         return Err(ImportError::Header { file: file.into(), line: 1, message: "there is no userPrincipalName column".into(), code: MISSING_ATTRIBUTE.code });
     }
     Ok(())
+}
+
+/// Whether a CSV error is [`CappedRecords`]' refusal of a record over [`MAX_LINE_BYTES`].
+fn is_too_long(e: &csv::Error) -> bool {
+    match e.kind() {
+        csv::ErrorKind::Io(io) => io.get_ref().is_some_and(|inner| inner.is::<TooLong>()),
+        _ => false,
+    }
+}
+
+/// The error [`CappedRecords`] reads with.
+#[derive(Debug, thiserror::Error)]
+#[error("a record is longer than {MAX_LINE_BYTES} bytes")]
+struct TooLong;
+
+/// What the CSV parser reads through: the bytes of the file, until a record (line breaks
+/// inside quotes included) grows past [`MAX_LINE_BYTES`]; then [`TooLong`]. The parser
+/// would otherwise hold a record of any length in memory. (The record's line is the
+/// parser's: where the record it was reading began.) It looks at each byte once, a
+/// quoted stretch at a time; about 0.1 s per million generated users.
+struct CappedRecords<R> {
+    inner: R,
+    /// Inside a quoted field (`""` inside one toggles twice, so it stays right).
+    quoted: bool,
+    /// Bytes of the current record so far.
+    len: usize,
+}
+
+impl<R> CappedRecords<R> {
+    fn new(inner: R) -> Self {
+        Self { inner, quoted: false, len: 0 }
+    }
+}
+
+impl<R: Read> Read for CappedRecords<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut rest = buf.get(..n).unwrap_or_default();
+        while !rest.is_empty() {
+            // Up to the next quote: a stretch inside or outside quotes.
+            let (stretch, after) = match rest.iter().position(|&b| b == b'"') {
+                Some(q) => rest.split_at(q),
+                None => (rest, &[][..]),
+            };
+            match stretch.iter().rposition(|&b| b == b'\n') {
+                // A line break outside quotes ends a record.
+                Some(end) if !self.quoted => self.len = stretch.len() - end - 1,
+                _ => self.len += stretch.len(),
+            }
+            let Some((_quote, next)) = after.split_first() else { break };
+            self.quoted = !self.quoted;
+            self.len += 1;
+            rest = next;
+        }
+        if self.len > MAX_LINE_BYTES {
+            return Err(std::io::Error::other(TooLong));
+        }
+        Ok(n)
+    }
 }
 
 fn csv_header_err(file: &str, e: csv::Error) -> ImportError {

@@ -62,11 +62,15 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
 
 /// Runs the command the line names, with the store of the data directory (`expr` needs none).
 async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
-    if let Command::Expr(c) = &cli.command {
-        return cmd::expr::run(c, cli.json);
-    }
+    let command = match cli.command {
+        Command::Expr(c) => return cmd::expr::run(&c, cli.json),
+        // These two copy the database file itself: they do not open the store first.
+        Command::Backup(a) => return cmd::backup::backup(&cli.data_dir, cli.json, a).map(|()| ExitCode::SUCCESS),
+        Command::Restore(a) => return cmd::backup::restore(&cli.data_dir, cli.json, a).map(|()| ExitCode::SUCCESS),
+        other => other,
+    };
     let ctx = Ctx::open(&cli.data_dir, cli.json)?;
-    match cli.command {
+    match command {
         Command::Tenant(c) => cmd::tenant::run(&ctx, c).await,
         Command::User(c) => cmd::user::run(&ctx, c).await,
         Command::Group(c) => cmd::group::run(&ctx, c).await,
@@ -78,7 +82,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Token(c) => cmd::token::run(&ctx, c).await,
         Command::Partner(c) => cmd::partner::run(&ctx, c).await,
         Command::Sync(c) => cmd::sync::run(&ctx, c).await,
-        Command::Expr(_) => Ok(()), // handled above: needs no store
+        Command::Expr(_) | Command::Backup(_) | Command::Restore(_) => Ok(()), // handled above: they open no store
     }?;
     Ok(ExitCode::SUCCESS)
 }

@@ -4,11 +4,15 @@
 mod serving;
 mod support;
 
+mod backup;
 mod commands;
 mod crash;
 mod errors;
 mod expr;
 mod import;
+mod limits;
+mod locks;
+mod modes;
 mod serve_limits;
 mod serve_logs;
 mod sync;

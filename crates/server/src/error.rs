@@ -238,7 +238,15 @@ impl From<StoreError> for ScimError {
             E::SyncConfigNotFound { .. } => ScimError::row(info, None, e.to_string()),
             E::UnsupportedQuery { .. } => ScimError::row(info, Some("invalidFilter"), e.to_string()),
             E::Closed => Self { retry_after: Some(1), ..ScimError::row(info, None, "the store is shutting down; retry") },
-            E::SchemaTooNew { .. } | E::ForeignDataDirectory { .. } | E::Unreadable { .. } | E::Internal { .. } => {
+            // Another process (an import, say) holds the write lock: a client may retry.
+            E::Busy => Self { retry_after: Some(2), ..ScimError::row(info, None, "the store is busy with another process's write; retry") },
+            E::SchemaTooNew { .. }
+            | E::ForeignDataDirectory { .. }
+            | E::Unreadable { .. }
+            | E::Corrupt { .. }
+            | E::NotABackup { .. }
+            | E::DestinationExists { .. }
+            | E::Internal { .. } => {
                 tracing::error!(error = %e, code = info.code, "storage failure");
                 ScimError::internal()
             }

@@ -5,7 +5,12 @@
 //! stays flat however many rows come, and other writers wait until the import ends.
 //! A row the store refuses (duplicate UPN, unknown manager, ...) is recorded; the unit
 //! it belongs to (the whole import, or `commit_every` rows) is then rolled back.
+//!
+//! Between two units the import looks for writers of other processes waiting for the
+//! write lock and lets them in before it begins the next unit (`lock.rs`), so a long
+//! import in units never holds the lock for more than a unit at a time.
 use crate::SqliteStore;
+use crate::lock::Turn;
 use crate::write::Tx;
 use async_trait::async_trait;
 use tenantsync_domain::{NewUser, ObjectId, TenantId, UserRef};
@@ -32,10 +37,11 @@ pub fn start(store: SqliteStore, tenant: TenantId, options: BulkOptions) -> Resu
     // The job holds no handle on the store itself: were it to hold the last one, the
     // store would be dropped (and its writer joined) on the writer thread.
     let notices = store.notifier();
+    let turn = store.inner.turn.clone();
     let now = store.now_ms();
     let job: crate::Job = Box::new(move |conn| {
         let notify = |head: Option<u64>| notices.commit(tenant, head);
-        let result = run(conn, tenant, now, options, &mut rx, &notify);
+        let result = run(conn, tenant, now, options, &mut rx, &Between { notify: &notify, turn: &turn });
         if let Err(e) = result {
             let _ = fail_tx.send(Err(e));
         }
@@ -82,25 +88,78 @@ fn resolve_deferred(tx: &Tx<'_>, summary: &mut BulkSummary, unit: &mut Unit) -> 
     Ok(())
 }
 
-/// Ends a unit: commits it if clean, rolls it back otherwise. Returns false when the
-/// import must stop.
-fn close_unit(tx: &mut Tx<'_>, summary: &mut BulkSummary, unit: &mut Unit, last: bool, notify: &dyn Fn(Option<u64>)) -> Result<bool> {
-    resolve_deferred(tx, summary, unit)?;
+/// What the job does between units: announce commits, let other processes in.
+struct Between<'a> {
+    notify: &'a dyn Fn(Option<u64>),
+    turn: &'a Turn,
+}
+
+/// Ends a unit: commits it if clean, rolls it back otherwise. Returns the transaction the
+/// import goes on in and whether it goes on (false: it must stop). On an error the
+/// transaction is rolled back: nothing stays open.
+fn close_unit<'c>(tx: Tx<'c>, summary: &mut BulkSummary, unit: &mut Unit, last: bool, between: &Between<'_>) -> Result<(Tx<'c>, bool)> {
+    let mut tx = tx;
+    if let Err(e) = resolve_deferred(&tx, summary, unit) {
+        tx.rollback();
+        return Err(e);
+    }
     if unit.failed {
         summary.rolled_back += unit.ok_rows;
-        tx.restart()?;
         *unit = Unit::new();
-        return Ok(false);
+        if let Err(e) = tx.restart() {
+            tx.rollback();
+            return Err(e);
+        }
+        return Ok((tx, false));
     }
     if !last {
-        notify(tx.recommit()?);
+        tx = next_unit(tx, between)?;
     }
     summary.committed += unit.ok_rows;
     if unit.last_tag.is_some() {
         summary.last_committed_tag = unit.last_tag;
     }
     *unit = Unit::new();
-    Ok(true)
+    Ok((tx, true))
+}
+
+/// Commits the unit of `tx` and begins the next one. When a writer of another process
+/// waits for the lock, lets it in between the two; else commits and begins again at once.
+fn next_unit<'c>(tx: Tx<'c>, between: &Between<'_>) -> Result<Tx<'c>> {
+    let mut tx = tx;
+    if !between.turn.others_waiting() {
+        let next = tx.recommit().and_then(|head| {
+            (between.notify)(head);
+            follow_head(&mut tx)
+        });
+        return match next {
+            Ok(()) => Ok(tx),
+            Err(e) => {
+                tx.rollback();
+                Err(e)
+            }
+        };
+    }
+    let (conn, tenant, now_ms) = (tx.conn, tx.tenant, tx.now_ms);
+    (between.notify)(tx.commit()?);
+    between.turn.let_waiters_in();
+    Tx::begin(conn, tenant, now_ms)
+}
+
+/// After a commit and a new begin: a writer of another process that was waiting (and had
+/// not marked itself yet) may have committed in between, the moment the lock was free;
+/// the feed then goes on after its changes, not after the head this transaction cached.
+fn follow_head(tx: &mut Tx<'_>) -> Result<()> {
+    let head: i64 = tx
+        .conn
+        .prepare_cached("SELECT change_head FROM tenants WHERE id = ?1")
+        .and_then(|mut s| s.query_row([tx.tenant.as_bytes()], |r| r.get(0)))
+        .map_err(crate::rows::sql_err)?;
+    let head = u64::try_from(head).unwrap_or(0);
+    if head > tx.head {
+        tx.head = head;
+    }
+    Ok(())
 }
 
 fn run(
@@ -109,8 +168,9 @@ fn run(
     now_ms: i64,
     options: BulkOptions,
     rx: &mut mpsc::Receiver<Msg>,
-    notify: &dyn Fn(Option<u64>),
+    between: &Between<'_>,
 ) -> Result<()> {
+    let conn: &rusqlite::Connection = conn;
     let mut tx = Tx::begin(conn, tenant, now_ms)?;
     let mut summary = BulkSummary::default();
     let mut unit = Unit::new();
@@ -142,18 +202,14 @@ fn run(
                     if let Some(n) = unit_size
                         && unit.rows >= n
                     {
-                        match close_unit(&mut tx, &mut summary, &mut unit, false, notify) {
-                            Ok(go_on) => stopped = !go_on,
-                            Err(e) => {
-                                tx.rollback();
-                                return Err(e);
-                            }
-                        }
+                        let (next, go_on) = close_unit(tx, &mut summary, &mut unit, false, between)?;
+                        tx = next;
+                        stopped = !go_on;
                     }
                 }
             }
             Msg::End { commit, reply } => {
-                let result = finish(tx, &mut summary, &mut unit, commit && !stopped, notify).map(|()| {
+                let result = finish(tx, &mut summary, &mut unit, commit && !stopped, between).map(|()| {
                     summary.rejected.sort_by_key(|r| r.tag);
                     summary
                 });
@@ -167,22 +223,16 @@ fn run(
     Ok(())
 }
 
-fn finish(mut tx: Tx<'_>, summary: &mut BulkSummary, unit: &mut Unit, commit: bool, notify: &dyn Fn(Option<u64>)) -> Result<()> {
+fn finish(tx: Tx<'_>, summary: &mut BulkSummary, unit: &mut Unit, commit: bool, between: &Between<'_>) -> Result<()> {
     if !commit {
-        resolve_deferred(&tx, summary, unit)?;
+        let deferred = resolve_deferred(&tx, summary, unit);
         summary.rolled_back += unit.ok_rows;
         tx.rollback();
-        return Ok(());
+        return deferred;
     }
-    let clean = match close_unit(&mut tx, summary, unit, true, notify) {
-        Ok(clean) => clean,
-        Err(e) => {
-            tx.rollback();
-            return Err(e);
-        }
-    };
+    let (tx, clean) = close_unit(tx, summary, unit, true, between)?;
     if clean {
-        notify(tx.commit()?);
+        (between.notify)(tx.commit()?);
     } else {
         tx.rollback();
     }

@@ -9,10 +9,14 @@
 //!
 //! Why rusqlite and not sqlx: see ARCHITECTURE.md ("SQLite driver").
 
+mod backup;
 mod bulk;
+mod files;
+mod lock;
 mod logblock;
 mod logcodec;
 mod notify;
+mod open;
 mod query;
 mod rows;
 mod schema;
@@ -20,6 +24,9 @@ mod session;
 mod sync;
 mod write;
 
+pub use backup::{Copied, TenantCopy, backup, restore};
+pub use lock::{BUSY_TIMEOUT_VAR, DEFAULT_BUSY_TIMEOUT, LOCK_FILE};
+pub use open::StoreOptions;
 pub use schema::{APPLICATION_ID, DB_FILE, WAL_AUTOCHECKPOINT_PAGES, latest_version as schema_version, migrations, page_size};
 pub use session::{SqliteSyncWriter, UNIT_OBJECTS};
 
@@ -30,7 +37,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
-use tenantsync_domain::{Anchor, ChangeCursor, Clock, DomainName, Group, Mail, NewTenant, ObjectId, ObjectKind, SystemClock, Tenant, TenantId, Upn, User};
+use tenantsync_domain::{Anchor, ChangeCursor, Clock, DomainName, Group, Mail, NewTenant, ObjectId, ObjectKind, Tenant, TenantId, Upn, User};
 use tenantsync_store::{
     ApiToken, BatchMode, BulkOptions, BulkUserImport, ChangePage, CommitNotice, Keyset, ListQuery, NewApiToken, ObjectQuery, Page, QueryPage, Result, Seek,
     Store, StoreError, TokenRole, UserGroup, Visibility, WriteOp, WriteOutcome,
@@ -80,6 +87,9 @@ struct Inner {
     readers: Mutex<Vec<Connection>>,
     notices: notify::Notifier,
     clock: Arc<dyn Clock>,
+    /// Waiting for other processes' write lock, and letting them in (`lock.rs`).
+    turn: Arc<lock::Turn>,
+    permission_warning: Option<String>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -106,42 +116,12 @@ impl Drop for Inner {
 impl SqliteStore {
     /// Opens (creating if needed) the store in `data_dir`, with the system clock.
     pub fn open(data_dir: &Path) -> Result<SqliteStore> {
-        Self::open_with_clock(data_dir, Arc::new(SystemClock))
+        Self::open_with(data_dir, StoreOptions::default())
     }
 
     /// Opens the store with a clock of the caller's choosing (tests move time).
     pub fn open_with_clock(data_dir: &Path, clock: Arc<dyn Clock>) -> Result<SqliteStore> {
-        let path = schema::prepare_dir(data_dir)?;
-        let mut conn = schema::open_conn(&path, false)?;
-        schema::configure(&conn, WRITER_CACHE_KIB, true)
-            .and_then(|()| schema::migrate(&mut conn, &path))
-            .map_err(|e| schema::foreign_if_not_a_database(e, &path))?;
-        let (tx, rx) = mpsc::channel::<Job>();
-        let waiting = Arc::new(AtomicUsize::new(0));
-        let started = waiting.clone();
-        let writer = std::thread::Builder::new()
-            .name("tenantsync-sqlite-writer".into())
-            .spawn(move || {
-                while let Ok(job) = rx.recv() {
-                    started.fetch_sub(1, Ordering::SeqCst);
-                    job(&mut conn);
-                }
-                // Fold the WAL back into the database on a clean shutdown.
-                let _ = conn.pragma_update(None, "wal_checkpoint", "TRUNCATE");
-            })
-            .map_err(|e| StoreError::Internal { message: format!("cannot start the writer thread: {e}") })?;
-        let notices = notify::Notifier::new(data_dir);
-        Ok(SqliteStore {
-            inner: Arc::new(Inner {
-                path,
-                jobs: Mutex::new(Some(tx)),
-                waiting,
-                writer: Mutex::new(Some(writer)),
-                readers: Mutex::new(Vec::new()),
-                notices,
-                clock,
-            }),
-        })
+        Self::open_with(data_dir, StoreOptions { clock, ..StoreOptions::default() })
     }
 
     /// The database file.
@@ -194,6 +174,7 @@ impl SqliteStore {
             None => {
                 let c = schema::open_conn(&self.inner.path, true)?;
                 schema::configure(&c, READER_CACHE_KIB, false)?;
+                c.busy_timeout(self.inner.turn.timeout()).map_err(sql_err)?;
                 c
             }
         };

@@ -259,5 +259,5 @@ pub fn change(tenant: TenantId, row: &Row<'_>) -> rusqlite::Result<Change> {
 }
 
 pub fn sql_err(e: rusqlite::Error) -> StoreError {
-    StoreError::Internal { message: e.to_string() }
+    crate::schema::sql_err(e)
 }

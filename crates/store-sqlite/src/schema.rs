@@ -1,4 +1,5 @@
 //! Opening a data directory: checks, connection settings, migrations.
+use crate::files;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use tenantsync_store::StoreError;
@@ -41,14 +42,16 @@ pub fn page_size() -> i64 {
 
 /// Files a data directory may hold besides the database.
 fn is_ours(name: &str) -> bool {
-    name.starts_with(DB_FILE) || name == "tenantsync.lock" || name.starts_with('.')
+    name.starts_with(DB_FILE) || name == crate::lock::LOCK_FILE || name.starts_with('.')
 }
 
-/// Checks the directory and returns the database path. Creates the directory if absent.
+/// Checks the directory and returns the database path. Creates the directory if absent
+/// (`0700`), and the database file if absent (empty, `0600`, so that SQLite's `-wal` and
+/// `-shm` files get that mode too).
 pub fn prepare_dir(dir: &Path) -> Result<PathBuf, StoreError> {
     let unreadable = |reason: String| StoreError::Unreadable { path: dir.display().to_string(), reason };
     if !dir.exists() {
-        std::fs::create_dir_all(dir).map_err(|e| unreadable(e.to_string()))?;
+        files::create_private_dir(dir).map_err(|e| unreadable(e.to_string()))?;
     }
     if !dir.is_dir() {
         return Err(unreadable("it is not a directory".into()));
@@ -66,11 +69,22 @@ pub fn prepare_dir(dir: &Path) -> Result<PathBuf, StoreError> {
                 });
             }
         }
+        match files::create_private(&db) {
+            Ok(_) => {}
+            // Another process created it meanwhile.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(unreadable(e.to_string())),
+        }
     }
     Ok(db)
 }
 
-fn sql_err(e: rusqlite::Error) -> StoreError {
+/// A SQLite error as a store error: a lock another process held past the wait is
+/// [`StoreError::Busy`], anything else a storage failure.
+pub fn sql_err(e: rusqlite::Error) -> StoreError {
+    if crate::lock::is_busy(&e) {
+        return StoreError::Busy;
+    }
     StoreError::Internal { message: e.to_string() }
 }
 
@@ -83,7 +97,7 @@ pub const WAL_AUTOCHECKPOINT_PAGES: i64 = 1_000;
 /// `synchronous=NORMAL` in WAL keeps every commit atomic and durable against a process
 /// crash (a power cut may lose the newest commits, never consistency).
 pub fn configure(conn: &Connection, cache_kib: i64, writer: bool) -> Result<(), StoreError> {
-    conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(sql_err)?;
+    conn.busy_timeout(crate::lock::clamp(crate::lock::busy_timeout_from_env())).map_err(sql_err)?;
     conn.pragma_update(None, "foreign_keys", true).map_err(sql_err)?;
     conn.pragma_update(None, "synchronous", "NORMAL").map_err(sql_err)?;
     conn.pragma_update(None, "cache_size", -cache_kib).map_err(sql_err)?;

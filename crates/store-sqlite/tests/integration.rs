@@ -3,7 +3,10 @@
 //! versions, reopening).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+mod backup;
+mod locks;
 mod logs;
+mod modes;
 mod sqlite;
 mod writer;
 

@@ -51,6 +51,14 @@ pub enum StoreError {
     SyncConfigExists { source_tenant: String, target_tenant: String, existing: String },
     #[error("the store is closed")]
     Closed,
+    #[error("the data directory is busy: another process held its write lock longer than this one waits; retry")]
+    Busy,
+    #[error("'{path}' is damaged: {reason}")]
+    Corrupt { path: String, reason: String },
+    #[error("'{path}' is not a tenantsync backup: {reason}")]
+    NotABackup { path: String, reason: String },
+    #[error("'{path}' {reason}; nothing was overwritten")]
+    DestinationExists { path: String, reason: String },
     #[error("storage failure: {message}")]
     Internal { message: String },
 }
@@ -79,6 +87,10 @@ tenantsync_domain::error_table! {
         SyncConfigNotFound => "sync_configuration_not_found", 404, "no sync configuration with that id or pair";
         SyncConfigExists => "sync_configuration_conflict", 409, "a sync configuration for that source → target pair exists";
         Closed => "store_closed", 503, "the store was shut down";
+        Busy => "store_busy", 503, "another process held the database's write lock longer than the store waits (`TENANTSYNC_BUSY_TIMEOUT_MS`, default 30 s); retry (over SCIM: 503 with `Retry-After`)";
+        Corrupt => "corrupt_database", 500, "a database file fails SQLite's integrity check (`restore` refuses it and writes nothing)";
+        NotABackup => "not_a_backup", 400, "`restore` of a file that is not a tenantsync database (not SQLite, or another application's)";
+        DestinationExists => "destination_exists", 409, "`backup` to a file that exists, or `restore` into a data directory that is not empty: nothing is overwritten";
         Internal => "storage_failure", 500, "the database itself failed (disk full, I/O error, corruption)";
     }
     carried {
@@ -90,6 +102,15 @@ impl StoreError {
     /// True for refusals caused by the request (bad input or conflicts), false for
     /// failures of the storage itself.
     pub fn is_refusal(&self) -> bool {
-        !matches!(self, Self::Internal { .. } | Self::Closed | Self::Unreadable { .. } | Self::SchemaTooNew { .. } | Self::ForeignDataDirectory { .. })
+        !matches!(
+            self,
+            Self::Internal { .. }
+                | Self::Closed
+                | Self::Busy
+                | Self::Corrupt { .. }
+                | Self::Unreadable { .. }
+                | Self::SchemaTooNew { .. }
+                | Self::ForeignDataDirectory { .. }
+        )
     }
 }

@@ -1,6 +1,7 @@
 //! The commands: one module per command group, each with its clap arguments and its
 //! handler, and the few parts several groups share (naming objects, listing pages,
 //! `--set` values, the context every handler gets).
+pub(crate) mod backup;
 pub(crate) mod changes;
 pub(crate) mod demo;
 pub(crate) mod expr;
@@ -43,6 +44,9 @@ impl Ctx {
     /// Opens the store of a data directory.
     pub fn open(dir: &Path, json: bool) -> Result<Self, Failure> {
         let store = Arc::new(SqliteStore::open(dir).about(|| format!("data directory '{}'", dir.display()))?);
+        if let Some(warning) = store.permission_warning() {
+            output::error(format_args!("warning: {warning}"));
+        }
         Ok(Self { store: store.clone(), sync: store, json })
     }
 
