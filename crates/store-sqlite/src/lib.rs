@@ -10,6 +10,7 @@
 //! Why rusqlite and not sqlx: see ARCHITECTURE.md ("SQLite driver").
 
 mod bulk;
+mod counts;
 mod logblock;
 mod logcodec;
 mod query;
@@ -207,6 +208,12 @@ impl SqliteStore {
         out.ok_or_else(|| StoreError::TenantNotFound { tenant: tenant.to_string() })
     }
 
+    /// A count kept by the write path (`counts.rs`).
+    fn count(&self, tenant: TenantId, kind: ObjectKind, visibility: Visibility) -> Result<u64> {
+        let n = self.read(|c| c.prepare_cached(counts::select(kind, visibility))?.query_row([tenant.as_bytes()], |r| r.get::<_, i64>(0)).optional())?;
+        n.map(|n| u64::try_from(n).unwrap_or(0)).ok_or_else(|| StoreError::TenantNotFound { tenant: tenant.to_string() })
+    }
+
     fn tenant_exists(conn: &Connection, tenant: TenantId) -> rusqlite::Result<bool> {
         conn.prepare_cached("SELECT 1 FROM tenants WHERE id = ?1")?.exists([tenant.as_bytes()])
     }
@@ -290,7 +297,8 @@ impl SqliteStore {
                     let total = if offset == 0 && (items.len() as i64) < limit {
                         items.len() as u64
                     } else {
-                        c.prepare_cached(&st.count)?.query_row(rusqlite::params_from_iter(all.iter()), |r| r.get::<_, i64>(0))? as u64
+                        let n = c.prepare_cached(&st.count)?.query_row(rusqlite::params_from_iter(all.iter()), |r| r.get::<_, i64>(0)).optional()?;
+                        u64::try_from(n.unwrap_or(0)).unwrap_or(0)
                     };
                     Ok(QueryPage { items, total: Some(total), next: None, previous: None })
                 })();
@@ -526,12 +534,11 @@ impl Store for SqliteStore {
     }
 
     async fn count_users(&self, tenant: TenantId, visibility: Visibility) -> Result<u64> {
-        let sql = match visibility {
-            Visibility::Active => "SELECT count(*) FROM users WHERE tenant_id = ?1 AND deleted_ms IS NULL",
-            Visibility::Deleted => "SELECT count(*) FROM users WHERE tenant_id = ?1 AND deleted_ms IS NOT NULL",
-            Visibility::All => "SELECT count(*) FROM users WHERE tenant_id = ?1",
-        };
-        self.read_in(tenant, |c| c.prepare_cached(sql)?.query_row([tenant.as_bytes()], |r| r.get::<_, i64>(0))).map(|n| n as u64)
+        self.count(tenant, ObjectKind::User, visibility)
+    }
+
+    async fn count_groups(&self, tenant: TenantId, visibility: Visibility) -> Result<u64> {
+        self.count(tenant, ObjectKind::Group, visibility)
     }
 
     async fn get_group(&self, tenant: TenantId, id: ObjectId) -> Result<Group> {
