@@ -210,6 +210,7 @@ macro_rules! __conformance_case_list {
                 counts_follow_every_write,
                 set_membership_is_idempotent,
                 release_upn_frees_the_name_until_restore,
+                bare_names_are_kept_until_the_user_goes,
             }
             concurrency {
                 racing_updates_on_one_version_have_one_winner,

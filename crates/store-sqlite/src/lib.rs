@@ -541,6 +541,21 @@ impl Store for SqliteStore {
         self.count(tenant, ObjectKind::Group, visibility)
     }
 
+    async fn bare_names(&self, tenant: TenantId, users: &[ObjectId]) -> Result<Vec<ObjectId>> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        // As `user_groups`: the ids as one JSON array of hex, one statement.
+        let ids = serde_json::to_string(&users.iter().map(|u| u.as_uuid().simple().to_string()).collect::<Vec<_>>())
+            .map_err(|e| StoreError::Internal { message: e.to_string() })?;
+        self.read(|c| {
+            let mut stmt =
+                c.prepare_cached("SELECT user_id FROM bare_user_names WHERE tenant_id = ?1 AND user_id IN (SELECT unhex(value) FROM json_each(?2))")?;
+            let rows = stmt.query_map(params![tenant.as_bytes(), ids], |r| Ok(ObjectId::from_bytes(r.get(0)?)))?;
+            rows.collect()
+        })
+    }
+
     async fn get_group(&self, tenant: TenantId, id: ObjectId) -> Result<Group> {
         self.read_in(tenant, |c| {
             c.prepare_cached(&format!("SELECT {GROUP_COLS} FROM groups WHERE tenant_id = ?1 AND id = ?2"))?

@@ -19,7 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_extension_values.sql"),
     include_str!("../migrations/0007_extension_values_by_the_writer.sql"),
     include_str!("../migrations/0008_log_blocks.sql"),
-    include_str!("../migrations/0009_object_counts.sql"),
+    include_str!("../migrations/0009_counts_and_bare_names.sql"),
 ];
 
 /// The schema's SQL, migration by migration (for tools that build the same tables, such

@@ -387,6 +387,16 @@ impl<'c> Tx<'c> {
                 Ok(WriteOutcome::Group(Box::new(g)))
             }
             WriteOp::ReleaseUpn { id } => self.release_upn(id),
+            WriteOp::SetBareName { id, bare } => {
+                let user = self.load_live::<User>(id, None)?;
+                let sql = if bare {
+                    "INSERT OR IGNORE INTO bare_user_names (tenant_id, user_id) VALUES (?1, ?2)"
+                } else {
+                    "DELETE FROM bare_user_names WHERE tenant_id = ?1 AND user_id = ?2"
+                };
+                self.conn.prepare_cached(sql).and_then(|mut s| s.execute(params![self.tenant_blob, id.as_bytes()])).map_err(sql_err)?;
+                Ok(WriteOutcome::User(Box::new(user)))
+            }
         }
     }
 

@@ -102,6 +102,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn list_users(&self, tenant: TenantId, query: &ListQuery) -> Result<Page<User>>;
     /// Read from counts the store keeps with every write: O(1), whatever the tenant's size.
     async fn count_users(&self, tenant: TenantId, visibility: Visibility) -> Result<u64>;
+    /// Of `users`, those whose name a client last gave without its domain
+    /// ([`WriteOp::SetBareName`]), in one read however many users; in no order.
+    async fn bare_names(&self, tenant: TenantId, users: &[ObjectId]) -> Result<Vec<ObjectId>>;
 
     // ---- groups ----
     async fn get_group(&self, tenant: TenantId, id: ObjectId) -> Result<Group>;

@@ -102,6 +102,15 @@ pub enum WriteOp {
     ReleaseUpn {
         id: ObjectId,
     },
+    /// Records whether a client gave the user's name without its domain (`bare`: `bob`
+    /// for `bob@<initial domain>`, as SCIM clients may write a userName), so that it can
+    /// be given back as it was written. How a client spells the name, not an attribute of
+    /// the user: no version, no change-feed entry. Refused like an update for an unknown or
+    /// soft-deleted user.
+    SetBareName {
+        id: ObjectId,
+        bare: bool,
+    },
 }
 
 impl WriteOp {
@@ -113,7 +122,8 @@ impl WriteOp {
             | WriteOp::SoftDeleteUser { id, .. }
             | WriteOp::RestoreUser { id, .. }
             | WriteOp::HardDeleteUser { id, .. }
-            | WriteOp::ReleaseUpn { id } => (ObjectKind::User, *id),
+            | WriteOp::ReleaseUpn { id }
+            | WriteOp::SetBareName { id, .. } => (ObjectKind::User, *id),
             WriteOp::CreateGroup(g) => (ObjectKind::Group, g.id),
             WriteOp::UpdateGroup { id, .. } | WriteOp::SoftDeleteGroup { id, .. } | WriteOp::RestoreGroup { id, .. } | WriteOp::HardDeleteGroup { id, .. } => {
                 (ObjectKind::Group, *id)

@@ -1,7 +1,7 @@
 //! Counts kept by the store (`count_users`, `count_groups`, the total of an unfiltered
 //! query): always what a listing counts, after every kind of write and after writes that
-//! were refused or rolled back. Also the two writes SCIM relies on: `SetMembership` and
-//! `ReleaseUpn`.
+//! were refused or rolled back. Also the writes SCIM relies on: `SetMembership`,
+//! `ReleaseUpn` and `SetBareName`.
 use crate::Fixture;
 use crate::support::*;
 use tenantsync_domain::{ChangeOp, Clock, ObjectId, TenantId};
@@ -149,4 +149,34 @@ pub async fn release_upn_frees_the_name_until_restore(f: Fixture) {
     assert_eq!((back.attrs.user_principal_name.as_str(), back.is_deleted()), ("Ann@contoso.example", false));
     assert_code(f.store.apply_one(t, WriteOp::ReleaseUpn { id: ObjectId::new() }).await, "not_found");
     assert_counts(&f, t, "after release and restore").await;
+}
+
+/// `SetBareName`: kept per user, read for many users at once, cleared, refused for
+/// deleted users, gone with a hard delete; no change in the feed.
+pub async fn bare_names_are_kept_until_the_user_goes(f: Fixture) {
+    let t = tenant(&f, "contoso.example").await.id;
+    let other = tenant(&f, "fabrikam.example").await.id;
+    let a = f.store.create_user(t, new_user("a@contoso.example")).await.unwrap().id;
+    let b = f.store.create_user(t, new_user("b@contoso.example")).await.unwrap().id;
+    let c = f.store.create_user(t, new_user("c@contoso.example")).await.unwrap().id;
+    let h = head(&f, t).await;
+    let set = |id, bare| WriteOp::SetBareName { id, bare };
+    f.store.apply(t, vec![set(a, true), set(b, true), set(b, true)], BatchMode::Atomic).await.unwrap();
+    let sorted = |mut v: Vec<ObjectId>| {
+        v.sort();
+        v
+    };
+    assert_eq!(sorted(f.store.bare_names(t, &[a, b, c]).await.unwrap()), sorted(vec![a, b]));
+    assert_eq!(f.store.bare_names(t, &[c]).await.unwrap(), Vec::<ObjectId>::new());
+    assert_eq!(f.store.bare_names(other, &[a, b]).await.unwrap(), Vec::<ObjectId>::new(), "per tenant");
+    assert_eq!(f.store.bare_names(t, &[]).await.unwrap(), Vec::<ObjectId>::new());
+    f.store.apply_one(t, set(b, false)).await.unwrap();
+    assert_eq!(f.store.bare_names(t, &[a, b]).await.unwrap(), vec![a]);
+    assert_eq!(f.store.get_user(t, a).await.unwrap().version.0, 1, "no new version");
+    assert_eq!(changes_after(&f, t, h).await, Vec::new(), "no change in the feed");
+    assert_code(f.store.apply_one(t, set(ObjectId::new(), true)).await, "not_found");
+    f.store.apply_one(t, WriteOp::SoftDeleteUser { id: c, if_match: None }).await.unwrap();
+    assert_code(f.store.apply_one(t, set(c, true)).await, "object_deleted");
+    f.store.apply_one(t, WriteOp::HardDeleteUser { id: a, if_match: None }).await.unwrap();
+    assert_eq!(f.store.bare_names(t, &[a]).await.unwrap(), Vec::<ObjectId>::new(), "gone with the user");
 }

@@ -89,6 +89,10 @@ impl Tx<'_> {
         }
         self.unindex_extensions(id)?;
         self.conn
+            .prepare_cached("DELETE FROM bare_user_names WHERE tenant_id = ?1 AND user_id = ?2")
+            .and_then(|mut s| s.execute(params![self.tenant_blob, id.as_bytes()]))
+            .map_err(sql_err)?;
+        self.conn
             .prepare_cached("DELETE FROM users WHERE tenant_id = ?1 AND id = ?2")
             .and_then(|mut s| s.execute(params![self.tenant_blob, id.as_bytes()]))
             .map_err(sql_err)?;
