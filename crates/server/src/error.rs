@@ -135,6 +135,12 @@ impl ScimError {
         Self::row(TENANT_NOT_FOUND, None, "tenant not found")
     }
 
+    /// An attribute tenantsync does not keep, in a request body (`scimType`
+    /// `invalidSyntax`: the body does not conform to the resource's schema).
+    pub fn unknown_attribute(detail: impl Into<String>) -> Self {
+        Self::row(UNKNOWN_ATTRIBUTE, Some("invalidSyntax"), detail)
+    }
+
     /// A read-only attribute written to (`scimType` `mutability`).
     pub fn read_only(detail: impl Into<String>) -> Self {
         Self::row(READ_ONLY, Some("mutability"), detail)
@@ -190,6 +196,7 @@ const NOT_FOUND: ErrorInfo = ErrorInfo::find(StoreError::TABLE, "not_found");
 const TENANT_NOT_FOUND: ErrorInfo = ErrorInfo::find(StoreError::TABLE, "tenant_not_found");
 const VERSION_MISMATCH: ErrorInfo = ErrorInfo::find(StoreError::TABLE, "version_mismatch");
 const READ_ONLY: ErrorInfo = ErrorInfo::find(DomainError::TABLE, "read_only_attribute");
+const UNKNOWN_ATTRIBUTE: ErrorInfo = ErrorInfo::find(DomainError::TABLE, "unknown_attribute");
 
 impl From<DomainError> for ScimError {
     fn from(e: DomainError) -> Self {

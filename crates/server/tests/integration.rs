@@ -6,6 +6,9 @@ mod support;
 
 mod auth;
 mod bulk;
+mod concurrency;
 mod groups;
 mod queries;
+mod roundtrip;
+mod strict;
 mod users;
