@@ -46,7 +46,7 @@ tenantsync_domain::error_table! {
         MethodNotAllowed => "method_not_allowed", 405, "a method the endpoint does not support";
         NotImplemented => "not_implemented", 501, "an optional SCIM feature tenantsync does not offer (named in the detail)";
         RateLimited => "rate_limited", 429, "too many requests for this token (with `Retry-After`)";
-        WriteContention => "write_contention", 409, "the resource kept changing while a PATCH was applied; retry";
+        WriteContention => "write_contention", 409, "a PUT or PATCH whose result depends on the values it read lost the race to writers in other processes 8 times; retry (concurrent SCIM writes of one resource do not conflict)";
         CircularBulkReference => "circular_bulk_reference", 409, "Bulk operations whose `bulkId` references form a cycle";
         UnresolvedBulkId => "unresolved_bulk_id", 409, "a Bulk `bulkId` reference to no resource created earlier in the request";
         Internal => "internal_error", 500, "the server failed (the cause is logged with the request id, not returned)";

@@ -54,7 +54,35 @@ pub fn upn_of(user_name: &str, domain: &str) -> ScimResult<Upn> {
 /// whether the userName was written without it.
 pub fn to_json(u: &User, base: &str, domain: &str, bare: bool) -> Value {
     let a = &u.attrs;
-    let mut o = Map::new();
+    // The extension objects first: `schemas`, which comes first, names those present.
+    let mut ent = Map::new();
+    put(&mut ent, "employeeNumber", &a.employee_id);
+    put(&mut ent, "organization", &a.company_name);
+    put(&mut ent, "department", &a.department);
+    if let Some(m) = a.manager {
+        ent.insert("manager".into(), json!({ "value": m.to_string(), "$ref": format!("{base}/Users/{m}") }));
+    }
+    let mut dir = Map::new();
+    put(&mut dir, "officeLocation", &a.office_location);
+    put(&mut dir, "usageLocation", &a.usage_location);
+    for (k, v) in &a.extensions {
+        let v = match v {
+            AttrValue::Null => Value::Null,
+            AttrValue::Bool(b) => Value::Bool(*b),
+            AttrValue::String(s) => Value::String(s.clone()),
+            AttrValue::Strings(v) => Value::Array(v.iter().cloned().map(Value::String).collect()),
+        };
+        dir.insert(k.as_str().to_owned(), v);
+    }
+    let mut schemas = vec![Value::from(USER_SCHEMA)];
+    if !ent.is_empty() {
+        schemas.push(ENTERPRISE_SCHEMA.into());
+    }
+    if !dir.is_empty() {
+        schemas.push(DIRECTORY_EXTENSION_SCHEMA.into());
+    }
+    let mut o = Map::with_capacity(24);
+    o.insert("schemas".into(), Value::Array(schemas));
     o.insert("id".into(), u.id.to_string().into());
     put(&mut o, "externalId", &a.external_id);
     o.insert("userName".into(), user_name(&a.user_principal_name, domain, bare).into());
@@ -93,39 +121,11 @@ pub fn to_json(u: &User, base: &str, domain: &str, bare: bool) -> Value {
         addr.insert("type".into(), "work".into());
         o.insert("addresses".into(), json!([addr]));
     }
-    let mut ent = Map::new();
-    put(&mut ent, "employeeNumber", &a.employee_id);
-    put(&mut ent, "organization", &a.company_name);
-    put(&mut ent, "department", &a.department);
-    if let Some(m) = a.manager {
-        ent.insert("manager".into(), json!({ "value": m.to_string(), "$ref": format!("{base}/Users/{m}") }));
-    }
-    let mut schemas = vec![Value::from(USER_SCHEMA)];
     if !ent.is_empty() {
-        schemas.push(ENTERPRISE_SCHEMA.into());
         o.insert(ENTERPRISE_SCHEMA.into(), Value::Object(ent));
     }
-    let mut dir = Map::new();
-    put(&mut dir, "officeLocation", &a.office_location);
-    put(&mut dir, "usageLocation", &a.usage_location);
-    if !a.extensions.is_empty() || !dir.is_empty() {
-        let ext: Map<String, Value> = a
-            .extensions
-            .iter()
-            .map(|(k, v)| {
-                let v = match v {
-                    AttrValue::Null => Value::Null,
-                    AttrValue::Bool(b) => Value::Bool(*b),
-                    AttrValue::String(s) => Value::String(s.clone()),
-                    AttrValue::Strings(v) => Value::Array(v.iter().cloned().map(Value::String).collect()),
-                };
-                (k.as_str().to_owned(), v)
-            })
-            .collect();
-        dir.extend(ext);
-        let ext = dir;
-        schemas.push(DIRECTORY_EXTENSION_SCHEMA.into());
-        o.insert(DIRECTORY_EXTENSION_SCHEMA.into(), Value::Object(ext));
+    if !dir.is_empty() {
+        o.insert(DIRECTORY_EXTENSION_SCHEMA.into(), Value::Object(dir));
     }
     o.insert(
         "meta".into(),
@@ -137,10 +137,7 @@ pub fn to_json(u: &User, base: &str, domain: &str, bare: bool) -> Value {
             "version": u.version.etag(),
         }),
     );
-    let mut out = Map::new();
-    out.insert("schemas".into(), Value::Array(schemas));
-    out.extend(o);
-    Value::Object(out)
+    Value::Object(o)
 }
 
 /// Adds a user's `groups` (RFC 7643 §4.1.2: read-only, the groups it is a direct member
