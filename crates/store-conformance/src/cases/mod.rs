@@ -2,6 +2,7 @@
 pub mod batches;
 pub mod bulk;
 pub mod concurrency;
+pub mod counts;
 pub mod etag;
 pub mod feed;
 pub mod groups;
