@@ -9,6 +9,7 @@ mod crash;
 mod errors;
 mod expr;
 mod import;
+mod ops;
 mod serve_limits;
 mod serve_logs;
 mod sync;

@@ -12,6 +12,9 @@
 //! - `discovery`: ServiceProviderConfig, ResourceTypes, Schemas;
 //! - `search`: `POST /.search` across resource types;
 //! - `bulk`: `POST /Bulk`, run through this same router by `crate::bulk`.
+//!
+//! [`with_ops`] adds the operations endpoints (`crate::ops`: `/healthz`, `/readyz`,
+//! `/metrics`) beside them.
 mod bulk;
 mod context;
 mod discovery;
@@ -107,4 +110,9 @@ pub fn router(store: Arc<dyn Store>, config: Config) -> Router {
         // Request ids, spans and access lines are added around the routes by
         // `crate::observe` (once per request, not again for each Bulk operation).
         .with_state(state)
+}
+
+/// [`router`] and the operations endpoints (`crate::ops`), outside every tenant.
+pub fn with_ops(store: Arc<dyn Store>, config: Config, ops: crate::ops::Ops) -> Router {
+    router(store.clone(), config).merge(crate::ops::routes(store, ops))
 }
