@@ -243,10 +243,20 @@ pub(crate) struct JobMetrics {
 }
 
 impl JobMetrics {
-    /// The jobs as the configurations now are (new ones get their series; those of
-    /// deleted ones stay with their last values until the process ends), and the heads
-    /// of their tenants.
+    /// The jobs as the configurations now are, and the heads of their tenants. New jobs
+    /// get their series. A deleted one's gauges drop to 0 (nothing is behind, in escrow
+    /// or quarantined any more) and are no longer set; its counters keep their values;
+    /// the exporter keeps both until the process ends.
     pub(crate) async fn configurations(&mut self, store: &dyn SyncStore, configs: &[SyncConfiguration]) {
+        self.jobs.retain(|id, job| {
+            let kept = configs.iter().any(|c| c.id == *id);
+            if !kept {
+                for g in [&job.escrows, &job.lag_changes, &job.lag_seconds].into_iter().chain(job.quarantined.iter().map(|(_, g)| g)) {
+                    g.set(0.0);
+                }
+            }
+            kept
+        });
         for c in configs {
             if !self.jobs.contains_key(&c.id) {
                 let source = self.domain(store, c.source_tenant_id).await;
@@ -368,5 +378,86 @@ impl JobMetrics {
             // Not kept: the next sighting tries again.
             Err(_) => Arc::from(tenant.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ::metrics::{Counter, Key, KeyName, Metadata, Recorder, SharedString};
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use tenantsync_store_sqlite::SqliteStore;
+
+    /// A recorder that keeps its gauges, to be read back.
+    #[derive(Default)]
+    struct Gauges(Mutex<Vec<(Key, Arc<AtomicU64>)>>);
+
+    impl Recorder for Gauges {
+        fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn register_counter(&self, _: &Key, _: &Metadata<'_>) -> Counter {
+            Counter::noop()
+        }
+        fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
+            let g = Arc::new(AtomicU64::new(0));
+            self.0.lock().unwrap().push((key.clone(), g.clone()));
+            Gauge::from_arc(g)
+        }
+        fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
+            Histogram::noop()
+        }
+    }
+
+    impl Gauges {
+        /// The gauge named `name` whose labels include `labels`.
+        fn value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+            let all = self.0.lock().unwrap();
+            let mut found = all.iter().filter(|(k, _)| k.name() == name && labels.iter().all(|(n, v)| k.labels().any(|l| l.key() == *n && l.value() == *v)));
+            let (_, g) = found.next()?;
+            assert!(found.next().is_none(), "{name} {labels:?} names several gauges");
+            Some(f64::from_bits(g.load(Ordering::Relaxed)))
+        }
+    }
+
+    #[test]
+    fn lags_follow_heads_and_a_deleted_job_drops_its_gauges_to_zero() {
+        let gauges = Gauges::default();
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let (source, target) = (TenantId::new(), TenantId::new());
+        let config = SyncConfiguration::new("a to b", source, target).unwrap();
+        let id = config.id.to_string();
+        let job = [("config_id", id.as_str())];
+        let reason = [("config_id", id.as_str()), ("reason", "TooManyDeletes")];
+        // Unknown tenants: named by their ids.
+        let source_label = source.to_string();
+        let head = [("tenant", source_label.as_str())];
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        ::metrics::with_local_recorder(&gauges, || {
+            rt.block_on(async {
+                let mut m = JobMetrics::default();
+                m.configurations(&store, std::slice::from_ref(&config)).await;
+                assert_eq!(gauges.value(LAG_CHANGES, &[("source", source_label.as_str())]), Some(0.0));
+                m.head(&store, source, ChangeCursor(5), Heard::Read).await;
+                let state = JobState { watermark: ChangeCursor(2), quarantine_reason: Some(QuarantineReason::TooManyDeletes), ..JobState::default() };
+                m.state(config.id, &state);
+                assert_eq!(gauges.value(LAG_CHANGES, &job), Some(3.0));
+                assert_eq!(gauges.value(QUARANTINED, &reason), Some(1.0));
+                assert_eq!(gauges.value(QUARANTINED, &[("config_id", id.as_str()), ("reason", "EncounteredBaseEscrowThreshold")]), Some(0.0));
+                assert_eq!(gauges.value(CHANGE_HEAD, &head), Some(5.0));
+                // A notice older than what was read changes nothing; a newer one moves both.
+                m.head(&store, source, ChangeCursor(4), Heard::Notice).await;
+                assert_eq!((gauges.value(CHANGE_HEAD, &head), gauges.value(LAG_CHANGES, &job)), (Some(5.0), Some(3.0)));
+                m.head(&store, source, ChangeCursor(7), Heard::Notice).await;
+                assert_eq!((gauges.value(CHANGE_HEAD, &head), gauges.value(LAG_CHANGES, &job)), (Some(7.0), Some(5.0)));
+                // The configuration is gone.
+                m.configurations(&store, &[]).await;
+                assert_eq!((gauges.value(LAG_CHANGES, &job), gauges.value(QUARANTINED, &reason)), (Some(0.0), Some(0.0)));
+                m.head(&store, source, ChangeCursor(9), Heard::Read).await;
+                assert_eq!(gauges.value(LAG_CHANGES, &job), Some(0.0), "no longer set");
+            })
+        });
     }
 }
