@@ -12,6 +12,9 @@
 //! - `discovery`: ServiceProviderConfig, ResourceTypes, Schemas;
 //! - `search`: `POST /.search` across resource types;
 //! - `bulk`: `POST /Bulk`, run through this same router by `crate::bulk`.
+//!
+//! [`with_ops`] adds the operations endpoints (`crate::ops`: `/healthz`, `/readyz`,
+//! `/metrics`) beside them.
 mod bulk;
 mod context;
 mod discovery;
@@ -196,10 +199,16 @@ fn routes(store: Arc<dyn Store>, config: Config) -> Router {
         .route("/scim/v2/{tenant}/Bulk", only(post(bulk::bulk)))
         .route("/scim/v2/{tenant}/Me", any(|| async { ScimError::not_implemented("/Me") }))
         .route("/scim/v2/{tenant}/Me/{*rest}", any(method_not_allowed))
+        .route_layer(axum::middleware::from_fn(crate::observe::expose_route))
         .fallback(|| async { ScimError::not_found("no such endpoint") })
         // Request ids, spans and access lines are added around the routes by
         // `crate::observe` (once per request, not again for each Bulk operation).
         .with_state(state)
+}
+
+/// [`router`] and the operations endpoints (`crate::ops`), outside every tenant.
+pub fn with_ops(store: Arc<dyn SyncStore>, config: Config, ops: crate::ops::Ops) -> Router {
+    router(store.clone(), config).merge(crate::ops::routes(store, ops))
 }
 
 #[cfg(test)]
