@@ -28,16 +28,19 @@ impl<'c> Tx<'c> {
     /// Starts a write transaction on `tenant`. The caller commits or rolls back.
     pub fn begin(conn: &'c Connection, tenant: TenantId, now_ms: i64) -> Result<Tx<'c>, StoreError> {
         conn.execute_batch("BEGIN IMMEDIATE").map_err(sql_err)?;
-        let head: Option<i64> = conn
-            .prepare_cached("SELECT change_head FROM tenants WHERE id = ?1")
-            .and_then(|mut s| s.query_row([tenant.as_bytes()], |r| r.get(0)).optional())
-            .map_err(sql_err)?;
-        let Some(head) = head else {
+        let Some(head) = read_head(conn, tenant).map_err(sql_err)? else {
             let _ = conn.execute_batch("ROLLBACK");
             return Err(StoreError::TenantNotFound { tenant: tenant.to_string() });
         };
-        let head = head as u64;
         Ok(Tx { conn, tenant, tenant_blob: *tenant.as_bytes(), head, head_at_begin: head, now_ms, counts: Counts::default() })
+    }
+
+    /// The tenant's head as the transaction just begun sees it: another process may have
+    /// committed between this connection's last transaction and this one.
+    fn reread_head(&mut self) -> Result<(), StoreError> {
+        let head = read_head(self.conn, self.tenant).map_err(sql_err)?.ok_or_else(|| StoreError::TenantNotFound { tenant: self.tenant.to_string() })?;
+        (self.head, self.head_at_begin) = (head, head);
+        Ok(())
     }
 
     /// Whether this transaction appended changes.
@@ -66,17 +69,16 @@ impl<'c> Tx<'c> {
         self.write_head().map_err(sql_err)?;
         self.conn.execute_batch("COMMIT; BEGIN IMMEDIATE").map_err(sql_err)?;
         let appended = self.appended().then_some(self.head);
-        self.head_at_begin = self.head;
         self.counts = Counts::default();
+        self.reread_head()?;
         Ok(appended)
     }
 
     /// Rolls back to the start of the current transaction and begins a new one.
     pub fn restart(&mut self) -> Result<(), StoreError> {
         self.conn.execute_batch("ROLLBACK; BEGIN IMMEDIATE").map_err(sql_err)?;
-        self.head = self.head_at_begin;
         self.counts = Counts::default();
-        Ok(())
+        self.reread_head()
     }
 
     /// Writes what the transaction changed of the tenant's row: the change head and the
@@ -622,4 +624,10 @@ fn constraint(e: rusqlite::Error, kind: ObjectKind, user: &User) -> StoreError {
         Some(Constraint::Id) => StoreError::IdTaken { kind, id: user.id },
         None => sql_err(e),
     }
+}
+
+/// The tenant's change head, `None` for an unknown tenant.
+fn read_head(conn: &Connection, tenant: TenantId) -> rusqlite::Result<Option<u64>> {
+    let head: Option<i64> = conn.prepare_cached("SELECT change_head FROM tenants WHERE id = ?1")?.query_row([tenant.as_bytes()], |r| r.get(0)).optional()?;
+    Ok(head.map(|h| u64::try_from(h).unwrap_or(0)))
 }
