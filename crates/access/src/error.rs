@@ -59,6 +59,16 @@ pub enum AccessError {
     RequestNotDelivering { state: RequestState },
     #[error("the request is {state:?}; only a delivery that failed within the last 7 days can be reprocessed")]
     RequestNotReprocessable { state: RequestState },
+    #[error("the access review is closed")]
+    ReviewClosed,
+    #[error("the access review has no decision item for that assignment")]
+    NoSuchDecision,
+    #[error("not a reviewer of that decision item")]
+    NotAReviewer,
+    #[error("a decision is Approve, Deny or DontKnow")]
+    InvalidDecision,
+    #[error("the review requires a justification to approve")]
+    ReviewerJustificationRequired,
 }
 
 error_table! {
@@ -89,5 +99,10 @@ error_table! {
         RequestNotCancelable => "request_not_cancelable", 409, "a cancellation of a request that is already being delivered or finished";
         RequestNotDelivering => "request_not_delivering", 409, "a delivery result for a request that is not being delivered";
         RequestNotReprocessable => "request_not_reprocessable", 409, "a reprocess of a request that did not fail, or failed more than 7 days ago";
+        ReviewClosed => "review_closed", 409, "a decision on an access review that has closed";
+        NoSuchDecision => "no_such_decision", 404, "a decision on an assignment the review does not cover";
+        NotAReviewer => "not_a_reviewer", 403, "a decision by someone who is not a reviewer of that item";
+        InvalidDecision => "invalid_decision", 400, "a decision other than Approve, Deny or DontKnow";
+        ReviewerJustificationRequired => "reviewer_justification_required", 400, "the review requires a justification to approve";
     }
 }

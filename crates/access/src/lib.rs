@@ -14,19 +14,24 @@
 //! - [`Assignment`]: expiry and reminders; [`grants`] and [`GrantDiff`]: a role is held
 //!   exactly while some active assignment grants it.
 //! - [`ExternalUserLifecycle`]: what happens to a guest whose last assignment ended.
+//! - [`open_review`] and [`ReviewInstance`]: access reviews of a policy's assignments.
+//! - [`auto_action`]: auto-assignment policies with their grace period.
 
 mod approval;
 mod assignment;
+mod auto;
 mod duration;
 mod error;
 mod model;
 mod policy;
 mod request;
 mod requestor;
+mod review;
 mod validate;
 
 pub use approval::{People, ReviewResult, Stage, StageStatus, resolve_sets};
 pub use assignment::{Assignment, AssignmentEvent, AssignmentState, ExternalUserLifecycle, GrantDiff, GuestPlan, LifecycleAction, REMINDERS, grants};
+pub use auto::{AutoAction, auto_action};
 pub use duration::IsoDuration;
 pub use error::AccessError;
 pub use model::{
@@ -39,4 +44,5 @@ pub use policy::{
 };
 pub use request::{Answer, Delivery, Effect, Notice, REPROCESS_WINDOW, Request, RequestState, RequestStatus, RequestType, Schedule};
 pub use requestor::{Requestor, ScopeMiss, Standing, admits, applicable, in_scope, why_not};
+pub use review::{Activity, DecisionItem, LOOK_BACK, Outcome, Recommendation, ReviewDecision, ReviewId, ReviewInstance, ReviewStatus, open as open_review};
 pub use validate::{Draft, Held, validate};

@@ -7,4 +7,5 @@ mod support;
 
 mod grants;
 mod requests;
+mod reviews;
 mod scopes;
