@@ -9,12 +9,14 @@
 //!
 //! Why rusqlite and not sqlx: see ARCHITECTURE.md ("SQLite driver").
 
+mod admin;
 mod backup;
 mod bulk;
 mod files;
 mod lock;
 mod logblock;
 mod logcodec;
+mod logpage;
 mod notify;
 mod open;
 mod query;
