@@ -213,6 +213,7 @@ macro_rules! __conformance_case_list {
                 audit_pages_newest_first_per_tenant_and_purges,
                 admin_objects_are_per_tenant_and_audited,
                 provisioning_log_pages_filter_and_continue,
+                partner_rows_are_listed_and_deleted,
             }
             concurrency {
                 racing_updates_on_one_version_have_one_winner,

@@ -19,6 +19,7 @@ mod logcodec;
 mod logpage;
 mod notify;
 mod open;
+mod partners;
 mod query;
 mod rows;
 mod schema;

@@ -89,6 +89,14 @@ impl SyncStore for SqliteStore {
         }
     }
 
+    async fn partner_settings_list(&self, tenant: TenantId) -> Result<Vec<(TenantId, PartnerSettings)>> {
+        self.partner_settings_list_impl(tenant)
+    }
+
+    async fn delete_partner_settings(&self, tenant: TenantId, partner: TenantId) -> Result<bool> {
+        self.delete_partner_settings_impl(tenant, partner).await
+    }
+
     async fn create_sync_configuration(&self, config: SyncConfiguration) -> Result<SyncConfiguration> {
         self.check_pair(&config).await?;
         let body = json(&config)?;

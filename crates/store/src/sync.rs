@@ -294,6 +294,13 @@ pub trait SyncStore: Store {
     async fn set_partner_settings(&self, tenant: TenantId, partner: Option<TenantId>, settings: PartnerSettings) -> Result<()>;
     /// The settings as stored (not merged with defaults); all `None` when absent.
     async fn partner_settings(&self, tenant: TenantId, partner: Option<TenantId>) -> Result<PartnerSettings>;
+    /// The partners `tenant` has a settings row for (set, even to all `None`, and not
+    /// deleted since), with those settings, in partner id order; the defaults are not
+    /// listed. (Graph's `crossTenantAccessPolicy/partners`: a partner exists once created.)
+    async fn partner_settings_list(&self, tenant: TenantId) -> Result<Vec<(TenantId, PartnerSettings)>>;
+    /// Removes `tenant`'s settings row towards `partner` (its settings then inherit the
+    /// defaults again); `false` when there was none.
+    async fn delete_partner_settings(&self, tenant: TenantId, partner: TenantId) -> Result<bool>;
 
     /// Stores a new configuration. At most one per source → target pair
     /// (`sync_configuration_conflict`); both tenants must exist.

@@ -184,3 +184,22 @@ pub async fn provisioning_log_pages_filter_and_continue(f: Fixture) {
     let bad = LogQuery { after: Some(tenantsync_store::LogCursor("not a position".into())), ..LogQuery::default() };
     assert_code(f.store.provisioning_log_page(&bad).await, "unsupported_query");
 }
+
+pub async fn partner_rows_are_listed_and_deleted(f: Fixture) {
+    let t = tenant(&f, "contoso.example").await;
+    let (p, q) = (tenant(&f, "fabrikam.example").await, tenant(&f, "litware.example").await);
+    assert!(f.store.partner_settings_list(t.id).await.unwrap().is_empty());
+    let on = tenantsync_domain::PartnerSettings { inbound_user_sync: Some(true), ..Default::default() };
+    f.store.set_partner_settings(t.id, None, on).await.unwrap();
+    f.store.set_partner_settings(t.id, Some(q.id), on).await.unwrap();
+    f.store.set_partner_settings(t.id, Some(p.id), Default::default()).await.unwrap();
+    let mut expected = vec![(p.id, Default::default()), (q.id, on)];
+    expected.sort_by_key(|(id, _)| *id.as_bytes());
+    assert_eq!(f.store.partner_settings_list(t.id).await.unwrap(), expected, "a row set to nothing is listed; the defaults are not");
+    assert!(f.store.partner_settings_list(q.id).await.unwrap().is_empty(), "settings are the tenant's own");
+    assert!(f.store.delete_partner_settings(t.id, q.id).await.unwrap());
+    assert!(!f.store.delete_partner_settings(t.id, q.id).await.unwrap());
+    assert_eq!(f.store.partner_settings(t.id, Some(q.id)).await.unwrap(), Default::default());
+    assert_eq!(f.store.partner_settings(t.id, None).await.unwrap(), on, "the defaults stay");
+    assert_code(f.store.partner_settings_list(TenantId::new()).await, "tenant_not_found");
+}
