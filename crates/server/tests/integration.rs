@@ -6,6 +6,7 @@ mod support;
 
 mod auth;
 mod bulk;
+mod concurrency;
 mod graph;
 mod graph_delta;
 mod graph_directory;
@@ -13,4 +14,6 @@ mod graph_support;
 mod graph_sync;
 mod groups;
 mod queries;
+mod roundtrip;
+mod strict;
 mod users;

@@ -25,7 +25,7 @@
 //! [`FixedClock`] standing at [`start`]; the store must take every timestamp it writes
 //! from that clock. The calling crate needs `tokio` with the `macros` and
 //! `rt-multi-thread` features. The macro defines modules named `tenants`, `users`,
-//! `etag`, `lifecycle`, `groups`, `batches`, `feed`, `bulk`, `query`, `admin` and `concurrency` where it is
+//! `etag`, `lifecycle`, `groups`, `batches`, `feed`, `bulk`, `query`, `admin`, `counts` and `concurrency` where it is
 //! invoked (each does `use super::*`), so invoke it in a module without items of those
 //! names.
 //!
@@ -214,6 +214,12 @@ macro_rules! __conformance_case_list {
                 admin_objects_are_per_tenant_and_audited,
                 provisioning_log_pages_filter_and_continue,
                 partner_rows_are_listed_and_deleted,
+            }
+            counts {
+                counts_follow_every_write,
+                set_membership_is_idempotent,
+                release_upn_frees_the_name_until_restore,
+                bare_names_are_kept_until_the_user_goes,
             }
             concurrency {
                 racing_updates_on_one_version_have_one_winner,

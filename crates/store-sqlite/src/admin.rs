@@ -1,5 +1,5 @@
 //! The admin API's audit log and admin objects in SQLite (`audit_log`, `admin_objects`;
-//! schema versions 11 and 12). An audit record that describes a directory write or an
+//! schema versions 12 and 13). An audit record that describes a directory write or an
 //! admin object commits in the same transaction as that write.
 use crate::SqliteStore;
 use crate::rows::sql_err;

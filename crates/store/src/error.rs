@@ -67,7 +67,7 @@ tenantsync_domain::error_table! {
     StoreError {
         TenantNotFound => "tenant_not_found", 404, "no tenant with that id or initial domain";
         NotFound => "not_found", 404, "no user or group with that id in the tenant";
-        UpnTaken => "upn_conflict", 409, "the userPrincipalName is used by another user of the tenant (soft-deleted users keep theirs)";
+        UpnTaken => "upn_conflict", 409, "the userPrincipalName is used by another user of the tenant (soft-deleted users keep theirs until they give it up: SCIM asks them to when a create or a rename wants it)";
         DomainTaken => "domain_conflict", 409, "another tenant has that initial domain";
         TenantExists => "tenant_conflict", 409, "a tenant with that id exists";
         AnchorTaken => "anchor_conflict", 409, "an object with that anchor exists in the tenant";

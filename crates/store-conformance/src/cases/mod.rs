@@ -3,6 +3,7 @@ pub mod admin;
 pub mod batches;
 pub mod bulk;
 pub mod concurrency;
+pub mod counts;
 pub mod etag;
 pub mod feed;
 pub mod groups;
