@@ -1,4 +1,4 @@
--- tenantsync schema, version 11: the admin API's audit log (Graph's directoryAudits).
+-- tenantsync schema, version 12: the admin API's audit log (Graph's directoryAudits).
 -- One row per write made through the admin API, committed with the write where the store
 -- can (directory writes, admin objects). Read per tenant, newest first; purged with the
 -- provisioning logs' retention (serve --log-retention-days).

@@ -1,4 +1,4 @@
--- tenantsync schema, version 12: documents of admin API resources without a domain
+-- tenantsync schema, version 13: documents of admin API resources without a domain
 -- counterpart (a service principal of the cross-tenant sync template, holding what its
 -- configuration needs until it has a target). Few per tenant.
 CREATE TABLE admin_objects (
