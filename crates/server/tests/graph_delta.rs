@@ -95,7 +95,10 @@ async fn groups_delta_carries_member_changes() {
     let api = Api::new(&s, admin_token(&s, TokenRole::Admin).await);
     let a = api.user("a@contoso.example", "A").await;
     let b = api.user("b@contoso.example", "B").await;
-    let g = api.post("/v1.0/groups", json!({"displayName": "G", "members@odata.bind": [format!("https://x/v1.0/users/{a}")]})).await.body["id"].as_str().unwrap().to_owned();
+    let g = api.post("/v1.0/groups", json!({"displayName": "G", "members@odata.bind": [format!("https://x/v1.0/users/{a}")]})).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let (snapshot, delta, _) = round(&api, "/v1.0/groups/delta", 10).await;
     assert_eq!(snapshot.len(), 1);
     assert_eq!(snapshot[0]["members@delta"], json!([{"@odata.type": "#microsoft.graph.user", "id": a}]));

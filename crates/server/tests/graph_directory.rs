@@ -88,22 +88,53 @@ async fn filters_order_count_and_pages_across_many_pages() {
     assert_eq!(api.get_with(&ne, &[("ConsistencyLevel", "eventual")]).await.body["value"].as_array().unwrap().len(), 24);
 }
 
+/// Method, path, body; the status, Graph code and a part of the message expected.
+type BadCase = (&'static str, String, Option<String>, u16, &'static str, &'static str);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_a_graph_4xx_naming_the_problem_and_writes_nothing() {
     let s = Server::with(tenantsync_server::Config { max_body_bytes: 2048, rate_per_second: 0, rate_burst: 0 }).await;
     let api = Api::new(&s, admin_token(&s, TokenRole::Admin).await);
     let id = api.user("a@contoso.example", "A").await;
     let before = api.get("/v1.0/auditLogs/directoryAudits").await.body["value"].as_array().unwrap().len();
-    let cases: Vec<(&str, String, Option<String>, u16, &str, &str)> = vec![
+    let cases: Vec<BadCase> = vec![
         ("POST", "/v1.0/users".into(), Some("{\"userPrincipalName\": ".into()), 400, "Request_BadRequest", "not valid JSON"),
         ("POST", "/v1.0/users".into(), Some("[1]".into()), 400, "Request_BadRequest", "JSON object"),
-        ("POST", "/v1.0/users".into(), Some(json!({"userPrincipalName": "b@contoso.example", "favouriteColour": "red"}).to_string()), 400, "Request_BadRequest", "'favouriteColour'"),
-        ("POST", "/v1.0/users".into(), Some(json!({"userPrincipalName": "b@contoso.example", "accountEnabled": "yes"}).to_string()), 400, "Request_BadRequest", "'accountEnabled'"),
+        (
+            "POST",
+            "/v1.0/users".into(),
+            Some(json!({"userPrincipalName": "b@contoso.example", "favouriteColour": "red"}).to_string()),
+            400,
+            "Request_BadRequest",
+            "'favouriteColour'",
+        ),
+        (
+            "POST",
+            "/v1.0/users".into(),
+            Some(json!({"userPrincipalName": "b@contoso.example", "accountEnabled": "yes"}).to_string()),
+            400,
+            "Request_BadRequest",
+            "'accountEnabled'",
+        ),
         ("POST", "/v1.0/users".into(), Some(json!({"userPrincipalName": "not a upn"}).to_string()), 400, "Request_BadRequest", "userPrincipalName"),
-        ("POST", "/v1.0/users".into(), Some(json!({"userPrincipalName": "b@contoso.example", "displayName": "x".repeat(3000)}).to_string()), 413, "Request_EntityTooLarge", "larger than"),
+        (
+            "POST",
+            "/v1.0/users".into(),
+            Some(json!({"userPrincipalName": "b@contoso.example", "displayName": "x".repeat(3000)}).to_string()),
+            413,
+            "Request_EntityTooLarge",
+            "larger than",
+        ),
         ("PATCH", format!("/v1.0/users/{id}"), Some(json!({"id": "x"}).to_string()), 400, "Request_BadRequest", "read-only"),
         ("PATCH", format!("/v1.0/users/{id}"), Some(json!({"usageLocation": "usa"}).to_string()), 400, "Request_BadRequest", "usageLocation"),
-        ("POST", "/v1.0/users".into(), Some(json!({"userPrincipalName": "a@contoso.example"}).to_string()), 409, "Request_MultipleObjectsWithSameKeyValue", "a@contoso.example"),
+        (
+            "POST",
+            "/v1.0/users".into(),
+            Some(json!({"userPrincipalName": "a@contoso.example"}).to_string()),
+            409,
+            "Request_MultipleObjectsWithSameKeyValue",
+            "a@contoso.example",
+        ),
         ("GET", format!("/v1.0/users?$filter={}", q("userPrincipalName eq")), None, 400, "Request_BadRequest", "$filter"),
         ("GET", format!("/v1.0/users?$filter={}", q("jobTitle eq 'x'")), None, 400, "Request_UnsupportedQuery", "'jobTitle'"),
         ("GET", format!("/v1.0/users?$filter={}", q("employeeId eq 'x'")), None, 400, "Request_UnsupportedQuery", "'employeeId'"),
@@ -136,11 +167,17 @@ async fn groups_members_and_member_of() {
     let api = Api::new(&s, admin_token(&s, TokenRole::Admin).await);
     let users: Vec<String> = make_users(&api, 5).await;
     let bind: Vec<String> = users[..2].iter().map(|u| format!("https://graph.microsoft.com/v1.0/directoryObjects/{u}")).collect();
-    let r = api.post("/v1.0/groups", json!({"displayName": "Sales", "mailEnabled": false, "securityEnabled": true, "mailNickname": "sales", "members@odata.bind": bind})).await;
+    let r = api
+        .post(
+            "/v1.0/groups",
+            json!({"displayName": "Sales", "mailEnabled": false, "securityEnabled": true, "mailNickname": "sales", "members@odata.bind": bind}),
+        )
+        .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let g = r.body["id"].as_str().unwrap().to_owned();
     for u in &users[2..] {
-        let r = api.post(&format!("/v1.0/groups/{g}/members/$ref"), json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{u}")})).await;
+        let r =
+            api.post(&format!("/v1.0/groups/{g}/members/$ref"), json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{u}")})).await;
         assert_eq!(r.status, 204, "{}", r.body);
     }
     let again = api.post(&format!("/v1.0/groups/{g}/members/$ref"), json!({"@odata.id": format!("https://x/v1.0/directoryObjects/{}", users[0])})).await;
@@ -267,7 +304,10 @@ async fn every_write_leaves_an_audit_record_with_who_what_and_old_to_new() {
     assert_eq!(update["initiatedBy"]["app"]["displayName"], "Admin", "who: the token's name");
     assert_eq!(update["result"], "success");
     let changed = &update["targetResources"][0]["modifiedProperties"][0];
-    assert_eq!((changed["displayName"].as_str(), changed["oldValue"].as_str(), changed["newValue"].as_str()), (Some("displayName"), Some("\"A\""), Some("\"Ann\"")));
+    assert_eq!(
+        (changed["displayName"].as_str(), changed["oldValue"].as_str(), changed["newValue"].as_str()),
+        (Some("displayName"), Some("\"A\""), Some("\"Ann\""))
+    );
     assert_eq!(update["targetResources"][0]["id"], json!(id));
     // Another tenant sees none of them.
     let theirs = Api::new(&s, crate::graph_support::token_of(&s, other.id, TokenRole::Admin).await);

@@ -52,9 +52,18 @@ async fn partners_and_identity_synchronization() {
 async fn allowed_pair<'a>(s: &'a Server, source: &Api<'_>) -> (tenantsync_domain::Tenant, Api<'a>) {
     let target = tenant(s.store.as_ref(), "fabrikam.example").await;
     let t = Api::new(s, token_of(s, target.id, TokenRole::Admin).await);
-    assert_eq!(t.post(&format!("{POLICY}/partners"), json!({"tenantId": s.tenant.id, "automaticUserConsentSettings": {"inboundAllowed": true}})).await.status, 201);
-    assert_eq!(t.put(&format!("{POLICY}/partners/{}/identitySynchronization", s.tenant.id), json!({"userSyncInbound": {"isSyncAllowed": true}})).await.status, 204);
-    assert_eq!(source.post(&format!("{POLICY}/partners"), json!({"tenantId": target.id, "automaticUserConsentSettings": {"outboundAllowed": true}})).await.status, 201);
+    assert_eq!(
+        t.post(&format!("{POLICY}/partners"), json!({"tenantId": s.tenant.id, "automaticUserConsentSettings": {"inboundAllowed": true}})).await.status,
+        201
+    );
+    assert_eq!(
+        t.put(&format!("{POLICY}/partners/{}/identitySynchronization", s.tenant.id), json!({"userSyncInbound": {"isSyncAllowed": true}})).await.status,
+        204
+    );
+    assert_eq!(
+        source.post(&format!("{POLICY}/partners"), json!({"tenantId": target.id, "automaticUserConsentSettings": {"outboundAllowed": true}})).await.status,
+        201
+    );
     (target, t)
 }
 
@@ -91,14 +100,24 @@ async fn a_sync_job_from_instantiation_to_provisioning_on_demand() {
     assert_eq!(r.body["templateId"], "Azure2Azure");
     let r = api.post(&format!("{jobs}/validateCredentials"), json!({"useSavedCredentials": true, "templateId": "Azure2Azure"})).await;
     assert_eq!(r.status, 204, "{}", r.body);
-    let r = api.post(&format!("/v1.0/servicePrincipals/{sp}/appRoleAssignedTo"), json!({"appRoleId": "00000000-0000-0000-0000-000000000000", "principalId": alice, "resourceId": sp})).await;
+    let r = api
+        .post(
+            &format!("/v1.0/servicePrincipals/{sp}/appRoleAssignedTo"),
+            json!({"appRoleId": "00000000-0000-0000-0000-000000000000", "principalId": alice, "resourceId": sp}),
+        )
+        .await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.body["principalType"], "User");
     assert_eq!(api.values(&format!("/v1.0/servicePrincipals/{sp}/appRoleAssignedTo")).await.len(), 1);
 
     assert_eq!(api.post(&format!("{jp}/start"), Value::Null).await.status, 204);
     assert_eq!(api.get(&jp).await.body["status"]["code"], "Active");
-    let r = api.post(&format!("{jp}/provisionOnDemand"), json!({"parameters": [{"ruleId": "USER_INBOUND_USER", "subjects": [{"objectId": alice, "objectTypeName": "User"}]}]})).await;
+    let r = api
+        .post(
+            &format!("{jp}/provisionOnDemand"),
+            json!({"parameters": [{"ruleId": "USER_INBOUND_USER", "subjects": [{"objectId": alice, "objectTypeName": "User"}]}]}),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["key"], "Microsoft.Identity.Health.CPP.Common.DataContracts.SyncFabric.StatusInfo");
     let info: Value = serde_json::from_str(r.body["value"].as_str().unwrap()).unwrap();
@@ -123,7 +142,9 @@ async fn a_sync_job_from_instantiation_to_provisioning_on_demand() {
     assert_eq!((l["sourceIdentity"]["id"].as_str(), l["targetIdentity"]["id"].as_str()), (Some(&*alice), copies[0]["id"].as_str()));
     assert_eq!((l["servicePrincipal"]["id"].as_str(), l["servicePrincipal"]["displayName"].as_str()), (Some(&*sp), Some("Fabrikam")));
     assert_eq!(l["provisioningSteps"][0]["provisioningStepType"], "import");
-    let f = format!("sourceIdentity/id eq '{alice}' and provisioningAction eq 'create' and activityDateTime ge 2000-01-01T00:00:00Z and provisioningStatusInfo/status eq 'success'");
+    let f = format!(
+        "sourceIdentity/id eq '{alice}' and provisioningAction eq 'create' and activityDateTime ge 2000-01-01T00:00:00Z and provisioningStatusInfo/status eq 'success'"
+    );
     assert_eq!(api.values(&format!("/v1.0/auditLogs/provisioning?$filter={}", q(&f))).await.len(), 1);
     assert!(api.values(&format!("/v1.0/auditLogs/provisioning?$filter={}", q("provisioningAction eq 'delete'"))).await.is_empty());
     assert!(t.values("/v1.0/auditLogs/provisioning").await.is_empty(), "the target does not hold the job");
@@ -194,7 +215,10 @@ async fn the_policy_check_refuses_a_target_that_does_not_allow_the_sync() {
     assert_eq!(api.get(&format!("{jobs}/{job}")).await.body["status"]["code"], "NotConfigured");
     assert_eq!(api.post(&format!("{jobs}/{job}/start"), Value::Null).await.status, 400, "no target yet");
     assert_eq!(api.post(&jobs, json!({"templateId": "Other"})).await.status, 400);
-    assert_eq!(api.post(&format!("/v1.0/applicationTemplates/{}/instantiate", tenantsync_domain::ObjectId::new()), json!({"displayName": "x"})).await.status, 404);
+    assert_eq!(
+        api.post(&format!("/v1.0/applicationTemplates/{}/instantiate", tenantsync_domain::ObjectId::new()), json!({"displayName": "x"})).await.status,
+        404
+    );
 }
 
 /// An error body with what varies per request (the `ids`, request id, date) taken out.
@@ -218,7 +242,10 @@ async fn a_token_of_one_tenant_never_sees_another_tenant_s_objects() {
         .as_str()
         .unwrap()
         .to_owned();
-    let job = b.post(&format!("/v1.0/servicePrincipals/{sp}/synchronization/jobs"), json!({"templateId": "Azure2Azure"})).await.body["id"].as_str().unwrap().to_owned();
+    let job = b.post(&format!("/v1.0/servicePrincipals/{sp}/synchronization/jobs"), json!({"templateId": "Azure2Azure"})).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(b.post(&format!("{POLICY}/partners"), json!({"tenantId": third.id})).await.status, 201);
     let fresh = tenantsync_domain::ObjectId::new().to_string();
     let fresh_job = format!("Azure2Azure.{}", fresh.replace('-', ""));
@@ -247,7 +274,11 @@ async fn a_token_of_one_tenant_never_sees_another_tenant_s_objects() {
         ("POST", "/v1.0/servicePrincipals/{sp}/synchronization/jobs/{job}/start".into(), None),
         ("POST", "/v1.0/servicePrincipals/{sp}/synchronization/jobs/{job}/pause".into(), None),
         ("POST", "/v1.0/servicePrincipals/{sp}/synchronization/jobs/{job}/restart".into(), None),
-        ("POST", "/v1.0/servicePrincipals/{sp}/synchronization/jobs/{job}/provisionOnDemand".into(), Some(json!({"parameters": [{"subjects": [{"objectId": "{u}"}]}]}))),
+        (
+            "POST",
+            "/v1.0/servicePrincipals/{sp}/synchronization/jobs/{job}/provisionOnDemand".into(),
+            Some(json!({"parameters": [{"subjects": [{"objectId": "{u}"}]}]})),
+        ),
         ("GET", "/v1.0/servicePrincipals/{sp}/synchronization/jobs/{job}/schema".into(), None),
         ("PUT", "/v1.0/servicePrincipals/{sp}/synchronization/jobs/{job}/schema".into(), Some(json!({"synchronizationRules": []}))),
         ("POST", "/v1.0/servicePrincipals/{sp}/synchronization/jobs/{job}/schema/parseExpression".into(), Some(json!({"expression": "[a]"}))),

@@ -88,10 +88,10 @@ fn named_object(q: &LogQuery) -> Option<ObjectId> {
 pub(crate) fn page(c: &Connection, q: &LogQuery, from: From) -> rusqlite::Result<LogPage> {
     let limit = q.limit.max(1) as usize;
     let mut records = Vec::new();
-    if !matches!(from, From::Legacy(_)) {
-        if let Some(next) = blocks(c, q, from, limit, &mut records)? {
-            return Ok(LogPage { records, next: Some(next) });
-        }
+    if !matches!(from, From::Legacy(_))
+        && let Some(next) = blocks(c, q, from, limit, &mut records)?
+    {
+        return Ok(LogPage { records, next: Some(next) });
     }
     let below = match from {
         From::Legacy(row) => row,

@@ -11,7 +11,8 @@ const DEFAULTS: [u8; 16] = [0; 16];
 impl SqliteStore {
     pub(crate) fn partner_settings_list_impl(&self, tenant: TenantId) -> Result<Vec<(TenantId, PartnerSettings)>> {
         let rows = self.read_in(tenant, |c| {
-            let mut stmt = c.prepare_cached("SELECT partner_id, settings FROM partner_settings WHERE tenant_id = ?1 AND partner_id <> ?2 ORDER BY partner_id")?;
+            let mut stmt =
+                c.prepare_cached("SELECT partner_id, settings FROM partner_settings WHERE tenant_id = ?1 AND partner_id <> ?2 ORDER BY partner_id")?;
             let rows = stmt.query_map(params![tenant.as_bytes(), DEFAULTS], |r| Ok((TenantId::from_bytes(r.get(0)?), r.get::<_, String>(1)?)))?;
             rows.collect::<rusqlite::Result<Vec<_>>>()
         })?;

@@ -1,8 +1,8 @@
 //! The sync engine's state in SQLite (see `tenantsync_store::SyncStore`).
 use crate::SqliteStore;
+use crate::logblock;
 use crate::rows::sql_err;
 use crate::write::Tx;
-use crate::logblock;
 use async_trait::async_trait;
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
@@ -294,7 +294,13 @@ impl SyncStore for SqliteStore {
         self.admin_objects_impl(tenant, kind)
     }
 
-    async fn delete_admin_object(&self, tenant: TenantId, kind: tenantsync_store::AdminObjectKind, id: ObjectId, audit: tenantsync_store::AuditRecord) -> Result<bool> {
+    async fn delete_admin_object(
+        &self,
+        tenant: TenantId,
+        kind: tenantsync_store::AdminObjectKind,
+        id: ObjectId,
+        audit: tenantsync_store::AuditRecord,
+    ) -> Result<bool> {
         self.delete_admin_object_impl(tenant, kind, id, audit).await
     }
 

@@ -15,13 +15,15 @@
 use super::caller::Caller;
 use super::error::{GraphError, GraphResult};
 use super::{Shared, odata, page};
+use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use axum::routing::get;
-use axum::Router;
 use serde_json::{Value, json};
 use tenantsync_domain::{AttrValue, AttributeChange, ObjectId};
-use tenantsync_store::{AuditActor, AuditCategory, AuditCursor, AuditOperation, AuditQuery, AuditRecord, AuditTarget, KeyValue, Keyset, ModifiedProperty, Seek};
+use tenantsync_store::{
+    AuditActor, AuditCategory, AuditCursor, AuditOperation, AuditQuery, AuditRecord, AuditTarget, KeyValue, Keyset, ModifiedProperty, Seek,
+};
 
 pub(super) fn routes(router: Router<Shared>) -> Router<Shared> {
     router.route("/v1.0/auditLogs/directoryAudits", super::only(get(list)))
@@ -166,10 +168,11 @@ async fn list(State(st): State<Shared>, caller: Caller, RawQuery(raw): RawQuery)
     };
     let limit = q.top.unwrap_or(page::DEFAULT_TOP);
     let found = st.store.audit_records(caller.tenant, &AuditQuery { since, until, after, limit }).await?;
-    let mut body = json!({ "@odata.context": super::context("auditLogs/directoryAudits"), "value": found.records.iter().map(directory_audit).collect::<Vec<_>>() });
+    let mut body =
+        json!({ "@odata.context": super::context("auditLogs/directoryAudits"), "value": found.records.iter().map(directory_audit).collect::<Vec<_>>() });
     if let Some(next) = found.next {
         let token = page::skiptoken(&Seek::After(Keyset { value: Some(KeyValue::Int(next.at.as_millisecond())), id: next.id }), &fingerprint);
-        body["@odata.nextLink"] = json!(page::next_link(&super::base(), "/v1.0/auditLogs/directoryAudits", &params, &token));
+        crate::graph::set(&mut body, "@odata.nextLink", json!(page::next_link(&super::base(), "/v1.0/auditLogs/directoryAudits", &params, &token)));
     }
     Ok(super::answer(axum::http::StatusCode::OK, body))
 }

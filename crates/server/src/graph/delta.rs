@@ -180,8 +180,8 @@ async fn serve(st: &GraphState, caller: &Caller, req: Request) -> GraphResult<Re
     };
     let mut body = json!({ "@odata.context": super::context(context), "value": value });
     match next {
-        Token::Delta { .. } => body["@odata.deltaLink"] = json!(link(&req, "$deltatoken", next)),
-        _ => body["@odata.nextLink"] = json!(link(&req, "$skiptoken", next)),
+        Token::Delta { .. } => crate::graph::set(&mut body, "@odata.deltaLink", json!(link(&req, "$deltatoken", next))),
+        _ => crate::graph::set(&mut body, "@odata.nextLink", json!(link(&req, "$skiptoken", next))),
     }
     Ok(super::answer(StatusCode::OK, body))
 }
@@ -200,7 +200,7 @@ async fn snapshot(st: &GraphState, caller: &Caller, req: &Request, head: u64, la
             let mut value = Vec::with_capacity(page.items.len());
             for g in &page.items {
                 let mut v = super::groups::render(g, &req.select);
-                v["members@delta"] = Value::Array(all_members(st, caller, g.id).await?);
+                crate::graph::set(&mut v, "members@delta", Value::Array(all_members(st, caller, g.id).await?));
                 value.push(v);
             }
             (value, page.next)
@@ -215,7 +215,7 @@ async fn snapshot(st: &GraphState, caller: &Caller, req: &Request, head: u64, la
 fn member_ref(id: ObjectId, removed: bool) -> Value {
     let mut v = json!({ "@odata.type": "#microsoft.graph.user", "id": id });
     if removed {
-        v["@removed"] = json!({ "reason": "deleted" });
+        crate::graph::set(&mut v, "@removed", json!({ "reason": "deleted" }));
     }
     v
 }
@@ -290,7 +290,7 @@ async fn current(st: &GraphState, caller: &Caller, req: &Request, o: Changed) ->
             Ok(g) => {
                 let mut v = super::groups::render(&g, &req.select);
                 if !o.members.is_empty() {
-                    v["members@delta"] = Value::Array(o.members);
+                    crate::graph::set(&mut v, "members@delta", Value::Array(o.members));
                 }
                 v
             }
@@ -307,7 +307,9 @@ mod tests {
     #[test]
     fn tokens_round_trip_and_belong_to_their_resource() {
         let id = ObjectId::new();
-        for t in [Token::Snapshot { head: 5, last: None }, Token::Snapshot { head: 5, last: Some(id) }, Token::Changes { from: 3, end: 9 }, Token::Delta { head: 7 }] {
+        for t in
+            [Token::Snapshot { head: 5, last: None }, Token::Snapshot { head: 5, last: Some(id) }, Token::Changes { from: 3, end: 9 }, Token::Delta { head: 7 }]
+        {
             assert_eq!(Token::decode(&t.encode(ObjectKind::User), ObjectKind::User).unwrap(), t);
             assert!(Token::decode(&t.encode(ObjectKind::User), ObjectKind::Group).is_err());
         }

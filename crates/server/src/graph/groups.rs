@@ -103,7 +103,9 @@ fn writes(body: &Map<String, Value>) -> GraphResult<Vec<(G, AttrValue)>> {
                 None => return Err(typed("a list of strings")),
             },
             "id" | "createdDateTime" | "deletedDateTime" => return Err(GraphError::bad_request(format!("the property '{name}' is read-only"))),
-            other => return Err(GraphError::bad_request(format!("the property '{other}' does not exist on type 'microsoft.graph.group' or cannot be written"))),
+            other => {
+                return Err(GraphError::bad_request(format!("the property '{other}' does not exist on type 'microsoft.graph.group' or cannot be written")));
+            }
         }
     }
     Ok(out)
@@ -148,7 +150,7 @@ async fn read(State(st): State<Shared>, caller: Caller, Path(id): Path<String>, 
     let select = select_of(raw.as_deref())?;
     let g = find(&st, &caller, &id).await?;
     let mut body = render(&g, &select);
-    body["@odata.context"] = json!(super::context("groups/$entity"));
+    crate::graph::set(&mut body, "@odata.context", json!(super::context("groups/$entity")));
     Ok(super::answer(StatusCode::OK, body))
 }
 
@@ -179,7 +181,7 @@ async fn create(State(st): State<Shared>, caller: Caller, body: Body) -> GraphRe
     let created = done.into_iter().next().ok_or_else(GraphError::internal)?.into_group()?;
     let created = if members.is_empty() { created } else { st.store.get_group(caller.tenant, id).await? };
     let mut out = render(&created, &[]);
-    out["@odata.context"] = json!(super::context("groups/$entity"));
+    crate::graph::set(&mut out, "@odata.context", json!(super::context("groups/$entity")));
     Ok(super::answer(StatusCode::CREATED, out))
 }
 
@@ -197,7 +199,8 @@ async fn update(State(st): State<Shared>, caller: Caller, Path(id): Path<String>
         if changes.is_empty() {
             return Ok(super::no_content());
         }
-        let entry = Entry::new("Update group", AuditOperation::Update, AuditCategory::GroupManagement, "Group", g.id).named(Some(&next.display_name)).changes(&changes);
+        let entry =
+            Entry::new("Update group", AuditOperation::Update, AuditCategory::GroupManagement, "Group", g.id).named(Some(&next.display_name)).changes(&changes);
         let op = WriteOp::UpdateGroup { id: g.id, patch: patch.clone(), if_match: Some(g.version) };
         match st.store.apply_audited(caller.tenant, vec![op], entry.record(&st, &caller)).await {
             Ok(_) => return Ok(super::no_content()),
@@ -210,9 +213,11 @@ async fn update(State(st): State<Shared>, caller: Caller, Path(id): Path<String>
 
 async fn remove(State(st): State<Shared>, caller: Caller, Path(id): Path<String>) -> GraphResult<Response> {
     let g = find(&st, &caller, &id).await?;
-    let entry = Entry::new("Delete group", AuditOperation::Delete, AuditCategory::GroupManagement, "Group", g.id)
-        .named(Some(&g.attrs.display_name))
-        .change("deletedDateTime", None, Some(st.store.clock().now().to_string()));
+    let entry = Entry::new("Delete group", AuditOperation::Delete, AuditCategory::GroupManagement, "Group", g.id).named(Some(&g.attrs.display_name)).change(
+        "deletedDateTime",
+        None,
+        Some(st.store.clock().now().to_string()),
+    );
     st.store.apply_audited(caller.tenant, vec![WriteOp::SoftDeleteGroup { id: g.id, if_match: None }], entry.record(&st, &caller)).await?;
     Ok(super::no_content())
 }

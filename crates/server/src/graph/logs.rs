@@ -62,8 +62,14 @@ pub fn action_name(a: ProvisioningAction) -> &'static str {
     }
 }
 
-const ACTIONS: [ProvisioningAction; 6] =
-    [ProvisioningAction::Create, ProvisioningAction::Update, ProvisioningAction::Delete, ProvisioningAction::StagedDelete, ProvisioningAction::Disable, ProvisioningAction::Other];
+const ACTIONS: [ProvisioningAction; 6] = [
+    ProvisioningAction::Create,
+    ProvisioningAction::Update,
+    ProvisioningAction::Delete,
+    ProvisioningAction::StagedDelete,
+    ProvisioningAction::Disable,
+    ProvisioningAction::Other,
+];
 const STATUSES: [ProvisioningStatus; 4] = [ProvisioningStatus::Success, ProvisioningStatus::Failure, ProvisioningStatus::Skipped, ProvisioningStatus::Warning];
 
 /// Narrows `q` by one comparison of the filter.
@@ -97,9 +103,12 @@ fn condition(q: &mut LogQuery, f: &Filter) -> GraphResult<()> {
             })?);
         }
         (STATUS, _, FilterValue::Text(s)) => {
-            q.status = Some(STATUSES.into_iter().find(|x| x.as_str().eq_ignore_ascii_case(s)).ok_or_else(|| {
-                GraphError::bad_request(format!("provisioningStatusInfo/status '{s}' is not one of success, failure, skipped, warning"))
-            })?);
+            q.status = Some(
+                STATUSES
+                    .into_iter()
+                    .find(|x| x.as_str().eq_ignore_ascii_case(s))
+                    .ok_or_else(|| GraphError::bad_request(format!("provisioningStatusInfo/status '{s}' is not one of success, failure, skipped, warning")))?,
+            );
         }
         (SOURCE, _, FilterValue::Id(id)) => q.source_id = Some(*id),
         (TARGET, _, FilterValue::Id(id)) => q.target_id = Some(*id),
@@ -131,9 +140,8 @@ async fn list(State(st): State<Shared>, caller: Caller, RawQuery(raw): RawQuery)
     let mut names = std::collections::HashMap::new();
     let mut value = Vec::with_capacity(found.records.len());
     for r in &found.records {
-        if !names.contains_key(&r.config_id) {
-            let name = st.store.get_sync_configuration(r.config_id).await.map(|c| (c.display_name, c.target_tenant_id)).ok();
-            names.insert(r.config_id, name);
+        if let std::collections::hash_map::Entry::Vacant(e) = names.entry(r.config_id) {
+            e.insert(st.store.get_sync_configuration(r.config_id).await.map(|c| (c.display_name, c.target_tenant_id)).ok());
         }
         let (name, target) = names.get(&r.config_id).cloned().flatten().unzip();
         value.push(summary(r, caller.tenant, name.as_deref(), target));
@@ -141,7 +149,7 @@ async fn list(State(st): State<Shared>, caller: Caller, RawQuery(raw): RawQuery)
     let mut body = json!({ "@odata.context": super::context("auditLogs/provisioning"), "value": value });
     if let Some(LogCursor(position)) = found.next {
         let token = page::skiptoken(&Seek::After(Keyset { value: Some(KeyValue::Text(position)), id: ObjectId::from_bytes([0; 16]) }), &fp);
-        body["@odata.nextLink"] = json!(page::next_link(&super::base(), "/v1.0/auditLogs/provisioning", &params, &token));
+        crate::graph::set(&mut body, "@odata.nextLink", json!(page::next_link(&super::base(), "/v1.0/auditLogs/provisioning", &params, &token)));
     }
     Ok(super::answer(StatusCode::OK, body))
 }

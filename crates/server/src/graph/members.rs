@@ -32,7 +32,9 @@ pub fn reference_id(url: &str) -> GraphResult<ObjectId> {
 /// or is one already, is a bad request.
 pub fn member_error(e: StoreError) -> GraphError {
     match e {
-        StoreError::MemberExists { .. } => GraphError::bad_request("One or more added object references already exist for the following modified properties: 'members'."),
+        StoreError::MemberExists { .. } => {
+            GraphError::bad_request("One or more added object references already exist for the following modified properties: 'members'.")
+        }
         StoreError::NotFound { kind: tenantsync_domain::ObjectKind::User, id } => {
             GraphError::bad_request(format!("the member '{id}' is not a user of this tenant"))
         }
@@ -59,14 +61,14 @@ async fn list(State(st): State<Shared>, caller: Caller, Path(id): Path<String>, 
         .iter()
         .map(|u| {
             let mut v = super::user_json::render(u, &q.select);
-            v["@odata.type"] = json!("#microsoft.graph.user");
+            crate::graph::set(&mut v, "@odata.type", json!("#microsoft.graph.user"));
             v
         })
         .collect();
     let mut body = json!({ "@odata.context": super::context("directoryObjects"), "value": value });
     if let Some(next) = found.next {
         let token = page::skiptoken(&Seek::After(Keyset { value: None, id: next }), &fp);
-        body["@odata.nextLink"] = json!(page::next_link(&super::base(), &format!("/v1.0/groups/{}/members", g.id), &params, &token));
+        crate::graph::set(&mut body, "@odata.nextLink", json!(page::next_link(&super::base(), &format!("/v1.0/groups/{}/members", g.id), &params, &token)));
     }
     Ok(super::answer(StatusCode::OK, body))
 }

@@ -69,7 +69,18 @@ pub fn router(store: Arc<dyn SyncStore>, config: Config) -> Router {
     let state =
         Arc::new(GraphState { engine: Engine::new(store.clone()), store, limiter: RateLimiter::new(config.rate_per_second, config.rate_burst), config });
     let mut routes: Router<Shared> = Router::new();
-    for add in [organization::routes, users::routes, groups::routes, members::routes, delta::routes, policies::routes, sync::routes, logs::routes, audit::routes, openapi::routes] {
+    for add in [
+        organization::routes,
+        users::routes,
+        groups::routes,
+        members::routes,
+        delta::routes,
+        policies::routes,
+        sync::routes,
+        logs::routes,
+        audit::routes,
+        openapi::routes,
+    ] {
         routes = add(routes);
     }
     routes
@@ -134,6 +145,16 @@ pub fn base() -> Arc<str> {
 /// `@odata.context` of `what` (`users`, `groups/$entity`, …).
 pub fn context(what: &str) -> String {
     format!("{}/v1.0/$metadata#{what}", base())
+}
+
+/// Sets `key` of the object `v` (a null becomes an object; anything else is left as it is).
+pub fn set(v: &mut Value, key: &str, value: Value) {
+    if v.is_null() {
+        *v = Value::Object(Map::new());
+    }
+    if let Some(o) = v.as_object_mut() {
+        o.insert(key.to_owned(), value);
+    }
 }
 
 /// A JSON answer with a status.

@@ -213,10 +213,14 @@ async fn create(State(st): State<Shared>, caller: Caller, body: Body) -> GraphRe
         return Err(GraphError::new(GraphCode::Conflict, format!("a partner configuration for tenant '{partner}' exists")));
     }
     st.store.set_partner_settings(caller.tenant, Some(partner), s).await?;
-    super::audit::after(&st, &caller, entry("Add partner to cross-tenant access setting", AuditOperation::Add, &partner.to_string(), &PartnerSettings::default(), &s))
-        .await;
+    super::audit::after(
+        &st,
+        &caller,
+        entry("Add partner to cross-tenant access setting", AuditOperation::Add, &partner.to_string(), &PartnerSettings::default(), &s),
+    )
+    .await;
     let mut out = partner_json(partner, &s);
-    out["@odata.context"] = json!(super::context("policies/crossTenantAccessPolicy/partners/$entity"));
+    crate::graph::set(&mut out, "@odata.context", json!(super::context("policies/crossTenantAccessPolicy/partners/$entity")));
     Ok(super::answer(StatusCode::CREATED, out))
 }
 
@@ -224,7 +228,7 @@ async fn read(State(st): State<Shared>, caller: Caller, Path(tenant): Path<Strin
     let partner = partner_id(&tenant)?;
     let s = existing(&st, &caller, partner).await?;
     let mut out = partner_json(partner, &s);
-    out["@odata.context"] = json!(super::context("policies/crossTenantAccessPolicy/partners/$entity"));
+    crate::graph::set(&mut out, "@odata.context", json!(super::context("policies/crossTenantAccessPolicy/partners/$entity")));
     Ok(super::answer(StatusCode::OK, out))
 }
 
@@ -286,7 +290,11 @@ fn apply_sync(body: &Map<String, Value>, s: &mut PartnerSettings, replace: bool)
                 }
             }
             "externalCloudAuthorizedApplicationId" if v.is_null() => {}
-            other => return Err(GraphError::bad_request(format!("the property '{other}' does not exist on type 'microsoft.graph.crossTenantIdentitySyncPolicyPartner' or cannot be written"))),
+            other => {
+                return Err(GraphError::bad_request(format!(
+                    "the property '{other}' does not exist on type 'microsoft.graph.crossTenantIdentitySyncPolicyPartner' or cannot be written"
+                )));
+            }
         }
     }
     Ok(())
@@ -323,6 +331,7 @@ async fn delete_sync(State(st): State<Shared>, caller: Caller, Path(tenant): Pat
     }
     let new = PartnerSettings { inbound_user_sync: None, inbound_group_sync: None, ..old };
     st.store.set_partner_settings(caller.tenant, Some(partner), new).await?;
-    super::audit::after(&st, &caller, entry("Delete identity synchronization policy of a partner", AuditOperation::Delete, &partner.to_string(), &old, &new)).await;
+    super::audit::after(&st, &caller, entry("Delete identity synchronization policy of a partner", AuditOperation::Delete, &partner.to_string(), &old, &new))
+        .await;
     Ok(super::no_content())
 }

@@ -151,9 +151,12 @@ pub fn writes(body: &Map<String, Value>) -> GraphResult<Vec<(String, AttrValue)>
                 let v = match value {
                     Value::String(s) => AttrValue::String(s.clone()),
                     Value::Null => AttrValue::Null,
-                    Value::Array(items) => {
-                        AttrValue::Strings(items.iter().map(|i| i.as_str().map(str::to_owned).ok_or_else(|| typed(n, "a string or a list of strings"))).collect::<GraphResult<_>>()?)
-                    }
+                    Value::Array(items) => AttrValue::Strings(
+                        items
+                            .iter()
+                            .map(|i| i.as_str().map(str::to_owned).ok_or_else(|| typed(n, "a string or a list of strings")))
+                            .collect::<GraphResult<_>>()?,
+                    ),
                     _ => return Err(typed(n, "a string or a list of strings")),
                 };
                 out.push((n.to_owned(), v));

@@ -7,12 +7,12 @@ use super::audit::Entry;
 use super::caller::Caller;
 use super::error::{GraphCode, GraphError, GraphResult};
 use super::{GraphState, Shared, odata, page, user_json};
+use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
-use axum::Router;
 use serde_json::{Value, json};
 use tenantsync_domain::{NewUser, ObjectId, Upn, User, UserAttribute as U, UserPatch};
 use tenantsync_store::{AuditCategory, AuditOperation, CompareOp, Field, Filter, ObjectQuery, StoreError, WriteOp};
@@ -79,7 +79,10 @@ impl Listing {
             && advanced(f)?
             && !eventual
         {
-            return Err(GraphError::new(GraphCode::UnsupportedQuery, "$filter with 'ne' or 'not' needs the header 'ConsistencyLevel: eventual' (an advanced query)"));
+            return Err(GraphError::new(
+                GraphCode::UnsupportedQuery,
+                "$filter with 'ne' or 'not' needs the header 'ConsistencyLevel: eventual' (an advanced query)",
+            ));
         }
         let text = |k: &str| params.iter().find(|(n, _)| n.eq_ignore_ascii_case(k)).map_or(String::new(), |(_, v)| v.clone());
         let fingerprint = vec![resource.to_owned(), text("$filter"), text("$orderby")];
@@ -106,13 +109,13 @@ impl Listing {
     pub fn answer(&self, path: &str, context: &str, value: Vec<Value>, total: Option<u64>, next: Option<tenantsync_store::Keyset>) -> Response {
         let mut body = json!({ "@odata.context": super::context(context) });
         if let Some(n) = total {
-            body["@odata.count"] = json!(n);
+            crate::graph::set(&mut body, "@odata.count", json!(n));
         }
-        body["value"] = Value::Array(value);
+        crate::graph::set(&mut body, "value", Value::Array(value));
         if let Some(k) = next {
             let fp: Vec<&str> = self.fingerprint.iter().map(String::as_str).collect();
             let token = page::skiptoken(&tenantsync_store::Seek::After(k), &fp);
-            body["@odata.nextLink"] = json!(page::next_link(&super::base(), path, &self.params, &token));
+            crate::graph::set(&mut body, "@odata.nextLink", json!(page::next_link(&super::base(), path, &self.params, &token)));
         }
         super::answer(StatusCode::OK, body)
     }
@@ -158,7 +161,7 @@ async fn read(State(st): State<Shared>, caller: Caller, Path(id): Path<String>, 
     let select = select_of(raw.as_deref())?;
     let u = find(&st, &caller, &id).await?;
     let mut body = user_json::render(&u, &select);
-    body["@odata.context"] = json!(super::context("users/$entity"));
+    crate::graph::set(&mut body, "@odata.context", json!(super::context("users/$entity")));
     Ok(super::answer(StatusCode::OK, body))
 }
 
@@ -177,7 +180,7 @@ async fn create(State(st): State<Shared>, caller: Caller, body: Body) -> GraphRe
     let created = done.into_iter().next().ok_or_else(GraphError::internal)?.into_user()?;
     tracing::info!(user = %created.attrs.user_principal_name, "admin API: user created");
     let mut out = user_json::render(&created, &[]);
-    out["@odata.context"] = json!(super::context("users/$entity"));
+    crate::graph::set(&mut out, "@odata.context", json!(super::context("users/$entity")));
     Ok(super::answer(StatusCode::CREATED, out))
 }
 
@@ -225,7 +228,7 @@ async fn member_of(State(st): State<Shared>, caller: Caller, Path(id): Path<Stri
         match st.store.get_group(caller.tenant, g.group).await {
             Ok(group) if !group.is_deleted() => {
                 let mut v = super::groups::render(&group, &select);
-                v["@odata.type"] = json!("#microsoft.graph.group");
+                crate::graph::set(&mut v, "@odata.type", json!("#microsoft.graph.group"));
                 value.push(v);
             }
             Ok(_) | Err(StoreError::NotFound { .. }) => {}

@@ -148,7 +148,10 @@ pub async fn provisioning_log_pages_filter_and_continue(f: Fixture) {
         f.store.commit_sync(ab.id, b.id, vec![], JobState::default(), logs).await.unwrap();
         tick(&f, 1);
     }
-    f.store.commit_sync(ba.id, a.id, vec![], JobState::default(), vec![log(&ba, &f, 0, ProvisioningAction::Create, ProvisioningStatus::Success, alice)]).await.unwrap();
+    f.store
+        .commit_sync(ba.id, a.id, vec![], JobState::default(), vec![log(&ba, &f, 0, ProvisioningAction::Create, ProvisioningStatus::Success, alice)])
+        .await
+        .unwrap();
     expected.reverse();
 
     // Every record of the tenant's configurations, newest first, pages of 7.

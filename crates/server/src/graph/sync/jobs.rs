@@ -41,9 +41,9 @@ pub async fn job(st: &GraphState, caller: &Caller, id: &str, job: &str) -> Graph
 
 /// The principal's configuration, or a 400 saying the job needs its credentials first.
 async fn configured(st: &GraphState, p: &Principal) -> GraphResult<SyncConfiguration> {
-    configuration(st, p).await?.ok_or_else(|| {
-        GraphError::bad_request("the job has no target tenant yet: save its credentials first (PUT synchronization/secrets with CompanyId)")
-    })
+    configuration(st, p)
+        .await?
+        .ok_or_else(|| GraphError::bad_request("the job has no target tenant yet: save its credentials first (PUT synchronization/secrets with CompanyId)"))
 }
 
 const NEVER: &str = "0001-01-01T00:00:00Z";
@@ -154,14 +154,14 @@ async fn create(State(st): State<Shared>, caller: Caller, Path(id): Path<String>
     ensure_configuration(&st, &caller, &mut p).await?;
     save(&st, &caller, &p, entry("Add synchronization job", AuditOperation::Add, &p).change("jobId", None, Some(p.job_id()))).await?;
     let mut out = render(&st, &p).await?;
-    out["@odata.context"] = json!(crate::graph::context("servicePrincipals/synchronization/jobs/$entity"));
+    crate::graph::set(&mut out, "@odata.context", json!(crate::graph::context("servicePrincipals/synchronization/jobs/$entity")));
     Ok(crate::graph::answer(StatusCode::CREATED, out))
 }
 
 async fn read(State(st): State<Shared>, caller: Caller, Path((id, job_id)): Path<(String, String)>) -> GraphResult<Response> {
     let p = job(&st, &caller, &id, &job_id).await?;
     let mut out = render(&st, &p).await?;
-    out["@odata.context"] = json!(crate::graph::context("servicePrincipals/synchronization/jobs/$entity"));
+    crate::graph::set(&mut out, "@odata.context", json!(crate::graph::context("servicePrincipals/synchronization/jobs/$entity")));
     Ok(crate::graph::answer(StatusCode::OK, out))
 }
 

@@ -90,7 +90,9 @@ async fn instantiate(State(st): State<Shared>, caller: Caller, Path(template): P
     let body = crate::graph::read_object(&st, body).await?;
     crate::graph::only_known(&body, &["displayName", "serviceManagementReference"])?;
     if !template.eq_ignore_ascii_case(TEMPLATE_ID) {
-        return Err(GraphError::not_found(format!("application template '{template}' does not exist (tenantsync offers cross-tenant synchronization, {TEMPLATE_ID})")));
+        return Err(GraphError::not_found(format!(
+            "application template '{template}' does not exist (tenantsync offers cross-tenant synchronization, {TEMPLATE_ID})"
+        )));
     }
     let p = new_principal(&st, &caller, display_name(&body)?, ObjectId::new(), "Add service principal").await?;
     tracing::info!(configuration = %p.display_name, "admin API: cross-tenant sync application instantiated");
@@ -115,7 +117,7 @@ async fn create(State(st): State<Shared>, caller: Caller, body: Body) -> GraphRe
     };
     let p = new_principal(&st, &caller, name, app_id, "Add service principal").await?;
     let mut out = render(&p);
-    out["@odata.context"] = json!(crate::graph::context("servicePrincipals/$entity"));
+    crate::graph::set(&mut out, "@odata.context", json!(crate::graph::context("servicePrincipals/$entity")));
     Ok(crate::graph::answer(StatusCode::CREATED, out))
 }
 
@@ -132,7 +134,7 @@ async fn list(State(st): State<Shared>, caller: Caller) -> GraphResult<Response>
 async fn read(State(st): State<Shared>, caller: Caller, Path(id): Path<String>) -> GraphResult<Response> {
     let p = principal(&st, &caller, &id).await?;
     let mut out = render(&p);
-    out["@odata.context"] = json!(crate::graph::context("servicePrincipals/$entity"));
+    crate::graph::set(&mut out, "@odata.context", json!(crate::graph::context("servicePrincipals/$entity")));
     Ok(crate::graph::answer(StatusCode::OK, out))
 }
 
@@ -181,7 +183,10 @@ async fn secrets(State(st): State<Shared>, caller: Caller, Path(id): Path<String
             "CompanyId" => {
                 let t = target_of(&st, &caller, &v).await?;
                 if p.configured && p.target != Some(t) {
-                    return Err(GraphError::new(GraphCode::Conflict, "the job already syncs to another tenant: delete the job and create it again to change the target"));
+                    return Err(GraphError::new(
+                        GraphCode::Conflict,
+                        "the job already syncs to another tenant: delete the job and create it again to change the target",
+                    ));
                 }
                 p.target = Some(t);
             }
@@ -276,10 +281,15 @@ async fn assign(State(st): State<Shared>, caller: Caller, Path(id): Path<String>
     }
     list.push(a);
     set_assignments(&st, &mut p, list).await?;
-    save(&st, &caller, &p, entry("Add app role assignment grant to user", AuditOperation::Assign, &p).change("principalId", None, Some(principal_id.to_string())))
-        .await?;
+    save(
+        &st,
+        &caller,
+        &p,
+        entry("Add app role assignment grant to user", AuditOperation::Assign, &p).change("principalId", None, Some(principal_id.to_string())),
+    )
+    .await?;
     let mut out = assignment_json(&st, &caller, &p, a).await;
-    out["@odata.context"] = json!(crate::graph::context("servicePrincipals/appRoleAssignedTo/$entity"));
+    crate::graph::set(&mut out, "@odata.context", json!(crate::graph::context("servicePrincipals/appRoleAssignedTo/$entity")));
     Ok(crate::graph::answer(StatusCode::CREATED, out))
 }
 

@@ -8,9 +8,9 @@
 //! `alternativeSecurityIds`, and `IsSoftDeleted`) are shown and cannot be changed.
 //! `schema/parseExpression` parses, and evaluates on a test object, one expression.
 use super::jobs::job;
+use crate::graph::Shared;
 use crate::graph::caller::Caller;
 use crate::graph::error::{GraphError, GraphResult};
-use crate::graph::Shared;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -90,7 +90,7 @@ fn source(m: &MappingSource) -> Value {
         MappingSource::Expression(x) => match tenantsync_expression::parse(x) {
             Ok(e) => {
                 let mut t = tree(&e);
-                t["expression"] = json!(x);
+                crate::graph::set(&mut t, "expression", json!(x));
                 t
             }
             Err(_) => json!({ "expression": x, "name": x, "parameters": [], "type": "Function" }),
@@ -109,7 +109,7 @@ fn mapping(m: &AttributeMapping) -> Value {
 fn built_in() -> Vec<Value> {
     let anchor = AttributeMapping::expression("AltSecIdFromNetId([netId])", "alternativeSecurityIds");
     let mut a = mapping(&anchor);
-    a["matchingPriority"] = json!(1);
+    crate::graph::set(&mut a, "matchingPriority", json!(1));
     vec![a, mapping(&AttributeMapping::direct("IsSoftDeleted", "IsSoftDeleted"))]
 }
 
@@ -165,7 +165,7 @@ async fn read(State(st): State<Shared>, caller: Caller, Path((id, job_id)): Path
         None => SyncConfiguration::new(&p.display_name, caller.tenant, tenantsync_domain::TenantId::new())?,
     };
     let mut out = render(&p.job_id(), &c);
-    out["@odata.context"] = json!(crate::graph::context("servicePrincipals/synchronization/jobs/schema/$entity"));
+    crate::graph::set(&mut out, "@odata.context", json!(crate::graph::context("servicePrincipals/synchronization/jobs/schema/$entity")));
     Ok(crate::graph::answer(StatusCode::OK, out))
 }
 
@@ -182,9 +182,13 @@ fn read_mapping(v: &Value) -> GraphResult<Option<AttributeMapping>> {
     let src = v.get("source").filter(|s| !s.is_null()).ok_or_else(|| bad(format!("the mapping to '{target}' needs a source")))?;
     let field = |k: &str| src.get(k).and_then(Value::as_str);
     let source = match field("type").unwrap_or("Attribute") {
-        "Attribute" => MappingSource::Attribute(field("name").ok_or_else(|| bad(format!("the mapping to '{target}': an Attribute source needs a name")))?.to_owned()),
+        "Attribute" => {
+            MappingSource::Attribute(field("name").ok_or_else(|| bad(format!("the mapping to '{target}': an Attribute source needs a name")))?.to_owned())
+        }
         "Constant" => MappingSource::Constant(field("name").or(field("expression")).unwrap_or_default().to_owned()),
-        "Function" => MappingSource::Expression(field("expression").ok_or_else(|| bad(format!("the mapping to '{target}': a Function source needs its expression")))?.to_owned()),
+        "Function" => MappingSource::Expression(
+            field("expression").ok_or_else(|| bad(format!("the mapping to '{target}': a Function source needs its expression")))?.to_owned(),
+        ),
         other => return Err(bad(format!("the mapping to '{target}': source type '{other}' is not Attribute, Constant or Function"))),
     };
     let flow_type = match v.get("flowType").and_then(Value::as_str).unwrap_or("Always") {
@@ -228,8 +232,15 @@ fn read_scope(o: &Map<String, Value>) -> GraphResult<Vec<ScopingFilterGroup>> {
                 .map(|c| {
                     let s = |k: &str| c.get(k).and_then(Value::as_str).map(str::to_owned).ok_or_else(|| bad(format!("each filter clause needs {k}")));
                     let values = c.get("targetOperand").and_then(|t| t.get("values")).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-                    let values = values.iter().map(|v| v.as_str().map(str::to_owned).ok_or_else(|| bad("targetOperand.values are strings"))).collect::<GraphResult<_>>()?;
-                    Ok(ScopingClause { source_operand_name: s("sourceOperandName")?, operator_name: s("operatorName")?, target_operand: ScopingOperand { values } })
+                    let values = values
+                        .iter()
+                        .map(|v| v.as_str().map(str::to_owned).ok_or_else(|| bad("targetOperand.values are strings")))
+                        .collect::<GraphResult<_>>()?;
+                    Ok(ScopingClause {
+                        source_operand_name: s("sourceOperandName")?,
+                        operator_name: s("operatorName")?,
+                        target_operand: ScopingOperand { values },
+                    })
                 })
                 .collect::<GraphResult<Vec<_>>>()?;
             Ok(ScopingFilterGroup { name, clauses })
@@ -269,14 +280,22 @@ async fn replace(State(st): State<Shared>, caller: Caller, Path((id, job_id)): P
     let body = crate::graph::read_object(&st, body).await?;
     crate::graph::only_known(&body, &["id", "version", "synchronizationRules", "directories"])?;
     let p = job(&st, &caller, &id, &job_id).await?;
-    let old = super::configuration(&st, &p).await?.ok_or_else(|| bad("the job has no target tenant yet: save its credentials first (PUT synchronization/secrets with CompanyId)"))?;
+    let old = super::configuration(&st, &p)
+        .await?
+        .ok_or_else(|| bad("the job has no target tenant yet: save its credentials first (PUT synchronization/secrets with CompanyId)"))?;
     let new = apply(&body, old.clone())?;
     let saved = st.engine.update_configuration(new).await?;
     tracing::info!(configuration = %saved.display_name, "admin API: schema replaced");
-    let show = |c: &SyncConfiguration| Some(render("", c)["synchronizationRules"].to_string());
-    let e = crate::graph::audit::Entry::new("Update attribute mappings or scope", AuditOperation::Update, AuditCategory::ApplicationManagement, "ServicePrincipal", p.id)
-        .named(Some(&p.display_name))
-        .change("schema", show(&old), show(&saved));
+    let show = |c: &SyncConfiguration| render("", c).get("synchronizationRules").map(Value::to_string);
+    let e = crate::graph::audit::Entry::new(
+        "Update attribute mappings or scope",
+        AuditOperation::Update,
+        AuditCategory::ApplicationManagement,
+        "ServicePrincipal",
+        p.id,
+    )
+    .named(Some(&p.display_name))
+    .change("schema", show(&old), show(&saved));
     crate::graph::audit::after(&st, &caller, e).await;
     Ok(crate::graph::no_content())
 }
