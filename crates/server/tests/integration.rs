@@ -10,6 +10,7 @@ mod concurrency;
 mod graph;
 mod graph_delta;
 mod graph_directory;
+mod graph_openapi;
 mod graph_support;
 mod graph_sync;
 mod groups;

@@ -15,18 +15,17 @@
 use super::caller::Caller;
 use super::error::{GraphError, GraphResult};
 use super::{Shared, odata, page};
-use axum::Router;
+use crate::graph::openapi::{ApiRouter, only};
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
-use axum::routing::get;
 use serde_json::{Value, json};
 use tenantsync_domain::{AttrValue, AttributeChange, ObjectId};
 use tenantsync_store::{
     AuditActor, AuditCategory, AuditCursor, AuditOperation, AuditQuery, AuditRecord, AuditTarget, KeyValue, Keyset, ModifiedProperty, Seek,
 };
 
-pub(super) fn routes(router: Router<Shared>) -> Router<Shared> {
-    router.route("/v1.0/auditLogs/directoryAudits", super::only(get(list)))
+pub(super) fn routes(router: ApiRouter) -> ApiRouter {
+    router.routes(only(utoipa_axum::routes!(list)))
 }
 
 /// What a write did, for its record.
@@ -147,6 +146,7 @@ fn window(filter: &tenantsync_store::Filter) -> GraphResult<(Option<jiff::Timest
     Ok((since, until))
 }
 
+#[utoipa::path(get, path = "/v1.0/auditLogs/directoryAudits", tag = "auditLogs", summary = "The admin audit log", params(crate::graph::openapi::LogQuery), responses((status = 200, description = "a collection of microsoft.graph.directoryAudit", body = crate::graph::openapi::Object), crate::graph::openapi::Errors))]
 async fn list(State(st): State<Shared>, caller: Caller, RawQuery(raw): RawQuery) -> GraphResult<Response> {
     let params = super::params(raw.as_deref());
     let q = odata::parse(&params, &properties)?;

@@ -19,11 +19,10 @@
 use super::caller::Caller;
 use super::error::{GraphError, GraphResult};
 use super::{GraphState, Shared, odata};
-use axum::Router;
+use crate::graph::openapi::{ApiRouter, only};
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
@@ -32,12 +31,12 @@ use tenantsync_store::{Keyset, ListQuery, ObjectQuery, Seek, StoreError};
 
 const DEFAULT_PAGE: u32 = 200;
 
-pub(super) fn routes(router: Router<Shared>) -> Router<Shared> {
+pub(super) fn routes(router: ApiRouter) -> ApiRouter {
     router
-        .route("/v1.0/users/delta", super::only(get(users)))
-        .route("/v1.0/users/delta()", super::only(get(users)))
-        .route("/v1.0/groups/delta", super::only(get(groups)))
-        .route("/v1.0/groups/delta()", super::only(get(groups)))
+        .routes(only(utoipa_axum::routes!(users)))
+        .route("/v1.0/users/delta()", super::only(axum::routing::get(users)))
+        .routes(only(utoipa_axum::routes!(groups)))
+        .route("/v1.0/groups/delta()", super::only(axum::routing::get(groups)))
 }
 
 /// Where a delta request stands.
@@ -137,10 +136,12 @@ fn request(kind: ObjectKind, raw: Option<&str>, headers: &HeaderMap) -> GraphRes
     Ok(Request { kind, params, select: q.select, token, latest, size: page_size(headers) })
 }
 
+#[utoipa::path(get, path = "/v1.0/users/delta", tag = "delta", summary = "Users changed since a deltaLink (also /users/delta())", params(crate::graph::openapi::DeltaQuery), responses((status = 200, description = "microsoft.graph.user items, @removed for deletions, then @odata.deltaLink", body = crate::graph::openapi::Object), crate::graph::openapi::Errors))]
 async fn users(State(st): State<Shared>, caller: Caller, headers: HeaderMap, RawQuery(raw): RawQuery) -> GraphResult<Response> {
     serve(&st, &caller, request(ObjectKind::User, raw.as_deref(), &headers)?).await
 }
 
+#[utoipa::path(get, path = "/v1.0/groups/delta", tag = "delta", summary = "Groups changed since a deltaLink (also /groups/delta())", params(crate::graph::openapi::DeltaQuery), responses((status = 200, description = "microsoft.graph.group items with members@delta, @removed for deletions, then @odata.deltaLink", body = crate::graph::openapi::Object), crate::graph::openapi::Errors))]
 async fn groups(State(st): State<Shared>, caller: Caller, headers: HeaderMap, RawQuery(raw): RawQuery) -> GraphResult<Response> {
     serve(&st, &caller, request(ObjectKind::Group, raw.as_deref(), &headers)?).await
 }

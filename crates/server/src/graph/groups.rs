@@ -7,12 +7,11 @@ use super::caller::Caller;
 use super::error::{GraphCode, GraphError, GraphResult};
 use super::users::Listing;
 use super::{GraphState, Shared, odata};
-use axum::Router;
+use crate::graph::openapi::{ApiRouter, only};
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::routing::get;
 use serde_json::{Map, Value, json};
 use tenantsync_domain::{AttrValue, Group, GroupAttribute as G, GroupAttributes, GroupPatch, NewGroup, ObjectId};
 use tenantsync_store::{AuditCategory, AuditOperation, Field, StoreError, WriteOp};
@@ -23,8 +22,8 @@ const WRITE_RETRIES: usize = 8;
 pub const PROPERTIES: &[&str] =
     &["id", "displayName", "description", "mailNickname", "securityEnabled", "mailEnabled", "groupTypes", "createdDateTime", "externalId"];
 
-pub(super) fn routes(router: Router<Shared>) -> Router<Shared> {
-    router.route("/v1.0/groups", super::only(get(list).post(create))).route("/v1.0/groups/{id}", super::only(get(read).patch(update).delete(remove)))
+pub(super) fn routes(router: ApiRouter) -> ApiRouter {
+    router.routes(only(utoipa_axum::routes!(list, create))).routes(only(utoipa_axum::routes!(read, update, remove)))
 }
 
 /// What `$filter` and `$orderby` may name on groups: the indexed properties.
@@ -123,6 +122,7 @@ fn member_binds(body: &Map<String, Value>) -> GraphResult<Vec<ObjectId>> {
         .collect()
 }
 
+#[utoipa::path(get, path = "/v1.0/groups", tag = "groups", summary = "List groups", params(crate::graph::openapi::ODataQuery, ("ConsistencyLevel" = Option<String>, Header, description = "eventual: allows $count and the advanced queries (ne, not)")), responses((status = 200, description = "a collection of microsoft.graph.group", body = crate::graph::openapi::Object), crate::graph::openapi::Errors))]
 async fn list(State(st): State<Shared>, caller: Caller, headers: HeaderMap, RawQuery(raw): RawQuery) -> GraphResult<Response> {
     let listing = Listing::parse("groups", raw.as_deref(), &headers, &properties)?;
     check_select(&listing.options.select)?;
@@ -146,6 +146,7 @@ pub async fn find(st: &GraphState, caller: &Caller, key: &str) -> GraphResult<Gr
     }
 }
 
+#[utoipa::path(get, path = "/v1.0/groups/{id}", tag = "groups", summary = "Get a group", params(("id" = String, Path, description = "the group's id")), responses((status = 200, description = "microsoft.graph.group", body = crate::graph::openapi::Object), crate::graph::openapi::Errors))]
 async fn read(State(st): State<Shared>, caller: Caller, Path(id): Path<String>, RawQuery(raw): RawQuery) -> GraphResult<Response> {
     let select = select_of(raw.as_deref())?;
     let g = find(&st, &caller, &id).await?;
@@ -154,6 +155,7 @@ async fn read(State(st): State<Shared>, caller: Caller, Path(id): Path<String>, 
     Ok(super::answer(StatusCode::OK, body))
 }
 
+#[utoipa::path(post, path = "/v1.0/groups", tag = "groups", summary = "Create a group", request_body(content = crate::graph::openapi::Object, description = "microsoft.graph.group", content_type = "application/json"), responses((status = 201, description = "the microsoft.graph.group created", body = crate::graph::openapi::Object), crate::graph::openapi::Errors))]
 async fn create(State(st): State<Shared>, caller: Caller, body: Body) -> GraphResult<Response> {
     let body = super::read_object(&st, body).await?;
     let pairs = writes(&body)?;
@@ -185,6 +187,7 @@ async fn create(State(st): State<Shared>, caller: Caller, body: Body) -> GraphRe
     Ok(super::answer(StatusCode::CREATED, out))
 }
 
+#[utoipa::path(patch, path = "/v1.0/groups/{id}", tag = "groups", summary = "Update a group", params(("id" = String, Path, description = "the group's id")), request_body(content = crate::graph::openapi::Object, description = "the microsoft.graph.group properties to change", content_type = "application/json"), responses((status = 204, description = "done"), crate::graph::openapi::Errors))]
 async fn update(State(st): State<Shared>, caller: Caller, Path(id): Path<String>, body: Body) -> GraphResult<Response> {
     let body = super::read_object(&st, body).await?;
     if body.keys().any(|k| k.starts_with("members")) {
@@ -211,6 +214,7 @@ async fn update(State(st): State<Shared>, caller: Caller, Path(id): Path<String>
     Err(GraphError::new(GraphCode::Conflict, "the group kept changing while it was updated; retry"))
 }
 
+#[utoipa::path(delete, path = "/v1.0/groups/{id}", tag = "groups", summary = "Delete a group (soft)", params(("id" = String, Path, description = "the group's id")), responses((status = 204, description = "done"), crate::graph::openapi::Errors))]
 async fn remove(State(st): State<Shared>, caller: Caller, Path(id): Path<String>) -> GraphResult<Response> {
     let g = find(&st, &caller, &id).await?;
     let entry = Entry::new("Delete group", AuditOperation::Delete, AuditCategory::GroupManagement, "Group", g.id).named(Some(&g.attrs.display_name)).change(

@@ -8,19 +8,18 @@
 use super::caller::Caller;
 use super::error::{GraphCode, GraphError, GraphResult};
 use super::{Shared, odata, page, sync};
-use axum::Router;
+use crate::graph::openapi::{ApiRouter, only};
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
 use serde_json::{Value, json};
 use tenantsync_domain::{GroupAttribute as G, ObjectId, ObjectKind, SyncConfigId};
 use tenantsync_store::{
     CompareOp, Field, Filter, FilterValue, KeyValue, Keyset, LogCursor, LogQuery, ProvisioningAction, ProvisioningLog, ProvisioningStatus, Seek,
 };
 
-pub(super) fn routes(router: Router<Shared>) -> Router<Shared> {
-    router.route("/v1.0/auditLogs/provisioning", super::only(get(list)))
+pub(super) fn routes(router: ApiRouter) -> ApiRouter {
+    router.routes(only(utoipa_axum::routes!(list)))
 }
 
 // The filter parser works over store fields; the log's properties borrow distinct ones
@@ -117,6 +116,7 @@ fn condition(q: &mut LogQuery, f: &Filter) -> GraphResult<()> {
     Ok(())
 }
 
+#[utoipa::path(get, path = "/v1.0/auditLogs/provisioning", tag = "auditLogs", summary = "Provisioning logs", params(crate::graph::openapi::LogQuery), responses((status = 200, description = "a collection of microsoft.graph.provisioningObjectSummary", body = crate::graph::openapi::Object), crate::graph::openapi::Errors))]
 async fn list(State(st): State<Shared>, caller: Caller, RawQuery(raw): RawQuery) -> GraphResult<Response> {
     let params = super::params(raw.as_deref());
     let o = odata::parse(&params, &properties)?;

@@ -5,21 +5,17 @@ use super::audit::Entry;
 use super::caller::Caller;
 use super::error::{GraphError, GraphResult};
 use super::{Shared, odata, page};
-use axum::Router;
+use crate::graph::openapi::{ApiRouter, only};
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{delete, get, post};
 use serde_json::{Value, json};
 use tenantsync_domain::ObjectId;
 use tenantsync_store::{AuditCategory, AuditOperation, Keyset, ListQuery, Seek, StoreError, WriteOp};
 
-pub(super) fn routes(router: Router<Shared>) -> Router<Shared> {
-    router
-        .route("/v1.0/groups/{id}/members", super::only(get(list)))
-        .route("/v1.0/groups/{id}/members/$ref", super::only(post(add)))
-        .route("/v1.0/groups/{id}/members/{member}/$ref", super::only(delete(remove)))
+pub(super) fn routes(router: ApiRouter) -> ApiRouter {
+    router.routes(only(utoipa_axum::routes!(list))).routes(only(utoipa_axum::routes!(add))).routes(only(utoipa_axum::routes!(remove)))
 }
 
 /// The object id a reference URL (`…/directoryObjects/{id}`, `…/users/{id}`) ends in.
@@ -45,6 +41,7 @@ pub fn member_error(e: StoreError) -> GraphError {
     }
 }
 
+#[utoipa::path(get, path = "/v1.0/groups/{id}/members", tag = "groups", summary = "The members of a group", params(("id" = String, Path, description = "the group's id"), crate::graph::openapi::PageQuery), responses((status = 200, description = "a collection of microsoft.graph.user", body = crate::graph::openapi::Object), crate::graph::openapi::Errors))]
 async fn list(State(st): State<Shared>, caller: Caller, Path(id): Path<String>, RawQuery(raw): RawQuery) -> GraphResult<Response> {
     let params = super::params(raw.as_deref());
     let q = odata::parse(&params, &|_: &str| None)?;
@@ -73,6 +70,7 @@ async fn list(State(st): State<Shared>, caller: Caller, Path(id): Path<String>, 
     Ok(super::answer(StatusCode::OK, body))
 }
 
+#[utoipa::path(post, path = "/v1.0/groups/{id}/members/$ref", tag = "groups", summary = "Add a member", params(("id" = String, Path, description = "the group's id")), request_body(content = crate::graph::openapi::Object, description = "{\"@odata.id\": \"…/directoryObjects/{id}\"}", content_type = "application/json"), responses((status = 204, description = "done"), crate::graph::openapi::Errors))]
 async fn add(State(st): State<Shared>, caller: Caller, Path(id): Path<String>, body: Body) -> GraphResult<Response> {
     let body = super::read_object(&st, body).await?;
     super::only_known(&body, &[])?;
@@ -87,6 +85,7 @@ async fn add(State(st): State<Shared>, caller: Caller, Path(id): Path<String>, b
     Ok(super::no_content())
 }
 
+#[utoipa::path(delete, path = "/v1.0/groups/{id}/members/{member}/$ref", tag = "groups", summary = "Remove a member", params(("id" = String, Path, description = "the group's id"), ("member" = String, Path, description = "the member's id")), responses((status = 204, description = "done"), crate::graph::openapi::Errors))]
 async fn remove(State(st): State<Shared>, caller: Caller, Path((id, member)): Path<(String, String)>) -> GraphResult<Response> {
     let g = super::groups::find(&st, &caller, &id).await?;
     let user = super::object_id(&member, "member")?;

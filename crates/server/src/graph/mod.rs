@@ -54,6 +54,8 @@ pub struct GraphState {
     pub engine: Engine,
     pub limiter: RateLimiter,
     pub config: Config,
+    /// The OpenAPI document of the routes, set once they are built.
+    pub openapi: std::sync::OnceLock<openapi::Document>,
 }
 
 impl std::fmt::Debug for GraphState {
@@ -66,9 +68,9 @@ pub type Shared = Arc<GraphState>;
 
 /// The routes of `/v1.0`.
 pub fn router(store: Arc<dyn SyncStore>, config: Config) -> Router {
-    let state =
-        Arc::new(GraphState { engine: Engine::new(store.clone()), store, limiter: RateLimiter::new(config.rate_per_second, config.rate_burst), config });
-    let mut routes: Router<Shared> = Router::new();
+    let limiter = RateLimiter::new(config.rate_per_second, config.rate_burst);
+    let state = Arc::new(GraphState { engine: Engine::new(store.clone()), store, limiter, config, openapi: std::sync::OnceLock::new() });
+    let mut routes = openapi::ApiRouter::new();
     for add in [
         organization::routes,
         users::routes,
@@ -83,6 +85,9 @@ pub fn router(store: Arc<dyn SyncStore>, config: Config) -> Router {
     ] {
         routes = add(routes);
     }
+    let (routes, doc) = routes.split_for_parts();
+    // Set once, here: the state is new.
+    let _ = state.openapi.set(openapi::Document::new(&openapi::finish(doc)));
     routes
         .route("/v1.0", axum::routing::any(not_found))
         .route("/v1.0/", axum::routing::any(not_found))

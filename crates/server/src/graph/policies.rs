@@ -10,28 +10,22 @@ use super::audit::Entry;
 use super::caller::Caller;
 use super::error::{GraphCode, GraphError, GraphResult};
 use super::{GraphState, Shared};
-use axum::Router;
+use crate::graph::openapi::{ApiRouter, only};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
 use serde_json::{Map, Value, json};
 use tenantsync_domain::{PartnerSettings, TenantId};
 use tenantsync_store::{AuditCategory, AuditOperation};
 
-const BASE: &str = "/v1.0/policies/crossTenantAccessPolicy";
-
-pub(super) fn routes(router: Router<Shared>) -> Router<Shared> {
+pub(super) fn routes(router: ApiRouter) -> ApiRouter {
     router
-        .route(BASE, super::only(get(policy)))
-        .route("/v1.0/policies/crossTenantAccessPolicy/default", super::only(get(read_default).patch(patch_default)))
-        .route("/v1.0/policies/crossTenantAccessPolicy/partners", super::only(get(list).post(create)))
-        .route("/v1.0/policies/crossTenantAccessPolicy/partners/{tenant}", super::only(get(read).patch(update).delete(remove)))
-        .route(
-            "/v1.0/policies/crossTenantAccessPolicy/partners/{tenant}/identitySynchronization",
-            super::only(get(read_sync).put(put_sync).patch(patch_sync).delete(delete_sync)),
-        )
+        .routes(only(utoipa_axum::routes!(policy)))
+        .routes(only(utoipa_axum::routes!(read_default, patch_default)))
+        .routes(only(utoipa_axum::routes!(list, create)))
+        .routes(only(utoipa_axum::routes!(read, update, remove)))
+        .routes(only(utoipa_axum::routes!(read_sync, put_sync, patch_sync, delete_sync)))
 }
 
 /// Partner properties of Graph that tenantsync does not model: accepted as `null` only.
@@ -141,6 +135,7 @@ fn entry(activity: &str, op: AuditOperation, target: &str, old: &PartnerSettings
         .change("groupSyncInbound.isSyncAllowed", t(old.inbound_group_sync), t(new.inbound_group_sync))
 }
 
+#[utoipa::path(get, path = "/v1.0/policies/crossTenantAccessPolicy", tag = "policies", summary = "The cross-tenant access policy", responses((status = 200, description = "microsoft.graph.crossTenantAccessPolicy", body = crate::graph::openapi::Object), crate::graph::openapi::Errors))]
 async fn policy(_caller: Caller) -> Response {
     super::answer(
         StatusCode::OK,
@@ -151,6 +146,7 @@ async fn policy(_caller: Caller) -> Response {
     )
 }
 
+#[utoipa::path(get, path = "/v1.0/policies/crossTenantAccessPolicy/default", tag = "policies", summary = "The default settings", responses((status = 200, description = "microsoft.graph.crossTenantAccessPolicyConfigurationDefault", body = crate::graph::openapi::Object), crate::graph::openapi::Errors))]
 async fn read_default(State(st): State<Shared>, caller: Caller) -> GraphResult<Response> {
     let s = st.store.partner_settings(caller.tenant, None).await?;
     Ok(super::answer(
@@ -163,6 +159,7 @@ async fn read_default(State(st): State<Shared>, caller: Caller) -> GraphResult<R
     ))
 }
 
+#[utoipa::path(patch, path = "/v1.0/policies/crossTenantAccessPolicy/default", tag = "policies", summary = "Update the default settings", request_body(content = crate::graph::openapi::Object, description = "automaticUserConsentSettings", content_type = "application/json"), responses((status = 204, description = "done"), crate::graph::openapi::Errors))]
 async fn patch_default(State(st): State<Shared>, caller: Caller, body: Body) -> GraphResult<Response> {
     let body = super::read_object(&st, body).await?;
     let old = st.store.partner_settings(caller.tenant, None).await?;
@@ -189,11 +186,13 @@ async fn existing(st: &GraphState, caller: &Caller, partner: TenantId) -> GraphR
         .ok_or_else(|| GraphError::not_found(format!("no partner configuration for tenant '{partner}'")))
 }
 
+#[utoipa::path(get, path = "/v1.0/policies/crossTenantAccessPolicy/partners", tag = "policies", summary = "List partners", responses((status = 200, description = "a collection of microsoft.graph.crossTenantAccessPolicyConfigurationPartner", body = crate::graph::openapi::Object), crate::graph::openapi::Errors))]
 async fn list(State(st): State<Shared>, caller: Caller) -> GraphResult<Response> {
     let value: Vec<Value> = st.store.partner_settings_list(caller.tenant).await?.iter().map(|(p, s)| partner_json(*p, s)).collect();
     Ok(super::answer(StatusCode::OK, json!({ "@odata.context": super::context("policies/crossTenantAccessPolicy/partners"), "value": value })))
 }
 
+#[utoipa::path(post, path = "/v1.0/policies/crossTenantAccessPolicy/partners", tag = "policies", summary = "Add a partner", request_body(content = crate::graph::openapi::Object, description = "{tenantId, automaticUserConsentSettings}", content_type = "application/json"), responses((status = 201, description = "microsoft.graph.crossTenantAccessPolicyConfigurationPartner", body = crate::graph::openapi::Object), crate::graph::openapi::Errors))]
 async fn create(State(st): State<Shared>, caller: Caller, body: Body) -> GraphResult<Response> {
     let body = super::read_object(&st, body).await?;
     let partner = match body.get("tenantId") {
@@ -224,6 +223,7 @@ async fn create(State(st): State<Shared>, caller: Caller, body: Body) -> GraphRe
     Ok(super::answer(StatusCode::CREATED, out))
 }
 
+#[utoipa::path(get, path = "/v1.0/policies/crossTenantAccessPolicy/partners/{tenant}", tag = "policies", summary = "Get a partner", params(("tenant" = String, Path, description = "the partner's tenant id")), responses((status = 200, description = "microsoft.graph.crossTenantAccessPolicyConfigurationPartner", body = crate::graph::openapi::Object), crate::graph::openapi::Errors))]
 async fn read(State(st): State<Shared>, caller: Caller, Path(tenant): Path<String>) -> GraphResult<Response> {
     let partner = partner_id(&tenant)?;
     let s = existing(&st, &caller, partner).await?;
@@ -232,6 +232,7 @@ async fn read(State(st): State<Shared>, caller: Caller, Path(tenant): Path<Strin
     Ok(super::answer(StatusCode::OK, out))
 }
 
+#[utoipa::path(patch, path = "/v1.0/policies/crossTenantAccessPolicy/partners/{tenant}", tag = "policies", summary = "Update a partner", params(("tenant" = String, Path, description = "the partner's tenant id")), request_body(content = crate::graph::openapi::Object, description = "automaticUserConsentSettings", content_type = "application/json"), responses((status = 204, description = "done"), crate::graph::openapi::Errors))]
 async fn update(State(st): State<Shared>, caller: Caller, Path(tenant): Path<String>, body: Body) -> GraphResult<Response> {
     let body = super::read_object(&st, body).await?;
     let partner = partner_id(&tenant)?;
@@ -243,6 +244,7 @@ async fn update(State(st): State<Shared>, caller: Caller, Path(tenant): Path<Str
     Ok(super::no_content())
 }
 
+#[utoipa::path(delete, path = "/v1.0/policies/crossTenantAccessPolicy/partners/{tenant}", tag = "policies", summary = "Delete a partner", params(("tenant" = String, Path, description = "the partner's tenant id")), responses((status = 204, description = "done"), crate::graph::openapi::Errors))]
 async fn remove(State(st): State<Shared>, caller: Caller, Path(tenant): Path<String>) -> GraphResult<Response> {
     let partner = partner_id(&tenant)?;
     let old = existing(&st, &caller, partner).await?;
@@ -260,6 +262,7 @@ fn has_sync(s: &PartnerSettings) -> bool {
     s.inbound_user_sync.is_some() || s.inbound_group_sync.is_some()
 }
 
+#[utoipa::path(get, path = "/v1.0/policies/crossTenantAccessPolicy/partners/{tenant}/identitySynchronization", tag = "policies", summary = "Get the identity synchronization policy of a partner", params(("tenant" = String, Path, description = "the partner's tenant id")), responses((status = 200, description = "microsoft.graph.crossTenantIdentitySyncPolicyPartner", body = crate::graph::openapi::Object), crate::graph::openapi::Errors))]
 async fn read_sync(State(st): State<Shared>, caller: Caller, Path(tenant): Path<String>) -> GraphResult<Response> {
     let partner = partner_id(&tenant)?;
     let s = existing(&st, &caller, partner).await?;
@@ -315,14 +318,17 @@ async fn write_sync(st: &GraphState, caller: &Caller, tenant: &str, body: Body, 
     Ok(super::no_content())
 }
 
+#[utoipa::path(put, path = "/v1.0/policies/crossTenantAccessPolicy/partners/{tenant}/identitySynchronization", tag = "policies", summary = "Set the identity synchronization policy of a partner", params(("tenant" = String, Path, description = "the partner's tenant id")), request_body(content = crate::graph::openapi::Object, description = "{displayName, userSyncInbound: {isSyncAllowed}, groupSyncInbound: {isSyncAllowed}}", content_type = "application/json"), responses((status = 204, description = "done"), crate::graph::openapi::Errors))]
 async fn put_sync(State(st): State<Shared>, caller: Caller, Path(tenant): Path<String>, body: Body) -> GraphResult<Response> {
     write_sync(&st, &caller, &tenant, body, true).await
 }
 
+#[utoipa::path(patch, path = "/v1.0/policies/crossTenantAccessPolicy/partners/{tenant}/identitySynchronization", tag = "policies", summary = "Update the identity synchronization policy of a partner", params(("tenant" = String, Path, description = "the partner's tenant id")), request_body(content = crate::graph::openapi::Object, description = "{displayName, userSyncInbound, groupSyncInbound}", content_type = "application/json"), responses((status = 204, description = "done"), crate::graph::openapi::Errors))]
 async fn patch_sync(State(st): State<Shared>, caller: Caller, Path(tenant): Path<String>, body: Body) -> GraphResult<Response> {
     write_sync(&st, &caller, &tenant, body, false).await
 }
 
+#[utoipa::path(delete, path = "/v1.0/policies/crossTenantAccessPolicy/partners/{tenant}/identitySynchronization", tag = "policies", summary = "Delete the identity synchronization policy of a partner", params(("tenant" = String, Path, description = "the partner's tenant id")), responses((status = 204, description = "done"), crate::graph::openapi::Errors))]
 async fn delete_sync(State(st): State<Shared>, caller: Caller, Path(tenant): Path<String>) -> GraphResult<Response> {
     let partner = partner_id(&tenant)?;
     let old = existing(&st, &caller, partner).await?;

@@ -7,12 +7,11 @@ use super::audit::Entry;
 use super::caller::Caller;
 use super::error::{GraphCode, GraphError, GraphResult};
 use super::{GraphState, Shared, odata, page, user_json};
-use axum::Router;
+use crate::graph::openapi::{ApiRouter, only};
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::routing::get;
 use serde_json::{Value, json};
 use tenantsync_domain::{NewUser, ObjectId, Upn, User, UserAttribute as U, UserPatch};
 use tenantsync_store::{AuditCategory, AuditOperation, CompareOp, Field, Filter, ObjectQuery, StoreError, WriteOp};
@@ -20,11 +19,11 @@ use tenantsync_store::{AuditCategory, AuditOperation, CompareOp, Field, Filter, 
 /// How often a write is retried after another write changed the user meanwhile.
 const WRITE_RETRIES: usize = 8;
 
-pub(super) fn routes(router: Router<Shared>) -> Router<Shared> {
+pub(super) fn routes(router: ApiRouter) -> ApiRouter {
     router
-        .route("/v1.0/users", super::only(get(list).post(create)))
-        .route("/v1.0/users/{id}", super::only(get(read).patch(update).delete(remove)))
-        .route("/v1.0/users/{id}/memberOf", super::only(get(member_of)))
+        .routes(only(utoipa_axum::routes!(list, create)))
+        .routes(only(utoipa_axum::routes!(read, update, remove)))
+        .routes(only(utoipa_axum::routes!(member_of)))
 }
 
 /// What `$filter` and `$orderby` may name on users: the properties the store indexes.
@@ -121,6 +120,7 @@ impl Listing {
     }
 }
 
+#[utoipa::path(get, path = "/v1.0/users", tag = "users", summary = "List users", params(crate::graph::openapi::ODataQuery, ("ConsistencyLevel" = Option<String>, Header, description = "eventual: allows $count and the advanced queries (ne, not)")), responses((status = 200, description = "a collection of microsoft.graph.user", body = crate::graph::openapi::Object), crate::graph::openapi::Errors))]
 async fn list(State(st): State<Shared>, caller: Caller, headers: HeaderMap, RawQuery(raw): RawQuery) -> GraphResult<Response> {
     let listing = Listing::parse("users", raw.as_deref(), &headers, &properties)?;
     user_json::check_select(&listing.options.select)?;
@@ -157,6 +157,7 @@ fn select_of(raw: Option<&str>) -> GraphResult<Vec<String>> {
     Ok(q.select)
 }
 
+#[utoipa::path(get, path = "/v1.0/users/{id}", tag = "users", summary = "Get a user", params(("id" = String, Path, description = "the user's id or userPrincipalName")), responses((status = 200, description = "microsoft.graph.user", body = crate::graph::openapi::Object), crate::graph::openapi::Errors))]
 async fn read(State(st): State<Shared>, caller: Caller, Path(id): Path<String>, RawQuery(raw): RawQuery) -> GraphResult<Response> {
     let select = select_of(raw.as_deref())?;
     let u = find(&st, &caller, &id).await?;
@@ -165,6 +166,7 @@ async fn read(State(st): State<Shared>, caller: Caller, Path(id): Path<String>, 
     Ok(super::answer(StatusCode::OK, body))
 }
 
+#[utoipa::path(post, path = "/v1.0/users", tag = "users", summary = "Create a user", request_body(content = crate::graph::openapi::Object, description = "microsoft.graph.user", content_type = "application/json"), responses((status = 201, description = "the microsoft.graph.user created", body = crate::graph::openapi::Object), crate::graph::openapi::Errors))]
 async fn create(State(st): State<Shared>, caller: Caller, body: Body) -> GraphResult<Response> {
     let body = super::read_object(&st, body).await?;
     let pairs = user_json::writes(&body)?;
@@ -184,6 +186,7 @@ async fn create(State(st): State<Shared>, caller: Caller, body: Body) -> GraphRe
     Ok(super::answer(StatusCode::CREATED, out))
 }
 
+#[utoipa::path(patch, path = "/v1.0/users/{id}", tag = "users", summary = "Update a user", params(("id" = String, Path, description = "the user's id or userPrincipalName")), request_body(content = crate::graph::openapi::Object, description = "the microsoft.graph.user properties to change", content_type = "application/json"), responses((status = 204, description = "done"), crate::graph::openapi::Errors))]
 async fn update(State(st): State<Shared>, caller: Caller, Path(id): Path<String>, body: Body) -> GraphResult<Response> {
     let body = super::read_object(&st, body).await?;
     let pairs = user_json::writes(&body)?;
@@ -210,6 +213,7 @@ async fn update(State(st): State<Shared>, caller: Caller, Path(id): Path<String>
     Err(GraphError::new(GraphCode::Conflict, "the user kept changing while it was updated; retry"))
 }
 
+#[utoipa::path(delete, path = "/v1.0/users/{id}", tag = "users", summary = "Delete a user (soft)", params(("id" = String, Path, description = "the user's id or userPrincipalName")), responses((status = 204, description = "done"), crate::graph::openapi::Errors))]
 async fn remove(State(st): State<Shared>, caller: Caller, Path(id): Path<String>) -> GraphResult<Response> {
     let u = find(&st, &caller, &id).await?;
     let entry = Entry::new("Delete user", AuditOperation::Delete, AuditCategory::UserManagement, "User", u.id)
@@ -220,6 +224,7 @@ async fn remove(State(st): State<Shared>, caller: Caller, Path(id): Path<String>
     Ok(super::no_content())
 }
 
+#[utoipa::path(get, path = "/v1.0/users/{id}/memberOf", tag = "users", summary = "The groups of a user", params(("id" = String, Path, description = "the user's id or userPrincipalName"), crate::graph::openapi::PageQuery), responses((status = 200, description = "a collection of microsoft.graph.group", body = crate::graph::openapi::Object), crate::graph::openapi::Errors))]
 async fn member_of(State(st): State<Shared>, caller: Caller, Path(id): Path<String>, RawQuery(raw): RawQuery) -> GraphResult<Response> {
     let select = super::groups::select_of(raw.as_deref())?;
     let u = find(&st, &caller, &id).await?;

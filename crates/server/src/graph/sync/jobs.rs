@@ -5,29 +5,26 @@
 use super::{JOB_TEMPLATE, Principal, configuration, ensure_configuration, entry, principal, save};
 use crate::graph::caller::Caller;
 use crate::graph::error::{GraphCode, GraphError, GraphResult};
+use crate::graph::openapi::{ApiRouter, only};
 use crate::graph::{GraphState, Shared};
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
 use serde_json::{Value, json};
 use tenantsync_domain::{ExecutionState, ObjectId, ObjectKind, SyncConfiguration};
 use tenantsync_engine::ResetScope;
 use tenantsync_store::{AuditCategory, AuditOperation, CycleExecution, JobState, JobStatusCode, ProvisioningLog, ProvisioningStatus};
 
-const JOBS: &str = "/v1.0/servicePrincipals/{id}/synchronization/jobs";
-
-pub(super) fn routes(router: Router<Shared>) -> Router<Shared> {
+pub(super) fn routes(router: ApiRouter) -> ApiRouter {
     router
-        .route(JOBS, crate::graph::only(get(list).post(create)))
-        .route("/v1.0/servicePrincipals/{id}/synchronization/jobs/validateCredentials", crate::graph::only(post(validate)))
-        .route("/v1.0/servicePrincipals/{id}/synchronization/jobs/{job}", crate::graph::only(get(read).delete(remove)))
-        .route("/v1.0/servicePrincipals/{id}/synchronization/jobs/{job}/start", crate::graph::only(post(start)))
-        .route("/v1.0/servicePrincipals/{id}/synchronization/jobs/{job}/pause", crate::graph::only(post(pause)))
-        .route("/v1.0/servicePrincipals/{id}/synchronization/jobs/{job}/restart", crate::graph::only(post(restart)))
-        .route("/v1.0/servicePrincipals/{id}/synchronization/jobs/{job}/provisionOnDemand", crate::graph::only(post(provision_on_demand)))
+        .routes(only(utoipa_axum::routes!(list, create)))
+        .routes(only(utoipa_axum::routes!(validate)))
+        .routes(only(utoipa_axum::routes!(read, remove)))
+        .routes(only(utoipa_axum::routes!(start)))
+        .routes(only(utoipa_axum::routes!(pause)))
+        .routes(only(utoipa_axum::routes!(restart)))
+        .routes(only(utoipa_axum::routes!(provision_on_demand)))
 }
 
 /// The principal and its job, or 404.
@@ -132,12 +129,14 @@ pub async fn render(st: &GraphState, p: &Principal) -> GraphResult<Value> {
     }))
 }
 
+#[utoipa::path(get, path = "/v1.0/servicePrincipals/{id}/synchronization/jobs", tag = "synchronization", summary = "List jobs", params(("id" = String, Path, description = "the service principal's id")), responses((status = 200, description = "a collection of microsoft.graph.synchronizationJob", body = crate::graph::openapi::Object), crate::graph::openapi::Errors))]
 async fn list(State(st): State<Shared>, caller: Caller, Path(id): Path<String>) -> GraphResult<Response> {
     let p = principal(&st, &caller, &id).await?;
     let value = if p.job { vec![render(&st, &p).await?] } else { Vec::new() };
     Ok(crate::graph::answer(StatusCode::OK, json!({ "@odata.context": crate::graph::context("servicePrincipals/synchronization/jobs"), "value": value })))
 }
 
+#[utoipa::path(post, path = "/v1.0/servicePrincipals/{id}/synchronization/jobs", tag = "synchronization", summary = "Create the job", params(("id" = String, Path, description = "the service principal's id")), request_body(content = crate::graph::openapi::Object, description = "{templateId: Azure2Azure}", content_type = "application/json"), responses((status = 201, description = "microsoft.graph.synchronizationJob", body = crate::graph::openapi::Object), crate::graph::openapi::Errors))]
 async fn create(State(st): State<Shared>, caller: Caller, Path(id): Path<String>, body: Body) -> GraphResult<Response> {
     let body = crate::graph::read_object(&st, body).await?;
     crate::graph::only_known(&body, &["templateId", "schedule", "synchronizationJobSettings"])?;
@@ -158,6 +157,7 @@ async fn create(State(st): State<Shared>, caller: Caller, Path(id): Path<String>
     Ok(crate::graph::answer(StatusCode::CREATED, out))
 }
 
+#[utoipa::path(get, path = "/v1.0/servicePrincipals/{id}/synchronization/jobs/{job}", tag = "synchronization", summary = "Get a job and its status", params(("id" = String, Path, description = "the service principal's id"), ("job" = String, Path, description = "the job's id (Azure2Azure.<hex>)")), responses((status = 200, description = "microsoft.graph.synchronizationJob", body = crate::graph::openapi::Object), crate::graph::openapi::Errors))]
 async fn read(State(st): State<Shared>, caller: Caller, Path((id, job_id)): Path<(String, String)>) -> GraphResult<Response> {
     let p = job(&st, &caller, &id, &job_id).await?;
     let mut out = render(&st, &p).await?;
@@ -165,6 +165,7 @@ async fn read(State(st): State<Shared>, caller: Caller, Path((id, job_id)): Path
     Ok(crate::graph::answer(StatusCode::OK, out))
 }
 
+#[utoipa::path(delete, path = "/v1.0/servicePrincipals/{id}/synchronization/jobs/{job}", tag = "synchronization", summary = "Delete a job (its configuration)", params(("id" = String, Path, description = "the service principal's id"), ("job" = String, Path, description = "the job's id (Azure2Azure.<hex>)")), responses((status = 204, description = "done"), crate::graph::openapi::Errors))]
 async fn remove(State(st): State<Shared>, caller: Caller, Path((id, job_id)): Path<(String, String)>) -> GraphResult<Response> {
     let mut p = job(&st, &caller, &id, &job_id).await?;
     super::drop_configuration(&st, &mut p).await?;
@@ -181,6 +182,7 @@ async fn control(st: &GraphState, caller: &Caller, p: &Principal, activity: &str
     crate::graph::audit::after(st, caller, e).await;
 }
 
+#[utoipa::path(post, path = "/v1.0/servicePrincipals/{id}/synchronization/jobs/{job}/start", tag = "synchronization", summary = "Start a job", params(("id" = String, Path, description = "the service principal's id"), ("job" = String, Path, description = "the job's id (Azure2Azure.<hex>)")), responses((status = 204, description = "done"), crate::graph::openapi::Errors))]
 async fn start(State(st): State<Shared>, caller: Caller, Path((id, job_id)): Path<(String, String)>) -> GraphResult<Response> {
     let p = job(&st, &caller, &id, &job_id).await?;
     let c = configured(&st, &p).await?;
@@ -190,6 +192,7 @@ async fn start(State(st): State<Shared>, caller: Caller, Path((id, job_id)): Pat
     Ok(crate::graph::no_content())
 }
 
+#[utoipa::path(post, path = "/v1.0/servicePrincipals/{id}/synchronization/jobs/{job}/pause", tag = "synchronization", summary = "Pause a job", params(("id" = String, Path, description = "the service principal's id"), ("job" = String, Path, description = "the job's id (Azure2Azure.<hex>)")), responses((status = 204, description = "done"), crate::graph::openapi::Errors))]
 async fn pause(State(st): State<Shared>, caller: Caller, Path((id, job_id)): Path<(String, String)>) -> GraphResult<Response> {
     let p = job(&st, &caller, &id, &job_id).await?;
     let c = configured(&st, &p).await?;
@@ -199,6 +202,7 @@ async fn pause(State(st): State<Shared>, caller: Caller, Path((id, job_id)): Pat
     Ok(crate::graph::no_content())
 }
 
+#[utoipa::path(post, path = "/v1.0/servicePrincipals/{id}/synchronization/jobs/{job}/restart", tag = "synchronization", summary = "Restart a job", params(("id" = String, Path, description = "the service principal's id"), ("job" = String, Path, description = "the job's id (Azure2Azure.<hex>)")), request_body(content = crate::graph::openapi::Object, description = "{criteria: {resetScope}}", content_type = "application/json"), responses((status = 204, description = "done"), crate::graph::openapi::Errors))]
 async fn restart(State(st): State<Shared>, caller: Caller, Path((id, job_id)): Path<(String, String)>, body: Body) -> GraphResult<Response> {
     let body = crate::graph::read_object(&st, body).await?;
     crate::graph::only_known(&body, &["criteria"])?;
@@ -223,6 +227,7 @@ async fn restart(State(st): State<Shared>, caller: Caller, Path((id, job_id)): P
     Ok(crate::graph::no_content())
 }
 
+#[utoipa::path(post, path = "/v1.0/servicePrincipals/{id}/synchronization/jobs/validateCredentials", tag = "synchronization", summary = "Test the connection (the policy check)", params(("id" = String, Path, description = "the service principal's id")), request_body(content = crate::graph::openapi::Object, description = "{useSavedCredentials, templateId, credentials}", content_type = "application/json"), responses((status = 204, description = "done"), crate::graph::openapi::Errors))]
 async fn validate(State(st): State<Shared>, caller: Caller, Path(id): Path<String>, body: Body) -> GraphResult<Response> {
     let body = crate::graph::read_object(&st, body).await?;
     crate::graph::only_known(&body, &["applicationIdentifier", "templateId", "useSavedCredentials", "credentials"])?;
@@ -280,6 +285,7 @@ pub fn status_info(log: &ProvisioningLog) -> Value {
     }])
 }
 
+#[utoipa::path(post, path = "/v1.0/servicePrincipals/{id}/synchronization/jobs/{job}/provisionOnDemand", tag = "synchronization", summary = "Provision users or groups now", params(("id" = String, Path, description = "the service principal's id"), ("job" = String, Path, description = "the job's id (Azure2Azure.<hex>)")), request_body(content = crate::graph::openapi::Object, description = "{parameters: [{ruleId, subjects: [{objectId, objectTypeName}]}]}", content_type = "application/json"), responses((status = 200, description = "microsoft.graph.stringKeyStringValuePair", body = crate::graph::openapi::Object), crate::graph::openapi::Errors))]
 async fn provision_on_demand(State(st): State<Shared>, caller: Caller, Path((id, job_id)): Path<(String, String)>, body: Body) -> GraphResult<Response> {
     let body = crate::graph::read_object(&st, body).await?;
     crate::graph::only_known(&body, &["parameters"])?;

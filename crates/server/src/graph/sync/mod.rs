@@ -23,10 +23,10 @@ mod jobs;
 mod principals;
 mod schema;
 
+use super::GraphState;
 use super::caller::Caller;
 use super::error::{GraphError, GraphResult};
-use super::{GraphState, Shared};
-use axum::Router;
+use crate::graph::openapi::ApiRouter;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use tenantsync_domain::{Assignment, ObjectId, SyncConfigId, SyncConfiguration, SyncScope, TenantId};
@@ -39,7 +39,7 @@ pub const JOB_TEMPLATE: &str = "Azure2Azure";
 /// The app role users and groups are assigned with (`msiam_access`, "default access").
 pub const APP_ROLE_ID: &str = "00000000-0000-0000-0000-000000000000";
 
-pub(super) fn routes(router: Router<Shared>) -> Router<Shared> {
+pub(super) fn routes(router: ApiRouter) -> ApiRouter {
     schema::routes(jobs::routes(principals::routes(router)))
 }
 

@@ -6,25 +6,24 @@
 use super::{APP_ROLE_ID, Principal, TEMPLATE_ID, configuration, ensure_configuration, entry, principal, save};
 use crate::graph::caller::Caller;
 use crate::graph::error::{GraphCode, GraphError, GraphResult};
+use crate::graph::openapi::{ApiRouter, only};
 use crate::graph::{GraphState, Shared};
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{delete, get, post, put};
 use serde_json::{Map, Value, json};
 use tenantsync_domain::{Assignment, ObjectId, SyncScope, TenantId};
 use tenantsync_store::{AdminObjectKind, AuditOperation, StoreError};
 
-pub(super) fn routes(router: Router<Shared>) -> Router<Shared> {
+pub(super) fn routes(router: ApiRouter) -> ApiRouter {
     router
-        .route("/v1.0/applicationTemplates/{template}/instantiate", crate::graph::only(post(instantiate)))
-        .route("/v1.0/servicePrincipals", crate::graph::only(get(list).post(create)))
-        .route("/v1.0/servicePrincipals/{id}", crate::graph::only(get(read).delete(remove)))
-        .route("/v1.0/servicePrincipals/{id}/synchronization/secrets", crate::graph::only(put(secrets)))
-        .route("/v1.0/servicePrincipals/{id}/appRoleAssignedTo", crate::graph::only(get(assignments).post(assign)))
-        .route("/v1.0/servicePrincipals/{id}/appRoleAssignedTo/{assignment}", crate::graph::only(delete(unassign)))
+        .routes(only(utoipa_axum::routes!(instantiate)))
+        .routes(only(utoipa_axum::routes!(list, create)))
+        .routes(only(utoipa_axum::routes!(read, remove)))
+        .routes(only(utoipa_axum::routes!(secrets)))
+        .routes(only(utoipa_axum::routes!(assignments, assign)))
+        .routes(only(utoipa_axum::routes!(unassign)))
 }
 
 fn app_role() -> Value {
@@ -86,6 +85,7 @@ async fn new_principal(st: &GraphState, caller: &Caller, name: String, app_id: O
     Ok(p)
 }
 
+#[utoipa::path(post, path = "/v1.0/applicationTemplates/{template}/instantiate", tag = "synchronization", summary = "Create a configuration from the cross-tenant sync template", params(("template" = String, Path, description = "518e5f48-1fc8-4c48-9387-9fdf28b0dfe7")), request_body(content = crate::graph::openapi::Object, description = "{displayName}", content_type = "application/json"), responses((status = 201, description = "microsoft.graph.applicationServicePrincipal", body = crate::graph::openapi::Object), crate::graph::openapi::Errors))]
 async fn instantiate(State(st): State<Shared>, caller: Caller, Path(template): Path<String>, body: Body) -> GraphResult<Response> {
     let body = crate::graph::read_object(&st, body).await?;
     crate::graph::only_known(&body, &["displayName", "serviceManagementReference"])?;
@@ -104,6 +104,7 @@ async fn instantiate(State(st): State<Shared>, caller: Caller, Path(template): P
     Ok(crate::graph::answer(StatusCode::CREATED, out))
 }
 
+#[utoipa::path(post, path = "/v1.0/servicePrincipals", tag = "synchronization", summary = "Create a service principal", request_body(content = crate::graph::openapi::Object, description = "{appId, displayName}", content_type = "application/json"), responses((status = 201, description = "microsoft.graph.servicePrincipal", body = crate::graph::openapi::Object), crate::graph::openapi::Errors))]
 async fn create(State(st): State<Shared>, caller: Caller, body: Body) -> GraphResult<Response> {
     let body = crate::graph::read_object(&st, body).await?;
     crate::graph::only_known(&body, &["appId", "displayName", "accountEnabled", "appRoleAssignmentRequired", "tags"])?;
@@ -121,6 +122,7 @@ async fn create(State(st): State<Shared>, caller: Caller, body: Body) -> GraphRe
     Ok(crate::graph::answer(StatusCode::CREATED, out))
 }
 
+#[utoipa::path(get, path = "/v1.0/servicePrincipals", tag = "synchronization", summary = "List service principals", responses((status = 200, description = "a collection of microsoft.graph.servicePrincipal", body = crate::graph::openapi::Object), crate::graph::openapi::Errors))]
 async fn list(State(st): State<Shared>, caller: Caller) -> GraphResult<Response> {
     let mut value = Vec::new();
     for (_, body) in st.store.admin_objects(caller.tenant, AdminObjectKind::ServicePrincipal).await? {
@@ -131,6 +133,7 @@ async fn list(State(st): State<Shared>, caller: Caller) -> GraphResult<Response>
     Ok(crate::graph::answer(StatusCode::OK, json!({ "@odata.context": crate::graph::context("servicePrincipals"), "value": value })))
 }
 
+#[utoipa::path(get, path = "/v1.0/servicePrincipals/{id}", tag = "synchronization", summary = "Get a service principal", params(("id" = String, Path, description = "the service principal's id")), responses((status = 200, description = "microsoft.graph.servicePrincipal", body = crate::graph::openapi::Object), crate::graph::openapi::Errors))]
 async fn read(State(st): State<Shared>, caller: Caller, Path(id): Path<String>) -> GraphResult<Response> {
     let p = principal(&st, &caller, &id).await?;
     let mut out = render(&p);
@@ -138,6 +141,7 @@ async fn read(State(st): State<Shared>, caller: Caller, Path(id): Path<String>) 
     Ok(crate::graph::answer(StatusCode::OK, out))
 }
 
+#[utoipa::path(delete, path = "/v1.0/servicePrincipals/{id}", tag = "synchronization", summary = "Delete a service principal and its configuration", params(("id" = String, Path, description = "the service principal's id")), responses((status = 204, description = "done"), crate::graph::openapi::Errors))]
 async fn remove(State(st): State<Shared>, caller: Caller, Path(id): Path<String>) -> GraphResult<Response> {
     let mut p = principal(&st, &caller, &id).await?;
     super::drop_configuration(&st, &mut p).await?;
@@ -172,6 +176,7 @@ pub async fn target_of(st: &GraphState, caller: &Caller, company: &str) -> Graph
     }
 }
 
+#[utoipa::path(put, path = "/v1.0/servicePrincipals/{id}/synchronization/secrets", tag = "synchronization", summary = "Save the credentials (CompanyId: the target tenant)", params(("id" = String, Path, description = "the service principal's id")), request_body(content = crate::graph::openapi::Object, description = "{value: [{key, value}]}", content_type = "application/json"), responses((status = 204, description = "done"), crate::graph::openapi::Errors))]
 async fn secrets(State(st): State<Shared>, caller: Caller, Path(id): Path<String>, body: Body) -> GraphResult<Response> {
     let body = crate::graph::read_object(&st, body).await?;
     crate::graph::only_known(&body, &["value"])?;
@@ -234,6 +239,7 @@ async fn assignment_json(st: &GraphState, caller: &Caller, p: &Principal, a: Ass
     })
 }
 
+#[utoipa::path(get, path = "/v1.0/servicePrincipals/{id}/appRoleAssignedTo", tag = "synchronization", summary = "Users and groups assigned", params(("id" = String, Path, description = "the service principal's id")), responses((status = 200, description = "a collection of microsoft.graph.appRoleAssignment", body = crate::graph::openapi::Object), crate::graph::openapi::Errors))]
 async fn assignments(State(st): State<Shared>, caller: Caller, Path(id): Path<String>) -> GraphResult<Response> {
     let p = principal(&st, &caller, &id).await?;
     let mut value = Vec::new();
@@ -255,6 +261,7 @@ async fn set_assignments(st: &GraphState, p: &mut Principal, list: Vec<Assignmen
     Ok(())
 }
 
+#[utoipa::path(post, path = "/v1.0/servicePrincipals/{id}/appRoleAssignedTo", tag = "synchronization", summary = "Assign a user or group", params(("id" = String, Path, description = "the service principal's id")), request_body(content = crate::graph::openapi::Object, description = "{principalId, resourceId, appRoleId}", content_type = "application/json"), responses((status = 201, description = "microsoft.graph.appRoleAssignment", body = crate::graph::openapi::Object), crate::graph::openapi::Errors))]
 async fn assign(State(st): State<Shared>, caller: Caller, Path(id): Path<String>, body: Body) -> GraphResult<Response> {
     let body = crate::graph::read_object(&st, body).await?;
     crate::graph::only_known(&body, &["appRoleId", "principalId", "resourceId", "principalType"])?;
@@ -293,6 +300,7 @@ async fn assign(State(st): State<Shared>, caller: Caller, Path(id): Path<String>
     Ok(crate::graph::answer(StatusCode::CREATED, out))
 }
 
+#[utoipa::path(delete, path = "/v1.0/servicePrincipals/{id}/appRoleAssignedTo/{assignment}", tag = "synchronization", summary = "Remove an assignment", params(("id" = String, Path, description = "the service principal's id"), ("assignment" = String, Path, description = "the assignment's id")), responses((status = 204, description = "done"), crate::graph::openapi::Errors))]
 async fn unassign(State(st): State<Shared>, caller: Caller, Path((id, assignment)): Path<(String, String)>) -> GraphResult<Response> {
     let mut p = principal(&st, &caller, &id).await?;
     let missing = || GraphError::not_found(format!("app role assignment '{assignment}' does not exist"));

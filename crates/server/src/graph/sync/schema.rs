@@ -11,12 +11,11 @@ use super::jobs::job;
 use crate::graph::Shared;
 use crate::graph::caller::Caller;
 use crate::graph::error::{GraphError, GraphResult};
-use axum::Router;
+use crate::graph::openapi::{ApiRouter, only};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 use tenantsync_domain::{AttributeMapping, FlowType, MappingSource, ScopingClause, ScopingFilterGroup, ScopingOperand, SyncConfiguration, TargetActions};
 use tenantsync_expression::{Expr, ExprKind};
@@ -28,10 +27,8 @@ const GROUPS: &str = "Provision Azure Active Directory Groups";
 /// Target attributes whose mapping is built in.
 const BUILT_IN: [&str; 2] = ["alternativeSecurityIds", "IsSoftDeleted"];
 
-pub(super) fn routes(router: Router<Shared>) -> Router<Shared> {
-    router
-        .route("/v1.0/servicePrincipals/{id}/synchronization/jobs/{job}/schema", crate::graph::only(get(read).put(replace)))
-        .route("/v1.0/servicePrincipals/{id}/synchronization/jobs/{job}/schema/parseExpression", crate::graph::only(post(parse_expression)))
+pub(super) fn routes(router: ApiRouter) -> ApiRouter {
+    router.routes(only(utoipa_axum::routes!(read, replace))).routes(only(utoipa_axum::routes!(parse_expression)))
 }
 
 /// A string constant as the language writes it.
@@ -157,6 +154,7 @@ pub fn render(job_id: &str, c: &SyncConfiguration) -> Value {
     })
 }
 
+#[utoipa::path(get, path = "/v1.0/servicePrincipals/{id}/synchronization/jobs/{job}/schema", tag = "synchronization", summary = "Get the job's schema", params(("id" = String, Path, description = "the service principal's id"), ("job" = String, Path, description = "the job's id (Azure2Azure.<hex>)")), responses((status = 200, description = "microsoft.graph.synchronizationSchema", body = crate::graph::openapi::Object), crate::graph::openapi::Errors))]
 async fn read(State(st): State<Shared>, caller: Caller, Path((id, job_id)): Path<(String, String)>) -> GraphResult<Response> {
     let p = job(&st, &caller, &id, &job_id).await?;
     // Before it has a target, a job shows the template's schema.
@@ -276,6 +274,7 @@ fn apply(body: &Map<String, Value>, mut c: SyncConfiguration) -> GraphResult<Syn
     Ok(c)
 }
 
+#[utoipa::path(put, path = "/v1.0/servicePrincipals/{id}/synchronization/jobs/{job}/schema", tag = "synchronization", summary = "Replace the job's mappings and scoping filters", params(("id" = String, Path, description = "the service principal's id"), ("job" = String, Path, description = "the job's id (Azure2Azure.<hex>)")), request_body(content = crate::graph::openapi::Object, description = "microsoft.graph.synchronizationSchema", content_type = "application/json"), responses((status = 204, description = "done"), crate::graph::openapi::Errors))]
 async fn replace(State(st): State<Shared>, caller: Caller, Path((id, job_id)): Path<(String, String)>, body: Body) -> GraphResult<Response> {
     let body = crate::graph::read_object(&st, body).await?;
     crate::graph::only_known(&body, &["id", "version", "synchronizationRules", "directories"])?;
@@ -300,6 +299,7 @@ async fn replace(State(st): State<Shared>, caller: Caller, Path((id, job_id)): P
     Ok(crate::graph::no_content())
 }
 
+#[utoipa::path(post, path = "/v1.0/servicePrincipals/{id}/synchronization/jobs/{job}/schema/parseExpression", tag = "synchronization", summary = "Parse and evaluate an expression", params(("id" = String, Path, description = "the service principal's id"), ("job" = String, Path, description = "the job's id (Azure2Azure.<hex>)")), request_body(content = crate::graph::openapi::Object, description = "{expression, testInputObject}", content_type = "application/json"), responses((status = 200, description = "microsoft.graph.parseExpressionResponse", body = crate::graph::openapi::Object), crate::graph::openapi::Errors))]
 async fn parse_expression(State(st): State<Shared>, caller: Caller, Path((id, job_id)): Path<(String, String)>, body: Body) -> GraphResult<Response> {
     let body = crate::graph::read_object(&st, body).await?;
     crate::graph::only_known(&body, &["expression", "testInputObject", "targetAttributeDefinition"])?;
