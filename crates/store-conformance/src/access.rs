@@ -75,6 +75,7 @@ fn request(requestor: Option<ObjectId>, package: PackageId, state: RequestState,
         access_package_id: package,
         assignment_policy_id: PolicyId::new(),
         requestor,
+        external: None,
         assignment_id: None,
         schedule: Schedule { start_date_time: at, end_date_time: None },
         answers: vec![],
@@ -95,6 +96,7 @@ fn assignment(target: ObjectId, package: PackageId, state: AssignmentState, at: 
         schedule: Schedule { start_date_time: at, end_date_time: None },
         expired_date_time: None,
         reminders_sent: 0,
+        governed: false,
     }
 }
 
@@ -108,6 +110,7 @@ fn message(at: Timestamp, event: &str) -> OutboxMessage {
         created: at,
         event: event.into(),
         recipients: vec![ObjectId::new()],
+        addresses: vec![],
         subject: event.into(),
         body: String::new(),
         attempts: 0,

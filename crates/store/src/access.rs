@@ -64,6 +64,9 @@ pub struct OutboxMessage {
     pub event: String,
     /// The users it goes to.
     pub recipients: Vec<ObjectId>,
+    /// Mail addresses it goes to besides (someone from outside with no account yet).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<String>,
     pub subject: String,
     pub body: String,
     pub attempts: u32,
