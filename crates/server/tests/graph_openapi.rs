@@ -119,7 +119,16 @@ async fn no_client_body_makes_a_5xx_or_a_write_on_any_route() {
                 .replace("{member}", &user)
                 .replace("{job}", &job)
                 .replace("{assignment}", &user)
-                .replace("{id}", if path.starts_with("/v1.0/users") { &user } else if path.starts_with("/v1.0/groups") { &group } else { &sp });
+                .replace(
+                    "{id}",
+                    if path.starts_with("/v1.0/users") {
+                        &user
+                    } else if path.starts_with("/v1.0/groups") {
+                        &group
+                    } else {
+                        &sp
+                    },
+                );
             let big = format!("{{\"displayName\": \"{}\"}}", "x".repeat(5000));
             for body in ["{", "[1]", "\"text\"", "{\"noSuchProperty\": 1}", "{\"displayName\": {\"nested\": [1]}, \"tenantId\": 7}", big.as_str()] {
                 let r = api.raw(&method.to_uppercase(), &concrete, Some(body)).await;
