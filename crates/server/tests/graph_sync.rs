@@ -147,6 +147,9 @@ async fn a_sync_job_from_instantiation_to_provisioning_on_demand() {
     );
     assert_eq!(api.values(&format!("/v1.0/auditLogs/provisioning?$filter={}", q(&f))).await.len(), 1);
     assert!(api.values(&format!("/v1.0/auditLogs/provisioning?$filter={}", q("provisioningAction eq 'delete'"))).await.is_empty());
+    assert_eq!(api.values("/v1.0/auditLogs/provisioning?$orderby=activityDateTime%20desc&$top=500").await.len(), 1, "the portal's order");
+    let r = api.get("/v1.0/auditLogs/provisioning?$orderby=activityDateTime").await;
+    assert_eq!(r.body["error"]["code"], "Request_UnsupportedQuery", "oldest first is not offered");
     assert!(t.values("/v1.0/auditLogs/provisioning").await.is_empty(), "the target does not hold the job");
     let r = api.get(&format!("/v1.0/auditLogs/provisioning?$filter={}", q("cycleId eq 'x'"))).await;
     assert_eq!(r.body["error"]["code"], "Request_UnsupportedQuery");
