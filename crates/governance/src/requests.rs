@@ -71,25 +71,28 @@ fn domain_of(user: &User) -> Result<DomainName> {
 }
 
 impl Governance {
+    /// The standing of a user of the tenant (a member, or a guest with their home).
+    async fn user_standing(&self, tenant: TenantId, id: ObjectId) -> Result<Standing> {
+        let user = self.store.get_user(tenant, id).await?;
+        if user.is_deleted() {
+            return Err(GovernanceError::not_found("user", id));
+        }
+        let guest = user.attrs.user_type == UserType::Guest || user.anchor.is_some();
+        if !guest {
+            return Ok(Standing::Member { user: id });
+        }
+        let home = Home { tenant: user.anchor.map(|a| a.tenant), domain: domain_of(&user)? };
+        Ok(Standing::Guest { user: id, home })
+    }
+
     /// The standing and external identity of `subject` in `tenant`.
     async fn standing(&self, tenant: TenantId, subject: &Subject) -> Result<(Standing, Option<ExternalSubject>)> {
         match subject {
-            Subject::User(id) => {
-                let user = self.store.get_user(tenant, *id).await?;
-                if user.is_deleted() {
-                    return Err(GovernanceError::not_found("user", id));
-                }
-                let guest = user.attrs.user_type == UserType::Guest || user.anchor.is_some();
-                if !guest {
-                    return Ok((Standing::Member { user: *id }, None));
-                }
-                let home = Home { tenant: user.anchor.map(|a| a.tenant), domain: domain_of(&user)? };
-                Ok((Standing::Guest { user: *id, home }, None))
-            }
+            Subject::User(id) => Ok((self.user_standing(tenant, *id).await?, None)),
             Subject::TenantUser { tenant: home_tenant, user } => {
                 let anchor = tenantsync_domain::Anchor::new(*home_tenant, *user);
                 if let Some(guest) = self.store.find_user_by_anchor(tenant, &anchor).await? {
-                    return Box::pin(self.standing(tenant, &Subject::User(guest.id))).await;
+                    return Ok((self.user_standing(tenant, guest.id).await?, None));
                 }
                 let at_home = self.store.get_user(*home_tenant, *user).await?;
                 let email = at_home.attrs.mail.as_ref().map_or_else(|| at_home.attrs.user_principal_name.to_string(), |m| m.as_str().to_owned());
@@ -119,22 +122,31 @@ impl Governance {
             at = manager;
         }
         let stages = &policy.request_approval_settings.stages;
-        let sets = stages.iter().flat_map(|s| {
-            s.primary_approvers.iter().chain(&s.fallback_primary_approvers).chain(&s.escalation_approvers).chain(&s.fallback_escalation_approvers)
-        });
-        for set in sets {
-            if let tenantsync_access::SubjectSet::GroupMembers { group_id } = set {
+        // Collected before the reads: an iterator of closures held across them would keep
+        // the future from being provably `Send` (the server's handlers must be).
+        let group_ids: Vec<ObjectId> = stages
+            .iter()
+            .flat_map(|s| {
+                s.primary_approvers.iter().chain(&s.fallback_primary_approvers).chain(&s.escalation_approvers).chain(&s.fallback_escalation_approvers)
+            })
+            .filter_map(|set| match set {
+                tenantsync_access::SubjectSet::GroupMembers { group_id } => Some(*group_id),
+                _ => None,
+            })
+            .collect();
+        for group_id in group_ids {
+            {
                 let mut members = Vec::new();
                 let mut q = tenantsync_store::ListQuery { limit: 1000, ..tenantsync_store::ListQuery::default() };
                 loop {
-                    let page = self.store.list_members(tenant, *group_id, &q).await?;
+                    let page = self.store.list_members(tenant, group_id, &q).await?;
                     members.extend(page.items.iter().map(|u| u.id));
                     match page.next {
                         Some(next) => q.after = Some(next),
                         None => break,
                     }
                 }
-                dir.groups.insert(*group_id, members);
+                dir.groups.insert(group_id, members);
             }
         }
         Ok(dir)

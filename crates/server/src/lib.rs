@@ -51,11 +51,15 @@ pub struct Config {
     /// Requests per second per token (0: no limit) and the burst allowed.
     pub rate_per_second: u32,
     pub rate_burst: u32,
+    /// Entitlement management over the same store, when the store has it (SQLite does;
+    /// PostgreSQL does not yet): without it `/v1.0/identityGovernance/entitlementManagement`
+    /// answers 501.
+    pub access: Option<tenantsync_governance::Governance>,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Self { max_body_bytes: 1024 * 1024, rate_per_second: 1000, rate_burst: 2000 }
+        Self { max_body_bytes: 1024 * 1024, rate_per_second: 1000, rate_burst: 2000, access: None }
     }
 }
 

@@ -8,6 +8,7 @@ mod auth;
 mod bulk;
 mod concurrency;
 mod graph;
+mod graph_access;
 mod graph_delta;
 mod graph_directory;
 mod graph_openapi;

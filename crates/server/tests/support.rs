@@ -49,8 +49,20 @@ impl Server {
     }
 
     pub async fn with(config: Config) -> Server {
+        Self::serving(config, false).await
+    }
+
+    /// A server whose admin API has entitlement management over its store.
+    pub async fn governed() -> Server {
+        Self::serving(Config { rate_per_second: 0, ..Config::default() }, true).await
+    }
+
+    async fn serving(mut config: Config, governed: bool) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let sqlite = Arc::new(SqliteStore::open(dir.path()).unwrap());
+        if governed {
+            config.access = Some(tenantsync_governance::Governance::new(sqlite.clone()));
+        }
         let store: Arc<dyn Store> = sqlite.clone();
         let tenant = tenant(store.as_ref(), "contoso.example").await;
         let token = token_for(store.as_ref(), &tenant).await;

@@ -48,6 +48,9 @@ pub enum AuditCategory {
     ApplicationManagement,
     /// Job control: start, pause, restart, provision on demand.
     ProvisioningManagement,
+    /// Entitlement management: connected organizations, catalogs, access packages,
+    /// policies, requests, approvals and settings.
+    EntitlementManagement,
 }
 
 impl AuditCategory {
@@ -58,6 +61,7 @@ impl AuditCategory {
             AuditCategory::Policy => "Policy",
             AuditCategory::ApplicationManagement => "ApplicationManagement",
             AuditCategory::ProvisioningManagement => "ProvisioningManagement",
+            AuditCategory::EntitlementManagement => "EntitlementManagement",
         }
     }
 }

@@ -129,8 +129,12 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<(), Failure> {
         shutdown_grace: args.shutdown_grace,
     };
     announce(addr, &public_url, &args, &limits);
-    let config =
-        tenantsync_server::Config { max_body_bytes: args.max_body_bytes, rate_per_second: args.rate_limit, rate_burst: args.rate_limit.saturating_mul(2) };
+    let config = tenantsync_server::Config {
+        max_body_bytes: args.max_body_bytes,
+        rate_per_second: args.rate_limit,
+        rate_burst: args.rate_limit.saturating_mul(2),
+        access: ctx.access.clone().map(tenantsync_governance::Governance::new),
+    };
     // Every active sync job runs beside the server, woken by commits (SCIM writes
     // included); a signal stops both, letting a cycle in progress finish.
     let (stop_jobs, stopped) = tokio::sync::watch::channel(false);

@@ -23,6 +23,7 @@ pub enum GraphCode {
     TooLarge,
     Throttled,
     Unavailable,
+    NotImplemented,
     Internal,
 }
 
@@ -39,6 +40,7 @@ tenantsync_domain::error_table! {
         TooLarge => "Request_EntityTooLarge", 413, "admin API: a request body over the configured limit";
         Throttled => "TooManyRequests", 429, "admin API: too many requests for this token (with `Retry-After`)";
         Unavailable => "Service_ServiceUnavailable", 503, "admin API: the store is busy or shutting down (with `Retry-After`)";
+        NotImplemented => "NotImplemented", 501, "admin API: an endpoint this server's store does not support (entitlement management on a store without it)";
         Internal => "Service_InternalServerError", 500, "admin API: the server failed (the cause is logged with the request id, not returned)";
     }
 }

@@ -18,7 +18,9 @@
 //! - `policies`: `policies/crossTenantAccessPolicy` (default, partners, identitySynchronization);
 //! - `sync`: service principals of the cross-tenant sync template and their synchronization jobs;
 //! - `logs`: `auditLogs/provisioning`;
+//! - `access`: entitlement management (`identityGovernance/entitlementManagement`);
 //! - `openapi`: the OpenAPI document of `/v1.0`, generated from the handlers.
+mod access;
 pub mod audit;
 pub mod caller;
 mod delta;
@@ -81,6 +83,7 @@ pub fn router(store: Arc<dyn SyncStore>, config: Config) -> Router {
         sync::routes,
         logs::routes,
         audit::routes,
+        access::routes,
         openapi::routes,
     ] {
         routes = add(routes);
