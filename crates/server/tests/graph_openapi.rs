@@ -10,7 +10,7 @@ const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openapi_document_lists_every_route_and_matches_what_is_served() {
-    let s = Server::start().await;
+    let s = Server::governed().await;
     let reader = Api::new(&s, admin_token(&s, TokenRole::Reader).await);
     let r = reader.get("/v1.0/$openapi").await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -45,6 +45,8 @@ async fn the_openapi_document_lists_every_route_and_matches_what_is_served() {
         ("GET", "/v1.0/auditLogs/provisioning"),
         ("GET", "/v1.0/auditLogs/directoryAudits"),
         ("GET", "/v1.0/$openapi"),
+        ("POST", "/v1.0/identityGovernance/entitlementManagement/assignmentRequests"),
+        ("PATCH", "/v1.0/identityGovernance/entitlementManagement/accessPackageAssignmentApprovals/{id}/stages/{stage}"),
     ] {
         assert!(ops.contains(&(method.to_owned(), path.to_owned())), "{method} {path} is not in the document");
     }
@@ -86,7 +88,7 @@ async fn the_openapi_document_lists_every_route_and_matches_what_is_served() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_client_body_makes_a_5xx_or_a_write_on_any_route() {
-    let s = Server::with(tenantsync_server::Config { max_body_bytes: 4096, rate_per_second: 0, rate_burst: 0, access: None }).await;
+    let s = Server::governed_with(tenantsync_server::Config { max_body_bytes: 4096, rate_per_second: 0, rate_burst: 0, access: None }).await;
     let api = Api::new(&s, admin_token(&s, TokenRole::Admin).await);
     let other = crate::support::tenant(s.store.as_ref(), "fabrikam.example").await;
     // One of everything, so bodies reach the handlers' validation.

@@ -54,7 +54,11 @@ impl Server {
 
     /// A server whose admin API has entitlement management over its store.
     pub async fn governed() -> Server {
-        Self::serving(Config { rate_per_second: 0, ..Config::default() }, true).await
+        Self::governed_with(Config { rate_per_second: 0, ..Config::default() }).await
+    }
+
+    pub async fn governed_with(config: Config) -> Server {
+        Self::serving(config, true).await
     }
 
     async fn serving(mut config: Config, governed: bool) -> Server {
