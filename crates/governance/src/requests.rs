@@ -135,19 +135,17 @@ impl Governance {
             })
             .collect();
         for group_id in group_ids {
-            {
-                let mut members = Vec::new();
-                let mut q = tenantsync_store::ListQuery { limit: 1000, ..tenantsync_store::ListQuery::default() };
-                loop {
-                    let page = self.store.list_members(tenant, group_id, &q).await?;
-                    members.extend(page.items.iter().map(|u| u.id));
-                    match page.next {
-                        Some(next) => q.after = Some(next),
-                        None => break,
-                    }
+            let mut members = Vec::new();
+            let mut q = tenantsync_store::ListQuery { limit: 1000, ..tenantsync_store::ListQuery::default() };
+            loop {
+                let page = self.store.list_members(tenant, group_id, &q).await?;
+                members.extend(page.items.iter().map(|u| u.id));
+                match page.next {
+                    Some(next) => q.after = Some(next),
+                    None => break,
                 }
-                dir.groups.insert(group_id, members);
             }
+            dir.groups.insert(group_id, members);
         }
         Ok(dir)
     }
