@@ -199,3 +199,36 @@ impl ArrowState {
         self.config(tenantsync_domain::SyncConfigId::new(), TenantId::new(), TenantId::new(), assignments)
     }
 }
+
+/// Whether two scoping filters hold the same clauses (their groups' names aside).
+pub fn same_filter(a: &[ScopingFilterGroup], b: &[ScopingFilterGroup]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.clauses == y.clauses)
+}
+
+/// The settings of an arrow left at Entra's defaults (its name aside).
+pub fn default_arrow_settings() -> BTreeMap<String, String> {
+    let defaults = match SyncConfiguration::new("default", TenantId::new(), TenantId::new()) {
+        Ok(c) => c,
+        Err(_) => return BTreeMap::new(),
+    };
+    let arrow = ArrowState {
+        source: String::new(),
+        target: String::new(),
+        name: String::new(),
+        scope: defaults.scope,
+        users: Vec::new(),
+        groups: Vec::new(),
+        filter: Vec::new(),
+        user_mappings: defaults.user_mappings,
+        provision_groups: defaults.provision_groups,
+        group_mappings: defaults.group_mappings,
+        actions: defaults.actions,
+        deletion_threshold: defaults.deletion_threshold,
+        retry: defaults.retry,
+        quarantine: defaults.quarantine,
+        place: ArrowPlace::default(),
+    };
+    let mut settings = arrow.settings();
+    settings.remove("name");
+    settings
+}
