@@ -4,8 +4,10 @@ use crate::support::{Env, path_str};
 use serde_json::Value;
 use std::path::PathBuf;
 
-/// (example file, tenants (name, domain), sources with people of their own)
-const EXAMPLES: &[(&str, &[(&str, &str)], &[&str])] = &[
+/// An example file, its tenants (name, domain), and the tenants with people of their own.
+type Example = (&'static str, &'static [(&'static str, &'static str)], &'static [&'static str]);
+
+const EXAMPLES: &[Example] = &[
     ("one-to-one.toml", &[("Contoso", "contoso.example"), ("Contoso Test", "test.contoso.example")], &["contoso.example"]),
     (
         "hub.toml",
@@ -230,7 +232,9 @@ fn a_plan_warns_of_people_reaching_a_tenant_twice_of_overrides_and_of_deletions_
     }
     // The same person, by mail, in both sources.
     for domain in ["a.example", "b.example"] {
-        let csv = format!("userPrincipalName,mail,department\nalice@{domain},alice@shared.example,Sales\nbob@{domain},bob@{domain},Sales\ncarol@{domain},carol@{domain},Sales\n");
+        let csv = format!(
+            "userPrincipalName,mail,department\nalice@{domain},alice@shared.example,Sales\nbob@{domain},bob@{domain},Sales\ncarol@{domain},carol@{domain},Sales\n"
+        );
         let p = env.file(&format!("{domain}.csv"), &csv);
         env.ok(&["import", "users", "-t", domain, path_str(&p)]);
     }
@@ -244,7 +248,10 @@ fn a_plan_warns_of_people_reaching_a_tenant_twice_of_overrides_and_of_deletions_
     env.ok(&["apply", path_str(&f)]);
     env.ok(&["sync", "run", "b.example:c.example"]);
     // Narrowing B's arrow to nobody would soft-delete its 3 copies: over the threshold of 1.
-    let narrowed = env.file("t2.toml", &format!("{TWO}{ALLOW_INTO_C}{consolidate}{}", override_b.replace("scope = \"all\"\n", "scope = \"all\"\nfilter = [\"department EQUALS Legal\"]\n")));
+    let narrowed = env.file(
+        "t2.toml",
+        &format!("{TWO}{ALLOW_INTO_C}{consolidate}{}", override_b.replace("scope = \"all\"\n", "scope = \"all\"\nfilter = [\"department EQUALS Legal\"]\n")),
+    );
     let (_, plan) = plan_json(&env, path_str(&narrowed));
     let over = warnings(&plan, "deletionThreshold");
     assert_eq!(over.len(), 1, "{plan}");

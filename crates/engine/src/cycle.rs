@@ -14,7 +14,9 @@ use crate::scope::{Scope, Seen, assignments, live_groups};
 use crate::{EngineError, policy};
 use jiff::Timestamp;
 use std::collections::BTreeSet;
-use tenantsync_domain::{ChangeCursor, ChangeOp, DomainName, ExecutionState, ObjectId, ObjectKind, QuarantineReason, SyncConfigId, SyncConfiguration, TenantId, User};
+use tenantsync_domain::{
+    ChangeCursor, ChangeOp, DomainName, ExecutionState, ObjectId, ObjectKind, QuarantineReason, SyncConfigId, SyncConfiguration, TenantId, User,
+};
 use tenantsync_store::{
     CycleExecution, Escrow, JobState, JobStatusCode, ListQuery, ProvisioningAction, ProvisioningLog, ProvisioningStatus, SyncStore, Visibility, WriteOp,
 };

@@ -110,7 +110,8 @@ impl SyncWriter for DryWriter {
             }
         }
         // Nothing in a cycle reads what a write returns but whether it succeeded.
-        let answers = ops.iter().map(|_| Ok(WriteOutcome::HardDeleted { kind: ObjectKind::User, id: tenantsync_domain::ObjectId::from_bytes([0; 16]) })).collect();
+        let answers =
+            ops.iter().map(|_| Ok(WriteOutcome::HardDeleted { kind: ObjectKind::User, id: tenantsync_domain::ObjectId::from_bytes([0; 16]) })).collect();
         Box::pin(async move { Ok(answers) })
     }
 

@@ -63,7 +63,13 @@ fn settings_diff(old: &BTreeMap<String, String>, new: &BTreeMap<String, String>)
 }
 
 /// Compares object lists keyed by `key`, with `settings` of each.
-fn objects<T>(kind: ObjectKind, desired: &[T], current: &[T], key: impl Fn(&T) -> String, settings: impl Fn(&T) -> BTreeMap<String, String>) -> Vec<ObjectDiff> {
+fn objects<T>(
+    kind: ObjectKind,
+    desired: &[T],
+    current: &[T],
+    key: impl Fn(&T) -> String,
+    settings: impl Fn(&T) -> BTreeMap<String, String>,
+) -> Vec<ObjectDiff> {
     let mut out = Vec::new();
     let empty = BTreeMap::new();
     for d in desired {

@@ -216,7 +216,13 @@ fn mapping(target: &str, spec: &Spanned<MappingSpec>) -> Result<AttributeMapping
         (Some(e), None, None) => MappingSource::Expression(e.clone()),
         (None, Some(a), None) => MappingSource::Attribute(a.clone()),
         (None, None, Some(c)) => MappingSource::Constant(c.clone()),
-        _ => return Err(Problem::new(ProblemKind::InvalidSetting, spec.span(), format!("mapping '{target}' needs exactly one of expression, attribute, constant"))),
+        _ => {
+            return Err(Problem::new(
+                ProblemKind::InvalidSetting,
+                spec.span(),
+                format!("mapping '{target}' needs exactly one of expression, attribute, constant"),
+            ));
+        }
     };
     let flow_type = match s.flow {
         Some(FlowSpec::ObjectAddOnly) => FlowType::ObjectAddOnly,

@@ -176,7 +176,13 @@ impl ArrowState {
 
     /// The configuration this arrow is, between tenants `source` and `target`, with
     /// `assignments` (the ids of its users and groups) and id `id`.
-    pub fn config(&self, id: tenantsync_domain::SyncConfigId, source: TenantId, target: TenantId, assignments: Vec<Assignment>) -> Result<SyncConfiguration, DomainError> {
+    pub fn config(
+        &self,
+        id: tenantsync_domain::SyncConfigId,
+        source: TenantId,
+        target: TenantId,
+        assignments: Vec<Assignment>,
+    ) -> Result<SyncConfiguration, DomainError> {
         let mut c = SyncConfiguration::new(&self.name, source, target)?;
         c.id = id;
         c.scope = self.scope;
@@ -195,7 +201,8 @@ impl ArrowState {
     /// A configuration of this arrow with made-up ids and assignments, to check that it
     /// compiles.
     pub fn probe(&self) -> Result<SyncConfiguration, DomainError> {
-        let assignments = self.users.iter().map(|_| Assignment::User(ObjectId::new())).chain(self.groups.iter().map(|_| Assignment::Group(ObjectId::new()))).collect();
+        let assignments =
+            self.users.iter().map(|_| Assignment::User(ObjectId::new())).chain(self.groups.iter().map(|_| Assignment::Group(ObjectId::new()))).collect();
         self.config(tenantsync_domain::SyncConfigId::new(), TenantId::new(), TenantId::new(), assignments)
     }
 }

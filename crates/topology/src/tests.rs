@@ -107,7 +107,8 @@ fn bad_input_is_named_by_line_and_column() {
     let duplicate = error(&format!("{tenants}[[sync]]\nsource = \"a.example\"\ntarget = \"B\"\n[[sync]]\nsource = \"A\"\ntarget = \"b.example\"\n"));
     assert_eq!((duplicate.kind, duplicate.line), (ProblemKind::DuplicateArrow, 11), "{duplicate}");
 
-    let mapping = error(&format!("{tenants}[[sync]]\nsource = \"a.example\"\ntarget = \"b.example\"\nmap.jobTitle = {{ expression = 'Join(\"-\", [nope])' }}\n"));
+    let mapping =
+        error(&format!("{tenants}[[sync]]\nsource = \"a.example\"\ntarget = \"b.example\"\nmap.jobTitle = {{ expression = 'Join(\"-\", [nope])' }}\n"));
     assert_eq!((mapping.kind, mapping.line), (ProblemKind::InvalidSetting, 10), "{mapping}");
     assert_eq!(mapping.code, Some("expression.compile.unknown_attribute"), "{mapping}");
 

@@ -68,6 +68,7 @@ pub enum TopologyCmd {
         /// Draw the topology a file declares instead of the store's (no live counts).
         #[arg(long)]
         file: Option<PathBuf>,
+        /// The drawing's language.
         #[arg(long, value_enum, default_value = "mermaid")]
         format: DrawFormat,
     },

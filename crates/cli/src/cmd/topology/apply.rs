@@ -30,7 +30,11 @@ struct Applied {
 fn check(file: &Loaded, current: &Current, diffs: &[ObjectDiff], prune: bool) -> Result<(), Failure> {
     for d in diffs.iter().filter(|d| d.kind == ObjectKind::Tenant && d.op == Op::Change) {
         if let Some(s) = d.settings.iter().find(|s| s.setting == "name") {
-            let message = format!("is named {:?} in the store, {:?} in the file: a tenant cannot be renamed", s.old.clone().unwrap_or_default(), s.new.clone().unwrap_or_default());
+            let message = format!(
+                "is named {:?} in the store, {:?} in the file: a tenant cannot be renamed",
+                s.old.clone().unwrap_or_default(),
+                s.new.clone().unwrap_or_default()
+            );
             return Err(Failure::cli(format!("{}: tenant '{}'", file.name, d.object), message, CliCode::CannotRename));
         }
     }
@@ -39,13 +43,19 @@ fn check(file: &Loaded, current: &Current, diffs: &[ObjectDiff], prune: bool) ->
         let Some(arrow) = file.state.arrows.iter().find(|a| a.label() == d.object) else { continue };
         let missing = unmet(&access, &arrow.source, &arrow.target);
         if !missing.is_empty() {
-            return Err(Failure::cli(file.place(arrow.place.decl.start), format!("{} is not allowed: {}", arrow.label(), missing.join("; ")), CliCode::ArrowNotAllowed));
+            return Err(Failure::cli(
+                file.place(arrow.place.decl.start),
+                format!("{} is not allowed: {}", arrow.label(), missing.join("; ")),
+                CliCode::ArrowNotAllowed,
+            ));
         }
-        if !arrow.users.is_empty() || !arrow.groups.is_empty() {
-            if current.tenant(&arrow.source).is_none() {
-                let message = format!("{} assigns users or groups of {}, which this apply creates (empty): apply the tenant and its people first", arrow.label(), arrow.source);
-                return Err(Failure::cli(file.place(arrow.place.decl.start), message, CliCode::InvalidTopology));
-            }
+        if (!arrow.users.is_empty() || !arrow.groups.is_empty()) && current.tenant(&arrow.source).is_none() {
+            let message = format!(
+                "{} assigns users or groups of {}, which this apply creates (empty): apply the tenant and its people first",
+                arrow.label(),
+                arrow.source
+            );
+            return Err(Failure::cli(file.place(arrow.place.decl.start), message, CliCode::InvalidTopology));
         }
     }
     Ok(())
@@ -69,7 +79,8 @@ pub(crate) async fn apply(ctx: &Ctx, file: &Loaded, prune: bool) -> Result<(), F
     let engine = Engine::new(ctx.sync.clone());
     // The jobs a change touches: changed arrows, and the arrows of tenants whose access
     // settings change.
-    let touched: BTreeSet<&str> = diffs.iter().filter(|d| d.kind == ObjectKind::Access).flat_map(|d| access_tenants(&file.state, &current.state, &d.object)).collect();
+    let touched: BTreeSet<&str> =
+        diffs.iter().filter(|d| d.kind == ObjectKind::Access).flat_map(|d| access_tenants(&file.state, &current.state, &d.object)).collect();
     let mut paused: Vec<SyncConfigId> = Vec::new();
     for ((source, target), c) in &current.configs {
         let label = format!("{source} → {target}");

@@ -20,6 +20,11 @@ impl Current {
         self.tenants.get(domain)
     }
 
+    /// The domain of tenant `id`, if the store has it.
+    pub fn tenant_domain(&self, id: TenantId) -> Option<String> {
+        self.tenants.values().find(|t| t.id == id).map(domain)
+    }
+
     /// The domain of tenant `id` (its id when it is unknown).
     fn domain(&self, id: TenantId) -> String {
         self.tenants.values().find(|t| t.id == id).map_or_else(|| id.to_string(), domain)

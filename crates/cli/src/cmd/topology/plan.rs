@@ -2,7 +2,7 @@
 //! would create or change, what the arrow's next cycle would do (the engine's own cycle in
 //! a dry run, [`Engine::predict`]); and the warnings.
 use super::Loaded;
-use super::current::{Current, domain};
+use super::current::Current;
 use crate::cmd::{Ctx, lookup};
 use crate::failure::{Context, Failure};
 use crate::output::{self, out};
@@ -100,12 +100,20 @@ pub(crate) async fn config_of(
     let mut assignments = Vec::new();
     for (i, upn) in arrow.users.iter().enumerate() {
         let place = arrow.place.users.get(i).map_or_else(|| file.name.clone(), |s| file.place(s.start));
-        let id = lookup::user_id(ctx.store.as_ref(), source, upn).await.map_err(|f| Failure { subject: place, message: format!("{}: {}", f.subject, f.message), ..f })?;
+        let id = lookup::user_id(ctx.store.as_ref(), source, upn).await.map_err(|f| Failure {
+            subject: place,
+            message: format!("{}: {}", f.subject, f.message),
+            ..f
+        })?;
         assignments.push(Assignment::User(id));
     }
     for (i, name) in arrow.groups.iter().enumerate() {
         let place = arrow.place.groups.get(i).map_or_else(|| file.name.clone(), |s| file.place(s.start));
-        let id = lookup::group_id(ctx.store.as_ref(), source, name).await.map_err(|f| Failure { subject: place, message: format!("{}: {}", f.subject, f.message), ..f })?;
+        let id = lookup::group_id(ctx.store.as_ref(), source, name).await.map_err(|f| Failure {
+            subject: place,
+            message: format!("{}: {}", f.subject, f.message),
+            ..f
+        })?;
         assignments.push(Assignment::Group(id));
     }
     // Kept in the order the store had them when they are the same set (no change to report).
@@ -199,7 +207,9 @@ async fn two_paths(ctx: &Ctx, current: &Current, desired: &State, next: &[Next])
                 if let Some(u) = there.iter().find(|u| u.anchor.is_none_or(|a| current.tenant_domain(a.tenant).as_deref() != Some(source))) {
                     count += 1;
                     if found.len() < NAMED_TWO_PATHS {
-                        let origin = u.anchor.map_or_else(|| "its own user".to_owned(), |a| format!("a copy from {}", current.tenant_domain(a.tenant).unwrap_or_default()));
+                        let origin = u
+                            .anchor
+                            .map_or_else(|| "its own user".to_owned(), |a| format!("a copy from {}", current.tenant_domain(a.tenant).unwrap_or_default()));
                         found.push(format!("{mail} (from {source}; {target} already has {origin} with this mail)"));
                     }
                 }
@@ -221,7 +231,8 @@ async fn two_paths(ctx: &Ctx, current: &Current, desired: &State, next: &[Next])
 pub(crate) async fn plan(ctx: &Ctx, file: &Loaded, current: &Current, predict: bool, samples: usize) -> Result<Planned, Failure> {
     let desired = &file.state;
     let diffs = tenantsync_topology::diff(desired, &current.state);
-    let mut warnings: Vec<Warning> = file.notices.iter().map(|(place, n)| Warning { kind: WarningKind::TemplateOverridden, message: format!("{place}: {}", n.message) }).collect();
+    let mut warnings: Vec<Warning> =
+        file.notices.iter().map(|(place, n)| Warning { kind: WarningKind::TemplateOverridden, message: format!("{place}: {}", n.message) }).collect();
     let mut next = Vec::new();
     if !predict {
         return Ok(Planned { diffs, next, warnings });
@@ -298,7 +309,15 @@ fn print_prediction(p: &Prediction) {
     );
     let g = &r.groups;
     if *g != tenantsync_engine::GroupReport::default() {
-        out!("      groups {} create, {} update, {} restore, {} soft-delete, {} hard-delete, {} skip", g.created, g.updated, g.restored, g.soft_deleted, g.hard_deleted, g.skipped);
+        out!(
+            "      groups {} create, {} update, {} restore, {} soft-delete, {} hard-delete, {} skip",
+            g.created,
+            g.updated,
+            g.restored,
+            g.soft_deleted,
+            g.hard_deleted,
+            g.skipped
+        );
     }
     for o in &p.outcomes {
         let what = match o.skip_reason {
@@ -320,10 +339,10 @@ pub(crate) fn print(ctx: &Ctx, planned: &Planned, drift: bool) {
             .iter()
             .map(|d| {
                 let mut v = serde_json::json!(d);
-                if let Some(n) = planned.next.iter().find(|n| d.kind == ObjectKind::Arrow && n.arrow == d.object) {
-                    v["nextCycle"] = n.prediction.as_ref().map_or(serde_json::Value::Null, prediction_json);
+                if let (Some(n), Some(object)) = (planned.next.iter().find(|n| d.kind == ObjectKind::Arrow && n.arrow == d.object), v.as_object_mut()) {
+                    object.insert("nextCycle".into(), n.prediction.as_ref().map_or(serde_json::Value::Null, prediction_json));
                     if let Some(note) = &n.note {
-                        v["note"] = serde_json::json!(note);
+                        object.insert("note".into(), serde_json::json!(note));
                     }
                 }
                 v
@@ -378,12 +397,5 @@ pub(crate) fn print(ctx: &Ctx, planned: &Planned, drift: bool) {
     } else {
         let what = if drift { "drift" } else { "plan" };
         out!("{what}: {add} to add, {change} to change, {remove} not in the file");
-    }
-}
-
-/// The domains of `tenants`, for lookups by id.
-impl Current {
-    pub(crate) fn tenant_domain(&self, id: TenantId) -> Option<String> {
-        self.tenants.values().find(|t| t.id == id).map(domain)
     }
 }
