@@ -40,7 +40,7 @@ fn load_ok(text: &str) -> (State, Vec<(String, Notice)>) {
 }
 
 fn error(text: &str) -> Located {
-    load("t.toml", text).err().expect("a problem")
+    load("t.toml", text).expect_err("a problem")
 }
 
 #[test]
