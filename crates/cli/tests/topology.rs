@@ -329,3 +329,24 @@ fn the_schema_is_printed_and_export_of_an_empty_store_is_empty() {
     assert_eq!(schema["title"], "TopologyFile");
     assert!(env.ok(&["export"]).starts_with("# tenantsync topology"));
 }
+
+#[test]
+fn a_plan_predicts_cycles_into_tenants_the_apply_creates() {
+    let (file, _, _) = EXAMPLES[1];
+    let env = Env::new();
+    env.ok(&["tenant", "create", "--name", "Woodgrove", "--domain", "woodgrove.example"]);
+    people(&env, "woodgrove.example", 4);
+    let path = example(file);
+    let (_, plan) = plan_json(&env, path_str(&path));
+    let arrows: Vec<&Value> = plan["changes"].as_array().unwrap().iter().filter(|c| c["kind"] == "arrow").collect();
+    assert_eq!(arrows.len(), 3);
+    env.ok(&["apply", path_str(&path)]);
+    for arrow in arrows {
+        let (source, target) = arrow["object"].as_str().unwrap().split_once(" → ").unwrap();
+        assert_eq!(arrow["nextCycle"]["report"]["created"], 4, "{arrow}");
+        let samples = &arrow["nextCycle"]["outcomes"][0]["samples"];
+        assert_eq!(samples[0], "p0@woodgrove.example", "{arrow}");
+        let report = env.json(&["sync", "run", &format!("{source}:{target}")]);
+        assert_eq!(counts(&arrow["nextCycle"]["report"]), counts(&report), "{arrow}");
+    }
+}

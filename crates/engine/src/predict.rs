@@ -122,8 +122,9 @@ impl SyncWriter for DryWriter {
 
 /// What the next cycle of `config` would do, starting from job state `state` (a new
 /// configuration's is the default: an initial cycle), into a target whose initial domain
-/// is `target_domain`. The policy check is not made (the caller tells access apart), nor
-/// is the job's lease taken: nothing is written.
+/// is `target_domain` (a target that does not exist yet is taken as empty). The policy
+/// check is not made (the caller tells access apart), nor is the job's lease taken:
+/// nothing is written.
 pub(crate) async fn predict(
     engine: &Shared,
     config: SyncConfiguration,
@@ -131,7 +132,14 @@ pub(crate) async fn predict(
     target_domain: &DomainName,
     samples: usize,
 ) -> Result<Prediction, EngineError> {
-    let compiled = Compiled::new(config)?;
+    let mut compiled = Compiled::new(config)?;
+    let target = compiled.config.target_tenant_id;
+    if let Err(tenantsync_store::StoreError::TenantNotFound { .. }) = engine.store().get_tenant(target).await {
+        // A target not created yet is empty. The source stands in for it: it holds nothing
+        // carrying its own anchors, so the cycle matches nothing there, as in a new tenant
+        // (the copies' UPNs take `target_domain`, the new tenant's).
+        compiled.config.target_tenant_id = compiled.config.source_tenant_id;
+    }
     let writer = Arc::new(DryWriter { samples, seen: Mutex::new(Seen::default()) });
     let cfg = &compiled.config;
     let initial = state.watermark == tenantsync_domain::ChangeCursor::START;

@@ -155,6 +155,7 @@ async fn next_cycle(ctx: &Ctx, file: &Loaded, current: &Current, arrow: &ArrowSt
     };
     let (target, target_domain) = match current.tenant(&arrow.target) {
         Some(t) => (t.id, t.initial_domain.clone()),
+        // Created by this apply: the prediction takes it as empty.
         None => (TenantId::new(), DomainName::parse(&arrow.target).about(|| file.place(arrow.place.decl.start))?),
     };
     let existing = current.configs.get(&(arrow.source.clone(), arrow.target.clone()));
