@@ -6,7 +6,7 @@
 //! The conformance suite of tenantsync stores.
 //!
 //! One set of behavioural tests that every implementation of
-//! [`tenantsync_store::Store`] must pass (SQLite now, PostgreSQL later). A store crate
+//! [`tenantsync_store::Store`] and [`tenantsync_store::SyncStore`] must pass (SQLite now, PostgreSQL later). A store crate
 //! runs it from one of its integration test binaries:
 //!
 //! ```text
@@ -25,7 +25,7 @@
 //! [`FixedClock`] standing at [`start`]; the store must take every timestamp it writes
 //! from that clock. The calling crate needs `tokio` with the `macros` and
 //! `rt-multi-thread` features. The macro defines modules named `tenants`, `users`,
-//! `etag`, `lifecycle`, `groups`, `batches`, `feed`, `bulk`, `query`, `counts` and `concurrency` where it is
+//! `etag`, `lifecycle`, `groups`, `batches`, `feed`, `bulk`, `query`, `admin`, `counts` and `concurrency` where it is
 //! invoked (each does `use super::*`), so invoke it in a module without items of those
 //! names.
 //!
@@ -37,11 +37,13 @@ pub mod support;
 
 use std::sync::Arc;
 use tenantsync_domain::FixedClock;
-use tenantsync_store::Store;
+use tenantsync_store::SyncStore;
 
 /// A fresh, empty store for one test case.
 pub struct Fixture {
-    pub store: Arc<dyn Store>,
+    /// The store under test: its directory ([`tenantsync_store::Store`]) and its sync and
+    /// admin state ([`SyncStore`]).
+    pub store: Arc<dyn SyncStore>,
     /// The clock the store takes its timestamps from.
     pub clock: Arc<FixedClock>,
     /// Whatever must live as long as the store (temporary directories, servers).
@@ -205,6 +207,13 @@ macro_rules! __conformance_case_list {
                 extension_attribute_filters,
                 fields_of_the_other_kind_are_unsupported_query,
                 tokens_store_hashes_list_and_revoke,
+            }
+            admin {
+                audit_commits_with_its_write_or_not_at_all,
+                audit_pages_newest_first_per_tenant_and_purges,
+                admin_objects_are_per_tenant_and_audited,
+                provisioning_log_pages_filter_and_continue,
+                partner_rows_are_listed_and_deleted,
             }
             counts {
                 counts_follow_every_write,
