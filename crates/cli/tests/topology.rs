@@ -311,6 +311,16 @@ fn the_examples_are_drawn_and_shown() {
         all.push_str(&env.ok(&["topology", "show", "--file", path_str(&path)]));
     }
     insta::assert_snapshot!(all);
+    // The SVG is XML with one box per tenant.
+    for (file, tenants, _) in EXAMPLES {
+        let svg = env.ok(&["topology", "draw", "--file", path_str(&example(file)), "--format", "svg"]);
+        let doc = roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let boxes = doc.descendants().filter(|n| n.has_tag_name("rect")).count();
+        assert_eq!(boxes, tenants.len(), "{file}: {svg}");
+        for (_, domain) in *tenants {
+            assert!(doc.descendants().any(|n| n.text().is_some_and(|t| t.contains(domain))), "{file}: {domain}");
+        }
+    }
     // The store's topology is drawn with live counts.
     let (file, tenants, sources) = EXAMPLES[0];
     world(&env, tenants, sources);

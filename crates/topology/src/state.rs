@@ -148,11 +148,13 @@ impl ArrowState {
                 SyncScope::AllUsers => "all".into(),
             },
         );
+        // UPNs and group names are matched ignoring case, so they compare so.
+        let folded = |names: &[String]| names.iter().map(|n| n.to_lowercase()).collect::<Vec<_>>().join(", ");
         if !self.users.is_empty() {
-            out.insert("assign_users".into(), self.users.join(", "));
+            out.insert("assign_users".into(), folded(&self.users));
         }
         if !self.groups.is_empty() {
-            out.insert("assign_groups".into(), self.groups.join(", "));
+            out.insert("assign_groups".into(), folded(&self.groups));
         }
         for (i, g) in self.filter.iter().enumerate() {
             out.insert(format!("filter.{}", i + 1), filter_text(g));

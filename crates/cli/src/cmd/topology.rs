@@ -51,6 +51,8 @@ pub enum DrawFormat {
     Dot,
     /// A Mermaid flowchart.
     Mermaid,
+    /// An SVG image, laid out by layout-rs.
+    Svg,
 }
 
 #[derive(Debug, Subcommand)]

@@ -196,10 +196,40 @@ pub(crate) fn mermaid(state: &State, live: Option<&BTreeMap<String, Live>>) -> S
     s
 }
 
+/// An SVG of a topology, laid out by layout-rs (a Sugiyama-style layered layout, as
+/// Graphviz's `dot`): one box per tenant, one labelled arrow per sync arrow.
+pub(crate) fn svg(state: &State, live: Option<&BTreeMap<String, Live>>) -> String {
+    use layout::backends::svg::SVGWriter;
+    use layout::core::base::Orientation;
+    use layout::core::geometry::Point;
+    use layout::core::style::StyleAttr;
+    use layout::std_shapes::shapes::{Arrow, Element, ShapeKind};
+    use layout::topo::layout::VisualGraph;
+    let mut graph = VisualGraph::new(Orientation::LeftToRight);
+    let mut nodes = BTreeMap::new();
+    for t in &state.tenants {
+        let text = format!("{}\n{}", t.name, t.domain);
+        let width = text.lines().map(|l| l.chars().count()).max().unwrap_or(0) as f64 * 8.0 + 30.0;
+        let node = Element::create(ShapeKind::new_box(&text), StyleAttr::simple(), Orientation::LeftToRight, Point::new(width, 60.0));
+        nodes.insert(t.domain.as_str(), graph.add_node(node));
+    }
+    for a in &state.arrows {
+        if let (Some(s), Some(t)) = (nodes.get(a.source.as_str()), nodes.get(a.target.as_str())) {
+            graph.add_edge(Arrow::simple(&label(a, live)), *s, *t);
+        }
+    }
+    let mut writer = SVGWriter::new();
+    if !state.tenants.is_empty() {
+        graph.do_it(false, false, false, &mut writer);
+    }
+    writer.finalize()
+}
+
 pub(crate) fn draw(ctx: &Ctx, state: &State, live: Option<&BTreeMap<String, Live>>, format: DrawFormat) {
     let text = match format {
         DrawFormat::Dot => dot(state, live),
         DrawFormat::Mermaid => mermaid(state, live),
+        DrawFormat::Svg => svg(state, live),
     };
     if ctx.json {
         output::json(&serde_json::json!({ "format": format!("{format:?}").to_ascii_lowercase(), "text": text }));
