@@ -83,6 +83,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Token(c) => cmd::token::run(&ctx, c).await,
         Command::Partner(c) => cmd::partner::run(&ctx, c).await,
         Command::Sync(c) => cmd::sync::run(&ctx, c).await,
+        Command::Access(c) => cmd::access::run(&ctx, c).await,
         Command::Plan(a) => return cmd::topology::plan(&ctx, a).await,
         Command::Apply(a) => return cmd::topology::apply(&ctx, a).await,
         Command::Export(a) => cmd::topology::export(&ctx, a).await,
