@@ -79,7 +79,7 @@ fn the_joint_venture_from_the_command_line() {
     let assignments = env.json(&["access", "assignments", "-t", "contoso.example", "--user", "ann_litware.example#EXT#@contoso.example"]);
     assert_eq!(assignments["value"][0]["state"], "delivered");
     let sweep = env.json(&["access", "sweep"]);
-    assert_eq!(sweep, serde_json::json!({"requests": 0, "reminders": 0, "assignmentsEnded": 0, "guestsDeleted": 0}));
+    assert_eq!(sweep, serde_json::json!({"requests": 0, "reminders": 0, "assignmentsEnded": 0, "guestsDeleted": 0, "reviewsOpened": 0, "reviewsClosed": 0}));
 
     // Refusals: one line, the object, the code; nothing written.
     let refused = [

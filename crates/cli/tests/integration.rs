@@ -20,3 +20,4 @@ mod serve_logs;
 mod sync;
 mod sync_crash;
 mod tokens;
+mod topology;

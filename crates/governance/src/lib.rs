@@ -15,6 +15,7 @@ mod error;
 mod notices;
 mod outbox;
 mod requests;
+mod reviews;
 mod sweep;
 
 pub use definitions::{Resource, Settings};

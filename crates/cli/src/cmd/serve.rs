@@ -201,6 +201,8 @@ async fn access_loop(
                     reminders = r.reminders,
                     assignments_ended = r.assignments_ended,
                     guests_deleted = r.guests_deleted,
+                    reviews_opened = r.reviews_opened,
+                    reviews_closed = r.reviews_closed,
                     "access sweep"
                 );
             }
