@@ -84,6 +84,15 @@ async fn get_package(State(st): State<Shared>, caller: Caller, Path(id): Path<St
     Ok(entity(StatusCode::OK, "accessPackages", package_json(&p)))
 }
 
+/// The one role a resource has: a group's members, a configuration's default access.
+fn role_of(origin: ResourceOrigin) -> ResourceRole {
+    let role = match origin {
+        ResourceOrigin::Group(_) => RoleKind::Member,
+        ResourceOrigin::SyncConfiguration(_) => RoleKind::DefaultAccess,
+    };
+    ResourceRole { origin, role }
+}
+
 fn scope_json(r: &ResourceRole) -> Value {
     let (system, origin, kind, role) = match r.origin {
         ResourceOrigin::Group(g) => ("AadGroup", g.to_string(), "Security Group", "Member"),
@@ -117,7 +126,7 @@ fn origin_of(body: &Map<String, Value>) -> GraphResult<ResourceOrigin> {
         other => return Err(GraphError::bad_request(format!("originSystem '{other}' is not AadGroup or AadApplication"))),
     };
     if let Some(role_origin) = role.map(|r| text(r, "originId")).transpose()?.flatten() {
-        let expected = ResourceRole { origin, role: RoleKind::of(origin)[0] }.origin_id();
+        let expected = role_of(origin).origin_id();
         if role_origin != expected {
             return Err(GraphError::bad_request(format!("role.originId '{role_origin}' is not a role of the resource (it has '{expected}')")));
         }
@@ -137,7 +146,7 @@ async fn add_scope(State(st): State<Shared>, caller: Caller, Path(id): Path<Stri
     only_known(&body, &["role", "scope", "id", "createdDateTime"])?;
     let origin = origin_of(&body)?;
     let mut p = find_package(&st, &caller, &id).await?;
-    let role = ResourceRole { origin, role: RoleKind::of(origin)[0] };
+    let role = role_of(origin);
     if p.roles.insert(role) {
         p.modified_date_time = st.store.clock().now();
         gov(&st)?.put_access_package(caller.tenant, &p).await?;
