@@ -13,6 +13,7 @@ mod import;
 mod limits;
 mod locks;
 mod modes;
+mod ops;
 mod serve_limits;
 mod serve_logs;
 mod sync;

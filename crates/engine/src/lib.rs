@@ -15,7 +15,7 @@
 // The modules form a line, each using only those before it (a test below checks it):
 // error, context, compile, plan, policy, report, run (a run's batches, escrows and log
 // records), scope (one source user as a configuration sees it), managers, groups, cycle,
-// on_demand, engine, scheduler.
+// on_demand, engine, metrics (the jobs' metrics, through the `metrics` facade), scheduler.
 mod compile;
 mod context;
 mod cycle;
@@ -23,6 +23,7 @@ mod engine;
 mod error;
 mod groups;
 mod managers;
+pub mod metrics;
 mod on_demand;
 mod plan;
 mod policy;
@@ -55,6 +56,7 @@ mod tests {
         ("cycle", include_str!("cycle.rs")),
         ("on_demand", include_str!("on_demand.rs")),
         ("engine", include_str!("engine.rs")),
+        ("metrics", include_str!("metrics.rs")),
         ("scheduler", include_str!("scheduler.rs")),
     ];
 

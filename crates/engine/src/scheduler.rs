@@ -2,12 +2,15 @@
 //! the jobs reading it at once, and so does a change of a job made outside its cycles
 //! (start, restart, a configuration edited) — made by this process or by another on the
 //! same store (the CLI, a second `serve`). A periodic pass is the safety net.
+//!
+//! It records the jobs' metrics as it goes (`crate::metrics`), from what it reads anyway.
+use crate::metrics::{self, CycleKind, Heard, JobMetrics, Ran};
 use crate::{Engine, EngineError};
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::time::Duration;
 use tenantsync_domain::{ChangeCursor, SyncConfigId, TenantId};
-use tenantsync_store::{JobNotice, JobStatusCode};
+use tenantsync_store::{CommitNotice, JobNotice, JobStatusCode};
 use tokio::sync::broadcast::error::RecvError;
 
 /// How the scheduler paces itself.
@@ -71,6 +74,8 @@ pub async fn run(
     let mut periodic = tokio::time::interval_at(start + options.interval, options.interval);
     let mut external = tokio::time::interval_at(start + options.external_check, options.external_check);
     tokio::pin!(shutdown);
+    metrics::describe();
+    let mut observed = JobMetrics::default();
     loop {
         // Quarantined jobs run only on the safety-net pass (Entra lowers their frequency).
         let full_pass = refresh;
@@ -79,10 +84,12 @@ pub async fn run(
         }
         if refresh {
             by_source.clear();
-            for c in store.list_sync_configurations().await? {
+            let configs = store.list_sync_configurations().await?;
+            for c in &configs {
                 by_source.entry(c.source_tenant_id).or_default().push(c.id);
                 dirty.insert(c.id);
             }
+            observed.configurations(store.as_ref(), &configs).await;
             refresh = false;
         }
         let running = std::mem::take(&mut dirty);
@@ -96,45 +103,69 @@ pub async fn run(
                 && let Ok(h) = store.change_head(*source).await
             {
                 heads.insert(*source, h);
+                observed.head(store.as_ref(), *source, h, Heard::Read).await;
             }
         }
         for id in running {
-            match store.job_state(id).await {
-                Ok(state) if state.status == JobStatusCode::Paused => continue,
-                Ok(state) if state.status == JobStatusCode::Quarantine && !full_pass => continue,
-                Ok(_) => {}
+            let kind = match store.job_state(id).await {
+                Ok(state) => {
+                    observed.state(id, &state);
+                    match state.status {
+                        JobStatusCode::Paused => continue,
+                        JobStatusCode::Quarantine if !full_pass => continue,
+                        _ => CycleKind::of(&state),
+                    }
+                }
                 Err(_) => continue, // deleted meanwhile
-            }
+            };
+            let began = tokio::time::Instant::now();
             match engine.run_cycle(id).await {
-                Ok(report) => on_event(JobEvent::Ran { id, report }),
+                Ok(report) => {
+                    observed.cycle(store.as_ref(), id, kind, began.elapsed(), Ran::Report(&report)).await;
+                    on_event(JobEvent::Ran { id, report });
+                }
                 Err(EngineError::Leased) => {
                     if busy.insert(id) {
                         on_event(JobEvent::Busy { id });
                     }
                 }
                 Err(e) => {
+                    // Paused since its state was read: no cycle ran.
+                    if !matches!(e, EngineError::Paused) {
+                        observed.cycle(store.as_ref(), id, kind, began.elapsed(), Ran::Failed).await;
+                    }
                     tracing::warn!(job = %id, code = e.code(), error = %e, "sync cycle failed");
                     on_event(JobEvent::Failed { id, code: e.code(), message: e.to_string() });
                 }
             }
         }
+        if full_pass {
+            observed.all_lag_seconds(store.as_ref(), engine.clock().now()).await;
+        }
         tokio::select! {
             biased;
             () = &mut shutdown => return Ok(()),
             notice = notices.recv() => {
-                let mut wake = |tenant: TenantId| {
-                    if let Some(ids) = by_source.get(&tenant) {
+                // The newest head of each tenant in the burst.
+                let mut told: HashMap<TenantId, ChangeCursor> = HashMap::new();
+                let mut wake = |n: CommitNotice| {
+                    if let Some(ids) = by_source.get(&n.tenant_id) {
                         dirty.extend(ids.iter().copied());
                     }
+                    let head = told.entry(n.tenant_id).or_default();
+                    *head = n.head.max(*head);
                 };
                 match notice {
-                    Ok(n) => wake(n.tenant_id),
+                    Ok(n) => wake(n),
                     Err(RecvError::Lagged(_)) => refresh = true,
                     Err(RecvError::Closed) => return Ok(()),
                 }
                 // Coalesce a burst of commits into one pass.
                 while let Ok(n) = notices.try_recv() {
-                    wake(n.tenant_id);
+                    wake(n);
+                }
+                for (tenant, head) in told {
+                    observed.head(store.as_ref(), tenant, head, Heard::Notice).await;
                 }
             }
             notice = job_notices.recv() => {
@@ -165,7 +196,11 @@ pub async fn run(
                     if now.is_some() && now != heads.get(source).copied() {
                         dirty.extend(ids.iter().copied());
                     }
+                    if let Some(head) = now {
+                        observed.head(store.as_ref(), *source, head, Heard::Read).await;
+                    }
                 }
+                observed.all_lag_seconds(store.as_ref(), engine.clock().now()).await;
                 // New or deleted configurations made by other processes.
                 let count: usize = by_source.values().map(Vec::len).sum();
                 if store.list_sync_configurations().await.map(|l| l.len()).unwrap_or(count) != count {

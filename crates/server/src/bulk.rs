@@ -100,7 +100,10 @@ pub async fn run(app: axum::Router, prefix: &str, headers: &HeaderMap, body: &Va
     if ops.len() > MAX_OPERATIONS {
         return Err(ScimError::too_large(max_body).with_detail(format!("a bulk request holds at most {MAX_OPERATIONS} operations")));
     }
-    let fail_on_errors = json::get(o, "failOnErrors").and_then(Value::as_u64);
+    let fail_on_errors = match json::get(o, "failOnErrors") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(v.as_u64().filter(|n| *n > 0).ok_or_else(|| ScimError::invalid_value("failOnErrors must be a positive integer"))?),
+    };
     let ops: Vec<Map<String, Value>> = ops.iter().map(|op| op.as_object().cloned().unwrap_or_default()).collect();
     let method_of = |op: &Map<String, Value>| json::get(op, "method").and_then(Value::as_str).unwrap_or_default().to_ascii_uppercase();
     let bulk_id_of = |op: &Map<String, Value>| json::get(op, "bulkId").and_then(Value::as_str).map(str::to_owned);
@@ -187,7 +190,9 @@ async fn one(
         return Err(ScimError::invalid_syntax("a POST in a bulk request needs a bulkId"));
     }
     let path = json::get(op, "path").and_then(Value::as_str).ok_or_else(|| ScimError::invalid_syntax("each operation needs a path"))?;
-    if !(path.starts_with("/Users") || path.starts_with("/Groups")) || path.contains("..") || path.contains('?') {
+    // The resource type in any case, as in a request's path.
+    let endpoint = path.strip_prefix('/').and_then(|p| p.split('/').next()).unwrap_or_default();
+    if !(endpoint.eq_ignore_ascii_case("Users") || endpoint.eq_ignore_ascii_case("Groups")) || path.contains("..") || path.contains('?') {
         return Err(ScimError::invalid_path(format!("bulk operations address /Users or /Groups, not '{path}'")));
     }
     let unresolved =

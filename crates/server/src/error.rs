@@ -48,7 +48,7 @@ tenantsync_domain::error_table! {
         MethodNotAllowed => "method_not_allowed", 405, "a method the endpoint does not support";
         NotImplemented => "not_implemented", 501, "an optional SCIM feature tenantsync does not offer (named in the detail)";
         RateLimited => "rate_limited", 429, "too many requests for this token (with `Retry-After`)";
-        WriteContention => "write_contention", 409, "the resource kept changing while a PATCH was applied; retry";
+        WriteContention => "write_contention", 409, "a PUT or PATCH whose result depends on the values it read lost the race to writers in other processes 8 times; retry (concurrent SCIM writes of one resource do not conflict)";
         CircularBulkReference => "circular_bulk_reference", 409, "Bulk operations whose `bulkId` references form a cycle";
         UnresolvedBulkId => "unresolved_bulk_id", 409, "a Bulk `bulkId` reference to no resource created earlier in the request";
         Internal => "internal_error", 500, "the server failed (the cause is logged with the request id, not returned)";
@@ -138,6 +138,12 @@ impl ScimError {
         Self::row(TENANT_NOT_FOUND, None, "tenant not found")
     }
 
+    /// An attribute tenantsync does not keep, in a request body (`scimType`
+    /// `invalidSyntax`: the body does not conform to the resource's schema).
+    pub fn unknown_attribute(detail: impl Into<String>) -> Self {
+        Self::row(UNKNOWN_ATTRIBUTE, Some("invalidSyntax"), detail)
+    }
+
     /// A read-only attribute written to (`scimType` `mutability`).
     pub fn read_only(detail: impl Into<String>) -> Self {
         Self::row(READ_ONLY, Some("mutability"), detail)
@@ -197,6 +203,7 @@ const NOT_FOUND: ErrorInfo = ErrorInfo::find(StoreError::TABLE, "not_found");
 const TENANT_NOT_FOUND: ErrorInfo = ErrorInfo::find(StoreError::TABLE, "tenant_not_found");
 const VERSION_MISMATCH: ErrorInfo = ErrorInfo::find(StoreError::TABLE, "version_mismatch");
 const READ_ONLY: ErrorInfo = ErrorInfo::find(DomainError::TABLE, "read_only_attribute");
+const UNKNOWN_ATTRIBUTE: ErrorInfo = ErrorInfo::find(DomainError::TABLE, "unknown_attribute");
 
 impl From<DomainError> for ScimError {
     fn from(e: DomainError) -> Self {

@@ -406,7 +406,7 @@ fn compare_slot(slot: Slot, op: Option<CompareOp>, value: Option<&CompValue>, _e
                     if substring {
                         return Err(ScimError::invalid_filter("a dateTime compares with eq, ne, gt, ge, lt or le"));
                     }
-                    let t = s.parse::<jiff::Timestamp>().map_err(|_| ScimError::invalid_filter(format!("'{s}' is not an xsd:dateTime with a time zone")))?;
+                    let t = date_time(s).ok_or_else(|| ScimError::invalid_filter(format!("'{s}' is not an xsd:dateTime with a time zone")))?;
                     Ok(Filter::exact(field, sop, FilterValue::Time(t)))
                 }
                 _ => {
@@ -415,6 +415,23 @@ fn compare_slot(slot: Slot, op: Option<CompareOp>, value: Option<&CompValue>, _e
                 }
             }
         }
+    }
+}
+
+/// An xsd:dateTime with a time zone. One past the timestamps there are (the last hours
+/// of the year 9999, or before the year -9999) is read as the last or first of them: no
+/// object is that new or that old, so `gt "9999-12-31T23:59:59Z"` matches none and `lt`
+/// all.
+fn date_time(s: &str) -> Option<jiff::Timestamp> {
+    if let Ok(t) = s.parse::<jiff::Timestamp>() {
+        return Some(t);
+    }
+    let pieces = jiff::fmt::temporal::Pieces::parse(s).ok()?;
+    pieces.offset()?;
+    match pieces.date().year() {
+        9999 => Some(jiff::Timestamp::MAX),
+        -9999 => Some(jiff::Timestamp::MIN),
+        _ => None,
     }
 }
 
@@ -491,6 +508,16 @@ fn store_op(op: &ScimOp) -> CompareOp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn date_times_past_the_range_are_its_ends() {
+        assert_eq!(date_time("9999-12-31T23:59:59Z"), Some(jiff::Timestamp::MAX));
+        assert_eq!(date_time("9999-12-31T23:59:59+01:00"), Some(jiff::Timestamp::MAX));
+        assert_eq!(date_time("-009999-01-01T00:00:00Z"), Some(jiff::Timestamp::MIN));
+        assert_eq!(date_time("2026-01-01T00:00:00Z"), "2026-01-01T00:00:00Z".parse().ok());
+        assert_eq!(date_time("9999-12-31T23:59:59"), None, "a time zone is needed");
+        assert_eq!(date_time("yesterday"), None);
+    }
 
     /// The shortcut for `attr eq "value"` gives exactly the general parser's tree, and
     /// leaves everything else to it.

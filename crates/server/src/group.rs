@@ -77,6 +77,7 @@ pub fn member_ids(v: &Value) -> ScimResult<Vec<ObjectId>> {
 }
 
 pub fn from_json(doc: &Value) -> ScimResult<Desired> {
+    crate::schema::validate::check_document(&crate::schema::model::GROUP_MODEL, doc)?;
     let o = doc.as_object().ok_or_else(|| ScimError::invalid_syntax("the body must be a JSON object"))?;
     let display_name = json::get(o, "displayName").and_then(json::text).ok_or_else(|| ScimError::invalid_value("displayName is required"))?;
     let external_id = match json::get(o, "externalId") {

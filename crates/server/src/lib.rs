@@ -11,6 +11,9 @@
 //! a bounded graceful shutdown (`http.rs`); every request gets an id, a span its log lines
 //! carry, an access-log line (`observe.rs`) and URLs built from the configured public URL,
 //! never from its `Host` (`origin.rs`).
+//!
+//! Operations: `/healthz`, `/readyz` and `/metrics` (Prometheus) beside the tenants
+//! (`ops.rs`); requests are counted by route pattern (`observe.rs`).
 
 pub mod auth;
 mod bulk;
@@ -22,6 +25,7 @@ mod group;
 pub mod http;
 mod json;
 pub mod observe;
+pub mod ops;
 pub mod origin;
 mod patch;
 mod routes;
@@ -30,6 +34,7 @@ mod user;
 
 pub use error::ScimError;
 pub use http::Limits;
+pub use ops::{Metrics, Ops};
 pub use origin::PublicUrl;
 
 use std::sync::Arc;
@@ -55,7 +60,8 @@ impl Default for Config {
 }
 
 /// How the server is reached and what it tolerates: the public URL its answers name, whether
-/// a reverse proxy in front of it is trusted, and the connection limits.
+/// a reverse proxy in front of it is trusted, the connection limits, and its operations
+/// endpoints (metrics, drain delay).
 #[derive(Debug, Clone)]
 pub struct Serving {
     /// The base of every URL in answers (`Location`, `meta.location`, `$ref`).
@@ -64,13 +70,14 @@ pub struct Serving {
     /// and the request id from `X-Request-Id` (set only behind a proxy that sets them).
     pub trust_proxy: bool,
     pub limits: Limits,
+    pub ops: Ops,
 }
 
 impl Serving {
     /// The defaults for a server listening on `addr`: its address as public URL, no proxy
-    /// trusted, [`Limits::default`].
+    /// trusted, [`Limits::default`], no metrics and no drain delay.
     pub fn at(addr: std::net::SocketAddr) -> Self {
-        Self { public_url: PublicUrl::from_listen(addr), trust_proxy: false, limits: Limits::default() }
+        Self { public_url: PublicUrl::from_listen(addr), trust_proxy: false, limits: Limits::default(), ops: Ops::default() }
     }
 }
 
@@ -80,10 +87,11 @@ pub fn router(store: Arc<dyn SyncStore>, config: Config) -> axum::Router {
     routes::router(store, config)
 }
 
-/// The application as served: the routes with request ids, spans, access-log lines and the
-/// public URL.
+/// The application as served: the routes and `/healthz`, `/readyz` (no metrics), with
+/// request ids, spans, access-log lines and the public URL.
 pub fn app(store: Arc<dyn SyncStore>, config: Config, public_url: PublicUrl, trust_proxy: bool) -> axum::Router {
-    observe::wrap(routes::router(store, config), public_url, trust_proxy)
+    let ops = Ops::default();
+    observe::wrap(routes::with_ops(store, config, ops.clone()), public_url, trust_proxy, ops)
 }
 
 /// Serves on `listener` with the defaults of [`Serving::at`] its address until `shutdown`
@@ -98,8 +106,9 @@ pub async fn serve(
     serve_with(listener, store, config, serving, shutdown).await
 }
 
-/// Serves on `listener` until `shutdown` completes; then finishes the requests in flight,
-/// for at most `serving.limits.shutdown_grace`.
+/// Serves on `listener` until `shutdown` completes and the drain delay
+/// (`serving.ops`) has passed; then finishes the requests in flight, for at most
+/// `serving.limits.shutdown_grace`.
 pub async fn serve_with(
     listener: tokio::net::TcpListener,
     store: Arc<dyn SyncStore>,
@@ -107,6 +116,17 @@ pub async fn serve_with(
     serving: Serving,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = app(store, config, serving.public_url, serving.trust_proxy);
+    let ops = serving.ops;
+    let app = observe::wrap(routes::with_ops(store, config, ops.clone()), serving.public_url, serving.trust_proxy, ops.clone());
+    // Not ready from the signal on; served as usual for the drain delay, then closed.
+    let shutdown = async move {
+        shutdown.await;
+        ops.begin_draining();
+        let delay = ops.drain_delay();
+        if !delay.is_zero() {
+            tracing::info!("draining: /readyz answers 503; serving {delay:?} more before closing the listener");
+            tokio::time::sleep(delay).await;
+        }
+    };
     http::serve(listener, app, serving.limits, shutdown).await
 }

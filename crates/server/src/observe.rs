@@ -11,15 +11,20 @@
 //! - The access line: one per request, at `info` under the target
 //!   `tenantsync_server::access`, in the span: status and duration; never the query string
 //!   (it may hold names and filters) and never a header (so never a token).
+//! - Its metrics, when the server records them (`crate::ops`): counted by the *pattern*
+//!   of the route it matched (`/scim/v2/{tenant}/Users/{id}`, axum's `MatchedPath`),
+//!   never its path, so no tenant, user or group names a series; requests that match no
+//!   route share `route="unmatched"`.
+use crate::ops::{MethodLabel, Ops, UNMATCHED};
 use crate::origin::{self, PublicUrl};
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, Response};
 use axum::middleware::Next;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
@@ -37,10 +42,12 @@ pub struct RequestId(pub Arc<str>);
 struct Frame {
     public_url: PublicUrl,
     trust_proxy: bool,
+    ops: Ops,
 }
 
-/// `router` with request ids, origins, spans and access lines.
-pub(crate) fn wrap(router: Router, public_url: PublicUrl, trust_proxy: bool) -> Router {
+/// `router` with request ids, origins, spans, access lines and, when `ops` records them,
+/// metrics.
+pub(crate) fn wrap(router: Router, public_url: PublicUrl, trust_proxy: bool, ops: Ops) -> Router {
     let trace = TraceLayer::new_for_http()
         .make_span_with(|req: &Request| {
             let id = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_else(|| Arc::from("-"));
@@ -56,10 +63,11 @@ pub(crate) fn wrap(router: Router, public_url: PublicUrl, trust_proxy: bool) -> 
         .on_eos(())
         // 5xx are in the access line; their cause is logged where it happens.
         .on_failure(());
-    router.layer(trace).layer(axum::middleware::from_fn_with_state(Arc::new(Frame { public_url, trust_proxy }), frame))
+    router.layer(trace).layer(axum::middleware::from_fn_with_state(Arc::new(Frame { public_url, trust_proxy, ops }), frame))
 }
 
 async fn frame(State(frame): State<Arc<Frame>>, mut req: Request, next: Next) -> Response<Body> {
+    let measured = frame.ops.records().then(|| (Instant::now(), req.extensions().get::<MatchedPath>().cloned(), MethodLabel::of(req.method())));
     let id: Arc<str> = frame
         .trust_proxy
         .then(|| req.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).filter(|v| valid_request_id(v)).map(Arc::from))
@@ -70,6 +78,24 @@ async fn frame(State(frame): State<Arc<Frame>>, mut req: Request, next: Next) ->
     let mut res = origin::scope(origin, next.run(req)).await;
     if let Ok(v) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID, v);
+    }
+    if let Some((began, route, method)) = measured {
+        // A router served as a fallback service (SCIM, whose paths are made canonical
+        // first) names the route it matched in the response.
+        let inner = res.extensions().get::<MatchedPath>().cloned();
+        let route = inner.as_ref().or(route.as_ref()).map_or(UNMATCHED, MatchedPath::as_str);
+        frame.ops.http().record(route, method, res.status(), began.elapsed());
+    }
+    res
+}
+
+/// A route layer of a router that runs as another's fallback service: it puts the route
+/// it matched into the response, where [`frame`] finds it (the outer router matched none).
+pub(crate) async fn expose_route(req: Request, next: Next) -> Response<Body> {
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let mut res = next.run(req).await;
+    if let Some(route) = route {
+        res.extensions_mut().insert(route);
     }
     res
 }

@@ -9,17 +9,17 @@
 //! `{"urn:…:enterprise:2.0:User:department": "X"}`, `{"urn:…:enterprise:2.0:User": {…}}`).
 //! Booleans may come as "True"/"False" strings. A `replace` on a filtered path that
 //! matches nothing adds an element built from the filter's `eq` terms.
+//!
+//! Every path is checked against the resource's attributes first (`validate.rs`): an
+//! unknown one is `invalidPath`, a read-only one `mutability`; the caller writes nothing
+//! unless every operation applied. Where the directory keeps one value per type (e-mails,
+//! phone numbers, addresses), an `add` replaces the value of the type it brings.
 use crate::error::{ScimError, ScimResult};
 use crate::filter::matches_element;
 use crate::json;
-use crate::schema::{DIRECTORY_EXTENSION_SCHEMA, ENTERPRISE_SCHEMA, GROUP_SCHEMA, PATCH_SCHEMA, USER_SCHEMA};
-
-/// Schema extensions a user document holds as objects of their own.
-const EXTENSIONS: [&str; 2] = [ENTERPRISE_SCHEMA, DIRECTORY_EXTENSION_SCHEMA];
-
-fn extension_of(uri: &str) -> Option<&'static str> {
-    EXTENSIONS.iter().find(|e| e.eq_ignore_ascii_case(uri)).copied()
-}
+use crate::schema::PATCH_SCHEMA;
+use crate::schema::model::{Attr, Common, Model};
+use crate::schema::validate::{self, element_type};
 use scim_v2::filter::{AttrExp, CompValue, CompareOp, PatchPath, ValFilter};
 use serde_json::{Map, Value};
 use std::str::FromStr;
@@ -76,37 +76,43 @@ pub fn operations(body: &Value) -> ScimResult<Vec<Operation>> {
         .collect()
 }
 
-/// Where a path points: the root object or an extension's object.
-fn container<'a>(doc: &'a mut Map<String, Value>, uri: Option<&str>, create: bool) -> ScimResult<Option<&'a mut Map<String, Value>>> {
-    match uri {
-        None => Ok(Some(doc)),
-        Some(u) if u.eq_ignore_ascii_case(USER_SCHEMA) || u.eq_ignore_ascii_case(GROUP_SCHEMA) => Ok(Some(doc)),
-        Some(u) => {
-            let Some(ext) = extension_of(u) else { return Err(ScimError::invalid_path(format!("unknown schema '{u}'"))) };
-            if json::get(doc, ext).is_none_or(Value::is_null) {
-                if !create {
-                    return Ok(None);
-                }
-                json::set(doc, ext, Value::Object(Map::new()));
-            }
-            match json::get_mut(doc, ext) {
-                Some(Value::Object(m)) => Ok(Some(m)),
-                _ => Err(ScimError::invalid_value(format!("{ext} must be an object"))),
-            }
+/// Where a path points: the root object or an extension's object (`ext`, already checked).
+fn container<'a>(doc: &'a mut Map<String, Value>, ext: Option<&str>, create: bool) -> ScimResult<Option<&'a mut Map<String, Value>>> {
+    let Some(ext) = ext else { return Ok(Some(doc)) };
+    if json::get(doc, ext).is_none_or(Value::is_null) {
+        if !create {
+            return Ok(None);
         }
+        json::set(doc, ext, Value::Object(Map::new()));
+    }
+    match json::get_mut(doc, ext) {
+        Some(Value::Object(m)) => Ok(Some(m)),
+        _ => Err(ScimError::invalid_value(format!("{ext} must be an object"))),
     }
 }
 
-/// Merges `value` into `target` as `add` does: arrays append (skipping equal values),
-/// objects merge, anything else replaces.
-fn add_into(target: &mut Value, value: Value) {
+/// Merges `value` into `target` as `add` does: arrays append (skipping equal values; for
+/// an attribute kept per type, replacing the element of the same type), objects merge,
+/// anything else replaces.
+fn add_into(target: &mut Value, value: Value, attr: Option<&Attr>) {
+    let per_type = attr.filter(|a| a.per_type);
     match (target, value) {
-        (Value::Array(items), Value::Array(new)) => {
-            for v in new {
-                push_unique(items, v);
+        (Value::Array(items), new @ (Value::Array(_) | Value::Object(_))) => {
+            let new = match new {
+                Value::Array(new) => new,
+                one => vec![one],
+            };
+            match per_type {
+                Some(a) => {
+                    for v in new {
+                        let t = element_type(a, &v);
+                        items.retain(|i| element_type(a, i) != t);
+                        items.push(v);
+                    }
+                }
+                None => new.into_iter().for_each(|v| push_unique(items, v)),
             }
         }
-        (Value::Array(items), v @ Value::Object(_)) => push_unique(items, v),
         (Value::Object(m), Value::Object(new)) => {
             for (k, v) in new {
                 json::set(m, &k, v);
@@ -151,40 +157,53 @@ fn eq_terms(vf: &ValFilter, out: &mut Map<String, Value>) {
     }
 }
 
-/// Applies one operation to the document.
-pub fn apply(doc: &mut Map<String, Value>, op: &Operation) -> ScimResult<()> {
+/// Applies one operation to the document of a resource of `model`. Returns whether the
+/// result depends on the values the document held (so that a concurrent change of the
+/// same attribute could be lost if both were written without a version): values added to
+/// a multi-valued attribute that had some, elements chosen by their values.
+pub fn apply(doc: &mut Map<String, Value>, op: &Operation, model: &Model) -> ScimResult<bool> {
     let Some(path) = &op.path else {
         // No path: the value is an object of attribute paths (or extension objects).
         let Some(Value::Object(value)) = op.value.clone() else {
             return Err(ScimError::invalid_syntax("an operation without path needs an object value"));
         };
+        let mut reads = false;
         for (k, v) in value {
-            if let Some(ext) = extension_of(&k)
+            if let Some(ext) = model.extension(&k)
                 && let Value::Object(inner) = v
             {
                 for (k2, v2) in inner {
-                    apply(doc, &Operation { op: op.op, path: Some(format!("{ext}:{k2}")), value: Some(v2) })?;
+                    if k2.eq_ignore_ascii_case("schemas") {
+                        continue;
+                    }
+                    reads |= apply(doc, &Operation { op: op.op, path: Some(format!("{}:{k2}", ext.uri)), value: Some(v2) }, model)?;
                 }
                 continue;
             }
-            apply(doc, &Operation { op: op.op, path: Some(k), value: Some(v) })?;
+            // Okta sends the resource's `id` along (`{"id": …, "displayName": …}`): a
+            // read-only attribute given its own value changes nothing.
+            if Common::of(&k).is_some_and(|c| c != Common::ExternalId) && json::get(doc, &k) == Some(&v) {
+                continue;
+            }
+            reads |= apply(doc, &Operation { op: op.op, path: Some(k), value: Some(v) }, model)?;
         }
-        return Ok(());
+        return Ok(reads);
     };
-    if let Some(ext) = extension_of(path) {
+    if let Some(ext) = model.extension(path) {
         if op.op == Op::Remove {
-            json::remove(doc, ext);
-            return Ok(());
+            json::remove(doc, ext.uri);
+            return Ok(false);
         }
         let mut wrapped = Map::new();
-        wrapped.insert(ext.to_owned(), op.value.clone().unwrap_or(Value::Null));
-        return apply(doc, &Operation { op: op.op, path: None, value: Some(Value::Object(wrapped)) });
+        wrapped.insert(ext.uri.to_owned(), op.value.clone().unwrap_or(Value::Null));
+        return apply(doc, &Operation { op: op.op, path: None, value: Some(Value::Object(wrapped)) }, model);
     }
     let parsed = PatchPath::from_str(path).map_err(|e| ScimError::invalid_path(format!("cannot parse path '{path}': {e}")))?;
     let value = op.value.clone().unwrap_or(Value::Null);
     match parsed {
         PatchPath::Attr(a) => {
-            let Some(c) = container(doc, a.uri.as_deref(), op.op != Op::Remove)? else { return Ok(()) };
+            let target = validate::check_path(model, a.uri.as_deref(), &a.name, a.sub_attr.as_deref(), None)?;
+            let Some(c) = container(doc, target.extension.map(|e| e.uri), op.op != Op::Remove)? else { return Ok(false) };
             match (op.op, a.sub_attr.as_deref()) {
                 (Op::Remove, None) => {
                     json::remove(c, &a.name);
@@ -212,10 +231,16 @@ pub fn apply(doc: &mut Map<String, Value>, op: &Operation) -> ScimResult<()> {
                         _ => return Err(ScimError::invalid_path(format!("'{}' has no sub-attributes", a.name))),
                     }
                 }
-                (Op::Add, None) => match json::get_mut(c, &a.name) {
-                    Some(t) if !t.is_null() => add_into(t, value),
-                    _ => json::set(c, &a.name, value),
-                },
+                (Op::Add, None) => {
+                    // Values added to a list make the list found and them (an extension
+                    // attribute is a list when a list is added).
+                    let reads = target.attr.map_or(value.is_array(), |attr| attr.multi && !attr.per_type);
+                    match json::get_mut(c, &a.name) {
+                        Some(t) if !t.is_null() => add_into(t, value, target.attr),
+                        _ => json::set(c, &a.name, value),
+                    }
+                    return Ok(reads);
+                }
                 (Op::Replace, None) => match (json::get_mut(c, &a.name), value) {
                     (Some(Value::Object(m)), Value::Object(new)) => {
                         for (k, v) in new {
@@ -225,9 +250,12 @@ pub fn apply(doc: &mut Map<String, Value>, op: &Operation) -> ScimResult<()> {
                     (_, v) => json::set(c, &a.name, v),
                 },
             }
+            Ok(false)
         }
         PatchPath::Value(vp) => {
-            let Some(c) = container(doc, vp.attr.uri.as_deref(), op.op != Op::Remove)? else { return Ok(()) };
+            let target = validate::check_path(model, vp.attr.uri.as_deref(), &vp.attr.name, vp.sub_attr.as_deref(), Some(&vp.filter))?;
+            let reads = validate::filter_reads_values(&vp.filter);
+            let Some(c) = container(doc, target.extension.map(|e| e.uri), op.op != Op::Remove)? else { return Ok(reads) };
             let mut items = match json::remove(c, &vp.attr.name) {
                 Some(Value::Array(items)) => items,
                 Some(Value::Null) | None => Vec::new(),
@@ -274,20 +302,22 @@ pub fn apply(doc: &mut Map<String, Value>, op: &Operation) -> ScimResult<()> {
             if !kept.is_empty() {
                 json::set(c, &vp.attr.name, Value::Array(kept));
             }
+            Ok(reads)
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schema::ENTERPRISE_SCHEMA;
+    use crate::schema::model::USER_MODEL;
     use serde_json::json;
 
     fn run(doc: Value, ops: Value) -> Value {
         let mut doc = doc.as_object().unwrap().clone();
         for op in operations(&json!({ "schemas": [PATCH_SCHEMA], "Operations": ops })).unwrap() {
-            apply(&mut doc, &op).unwrap();
+            apply(&mut doc, &op, &USER_MODEL).unwrap();
         }
         Value::Object(doc)
     }
@@ -325,6 +355,6 @@ mod tests {
         assert_eq!(code(json!([{ "op": "add", "path": "x" }])), Some("invalidSyntax"));
         let mut doc = Map::new();
         let op = Operation { op: Op::Add, path: Some("emails[type eq".into()), value: Some(json!(1)) };
-        assert_eq!(apply(&mut doc, &op).unwrap_err().scim_type, Some("invalidPath"));
+        assert_eq!(apply(&mut doc, &op, &USER_MODEL).unwrap_err().scim_type, Some("invalidPath"));
     }
 }

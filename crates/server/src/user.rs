@@ -4,7 +4,7 @@
 //! |---|---|
 //! | id | id |
 //! | externalId | externalId |
-//! | userName | userPrincipalName (`name` ↔ `name@<initial domain>`) |
+//! | userName | userPrincipalName (`name` ↔ `name@<initial domain>`: given back as written) |
 //! | name.givenName / name.familyName | givenName / surname |
 //! | displayName | displayName |
 //! | nickName | mailNickname |
@@ -24,6 +24,8 @@
 use crate::error::{ScimError, ScimResult};
 use crate::filter::{Element, Resolver, Slot, Target};
 use crate::json;
+use crate::schema::model::{self, Attr, USER_MODEL};
+use crate::schema::validate::{check_document, element_type};
 use crate::schema::{DIRECTORY_EXTENSION_SCHEMA, ENTERPRISE_SCHEMA, USER_SCHEMA};
 use serde_json::{Map, Value, json};
 use tenantsync_domain::{AttrValue, ExtensionName, ObjectId, Upn, User, UserAttrName, UserAttribute as U, UserAttributes, UserPatch, UserRef};
@@ -35,10 +37,12 @@ fn put(obj: &mut Map<String, Value>, key: &str, v: &Option<String>) {
     }
 }
 
-/// The SCIM userName of a userPrincipalName: without `@domain` when `domain` is the
-/// tenant's initial domain (the inverse of [`upn_of`]).
-pub fn user_name(upn: &Upn, domain: &str) -> String {
-    if upn.domain().eq_ignore_ascii_case(domain) { upn.local_part().to_owned() } else { upn.to_string() }
+/// The SCIM userName of a userPrincipalName, as the client wrote it: the whole UPN, or,
+/// when it was written `bare` (without `@domain`, see [`upn_of`]) and is still in the
+/// tenant's initial domain `domain`, the part before `@`. A client that compares what it
+/// wrote with what it reads (Entra, Okta) then sees no change.
+pub fn user_name(upn: &Upn, domain: &str, bare: bool) -> String {
+    if bare && upn.domain().eq_ignore_ascii_case(domain) { upn.local_part().to_owned() } else { upn.to_string() }
 }
 
 /// The userPrincipalName of a SCIM userName: `name@<initial domain>` for a bare name.
@@ -46,13 +50,42 @@ pub fn upn_of(user_name: &str, domain: &str) -> ScimResult<Upn> {
     if user_name.contains('@') { Ok(Upn::parse(user_name)?) } else { Ok(Upn::parse(&format!("{user_name}@{domain}"))?) }
 }
 
-/// The SCIM representation of a user; `domain` is the tenant's initial domain.
-pub fn to_json(u: &User, base: &str, domain: &str) -> Value {
+/// The SCIM representation of a user; `domain` is the tenant's initial domain, `bare`
+/// whether the userName was written without it.
+pub fn to_json(u: &User, base: &str, domain: &str, bare: bool) -> Value {
     let a = &u.attrs;
-    let mut o = Map::new();
+    // The extension objects first: `schemas`, which comes first, names those present.
+    let mut ent = Map::new();
+    put(&mut ent, "employeeNumber", &a.employee_id);
+    put(&mut ent, "organization", &a.company_name);
+    put(&mut ent, "department", &a.department);
+    if let Some(m) = a.manager {
+        ent.insert("manager".into(), json!({ "value": m.to_string(), "$ref": format!("{base}/Users/{m}") }));
+    }
+    let mut dir = Map::new();
+    put(&mut dir, "officeLocation", &a.office_location);
+    put(&mut dir, "usageLocation", &a.usage_location);
+    for (k, v) in &a.extensions {
+        let v = match v {
+            AttrValue::Null => Value::Null,
+            AttrValue::Bool(b) => Value::Bool(*b),
+            AttrValue::String(s) => Value::String(s.clone()),
+            AttrValue::Strings(v) => Value::Array(v.iter().cloned().map(Value::String).collect()),
+        };
+        dir.insert(k.as_str().to_owned(), v);
+    }
+    let mut schemas = vec![Value::from(USER_SCHEMA)];
+    if !ent.is_empty() {
+        schemas.push(ENTERPRISE_SCHEMA.into());
+    }
+    if !dir.is_empty() {
+        schemas.push(DIRECTORY_EXTENSION_SCHEMA.into());
+    }
+    let mut o = Map::with_capacity(24);
+    o.insert("schemas".into(), Value::Array(schemas));
     o.insert("id".into(), u.id.to_string().into());
     put(&mut o, "externalId", &a.external_id);
-    o.insert("userName".into(), user_name(&a.user_principal_name, domain).into());
+    o.insert("userName".into(), user_name(&a.user_principal_name, domain, bare).into());
     let mut name = Map::new();
     put(&mut name, "givenName", &a.given_name);
     put(&mut name, "familyName", &a.surname);
@@ -88,39 +121,11 @@ pub fn to_json(u: &User, base: &str, domain: &str) -> Value {
         addr.insert("type".into(), "work".into());
         o.insert("addresses".into(), json!([addr]));
     }
-    let mut ent = Map::new();
-    put(&mut ent, "employeeNumber", &a.employee_id);
-    put(&mut ent, "organization", &a.company_name);
-    put(&mut ent, "department", &a.department);
-    if let Some(m) = a.manager {
-        ent.insert("manager".into(), json!({ "value": m.to_string(), "$ref": format!("{base}/Users/{m}") }));
-    }
-    let mut schemas = vec![Value::from(USER_SCHEMA)];
     if !ent.is_empty() {
-        schemas.push(ENTERPRISE_SCHEMA.into());
         o.insert(ENTERPRISE_SCHEMA.into(), Value::Object(ent));
     }
-    let mut dir = Map::new();
-    put(&mut dir, "officeLocation", &a.office_location);
-    put(&mut dir, "usageLocation", &a.usage_location);
-    if !a.extensions.is_empty() || !dir.is_empty() {
-        let ext: Map<String, Value> = a
-            .extensions
-            .iter()
-            .map(|(k, v)| {
-                let v = match v {
-                    AttrValue::Null => Value::Null,
-                    AttrValue::Bool(b) => Value::Bool(*b),
-                    AttrValue::String(s) => Value::String(s.clone()),
-                    AttrValue::Strings(v) => Value::Array(v.iter().cloned().map(Value::String).collect()),
-                };
-                (k.as_str().to_owned(), v)
-            })
-            .collect();
-        dir.extend(ext);
-        let ext = dir;
-        schemas.push(DIRECTORY_EXTENSION_SCHEMA.into());
-        o.insert(DIRECTORY_EXTENSION_SCHEMA.into(), Value::Object(ext));
+    if !dir.is_empty() {
+        o.insert(DIRECTORY_EXTENSION_SCHEMA.into(), Value::Object(dir));
     }
     o.insert(
         "meta".into(),
@@ -132,10 +137,7 @@ pub fn to_json(u: &User, base: &str, domain: &str) -> Value {
             "version": u.version.etag(),
         }),
     );
-    let mut out = Map::new();
-    out.insert("schemas".into(), Value::Array(schemas));
-    out.extend(o);
-    Value::Object(out)
+    Value::Object(o)
 }
 
 /// Adds a user's `groups` (RFC 7643 §4.1.2: read-only, the groups it is a direct member
@@ -181,6 +183,8 @@ pub fn patches_groups(path: Option<&str>, value: Option<&Value>) -> bool {
 #[derive(Debug)]
 pub struct Desired {
     pub upn: Upn,
+    /// Whether the userName was written without `@domain`.
+    pub bare: bool,
     /// Every mapped attribute with its wanted value (null: cleared).
     pub set: Vec<(U, AttrValue)>,
     pub manager: Option<UserRef>,
@@ -196,18 +200,10 @@ fn opt_text(v: Option<&Value>, what: &str) -> ScimResult<AttrValue> {
     }
 }
 
-/// The element of a multi-valued attribute to use: of `type`, else primary, else first.
-fn pick<'a>(items: &'a [Value], ty: &str, fallback: bool) -> Option<&'a Map<String, Value>> {
-    let objs: Vec<&Map<String, Value>> = items.iter().filter_map(Value::as_object).collect();
-    let typed = |o: &&&Map<String, Value>| json::get(o, "type").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case(ty));
-    if let Some(o) = objs.iter().find(typed) {
-        return Some(*o);
-    }
-    if !fallback {
-        return None;
-    }
-    let untyped = |o: &&&Map<String, Value>| json::get(o, "type").is_none_or(Value::is_null);
-    objs.iter().filter(untyped).find(|o| json::get(o, "primary").and_then(json::boolean) == Some(true)).or_else(|| objs.iter().find(untyped)).copied()
+/// The element of a per-type attribute of type `ty` (an element without a type is of the
+/// attribute's first type; `check_document` allowed one element per type).
+fn typed<'a>(attr: &Attr, items: &'a [Value], ty: &str) -> Option<&'a Map<String, Value>> {
+    items.iter().find(|i| element_type(attr, i).is_some_and(|t| t.eq_ignore_ascii_case(ty))).and_then(Value::as_object)
 }
 
 fn array<'a>(o: &'a Map<String, Value>, key: &str) -> ScimResult<&'a [Value]> {
@@ -222,12 +218,14 @@ fn array<'a>(o: &'a Map<String, Value>, key: &str) -> ScimResult<&'a [Value]> {
 /// without `@` gets `@` and the tenant's initial domain (`domain`) appended, so clients
 /// that provision bare logins get a valid userPrincipalName.
 pub fn from_json(doc: &Value, domain: &str) -> ScimResult<Desired> {
+    check_document(&USER_MODEL, doc)?;
     let o = doc.as_object().ok_or_else(|| ScimError::invalid_syntax("the body must be a JSON object"))?;
-    let user_name = json::get(o, "userName")
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| ScimError::invalid_value("userName is required"))?;
+    let user_name = match json::get(o, "userName") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.trim()).filter(|s| !s.is_empty()),
+        Some(_) => return Err(ScimError::invalid_value("userName must be a string")),
+    }
+    .ok_or_else(|| ScimError::invalid_value("userName is required"))?;
     let upn = upn_of(user_name, domain)?;
     let mut set = vec![
         (U::ExternalId, opt_text(json::get(o, "externalId"), "externalId")?),
@@ -249,14 +247,14 @@ pub fn from_json(doc: &Value, domain: &str) -> ScimResult<Desired> {
     set.push((U::GivenName, opt_text(name.and_then(|n| json::get(n, "givenName")), "name.givenName")?));
     set.push((U::Surname, opt_text(name.and_then(|n| json::get(n, "familyName")), "name.familyName")?));
 
-    let emails = array(o, "emails")?;
-    let email = pick(emails, "work", true).or_else(|| emails.iter().find_map(Value::as_object));
+    let [emails_attr, phones_attr, addrs_attr] = ["emails", "phoneNumbers", "addresses"].map(|n| model::find(model::USER, n));
+    let (Some(emails_attr), Some(phones_attr), Some(addrs_attr)) = (emails_attr, phones_attr, addrs_attr) else { return Err(ScimError::internal()) };
+    let email = typed(emails_attr, array(o, "emails")?, "work");
     set.push((U::Mail, opt_text(email.and_then(|e| json::get(e, "value")), "emails.value")?));
     let phones = array(o, "phoneNumbers")?;
-    set.push((U::TelephoneNumber, opt_text(pick(phones, "work", true).and_then(|e| json::get(e, "value")), "phoneNumbers.value")?));
-    set.push((U::MobilePhone, opt_text(pick(phones, "mobile", false).and_then(|e| json::get(e, "value")), "phoneNumbers.value")?));
-    let addrs = array(o, "addresses")?;
-    let addr = pick(addrs, "work", true);
+    set.push((U::TelephoneNumber, opt_text(typed(phones_attr, phones, "work").and_then(|e| json::get(e, "value")), "phoneNumbers.value")?));
+    set.push((U::MobilePhone, opt_text(typed(phones_attr, phones, "mobile").and_then(|e| json::get(e, "value")), "phoneNumbers.value")?));
+    let addr = typed(addrs_attr, array(o, "addresses")?, "work");
     for (a, key) in [(U::StreetAddress, "streetAddress"), (U::City, "locality"), (U::State, "region"), (U::PostalCode, "postalCode"), (U::Country, "country")] {
         set.push((a, opt_text(addr.and_then(|x| json::get(x, key)), key)?));
     }
@@ -284,8 +282,8 @@ pub fn from_json(doc: &Value, domain: &str) -> ScimResult<Desired> {
     }
     let extensions = match json::get(o, DIRECTORY_EXTENSION_SCHEMA) {
         None | Some(Value::Null) => None,
-        // Keys that are not extension names at all (a `schemas` some clients put in every
-        // extension object) are ignored like any unknown attribute.
+        // Keys that are not extension names (officeLocation, usageLocation, and a `schemas`
+        // some clients put in every extension object) are not extension attributes.
         Some(Value::Object(m)) => Some(
             m.iter()
                 .filter(|(k, _)| ExtensionName::looks_like(k))
@@ -294,7 +292,7 @@ pub fn from_json(doc: &Value, domain: &str) -> ScimResult<Desired> {
         ),
         Some(_) => return Err(ScimError::invalid_value(format!("{DIRECTORY_EXTENSION_SCHEMA} must be an object"))),
     };
-    Ok(Desired { upn, set, manager, extensions })
+    Ok(Desired { upn, bare: !user_name.contains('@'), set, manager, extensions })
 }
 
 /// An extension attribute's value: a string, a list of strings, or null (cleared).

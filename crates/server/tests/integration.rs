@@ -6,7 +6,10 @@ mod support;
 
 mod auth;
 mod bulk;
+mod concurrency;
 mod graph;
 mod groups;
 mod queries;
+mod roundtrip;
+mod strict;
 mod users;

@@ -21,7 +21,7 @@ async fn create_maps_every_attribute_and_reads_back() {
         "userType": "Guest",
         "preferredLanguage": "nb-NO",
         "active": "False",
-        "emails": [{ "value": "home@x.example", "type": "home" }, { "value": "alice@fabrikam.example", "type": "work", "primary": true }],
+        "emails": [{ "value": "alice@fabrikam.example", "type": "work", "primary": true }],
         "phoneNumbers": [{ "value": "+47 1", "type": "work" }, { "value": "+47 2", "type": "mobile" }],
         "addresses": [{ "type": "work", "streetAddress": "1 Main St", "locality": "Oslo", "region": "Oslo", "postalCode": "0150", "country": "NO" }],
         ENT: { "employeeNumber": "E-1", "organization": "Fabrikam", "department": "R&D", "manager": { "value": boss["id"] } },
@@ -54,7 +54,7 @@ async fn create_maps_every_attribute_and_reads_back() {
 async fn bare_user_names_live_in_the_initial_domain() {
     let s = Server::start().await;
     let u = s.create_user(user("bob")).await;
-    assert_eq!(u["userName"], "bob");
+    assert_eq!(u["userName"], "bob", "given back as written");
     let stored = s.store.get_user(s.tenant.id, u["id"].as_str().unwrap().parse().unwrap()).await.unwrap();
     assert_eq!(stored.attrs.user_principal_name.as_str(), "bob@contoso.example");
     let found = s.call("GET", &format!("/Users?filter={}", q("userName eq \"BOB@contoso.example\"")), None).await;
@@ -92,7 +92,7 @@ async fn put_replaces_and_conflicts_are_409() {
     let id = a["id"].as_str().unwrap();
     let r = s.call("PUT", &format!("/Users/{id}"), Some(&json!({ "userName": "a2@contoso.example", "displayName": "A2" }))).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!((r.body["userName"].clone(), r.body["displayName"].clone(), r.body.get("title")), (json!("a2"), json!("A2"), None));
+    assert_eq!((r.body["userName"].clone(), r.body["displayName"].clone(), r.body.get("title")), (json!("a2@contoso.example"), json!("A2"), None));
     assert_eq!(r.header("etag"), Some("W/\"2\""));
     let r = s.call("PUT", &format!("/Users/{id}"), Some(&user("B@contoso.example"))).await;
     assert_eq!(r.error(), (409, Some("uniqueness".into()), "upn_conflict".into()));

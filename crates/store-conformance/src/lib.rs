@@ -28,8 +28,9 @@
 //! [`FixedClock`] standing at [`start`]; the store must take every timestamp it writes
 //! from that clock. The calling crate needs `tokio` with the `macros` and
 //! `rt-multi-thread` features. The macro defines modules named `tenants`, `users`,
-//! `etag`, `lifecycle`, `groups`, `batches`, `feed`, `bulk`, `query`, `concurrency`, `configs`,
-//! `commits`, `writer`, `leases` and `logs` where it is invoked (each does `use super::*`), so invoke it in a module without items of those
+//! `etag`, `lifecycle`, `groups`, `batches`, `feed`, `bulk`, `query`, `counts`, `concurrency`,
+//! `configs`, `commits`, `writer`, `leases` and `logs` where it is invoked (each does
+//! `use super::*`), so invoke it in a module without items of those
 //! names.
 //!
 //! Adding a case: write `pub async fn name(f: Fixture)` in a module under `cases` and
@@ -216,6 +217,12 @@ macro_rules! __conformance_case_list {
                 extension_attribute_filters,
                 fields_of_the_other_kind_are_unsupported_query,
                 tokens_store_hashes_list_and_revoke,
+            }
+            counts {
+                counts_follow_every_write,
+                set_membership_is_idempotent,
+                release_upn_frees_the_name_until_restore,
+                bare_names_are_kept_until_the_user_goes,
             }
             concurrency {
                 racing_updates_on_one_version_have_one_winner,

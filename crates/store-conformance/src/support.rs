@@ -316,8 +316,7 @@ pub struct Arrow {
 pub async fn arrow(f: &Fixture) -> Arrow {
     let source = tenant(f, "contoso.example").await;
     let target = tenant(f, "fabrikam.example").await;
-    let config =
-        f.store.create_sync_configuration(tenantsync_domain::SyncConfiguration::new("arrow", source.id, target.id).unwrap()).await.unwrap();
+    let config = f.store.create_sync_configuration(tenantsync_domain::SyncConfiguration::new("arrow", source.id, target.id).unwrap()).await.unwrap();
     Arrow { source, target, config }
 }
 
@@ -327,7 +326,12 @@ pub fn at(watermark: u64) -> tenantsync_store::JobState {
 }
 
 /// A log record of configuration `config` about `source`, at `time`.
-pub fn log_record(config: tenantsync_domain::SyncConfigId, source: ObjectId, target: Option<ObjectId>, time: jiff::Timestamp) -> tenantsync_store::ProvisioningLog {
+pub fn log_record(
+    config: tenantsync_domain::SyncConfigId,
+    source: ObjectId,
+    target: Option<ObjectId>,
+    time: jiff::Timestamp,
+) -> tenantsync_store::ProvisioningLog {
     use tenantsync_store::{ModifiedProperty, ProvisioningAction, ProvisioningLog, ProvisioningStatus, ProvisioningStep};
     ProvisioningLog {
         id: ObjectId::new().to_string(),

@@ -1,4 +1,4 @@
--- tenantsync's PostgreSQL schema, version 1: what the SQLite store's ten versions hold.
+-- tenantsync's PostgreSQL schema, version 1: what the SQLite store's eleven versions hold.
 --
 -- Ready for distribution by tenant (Citus): every table's primary key and every unique
 -- key starts with `tenant_id`, no foreign key or query joins rows of two tenants, and the
@@ -21,7 +21,11 @@ CREATE TABLE tenants (
     initial_domain text COLLATE "C" NOT NULL,   -- stored lowercase; unique through tenant_domains
     created_ms     bigint NOT NULL,
     retention_days integer NOT NULL,
-    change_head    bigint NOT NULL DEFAULT 0    -- seq of the newest change; its row lock serializes the tenant's writers
+    change_head    bigint NOT NULL DEFAULT 0,   -- seq of the newest change; its row lock serializes the tenant's writers
+    live_users     bigint NOT NULL DEFAULT 0,   -- object counts, kept by the write path with change_head
+    deleted_users  bigint NOT NULL DEFAULT 0,
+    live_groups    bigint NOT NULL DEFAULT 0,
+    deleted_groups bigint NOT NULL DEFAULT 0
 );
 
 -- Global: which tenant has which initial domain (a reference table under Citus).
@@ -197,3 +201,11 @@ CREATE INDEX provisioning_logs_newest ON provisioning_logs (id);
 CREATE INDEX provisioning_logs_source ON provisioning_logs (source_id);
 CREATE INDEX provisioning_logs_target ON provisioning_logs (target_id) WHERE target_id IS NOT NULL;
 CREATE INDEX provisioning_logs_time ON provisioning_logs (at_ms);
+
+-- The users whose name a client last gave without its domain (a SCIM userName `bob`
+-- for bob@<initial domain>), so it is given back as it was written.
+CREATE TABLE bare_user_names (
+    tenant_id uuid NOT NULL,
+    user_id   uuid NOT NULL,
+    PRIMARY KEY (tenant_id, user_id)
+);

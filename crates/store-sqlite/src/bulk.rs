@@ -128,12 +128,11 @@ fn close_unit<'c>(tx: Tx<'c>, summary: &mut BulkSummary, unit: &mut Unit, last: 
 fn next_unit<'c>(tx: Tx<'c>, between: &Between<'_>) -> Result<Tx<'c>> {
     let mut tx = tx;
     if !between.turn.others_waiting() {
-        let next = tx.recommit().and_then(|head| {
-            (between.notify)(head);
-            follow_head(&mut tx)
-        });
-        return match next {
-            Ok(()) => Ok(tx),
+        return match tx.recommit() {
+            Ok(head) => {
+                (between.notify)(head);
+                Ok(tx)
+            }
             Err(e) => {
                 tx.rollback();
                 Err(e)
@@ -144,22 +143,6 @@ fn next_unit<'c>(tx: Tx<'c>, between: &Between<'_>) -> Result<Tx<'c>> {
     (between.notify)(tx.commit()?);
     between.turn.let_waiters_in();
     Tx::begin(conn, tenant, now_ms)
-}
-
-/// After a commit and a new begin: a writer of another process that was waiting (and had
-/// not marked itself yet) may have committed in between, the moment the lock was free;
-/// the feed then goes on after its changes, not after the head this transaction cached.
-fn follow_head(tx: &mut Tx<'_>) -> Result<()> {
-    let head: i64 = tx
-        .conn
-        .prepare_cached("SELECT change_head FROM tenants WHERE id = ?1")
-        .and_then(|mut s| s.query_row([tx.tenant.as_bytes()], |r| r.get(0)))
-        .map_err(crate::rows::sql_err)?;
-    let head = u64::try_from(head).unwrap_or(0);
-    if head > tx.head {
-        tx.head = head;
-    }
-    Ok(())
 }
 
 fn run(

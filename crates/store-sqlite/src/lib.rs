@@ -11,6 +11,7 @@
 
 mod backup;
 mod bulk;
+mod counts;
 mod files;
 mod lock;
 mod logblock;
@@ -198,6 +199,12 @@ impl SqliteStore {
         out.ok_or_else(|| StoreError::TenantNotFound { tenant: tenant.to_string() })
     }
 
+    /// A count kept by the write path (`counts.rs`).
+    fn count(&self, tenant: TenantId, kind: ObjectKind, visibility: Visibility) -> Result<u64> {
+        let n = self.read(|c| c.prepare_cached(counts::select(kind, visibility))?.query_row([tenant.as_bytes()], |r| r.get::<_, i64>(0)).optional())?;
+        n.map(|n| u64::try_from(n).unwrap_or(0)).ok_or_else(|| StoreError::TenantNotFound { tenant: tenant.to_string() })
+    }
+
     fn tenant_exists(conn: &Connection, tenant: TenantId) -> rusqlite::Result<bool> {
         conn.prepare_cached("SELECT 1 FROM tenants WHERE id = ?1")?.exists([tenant.as_bytes()])
     }
@@ -281,7 +288,8 @@ impl SqliteStore {
                     let total = if offset == 0 && (items.len() as i64) < limit {
                         items.len() as u64
                     } else {
-                        c.prepare_cached(&st.count)?.query_row(rusqlite::params_from_iter(all.iter()), |r| r.get::<_, i64>(0))? as u64
+                        let n = c.prepare_cached(&st.count)?.query_row(rusqlite::params_from_iter(all.iter()), |r| r.get::<_, i64>(0)).optional()?;
+                        u64::try_from(n.unwrap_or(0)).unwrap_or(0)
                     };
                     Ok(QueryPage { items, total: Some(total), next: None, previous: None })
                 })();
@@ -511,12 +519,26 @@ impl Store for SqliteStore {
     }
 
     async fn count_users(&self, tenant: TenantId, visibility: Visibility) -> Result<u64> {
-        let sql = match visibility {
-            Visibility::Active => "SELECT count(*) FROM users WHERE tenant_id = ?1 AND deleted_ms IS NULL",
-            Visibility::Deleted => "SELECT count(*) FROM users WHERE tenant_id = ?1 AND deleted_ms IS NOT NULL",
-            Visibility::All => "SELECT count(*) FROM users WHERE tenant_id = ?1",
-        };
-        self.read_in(tenant, |c| c.prepare_cached(sql)?.query_row([tenant.as_bytes()], |r| r.get::<_, i64>(0))).map(|n| n as u64)
+        self.count(tenant, ObjectKind::User, visibility)
+    }
+
+    async fn count_groups(&self, tenant: TenantId, visibility: Visibility) -> Result<u64> {
+        self.count(tenant, ObjectKind::Group, visibility)
+    }
+
+    async fn bare_names(&self, tenant: TenantId, users: &[ObjectId]) -> Result<Vec<ObjectId>> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        // As `user_groups`: the ids as one JSON array of hex, one statement.
+        let ids = serde_json::to_string(&users.iter().map(|u| u.as_uuid().simple().to_string()).collect::<Vec<_>>())
+            .map_err(|e| StoreError::Internal { message: e.to_string() })?;
+        self.read(|c| {
+            let mut stmt =
+                c.prepare_cached("SELECT user_id FROM bare_user_names WHERE tenant_id = ?1 AND user_id IN (SELECT unhex(value) FROM json_each(?2))")?;
+            let rows = stmt.query_map(params![tenant.as_bytes(), ids], |r| Ok(ObjectId::from_bytes(r.get(0)?)))?;
+            rows.collect()
+        })
     }
 
     async fn get_group(&self, tenant: TenantId, id: ObjectId) -> Result<Group> {

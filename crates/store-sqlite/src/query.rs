@@ -6,8 +6,8 @@
 //! the collation of the case-insensitive indexes; `sw`/`co`/`ew` use `LIKE` (ASCII
 //! case-insensitive) or, case-exact, `GLOB`, with the value's wildcards escaped.
 use rusqlite::types::Value;
-use tenantsync_domain::{GroupAttribute, UserAttribute, UserType};
-use tenantsync_store::{CompareOp, Field, Filter, FilterValue, KeyValue, Keyset, Seek, SortKey, StoreError};
+use tenantsync_domain::{GroupAttribute, ObjectKind, UserAttribute, UserType};
+use tenantsync_store::{CompareOp, Field, Filter, FilterValue, KeyValue, Keyset, Seek, SortKey, StoreError, Visibility};
 
 /// Which table a query runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -528,7 +528,7 @@ fn index_hint(table: Table, filter: &Filter) -> Option<&'static str> {
 pub struct Statements {
     /// Parameters: the tenant, `params`, then limit and offset.
     pub select: String,
-    /// Parameters: the tenant, then `params`.
+    /// Parameters: the tenant, then `params`. No row: no such tenant.
     pub count: String,
     pub params: Vec<Value>,
 }
@@ -537,11 +537,13 @@ pub struct Statements {
 pub fn statements(table: Table, cols: &str, tenant: &[u8; 16], filter: Option<&Filter>, sort: Option<&SortKey>) -> Result<Statements, StoreError> {
     let (from, cond, params) = from_where(table, tenant, filter)?;
     let order = order_by(table, sort)?;
-    Ok(Statements {
-        select: format!("SELECT {cols} FROM {from} WHERE {cond} ORDER BY {order} LIMIT ? OFFSET ?"),
-        count: format!("SELECT count(*) FROM {from} WHERE {cond}"),
-        params,
-    })
+    // Unfiltered: the total is the tenant's live objects, kept by the write path.
+    let count = match (filter, table) {
+        (None, Table::Users) => crate::counts::select(ObjectKind::User, Visibility::Active).to_owned(),
+        (None, Table::Groups) => crate::counts::select(ObjectKind::Group, Visibility::Active).to_owned(),
+        (Some(_), _) => format!("SELECT count(*) FROM {from} WHERE {cond}"),
+    };
+    Ok(Statements { select: format!("SELECT {cols} FROM {from} WHERE {cond} ORDER BY {order} LIMIT ? OFFSET ?"), count, params })
 }
 
 /// The `SELECT` of a keyset page: `cols` then the sort key's column, from the position of

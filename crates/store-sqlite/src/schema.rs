@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0008_log_blocks.sql"),
     include_str!("../migrations/0009_show_in_address_list.sql"),
     include_str!("../migrations/0010_token_roles.sql"),
+    include_str!("../migrations/0011_counts_and_bare_names.sql"),
 ];
 
 /// The schema's SQL, migration by migration (for tools that build the same tables, such

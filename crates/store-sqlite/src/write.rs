@@ -4,8 +4,12 @@
 use crate::rows::{self, USER_COLS, kind_code, sql_err};
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params};
-use tenantsync_domain::{AttrValue, AttributeChange, ChangeOp, Group, NewGroup, NewUser, ObjectId, ObjectKind, Origin, TenantId, User, UserRef, Version};
+use tenantsync_domain::{AttributeChange, ChangeOp, Group, NewGroup, NewUser, ObjectId, ObjectKind, Origin, TenantId, User, UserRef, Version};
 use tenantsync_store::{BatchMode, StoreError, WriteOp, WriteOutcome};
+
+mod lifecycle;
+use crate::counts::Counts;
+use lifecycle::check_version;
 
 /// One open write transaction on one tenant.
 pub struct Tx<'c> {
@@ -16,22 +20,27 @@ pub struct Tx<'c> {
     pub head: u64,
     head_at_begin: u64,
     pub now_ms: i64,
+    /// The tenant's object counts changed by this transaction and not yet written.
+    counts: Counts,
 }
 
 impl<'c> Tx<'c> {
     /// Starts a write transaction on `tenant`. The caller commits or rolls back.
     pub fn begin(conn: &'c Connection, tenant: TenantId, now_ms: i64) -> Result<Tx<'c>, StoreError> {
         conn.execute_batch("BEGIN IMMEDIATE").map_err(sql_err)?;
-        let head: Option<i64> = conn
-            .prepare_cached("SELECT change_head FROM tenants WHERE id = ?1")
-            .and_then(|mut s| s.query_row([tenant.as_bytes()], |r| r.get(0)).optional())
-            .map_err(sql_err)?;
-        let Some(head) = head else {
+        let Some(head) = read_head(conn, tenant).map_err(sql_err)? else {
             let _ = conn.execute_batch("ROLLBACK");
             return Err(StoreError::TenantNotFound { tenant: tenant.to_string() });
         };
-        let head = head as u64;
-        Ok(Tx { conn, tenant, tenant_blob: *tenant.as_bytes(), head, head_at_begin: head, now_ms })
+        Ok(Tx { conn, tenant, tenant_blob: *tenant.as_bytes(), head, head_at_begin: head, now_ms, counts: Counts::default() })
+    }
+
+    /// The tenant's head as the transaction just begun sees it: another process may have
+    /// committed between this connection's last transaction and this one.
+    fn reread_head(&mut self) -> Result<(), StoreError> {
+        let head = read_head(self.conn, self.tenant).map_err(sql_err)?.ok_or_else(|| StoreError::TenantNotFound { tenant: self.tenant.to_string() })?;
+        (self.head, self.head_at_begin) = (head, head);
+        Ok(())
     }
 
     /// Whether this transaction appended changes.
@@ -42,15 +51,7 @@ impl<'c> Tx<'c> {
     /// Records the new head and commits. Returns the head if changes were appended.
     /// A failed commit rolls back: no transaction stays open behind it.
     pub fn commit(self) -> Result<Option<u64>, StoreError> {
-        let head = if self.appended() {
-            self.conn
-                .prepare_cached("UPDATE tenants SET change_head = ?1 WHERE id = ?2")
-                .and_then(|mut s| s.execute(params![self.head as i64, self.tenant_blob]))
-                .map(|_| ())
-        } else {
-            Ok(())
-        };
-        if let Err(e) = head.and_then(|()| self.conn.execute_batch("COMMIT")) {
+        if let Err(e) = self.write_head().and_then(|()| self.conn.execute_batch("COMMIT")) {
             let _ = self.conn.execute_batch("ROLLBACK");
             return Err(sql_err(e));
         }
@@ -65,23 +66,28 @@ impl<'c> Tx<'c> {
 
     /// Restarts the transaction after a commit, for bulk paths.
     pub fn recommit(&mut self) -> Result<Option<u64>, StoreError> {
-        if self.appended() {
-            self.conn
-                .prepare_cached("UPDATE tenants SET change_head = ?1 WHERE id = ?2")
-                .and_then(|mut s| s.execute(params![self.head as i64, self.tenant_blob]))
-                .map_err(sql_err)?;
-        }
+        self.write_head().map_err(sql_err)?;
         self.conn.execute_batch("COMMIT; BEGIN IMMEDIATE").map_err(sql_err)?;
         let appended = self.appended().then_some(self.head);
-        self.head_at_begin = self.head;
+        self.counts = Counts::default();
+        self.reread_head()?;
         Ok(appended)
     }
 
     /// Rolls back to the start of the current transaction and begins a new one.
     pub fn restart(&mut self) -> Result<(), StoreError> {
         self.conn.execute_batch("ROLLBACK; BEGIN IMMEDIATE").map_err(sql_err)?;
-        self.head = self.head_at_begin;
-        Ok(())
+        self.counts = Counts::default();
+        self.reread_head()
+    }
+
+    /// Writes what the transaction changed of the tenant's row: the change head and the
+    /// object counts (nothing when neither changed).
+    fn write_head(&self) -> rusqlite::Result<()> {
+        if self.appended() {
+            self.conn.prepare_cached("UPDATE tenants SET change_head = ?1 WHERE id = ?2")?.execute(params![self.head as i64, self.tenant_blob])?;
+        }
+        self.counts.write(self.conn, &self.tenant_blob)
     }
 
     /// Appends one change to the tenant's feed.
@@ -318,7 +324,7 @@ impl<'c> Tx<'c> {
             WriteOp::HardDeleteUser { id, if_match } => {
                 let user = self.load_user(id)?;
                 check_version(ObjectKind::User, id, user.version, if_match)?;
-                self.hard_delete_user(id)?;
+                self.hard_delete_user(id, user.is_deleted())?;
                 Ok(WriteOutcome::HardDeleted { kind: ObjectKind::User, id })
             }
             WriteOp::CreateGroup(g) => self.create_group(g).map(|g| WriteOutcome::Group(Box::new(g))),
@@ -338,7 +344,7 @@ impl<'c> Tx<'c> {
             WriteOp::HardDeleteGroup { id, if_match } => {
                 let group = self.load_group(id)?;
                 check_version(ObjectKind::Group, id, group.version, if_match)?;
-                self.hard_delete_group(id)?;
+                self.hard_delete_group(id, group.is_deleted())?;
                 Ok(WriteOutcome::HardDeleted { kind: ObjectKind::Group, id })
             }
             WriteOp::AddMember { group, user, if_match } => {
@@ -347,12 +353,7 @@ impl<'c> Tx<'c> {
                 if u.is_deleted() {
                     return Err(StoreError::ObjectDeleted { kind: ObjectKind::User, id: user });
                 }
-                let inserted = self
-                    .conn
-                    .prepare_cached("INSERT OR IGNORE INTO members (tenant_id, group_id, user_id) VALUES (?1, ?2, ?3)")
-                    .and_then(|mut s| s.execute(params![self.tenant_blob, group.as_bytes(), user.as_bytes()]))
-                    .map_err(sql_err)?;
-                if inserted == 0 {
+                if !self.insert_membership(group, user)? {
                     return Err(StoreError::MemberExists { group, user });
                 }
                 self.bump_group(&mut g, None)?;
@@ -368,37 +369,37 @@ impl<'c> Tx<'c> {
                 self.append(ObjectKind::Group, group, ChangeOp::MemberRemove, Some(user), &[])?;
                 Ok(WriteOutcome::Group(Box::new(g)))
             }
+            WriteOp::SetMembership { group, user, member: true } => {
+                let mut g = self.load_live::<Group>(group, None)?;
+                if self.load_user(user)?.is_deleted() {
+                    return Err(StoreError::ObjectDeleted { kind: ObjectKind::User, id: user });
+                }
+                if self.insert_membership(group, user)? {
+                    self.bump_group(&mut g, None)?;
+                    self.append(ObjectKind::Group, group, ChangeOp::MemberAdd, Some(user), &[])?;
+                }
+                Ok(WriteOutcome::Group(Box::new(g)))
+            }
+            WriteOp::SetMembership { group, user, member: false } => {
+                let mut g = self.load_live::<Group>(group, None)?;
+                if self.remove_membership(group, user)? > 0 {
+                    self.bump_group(&mut g, None)?;
+                    self.append(ObjectKind::Group, group, ChangeOp::MemberRemove, Some(user), &[])?;
+                }
+                Ok(WriteOutcome::Group(Box::new(g)))
+            }
+            WriteOp::ReleaseUpn { id } => self.release_upn(id),
+            WriteOp::SetBareName { id, bare } => {
+                let user = self.load_live::<User>(id, None)?;
+                let sql = if bare {
+                    "INSERT OR IGNORE INTO bare_user_names (tenant_id, user_id) VALUES (?1, ?2)"
+                } else {
+                    "DELETE FROM bare_user_names WHERE tenant_id = ?1 AND user_id = ?2"
+                };
+                self.conn.prepare_cached(sql).and_then(|mut s| s.execute(params![self.tenant_blob, id.as_bytes()])).map_err(sql_err)?;
+                Ok(WriteOutcome::User(Box::new(user)))
+            }
         }
-    }
-
-    /// Loads an object that must exist, not be soft-deleted, and have the version named.
-    fn load_live<T: Stored>(&self, id: ObjectId, if_match: Option<Version>) -> Result<T, StoreError> {
-        let object = T::load(self, id)?;
-        check_version(T::KIND, id, object.version(), if_match)?;
-        if object.is_deleted() {
-            return Err(StoreError::ObjectDeleted { kind: T::KIND, id });
-        }
-        Ok(object)
-    }
-
-    fn soft_delete<T: Stored>(&mut self, id: ObjectId, if_match: Option<Version>) -> Result<WriteOutcome, StoreError> {
-        let mut object = self.load_live::<T>(id, if_match)?;
-        *object.deleted_at() = Some(self.now());
-        object.bump(self)?;
-        self.append(T::KIND, id, ChangeOp::SoftDelete, None, &[])?;
-        Ok(object.outcome())
-    }
-
-    fn restore<T: Stored>(&mut self, id: ObjectId, if_match: Option<Version>) -> Result<WriteOutcome, StoreError> {
-        let mut object = T::load(self, id)?;
-        check_version(T::KIND, id, object.version(), if_match)?;
-        if !object.is_deleted() {
-            return Err(StoreError::NotDeleted { kind: T::KIND, id });
-        }
-        *object.deleted_at() = None;
-        object.bump(self)?;
-        self.append(T::KIND, id, ChangeOp::Restore, None, &[])?;
-        Ok(object.outcome())
     }
 
     /// Inserts a new user. With `defer_manager`, a manager that does not exist yet is
@@ -455,6 +456,7 @@ impl<'c> Tx<'c> {
             .map_err(|e| constraint(e, ObjectKind::User, &user))?;
         self.index_extensions(user.id, extensions.as_deref())?;
         self.append(ObjectKind::User, user.id, ChangeOp::Create, None, &[])?;
+        self.counts.created(ObjectKind::User);
         Ok(user)
     }
 
@@ -491,6 +493,7 @@ impl<'c> Tx<'c> {
                 _ => sql_err(e),
             })?;
         self.append(ObjectKind::Group, group.id, ChangeOp::Create, None, &[])?;
+        self.counts.created(ObjectKind::Group);
         Ok(group)
     }
 
@@ -569,6 +572,15 @@ impl<'c> Tx<'c> {
         Ok(())
     }
 
+    /// Whether the membership was new (an existing one is left as it is).
+    fn insert_membership(&self, group: ObjectId, user: ObjectId) -> Result<bool, StoreError> {
+        self.conn
+            .prepare_cached("INSERT OR IGNORE INTO members (tenant_id, group_id, user_id) VALUES (?1, ?2, ?3)")
+            .and_then(|mut s| s.execute(params![self.tenant_blob, group.as_bytes(), user.as_bytes()]))
+            .map(|n| n > 0)
+            .map_err(sql_err)
+    }
+
     fn remove_membership(&self, group: ObjectId, user: ObjectId) -> Result<usize, StoreError> {
         self.conn
             .prepare_cached("DELETE FROM members WHERE tenant_id = ?1 AND group_id = ?2 AND user_id = ?3")
@@ -580,127 +592,6 @@ impl<'c> Tx<'c> {
         let mut stmt = self.conn.prepare_cached(sql).map_err(sql_err)?;
         let rows = stmt.query_map(params![self.tenant_blob, id.as_bytes()], |r| Ok(ObjectId::from_bytes(r.get(0)?))).map_err(sql_err)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(sql_err)
-    }
-
-    /// Removes a user for good: its memberships (the groups record `memberRemove`), its
-    /// place as manager (the reports record an `update`), then the user (`hardDelete`).
-    pub fn hard_delete_user(&mut self, id: ObjectId) -> Result<(), StoreError> {
-        for report in self.ids("SELECT id FROM users INDEXED BY users_manager WHERE tenant_id = ?1 AND manager_id = ?2 AND manager_id IS NOT NULL", id)? {
-            let mut r = self.load_user(report)?;
-            let before = rows::owned(&rows::user_values(&r, &rows::extensions_json(&r.attrs.extensions)));
-            r.attrs.manager = None;
-            self.bump_user(&mut r, Some(&before))?;
-            let change = AttributeChange { name: "manager".into(), old: AttrValue::String(id.to_string()), new: AttrValue::Null };
-            self.append(ObjectKind::User, report, ChangeOp::Update, None, &[change])?;
-        }
-        for group in self.ids("SELECT group_id FROM members INDEXED BY members_user WHERE tenant_id = ?1 AND user_id = ?2", id)? {
-            self.remove_membership(group, id)?;
-            let mut g = self.load_group(group)?;
-            self.bump_group(&mut g, None)?;
-            self.append(ObjectKind::Group, group, ChangeOp::MemberRemove, Some(id), &[])?;
-        }
-        self.unindex_extensions(id)?;
-        self.conn
-            .prepare_cached("DELETE FROM users WHERE tenant_id = ?1 AND id = ?2")
-            .and_then(|mut s| s.execute(params![self.tenant_blob, id.as_bytes()]))
-            .map_err(sql_err)?;
-        self.append(ObjectKind::User, id, ChangeOp::HardDelete, None, &[])
-    }
-
-    /// Removes a group for good with its memberships. The memberships go silently: the
-    /// group's `hardDelete` change says all there is to say.
-    pub fn hard_delete_group(&mut self, id: ObjectId) -> Result<(), StoreError> {
-        self.conn
-            .prepare_cached("DELETE FROM members WHERE tenant_id = ?1 AND group_id = ?2")
-            .and_then(|mut s| s.execute(params![self.tenant_blob, id.as_bytes()]))
-            .map_err(sql_err)?;
-        self.conn
-            .prepare_cached("DELETE FROM groups WHERE tenant_id = ?1 AND id = ?2")
-            .and_then(|mut s| s.execute(params![self.tenant_blob, id.as_bytes()]))
-            .map_err(sql_err)?;
-        self.append(ObjectKind::Group, id, ChangeOp::HardDelete, None, &[])
-    }
-
-    /// Hard-deletes everything soft-deleted before `cutoff_ms`.
-    pub fn purge(&mut self, cutoff_ms: i64) -> Result<u64, StoreError> {
-        let select = |sql: &str| -> Result<Vec<ObjectId>, StoreError> {
-            let mut stmt = self.conn.prepare_cached(sql).map_err(sql_err)?;
-            let rows = stmt.query_map(params![self.tenant_blob, cutoff_ms], |r| Ok(ObjectId::from_bytes(r.get(0)?))).map_err(sql_err)?;
-            rows.collect::<Result<Vec<_>, _>>().map_err(sql_err)
-        };
-        let users = select("SELECT id FROM users INDEXED BY users_deleted WHERE tenant_id = ?1 AND deleted_ms IS NOT NULL AND deleted_ms < ?2 ORDER BY id")?;
-        let groups = select("SELECT id FROM groups INDEXED BY groups_deleted WHERE tenant_id = ?1 AND deleted_ms IS NOT NULL AND deleted_ms < ?2 ORDER BY id")?;
-        let n = (users.len() + groups.len()) as u64;
-        for id in users {
-            self.hard_delete_user(id)?;
-        }
-        for id in groups {
-            self.hard_delete_group(id)?;
-        }
-        Ok(n)
-    }
-}
-
-/// What the lifecycle operations need of users and groups alike.
-trait Stored: Sized {
-    const KIND: ObjectKind;
-    fn load(tx: &Tx<'_>, id: ObjectId) -> Result<Self, StoreError>;
-    /// Writes the lifecycle columns back with version + 1.
-    fn bump(&mut self, tx: &Tx<'_>) -> Result<(), StoreError>;
-    fn version(&self) -> Version;
-    fn is_deleted(&self) -> bool;
-    fn deleted_at(&mut self) -> &mut Option<jiff::Timestamp>;
-    fn outcome(self) -> WriteOutcome;
-}
-
-impl Stored for User {
-    const KIND: ObjectKind = ObjectKind::User;
-    fn is_deleted(&self) -> bool {
-        User::is_deleted(self)
-    }
-    fn load(tx: &Tx<'_>, id: ObjectId) -> Result<Self, StoreError> {
-        tx.load_user(id)
-    }
-    fn bump(&mut self, tx: &Tx<'_>) -> Result<(), StoreError> {
-        tx.bump_user(self, None)
-    }
-    fn version(&self) -> Version {
-        self.version
-    }
-    fn deleted_at(&mut self) -> &mut Option<jiff::Timestamp> {
-        &mut self.deleted_date_time
-    }
-    fn outcome(self) -> WriteOutcome {
-        WriteOutcome::User(Box::new(self))
-    }
-}
-
-impl Stored for Group {
-    const KIND: ObjectKind = ObjectKind::Group;
-    fn is_deleted(&self) -> bool {
-        Group::is_deleted(self)
-    }
-    fn load(tx: &Tx<'_>, id: ObjectId) -> Result<Self, StoreError> {
-        tx.load_group(id)
-    }
-    fn bump(&mut self, tx: &Tx<'_>) -> Result<(), StoreError> {
-        tx.bump_group(self, None)
-    }
-    fn version(&self) -> Version {
-        self.version
-    }
-    fn deleted_at(&mut self) -> &mut Option<jiff::Timestamp> {
-        &mut self.deleted_date_time
-    }
-    fn outcome(self) -> WriteOutcome {
-        WriteOutcome::Group(Box::new(self))
-    }
-}
-
-fn check_version(kind: ObjectKind, id: ObjectId, actual: Version, expected: Option<Version>) -> Result<(), StoreError> {
-    match expected {
-        Some(expected) if expected != actual => Err(StoreError::VersionMismatch { kind, id, expected, actual }),
-        _ => Ok(()),
     }
 }
 
@@ -733,4 +624,10 @@ fn constraint(e: rusqlite::Error, kind: ObjectKind, user: &User) -> StoreError {
         Some(Constraint::Id) => StoreError::IdTaken { kind, id: user.id },
         None => sql_err(e),
     }
+}
+
+/// The tenant's change head, `None` for an unknown tenant.
+fn read_head(conn: &Connection, tenant: TenantId) -> rusqlite::Result<Option<u64>> {
+    let head: Option<i64> = conn.prepare_cached("SELECT change_head FROM tenants WHERE id = ?1")?.query_row([tenant.as_bytes()], |r| r.get(0)).optional()?;
+    Ok(head.map(|h| u64::try_from(h).unwrap_or(0)))
 }

@@ -59,6 +59,8 @@ pub enum StoreError {
     NotABackup { path: String, reason: String },
     #[error("'{path}' {reason}; nothing was overwritten")]
     DestinationExists { path: String, reason: String },
+    #[error("cannot reach the database at '{url}': {reason}")]
+    Unreachable { url: String, reason: String },
     #[error("storage failure: {message}")]
     Internal { message: String },
 }
@@ -67,7 +69,7 @@ tenantsync_domain::error_table! {
     StoreError {
         TenantNotFound => "tenant_not_found", 404, "no tenant with that id or initial domain";
         NotFound => "not_found", 404, "no user or group with that id in the tenant";
-        UpnTaken => "upn_conflict", 409, "the userPrincipalName is used by another user of the tenant (soft-deleted users keep theirs)";
+        UpnTaken => "upn_conflict", 409, "the userPrincipalName is used by another user of the tenant (soft-deleted users keep theirs until they give it up: SCIM asks them to when a create or a rename wants it)";
         DomainTaken => "domain_conflict", 409, "another tenant has that initial domain";
         TenantExists => "tenant_conflict", 409, "a tenant with that id exists";
         AnchorTaken => "anchor_conflict", 409, "an object with that anchor exists in the tenant";
@@ -91,6 +93,7 @@ tenantsync_domain::error_table! {
         Corrupt => "corrupt_database", 500, "a database file fails SQLite's integrity check (`restore` refuses it and writes nothing)";
         NotABackup => "not_a_backup", 400, "`restore` of a file that is not a tenantsync database (not SQLite, or another application's)";
         DestinationExists => "destination_exists", 409, "`backup` to a file that exists, or `restore` into a data directory that is not empty: nothing is overwritten";
+        Unreachable => "store_unreachable", 503, "the database server cannot be reached or refuses the connection (the URL is shown without its password)";
         Internal => "storage_failure", 500, "the database itself failed (disk full, I/O error, corruption)";
     }
     carried {
@@ -107,6 +110,7 @@ impl StoreError {
             Self::Internal { .. }
                 | Self::Closed
                 | Self::Busy
+                | Self::Unreachable { .. }
                 | Self::Corrupt { .. }
                 | Self::Unreadable { .. }
                 | Self::SchemaTooNew { .. }

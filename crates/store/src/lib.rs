@@ -14,6 +14,10 @@
 //! - **Optimistic concurrency**: a write naming a stale [`Version`] is rejected whole.
 //! - **A rejected write leaves nothing behind**, in [`BatchMode::Atomic`] for the whole
 //!   batch, in [`BatchMode::Independent`] for the operation that failed.
+//! - **Counts kept, not counted**: the number of live and of soft-deleted users and
+//!   groups of a tenant is updated in the transaction of each write (a rolled back write
+//!   changes none), so [`Store::count_users`], [`Store::count_groups`] and the total of an
+//!   unfiltered query are read in O(1).
 //! - **Notification after commit**: [`Store::subscribe`] receivers hear of every commit
 //!   that appended changes, after it is durable and visible to readers.
 
@@ -96,12 +100,18 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn list_users_by_anchor_tenant(&self, tenant: TenantId, source: TenantId, after: Option<ObjectId>, limit: u32) -> Result<Page<User>>;
     /// Users in id order (which is creation order), a page at a time.
     async fn list_users(&self, tenant: TenantId, query: &ListQuery) -> Result<Page<User>>;
+    /// Read from counts the store keeps with every write: O(1), whatever the tenant's size.
     async fn count_users(&self, tenant: TenantId, visibility: Visibility) -> Result<u64>;
+    /// Of `users`, those whose name a client last gave without its domain
+    /// ([`WriteOp::SetBareName`]), in one read however many users; in no order.
+    async fn bare_names(&self, tenant: TenantId, users: &[ObjectId]) -> Result<Vec<ObjectId>>;
 
     // ---- groups ----
     async fn get_group(&self, tenant: TenantId, id: ObjectId) -> Result<Group>;
     async fn find_group_by_anchor(&self, tenant: TenantId, anchor: &Anchor) -> Result<Option<Group>>;
     async fn list_groups(&self, tenant: TenantId, query: &ListQuery) -> Result<Page<Group>>;
+    /// As [`Store::count_users`]: O(1).
+    async fn count_groups(&self, tenant: TenantId, visibility: Visibility) -> Result<u64>;
     /// Direct members of a group that are not soft-deleted, in id order.
     async fn list_members(&self, tenant: TenantId, group: ObjectId, query: &ListQuery) -> Result<Page<User>>;
     /// Groups of which the user is a direct member.
@@ -113,7 +123,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn user_groups(&self, tenant: TenantId, users: &[ObjectId]) -> Result<Vec<UserGroup>>;
 
     // ---- queries (filters, sorting and paging run in the store) ----
-    /// Users that are not soft-deleted and match the query, with the total match count.
+    /// Users that are not soft-deleted and match the query, with the total match count
+    /// (without a filter, the kept count of [`Store::count_users`]: a page costs what it
+    /// reads, not the size of the tenant).
     /// A filter naming a field users do not have is refused (`unsupported_query`).
     async fn query_users(&self, tenant: TenantId, query: &ObjectQuery) -> Result<QueryPage<User>>;
     /// Groups that are not soft-deleted and match the query, with the total match count.

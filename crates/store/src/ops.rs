@@ -84,6 +84,33 @@ pub enum WriteOp {
         user: ObjectId,
         if_match: Option<Version>,
     },
+    /// Makes the user a direct member of the group (`member: true`) or not. Unlike
+    /// `AddMember` and `RemoveMember`, a membership that already is as asked is no error and
+    /// writes nothing; and it names no version, so concurrent changes of different members
+    /// of one group all land, in the single writer's order. Refused like `AddMember` for a
+    /// deleted or unknown group, and (when adding) for a deleted or unknown user.
+    SetMembership {
+        group: ObjectId,
+        user: ObjectId,
+        member: bool,
+    },
+    /// Frees the userPrincipalName of a soft-deleted user, as Entra frees those of deleted
+    /// users: it becomes `<the user's id, 32 hex digits><userPrincipalName>`, so another
+    /// user may take the name. `RestoreUser` gives it back (`upn_conflict` if it has been
+    /// taken meanwhile). A user whose name is already freed is left as it is; a live user is
+    /// `not_deleted`.
+    ReleaseUpn {
+        id: ObjectId,
+    },
+    /// Records whether a client gave the user's name without its domain (`bare`: `bob`
+    /// for `bob@<initial domain>`, as SCIM clients may write a userName), so that it can
+    /// be given back as it was written. How a client spells the name, not an attribute of
+    /// the user: no version, no change-feed entry. Refused like an update for an unknown or
+    /// soft-deleted user.
+    SetBareName {
+        id: ObjectId,
+        bare: bool,
+    },
 }
 
 impl WriteOp {
@@ -91,14 +118,17 @@ impl WriteOp {
     pub fn target(&self) -> (ObjectKind, ObjectId) {
         match self {
             WriteOp::CreateUser(u) => (ObjectKind::User, u.id),
-            WriteOp::UpdateUser { id, .. } | WriteOp::SoftDeleteUser { id, .. } | WriteOp::RestoreUser { id, .. } | WriteOp::HardDeleteUser { id, .. } => {
-                (ObjectKind::User, *id)
-            }
+            WriteOp::UpdateUser { id, .. }
+            | WriteOp::SoftDeleteUser { id, .. }
+            | WriteOp::RestoreUser { id, .. }
+            | WriteOp::HardDeleteUser { id, .. }
+            | WriteOp::ReleaseUpn { id }
+            | WriteOp::SetBareName { id, .. } => (ObjectKind::User, *id),
             WriteOp::CreateGroup(g) => (ObjectKind::Group, g.id),
             WriteOp::UpdateGroup { id, .. } | WriteOp::SoftDeleteGroup { id, .. } | WriteOp::RestoreGroup { id, .. } | WriteOp::HardDeleteGroup { id, .. } => {
                 (ObjectKind::Group, *id)
             }
-            WriteOp::AddMember { group, .. } | WriteOp::RemoveMember { group, .. } => (ObjectKind::Group, *group),
+            WriteOp::AddMember { group, .. } | WriteOp::RemoveMember { group, .. } | WriteOp::SetMembership { group, .. } => (ObjectKind::Group, *group),
         }
     }
 }

@@ -1,6 +1,9 @@
 //! `tenantsync serve`: the SCIM 2.0 service provider of every tenant, and every active
-//! sync job, event-driven; its log on stderr (`crate::logging`); SIGINT or SIGTERM stops
-//! both (requests in flight get `--shutdown-grace`, a sync cycle in progress finishes).
+//! sync job, event-driven; its log on stderr (`crate::logging`); `/healthz`, `/readyz` and
+//! `/metrics` (Prometheus: the server's requests and the engine's jobs, both through the
+//! `metrics` facade into the recorder installed here); SIGINT or SIGTERM stops both
+//! (`/readyz` fails at once, the listener closes after `--drain-delay`, requests in flight
+//! get `--shutdown-grace`, a sync cycle in progress finishes).
 use super::Ctx;
 use crate::failure::{CliCode, Failure};
 use crate::logging::{self, LogFormat};
@@ -10,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tenantsync_domain::{SyncConfigId, TenantId};
 use tenantsync_engine::scheduler::{self, JobEvent, SchedulerOptions};
-use tenantsync_server::{Limits, PublicUrl, Serving};
+use tenantsync_server::{Limits, Metrics, Ops, PublicUrl, Serving};
 use tenantsync_store::{Store, SyncStore};
 
 #[derive(Debug, Args)]
@@ -51,6 +54,15 @@ pub struct ServeArgs {
     /// is closed.
     #[arg(long, default_value = "10s", value_parser = duration)]
     pub shutdown_grace: Duration,
+    /// Time between SIGINT or SIGTERM and closing the listener, during which /readyz
+    /// answers 503 and requests are served as usual (a load balancer's time to stop
+    /// sending any).
+    #[arg(long, default_value = "0s", value_parser = duration)]
+    pub drain_delay: Duration,
+    /// Serve /metrics only to requests bearing this token (Authorization: Bearer …);
+    /// without it, /metrics is open to whoever reaches the server.
+    #[arg(long, env = "TENANTSYNC_METRICS_TOKEN", hide_env_values = true, value_parser = clap::builder::NonEmptyStringValueParser::new())]
+    pub metrics_token: Option<String>,
     /// Log lines as text or as JSON objects (the global --json also selects JSON).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -79,6 +91,9 @@ fn duration(s: &str) -> Result<Duration, String> {
 
 pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<(), Failure> {
     logging::install(if ctx.json { LogFormat::Json } else { args.log_format }, &args.log_level)?;
+    // Before anything records: the server's requests and the scheduler's jobs.
+    let metrics = Metrics::install(&[(tenantsync_engine::metrics::CYCLE_DURATION, tenantsync_engine::metrics::CYCLE_BUCKETS)])
+        .map_err(|e| Failure::cli("metrics", e, CliCode::ServeFailed))?;
     let subject = || format!("--listen {}", args.listen);
     let listener =
         tokio::net::TcpListener::bind(args.listen).await.map_err(|e| Failure::cli(subject(), format!("cannot listen: {e}"), CliCode::ListenFailed))?;
@@ -124,7 +139,8 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<(), Failure> {
         tracing::info!("{signal}: shutting down");
         let _ = stop_jobs.send(true);
     };
-    let serving = Serving { public_url, trust_proxy: args.trust_proxy, limits };
+    let ops = Ops::default().with_metrics(metrics, args.metrics_token.as_deref()).with_drain_delay(args.drain_delay);
+    let serving = Serving { public_url, trust_proxy: args.trust_proxy, limits, ops };
     let served = tenantsync_server::serve_with(listener, ctx.sync.clone(), config, serving, shutdown)
         .await
         .map_err(|e| Failure::cli(subject(), format!("server failed: {e}"), CliCode::ServeFailed));
@@ -150,9 +166,15 @@ fn announce(addr: SocketAddr, public_url: &PublicUrl, args: &ServeArgs, limits: 
         idle_timeout = ?limits.idle_timeout,
         max_connections = limits.max_connections,
         shutdown_grace = ?limits.shutdown_grace,
+        drain_delay = ?args.drain_delay,
         max_body_bytes = args.max_body_bytes,
         rate_limit = args.rate_limit,
         "limits"
+    );
+    tracing::info!(
+        metrics_token = args.metrics_token.is_some(),
+        "operations: /healthz, /readyz, /metrics ({})",
+        if args.metrics_token.is_some() { "with the metrics token" } else { "open: firewall it, or set --metrics-token" }
     );
     if args.public_url.is_none() && public_url.is_local_only() {
         tracing::warn!("listening on every address without --public-url: answers name http://localhost:{}; set --public-url", addr.port());

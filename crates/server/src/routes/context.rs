@@ -90,7 +90,8 @@ fn set_etag(headers: &mut HeaderMap, version: Version) {
 
 /// A SCIM JSON response, with the resource's version as `ETag` and its `Location`.
 pub(super) fn respond(status: StatusCode, body: &Value, version: Option<Version>, location: Option<&str>) -> Response {
-    let mut res = (status, body.to_string()).into_response();
+    // Straight to bytes: `to_string` goes through `fmt::Write` a fragment at a time.
+    let mut res = (status, serde_json::to_vec(body).unwrap_or_default()).into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
     if let Some(v) = version {

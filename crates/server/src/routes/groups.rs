@@ -1,6 +1,9 @@
 //! What is particular to groups: their documents (with members, read only when wanted),
 //! create (with its members, in one atomic batch), and the write of a PUT or PATCH: the
-//! group's attributes and its member changes in one batch guarded by the version read.
+//! group's attributes and its member changes in one atomic batch of writes that name no
+//! version (`SetMembership`: an add of a member or a remove of a non-member changes
+//! nothing), so concurrent changes of different members or attributes all land, in the
+//! store's single writer's order; only an If-Match makes the batch check the version.
 use super::AppState;
 use super::context::Ctx;
 use super::projection::Projection;
@@ -11,16 +14,18 @@ use crate::group::{self, GroupPaths};
 use crate::json;
 use crate::patch::{self, Op, Operation};
 use crate::schema::GROUP_SCHEMA;
+use crate::schema::model::GROUP_MODEL;
+use crate::schema::validate::check_document;
+use scim_v2::filter::PatchPath;
 use serde_json::Value;
 use tenantsync_domain::{Group, GroupPatch, NewGroup, ObjectId, ObjectKind, TenantId, User, Version};
-use tenantsync_store::{BatchMode, CompareOp, Field, Filter, FilterValue, ListQuery, ObjectQuery, QueryPage, Store, StoreError, WriteOp};
+use tenantsync_store::{BatchMode, ListQuery, ObjectQuery, QueryPage, Store, StoreError, WriteOp};
 
 impl Resource for Group {
     const KIND: ObjectKind = ObjectKind::Group;
     const ENDPOINT: &'static str = "Groups";
     const PATHS: &'static dyn Resolver = &GroupPaths;
-    /// The PatchOp body, read once the group is (member operations need it).
-    type Patch = Value;
+    type Patch = Vec<Operation>;
 
     fn id(&self) -> ObjectId {
         self.id
@@ -65,27 +70,29 @@ impl Resource for Group {
         Ok(st.store.get_group(c.tenant, gid).await?)
     }
 
-    fn patch_request(body: Value) -> ScimResult<Value> {
-        Ok(body)
+    fn patch_request(body: Value) -> ScimResult<Vec<Operation>> {
+        patch::operations(&body)
     }
 
-    async fn write(st: &AppState, c: &Ctx, cur: Group, change: &Change<Value>) -> ScimResult<Result<Group, StoreError>> {
+    async fn write(st: &AppState, c: &Ctx, cur: Group, change: &Change<Vec<Operation>>, pinned: Option<Version>) -> ScimResult<Result<Group, StoreError>> {
         let id = cur.id;
         let mut delta = MemberDelta::default();
         let patch: GroupPatch = match change {
-            Change::Patch(body) => {
+            Change::Patch(ops) => {
                 let Value::Object(mut doc) = group::to_json(&cur, None, &c.base) else { return Err(ScimError::internal()) };
-                for op in patch::operations(body)? {
+                for op in ops {
                     match (&op.path, &op.value) {
-                        (Some(p), _) if is_members_path(p) => member_op(st, c.tenant, id, &op, &mut delta).await?,
+                        (Some(p), _) if is_members_path(p) => member_op(st, c.tenant, id, op, &mut delta).await?,
                         (None, Some(Value::Object(v))) if json::get(v, "members").is_some() => {
                             let mut rest = v.clone();
                             let members = json::remove(&mut rest, "members");
                             let mop = Operation { op: op.op, path: Some("members".into()), value: members };
                             member_op(st, c.tenant, id, &mop, &mut delta).await?;
-                            patch::apply(&mut doc, &Operation { op: op.op, path: None, value: Some(Value::Object(rest)) })?;
+                            patch::apply(&mut doc, &Operation { op: op.op, path: None, value: Some(Value::Object(rest)) }, &GROUP_MODEL)?;
                         }
-                        _ => patch::apply(&mut doc, &op)?,
+                        _ => {
+                            patch::apply(&mut doc, op, &GROUP_MODEL)?;
+                        }
                     }
                 }
                 group::diff(&cur, &group::from_json(&Value::Object(doc))?)?
@@ -98,8 +105,16 @@ impl Resource for Group {
                 group::diff(&cur, &d)?
             }
         };
-        let mut ops = vec![WriteOp::UpdateGroup { id, patch, if_match: Some(cur.version) }];
-        ops.extend(delta.ops(st, c.tenant, id).await?);
+        let mut ops = Vec::new();
+        // With If-Match, the batch starts with the version check (an empty patch writes
+        // nothing).
+        if !patch.set.is_empty() || pinned.is_some() {
+            ops.push(WriteOp::UpdateGroup { id, patch, if_match: pinned });
+        }
+        ops.extend(delta.ops(id));
+        if ops.is_empty() {
+            return Ok(Ok(cur));
+        }
         if let Err(e) = st.store.apply(c.tenant, ops, BatchMode::Atomic).await {
             return Ok(Err(e));
         }
@@ -133,12 +148,6 @@ async fn members_of(st: &AppState, t: TenantId, g: ObjectId) -> ScimResult<Vec<U
             None => return Ok(out),
         }
     }
-}
-
-async fn is_member(st: &AppState, t: TenantId, g: ObjectId, u: ObjectId) -> ScimResult<bool> {
-    let f = Filter::And(vec![Filter::exact(Field::Id, CompareOp::Eq, FilterValue::Id(g)), Filter::exact(Field::Member, CompareOp::Eq, FilterValue::Id(u))]);
-    let page = st.store.query_groups(t, &ObjectQuery { filter: Some(f), limit: 0, ..ObjectQuery::default() }).await?;
-    Ok(page.total.unwrap_or(0) > 0)
 }
 
 /// Member changes of one request, in order.
@@ -184,28 +193,11 @@ impl MemberDelta {
         Ok(())
     }
 
-    /// Whether `u` is a member now (from the member list when it was read).
-    async fn is_member(&self, st: &AppState, t: TenantId, g: ObjectId, u: ObjectId) -> ScimResult<bool> {
-        match &self.current {
-            Some(cur) => Ok(cur.contains(&u)),
-            None => is_member(st, t, g, u).await,
-        }
-    }
-
-    /// The write operations, skipping adds of members and removes of non-members.
-    async fn ops(&self, st: &AppState, t: TenantId, g: ObjectId) -> ScimResult<Vec<WriteOp>> {
-        let mut ops = Vec::new();
-        for u in &self.remove {
-            if self.is_member(st, t, g, *u).await? {
-                ops.push(WriteOp::RemoveMember { group: g, user: *u, if_match: None });
-            }
-        }
-        for u in &self.add {
-            if !self.is_member(st, t, g, *u).await? {
-                ops.push(WriteOp::AddMember { group: g, user: *u, if_match: None });
-            }
-        }
-        Ok(ops)
+    /// The write operations: each names the membership it wants, whatever the group's
+    /// members are by then.
+    fn ops(&self, g: ObjectId) -> impl Iterator<Item = WriteOp> + '_ {
+        let set = move |user: &ObjectId, member| WriteOp::SetMembership { group: g, user: *user, member };
+        self.remove.iter().map(move |u| set(u, false)).chain(self.add.iter().map(move |u| set(u, true)))
     }
 }
 
@@ -233,15 +225,26 @@ fn is_members_path(path: &str) -> bool {
 
 async fn member_op(st: &AppState, t: TenantId, g: ObjectId, op: &Operation, delta: &mut MemberDelta) -> ScimResult<()> {
     let path = op.path.as_deref().unwrap_or("members");
-    let parsed = std::str::FromStr::from_str(path).map_err(|e| ScimError::invalid_path(format!("cannot parse path '{path}': {e}")))?;
+    let parsed: PatchPath = std::str::FromStr::from_str(path).map_err(|e| ScimError::invalid_path(format!("cannot parse path '{path}': {e}")))?;
+    if let Some(sub) = match &parsed {
+        PatchPath::Attr(a) => a.sub_attr.as_deref(),
+        PatchPath::Value(vp) => vp.sub_attr.as_deref(),
+    } {
+        return Err(ScimError::invalid_path(format!("members.{sub}: a member is added or removed whole, by its value")));
+    }
+    // The members given are checked like those of a document (one or a list of them).
+    if let Some(v) = &op.value {
+        let list = if v.is_object() { Value::Array(vec![v.clone()]) } else { v.clone() };
+        check_document(&GROUP_MODEL, &serde_json::json!({ "members": list }))?;
+    }
     let value_ids = || op.value.as_ref().map(group::member_ids).transpose();
     match (op.op, parsed) {
-        (Op::Remove, scim_v2::filter::PatchPath::Value(vp)) => {
+        (Op::Remove, PatchPath::Value(vp)) => {
             let mut ids = Vec::new();
             member_filter_ids(&vp.filter, &mut ids)?;
             delta.remove(&ids);
         }
-        (Op::Remove, scim_v2::filter::PatchPath::Attr(_)) => match value_ids()? {
+        (Op::Remove, PatchPath::Attr(_)) => match value_ids()? {
             Some(ids) => delta.remove(&ids),
             None => {
                 let cur = delta.current(st, t, g).await?;
@@ -249,8 +252,8 @@ async fn member_op(st: &AppState, t: TenantId, g: ObjectId, op: &Operation, delt
             }
         },
         (Op::Add, _) => delta.add(&value_ids()?.unwrap_or_default()),
-        (Op::Replace, scim_v2::filter::PatchPath::Attr(_)) => delta.replace(st, t, g, &value_ids()?.unwrap_or_default()).await?,
-        (Op::Replace, scim_v2::filter::PatchPath::Value(_)) => {
+        (Op::Replace, PatchPath::Attr(_)) => delta.replace(st, t, g, &value_ids()?.unwrap_or_default()).await?,
+        (Op::Replace, PatchPath::Value(_)) => {
             return Err(ScimError::invalid_path("members cannot be replaced through a filter; remove and add instead"));
         }
     }

@@ -7,7 +7,7 @@ use crate::cursor;
 use crate::error::{ScimError, ScimResult};
 use crate::filter::{self, Resolver, Slot, Target};
 use crate::json;
-use crate::schema::{self, LIST_SCHEMA, MAX_RESULTS};
+use crate::schema::{self, LIST_SCHEMA, MAX_RESULTS, SEARCH_SCHEMA};
 use serde_json::{Map, Value, json};
 use tenantsync_store::{CompareOp, Field, Filter, FilterValue, ObjectQuery, QueryPage, Seek, SortKey};
 
@@ -56,7 +56,7 @@ impl ListParams {
         let get = |k: &str| pairs.iter().find(|(n, _)| n.eq_ignore_ascii_case(k)).map(|(_, v)| v.as_str());
         let int = |s: &str, what: &str| s.trim().parse::<i64>().map_err(|_| ScimError::invalid_value(format!("{what} must be an integer")));
         let mut p = ListParams::defaults();
-        p.filter = get("filter").filter(|f| !f.trim().is_empty()).map(str::to_owned);
+        p.filter = get("filter").map(filter_text).transpose()?;
         p.cursor = get("cursor").map(str::to_owned);
         if let Some(s) = get("startIndex") {
             p.start_index = start_index(int(s, "startIndex")?);
@@ -72,17 +72,32 @@ impl ListParams {
         Ok(p)
     }
 
-    /// From the body of a `POST …/.search` (SearchRequest).
+    /// From the body of a `POST …/.search` (SearchRequest, RFC 7644 §3.4.3): its
+    /// attributes only, each of its type.
     pub(super) fn from_search(body: &Value) -> ScimResult<ListParams> {
         let o = body.as_object().ok_or_else(|| ScimError::invalid_syntax("the body must be a JSON object"))?;
+        if let Some(k) = o.keys().find(|k| !SEARCH_ATTRIBUTES.iter().any(|a| a.eq_ignore_ascii_case(k))) {
+            return Err(ScimError::invalid_syntax(format!("'{k}' is not an attribute of a SearchRequest")));
+        }
         let int = |k: &str| -> ScimResult<Option<i64>> {
             match json::get(o, k).filter(|v| !v.is_null()) {
                 None => Ok(None),
                 Some(v) => v.as_i64().map(Some).ok_or_else(|| ScimError::invalid_value(format!("{k} must be an integer"))),
             }
         };
+        let text = |k: &str| -> ScimResult<Option<&str>> {
+            match json::get(o, k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.as_str())),
+                Some(_) => Err(ScimError::invalid_value(format!("{k} must be a string"))),
+            }
+        };
         let mut p = ListParams::defaults();
-        p.filter = json::get(o, "filter").and_then(Value::as_str).filter(|f| !f.trim().is_empty()).map(str::to_owned);
+        p.filter = match json::get(o, "filter") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(f)) => Some(filter_text(f)?),
+            Some(_) => return Err(ScimError::invalid_filter("filter must be a string")),
+        };
         p.cursor = match json::get(o, "cursor") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(s.clone()),
@@ -95,17 +110,24 @@ impl ListParams {
         if let Some(n) = int("count")? {
             p.count = count(n);
         }
-        p.sort_by = json::get(o, "sortBy").and_then(Value::as_str).map(str::to_owned);
-        p.descending = sort_order(json::get(o, "sortOrder").and_then(Value::as_str))?;
-        let list = |k: &str| -> Vec<String> {
+        p.sort_by = text("sortBy")?.map(str::to_owned);
+        p.descending = sort_order(text("sortOrder")?)?;
+        let list = |k: &str| -> ScimResult<Vec<String>> {
+            let bad = || ScimError::invalid_value(format!("{k} must be an array of attribute names"));
             match json::get(o, k) {
-                Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).flat_map(split_list).collect(),
-                Some(Value::String(s)) => split_list(s),
-                _ => Vec::new(),
+                None | Some(Value::Null) => Ok(Vec::new()),
+                Some(Value::Array(a)) => a.iter().map(|v| v.as_str().map(split_list).ok_or_else(bad)).collect::<ScimResult<Vec<_>>>().map(|v| v.concat()),
+                Some(Value::String(s)) => Ok(split_list(s)),
+                Some(_) => Err(bad()),
             }
         };
-        p.projection.attributes = list("attributes");
-        p.projection.excluded = list("excludedAttributes");
+        p.projection.attributes = list("attributes")?;
+        p.projection.excluded = list("excludedAttributes")?;
+        if let Some(s) = json::get(o, "schemas")
+            && !s.as_array().is_some_and(|a| a.iter().all(|v| v.as_str().is_some_and(|u| u.eq_ignore_ascii_case(SEARCH_SCHEMA))))
+        {
+            return Err(ScimError::invalid_syntax(format!("schemas must be [\"{SEARCH_SCHEMA}\"]")));
+        }
         Ok(p)
     }
 
@@ -153,6 +175,18 @@ impl ListParams {
         out.insert("Resources".into(), Value::Array(resources));
         Value::Object(out)
     }
+}
+
+/// The attributes of a SearchRequest (RFC 7644 §3.4.3, RFC 9865's `cursor`).
+const SEARCH_ATTRIBUTES: [&str; 9] = ["schemas", "attributes", "excludedAttributes", "filter", "sortBy", "sortOrder", "startIndex", "count", "cursor"];
+
+/// A `filter` as given: one that is empty or blank asks for nothing and is refused (it
+/// does not mean "every resource").
+fn filter_text(f: &str) -> ScimResult<String> {
+    if f.trim().is_empty() {
+        return Err(ScimError::invalid_filter("filter is empty; leave it out to list every resource"));
+    }
+    Ok(f.to_owned())
 }
 
 /// An index-paged ListResponse.

@@ -1,8 +1,14 @@
 //! What users and groups share: the [`Resource`] trait, and the handlers written once for
 //! both — list and `.search` (filter, sort, index and cursor paging), get (with
-//! `If-None-Match`), create, PUT and PATCH (a write guarded by the version read, retried
-//! after a lost race unless `If-Match` pinned a version), DELETE — each answering with the
-//! projected document, its `ETag` and, for a create, its `Location`.
+//! `If-None-Match`), create, PUT and PATCH, DELETE — each answering with the projected
+//! document, its `ETag` and, for a create, its `Location`.
+//!
+//! A PUT or PATCH is written as the changes it makes to what was read, naming no version
+//! unless `If-Match` names one: concurrent writes of one object serialize on the store's
+//! single writer and all land. Only a change whose result depends on the values read (see
+//! `patch::apply`) names the version it read; when another write won the race it takes
+//! its turn (one at a time per object in this server) and is applied again to the new
+//! version.
 use super::context::{Ctx, ctx, if_match, if_none_match, not_modified, object_id, read_json, respond};
 use super::list::ListParams;
 use super::projection::Projection;
@@ -58,9 +64,15 @@ pub(super) trait Resource: Sized + Send + Sync + 'static {
     /// Reads a PATCH body (before the object is read).
     fn patch_request(body: Value) -> ScimResult<Self::Patch>;
 
-    /// One attempt of a write: `change` applied to `current`, guarded by its version.
-    /// `Ok(Err(_))` is the store's refusal (a lost race is retried).
-    fn write(st: &AppState, c: &Ctx, current: Self, change: &Change<Self::Patch>) -> impl Future<Output = ScimResult<Result<Self, StoreError>>> + Send;
+    /// One attempt of a write: `change` applied to `current`; `pinned` is the version
+    /// If-Match named. `Ok(Err(_))` is the store's refusal (a lost race is retried).
+    fn write(
+        st: &AppState,
+        c: &Ctx,
+        current: Self,
+        change: &Change<Self::Patch>,
+        pinned: Option<Version>,
+    ) -> impl Future<Output = ScimResult<Result<Self, StoreError>>> + Send;
 
     /// The answer to a write the store refused.
     fn write_error(e: StoreError) -> ScimError {
@@ -130,9 +142,11 @@ pub(super) async fn create<R: Resource>(State(st): St, Path(tenant): Path<String
     Ok(respond(StatusCode::CREATED, &body, Some(r.version()), Some(&location)))
 }
 
-/// Reads the object, writes `change` with the version read; retried when another write
-/// won the race (unless the client pinned a version with If-Match).
+/// Reads the object and writes `change`; a write that named the version it read and lost
+/// the race to another write (never one pinned by If-Match) takes its turn and is applied
+/// again.
 async fn write_with_retries<R: Resource>(st: &AppState, c: &Ctx, id: ObjectId, pinned: Option<Version>, change: &Change<R::Patch>) -> ScimResult<R> {
+    let mut turn = None;
     for _ in 0..WRITE_RETRIES {
         let cur = live::<R>(st, c.tenant, id).await?;
         if let Some(v) = pinned
@@ -140,8 +154,12 @@ async fn write_with_retries<R: Resource>(st: &AppState, c: &Ctx, id: ObjectId, p
         {
             return Err(ScimError::precondition_failed(format!("{} {id} has version {}, not {v}", R::KIND, cur.version())));
         }
-        match R::write(st, c, cur, change).await? {
-            Err(StoreError::VersionMismatch { .. }) if pinned.is_none() => continue,
+        match R::write(st, c, cur, change, pinned).await? {
+            Err(StoreError::VersionMismatch { .. }) if pinned.is_none() => {
+                if turn.is_none() {
+                    turn = Some(st.turns.take(c.tenant, id).await);
+                }
+            }
             Err(e) => return Err(R::write_error(e)),
             Ok(r) => return Ok(r),
         }

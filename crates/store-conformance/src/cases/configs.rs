@@ -2,7 +2,9 @@
 //! state (escrows included) and the notices of job changes.
 use crate::Fixture;
 use crate::support::*;
-use tenantsync_domain::{ChangeCursor, Clock, ExecutionState, ObjectId, ObjectKind, PartnerSettings, QuarantineReason, SyncConfigId, SyncConfiguration, TenantId};
+use tenantsync_domain::{
+    ChangeCursor, Clock, ExecutionState, ObjectId, ObjectKind, PartnerSettings, QuarantineReason, SyncConfigId, SyncConfiguration, TenantId,
+};
 use tenantsync_store::{CycleCounters, CycleExecution, Escrow, JobNotice, JobState, JobStatusCode};
 use tokio::sync::broadcast;
 

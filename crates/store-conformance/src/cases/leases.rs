@@ -28,8 +28,11 @@ pub async fn a_lease_of_another_store_on_the_same_storage_excludes(f: Fixture) {
     let lease = other.try_lease_job(a.config.id).await.unwrap().expect("granted to the other store");
     assert!(f.store.try_lease_job(a.config.id).await.unwrap().is_none(), "held by another process");
     drop(lease);
-    within("the other process's lease to end", async {
-        while f.store.try_lease_job(a.config.id).await.unwrap().is_none() {
+    let _held = within("the other process's lease to end", async {
+        loop {
+            if let Some(lease) = f.store.try_lease_job(a.config.id).await.unwrap() {
+                return lease;
+            }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     })

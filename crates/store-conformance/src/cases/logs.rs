@@ -114,7 +114,7 @@ async fn check_all(f: &Fixture, s: &Setup) {
 pub async fn every_query_answers_what_the_records_say(f: Fixture) {
     let mut s = setup(&f).await;
     // Large commits, then small ones.
-    write(&f, &mut s, 0..600, 600, ).await;
+    write(&f, &mut s, 0..600, 600).await;
     write(&f, &mut s, 600..640, 3).await;
     check_all(&f, &s).await;
     // Object queries find records by target too.

@@ -4,6 +4,7 @@ pub mod bulk;
 pub mod commits;
 pub mod concurrency;
 pub mod configs;
+pub mod counts;
 pub mod etag;
 pub mod feed;
 pub mod groups;

@@ -1,0 +1,111 @@
+//! What is particular to the PostgreSQL store.
+use crate::cluster::{cluster, fresh_schema};
+use tenantsync_store::{Store, StoreError};
+use tenantsync_store_postgres::{PgStore, REFERENCE_TABLES};
+
+async fn connect(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    client
+}
+
+/// Ready for distribution by tenant (Citus): every table but the reference tables has a
+/// primary key starting with `tenant_id`, every unique index of it too, and every foreign
+/// key starts with `tenant_id` on both sides (it never reaches another tenant's rows).
+#[tokio::test]
+async fn every_table_is_keyed_by_tenant() {
+    let (schema, url) = fresh_schema().await;
+    PgStore::open(&url).await.unwrap();
+    let client = connect(&cluster().url).await;
+    let tables: Vec<String> = client
+        .query("SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'", &[&schema])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(tables.len() >= 10, "{tables:?}");
+    let mut broken = Vec::new();
+    for table in &tables {
+        if REFERENCE_TABLES.contains(&table.as_str()) {
+            continue;
+        }
+        // Unique indexes (the primary key among them): the first column.
+        let uniques = client
+            .query(
+                "SELECT i.indexrelid::regclass::text, (SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = i.indrelid AND a.attnum = i.indkey[0]) \
+                 FROM pg_index i WHERE i.indrelid = ($1 || '.' || $2)::regclass AND i.indisunique",
+                &[&schema, table],
+            )
+            .await
+            .unwrap();
+        assert!(uniques.iter().any(|r| r.get::<_, String>(0).ends_with("_pkey")), "{table} has no primary key");
+        for r in &uniques {
+            if r.get::<_, Option<String>>(1).as_deref() != Some("tenant_id") {
+                broken.push(format!("{table}: unique index {} does not start with tenant_id", r.get::<_, String>(0)));
+            }
+        }
+        // Foreign keys: tenant_id first on both sides.
+        let fks = client
+            .query(
+                "SELECT conname::text, (SELECT attname::text FROM pg_attribute WHERE attrelid = conrelid AND attnum = conkey[1]), \
+                 (SELECT attname::text FROM pg_attribute WHERE attrelid = confrelid AND attnum = confkey[1]) \
+                 FROM pg_constraint WHERE conrelid = ($1 || '.' || $2)::regclass AND contype = 'f'",
+                &[&schema, table],
+            )
+            .await
+            .unwrap();
+        for r in &fks {
+            let (name, from, to): (String, String, String) = (r.get(0), r.get(1), r.get(2));
+            if from != "tenant_id" || to != "tenant_id" {
+                broken.push(format!("{table}: foreign key {name} goes from {from} to {to}"));
+            }
+        }
+    }
+    assert!(broken.is_empty(), "tables not ready for distribution by tenant:\n{}", broken.join("\n"));
+}
+
+/// A database written by a newer tenantsync is refused, and left as it is.
+#[tokio::test]
+async fn a_newer_schema_is_refused() {
+    let (schema, url) = fresh_schema().await;
+    PgStore::open(&url).await.unwrap();
+    let client = connect(&cluster().url).await;
+    client.execute(&format!("INSERT INTO {schema}.schema_versions (version, applied_ms) VALUES (999, 0)"), &[]).await.unwrap();
+    let err = PgStore::open(&url).await.unwrap_err();
+    assert_eq!(err, StoreError::SchemaTooNew { found: 999, supported: tenantsync_store_postgres::schema_version() });
+}
+
+/// Opening twice migrates once; a second store finds the schema current.
+#[tokio::test]
+async fn opening_again_keeps_the_data() {
+    let (_, url) = fresh_schema().await;
+    let store = PgStore::open(&url).await.unwrap();
+    let t = store.create_tenant(tenantsync_domain::NewTenant::new("T", "t.example").unwrap()).await.unwrap();
+    let again = PgStore::open(&url).await.unwrap();
+    assert_eq!(again.get_tenant(t.id).await.unwrap(), t);
+}
+
+/// An unreachable server: a clear error naming the URL, never its password.
+#[tokio::test]
+async fn an_unreachable_server_is_named_without_its_password() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("postgres://ts:hunter2@127.0.0.1:{port}/ts?connect_timeout=5");
+    let err = PgStore::open(&url).await.unwrap_err();
+    assert_eq!(err.code(), "store_unreachable");
+    let text = err.to_string();
+    assert!(text.contains(&format!("postgres://ts@127.0.0.1:{port}/ts")), "{text}");
+    assert!(!text.contains("hunter2"), "{text}");
+}
+
+/// Wrong credentials: refused at start, with the server's reason, without the password.
+#[tokio::test]
+async fn a_wrong_password_is_refused_at_start() {
+    let url = cluster().url.clone();
+    let (head, tail) = url.split_once('@').unwrap();
+    let user = head.rsplit_once(':').unwrap().0;
+    let wrong = format!("{user}:wrong-password@{tail}");
+    let err = PgStore::open(&wrong).await.unwrap_err();
+    assert_eq!(err.code(), "store_unreachable");
+    assert!(!err.to_string().contains("wrong-password"), "{err}");
+}

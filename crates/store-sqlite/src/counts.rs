@@ -1,0 +1,148 @@
+//! Each tenant's object counts: live and soft-deleted users and groups, four columns of
+//! its `tenants` row (migration 9). The write path keeps them as it keeps the change head:
+//! every create, soft delete, restore and hard delete adds to its transaction's
+//! [`Counts`], written with the head when the transaction commits, dropped when it rolls
+//! back. An unfiltered listing reads its total here, in O(1), instead of counting the
+//! tenant (a `count(*)` took a page of 100 users from 1,290 requests/s at 10,000 users to
+//! 43 at 356,000).
+use rusqlite::{Connection, params};
+use tenantsync_domain::ObjectKind;
+use tenantsync_store::Visibility;
+
+/// Changes of the counts not yet written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    users: i64,
+    deleted_users: i64,
+    groups: i64,
+    deleted_groups: i64,
+}
+
+impl Counts {
+    fn add(&mut self, kind: ObjectKind, live: i64, deleted: i64) {
+        let (l, d) = match kind {
+            ObjectKind::User => (&mut self.users, &mut self.deleted_users),
+            ObjectKind::Group => (&mut self.groups, &mut self.deleted_groups),
+        };
+        *l += live;
+        *d += deleted;
+    }
+
+    pub fn created(&mut self, kind: ObjectKind) {
+        self.add(kind, 1, 0);
+    }
+
+    pub fn soft_deleted(&mut self, kind: ObjectKind) {
+        self.add(kind, -1, 1);
+    }
+
+    pub fn restored(&mut self, kind: ObjectKind) {
+        self.add(kind, 1, -1);
+    }
+
+    /// `deleted`: whether the object was soft-deleted when it went.
+    pub fn hard_deleted(&mut self, kind: ObjectKind, deleted: bool) {
+        if deleted { self.add(kind, 0, -1) } else { self.add(kind, -1, 0) }
+    }
+
+    /// Adds the changes to the tenant's row (nothing when there are none).
+    pub fn write(&self, conn: &Connection, tenant: &[u8; 16]) -> rusqlite::Result<()> {
+        if *self == Counts::default() {
+            return Ok(());
+        }
+        conn.prepare_cached(
+            "UPDATE tenants SET live_users = live_users + ?1, deleted_users = deleted_users + ?2, \
+             live_groups = live_groups + ?3, deleted_groups = deleted_groups + ?4 WHERE id = ?5",
+        )?
+        .execute(params![self.users, self.deleted_users, self.groups, self.deleted_groups, tenant])?;
+        Ok(())
+    }
+}
+
+/// The statement reading a count of `kind` for `visibility`; its one parameter is the
+/// tenant. No row: no such tenant.
+pub fn select(kind: ObjectKind, visibility: Visibility) -> &'static str {
+    match (kind, visibility) {
+        (ObjectKind::User, Visibility::Active) => "SELECT live_users FROM tenants WHERE id = ?",
+        (ObjectKind::User, Visibility::Deleted) => "SELECT deleted_users FROM tenants WHERE id = ?",
+        (ObjectKind::User, Visibility::All) => "SELECT live_users + deleted_users FROM tenants WHERE id = ?",
+        (ObjectKind::Group, Visibility::Active) => "SELECT live_groups FROM tenants WHERE id = ?",
+        (ObjectKind::Group, Visibility::Deleted) => "SELECT deleted_groups FROM tenants WHERE id = ?",
+        (ObjectKind::Group, Visibility::All) => "SELECT live_groups + deleted_groups FROM tenants WHERE id = ?",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::SqliteStore;
+    use tenantsync_domain::{GroupAttributes, NewGroup, NewTenant, NewUser, ObjectId, Upn};
+    use tenantsync_store::{ObjectQuery, Store, Visibility, WriteOp};
+
+    /// The total of an unfiltered page is read from the kept counts, not counted: a row
+    /// written behind the write path's back is not in it, while a filtered total, which is
+    /// counted, sees it.
+    #[tokio::test]
+    async fn an_unfiltered_total_is_read_not_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let t = store.create_tenant(NewTenant::new("T", "t.example").unwrap()).await.unwrap();
+        for i in 0..3 {
+            store.create_user(t.id, NewUser::new(Upn::parse(&format!("u{i}@t.example")).unwrap())).await.unwrap();
+        }
+        let g = store.create_group(t.id, NewGroup::new(GroupAttributes::new("G").unwrap())).await.unwrap();
+        store.apply_one(t.id, WriteOp::SoftDeleteGroup { id: g.id, if_match: None }).await.unwrap();
+        let page = ObjectQuery { limit: 1, offset: 1, ..ObjectQuery::default() };
+        assert_eq!(store.query_users(t.id, &page).await.unwrap().total, Some(3));
+        assert_eq!(store.query_groups(t.id, &page).await.unwrap().total, Some(0));
+        assert_eq!(store.count_users(t.id, Visibility::All).await.unwrap(), 3);
+
+        let raw = rusqlite::Connection::open(store.path()).unwrap();
+        raw.execute(
+            "INSERT INTO users (tenant_id, id, upn, account_enabled, user_type, version, created_ms, modified_ms) VALUES (?1, ?2, 'x@t.example', 1, 0, 1, 0, 0)",
+            rusqlite::params![t.id.as_bytes(), ObjectId::new().as_bytes()],
+        )
+        .unwrap();
+        assert_eq!(store.query_users(t.id, &page).await.unwrap().total, Some(3), "read from the counts");
+        let all = ObjectQuery { filter: Some(tenantsync_store::Filter::Const(true)), ..page };
+        assert_eq!(store.query_users(t.id, &all).await.unwrap().total, Some(4), "a filter is counted");
+    }
+
+    /// A database written before version 11 gets its counts from the migration.
+    #[tokio::test]
+    async fn the_migration_counts_what_is_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let (t, other) = {
+            let store = SqliteStore::open(dir.path()).unwrap();
+            let t = store.create_tenant(NewTenant::new("T", "t.example").unwrap()).await.unwrap().id;
+            let other = store.create_tenant(NewTenant::new("O", "o.example").unwrap()).await.unwrap().id;
+            for i in 0..4 {
+                let u = store.create_user(t, NewUser::new(Upn::parse(&format!("u{i}@t.example")).unwrap())).await.unwrap();
+                if i % 2 == 0 {
+                    store.apply_one(t, WriteOp::SoftDeleteUser { id: u.id, if_match: None }).await.unwrap();
+                }
+            }
+            store.create_group(t, NewGroup::new(GroupAttributes::new("G").unwrap())).await.unwrap();
+            (t, other)
+        };
+        let raw = rusqlite::Connection::open(dir.path().join(crate::DB_FILE)).unwrap();
+        raw.execute_batch(
+            "ALTER TABLE tenants DROP COLUMN live_users; ALTER TABLE tenants DROP COLUMN deleted_users; \
+             ALTER TABLE tenants DROP COLUMN live_groups; ALTER TABLE tenants DROP COLUMN deleted_groups; DROP TABLE bare_user_names; PRAGMA user_version = 10;",
+        )
+        .unwrap();
+        drop(raw);
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let counts = |t| {
+            let store = &store;
+            async move {
+                let mut out = Vec::new();
+                for v in [Visibility::Active, Visibility::Deleted] {
+                    out.push((store.count_users(t, v).await.unwrap(), store.count_groups(t, v).await.unwrap()));
+                }
+                out
+            }
+        };
+        assert_eq!(counts(t).await, [(2, 1), (2, 0)]);
+        assert_eq!(counts(other).await, [(0, 0), (0, 0)]);
+    }
+}
