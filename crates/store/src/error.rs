@@ -89,7 +89,7 @@ tenantsync_domain::error_table! {
         SyncConfigNotFound => "sync_configuration_not_found", 404, "no sync configuration with that id or pair";
         SyncConfigExists => "sync_configuration_conflict", 409, "a sync configuration for that source → target pair exists";
         Closed => "store_closed", 503, "the store was shut down";
-        Busy => "store_busy", 503, "another process held the database's write lock longer than the store waits (`TENANTSYNC_BUSY_TIMEOUT_MS`, default 30 s); retry (over SCIM: 503 with `Retry-After`)";
+        Busy => "store_busy", 503, "another process held the database's write lock longer than the store waits (`TENANTSYNC_BUSY_TIMEOUT_MS`, default 30 s), or on PostgreSQL a deadlock or serialization conflict; retry (over SCIM: 503 with `Retry-After`)";
         Corrupt => "corrupt_database", 500, "a database file fails SQLite's integrity check (`restore` refuses it and writes nothing)";
         NotABackup => "not_a_backup", 400, "`restore` of a file that is not a tenantsync database (not SQLite, or another application's)";
         DestinationExists => "destination_exists", 409, "`backup` to a file that exists, or `restore` into a data directory that is not empty: nothing is overwritten";
