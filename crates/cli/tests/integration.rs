@@ -19,3 +19,4 @@ mod serve_logs;
 mod sync;
 mod sync_crash;
 mod tokens;
+mod workers;

@@ -37,6 +37,7 @@
 //! add its name to the list in [`__conformance_case_list`].
 
 pub mod cases;
+pub mod pg_cluster;
 pub mod support;
 
 use std::future::Future;
