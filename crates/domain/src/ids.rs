@@ -4,27 +4,31 @@ use std::fmt;
 use std::str::FromStr;
 use uuid::Uuid;
 
+/// Defines a UUIDv7 id type: `Copy`, ordered, serialized as its hyphenated text, parsed
+/// with `invalid_id`. Other crates of the workspace define theirs with it too (they need
+/// `serde` as a dependency for the derives).
+#[macro_export]
 macro_rules! uuid_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
         #[serde(transparent)]
-        pub struct $name(pub Uuid);
+        pub struct $name(pub $crate::__private::Uuid);
 
         impl $name {
             /// A new, time-ordered (UUIDv7) id: consecutive ids sort in creation order,
             /// which keeps B-tree inserts at the right edge of the index.
             pub fn new() -> Self {
-                Self(Uuid::now_v7())
+                Self($crate::__private::Uuid::now_v7())
             }
-            pub fn as_uuid(&self) -> &Uuid {
+            pub fn as_uuid(&self) -> &$crate::__private::Uuid {
                 &self.0
             }
             pub fn as_bytes(&self) -> &[u8; 16] {
                 self.0.as_bytes()
             }
             pub fn from_bytes(bytes: [u8; 16]) -> Self {
-                Self(Uuid::from_bytes(bytes))
+                Self($crate::__private::Uuid::from_bytes(bytes))
             }
         }
 
@@ -34,24 +38,22 @@ macro_rules! uuid_id {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                self.0.hyphenated().fmt(f)
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Display::fmt(&self.0.hyphenated(), f)
             }
         }
 
-        impl FromStr for $name {
-            type Err = DomainError;
+        impl std::str::FromStr for $name {
+            type Err = $crate::DomainError;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
-                Uuid::parse_str(s.trim())
+                $crate::__private::Uuid::parse_str(s.trim())
                     .map(Self)
-                    .map_err(|_| DomainError::InvalidId { value: s.to_owned() })
+                    .map_err(|_| $crate::DomainError::InvalidId { value: s.to_owned() })
             }
         }
     };
 }
-
-pub(crate) use uuid_id;
 
 uuid_id!(
     /// The id of a tenant.

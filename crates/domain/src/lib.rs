@@ -34,4 +34,9 @@ pub use sync::{
     ScopingFilterGroup, ScopingOperand, SyncConfigId, SyncConfiguration, SyncScope, TargetActions, default_group_mappings, default_user_mappings,
 };
 pub use tenant::{DEFAULT_SOFT_DELETE_RETENTION_DAYS, NewTenant, Tenant};
+/// What the exported macros need, not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use uuid::Uuid;
+}
 pub use user::{EXTENSION_MAX_LEN, EXTENSION_MAX_VALUES, NewUser, Origin, User, UserAttributes, UserPatch, UserRef, UserType};

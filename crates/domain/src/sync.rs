@@ -4,12 +4,9 @@
 //! only runs if the target allows inbound sync from the source and both sides allow
 //! automatic redemption ([`PartnerSettings`]), as in Entra's cross-tenant access settings.
 use crate::QuarantineReason;
-use crate::ids::uuid_id;
+use crate::uuid_id;
 use crate::{DomainError, ObjectId, TenantId};
 use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
-use uuid::Uuid;
 
 uuid_id!(
     /// The id of a sync configuration (one per source → target pair).

@@ -81,6 +81,19 @@ impl Engine {
         Compiled::new(config.clone()).map(|_| ())
     }
 
+    /// Entra's "test connection" for a configuration from `source` to `target`, saved or
+    /// not: both tenants exist, they differ, and their access settings allow the sync
+    /// (the policy check, naming each missing setting).
+    pub async fn test_connection(&self, source: tenantsync_domain::TenantId, target: tenantsync_domain::TenantId) -> Result<(), EngineError> {
+        if source == target {
+            return Err(EngineError::SameTenant);
+        }
+        let probe = SyncConfiguration::new("test connection", source, target).map_err(|e| EngineError::Store(e.into()))?;
+        self.store().get_tenant(source).await?;
+        self.store().get_tenant(target).await?;
+        policy::check(self.store().as_ref(), &probe).await
+    }
+
     /// Validates and stores a new configuration. Like Entra's "test connection", it is
     /// refused when the tenants' access settings do not allow the sync (the policy
     /// check), naming each missing setting.

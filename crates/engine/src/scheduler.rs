@@ -7,8 +7,8 @@
 use crate::metrics::{self, CycleKind, Heard, JobMetrics, Ran};
 use crate::{Engine, EngineError};
 use std::collections::{BTreeSet, HashMap};
-use std::hash::BuildHasher;
 use std::future::Future;
+use std::hash::BuildHasher;
 use std::time::Duration;
 use tenantsync_domain::{ChangeCursor, SyncConfigId, TenantId};
 use tenantsync_store::{CommitNotice, JobNotice, JobStatusCode};
@@ -233,7 +233,8 @@ pub async fn run(
     }
 }
 
-/// Purges the provisioning logs older than `keep`; a failure is logged, not fatal.
+/// Purges the provisioning logs older than `keep`, and the admin API's audit records with
+/// them (they share the retention); a failure is logged, not fatal.
 async fn purge_logs(store: &dyn tenantsync_store::SyncStore, now: jiff::Timestamp, keep: Duration) {
     let keep = jiff::SignedDuration::try_from(keep).unwrap_or(jiff::SignedDuration::MAX);
     let cutoff = now.checked_sub(keep).unwrap_or(jiff::Timestamp::MIN);
@@ -241,5 +242,10 @@ async fn purge_logs(store: &dyn tenantsync_store::SyncStore, now: jiff::Timestam
         Ok(0) => {}
         Ok(n) => tracing::info!(purged = n, %cutoff, "provisioning logs past retention purged"),
         Err(e) => tracing::warn!(code = e.code(), error = %e, "purging provisioning logs failed"),
+    }
+    match store.purge_audit_records(cutoff).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(purged = n, %cutoff, "admin audit records past retention purged"),
+        Err(e) => tracing::warn!(code = e.code(), error = %e, "purging admin audit records failed"),
     }
 }

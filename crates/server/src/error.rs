@@ -25,6 +25,7 @@ pub enum ScimCode {
     TooLarge,
     RequestTimeout,
     Unauthorized,
+    Forbidden,
     MethodNotAllowed,
     NotImplemented,
     RateLimited,
@@ -45,6 +46,7 @@ tenantsync_domain::error_table! {
         TooLarge => "too_large", 413, "a request body over the configured limit, or a Bulk request of more than 1,000 operations (`tooLarge`)";
         RequestTimeout => "request_timeout", 408, "the request body did not arrive within the body-read timeout (`serve --body-read-timeout`); the connection is closed";
         Unauthorized => "unauthorized", 401, "no bearer token, or one that is unknown, expired or revoked (a token used on another tenant gets `tenant_not_found`, 404, whether or not that tenant exists)";
+        Forbidden => "forbidden", 403, "a write (POST, PUT, PATCH, DELETE, Bulk) with a token of role `reader`, which only reads (`.search` is a read)";
         MethodNotAllowed => "method_not_allowed", 405, "a method the endpoint does not support";
         NotImplemented => "not_implemented", 501, "an optional SCIM feature tenantsync does not offer (named in the detail)";
         RateLimited => "rate_limited", 429, "too many requests for this token (with `Retry-After`)";
@@ -68,6 +70,7 @@ impl ScimCode {
             ScimCode::TooLarge => Some("tooLarge"),
             ScimCode::RequestTimeout
             | ScimCode::Unauthorized
+            | ScimCode::Forbidden
             | ScimCode::MethodNotAllowed
             | ScimCode::NotImplemented
             | ScimCode::RateLimited

@@ -114,3 +114,69 @@ async fn discovery_me_bulk_and_unknown_paths() {
     let r = s.call("GET", "/0b7f1c2e-0000-4000-8000-000000000000", None).await;
     assert_eq!(r.error(), (404, None, "not_found".into()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_on_scim_readers_read_admin_and_scim_tokens_write() {
+    use tenantsync_store::TokenRole;
+    let s = Server::start().await;
+    let token = |role: TokenRole| {
+        let issued = tenantsync_server::auth::issue(s.tenant.id, format!("{role:?}"), role, None).unwrap();
+        let store = s.store.clone();
+        async move {
+            store.create_token(issued.record).await.unwrap();
+            issued.token
+        }
+    };
+    let (reader, admin) = (token(TokenRole::Reader).await, token(TokenRole::Admin).await);
+    let alice = s.create_user(user("alice@contoso.example")).await;
+    let id = alice["id"].as_str().unwrap();
+    let base = "/scim/v2/contoso.example";
+    // Reads, `.search` included, are for every role.
+    for (method, path, body) in [
+        ("GET", format!("{base}/Users"), None),
+        ("GET", format!("{base}/Users/{id}"), None),
+        ("POST", format!("{base}/Users/.search"), Some(json!({"filter": "userName sw \"a\""}))),
+        ("POST", format!("{base}/.search"), Some(json!({}))),
+        ("GET", format!("{base}/Schemas"), None),
+    ] {
+        for t in [&reader, &admin, &s.token] {
+            let r = s.raw(method, &path, Some(t), body.as_ref().map(|b| b.to_string()).as_deref(), &[]).await;
+            assert_eq!(r.status, 200, "{method} {path}: {}", r.body);
+        }
+    }
+    // Writes: a reader gets SCIM's 403 and nothing changes.
+    let bulk = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": [
+        {"method": "POST", "path": "/Users", "bulkId": "b", "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "bulk@contoso.example"}}]});
+    let writes = [
+        ("POST", format!("{base}/Users"), Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "bob@contoso.example"}))),
+        (
+            "PATCH",
+            format!("{base}/Users/{id}"),
+            Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "path": "title", "value": "x"}]})),
+        ),
+        (
+            "PUT",
+            format!("{base}/Users/{id}"),
+            Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "alice@contoso.example", "title": "y"})),
+        ),
+        ("POST", format!("{base}/Bulk"), Some(bulk)),
+        ("DELETE", format!("{base}/Users/{id}"), None),
+    ];
+    for (method, path, body) in &writes {
+        let r = s.raw(method, path, Some(&reader), body.as_ref().map(|b| b.to_string()).as_deref(), &[]).await;
+        assert_eq!(r.error(), (403, None, "forbidden".into()), "{method} {path}: {}", r.body);
+        assert_eq!(r.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error");
+        assert_eq!(r.body["status"], "403");
+    }
+    let now = s.call("GET", &format!("/Users/{id}"), None).await;
+    assert_eq!((now.body["meta"]["version"].clone(), now.body.get("title")), (alice["meta"]["version"].clone(), None), "the reader wrote nothing");
+    assert_eq!(s.call("GET", "/Users", None).await.body["totalResults"], 1);
+    // Admin and SCIM tokens write.
+    for t in [&admin, &s.token] {
+        for (method, path, body) in &writes[..4] {
+            let r = s.raw(method, path, Some(t), body.as_ref().map(|b| b.to_string()).as_deref(), &[]).await;
+            assert!(r.status < 300 || r.status == 409, "{method} {path}: {} {}", r.status, r.body);
+        }
+    }
+    assert_eq!(s.raw("DELETE", &format!("{base}/Users/{id}"), Some(&admin), None, &[]).await.status, 204);
+}

@@ -28,9 +28,9 @@
 //! [`FixedClock`] standing at [`start`]; the store must take every timestamp it writes
 //! from that clock. The calling crate needs `tokio` with the `macros` and
 //! `rt-multi-thread` features. The macro defines modules named `tenants`, `users`,
-//! `etag`, `lifecycle`, `groups`, `batches`, `feed`, `bulk`, `query`, `counts`, `concurrency`,
-//! `configs`, `commits`, `writer`, `leases` and `logs` where it is invoked (each does
-//! `use super::*`), so invoke it in a module without items of those
+//! `etag`, `lifecycle`, `groups`, `batches`, `feed`, `bulk`, `query`, `admin`, `counts`,
+//! `concurrency`, `configs`, `commits`, `writer`, `leases` and `logs` where it is invoked
+//! (each does `use super::*`), so invoke it in a module without items of those
 //! names.
 //!
 //! Adding a case: write `pub async fn name(f: Fixture)` in a module under `cases` and
@@ -52,6 +52,8 @@ pub type Reopen = Box<dyn Fn() -> Pin<Box<dyn Future<Output = Arc<dyn SyncStore>
 
 /// A fresh, empty store for one test case.
 pub struct Fixture {
+    /// The store under test: its directory ([`tenantsync_store::Store`]) and its sync and
+    /// admin state ([`SyncStore`]).
     pub store: Arc<dyn SyncStore>,
     /// The clock the store takes its timestamps from.
     pub clock: Arc<FixedClock>,
@@ -218,6 +220,13 @@ macro_rules! __conformance_case_list {
                 extension_attribute_filters,
                 fields_of_the_other_kind_are_unsupported_query,
                 tokens_store_hashes_list_and_revoke,
+            }
+            admin {
+                audit_commits_with_its_write_or_not_at_all,
+                audit_pages_newest_first_per_tenant_and_purges,
+                admin_objects_are_per_tenant_and_audited,
+                provisioning_log_pages_filter_and_continue,
+                partner_rows_are_listed_and_deleted,
             }
             counts {
                 counts_follow_every_write,

@@ -11,13 +11,8 @@ pub fn url() -> &'static str {
     URL.get_or_init(|| {
         let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.ci/pg-cluster");
         let dir = std::env::temp_dir().join(format!("tenantsync-pg-{}", std::process::id()));
-        let out = std::process::Command::new("bash")
-            .arg(script)
-            .arg("start")
-            .arg(&dir)
-            .arg(std::process::id().to_string())
-            .output()
-            .expect("run .ci/pg-cluster");
+        let out =
+            std::process::Command::new("bash").arg(script).arg("start").arg(&dir).arg(std::process::id().to_string()).output().expect("run .ci/pg-cluster");
         assert!(out.status.success(), "the PostgreSQL test cluster did not start:\n{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
     })

@@ -193,6 +193,7 @@ CREATE TABLE provisioning_logs (
     status    smallint NOT NULL,            -- 0 success, 1 failure, 2 skipped, 3 warning
     source_id uuid NOT NULL,
     target_id uuid,
+    action    text NOT NULL,                -- ProvisioningAction, as in the JSON
     body      text NOT NULL,                -- JSON ProvisioningLog
     PRIMARY KEY (tenant_id, id)
 );
@@ -208,4 +209,27 @@ CREATE TABLE bare_user_names (
     tenant_id uuid NOT NULL,
     user_id   uuid NOT NULL,
     PRIMARY KEY (tenant_id, user_id)
+);
+
+-- The admin API's audit log (Graph's directoryAudits): one row per write made through
+-- the admin API, committed with the write where the store can. Read per tenant, newest
+-- first; purged with the provisioning logs' retention.
+CREATE TABLE audit_log (
+    tenant_id uuid NOT NULL REFERENCES tenants (tenant_id),
+    at_ms     bigint NOT NULL,
+    id        uuid NOT NULL,
+    body      text NOT NULL,                -- JSON AuditRecord
+    PRIMARY KEY (tenant_id, at_ms, id)
+);
+CREATE INDEX audit_log_time ON audit_log (at_ms);
+
+-- Documents of admin API resources without a domain counterpart (a service principal of
+-- the cross-tenant sync template). Few per tenant.
+CREATE TABLE admin_objects (
+    tenant_id  uuid NOT NULL REFERENCES tenants (tenant_id),
+    kind       text COLLATE "C" NOT NULL,
+    id         uuid NOT NULL,
+    created_ms bigint NOT NULL,
+    body       text NOT NULL,               -- JSON, the API's own shape
+    PRIMARY KEY (tenant_id, kind, id)
 );

@@ -12,9 +12,11 @@
 //!
 //! Why tokio-postgres and not sqlx: see ARCHITECTURE.md ("PostgreSQL driver").
 
+mod admin;
 mod bulk;
 mod counts;
 mod lease;
+mod logs;
 mod notify;
 mod query;
 mod reads;

@@ -8,12 +8,11 @@ use crate::schema::{pg_err, unique_violation};
 use crate::write::Tx;
 use async_trait::async_trait;
 use jiff::Timestamp;
-use tenantsync_domain::{PartnerSettings, SyncConfigId, SyncConfiguration, TenantId};
+use tenantsync_domain::{ObjectId, PartnerSettings, SyncConfigId, SyncConfiguration, TenantId};
 use tenantsync_store::{
-    JobLease, JobNotice, JobState, LogQuery, ProvisioningAction, ProvisioningLog, ProvisioningStatus, Result, Store, StoreError, SyncStore, SyncWriter,
-    WriteOp, WriteOutcome,
+    AdminObjectKind, AuditPage, AuditQuery, AuditRecord, JobLease, JobNotice, JobState, LogPage, LogQuery, ProvisioningAction, ProvisioningLog,
+    ProvisioningStatus, Result, Store, StoreError, SyncStore, SyncWriter, WriteOp, WriteOutcome,
 };
-use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 fn json<T: serde::Serialize>(v: &T) -> Result<String> {
@@ -28,7 +27,15 @@ fn not_found(id: SyncConfigId) -> StoreError {
     StoreError::SyncConfigNotFound { id: id.to_string() }
 }
 
-fn status_code(s: ProvisioningStatus) -> i16 {
+/// A record's action as the `action` column holds it (its JSON name).
+pub(crate) fn action_name(a: ProvisioningAction) -> Result<String> {
+    match serde_json::to_value(a) {
+        Ok(serde_json::Value::String(s)) => Ok(s),
+        _ => Err(StoreError::Internal { message: "a provisioning action without a name".into() }),
+    }
+}
+
+pub(crate) fn status_code(s: ProvisioningStatus) -> i16 {
     match s {
         ProvisioningStatus::Success => 0,
         ProvisioningStatus::Failure => 1,
@@ -189,45 +196,74 @@ impl SyncStore for PgStore {
     }
 
     async fn provisioning_logs(&self, q: &LogQuery) -> Result<Vec<ProvisioningLog>> {
-        let mut sql = String::from("SELECT config_id, body FROM provisioning_logs WHERE true");
-        let mut params: Vec<Box<dyn ToSql + Sync + Send>> = Vec::new();
-        let mut bind = |sql: &mut String, clause: &str, v: Box<dyn ToSql + Sync + Send>| {
-            params.push(v);
-            sql.push_str(&format!(" AND {clause} ${}", params.len()));
-        };
-        if let Some(c) = q.config_id {
-            bind(&mut sql, "config_id =", Box::new(c.0));
-        }
-        if let Some(t) = q.since {
-            bind(&mut sql, "at_ms >=", Box::new(t.as_millisecond()));
-        }
-        if let Some(t) = q.until {
-            bind(&mut sql, "at_ms <", Box::new(t.as_millisecond()));
-        }
-        if let Some(s) = q.status {
-            bind(&mut sql, "status =", Box::new(status_code(s)));
-        }
-        if let Some(o) = q.object_id {
-            params.push(Box::new(o.0));
-            let n = params.len();
-            sql.push_str(&format!(" AND (source_id = ${n} OR target_id = ${n})"));
-        }
-        params.push(Box::new(i64::from(q.limit.max(1))));
-        sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", params.len()));
-        let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect();
-        let rows = self.query(&sql, &refs).await?;
-        rows.iter()
-            .map(|r| {
-                let config = SyncConfigId(r.try_get(0).map_err(pg_err)?);
-                let mut log: ProvisioningLog = serde_json::from_str(r.try_get::<_, &str>(1).map_err(pg_err)?).map_err(|_| rows::corrupt("provisioning log"))?;
-                log.config_id = config;
-                Ok(log)
-            })
-            .collect()
+        Ok(self.provisioning_log_page(q).await?.records)
+    }
+
+    async fn provisioning_log_page(&self, q: &LogQuery) -> Result<LogPage> {
+        crate::logs::page(self, q).await
     }
 
     async fn purge_provisioning_logs(&self, cutoff: Timestamp) -> Result<u64> {
         self.execute("DELETE FROM provisioning_logs WHERE at_ms < $1", &[&cutoff.as_millisecond()]).await
+    }
+
+    async fn partner_settings_list(&self, tenant: TenantId) -> Result<Vec<(TenantId, PartnerSettings)>> {
+        let rows = self
+            .query(
+                "SELECT partner_id, settings FROM partner_settings WHERE tenant_id = $1 AND partner_id <> $2 ORDER BY partner_id",
+                &[&tenant.0, &Uuid::nil()],
+            )
+            .await?;
+        if rows.is_empty() {
+            self.check_tenant(tenant).await?;
+        }
+        rows.iter().map(|r| Ok((TenantId(r.try_get(0).map_err(pg_err)?), parse(r.try_get::<_, &str>(1).map_err(pg_err)?)?))).collect()
+    }
+
+    async fn delete_partner_settings(&self, tenant: TenantId, partner: TenantId) -> Result<bool> {
+        let n = self.execute("DELETE FROM partner_settings WHERE tenant_id = $1 AND partner_id = $2", &[&tenant.0, &partner.0]).await?;
+        if n > 0 {
+            self.notify_job(JobNotice::All).await;
+        }
+        Ok(n > 0)
+    }
+
+    async fn apply_audited(&self, tenant: TenantId, ops: Vec<WriteOp>, audit: AuditRecord) -> Result<Vec<WriteOutcome>> {
+        self.apply_audited_impl(tenant, ops, audit).await
+    }
+
+    async fn append_audit(&self, audit: AuditRecord) -> Result<()> {
+        self.append_audit_impl(audit).await
+    }
+
+    async fn audit_records(&self, tenant: TenantId, q: &AuditQuery) -> Result<AuditPage> {
+        self.audit_records_impl(tenant, q).await
+    }
+
+    async fn purge_audit_records(&self, cutoff: Timestamp) -> Result<u64> {
+        self.execute("DELETE FROM audit_log WHERE at_ms < $1", &[&cutoff.as_millisecond()]).await
+    }
+
+    async fn put_admin_object(&self, tenant: TenantId, kind: AdminObjectKind, id: ObjectId, body: String, audit: AuditRecord) -> Result<()> {
+        self.put_admin_object_impl(tenant, kind, id, body, audit).await
+    }
+
+    async fn admin_object(&self, tenant: TenantId, kind: AdminObjectKind, id: ObjectId) -> Result<Option<String>> {
+        let rows = self.query("SELECT body FROM admin_objects WHERE tenant_id = $1 AND kind = $2 AND id = $3", &[&tenant.0, &kind.as_str(), &id.0]).await?;
+        rows.first().map(first::<String>).transpose()
+    }
+
+    async fn admin_objects(&self, tenant: TenantId, kind: AdminObjectKind) -> Result<Vec<(ObjectId, String)>> {
+        let rows =
+            self.query("SELECT id, body FROM admin_objects WHERE tenant_id = $1 AND kind = $2 ORDER BY created_ms, id", &[&tenant.0, &kind.as_str()]).await?;
+        if rows.is_empty() {
+            self.check_tenant(tenant).await?;
+        }
+        rows.iter().map(|r| Ok((ObjectId(r.try_get(0).map_err(pg_err)?), r.try_get(1).map_err(pg_err)?))).collect()
+    }
+
+    async fn delete_admin_object(&self, tenant: TenantId, kind: AdminObjectKind, id: ObjectId, audit: AuditRecord) -> Result<bool> {
+        self.delete_admin_object_impl(tenant, kind, id, audit).await
     }
 }
 
@@ -278,7 +314,9 @@ async fn insert_logs(tx: &Tx<'_>, config: SyncConfigId, logs: &[ProvisioningLog]
     let mut source = Vec::with_capacity(logs.len());
     let mut target: Vec<Option<Uuid>> = Vec::with_capacity(logs.len());
     let mut body = Vec::with_capacity(logs.len());
+    let mut action = Vec::with_capacity(logs.len());
     for log in logs {
+        action.push(action_name(log.provisioning_action)?);
         at.push(log.activity_date_time.as_millisecond());
         status.push(status_code(log.status));
         source.push(log.source_id.0);
@@ -286,9 +324,10 @@ async fn insert_logs(tx: &Tx<'_>, config: SyncConfigId, logs: &[ProvisioningLog]
         body.push(json(log)?);
     }
     tx.exec(
-        "INSERT INTO provisioning_logs (tenant_id, config_id, at_ms, status, source_id, target_id, body) \
-         SELECT $1, $2, a, s, src, tgt, b FROM unnest($3::bigint[], $4::smallint[], $5::uuid[], $6::uuid[], $7::text[]) WITH ORDINALITY AS x (a, s, src, tgt, b, n) ORDER BY n",
-        &[&tx.tenant.0, &config.0, &at, &status, &source, &target, &body],
+        "INSERT INTO provisioning_logs (tenant_id, config_id, at_ms, status, source_id, target_id, action, body) \
+         SELECT $1, $2, a, s, src, tgt, act, b FROM unnest($3::bigint[], $4::smallint[], $5::uuid[], $6::uuid[], $7::text[], $8::text[]) \
+         WITH ORDINALITY AS x (a, s, src, tgt, act, b, n) ORDER BY n",
+        &[&tx.tenant.0, &config.0, &at, &status, &source, &target, &action, &body],
     )
     .await?;
     Ok(())

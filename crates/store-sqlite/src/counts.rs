@@ -127,7 +127,8 @@ mod tests {
         let raw = rusqlite::Connection::open(dir.path().join(crate::DB_FILE)).unwrap();
         raw.execute_batch(
             "ALTER TABLE tenants DROP COLUMN live_users; ALTER TABLE tenants DROP COLUMN deleted_users; \
-             ALTER TABLE tenants DROP COLUMN live_groups; ALTER TABLE tenants DROP COLUMN deleted_groups; DROP TABLE bare_user_names; PRAGMA user_version = 10;",
+             ALTER TABLE tenants DROP COLUMN live_groups; ALTER TABLE tenants DROP COLUMN deleted_groups; DROP TABLE bare_user_names; \
+             DROP TABLE audit_log; DROP TABLE admin_objects; PRAGMA user_version = 10;",
         )
         .unwrap();
         drop(raw);

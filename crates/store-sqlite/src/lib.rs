@@ -9,6 +9,7 @@
 //!
 //! Why rusqlite and not sqlx: see ARCHITECTURE.md ("SQLite driver").
 
+mod admin;
 mod backup;
 mod bulk;
 mod counts;
@@ -16,8 +17,10 @@ mod files;
 mod lock;
 mod logblock;
 mod logcodec;
+mod logpage;
 mod notify;
 mod open;
+mod partners;
 mod query;
 mod rows;
 mod schema;

@@ -23,6 +23,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0009_show_in_address_list.sql"),
     include_str!("../migrations/0010_token_roles.sql"),
     include_str!("../migrations/0011_counts_and_bare_names.sql"),
+    include_str!("../migrations/0012_audit_log.sql"),
+    include_str!("../migrations/0013_admin_objects.sql"),
 ];
 
 /// The schema's SQL, migration by migration (for tools that build the same tables, such

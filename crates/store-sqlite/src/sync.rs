@@ -1,8 +1,8 @@
 //! The sync engine's state in SQLite (see `tenantsync_store::SyncStore`).
 use crate::SqliteStore;
+use crate::logblock;
 use crate::rows::sql_err;
 use crate::write::Tx;
-use crate::{logblock, logcodec};
 use async_trait::async_trait;
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
@@ -87,6 +87,14 @@ impl SyncStore for SqliteStore {
             Some(s) => serde_json::from_str(&s).map_err(|e| StoreError::Internal { message: e.to_string() }),
             None => Ok(PartnerSettings::default()),
         }
+    }
+
+    async fn partner_settings_list(&self, tenant: TenantId) -> Result<Vec<(TenantId, PartnerSettings)>> {
+        self.partner_settings_list_impl(tenant)
+    }
+
+    async fn delete_partner_settings(&self, tenant: TenantId, partner: TenantId) -> Result<bool> {
+        self.delete_partner_settings_impl(tenant, partner).await
     }
 
     async fn create_sync_configuration(&self, config: SyncConfiguration) -> Result<SyncConfiguration> {
@@ -241,14 +249,59 @@ impl SyncStore for SqliteStore {
     }
 
     async fn provisioning_logs(&self, q: &LogQuery) -> Result<Vec<ProvisioningLog>> {
-        let limit = q.limit.max(1) as usize;
-        let mut found = self.read(|c| log_blocks(c, q, limit))?;
-        if found.len() < limit {
-            // Records written before blocks (schema version 8) are older than every block.
-            let rest = (limit - found.len()) as u32;
-            found.extend(self.read(|c| legacy_logs(c, q, rest))?);
-        }
-        Ok(found)
+        // Records written before blocks (schema version 8) are older than every block;
+        // the page reads blocks first, then those (see `logpage.rs`).
+        Ok(self.provisioning_log_page(q).await?.records)
+    }
+
+    async fn provisioning_log_page(&self, q: &LogQuery) -> Result<tenantsync_store::LogPage> {
+        let from = crate::logpage::parse(q.after.as_ref())?;
+        self.read(|c| crate::logpage::page(c, q, from))
+    }
+
+    async fn apply_audited(&self, tenant: TenantId, ops: Vec<WriteOp>, audit: tenantsync_store::AuditRecord) -> Result<Vec<WriteOutcome>> {
+        self.apply_audited_impl(tenant, ops, audit).await
+    }
+
+    async fn append_audit(&self, audit: tenantsync_store::AuditRecord) -> Result<()> {
+        self.append_audit_impl(audit).await
+    }
+
+    async fn audit_records(&self, tenant: TenantId, q: &tenantsync_store::AuditQuery) -> Result<tenantsync_store::AuditPage> {
+        self.audit_records_impl(tenant, q)
+    }
+
+    async fn purge_audit_records(&self, cutoff: Timestamp) -> Result<u64> {
+        self.purge_audit_records_impl(cutoff).await
+    }
+
+    async fn put_admin_object(
+        &self,
+        tenant: TenantId,
+        kind: tenantsync_store::AdminObjectKind,
+        id: ObjectId,
+        body: String,
+        audit: tenantsync_store::AuditRecord,
+    ) -> Result<()> {
+        self.put_admin_object_impl(tenant, kind, id, body, audit).await
+    }
+
+    async fn admin_object(&self, tenant: TenantId, kind: tenantsync_store::AdminObjectKind, id: ObjectId) -> Result<Option<String>> {
+        self.admin_object_impl(tenant, kind, id)
+    }
+
+    async fn admin_objects(&self, tenant: TenantId, kind: tenantsync_store::AdminObjectKind) -> Result<Vec<(ObjectId, String)>> {
+        self.admin_objects_impl(tenant, kind)
+    }
+
+    async fn delete_admin_object(
+        &self,
+        tenant: TenantId,
+        kind: tenantsync_store::AdminObjectKind,
+        id: ObjectId,
+        audit: tenantsync_store::AuditRecord,
+    ) -> Result<bool> {
+        self.delete_admin_object_impl(tenant, kind, id, audit).await
     }
 
     async fn purge_provisioning_logs(&self, cutoff: Timestamp) -> Result<u64> {
@@ -262,113 +315,6 @@ impl SyncStore for SqliteStore {
         })
         .await
     }
-}
-
-/// Whether a record passes the query's filters (those a block's columns cannot decide).
-fn wanted(log: &ProvisioningLog, q: &LogQuery) -> bool {
-    let ms = log.activity_date_time.as_millisecond();
-    q.since.is_none_or(|t| ms >= t.as_millisecond())
-        && q.until.is_none_or(|t| ms < t.as_millisecond())
-        && q.status.is_none_or(|s| log.status == s)
-        && q.object_id.is_none_or(|o| log.source_id == o || log.target_id == Some(o))
-}
-
-/// The conditions of a log query as SQL (` AND …` clauses) and their values.
-#[derive(Default)]
-struct Where {
-    sql: String,
-    params: Vec<rusqlite::types::Value>,
-}
-
-impl Where {
-    fn bind(&mut self, clause: &str, v: rusqlite::types::Value) {
-        self.params.push(v);
-        self.sql.push_str(&format!(" AND {clause} ?{}", self.params.len()));
-    }
-
-    /// The configuration and time conditions, which both log tables have; `since` and
-    /// `until` are the clauses testing the time.
-    fn of(q: &LogQuery, since: &str, until: &str) -> Where {
-        let mut w = Where::default();
-        if let Some(c) = q.config_id {
-            w.bind("config_id =", rusqlite::types::Value::Blob(c.as_bytes().to_vec()));
-        }
-        if let Some(t) = q.since {
-            w.bind(since, rusqlite::types::Value::Integer(t.as_millisecond()));
-        }
-        if let Some(t) = q.until {
-            w.bind(until, rusqlite::types::Value::Integer(t.as_millisecond()));
-        }
-        w
-    }
-}
-
-/// Up to `limit` records from blocks, newest first: the blocks that may hold matches,
-/// newest first, each decoded and filtered, until enough are found.
-fn log_blocks(c: &rusqlite::Connection, q: &LogQuery, limit: usize) -> rusqlite::Result<Vec<ProvisioningLog>> {
-    // A block may hold a match if its time span meets the range.
-    let mut w = Where::of(q, "last_ms >=", "first_ms <");
-    if let Some(s) = q.status {
-        w.bind("(statuses &", rusqlite::types::Value::Integer(logblock::status_bit(s)));
-        w.sql.push_str(") != 0");
-    }
-    if let Some(o) = q.object_id {
-        w.bind("id IN (SELECT block_id FROM provisioning_log_objects WHERE object_id =", rusqlite::types::Value::Blob(o.as_bytes().to_vec()));
-        w.sql.push(')');
-    }
-    let sql = format!("SELECT id, config_id, body FROM provisioning_log_blocks WHERE 1 = 1{} ORDER BY id DESC", w.sql);
-    let mut stmt = c.prepare_cached(&sql)?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(w.params.iter()))?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
-        let config = SyncConfigId::from_bytes(row.get(1)?);
-        let body = row.get_ref(2)?.as_blob()?;
-        let records = logblock::decode(body, config).map_err(|_| crate::rows::corrupt("provisioning log block"))?;
-        for log in records.into_iter().rev() {
-            if wanted(&log, q) {
-                out.push(log);
-                if out.len() >= limit {
-                    return Ok(out);
-                }
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Up to `limit` records from the rows of the first log forms, newest first.
-fn legacy_logs(c: &rusqlite::Connection, q: &LogQuery, limit: u32) -> rusqlite::Result<Vec<ProvisioningLog>> {
-    let mut w = Where::of(q, "at_ms >=", "at_ms <");
-    if let Some(s) = q.status {
-        w.bind("status =", rusqlite::types::Value::Text(s.as_str().to_owned()));
-    }
-    if let Some(o) = q.object_id {
-        w.params.push(rusqlite::types::Value::Blob(o.as_bytes().to_vec()));
-        let n = w.params.len();
-        w.sql.push_str(&format!(" AND (source_id = ?{n} OR target_id = ?{n})"));
-    }
-    w.params.push(rusqlite::types::Value::Integer(i64::from(limit)));
-    let sql =
-        format!("SELECT body, config_id, status, source_id, target_id FROM provisioning_logs WHERE 1 = 1{} ORDER BY id DESC LIMIT ?{}", w.sql, w.params.len());
-    let mut stmt = c.prepare_cached(&sql)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(w.params.iter()), |r| {
-        let status: String = r.get(2)?;
-        let status = match status.as_str() {
-            "success" => ProvisioningStatus::Success,
-            "failure" => ProvisioningStatus::Failure,
-            "skipped" => ProvisioningStatus::Skipped,
-            "warning" => ProvisioningStatus::Warning,
-            _ => return Err(crate::rows::corrupt("provisioning log status")),
-        };
-        let columns = logcodec::Columns {
-            config_id: SyncConfigId::from_bytes(r.get(1)?),
-            status,
-            source_id: ObjectId::from_bytes(r.get(3)?),
-            target_id: r.get::<_, Option<[u8; 16]>>(4)?.map(ObjectId::from_bytes),
-        };
-        logcodec::decode(r.get_ref(0)?, columns).map_err(|_| crate::rows::corrupt("provisioning log"))
-    })?;
-    rows.collect()
 }
 
 /// Removes the block records older than `cutoff` (ms): whole blocks, and the old part of

@@ -104,7 +104,7 @@ fn queries(s: &Setup, shared: ObjectId) -> Vec<LogQuery> {
             for object in [None, Some(shared)] {
                 for (since, until) in [(None, None), (at(100), at(500)), (at(555), None), (None, at(3))] {
                     for limit in [1, 7, 300, 5000] {
-                        out.push(LogQuery { config_id: config, since, until, status, object_id: object, limit });
+                        out.push(LogQuery { config_id: config, since, until, status, object_id: object, limit, ..LogQuery::default() });
                     }
                 }
             }

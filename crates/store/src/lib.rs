@@ -21,11 +21,13 @@
 //! - **Notification after commit**: [`Store::subscribe`] receivers hear of every commit
 //!   that appended changes, after it is durable and visible to readers.
 
+mod admin;
 mod error;
 mod ops;
 mod query;
 mod sync;
 
+pub use admin::{AdminObjectKind, AuditActor, AuditCategory, AuditCursor, AuditOperation, AuditPage, AuditQuery, AuditRecord, AuditTarget, LogCursor, LogPage};
 pub use error::StoreError;
 pub use ops::{BatchMode, BulkOptions, BulkSummary, CommitNotice, JobNotice, ListQuery, Page, RejectedRow, Visibility, WriteOp, WriteOutcome};
 pub use query::{ApiToken, CompareOp, Field, Filter, FilterValue, KeyValue, Keyset, NewApiToken, ObjectQuery, QueryPage, Seek, SortKey, TokenRole, UserGroup};

@@ -245,6 +245,17 @@ pub struct LogQuery {
     pub object_id: Option<ObjectId>,
     /// Newest first; at most this many.
     pub limit: u32,
+    /// Only records of configurations whose source is this tenant (the tenant that holds
+    /// the configuration, as Entra shows a job's logs in its tenant).
+    pub source_tenant: Option<TenantId>,
+    pub action: Option<ProvisioningAction>,
+    /// The record's source object is this one.
+    pub source_id: Option<ObjectId>,
+    /// The record's target object is this one.
+    pub target_id: Option<ObjectId>,
+    /// [`SyncStore::provisioning_log_page`]: continue after this position (from the
+    /// previous page's `next`; a deep page costs what the first one costs).
+    pub after: Option<crate::LogCursor>,
 }
 
 /// The answer to a [`SyncWriter::write`].
@@ -283,6 +294,13 @@ pub trait SyncStore: Store {
     async fn set_partner_settings(&self, tenant: TenantId, partner: Option<TenantId>, settings: PartnerSettings) -> Result<()>;
     /// The settings as stored (not merged with defaults); all `None` when absent.
     async fn partner_settings(&self, tenant: TenantId, partner: Option<TenantId>) -> Result<PartnerSettings>;
+    /// The partners `tenant` has a settings row for (set, even to all `None`, and not
+    /// deleted since), with those settings, in partner id order; the defaults are not
+    /// listed. (Graph's `crossTenantAccessPolicy/partners`: a partner exists once created.)
+    async fn partner_settings_list(&self, tenant: TenantId) -> Result<Vec<(TenantId, PartnerSettings)>>;
+    /// Removes `tenant`'s settings row towards `partner` (its settings then inherit the
+    /// defaults again); `false` when there was none.
+    async fn delete_partner_settings(&self, tenant: TenantId, partner: TenantId) -> Result<bool>;
 
     /// Stores a new configuration. At most one per source → target pair
     /// (`sync_configuration_conflict`); both tenants must exist.
@@ -327,4 +345,36 @@ pub trait SyncStore: Store {
     async fn provisioning_logs(&self, query: &LogQuery) -> Result<Vec<ProvisioningLog>>;
     /// Deletes log records older than `cutoff`; returns how many.
     async fn purge_provisioning_logs(&self, cutoff: Timestamp) -> Result<u64>;
+    /// A page of provisioning log records matching `query` (every condition of
+    /// [`LogQuery`] holds), newest first, at most `query.limit`, from `query.after`;
+    /// `next` is set when more may follow.
+    async fn provisioning_log_page(&self, query: &LogQuery) -> Result<crate::LogPage>;
+
+    // ---- the admin API's audit log and objects (see `crate::admin`) ----
+
+    /// Applies `ops` to `tenant` as one atomic batch ([`crate::BatchMode::Atomic`]) and
+    /// appends `audit` (a record of `tenant`) in the same transaction: both commit, or
+    /// neither (the batch's first error is returned).
+    async fn apply_audited(&self, tenant: TenantId, ops: Vec<WriteOp>, audit: crate::AuditRecord) -> Result<Vec<WriteOutcome>>;
+    /// Appends an audit record on its own (for writes made through other methods, after
+    /// they committed). Its tenant must exist.
+    async fn append_audit(&self, audit: crate::AuditRecord) -> Result<()>;
+    /// The tenant's audit records, newest first (by time, then id), paged with
+    /// [`crate::AuditQuery::after`].
+    async fn audit_records(&self, tenant: TenantId, query: &crate::AuditQuery) -> Result<crate::AuditPage>;
+    /// Deletes the audit records of every tenant older than `cutoff` (the provisioning
+    /// logs' retention applies to them); returns how many.
+    async fn purge_audit_records(&self, cutoff: Timestamp) -> Result<u64>;
+
+    /// Stores (creates or replaces) the admin object `id` of `kind` in `tenant` with its
+    /// JSON `body`, and appends `audit` in the same transaction.
+    async fn put_admin_object(&self, tenant: TenantId, kind: crate::AdminObjectKind, id: ObjectId, body: String, audit: crate::AuditRecord) -> Result<()>;
+    /// The body of an admin object; `None` when there is none (in that tenant).
+    async fn admin_object(&self, tenant: TenantId, kind: crate::AdminObjectKind, id: ObjectId) -> Result<Option<String>>;
+    /// The tenant's admin objects of `kind`, in creation order, as (id, body). Admin
+    /// objects are few per tenant (one per sync configuration at most).
+    async fn admin_objects(&self, tenant: TenantId, kind: crate::AdminObjectKind) -> Result<Vec<(ObjectId, String)>>;
+    /// Deletes an admin object and appends `audit` in the same transaction; `false` (and
+    /// no record) when there was none.
+    async fn delete_admin_object(&self, tenant: TenantId, kind: crate::AdminObjectKind, id: ObjectId, audit: crate::AuditRecord) -> Result<bool>;
 }

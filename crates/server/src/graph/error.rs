@@ -67,6 +67,11 @@ pub(crate) async fn with_request_id<F: Future>(id: Arc<str>, fut: F) -> F::Outpu
     REQUEST_ID.scope(id, fut).await
 }
 
+/// The id of the request being answered (empty outside a request).
+pub(crate) fn request_id() -> String {
+    REQUEST_ID.try_with(|id| id.to_string()).unwrap_or_default()
+}
+
 impl GraphError {
     pub fn new(code: GraphCode, message: impl Into<String>) -> GraphError {
         GraphError { code, message: message.into(), cause: code.code(), retry_after: None }

@@ -10,12 +10,30 @@
 //! - `error`: Graph's error body and [`error::GraphCode`]'s table;
 //! - `odata`: `$filter`, `$select`, `$top`, `$orderby`, `$count`, `$skiptoken`;
 //! - `page`: `$skiptoken` and `@odata.nextLink`;
-//! - `organization`: the token's tenant as Graph's `organization`.
+//! - `organization`: the token's tenant as Graph's `organization`;
+//! - `audit`: the admin audit log (`auditLogs/directoryAudits`) and the records writes make;
+//! - `user_json`, `users`: Graph's `user` and `/users` (with `memberOf`);
+//! - `groups`, `members`: Graph's `group`, `/groups`, `members` and `members/$ref`;
+//! - `delta`: `/users/delta` and `/groups/delta` from the change feed;
+//! - `policies`: `policies/crossTenantAccessPolicy` (default, partners, identitySynchronization);
+//! - `sync`: service principals of the cross-tenant sync template and their synchronization jobs;
+//! - `logs`: `auditLogs/provisioning`;
+//! - `openapi`: the OpenAPI document of `/v1.0`, generated from the handlers.
+pub mod audit;
 pub mod caller;
+mod delta;
 pub mod error;
+mod groups;
+mod logs;
+mod members;
 pub mod odata;
+pub mod openapi;
 mod organization;
 pub mod page;
+mod policies;
+mod sync;
+mod user_json;
+mod users;
 
 use crate::Config;
 use crate::auth::RateLimiter;
@@ -36,6 +54,8 @@ pub struct GraphState {
     pub engine: Engine,
     pub limiter: RateLimiter,
     pub config: Config,
+    /// The OpenAPI document of the routes, set once they are built.
+    pub openapi: std::sync::OnceLock<openapi::Document>,
 }
 
 impl std::fmt::Debug for GraphState {
@@ -48,9 +68,26 @@ pub type Shared = Arc<GraphState>;
 
 /// The routes of `/v1.0`.
 pub fn router(store: Arc<dyn SyncStore>, config: Config) -> Router {
-    let state =
-        Arc::new(GraphState { engine: Engine::new(store.clone()), store, limiter: RateLimiter::new(config.rate_per_second, config.rate_burst), config });
-    let routes: Router<Shared> = organization::routes(Router::new());
+    let limiter = RateLimiter::new(config.rate_per_second, config.rate_burst);
+    let state = Arc::new(GraphState { engine: Engine::new(store.clone()), store, limiter, config, openapi: std::sync::OnceLock::new() });
+    let mut routes = openapi::ApiRouter::new();
+    for add in [
+        organization::routes,
+        users::routes,
+        groups::routes,
+        members::routes,
+        delta::routes,
+        policies::routes,
+        sync::routes,
+        logs::routes,
+        audit::routes,
+        openapi::routes,
+    ] {
+        routes = add(routes);
+    }
+    let (routes, doc) = routes.split_for_parts();
+    // Set once, here: the state is new.
+    let _ = state.openapi.set(openapi::Document::new(&openapi::finish(doc)));
     routes
         .route("/v1.0", axum::routing::any(not_found))
         .route("/v1.0/", axum::routing::any(not_found))
@@ -92,6 +129,56 @@ pub async fn read_object(st: &GraphState, body: Body) -> GraphResult<Map<String,
         Ok(_) => Err(GraphError::bad_request("the request body must be a JSON object")),
         Err(e) => Err(GraphError::bad_request(format!("the request body is not valid JSON: {e}"))),
     }
+}
+
+/// The query string's parameters, percent-decoded, in order.
+pub fn params(raw: Option<&str>) -> Vec<(String, String)> {
+    raw.map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default()
+}
+
+/// Whether the request says `ConsistencyLevel: eventual` (Graph's advanced queries:
+/// `$count`, `ne`, `not`, `endsWith`).
+pub fn eventual(headers: &axum::http::HeaderMap) -> bool {
+    headers.get("consistencylevel").and_then(|v| v.to_str().ok()).is_some_and(|v| v.trim().eq_ignore_ascii_case("eventual"))
+}
+
+/// The public base of absolute links (`@odata.nextLink`, `@odata.context`).
+pub fn base() -> Arc<str> {
+    crate::origin::current()
+}
+
+/// `@odata.context` of `what` (`users`, `groups/$entity`, …).
+pub fn context(what: &str) -> String {
+    format!("{}/v1.0/$metadata#{what}", base())
+}
+
+/// Sets `key` of the object `v` (a null becomes an object; anything else is left as it is).
+pub fn set(v: &mut Value, key: &str, value: Value) {
+    if v.is_null() {
+        *v = Value::Object(Map::new());
+    }
+    if let Some(o) = v.as_object_mut() {
+        o.insert(key.to_owned(), value);
+    }
+}
+
+/// A JSON answer with a status.
+pub fn answer(status: axum::http::StatusCode, body: Value) -> Response {
+    use axum::response::IntoResponse;
+    let mut res = (status, body.to_string()).into_response();
+    res.headers_mut().insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/json"));
+    res
+}
+
+/// `204 No Content`.
+pub fn no_content() -> Response {
+    use axum::response::IntoResponse;
+    axum::http::StatusCode::NO_CONTENT.into_response()
+}
+
+/// An object id of a path segment; anything else names no object (404, as Graph).
+pub fn object_id(segment: &str, what: &str) -> GraphResult<tenantsync_domain::ObjectId> {
+    segment.parse().map_err(|_| GraphError::not_found(format!("{what} '{segment}' does not exist")))
 }
 
 /// Refuses the properties of `body` that are not `allowed` (OData annotations such as

@@ -3,15 +3,16 @@
 use super::caller::Caller;
 use super::error::GraphResult;
 use super::{GraphState, Shared};
+use crate::graph::openapi::{ApiRouter, only};
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::{Value, json};
 
-pub(super) fn routes(router: Router<Shared>) -> Router<Shared> {
-    router.route("/v1.0/organization", super::only(get(list)))
+pub(super) fn routes(router: ApiRouter) -> ApiRouter {
+    router.routes(only(utoipa_axum::routes!(list)))
 }
 
+#[utoipa::path(get, path = "/v1.0/organization", tag = "organization", summary = "The token's tenant", responses((status = 200, description = "a collection of one microsoft.graph.organization", body = crate::graph::openapi::Object), crate::graph::openapi::Errors))]
 async fn list(State(st): State<Shared>, caller: Caller) -> GraphResult<Json<Value>> {
     let t = st.store.get_tenant(caller.tenant).await?;
     Ok(Json(json!({

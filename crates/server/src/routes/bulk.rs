@@ -1,7 +1,7 @@
 //! `POST /Bulk`: authorizes the request, then `crate::bulk` runs its operations through
 //! this same router.
 use super::St;
-use super::context::{ctx, read_json, respond};
+use super::context::{Access, ctx, read_json, respond};
 use crate::Config;
 use crate::error::ScimResult;
 use axum::body::Body;
@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 pub(super) async fn bulk(State(st): St, Path(tenant): Path<String>, headers: HeaderMap, body: Body) -> ScimResult<Response> {
-    ctx(&st, &tenant, &headers).await?;
+    ctx(&st, &tenant, &headers, Access::Write).await?;
     let doc = read_json(&st, body).await?;
     // The operations run through the same routes, without a second rate limit: the bulk
     // request itself was counted.

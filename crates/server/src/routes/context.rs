@@ -4,12 +4,13 @@
 use super::{AppState, TENANT_CACHE_MAX, tenant_not_found};
 use crate::SCIM_JSON;
 use crate::auth;
-use crate::error::{ScimError, ScimResult};
+use crate::error::{ScimCode, ScimError, ScimResult};
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use tenantsync_domain::{DomainName, ObjectId, ObjectKind, TenantId, Version};
+use tenantsync_store::TokenRole;
 
 /// An authenticated request on one tenant.
 pub(super) struct Ctx {
@@ -21,15 +22,23 @@ pub(super) struct Ctx {
     pub(super) base: String,
 }
 
+/// What a request does, for the token's role: a `reader` token only reads; `admin` and
+/// `scim` tokens read and write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Access {
+    Read,
+    Write,
+}
+
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
     let (scheme, token) = v.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-/// Authenticates the request (token, rate limit) and resolves `{tenant}`, which must be
-/// the token's tenant.
-pub(super) async fn ctx(st: &AppState, tenant: &str, headers: &HeaderMap) -> ScimResult<Ctx> {
+/// Authenticates the request (token, rate limit, the token's role allowing `access`) and
+/// resolves `{tenant}`, which must be the token's tenant.
+pub(super) async fn ctx(st: &AppState, tenant: &str, headers: &HeaderMap, access: Access) -> ScimResult<Ctx> {
     let (id, secret) = bearer(headers).and_then(auth::parse).ok_or_else(ScimError::unauthorized)?;
     let token = st.store.get_token(id).await?.ok_or_else(ScimError::unauthorized)?;
     let ok = auth::constant_time_eq(&auth::hash_secret(secret), &token.secret_hash) && token.is_usable(st.store.clock().now());
@@ -37,6 +46,9 @@ pub(super) async fn ctx(st: &AppState, tenant: &str, headers: &HeaderMap) -> Sci
         return Err(ScimError::unauthorized());
     }
     st.limiter.check(token.id)?;
+    if access == Access::Write && token.role == TokenRole::Reader {
+        return Err(ScimError::of(ScimCode::Forbidden, "this token may only read (role reader)"));
+    }
     // A token only ever sees its own tenant; any other name is "not found", whether or
     // not such a tenant exists.
     let cached = st.tenants.read().ok().and_then(|m| m.get(tenant).cloned());

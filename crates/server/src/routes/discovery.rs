@@ -1,7 +1,7 @@
 //! Discovery (RFC 7644 §4): `/ServiceProviderConfig`, and the two catalogs
 //! `/ResourceTypes` and `/Schemas`, each served whole as a ListResponse and one entry at a
 //! time by its id.
-use super::context::{ctx, respond};
+use super::context::{Access, ctx, respond};
 use super::list::list_response;
 use super::{Shared, St};
 use crate::error::{ScimError, ScimResult};
@@ -13,7 +13,7 @@ use axum::routing::{MethodRouter, get};
 use serde_json::Value;
 
 pub(super) async fn service_provider_config(State(st): St, Path(tenant): Path<String>, headers: HeaderMap) -> ScimResult<Response> {
-    let c = ctx(&st, &tenant, &headers).await?;
+    let c = ctx(&st, &tenant, &headers, Access::Read).await?;
     let spc = schema::service_provider_config(&c.base, true, crate::bulk::MAX_OPERATIONS, st.config.max_body_bytes);
     Ok(respond(StatusCode::OK, &spc, None, None))
 }
@@ -33,7 +33,7 @@ pub(super) const SCHEMAS: Catalog = Catalog { entry: "schema", entries: schema::
 /// `GET` of the whole catalog as one ListResponse.
 pub(super) fn all(catalog: Catalog) -> MethodRouter<Shared> {
     get(move |State(st): St, Path(tenant): Path<String>, headers: HeaderMap| async move {
-        let c = ctx(&st, &tenant, &headers).await?;
+        let c = ctx(&st, &tenant, &headers, Access::Read).await?;
         let entries = (catalog.entries)(&c.base);
         let n = entries.len() as u64;
         Ok::<_, ScimError>(respond(StatusCode::OK, &list_response(entries, n, 1), None, None))
@@ -43,7 +43,7 @@ pub(super) fn all(catalog: Catalog) -> MethodRouter<Shared> {
 /// `GET` of the entry whose `id` is `{id}`.
 pub(super) fn one(catalog: Catalog) -> MethodRouter<Shared> {
     get(move |State(st): St, Path((tenant, id)): Path<(String, String)>, headers: HeaderMap| async move {
-        let c = ctx(&st, &tenant, &headers).await?;
+        let c = ctx(&st, &tenant, &headers, Access::Read).await?;
         (catalog.entries)(&c.base)
             .into_iter()
             .find(|r| r["id"].as_str() == Some(id.as_str()))

@@ -9,7 +9,7 @@
 //! `patch::apply`) names the version it read; when another write won the race it takes
 //! its turn (one at a time per object in this server) and is applied again to the new
 //! version.
-use super::context::{Ctx, ctx, if_match, if_none_match, not_modified, object_id, read_json, respond};
+use super::context::{Access, Ctx, ctx, if_match, if_none_match, not_modified, object_id, read_json, respond};
 use super::list::ListParams;
 use super::projection::Projection;
 use super::{AppState, Params, St, WRITE_RETRIES};
@@ -110,20 +110,20 @@ async fn query<R: Resource>(st: &AppState, c: &Ctx, p: &ListParams) -> ScimResul
 
 /// `GET /{ENDPOINT}`.
 pub(super) async fn list<R: Resource>(State(st): St, Path(tenant): Path<String>, Query(q): Params, headers: HeaderMap) -> ScimResult<Response> {
-    let c = ctx(&st, &tenant, &headers).await?;
+    let c = ctx(&st, &tenant, &headers, Access::Read).await?;
     query::<R>(&st, &c, &ListParams::from_pairs(&q)?).await
 }
 
 /// `POST /{ENDPOINT}/.search`.
 pub(super) async fn search<R: Resource>(State(st): St, Path(tenant): Path<String>, headers: HeaderMap, body: Body) -> ScimResult<Response> {
-    let c = ctx(&st, &tenant, &headers).await?;
+    let c = ctx(&st, &tenant, &headers, Access::Read).await?;
     let p = ListParams::from_search(&read_json(&st, body).await?)?;
     query::<R>(&st, &c, &p).await
 }
 
 /// `GET /{ENDPOINT}/{id}`; 304 when `If-None-Match` names the current version.
 pub(super) async fn get<R: Resource>(State(st): St, Path((tenant, id)): Path<(String, String)>, Query(q): Params, headers: HeaderMap) -> ScimResult<Response> {
-    let c = ctx(&st, &tenant, &headers).await?;
+    let c = ctx(&st, &tenant, &headers, Access::Read).await?;
     let r = live::<R>(&st, c.tenant, object_id(&id, R::KIND)?).await?;
     if if_none_match(&headers, r.version()) {
         return Ok(not_modified(r.version()));
@@ -133,7 +133,7 @@ pub(super) async fn get<R: Resource>(State(st): St, Path((tenant, id)): Path<(St
 
 /// `POST /{ENDPOINT}`: 201 with `Location`.
 pub(super) async fn create<R: Resource>(State(st): St, Path(tenant): Path<String>, Query(q): Params, headers: HeaderMap, body: Body) -> ScimResult<Response> {
-    let c = ctx(&st, &tenant, &headers).await?;
+    let c = ctx(&st, &tenant, &headers, Access::Write).await?;
     let doc = read_json(&st, body).await?;
     let r = R::create(&st, &c, &doc).await?;
     let p = ListParams::from_pairs(&q)?;
@@ -176,7 +176,7 @@ pub(super) async fn write<R: Resource>(
     headers: HeaderMap,
     body: Body,
 ) -> ScimResult<Response> {
-    let c = ctx(&st, &tenant, &headers).await?;
+    let c = ctx(&st, &tenant, &headers, Access::Write).await?;
     let id = object_id(&id, R::KIND)?;
     let doc = read_json(&st, body).await?;
     let change = if method == Method::PATCH { Change::Patch(R::patch_request(doc)?) } else { Change::Put(doc) };
@@ -186,7 +186,7 @@ pub(super) async fn write<R: Resource>(
 
 /// `DELETE /{ENDPOINT}/{id}`: a soft delete.
 pub(super) async fn delete<R: Resource>(State(st): St, Path((tenant, id)): Path<(String, String)>, headers: HeaderMap) -> ScimResult<Response> {
-    let c = ctx(&st, &tenant, &headers).await?;
+    let c = ctx(&st, &tenant, &headers, Access::Write).await?;
     let id = object_id(&id, R::KIND)?;
     st.store.apply_one(c.tenant, R::soft_delete(id, if_match(&headers))).await?;
     Ok(StatusCode::NO_CONTENT.into_response())

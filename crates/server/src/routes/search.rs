@@ -1,7 +1,7 @@
 //! `POST /.search` (RFC 7644 §3.4.3) at the tenant's root: users, then groups, as one
 //! index-paged list (cursors page one resource type, so they are refused here).
 use super::St;
-use super::context::{ctx, read_json, respond};
+use super::context::{Access, ctx, read_json, respond};
 use super::list::{ListParams, list_response, none_query};
 use super::resource::Resource;
 use crate::error::{ScimError, ScimResult};
@@ -13,7 +13,7 @@ use tenantsync_domain::{Group, User};
 use tenantsync_store::ObjectQuery;
 
 pub(super) async fn search_root(State(st): St, Path(tenant): Path<String>, headers: HeaderMap, body: Body) -> ScimResult<Response> {
-    let c = ctx(&st, &tenant, &headers).await?;
+    let c = ctx(&st, &tenant, &headers, Access::Read).await?;
     let p = ListParams::from_search(&read_json(&st, body).await?)?;
     if p.cursor.is_some() {
         return Err(ScimError::invalid_value("cursor paging is offered on /Users and /Groups, not across resource types"));

@@ -1,4 +1,5 @@
 //! The conformance cases, one `pub async fn(Fixture)` each.
+pub mod admin;
 pub mod batches;
 pub mod bulk;
 pub mod commits;

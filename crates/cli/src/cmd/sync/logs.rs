@@ -54,7 +54,8 @@ pub async fn run(ctx: &Ctx, c: &SyncConfiguration, source: &Tenant, target: &Ten
         Some(o) => Some(lookup::object_id(ctx.store.as_ref(), &[source, target], o).await?),
         None => None,
     };
-    let query = LogQuery { config_id: Some(c.id), since: a.since, until: a.until, status: a.status.map(Into::into), object_id, limit: a.limit };
+    let query =
+        LogQuery { config_id: Some(c.id), since: a.since, until: a.until, status: a.status.map(Into::into), object_id, limit: a.limit, ..LogQuery::default() };
     let logs = ctx.sync.provisioning_logs(&query).await.about(named(&a.config))?;
     if ctx.json {
         output::json(&logs);
