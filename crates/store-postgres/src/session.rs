@@ -9,8 +9,16 @@ use tenantsync_domain::{SyncConfigId, TenantId};
 use tenantsync_store::{JobState, ProvisioningLog, Result, StoreError, SyncWriter, WriteFuture, WriteOp, WriteOutcome};
 use tokio::sync::{mpsc, oneshot};
 
+/// One write of the run and where its answer goes.
+struct Write {
+    ops: Vec<WriteOp>,
+    state: JobState,
+    logs: Vec<ProvisioningLog>,
+    reply: oneshot::Sender<Result<Vec<Result<WriteOutcome>>>>,
+}
+
 enum Msg {
-    Write { ops: Vec<WriteOp>, state: JobState, logs: Vec<ProvisioningLog>, reply: oneshot::Sender<Result<Vec<Result<WriteOutcome>>>> },
+    Write(Box<Write>),
     Flush { reply: oneshot::Sender<Result<()>> },
 }
 
@@ -33,7 +41,8 @@ impl PgSyncWriter {
         tokio::spawn(async move {
             while let Some(msg) = rx.recv().await {
                 match msg {
-                    Msg::Write { ops, state, mut logs, reply } => {
+                    Msg::Write(w) => {
+                        let Write { ops, state, mut logs, reply } = *w;
                         let _ = reply.send(commit(&store, id, target, ops, &state, &mut logs).await);
                     }
                     Msg::Flush { reply } => {
@@ -78,7 +87,7 @@ impl SyncWriter for PgSyncWriter {
     fn write(&self, ops: Vec<WriteOp>, state: JobState, logs: Vec<ProvisioningLog>) -> WriteFuture {
         let (reply, answer) = oneshot::channel();
         // Queued now, in call order; the future only waits.
-        let queued = self.sender.send(Msg::Write { ops, state, logs, reply }).map_err(ended);
+        let queued = self.sender.send(Msg::Write(Box::new(Write { ops, state, logs, reply }))).map_err(ended);
         Box::pin(async move {
             queued?;
             answer.await.map_err(ended)?

@@ -131,7 +131,7 @@ impl<'c> Tx<'c> {
         };
         let Some(row) = rows.first() else { return Ok(None) };
         let deleted: Option<i64> = row.try_get(1).map_err(pg_err)?;
-        Ok(deleted.is_none().then(|| row.try_get(0).map(ObjectId)).transpose().map_err(pg_err)?)
+        deleted.is_none().then(|| row.try_get(0).map(ObjectId)).transpose().map_err(pg_err)
     }
 
     async fn resolve_manager(&self, r: &UserRef, own: ObjectId) -> Result<ObjectId, StoreError> {
