@@ -109,3 +109,63 @@ async fn a_wrong_password_is_refused_at_start() {
     assert_eq!(err.code(), "store_unreachable");
     assert!(!err.to_string().contains("wrong-password"), "{err}");
 }
+
+/// Runs `.ci/pg-cluster ACTION DIR [ARGS…]` and returns its output.
+fn pg_cluster(args: &[&str]) -> String {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.ci/pg-cluster");
+    let out = std::process::Command::new("bash").arg(script).args(args).output().unwrap();
+    assert!(out.status.success(), "pg-cluster {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// A pause between the store and PostgreSQL (the server stopped at once, then started
+/// again): calls in the pause fail with a store error, and afterwards the same store works
+/// again without being reopened, and hears other processes' commits again (its listener
+/// reconnected).
+#[tokio::test]
+async fn the_store_recovers_from_a_server_restart() {
+    use tenantsync_domain::{NewTenant, NewUser, Upn};
+    let dir = std::env::temp_dir().join(format!("tenantsync-pg-restart-{}", std::process::id()));
+    let dir_s = dir.to_str().unwrap().to_owned();
+    let url = pg_cluster(&["start", &dir_s, &std::process::id().to_string()]);
+    let store = PgStore::open(&url).await.unwrap();
+    let t = store.create_tenant(NewTenant::new("T", "t.example").unwrap()).await.unwrap();
+    store.create_user(t.id, NewUser::new(Upn::parse("a@t.example").unwrap())).await.unwrap();
+
+    // The test cluster commits asynchronously (synchronous_commit = off): give its WAL
+    // writer a moment, so the immediate stop loses no committed transaction.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    pg_cluster(&["stop", &dir_s]);
+    let err = store.create_user(t.id, NewUser::new(Upn::parse("b@t.example").unwrap())).await.unwrap_err();
+    assert!(!err.is_refusal(), "a failure of the storage, not a refusal: {err:?}");
+    pg_cluster(&["resume", &dir_s]);
+
+    // The pool replaces its dead connections.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        match store.create_user(t.id, NewUser::new(Upn::parse("b@t.example").unwrap())).await {
+            Ok(_) => break,
+            Err(e) => assert!(std::time::Instant::now() < deadline, "the store did not recover: {e}"),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(store.count_users(t.id, tenantsync_store::Visibility::All).await.unwrap(), 2, "nothing half-written, nothing lost");
+    // Another process's commit is heard again.
+    let mut rx = store.subscribe();
+    let other = PgStore::open(&url).await.unwrap();
+    let heard = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        let mut n = 0;
+        loop {
+            other.create_user(t.id, NewUser::new(Upn::parse(&format!("c{n}@t.example")).unwrap())).await.unwrap();
+            n += 1;
+            if let Ok(Ok(notice)) = tokio::time::timeout(std::time::Duration::from_millis(500), rx.recv()).await {
+                return notice;
+            }
+        }
+    })
+    .await
+    .expect("a commit of another store is heard after the restart");
+    assert_eq!(heard.tenant_id, t.id);
+    pg_cluster(&["stop", &dir_s]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
