@@ -118,7 +118,7 @@ fn workers_share_the_jobs_and_one_takes_over_from_a_killed_one() {
     assert_eq!(all.len(), TARGETS.len(), "every job ran: {by_a:?} {by_b:?}");
 
     // More users: both workers wake; one is killed while their cycles run.
-    import(&env, &url, 2_000, 8_000, "second.csv");
+    import(&env, &url, 2_000, 5_000, "second.csv");
     std::thread::sleep(Duration::from_millis(300));
     let ok_kill = Command::new("kill").args(["-KILL", &a.pid().to_string()]).status().unwrap().success();
     assert!(ok_kill);

@@ -10,6 +10,9 @@ use tenantsync_domain::{NewUser, ObjectId, TenantId, UserRef};
 use tenantsync_store::{BulkOptions, BulkSummary, BulkUserImport, RejectedRow, Result, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
+/// Rows handed to the write path at a time.
+const CHUNK_ROWS: usize = 4_000;
+
 enum Msg {
     Rows(Vec<(u64, NewUser)>),
     End { commit: bool, reply: oneshot::Sender<Result<BulkSummary>> },
@@ -114,21 +117,30 @@ async fn run(store: &PgStore, tenant: TenantId, options: BulkOptions, mut rx: mp
         // One transaction per unit.
         let mut tx = store.begin(&mut client, tenant).await?;
         let end = loop {
-            if let Some((tag, user)) = pending.pop_front() {
-                let id = user.id;
-                unit.rows += 1;
-                match tx.create_user(user, true).await {
-                    Ok((_, deferred)) => {
-                        unit.ok_rows += 1;
-                        unit.last_tag = Some(tag);
-                        if let Some(r) = deferred {
-                            unit.deferred.push((tag, id, r));
-                        }
-                    }
-                    Err(e) if e.is_refusal() => reject(&mut summary, &mut unit, tag, e),
+            if !pending.is_empty() {
+                // As many rows as the unit still takes, in one go.
+                let room = unit_size.map_or(usize::MAX, |n| usize::try_from(n.saturating_sub(unit.rows)).unwrap_or(usize::MAX)).max(1);
+                let take = pending.len().min(room).min(CHUNK_ROWS);
+                let (tags, rows): (Vec<u64>, Vec<(ObjectId, NewUser)>) = pending.drain(..take).map(|(tag, u)| (tag, (u.id, u))).unzip();
+                let (ids, rows): (Vec<ObjectId>, Vec<NewUser>) = rows.into_iter().unzip();
+                let results = match tx.create_users(rows).await {
+                    Ok(results) => results,
                     Err(e) => {
                         tx.rollback().await;
                         return Err(e);
+                    }
+                };
+                for ((tag, id), result) in tags.into_iter().zip(ids).zip(results) {
+                    unit.rows += 1;
+                    match result {
+                        Ok((_, deferred)) => {
+                            unit.ok_rows += 1;
+                            unit.last_tag = Some(tag);
+                            if let Some(r) = deferred {
+                                unit.deferred.push((tag, id, r));
+                            }
+                        }
+                        Err(e) => reject(&mut summary, &mut unit, tag, e),
                     }
                 }
                 if unit_size.is_some_and(|n| unit.rows >= n) {

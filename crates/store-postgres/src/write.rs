@@ -17,6 +17,7 @@ use tenantsync_domain::{AttrValue, AttributeChange, ChangeOp, Group, NewGroup, N
 use tenantsync_store::{BatchMode, StoreError, WriteOp, WriteOutcome};
 use tokio_postgres::types::ToSql;
 
+mod batch;
 mod lifecycle;
 pub use lifecycle::check_version;
 
@@ -29,7 +30,7 @@ pub struct Tx<'c> {
     head_at_begin: u64,
     pub now_ms: i64,
     /// The tenant's object counts changed by this transaction and not yet written.
-    counts: Counts,
+    pub(crate) counts: Counts,
 }
 
 impl<'c> Tx<'c> {
