@@ -84,6 +84,7 @@ pub async fn run(
     tokio::pin!(shutdown);
     metrics::describe();
     let mut observed = JobMetrics::default();
+    let leases = metrics::leases_held();
     loop {
         // Quarantined jobs run only on the safety-net pass (Entra lowers their frequency).
         let full_pass = refresh;
@@ -138,7 +139,11 @@ pub async fn run(
                 }
             };
             let began = tokio::time::Instant::now();
-            match engine.run_cycle(id).await {
+            // A cycle holds its job's lease while it runs (one cycle at a time here).
+            leases.set(1.0);
+            let ran = engine.run_cycle(id).await;
+            leases.set(0.0);
+            match ran {
                 Ok(report) => {
                     leased.remove(&id);
                     observed.cycle(store.as_ref(), id, kind, began.elapsed(), Ran::Report(&report)).await;
