@@ -39,6 +39,10 @@ pub struct Assignment {
     pub expired_date_time: Option<Timestamp>,
     /// How many of [`REMINDERS`] were sent for the current end.
     pub reminders_sent: u8,
+    /// The target is a guest entitlement management made (or took over): when their last
+    /// assignment ends, the external user lifecycle applies to them.
+    #[serde(default)]
+    pub governed: bool,
 }
 
 /// What the clock brings to an assignment.

@@ -42,7 +42,7 @@ pub use policy::{
     ApprovalSettings, ApprovalStageSettings, AssignmentPolicy, AutomaticRequestSettings, Expiration, MAX_EXPIRY_DAYS, MAX_POLICIES, MAX_STAGES, NoResponse,
     Question, RequestorSettings, ReviewSettings, SubjectSet, TargetScope,
 };
-pub use request::{Answer, Delivery, Effect, Notice, REPROCESS_WINDOW, Request, RequestState, RequestStatus, RequestType, Schedule};
+pub use request::{Answer, Delivery, Effect, ExternalSubject, Notice, REPROCESS_WINDOW, Request, RequestState, RequestStatus, RequestType, Schedule};
 pub use requestor::{Requestor, ScopeMiss, Standing, admits, applicable, in_scope, why_not};
 pub use review::{Activity, DecisionItem, LOOK_BACK, Outcome, Recommendation, ReviewDecision, ReviewId, ReviewInstance, ReviewStatus, open as open_review};
 pub use validate::{Draft, Held, validate};

@@ -75,10 +75,10 @@ pub struct ConnectedOrganization {
     #[serde(default)]
     pub state: ConnectedOrgState,
     /// Users (or groups) of this tenant who answer for the organization.
-    #[serde(skip)]
+    #[serde(default)]
     pub internal_sponsors: BTreeSet<ObjectId>,
     /// Guests of this tenant who come from the organization.
-    #[serde(skip)]
+    #[serde(default)]
     pub external_sponsors: BTreeSet<ObjectId>,
     /// What happens to its guests when their last assignment ends; `None`: the tenant's
     /// setting (an override Entra does not offer).
@@ -153,10 +153,8 @@ pub enum ResourceOrigin {
 /// A role of a resource that an access package can grant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum RoleKind {
-    /// A member of the group.
+    /// A member of the group (tenantsync's groups have members, not owners).
     Member,
-    /// An owner of the group.
-    Owner,
     /// Assigned to the sync configuration (Entra's "Default Access" app role).
     #[serde(rename = "Default Access")]
     DefaultAccess,
@@ -166,14 +164,14 @@ impl RoleKind {
     /// The roles a resource of this origin has.
     pub fn of(origin: ResourceOrigin) -> &'static [RoleKind] {
         match origin {
-            ResourceOrigin::Group(_) => &[RoleKind::Member, RoleKind::Owner],
+            ResourceOrigin::Group(_) => &[RoleKind::Member],
             ResourceOrigin::SyncConfiguration(_) => &[RoleKind::DefaultAccess],
         }
     }
 }
 
 /// One grant an access package makes: a role of a resource. Graph's role `originId`
-/// spelling is `Member_<group id>`, `Owner_<group id>`.
+/// spelling is `Member_<group id>` (and `DefaultAccess_<configuration id>` here).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ResourceRole {
     pub origin: ResourceOrigin,
@@ -189,8 +187,7 @@ impl ResourceRole {
     /// Graph's `originId` of the role.
     pub fn origin_id(&self) -> String {
         match (self.origin, self.role) {
-            (ResourceOrigin::Group(g), RoleKind::Member) => format!("Member_{g}"),
-            (ResourceOrigin::Group(g), _) => format!("Owner_{g}"),
+            (ResourceOrigin::Group(g), _) => format!("Member_{g}"),
             (ResourceOrigin::SyncConfiguration(c), _) => format!("DefaultAccess_{c}"),
         }
     }
@@ -208,14 +205,14 @@ pub struct AccessPackage {
     /// Hidden from browsing; whoever has the link and fits a policy can still request.
     #[serde(default)]
     pub is_hidden: bool,
-    #[serde(skip)]
+    #[serde(default)]
     pub roles: BTreeSet<ResourceRole>,
     /// Separation of duties: holding one of these packages bars a request for this one
     /// (one way; declare both sides for a mutual exclusion).
-    #[serde(skip)]
+    #[serde(default)]
     pub incompatible_packages: BTreeSet<PackageId>,
     /// Being a member of one of these groups bars a request for this package.
-    #[serde(skip)]
+    #[serde(default)]
     pub incompatible_groups: BTreeSet<ObjectId>,
     pub created_date_time: Timestamp,
     pub modified_date_time: Timestamp,

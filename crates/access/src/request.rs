@@ -117,6 +117,18 @@ pub struct Schedule {
     pub end_date_time: Option<Timestamp>,
 }
 
+/// Someone from outside, as far as a guest of them can be made: their home tenant and
+/// user there when they are of a tenantsync tenant (the guest is then anchored to that
+/// user, so edits at home flow through), and their mail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalSubject {
+    pub home_tenant: Option<tenantsync_domain::TenantId>,
+    pub home_user: Option<ObjectId>,
+    pub email: String,
+    pub display_name: String,
+}
+
 /// A requestor's answer to a policy question.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -175,6 +187,9 @@ pub struct Request {
     pub assignment_policy_id: PolicyId,
     /// The requestor's user in the tenant; `None` until an outsider's guest exists.
     pub requestor: Option<ObjectId>,
+    /// Who asks from outside with no account here yet (the guest made at delivery).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external: Option<ExternalSubject>,
     /// For updates and removes: the assignment; for adds, set at delivery.
     pub assignment_id: Option<AssignmentId>,
     pub schedule: Schedule,

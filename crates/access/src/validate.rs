@@ -83,6 +83,7 @@ pub fn validate(draft: &Draft<'_>, people: &dyn People, now: Timestamp) -> Resul
         access_package_id: draft.package.id,
         assignment_policy_id: policy.id,
         requestor: draft.requestor.user(),
+        external: None,
         assignment_id: existing.filter(|_| !kind.is_add()).map(|h| h.assignment),
         schedule,
         answers: draft.answers.to_vec(),

@@ -14,6 +14,7 @@ fn assignment(package: PackageId, target: ObjectId, start: jiff::Timestamp, end:
         schedule: Schedule { start_date_time: start, end_date_time: end },
         expired_date_time: None,
         reminders_sent: 0,
+        governed: false,
     }
 }
 
@@ -104,9 +105,11 @@ proptest! {
     fn a_person_holds_a_role_exactly_while_an_active_assignment_grants_it(ops in proptest::collection::vec(op(), 1..60)) {
         let users: Vec<ObjectId> = (0..3).map(|_| ObjectId::new()).collect();
         let groups: Vec<ObjectId> = (0..3).map(|_| ObjectId::new()).collect();
-        let role = |g: usize, kind| ResourceRole::new(ResourceOrigin::Group(groups[g]), kind).unwrap();
-        // Overlapping packages: 0 → {A member}, 1 → {A member, B owner}, 2 → {B owner, C member}.
-        let roles = [vec![role(0, RoleKind::Member)], vec![role(0, RoleKind::Member), role(1, RoleKind::Owner)], vec![role(1, RoleKind::Owner), role(2, RoleKind::Member)]];
+        let config = tenantsync_domain::SyncConfigId::new();
+        let member = |g: usize| ResourceRole::new(ResourceOrigin::Group(groups[g]), RoleKind::Member).unwrap();
+        let synced = ResourceRole::new(ResourceOrigin::SyncConfiguration(config), RoleKind::DefaultAccess).unwrap();
+        // Overlapping packages: 0 → {A}, 1 → {A, synced}, 2 → {synced, C}.
+        let roles = [vec![member(0)], vec![member(0), synced], vec![synced, member(2)]];
         let w = World::new();
         let packages: BTreeMap<PackageId, AccessPackage> = roles
             .iter()

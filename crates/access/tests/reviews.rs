@@ -28,6 +28,7 @@ fn held(policy: PolicyId, target: ObjectId) -> Assignment {
         schedule: Schedule { start_date_time: t0(), end_date_time: None },
         expired_date_time: None,
         reminders_sent: 0,
+        governed: false,
     }
 }
 

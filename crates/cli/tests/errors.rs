@@ -138,6 +138,7 @@ fn error_tables() -> Vec<(&'static str, &'static [ErrorInfo])> {
         ("engine", tenantsync_engine::EngineError::TABLE),
         ("expression", tenantsync_expression::Error::TABLE),
         ("access", tenantsync_access::AccessError::TABLE),
+        ("governance", tenantsync_governance::GovernanceError::TABLE),
         ("scim", tenantsync_server::error::ScimCode::TABLE),
         ("graph", tenantsync_server::graph::error::GraphCode::TABLE),
         ("cli", tenantsync_cli::failure::CliCode::TABLE),

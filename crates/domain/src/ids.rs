@@ -27,7 +27,7 @@ macro_rules! uuid_id {
             pub fn as_bytes(&self) -> &[u8; 16] {
                 self.0.as_bytes()
             }
-            pub fn from_bytes(bytes: [u8; 16]) -> Self {
+            pub const fn from_bytes(bytes: [u8; 16]) -> Self {
                 Self($crate::__private::Uuid::from_bytes(bytes))
             }
         }

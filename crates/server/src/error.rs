@@ -242,7 +242,7 @@ impl From<StoreError> for ScimError {
                 ScimError::row(info, Some("uniqueness"), e.to_string())
             }
             E::VersionMismatch { .. } => ScimError::precondition_failed(e.to_string()),
-            E::UnknownManager { .. } | E::SelfManager | E::NotDeleted { .. } | E::NotAMember { .. } | E::SyncConfigExists { .. } => {
+            E::UnknownManager { .. } | E::SelfManager | E::NotDeleted { .. } | E::NotAMember { .. } | E::SyncConfigExists { .. } | E::AccessConflict { .. } => {
                 ScimError::row(info, Some("invalidValue"), e.to_string())
             }
             E::SyncConfigNotFound { .. } => ScimError::row(info, None, e.to_string()),

@@ -36,6 +36,7 @@
 //! Adding a case: write `pub async fn name(f: Fixture)` in a module under `cases` and
 //! add its name to the list in [`__conformance_case_list`].
 
+pub mod access;
 pub mod cases;
 pub mod pg_cluster;
 pub mod support;

@@ -9,6 +9,7 @@
 //!
 //! Why rusqlite and not sqlx: see ARCHITECTURE.md ("SQLite driver").
 
+mod access;
 mod admin;
 mod backup;
 mod bulk;
@@ -135,6 +136,10 @@ impl SqliteStore {
 
     fn now_ms(&self) -> i64 {
         self.inner.clock.now().as_millisecond()
+    }
+
+    fn clock_now(&self) -> jiff::Timestamp {
+        self.inner.clock.now()
     }
 
     fn notify(&self, tenant: TenantId, head: Option<u64>) {

@@ -26,3 +26,12 @@ pub async fn fresh_store(clock: Arc<FixedClock>) -> tenantsync_store_conformance
 }
 
 tenantsync_store_conformance::conformance_tests!(crate::fresh_store);
+
+/// The same, for the entitlement-management cases.
+pub async fn fresh_access_store(clock: Arc<FixedClock>) -> tenantsync_store_conformance::access::AccessFixture {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_with_clock(dir.path(), clock.clone()).unwrap();
+    tenantsync_store_conformance::access::AccessFixture { store: Arc::new(store), clock, guard: Box::new(dir) }
+}
+
+tenantsync_store_conformance::access_conformance_tests!(crate::fresh_access_store);

@@ -135,7 +135,7 @@ async fn extension_values_of_existing_users_are_indexed_by_the_migration() {
          ALTER TABLE tenants DROP COLUMN live_users; ALTER TABLE tenants DROP COLUMN deleted_users; \
          ALTER TABLE tenants DROP COLUMN live_groups; ALTER TABLE tenants DROP COLUMN deleted_groups; DROP TABLE bare_user_names; \
          ALTER TABLE users DROP COLUMN show_in_address_list; ALTER TABLE api_tokens DROP COLUMN role; \
-         DROP TABLE audit_log; DROP TABLE admin_objects; PRAGMA user_version = 5;",
+         DROP TABLE audit_log; DROP TABLE admin_objects; DROP TABLE access_objects; DROP TABLE access_requests; DROP TABLE access_assignments; DROP TABLE access_guests; DROP TABLE access_outbox; PRAGMA user_version = 5;",
     )
     .unwrap();
     drop(conn);

@@ -49,6 +49,8 @@ pub enum StoreError {
     SyncConfigNotFound { id: String },
     #[error("a sync configuration from '{source_tenant}' to '{target_tenant}' exists already ('{existing}')")]
     SyncConfigExists { source_tenant: String, target_tenant: String, existing: String },
+    #[error("{what} changed since it was read; read it again")]
+    AccessConflict { what: String },
     #[error("the store is closed")]
     Closed,
     #[error("the data directory is busy: another process held its write lock longer than this one waits; retry")]
@@ -88,6 +90,7 @@ tenantsync_domain::error_table! {
         TokenNotFound => "token_not_found", 404, "no API token with that id (the CLI's `token revoke`; over SCIM a bad token is `unauthorized`, 401)";
         SyncConfigNotFound => "sync_configuration_not_found", 404, "no sync configuration with that id or pair";
         SyncConfigExists => "sync_configuration_conflict", 409, "a sync configuration for that source → target pair exists";
+        AccessConflict => "access_conflict", 409, "an access request or assignment changed between its read and this write (two approvers at once: the first one wins)";
         Closed => "store_closed", 503, "the store was shut down";
         Busy => "store_busy", 503, "another process held the database's write lock longer than the store waits (`TENANTSYNC_BUSY_TIMEOUT_MS`, default 30 s), or on PostgreSQL a deadlock or serialization conflict; retry (over SCIM: 503 with `Retry-After`)";
         Corrupt => "corrupt_database", 500, "a database file fails SQLite's integrity check (`restore` refuses it and writes nothing)";

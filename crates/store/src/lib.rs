@@ -21,12 +21,14 @@
 //! - **Notification after commit**: [`Store::subscribe`] receivers hear of every commit
 //!   that appended changes, after it is durable and visible to readers.
 
+mod access;
 mod admin;
 mod error;
 mod ops;
 mod query;
 mod sync;
 
+pub use access::{AccessObjectKind, AccessStep, AccessStore, AssignmentFilter, DueWork, GuestSchedule, OutboxMessage, RequestFilter, StepRow, Versioned};
 pub use admin::{AdminObjectKind, AuditActor, AuditCategory, AuditCursor, AuditOperation, AuditPage, AuditQuery, AuditRecord, AuditTarget, LogCursor, LogPage};
 pub use error::StoreError;
 pub use ops::{BatchMode, BulkOptions, BulkSummary, CommitNotice, JobNotice, ListQuery, Page, RejectedRow, Visibility, WriteOp, WriteOutcome};

@@ -1,0 +1,142 @@
+//! Definitions: connected organizations, catalogs with their resources, access packages,
+//! assignment policies, and the tenant's settings, kept as documents of the access
+//! crate's types.
+use crate::{Governance, GovernanceError, Result};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tenantsync_access::{
+    AccessPackage, AssignmentPolicy, Catalog, CatalogId, ConnectedOrgId, ConnectedOrganization, ExternalUserLifecycle, MAX_POLICIES, PackageId, PolicyId,
+    ResourceOrigin, ResourceRole, RoleKind,
+};
+use tenantsync_domain::{ObjectId, TenantId};
+use tenantsync_store::AccessObjectKind;
+
+/// The tenant's entitlement management settings (Graph's `entitlementManagementSettings`).
+pub type Settings = ExternalUserLifecycle;
+
+/// A resource of a catalog, as an admin adds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    Group(ObjectId),
+    SyncConfiguration(tenantsync_domain::SyncConfigId),
+}
+
+fn to_json<T: Serialize>(v: &T) -> Result<serde_json::Value> {
+    serde_json::to_value(v).map_err(|e| GovernanceError::Store(tenantsync_store::StoreError::Internal { message: e.to_string() }))
+}
+
+fn from_json<T: DeserializeOwned>(v: serde_json::Value) -> Result<T> {
+    serde_json::from_value(v).map_err(|e| GovernanceError::Store(tenantsync_store::StoreError::Internal { message: format!("stored definition: {e}") }))
+}
+
+impl Governance {
+    async fn put<T: Serialize>(&self, tenant: TenantId, kind: AccessObjectKind, id: ObjectId, v: &T) -> Result<()> {
+        Ok(self.store.put_access_object(tenant, kind, id, to_json(v)?).await?)
+    }
+
+    async fn get<T: DeserializeOwned>(&self, tenant: TenantId, kind: AccessObjectKind, id: ObjectId, what: &'static str) -> Result<T> {
+        let v = self.store.access_object(tenant, kind, id).await?.ok_or_else(|| GovernanceError::not_found(what, id))?;
+        from_json(v)
+    }
+
+    async fn all<T: DeserializeOwned>(&self, tenant: TenantId, kind: AccessObjectKind) -> Result<Vec<T>> {
+        self.store.access_objects(tenant, kind).await?.into_iter().map(from_json).collect()
+    }
+
+    pub async fn put_connected_organization(&self, tenant: TenantId, org: &ConnectedOrganization) -> Result<()> {
+        self.put(tenant, AccessObjectKind::ConnectedOrganization, oid(org.id.as_bytes()), org).await
+    }
+
+    pub async fn connected_organization(&self, tenant: TenantId, id: ConnectedOrgId) -> Result<ConnectedOrganization> {
+        self.get(tenant, AccessObjectKind::ConnectedOrganization, oid(id.as_bytes()), "connected organization").await
+    }
+
+    pub async fn connected_organizations(&self, tenant: TenantId) -> Result<Vec<ConnectedOrganization>> {
+        self.all(tenant, AccessObjectKind::ConnectedOrganization).await
+    }
+
+    pub async fn put_catalog(&self, tenant: TenantId, catalog: &Catalog) -> Result<()> {
+        self.put(tenant, AccessObjectKind::Catalog, oid(catalog.id.as_bytes()), catalog).await
+    }
+
+    pub async fn catalog(&self, tenant: TenantId, id: CatalogId) -> Result<Catalog> {
+        self.get(tenant, AccessObjectKind::Catalog, oid(id.as_bytes()), "catalog").await
+    }
+
+    /// Stores a package after checking that each of its roles is a resource of the tenant
+    /// (a live group; a configuration whose source is the tenant) and its catalog exists.
+    pub async fn put_access_package(&self, tenant: TenantId, package: &AccessPackage) -> Result<()> {
+        self.catalog(tenant, package.catalog_id).await?;
+        for role in &package.roles {
+            self.check_resource(tenant, role.origin).await?;
+        }
+        self.put(tenant, AccessObjectKind::AccessPackage, oid(package.id.as_bytes()), package).await
+    }
+
+    pub async fn access_package(&self, tenant: TenantId, id: PackageId) -> Result<AccessPackage> {
+        self.get(tenant, AccessObjectKind::AccessPackage, oid(id.as_bytes()), "access package").await
+    }
+
+    pub async fn access_packages(&self, tenant: TenantId) -> Result<Vec<AccessPackage>> {
+        self.all(tenant, AccessObjectKind::AccessPackage).await
+    }
+
+    /// Stores a policy after its own checks and the package's limit of 10 policies.
+    pub async fn put_policy(&self, tenant: TenantId, policy: &AssignmentPolicy) -> Result<()> {
+        policy.check()?;
+        self.access_package(tenant, policy.access_package_id).await?;
+        let others = self.policies_of(tenant, policy.access_package_id).await?;
+        if !others.iter().any(|p| p.id == policy.id) && others.len() >= MAX_POLICIES {
+            return Err(GovernanceError::TooManyPolicies);
+        }
+        self.put(tenant, AccessObjectKind::AssignmentPolicy, oid(policy.id.as_bytes()), policy).await
+    }
+
+    pub async fn policy(&self, tenant: TenantId, id: PolicyId) -> Result<AssignmentPolicy> {
+        self.get(tenant, AccessObjectKind::AssignmentPolicy, oid(id.as_bytes()), "assignment policy").await
+    }
+
+    pub async fn policies_of(&self, tenant: TenantId, package: PackageId) -> Result<Vec<AssignmentPolicy>> {
+        let all: Vec<AssignmentPolicy> = self.all(tenant, AccessObjectKind::AssignmentPolicy).await?;
+        Ok(all.into_iter().filter(|p| p.access_package_id == package).collect())
+    }
+
+    /// The tenant's settings (Entra's defaults until set).
+    pub async fn settings(&self, tenant: TenantId) -> Result<Settings> {
+        match self.store.access_object(tenant, AccessObjectKind::Settings, SETTINGS_ID).await? {
+            Some(v) => from_json(v),
+            None => Ok(Settings::default()),
+        }
+    }
+
+    pub async fn set_settings(&self, tenant: TenantId, settings: &Settings) -> Result<()> {
+        self.put(tenant, AccessObjectKind::Settings, SETTINGS_ID, settings).await
+    }
+
+    async fn check_resource(&self, tenant: TenantId, origin: ResourceOrigin) -> Result<()> {
+        let bad =
+            |reason: &str| GovernanceError::InvalidResource { resource: ResourceRole { origin, role: RoleKind::Member }.origin_id(), reason: reason.into() };
+        match origin {
+            ResourceOrigin::Group(g) => match self.store.get_group(tenant, g).await {
+                Ok(group) if !group.is_deleted() => Ok(()),
+                Ok(_) => Err(bad("the group is deleted")),
+                Err(tenantsync_store::StoreError::NotFound { .. }) => Err(bad("no such group in the tenant")),
+                Err(e) => Err(e.into()),
+            },
+            ResourceOrigin::SyncConfiguration(c) => match self.store.get_sync_configuration(c).await {
+                Ok(config) if config.source_tenant_id == tenant => Ok(()),
+                Ok(_) => Err(bad("the sync configuration's source is another tenant")),
+                Err(tenantsync_store::StoreError::SyncConfigNotFound { .. }) => Err(bad("no such sync configuration")),
+                Err(e) => Err(e.into()),
+            },
+        }
+    }
+}
+
+/// The id the settings document is kept under (the nil UUID).
+const SETTINGS_ID: ObjectId = ObjectId::from_bytes([0; 16]);
+
+/// The ids of the access crate and the domain are UUIDs alike.
+pub(crate) fn oid(bytes: &[u8; 16]) -> ObjectId {
+    ObjectId::from_bytes(*bytes)
+}

@@ -1,0 +1,45 @@
+use tenantsync_access::AccessError;
+use tenantsync_domain::{DomainError, error_table};
+use tenantsync_engine::EngineError;
+use tenantsync_store::StoreError;
+use thiserror::Error;
+
+/// What running entitlement management can fail with: a rule's refusal, the store's or
+/// the engine's error, or one of this layer's own (the table below).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum GovernanceError {
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("{what} '{id}' not found")]
+    NotFound { what: &'static str, id: String },
+    #[error("an access package has at most 10 policies")]
+    TooManyPolicies,
+    #[error("resource {resource}: {reason}")]
+    InvalidResource { resource: String, reason: String },
+}
+
+error_table! {
+    GovernanceError {
+        NotFound => "access_object_not_found", 404, "no connected organization, catalog, access package, policy, request or assignment with that id in the tenant";
+        TooManyPolicies => "too_many_policies", 400, "an eleventh policy for an access package (Entra's limit is 10)";
+        InvalidResource => "invalid_resource", 400, "a catalog resource that is not a live group of the tenant or a sync configuration whose source is the tenant";
+    }
+    carried {
+        GovernanceError::Access(e) => e.info();
+        GovernanceError::Store(e) => e.info();
+        GovernanceError::Engine(e) => e.info();
+        GovernanceError::Domain(e) => e.info();
+    }
+}
+
+impl GovernanceError {
+    pub fn not_found(what: &'static str, id: impl ToString) -> GovernanceError {
+        GovernanceError::NotFound { what, id: id.to_string() }
+    }
+}

@@ -1,0 +1,269 @@
+//! Requests: who is asking (their standing in the tenant, groups, organization), the
+//! rules' checks, submission, decisions, cancellation and reprocess. Each step commits the
+//! request with its outbox messages; the effects (deliver, end an assignment) follow.
+use crate::notices::{message, recipients_of};
+use crate::{Governance, GovernanceError, Result};
+use jiff::Timestamp;
+use std::collections::BTreeSet;
+use tenantsync_access::{
+    Answer, AssignmentState, Draft, Effect, ExternalSubject, Held, Home, PackageId, People, PolicyId, Request, RequestId, RequestType, Requestor, Standing,
+    organization_of, validate,
+};
+use tenantsync_domain::{DomainName, ObjectId, TenantId, User, UserType};
+use tenantsync_store::{AccessStep, AssignmentFilter, StepRow, Versioned};
+
+/// Who a request is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// A user of the tenant (a member, or a guest).
+    User(ObjectId),
+    /// A user of another tenantsync tenant with no guest here yet.
+    TenantUser { tenant: TenantId, user: ObjectId },
+    /// Someone outside tenantsync, known by mail.
+    Email(tenantsync_domain::Mail),
+}
+
+/// Who makes the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    /// The subject themselves (`userAdd`, `userUpdate`, `userRemove`).
+    Subject,
+    /// An administrator (`adminAdd`, `adminUpdate`, `adminRemove`).
+    Admin,
+}
+
+/// A request as an interface receives it.
+#[derive(Debug, Clone)]
+pub struct NewRequest {
+    pub kind: RequestType,
+    pub package: PackageId,
+    pub policy: PolicyId,
+    pub subject: Subject,
+    pub start: Option<Timestamp>,
+    pub end: Option<Timestamp>,
+    pub answers: Vec<Answer>,
+    pub justification: String,
+}
+
+/// The directory as the approval rules see it.
+struct Directory {
+    managers: std::collections::BTreeMap<ObjectId, ObjectId>,
+    groups: std::collections::BTreeMap<ObjectId, Vec<ObjectId>>,
+}
+
+impl People for Directory {
+    fn manager(&self, user: ObjectId) -> Option<ObjectId> {
+        self.managers.get(&user).copied()
+    }
+
+    fn group_members(&self, group: ObjectId) -> Vec<ObjectId> {
+        self.groups.get(&group).cloned().unwrap_or_default()
+    }
+}
+
+/// The domain a person's mail (or else their userPrincipalName) is in.
+fn domain_of(user: &User) -> Result<DomainName> {
+    let from_mail = user.attrs.mail.as_ref().and_then(|m| m.as_str().rsplit_once('@').and_then(|(_, d)| DomainName::parse(d).ok()));
+    match from_mail {
+        Some(d) => Ok(d),
+        None => Ok(DomainName::parse(user.attrs.user_principal_name.domain())?),
+    }
+}
+
+impl Governance {
+    /// The standing and external identity of `subject` in `tenant`.
+    async fn standing(&self, tenant: TenantId, subject: &Subject) -> Result<(Standing, Option<ExternalSubject>)> {
+        match subject {
+            Subject::User(id) => {
+                let user = self.store.get_user(tenant, *id).await?;
+                if user.is_deleted() {
+                    return Err(GovernanceError::not_found("user", id));
+                }
+                let guest = user.attrs.user_type == UserType::Guest || user.anchor.is_some();
+                if !guest {
+                    return Ok((Standing::Member { user: *id }, None));
+                }
+                let home = Home { tenant: user.anchor.map(|a| a.tenant), domain: domain_of(&user)? };
+                Ok((Standing::Guest { user: *id, home }, None))
+            }
+            Subject::TenantUser { tenant: home_tenant, user } => {
+                let anchor = tenantsync_domain::Anchor::new(*home_tenant, *user);
+                if let Some(guest) = self.store.find_user_by_anchor(tenant, &anchor).await? {
+                    return Box::pin(self.standing(tenant, &Subject::User(guest.id))).await;
+                }
+                let at_home = self.store.get_user(*home_tenant, *user).await?;
+                let email = at_home.attrs.mail.as_ref().map_or_else(|| at_home.attrs.user_principal_name.to_string(), |m| m.as_str().to_owned());
+                let display_name = at_home.attrs.display_name.clone().unwrap_or_else(|| email.clone());
+                let external = ExternalSubject { home_tenant: Some(*home_tenant), home_user: Some(*user), email, display_name };
+                Ok((Standing::Outsider { home: Home { tenant: Some(*home_tenant), domain: domain_of(&at_home)? } }, Some(external)))
+            }
+            Subject::Email(mail) => {
+                let (_, d) = mail.as_str().rsplit_once('@').unwrap_or_default();
+                let domain = DomainName::parse(d)?;
+                let external = ExternalSubject { home_tenant: None, home_user: None, email: mail.as_str().to_owned(), display_name: mail.as_str().to_owned() };
+                Ok((Standing::Outsider { home: Home { tenant: None, domain } }, Some(external)))
+            }
+        }
+    }
+
+    async fn directory(&self, tenant: TenantId, requestor: Option<ObjectId>, policy: &tenantsync_access::AssignmentPolicy) -> Result<Directory> {
+        let mut dir = Directory { managers: Default::default(), groups: Default::default() };
+        // The manager chain (two levels at most) and the members of the groups the stages name.
+        let mut at = requestor;
+        for _ in 0..2 {
+            let Some(u) = at else { break };
+            let manager = self.store.get_user(tenant, u).await?.attrs.manager;
+            if let Some(m) = manager {
+                dir.managers.insert(u, m);
+            }
+            at = manager;
+        }
+        let stages = &policy.request_approval_settings.stages;
+        let sets = stages.iter().flat_map(|s| {
+            s.primary_approvers.iter().chain(&s.fallback_primary_approvers).chain(&s.escalation_approvers).chain(&s.fallback_escalation_approvers)
+        });
+        for set in sets {
+            if let tenantsync_access::SubjectSet::GroupMembers { group_id } = set {
+                let mut members = Vec::new();
+                let mut q = tenantsync_store::ListQuery { limit: 1000, ..tenantsync_store::ListQuery::default() };
+                loop {
+                    let page = self.store.list_members(tenant, *group_id, &q).await?;
+                    members.extend(page.items.iter().map(|u| u.id));
+                    match page.next {
+                        Some(next) => q.after = Some(next),
+                        None => break,
+                    }
+                }
+                dir.groups.insert(*group_id, members);
+            }
+        }
+        Ok(dir)
+    }
+
+    /// Submits a request: the rules' checks, then the request and its notices in one
+    /// step, then what the request leads to (a delivery, an assignment's end).
+    pub async fn submit(&self, tenant: TenantId, new: NewRequest, actor: Actor) -> Result<Request> {
+        let now = self.now();
+        let package = self.access_package(tenant, new.package).await?;
+        let catalog = self.catalog(tenant, package.catalog_id).await?;
+        let policies = self.policies_of(tenant, package.id).await?;
+        let policy = policies.iter().find(|p| p.id == new.policy).ok_or_else(|| GovernanceError::not_found("assignment policy", new.policy))?;
+        let orgs = self.connected_organizations(tenant).await?;
+        let (standing, external) = self.standing(tenant, &new.subject).await?;
+        let organization = match &standing {
+            Standing::Member { .. } => None,
+            Standing::Guest { home, .. } | Standing::Outsider { home } => organization_of(&orgs, home),
+        };
+        let user = match &standing {
+            Standing::Member { user } | Standing::Guest { user, .. } => Some(*user),
+            Standing::Outsider { .. } => None,
+        };
+        let groups: BTreeSet<ObjectId> = match user {
+            Some(u) => self.store.member_of(tenant, u).await?.into_iter().collect(),
+            None => BTreeSet::new(),
+        };
+        let requestor = Requestor { standing, groups, organization };
+        let held = match user {
+            Some(u) => self.held(tenant, u).await?,
+            None => Vec::new(),
+        };
+        let kind = match (actor, new.kind) {
+            (Actor::Admin, k) if k.is_add() => RequestType::AdminAdd,
+            (Actor::Admin, k) if k.is_update() => RequestType::AdminUpdate,
+            (Actor::Admin, _) => RequestType::AdminRemove,
+            (Actor::Subject, k) if k.is_add() => RequestType::UserAdd,
+            (Actor::Subject, k) if k.is_update() => RequestType::UserUpdate,
+            (Actor::Subject, _) => RequestType::UserRemove,
+        };
+        let draft = Draft {
+            request_type: kind,
+            package: &package,
+            policies: &policies,
+            policy: policy.id,
+            requestor: &requestor,
+            externally_visible: catalog.is_externally_visible,
+            held: &held,
+            start: new.start,
+            end: new.end,
+            answers: &new.answers,
+            justification: &new.justification,
+        };
+        let people = self.directory(tenant, user, policy).await?;
+        let mut request = validate(&draft, &people, now)?;
+        request.external = external;
+        let (request, effects) = request.submit(now);
+        self.record(tenant, request, None, &effects, now).await
+    }
+
+    /// The subject's current assignments, as the checks see them.
+    async fn held(&self, tenant: TenantId, user: ObjectId) -> Result<Vec<Held>> {
+        let filter = AssignmentFilter { target: Some(user), current_only: true, ..AssignmentFilter::default() };
+        let now = self.now();
+        let rows = self.store.access_assignments(tenant, filter).await?;
+        Ok(rows
+            .into_iter()
+            .map(|v| v.value)
+            .filter(|a| a.state != AssignmentState::Expired && a.schedule.end_date_time.is_none_or(|e| e > now))
+            .map(|a| Held { assignment: a.id, package: a.access_package_id, policy: a.assignment_policy_id, end: a.schedule.end_date_time })
+            .collect())
+    }
+
+    /// Commits `request` (expecting `version` of it, `None` for a new one) with the
+    /// notices of `effects`, then carries out the other effects.
+    pub(crate) async fn record(&self, tenant: TenantId, request: Request, version: Option<u64>, effects: &[Effect], now: Timestamp) -> Result<Request> {
+        let outbox = effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Notify(n) => Some(message(&request, n, recipients_of(&request, n), now)),
+                _ => None,
+            })
+            .collect();
+        // A delivery is due at once: if it is interrupted, the sweep finds it and delivers again.
+        let due = if Self::interrupted(&request) { Some(now) } else { request.next_due() };
+        let row = StepRow { due, value: request.clone(), expect: version };
+        self.store.commit_access(tenant, AccessStep { requests: vec![row], outbox, ..AccessStep::default() }).await?;
+        let mut request = request;
+        for effect in effects {
+            match effect {
+                Effect::Deliver => request = self.deliver(tenant, request).await?,
+                Effect::EndAssignment(a) => self.end_assignment(tenant, *a, now).await?,
+                Effect::Notify(_) => {}
+            }
+        }
+        Ok(request)
+    }
+
+    pub async fn request(&self, tenant: TenantId, id: RequestId) -> Result<Versioned<Request>> {
+        self.store.access_request(tenant, id).await?.ok_or_else(|| GovernanceError::not_found("assignment request", id))
+    }
+
+    /// An approver's decision on stage `stage` (from 0) of a request. Of two approvers
+    /// deciding at once, the second gets `access_conflict` or `stage_already_decided`.
+    pub async fn decide(&self, tenant: TenantId, id: RequestId, stage: usize, approver: ObjectId, approve: bool, justification: &str) -> Result<Request> {
+        let now = self.now();
+        let Versioned { value: mut request, version } = self.request(tenant, id).await?;
+        let effects = request.decide(stage, approver, approve, justification, now)?;
+        self.record(tenant, request, Some(version), &effects, now).await
+    }
+
+    pub async fn cancel(&self, tenant: TenantId, id: RequestId) -> Result<Request> {
+        let now = self.now();
+        let Versioned { value: mut request, version } = self.request(tenant, id).await?;
+        request.cancel(now)?;
+        self.record(tenant, request, Some(version), &[], now).await
+    }
+
+    /// Delivers again a request whose delivery failed.
+    pub async fn reprocess(&self, tenant: TenantId, id: RequestId) -> Result<Request> {
+        let now = self.now();
+        let Versioned { value: mut request, version } = self.request(tenant, id).await?;
+        let effects = request.reprocess(now)?;
+        self.record(tenant, request, Some(version), &effects, now).await
+    }
+
+    /// The requests awaiting `approver`'s decision (Graph's `filterByCurrentUser(on='approver')`).
+    pub async fn pending_for(&self, tenant: TenantId, approver: ObjectId) -> Result<Vec<Request>> {
+        let open = self.store.access_requests(tenant, tenantsync_store::RequestFilter { open_only: true, ..Default::default() }).await?;
+        Ok(open.into_iter().map(|v| v.value).filter(|r| r.current_stage().and_then(|i| r.stages.get(i)).is_some_and(|s| s.may_decide(approver))).collect())
+    }
+}

@@ -1,0 +1,261 @@
+use jiff::Timestamp;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use tenantsync_access::*;
+use tenantsync_domain::{FixedClock, Group, GroupAttributes, NewGroup, NewTenant, NewUser, ObjectId, TenantId, Upn, UserType};
+use tenantsync_governance::{Actor, Governance, NewRequest, Subject};
+use tenantsync_store::{AccessStore, Store};
+use tenantsync_store_sqlite::SqliteStore;
+
+fn t0() -> Timestamp {
+    "2026-12-06T09:00:00Z".parse().unwrap()
+}
+
+struct Venture {
+    _dir: tempfile::TempDir,
+    clock: Arc<FixedClock>,
+    store: Arc<SqliteStore>,
+    gov: Governance,
+    contoso: TenantId,
+    litware: TenantId,
+    ann: ObjectId,
+    sam: ObjectId,
+    projects: Group,
+    package: AccessPackage,
+    policy: AssignmentPolicy,
+}
+
+async fn venture() -> Venture {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(FixedClock::new(t0()));
+    let store = Arc::new(SqliteStore::open_with_clock(dir.path(), clock.clone()).unwrap());
+    let contoso = store.create_tenant(NewTenant::new("Contoso", "contoso.example").unwrap()).await.unwrap().id;
+    let litware = store.create_tenant(NewTenant::new("Litware", "litware.example").unwrap()).await.unwrap().id;
+    let ann = store.create_user(litware, NewUser::new(Upn::parse("ann@litware.example").unwrap())).await.unwrap().id;
+    let sam = store.create_user(contoso, NewUser::new(Upn::parse("sam@contoso.example").unwrap())).await.unwrap().id;
+    let projects = store.create_group(contoso, NewGroup::new(GroupAttributes::new("Projects").unwrap())).await.unwrap();
+    let gov = Governance::new(store.clone());
+    let org = ConnectedOrganization {
+        id: ConnectedOrgId::new(),
+        display_name: "Litware".into(),
+        description: String::new(),
+        identity_sources: vec![IdentitySource::Tenant { tenant_id: litware, display_name: "Litware".into() }],
+        state: ConnectedOrgState::Configured,
+        internal_sponsors: BTreeSet::from([sam]),
+        external_sponsors: BTreeSet::new(),
+        external_user_lifecycle: None,
+        created_date_time: t0(),
+        modified_date_time: t0(),
+    };
+    gov.put_connected_organization(contoso, &org).await.unwrap();
+    let catalog = Catalog {
+        id: CatalogId::new(),
+        display_name: "Joint venture".into(),
+        description: String::new(),
+        is_externally_visible: true,
+        created_date_time: t0(),
+        modified_date_time: t0(),
+    };
+    gov.put_catalog(contoso, &catalog).await.unwrap();
+    let package = AccessPackage {
+        id: PackageId::new(),
+        catalog_id: catalog.id,
+        display_name: "Falcon project".into(),
+        description: String::new(),
+        is_hidden: true,
+        roles: BTreeSet::from([ResourceRole::new(ResourceOrigin::Group(projects.id), RoleKind::Member).unwrap()]),
+        incompatible_packages: BTreeSet::new(),
+        incompatible_groups: BTreeSet::new(),
+        created_date_time: t0(),
+        modified_date_time: t0(),
+    };
+    gov.put_access_package(contoso, &package).await.unwrap();
+    let policy = AssignmentPolicy {
+        id: PolicyId::new(),
+        access_package_id: package.id,
+        display_name: "Litware employees".into(),
+        description: String::new(),
+        allowed_target_scope: TargetScope::SpecificConnectedOrganizationUsers,
+        specific_allowed_targets: vec![SubjectSet::ConnectedOrganizationMembers { connected_organization_id: org.id }],
+        requestor_settings: RequestorSettings {
+            enable_targets_to_self_add_access: true,
+            enable_targets_to_self_update_access: true,
+            enable_targets_to_self_remove_access: true,
+            allow_custom_assignment_schedule: false,
+        },
+        request_approval_settings: ApprovalSettings {
+            is_approval_required_for_add: true,
+            is_approval_required_for_update: false,
+            is_requestor_justification_required: false,
+            stages: vec![ApprovalStageSettings {
+                duration_before_automatic_denial: IsoDuration::days(14),
+                is_approver_justification_required: false,
+                is_escalation_enabled: false,
+                duration_before_escalation: IsoDuration::ZERO,
+                primary_approvers: vec![SubjectSet::InternalSponsors {}],
+                fallback_primary_approvers: vec![],
+                escalation_approvers: vec![],
+                fallback_escalation_approvers: vec![],
+            }],
+        },
+        expiration: Expiration::AfterDuration { duration: IsoDuration::days(90) },
+        review_settings: None,
+        automatic_request_settings: None,
+        questions: vec![],
+    };
+    gov.put_policy(contoso, &policy).await.unwrap();
+    Venture { _dir: dir, clock, store, gov, contoso, litware, ann, sam, projects, package, policy }
+}
+
+impl Venture {
+    fn ask(&self) -> NewRequest {
+        NewRequest {
+            kind: RequestType::UserAdd,
+            package: self.package.id,
+            policy: self.policy.id,
+            subject: Subject::TenantUser { tenant: self.litware, user: self.ann },
+            start: None,
+            end: None,
+            answers: vec![],
+            justification: "Falcon".into(),
+        }
+    }
+
+    fn at_day(&self, days: u64) {
+        self.clock.set(IsoDuration::days(days).after(t0()));
+    }
+
+    async fn members(&self) -> Vec<ObjectId> {
+        let page = self.store.list_members(self.contoso, self.projects.id, &tenantsync_store::ListQuery::default()).await.unwrap();
+        page.items.iter().map(|u| u.id).collect()
+    }
+
+    async fn events(&self) -> Vec<String> {
+        let mut all = self.store.outbox(self.contoso, 100).await.unwrap();
+        all.reverse();
+        all.into_iter().map(|m| m.event).collect()
+    }
+}
+
+#[tokio::test]
+async fn the_joint_venture_from_request_to_deletion() {
+    let v = venture().await;
+    let r = v.gov.submit(v.contoso, v.ask(), Actor::Subject).await.unwrap();
+    assert_eq!(r.state, RequestState::PendingApproval);
+    assert_eq!(r.stages[0].approvers, BTreeSet::from([v.sam]));
+    assert!(v.members().await.is_empty());
+    // The sponsor approves: the guest appears, anchored to Ann at home, in the group.
+    let r = v.gov.decide(v.contoso, r.id, 0, v.sam, true, "welcome").await.unwrap();
+    assert_eq!(r.state, RequestState::Delivered);
+    let guest_id = r.requestor.unwrap();
+    let guest = v.store.get_user(v.contoso, guest_id).await.unwrap();
+    assert_eq!(guest.attrs.user_principal_name.as_str(), "ann_litware.example#EXT#@contoso.example");
+    assert_eq!(guest.attrs.user_type, UserType::Guest);
+    assert_eq!(guest.anchor.map(|a| (a.tenant, a.object)), Some((v.litware, v.ann)));
+    assert_eq!(v.members().await, vec![guest_id]);
+    assert_eq!(v.events().await, vec!["approvalRequired", "requestApproved", "accessGranted"]);
+    // A second decision loses.
+    assert_eq!(v.gov.decide(v.contoso, r.id, 0, v.sam, false, "").await.unwrap_err().code(), "stage_already_decided");
+    // Asking again while assigned is refused and writes nothing.
+    let again = Subject::User(guest_id);
+    let err = v.gov.submit(v.contoso, NewRequest { subject: again.clone(), ..v.ask() }, Actor::Subject).await.unwrap_err();
+    assert_eq!(err.code(), "already_assigned");
+
+    // Reminders 14 days and 1 day before the end, then the end: removal, block, deletion planned.
+    v.at_day(75);
+    assert_eq!(v.gov.sweep().await.unwrap().reminders, 0);
+    v.at_day(76);
+    assert_eq!(v.gov.sweep().await.unwrap().reminders, 1);
+    v.at_day(89);
+    assert_eq!(v.gov.sweep().await.unwrap().reminders, 1);
+    v.at_day(90);
+    let report = v.gov.sweep().await.unwrap();
+    assert_eq!(report.assignments_ended, 1);
+    assert!(v.members().await.is_empty());
+    assert!(!v.store.get_user(v.contoso, guest_id).await.unwrap().attrs.account_enabled, "blocked");
+    assert_eq!(v.gov.sweep().await.unwrap(), Default::default(), "nothing twice");
+    // Thirty days later the guest is deleted (a restarted process finds it from the store).
+    let reopened = Governance::new(v.store.clone());
+    v.at_day(119);
+    assert_eq!(reopened.sweep().await.unwrap().guests_deleted, 0);
+    v.at_day(120);
+    assert_eq!(reopened.sweep().await.unwrap().guests_deleted, 1);
+    assert!(v.store.get_user(v.contoso, guest_id).await.unwrap().is_deleted());
+    let events = v.events().await;
+    assert_eq!(&events[3..], ["accessEndsSoon", "accessEndsSoon", "accessEnded"]);
+}
+
+#[tokio::test]
+async fn a_blocked_guest_who_asks_again_is_let_back_in() {
+    let v = venture().await;
+    let r = v.gov.submit(v.contoso, v.ask(), Actor::Subject).await.unwrap();
+    let r = v.gov.decide(v.contoso, r.id, 0, v.sam, true, "").await.unwrap();
+    let guest = r.requestor.unwrap();
+    v.at_day(90);
+    v.gov.sweep().await.unwrap();
+    assert!(!v.store.get_user(v.contoso, guest).await.unwrap().attrs.account_enabled);
+    v.at_day(100);
+    let r = v.gov.submit(v.contoso, NewRequest { subject: Subject::User(guest), ..v.ask() }, Actor::Subject).await.unwrap();
+    let r = v.gov.decide(v.contoso, r.id, 0, v.sam, true, "again").await.unwrap();
+    assert_eq!((r.state, r.requestor), (RequestState::Delivered, Some(guest)));
+    assert!(v.store.get_user(v.contoso, guest).await.unwrap().attrs.account_enabled, "unblocked");
+    assert_eq!(v.members().await, vec![guest]);
+    // The deletion planned at the end of the first assignment is called off.
+    v.at_day(125);
+    assert_eq!(v.gov.sweep().await.unwrap().guests_deleted, 0);
+    assert!(!v.store.get_user(v.contoso, guest).await.unwrap().is_deleted());
+}
+
+#[tokio::test]
+async fn no_decision_in_time_denies_and_a_removal_takes_the_role_away() {
+    let v = venture().await;
+    let r = v.gov.submit(v.contoso, v.ask(), Actor::Subject).await.unwrap();
+    v.at_day(14);
+    assert_eq!(v.gov.sweep().await.unwrap().requests, 1);
+    let read = v.gov.request(v.contoso, r.id).await.unwrap().value;
+    assert_eq!((read.state, read.status), (RequestState::Denied, RequestStatus::Expired));
+    assert!(
+        v.store.find_user_by_upn(v.contoso, &Upn::parse("ann_litware.example#EXT#@contoso.example").unwrap()).await.unwrap().is_none(),
+        "no guest for a denied request"
+    );
+    // Asked again, approved, then given up by Ann herself: the role goes at once.
+    let r = v.gov.submit(v.contoso, v.ask(), Actor::Subject).await.unwrap();
+    let r = v.gov.decide(v.contoso, r.id, 0, v.sam, true, "").await.unwrap();
+    let guest = r.requestor.unwrap();
+    assert_eq!(v.members().await, vec![guest]);
+    let leave = NewRequest { kind: RequestType::UserRemove, subject: Subject::User(guest), ..v.ask() };
+    let r = v.gov.submit(v.contoso, leave, Actor::Subject).await.unwrap();
+    assert_eq!(r.state, RequestState::Delivered);
+    assert!(v.members().await.is_empty());
+}
+
+#[tokio::test]
+async fn refusals_are_typed_and_write_nothing() {
+    let v = venture().await;
+    // A member of Contoso is not a Litware employee.
+    let member = NewRequest { subject: Subject::User(v.sam), ..v.ask() };
+    let err = v.gov.submit(v.contoso, member, Actor::Subject).await.unwrap_err();
+    assert_eq!(err.code(), "not_in_policy_scope");
+    assert!(err.to_string().contains("member of the tenant"), "{err}");
+    // Someone of another organization.
+    let other = v.store.create_tenant(NewTenant::new("Other", "other.example").unwrap()).await.unwrap().id;
+    let bob = v.store.create_user(other, NewUser::new(Upn::parse("bob@other.example").unwrap())).await.unwrap().id;
+    let err = v.gov.submit(v.contoso, NewRequest { subject: Subject::TenantUser { tenant: other, user: bob }, ..v.ask() }, Actor::Subject).await.unwrap_err();
+    assert_eq!(err.code(), "not_in_policy_scope");
+    // An unknown package; a policy of a package that does not exist.
+    let err = v.gov.submit(v.contoso, NewRequest { package: PackageId::new(), ..v.ask() }, Actor::Subject).await.unwrap_err();
+    assert_eq!((err.code(), err.status()), ("access_object_not_found", 404));
+    let mut stray = v.policy.clone();
+    stray.id = PolicyId::new();
+    stray.access_package_id = PackageId::new();
+    assert_eq!(v.gov.put_policy(v.contoso, &stray).await.unwrap_err().code(), "access_object_not_found");
+    // A package granting a group of another tenant.
+    let foreign = v.store.create_group(other, NewGroup::new(GroupAttributes::new("Theirs").unwrap())).await.unwrap();
+    let mut bad = v.package.clone();
+    bad.id = PackageId::new();
+    bad.roles = BTreeSet::from([ResourceRole::new(ResourceOrigin::Group(foreign.id), RoleKind::Member).unwrap()]);
+    assert_eq!(v.gov.put_access_package(v.contoso, &bad).await.unwrap_err().code(), "invalid_resource");
+    assert!(v.store.access_requests(v.contoso, Default::default()).await.unwrap().is_empty());
+    assert!(v.store.outbox(v.contoso, 10).await.unwrap().is_empty());
+    assert!(v.members().await.is_empty());
+}

@@ -1,0 +1,286 @@
+//! The conformance cases of [`AccessStore`] (entitlement management), stamped by
+//! [`access_conformance_tests!`](crate::access_conformance_tests) into the test binary of
+//! each store that implements it.
+use crate::support::{assert_code, new_user};
+use jiff::Timestamp;
+use std::sync::Arc;
+use tenantsync_access::{
+    Assignment, AssignmentId, AssignmentState, IsoDuration, PackageId, PolicyId, Request, RequestId, RequestState, RequestStatus, RequestType, Schedule,
+};
+use tenantsync_domain::{FixedClock, NewTenant, ObjectId, TenantId};
+use tenantsync_store::{AccessObjectKind, AccessStep, AccessStore, AssignmentFilter, GuestSchedule, OutboxMessage, RequestFilter, StepRow, SyncStore};
+
+/// A store with both traits.
+pub trait FullStore: SyncStore + AccessStore {}
+impl<T: SyncStore + AccessStore> FullStore for T {}
+
+/// A fresh, empty store for one access case.
+pub struct AccessFixture {
+    pub store: Arc<dyn FullStore>,
+    pub clock: Arc<FixedClock>,
+    pub guard: Box<dyn std::any::Any + Send>,
+}
+
+impl std::fmt::Debug for AccessFixture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessFixture").finish_non_exhaustive()
+    }
+}
+
+/// Stamps one `#[tokio::test]` per access case into module `access_store`.
+#[macro_export]
+macro_rules! access_conformance_tests {
+    ($factory:path) => {
+        mod access_store {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::__access_cases!($factory;
+                definitions_are_documents_of_their_tenant,
+                a_step_commits_whole_and_checks_versions,
+                due_work_is_found_by_its_time_across_tenants,
+                filters_find_requests_and_assignments,
+                the_outbox_keeps_attempts_until_sent,
+            );
+        }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __access_cases {
+    ($factory:path; $($case:ident),* $(,)?) => {
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                $crate::access::$case($factory($crate::start_clock()).await).await
+            }
+        )*
+    };
+}
+
+async fn tenant(f: &AccessFixture, domain: &str) -> TenantId {
+    f.store.create_tenant(NewTenant::new(domain, domain).unwrap()).await.unwrap().id
+}
+
+fn now(f: &AccessFixture) -> Timestamp {
+    tenantsync_domain::Clock::now(f.clock.as_ref())
+}
+
+fn request(requestor: Option<ObjectId>, package: PackageId, state: RequestState, at: Timestamp) -> Request {
+    Request {
+        id: RequestId::new(),
+        request_type: RequestType::UserAdd,
+        state,
+        status: RequestStatus::Accepted,
+        access_package_id: package,
+        assignment_policy_id: PolicyId::new(),
+        requestor,
+        external: None,
+        assignment_id: None,
+        schedule: Schedule { start_date_time: at, end_date_time: None },
+        answers: vec![],
+        justification: String::new(),
+        stages: vec![],
+        created_date_time: at,
+        completed_date_time: None,
+    }
+}
+
+fn assignment(target: ObjectId, package: PackageId, state: AssignmentState, at: Timestamp) -> Assignment {
+    Assignment {
+        id: AssignmentId::new(),
+        access_package_id: package,
+        assignment_policy_id: PolicyId::new(),
+        target,
+        state,
+        schedule: Schedule { start_date_time: at, end_date_time: None },
+        expired_date_time: None,
+        reminders_sent: 0,
+        governed: false,
+    }
+}
+
+fn new_row<T>(value: T, due: Option<Timestamp>) -> StepRow<T> {
+    StepRow { value, expect: None, due }
+}
+
+fn message(at: Timestamp, event: &str) -> OutboxMessage {
+    OutboxMessage {
+        id: ObjectId::new(),
+        created: at,
+        event: event.into(),
+        recipients: vec![ObjectId::new()],
+        addresses: vec![],
+        subject: event.into(),
+        body: String::new(),
+        attempts: 0,
+        next_attempt: at,
+        delivered: None,
+    }
+}
+
+pub async fn definitions_are_documents_of_their_tenant(f: AccessFixture) {
+    let (a, b) = (tenant(&f, "a.example").await, tenant(&f, "b.example").await);
+    let id = ObjectId::new();
+    let kind = AccessObjectKind::AccessPackage;
+    f.store.put_access_object(a, kind, id, serde_json::json!({"displayName": "One"})).await.unwrap();
+    f.store.put_access_object(a, kind, id, serde_json::json!({"displayName": "Two"})).await.unwrap();
+    f.store.put_access_object(a, AccessObjectKind::Catalog, ObjectId::new(), serde_json::json!({})).await.unwrap();
+    assert_eq!(f.store.access_object(a, kind, id).await.unwrap(), Some(serde_json::json!({"displayName": "Two"})));
+    assert_eq!(f.store.access_objects(a, kind).await.unwrap().len(), 1);
+    assert_eq!(f.store.access_object(b, kind, id).await.unwrap(), None, "another tenant's");
+    assert!(f.store.access_objects(b, kind).await.unwrap().is_empty());
+    assert!(!f.store.delete_access_object(b, kind, id).await.unwrap());
+    assert!(f.store.delete_access_object(a, kind, id).await.unwrap());
+    assert_eq!(f.store.access_object(a, kind, id).await.unwrap(), None);
+    let nowhere = TenantId::new();
+    assert_code(f.store.access_objects(nowhere, kind).await, "tenant_not_found");
+    assert_code(f.store.put_access_object(nowhere, kind, id, serde_json::json!({})).await, "tenant_not_found");
+}
+
+pub async fn a_step_commits_whole_and_checks_versions(f: AccessFixture) {
+    let t = tenant(&f, "a.example").await;
+    let at = now(&f);
+    let r = request(Some(ObjectId::new()), PackageId::new(), RequestState::PendingApproval, at);
+    f.store.commit_access(t, AccessStep { requests: vec![new_row(r.clone(), Some(at))], ..AccessStep::default() }).await.unwrap();
+    let read = f.store.access_request(t, r.id).await.unwrap().unwrap();
+    assert_eq!((read.value.clone(), read.version), (r.clone(), 1));
+    // Two deciders read version 1; the first write wins, the second changes nothing.
+    let mut approved = r.clone();
+    approved.state = RequestState::Delivering;
+    let a = assignment(r.requestor.unwrap(), r.access_package_id, AssignmentState::Delivered, at);
+    let first = AccessStep {
+        requests: vec![StepRow { value: approved.clone(), expect: Some(1), due: None }],
+        assignments: vec![new_row(a.clone(), None)],
+        outbox: vec![message(at, "approved")],
+        ..AccessStep::default()
+    };
+    f.store.commit_access(t, first).await.unwrap();
+    let mut denied = r.clone();
+    denied.state = RequestState::Denied;
+    let second = AccessStep {
+        requests: vec![StepRow { value: denied, expect: Some(1), due: None }],
+        assignments: vec![new_row(assignment(ObjectId::new(), PackageId::new(), AssignmentState::Delivered, at), None)],
+        outbox: vec![message(at, "denied")],
+        guests: vec![GuestSchedule { user: ObjectId::new(), delete_at: at }],
+        ..AccessStep::default()
+    };
+    assert_code(f.store.commit_access(t, second).await, "access_conflict");
+    let read = f.store.access_request(t, r.id).await.unwrap().unwrap();
+    assert_eq!((read.value.state, read.version), (RequestState::Delivering, 2));
+    let assignments = f.store.access_assignments(t, AssignmentFilter::default()).await.unwrap();
+    assert_eq!(assignments.iter().map(|v| v.value.id).collect::<Vec<_>>(), vec![a.id], "nothing of the refused step");
+    let outbox = f.store.outbox(t, 10).await.unwrap();
+    assert_eq!(outbox.iter().map(|m| m.event.as_str()).collect::<Vec<_>>(), vec!["approved"]);
+    assert!(f.store.due_access_work(at, 10).await.unwrap().guests.is_empty());
+    // A new row whose id exists is a conflict too.
+    assert_code(f.store.commit_access(t, AccessStep { assignments: vec![new_row(a, None)], ..AccessStep::default() }).await, "access_conflict");
+    assert_code(f.store.commit_access(TenantId::new(), AccessStep::default()).await, "tenant_not_found");
+}
+
+pub async fn due_work_is_found_by_its_time_across_tenants(f: AccessFixture) {
+    let (a, b) = (tenant(&f, "a.example").await, tenant(&f, "b.example").await);
+    let at = now(&f);
+    let hour = |h: u64| IsoDuration::hours(h).after(at);
+    let r_a = request(None, PackageId::new(), RequestState::PendingApproval, at);
+    let r_b = request(None, PackageId::new(), RequestState::Scheduled, at);
+    let r_never = request(None, PackageId::new(), RequestState::Delivered, at);
+    let x = assignment(ObjectId::new(), PackageId::new(), AssignmentState::Delivered, at);
+    let guest = GuestSchedule { user: ObjectId::new(), delete_at: hour(5) };
+    let spared = GuestSchedule { user: ObjectId::new(), delete_at: hour(1) };
+    f.store
+        .commit_access(
+            a,
+            AccessStep { requests: vec![new_row(r_a.clone(), Some(hour(2))), new_row(r_never, None)], guests: vec![guest, spared], ..AccessStep::default() },
+        )
+        .await
+        .unwrap();
+    f.store
+        .commit_access(
+            b,
+            AccessStep { requests: vec![new_row(r_b.clone(), Some(hour(1)))], assignments: vec![new_row(x.clone(), Some(hour(3)))], ..AccessStep::default() },
+        )
+        .await
+        .unwrap();
+    f.store.commit_access(a, AccessStep { guests_spared: vec![spared.user], ..AccessStep::default() }).await.unwrap();
+    assert!(f.store.due_access_work(at, 10).await.unwrap().is_empty());
+    let due = f.store.due_access_work(hour(2), 10).await.unwrap();
+    assert_eq!(due.requests.iter().map(|(t, v)| (*t, v.value.id)).collect::<Vec<_>>(), vec![(b, r_b.id), (a, r_a.id)], "oldest due first");
+    assert!(due.assignments.is_empty() && due.guests.is_empty());
+    assert_eq!(f.store.due_access_work(hour(2), 1).await.unwrap().requests.len(), 1, "at most the limit");
+    let due = f.store.due_access_work(hour(5), 10).await.unwrap();
+    assert_eq!(due.assignments.iter().map(|(t, v)| (*t, v.value.id)).collect::<Vec<_>>(), vec![(b, x.id)]);
+    assert_eq!(due.guests, vec![(a, guest)]);
+    // Done with: no longer due.
+    let mut done = r_a.clone();
+    done.state = RequestState::Denied;
+    f.store.commit_access(a, AccessStep { requests: vec![StepRow { value: done, expect: Some(1), due: None }], ..AccessStep::default() }).await.unwrap();
+    f.store.forget_guest(a, guest.user).await.unwrap();
+    let due = f.store.due_access_work(hour(5), 10).await.unwrap();
+    assert_eq!(due.requests.len(), 1);
+    assert!(due.guests.is_empty());
+}
+
+pub async fn filters_find_requests_and_assignments(f: AccessFixture) {
+    let t = tenant(&f, "a.example").await;
+    let at = now(&f);
+    let user = f.store.create_user(t, new_user("ann@a.example")).await.unwrap().id;
+    let (p, q) = (PackageId::new(), PackageId::new());
+    let mine = request(Some(user), p, RequestState::PendingApproval, at);
+    let mine_done = request(Some(user), q, RequestState::Denied, at);
+    let theirs = request(Some(ObjectId::new()), p, RequestState::PendingApproval, at);
+    let current = assignment(user, p, AssignmentState::Delivered, at);
+    let expired = assignment(user, q, AssignmentState::Expired, at);
+    let other = assignment(ObjectId::new(), p, AssignmentState::Delivered, at);
+    let step = AccessStep {
+        requests: vec![new_row(mine.clone(), None), new_row(mine_done.clone(), None), new_row(theirs.clone(), None)],
+        assignments: vec![new_row(current.clone(), None), new_row(expired.clone(), None), new_row(other.clone(), None)],
+        ..AccessStep::default()
+    };
+    f.store.commit_access(t, step).await.unwrap();
+    let ids = |v: Vec<tenantsync_store::Versioned<Request>>| v.into_iter().map(|r| r.value.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(f.store.access_requests(t, RequestFilter { requestor: Some(user), ..RequestFilter::default() }).await.unwrap()),
+        vec![mine.id, mine_done.id]
+    );
+    assert_eq!(
+        ids(f.store.access_requests(t, RequestFilter { requestor: Some(user), open_only: true, ..RequestFilter::default() }).await.unwrap()),
+        vec![mine.id]
+    );
+    assert_eq!(ids(f.store.access_requests(t, RequestFilter { package: Some(p), ..RequestFilter::default() }).await.unwrap()), vec![mine.id, theirs.id]);
+    let aids = |v: Vec<tenantsync_store::Versioned<Assignment>>| v.into_iter().map(|a| a.value.id).collect::<Vec<_>>();
+    assert_eq!(
+        aids(f.store.access_assignments(t, AssignmentFilter { target: Some(user), ..AssignmentFilter::default() }).await.unwrap()),
+        vec![current.id, expired.id]
+    );
+    assert_eq!(
+        aids(f.store.access_assignments(t, AssignmentFilter { target: Some(user), current_only: true, ..AssignmentFilter::default() }).await.unwrap()),
+        vec![current.id]
+    );
+    assert_eq!(
+        aids(f.store.access_assignments(t, AssignmentFilter { package: Some(p), ..AssignmentFilter::default() }).await.unwrap()),
+        vec![current.id, other.id]
+    );
+    let by_policy = AssignmentFilter { policy: Some(other.assignment_policy_id), ..AssignmentFilter::default() };
+    assert_eq!(aids(f.store.access_assignments(t, by_policy).await.unwrap()), vec![other.id]);
+}
+
+pub async fn the_outbox_keeps_attempts_until_sent(f: AccessFixture) {
+    let t = tenant(&f, "a.example").await;
+    let at = now(&f);
+    let (first, second) = (message(at, "approvalRequired"), message(IsoDuration::seconds(1).after(at), "accessGranted"));
+    f.store.commit_access(t, AccessStep { outbox: vec![first.clone(), second.clone()], ..AccessStep::default() }).await.unwrap();
+    let later = IsoDuration::hours(1).after(at);
+    let pending = f.store.pending_outbox(later, 10).await.unwrap();
+    assert_eq!(pending.iter().map(|(tt, m)| (*tt, m.id)).collect::<Vec<_>>(), vec![(t, first.id), (t, second.id)]);
+    // A failed attempt waits until its next time; a sent one is done.
+    f.store.outbox_attempted(t, first.id, false, IsoDuration::hours(2).after(at)).await.unwrap();
+    f.store.outbox_attempted(t, second.id, true, later).await.unwrap();
+    assert!(f.store.pending_outbox(later, 10).await.unwrap().is_empty());
+    let again = f.store.pending_outbox(IsoDuration::hours(2).after(at), 10).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!((again[0].1.id, again[0].1.attempts), (first.id, 1));
+    let all = f.store.outbox(t, 10).await.unwrap();
+    assert_eq!(all.iter().map(|m| (m.id, m.delivered.is_some())).collect::<Vec<_>>(), vec![(second.id, true), (first.id, false)], "newest first");
+    assert_code(f.store.outbox_attempted(t, ObjectId::new(), true, later).await, "access_conflict");
+}

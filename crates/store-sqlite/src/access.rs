@@ -1,0 +1,307 @@
+//! Entitlement management in SQLite (`access_*` tables, schema version 14): definitions
+//! as documents, requests and assignments as documents with the columns they are found
+//! by, the outbox, and governed guests' planned deletions. A step commits in one
+//! transaction; each row's version is checked by its `UPDATE … WHERE version = ?`.
+use crate::SqliteStore;
+use crate::rows::sql_err;
+use async_trait::async_trait;
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tenantsync_access::{Assignment, Request, RequestId};
+use tenantsync_domain::{ObjectId, TenantId};
+use tenantsync_store::{
+    AccessObjectKind, AccessStep, AccessStore, AssignmentFilter, DueWork, GuestSchedule, OutboxMessage, RequestFilter, Result, StepRow, StoreError, Versioned,
+};
+
+fn json<T: Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| StoreError::Internal { message: e.to_string() })
+}
+
+fn parse<T: DeserializeOwned>(body: &str, what: &str) -> Result<T> {
+    serde_json::from_str(body).map_err(|e| StoreError::Internal { message: format!("stored {what}: {e}") })
+}
+
+fn ms(t: Option<Timestamp>) -> Option<i64> {
+    t.map(|t| t.as_millisecond())
+}
+
+fn tenant_of(bytes: Vec<u8>) -> Result<TenantId> {
+    let b: [u8; 16] = bytes.try_into().map_err(|_| StoreError::Internal { message: "a tenant id that is not 16 bytes".into() })?;
+    Ok(TenantId::from_bytes(b))
+}
+
+fn known(conn: &Connection, tenant: TenantId) -> Result<()> {
+    let found = conn.prepare_cached("SELECT 1 FROM tenants WHERE id = ?1").and_then(|mut s| s.exists([tenant.as_bytes()])).map_err(sql_err)?;
+    if found { Ok(()) } else { Err(StoreError::TenantNotFound { tenant: tenant.to_string() }) }
+}
+
+/// Writes one row of a step: an insert for a new row, else an update that must find the
+/// expected version.
+fn put_row(tx: &Transaction<'_>, what: &str, insert: &str, update: &str, id: &[u8; 16], expect: Option<u64>, values: &[&dyn rusqlite::ToSql]) -> Result<()> {
+    let conflict = || StoreError::AccessConflict { what: format!("{what} {}", uuid_text(id)) };
+    match expect {
+        None => {
+            let mut all: Vec<&dyn rusqlite::ToSql> = values.to_vec();
+            all.push(&1i64);
+            match tx.prepare_cached(insert).and_then(|mut s| s.execute(all.as_slice())) {
+                Ok(_) => Ok(()),
+                Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => Err(conflict()),
+                Err(e) => Err(sql_err(e)),
+            }
+        }
+        Some(v) => {
+            let v = i64::try_from(v).unwrap_or(i64::MAX);
+            let mut all: Vec<&dyn rusqlite::ToSql> = values.to_vec();
+            all.push(&v);
+            let n = tx.prepare_cached(update).and_then(|mut s| s.execute(all.as_slice())).map_err(sql_err)?;
+            if n == 1 { Ok(()) } else { Err(conflict()) }
+        }
+    }
+}
+
+fn uuid_text(id: &[u8; 16]) -> String {
+    ObjectId::from_bytes(*id).to_string()
+}
+
+fn put_request(tx: &Transaction<'_>, tenant: &[u8; 16], row: &StepRow<Request>) -> Result<()> {
+    let r = &row.value;
+    let body = json(r)?;
+    let requestor = r.requestor.map(|u| *u.as_bytes());
+    let open = !r.state.is_final();
+    put_row(
+        tx,
+        "access request",
+        "INSERT INTO access_requests (tenant_id, id, requestor, package, open, due_ms, body, version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "UPDATE access_requests SET requestor = ?3, package = ?4, open = ?5, due_ms = ?6, body = ?7, version = version + 1 \
+         WHERE tenant_id = ?1 AND id = ?2 AND version = ?8",
+        r.id.as_bytes(),
+        row.expect,
+        &[tenant, r.id.as_bytes(), &requestor, r.access_package_id.as_bytes(), &open, &ms(row.due), &body],
+    )
+}
+
+fn put_assignment(tx: &Transaction<'_>, tenant: &[u8; 16], row: &StepRow<Assignment>) -> Result<()> {
+    let a = &row.value;
+    let body = json(a)?;
+    let current = a.state != tenantsync_access::AssignmentState::Expired;
+    put_row(
+        tx,
+        "access package assignment",
+        "INSERT INTO access_assignments (tenant_id, id, target, package, policy, current, due_ms, body, version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "UPDATE access_assignments SET target = ?3, package = ?4, policy = ?5, current = ?6, due_ms = ?7, body = ?8, version = version + 1 \
+         WHERE tenant_id = ?1 AND id = ?2 AND version = ?9",
+        a.id.as_bytes(),
+        row.expect,
+        &[tenant, a.id.as_bytes(), a.target.as_bytes(), a.access_package_id.as_bytes(), a.assignment_policy_id.as_bytes(), &current, &ms(row.due), &body],
+    )
+}
+
+fn commit_step(conn: &mut Connection, tenant: TenantId, step: &AccessStep) -> Result<()> {
+    let tx = conn.transaction().map_err(sql_err)?;
+    known(&tx, tenant)?;
+    let t = tenant.as_bytes();
+    for row in &step.requests {
+        put_request(&tx, t, row)?;
+    }
+    for row in &step.assignments {
+        put_assignment(&tx, t, row)?;
+    }
+    for m in &step.outbox {
+        let next = m.delivered.is_none().then_some(m.next_attempt.as_millisecond());
+        let body = json(m)?;
+        tx.prepare_cached("INSERT INTO access_outbox (tenant_id, id, next_ms, body) VALUES (?1, ?2, ?3, ?4)")
+            .and_then(|mut s| s.execute(params![t, m.id.as_bytes(), next, body]))
+            .map_err(sql_err)?;
+    }
+    for g in &step.guests {
+        tx.prepare_cached(
+            "INSERT INTO access_guests (tenant_id, user_id, delete_ms) VALUES (?1, ?2, ?3) ON CONFLICT (tenant_id, user_id) DO UPDATE SET delete_ms = excluded.delete_ms",
+        )
+        .and_then(|mut s| s.execute(params![t, g.user.as_bytes(), g.delete_at.as_millisecond()]))
+        .map_err(sql_err)?;
+    }
+    for u in &step.guests_spared {
+        tx.prepare_cached("DELETE FROM access_guests WHERE tenant_id = ?1 AND user_id = ?2")
+            .and_then(|mut s| s.execute(params![t, u.as_bytes()]))
+            .map_err(sql_err)?;
+    }
+    tx.commit().map_err(sql_err)
+}
+
+fn versioned<T: DeserializeOwned>(rows: Vec<(String, i64)>, what: &str) -> Result<Vec<Versioned<T>>> {
+    rows.into_iter().map(|(body, v)| Ok(Versioned { value: parse(&body, what)?, version: u64::try_from(v).unwrap_or(0) })).collect()
+}
+
+#[async_trait]
+impl AccessStore for SqliteStore {
+    async fn put_access_object(&self, tenant: TenantId, kind: AccessObjectKind, id: ObjectId, body: serde_json::Value) -> Result<()> {
+        let body = json(&body)?;
+        self.write(move |conn| {
+            known(conn, tenant)?;
+            conn.prepare_cached("INSERT INTO access_objects (tenant_id, kind, id, body) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (tenant_id, kind, id) DO UPDATE SET body = excluded.body")
+                .and_then(|mut s| s.execute(params![tenant.as_bytes(), kind.as_str(), id.as_bytes(), body]))
+                .map(|_| ())
+                .map_err(sql_err)
+        })
+        .await
+    }
+
+    async fn access_object(&self, tenant: TenantId, kind: AccessObjectKind, id: ObjectId) -> Result<Option<serde_json::Value>> {
+        let body = self.read_in(tenant, |c| {
+            c.prepare_cached("SELECT body FROM access_objects WHERE tenant_id = ?1 AND kind = ?2 AND id = ?3")?
+                .query_row(params![tenant.as_bytes(), kind.as_str(), id.as_bytes()], |r| r.get::<_, String>(0))
+                .optional()
+        })?;
+        body.map(|b| parse(&b, kind.as_str())).transpose()
+    }
+
+    async fn access_objects(&self, tenant: TenantId, kind: AccessObjectKind) -> Result<Vec<serde_json::Value>> {
+        let bodies = self.read_in(tenant, |c| {
+            let mut s = c.prepare_cached("SELECT body FROM access_objects WHERE tenant_id = ?1 AND kind = ?2 ORDER BY id")?;
+            let rows = s.query_map(params![tenant.as_bytes(), kind.as_str()], |r| r.get::<_, String>(0))?;
+            rows.collect::<rusqlite::Result<Vec<String>>>()
+        })?;
+        bodies.iter().map(|b| parse(b, kind.as_str())).collect()
+    }
+
+    async fn delete_access_object(&self, tenant: TenantId, kind: AccessObjectKind, id: ObjectId) -> Result<bool> {
+        self.write(move |conn| {
+            known(conn, tenant)?;
+            conn.prepare_cached("DELETE FROM access_objects WHERE tenant_id = ?1 AND kind = ?2 AND id = ?3")
+                .and_then(|mut s| s.execute(params![tenant.as_bytes(), kind.as_str(), id.as_bytes()]))
+                .map(|n| n > 0)
+                .map_err(sql_err)
+        })
+        .await
+    }
+
+    async fn commit_access(&self, tenant: TenantId, step: AccessStep) -> Result<()> {
+        self.write(move |conn| commit_step(conn, tenant, &step)).await
+    }
+
+    async fn access_request(&self, tenant: TenantId, id: RequestId) -> Result<Option<Versioned<Request>>> {
+        let row = self.read_in(tenant, |c| {
+            c.prepare_cached("SELECT body, version FROM access_requests WHERE tenant_id = ?1 AND id = ?2")?
+                .query_row(params![tenant.as_bytes(), id.as_bytes()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                .optional()
+        })?;
+        Ok(versioned(row.into_iter().collect(), "access request")?.pop())
+    }
+
+    async fn access_requests(&self, tenant: TenantId, f: RequestFilter) -> Result<Vec<Versioned<Request>>> {
+        let requestor = f.requestor.map(|u| *u.as_bytes());
+        let package = f.package.map(|p| *p.as_bytes());
+        let rows = self.read_in(tenant, |c| {
+            let mut s = c.prepare_cached(
+                "SELECT body, version FROM access_requests WHERE tenant_id = ?1 AND (?2 IS NULL OR requestor = ?2) \
+                 AND (?3 IS NULL OR package = ?3) AND (?4 = 0 OR open = 1) ORDER BY id",
+            )?;
+            let rows = s.query_map(params![tenant.as_bytes(), requestor, package, f.open_only], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        versioned(rows, "access request")
+    }
+
+    async fn access_assignments(&self, tenant: TenantId, f: AssignmentFilter) -> Result<Vec<Versioned<Assignment>>> {
+        let target = f.target.map(|u| *u.as_bytes());
+        let package = f.package.map(|p| *p.as_bytes());
+        let policy = f.policy.map(|p| *p.as_bytes());
+        let rows = self.read_in(tenant, |c| {
+            let mut s = c.prepare_cached(
+                "SELECT body, version FROM access_assignments WHERE tenant_id = ?1 AND (?2 IS NULL OR target = ?2) \
+                 AND (?3 IS NULL OR package = ?3) AND (?4 IS NULL OR policy = ?4) AND (?5 = 0 OR current = 1) ORDER BY id",
+            )?;
+            let rows =
+                s.query_map(params![tenant.as_bytes(), target, package, policy, f.current_only], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        versioned(rows, "access package assignment")
+    }
+
+    async fn due_access_work(&self, now: Timestamp, limit: u32) -> Result<DueWork> {
+        let (now, limit) = (now.as_millisecond(), i64::from(limit.max(1)));
+        type Raw = (Vec<u8>, String, i64);
+        let (requests, assignments, guests) = self.read(|c| {
+            let due = |sql: &str| -> rusqlite::Result<Vec<Raw>> {
+                let mut s = c.prepare_cached(sql)?;
+                let rows = s.query_map(params![now, limit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+                rows.collect()
+            };
+            let requests = due("SELECT tenant_id, body, version FROM access_requests WHERE due_ms <= ?1 ORDER BY due_ms LIMIT ?2")?;
+            let assignments = due("SELECT tenant_id, body, version FROM access_assignments WHERE due_ms <= ?1 ORDER BY due_ms LIMIT ?2")?;
+            let mut s = c.prepare_cached("SELECT tenant_id, user_id, delete_ms FROM access_guests WHERE delete_ms <= ?1 ORDER BY delete_ms LIMIT ?2")?;
+            let guests = s
+                .query_map(params![now, limit], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, i64>(2)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok((requests, assignments, guests))
+        })?;
+        let mut work = DueWork::default();
+        for (t, body, v) in requests {
+            work.requests.push((tenant_of(t)?, Versioned { value: parse(&body, "access request")?, version: u64::try_from(v).unwrap_or(0) }));
+        }
+        for (t, body, v) in assignments {
+            work.assignments.push((tenant_of(t)?, Versioned { value: parse(&body, "access package assignment")?, version: u64::try_from(v).unwrap_or(0) }));
+        }
+        for (t, user, at) in guests {
+            let user = ObjectId::from_bytes(user.try_into().map_err(|_| StoreError::Internal { message: "a user id that is not 16 bytes".into() })?);
+            let delete_at = Timestamp::from_millisecond(at).map_err(|e| StoreError::Internal { message: e.to_string() })?;
+            work.guests.push((tenant_of(t)?, GuestSchedule { user, delete_at }));
+        }
+        Ok(work)
+    }
+
+    async fn forget_guest(&self, tenant: TenantId, user: ObjectId) -> Result<()> {
+        self.write(move |conn| {
+            conn.prepare_cached("DELETE FROM access_guests WHERE tenant_id = ?1 AND user_id = ?2")
+                .and_then(|mut s| s.execute(params![tenant.as_bytes(), user.as_bytes()]))
+                .map(|_| ())
+                .map_err(sql_err)
+        })
+        .await
+    }
+
+    async fn pending_outbox(&self, now: Timestamp, limit: u32) -> Result<Vec<(TenantId, OutboxMessage)>> {
+        let (now, limit) = (now.as_millisecond(), i64::from(limit.max(1)));
+        let rows = self.read(|c| {
+            let mut s = c.prepare_cached("SELECT tenant_id, body FROM access_outbox WHERE next_ms <= ?1 ORDER BY next_ms, id LIMIT ?2")?;
+            let rows = s.query_map(params![now, limit], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?)))?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        rows.into_iter().map(|(t, body)| Ok((tenant_of(t)?, parse(&body, "outbox message")?))).collect()
+    }
+
+    async fn outbox_attempted(&self, tenant: TenantId, id: ObjectId, sent: bool, next: Timestamp) -> Result<()> {
+        let now = self.clock_now();
+        self.write(move |conn| {
+            let tx = conn.transaction().map_err(sql_err)?;
+            let body: Option<String> = tx
+                .prepare_cached("SELECT body FROM access_outbox WHERE tenant_id = ?1 AND id = ?2")
+                .and_then(|mut s| s.query_row(params![tenant.as_bytes(), id.as_bytes()], |r| r.get(0)).optional())
+                .map_err(sql_err)?;
+            let Some(body) = body else { return Err(StoreError::AccessConflict { what: format!("outbox message {id}") }) };
+            let mut m: OutboxMessage = parse(&body, "outbox message")?;
+            m.attempts = m.attempts.saturating_add(1);
+            m.delivered = sent.then_some(now);
+            m.next_attempt = next;
+            let next_ms = (!sent).then_some(next.as_millisecond());
+            let body = json(&m)?;
+            tx.prepare_cached("UPDATE access_outbox SET next_ms = ?3, body = ?4 WHERE tenant_id = ?1 AND id = ?2")
+                .and_then(|mut s| s.execute(params![tenant.as_bytes(), id.as_bytes(), next_ms, body]))
+                .map_err(sql_err)?;
+            tx.commit().map_err(sql_err)
+        })
+        .await
+    }
+
+    async fn outbox(&self, tenant: TenantId, limit: u32) -> Result<Vec<OutboxMessage>> {
+        let limit = i64::from(limit.max(1));
+        let rows = self.read_in(tenant, |c| {
+            let mut s = c.prepare_cached("SELECT body FROM access_outbox WHERE tenant_id = ?1 ORDER BY id DESC LIMIT ?2")?;
+            let rows = s.query_map(params![tenant.as_bytes(), limit], |r| r.get::<_, String>(0))?;
+            rows.collect::<rusqlite::Result<Vec<String>>>()
+        })?;
+        rows.iter().map(|b| parse(b, "outbox message")).collect()
+    }
+}

@@ -1,0 +1,157 @@
+//! What entitlement management keeps (the rules are `tenantsync-access`'s): definitions as
+//! documents (connected organizations, catalogs, access packages, assignment policies,
+//! the tenant's settings), requests and assignments with the time each is next due, the
+//! outbox of notifications, and governed guests' planned deletions.
+//!
+//! The promises: one [`AccessStep`] commits whole or not at all, and each row's expected
+//! version must still hold (`access_conflict` otherwise: the first approver wins); due
+//! work is found by an index on the due time, so a sweep costs what is due, not what is
+//! held; definitions are per tenant.
+use crate::Result;
+use async_trait::async_trait;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use tenantsync_access::{Assignment, PackageId, PolicyId, Request, RequestId};
+use tenantsync_domain::{ObjectId, TenantId};
+
+/// The kinds of definitions kept as documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AccessObjectKind {
+    ConnectedOrganization,
+    Catalog,
+    AccessPackage,
+    AssignmentPolicy,
+    /// The tenant's `entitlementManagementSettings` (one, with the nil id).
+    Settings,
+}
+
+impl AccessObjectKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessObjectKind::ConnectedOrganization => "connectedOrganization",
+            AccessObjectKind::Catalog => "catalog",
+            AccessObjectKind::AccessPackage => "accessPackage",
+            AccessObjectKind::AssignmentPolicy => "assignmentPolicy",
+            AccessObjectKind::Settings => "settings",
+        }
+    }
+}
+
+/// A stored value with the version it was read at (for the next write's expectation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Versioned<T> {
+    pub value: T,
+    pub version: u64,
+}
+
+/// A row to write in a step: its new value, the version it must still have (`None` for
+/// a new row), and when the clock next has work for it (`None`: never).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepRow<T> {
+    pub value: T,
+    pub expect: Option<u64>,
+    pub due: Option<Timestamp>,
+}
+
+/// A notification waiting to be sent (mail and webhook), with its attempts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboxMessage {
+    /// Time-ordered (UUIDv7).
+    pub id: ObjectId,
+    pub created: Timestamp,
+    /// The event, in the words of the reference's §4.7 (`approvalRequired`, `accessGranted`, …).
+    pub event: String,
+    /// The users it goes to.
+    pub recipients: Vec<ObjectId>,
+    /// Mail addresses it goes to besides (someone from outside with no account yet).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<String>,
+    pub subject: String,
+    pub body: String,
+    pub attempts: u32,
+    pub next_attempt: Timestamp,
+    pub delivered: Option<Timestamp>,
+}
+
+/// A governed guest whose last assignment ended: blocked, and deleted at `delete_at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GuestSchedule {
+    pub user: ObjectId,
+    pub delete_at: Timestamp,
+}
+
+/// The writes of one step of entitlement management, committed together.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccessStep {
+    pub requests: Vec<StepRow<Request>>,
+    pub assignments: Vec<StepRow<Assignment>>,
+    pub outbox: Vec<OutboxMessage>,
+    pub guests: Vec<GuestSchedule>,
+    /// Guests whose planned deletion is called off (they got access again).
+    pub guests_spared: Vec<ObjectId>,
+}
+
+/// Which requests to read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RequestFilter {
+    pub requestor: Option<ObjectId>,
+    pub package: Option<PackageId>,
+    /// Only those not finished.
+    pub open_only: bool,
+}
+
+/// Which assignments to read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AssignmentFilter {
+    pub target: Option<ObjectId>,
+    pub package: Option<PackageId>,
+    pub policy: Option<PolicyId>,
+    /// Only those not expired.
+    pub current_only: bool,
+}
+
+/// What is due, across tenants, oldest due first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DueWork {
+    pub requests: Vec<(TenantId, Versioned<Request>)>,
+    pub assignments: Vec<(TenantId, Versioned<Assignment>)>,
+    pub guests: Vec<(TenantId, GuestSchedule)>,
+}
+
+impl DueWork {
+    pub fn is_empty(&self) -> bool {
+        self.requests.is_empty() && self.assignments.is_empty() && self.guests.is_empty()
+    }
+}
+
+/// Entitlement management's storage.
+#[async_trait]
+pub trait AccessStore: Send + Sync {
+    /// Writes a definition (insert or replace).
+    async fn put_access_object(&self, tenant: TenantId, kind: AccessObjectKind, id: ObjectId, body: serde_json::Value) -> Result<()>;
+    async fn access_object(&self, tenant: TenantId, kind: AccessObjectKind, id: ObjectId) -> Result<Option<serde_json::Value>>;
+    /// Every definition of a kind, in id order.
+    async fn access_objects(&self, tenant: TenantId, kind: AccessObjectKind) -> Result<Vec<serde_json::Value>>;
+    /// `false` when there was none.
+    async fn delete_access_object(&self, tenant: TenantId, kind: AccessObjectKind, id: ObjectId) -> Result<bool>;
+
+    /// Commits a step whole, or nothing with `access_conflict` when a row's version moved.
+    async fn commit_access(&self, tenant: TenantId, step: AccessStep) -> Result<()>;
+    async fn access_request(&self, tenant: TenantId, id: RequestId) -> Result<Option<Versioned<Request>>>;
+    /// Requests in creation order.
+    async fn access_requests(&self, tenant: TenantId, filter: RequestFilter) -> Result<Vec<Versioned<Request>>>;
+    /// Assignments in creation order.
+    async fn access_assignments(&self, tenant: TenantId, filter: AssignmentFilter) -> Result<Vec<Versioned<Assignment>>>;
+    /// Rows due at `now` (at most `limit` of each kind), found by the due-time index.
+    async fn due_access_work(&self, now: Timestamp, limit: u32) -> Result<DueWork>;
+    /// Guests done with: their deletion happened.
+    async fn forget_guest(&self, tenant: TenantId, user: ObjectId) -> Result<()>;
+
+    /// Messages to send at `now`, oldest first.
+    async fn pending_outbox(&self, now: Timestamp, limit: u32) -> Result<Vec<(TenantId, OutboxMessage)>>;
+    /// Records an attempt: sent, or to try again at `next`.
+    async fn outbox_attempted(&self, tenant: TenantId, id: ObjectId, sent: bool, next: Timestamp) -> Result<()>;
+    /// The tenant's outbox, newest first (what was and will be sent).
+    async fn outbox(&self, tenant: TenantId, limit: u32) -> Result<Vec<OutboxMessage>>;
+}
