@@ -233,3 +233,61 @@ CREATE TABLE admin_objects (
     body       text NOT NULL,               -- JSON, the API's own shape
     PRIMARY KEY (tenant_id, kind, id)
 );
+
+-- Entitlement management (tenantsync-access): definitions as documents; requests and
+-- assignments as documents with the columns they are found by, among them the time the
+-- clock next has work for each (NULL: none), so a sweep reads only what is due.
+CREATE TABLE access_objects (
+    tenant_id uuid NOT NULL REFERENCES tenants (tenant_id),
+    kind      text COLLATE "C" NOT NULL,
+    id        uuid NOT NULL,
+    body      text NOT NULL,
+    PRIMARY KEY (tenant_id, kind, id)
+);
+
+CREATE TABLE access_requests (
+    tenant_id uuid NOT NULL REFERENCES tenants (tenant_id),
+    id        uuid NOT NULL,
+    version   bigint NOT NULL,
+    requestor uuid,
+    package   uuid NOT NULL,
+    open      boolean NOT NULL,
+    due_ms    bigint,
+    body      text NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE INDEX access_requests_due ON access_requests (due_ms) WHERE due_ms IS NOT NULL;
+CREATE INDEX access_requests_by_requestor ON access_requests (tenant_id, requestor, id);
+
+CREATE TABLE access_assignments (
+    tenant_id uuid NOT NULL REFERENCES tenants (tenant_id),
+    id        uuid NOT NULL,
+    version   bigint NOT NULL,
+    target    uuid NOT NULL,
+    package   uuid NOT NULL,
+    policy    uuid NOT NULL,
+    current   boolean NOT NULL,
+    due_ms    bigint,
+    body      text NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE INDEX access_assignments_due ON access_assignments (due_ms) WHERE due_ms IS NOT NULL;
+CREATE INDEX access_assignments_by_target ON access_assignments (tenant_id, target, id);
+CREATE INDEX access_assignments_by_package ON access_assignments (tenant_id, package, id);
+
+CREATE TABLE access_guests (
+    tenant_id uuid NOT NULL REFERENCES tenants (tenant_id),
+    user_id   uuid NOT NULL,
+    delete_ms bigint NOT NULL,
+    PRIMARY KEY (tenant_id, user_id)
+);
+CREATE INDEX access_guests_due ON access_guests (delete_ms);
+
+CREATE TABLE access_outbox (
+    tenant_id uuid NOT NULL REFERENCES tenants (tenant_id),
+    id        uuid NOT NULL,
+    next_ms   bigint,
+    body      text NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE INDEX access_outbox_due ON access_outbox (next_ms) WHERE next_ms IS NOT NULL;

@@ -12,6 +12,7 @@
 //!
 //! Why tokio-postgres and not sqlx: see ARCHITECTURE.md ("PostgreSQL driver").
 
+mod access;
 mod admin;
 mod bulk;
 mod counts;

@@ -22,3 +22,12 @@ pub async fn fresh_store(clock: Arc<FixedClock>) -> tenantsync_store_conformance
 }
 
 tenantsync_store_conformance::conformance_tests!(crate::fresh_store);
+
+/// A fresh store in a fresh schema, for one case of entitlement management.
+pub async fn fresh_access_store(clock: Arc<FixedClock>) -> tenantsync_store_conformance::access::AccessFixture {
+    let (_, url) = cluster::fresh_schema().await;
+    let store = PgStore::open_with_clock(&url, clock.clone()).await.unwrap();
+    tenantsync_store_conformance::access::AccessFixture { store: Arc::new(store), clock, guard: Box::new(()) }
+}
+
+tenantsync_store_conformance::access_conformance_tests!(crate::fresh_access_store);
