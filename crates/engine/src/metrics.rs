@@ -385,6 +385,11 @@ impl JobMetrics {
     }
 }
 
+/// The gauge of the job leases this process holds.
+pub fn leases_held() -> Gauge {
+    gauge!(LEASES_HELD)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -464,9 +469,4 @@ mod tests {
             })
         });
     }
-}
-
-/// The gauge of the job leases this process holds.
-pub fn leases_held() -> Gauge {
-    gauge!(LEASES_HELD)
 }
