@@ -110,6 +110,12 @@ impl Coded for EngineError {
     }
 }
 
+impl Coded for tenantsync_governance::GovernanceError {
+    fn code(&self) -> &'static str {
+        tenantsync_governance::GovernanceError::code(self)
+    }
+}
+
 impl Coded for tenantsync_expression::Error {
     fn code(&self) -> &'static str {
         tenantsync_expression::Error::code(self)

@@ -89,6 +89,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Token(c) => cmd::token::run(&ctx, c).await,
         Command::Partner(c) => cmd::partner::run(&ctx, c).await,
         Command::Sync(c) => cmd::sync::run(&ctx, c).await,
+        Command::Access(c) => cmd::access::run(&ctx, c).await,
         Command::Expr(_) | Command::Backup(_) | Command::Restore(_) => Ok(()), // handled above: they open no store
     }?;
     Ok(ExitCode::SUCCESS)

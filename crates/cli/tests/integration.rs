@@ -4,6 +4,7 @@
 mod serving;
 mod support;
 
+mod access;
 mod backup;
 mod commands;
 mod crash;

@@ -63,6 +63,10 @@ impl Governance {
         self.get(tenant, AccessObjectKind::Catalog, oid(id.as_bytes()), "catalog").await
     }
 
+    pub async fn catalogs(&self, tenant: TenantId) -> Result<Vec<Catalog>> {
+        self.all(tenant, AccessObjectKind::Catalog).await
+    }
+
     /// Stores a package after checking that each of its roles is a resource of the tenant
     /// (a live group; a configuration whose source is the tenant) and its catalog exists.
     pub async fn put_access_package(&self, tenant: TenantId, package: &AccessPackage) -> Result<()> {

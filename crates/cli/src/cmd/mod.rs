@@ -1,6 +1,7 @@
 //! The commands: one module per command group, each with its clap arguments and its
 //! handler, and the few parts several groups share (naming objects, listing pages,
 //! `--set` values, the context every handler gets).
+pub(crate) mod access;
 pub(crate) mod backup;
 pub(crate) mod changes;
 pub(crate) mod demo;
@@ -38,6 +39,8 @@ pub struct Ctx {
     pub store: Arc<dyn Store>,
     /// The same store, seen by the sync engine.
     pub sync: Arc<dyn SyncStore>,
+    /// The same store, for entitlement management (the stores that have it).
+    pub access: Option<Arc<dyn tenantsync_governance::GovernanceStore>>,
     pub json: bool,
 }
 
@@ -53,7 +56,7 @@ impl Ctx {
         if let Some(warning) = store.permission_warning() {
             output::error(format_args!("warning: {warning}"));
         }
-        Ok(Self { store: store.clone(), sync: store, json })
+        Ok(Self { store: store.clone(), sync: store.clone(), access: Some(store), json })
     }
 
     /// Prints an object: as JSON, or its fields one a line.

@@ -119,7 +119,7 @@ pub struct AssignArgs {
 }
 
 /// A configuration named by id or as `SOURCE:TARGET` (tenant ids or initial domains).
-async fn config(ctx: &Ctx, name: &str) -> Result<SyncConfiguration, Failure> {
+pub(crate) async fn config(ctx: &Ctx, name: &str) -> Result<SyncConfiguration, Failure> {
     let subject = named(name);
     if let Ok(id) = name.parse::<SyncConfigId>() {
         return ctx.sync.get_sync_configuration(id).await.about(subject);
