@@ -50,7 +50,7 @@ impl Ctx {
     pub async fn open(dir: &Path, database_url: Option<&str>, json: bool) -> Result<Self, Failure> {
         if let Some(url) = database_url {
             let store = Arc::new(PgStore::open(url).await.about(|| format!("database '{}'", tenantsync_store_postgres::redact(url)))?);
-            return Ok(Self { store: store.clone(), sync: store, json });
+            return Ok(Self { store: store.clone(), sync: store.clone(), access: Some(store), json });
         }
         let store = Arc::new(SqliteStore::open(dir).about(|| format!("data directory '{}'", dir.display()))?);
         if let Some(warning) = store.permission_warning() {
