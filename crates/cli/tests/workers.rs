@@ -127,3 +127,19 @@ fn workers_share_the_jobs_and_one_takes_over_from_a_killed_one() {
     rt.block_on(converged(&store, Duration::from_secs(180)));
     drop(b);
 }
+
+/// PostgreSQL unreachable at start: one line naming the URL without its password, exit 1.
+#[test]
+fn an_unreachable_database_is_named_without_its_password() {
+    let env = Env::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("postgres://ts:hunter2@127.0.0.1:{port}/ts?connect_timeout=5");
+    for args in [&["tenant", "list"][..], &["serve", "--listen", "127.0.0.1:0"][..]] {
+        let out = env.cmd().arg("--database-url").arg(&url).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(&format!("postgres://ts@127.0.0.1:{port}/ts")) && err.contains("[store_unreachable]"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+    }
+}
