@@ -173,20 +173,31 @@ impl<'c> Tx<'c> {
     pub async fn apply_sync(&mut self, ops: Vec<WriteOp>) -> Result<Vec<Result<WriteOutcome, StoreError>>, StoreError> {
         let mut results = Vec::with_capacity(ops.len());
         let mut deferred: Vec<(usize, ObjectId, UserRef)> = Vec::new();
-        for op in ops {
-            let outcome = match op {
-                WriteOp::CreateUser(u) if u.anchor.is_some() => {
-                    let id = u.id;
-                    self.create_user(*u, true).await.map(|(user, later)| {
-                        if let Some(r) = later {
-                            deferred.push((results.len(), id, r));
-                        }
-                        WriteOutcome::User(Box::new(user))
-                    })
+        let mut ops = ops.into_iter().peekable();
+        let creates_copy = |op: &WriteOp| matches!(op, WriteOp::CreateUser(u) if u.anchor.is_some());
+        while let Some(op) = ops.next() {
+            if creates_copy(&op) {
+                // A run of copies: in as few statements as their kind allows.
+                let mut run = Vec::new();
+                for op in std::iter::once(op).chain(std::iter::from_fn(|| ops.next_if(creates_copy))) {
+                    if let WriteOp::CreateUser(u) = op {
+                        run.push(*u);
+                    }
                 }
-                op => self.apply(op).await,
-            };
-            match outcome {
+                for created in self.create_users(run).await? {
+                    match created {
+                        Ok((user, later)) => {
+                            if let Some(r) = later {
+                                deferred.push((results.len(), user.id, r));
+                            }
+                            results.push(Ok(WriteOutcome::User(Box::new(user))));
+                        }
+                        Err(e) => results.push(Err(e)),
+                    }
+                }
+                continue;
+            }
+            match self.apply(op).await {
                 Ok(o) => results.push(Ok(o)),
                 Err(e) if !e.is_refusal() => return Err(e),
                 Err(e) => results.push(Err(e)),
