@@ -1,6 +1,6 @@
 //! The command line, as clap reads it: the global options and the command groups. Each
 //! group's own arguments are declared beside its handler in `cmd/<group>.rs`.
-use crate::cmd::{access, backup, changes, demo, expr, group, import, partner, purge, serve, sync, tenant, token, user};
+use crate::cmd::{access, backup, changes, demo, expr, group, import, partner, purge, serve, sync, tenant, token, topology, user};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -66,4 +66,13 @@ pub enum Command {
     /// Just-in-time access: connected organizations, access packages, policies, requests and approvals.
     #[command(subcommand)]
     Access(access::AccessCmd),
+    /// Show what `apply` would change to make the store match a topology file, and what each new or changed arrow's next cycle would do (exit 2: changes pending).
+    Plan(topology::PlanArgs),
+    /// Make the store match a topology file: tenants, access settings and sync arrows, only what differs.
+    Apply(topology::ApplyArgs),
+    /// Write the store's topology as a topology file.
+    Export(topology::ExportArgs),
+    /// The topology: its file's JSON Schema, who syncs to whom, and drawings.
+    #[command(subcommand)]
+    Topology(topology::TopologyCmd),
 }

@@ -68,6 +68,13 @@ pub enum CliCode {
     ServeFailed,
     AmbiguousName,
     OutputFailed,
+    TopologySyntax,
+    UnknownTenant,
+    DuplicateTenant,
+    DuplicateArrow,
+    InvalidTopology,
+    ArrowNotAllowed,
+    CannotRename,
 }
 
 tenantsync_domain::error_table! {
@@ -84,6 +91,13 @@ tenantsync_domain::error_table! {
         ServeFailed => "serve_failed", 500, "the HTTP server or the sync jobs of `serve` stopped on an error";
         AmbiguousName => "ambiguous_name", 409, "a group named by a display name that several groups of the tenant have (the message lists their ids)";
         OutputFailed => "output_failed", 500, "standard output cannot be written (a reader that closed the pipe early is not a failure: the command ends quietly)";
+        TopologySyntax => "topology_syntax", 400, "a topology file that is not TOML, or has an unknown key, a value of the wrong type or a missing field (the error names its line and column)";
+        UnknownTenant => "unknown_tenant", 400, "a topology file names a tenant (by name or initial domain) that its `[[tenants]]` do not declare";
+        DuplicateTenant => "duplicate_tenant", 400, "a topology file declares two tenants with the same initial domain or name";
+        DuplicateArrow => "duplicate_arrow", 400, "a topology file declares the same source → target twice (two `[[sync]]` entries, or two templates), an arrow from a tenant to itself, or the same access settings twice";
+        InvalidTopology => "invalid_topology", 400, "a topology file's setting that cannot be applied: a scoping filter that does not parse, a mapping with no or several sources, an `unmap` of a mapping that is not there, a retry or quarantine value out of range, an arrow assigning people of a tenant the same apply creates (a mapping that does not compile has the expression's own code)";
+        ArrowNotAllowed => "arrow_not_allowed", 403, "`apply` would create an arrow that the access settings (as the file leaves them) do not allow: the target's inbound user sync or auto-redemption, or the source's outbound auto-redemption, is not on; nothing is applied";
+        CannotRename => "cannot_rename", 409, "`apply` of a file naming an existing tenant (by its initial domain) differently: tenants cannot be renamed; nothing is applied";
     }
 }
 

@@ -74,6 +74,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         }
         Command::Backup(a) => return cmd::backup::backup(&cli.data_dir, cli.json, a).map(|()| ExitCode::SUCCESS),
         Command::Restore(a) => return cmd::backup::restore(&cli.data_dir, cli.json, a).map(|()| ExitCode::SUCCESS),
+        Command::Topology(cmd::topology::TopologyCmd::Schema) => return cmd::topology::schema().map(|()| ExitCode::SUCCESS),
         other => other,
     };
     let ctx = Ctx::open(&cli.data_dir, cli.database_url.as_deref(), cli.json).await?;
@@ -90,6 +91,10 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Partner(c) => cmd::partner::run(&ctx, c).await,
         Command::Sync(c) => cmd::sync::run(&ctx, c).await,
         Command::Access(c) => cmd::access::run(&ctx, c).await,
+        Command::Plan(a) => return cmd::topology::plan(&ctx, a).await,
+        Command::Apply(a) => return cmd::topology::apply(&ctx, a).await,
+        Command::Export(a) => cmd::topology::export(&ctx, a).await,
+        Command::Topology(c) => cmd::topology::run(&ctx, c).await,
         Command::Expr(_) | Command::Backup(_) | Command::Restore(_) => Ok(()), // handled above: they open no store
     }?;
     Ok(ExitCode::SUCCESS)

@@ -79,7 +79,7 @@ fn the_joint_venture_from_the_command_line() {
     let assignments = env.json(&["access", "assignments", "-t", "contoso.example", "--user", "ann_litware.example#EXT#@contoso.example"]);
     assert_eq!(assignments["value"][0]["state"], "delivered");
     let sweep = env.json(&["access", "sweep"]);
-    assert_eq!(sweep, serde_json::json!({"requests": 0, "reminders": 0, "assignmentsEnded": 0, "guestsDeleted": 0}));
+    assert_eq!(sweep, serde_json::json!({"requests": 0, "reminders": 0, "assignmentsEnded": 0, "guestsDeleted": 0, "reviewsOpened": 0, "reviewsClosed": 0}));
 
     // Refusals: one line, the object, the code; nothing written.
     let refused = [
@@ -98,4 +98,100 @@ fn the_joint_venture_from_the_command_line() {
     }
     let requests = env.json(&["access", "requests", "-t", "contoso.example"]);
     assert_eq!(requests["value"].as_array().unwrap().len(), 1);
+}
+
+/// What a sink received: each message's recipients and data.
+type Mailbag = std::sync::Arc<std::sync::Mutex<Vec<(Vec<String>, String)>>>;
+
+/// A local SMTP sink on a thread: it answers the protocol and keeps each message's
+/// recipients and data.
+fn smtp_sink() -> (String, Mailbag) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("smtp://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = got.clone();
+    std::thread::spawn(move || {
+        for socket in listener.incoming() {
+            let Ok(mut socket) = socket else { return };
+            let mut lines = BufReader::new(socket.try_clone().unwrap()).lines();
+            let _ = socket.write_all(b"220 sink\r\n");
+            let (mut to, mut data) = (Vec::new(), String::new());
+            while let Some(Ok(line)) = lines.next() {
+                let upper = line.to_ascii_uppercase();
+                if upper.starts_with("EHLO") {
+                    let _ = socket.write_all(b"250 sink\r\n");
+                } else if upper.starts_with("RCPT TO") {
+                    to.push(line[8..].trim().to_owned());
+                    let _ = socket.write_all(b"250 ok\r\n");
+                } else if upper == "DATA" {
+                    let _ = socket.write_all(b"354 go on\r\n");
+                    for l in lines.by_ref() {
+                        let l = l.unwrap_or_default();
+                        if l == "." {
+                            break;
+                        }
+                        data.push_str(&l);
+                        data.push('\n');
+                    }
+                    keep.lock().unwrap().push((std::mem::take(&mut to), std::mem::take(&mut data)));
+                    let _ = socket.write_all(b"250 queued\r\n");
+                } else if upper == "QUIT" {
+                    let _ = socket.write_all(b"221 bye\r\n");
+                    break;
+                } else {
+                    let _ = socket.write_all(b"250 ok\r\n");
+                }
+            }
+        }
+    });
+    (url, got)
+}
+
+#[test]
+fn serve_sends_the_outbox_by_smtp() {
+    let env = Env::new();
+    env.contoso();
+    env.ok(&["user", "create", "-t", "contoso.example", "--upn", "sam@contoso.example", "--set", "mail=sam.smith@contoso.example"]);
+    env.ok(&["user", "create", "-t", "contoso.example", "--upn", "kim@contoso.example"]);
+    env.ok(&["access", "catalog", "create", "-t", "contoso.example", "--name", "General"]);
+    env.ok(&["group", "create", "-t", "contoso.example", "--name", "Finance"]);
+    env.ok(&["access", "package", "create", "-t", "contoso.example", "--catalog", "General", "--name", "Finance", "--group", "Finance"]);
+    env.ok(&[
+        "access",
+        "policy",
+        "create",
+        "-t",
+        "contoso.example",
+        "--package",
+        "Finance",
+        "--name",
+        "Staff",
+        "--scope",
+        "all-members",
+        "--stage",
+        "sam@contoso.example",
+    ]);
+    let (url, got) = smtp_sink();
+    let served = crate::serving::Served::start(&env, &["--smtp-url", &url, "--mail-from", "noreply@contoso.example", "--access-interval", "200ms"]);
+    env.ok(&["access", "request", "-t", "contoso.example", "--package", "Finance", "--user", "kim@contoso.example"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while got.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let got = got.lock().unwrap();
+    assert_eq!(got.len(), 1, "{}", served.log());
+    assert_eq!(got[0].0, vec!["<sam.smith@contoso.example>"]);
+    assert!(got[0].1.contains("Subject: Action required: approve or deny a request (stage 1)"), "{}", got[0].1);
+    let outbox = env.json(&["access", "outbox", "-t", "contoso.example"]);
+    assert!(outbox["value"][0]["delivered"].is_string(), "{outbox}");
+}
+
+#[test]
+fn serve_refuses_a_bad_smtp_url() {
+    let env = Env::new();
+    let run = env.run(&["serve", "--listen", "127.0.0.1:0", "--smtp-url", "mail.example"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(run.stderr.starts_with("error: --smtp-url: ") && run.stderr.trim_end().ends_with("[invalid_argument]"), "{}", run.stderr);
 }

@@ -20,4 +20,5 @@ mod serve_logs;
 mod sync;
 mod sync_crash;
 mod tokens;
+mod topology;
 mod workers;

@@ -14,7 +14,9 @@ use crate::scope::{Scope, Seen, assignments, live_groups};
 use crate::{EngineError, policy};
 use jiff::Timestamp;
 use std::collections::BTreeSet;
-use tenantsync_domain::{ChangeCursor, ChangeOp, ExecutionState, ObjectId, ObjectKind, QuarantineReason, SyncConfigId, SyncConfiguration, TenantId, User};
+use tenantsync_domain::{
+    ChangeCursor, ChangeOp, DomainName, ExecutionState, ObjectId, ObjectKind, QuarantineReason, SyncConfigId, SyncConfiguration, TenantId, User,
+};
 use tenantsync_store::{
     CycleExecution, Escrow, JobState, JobStatusCode, ListQuery, ProvisioningAction, ProvisioningLog, ProvisioningStatus, SyncStore, Visibility, WriteOp,
 };
@@ -35,17 +37,25 @@ pub async fn run(engine: &Shared, id: SyncConfigId) -> Result<CycleReport, Engin
         record_failure(engine, cfg, state, &e, began).await?;
         return Err(e);
     }
+    let target_tenant = store.get_tenant(cfg.target_tenant_id).await?;
+    let initial = state.watermark == ChangeCursor::START;
+    let run = Run::new(engine, id, cfg.target_tenant_id, state, cfg.retry, initial).await?;
+    walk(engine, &compiled, run, &target_tenant.initial_domain, began).await
+}
+
+/// The cycle itself, once it may run: every phase, its writes through `run`'s writer (a
+/// dry run's keeps them from the store: the same decisions, nothing written).
+pub(crate) async fn walk(engine: &Shared, compiled: &Compiled, mut run: Run, target_domain: &DomainName, began: Timestamp) -> Result<CycleReport, EngineError> {
+    let store = engine.store().as_ref();
+    let cfg = &compiled.config;
     let (source, target) = (cfg.source_tenant_id, cfg.target_tenant_id);
-    let target_tenant = store.get_tenant(target).await?;
     // Everything up to this head is covered by this cycle.
     let head = store.change_head(source).await?;
-    let initial = state.watermark == ChangeCursor::START;
-    let mut run = Run::new(engine, id, target, state, cfg.retry, initial).await?;
 
     let (assigned_users, assigned_groups) = assignments(cfg);
     let live = live_groups(store, source, assigned_groups.clone()).await;
     let clock = engine.clock().as_ref();
-    let scope = Scope { compiled: &compiled, source, target, target_domain: &target_tenant.initial_domain, assigned_users, assigned_groups: live, clock };
+    let scope = Scope { compiled, source, target, target_domain, assigned_users, assigned_groups: live, clock };
     let threshold = cfg.deletion_threshold.filter(|_| !run.state.force_deletes).map(u64::from);
     let mut work = Work::new(engine.limits(), threshold);
     let mut candidates = Candidates::default();
@@ -59,7 +69,7 @@ pub async fn run(engine: &Shared, id: SyncConfigId) -> Result<CycleReport, Engin
         }
     };
     let Work { mut batch, mut deletes, managers, copies, .. } = work;
-    plan_groups(&mut run, store, &compiled, &assigned_groups, candidates, &mut batch, &mut deletes).await?;
+    plan_groups(&mut run, store, compiled, &assigned_groups, candidates, &mut batch, &mut deletes).await?;
     let verdict = hold_or_apply_deletions(&mut run, &mut batch, deletes, head);
     if !batch.ops.is_empty() {
         let state = run.state.clone();
@@ -70,7 +80,7 @@ pub async fn run(engine: &Shared, id: SyncConfigId) -> Result<CycleReport, Engin
     // References: managers resolve once both users exist in the target. The copies made
     // or matched recently in this cycle are known; others are looked up by anchor.
     managers::resolve(&mut run, &mut batch, managers, &copies, store, (source, target), None).await?;
-    finish(&mut run, batch, verdict, waiting, &compiled, began).await?;
+    finish(&mut run, batch, verdict, waiting, compiled, began).await?;
     Ok(run.report)
 }
 

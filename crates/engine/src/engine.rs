@@ -180,6 +180,19 @@ impl Engine {
         on_demand::provision(&self.shared, id, user).await
     }
 
+    /// What the next cycle of `config` would do from job state `state`, into a target of
+    /// initial domain `target_domain`: the cycle's own code in a dry run that writes nothing
+    /// (no policy check, no lease). `samples` objects are named per kind of outcome.
+    pub async fn predict(
+        &self,
+        config: SyncConfiguration,
+        state: JobState,
+        target_domain: &tenantsync_domain::DomainName,
+        samples: usize,
+    ) -> Result<crate::Prediction, EngineError> {
+        crate::predict::predict(&self.shared, config, state, target_domain, samples).await
+    }
+
     /// Runs one cycle of a configuration now.
     pub async fn run_cycle(&self, id: SyncConfigId) -> Result<CycleReport, EngineError> {
         cycle::run(&self.shared, id).await

@@ -15,7 +15,7 @@
 // The modules form a line, each using only those before it (a test below checks it):
 // error, context, compile, plan, policy, report, run (a run's batches, escrows and log
 // records), scope (one source user as a configuration sees it), managers, groups, cycle,
-// on_demand, engine, metrics (the jobs' metrics, through the `metrics` facade), scheduler.
+// on_demand, predict (a dry run of a cycle), engine, metrics (the jobs' metrics, through the `metrics` facade), scheduler.
 mod compile;
 mod context;
 mod cycle;
@@ -27,6 +27,7 @@ pub mod metrics;
 mod on_demand;
 mod plan;
 mod policy;
+mod predict;
 mod report;
 mod run;
 pub mod scheduler;
@@ -37,6 +38,7 @@ pub use context::Limits;
 pub use engine::{Engine, ResetScope};
 pub use error::{EngineError, PlanError};
 pub use plan::{Action, Plan};
+pub use predict::{Outcome, Prediction};
 pub use report::{CycleReport, GroupReport};
 
 #[cfg(test)]
@@ -55,6 +57,7 @@ mod tests {
         ("groups", include_str!("groups.rs")),
         ("cycle", include_str!("cycle.rs")),
         ("on_demand", include_str!("on_demand.rs")),
+        ("predict", include_str!("predict.rs")),
         ("engine", include_str!("engine.rs")),
         ("metrics", include_str!("metrics.rs")),
         ("scheduler", include_str!("scheduler.rs")),
@@ -67,6 +70,7 @@ mod tests {
             "Limits" => "context",
             "Compiled" | "CompiledGroups" | "IS_SOFT_DELETED" | "NET_ID" => "compile",
             "Action" | "Plan" => "plan",
+            "Outcome" | "Prediction" => "predict",
             "CycleReport" | "GroupReport" => "report",
             "Engine" | "ResetScope" => "engine",
             module => module,

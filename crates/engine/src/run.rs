@@ -257,7 +257,21 @@ impl Run {
         retry: RetryPolicy,
         initial: bool,
     ) -> Result<Run, EngineError> {
-        Ok(Run {
+        let writer = engine.store().sync_writer(id, target).await?;
+        Ok(Self::with_writer(engine, id, cycle_id, state, retry, initial, writer))
+    }
+
+    /// A run whose writes go to `writer` (a dry run's writer keeps them from the store).
+    pub(crate) fn with_writer(
+        engine: &Shared,
+        id: SyncConfigId,
+        cycle_id: String,
+        state: JobState,
+        retry: RetryPolicy,
+        initial: bool,
+        writer: Arc<dyn SyncWriter>,
+    ) -> Run {
+        Run {
             retry,
             id,
             cycle_id: cycle_id.clone(),
@@ -267,10 +281,10 @@ impl Run {
             escrows: Vec::new(),
             groups: BTreeSet::new(),
             inflight: VecDeque::new(),
-            writer: engine.store().sync_writer(id, target).await?,
+            writer,
             clock: engine.clock().clone(),
             share: RunShare::new(engine.runs()),
-        })
+        }
     }
 
     /// Objects per batch: [`BATCH_OBJECTS`] shared among the runs going at once.

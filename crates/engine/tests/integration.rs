@@ -9,5 +9,6 @@ mod control;
 mod convergence;
 mod groups;
 mod lifecycle;
+mod prediction;
 mod service;
 mod topology;

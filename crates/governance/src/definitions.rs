@@ -39,7 +39,7 @@ impl Governance {
         from_json(v)
     }
 
-    async fn all<T: DeserializeOwned>(&self, tenant: TenantId, kind: AccessObjectKind) -> Result<Vec<T>> {
+    pub(crate) async fn all<T: DeserializeOwned>(&self, tenant: TenantId, kind: AccessObjectKind) -> Result<Vec<T>> {
         self.store.access_objects(tenant, kind).await?.into_iter().map(from_json).collect()
     }
 

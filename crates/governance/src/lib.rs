@@ -13,11 +13,14 @@ mod definitions;
 mod delivery;
 mod error;
 mod notices;
+mod outbox;
 mod requests;
+mod reviews;
 mod sweep;
 
 pub use definitions::{Resource, Settings};
 pub use error::GovernanceError;
+pub use outbox::{Mailer, OutboxReport, backoff};
 pub use requests::{Actor, NewRequest, Subject};
 pub use sweep::SweepReport;
 

@@ -14,6 +14,8 @@ pub struct SweepReport {
     pub reminders: usize,
     pub assignments_ended: usize,
     pub guests_deleted: usize,
+    pub reviews_opened: usize,
+    pub reviews_closed: usize,
 }
 
 /// Rows read per pass.
@@ -89,6 +91,9 @@ impl Governance {
                 break;
             }
         }
+        let (opened, closed) = self.review_pass(self.now()).await?;
+        report.reviews_opened = opened;
+        report.reviews_closed = closed;
         Ok(report)
     }
 }

@@ -259,3 +259,47 @@ async fn refusals_are_typed_and_write_nothing() {
     assert!(v.store.outbox(v.contoso, 10).await.unwrap().is_empty());
     assert!(v.members().await.is_empty());
 }
+
+#[tokio::test]
+async fn a_review_opens_on_schedule_and_a_denial_ends_the_assignment_at_its_close() {
+    let v = venture().await;
+    let mut policy = v.policy.clone();
+    policy.expiration = Expiration::NoExpiration;
+    policy.review_settings = Some(ReviewSettings {
+        is_enabled: true,
+        start_date_time: IsoDuration::days(30).after(t0()),
+        recurrence_months: 3,
+        duration: IsoDuration::days(14),
+        is_self_review: false,
+        primary_reviewers: vec![SubjectSet::RequestorManager { manager_level: 1 }],
+        fallback_reviewers: vec![SubjectSet::SingleUser { user_id: v.sam }],
+        expiration_behavior: NoResponse::KeepAccess,
+        is_recommendation_enabled: true,
+        is_reviewer_justification_required: false,
+    });
+    v.gov.put_policy(v.contoso, &policy).await.unwrap();
+    let r = v.gov.submit(v.contoso, v.ask(), Actor::Subject).await.unwrap();
+    let r = v.gov.decide(v.contoso, r.id, 0, v.sam, true, "").await.unwrap();
+    let guest = r.requestor.unwrap();
+    v.at_day(29);
+    assert_eq!(v.gov.sweep().await.unwrap().reviews_opened, 0);
+    v.at_day(31);
+    assert_eq!(v.gov.sweep().await.unwrap().reviews_opened, 1);
+    assert_eq!(v.gov.sweep().await.unwrap().reviews_opened, 0, "one instance per recurrence");
+    let review = v.gov.reviews(v.contoso).await.unwrap().pop().unwrap();
+    assert_eq!(review.decisions.len(), 1);
+    assert_eq!(review.decisions[0].reviewers, BTreeSet::from([v.sam]), "no manager: the fallback reviewer");
+    assert_eq!(v.events().await.last().map(String::as_str), Some("reviewStarted"));
+    let a = review.decisions[0].assignment_id;
+    let err = v.gov.review_decide(v.contoso, review.id, a, guest, ReviewDecision::Approve, "me").await.unwrap_err();
+    assert_eq!(err.code(), "not_a_reviewer");
+    v.gov.review_decide(v.contoso, review.id, a, v.sam, ReviewDecision::Deny, "project over").await.unwrap();
+    assert_eq!(v.members().await, vec![guest], "denied users stay until the review closes");
+    v.at_day(44);
+    let report = v.gov.sweep().await.unwrap();
+    assert_eq!((report.reviews_closed, report.reviews_opened), (1, 0));
+    assert!(v.members().await.is_empty());
+    let closed = v.gov.reviews(v.contoso).await.unwrap().pop().unwrap();
+    assert_eq!(closed.status, ReviewStatus::Completed);
+    assert_eq!(closed.decisions[0].outcome, Some(Outcome::Remove));
+}

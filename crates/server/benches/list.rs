@@ -16,14 +16,15 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod common;
+
+use common::{Conn, cpu_seconds, pct};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tenantsync_domain::{NewTenant, NewUser, Upn};
 use tenantsync_server::Config;
 use tenantsync_store::{BulkOptions, Store};
 use tenantsync_store_sqlite::SqliteStore;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
 
 struct Args {
     users: usize,
@@ -42,44 +43,6 @@ fn args() -> Args {
         seconds: get("--seconds").map_or(seconds, |v| v.parse().unwrap()),
         connections: get("--connections").map_or(if bench { 4 } else { 2 }, |v| v.parse().unwrap()),
         count: get("--count").map_or(100, |v| v.parse().unwrap()),
-    }
-}
-
-/// One keep-alive HTTP/1.1 connection: a GET, its status and body length.
-struct Conn {
-    stream: BufReader<TcpStream>,
-    head: String,
-}
-
-impl Conn {
-    async fn open(addr: std::net::SocketAddr, token: &str) -> Conn {
-        let stream = TcpStream::connect(addr).await.unwrap();
-        stream.set_nodelay(true).unwrap();
-        Conn { stream: BufReader::new(stream), head: format!("Host: {addr}\r\nAuthorization: Bearer {token}\r\n\r\n") }
-    }
-
-    async fn get(&mut self, path: &str) -> (u16, Vec<u8>) {
-        let req = format!("GET {path} HTTP/1.1\r\n{}", self.head);
-        self.stream.get_mut().write_all(req.as_bytes()).await.unwrap();
-        let mut line = String::new();
-        self.stream.read_line(&mut line).await.unwrap();
-        let status = line.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-        let mut length = 0;
-        loop {
-            line.clear();
-            self.stream.read_line(&mut line).await.unwrap();
-            if line == "\r\n" || line.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = line.split_once(':')
-                && k.eq_ignore_ascii_case("content-length")
-            {
-                length = v.trim().parse().unwrap();
-            }
-        }
-        let mut body = vec![0; length];
-        self.stream.read_exact(&mut body).await.unwrap();
-        (status, body)
     }
 }
 
@@ -115,21 +78,6 @@ async fn drive(addr: std::net::SocketAddr, token: &str, path: &str, connections:
     let elapsed = t0.elapsed().as_secs_f64();
     all.sort_by(f64::total_cmp);
     (all.len() as f64 / elapsed, all)
-}
-
-/// CPU seconds this process has used (user and system), from /proc/self/stat.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command's closing parenthesis; utime and stime are the 14th and
-    // 15th fields of the line, in clock ticks (100 a second on Linux).
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
-}
-
-fn pct(sorted: &[f64], p: f64) -> f64 {
-    sorted.get(((sorted.len() as f64 - 1.0) * p) as usize).copied().unwrap_or(0.0)
 }
 
 fn main() {

@@ -1,5 +1,6 @@
 //! `GET /v1.0/$openapi`: an OpenAPI 3.1 document generated from the handlers, listing
-//! every route the server answers, each with Graph's error responses.
+//! every route the server answers, each with Graph's error responses; on each route a
+//! reader only reads and a SCIM token is refused.
 use crate::graph_support::{Api, admin_token};
 use crate::support::Server;
 use serde_json::Value;
@@ -67,6 +68,13 @@ async fn the_openapi_document_lists_every_route_and_matches_what_is_served() {
         let res = reader.raw(method, &concrete, None).await;
         let msg = res.body["error"]["message"].as_str().unwrap_or_default();
         assert!(res.status < 500 && res.status != 405 && msg != "Resource not found for the segment", "{method} {concrete}: {} {}", res.status, res.body);
+        // Readers only read: every write route refuses them before reading the body.
+        if method != "GET" {
+            assert_eq!((res.status, res.body["error"]["code"].as_str()), (403, Some("Authorization_RequestDenied")), "{method} {concrete}");
+        }
+        // SCIM tokens are refused on every route.
+        let scim = s.raw(method, &concrete, Some(&s.token), None, &[]).await;
+        assert_eq!((scim.status, scim.body["error"]["code"].as_str()), (403, Some("Authorization_RequestDenied")), "{method} {concrete} with a SCIM token");
     }
     // A method a path does not document is not served either.
     assert_eq!(reader.raw("PUT", "/v1.0/users", None).await.status, 405);
@@ -74,6 +82,62 @@ async fn the_openapi_document_lists_every_route_and_matches_what_is_served() {
     // The document names the error body's schema.
     let body: &Value = &doc["components"]["schemas"]["GraphErrorBody"];
     assert_eq!(body["properties"]["error"]["$ref"], "#/components/schemas/GraphErrorDetail");
-    // SCIM tokens are refused here as everywhere under /v1.0.
-    assert_eq!(s.raw("GET", "/v1.0/$openapi", Some(&s.token), None, &[]).await.status, 403);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_client_body_makes_a_5xx_or_a_write_on_any_route() {
+    let s = Server::with(tenantsync_server::Config { max_body_bytes: 4096, rate_per_second: 0, rate_burst: 0 }).await;
+    let api = Api::new(&s, admin_token(&s, TokenRole::Admin).await);
+    let other = crate::support::tenant(s.store.as_ref(), "fabrikam.example").await;
+    // One of everything, so bodies reach the handlers' validation.
+    let user = api.user("a@contoso.example", "A").await;
+    let group = api.post("/v1.0/groups", serde_json::json!({"displayName": "G"})).await.body["id"].as_str().unwrap().to_owned();
+    let policy = "/v1.0/policies/crossTenantAccessPolicy";
+    assert_eq!(api.post(&format!("{policy}/partners"), serde_json::json!({"tenantId": other.id})).await.status, 201);
+    let t = "518e5f48-1fc8-4c48-9387-9fdf28b0dfe7";
+    let sp = api.post(&format!("/v1.0/applicationTemplates/{t}/instantiate"), serde_json::json!({"displayName": "F"})).await.body["servicePrincipal"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let job = api.post(&format!("/v1.0/servicePrincipals/{sp}/synchronization/jobs"), serde_json::json!({"templateId": "Azure2Azure"})).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let audits = || async { api.values("/v1.0/auditLogs/directoryAudits?$top=999").await.len() };
+    let before = audits().await;
+    let doc = api.get("/v1.0/$openapi").await.body;
+    let mut tried = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in METHODS {
+            let Some(op) = item.get(method) else { continue };
+            if op.get("requestBody").is_none() {
+                continue;
+            }
+            let concrete = path
+                .replace("{template}", t)
+                .replace("{tenant}", &other.id.to_string())
+                .replace("{member}", &user)
+                .replace("{job}", &job)
+                .replace("{assignment}", &user)
+                .replace(
+                    "{id}",
+                    if path.starts_with("/v1.0/users") {
+                        &user
+                    } else if path.starts_with("/v1.0/groups") {
+                        &group
+                    } else {
+                        &sp
+                    },
+                );
+            let big = format!("{{\"displayName\": \"{}\"}}", "x".repeat(5000));
+            for body in ["{", "[1]", "\"text\"", "{\"noSuchProperty\": 1}", "{\"displayName\": {\"nested\": [1]}, \"tenantId\": 7}", big.as_str()] {
+                let r = api.raw(&method.to_uppercase(), &concrete, Some(body)).await;
+                let ok = (400..500).contains(&r.status) && r.body["error"]["code"].is_string();
+                assert!(ok, "{method} {concrete} with {}: {} {}", &body[..body.len().min(60)], r.status, r.body);
+                tried += 1;
+            }
+        }
+    }
+    assert!(tried >= 20 * 6, "{tried}");
+    assert_eq!(audits().await, before, "nothing was written");
 }

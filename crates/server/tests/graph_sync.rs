@@ -147,6 +147,9 @@ async fn a_sync_job_from_instantiation_to_provisioning_on_demand() {
     );
     assert_eq!(api.values(&format!("/v1.0/auditLogs/provisioning?$filter={}", q(&f))).await.len(), 1);
     assert!(api.values(&format!("/v1.0/auditLogs/provisioning?$filter={}", q("provisioningAction eq 'delete'"))).await.is_empty());
+    assert_eq!(api.values("/v1.0/auditLogs/provisioning?$orderby=activityDateTime%20desc&$top=500").await.len(), 1, "the portal's order");
+    let r = api.get("/v1.0/auditLogs/provisioning?$orderby=activityDateTime").await;
+    assert_eq!(r.body["error"]["code"], "Request_UnsupportedQuery", "oldest first is not offered");
     assert!(t.values("/v1.0/auditLogs/provisioning").await.is_empty(), "the target does not hold the job");
     let r = api.get(&format!("/v1.0/auditLogs/provisioning?$filter={}", q("cycleId eq 'x'"))).await;
     assert_eq!(r.body["error"]["code"], "Request_UnsupportedQuery");
@@ -192,6 +195,31 @@ async fn a_sync_job_from_instantiation_to_provisioning_on_demand() {
     assert_eq!(t.values("/v1.0/users").await.len(), 1);
     assert_eq!(api.delete(&format!("/v1.0/servicePrincipals/{sp}")).await.status, 204);
     assert_eq!(api.get(&format!("/v1.0/servicePrincipals/{sp}")).await.status, 404);
+
+    // Every write of the job's life left its record, oldest last; reads and refused writes none.
+    let audits = api.values("/v1.0/auditLogs/directoryAudits?$top=999").await;
+    let mut activities: Vec<&str> = audits.iter().map(|a| a["activityDisplayName"].as_str().unwrap()).collect();
+    activities.reverse();
+    assert_eq!(
+        activities,
+        [
+            "Add partner to cross-tenant access setting",
+            "Add user",
+            "Add service principal",
+            "Add synchronization job",
+            "Add provisioning configuration",
+            "Update provisioning setting or credentials",
+            "Add app role assignment grant to user",
+            "Enable/start provisioning configuration",
+            "Provision on demand",
+            "Disable/pause provisioning configuration",
+            "Enable/restart provisioning configuration",
+            "Update attribute mappings or scope",
+            "Delete synchronization job",
+            "Delete service principal",
+        ]
+    );
+    assert!(audits.iter().all(|a| a["initiatedBy"]["app"]["displayName"] == "Admin" && a["result"] == "success"), "{audits:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

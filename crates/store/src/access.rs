@@ -23,6 +23,8 @@ pub enum AccessObjectKind {
     AssignmentPolicy,
     /// The tenant's `entitlementManagementSettings` (one, with the nil id).
     Settings,
+    /// An access review instance of a policy's assignments, with its decisions.
+    ReviewInstance,
 }
 
 impl AccessObjectKind {
@@ -33,6 +35,7 @@ impl AccessObjectKind {
             AccessObjectKind::AccessPackage => "accessPackage",
             AccessObjectKind::AssignmentPolicy => "assignmentPolicy",
             AccessObjectKind::Settings => "settings",
+            AccessObjectKind::ReviewInstance => "reviewInstance",
         }
     }
 }

@@ -15,6 +15,7 @@ pub(crate) mod serve;
 pub(crate) mod sync;
 pub(crate) mod tenant;
 pub(crate) mod token;
+pub(crate) mod topology;
 pub(crate) mod user;
 
 mod args;

@@ -77,6 +77,17 @@ pub struct ServeArgs {
     /// safety-net run.
     #[arg(long, default_value_t = 30)]
     pub log_retention_days: u64,
+    /// How often entitlement management's due work is done (escalations, automatic
+    /// denials, reminders, expiries, guest deletions) and its outbox sent.
+    #[arg(long, default_value = "30s", value_parser = duration)]
+    pub access_interval: Duration,
+    /// The SMTP relay entitlement management's notifications are sent through
+    /// (smtp://host[:port]); without it they stay in the outbox (`access outbox`).
+    #[arg(long, env = "TENANTSYNC_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// The sender of those notifications.
+    #[arg(long, default_value = "tenantsync <noreply@localhost>")]
+    pub mail_from: String,
 }
 
 /// `10s`, `500ms`, `2m`, `1m 30s` (jiff's friendly format or ISO 8601), or seconds.
@@ -90,6 +101,13 @@ fn duration(s: &str) -> Result<Duration, String> {
 }
 
 pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<(), Failure> {
+    // Settings checked before anything is logged or bound: a bad one is the only line.
+    let mailer = match &args.smtp_url {
+        Some(url) => {
+            Some(tenantsync_mail::SmtpMailer::new(url, &args.mail_from).map_err(|e| Failure::cli("--smtp-url", e.to_string(), CliCode::InvalidArgument))?)
+        }
+        None => None,
+    };
     logging::install(if ctx.json { LogFormat::Json } else { args.log_format }, &args.log_level)?;
     // Before anything records: the server's requests and the scheduler's jobs.
     let metrics = Metrics::install(&[(tenantsync_engine::metrics::CYCLE_DURATION, tenantsync_engine::metrics::CYCLE_BUCKETS)])
@@ -122,6 +140,8 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<(), Failure> {
         log_retention: (args.log_retention_days > 0).then(|| Duration::from_secs(args.log_retention_days.saturating_mul(86_400))),
         ..SchedulerOptions::default()
     };
+    let access =
+        ctx.access.clone().map(|store| tokio::spawn(access_loop(tenantsync_governance::Governance::new(store), mailer, args.access_interval, stopped.clone())));
     let (events, received) = tokio::sync::mpsc::unbounded_channel();
     let logger = tokio::spawn(log_events(ctx.store.clone(), ctx.sync.clone(), received));
     let jobs = tokio::spawn(async move {
@@ -146,6 +166,9 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::cli(subject(), format!("server failed: {e}"), CliCode::ServeFailed));
     let jobs = jobs.await;
     let _ = logger.await;
+    if let Some(access) = access {
+        let _ = access.await;
+    }
     match jobs {
         Ok(Ok(())) => {}
         Ok(Err(e)) => return Err(Failure::new("sync jobs", e.to_string(), e.code())),
@@ -155,6 +178,45 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<(), Failure> {
         tracing::info!("stopped");
     }
     served
+}
+
+/// Entitlement management beside the server: what the clock made due, then the outbox,
+/// every `interval` until the stop.
+async fn access_loop(
+    gov: tenantsync_governance::Governance,
+    mailer: Option<tenantsync_mail::SmtpMailer>,
+    interval: Duration,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) {
+    let interval = interval.max(Duration::from_secs(1));
+    loop {
+        match gov.sweep().await {
+            Ok(r) if r != tenantsync_governance::SweepReport::default() => {
+                tracing::info!(
+                    requests = r.requests,
+                    reminders = r.reminders,
+                    assignments_ended = r.assignments_ended,
+                    guests_deleted = r.guests_deleted,
+                    reviews_opened = r.reviews_opened,
+                    reviews_closed = r.reviews_closed,
+                    "access sweep"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, code = e.code(), "access sweep failed"),
+        }
+        if let Some(m) = &mailer {
+            match gov.send_outbox(m).await {
+                Ok(r) if r.sent + r.deferred > 0 => tracing::info!(sent = r.sent, deferred = r.deferred, "access outbox"),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, code = e.code(), "access outbox failed"),
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(interval) => {}
+            _ = stopped.wait_for(|s| *s) => return,
+        }
+    }
 }
 
 /// The log lines that say how the server runs.

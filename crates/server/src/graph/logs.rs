@@ -36,7 +36,8 @@ fn properties(name: &str) -> Option<odata::Property> {
     match name {
         "jobId" => p(JOB, odata::Kind::ExactText),
         "servicePrincipal/id" => p(SERVICE_PRINCIPAL, odata::Kind::Id),
-        "activityDateTime" => p(Field::Created, odata::Kind::Time),
+        // Sortable only in the log's own order, newest first (checked in `list`).
+        "activityDateTime" => Some(odata::Property { field: Field::Created, kind: odata::Kind::Time, sortable: true }),
         "provisioningAction" => p(ACTION, odata::Kind::ExactText),
         "provisioningStatusInfo/status" => p(STATUS, odata::Kind::ExactText),
         "sourceIdentity/id" => p(SOURCE, odata::Kind::Id),
@@ -120,8 +121,11 @@ fn condition(q: &mut LogQuery, f: &Filter) -> GraphResult<()> {
 async fn list(State(st): State<Shared>, caller: Caller, RawQuery(raw): RawQuery) -> GraphResult<Response> {
     let params = super::params(raw.as_deref());
     let o = odata::parse(&params, &properties)?;
-    if o.orderby.is_some() || o.count || !o.select.is_empty() {
-        return Err(GraphError::bad_request("provisioning logs take $filter, $top and $skiptoken"));
+    if o.orderby.is_some_and(|k| !k.descending) {
+        return Err(GraphError::new(GraphCode::UnsupportedQuery, "$orderby on provisioning logs: only 'activityDateTime desc' (their order)"));
+    }
+    if o.count || !o.select.is_empty() {
+        return Err(GraphError::bad_request("provisioning logs take $filter, $top, $orderby=activityDateTime desc and $skiptoken"));
     }
     let mut q = LogQuery { source_tenant: Some(caller.tenant), limit: o.top.unwrap_or(page::DEFAULT_TOP), ..LogQuery::default() };
     match &o.filter {

@@ -165,7 +165,8 @@ pub fn set(v: &mut Value, key: &str, value: Value) {
 /// A JSON answer with a status.
 pub fn answer(status: axum::http::StatusCode, body: Value) -> Response {
     use axum::response::IntoResponse;
-    let mut res = (status, body.to_string()).into_response();
+    // Straight to bytes: `to_string` goes through `fmt::Write` a fragment at a time.
+    let mut res = (status, serde_json::to_vec(&body).unwrap_or_default()).into_response();
     res.headers_mut().insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/json"));
     res
 }

@@ -272,15 +272,19 @@ async fn read_sync(State(st): State<Shared>, caller: Caller, Path(tenant): Path<
     Ok(super::answer(StatusCode::OK, sync_json(partner, &s)))
 }
 
-/// Applies an identitySynchronization body (`displayName` is accepted and not kept).
-fn apply_sync(body: &Map<String, Value>, s: &mut PartnerSettings, replace: bool) -> GraphResult<()> {
+/// Applies an identitySynchronization body of `partner` (`displayName` is accepted and not
+/// kept; `tenantId`, when given, is the partner's).
+fn apply_sync(body: &Map<String, Value>, partner: TenantId, s: &mut PartnerSettings, replace: bool) -> GraphResult<()> {
     if replace {
         (s.inbound_user_sync, s.inbound_group_sync) = (None, None);
     }
     for (k, v) in body {
         match k.as_str() {
             k if k.contains('@') => {}
-            "displayName" | "tenantId" => {}
+            "displayName" if v.is_string() || v.is_null() => {}
+            "displayName" => return Err(GraphError::bad_request("the property 'displayName' must be a string")),
+            "tenantId" if v.is_null() || v.as_str().and_then(|t| t.parse::<TenantId>().ok()) == Some(partner) => {}
+            "tenantId" => return Err(GraphError::bad_request(format!("the property 'tenantId' must be the partner's tenant id '{partner}'"))),
             "userSyncInbound" | "groupSyncInbound" => {
                 let value = match object(v, k, &["isSyncAllowed"])? {
                     Some(o) => flag(o, "isSyncAllowed", k)?.flatten(),
@@ -311,7 +315,7 @@ async fn write_sync(st: &GraphState, caller: &Caller, tenant: &str, body: Body, 
         return Err(GraphError::not_found(format!("no identity synchronization policy for tenant '{partner}'")));
     }
     let mut new = old;
-    apply_sync(&body, &mut new, put)?;
+    apply_sync(&body, partner, &mut new, put)?;
     st.store.set_partner_settings(caller.tenant, Some(partner), new).await?;
     let activity = if put { "Set identity synchronization policy of a partner" } else { "Update identity synchronization policy of a partner" };
     super::audit::after(st, caller, entry(activity, AuditOperation::Update, &partner.to_string(), &old, &new)).await;

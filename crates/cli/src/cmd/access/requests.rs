@@ -256,10 +256,19 @@ pub(super) async fn outbox(ctx: &Ctx, gov: &Governance, a: OutboxArgs) -> Result
 
 pub(super) async fn sweep(ctx: &Ctx, gov: &Governance) -> Result<(), Failure> {
     let r = gov.sweep().await.about(|| "access sweep".to_owned())?;
-    let view =
-        serde_json::json!({ "requests": r.requests, "reminders": r.reminders, "assignmentsEnded": r.assignments_ended, "guestsDeleted": r.guests_deleted });
+    let view = serde_json::json!({
+        "requests": r.requests,
+        "reminders": r.reminders,
+        "assignmentsEnded": r.assignments_ended,
+        "guestsDeleted": r.guests_deleted,
+        "reviewsOpened": r.reviews_opened,
+        "reviewsClosed": r.reviews_closed,
+    });
     ctx.done(&view, || {
-        format!("{} requests, {} reminders, {} assignments ended, {} guests deleted", r.requests, r.reminders, r.assignments_ended, r.guests_deleted)
+        format!(
+            "{} requests, {} reminders, {} assignments ended, {} guests deleted, {} reviews opened, {} closed",
+            r.requests, r.reminders, r.assignments_ended, r.guests_deleted, r.reviews_opened, r.reviews_closed
+        )
     });
     Ok(())
 }

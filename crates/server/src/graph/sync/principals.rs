@@ -48,7 +48,6 @@ pub fn render(p: &Principal) -> Value {
         "homepage": "https://account.activedirectory.windowsazure.com:444/applications/default.aspx?metadata=aad2aadsync|ISV9.1|primary|z",
         "servicePrincipalNames": [p.app_id.to_string()],
         "tags": ["WindowsAzureActiveDirectoryIntegratedApp"],
-        "createdDateTime": p.created,
     })
 }
 

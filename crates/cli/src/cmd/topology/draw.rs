@@ -1,0 +1,239 @@
+//! `topology show` and `topology draw`: the topology as text (per tenant: who it receives
+//! from, who it sends to, whose people can appear in it) and as a drawing (DOT or
+//! Mermaid), arrows labelled with their scope and, for the store's topology, live counts.
+use super::current;
+use super::{DrawFormat, load};
+use crate::cmd::Ctx;
+use crate::failure::{Context, Failure};
+use crate::output::{self, out};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::Path;
+use tenantsync_domain::SyncScope;
+use tenantsync_store::JobStatusCode;
+use tenantsync_topology::{ArrowState, State};
+
+/// An arrow's live counts.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Live {
+    /// Users in the target carrying an anchor from the source.
+    pub synced: u64,
+    pub escrows: usize,
+    pub status: JobStatusCode,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quarantine: Option<String>,
+    /// The last cycle's state, if one ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_cycle: Option<String>,
+}
+
+/// The topology to show: the file's (no live counts), or the store's with its counts by
+/// arrow label.
+pub(crate) async fn source(ctx: &Ctx, file: Option<&Path>) -> Result<(State, Option<BTreeMap<String, Live>>), Failure> {
+    if let Some(path) = file {
+        return Ok((load(path)?.state, None));
+    }
+    let current = current::read(ctx).await?;
+    let mut live = BTreeMap::new();
+    for ((source, target), c) in &current.configs {
+        let label = format!("{source} → {target}");
+        let subject = || label.clone();
+        let state = ctx.sync.job_state(c.id).await.about(subject)?;
+        let mut synced = 0u64;
+        let mut after = None;
+        loop {
+            let page = ctx.store.list_users_by_anchor_tenant(c.target_tenant_id, c.source_tenant_id, after, 10_000).await.about(subject)?;
+            synced += page.items.iter().filter(|u| !u.is_deleted()).count() as u64;
+            match page.next {
+                Some(n) => after = Some(n),
+                None => break,
+            }
+        }
+        let last_cycle = state.last_execution.as_ref().map(|x| format!("{} {}", output::name(&x.state), output::time(x.time_ended)));
+        live.insert(
+            label,
+            Live { synced, escrows: state.escrows.len(), status: state.status, quarantine: state.quarantine_reason.map(|q| output::name(&q)), last_cycle },
+        );
+    }
+    Ok((current.state, Some(live)))
+}
+
+/// The scope of an arrow in a few words.
+fn scope(a: &ArrowState) -> String {
+    let mut s = match a.scope {
+        SyncScope::AllUsers => "all users".to_owned(),
+        SyncScope::AssignedUsersAndGroups => {
+            let mut parts = Vec::new();
+            if !a.users.is_empty() {
+                parts.push(format!("{} users", a.users.len()));
+            }
+            if !a.groups.is_empty() {
+                parts.push(a.groups.join(", "));
+            }
+            if parts.is_empty() { "assigned: none yet".to_owned() } else { format!("assigned: {}", parts.join(", ")) }
+        }
+    };
+    if !a.filter.is_empty() {
+        let texts: Vec<String> = a.filter.iter().map(tenantsync_topology::state::filter_text).collect();
+        s.push_str(&format!(" where {}", texts.join(" OR ")));
+    }
+    if a.provision_groups {
+        s.push_str(" + groups");
+    }
+    s
+}
+
+fn live_text(l: &Live) -> String {
+    let mut s = format!("{} synced", l.synced);
+    if l.escrows > 0 {
+        s.push_str(&format!(", {} escrows", l.escrows));
+    }
+    if let Some(q) = &l.quarantine {
+        s.push_str(&format!(", quarantine {q}"));
+    } else if l.status != JobStatusCode::Active {
+        s.push_str(&format!(", {}", output::name(&l.status)));
+    }
+    if let Some(c) = &l.last_cycle {
+        s.push_str(&format!(", last cycle {c}"));
+    }
+    s
+}
+
+/// One tenant as `show` prints it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TenantView {
+    tenant: String,
+    name: String,
+    sends_to: Vec<String>,
+    receives_from: Vec<String>,
+    /// Whose people can appear here: the tenant's own, and each source's through its arrow
+    /// (only internal users are ever passed on, so nobody arrives by more than one hop).
+    reach: Vec<Reach>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Reach {
+    source: String,
+    arrow: String,
+    scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    live: Option<Live>,
+}
+
+pub(crate) fn show(ctx: &Ctx, state: &State, live: Option<&BTreeMap<String, Live>>) {
+    let views: Vec<TenantView> = state
+        .tenants
+        .iter()
+        .map(|t| TenantView {
+            tenant: t.domain.clone(),
+            name: t.name.clone(),
+            sends_to: state.arrows.iter().filter(|a| a.source == t.domain).map(|a| a.target.clone()).collect(),
+            receives_from: state.arrows.iter().filter(|a| a.target == t.domain).map(|a| a.source.clone()).collect(),
+            reach: state
+                .arrows
+                .iter()
+                .filter(|a| a.target == t.domain)
+                .map(|a| Reach { source: a.source.clone(), arrow: a.label(), scope: scope(a), live: live.and_then(|l| l.get(&a.label())).cloned() })
+                .collect(),
+        })
+        .collect();
+    if ctx.json {
+        output::json(&views);
+        return;
+    }
+    let list = |v: &[String]| if v.is_empty() { "-".to_owned() } else { v.join(", ") };
+    for v in &views {
+        out!("{} ({})", v.name, v.tenant);
+        out!("  sends to: {}", list(&v.sends_to));
+        out!("  receives from: {}", list(&v.receives_from));
+        out!("  reach: its own people");
+        for r in &v.reach {
+            let live = r.live.as_ref().map(|l| format!(" [{}]", live_text(l))).unwrap_or_default();
+            out!("    + {}'s people through {} ({}){live}", r.source, r.arrow, r.scope);
+        }
+    }
+}
+
+/// A label with its double quotes escaped (DOT and Mermaid alike).
+fn quoted(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "#quot;"))
+}
+
+fn label(a: &ArrowState, live: Option<&BTreeMap<String, Live>>) -> String {
+    match live.and_then(|l| l.get(&a.label())) {
+        Some(l) => format!("{} · {}", scope(a), live_text(l)),
+        None => scope(a),
+    }
+}
+
+/// The DOT text of a topology.
+pub(crate) fn dot(state: &State, live: Option<&BTreeMap<String, Live>>) -> String {
+    let mut s = String::from("digraph topology {\n  rankdir=LR;\n  node [shape=box, style=rounded];\n");
+    for t in &state.tenants {
+        let _ = writeln!(s, "  {} [label={}];", quoted(&t.domain), quoted(&format!("{}\\n{}", t.name, t.domain)));
+    }
+    for a in &state.arrows {
+        let _ = writeln!(s, "  {} -> {} [label={}];", quoted(&a.source), quoted(&a.target), quoted(&label(a, live)).replace("#quot;", "\\\""));
+    }
+    s.push_str("}\n");
+    s
+}
+
+/// The Mermaid text of a topology.
+pub(crate) fn mermaid(state: &State, live: Option<&BTreeMap<String, Live>>) -> String {
+    let mut s = String::from("flowchart LR\n");
+    let id = |domain: &str| state.tenants.iter().position(|t| t.domain == domain).map_or_else(|| "t".to_owned(), |i| format!("t{i}"));
+    for (i, t) in state.tenants.iter().enumerate() {
+        let _ = writeln!(s, "  t{i}[{}]", quoted(&format!("{}<br/>{}", t.name, t.domain)));
+    }
+    for a in &state.arrows {
+        let _ = writeln!(s, "  {} -->|{}| {}", id(&a.source), quoted(&label(a, live)), id(&a.target));
+    }
+    s
+}
+
+/// An SVG of a topology, laid out by layout-rs (a Sugiyama-style layered layout, as
+/// Graphviz's `dot`): one box per tenant, one labelled arrow per sync arrow.
+pub(crate) fn svg(state: &State, live: Option<&BTreeMap<String, Live>>) -> String {
+    use layout::backends::svg::SVGWriter;
+    use layout::core::base::Orientation;
+    use layout::core::geometry::Point;
+    use layout::core::style::StyleAttr;
+    use layout::std_shapes::shapes::{Arrow, Element, ShapeKind};
+    use layout::topo::layout::VisualGraph;
+    let mut graph = VisualGraph::new(Orientation::LeftToRight);
+    let mut nodes = BTreeMap::new();
+    for t in &state.tenants {
+        let text = format!("{}\n{}", t.name, t.domain);
+        let width = text.lines().map(|l| l.chars().count()).max().unwrap_or(0) as f64 * 8.0 + 30.0;
+        let node = Element::create(ShapeKind::new_box(&text), StyleAttr::simple(), Orientation::LeftToRight, Point::new(width, 60.0));
+        nodes.insert(t.domain.as_str(), graph.add_node(node));
+    }
+    for a in &state.arrows {
+        if let (Some(s), Some(t)) = (nodes.get(a.source.as_str()), nodes.get(a.target.as_str())) {
+            graph.add_edge(Arrow::simple(&label(a, live)), *s, *t);
+        }
+    }
+    let mut writer = SVGWriter::new();
+    if !state.tenants.is_empty() {
+        graph.do_it(false, false, false, &mut writer);
+    }
+    writer.finalize()
+}
+
+pub(crate) fn draw(ctx: &Ctx, state: &State, live: Option<&BTreeMap<String, Live>>, format: DrawFormat) {
+    let text = match format {
+        DrawFormat::Dot => dot(state, live),
+        DrawFormat::Mermaid => mermaid(state, live),
+        DrawFormat::Svg => svg(state, live),
+    };
+    if ctx.json {
+        output::json(&serde_json::json!({ "format": format!("{format:?}").to_ascii_lowercase(), "text": text }));
+    } else {
+        out!("{}", text.trim_end());
+    }
+}

@@ -1,0 +1,362 @@
+//! Topology as code: plan, apply, export and drawings of the examples; the predicted
+//! cycles against the cycles that then run; drift, prune, warnings and bad files.
+use crate::support::{Env, path_str};
+use serde_json::Value;
+use std::path::PathBuf;
+
+/// An example file, its tenants (name, domain), and the tenants with people of their own.
+type Example = (&'static str, &'static [(&'static str, &'static str)], &'static [&'static str]);
+
+const EXAMPLES: &[Example] = &[
+    ("one-to-one.toml", &[("Contoso", "contoso.example"), ("Contoso Test", "test.contoso.example")], &["contoso.example"]),
+    (
+        "hub.toml",
+        &[
+            ("Woodgrove", "woodgrove.example"),
+            ("Woodgrove Dev", "dev.woodgrove.example"),
+            ("Woodgrove Prod", "prod.woodgrove.example"),
+            ("Woodgrove Data", "data.woodgrove.example"),
+        ],
+        &["woodgrove.example"],
+    ),
+    (
+        "consolidate.toml",
+        &[("Fabrikam", "fabrikam.example"), ("Northwind", "northwind.example"), ("Tailspin", "tailspin.example")],
+        &["fabrikam.example", "northwind.example", "tailspin.example"],
+    ),
+    (
+        "mesh.toml",
+        &[("Proseware", "proseware.example"), ("Wingtip", "wingtip.example"), ("Lamna", "lamna.example"), ("Relecloud", "relecloud.example")],
+        &["proseware.example", "wingtip.example", "lamna.example", "relecloud.example"],
+    ),
+];
+
+fn example(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(name)
+}
+
+/// `n` people of tenant `domain`, in Engineering and Sales, imported.
+fn people(env: &Env, domain: &str, n: usize) {
+    let mut csv = String::from("userPrincipalName,displayName,department,mail\n");
+    let local = domain.split('.').next().unwrap();
+    for i in 0..n {
+        let dept = if i % 3 == 0 { "Engineering" } else { "Sales" };
+        csv.push_str(&format!("p{i}@{domain},Person {i} of {local},{dept},p{i}@{domain}\n"));
+    }
+    let file = env.file(&format!("{domain}.csv"), &csv);
+    env.ok(&["import", "users", "-t", domain, path_str(&file)]);
+}
+
+/// The tenants of an example, with people in its sources.
+fn world(env: &Env, tenants: &[(&str, &str)], sources: &[&str]) {
+    for (name, domain) in tenants {
+        env.ok(&["tenant", "create", "--name", name, "--domain", domain]);
+    }
+    for (i, s) in sources.iter().enumerate() {
+        people(env, s, 5 + i);
+    }
+}
+
+fn plan_json(env: &Env, file: &str) -> (i32, Value) {
+    let r = env.run(&["plan", file, "--json"]);
+    assert!(r.code == 0 || r.code == 2, "plan failed: {}", r.stderr);
+    (r.code, serde_json::from_str(&r.stdout).unwrap())
+}
+
+const COUNTS: &[&str] = &["created", "updated", "restored", "softDeleted", "hardDeleted", "skipped", "stagedDeletes"];
+const GROUP_COUNTS: &[&str] = &["created", "updated", "restored", "softDeleted", "hardDeleted", "skipped"];
+
+/// The counts of a cycle report that a prediction must match.
+fn counts(report: &Value) -> Vec<(String, Value)> {
+    let mut out: Vec<(String, Value)> = COUNTS.iter().map(|k| (k.to_string(), report[k].clone())).collect();
+    out.extend(GROUP_COUNTS.iter().map(|k| (format!("groups.{k}"), report["groups"][k].clone())));
+    out.push(("initial".into(), report["initial"].clone()));
+    out
+}
+
+/// The users of a tenant (soft-deleted ones aside).
+fn users(env: &Env, domain: &str) -> u64 {
+    env.json(&["tenant", "show", domain])["userCount"].as_u64().unwrap()
+}
+
+#[test]
+fn every_example_plans_applies_runs_as_predicted_and_round_trips() {
+    for (file, tenants, sources) in EXAMPLES {
+        let env = Env::new();
+        world(&env, tenants, sources);
+        let path = example(file);
+        let path = path_str(&path);
+        let (code, plan) = plan_json(&env, path);
+        assert_eq!(code, 2, "{file}: changes pending");
+        let planned_users: std::collections::BTreeMap<&str, u64> = tenants.iter().map(|(_, d)| (*d, users(&env, d))).collect();
+        let arrows: Vec<&Value> = plan["changes"].as_array().unwrap().iter().filter(|c| c["kind"] == "arrow").collect();
+        assert!(!arrows.is_empty(), "{file}");
+        assert!(plan["warnings"].as_array().unwrap().is_empty(), "{file}: {}", plan["warnings"]);
+        let text = env.run(&["plan", path]);
+        assert!(text.stdout.contains("next cycle (initial): users"), "{file}: {}", text.stdout);
+
+        let applied = env.run(&["apply", path]);
+        assert_eq!(applied.code, 0, "{file}: {}", applied.stderr);
+        // Idempotent: nothing left to do, and a second apply writes nothing.
+        let again = env.run(&["plan", path]);
+        assert_eq!(again.code, 0, "{file}: {}", again.stdout);
+        assert!(again.stdout.contains("nothing to do"), "{}", again.stdout);
+        assert!(env.ok(&["apply", path]).contains("nothing to do"));
+
+        // Each arrow's cycle does what the plan predicted, but for the people the cycles
+        // run before it brought into its source (a mesh): they are external there, skipped.
+        for arrow in arrows {
+            let label = arrow["object"].as_str().unwrap();
+            let (source, target) = label.split_once(" → ").unwrap();
+            let arrived = users(&env, source) - planned_users[source];
+            let report = env.json(&["sync", "run", &format!("{source}:{target}")]);
+            let mut predicted = arrow["nextCycle"]["report"].clone();
+            predicted["skipped"] = (predicted["skipped"].as_u64().unwrap() + arrived).into();
+            assert_eq!(counts(&predicted), counts(&report), "{file}: {label}");
+            assert!(report["created"].as_u64().unwrap() > 0, "{file}: {label}");
+            let samples: u64 = arrow["nextCycle"]["outcomes"].as_array().unwrap().iter().map(|o| o["samples"].as_array().unwrap().len() as u64).sum();
+            assert!(samples > 0, "{file}: {label}: samples named");
+        }
+
+        // export → apply on an empty store → export: the same bytes.
+        let exported = env.ok(&["export"]);
+        let copy = Env::new();
+        let f = copy.file("exported.toml", &exported);
+        copy.ok(&["apply", path_str(&f)]);
+        assert_eq!(copy.ok(&["export"]), exported, "{file}");
+        // And the exported file describes the original store exactly.
+        let f = env.file("exported.toml", &exported);
+        assert_eq!(env.run(&["plan", path_str(&f)]).code, 0, "{file}: {exported}");
+    }
+}
+
+#[test]
+fn the_partial_member_of_the_mesh_sends_its_engineers_only() {
+    let (file, tenants, sources) = EXAMPLES[3];
+    let env = Env::new();
+    world(&env, tenants, sources);
+    let (_, plan) = plan_json(&env, path_str(&example(file)));
+    let arrow = plan["changes"].as_array().unwrap().iter().find(|c| c["object"] == "relecloud.example → lamna.example").unwrap();
+    // Relecloud has 8 people, 3 of them (0, 3, 6) in Engineering.
+    assert_eq!(arrow["nextCycle"]["report"]["created"], 3, "{arrow}");
+    let filtered = arrow["nextCycle"]["outcomes"].as_array().unwrap().iter().find(|o| o["skipReason"] == "ScopingFilterFailed").unwrap();
+    assert_eq!(filtered["count"], 5);
+    assert_eq!(filtered["samples"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn drift_is_detected_and_prune_removes_what_the_file_drops() {
+    let (file, tenants, sources) = EXAMPLES[2];
+    let env = Env::new();
+    world(&env, tenants, sources);
+    let path = example(file);
+    env.ok(&["apply", path_str(&path)]);
+    assert_eq!(env.run(&["plan", "--detect-drift", path_str(&path)]).code, 0);
+    env.ok(&["sync", "update", "northwind.example:fabrikam.example", "--allow-delete", "false"]);
+    let r = env.run(&["plan", "--detect-drift", path_str(&path)]);
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(r.stdout.contains("arrow northwind.example → fabrikam.example: change"), "{}", r.stdout);
+    assert!(r.stdout.contains("~ actions.delete: false -> true"), "{}", r.stdout);
+    assert!(!r.stdout.contains("next cycle"), "drift detection predicts nothing");
+    env.ok(&["apply", path_str(&path)]);
+    assert_eq!(env.run(&["plan", "--detect-drift", path_str(&path)]).code, 0);
+
+    // A file without Tailspin's arrow: left without --prune, removed with it.
+    let text = std::fs::read_to_string(&path).unwrap().replace("sources = [\"northwind.example\", \"tailspin.example\"]", "sources = [\"northwind.example\"]");
+    let smaller = env.file("smaller.toml", &text);
+    let out = env.ok(&["apply", path_str(&smaller)]);
+    assert!(out.contains("left arrow tailspin.example → fabrikam.example: not in the file (--prune removes it)"), "{out}");
+    assert_eq!(env.run(&["plan", path_str(&smaller)]).code, 2);
+    let out = env.ok(&["apply", "--prune", path_str(&smaller)]);
+    assert!(out.contains("removed arrow tailspin.example → fabrikam.example"), "{out}");
+    assert_eq!(env.run(&["plan", path_str(&smaller)]).code, 0);
+    assert_eq!(env.json(&["sync", "list"]).as_array().unwrap().len(), 1);
+}
+
+const TWO: &str = r#"
+[[tenants]]
+name = "A"
+domain = "a.example"
+
+[[tenants]]
+name = "B"
+domain = "b.example"
+
+[[tenants]]
+name = "C"
+domain = "c.example"
+"#;
+
+const ALLOW_INTO_C: &str = r#"
+[[access]]
+tenant = "c.example"
+inbound_user_sync = true
+inbound_auto_redeem = true
+
+[[access]]
+tenant = "a.example"
+outbound_auto_redeem = true
+
+[[access]]
+tenant = "b.example"
+outbound_auto_redeem = true
+"#;
+
+fn warnings(plan: &Value, kind: &str) -> Vec<String> {
+    plan["warnings"].as_array().unwrap().iter().filter(|w| w["kind"] == kind).map(|w| w["message"].as_str().unwrap().to_owned()).collect()
+}
+
+#[test]
+fn a_plan_warns_and_apply_refuses_an_arrow_the_access_settings_do_not_allow() {
+    let env = Env::new();
+    let f = env.file("t.toml", &format!("{TWO}\n[[sync]]\nsource = \"a.example\"\ntarget = \"b.example\"\n"));
+    let (code, plan) = plan_json(&env, path_str(&f));
+    assert_eq!(code, 2);
+    let w = warnings(&plan, "notAllowed");
+    assert_eq!(w.len(), 1, "{plan}");
+    assert!(w[0].contains("t.toml:15:10: a.example → b.example would not run"), "{}", w[0]);
+    let r = env.run(&["apply", path_str(&f)]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.trim().ends_with("[arrow_not_allowed]"), "{}", r.stderr);
+    assert_eq!(env.json(&["tenant", "list"]).as_array().unwrap().len(), 0, "nothing applied");
+}
+
+#[test]
+fn a_plan_warns_of_people_reaching_a_tenant_twice_of_overrides_and_of_deletions_over_the_threshold() {
+    let env = Env::new();
+    let consolidate = "\n[[consolidate]]\nsources = [\"a.example\", \"b.example\"]\ntarget = \"c.example\"\nsettings = { scope = \"all\" }\n";
+    let override_b = "\n[[sync]]\nsource = \"b.example\"\ntarget = \"c.example\"\nscope = \"all\"\ndeletion_threshold = 1\n";
+    let f = env.file("t.toml", &format!("{TWO}{ALLOW_INTO_C}{consolidate}{override_b}"));
+    for (name, domain) in [("A", "a.example"), ("B", "b.example"), ("C", "c.example")] {
+        env.ok(&["tenant", "create", "--name", name, "--domain", domain]);
+    }
+    // The same person, by mail, in both sources.
+    for domain in ["a.example", "b.example"] {
+        let csv = format!(
+            "userPrincipalName,mail,department\nalice@{domain},alice@shared.example,Sales\nbob@{domain},bob@{domain},Sales\ncarol@{domain},carol@{domain},Sales\n"
+        );
+        let p = env.file(&format!("{domain}.csv"), &csv);
+        env.ok(&["import", "users", "-t", domain, path_str(&p)]);
+    }
+    let (_, plan) = plan_json(&env, path_str(&f));
+    let two = warnings(&plan, "twoPaths");
+    assert_eq!(two.len(), 1, "{plan}");
+    assert!(two[0].contains("alice@shared.example (from a.example and from b.example)"), "{}", two[0]);
+    let overridden = warnings(&plan, "templateOverridden");
+    assert_eq!(overridden.len(), 1, "{plan}");
+    assert!(overridden[0].contains("b.example → c.example is made by a consolidate template too"), "{}", overridden[0]);
+    env.ok(&["apply", path_str(&f)]);
+    env.ok(&["sync", "run", "b.example:c.example"]);
+    // Narrowing B's arrow to nobody would soft-delete its 3 copies: over the threshold of 1.
+    let narrowed = env.file(
+        "t2.toml",
+        &format!("{TWO}{ALLOW_INTO_C}{consolidate}{}", override_b.replace("scope = \"all\"\n", "scope = \"all\"\nfilter = [\"department EQUALS Legal\"]\n")),
+    );
+    let (_, plan) = plan_json(&env, path_str(&narrowed));
+    let over = warnings(&plan, "deletionThreshold");
+    assert_eq!(over.len(), 1, "{plan}");
+    assert!(over[0].contains("b.example → c.example: the next cycle would delete 3 objects"), "{}", over[0]);
+}
+
+#[test]
+fn bad_files_are_one_line_with_file_line_and_column_and_nothing_is_applied() {
+    let env = Env::new();
+    let cases = [
+        ("unknown_key.toml", format!("{TWO}colour = \"red\"\n"), "unknown_key.toml:13:1: unknown field `colour`", "[topology_syntax]"),
+        ("wrong_type.toml", TWO.replace("name = \"B\"", "name = 2"), "wrong_type.toml:7:8: invalid type: integer `2`, expected a string", "[topology_syntax]"),
+        (
+            "unknown_tenant.toml",
+            format!("{TWO}[[sync]]\nsource = \"a.example\"\ntarget = \"z.example\"\n"),
+            "unknown_tenant.toml:15:10: no tenant 'z.example' is declared in [[tenants]]",
+            "[unknown_tenant]",
+        ),
+        (
+            "mapping.toml",
+            format!("{TWO}[[sync]]\nsource = \"A\"\ntarget = \"B\"\nmap.jobTitle = {{ expression = 'Join(\"-\", [nope])' }}\n"),
+            "mapping.toml:16:16: mapping to 'jobTitle'",
+            "[expression.compile.unknown_attribute]",
+        ),
+        (
+            "duplicate.toml",
+            format!("{TWO}[[sync]]\nsource = \"A\"\ntarget = \"B\"\n[[sync]]\nsource = \"a.example\"\ntarget = \"b.example\"\n"),
+            "duplicate.toml:17:10: a.example → b.example is declared twice",
+            "[duplicate_arrow]",
+        ),
+    ];
+    for (name, text, starts, code) in cases {
+        let f = env.file(name, &text);
+        for verb in ["plan", "apply"] {
+            let r = env.run(&[verb, path_str(&f)]);
+            assert_eq!(r.code, 1, "{name}: {}", r.stdout);
+            let line = env.scrub(r.stderr.trim());
+            assert_eq!(r.stderr.trim().lines().count(), 1, "{line}");
+            assert!(line.starts_with(&format!("error: <tmp>/{starts}")), "{name}: {line}");
+            assert!(line.ends_with(code), "{name}: {line}");
+        }
+    }
+    assert_eq!(env.json(&["tenant", "list"]).as_array().unwrap().len(), 0, "nothing applied");
+}
+
+#[test]
+fn the_examples_are_drawn_and_shown() {
+    let mut all = String::new();
+    let env = Env::new();
+    for (file, _, _) in EXAMPLES {
+        let path = example(file);
+        for format in ["mermaid", "dot"] {
+            all.push_str(&format!("== {file} ({format})\n"));
+            all.push_str(&env.ok(&["topology", "draw", "--file", path_str(&path), "--format", format]));
+        }
+        all.push_str(&format!("== {file} (show)\n"));
+        all.push_str(&env.ok(&["topology", "show", "--file", path_str(&path)]));
+    }
+    insta::assert_snapshot!(all);
+    // The SVG is XML with one box per tenant.
+    for (file, tenants, _) in EXAMPLES {
+        let svg = env.ok(&["topology", "draw", "--file", path_str(&example(file)), "--format", "svg"]);
+        let doc = roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let boxes = doc.descendants().filter(|n| n.has_tag_name("rect")).count();
+        assert_eq!(boxes, tenants.len(), "{file}: {svg}");
+        for (_, domain) in *tenants {
+            assert!(doc.descendants().any(|n| n.text().is_some_and(|t| t.contains(domain))), "{file}: {domain}");
+        }
+    }
+    // The store's topology is drawn with live counts.
+    let (file, tenants, sources) = EXAMPLES[0];
+    world(&env, tenants, sources);
+    env.ok(&["apply", path_str(&example(file))]);
+    env.ok(&["sync", "run", "contoso.example:test.contoso.example"]);
+    let shown = env.json(&["topology", "show"]);
+    let test = shown.as_array().unwrap().iter().find(|t| t["tenant"] == "test.contoso.example").unwrap();
+    assert_eq!(test["reach"][0]["live"]["synced"], 5, "{test}");
+    assert!(env.ok(&["topology", "draw"]).contains("all users · 5 synced, last cycle Succeeded"));
+}
+
+#[test]
+fn the_schema_is_printed_and_export_of_an_empty_store_is_empty() {
+    let env = Env::new();
+    let schema: Value = serde_json::from_str(&env.ok(&["topology", "schema"])).unwrap();
+    assert_eq!(schema["title"], "TopologyFile");
+    assert!(env.ok(&["export"]).starts_with("# tenantsync topology"));
+}
+
+#[test]
+fn a_plan_predicts_cycles_into_tenants_the_apply_creates() {
+    let (file, _, _) = EXAMPLES[1];
+    let env = Env::new();
+    env.ok(&["tenant", "create", "--name", "Woodgrove", "--domain", "woodgrove.example"]);
+    people(&env, "woodgrove.example", 4);
+    let path = example(file);
+    let (_, plan) = plan_json(&env, path_str(&path));
+    let arrows: Vec<&Value> = plan["changes"].as_array().unwrap().iter().filter(|c| c["kind"] == "arrow").collect();
+    assert_eq!(arrows.len(), 3);
+    env.ok(&["apply", path_str(&path)]);
+    for arrow in arrows {
+        let (source, target) = arrow["object"].as_str().unwrap().split_once(" → ").unwrap();
+        assert_eq!(arrow["nextCycle"]["report"]["created"], 4, "{arrow}");
+        let samples = &arrow["nextCycle"]["outcomes"][0]["samples"];
+        assert_eq!(samples[0], "p0@woodgrove.example", "{arrow}");
+        let report = env.json(&["sync", "run", &format!("{source}:{target}")]);
+        assert_eq!(counts(&arrow["nextCycle"]["report"]), counts(&report), "{arrow}");
+    }
+}

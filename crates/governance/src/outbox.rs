@@ -1,0 +1,72 @@
+//! Sending the outbox: each message to its recipients' mail (their `mail`, else their
+//! userPrincipalName) and the addresses it carries, through a [`Mailer`]; a failure is
+//! tried again later, backing off from a minute to six hours.
+use crate::{Governance, Result};
+use async_trait::async_trait;
+use tenantsync_access::IsoDuration;
+
+/// Where the outbox's messages go (SMTP: `tenantsync-mail`).
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    /// Sends one message to `to`; an `Err` says why it was not accepted.
+    async fn send(&self, to: &[String], subject: &str, body: &str) -> std::result::Result<(), String>;
+}
+
+/// What one pass over the outbox did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutboxReport {
+    pub sent: usize,
+    pub deferred: usize,
+}
+
+/// Messages sent per pass.
+const PASS: u32 = 200;
+
+/// The wait before attempt `n + 1` (after `n` failures): 1 minute doubling, at most 6 hours.
+pub fn backoff(failures: u32) -> IsoDuration {
+    let minutes = 1u64.checked_shl(failures.min(16)).unwrap_or(u64::MAX).min(360);
+    IsoDuration::seconds(minutes * 60)
+}
+
+impl Governance {
+    /// Sends what the outbox holds due now.
+    pub async fn send_outbox(&self, mailer: &dyn Mailer) -> Result<OutboxReport> {
+        let now = self.now();
+        let mut report = OutboxReport::default();
+        for (tenant, m) in self.store.pending_outbox(now, PASS).await? {
+            let mut to = m.addresses.clone();
+            for user in &m.recipients {
+                if let Ok(u) = self.store.get_user(tenant, *user).await {
+                    to.push(u.attrs.mail.as_ref().map_or_else(|| u.attrs.user_principal_name.to_string(), |mail| mail.as_str().to_owned()));
+                }
+            }
+            to.sort();
+            to.dedup();
+            let outcome = if to.is_empty() { Ok(()) } else { mailer.send(&to, &m.subject, &m.body).await };
+            match outcome {
+                Ok(()) => {
+                    self.store.outbox_attempted(tenant, m.id, true, now).await?;
+                    report.sent += 1;
+                }
+                Err(why) => {
+                    tracing::warn!(message = %m.id, error = %why, "outbox message not sent; will retry");
+                    self.store.outbox_attempted(tenant, m.id, false, backoff(m.attempts).after(now)).await?;
+                    report.deferred += 1;
+                }
+            }
+        }
+        Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_a_minute_to_six_hours() {
+        let minutes: Vec<u64> = (0..12).map(|n| backoff(n).as_seconds() / 60).collect();
+        assert_eq!(minutes, [1, 2, 4, 8, 16, 32, 64, 128, 256, 360, 360, 360]);
+        assert_eq!(backoff(u32::MAX).as_seconds(), 360 * 60);
+    }
+}

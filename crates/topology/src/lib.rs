@@ -1,0 +1,44 @@
+//! Topology as code: one file declares tenants, their cross-tenant access settings and the
+//! sync arrows between them (explicitly, or by the `mesh`, `hub` and `consolidate`
+//! templates). This crate reads the file ([`model`], TOML with spans: every problem names
+//! its line and column), resolves it into a [`State`] ([`resolve`]), compares two states
+//! ([`diff`]), writes a state back as a file ([`export`]) and gives the file's JSON Schema
+//! ([`schema`]). It does no I/O: the CLI reads files and the store.
+pub mod diff;
+pub mod error;
+pub mod export;
+pub mod model;
+pub mod resolve;
+pub mod state;
+
+pub use diff::{ObjectDiff, ObjectKind, Op, SettingChange, diff};
+pub use error::{Located, Problem, ProblemKind};
+pub use model::TopologyFile;
+pub use resolve::Notice;
+pub use state::{AccessState, ArrowState, State, TenantState};
+
+/// Reads and resolves the text of a file named `file`: the state it declares and its
+/// notices, or its first problem, located.
+pub fn load(file: &str, text: &str) -> Result<(State, Vec<(String, Notice)>), Located> {
+    let parsed = resolve::parse(text).map_err(|p| p.locate(file, text))?;
+    let (state, notices) = resolve::resolve(&parsed).map_err(|p| p.locate(file, text))?;
+    let notices = notices
+        .into_iter()
+        .map(|n| {
+            let (line, column) = error::line_column(text, n.span.start);
+            (format!("{file}:{line}:{column}"), n)
+        })
+        .collect();
+    Ok((state, notices))
+}
+
+/// The JSON Schema of the file, generated from its types, pretty-printed.
+pub fn schema() -> String {
+    let schema = schemars::schema_for!(TopologyFile);
+    let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,136 @@
+//! The file, its templates, its problems and its export.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+use super::*;
+
+const MESH: &str = r#"
+[[tenants]]
+name = "Proseware"
+domain = "proseware.example"
+
+[[tenants]]
+name = "Wingtip"
+domain = "wingtip.example"
+
+[[tenants]]
+name = "Relecloud"
+domain = "relecloud.example"
+retention_days = 7
+
+[[access]]
+tenant = "wingtip.example"
+inbound_user_sync = true
+inbound_auto_redeem = true
+
+[[mesh]]
+members = ["proseware.example", "Wingtip", "relecloud.example"]
+filters = { "relecloud.example" = ["department EQUALS Engineering"] }
+settings = { scope = "all" }
+
+[[sync]]
+source = "proseware.example"
+target = "wingtip.example"
+scope = "assigned"
+assign_groups = ["Sales"]
+map = { jobTitle = { expression = 'Join(" ", [department], [jobTitle])' } }
+deletion_threshold = "off"
+"#;
+
+fn load_ok(text: &str) -> (State, Vec<(String, Notice)>) {
+    load("t.toml", text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn error(text: &str) -> Located {
+    load("t.toml", text).expect_err("a problem")
+}
+
+#[test]
+fn a_mesh_expands_into_every_arrow_and_an_explicit_arrow_overrides_its_own() {
+    let (state, notices) = load_ok(MESH);
+    let labels: Vec<String> = state.arrows.iter().map(ArrowState::label).collect();
+    assert_eq!(labels.len(), 6, "{labels:?}");
+    let explicit = state.arrows.iter().find(|a| a.source == "proseware.example" && a.target == "wingtip.example").unwrap();
+    assert_eq!(explicit.scope, tenantsync_domain::SyncScope::AssignedUsersAndGroups);
+    assert_eq!(explicit.groups, ["Sales"]);
+    assert_eq!(explicit.deletion_threshold, None);
+    assert_eq!(explicit.name, "Proseware to Wingtip");
+    let partial = state.arrows.iter().find(|a| a.source == "relecloud.example" && a.target == "wingtip.example").unwrap();
+    assert_eq!(partial.scope, tenantsync_domain::SyncScope::AllUsers);
+    assert_eq!(state::filter_text(&partial.filter[0]), "department EQUALS Engineering");
+    let other = state.arrows.iter().find(|a| a.source == "wingtip.example" && a.target == "relecloud.example").unwrap();
+    assert!(other.filter.is_empty());
+    assert_eq!(notices.len(), 1);
+    assert!(notices[0].1.message.contains("overrides"), "{:?}", notices[0]);
+    assert_eq!(notices[0].0, "t.toml:26:10");
+    assert_eq!(state.tenants.iter().find(|t| t.domain == "relecloud.example").unwrap().retention_days, 7);
+}
+
+#[test]
+fn export_then_load_then_export_is_the_same_text() {
+    let (state, _) = load_ok(MESH);
+    let text = export::text(&state).unwrap();
+    let (again, notices) = load_ok(&text);
+    assert!(notices.is_empty());
+    assert_eq!(export::text(&again).unwrap(), text);
+    assert!(diff(&again, &state).is_empty(), "{:?}", diff(&again, &state));
+    assert!(text.contains("user_type") || !text.contains("userType"), "{text}");
+}
+
+#[test]
+fn a_diff_names_each_setting_added_changed_and_removed() {
+    let (desired, _) = load_ok(MESH);
+    let mut current = desired.clone();
+    current.arrows.retain(|a| a.source != "wingtip.example" || a.target != "proseware.example");
+    current.arrows[0].actions.delete = false;
+    current.tenants[0].retention_days = 9;
+    current.access.clear();
+    let d = diff(&desired, &current);
+    let ops: Vec<(ObjectKind, Op)> = d.iter().map(|o| (o.kind, o.op)).collect();
+    assert_eq!(ops, [(ObjectKind::Tenant, Op::Change), (ObjectKind::Access, Op::Add), (ObjectKind::Arrow, Op::Change), (ObjectKind::Arrow, Op::Add)]);
+    assert_eq!(d[2].settings, [SettingChange { setting: "actions.delete".into(), old: Some("false".into()), new: Some("true".into()) }]);
+    let removed = diff(&current, &desired);
+    assert!(removed.iter().any(|o| o.op == Op::Remove && o.object == "wingtip.example → proseware.example"));
+}
+
+#[test]
+fn bad_input_is_named_by_line_and_column() {
+    let unknown_key = error("[[tenants]]\nname = \"A\"\ndomain = \"a.example\"\ncolour = \"red\"\n");
+    assert_eq!((unknown_key.kind, unknown_key.line, unknown_key.column), (ProblemKind::Syntax, 4, 1), "{unknown_key}");
+    assert!(unknown_key.message.contains("colour"), "{unknown_key}");
+
+    let wrong_type = error("[[tenants]]\nname = \"A\"\ndomain = \"a.example\"\nretention_days = \"seven\"\n");
+    assert_eq!((wrong_type.kind, wrong_type.line, wrong_type.column), (ProblemKind::Syntax, 4, 18), "{wrong_type}");
+
+    let tenants = "[[tenants]]\nname = \"A\"\ndomain = \"a.example\"\n[[tenants]]\nname = \"B\"\ndomain = \"b.example\"\n";
+    let unknown_tenant = error(&format!("{tenants}[[sync]]\nsource = \"a.example\"\ntarget = \"c.example\"\n"));
+    assert_eq!((unknown_tenant.kind, unknown_tenant.line, unknown_tenant.column), (ProblemKind::UnknownTenant, 9, 10), "{unknown_tenant}");
+
+    let duplicate = error(&format!("{tenants}[[sync]]\nsource = \"a.example\"\ntarget = \"B\"\n[[sync]]\nsource = \"A\"\ntarget = \"b.example\"\n"));
+    assert_eq!((duplicate.kind, duplicate.line), (ProblemKind::DuplicateArrow, 11), "{duplicate}");
+
+    let mapping =
+        error(&format!("{tenants}[[sync]]\nsource = \"a.example\"\ntarget = \"b.example\"\nmap.jobTitle = {{ expression = 'Join(\"-\", [nope])' }}\n"));
+    assert_eq!((mapping.kind, mapping.line), (ProblemKind::InvalidSetting, 10), "{mapping}");
+    assert_eq!(mapping.code, Some("expression.compile.unknown_attribute"), "{mapping}");
+
+    let filter = error(&format!("{tenants}[[hub]]\nhub = \"A\"\nspokes = [\"B\"]\nsettings = {{ filter = [\"department FROBS x\"] }}\n"));
+    assert_eq!((filter.kind, filter.line), (ProblemKind::InvalidSetting, 10), "{filter}");
+
+    let two_templates = error(&format!("{tenants}[[hub]]\nhub = \"A\"\nspokes = [\"B\"]\n[[consolidate]]\nsources = [\"A\"]\ntarget = \"B\"\n"));
+    assert_eq!((two_templates.kind, two_templates.line), (ProblemKind::DuplicateArrow, 11), "{two_templates}");
+}
+
+#[test]
+fn the_committed_schema_is_the_one_the_types_give() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/topology.schema.json");
+    let generated = schema();
+    if std::env::var("TENANTSYNC_UPDATE_DOCS").is_ok() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(committed == generated, "docs/topology.schema.json is stale: run TENANTSYNC_UPDATE_DOCS=1 cargo test -p tenantsync-topology");
+    let value: serde_json::Value = serde_json::from_str(&generated).unwrap();
+    let props = value["properties"].as_object().unwrap();
+    for key in ["tenants", "access", "mesh", "hub", "consolidate", "sync"] {
+        assert!(props.contains_key(key), "{key}");
+    }
+}
