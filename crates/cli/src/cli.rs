@@ -12,6 +12,11 @@ pub struct Cli {
     #[arg(long, global = true, env = "TENANTSYNC_DATA_DIR", default_value = "./tenantsync-data")]
     pub data_dir: PathBuf,
 
+    /// A PostgreSQL database to use instead of the data directory
+    /// (`postgres://user:password@host:port/db`): several `serve` workers may share it.
+    #[arg(long, global = true, env = "TENANTSYNC_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
     /// Print JSON instead of text: one document per command (`changes --follow`: one line per change).
     #[arg(long, global = true)]
     pub json: bool,

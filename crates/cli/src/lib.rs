@@ -65,12 +65,19 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
     let command = match cli.command {
         Command::Expr(c) => return cmd::expr::run(&c, cli.json),
         // These two copy the database file itself: they do not open the store first.
+        Command::Backup(_) | Command::Restore(_) if cli.database_url.is_some() => {
+            return Err(Failure::cli(
+                "--database-url",
+                "backup and restore copy an SQLite data directory; back a PostgreSQL database up with its own tools (pg_dump, base backups)",
+                failure::CliCode::InvalidArgument,
+            ));
+        }
         Command::Backup(a) => return cmd::backup::backup(&cli.data_dir, cli.json, a).map(|()| ExitCode::SUCCESS),
         Command::Restore(a) => return cmd::backup::restore(&cli.data_dir, cli.json, a).map(|()| ExitCode::SUCCESS),
         Command::Topology(cmd::topology::TopologyCmd::Schema) => return cmd::topology::schema().map(|()| ExitCode::SUCCESS),
         other => other,
     };
-    let ctx = Ctx::open(&cli.data_dir, cli.json)?;
+    let ctx = Ctx::open(&cli.data_dir, cli.database_url.as_deref(), cli.json).await?;
     match command {
         Command::Tenant(c) => cmd::tenant::run(&ctx, c).await,
         Command::User(c) => cmd::user::run(&ctx, c).await,

@@ -21,3 +21,4 @@ mod sync;
 mod sync_crash;
 mod tokens;
 mod topology;
+mod workers;

@@ -47,6 +47,9 @@ pub const LAG_CHANGES: &str = "tenantsync_job_lag_changes";
 pub const LAG_SECONDS: &str = "tenantsync_job_lag_seconds";
 /// The newest change of a tenant's feed (gauge).
 pub const CHANGE_HEAD: &str = "tenantsync_tenant_change_head";
+/// Job leases this process holds now (a cycle runs under its job's lease): with several
+/// workers on one PostgreSQL, what each one is running.
+pub const LEASES_HELD: &str = "tenantsync_job_leases_held";
 
 /// The upper bounds of the cycle-duration histogram's buckets, in seconds.
 pub const CYCLE_BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0];
@@ -65,6 +68,7 @@ pub fn describe() {
     describe_gauge!(LAG_CHANGES, "Changes of the source tenant after the job's watermark.");
     describe_gauge!(LAG_SECONDS, Unit::Seconds, "Age of the oldest source change the job has not processed (0 when caught up).");
     describe_gauge!(CHANGE_HEAD, "Sequence number of the newest change in the tenant's change feed.");
+    describe_gauge!(LEASES_HELD, "Job leases this process holds now (cycles running here).");
 }
 
 /// What a cycle did to an object, as the `action` label spells it.
@@ -379,6 +383,11 @@ impl JobMetrics {
             Err(_) => Arc::from(tenant.to_string()),
         }
     }
+}
+
+/// The gauge of the job leases this process holds.
+pub fn leases_held() -> Gauge {
+    gauge!(LEASES_HELD)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use crate::metrics::{self, CycleKind, Heard, JobMetrics, Ran};
 use crate::{Engine, EngineError};
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
+use std::hash::BuildHasher;
 use std::time::Duration;
 use tenantsync_domain::{ChangeCursor, SyncConfigId, TenantId};
 use tenantsync_store::{CommitNotice, JobNotice, JobStatusCode};
@@ -69,6 +70,13 @@ pub async fn run(
     let mut dirty: BTreeSet<SyncConfigId> = BTreeSet::new();
     let mut refresh = true;
     let mut busy: BTreeSet<SyncConfigId> = BTreeSet::new();
+    // Jobs whose last try found the lease held elsewhere: tried again at every external
+    // check, so a job whose holder died (its lease ended with it) is taken over within
+    // that period even when no commit wakes it.
+    let mut leased: BTreeSet<SyncConfigId> = BTreeSet::new();
+    // Random per process: where each pass starts in the list of jobs to run.
+    let spread = std::collections::hash_map::RandomState::new();
+    let mut passes: u64 = 0;
     // The first pass runs now; the timers fire one period later.
     let start = tokio::time::Instant::now();
     let mut periodic = tokio::time::interval_at(start + options.interval, options.interval);
@@ -76,6 +84,7 @@ pub async fn run(
     tokio::pin!(shutdown);
     metrics::describe();
     let mut observed = JobMetrics::default();
+    let leases = metrics::leases_held();
     loop {
         // Quarantined jobs run only on the safety-net pass (Entra lowers their frequency).
         let full_pass = refresh;
@@ -92,7 +101,14 @@ pub async fn run(
             observed.configurations(store.as_ref(), &configs).await;
             refresh = false;
         }
-        let running = std::mem::take(&mut dirty);
+        // Each pass starts at a job of its own choosing: workers woken by the same commit
+        // start on different jobs, take each other's leases less often, and share the work.
+        let running: Vec<SyncConfigId> = {
+            let all: Vec<SyncConfigId> = std::mem::take(&mut dirty).into_iter().collect();
+            let start = if all.is_empty() { 0 } else { (spread.hash_one(passes) % all.len() as u64) as usize };
+            passes += 1;
+            all.iter().cycle().skip(start).take(all.len()).copied().collect()
+        };
         // The heads of the sources whose jobs run now, read before their cycles: a commit
         // by another process that lands while a cycle runs (after the cycle read its own
         // head) then shows as a change at the next external check. Sources whose jobs do
@@ -116,15 +132,25 @@ pub async fn run(
                         _ => CycleKind::of(&state),
                     }
                 }
-                Err(_) => continue, // deleted meanwhile
+                Err(_) => {
+                    // Deleted meanwhile.
+                    leased.remove(&id);
+                    continue;
+                }
             };
             let began = tokio::time::Instant::now();
-            match engine.run_cycle(id).await {
+            // A cycle holds its job's lease while it runs (one cycle at a time here).
+            leases.set(1.0);
+            let ran = engine.run_cycle(id).await;
+            leases.set(0.0);
+            match ran {
                 Ok(report) => {
+                    leased.remove(&id);
                     observed.cycle(store.as_ref(), id, kind, began.elapsed(), Ran::Report(&report)).await;
                     on_event(JobEvent::Ran { id, report });
                 }
                 Err(EngineError::Leased) => {
+                    leased.insert(id);
                     if busy.insert(id) {
                         on_event(JobEvent::Busy { id });
                     }
@@ -191,6 +217,7 @@ pub async fn run(
             }
             _ = periodic.tick() => refresh = true,
             _ = external.tick() => {
+                dirty.extend(leased.iter().copied());
                 for (source, ids) in &by_source {
                     let now = store.change_head(*source).await.ok();
                     if now.is_some() && now != heads.get(source).copied() {

@@ -250,6 +250,11 @@ impl From<StoreError> for ScimError {
             E::Closed => Self { retry_after: Some(1), ..ScimError::row(info, None, "the store is shutting down; retry") },
             // Another process (an import, say) holds the write lock: a client may retry.
             E::Busy => Self { retry_after: Some(2), ..ScimError::row(info, None, "the store is busy with another process's write; retry") },
+            // The database server is away (a restart, a network pause): a client may retry.
+            E::Unreachable { .. } => {
+                tracing::error!(error = %e, code = info.code, "database unreachable");
+                Self { retry_after: Some(5), ..ScimError::row(info, None, "the store's database cannot be reached; retry") }
+            }
             E::SchemaTooNew { .. }
             | E::ForeignDataDirectory { .. }
             | E::Unreadable { .. }

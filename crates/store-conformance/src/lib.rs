@@ -6,14 +6,17 @@
 //! The conformance suite of tenantsync stores.
 //!
 //! One set of behavioural tests that every implementation of
-//! [`tenantsync_store::Store`] and [`tenantsync_store::SyncStore`] must pass (SQLite now, PostgreSQL later). A store crate
-//! runs it from one of its integration test binaries:
+//! [`tenantsync_store::Store`] and [`tenantsync_store::SyncStore`] must pass (SQLite and
+//! PostgreSQL). A store crate runs it from one of its integration test binaries:
 //!
 //! ```text
 //! async fn fresh_store(clock: std::sync::Arc<tenantsync_domain::FixedClock>) -> tenantsync_store_conformance::Fixture {
 //!     let dir = tempfile::tempdir().unwrap();
 //!     let store = MyStore::open_with_clock(dir.path(), clock.clone()).unwrap();
-//!     tenantsync_store_conformance::Fixture { store: std::sync::Arc::new(store), clock, guard: Box::new(dir) }
+//!     let path = dir.path().to_owned();
+//!     let reopen: tenantsync_store_conformance::Reopen =
+//!         Box::new(move || Box::pin(async move { std::sync::Arc::new(MyStore::open(&path).unwrap()) as _ }));
+//!     tenantsync_store_conformance::Fixture { store: std::sync::Arc::new(store), clock, reopen, guard: Box::new(dir) }
 //! }
 //!
 //! tenantsync_store_conformance::conformance_tests!(crate::fresh_store);
@@ -25,8 +28,9 @@
 //! [`FixedClock`] standing at [`start`]; the store must take every timestamp it writes
 //! from that clock. The calling crate needs `tokio` with the `macros` and
 //! `rt-multi-thread` features. The macro defines modules named `tenants`, `users`,
-//! `etag`, `lifecycle`, `groups`, `batches`, `feed`, `bulk`, `query`, `admin`, `counts` and `concurrency` where it is
-//! invoked (each does `use super::*`), so invoke it in a module without items of those
+//! `etag`, `lifecycle`, `groups`, `batches`, `feed`, `bulk`, `query`, `admin`, `counts`,
+//! `concurrency`, `configs`, `commits`, `writer`, `leases` and `logs` where it is invoked
+//! (each does `use super::*`), so invoke it in a module without items of those
 //! names.
 //!
 //! Adding a case: write `pub async fn name(f: Fixture)` in a module under `cases` and
@@ -34,11 +38,18 @@
 
 pub mod access;
 pub mod cases;
+pub mod pg_cluster;
 pub mod support;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use tenantsync_domain::FixedClock;
 use tenantsync_store::SyncStore;
+
+/// Opens another store on the same storage, as another process would (its own
+/// connections, locks and notification listeners; the system clock).
+pub type Reopen = Box<dyn Fn() -> Pin<Box<dyn Future<Output = Arc<dyn SyncStore>> + Send>> + Send + Sync>;
 
 /// A fresh, empty store for one test case.
 pub struct Fixture {
@@ -47,6 +58,8 @@ pub struct Fixture {
     pub store: Arc<dyn SyncStore>,
     /// The clock the store takes its timestamps from.
     pub clock: Arc<FixedClock>,
+    /// Another store on the same storage, for the cases about other processes.
+    pub reopen: Reopen,
     /// Whatever must live as long as the store (temporary directories, servers).
     pub guard: Box<dyn std::any::Any + Send>,
 }
@@ -228,6 +241,46 @@ macro_rules! __conformance_case_list {
                 concurrent_writers_keep_the_feed_gapless,
                 readers_see_changes_and_objects_together,
             }
+            configs {
+                partner_settings_are_absent_until_set_and_replaced_whole,
+                partner_settings_need_the_tenant,
+                configuration_round_trips_and_lists_in_creation_order,
+                one_configuration_per_pair,
+                configuration_needs_both_tenants,
+                update_keeps_the_pair,
+                delete_removes_the_configuration_and_its_state,
+                unknown_configuration_is_not_found_everywhere,
+                job_state_starts_empty_and_round_trips_escrows,
+                job_changes_notify_job_subscribers,
+            }
+            commits {
+                commit_sync_writes_ops_logs_and_state_together,
+                refused_writes_fail_alone_and_their_records_say_so,
+                commit_sync_of_an_unknown_configuration_writes_nothing,
+                commit_sync_to_an_unknown_tenant_writes_nothing,
+                commit_sync_notifies_the_target_and_not_job_subscribers,
+                a_run_of_copies_keeps_its_results_in_order_and_its_managers_right,
+            }
+            writer {
+                a_flush_commits_the_writes_their_logs_and_the_state,
+                a_writer_dropped_without_a_flush_keeps_each_write_whole,
+                other_writers_do_not_wait_for_an_open_stream,
+                writes_in_flight_apply_in_call_order,
+                a_store_error_fails_the_write_and_loses_none_of_the_committed_ones,
+                a_writer_left_idle_commits_and_goes_on,
+            }
+            leases {
+                a_held_lease_is_not_granted_twice,
+                a_lease_of_another_store_on_the_same_storage_excludes,
+                leases_of_different_jobs_are_independent,
+                a_lease_of_an_unknown_job_is_not_found,
+                commits_of_another_store_are_heard,
+                job_changes_of_another_store_are_heard,
+            }
+            logs {
+                every_query_answers_what_the_records_say,
+                purging_removes_exactly_the_older_records,
+            }
         }
     };
 }
@@ -254,6 +307,7 @@ macro_rules! __conformance_stamp {
 }
 
 /// Checks at compile time that every case in the list exists with the right signature.
+#[allow(unreachable_code)]
 #[cfg(test)]
 mod list_check {
     async fn never(_clock: Arc<FixedClock>) -> crate::Fixture {

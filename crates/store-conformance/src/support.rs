@@ -302,3 +302,79 @@ pub fn tick(f: &Fixture, seconds: i64) {
 }
 
 pub const DAY_SECONDS: i64 = 86_400;
+
+// ---- sync state ----
+
+/// A source tenant, a target tenant and a configuration from one to the other.
+#[derive(Debug, Clone)]
+pub struct Arrow {
+    pub source: Tenant,
+    pub target: Tenant,
+    pub config: tenantsync_domain::SyncConfiguration,
+}
+
+pub async fn arrow(f: &Fixture) -> Arrow {
+    let source = tenant(f, "contoso.example").await;
+    let target = tenant(f, "fabrikam.example").await;
+    let config = f.store.create_sync_configuration(tenantsync_domain::SyncConfiguration::new("arrow", source.id, target.id).unwrap()).await.unwrap();
+    Arrow { source, target, config }
+}
+
+/// A job state at `watermark`.
+pub fn at(watermark: u64) -> tenantsync_store::JobState {
+    tenantsync_store::JobState { watermark: ChangeCursor(watermark), ..tenantsync_store::JobState::default() }
+}
+
+/// A log record of configuration `config` about `source`, at `time`.
+pub fn log_record(
+    config: tenantsync_domain::SyncConfigId,
+    source: ObjectId,
+    target: Option<ObjectId>,
+    time: jiff::Timestamp,
+) -> tenantsync_store::ProvisioningLog {
+    use tenantsync_store::{ModifiedProperty, ProvisioningAction, ProvisioningLog, ProvisioningStatus, ProvisioningStep};
+    ProvisioningLog {
+        id: ObjectId::new().to_string(),
+        config_id: config,
+        cycle_id: "cycle".into(),
+        change_id: format!("cycle-{source}"),
+        activity_date_time: time,
+        provisioning_action: ProvisioningAction::Create,
+        status: ProvisioningStatus::Success,
+        object_type: ObjectKind::User,
+        source_id: source,
+        source_display_name: format!("{source}"),
+        target_id: target,
+        skip_reason: None,
+        error_code: None,
+        error_message: None,
+        modified_properties: vec![ModifiedProperty { display_name: "city".into(), old_value: None, new_value: Some("Tromsø".into()) }],
+        steps: vec![ProvisioningStep::new(tenantsync_domain::StepKind::EntryExport, ProvisioningStatus::Success, "Create".into())],
+        duration_in_milliseconds: 1,
+        op_index: None,
+    }
+}
+
+/// Creates of `upns` in a target, each with a log record naming its write (`op_index`).
+pub fn creates(a: &Arrow, f: &Fixture, upns: &[&str]) -> (Vec<tenantsync_store::WriteOp>, Vec<tenantsync_store::ProvisioningLog>) {
+    let mut ops = Vec::new();
+    let mut logs = Vec::new();
+    for (i, u) in upns.iter().enumerate() {
+        let user = new_user(u);
+        let mut log = log_record(a.config.id, user.id, Some(user.id), f.clock.now());
+        log.source_display_name = (*u).to_owned();
+        log.op_index = Some(i);
+        logs.push(log);
+        ops.push(tenantsync_store::WriteOp::CreateUser(Box::new(user)));
+    }
+    (ops, logs)
+}
+
+pub async fn exists(f: &Fixture, t: TenantId, u: &str) -> bool {
+    f.store.find_user_by_upn(t, &upn(u)).await.unwrap().is_some()
+}
+
+/// Every log record of a configuration, newest first.
+pub async fn logs_of(f: &Fixture, config: tenantsync_domain::SyncConfigId) -> Vec<tenantsync_store::ProvisioningLog> {
+    f.store.provisioning_logs(&tenantsync_store::LogQuery { config_id: Some(config), limit: 100_000, ..Default::default() }).await.unwrap()
+}

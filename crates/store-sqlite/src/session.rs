@@ -110,13 +110,28 @@ impl SyncWriter for SqliteSyncWriter {
         let (reply, answer) = oneshot::channel();
         // Queued now, in call order; the future only waits.
         let queued = self.send(Msg::Write { ops, watermark: state.watermark.0 as i64, state: body, now_ms: self.store.now_ms(), records, reply });
-        Box::pin(async move {
-            queued?;
-            // Packed here while the writer thread applies the writes.
-            let packed = logblock::encode_all(&logs)?;
+        // Packed while the writer thread applies the writes: on a task of its own, so the
+        // writer gets them however (and whether) the caller awaits this write's future,
+        // which may come after a later write's (the writer waits for them in order).
+        let pack = move || {
+            let packed = logblock::encode_all(&logs);
             // A stream that no longer takes them has answered (or dropped) this write:
             // its answer tells why.
-            let _ = records_tx.send((logs, packed));
+            match packed {
+                Ok(packed) => {
+                    let _ = records_tx.send((logs, packed));
+                }
+                Err(e) => tracing::warn!(error = %e, "provisioning log records could not be packed"),
+            }
+        };
+        if queued.is_ok() {
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => drop(rt.spawn_blocking(pack)),
+                Err(_) => pack(),
+            }
+        }
+        Box::pin(async move {
+            queued?;
             let (results, returned) = answer.await.map_err(closed)??;
             // The records are freed here, not on the writer thread.
             drop(returned);

@@ -5,10 +5,9 @@
 
 mod backup;
 mod locks;
-mod logs;
+mod log_blocks;
 mod modes;
 mod sqlite;
-mod writer;
 
 use std::sync::Arc;
 use tenantsync_domain::FixedClock;
@@ -18,7 +17,12 @@ use tenantsync_store_sqlite::SqliteStore;
 pub async fn fresh_store(clock: Arc<FixedClock>) -> tenantsync_store_conformance::Fixture {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open_with_clock(dir.path(), clock.clone()).unwrap();
-    tenantsync_store_conformance::Fixture { store: Arc::new(store), clock, guard: Box::new(dir) }
+    let path = dir.path().to_owned();
+    let reopen: tenantsync_store_conformance::Reopen = Box::new(move || {
+        let path = path.clone();
+        Box::pin(async move { Arc::new(SqliteStore::open(&path).unwrap()) as Arc<dyn tenantsync_store::SyncStore> })
+    });
+    tenantsync_store_conformance::Fixture { store: Arc::new(store), clock, reopen, guard: Box::new(dir) }
 }
 
 tenantsync_store_conformance::conformance_tests!(crate::fresh_store);

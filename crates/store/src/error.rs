@@ -61,6 +61,8 @@ pub enum StoreError {
     NotABackup { path: String, reason: String },
     #[error("'{path}' {reason}; nothing was overwritten")]
     DestinationExists { path: String, reason: String },
+    #[error("cannot reach the database at '{url}': {reason}")]
+    Unreachable { url: String, reason: String },
     #[error("storage failure: {message}")]
     Internal { message: String },
 }
@@ -90,10 +92,11 @@ tenantsync_domain::error_table! {
         SyncConfigExists => "sync_configuration_conflict", 409, "a sync configuration for that source → target pair exists";
         AccessConflict => "access_conflict", 409, "an access request or assignment changed between its read and this write (two approvers at once: the first one wins)";
         Closed => "store_closed", 503, "the store was shut down";
-        Busy => "store_busy", 503, "another process held the database's write lock longer than the store waits (`TENANTSYNC_BUSY_TIMEOUT_MS`, default 30 s); retry (over SCIM: 503 with `Retry-After`)";
+        Busy => "store_busy", 503, "another process held the database's write lock longer than the store waits (`TENANTSYNC_BUSY_TIMEOUT_MS`, default 30 s), or on PostgreSQL a deadlock or serialization conflict; retry (over SCIM: 503 with `Retry-After`)";
         Corrupt => "corrupt_database", 500, "a database file fails SQLite's integrity check (`restore` refuses it and writes nothing)";
         NotABackup => "not_a_backup", 400, "`restore` of a file that is not a tenantsync database (not SQLite, or another application's)";
         DestinationExists => "destination_exists", 409, "`backup` to a file that exists, or `restore` into a data directory that is not empty: nothing is overwritten";
+        Unreachable => "store_unreachable", 503, "the database server cannot be reached or refuses the connection (the URL is shown without its password)";
         Internal => "storage_failure", 500, "the database itself failed (disk full, I/O error, corruption)";
     }
     carried {
@@ -110,6 +113,7 @@ impl StoreError {
             Self::Internal { .. }
                 | Self::Closed
                 | Self::Busy
+                | Self::Unreachable { .. }
                 | Self::Corrupt { .. }
                 | Self::Unreadable { .. }
                 | Self::SchemaTooNew { .. }

@@ -31,6 +31,7 @@ use serde::Serialize;
 use std::path::Path;
 use std::sync::Arc;
 use tenantsync_store::{Store, SyncStore};
+use tenantsync_store_postgres::PgStore;
 use tenantsync_store_sqlite::SqliteStore;
 
 /// What every command gets: the store and the output mode.
@@ -45,8 +46,13 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// Opens the store of a data directory.
-    pub fn open(dir: &Path, json: bool) -> Result<Self, Failure> {
+    /// Opens the store: the PostgreSQL database at `database_url` when one is given, else
+    /// the SQLite store of the data directory.
+    pub async fn open(dir: &Path, database_url: Option<&str>, json: bool) -> Result<Self, Failure> {
+        if let Some(url) = database_url {
+            let store = Arc::new(PgStore::open(url).await.about(|| format!("database '{}'", tenantsync_store_postgres::redact(url)))?);
+            return Ok(Self { store: store.clone(), sync: store.clone(), access: Some(store), json });
+        }
         let store = Arc::new(SqliteStore::open(dir).about(|| format!("data directory '{}'", dir.display()))?);
         if let Some(warning) = store.permission_warning() {
             output::error(format_args!("warning: {warning}"));

@@ -1,0 +1,137 @@
+//! `commit_sync`: a sync batch's target writes, their log records and the job state in one
+//! transaction.
+use crate::Fixture;
+use crate::support::*;
+use tenantsync_domain::{Anchor, ChangeCursor, ChangeOp, Clock, ObjectId, SyncConfigId, TenantId, UserRef};
+use tenantsync_store::{ProvisioningStatus, WriteOp, WriteOutcome};
+
+pub async fn commit_sync_writes_ops_logs_and_state_together(f: Fixture) {
+    let a = arrow(&f).await;
+    let (ops, logs) = creates(&a, &f, &["a@fabrikam.example", "b@fabrikam.example"]);
+    tick(&f, 5);
+    let results = f.store.commit_sync(a.config.id, a.target.id, ops, at(9), logs.clone()).await.unwrap();
+    assert_eq!(results.len(), 2);
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert!(exists(&f, a.target.id, "a@fabrikam.example").await);
+    assert!(exists(&f, a.target.id, "b@fabrikam.example").await);
+    assert_eq!(f.store.job_state(a.config.id).await.unwrap(), at(9));
+    let got = logs_of(&f, a.config.id).await;
+    let want: Vec<_> = logs.into_iter().rev().map(|mut l| (l.op_index.take(), l).1).collect();
+    assert_eq!(got, want, "records are kept as given, newest (last written) first");
+    let changes = changes_after(&f, a.target.id, ChangeCursor::START).await;
+    assert_eq!(changes.len(), 2);
+    assert_changes_at_now(&f, &changes);
+    // Nothing went to the source.
+    assert_eq!(head(&f, a.source.id).await, ChangeCursor::START);
+}
+
+pub async fn refused_writes_fail_alone_and_their_records_say_so(f: Fixture) {
+    let a = arrow(&f).await;
+    f.store.create_user(a.target.id, new_user("taken@fabrikam.example")).await.unwrap();
+    let (ops, mut logs) = creates(&a, &f, &["a@fabrikam.example", "TAKEN@fabrikam.example", "c@fabrikam.example"]);
+    // A record not tied to a write is kept as it is.
+    let mut loose = log_record(a.config.id, ObjectId::new(), None, f.clock.now());
+    loose.status = ProvisioningStatus::Skipped;
+    logs.push(loose.clone());
+    let results = f.store.commit_sync(a.config.id, a.target.id, ops, at(3), logs.clone()).await.unwrap();
+    let codes: Vec<_> = results.iter().map(|r| r.as_ref().err().map(|e| e.code())).collect();
+    assert_eq!(codes, [None, Some("upn_conflict"), None]);
+    assert!(exists(&f, a.target.id, "c@fabrikam.example").await);
+    assert_eq!(f.store.job_state(a.config.id).await.unwrap(), at(3));
+    let got = logs_of(&f, a.config.id).await;
+    assert_eq!(got.len(), 4);
+    assert_eq!(got[0], loose);
+    let failed = &got[2];
+    assert_eq!(failed.source_id, logs[1].source_id);
+    assert_eq!(failed.status, ProvisioningStatus::Failure);
+    assert_eq!(failed.error_code.as_deref(), Some("upn_conflict"));
+    assert!(failed.error_message.as_deref().is_some_and(|m| m.contains("already used")), "{failed:?}");
+    assert_eq!(failed.target_id, None, "a create that was refused made no copy");
+    assert_eq!(got[1].status, ProvisioningStatus::Success);
+    assert_eq!(got[3].status, ProvisioningStatus::Success);
+    // One create change for each created user, after the one made before.
+    assert_eq!(head(&f, a.target.id).await, ChangeCursor(3));
+}
+
+pub async fn commit_sync_of_an_unknown_configuration_writes_nothing(f: Fixture) {
+    let a = arrow(&f).await;
+    let before = snapshot(&f, a.target.id).await;
+    let (ops, logs) = creates(&a, &f, &["a@fabrikam.example"]);
+    let ghost = SyncConfigId::new();
+    assert_code(f.store.commit_sync(ghost, a.target.id, ops, at(1), logs).await, "sync_configuration_not_found");
+    assert_unchanged(&f, a.target.id, &before, "a commit of an unknown configuration").await;
+    assert!(f.store.provisioning_logs(&tenantsync_store::LogQuery { limit: 10, ..Default::default() }).await.unwrap().is_empty());
+}
+
+pub async fn commit_sync_to_an_unknown_tenant_writes_nothing(f: Fixture) {
+    let a = arrow(&f).await;
+    let (ops, logs) = creates(&a, &f, &["a@fabrikam.example"]);
+    assert_code(f.store.commit_sync(a.config.id, TenantId::new(), ops, at(1), logs).await, "tenant_not_found");
+    assert_eq!(f.store.job_state(a.config.id).await.unwrap(), at(0));
+    assert!(logs_of(&f, a.config.id).await.is_empty());
+}
+
+pub async fn commit_sync_notifies_the_target_and_not_job_subscribers(f: Fixture) {
+    let a = arrow(&f).await;
+    let mut commits = f.store.subscribe();
+    let mut jobs = f.store.subscribe_jobs();
+    let (ops, logs) = creates(&a, &f, &["a@fabrikam.example", "b@fabrikam.example"]);
+    f.store.commit_sync(a.config.id, a.target.id, ops, at(1), logs).await.unwrap();
+    let n = within("commit notice", commits.recv()).await.unwrap();
+    assert_eq!((n.tenant_id, n.head), (a.target.id, ChangeCursor(2)));
+    // A commit of state and logs alone appends no change and notifies nobody.
+    f.store.commit_sync(a.config.id, a.target.id, Vec::new(), at(2), Vec::new()).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(commits.try_recv().is_err(), "no change, no notice");
+    assert!(jobs.try_recv().is_err(), "a cycle's own commits are not job notices");
+}
+
+/// A run of copies may be applied in any order inside the store, which no caller may
+/// notice: results in the batch's order, the first of two creates of one UPN wins, a
+/// manager created in the same batch is set, one whose create is refused is left unset.
+pub async fn a_run_of_copies_keeps_its_results_in_order_and_its_managers_right(f: Fixture) {
+    let a = arrow(&f).await;
+    f.store.create_user(a.target.id, new_user("taken@fabrikam.example")).await.unwrap();
+    let copy = |u: &str| {
+        let mut n = new_user(u);
+        n.anchor = Some(Anchor::new(a.source.id, ObjectId::new()));
+        n
+    };
+    let (mut zed, bob, mut amy, bob_again, mut cat, dan) = (
+        copy("zed@fabrikam.example"),
+        copy("bob@fabrikam.example"),
+        copy("amy@fabrikam.example"),
+        copy("BOB@fabrikam.example"),
+        copy("cat@fabrikam.example"),
+        copy("taken@fabrikam.example"),
+    );
+    zed.manager = Some(UserRef::Id(bob.id));
+    amy.manager = Some(UserRef::Id(zed.id));
+    cat.manager = Some(UserRef::Id(dan.id));
+    let ids = [zed.id, bob.id, amy.id, bob_again.id, cat.id, dan.id];
+    let ops: Vec<WriteOp> = [zed, bob, amy, bob_again, cat, dan].into_iter().map(|u| WriteOp::CreateUser(Box::new(u))).collect();
+    let results = f.store.commit_sync(a.config.id, a.target.id, ops, at(1), Vec::new()).await.unwrap();
+    let codes: Vec<_> = results.iter().map(|r| r.as_ref().err().map(|e| e.code())).collect();
+    assert_eq!(codes, [None, None, None, Some("upn_conflict"), None, Some("upn_conflict")]);
+    for (result, id) in results.iter().zip(ids) {
+        if let Ok(WriteOutcome::User(u)) = result {
+            assert_eq!(u.id, id, "results stay in the batch's order");
+        }
+    }
+    let manager = |id| {
+        let store = f.store.clone();
+        let target = a.target.id;
+        async move { store.get_user(target, id).await.unwrap().attrs.manager }
+    };
+    assert_eq!(manager(ids[0]).await, Some(ids[1]));
+    assert_eq!(manager(ids[2]).await, Some(ids[0]));
+    assert_eq!(manager(ids[4]).await, None, "its manager's create was refused");
+    match &results[4] {
+        Ok(WriteOutcome::User(u)) => assert_eq!(u.attrs.manager, None),
+        other => panic!("{other:?}"),
+    }
+    // One create change per created user.
+    let changes = changes_after(&f, a.target.id, ChangeCursor::START).await;
+    assert_eq!(changes.len(), 5);
+    assert!(changes.iter().all(|c| c.op == ChangeOp::Create));
+}

@@ -1,0 +1,128 @@
+//! The sync writer: a run's commits, in call order, each whole, the stored job state
+//! always that of the writes stored with it.
+use crate::Fixture;
+use crate::support::*;
+use std::sync::Arc;
+use tenantsync_domain::ChangeCursor;
+use tenantsync_store::{ProvisioningStatus, StoreError, SyncWriter};
+
+pub async fn a_flush_commits_the_writes_their_logs_and_the_state(f: Fixture) {
+    let a = arrow(&f).await;
+    let writer = f.store.sync_writer(a.config.id, a.target.id).await.unwrap();
+    for (i, upns) in [["a@fabrikam.example", "b@fabrikam.example"], ["c@fabrikam.example", "a@fabrikam.example"]].iter().enumerate() {
+        let (ops, logs) = creates(&a, &f, upns);
+        let results = writer.write(ops, at(i as u64 + 1), logs).await.unwrap();
+        assert!(results[0].is_ok());
+        // A refused write fails alone, and its record says so.
+        assert_eq!(results[1].is_err(), i == 1);
+    }
+    writer.flush().await.unwrap();
+    for u in ["a@fabrikam.example", "b@fabrikam.example", "c@fabrikam.example"] {
+        assert!(exists(&f, a.target.id, u).await, "{u}");
+    }
+    assert_eq!(f.store.job_state(a.config.id).await.unwrap().watermark, ChangeCursor(2));
+    let logs = logs_of(&f, a.config.id).await;
+    assert_eq!(logs.len(), 4);
+    let failed: Vec<_> = logs.iter().filter(|l| l.status == ProvisioningStatus::Failure).collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].error_code.as_deref(), Some("upn_conflict"));
+    assert_eq!(head(&f, a.target.id).await, ChangeCursor(3));
+}
+
+pub async fn a_writer_dropped_without_a_flush_keeps_each_write_whole(f: Fixture) {
+    let a = arrow(&f).await;
+    let writer = f.store.sync_writer(a.config.id, a.target.id).await.unwrap();
+    let (ops, logs) = creates(&a, &f, &["a@fabrikam.example"]);
+    writer.write(ops, at(1), logs).await.unwrap();
+    writer.flush().await.unwrap();
+    let (ops, logs) = creates(&a, &f, &["b@fabrikam.example"]);
+    writer.write(ops, at(2), logs).await.unwrap();
+    drop(writer);
+    // Any later write runs after the stream has ended, one way or the other.
+    tenant(&f, "later.example").await;
+    let watermark = f.store.job_state(a.config.id).await.unwrap().watermark;
+    assert!(exists(&f, a.target.id, "a@fabrikam.example").await);
+    let second = exists(&f, a.target.id, "b@fabrikam.example").await;
+    assert_eq!(second, watermark == ChangeCursor(2), "the second write's user and state land together or not at all");
+    assert_eq!(logs_of(&f, a.config.id).await.len(), if second { 2 } else { 1 });
+}
+
+pub async fn other_writers_do_not_wait_for_an_open_stream(f: Fixture) {
+    let a = arrow(&f).await;
+    let writer = f.store.sync_writer(a.config.id, a.target.id).await.unwrap();
+    let (ops, logs) = creates(&a, &f, &["a@fabrikam.example"]);
+    writer.write(ops, at(1), logs).await.unwrap();
+    // A write of someone else into the same target, while the stream may hold a
+    // transaction open: it goes ahead, and the stream goes on after it.
+    within("a write beside an open stream", f.store.create_user(a.target.id, new_user("own@fabrikam.example"))).await.unwrap();
+    let (ops, logs) = creates(&a, &f, &["b@fabrikam.example"]);
+    writer.write(ops, at(2), logs).await.unwrap();
+    writer.flush().await.unwrap();
+    for u in ["a@fabrikam.example", "own@fabrikam.example", "b@fabrikam.example"] {
+        assert!(exists(&f, a.target.id, u).await, "{u}");
+    }
+    // Three creates, three changes, in the order they were written.
+    let changes = changes_after(&f, a.target.id, ChangeCursor::START).await;
+    assert_eq!(changes.len(), 3);
+    assert_eq!(f.store.job_state(a.config.id).await.unwrap().watermark, ChangeCursor(2));
+}
+
+pub async fn writes_in_flight_apply_in_call_order(f: Fixture) {
+    let a = arrow(&f).await;
+    let writer = f.store.sync_writer(a.config.id, a.target.id).await.unwrap();
+    // Queued before their futures are awaited, and awaited in reverse.
+    let mut pending = Vec::new();
+    let mut ids = Vec::new();
+    for i in 0..20u64 {
+        let (ops, logs) = creates(&a, &f, &[&format!("u{i}@fabrikam.example")]);
+        ids.push(ops[0].target().1);
+        pending.push(writer.write(ops, at(i + 1), logs));
+    }
+    while let Some(p) = pending.pop() {
+        assert!(p.await.unwrap()[0].is_ok());
+    }
+    writer.flush().await.unwrap();
+    let changes = changes_after(&f, a.target.id, ChangeCursor::START).await;
+    assert_eq!(changes.iter().map(|c| c.object_id).collect::<Vec<_>>(), ids, "the feed has the writes in call order");
+    assert_eq!(f.store.job_state(a.config.id).await.unwrap().watermark, ChangeCursor(20), "the last write's state stands");
+    let logged: Vec<_> = logs_of(&f, a.config.id).await.into_iter().rev().map(|l| l.source_id).collect();
+    assert_eq!(logged, ids, "records in call order");
+}
+
+pub async fn a_store_error_fails_the_write_and_loses_none_of_the_committed_ones(f: Fixture) {
+    let a = arrow(&f).await;
+    let writer: Arc<dyn SyncWriter> = f.store.sync_writer(a.config.id, a.target.id).await.unwrap();
+    let (ops, logs) = creates(&a, &f, &["a@fabrikam.example"]);
+    writer.write(ops, at(1), logs).await.unwrap();
+    // The configuration goes (a write of its own: the stream commits before it runs).
+    f.store.delete_sync_configuration(a.config.id).await.unwrap();
+    let (ops, logs) = creates(&a, &f, &["b@fabrikam.example"]);
+    let err = writer.write(ops, at(2), logs).await.unwrap_err();
+    assert!(matches!(err, StoreError::SyncConfigNotFound { .. }), "{err:?}");
+    assert!(exists(&f, a.target.id, "a@fabrikam.example").await);
+    assert!(!exists(&f, a.target.id, "b@fabrikam.example").await, "the failed write's target writes are rolled back");
+    // The writer goes on working after the error.
+    writer.flush().await.unwrap();
+}
+
+pub async fn a_writer_left_idle_commits_and_goes_on(f: Fixture) {
+    let a = arrow(&f).await;
+    let writer = f.store.sync_writer(a.config.id, a.target.id).await.unwrap();
+    let (ops, logs) = creates(&a, &f, &["a@fabrikam.example"]);
+    writer.write(ops, at(1), logs).await.unwrap();
+    // Without a flush, what was written becomes visible soon on its own.
+    within("an idle writer's commit", async {
+        while !exists(&f, a.target.id, "a@fabrikam.example").await {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert_eq!(f.store.job_state(a.config.id).await.unwrap().watermark, ChangeCursor(1));
+    writer.flush().await.unwrap();
+    let (ops, logs) = creates(&a, &f, &["b@fabrikam.example"]);
+    writer.write(ops, at(2), logs).await.unwrap();
+    writer.flush().await.unwrap();
+    assert!(exists(&f, a.target.id, "b@fabrikam.example").await);
+    assert_eq!(f.store.job_state(a.config.id).await.unwrap().watermark, ChangeCursor(2));
+    assert_eq!(logs_of(&f, a.config.id).await.len(), 2);
+}
