@@ -66,7 +66,7 @@ fn governance(ctx: &Ctx) -> Result<Governance, Failure> {
     let store = ctx
         .access
         .clone()
-        .ok_or_else(|| Failure::cli("access", "entitlement management needs the SQLite store (not yet PostgreSQL)", CliCode::InvalidArgument))?;
+        .ok_or_else(|| Failure::cli("access", "this store does not keep entitlement management", CliCode::InvalidArgument))?;
     Ok(Governance::new(store))
 }
 
