@@ -51,8 +51,8 @@ pub struct Config {
     /// Requests per second per token (0: no limit) and the burst allowed.
     pub rate_per_second: u32,
     pub rate_burst: u32,
-    /// Entitlement management over the same store, when the store has it (SQLite does;
-    /// PostgreSQL does not yet): without it `/v1.0/identityGovernance/entitlementManagement`
+    /// Entitlement management over the same store, when the store keeps it (`serve`
+    /// passes the store's): without it `/v1.0/identityGovernance/entitlementManagement`
     /// answers 501.
     pub access: Option<tenantsync_governance::Governance>,
 }

@@ -63,10 +63,7 @@ impl Lifecycle {
 }
 
 fn governance(ctx: &Ctx) -> Result<Governance, Failure> {
-    let store = ctx
-        .access
-        .clone()
-        .ok_or_else(|| Failure::cli("access", "this store does not keep entitlement management", CliCode::InvalidArgument))?;
+    let store = ctx.access.clone().ok_or_else(|| Failure::cli("access", "this store does not keep entitlement management", CliCode::InvalidArgument))?;
     Ok(Governance::new(store))
 }
 

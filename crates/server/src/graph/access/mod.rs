@@ -34,7 +34,7 @@ fn gov(st: &GraphState) -> GraphResult<&Governance> {
     st.config
         .access
         .as_ref()
-        .ok_or_else(|| GraphError::new(GraphCode::NotImplemented, "entitlement management needs a store that keeps it (SQLite); this server's store does not"))
+        .ok_or_else(|| GraphError::new(GraphCode::NotImplemented, "this server was started without entitlement management (its store does not keep it)"))
 }
 
 impl From<GovernanceError> for GraphError {
