@@ -70,7 +70,7 @@ impl<'c> Tx<'c> {
             let stmt = self.tx.prepare_cached("UPDATE tenants SET change_head = $1 WHERE tenant_id = $2").await.map_err(pg_err)?;
             self.tx.execute(&stmt, &[&(self.head as i64), &self.tenant.0]).await.map_err(pg_err)?;
         }
-        self.counts.write(&self.tx, self.tenant).await
+        crate::counts::write(&self.counts, &self.tx, self.tenant).await
     }
 
     /// Runs a statement of this transaction (cached).

@@ -9,54 +9,20 @@ use rusqlite::{Connection, params};
 use tenantsync_domain::ObjectKind;
 use tenantsync_store::Visibility;
 
-/// Changes of the counts not yet written.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts {
-    users: i64,
-    deleted_users: i64,
-    groups: i64,
-    deleted_groups: i64,
-}
+/// Changes of the counts not yet written (the tally is the store crate's).
+pub type Counts = tenantsync_store::CountDeltas;
 
-impl Counts {
-    fn add(&mut self, kind: ObjectKind, live: i64, deleted: i64) {
-        let (l, d) = match kind {
-            ObjectKind::User => (&mut self.users, &mut self.deleted_users),
-            ObjectKind::Group => (&mut self.groups, &mut self.deleted_groups),
-        };
-        *l += live;
-        *d += deleted;
+/// Adds `counts` to the tenant's row (nothing when there are none).
+pub fn write(counts: &Counts, conn: &Connection, tenant: &[u8; 16]) -> rusqlite::Result<()> {
+    if counts.is_empty() {
+        return Ok(());
     }
-
-    pub fn created(&mut self, kind: ObjectKind) {
-        self.add(kind, 1, 0);
-    }
-
-    pub fn soft_deleted(&mut self, kind: ObjectKind) {
-        self.add(kind, -1, 1);
-    }
-
-    pub fn restored(&mut self, kind: ObjectKind) {
-        self.add(kind, 1, -1);
-    }
-
-    /// `deleted`: whether the object was soft-deleted when it went.
-    pub fn hard_deleted(&mut self, kind: ObjectKind, deleted: bool) {
-        if deleted { self.add(kind, 0, -1) } else { self.add(kind, -1, 0) }
-    }
-
-    /// Adds the changes to the tenant's row (nothing when there are none).
-    pub fn write(&self, conn: &Connection, tenant: &[u8; 16]) -> rusqlite::Result<()> {
-        if *self == Counts::default() {
-            return Ok(());
-        }
-        conn.prepare_cached(
-            "UPDATE tenants SET live_users = live_users + ?1, deleted_users = deleted_users + ?2, \
-             live_groups = live_groups + ?3, deleted_groups = deleted_groups + ?4 WHERE id = ?5",
-        )?
-        .execute(params![self.users, self.deleted_users, self.groups, self.deleted_groups, tenant])?;
-        Ok(())
-    }
+    conn.prepare_cached(
+        "UPDATE tenants SET live_users = live_users + ?1, deleted_users = deleted_users + ?2, \
+         live_groups = live_groups + ?3, deleted_groups = deleted_groups + ?4 WHERE id = ?5",
+    )?
+    .execute(params![counts.users, counts.deleted_users, counts.groups, counts.deleted_groups, tenant])?;
+    Ok(())
 }
 
 /// The statement reading a count of `kind` for `visibility`; its one parameter is the

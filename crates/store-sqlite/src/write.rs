@@ -87,7 +87,7 @@ impl<'c> Tx<'c> {
         if self.appended() {
             self.conn.prepare_cached("UPDATE tenants SET change_head = ?1 WHERE id = ?2")?.execute(params![self.head as i64, self.tenant_blob])?;
         }
-        self.counts.write(self.conn, &self.tenant_blob)
+        crate::counts::write(&self.counts, self.conn, &self.tenant_blob)
     }
 
     /// Appends one change to the tenant's feed.
