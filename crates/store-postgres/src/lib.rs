@@ -15,6 +15,7 @@
 mod access;
 mod admin;
 mod bulk;
+mod connector;
 mod counts;
 mod lease;
 mod logs;

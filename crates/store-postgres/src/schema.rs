@@ -3,11 +3,11 @@ use tenantsync_store::StoreError;
 use tokio_postgres::error::SqlState;
 
 /// The migrations, in order; version N is the N-th.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql"), include_str!("../migrations/0002_connectors.sql")];
 
 /// The tables that hold no tenant's data (reference tables under Citus): every other
 /// table's primary key starts with `tenant_id`.
-pub const REFERENCE_TABLES: &[&str] = &["schema_versions", "tenant_domains"];
+pub const REFERENCE_TABLES: &[&str] = &["schema_versions", "tenant_domains", "connectors"];
 
 /// The schema version this build writes.
 pub fn latest_version() -> i64 {

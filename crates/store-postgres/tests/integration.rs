@@ -31,3 +31,12 @@ pub async fn fresh_access_store(clock: Arc<FixedClock>) -> tenantsync_store_conf
 }
 
 tenantsync_store_conformance::access_conformance_tests!(crate::fresh_access_store);
+
+/// A fresh store in a fresh schema, for one connector case.
+pub async fn fresh_connector_store(clock: Arc<FixedClock>) -> tenantsync_store_conformance::connector::ConnectorFixture {
+    let (_, url) = cluster::fresh_schema().await;
+    let store = PgStore::open_with_clock(&url, clock.clone()).await.unwrap();
+    tenantsync_store_conformance::connector::ConnectorFixture { store: Arc::new(store), clock, guard: Box::new(()) }
+}
+
+tenantsync_store_conformance::connector_conformance_tests!(crate::fresh_connector_store);

@@ -13,6 +13,7 @@ mod access;
 mod admin;
 mod backup;
 mod bulk;
+mod connector;
 mod counts;
 mod files;
 mod lock;

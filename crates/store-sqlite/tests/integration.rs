@@ -35,3 +35,12 @@ pub async fn fresh_access_store(clock: Arc<FixedClock>) -> tenantsync_store_conf
 }
 
 tenantsync_store_conformance::access_conformance_tests!(crate::fresh_access_store);
+
+/// The same, for the connector cases.
+pub async fn fresh_connector_store(clock: Arc<FixedClock>) -> tenantsync_store_conformance::connector::ConnectorFixture {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_with_clock(dir.path(), clock.clone()).unwrap();
+    tenantsync_store_conformance::connector::ConnectorFixture { store: Arc::new(store), clock, guard: Box::new(dir) }
+}
+
+tenantsync_store_conformance::connector_conformance_tests!(crate::fresh_connector_store);

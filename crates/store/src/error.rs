@@ -51,6 +51,10 @@ pub enum StoreError {
     SyncConfigExists { source_tenant: String, target_tenant: String, existing: String },
     #[error("{what} changed since it was read; read it again")]
     AccessConflict { what: String },
+    #[error("a connector named '{name}' exists already")]
+    ConnectorExists { name: String },
+    #[error("connector '{name}' not found")]
+    ConnectorNotFound { name: String },
     #[error("the store is closed")]
     Closed,
     #[error("the data directory is busy: another process held its write lock longer than this one waits; retry")]
@@ -91,6 +95,8 @@ tenantsync_domain::error_table! {
         SyncConfigNotFound => "sync_configuration_not_found", 404, "no sync configuration with that id or pair";
         SyncConfigExists => "sync_configuration_conflict", 409, "a sync configuration for that source → target pair exists";
         AccessConflict => "access_conflict", 409, "an access request or assignment changed between its read and this write (two approvers at once: the first one wins)";
+        ConnectorExists => "connector_conflict", 409, "a connector with that name exists";
+        ConnectorNotFound => "connector_not_found", 404, "no connector with that name";
         Closed => "store_closed", 503, "the store was shut down";
         Busy => "store_busy", 503, "another process held the database's write lock longer than the store waits (`TENANTSYNC_BUSY_TIMEOUT_MS`, default 30 s), or on PostgreSQL a deadlock or serialization conflict; retry (over SCIM: 503 with `Retry-After`)";
         Corrupt => "corrupt_database", 500, "a database file fails SQLite's integrity check (`restore` refuses it and writes nothing)";
