@@ -1,6 +1,6 @@
 //! The command line, as clap reads it: the global options and the command groups. Each
 //! group's own arguments are declared beside its handler in `cmd/<group>.rs`.
-use crate::cmd::{access, backup, changes, demo, expr, group, import, partner, purge, serve, sync, tenant, token, topology, user};
+use crate::cmd::{access, backup, changes, connector, demo, expr, group, import, partner, purge, serve, sync, tenant, token, topology, user};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -66,6 +66,9 @@ pub enum Command {
     /// Just-in-time access: connected organizations, access packages, policies, requests and approvals.
     #[command(subcommand)]
     Access(access::AccessCmd),
+    /// Connectors: export a tenant to an external system (a SCIM 2.0 service).
+    #[command(subcommand)]
+    Connector(connector::ConnectorCmd),
     /// Show what `apply` would change to make the store match a topology file, and what each new or changed arrow's next cycle would do (exit 2: changes pending).
     Plan(topology::PlanArgs),
     /// Make the store match a topology file: tenants, access settings and sync arrows, only what differs.

@@ -130,6 +130,12 @@ impl Coded for tenantsync_governance::GovernanceError {
     }
 }
 
+impl Coded for tenantsync_connectors::ConnectorError {
+    fn code(&self) -> &'static str {
+        tenantsync_connectors::ConnectorError::code(self)
+    }
+}
+
 impl Coded for tenantsync_expression::Error {
     fn code(&self) -> &'static str {
         tenantsync_expression::Error::code(self)

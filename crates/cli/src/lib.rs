@@ -91,6 +91,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Partner(c) => cmd::partner::run(&ctx, c).await,
         Command::Sync(c) => cmd::sync::run(&ctx, c).await,
         Command::Access(c) => cmd::access::run(&ctx, c).await,
+        Command::Connector(c) => cmd::connector::run(&ctx, c).await,
         Command::Plan(a) => return cmd::topology::plan(&ctx, a).await,
         Command::Apply(a) => return cmd::topology::apply(&ctx, a).await,
         Command::Export(a) => cmd::topology::export(&ctx, a).await,

@@ -139,6 +139,7 @@ fn error_tables() -> Vec<(&'static str, &'static [ErrorInfo])> {
         ("expression", tenantsync_expression::Error::TABLE),
         ("access", tenantsync_access::AccessError::TABLE),
         ("governance", tenantsync_governance::GovernanceError::TABLE),
+        ("connectors", tenantsync_connectors::ConnectorError::TABLE),
         ("scim", tenantsync_server::error::ScimCode::TABLE),
         ("graph", tenantsync_server::graph::error::GraphCode::TABLE),
         ("cli", tenantsync_cli::failure::CliCode::TABLE),

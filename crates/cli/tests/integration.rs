@@ -7,6 +7,7 @@ mod support;
 mod access;
 mod backup;
 mod commands;
+mod connectors;
 mod crash;
 mod errors;
 mod expr;

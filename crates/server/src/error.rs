@@ -238,14 +238,18 @@ impl From<StoreError> for ScimError {
             // A soft-deleted object does not exist for SCIM.
             E::NotFound { kind, id } | E::ObjectDeleted { kind, id } => ScimError::not_found(format!("{kind} {id} not found")),
             E::TokenNotFound { .. } => ScimError::unauthorized(),
-            E::UpnTaken { .. } | E::AnchorTaken { .. } | E::IdTaken { .. } | E::MemberExists { .. } | E::DomainTaken { .. } | E::TenantExists { .. } => {
-                ScimError::row(info, Some("uniqueness"), e.to_string())
-            }
+            E::UpnTaken { .. }
+            | E::AnchorTaken { .. }
+            | E::IdTaken { .. }
+            | E::MemberExists { .. }
+            | E::DomainTaken { .. }
+            | E::TenantExists { .. }
+            | E::ConnectorExists { .. } => ScimError::row(info, Some("uniqueness"), e.to_string()),
             E::VersionMismatch { .. } => ScimError::precondition_failed(e.to_string()),
             E::UnknownManager { .. } | E::SelfManager | E::NotDeleted { .. } | E::NotAMember { .. } | E::SyncConfigExists { .. } | E::AccessConflict { .. } => {
                 ScimError::row(info, Some("invalidValue"), e.to_string())
             }
-            E::SyncConfigNotFound { .. } => ScimError::row(info, None, e.to_string()),
+            E::SyncConfigNotFound { .. } | E::ConnectorNotFound { .. } => ScimError::row(info, None, e.to_string()),
             E::UnsupportedQuery { .. } => ScimError::row(info, Some("invalidFilter"), e.to_string()),
             E::Closed => Self { retry_after: Some(1), ..ScimError::row(info, None, "the store is shutting down; retry") },
             // Another process (an import, say) holds the write lock: a client may retry.

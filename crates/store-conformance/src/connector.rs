@@ -98,6 +98,15 @@ pub async fn connectors_are_named_once_and_belong_to_a_tenant(f: ConnectorFixtur
     assert_eq!(f.store.connector_by_name("app").await.unwrap().unwrap().body, changed.body);
     assert_code(f.store.update_connector(record("ghost", t, at)).await, "connector_not_found");
     assert_eq!(f.store.connector_state(a.key()).await.unwrap(), None);
+
+    // One holder of a connector's lease at a time; it ends with its guard.
+    let lease = f.store.try_lease_connector(a.key()).await.unwrap();
+    assert!(lease.is_some());
+    assert!(f.store.try_lease_connector(a.key()).await.unwrap().is_none());
+    assert!(f.store.try_lease_connector(b.key()).await.unwrap().is_some(), "another connector's lease is its own");
+    drop(lease);
+    assert!(f.store.try_lease_connector(a.key()).await.unwrap().is_some());
+    assert_code(f.store.try_lease_connector(ConnectorKey { tenant: t, id: ObjectId::new() }).await, "connector_not_found");
 }
 
 pub async fn a_step_writes_links_and_state_together(f: ConnectorFixture) {

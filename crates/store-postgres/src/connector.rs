@@ -206,4 +206,10 @@ impl ConnectorStore for PgStore {
         let (all, faults): (i64, i64) = (r.try_get(0).map_err(pg_err)?, r.try_get(1).map_err(pg_err)?);
         Ok((u64::try_from(all).unwrap_or(0), u64::try_from(faults).unwrap_or(0)))
     }
+
+    async fn try_lease_connector(&self, c: ConnectorKey) -> Result<Option<tenantsync_store::JobLease>> {
+        self.connector_state(c).await?;
+        // The advisory lock's key space is the jobs': connector ids are UUIDv7s, distinct from every job's.
+        crate::lease::try_lease(&self.inner.config, &self.inner.url, tenantsync_domain::SyncConfigId::from_bytes(*c.id.as_bytes())).await
+    }
 }

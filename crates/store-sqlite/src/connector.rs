@@ -251,4 +251,9 @@ impl ConnectorStore for SqliteStore {
         })?;
         Ok((u64::try_from(all).unwrap_or(0), u64::try_from(faults).unwrap_or(0)))
     }
+
+    async fn try_lease_connector(&self, c: ConnectorKey) -> Result<Option<tenantsync_store::JobLease>> {
+        self.connector_state(c).await?;
+        self.file_lease(&format!("connector-{}", c.id))
+    }
 }

@@ -156,6 +156,20 @@ impl SqliteStore {
         self.inner.notices.clone()
     }
 
+    /// A lease as an OS file lock on `.locks/<name>.lock`: released when the guard is
+    /// dropped or the process dies, so a killed run never leaves a stale lease behind.
+    pub(crate) fn file_lease(&self, name: &str) -> Result<Option<tenantsync_store::JobLease>> {
+        let dir = self.path().parent().map(|d| d.join(".locks")).unwrap_or_else(|| std::path::PathBuf::from(".locks"));
+        let io = |e: std::io::Error| StoreError::Internal { message: format!("lease: {e}") };
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(format!("{name}.lock"))).map_err(io)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(tenantsync_store::JobLease::new(Box::new(file)))),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
+        }
+    }
+
     /// Runs `f` on the writer thread and waits for its answer.
     async fn write<T, F>(&self, f: F) -> Result<T>
     where

@@ -235,17 +235,7 @@ impl SyncStore for SqliteStore {
 
     async fn try_lease_job(&self, id: SyncConfigId) -> Result<Option<JobLease>> {
         self.get_sync_configuration(id).await?;
-        // An OS file lock: released when the guard is dropped or the process dies, so a
-        // killed run never leaves a stale lease behind.
-        let dir = self.path().parent().map(|d| d.join(".locks")).unwrap_or_else(|| std::path::PathBuf::from(".locks"));
-        let io = |e: std::io::Error| StoreError::Internal { message: format!("job lease: {e}") };
-        std::fs::create_dir_all(&dir).map_err(io)?;
-        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(format!("{id}.lock"))).map_err(io)?;
-        match file.try_lock() {
-            Ok(()) => Ok(Some(JobLease::new(Box::new(file)))),
-            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-            Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
-        }
+        self.file_lease(&id.to_string())
     }
 
     async fn provisioning_logs(&self, q: &LogQuery) -> Result<Vec<ProvisioningLog>> {

@@ -108,4 +108,8 @@ pub trait ConnectorStore: Send + Sync + std::fmt::Debug + 'static {
     async fn due_faults(&self, c: ConnectorKey, now: Timestamp, limit: u32) -> Result<Vec<Link>>;
     /// How many links the connector holds, and how many of them hold a fault.
     async fn link_counts(&self, c: ConnectorKey) -> Result<(u64, u64)>;
+    /// Takes the connector's lease, as [`SyncStore::try_lease_job`](crate::SyncStore::try_lease_job)
+    /// takes a job's: one worker of all the store's processes runs the connector at a time;
+    /// `None` when another holds it (`connector_not_found` if there is no such connector).
+    async fn try_lease_connector(&self, c: ConnectorKey) -> Result<Option<crate::JobLease>>;
 }

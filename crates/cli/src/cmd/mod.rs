@@ -4,6 +4,7 @@
 pub(crate) mod access;
 pub(crate) mod backup;
 pub(crate) mod changes;
+pub(crate) mod connector;
 pub(crate) mod demo;
 pub(crate) mod expr;
 pub(crate) mod group;
@@ -42,6 +43,10 @@ pub struct Ctx {
     pub sync: Arc<dyn SyncStore>,
     /// The same store, for entitlement management (the stores that have it).
     pub access: Option<Arc<dyn tenantsync_governance::GovernanceStore>>,
+    /// The same store, for connectors.
+    pub connectors: Arc<dyn tenantsync_connectors::worker::WorkerHost>,
+    /// The key file that seals connectors' secrets (unless `TENANTSYNC_SECRET_KEY` holds the key).
+    pub secret_key_file: std::path::PathBuf,
     pub json: bool,
 }
 
@@ -49,15 +54,16 @@ impl Ctx {
     /// Opens the store: the PostgreSQL database at `database_url` when one is given, else
     /// the SQLite store of the data directory.
     pub async fn open(dir: &Path, database_url: Option<&str>, json: bool) -> Result<Self, Failure> {
+        let secret_key_file = std::env::var_os("TENANTSYNC_SECRET_KEY_FILE").map(std::path::PathBuf::from).unwrap_or_else(|| dir.join(".secret-key"));
         if let Some(url) = database_url {
             let store = Arc::new(PgStore::open(url).await.about(|| format!("database '{}'", tenantsync_store_postgres::redact(url)))?);
-            return Ok(Self { store: store.clone(), sync: store.clone(), access: Some(store), json });
+            return Ok(Self { store: store.clone(), sync: store.clone(), access: Some(store.clone()), connectors: store, secret_key_file, json });
         }
         let store = Arc::new(SqliteStore::open(dir).about(|| format!("data directory '{}'", dir.display()))?);
         if let Some(warning) = store.permission_warning() {
             output::error(format_args!("warning: {warning}"));
         }
-        Ok(Self { store: store.clone(), sync: store.clone(), access: Some(store), json })
+        Ok(Self { store: store.clone(), sync: store.clone(), access: Some(store.clone()), connectors: store, secret_key_file, json })
     }
 
     /// Prints an object: as JSON, or its fields one a line.

@@ -146,6 +146,7 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<(), Failure> {
     };
     let access =
         ctx.access.clone().map(|store| tokio::spawn(access_loop(tenantsync_governance::Governance::new(store), mailer, args.access_interval, stopped.clone())));
+    let connectors = tokio::spawn(tenantsync_connectors::worker::run(ctx.connectors.clone(), ctx.secret_key_file.clone(), stopped.clone()));
     let (events, received) = tokio::sync::mpsc::unbounded_channel();
     let logger = tokio::spawn(log_events(ctx.store.clone(), ctx.sync.clone(), received));
     let jobs = tokio::spawn(async move {
@@ -170,6 +171,7 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::cli(subject(), format!("server failed: {e}"), CliCode::ServeFailed));
     let jobs = jobs.await;
     let _ = logger.await;
+    let _ = connectors.await;
     if let Some(access) = access {
         let _ = access.await;
     }

@@ -1,0 +1,223 @@
+//! `tenantsync connector`: the external systems a tenant is exported to. A connector is
+//! bound to a tenant and carries whatever the tenant holds (what sync configurations
+//! write there) to its system; `serve` runs every connector, event-driven.
+//! Credentials are read from a file or an environment variable (never the command line)
+//! and sealed at rest with the secret key (`--secret-key-file`, `TENANTSYNC_SECRET_KEY`).
+use super::args::number;
+use super::{Ctx, lookup};
+use crate::failure::{CliCode, Context, Failure};
+use crate::output;
+use crate::output::out;
+use clap::Subcommand;
+use tenantsync_connectors::{Definition, Deprovision, Direction, ExportState, Exporter, Matching, ScimSettings, SecretKey, Settings, connect};
+use tenantsync_domain::ObjectId;
+use tenantsync_store::ConnectorRecord;
+
+#[derive(Debug, Subcommand)]
+pub enum ConnectorCmd {
+    /// Add a connector that exports a tenant to a SCIM 2.0 service.
+    Add {
+        /// The connector's name.
+        name: String,
+        /// The tenant it exports (id or initial domain).
+        #[arg(long, short)]
+        tenant: String,
+        /// The SCIM service's base URL (where `/Users` is).
+        #[arg(long, value_name = "URL")]
+        scim_url: String,
+        /// A file holding the bearer token (its first line).
+        #[arg(long, value_name = "FILE", conflicts_with = "token_env")]
+        token_file: Option<std::path::PathBuf>,
+        /// An environment variable holding the bearer token.
+        #[arg(long, value_name = "VAR")]
+        token_env: Option<String>,
+        /// The attribute users are matched by before a create: `userName` or `externalId`.
+        #[arg(long, default_value = "userName")]
+        matching: String,
+        /// What a soft-deleted object becomes: `disable` (active false) or `delete`.
+        #[arg(long, default_value = "disable")]
+        deprovision: String,
+        /// Requests in flight at once.
+        #[arg(long, default_value_t = 8, value_parser = number::<u16, 1>)]
+        max_in_flight: u16,
+        /// Every call's timeout, in seconds.
+        #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = number::<u32, 1>)]
+        timeout: u32,
+    },
+    /// List the connectors.
+    List,
+    /// Show a connector: its settings (the secret sealed), its state and its links.
+    Show {
+        /// The connector's name.
+        name: String,
+    },
+    /// Check a connector: reachability, credentials and schema; prints what it found.
+    Test {
+        /// The connector's name.
+        name: String,
+    },
+    /// Run a connector's export once, now (what `serve` does on every change).
+    Export {
+        /// The connector's name.
+        name: String,
+    },
+    /// Remove a connector and its links (the external system keeps what it holds).
+    Remove {
+        /// The connector's name.
+        name: String,
+    },
+}
+
+fn subject(name: &str) -> String {
+    format!("connector '{name}'")
+}
+
+fn invalid(name: &str, message: impl Into<String>) -> Failure {
+    Failure::cli(subject(name), message, CliCode::InvalidArgument)
+}
+
+/// The key that seals connectors' secrets.
+fn secret_key(ctx: &Ctx) -> Result<SecretKey, Failure> {
+    SecretKey::load(&ctx.secret_key_file).about(|| format!("secret key '{}'", ctx.secret_key_file.display()))
+}
+
+fn read_token(name: &str, file: Option<&std::path::Path>, env: Option<&str>) -> Result<Option<String>, Failure> {
+    let token = match (file, env) {
+        (Some(f), _) => {
+            let text = std::fs::read_to_string(f).map_err(|e| Failure::cli(format!("token file '{}'", f.display()), e.to_string(), CliCode::UnreadableFile))?;
+            Some(text.lines().next().unwrap_or("").trim().to_owned())
+        }
+        (None, Some(v)) => Some(std::env::var(v).map_err(|_| invalid(name, format!("the environment variable {v} is not set")))?.trim().to_owned()),
+        (None, None) => None,
+    };
+    match token {
+        Some(t) if t.is_empty() => Err(invalid(name, "the token is empty")),
+        t => Ok(t),
+    }
+}
+
+async fn find(ctx: &Ctx, name: &str) -> Result<(ConnectorRecord, Definition), Failure> {
+    let record = ctx.connectors.connector_by_name(name).await.about(|| subject(name))?;
+    let record = record.ok_or_else(|| Failure::coded(subject(name), &tenantsync_store::StoreError::ConnectorNotFound { name: name.to_owned() }))?;
+    let definition = Definition::from_body(&record.body).about(|| subject(name))?;
+    Ok((record, definition))
+}
+
+pub async fn run(ctx: &Ctx, cmd: ConnectorCmd) -> Result<(), Failure> {
+    match cmd {
+        ConnectorCmd::Add { name, tenant, scim_url, token_file, token_env, matching, deprovision, max_in_flight, timeout } => {
+            if name.trim().is_empty() || name.chars().any(char::is_control) {
+                return Err(invalid(&name, "a connector's name must be non-empty printable text"));
+            }
+            let t = lookup::tenant(ctx.store.as_ref(), &tenant).await?;
+            let mut s = ScimSettings::new(&scim_url);
+            s.matching = Matching::parse(&matching).ok_or_else(|| invalid(&name, format!("--matching '{matching}': takes userName or externalId")))?;
+            s.deprovision =
+                Deprovision::parse(&deprovision).ok_or_else(|| invalid(&name, format!("--deprovision '{deprovision}': takes disable or delete")))?;
+            s.max_in_flight = max_in_flight;
+            s.timeout_secs = timeout;
+            s.check().about(|| subject(&name))?;
+            if let Some(token) = read_token(&name, token_file.as_deref(), token_env.as_deref())? {
+                s.sealed_token = Some(secret_key(ctx)?.seal(&token).about(|| subject(&name))?);
+            }
+            let definition = Definition { direction: Direction::Export, settings: Settings::Scim(s) };
+            let now = tenantsync_domain::Clock::now(ctx.store.clock().as_ref());
+            let record = ConnectorRecord { id: ObjectId::new(), name: name.clone(), tenant: t.id, created: now, body: definition.to_body() };
+            ctx.connectors.create_connector(record.clone()).await.about(|| subject(&name))?;
+            ctx.done(&shown(&record, &definition, None, None), || format!("connector '{name}' exports tenant '{}' to {scim_url}", t.initial_domain));
+        }
+        ConnectorCmd::List => {
+            let all = ctx.connectors.connectors().await.about(|| "connectors".to_owned())?;
+            let mut rows = Vec::new();
+            let mut docs = Vec::new();
+            for r in &all {
+                let d = Definition::from_body(&r.body).about(|| subject(&r.name))?;
+                let state = ExportState::load(ctx.connectors.as_ref(), r.key()).await.about(|| subject(&r.name))?;
+                let tenant = ctx.store.get_tenant(r.tenant).await.about(|| subject(&r.name))?;
+                rows.push(vec![r.name.clone(), d.settings.protocol().to_owned(), tenant.initial_domain.to_string(), health(&state)]);
+                docs.push(shown(r, &d, Some(&state), None));
+            }
+            if ctx.json {
+                output::json(&docs);
+            } else {
+                output::table(&["NAME", "PROTOCOL", "TENANT", "STATE"], &rows);
+            }
+        }
+        ConnectorCmd::Show { name } => {
+            let (record, definition) = find(ctx, &name).await?;
+            let state = ExportState::load(ctx.connectors.as_ref(), record.key()).await.about(|| subject(&name))?;
+            let counts = ctx.connectors.link_counts(record.key()).await.about(|| subject(&name))?;
+            ctx.show(&shown(&record, &definition, Some(&state), Some(counts)));
+        }
+        ConnectorCmd::Test { name } => {
+            let (_, definition) = find(ctx, &name).await?;
+            let target = connect(&definition, &secret_key(ctx)?).about(|| subject(&name))?;
+            let found = target.discover().await.about(|| subject(&name))?;
+            if ctx.json {
+                output::json(&found);
+            } else {
+                for fact in &found.facts {
+                    out!("{fact}");
+                }
+            }
+        }
+        ConnectorCmd::Export { name } => {
+            let (record, definition) = find(ctx, &name).await?;
+            let target = connect(&definition, &secret_key(ctx)?).about(|| subject(&name))?;
+            let report = Exporter::new(ctx.connectors.as_ref(), &record, &definition, target.as_ref()).run().await.about(|| subject(&name))?;
+            if ctx.json {
+                output::json(&report);
+            } else {
+                let c = report.counters;
+                out!(
+                    "connector '{name}': {} created, {} matched, {} updated, {} deprovisioned, {} deleted, {} unchanged, {} escrowed",
+                    c.created,
+                    c.matched,
+                    c.updated,
+                    c.deprovisioned,
+                    c.deleted,
+                    c.unchanged,
+                    c.escrowed
+                );
+            }
+            if let Some(p) = report.paused {
+                return Err(Failure::new(subject(&name), format!("paused: {}", p.message), code_of(&p.code)));
+            }
+        }
+        ConnectorCmd::Remove { name } => {
+            let (record, _) = find(ctx, &name).await?;
+            ctx.connectors.delete_connector(record.key()).await.about(|| subject(&name))?;
+            ctx.done(&serde_json::json!({"removed": name}), || format!("connector '{name}' removed"));
+        }
+    }
+    Ok(())
+}
+
+/// The stable code of a paused export (one of the connectors' table).
+fn code_of(code: &str) -> &'static str {
+    tenantsync_connectors::ConnectorError::TABLE.iter().find(|i| i.code == code).map_or("connector_server_failed", |i| i.code)
+}
+
+fn health(state: &ExportState) -> String {
+    match (&state.health, &state.error, state.cursor) {
+        (tenantsync_connectors::Health::Paused, Some(e), _) => format!("paused ({})", e.code),
+        (_, _, None) => "initial export pending".to_owned(),
+        (_, _, Some(c)) => format!("healthy (change {c})"),
+    }
+}
+
+fn shown(r: &ConnectorRecord, d: &Definition, state: Option<&ExportState>, links: Option<(u64, u64)>) -> serde_json::Value {
+    let mut v = serde_json::Map::new();
+    v.insert("id".into(), serde_json::json!(r.id));
+    v.insert("name".into(), serde_json::json!(r.name));
+    v.insert("tenantId".into(), serde_json::json!(r.tenant));
+    v.insert("createdDateTime".into(), serde_json::json!(r.created));
+    v.insert("settings".into(), d.shown());
+    if let Some(s) = state {
+        v.insert("state".into(), serde_json::to_value(s).unwrap_or_default());
+    }
+    if let Some((all, escrowed)) = links {
+        v.insert("links".into(), serde_json::json!({"total": all, "escrowed": escrowed}));
+    }
+    serde_json::Value::Object(v)
+}

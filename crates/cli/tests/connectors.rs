@@ -1,0 +1,213 @@
+//! Connectors through the CLI, against real SCIM services: the third-party `scim2-server`
+//! (python-scim, started by `.ci/scim2-server`), checked with its own `scim2` client;
+//! and tenantsync's own SCIM endpoint, exported to by a running `serve`.
+use crate::serving::Served;
+use crate::support::{Env, path_str};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn script() -> PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.ci/scim2-server")
+}
+
+/// A fresh scim2-server with `token`; its base URL. It stops when this test process ends.
+fn scim2_server(token: &str) -> String {
+    let out = Command::new("bash").arg(script()).args(["start", token, &std::process::id().to_string()]).output().unwrap();
+    assert!(out.status.success(), "scim2-server did not start: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// `scim2 query <resource> --filter FILTER` with python-scim's own client: the resources found.
+fn scim2_query(url: &str, token: &str, resource: &str, filter: &str) -> Vec<Value> {
+    let bin = Command::new("bash").arg(script()).arg("venv").output().unwrap();
+    let bin = PathBuf::from(String::from_utf8(bin.stdout).unwrap().trim()).join("scim2");
+    let out = Command::new(bin)
+        .env("SCIM_CLI_URL", url)
+        .env("SCIM_CLI_HEADERS", format!("Authorization: Bearer {token}"))
+        .args(["query", resource, "--filter", filter, "--no-indent"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "scim2 query: {}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("scim2 query printed {}: {e}", String::from_utf8_lossy(&out.stdout)));
+    v["Resources"].as_array().cloned().unwrap_or_default()
+}
+
+/// Contoso (the source) and App (the tenant a connector exports), with a sync
+/// configuration Contoso → App and a group of App's own.
+fn world(env: &Env) {
+    env.ok(&["tenant", "create", "--name", "Contoso", "--domain", "contoso.example"]);
+    env.ok(&["tenant", "create", "--name", "App", "--domain", "app.example"]);
+    env.ok(&["partner", "set", "-t", "contoso.example", "--partner", "app.example", "--outbound-auto-redeem", "true"]);
+    env.ok(&["partner", "set", "-t", "app.example", "--partner", "contoso.example", "--inbound-sync", "true", "--inbound-auto-redeem", "true"]);
+    env.ok(&["user", "create", "-t", "contoso.example", "--upn", "bob@contoso.example", "--set", "displayName=Bob", "--set", "mail=bob@contoso.example"]);
+    env.ok(&[
+        "user",
+        "create",
+        "-t",
+        "contoso.example",
+        "--upn",
+        "alice@contoso.example",
+        "--set",
+        "displayName=Alice",
+        "--set",
+        "department=Sales",
+        "--set",
+        "manager=bob@contoso.example",
+    ]);
+    env.ok(&["sync", "create", "--source", "contoso.example", "--target", "app.example", "--scope", "all", "--user-type", "member"]);
+    env.ok(&["sync", "run", "contoso.example:app.example"]);
+    env.ok(&["group", "create", "-t", "app.example", "--name", "Projects"]);
+    let alice = copy_upn("alice");
+    env.ok(&["group", "add-member", "-t", "app.example", "Projects", &alice]);
+}
+
+fn copy_upn(name: &str) -> String {
+    format!("{name}_contoso.example#EXT#@app.example")
+}
+
+fn filter_user(name: &str) -> String {
+    format!("userName eq \"{}\"", copy_upn(name))
+}
+
+#[test]
+fn a_tenant_is_exported_to_a_third_party_scim_service_and_follows_it() {
+    let env = Env::new();
+    world(&env);
+    let url = scim2_server("s3cret");
+    let token = env.file("token", "s3cret\n");
+    env.ok(&["connector", "add", "app-scim", "-t", "app.example", "--scim-url", &url, "--token-file", path_str(&token)]);
+    // The secret is sealed at rest and never shown.
+    let shown = env.ok(&["connector", "show", "app-scim", "--json"]);
+    assert!(!shown.contains("s3cret"), "{shown}");
+    assert!(shown.contains("(sealed)"), "{shown}");
+    let facts = env.ok(&["connector", "test", "app-scim"]);
+    assert!(facts.contains("credentials accepted: 0 users readable"), "{facts}");
+
+    let report = env.json(&["connector", "export", "app-scim"]);
+    assert_eq!(report["initial"], true);
+    assert_eq!((report["counters"]["created"].as_u64(), report["counters"]["escrowed"].as_u64()), (Some(3), Some(0)), "{report}");
+    let alice = scim2_query(&url, "s3cret", "user", &filter_user("alice"));
+    assert_eq!(alice.len(), 1, "{alice:?}");
+    assert_eq!(alice[0]["displayName"], "Alice");
+    assert_eq!(alice[0]["active"], true);
+    let enterprise = &alice[0]["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"];
+    assert_eq!(enterprise["department"], "Sales");
+    let bob = scim2_query(&url, "s3cret", "user", &filter_user("bob"));
+    assert_eq!(enterprise["manager"]["value"], bob[0]["id"], "the manager is the manager's id in the service");
+    let projects = scim2_query(&url, "s3cret", "group", "displayName eq \"Projects\"");
+    assert_eq!(projects.len(), 1);
+    let members: Vec<&Value> = projects[0]["members"].as_array().unwrap().iter().map(|m| &m["value"]).collect();
+    assert_eq!(members, vec![&alice[0]["id"]]);
+
+    // Nothing changed: nothing sent.
+    let report = env.json(&["connector", "export", "app-scim"]);
+    assert_eq!(
+        report["counters"],
+        serde_json::json!({"created": 0, "matched": 0, "updated": 0, "deprovisioned": 0, "deleted": 0, "unchanged": 0, "escrowed": 0})
+    );
+
+    // A change at the source flows through the sync into App, and the connector sends it.
+    env.ok(&["user", "update", "-t", "contoso.example", "alice@contoso.example", "--set", "jobTitle=Lead"]);
+    env.ok(&["user", "delete", "-t", "contoso.example", "bob@contoso.example"]);
+    env.ok(&["sync", "run", "contoso.example:app.example"]);
+    env.ok(&["group", "remove-member", "-t", "app.example", "Projects", &copy_upn("alice")]);
+    let report = env.json(&["connector", "export", "app-scim"]);
+    assert_eq!(report["counters"]["updated"], 2, "alice and the group: {report}");
+    assert_eq!(report["counters"]["deprovisioned"], 1, "bob: {report}");
+    let alice = scim2_query(&url, "s3cret", "user", &filter_user("alice"));
+    assert_eq!(alice[0]["title"], "Lead");
+    let bob = scim2_query(&url, "s3cret", "user", &filter_user("bob"));
+    assert_eq!(bob[0]["active"], false, "a soft-deleted user is disabled, not deleted");
+    let projects = scim2_query(&url, "s3cret", "group", "displayName eq \"Projects\"");
+    assert!(projects[0]["members"].as_array().is_none_or(|m| m.is_empty()), "{projects:?}");
+
+    // Links lost (as after a crash between a create and its commit): the next export
+    // finds every object by its matching attribute and creates no second one.
+    env.ok(&["connector", "remove", "app-scim"]);
+    env.ok(&["connector", "add", "app-scim", "-t", "app.example", "--scim-url", &url, "--token-file", path_str(&token)]);
+    let report = env.json(&["connector", "export", "app-scim"]);
+    // (Bob, soft-deleted, has nothing to deprovision again: he is matched when restored.)
+    assert_eq!((report["counters"]["created"].as_u64(), report["counters"]["matched"].as_u64()), (Some(0), Some(2)), "{report}");
+    assert_eq!(scim2_query(&url, "s3cret", "user", "userName co \"contoso.example\"").len(), 2, "no second copy of anyone");
+    env.ok(&["user", "restore", "-t", "contoso.example", "bob@contoso.example"]);
+    env.ok(&["sync", "run", "contoso.example:app.example"]);
+    let report = env.json(&["connector", "export", "app-scim"]);
+    assert_eq!(report["counters"]["matched"], 1, "{report}");
+    assert_eq!(scim2_query(&url, "s3cret", "user", &filter_user("bob"))[0]["active"], true);
+}
+
+#[test]
+fn a_failing_service_pauses_the_connector_with_one_clear_line() {
+    let env = Env::new();
+    world(&env);
+    let url = scim2_server("right");
+    let wrong = env.file("wrong", "wrong\n");
+    env.ok(&["connector", "add", "bad-token", "-t", "app.example", "--scim-url", &url, "--token-file", path_str(&wrong)]);
+    let r = env.run(&["connector", "test", "bad-token"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(r.stderr.contains("connector 'bad-token'") && r.stderr.trim().ends_with("[connector_auth_failed]"), "{}", r.stderr);
+    let r = env.run(&["connector", "export", "bad-token"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.trim().ends_with("[connector_auth_failed]"), "{}", r.stderr);
+    let state = env.json(&["connector", "show", "bad-token"]);
+    assert_eq!(state["state"]["health"], "paused");
+    assert_eq!(state["state"]["error"]["code"], "connector_auth_failed");
+    assert_eq!(state["links"]["total"], 0, "a system failure escrows no object");
+
+    // Nobody listens there: unreachable, paused, nothing lost; fixed, it resumes.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    env.ok(&["connector", "add", "away", "-t", "app.example", "--scim-url", &format!("http://127.0.0.1:{closed}/v2"), "--timeout", "2"]);
+    let r = env.run(&["connector", "export", "away"]);
+    assert!(r.stderr.trim().ends_with("[connector_unreachable]"), "{}", r.stderr);
+
+    // Bad settings are refused before anything is stored.
+    for (args, code) in [
+        (vec!["--scim-url", "ftp://x"], "invalid_connector_settings"),
+        (vec!["--scim-url", &url, "--matching", "mail"], "invalid_argument"),
+        (vec!["--scim-url", &url, "--token-env", "TENANTSYNC_NO_SUCH_VAR"], "invalid_argument"),
+    ] {
+        let mut all = vec!["connector", "add", "x", "-t", "app.example"];
+        all.extend(args);
+        let r = env.run(&all);
+        assert_eq!(r.code, 1);
+        assert!(r.stderr.trim().ends_with(&format!("[{code}]")), "{all:?}: {}", r.stderr);
+    }
+    let r = env.run(&["connector", "add", "away", "-t", "app.example", "--scim-url", &url]);
+    assert!(r.stderr.trim().ends_with("[connector_conflict]"), "{}", r.stderr);
+    let listed = env.json(&["connector", "list"]);
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn serve_exports_to_tenantsyncs_own_scim_endpoint_as_changes_happen() {
+    let env = Env::new();
+    world(&env);
+    env.ok(&["tenant", "create", "--name", "Fabrikam", "--domain", "fabrikam.example"]);
+    let token = env.ok(&["token", "create", "--tenant", "fabrikam.example", "--name", "connector"]).trim().to_owned();
+    let served = Served::start(&env, &[]);
+    let base = format!("http://{}/scim/v2/fabrikam.example", served.addr);
+    let file = env.file("fabrikam-token", &token);
+    env.ok(&["connector", "add", "to-fabrikam", "-t", "app.example", "--scim-url", &base, "--token-file", path_str(&file)]);
+    let find = |name: &str| -> Vec<Value> {
+        let filter = format!("userName eq \"{}\"", copy_upn(name)).replace(' ', "%20").replace('"', "%22").replace('#', "%23");
+        let a = served.request("GET", &format!("/scim/v2/fabrikam.example/Users?filter={filter}"), &[("Authorization", &format!("Bearer {token}"))], None);
+        a.json()["Resources"].as_array().cloned().unwrap_or_default()
+    };
+    let wait_for = |what: &str, ok: &dyn Fn() -> bool| {
+        let until = Instant::now() + Duration::from_secs(30);
+        while !ok() {
+            assert!(Instant::now() < until, "{what} never happened; log:\n{}", served.log());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait_for("the initial export", &|| find("alice").len() == 1 && find("bob").len() == 1);
+    // A change in App reaches Fabrikam without a command: serve's connector follows the feed.
+    env.ok(&["user", "update", "-t", "app.example", &copy_upn("alice"), "--set", "jobTitle=Director"]);
+    wait_for("the update", &|| find("alice").first().is_some_and(|u| u["title"] == "Director"));
+}

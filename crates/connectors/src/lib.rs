@@ -1,0 +1,39 @@
+//! Connectors: the external systems a tenant's objects go to.
+//!
+//! A connector is bound to one tenantsync tenant and **exports** it: whatever the tenant
+//! holds (written there by sync configurations, imports or admins) is made to exist in
+//! the external system and follows it there. So a sync configuration whose target is an
+//! external system is an ordinary configuration into the connector's tenant — the
+//! engine's scope → match → map → act stays one code path, with its provisioning logs,
+//! escrows and quarantine — and the connector carries the tenant across (the tenant is
+//! the connector's space, as the staging area of identity managers is).
+//!
+//! - [`Target`]: what a protocol implements (render, find, create, update, delete).
+//! - [`ScimTarget`]: a SCIM 2.0 service.
+//! - [`Exporter`]: one run: the initial walk or the change feed, per-object links with a
+//!   digest of what was sent, escrow of refused objects, pause on a failed system.
+//! - [`SecretKey`]: credentials sealed at rest with a key kept outside the database.
+mod definition;
+mod error;
+pub mod export;
+pub mod scim;
+mod secret;
+mod target;
+pub mod worker;
+
+pub use definition::{Definition, Deprovision, Direction, Matching, ScimSettings, Settings};
+pub use error::ConnectorError;
+pub use export::{ExportReport, ExportState, Exporter, Health, Host};
+pub use scim::ScimTarget;
+pub use secret::{KEY_ENV, Secret, SecretKey};
+pub use target::{Discovery, ManagerRef, Resource, Target};
+
+/// Opens a connector's target: its protocol's client with its secret opened.
+pub fn connect(definition: &Definition, key: &SecretKey) -> Result<Box<dyn Target>, ConnectorError> {
+    match &definition.settings {
+        Settings::Scim(s) => {
+            let token = s.sealed_token.as_deref().map(|t| key.open(t)).transpose()?;
+            Ok(Box::new(ScimTarget::new(s, token)?))
+        }
+    }
+}

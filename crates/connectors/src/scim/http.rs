@@ -1,0 +1,124 @@
+//! One SCIM call with the rules every call follows: a timeout; connection failures and
+//! 5xx retried with backoff; 429 waited out by its `Retry-After` (up to a bound, then
+//! [`ConnectorError::Throttled`]); 401/403 are the credentials' fault; any other 4xx is
+//! the object's, with the service's SCIM error detail.
+use crate::ConnectorError;
+use crate::secret::Secret;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use std::time::Duration;
+
+/// Attempts of a call that fails for a reason that may pass (connection, 5xx, 429).
+const ATTEMPTS: u32 = 4;
+/// The longest `Retry-After` waited inside one call; longer pauses the export instead.
+const LONGEST_WAIT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone)]
+pub struct Http {
+    client: reqwest::Client,
+    token: Option<Secret>,
+}
+
+/// A successful answer's JSON body (`Null` when empty).
+#[derive(Debug)]
+pub struct Answer {
+    pub body: Value,
+}
+
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Duration {
+    let secs = headers.get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+    Duration::from_secs(secs.unwrap_or(1))
+}
+
+/// The SCIM error's `detail` (or the body's text) for messages.
+fn detail(body: &Value, text: &str) -> String {
+    match body.get("detail").and_then(Value::as_str) {
+        Some(d) => d.to_owned(),
+        None => text.chars().take(300).collect(),
+    }
+}
+
+impl Http {
+    pub fn new(timeout: Duration, in_flight: usize, token: Option<Secret>) -> Result<Http, ConnectorError> {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .pool_max_idle_per_host(in_flight)
+            .user_agent(concat!("tenantsync/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ConnectorError::InvalidSettings { reason: format!("HTTP client: {e}") })?;
+        Ok(Http { client, token })
+    }
+
+    /// Sends one request, retrying what may pass.
+    pub async fn call(&self, method: Method, url: &str, query: &[(&str, &str)], body: Option<&Value>) -> Result<Answer, ConnectorError> {
+        let mut backoff = Duration::from_millis(100);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let last = attempt >= ATTEMPTS;
+            let mut req = self.client.request(method.clone(), url).header(reqwest::header::ACCEPT, "application/scim+json, application/json");
+            if !query.is_empty() {
+                req = req.query(query);
+            }
+            if let Some(t) = &self.token {
+                req = req.bearer_auth(t.expose());
+            }
+            if let Some(b) = body {
+                req = req.header(reqwest::header::CONTENT_TYPE, "application/scim+json").body(b.to_string());
+            }
+            let resp = match req.send().await {
+                Ok(r) => r,
+                Err(e) => {
+                    if last {
+                        return Err(ConnectorError::Unreachable { url: url.to_owned(), reason: describe(&e) });
+                    }
+                    tokio::time::sleep(backoff).await;
+                    backoff *= 4;
+                    continue;
+                }
+            };
+            let status = resp.status();
+            let wait = retry_after(resp.headers());
+            let text = match resp.text().await {
+                Ok(t) => t,
+                Err(e) if last => return Err(ConnectorError::Unreachable { url: url.to_owned(), reason: describe(&e) }),
+                Err(_) => {
+                    tokio::time::sleep(backoff).await;
+                    backoff *= 4;
+                    continue;
+                }
+            };
+            let json: Value = if text.trim().is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::Null) };
+            match status {
+                s if s.is_success() => return Ok(Answer { body: json }),
+                StatusCode::TOO_MANY_REQUESTS => {
+                    if last || wait > LONGEST_WAIT {
+                        return Err(ConnectorError::Throttled { url: url.to_owned(), retry_after: wait });
+                    }
+                    tokio::time::sleep(wait).await;
+                }
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => return Err(ConnectorError::AuthFailed { url: url.to_owned(), status: status.as_u16() }),
+                s if s.is_server_error() => {
+                    if last {
+                        return Err(ConnectorError::ServerFailed { url: url.to_owned(), status: s.as_u16(), detail: detail(&json, &text) });
+                    }
+                    tokio::time::sleep(backoff).await;
+                    backoff *= 4;
+                }
+                s => return Err(ConnectorError::Refused { url: url.to_owned(), status: s.as_u16(), detail: detail(&json, &text) }),
+            }
+        }
+    }
+}
+
+/// A transport error with its causes.
+fn describe(e: &reqwest::Error) -> String {
+    let mut text = if e.is_timeout() { "timed out".to_owned() } else { e.to_string() };
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text = format!("{text}: {s}");
+        source = s.source();
+    }
+    text
+}
