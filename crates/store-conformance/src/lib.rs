@@ -38,6 +38,7 @@
 
 pub mod access;
 pub mod cases;
+pub mod dump;
 pub mod pg_cluster;
 pub mod support;
 

@@ -14,6 +14,7 @@ mod admin;
 mod backup;
 mod bulk;
 mod counts;
+mod dump;
 mod files;
 mod lock;
 mod logblock;
@@ -23,6 +24,7 @@ mod notify;
 mod open;
 mod partners;
 mod query;
+mod restore;
 mod rows;
 mod schema;
 mod session;
@@ -348,7 +350,7 @@ impl SqliteStore {
     }
 }
 
-fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApiToken> {
+pub(crate) fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApiToken> {
     Ok(ApiToken {
         id: ObjectId::from_bytes(r.get(0)?),
         tenant_id: TenantId::from_bytes(r.get(1)?),
@@ -361,7 +363,7 @@ fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApiToken> {
     })
 }
 
-const TOKEN_COLS: &str = "id, tenant_id, name, secret_hash, created_ms, expires_ms, revoked_ms, role";
+pub(crate) const TOKEN_COLS: &str = "id, tenant_id, name, secret_hash, created_ms, expires_ms, revoked_ms, role";
 
 /// Objects that list a page at a time in id order.
 trait Listed: Sized {

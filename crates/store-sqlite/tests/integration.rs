@@ -35,3 +35,4 @@ pub async fn fresh_access_store(clock: Arc<FixedClock>) -> tenantsync_store_conf
 }
 
 tenantsync_store_conformance::access_conformance_tests!(crate::fresh_access_store);
+tenantsync_store_conformance::dump_conformance_tests!(crate::fresh_access_store);

@@ -24,7 +24,9 @@
 mod access;
 mod admin;
 mod counts;
+mod dump;
 mod error;
+pub mod migrate;
 mod ops;
 mod query;
 mod sync;
@@ -32,6 +34,7 @@ mod sync;
 pub use access::{AccessObjectKind, AccessStep, AccessStore, AssignmentFilter, DueWork, GuestSchedule, OutboxMessage, RequestFilter, StepRow, Versioned};
 pub use admin::{AdminObjectKind, AuditActor, AuditCategory, AuditCursor, AuditOperation, AuditPage, AuditQuery, AuditRecord, AuditTarget, LogCursor, LogPage};
 pub use counts::CountDeltas;
+pub use dump::{AccessAssignmentRow, AccessRequestRow, DumpCursor, DumpKey, DumpPage, DumpRecord, DumpStore, DumpTable, Restore, Tally};
 pub use error::StoreError;
 pub use ops::{BatchMode, BulkOptions, BulkSummary, CommitNotice, JobNotice, ListQuery, Page, RejectedRow, Visibility, WriteOp, WriteOutcome};
 pub use query::{ApiToken, CompareOp, Field, Filter, FilterValue, KeyValue, Keyset, NewApiToken, ObjectQuery, QueryPage, Seek, SortKey, TokenRole, UserGroup};
