@@ -98,6 +98,7 @@ impl PgStore {
             .build()
             .map_err(|e| StoreError::Internal { message: format!("connection pool: {e}") })?;
         let notices = notify::Notifier::start(config.clone(), channel, shown.clone());
+        schema::opened(&shown);
         Ok(PgStore { inner: Arc::new(Inner { pool, config, url: shown, notices, clock }) })
     }
 
