@@ -1,6 +1,6 @@
 //! The command line, as clap reads it: the global options and the command groups. Each
 //! group's own arguments are declared beside its handler in `cmd/<group>.rs`.
-use crate::cmd::{access, backup, changes, connector, demo, expr, group, import, partner, purge, serve, sync, tenant, token, topology, user};
+use crate::cmd::{access, backup, changes, connector, demo, expr, group, import, migrate, partner, purge, serve, sync, tenant, token, topology, user};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -63,6 +63,8 @@ pub enum Command {
     Backup(backup::BackupArgs),
     /// Restore a backup file into an empty data directory.
     Restore(backup::RestoreArgs),
+    /// Copy everything a store holds into an empty one: SQLite data directory to PostgreSQL, or back (verified).
+    Migrate(migrate::MigrateArgs),
     /// Just-in-time access: connected organizations, access packages, policies, requests and approvals.
     #[command(subcommand)]
     Access(access::AccessCmd),

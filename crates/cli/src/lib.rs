@@ -74,6 +74,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         }
         Command::Backup(a) => return cmd::backup::backup(&cli.data_dir, cli.json, a).map(|()| ExitCode::SUCCESS),
         Command::Restore(a) => return cmd::backup::restore(&cli.data_dir, cli.json, a).map(|()| ExitCode::SUCCESS),
+        // Names both of its stores itself.
+        Command::Migrate(a) => return cmd::migrate::run(cli.json, a).await.map(|()| ExitCode::SUCCESS),
         Command::Topology(cmd::topology::TopologyCmd::Schema) => return cmd::topology::schema().map(|()| ExitCode::SUCCESS),
         other => other,
     };
@@ -96,7 +98,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Apply(a) => return cmd::topology::apply(&ctx, a).await,
         Command::Export(a) => cmd::topology::export(&ctx, a).await,
         Command::Topology(c) => cmd::topology::run(&ctx, c).await,
-        Command::Expr(_) | Command::Backup(_) | Command::Restore(_) => Ok(()), // handled above: they open no store
+        Command::Expr(_) | Command::Backup(_) | Command::Restore(_) | Command::Migrate(_) => Ok(()), // handled above: they open no store of the global options
     }?;
     Ok(ExitCode::SUCCESS)
 }

@@ -14,6 +14,7 @@ mod expr;
 mod import;
 mod limits;
 mod locks;
+mod migrate;
 mod modes;
 mod ops;
 mod serve_limits;

@@ -2,6 +2,8 @@
 //! cluster): they share the sync jobs, each job runs on one worker at a time under its
 //! lease, and when a worker is killed (SIGKILL) in the middle of its cycles another
 //! finishes them from the committed watermarks, with no duplicate and nothing lost.
+mod leases;
+
 use crate::serving::Served;
 use crate::support::{Env, path_str};
 use std::process::Command;
@@ -57,13 +59,18 @@ fn worker(env: &Env, url: &str) -> Served {
 /// Waits until every target holds a copy of every source user and every job's watermark
 /// is the source's head; then checks there is exactly one copy of each.
 async fn converged(store: &PgStore, within: Duration) {
+    converged_on(store, &TARGETS, within).await;
+}
+
+/// [`converged`] for the targets named.
+async fn converged_on(store: &PgStore, targets: &[&str], within: Duration) {
     let end = Instant::now() + within;
     let source = store.find_tenant_by_domain(&DomainName::parse(SOURCE).unwrap()).await.unwrap().unwrap();
     loop {
         // Copies first, then the source: the source only grows, so a copy count above the
         // source's is a duplicate.
         let mut copies = Vec::new();
-        for t in TARGETS {
+        for &t in targets {
             let target = store.find_tenant_by_domain(&DomainName::parse(t).unwrap()).await.unwrap().unwrap();
             copies.push((t, store.count_users(target.id, Visibility::All).await.unwrap()));
         }

@@ -265,6 +265,7 @@ impl From<StoreError> for ScimError {
             | E::Corrupt { .. }
             | E::NotABackup { .. }
             | E::DestinationExists { .. }
+            | E::MigrationMismatch { .. }
             | E::Internal { .. } => {
                 tracing::error!(error = %e, code = info.code, "storage failure");
                 ScimError::internal()

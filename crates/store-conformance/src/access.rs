@@ -11,8 +11,10 @@ use tenantsync_domain::{FixedClock, NewTenant, ObjectId, TenantId};
 use tenantsync_store::{AccessObjectKind, AccessStep, AccessStore, AssignmentFilter, GuestSchedule, OutboxMessage, RequestFilter, StepRow, SyncStore};
 
 /// A store with both traits.
-pub trait FullStore: SyncStore + AccessStore {}
-impl<T: SyncStore + AccessStore> FullStore for T {}
+/// A store with every trait: the directory and sync state, entitlement management, and
+/// its content as records (`dump.rs`).
+pub trait FullStore: SyncStore + AccessStore + tenantsync_store::DumpStore + tenantsync_store::ConnectorStore {}
+impl<T: SyncStore + AccessStore + tenantsync_store::DumpStore + tenantsync_store::ConnectorStore> FullStore for T {}
 
 /// A fresh, empty store for one access case.
 pub struct AccessFixture {

@@ -17,11 +17,13 @@ mod admin;
 mod bulk;
 mod connector;
 mod counts;
+mod dump;
 mod lease;
 mod logs;
 mod notify;
 mod query;
 mod reads;
+mod restore;
 mod rows;
 mod schema;
 mod session;
@@ -97,6 +99,7 @@ impl PgStore {
             .build()
             .map_err(|e| StoreError::Internal { message: format!("connection pool: {e}") })?;
         let notices = notify::Notifier::start(config.clone(), channel, shown.clone());
+        schema::opened(&shown);
         Ok(PgStore { inner: Arc::new(Inner { pool, config, url: shown, notices, clock }) })
     }
 

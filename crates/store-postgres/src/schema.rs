@@ -38,19 +38,64 @@ fn redact_query(tail: &str) -> String {
 }
 
 /// A failure of the database as the store's error: a lock or serialization conflict is
-/// `store_busy` (retry), a lost connection or any other failure `storage_failure`.
+/// `store_busy` (retry); a lost connection, a server that is shutting down or starting,
+/// or one that cannot be reached is `store_unreachable` (retry, 503); any other failure
+/// `storage_failure`.
 pub fn pg_err(e: tokio_postgres::Error) -> StoreError {
     if let Some(code) = e.code()
         && (*code == SqlState::T_R_SERIALIZATION_FAILURE || *code == SqlState::T_R_DEADLOCK_DETECTED || *code == SqlState::LOCK_NOT_AVAILABLE)
     {
         return StoreError::Busy;
     }
+    if connection_lost(&e) {
+        let reason = match e.as_db_error() {
+            Some(db) => format!("{} ({})", db.message(), db.code().code()),
+            None if e.is_closed() => "the connection was lost".to_owned(),
+            None => format!("the connection failed: {e}"),
+        };
+        return StoreError::Unreachable { url: known_url(), reason };
+    }
     let message = match e.as_db_error() {
         Some(db) => format!("PostgreSQL: {} ({})", db.message(), db.code().code()),
-        None if e.is_closed() => "the connection to PostgreSQL was lost".to_owned(),
         None => format!("PostgreSQL: {e}"),
     };
     StoreError::Internal { message }
+}
+
+/// Whether `e` says the server is out of reach rather than that a statement failed: the
+/// connection closed or broke (I/O), a connection exception (SQLSTATE class 08), or a
+/// server shutting down, crashed or not yet accepting connections.
+fn connection_lost(e: &tokio_postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    if let Some(code) = e.code() {
+        return code.code().starts_with("08")
+            || *code == SqlState::ADMIN_SHUTDOWN
+            || *code == SqlState::CRASH_SHUTDOWN
+            || *code == SqlState::CANNOT_CONNECT_NOW;
+    }
+    std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
+}
+
+/// The URLs (without password) of the databases this process opened: a failure away from
+/// the store's handle names the database when there is only one.
+static URLS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Remembers a database this process opened.
+pub fn opened(url: &str) {
+    if let Ok(mut urls) = URLS.lock()
+        && !urls.iter().any(|u| u == url)
+    {
+        urls.push(url.to_owned());
+    }
+}
+
+fn known_url() -> String {
+    match URLS.lock().as_deref().map(Vec::as_slice) {
+        Ok([one]) => one.clone(),
+        _ => "PostgreSQL".to_owned(),
+    }
 }
 
 /// A pool that could not hand out a connection.

@@ -40,3 +40,4 @@ pub async fn fresh_connector_store(clock: Arc<FixedClock>) -> tenantsync_store_c
 }
 
 tenantsync_store_conformance::connector_conformance_tests!(crate::fresh_connector_store);
+tenantsync_store_conformance::dump_conformance_tests!(crate::fresh_access_store);

@@ -132,12 +132,42 @@ async fn the_store_recovers_from_a_server_restart() {
     let t = store.create_tenant(NewTenant::new("T", "t.example").unwrap()).await.unwrap();
     store.create_user(t.id, NewUser::new(Upn::parse("a@t.example").unwrap())).await.unwrap();
 
+    // A connection dropped under an open transaction (its backend ended by the server):
+    // the next statement on it fails as `store_unreachable`, and nothing of it stays.
+    let mut restore = tenantsync_store::DumpStore::restore(&store).await.unwrap();
+    let (admin, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    let admin_task = tokio::spawn(connection);
+    admin
+        .execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'", &[])
+        .await
+        .unwrap();
+    drop(admin);
+    let _ = admin_task.await;
+    let other = NewTenant::new("U", "u.example").unwrap();
+    let record = tenantsync_store::DumpRecord::Tenant { tenant: tenantsync_domain::Tenant { id: other.id, ..t.clone() }, change_head: 0 };
+    let err = restore.push(vec![record]).await.unwrap_err();
+    assert_eq!(err.code(), "store_unreachable", "{err:?}");
+    assert_eq!(err.info().status, 503);
+    drop(restore);
+
     // The test cluster commits asynchronously (synchronous_commit = off): give its WAL
     // writer a moment, so the immediate stop loses no committed transaction.
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     pg_cluster(&["stop", &dir_s]);
-    let err = store.create_user(t.id, NewUser::new(Upn::parse("b@t.example").unwrap())).await.unwrap_err();
-    assert!(!err.is_refusal(), "a failure of the storage, not a refusal: {err:?}");
+    // Every kind of call in the pause: unreachable (503, retry), not a storage failure.
+    let b = || NewUser::new(Upn::parse("b@t.example").unwrap());
+    let codes = [
+        ("a write", store.create_user(t.id, b()).await.map(|_| ()).unwrap_err()),
+        ("a read", store.get_tenant(t.id).await.map(|_| ()).unwrap_err()),
+        ("a listing", store.list_users(t.id, &tenantsync_store::ListQuery::default()).await.map(|_| ()).unwrap_err()),
+        ("the change head", store.change_head(t.id).await.map(|_| ()).unwrap_err()),
+        ("a tally", tenantsync_store::DumpStore::tally(&store).await.map(|_| ()).unwrap_err()),
+    ];
+    let password = url.split_once('@').unwrap().0.rsplit_once(':').unwrap().1;
+    for (what, err) in codes {
+        assert_eq!(err.code(), "store_unreachable", "{what}: {err:?}");
+        assert!(!err.to_string().contains(password) && !err.is_refusal(), "{what}: {err}");
+    }
     pg_cluster(&["resume", &dir_s]);
 
     // The pool replaces its dead connections.

@@ -15,6 +15,7 @@ mod backup;
 mod bulk;
 mod connector;
 mod counts;
+mod dump;
 mod files;
 mod lock;
 mod logblock;
@@ -24,6 +25,7 @@ mod notify;
 mod open;
 mod partners;
 mod query;
+mod restore;
 mod rows;
 mod schema;
 mod session;
@@ -363,7 +365,7 @@ impl SqliteStore {
     }
 }
 
-fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApiToken> {
+pub(crate) fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApiToken> {
     Ok(ApiToken {
         id: ObjectId::from_bytes(r.get(0)?),
         tenant_id: TenantId::from_bytes(r.get(1)?),
@@ -376,7 +378,7 @@ fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApiToken> {
     })
 }
 
-const TOKEN_COLS: &str = "id, tenant_id, name, secret_hash, created_ms, expires_ms, revoked_ms, role";
+pub(crate) const TOKEN_COLS: &str = "id, tenant_id, name, secret_hash, created_ms, expires_ms, revoked_ms, role";
 
 /// Objects that list a page at a time in id order.
 trait Listed: Sized {

@@ -411,7 +411,7 @@ pub(crate) fn record_write(
 
 /// Stores one block of records of configuration `config` (as its id `id` when given)
 /// and the objects it names.
-fn insert_block(conn: &rusqlite::Connection, config: SyncConfigId, id: Option<i64>, records: &[ProvisioningLog], body: &[u8]) -> Result<()> {
+pub(crate) fn insert_block(conn: &rusqlite::Connection, config: SyncConfigId, id: Option<i64>, records: &[ProvisioningLog], body: &[u8]) -> Result<()> {
     if records.is_empty() {
         return Ok(());
     }

@@ -527,17 +527,7 @@ impl<'c> Tx<'c> {
     /// Adds a user's extension values to `user_extension_values` (one row per value), the
     /// index SCIM filters on extension attributes seek. Nothing to do without extensions.
     fn index_extensions(&self, user: ObjectId, extensions: Option<&str>) -> Result<(), StoreError> {
-        let Some(json) = extensions else { return Ok(()) };
-        self.conn
-            .prepare_cached(
-                "INSERT OR IGNORE INTO user_extension_values (tenant_id, name, value, user_id) \
-                 SELECT ?1, e.key, e.value, ?2 FROM json_each(?3) e WHERE e.type = 'text' \
-                 UNION ALL \
-                 SELECT ?1, e.key, v.value, ?2 FROM json_each(?3) e, json_each(e.value) v WHERE e.type = 'array' AND v.type = 'text'",
-            )
-            .and_then(|mut s| s.execute(params![self.tenant_blob, user.as_bytes(), json]))
-            .map_err(sql_err)?;
-        Ok(())
+        index_extensions(self.conn, self.tenant, user, extensions)
     }
 
     fn unindex_extensions(&self, user: ObjectId) -> Result<(), StoreError> {
@@ -630,4 +620,19 @@ fn constraint(e: rusqlite::Error, kind: ObjectKind, user: &User) -> StoreError {
 fn read_head(conn: &Connection, tenant: TenantId) -> rusqlite::Result<Option<u64>> {
     let head: Option<i64> = conn.prepare_cached("SELECT change_head FROM tenants WHERE id = ?1")?.query_row([tenant.as_bytes()], |r| r.get(0)).optional()?;
     Ok(head.map(|h| u64::try_from(h).unwrap_or(0)))
+}
+
+/// Adds a user's extension values to `user_extension_values` (one row per value), the
+/// index SCIM filters on extension attributes seek. Nothing to do without extensions.
+pub(crate) fn index_extensions(conn: &Connection, tenant: TenantId, user: ObjectId, extensions: Option<&str>) -> Result<(), StoreError> {
+    let Some(json) = extensions else { return Ok(()) };
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO user_extension_values (tenant_id, name, value, user_id) \
+         SELECT ?1, e.key, e.value, ?2 FROM json_each(?3) e WHERE e.type = 'text' \
+         UNION ALL \
+         SELECT ?1, e.key, v.value, ?2 FROM json_each(?3) e, json_each(e.value) v WHERE e.type = 'array' AND v.type = 'text'",
+    )
+    .and_then(|mut s| s.execute(params![tenant.as_bytes(), user.as_bytes(), json]))
+    .map_err(sql_err)?;
+    Ok(())
 }

@@ -67,6 +67,8 @@ pub enum StoreError {
     DestinationExists { path: String, reason: String },
     #[error("cannot reach the database at '{url}': {reason}")]
     Unreachable { url: String, reason: String },
+    #[error("what was copied does not match its source: {what} is {found}, not {expected} (was the source written to during the copy?); nothing was kept")]
+    MigrationMismatch { what: String, expected: u64, found: u64 },
     #[error("storage failure: {message}")]
     Internal { message: String },
 }
@@ -101,8 +103,9 @@ tenantsync_domain::error_table! {
         Busy => "store_busy", 503, "another process held the database's write lock longer than the store waits (`TENANTSYNC_BUSY_TIMEOUT_MS`, default 30 s), or on PostgreSQL a deadlock or serialization conflict; retry (over SCIM: 503 with `Retry-After`)";
         Corrupt => "corrupt_database", 500, "a database file fails SQLite's integrity check (`restore` refuses it and writes nothing)";
         NotABackup => "not_a_backup", 400, "`restore` of a file that is not a tenantsync database (not SQLite, or another application's)";
-        DestinationExists => "destination_exists", 409, "`backup` to a file that exists, or `restore` into a data directory that is not empty: nothing is overwritten";
+        DestinationExists => "destination_exists", 409, "`backup` to a file that exists, or `restore` or `migrate` into a data directory or database that is not empty: nothing is overwritten";
         Unreachable => "store_unreachable", 503, "the database server cannot be reached or refuses the connection (the URL is shown without its password)";
+        MigrationMismatch => "migration_mismatch", 500, "`migrate` found the copy different from its source (a table's row count or a tenant's change head): the destination was rolled back; stop every writer of the source and run it again";
         Internal => "storage_failure", 500, "the database itself failed (disk full, I/O error, corruption)";
     }
     carried {
@@ -124,6 +127,7 @@ impl StoreError {
                 | Self::Unreadable { .. }
                 | Self::SchemaTooNew { .. }
                 | Self::ForeignDataDirectory { .. }
+                | Self::MigrationMismatch { .. }
         )
     }
 }

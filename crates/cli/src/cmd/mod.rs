@@ -9,6 +9,7 @@ pub(crate) mod demo;
 pub(crate) mod expr;
 pub(crate) mod group;
 pub(crate) mod import;
+pub(crate) mod migrate;
 pub(crate) mod partner;
 pub(crate) mod purge;
 #[allow(clippy::print_stdout, clippy::print_stderr)] // its owner moves it onto `output`
