@@ -34,6 +34,20 @@ impl Settings {
             Settings::Scim(s) => s.check(),
         }
     }
+
+    /// What a soft-deleted object becomes in the system.
+    pub fn deprovision(&self) -> Deprovision {
+        match self {
+            Settings::Scim(s) => s.deprovision,
+        }
+    }
+
+    /// Calls in flight at once.
+    pub fn in_flight(&self) -> usize {
+        match self {
+            Settings::Scim(s) => usize::from(s.max_in_flight).max(1),
+        }
+    }
 }
 
 /// The attribute a SCIM connector matches existing users by before it creates one

@@ -11,7 +11,7 @@
 pub mod object;
 
 use crate::ConnectorError;
-use crate::definition::{Definition, Deprovision, Settings};
+use crate::definition::{Definition, Deprovision};
 use crate::target::{ManagerRef, Target};
 use futures_util::StreamExt;
 use jiff::{SignedDuration, Timestamp};
@@ -154,11 +154,8 @@ pub struct Exporter<'a> {
 
 impl<'a> Exporter<'a> {
     pub fn new(host: &'a dyn Host, record: &'a ConnectorRecord, definition: &Definition, target: &'a dyn Target) -> Exporter<'a> {
-        let (deprovision, in_flight) = match &definition.settings {
-            Settings::Scim(s) => (s.deprovision, usize::from(s.max_in_flight)),
-        };
         let now = tenantsync_domain::Clock::now(host.clock().as_ref());
-        Exporter { host, record, target, deprovision, in_flight: in_flight.max(1), now }
+        Exporter { host, record, target, deprovision: definition.settings.deprovision(), in_flight: definition.settings.in_flight(), now }
     }
 
     fn key(&self) -> ConnectorKey {
