@@ -211,3 +211,58 @@ fn serve_exports_to_tenantsyncs_own_scim_endpoint_as_changes_happen() {
     env.ok(&["user", "update", "-t", "app.example", &copy_upn("alice"), "--set", "jobTitle=Director"]);
     wait_for("the update", &|| find("alice").first().is_some_and(|u| u["title"] == "Director"));
 }
+
+#[test]
+fn a_tenant_is_exported_to_a_graph_api_tenantsyncs_own_v1() {
+    let env = Env::new();
+    world(&env);
+    // Fabrikam is served from a data directory of its own: another tenantsync, as an
+    // Entra tenant would be.
+    let remote = Env::new();
+    remote.ok(&["tenant", "create", "--name", "Fabrikam", "--domain", "fabrikam.example"]);
+    let token = remote.ok(&["token", "create", "--tenant", "fabrikam.example", "--name", "graph", "--role", "admin"]).trim().to_owned();
+    let served = Served::start(&remote, &[]);
+    let file = env.file("graph-token", &token);
+    let base = format!("http://{}/v1.0", served.addr);
+    let auth = format!("Bearer {token}");
+    let get = |path: &str| served.request("GET", path, &[("Authorization", &auth)], None).json();
+    let user = |name: &str| -> Option<Value> {
+        let filter = format!("userPrincipalName eq '{}'", copy_upn(name)).replace(' ', "%20").replace('\'', "%27").replace('#', "%23");
+        get(&format!("/v1.0/users?$filter={filter}"))["value"].as_array().and_then(|v| v.first().cloned())
+    };
+    env.ok(&["connector", "add", "to-graph", "-t", "app.example", "--graph-url", &base, "--token-file", path_str(&file)]);
+    assert!(env.ok(&["connector", "test", "to-graph"]).contains("credentials accepted"));
+    let report = env.json(&["connector", "export", "to-graph"]);
+    assert_eq!((report["counters"]["created"].as_u64(), report["counters"]["escrowed"].as_u64()), (Some(3), Some(0)), "{report}");
+    let alice = user("alice").expect("alice in Fabrikam");
+    assert_eq!((alice["displayName"].as_str(), alice["department"].as_str(), alice["accountEnabled"].as_bool()), (Some("Alice"), Some("Sales"), Some(true)));
+    let groups = get("/v1.0/groups?$filter=displayName%20eq%20%27Projects%27");
+    let group = groups["value"][0]["id"].as_str().unwrap().to_owned();
+    let members = get(&format!("/v1.0/groups/{group}/members"));
+    let ids: Vec<&str> = members["value"].as_array().unwrap().iter().filter_map(|m| m["id"].as_str()).collect();
+    assert_eq!(ids, vec![alice["id"].as_str().unwrap()]);
+
+    // Changes: an update sends what changed, a soft delete disables, a member leaves.
+    env.ok(&["user", "update", "-t", "contoso.example", "alice@contoso.example", "--set", "jobTitle=Lead"]);
+    env.ok(&["user", "delete", "-t", "contoso.example", "bob@contoso.example"]);
+    env.ok(&["sync", "run", "contoso.example:app.example"]);
+    env.ok(&["user", "update", "-t", "app.example", &copy_upn("alice"), "--set", "department="]);
+    env.ok(&["group", "remove-member", "-t", "app.example", "Projects", &copy_upn("alice")]);
+    let report = env.json(&["connector", "export", "to-graph"]);
+    assert_eq!((report["counters"]["updated"].as_u64(), report["counters"]["deprovisioned"].as_u64()), (Some(2), Some(1)), "{report}");
+    let alice = user("alice").unwrap();
+    assert_eq!((alice["jobTitle"].as_str(), alice["department"].as_str()), (Some("Lead"), None), "{alice}");
+    assert_eq!(user("bob").unwrap()["accountEnabled"], false);
+    assert!(get(&format!("/v1.0/groups/{group}/members"))["value"].as_array().unwrap().is_empty());
+
+    // Links lost: matched by userPrincipalName, nobody made twice.
+    env.ok(&["connector", "remove", "to-graph"]);
+    env.ok(&["connector", "add", "to-graph", "-t", "app.example", "--graph-url", &base, "--token-file", path_str(&file)]);
+    let report = env.json(&["connector", "export", "to-graph"]);
+    assert_eq!((report["counters"]["created"].as_u64(), report["counters"]["matched"].as_u64()), (Some(0), Some(2)), "{report}");
+    assert_eq!(get("/v1.0/users")["value"].as_array().unwrap().len(), 2);
+
+    // While one process exports a connector, another does not.
+    let r = env.cmd().args(["connector", "export", "to-graph"]).output().unwrap();
+    assert!(r.status.success());
+}

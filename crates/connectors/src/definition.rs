@@ -20,18 +20,21 @@ pub enum Direction {
 #[serde(tag = "protocol", rename_all = "camelCase")]
 pub enum Settings {
     Scim(ScimSettings),
+    Graph(GraphSettings),
 }
 
 impl Settings {
     pub fn protocol(&self) -> &'static str {
         match self {
             Settings::Scim(_) => "scim",
+            Settings::Graph(_) => "graph",
         }
     }
 
     pub fn check(&self) -> Result<(), ConnectorError> {
         match self {
             Settings::Scim(s) => s.check(),
+            Settings::Graph(s) => s.check(),
         }
     }
 
@@ -39,6 +42,7 @@ impl Settings {
     pub fn deprovision(&self) -> Deprovision {
         match self {
             Settings::Scim(s) => s.deprovision,
+            Settings::Graph(s) => s.deprovision,
         }
     }
 
@@ -46,6 +50,7 @@ impl Settings {
     pub fn in_flight(&self) -> usize {
         match self {
             Settings::Scim(s) => usize::from(s.max_in_flight).max(1),
+            Settings::Graph(s) => usize::from(s.max_in_flight).max(1),
         }
     }
 }
@@ -140,20 +145,109 @@ impl ScimSettings {
     }
 
     pub fn check(&self) -> Result<(), ConnectorError> {
-        let bad = |reason: String| Err(ConnectorError::InvalidSettings { reason });
-        match url::Url::parse(&self.base_url) {
-            Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {}
-            Ok(u) => return bad(format!("the base URL '{}' is not http or https ({})", self.base_url, u.scheme())),
-            Err(e) => return bad(format!("the base URL '{}' does not parse: {e}", self.base_url)),
-        }
-        if !(1..=256).contains(&self.max_in_flight) {
-            return bad(format!("maxInFlight is {}; it takes 1 to 256", self.max_in_flight));
-        }
-        if !(1..=600).contains(&self.timeout_secs) {
-            return bad(format!("timeoutSecs is {}; it takes 1 to 600", self.timeout_secs));
-        }
-        Ok(())
+        check_url("the base URL", &self.base_url)?;
+        check_limits(self.max_in_flight, self.timeout_secs)
     }
+}
+
+/// The attribute a Graph connector matches existing users by before it creates one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub enum GraphMatching {
+    #[default]
+    UserPrincipalName,
+    Mail,
+}
+
+impl GraphMatching {
+    pub fn parse(s: &str) -> Option<GraphMatching> {
+        match s {
+            "userPrincipalName" => Some(GraphMatching::UserPrincipalName),
+            "mail" => Some(GraphMatching::Mail),
+            _ => None,
+        }
+    }
+
+    pub fn attribute(self) -> &'static str {
+        match self {
+            GraphMatching::UserPrincipalName => "userPrincipalName",
+            GraphMatching::Mail => "mail",
+        }
+    }
+}
+
+/// How a Graph connector authenticates: a bearer token, or OAuth2 client credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum GraphAuth {
+    #[serde(rename_all = "camelCase")]
+    Token { sealed_token: String },
+    #[serde(rename_all = "camelCase")]
+    ClientCredentials { token_url: String, client_id: String, sealed_secret: String, scope: String },
+}
+
+/// A Microsoft Graph API (an Entra tenant, or any Graph-shaped API) as a target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GraphSettings {
+    /// The API's base (`https://graph.microsoft.com/v1.0`).
+    pub base_url: String,
+    pub auth: GraphAuth,
+    #[serde(default)]
+    pub matching: GraphMatching,
+    #[serde(default)]
+    pub deprovision: Deprovision,
+    #[serde(default = "default_in_flight")]
+    pub max_in_flight: u16,
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u32,
+}
+
+/// Graph's default scope for client credentials.
+pub const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
+
+impl GraphSettings {
+    pub fn new(base_url: &str, auth: GraphAuth) -> GraphSettings {
+        GraphSettings {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            auth,
+            matching: GraphMatching::default(),
+            deprovision: Deprovision::default(),
+            max_in_flight: default_in_flight(),
+            timeout_secs: default_timeout(),
+        }
+    }
+
+    pub fn check(&self) -> Result<(), ConnectorError> {
+        check_url("the base URL", &self.base_url)?;
+        if let GraphAuth::ClientCredentials { token_url, client_id, .. } = &self.auth {
+            check_url("the token URL", token_url)?;
+            if client_id.trim().is_empty() {
+                return Err(ConnectorError::InvalidSettings { reason: "the client id is empty".into() });
+            }
+        }
+        check_limits(self.max_in_flight, self.timeout_secs)
+    }
+}
+
+fn check_url(what: &str, url: &str) -> Result<(), ConnectorError> {
+    let bad = |reason: String| Err(ConnectorError::InvalidSettings { reason });
+    match url::Url::parse(url) {
+        Ok(u) if u.scheme() == "http" || u.scheme() == "https" => Ok(()),
+        Ok(u) => bad(format!("{what} '{url}' is not http or https ({})", u.scheme())),
+        Err(e) => bad(format!("{what} '{url}' does not parse: {e}")),
+    }
+}
+
+fn check_limits(max_in_flight: u16, timeout_secs: u32) -> Result<(), ConnectorError> {
+    let bad = |reason: String| Err(ConnectorError::InvalidSettings { reason });
+    if !(1..=256).contains(&max_in_flight) {
+        return bad(format!("maxInFlight is {max_in_flight}; it takes 1 to 256"));
+    }
+    if !(1..=600).contains(&timeout_secs) {
+        return bad(format!("timeoutSecs is {timeout_secs}; it takes 1 to 600"));
+    }
+    Ok(())
 }
 
 /// The whole definition, as stored.
@@ -178,10 +272,21 @@ impl Definition {
     /// The definition as shown: the sealed secret replaced by a marker.
     pub fn shown(&self) -> serde_json::Value {
         let mut body = self.to_body();
-        if let Some(t) = body.get_mut("sealedToken") {
-            *t = serde_json::Value::String("(sealed)".into());
-        }
+        seal_marks(&mut body);
         body
+    }
+}
+
+/// Replaces every sealed secret of a definition's JSON by `(sealed)`.
+fn seal_marks(v: &mut serde_json::Value) {
+    if let Some(m) = v.as_object_mut() {
+        for (k, v) in m.iter_mut() {
+            if k.starts_with("sealed") {
+                *v = serde_json::Value::String("(sealed)".into());
+            } else {
+                seal_marks(v);
+            }
+        }
     }
 }
 

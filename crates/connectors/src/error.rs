@@ -27,6 +27,8 @@ pub enum ConnectorError {
     ServerFailed { url: String, status: u16, detail: String },
     #[error("{url} refused the object (HTTP {status}): {detail}")]
     Refused { url: String, status: u16, detail: String },
+    #[error("the connector is running in another process (serve); it exports on its own")]
+    Running,
     #[error("{url} answered something that is not {expected}: {detail}")]
     BadResponse { url: String, expected: &'static str, detail: String },
 }
@@ -41,6 +43,7 @@ error_table! {
         Throttled => "connector_throttled", 503, "the external system answered 429: the export waits for its Retry-After";
         ServerFailed => "connector_server_failed", 502, "the external system failed (5xx) after the retries: the export pauses and retries";
         Refused => "connector_refused_object", 422, "the external system refused one object (4xx): that object is escrowed and retried with backoff, the others go on";
+        Running => "connector_running", 409, "`connector export` of a connector another process holds (a `serve` runs it): one exporter at a time";
         BadResponse => "connector_bad_response", 502, "the external system answered something the protocol does not allow";
     }
     carried {
@@ -52,7 +55,7 @@ impl ConnectorError {
     /// True when the failure is the whole system's rather than one object's: the export
     /// stops and pauses instead of escrowing every object.
     pub fn is_system(&self) -> bool {
-        !matches!(self, ConnectorError::Refused { .. } | ConnectorError::BadResponse { .. })
+        !matches!(self, ConnectorError::Refused { .. } | ConnectorError::BadResponse { .. } | ConnectorError::Running)
     }
 
     /// How long to wait before the next attempt, when the system said so.

@@ -9,19 +9,21 @@
 //! the connector's space, as the staging area of identity managers is).
 //!
 //! - [`Target`]: what a protocol implements (render, find, create, update, delete).
-//! - [`ScimTarget`]: a SCIM 2.0 service.
+//! - [`ScimTarget`]: a SCIM 2.0 service; [`graph::GraphTarget`]: Microsoft Graph.
 //! - [`Exporter`]: one run: the initial walk or the change feed, per-object links with a
 //!   digest of what was sent, escrow of refused objects, pause on a failed system.
 //! - [`SecretKey`]: credentials sealed at rest with a key kept outside the database.
 mod definition;
 mod error;
 pub mod export;
+pub mod graph;
+mod http;
 pub mod scim;
 mod secret;
 mod target;
 pub mod worker;
 
-pub use definition::{Definition, Deprovision, Direction, Matching, ScimSettings, Settings};
+pub use definition::{Definition, Deprovision, Direction, GRAPH_SCOPE, GraphAuth, GraphMatching, GraphSettings, Matching, ScimSettings, Settings};
 pub use error::ConnectorError;
 pub use export::{ExportReport, ExportState, Exporter, Health, Host};
 pub use scim::ScimTarget;
@@ -35,5 +37,6 @@ pub fn connect(definition: &Definition, key: &SecretKey) -> Result<Box<dyn Targe
             let token = s.sealed_token.as_deref().map(|t| key.open(t)).transpose()?;
             Ok(Box::new(ScimTarget::new(s, token)?))
         }
+        Settings::Graph(s) => Ok(Box::new(graph::GraphTarget::new(s, key)?)),
     }
 }

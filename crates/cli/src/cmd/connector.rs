@@ -9,41 +9,16 @@ use crate::failure::{CliCode, Context, Failure};
 use crate::output;
 use crate::output::out;
 use clap::Subcommand;
-use tenantsync_connectors::{Definition, Deprovision, Direction, ExportState, Exporter, Matching, ScimSettings, SecretKey, Settings, connect};
+use tenantsync_connectors::{
+    Definition, Deprovision, Direction, ExportState, Exporter, GraphAuth, GraphMatching, GraphSettings, Matching, ScimSettings, SecretKey, Settings, connect,
+};
 use tenantsync_domain::ObjectId;
 use tenantsync_store::ConnectorRecord;
 
 #[derive(Debug, Subcommand)]
 pub enum ConnectorCmd {
-    /// Add a connector that exports a tenant to a SCIM 2.0 service.
-    Add {
-        /// The connector's name.
-        name: String,
-        /// The tenant it exports (id or initial domain).
-        #[arg(long, short)]
-        tenant: String,
-        /// The SCIM service's base URL (where `/Users` is).
-        #[arg(long, value_name = "URL")]
-        scim_url: String,
-        /// A file holding the bearer token (its first line).
-        #[arg(long, value_name = "FILE", conflicts_with = "token_env")]
-        token_file: Option<std::path::PathBuf>,
-        /// An environment variable holding the bearer token.
-        #[arg(long, value_name = "VAR")]
-        token_env: Option<String>,
-        /// The attribute users are matched by before a create: `userName` or `externalId`.
-        #[arg(long, default_value = "userName")]
-        matching: String,
-        /// What a soft-deleted object becomes: `disable` (active false) or `delete`.
-        #[arg(long, default_value = "disable")]
-        deprovision: String,
-        /// Requests in flight at once.
-        #[arg(long, default_value_t = 8, value_parser = number::<u16, 1>)]
-        max_in_flight: u16,
-        /// Every call's timeout, in seconds.
-        #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = number::<u32, 1>)]
-        timeout: u32,
-    },
+    /// Add a connector that exports a tenant to a SCIM 2.0 service or a Microsoft Graph API.
+    Add(Box<AddArgs>),
     /// List the connectors.
     List,
     /// Show a connector: its settings (the secret sealed), its state and its links.
@@ -66,6 +41,54 @@ pub enum ConnectorCmd {
         /// The connector's name.
         name: String,
     },
+}
+
+/// `connector add`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct AddArgs {
+    /// The connector's name.
+    pub name: String,
+    /// The tenant it exports (id or initial domain).
+    #[arg(long, short)]
+    pub tenant: String,
+    /// The SCIM service's base URL (where `/Users` is).
+    #[arg(long, value_name = "URL", required_unless_present = "graph_url", conflicts_with = "graph_url")]
+    pub scim_url: Option<String>,
+    /// A Microsoft Graph API's base URL (`https://graph.microsoft.com/v1.0`, or tenantsync's own `/v1.0`).
+    #[arg(long, value_name = "URL")]
+    pub graph_url: Option<String>,
+    /// Graph: the OAuth2 token endpoint for client credentials
+    /// (`https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token`).
+    #[arg(long, value_name = "URL", requires_all = ["graph_url", "client_id", "client_secret_file"])]
+    pub token_url: Option<String>,
+    /// Graph: the application (client) id for client credentials.
+    #[arg(long, value_name = "ID", requires = "token_url")]
+    pub client_id: Option<String>,
+    /// Graph: a file holding the client secret (its first line).
+    #[arg(long, value_name = "FILE", requires = "token_url")]
+    pub client_secret_file: Option<std::path::PathBuf>,
+    /// Graph: the scope asked for with client credentials.
+    #[arg(long, default_value = tenantsync_connectors::GRAPH_SCOPE, requires = "token_url")]
+    pub scope: String,
+    /// A file holding the bearer token (its first line).
+    #[arg(long, value_name = "FILE", conflicts_with = "token_env")]
+    pub token_file: Option<std::path::PathBuf>,
+    /// An environment variable holding the bearer token.
+    #[arg(long, value_name = "VAR")]
+    pub token_env: Option<String>,
+    /// The attribute users are matched by before a create: SCIM `userName` (default) or
+    /// `externalId`; Graph `userPrincipalName` (default) or `mail`.
+    #[arg(long)]
+    pub matching: Option<String>,
+    /// What a soft-deleted object becomes: `disable` (active false) or `delete`.
+    #[arg(long, default_value = "disable")]
+    pub deprovision: String,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 8, value_parser = number::<u16, 1>)]
+    pub max_in_flight: u16,
+    /// Every call's timeout, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = number::<u32, 1>)]
+    pub timeout: u32,
 }
 
 fn subject(name: &str) -> String {
@@ -105,26 +128,22 @@ async fn find(ctx: &Ctx, name: &str) -> Result<(ConnectorRecord, Definition), Fa
 
 pub async fn run(ctx: &Ctx, cmd: ConnectorCmd) -> Result<(), Failure> {
     match cmd {
-        ConnectorCmd::Add { name, tenant, scim_url, token_file, token_env, matching, deprovision, max_in_flight, timeout } => {
+        ConnectorCmd::Add(a) => {
+            let name = a.name.clone();
             if name.trim().is_empty() || name.chars().any(char::is_control) {
                 return Err(invalid(&name, "a connector's name must be non-empty printable text"));
             }
-            let t = lookup::tenant(ctx.store.as_ref(), &tenant).await?;
-            let mut s = ScimSettings::new(&scim_url);
-            s.matching = Matching::parse(&matching).ok_or_else(|| invalid(&name, format!("--matching '{matching}': takes userName or externalId")))?;
-            s.deprovision =
-                Deprovision::parse(&deprovision).ok_or_else(|| invalid(&name, format!("--deprovision '{deprovision}': takes disable or delete")))?;
-            s.max_in_flight = max_in_flight;
-            s.timeout_secs = timeout;
-            s.check().about(|| subject(&name))?;
-            if let Some(token) = read_token(&name, token_file.as_deref(), token_env.as_deref())? {
-                s.sealed_token = Some(secret_key(ctx)?.seal(&token).about(|| subject(&name))?);
-            }
-            let definition = Definition { direction: Direction::Export, settings: Settings::Scim(s) };
+            let t = lookup::tenant(ctx.store.as_ref(), &a.tenant).await?;
+            let settings = settings(ctx, *a).await?;
+            let target_url = match &settings {
+                Settings::Scim(s) => s.base_url.clone(),
+                Settings::Graph(s) => s.base_url.clone(),
+            };
+            let definition = Definition { direction: Direction::Export, settings };
             let now = tenantsync_domain::Clock::now(ctx.store.clock().as_ref());
             let record = ConnectorRecord { id: ObjectId::new(), name: name.clone(), tenant: t.id, created: now, body: definition.to_body() };
             ctx.connectors.create_connector(record.clone()).await.about(|| subject(&name))?;
-            ctx.done(&shown(&record, &definition, None, None), || format!("connector '{name}' exports tenant '{}' to {scim_url}", t.initial_domain));
+            ctx.done(&shown(&record, &definition, None, None), || format!("connector '{name}' exports tenant '{}' to {target_url}", t.initial_domain));
         }
         ConnectorCmd::List => {
             let all = ctx.connectors.connectors().await.about(|| "connectors".to_owned())?;
@@ -163,6 +182,13 @@ pub async fn run(ctx: &Ctx, cmd: ConnectorCmd) -> Result<(), Failure> {
         }
         ConnectorCmd::Export { name } => {
             let (record, definition) = find(ctx, &name).await?;
+            // One exporter at a time, as in serve.
+            let _lease = ctx
+                .connectors
+                .try_lease_connector(record.key())
+                .await
+                .about(|| subject(&name))?
+                .ok_or_else(|| Failure::coded(subject(&name), &tenantsync_connectors::ConnectorError::Running))?;
             let target = connect(&definition, &secret_key(ctx)?).about(|| subject(&name))?;
             let report = Exporter::new(ctx.connectors.as_ref(), &record, &definition, target.as_ref()).run().await.about(|| subject(&name))?;
             if ctx.json {
@@ -191,6 +217,58 @@ pub async fn run(ctx: &Ctx, cmd: ConnectorCmd) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// The protocol's settings from `connector add`'s arguments, secrets sealed.
+async fn settings(ctx: &Ctx, a: AddArgs) -> Result<Settings, Failure> {
+    let name = a.name.as_str();
+    let deprovision = Deprovision::parse(&a.deprovision).ok_or_else(|| invalid(name, format!("--deprovision '{}': takes disable or delete", a.deprovision)))?;
+    let token = read_token(name, a.token_file.as_deref(), a.token_env.as_deref())?;
+    match (a.scim_url, a.graph_url) {
+        (Some(url), _) => {
+            let mut s = ScimSettings::new(&url);
+            if let Some(m) = &a.matching {
+                s.matching = Matching::parse(m).ok_or_else(|| invalid(name, format!("--matching '{m}': takes userName or externalId")))?;
+            }
+            s.deprovision = deprovision;
+            s.max_in_flight = a.max_in_flight;
+            s.timeout_secs = a.timeout;
+            s.check().about(|| subject(name))?;
+            if let Some(token) = token {
+                s.sealed_token = Some(secret_key(ctx)?.seal(&token).about(|| subject(name))?);
+            }
+            Ok(Settings::Scim(s))
+        }
+        (None, Some(url)) => {
+            let key = secret_key(ctx)?;
+            let auth = match (a.token_url, a.client_id, a.client_secret_file, token) {
+                (Some(token_url), Some(client_id), Some(file), None) => {
+                    let secret = read_token(name, Some(&file), None)?.ok_or_else(|| invalid(name, "the client secret is empty"))?;
+                    GraphAuth::ClientCredentials { token_url, client_id, sealed_secret: key.seal(&secret).about(|| subject(name))?, scope: a.scope }
+                }
+                (None, None, None, Some(token)) => GraphAuth::Token { sealed_token: key.seal(&token).about(|| subject(name))? },
+                (None, None, None, None) => {
+                    return Err(invalid(name, "a Graph connector needs --token-file or --token-env, or --token-url with --client-id and --client-secret-file"));
+                }
+                _ => {
+                    return Err(invalid(
+                        name,
+                        "give a token (--token-file, --token-env) or client credentials (--token-url, --client-id, --client-secret-file), not both",
+                    ));
+                }
+            };
+            let mut s = GraphSettings::new(&url, auth);
+            if let Some(m) = &a.matching {
+                s.matching = GraphMatching::parse(m).ok_or_else(|| invalid(name, format!("--matching '{m}': takes userPrincipalName or mail")))?;
+            }
+            s.deprovision = deprovision;
+            s.max_in_flight = a.max_in_flight;
+            s.timeout_secs = a.timeout;
+            s.check().about(|| subject(name))?;
+            Ok(Settings::Graph(s))
+        }
+        (None, None) => Err(invalid(name, "give --scim-url or --graph-url")),
+    }
 }
 
 /// The stable code of a paused export (one of the connectors' table).

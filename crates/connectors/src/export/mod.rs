@@ -444,7 +444,7 @@ impl<'a> Exporter<'a> {
             let again = object::export(self.target, ObjectKind::User, user, Some(link), now, self.deprovision, self.now).await;
             *slot = again.map(|mut o| {
                 // Counted once, as what happened first (a create stays a create).
-                if o.done == Done::Updated {
+                if matches!(o.done, Done::Updated | Done::Unchanged) {
                     o.done = first_done;
                 }
                 o

@@ -2,15 +2,14 @@
 //! matched by `userName` (or `externalId`) before a create, `externalId` = the object's
 //! id in its tenant, updates as PATCH with only what changed, groups' members added and
 //! removed by PATCH, deprovisioning as `active: false` (or DELETE).
-mod http;
 mod render;
 
 use crate::ConnectorError;
 use crate::definition::{Matching, ScimSettings};
+use crate::http::{Http, Req};
 use crate::secret::Secret;
 use crate::target::{Discovery, ManagerRef, Resource, Target};
 use async_trait::async_trait;
-use http::Http;
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -24,6 +23,7 @@ const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 pub struct ScimTarget {
     base: String,
     http: Http,
+    token: Option<Secret>,
     matching: Matching,
 }
 
@@ -42,12 +42,18 @@ fn quoted(s: &str) -> String {
 impl ScimTarget {
     pub fn new(settings: &ScimSettings, token: Option<Secret>) -> Result<ScimTarget, ConnectorError> {
         settings.check()?;
-        let http = Http::new(Duration::from_secs(u64::from(settings.timeout_secs)), usize::from(settings.max_in_flight), token)?;
-        Ok(ScimTarget { base: settings.base_url.trim_end_matches('/').to_owned(), http, matching: settings.matching })
+        let http =
+            Http::new(Duration::from_secs(u64::from(settings.timeout_secs)), usize::from(settings.max_in_flight), "application/scim+json, application/json")?;
+        Ok(ScimTarget { base: settings.base_url.trim_end_matches('/').to_owned(), http, token, matching: settings.matching })
     }
 
     fn url(&self, path: &str) -> String {
         format!("{}/{path}", self.base)
+    }
+
+    async fn call(&self, method: Method, url: &str, query: &[(&str, &str)], body: Option<&Value>) -> Result<Value, ConnectorError> {
+        let req = Req { query, json: body, bearer: self.token.as_ref().map(Secret::expose), content_type: Some("application/scim+json"), form: None };
+        self.http.call(method, url, req).await
     }
 
     fn bad(&self, url: String, expected: &'static str, body: &Value) -> ConnectorError {
@@ -104,7 +110,7 @@ impl Target for ScimTarget {
     async fn discover(&self) -> Result<Discovery, ConnectorError> {
         let mut facts = Vec::new();
         let url = self.url("ServiceProviderConfig");
-        let spc = self.http.call(Method::GET, &url, &[], None).await?.body;
+        let spc = self.call(Method::GET, &url, &[], None).await?;
         if !spc.is_object() {
             return Err(self.bad(url, "a ServiceProviderConfig", &spc));
         }
@@ -121,12 +127,12 @@ impl Target for ScimTarget {
             facts.push("warning: the service does not say it supports PATCH; updates need it".into());
         }
         let url = self.url("Users");
-        let users = self.http.call(Method::GET, &url, &[("count", "1")], None).await?.body;
+        let users = self.call(Method::GET, &url, &[("count", "1")], None).await?;
         let total = users.get("totalResults").and_then(Value::as_u64).ok_or_else(|| self.bad(url.clone(), "a ListResponse", &users))?;
         facts.push(format!("credentials accepted: {total} users readable"));
         let url = self.url("ResourceTypes");
-        if let Ok(a) = self.http.call(Method::GET, &url, &[], None).await {
-            let list = a.body.get("Resources").and_then(Value::as_array).cloned().or_else(|| a.body.as_array().cloned()).unwrap_or_default();
+        if let Ok(body) = self.call(Method::GET, &url, &[], None).await {
+            let list = body.get("Resources").and_then(Value::as_array).cloned().or_else(|| body.as_array().cloned()).unwrap_or_default();
             let names: Vec<String> = list.iter().filter_map(|r| r.get("name").and_then(Value::as_str).map(str::to_owned)).collect();
             let enterprise = list.iter().any(|r| r.to_string().contains(ENTERPRISE_USER));
             facts.push(format!("resource types: {} (enterprise user extension: {})", names.join(", "), if enterprise { "yes" } else { "no" }));
@@ -150,14 +156,14 @@ impl Target for ScimTarget {
         let Some(value) = resource.get(attribute).and_then(Value::as_str) else { return Ok(None) };
         let filter = format!("{attribute} eq {}", quoted(value));
         let url = self.url(endpoint(kind));
-        let body = self.http.call(Method::GET, &url, &[("filter", &filter), ("attributes", "id")], None).await?.body;
+        let body = self.call(Method::GET, &url, &[("filter", &filter), ("attributes", "id")], None).await?;
         let found = body.get("Resources").and_then(Value::as_array).ok_or_else(|| self.bad(url.clone(), "a ListResponse", &body))?;
         Ok(found.first().and_then(|r| r.get("id")).and_then(Value::as_str).map(str::to_owned))
     }
 
     async fn create(&self, kind: ObjectKind, resource: &Resource) -> Result<String, ConnectorError> {
         let url = self.url(endpoint(kind));
-        let body = self.http.call(Method::POST, &url, &[], Some(&Value::Object(resource.clone()))).await?.body;
+        let body = self.call(Method::POST, &url, &[], Some(&Value::Object(resource.clone()))).await?;
         body.get("id").and_then(Value::as_str).map(str::to_owned).ok_or_else(|| self.bad(url, "the created resource with its id", &body))
     }
 
@@ -168,12 +174,12 @@ impl Target for ScimTarget {
         }
         let url = self.url(&format!("{}/{external_id}", endpoint(kind)));
         let body = json!({"schemas": [PATCH_OP], "Operations": ops});
-        self.http.call(Method::PATCH, &url, &[], Some(&body)).await.map(|_| ())
+        self.call(Method::PATCH, &url, &[], Some(&body)).await.map(|_| ())
     }
 
     async fn delete(&self, kind: ObjectKind, external_id: &str) -> Result<(), ConnectorError> {
         let url = self.url(&format!("{}/{external_id}", endpoint(kind)));
-        match self.http.call(Method::DELETE, &url, &[], None).await {
+        match self.call(Method::DELETE, &url, &[], None).await {
             Ok(_) | Err(ConnectorError::Refused { status: 404, .. }) => Ok(()),
             Err(e) => Err(e),
         }

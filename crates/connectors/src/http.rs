@@ -1,9 +1,9 @@
-//! One SCIM call with the rules every call follows: a timeout; connection failures and
-//! 5xx retried with backoff; 429 waited out by its `Retry-After` (up to a bound, then
-//! [`ConnectorError::Throttled`]); 401/403 are the credentials' fault; any other 4xx is
-//! the object's, with the service's SCIM error detail.
+//! One HTTP call with the rules every connector call follows: a timeout; connection
+//! failures and 5xx retried with backoff; 429 waited out by its `Retry-After` (up to a
+//! bound, then [`ConnectorError::Throttled`]); 401/403 are the credentials' fault; any
+//! other 4xx is the object's, with the service's error detail (SCIM's `detail`, Graph's
+//! `error.message`, OAuth's `error_description`).
 use crate::ConnectorError;
-use crate::secret::Secret;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use std::time::Duration;
@@ -16,13 +16,19 @@ const LONGEST_WAIT: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone)]
 pub struct Http {
     client: reqwest::Client,
-    token: Option<Secret>,
+    accept: &'static str,
 }
 
-/// A successful answer's JSON body (`Null` when empty).
-#[derive(Debug)]
-pub struct Answer {
-    pub body: Value,
+/// What a request carries besides its method and URL.
+#[derive(Debug, Default)]
+pub struct Req<'a> {
+    pub query: &'a [(&'a str, &'a str)],
+    pub json: Option<&'a Value>,
+    /// A form body (OAuth token requests).
+    pub form: Option<&'a [(&'a str, &'a str)]>,
+    pub bearer: Option<&'a str>,
+    /// The JSON media type of the body (`application/scim+json` for SCIM).
+    pub content_type: Option<&'static str>,
 }
 
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Duration {
@@ -30,16 +36,21 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Duration {
     Duration::from_secs(secs.unwrap_or(1))
 }
 
-/// The SCIM error's `detail` (or the body's text) for messages.
+/// The service's own words for a refusal, for messages.
 fn detail(body: &Value, text: &str) -> String {
-    match body.get("detail").and_then(Value::as_str) {
+    let said = body
+        .get("detail")
+        .and_then(Value::as_str)
+        .or_else(|| body.get("error").and_then(|e| e.get("message")).and_then(Value::as_str))
+        .or_else(|| body.get("error_description").and_then(Value::as_str));
+    match said {
         Some(d) => d.to_owned(),
         None => text.chars().take(300).collect(),
     }
 }
 
 impl Http {
-    pub fn new(timeout: Duration, in_flight: usize, token: Option<Secret>) -> Result<Http, ConnectorError> {
+    pub fn new(timeout: Duration, in_flight: usize, accept: &'static str) -> Result<Http, ConnectorError> {
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
@@ -47,27 +58,30 @@ impl Http {
             .user_agent(concat!("tenantsync/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ConnectorError::InvalidSettings { reason: format!("HTTP client: {e}") })?;
-        Ok(Http { client, token })
+        Ok(Http { client, accept })
     }
 
-    /// Sends one request, retrying what may pass.
-    pub async fn call(&self, method: Method, url: &str, query: &[(&str, &str)], body: Option<&Value>) -> Result<Answer, ConnectorError> {
+    /// Sends one request, retrying what may pass; the answer's JSON body (`Null` when empty).
+    pub async fn call(&self, method: Method, url: &str, req: Req<'_>) -> Result<Value, ConnectorError> {
         let mut backoff = Duration::from_millis(100);
         let mut attempt = 0;
         loop {
             attempt += 1;
             let last = attempt >= ATTEMPTS;
-            let mut req = self.client.request(method.clone(), url).header(reqwest::header::ACCEPT, "application/scim+json, application/json");
-            if !query.is_empty() {
-                req = req.query(query);
+            let mut rb = self.client.request(method.clone(), url).header(reqwest::header::ACCEPT, self.accept);
+            if !req.query.is_empty() {
+                rb = rb.query(req.query);
             }
-            if let Some(t) = &self.token {
-                req = req.bearer_auth(t.expose());
+            if let Some(t) = req.bearer {
+                rb = rb.bearer_auth(t);
             }
-            if let Some(b) = body {
-                req = req.header(reqwest::header::CONTENT_TYPE, "application/scim+json").body(b.to_string());
+            if let Some(b) = req.json {
+                rb = rb.header(reqwest::header::CONTENT_TYPE, req.content_type.unwrap_or("application/json")).body(b.to_string());
             }
-            let resp = match req.send().await {
+            if let Some(f) = req.form {
+                rb = rb.form(f);
+            }
+            let resp = match rb.send().await {
                 Ok(r) => r,
                 Err(e) => {
                     if last {
@@ -91,7 +105,7 @@ impl Http {
             };
             let json: Value = if text.trim().is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::Null) };
             match status {
-                s if s.is_success() => return Ok(Answer { body: json }),
+                s if s.is_success() => return Ok(json),
                 StatusCode::TOO_MANY_REQUESTS => {
                     if last || wait > LONGEST_WAIT {
                         return Err(ConnectorError::Throttled { url: url.to_owned(), retry_after: wait });

@@ -1,0 +1,269 @@
+//! Microsoft Graph as a target: a real Entra tenant, or any Graph-shaped API (tenantsync's
+//! own `/v1.0` among them). Users are matched by `userPrincipalName` (or `mail`) before a
+//! create, created with a random password that must change at first sign-in, updated by
+//! `PATCH` of what changed (`null` for what went), disabled by `accountEnabled: false`
+//! (or deleted); groups are security groups whose members are added and removed by
+//! `members/$ref`. Credentials: a bearer token, or OAuth2 client credentials (token URL,
+//! client id and secret), the token fetched and renewed before it expires.
+mod render;
+
+use crate::ConnectorError;
+use crate::definition::{GraphAuth, GraphMatching, GraphSettings};
+use crate::http::{Http, Req};
+use crate::secret::{Secret, SecretKey};
+use crate::target::{Discovery, ManagerRef, Resource, Target};
+use async_trait::async_trait;
+use reqwest::Method;
+use serde_json::{Map, Value, json};
+use std::time::{Duration, Instant};
+use tenantsync_domain::{Group, ObjectKind, User};
+use tokio::sync::Mutex;
+
+pub use render::nickname;
+
+/// Where bearer tokens come from.
+#[derive(Debug)]
+enum Credentials {
+    Token(Secret),
+    Client { token_url: String, client_id: String, secret: Secret, scope: String, cached: Mutex<Option<(Secret, Instant)>> },
+}
+
+#[derive(Debug)]
+pub struct GraphTarget {
+    base: String,
+    http: Http,
+    credentials: Credentials,
+    matching: GraphMatching,
+}
+
+fn collection(kind: ObjectKind) -> &'static str {
+    match kind {
+        ObjectKind::User => "users",
+        ObjectKind::Group => "groups",
+    }
+}
+
+/// An OData string literal.
+fn literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A password Entra accepts (upper, lower, digit, symbol; 24 characters), never kept.
+fn password() -> Result<String, ConnectorError> {
+    let mut bytes = [0u8; 18];
+    getrandom::fill(&mut bytes).map_err(|e| ConnectorError::SecretKey { reason: format!("no randomness: {e}") })?;
+    use base64::Engine as _;
+    Ok(format!("Ts1!{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)))
+}
+
+impl GraphTarget {
+    pub fn new(settings: &GraphSettings, key: &SecretKey) -> Result<GraphTarget, ConnectorError> {
+        settings.check()?;
+        let http = Http::new(Duration::from_secs(u64::from(settings.timeout_secs)), usize::from(settings.max_in_flight), "application/json")?;
+        let credentials = match &settings.auth {
+            GraphAuth::Token { sealed_token } => Credentials::Token(key.open(sealed_token)?),
+            GraphAuth::ClientCredentials { token_url, client_id, sealed_secret, scope } => Credentials::Client {
+                token_url: token_url.clone(),
+                client_id: client_id.clone(),
+                secret: key.open(sealed_secret)?,
+                scope: scope.clone(),
+                cached: Mutex::new(None),
+            },
+        };
+        Ok(GraphTarget { base: settings.base_url.trim_end_matches('/').to_owned(), http, credentials, matching: settings.matching })
+    }
+
+    /// A bearer token: the fixed one, or a client-credentials token (renewed a minute
+    /// before it expires).
+    async fn bearer(&self) -> Result<Secret, ConnectorError> {
+        match &self.credentials {
+            Credentials::Token(t) => Ok(t.clone()),
+            Credentials::Client { token_url, client_id, secret, scope, cached } => {
+                let mut cached = cached.lock().await;
+                if let Some((t, until)) = cached.as_ref()
+                    && Instant::now() < *until
+                {
+                    return Ok(t.clone());
+                }
+                let form =
+                    [("grant_type", "client_credentials"), ("client_id", client_id.as_str()), ("client_secret", secret.expose()), ("scope", scope.as_str())];
+                let body = self.http.call(Method::POST, token_url, Req { form: Some(&form), ..Req::default() }).await.map_err(|e| match e {
+                    // A token endpoint refuses bad client credentials with 400/401.
+                    ConnectorError::Refused { status: 400 | 401, url, .. } => ConnectorError::AuthFailed { url, status: 401 },
+                    e => e,
+                })?;
+                let token = body.get("access_token").and_then(Value::as_str).ok_or_else(|| ConnectorError::BadResponse {
+                    url: token_url.clone(),
+                    expected: "an OAuth2 token response",
+                    detail: "no access_token".into(),
+                })?;
+                let lifetime = body.get("expires_in").and_then(Value::as_u64).unwrap_or(3600);
+                let token = Secret::new(token);
+                *cached = Some((token.clone(), Instant::now() + Duration::from_secs(lifetime.saturating_sub(60).max(1))));
+                Ok(token)
+            }
+        }
+    }
+
+    async fn call(&self, method: Method, path: &str, query: &[(&str, &str)], body: Option<&Value>) -> Result<Value, ConnectorError> {
+        let token = self.bearer().await?;
+        let url = format!("{}/{path}", self.base);
+        self.http.call(method, &url, Req { query, json: body, bearer: Some(token.expose()), ..Req::default() }).await
+    }
+
+    fn member_ids(r: Option<&Resource>) -> Vec<String> {
+        r.and_then(|r| r.get("members")).and_then(Value::as_array).map(|m| m.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()).unwrap_or_default()
+    }
+
+    /// Adds and removes members so the group holds `new`'s; `old` is what it held (`None`:
+    /// unknown, read from the service).
+    async fn sync_members(&self, id: &str, old: Option<&Resource>, new: &Resource) -> Result<(), ConnectorError> {
+        let want = Self::member_ids(Some(new));
+        let had = match old {
+            Some(o) => Self::member_ids(Some(o)),
+            None => self.read_members(id).await?,
+        };
+        for m in want.iter().filter(|m| !had.contains(m)) {
+            let body = json!({"@odata.id": format!("{}/directoryObjects/{m}", self.base)});
+            match self.call(Method::POST, &format!("groups/{id}/members/$ref"), &[], Some(&body)).await {
+                // Already a member (a repeat after a crash): as wanted.
+                Ok(_) | Err(ConnectorError::Refused { status: 400 | 409, .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        for m in had.iter().filter(|m| !want.contains(m)) {
+            match self.call(Method::DELETE, &format!("groups/{id}/members/{m}/$ref"), &[], None).await {
+                Ok(_) | Err(ConnectorError::Refused { status: 404, .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// A group's members as the service lists them, page by page.
+    async fn read_members(&self, id: &str) -> Result<Vec<String>, ConnectorError> {
+        let mut out = Vec::new();
+        let mut page = self.call(Method::GET, &format!("groups/{id}/members"), &[("$select", "id")], None).await?;
+        loop {
+            out.extend(page.get("value").and_then(Value::as_array).into_iter().flatten().filter_map(|m| m.get("id")?.as_str().map(str::to_owned)));
+            let Some(next) = page.get("@odata.nextLink").and_then(Value::as_str).map(str::to_owned) else { return Ok(out) };
+            let token = self.bearer().await?;
+            page = self.http.call(Method::GET, &next, Req { bearer: Some(token.expose()), ..Req::default() }).await?;
+        }
+    }
+}
+
+/// The body of a `PATCH` that brings `old` to `new` (members aside).
+fn changes(old: Option<&Resource>, new: &Resource) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (k, v) in new {
+        if k != "members" && old.and_then(|o| o.get(k)) != Some(v) {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    if let Some(old) = old {
+        for k in old.keys() {
+            if k != "members" && !new.contains_key(k) {
+                out.insert(k.clone(), Value::Null);
+            }
+        }
+    }
+    out
+}
+
+#[async_trait]
+impl Target for GraphTarget {
+    async fn discover(&self) -> Result<Discovery, ConnectorError> {
+        let mut facts = Vec::new();
+        if let Credentials::Client { token_url, .. } = &self.credentials {
+            self.bearer().await?;
+            facts.push(format!("token issued by {token_url} for the client credentials"));
+        }
+        let users = self.call(Method::GET, "users", &[("$top", "1"), ("$select", "id")], None).await?;
+        if users.get("value").and_then(Value::as_array).is_none() {
+            return Err(ConnectorError::BadResponse { url: format!("{}/users", self.base), expected: "a Graph collection", detail: users.to_string() });
+        }
+        facts.push(format!("reachable: {} answers /users; credentials accepted", self.base));
+        let groups = self.call(Method::GET, "groups", &[("$top", "1"), ("$select", "id")], None).await?;
+        facts.push(format!("groups readable: {}", groups.get("value").is_some()));
+        Ok(Discovery { facts })
+    }
+
+    fn render_user(&self, user: &User, _manager: ManagerRef<'_>) -> Resource {
+        render::user(user)
+    }
+
+    fn render_group(&self, group: &Group, members: &[String]) -> Resource {
+        render::group(group, members)
+    }
+
+    async fn find(&self, kind: ObjectKind, resource: &Resource) -> Result<Option<String>, ConnectorError> {
+        let attribute = match kind {
+            ObjectKind::User => self.matching.attribute(),
+            ObjectKind::Group => "displayName",
+        };
+        let Some(value) = resource.get(attribute).and_then(Value::as_str) else { return Ok(None) };
+        let filter = format!("{attribute} eq {}", literal(value));
+        let body = self.call(Method::GET, collection(kind), &[("$filter", &filter), ("$select", "id")], None).await?;
+        Ok(body.get("value").and_then(Value::as_array).and_then(|v| v.first()).and_then(|o| o.get("id")).and_then(Value::as_str).map(str::to_owned))
+    }
+
+    async fn create(&self, kind: ObjectKind, resource: &Resource) -> Result<String, ConnectorError> {
+        let mut body = resource.clone();
+        body.remove("members");
+        if kind == ObjectKind::User {
+            body.insert("passwordProfile".into(), json!({"forceChangePasswordNextSignIn": true, "password": password()?}));
+        }
+        let made = self.call(Method::POST, collection(kind), &[], Some(&Value::Object(body))).await?;
+        let id = made.get("id").and_then(Value::as_str).map(str::to_owned).ok_or_else(|| ConnectorError::BadResponse {
+            url: format!("{}/{}", self.base, collection(kind)),
+            expected: "the created object with its id",
+            detail: made.to_string(),
+        })?;
+        if kind == ObjectKind::Group {
+            self.sync_members(&id, Some(&Resource::new()), resource).await?;
+        }
+        Ok(id)
+    }
+
+    async fn update(&self, kind: ObjectKind, external_id: &str, old: Option<&Resource>, new: &Resource) -> Result<(), ConnectorError> {
+        let patch = changes(old, new);
+        if !patch.is_empty() {
+            self.call(Method::PATCH, &format!("{}/{external_id}", collection(kind)), &[], Some(&Value::Object(patch))).await?;
+        }
+        if kind == ObjectKind::Group && Self::member_ids(old) != Self::member_ids(Some(new)) {
+            self.sync_members(external_id, old, new).await?;
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, kind: ObjectKind, external_id: &str) -> Result<(), ConnectorError> {
+        match self.call(Method::DELETE, &format!("{}/{external_id}", collection(kind)), &[], None).await {
+            Ok(_) | Err(ConnectorError::Refused { status: 404, .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_patch_carries_what_changed_and_nulls_what_went() {
+        let old = json!({"displayName": "A", "jobTitle": "Dev", "members": ["1"]}).as_object().unwrap().clone();
+        let new = json!({"displayName": "A B", "members": ["2"]}).as_object().unwrap().clone();
+        assert_eq!(Value::Object(changes(Some(&old), &new)), json!({"displayName": "A B", "jobTitle": null}));
+        assert!(changes(Some(&new), &new).is_empty());
+    }
+
+    #[test]
+    fn literals_and_nicknames_are_what_graph_accepts() {
+        assert_eq!(literal("o'brien@x"), "'o''brien@x'");
+        assert_eq!(nickname("alice_contoso.example#EXT#"), "alice_contoso.exampleEXT");
+        assert_eq!(nickname("###"), "object");
+        let p = password().unwrap();
+        assert!(p.len() >= 24 && p.chars().any(|c| c.is_ascii_digit()) && p.contains('!'));
+    }
+}
