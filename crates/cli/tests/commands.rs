@@ -184,6 +184,17 @@ fn the_demo_builds_the_seed_topologies() {
     assert_eq!(copies["value"][0]["origin"], "external");
     assert!(copies["value"][0]["userPrincipalName"].as_str().unwrap().ends_with("_contoso.example#EXT#@test.contoso.example"));
     assert!(out.contains("sync cycles:"), "{out}");
+    // The topologies are the files of examples/, planned (each new arrow's first cycle
+    // predicted) and applied; the cycles then do what was predicted.
+    for file in ["one-to-one", "hub", "consolidate", "mesh"] {
+        assert!(out.contains(&format!("examples/{file}.toml (")), "{file}: {out}");
+    }
+    assert!(out.contains("contoso.example -> test.contoso.example: next cycle (initial) predicted: 30 create, 0 update, 0 soft-delete, 0 skip"), "{out}");
+    assert!(out.contains("contoso.example -> test.contoso.example: initial cycle, 30 created"), "{out}");
+    assert!(
+        out.contains("woodgrove.example -> dev.woodgrove.example: next cycle (initial) predicted: 30 create, 0 update, 0 soft-delete, 0 skip, 8 groups create"),
+        "{out}"
+    );
     // What the logs say: one create per copy, the mesh's echoes refused, and the record of
     // an incremental change with its old and new value.
     assert!(out.contains("contoso.example -> test.contoso.example: 30 records: create success 30"), "{out}");
@@ -203,14 +214,15 @@ fn the_demo_builds_the_seed_topologies() {
     // Managers from the generated file resolved: user 1 reports to user 0.
     let users = env.json(&["user", "list", "-t", "contoso.example", "--limit", "2"]);
     assert_eq!(users["value"][1]["manager"], users["value"][0]["id"]);
-    // Each target allows its own sources, as an admin would set it; no tenant's defaults
-    // let any tenant sync into it.
+    // The access settings are the files': the test tenant allows production only; the
+    // mesh's members allow every partner (their defaults, as mesh.toml sets them).
     let test = env.json(&["partner", "show", "-t", "test.contoso.example", "--partner", "contoso.example"]);
     assert_eq!(test["inboundUserSync"], serde_json::json!({"value": true, "from": "partner"}));
-    for tenant in ["contoso.example", "test.contoso.example", "proseware.example", "litware.example"] {
+    for tenant in ["contoso.example", "test.contoso.example", "litware.example"] {
         let defaults = env.json(&["partner", "show", "-t", tenant]);
         assert_eq!(defaults["inboundUserSync"]["value"], false, "{tenant}: {defaults}");
     }
+    assert_eq!(env.json(&["partner", "show", "-t", "proseware.example"])["inboundUserSync"]["value"], true);
     let stranger = env.json(&["partner", "show", "-t", "test.contoso.example", "--partner", "litware.example"]);
     assert_eq!(stranger["inboundUserSync"]["value"], false);
     assert_eq!(env.json(&["partner", "show", "-t", "dev.woodgrove.example", "--partner", "woodgrove.example"])["inboundGroupSync"]["value"], true);
@@ -219,6 +231,7 @@ fn the_demo_builds_the_seed_topologies() {
     // wrote after them, and skip each (ExternalUser).
     let again = env.ok(&["demo", "--users", "30"]);
     assert!(again.contains("nothing was imported, and every arrow ran an incremental cycle"), "{again}");
+    assert!(again.contains("examples/mesh.toml (N:N portfolio mesh): nothing to do, the store matches the file"), "{again}");
     assert!(again.contains("contoso.example -> test.contoso.example: incremental cycle, 0 created, 0 updated"), "{again}");
     assert!(again.contains("contoso.example -> test.contoso.example: 0 records\n"), "{again}");
     assert!(again.contains("proseware.example -> wingtip.example: 64 records: other skipped (ExternalUser) 64"), "{again}");
@@ -229,6 +242,7 @@ fn the_demo_builds_the_seed_topologies() {
     let j = env.json(&["demo", "--users", "30"]);
     assert_eq!(j["tenants"].as_array().unwrap().len(), 14);
     assert_eq!(j["cycles"].as_array().unwrap().len(), 18);
+    assert_eq!(j["topologies"].as_array().unwrap().len(), 4);
     assert_eq!(j["logs"].as_array().unwrap().len(), 18);
     assert_eq!(j["followedChange"]["record"]["provisioningAction"], "update");
     assert!(j["groupsProvisioned"].as_array().unwrap().len() > 1);

@@ -47,13 +47,29 @@ fn people(env: &Env, domain: &str, n: usize) {
     env.ok(&["import", "users", "-t", domain, path_str(&file)]);
 }
 
-/// The tenants of an example, with people in its sources.
+/// The department groups hub.toml assigns, in the hub, with its `n` people (of `people`)
+/// in Engineering team and Sales team.
+fn hub_groups(env: &Env, n: usize) {
+    const HUB: &str = "woodgrove.example";
+    for dept in ["Engineering", "Finance", "Legal", "Marketing", "Operations", "Research", "Sales", "Support"] {
+        env.ok(&["group", "create", "-t", HUB, "--name", &format!("{dept} team")]);
+    }
+    for i in 0..n {
+        let group = if i % 3 == 0 { "Engineering team" } else { "Sales team" };
+        env.ok(&["group", "add-member", "-t", HUB, group, &format!("p{i}@{HUB}")]);
+    }
+}
+
+/// The tenants of an example, with people in its sources (and the hub's groups).
 fn world(env: &Env, tenants: &[(&str, &str)], sources: &[&str]) {
     for (name, domain) in tenants {
         env.ok(&["tenant", "create", "--name", name, "--domain", domain]);
     }
     for (i, s) in sources.iter().enumerate() {
         people(env, s, 5 + i);
+        if *s == "woodgrove.example" {
+            hub_groups(env, 5 + i);
+        }
     }
 }
 
@@ -121,6 +137,11 @@ fn every_example_plans_applies_runs_as_predicted_and_round_trips() {
         // export → apply on an empty store → export: the same bytes.
         let exported = env.ok(&["export"]);
         let copy = Env::new();
+        if *file == "hub.toml" {
+            // The groups an arrow assigns must exist (a file names, it does not hold, people).
+            copy.ok(&["tenant", "create", "--name", "Woodgrove", "--domain", "woodgrove.example"]);
+            hub_groups(&copy, 0);
+        }
         let f = copy.file("exported.toml", &exported);
         copy.ok(&["apply", path_str(&f)]);
         assert_eq!(copy.ok(&["export"]), exported, "{file}");
@@ -346,6 +367,7 @@ fn a_plan_predicts_cycles_into_tenants_the_apply_creates() {
     let env = Env::new();
     env.ok(&["tenant", "create", "--name", "Woodgrove", "--domain", "woodgrove.example"]);
     people(&env, "woodgrove.example", 4);
+    hub_groups(&env, 4);
     let path = example(file);
     let (_, plan) = plan_json(&env, path_str(&path));
     let arrows: Vec<&Value> = plan["changes"].as_array().unwrap().iter().filter(|c| c["kind"] == "arrow").collect();
