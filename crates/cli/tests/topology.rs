@@ -382,3 +382,39 @@ fn a_plan_predicts_cycles_into_tenants_the_apply_creates() {
         assert_eq!(counts(&arrow["nextCycle"]["report"]), counts(&report), "{arrow}");
     }
 }
+
+#[test]
+fn an_apply_killed_while_it_holds_the_jobs_leaves_none_paused_or_held() {
+    use tenantsync_store::SyncStore;
+    let (file, tenants, sources) = EXAMPLES[0];
+    let env = Env::new();
+    world(&env, tenants, sources);
+    env.ok(&["apply", path_str(&example(file))]);
+    let config = "contoso.example:test.contoso.example";
+    env.ok(&["sync", "run", config]);
+    let id: tenantsync_domain::SyncConfigId = env.json(&["sync", "show", config])["configuration"]["id"].as_str().unwrap().parse().unwrap();
+    // A change of the arrow: its job is held still while the change is written.
+    let text = std::fs::read_to_string(example(file)).unwrap().replace("actions = { delete = false }", "actions = { delete = false }\ndeletion_threshold = 20");
+    let changed = env.file("changed.toml", &text);
+    let status = env.json(&["sync", "show", config])["status"]["status"].clone();
+    assert_eq!(status, "Active");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let store = tenantsync_store_sqlite::SqliteStore::open(&env.data()).unwrap();
+    // Here a cycle is running (it holds the lease): apply waits for it, and is killed there.
+    let lease = rt.block_on(store.try_lease_job(id)).unwrap().unwrap();
+    let mut child = env.cmd().args(["apply", path_str(&changed)]).stdout(std::process::Stdio::null()).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    assert!(child.try_wait().unwrap().is_none(), "apply waits for the running cycle");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drop(lease);
+    // Nothing was written, the job is active, and its lease is free.
+    assert_eq!(env.run(&["plan", path_str(&changed)]).code, 2);
+    assert_eq!(env.json(&["sync", "show", config])["status"]["status"], status, "not paused");
+    assert!(rt.block_on(store.try_lease_job(id)).unwrap().is_some(), "the killed apply holds nothing");
+    // With no cycle running, apply goes through and leaves the job active.
+    let applied = env.json(&["apply", path_str(&changed)]);
+    assert_eq!(applied["held"], 1, "{applied}");
+    assert_eq!(env.json(&["sync", "show", config])["status"]["status"], status);
+    assert_eq!(env.run(&["plan", path_str(&changed)]).code, 0);
+}
