@@ -209,16 +209,16 @@ domain = "c.example"
 "#;
 
 const ALLOW_INTO_C: &str = r#"
-[[access]]
+[[partner]]
 tenant = "c.example"
 inbound_user_sync = true
 inbound_auto_redeem = true
 
-[[access]]
+[[partner]]
 tenant = "a.example"
 outbound_auto_redeem = true
 
-[[access]]
+[[partner]]
 tenant = "b.example"
 outbound_auto_redeem = true
 "#;
@@ -417,4 +417,57 @@ fn an_apply_killed_while_it_holds_the_jobs_leaves_none_paused_or_held() {
     assert_eq!(applied["held"], 1, "{applied}");
     assert_eq!(env.json(&["sync", "show", config])["status"]["status"], status);
     assert_eq!(env.run(&["plan", path_str(&changed)]).code, 0);
+}
+
+/// What joint-venture.toml names must exist first: Contoso's sponsor and Projects group.
+fn venture_people(env: &Env) {
+    env.ok(&["tenant", "create", "--name", "Contoso", "--domain", "contoso.example"]);
+    env.ok(&["tenant", "create", "--name", "Litware", "--domain", "litware.example"]);
+    env.ok(&["user", "create", "-t", "contoso.example", "--upn", "sam.sponsor@contoso.example"]);
+    env.ok(&["group", "create", "-t", "contoso.example", "--name", "Projects"]);
+}
+
+#[test]
+fn access_packages_are_planned_applied_exported_pruned_and_their_drift_detected() {
+    let env = Env::new();
+    venture_people(&env);
+    let path = example("joint-venture.toml");
+    let path = path_str(&path);
+    let (code, plan) = plan_json(&env, path);
+    assert_eq!(code, 2);
+    let kinds: Vec<&str> = plan["changes"].as_array().unwrap().iter().map(|c| c["kind"].as_str().unwrap()).collect();
+    for kind in ["tenant", "partner", "arrow", "organization", "catalog", "package"] {
+        assert!(kinds.contains(&kind), "{kind}: {kinds:?}");
+    }
+    env.ok(&["apply", path]);
+    assert_eq!(env.run(&["plan", path]).code, 0);
+    let packages = env.json(&["access", "package", "list", "-t", "contoso.example"]);
+    assert_eq!(packages["value"].as_array().map(Vec::len), Some(1), "{packages}");
+    // A policy added outside the file is drift; apply takes it away again.
+    env.ok(&["access", "policy", "create", "-t", "contoso.example", "--package", "Projects", "--name", "Admins", "--scope", "admin-only"]);
+    let drift = env.run(&["plan", "--detect-drift", path, "--json"]);
+    assert_eq!(drift.code, 2, "{}", drift.stdout);
+    let drift: Value = serde_json::from_str(&drift.stdout).unwrap();
+    let change = &drift["changes"][0];
+    assert_eq!((change["kind"].as_str(), change["object"].as_str()), (Some("package"), Some("contoso.example: Projects")), "{drift}");
+    assert!(change["settings"].as_array().unwrap().iter().any(|s| s["setting"] == "policy.Admins.requestors" && s["new"].is_null()), "{change}");
+    env.ok(&["apply", path]);
+    assert_eq!(env.run(&["plan", path]).code, 0);
+    // export → apply where the same people exist → export: the same bytes.
+    let exported = env.ok(&["export"]);
+    assert!(exported.contains("[[access_package.policy]]"), "{exported}");
+    let copy = Env::new();
+    venture_people(&copy);
+    let f = copy.file("exported.toml", &exported);
+    copy.ok(&["apply", path_str(&f)]);
+    assert_eq!(copy.ok(&["export"]), exported);
+    // Without its package, catalog and organization, --prune removes them.
+    let text = std::fs::read_to_string(example("joint-venture.toml")).unwrap();
+    let cut = text.find("[[connected_organization]]").unwrap();
+    let f = env.file("no-access.toml", &text[..cut]);
+    assert!(env.ok(&["apply", path_str(&f)]).contains("left access package contoso.example: Projects"));
+    let pruned = env.ok(&["apply", "--prune", path_str(&f)]);
+    assert!(pruned.contains("removed access package contoso.example: Projects") && pruned.contains("removed catalog"), "{pruned}");
+    assert_eq!(env.json(&["access", "package", "list", "-t", "contoso.example"])["value"].as_array().map(Vec::len), Some(0));
+    assert_eq!(env.run(&["plan", path_str(&f)]).code, 0);
 }

@@ -6,6 +6,7 @@
 pub(crate) mod apply;
 pub(crate) mod current;
 mod draw;
+pub(crate) mod packages;
 pub(crate) mod plan;
 
 use super::Ctx;

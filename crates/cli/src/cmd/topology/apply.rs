@@ -4,6 +4,7 @@
 //! against half-applied settings, and a killed apply leaves no job held.
 use super::Loaded;
 use super::current::{self, Current};
+use super::packages::{Have, Target};
 use super::plan::{access_after, config_of, unmet};
 use crate::cmd::Ctx;
 use crate::failure::{CliCode, Context, Failure};
@@ -121,7 +122,7 @@ pub(crate) async fn apply(ctx: &Ctx, file: &Loaded, prune: bool) -> Result<Outco
     // The jobs a change touches: changed (and pruned) arrows, and the arrows of tenants
     // whose access settings change. Their leases are held while the changes are written.
     let touched: BTreeSet<&str> =
-        diffs.iter().filter(|d| d.kind == ObjectKind::Access).flat_map(|d| access_tenants(&file.state, &current.state, &d.object)).collect();
+        diffs.iter().filter(|d| d.kind == ObjectKind::Partner).flat_map(|d| access_tenants(&file.state, &current.state, &d.object)).collect();
     let mut jobs: BTreeMap<SyncConfigId, String> = BTreeMap::new();
     for ((source, target), c) in &current.configs {
         let label = format!("{source} → {target}");
@@ -145,11 +146,7 @@ pub(crate) fn print(ctx: &Ctx, outcome: &Outcome) {
         return;
     }
     for a in &outcome.applied {
-        let kind = match a.kind {
-            ObjectKind::Tenant => "tenant",
-            ObjectKind::Access => "access",
-            ObjectKind::Arrow => "arrow",
-        };
+        let kind = super::plan::kind_word(a.kind);
         match (a.op, a.written) {
             (Op::Add, _) => out!("created {kind} {}", a.object),
             (Op::Change, _) => out!("changed {kind} {}", a.object),
@@ -198,7 +195,7 @@ async fn write(
                 true
             }
             (ObjectKind::Tenant, Op::Remove) => false,
-            (ObjectKind::Access, op) => {
+            (ObjectKind::Partner, op) => {
                 let (state, settings) = match op {
                     Op::Remove if !prune => {
                         applied.push(Applied { kind: d.kind, object: d.object.clone(), op, written: false });
@@ -238,6 +235,20 @@ async fn write(
                     engine.update_configuration(config).await.about(subject)?;
                 }
                 true
+            }
+            (ObjectKind::Organization | ObjectKind::Catalog | ObjectKind::Package, op) => {
+                if op == Op::Remove && !prune {
+                    false
+                } else {
+                    let target = match d.kind {
+                        ObjectKind::Organization => Target::Organization(&d.object),
+                        ObjectKind::Catalog => Target::Catalog(&d.object),
+                        _ => Target::Package(&d.object),
+                    };
+                    let have = Have { tenants: &tenants, defs: &current.defs };
+                    super::packages::write(ctx, &file.state, &have, target, op == Op::Remove).await?;
+                    true
+                }
             }
         };
         applied.push(Applied { kind: d.kind, object: d.object.clone(), op: d.op, written });

@@ -281,11 +281,14 @@ fn op_word(op: Op) -> &'static str {
     }
 }
 
-fn kind_word(kind: ObjectKind) -> &'static str {
+pub(crate) fn kind_word(kind: ObjectKind) -> &'static str {
     match kind {
         ObjectKind::Tenant => "tenant",
-        ObjectKind::Access => "access",
+        ObjectKind::Partner => "partner",
         ObjectKind::Arrow => "arrow",
+        ObjectKind::Organization => "connected organization",
+        ObjectKind::Catalog => "catalog",
+        ObjectKind::Package => "access package",
     }
 }
 
