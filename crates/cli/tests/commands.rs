@@ -175,29 +175,44 @@ fn the_demo_builds_the_seed_topologies() {
         assert!(out.contains(domain), "{domain} missing from:\n{out}");
     }
     assert!(out.contains("imported 300 users"), "{out}");
+    // Contoso's 30, and the joint venture's sponsor (joint-venture.toml names him).
     let contoso = env.json(&["tenant", "show", "contoso.example"]);
-    assert_eq!(contoso["userCount"], 30);
+    assert_eq!(contoso["userCount"], 31);
     // The arrows ran: the test tenant holds external copies of production's users.
     let test = env.json(&["tenant", "show", "test.contoso.example"]);
-    assert_eq!(test["userCount"], 30);
+    assert_eq!(test["userCount"], 31);
     let copies = env.json(&["user", "list", "-t", "test.contoso.example", "--limit", "1"]);
     assert_eq!(copies["value"][0]["origin"], "external");
     assert!(copies["value"][0]["userPrincipalName"].as_str().unwrap().ends_with("_contoso.example#EXT#@test.contoso.example"));
     assert!(out.contains("sync cycles:"), "{out}");
     // The topologies are the files of examples/, planned (each new arrow's first cycle
     // predicted) and applied; the cycles then do what was predicted.
-    for file in ["one-to-one", "hub", "consolidate", "mesh"] {
+    for file in ["one-to-one", "hub", "consolidate", "mesh", "joint-venture"] {
         assert!(out.contains(&format!("examples/{file}.toml (")), "{file}: {out}");
     }
-    assert!(out.contains("contoso.example -> test.contoso.example: next cycle (initial) predicted: 30 create, 0 update, 0 soft-delete, 0 skip"), "{out}");
-    assert!(out.contains("contoso.example -> test.contoso.example: initial cycle, 30 created"), "{out}");
+    assert!(out.contains("contoso.example -> test.contoso.example: next cycle (initial) predicted: 31 create, 0 update, 0 soft-delete, 0 skip"), "{out}");
+    assert!(out.contains("contoso.example -> test.contoso.example: initial cycle, 31 created"), "{out}");
     assert!(
         out.contains("woodgrove.example -> dev.woodgrove.example: next cycle (initial) predicted: 30 create, 0 update, 0 soft-delete, 0 skip, 8 groups create"),
         "{out}"
     );
     // What the logs say: one create per copy, the mesh's echoes refused, and the record of
     // an incremental change with its old and new value.
-    assert!(out.contains("contoso.example -> test.contoso.example: 30 records: create success 30"), "{out}");
+    assert!(out.contains("contoso.example -> test.contoso.example: 31 records: create success 31"), "{out}");
+    // The joint venture, its clock moved: request, approval, guest in the group, reminders,
+    // expiry with removal and block, deletion 30 days later; each with what the outbox sent.
+    for step in [
+        "ann@litware.example requests 'Projects': pendingApproval",
+        "outbox sent to sam.sponsor@contoso.example: Action required",
+        "sam.sponsor@contoso.example approves: delivered; guest ann_litware.example#EXT#@contoso.example in Projects",
+        "outbox sent to ann@litware.example: You now have access",
+        "day  76: reminder: 14 days left (1 reminders, 0 ended)",
+        "day  90: the assignment expires (0 reminders, 1 ended): removed from Projects ([]), sign-in blocked",
+        "outbox sent to ann@litware.example: Your access has ended",
+        "day 120: 30 days after the block: 1 guest deleted",
+    ] {
+        assert!(out.contains(step), "{step}: {out}");
+    }
     assert!(out.contains("wingtip.example -> proseware.example: 60 records: create success 30, other skipped (ExternalUser) 30"), "{out}");
     assert!(out.contains("logged: update success") && out.contains("department '"), "{out}");
     // Relecloud sends only Engineering; the mesh partners send everyone.
@@ -236,14 +251,16 @@ fn the_demo_builds_the_seed_topologies() {
     assert!(again.contains("contoso.example -> test.contoso.example: 0 records\n"), "{again}");
     assert!(again.contains("proseware.example -> wingtip.example: 64 records: other skipped (ExternalUser) 64"), "{again}");
     assert!(again.contains("relecloud.example -> lamna.example: 0 records\n"), "the last of the mesh: {again}");
-    assert_eq!(env.json(&["tenant", "show", "contoso.example"])["userCount"], 30);
-    assert_eq!(env.json(&["tenant", "show", "test.contoso.example"])["userCount"], 30);
+    assert_eq!(env.json(&["tenant", "show", "contoso.example"])["userCount"], 31);
+    assert_eq!(env.json(&["tenant", "show", "test.contoso.example"])["userCount"], 31);
+    assert!(again.contains("day 120: 30 days after the block: 1 guest deleted"), "the story runs again in a store of its own: {again}");
     // --json: the whole summary, one document.
     let j = env.json(&["demo", "--users", "30"]);
-    assert_eq!(j["tenants"].as_array().unwrap().len(), 14);
-    assert_eq!(j["cycles"].as_array().unwrap().len(), 18);
-    assert_eq!(j["topologies"].as_array().unwrap().len(), 4);
-    assert_eq!(j["logs"].as_array().unwrap().len(), 18);
+    assert_eq!(j["tenants"].as_array().unwrap().len(), 15);
+    assert_eq!(j["cycles"].as_array().unwrap().len(), 19);
+    assert_eq!(j["topologies"].as_array().unwrap().len(), 5);
+    assert_eq!(j["logs"].as_array().unwrap().len(), 19);
+    assert_eq!(j["jointVenture"].as_array().unwrap().len(), 7);
     assert_eq!(j["followedChange"]["record"]["provisioningAction"], "update");
     assert!(j["groupsProvisioned"].as_array().unwrap().len() > 1);
 }

@@ -3,6 +3,7 @@
 //! groups by department; then the seed topologies as code — each file of `examples/`
 //! planned and applied (`seeds`) —, a cycle of every arrow, and what the logs say.
 mod seeds;
+mod venture;
 
 use super::{Ctx, lookup};
 use crate::failure::{CliCode, Context, Failure};
@@ -46,16 +47,17 @@ const TENANTS: &[(&str, &str, &str, bool)] = &[
     ("lamna.example", "N:N portfolio mesh", "source and target", true),
     ("relecloud.example", "N:N portfolio mesh", "provisions a subset only", true),
     ("litware.example", "just-in-time (joint venture with Contoso)", "connected organization", true),
+    ("projects.contoso.example", "just-in-time (joint venture with Contoso)", "resource tenant (access package)", false),
 ];
 
-/// The display name the files give a tenant (Litware, in no file yet: its own).
+/// The display name the files give a tenant.
 fn display_name(domain: &str) -> String {
     seeds::SEEDS
         .iter()
         .filter_map(|s| tenantsync_topology::resolve::parse(s.text).ok())
         .flat_map(|f| f.tenants)
         .find(|t| t.domain.get_ref().eq_ignore_ascii_case(domain))
-        .map_or_else(|| if domain == "litware.example" { "Litware".to_owned() } else { domain.to_owned() }, |t| t.name.get_ref().trim().to_owned())
+        .map_or_else(|| domain.to_owned(), |t| t.name.get_ref().trim().to_owned())
 }
 
 /// One row of what the tenants hold.
@@ -113,6 +115,8 @@ struct Summary {
     tenants: Vec<Holding>,
     /// Each file planned and applied.
     topologies: Vec<seeds::Applied>,
+    /// The joint venture's story, step by step.
+    joint_venture: Vec<venture::Step>,
     imported_users: u64,
     import_seconds: f64,
     cycles: Vec<serde_json::Value>,
@@ -273,6 +277,8 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Result<(), Failure> {
     let store = ctx.store.as_ref();
     let started = Instant::now();
     let (imported_users, import_seconds) = people(store, args.users).await?;
+    // What the joint venture's file names: Contoso's sponsor and Projects group.
+    venture::prerequisites(store, &lookup::tenant(store, "contoso.example").await?).await?;
     let mut topologies = Vec::new();
     for seed in seeds::SEEDS {
         topologies.push(seeds::plan_and_apply(ctx, seed).await?);
@@ -282,6 +288,7 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Result<(), Failure> {
     let cycles = run_arrows(ctx, &engine).await?;
     let logs = log_summaries(ctx, &cycles).await?;
     let followed_change = follow_a_change(ctx, &engine, &tenants, &cycles).await?;
+    let joint_venture = venture::run().await?;
     let (first_changes, lookup) = match tenants.first() {
         Some(t) => {
             let subject = || format!("tenant '{}'", t.initial_domain);
@@ -302,6 +309,7 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Result<(), Failure> {
     let summary = Summary {
         tenants: holdings(store, &tenants).await?,
         topologies,
+        joint_venture,
         imported_users,
         import_seconds,
         cycles: cycles
@@ -440,6 +448,9 @@ fn print(s: &Summary, cycles: &[Cycle]) {
         let found = if l["found"] == true { "found" } else { "missing" };
         out!("lookup of {} by userPrincipalName: {found} in {} µs", l["userPrincipalName"].as_str().unwrap_or_default(), l["microseconds"]);
     }
+    out!();
+    venture::print(&s.joint_venture);
+    out!();
     out!("demo ready in {:.1}s. Try: tenantsync user list --tenant contoso.example --limit 5", s.seconds);
     out!(
         "Relecloud provisions only its Engineering department to its mesh partners; Woodgrove provisions its department groups and their members to its resource tenants; Litware is a just-in-time partner (no standing sync). The access settings are the files' (tenantsync partner list -t TENANT); tenantsync export writes the whole topology back as one file."

@@ -17,12 +17,17 @@ pub(super) struct Seed {
     pub text: &'static str,
 }
 
+/// The joint venture: an access package rather than standing sync.
+pub(super) const JOINT_VENTURE: Seed =
+    Seed { topology: "just-in-time (joint venture)", file: "examples/joint-venture.toml", text: include_str!("../../../../../examples/joint-venture.toml") };
+
 /// The seed topologies, in the order their arrows run.
 pub(super) const SEEDS: &[Seed] = &[
     Seed { topology: "1:1 production -> test", file: "examples/one-to-one.toml", text: include_str!("../../../../../examples/one-to-one.toml") },
     Seed { topology: "1:N user hub -> resource tenants", file: "examples/hub.toml", text: include_str!("../../../../../examples/hub.toml") },
     Seed { topology: "N:1 acquired companies -> parent", file: "examples/consolidate.toml", text: include_str!("../../../../../examples/consolidate.toml") },
     Seed { topology: "N:N portfolio mesh", file: "examples/mesh.toml", text: include_str!("../../../../../examples/mesh.toml") },
+    JOINT_VENTURE,
 ];
 
 impl Seed {
