@@ -63,7 +63,9 @@ fn main() {
             generate::write_csv(std::fs::File::create(&csv).unwrap(), generate::users(t as u64 + 1, users, &domain, &format!("T{t}"), false)).unwrap();
             assert_eq!(run(&data, &["import", "users", "-t", &domain, csv.to_str().unwrap()]).0, 0);
             file.push_str(&format!("[[tenants]]\nname = \"T{t}\"\ndomain = \"{domain}\"\n\n"));
-            file.push_str(&format!("[[access]]\ntenant = \"{domain}\"\ninbound_user_sync = true\ninbound_auto_redeem = true\noutbound_auto_redeem = true\n\n"));
+            file.push_str(&format!(
+                "[[partner]]\ntenant = \"{domain}\"\ninbound_user_sync = true\ninbound_auto_redeem = true\noutbound_auto_redeem = true\n\n"
+            ));
             members.push(format!("\"{domain}\""));
         }
         file.push_str(&format!("[[mesh]]\nmembers = [{}]\nsettings = {{ scope = \"all\" }}\n", members.join(", ")));

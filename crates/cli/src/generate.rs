@@ -66,7 +66,7 @@ const SURNAMES: &[&str] = &[
     "Müller",
     "O'Brien",
 ];
-const DEPARTMENTS: &[&str] = &["Sales", "Engineering", "Finance", "Marketing", "Legal", "Operations", "Research", "Support"];
+pub(crate) const DEPARTMENTS: &[&str] = &["Sales", "Engineering", "Finance", "Marketing", "Legal", "Operations", "Research", "Support"];
 const TITLES: &[&str] = &["Engineer", "Analyst", "Manager", "Director", "Consultant", "Specialist", "Architect", "Associate"];
 const PLACES: &[(&str, &str, &str, &str)] = &[
     ("Seattle", "WA", "United States", "US"),

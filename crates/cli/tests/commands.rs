@@ -175,18 +175,44 @@ fn the_demo_builds_the_seed_topologies() {
         assert!(out.contains(domain), "{domain} missing from:\n{out}");
     }
     assert!(out.contains("imported 300 users"), "{out}");
+    // Contoso's 30, and the joint venture's sponsor (joint-venture.toml names him).
     let contoso = env.json(&["tenant", "show", "contoso.example"]);
-    assert_eq!(contoso["userCount"], 30);
+    assert_eq!(contoso["userCount"], 31);
     // The arrows ran: the test tenant holds external copies of production's users.
     let test = env.json(&["tenant", "show", "test.contoso.example"]);
-    assert_eq!(test["userCount"], 30);
+    assert_eq!(test["userCount"], 31);
     let copies = env.json(&["user", "list", "-t", "test.contoso.example", "--limit", "1"]);
     assert_eq!(copies["value"][0]["origin"], "external");
     assert!(copies["value"][0]["userPrincipalName"].as_str().unwrap().ends_with("_contoso.example#EXT#@test.contoso.example"));
     assert!(out.contains("sync cycles:"), "{out}");
+    // The topologies are the files of examples/, planned (each new arrow's first cycle
+    // predicted) and applied; the cycles then do what was predicted.
+    for file in ["one-to-one", "hub", "consolidate", "mesh", "joint-venture"] {
+        assert!(out.contains(&format!("examples/{file}.toml (")), "{file}: {out}");
+    }
+    assert!(out.contains("contoso.example -> test.contoso.example: next cycle (initial) predicted: 31 create, 0 update, 0 soft-delete, 0 skip"), "{out}");
+    assert!(out.contains("contoso.example -> test.contoso.example: initial cycle, 31 created"), "{out}");
+    assert!(
+        out.contains("woodgrove.example -> dev.woodgrove.example: next cycle (initial) predicted: 30 create, 0 update, 0 soft-delete, 0 skip, 8 groups create"),
+        "{out}"
+    );
     // What the logs say: one create per copy, the mesh's echoes refused, and the record of
     // an incremental change with its old and new value.
-    assert!(out.contains("contoso.example -> test.contoso.example: 30 records: create success 30"), "{out}");
+    assert!(out.contains("contoso.example -> test.contoso.example: 31 records: create success 31"), "{out}");
+    // The joint venture, its clock moved: request, approval, guest in the group, reminders,
+    // expiry with removal and block, deletion 30 days later; each with what the outbox sent.
+    for step in [
+        "ann@litware.example requests 'Projects': pendingApproval",
+        "outbox sent to sam.sponsor@contoso.example: Action required",
+        "sam.sponsor@contoso.example approves: delivered; guest ann_litware.example#EXT#@contoso.example in Projects",
+        "outbox sent to ann@litware.example: You now have access",
+        "day  76: reminder: 14 days left (1 reminders, 0 ended)",
+        "day  90: the assignment expires (0 reminders, 1 ended): removed from Projects ([]), sign-in blocked",
+        "outbox sent to ann@litware.example: Your access has ended",
+        "day 120: 30 days after the block: 1 guest deleted",
+    ] {
+        assert!(out.contains(step), "{step}: {out}");
+    }
     assert!(out.contains("wingtip.example -> proseware.example: 60 records: create success 30, other skipped (ExternalUser) 30"), "{out}");
     assert!(out.contains("logged: update success") && out.contains("department '"), "{out}");
     // Relecloud sends only Engineering; the mesh partners send everyone.
@@ -203,14 +229,15 @@ fn the_demo_builds_the_seed_topologies() {
     // Managers from the generated file resolved: user 1 reports to user 0.
     let users = env.json(&["user", "list", "-t", "contoso.example", "--limit", "2"]);
     assert_eq!(users["value"][1]["manager"], users["value"][0]["id"]);
-    // Each target allows its own sources, as an admin would set it; no tenant's defaults
-    // let any tenant sync into it.
+    // The access settings are the files': the test tenant allows production only; the
+    // mesh's members allow every partner (their defaults, as mesh.toml sets them).
     let test = env.json(&["partner", "show", "-t", "test.contoso.example", "--partner", "contoso.example"]);
     assert_eq!(test["inboundUserSync"], serde_json::json!({"value": true, "from": "partner"}));
-    for tenant in ["contoso.example", "test.contoso.example", "proseware.example", "litware.example"] {
+    for tenant in ["contoso.example", "test.contoso.example", "litware.example"] {
         let defaults = env.json(&["partner", "show", "-t", tenant]);
         assert_eq!(defaults["inboundUserSync"]["value"], false, "{tenant}: {defaults}");
     }
+    assert_eq!(env.json(&["partner", "show", "-t", "proseware.example"])["inboundUserSync"]["value"], true);
     let stranger = env.json(&["partner", "show", "-t", "test.contoso.example", "--partner", "litware.example"]);
     assert_eq!(stranger["inboundUserSync"]["value"], false);
     assert_eq!(env.json(&["partner", "show", "-t", "dev.woodgrove.example", "--partner", "woodgrove.example"])["inboundGroupSync"]["value"], true);
@@ -219,17 +246,21 @@ fn the_demo_builds_the_seed_topologies() {
     // wrote after them, and skip each (ExternalUser).
     let again = env.ok(&["demo", "--users", "30"]);
     assert!(again.contains("nothing was imported, and every arrow ran an incremental cycle"), "{again}");
+    assert!(again.contains("examples/mesh.toml (N:N portfolio mesh): nothing to do, the store matches the file"), "{again}");
     assert!(again.contains("contoso.example -> test.contoso.example: incremental cycle, 0 created, 0 updated"), "{again}");
     assert!(again.contains("contoso.example -> test.contoso.example: 0 records\n"), "{again}");
     assert!(again.contains("proseware.example -> wingtip.example: 64 records: other skipped (ExternalUser) 64"), "{again}");
     assert!(again.contains("relecloud.example -> lamna.example: 0 records\n"), "the last of the mesh: {again}");
-    assert_eq!(env.json(&["tenant", "show", "contoso.example"])["userCount"], 30);
-    assert_eq!(env.json(&["tenant", "show", "test.contoso.example"])["userCount"], 30);
+    assert_eq!(env.json(&["tenant", "show", "contoso.example"])["userCount"], 31);
+    assert_eq!(env.json(&["tenant", "show", "test.contoso.example"])["userCount"], 31);
+    assert!(again.contains("day 120: 30 days after the block: 1 guest deleted"), "the story runs again in a store of its own: {again}");
     // --json: the whole summary, one document.
     let j = env.json(&["demo", "--users", "30"]);
-    assert_eq!(j["tenants"].as_array().unwrap().len(), 14);
-    assert_eq!(j["cycles"].as_array().unwrap().len(), 18);
-    assert_eq!(j["logs"].as_array().unwrap().len(), 18);
+    assert_eq!(j["tenants"].as_array().unwrap().len(), 15);
+    assert_eq!(j["cycles"].as_array().unwrap().len(), 19);
+    assert_eq!(j["topologies"].as_array().unwrap().len(), 5);
+    assert_eq!(j["logs"].as_array().unwrap().len(), 19);
+    assert_eq!(j["jointVenture"].as_array().unwrap().len(), 7);
     assert_eq!(j["followedChange"]["record"]["provisioningAction"], "update");
     assert!(j["groupsProvisioned"].as_array().unwrap().len() > 1);
 }

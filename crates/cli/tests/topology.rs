@@ -47,13 +47,29 @@ fn people(env: &Env, domain: &str, n: usize) {
     env.ok(&["import", "users", "-t", domain, path_str(&file)]);
 }
 
-/// The tenants of an example, with people in its sources.
+/// The department groups hub.toml assigns, in the hub, with its `n` people (of `people`)
+/// in Engineering team and Sales team.
+fn hub_groups(env: &Env, n: usize) {
+    const HUB: &str = "woodgrove.example";
+    for dept in ["Engineering", "Finance", "Legal", "Marketing", "Operations", "Research", "Sales", "Support"] {
+        env.ok(&["group", "create", "-t", HUB, "--name", &format!("{dept} team")]);
+    }
+    for i in 0..n {
+        let group = if i % 3 == 0 { "Engineering team" } else { "Sales team" };
+        env.ok(&["group", "add-member", "-t", HUB, group, &format!("p{i}@{HUB}")]);
+    }
+}
+
+/// The tenants of an example, with people in its sources (and the hub's groups).
 fn world(env: &Env, tenants: &[(&str, &str)], sources: &[&str]) {
     for (name, domain) in tenants {
         env.ok(&["tenant", "create", "--name", name, "--domain", domain]);
     }
     for (i, s) in sources.iter().enumerate() {
         people(env, s, 5 + i);
+        if *s == "woodgrove.example" {
+            hub_groups(env, 5 + i);
+        }
     }
 }
 
@@ -121,6 +137,11 @@ fn every_example_plans_applies_runs_as_predicted_and_round_trips() {
         // export → apply on an empty store → export: the same bytes.
         let exported = env.ok(&["export"]);
         let copy = Env::new();
+        if *file == "hub.toml" {
+            // The groups an arrow assigns must exist (a file names, it does not hold, people).
+            copy.ok(&["tenant", "create", "--name", "Woodgrove", "--domain", "woodgrove.example"]);
+            hub_groups(&copy, 0);
+        }
         let f = copy.file("exported.toml", &exported);
         copy.ok(&["apply", path_str(&f)]);
         assert_eq!(copy.ok(&["export"]), exported, "{file}");
@@ -188,16 +209,16 @@ domain = "c.example"
 "#;
 
 const ALLOW_INTO_C: &str = r#"
-[[access]]
+[[partner]]
 tenant = "c.example"
 inbound_user_sync = true
 inbound_auto_redeem = true
 
-[[access]]
+[[partner]]
 tenant = "a.example"
 outbound_auto_redeem = true
 
-[[access]]
+[[partner]]
 tenant = "b.example"
 outbound_auto_redeem = true
 "#;
@@ -346,6 +367,7 @@ fn a_plan_predicts_cycles_into_tenants_the_apply_creates() {
     let env = Env::new();
     env.ok(&["tenant", "create", "--name", "Woodgrove", "--domain", "woodgrove.example"]);
     people(&env, "woodgrove.example", 4);
+    hub_groups(&env, 4);
     let path = example(file);
     let (_, plan) = plan_json(&env, path_str(&path));
     let arrows: Vec<&Value> = plan["changes"].as_array().unwrap().iter().filter(|c| c["kind"] == "arrow").collect();
@@ -359,4 +381,93 @@ fn a_plan_predicts_cycles_into_tenants_the_apply_creates() {
         let report = env.json(&["sync", "run", &format!("{source}:{target}")]);
         assert_eq!(counts(&arrow["nextCycle"]["report"]), counts(&report), "{arrow}");
     }
+}
+
+#[test]
+fn an_apply_killed_while_it_holds_the_jobs_leaves_none_paused_or_held() {
+    use tenantsync_store::SyncStore;
+    let (file, tenants, sources) = EXAMPLES[0];
+    let env = Env::new();
+    world(&env, tenants, sources);
+    env.ok(&["apply", path_str(&example(file))]);
+    let config = "contoso.example:test.contoso.example";
+    env.ok(&["sync", "run", config]);
+    let id: tenantsync_domain::SyncConfigId = env.json(&["sync", "show", config])["configuration"]["id"].as_str().unwrap().parse().unwrap();
+    // A change of the arrow: its job is held still while the change is written.
+    let text = std::fs::read_to_string(example(file)).unwrap().replace("actions = { delete = false }", "actions = { delete = false }\ndeletion_threshold = 20");
+    let changed = env.file("changed.toml", &text);
+    let status = env.json(&["sync", "show", config])["status"]["status"].clone();
+    assert_eq!(status, "Active");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let store = tenantsync_store_sqlite::SqliteStore::open(&env.data()).unwrap();
+    // Here a cycle is running (it holds the lease): apply waits for it, and is killed there.
+    let lease = rt.block_on(store.try_lease_job(id)).unwrap().unwrap();
+    let mut child = env.cmd().args(["apply", path_str(&changed)]).stdout(std::process::Stdio::null()).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    assert!(child.try_wait().unwrap().is_none(), "apply waits for the running cycle");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drop(lease);
+    // Nothing was written, the job is active, and its lease is free.
+    assert_eq!(env.run(&["plan", path_str(&changed)]).code, 2);
+    assert_eq!(env.json(&["sync", "show", config])["status"]["status"], status, "not paused");
+    assert!(rt.block_on(store.try_lease_job(id)).unwrap().is_some(), "the killed apply holds nothing");
+    // With no cycle running, apply goes through and leaves the job active.
+    let applied = env.json(&["apply", path_str(&changed)]);
+    assert_eq!(applied["held"], 1, "{applied}");
+    assert_eq!(env.json(&["sync", "show", config])["status"]["status"], status);
+    assert_eq!(env.run(&["plan", path_str(&changed)]).code, 0);
+}
+
+/// What joint-venture.toml names must exist first: Contoso's sponsor and Projects group.
+fn venture_people(env: &Env) {
+    env.ok(&["tenant", "create", "--name", "Contoso", "--domain", "contoso.example"]);
+    env.ok(&["tenant", "create", "--name", "Litware", "--domain", "litware.example"]);
+    env.ok(&["user", "create", "-t", "contoso.example", "--upn", "sam.sponsor@contoso.example"]);
+    env.ok(&["group", "create", "-t", "contoso.example", "--name", "Projects"]);
+}
+
+#[test]
+fn access_packages_are_planned_applied_exported_pruned_and_their_drift_detected() {
+    let env = Env::new();
+    venture_people(&env);
+    let path = example("joint-venture.toml");
+    let path = path_str(&path);
+    let (code, plan) = plan_json(&env, path);
+    assert_eq!(code, 2);
+    let kinds: Vec<&str> = plan["changes"].as_array().unwrap().iter().map(|c| c["kind"].as_str().unwrap()).collect();
+    for kind in ["tenant", "partner", "arrow", "organization", "catalog", "package"] {
+        assert!(kinds.contains(&kind), "{kind}: {kinds:?}");
+    }
+    env.ok(&["apply", path]);
+    assert_eq!(env.run(&["plan", path]).code, 0);
+    let packages = env.json(&["access", "package", "list", "-t", "contoso.example"]);
+    assert_eq!(packages["value"].as_array().map(Vec::len), Some(1), "{packages}");
+    // A policy added outside the file is drift; apply takes it away again.
+    env.ok(&["access", "policy", "create", "-t", "contoso.example", "--package", "Projects", "--name", "Admins", "--scope", "admin-only"]);
+    let drift = env.run(&["plan", "--detect-drift", path, "--json"]);
+    assert_eq!(drift.code, 2, "{}", drift.stdout);
+    let drift: Value = serde_json::from_str(&drift.stdout).unwrap();
+    let change = &drift["changes"][0];
+    assert_eq!((change["kind"].as_str(), change["object"].as_str()), (Some("package"), Some("contoso.example: Projects")), "{drift}");
+    assert!(change["settings"].as_array().unwrap().iter().any(|s| s["setting"] == "policy.Admins.requestors" && s["new"].is_null()), "{change}");
+    env.ok(&["apply", path]);
+    assert_eq!(env.run(&["plan", path]).code, 0);
+    // export → apply where the same people exist → export: the same bytes.
+    let exported = env.ok(&["export"]);
+    assert!(exported.contains("[[access_package.policy]]"), "{exported}");
+    let copy = Env::new();
+    venture_people(&copy);
+    let f = copy.file("exported.toml", &exported);
+    copy.ok(&["apply", path_str(&f)]);
+    assert_eq!(copy.ok(&["export"]), exported);
+    // Without its package, catalog and organization, --prune removes them.
+    let text = std::fs::read_to_string(example("joint-venture.toml")).unwrap();
+    let cut = text.find("[[connected_organization]]").unwrap();
+    let f = env.file("no-access.toml", &text[..cut]);
+    assert!(env.ok(&["apply", path_str(&f)]).contains("left access package contoso.example: Projects"));
+    let pruned = env.ok(&["apply", "--prune", path_str(&f)]);
+    assert!(pruned.contains("removed access package contoso.example: Projects") && pruned.contains("removed catalog"), "{pruned}");
+    assert_eq!(env.json(&["access", "package", "list", "-t", "contoso.example"])["value"].as_array().map(Vec::len), Some(0));
+    assert_eq!(env.run(&["plan", path_str(&f)]).code, 0);
 }

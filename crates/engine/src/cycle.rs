@@ -192,7 +192,11 @@ async fn plan_groups(
     }
     run.flush().await?;
     let cfg = &compiled.config;
-    let denied = if cfg.provision_groups { policy::group_sync_denied(store, cfg).await? } else { None };
+    let denied = match (cfg.provision_groups, run.group_sync) {
+        (false, _) => None,
+        (true, None) => policy::group_sync_denied(store, cfg).await?,
+        (true, Some(allowed)) => policy::group_sync_denial(allowed),
+    };
     let clock = run.clock.clone();
     let pass = GroupPass { compiled, source: cfg.source_tenant_id, target: cfg.target_tenant_id, assigned, denied, clock: clock.as_ref() };
     pass.run(run, store, candidates, batch, deletes).await

@@ -190,7 +190,20 @@ impl Engine {
         target_domain: &tenantsync_domain::DomainName,
         samples: usize,
     ) -> Result<crate::Prediction, EngineError> {
-        crate::predict::predict(&self.shared, config, state, target_domain, samples).await
+        crate::predict::predict(&self.shared, config, state, target_domain, samples, None).await
+    }
+
+    /// [`Engine::predict`] on access settings that are not the store's yet (a plan's): the
+    /// groups are synced when `group_sync` says the target allows it.
+    pub async fn predict_with_group_sync(
+        &self,
+        config: SyncConfiguration,
+        state: JobState,
+        target_domain: &tenantsync_domain::DomainName,
+        samples: usize,
+        group_sync: bool,
+    ) -> Result<crate::Prediction, EngineError> {
+        crate::predict::predict(&self.shared, config, state, target_domain, samples, Some(group_sync)).await
     }
 
     /// Runs one cycle of a configuration now.

@@ -31,6 +31,10 @@ pub async fn check(store: &dyn SyncStore, config: &SyncConfiguration) -> Result<
 /// it does not. Users sync regardless; groups are then skipped with the policy code.
 pub async fn group_sync_denied(store: &dyn SyncStore, config: &SyncConfiguration) -> Result<Option<String>, EngineError> {
     let target = effective(store, config.target_tenant_id, config.source_tenant_id).await?;
-    Ok((target.inbound_group_sync != Some(true))
-        .then(|| "policy check failed: the target tenant has not enabled inbound group synchronization from the source tenant".to_owned()))
+    Ok(group_sync_denial(target.inbound_group_sync == Some(true)))
+}
+
+/// Why groups are not synced, when the target does not allow inbound group sync.
+pub fn group_sync_denial(allowed: bool) -> Option<String> {
+    (!allowed).then(|| "policy check failed: the target tenant has not enabled inbound group synchronization from the source tenant".to_owned())
 }

@@ -124,13 +124,15 @@ impl SyncWriter for DryWriter {
 /// configuration's is the default: an initial cycle), into a target whose initial domain
 /// is `target_domain` (a target that does not exist yet is taken as empty). The policy
 /// check is not made (the caller tells access apart), nor is the job's lease taken:
-/// nothing is written.
+/// nothing is written. `group_sync` says whether the target allows inbound group sync
+/// from the source (`None`: as the store's settings say now).
 pub(crate) async fn predict(
     engine: &Shared,
     config: SyncConfiguration,
     state: JobState,
     target_domain: &DomainName,
     samples: usize,
+    group_sync: Option<bool>,
 ) -> Result<Prediction, EngineError> {
     let mut compiled = Compiled::new(config)?;
     let target = compiled.config.target_tenant_id;
@@ -144,7 +146,8 @@ pub(crate) async fn predict(
     let cfg = &compiled.config;
     let initial = state.watermark == tenantsync_domain::ChangeCursor::START;
     let cycle_id = format!("dryrun-{}", uuid::Uuid::now_v7());
-    let run = Run::with_writer(engine, cfg.id, cycle_id, state, cfg.retry, initial, writer.clone());
+    let mut run = Run::with_writer(engine, cfg.id, cycle_id, state, cfg.retry, initial, writer.clone());
+    run.group_sync = group_sync;
     let report = cycle::walk(engine, &compiled, run, target_domain, engine.clock().now()).await?;
     let seen = writer.seen.lock().map(|mut s| std::mem::take(&mut *s)).unwrap_or_default();
     Ok(Prediction { report, outcomes: seen.outcomes.into_values().collect(), created_mails: seen.created_mails })

@@ -228,6 +228,9 @@ pub(crate) struct Run {
     pub(crate) clock: Arc<dyn Clock>,
     /// Counts this run among the engine's runs while it lives.
     share: RunShare,
+    /// Whether the target allows inbound group sync from the source, when the caller says
+    /// so (a prediction, on the settings a plan leaves); `None`: the store's settings.
+    pub(crate) group_sync: Option<bool>,
 }
 
 impl Run {
@@ -284,6 +287,7 @@ impl Run {
             writer,
             clock: engine.clock().clone(),
             share: RunShare::new(engine.runs()),
+            group_sync: None,
         }
     }
 

@@ -1,5 +1,6 @@
 //! What differs between the state a file declares and the state a store holds: per object
-//! (tenant, access settings, arrow), the settings added, changed and removed.
+//! (tenant, partner settings, arrow, connected organization, catalog, access package), the
+//! settings added, changed and removed.
 use crate::state::State;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -9,8 +10,11 @@ use std::collections::BTreeMap;
 #[serde(rename_all = "camelCase")]
 pub enum ObjectKind {
     Tenant,
-    Access,
+    Partner,
     Arrow,
+    Organization,
+    Catalog,
+    Package,
 }
 
 /// What happens to an object.
@@ -94,10 +98,14 @@ fn objects<T>(
     out
 }
 
-/// Every object that differs, tenants first, then access settings, then arrows.
+/// Every object that differs, tenants first, then partner settings, arrows, connected
+/// organizations, catalogs and access packages.
 pub fn diff(desired: &State, current: &State) -> Vec<ObjectDiff> {
     let mut out = objects(ObjectKind::Tenant, &desired.tenants, &current.tenants, |t| t.domain.clone(), |t| t.settings());
-    out.extend(objects(ObjectKind::Access, &desired.access, &current.access, |a| a.label(), |a| a.settings()));
+    out.extend(objects(ObjectKind::Partner, &desired.access, &current.access, |a| a.label(), |a| a.settings()));
     out.extend(objects(ObjectKind::Arrow, &desired.arrows, &current.arrows, |a| a.label(), |a| a.settings()));
+    out.extend(objects(ObjectKind::Organization, &desired.organizations, &current.organizations, |o| o.label(), |o| o.settings()));
+    out.extend(objects(ObjectKind::Catalog, &desired.catalogs, &current.catalogs, |c| c.label(), |c| c.settings()));
+    out.extend(objects(ObjectKind::Package, &desired.packages, &current.packages, |p| p.label(), |p| p.settings()));
     out
 }

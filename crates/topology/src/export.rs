@@ -2,7 +2,7 @@
 //! where it differs from Entra's default, in a fixed order, so the same state always
 //! gives the same bytes.
 use crate::model::{
-    AccessSpec, ActionsSpec, FlowSpec, MappingSpec, QuarantineSpec, RetrySpec, ScopeSpec, SyncSpec, TenantSpec, Threshold, TopologyFile, UserTypeSpec,
+    ActionsSpec, FlowSpec, MappingSpec, PartnerSpec, QuarantineSpec, RetrySpec, ScopeSpec, SyncSpec, TenantSpec, Threshold, TopologyFile, UserTypeSpec,
     unspanned,
 };
 use crate::state::{ArrowState, State, filter_text};
@@ -29,7 +29,7 @@ pub fn file(state: &State) -> TopologyFile {
     let access = state
         .access
         .iter()
-        .map(|a| AccessSpec {
+        .map(|a| PartnerSpec {
             tenant: unspanned(a.tenant.clone()),
             partner: a.partner.clone().map(unspanned),
             inbound_user_sync: a.settings.inbound_user_sync,
@@ -46,7 +46,15 @@ pub fn file(state: &State) -> TopologyFile {
             arrow(a, a.name != default_name)
         })
         .collect();
-    TopologyFile { tenants, access, sync, ..TopologyFile::default() }
+    TopologyFile {
+        tenants,
+        partner: access,
+        sync,
+        connected_organization: crate::packages::export_orgs(&state.organizations),
+        catalog: crate::packages::export_catalogs(&state.catalogs),
+        access_package: crate::packages::export_packages(&state.packages),
+        ..TopologyFile::default()
+    }
 }
 
 /// The text of `state`'s file.

@@ -8,6 +8,7 @@ pub mod diff;
 pub mod error;
 pub mod export;
 pub mod model;
+pub mod packages;
 pub mod resolve;
 pub mod state;
 

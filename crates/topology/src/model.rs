@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use toml::Spanned;
 
-/// A topology: tenants, their cross-tenant access settings, and the sync arrows between
-/// them, written explicitly or expanded from templates.
+/// A topology: tenants, their cross-tenant access settings, the sync arrows between them
+/// (written explicitly or expanded from templates), and entitlement management's
+/// connected organizations, catalogs and access packages.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TopologyFile {
@@ -20,7 +21,7 @@ pub struct TopologyFile {
     /// Cross-tenant access settings: a tenant's settings towards one partner, or its
     /// defaults for partners without settings of their own.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub access: Vec<AccessSpec>,
+    pub partner: Vec<PartnerSpec>,
     /// Meshes (N:N): every member syncs to every other member.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mesh: Vec<MeshSpec>,
@@ -34,6 +35,15 @@ pub struct TopologyFile {
     /// overrides the arrow a template makes for the same source and target.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sync: Vec<SyncSpec>,
+    /// Connected organizations: partners whose people may request access packages.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub connected_organization: Vec<crate::packages::OrganizationSpec>,
+    /// Catalogs: containers of access packages.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub catalog: Vec<crate::packages::CatalogSpec>,
+    /// Access packages with their resource roles and assignment policies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub access_package: Vec<crate::packages::PackageSpec>,
 }
 
 /// A tenant.
@@ -56,7 +66,7 @@ pub struct TenantSpec {
 /// default is false.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct AccessSpec {
+pub struct PartnerSpec {
     /// The tenant whose settings these are (name or initial domain).
     #[schemars(with = "String")]
     pub tenant: Spanned<String>,

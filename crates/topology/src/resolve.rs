@@ -76,7 +76,7 @@ pub fn resolve(file: &TopologyFile) -> Result<(State, Vec<Notice>), Problem> {
     state.tenants.sort_by(|a, b| a.domain.cmp(&b.domain));
 
     let mut access: BTreeMap<(String, Option<String>), AccessState> = BTreeMap::new();
-    for a in &file.access {
+    for a in &file.partner {
         let tenant = tenants.find(&a.tenant)?;
         let partner = a.partner.as_ref().map(|p| tenants.find(p)).transpose()?;
         if partner.as_deref() == Some(tenant.as_str()) {
@@ -129,6 +129,15 @@ pub fn resolve(file: &TopologyFile) -> Result<(State, Vec<Notice>), Problem> {
         arrows.insert(key, (arrow, Origin { template: None, span: s.source.span() }));
     }
     state.arrows = arrows.into_values().map(|(a, _)| a).collect();
+    let (orgs, catalogs, packages) =
+        crate::packages::resolve(&file.connected_organization, &file.catalog, &file.access_package, &|name: &Spanned<String>| tenants.find(name))?;
+    for p in &packages {
+        if let Some(target) = p.syncs.iter().find(|t| !state.arrows.iter().any(|a| a.source == p.tenant && a.target == **t)) {
+            let span = file.access_package.iter().find(|s| s.name.trim() == p.name).map_or(0..0, |s| s.tenant.span());
+            return Err(Problem::new(ProblemKind::InvalidSetting, span, format!("access package '{}': no arrow {} → {target} is declared", p.name, p.tenant)));
+        }
+    }
+    (state.organizations, state.catalogs, state.packages) = (orgs, catalogs, packages);
     Ok((state, notices))
 }
 

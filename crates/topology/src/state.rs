@@ -15,6 +15,10 @@ pub struct State {
     pub tenants: Vec<TenantState>,
     pub access: Vec<AccessState>,
     pub arrows: Vec<ArrowState>,
+    /// Entitlement management's objects, each list by label (`tenant: name`).
+    pub organizations: Vec<crate::packages::OrganizationState>,
+    pub catalogs: Vec<crate::packages::CatalogState>,
+    pub packages: Vec<crate::packages::PackageState>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

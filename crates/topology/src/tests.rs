@@ -16,7 +16,7 @@ name = "Relecloud"
 domain = "relecloud.example"
 retention_days = 7
 
-[[access]]
+[[partner]]
 tenant = "wingtip.example"
 inbound_user_sync = true
 inbound_auto_redeem = true
@@ -85,7 +85,7 @@ fn a_diff_names_each_setting_added_changed_and_removed() {
     current.access.clear();
     let d = diff(&desired, &current);
     let ops: Vec<(ObjectKind, Op)> = d.iter().map(|o| (o.kind, o.op)).collect();
-    assert_eq!(ops, [(ObjectKind::Tenant, Op::Change), (ObjectKind::Access, Op::Add), (ObjectKind::Arrow, Op::Change), (ObjectKind::Arrow, Op::Add)]);
+    assert_eq!(ops, [(ObjectKind::Tenant, Op::Change), (ObjectKind::Partner, Op::Add), (ObjectKind::Arrow, Op::Change), (ObjectKind::Arrow, Op::Add)]);
     assert_eq!(d[2].settings, [SettingChange { setting: "actions.delete".into(), old: Some("false".into()), new: Some("true".into()) }]);
     let removed = diff(&current, &desired);
     assert!(removed.iter().any(|o| o.op == Op::Remove && o.object == "wingtip.example → proseware.example"));
@@ -130,7 +130,86 @@ fn the_committed_schema_is_the_one_the_types_give() {
     assert!(committed == generated, "docs/topology.schema.json is stale: run TENANTSYNC_UPDATE_DOCS=1 cargo test -p tenantsync-topology");
     let value: serde_json::Value = serde_json::from_str(&generated).unwrap();
     let props = value["properties"].as_object().unwrap();
-    for key in ["tenants", "access", "mesh", "hub", "consolidate", "sync"] {
+    for key in ["tenants", "partner", "mesh", "hub", "consolidate", "sync", "connected_organization", "catalog", "access_package"] {
         assert!(props.contains_key(key), "{key}");
     }
+}
+
+const VENTURE: &str = r#"
+[[tenants]]
+name = "Contoso"
+domain = "contoso.example"
+
+[[tenants]]
+name = "Contoso Projects"
+domain = "projects.contoso.example"
+
+[[tenants]]
+name = "Litware"
+domain = "litware.example"
+
+[[sync]]
+source = "contoso.example"
+target = "projects.contoso.example"
+
+[[connected_organization]]
+tenant = "Contoso"
+name = "Litware"
+identity_tenant = "Litware"
+sponsors = ["Sam@contoso.example"]
+
+[[catalog]]
+tenant = "contoso.example"
+name = "Joint venture"
+
+[[access_package]]
+tenant = "contoso.example"
+catalog = "Joint venture"
+name = "Projects"
+groups = ["Projects"]
+syncs = ["Contoso Projects"]
+
+[[access_package.policy]]
+name = "Litware employees"
+requestors = "organizations"
+organizations = ["Litware"]
+approvers = [["sponsors"]]
+expire_days = 90
+"#;
+
+#[test]
+fn access_packages_resolve_by_names_diff_and_export_back() {
+    let (state, _) = crate::load("v.toml", VENTURE).unwrap();
+    assert_eq!(state.organizations[0].identity, crate::packages::IdentityState::Tenant("litware.example".into()));
+    assert_eq!(state.organizations[0].sponsors, ["sam@contoso.example"]);
+    let p = &state.packages[0];
+    assert_eq!((p.label().as_str(), p.syncs.as_slice()), ("contoso.example: Projects", &["projects.contoso.example".to_owned()][..]));
+    assert_eq!(p.policies[0].approval_days, 14);
+    assert_eq!(p.settings()["policy.Litware employees.expire_days"], "90");
+    // The file's objects are added; a changed expiry is one setting of the package.
+    let empty = State::default();
+    let kinds: Vec<ObjectKind> = crate::diff(&state, &empty).iter().map(|d| d.kind).collect();
+    assert!(kinds.contains(&ObjectKind::Organization) && kinds.contains(&ObjectKind::Catalog) && kinds.contains(&ObjectKind::Package));
+    let mut changed = state.clone();
+    changed.packages[0].policies[0].expire_days = Some(30);
+    let d = crate::diff(&changed, &state);
+    assert_eq!(d.len(), 1);
+    assert_eq!((d[0].kind, d[0].settings[0].setting.as_str()), (ObjectKind::Package, "policy.Litware employees.expire_days"));
+    // Export and read again: the same state.
+    let text = crate::export::text(&state).unwrap();
+    let (again, _) = crate::load("e.toml", &text).unwrap();
+    assert!(crate::diff(&again, &state).is_empty(), "{text}");
+}
+
+#[test]
+fn access_packages_refuse_what_they_cannot_name() {
+    let error = |text: &str| crate::load("v.toml", text).unwrap_err();
+    let no_arrow = error(&VENTURE.replace("target = \"projects.contoso.example\"", "target = \"litware.example\""));
+    assert!(no_arrow.message.contains("no arrow contoso.example → projects.contoso.example"), "{}", no_arrow.message);
+    let no_catalog = error(&VENTURE.replace("catalog = \"Joint venture\"", "catalog = \"Other\""));
+    assert!(no_catalog.message.contains("no catalog 'Other'"), "{}", no_catalog.message);
+    let no_org = error(&VENTURE.replace("organizations = [\"Litware\"]", "organizations = [\"Fabrikam\"]"));
+    assert!(no_org.message.contains("no connected organization 'Fabrikam'"), "{}", no_org.message);
+    let unknown_key = error(&VENTURE.replace("expire_days = 90", "expires = 90"));
+    assert_eq!(unknown_key.kind, crate::ProblemKind::Syntax);
 }

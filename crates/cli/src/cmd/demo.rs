@@ -1,5 +1,10 @@
-//! The demo: the tenants of the seed topologies, filled with generated users through the
-//! same import path as `tenantsync import users`, and security groups by department.
+//! The demo: the tenants of the seed topologies with people of their own, filled with
+//! generated users through the same import path as `tenantsync import users` and security
+//! groups by department; then the seed topologies as code — each file of `examples/`
+//! planned and applied (`seeds`) —, a cycle of every arrow, and what the logs say.
+mod seeds;
+mod venture;
+
 use super::{Ctx, lookup};
 use crate::failure::{CliCode, Context, Failure};
 use crate::generate;
@@ -9,10 +14,7 @@ use clap::Args;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Instant;
-use tenantsync_domain::{
-    Assignment, AttrValue, Change, ChangeCursor, GroupAttributes, NewGroup, NewTenant, ObjectId, ScopingClause, ScopingFilterGroup, ScopingOperand,
-    SyncConfigId, SyncConfiguration, SyncScope, Tenant, User, UserPatch,
-};
+use tenantsync_domain::{AttrValue, Change, ChangeCursor, GroupAttributes, NewGroup, NewTenant, ObjectId, SyncConfigId, Tenant, User, UserPatch};
 use tenantsync_engine::{CycleReport, Engine};
 use tenantsync_store::{BatchMode, ListQuery, LogQuery, ProvisioningLog, Store, Visibility, WriteOp};
 
@@ -23,50 +25,40 @@ pub struct DemoArgs {
     pub users: usize,
 }
 
-/// The arrows: (source, target, department filter).
-const ARROWS: &[(&str, &str, Option<&str>)] = &[
-    ("contoso.example", "test.contoso.example", None),
-    ("woodgrove.example", "dev.woodgrove.example", None),
-    ("woodgrove.example", "prod.woodgrove.example", None),
-    ("woodgrove.example", "data.woodgrove.example", None),
-    ("northwind.example", "fabrikam.example", None),
-    ("tailspin.example", "fabrikam.example", None),
-    ("proseware.example", "wingtip.example", None),
-    ("proseware.example", "lamna.example", None),
-    ("proseware.example", "relecloud.example", None),
-    ("wingtip.example", "proseware.example", None),
-    ("wingtip.example", "lamna.example", None),
-    ("wingtip.example", "relecloud.example", None),
-    ("lamna.example", "proseware.example", None),
-    ("lamna.example", "wingtip.example", None),
-    ("lamna.example", "relecloud.example", None),
-    ("relecloud.example", "proseware.example", Some("Engineering")),
-    ("relecloud.example", "wingtip.example", Some("Engineering")),
-    ("relecloud.example", "lamna.example", Some("Engineering")),
-];
-
 /// The hub provisions groups too: its arrows sync the users of its department groups
 /// (assigned scope) and the groups themselves, as static security groups with their
-/// members (Entra's "Provision Microsoft Entra ID Groups").
+/// members (Entra's "Provision Microsoft Entra ID Groups"), as `examples/hub.toml` says.
 const GROUP_HUB: &str = "woodgrove.example";
 
-/// (display name, initial domain, topology, role, has users of its own)
-const TENANTS: &[(&str, &str, &str, &str, bool)] = &[
-    ("Contoso", "contoso.example", "1:1 production -> test", "source (production)", true),
-    ("Contoso Test", "test.contoso.example", "1:1 production -> test", "target (test)", false),
-    ("Woodgrove", "woodgrove.example", "1:N user hub -> resource tenants", "source (user hub)", true),
-    ("Woodgrove Dev", "dev.woodgrove.example", "1:N user hub -> resource tenants", "target (resources)", false),
-    ("Woodgrove Prod", "prod.woodgrove.example", "1:N user hub -> resource tenants", "target (resources)", false),
-    ("Woodgrove Data", "data.woodgrove.example", "1:N user hub -> resource tenants", "target (resources)", false),
-    ("Fabrikam", "fabrikam.example", "N:1 acquired companies -> parent", "target (parent)", true),
-    ("Northwind", "northwind.example", "N:1 acquired companies -> parent", "source (acquired)", true),
-    ("Tailspin", "tailspin.example", "N:1 acquired companies -> parent", "source (acquired)", true),
-    ("Proseware", "proseware.example", "N:N portfolio mesh", "source and target", true),
-    ("Wingtip", "wingtip.example", "N:N portfolio mesh", "source and target", true),
-    ("Lamna", "lamna.example", "N:N portfolio mesh", "source and target", true),
-    ("Relecloud", "relecloud.example", "N:N portfolio mesh", "provisions a subset only", true),
-    ("Litware", "litware.example", "just-in-time (joint venture with Contoso)", "connected organization", true),
+/// (initial domain, topology, role, has users of its own). The tenants with users of their
+/// own are made (and filled) before the files are applied; `apply` makes the others.
+const TENANTS: &[(&str, &str, &str, bool)] = &[
+    ("contoso.example", "1:1 production -> test", "source (production)", true),
+    ("test.contoso.example", "1:1 production -> test", "target (test)", false),
+    ("woodgrove.example", "1:N user hub -> resource tenants", "source (user hub)", true),
+    ("dev.woodgrove.example", "1:N user hub -> resource tenants", "target (resources)", false),
+    ("prod.woodgrove.example", "1:N user hub -> resource tenants", "target (resources)", false),
+    ("data.woodgrove.example", "1:N user hub -> resource tenants", "target (resources)", false),
+    ("fabrikam.example", "N:1 acquired companies -> parent", "target (parent)", true),
+    ("northwind.example", "N:1 acquired companies -> parent", "source (acquired)", true),
+    ("tailspin.example", "N:1 acquired companies -> parent", "source (acquired)", true),
+    ("proseware.example", "N:N portfolio mesh", "source and target", true),
+    ("wingtip.example", "N:N portfolio mesh", "source and target", true),
+    ("lamna.example", "N:N portfolio mesh", "source and target", true),
+    ("relecloud.example", "N:N portfolio mesh", "provisions a subset only", true),
+    ("litware.example", "just-in-time (joint venture with Contoso)", "connected organization", true),
+    ("projects.contoso.example", "just-in-time (joint venture with Contoso)", "resource tenant (access package)", false),
 ];
+
+/// The display name the files give a tenant.
+fn display_name(domain: &str) -> String {
+    seeds::SEEDS
+        .iter()
+        .filter_map(|s| tenantsync_topology::resolve::parse(s.text).ok())
+        .flat_map(|f| f.tenants)
+        .find(|t| t.domain.get_ref().eq_ignore_ascii_case(domain))
+        .map_or_else(|| domain.to_owned(), |t| t.name.get_ref().trim().to_owned())
+}
 
 /// One row of what the tenants hold.
 #[derive(Debug, Serialize)]
@@ -85,8 +77,8 @@ struct Holding {
 /// One arrow's cycle of this run.
 #[derive(Debug)]
 struct Cycle {
-    source: &'static str,
-    target: &'static str,
+    source: String,
+    target: String,
     id: SyncConfigId,
     report: CycleReport,
     millis: u128,
@@ -98,8 +90,8 @@ struct Cycle {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct LogSummary {
-    source: &'static str,
-    target: &'static str,
+    source: String,
+    target: String,
     records: usize,
     by_kind: Vec<serde_json::Value>,
 }
@@ -121,6 +113,10 @@ struct Followed {
 #[serde(rename_all = "camelCase")]
 struct Summary {
     tenants: Vec<Holding>,
+    /// Each file planned and applied.
+    topologies: Vec<seeds::Applied>,
+    /// The joint venture's story, step by step.
+    joint_venture: Vec<venture::Step>,
     imported_users: u64,
     import_seconds: f64,
     cycles: Vec<serde_json::Value>,
@@ -133,23 +129,27 @@ struct Summary {
     seconds: f64,
 }
 
-/// The tenants of the seed topologies, created (and filled) if missing. Returns them and
-/// the users imported, with the seconds the imports took.
-async fn tenants(store: &dyn Store, users: usize) -> Result<(Vec<Tenant>, u64, f64), Failure> {
+/// The tenants of the seed topologies that have people of their own, created (and
+/// filled) if missing. Returns the users imported, with the seconds the imports took.
+async fn people(store: &dyn Store, users: usize) -> Result<(u64, f64), Failure> {
     let work = std::env::temp_dir().join(format!("tenantsync-demo-{}", std::process::id()));
     std::fs::create_dir_all(&work).map_err(|e| Failure::cli(work.display().to_string(), e.to_string(), CliCode::UnreadableFile))?;
-    let (mut imported, mut seconds, mut tenants) = (0u64, 0f64, Vec::new());
-    for (i, (name, domain, _, _, has_users)) in TENANTS.iter().enumerate() {
+    let (mut imported, mut seconds) = (0u64, 0f64);
+    for (i, (domain, _, _, has_users)) in TENANTS.iter().enumerate() {
+        if !has_users {
+            continue;
+        }
         let subject = || format!("tenant '{domain}'");
+        let name = display_name(domain);
         let tenant = match lookup::tenant(store, domain).await {
             Ok(t) => t,
-            Err(_) => store.create_tenant(NewTenant::new(name, domain).about(subject)?).await.about(subject)?,
+            Err(_) => store.create_tenant(NewTenant::new(&name, domain).about(subject)?).await.about(subject)?,
         };
         let existing = store.count_users(tenant.id, Visibility::All).await.about(subject)?;
-        if *has_users && existing == 0 && users > 0 {
+        if existing == 0 && users > 0 {
             let file = work.join(format!("{domain}.csv"));
             let out = std::fs::File::create(&file).map_err(|e| Failure::cli(file.display().to_string(), e.to_string(), CliCode::UnreadableFile))?;
-            generate::write_csv(std::io::BufWriter::new(out), generate::users(i as u64 + 1, users, domain, name, true))
+            generate::write_csv(std::io::BufWriter::new(out), generate::users(i as u64 + 1, users, domain, &name, true))
                 .map_err(|e| Failure::cli(file.display().to_string(), e.to_string(), CliCode::UnreadableFile))?;
             let report = import_users(store, tenant.id, &file, &ImportOptions::default(), &mut |_| {}).await.about(String::new)?;
             if let Some(e) = report.errors.first() {
@@ -157,74 +157,33 @@ async fn tenants(store: &dyn Store, users: usize) -> Result<(Vec<Tenant>, u64, f
             }
             imported += report.imported;
             seconds += report.elapsed.as_secs_f64();
+        }
+        if store.list_groups(tenant.id, &ListQuery { limit: 1, ..ListQuery::default() }).await.about(subject)?.items.is_empty() {
             department_groups(store, &tenant).await?;
         }
-        tenants.push(tenant);
     }
     let _ = std::fs::remove_dir_all(&work);
-    Ok((tenants, imported, seconds))
+    Ok((imported, seconds))
 }
 
-/// The cross-tenant access settings the arrows need, set per partner as an admin would:
-/// each target allows inbound sync and automatic redemption from its sources (and, from
-/// the hub, inbound group sync); each source allows automatic redemption towards its
-/// targets. The defaults for other partners stay unset (false), so no tenant accepts a
-/// sync from a tenant it was not told about.
-async fn allow_arrows(ctx: &Ctx, tenants: &[Tenant]) -> Result<(), Failure> {
-    let by_domain = |d: &str| tenants.iter().find(|t| t.initial_domain.as_str() == d);
-    for (source, target, _) in ARROWS {
-        let (Some(s), Some(t)) = (by_domain(source), by_domain(target)) else { continue };
-        let subject = |d: &str| format!("tenant '{d}'");
-        let mut inbound = ctx.sync.partner_settings(t.id, Some(s.id)).await.about(|| subject(target))?;
-        inbound.inbound_user_sync = Some(true);
-        inbound.inbound_auto_redeem = Some(true);
-        if *source == GROUP_HUB {
-            inbound.inbound_group_sync = Some(true);
-        }
-        ctx.sync.set_partner_settings(t.id, Some(s.id), inbound).await.about(|| subject(target))?;
-        let mut outbound = ctx.sync.partner_settings(s.id, Some(t.id)).await.about(|| subject(source))?;
-        outbound.outbound_auto_redeem = Some(true);
-        ctx.sync.set_partner_settings(s.id, Some(t.id), outbound).await.about(|| subject(source))?;
+/// The demo's tenants, in the order of [`TENANTS`] (all exist once the files are applied).
+async fn tenants(store: &dyn Store) -> Result<Vec<Tenant>, Failure> {
+    let mut out = Vec::new();
+    for (domain, _, _, _) in TENANTS {
+        out.push(lookup::tenant(store, domain).await?);
     }
-    Ok(())
+    Ok(out)
 }
 
-/// The arrows' configurations, created if missing, and a cycle of each.
-async fn run_arrows(ctx: &Ctx, engine: &Engine, tenants: &[Tenant]) -> Result<Vec<Cycle>, Failure> {
-    let store = ctx.store.as_ref();
-    let by_domain = |d: &str| tenants.iter().find(|t| t.initial_domain.as_str() == d).cloned();
+/// A cycle of each arrow of the files, in the order each file declares its tenants.
+async fn run_arrows(ctx: &Ctx, engine: &Engine) -> Result<Vec<Cycle>, Failure> {
     let mut cycles = Vec::new();
-    for (source, target, filter) in ARROWS {
-        let (Some(s), Some(t)) = (by_domain(source), by_domain(target)) else { continue };
-        let subject = || format!("sync configuration '{source}:{target}'");
-        let existing = ctx.sync.list_sync_configurations().await.about(String::new)?;
-        let config = match existing.into_iter().find(|c| c.source_tenant_id == s.id && c.target_tenant_id == t.id) {
-            Some(c) => c,
-            None => {
-                let mut c = SyncConfiguration::new(&format!("{} to {}", s.display_name, t.display_name), s.id, t.id).about(subject)?;
-                c.scope = SyncScope::AllUsers;
-                if *source == GROUP_HUB {
-                    c.scope = SyncScope::AssignedUsersAndGroups;
-                    c.provision_groups = true;
-                    let groups = store.list_groups(s.id, &ListQuery { limit: 1000, ..ListQuery::default() }).await.about(|| format!("tenant '{source}'"))?;
-                    c.assignments = groups.items.iter().filter(|g| g.anchor.is_none()).map(|g| Assignment::Group(g.id)).collect();
-                }
-                if let Some(department) = filter {
-                    c.scoping_filter = vec![ScopingFilterGroup {
-                        name: format!("{department} only"),
-                        clauses: vec![ScopingClause {
-                            source_operand_name: "department".into(),
-                            operator_name: "EQUALS".into(),
-                            target_operand: ScopingOperand { values: vec![(*department).to_owned()] },
-                        }],
-                    }];
-                }
-                engine.create_configuration(c).await.about(subject)?
-            }
-        };
-        let (t0, began) = (Instant::now(), store.clock().now());
-        let report = engine.run_cycle(config.id).await.about(subject)?;
-        cycles.push(Cycle { source, target, id: config.id, report, millis: t0.elapsed().as_millis(), began });
+    for seed in seeds::SEEDS {
+        for (source, target, id) in seeds::arrows(ctx, seed).await? {
+            let (t0, began) = (Instant::now(), ctx.store.clock().now());
+            let report = engine.run_cycle(id).await.about(|| format!("sync configuration '{source}:{target}'"))?;
+            cycles.push(Cycle { source, target, id, report, millis: t0.elapsed().as_millis(), began });
+        }
     }
     Ok(cycles)
 }
@@ -232,7 +191,7 @@ async fn run_arrows(ctx: &Ctx, engine: &Engine, tenants: &[Tenant]) -> Result<Ve
 /// What each tenant holds now.
 async fn holdings(store: &dyn Store, tenants: &[Tenant]) -> Result<Vec<Holding>, Failure> {
     let mut rows = Vec::new();
-    for (t, (_, _, topology, role, _)) in tenants.iter().zip(TENANTS) {
+    for (t, (_, topology, role, _)) in tenants.iter().zip(TENANTS) {
         let subject = || format!("tenant '{}'", t.initial_domain);
         let users = store.count_users(t.id, Visibility::Active).await.about(subject)?;
         let external = count_external(store, t).await?;
@@ -279,7 +238,7 @@ async fn log_summaries(ctx: &Ctx, cycles: &[Cycle]) -> Result<Vec<LogSummary>, F
             .into_iter()
             .map(|((action, status, why), count)| serde_json::json!({ "action": action, "status": status, "skipReason": why, "count": count }))
             .collect();
-        out.push(LogSummary { source: c.source, target: c.target, records: records.len(), by_kind });
+        out.push(LogSummary { source: c.source.clone(), target: c.target.clone(), records: records.len(), by_kind });
     }
     Ok(out)
 }
@@ -317,12 +276,19 @@ async fn follow_a_change(ctx: &Ctx, engine: &Engine, tenants: &[Tenant], cycles:
 pub async fn run(ctx: &Ctx, args: DemoArgs) -> Result<(), Failure> {
     let store = ctx.store.as_ref();
     let started = Instant::now();
-    let (tenants, imported_users, import_seconds) = tenants(store, args.users).await?;
-    allow_arrows(ctx, &tenants).await?;
+    let (imported_users, import_seconds) = people(store, args.users).await?;
+    // What the joint venture's file names: Contoso's sponsor and Projects group.
+    venture::prerequisites(store, &lookup::tenant(store, "contoso.example").await?).await?;
+    let mut topologies = Vec::new();
+    for seed in seeds::SEEDS {
+        topologies.push(seeds::plan_and_apply(ctx, seed).await?);
+    }
+    let tenants = tenants(store).await?;
     let engine = Engine::new(ctx.sync.clone());
-    let cycles = run_arrows(ctx, &engine, &tenants).await?;
+    let cycles = run_arrows(ctx, &engine).await?;
     let logs = log_summaries(ctx, &cycles).await?;
     let followed_change = follow_a_change(ctx, &engine, &tenants, &cycles).await?;
+    let joint_venture = venture::run().await?;
     let (first_changes, lookup) = match tenants.first() {
         Some(t) => {
             let subject = || format!("tenant '{}'", t.initial_domain);
@@ -342,6 +308,8 @@ pub async fn run(ctx: &Ctx, args: DemoArgs) -> Result<(), Failure> {
     };
     let summary = Summary {
         tenants: holdings(store, &tenants).await?,
+        topologies,
+        joint_venture,
         imported_users,
         import_seconds,
         cycles: cycles
@@ -386,6 +354,8 @@ fn print(s: &Summary, cycles: &[Cycle]) {
     if s.imported_users == 0 {
         out!("the demo's tenants hold users already: nothing was imported, and every arrow ran an incremental cycle");
     }
+    seeds::print(&s.topologies);
+    out!();
     out!("sync cycles:");
     for c in cycles {
         let r = &c.report;
@@ -478,9 +448,12 @@ fn print(s: &Summary, cycles: &[Cycle]) {
         let found = if l["found"] == true { "found" } else { "missing" };
         out!("lookup of {} by userPrincipalName: {found} in {} µs", l["userPrincipalName"].as_str().unwrap_or_default(), l["microseconds"]);
     }
+    out!();
+    venture::print(&s.joint_venture);
+    out!();
     out!("demo ready in {:.1}s. Try: tenantsync user list --tenant contoso.example --limit 5", s.seconds);
     out!(
-        "Relecloud provisions only its Engineering department to its mesh partners; Woodgrove provisions its department groups and their members to its resource tenants; Litware is a just-in-time partner (no standing sync). Each target allows its sources only (tenantsync partner list -t TENANT)."
+        "Relecloud provisions only its Engineering department to its mesh partners; Woodgrove provisions its department groups and their members to its resource tenants; Litware is a just-in-time partner (no standing sync). The access settings are the files' (tenantsync partner list -t TENANT); tenantsync export writes the whole topology back as one file."
     );
 }
 
@@ -504,10 +477,11 @@ async fn count_external(store: &dyn Store, t: &Tenant) -> Result<u64, Failure> {
     Ok(n)
 }
 
-/// One security group per department, with the department's users as direct members.
+/// One security group per department ("Sales team", …, as `examples/hub.toml` names them),
+/// with the department's users as direct members.
 async fn department_groups(store: &dyn Store, tenant: &Tenant) -> Result<(), Failure> {
     let subject = || format!("tenant '{}'", tenant.initial_domain);
-    let mut by_dept: BTreeMap<String, Vec<ObjectId>> = BTreeMap::new();
+    let mut by_dept: BTreeMap<String, Vec<ObjectId>> = generate::DEPARTMENTS.iter().map(|d| ((*d).to_owned(), Vec::new())).collect();
     each_user(store, tenant, |u| {
         if let Some(d) = &u.attrs.department {
             by_dept.entry(d.clone()).or_default().push(u.id);

@@ -3,10 +3,11 @@
 //! state in the same terms (`current`), plans (`plan`: the diff, each new or changed
 //! arrow's next cycle from the engine's dry run, the warnings), applies (`apply`), and
 //! shows the topology (`show`, `draw`).
-mod apply;
-mod current;
+pub(crate) mod apply;
+pub(crate) mod current;
 mod draw;
-mod plan;
+pub(crate) mod packages;
+pub(crate) mod plan;
 
 use super::Ctx;
 use crate::failure::{CliCode, Failure};
@@ -77,7 +78,7 @@ pub enum TopologyCmd {
 }
 
 /// The CLI's code of a problem in a file.
-fn code(l: &Located) -> &'static str {
+pub(crate) fn code(l: &Located) -> &'static str {
     if let Some(code) = l.code {
         return code;
     }
@@ -124,7 +125,8 @@ pub async fn plan(ctx: &Ctx, a: PlanArgs) -> Result<ExitCode, Failure> {
 
 pub async fn apply(ctx: &Ctx, a: ApplyArgs) -> Result<ExitCode, Failure> {
     let file = load(&a.file)?;
-    apply::apply(ctx, &file, a.prune).await?;
+    let outcome = apply::apply(ctx, &file, a.prune).await?;
+    apply::print(ctx, &outcome);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,9 +1,10 @@
 //! `tenantsync apply FILE`: makes the store match the file, object by object and only
 //! what differs. Everything that can be refused is checked before the first write; the
-//! jobs of the arrows a change touches are paused while it is applied and resumed after,
-//! so no cycle runs against half-applied settings.
+//! leases of the jobs a change touches are held while it is written, so no cycle runs
+//! against half-applied settings, and a killed apply leaves no job held.
 use super::Loaded;
 use super::current::{self, Current};
+use super::packages::{Have, Target};
 use super::plan::{access_after, config_of, unmet};
 use crate::cmd::Ctx;
 use crate::failure::{CliCode, Context, Failure};
@@ -12,7 +13,8 @@ use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use tenantsync_domain::{NewTenant, PartnerSettings, SyncConfigId, SyncConfiguration, Tenant};
 use tenantsync_engine::Engine;
-use tenantsync_store::JobStatusCode;
+use tenantsync_engine::EngineError;
+use tenantsync_store::JobLease;
 use tenantsync_topology::{ObjectDiff, ObjectKind, Op};
 
 /// One object apply changed, or left.
@@ -61,8 +63,48 @@ fn check(file: &Loaded, current: &Current, diffs: &[ObjectDiff], prune: bool) ->
     Ok(())
 }
 
-/// Applies `file`; with `prune`, removes what it does not declare (but tenants).
-pub(crate) async fn apply(ctx: &Ctx, file: &Loaded, prune: bool) -> Result<(), Failure> {
+/// What an apply did: each object changed (or left), and the jobs it held still.
+#[derive(Debug, Serialize)]
+pub(crate) struct Outcome {
+    applied: Vec<Applied>,
+    /// Jobs whose leases apply held while it wrote, so no cycle ran against half-applied settings.
+    held: usize,
+}
+
+impl Outcome {
+    /// How many objects were written.
+    pub fn written(&self) -> usize {
+        self.applied.iter().filter(|a| a.written).count()
+    }
+}
+
+/// How long apply waits for a running cycle of a job it must hold still.
+const LEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Takes the lease of each job in `jobs` (in id order), waiting for a cycle that runs to
+/// end. A lease ends with its guard or with the process, so an apply killed at any point
+/// leaves no job held (pausing them would leave them paused).
+async fn hold(ctx: &Ctx, jobs: BTreeMap<SyncConfigId, String>) -> Result<Vec<JobLease>, Failure> {
+    let mut leases = Vec::new();
+    for (id, label) in jobs {
+        let deadline = std::time::Instant::now() + LEASE_WAIT;
+        loop {
+            if let Some(lease) = ctx.sync.try_lease_job(id).await.about(|| label.clone())? {
+                leases.push(lease);
+                break;
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(EngineError::Leased).about(|| label.clone());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+    Ok(leases)
+}
+
+/// Applies `file`; with `prune`, removes what it does not declare (but tenants). Prints
+/// nothing: [`print`] does.
+pub(crate) async fn apply(ctx: &Ctx, file: &Loaded, prune: bool) -> Result<Outcome, Failure> {
     let current = current::read(ctx).await?;
     let diffs = tenantsync_topology::diff(&file.state, &current.state);
     check(file, &current, &diffs, prune)?;
@@ -77,38 +119,34 @@ pub(crate) async fn apply(ctx: &Ctx, file: &Loaded, prune: bool) -> Result<(), F
         }
     }
     let engine = Engine::new(ctx.sync.clone());
-    // The jobs a change touches: changed arrows, and the arrows of tenants whose access
-    // settings change.
+    // The jobs a change touches: changed (and pruned) arrows, and the arrows of tenants
+    // whose access settings change. Their leases are held while the changes are written.
     let touched: BTreeSet<&str> =
-        diffs.iter().filter(|d| d.kind == ObjectKind::Access).flat_map(|d| access_tenants(&file.state, &current.state, &d.object)).collect();
-    let mut paused: Vec<SyncConfigId> = Vec::new();
+        diffs.iter().filter(|d| d.kind == ObjectKind::Partner).flat_map(|d| access_tenants(&file.state, &current.state, &d.object)).collect();
+    let mut jobs: BTreeMap<SyncConfigId, String> = BTreeMap::new();
     for ((source, target), c) in &current.configs {
         let label = format!("{source} → {target}");
-        let changed = diffs.iter().any(|d| d.kind == ObjectKind::Arrow && d.op == Op::Change && d.object == label);
+        let changed = diffs.iter().any(|d| d.kind == ObjectKind::Arrow && (d.op == Op::Change || prune) && d.object == label);
         if changed || touched.contains(source.as_str()) || touched.contains(target.as_str()) {
-            let state = ctx.sync.job_state(c.id).await.about(|| label.clone())?;
-            if state.status == JobStatusCode::Active {
-                engine.pause(c.id).await.about(|| label.clone())?;
-                paused.push(c.id);
-            }
+            jobs.insert(c.id, format!("sync configuration '{source}:{target}'"));
         }
     }
+    let leases = hold(ctx, jobs).await?;
     let applied = write(ctx, &engine, file, &current, &diffs, configs, prune).await;
-    // Resumed whatever happened: a failure leaves each object as it was or as the file says.
-    for id in &paused {
-        engine.start(*id).await.about(|| format!("sync configuration '{id}'"))?;
-    }
-    let applied = applied?;
+    // Released whatever happened: a failure leaves each object as it was or as the file says.
+    let held = leases.len();
+    drop(leases);
+    Ok(Outcome { applied: applied?, held })
+}
+
+/// Prints what an apply did: as JSON, or a line per object.
+pub(crate) fn print(ctx: &Ctx, outcome: &Outcome) {
     if ctx.json {
-        output::json(&serde_json::json!({ "applied": applied, "paused": paused.len() }));
-        return Ok(());
+        output::json(outcome);
+        return;
     }
-    for a in &applied {
-        let kind = match a.kind {
-            ObjectKind::Tenant => "tenant",
-            ObjectKind::Access => "access",
-            ObjectKind::Arrow => "arrow",
-        };
+    for a in &outcome.applied {
+        let kind = super::plan::kind_word(a.kind);
         match (a.op, a.written) {
             (Op::Add, _) => out!("created {kind} {}", a.object),
             (Op::Change, _) => out!("changed {kind} {}", a.object),
@@ -117,10 +155,9 @@ pub(crate) async fn apply(ctx: &Ctx, file: &Loaded, prune: bool) -> Result<(), F
             (Op::Remove, false) => out!("left {kind} {}: not in the file (--prune removes it)", a.object),
         }
     }
-    if applied.iter().all(|a| !a.written) {
+    if outcome.written() == 0 {
         out!("nothing to do: the store matches the file");
     }
-    Ok(())
 }
 
 /// The tenants whose access settings object `label` (`tenant → partner`, or `tenant (defaults)`)
@@ -158,7 +195,7 @@ async fn write(
                 true
             }
             (ObjectKind::Tenant, Op::Remove) => false,
-            (ObjectKind::Access, op) => {
+            (ObjectKind::Partner, op) => {
                 let (state, settings) = match op {
                     Op::Remove if !prune => {
                         applied.push(Applied { kind: d.kind, object: d.object.clone(), op, written: false });
@@ -198,6 +235,20 @@ async fn write(
                     engine.update_configuration(config).await.about(subject)?;
                 }
                 true
+            }
+            (ObjectKind::Organization | ObjectKind::Catalog | ObjectKind::Package, op) => {
+                if op == Op::Remove && !prune {
+                    false
+                } else {
+                    let target = match d.kind {
+                        ObjectKind::Organization => Target::Organization(&d.object),
+                        ObjectKind::Catalog => Target::Catalog(&d.object),
+                        _ => Target::Package(&d.object),
+                    };
+                    let have = Have { tenants: &tenants, defs: &current.defs };
+                    super::packages::write(ctx, &file.state, &have, target, op == Op::Remove).await?;
+                    true
+                }
             }
         };
         applied.push(Applied { kind: d.kind, object: d.object.clone(), op: d.op, written });

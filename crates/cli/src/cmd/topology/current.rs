@@ -13,6 +13,8 @@ pub(crate) struct Current {
     pub tenants: BTreeMap<String, Tenant>,
     /// Configurations by (source domain, target domain).
     pub configs: BTreeMap<(String, String), SyncConfiguration>,
+    /// Entitlement management's definitions, by label.
+    pub defs: super::packages::Definitions,
 }
 
 impl Current {
@@ -58,8 +60,10 @@ pub(crate) async fn read(ctx: &Ctx) -> Result<Current, Failure> {
         }
     }
     state.access.sort_by(|a, b| (&a.tenant, &a.partner).cmp(&(&b.tenant, &b.partner)));
-    let mut current = Current { state, tenants, configs: BTreeMap::new() };
+    let mut current = Current { state, tenants, configs: BTreeMap::new(), defs: Default::default() };
     let configs = ctx.sync.list_sync_configurations().await.about(String::new)?;
+    let (orgs, catalogs, packages, defs) = super::packages::read(ctx, &current.tenants, &configs).await?;
+    (current.state.organizations, current.state.catalogs, current.state.packages, current.defs) = (orgs, catalogs, packages, defs);
     for c in configs {
         let (source, target) = (current.domain(c.source_tenant_id), current.domain(c.target_tenant_id));
         let arrow = arrow(ctx, &c, source.clone(), target.clone()).await?;

@@ -69,8 +69,11 @@ fn scope(a: &ArrowState) -> String {
             if !a.users.is_empty() {
                 parts.push(format!("{} users", a.users.len()));
             }
-            if !a.groups.is_empty() {
-                parts.push(a.groups.join(", "));
+            match a.groups.as_slice() {
+                [] => {}
+                // A drawing's label stays short: the first groups, and how many.
+                [first, second, _, ..] => parts.push(format!("{first}, {second} and {} more groups", a.groups.len() - 2)),
+                few => parts.push(few.join(", ")),
             }
             if parts.is_empty() { "assigned: none yet".to_owned() } else { format!("assigned: {}", parts.join(", ")) }
         }

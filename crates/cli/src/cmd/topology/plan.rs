@@ -148,7 +148,7 @@ fn same_set<T: PartialEq>(a: &[T], b: &[T]) -> bool {
 
 /// What the next cycle of arrow `arrow` would do once applied: `None` with a note when there
 /// is nothing to predict (its source does not exist yet).
-async fn next_cycle(ctx: &Ctx, file: &Loaded, current: &Current, arrow: &ArrowState, samples: usize) -> Result<Next, Failure> {
+async fn next_cycle(ctx: &Ctx, file: &Loaded, current: &Current, arrow: &ArrowState, samples: usize, access: &[AccessState]) -> Result<Next, Failure> {
     let label = arrow.label();
     let Some(source) = current.tenant(&arrow.source) else {
         return Ok(Next { arrow: label, prediction: None, note: Some("its source is created by this apply: no users to sync yet".into()) });
@@ -171,7 +171,9 @@ async fn next_cycle(ctx: &Ctx, file: &Loaded, current: &Current, arrow: &ArrowSt
         None => JobState::default(),
     };
     let engine = Engine::new(ctx.sync.clone());
-    let prediction = engine.predict(config, state, &target_domain, samples).await.about(|| label.clone())?;
+    // Groups as the access settings will be once applied.
+    let group_sync = effective(access, &arrow.target, &arrow.source).inbound_group_sync == Some(true);
+    let prediction = engine.predict_with_group_sync(config, state, &target_domain, samples, group_sync).await.about(|| label.clone())?;
     Ok(Next { arrow: label, prediction: Some(prediction), note: None })
 }
 
@@ -238,16 +240,23 @@ pub(crate) async fn plan(ctx: &Ctx, file: &Loaded, current: &Current, predict: b
     if !predict {
         return Ok(Planned { diffs, next, warnings });
     }
+    let access = access_after(desired, &current.state, false);
     for d in diffs.iter().filter(|d| d.kind == ObjectKind::Arrow && d.op != Op::Remove) {
         if let Some(arrow) = desired.arrows.iter().find(|a| a.label() == d.object) {
-            next.push(next_cycle(ctx, file, current, arrow, samples).await?);
+            next.push(next_cycle(ctx, file, current, arrow, samples, &access).await?);
         }
     }
-    let access = access_after(desired, &current.state, false);
     for a in &desired.arrows {
         let missing = unmet(&access, &a.source, &a.target);
         if !missing.is_empty() {
             let message = format!("{}: {} would not run: {}", file.place(a.place.decl.start), a.label(), missing.join("; "));
+            warnings.push(Warning { kind: WarningKind::NotAllowed, message });
+        } else if a.provision_groups && effective(&access, &a.target, &a.source).inbound_group_sync != Some(true) {
+            let message = format!(
+                "{}: {} would skip its groups: the target does not allow inbound group sync from the source (inbound_group_sync)",
+                file.place(a.place.decl.start),
+                a.label()
+            );
             warnings.push(Warning { kind: WarningKind::NotAllowed, message });
         }
     }
@@ -272,11 +281,14 @@ fn op_word(op: Op) -> &'static str {
     }
 }
 
-fn kind_word(kind: ObjectKind) -> &'static str {
+pub(crate) fn kind_word(kind: ObjectKind) -> &'static str {
     match kind {
         ObjectKind::Tenant => "tenant",
-        ObjectKind::Access => "access",
+        ObjectKind::Partner => "partner",
         ObjectKind::Arrow => "arrow",
+        ObjectKind::Organization => "connected organization",
+        ObjectKind::Catalog => "catalog",
+        ObjectKind::Package => "access package",
     }
 }
 

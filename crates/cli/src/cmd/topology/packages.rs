@@ -1,0 +1,408 @@
+//! Entitlement management as the file names it: the store's connected organizations,
+//! catalogs, access packages and policies read in the file's terms (sponsors and approvers
+//! by userPrincipalName, groups by display name, sync configurations by their target), and
+//! the file's written through `tenantsync-governance`, each object on its own.
+use crate::cmd::{Ctx, lookup};
+use crate::failure::{CliCode, Context, Failure};
+use std::collections::{BTreeMap, BTreeSet};
+use tenantsync_access::{
+    AccessPackage, ApprovalSettings, ApprovalStageSettings, AssignmentPolicy, Catalog, CatalogId, ConnectedOrgId, ConnectedOrgState, ConnectedOrganization,
+    Expiration, IdentitySource, IsoDuration, PackageId, PolicyId, RequestorSettings, ResourceOrigin, ResourceRole, RoleKind, SubjectSet, TargetScope,
+};
+use tenantsync_domain::{DomainName, ObjectId, SyncConfiguration, Tenant, TenantId};
+use tenantsync_governance::Governance;
+use tenantsync_store::AccessObjectKind;
+use tenantsync_topology::packages::{CatalogState, IdentityState, OrganizationState, PackageState, PolicyState, RequestorsSpec};
+
+/// The store's definitions, by label (`tenant: name`), with what plan and apply need of them.
+#[derive(Default)]
+pub(crate) struct Definitions {
+    pub orgs: BTreeMap<String, ConnectedOrganization>,
+    pub catalogs: BTreeMap<String, Catalog>,
+    /// Each package with its policies.
+    pub packages: BTreeMap<String, (AccessPackage, Vec<AssignmentPolicy>)>,
+}
+
+const DAY: u64 = 86_400;
+
+fn days(d: IsoDuration) -> u32 {
+    u32::try_from(d.as_seconds() / DAY).unwrap_or(u32::MAX)
+}
+
+fn label(tenant: &str, name: &str) -> String {
+    format!("{tenant}: {name}")
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort_by_key(|s| s.to_ascii_lowercase());
+    v
+}
+
+fn governance(ctx: &Ctx) -> Option<Governance> {
+    ctx.access.clone().map(Governance::new)
+}
+
+/// A user's UPN, lowercase (its id when it is gone).
+async fn upn(ctx: &Ctx, tenant: TenantId, id: ObjectId) -> String {
+    ctx.store.get_user(tenant, id).await.map_or_else(|_| id.to_string(), |u| u.attrs.user_principal_name.as_str().to_ascii_lowercase())
+}
+
+/// Reads the definitions of every tenant (none when the store does not keep them).
+pub(crate) async fn read(
+    ctx: &Ctx,
+    tenants: &BTreeMap<String, Tenant>,
+    configs: &[SyncConfiguration],
+) -> Result<(Vec<OrganizationState>, Vec<CatalogState>, Vec<PackageState>, Definitions), Failure> {
+    let (mut orgs, mut catalogs, mut packages, mut defs) = (Vec::new(), Vec::new(), Vec::new(), Definitions::default());
+    let Some(gov) = governance(ctx) else { return Ok((orgs, catalogs, packages, defs)) };
+    let domain_of = |id: TenantId| tenants.iter().find(|(_, t)| t.id == id).map_or_else(|| id.to_string(), |(d, _)| d.clone());
+    for (d, t) in tenants {
+        let subject = || format!("tenant '{d}'");
+        let org_list = gov.connected_organizations(t.id).await.about(subject)?;
+        let mut org_names: BTreeMap<ConnectedOrgId, String> = BTreeMap::new();
+        for o in org_list.into_iter().filter(|o| o.state == ConnectedOrgState::Configured) {
+            let identity = match o.identity_sources.first() {
+                Some(IdentitySource::Tenant { tenant_id, .. }) => IdentityState::Tenant(domain_of(*tenant_id)),
+                Some(IdentitySource::Domain { domain_name, .. }) => IdentityState::Domain(domain_name.as_str().to_ascii_lowercase()),
+                None => continue,
+            };
+            let mut sponsors = Vec::new();
+            for s in &o.internal_sponsors {
+                sponsors.push(upn(ctx, t.id, *s).await);
+            }
+            org_names.insert(o.id, o.display_name.clone());
+            orgs.push(OrganizationState { tenant: d.clone(), name: o.display_name.clone(), identity, sponsors: sorted(sponsors) });
+            defs.orgs.insert(label(d, &o.display_name), o);
+        }
+        let catalog_list = gov.catalogs(t.id).await.about(subject)?;
+        for c in &catalog_list {
+            catalogs.push(CatalogState { tenant: d.clone(), name: c.display_name.clone(), external: c.is_externally_visible });
+            defs.catalogs.insert(label(d, &c.display_name), c.clone());
+        }
+        for p in gov.access_packages(t.id).await.about(subject)? {
+            let (mut groups, mut syncs) = (Vec::new(), Vec::new());
+            for role in &p.roles {
+                match role.origin {
+                    ResourceOrigin::Group(g) => groups.push(ctx.store.get_group(t.id, g).await.map_or_else(|_| g.to_string(), |g| g.attrs.display_name)),
+                    ResourceOrigin::SyncConfiguration(c) => {
+                        syncs.push(configs.iter().find(|x| x.id == c).map_or_else(|| c.to_string(), |x| domain_of(x.target_tenant_id)))
+                    }
+                }
+            }
+            let policies = gov.policies_of(t.id, p.id).await.about(subject)?;
+            let mut states = Vec::new();
+            for x in &policies {
+                states.push(policy_state(ctx, t.id, x, &org_names).await);
+            }
+            states.sort_by_key(|x| x.name.to_ascii_lowercase());
+            let catalog = catalog_list.iter().find(|c| c.id == p.catalog_id).map_or_else(|| p.catalog_id.to_string(), |c| c.display_name.clone());
+            packages.push(PackageState {
+                tenant: d.clone(),
+                catalog,
+                name: p.display_name.clone(),
+                hidden: p.is_hidden,
+                groups: sorted(groups),
+                syncs: sorted(syncs),
+                policies: states,
+            });
+            defs.packages.insert(label(d, &p.display_name), (p, policies));
+        }
+    }
+    orgs.sort_by_key(OrganizationState::label);
+    catalogs.sort_by_key(CatalogState::label);
+    packages.sort_by_key(PackageState::label);
+    Ok((orgs, catalogs, packages, defs))
+}
+
+async fn policy_state(ctx: &Ctx, tenant: TenantId, x: &AssignmentPolicy, orgs: &BTreeMap<ConnectedOrgId, String>) -> PolicyState {
+    let requestors = match x.allowed_target_scope {
+        TargetScope::SpecificConnectedOrganizationUsers => RequestorsSpec::Organizations,
+        TargetScope::AllConfiguredConnectedOrganizationUsers => RequestorsSpec::AllOrganizations,
+        TargetScope::AllExternalUsers => RequestorsSpec::AllExternal,
+        TargetScope::AllMemberUsers => RequestorsSpec::Members,
+        TargetScope::AllDirectoryUsers => RequestorsSpec::AllUsers,
+        TargetScope::NotSpecified | TargetScope::SpecificDirectoryUsers | TargetScope::UnknownFutureValue => RequestorsSpec::Admins,
+    };
+    let organizations = x
+        .specific_allowed_targets
+        .iter()
+        .filter_map(|s| match s {
+            SubjectSet::ConnectedOrganizationMembers { connected_organization_id } => {
+                Some(orgs.get(connected_organization_id).cloned().unwrap_or_else(|| connected_organization_id.to_string()))
+            }
+            _ => None,
+        })
+        .collect();
+    let a = &x.request_approval_settings;
+    let mut approvers = Vec::new();
+    for stage in &a.stages {
+        let mut names = Vec::new();
+        for s in &stage.primary_approvers {
+            names.push(match s {
+                SubjectSet::InternalSponsors {} => "sponsors".to_owned(),
+                SubjectSet::ExternalSponsors {} => "external-sponsors".to_owned(),
+                SubjectSet::RequestorManager { manager_level: 2 } => "manager2".to_owned(),
+                SubjectSet::RequestorManager { .. } => "manager".to_owned(),
+                SubjectSet::SingleUser { user_id } => upn(ctx, tenant, *user_id).await,
+                SubjectSet::GroupMembers { group_id } => {
+                    format!("group:{}", ctx.store.get_group(tenant, *group_id).await.map_or_else(|_| group_id.to_string(), |g| g.attrs.display_name))
+                }
+                SubjectSet::ConnectedOrganizationMembers { connected_organization_id } => format!("organization:{connected_organization_id}"),
+                SubjectSet::AttributeRuleMembers { membership_rule } => format!("rule:{membership_rule}"),
+            });
+        }
+        approvers.push(sorted(names));
+    }
+    PolicyState {
+        name: x.display_name.clone(),
+        requestors,
+        organizations: sorted(organizations),
+        approvers,
+        approval_days: a.stages.first().map_or(tenantsync_topology::packages::DEFAULT_APPROVAL_DAYS, |s| days(s.duration_before_automatic_denial)),
+        expire_days: match x.expiration {
+            Expiration::AfterDuration { duration } => Some(days(duration)),
+            Expiration::NoExpiration | Expiration::AfterDateTime { .. } => None,
+        },
+        extendable: x.requestor_settings.enable_targets_to_self_update_access,
+        self_remove: x.requestor_settings.enable_targets_to_self_remove_access,
+        justification: a.is_requestor_justification_required,
+    }
+}
+
+/// What apply writes of one object: its kind and label.
+pub(crate) enum Target<'a> {
+    Organization(&'a str),
+    Catalog(&'a str),
+    Package(&'a str),
+}
+
+/// The store's tenants, configurations and definitions as apply has them when it gets to
+/// the definitions (tenants and arrows written before).
+pub(crate) struct Have<'a> {
+    pub tenants: &'a BTreeMap<String, Tenant>,
+    pub defs: &'a Definitions,
+}
+
+fn unavailable() -> Failure {
+    Failure::cli("entitlement management", "this store does not keep entitlement management", CliCode::InvalidArgument)
+}
+
+/// Writes one definition as `desired` declares it, or (`remove`) deletes it.
+pub(crate) async fn write(ctx: &Ctx, desired: &tenantsync_topology::State, have: &Have<'_>, target: Target<'_>, remove: bool) -> Result<(), Failure> {
+    let gov = governance(ctx).ok_or_else(unavailable)?;
+    let store = gov.store().clone();
+    let now = ctx.store.clock().now();
+    let tenant_of = |domain: &str| have.tenants.get(domain).ok_or_else(|| Failure::cli(format!("tenant '{domain}'"), "not found", CliCode::InvalidTopology));
+    match target {
+        Target::Organization(l) => {
+            let old = have.defs.orgs.get(l);
+            if remove {
+                let (Some(o), Some((domain, _))) = (old, l.split_once(": ")) else { return Ok(()) };
+                let t = tenant_of(domain)?;
+                store
+                    .delete_access_object(t.id, AccessObjectKind::ConnectedOrganization, ObjectId::from_bytes(*o.id.as_bytes()))
+                    .await
+                    .about(|| l.to_owned())?;
+                return Ok(());
+            }
+            let Some(o) = desired.organizations.iter().find(|o| o.label() == l) else { return Ok(()) };
+            let t = tenant_of(&o.tenant)?;
+            let identity_sources = vec![match &o.identity {
+                IdentityState::Tenant(d) => {
+                    let home = tenant_of(d)?;
+                    IdentitySource::Tenant { tenant_id: home.id, display_name: home.display_name.clone() }
+                }
+                IdentityState::Domain(d) => IdentitySource::Domain { domain_name: DomainName::parse(d).about(|| l.to_owned())?, display_name: d.clone() },
+            }];
+            let mut internal_sponsors = BTreeSet::new();
+            for s in &o.sponsors {
+                internal_sponsors.insert(lookup::user_id(ctx.store.as_ref(), t, s).await.map_err(|f| Failure { subject: format!("{l}: {}", f.subject), ..f })?);
+            }
+            let org = ConnectedOrganization {
+                id: old.map_or_else(ConnectedOrgId::new, |x| x.id),
+                display_name: o.name.clone(),
+                description: old.map(|x| x.description.clone()).unwrap_or_default(),
+                identity_sources,
+                state: ConnectedOrgState::Configured,
+                internal_sponsors,
+                external_sponsors: old.map(|x| x.external_sponsors.clone()).unwrap_or_default(),
+                external_user_lifecycle: old.and_then(|x| x.external_user_lifecycle),
+                created_date_time: old.map_or(now, |x| x.created_date_time),
+                modified_date_time: now,
+            };
+            gov.put_connected_organization(t.id, &org).await.about(|| l.to_owned())
+        }
+        Target::Catalog(l) => {
+            let old = have.defs.catalogs.get(l);
+            if remove {
+                let (Some(c), Some((domain, _))) = (old, l.split_once(": ")) else { return Ok(()) };
+                let t = tenant_of(domain)?;
+                store.delete_access_object(t.id, AccessObjectKind::Catalog, ObjectId::from_bytes(*c.id.as_bytes())).await.about(|| l.to_owned())?;
+                return Ok(());
+            }
+            let Some(c) = desired.catalogs.iter().find(|c| c.label() == l) else { return Ok(()) };
+            let t = tenant_of(&c.tenant)?;
+            let catalog = Catalog {
+                id: old.map_or_else(CatalogId::new, |x| x.id),
+                display_name: c.name.clone(),
+                description: old.map(|x| x.description.clone()).unwrap_or_default(),
+                is_externally_visible: c.external,
+                created_date_time: old.map_or(now, |x| x.created_date_time),
+                modified_date_time: now,
+            };
+            gov.put_catalog(t.id, &catalog).await.about(|| l.to_owned())
+        }
+        Target::Package(l) => package(ctx, &gov, desired, have, l, remove, now).await,
+    }
+}
+
+/// Writes (or removes) one access package and its policies; a policy the file no longer
+/// names goes with it.
+async fn package(
+    ctx: &Ctx,
+    gov: &Governance,
+    desired: &tenantsync_topology::State,
+    have: &Have<'_>,
+    l: &str,
+    remove: bool,
+    now: jiff::Timestamp,
+) -> Result<(), Failure> {
+    let store = gov.store().clone();
+    let subject = || l.to_owned();
+    let old = have.defs.packages.get(l);
+    let Some((domain, _)) = l.split_once(": ") else { return Ok(()) };
+    let Some(t) = have.tenants.get(domain) else { return Ok(()) };
+    let new = if remove { None } else { desired.packages.iter().find(|p| p.label() == l) };
+    // Policies the file drops (all of them when the package goes) are deleted first.
+    if let Some((_, policies)) = old {
+        for x in policies.iter().filter(|x| new.is_none_or(|p| !p.policies.iter().any(|n| n.name.eq_ignore_ascii_case(&x.display_name)))) {
+            store.delete_access_object(t.id, AccessObjectKind::AssignmentPolicy, ObjectId::from_bytes(*x.id.as_bytes())).await.about(subject)?;
+        }
+    }
+    let Some(p) = new else {
+        if let Some((o, _)) = old {
+            store.delete_access_object(t.id, AccessObjectKind::AccessPackage, ObjectId::from_bytes(*o.id.as_bytes())).await.about(subject)?;
+        }
+        return Ok(());
+    };
+    let catalogs = gov.catalogs(t.id).await.about(subject)?;
+    let catalog = catalogs
+        .iter()
+        .find(|c| c.display_name.eq_ignore_ascii_case(&p.catalog))
+        .ok_or_else(|| Failure::cli(subject(), format!("no catalog '{}'", p.catalog), CliCode::InvalidTopology))?;
+    let mut roles = BTreeSet::new();
+    for g in &p.groups {
+        let id = lookup::group_id(ctx.store.as_ref(), t, g).await.map_err(|f| Failure { subject: format!("{l}: {}", f.subject), ..f })?;
+        roles.extend(ResourceRole::new(ResourceOrigin::Group(id), RoleKind::Member));
+    }
+    let configs = ctx.sync.list_sync_configurations().await.about(subject)?;
+    for target in &p.syncs {
+        let c = configs
+            .iter()
+            .find(|c| c.source_tenant_id == t.id && have.tenants.get(target).is_some_and(|x| x.id == c.target_tenant_id))
+            .ok_or_else(|| Failure::cli(subject(), format!("no arrow {domain} → {target}"), CliCode::InvalidTopology))?;
+        roles.extend(ResourceRole::new(ResourceOrigin::SyncConfiguration(c.id), RoleKind::DefaultAccess));
+    }
+    let o = old.map(|(o, _)| o);
+    let package = AccessPackage {
+        id: o.map_or_else(PackageId::new, |x| x.id),
+        catalog_id: catalog.id,
+        display_name: p.name.clone(),
+        description: o.map(|x| x.description.clone()).unwrap_or_default(),
+        is_hidden: p.hidden,
+        roles,
+        incompatible_packages: o.map(|x| x.incompatible_packages.clone()).unwrap_or_default(),
+        incompatible_groups: o.map(|x| x.incompatible_groups.clone()).unwrap_or_default(),
+        created_date_time: o.map_or(now, |x| x.created_date_time),
+        modified_date_time: now,
+    };
+    gov.put_access_package(t.id, &package).await.about(subject)?;
+    let orgs = gov.connected_organizations(t.id).await.about(subject)?;
+    for x in &p.policies {
+        let existing = old.and_then(|(_, ps)| ps.iter().find(|e| e.display_name.eq_ignore_ascii_case(&x.name)));
+        let policy =
+            policy(ctx, t, package.id, x, existing, &orgs).await.map_err(|f| Failure { subject: format!("{l}: policy '{}': {}", x.name, f.subject), ..f })?;
+        gov.put_policy(t.id, &policy).await.about(|| format!("{l}: policy '{}'", x.name))?;
+    }
+    Ok(())
+}
+
+async fn policy(
+    ctx: &Ctx,
+    t: &Tenant,
+    package: PackageId,
+    x: &PolicyState,
+    existing: Option<&AssignmentPolicy>,
+    orgs: &[ConnectedOrganization],
+) -> Result<AssignmentPolicy, Failure> {
+    let scope = match x.requestors {
+        RequestorsSpec::Admins => TargetScope::NotSpecified,
+        RequestorsSpec::Organizations => TargetScope::SpecificConnectedOrganizationUsers,
+        RequestorsSpec::AllOrganizations => TargetScope::AllConfiguredConnectedOrganizationUsers,
+        RequestorsSpec::AllExternal => TargetScope::AllExternalUsers,
+        RequestorsSpec::Members => TargetScope::AllMemberUsers,
+        RequestorsSpec::AllUsers => TargetScope::AllDirectoryUsers,
+    };
+    let mut targets = Vec::new();
+    for name in &x.organizations {
+        let o = orgs
+            .iter()
+            .find(|o| o.display_name.eq_ignore_ascii_case(name))
+            .ok_or_else(|| Failure::cli(format!("organization '{name}'"), "no such connected organization", CliCode::InvalidTopology))?;
+        targets.push(SubjectSet::ConnectedOrganizationMembers { connected_organization_id: o.id });
+    }
+    let mut stages = Vec::new();
+    for names in &x.approvers {
+        let mut approvers = Vec::new();
+        for n in names {
+            approvers.push(match n.as_str() {
+                "sponsors" => SubjectSet::InternalSponsors {},
+                "external-sponsors" => SubjectSet::ExternalSponsors {},
+                "manager" => SubjectSet::RequestorManager { manager_level: 1 },
+                "manager2" => SubjectSet::RequestorManager { manager_level: 2 },
+                other => match other.strip_prefix("group:") {
+                    Some(g) => SubjectSet::GroupMembers { group_id: lookup::group_id(ctx.store.as_ref(), t, g).await? },
+                    None => SubjectSet::SingleUser { user_id: lookup::user_id(ctx.store.as_ref(), t, other).await? },
+                },
+            });
+        }
+        stages.push(ApprovalStageSettings {
+            duration_before_automatic_denial: IsoDuration::days(u64::from(x.approval_days)),
+            is_approver_justification_required: false,
+            is_escalation_enabled: false,
+            duration_before_escalation: IsoDuration::ZERO,
+            primary_approvers: approvers,
+            fallback_primary_approvers: Vec::new(),
+            escalation_approvers: Vec::new(),
+            fallback_escalation_approvers: Vec::new(),
+        });
+    }
+    let requests = x.requestors != RequestorsSpec::Admins;
+    Ok(AssignmentPolicy {
+        id: existing.map_or_else(PolicyId::new, |e| e.id),
+        access_package_id: package,
+        display_name: x.name.clone(),
+        description: existing.map(|e| e.description.clone()).unwrap_or_default(),
+        allowed_target_scope: scope,
+        specific_allowed_targets: targets,
+        requestor_settings: RequestorSettings {
+            enable_targets_to_self_add_access: requests,
+            enable_targets_to_self_update_access: x.extendable,
+            enable_targets_to_self_remove_access: x.self_remove,
+            allow_custom_assignment_schedule: false,
+        },
+        request_approval_settings: ApprovalSettings {
+            is_approval_required_for_add: !stages.is_empty(),
+            is_approval_required_for_update: false,
+            is_requestor_justification_required: x.justification,
+            stages,
+        },
+        expiration: match x.expire_days {
+            Some(d) => Expiration::AfterDuration { duration: IsoDuration::days(u64::from(d)) },
+            None => Expiration::NoExpiration,
+        },
+        review_settings: existing.and_then(|e| e.review_settings.clone()),
+        automatic_request_settings: None,
+        questions: existing.map(|e| e.questions.clone()).unwrap_or_default(),
+    })
+}
