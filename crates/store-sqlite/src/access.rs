@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tenantsync_access::{Assignment, Request, RequestId};
+use tenantsync_access::{Assignment, AssignmentId, Request, RequestId};
 use tenantsync_domain::{ObjectId, TenantId};
 use tenantsync_store::{
     AccessObjectKind, AccessStep, AccessStore, AssignmentFilter, DueWork, GuestSchedule, OutboxMessage, RequestFilter, Result, StepRow, StoreError, Versioned,
@@ -193,28 +193,44 @@ impl AccessStore for SqliteStore {
     async fn access_requests(&self, tenant: TenantId, f: RequestFilter) -> Result<Vec<Versioned<Request>>> {
         let requestor = f.requestor.map(|u| *u.as_bytes());
         let package = f.package.map(|p| *p.as_bytes());
+        let after = f.after.map(|a| *a.as_bytes());
+        let limit = f.limit.map_or(-1, i64::from);
         let rows = self.read_in(tenant, |c| {
             let mut s = c.prepare_cached(
                 "SELECT body, version FROM access_requests WHERE tenant_id = ?1 AND (?2 IS NULL OR requestor = ?2) \
-                 AND (?3 IS NULL OR package = ?3) AND (?4 = 0 OR open = 1) ORDER BY id",
+                 AND (?3 IS NULL OR package = ?3) AND (?4 = 0 OR open = 1) AND (?5 IS NULL OR id > ?5) ORDER BY id LIMIT ?6",
             )?;
-            let rows = s.query_map(params![tenant.as_bytes(), requestor, package, f.open_only], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            let rows =
+                s.query_map(params![tenant.as_bytes(), requestor, package, f.open_only, after, limit], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
             rows.collect::<rusqlite::Result<Vec<_>>>()
         })?;
         versioned(rows, "access request")
+    }
+
+    async fn access_assignment(&self, tenant: TenantId, id: AssignmentId) -> Result<Option<Versioned<Assignment>>> {
+        let row = self.read_in(tenant, |c| {
+            c.prepare_cached("SELECT body, version FROM access_assignments WHERE tenant_id = ?1 AND id = ?2")?
+                .query_row(params![tenant.as_bytes(), id.as_bytes()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                .optional()
+        })?;
+        Ok(versioned(row.into_iter().collect(), "access package assignment")?.pop())
     }
 
     async fn access_assignments(&self, tenant: TenantId, f: AssignmentFilter) -> Result<Vec<Versioned<Assignment>>> {
         let target = f.target.map(|u| *u.as_bytes());
         let package = f.package.map(|p| *p.as_bytes());
         let policy = f.policy.map(|p| *p.as_bytes());
+        let after = f.after.map(|a| *a.as_bytes());
+        let limit = f.limit.map_or(-1, i64::from);
         let rows = self.read_in(tenant, |c| {
             let mut s = c.prepare_cached(
                 "SELECT body, version FROM access_assignments WHERE tenant_id = ?1 AND (?2 IS NULL OR target = ?2) \
-                 AND (?3 IS NULL OR package = ?3) AND (?4 IS NULL OR policy = ?4) AND (?5 = 0 OR current = 1) ORDER BY id",
+                 AND (?3 IS NULL OR package = ?3) AND (?4 IS NULL OR policy = ?4) AND (?5 = 0 OR current = 1) AND (?6 IS NULL OR id > ?6) \
+                 ORDER BY id LIMIT ?7",
             )?;
-            let rows =
-                s.query_map(params![tenant.as_bytes(), target, package, policy, f.current_only], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            let rows = s.query_map(params![tenant.as_bytes(), target, package, policy, f.current_only, after, limit], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })?;
             rows.collect::<rusqlite::Result<Vec<_>>>()
         })?;
         versioned(rows, "access package assignment")
