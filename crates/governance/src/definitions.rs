@@ -88,6 +88,9 @@ impl Governance {
     /// Stores a policy after its own checks and the package's limit of 10 policies.
     pub async fn put_policy(&self, tenant: TenantId, policy: &AssignmentPolicy) -> Result<()> {
         policy.check()?;
+        if policy.automatic_request_settings.is_some() {
+            crate::Rule::of(policy)?;
+        }
         self.access_package(tenant, policy.access_package_id).await?;
         let others = self.policies_of(tenant, policy.access_package_id).await?;
         if !others.iter().any(|p| p.id == policy.id) && others.len() >= MAX_POLICIES {
@@ -98,6 +101,11 @@ impl Governance {
 
     pub async fn policy(&self, tenant: TenantId, id: PolicyId) -> Result<AssignmentPolicy> {
         self.get(tenant, AccessObjectKind::AssignmentPolicy, oid(id.as_bytes()), "assignment policy").await
+    }
+
+    /// Every policy of the tenant, of every package.
+    pub async fn policies(&self, tenant: TenantId) -> Result<Vec<AssignmentPolicy>> {
+        self.all(tenant, AccessObjectKind::AssignmentPolicy).await
     }
 
     pub async fn policies_of(&self, tenant: TenantId, package: PackageId) -> Result<Vec<AssignmentPolicy>> {

@@ -9,6 +9,7 @@
 //! a crash in between leaves a request in `delivering`, which the sweep delivers again.
 //! Time is the store's clock: a test moves it months in milliseconds.
 
+mod auto;
 mod definitions;
 mod delivery;
 mod error;
@@ -18,6 +19,7 @@ mod requests;
 mod reviews;
 mod sweep;
 
+pub use auto::{AutoProgress, AutoReport, Rule};
 pub use definitions::{Resource, Settings};
 pub use error::GovernanceError;
 pub use outbox::{Mailer, OutboxReport, backoff};

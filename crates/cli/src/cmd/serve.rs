@@ -78,7 +78,8 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 30)]
     pub log_retention_days: u64,
     /// How often entitlement management's due work is done (escalations, automatic
-    /// denials, reminders, expiries, guest deletions) and its outbox sent.
+    /// denials, reminders, expiries, guest deletions, auto-assignment grace periods) and
+    /// its outbox sent; auto-assignment rules are also evaluated on every commit.
     #[arg(long, default_value = "30s", value_parser = duration)]
     pub access_interval: Duration,
     /// The SMTP relay entitlement management's notifications are sent through
@@ -193,6 +194,7 @@ async fn access_loop(
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) {
     let interval = interval.max(Duration::from_secs(1));
+    let mut commits = gov.store().subscribe();
     loop {
         match gov.sweep().await {
             Ok(r) if r != tenantsync_governance::SweepReport::default() => {
@@ -203,6 +205,8 @@ async fn access_loop(
                     guests_deleted = r.guests_deleted,
                     reviews_opened = r.reviews_opened,
                     reviews_closed = r.reviews_closed,
+                    auto_assigned = r.auto_assigned,
+                    auto_removed = r.auto_removed,
                     "access sweep"
                 );
             }
@@ -216,12 +220,48 @@ async fn access_loop(
                 Err(e) => tracing::error!(error = %e, code = e.code(), "access outbox failed"),
             }
         }
-        tokio::select! {
-            () = tokio::time::sleep(interval) => {}
-            _ = stopped.wait_for(|s| *s) => return,
+        // Until the next sweep, each commit re-evaluates its tenant's auto-assignment
+        // policies (from their watermarks: only what changed); a pass that failed (the
+        // store busy with another process's write) is tried again a moment later.
+        let next = tokio::time::sleep(interval);
+        tokio::pin!(next);
+        let mut dirty = std::collections::BTreeSet::new();
+        loop {
+            // Decided first, acted on after: nothing of the select is held across the work.
+            let notice = tokio::select! {
+                () = &mut next => break,
+                _ = stopped.wait_for(|s| *s) => return,
+                notice = commits.recv() => Some(notice),
+                () = tokio::time::sleep(AUTO_RETRY), if !dirty.is_empty() => None,
+            };
+            match notice {
+                Some(Ok(n)) => {
+                    dirty.insert(n.tenant_id);
+                }
+                // Notices lost or the store gone: the sweep catches up from the watermarks.
+                Some(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) | None => {}
+                Some(Err(tokio::sync::broadcast::error::RecvError::Closed)) => {
+                    next.as_mut().await;
+                    break;
+                }
+            }
+            for tenant in std::mem::take(&mut dirty) {
+                let mut r = tenantsync_governance::AutoReport::default();
+                match gov.auto_assign_tenant(tenant, &mut r).await {
+                    Ok(()) if r.assigned + r.removed > 0 => tracing::info!(assigned = r.assigned, removed = r.removed, "access auto-assignment"),
+                    Ok(()) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, code = e.code(), "access auto-assignment failed; trying again");
+                        dirty.insert(tenant);
+                    }
+                }
+            }
         }
     }
 }
+
+/// The wait before a failed auto-assignment pass is tried again.
+const AUTO_RETRY: Duration = Duration::from_millis(500);
 
 /// The log lines that say how the server runs.
 fn announce(addr: SocketAddr, public_url: &PublicUrl, args: &ServeArgs, limits: &Limits) {
