@@ -74,6 +74,10 @@ impl Governance {
         for role in &package.roles {
             self.check_resource(tenant, role.origin).await?;
         }
+        // What a package grants is a resource of its catalog.
+        for role in &package.roles {
+            self.bring_in(tenant, package.catalog_id, role.origin).await?;
+        }
         self.put(tenant, AccessObjectKind::AccessPackage, oid(package.id.as_bytes()), package).await
     }
 
@@ -125,7 +129,7 @@ impl Governance {
         self.put(tenant, AccessObjectKind::Settings, SETTINGS_ID, settings).await
     }
 
-    async fn check_resource(&self, tenant: TenantId, origin: ResourceOrigin) -> Result<()> {
+    pub(crate) async fn check_resource(&self, tenant: TenantId, origin: ResourceOrigin) -> Result<()> {
         let bad =
             |reason: &str| GovernanceError::InvalidResource { resource: ResourceRole { origin, role: RoleKind::Member }.origin_id(), reason: reason.into() };
         match origin {

@@ -16,6 +16,7 @@ mod error;
 mod notices;
 mod outbox;
 mod requests;
+mod resources;
 mod reviews;
 mod sweep;
 
@@ -24,6 +25,7 @@ pub use definitions::{Resource, Settings};
 pub use error::GovernanceError;
 pub use outbox::{Mailer, OutboxReport, backoff};
 pub use requests::{Actor, NewRequest, Subject};
+pub use resources::{CatalogResource, ResourceRequest, ResourceRequestType};
 pub use sweep::SweepReport;
 
 use std::sync::Arc;

@@ -181,3 +181,39 @@ async fn requests_and_assignments_come_a_page_at_a_time() {
         assert_eq!(admin.get(&format!("{EM}/{what}?$top=0")).await.status, 400);
     }
 }
+
+#[tokio::test]
+async fn resources_enter_and_leave_a_catalog_by_resource_requests() {
+    let s = Server::governed().await;
+    let admin = Api::new(&s, admin_token(&s, TokenRole::Admin).await);
+    let sam = admin.user("sam@contoso.example", "Sam").await;
+    let (package, _, group) = setup(&admin, &sam).await;
+    let catalog = admin.get(&format!("{EM}/accessPackages/{package}")).await.body["catalog"]["id"].as_str().unwrap().to_owned();
+    // The package's group came into its catalog with the package's role.
+    let resources = admin.values(&format!("{EM}/catalogs/{catalog}/resources")).await;
+    assert_eq!(resources.len(), 1);
+    assert_eq!((resources[0]["originSystem"].as_str(), resources[0]["originId"].as_str()), (Some("AadGroup"), Some(group.as_str())));
+    assert_eq!(resources[0]["displayName"], "Legal");
+    assert_eq!(resources[0]["roles"][0]["originId"], format!("Member_{group}"));
+    let request =
+        |kind: &str, origin: &str| json!({ "requestType": kind, "catalog": { "id": catalog }, "resource": { "originId": origin, "originSystem": "AadGroup" } });
+    let r = admin.post(&format!("{EM}/resourceRequests"), request("adminRemove", &group)).await;
+    assert_eq!((r.status, r.body["error"]["innerError"]["code"].as_str()), (409, Some("resource_in_use")), "{}", r.body);
+    let r = admin.post("/v1.0/groups", json!({ "displayName": "Archive", "mailEnabled": false, "securityEnabled": true, "mailNickname": "archive" })).await;
+    let archive = r.body["id"].as_str().unwrap().to_owned();
+    let r = admin.post(&format!("{EM}/resourceRequests"), request("adminAdd", &archive)).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!((r.body["state"].as_str(), r.body["requestType"].as_str()), (Some("delivered"), Some("adminAdd")));
+    assert_eq!(admin.values(&format!("{EM}/catalogs/{catalog}/resources")).await.len(), 2);
+    assert_eq!(admin.post(&format!("{EM}/resourceRequests"), request("adminAdd", &archive)).await.status, 201, "adding it again changes nothing");
+    assert_eq!(admin.values(&format!("{EM}/catalogs/{catalog}/resources")).await.len(), 2);
+    assert_eq!(admin.post(&format!("{EM}/resourceRequests"), request("adminRemove", &archive)).await.status, 201);
+    assert_eq!(admin.values(&format!("{EM}/catalogs/{catalog}/resources")).await.len(), 1);
+    assert_eq!(admin.values(&format!("{EM}/resourceRequests")).await.len(), 3);
+    // Bad input: an unknown group, another origin system, another request type.
+    let r = admin.post(&format!("{EM}/resourceRequests"), request("adminAdd", &sam)).await;
+    assert_eq!((r.status, r.body["error"]["innerError"]["code"].as_str()), (400, Some("invalid_resource")), "{}", r.body);
+    let bad = json!({ "requestType": "adminAdd", "catalog": { "id": catalog }, "resource": { "originId": "x", "originSystem": "SharePointOnline" } });
+    assert_eq!(admin.post(&format!("{EM}/resourceRequests"), bad).await.status, 400);
+    assert_eq!(admin.post(&format!("{EM}/resourceRequests"), request("adminUpdate", &archive)).await.status, 400);
+}

@@ -30,6 +30,10 @@ pub enum AccessObjectKind {
     AutoAssignment,
     /// A personal token's user (kept under the token's id): the token acts as that user.
     PersonalToken,
+    /// A resource of a catalog (a group, a sync configuration).
+    CatalogResource,
+    /// A request that added a resource to a catalog or removed it.
+    ResourceRequest,
 }
 
 impl AccessObjectKind {
@@ -43,6 +47,8 @@ impl AccessObjectKind {
             AccessObjectKind::ReviewInstance => "reviewInstance",
             AccessObjectKind::AutoAssignment => "autoAssignment",
             AccessObjectKind::PersonalToken => "personalToken",
+            AccessObjectKind::CatalogResource => "catalogResource",
+            AccessObjectKind::ResourceRequest => "resourceRequest",
         }
     }
 }

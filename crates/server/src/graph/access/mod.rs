@@ -10,10 +10,12 @@
 //! - `definitions`: connected organizations, catalogs, settings;
 //! - `packages`: access packages, resource role scopes, incompatible packages, policies;
 //! - `requests`: assignment requests, assignments, approvals;
+//! - `resources`: a catalog's resources and the resource requests;
 //! - `reviews`: access reviews of assignments (`identityGovernance/accessReviews`).
 mod definitions;
 mod packages;
 mod requests;
+mod resources;
 mod reviews;
 
 use super::audit::Entry;
@@ -28,7 +30,7 @@ use tenantsync_store::{AuditCategory, AuditOperation};
 pub(crate) const BASE: &str = "identityGovernance/entitlementManagement";
 
 pub(super) fn routes(router: ApiRouter) -> ApiRouter {
-    reviews::routes(requests::routes(packages::routes(definitions::routes(router))))
+    resources::routes(reviews::routes(requests::routes(packages::routes(definitions::routes(router)))))
 }
 
 /// Entitlement management of the server's store, or 501 when the store has none.
