@@ -351,3 +351,88 @@ fn reviews_reprocess_and_personal_tokens_from_the_command_line() {
     let bad = env.run(&["token", "create", "-t", "contoso.example", "--user", "nobody@contoso.example"]);
     assert_eq!(bad.code, 1, "{}", bad.stderr);
 }
+
+/// What a receiver got: each request's head and body.
+type Posts = std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>;
+
+/// A local HTTP receiver on a thread: it keeps each request's head and body, answers 204.
+fn http_receiver() -> (String, Posts) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://127.0.0.1:{}/events", listener.local_addr().unwrap().port());
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = got.clone();
+    std::thread::spawn(move || {
+        for socket in listener.incoming() {
+            let Ok(mut socket) = socket else { return };
+            let mut data = Vec::new();
+            let mut buf = [0u8; 4096];
+            let text = loop {
+                let n = socket.read(&mut buf).unwrap_or(0);
+                if n == 0 {
+                    break String::from_utf8_lossy(&data).into_owned();
+                }
+                data.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&data).into_owned();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let length: usize =
+                        head.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap())).unwrap_or(0);
+                    if body.len() >= length {
+                        break text;
+                    }
+                }
+            };
+            let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+            keep.lock().unwrap().push((head.to_owned(), body.to_owned()));
+            let _ = socket.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (url, got)
+}
+
+#[test]
+fn serve_posts_the_outbox_to_a_signed_webhook() {
+    let env = Env::new();
+    env.contoso();
+    env.ok(&["user", "create", "-t", "contoso.example", "--upn", "sam@contoso.example"]);
+    env.ok(&["user", "create", "-t", "contoso.example", "--upn", "kim@contoso.example"]);
+    env.ok(&["access", "catalog", "create", "-t", "contoso.example", "--name", "General"]);
+    env.ok(&["group", "create", "-t", "contoso.example", "--name", "Finance"]);
+    env.ok(&["access", "package", "create", "-t", "contoso.example", "--catalog", "General", "--name", "Finance", "--group", "Finance"]);
+    env.ok(&[
+        "access",
+        "policy",
+        "create",
+        "-t",
+        "contoso.example",
+        "--package",
+        "Finance",
+        "--name",
+        "Staff",
+        "--scope",
+        "all-members",
+        "--stage",
+        "sam@contoso.example",
+    ]);
+    let (url, got) = http_receiver();
+    let secret = env.file("webhook.secret", "s3cret\n");
+    let served = crate::serving::Served::start(&env, &["--webhook-url", &url, "--webhook-secret-file", secret.to_str().unwrap(), "--access-interval", "200ms"]);
+    env.ok(&["access", "request", "-t", "contoso.example", "--package", "Finance", "--user", "kim@contoso.example"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while got.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let got = got.lock().unwrap();
+    assert_eq!(got.len(), 1, "{}", served.log());
+    let (head, body) = &got[0];
+    assert!(head.starts_with("POST /events HTTP/1.1"), "{head}");
+    let header = |name: &str| head.lines().find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_owned()));
+    assert_eq!(header("x-tenantsync-event").as_deref(), Some("approvalRequired"));
+    let ts: i64 = header("x-tenantsync-timestamp").unwrap().parse().unwrap();
+    assert_eq!(header("x-tenantsync-signature"), tenantsync_mail::signature(b"s3cret", ts, body.as_bytes()), "signed with the file's secret, trimmed");
+    let body: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(body["to"], serde_json::json!(["sam@contoso.example"]));
+    let bad = env.run(&["serve", "--listen", "127.0.0.1:0", "--webhook-url", "https://hooks.example/", "--webhook-secret-file", secret.to_str().unwrap()]);
+    assert_eq!(bad.code, 1);
+    assert!(bad.stderr.starts_with("error: --webhook-url: ") && bad.stderr.trim_end().ends_with("[invalid_argument]"), "{}", bad.stderr);
+}

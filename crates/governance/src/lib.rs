@@ -23,7 +23,7 @@ mod sweep;
 pub use auto::{AutoProgress, AutoReport, Rule};
 pub use definitions::{Resource, Settings};
 pub use error::GovernanceError;
-pub use outbox::{Mailer, OutboxReport, backoff};
+pub use outbox::{Mailer, Notifier, OutboxReport, backoff};
 pub use requests::{Actor, NewRequest, Subject};
 pub use resources::{CatalogResource, ResourceRequest, ResourceRequestType};
 pub use sweep::SweepReport;

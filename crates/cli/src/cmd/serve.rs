@@ -89,6 +89,12 @@ pub struct ServeArgs {
     /// The sender of those notifications.
     #[arg(long, default_value = "tenantsync <noreply@localhost>")]
     pub mail_from: String,
+    /// A webhook the notifications are also posted to, as signed JSON (http://host[:port]/path).
+    #[arg(long, env = "TENANTSYNC_WEBHOOK_URL", requires = "webhook_secret_file")]
+    pub webhook_url: Option<String>,
+    /// The file holding the secret that signs the webhook's posts (HMAC-SHA256).
+    #[arg(long, requires = "webhook_url")]
+    pub webhook_secret_file: Option<std::path::PathBuf>,
 }
 
 /// `10s`, `500ms`, `2m`, `1m 30s` (jiff's friendly format or ISO 8601), or seconds.
@@ -108,6 +114,15 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<(), Failure> {
             Some(tenantsync_mail::SmtpMailer::new(url, &args.mail_from).map_err(|e| Failure::cli("--smtp-url", e.to_string(), CliCode::InvalidArgument))?)
         }
         None => None,
+    };
+    let webhook = match (&args.webhook_url, &args.webhook_secret_file) {
+        (Some(url), Some(file)) => {
+            let secret =
+                std::fs::read(file).map_err(|e| Failure::cli(format!("--webhook-secret-file {}", file.display()), e.to_string(), CliCode::InvalidArgument))?;
+            let secret = secret.trim_ascii();
+            Some(tenantsync_mail::Webhook::new(url, secret).map_err(|e| Failure::cli("--webhook-url", e.to_string(), CliCode::InvalidArgument))?)
+        }
+        _ => None,
     };
     logging::install(if ctx.json { LogFormat::Json } else { args.log_format }, &args.log_level)?;
     // Before anything records: the server's requests and the scheduler's jobs.
@@ -145,8 +160,10 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<(), Failure> {
         log_retention: (args.log_retention_days > 0).then(|| Duration::from_secs(args.log_retention_days.saturating_mul(86_400))),
         ..SchedulerOptions::default()
     };
-    let access =
-        ctx.access.clone().map(|store| tokio::spawn(access_loop(tenantsync_governance::Governance::new(store), mailer, args.access_interval, stopped.clone())));
+    let access = ctx
+        .access
+        .clone()
+        .map(|store| tokio::spawn(access_loop(tenantsync_governance::Governance::new(store), mailer, webhook, args.access_interval, stopped.clone())));
     let (events, received) = tokio::sync::mpsc::unbounded_channel();
     let logger = tokio::spawn(log_events(ctx.store.clone(), ctx.sync.clone(), received));
     let jobs = tokio::spawn(async move {
@@ -185,11 +202,12 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<(), Failure> {
     served
 }
 
-/// Entitlement management beside the server: what the clock made due, then the outbox,
-/// every `interval` until the stop.
+/// Entitlement management beside the server: what the clock made due, then the outbox
+/// (by mail, by webhook), every `interval` until the stop.
 async fn access_loop(
     gov: tenantsync_governance::Governance,
     mailer: Option<tenantsync_mail::SmtpMailer>,
+    webhook: Option<tenantsync_mail::Webhook>,
     interval: Duration,
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) {
@@ -213,8 +231,10 @@ async fn access_loop(
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, code = e.code(), "access sweep failed"),
         }
-        if let Some(m) = &mailer {
-            match gov.send_outbox(m).await {
+        if mailer.is_some() || webhook.is_some() {
+            let mail = mailer.as_ref().map(|m| m as &dyn tenantsync_governance::Mailer);
+            let hook = webhook.as_ref().map(|w| w as &dyn tenantsync_governance::Notifier);
+            match gov.deliver_outbox(mail, hook).await {
                 Ok(r) if r.sent + r.deferred > 0 => tracing::info!(sent = r.sent, deferred = r.deferred, "access outbox"),
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, code = e.code(), "access outbox failed"),
