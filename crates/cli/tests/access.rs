@@ -246,7 +246,7 @@ fn serve_assigns_by_rule_on_each_commit_and_removes_who_leaves() {
     eventually("alice is removed when she leaves (no grace period)", &served, || !members(&env, "Legal").contains("alice@contoso.example"));
     let requests = env.json(&["access", "requests", "-t", "contoso.example"]);
     let kinds: Vec<&str> = requests["value"].as_array().unwrap().iter().map(|r| r["requestType"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["systemAdd", "systemAdd", "systemRemove"]);
+    assert_eq!(kinds, ["systemAdd", "systemAdd", "systemRemove"], "{requests}\n{}", served.log());
     let bad = env.run(&[
         "access",
         "policy",

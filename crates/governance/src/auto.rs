@@ -250,6 +250,9 @@ impl Governance {
             self.store.access_assignments(pass.tenant, filter).await?.into_iter().map(|v| v.value).find(|a| a.state != AssignmentState::Expired);
         let pending = pass.progress.removals.get(&id).copied();
         match auto_action(&pass.settings, passes, held.is_some(), pending, pass.now) {
+            // A request of theirs still open (a delivery interrupted, say, by a busy store)
+            // is finished by the sweep: not asked twice.
+            AutoAction::Assign if self.open_request(pass, id).await? => {}
             AutoAction::Assign => {
                 let new = NewRequest {
                     kind: RequestType::SystemAdd,
@@ -293,6 +296,13 @@ impl Governance {
             }
         }
         Ok(())
+    }
+
+    /// Whether `user` has a request of the policy's package not finished yet.
+    async fn open_request(&self, pass: &Pass<'_>, user: ObjectId) -> Result<bool> {
+        let filter =
+            tenantsync_store::RequestFilter { requestor: Some(user), package: Some(pass.policy.access_package_id), open_only: true, ..Default::default() };
+        Ok(!self.store.access_requests(pass.tenant, filter).await?.is_empty())
     }
 
     /// Ends an assignment by a `systemRemove` request (recorded like any other request).
