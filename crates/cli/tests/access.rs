@@ -79,7 +79,10 @@ fn the_joint_venture_from_the_command_line() {
     let assignments = env.json(&["access", "assignments", "-t", "contoso.example", "--user", "ann_litware.example#EXT#@contoso.example"]);
     assert_eq!(assignments["value"][0]["state"], "delivered");
     let sweep = env.json(&["access", "sweep"]);
-    assert_eq!(sweep, serde_json::json!({"requests": 0, "reminders": 0, "assignmentsEnded": 0, "guestsDeleted": 0, "reviewsOpened": 0, "reviewsClosed": 0}));
+    assert_eq!(
+        sweep,
+        serde_json::json!({"requests": 0, "reminders": 0, "assignmentsEnded": 0, "guestsDeleted": 0, "reviewsOpened": 0, "reviewsClosed": 0, "autoAssigned": 0, "autoRemoved": 0})
+    );
 
     // Refusals: one line, the object, the code; nothing written.
     let refused = [
@@ -194,4 +197,242 @@ fn serve_refuses_a_bad_smtp_url() {
     assert_eq!(run.code, 1);
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
     assert!(run.stderr.starts_with("error: --smtp-url: ") && run.stderr.trim_end().ends_with("[invalid_argument]"), "{}", run.stderr);
+}
+
+fn members(env: &Env, group: &str) -> String {
+    env.ok(&["group", "members", "-t", "contoso.example", group])
+}
+
+/// Waits until `check` holds (serve works beside the test).
+fn eventually(what: &str, served: &crate::serving::Served, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !check() {
+        assert!(std::time::Instant::now() < deadline, "{what}: {}", served.log());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn serve_assigns_by_rule_on_each_commit_and_removes_who_leaves() {
+    let env = Env::new();
+    env.contoso();
+    env.ok(&["user", "create", "-t", "contoso.example", "--upn", "alice@contoso.example", "--set", "department=Legal"]);
+    env.ok(&["group", "create", "-t", "contoso.example", "--name", "Legal"]);
+    env.ok(&["access", "catalog", "create", "-t", "contoso.example", "--name", "General"]);
+    env.ok(&["access", "package", "create", "-t", "contoso.example", "--catalog", "General", "--name", "Legal", "--group", "Legal"]);
+    let policy = env.json(&[
+        "access",
+        "policy",
+        "create",
+        "-t",
+        "contoso.example",
+        "--package",
+        "Legal",
+        "--name",
+        "Everyone in Legal",
+        "--scope",
+        "specific-users",
+        "--rule",
+        "department EQUALS Legal",
+    ]);
+    assert_eq!(policy["automaticRequestSettings"]["gracePeriodBeforeAccessRemoval"], "PT0S");
+    assert_eq!(policy["specificAllowedTargets"][0]["membershipRule"], "department EQUALS Legal");
+    // A whole hour between sweeps: what happens below is driven by the commits.
+    let served = crate::serving::Served::start(&env, &["--access-interval", "1h"]);
+    eventually("the first pass walks the tenant", &served, || members(&env, "Legal").contains("alice@contoso.example"));
+    env.ok(&["user", "create", "-t", "contoso.example", "--upn", "bob@contoso.example", "--set", "department=Legal"]);
+    eventually("bob is assigned on his creation", &served, || members(&env, "Legal").contains("bob@contoso.example"));
+    env.ok(&["user", "update", "-t", "contoso.example", "alice@contoso.example", "--set", "department=Sales"]);
+    eventually("alice is removed when she leaves (no grace period)", &served, || !members(&env, "Legal").contains("alice@contoso.example"));
+    let requests = env.json(&["access", "requests", "-t", "contoso.example"]);
+    let kinds: Vec<&str> = requests["value"].as_array().unwrap().iter().map(|r| r["requestType"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["systemAdd", "systemAdd", "systemRemove"], "{requests}\n{}", served.log());
+    let bad = env.run(&[
+        "access",
+        "policy",
+        "create",
+        "-t",
+        "contoso.example",
+        "--package",
+        "Legal",
+        "--name",
+        "Typo",
+        "--scope",
+        "specific-users",
+        "--rule",
+        "departmnt EQUALS Legal",
+    ]);
+    assert_eq!(bad.code, 1);
+    assert!(bad.stderr.trim_end().ends_with("[invalid_policy]"), "{}", bad.stderr);
+}
+
+#[test]
+fn reviews_reprocess_and_personal_tokens_from_the_command_line() {
+    let env = Env::new();
+    env.contoso();
+    env.ok(&["user", "create", "-t", "contoso.example", "--upn", "sam@contoso.example"]);
+    env.ok(&["user", "create", "-t", "contoso.example", "--upn", "kim@contoso.example"]);
+    env.ok(&["group", "create", "-t", "contoso.example", "--name", "Finance"]);
+    env.ok(&["access", "catalog", "create", "-t", "contoso.example", "--name", "General"]);
+    env.ok(&["access", "package", "create", "-t", "contoso.example", "--catalog", "General", "--name", "Finance", "--group", "Finance"]);
+    // The first review in a moment: it covers the assignments active at its start.
+    let start = jiff::Timestamp::now() + jiff::SignedDuration::from_millis(1500);
+    env.ok(&[
+        "access",
+        "policy",
+        "create",
+        "-t",
+        "contoso.example",
+        "--package",
+        "Finance",
+        "--name",
+        "Staff",
+        "--scope",
+        "all-members",
+        "--review-every-months",
+        "3",
+        "--review-start",
+        &start.to_string(),
+        "--reviewer",
+        "sam@contoso.example",
+    ]);
+    let r = env.json(&["access", "request", "-t", "contoso.example", "--package", "Finance", "--user", "kim@contoso.example"]);
+    assert_eq!(r["state"], "delivered");
+    let assignment = r["assignmentId"].as_str().unwrap().to_owned();
+
+    // Someone took Kim out of the group by hand: reprocess grants it again.
+    env.ok(&["group", "remove-member", "-t", "contoso.example", "Finance", "kim@contoso.example"]);
+    assert!(!members(&env, "Finance").contains("kim@contoso.example"));
+    let text = env.ok(&["access", "reprocess", "-t", "contoso.example", &assignment]);
+    assert!(text.starts_with(&format!("reprocessed assignment {assignment}")), "{text}");
+    assert!(members(&env, "Finance").contains("kim@contoso.example"));
+    let refused = env.run(&["access", "reprocess", "-t", "contoso.example", r["id"].as_str().unwrap()]);
+    assert!(refused.stderr.trim_end().ends_with("[request_not_reprocessable]"), "{}", refused.stderr);
+
+    // The review opens with the sweep; Sam decides, Kim may not.
+    while jiff::Timestamp::now() <= start {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(env.json(&["access", "sweep"])["reviewsOpened"], 1);
+    let items = env.json(&["access", "review", "list", "-t", "contoso.example", "--reviewer", "sam@contoso.example"]);
+    let items = items["value"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!((items[0]["assignmentId"].as_str(), items[0]["decision"].as_str()), (Some(assignment.as_str()), Some("NotReviewed")));
+    let review = items[0]["reviewId"].as_str().unwrap().to_owned();
+    let not_his =
+        env.run(&["access", "review", "decide", "-t", "contoso.example", &review, &assignment, "--as", "kim@contoso.example", "--decision", "approve"]);
+    assert!(not_his.stderr.trim_end().ends_with("[not_a_reviewer]"), "{}", not_his.stderr);
+    let text = env.ok(&[
+        "access",
+        "review",
+        "decide",
+        "-t",
+        "contoso.example",
+        &review,
+        &assignment,
+        "--as",
+        "sam@contoso.example",
+        "--decision",
+        "deny",
+        "--justification",
+        "moved on",
+    ]);
+    assert!(text.starts_with("recorded Deny"), "{text}");
+    let items = env.json(&["access", "review", "list", "-t", "contoso.example"]);
+    assert_eq!(items["value"][0]["decision"], "Deny");
+    assert!(env.json(&["access", "review", "list", "-t", "contoso.example", "--reviewer", "kim@contoso.example"])["value"].as_array().unwrap().is_empty());
+
+    // A personal token acts as Kim.
+    let token = env.json(&["token", "create", "-t", "contoso.example", "--user", "kim@contoso.example", "--name", "kim's laptop"]);
+    assert_eq!((token["role"].as_str(), token["user"].as_str()), (Some("personal"), Some("kim@contoso.example")));
+    assert!(token["token"].is_string());
+    let list = env.ok(&["token", "list", "-t", "contoso.example"]);
+    assert!(list.contains("personal (kim@contoso.example)"), "{list}");
+    let bad = env.run(&["token", "create", "-t", "contoso.example", "--user", "nobody@contoso.example"]);
+    assert_eq!(bad.code, 1, "{}", bad.stderr);
+}
+
+/// What a receiver got: each request's head and body.
+type Posts = std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>;
+
+/// A local HTTP receiver on a thread: it keeps each request's head and body, answers 204.
+fn http_receiver() -> (String, Posts) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://127.0.0.1:{}/events", listener.local_addr().unwrap().port());
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = got.clone();
+    std::thread::spawn(move || {
+        for socket in listener.incoming() {
+            let Ok(mut socket) = socket else { return };
+            let mut data = Vec::new();
+            let mut buf = [0u8; 4096];
+            let text = loop {
+                let n = socket.read(&mut buf).unwrap_or(0);
+                if n == 0 {
+                    break String::from_utf8_lossy(&data).into_owned();
+                }
+                data.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&data).into_owned();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let length: usize =
+                        head.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap())).unwrap_or(0);
+                    if body.len() >= length {
+                        break text;
+                    }
+                }
+            };
+            let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+            keep.lock().unwrap().push((head.to_owned(), body.to_owned()));
+            let _ = socket.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (url, got)
+}
+
+#[test]
+fn serve_posts_the_outbox_to_a_signed_webhook() {
+    let env = Env::new();
+    env.contoso();
+    env.ok(&["user", "create", "-t", "contoso.example", "--upn", "sam@contoso.example"]);
+    env.ok(&["user", "create", "-t", "contoso.example", "--upn", "kim@contoso.example"]);
+    env.ok(&["access", "catalog", "create", "-t", "contoso.example", "--name", "General"]);
+    env.ok(&["group", "create", "-t", "contoso.example", "--name", "Finance"]);
+    env.ok(&["access", "package", "create", "-t", "contoso.example", "--catalog", "General", "--name", "Finance", "--group", "Finance"]);
+    env.ok(&[
+        "access",
+        "policy",
+        "create",
+        "-t",
+        "contoso.example",
+        "--package",
+        "Finance",
+        "--name",
+        "Staff",
+        "--scope",
+        "all-members",
+        "--stage",
+        "sam@contoso.example",
+    ]);
+    let (url, got) = http_receiver();
+    let secret = env.file("webhook.secret", "s3cret\n");
+    let served = crate::serving::Served::start(&env, &["--webhook-url", &url, "--webhook-secret-file", secret.to_str().unwrap(), "--access-interval", "200ms"]);
+    env.ok(&["access", "request", "-t", "contoso.example", "--package", "Finance", "--user", "kim@contoso.example"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while got.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let got = got.lock().unwrap();
+    assert_eq!(got.len(), 1, "{}", served.log());
+    let (head, body) = &got[0];
+    assert!(head.starts_with("POST /events HTTP/1.1"), "{head}");
+    let header = |name: &str| head.lines().find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_owned()));
+    assert_eq!(header("x-tenantsync-event").as_deref(), Some("approvalRequired"));
+    let ts: i64 = header("x-tenantsync-timestamp").unwrap().parse().unwrap();
+    assert_eq!(header("x-tenantsync-signature"), tenantsync_mail::signature(b"s3cret", ts, body.as_bytes()), "signed with the file's secret, trimmed");
+    let body: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(body["to"], serde_json::json!(["sam@contoso.example"]));
+    let bad = env.run(&["serve", "--listen", "127.0.0.1:0", "--webhook-url", "https://hooks.example/", "--webhook-secret-file", secret.to_str().unwrap()]);
+    assert_eq!(bad.code, 1);
+    assert!(bad.stderr.starts_with("error: --webhook-url: ") && bad.stderr.trim_end().ends_with("[invalid_argument]"), "{}", bad.stderr);
 }

@@ -74,6 +74,10 @@ impl Governance {
         for role in &package.roles {
             self.check_resource(tenant, role.origin).await?;
         }
+        // What a package grants is a resource of its catalog.
+        for role in &package.roles {
+            self.bring_in(tenant, package.catalog_id, role.origin).await?;
+        }
         self.put(tenant, AccessObjectKind::AccessPackage, oid(package.id.as_bytes()), package).await
     }
 
@@ -88,6 +92,9 @@ impl Governance {
     /// Stores a policy after its own checks and the package's limit of 10 policies.
     pub async fn put_policy(&self, tenant: TenantId, policy: &AssignmentPolicy) -> Result<()> {
         policy.check()?;
+        if policy.automatic_request_settings.is_some() {
+            crate::Rule::of(policy)?;
+        }
         self.access_package(tenant, policy.access_package_id).await?;
         let others = self.policies_of(tenant, policy.access_package_id).await?;
         if !others.iter().any(|p| p.id == policy.id) && others.len() >= MAX_POLICIES {
@@ -98,6 +105,11 @@ impl Governance {
 
     pub async fn policy(&self, tenant: TenantId, id: PolicyId) -> Result<AssignmentPolicy> {
         self.get(tenant, AccessObjectKind::AssignmentPolicy, oid(id.as_bytes()), "assignment policy").await
+    }
+
+    /// Every policy of the tenant, of every package.
+    pub async fn policies(&self, tenant: TenantId) -> Result<Vec<AssignmentPolicy>> {
+        self.all(tenant, AccessObjectKind::AssignmentPolicy).await
     }
 
     pub async fn policies_of(&self, tenant: TenantId, package: PackageId) -> Result<Vec<AssignmentPolicy>> {
@@ -117,7 +129,7 @@ impl Governance {
         self.put(tenant, AccessObjectKind::Settings, SETTINGS_ID, settings).await
     }
 
-    async fn check_resource(&self, tenant: TenantId, origin: ResourceOrigin) -> Result<()> {
+    pub(crate) async fn check_resource(&self, tenant: TenantId, origin: ResourceOrigin) -> Result<()> {
         let bad =
             |reason: &str| GovernanceError::InvalidResource { resource: ResourceRole { origin, role: RoleKind::Member }.origin_id(), reason: reason.into() };
         match origin {

@@ -100,8 +100,23 @@ impl Governance {
     }
 
     pub async fn assignment(&self, tenant: TenantId, id: AssignmentId) -> Result<tenantsync_store::Versioned<Assignment>> {
-        let all = self.store.access_assignments(tenant, AssignmentFilter::default()).await?;
-        all.into_iter().find(|v| v.value.id == id).ok_or_else(|| GovernanceError::not_found("assignment", id))
+        self.store.access_assignment(tenant, id).await?.ok_or_else(|| GovernanceError::not_found("assignment", id))
+    }
+
+    /// Grants again every role of a current assignment (someone took the person out of
+    /// the group by hand, a configuration lost its assignment): Graph's
+    /// `assignments/{id}/reprocess`. Idempotent; an ended assignment is
+    /// `assignment_not_active`.
+    pub async fn reprocess_assignment(&self, tenant: TenantId, id: AssignmentId) -> Result<Assignment> {
+        let a = self.assignment(tenant, id).await?.value;
+        if !a.is_active(self.now()) {
+            return Err(GovernanceError::AssignmentNotActive { assignment: id.to_string() });
+        }
+        let package = self.access_package(tenant, a.access_package_id).await?;
+        for role in &package.roles {
+            self.grant(tenant, a.target, *role, true).await?;
+        }
+        Ok(a)
     }
 
     /// Whether entitlement management made (or took over) this user as a guest before.

@@ -22,6 +22,10 @@ pub enum GovernanceError {
     TooManyPolicies,
     #[error("resource {resource}: {reason}")]
     InvalidResource { resource: String, reason: String },
+    #[error("assignment {assignment} has ended; only a current assignment can be reprocessed")]
+    AssignmentNotActive { assignment: String },
+    #[error("resource '{resource}' is granted by access package '{package}'; take it out of the package first")]
+    ResourceInUse { resource: String, package: String },
 }
 
 error_table! {
@@ -29,6 +33,8 @@ error_table! {
         NotFound => "access_object_not_found", 404, "no connected organization, catalog, access package, policy, request or assignment with that id in the tenant";
         TooManyPolicies => "too_many_policies", 400, "an eleventh policy for an access package (Entra's limit is 10)";
         InvalidResource => "invalid_resource", 400, "a catalog resource that is not a live group of the tenant or a sync configuration whose source is the tenant";
+        AssignmentNotActive => "assignment_not_active", 409, "a reprocess of an assignment that has ended (its roles are not granted again)";
+        ResourceInUse => "resource_in_use", 409, "a resource removed from a catalog while one of its packages still grants a role of it";
     }
     carried {
         GovernanceError::Access(e) => e.info();

@@ -9,19 +9,23 @@
 //! a crash in between leaves a request in `delivering`, which the sweep delivers again.
 //! Time is the store's clock: a test moves it months in milliseconds.
 
+mod auto;
 mod definitions;
 mod delivery;
 mod error;
 mod notices;
 mod outbox;
 mod requests;
+mod resources;
 mod reviews;
 mod sweep;
 
+pub use auto::{AutoProgress, AutoReport, Rule};
 pub use definitions::{Resource, Settings};
 pub use error::GovernanceError;
-pub use outbox::{Mailer, OutboxReport, backoff};
+pub use outbox::{Mailer, Notifier, OutboxReport, backoff};
 pub use requests::{Actor, NewRequest, Subject};
+pub use resources::{CatalogResource, ResourceRequest, ResourceRequestType};
 pub use sweep::SweepReport;
 
 use std::sync::Arc;

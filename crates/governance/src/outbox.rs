@@ -1,15 +1,26 @@
 //! Sending the outbox: each message to its recipients' mail (their `mail`, else their
-//! userPrincipalName) and the addresses it carries, through a [`Mailer`]; a failure is
-//! tried again later, backing off from a minute to six hours.
+//! userPrincipalName) and the addresses it carries, through a [`Mailer`], and to a
+//! webhook through a [`Notifier`]; a failure is tried again later, backing off from a
+//! minute to six hours.
 use crate::{Governance, Result};
 use async_trait::async_trait;
 use tenantsync_access::IsoDuration;
+use tenantsync_domain::TenantId;
+use tenantsync_store::OutboxMessage;
 
 /// Where the outbox's messages go (SMTP: `tenantsync-mail`).
 #[async_trait]
 pub trait Mailer: Send + Sync {
     /// Sends one message to `to`; an `Err` says why it was not accepted.
     async fn send(&self, to: &[String], subject: &str, body: &str) -> std::result::Result<(), String>;
+}
+
+/// Where the outbox's messages go besides mail: a webhook (`tenantsync-mail`'s
+/// `Webhook`). It gets the whole message, its tenant, and the addresses it was mailed to.
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    /// Delivers one message; an `Err` says why it was not accepted.
+    async fn notify(&self, tenant: TenantId, message: &OutboxMessage, to: &[String]) -> std::result::Result<(), String>;
 }
 
 /// What one pass over the outbox did.
@@ -31,6 +42,13 @@ pub fn backoff(failures: u32) -> IsoDuration {
 impl Governance {
     /// Sends what the outbox holds due now.
     pub async fn send_outbox(&self, mailer: &dyn Mailer) -> Result<OutboxReport> {
+        self.deliver_outbox(Some(mailer), None).await
+    }
+
+    /// Delivers what the outbox holds due now by mail, by webhook, or both. A message is
+    /// done when every channel took it; when one refused, it is tried again later on
+    /// every channel (at least once: a receiver knows a repeat by the message's id).
+    pub async fn deliver_outbox(&self, mailer: Option<&dyn Mailer>, notifier: Option<&dyn Notifier>) -> Result<OutboxReport> {
         let now = self.now();
         let mut report = OutboxReport::default();
         for (tenant, m) in self.store.pending_outbox(now, PASS).await? {
@@ -42,7 +60,14 @@ impl Governance {
             }
             to.sort();
             to.dedup();
-            let outcome = if to.is_empty() { Ok(()) } else { mailer.send(&to, &m.subject, &m.body).await };
+            let mailed = match mailer {
+                Some(mailer) if !to.is_empty() => mailer.send(&to, &m.subject, &m.body).await,
+                _ => Ok(()),
+            };
+            let outcome = match (mailed, notifier) {
+                (Ok(()), Some(n)) => n.notify(tenant, &m, &to).await,
+                (other, _) => other,
+            };
             match outcome {
                 Ok(()) => {
                     self.store.outbox_attempted(tenant, m.id, true, now).await?;

@@ -30,6 +30,8 @@ pub enum Actor {
     Subject,
     /// An administrator (`adminAdd`, `adminUpdate`, `adminRemove`).
     Admin,
+    /// tenantsync itself: an auto-assignment rule (`systemAdd`, `systemRemove`).
+    System,
 }
 
 /// A request as an interface receives it.
@@ -184,6 +186,8 @@ impl Governance {
             (Actor::Subject, k) if k.is_add() => RequestType::UserAdd,
             (Actor::Subject, k) if k.is_update() => RequestType::UserUpdate,
             (Actor::Subject, _) => RequestType::UserRemove,
+            (Actor::System, k) if k.is_remove() => RequestType::SystemRemove,
+            (Actor::System, _) => RequestType::SystemAdd,
         };
         let draft = Draft {
             request_type: kind,

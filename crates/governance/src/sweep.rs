@@ -1,6 +1,6 @@
 //! The clock-driven sweep: requests that escalate, are denied for want of a decision or
 //! reach their scheduled start; assignments that near their end (reminders) or reach it;
-//! guests whose deletion is due. Due work is found from stored state by its due time, so
+//! guests whose deletion is due; auto-assignment policies' changes and ended grace periods. Due work is found from stored state by its due time, so
 //! a restart misses nothing and a sweep costs what is due, not what is held.
 use crate::{Governance, Result};
 use std::collections::BTreeMap;
@@ -16,6 +16,10 @@ pub struct SweepReport {
     pub guests_deleted: usize,
     pub reviews_opened: usize,
     pub reviews_closed: usize,
+    /// `systemAdd` requests of auto-assignment policies.
+    pub auto_assigned: usize,
+    /// `systemRemove` requests of auto-assignment policies (grace periods that ended).
+    pub auto_removed: usize,
 }
 
 /// Rows read per pass.
@@ -25,6 +29,9 @@ impl Governance {
     /// Does what is due now, pass after pass until nothing is (or a pass changed nothing).
     pub async fn sweep(&self) -> Result<SweepReport> {
         let mut report = SweepReport::default();
+        let auto = self.auto_assign().await?;
+        report.auto_assigned = auto.assigned;
+        report.auto_removed = auto.removed;
         let mut extendable: BTreeMap<PolicyId, bool> = BTreeMap::new();
         for _ in 0..1000 {
             let now = self.now();

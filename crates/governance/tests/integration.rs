@@ -5,4 +5,5 @@
 //! nothing, and a restart in the middle of the schedule.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+mod auto_assignment;
 mod joint_venture;

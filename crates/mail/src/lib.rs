@@ -1,11 +1,15 @@
 //! Delivers the outbox of entitlement management by SMTP: a [`Mailer`] over lettre's
 //! asynchronous SMTP transport to a relay named by URL (`smtp://host:port`, plain, as
-//! a local relay or a sink is reached; the relay forwards with its own TLS).
+//! a local relay or a sink is reached; the relay forwards with its own TLS); and to a
+//! webhook ([`Webhook`], HMAC-SHA256-signed JSON posts).
+mod webhook;
+
 use async_trait::async_trait;
 use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tenantsync_governance::Mailer;
 use thiserror::Error;
+pub use webhook::{Webhook, signature};
 
 /// A configuration that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -14,6 +18,8 @@ pub enum MailError {
     BadUrl { url: String, reason: String },
     #[error("sender '{from}': {reason}")]
     BadSender { from: String, reason: String },
+    #[error("webhook URL '{url}': {reason}")]
+    BadWebhook { url: String, reason: String },
 }
 
 /// Sends mail through one SMTP relay.

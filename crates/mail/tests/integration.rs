@@ -3,6 +3,8 @@
 //! or refuses recipients when told to.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+mod webhook;
+
 use std::sync::{Arc, Mutex};
 use tenantsync_governance::Mailer;
 use tenantsync_mail::SmtpMailer;

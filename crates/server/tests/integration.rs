@@ -9,6 +9,7 @@ mod bulk;
 mod concurrency;
 mod graph;
 mod graph_access;
+mod graph_access_people;
 mod graph_delta;
 mod graph_directory;
 mod graph_openapi;

@@ -12,6 +12,8 @@ pub struct Server {
     pub store: Arc<dyn Store>,
     pub tenant: Tenant,
     pub token: String,
+    /// The same store, for what the tests do beside the API (entitlement management's sweep).
+    pub sqlite: Arc<SqliteStore>,
     _dir: tempfile::TempDir,
 }
 
@@ -72,9 +74,9 @@ impl Server {
         let token = token_for(store.as_ref(), &tenant).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let s: Arc<dyn tenantsync_store::SyncStore> = sqlite;
+        let s: Arc<dyn tenantsync_store::SyncStore> = sqlite.clone();
         tokio::spawn(async move { tenantsync_server::serve(listener, s, config, std::future::pending()).await });
-        Server { addr, store, tenant, token, _dir: dir }
+        Server { addr, store, tenant, token, sqlite, _dir: dir }
     }
 
     /// `path` relative to the tenant's base (`/scim/v2/contoso.example`).

@@ -265,6 +265,19 @@ pub async fn filters_find_requests_and_assignments(f: AccessFixture) {
     );
     let by_policy = AssignmentFilter { policy: Some(other.assignment_policy_id), ..AssignmentFilter::default() };
     assert_eq!(aids(f.store.access_assignments(t, by_policy).await.unwrap()), vec![other.id]);
+    // A page at a time, in id order.
+    let first = f.store.access_assignments(t, AssignmentFilter { limit: Some(2), ..AssignmentFilter::default() }).await.unwrap();
+    assert_eq!(aids(first.clone()), vec![current.id, expired.id]);
+    let rest = AssignmentFilter { after: Some(expired.id), limit: Some(2), ..AssignmentFilter::default() };
+    assert_eq!(aids(f.store.access_assignments(t, rest).await.unwrap()), vec![other.id]);
+    let page = RequestFilter { after: Some(mine.id), limit: Some(1), ..RequestFilter::default() };
+    assert_eq!(ids(f.store.access_requests(t, page).await.unwrap()), vec![mine_done.id]);
+    // One by its id; none of another tenant's.
+    let one = f.store.access_assignment(t, expired.id).await.unwrap().unwrap();
+    assert_eq!((one.value, one.version), (expired.clone(), 1));
+    assert!(f.store.access_assignment(t, tenantsync_access::AssignmentId::new()).await.unwrap().is_none());
+    let b = tenant(&f, "b.example").await;
+    assert!(f.store.access_assignment(b, expired.id).await.unwrap().is_none());
 }
 
 pub async fn the_outbox_keeps_attempts_until_sent(f: AccessFixture) {

@@ -10,7 +10,7 @@ use deadpool_postgres::Transaction;
 use jiff::Timestamp;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tenantsync_access::{Assignment, Request, RequestId};
+use tenantsync_access::{Assignment, AssignmentId, Request, RequestId};
 use tenantsync_domain::{ObjectId, TenantId};
 use tenantsync_store::{
     AccessObjectKind, AccessStep, AccessStore, AssignmentFilter, DueWork, GuestSchedule, OutboxMessage, RequestFilter, Result, StepRow, StoreError, Versioned,
@@ -177,11 +177,13 @@ impl AccessStore for PgStore {
     async fn access_requests(&self, tenant: TenantId, f: RequestFilter) -> Result<Vec<Versioned<Request>>> {
         let requestor = f.requestor.map(|u| u.0);
         let package = f.package.map(|p| p.0);
+        let after = f.after.map(|a| a.0);
+        let limit = f.limit.map(i64::from);
         let rows = self
             .query(
                 "SELECT body, version FROM access_requests WHERE tenant_id = $1 AND ($2::uuid IS NULL OR requestor = $2) \
-                 AND ($3::uuid IS NULL OR package = $3) AND (NOT $4 OR open) ORDER BY id",
-                &[&tenant.0, &requestor, &package, &f.open_only],
+                 AND ($3::uuid IS NULL OR package = $3) AND (NOT $4 OR open) AND ($5::uuid IS NULL OR id > $5) ORDER BY id LIMIT $6::bigint",
+                &[&tenant.0, &requestor, &package, &f.open_only, &after, &limit],
             )
             .await?;
         if rows.is_empty() {
@@ -190,15 +192,26 @@ impl AccessStore for PgStore {
         versioned(&rows, "access request")
     }
 
+    async fn access_assignment(&self, tenant: TenantId, id: AssignmentId) -> Result<Option<Versioned<Assignment>>> {
+        let rows = self.query("SELECT body, version FROM access_assignments WHERE tenant_id = $1 AND id = $2", &[&tenant.0, &id.0]).await?;
+        if rows.is_empty() {
+            self.check_tenant(tenant).await?;
+        }
+        Ok(versioned(&rows, "access package assignment")?.pop())
+    }
+
     async fn access_assignments(&self, tenant: TenantId, f: AssignmentFilter) -> Result<Vec<Versioned<Assignment>>> {
         let target = f.target.map(|u| u.0);
         let package = f.package.map(|p| p.0);
         let policy = f.policy.map(|p| p.0);
+        let after = f.after.map(|a| a.0);
+        let limit = f.limit.map(i64::from);
         let rows = self
             .query(
                 "SELECT body, version FROM access_assignments WHERE tenant_id = $1 AND ($2::uuid IS NULL OR target = $2) \
-                 AND ($3::uuid IS NULL OR package = $3) AND ($4::uuid IS NULL OR policy = $4) AND (NOT $5 OR current) ORDER BY id",
-                &[&tenant.0, &target, &package, &policy, &f.current_only],
+                 AND ($3::uuid IS NULL OR package = $3) AND ($4::uuid IS NULL OR policy = $4) AND (NOT $5 OR current) \
+                 AND ($6::uuid IS NULL OR id > $6) ORDER BY id LIMIT $7::bigint",
+                &[&tenant.0, &target, &package, &policy, &f.current_only, &after, &limit],
             )
             .await?;
         if rows.is_empty() {

@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tenantsync_access::{Assignment, Request, RequestId};
+use tenantsync_access::{Assignment, AssignmentId, Request, RequestId};
 use tenantsync_domain::{ObjectId, TenantId};
 use tenantsync_store::{
     AccessObjectKind, AccessStep, AccessStore, AssignmentFilter, DueWork, GuestSchedule, OutboxMessage, RequestFilter, Result, StepRow, StoreError, Versioned,
@@ -130,6 +130,53 @@ fn commit_step(conn: &mut Connection, tenant: TenantId, step: &AccessStep) -> Re
     tx.commit().map_err(sql_err)
 }
 
+/// The statement of a request listing: only the conditions of the filter given, and the
+/// index that serves it named (the planner does not choose by bound values, so `?2 IS
+/// NULL OR requestor = ?2` would scan the tenant's requests). Parameters: tenant,
+/// requestor, package, open only, after, limit (-1: none).
+fn requests_sql(f: &RequestFilter) -> String {
+    let index = if f.requestor.is_some() { "INDEXED BY access_requests_by_requestor" } else { "" };
+    let mut sql = format!("SELECT body, version FROM access_requests {index} WHERE tenant_id = ?1");
+    for (set, condition) in [
+        (f.requestor.is_some(), " AND requestor = ?2"),
+        (f.package.is_some(), " AND package = ?3"),
+        (f.open_only, " AND open = ?4"),
+        (f.after.is_some(), " AND id > ?5"),
+    ] {
+        if set {
+            sql.push_str(condition);
+        }
+    }
+    // The parameters of absent conditions are bound unused; LIMIT names the last.
+    sql.push_str(" ORDER BY id LIMIT ?6");
+    sql
+}
+
+/// The statement of an assignment listing, as [`requests_sql`]: by target or by package
+/// through their indexes. Parameters: tenant, target, package, policy, current only,
+/// after, limit (-1: none).
+fn assignments_sql(f: &AssignmentFilter) -> String {
+    let index = match (f.target.is_some(), f.package.is_some()) {
+        (true, _) => "INDEXED BY access_assignments_by_target",
+        (false, true) => "INDEXED BY access_assignments_by_package",
+        (false, false) => "",
+    };
+    let mut sql = format!("SELECT body, version FROM access_assignments {index} WHERE tenant_id = ?1");
+    for (set, condition) in [
+        (f.target.is_some(), " AND target = ?2"),
+        (f.package.is_some(), " AND package = ?3"),
+        (f.policy.is_some(), " AND policy = ?4"),
+        (f.current_only, " AND current = ?5"),
+        (f.after.is_some(), " AND id > ?6"),
+    ] {
+        if set {
+            sql.push_str(condition);
+        }
+    }
+    sql.push_str(" ORDER BY id LIMIT ?7");
+    sql
+}
+
 fn versioned<T: DeserializeOwned>(rows: Vec<(String, i64)>, what: &str) -> Result<Vec<Versioned<T>>> {
     rows.into_iter().map(|(body, v)| Ok(Versioned { value: parse(&body, what)?, version: u64::try_from(v).unwrap_or(0) })).collect()
 }
@@ -191,30 +238,41 @@ impl AccessStore for SqliteStore {
     }
 
     async fn access_requests(&self, tenant: TenantId, f: RequestFilter) -> Result<Vec<Versioned<Request>>> {
+        let sql = requests_sql(&f);
         let requestor = f.requestor.map(|u| *u.as_bytes());
         let package = f.package.map(|p| *p.as_bytes());
+        let after = f.after.map(|a| *a.as_bytes());
+        let limit = f.limit.map_or(-1, i64::from);
         let rows = self.read_in(tenant, |c| {
-            let mut s = c.prepare_cached(
-                "SELECT body, version FROM access_requests WHERE tenant_id = ?1 AND (?2 IS NULL OR requestor = ?2) \
-                 AND (?3 IS NULL OR package = ?3) AND (?4 = 0 OR open = 1) ORDER BY id",
-            )?;
-            let rows = s.query_map(params![tenant.as_bytes(), requestor, package, f.open_only], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            let mut s = c.prepare_cached(&sql)?;
+            let rows =
+                s.query_map(params![tenant.as_bytes(), requestor, package, f.open_only, after, limit], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
             rows.collect::<rusqlite::Result<Vec<_>>>()
         })?;
         versioned(rows, "access request")
     }
 
+    async fn access_assignment(&self, tenant: TenantId, id: AssignmentId) -> Result<Option<Versioned<Assignment>>> {
+        let row = self.read_in(tenant, |c| {
+            c.prepare_cached("SELECT body, version FROM access_assignments WHERE tenant_id = ?1 AND id = ?2")?
+                .query_row(params![tenant.as_bytes(), id.as_bytes()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                .optional()
+        })?;
+        Ok(versioned(row.into_iter().collect(), "access package assignment")?.pop())
+    }
+
     async fn access_assignments(&self, tenant: TenantId, f: AssignmentFilter) -> Result<Vec<Versioned<Assignment>>> {
+        let sql = assignments_sql(&f);
         let target = f.target.map(|u| *u.as_bytes());
         let package = f.package.map(|p| *p.as_bytes());
         let policy = f.policy.map(|p| *p.as_bytes());
+        let after = f.after.map(|a| *a.as_bytes());
+        let limit = f.limit.map_or(-1, i64::from);
         let rows = self.read_in(tenant, |c| {
-            let mut s = c.prepare_cached(
-                "SELECT body, version FROM access_assignments WHERE tenant_id = ?1 AND (?2 IS NULL OR target = ?2) \
-                 AND (?3 IS NULL OR package = ?3) AND (?4 IS NULL OR policy = ?4) AND (?5 = 0 OR current = 1) ORDER BY id",
-            )?;
-            let rows =
-                s.query_map(params![tenant.as_bytes(), target, package, policy, f.current_only], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            let mut s = c.prepare_cached(&sql)?;
+            let rows = s.query_map(params![tenant.as_bytes(), target, package, policy, f.current_only, after, limit], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })?;
             rows.collect::<rusqlite::Result<Vec<_>>>()
         })?;
         versioned(rows, "access package assignment")

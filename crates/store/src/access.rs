@@ -11,7 +11,7 @@ use crate::Result;
 use async_trait::async_trait;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use tenantsync_access::{Assignment, PackageId, PolicyId, Request, RequestId};
+use tenantsync_access::{Assignment, AssignmentId, PackageId, PolicyId, Request, RequestId};
 use tenantsync_domain::{ObjectId, TenantId};
 
 /// The kinds of definitions kept as documents.
@@ -25,6 +25,15 @@ pub enum AccessObjectKind {
     Settings,
     /// An access review instance of a policy's assignments, with its decisions.
     ReviewInstance,
+    /// An auto-assignment policy's progress through the tenant's change feed (its
+    /// watermark) and the removals it has pending, kept under the policy's id.
+    AutoAssignment,
+    /// A personal token's user (kept under the token's id): the token acts as that user.
+    PersonalToken,
+    /// A resource of a catalog (a group, a sync configuration).
+    CatalogResource,
+    /// A request that added a resource to a catalog or removed it.
+    ResourceRequest,
 }
 
 impl AccessObjectKind {
@@ -36,6 +45,10 @@ impl AccessObjectKind {
             AccessObjectKind::AssignmentPolicy => "assignmentPolicy",
             AccessObjectKind::Settings => "settings",
             AccessObjectKind::ReviewInstance => "reviewInstance",
+            AccessObjectKind::AutoAssignment => "autoAssignment",
+            AccessObjectKind::PersonalToken => "personalToken",
+            AccessObjectKind::CatalogResource => "catalogResource",
+            AccessObjectKind::ResourceRequest => "resourceRequest",
         }
     }
 }
@@ -102,6 +115,10 @@ pub struct RequestFilter {
     pub package: Option<PackageId>,
     /// Only those not finished.
     pub open_only: bool,
+    /// Only those after this one (in id order, which is creation order): a page's start.
+    pub after: Option<RequestId>,
+    /// At most this many (`None`: all).
+    pub limit: Option<u32>,
 }
 
 /// Which assignments to read.
@@ -112,6 +129,10 @@ pub struct AssignmentFilter {
     pub policy: Option<PolicyId>,
     /// Only those not expired.
     pub current_only: bool,
+    /// Only those after this one (in id order, which is creation order): a page's start.
+    pub after: Option<AssignmentId>,
+    /// At most this many (`None`: all).
+    pub limit: Option<u32>,
 }
 
 /// What is due, across tenants, oldest due first.
@@ -144,6 +165,8 @@ pub trait AccessStore: Send + Sync {
     async fn access_request(&self, tenant: TenantId, id: RequestId) -> Result<Option<Versioned<Request>>>;
     /// Requests in creation order.
     async fn access_requests(&self, tenant: TenantId, filter: RequestFilter) -> Result<Vec<Versioned<Request>>>;
+    /// One assignment, by its id.
+    async fn access_assignment(&self, tenant: TenantId, id: AssignmentId) -> Result<Option<Versioned<Assignment>>>;
     /// Assignments in creation order.
     async fn access_assignments(&self, tenant: TenantId, filter: AssignmentFilter) -> Result<Vec<Versioned<Assignment>>>;
     /// Rows due at `now` (at most `limit` of each kind), found by the due-time index.

@@ -78,7 +78,8 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 30)]
     pub log_retention_days: u64,
     /// How often entitlement management's due work is done (escalations, automatic
-    /// denials, reminders, expiries, guest deletions) and its outbox sent.
+    /// denials, reminders, expiries, guest deletions, auto-assignment grace periods) and
+    /// its outbox sent; auto-assignment rules are also evaluated on every commit.
     #[arg(long, default_value = "30s", value_parser = duration)]
     pub access_interval: Duration,
     /// The SMTP relay entitlement management's notifications are sent through
@@ -88,6 +89,12 @@ pub struct ServeArgs {
     /// The sender of those notifications.
     #[arg(long, default_value = "tenantsync <noreply@localhost>")]
     pub mail_from: String,
+    /// A webhook the notifications are also posted to, as signed JSON (http://host[:port]/path).
+    #[arg(long, env = "TENANTSYNC_WEBHOOK_URL", requires = "webhook_secret_file")]
+    pub webhook_url: Option<String>,
+    /// The file holding the secret that signs the webhook's posts (HMAC-SHA256).
+    #[arg(long, requires = "webhook_url")]
+    pub webhook_secret_file: Option<std::path::PathBuf>,
 }
 
 /// `10s`, `500ms`, `2m`, `1m 30s` (jiff's friendly format or ISO 8601), or seconds.
@@ -107,6 +114,15 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<(), Failure> {
             Some(tenantsync_mail::SmtpMailer::new(url, &args.mail_from).map_err(|e| Failure::cli("--smtp-url", e.to_string(), CliCode::InvalidArgument))?)
         }
         None => None,
+    };
+    let webhook = match (&args.webhook_url, &args.webhook_secret_file) {
+        (Some(url), Some(file)) => {
+            let secret =
+                std::fs::read(file).map_err(|e| Failure::cli(format!("--webhook-secret-file {}", file.display()), e.to_string(), CliCode::InvalidArgument))?;
+            let secret = secret.trim_ascii();
+            Some(tenantsync_mail::Webhook::new(url, secret).map_err(|e| Failure::cli("--webhook-url", e.to_string(), CliCode::InvalidArgument))?)
+        }
+        _ => None,
     };
     logging::install(if ctx.json { LogFormat::Json } else { args.log_format }, &args.log_level)?;
     // Before anything records: the server's requests and the scheduler's jobs.
@@ -144,8 +160,10 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<(), Failure> {
         log_retention: (args.log_retention_days > 0).then(|| Duration::from_secs(args.log_retention_days.saturating_mul(86_400))),
         ..SchedulerOptions::default()
     };
-    let access =
-        ctx.access.clone().map(|store| tokio::spawn(access_loop(tenantsync_governance::Governance::new(store), mailer, args.access_interval, stopped.clone())));
+    let access = ctx
+        .access
+        .clone()
+        .map(|store| tokio::spawn(access_loop(tenantsync_governance::Governance::new(store), mailer, webhook, args.access_interval, stopped.clone())));
     let connectors = tokio::spawn(tenantsync_connectors::worker::run(ctx.connectors.clone(), ctx.secret_key_file.clone(), stopped.clone()));
     let (events, received) = tokio::sync::mpsc::unbounded_channel();
     let logger = tokio::spawn(log_events(ctx.store.clone(), ctx.sync.clone(), received));
@@ -186,15 +204,17 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<(), Failure> {
     served
 }
 
-/// Entitlement management beside the server: what the clock made due, then the outbox,
-/// every `interval` until the stop.
+/// Entitlement management beside the server: what the clock made due, then the outbox
+/// (by mail, by webhook), every `interval` until the stop.
 async fn access_loop(
     gov: tenantsync_governance::Governance,
     mailer: Option<tenantsync_mail::SmtpMailer>,
+    webhook: Option<tenantsync_mail::Webhook>,
     interval: Duration,
     mut stopped: tokio::sync::watch::Receiver<bool>,
 ) {
     let interval = interval.max(Duration::from_secs(1));
+    let mut commits = gov.store().subscribe();
     loop {
         match gov.sweep().await {
             Ok(r) if r != tenantsync_governance::SweepReport::default() => {
@@ -205,25 +225,65 @@ async fn access_loop(
                     guests_deleted = r.guests_deleted,
                     reviews_opened = r.reviews_opened,
                     reviews_closed = r.reviews_closed,
+                    auto_assigned = r.auto_assigned,
+                    auto_removed = r.auto_removed,
                     "access sweep"
                 );
             }
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, code = e.code(), "access sweep failed"),
         }
-        if let Some(m) = &mailer {
-            match gov.send_outbox(m).await {
+        if mailer.is_some() || webhook.is_some() {
+            let mail = mailer.as_ref().map(|m| m as &dyn tenantsync_governance::Mailer);
+            let hook = webhook.as_ref().map(|w| w as &dyn tenantsync_governance::Notifier);
+            match gov.deliver_outbox(mail, hook).await {
                 Ok(r) if r.sent + r.deferred > 0 => tracing::info!(sent = r.sent, deferred = r.deferred, "access outbox"),
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, code = e.code(), "access outbox failed"),
             }
         }
-        tokio::select! {
-            () = tokio::time::sleep(interval) => {}
-            _ = stopped.wait_for(|s| *s) => return,
+        // Until the next sweep, each commit re-evaluates its tenant's auto-assignment
+        // policies (from their watermarks: only what changed); a pass that failed (the
+        // store busy with another process's write) is tried again a moment later.
+        let next = tokio::time::sleep(interval);
+        tokio::pin!(next);
+        let mut dirty = std::collections::BTreeSet::new();
+        loop {
+            // Decided first, acted on after: nothing of the select is held across the work.
+            let notice = tokio::select! {
+                () = &mut next => break,
+                _ = stopped.wait_for(|s| *s) => return,
+                notice = commits.recv() => Some(notice),
+                () = tokio::time::sleep(AUTO_RETRY), if !dirty.is_empty() => None,
+            };
+            match notice {
+                Some(Ok(n)) => {
+                    dirty.insert(n.tenant_id);
+                }
+                // Notices lost or the store gone: the sweep catches up from the watermarks.
+                Some(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) | None => {}
+                Some(Err(tokio::sync::broadcast::error::RecvError::Closed)) => {
+                    next.as_mut().await;
+                    break;
+                }
+            }
+            for tenant in std::mem::take(&mut dirty) {
+                let mut r = tenantsync_governance::AutoReport::default();
+                match gov.auto_assign_tenant(tenant, &mut r).await {
+                    Ok(()) if r.assigned + r.removed > 0 => tracing::info!(assigned = r.assigned, removed = r.removed, "access auto-assignment"),
+                    Ok(()) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, code = e.code(), "access auto-assignment failed; trying again");
+                        dirty.insert(tenant);
+                    }
+                }
+            }
         }
     }
 }
+
+/// The wait before a failed auto-assignment pass is tried again.
+const AUTO_RETRY: Duration = Duration::from_millis(500);
 
 /// The log lines that say how the server runs.
 fn announce(addr: SocketAddr, public_url: &PublicUrl, args: &ServeArgs, limits: &Limits) {

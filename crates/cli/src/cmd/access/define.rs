@@ -7,9 +7,9 @@ use crate::output;
 use clap::{Args, Subcommand, ValueEnum};
 use std::collections::BTreeSet;
 use tenantsync_access::{
-    AccessPackage, ApprovalSettings, ApprovalStageSettings, AssignmentPolicy, Catalog, CatalogId, ConnectedOrgId, ConnectedOrgState, ConnectedOrganization,
-    Expiration, ExternalUserLifecycle, IdentitySource, IsoDuration, PackageId, PolicyId, RequestorSettings, ResourceOrigin, ResourceRole, RoleKind, SubjectSet,
-    TargetScope,
+    AccessPackage, ApprovalSettings, ApprovalStageSettings, AssignmentPolicy, AutomaticRequestSettings, Catalog, CatalogId, ConnectedOrgId, ConnectedOrgState,
+    ConnectedOrganization, Expiration, ExternalUserLifecycle, IdentitySource, IsoDuration, NoResponse, PackageId, PolicyId, RequestorSettings, ResourceOrigin,
+    ResourceRole, ReviewSettings, RoleKind, SubjectSet, TargetScope,
 };
 use tenantsync_domain::{DomainName, Tenant};
 use tenantsync_governance::Governance;
@@ -126,7 +126,7 @@ pub enum Scope {
 #[derive(Debug, Subcommand)]
 pub enum PolicyCmd {
     /// Create an assignment policy of an access package.
-    Create(PolicyArgs),
+    Create(Box<PolicyArgs>),
     /// List the policies of an access package.
     List {
         /// The tenant (id or initial domain).
@@ -179,6 +179,23 @@ pub struct PolicyArgs {
     /// Requestors must give a justification.
     #[arg(long)]
     justification_required: bool,
+    /// Makes it an auto-assignment policy of --scope specific-users: everyone whose
+    /// attributes pass this scoping filter (`department EQUALS Legal`) is assigned, on every
+    /// change; repeat for several rules (any one passing is enough).
+    #[arg(long = "rule", value_name = "RULE")]
+    rules: Vec<String>,
+    /// With --rule: days someone who stops passing keeps the assignment (passing again within them keeps it).
+    #[arg(long, requires = "rules")]
+    grace_days: Option<u32>,
+    /// Review the policy's assignments every N months (each review open 14 days, over the assignments active at its start).
+    #[arg(long, value_name = "N")]
+    review_every_months: Option<u8>,
+    /// When the first review starts (a date or RFC 3339 time; default: N months from now).
+    #[arg(long, value_parser = crate::cmd::args::time, requires = "review_every_months")]
+    review_start: Option<jiff::Timestamp>,
+    /// A reviewer (userPrincipalName) of --review-every-months; repeat for several (default: each person reviews themselves).
+    #[arg(long = "reviewer", value_name = "UPN", requires = "review_every_months")]
+    reviewers: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -414,6 +431,33 @@ pub(super) async fn policy(ctx: &Ctx, gov: &Governance, cmd: PolicyCmd) -> Resul
     for g in &a.groups {
         targets.push(SubjectSet::GroupMembers { group_id: lookup::group_id(ctx.store.as_ref(), &t, g).await? });
     }
+    targets.extend(a.rules.iter().map(|r| SubjectSet::AttributeRuleMembers { membership_rule: r.clone() }));
+    let automatic = (!a.rules.is_empty()).then(|| AutomaticRequestSettings {
+        request_access_for_allowed_targets: true,
+        remove_access_when_target_leaves_allowed_targets: true,
+        grace_period_before_access_removal: IsoDuration::days(u64::from(a.grace_days.unwrap_or(0))),
+    });
+    let mut reviewers = Vec::new();
+    for u in &a.reviewers {
+        reviewers.push(SubjectSet::SingleUser { user_id: lookup::user_id(ctx.store.as_ref(), &t, u).await? });
+    }
+    let now = ctx.store.clock().now();
+    let months_later = |m: u8| {
+        let span = jiff::Span::new().try_months(i64::from(m)).unwrap_or_default();
+        now.to_zoned(jiff::tz::TimeZone::UTC).checked_add(span).map_or(now, |z| z.timestamp())
+    };
+    let review = a.review_every_months.map(|months| ReviewSettings {
+        is_enabled: true,
+        start_date_time: a.review_start.unwrap_or_else(|| months_later(months)),
+        recurrence_months: months,
+        duration: IsoDuration::days(14),
+        is_self_review: reviewers.is_empty(),
+        primary_reviewers: reviewers,
+        fallback_reviewers: vec![],
+        expiration_behavior: NoResponse::KeepAccess,
+        is_recommendation_enabled: true,
+        is_reviewer_justification_required: false,
+    });
     let mut stages = Vec::new();
     for s in &a.stages {
         let mut approvers = Vec::new();
@@ -439,7 +483,7 @@ pub(super) async fn policy(ctx: &Ctx, gov: &Governance, cmd: PolicyCmd) -> Resul
         allowed_target_scope: scope,
         specific_allowed_targets: targets,
         requestor_settings: RequestorSettings {
-            enable_targets_to_self_add_access: true,
+            enable_targets_to_self_add_access: automatic.is_none(),
             enable_targets_to_self_update_access: a.extendable,
             enable_targets_to_self_remove_access: a.self_remove,
             allow_custom_assignment_schedule: false,
@@ -451,8 +495,8 @@ pub(super) async fn policy(ctx: &Ctx, gov: &Governance, cmd: PolicyCmd) -> Resul
             stages,
         },
         expiration: a.expire_days.map_or(Expiration::NoExpiration, |d| Expiration::AfterDuration { duration: IsoDuration::days(u64::from(d)) }),
-        review_settings: None,
-        automatic_request_settings: None,
+        review_settings: review,
+        automatic_request_settings: automatic,
         questions: vec![],
     };
     gov.put_policy(t.id, &policy).await.about(|| format!("assignment policy '{}'", a.name))?;

@@ -3,6 +3,7 @@
 //! `serve` runs on its own.
 mod define;
 mod requests;
+mod reviews;
 
 use super::Ctx;
 use crate::failure::{CliCode, Failure};
@@ -37,7 +38,12 @@ pub enum AccessCmd {
     Assignments(requests::ListAssignmentsArgs),
     /// Show the notifications a tenant's outbox holds, newest first.
     Outbox(requests::OutboxArgs),
-    /// Do what the clock made due now: escalations, automatic denials, reminders, expiries, guest deletions.
+    /// Deliver again a request whose delivery failed, or grant an assignment's roles again.
+    Reprocess(reviews::ReprocessArgs),
+    /// Access reviews: the items to decide, and reviewers' decisions.
+    #[command(subcommand)]
+    Review(reviews::ReviewCmd),
+    /// Do what the clock made due now: escalations, automatic denials, reminders, expiries, guest deletions, auto-assignment.
     Sweep,
 }
 
@@ -81,6 +87,8 @@ pub async fn run(ctx: &Ctx, cmd: AccessCmd) -> Result<(), Failure> {
         AccessCmd::Requests(a) => requests::list_requests(ctx, &gov, a).await,
         AccessCmd::Assignments(a) => requests::list_assignments(ctx, &gov, a).await,
         AccessCmd::Outbox(a) => requests::outbox(ctx, &gov, a).await,
+        AccessCmd::Reprocess(a) => reviews::reprocess(ctx, &gov, a).await,
+        AccessCmd::Review(c) => reviews::review(ctx, &gov, c).await,
         AccessCmd::Sweep => requests::sweep(ctx, &gov).await,
     }
 }

@@ -263,11 +263,13 @@ pub(super) async fn sweep(ctx: &Ctx, gov: &Governance) -> Result<(), Failure> {
         "guestsDeleted": r.guests_deleted,
         "reviewsOpened": r.reviews_opened,
         "reviewsClosed": r.reviews_closed,
+        "autoAssigned": r.auto_assigned,
+        "autoRemoved": r.auto_removed,
     });
     ctx.done(&view, || {
         format!(
-            "{} requests, {} reminders, {} assignments ended, {} guests deleted, {} reviews opened, {} closed",
-            r.requests, r.reminders, r.assignments_ended, r.guests_deleted, r.reviews_opened, r.reviews_closed
+            "{} requests, {} reminders, {} assignments ended, {} guests deleted, {} reviews opened, {} closed, {} auto-assigned, {} auto-removed",
+            r.requests, r.reminders, r.assignments_ended, r.guests_deleted, r.reviews_opened, r.reviews_closed, r.auto_assigned, r.auto_removed
         )
     });
     Ok(())

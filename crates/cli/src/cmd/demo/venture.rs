@@ -95,7 +95,14 @@ async fn story(dir: &std::path::Path) -> Result<Vec<Step>, Failure> {
     let start = jiff::Timestamp::now();
     let clock = Arc::new(FixedClock::new(start));
     let store = Arc::new(SqliteStore::open_with_clock(dir, clock.clone()).about(|| dir.display().to_string())?);
-    let ctx = Ctx { store: store.clone(), sync: store.clone(), access: Some(store.clone()), json: true };
+    let ctx = Ctx {
+        store: store.clone(),
+        sync: store.clone(),
+        access: Some(store.clone()),
+        connectors: store.clone(),
+        secret_key_file: dir.join(".secret-key"),
+        json: true,
+    };
     let s: &dyn Store = store.as_ref();
     let contoso = tenant(s, "Contoso", "contoso.example").await?;
     let litware = tenant(s, "Litware", "litware.example").await?;

@@ -9,10 +9,14 @@
 //!
 //! - `definitions`: connected organizations, catalogs, settings;
 //! - `packages`: access packages, resource role scopes, incompatible packages, policies;
-//! - `requests`: assignment requests, assignments, approvals.
+//! - `requests`: assignment requests, assignments, approvals;
+//! - `resources`: a catalog's resources and the resource requests;
+//! - `reviews`: access reviews of assignments (`identityGovernance/accessReviews`).
 mod definitions;
 mod packages;
 mod requests;
+mod resources;
+mod reviews;
 
 use super::audit::Entry;
 use super::caller::Caller;
@@ -26,7 +30,7 @@ use tenantsync_store::{AuditCategory, AuditOperation};
 pub(crate) const BASE: &str = "identityGovernance/entitlementManagement";
 
 pub(super) fn routes(router: ApiRouter) -> ApiRouter {
-    requests::routes(packages::routes(definitions::routes(router)))
+    resources::routes(reviews::routes(requests::routes(packages::routes(definitions::routes(router)))))
 }
 
 /// Entitlement management of the server's store, or 501 when the store has none.
@@ -50,6 +54,43 @@ impl From<GovernanceError> for GraphError {
 /// The audit entry of a write of entitlement management.
 fn entry(activity: &str, op: AuditOperation, kind: &str, id: impl ToString) -> Entry {
     Entry::new(activity, op, AuditCategory::EntitlementManagement, kind, id)
+}
+
+/// The header an admin token names the user it acts for with (an approver, a reviewer).
+pub const ACTING_USER_HEADER: &str = "x-tenantsync-approver";
+
+/// The user a call acts as: a personal token's user; for an admin token, the one its
+/// `X-Tenantsync-Approver` header names (a user id or userPrincipalName of the tenant), if any.
+async fn acting_user(st: &GraphState, caller: &Caller, headers: &axum::http::HeaderMap) -> GraphResult<Option<tenantsync_domain::ObjectId>> {
+    if caller.user.is_some() {
+        return Ok(caller.user);
+    }
+    let Some(v) = headers.get(ACTING_USER_HEADER) else { return Ok(None) };
+    let v = v.to_str().map_err(|_| GraphError::bad_request("the X-Tenantsync-Approver header is not text"))?.trim();
+    if let Ok(id) = v.parse::<tenantsync_domain::ObjectId>() {
+        return Ok(Some(id));
+    }
+    let upn = tenantsync_domain::Upn::parse(v)
+        .map_err(|_| GraphError::bad_request(format!("X-Tenantsync-Approver '{v}' is neither a user id nor a userPrincipalName")))?;
+    match st.store.find_user_by_upn(caller.tenant, &upn).await? {
+        Some(u) => Ok(Some(u.id)),
+        None => Err(GraphError::new(GraphCode::Forbidden, format!("'{v}' is not a user of the tenant, so not an approver or reviewer"))),
+    }
+}
+
+/// The `on` of a path segment `filterByCurrentUser(on='…')` (quotes optional), if it is one.
+fn current_user_filter(segment: &str) -> Option<&str> {
+    let inner = segment.strip_prefix("filterByCurrentUser(")?.strip_suffix(')')?;
+    let value = inner.trim().strip_prefix("on")?.trim_start().strip_prefix('=')?.trim();
+    Some(value.trim_matches('\''))
+}
+
+/// The user of a `filterByCurrentUser` call: the personal token's, or the one an admin
+/// token names; a 400 when there is none.
+async fn current_user(st: &GraphState, caller: &Caller, headers: &axum::http::HeaderMap) -> GraphResult<tenantsync_domain::ObjectId> {
+    acting_user(st, caller, headers)
+        .await?
+        .ok_or_else(|| GraphError::bad_request("filterByCurrentUser needs a current user: use a personal token, or name the user in X-Tenantsync-Approver"))
 }
 
 /// Records `entry` for a write that committed.
@@ -116,6 +157,74 @@ fn json_of<T: serde::Serialize>(v: &T) -> Value {
 /// A collection answer of `what` (`connectedOrganizations`, …).
 fn collection(what: &str, value: Vec<Value>) -> axum::response::Response {
     super::answer(axum::http::StatusCode::OK, serde_json::json!({ "@odata.context": super::context(&format!("{BASE}/{what}")), "value": value }))
+}
+
+/// A page of an entitlement collection: `$top` (default 100, at most 999) items in id
+/// order after the one `$skiptoken` names, bound to the collection and its `$filter`.
+struct Paging {
+    params: Vec<(String, String)>,
+    what: &'static str,
+    filter: String,
+    top: u32,
+    after: Option<tenantsync_domain::ObjectId>,
+}
+
+impl Paging {
+    /// The paging of a request's query; only `$filter`, `$top` and `$skiptoken` are taken.
+    fn of(raw: Option<&str>, what: &'static str) -> GraphResult<Paging> {
+        use super::page;
+        let params = super::params(raw);
+        let mut filter = String::new();
+        let (mut top, mut token) = (None, None);
+        for (k, v) in &params {
+            match k.to_ascii_lowercase().as_str() {
+                "$filter" => filter.clone_from(v),
+                "$top" => {
+                    let n: u32 = v.trim().parse().map_err(|_| GraphError::bad_request(format!("$top must be a whole number from 1 to 999, not '{v}'")))?;
+                    if !(1..=999).contains(&n) {
+                        return Err(GraphError::bad_request(format!("$top must be from 1 to 999, not {n}")));
+                    }
+                    top = Some(n);
+                }
+                "$skiptoken" => token = Some(v.clone()),
+                o if o.starts_with('$') => return Err(GraphError::bad_request(format!("{what} take $filter, $top and $skiptoken, not {k}"))),
+                _ => {}
+            }
+        }
+        let after = match page::seek(token.as_deref(), &[what, &filter])? {
+            tenantsync_store::Seek::First => None,
+            tenantsync_store::Seek::After(k) if k.value.is_none() => Some(k.id),
+            _ => return Err(GraphError::bad_request("$skiptoken is not one this server issued for this query")),
+        };
+        Ok(Paging { params, what, filter, top: top.unwrap_or(page::DEFAULT_TOP), after })
+    }
+
+    /// How many to read: one more than a page, to know whether another follows.
+    fn limit(&self) -> u32 {
+        self.top + 1
+    }
+
+    /// The answer: the first `$top` of `items` (read with [`Paging::limit`]), and a next
+    /// link when there were more.
+    fn answer<T>(&self, mut items: Vec<T>, id: impl Fn(&T) -> tenantsync_domain::ObjectId, json: impl Fn(&T) -> Value) -> axum::response::Response {
+        use super::page;
+        let more = items.len() > self.top as usize;
+        items.truncate(self.top as usize);
+        let mut body = serde_json::json!({
+            "@odata.context": super::context(&format!("{BASE}/{}", self.what)),
+            "value": items.iter().map(json).collect::<Vec<_>>(),
+        });
+        if let Some(last) = items.last().filter(|_| more) {
+            let seek = tenantsync_store::Seek::After(tenantsync_store::Keyset { value: None, id: id(last) });
+            let token = page::skiptoken(&seek, &[self.what, &self.filter]);
+            super::set(
+                &mut body,
+                "@odata.nextLink",
+                Value::String(page::next_link(&super::base(), &format!("/v1.0/{BASE}/{}", self.what), &self.params, &token)),
+            );
+        }
+        super::answer(axum::http::StatusCode::OK, body)
+    }
 }
 
 /// An entity answer with its `@odata.context`.

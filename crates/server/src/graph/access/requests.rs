@@ -5,7 +5,8 @@
 //! tokens are not users, so a request names its target (`assignment.targetId` or
 //! `assignment.target.email`), and a decision names its approver in the
 //! `X-Tenantsync-Approver` header (a user id or userPrincipalName of the tenant).
-use super::{collection, entity, entry, gov, id_of, json_of, object, parse, required, text};
+//! `reprocess` delivers a failed request again, or grants an assignment's roles again.
+use super::{Paging, acting_user, collection, current_user, current_user_filter, entity, entry, gov, id_of, json_of, object, parse, required, text};
 use crate::graph::caller::Caller;
 use crate::graph::error::{GraphCode, GraphError, GraphResult};
 use crate::graph::openapi::{ApiRouter, Errors, only};
@@ -16,19 +17,19 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 use tenantsync_access::{Answer, Assignment, AssignmentId, PackageId, PolicyId, Request, RequestId, RequestType, ReviewResult, Stage};
-use tenantsync_domain::{Mail, ObjectId, Upn};
+use tenantsync_domain::{Mail, ObjectId};
 use tenantsync_governance::{Actor, NewRequest, Subject};
 use tenantsync_store::{AssignmentFilter, AuditOperation, RequestFilter};
-
-/// The header naming the approver of a decision.
-pub const APPROVER_HEADER: &str = "x-tenantsync-approver";
 
 pub(super) fn routes(router: ApiRouter) -> ApiRouter {
     router
         .routes(only(utoipa_axum::routes!(list_requests, create_request)))
         .routes(only(utoipa_axum::routes!(get_request)))
         .routes(only(utoipa_axum::routes!(cancel_request)))
+        .routes(only(utoipa_axum::routes!(reprocess_request)))
         .routes(only(utoipa_axum::routes!(list_assignments)))
+        .routes(only(utoipa_axum::routes!(get_assignment)))
+        .routes(only(utoipa_axum::routes!(reprocess_assignment)))
         .routes(only(utoipa_axum::routes!(get_approval)))
         .routes(only(utoipa_axum::routes!(decide_stage)))
 }
@@ -135,7 +136,10 @@ async fn create_request(State(st): State<Shared>, caller: Caller, body: Body) ->
     let kind: RequestType = parse(json!(required(&body, "requestType")?), "requestType")?;
     let actor = match kind {
         RequestType::UserAdd | RequestType::UserUpdate | RequestType::UserRemove => Actor::Subject,
-        RequestType::AdminAdd | RequestType::AdminUpdate | RequestType::AdminRemove => Actor::Admin,
+        RequestType::AdminAdd | RequestType::AdminUpdate | RequestType::AdminRemove => {
+            caller.admin_only()?;
+            Actor::Admin
+        }
         RequestType::SystemAdd | RequestType::SystemRemove | RequestType::UnknownFutureValue => {
             return Err(GraphError::bad_request("requestType must be userAdd, userUpdate, userRemove, adminAdd, adminUpdate or adminRemove"));
         }
@@ -148,10 +152,19 @@ async fn create_request(State(st): State<Shared>, caller: Caller, body: Body) ->
         Some(id) => {
             let id: AssignmentId = id.parse().map_err(|_| GraphError::bad_request(format!("assignment.id '{id}' is not an assignment id")))?;
             let held = g.assignment(caller.tenant, id).await?.value;
+            if caller.user.is_some_and(|me| me != held.target) {
+                return Err(GraphError::not_found(format!("assignment '{id}' does not exist")));
+            }
             (Subject::User(held.target), held.access_package_id, held.assignment_policy_id)
         }
         None => {
-            let subject = subject_of(a)?.ok_or_else(|| GraphError::bad_request("assignment must name its target (targetId or target.email) or its id"))?;
+            let subject = match (subject_of(a)?, caller.user) {
+                (None, Some(me)) => Subject::User(me),
+                (Some(Subject::User(u)), Some(me)) if u == me => Subject::User(me),
+                (Some(_), Some(_)) => return Err(GraphError::new(GraphCode::Forbidden, "a personal token requests for its own user only")),
+                (Some(s), None) => s,
+                (None, None) => return Err(GraphError::bad_request("assignment must name its target (targetId or target.email) or its id")),
+            };
             let package: PackageId =
                 required(a, "accessPackageId")?.parse().map_err(|_| GraphError::bad_request("assignment.accessPackageId is not an access package id"))?;
             let policy: PolicyId = required(a, "assignmentPolicyId")?
@@ -180,19 +193,54 @@ async fn create_request(State(st): State<Shared>, caller: Caller, body: Body) ->
     Ok(entity(StatusCode::CREATED, "assignmentRequests", request_json(&r)))
 }
 
-#[utoipa::path(get, path = "/v1.0/identityGovernance/entitlementManagement/assignmentRequests", tag = "entitlementManagement", summary = "List assignment requests", responses((status = 200, description = "a collection of microsoft.graph.accessPackageAssignmentRequest", body = crate::graph::openapi::Object), Errors))]
-async fn list_requests(State(st): State<Shared>, caller: Caller) -> GraphResult<Response> {
-    let all = gov(&st)?.store().access_requests(caller.tenant, RequestFilter::default()).await?;
-    Ok(collection("assignmentRequests", all.iter().map(|r| request_json(&r.value)).collect()))
+#[utoipa::path(get, path = "/v1.0/identityGovernance/entitlementManagement/assignmentRequests", tag = "entitlementManagement", summary = "List assignment requests", params(("$top" = Option<u32>, Query, description = "page size, 1 to 999 (default 100)"), ("$skiptoken" = Option<String>, Query, description = "from @odata.nextLink")), responses((status = 200, description = "a collection of microsoft.graph.accessPackageAssignmentRequest", body = crate::graph::openapi::Object), Errors))]
+async fn list_requests(State(st): State<Shared>, caller: Caller, RawQuery(raw): RawQuery) -> GraphResult<Response> {
+    caller.admin_only()?;
+    let paging = Paging::of(raw.as_deref(), "assignmentRequests")?;
+    if !paging.filter.is_empty() {
+        return Err(GraphError::new(GraphCode::UnsupportedQuery, "assignmentRequests take $top and $skiptoken"));
+    }
+    let filter = RequestFilter { after: paging.after.map(|a| RequestId::from_bytes(*a.as_bytes())), limit: Some(paging.limit()), ..RequestFilter::default() };
+    let page = gov(&st)?.store().access_requests(caller.tenant, filter).await?;
+    Ok(paging.answer(page, |r| ObjectId::from_bytes(*r.value.id.as_bytes()), |r| request_json(&r.value)))
 }
 
+/// A request; for a personal token, only one it made or is an approver of (else 404).
 async fn find_request(st: &Shared, caller: &Caller, id: &str) -> GraphResult<Request> {
-    let id: RequestId = id_of(id, "assignment request")?;
-    Ok(gov(st)?.request(caller.tenant, id).await?.value)
+    let rid: RequestId = id_of(id, "assignment request")?;
+    let r = gov(st)?.request(caller.tenant, rid).await?.value;
+    match caller.user {
+        Some(me) if r.requestor != Some(me) && !r.stages.iter().any(|s| s.approvers.contains(&me) || s.escalation_approvers.contains(&me)) => {
+            Err(GraphError::not_found(format!("assignment request '{id}' does not exist")))
+        }
+        _ => Ok(r),
+    }
+}
+
+/// `assignmentRequests/filterByCurrentUser(on='target' | 'approver')`: the current user's
+/// requests, or those awaiting their decision.
+async fn requests_of_current_user(st: &Shared, caller: &Caller, headers: &HeaderMap, on: &str) -> GraphResult<Response> {
+    let me = current_user(st, caller, headers).await?;
+    let g = gov(st)?;
+    let all: Vec<Request> = match on {
+        "target" | "createdBy" => g
+            .store()
+            .access_requests(caller.tenant, RequestFilter { requestor: Some(me), ..RequestFilter::default() })
+            .await?
+            .into_iter()
+            .map(|v| v.value)
+            .collect(),
+        "approver" => g.pending_for(caller.tenant, me).await?,
+        other => return Err(GraphError::bad_request(format!("filterByCurrentUser on '{other}': expected target, createdBy or approver"))),
+    };
+    Ok(collection("assignmentRequests", all.iter().map(request_json).collect()))
 }
 
 #[utoipa::path(get, path = "/v1.0/identityGovernance/entitlementManagement/assignmentRequests/{id}", tag = "entitlementManagement", summary = "Get an assignment request", params(("id" = String, Path, description = "the request's id")), responses((status = 200, description = "microsoft.graph.accessPackageAssignmentRequest", body = crate::graph::openapi::Object), Errors))]
-async fn get_request(State(st): State<Shared>, caller: Caller, Path(id): Path<String>) -> GraphResult<Response> {
+async fn get_request(State(st): State<Shared>, caller: Caller, Path(id): Path<String>, headers: HeaderMap) -> GraphResult<Response> {
+    if let Some(on) = current_user_filter(&id) {
+        return requests_of_current_user(&st, &caller, &headers, on).await;
+    }
     let r = find_request(&st, &caller, &id).await?;
     Ok(entity(StatusCode::OK, "assignmentRequests", request_json(&r)))
 }
@@ -200,9 +248,65 @@ async fn get_request(State(st): State<Shared>, caller: Caller, Path(id): Path<St
 #[utoipa::path(post, path = "/v1.0/identityGovernance/entitlementManagement/assignmentRequests/{id}/cancel", tag = "entitlementManagement", summary = "Cancel a request not yet delivered", params(("id" = String, Path, description = "the request's id")), responses((status = 200, description = "the canceled microsoft.graph.accessPackageAssignmentRequest", body = crate::graph::openapi::Object), Errors))]
 async fn cancel_request(State(st): State<Shared>, caller: Caller, Path(id): Path<String>) -> GraphResult<Response> {
     let r = find_request(&st, &caller, &id).await?;
+    if caller.user.is_some_and(|me| r.requestor != Some(me)) {
+        return Err(GraphError::new(GraphCode::Forbidden, "a personal token cancels only its user's own requests"));
+    }
     let r = gov(&st)?.cancel(caller.tenant, r.id).await?;
     super::audit(&st, &caller, entry("Cancel access package assignment request", AuditOperation::Update, "AccessPackageAssignmentRequest", r.id)).await;
     Ok(answer(StatusCode::OK, request_json(&r)))
+}
+
+#[utoipa::path(post, path = "/v1.0/identityGovernance/entitlementManagement/assignmentRequests/{id}/reprocess", tag = "entitlementManagement", summary = "Deliver again a request whose delivery failed (within 7 days)", params(("id" = String, Path, description = "the request's id")), responses((status = 202, description = "delivered again: the request shows the outcome"), Errors))]
+async fn reprocess_request(State(st): State<Shared>, caller: Caller, Path(id): Path<String>) -> GraphResult<Response> {
+    caller.admin_only()?;
+    let r = find_request(&st, &caller, &id).await?;
+    let r = gov(&st)?.reprocess(caller.tenant, r.id).await?;
+    let e = entry("Reprocess access package assignment request", AuditOperation::Update, "AccessPackageAssignmentRequest", r.id).change(
+        "state",
+        None,
+        Some(json_of(&r.state).as_str().unwrap_or_default().to_owned()),
+    );
+    super::audit(&st, &caller, e).await;
+    Ok(accepted())
+}
+
+/// Graph's answer to an action that was carried out (202, no body).
+fn accepted() -> Response {
+    let mut r = no_content();
+    *r.status_mut() = StatusCode::ACCEPTED;
+    r
+}
+
+async fn find_assignment(st: &Shared, caller: &Caller, id: &str) -> GraphResult<Assignment> {
+    let aid: AssignmentId = id_of(id, "assignment")?;
+    let a = gov(st)?.assignment(caller.tenant, aid).await?.value;
+    if caller.user.is_some_and(|me| me != a.target) {
+        return Err(GraphError::not_found(format!("assignment '{id}' does not exist")));
+    }
+    Ok(a)
+}
+
+#[utoipa::path(get, path = "/v1.0/identityGovernance/entitlementManagement/assignments/{id}", tag = "entitlementManagement", summary = "Get an assignment", params(("id" = String, Path, description = "the assignment's id")), responses((status = 200, description = "microsoft.graph.accessPackageAssignment", body = crate::graph::openapi::Object), Errors))]
+async fn get_assignment(State(st): State<Shared>, caller: Caller, Path(id): Path<String>, headers: HeaderMap) -> GraphResult<Response> {
+    if let Some(on) = current_user_filter(&id) {
+        if !matches!(on, "target" | "createdBy") {
+            return Err(GraphError::bad_request(format!("filterByCurrentUser on '{on}': expected target or createdBy")));
+        }
+        let me = current_user(&st, &caller, &headers).await?;
+        let all = gov(&st)?.store().access_assignments(caller.tenant, AssignmentFilter { target: Some(me), ..AssignmentFilter::default() }).await?;
+        return Ok(collection("assignments", all.iter().map(|a| assignment_json(&a.value)).collect()));
+    }
+    let a = find_assignment(&st, &caller, &id).await?;
+    Ok(entity(StatusCode::OK, "assignments", assignment_json(&a)))
+}
+
+#[utoipa::path(post, path = "/v1.0/identityGovernance/entitlementManagement/assignments/{id}/reprocess", tag = "entitlementManagement", summary = "Grant again every role of a current assignment", params(("id" = String, Path, description = "the assignment's id")), responses((status = 202, description = "its roles are granted"), Errors))]
+async fn reprocess_assignment(State(st): State<Shared>, caller: Caller, Path(id): Path<String>) -> GraphResult<Response> {
+    caller.admin_only()?;
+    let a = find_assignment(&st, &caller, &id).await?;
+    let a = gov(&st)?.reprocess_assignment(caller.tenant, a.id).await?;
+    super::audit(&st, &caller, entry("Reprocess access package assignment", AuditOperation::Update, "AccessPackageAssignment", a.id)).await;
+    Ok(accepted())
 }
 
 /// The filter of `$filter` on assignments: `accessPackage/id`, `assignmentPolicy/id`,
@@ -230,11 +334,17 @@ fn assignment_filter(raw: Option<&str>) -> GraphResult<AssignmentFilter> {
     Ok(f)
 }
 
-#[utoipa::path(get, path = "/v1.0/identityGovernance/entitlementManagement/assignments", tag = "entitlementManagement", summary = "List assignments", params(("$filter" = Option<String>, Query, description = "accessPackage/id, assignmentPolicy/id, target/objectId eq '{id}', joined by and")), responses((status = 200, description = "a collection of microsoft.graph.accessPackageAssignment", body = crate::graph::openapi::Object), Errors))]
+#[utoipa::path(get, path = "/v1.0/identityGovernance/entitlementManagement/assignments", tag = "entitlementManagement", summary = "List assignments", params(("$filter" = Option<String>, Query, description = "accessPackage/id, assignmentPolicy/id, target/objectId eq '{id}', joined by and"), ("$top" = Option<u32>, Query, description = "page size, 1 to 999 (default 100)"), ("$skiptoken" = Option<String>, Query, description = "from @odata.nextLink")), responses((status = 200, description = "a collection of microsoft.graph.accessPackageAssignment", body = crate::graph::openapi::Object), Errors))]
 async fn list_assignments(State(st): State<Shared>, caller: Caller, RawQuery(raw): RawQuery) -> GraphResult<Response> {
-    let filter = assignment_filter(raw.as_deref())?;
-    let all = gov(&st)?.store().access_assignments(caller.tenant, filter).await?;
-    Ok(collection("assignments", all.iter().map(|a| assignment_json(&a.value)).collect()))
+    caller.admin_only()?;
+    let paging = Paging::of(raw.as_deref(), "assignments")?;
+    let filter = AssignmentFilter {
+        after: paging.after.map(|a| AssignmentId::from_bytes(*a.as_bytes())),
+        limit: Some(paging.limit()),
+        ..assignment_filter(raw.as_deref())?
+    };
+    let page = gov(&st)?.store().access_assignments(caller.tenant, filter).await?;
+    Ok(paging.answer(page, |a| ObjectId::from_bytes(*a.value.id.as_bytes()), |a| assignment_json(&a.value)))
 }
 
 fn stage_json(n: usize, s: &Stage, me: Option<ObjectId>) -> Value {
@@ -255,24 +365,22 @@ fn stage_json(n: usize, s: &Stage, me: Option<ObjectId>) -> Value {
     })
 }
 
-/// The approver the `X-Tenantsync-Approver` header names (user id or UPN), if any.
-async fn approver(st: &Shared, caller: &Caller, headers: &HeaderMap) -> GraphResult<Option<ObjectId>> {
-    let Some(v) = headers.get(APPROVER_HEADER) else { return Ok(None) };
-    let v = v.to_str().map_err(|_| GraphError::bad_request("the X-Tenantsync-Approver header is not text"))?.trim();
-    if let Ok(id) = v.parse::<ObjectId>() {
-        return Ok(Some(id));
-    }
-    let upn = Upn::parse(v).map_err(|_| GraphError::bad_request(format!("X-Tenantsync-Approver '{v}' is neither a user id nor a userPrincipalName")))?;
-    match st.store.find_user_by_upn(caller.tenant, &upn).await? {
-        Some(u) => Ok(Some(u.id)),
-        None => Err(GraphError::new(GraphCode::Forbidden, format!("'{v}' is not a user of the tenant, so not an approver"))),
-    }
-}
-
 #[utoipa::path(get, path = "/v1.0/identityGovernance/entitlementManagement/accessPackageAssignmentApprovals/{id}", tag = "entitlementManagement", summary = "The approval of a request", params(("id" = String, Path, description = "the request's id"), ("X-Tenantsync-Approver" = Option<String>, Header, description = "the approver (user id or userPrincipalName) for assignedToMe")), responses((status = 200, description = "microsoft.graph.approval", body = crate::graph::openapi::Object), Errors))]
 async fn get_approval(State(st): State<Shared>, caller: Caller, Path(id): Path<String>, headers: HeaderMap) -> GraphResult<Response> {
+    if let Some(on) = current_user_filter(&id) {
+        if on != "approver" {
+            return Err(GraphError::bad_request(format!("filterByCurrentUser on '{on}': expected approver")));
+        }
+        let me = current_user(&st, &caller, &headers).await?;
+        let pending = gov(&st)?.pending_for(caller.tenant, me).await?;
+        let value = pending
+            .iter()
+            .map(|r| json!({ "id": r.id, "stages": r.stages.iter().enumerate().map(|(n, s)| stage_json(n, s, Some(me))).collect::<Vec<_>>() }))
+            .collect();
+        return Ok(collection("accessPackageAssignmentApprovals", value));
+    }
     let r = find_request(&st, &caller, &id).await?;
-    let me = approver(&st, &caller, &headers).await?;
+    let me = acting_user(&st, &caller, &headers).await?;
     let stages: Vec<Value> = r.stages.iter().enumerate().map(|(n, s)| stage_json(n, s, me)).collect();
     Ok(entity(StatusCode::OK, "accessPackageAssignmentApprovals", json!({ "id": r.id, "stages": stages })))
 }
@@ -293,7 +401,7 @@ async fn decide_stage(
         other => return Err(GraphError::bad_request(format!("reviewResult '{other}' is not Approve or Deny"))),
     };
     let justification = text(&body, "justification")?.unwrap_or_default().to_owned();
-    let who = approver(&st, &caller, &headers)
+    let who = acting_user(&st, &caller, &headers)
         .await?
         .ok_or_else(|| GraphError::bad_request("the X-Tenantsync-Approver header must name the approver (a user id or userPrincipalName)"))?;
     let r = find_request(&st, &caller, &id).await?;
