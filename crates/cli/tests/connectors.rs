@@ -13,14 +13,14 @@ fn script() -> PathBuf {
 }
 
 /// A fresh scim2-server with `token`; its base URL. It stops when this test process ends.
-fn scim2_server(token: &str) -> String {
+pub fn scim2_server(token: &str) -> String {
     let out = Command::new("bash").arg(script()).args(["start", token, &std::process::id().to_string()]).output().unwrap();
     assert!(out.status.success(), "scim2-server did not start: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 /// `scim2 query <resource> --filter FILTER` with python-scim's own client: the resources found.
-fn scim2_query(url: &str, token: &str, resource: &str, filter: &str) -> Vec<Value> {
+pub fn scim2_query(url: &str, token: &str, resource: &str, filter: &str) -> Vec<Value> {
     let bin = Command::new("bash").arg(script()).arg("venv").output().unwrap();
     let bin = PathBuf::from(String::from_utf8(bin.stdout).unwrap().trim()).join("scim2");
     let out = Command::new(bin)

@@ -62,9 +62,15 @@ impl Http {
     }
 
     /// Sends one request, retrying what may pass; the answer's JSON body (`Null` when empty).
+    ///
+    /// A `POST` whose fate is unknown (sent, then the connection failed, or a 5xx other
+    /// than 503) is not sent again: it may have been carried out, and a second one would
+    /// make a second object. The failure goes up instead, and the exporter's next attempt
+    /// matches before it creates.
     pub async fn call(&self, method: Method, url: &str, req: Req<'_>) -> Result<Value, ConnectorError> {
         let mut backoff = Duration::from_millis(100);
         let mut attempt = 0;
+        let idempotent = method != Method::POST;
         loop {
             attempt += 1;
             let last = attempt >= ATTEMPTS;
@@ -84,7 +90,7 @@ impl Http {
             let resp = match rb.send().await {
                 Ok(r) => r,
                 Err(e) => {
-                    if last {
+                    if last || !(idempotent || e.is_connect()) {
                         return Err(ConnectorError::Unreachable { url: url.to_owned(), reason: describe(&e) });
                     }
                     tokio::time::sleep(backoff).await;
@@ -96,7 +102,7 @@ impl Http {
             let wait = retry_after(resp.headers());
             let text = match resp.text().await {
                 Ok(t) => t,
-                Err(e) if last => return Err(ConnectorError::Unreachable { url: url.to_owned(), reason: describe(&e) }),
+                Err(e) if last || !idempotent => return Err(ConnectorError::Unreachable { url: url.to_owned(), reason: describe(&e) }),
                 Err(_) => {
                     tokio::time::sleep(backoff).await;
                     backoff *= 4;
@@ -114,7 +120,7 @@ impl Http {
                 }
                 StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => return Err(ConnectorError::AuthFailed { url: url.to_owned(), status: status.as_u16() }),
                 s if s.is_server_error() => {
-                    if last {
+                    if last || !(idempotent || s == StatusCode::SERVICE_UNAVAILABLE) {
                         return Err(ConnectorError::ServerFailed { url: url.to_owned(), status: s.as_u16(), detail: detail(&json, &text) });
                     }
                     tokio::time::sleep(backoff).await;
