@@ -8,6 +8,7 @@ mod access;
 mod backup;
 mod commands;
 mod connectors;
+mod connectors_ldap;
 mod crash;
 mod errors;
 mod expr;

@@ -3,6 +3,7 @@
 //! [`ConnectorRecord`](tenantsync_store::ConnectorRecord); `Debug` and every output show
 //! the secret as sealed, never in clear.
 use crate::ConnectorError;
+use crate::ldap::LdapSettings;
 use serde::{Deserialize, Serialize};
 
 /// Which way objects go. A connector **exports** its tenant: every object of the tenant
@@ -20,18 +21,21 @@ pub enum Direction {
 #[serde(tag = "protocol", rename_all = "camelCase")]
 pub enum Settings {
     Scim(ScimSettings),
+    Ldap(LdapSettings),
 }
 
 impl Settings {
     pub fn protocol(&self) -> &'static str {
         match self {
             Settings::Scim(_) => "scim",
+            Settings::Ldap(_) => "ldap",
         }
     }
 
     pub fn check(&self) -> Result<(), ConnectorError> {
         match self {
             Settings::Scim(s) => s.check(),
+            Settings::Ldap(s) => s.check(),
         }
     }
 
@@ -39,6 +43,7 @@ impl Settings {
     pub fn deprovision(&self) -> Deprovision {
         match self {
             Settings::Scim(s) => s.deprovision,
+            Settings::Ldap(s) => s.deprovision,
         }
     }
 
@@ -46,6 +51,7 @@ impl Settings {
     pub fn in_flight(&self) -> usize {
         match self {
             Settings::Scim(s) => usize::from(s.max_in_flight).max(1),
+            Settings::Ldap(s) => usize::from(s.max_in_flight).max(1),
         }
     }
 }
@@ -180,6 +186,9 @@ impl Definition {
         let mut body = self.to_body();
         if let Some(t) = body.get_mut("sealedToken") {
             *t = serde_json::Value::String("(sealed)".into());
+        }
+        if let Some(p) = body.get_mut("sealedPassword") {
+            *p = serde_json::Value::String("(sealed)".into());
         }
         body
     }

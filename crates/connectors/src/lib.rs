@@ -10,12 +10,14 @@
 //!
 //! - [`Target`]: what a protocol implements (render, find, create, update, delete).
 //! - [`ScimTarget`]: a SCIM 2.0 service.
+//! - [`LdapTarget`]: an LDAP v3 directory.
 //! - [`Exporter`]: one run: the initial walk or the change feed, per-object links with a
 //!   digest of what was sent, escrow of refused objects, pause on a failed system.
 //! - [`SecretKey`]: credentials sealed at rest with a key kept outside the database.
 mod definition;
 mod error;
 pub mod export;
+pub mod ldap;
 pub mod scim;
 mod secret;
 mod target;
@@ -24,6 +26,7 @@ pub mod worker;
 pub use definition::{Definition, Deprovision, Direction, Matching, ScimSettings, Settings};
 pub use error::ConnectorError;
 pub use export::{ExportReport, ExportState, Exporter, Health, Host};
+pub use ldap::{LdapMatching, LdapSettings, LdapTarget, UserField};
 pub use scim::ScimTarget;
 pub use secret::{KEY_ENV, Secret, SecretKey};
 pub use target::{Discovery, ManagerRef, Resource, Target};
@@ -34,6 +37,10 @@ pub fn connect(definition: &Definition, key: &SecretKey) -> Result<Box<dyn Targe
         Settings::Scim(s) => {
             let token = s.sealed_token.as_deref().map(|t| key.open(t)).transpose()?;
             Ok(Box::new(ScimTarget::new(s, token)?))
+        }
+        Settings::Ldap(s) => {
+            let password = s.sealed_password.as_deref().map(|p| key.open(p)).transpose()?;
+            Ok(Box::new(LdapTarget::new(s, password)?))
         }
     }
 }

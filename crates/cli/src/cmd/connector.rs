@@ -13,9 +13,11 @@ use tenantsync_connectors::{Definition, Deprovision, Direction, ExportState, Exp
 use tenantsync_domain::ObjectId;
 use tenantsync_store::ConnectorRecord;
 
+mod ldap;
+
 #[derive(Debug, Subcommand)]
 pub enum ConnectorCmd {
-    /// Add a connector that exports a tenant to a SCIM 2.0 service.
+    /// Add a connector that exports a tenant to a SCIM 2.0 service or an LDAP v3 directory.
     Add {
         /// The connector's name.
         name: String,
@@ -23,26 +25,30 @@ pub enum ConnectorCmd {
         #[arg(long, short)]
         tenant: String,
         /// The SCIM service's base URL (where `/Users` is).
-        #[arg(long, value_name = "URL")]
-        scim_url: String,
+        #[arg(long, value_name = "URL", required_unless_present = "ldap_url")]
+        scim_url: Option<String>,
         /// A file holding the bearer token (its first line).
         #[arg(long, value_name = "FILE", conflicts_with = "token_env")]
         token_file: Option<std::path::PathBuf>,
         /// An environment variable holding the bearer token.
         #[arg(long, value_name = "VAR")]
         token_env: Option<String>,
-        /// The attribute users are matched by before a create: `userName` or `externalId`.
-        #[arg(long, default_value = "userName")]
-        matching: String,
-        /// What a soft-deleted object becomes: `disable` (active false) or `delete`.
-        #[arg(long, default_value = "disable")]
-        deprovision: String,
+        /// The attribute users are matched by before a create: `userName` (default) or
+        /// `externalId`; for LDAP `uid` (the naming attribute, default) or `mail`.
+        #[arg(long)]
+        matching: Option<String>,
+        /// What a soft-deleted object becomes: `disable` (SCIM: active false, the default;
+        /// LDAP: moved to --disabled-base) or `delete` (LDAP's default).
+        #[arg(long)]
+        deprovision: Option<String>,
         /// Requests in flight at once.
         #[arg(long, default_value_t = 8, value_parser = number::<u16, 1>)]
         max_in_flight: u16,
         /// Every call's timeout, in seconds.
         #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = number::<u32, 1>)]
         timeout: u32,
+        #[command(flatten)]
+        ldap: ldap::LdapArgs,
     },
     /// List the connectors.
     List,
@@ -105,11 +111,26 @@ async fn find(ctx: &Ctx, name: &str) -> Result<(ConnectorRecord, Definition), Fa
 
 pub async fn run(ctx: &Ctx, cmd: ConnectorCmd) -> Result<(), Failure> {
     match cmd {
-        ConnectorCmd::Add { name, tenant, scim_url, token_file, token_env, matching, deprovision, max_in_flight, timeout } => {
+        ConnectorCmd::Add { name, tenant, scim_url, token_file, token_env, matching, deprovision, max_in_flight, timeout, ldap } => {
             if name.trim().is_empty() || name.chars().any(char::is_control) {
                 return Err(invalid(&name, "a connector's name must be non-empty printable text"));
             }
             let t = lookup::tenant(ctx.store.as_ref(), &tenant).await?;
+            if let Some(url) = ldap.ldap_url.clone() {
+                let mut s = ldap::settings(ctx, &name, ldap, &url, matching.as_deref(), deprovision.as_deref())?;
+                s.max_in_flight = max_in_flight;
+                s.timeout_secs = timeout;
+                s.check().about(|| subject(&name))?;
+                let definition = Definition { direction: Direction::Export, settings: Settings::Ldap(s) };
+                let now = tenantsync_domain::Clock::now(ctx.store.clock().as_ref());
+                let record = ConnectorRecord { id: ObjectId::new(), name: name.clone(), tenant: t.id, created: now, body: definition.to_body() };
+                ctx.connectors.create_connector(record.clone()).await.about(|| subject(&name))?;
+                ctx.done(&shown(&record, &definition, None, None), || format!("connector '{name}' exports tenant '{}' to {url}", t.initial_domain));
+                return Ok(());
+            }
+            let scim_url = scim_url.unwrap_or_default();
+            let matching = matching.unwrap_or_else(|| "userName".to_owned());
+            let deprovision = deprovision.unwrap_or_else(|| "disable".to_owned());
             let mut s = ScimSettings::new(&scim_url);
             s.matching = Matching::parse(&matching).ok_or_else(|| invalid(&name, format!("--matching '{matching}': takes userName or externalId")))?;
             s.deprovision =
