@@ -21,7 +21,7 @@ pub enum Direction {
 #[serde(tag = "protocol", rename_all = "camelCase")]
 pub enum Settings {
     Scim(ScimSettings),
-    Ldap(LdapSettings),
+    Ldap(Box<LdapSettings>),
 }
 
 impl Settings {

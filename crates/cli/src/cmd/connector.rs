@@ -48,7 +48,7 @@ pub enum ConnectorCmd {
         #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = number::<u32, 1>)]
         timeout: u32,
         #[command(flatten)]
-        ldap: ldap::LdapArgs,
+        ldap: Box<ldap::LdapArgs>,
     },
     /// List the connectors.
     List,
@@ -117,11 +117,11 @@ pub async fn run(ctx: &Ctx, cmd: ConnectorCmd) -> Result<(), Failure> {
             }
             let t = lookup::tenant(ctx.store.as_ref(), &tenant).await?;
             if let Some(url) = ldap.ldap_url.clone() {
-                let mut s = ldap::settings(ctx, &name, ldap, &url, matching.as_deref(), deprovision.as_deref())?;
+                let mut s = ldap::settings(ctx, &name, *ldap, &url, matching.as_deref(), deprovision.as_deref())?;
                 s.max_in_flight = max_in_flight;
                 s.timeout_secs = timeout;
                 s.check().about(|| subject(&name))?;
-                let definition = Definition { direction: Direction::Export, settings: Settings::Ldap(s) };
+                let definition = Definition { direction: Direction::Export, settings: Settings::Ldap(Box::new(s)) };
                 let now = tenantsync_domain::Clock::now(ctx.store.clock().as_ref());
                 let record = ConnectorRecord { id: ObjectId::new(), name: name.clone(), tenant: t.id, created: now, body: definition.to_body() };
                 ctx.connectors.create_connector(record.clone()).await.about(|| subject(&name))?;

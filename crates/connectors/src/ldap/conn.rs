@@ -140,10 +140,10 @@ impl Conn {
     /// The bound connection, made (and bound) when there is none or it dropped.
     async fn handle(&self) -> Result<Ldap, Failure> {
         let mut slot = self.handle.lock().await;
-        if let Some(h) = slot.as_mut() {
-            if !h.is_closed() {
-                return Ok(h.clone());
-            }
+        if let Some(h) = slot.as_mut()
+            && !h.is_closed()
+        {
+            return Ok(h.clone());
         }
         *slot = None;
         let settings = LdapConnSettings::new().set_conn_timeout(self.timeout).set_starttls(self.start_tls);
