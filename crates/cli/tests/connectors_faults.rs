@@ -98,7 +98,7 @@ fn proxy(upstream: String, plan: fn(usize) -> Fault) -> (u16, Arc<AtomicUsize>) 
             let Ok(mut client) = client else { continue };
             let (upstream, seen, faults) = (upstream.clone(), seen.clone(), faults.clone());
             std::thread::spawn(move || {
-                while let Some(request) = read_request(&mut client) {
+                if let Some(request) = read_request(&mut client) {
                     let f = plan(seen.fetch_add(1, Ordering::SeqCst));
                     if !matches!(f, Fault::Pass | Fault::Slow) {
                         faults.fetch_add(1, Ordering::SeqCst);
@@ -130,9 +130,8 @@ fn proxy(upstream: String, plan: fn(usize) -> Fault) -> (u16, Arc<AtomicUsize>) 
                             let _ = client.write_all(&response);
                         }
                     }
-                    // Every answer above closes: the client opens a new connection.
+                    // Every answer closes: the client opens a new connection for the next.
                     let _ = client.shutdown(Shutdown::Both);
-                    return;
                 }
             });
         }

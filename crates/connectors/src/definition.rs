@@ -3,6 +3,7 @@
 //! [`ConnectorRecord`](tenantsync_store::ConnectorRecord); `Debug` and every output show
 //! the secret as sealed, never in clear.
 use crate::ConnectorError;
+use crate::ldap::LdapSettings;
 use serde::{Deserialize, Serialize};
 
 /// Which way objects go. A connector **exports** its tenant: every object of the tenant
@@ -21,6 +22,7 @@ pub enum Direction {
 pub enum Settings {
     Scim(ScimSettings),
     Graph(GraphSettings),
+    Ldap(Box<LdapSettings>),
 }
 
 impl Settings {
@@ -28,6 +30,7 @@ impl Settings {
         match self {
             Settings::Scim(_) => "scim",
             Settings::Graph(_) => "graph",
+            Settings::Ldap(_) => "ldap",
         }
     }
 
@@ -35,6 +38,7 @@ impl Settings {
         match self {
             Settings::Scim(s) => s.check(),
             Settings::Graph(s) => s.check(),
+            Settings::Ldap(s) => s.check(),
         }
     }
 
@@ -43,6 +47,7 @@ impl Settings {
         match self {
             Settings::Scim(s) => s.deprovision,
             Settings::Graph(s) => s.deprovision,
+            Settings::Ldap(s) => s.deprovision,
         }
     }
 
@@ -51,6 +56,7 @@ impl Settings {
         match self {
             Settings::Scim(s) => usize::from(s.max_in_flight).max(1),
             Settings::Graph(s) => usize::from(s.max_in_flight).max(1),
+            Settings::Ldap(s) => usize::from(s.max_in_flight).max(1),
         }
     }
 }

@@ -9,7 +9,8 @@
 //! the connector's space, as the staging area of identity managers is).
 //!
 //! - [`Target`]: what a protocol implements (render, find, create, update, delete).
-//! - [`ScimTarget`]: a SCIM 2.0 service; [`graph::GraphTarget`]: Microsoft Graph.
+//! - [`ScimTarget`]: a SCIM 2.0 service; [`graph::GraphTarget`]: Microsoft Graph;
+//!   [`LdapTarget`]: an LDAP v3 directory.
 //! - [`Exporter`]: one run: the initial walk or the change feed, per-object links with a
 //!   digest of what was sent, escrow of refused objects, pause on a failed system.
 //! - [`SecretKey`]: credentials sealed at rest with a key kept outside the database.
@@ -18,6 +19,7 @@ mod error;
 pub mod export;
 pub mod graph;
 mod http;
+pub mod ldap;
 pub mod scim;
 mod secret;
 mod target;
@@ -26,6 +28,7 @@ pub mod worker;
 pub use definition::{Definition, Deprovision, Direction, GRAPH_SCOPE, GraphAuth, GraphMatching, GraphSettings, Matching, ScimSettings, Settings};
 pub use error::ConnectorError;
 pub use export::{ExportReport, ExportState, Exporter, Health, Host};
+pub use ldap::{LdapMatching, LdapSettings, LdapTarget, UserField};
 pub use scim::ScimTarget;
 pub use secret::{KEY_ENV, Secret, SecretKey};
 pub use target::{Discovery, ManagerRef, Resource, Target};
@@ -38,5 +41,9 @@ pub fn connect(definition: &Definition, key: &SecretKey) -> Result<Box<dyn Targe
             Ok(Box::new(ScimTarget::new(s, token)?))
         }
         Settings::Graph(s) => Ok(Box::new(graph::GraphTarget::new(s, key)?)),
+        Settings::Ldap(s) => {
+            let password = s.sealed_password.as_deref().map(|p| key.open(p)).transpose()?;
+            Ok(Box::new(LdapTarget::new(s, password)?))
+        }
     }
 }

@@ -15,9 +15,11 @@ use tenantsync_connectors::{
 use tenantsync_domain::ObjectId;
 use tenantsync_store::ConnectorRecord;
 
+mod ldap;
+
 #[derive(Debug, Subcommand)]
 pub enum ConnectorCmd {
-    /// Add a connector that exports a tenant to a SCIM 2.0 service or a Microsoft Graph API.
+    /// Add a connector that exports a tenant to a SCIM 2.0 service, a Microsoft Graph API or an LDAP v3 directory.
     Add(Box<AddArgs>),
     /// List the connectors.
     List,
@@ -52,7 +54,7 @@ pub struct AddArgs {
     #[arg(long, short)]
     pub tenant: String,
     /// The SCIM service's base URL (where `/Users` is).
-    #[arg(long, value_name = "URL", required_unless_present = "graph_url", conflicts_with = "graph_url")]
+    #[arg(long, value_name = "URL", required_unless_present_any = ["graph_url", "ldap_url"], conflicts_with = "graph_url")]
     pub scim_url: Option<String>,
     /// A Microsoft Graph API's base URL (`https://graph.microsoft.com/v1.0`, or tenantsync's own `/v1.0`).
     #[arg(long, value_name = "URL")]
@@ -77,18 +79,23 @@ pub struct AddArgs {
     #[arg(long, value_name = "VAR")]
     pub token_env: Option<String>,
     /// The attribute users are matched by before a create: SCIM `userName` (default) or
-    /// `externalId`; Graph `userPrincipalName` (default) or `mail`.
+    /// `externalId`; Graph `userPrincipalName` (default) or `mail`; LDAP `uid` (the naming
+    /// attribute, default) or `mail`.
     #[arg(long)]
     pub matching: Option<String>,
-    /// What a soft-deleted object becomes: `disable` (active false) or `delete`.
-    #[arg(long, default_value = "disable")]
-    pub deprovision: String,
+    /// What a soft-deleted object becomes: `disable` (SCIM: active false; Graph:
+    /// accountEnabled false; LDAP: moved to --disabled-base) or `delete`. Default: disable
+    /// (LDAP: delete unless --disabled-base is given).
+    #[arg(long)]
+    pub deprovision: Option<String>,
     /// Requests in flight at once.
     #[arg(long, default_value_t = 8, value_parser = number::<u16, 1>)]
     pub max_in_flight: u16,
     /// Every call's timeout, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = number::<u32, 1>)]
     pub timeout: u32,
+    #[command(flatten)]
+    pub ldap: Box<ldap::LdapArgs>,
 }
 
 fn subject(name: &str) -> String {
@@ -138,6 +145,7 @@ pub async fn run(ctx: &Ctx, cmd: ConnectorCmd) -> Result<(), Failure> {
             let target_url = match &settings {
                 Settings::Scim(s) => s.base_url.clone(),
                 Settings::Graph(s) => s.base_url.clone(),
+                Settings::Ldap(s) => s.url.clone(),
             };
             let definition = Definition { direction: Direction::Export, settings };
             let now = tenantsync_domain::Clock::now(ctx.store.clock().as_ref());
@@ -222,7 +230,15 @@ pub async fn run(ctx: &Ctx, cmd: ConnectorCmd) -> Result<(), Failure> {
 /// The protocol's settings from `connector add`'s arguments, secrets sealed.
 async fn settings(ctx: &Ctx, a: AddArgs) -> Result<Settings, Failure> {
     let name = a.name.as_str();
-    let deprovision = Deprovision::parse(&a.deprovision).ok_or_else(|| invalid(name, format!("--deprovision '{}': takes disable or delete", a.deprovision)))?;
+    if let Some(url) = a.ldap.ldap_url.clone() {
+        let mut s = ldap::settings(ctx, name, *a.ldap, &url, a.matching.as_deref(), a.deprovision.as_deref())?;
+        s.max_in_flight = a.max_in_flight;
+        s.timeout_secs = a.timeout;
+        s.check().about(|| subject(name))?;
+        return Ok(Settings::Ldap(Box::new(s)));
+    }
+    let deprovision = a.deprovision.as_deref().unwrap_or("disable");
+    let deprovision = Deprovision::parse(deprovision).ok_or_else(|| invalid(name, format!("--deprovision '{deprovision}': takes disable or delete")))?;
     let token = read_token(name, a.token_file.as_deref(), a.token_env.as_deref())?;
     match (a.scim_url, a.graph_url) {
         (Some(url), _) => {
