@@ -37,10 +37,7 @@ pub fn scim2_query(url: &str, token: &str, resource: &str, filter: &str) -> Vec<
 /// Contoso (the source) and App (the tenant a connector exports), with a sync
 /// configuration Contoso → App and a group of App's own.
 fn world(env: &Env) {
-    env.ok(&["tenant", "create", "--name", "Contoso", "--domain", "contoso.example"]);
-    env.ok(&["tenant", "create", "--name", "App", "--domain", "app.example"]);
-    env.ok(&["partner", "set", "-t", "contoso.example", "--partner", "app.example", "--outbound-auto-redeem", "true"]);
-    env.ok(&["partner", "set", "-t", "app.example", "--partner", "contoso.example", "--inbound-sync", "true", "--inbound-auto-redeem", "true"]);
+    contoso_and_app(env);
     env.ok(&["user", "create", "-t", "contoso.example", "--upn", "bob@contoso.example", "--set", "displayName=Bob", "--set", "mail=bob@contoso.example"]);
     env.ok(&[
         "user",
@@ -61,6 +58,14 @@ fn world(env: &Env) {
     env.ok(&["group", "create", "-t", "app.example", "--name", "Projects"]);
     let alice = copy_upn("alice");
     env.ok(&["group", "add-member", "-t", "app.example", "Projects", &alice]);
+}
+
+/// The tenants Contoso and App, with access settings that let Contoso sync into App.
+pub fn contoso_and_app(env: &Env) {
+    env.ok(&["tenant", "create", "--name", "Contoso", "--domain", "contoso.example"]);
+    env.ok(&["tenant", "create", "--name", "App", "--domain", "app.example"]);
+    env.ok(&["partner", "set", "-t", "contoso.example", "--partner", "app.example", "--outbound-auto-redeem", "true"]);
+    env.ok(&["partner", "set", "-t", "app.example", "--partner", "contoso.example", "--inbound-sync", "true", "--inbound-auto-redeem", "true"]);
 }
 
 fn copy_upn(name: &str) -> String {

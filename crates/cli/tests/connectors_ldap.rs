@@ -95,10 +95,7 @@ fn copy_uid(name: &str) -> String {
 /// Contoso (the source) synced into App (the connector's tenant), App's own users carol
 /// (dave's manager) and dave, and a group Projects of alice and carol.
 fn world(env: &Env) {
-    env.ok(&["tenant", "create", "--name", "Contoso", "--domain", "contoso.example"]);
-    env.ok(&["tenant", "create", "--name", "App", "--domain", "app.example"]);
-    env.ok(&["partner", "set", "-t", "contoso.example", "--partner", "app.example", "--outbound-auto-redeem", "true"]);
-    env.ok(&["partner", "set", "-t", "app.example", "--partner", "contoso.example", "--inbound-sync", "true", "--inbound-auto-redeem", "true"]);
+    crate::connectors::contoso_and_app(env);
     env.ok(&["user", "create", "-t", "contoso.example", "--upn", "bob@contoso.example", "--set", "displayName=Bob Jones", "--set", "surname=Jones"]);
     env.ok(&[
         "user",

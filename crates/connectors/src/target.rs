@@ -11,6 +11,13 @@ use tenantsync_domain::{Group, ObjectKind, User};
 /// what changed.
 pub type Resource = Map<String, Value>;
 
+/// Sets `key` to the text `v` when there is one (renderings leave absent attributes out).
+pub(crate) fn put(m: &mut Map<String, Value>, key: &str, v: Option<&String>) {
+    if let Some(v) = v {
+        m.insert(key.to_owned(), Value::String(v.clone()));
+    }
+}
+
 /// What a connection check found.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -104,7 +104,7 @@ async fn serve_leased(host: &dyn WorkerHost, key_file: &Path, name: &str, stop: 
     let Some(record) = host.connector_by_name(name).await? else { return Ok(true) };
     let definition = Definition::from_body(&record.body)?;
     let target = connect(&definition, &SecretKey::load(key_file)?)?;
-    let exporter_host: &dyn Host = host_as_exporter(host);
+    let exporter_host: &dyn Host = host;
     loop {
         let state = ExportState::load(exporter_host, record.key()).await?;
         let now = tenantsync_domain::Clock::now(host.clock().as_ref());
@@ -140,8 +140,4 @@ async fn serve_leased(host: &dyn WorkerHost, key_file: &Path, name: &str, stop: 
             Some(_) => {}
         }
     }
-}
-
-fn host_as_exporter(host: &dyn WorkerHost) -> &dyn Host {
-    host
 }

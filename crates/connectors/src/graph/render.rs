@@ -1,15 +1,9 @@
 //! Users and groups in Microsoft Graph's shape (`microsoft.graph.user` and `group`): the
 //! properties Entra's cross-tenant sync writes by default, absent ones left out. Group
 //! members travel beside the group (`members/$ref`), never in its body.
-use crate::target::Resource;
+use crate::target::{Resource, put};
 use serde_json::{Map, Value, json};
 use tenantsync_domain::{Group, User};
-
-fn put(m: &mut Map<String, Value>, key: &str, v: Option<&String>) {
-    if let Some(v) = v {
-        m.insert(key.to_owned(), Value::String(v.clone()));
-    }
-}
 
 /// A mailNickname Graph accepts: ASCII letters, digits and `._-`, at most 64.
 pub fn nickname(text: &str) -> String {

@@ -1,19 +1,13 @@
 //! Users and groups in SCIM's shape (RFC 7643 core and enterprise schemas), as Entra's
 //! default attribute mappings for SCIM apps send them. Absent attributes are left out,
 //! never sent as null.
-use crate::target::{ManagerRef, Resource};
+use crate::target::{ManagerRef, Resource, put};
 use serde_json::{Map, Value, json};
 use tenantsync_domain::{Group, User};
 
 pub const CORE_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const ENTERPRISE_USER: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 pub const CORE_GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-
-fn put(m: &mut Map<String, Value>, key: &str, v: Option<&String>) {
-    if let Some(v) = v {
-        m.insert(key.to_owned(), Value::String(v.clone()));
-    }
-}
 
 pub fn user(u: &User, manager: ManagerRef<'_>) -> Resource {
     let a = &u.attrs;
