@@ -74,6 +74,9 @@ impl Governance {
         for role in &package.roles {
             self.check_resource(tenant, role.origin).await?;
         }
+        if grants_sync(package) && self.policies_of(tenant, package.id).await?.iter().any(|p| p.allowed_target_scope.is_external()) {
+            return Err(GovernanceError::SyncRoleForGuests { package: package.id.to_string() });
+        }
         // What a package grants is a resource of its catalog.
         for role in &package.roles {
             self.bring_in(tenant, package.catalog_id, role.origin).await?;
@@ -95,7 +98,10 @@ impl Governance {
         if policy.automatic_request_settings.is_some() {
             crate::Rule::of(policy)?;
         }
-        self.access_package(tenant, policy.access_package_id).await?;
+        let package = self.access_package(tenant, policy.access_package_id).await?;
+        if policy.allowed_target_scope.is_external() && grants_sync(&package) {
+            return Err(GovernanceError::SyncRoleForGuests { package: package.id.to_string() });
+        }
         let others = self.policies_of(tenant, policy.access_package_id).await?;
         if !others.iter().any(|p| p.id == policy.id) && others.len() >= MAX_POLICIES {
             return Err(GovernanceError::TooManyPolicies);
@@ -147,6 +153,14 @@ impl Governance {
             },
         }
     }
+}
+
+/// Whether a package grants a sync configuration's assignment. Only a tenant's internal
+/// members are synced (a guest is someone else's copy), so such a package is for the
+/// tenant's own people: a policy for outsiders on it would deliver an assignment that
+/// provisions no one.
+fn grants_sync(package: &AccessPackage) -> bool {
+    package.roles.iter().any(|r| matches!(r.origin, ResourceOrigin::SyncConfiguration(_)))
 }
 
 /// The id the settings document is kept under (the nil UUID).

@@ -26,6 +26,10 @@ pub enum GovernanceError {
     AssignmentNotActive { assignment: String },
     #[error("resource '{resource}' is granted by access package '{package}'; take it out of the package first")]
     ResourceInUse { resource: String, package: String },
+    #[error(
+        "access package '{package}' grants a sync configuration's assignment and a policy of it admits people from outside the tenant: only the tenant's internal members are synced, so a guest would get the assignment and never be provisioned; give the sync role its own package with a policy for the tenant's users"
+    )]
+    SyncRoleForGuests { package: String },
 }
 
 error_table! {
@@ -35,6 +39,7 @@ error_table! {
         InvalidResource => "invalid_resource", 400, "a catalog resource that is not a live group of the tenant or a sync configuration whose source is the tenant";
         AssignmentNotActive => "assignment_not_active", 409, "a reprocess of an assignment that has ended (its roles are not granted again)";
         ResourceInUse => "resource_in_use", 409, "a resource removed from a catalog while one of its packages still grants a role of it";
+        SyncRoleForGuests => "sync_role_for_guests", 400, "an access package that grants a sync configuration's assignment with a policy for people from outside the tenant (only internal members are synced)";
     }
     carried {
         GovernanceError::Access(e) => e.info();

@@ -2,9 +2,11 @@ use jiff::Timestamp;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use tenantsync_access::*;
-use tenantsync_domain::{FixedClock, Group, GroupAttributes, NewGroup, NewTenant, NewUser, ObjectId, TenantId, Upn, UserType};
+use tenantsync_domain::{
+    FixedClock, Group, GroupAttributes, NewGroup, NewTenant, NewUser, ObjectId, PartnerSettings, SyncConfiguration, TenantId, Upn, UserType,
+};
 use tenantsync_governance::{Actor, Governance, NewRequest, Subject};
-use tenantsync_store::{AccessStore, Store};
+use tenantsync_store::{AccessStore, Store, SyncStore};
 use tenantsync_store_sqlite::SqliteStore;
 
 fn t0() -> Timestamp {
@@ -255,6 +257,24 @@ async fn refusals_are_typed_and_write_nothing() {
     bad.id = PackageId::new();
     bad.roles = BTreeSet::from([ResourceRole::new(ResourceOrigin::Group(foreign.id), RoleKind::Member).unwrap()]);
     assert_eq!(v.gov.put_access_package(v.contoso, &bad).await.unwrap_err().code(), "invalid_resource");
+    // A sync configuration's assignment next to a policy for Litware's people: the guest
+    // would never be synced (only internal members are), so both orders are refused.
+    let arrow = v.store.create_sync_configuration(SyncConfiguration::new("Contoso to Litware", v.contoso, v.litware).unwrap()).await.unwrap();
+    let sync_role = ResourceRole::new(ResourceOrigin::SyncConfiguration(arrow.id), RoleKind::DefaultAccess).unwrap();
+    let mut synced = v.package.clone();
+    synced.roles.insert(sync_role);
+    let err = v.gov.put_access_package(v.contoso, &synced).await.unwrap_err();
+    assert_eq!((err.code(), err.status()), ("sync_role_for_guests", 400));
+    assert!(err.to_string().contains("only the tenant's internal members are synced"), "{err}");
+    let mut fresh = synced.clone();
+    fresh.id = PackageId::new();
+    v.gov.put_access_package(v.contoso, &fresh).await.unwrap();
+    let mut outsiders = v.policy.clone();
+    outsiders.id = PolicyId::new();
+    outsiders.access_package_id = fresh.id;
+    assert_eq!(v.gov.put_policy(v.contoso, &outsiders).await.unwrap_err().code(), "sync_role_for_guests");
+    assert!(v.gov.policies_of(v.contoso, fresh.id).await.unwrap().is_empty());
+    assert_eq!(v.gov.access_package(v.contoso, v.package.id).await.unwrap().roles, v.package.roles);
     assert!(v.store.access_requests(v.contoso, Default::default()).await.unwrap().is_empty());
     assert!(v.store.outbox(v.contoso, 10).await.unwrap().is_empty());
     assert!(v.members().await.is_empty());
@@ -302,4 +322,56 @@ async fn a_review_opens_on_schedule_and_a_denial_ends_the_assignment_at_its_clos
     let closed = v.gov.reviews(v.contoso).await.unwrap().pop().unwrap();
     assert_eq!(closed.status, ReviewStatus::Completed);
     assert_eq!(closed.decisions[0].outcome, Some(Outcome::Remove));
+}
+
+/// "One access package can grant 'be synced into Litware'": a member of Contoso who gets
+/// the package is assigned to the arrow, so its next cycle provisions them; when the
+/// assignment ends, they leave the arrow's scope and the next cycle removes their copy.
+#[tokio::test]
+async fn a_package_with_a_sync_role_provisions_its_holder_and_its_end_deprovisions() {
+    let v = venture().await;
+    v.store
+        .set_partner_settings(
+            v.litware,
+            Some(v.contoso),
+            PartnerSettings { inbound_user_sync: Some(true), inbound_auto_redeem: Some(true), ..PartnerSettings::default() },
+        )
+        .await
+        .unwrap();
+    v.store.set_partner_settings(v.contoso, Some(v.litware), PartnerSettings { outbound_auto_redeem: Some(true), ..PartnerSettings::default() }).await.unwrap();
+    let arrow = v.store.create_sync_configuration(SyncConfiguration::new("Contoso to Litware", v.contoso, v.litware).unwrap()).await.unwrap();
+    let mut package = v.package.clone();
+    package.id = PackageId::new();
+    package.display_name = "Work at Litware".into();
+    package.roles = BTreeSet::from([ResourceRole::new(ResourceOrigin::SyncConfiguration(arrow.id), RoleKind::DefaultAccess).unwrap()]);
+    v.gov.put_access_package(v.contoso, &package).await.unwrap();
+    let mut policy = v.policy.clone();
+    policy.id = PolicyId::new();
+    policy.access_package_id = package.id;
+    policy.allowed_target_scope = TargetScope::AllMemberUsers;
+    policy.specific_allowed_targets = vec![];
+    policy.request_approval_settings.is_approval_required_for_add = false;
+    policy.request_approval_settings.stages = vec![];
+    v.gov.put_policy(v.contoso, &policy).await.unwrap();
+
+    let engine = tenantsync_engine::Engine::new(v.store.clone());
+    let copies = || async {
+        let page = v.store.list_users(v.litware, &tenantsync_store::ListQuery::default()).await.unwrap();
+        page.items.into_iter().filter(|u| u.anchor.is_some_and(|a| a.object == v.sam)).map(|u| u.attrs.account_enabled).collect::<Vec<_>>()
+    };
+    assert_eq!(engine.run_cycle(arrow.id).await.unwrap().created, 0, "no one is assigned yet");
+    let ask = NewRequest { package: package.id, policy: policy.id, subject: Subject::User(v.sam), ..v.ask() };
+    let r = v.gov.submit(v.contoso, ask, Actor::Subject).await.unwrap();
+    assert_eq!(r.state, RequestState::Delivered);
+    let config = v.store.get_sync_configuration(arrow.id).await.unwrap();
+    assert!(config.assignments.contains(&tenantsync_domain::Assignment::User(v.sam)), "{:?}", config.assignments);
+    assert_eq!(engine.run_cycle(arrow.id).await.unwrap().created, 1);
+    assert_eq!(copies().await, vec![true], "Sam's copy in Litware");
+
+    // The assignment ends (90 days): Sam leaves the arrow's scope; the cycle removes the copy.
+    v.at_day(90);
+    assert_eq!(v.gov.sweep().await.unwrap().assignments_ended, 1);
+    assert!(v.store.get_sync_configuration(arrow.id).await.unwrap().assignments.is_empty());
+    let report = engine.run_cycle(arrow.id).await.unwrap();
+    assert_eq!(report.soft_deleted + report.hard_deleted, 1, "{report:?}");
 }
