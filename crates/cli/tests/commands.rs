@@ -206,6 +206,7 @@ fn the_demo_builds_the_seed_topologies() {
         "outbox sent to sam.sponsor@contoso.example: Action required",
         "sam.sponsor@contoso.example approves: delivered; guest ann_litware.example#EXT#@contoso.example in Projects",
         "outbox sent to ann@litware.example: You now have access",
+        "sam.sponsor@contoso.example requests 'Project tenant': delivered; contoso.example -> projects.contoso.example provisions him: 1 created",
         "day  76: reminder: 14 days left (1 reminders, 0 ended)",
         "day  90: the assignment expires (0 reminders, 1 ended): removed from Projects ([]), sign-in blocked",
         "outbox sent to ann@litware.example: Your access has ended",

@@ -442,7 +442,7 @@ fn access_packages_are_planned_applied_exported_pruned_and_their_drift_detected(
     env.ok(&["apply", path]);
     assert_eq!(env.run(&["plan", path]).code, 0);
     let packages = env.json(&["access", "package", "list", "-t", "contoso.example"]);
-    assert_eq!(packages["value"].as_array().map(Vec::len), Some(1), "{packages}");
+    assert_eq!(packages["value"].as_array().map(Vec::len), Some(2), "{packages}");
     // A policy added outside the file is drift; apply takes it away again.
     env.ok(&["access", "policy", "create", "-t", "contoso.example", "--package", "Projects", "--name", "Admins", "--scope", "admin-only"]);
     let drift = env.run(&["plan", "--detect-drift", path, "--json"]);

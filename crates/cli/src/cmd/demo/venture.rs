@@ -2,7 +2,8 @@
 //! applied to a store of its own whose clock the demo moves (the store's injected clock,
 //! as the governance tests move theirs), so the demo's own store keeps true times. A
 //! Litware employee requests Contoso's "Projects" package, the sponsor approves, the
-//! guest appears with the group; then the clock goes on: reminders, expiry and removal,
+//! guest appears with the group; Contoso's sponsor takes "Project tenant" and the arrow
+//! into the project tenant provisions him; then the clock goes on: reminders, expiry and removal,
 //! block, deletion 30 days later. Each step says what the outbox sent.
 use super::seeds::{self, JOINT_VENTURE as SEED};
 use crate::cmd::{Ctx, lookup};
@@ -10,7 +11,7 @@ use crate::failure::{CliCode, Context, Failure};
 use crate::output::out;
 use serde::Serialize;
 use std::sync::{Arc, Mutex};
-use tenantsync_access::{IsoDuration, RequestType};
+use tenantsync_access::{AccessPackage, AssignmentPolicy, IsoDuration, RequestType};
 use tenantsync_domain::{FixedClock, GroupAttributes, Mail, NewGroup, NewTenant, NewUser, ObjectId, Tenant, Upn};
 use tenantsync_engine::Engine;
 use tenantsync_governance::{Actor, Governance, Mailer, NewRequest, Subject};
@@ -20,6 +21,8 @@ use tenantsync_store_sqlite::SqliteStore;
 /// The sponsor and the group the file names, which must exist before it is applied.
 pub(super) const SPONSOR: &str = "sam.sponsor@contoso.example";
 pub(super) const GROUP: &str = "Projects";
+/// The package that assigns Contoso's members to its arrow into the project tenant.
+const PROJECT_TENANT: &str = "Project tenant";
 const REQUESTER: &str = "ann@litware.example";
 
 /// A mailer that keeps what it is given: what the outbox sent, step by step.
@@ -114,10 +117,7 @@ async fn story(dir: &std::path::Path) -> Result<Vec<Step>, Failure> {
     seeds::plan_and_apply(&ctx, &SEED).await?;
     let gov = Governance::new(store.clone());
     let group = lookup::group_id(s, &contoso, GROUP).await?;
-    let package = gov.access_packages(contoso.id).await.about(String::new)?.into_iter().next();
-    let Some(package) = package else { return Err(Failure::cli(SEED.file, "declares no access package", CliCode::InvalidTopology)) };
-    let policy = gov.policies_of(contoso.id, package.id).await.about(String::new)?.into_iter().next();
-    let Some(policy) = policy else { return Err(Failure::cli(SEED.file, "declares no policy", CliCode::InvalidTopology)) };
+    let (package, policy) = declared(&gov, &contoso, GROUP).await?;
     let sent = Sent::default();
     let mut steps = Vec::new();
     let subject = || format!("package '{}'", package.display_name);
@@ -139,20 +139,28 @@ async fn story(dir: &std::path::Path) -> Result<Vec<Step>, Failure> {
     let guest_upn = s.get_user(contoso.id, guest).await.about(subject)?.attrs.user_principal_name.to_string();
     let in_group = members(s, &contoso, group).await?;
     record(&gov, &sent, &mut steps, 0, format!("{SPONSOR} approves: {}; guest {guest_upn} in {GROUP}: {in_group:?}", crate::output::name(&r.state))).await?;
-    // The package also assigns the guest to Contoso's arrow into its project tenant.
+    // Contoso's own sponsor asks for "Project tenant" (members, no approval): the package
+    // assigns him to Contoso's arrow into its project tenant, whose next cycle provisions him.
+    let (tenant_package, members_policy) = declared(&gov, &contoso, PROJECT_TENANT).await?;
     let config = ctx.sync.list_sync_configurations().await.about(String::new)?.into_iter().find(|c| c.source_tenant_id == contoso.id);
     if let Some(c) = config {
-        let report = Engine::new(ctx.sync.clone()).run_cycle(c.id).await.about(|| "sync contoso.example:projects.contoso.example".to_owned())?;
-        let query = tenantsync_store::LogQuery { config_id: Some(c.id), object_id: Some(guest), limit: 1, ..Default::default() };
-        let why = ctx.sync.provisioning_logs(&query).await.about(String::new)?.into_iter().next().and_then(|r| r.skip_reason).map(|w| w.as_str());
-        let what = match why {
-            // A guest carries the anchor of its home user, and nothing anchored is passed on
-            // (no echoes): the package's sync role does not reach guests yet.
-            Some(reason) => {
-                format!("the guest is assigned to contoso.example -> projects.contoso.example; its cycle skips it ({reason}): {} created", report.created)
-            }
-            None => format!("the guest is assigned to contoso.example -> projects.contoso.example; its cycle: {} created", report.created),
+        let ask = NewRequest {
+            kind: RequestType::UserAdd,
+            package: tenant_package.id,
+            policy: members_policy.id,
+            subject: Subject::User(sponsor),
+            start: None,
+            end: None,
+            answers: Vec::new(),
+            justification: "work in the project tenant".into(),
         };
+        let r = gov.submit(contoso.id, ask, Actor::Subject).await.about(|| format!("package '{PROJECT_TENANT}'"))?;
+        let report = Engine::new(ctx.sync.clone()).run_cycle(c.id).await.about(|| "sync contoso.example:projects.contoso.example".to_owned())?;
+        let what = format!(
+            "{SPONSOR} requests '{PROJECT_TENANT}': {}; contoso.example -> projects.contoso.example provisions him: {} created",
+            crate::output::name(&r.state),
+            report.created
+        );
         record(&gov, &sent, &mut steps, 0, what).await?;
     }
     for (day, what) in [(76, "reminder: 14 days left"), (89, "reminder: 1 day left"), (90, "the assignment expires")] {
@@ -182,6 +190,17 @@ async fn story(dir: &std::path::Path) -> Result<Vec<Step>, Failure> {
     )
     .await?;
     Ok(steps)
+}
+
+/// The package the file declares under `name`, and its first policy.
+async fn declared(gov: &Governance, contoso: &Tenant, name: &str) -> Result<(AccessPackage, AssignmentPolicy), Failure> {
+    let packages = gov.access_packages(contoso.id).await.about(String::new)?;
+    let Some(package) = packages.into_iter().find(|p| p.display_name == name) else {
+        return Err(Failure::cli(SEED.file, format!("declares no access package '{name}'"), CliCode::InvalidTopology));
+    };
+    let policy = gov.policies_of(contoso.id, package.id).await.about(String::new)?.into_iter().next();
+    let Some(policy) = policy else { return Err(Failure::cli(SEED.file, format!("access package '{name}' has no policy"), CliCode::InvalidTopology)) };
+    Ok((package, policy))
 }
 
 /// Prints the story.
