@@ -61,8 +61,10 @@ fn test_name() -> String {
 }
 
 impl Browser {
-    /// Starts chromedriver for the running test (screenshots go under the test's name),
-    /// installing Chromium, chromedriver and axe-core first if they are missing.
+    /// Starts chromedriver for the running test (screenshots go under the test's name, read
+    /// from the test's thread: call it from the test's body, not from a spawned task, or
+    /// use [`Browser::start_named`]), installing Chromium, chromedriver and axe-core first
+    /// if they are missing.
     pub async fn start() -> Result<Browser, BrowserError> {
         Browser::start_named(&test_name()).await
     }
