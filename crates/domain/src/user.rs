@@ -169,6 +169,12 @@ fn text(a: UserAttribute, v: AttrValue) -> Result<Option<String>, DomainError> {
     check_text(a.name(), s, max_len(a))
 }
 
+/// An optional text attribute as a value: a copy, not formatted (this is per attribute per
+/// user when a cycle reads its source).
+fn text_value(v: &Option<String>) -> AttrValue {
+    v.as_ref().map_or(AttrValue::Null, |s| AttrValue::String(s.clone()))
+}
+
 pub(crate) fn check_text(name: &str, s: String, max: usize) -> Result<Option<String>, DomainError> {
     if s.is_empty() {
         return Ok(None);
@@ -253,31 +259,31 @@ impl UserAttributes {
             UserAttrName::Builtin(a) => *a,
         };
         match a {
-            UserPrincipalName => AttrValue::String(self.user_principal_name.to_string()),
-            Mail => AttrValue::from_opt(self.mail.as_ref()),
+            UserPrincipalName => AttrValue::String(self.user_principal_name.as_str().to_owned()),
+            Mail => self.mail.as_ref().map_or(AttrValue::Null, |m| AttrValue::String(m.as_str().to_owned())),
             AccountEnabled => AttrValue::Bool(self.account_enabled),
             ShowInAddressList => self.show_in_address_list.map_or(AttrValue::Null, AttrValue::Bool),
             UserType => AttrValue::String(self.user_type.to_string()),
             Manager => AttrValue::from_opt(self.manager),
-            DisplayName => AttrValue::from_opt(self.display_name.as_ref()),
-            GivenName => AttrValue::from_opt(self.given_name.as_ref()),
-            Surname => AttrValue::from_opt(self.surname.as_ref()),
-            MailNickname => AttrValue::from_opt(self.mail_nickname.as_ref()),
-            Department => AttrValue::from_opt(self.department.as_ref()),
-            JobTitle => AttrValue::from_opt(self.job_title.as_ref()),
-            CompanyName => AttrValue::from_opt(self.company_name.as_ref()),
-            EmployeeId => AttrValue::from_opt(self.employee_id.as_ref()),
-            OfficeLocation => AttrValue::from_opt(self.office_location.as_ref()),
-            StreetAddress => AttrValue::from_opt(self.street_address.as_ref()),
-            City => AttrValue::from_opt(self.city.as_ref()),
-            State => AttrValue::from_opt(self.state.as_ref()),
-            PostalCode => AttrValue::from_opt(self.postal_code.as_ref()),
-            Country => AttrValue::from_opt(self.country.as_ref()),
-            UsageLocation => AttrValue::from_opt(self.usage_location.as_ref()),
-            PreferredLanguage => AttrValue::from_opt(self.preferred_language.as_ref()),
-            TelephoneNumber => AttrValue::from_opt(self.telephone_number.as_ref()),
-            MobilePhone => AttrValue::from_opt(self.mobile_phone.as_ref()),
-            ExternalId => AttrValue::from_opt(self.external_id.as_ref()),
+            DisplayName => text_value(&self.display_name),
+            GivenName => text_value(&self.given_name),
+            Surname => text_value(&self.surname),
+            MailNickname => text_value(&self.mail_nickname),
+            Department => text_value(&self.department),
+            JobTitle => text_value(&self.job_title),
+            CompanyName => text_value(&self.company_name),
+            EmployeeId => text_value(&self.employee_id),
+            OfficeLocation => text_value(&self.office_location),
+            StreetAddress => text_value(&self.street_address),
+            City => text_value(&self.city),
+            State => text_value(&self.state),
+            PostalCode => text_value(&self.postal_code),
+            Country => text_value(&self.country),
+            UsageLocation => text_value(&self.usage_location),
+            PreferredLanguage => text_value(&self.preferred_language),
+            TelephoneNumber => text_value(&self.telephone_number),
+            MobilePhone => text_value(&self.mobile_phone),
+            ExternalId => text_value(&self.external_id),
         }
     }
 

@@ -15,11 +15,14 @@ pub struct Limits {
     /// Manager references that wait for the second pass at most; beyond, what the cycle
     /// planned so far is committed and they are resolved early.
     pub pending_managers: usize,
+    /// Source users read per page by an initial cycle's walk (and target copies beside
+    /// them); a scan shared by dry runs holds a few such pages.
+    pub page_users: u32,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { recent_copies: 65_536, pending_managers: 100_000 }
+        Limits { recent_copies: 65_536, pending_managers: 100_000, page_users: 2000 }
     }
 }
 

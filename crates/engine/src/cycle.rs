@@ -11,14 +11,16 @@ use crate::plan::Action;
 use crate::report::CycleReport;
 use crate::run::{Batch, Deletions, Done, Run, Tally};
 use crate::scope::{Scope, Seen, assignments, live_groups};
+use crate::source::{Page, Pages};
 use crate::{EngineError, policy};
 use jiff::Timestamp;
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use tenantsync_domain::{
     ChangeCursor, ChangeOp, DomainName, ExecutionState, ObjectId, ObjectKind, QuarantineReason, SyncConfigId, SyncConfiguration, TenantId, User,
 };
 use tenantsync_store::{
-    CycleExecution, Escrow, JobState, JobStatusCode, ListQuery, ProvisioningAction, ProvisioningLog, ProvisioningStatus, SyncStore, Visibility, WriteOp,
+    CycleExecution, Escrow, JobState, JobStatusCode, ListQuery, ProvisioningAction, ProvisioningLog, ProvisioningStatus, SyncStore, WriteOp,
 };
 
 /// Runs one cycle of job `id`.
@@ -290,6 +292,8 @@ struct Work {
     /// Source user → its target copy, for the users this cycle created or matched most
     /// recently.
     copies: RecentCopies,
+    /// `Limits::page_users`.
+    page: u32,
 }
 
 impl Work {
@@ -301,6 +305,7 @@ impl Work {
             relieve_at: limits.pending_managers.max(1),
             pending_managers: limits.pending_managers.max(1),
             copies: RecentCopies::new(limits.recent_copies),
+            page: limits.page_users.max(1),
         }
     }
 
@@ -380,34 +385,31 @@ impl Work {
     }
 }
 
-/// Users read per page in an initial cycle.
-const PAGE: u32 = 2000;
-
 /// The initial cycle's walk: every source user and every copy this configuration made in
 /// the target, side by side in source-id order (the anchor index is in that order too),
-/// so each user is read once and matched without a lookup of its own.
+/// so each user is read once and matched without a lookup of its own. The source's pages
+/// are the walk's own reads, or a scan shared with other dry runs (`Run::scan`).
 async fn initial_pass(run: &mut Run, work: &mut Work, scope: &Scope<'_>, store: &dyn SyncStore) -> Result<(), EngineError> {
     use std::collections::VecDeque;
     let (source, target) = (scope.source, scope.target);
-    let mut src_query = ListQuery { limit: PAGE, visibility: Visibility::All, ..ListQuery::default() };
-    // A page is walked in place (a user is big; moving it into a queue copies it).
-    let (mut src, mut src_done) = (Vec::new().into_iter().peekable(), false);
+    let mut pages = run.scan.take().map_or_else(|| Pages::own(work.page), Pages::Shared);
+    // A page is walked in place, borrowed (a user is big; moving or copying it costs).
+    let (mut page, mut at, mut src_done): (Page, usize, bool) = (Page::default(), 0, false);
     let (mut copies, mut copies_after, mut copies_done) = (VecDeque::new(), None, false);
     let mut last: Option<ObjectId> = None;
     loop {
-        if src.peek().is_none() && !src_done {
-            let page = store.list_users(source, &src_query).await?;
-            src = page.items.into_iter().peekable();
-            match page.next {
-                Some(n) => src_query.after = Some(n),
+        if at >= page.len() && !src_done {
+            match pages.next(store, source).await? {
+                Some(p) => (page, at) = (p, 0),
                 None => src_done = true,
             }
+            continue;
         }
         if copies.is_empty() && !copies_done {
-            let page = store.list_users_by_anchor_tenant(target, source, copies_after, PAGE).await?;
+            let found = store.list_users_by_anchor_tenant(target, source, copies_after, work.page).await?;
             // Copies made by this cycle's own earlier commits are behind the walk already.
-            copies.extend(page.items.into_iter().filter(|u| u.anchor.is_some_and(|a| last.is_none_or(|l| a.object > l))));
-            match page.next {
+            copies.extend(found.items.into_iter().filter(|u| u.anchor.is_some_and(|a| last.is_none_or(|l| a.object > l))));
+            match found.next {
                 Some(n) => copies_after = Some(n),
                 None => copies_done = true,
             }
@@ -415,7 +417,7 @@ async fn initial_pass(run: &mut Run, work: &mut Work, scope: &Scope<'_>, store: 
                 continue;
             }
         }
-        let next_src = src.peek().map(|u: &User| u.id);
+        let next_src = page.get(at).map(|u: &User| u.id);
         let next_copy = copies.front().and_then(|u: &User| u.anchor).map(|a| a.object);
         let sid = match (next_src, next_copy) {
             (None, None) => return Ok(()),
@@ -423,7 +425,7 @@ async fn initial_pass(run: &mut Run, work: &mut Work, scope: &Scope<'_>, store: 
             (None, Some(b)) => b,
             (Some(a), Some(b)) => a.min(b),
         };
-        let user = if next_src == Some(sid) { src.next() } else { None };
+        let user = if next_src == Some(sid) { page.get(at) } else { None };
         let matched = if next_copy == Some(sid) { copies.pop_front() } else { None };
         if user.is_some() {
             run.report.counters.count_imported += 1;
@@ -433,7 +435,11 @@ async fn initial_pass(run: &mut Run, work: &mut Work, scope: &Scope<'_>, store: 
             _ => Vec::new(),
         };
         last = Some(sid);
-        work.process(run, Seen { scope, id: sid, user, matched, member_of }).await?;
+        let taken = user.is_some();
+        work.process(run, Seen { scope, id: sid, user: user.map(Cow::Borrowed), matched, member_of }).await?;
+        if taken {
+            at += 1;
+        }
         work.relieve(run, scope, store, sid).await?;
     }
 }

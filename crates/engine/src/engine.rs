@@ -206,6 +206,13 @@ impl Engine {
         crate::predict::predict(&self.shared, config, state, target_domain, samples, Some(group_sync)).await
     }
 
+    /// The next cycles of several arrows, each as [`Engine::predict`] would make it, in
+    /// their order: the initial cycles of arrows from one source share one read of it,
+    /// and several sources' arrows are predicted at once (a plan of a whole topology).
+    pub async fn predict_all(&self, arrows: Vec<crate::PredictArrow>, samples: usize) -> Vec<Result<crate::Prediction, EngineError>> {
+        crate::predict::predict_all(&self.shared, arrows, samples).await
+    }
+
     /// Runs one cycle of a configuration now.
     pub async fn run_cycle(&self, id: SyncConfigId) -> Result<CycleReport, EngineError> {
         cycle::run(&self.shared, id).await

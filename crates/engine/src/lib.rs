@@ -13,7 +13,8 @@
 //! The engine does no I/O of its own: it talks to storage only through the store traits.
 
 // The modules form a line, each using only those before it (a test below checks it):
-// error, context, compile, plan, policy, report, run (a run's batches, escrows and log
+// error, context, compile, plan, policy, report, source (the pages of a source an initial
+// cycle walks, its own reads or a scan shared by dry runs), run (a run's batches, escrows and log
 // records), scope (one source user as a configuration sees it), managers, groups, cycle,
 // on_demand, predict (a dry run of a cycle), engine, metrics (the jobs' metrics, through the `metrics` facade), scheduler.
 mod compile;
@@ -32,13 +33,14 @@ mod report;
 mod run;
 pub mod scheduler;
 mod scope;
+mod source;
 
 pub use compile::{Compiled, CompiledGroups, IS_SOFT_DELETED, NET_ID};
 pub use context::Limits;
 pub use engine::{Engine, ResetScope};
 pub use error::{EngineError, PlanError};
 pub use plan::{Action, Plan};
-pub use predict::{Outcome, Prediction};
+pub use predict::{Outcome, PredictArrow, Prediction};
 pub use report::{CycleReport, GroupReport};
 
 #[cfg(test)]
@@ -51,6 +53,7 @@ mod tests {
         ("plan", include_str!("plan.rs")),
         ("policy", include_str!("policy.rs")),
         ("report", include_str!("report.rs")),
+        ("source", include_str!("source.rs")),
         ("run", include_str!("run.rs")),
         ("scope", include_str!("scope.rs")),
         ("managers", include_str!("managers.rs")),
@@ -70,7 +73,7 @@ mod tests {
             "Limits" => "context",
             "Compiled" | "CompiledGroups" | "IS_SOFT_DELETED" | "NET_ID" => "compile",
             "Action" | "Plan" => "plan",
-            "Outcome" | "Prediction" => "predict",
+            "Outcome" | "PredictArrow" | "Prediction" => "predict",
             "CycleReport" | "GroupReport" => "report",
             "Engine" | "ResetScope" => "engine",
             module => module,

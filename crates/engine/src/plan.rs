@@ -239,7 +239,12 @@ pub fn plan(planner: &Planner<'_>, source_id: ObjectId, source: Option<&User>, t
 }
 
 pub(crate) fn text(v: &AttrValue) -> Option<String> {
-    if v.is_null() { None } else { Some(v.to_string()) }
+    match v {
+        AttrValue::Null => None,
+        // A copy, not formatted: per mapped attribute per user.
+        AttrValue::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
 }
 
 /// A modified property of a log record (values of `Redact`ed mappings hidden).

@@ -134,6 +134,73 @@ pub(crate) async fn predict(
     samples: usize,
     group_sync: Option<bool>,
 ) -> Result<Prediction, EngineError> {
+    predict_walking(engine, PredictArrow { config, state, target_domain: target_domain.clone(), group_sync }, samples, None).await
+}
+
+/// One arrow whose next cycle [`predict_all`] predicts.
+#[derive(Debug, Clone)]
+pub struct PredictArrow {
+    pub config: SyncConfiguration,
+    /// The job state the cycle would start from (a new configuration's is the default).
+    pub state: JobState,
+    /// The target's initial domain.
+    pub target_domain: DomainName,
+    /// Whether the target allows inbound group sync from the source (`None`: as the
+    /// store's settings say now).
+    pub group_sync: Option<bool>,
+}
+
+/// The next cycles of `arrows`, each as [`predict`] makes it, in their order. The initial
+/// cycles of arrows from the same source share one scan of it (each page of the source is
+/// read and decoded once for all of them), and the arrows of up to as many sources as
+/// there are cores are predicted at once.
+pub(crate) async fn predict_all(engine: &Shared, arrows: Vec<PredictArrow>, samples: usize) -> Vec<Result<Prediction, EngineError>> {
+    // Arrows by source, for those whose next cycle walks the whole source.
+    let mut groups: BTreeMap<(bool, tenantsync_domain::TenantId), Vec<(usize, PredictArrow)>> = BTreeMap::new();
+    for (i, a) in arrows.into_iter().enumerate() {
+        let initial = a.state.watermark == tenantsync_domain::ChangeCursor::START;
+        // Incremental cycles read no pages: each is a group of its own.
+        let key = (initial, if initial { a.config.source_tenant_id } else { tenantsync_domain::TenantId::new() });
+        groups.entry(key).or_default().push((i, a));
+    }
+    let total: usize = groups.values().map(Vec::len).sum();
+    let parallel = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+    let permits = Arc::new(tokio::sync::Semaphore::new(parallel));
+    let mut tasks = tokio::task::JoinSet::new();
+    for ((initial, source), group) in groups {
+        let Ok(permit) = permits.clone().acquire_owned().await else { break };
+        // Every walk of a shared scan runs at once (the scan waits for the slowest).
+        let mut walkers =
+            if initial && group.len() > 1 { crate::source::SharedScan::walkers(source, engine.limits().page_users, group.len()) } else { Vec::new() }
+                .into_iter();
+        let mut members = tokio::task::JoinSet::new();
+        for (i, arrow) in group {
+            let (engine, walker) = (engine.clone(), walkers.next());
+            members.spawn(async move { (i, predict_walking(&engine, arrow, samples, walker).await) });
+        }
+        tasks.spawn(async move {
+            let done = members.join_all().await;
+            drop(permit);
+            done
+        });
+    }
+    let mut out: Vec<Option<Result<Prediction, EngineError>>> = (0..total).map(|_| None).collect();
+    while let Some(done) = tasks.join_next().await {
+        let Ok(done) = done else { continue };
+        for (i, result) in done {
+            if let Some(slot) = out.get_mut(i) {
+                *slot = Some(result);
+            }
+        }
+    }
+    let lost = || Err(EngineError::Store(tenantsync_store::StoreError::Internal { message: "a prediction's task ended without an answer".into() }));
+    out.into_iter().map(|r| r.unwrap_or_else(lost)).collect()
+}
+
+/// [`predict`], its initial walk taking the source's pages from `walker` when given.
+async fn predict_walking(engine: &Shared, arrow: PredictArrow, samples: usize, walker: Option<crate::source::Walker>) -> Result<Prediction, EngineError> {
+    let PredictArrow { config, state, target_domain, group_sync } = arrow;
+    let target_domain = &target_domain;
     let mut compiled = Compiled::new(config)?;
     let target = compiled.config.target_tenant_id;
     if let Err(tenantsync_store::StoreError::TenantNotFound { .. }) = engine.store().get_tenant(target).await {
@@ -148,6 +215,9 @@ pub(crate) async fn predict(
     let cycle_id = format!("dryrun-{}", uuid::Uuid::now_v7());
     let mut run = Run::with_writer(engine, cfg.id, cycle_id, state, cfg.retry, initial, writer.clone());
     run.group_sync = group_sync;
+    run.scan = walker;
+    // The writer keeps only the records' kinds and names.
+    run.log_text = false;
     let report = cycle::walk(engine, &compiled, run, target_domain, engine.clock().now()).await?;
     let seen = writer.seen.lock().map(|mut s| std::mem::take(&mut *s)).unwrap_or_default();
     Ok(Prediction { report, outcomes: seen.outcomes.into_values().collect(), created_mails: seen.created_mails })

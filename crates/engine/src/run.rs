@@ -231,6 +231,12 @@ pub(crate) struct Run {
     /// Whether the target allows inbound group sync from the source, when the caller says
     /// so (a prediction, on the settings a plan leaves); `None`: the store's settings.
     pub(crate) group_sync: Option<bool>,
+    /// The shared scan an initial cycle's walk takes its source pages from (dry runs of
+    /// several arrows from one source); `None`: it reads them itself.
+    pub(crate) scan: Option<crate::source::Walker>,
+    /// Whether log records carry their text (ids, steps): a dry run's writer keeps only
+    /// their kinds and names, so it makes records without it.
+    pub(crate) log_text: bool,
 }
 
 impl Run {
@@ -288,6 +294,8 @@ impl Run {
             clock: engine.clock().clone(),
             share: RunShare::new(engine.runs()),
             group_sync: None,
+            scan: None,
+            log_text: true,
         }
     }
 
@@ -394,11 +402,16 @@ impl Run {
         status: ProvisioningStatus,
     ) -> ProvisioningLog {
         self.change += 1;
+        let (id, cycle_id, change_id) = if self.log_text {
+            (uuid::Uuid::now_v7().to_string(), self.cycle_id.clone(), format!("{}-{}", self.cycle_id, self.change))
+        } else {
+            (String::new(), String::new(), String::new())
+        };
         ProvisioningLog {
-            id: uuid::Uuid::now_v7().to_string(),
+            id,
             config_id: self.id,
-            cycle_id: self.cycle_id.clone(),
-            change_id: format!("{}-{}", self.cycle_id, self.change),
+            cycle_id,
+            change_id,
             activity_date_time: self.clock.now(),
             provisioning_action: action,
             status,
@@ -425,7 +438,9 @@ impl Run {
         if let Action::Skip(reason) = d.action {
             log.skip_reason = Some(*reason);
         }
-        log.steps = d.steps(status);
+        if self.log_text {
+            log.steps = d.steps(status);
+        }
         log.modified_properties = modified;
         log.duration_in_milliseconds = t0.elapsed().as_millis() as u64;
         log

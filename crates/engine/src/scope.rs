@@ -4,6 +4,7 @@ use crate::compile::Compiled;
 use crate::plan::{self, ScopeInput};
 use crate::run::{Decision, Run};
 use crate::{EngineError, PlanError};
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use tenantsync_domain::{Anchor, Assignment, Clock, DomainName, ObjectId, ObjectKind, SyncConfiguration, TenantId, User};
 use tenantsync_store::{ModifiedProperty, ProvisioningLog, StoreError, SyncStore};
@@ -40,11 +41,13 @@ pub(crate) struct Scope<'a> {
 }
 
 /// A source user as one configuration sees it: the user (or its absence), its copy in the
-/// target, and its groups.
+/// target, and its groups. The user is borrowed from a page of the source when the cycle
+/// walks the whole source (a page may be shared by several predictions), owned when it
+/// was looked up.
 pub(crate) struct Seen<'a> {
     pub scope: &'a Scope<'a>,
     pub id: ObjectId,
-    pub user: Option<User>,
+    pub user: Option<Cow<'a, User>>,
     pub matched: Option<User>,
     pub member_of: Vec<ObjectId>,
 }
@@ -53,7 +56,7 @@ impl Scope<'_> {
     /// Import and match: reads the source user, its groups and its copy in the target.
     pub async fn look(&self, store: &dyn SyncStore, sid: ObjectId) -> Result<Seen<'_>, EngineError> {
         let user = match store.get_user(self.source, sid).await {
-            Ok(u) => Some(u),
+            Ok(u) => Some(Cow::Owned(u)),
             Err(StoreError::NotFound { .. }) => None,
             Err(e) => return Err(e.into()),
         };
@@ -75,7 +78,7 @@ impl Seen<'_> {
     pub fn plan(&self) -> Result<plan::Plan, PlanError> {
         let s = self.scope;
         let planner = plan::Planner { compiled: s.compiled, source_tenant: s.source, target_domain: s.target_domain, clock: s.clock };
-        plan::plan(&planner, self.id, self.user.as_ref(), self.matched.as_ref(), &self.input())
+        plan::plan(&planner, self.id, self.user.as_deref(), self.matched.as_ref(), &self.input())
     }
 
     pub fn name(&self) -> String {

@@ -205,7 +205,7 @@ async fn managers_resolve_when_both_are_in_scope() {
 /// manager references are resolved early, in the middle of the walk.
 #[tokio::test]
 async fn managers_resolve_in_cycles_beyond_the_memory_bounds() {
-    let w = World::with_limits(tenantsync_engine::Limits { recent_copies: 2, pending_managers: 3 });
+    let w = World::with_limits(tenantsync_engine::Limits { recent_copies: 2, pending_managers: 3, page_users: 2 });
     let (s, t) = (w.tenant("Fabrikam").await, w.tenant("Contoso").await);
     let mut users = Vec::new();
     for i in 0..30 {

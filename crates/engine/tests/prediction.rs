@@ -82,7 +82,8 @@ fn counts(r: &CycleReport) -> [u64; 8] {
 }
 
 async fn play(s: &Scenario) {
-    let w = World::new();
+    // Pages of two users: walks of several pages, and scans shared over several pages.
+    let w = World::with_limits(tenantsync_engine::Limits { page_users: 2, ..tenantsync_engine::Limits::default() });
     let mut tenants: Vec<Tenant> = Vec::new();
     for i in 0..s.tenants {
         tenants.push(w.tenant(&format!("T{i}")).await);
@@ -166,6 +167,21 @@ async fn play(s: &Scenario) {
                 let target = w.store.get_tenant(c.target_tenant_id).await.unwrap();
                 let (head, state) = (w.store.change_head(target.id).await.unwrap(), w.store.job_state(c.id).await.unwrap());
                 let predicted = w.engine.predict(c.clone(), state.clone(), &target.initial_domain, 2).await.unwrap();
+                // Predicted together with every other arrow (those from one source sharing
+                // one scan of it), each arrow's prediction is the one made alone.
+                let mut all = Vec::new();
+                for a in &arrows {
+                    let a = w.store.get_sync_configuration(a.id).await.unwrap();
+                    let domain = w.store.get_tenant(a.target_tenant_id).await.unwrap().initial_domain;
+                    let state = w.store.job_state(a.id).await.unwrap();
+                    all.push(tenantsync_engine::PredictArrow { config: a, state, target_domain: domain, group_sync: None });
+                }
+                let together = w.engine.predict_all(all, 2).await;
+                let mine = together[arrow % arrows.len()].as_ref().unwrap();
+                assert_eq!(
+                    (counts(&mine.report), &mine.outcomes, &mine.created_mails),
+                    (counts(&predicted.report), &predicted.outcomes, &predicted.created_mails)
+                );
                 assert_eq!(w.store.change_head(target.id).await.unwrap(), head, "a prediction writes nothing to the target");
                 assert_eq!(w.store.job_state(c.id).await.unwrap(), state, "nor the job state");
                 let actual = w.run(&c).await;

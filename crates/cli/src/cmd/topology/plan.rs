@@ -9,7 +9,7 @@ use crate::output::{self, out};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use tenantsync_domain::{Assignment, DomainName, Mail, PartnerSettings, SyncConfigId, SyncConfiguration, Tenant, TenantId};
-use tenantsync_engine::{Engine, Prediction};
+use tenantsync_engine::{Engine, PredictArrow, Prediction};
 use tenantsync_store::JobState;
 use tenantsync_topology::{AccessState, ArrowState, ObjectDiff, ObjectKind, Op, State};
 
@@ -146,12 +146,12 @@ fn same_set<T: PartialEq>(a: &[T], b: &[T]) -> bool {
     a.len() == b.len() && a.iter().all(|x| b.contains(x))
 }
 
-/// What the next cycle of arrow `arrow` would do once applied: `None` with a note when there
-/// is nothing to predict (its source does not exist yet).
-async fn next_cycle(ctx: &Ctx, file: &Loaded, current: &Current, arrow: &ArrowState, samples: usize, access: &[AccessState]) -> Result<Next, Failure> {
+/// What is needed to predict the next cycle of arrow `arrow` once applied, or, when there
+/// is nothing to predict (its source does not exist yet), why.
+async fn next_cycle(ctx: &Ctx, file: &Loaded, current: &Current, arrow: &ArrowState, access: &[AccessState]) -> Result<Result<PredictArrow, Next>, Failure> {
     let label = arrow.label();
     let Some(source) = current.tenant(&arrow.source) else {
-        return Ok(Next { arrow: label, prediction: None, note: Some("its source is created by this apply: no users to sync yet".into()) });
+        return Ok(Err(Next { arrow: label, prediction: None, note: Some("its source is created by this apply: no users to sync yet".into()) }));
     };
     let (target, target_domain) = match current.tenant(&arrow.target) {
         Some(t) => (t.id, t.initial_domain.clone()),
@@ -170,11 +170,38 @@ async fn next_cycle(ctx: &Ctx, file: &Loaded, current: &Current, arrow: &ArrowSt
         }
         None => JobState::default(),
     };
-    let engine = Engine::new(ctx.sync.clone());
     // Groups as the access settings will be once applied.
     let group_sync = effective(access, &arrow.target, &arrow.source).inbound_group_sync == Some(true);
-    let prediction = engine.predict_with_group_sync(config, state, &target_domain, samples, group_sync).await.about(|| label.clone())?;
-    Ok(Next { arrow: label, prediction: Some(prediction), note: None })
+    Ok(Ok(PredictArrow { config, state, target_domain, group_sync: Some(group_sync) }))
+}
+
+/// The next cycles of `arrows` once applied, in their order: predicted together by the
+/// engine (the arrows from one source share one read of it).
+async fn next_cycles(
+    ctx: &Ctx,
+    file: &Loaded,
+    current: &Current,
+    arrows: &[&ArrowState],
+    samples: usize,
+    access: &[AccessState],
+) -> Result<Vec<Next>, Failure> {
+    let mut next = Vec::with_capacity(arrows.len());
+    let mut wanted = Vec::new();
+    for (i, arrow) in arrows.iter().enumerate() {
+        match next_cycle(ctx, file, current, arrow, access).await? {
+            Ok(p) => wanted.push((i, p)),
+            Err(n) => next.push((i, n)),
+        }
+    }
+    let (at, predict): (Vec<usize>, Vec<PredictArrow>) = wanted.into_iter().unzip();
+    let engine = Engine::new(ctx.sync.clone());
+    for (i, prediction) in at.into_iter().zip(engine.predict_all(predict, samples).await) {
+        let label = arrows.get(i).map(|a| a.label()).unwrap_or_default();
+        let prediction = prediction.about(|| label.clone())?;
+        next.push((i, Next { arrow: label, prediction: Some(prediction), note: None }));
+    }
+    next.sort_by_key(|(i, _)| *i);
+    Ok(next.into_iter().map(|(_, n)| n).collect())
 }
 
 /// People who would reach a tenant by two paths: the same mail created by two arrows into
@@ -241,11 +268,12 @@ pub(crate) async fn plan(ctx: &Ctx, file: &Loaded, current: &Current, predict: b
         return Ok(Planned { diffs, next, warnings });
     }
     let access = access_after(desired, &current.state, false);
-    for d in diffs.iter().filter(|d| d.kind == ObjectKind::Arrow && d.op != Op::Remove) {
-        if let Some(arrow) = desired.arrows.iter().find(|a| a.label() == d.object) {
-            next.push(next_cycle(ctx, file, current, arrow, samples, &access).await?);
-        }
-    }
+    let arrows: Vec<&ArrowState> = diffs
+        .iter()
+        .filter(|d| d.kind == ObjectKind::Arrow && d.op != Op::Remove)
+        .filter_map(|d| desired.arrows.iter().find(|a| a.label() == d.object))
+        .collect();
+    next = next_cycles(ctx, file, current, &arrows, samples, &access).await?;
     for a in &desired.arrows {
         let missing = unmet(&access, &a.source, &a.target);
         if !missing.is_empty() {

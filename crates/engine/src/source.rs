@@ -1,0 +1,196 @@
+//! The pages of source users an initial cycle walks: read by the walk itself, or taken
+//! from a scan of the source that several dry runs from the same source share (a plan
+//! predicts every arrow of a mesh: each source is read and decoded once for all of its
+//! arrows instead of once per arrow).
+//!
+//! A shared scan holds only the pages some walk has not passed yet, and a walk that gets
+//! [`WINDOW`] pages ahead of the slowest waits for it, so memory stays a few pages
+//! whatever the size of the source. The slowest walk never waits (its next page has
+//! been read), so the walks cannot block each other.
+use crate::EngineError;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use tenantsync_domain::{ObjectId, TenantId, User};
+use tenantsync_store::{ListQuery, SyncStore, Visibility};
+
+/// Pages a walk of a shared scan may get ahead of the slowest one.
+const WINDOW: usize = 4;
+
+/// A page of source users, in id order.
+pub(crate) type Page = Arc<Vec<User>>;
+
+/// Where an initial cycle's walk gets its pages.
+pub(crate) enum Pages {
+    /// Read by the walk, one after another.
+    Own { query: ListQuery, done: bool },
+    /// Taken from a scan shared with other walks.
+    Shared(Walker),
+}
+
+impl Pages {
+    /// The walk reads the source itself, `page` users at a time.
+    pub(crate) fn own(page: u32) -> Pages {
+        Pages::Own { query: ListQuery { limit: page, visibility: Visibility::All, ..ListQuery::default() }, done: false }
+    }
+
+    /// The next page of `source`, or `None` at the end.
+    pub(crate) async fn next(&mut self, store: &dyn SyncStore, source: TenantId) -> Result<Option<Page>, EngineError> {
+        match self {
+            Pages::Own { done: true, .. } => Ok(None),
+            Pages::Own { query, done } => {
+                let page = store.list_users(source, query).await?;
+                match page.next {
+                    Some(n) => query.after = Some(n),
+                    None => *done = true,
+                }
+                Ok(Some(Arc::new(page.items)))
+            }
+            Pages::Shared(w) => w.next(store).await,
+        }
+    }
+}
+
+/// What a shared scan holds.
+struct State {
+    /// The pages not every walk has passed; the first is page number `first`.
+    pages: VecDeque<Page>,
+    first: usize,
+    /// Where the next read starts, and whether the source is read to its end.
+    after: Option<ObjectId>,
+    done: bool,
+    /// The number of the next page each walk takes (`usize::MAX` once it has ended).
+    positions: Vec<usize>,
+}
+
+impl State {
+    fn slowest(&self) -> usize {
+        self.positions.iter().copied().min().unwrap_or(usize::MAX)
+    }
+
+    /// Lets go of the pages every walk has passed.
+    fn drop_passed(&mut self) {
+        let slowest = self.slowest();
+        while self.first < slowest && !self.pages.is_empty() {
+            self.pages.pop_front();
+            self.first += 1;
+        }
+    }
+}
+
+/// One read of a source's users, shared by walks of it.
+pub(crate) struct SharedScan {
+    source: TenantId,
+    /// Users per page.
+    page: u32,
+    state: Mutex<State>,
+    /// One walk reads a page at a time; the others find it read.
+    reading: tokio::sync::Mutex<()>,
+    /// Woken when a page is read or a walk moves on.
+    moved: tokio::sync::Notify,
+}
+
+impl SharedScan {
+    /// A scan of `source`, `page` users at a time, for `walks` walks: one [`Walker`]
+    /// each, all of which must be walked (or dropped) together.
+    pub(crate) fn walkers(source: TenantId, page: u32, walks: usize) -> Vec<Walker> {
+        let scan = Arc::new(SharedScan {
+            source,
+            page: page.max(1),
+            state: Mutex::new(State { pages: VecDeque::new(), first: 0, after: None, done: false, positions: vec![0; walks] }),
+            reading: tokio::sync::Mutex::new(()),
+            moved: tokio::sync::Notify::new(),
+        });
+        (0..walks).map(|index| Walker { scan: scan.clone(), index }).collect()
+    }
+
+    fn state(&self) -> Result<std::sync::MutexGuard<'_, State>, EngineError> {
+        self.state.lock().map_err(|_| EngineError::Store(tenantsync_store::StoreError::Internal { message: "a shared scan's lock was poisoned".into() }))
+    }
+}
+
+/// One walk's place in a [`SharedScan`].
+pub(crate) struct Walker {
+    scan: Arc<SharedScan>,
+    index: usize,
+}
+
+/// What a walk finds when it asks for its next page.
+enum Found {
+    Page(Page),
+    End,
+    /// Too far ahead of the slowest walk: wait for it.
+    Wait,
+    /// Not read yet: read it.
+    Read,
+}
+
+impl Walker {
+    fn look(&self) -> Result<Found, EngineError> {
+        let mut s = self.scan.state()?;
+        let want = s.positions.get(self.index).copied().unwrap_or(usize::MAX);
+        if let Some(page) = want.checked_sub(s.first).and_then(|i| s.pages.get(i)).cloned() {
+            if let Some(p) = s.positions.get_mut(self.index) {
+                *p = want + 1;
+            }
+            s.drop_passed();
+            return Ok(Found::Page(page));
+        }
+        if s.done {
+            return Ok(Found::End);
+        }
+        if want >= s.slowest() + WINDOW {
+            return Ok(Found::Wait);
+        }
+        Ok(Found::Read)
+    }
+
+    async fn next(&mut self, store: &dyn SyncStore) -> Result<Option<Page>, EngineError> {
+        loop {
+            // Created before looking, so a move made in between is not missed.
+            let moved = self.scan.moved.notified();
+            match self.look()? {
+                Found::Page(page) => {
+                    self.scan.moved.notify_waiters();
+                    return Ok(Some(page));
+                }
+                Found::End => return Ok(None),
+                Found::Wait => moved.await,
+                Found::Read => {
+                    let _reading = self.scan.reading.lock().await;
+                    let after = {
+                        let s = self.scan.state()?;
+                        let want = s.positions.get(self.index).copied().unwrap_or(usize::MAX);
+                        if s.done || want < s.first + s.pages.len() {
+                            // Another walk read it meanwhile.
+                            continue;
+                        }
+                        s.after
+                    };
+                    let query = ListQuery { limit: self.scan.page, visibility: Visibility::All, after };
+                    let page = store.list_users(self.scan.source, &query).await?;
+                    let mut s = self.scan.state()?;
+                    match page.next {
+                        Some(n) => s.after = Some(n),
+                        None => s.done = true,
+                    }
+                    s.pages.push_back(Arc::new(page.items));
+                    drop(s);
+                    self.scan.moved.notify_waiters();
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Walker {
+    fn drop(&mut self) {
+        // An ended walk (or one that failed) holds no page back and nobody waits for it.
+        if let Ok(mut s) = self.scan.state.lock() {
+            if let Some(p) = s.positions.get_mut(self.index) {
+                *p = usize::MAX;
+            }
+            s.drop_passed();
+        }
+        self.scan.moved.notify_waiters();
+    }
+}
