@@ -448,3 +448,26 @@ async fn an_admin_creates_a_configuration_pauses_it_and_provisions_a_user_on_dem
     assert_eq!(r.post(&format!("{detail_path}/start"), &[("csrf", &csrf)]).await.status, 403);
     assert!(s.sqlite.job_state(detail_path.rsplit('/').next().unwrap().parse().unwrap()).await.unwrap().status == tenantsync_store::JobStatusCode::Paused);
 }
+
+/// A page's markup with its per-session values replaced.
+fn redacted(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some(at) = rest.find("name=\"csrf\" value=\"") {
+        let start = at + 19;
+        out.push_str(&rest[..start]);
+        out.push_str("[csrf]");
+        rest = &rest[start..];
+        rest = &rest[rest.find('"').unwrap()..];
+    }
+    out.push_str(rest);
+    out.replace("><", ">\n<")
+}
+
+#[tokio::test]
+async fn the_sign_in_and_refusal_pages_keep_their_markup() {
+    let (s, _, _) = console().await;
+    let mut b = Browser::new(&s);
+    insta::assert_snapshot!("console_signin", redacted(&b.get("/signin").await.body));
+    insta::assert_snapshot!("console_csrf_refused", redacted(&b.post("/signin/token", &[("tenant", "contoso.example")]).await.body));
+}

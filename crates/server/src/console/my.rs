@@ -128,7 +128,7 @@ pub(crate) async fn package(State(st): State<Shared>, session: Session, Path(id)
                     @for (i, p) in o.policies.iter().enumerate() {
                         div {
                             input type="radio" id={"policy-" (p.id)} name="policy" value=(p.id) checked[i == 0];
-                            label for={"policy-" (p.id)} style="display:inline" { (p.display_name) }
+                            label.inline-label for={"policy-" (p.id)} { (p.display_name) }
                         }
                     }
                 }
