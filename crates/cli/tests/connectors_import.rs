@@ -2,10 +2,15 @@
 //! (`.ci/slapd`, changed with `ldapmodify`), from a second tenantsync's Graph `/v1.0`
 //! (delta queries) and from its SCIM endpoint (polling); and an LDAP-fed tenant that is
 //! the source of an ordinary sync configuration, run by `serve`.
+use crate::connectors_faults::{closing, read_request};
 use crate::connectors_ldap::{ADMIN, DISABLED, GROUPS, PEOPLE, ldapmodify, slapd};
 use crate::serving::Served;
 use crate::support::{Env, path_str};
 use serde_json::Value;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 fn counters(report: &Value) -> [u64; 7] {
@@ -267,4 +272,74 @@ fn a_scim_service_feeds_a_tenant_by_polling() {
     let report = env.json(&["connector", "import", "fabrikam", "--reconcile"]);
     assert_eq!(counters(&report)[4], 1, "{report}");
     assert_eq!(env.json(&["user", "list", "-t", "hr.example", "--show", "deleted"])["value"][0]["userPrincipalName"], "bob@fabrikam.example");
+}
+
+/// A proxy in front of a served tenantsync that answers `410 Gone` (Graph's
+/// `syncStateNotFound`) to every request holding a `$deltatoken` while `expired` is set,
+/// as Entra does once a deltaLink is too old. Its listener, bound before the server
+/// starts (whose public URL it is), forwards to `upstream` once that is set.
+fn expiring_proxy(expired: Arc<AtomicBool>, upstream: Arc<Mutex<String>>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { continue };
+            let (expired, upstream) = (expired.clone(), upstream.clone());
+            std::thread::spawn(move || {
+                let Some(request) = read_request(&mut client) else { return };
+                let line = String::from_utf8_lossy(&request).lines().next().unwrap_or_default().to_owned();
+                if expired.load(Ordering::SeqCst) && line.contains("deltatoken") {
+                    let body = r#"{"error":{"code":"syncStateNotFound","message":"the delta token has expired"}}"#;
+                    let _ = write!(
+                        client,
+                        "HTTP/1.1 410 Gone\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                } else {
+                    let Ok(mut up) = TcpStream::connect(upstream.lock().unwrap().as_str()) else { return };
+                    let _ = up.write_all(&closing(&request));
+                    let mut response = Vec::new();
+                    let _ = up.read_to_end(&mut response);
+                    let _ = client.write_all(&response);
+                }
+                let _ = client.shutdown(Shutdown::Both);
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn an_expired_delta_link_restarts_with_a_full_read_and_a_reconciliation() {
+    let remote = Env::new();
+    let f = "fabrikam.example";
+    remote.ok(&["tenant", "create", "--name", "Fabrikam", "--domain", f]);
+    let token = remote.ok(&["token", "create", "--tenant", f, "--name", "graph", "--role", "admin"]).trim().to_owned();
+    remote.ok(&["user", "create", "-t", f, "--upn", "alice@fabrikam.example"]);
+    remote.ok(&["user", "create", "-t", f, "--upn", "bob@fabrikam.example"]);
+    let (expired, upstream) = (Arc::new(AtomicBool::new(false)), Arc::new(Mutex::new(String::new())));
+    let port = expiring_proxy(expired.clone(), upstream.clone());
+    let public = format!("http://127.0.0.1:{port}");
+    let served = Served::start(&remote, &["--public-url", &public]);
+    *upstream.lock().unwrap() = served.addr.clone();
+
+    let env = Env::new();
+    env.ok(&["tenant", "create", "--name", "HR", "--domain", "hr.example"]);
+    let file = env.file("graph-token", &token);
+    env.ok(&["connector", "add", "fabrikam", "-t", "hr.example", "--import", "--graph-url", &format!("{public}/v1.0"), "--token-file", path_str(&file)]);
+    assert_eq!(counters(&env.json(&["connector", "import", "fabrikam"]))[0], 2);
+    // Bob goes for good while the deltaLink is too old to tell: only a full read and a
+    // reconciliation find it out.
+    remote.ok(&["user", "delete", "-t", f, "bob@fabrikam.example", "--hard"]);
+    remote.ok(&["user", "update", "-t", f, "alice@fabrikam.example", "--set", "jobTitle=Lead"]);
+    expired.store(true, Ordering::SeqCst);
+    let report = env.json(&["connector", "import", "fabrikam"]);
+    assert_eq!(report["reconciled"], true, "{report}");
+    assert_eq!((counters(&report)[2], counters(&report)[4]), (1, 1), "alice updated, bob deleted: {report}");
+    assert_eq!(env.json(&["user", "show", "-t", "hr.example", "alice@fabrikam.example"])["jobTitle"], "Lead");
+    assert_eq!(env.json(&["user", "list", "-t", "hr.example", "--show", "deleted"])["value"][0]["userPrincipalName"], "bob@fabrikam.example");
+    // The new deltaLink works again.
+    expired.store(false, Ordering::SeqCst);
+    let report = env.json(&["connector", "import", "fabrikam"]);
+    assert_eq!((report["reconciled"].as_bool(), counters(&report)[..5].iter().sum::<u64>()), (Some(false), 0), "{report}");
 }
