@@ -45,7 +45,7 @@ fn fault(n: usize) -> Fault {
 }
 
 /// Reads one HTTP request (head and body by Content-Length).
-fn read_request(s: &mut TcpStream) -> Option<Vec<u8>> {
+pub fn read_request(s: &mut TcpStream) -> Option<Vec<u8>> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
     loop {
@@ -70,7 +70,7 @@ fn read_request(s: &mut TcpStream) -> Option<Vec<u8>> {
 }
 
 /// The request with `Connection: close` (one request per upstream connection).
-fn closing(request: &[u8]) -> Vec<u8> {
+pub fn closing(request: &[u8]) -> Vec<u8> {
     let end = request.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(request.len());
     let head = String::from_utf8_lossy(&request[..end]);
     let mut out: Vec<String> = head.lines().filter(|l| !l.to_ascii_lowercase().starts_with("connection:")).map(str::to_owned).collect();

@@ -5,18 +5,18 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-const SUFFIX: &str = "dc=example,dc=test";
-const ADMIN: &str = "cn=admin,dc=example,dc=test";
-const PEOPLE: &str = "ou=people,dc=example,dc=test";
-const GROUPS: &str = "ou=groups,dc=example,dc=test";
-const DISABLED: &str = "ou=disabled,dc=example,dc=test";
+pub const SUFFIX: &str = "dc=example,dc=test";
+pub const ADMIN: &str = "cn=admin,dc=example,dc=test";
+pub const PEOPLE: &str = "ou=people,dc=example,dc=test";
+pub const GROUPS: &str = "ou=groups,dc=example,dc=test";
+pub const DISABLED: &str = "ou=disabled,dc=example,dc=test";
 
 fn script() -> PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.ci/slapd")
 }
 
 /// A fresh slapd whose admin has `password`; its URL. It stops when this process ends.
-fn slapd(password: &str) -> String {
+pub fn slapd(password: &str) -> String {
     let out = Command::new("bash").arg(script()).args(["start", password, &std::process::id().to_string()]).output().unwrap();
     assert!(out.status.success(), "slapd did not start: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
@@ -24,17 +24,17 @@ fn slapd(password: &str) -> String {
 
 /// An entry as `ldapsearch` prints it: its DN and attributes (names lower-cased).
 #[derive(Debug, Clone)]
-struct Entry {
-    dn: String,
+pub struct Entry {
+    pub dn: String,
     attrs: BTreeMap<String, Vec<String>>,
 }
 
 impl Entry {
-    fn get(&self, a: &str) -> Vec<&str> {
+    pub fn get(&self, a: &str) -> Vec<&str> {
         self.attrs.get(&a.to_ascii_lowercase()).map(|v| v.iter().map(String::as_str).collect()).unwrap_or_default()
     }
 
-    fn one(&self, a: &str) -> &str {
+    pub fn one(&self, a: &str) -> &str {
         let v = self.get(a);
         assert_eq!(v.len(), 1, "{a} of {}: {v:?}", self.dn);
         v[0]
@@ -43,7 +43,7 @@ impl Entry {
 
 /// `ldapsearch -LLL` under `base` for `filter`: the entries found (user and operational
 /// attributes).
-fn search(url: &str, base: &str, filter: &str) -> Vec<Entry> {
+pub fn search(url: &str, base: &str, filter: &str) -> Vec<Entry> {
     let out = Command::new("ldapsearch")
         .args(["-x", "-LLL", "-o", "ldif-wrap=no", "-H", url, "-D", ADMIN, "-w", "admin-pw", "-b", base, filter, "*", "+"])
         .output()
@@ -69,7 +69,7 @@ fn search(url: &str, base: &str, filter: &str) -> Vec<Entry> {
     entries
 }
 
-fn user(url: &str, uid: &str) -> Option<Entry> {
+pub fn user(url: &str, uid: &str) -> Option<Entry> {
     let found = search(url, SUFFIX, &format!("(uid={uid})"));
     assert!(found.len() <= 1, "one entry per uid: {found:?}");
     found.into_iter().next()
@@ -81,7 +81,7 @@ fn group(url: &str, cn: &str) -> Entry {
     found.into_iter().next().unwrap()
 }
 
-fn ldapmodify(url: &str, ldif: &str) {
+pub fn ldapmodify(url: &str, ldif: &str) {
     let mut child =
         Command::new("ldapmodify").args(["-x", "-H", url, "-D", ADMIN, "-w", "admin-pw"]).stdin(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
     std::io::Write::write_all(child.stdin.as_mut().unwrap(), ldif.as_bytes()).unwrap();

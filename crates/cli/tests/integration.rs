@@ -9,6 +9,7 @@ mod backup;
 mod commands;
 mod connectors;
 mod connectors_faults;
+mod connectors_import;
 mod connectors_ldap;
 mod crash;
 mod errors;

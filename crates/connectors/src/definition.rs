@@ -6,14 +6,68 @@ use crate::ConnectorError;
 use crate::ldap::LdapSettings;
 use serde::{Deserialize, Serialize};
 
-/// Which way objects go. A connector **exports** its tenant: every object of the tenant
-/// (written there by sync configurations, imports or admins) is made to exist in the
-/// external system, and follows it there.
+/// Which way objects go. An **export** connector makes every object of its tenant
+/// (written there by sync configurations, imports or admins) exist in the external
+/// system, and follow it there. An **import** connector feeds its tenant from the
+/// external system: what the system holds is written into the tenant through the store,
+/// as internal users and groups, so the tenant can be the source of sync configurations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub enum Direction {
     #[default]
     Export,
+    Import,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Export => "export",
+            Direction::Import => "import",
+        }
+    }
+}
+
+/// How an import connector reads its system: how often it looks for changes, and how
+/// often it reads everything to find what was deleted there (LDAP and SCIM tell no
+/// deletions; Graph's delta does, and reconciles only when its deltaLink expired).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportOptions {
+    /// Seconds between two reads of the changes (`serve`).
+    #[serde(default = "default_poll")]
+    pub poll_secs: u32,
+    /// Seconds between two full reconciliations (0: only when the watermark is lost).
+    #[serde(default = "default_reconcile")]
+    pub reconcile_secs: u32,
+}
+
+fn default_poll() -> u32 {
+    30
+}
+
+fn default_reconcile() -> u32 {
+    3600
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        ImportOptions { poll_secs: default_poll(), reconcile_secs: default_reconcile() }
+    }
+}
+
+impl ImportOptions {
+    pub fn check(&self) -> Result<(), ConnectorError> {
+        if !(1..=86_400).contains(&self.poll_secs) {
+            return Err(ConnectorError::InvalidSettings { reason: format!("pollSecs is {}; it takes 1 to 86400", self.poll_secs) });
+        }
+        if self.reconcile_secs != 0 && self.reconcile_secs < self.poll_secs {
+            return Err(ConnectorError::InvalidSettings {
+                reason: format!("reconcileSecs ({}) is shorter than pollSecs ({}); give 0 or at least pollSecs", self.reconcile_secs, self.poll_secs),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// The protocol and its settings.
@@ -264,9 +318,17 @@ pub struct Definition {
     pub direction: Direction,
     #[serde(flatten)]
     pub settings: Settings,
+    /// An import connector's polling and reconciliation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import: Option<ImportOptions>,
 }
 
 impl Definition {
+    /// An import connector's options (the defaults when none were given).
+    pub fn import_options(&self) -> ImportOptions {
+        self.import.unwrap_or_default()
+    }
+
     pub fn from_body(body: &serde_json::Value) -> Result<Definition, ConnectorError> {
         serde_json::from_value(body.clone()).map_err(|e| ConnectorError::InvalidSettings { reason: format!("stored definition: {e}") })
     }
@@ -305,7 +367,7 @@ mod tests {
     fn a_definition_round_trips_and_never_shows_its_secret() {
         let mut s = ScimSettings::new("http://127.0.0.1:8080/v2/");
         s.sealed_token = Some("AAAA".into());
-        let d = Definition { direction: Direction::Export, settings: Settings::Scim(s) };
+        let d = Definition { direction: Direction::Export, settings: Settings::Scim(s), import: None };
         let body = d.to_body();
         assert_eq!(body["protocol"], "scim");
         assert_eq!(body["baseUrl"], "http://127.0.0.1:8080/v2");

@@ -1,10 +1,13 @@
 //! Connectors at work in `serve`: one task per connector, each holding the connector's
 //! lease (one worker at a time exports a connector, whatever the number of processes on
 //! the store), running the exporter whenever the tenant's feed moves (event-driven, no
-//! polling), when an escrowed object is due, and after a pause's `retryAt`.
-use crate::definition::Definition;
+//! polling), when an escrowed object is due, and after a pause's `retryAt`. An import
+//! connector runs under the same lease and rules, polling its system every `pollSecs`
+//! (the systems it reads tell nothing of their changes).
+use crate::definition::{Definition, Direction};
 use crate::export::{ExportState, Exporter, Health, Host};
-use crate::{ConnectorError, SecretKey, connect};
+use crate::import::{ImportState, Importer};
+use crate::{ConnectorError, SecretKey, connect, open_source};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -103,6 +106,9 @@ async fn one(host: Arc<dyn WorkerHost>, key_file: PathBuf, name: String, mut sto
 async fn serve_leased(host: &dyn WorkerHost, key_file: &Path, name: &str, stop: &mut watch::Receiver<bool>) -> Result<bool, ConnectorError> {
     let Some(record) = host.connector_by_name(name).await? else { return Ok(true) };
     let definition = Definition::from_body(&record.body)?;
+    if definition.direction == Direction::Import {
+        return import_leased(host, key_file, &record, &definition, stop).await;
+    }
     let target = connect(&definition, &SecretKey::load(key_file)?)?;
     let exporter_host: &dyn Host = host;
     loop {
@@ -135,6 +141,46 @@ async fn serve_leased(host: &dyn WorkerHost, key_file: &Path, name: &str, stop: 
         }
         // Removed or redefined meanwhile: start over with what is stored.
         match host.connector_by_name(name).await? {
+            None => return Ok(true),
+            Some(r) if r.body != record.body => return Ok(false),
+            Some(_) => {}
+        }
+    }
+}
+
+/// An import connector while the lease is held: a run, then a wait of `pollSecs` (or
+/// until a pause's `retryAt`), until the worker stops or the connector changes.
+async fn import_leased(
+    host: &dyn WorkerHost,
+    key_file: &Path,
+    record: &tenantsync_store::ConnectorRecord,
+    definition: &Definition,
+    stop: &mut watch::Receiver<bool>,
+) -> Result<bool, ConnectorError> {
+    let tenant = host.get_tenant(record.tenant).await?;
+    let source = open_source(definition, &SecretKey::load(key_file)?, tenant.initial_domain.as_str())?;
+    let importer_host: &dyn Host = host;
+    let poll = Duration::from_secs(u64::from(definition.import_options().poll_secs));
+    loop {
+        let state = ImportState::load(importer_host, record.key()).await?;
+        let now = tenantsync_domain::Clock::now(host.clock().as_ref());
+        let wait = match (state.health, state.retry_at) {
+            (Health::Paused, Some(at)) if at > now => Some(Duration::try_from(at.duration_since(now)).unwrap_or(IDLE).min(IDLE)),
+            _ => None,
+        };
+        if wait.is_none() {
+            let report = Importer::new(importer_host, record, definition, source.as_ref()).run().await?;
+            let c = report.counters;
+            if c.created + c.matched + c.updated + c.restored + c.deleted + c.escrowed > 0 || report.paused.is_some() {
+                tracing::info!(connector = %record.name, created = c.created, matched = c.matched, updated = c.updated, restored = c.restored,
+                    deleted = c.deleted, escrowed = c.escrowed, reconciled = report.reconciled,
+                    paused = report.paused.as_ref().map(|p| p.code.as_str()), "connector: imported");
+            }
+        }
+        if sleep_or_stop(wait.unwrap_or(poll), stop).await {
+            return Ok(true);
+        }
+        match host.connector_by_name(&record.name).await? {
             None => return Ok(true),
             Some(r) if r.body != record.body => return Ok(false),
             Some(_) => {}

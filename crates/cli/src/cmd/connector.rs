@@ -1,6 +1,7 @@
-//! `tenantsync connector`: the external systems a tenant is exported to. A connector is
-//! bound to a tenant and carries whatever the tenant holds (what sync configurations
-//! write there) to its system; `serve` runs every connector, event-driven.
+//! `tenantsync connector`: the external systems a tenant is exported to or fed from. A
+//! connector is bound to a tenant and carries whatever the tenant holds (what sync
+//! configurations write there) to its system, or (`--import`) writes what its system
+//! holds into the tenant; `serve` runs every connector.
 //! Credentials are read from a file or an environment variable (never the command line)
 //! and sealed at rest with the secret key (`--secret-key-file`, `TENANTSYNC_SECRET_KEY`).
 use super::args::number;
@@ -10,16 +11,18 @@ use crate::output;
 use crate::output::out;
 use clap::Subcommand;
 use tenantsync_connectors::{
-    Definition, Deprovision, Direction, ExportState, Exporter, GraphAuth, GraphMatching, GraphSettings, Matching, ScimSettings, SecretKey, Settings, connect,
+    Definition, Deprovision, Direction, ExportState, Exporter, GraphAuth, GraphMatching, GraphSettings, ImportOptions, ImportState, Matching, ScimSettings,
+    SecretKey, Settings, connect,
 };
 use tenantsync_domain::ObjectId;
 use tenantsync_store::ConnectorRecord;
 
+mod import;
 mod ldap;
 
 #[derive(Debug, Subcommand)]
 pub enum ConnectorCmd {
-    /// Add a connector that exports a tenant to a SCIM 2.0 service, a Microsoft Graph API or an LDAP v3 directory.
+    /// Add a connector that exports a tenant to a SCIM 2.0 service, a Microsoft Graph API or an LDAP v3 directory (or, with --import, feeds the tenant from one).
     Add(Box<AddArgs>),
     /// List the connectors.
     List,
@@ -37,6 +40,14 @@ pub enum ConnectorCmd {
     Export {
         /// The connector's name.
         name: String,
+    },
+    /// Run an import connector once, now: the changes since its watermark (or everything, and a reconciliation, when one is due).
+    Import {
+        /// The connector's name.
+        name: String,
+        /// Read everything and soft-delete what the system no longer holds, whatever the interval.
+        #[arg(long)]
+        reconcile: bool,
     },
     /// Remove a connector and its links (the external system keeps what it holds).
     Remove {
@@ -94,6 +105,17 @@ pub struct AddArgs {
     /// Every call's timeout, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = number::<u32, 1>)]
     pub timeout: u32,
+    /// Feed the tenant from the system (Graph delta queries, LDAP, SCIM polling) instead
+    /// of exporting the tenant to it.
+    #[arg(long)]
+    pub import: bool,
+    /// With --import: seconds between two reads of the system's changes in `serve`.
+    #[arg(long, value_name = "SECS", requires = "import", value_parser = number::<u32, 1>)]
+    pub poll_every: Option<u32>,
+    /// With --import: seconds between two full reconciliations, which find what the
+    /// system deleted (default 3600; 0: only when the watermark is lost).
+    #[arg(long, value_name = "SECS", requires = "import", value_parser = number::<u32, 0>)]
+    pub reconcile_every: Option<u32>,
     #[command(flatten)]
     pub ldap: Box<ldap::LdapArgs>,
 }
@@ -141,17 +163,28 @@ pub async fn run(ctx: &Ctx, cmd: ConnectorCmd) -> Result<(), Failure> {
                 return Err(invalid(&name, "a connector's name must be non-empty printable text"));
             }
             let t = lookup::tenant(ctx.store.as_ref(), &a.tenant).await?;
+            let import = a.import.then(|| {
+                let d = ImportOptions::default();
+                ImportOptions { poll_secs: a.poll_every.unwrap_or(d.poll_secs), reconcile_secs: a.reconcile_every.unwrap_or(d.reconcile_secs) }
+            });
+            if let Some(o) = &import {
+                o.check().about(|| subject(&name))?;
+            }
             let settings = settings(ctx, *a).await?;
             let target_url = match &settings {
                 Settings::Scim(s) => s.base_url.clone(),
                 Settings::Graph(s) => s.base_url.clone(),
                 Settings::Ldap(s) => s.url.clone(),
             };
-            let definition = Definition { direction: Direction::Export, settings };
+            let direction = if import.is_some() { Direction::Import } else { Direction::Export };
+            let definition = Definition { direction, settings, import };
             let now = tenantsync_domain::Clock::now(ctx.store.clock().as_ref());
             let record = ConnectorRecord { id: ObjectId::new(), name: name.clone(), tenant: t.id, created: now, body: definition.to_body() };
             ctx.connectors.create_connector(record.clone()).await.about(|| subject(&name))?;
-            ctx.done(&shown(&record, &definition, None, None), || format!("connector '{name}' exports tenant '{}' to {target_url}", t.initial_domain));
+            ctx.done(&shown(&record, &definition, None, None), || match direction {
+                Direction::Export => format!("connector '{name}' exports tenant '{}' to {target_url}", t.initial_domain),
+                Direction::Import => format!("connector '{name}' feeds tenant '{}' from {target_url}", t.initial_domain),
+            });
         }
         ConnectorCmd::List => {
             let all = ctx.connectors.connectors().await.about(|| "connectors".to_owned())?;
@@ -159,20 +192,26 @@ pub async fn run(ctx: &Ctx, cmd: ConnectorCmd) -> Result<(), Failure> {
             let mut docs = Vec::new();
             for r in &all {
                 let d = Definition::from_body(&r.body).about(|| subject(&r.name))?;
-                let state = ExportState::load(ctx.connectors.as_ref(), r.key()).await.about(|| subject(&r.name))?;
+                let state = State::load(ctx, r, &d).await?;
                 let tenant = ctx.store.get_tenant(r.tenant).await.about(|| subject(&r.name))?;
-                rows.push(vec![r.name.clone(), d.settings.protocol().to_owned(), tenant.initial_domain.to_string(), health(&state)]);
+                rows.push(vec![
+                    r.name.clone(),
+                    d.settings.protocol().to_owned(),
+                    d.direction.as_str().to_owned(),
+                    tenant.initial_domain.to_string(),
+                    state.health(),
+                ]);
                 docs.push(shown(r, &d, Some(&state), None));
             }
             if ctx.json {
                 output::json(&docs);
             } else {
-                output::table(&["NAME", "PROTOCOL", "TENANT", "STATE"], &rows);
+                output::table(&["NAME", "PROTOCOL", "DIRECTION", "TENANT", "STATE"], &rows);
             }
         }
         ConnectorCmd::Show { name } => {
             let (record, definition) = find(ctx, &name).await?;
-            let state = ExportState::load(ctx.connectors.as_ref(), record.key()).await.about(|| subject(&name))?;
+            let state = State::load(ctx, &record, &definition).await?;
             let counts = ctx.connectors.link_counts(record.key()).await.about(|| subject(&name))?;
             ctx.show(&shown(&record, &definition, Some(&state), Some(counts)));
         }
@@ -188,8 +227,12 @@ pub async fn run(ctx: &Ctx, cmd: ConnectorCmd) -> Result<(), Failure> {
                 }
             }
         }
+        ConnectorCmd::Import { name, reconcile } => return import::run(ctx, &name, reconcile).await,
         ConnectorCmd::Export { name } => {
             let (record, definition) = find(ctx, &name).await?;
+            if definition.direction == Direction::Import {
+                return Err(invalid(&name, "the connector imports into its tenant: run `connector import`"));
+            }
             // One exporter at a time, as in serve.
             let _lease = ctx
                 .connectors
@@ -292,15 +335,40 @@ fn code_of(code: &str) -> &'static str {
     tenantsync_connectors::ConnectorError::TABLE.iter().find(|i| i.code == code).map_or("connector_server_failed", |i| i.code)
 }
 
-fn health(state: &ExportState) -> String {
-    match (&state.health, &state.error, state.cursor) {
-        (tenantsync_connectors::Health::Paused, Some(e), _) => format!("paused ({})", e.code),
-        (_, _, None) => "initial export pending".to_owned(),
-        (_, _, Some(c)) => format!("healthy (change {c})"),
+/// A connector's state: an export's or an import's.
+#[derive(Debug, serde::Serialize)]
+#[serde(untagged)]
+enum State {
+    Export(ExportState),
+    Import(ImportState),
+}
+
+impl State {
+    async fn load(ctx: &Ctx, r: &ConnectorRecord, d: &Definition) -> Result<State, Failure> {
+        Ok(match d.direction {
+            Direction::Export => State::Export(ExportState::load(ctx.connectors.as_ref(), r.key()).await.about(|| subject(&r.name))?),
+            Direction::Import => State::Import(ImportState::load(ctx.connectors.as_ref(), r.key()).await.about(|| subject(&r.name))?),
+        })
+    }
+
+    fn health(&self) -> String {
+        use tenantsync_connectors::Health::Paused;
+        match self {
+            State::Export(s) => match (&s.health, &s.error, s.cursor) {
+                (Paused, Some(e), _) => format!("paused ({})", e.code),
+                (_, _, None) => "initial export pending".to_owned(),
+                (_, _, Some(c)) => format!("healthy (change {c})"),
+            },
+            State::Import(s) => match (&s.health, &s.error, s.last_reconciliation) {
+                (Paused, Some(e), _) => format!("paused ({})", e.code),
+                (_, _, None) => "initial import pending".to_owned(),
+                (_, _, Some(at)) => format!("healthy (reconciled {at})"),
+            },
+        }
     }
 }
 
-fn shown(r: &ConnectorRecord, d: &Definition, state: Option<&ExportState>, links: Option<(u64, u64)>) -> serde_json::Value {
+fn shown(r: &ConnectorRecord, d: &Definition, state: Option<&State>, links: Option<(u64, u64)>) -> serde_json::Value {
     let mut v = serde_json::Map::new();
     v.insert("id".into(), serde_json::json!(r.id));
     v.insert("name".into(), serde_json::json!(r.name));

@@ -105,6 +105,18 @@ impl GraphTarget {
         }
     }
 
+    /// A `GET` of an absolute URL the service gave (a delta query's nextLink or
+    /// deltaLink), with the connector's credentials.
+    pub(crate) async fn get_url(&self, url: &str) -> Result<Value, ConnectorError> {
+        let token = self.bearer().await?;
+        self.http.call(Method::GET, url, Req { bearer: Some(token.expose()), ..Req::default() }).await
+    }
+
+    /// The API's base URL.
+    pub(crate) fn base(&self) -> &str {
+        &self.base
+    }
+
     async fn call(&self, method: Method, path: &str, query: &[(&str, &str)], body: Option<&Value>) -> Result<Value, ConnectorError> {
         let token = self.bearer().await?;
         let url = format!("{}/{path}", self.base);

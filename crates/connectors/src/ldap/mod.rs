@@ -13,7 +13,7 @@
 //! - **Empty groups**: groupOfNames requires a member; a group without members holds the
 //!   `emptyMember` placeholder (the empty DN by default), dropped when a member comes.
 //! - **Searches** are paged (Simple Paged Results) where the server supports it.
-mod conn;
+pub(crate) mod conn;
 pub mod modify;
 pub mod render;
 mod settings;
@@ -44,7 +44,7 @@ pub struct LdapTarget {
 }
 
 /// An attribute's values in a search entry (attribute names are case-insensitive).
-fn attr<'a>(e: &'a SearchEntry, name: &str) -> Vec<&'a str> {
+pub(crate) fn attr<'a>(e: &'a SearchEntry, name: &str) -> Vec<&'a str> {
     e.attrs.iter().filter(|(k, _)| k.eq_ignore_ascii_case(name)).flat_map(|(_, v)| v.iter().map(String::as_str)).collect()
 }
 
@@ -59,6 +59,15 @@ impl LdapTarget {
         let conn = Conn::new(&settings.url, settings.start_tls, &settings.bind_dn, password, timeout);
         let managed_user = settings.attributes.keys().cloned().collect();
         Ok(LdapTarget { s: settings.clone(), conn, managed_user })
+    }
+
+    /// The connection (searches for an import).
+    pub(crate) fn conn(&self) -> &Conn {
+        &self.conn
+    }
+
+    pub(crate) fn settings(&self) -> &LdapSettings {
+        &self.s
     }
 
     /// Where entries of a kind may be.

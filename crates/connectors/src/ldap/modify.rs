@@ -163,6 +163,11 @@ fn normal(dn: &str) -> Vec<(String, String)> {
     parts
 }
 
+/// A DN as a key two spellings of the same name share (for maps of DNs).
+pub fn dn_key(dn: &str) -> String {
+    normal(dn).into_iter().map(|(a, v)| format!("{a}={v}")).collect::<Vec<_>>().join(",")
+}
+
 /// Two DNs name the same entry.
 pub fn same_dn(a: &str, b: &str) -> bool {
     normal(a) == normal(b)

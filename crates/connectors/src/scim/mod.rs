@@ -51,6 +51,11 @@ impl ScimTarget {
         format!("{}/{path}", self.base)
     }
 
+    /// A `GET` of one of the service's endpoints (`Users`, `Groups`) with a query.
+    pub(crate) async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Value, ConnectorError> {
+        self.call(Method::GET, &self.url(path), query, None).await
+    }
+
     async fn call(&self, method: Method, url: &str, query: &[(&str, &str)], body: Option<&Value>) -> Result<Value, ConnectorError> {
         let req = Req { query, json: body, bearer: self.token.as_ref().map(Secret::expose), content_type: Some("application/scim+json"), form: None };
         self.http.call(method, url, req).await

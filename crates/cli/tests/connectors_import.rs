@@ -1,0 +1,345 @@
+//! Import connectors through the CLI: a tenant fed from a throwaway OpenLDAP
+//! (`.ci/slapd`, changed with `ldapmodify`), from a second tenantsync's Graph `/v1.0`
+//! (delta queries) and from its SCIM endpoint (polling); and an LDAP-fed tenant that is
+//! the source of an ordinary sync configuration, run by `serve`.
+use crate::connectors_faults::{closing, read_request};
+use crate::connectors_ldap::{ADMIN, DISABLED, GROUPS, PEOPLE, ldapmodify, slapd};
+use crate::serving::Served;
+use crate::support::{Env, path_str};
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+fn counters(report: &Value) -> [u64; 7] {
+    let c = &report["counters"];
+    ["created", "matched", "updated", "restored", "deleted", "unchanged", "escrowed"].map(|k| c[k].as_u64().unwrap())
+}
+
+/// The people of the directory: alice (bob's report), bob, and the group Staff of both.
+fn people(url: &str) {
+    ldapmodify(
+        url,
+        &format!(
+            "dn: uid=bob,{PEOPLE}\nchangetype: add\nobjectClass: inetOrgPerson\nuid: bob\ncn: Bob Jones\nsn: Jones\nmail: bob@corp.example\n\n\
+             dn: uid=alice,{PEOPLE}\nchangetype: add\nobjectClass: inetOrgPerson\nuid: alice\ncn: Alice Smith\nsn: Smith\ngivenName: Alice\n\
+             displayName: Alice Smith\ntitle: Engineer\ndepartmentNumber: R&D\nmanager: uid=bob,{PEOPLE}\n\n\
+             dn: cn=Staff,{GROUPS}\nchangetype: add\nobjectClass: groupOfNames\ncn: Staff\ndescription: Everyone\nmember: uid=alice,{PEOPLE}\nmember: uid=bob,{PEOPLE}\n\n\
+             dn: {DISABLED}\nchangetype: add\nobjectClass: organizationalUnit\nou: disabled\n"
+        ),
+    );
+}
+
+fn add_ldap<'a>(name: &'a str, tenant: &'a str, url: &'a str, password: &'a str) -> Vec<&'a str> {
+    vec![
+        "connector",
+        "add",
+        name,
+        "-t",
+        tenant,
+        "--import",
+        "--ldap-url",
+        url,
+        "--bind-dn",
+        ADMIN,
+        "--password-file",
+        password,
+        "--users-base",
+        PEOPLE,
+        "--groups-base",
+        GROUPS,
+        "--disabled-base",
+        DISABLED,
+    ]
+}
+
+fn members(env: &Env, tenant: &str, group: &str) -> Vec<String> {
+    let m = env.json(&["group", "members", "-t", tenant, group]);
+    let mut upns: Vec<String> = m["value"].as_array().unwrap().iter().map(|u| u["userPrincipalName"].as_str().unwrap().to_owned()).collect();
+    upns.sort();
+    upns
+}
+
+#[test]
+fn an_ldap_directory_feeds_its_tenant_and_reconciliation_finds_deletes() {
+    let env = Env::new();
+    env.ok(&["tenant", "create", "--name", "HR", "--domain", "hr.example"]);
+    let url = slapd("admin-pw");
+    people(&url);
+    let password = env.file("password", "admin-pw\n");
+    let added = env.ok(&add_ldap("corp", "hr.example", &url, path_str(&password)));
+    assert!(added.contains("feeds tenant 'hr.example'"), "{added}");
+    let listed = env.ok(&["connector", "list"]);
+    assert!(listed.contains("import") && listed.contains("initial import pending"), "{listed}");
+
+    // The first run reads everything: users with the mapping read backwards, the
+    // manager and the members by their entries.
+    let report = env.json(&["connector", "import", "corp"]);
+    assert_eq!(report["reconciled"], true);
+    assert_eq!(counters(&report), [3, 0, 0, 0, 0, 0, 0], "{report}");
+    let alice = env.json(&["user", "show", "-t", "hr.example", "alice@hr.example"]);
+    let bob = env.json(&["user", "show", "-t", "hr.example", "bob@hr.example"]);
+    assert_eq!((alice["displayName"].as_str(), alice["surname"].as_str(), alice["givenName"].as_str()), (Some("Alice Smith"), Some("Smith"), Some("Alice")));
+    assert_eq!((alice["jobTitle"].as_str(), alice["department"].as_str()), (Some("Engineer"), Some("R&D")));
+    assert_eq!((alice["origin"].as_str(), alice["accountEnabled"].as_bool()), (Some("internal"), Some(true)), "imported users are the tenant's own");
+    assert_eq!(alice["manager"], bob["id"]);
+    assert_eq!((bob["displayName"].as_str(), bob["mail"].as_str()), (Some("Bob Jones"), Some("bob@corp.example")), "cn fills displayName");
+    assert_eq!(members(&env, "hr.example", "Staff"), vec!["alice@hr.example", "bob@hr.example"]);
+    let shown = env.json(&["connector", "show", "corp"]);
+    assert!(shown["state"]["users"]["since"].as_str().is_some_and(|t| t.ends_with('Z')), "the watermark: {shown}");
+    assert!(shown["state"]["lastReconciliation"].is_string(), "{shown}");
+    assert_eq!(shown["links"]["total"], 3);
+
+    // Nothing changed: what is read again (modifyTimestamp >= the watermark) writes nothing.
+    let report = env.json(&["connector", "import", "corp"]);
+    assert_eq!(report["reconciled"], false);
+    assert_eq!(counters(&report)[..5], [0; 5], "{report}");
+
+    // Changes in the directory: an attribute, a member leaving, a user moved to the
+    // disabled base.
+    ldapmodify(&url, &format!("dn: uid=alice,{PEOPLE}\nchangetype: modify\nreplace: title\ntitle: Lead\n-\ndelete: departmentNumber\n"));
+    ldapmodify(&url, &format!("dn: cn=Staff,{GROUPS}\nchangetype: modify\ndelete: member\nmember: uid=bob,{PEOPLE}\n"));
+    ldapmodify(&url, &format!("dn: uid=bob,{PEOPLE}\nchangetype: modrdn\nnewrdn: uid=bob\ndeleteoldrdn: 1\nnewsuperior: {DISABLED}\n"));
+    let report = env.json(&["connector", "import", "corp"]);
+    assert_eq!(counters(&report)[2], 3, "alice, bob, Staff: {report}");
+    let alice = env.json(&["user", "show", "-t", "hr.example", "alice@hr.example"]);
+    assert_eq!((alice["jobTitle"].as_str(), alice["department"].as_str()), (Some("Lead"), None));
+    assert_eq!(env.json(&["user", "show", "-t", "hr.example", "bob@hr.example"])["accountEnabled"], false, "under the disabled base");
+    assert_eq!(members(&env, "hr.example", "Staff"), vec!["alice@hr.example"]);
+
+    // A delete leaves no timestamp: the next read does not see it, a reconciliation does.
+    let out =
+        std::process::Command::new("ldapdelete").args(["-x", "-H", &url, "-D", ADMIN, "-w", "admin-pw", &format!("uid=alice,{PEOPLE}")]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report = env.json(&["connector", "import", "corp"]);
+    assert_eq!(counters(&report)[4], 0, "{report}");
+    let report = env.json(&["connector", "import", "corp", "--reconcile"]);
+    assert_eq!((report["reconciled"].as_bool(), counters(&report)[4]), (Some(true), 1), "{report}");
+    let deleted = env.json(&["user", "list", "-t", "hr.example", "--show", "deleted"]);
+    assert_eq!(deleted["value"][0]["userPrincipalName"], "alice@hr.example", "soft-deleted: restorable until purged");
+    assert_eq!(env.json(&["connector", "show", "corp"])["links"]["total"], 2);
+
+    // Links lost: the users are matched by their userPrincipalName, nobody made twice.
+    env.ok(&["connector", "remove", "corp"]);
+    env.ok(&add_ldap("corp", "hr.example", &url, path_str(&password)));
+    let report = env.json(&["connector", "import", "corp"]);
+    assert_eq!(counters(&report)[..2], [0, 2], "bob and Staff matched: {report}");
+    assert_eq!(env.json(&["user", "list", "-t", "hr.example"])["value"].as_array().unwrap().len(), 1);
+
+    // An export command on an import connector, and the other way round, say so.
+    let r = env.run(&["connector", "export", "corp"]);
+    assert!(r.code == 1 && r.stderr.contains("connector import") && r.stderr.trim().ends_with("[invalid_argument]"), "{}", r.stderr);
+    let r = env.run(&["connector", "add", "x", "-t", "hr.example", "--scim-url", "http://127.0.0.1:1/v2", "--reconcile-every", "5"]);
+    assert!(r.code == 1 && r.stderr.contains("--import"), "{}", r.stderr);
+    let r = env.run(&[
+        "connector",
+        "add",
+        "x",
+        "-t",
+        "hr.example",
+        "--scim-url",
+        "http://127.0.0.1:1/v2",
+        "--import",
+        "--poll-every",
+        "60",
+        "--reconcile-every",
+        "5",
+    ]);
+    assert!(r.code == 1 && r.stderr.trim().ends_with("[invalid_connector_settings]"), "{}", r.stderr);
+}
+
+#[test]
+fn a_change_in_slapd_reaches_a_second_tenant_through_an_ordinary_sync() {
+    let env = Env::new();
+    env.ok(&["tenant", "create", "--name", "HR", "--domain", "hr.example"]);
+    env.ok(&["tenant", "create", "--name", "App", "--domain", "app.example"]);
+    env.ok(&["partner", "set", "-t", "hr.example", "--partner", "app.example", "--outbound-auto-redeem", "true"]);
+    env.ok(&["partner", "set", "-t", "app.example", "--partner", "hr.example", "--inbound-sync", "true", "--inbound-auto-redeem", "true"]);
+    env.ok(&["sync", "create", "--source", "hr.example", "--target", "app.example", "--scope", "all", "--user-type", "member"]);
+    let url = slapd("admin-pw");
+    people(&url);
+    let password = env.file("password", "admin-pw\n");
+    let mut args = add_ldap("corp", "hr.example", &url, path_str(&password));
+    args.extend(["--poll-every", "1"]);
+    env.ok(&args);
+    let served = Served::start(&env, &[]);
+    let copy = |name: &str| -> Option<Value> {
+        let r = env.run(&["user", "show", "-t", "app.example", &format!("{name}_hr.example#EXT#@app.example"), "--json"]);
+        (r.code == 0).then(|| serde_json::from_str(&r.stdout).unwrap())
+    };
+    let wait_for = |what: &str, ok: &dyn Fn() -> bool| {
+        let until = Instant::now() + Duration::from_secs(60);
+        while !ok() {
+            assert!(Instant::now() < until, "{what} never happened; log:\n{}", served.log());
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    wait_for("alice in App", &|| copy("alice").is_some_and(|u| u["jobTitle"] == "Engineer"));
+    ldapmodify(&url, &format!("dn: uid=alice,{PEOPLE}\nchangetype: modify\nreplace: title\ntitle: Director\n"));
+    wait_for("the new title in App", &|| copy("alice").is_some_and(|u| u["jobTitle"] == "Director"));
+}
+
+#[test]
+fn a_graph_tenant_feeds_a_tenant_by_delta_queries() {
+    // Fabrikam is a second tenantsync (its own data directory, served): the Graph source.
+    let remote = Env::new();
+    remote.ok(&["tenant", "create", "--name", "Fabrikam", "--domain", "fabrikam.example"]);
+    let token = remote.ok(&["token", "create", "--tenant", "fabrikam.example", "--name", "graph", "--role", "admin"]).trim().to_owned();
+    let f = "fabrikam.example";
+    remote.ok(&["user", "create", "-t", f, "--upn", "bob@fabrikam.example", "--set", "displayName=Bob"]);
+    remote.ok(&["user", "create", "-t", f, "--upn", "alice@fabrikam.example", "--set", "displayName=Alice", "--set", "department=Sales"]);
+    remote.ok(&["user", "create", "-t", f, "--upn", "carol@fabrikam.example", "--set", "displayName=Carol"]);
+    remote.ok(&["group", "create", "-t", f, "--name", "Sales"]);
+    remote.ok(&["group", "add-member", "-t", f, "Sales", "alice@fabrikam.example"]);
+    remote.ok(&["group", "add-member", "-t", f, "Sales", "bob@fabrikam.example"]);
+    let served = Served::start(&remote, &[]);
+
+    let env = Env::new();
+    env.ok(&["tenant", "create", "--name", "HR", "--domain", "hr.example"]);
+    let file = env.file("graph-token", &token);
+    let base = format!("http://{}/v1.0", served.addr);
+    env.ok(&["connector", "add", "fabrikam", "-t", "hr.example", "--import", "--graph-url", &base, "--token-file", path_str(&file)]);
+    let report = env.json(&["connector", "import", "fabrikam"]);
+    assert_eq!(counters(&report), [4, 0, 0, 0, 0, 0, 0], "{report}");
+    let alice = env.json(&["user", "show", "-t", "hr.example", "alice@fabrikam.example"]);
+    assert_eq!((alice["department"].as_str(), alice["origin"].as_str()), (Some("Sales"), Some("internal")));
+    assert_eq!(members(&env, "hr.example", "Sales"), vec!["alice@fabrikam.example", "bob@fabrikam.example"]);
+    let shown = env.json(&["connector", "show", "fabrikam"]);
+    assert!(shown["state"]["users"].as_str().is_some_and(|l| l.contains("/users/delta") && l.contains("deltatoken")), "the deltaLink: {shown}");
+
+    // Changes at the source: an update, a soft delete (@removed: changed), a hard delete
+    // (@removed: deleted), a member leaving (members@delta).
+    remote.ok(&["user", "update", "-t", f, "alice@fabrikam.example", "--set", "jobTitle=Lead", "--set", "department="]);
+    remote.ok(&["user", "delete", "-t", f, "bob@fabrikam.example"]);
+    remote.ok(&["user", "delete", "-t", f, "carol@fabrikam.example", "--hard"]);
+    remote.ok(&["group", "remove-member", "-t", f, "Sales", "alice@fabrikam.example"]);
+    let report = env.json(&["connector", "import", "fabrikam"]);
+    assert_eq!(report["reconciled"], false, "{report}");
+    assert_eq!(counters(&report)[2..5], [2, 0, 2], "alice and Sales updated, bob and carol deleted: {report}");
+    let alice = env.json(&["user", "show", "-t", "hr.example", "alice@fabrikam.example"]);
+    assert_eq!((alice["jobTitle"].as_str(), alice["department"].as_str()), (Some("Lead"), None));
+    let deleted = env.json(&["user", "list", "-t", "hr.example", "--show", "deleted"]);
+    let deleted: Vec<&str> = deleted["value"].as_array().unwrap().iter().filter_map(|u| u["userPrincipalName"].as_str()).collect();
+    assert_eq!(deleted, vec!["bob@fabrikam.example"], "bob soft-deleted, carol gone for good");
+    assert_eq!(env.run(&["user", "show", "-t", "hr.example", "carol@fabrikam.example"]).code, 1);
+    assert!(members(&env, "hr.example", "Sales").is_empty(), "bob left with his deletion, alice by members@delta");
+
+    // A restore at the source restores here (the link was kept).
+    remote.ok(&["user", "restore", "-t", f, "bob@fabrikam.example"]);
+    let report = env.json(&["connector", "import", "fabrikam"]);
+    assert_eq!(counters(&report)[3], 1, "{report}");
+    assert!(env.json(&["user", "show", "-t", "hr.example", "bob@fabrikam.example"])["deletedDateTime"].is_null());
+
+    // Nothing changed: nothing written.
+    let report = env.json(&["connector", "import", "fabrikam"]);
+    assert_eq!(counters(&report)[..5], [0; 5], "{report}");
+}
+
+#[test]
+fn a_scim_service_feeds_a_tenant_by_polling() {
+    let remote = Env::new();
+    remote.ok(&["tenant", "create", "--name", "Fabrikam", "--domain", "fabrikam.example"]);
+    let token = remote.ok(&["token", "create", "--tenant", "fabrikam.example", "--name", "scim"]).trim().to_owned();
+    let f = "fabrikam.example";
+    remote.ok(&["user", "create", "-t", f, "--upn", "bob@fabrikam.example", "--set", "displayName=Bob"]);
+    remote.ok(&["user", "create", "-t", f, "--upn", "alice@fabrikam.example", "--set", "displayName=Alice", "--set", "manager=bob@fabrikam.example"]);
+    remote.ok(&["group", "create", "-t", f, "--name", "Sales"]);
+    remote.ok(&["group", "add-member", "-t", f, "Sales", "alice@fabrikam.example"]);
+    let served = Served::start(&remote, &[]);
+
+    let env = Env::new();
+    env.ok(&["tenant", "create", "--name", "HR", "--domain", "hr.example"]);
+    let file = env.file("scim-token", &token);
+    let base = format!("http://{}/scim/v2/fabrikam.example", served.addr);
+    env.ok(&["connector", "add", "fabrikam", "-t", "hr.example", "--import", "--scim-url", &base, "--token-file", path_str(&file)]);
+    let report = env.json(&["connector", "import", "fabrikam"]);
+    assert_eq!(counters(&report), [3, 0, 0, 0, 0, 0, 0], "{report}");
+    let alice = env.json(&["user", "show", "-t", "hr.example", "alice@fabrikam.example"]);
+    let bob = env.json(&["user", "show", "-t", "hr.example", "bob@fabrikam.example"]);
+    assert_eq!((alice["displayName"].as_str(), alice["manager"].as_str()), (Some("Alice"), bob["id"].as_str()));
+    assert_eq!(members(&env, "hr.example", "Sales"), vec!["alice@fabrikam.example"]);
+    let shown = env.json(&["connector", "show", "fabrikam"]);
+    assert!(shown["state"]["users"]["since"].is_string(), "the watermark: {shown}");
+
+    // An update is found by meta.lastModified; a deletion only by a reconciliation.
+    remote.ok(&["user", "update", "-t", f, "alice@fabrikam.example", "--set", "jobTitle=Lead"]);
+    remote.ok(&["user", "delete", "-t", f, "bob@fabrikam.example", "--hard"]);
+    let report = env.json(&["connector", "import", "fabrikam"]);
+    assert_eq!((counters(&report)[2], counters(&report)[4]), (1, 0), "{report}");
+    assert_eq!(env.json(&["user", "show", "-t", "hr.example", "alice@fabrikam.example"])["jobTitle"], "Lead");
+    let report = env.json(&["connector", "import", "fabrikam", "--reconcile"]);
+    assert_eq!(counters(&report)[4], 1, "{report}");
+    assert_eq!(env.json(&["user", "list", "-t", "hr.example", "--show", "deleted"])["value"][0]["userPrincipalName"], "bob@fabrikam.example");
+}
+
+/// A proxy in front of a served tenantsync that answers `410 Gone` (Graph's
+/// `syncStateNotFound`) to every request holding a `$deltatoken` while `expired` is set,
+/// as Entra does once a deltaLink is too old. Its listener, bound before the server
+/// starts (whose public URL it is), forwards to `upstream` once that is set.
+fn expiring_proxy(expired: Arc<AtomicBool>, upstream: Arc<Mutex<String>>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { continue };
+            let (expired, upstream) = (expired.clone(), upstream.clone());
+            std::thread::spawn(move || {
+                let Some(request) = read_request(&mut client) else { return };
+                let line = String::from_utf8_lossy(&request).lines().next().unwrap_or_default().to_owned();
+                if expired.load(Ordering::SeqCst) && line.contains("deltatoken") {
+                    let body = r#"{"error":{"code":"syncStateNotFound","message":"the delta token has expired"}}"#;
+                    let _ = write!(
+                        client,
+                        "HTTP/1.1 410 Gone\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                } else {
+                    let Ok(mut up) = TcpStream::connect(upstream.lock().unwrap().as_str()) else { return };
+                    let _ = up.write_all(&closing(&request));
+                    let mut response = Vec::new();
+                    let _ = up.read_to_end(&mut response);
+                    let _ = client.write_all(&response);
+                }
+                let _ = client.shutdown(Shutdown::Both);
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn an_expired_delta_link_restarts_with_a_full_read_and_a_reconciliation() {
+    let remote = Env::new();
+    let f = "fabrikam.example";
+    remote.ok(&["tenant", "create", "--name", "Fabrikam", "--domain", f]);
+    let token = remote.ok(&["token", "create", "--tenant", f, "--name", "graph", "--role", "admin"]).trim().to_owned();
+    remote.ok(&["user", "create", "-t", f, "--upn", "alice@fabrikam.example"]);
+    remote.ok(&["user", "create", "-t", f, "--upn", "bob@fabrikam.example"]);
+    let (expired, upstream) = (Arc::new(AtomicBool::new(false)), Arc::new(Mutex::new(String::new())));
+    let port = expiring_proxy(expired.clone(), upstream.clone());
+    let public = format!("http://127.0.0.1:{port}");
+    let served = Served::start(&remote, &["--public-url", &public]);
+    *upstream.lock().unwrap() = served.addr.clone();
+
+    let env = Env::new();
+    env.ok(&["tenant", "create", "--name", "HR", "--domain", "hr.example"]);
+    let file = env.file("graph-token", &token);
+    env.ok(&["connector", "add", "fabrikam", "-t", "hr.example", "--import", "--graph-url", &format!("{public}/v1.0"), "--token-file", path_str(&file)]);
+    assert_eq!(counters(&env.json(&["connector", "import", "fabrikam"]))[0], 2);
+    // Bob goes for good while the deltaLink is too old to tell: only a full read and a
+    // reconciliation find it out.
+    remote.ok(&["user", "delete", "-t", f, "bob@fabrikam.example", "--hard"]);
+    remote.ok(&["user", "update", "-t", f, "alice@fabrikam.example", "--set", "jobTitle=Lead"]);
+    expired.store(true, Ordering::SeqCst);
+    let report = env.json(&["connector", "import", "fabrikam"]);
+    assert_eq!(report["reconciled"], true, "{report}");
+    assert_eq!((counters(&report)[2], counters(&report)[4]), (1, 1), "alice updated, bob deleted: {report}");
+    assert_eq!(env.json(&["user", "show", "-t", "hr.example", "alice@fabrikam.example"])["jobTitle"], "Lead");
+    assert_eq!(env.json(&["user", "list", "-t", "hr.example", "--show", "deleted"])["value"][0]["userPrincipalName"], "bob@fabrikam.example");
+    // The new deltaLink works again.
+    expired.store(false, Ordering::SeqCst);
+    let report = env.json(&["connector", "import", "fabrikam"]);
+    assert_eq!((report["reconciled"].as_bool(), counters(&report)[..5].iter().sum::<u64>()), (Some(false), 0), "{report}");
+}
