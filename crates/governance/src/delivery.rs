@@ -15,10 +15,10 @@ use tenantsync_store::{AccessStep, AssignmentFilter, BatchMode, GuestSchedule, S
 impl Governance {
     /// Delivers a request that is `delivering`, then records the outcome with the
     /// assignment in one step. A failure to deliver is recorded as `deliveryFailed`
-    /// (reprocess delivers again).
-    pub(crate) async fn deliver(&self, tenant: TenantId, request: Request) -> Result<Request> {
+    /// (reprocess delivers again). `version` is the request's stored version, which the
+    /// outcome's step expects (another process that delivered it meanwhile wins).
+    pub(crate) async fn deliver(&self, tenant: TenantId, request: Request, version: u64) -> Result<Request> {
         let now = self.now();
-        let version = self.request(tenant, request.id).await?.version;
         let package = self.access_package(tenant, request.access_package_id).await?;
         match self.deliver_roles(tenant, &request, &package, now).await {
             Ok((assignment, expect, spared)) => {

@@ -64,7 +64,7 @@ impl Governance {
             Some(_) => return Ok(None),
             None => Subject::Email(email.clone()),
         };
-        let (standing, _) = self.standing(tenant, &subject).await?;
+        let (standing, _, _) = self.standing(tenant, &subject).await?;
         // A guest already made for them is a user of the tenant.
         if let Standing::Member { user } | Standing::Guest { user, .. } = standing {
             return Ok(Some(Subject::User(user)));
@@ -81,7 +81,7 @@ impl Governance {
     /// by its link, as Entra's hidden packages are).
     pub async fn offers(&self, tenant: TenantId, subject: &Subject, also: Option<tenantsync_access::PackageId>) -> Result<Vec<Offer>> {
         let orgs = self.connected_organizations(tenant).await?;
-        let (standing, _) = self.standing(tenant, subject).await?;
+        let (standing, _, _) = self.standing(tenant, subject).await?;
         let organization = match &standing {
             Standing::Member { .. } => None,
             Standing::Guest { home, .. } | Standing::Outsider { home } => organization_of(&orgs, home),

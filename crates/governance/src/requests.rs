@@ -73,55 +73,67 @@ fn domain_of(user: &User) -> Result<DomainName> {
 }
 
 impl Governance {
-    /// The standing of a user of the tenant (a member, or a guest with their home).
-    async fn user_standing(&self, tenant: TenantId, id: ObjectId) -> Result<Standing> {
+    /// The standing of a user of the tenant (a member, or a guest with their home), and
+    /// their manager (the approval rules' first level, kept so it is not read again).
+    async fn user_standing(&self, tenant: TenantId, id: ObjectId) -> Result<(Standing, Option<ObjectId>)> {
         let user = self.store.get_user(tenant, id).await?;
         if user.is_deleted() {
             return Err(GovernanceError::not_found("user", id));
         }
+        let manager = user.attrs.manager;
         let guest = user.attrs.user_type == UserType::Guest || user.anchor.is_some();
         if !guest {
-            return Ok(Standing::Member { user: id });
+            return Ok((Standing::Member { user: id }, manager));
         }
         let home = Home { tenant: user.anchor.map(|a| a.tenant), domain: domain_of(&user)? };
-        Ok(Standing::Guest { user: id, home })
+        Ok((Standing::Guest { user: id, home }, manager))
     }
 
-    /// The standing and external identity of `subject` in `tenant`.
-    pub(crate) async fn standing(&self, tenant: TenantId, subject: &Subject) -> Result<(Standing, Option<ExternalSubject>)> {
+    /// The standing and external identity of `subject` in `tenant`, and the manager of
+    /// a subject who is a user of the tenant.
+    pub(crate) async fn standing(&self, tenant: TenantId, subject: &Subject) -> Result<(Standing, Option<ExternalSubject>, Option<ObjectId>)> {
         match subject {
-            Subject::User(id) => Ok((self.user_standing(tenant, *id).await?, None)),
+            Subject::User(id) => {
+                let (standing, manager) = self.user_standing(tenant, *id).await?;
+                Ok((standing, None, manager))
+            }
             Subject::TenantUser { tenant: home_tenant, user } => {
                 let anchor = tenantsync_domain::Anchor::new(*home_tenant, *user);
                 if let Some(guest) = self.store.find_user_by_anchor(tenant, &anchor).await? {
-                    return Ok((self.user_standing(tenant, guest.id).await?, None));
+                    let (standing, manager) = self.user_standing(tenant, guest.id).await?;
+                    return Ok((standing, None, manager));
                 }
                 let at_home = self.store.get_user(*home_tenant, *user).await?;
                 let email = at_home.attrs.mail.as_ref().map_or_else(|| at_home.attrs.user_principal_name.to_string(), |m| m.as_str().to_owned());
                 let display_name = at_home.attrs.display_name.clone().unwrap_or_else(|| email.clone());
                 let external = ExternalSubject { home_tenant: Some(*home_tenant), home_user: Some(*user), email, display_name };
-                Ok((Standing::Outsider { home: Home { tenant: Some(*home_tenant), domain: domain_of(&at_home)? } }, Some(external)))
+                Ok((Standing::Outsider { home: Home { tenant: Some(*home_tenant), domain: domain_of(&at_home)? } }, Some(external), None))
             }
             Subject::Email(mail) => {
                 let (_, d) = mail.as_str().rsplit_once('@').unwrap_or_default();
                 let domain = DomainName::parse(d)?;
                 let external = ExternalSubject { home_tenant: None, home_user: None, email: mail.as_str().to_owned(), display_name: mail.as_str().to_owned() };
-                Ok((Standing::Outsider { home: Home { tenant: None, domain } }, Some(external)))
+                Ok((Standing::Outsider { home: Home { tenant: None, domain } }, Some(external), None))
             }
         }
     }
 
-    async fn directory(&self, tenant: TenantId, requestor: Option<ObjectId>, policy: &tenantsync_access::AssignmentPolicy) -> Result<Directory> {
+    /// The directory the approval rules see: `requestor`'s manager chain (two levels at
+    /// most; the first, `manager`, read with the requestor's standing) and the members
+    /// of the groups the stages name.
+    async fn directory(
+        &self,
+        tenant: TenantId,
+        requestor: Option<ObjectId>,
+        manager: Option<ObjectId>,
+        policy: &tenantsync_access::AssignmentPolicy,
+    ) -> Result<Directory> {
         let mut dir = Directory { managers: Default::default(), groups: Default::default() };
-        // The manager chain (two levels at most) and the members of the groups the stages name.
-        let mut at = requestor;
-        for _ in 0..2 {
-            let Some(u) = at else { break };
-            let manager = self.store.get_user(tenant, u).await?.attrs.manager;
-            if let Some(m) = manager {
-                dir.managers.insert(u, m);
+        if let (Some(u), Some(m)) = (requestor, manager) {
+            dir.managers.insert(u, m);
+            if let Some(second) = self.store.get_user(tenant, m).await?.attrs.manager {
+                dir.managers.insert(m, second);
             }
-            at = manager;
         }
         let stages = &policy.request_approval_settings.stages;
         // Collected before the reads: an iterator of closures held across them would keep
@@ -160,8 +172,12 @@ impl Governance {
         let catalog = self.catalog(tenant, package.catalog_id).await?;
         let policies = self.policies_of(tenant, package.id).await?;
         let policy = policies.iter().find(|p| p.id == new.policy).ok_or_else(|| GovernanceError::not_found("assignment policy", new.policy))?;
-        let orgs = self.connected_organizations(tenant).await?;
-        let (standing, external) = self.standing(tenant, &new.subject).await?;
+        let (standing, external, manager) = self.standing(tenant, &new.subject).await?;
+        // A member belongs to no connected organization: only others' homes are looked up.
+        let orgs = match &standing {
+            Standing::Member { .. } => Vec::new(),
+            Standing::Guest { .. } | Standing::Outsider { .. } => self.connected_organizations(tenant).await?,
+        };
         let organization = match &standing {
             Standing::Member { .. } => None,
             Standing::Guest { home, .. } | Standing::Outsider { home } => organization_of(&orgs, home),
@@ -202,7 +218,7 @@ impl Governance {
             answers: &new.answers,
             justification: &new.justification,
         };
-        let people = self.directory(tenant, user, policy).await?;
+        let people = self.directory(tenant, user, manager, policy).await?;
         let mut request = validate(&draft, &people, now)?;
         request.external = external;
         let (request, effects) = request.submit(now);
@@ -236,10 +252,13 @@ impl Governance {
         let due = if Self::interrupted(&request) { Some(now) } else { request.next_due() };
         let row = StepRow { due, value: request.clone(), expect: version };
         self.store.commit_access(tenant, AccessStep { requests: vec![row], outbox, ..AccessStep::default() }).await?;
+        // The version the step gave the request (a store's promise: 1 for a new row, one
+        // more than expected for an update), so the delivery need not read it back.
+        let written = version.map_or(1, |v| v.saturating_add(1));
         let mut request = request;
         for effect in effects {
             match effect {
-                Effect::Deliver => request = self.deliver(tenant, request).await?,
+                Effect::Deliver => request = self.deliver(tenant, request, written).await?,
                 Effect::EndAssignment(a) => self.end_assignment(tenant, *a, now).await?,
                 Effect::Notify(_) => {}
             }

@@ -161,6 +161,8 @@ pub trait AccessStore: Send + Sync {
     async fn delete_access_object(&self, tenant: TenantId, kind: AccessObjectKind, id: ObjectId) -> Result<bool>;
 
     /// Commits a step whole, or nothing with `access_conflict` when a row's version moved.
+    /// A new row gets version 1, a written one its expected version plus one (callers
+    /// carry on from that without reading the row back).
     async fn commit_access(&self, tenant: TenantId, step: AccessStep) -> Result<()>;
     async fn access_request(&self, tenant: TenantId, id: RequestId) -> Result<Option<Versioned<Request>>>;
     /// Requests in creation order.
