@@ -316,3 +316,19 @@ fn a_metrics_token_guards_metrics_and_nothing_else() {
     assert_eq!(s.request("GET", "/readyz", &[], None).status, 200);
     assert!(!s.log().contains(secret), "never in the log:\n{}", s.log());
 }
+
+#[test]
+fn the_console_is_served_at_the_root_beside_the_apis_unless_turned_off() {
+    let env = Env::new();
+    env.contoso();
+    let s = Served::start(&env, &["--console-idle-timeout", "10m"]);
+    let signin = s.request("GET", "/signin", &[], None);
+    assert_eq!(signin.status, 200, "{signin:?}");
+    assert_eq!(signin.header("content-type").as_deref(), Some("text/html; charset=utf-8"));
+    assert_eq!(s.request("GET", "/", &[], None).header("location").as_deref(), Some("/signin"));
+    assert_eq!(s.request("GET", "/healthz", &[], None).status, 200);
+    drop(s);
+    let s = Served::start(&env, &["--no-console"]);
+    assert_eq!(s.request("GET", "/signin", &[], None).status, 404);
+    assert_eq!(s.request("GET", "/healthz", &[], None).status, 200);
+}

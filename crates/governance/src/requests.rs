@@ -88,7 +88,7 @@ impl Governance {
     }
 
     /// The standing and external identity of `subject` in `tenant`.
-    async fn standing(&self, tenant: TenantId, subject: &Subject) -> Result<(Standing, Option<ExternalSubject>)> {
+    pub(crate) async fn standing(&self, tenant: TenantId, subject: &Subject) -> Result<(Standing, Option<ExternalSubject>)> {
         match subject {
             Subject::User(id) => Ok((self.user_standing(tenant, *id).await?, None)),
             Subject::TenantUser { tenant: home_tenant, user } => {

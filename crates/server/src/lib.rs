@@ -14,9 +14,13 @@
 //!
 //! Operations: `/healthz`, `/readyz` and `/metrics` (Prometheus) beside the tenants
 //! (`ops.rs`); requests are counted by route pattern (`observe.rs`).
+//!
+//! The web console (`console/`): server-rendered pages at `/` for administrators and
+//! for people (My Access), when [`Config::console`] is set.
 
 pub mod auth;
 mod bulk;
+pub mod console;
 mod cursor;
 pub mod error;
 mod filter;
@@ -55,11 +59,13 @@ pub struct Config {
     /// passes the store's): without it `/v1.0/identityGovernance/entitlementManagement`
     /// answers 501.
     pub access: Option<tenantsync_governance::Governance>,
+    /// The web console at `/` (`console`): without it, `/` is not served.
+    pub console: Option<console::ConsoleConfig>,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Self { max_body_bytes: 1024 * 1024, rate_per_second: 1000, rate_burst: 2000, access: None }
+        Self { max_body_bytes: 1024 * 1024, rate_per_second: 1000, rate_burst: 2000, access: None, console: None }
     }
 }
 

@@ -75,6 +75,11 @@ impl PublicUrl {
         Self { https: false, authority, prefix: String::new() }
     }
 
+    /// Whether clients reach the server over HTTPS (the console's cookies are `Secure` then).
+    pub fn is_https(&self) -> bool {
+        self.https
+    }
+
     /// Whether the host is taken from the listen address' unspecified IP.
     pub fn is_local_only(&self) -> bool {
         self.authority.starts_with("localhost:")

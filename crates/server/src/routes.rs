@@ -168,10 +168,16 @@ fn canonical_request(mut req: axum::extract::Request) -> axum::extract::Request 
     req
 }
 
-/// SCIM under `/scim/v2/{tenant}/` and the admin API under `/v1.0/`.
+/// SCIM under `/scim/v2/{tenant}/`, the admin API under `/v1.0/`, and the console at `/`
+/// when the configuration has one.
 pub fn router(store: Arc<dyn SyncStore>, config: Config) -> Router {
     let graph = crate::graph::router(store.clone(), config.clone());
-    scim(store, config).merge(graph)
+    let console = config.console.clone().map(|c| crate::console::router(store.clone(), config.access.clone(), c));
+    let router = scim(store, config).merge(graph);
+    match console {
+        Some(c) => router.merge(c),
+        None => router,
+    }
 }
 
 /// The SCIM routes (Bulk runs its operations through them too). Paths are made canonical

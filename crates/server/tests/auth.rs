@@ -64,7 +64,7 @@ async fn a_token_of_one_tenant_sees_nothing_of_another() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_bodies_get_413() {
-    let s = Server::with(Config { max_body_bytes: 1024, rate_per_second: 0, rate_burst: 0, access: None }).await;
+    let s = Server::with(Config { max_body_bytes: 1024, rate_per_second: 0, rate_burst: 0, access: None, console: None }).await;
     let mut body = user("big@contoso.example");
     body["displayName"] = json!("x".repeat(2000));
     let r = s.call("POST", "/Users", Some(&body)).await;
@@ -74,7 +74,7 @@ async fn oversized_bodies_get_413() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rate_limit_answers_429_with_retry_after() {
-    let s = Server::with(Config { max_body_bytes: 1 << 20, rate_per_second: 1, rate_burst: 3, access: None }).await;
+    let s = Server::with(Config { max_body_bytes: 1 << 20, rate_per_second: 1, rate_burst: 3, access: None, console: None }).await;
     let statuses: Vec<u16> = {
         let mut v = Vec::new();
         for _ in 0..5 {

@@ -15,7 +15,7 @@ fn code(r: &crate::support::Res) -> (u16, &str) {
 
 /// A group, a catalog, a package granting the group, and a policy for Litware's people
 /// approved by `sponsor` (one stage); the ids of the package and the policy.
-async fn joint_venture(api: &Api<'_>, sponsor: &str) -> (String, String, String) {
+pub async fn joint_venture(api: &Api<'_>, sponsor: &str) -> (String, String, String) {
     let r = api.post("/v1.0/groups", json!({ "displayName": "Projects", "mailEnabled": false, "securityEnabled": true, "mailNickname": "projects" })).await;
     assert_eq!(r.status, 201, "{}", r.body);
     let group = r.body["id"].as_str().unwrap().to_owned();

@@ -93,7 +93,7 @@ type BadCase = (&'static str, String, Option<String>, u16, &'static str, &'stati
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_a_graph_4xx_naming_the_problem_and_writes_nothing() {
-    let s = Server::with(tenantsync_server::Config { max_body_bytes: 2048, rate_per_second: 0, rate_burst: 0, access: None }).await;
+    let s = Server::with(tenantsync_server::Config { max_body_bytes: 2048, rate_per_second: 0, rate_burst: 0, access: None, console: None }).await;
     let api = Api::new(&s, admin_token(&s, TokenRole::Admin).await);
     let id = api.user("a@contoso.example", "A").await;
     let before = api.get("/v1.0/auditLogs/directoryAudits").await.body["value"].as_array().unwrap().len();
@@ -229,7 +229,7 @@ async fn make_users(api: &Api<'_>, n: usize) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readers_read_scim_tokens_are_refused_and_the_rate_is_limited() {
-    let s = Server::with(tenantsync_server::Config { max_body_bytes: 1 << 20, rate_per_second: 1, rate_burst: 4, access: None }).await;
+    let s = Server::with(tenantsync_server::Config { max_body_bytes: 1 << 20, rate_per_second: 1, rate_burst: 4, access: None, console: None }).await;
     let admin = Api::new(&s, admin_token(&s, TokenRole::Admin).await);
     let id = admin.user("a@contoso.example", "A").await;
     let reader = Api::new(&s, admin_token(&s, TokenRole::Reader).await);

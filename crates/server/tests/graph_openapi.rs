@@ -88,7 +88,7 @@ async fn the_openapi_document_lists_every_route_and_matches_what_is_served() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_client_body_makes_a_5xx_or_a_write_on_any_route() {
-    let s = Server::governed_with(tenantsync_server::Config { max_body_bytes: 4096, rate_per_second: 0, rate_burst: 0, access: None }).await;
+    let s = Server::governed_with(tenantsync_server::Config { max_body_bytes: 4096, rate_per_second: 0, rate_burst: 0, access: None, console: None }).await;
     let api = Api::new(&s, admin_token(&s, TokenRole::Admin).await);
     let other = crate::support::tenant(s.store.as_ref(), "fabrikam.example").await;
     // One of everything, so bodies reach the handlers' validation.

@@ -7,6 +7,7 @@ mod support;
 mod auth;
 mod bulk;
 mod concurrency;
+mod console;
 mod graph;
 mod graph_access;
 mod graph_access_people;

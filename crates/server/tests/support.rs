@@ -63,9 +63,24 @@ impl Server {
         Self::serving(config, true).await
     }
 
-    async fn serving(mut config: Config, governed: bool) -> Server {
+    /// A governed server with the web console, on a store whose clock the test moves;
+    /// sign-in codes go through `mailer`.
+    pub async fn console(clock: Arc<tenantsync_domain::FixedClock>, mailer: Option<Arc<dyn tenantsync_governance::Mailer>>) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite = Arc::new(SqliteStore::open_with_clock(dir.path(), clock).unwrap());
+        let mut console = tenantsync_server::console::ConsoleConfig::new(sqlite.clone());
+        console.mailer = mailer;
+        let config = Config { rate_per_second: 0, console: Some(console), ..Config::default() };
+        Self::on(config, true, sqlite, dir).await
+    }
+
+    async fn serving(config: Config, governed: bool) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let sqlite = Arc::new(SqliteStore::open(dir.path()).unwrap());
+        Self::on(config, governed, sqlite, dir).await
+    }
+
+    async fn on(mut config: Config, governed: bool, sqlite: Arc<SqliteStore>, dir: tempfile::TempDir) -> Server {
         if governed {
             config.access = Some(tenantsync_governance::Governance::new(sqlite.clone()));
         }

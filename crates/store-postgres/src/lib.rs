@@ -16,6 +16,7 @@ mod access;
 mod admin;
 mod bulk;
 mod connector;
+mod console;
 mod counts;
 mod dump;
 mod lease;

@@ -41,3 +41,12 @@ pub async fn fresh_connector_store(clock: Arc<FixedClock>) -> tenantsync_store_c
 
 tenantsync_store_conformance::connector_conformance_tests!(crate::fresh_connector_store);
 tenantsync_store_conformance::dump_conformance_tests!(crate::fresh_access_store);
+
+/// A fresh store in a fresh schema, for one console case.
+pub async fn fresh_console_store(clock: Arc<FixedClock>) -> tenantsync_store_conformance::console::ConsoleFixture {
+    let (_, url) = cluster::fresh_schema().await;
+    let store = PgStore::open_with_clock(&url, clock.clone()).await.unwrap();
+    tenantsync_store_conformance::console::ConsoleFixture { store: Arc::new(store), clock, guard: Box::new(()) }
+}
+
+tenantsync_store_conformance::console_conformance_tests!(crate::fresh_console_store);

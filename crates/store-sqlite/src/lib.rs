@@ -14,6 +14,7 @@ mod admin;
 mod backup;
 mod bulk;
 mod connector;
+mod console;
 mod counts;
 mod dump;
 mod files;

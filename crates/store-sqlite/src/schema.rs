@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0013_admin_objects.sql"),
     include_str!("../migrations/0014_access.sql"),
     include_str!("../migrations/0015_connectors.sql"),
+    include_str!("../migrations/0016_console.sql"),
 ];
 
 /// The schema's SQL, migration by migration (for tools that build the same tables, such

@@ -45,3 +45,12 @@ pub async fn fresh_connector_store(clock: Arc<FixedClock>) -> tenantsync_store_c
 
 tenantsync_store_conformance::connector_conformance_tests!(crate::fresh_connector_store);
 tenantsync_store_conformance::dump_conformance_tests!(crate::fresh_access_store);
+
+/// The same, for the console cases.
+pub async fn fresh_console_store(clock: Arc<FixedClock>) -> tenantsync_store_conformance::console::ConsoleFixture {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_with_clock(dir.path(), clock.clone()).unwrap();
+    tenantsync_store_conformance::console::ConsoleFixture { store: Arc::new(store), clock, guard: Box::new(dir) }
+}
+
+tenantsync_store_conformance::console_conformance_tests!(crate::fresh_console_store);

@@ -12,6 +12,12 @@
 //!
 //! Bodies that both stores keep as the same JSON text (configurations, job states,
 //! settings, audit records, documents) travel as that text.
+//!
+//! Not copied: the web console's sessions and one-time sign-in codes
+//! ([`ConsoleStore`](crate::ConsoleStore)). They are transient by design (minutes to
+//! hours), bound to the secrets of cookies and mails of the running deployment, and a
+//! migration is a cut-over: signing in again afterwards is the expected cost, while a
+//! copied session would keep a browser signed in against a store it never signed in to.
 use crate::{ApiToken, ProvisioningLog, Result, Store};
 use async_trait::async_trait;
 use serde::Serialize;

@@ -24,6 +24,7 @@
 mod access;
 mod admin;
 mod connector;
+mod console;
 mod counts;
 mod dump;
 mod error;
@@ -35,6 +36,7 @@ mod sync;
 pub use access::{AccessObjectKind, AccessStep, AccessStore, AssignmentFilter, DueWork, GuestSchedule, OutboxMessage, RequestFilter, StepRow, Versioned};
 pub use admin::{AdminObjectKind, AuditActor, AuditCategory, AuditCursor, AuditOperation, AuditPage, AuditQuery, AuditRecord, AuditTarget, LogCursor, LogPage};
 pub use connector::{ConnectorKey, ConnectorRecord, ConnectorStep, ConnectorStore, Link, LinkFault};
+pub use console::{CodeCheck, ConsoleSession, ConsoleStore, SignInCode};
 pub use counts::CountDeltas;
 pub use dump::{AccessAssignmentRow, AccessRequestRow, ConnectorLinkRow, DumpCursor, DumpKey, DumpPage, DumpRecord, DumpStore, DumpTable, Restore, Tally};
 pub use error::StoreError;

@@ -46,6 +46,8 @@ pub struct Ctx {
     pub access: Option<Arc<dyn tenantsync_governance::GovernanceStore>>,
     /// The same store, for connectors.
     pub connectors: Arc<dyn tenantsync_connectors::worker::WorkerHost>,
+    /// The same store, for the web console's sessions and sign-in codes.
+    pub console: Arc<dyn tenantsync_store::ConsoleStore>,
     /// The key file that seals connectors' secrets (unless `TENANTSYNC_SECRET_KEY` holds the key).
     pub secret_key_file: std::path::PathBuf,
     pub json: bool,
@@ -58,13 +60,21 @@ impl Ctx {
         let secret_key_file = std::env::var_os("TENANTSYNC_SECRET_KEY_FILE").map(std::path::PathBuf::from).unwrap_or_else(|| dir.join(".secret-key"));
         if let Some(url) = database_url {
             let store = Arc::new(PgStore::open(url).await.about(|| format!("database '{}'", tenantsync_store_postgres::redact(url)))?);
-            return Ok(Self { store: store.clone(), sync: store.clone(), access: Some(store.clone()), connectors: store, secret_key_file, json });
+            return Ok(Self {
+                store: store.clone(),
+                sync: store.clone(),
+                access: Some(store.clone()),
+                connectors: store.clone(),
+                console: store,
+                secret_key_file,
+                json,
+            });
         }
         let store = Arc::new(SqliteStore::open(dir).about(|| format!("data directory '{}'", dir.display()))?);
         if let Some(warning) = store.permission_warning() {
             output::error(format_args!("warning: {warning}"));
         }
-        Ok(Self { store: store.clone(), sync: store.clone(), access: Some(store.clone()), connectors: store, secret_key_file, json })
+        Ok(Self { store: store.clone(), sync: store.clone(), access: Some(store.clone()), connectors: store.clone(), console: store, secret_key_file, json })
     }
 
     /// Prints an object: as JSON, or its fields one a line.

@@ -95,6 +95,15 @@ pub struct ServeArgs {
     /// The file holding the secret that signs the webhook's posts (HMAC-SHA256).
     #[arg(long, requires = "webhook_url")]
     pub webhook_secret_file: Option<std::path::PathBuf>,
+    /// Do not serve the web console at / (admin pages and My Access).
+    #[arg(long)]
+    pub no_console: bool,
+    /// A console session unused this long ends.
+    #[arg(long, default_value = "30m", value_parser = duration)]
+    pub console_idle_timeout: Duration,
+    /// A console session ends this long after sign-in, used or not.
+    #[arg(long, default_value = "8h", value_parser = duration)]
+    pub console_absolute_timeout: Duration,
 }
 
 /// `10s`, `500ms`, `2m`, `1m 30s` (jiff's friendly format or ISO 8601), or seconds.
@@ -110,11 +119,14 @@ fn duration(s: &str) -> Result<Duration, String> {
 pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<(), Failure> {
     // Settings checked before anything is logged or bound: a bad one is the only line.
     let mailer = match &args.smtp_url {
-        Some(url) => {
-            Some(tenantsync_mail::SmtpMailer::new(url, &args.mail_from).map_err(|e| Failure::cli("--smtp-url", e.to_string(), CliCode::InvalidArgument))?)
-        }
+        Some(url) => Some(Arc::new(
+            tenantsync_mail::SmtpMailer::new(url, &args.mail_from).map_err(|e| Failure::cli("--smtp-url", e.to_string(), CliCode::InvalidArgument))?,
+        )),
         None => None,
     };
+    if args.console_idle_timeout.is_zero() || args.console_absolute_timeout.is_zero() {
+        return Err(Failure::cli("--console-idle-timeout", "console timeouts must be longer than 0", CliCode::InvalidArgument));
+    }
     let webhook = match (&args.webhook_url, &args.webhook_secret_file) {
         (Some(url), Some(file)) => {
             let secret =
@@ -150,6 +162,13 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<(), Failure> {
         rate_per_second: args.rate_limit,
         rate_burst: args.rate_limit.saturating_mul(2),
         access: ctx.access.clone().map(tenantsync_governance::Governance::new),
+        console: (!args.no_console).then(|| tenantsync_server::console::ConsoleConfig {
+            store: ctx.console.clone(),
+            idle_timeout: args.console_idle_timeout,
+            absolute_timeout: args.console_absolute_timeout,
+            secure_cookies: public_url.is_https(),
+            mailer: mailer.clone().map(|m| m as Arc<dyn tenantsync_governance::Mailer>),
+        }),
     };
     // Every active sync job runs beside the server, woken by commits (SCIM writes
     // included); a signal stops both, letting a cycle in progress finish.
@@ -208,7 +227,7 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<(), Failure> {
 /// (by mail, by webhook), every `interval` until the stop.
 async fn access_loop(
     gov: tenantsync_governance::Governance,
-    mailer: Option<tenantsync_mail::SmtpMailer>,
+    mailer: Option<Arc<tenantsync_mail::SmtpMailer>>,
     webhook: Option<tenantsync_mail::Webhook>,
     interval: Duration,
     mut stopped: tokio::sync::watch::Receiver<bool>,
@@ -234,7 +253,7 @@ async fn access_loop(
             Err(e) => tracing::error!(error = %e, code = e.code(), "access sweep failed"),
         }
         if mailer.is_some() || webhook.is_some() {
-            let mail = mailer.as_ref().map(|m| m as &dyn tenantsync_governance::Mailer);
+            let mail = mailer.as_deref().map(|m| m as &dyn tenantsync_governance::Mailer);
             let hook = webhook.as_ref().map(|w| w as &dyn tenantsync_governance::Notifier);
             match gov.deliver_outbox(mail, hook).await {
                 Ok(r) if r.sent + r.deferred > 0 => tracing::info!(sent = r.sent, deferred = r.deferred, "access outbox"),

@@ -77,15 +77,21 @@ impl Entry {
 
     /// The record of this write by `caller`, now.
     pub fn record(self, st: &super::GraphState, caller: &Caller) -> AuditRecord {
+        self.by(caller.tenant, AuditActor { token_id: caller.token_id, token_name: caller.token_name.clone() }, st.store.clock().now())
+    }
+
+    /// The record of this write in `tenant` by `actor` at `now` (the console's writes
+    /// are recorded as its admin session's token).
+    pub fn by(self, tenant: tenantsync_domain::TenantId, actor: AuditActor, now: jiff::Timestamp) -> AuditRecord {
         AuditRecord {
             id: ObjectId::new(),
-            tenant_id: caller.tenant,
-            activity_date_time: st.store.clock().now(),
+            tenant_id: tenant,
+            activity_date_time: now,
             activity: self.activity,
             operation: self.operation,
             category: self.category,
             correlation_id: super::error::request_id(),
-            initiated_by: AuditActor { token_id: caller.token_id, token_name: caller.token_name.clone() },
+            initiated_by: actor,
             target: self.target,
             modified_properties: self.modified,
         }

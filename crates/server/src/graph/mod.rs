@@ -27,6 +27,7 @@ mod delta;
 pub mod error;
 mod groups;
 mod logs;
+pub use logs::action_name as logs_action_name;
 mod members;
 pub mod odata;
 pub mod openapi;

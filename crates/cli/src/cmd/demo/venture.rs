@@ -103,6 +103,7 @@ async fn story(dir: &std::path::Path) -> Result<Vec<Step>, Failure> {
         sync: store.clone(),
         access: Some(store.clone()),
         connectors: store.clone(),
+        console: store.clone(),
         secret_key_file: dir.join(".secret-key"),
         json: true,
     };

@@ -1,0 +1,190 @@
+//! The administrator's overview, users and groups. Lists are pages of the store's indexed
+//! queries (a prefix of the display name or userPrincipalName, keyset cursors as the
+//! admin API's `$skiptoken`): a page costs the same on a tenant of any size, and nothing
+//! loads a whole tenant.
+use super::page::{self, pager, time};
+use super::session::Session;
+use super::{ConsoleResult, Shared};
+use crate::graph::page::{seek, skiptoken};
+use axum::extract::{Query, State};
+use maud::{Markup, html};
+use std::collections::HashMap;
+use tenantsync_domain::{GroupAttribute, SyncConfiguration, TenantId, UserAttribute, UserType};
+use tenantsync_store::{CompareOp, Field, Filter, FilterValue, JobState, JobStatusCode, LogQuery, ObjectQuery, ProvisioningStatus, Seek, Visibility};
+
+/// Rows of a page of users or groups.
+pub(crate) const PAGE: u32 = 50;
+
+type Params = Query<HashMap<String, String>>;
+
+pub(crate) fn get<'a>(q: &'a HashMap<String, String>, k: &str) -> &'a str {
+    q.get(k).map_or("", |v| v.trim())
+}
+
+/// A tenant's initial domain, or its id when it is gone.
+pub(crate) async fn domain_of(st: &super::ConsoleState, t: TenantId) -> String {
+    st.store.get_tenant(t).await.map_or_else(|_| t.to_string(), |t| t.initial_domain.to_string())
+}
+
+/// How a job is doing, worst first: quarantined, escrows waiting, last cycle failed, the rest.
+pub(crate) fn health(state: &JobState) -> (u8, &'static str, &'static str) {
+    let failed = state.last_execution.as_ref().is_some_and(|e| e.error.is_some());
+    match state.status {
+        JobStatusCode::Quarantine => (0, "Quarantined", "status-bad"),
+        _ if !state.escrows.is_empty() => (1, "Escrows waiting", "status-warn"),
+        _ if failed => (2, "Last cycle failed", "status-bad"),
+        JobStatusCode::Paused => (3, "Paused", "status-warn"),
+        JobStatusCode::NotRun => (3, "Not run yet", ""),
+        JobStatusCode::Active => (4, "Healthy", "status-good"),
+    }
+}
+
+/// The configurations of the session's tenant (those whose source it is) with their state.
+pub(crate) async fn configurations(st: &super::ConsoleState, tenant: TenantId) -> ConsoleResult<Vec<(SyncConfiguration, JobState)>> {
+    let mut out = Vec::new();
+    for c in st.store.list_sync_configurations().await?.into_iter().filter(|c| c.source_tenant_id == tenant) {
+        let state = st.store.job_state(c.id).await?;
+        out.push((c, state));
+    }
+    out.sort_by(|a, b| (health(&a.1).0, &a.0.display_name).cmp(&(health(&b.1).0, &b.0.display_name)));
+    Ok(out)
+}
+
+/// `GET /admin`.
+pub(crate) async fn overview(State(st): State<Shared>, session: Session) -> ConsoleResult {
+    session.admin()?;
+    let t = session.tenant.id;
+    let users = st.store.count_users(t, Visibility::Active).await?;
+    let groups = st.store.count_groups(t, Visibility::Active).await?;
+    let mut partners = Vec::new();
+    for (p, _) in st.store.partner_settings_list(t).await? {
+        partners.push(domain_of(&st, p).await);
+    }
+    let configs = configurations(&st, t).await?;
+    let mut rows = Vec::new();
+    for (c, s) in &configs {
+        rows.push((c, s, domain_of(&st, c.target_tenant_id).await));
+    }
+    let failures = st
+        .store
+        .provisioning_log_page(&LogQuery { source_tenant: Some(t), status: Some(ProvisioningStatus::Failure), limit: 10, ..LogQuery::default() })
+        .await?
+        .records;
+    let body = html! {
+        div.cards {
+            div.panel { h2 { "Users" } p { a href="/admin/users" id="count-users" { (users) } } }
+            div.panel { h2 { "Groups" } p { a href="/admin/groups" id="count-groups" { (groups) } } }
+            div.panel { h2 { "Partners" } p id="partners" { @if partners.is_empty() { "None" } @else { (partners.join(", ")) } } }
+        }
+        h2 id="jobs-heading" { "Sync jobs by health" }
+        @if rows.is_empty() {
+            p.note { "This tenant is the source of no sync configuration." }
+        } @else {
+            div.scroll { table.responsive aria-labelledby="jobs-heading" id="jobs" {
+                thead { tr { th scope="col" { "Configuration" } th scope="col" { "Target" } th scope="col" { "Health" } th scope="col" { "Escrows" } th scope="col" { "Last cycle" } } }
+                tbody { @for (c, s, target) in &rows {
+                    @let (_, label, class) = health(s);
+                    tr {
+                        td data-label="Configuration" { a href={"/admin/sync/" (c.id)} { (c.display_name) } }
+                        td data-label="Target" { (target) }
+                        td data-label="Health" class=(class) { (label) @if let Some(q) = s.quarantine_reason { " (" (format!("{q:?}")) ")" } }
+                        td data-label="Escrows" { (s.escrows.len()) }
+                        td data-label="Last cycle" { @match &s.last_execution { Some(e) => { (time(e.time_ended)) @if let Some(err) = &e.error { br; span.status-bad { (err) } } }, None => "—" } }
+                    }
+                } }
+            } }
+        }
+        h2 id="failures-heading" { "Recent failures" }
+        @if failures.is_empty() { p.note id="no-failures" { "No provisioning failure recorded." } }
+        @else {
+            ul id="failures" { @for f in &failures {
+                li { (time(f.activity_date_time)) ": " (f.source_display_name) " — " (f.error_message.as_deref().unwrap_or("failed")) " " a href={"/admin/logs?object=" (f.source_id)} { "log" } }
+            } }
+        }
+    };
+    Ok(page::ok("Overview", &session, "/admin", body))
+}
+
+fn search_form(action: &str, id: &str, label: &str, value: &str) -> Markup {
+    html! {
+        form.inline method="get" action=(action) role="search" {
+            div { label for=(id) { (label) } input id=(id) name="q" type="search" value=(value); }
+            button type="submit" { "Search" }
+        }
+    }
+}
+
+/// A prefix of either property, ignoring case (the indexed `startsWith` of the admin API).
+fn prefix(fields: &[Field], text: &str) -> Option<Filter> {
+    if text.is_empty() {
+        return None;
+    }
+    let each = fields.iter().map(|f| Filter::folded(*f, CompareOp::Sw, FilterValue::Text(text.to_owned()))).collect::<Vec<_>>();
+    Some(if each.len() == 1 { each.into_iter().next().unwrap_or(Filter::Const(true)) } else { Filter::Or(each) })
+}
+
+/// The page a request's `after` names, for the query `fingerprint`.
+pub(crate) fn position(after: &str, fingerprint: &[&str]) -> ConsoleResult<Seek> {
+    Ok(seek((!after.is_empty()).then_some(after), fingerprint)?)
+}
+
+/// `GET /admin/users?q=…&after=…`.
+pub(crate) async fn users(State(st): State<Shared>, session: Session, Query(q): Params) -> ConsoleResult {
+    session.admin()?;
+    let (search, after) = (get(&q, "q"), get(&q, "after"));
+    let fp = ["console-users", search];
+    let filter = prefix(&[Field::User(UserAttribute::DisplayName), Field::User(UserAttribute::UserPrincipalName)], search);
+    let query = ObjectQuery { filter, sort: None, offset: 0, limit: PAGE, seek: Some(position(after, &fp)?) };
+    let found = st.store.query_users(session.tenant.id, &query).await?;
+    let next = found.next.map(|k| skiptoken(&Seek::After(k), &fp));
+    let body = html! {
+        (search_form("/admin/users", "user-search", "Name or userPrincipalName starts with", search))
+        div.scroll { table.responsive id="users" aria-label="Users" {
+            thead { tr { th scope="col" { "Display name" } th scope="col" { "userPrincipalName" } th scope="col" { "Type" } th scope="col" { "Sign-in" } th scope="col" { "Department" } } }
+            tbody { @for u in &found.items {
+                tr {
+                    td data-label="Display name" { (u.attrs.display_name.as_deref().unwrap_or("—")) }
+                    td data-label="userPrincipalName" { (u.attrs.user_principal_name) }
+                    td data-label="Type" { @if u.attrs.user_type == UserType::Guest { "Guest" } @else { "Member" } @if u.anchor.is_some() { " (synced)" } }
+                    td data-label="Sign-in" { @if u.attrs.account_enabled { "Allowed" } @else { "Blocked" } }
+                    td data-label="Department" { (u.attrs.department.as_deref().unwrap_or("")) }
+                }
+            } }
+        } }
+        @if found.items.is_empty() { p.note id="no-users" { "No user matches." } }
+        (pager("/admin/users", &[("q", search)], after.is_empty(), next))
+    };
+    Ok(page::ok("Users", &session, "/admin/users", body))
+}
+
+/// `GET /admin/groups?q=…&after=…`.
+pub(crate) async fn groups(State(st): State<Shared>, session: Session, Query(q): Params) -> ConsoleResult {
+    session.admin()?;
+    let (search, after) = (get(&q, "q"), get(&q, "after"));
+    let fp = ["console-groups", search];
+    let query = ObjectQuery {
+        filter: prefix(&[Field::Group(GroupAttribute::DisplayName)], search),
+        sort: None,
+        offset: 0,
+        limit: PAGE,
+        seek: Some(position(after, &fp)?),
+    };
+    let found = st.store.query_groups(session.tenant.id, &query).await?;
+    let next = found.next.map(|k| skiptoken(&Seek::After(k), &fp));
+    let body = html! {
+        (search_form("/admin/groups", "group-search", "Name starts with", search))
+        div.scroll { table.responsive id="groups" aria-label="Groups" {
+            thead { tr { th scope="col" { "Display name" } th scope="col" { "Description" } th scope="col" { "Origin" } } }
+            tbody { @for g in &found.items {
+                tr {
+                    td data-label="Display name" { (g.attrs.display_name) }
+                    td data-label="Description" { (g.attrs.description.as_deref().unwrap_or("")) }
+                    td data-label="Origin" { @if g.anchor.is_some() { "Synced from a partner" } @else { "This tenant" } }
+                }
+            } }
+        } }
+        @if found.items.is_empty() { p.note id="no-groups" { "No group matches." } }
+        (pager("/admin/groups", &[("q", search)], after.is_empty(), next))
+    };
+    Ok(page::ok("Groups", &session, "/admin/groups", body))
+}

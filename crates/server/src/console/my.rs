@@ -1,0 +1,350 @@
+//! My Access, for people signed in by a mailed code (or a personal token): the access
+//! packages a policy lets them request, each with why; a request with justification and
+//! answers; their requests and states; and, for approvers, the decisions waiting for
+//! them. Requests and decisions are governance's (`submit`, `decide`), the same calls
+//! the admin API's entitlement management makes; a person who is not an approver of a
+//! request's current stage gets 403 on its page and its form.
+use super::page::{self, csrf, encode, see_other, time};
+use super::session::{Posted, Principal, Session};
+use super::{ConsoleError, ConsoleResult, ConsoleState, Shared};
+use axum::extract::{Path, Query, State};
+use maud::{Markup, html};
+use std::collections::HashMap;
+use tenantsync_access::{AssignmentPolicy, PackageId, Question, Request, RequestId, RequestType};
+use tenantsync_domain::{Anchor, Mail, ObjectId};
+use tenantsync_governance::{Actor, Governance, NewRequest, Offer, Subject};
+use tenantsync_store::RequestFilter;
+
+type Params = Query<HashMap<String, String>>;
+
+/// Requests a page.
+const PAGE: u32 = 50;
+
+fn gov(st: &ConsoleState) -> ConsoleResult<&Governance> {
+    st.gov.as_ref().ok_or_else(|| {
+        ConsoleError::Graph(crate::graph::error::GraphError::new(
+            crate::graph::error::GraphCode::NotImplemented,
+            "this server was started without entitlement management (its store does not keep it)",
+        ))
+    })
+}
+
+/// Who the session's person is to governance.
+fn subject(session: &Session) -> ConsoleResult<Subject> {
+    match &session.principal {
+        Principal::Person { user: Some(u), .. } => Ok(Subject::User(*u)),
+        Principal::Person { home_tenant: Some(t), home_user: Some(u), .. } => Ok(Subject::TenantUser { tenant: *t, user: *u }),
+        Principal::Person { email, .. } => Mail::parse(email).map(Subject::Email).map_err(|e| ConsoleError::bad_request(e.to_string())),
+        Principal::Admin { .. } => {
+            Err(ConsoleError::forbidden("My Access is for people of the tenant; administrators assign packages through the admin API or the CLI"))
+        }
+    }
+}
+
+/// The person's user in the tenant, if they have one (a partner's employee has one once
+/// their guest is made).
+async fn me(st: &ConsoleState, session: &Session) -> ConsoleResult<Option<ObjectId>> {
+    match &session.principal {
+        Principal::Person { user: Some(u), .. } => Ok(Some(*u)),
+        Principal::Person { home_tenant: Some(t), home_user: Some(u), .. } => {
+            Ok(st.store.find_user_by_anchor(session.tenant.id, &Anchor::new(*t, *u)).await?.map(|g| g.id))
+        }
+        Principal::Person { .. } => Ok(None),
+        Principal::Admin { .. } => Err(ConsoleError::forbidden("this page is for people of the tenant")),
+    }
+}
+
+/// `GET /my`: the packages the person may request.
+pub(crate) async fn packages(State(st): State<Shared>, session: Session) -> ConsoleResult {
+    let subject = subject(&session)?;
+    let offers = gov(&st)?.offers(session.tenant.id, &subject, None).await?;
+    let body = html! {
+        @if offers.is_empty() { p.note id="no-packages" { "No access package is offered to you here. A package may also be reached by a link its owner gives you." } }
+        @else {
+            ul id="packages" {
+                @for o in &offers {
+                    li.panel {
+                        h2 { (o.package.display_name) }
+                        @if !o.package.description.is_empty() { p { (o.package.description) } }
+                        p.note { "Why you may request it: " (o.why) "." }
+                        a.button href={"/my/packages/" (o.package.id)} id={"request-" (o.package.id)} { "Request " span.visually-hidden { (o.package.display_name) } }
+                    }
+                }
+            }
+        }
+    };
+    Ok(page::ok("Access packages", &session, "/my", body))
+}
+
+async fn offer(st: &ConsoleState, session: &Session, id: &str) -> ConsoleResult<Offer> {
+    let missing = || ConsoleError::not_found(format!("access package '{id}' does not exist"));
+    let package: PackageId = id.parse().map_err(|_| missing())?;
+    let subject = subject(session)?;
+    let g = gov(st)?;
+    g.access_package(session.tenant.id, package).await.map_err(|_| missing())?;
+    g.offers(session.tenant.id, &subject, Some(package))
+        .await?
+        .into_iter()
+        .find(|o| o.package.id == package)
+        .ok_or_else(|| ConsoleError::forbidden("no policy of this access package admits you"))
+}
+
+fn question(policy: &AssignmentPolicy, q: &Question) -> Markup {
+    let name = format!("q.{}.{}", policy.id, q.id());
+    let id = format!("q-{}-{}", policy.id, q.id());
+    html! {
+        div {
+            @match q {
+                Question::Text { text, is_required, .. } => {
+                    label for=(id) { (text) @if *is_required { " (required)" } }
+                    input id=(id) name=(name) type="text" required[*is_required];
+                }
+                Question::Choice { text, is_required, choices, .. } => {
+                    label for=(id) { (text) @if *is_required { " (required)" } }
+                    select id=(id) name=(name) required[*is_required] {
+                        option value="" { "Choose…" }
+                        @for c in choices { option value=(c) { (c) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /my/packages/{id}`: the request form.
+pub(crate) async fn package(State(st): State<Shared>, session: Session, Path(id): Path<String>) -> ConsoleResult {
+    let o = offer(&st, &session, &id).await?;
+    let needs_justification = o.policies.iter().any(|p| p.request_approval_settings.is_requestor_justification_required);
+    let body = html! {
+        @if !o.package.description.is_empty() { p { (o.package.description) } }
+        p.note { "Why you may request it: " (o.why) "." }
+        form.stack method="post" action={"/my/packages/" (o.package.id) "/request"} id="request-form" {
+            (csrf(&session))
+            @if let [only] = o.policies.as_slice() {
+                input type="hidden" name="policy" value=(only.id);
+            } @else {
+                fieldset {
+                    legend { "Policy" }
+                    @for (i, p) in o.policies.iter().enumerate() {
+                        div {
+                            input type="radio" id={"policy-" (p.id)} name="policy" value=(p.id) checked[i == 0];
+                            label for={"policy-" (p.id)} style="display:inline" { (p.display_name) }
+                        }
+                    }
+                }
+            }
+            div {
+                label for="justification" { "Business justification" @if needs_justification { " (required)" } }
+                textarea id="justification" name="justification" rows="3" required[needs_justification] {}
+            }
+            @for p in &o.policies { @for q in &p.questions { (question(p, q)) } }
+            div { button type="submit" id="request-submit" { "Submit the request" } }
+        }
+    };
+    Ok(page::ok(&format!("Request {}", o.package.display_name), &session, "/my", body))
+}
+
+/// `POST /my/packages/{id}/request`.
+pub(crate) async fn request(State(st): State<Shared>, Path(id): Path<String>, Posted { session, form }: Posted) -> ConsoleResult {
+    let o = offer(&st, &session, &id).await?;
+    let policy = o
+        .policies
+        .iter()
+        .find(|p| p.id.to_string() == form.get("policy"))
+        .ok_or_else(|| ConsoleError::bad_request("choose one of the package's policies that admit you"))?;
+    let prefix = format!("q.{}.", policy.id);
+    let answers = form
+        .0
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|q| (q, v.trim())))
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(q, v)| tenantsync_access::Answer { question_id: q.to_owned(), value: v.to_owned() })
+        .collect();
+    let new = NewRequest {
+        kind: RequestType::UserAdd,
+        package: o.package.id,
+        policy: policy.id,
+        subject: subject(&session)?,
+        start: None,
+        end: None,
+        answers,
+        justification: form.get("justification").to_owned(),
+    };
+    let r = gov(&st)?.submit(session.tenant.id, new, Actor::Subject).await?;
+    Ok(see_other(&format!("/my/requests?submitted={}", encode(&r.id.to_string()))))
+}
+
+async fn package_names(g: &Governance, tenant: tenantsync_domain::TenantId) -> ConsoleResult<HashMap<PackageId, String>> {
+    Ok(g.access_packages(tenant).await?.into_iter().map(|p| (p.id, p.display_name)).collect())
+}
+
+fn state_of(r: &Request) -> String {
+    serde_json::to_value(r.state).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+/// `GET /my/requests`: the person's requests, newest page first in creation order.
+pub(crate) async fn requests(State(st): State<Shared>, session: Session, Query(q): Params) -> ConsoleResult {
+    let g = gov(&st)?;
+    let me = me(&st, &session).await?;
+    let after = super::admin::get(&q, "after");
+    let after_id: Option<RequestId> =
+        if after.is_empty() { None } else { Some(after.parse().map_err(|_| ConsoleError::bad_request("'after' is not a request id"))?) };
+    let email = match &session.principal {
+        Principal::Person { email, .. } => email.clone(),
+        Principal::Admin { .. } => String::new(),
+    };
+    let mut mine: Vec<Request> = match me {
+        Some(u) => {
+            let filter = RequestFilter { requestor: Some(u), after: after_id, limit: Some(PAGE + 1), ..RequestFilter::default() };
+            g.store().access_requests(session.tenant.id, filter).await?.into_iter().map(|v| v.value).collect()
+        }
+        None => Vec::new(),
+    };
+    // Someone with no account here yet: their open requests, known by their mail.
+    if after_id.is_none() {
+        let open = g.store().access_requests(session.tenant.id, RequestFilter { open_only: true, ..RequestFilter::default() }).await?;
+        for r in open.into_iter().map(|v| v.value) {
+            if r.requestor.is_none() && r.external.as_ref().is_some_and(|x| x.email.eq_ignore_ascii_case(&email)) {
+                mine.push(r);
+            }
+        }
+    }
+    let more = mine.len() > PAGE as usize;
+    mine.truncate(PAGE as usize);
+    let next = mine.last().filter(|_| more).map(|r| r.id.to_string());
+    let names = package_names(g, session.tenant.id).await?;
+    let body = html! {
+        @if let Some(id) = q.get("submitted") { p.panel role="status" id="submitted" { "Your request " (id) " was submitted." } }
+        @if mine.is_empty() { p.note id="no-requests" { "You have made no request here." } }
+        @else {
+            div.scroll { table.responsive id="requests" aria-label="My requests" {
+                thead { tr { th scope="col" { "Package" } th scope="col" { "State" } th scope="col" { "Submitted" } th scope="col" { "Justification" } } }
+                tbody { @for r in &mine {
+                    tr id={"request-" (r.id)} {
+                        td data-label="Package" { (names.get(&r.access_package_id).map_or("?", String::as_str)) }
+                        td data-label="State" { (state_of(r)) }
+                        td data-label="Submitted" { (time(r.created_date_time)) }
+                        td data-label="Justification" { (r.justification) }
+                    }
+                } }
+            } }
+        }
+        (page::pager("/my/requests", &[], after.is_empty(), next))
+    };
+    Ok(page::ok("My requests", &session, "/my/requests", body))
+}
+
+/// Who asked, in words.
+async fn requestor(st: &ConsoleState, tenant: tenantsync_domain::TenantId, r: &Request) -> String {
+    match (&r.requestor, &r.external) {
+        (Some(u), _) => match st.store.get_user(tenant, *u).await {
+            Ok(u) => format!("{} ({})", u.attrs.display_name.as_deref().unwrap_or(""), u.attrs.user_principal_name),
+            Err(_) => u.to_string(),
+        },
+        (None, Some(x)) => format!("{} ({})", x.display_name, x.email),
+        (None, None) => "—".into(),
+    }
+}
+
+/// `GET /my/approvals`: the decisions waiting for the signed-in approver.
+pub(crate) async fn approvals(State(st): State<Shared>, session: Session, Query(q): Params) -> ConsoleResult {
+    let g = gov(&st)?;
+    let pending = match me(&st, &session).await? {
+        Some(u) => g.pending_for(session.tenant.id, u).await?,
+        None => Vec::new(),
+    };
+    let names = package_names(g, session.tenant.id).await?;
+    let mut rows = Vec::new();
+    for r in pending.iter().take(PAGE as usize) {
+        rows.push((r, requestor(&st, session.tenant.id, r).await));
+    }
+    let body = html! {
+        @if let Some(d) = q.get("decided") { p.panel role="status" id="decided" { "Your decision was recorded (" (d) ")." } }
+        @if rows.is_empty() { p.note id="no-approvals" { "Nothing waits for your decision." } }
+        @else {
+            div.scroll { table.responsive id="approvals" aria-label="Pending approvals" {
+                thead { tr { th scope="col" { "Package" } th scope="col" { "Requestor" } th scope="col" { "Submitted" } th scope="col" { "" } } }
+                tbody { @for (r, who) in &rows {
+                    tr {
+                        td data-label="Package" { (names.get(&r.access_package_id).map_or("?", String::as_str)) }
+                        td data-label="Requestor" { (who) }
+                        td data-label="Submitted" { (time(r.created_date_time)) }
+                        td { a href={"/my/approvals/" (r.id)} id={"review-" (r.id)} { "Review" } }
+                    }
+                } }
+            } }
+            @if pending.len() > rows.len() { p.note { (pending.len() - rows.len()) " more wait after these." } }
+        }
+    };
+    Ok(page::ok("Approvals", &session, "/my/approvals", body))
+}
+
+/// The request `id` and its current stage, when the session's person may decide it (403
+/// otherwise: a requestor, or anyone else, opening an approver's page).
+async fn decidable(st: &ConsoleState, session: &Session, id: &str) -> ConsoleResult<(Request, usize, ObjectId)> {
+    let missing = || ConsoleError::not_found(format!("request '{id}' does not exist"));
+    let rid: RequestId = id.parse().map_err(|_| missing())?;
+    let me = me(st, session).await?;
+    let r = gov(st)?.request(session.tenant.id, rid).await.map_err(|_| missing())?.value;
+    let not_yours = || ConsoleError::forbidden("you are not an approver of this request's current stage");
+    let me = me.ok_or_else(not_yours)?;
+    let stage = r.current_stage().ok_or_else(|| {
+        ConsoleError::Graph(crate::graph::error::GraphError::new(crate::graph::error::GraphCode::Conflict, "this request waits for no decision"))
+    })?;
+    if !r.stages.get(stage).is_some_and(|s| s.may_decide(me)) || r.requestor == Some(me) {
+        return Err(not_yours());
+    }
+    Ok((r, stage, me))
+}
+
+/// `GET /my/approvals/{id}`.
+pub(crate) async fn approval(State(st): State<Shared>, session: Session, Path(id): Path<String>) -> ConsoleResult {
+    let (r, stage, _) = decidable(&st, &session, &id).await?;
+    let g = gov(&st)?;
+    let package = g.access_package(session.tenant.id, r.access_package_id).await?;
+    let policy = g.policy(session.tenant.id, r.assignment_policy_id).await.ok();
+    let question_text = |qid: &str| -> String {
+        policy.as_ref().and_then(|p| p.questions.iter().find(|q| q.id() == qid)).map_or_else(
+            || qid.to_owned(),
+            |q| match q {
+                Question::Text { text, .. } | Question::Choice { text, .. } => text.clone(),
+            },
+        )
+    };
+    let who = requestor(&st, session.tenant.id, &r).await;
+    let body = html! {
+        dl.panel id="request" {
+            dt { "Package" } dd { (package.display_name) }
+            dt { "Requestor" } dd id="requestor" { (who) }
+            dt { "Submitted" } dd { (time(r.created_date_time)) }
+            dt { "Stage" } dd { (stage + 1) " of " (r.stages.len()) }
+            dt { "Justification" } dd id="requestor-justification" { (r.justification) }
+            @for a in &r.answers { dt { (question_text(&a.question_id)) } dd { (a.value) } }
+        }
+        form.stack method="post" action={"/my/approvals/" (r.id)} id="decision-form" {
+            (csrf(&session))
+            div {
+                label for="decision-justification" { "Your justification" }
+                textarea id="decision-justification" name="justification" rows="3" {}
+            }
+            div.inline {
+                button type="submit" name="decision" value="approve" id="approve" { "Approve" }
+                " "
+                button.secondary type="submit" name="decision" value="deny" id="deny" { "Deny" }
+            }
+        }
+    };
+    Ok(page::ok("Approve or deny", &session, "/my/approvals", body))
+}
+
+/// `POST /my/approvals/{id}`: approve or deny.
+pub(crate) async fn decide(State(st): State<Shared>, Path(id): Path<String>, Posted { session, form }: Posted) -> ConsoleResult {
+    let (r, stage, me) = decidable(&st, &session, &id).await?;
+    let approve = match form.get("decision") {
+        "approve" => true,
+        "deny" => false,
+        other => return Err(ConsoleError::bad_request(format!("decision '{other}' is neither approve nor deny"))),
+    };
+    gov(&st)?.decide(session.tenant.id, r.id, stage, me, approve, form.get("justification")).await?;
+    Ok(see_other(&format!("/my/approvals?decided={}", if approve { "approved" } else { "denied" })))
+}
