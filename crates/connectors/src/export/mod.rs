@@ -93,6 +93,36 @@ pub struct StatusError {
     pub message: String,
 }
 
+/// What a run's outcome makes of a connector's status (an export's or an import's): healthy
+/// after a run that went through; paused until `retryAt` (the service's `Retry-After`,
+/// else 30 s) after a failure of the whole system, which is returned as the pause's
+/// cause; any other failure is the run's error and leaves the status as it was.
+pub(crate) fn settle(
+    outcome: Result<(), ConnectorError>,
+    now: Timestamp,
+    health: &mut Health,
+    error: &mut Option<StatusError>,
+    retry_at: &mut Option<Timestamp>,
+) -> Result<Option<StatusError>, ConnectorError> {
+    match outcome {
+        Ok(()) => {
+            *health = Health::Healthy;
+            *error = None;
+            *retry_at = None;
+            Ok(None)
+        }
+        Err(e) if e.is_system() => {
+            let wait = e.retry_after().map(|d| SignedDuration::try_from(d).unwrap_or(SignedDuration::from_secs(60))).unwrap_or(SignedDuration::from_secs(30));
+            let cause = StatusError { code: e.code().to_owned(), message: e.to_string() };
+            *health = Health::Paused;
+            *error = Some(cause.clone());
+            *retry_at = Some(now + wait);
+            Ok(Some(cause))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// The connector's state document (kept by the store, owned here).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -174,24 +204,7 @@ impl<'a> Exporter<'a> {
         let outcome = self.advance(&mut state, &mut run).await;
         state.last_run = Some(self.now);
         state.totals.merge(&run);
-        let paused = match outcome {
-            Ok(()) => {
-                state.health = Health::Healthy;
-                state.error = None;
-                state.retry_at = None;
-                None
-            }
-            Err(e) if e.is_system() => {
-                let wait =
-                    e.retry_after().map(|d| SignedDuration::try_from(d).unwrap_or(SignedDuration::from_secs(60))).unwrap_or(SignedDuration::from_secs(30));
-                let error = StatusError { code: e.code().to_owned(), message: e.to_string() };
-                state.health = Health::Paused;
-                state.error = Some(error.clone());
-                state.retry_at = Some(self.now + wait);
-                Some(error)
-            }
-            Err(e) => return Err(e),
-        };
+        let paused = settle(outcome, self.now, &mut state.health, &mut state.error, &mut state.retry_at)?;
         self.host.commit_connector(self.key(), ConnectorStep { state: Some(state.doc()), ..Default::default() }).await?;
         Ok(ExportReport { connector: self.record.name.clone(), initial, counters: run, cursor: state.cursor, paused })
     }

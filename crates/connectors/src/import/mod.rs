@@ -31,7 +31,7 @@ pub mod scim;
 
 use crate::ConnectorError;
 use crate::definition::{Definition, ImportOptions};
-use crate::export::{Health, Host, StatusError};
+use crate::export::{Health, Host, StatusError, settle};
 use apply::{Applied, Applier};
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
@@ -259,24 +259,7 @@ impl<'a> Importer<'a> {
         let outcome = self.advance(&mut state, &mut run, &mut reconciled).await;
         state.last_run = Some(self.now);
         state.totals.merge(&run);
-        let paused = match outcome {
-            Ok(()) => {
-                state.health = Health::Healthy;
-                state.error = None;
-                state.retry_at = None;
-                None
-            }
-            Err(e) if e.is_system() => {
-                let wait =
-                    e.retry_after().map(|d| SignedDuration::try_from(d).unwrap_or(SignedDuration::from_secs(60))).unwrap_or(SignedDuration::from_secs(30));
-                let error = StatusError { code: e.code().to_owned(), message: e.to_string() };
-                state.health = Health::Paused;
-                state.error = Some(error.clone());
-                state.retry_at = Some(self.now + wait);
-                Some(error)
-            }
-            Err(e) => return Err(e),
-        };
+        let paused = settle(outcome, self.now, &mut state.health, &mut state.error, &mut state.retry_at)?;
         self.commit(Applied::default(), &state).await?;
         Ok(ImportReport { connector: self.record.name.clone(), reconciled, counters: run, paused })
     }
