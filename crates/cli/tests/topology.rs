@@ -471,3 +471,23 @@ fn access_packages_are_planned_applied_exported_pruned_and_their_drift_detected(
     assert_eq!(env.json(&["access", "package", "list", "-t", "contoso.example"])["value"].as_array().map(Vec::len), Some(0));
     assert_eq!(env.run(&["plan", path_str(&f)]).code, 0);
 }
+
+#[test]
+fn the_joint_venture_draws_who_may_request_dashed() {
+    let env = Env::new();
+    let path = example("joint-venture.toml");
+    let file = path_str(&path);
+    let mermaid = env.ok(&["topology", "draw", "--file", file, "--format", "mermaid"]);
+    let dot = env.ok(&["topology", "draw", "--file", file, "--format", "dot"]);
+    let show = env.ok(&["topology", "show", "--file", file]);
+    insta::assert_snapshot!(format!("{mermaid}\n{dot}\n{show}"));
+    // Litware's people reach Contoso by requesting "Projects" only: "Project tenant" is for
+    // Contoso's members, who cross no boundary by it.
+    let shown = env.json(&["topology", "show", "--file", file]);
+    let contoso = shown.as_array().unwrap().iter().find(|t| t["tenant"] == "contoso.example").unwrap();
+    assert_eq!(contoso["onRequest"], serde_json::json!([{ "source": "litware.example", "packages": ["Projects"] }]), "{contoso}");
+    let svg = env.ok(&["topology", "draw", "--file", file, "--format", "svg"]);
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    assert!(doc.descendants().any(|n| n.attribute("stroke-dasharray").is_some()), "{svg}");
+    assert!(doc.descendants().any(|n| n.text().is_some_and(|t| t.contains("on request: Projects"))), "{svg}");
+}

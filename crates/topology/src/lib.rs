@@ -7,6 +7,7 @@
 pub mod diff;
 pub mod error;
 pub mod export;
+pub mod jit;
 pub mod model;
 pub mod packages;
 pub mod resolve;
@@ -14,6 +15,7 @@ pub mod state;
 
 pub use diff::{ObjectDiff, ObjectKind, Op, SettingChange, diff};
 pub use error::{Located, Problem, ProblemKind};
+pub use jit::{JitLink, JitSource};
 pub use model::TopologyFile;
 pub use resolve::Notice;
 pub use state::{AccessState, ArrowState, State, TenantState};

@@ -1,6 +1,8 @@
 //! `topology show` and `topology draw`: the topology as text (per tenant: who it receives
 //! from, who it sends to, whose people can appear in it) and as a drawing (DOT or
-//! Mermaid), arrows labelled with their scope and, for the store's topology, live counts.
+//! Mermaid), arrows labelled with their scope and, for the store's topology, live counts;
+//! just-in-time links (people who may request a tenant's access packages) dashed beside
+//! them, sources outside the topology as ellipses.
 use super::current;
 use super::{DrawFormat, load};
 use crate::cmd::Ctx;
@@ -12,7 +14,7 @@ use std::fmt::Write;
 use std::path::Path;
 use tenantsync_domain::SyncScope;
 use tenantsync_store::JobStatusCode;
-use tenantsync_topology::{ArrowState, State};
+use tenantsync_topology::{ArrowState, JitLink, JitSource, State};
 
 /// An arrow's live counts.
 #[derive(Debug, Clone, Serialize)]
@@ -115,6 +117,15 @@ struct TenantView {
     /// Whose people can appear here: the tenant's own, and each source's through its arrow
     /// (only internal users are ever passed on, so nobody arrives by more than one hop).
     reach: Vec<Reach>,
+    /// Who may request its access packages, and which.
+    on_request: Vec<OnRequest>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OnRequest {
+    source: String,
+    packages: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -128,6 +139,7 @@ struct Reach {
 }
 
 pub(crate) fn show(ctx: &Ctx, state: &State, live: Option<&BTreeMap<String, Live>>) {
+    let links = state.jit_links();
     let views: Vec<TenantView> = state
         .tenants
         .iter()
@@ -142,6 +154,7 @@ pub(crate) fn show(ctx: &Ctx, state: &State, live: Option<&BTreeMap<String, Live
                 .filter(|a| a.target == t.domain)
                 .map(|a| Reach { source: a.source.clone(), arrow: a.label(), scope: scope(a), live: live.and_then(|l| l.get(&a.label())).cloned() })
                 .collect(),
+            on_request: links.iter().filter(|l| l.target == t.domain).map(|l| OnRequest { source: l.source.text(), packages: l.packages.clone() }).collect(),
         })
         .collect();
     if ctx.json {
@@ -157,6 +170,9 @@ pub(crate) fn show(ctx: &Ctx, state: &State, live: Option<&BTreeMap<String, Live
         for r in &v.reach {
             let live = r.live.as_ref().map(|l| format!(" [{}]", live_text(l))).unwrap_or_default();
             out!("    + {}'s people through {} ({}){live}", r.source, r.arrow, r.scope);
+        }
+        for j in &v.on_request {
+            out!("    + {}'s people on request: {}", j.source, j.packages.join(", "));
         }
     }
 }
@@ -182,6 +198,13 @@ pub(crate) fn dot(state: &State, live: Option<&BTreeMap<String, Live>>) -> Strin
     for a in &state.arrows {
         let _ = writeln!(s, "  {} -> {} [label={}];", quoted(&a.source), quoted(&a.target), quoted(&label(a, live)).replace("#quot;", "\\\""));
     }
+    let links = state.jit_links();
+    for o in outside(state, &links) {
+        let _ = writeln!(s, "  {} [shape=ellipse, style=dashed];", quoted(&o.text()));
+    }
+    for l in &links {
+        let _ = writeln!(s, "  {} -> {} [style=dashed, label={}];", quoted(&l.source.text()), quoted(&l.target), quoted(&jit_label(l)));
+    }
     s.push_str("}\n");
     s
 }
@@ -196,7 +219,30 @@ pub(crate) fn mermaid(state: &State, live: Option<&BTreeMap<String, Live>>) -> S
     for a in &state.arrows {
         let _ = writeln!(s, "  {} -->|{}| {}", id(&a.source), quoted(&label(a, live)), id(&a.target));
     }
+    let links = state.jit_links();
+    let others = outside(state, &links);
+    for (i, o) in others.iter().enumerate() {
+        let _ = writeln!(s, "  x{i}([{}])", quoted(&o.text()));
+    }
+    for l in &links {
+        let from = others.iter().position(|o| *o == l.source).map_or_else(|| id(&l.source.text()), |i| format!("x{i}"));
+        let _ = writeln!(s, "  {from} -.->|{}| {}", quoted(&jit_label(l)), id(&l.target));
+    }
     s
+}
+
+/// A just-in-time link's label.
+fn jit_label(l: &JitLink) -> String {
+    format!("on request: {}", l.packages.join(", "))
+}
+
+/// The sources of just-in-time links that are not tenants of the topology, each once.
+fn outside(state: &State, links: &[JitLink]) -> Vec<JitSource> {
+    let mut v: Vec<JitSource> =
+        links.iter().map(|l| l.source.clone()).filter(|s| !matches!(s, JitSource::Tenant(d) if state.tenants.iter().any(|t| &t.domain == d))).collect();
+    v.sort();
+    v.dedup();
+    v
 }
 
 /// An SVG of a topology, laid out by layout-rs (a Sugiyama-style layered layout, as
@@ -205,7 +251,8 @@ pub(crate) fn svg(state: &State, live: Option<&BTreeMap<String, Live>>) -> Strin
     use layout::backends::svg::SVGWriter;
     use layout::core::base::Orientation;
     use layout::core::geometry::Point;
-    use layout::core::style::StyleAttr;
+    use layout::core::style::{LineStyleKind, StyleAttr};
+    use layout::std_shapes::shapes::LineEndKind;
     use layout::std_shapes::shapes::{Arrow, Element, ShapeKind};
     use layout::topo::layout::VisualGraph;
     let mut graph = VisualGraph::new(Orientation::LeftToRight);
@@ -219,6 +266,21 @@ pub(crate) fn svg(state: &State, live: Option<&BTreeMap<String, Live>>) -> Strin
     for a in &state.arrows {
         if let (Some(s), Some(t)) = (nodes.get(a.source.as_str()), nodes.get(a.target.as_str())) {
             graph.add_edge(Arrow::simple(&label(a, live)), *s, *t);
+        }
+    }
+    let links = state.jit_links();
+    let mut others = BTreeMap::new();
+    for o in outside(state, &links) {
+        let text = o.text();
+        let width = text.chars().count() as f64 * 8.0 + 40.0;
+        let node = Element::create(ShapeKind::new_circle(&text), StyleAttr::simple(), Orientation::LeftToRight, Point::new(width, 50.0));
+        others.insert(o, graph.add_node(node));
+    }
+    for l in &links {
+        let from = others.get(&l.source).copied().or_else(|| nodes.get(l.source.text().as_str()).copied());
+        if let (Some(s), Some(t)) = (from, nodes.get(l.target.as_str())) {
+            let arrow = Arrow::new(LineEndKind::None, LineEndKind::Arrow, LineStyleKind::Dashed, &jit_label(l), &StyleAttr::simple(), &None, &None);
+            graph.add_edge(arrow, s, *t);
         }
     }
     let mut writer = SVGWriter::new();
