@@ -240,7 +240,7 @@ async fn package(State(st): State<Shared>, session: Session, Path(id): Path<Stri
                     tr {
                         td data-label="Who" { (who) }
                         td data-label="Policy" { (names.get(&a.assignment_policy_id).copied().unwrap_or("?")) }
-                        td data-label="State" { (serde_json::to_value(&a.state).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()) }
+                        td data-label="State" { (serde_json::to_value(a.state).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()) }
                         td data-label="Until" { @match a.schedule.end_date_time { Some(e) => (time(e)), None => "No end" } }
                         @if writer(&session) {
                             td data-label="Remove" {
