@@ -77,3 +77,20 @@ pub(crate) fn status_of(e: &ConsoleError) -> axum::http::StatusCode {
         ConsoleError::SignIn { .. } => axum::http::StatusCode::UNAUTHORIZED,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_of_a_short_list_follow_the_key_order_and_end() {
+        let items: Vec<u32> = (0..120).rev().collect();
+        let key = |i: &u32| format!("{i:03}");
+        let (first, next) = page_after(items.clone(), key, "");
+        assert_eq!((first.len(), first.first(), next.as_deref()), (ROWS, Some(&0), Some("049")));
+        let (second, next) = page_after(items.clone(), key, "049");
+        assert_eq!((second.first(), next.as_deref()), (Some(&50), Some("099")));
+        let (third, next) = page_after(items, key, "099");
+        assert_eq!((third.len(), next), (20, None));
+    }
+}

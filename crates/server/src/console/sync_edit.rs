@@ -461,3 +461,19 @@ async fn restart(State(st): State<Shared>, Path(id): Path<String>, Posted { sess
     audited(&st, &session, e).await;
     Ok(see_other(&format!("/admin/sync/{}", c.id)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_filter_reads_back_from_its_text() {
+        let text = "department EQUALS \"Sales and Marketing\"\ncompanyName IS NOT NULL\nOR\ncountry EQUALS NO";
+        let groups = filter_of(text).unwrap();
+        assert_eq!(groups.len(), 2);
+        assert_eq!(groups[0].clauses.len(), 2);
+        assert_eq!(groups[0].clauses[0].target_operand.values, vec!["Sales and Marketing".to_owned()]);
+        assert_eq!(filter_of(&filter_text(&groups)).unwrap(), groups, "the text shown is the filter saved");
+        assert!(filter_of("department LOOKS_LIKE Sales").is_err());
+    }
+}
