@@ -140,6 +140,41 @@ impl Compiled {
     }
 }
 
+/// What one mapping gives a user, for a preview: the value as logs may show it (redacted
+/// when `Redact` applied), or the evaluation error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappingPreview {
+    pub target: String,
+    pub source_text: String,
+    /// `Ok(Some(values))`: written on create; `Ok(None)`: nothing flows (null, or ignored).
+    pub result: Result<Option<Vec<String>>, String>,
+}
+
+impl Compiled {
+    /// The scoping decision (with each clause's reason; `None` when there is no filter)
+    /// and each mapping's value for `user` as a create would compute them, writing
+    /// nothing: what an admin checks before saving a filter or a mapping.
+    pub fn preview(&self, user: &User, clock: &dyn Clock) -> (Option<tenantsync_expression::scoping::ScopeResult>, Vec<MappingPreview>) {
+        let row = self.row(user);
+        let scope = self.filter.as_ref().map(|f| f.evaluate(&row));
+        let mut random = SeededRandom::new(uuid::Uuid::now_v7().as_u128() as u64);
+        let mappings = self
+            .mappings
+            .iter()
+            .map(|m| {
+                let mut env = Env::new(clock, &mut random);
+                let result = match m.program.evaluate(&row, &mut env) {
+                    Ok(ev) if ev.flows() => Ok(Some(ev.log_strings())),
+                    Ok(_) => Ok(m.default_value.clone().map(|d| vec![d])),
+                    Err(e) => Err(e.to_string()),
+                };
+                MappingPreview { target: m.target.to_string(), source_text: m.source_text.clone(), result }
+            })
+            .collect();
+        (scope, mappings)
+    }
+}
+
 /// A mapping's source as expression text (a direct mapping is `[attribute]`, a constant a
 /// string literal) and its compiled program; `bad` makes the error of the mapping kind.
 pub(crate) fn source_program(

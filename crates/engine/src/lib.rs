@@ -35,7 +35,7 @@ pub mod scheduler;
 mod scope;
 mod source;
 
-pub use compile::{Compiled, CompiledGroups, IS_SOFT_DELETED, NET_ID};
+pub use compile::{Compiled, CompiledGroups, IS_SOFT_DELETED, MappingPreview, NET_ID};
 pub use context::Limits;
 pub use engine::{Engine, ResetScope};
 pub use error::{EngineError, PlanError};
@@ -71,7 +71,7 @@ mod tests {
         match name {
             "EngineError" | "PlanError" => "error",
             "Limits" => "context",
-            "Compiled" | "CompiledGroups" | "IS_SOFT_DELETED" | "NET_ID" => "compile",
+            "Compiled" | "CompiledGroups" | "IS_SOFT_DELETED" | "MappingPreview" | "NET_ID" => "compile",
             "Action" | "Plan" => "plan",
             "Outcome" | "PredictArrow" | "Prediction" => "predict",
             "CycleReport" | "GroupReport" => "report",

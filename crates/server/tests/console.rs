@@ -12,6 +12,9 @@ use tenantsync_domain::FixedClock;
 use tenantsync_store::TokenRole;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
+/// The administration pages of tenants, partners, tokens, entitlement management and sync editing.
+mod admin_pages;
+
 /// A minimal browser: cookies kept by name, no redirects followed.
 struct Browser<'a> {
     s: &'a Server,

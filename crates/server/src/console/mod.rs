@@ -13,12 +13,18 @@
 //!
 //! Every asset is in the binary (one stylesheet; no script): nothing is fetched from
 //! elsewhere, and the `Content-Security-Policy` says so.
+mod access;
 mod admin;
+mod kit;
 mod my;
+mod packages;
 mod page;
 mod session;
 mod signin;
 mod sync;
+mod sync_edit;
+mod tenants;
+mod tokens;
 
 pub use session::SESSION_COOKIE;
 
@@ -164,5 +170,10 @@ pub fn router(store: Arc<dyn SyncStore>, access: Option<Governance>, config: Con
         .route("/my/requests", get(my::requests))
         .route("/my/approvals", get(my::approvals))
         .route("/my/approvals/{id}", get(my::approval).post(my::decide))
+        .merge(tenants::routes())
+        .merge(tokens::routes())
+        .merge(sync_edit::routes())
+        .merge(access::routes())
+        .merge(packages::routes())
         .with_state(state)
 }

@@ -21,7 +21,7 @@ type Params = Query<HashMap<String, String>>;
 const LOG_PAGE: u32 = 50;
 
 /// The session tenant's configuration `id` (another tenant's is the same 404 as none).
-async fn configuration(st: &ConsoleState, session: &Session, id: &str) -> ConsoleResult<SyncConfiguration> {
+pub(crate) async fn configuration(st: &ConsoleState, session: &Session, id: &str) -> ConsoleResult<SyncConfiguration> {
     let missing = || ConsoleError::not_found(format!("sync configuration '{id}' does not exist"));
     let id: SyncConfigId = id.parse().map_err(|_| missing())?;
     match st.store.get_sync_configuration(id).await {
@@ -31,7 +31,7 @@ async fn configuration(st: &ConsoleState, session: &Session, id: &str) -> Consol
 }
 
 /// Records a console write in the audit log as its session's token (after it committed).
-async fn audited(st: &ConsoleState, session: &Session, entry: Entry) {
+pub(crate) async fn audited(st: &ConsoleState, session: &Session, entry: Entry) {
     let Principal::Admin { token_id, name, .. } = &session.principal else { return };
     let record = entry.by(session.tenant.id, AuditActor { token_id: *token_id, token_name: name.clone() }, st.store.clock().now());
     if let Err(e) = st.store.append_audit(record).await {
@@ -147,7 +147,17 @@ async fn detail_page(st: &ConsoleState, session: &Session, c: &SyncConfiguration
                 (step_list(log))
             }
         }
-        p { a href={"/admin/logs?config=" (c.id)} { "Provisioning logs of this configuration" } }
+        @if writer {
+            form.inline method="post" action={"/admin/sync/" (c.id) "/restart"} aria-label="Restart" {
+                (csrf(session))
+                button.secondary type="submit" id="restart" { "Restart (clear the watermark, escrows and quarantine)" }
+            }
+        }
+        p {
+            a href={"/admin/sync/" (c.id) "/scoping"} id="edit-scoping" { "Scoping filter" } " · "
+            a href={"/admin/sync/" (c.id) "/mappings"} id="edit-mappings" { "Attribute mappings" } " · "
+            a href={"/admin/logs?config=" (c.id)} { "Provisioning logs of this configuration" }
+        }
         @if !state.escrows.is_empty() {
             h2 { "Escrows" }
             ul { @for e in &state.escrows { li { (e.source_object_id) ": " (e.error_code) " — " (e.message) " (attempt " (e.attempts) ", next " (time(e.next_attempt)) ")" } } }

@@ -33,7 +33,7 @@ pub mod odata;
 pub mod openapi;
 mod organization;
 pub mod page;
-mod policies;
+pub(crate) mod policies;
 mod sync;
 mod user_json;
 mod users;

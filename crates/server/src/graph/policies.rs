@@ -17,7 +17,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 use tenantsync_domain::{PartnerSettings, TenantId};
-use tenantsync_store::{AuditCategory, AuditOperation};
+use tenantsync_store::{AuditCategory, AuditOperation, SyncStore};
 
 pub(super) fn routes(router: ApiRouter) -> ApiRouter {
     router
@@ -125,8 +125,23 @@ fn apply_consent(body: &Map<String, Value>, s: &mut PartnerSettings, extra: &[&s
     Ok(())
 }
 
+/// Adds `partner` to `tenant`'s partners with `s`: another tenant of this tenantsync, not
+/// one already there (409). The admin API and the console add partners through it.
+pub(crate) async fn add_partner(store: &dyn SyncStore, tenant: TenantId, partner: TenantId, s: PartnerSettings) -> GraphResult<()> {
+    if partner == tenant {
+        return Err(GraphError::bad_request("a tenant is not its own partner"));
+    }
+    if store.get_tenant(partner).await.is_err() {
+        return Err(GraphError::bad_request(format!("tenantId '{partner}' is not a tenant of this tenantsync")));
+    }
+    if store.partner_settings_list(tenant).await?.iter().any(|(p, _)| *p == partner) {
+        return Err(GraphError::new(GraphCode::Conflict, format!("a partner configuration for tenant '{partner}' exists")));
+    }
+    Ok(store.set_partner_settings(tenant, Some(partner), s).await?)
+}
+
 /// The audit entry of a settings change, old → new for each setting.
-fn entry(activity: &str, op: AuditOperation, target: &str, old: &PartnerSettings, new: &PartnerSettings) -> Entry {
+pub(crate) fn entry(activity: &str, op: AuditOperation, target: &str, old: &PartnerSettings, new: &PartnerSettings) -> Entry {
     let t = |v: Option<bool>| v.map(|b| b.to_string());
     Entry::new(activity, op, AuditCategory::Policy, "Policy", target)
         .change("automaticUserConsentSettings.inboundAllowed", t(old.inbound_auto_redeem), t(new.inbound_auto_redeem))
@@ -200,18 +215,9 @@ async fn create(State(st): State<Shared>, caller: Caller, body: Body) -> GraphRe
         Some(_) => return Err(GraphError::bad_request("the property 'tenantId' must be a string")),
         None => return Err(GraphError::bad_request("tenantId is required")),
     };
-    if partner == caller.tenant {
-        return Err(GraphError::bad_request("a tenant is not its own partner"));
-    }
-    if st.store.get_tenant(partner).await.is_err() {
-        return Err(GraphError::bad_request(format!("tenantId '{partner}' is not a tenant of this tenantsync")));
-    }
     let mut s = PartnerSettings::default();
     apply_consent(&body, &mut s, &["tenantId"])?;
-    if st.store.partner_settings_list(caller.tenant).await?.iter().any(|(p, _)| *p == partner) {
-        return Err(GraphError::new(GraphCode::Conflict, format!("a partner configuration for tenant '{partner}' exists")));
-    }
-    st.store.set_partner_settings(caller.tenant, Some(partner), s).await?;
+    add_partner(st.store.as_ref(), caller.tenant, partner, s).await?;
     super::audit::after(
         &st,
         &caller,
