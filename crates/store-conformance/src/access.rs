@@ -8,7 +8,7 @@ use tenantsync_access::{
     Assignment, AssignmentId, AssignmentState, IsoDuration, PackageId, PolicyId, Request, RequestId, RequestState, RequestStatus, RequestType, Schedule,
 };
 use tenantsync_domain::{FixedClock, NewTenant, ObjectId, TenantId};
-use tenantsync_store::{AccessObjectKind, AccessStep, AccessStore, AssignmentFilter, GuestSchedule, OutboxMessage, RequestFilter, StepRow, SyncStore};
+use tenantsync_store::{AccessObjectKind, AccessStep, AccessStore, AssignmentFilter, GuestSchedule, OutboxMessage, RequestFilter, StepRow, SyncStore, WriteOp};
 
 /// A store with both traits.
 /// A store with every trait: the directory and sync state, entitlement management, and
@@ -39,6 +39,7 @@ macro_rules! access_conformance_tests {
             $crate::__access_cases!($factory;
                 definitions_are_documents_of_their_tenant,
                 a_step_commits_whole_and_checks_versions,
+                a_step_carries_directory_writes_with_their_changes,
                 due_work_is_found_by_its_time_across_tenants,
                 filters_find_requests_and_assignments,
                 the_outbox_keeps_attempts_until_sent,
@@ -178,6 +179,61 @@ pub async fn a_step_commits_whole_and_checks_versions(f: AccessFixture) {
     // A new row whose id exists is a conflict too.
     assert_code(f.store.commit_access(t, AccessStep { assignments: vec![new_row(a, None)], ..AccessStep::default() }).await, "access_conflict");
     assert_code(f.store.commit_access(TenantId::new(), AccessStep::default()).await, "tenant_not_found");
+}
+
+/// A delivery's step: the request, the assignment and the memberships in one
+/// transaction, the memberships with their change rows; a refused write or a moved
+/// version leaves nothing of the step, directory included.
+pub async fn a_step_carries_directory_writes_with_their_changes(f: AccessFixture) {
+    let t = tenant(&f, "a.example").await;
+    let at = now(&f);
+    let ann = f.store.create_user(t, new_user("ann@a.example")).await.unwrap().id;
+    let (g, h) = (
+        f.store.create_group(t, crate::support::new_group("Projects")).await.unwrap().id,
+        f.store.create_group(t, crate::support::new_group("Finance")).await.unwrap().id,
+    );
+    let head = |s: Arc<dyn FullStore>| async move { s.change_head(t).await.unwrap().0 };
+    let members = |s: Arc<dyn FullStore>, group: ObjectId| async move {
+        s.list_members(t, group, &tenantsync_store::ListQuery::default()).await.unwrap().items.into_iter().map(|u| u.id).collect::<Vec<_>>()
+    };
+    let join = |group: ObjectId| WriteOp::SetMembership { group, user: ann, member: true };
+    let r = request(Some(ann), PackageId::new(), RequestState::Delivered, at);
+    let before = head(f.store.clone()).await;
+    let step = AccessStep {
+        requests: vec![new_row(r.clone(), None)],
+        assignments: vec![new_row(assignment(ann, r.access_package_id, AssignmentState::Delivered, at), None)],
+        outbox: vec![message(at, "accessGranted")],
+        directory: vec![join(g), join(h)],
+        ..AccessStep::default()
+    };
+    f.store.commit_access(t, step).await.unwrap();
+    assert_eq!((members(f.store.clone(), g).await, members(f.store.clone(), h).await), (vec![ann], vec![ann]));
+    assert_eq!(head(f.store.clone()).await, before + 2, "one change row a membership");
+    assert_eq!(f.store.access_request(t, r.id).await.unwrap().map(|v| v.version), Some(1));
+    // Delivered again (a retry): the memberships stand, no change is appended.
+    let again = AccessStep { requests: vec![StepRow { value: r.clone(), expect: Some(1), due: None }], directory: vec![join(g)], ..AccessStep::default() };
+    f.store.commit_access(t, again).await.unwrap();
+    assert_eq!(head(f.store.clone()).await, before + 2);
+    // A moved version: the membership of the step is not written.
+    let k = f.store.create_group(t, crate::support::new_group("Legal")).await.unwrap().id;
+    let before = head(f.store.clone()).await;
+    let stale = AccessStep { requests: vec![StepRow { value: r.clone(), expect: Some(1), due: None }], directory: vec![join(k)], ..AccessStep::default() };
+    assert_code(f.store.commit_access(t, stale).await, "access_conflict");
+    assert!(members(f.store.clone(), k).await.is_empty());
+    // A refused directory write (a group that is not there): nothing of the step.
+    let lost = request(Some(ann), PackageId::new(), RequestState::Delivered, at);
+    let refused = AccessStep {
+        requests: vec![new_row(lost.clone(), None)],
+        outbox: vec![message(at, "accessGranted")],
+        directory: vec![join(k), join(ObjectId::new())],
+        ..AccessStep::default()
+    };
+    assert_code(f.store.commit_access(t, refused).await, "not_found");
+    assert!(members(f.store.clone(), k).await.is_empty(), "the first write of the refused step is gone too");
+    assert_eq!(f.store.access_request(t, lost.id).await.unwrap(), None);
+    assert_eq!(f.store.outbox(t, 10).await.unwrap().len(), 1, "only the first step's message");
+    assert_eq!(head(f.store.clone()).await, before);
+    assert_code(f.store.commit_access(TenantId::new(), AccessStep { directory: vec![join(g)], ..AccessStep::default() }).await, "tenant_not_found");
 }
 
 pub async fn due_work_is_found_by_its_time_across_tenants(f: AccessFixture) {

@@ -1,18 +1,22 @@
 //! Entitlement management in SQLite (`access_*` tables, schema version 14): definitions
 //! as documents, requests and assignments as documents with the columns they are found
 //! by, the outbox, and governed guests' planned deletions. A step commits in one
-//! transaction; each row's version is checked by its `UPDATE … WHERE version = ?`.
+//! transaction; each row's version is checked by its `UPDATE … WHERE version = ?`. A
+//! step's directory writes (a delivery's memberships) run in that transaction through
+//! the write path ([`Tx`]), with their change rows.
 use crate::SqliteStore;
 use crate::rows::sql_err;
+use crate::write::Tx;
 use async_trait::async_trait;
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tenantsync_access::{Assignment, AssignmentId, Request, RequestId};
 use tenantsync_domain::{ObjectId, TenantId};
 use tenantsync_store::{
-    AccessObjectKind, AccessStep, AccessStore, AssignmentFilter, DueWork, GuestSchedule, OutboxMessage, RequestFilter, Result, StepRow, StoreError, Versioned,
+    AccessObjectKind, AccessStep, AccessStore, AssignmentFilter, BatchMode, DueWork, GuestSchedule, OutboxMessage, RequestFilter, Result, StepRow, StoreError,
+    Versioned,
 };
 
 fn json<T: Serialize>(v: &T) -> Result<String> {
@@ -39,7 +43,7 @@ fn known(conn: &Connection, tenant: TenantId) -> Result<()> {
 
 /// Writes one row of a step: an insert for a new row, else an update that must find the
 /// expected version.
-fn put_row(tx: &Transaction<'_>, what: &str, insert: &str, update: &str, id: &[u8; 16], expect: Option<u64>, values: &[&dyn rusqlite::ToSql]) -> Result<()> {
+fn put_row(tx: &Connection, what: &str, insert: &str, update: &str, id: &[u8; 16], expect: Option<u64>, values: &[&dyn rusqlite::ToSql]) -> Result<()> {
     let conflict = || StoreError::AccessConflict { what: format!("{what} {}", uuid_text(id)) };
     match expect {
         None => {
@@ -65,7 +69,7 @@ fn uuid_text(id: &[u8; 16]) -> String {
     ObjectId::from_bytes(*id).to_string()
 }
 
-fn put_request(tx: &Transaction<'_>, tenant: &[u8; 16], row: &StepRow<Request>) -> Result<()> {
+fn put_request(tx: &Connection, tenant: &[u8; 16], row: &StepRow<Request>) -> Result<()> {
     let r = &row.value;
     let body = json(r)?;
     let requestor = r.requestor.map(|u| *u.as_bytes());
@@ -82,7 +86,7 @@ fn put_request(tx: &Transaction<'_>, tenant: &[u8; 16], row: &StepRow<Request>) 
     )
 }
 
-fn put_assignment(tx: &Transaction<'_>, tenant: &[u8; 16], row: &StepRow<Assignment>) -> Result<()> {
+fn put_assignment(tx: &Connection, tenant: &[u8; 16], row: &StepRow<Assignment>) -> Result<()> {
     let a = &row.value;
     let body = json(a)?;
     let current = a.state != tenantsync_access::AssignmentState::Expired;
@@ -98,36 +102,43 @@ fn put_assignment(tx: &Transaction<'_>, tenant: &[u8; 16], row: &StepRow<Assignm
     )
 }
 
-fn commit_step(conn: &mut Connection, tenant: TenantId, step: &AccessStep) -> Result<()> {
-    let tx = conn.transaction().map_err(sql_err)?;
-    known(&tx, tenant)?;
-    let t = tenant.as_bytes();
-    for row in &step.requests {
-        put_request(&tx, t, row)?;
+/// Writes a step's rows, then its directory writes, in `tx` (the caller commits, or rolls
+/// back on an error).
+fn write_step(tx: &mut Tx<'_>, step: AccessStep) -> Result<()> {
+    let AccessStep { requests, assignments, outbox, guests, guests_spared, directory } = step;
+    let t = tx.tenant.as_bytes();
+    let conn = tx.conn;
+    for row in &requests {
+        put_request(conn, t, row)?;
     }
-    for row in &step.assignments {
-        put_assignment(&tx, t, row)?;
+    for row in &assignments {
+        put_assignment(conn, t, row)?;
     }
-    for m in &step.outbox {
+    for m in &outbox {
         let next = m.delivered.is_none().then_some(m.next_attempt.as_millisecond());
         let body = json(m)?;
-        tx.prepare_cached("INSERT INTO access_outbox (tenant_id, id, next_ms, body) VALUES (?1, ?2, ?3, ?4)")
+        conn.prepare_cached("INSERT INTO access_outbox (tenant_id, id, next_ms, body) VALUES (?1, ?2, ?3, ?4)")
             .and_then(|mut s| s.execute(params![t, m.id.as_bytes(), next, body]))
             .map_err(sql_err)?;
     }
-    for g in &step.guests {
-        tx.prepare_cached(
+    for g in &guests {
+        conn.prepare_cached(
             "INSERT INTO access_guests (tenant_id, user_id, delete_ms) VALUES (?1, ?2, ?3) ON CONFLICT (tenant_id, user_id) DO UPDATE SET delete_ms = excluded.delete_ms",
         )
         .and_then(|mut s| s.execute(params![t, g.user.as_bytes(), g.delete_at.as_millisecond()]))
         .map_err(sql_err)?;
     }
-    for u in &step.guests_spared {
-        tx.prepare_cached("DELETE FROM access_guests WHERE tenant_id = ?1 AND user_id = ?2")
+    for u in &guests_spared {
+        conn.prepare_cached("DELETE FROM access_guests WHERE tenant_id = ?1 AND user_id = ?2")
             .and_then(|mut s| s.execute(params![t, u.as_bytes()]))
             .map_err(sql_err)?;
     }
-    tx.commit().map_err(sql_err)
+    if !directory.is_empty() {
+        for result in tx.apply_all(directory, BatchMode::Atomic)? {
+            result?;
+        }
+    }
+    Ok(())
 }
 
 /// The statement of a request listing: only the conditions of the filter given, and the
@@ -225,7 +236,22 @@ impl AccessStore for SqliteStore {
     }
 
     async fn commit_access(&self, tenant: TenantId, step: AccessStep) -> Result<()> {
-        self.write(move |conn| commit_step(conn, tenant, &step)).await
+        let now = self.now_ms();
+        let head = self
+            .write(move |conn| {
+                // Begun as a write (`BEGIN IMMEDIATE`), the tenant checked by reading its head.
+                let mut tx = Tx::begin(conn, tenant, now)?;
+                match write_step(&mut tx, step) {
+                    Ok(()) => tx.commit(),
+                    Err(e) => {
+                        tx.rollback();
+                        Err(e)
+                    }
+                }
+            })
+            .await?;
+        self.notify(tenant, head);
+        Ok(())
     }
 
     async fn access_request(&self, tenant: TenantId, id: RequestId) -> Result<Option<Versioned<Request>>> {
