@@ -40,6 +40,7 @@ macro_rules! access_conformance_tests {
                 definitions_are_documents_of_their_tenant,
                 a_step_commits_whole_and_checks_versions,
                 a_step_carries_directory_writes_with_their_changes,
+                steps_at_once_each_commit_whole_or_not_at_all,
                 due_work_is_found_by_its_time_across_tenants,
                 filters_find_requests_and_assignments,
                 the_outbox_keeps_attempts_until_sent,
@@ -234,6 +235,64 @@ pub async fn a_step_carries_directory_writes_with_their_changes(f: AccessFixture
     assert_eq!(f.store.outbox(t, 10).await.unwrap().len(), 1, "only the first step's message");
     assert_eq!(head(f.store.clone()).await, before);
     assert_code(f.store.commit_access(TenantId::new(), AccessStep { directory: vec![join(g)], ..AccessStep::default() }).await, "tenant_not_found");
+}
+
+/// Many steps at once (a store may commit them together): each is whole or nothing on
+/// its own — of competing deciders exactly one wins, a refused directory write takes
+/// only its own step with it, and the others all commit.
+pub async fn steps_at_once_each_commit_whole_or_not_at_all(f: AccessFixture) {
+    let t = tenant(&f, "a.example").await;
+    let at = now(&f);
+    let ann = f.store.create_user(t, new_user("ann@a.example")).await.unwrap().id;
+    let g = f.store.create_group(t, crate::support::new_group("Projects")).await.unwrap().id;
+    let contested = request(Some(ann), PackageId::new(), RequestState::PendingApproval, at);
+    f.store.commit_access(t, AccessStep { requests: vec![new_row(contested.clone(), None)], ..AccessStep::default() }).await.unwrap();
+    let fresh: Vec<Request> = (0..12).map(|_| request(Some(ann), PackageId::new(), RequestState::Delivered, at)).collect();
+    let refused: Vec<Request> = (0..4).map(|_| request(Some(ann), PackageId::new(), RequestState::Delivered, at)).collect();
+    let mut tasks = Vec::new();
+    for r in &fresh {
+        let (s, r) = (f.store.clone(), r.clone());
+        let step = AccessStep {
+            requests: vec![new_row(r, None)],
+            directory: vec![WriteOp::SetMembership { group: g, user: ann, member: true }],
+            ..AccessStep::default()
+        };
+        tasks.push(tokio::spawn(async move { ("fresh", s.commit_access(t, step).await) }));
+    }
+    for _ in 0..4 {
+        let (s, mut r) = (f.store.clone(), contested.clone());
+        r.state = RequestState::Delivering;
+        let step = AccessStep { requests: vec![StepRow { value: r, expect: Some(1), due: None }], ..AccessStep::default() };
+        tasks.push(tokio::spawn(async move { ("contested", s.commit_access(t, step).await) }));
+    }
+    for r in &refused {
+        let (s, r) = (f.store.clone(), r.clone());
+        let step = AccessStep {
+            requests: vec![new_row(r, None)],
+            directory: vec![WriteOp::SetMembership { group: ObjectId::new(), user: ann, member: true }],
+            ..AccessStep::default()
+        };
+        tasks.push(tokio::spawn(async move { ("refused", s.commit_access(t, step).await) }));
+    }
+    let mut won = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            ("fresh", outcome) => outcome.unwrap(),
+            ("contested", Ok(())) => won += 1,
+            ("contested", outcome) => assert_code(outcome, "access_conflict"),
+            (_, outcome) => assert_code(outcome, "not_found"),
+        }
+    }
+    assert_eq!(won, 1, "the first decider wins, the others conflict");
+    for r in &fresh {
+        assert_eq!(f.store.access_request(t, r.id).await.unwrap().map(|v| v.version), Some(1));
+    }
+    for r in &refused {
+        assert_eq!(f.store.access_request(t, r.id).await.unwrap(), None);
+    }
+    assert_eq!(f.store.access_request(t, contested.id).await.unwrap().map(|v| (v.value.state, v.version)), Some((RequestState::Delivering, 2)));
+    let members = f.store.list_members(t, g, &tenantsync_store::ListQuery::default()).await.unwrap();
+    assert_eq!(members.items.iter().map(|u| u.id).collect::<Vec<_>>(), vec![ann]);
 }
 
 pub async fn due_work_is_found_by_its_time_across_tenants(f: AccessFixture) {

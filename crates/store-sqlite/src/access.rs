@@ -12,12 +12,14 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::sync::{Arc, Mutex};
 use tenantsync_access::{Assignment, AssignmentId, Request, RequestId};
 use tenantsync_domain::{ObjectId, TenantId};
 use tenantsync_store::{
     AccessObjectKind, AccessStep, AccessStore, AssignmentFilter, BatchMode, DueWork, GuestSchedule, OutboxMessage, RequestFilter, Result, StepRow, StoreError,
     Versioned,
 };
+use tokio::sync::oneshot;
 
 fn json<T: Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| StoreError::Internal { message: e.to_string() })
@@ -141,6 +143,93 @@ fn write_step(tx: &mut Tx<'_>, step: AccessStep) -> Result<()> {
     Ok(())
 }
 
+/// An access step waiting for the writer, and where its outcome goes.
+pub(crate) struct PendingStep {
+    tenant: TenantId,
+    step: AccessStep,
+    done: oneshot::Sender<Result<()>>,
+}
+
+/// Access steps waiting for the writer. They are committed together, each in a savepoint
+/// of one transaction (group commit): requests arrive several at a time, and the cost of
+/// a commit is mostly its own (the WAL frames of the pages every step touches, the
+/// tenant's row, the indexes' upper pages), not the steps'.
+pub(crate) type StepQueue = Arc<Mutex<Vec<PendingStep>>>;
+
+/// Commits every queued step in one transaction begun as a write: a step that fails
+/// (a version that moved, a refused directory write) is rolled back to its savepoint and
+/// gets its error, the others commit; each gets its outcome once the commit is durable.
+fn commit_queued(conn: &mut Connection, queue: &StepQueue, now: i64, notices: &crate::notify::Notifier) {
+    let pending: Vec<PendingStep> = match queue.lock() {
+        Ok(mut q) => std::mem::take(&mut *q),
+        Err(_) => return,
+    };
+    if pending.is_empty() {
+        return;
+    }
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let e = sql_err(e);
+        for p in pending {
+            let _ = p.done.send(Err(e.clone()));
+        }
+        return;
+    }
+    let mut written = Vec::with_capacity(pending.len());
+    let mut pending = pending.into_iter();
+    for p in pending.by_ref() {
+        match step_in_savepoint(conn, p.tenant, p.step, now) {
+            Ok(head) => written.push((p.done, p.tenant, head)),
+            Err(e) => {
+                let _ = p.done.send(Err(e));
+            }
+        }
+        // Some errors (I/O, a full disk) end the whole transaction: the steps written
+        // are gone, and the rest must not run outside a transaction.
+        if conn.is_autocommit() {
+            let lost = StoreError::Internal { message: "the transaction of a group of access steps ended in an error".into() };
+            for done in written.into_iter().map(|w| w.0).chain(pending.map(|p| p.done)) {
+                let _ = done.send(Err(lost.clone()));
+            }
+            return;
+        }
+    }
+    match conn.execute_batch("COMMIT") {
+        Ok(()) => {
+            for (done, tenant, head) in written {
+                notices.commit(tenant, head);
+                let _ = done.send(Ok(()));
+            }
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            let e = sql_err(e);
+            for (done, _, _) in written {
+                let _ = done.send(Err(e.clone()));
+            }
+        }
+    }
+}
+
+/// One step of a group, in a savepoint: the tenant checked (by reading its head), the
+/// rows and directory writes, the head written back. Returns the head if changes were
+/// appended.
+fn step_in_savepoint(conn: &Connection, tenant: TenantId, step: AccessStep, now: i64) -> Result<Option<u64>> {
+    conn.execute_batch("SAVEPOINT access_step").map_err(sql_err)?;
+    let outcome = Tx::join(conn, tenant, now).and_then(|mut tx| {
+        write_step(&mut tx, step)?;
+        tx.settle()
+    });
+    let end = match outcome {
+        Ok(_) => conn.execute_batch("RELEASE access_step"),
+        Err(_) => conn.execute_batch("ROLLBACK TO access_step; RELEASE access_step"),
+    };
+    match (outcome, end) {
+        (Ok(head), Ok(())) => Ok(head),
+        (Err(e), _) => Err(e),
+        (Ok(_), Err(e)) => Err(sql_err(e)),
+    }
+}
+
 /// The statement of a request listing: only the conditions of the filter given, and the
 /// index that serves it named (the planner does not choose by bound values, so `?2 IS
 /// NULL OR requestor = ?2` would scan the tenant's requests). Parameters: tenant,
@@ -236,22 +325,18 @@ impl AccessStore for SqliteStore {
     }
 
     async fn commit_access(&self, tenant: TenantId, step: AccessStep) -> Result<()> {
-        let now = self.now_ms();
-        let head = self
-            .write(move |conn| {
-                // Begun as a write (`BEGIN IMMEDIATE`), the tenant checked by reading its head.
-                let mut tx = Tx::begin(conn, tenant, now)?;
-                match write_step(&mut tx, step) {
-                    Ok(()) => tx.commit(),
-                    Err(e) => {
-                        tx.rollback();
-                        Err(e)
-                    }
-                }
-            })
-            .await?;
-        self.notify(tenant, head);
-        Ok(())
+        let (done, outcome) = oneshot::channel();
+        self.inner.steps.lock().map_err(|_| StoreError::Closed)?.push(PendingStep { tenant, step, done });
+        let (queue, notices, now) = (self.inner.steps.clone(), self.notifier(), self.now_ms());
+        // The first of the queued jobs to run commits every step queued by then; the
+        // others find the queue empty. This one has run when the call returns, so the
+        // step's outcome is there.
+        self.write(move |conn| {
+            commit_queued(conn, &queue, now, &notices);
+            Ok(())
+        })
+        .await?;
+        outcome.await.map_err(|_| StoreError::Closed)?
     }
 
     async fn access_request(&self, tenant: TenantId, id: RequestId) -> Result<Option<Versioned<Request>>> {

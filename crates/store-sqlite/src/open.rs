@@ -83,6 +83,7 @@ impl SqliteStore {
                 clock: options.clock,
                 turn,
                 permission_warning,
+                steps: Default::default(),
             }),
         })
     }
