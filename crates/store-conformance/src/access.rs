@@ -38,6 +38,8 @@ macro_rules! access_conformance_tests {
             use super::*;
             $crate::__access_cases!($factory;
                 definitions_are_documents_of_their_tenant,
+                a_definition_is_replaced_only_if_unchanged,
+                auto_assignment_is_leased_to_one_holder_a_tenant,
                 a_step_commits_whole_and_checks_versions,
                 a_step_carries_directory_writes_with_their_changes,
                 steps_at_once_each_commit_whole_or_not_at_all,
@@ -140,6 +142,41 @@ pub async fn definitions_are_documents_of_their_tenant(f: AccessFixture) {
     let nowhere = TenantId::new();
     assert_code(f.store.access_objects(nowhere, kind).await, "tenant_not_found");
     assert_code(f.store.put_access_object(nowhere, kind, id, serde_json::json!({})).await, "tenant_not_found");
+}
+
+/// Two reviewers read a review and write it back: the first write wins, the second is
+/// told (`access_conflict`) and changes nothing.
+pub async fn a_definition_is_replaced_only_if_unchanged(f: AccessFixture) {
+    let t = tenant(&f, "a.example").await;
+    let (kind, id) = (AccessObjectKind::ReviewInstance, ObjectId::new());
+    let read = serde_json::json!({"id": id.to_string(), "decisions": [{"decision": "notReviewed", "reviewedBy": null}], "score": 1.5});
+    f.store.put_access_object(t, kind, id, read.clone()).await.unwrap();
+    let stored = f.store.access_object(t, kind, id).await.unwrap().unwrap();
+    assert_eq!(stored, read);
+    let first = serde_json::json!({"id": id.to_string(), "decisions": [{"decision": "approve", "reviewedBy": "sam"}], "score": 1.5});
+    let second = serde_json::json!({"id": id.to_string(), "decisions": [{"decision": "deny", "reviewedBy": "ann"}], "score": 1.5});
+    f.store.replace_access_object(t, kind, id, stored.clone(), first.clone()).await.unwrap();
+    assert_code(f.store.replace_access_object(t, kind, id, stored, second.clone()).await, "access_conflict");
+    assert_eq!(f.store.access_object(t, kind, id).await.unwrap(), Some(first.clone()));
+    // Read again, the second writes.
+    let again = f.store.access_object(t, kind, id).await.unwrap().unwrap();
+    f.store.replace_access_object(t, kind, id, again, second.clone()).await.unwrap();
+    assert_eq!(f.store.access_object(t, kind, id).await.unwrap(), Some(second.clone()));
+    assert_code(f.store.replace_access_object(t, kind, ObjectId::new(), second.clone(), first.clone()).await, "access_conflict");
+    assert_code(f.store.replace_access_object(TenantId::new(), kind, id, second, first).await, "tenant_not_found");
+}
+
+/// One holder at a time of a tenant's auto-assignment lease; another tenant's is free;
+/// dropping the guard frees it.
+pub async fn auto_assignment_is_leased_to_one_holder_a_tenant(f: AccessFixture) {
+    let (a, b) = (tenant(&f, "a.example").await, tenant(&f, "b.example").await);
+    let held = f.store.try_lease_auto_assignment(a).await.unwrap().expect("a free lease");
+    assert!(f.store.try_lease_auto_assignment(a).await.unwrap().is_none(), "held elsewhere");
+    let other = f.store.try_lease_auto_assignment(b).await.unwrap().expect("another tenant's lease is its own");
+    drop(held);
+    assert!(f.store.try_lease_auto_assignment(a).await.unwrap().is_some(), "free again once dropped");
+    drop(other);
+    assert_code(f.store.try_lease_auto_assignment(TenantId::new()).await, "tenant_not_found");
 }
 
 pub async fn a_step_commits_whole_and_checks_versions(f: AccessFixture) {

@@ -161,6 +161,34 @@ impl AccessStore for PgStore {
         Ok(n > 0)
     }
 
+    async fn replace_access_object(
+        &self,
+        tenant: TenantId,
+        kind: AccessObjectKind,
+        id: ObjectId,
+        expected: serde_json::Value,
+        body: serde_json::Value,
+    ) -> Result<()> {
+        self.check_tenant(tenant).await?;
+        // Stored text is the serialization of a document, and serde_json keeps a parsed
+        // document's key order: the document read serializes to the stored text again.
+        let (expected, body) = (json(&expected)?, json(&body)?);
+        let n = self
+            .execute(
+                "UPDATE access_objects SET body = $5 WHERE tenant_id = $1 AND kind = $2 AND id = $3 AND body = $4",
+                &[&tenant.0, &kind.as_str(), &id.0, &expected, &body],
+            )
+            .await?;
+        if n == 1 { Ok(()) } else { Err(StoreError::AccessConflict { what: format!("{} {id}", kind.as_str()) }) }
+    }
+
+    async fn try_lease_auto_assignment(&self, tenant: TenantId) -> Result<Option<tenantsync_store::JobLease>> {
+        self.check_tenant(tenant).await?;
+        // The advisory lock's key space is the jobs': tenant ids are distinct from every
+        // job's and connector's id.
+        crate::lease::try_lease(&self.inner.config, &self.inner.url, tenantsync_domain::SyncConfigId::from_bytes(*tenant.as_bytes())).await
+    }
+
     async fn commit_access(&self, tenant: TenantId, mut step: AccessStep) -> Result<()> {
         if step.directory.is_empty() {
             self.check_tenant(tenant).await?;

@@ -324,6 +324,34 @@ impl AccessStore for SqliteStore {
         .await
     }
 
+    async fn replace_access_object(
+        &self,
+        tenant: TenantId,
+        kind: AccessObjectKind,
+        id: ObjectId,
+        expected: serde_json::Value,
+        body: serde_json::Value,
+    ) -> Result<()> {
+        // Stored text is the serialization of a document, and serde_json keeps a parsed
+        // document's key order: the document read serializes to the stored text again.
+        let (expected, body) = (json(&expected)?, json(&body)?);
+        self.write(move |conn| {
+            known(conn, tenant)?;
+            let n = conn
+                .prepare_cached("UPDATE access_objects SET body = ?5 WHERE tenant_id = ?1 AND kind = ?2 AND id = ?3 AND body = ?4")
+                .and_then(|mut s| s.execute(params![tenant.as_bytes(), kind.as_str(), id.as_bytes(), expected, body]))
+                .map_err(sql_err)?;
+            if n == 1 { Ok(()) } else { Err(StoreError::AccessConflict { what: format!("{} {id}", kind.as_str()) }) }
+        })
+        .await
+    }
+
+    async fn try_lease_auto_assignment(&self, tenant: TenantId) -> Result<Option<tenantsync_store::JobLease>> {
+        self.read(|c| Self::tenant_exists(c, tenant))
+            .and_then(|found| if found { Ok(()) } else { Err(StoreError::TenantNotFound { tenant: tenant.to_string() }) })?;
+        self.file_lease(&format!("auto-assignment-{tenant}"))
+    }
+
     async fn commit_access(&self, tenant: TenantId, step: AccessStep) -> Result<()> {
         let (done, outcome) = oneshot::channel();
         self.inner.steps.lock().map_err(|_| StoreError::Closed)?.push(PendingStep { tenant, step, done });

@@ -165,6 +165,22 @@ pub trait AccessStore: Send + Sync {
     async fn access_objects(&self, tenant: TenantId, kind: AccessObjectKind) -> Result<Vec<serde_json::Value>>;
     /// `false` when there was none.
     async fn delete_access_object(&self, tenant: TenantId, kind: AccessObjectKind, id: ObjectId) -> Result<bool>;
+    /// Replaces a definition only if it is still `expected`, the document as the caller
+    /// read it: `access_conflict` when another write came in between (or it is gone).
+    /// Documents decided on by several people at once (an access review's decisions) are
+    /// written this way, so the second of two concurrent writers is told, not overwritten.
+    async fn replace_access_object(
+        &self,
+        tenant: TenantId,
+        kind: AccessObjectKind,
+        id: ObjectId,
+        expected: serde_json::Value,
+        body: serde_json::Value,
+    ) -> Result<()>;
+    /// Takes the lease of a tenant's auto-assignment policies: while the guard lives, no
+    /// other task or process on the store evaluates them (`None`: held elsewhere). Ends
+    /// with the guard, or with the process holding it, like a job's lease.
+    async fn try_lease_auto_assignment(&self, tenant: TenantId) -> Result<Option<crate::JobLease>>;
 
     /// Commits a step whole, or nothing with `access_conflict` when a row's version moved
     /// (or with the refusal of one of its directory writes). A new row gets version 1, a
