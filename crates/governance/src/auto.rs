@@ -44,6 +44,8 @@ pub struct AutoReport {
     pub removed: usize,
     /// Walks of a whole tenant (a new or changed policy).
     pub walks: usize,
+    /// Tenants left alone: another worker held their lease (it evaluates them).
+    pub leased_elsewhere: usize,
 }
 
 /// An auto-assignment policy's progress through its tenant's feed.
@@ -150,8 +152,14 @@ impl Governance {
         Ok(report)
     }
 
-    /// The same for one tenant.
+    /// The same for one tenant, under the tenant's lease: one worker at a time evaluates
+    /// a tenant's policies (two would both see a change and both ask for the same
+    /// assignment); a tenant whose lease is held elsewhere is left to its holder.
     pub async fn auto_assign_tenant(&self, tenant: TenantId, report: &mut AutoReport) -> Result<()> {
+        let Some(_lease) = self.store.try_lease_auto_assignment(tenant).await? else {
+            report.leased_elsewhere += 1;
+            return Ok(());
+        };
         let policies: Vec<AssignmentPolicy> = self.all(tenant, AccessObjectKind::AssignmentPolicy).await?;
         for policy in &policies {
             let Some(settings) = policy.automatic_request_settings else { continue };

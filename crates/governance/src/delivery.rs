@@ -1,90 +1,126 @@
 //! Delivery: the guest of someone from outside (made the B2B way, anchored to their home
-//! user when home is a tenantsync tenant), the package's roles, the assignment; and the
+//! user when home is a tenantsync tenant), the package's roles and the assignment, the
+//! memberships committed in the step that records the delivery; and the
 //! end of an assignment: the roles no other assignment still grants are taken away, and
 //! a governed guest who holds nothing more is blocked, then deleted.
 use crate::notices::assignment_message;
 use crate::{Governance, GovernanceError, Result};
 use jiff::Timestamp;
 use tenantsync_access::{
-    AccessPackage, Assignment, AssignmentId, AssignmentState, ConnectedOrgId, ConnectedOrgState, ConnectedOrganization, Delivery, Effect, ExternalSubject,
+    AccessPackage, Assignment, AssignmentId, AssignmentState, ConnectedOrgId, ConnectedOrgState, ConnectedOrganization, Delivery, ExternalSubject,
     IdentitySource, Request, RequestState, ResourceOrigin, ResourceRole, TargetScope, grants, organization_of,
 };
 use tenantsync_domain::{Anchor, Assignment as ConfigAssignment, AttrValue, DomainName, Mail, NewUser, ObjectId, TenantId, Upn, UserPatch, UserType};
-use tenantsync_store::{AccessStep, AssignmentFilter, BatchMode, GuestSchedule, StepRow, StoreError, WriteOp};
+use tenantsync_store::{AccessStep, AssignmentFilter, BatchMode, GuestSchedule, OutboxMessage, StepRow, StoreError, WriteOp};
+
+/// What a delivery writes besides the request: the assignment (with the version it must
+/// still have, `None` for a new one), the directory writes of the step, and the guest
+/// whose planned deletion is called off.
+struct Delivered {
+    assignment: Assignment,
+    expect: Option<u64>,
+    directory: Vec<WriteOp>,
+    spared: Option<ObjectId>,
+}
+
+/// A directory write of a delivery's step refused (a group deleted meanwhile, say): the
+/// request is not delivered. A version that moved, or a store that failed, is no such thing.
+fn refused_delivery(e: &StoreError) -> bool {
+    e.is_refusal() && !matches!(e, StoreError::AccessConflict { .. } | StoreError::TenantNotFound { .. })
+}
 
 impl Governance {
-    /// Delivers a request that is `delivering`, then records the outcome with the
-    /// assignment in one step. A failure to deliver is recorded as `deliveryFailed`
-    /// (reprocess delivers again). `version` is the request's stored version, which the
-    /// outcome's step expects (another process that delivered it meanwhile wins).
-    pub(crate) async fn deliver(&self, tenant: TenantId, request: Request, version: u64) -> Result<Request> {
-        let now = self.now();
-        let package = self.access_package(tenant, request.access_package_id).await?;
-        match self.deliver_roles(tenant, &request, &package, now).await {
-            Ok((assignment, expect, spared)) => {
-                let mut request = request;
-                request.requestor = Some(assignment.target);
-                let effects = request.delivered(Delivery::Delivered, assignment.id, now)?;
-                let extendable = self.extendable(tenant, &assignment).await?;
-                let outbox = effects
-                    .iter()
-                    .filter_map(|e| match e {
-                        Effect::Notify(n) => Some(crate::notices::message(&request, n, crate::notices::recipients_of(&request, n), now)),
-                        _ => None,
-                    })
-                    .collect();
-                let step = AccessStep {
-                    requests: vec![StepRow { due: None, value: request.clone(), expect: Some(version) }],
-                    assignments: vec![StepRow { due: assignment.next_due(extendable), value: assignment, expect }],
-                    outbox,
-                    guests_spared: spared.into_iter().collect(),
-                    ..AccessStep::default()
-                };
-                self.store.commit_access(tenant, step).await?;
-                Ok(request)
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, request = %request.id, "delivery failed");
-                let mut request = request;
-                request.delivered(Delivery::Failed, request.assignment_id.unwrap_or_default(), now)?;
-                self.store
-                    .commit_access(
-                        tenant,
-                        AccessStep { requests: vec![StepRow { due: None, value: request.clone(), expect: Some(version) }], ..AccessStep::default() },
-                    )
-                    .await?;
-                Ok(request)
-            }
-        }
+    /// Whether every write of a delivery of `request` is in its own step, so the step
+    /// before it (a decision, a submission) can be the same one: the person is a user of
+    /// the tenant and every role is a group membership. A guest to make or a sync
+    /// configuration to assign is written before the step, so the request is first
+    /// recorded `delivering` (due at once): a crash in between leaves it for the sweep.
+    pub(crate) fn delivers_in_one_step(request: &Request, package: &AccessPackage) -> bool {
+        request.requestor.is_some() && package.roles.iter().all(|r| matches!(r.origin, ResourceOrigin::Group(_)))
     }
 
-    /// The directory side of a delivery: the target user, their roles, and the assignment
-    /// to record (with the version it must still have, `None` for a new one), and the
-    /// guest whose planned deletion is called off.
-    async fn deliver_roles(
+    /// Delivers a request that is `delivering`: its memberships, the assignment, the
+    /// request and its notices in one step, with `outbox` (the notices of the decision
+    /// that led here, when it shares the step). `version` is the request's stored version,
+    /// which the step expects (`None`: a request not yet stored); another process that
+    /// delivered it meanwhile wins (`access_conflict`). A failure to deliver is recorded
+    /// as `deliveryFailed` (reprocess delivers again).
+    pub(crate) async fn deliver(
         &self,
         tenant: TenantId,
-        request: &Request,
+        request: Request,
+        version: Option<u64>,
         package: &AccessPackage,
-        now: Timestamp,
-    ) -> Result<(Assignment, Option<u64>, Option<ObjectId>)> {
+        outbox: Vec<OutboxMessage>,
+    ) -> Result<Request> {
+        let now = self.now();
+        let failure = match self.deliver_roles(tenant, &request, package).await {
+            Ok(d) => {
+                let mut done = request.clone();
+                done.requestor = Some(d.assignment.target);
+                let effects = done.delivered(Delivery::Delivered, d.assignment.id, now)?;
+                let extendable = self.extendable(tenant, &d.assignment).await?;
+                let mut messages = outbox.clone();
+                messages.extend(crate::notices::of_effects(&done, &effects, now));
+                let step = AccessStep {
+                    requests: vec![StepRow { due: None, value: done.clone(), expect: version }],
+                    assignments: vec![StepRow { due: d.assignment.next_due(extendable), value: d.assignment, expect: d.expect }],
+                    outbox: messages,
+                    guests_spared: d.spared.into_iter().collect(),
+                    directory: d.directory,
+                    ..AccessStep::default()
+                };
+                match self.store.commit_access(tenant, step).await {
+                    Ok(()) => return Ok(done),
+                    Err(e) if refused_delivery(&e) => GovernanceError::from(e),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Err(e) => e,
+        };
+        tracing::warn!(error = %failure, request = %request.id, "delivery failed");
+        let mut request = request;
+        request.delivered(Delivery::Failed, request.assignment_id.unwrap_or_default(), now)?;
+        self.store
+            .commit_access(
+                tenant,
+                AccessStep { requests: vec![StepRow { due: None, value: request.clone(), expect: version }], outbox, ..AccessStep::default() },
+            )
+            .await?;
+        Ok(request)
+    }
+
+    /// What a delivery writes: the target user (a guest made first if needed), the
+    /// memberships of the package's groups and the sign-in of a blocked governed guest
+    /// as the step's directory writes (a sync configuration's assignment is made now,
+    /// idempotent), and the assignment to record.
+    async fn deliver_roles(&self, tenant: TenantId, request: &Request, package: &AccessPackage) -> Result<Delivered> {
         let (user, governed) = match (request.requestor, &request.external) {
             (Some(u), _) => (u, self.was_governed(tenant, u).await?),
             (None, Some(x)) => (self.guest_for(tenant, request, x).await?, true),
             (None, None) => return Err(GovernanceError::not_found("requestor", request.id)),
         };
-        let spared = if governed { self.unblock(tenant, user).await? } else { None };
+        let mut directory = Vec::new();
+        let spared = if governed {
+            directory.extend(self.unblock(tenant, user).await?);
+            Some(user)
+        } else {
+            None
+        };
         for role in &package.roles {
-            self.grant(tenant, user, *role, true).await?;
+            match role.origin {
+                ResourceOrigin::Group(group) => directory.push(WriteOp::SetMembership { group, user, member: true }),
+                ResourceOrigin::SyncConfiguration(_) => self.grant(tenant, user, *role, true).await?,
+            }
         }
         if request.request_type.is_update() {
             let id = request.assignment_id.ok_or_else(|| GovernanceError::not_found("assignment", request.id))?;
             let current = self.assignment(tenant, id).await?;
             let mut a = current.value;
             a.extend(request.schedule.end_date_time);
-            return Ok((a, Some(current.version), spared));
+            return Ok(Delivered { assignment: a, expect: Some(current.version), directory, spared });
         }
-        let a = Assignment {
+        let assignment = Assignment {
             id: AssignmentId::new(),
             access_package_id: package.id,
             assignment_policy_id: request.assignment_policy_id,
@@ -95,8 +131,7 @@ impl Governance {
             reminders_sent: 0,
             governed,
         };
-        let _ = now;
-        Ok((a, None, spared))
+        Ok(Delivered { assignment, expect: None, directory, spared })
     }
 
     pub async fn assignment(&self, tenant: TenantId, id: AssignmentId) -> Result<tenantsync_store::Versioned<Assignment>> {
@@ -125,14 +160,15 @@ impl Governance {
         Ok(self.store.access_assignments(tenant, filter).await?.iter().any(|v| v.value.governed))
     }
 
-    /// A blocked governed guest who gets access again signs in again, and is not deleted.
-    async fn unblock(&self, tenant: TenantId, user: ObjectId) -> Result<Option<ObjectId>> {
+    /// A blocked governed guest who gets access again signs in again (the write, for the
+    /// delivery's step; none if they can sign in).
+    async fn unblock(&self, tenant: TenantId, user: ObjectId) -> Result<Option<WriteOp>> {
         let u = self.store.get_user(tenant, user).await?;
-        if !u.attrs.account_enabled {
-            let patch = UserPatch::from_pairs([("accountEnabled", AttrValue::Bool(true))])?;
-            self.store.update_user(tenant, user, patch, None).await?;
+        if u.attrs.account_enabled {
+            return Ok(None);
         }
-        Ok(Some(user))
+        let patch = UserPatch::from_pairs([("accountEnabled", AttrValue::Bool(true))])?;
+        Ok(Some(WriteOp::UpdateUser { id: user, patch, if_match: None }))
     }
 
     /// The guest of someone from outside: found by its anchor (or its name) when it exists,

@@ -4,9 +4,12 @@
 //!
 //! Every step reads what it needs, lets the rules decide, and commits the request, the
 //! assignment and the outbox messages of the step together ([`AccessStore::commit_access`],
-//! whose version check makes the first of two concurrent approvers win). Directory writes
-//! (a guest, a membership) are idempotent and made before the step that records them, so
-//! a crash in between leaves a request in `delivering`, which the sweep delivers again.
+//! whose version check makes the first of two concurrent approvers win). A delivery's
+//! memberships are directory writes of the step that records it (with their change rows),
+//! and a delivery to a user of the tenant shares the step of the decision that led to it:
+//! one commit. Writes that cannot be in a step (a guest, a sync configuration's
+//! assignment) are idempotent and made after the request is recorded `delivering`, so a
+//! crash in between leaves it due, and the sweep delivers it again.
 //! Time is the store's clock: a test moves it months in milliseconds.
 
 mod auto;

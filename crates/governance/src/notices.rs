@@ -74,3 +74,14 @@ pub(crate) fn assignment_message(assignment: &Assignment, event: &'static str, s
         delivered: None,
     }
 }
+
+/// The outbox messages of the notices among `effects` of a transition of `request`.
+pub(crate) fn of_effects(request: &Request, effects: &[tenantsync_access::Effect], now: Timestamp) -> Vec<OutboxMessage> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            tenantsync_access::Effect::Notify(n) => Some(message(request, n, recipients_of(request, n), now)),
+            _ => None,
+        })
+        .collect()
+}

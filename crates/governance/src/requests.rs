@@ -1,7 +1,6 @@
 //! Requests: who is asking (their standing in the tenant, groups, organization), the
 //! rules' checks, submission, decisions, cancellation and reprocess. Each step commits the
 //! request with its outbox messages; the effects (deliver, end an assignment) follow.
-use crate::notices::{message, recipients_of};
 use crate::{Governance, GovernanceError, Result};
 use jiff::Timestamp;
 use std::collections::BTreeSet;
@@ -239,15 +238,25 @@ impl Governance {
     }
 
     /// Commits `request` (expecting `version` of it, `None` for a new one) with the
-    /// notices of `effects`, then carries out the other effects.
+    /// notices of `effects`, then carries out the other effects. A delivery whose every
+    /// write fits in one step (see [`Governance::delivers_in_one_step`]) is that same
+    /// step: a decision and its delivery are one commit, so a crash leaves either both
+    /// or neither, never a role without its assignment.
     pub(crate) async fn record(&self, tenant: TenantId, request: Request, version: Option<u64>, effects: &[Effect], now: Timestamp) -> Result<Request> {
-        let outbox = effects
-            .iter()
-            .filter_map(|e| match e {
-                Effect::Notify(n) => Some(message(&request, n, recipients_of(&request, n), now)),
-                _ => None,
-            })
-            .collect();
+        let outbox = crate::notices::of_effects(&request, effects, now);
+        let ends = effects.iter().any(|e| matches!(e, Effect::EndAssignment(_)));
+        // Read before the step only to see whether it can deliver too: a package that is
+        // gone is found by the delivery below, after the decision is recorded.
+        let package = match effects.contains(&Effect::Deliver) {
+            true => self.access_package(tenant, request.access_package_id).await.ok(),
+            false => None,
+        };
+        if let Some(p) = &package
+            && !ends
+            && Self::delivers_in_one_step(&request, p)
+        {
+            return self.deliver(tenant, request, version, p, outbox).await;
+        }
         // A delivery is due at once: if it is interrupted, the sweep finds it and delivers again.
         let due = if Self::interrupted(&request) { Some(now) } else { request.next_due() };
         let row = StepRow { due, value: request.clone(), expect: version };
@@ -258,7 +267,13 @@ impl Governance {
         let mut request = request;
         for effect in effects {
             match effect {
-                Effect::Deliver => request = self.deliver(tenant, request, written).await?,
+                Effect::Deliver => {
+                    let p = match &package {
+                        Some(p) => p.clone(),
+                        None => self.access_package(tenant, request.access_package_id).await?,
+                    };
+                    request = self.deliver(tenant, request, Some(written), &p, Vec::new()).await?;
+                }
                 Effect::EndAssignment(a) => self.end_assignment(tenant, *a, now).await?,
                 Effect::Notify(_) => {}
             }

@@ -10,6 +10,10 @@ use tenantsync_access::{Activity, Assignment, People, ReviewDecision, ReviewId, 
 use tenantsync_domain::{ObjectId, TenantId};
 use tenantsync_store::{AccessObjectKind, AccessStep, AssignmentFilter, OutboxMessage};
 
+fn internal(message: String) -> GovernanceError {
+    GovernanceError::Store(tenantsync_store::StoreError::Internal { message })
+}
+
 /// Managers as the reviewer rules see them.
 struct Managers(BTreeMap<ObjectId, ObjectId>);
 
@@ -35,7 +39,10 @@ impl Governance {
         Ok(self.store.put_access_object(tenant, AccessObjectKind::ReviewInstance, ObjectId::from_bytes(*r.id.as_bytes()), body).await?)
     }
 
-    /// A reviewer's decision on one assignment of an open review.
+    /// A reviewer's decision on one assignment of an open review. The review is written
+    /// only if it is still the one read: of two reviewers deciding at once, the second
+    /// gets `access_conflict` (409), as a second approver does, and decides again on
+    /// what the first left.
     pub async fn review_decide(
         &self,
         tenant: TenantId,
@@ -45,9 +52,13 @@ impl Governance {
         decision: ReviewDecision,
         justification: &str,
     ) -> Result<ReviewInstance> {
-        let mut r = self.reviews(tenant).await?.into_iter().find(|r| r.id == review).ok_or_else(|| GovernanceError::not_found("access review", review))?;
+        let id = ObjectId::from_bytes(*review.as_bytes());
+        let read =
+            self.store.access_object(tenant, AccessObjectKind::ReviewInstance, id).await?.ok_or_else(|| GovernanceError::not_found("access review", review))?;
+        let mut r: ReviewInstance = serde_json::from_value(read.clone()).map_err(|e| internal(format!("stored access review: {e}")))?;
         r.decide(assignment, reviewer, decision, justification, self.now())?;
-        self.put_review(tenant, &r).await?;
+        let body = serde_json::to_value(&r).map_err(|e| internal(e.to_string()))?;
+        self.store.replace_access_object(tenant, AccessObjectKind::ReviewInstance, id, read, body).await?;
         Ok(r)
     }
 

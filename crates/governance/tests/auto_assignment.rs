@@ -253,3 +253,25 @@ async fn holding_follows_the_rule_and_the_grace_period_for_any_sequence() {
         assert_eq!(l.members().await, expected, "day {day}: the role follows the assignment");
     }
 }
+
+/// Two workers (two stores on one data directory, as two `serve` processes) evaluate the
+/// tenant at once: one holds the tenant's lease, the other leaves it alone, and the
+/// person is assigned once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_worker_at_a_time_evaluates_a_tenants_policies() {
+    let l = Legal::new().await;
+    let alice = l.person("alice", "Legal").await;
+    l.gov.put_policy(l.tenant, &l.policy).await.unwrap();
+    let other = Arc::new(SqliteStore::open_with_clock(l.dir.path(), l.clock.clone()).unwrap());
+    let lease = other.try_lease_auto_assignment(l.tenant).await.unwrap().expect("a free lease");
+    let r = l.gov.auto_assign().await.unwrap();
+    assert_eq!((r.leased_elsewhere, r.walks, r.assigned), (1, 0, 0), "left to the holder");
+    assert!(l.members().await.is_empty());
+    drop(lease);
+    let second = Governance::new(other.clone());
+    let (a, b) = tokio::join!(l.gov.auto_assign(), second.auto_assign());
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.assigned + b.assigned, 1, "assigned once: {a:?} {b:?}");
+    assert_eq!(l.kinds().await, vec![RequestType::SystemAdd]);
+    assert_eq!(l.members().await, BTreeSet::from([alice]));
+}

@@ -8,7 +8,7 @@ use tenantsync_access::{
     Assignment, AssignmentId, AssignmentState, IsoDuration, PackageId, PolicyId, Request, RequestId, RequestState, RequestStatus, RequestType, Schedule,
 };
 use tenantsync_domain::{FixedClock, NewTenant, ObjectId, TenantId};
-use tenantsync_store::{AccessObjectKind, AccessStep, AccessStore, AssignmentFilter, GuestSchedule, OutboxMessage, RequestFilter, StepRow, SyncStore};
+use tenantsync_store::{AccessObjectKind, AccessStep, AccessStore, AssignmentFilter, GuestSchedule, OutboxMessage, RequestFilter, StepRow, SyncStore, WriteOp};
 
 /// A store with both traits.
 /// A store with every trait: the directory and sync state, entitlement management, and
@@ -38,7 +38,11 @@ macro_rules! access_conformance_tests {
             use super::*;
             $crate::__access_cases!($factory;
                 definitions_are_documents_of_their_tenant,
+                a_definition_is_replaced_only_if_unchanged,
+                auto_assignment_is_leased_to_one_holder_a_tenant,
                 a_step_commits_whole_and_checks_versions,
+                a_step_carries_directory_writes_with_their_changes,
+                steps_at_once_each_commit_whole_or_not_at_all,
                 due_work_is_found_by_its_time_across_tenants,
                 filters_find_requests_and_assignments,
                 the_outbox_keeps_attempts_until_sent,
@@ -140,6 +144,41 @@ pub async fn definitions_are_documents_of_their_tenant(f: AccessFixture) {
     assert_code(f.store.put_access_object(nowhere, kind, id, serde_json::json!({})).await, "tenant_not_found");
 }
 
+/// Two reviewers read a review and write it back: the first write wins, the second is
+/// told (`access_conflict`) and changes nothing.
+pub async fn a_definition_is_replaced_only_if_unchanged(f: AccessFixture) {
+    let t = tenant(&f, "a.example").await;
+    let (kind, id) = (AccessObjectKind::ReviewInstance, ObjectId::new());
+    let read = serde_json::json!({"id": id.to_string(), "decisions": [{"decision": "notReviewed", "reviewedBy": null}], "score": 1.5});
+    f.store.put_access_object(t, kind, id, read.clone()).await.unwrap();
+    let stored = f.store.access_object(t, kind, id).await.unwrap().unwrap();
+    assert_eq!(stored, read);
+    let first = serde_json::json!({"id": id.to_string(), "decisions": [{"decision": "approve", "reviewedBy": "sam"}], "score": 1.5});
+    let second = serde_json::json!({"id": id.to_string(), "decisions": [{"decision": "deny", "reviewedBy": "ann"}], "score": 1.5});
+    f.store.replace_access_object(t, kind, id, stored.clone(), first.clone()).await.unwrap();
+    assert_code(f.store.replace_access_object(t, kind, id, stored, second.clone()).await, "access_conflict");
+    assert_eq!(f.store.access_object(t, kind, id).await.unwrap(), Some(first.clone()));
+    // Read again, the second writes.
+    let again = f.store.access_object(t, kind, id).await.unwrap().unwrap();
+    f.store.replace_access_object(t, kind, id, again, second.clone()).await.unwrap();
+    assert_eq!(f.store.access_object(t, kind, id).await.unwrap(), Some(second.clone()));
+    assert_code(f.store.replace_access_object(t, kind, ObjectId::new(), second.clone(), first.clone()).await, "access_conflict");
+    assert_code(f.store.replace_access_object(TenantId::new(), kind, id, second, first).await, "tenant_not_found");
+}
+
+/// One holder at a time of a tenant's auto-assignment lease; another tenant's is free;
+/// dropping the guard frees it.
+pub async fn auto_assignment_is_leased_to_one_holder_a_tenant(f: AccessFixture) {
+    let (a, b) = (tenant(&f, "a.example").await, tenant(&f, "b.example").await);
+    let held = f.store.try_lease_auto_assignment(a).await.unwrap().expect("a free lease");
+    assert!(f.store.try_lease_auto_assignment(a).await.unwrap().is_none(), "held elsewhere");
+    let other = f.store.try_lease_auto_assignment(b).await.unwrap().expect("another tenant's lease is its own");
+    drop(held);
+    assert!(f.store.try_lease_auto_assignment(a).await.unwrap().is_some(), "free again once dropped");
+    drop(other);
+    assert_code(f.store.try_lease_auto_assignment(TenantId::new()).await, "tenant_not_found");
+}
+
 pub async fn a_step_commits_whole_and_checks_versions(f: AccessFixture) {
     let t = tenant(&f, "a.example").await;
     let at = now(&f);
@@ -178,6 +217,119 @@ pub async fn a_step_commits_whole_and_checks_versions(f: AccessFixture) {
     // A new row whose id exists is a conflict too.
     assert_code(f.store.commit_access(t, AccessStep { assignments: vec![new_row(a, None)], ..AccessStep::default() }).await, "access_conflict");
     assert_code(f.store.commit_access(TenantId::new(), AccessStep::default()).await, "tenant_not_found");
+}
+
+/// A delivery's step: the request, the assignment and the memberships in one
+/// transaction, the memberships with their change rows; a refused write or a moved
+/// version leaves nothing of the step, directory included.
+pub async fn a_step_carries_directory_writes_with_their_changes(f: AccessFixture) {
+    let t = tenant(&f, "a.example").await;
+    let at = now(&f);
+    let ann = f.store.create_user(t, new_user("ann@a.example")).await.unwrap().id;
+    let (g, h) = (
+        f.store.create_group(t, crate::support::new_group("Projects")).await.unwrap().id,
+        f.store.create_group(t, crate::support::new_group("Finance")).await.unwrap().id,
+    );
+    let head = |s: Arc<dyn FullStore>| async move { s.change_head(t).await.unwrap().0 };
+    let members = |s: Arc<dyn FullStore>, group: ObjectId| async move {
+        s.list_members(t, group, &tenantsync_store::ListQuery::default()).await.unwrap().items.into_iter().map(|u| u.id).collect::<Vec<_>>()
+    };
+    let join = |group: ObjectId| WriteOp::SetMembership { group, user: ann, member: true };
+    let r = request(Some(ann), PackageId::new(), RequestState::Delivered, at);
+    let before = head(f.store.clone()).await;
+    let step = AccessStep {
+        requests: vec![new_row(r.clone(), None)],
+        assignments: vec![new_row(assignment(ann, r.access_package_id, AssignmentState::Delivered, at), None)],
+        outbox: vec![message(at, "accessGranted")],
+        directory: vec![join(g), join(h)],
+        ..AccessStep::default()
+    };
+    f.store.commit_access(t, step).await.unwrap();
+    assert_eq!((members(f.store.clone(), g).await, members(f.store.clone(), h).await), (vec![ann], vec![ann]));
+    assert_eq!(head(f.store.clone()).await, before + 2, "one change row a membership");
+    assert_eq!(f.store.access_request(t, r.id).await.unwrap().map(|v| v.version), Some(1));
+    // Delivered again (a retry): the memberships stand, no change is appended.
+    let again = AccessStep { requests: vec![StepRow { value: r.clone(), expect: Some(1), due: None }], directory: vec![join(g)], ..AccessStep::default() };
+    f.store.commit_access(t, again).await.unwrap();
+    assert_eq!(head(f.store.clone()).await, before + 2);
+    // A moved version: the membership of the step is not written.
+    let k = f.store.create_group(t, crate::support::new_group("Legal")).await.unwrap().id;
+    let before = head(f.store.clone()).await;
+    let stale = AccessStep { requests: vec![StepRow { value: r.clone(), expect: Some(1), due: None }], directory: vec![join(k)], ..AccessStep::default() };
+    assert_code(f.store.commit_access(t, stale).await, "access_conflict");
+    assert!(members(f.store.clone(), k).await.is_empty());
+    // A refused directory write (a group that is not there): nothing of the step.
+    let lost = request(Some(ann), PackageId::new(), RequestState::Delivered, at);
+    let refused = AccessStep {
+        requests: vec![new_row(lost.clone(), None)],
+        outbox: vec![message(at, "accessGranted")],
+        directory: vec![join(k), join(ObjectId::new())],
+        ..AccessStep::default()
+    };
+    assert_code(f.store.commit_access(t, refused).await, "not_found");
+    assert!(members(f.store.clone(), k).await.is_empty(), "the first write of the refused step is gone too");
+    assert_eq!(f.store.access_request(t, lost.id).await.unwrap(), None);
+    assert_eq!(f.store.outbox(t, 10).await.unwrap().len(), 1, "only the first step's message");
+    assert_eq!(head(f.store.clone()).await, before);
+    assert_code(f.store.commit_access(TenantId::new(), AccessStep { directory: vec![join(g)], ..AccessStep::default() }).await, "tenant_not_found");
+}
+
+/// Many steps at once (a store may commit them together): each is whole or nothing on
+/// its own — of competing deciders exactly one wins, a refused directory write takes
+/// only its own step with it, and the others all commit.
+pub async fn steps_at_once_each_commit_whole_or_not_at_all(f: AccessFixture) {
+    let t = tenant(&f, "a.example").await;
+    let at = now(&f);
+    let ann = f.store.create_user(t, new_user("ann@a.example")).await.unwrap().id;
+    let g = f.store.create_group(t, crate::support::new_group("Projects")).await.unwrap().id;
+    let contested = request(Some(ann), PackageId::new(), RequestState::PendingApproval, at);
+    f.store.commit_access(t, AccessStep { requests: vec![new_row(contested.clone(), None)], ..AccessStep::default() }).await.unwrap();
+    let fresh: Vec<Request> = (0..12).map(|_| request(Some(ann), PackageId::new(), RequestState::Delivered, at)).collect();
+    let refused: Vec<Request> = (0..4).map(|_| request(Some(ann), PackageId::new(), RequestState::Delivered, at)).collect();
+    let mut tasks = Vec::new();
+    for r in &fresh {
+        let (s, r) = (f.store.clone(), r.clone());
+        let step = AccessStep {
+            requests: vec![new_row(r, None)],
+            directory: vec![WriteOp::SetMembership { group: g, user: ann, member: true }],
+            ..AccessStep::default()
+        };
+        tasks.push(tokio::spawn(async move { ("fresh", s.commit_access(t, step).await) }));
+    }
+    for _ in 0..4 {
+        let (s, mut r) = (f.store.clone(), contested.clone());
+        r.state = RequestState::Delivering;
+        let step = AccessStep { requests: vec![StepRow { value: r, expect: Some(1), due: None }], ..AccessStep::default() };
+        tasks.push(tokio::spawn(async move { ("contested", s.commit_access(t, step).await) }));
+    }
+    for r in &refused {
+        let (s, r) = (f.store.clone(), r.clone());
+        let step = AccessStep {
+            requests: vec![new_row(r, None)],
+            directory: vec![WriteOp::SetMembership { group: ObjectId::new(), user: ann, member: true }],
+            ..AccessStep::default()
+        };
+        tasks.push(tokio::spawn(async move { ("refused", s.commit_access(t, step).await) }));
+    }
+    let mut won = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            ("fresh", outcome) => outcome.unwrap(),
+            ("contested", Ok(())) => won += 1,
+            ("contested", outcome) => assert_code(outcome, "access_conflict"),
+            (_, outcome) => assert_code(outcome, "not_found"),
+        }
+    }
+    assert_eq!(won, 1, "the first decider wins, the others conflict");
+    for r in &fresh {
+        assert_eq!(f.store.access_request(t, r.id).await.unwrap().map(|v| v.version), Some(1));
+    }
+    for r in &refused {
+        assert_eq!(f.store.access_request(t, r.id).await.unwrap(), None);
+    }
+    assert_eq!(f.store.access_request(t, contested.id).await.unwrap().map(|v| (v.value.state, v.version)), Some((RequestState::Delivering, 2)));
+    let members = f.store.list_members(t, g, &tenantsync_store::ListQuery::default()).await.unwrap();
+    assert_eq!(members.items.iter().map(|u| u.id).collect::<Vec<_>>(), vec![ann]);
 }
 
 pub async fn due_work_is_found_by_its_time_across_tenants(f: AccessFixture) {

@@ -1,7 +1,9 @@
 //! Entitlement management in PostgreSQL (`access_*` tables): definitions as documents,
 //! requests and assignments as documents with the columns they are found by, the outbox,
 //! and governed guests' planned deletions. A step commits in one transaction; each row's
-//! version is checked by its `UPDATE … WHERE version = $n`, a new row by its insert.
+//! version is checked by its `UPDATE … WHERE version = $n`, a new row by its insert. A
+//! step's directory writes (a delivery's memberships) run in that transaction through the
+//! write path, with their change rows.
 use crate::PgStore;
 use crate::rows::first;
 use crate::schema::{pg_err, unique_violation};
@@ -13,7 +15,8 @@ use serde::de::DeserializeOwned;
 use tenantsync_access::{Assignment, AssignmentId, Request, RequestId};
 use tenantsync_domain::{ObjectId, TenantId};
 use tenantsync_store::{
-    AccessObjectKind, AccessStep, AccessStore, AssignmentFilter, DueWork, GuestSchedule, OutboxMessage, RequestFilter, Result, StepRow, StoreError, Versioned,
+    AccessObjectKind, AccessStep, AccessStore, AssignmentFilter, BatchMode, DueWork, GuestSchedule, OutboxMessage, RequestFilter, Result, StepRow, StoreError,
+    Versioned,
 };
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
@@ -158,12 +161,61 @@ impl AccessStore for PgStore {
         Ok(n > 0)
     }
 
-    async fn commit_access(&self, tenant: TenantId, step: AccessStep) -> Result<()> {
+    async fn replace_access_object(
+        &self,
+        tenant: TenantId,
+        kind: AccessObjectKind,
+        id: ObjectId,
+        expected: serde_json::Value,
+        body: serde_json::Value,
+    ) -> Result<()> {
         self.check_tenant(tenant).await?;
+        // Stored text is the serialization of a document, and serde_json keeps a parsed
+        // document's key order: the document read serializes to the stored text again.
+        let (expected, body) = (json(&expected)?, json(&body)?);
+        let n = self
+            .execute(
+                "UPDATE access_objects SET body = $5 WHERE tenant_id = $1 AND kind = $2 AND id = $3 AND body = $4",
+                &[&tenant.0, &kind.as_str(), &id.0, &expected, &body],
+            )
+            .await?;
+        if n == 1 { Ok(()) } else { Err(StoreError::AccessConflict { what: format!("{} {id}", kind.as_str()) }) }
+    }
+
+    async fn try_lease_auto_assignment(&self, tenant: TenantId) -> Result<Option<tenantsync_store::JobLease>> {
+        self.check_tenant(tenant).await?;
+        // The advisory lock's key space is the jobs': tenant ids are distinct from every
+        // job's and connector's id.
+        crate::lease::try_lease(&self.inner.config, &self.inner.url, tenantsync_domain::SyncConfigId::from_bytes(*tenant.as_bytes())).await
+    }
+
+    async fn commit_access(&self, tenant: TenantId, mut step: AccessStep) -> Result<()> {
+        if step.directory.is_empty() {
+            self.check_tenant(tenant).await?;
+            let mut client = self.client().await?;
+            let tx = client.transaction().await.map_err(pg_err)?;
+            commit_step(&tx, tenant, &step).await?;
+            return tx.commit().await.map_err(pg_err);
+        }
+        // Directory writes take the tenant's write turn (its row locked) like every other
+        // directory write, and append their change rows in the step's transaction.
+        let ops = std::mem::take(&mut step.directory);
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(pg_err)?;
-        commit_step(&tx, tenant, &step).await?;
-        tx.commit().await.map_err(pg_err)
+        let mut tx = self.begin(&mut client, tenant).await?;
+        let outcome = match commit_step(&tx.tx, tenant, &step).await {
+            Ok(()) => match tx.apply_all(ops, BatchMode::Atomic).await {
+                Ok(results) => results.into_iter().collect::<Result<Vec<_>>>().map(|_| ()),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(()) => self.finish(tx).await,
+            Err(e) => {
+                tx.rollback().await;
+                Err(e)
+            }
+        }
     }
 
     async fn access_request(&self, tenant: TenantId, id: RequestId) -> Result<Option<Versioned<Request>>> {

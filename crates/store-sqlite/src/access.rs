@@ -1,19 +1,25 @@
 //! Entitlement management in SQLite (`access_*` tables, schema version 14): definitions
 //! as documents, requests and assignments as documents with the columns they are found
 //! by, the outbox, and governed guests' planned deletions. A step commits in one
-//! transaction; each row's version is checked by its `UPDATE … WHERE version = ?`.
+//! transaction; each row's version is checked by its `UPDATE … WHERE version = ?`. A
+//! step's directory writes (a delivery's memberships) run in that transaction through
+//! the write path ([`Tx`]), with their change rows.
 use crate::SqliteStore;
 use crate::rows::sql_err;
+use crate::write::Tx;
 use async_trait::async_trait;
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::sync::{Arc, Mutex};
 use tenantsync_access::{Assignment, AssignmentId, Request, RequestId};
 use tenantsync_domain::{ObjectId, TenantId};
 use tenantsync_store::{
-    AccessObjectKind, AccessStep, AccessStore, AssignmentFilter, DueWork, GuestSchedule, OutboxMessage, RequestFilter, Result, StepRow, StoreError, Versioned,
+    AccessObjectKind, AccessStep, AccessStore, AssignmentFilter, BatchMode, DueWork, GuestSchedule, OutboxMessage, RequestFilter, Result, StepRow, StoreError,
+    Versioned,
 };
+use tokio::sync::oneshot;
 
 fn json<T: Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| StoreError::Internal { message: e.to_string() })
@@ -39,7 +45,7 @@ fn known(conn: &Connection, tenant: TenantId) -> Result<()> {
 
 /// Writes one row of a step: an insert for a new row, else an update that must find the
 /// expected version.
-fn put_row(tx: &Transaction<'_>, what: &str, insert: &str, update: &str, id: &[u8; 16], expect: Option<u64>, values: &[&dyn rusqlite::ToSql]) -> Result<()> {
+fn put_row(tx: &Connection, what: &str, insert: &str, update: &str, id: &[u8; 16], expect: Option<u64>, values: &[&dyn rusqlite::ToSql]) -> Result<()> {
     let conflict = || StoreError::AccessConflict { what: format!("{what} {}", uuid_text(id)) };
     match expect {
         None => {
@@ -65,7 +71,7 @@ fn uuid_text(id: &[u8; 16]) -> String {
     ObjectId::from_bytes(*id).to_string()
 }
 
-fn put_request(tx: &Transaction<'_>, tenant: &[u8; 16], row: &StepRow<Request>) -> Result<()> {
+fn put_request(tx: &Connection, tenant: &[u8; 16], row: &StepRow<Request>) -> Result<()> {
     let r = &row.value;
     let body = json(r)?;
     let requestor = r.requestor.map(|u| *u.as_bytes());
@@ -82,7 +88,7 @@ fn put_request(tx: &Transaction<'_>, tenant: &[u8; 16], row: &StepRow<Request>) 
     )
 }
 
-fn put_assignment(tx: &Transaction<'_>, tenant: &[u8; 16], row: &StepRow<Assignment>) -> Result<()> {
+fn put_assignment(tx: &Connection, tenant: &[u8; 16], row: &StepRow<Assignment>) -> Result<()> {
     let a = &row.value;
     let body = json(a)?;
     let current = a.state != tenantsync_access::AssignmentState::Expired;
@@ -98,36 +104,130 @@ fn put_assignment(tx: &Transaction<'_>, tenant: &[u8; 16], row: &StepRow<Assignm
     )
 }
 
-fn commit_step(conn: &mut Connection, tenant: TenantId, step: &AccessStep) -> Result<()> {
-    let tx = conn.transaction().map_err(sql_err)?;
-    known(&tx, tenant)?;
-    let t = tenant.as_bytes();
-    for row in &step.requests {
-        put_request(&tx, t, row)?;
+/// Writes a step's rows, then its directory writes, in `tx` (the caller commits, or rolls
+/// back on an error).
+fn write_step(tx: &mut Tx<'_>, step: AccessStep) -> Result<()> {
+    let AccessStep { requests, assignments, outbox, guests, guests_spared, directory } = step;
+    let t = tx.tenant.as_bytes();
+    let conn = tx.conn;
+    for row in &requests {
+        put_request(conn, t, row)?;
     }
-    for row in &step.assignments {
-        put_assignment(&tx, t, row)?;
+    for row in &assignments {
+        put_assignment(conn, t, row)?;
     }
-    for m in &step.outbox {
+    for m in &outbox {
         let next = m.delivered.is_none().then_some(m.next_attempt.as_millisecond());
         let body = json(m)?;
-        tx.prepare_cached("INSERT INTO access_outbox (tenant_id, id, next_ms, body) VALUES (?1, ?2, ?3, ?4)")
+        conn.prepare_cached("INSERT INTO access_outbox (tenant_id, id, next_ms, body) VALUES (?1, ?2, ?3, ?4)")
             .and_then(|mut s| s.execute(params![t, m.id.as_bytes(), next, body]))
             .map_err(sql_err)?;
     }
-    for g in &step.guests {
-        tx.prepare_cached(
+    for g in &guests {
+        conn.prepare_cached(
             "INSERT INTO access_guests (tenant_id, user_id, delete_ms) VALUES (?1, ?2, ?3) ON CONFLICT (tenant_id, user_id) DO UPDATE SET delete_ms = excluded.delete_ms",
         )
         .and_then(|mut s| s.execute(params![t, g.user.as_bytes(), g.delete_at.as_millisecond()]))
         .map_err(sql_err)?;
     }
-    for u in &step.guests_spared {
-        tx.prepare_cached("DELETE FROM access_guests WHERE tenant_id = ?1 AND user_id = ?2")
+    for u in &guests_spared {
+        conn.prepare_cached("DELETE FROM access_guests WHERE tenant_id = ?1 AND user_id = ?2")
             .and_then(|mut s| s.execute(params![t, u.as_bytes()]))
             .map_err(sql_err)?;
     }
-    tx.commit().map_err(sql_err)
+    if !directory.is_empty() {
+        for result in tx.apply_all(directory, BatchMode::Atomic)? {
+            result?;
+        }
+    }
+    Ok(())
+}
+
+/// An access step waiting for the writer, and where its outcome goes.
+pub(crate) struct PendingStep {
+    tenant: TenantId,
+    step: AccessStep,
+    done: oneshot::Sender<Result<()>>,
+}
+
+/// Access steps waiting for the writer. They are committed together, each in a savepoint
+/// of one transaction (group commit): requests arrive several at a time, and the cost of
+/// a commit is mostly its own (the WAL frames of the pages every step touches, the
+/// tenant's row, the indexes' upper pages), not the steps'.
+pub(crate) type StepQueue = Arc<Mutex<Vec<PendingStep>>>;
+
+/// Commits every queued step in one transaction begun as a write: a step that fails
+/// (a version that moved, a refused directory write) is rolled back to its savepoint and
+/// gets its error, the others commit; each gets its outcome once the commit is durable.
+fn commit_queued(conn: &mut Connection, queue: &StepQueue, now: i64, notices: &crate::notify::Notifier) {
+    let pending: Vec<PendingStep> = match queue.lock() {
+        Ok(mut q) => std::mem::take(&mut *q),
+        Err(_) => return,
+    };
+    if pending.is_empty() {
+        return;
+    }
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let e = sql_err(e);
+        for p in pending {
+            let _ = p.done.send(Err(e.clone()));
+        }
+        return;
+    }
+    let mut written = Vec::with_capacity(pending.len());
+    let mut pending = pending.into_iter();
+    for p in pending.by_ref() {
+        match step_in_savepoint(conn, p.tenant, p.step, now) {
+            Ok(head) => written.push((p.done, p.tenant, head)),
+            Err(e) => {
+                let _ = p.done.send(Err(e));
+            }
+        }
+        // Some errors (I/O, a full disk) end the whole transaction: the steps written
+        // are gone, and the rest must not run outside a transaction.
+        if conn.is_autocommit() {
+            let lost = StoreError::Internal { message: "the transaction of a group of access steps ended in an error".into() };
+            for done in written.into_iter().map(|w| w.0).chain(pending.map(|p| p.done)) {
+                let _ = done.send(Err(lost.clone()));
+            }
+            return;
+        }
+    }
+    match conn.execute_batch("COMMIT") {
+        Ok(()) => {
+            for (done, tenant, head) in written {
+                notices.commit(tenant, head);
+                let _ = done.send(Ok(()));
+            }
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            let e = sql_err(e);
+            for (done, _, _) in written {
+                let _ = done.send(Err(e.clone()));
+            }
+        }
+    }
+}
+
+/// One step of a group, in a savepoint: the tenant checked (by reading its head), the
+/// rows and directory writes, the head written back. Returns the head if changes were
+/// appended.
+fn step_in_savepoint(conn: &Connection, tenant: TenantId, step: AccessStep, now: i64) -> Result<Option<u64>> {
+    conn.execute_batch("SAVEPOINT access_step").map_err(sql_err)?;
+    let outcome = Tx::join(conn, tenant, now).and_then(|mut tx| {
+        write_step(&mut tx, step)?;
+        tx.settle()
+    });
+    let end = match outcome {
+        Ok(_) => conn.execute_batch("RELEASE access_step"),
+        Err(_) => conn.execute_batch("ROLLBACK TO access_step; RELEASE access_step"),
+    };
+    match (outcome, end) {
+        (Ok(head), Ok(())) => Ok(head),
+        (Err(e), _) => Err(e),
+        (Ok(_), Err(e)) => Err(sql_err(e)),
+    }
 }
 
 /// The statement of a request listing: only the conditions of the filter given, and the
@@ -224,8 +324,47 @@ impl AccessStore for SqliteStore {
         .await
     }
 
+    async fn replace_access_object(
+        &self,
+        tenant: TenantId,
+        kind: AccessObjectKind,
+        id: ObjectId,
+        expected: serde_json::Value,
+        body: serde_json::Value,
+    ) -> Result<()> {
+        // Stored text is the serialization of a document, and serde_json keeps a parsed
+        // document's key order: the document read serializes to the stored text again.
+        let (expected, body) = (json(&expected)?, json(&body)?);
+        self.write(move |conn| {
+            known(conn, tenant)?;
+            let n = conn
+                .prepare_cached("UPDATE access_objects SET body = ?5 WHERE tenant_id = ?1 AND kind = ?2 AND id = ?3 AND body = ?4")
+                .and_then(|mut s| s.execute(params![tenant.as_bytes(), kind.as_str(), id.as_bytes(), expected, body]))
+                .map_err(sql_err)?;
+            if n == 1 { Ok(()) } else { Err(StoreError::AccessConflict { what: format!("{} {id}", kind.as_str()) }) }
+        })
+        .await
+    }
+
+    async fn try_lease_auto_assignment(&self, tenant: TenantId) -> Result<Option<tenantsync_store::JobLease>> {
+        self.read(|c| Self::tenant_exists(c, tenant))
+            .and_then(|found| if found { Ok(()) } else { Err(StoreError::TenantNotFound { tenant: tenant.to_string() }) })?;
+        self.file_lease(&format!("auto-assignment-{tenant}"))
+    }
+
     async fn commit_access(&self, tenant: TenantId, step: AccessStep) -> Result<()> {
-        self.write(move |conn| commit_step(conn, tenant, &step)).await
+        let (done, outcome) = oneshot::channel();
+        self.inner.steps.lock().map_err(|_| StoreError::Closed)?.push(PendingStep { tenant, step, done });
+        let (queue, notices, now) = (self.inner.steps.clone(), self.notifier(), self.now_ms());
+        // The first of the queued jobs to run commits every step queued by then; the
+        // others find the queue empty. This one has run when the call returns, so the
+        // step's outcome is there.
+        self.write(move |conn| {
+            commit_queued(conn, &queue, now, &notices);
+            Ok(())
+        })
+        .await?;
+        outcome.await.map_err(|_| StoreError::Closed)?
     }
 
     async fn access_request(&self, tenant: TenantId, id: RequestId) -> Result<Option<Versioned<Request>>> {

@@ -99,6 +99,8 @@ struct Inner {
     /// Waiting for other processes' write lock, and letting them in (`lock.rs`).
     turn: Arc<lock::Turn>,
     permission_warning: Option<String>,
+    /// Access steps waiting for the writer, committed together (`access.rs`).
+    steps: access::StepQueue,
 }
 
 impl std::fmt::Debug for Inner {

@@ -46,6 +46,13 @@ impl SqliteStore {
             .map_err(|e| schema::foreign_if_not_a_database(e, &path))?;
         let turn = Arc::new(Turn::open(data_dir, busy_timeout));
         conn.busy_handler(Some(turn.busy_handler())).map_err(schema::sql_err)?;
+        // Every transaction of the writer begins as a write (`BEGIN IMMEDIATE`), waiting
+        // for the lock through the busy handler. A deferred one that reads first holds a
+        // read snapshot when it comes to write, and SQLite then answers `SQLITE_BUSY` at
+        // once, calling no handler (waiting could deadlock): a lock held for a moment —
+        // by another process, or a reader of this one checking the WAL index — failed the
+        // write with `store_busy`.
+        conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         let (tx, rx) = mpsc::channel::<Job>();
         let waiting = Arc::new(AtomicUsize::new(0));
         let started = waiting.clone();
@@ -76,6 +83,7 @@ impl SqliteStore {
                 clock: options.clock,
                 turn,
                 permission_warning,
+                steps: Default::default(),
             }),
         })
     }

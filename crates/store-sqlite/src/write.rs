@@ -35,6 +35,20 @@ impl<'c> Tx<'c> {
         Ok(Tx { conn, tenant, tenant_blob: *tenant.as_bytes(), head, head_at_begin: head, now_ms, counts: Counts::default() })
     }
 
+    /// Joins the transaction open on `conn` on `tenant` (an access step of a group, in
+    /// its savepoint); [`Tx::settle`] ends it, the owner of the transaction commits.
+    pub fn join(conn: &'c Connection, tenant: TenantId, now_ms: i64) -> Result<Tx<'c>, StoreError> {
+        let head = read_head(conn, tenant).map_err(sql_err)?.ok_or_else(|| StoreError::TenantNotFound { tenant: tenant.to_string() })?;
+        Ok(Tx { conn, tenant, tenant_blob: *tenant.as_bytes(), head, head_at_begin: head, now_ms, counts: Counts::default() })
+    }
+
+    /// Writes the head and counts of a joined transaction, without committing; returns
+    /// the head if changes were appended.
+    pub fn settle(self) -> Result<Option<u64>, StoreError> {
+        self.write_head().map_err(sql_err)?;
+        Ok(self.appended().then_some(self.head))
+    }
+
     /// The tenant's head as the transaction just begun sees it: another process may have
     /// committed between this connection's last transaction and this one.
     fn reread_head(&mut self) -> Result<(), StoreError> {

@@ -159,3 +159,48 @@ async fn a_whole_file_import_stays_atomic_and_a_short_wait_beside_it_is_store_bu
     write.await.unwrap().unwrap();
     assert_eq!(store.change_head(t).await.unwrap().0, 1001);
 }
+
+/// Writes that read before they write (an access step checks its tenant first, an outbox
+/// attempt reads the message it updates): begun as a read transaction, such a write found
+/// the lock held when it came to write and failed at once with `store_busy` (SQLite calls
+/// no busy handler for a read transaction's upgrade: it could deadlock), however long the
+/// busy timeout. Inside one process the holder can be a reader checking the WAL index for
+/// a moment, which is how a run of 10,000 access requests met it. They begin as writes
+/// now, and wait like every other write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_that_read_first_wait_for_another_process_lock() {
+    use tenantsync_store::{AccessStep, AccessStore, OutboxMessage};
+    let (_dir, data, store, t) = setup().await;
+    let other = SqliteStore::open_with(&data, waiting(Duration::from_secs(60))).unwrap();
+    let at = jiff::Timestamp::now();
+    let message = OutboxMessage {
+        id: tenantsync_domain::ObjectId::new(),
+        created: at,
+        event: "approvalRequired".into(),
+        recipients: vec![],
+        addresses: vec!["ann@b.example".into()],
+        subject: "A request awaits your decision".into(),
+        body: String::new(),
+        attempts: 0,
+        next_attempt: at,
+        delivered: None,
+    };
+    let holder = Connection::open(data.join(DB_FILE)).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let (o, m) = (other.clone(), message.clone());
+    let step = tokio::spawn(async move { o.commit_access(t, AccessStep { outbox: vec![m], ..AccessStep::default() }).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!step.is_finished(), "the step waits for the lock (it failed at once with store_busy)");
+    holder.execute_batch("COMMIT").unwrap();
+    step.await.unwrap().unwrap();
+
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let attempt = tokio::spawn(async move { other.outbox_attempted(t, message.id, true, at).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!attempt.is_finished(), "the attempt waits for the lock");
+    holder.execute_batch("COMMIT").unwrap();
+    attempt.await.unwrap().unwrap();
+    let kept = store.outbox(t, 10).await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert!(kept.iter().all(|m| m.delivered.is_some()), "the attempt was recorded");
+}

@@ -3,7 +3,8 @@
 //! the tenant's settings), requests and assignments with the time each is next due, the
 //! outbox of notifications, and governed guests' planned deletions.
 //!
-//! The promises: one [`AccessStep`] commits whole or not at all, and each row's expected
+//! The promises: one [`AccessStep`] commits whole or not at all (its directory writes
+//! and their change rows included), and each row's expected
 //! version must still hold (`access_conflict` otherwise: the first approver wins); due
 //! work is found by an index on the due time, so a sweep costs what is due, not what is
 //! held; definitions are per tenant.
@@ -106,6 +107,11 @@ pub struct AccessStep {
     pub guests: Vec<GuestSchedule>,
     /// Guests whose planned deletion is called off (they got access again).
     pub guests_spared: Vec<ObjectId>,
+    /// Directory writes of the step (a delivery's memberships, a guest signing in again),
+    /// applied in its transaction through the directory's write path, each with its
+    /// change row, all or none ([`BatchMode::Atomic`](crate::BatchMode)): a delivery is
+    /// one commit, and a refused write leaves nothing of the step.
+    pub directory: Vec<crate::WriteOp>,
 }
 
 /// Which requests to read.
@@ -159,10 +165,28 @@ pub trait AccessStore: Send + Sync {
     async fn access_objects(&self, tenant: TenantId, kind: AccessObjectKind) -> Result<Vec<serde_json::Value>>;
     /// `false` when there was none.
     async fn delete_access_object(&self, tenant: TenantId, kind: AccessObjectKind, id: ObjectId) -> Result<bool>;
+    /// Replaces a definition only if it is still `expected`, the document as the caller
+    /// read it: `access_conflict` when another write came in between (or it is gone).
+    /// Documents decided on by several people at once (an access review's decisions) are
+    /// written this way, so the second of two concurrent writers is told, not overwritten.
+    async fn replace_access_object(
+        &self,
+        tenant: TenantId,
+        kind: AccessObjectKind,
+        id: ObjectId,
+        expected: serde_json::Value,
+        body: serde_json::Value,
+    ) -> Result<()>;
+    /// Takes the lease of a tenant's auto-assignment policies: while the guard lives, no
+    /// other task or process on the store evaluates them (`None`: held elsewhere). Ends
+    /// with the guard, or with the process holding it, like a job's lease.
+    async fn try_lease_auto_assignment(&self, tenant: TenantId) -> Result<Option<crate::JobLease>>;
 
-    /// Commits a step whole, or nothing with `access_conflict` when a row's version moved.
-    /// A new row gets version 1, a written one its expected version plus one (callers
-    /// carry on from that without reading the row back).
+    /// Commits a step whole, or nothing with `access_conflict` when a row's version moved
+    /// (or with the refusal of one of its directory writes). A new row gets version 1, a
+    /// written one its expected version plus one (callers carry on from that without
+    /// reading the row back). The transaction begins as a write: one begun as a read
+    /// would not wait for a lock it finds held when it comes to write.
     async fn commit_access(&self, tenant: TenantId, step: AccessStep) -> Result<()>;
     async fn access_request(&self, tenant: TenantId, id: RequestId) -> Result<Option<Versioned<Request>>>;
     /// Requests in creation order.
