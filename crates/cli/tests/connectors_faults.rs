@@ -4,8 +4,10 @@
 //! service carried them out (the answer lost), and holds some past the connector's
 //! timeout. Runs repeat until one ends healthy; then the service holds each user exactly
 //! once, with its attributes. A `connector export` killed with SIGKILL in the middle and
-//! run again makes no second copy either.
+//! run again makes no second copy either. The same proxy stands between a Graph connector
+//! and a second tenantsync's `/v1.0`.
 use crate::connectors::{scim2_query, scim2_server};
+use crate::serving::Served;
 use crate::support::{Env, path_str};
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -204,6 +206,35 @@ fn faults_between_the_connector_and_the_service_lose_nothing_and_duplicate_nothi
     env.ok(&["user", "update", "-t", "app.example", "p3@app.example", "--set", "jobTitle=Lead"]);
     export_until_healthy(&env, "flaky");
     assert_eq!(scim2_query(&url, "t0k", "user", "userName eq \"p3@app.example\"")[0]["title"], "Lead");
+}
+
+#[test]
+fn faults_between_a_graph_connector_and_its_api_lose_nothing_and_duplicate_nothing() {
+    let env = Env::new();
+    let n = 30;
+    app_with_people(&env, n);
+    let remote = Env::new();
+    remote.ok(&["tenant", "create", "--name", "Fabrikam", "--domain", "fabrikam.example"]);
+    let token = remote.ok(&["token", "create", "--tenant", "fabrikam.example", "--name", "graph", "--role", "admin"]).trim().to_owned();
+    let served = Served::start(&remote, &[]);
+    let (port, injected) = proxy(served.addr.clone(), fault);
+    let file = env.file("graph-token", &token);
+    let via = format!("http://127.0.0.1:{port}/v1.0");
+    env.ok(&["connector", "add", "flaky", "-t", "app.example", "--graph-url", &via, "--token-file", path_str(&file), "--timeout", "2", "--max-in-flight", "4"]);
+    let runs = export_until_healthy(&env, "flaky");
+    assert!(injected.load(Ordering::SeqCst) > 5, "the proxy injected faults");
+    let auth = format!("Bearer {token}");
+    let get = |path: &str| served.request("GET", path, &[("Authorization", &auth)], None).json();
+    let users = get("/v1.0/users?$top=999");
+    let mut upns: Vec<&str> = users["value"].as_array().unwrap().iter().filter_map(|u| u["userPrincipalName"].as_str()).collect();
+    assert_eq!(upns.len(), n, "each user exactly once after {runs} runs");
+    upns.sort();
+    upns.dedup();
+    assert_eq!(upns.len(), n);
+    let groups = get("/v1.0/groups?$filter=displayName%20eq%20%27Everyone%27");
+    assert_eq!(groups["value"].as_array().unwrap().len(), 1);
+    let group = groups["value"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(get(&format!("/v1.0/groups/{group}/members?$top=999"))["value"].as_array().unwrap().len(), n.div_ceil(5));
 }
 
 #[test]

@@ -3,6 +3,7 @@
 use crate::graph_support::{Api, admin_token, local};
 use crate::support::Server;
 use serde_json::{Value, json};
+use tenantsync_domain::{UserPatch, UserRef};
 use tenantsync_store::{BatchMode, TokenRole, WriteOp};
 
 /// Follows a delta round from `path` to its deltaLink: every object, and the deltaLink.
@@ -114,4 +115,47 @@ async fn groups_delta_carries_member_changes() {
     let (_, users_delta, _) = round(&api, "/v1.0/users/delta", 10).await;
     api.patch(&format!("/v1.0/groups/{g}"), json!({"description": "x"})).await;
     assert!(round(&api, &users_delta, 10).await.0.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_group_is_split_over_pages_and_managers_come_by_select() {
+    let s = Server::start().await;
+    let api = Api::new(&s, admin_token(&s, TokenRole::Admin).await);
+    let boss = api.user("boss@contoso.example", "Boss").await;
+    let mut people = Vec::new();
+    for i in 0..7 {
+        people.push(api.user(&format!("p{i}@contoso.example"), "P").await);
+    }
+    let binds: Vec<String> = people.iter().chain([&boss]).map(|id| format!("https://x/v1.0/users/{id}")).collect();
+    api.post("/v1.0/groups", json!({"displayName": "Big", "members@odata.bind": binds})).await;
+    api.post("/v1.0/groups", json!({"displayName": "Small"})).await;
+
+    // A page of one object holds five member references: Big (8 members) comes twice in a
+    // row, its parts adding up to its members, each once.
+    let (snapshot, _, _) = round(&api, "/v1.0/groups/delta", 1).await;
+    let big: Vec<&Value> = snapshot.iter().filter(|g| g["displayName"] == "Big").collect();
+    assert_eq!(big.len(), 2, "{snapshot:?}");
+    assert_eq!(big[0]["members@delta"].as_array().unwrap().len(), 5);
+    let mut all: Vec<Value> = big.iter().flat_map(|g| g["members@delta"].as_array().unwrap().clone()).collect();
+    let mut want: Vec<String> = people.clone();
+    want.push(boss.clone());
+    want.sort();
+    assert_eq!(ids(&all), want);
+    all.dedup();
+    assert_eq!(all.len(), 8);
+    assert_eq!(snapshot.iter().filter(|g| g["displayName"] == "Small").count(), 1);
+    // A page size that holds them all shows it once.
+    assert_eq!(round(&api, "/v1.0/groups/delta", 10).await.0.len(), 2);
+
+    // manager@delta: the manager as a reference, an empty list for none.
+    let (p0_id, boss_id): (tenantsync_domain::ObjectId, tenantsync_domain::ObjectId) = (people[0].parse().unwrap(), boss.parse().unwrap());
+    let patch = UserPatch { set: Vec::new(), manager: Some(Some(UserRef::Id(boss_id))) };
+    s.store.apply(s.tenant.id, vec![WriteOp::UpdateUser { id: p0_id, patch, if_match: None }], BatchMode::Atomic).await.unwrap();
+    let (users, delta, _) = round(&api, "/v1.0/users/delta?$select=displayName,manager", 10).await;
+    let p0 = users.iter().find(|u| u["id"] == people[0].as_str()).unwrap();
+    assert_eq!(p0["manager@delta"], json!([{"@odata.type": "#microsoft.graph.user", "id": boss}]));
+    assert_eq!(p0.as_object().unwrap().keys().collect::<Vec<_>>(), ["id", "displayName", "manager@delta"]);
+    assert_eq!(users.iter().find(|u| u["id"] == boss.as_str()).unwrap()["manager@delta"], json!([]));
+    assert!(delta.contains("manager"), "the deltaLink keeps the $select");
+    assert_eq!(api.get("/v1.0/groups/delta?$select=manager").await.status, 400);
 }

@@ -5,7 +5,7 @@ use crate::support::assert_code;
 use jiff::Timestamp;
 use std::sync::Arc;
 use tenantsync_domain::{FixedClock, NewTenant, ObjectId, ObjectKind, TenantId};
-use tenantsync_store::{ConnectorKey, ConnectorRecord, ConnectorStep, ConnectorStore, Link, LinkFault, Store};
+use tenantsync_store::{ConnectorKey, ConnectorRecord, ConnectorStep, ConnectorStore, Link, LinkFault, Seen, Store};
 
 /// A store with both traits.
 pub trait ConnectorFullStore: Store + ConnectorStore {}
@@ -36,6 +36,7 @@ macro_rules! connector_conformance_tests {
                 a_step_writes_links_and_state_together,
                 links_are_found_by_object_by_external_id_and_by_fault,
                 deleting_a_connector_takes_its_links,
+                a_reconciliation_finds_the_links_it_did_not_see,
             );
         }
     };
@@ -115,7 +116,12 @@ pub async fn a_step_writes_links_and_state_together(f: ConnectorFixture) {
     f.store.create_connector(c.clone()).await.unwrap();
     let key = c.key();
     let (u1, u2) = (ObjectId::new(), ObjectId::new());
-    let step = ConnectorStep { links: vec![link(u1, Some("ext-1")), link(u2, Some("ext-2"))], unlinked: vec![], state: Some(serde_json::json!({"cursor": 5})) };
+    let step = ConnectorStep {
+        links: vec![link(u1, Some("ext-1")), link(u2, Some("ext-2"))],
+        unlinked: vec![],
+        state: Some(serde_json::json!({"cursor": 5})),
+        seen: None,
+    };
     f.store.commit_connector(key, step).await.unwrap();
     assert_eq!(f.store.connector_state(key).await.unwrap(), Some(serde_json::json!({"cursor": 5})));
     assert_eq!(f.store.link_counts(key).await.unwrap(), (2, 0));
@@ -125,6 +131,7 @@ pub async fn a_step_writes_links_and_state_together(f: ConnectorFixture) {
         links: vec![link(ObjectId::new(), None), link(ObjectId::new(), Some("ext-1"))],
         unlinked: vec![u2],
         state: Some(serde_json::json!({"cursor": 9})),
+        seen: None,
     };
     assert_code(f.store.commit_connector(key, clash).await, "access_conflict");
     assert_eq!(f.store.connector_state(key).await.unwrap(), Some(serde_json::json!({"cursor": 5})));
@@ -133,7 +140,7 @@ pub async fn a_step_writes_links_and_state_together(f: ConnectorFixture) {
     // A link is replaced whole; an unlink removes it.
     let mut moved = link(u1, Some("ext-1b"));
     moved.exported = Some(serde_json::json!({"userName": "b"}));
-    f.store.commit_connector(key, ConnectorStep { links: vec![moved.clone()], unlinked: vec![u2], state: None }).await.unwrap();
+    f.store.commit_connector(key, ConnectorStep { links: vec![moved.clone()], unlinked: vec![u2], state: None, seen: None }).await.unwrap();
     assert_eq!(f.store.links(key, &[u1, u2]).await.unwrap(), vec![moved]);
     assert_eq!(f.store.connector_state(key).await.unwrap(), Some(serde_json::json!({"cursor": 5})));
     let ghost = ConnectorKey { tenant: t, id: ObjectId::new() };
@@ -159,9 +166,9 @@ pub async fn links_are_found_by_object_by_external_id_and_by_fault(f: ConnectorF
         }
         all.push(l);
     }
-    f.store.commit_connector(key, ConnectorStep { links: all.clone(), unlinked: vec![], state: None }).await.unwrap();
+    f.store.commit_connector(key, ConnectorStep { links: all.clone(), unlinked: vec![], state: None, seen: None }).await.unwrap();
     // The same object ids under another connector do not mix.
-    f.store.commit_connector(other.key(), ConnectorStep { links: vec![link(ids[0], Some("ext-0"))], unlinked: vec![], state: None }).await.unwrap();
+    f.store.commit_connector(other.key(), ConnectorStep { links: vec![link(ids[0], Some("ext-0"))], unlinked: vec![], state: None, seen: None }).await.unwrap();
 
     let found = f.store.link_by_external_id(key, "ext-2").await.unwrap().unwrap();
     assert_eq!(found, all[2]);
@@ -183,7 +190,10 @@ pub async fn deleting_a_connector_takes_its_links(f: ConnectorFixture) {
     let t = tenant(&f, "app.example").await;
     let c = record("app", t, now(&f));
     f.store.create_connector(c.clone()).await.unwrap();
-    f.store.commit_connector(c.key(), ConnectorStep { links: vec![link(ObjectId::new(), Some("x"))], unlinked: vec![], state: None }).await.unwrap();
+    f.store
+        .commit_connector(c.key(), ConnectorStep { links: vec![link(ObjectId::new(), Some("x"))], unlinked: vec![], state: None, seen: None })
+        .await
+        .unwrap();
     assert!(f.store.delete_connector(c.key()).await.unwrap());
     assert!(!f.store.delete_connector(c.key()).await.unwrap());
     assert_eq!(f.store.connector_by_name("app").await.unwrap(), None);
@@ -192,4 +202,42 @@ pub async fn deleting_a_connector_takes_its_links(f: ConnectorFixture) {
     f.store.create_connector(again.clone()).await.unwrap();
     assert_eq!(f.store.link_counts(again.key()).await.unwrap(), (0, 0));
     assert_eq!(f.store.link_by_external_id(again.key(), "x").await.unwrap(), None);
+}
+
+pub async fn a_reconciliation_finds_the_links_it_did_not_see(f: ConnectorFixture) {
+    let t = tenant(&f, "hr.example").await;
+    let c = record("hr", t, now(&f));
+    f.store.create_connector(c.clone()).await.unwrap();
+    let other = record("other", t, now(&f));
+    f.store.create_connector(other.clone()).await.unwrap();
+    let key = c.key();
+    let mut ids: Vec<ObjectId> = (0..5).map(|_| ObjectId::new()).collect();
+    ids.sort();
+    // Four links with external ids and one without (an export's link not yet made).
+    let mut all: Vec<Link> = ids.iter().enumerate().map(|(i, id)| link(*id, Some(&format!("ext-{i}")))).collect();
+    if let Some(l) = all.get_mut(4) {
+        l.external_id = None;
+    }
+    f.store.commit_connector(key, ConnectorStep { links: all.clone(), ..ConnectorStep::default() }).await.unwrap();
+    f.store.commit_connector(other.key(), ConnectorStep { links: vec![link(ids[0], Some("ext-0"))], ..ConnectorStep::default() }).await.unwrap();
+    // Before any reconciliation marks them, every link holding an external id is unseen.
+    assert_eq!(f.store.unseen_links(key, 1, None, 10).await.unwrap(), all[..4].to_vec());
+
+    // Generation 1 sees ext-0 and ext-2 (in two steps, with an id no link holds), and the
+    // mark commits with the step's links: a link written in the same step is marked too.
+    let seen = |ids: &[&str]| Some(Seen { generation: 1, external_ids: ids.iter().map(|s| (*s).to_owned()).collect() });
+    f.store.commit_connector(key, ConnectorStep { seen: seen(&["ext-0", "nobody"]), ..ConnectorStep::default() }).await.unwrap();
+    let mut again = all[2].clone();
+    again.digest = Some(vec![9]);
+    f.store.commit_connector(key, ConnectorStep { links: vec![again.clone()], seen: seen(&["ext-2"]), ..ConnectorStep::default() }).await.unwrap();
+    assert_eq!(f.store.unseen_links(key, 1, None, 10).await.unwrap(), vec![all[1].clone(), all[3].clone()]);
+    // Page by page, in object order.
+    assert_eq!(f.store.unseen_links(key, 1, None, 1).await.unwrap(), vec![all[1].clone()]);
+    assert_eq!(f.store.unseen_links(key, 1, Some(ids[1]), 10).await.unwrap(), vec![all[3].clone()]);
+    // Rewriting a link keeps its mark; the next generation starts with nothing seen.
+    f.store.commit_connector(key, ConnectorStep { links: vec![again.clone()], ..ConnectorStep::default() }).await.unwrap();
+    assert_eq!(f.store.unseen_links(key, 1, None, 10).await.unwrap().len(), 2);
+    assert_eq!(f.store.unseen_links(key, 2, None, 10).await.unwrap(), vec![all[0].clone(), all[1].clone(), again, all[3].clone()]);
+    // The other connector's link of the same external id was not marked.
+    assert_eq!(f.store.unseen_links(other.key(), 1, None, 10).await.unwrap().len(), 1);
 }

@@ -157,6 +157,7 @@ async fn fill(f: &AccessFixture) -> Filled {
         links: vec![link(ObjectId::new(), Some("ext-1"), None), link(ObjectId::new(), None, Some(fault))],
         unlinked: vec![],
         state: Some(serde_json::json!({"cursor": 3})),
+        seen: None,
     };
     s.commit_connector(connector.key(), step).await.unwrap();
     Filled { source, target, alice: a }

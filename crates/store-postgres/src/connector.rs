@@ -165,6 +165,15 @@ impl ConnectorStore for PgStore {
                 .await
                 .map_err(pg_err)?;
         }
+        if let Some(seen) = step.seen.as_ref().filter(|s| !s.external_ids.is_empty()) {
+            let generation = i64::try_from(seen.generation).map_err(internal)?;
+            tx.execute(
+                "UPDATE connector_links SET seen = $3 WHERE tenant_id = $1 AND connector_id = $2 AND external_id = ANY($4)",
+                &[&c.tenant.0, &c.id.0, &generation, &seen.external_ids],
+            )
+            .await
+            .map_err(pg_err)?;
+        }
         if let Some(state) = &step.state {
             let state = serde_json::to_string(state).map_err(internal)?;
             tx.execute("UPDATE connectors SET state = $2 WHERE id = $1", &[&c.id.0, &state]).await.map_err(pg_err)?;
@@ -188,6 +197,16 @@ impl ConnectorStore for PgStore {
         let sql =
             format!("SELECT {LINK_COLUMNS} FROM connector_links WHERE tenant_id = $1 AND connector_id = $2 AND object_id > $3 ORDER BY object_id LIMIT $4");
         links(&self.query(&sql, &[&c.tenant.0, &c.id.0, &after, &i64::from(limit)]).await?)
+    }
+
+    async fn unseen_links(&self, c: ConnectorKey, generation: u64, after: Option<ObjectId>, limit: u32) -> Result<Vec<Link>> {
+        let generation = i64::try_from(generation).map_err(internal)?;
+        let after = after.map(|a| a.0).unwrap_or(Uuid::nil());
+        let sql = format!(
+            "SELECT {LINK_COLUMNS} FROM connector_links WHERE tenant_id = $1 AND connector_id = $2 AND object_id > $3 AND external_id IS NOT NULL \
+             AND seen IS DISTINCT FROM $4 ORDER BY object_id LIMIT $5"
+        );
+        links(&self.query(&sql, &[&c.tenant.0, &c.id.0, &after, &generation, &i64::from(limit)]).await?)
     }
 
     async fn due_faults(&self, c: ConnectorKey, now: Timestamp, limit: u32) -> Result<Vec<Link>> {

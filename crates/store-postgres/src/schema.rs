@@ -3,8 +3,12 @@ use tenantsync_store::StoreError;
 use tokio_postgres::error::SqlState;
 
 /// The migrations, in order; version N is the N-th.
-const MIGRATIONS: &[&str] =
-    &[include_str!("../migrations/0001_initial.sql"), include_str!("../migrations/0002_connectors.sql"), include_str!("../migrations/0003_console.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_initial.sql"),
+    include_str!("../migrations/0002_connectors.sql"),
+    include_str!("../migrations/0003_console.sql"),
+    include_str!("../migrations/0004_link_seen.sql"),
+];
 
 /// The tables that hold no tenant's data (reference tables under Citus): every other
 /// table's primary key starts with `tenant_id`.

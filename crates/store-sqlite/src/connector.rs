@@ -1,6 +1,7 @@
-//! Connectors in SQLite (`connectors` and `connector_links`, schema version 15): the
-//! definition and state as documents, links as rows found by object id (the key), by
-//! external id and by fault time (partial indexes). A step commits in one transaction.
+//! Connectors in SQLite (`connectors` and `connector_links`, schema versions 15 and 17):
+//! the definition and state as documents, links as rows found by object id (the key), by
+//! external id and by fault time (partial indexes), with the generation of the
+//! reconciliation that last saw them. A step commits in one transaction.
 use crate::SqliteStore;
 use crate::rows::sql_err;
 use async_trait::async_trait;
@@ -109,6 +110,14 @@ fn commit(conn: &mut Connection, id: ObjectId, step: &ConnectorStep) -> Result<(
         tx.prepare_cached("DELETE FROM connector_links WHERE connector_id = ?1 AND object_id = ?2")
             .and_then(|mut s| s.execute(params![c, object.as_bytes()]))
             .map_err(sql_err)?;
+    }
+    if let Some(seen) = &step.seen {
+        let generation = i64::try_from(seen.generation).map_err(internal)?;
+        for external_id in &seen.external_ids {
+            tx.prepare_cached("UPDATE connector_links SET seen = ?3 WHERE connector_id = ?1 AND external_id = ?2")
+                .and_then(|mut s| s.execute(params![c, external_id, generation]))
+                .map_err(sql_err)?;
+        }
     }
     if let Some(state) = &step.state {
         let state = serde_json::to_string(state).map_err(internal)?;
@@ -225,6 +234,22 @@ impl ConnectorStore for SqliteStore {
             let sql = format!("SELECT {LINK_COLUMNS} FROM connector_links WHERE connector_id = ?1 AND object_id > ?2 ORDER BY object_id LIMIT ?3");
             let mut s = c.prepare_cached(&sql)?;
             let rows = s.query_map(params![id.as_bytes(), after, i64::from(limit)], raw_link)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        links(rows)
+    }
+
+    async fn unseen_links(&self, c: ConnectorKey, generation: u64, after: Option<ObjectId>, limit: u32) -> Result<Vec<Link>> {
+        let id = c.id;
+        let generation = i64::try_from(generation).map_err(internal)?;
+        let after = after.map(|a| *a.as_bytes()).unwrap_or([0; 16]);
+        let rows = self.read(|c| {
+            let sql = format!(
+                "SELECT {LINK_COLUMNS} FROM connector_links WHERE connector_id = ?1 AND object_id > ?2 AND external_id IS NOT NULL \
+                 AND (seen IS NULL OR seen <> ?3) ORDER BY object_id LIMIT ?4"
+            );
+            let mut s = c.prepare_cached(&sql)?;
+            let rows = s.query_map(params![id.as_bytes(), after, generation, i64::from(limit)], raw_link)?;
             rows.collect::<rusqlite::Result<Vec<_>>>()
         })?;
         links(rows)

@@ -78,6 +78,19 @@ pub struct ConnectorStep {
     pub unlinked: Vec<ObjectId>,
     /// The connector's new state, when it moves.
     pub state: Option<serde_json::Value>,
+    /// Links found again by a reconciliation, marked after `links` are written.
+    pub seen: Option<Seen>,
+}
+
+/// The links a reconciliation found in its system: marked with its generation, so the
+/// sweep at its end reads from the store what was not found
+/// ([`ConnectorStore::unseen_links`]) instead of holding every external id it read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Seen {
+    /// The reconciliation's generation (one more than the last one's).
+    pub generation: u64,
+    /// External ids read; those without a link are ignored.
+    pub external_ids: Vec<String>,
 }
 
 /// The storage of connectors.
@@ -104,6 +117,9 @@ pub trait ConnectorStore: Send + Sync + std::fmt::Debug + 'static {
     async fn link_by_external_id(&self, c: ConnectorKey, external_id: &str) -> Result<Option<Link>>;
     /// Links in object-id order after `after`, at most `limit` (a whole walk, page by page).
     async fn link_page(&self, c: ConnectorKey, after: Option<ObjectId>, limit: u32) -> Result<Vec<Link>>;
+    /// Links holding an external id that no step marked seen by `generation`, in
+    /// object-id order after `after`, at most `limit` (a reconciliation's sweep).
+    async fn unseen_links(&self, c: ConnectorKey, generation: u64, after: Option<ObjectId>, limit: u32) -> Result<Vec<Link>>;
     /// Links whose fault is due at `now`, soonest first, at most `limit`.
     async fn due_faults(&self, c: ConnectorKey, now: Timestamp, limit: u32) -> Result<Vec<Link>>;
     /// How many links the connector holds, and how many of them hold a fault.

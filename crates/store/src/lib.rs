@@ -35,7 +35,7 @@ mod sync;
 
 pub use access::{AccessObjectKind, AccessStep, AccessStore, AssignmentFilter, DueWork, GuestSchedule, OutboxMessage, RequestFilter, StepRow, Versioned};
 pub use admin::{AdminObjectKind, AuditActor, AuditCategory, AuditCursor, AuditOperation, AuditPage, AuditQuery, AuditRecord, AuditTarget, LogCursor, LogPage};
-pub use connector::{ConnectorKey, ConnectorRecord, ConnectorStep, ConnectorStore, Link, LinkFault};
+pub use connector::{ConnectorKey, ConnectorRecord, ConnectorStep, ConnectorStore, Link, LinkFault, Seen};
 pub use console::{CodeCheck, ConsoleSession, ConsoleStore, SignInCode};
 pub use counts::CountDeltas;
 pub use dump::{AccessAssignmentRow, AccessRequestRow, ConnectorLinkRow, DumpCursor, DumpKey, DumpPage, DumpRecord, DumpStore, DumpTable, Restore, Tally};

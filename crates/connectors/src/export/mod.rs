@@ -316,7 +316,7 @@ impl<'a> Exporter<'a> {
     }
 
     async fn commit(&self, (links, unlinked): (Vec<Link>, Vec<ObjectId>), state: &ExportState) -> Result<(), ConnectorError> {
-        self.host.commit_connector(self.key(), ConnectorStep { links, unlinked, state: Some(state.doc()) }).await?;
+        self.host.commit_connector(self.key(), ConnectorStep { links, unlinked, state: Some(state.doc()), seen: None }).await?;
         Ok(())
     }
 

@@ -1,8 +1,14 @@
 //! One batch of what a source read, written into the connector's tenant: each object
 //! found by its link (or by the id derived from its external id, or — with no link —
-//! users by their userPrincipalName and groups by their displayName), then created, restored, updated with the attributes
-//! that differ, or deleted, through `Store::apply` (each object's writes in one
-//! transaction, with their change rows). The links to commit come back with counters.
+//! users by their userPrincipalName and groups by their displayName), then created,
+//! restored, updated with the attributes that differ, or deleted, through `Store::apply`
+//! (each object's writes in one transaction, with their change rows). The links to
+//! commit come back with counters.
+//!
+//! Managers are set once the batch's users are written. A manager the connector has not
+//! imported yet (it comes on a later page) leaves its report's link with a fault due at
+//! once, so the end of the run, which retries what is due, sets it; one still missing
+//! then is retried with the escrow backoff.
 use super::{ImportCounters, Incoming, Is, Members};
 use crate::ConnectorError;
 use crate::export::Host;
@@ -126,6 +132,7 @@ impl<'a> Applier<'a> {
         // Users first: groups name them as members.
         items.sort_by_key(|i| i.kind == ObjectKind::Group);
         let mut out = Applied::default();
+        // (user, manager's external id, attempts its link's fault made so far)
         let mut managers = Vec::new();
         for item in items {
             let link = self.host.link_by_external_id(self.key, &item.external_id).await?.filter(|l| l.kind == item.kind);
@@ -143,7 +150,8 @@ impl<'a> Applier<'a> {
                     match then {
                         Then::Link(object) => {
                             if let Is::Live { manager: Some(m), .. } = &item.is {
-                                managers.push((object, m.clone()));
+                                let attempts = link.as_ref().and_then(|l| l.fault.as_ref()).map_or(0, |f| f.attempts);
+                                managers.push((object, m.clone(), attempts));
                             }
                             self.resolved.insert(item.external_id.clone(), object);
                             out.links.push(Link {
@@ -177,8 +185,17 @@ impl<'a> Applier<'a> {
                 Err(e) => return Err(e),
             }
         }
-        for (user, manager) in managers {
-            self.manager(user, manager.as_deref()).await?;
+        for (user, manager, attempts) in managers {
+            if self.manager(user, manager.as_deref()).await? {
+                continue;
+            }
+            let attempts = attempts.saturating_add(1);
+            // The first time, due at once (the run's end retries it); then with backoff.
+            let retry_at = if attempts == 1 { self.now } else { self.now + escrow_delay(attempts) };
+            let error = format!("manager_pending: the manager '{}' is not imported (yet)", manager.unwrap_or_default());
+            if let Some(l) = out.links.iter_mut().find(|l| l.object == user) {
+                l.fault = Some(LinkFault { error, attempts, retry_at });
+            }
         }
         Ok(out)
     }
@@ -276,24 +293,7 @@ impl<'a> Applier<'a> {
                 };
                 Ok((Then::Link(id), done))
             }
-            Is::Deleted | Is::Missing => {
-                let live = current.as_ref().is_some_and(|u| !u.is_deleted());
-                if live {
-                    self.write(vec![WriteOp::SoftDeleteUser { id, if_match: None }]).await?;
-                }
-                let done = if live { Done::Deleted } else { Done::Unchanged };
-                Ok(match (&item.is, current.is_some()) {
-                    (Is::Deleted, true) => (Then::Link(id), done),
-                    (Is::Deleted, false) => (Then::Nothing, done),
-                    _ => (Then::Unlink(id), done),
-                })
-            }
-            Is::Gone => {
-                if current.is_some() {
-                    self.write(vec![WriteOp::HardDeleteUser { id, if_match: None }]).await?;
-                }
-                Ok((Then::Unlink(id), if current.is_some() { Done::Deleted } else { Done::Unchanged }))
-            }
+            Is::Deleted | Is::Missing | Is::Gone => self.remove(item, id, current.map(|u| u.is_deleted())).await,
         }
     }
 
@@ -367,34 +367,44 @@ impl<'a> Applier<'a> {
                 };
                 Ok((Then::Link(id), done))
             }
-            Is::Deleted | Is::Missing => {
-                let live = current.as_ref().is_some_and(|g| !g.is_deleted());
-                if live {
-                    self.write(vec![WriteOp::SoftDeleteGroup { id, if_match: None }]).await?;
-                }
-                let done = if live { Done::Deleted } else { Done::Unchanged };
-                Ok(match (&item.is, current.is_some()) {
-                    (Is::Deleted, true) => (Then::Link(id), done),
-                    (Is::Deleted, false) => (Then::Nothing, done),
-                    _ => (Then::Unlink(id), done),
-                })
-            }
-            Is::Gone => {
-                if current.is_some() {
-                    self.write(vec![WriteOp::HardDeleteGroup { id, if_match: None }]).await?;
-                }
-                Ok((Then::Unlink(id), if current.is_some() { Done::Deleted } else { Done::Unchanged }))
-            }
+            Is::Deleted | Is::Missing | Is::Gone => self.remove(item, id, current.map(|g| g.is_deleted())).await,
         }
     }
 
+    /// An object the system deleted: soft-deleted (`Deleted`: restorable there, its link
+    /// kept; `Missing`: not found by a reconciliation, unlinked) or deleted for good
+    /// (`Gone`). `deleted`: whether the tenant has it, and whether soft-deleted already.
+    async fn remove(&self, item: &Incoming, id: ObjectId, deleted: Option<bool>) -> Result<(Then, Done), ConnectorError> {
+        let user = item.kind == ObjectKind::User;
+        if let Is::Gone = item.is {
+            if deleted.is_some() {
+                let op = if user { WriteOp::HardDeleteUser { id, if_match: None } } else { WriteOp::HardDeleteGroup { id, if_match: None } };
+                self.write(vec![op]).await?;
+            }
+            return Ok((Then::Unlink(id), if deleted.is_some() { Done::Deleted } else { Done::Unchanged }));
+        }
+        let live = deleted == Some(false);
+        if live {
+            let op = if user { WriteOp::SoftDeleteUser { id, if_match: None } } else { WriteOp::SoftDeleteGroup { id, if_match: None } };
+            self.write(vec![op]).await?;
+        }
+        let done = if live { Done::Deleted } else { Done::Unchanged };
+        Ok(match (&item.is, deleted.is_some()) {
+            (Is::Deleted, true) => (Then::Link(id), done),
+            (Is::Deleted, false) => (Then::Nothing, done),
+            _ => (Then::Unlink(id), done),
+        })
+    }
+
     /// The tenant's user an external id names: linked by this connector, or made in
-    /// this batch. Users the connector has not imported are not members here.
+    /// this batch. Users the connector has not imported are not members here. A link
+    /// with a fault counts: its object is there when the fault is a pending manager, and
+    /// a write naming one that is not (its creation escrowed) is refused and left out.
     async fn resolve(&mut self, external_id: &str) -> Result<Option<ObjectId>, ConnectorError> {
         if let Some(id) = self.resolved.get(external_id) {
             return Ok(Some(*id));
         }
-        let found = self.host.link_by_external_id(self.key, external_id).await?.filter(|l| l.kind == ObjectKind::User && l.fault.is_none()).map(|l| l.object);
+        let found = self.host.link_by_external_id(self.key, external_id).await?.filter(|l| l.kind == ObjectKind::User).map(|l| l.object);
         if let Some(id) = found {
             self.resolved.insert(external_id.to_owned(), id);
         }
@@ -452,26 +462,26 @@ impl<'a> Applier<'a> {
     }
 
     /// Sets a user's manager to the user the system names (`None`: no manager), when
-    /// it differs; a manager not imported is left out.
-    async fn manager(&mut self, user: ObjectId, manager: Option<&str>) -> Result<(), ConnectorError> {
+    /// it differs. False: the manager is not imported (yet), nothing was written.
+    async fn manager(&mut self, user: ObjectId, manager: Option<&str>) -> Result<bool, ConnectorError> {
         let want = match manager {
             Some(m) => match self.resolve(m).await? {
                 Some(id) => Some(id),
-                None => return Ok(()),
+                None => return Ok(false),
             },
             None => None,
         };
-        let Some(u) = self.get_user(user).await? else { return Ok(()) };
+        let Some(u) = self.get_user(user).await? else { return Ok(true) };
         if u.attrs.manager == want || u.is_deleted() {
-            return Ok(());
+            return Ok(true);
         }
         let patch = UserPatch { set: Vec::new(), manager: Some(want.map(UserRef::Id)) };
         match self.write(vec![WriteOp::UpdateUser { id: user, patch, if_match: None }]).await {
             Err(ConnectorError::Store(e)) if object_fault(&e) => {
                 tracing::debug!(user = %user, error = %e, "import: the manager was refused");
-                Ok(())
+                Ok(true)
             }
-            r => r,
+            r => r.map(|()| true),
         }
     }
 }

@@ -6,6 +6,18 @@
 //! `members@delta`: every member in a full round, the members added and removed (with
 //! `@removed`) in later ones. A deltaLink the service no longer knows (410 Gone) starts
 //! a full round and a reconciliation.
+//!
+//! - **Managers**: the first request selects the properties read and `manager`, so each
+//!   user carries `manager@delta` (its manager's id; an empty list or a reference with
+//!   `@removed`: none). A user without it (a deltaLink from before) leaves its manager as
+//!   it is. A `manager` object (`$expand=manager`, as some Graph-shaped APIs answer) is
+//!   read the same way.
+//! - **Large groups**: Graph splits a group's members over several appearances of the
+//!   group, on consecutive pages. In a full round the members must add up (one
+//!   appearance's `Full` list would otherwise drop the others'), so the group that ends a
+//!   page is held back in the position (`{"next", "pending"}`) until the next page shows
+//!   whether it goes on: only one group's members are held at a time. In later rounds
+//!   members come as additions and removals, which add up by themselves.
 use super::{Batch, Incoming, Is, Members, Read, Source};
 use crate::ConnectorError;
 use crate::graph::GraphTarget;
@@ -25,9 +37,30 @@ impl GraphSource {
 }
 
 /// The user properties read: every writable one of tenantsync's users but the manager
-/// (a reference, not in a user's delta) and externalId (tenantsync's own field).
+/// (a reference: `manager@delta`) and externalId (tenantsync's own field).
 fn user_properties() -> impl Iterator<Item = &'static str> {
     UserAttribute::ALL.iter().filter(|a| !matches!(a, UserAttribute::Manager | UserAttribute::ExternalId)).map(|a| a.name())
+}
+
+/// The `$select` of the users' first request: the properties as Graph names them
+/// (`businessPhones` for telephoneNumber) and the manager.
+fn user_select() -> String {
+    let mut names: Vec<&str> = user_properties().filter(|n| *n != "telephoneNumber").collect();
+    names.extend(["businessPhones", "manager"]);
+    names.join(",")
+}
+
+/// The manager a user entry names: `Some(None)` for none, `None` when it says nothing.
+fn manager(o: &Map<String, Value>) -> Option<Option<String>> {
+    if let Some(refs) = o.get("manager@delta").and_then(Value::as_array) {
+        let live = refs.iter().find(|r| r.get("@removed").is_none()).and_then(|r| r.get("id")).and_then(Value::as_str);
+        return Some(live.map(str::to_owned));
+    }
+    match o.get("manager") {
+        Some(Value::Null) => Some(None),
+        Some(m) => m.get("id").and_then(Value::as_str).map(|id| Some(id.to_owned())),
+        None => None,
+    }
 }
 
 fn group_properties() -> impl Iterator<Item = &'static str> {
@@ -57,7 +90,7 @@ pub fn entry(kind: ObjectKind, v: &Value, full: bool) -> Option<Incoming> {
             {
                 attributes.insert("telephoneNumber".into(), phones.first().cloned().unwrap_or(Value::Null));
             }
-            Is::Live { attributes, manager: None, members: None }
+            Is::Live { attributes, manager: manager(o), members: None }
         }
         ObjectKind::Group => {
             let mut added = Vec::new();
@@ -70,7 +103,7 @@ pub fn entry(kind: ObjectKind, v: &Value, full: bool) -> Option<Incoming> {
                 if m.get("@removed").is_some() { removed.push(id.to_owned()) } else { added.push(id.to_owned()) }
             }
             let members = match (full, delta.is_some()) {
-                (true, _) => Some(Members::Full { ids: added }),
+                (true, _) => Some(Members::Full { ids: sorted(added) }),
                 (false, true) => Some(Members::Delta { added, removed }),
                 (false, false) => None,
             };
@@ -80,19 +113,45 @@ pub fn entry(kind: ObjectKind, v: &Value, full: bool) -> Option<Incoming> {
     Some(Incoming { kind, external_id, is })
 }
 
+fn sorted(mut ids: Vec<String>) -> Vec<String> {
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// Adds a later appearance of a group (the next part of its members) to the one held.
+fn merge(held: &mut Incoming, next: Incoming) {
+    let (Is::Live { attributes, members: Some(Members::Full { ids }), .. }, Is::Live { attributes: a, members: m, .. }) = (&mut held.is, next.is) else {
+        return;
+    };
+    attributes.extend(a);
+    if let Some(Members::Full { ids: more }) = m {
+        ids.extend(more);
+        *ids = sorted(std::mem::take(ids));
+    }
+}
+
+/// A position: a link to read, and in a full round the group held back from the page before.
+fn position(from: Option<&Value>) -> (Option<String>, Option<Incoming>) {
+    match from {
+        Some(Value::String(u)) => (Some(u.clone()), None),
+        Some(Value::Object(o)) => {
+            (o.get("next").and_then(Value::as_str).map(str::to_owned), o.get("pending").and_then(|p| serde_json::from_value(p.clone()).ok()))
+        }
+        _ => (None, None),
+    }
+}
+
 #[async_trait]
 impl Source for GraphSource {
     async fn read(&self, kind: ObjectKind, from: Option<&Value>, full: bool) -> Result<Read, ConnectorError> {
-        let url = match from.and_then(Value::as_str) {
-            Some(u) => u.to_owned(),
-            None => format!(
-                "{}/{}/delta",
-                self.target.base(),
-                match kind {
-                    ObjectKind::User => "users",
-                    ObjectKind::Group => "groups",
-                }
-            ),
+        let (link, pending) = position(from);
+        let url = match link {
+            Some(u) => u,
+            None => match kind {
+                ObjectKind::User => format!("{}/users/delta?$select={}", self.target.base(), user_select()),
+                ObjectKind::Group => format!("{}/groups/delta", self.target.base()),
+            },
         };
         let body = match self.target.get_url(&url).await {
             Ok(b) => b,
@@ -102,13 +161,25 @@ impl Source for GraphSource {
         };
         let bad = |detail: &str| ConnectorError::BadResponse { url: url.clone(), expected: "a delta page", detail: detail.to_owned() };
         let values = body.get("value").and_then(Value::as_array).ok_or_else(|| bad("no value"))?;
-        let items = values.iter().filter_map(|v| entry(kind, v, full)).collect();
+        let mut items: Vec<Incoming> = Vec::with_capacity(values.len() + 1);
+        for item in pending.into_iter().chain(values.iter().filter_map(|v| entry(kind, v, full))) {
+            match items.last_mut() {
+                Some(held) if full && held.kind == ObjectKind::Group && held.external_id == item.external_id => merge(held, item),
+                _ => items.push(item),
+            }
+        }
         let (at, more) = match (body.get("@odata.nextLink").and_then(Value::as_str), body.get("@odata.deltaLink").and_then(Value::as_str)) {
             (Some(next), _) => (next, true),
             (None, Some(delta)) => (delta, false),
             (None, None) => return Err(bad("neither @odata.nextLink nor @odata.deltaLink")),
         };
-        Ok(Read::Batch(Batch { items, at: Value::String(at.to_owned()), more }))
+        let mut at = Value::String(at.to_owned());
+        // The group ending a page of a full round may go on in the next: held back.
+        if full && more && items.last().is_some_and(|i| i.kind == ObjectKind::Group && matches!(i.is, Is::Live { .. })) {
+            let held = items.pop().and_then(|i| serde_json::to_value(i).ok());
+            at = serde_json::json!({ "next": at, "pending": held });
+        }
+        Ok(Read::Batch(Batch { items, at, more }))
     }
 }
 
@@ -130,5 +201,33 @@ mod tests {
         assert_eq!(members, Some(Members::Delta { added: vec!["1".into()], removed: vec!["2".into()] }));
         let Is::Live { members, .. } = entry(ObjectKind::Group, &g, true).unwrap().is else { panic!() };
         assert_eq!(members, Some(Members::Full { ids: vec!["1".into()] }));
+    }
+
+    #[test]
+    fn a_manager_is_read_from_manager_delta_or_an_expanded_manager() {
+        let read = |v: Value| match entry(ObjectKind::User, &v, false).unwrap().is {
+            Is::Live { manager, .. } => manager,
+            _ => panic!(),
+        };
+        assert_eq!(read(json!({"id": "1", "manager@delta": [{"id": "m"}]})), Some(Some("m".into())));
+        assert_eq!(read(json!({"id": "1", "manager@delta": []})), Some(None));
+        assert_eq!(read(json!({"id": "1", "manager@delta": [{"id": "m", "@removed": {"reason": "deleted"}}]})), Some(None));
+        assert_eq!(read(json!({"id": "1", "manager": {"id": "m"}})), Some(Some("m".into())));
+        assert_eq!(read(json!({"id": "1"})), None, "nothing said: left as it is");
+        assert!(user_select().contains("manager") && user_select().contains("businessPhones") && !user_select().contains("telephoneNumber"));
+    }
+
+    #[test]
+    fn consecutive_appearances_of_a_group_add_up() {
+        let part = |ids: &[&str]| {
+            entry(ObjectKind::Group, &json!({"id": "g", "displayName": "G", "members@delta": ids.iter().map(|i| json!({"id": i})).collect::<Vec<_>>()}), true)
+                .unwrap()
+        };
+        let mut held = part(&["3", "1"]);
+        merge(&mut held, part(&["2", "1"]));
+        let Is::Live { members, .. } = held.is else { panic!() };
+        assert_eq!(members, Some(Members::Full { ids: vec!["1".into(), "2".into(), "3".into()] }));
+        let (link, pending) = position(Some(&json!({"next": "u", "pending": part(&["1"])})));
+        assert_eq!((link.as_deref(), pending.map(|p| p.external_id)), (Some("u"), Some("g".to_owned())));
     }
 }

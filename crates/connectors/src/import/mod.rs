@@ -20,7 +20,9 @@
 //! - **Reconciliation** reads everything, and then soft-deletes every linked object the
 //!   system no longer holds (LDAP and SCIM tell no deletions). It runs first, when the
 //!   watermark expired (Graph's 410), and every `reconcileSecs`; one interrupted starts
-//!   again.
+//!   again. It keeps nothing that grows with the directory: each one has a new
+//!   generation, each batch marks the links of what it read with it (in the batch's
+//!   commit), and the sweep reads the links left unmarked from the store a page at a time.
 //! - Faults: one object refused by the directory (a name already taken, an invalid
 //!   value) is escrowed on its link, with what was read, and retried with backoff; a
 //!   failure of the system pauses the connector as an export's does.
@@ -37,9 +39,8 @@ use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use std::collections::HashSet;
 use tenantsync_domain::ObjectKind;
-use tenantsync_store::{ConnectorKey, ConnectorRecord, ConnectorStep};
+use tenantsync_store::{ConnectorKey, ConnectorRecord, ConnectorStep, Seen};
 
 /// Links read per step of a reconciliation's sweep and escrowed objects retried per run.
 const PAGE: u32 = 500;
@@ -159,6 +160,10 @@ pub struct ImportState {
     pub reconcile: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_reconciliation: Option<Timestamp>,
+    /// The generation of the last reconciliation begun: the mark its batches leave on
+    /// the links of what they read.
+    #[serde(default)]
+    pub generation: u64,
     pub health: Health,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<StatusError>,
@@ -260,7 +265,7 @@ impl<'a> Importer<'a> {
         state.last_run = Some(self.now);
         state.totals.merge(&run);
         let paused = settle(outcome, self.now, &mut state.health, &mut state.error, &mut state.retry_at)?;
-        self.commit(Applied::default(), &state).await?;
+        self.commit(Applied::default(), &state, None).await?;
         Ok(ImportReport { connector: self.record.name.clone(), reconciled, counters: run, paused })
     }
 
@@ -290,7 +295,7 @@ impl<'a> Importer<'a> {
                 let applied = self.applier().apply(batch.items).await?;
                 run.merge(&applied.counters);
                 state.set_mark(kind, batch.at);
-                self.commit(applied, state).await?;
+                self.commit(applied, state, None).await?;
                 if !batch.more {
                     break;
                 }
@@ -301,12 +306,13 @@ impl<'a> Importer<'a> {
 
     /// Reads everything, then soft-deletes and unlinks what is linked and was not read.
     /// The watermarks move only at the end, so an interrupted reconciliation starts over
-    /// (its batches, applied again, change nothing).
+    /// (its batches, applied again, change nothing) with a new generation.
     async fn reconcile(&self, state: &mut ImportState, run: &mut ImportCounters) -> Result<(), ConnectorError> {
         state.reconcile = true;
-        self.commit(Applied::default(), state).await?;
+        state.generation += 1;
+        let generation = state.generation;
+        self.commit(Applied::default(), state, None).await?;
         let mut marks = Vec::new();
-        let mut seen: HashSet<(ObjectKind, String)> = HashSet::new();
         for kind in [ObjectKind::User, ObjectKind::Group] {
             let mut from: Option<Value> = None;
             loop {
@@ -320,10 +326,10 @@ impl<'a> Importer<'a> {
                         });
                     }
                 };
-                seen.extend(batch.items.iter().filter(|i| matches!(i.is, Is::Live { .. })).map(|i| (i.kind, i.external_id.clone())));
+                let external_ids = batch.items.iter().filter(|i| matches!(i.is, Is::Live { .. })).map(|i| i.external_id.clone()).collect();
                 let applied = self.applier().apply(batch.items).await?;
                 run.merge(&applied.counters);
-                self.commit(applied, state).await?;
+                self.commit(applied, state, Some(Seen { generation, external_ids })).await?;
                 if !batch.more {
                     marks.push((kind, batch.at));
                     break;
@@ -331,34 +337,30 @@ impl<'a> Importer<'a> {
                 from = Some(batch.at);
             }
         }
-        self.sweep(&seen, state, run).await?;
+        self.sweep(generation, state, run).await?;
         for (kind, at) in marks {
             state.set_mark(kind, at);
         }
         state.reconcile = false;
         state.last_reconciliation = Some(self.now);
-        self.commit(Applied::default(), state).await
+        self.commit(Applied::default(), state, None).await
     }
 
-    /// The linked objects a full read did not find: gone from the system.
-    async fn sweep(&self, seen: &HashSet<(ObjectKind, String)>, state: &ImportState, run: &mut ImportCounters) -> Result<(), ConnectorError> {
+    /// The linked objects this reconciliation did not mark: gone from the system. Each
+    /// page is unlinked as it is applied, so the next page starts after it.
+    async fn sweep(&self, generation: u64, state: &ImportState, run: &mut ImportCounters) -> Result<(), ConnectorError> {
         let mut after = None;
         loop {
-            let links = self.host.link_page(self.key(), after, PAGE).await?;
+            let links = self.host.unseen_links(self.key(), generation, after, PAGE).await?;
             let Some(last) = links.last() else { return Ok(()) };
             after = Some(last.object);
-            let missing: Vec<Incoming> = links
-                .iter()
-                .filter_map(|l| {
-                    let id = l.external_id.as_ref()?;
-                    (!seen.contains(&(l.kind, id.clone()))).then(|| Incoming { kind: l.kind, external_id: id.clone(), is: Is::Missing })
-                })
-                .collect();
+            let missing: Vec<Incoming> =
+                links.iter().filter_map(|l| Some(Incoming { kind: l.kind, external_id: l.external_id.clone()?, is: Is::Missing })).collect();
             // Users first: a group's sweep then finds its members already gone.
             let (users, groups): (Vec<_>, Vec<_>) = missing.into_iter().partition(|i| i.kind == ObjectKind::User);
             let applied = self.applier().apply(users.into_iter().chain(groups).collect()).await?;
             run.merge(&applied.counters);
-            self.commit(applied, state).await?;
+            self.commit(applied, state, None).await?;
         }
     }
 
@@ -372,11 +374,12 @@ impl<'a> Importer<'a> {
         again.sort_by_key(|i| i.kind == ObjectKind::Group);
         let applied = self.applier().retry(again).await?;
         run.merge(&applied.counters);
-        self.commit(applied, state).await
+        self.commit(applied, state, None).await
     }
 
-    async fn commit(&self, applied: Applied, state: &ImportState) -> Result<(), ConnectorError> {
-        self.host.commit_connector(self.key(), ConnectorStep { links: applied.links, unlinked: applied.unlinked, state: Some(state.doc()) }).await?;
+    async fn commit(&self, applied: Applied, state: &ImportState, seen: Option<Seen>) -> Result<(), ConnectorError> {
+        let step = ConnectorStep { links: applied.links, unlinked: applied.unlinked, state: Some(state.doc()), seen };
+        self.host.commit_connector(self.key(), step).await?;
         Ok(())
     }
 }

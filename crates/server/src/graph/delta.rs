@@ -13,9 +13,16 @@
 //!   added, and removed ones with `@removed`). A token holds only feed positions, so the
 //!   same `$deltatoken` used twice gives the same changes (and any newer ones).
 //! - `$deltatoken=latest` answers no objects and a `$deltatoken` at the head.
+//! - Users' `$select` may name `manager`: each user then carries `manager@delta`, its
+//!   manager as a one-element list of references (an empty list: no manager), as Graph
+//!   tracks the manager reference.
 //!
 //! A page reads at most `odata.maxpagesize` (the `Prefer` header; 200 by default, at most
-//! 999) objects or changes, so a request's cost does not grow with the tenant.
+//! 999) objects or changes, so a request's cost does not grow with the tenant. A
+//! snapshot page also holds at most five times as many member references: a group with
+//! more members than that is shown on several pages in a row, each time with the next
+//! part of its members (as Graph splits a large group's `members@delta`), and a client
+//! must add them up.
 use super::caller::Caller;
 use super::error::{GraphError, GraphResult};
 use super::{GraphState, Shared, odata};
@@ -30,6 +37,8 @@ use tenantsync_domain::{ChangeCursor, ChangeOp, ObjectId, ObjectKind};
 use tenantsync_store::{Keyset, ListQuery, ObjectQuery, Seek, StoreError};
 
 const DEFAULT_PAGE: u32 = 200;
+/// Member references a snapshot page holds per object it may hold.
+const MEMBERS_PER_OBJECT: u32 = 5;
 
 pub(super) fn routes(router: ApiRouter) -> ApiRouter {
     router
@@ -42,8 +51,9 @@ pub(super) fn routes(router: ApiRouter) -> ApiRouter {
 /// Where a delta request stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Token {
-    /// Reading the snapshot taken at `head`, after `last` (none: from the start).
-    Snapshot { head: u64, last: Option<ObjectId> },
+    /// Reading the snapshot taken at `head`, after `last` (none: from the start); with
+    /// `member`, the group `last` goes on with its members after that one.
+    Snapshot { head: u64, last: Option<ObjectId>, member: Option<ObjectId> },
     /// Reading changes after `from` up to `end`.
     Changes { from: u64, end: u64 },
     /// A finished round: the next one reads changes after `head`.
@@ -54,7 +64,8 @@ impl Token {
     fn encode(self, kind: ObjectKind) -> String {
         let k = kind.as_str();
         let text = match self {
-            Token::Snapshot { head, last } => format!("{k}.s.{head}.{}", last.map_or_else(String::new, |id| id.to_string())),
+            Token::Snapshot { head, last, member: None } => format!("{k}.s.{head}.{}", last.map_or_else(String::new, |id| id.to_string())),
+            Token::Snapshot { head, last, member: Some(m) } => format!("{k}.s.{head}.{}.{m}", last.map_or_else(String::new, |id| id.to_string())),
             Token::Changes { from, end } => format!("{k}.c.{from}.{end}"),
             Token::Delta { head } => format!("{k}.d.{head}"),
         };
@@ -78,7 +89,12 @@ impl Token {
                     Some(id) => Some(id.parse().map_err(|_| bad())?),
                     None => return Err(bad()),
                 };
-                Token::Snapshot { head, last }
+                let member = match parts.next() {
+                    Some(m) if last.is_some() => Some(m.parse().map_err(|_| bad())?),
+                    Some(_) => return Err(bad()),
+                    None => None,
+                };
+                Token::Snapshot { head, last, member }
             }
             Some("c") => Token::Changes { from: num(parts.next())?, end: num(parts.next())? },
             Some("d") => Token::Delta { head: num(parts.next())? },
@@ -107,6 +123,8 @@ struct Request {
     kind: ObjectKind,
     params: Vec<(String, String)>,
     select: Vec<String>,
+    /// Users: `manager` was selected (`manager@delta` is shown).
+    manager: bool,
     token: Option<Token>,
     /// `$deltatoken=latest`.
     latest: bool,
@@ -128,12 +146,20 @@ fn request(kind: ObjectKind, raw: Option<&str>, headers: &HeaderMap) -> GraphRes
             _ => {}
         }
     }
-    let q = odata::parse(&rest, &|_: &str| None)?;
+    let mut q = odata::parse(&rest, &|_: &str| None)?;
+    let mut manager = false;
+    if kind == ObjectKind::User && q.select.iter().any(|s| s == "manager") {
+        manager = true;
+        q.select.retain(|s| s != "manager");
+        if q.select.is_empty() {
+            q.select.push("id".into());
+        }
+    }
     match kind {
         ObjectKind::User => super::user_json::check_select(&q.select)?,
         ObjectKind::Group => super::groups::check_select(&q.select)?,
     }
-    Ok(Request { kind, params, select: q.select, token, latest, size: page_size(headers) })
+    Ok(Request { kind, params, select: q.select, manager, token, latest, size: page_size(headers) })
 }
 
 #[utoipa::path(get, path = "/v1.0/users/delta", tag = "delta", summary = "Users changed since a deltaLink (also /users/delta())", params(crate::graph::openapi::DeltaQuery), responses((status = 200, description = "microsoft.graph.user items, @removed for deletions, then @odata.deltaLink", body = crate::graph::openapi::Object), crate::graph::openapi::Errors))]
@@ -171,7 +197,9 @@ async fn serve(st: &GraphState, caller: &Caller, req: Request) -> GraphResult<Re
     let (value, next) = match (req.latest, req.token) {
         (true, _) => (Vec::new(), Token::Delta { head }),
         (false, None) => snapshot(st, caller, &req, head, None).await?,
-        (false, Some(Token::Snapshot { head, last })) => snapshot(st, caller, &req, head, last).await?,
+        (false, Some(Token::Snapshot { head, last, member: None })) => snapshot(st, caller, &req, head, last).await?,
+        (false, Some(Token::Snapshot { head, last: Some(group), member: Some(member) })) => snapshot_on(st, caller, &req, head, group, member).await?,
+        (false, Some(Token::Snapshot { member: Some(_), .. })) => return Err(GraphError::bad_request("the delta token is not one this server issued")),
         (false, Some(Token::Delta { head: from })) => changes(st, caller, &req, from, head).await?,
         (false, Some(Token::Changes { from, end })) => changes(st, caller, &req, from, end).await?,
     };
@@ -187,29 +215,70 @@ async fn serve(st: &GraphState, caller: &Caller, req: Request) -> GraphResult<Re
     Ok(super::answer(StatusCode::OK, body))
 }
 
+/// A user as a delta shows it: with `manager@delta` when `manager` was selected.
+fn user(u: &tenantsync_domain::User, req: &Request) -> Value {
+    let mut v = super::user_json::render(u, &req.select);
+    if req.manager {
+        let refs: Vec<Value> = u.attrs.manager.iter().map(|m| member_ref(*m, false)).collect();
+        crate::graph::set(&mut v, "manager@delta", Value::Array(refs));
+    }
+    v
+}
+
 /// A page of the snapshot taken at `head`.
 async fn snapshot(st: &GraphState, caller: &Caller, req: &Request, head: u64, last: Option<ObjectId>) -> GraphResult<(Vec<Value>, Token)> {
     let seek = last.map_or(Seek::First, |id| Seek::After(Keyset { value: None, id }));
     let q = ObjectQuery { filter: None, sort: None, offset: 0, limit: req.size, seek: Some(seek) };
-    let (value, next) = match req.kind {
+    match req.kind {
         ObjectKind::User => {
             let page = st.store.query_users(caller.tenant, &q).await?;
-            (page.items.iter().map(|u| super::user_json::render(u, &req.select)).collect(), page.next)
+            let value = page.items.iter().map(|u| user(u, req)).collect();
+            Ok(match page.next {
+                Some(k) => (value, Token::Snapshot { head, last: Some(k.id), member: None }),
+                None => (value, Token::Delta { head }),
+            })
         }
         ObjectKind::Group => {
             let page = st.store.query_groups(caller.tenant, &q).await?;
             let mut value = Vec::with_capacity(page.items.len());
-            for g in &page.items {
+            let mut budget = req.size.saturating_mul(MEMBERS_PER_OBJECT);
+            for (i, g) in page.items.iter().enumerate() {
+                if budget == 0 && i > 0 {
+                    // The member budget is spent: the next page starts with this group.
+                    return Ok((value, Token::Snapshot { head, last: page.items.get(i - 1).map(|p| p.id), member: None }));
+                }
+                let (members, rest) = some_members(st, caller, g.id, None, budget.max(1)).await?;
+                budget = budget.saturating_sub(u32::try_from(members.len()).unwrap_or(u32::MAX));
                 let mut v = super::groups::render(g, &req.select);
-                crate::graph::set(&mut v, "members@delta", Value::Array(all_members(st, caller, g.id).await?));
+                crate::graph::set(&mut v, "members@delta", Value::Array(members));
                 value.push(v);
+                if let Some(m) = rest {
+                    return Ok((value, Token::Snapshot { head, last: Some(g.id), member: Some(m) }));
+                }
             }
-            (value, page.next)
+            Ok(match page.next {
+                Some(k) => (value, Token::Snapshot { head, last: Some(k.id), member: None }),
+                None => (value, Token::Delta { head }),
+            })
         }
+    }
+}
+
+/// A snapshot page that goes on with `group`'s members after `member`, then with the
+/// groups after it.
+async fn snapshot_on(st: &GraphState, caller: &Caller, req: &Request, head: u64, group: ObjectId, member: ObjectId) -> GraphResult<(Vec<Value>, Token)> {
+    let g = match st.store.get_group(caller.tenant, group).await {
+        Ok(g) if !g.is_deleted() => g,
+        // Gone meanwhile: the next round says so.
+        Ok(_) | Err(StoreError::NotFound { .. }) => return snapshot(st, caller, req, head, Some(group)).await,
+        Err(e) => return Err(e.into()),
     };
-    Ok(match next {
-        Some(k) => (value, Token::Snapshot { head, last: Some(k.id) }),
-        None => (value, Token::Delta { head }),
+    let (members, rest) = some_members(st, caller, group, Some(member), req.size.saturating_mul(MEMBERS_PER_OBJECT).max(1)).await?;
+    let mut v = super::groups::render(&g, &req.select);
+    crate::graph::set(&mut v, "members@delta", Value::Array(members));
+    Ok(match rest {
+        Some(m) => (vec![v], Token::Snapshot { head, last: Some(group), member: Some(m) }),
+        None => (vec![v], Token::Snapshot { head, last: Some(group), member: None }),
     })
 }
 
@@ -221,15 +290,18 @@ fn member_ref(id: ObjectId, removed: bool) -> Value {
     v
 }
 
-async fn all_members(st: &GraphState, caller: &Caller, group: ObjectId) -> GraphResult<Vec<Value>> {
+/// Up to `limit` of a group's members after `after`, and the last one shown when more follow.
+async fn some_members(st: &GraphState, caller: &Caller, group: ObjectId, after: Option<ObjectId>, limit: u32) -> GraphResult<(Vec<Value>, Option<ObjectId>)> {
     let mut out = Vec::new();
-    let mut after = None;
+    let mut after = after;
     loop {
-        let page = st.store.list_members(caller.tenant, group, &ListQuery { after, limit: 1000, ..ListQuery::default() }).await?;
+        let want = limit.saturating_sub(u32::try_from(out.len()).unwrap_or(u32::MAX));
+        let page = st.store.list_members(caller.tenant, group, &ListQuery { after, limit: want.min(1000), ..ListQuery::default() }).await?;
         out.extend(page.items.iter().map(|u| member_ref(u.id, false)));
         match page.next {
+            Some(n) if out.len() >= limit as usize => return Ok((out, page.items.last().map_or(Some(n), |u| Some(u.id)))),
             Some(n) => after = Some(n),
-            None => return Ok(out),
+            None => return Ok((out, None)),
         }
     }
 }
@@ -282,7 +354,7 @@ async fn current(st: &GraphState, caller: &Caller, req: &Request, o: Changed) ->
     Ok(match req.kind {
         ObjectKind::User => match st.store.get_user(caller.tenant, o.id).await {
             Ok(u) if u.is_deleted() => removed("changed"),
-            Ok(u) => super::user_json::render(&u, &req.select),
+            Ok(u) => user(&u, req),
             Err(StoreError::NotFound { .. }) => removed("deleted"),
             Err(e) => return Err(e.into()),
         },
@@ -308,9 +380,13 @@ mod tests {
     #[test]
     fn tokens_round_trip_and_belong_to_their_resource() {
         let id = ObjectId::new();
-        for t in
-            [Token::Snapshot { head: 5, last: None }, Token::Snapshot { head: 5, last: Some(id) }, Token::Changes { from: 3, end: 9 }, Token::Delta { head: 7 }]
-        {
+        for t in [
+            Token::Snapshot { head: 5, last: None, member: None },
+            Token::Snapshot { head: 5, last: Some(id), member: None },
+            Token::Snapshot { head: 5, last: Some(id), member: Some(ObjectId::new()) },
+            Token::Changes { from: 3, end: 9 },
+            Token::Delta { head: 7 },
+        ] {
             assert_eq!(Token::decode(&t.encode(ObjectKind::User), ObjectKind::User).unwrap(), t);
             assert!(Token::decode(&t.encode(ObjectKind::User), ObjectKind::Group).is_err());
         }
