@@ -9,13 +9,15 @@
 //! - `page`: the layout, the stylesheet, the error page;
 //! - `signin`: an admin token, or a one-time code mailed to a person;
 //! - `admin`: overview, users, groups; `sync`: configurations, logs, audit;
-//! - `my`: My Access and approvals.
+//! - `my`: My Access, approvals, assignments and their extension; `reviews`: access
+//!   reviews for reviewers.
 //!
 //! Every asset is in the binary (one stylesheet; no script): nothing is fetched from
 //! elsewhere, and the `Content-Security-Policy` says so.
 mod admin;
 mod my;
 mod page;
+mod reviews;
 mod session;
 mod signin;
 mod sync;
@@ -164,5 +166,6 @@ pub fn router(store: Arc<dyn SyncStore>, access: Option<Governance>, config: Con
         .route("/my/requests", get(my::requests))
         .route("/my/approvals", get(my::approvals))
         .route("/my/approvals/{id}", get(my::approval).post(my::decide))
+        .merge(my::routes())
         .with_state(state)
 }
