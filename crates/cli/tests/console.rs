@@ -35,6 +35,22 @@ async fn seen(page: &Page, name: &str) {
     page.screenshot(name).await.unwrap();
 }
 
+/// A phone-sized page fits its width: nothing scrolls sideways.
+async fn fits_the_phone(page: &Page, name: &str) {
+    let v = page.script("return [document.scrollingElement.scrollWidth, window.innerWidth]", vec![]).await.unwrap();
+    let (wide, inner) = (v[0].as_u64().unwrap(), v[1].as_u64().unwrap());
+    assert!(wide <= inner, "{name} scrolls sideways on a phone: {wide} px wide in {inner}");
+}
+
+/// Signs an administrator in with `token` at `tenant` from the sign-in page.
+async fn sign_in_with_token(page: &Page, base: &str, tenant: &str, token: &str) {
+    page.goto(&format!("{base}/signin")).await.unwrap();
+    page.wait_for("#token-form", WAIT).await.unwrap();
+    page.fill("token-tenant", tenant).await.unwrap();
+    page.fill("Admin token", token).await.unwrap();
+    page.click("Sign in with the token").await.unwrap();
+}
+
 /// The eight digits of a sign-in code's mail.
 fn code_in(body: &str) -> String {
     let digits = body.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 8);
@@ -98,11 +114,19 @@ async fn an_admin_searches_users_creates_a_configuration_and_provisions_a_user_o
     let file = env.file("people.csv", &csv);
     env.ok(&["import", "users", "-t", "contoso.example", path_str(&file), "--quiet"]);
     let token = env.ok(&["token", "create", "-t", "contoso.example", "--name", "console", "--role", "admin"]).trim().to_owned();
+    let fabrikams = env.ok(&["token", "create", "-t", "fabrikam.example", "--name", "theirs", "--role", "admin"]).trim().to_owned();
     let mail = SmtpSink::start().await.unwrap();
     let (_served, base) = serve(&env, &mail);
 
     let browser = Browser::start().await.unwrap();
     let admin = browser.session(Window::Desktop).await.unwrap();
+    // Fabrikam's token does not open Contoso.
+    sign_in_with_token(&admin, &base, "contoso.example", &fabrikams).await;
+    admin.wait_for_text("Forbidden", WAIT).await.unwrap();
+    let refusal = admin.body_text().await.unwrap();
+    assert!(refusal.contains("belongs to another tenant") && refusal.contains("HTTP 403"), "{refusal}");
+    assert!(admin.cookie("tsconsole").await.unwrap().is_none());
+    seen(&admin, "another tenant's token refused").await;
     // Nothing opens without a session: the console sends the browser to sign in.
     admin.goto(&format!("{base}/admin/users")).await.unwrap();
     admin.wait_for_url("/signin?next=", WAIT).await.unwrap();
@@ -180,6 +204,16 @@ async fn an_admin_searches_users_creates_a_configuration_and_provisions_a_user_o
     let id = detail.rsplit('/').next().unwrap();
     assert_eq!(env.json(&["sync", "show", id])["status"]["status"], "Active");
 
+    // A form without this session's token (as another site would post it): 403, nothing done.
+    admin.goto(&detail).await.unwrap();
+    admin.wait_for("#settings", WAIT).await.unwrap();
+    admin.script("document.querySelectorAll('input[name=csrf]').forEach(e => e.remove())", vec![]).await.unwrap();
+    admin.click("Pause").await.unwrap();
+    admin.wait_for_text("Forbidden", WAIT).await.unwrap();
+    assert!(admin.body_text().await.unwrap().contains("security token"));
+    seen(&admin, "form without its token refused").await;
+    assert_eq!(env.json(&["sync", "show", id])["status"]["status"], "Active", "the job was not paused");
+
     // The logs and the audit log tell what was done, and by which token.
     admin.goto(&format!("{base}/admin/logs")).await.unwrap();
     admin.wait_for("#logs", WAIT).await.unwrap();
@@ -192,6 +226,28 @@ async fn an_admin_searches_users_creates_a_configuration_and_provisions_a_user_o
     let audit = admin.text("#audit").await.unwrap();
     assert!(audit.contains("Provision on demand") && audit.contains("Add provisioning configuration") && audit.contains("console"), "{audit}");
     seen(&admin, "audit log").await;
+
+    // On a phone every administration page fits the width.
+    let phone = browser.session(Window::Phone).await.unwrap();
+    sign_in_with_token(&phone, &base, "contoso.example", &token).await;
+    phone.wait_for_url("/admin", WAIT).await.unwrap();
+    for (path, name) in [
+        ("/admin", "overview"),
+        ("/admin/users", "users"),
+        ("/admin/groups", "groups"),
+        ("/admin/sync", "sync configurations"),
+        ("/admin/logs", "provisioning logs"),
+        ("/admin/audit", "audit log"),
+    ] {
+        phone.goto(&format!("{base}{path}")).await.unwrap();
+        phone.wait_for("main h1", WAIT).await.unwrap();
+        fits_the_phone(&phone, path).await;
+        seen(&phone, &format!("phone {name}")).await;
+    }
+    phone.goto(&detail).await.unwrap();
+    phone.wait_for("#settings", WAIT).await.unwrap();
+    fits_the_phone(&phone, "a sync configuration").await;
+    seen(&phone, "phone sync configuration").await;
 
     // Sign-out: neither the back button nor an old URL opens anything afterwards.
     admin.goto(&format!("{base}/admin/users")).await.unwrap();
@@ -223,7 +279,7 @@ async fn a_litware_employee_signs_in_by_mail_requests_projects_and_the_sponsor_a
     let env = Env::new();
     joint_venture(&env);
     let mail = SmtpSink::start().await.unwrap();
-    let (_served, base) = serve(&env, &mail);
+    let (served, base) = serve(&env, &mail);
     let guest = "ann_litware.example#EXT#@contoso.example";
     assert!(!upns(&env, "contoso.example").contains(&guest.to_owned()));
 
@@ -278,4 +334,267 @@ async fn a_litware_employee_signs_in_by_mail_requests_projects_and_the_sponsor_a
     ann.wait_for(&format!("#request-{request}"), WAIT).await.unwrap();
     assert!(!ann.text(&format!("#request-{request}")).await.unwrap().contains("pendingApproval"));
     seen(&ann, "my requests delivered").await;
+
+    // Her access, with its end; the policy lets holders extend, without approval.
+    ann.goto(&format!("{base}/my/access")).await.unwrap();
+    ann.wait_for("#assignments", WAIT).await.unwrap();
+    let row = ann.text("#assignments tbody tr").await.unwrap();
+    assert!(row.contains("Projects") && row.contains("delivered") && row.contains("UTC"), "{row}");
+    seen(&ann, "my assignments").await;
+    ann.fill("justification", "Falcon runs longer").await.unwrap();
+    ann.find("#assignments button[type=submit]").await.unwrap().click().await.unwrap();
+    ann.wait_for("#extended", WAIT).await.unwrap();
+    assert!(ann.text("#extended").await.unwrap().contains("delivered"));
+    seen(&ann, "extended").await;
+
+    // Contoso's admin turns on reviews of the policy (through the admin API), Sam reviewing.
+    let admin = env.ok(&["token", "create", "-t", "contoso.example", "--name", "admin", "--role", "admin"]).trim().to_owned();
+    let bearer = format!("Bearer {admin}");
+    let api = |method: &str, path: &str, body: Option<&serde_json::Value>| {
+        let body = body.map(serde_json::Value::to_string);
+        served.request(method, path, &[("Authorization", &bearer), ("Content-Type", "application/json")], body.as_deref())
+    };
+    let em = "/v1.0/identityGovernance/entitlementManagement";
+    let sam_id = env.json(&["user", "list", "-t", "contoso.example", "--filter", "userPrincipalName eq \"sam.sponsor@contoso.example\""])["value"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let policies = api("GET", &format!("{em}/assignmentPolicies"), None).json();
+    let mut policy = policies["value"].as_array().unwrap().iter().find(|p| p["displayName"] == "Litware employees").unwrap().clone();
+    let policy_id = policy["id"].as_str().unwrap().to_owned();
+    policy["reviewSettings"] = serde_json::json!({
+        "isEnabled": true, "startDateTime": jiff::Timestamp::now(), "recurrenceMonths": 3, "duration": "P14D",
+        "primaryReviewers": [{ "@odata.type": "#microsoft.graph.singleUser", "userId": sam_id }],
+        "isReviewerJustificationRequired": false,
+    });
+    let put = api("PUT", &format!("{em}/assignmentPolicies/{policy_id}"), Some(&policy));
+    assert_eq!(put.status, 200, "{}", put.body);
+
+    // The review opens with serve's next sweep; Sam finds Ann's access in it.
+    let until = std::time::Instant::now() + WAIT;
+    loop {
+        sam.goto(&format!("{base}/my/reviews")).await.unwrap();
+        sam.wait_for("main h1", WAIT).await.unwrap();
+        if !sam.find_all("#reviews").await.unwrap().is_empty() {
+            break;
+        }
+        assert!(std::time::Instant::now() < until, "no review opened: {}", sam.body_text().await.unwrap());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let item = texts(&sam, "#reviews tbody tr").await;
+    assert_eq!(item.len(), 1, "{item:?}");
+    assert!(item[0].contains("Projects") && item[0].contains("ann") && item[0].contains("Not reviewed"), "{item:?}");
+    seen(&sam, "access reviews").await;
+    sam.find("#reviews a").await.unwrap().click().await.unwrap();
+    sam.wait_for("#review-form", WAIT).await.unwrap();
+    let item_url = sam.url().await.unwrap();
+    assert!(sam.text("#recommendation").await.unwrap().contains("recommendation"), "no activity is known: no recommendation");
+    seen(&sam, "review item").await;
+    // Not Ann's to review: 403.
+    ann.goto(&item_url).await.unwrap();
+    ann.wait_for_text("Forbidden", WAIT).await.unwrap();
+    seen(&ann, "review refused to the reviewed").await;
+    sam.fill("Your justification", "Falcon has ended").await.unwrap();
+    sam.click("Deny").await.unwrap();
+    sam.wait_for("#review-decided", WAIT).await.unwrap();
+    assert!(sam.text("#reviews").await.unwrap().contains("Deny"));
+    seen(&sam, "review decided").await;
+
+    // The admin stops the review: its decisions apply now, and Ann's access goes.
+    let instances = api("GET", &format!("/v1.0/identityGovernance/accessReviews/definitions/{policy_id}/instances"), None).json();
+    let instance = instances["value"][0]["id"].as_str().unwrap().to_owned();
+    let stop = api("POST", &format!("/v1.0/identityGovernance/accessReviews/definitions/{policy_id}/instances/{instance}/stop"), None);
+    assert_eq!(stop.status, 204, "{}", stop.body);
+    let members = env.ok(&["group", "members", "-t", "contoso.example", "Projects"]);
+    assert!(!members.contains(guest), "{members}");
+    ann.goto(&format!("{base}/my/access")).await.unwrap();
+    ann.wait_for("#no-assignments", WAIT).await.unwrap();
+    seen(&ann, "access gone").await;
+    sam.goto(&format!("{base}/my/reviews")).await.unwrap();
+    sam.wait_for("#no-reviews", WAIT).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unused_session_ends_after_the_idle_timeout() {
+    let env = Env::new();
+    env.contoso();
+    let token = env.ok(&["token", "create", "-t", "contoso.example", "--name", "console", "--role", "admin"]).trim().to_owned();
+    let served = Served::start(&env, &["--console-idle-timeout", "2s"]);
+    let base = format!("http://{}", served.addr);
+    let browser = Browser::start().await.unwrap();
+    let admin = browser.session(Window::Desktop).await.unwrap();
+    sign_in_with_token(&admin, &base, "contoso.example", &token).await;
+    admin.wait_for("#count-users", WAIT).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    admin.goto(&format!("{base}/admin/users")).await.unwrap();
+    admin.wait_for_url("/signin?next=%2Fadmin%2Fusers&expired=1", WAIT).await.unwrap();
+    admin.wait_for("#session-ended", WAIT).await.unwrap();
+    seen(&admin, "session ended").await;
+    // Signing in again goes back where it was going.
+    admin.fill("token-tenant", "contoso.example").await.unwrap();
+    admin.fill("Admin token", &token).await.unwrap();
+    admin.click("Sign in with the token").await.unwrap();
+    admin.wait_for("#users", WAIT).await.unwrap();
+}
+
+/// A test CA and a certificate it signed for 127.0.0.1 and localhost (made with the
+/// `openssl` command, as an operator would): the CA's PEM, the server's chain and key.
+fn certificate(env: &Env) -> (Vec<u8>, PathBuf, PathBuf) {
+    let dir =
+        env.file("ext.cnf", "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n");
+    let dir = dir.parent().unwrap().to_owned();
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl").args(args).current_dir(&dir).output().expect("the openssl command");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    openssl(&[&["req", "-x509"][..], &ec, &["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=tenantsync test CA"]].concat());
+    openssl(&[&["req"][..], &ec, &["-keyout", "key.pem", "-out", "server.csr", "-subj", "/CN=localhost"]].concat());
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-set_serial",
+        "2",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+        "-out",
+        "cert.pem",
+    ]);
+    (std::fs::read(dir.join("ca.pem")).unwrap(), dir.join("cert.pem"), dir.join("key.pem"))
+}
+
+/// The value of the `csrf` field of a page.
+fn csrf_in(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+    html[at..at + html[at..].find('"').unwrap()].to_owned()
+}
+
+/// The `name=value` of a `Set-Cookie` named `name`, and the whole header.
+fn set_cookie(headers: &reqwest::header::HeaderMap, name: &str) -> (String, String) {
+    let v = headers.get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).find(|v| v.starts_with(&format!("{name}="))).expect(name);
+    (v.split(';').next().unwrap().to_owned(), v)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_speaks_https_with_its_certificate_and_the_console_cookies_are_secure() {
+    let env = Env::new();
+    env.contoso();
+    let token = env.ok(&["token", "create", "-t", "contoso.example", "--name", "console", "--role", "admin"]).trim().to_owned();
+    let (ca, cert, key) = certificate(&env);
+
+    // A certificate or key that cannot serve: one line naming the file, exit 1.
+    let missing = env.run(&["serve", "--tls-cert", "/nonexistent/cert.pem", "--tls-key", path_str(&key)]);
+    assert_eq!(missing.code, 1, "{}", missing.stderr);
+    assert_eq!(missing.stderr.trim_end().lines().count(), 1, "{}", missing.stderr);
+    assert!(missing.stderr.contains("--tls-cert /nonexistent/cert.pem") && missing.stderr.contains("cannot read"), "{}", missing.stderr);
+    let garbage = env.file("garbage.pem", "not a certificate\n");
+    let bad = env.run(&["serve", "--tls-cert", path_str(&garbage), "--tls-key", path_str(&key)]);
+    assert_eq!((bad.code, bad.stderr.trim_end().lines().count()), (1, 1), "{}", bad.stderr);
+    assert!(bad.stderr.contains(path_str(&garbage)) && bad.stderr.contains("no PEM certificate"), "{}", bad.stderr);
+    let other_key = cert.parent().unwrap().join("ca.key");
+    let mismatch = env.run(&["serve", "--tls-cert", path_str(&cert), "--tls-key", path_str(&other_key)]);
+    assert_eq!((mismatch.code, mismatch.stderr.trim_end().lines().count()), (1, 1), "{}", mismatch.stderr);
+    assert!(mismatch.stderr.contains(&format!("--tls-key {}", path_str(&other_key))), "{}", mismatch.stderr);
+
+    let served = Served::start(&env, &["--tls-cert", path_str(&cert), "--tls-key", path_str(&key)]);
+    let base = format!("https://{}", served.addr);
+    let client = reqwest::Client::builder()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    // Plain HTTP on the TLS port is not served.
+    assert!(reqwest::get(format!("http://{}/healthz", served.addr)).await.map(|r| r.status() != 200).unwrap_or(true));
+    let form = client.get(format!("{base}/signin")).send().await.unwrap();
+    assert_eq!(form.status(), 200);
+    let (signin_cookie, whole) = set_cookie(form.headers(), "tsconsole_signin");
+    assert!(whole.contains("Secure") && whole.contains("HttpOnly"), "{whole}");
+    let csrf = csrf_in(&form.text().await.unwrap());
+    let answer = client
+        .post(format!("{base}/signin/token"))
+        .header("cookie", &signin_cookie)
+        .form(&[("csrf", csrf.as_str()), ("tenant", "contoso.example"), ("token", token.as_str()), ("next", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 303);
+    assert_eq!(answer.headers()["location"], "/admin");
+    let (session, whole) = set_cookie(answer.headers(), "tsconsole");
+    assert!(whole.contains("; Secure") && whole.contains("HttpOnly") && whole.contains("SameSite=Lax"), "{whole}");
+    let overview = client.get(format!("{base}/admin")).header("cookie", &session).send().await.unwrap();
+    assert_eq!(overview.status(), 200);
+    assert!(overview.text().await.unwrap().contains("<h1>Overview</h1>"));
+    // SCIM and the admin API are served over the same TLS.
+    let org = client.get(format!("{base}/v1.0/organization")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(org.status(), 200);
+}
+
+/// Every `href="…"` and `action="…"` of a page.
+fn links(html: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for attr in [" href=\"", " action=\""] {
+        for (i, _) in html.match_indices(attr) {
+            let rest = &html[i + attr.len()..];
+            out.push(rest[..rest.find('"').unwrap()].to_owned());
+        }
+    }
+    out
+}
+
+#[test]
+fn behind_a_proxy_under_a_path_prefix_every_link_form_and_redirect_keeps_the_prefix() {
+    let env = Env::new();
+    env.contoso();
+    let token = env.ok(&["token", "create", "-t", "contoso.example", "--name", "console", "--role", "admin"]).trim().to_owned();
+    // The proxy strips /tenantsync; the console's pages must put it back everywhere.
+    let served = Served::start(&env, &["--public-url", "http://idm.example/tenantsync"]);
+    let prefixed = |page: &str, html: &str| {
+        let all = links(html);
+        assert!(!all.is_empty(), "{page} has links");
+        for l in all.iter().filter(|l| !l.starts_with('#')) {
+            assert!(l.starts_with("/tenantsync/"), "{page}: a link without the prefix: {l}");
+        }
+    };
+    let to_signin = served.request("GET", "/admin/users", &[], None);
+    assert_eq!(to_signin.header("location").as_deref(), Some("/tenantsync/signin?next=%2Fadmin%2Fusers"));
+    let form = served.request("GET", "/signin?next=%2Fadmin%2Fusers", &[], None);
+    prefixed("/signin", &form.body);
+    let cookie = form.header("set-cookie").unwrap();
+    assert!(cookie.contains("Path=/tenantsync;"), "{cookie}");
+    let signin_cookie = cookie.split(';').next().unwrap().to_owned();
+    let body = format!("csrf={}&tenant=contoso.example&token={}&next=%2Fadmin%2Fusers", csrf_in(&form.body), token);
+    let signed_in = served.request("POST", "/signin/token", &[("Cookie", &signin_cookie), ("Content-Type", "application/x-www-form-urlencoded")], Some(&body));
+    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+    assert_eq!(signed_in.header("location").as_deref(), Some("/tenantsync/admin/users"));
+    let session = signed_in
+        .head
+        .lines()
+        .filter_map(|l| l.strip_prefix("set-cookie: ").or_else(|| l.strip_prefix("Set-Cookie: ")))
+        .find(|c| c.starts_with("tsconsole="))
+        .unwrap()
+        .to_owned();
+    assert!(session.contains("Path=/tenantsync;"), "{session}");
+    let session = session.split(';').next().unwrap().to_owned();
+    for page in ["/admin", "/admin/users", "/admin/sync", "/admin/logs", "/admin/audit"] {
+        let p = served.request("GET", page, &[("Cookie", &session)], None);
+        assert_eq!(p.status, 200, "{page}");
+        prefixed(page, &p.body);
+    }
+    // A refusal page links back under the prefix too, and names its code once.
+    let refused = served.request("GET", "/my", &[("Cookie", &session)], None);
+    assert_eq!(refused.status, 403);
+    prefixed("the refusal", &refused.body);
+    assert_eq!(refused.body.matches("Authorization_RequestDenied").count(), 1, "{}", refused.body);
+    let csrf = csrf_in(&served.request("GET", "/admin", &[("Cookie", &session)], None).body);
+    let out = served.request("POST", "/signout", &[("Cookie", &session), ("Content-Type", "application/x-www-form-urlencoded")], Some(&format!("csrf={csrf}")));
+    assert_eq!(out.header("location").as_deref(), Some("/tenantsync/signin?signed_out=1"));
 }

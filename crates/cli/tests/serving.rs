@@ -45,8 +45,10 @@ impl Served {
         let mut line = String::new();
         let mut out = BufReader::new(child.stdout.take().unwrap());
         out.read_line(&mut line).unwrap();
-        assert!(line.starts_with("serving SCIM 2.0 on http://127.0.0.1:"), "first line: {line:?}");
-        let addr = line.trim().strip_prefix("serving SCIM 2.0 on http://").unwrap().split('/').next().unwrap().to_owned();
+        let url = line.trim().strip_prefix("serving SCIM 2.0 on ").unwrap_or_else(|| panic!("first line: {line:?}"));
+        let url = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://")).unwrap_or_else(|| panic!("first line: {line:?}"));
+        assert!(url.starts_with("127.0.0.1:"), "first line: {line:?}");
+        let addr = url.split('/').next().unwrap().to_owned();
         // Keep draining stdout so the server never blocks on it.
         std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
         let log = Arc::new(Mutex::new(String::new()));

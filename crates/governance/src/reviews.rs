@@ -62,6 +62,23 @@ impl Governance {
         Ok(r)
     }
 
+    /// Stops an open review now (Graph's `accessReviewInstance: stop`): it closes as its
+    /// end would close it, and its outcomes are applied at once (the denied assignments,
+    /// and by the policy's rule those no one decided, end).
+    pub async fn stop_review(&self, tenant: TenantId, review: ReviewId) -> Result<ReviewInstance> {
+        let now = self.now();
+        let mut r = self.reviews(tenant).await?.into_iter().find(|r| r.id == review).ok_or_else(|| GovernanceError::not_found("access review", review))?;
+        if r.status != ReviewStatus::InProgress {
+            return Err(tenantsync_access::AccessError::ReviewClosed.into());
+        }
+        let removed = r.close(now, true);
+        for a in &removed {
+            self.end_assignment(tenant, *a, now).await?;
+        }
+        self.put_review(tenant, &r).await?;
+        Ok(r)
+    }
+
     /// Opens the reviews that are due and closes those that ended; returns how many of
     /// each. Its cost follows the policies with reviews and the reviews open.
     pub(crate) async fn review_pass(&self, now: Timestamp) -> Result<(usize, usize)> {

@@ -116,12 +116,18 @@ impl BodyTimeout {
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then drains (see the module).
-pub(crate) async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+pub(crate) async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    tls: Option<crate::Tls>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
     let cap = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
     let mut builder = hyper::server::conn::http1::Builder::new();
     // Our own watchdog times heads (hyper's timer would also cut idle keep-alives).
     builder.header_read_timeout(None).keep_alive(true);
-    let shared = Arc::new(Shared { app, limits, builder, registry: Registry::default(), logs: Logs::default() });
+    let shared = Arc::new(Shared { app, limits, builder, registry: Registry::default(), logs: Logs::default(), tls });
     let permits = Arc::new(Semaphore::new(cap));
     let (drain, draining) = watch::channel(false);
     let mut tasks = JoinSet::new();
@@ -199,6 +205,8 @@ pub(crate) async fn serve(listener: TcpListener, app: Router, limits: Limits, sh
 
 struct Shared {
     app: Router,
+    /// HTTPS: each connection's TLS handshake first.
+    tls: Option<crate::Tls>,
     limits: Limits,
     builder: hyper::server::conn::http1::Builder,
     registry: Registry,
@@ -389,24 +397,26 @@ async fn connection(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr, _p
     let conn = shared.registry.add(peer);
     let _registered = Registered(&shared.registry, conn.id);
     let limits = &shared.limits;
-    let io = TokioIo::new(Watched { stream, conn: conn.clone() });
-    let handler = Handler { app: shared.app.clone(), conn: conn.clone(), peer, body_timeout: limits.body_read_timeout };
-    let mut served = pin!(shared.builder.serve_connection(io, handler));
-    let end = tokio::select! {
-        r = served.as_mut() => End::Served(r),
-        why = watchdog(&conn, limits) => End::Closed(why),
-        _ = draining.wait_for(|d| *d) => End::Draining,
-    };
-    let end = match end {
-        // A request is in flight: hyper finishes it, then closes.
-        End::Draining if matches!(conn.phase(), Phase::Busy { .. }) => {
-            served.as_mut().graceful_shutdown();
-            tokio::select! {
-                r = served.as_mut() => End::Served(r),
-                why = watchdog(&conn, limits) => End::Closed(why),
+    let watched = Watched { stream, conn: conn.clone() };
+    let end = match &shared.tls {
+        None => http(&shared, &conn, peer, TokioIo::new(watched), &mut draining).await,
+        // The handshake's bytes count as the first request's head: it must be done within
+        // the header-read timeout too, so a client cannot hold a connection by stalling it.
+        Some(tls) => {
+            let accepted = tokio::select! {
+                r = tls.acceptor.accept(watched) => Ok(r),
+                why = watchdog(&conn, limits) => Err(End::Closed(why)),
+                _ = draining.wait_for(|d| *d) => Err(End::Draining),
+            };
+            match accepted {
+                Ok(Ok(stream)) => http(&shared, &conn, peer, TokioIo::new(stream), &mut draining).await,
+                Ok(Err(e)) => {
+                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(end) => end,
             }
         }
-        end => end,
     };
     match end {
         End::Served(Ok(())) | End::Draining | End::Closed(Closed::Evicted) => {}
@@ -422,6 +432,33 @@ async fn connection(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr, _p
                 tracing::warn!(%peer, skipped, "closed a connection whose request head was not complete within {:?} (header-read timeout)", limits.header_read_timeout);
             }
         }
+    }
+}
+
+/// HTTP/1.1 on `io` (the socket, or TLS over it) until the connection ends, the watchdog
+/// closes it, or the server shuts down.
+async fn http<I>(shared: &Shared, conn: &Arc<Conn>, peer: SocketAddr, io: I, draining: &mut watch::Receiver<bool>) -> End
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let limits = &shared.limits;
+    let handler = Handler { app: shared.app.clone(), conn: conn.clone(), peer, body_timeout: limits.body_read_timeout };
+    let mut served = pin!(shared.builder.serve_connection(io, handler));
+    let end = tokio::select! {
+        r = served.as_mut() => End::Served(r),
+        why = watchdog(conn, limits) => End::Closed(why),
+        _ = draining.wait_for(|d| *d) => End::Draining,
+    };
+    match end {
+        // A request is in flight: hyper finishes it, then closes.
+        End::Draining if matches!(conn.phase(), Phase::Busy { .. }) => {
+            served.as_mut().graceful_shutdown();
+            tokio::select! {
+                r = served.as_mut() => End::Served(r),
+                why = watchdog(conn, limits) => End::Closed(why),
+            }
+        }
+        end => end,
     }
 }
 

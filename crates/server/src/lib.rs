@@ -34,12 +34,14 @@ pub mod origin;
 mod patch;
 mod routes;
 pub mod schema;
+pub mod tls;
 mod user;
 
 pub use error::ScimError;
 pub use http::Limits;
 pub use ops::{Metrics, Ops};
 pub use origin::PublicUrl;
+pub use tls::{Tls, TlsError};
 
 use std::sync::Arc;
 use tenantsync_store::SyncStore;
@@ -81,13 +83,15 @@ pub struct Serving {
     pub trust_proxy: bool,
     pub limits: Limits,
     pub ops: Ops,
+    /// Speak HTTPS on the listener (`serve --tls-cert/--tls-key`); `None`: plain HTTP.
+    pub tls: Option<Tls>,
 }
 
 impl Serving {
     /// The defaults for a server listening on `addr`: its address as public URL, no proxy
     /// trusted, [`Limits::default`], no metrics and no drain delay.
     pub fn at(addr: std::net::SocketAddr) -> Self {
-        Self { public_url: PublicUrl::from_listen(addr), trust_proxy: false, limits: Limits::default(), ops: Ops::default() }
+        Self { public_url: PublicUrl::from_listen(addr), trust_proxy: false, limits: Limits::default(), ops: Ops::default(), tls: None }
     }
 }
 
@@ -138,5 +142,5 @@ pub async fn serve_with(
             tokio::time::sleep(delay).await;
         }
     };
-    http::serve(listener, app, serving.limits, shutdown).await
+    http::serve(listener, app, serving.limits, serving.tls, shutdown).await
 }

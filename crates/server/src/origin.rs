@@ -75,6 +75,11 @@ impl PublicUrl {
         Self { https: false, authority, prefix: String::new() }
     }
 
+    /// The same URL with `https` (a server speaking TLS itself, `serve --tls-cert`).
+    pub fn with_https(self) -> Self {
+        Self { https: true, ..self }
+    }
+
     /// Whether clients reach the server over HTTPS (the console's cookies are `Secure` then).
     pub fn is_https(&self) -> bool {
         self.https

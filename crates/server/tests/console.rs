@@ -378,6 +378,87 @@ async fn a_partner_employee_signs_in_by_mail_requests_and_the_sponsor_approves()
     assert_eq!(members[0]["userPrincipalName"], "ann_litware.example#EXT#@contoso.example");
 }
 
+/// A browser signed in by the code mailed to `email`.
+async fn by_mail<'a>(s: &'a Server, mail: &Arc<Mutex<Vec<(String, String)>>>, email: &str) -> Browser<'a> {
+    let mut b = Browser::new(s);
+    mail.lock().unwrap().clear();
+    b.ask_code("contoso.example", email).await;
+    let code = code_for(mail, email).await;
+    assert_eq!(b.enter_code("contoso.example", email, &code).await.location(), "/my");
+    b
+}
+
+#[tokio::test]
+async fn a_holder_extends_their_access_and_a_reviewer_denies_it_until_the_review_ends_it() {
+    let (s, clock, mail) = console().await;
+    let api = Api::new(&s, admin_token(&s, TokenRole::Admin).await);
+    let sponsor = api.user("sam@contoso.example", "Sam Sponsor").await;
+    let (package, policy, group) = crate::graph_access::joint_venture(&api, &sponsor).await;
+    let mut ann = by_mail(&s, &mail, "ann@litware.example").await;
+    let csrf = ann.get(&format!("/my/packages/{package}")).await.csrf();
+    let p = ann.post(&format!("/my/packages/{package}/request"), &[("csrf", &csrf), ("policy", &policy), ("justification", "Falcon")]).await;
+    let request = p.location().strip_prefix("/my/requests?submitted=").unwrap().to_owned();
+    let mut sam = by_mail(&s, &mail, "sam@contoso.example").await;
+    let csrf = sam.get(&format!("/my/approvals/{request}")).await.csrf();
+    assert_eq!(sam.post(&format!("/my/approvals/{request}"), &[("csrf", &csrf), ("decision", "approve")]).await.status, 303);
+
+    // Her access, with its end; not extendable under this policy yet.
+    let mine = ann.get("/my/access").await;
+    assert_eq!(mine.status, 200, "{}", mine.body);
+    let at = mine.body.find("id=\"assignment-").unwrap_or_else(|| panic!("{}", mine.body)) + 15;
+    let assignment = mine.body[at..at + 36].to_owned();
+    assert!(mine.body.contains("Projects") && mine.body.contains("delivered") && !mine.body.contains("/extend"), "{}", mine.body);
+    // The admin replaces the policy: holders may extend, Sam reviews from now on.
+    let path = format!("/v1.0/identityGovernance/entitlementManagement/assignmentPolicies/{policy}");
+    let mut body = api.get(&path).await.body;
+    body["requestorSettings"]["enableTargetsToSelfUpdateAccess"] = serde_json::json!(true);
+    body["reviewSettings"] = serde_json::json!({
+        "isEnabled": true, "startDateTime": tenantsync_domain::Clock::now(clock.as_ref()), "recurrenceMonths": 3, "duration": "P14D",
+        "primaryReviewers": [{ "@odata.type": "#microsoft.graph.singleUser", "userId": sponsor }], "isReviewerJustificationRequired": false,
+    });
+    let r = api.put(&path, body.clone()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["id"].as_str(), Some(policy.as_str()));
+    body["accessPackage"] = serde_json::json!({ "id": policy });
+    assert_eq!(api.put(&path, body).await.status, 400, "a policy keeps its package");
+
+    // A minute on (an extension must end later than the assignment does).
+    clock.advance_ms(MINUTE);
+    let mine = ann.get("/my/access").await;
+    assert!(mine.body.contains(&format!("/my/access/{assignment}/extend")), "{}", mine.body);
+    let csrf = mine.csrf();
+    // Not Sam's to extend: the same 404 as none.
+    let csrf_sam = sam.get("/my/access").await.csrf();
+    assert_eq!(sam.post(&format!("/my/access/{assignment}/extend"), &[("csrf", &csrf_sam)]).await.status, 404);
+    let p = ann.post(&format!("/my/access/{assignment}/extend"), &[("csrf", &csrf), ("justification", "longer")]).await;
+    assert_eq!((p.status, p.location()), (303, "/my/access?extended=delivered"), "{}", p.body);
+
+    // The review opens; Sam denies; Ann may not decide on her own access.
+    assert_eq!(tenantsync_governance::Governance::new(s.sqlite.clone()).sweep().await.unwrap().reviews_opened, 1);
+    let list = sam.get("/my/reviews").await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    let at = list.body.find("href=\"/my/reviews/").unwrap() + 6;
+    let item = list.body[at..at + list.body[at..].find('"').unwrap()].to_owned();
+    assert!(item.ends_with(&assignment) && list.body.contains("No recommendation"), "{item} {}", list.body);
+    assert!(ann.get("/my/reviews").await.body.contains("No access review waits for you"));
+    assert_eq!(ann.get(&item).await.status, 403);
+    let page = sam.get(&item).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(sam.post(&item, &[("csrf", &page.csrf()), ("decision", "Maybe")]).await.status, 400);
+    let p = sam.post(&item, &[("csrf", &page.csrf()), ("decision", "Deny"), ("justification", "Falcon ended")]).await;
+    assert_eq!((p.status, p.location()), (303, "/my/reviews?decided=Deny"), "{}", p.body);
+    assert!(sam.get(&item).await.body.contains("Deny: Falcon ended"));
+    assert_eq!(api.values(&format!("/v1.0/groups/{group}/members")).await.len(), 1, "applied when the review completes");
+
+    // It ends: the denial applies, the access goes, and the review takes no more decisions.
+    clock.advance_ms(15 * 24 * 60 * MINUTE);
+    assert_eq!(tenantsync_governance::Governance::new(s.sqlite.clone()).sweep().await.unwrap().reviews_closed, 1);
+    assert!(api.values(&format!("/v1.0/groups/{group}/members")).await.is_empty());
+    let mut sam = by_mail(&s, &mail, "sam@contoso.example").await;
+    assert!(sam.get("/my/reviews").await.body.contains("No access review waits for you"));
+    assert_eq!(sam.get(&item).await.status, 409);
+}
+
 #[tokio::test]
 async fn five_wrong_codes_void_the_code() {
     let (s, clock, mail) = console().await;

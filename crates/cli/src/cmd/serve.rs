@@ -104,6 +104,13 @@ pub struct ServeArgs {
     /// A console session ends this long after sign-in, used or not.
     #[arg(long, default_value = "8h", value_parser = duration)]
     pub console_absolute_timeout: Duration,
+    /// Speak HTTPS with this certificate chain (PEM, the server's certificate first);
+    /// with --tls-key. Console cookies are then Secure.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 /// `10s`, `500ms`, `2m`, `1m 30s` (jiff's friendly format or ISO 8601), or seconds.
@@ -127,6 +134,13 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<(), Failure> {
     if args.console_idle_timeout.is_zero() || args.console_absolute_timeout.is_zero() {
         return Err(Failure::cli("--console-idle-timeout", "console timeouts must be longer than 0", CliCode::InvalidArgument));
     }
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(tenantsync_server::Tls::from_pem_files(cert, key).map_err(|e| {
+            let flag = if e.file == *cert { "--tls-cert" } else { "--tls-key" };
+            Failure::cli(format!("{flag} {}", e.file.display()), e.reason, CliCode::InvalidArgument)
+        })?),
+        _ => None,
+    };
     let webhook = match (&args.webhook_url, &args.webhook_secret_file) {
         (Some(url), Some(file)) => {
             let secret =
@@ -147,8 +161,12 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<(), Failure> {
     // Registered before anyone can know the port: a signal from then on stops gracefully.
     let stop = Signals::register().map_err(|e| Failure::cli("signals", e.to_string(), CliCode::ServeFailed))?;
     // The one line scripts wait for (the port is real even with --listen …:0).
-    println!("serving SCIM 2.0 on http://{addr}/scim/v2/{{tenant}}/");
-    let public_url = args.public_url.clone().unwrap_or_else(|| PublicUrl::from_listen(addr));
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("serving SCIM 2.0 on {scheme}://{addr}/scim/v2/{{tenant}}/");
+    let public_url = args.public_url.clone().unwrap_or_else(|| {
+        let listen = PublicUrl::from_listen(addr);
+        if tls.is_some() { listen.with_https() } else { listen }
+    });
     let limits = Limits {
         header_read_timeout: args.header_read_timeout,
         body_read_timeout: args.body_read_timeout,
@@ -166,7 +184,7 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<(), Failure> {
             store: ctx.console.clone(),
             idle_timeout: args.console_idle_timeout,
             absolute_timeout: args.console_absolute_timeout,
-            secure_cookies: public_url.is_https(),
+            secure_cookies: public_url.is_https() || tls.is_some(),
             mailer: mailer.clone().map(|m| m as Arc<dyn tenantsync_governance::Mailer>),
         }),
     };
@@ -202,7 +220,7 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<(), Failure> {
         let _ = stop_jobs.send(true);
     };
     let ops = Ops::default().with_metrics(metrics, args.metrics_token.as_deref()).with_drain_delay(args.drain_delay);
-    let serving = Serving { public_url, trust_proxy: args.trust_proxy, limits, ops };
+    let serving = Serving { public_url, trust_proxy: args.trust_proxy, limits, ops, tls };
     let served = tenantsync_server::serve_with(listener, ctx.sync.clone(), config, serving, shutdown)
         .await
         .map_err(|e| Failure::cli(subject(), format!("server failed: {e}"), CliCode::ServeFailed));

@@ -9,7 +9,8 @@
 //! - `page`: the layout, the stylesheet, the error page;
 //! - `signin`: an admin token, or a one-time code mailed to a person;
 //! - `admin`: overview, users, groups; `sync`: configurations, logs, audit;
-//! - `my`: My Access and approvals.
+//! - `my`: My Access, approvals, assignments and their extension; `reviews`: access
+//!   reviews for reviewers.
 //!
 //! Every asset is in the binary (one stylesheet; no script): nothing is fetched from
 //! elsewhere, and the `Content-Security-Policy` says so.
@@ -19,6 +20,7 @@ mod kit;
 mod my;
 mod packages;
 mod page;
+mod reviews;
 mod session;
 mod signin;
 mod sync;
@@ -175,5 +177,6 @@ pub fn router(store: Arc<dyn SyncStore>, access: Option<Governance>, config: Con
         .merge(sync_edit::routes())
         .merge(access::routes())
         .merge(packages::routes())
+        .merge(my::routes())
         .with_state(state)
 }

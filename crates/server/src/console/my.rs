@@ -1,26 +1,40 @@
 //! My Access, for people signed in by a mailed code (or a personal token): the access
 //! packages a policy lets them request, each with why; a request with justification and
 //! answers; their requests and states; and, for approvers, the decisions waiting for
-//! them. Requests and decisions are governance's (`submit`, `decide`), the same calls
-//! the admin API's entitlement management makes; a person who is not an approver of a
-//! request's current stage gets 403 on its page and its form.
+//! them; their current assignments with their end, and "extend" where the policy lets
+//! holders extend. Requests, extensions and decisions are governance's (`submit` of a
+//! `userAdd` or `userUpdate`, `decide`), the same calls the admin API's entitlement
+//! management makes; a person who is not an approver of a request's current stage gets
+//! 403 on its page and its form. Access reviews are `reviews.rs`.
 use super::page::{self, csrf, encode, see_other, time};
 use super::session::{Posted, Principal, Session};
 use super::{ConsoleError, ConsoleResult, ConsoleState, Shared};
+use axum::Router;
 use axum::extract::{Path, Query, State};
+use axum::routing::{get, post};
 use maud::{Markup, html};
 use std::collections::HashMap;
-use tenantsync_access::{AssignmentPolicy, PackageId, Question, Request, RequestId, RequestType};
+use tenantsync_access::{Assignment, AssignmentId, AssignmentPolicy, AssignmentState, PackageId, PolicyId, Question, Request, RequestId, RequestType};
 use tenantsync_domain::{Anchor, Mail, ObjectId};
 use tenantsync_governance::{Actor, Governance, NewRequest, Offer, Subject};
-use tenantsync_store::RequestFilter;
+use tenantsync_store::{AssignmentFilter, RequestFilter};
 
 type Params = Query<HashMap<String, String>>;
 
 /// Requests a page.
 const PAGE: u32 = 50;
 
-fn gov(st: &ConsoleState) -> ConsoleResult<&Governance> {
+/// The routes of My Access added after the first ones (`mod.rs` keeps those): a person's
+/// assignments and their extension, and access reviews.
+pub(crate) fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/my/access", get(assignments))
+        .route("/my/access/{id}/extend", post(extend))
+        .route("/my/reviews", get(super::reviews::list))
+        .route("/my/reviews/{review}/{assignment}", get(super::reviews::item).post(super::reviews::decide))
+}
+
+pub(crate) fn gov(st: &ConsoleState) -> ConsoleResult<&Governance> {
     st.gov.as_ref().ok_or_else(|| {
         ConsoleError::Graph(crate::graph::error::GraphError::new(
             crate::graph::error::GraphCode::NotImplemented,
@@ -43,13 +57,20 @@ fn subject(session: &Session) -> ConsoleResult<Subject> {
 
 /// The person's user in the tenant, if they have one (a partner's employee has one once
 /// their guest is made).
-async fn me(st: &ConsoleState, session: &Session) -> ConsoleResult<Option<ObjectId>> {
+pub(crate) async fn me(st: &ConsoleState, session: &Session) -> ConsoleResult<Option<ObjectId>> {
     match &session.principal {
         Principal::Person { user: Some(u), .. } => Ok(Some(*u)),
         Principal::Person { home_tenant: Some(t), home_user: Some(u), .. } => {
             Ok(st.store.find_user_by_anchor(session.tenant.id, &Anchor::new(*t, *u)).await?.map(|g| g.id))
         }
-        Principal::Person { .. } => Ok(None),
+        // Known only by mail at sign-in: their guest, once a request made one.
+        Principal::Person { email, .. } => match (Mail::parse(email), st.gov.as_ref()) {
+            (Ok(mail), Some(g)) => Ok(match g.person_by_email(session.tenant.id, &mail).await? {
+                Some(Subject::User(u)) => Some(u),
+                _ => None,
+            }),
+            _ => Ok(None),
+        },
         Principal::Admin { .. } => Err(ConsoleError::forbidden("this page is for people of the tenant")),
     }
 }
@@ -174,7 +195,7 @@ pub(crate) async fn request(State(st): State<Shared>, Path(id): Path<String>, Po
     Ok(see_other(&format!("/my/requests?submitted={}", encode(&r.id.to_string()))))
 }
 
-async fn package_names(g: &Governance, tenant: tenantsync_domain::TenantId) -> ConsoleResult<HashMap<PackageId, String>> {
+pub(crate) async fn package_names(g: &Governance, tenant: tenantsync_domain::TenantId) -> ConsoleResult<HashMap<PackageId, String>> {
     Ok(g.access_packages(tenant).await?.into_iter().map(|p| (p.id, p.display_name)).collect())
 }
 
@@ -347,4 +368,104 @@ pub(crate) async fn decide(State(st): State<Shared>, Path(id): Path<String>, Pos
     };
     gov(&st)?.decide(session.tenant.id, r.id, stage, me, approve, form.get("justification")).await?;
     Ok(see_other(&format!("/my/approvals?decided={}", if approve { "approved" } else { "denied" })))
+}
+
+fn assignment_state(a: &Assignment) -> String {
+    serde_json::to_value(a.state).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+/// Whether the holder may extend `a` under `policy`: the policy lets holders extend, the
+/// assignment is delivered and has an end (one without an end has nothing to extend).
+fn extendable(a: &Assignment, policy: Option<&AssignmentPolicy>, now: jiff::Timestamp) -> bool {
+    policy.is_some_and(|p| p.requestor_settings.enable_targets_to_self_update_access)
+        && a.state == AssignmentState::Delivered
+        && a.is_active(now)
+        && a.schedule.end_date_time.is_some()
+}
+
+/// `GET /my/access`: the person's current assignments, their end, and "extend".
+pub(crate) async fn assignments(State(st): State<Shared>, session: Session, Query(q): Params) -> ConsoleResult {
+    let g = gov(&st)?;
+    let me = me(&st, &session).await?;
+    let after = super::admin::get(&q, "after");
+    let after_id: Option<AssignmentId> =
+        if after.is_empty() { None } else { Some(after.parse().map_err(|_| ConsoleError::bad_request("'after' is not an assignment id"))?) };
+    let mut mine: Vec<Assignment> = match me {
+        Some(u) => {
+            let filter = AssignmentFilter { target: Some(u), current_only: true, after: after_id, limit: Some(PAGE + 1), ..AssignmentFilter::default() };
+            g.store().access_assignments(session.tenant.id, filter).await?.into_iter().map(|v| v.value).collect()
+        }
+        None => Vec::new(),
+    };
+    let more = mine.len() > PAGE as usize;
+    mine.truncate(PAGE as usize);
+    let next = mine.last().filter(|_| more).map(|a| a.id.to_string());
+    let names = package_names(g, session.tenant.id).await?;
+    let mut policies: HashMap<PolicyId, AssignmentPolicy> = HashMap::new();
+    for a in &mine {
+        if !policies.contains_key(&a.assignment_policy_id)
+            && let Ok(p) = g.policy(session.tenant.id, a.assignment_policy_id).await
+        {
+            policies.insert(p.id, p);
+        }
+    }
+    let now = st.store.clock().now();
+    let body = html! {
+        @if let Some(state) = q.get("extended") { p.panel role="status" id="extended" { "Your request to extend was submitted; its state: " (state) ". " a href="/my/requests" { "Follow it in My requests" } "." } }
+        @if mine.is_empty() { p.note id="no-assignments" { "You hold no access package here." } }
+        @else {
+            div.scroll { table.responsive id="assignments" aria-label="My access" {
+                thead { tr { th scope="col" { "Package" } th scope="col" { "State" } th scope="col" { "Since" } th scope="col" { "Ends" } th scope="col" { "" } } }
+                tbody { @for a in &mine {
+                    @let name = names.get(&a.access_package_id).map_or("?", String::as_str);
+                    tr id={"assignment-" (a.id)} {
+                        td data-label="Package" { (name) }
+                        td data-label="State" { (assignment_state(a)) }
+                        td data-label="Since" { (time(a.schedule.start_date_time)) }
+                        td data-label="Ends" { @match a.schedule.end_date_time { Some(e) => { (time(e)) }, None => { "No end" } } }
+                        td {
+                            @if extendable(a, policies.get(&a.assignment_policy_id), now) {
+                                form.inline method="post" action={"/my/access/" (a.id) "/extend"} {
+                                    (csrf(&session))
+                                    label.visually-hidden for={"why-" (a.id)} { "Why you still need " (name) }
+                                    input id={"why-" (a.id)} name="justification" type="text" placeholder="Why you still need it";
+                                    " "
+                                    button type="submit" id={"extend-" (a.id)} { "Extend " span.visually-hidden { (name) } }
+                                }
+                            }
+                        }
+                    }
+                } }
+            } }
+        }
+        (page::pager("/my/access", &[], after.is_empty(), next))
+    };
+    Ok(page::ok("My access", &session, "/my/access", body))
+}
+
+/// `POST /my/access/{id}/extend`: a `userUpdate` request for the person's own assignment,
+/// as the admin API's `assignmentRequests` takes it (the policy decides whether it may be
+/// extended, until when, and whether someone approves).
+pub(crate) async fn extend(State(st): State<Shared>, Path(id): Path<String>, Posted { session, form }: Posted) -> ConsoleResult {
+    let missing = || ConsoleError::not_found(format!("assignment '{id}' does not exist"));
+    let aid: AssignmentId = id.parse().map_err(|_| missing())?;
+    let g = gov(&st)?;
+    let me = me(&st, &session).await?.ok_or_else(missing)?;
+    let held = g.assignment(session.tenant.id, aid).await.map_err(|_| missing())?.value;
+    // Someone else's assignment is the same 404 as none.
+    if held.target != me {
+        return Err(missing());
+    }
+    let new = NewRequest {
+        kind: RequestType::UserUpdate,
+        package: held.access_package_id,
+        policy: held.assignment_policy_id,
+        subject: tenantsync_governance::Subject::User(me),
+        start: None,
+        end: None,
+        answers: Vec::new(),
+        justification: form.get("justification").to_owned(),
+    };
+    let r = g.submit(session.tenant.id, new, Actor::Subject).await?;
+    Ok(see_other(&format!("/my/access?extended={}", encode(&state_of(&r)))))
 }

@@ -37,7 +37,13 @@ fn nav(session: &Session, current: &str) -> Markup {
             ("/admin/access/packages", "Access packages"),
             ("/admin/access/policies", "Policies"),
         ],
-        Principal::Person { .. } => &[("/my", "Access packages"), ("/my/requests", "My requests"), ("/my/approvals", "Approvals")],
+        Principal::Person { .. } => &[
+            ("/my", "Access packages"),
+            ("/my/requests", "My requests"),
+            ("/my/access", "My access"),
+            ("/my/approvals", "Approvals"),
+            ("/my/reviews", "Access reviews"),
+        ],
     };
     html! {
         nav.main aria-label="Main" {
@@ -90,9 +96,29 @@ pub(crate) fn page(status: StatusCode, title: &str, session: Option<&Session>, c
     html_response(status, doc)
 }
 
+/// The path prefix of the public URL (`serve --public-url https://host/tenantsync`:
+/// `/tenantsync`; none: ""). A reverse proxy in front strips it, so the routes stay at
+/// `/`, but every link, form action and redirect the browser follows must carry it.
+pub(crate) fn prefix() -> String {
+    let origin = crate::origin::current();
+    let after_scheme = origin.split_once("://").map_or(&*origin, |(_, rest)| rest);
+    after_scheme.find('/').and_then(|i| after_scheme.get(i..)).unwrap_or("").trim_end_matches('/').to_owned()
+}
+
+/// `html` with the public URL's prefix before every site-absolute `href` and `action`.
+/// Only markup can hold `href="/`: maud escapes `"` in every value and text, so no value
+/// a user typed is rewritten.
+fn prefixed(html: String) -> String {
+    let p = prefix();
+    if p.is_empty() {
+        return html;
+    }
+    html.replace(" href=\"/", &format!(" href=\"{p}/")).replace(" action=\"/", &format!(" action=\"{p}/"))
+}
+
 /// An HTML answer with the console's headers.
 pub(crate) fn html_response(status: StatusCode, doc: Markup) -> Response {
-    let mut res = (status, doc.into_string()).into_response();
+    let mut res = (status, prefixed(doc.into_string())).into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -123,17 +149,24 @@ pub(crate) fn error_page(e: &GraphError) -> Response {
     let body = html! {
         div.panel role="alert" {
             p.error id="error-message" { (e.message) }
-            p.note { "Code: " code { (e.cause) } " (" (e.code.code()) ", HTTP " (status.as_u16()) ")" }
+            // The cause's own code, and the table's code when it is another (it is the same
+            // for the console's own refusals: shown once).
+            p.note {
+                "Code: " code { (e.cause) }
+                @if e.cause != e.code.code() { " (" (e.code.code()) ", HTTP " (status.as_u16()) ")" } @else { " (HTTP " (status.as_u16()) ")" }
+            }
         }
         p { a href="/" { "Back to the start page" } }
     };
     page(status, title, None, "", body)
 }
 
-/// `303 See Other` to `to`.
+/// `303 See Other` to `to` (a path of the console: the public URL's prefix is put
+/// before it).
 pub(crate) fn see_other(to: &str) -> Response {
     let mut res = StatusCode::SEE_OTHER.into_response();
-    if let Ok(v) = HeaderValue::from_str(to) {
+    let to = if to.starts_with('/') { format!("{}{to}", prefix()) } else { to.to_owned() };
+    if let Ok(v) = HeaderValue::from_str(&to) {
         res.headers_mut().insert(header::LOCATION, v);
     }
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

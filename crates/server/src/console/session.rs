@@ -113,10 +113,12 @@ pub(crate) fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> 
         .map(|(_, v)| v.trim())
 }
 
-/// A `Set-Cookie` value: HttpOnly, SameSite=Lax, Path=/, Secure when asked; `max_age`
-/// 0 removes the cookie.
+/// A `Set-Cookie` value: HttpOnly, SameSite=Lax, the console's path (`/`, or the public
+/// URL's prefix), Secure when asked; `max_age` 0 removes the cookie.
 pub(crate) fn set_cookie(name: &str, value: &str, max_age: Option<u64>, secure: bool) -> String {
-    let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
+    let prefix = super::page::prefix();
+    let path = if prefix.is_empty() { "/" } else { prefix.as_str() };
+    let mut c = format!("{name}={value}; Path={path}; HttpOnly; SameSite=Lax");
     if let Some(s) = max_age {
         c.push_str(&format!("; Max-Age={s}"));
     }
@@ -186,7 +188,9 @@ async fn current(st: &ConsoleState, headers: &HeaderMap) -> ConsoleResult<Result
         st.config.store.delete_session(tenant, id_hash).await?;
         return Ok(Err(true));
     };
-    if now.duration_since(s.last_seen) >= TOUCH_EVERY {
+    // At most once a minute, and often enough that a short idle timeout counts from the
+    // last use rather than from the sign-in.
+    if now.duration_since(s.last_seen) >= TOUCH_EVERY.min(idle / 2) {
         st.config.store.touch_session(tenant, id_hash, now).await?;
     }
     let tenant = st.store.get_tenant(tenant).await?;

@@ -23,7 +23,7 @@ pub(super) fn routes(router: ApiRouter) -> ApiRouter {
         .routes(only(utoipa_axum::routes!(add_incompatible)))
         .routes(only(utoipa_axum::routes!(remove_incompatible)))
         .routes(only(utoipa_axum::routes!(list_policies, create_policy)))
-        .routes(only(utoipa_axum::routes!(get_policy, delete_policy)))
+        .routes(only(utoipa_axum::routes!(get_policy, replace_policy, delete_policy)))
 }
 
 fn package_json(p: &AccessPackage) -> Value {
@@ -297,6 +297,27 @@ async fn get_policy(State(st): State<Shared>, caller: Caller, Path(id): Path<Str
     let id: PolicyId = id_of(&id, "assignment policy")?;
     let p = gov(&st)?.policy(caller.tenant, id).await?;
     Ok(entity(StatusCode::OK, "assignmentPolicies", policy_json(&p)))
+}
+
+#[utoipa::path(put, path = "/v1.0/identityGovernance/entitlementManagement/assignmentPolicies/{id}", tag = "entitlementManagement", summary = "Replace an assignment policy (its package stays; assignments made under it keep it)", params(("id" = String, Path, description = "the policy's id")), request_body(content = crate::graph::openapi::Object, description = "microsoft.graph.accessPackageAssignmentPolicy, whole", content_type = "application/json"), responses((status = 200, description = "microsoft.graph.accessPackageAssignmentPolicy", body = crate::graph::openapi::Object), Errors))]
+async fn replace_policy(State(st): State<Shared>, caller: Caller, Path(id): Path<String>, body: Body) -> GraphResult<Response> {
+    let id: PolicyId = id_of(&id, "assignment policy")?;
+    let g = gov(&st)?;
+    let old = g.policy(caller.tenant, id).await?;
+    let mut body = read_object(&st, body).await?;
+    only_known(&body, &[POLICY_PROPERTIES, &["id", "accessPackageId"]].concat())?;
+    required(&body, "displayName")?;
+    if body.get("accessPackage").is_some() && id_in::<PackageId>(&body, "accessPackage", "access package")? != old.access_package_id {
+        return Err(GraphError::bad_request("a policy stays with its access package: accessPackage.id cannot change"));
+    }
+    body.retain(|k, _| !k.contains('@') && k != "accessPackage");
+    body.insert("id".into(), json!(id));
+    body.insert("accessPackageId".into(), json!(old.access_package_id));
+    let policy: AssignmentPolicy = parse(Value::Object(body), "the assignment policy")?;
+    g.put_policy(caller.tenant, &policy).await?;
+    let e = entry("Update assignment policy", AuditOperation::Update, "AccessPackageAssignmentPolicy", policy.id).named(Some(&policy.display_name));
+    super::audit(&st, &caller, e).await;
+    Ok(entity(StatusCode::OK, "assignmentPolicies", policy_json(&policy)))
 }
 
 #[utoipa::path(delete, path = "/v1.0/identityGovernance/entitlementManagement/assignmentPolicies/{id}", tag = "entitlementManagement", summary = "Delete an assignment policy", params(("id" = String, Path, description = "the policy's id")), responses((status = 204, description = "done"), Errors))]

@@ -28,6 +28,7 @@ pub(super) fn routes(router: ApiRouter) -> ApiRouter {
         .routes(only(utoipa_axum::routes!(get_definition)))
         .routes(only(utoipa_axum::routes!(list_instances)))
         .routes(only(utoipa_axum::routes!(get_instance)))
+        .routes(only(utoipa_axum::routes!(stop_instance)))
         .routes(only(utoipa_axum::routes!(list_decisions)))
         .routes(only(utoipa_axum::routes!(get_decision, record_decision)))
 }
@@ -170,6 +171,21 @@ async fn list_instances(State(st): State<Shared>, caller: Caller, Path(id): Path
 async fn get_instance(State(st): State<Shared>, caller: Caller, Path((def, id)): Path<(String, String)>) -> GraphResult<Response> {
     let r = instance(&st, &caller, &def, &id).await?;
     Ok(entity(&format!("{def}/instances"), instance_json(&r)))
+}
+
+#[utoipa::path(post, path = "/v1.0/identityGovernance/accessReviews/definitions/{id}/instances/{instance}/stop", tag = "accessReviews", summary = "Stop an instance in progress: it completes now and its decisions are applied", params(("id" = String, Path, description = "the definition's id"), ("instance" = String, Path, description = "the instance's id")), responses((status = 204, description = "stopped and applied"), Errors))]
+async fn stop_instance(State(st): State<Shared>, caller: Caller, Path((def, id)): Path<(String, String)>) -> GraphResult<Response> {
+    caller.admin_only()?;
+    let r = instance(&st, &caller, &def, &id).await?;
+    let r = gov(&st)?.stop_review(caller.tenant, r.id).await?;
+    let removed = r.decisions.iter().filter(|d| d.outcome == Some(Outcome::Remove)).count();
+    let e = entry("Stop access review", AuditOperation::Update, "AccessReviewInstance", r.id).change("status", None, Some("Completed".to_owned())).change(
+        "removedAssignments",
+        None,
+        Some(removed.to_string()),
+    );
+    super::audit(&st, &caller, e).await;
+    Ok(no_content())
 }
 
 #[utoipa::path(get, path = "/v1.0/identityGovernance/accessReviews/definitions/{id}/instances/{instance}/decisions", tag = "accessReviews", summary = "List an instance's decision items", params(("id" = String, Path, description = "the definition's id"), ("instance" = String, Path, description = "the instance's id"), ("X-Tenantsync-Approver" = Option<String>, Header, description = "with an admin token: the reviewer (user id or userPrincipalName) for assignedToMe")), responses((status = 200, description = "a collection of microsoft.graph.accessReviewInstanceDecisionItem", body = crate::graph::openapi::Object), Errors))]
