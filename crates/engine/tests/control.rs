@@ -2,7 +2,7 @@
 use crate::support::World;
 use tenantsync_domain::{AttributeMapping, Clock};
 use tenantsync_engine::ResetScope;
-use tenantsync_store::{JobStatusCode, LogQuery, ProvisioningAction, ProvisioningStatus, Store, SyncStore, WriteOp};
+use tenantsync_store::{JobStatusCode, LogQuery, ProvisioningAction, ProvisioningStatus, WriteOp};
 
 #[tokio::test]
 async fn a_paused_job_does_not_run_and_resumes_where_it_stopped() {

@@ -6,6 +6,9 @@
 //! provisioning groups, exactly one live copy of each assigned internal group of the source
 //! with exactly the copies of its in-scope members.
 //!
+//! Both stores run it: SQLite, and PostgreSQL in a fresh schema of the throwaway cluster
+//! per case.
+//!
 //! The oracle reads the sources' final state from the store (users, memberships, the
 //! configurations as saved) and recomputes scope independently of the engine.
 use crate::support::World;
@@ -15,7 +18,7 @@ use tenantsync_domain::{
     Anchor, Assignment, AttrValue, Group, GroupAttributes, GroupPatch, NewGroup, ObjectId, ScopingClause, ScopingFilterGroup, ScopingOperand,
     SyncConfiguration, SyncScope, Tenant, User,
 };
-use tenantsync_store::{ListQuery, Store, SyncStore, Visibility, WriteOp};
+use tenantsync_store::{ListQuery, Visibility, WriteOp};
 
 const DEPARTMENTS: [&str; 3] = ["Sales", "Legal", "Research"];
 
@@ -207,8 +210,7 @@ struct Harness {
 }
 
 impl Harness {
-    async fn new(s: &Scenario) -> Harness {
-        let w = World::new();
+    async fn new(w: World, s: &Scenario) -> Harness {
         let mut tenants = Vec::new();
         let mut groups = Vec::new();
         for i in 0..s.tenants {
@@ -595,8 +597,8 @@ fn toggle(assignments: &mut Vec<Assignment>, a: Assignment) {
     }
 }
 
-async fn play(s: &Scenario) {
-    let mut h = Harness::new(s).await;
+async fn play(w: World, s: &Scenario) {
+    let mut h = Harness::new(w, s).await;
     for step in &s.steps {
         h.step(step).await;
     }
@@ -604,17 +606,29 @@ async fn play(s: &Scenario) {
     h.check().await;
 }
 
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
 proptest! {
     // PROPTEST_CASES overrides the case count (for a longer hunt).
-    #![proptest_config(ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(48),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(ProptestConfig { cases: cases(48), failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn arrows_converge_without_echoes_duplicates_or_losses(s in scenario()) {
         let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(play(&s));
+        rt.block_on(play(World::new(), &s));
+    }
+}
+
+proptest! {
+    // The same property on the PostgreSQL store, a fresh schema per case; fewer cases by
+    // default (each pays for a schema and its migrations on a server sharing the cores).
+    #![proptest_config(ProptestConfig { cases: cases(12), failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arrows_converge_on_postgres_without_echoes_duplicates_or_losses(s in scenario()) {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async { play(World::postgres().await, &s).await });
     }
 }

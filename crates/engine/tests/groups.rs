@@ -5,7 +5,7 @@ use tenantsync_domain::{
     Assignment, AttrValue, AttributeMapping, GroupAttributes, GroupPatch, NewGroup, ObjectKind, Origin, PartnerSettings, ScopingClause, ScopingFilterGroup,
     ScopingOperand, SyncConfiguration, SyncScope,
 };
-use tenantsync_store::{JobStatusCode, LogQuery, ProvisioningAction, ProvisioningLog, ProvisioningStatus, Store, SyncStore, WriteOp};
+use tenantsync_store::{JobStatusCode, LogQuery, ProvisioningAction, ProvisioningLog, ProvisioningStatus, WriteOp};
 
 async fn logs(w: &World, c: &SyncConfiguration) -> Vec<ProvisioningLog> {
     w.store.provisioning_logs(&LogQuery { config_id: Some(c.id), limit: 1000, ..LogQuery::default() }).await.unwrap()

@@ -1,7 +1,7 @@
 //! Entra's lifecycle table, row by row.
 use crate::support::World;
 use tenantsync_domain::{Assignment, Origin, PartnerSettings, SyncScope, UserType};
-use tenantsync_store::{JobStatusCode, Store, SyncStore, WriteOp};
+use tenantsync_store::{JobStatusCode, WriteOp};
 
 #[tokio::test]
 async fn in_scope_without_match_is_created_as_an_external_b2b_user() {

@@ -6,7 +6,7 @@ use crate::support::World;
 use proptest::prelude::*;
 use tenantsync_domain::{ScopingClause, ScopingFilterGroup, ScopingOperand, SyncConfiguration, SyncScope, Tenant, User};
 use tenantsync_engine::CycleReport;
-use tenantsync_store::{Store, SyncStore, WriteOp};
+use tenantsync_store::WriteOp;
 
 const DEPARTMENTS: [&str; 3] = ["Sales", "Legal", "Research"];
 

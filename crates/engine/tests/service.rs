@@ -2,7 +2,6 @@
 use crate::support::World;
 use std::time::Duration;
 use tenantsync_engine::scheduler::{self, JobEvent, SchedulerOptions};
-use tenantsync_store::{Store, SyncStore};
 
 /// The scheduler running in the background, its events in a channel.
 struct Service {
@@ -160,7 +159,7 @@ async fn a_commit_of_another_process_is_not_lost_when_the_service_wakes_for_some
     assert!(matches!(first, JobEvent::Ran { id, .. } if id == c.id));
     // Another process creates a user in the source; then, before the next external
     // check, a commit of this process to an unrelated tenant wakes the service.
-    let elsewhere = w.other_process();
+    let elsewhere = w.other_process().await;
     let dave = elsewhere.create_user(s.id, tenantsync_domain::NewUser::new(World::upn("dave@fabrikam.example"))).await.unwrap();
     w.user(&other, "noise", &[]).await;
     let synced = tokio::time::timeout(Duration::from_secs(20), async {

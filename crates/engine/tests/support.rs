@@ -5,15 +5,27 @@ use tenantsync_domain::{
     User, UserPatch,
 };
 use tenantsync_engine::{CycleReport, Engine};
-use tenantsync_store::{ListQuery, Store, SyncStore, WriteOp};
+use tenantsync_store::{ListQuery, SyncStore, WriteOp};
+use tenantsync_store_conformance::pg_cluster;
+use tenantsync_store_postgres::PgStore;
 use tenantsync_store_sqlite::SqliteStore;
 
+/// A store and an engine on it: the SQLite store in a temporary directory (most tests), or
+/// the PostgreSQL store in a fresh schema of the throwaway cluster, so that a test body
+/// written once runs on both.
 pub struct World {
     pub engine: Engine,
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<dyn SyncStore>,
     /// The one clock of the store and the engine: it stands still until a test moves it.
     pub clock: Arc<tenantsync_domain::FixedClock>,
-    dir: tempfile::TempDir,
+    backing: Backing,
+}
+
+/// Where a world's store keeps its data.
+enum Backing {
+    Sqlite(tempfile::TempDir),
+    /// The URL of the world's own schema.
+    Postgres(String),
 }
 
 pub const ALLOW: PartnerSettings =
@@ -28,14 +40,32 @@ impl World {
     pub fn with_limits(limits: tenantsync_engine::Limits) -> World {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(tenantsync_domain::FixedClock::new(jiff::Timestamp::now()));
-        let store = Arc::new(SqliteStore::open_with_clock(dir.path(), clock.clone()).unwrap());
-        World { engine: Engine::with_limits(store.clone(), limits), store, clock, dir }
+        let store: Arc<dyn SyncStore> = Arc::new(SqliteStore::open_with_clock(dir.path(), clock.clone()).unwrap());
+        World { engine: Engine::with_limits(store.clone(), limits), store, clock, backing: Backing::Sqlite(dir) }
     }
 
-    /// A second store on the same data directory: its commits are those of another
-    /// process (no in-process notification reaches this world's subscribers).
-    pub fn other_process(&self) -> SqliteStore {
-        SqliteStore::open(self.dir.path()).unwrap()
+    /// A world on the PostgreSQL store, in a schema of its own (created here) of the test
+    /// cluster (started on first use; it ends with the test process).
+    pub async fn postgres() -> World {
+        let schema = pg_cluster::new_schema_name();
+        let (client, connection) = tokio_postgres::connect(pg_cluster::url(), tokio_postgres::NoTls).await.unwrap();
+        let task = tokio::spawn(connection);
+        client.batch_execute(&format!("CREATE SCHEMA {schema}")).await.unwrap();
+        drop(client);
+        let _ = task.await;
+        let url = pg_cluster::schema_url(&schema);
+        let clock = Arc::new(tenantsync_domain::FixedClock::new(jiff::Timestamp::now()));
+        let store: Arc<dyn SyncStore> = Arc::new(PgStore::open_with_clock(&url, clock.clone()).await.unwrap());
+        World { engine: Engine::new(store.clone()), store, clock, backing: Backing::Postgres(url) }
+    }
+
+    /// A second store on the same data: its commits are those of another process (no
+    /// in-process notification reaches this world's subscribers).
+    pub async fn other_process(&self) -> Arc<dyn SyncStore> {
+        match &self.backing {
+            Backing::Sqlite(dir) => Arc::new(SqliteStore::open(dir.path()).unwrap()),
+            Backing::Postgres(url) => Arc::new(PgStore::open(url).await.unwrap()),
+        }
     }
 
     pub async fn tenant(&self, name: &str) -> Tenant {

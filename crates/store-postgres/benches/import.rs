@@ -10,8 +10,11 @@
 //!   tables in one transaction, the tenant's head and count set at the end: the fastest
 //!   plain method.
 //!
-//! Prints both rates and their ratio. Run without `--bench` (as `cargo test --all-targets`
-//! does), it is a smoke run of 2,000 users.
+//! Prints both rates and their ratio, and for each side the CPU time it cost: this process
+//! (client) and the cluster's server processes, so the figure can be read on a machine
+//! shared with other work (the load average is printed too). A checkpoint runs before
+//! each side, so neither pays for the other's writes. Run without `--bench` (as
+//! `cargo test --all-targets` does), it is a smoke run of 2,000 users.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, clippy::print_stdout)]
 
 use futures_util::SinkExt;
@@ -42,11 +45,72 @@ async fn schema() -> String {
     pg_cluster::schema_url(&name)
 }
 
-async fn ours(n: usize) -> f64 {
-    let store = PgStore::open(&schema().await).await.unwrap();
+/// CPU seconds (user + system) from a `/proc/<pid>/stat` line: its own, and with
+/// `children`, those of its children it waited for.
+fn stat_cpu(pid: &str, children: bool) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
+    // Fields after the command name (which may hold spaces) start at state (field 3).
+    let Some((_, rest)) = stat.rsplit_once(')') else { return 0.0 };
+    let f: Vec<f64> = rest.split_whitespace().map(|x| x.parse().unwrap_or(0.0)).collect();
+    // utime 14, stime 15, cutime 16, cstime 17 (1-based) = indices 11..=14 here.
+    let ticks = f[11] + f[12] + if children { f[13] + f[14] } else { 0.0 };
+    ticks / 100.0
+}
+
+/// The CPU seconds of the test cluster's server: the postmaster, the processes it waited
+/// for, and its live children (backends, writers, checkpointer).
+fn server_cpu() -> f64 {
+    let dir = std::env::temp_dir().join(format!("tenantsync-pg-{}", std::process::id()));
+    let pid_file = std::fs::read_to_string(dir.join("data/postmaster.pid")).unwrap_or_default();
+    let Some(postmaster) = pid_file.lines().next().map(str::trim).map(str::to_owned) else { return 0.0 };
+    let mut total = stat_cpu(&postmaster, true);
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let pid = entry.file_name().to_string_lossy().into_owned();
+        if !pid.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+        let ppid = stat.rsplit_once(')').and_then(|(_, r)| r.split_whitespace().nth(1)).unwrap_or("");
+        if ppid == postmaster {
+            total += stat_cpu(&pid, false);
+        }
+    }
+    total
+}
+
+/// What one side cost: wall seconds, this process's and the server's CPU seconds.
+struct Cost {
+    wall: f64,
+    client: f64,
+    server: f64,
+}
+
+/// Measures from a checkpoint on.
+struct Meter {
+    began: Instant,
+    client: f64,
+    server: f64,
+}
+
+impl Meter {
+    async fn start(url: &str) -> Meter {
+        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(conn);
+        client.batch_execute("CHECKPOINT").await.unwrap();
+        Meter { began: Instant::now(), client: stat_cpu("self", false), server: server_cpu() }
+    }
+
+    fn stop(self) -> Cost {
+        Cost { wall: self.began.elapsed().as_secs_f64(), client: stat_cpu("self", false) - self.client, server: server_cpu() - self.server }
+    }
+}
+
+async fn ours(n: usize) -> Cost {
+    let url = schema().await;
+    let store = PgStore::open(&url).await.unwrap();
     let t = store.create_tenant(NewTenant::new("Contoso", DOMAIN).unwrap()).await.unwrap();
     let rows = users(n);
-    let began = Instant::now();
+    let meter = Meter::start(&url).await;
     let mut import = store.bulk_import_users(t.id, BulkOptions::default()).await.unwrap();
     let mut tag = 0u64;
     let mut rows = rows.into_iter().peekable();
@@ -55,9 +119,10 @@ async fn ours(n: usize) -> f64 {
         import.push(batch).await.unwrap();
     }
     let summary = import.finish().await.unwrap();
-    let took = began.elapsed().as_secs_f64();
+    let cost = meter.stop();
     assert_eq!(summary.committed, n as u64);
-    n as f64 / took
+    assert_eq!(store.change_head(t.id).await.unwrap().0, n as u64, "one change a user");
+    cost
 }
 
 fn tag_next(tag: &mut u64) -> u64 {
@@ -65,7 +130,7 @@ fn tag_next(tag: &mut u64) -> u64 {
     *tag
 }
 
-async fn raw(n: usize) -> f64 {
+async fn raw(n: usize) -> Cost {
     let url = schema().await;
     let store = PgStore::open(&url).await.unwrap();
     let t = store.create_tenant(NewTenant::new("Contoso", DOMAIN).unwrap()).await.unwrap();
@@ -74,7 +139,7 @@ async fn raw(n: usize) -> f64 {
     let (mut client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(conn);
     let now = jiff::Timestamp::now().as_millisecond();
-    let began = Instant::now();
+    let meter = Meter::start(&url).await;
     let tx = client.transaction().await.unwrap();
     let mut users_text = String::with_capacity(n * 120);
     let mut changes_text = String::with_capacity(n * 80);
@@ -104,7 +169,7 @@ async fn raw(n: usize) -> f64 {
     sink.finish().await.unwrap();
     tx.execute("UPDATE tenants SET change_head = $1, live_users = $1 WHERE tenant_id = $2", &[&(n as i64), &t.id.0]).await.unwrap();
     tx.commit().await.unwrap();
-    n as f64 / began.elapsed().as_secs_f64()
+    meter.stop()
 }
 
 fn main() {
@@ -112,6 +177,21 @@ fn main() {
     let bench = args.iter().any(|a| a == "--bench");
     let n = args.iter().position(|a| a == "--users").and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(if bench { 100_000 } else { 2_000 });
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let load = || std::fs::read_to_string("/proc/loadavg").unwrap_or_default().split_whitespace().take(3).collect::<Vec<_>>().join(" ");
+    let before = load();
     let (ours, raw) = rt.block_on(async { (ours(n).await, raw(n).await) });
-    println!("import of {n} users into PostgreSQL: ours {ours:.0} users/s, raw COPY {raw:.0} users/s, ratio {:.2}", ours / raw);
+    let show = |name: &str, c: &Cost| {
+        println!(
+            "  {name}: {:.0} users/s ({:.1} s wall; CPU {:.1} s client + {:.1} s server = {:.0} users per CPU-second)",
+            n as f64 / c.wall,
+            c.wall,
+            c.client,
+            c.server,
+            n as f64 / (c.client + c.server)
+        );
+    };
+    println!("import of {n} users into PostgreSQL (load average before {before}, after {}):", load());
+    show("ours", &ours);
+    show("raw COPY", &raw);
+    println!("  ratio {:.2} by wall time, {:.2} by CPU time", raw.wall / ours.wall, (raw.client + raw.server) / (ours.client + ours.server));
 }

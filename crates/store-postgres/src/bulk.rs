@@ -113,10 +113,23 @@ async fn run(store: &PgStore, tenant: TenantId, options: BulkOptions, mut rx: mp
     let mut unit = Unit::new();
     let unit_size = options.commit_every.map(|n| n.max(1) as u64);
     let mut pending: std::collections::VecDeque<(u64, NewUser)> = std::collections::VecDeque::new();
+    // The caller's end, when it was taken from the channel while gathering rows.
+    let mut ended: Option<Msg> = None;
     loop {
         // One transaction per unit.
         let mut tx = store.begin(&mut client, tenant).await?;
         let end = loop {
+            // Rows already waiting join this chunk: fewer, larger statements.
+            while pending.len() < CHUNK_ROWS {
+                match rx.try_recv() {
+                    Ok(Msg::Rows(rows)) => pending.extend(rows),
+                    Ok(end @ Msg::End { .. }) => {
+                        ended = Some(end);
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
             if !pending.is_empty() {
                 // As many rows as the unit still takes, in one go.
                 let room = unit_size.map_or(usize::MAX, |n| usize::try_from(n.saturating_sub(unit.rows)).unwrap_or(usize::MAX)).max(1);
@@ -148,7 +161,11 @@ async fn run(store: &PgStore, tenant: TenantId, options: BulkOptions, mut rx: mp
                 }
                 continue;
             }
-            match rx.recv().await {
+            let msg = match ended.take() {
+                Some(end) => Some(end),
+                None => rx.recv().await,
+            };
+            match msg {
                 Some(Msg::Rows(rows)) => pending.extend(rows),
                 Some(Msg::End { commit, reply }) => break UnitEnd::End { commit, reply },
                 None => break UnitEnd::Dropped,
@@ -164,7 +181,11 @@ async fn run(store: &PgStore, tenant: TenantId, options: BulkOptions, mut rx: mp
                 if !close_unit(store, tx, &mut summary, &mut unit).await? {
                     // The import stops at the failed unit: later rows are not written.
                     loop {
-                        match rx.recv().await {
+                        let msg = match ended.take() {
+                            Some(end) => Some(end),
+                            None => rx.recv().await,
+                        };
+                        match msg {
                             Some(Msg::Rows(_)) => {}
                             Some(Msg::End { reply, .. }) => {
                                 let _ = reply.send(Ok(done(summary)));

@@ -229,6 +229,6 @@ impl ConnectorStore for PgStore {
     async fn try_lease_connector(&self, c: ConnectorKey) -> Result<Option<tenantsync_store::JobLease>> {
         self.connector_state(c).await?;
         // The advisory lock's key space is the jobs': connector ids are UUIDv7s, distinct from every job's.
-        crate::lease::try_lease(&self.inner.config, &self.inner.url, tenantsync_domain::SyncConfigId::from_bytes(*c.id.as_bytes())).await
+        crate::lease::try_lease(&self.inner.leases, &self.inner.config, &self.inner.url, tenantsync_domain::SyncConfigId::from_bytes(*c.id.as_bytes())).await
     }
 }

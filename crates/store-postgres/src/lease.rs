@@ -1,11 +1,24 @@
 //! Job leases: a session advisory lock on the job's key, held by a connection of its own
-//! that the lease owns. Dropping the lease closes the connection, and PostgreSQL releases
-//! a session's locks when its connection ends — also when the holding process is killed
-//! (its socket closes) or cut off (TCP keepalives end the session), so another worker
-//! takes the job over without waiting for a lease to expire.
+//! that the lease owns. PostgreSQL releases a session's locks when its connection ends —
+//! also when the holding process is killed (its socket closes) or cut off (TCP keepalives
+//! end the session) — so another worker takes the job over without waiting for a lease to
+//! expire.
+//!
+//! Dropping a lease unlocks explicitly and waits for the server's answer (in a task of its
+//! own) before the connection goes: the server notices a closed socket only some time
+//! later, and until then the lock would still be held. This process's next lease of the
+//! same job waits for that release, so a job run twice in a row by one worker never finds
+//! its own previous cycle's lease in the way.
 use crate::schema::pg_err;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tenantsync_domain::SyncConfigId;
 use tenantsync_store::{JobLease, StoreError};
+use tokio::sync::watch;
+
+/// How long a new lease waits at most for this process's release of the same job.
+const RELEASE_WAIT: Duration = Duration::from_secs(5);
 
 /// The advisory lock key of a job: its 128-bit id folded to 64 bits.
 pub fn key(id: SyncConfigId) -> i64 {
@@ -16,26 +29,124 @@ pub fn key(id: SyncConfigId) -> i64 {
     hi ^ lo
 }
 
+/// A key's state in this process.
+enum Slot {
+    /// A lease is held, or being taken.
+    Held,
+    /// A dropped lease is being released; the sender goes when the server has let go.
+    Releasing(watch::Receiver<()>),
+}
+
+/// This process's leases (one per store), by key.
+#[derive(Default)]
+pub struct Local {
+    slots: Mutex<HashMap<i64, Slot>>,
+}
+
+impl Local {
+    fn with<T>(&self, f: impl FnOnce(&mut HashMap<i64, Slot>) -> T) -> T {
+        let mut slots = self.slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&mut slots)
+    }
+
+    /// Claims `key` for a new lease: `false` while this process holds it; waits while it
+    /// is being released.
+    async fn claim(&self, key: i64) -> bool {
+        loop {
+            let releasing = self.with(|slots| match slots.get(&key) {
+                Some(Slot::Held) => Err(false),
+                Some(Slot::Releasing(rx)) => Ok(rx.clone()),
+                None => {
+                    slots.insert(key, Slot::Held);
+                    Err(true)
+                }
+            });
+            let mut rx = match releasing {
+                Ok(rx) => rx,
+                Err(claimed) => return claimed,
+            };
+            // The sender goes when the release is done (or its task was dropped).
+            let _ = tokio::time::timeout(RELEASE_WAIT, async { while rx.changed().await.is_ok() {} }).await;
+            self.with(|slots| {
+                if matches!(slots.get(&key), Some(Slot::Releasing(r)) if r.same_channel(&rx)) {
+                    slots.remove(&key);
+                }
+            });
+        }
+    }
+
+    fn unclaim(&self, key: i64) {
+        self.with(|slots| slots.remove(&key));
+    }
+}
+
 /// What the lease holds: the connection (its task ends when the client goes).
 struct Held {
-    _client: tokio_postgres::Client,
-    connection: tokio::task::JoinHandle<()>,
+    key: i64,
+    local: Arc<Local>,
+    client: Option<tokio_postgres::Client>,
+    connection: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for Held {
     fn drop(&mut self) {
-        // Ends the session at once: its locks go with it.
-        self.connection.abort();
+        let (key, local, client, connection) = (self.key, self.local.clone(), self.client.take(), self.connection.take());
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            // No runtime (the process is ending): closing the socket releases the lock.
+            if let Some(connection) = connection {
+                connection.abort();
+            }
+            local.unclaim(key);
+            return;
+        };
+        let (done, rx) = watch::channel(());
+        local.with(|slots| slots.insert(key, Slot::Releasing(rx)));
+        drop(runtime.spawn(async move {
+            if let Some(client) = client {
+                let _ = client.query_one("SELECT pg_advisory_unlock($1)", &[&key]).await;
+            }
+            // Ends the session: whatever it still held goes with it.
+            if let Some(connection) = connection {
+                connection.abort();
+            }
+            local.with(|slots| {
+                if matches!(slots.get(&key), Some(Slot::Releasing(_))) {
+                    slots.remove(&key);
+                }
+            });
+            drop(done);
+        }));
     }
 }
 
-pub async fn try_lease(config: &tokio_postgres::Config, url: &str, id: SyncConfigId) -> Result<Option<JobLease>, StoreError> {
-    let (client, connection) =
-        config.connect(tokio_postgres::NoTls).await.map_err(|e| StoreError::Unreachable { url: url.to_owned(), reason: e.to_string() })?;
+pub async fn try_lease(local: &Arc<Local>, config: &tokio_postgres::Config, url: &str, id: SyncConfigId) -> Result<Option<JobLease>, StoreError> {
+    let key = key(id);
+    if !local.claim(key).await {
+        return Ok(None);
+    }
+    let (client, connection) = match config.connect(tokio_postgres::NoTls).await {
+        Ok(c) => c,
+        Err(e) => {
+            local.unclaim(key);
+            return Err(StoreError::Unreachable { url: url.to_owned(), reason: e.to_string() });
+        }
+    };
     let connection = tokio::spawn(async move {
         let _ = connection.await;
     });
-    let held = Held { _client: client, connection };
-    let got: bool = held._client.query_one("SELECT pg_try_advisory_lock($1)", &[&key(id)]).await.map_err(pg_err)?.get(0);
-    Ok(got.then(|| JobLease::new(Box::new(held))))
+    let got = client.query_one("SELECT pg_try_advisory_lock($1)", &[&key]).await;
+    let got: bool = match got.and_then(|row| row.try_get(0)) {
+        Ok(got) => got,
+        Err(e) => {
+            connection.abort();
+            local.unclaim(key);
+            return Err(pg_err(e));
+        }
+    };
+    if !got {
+        connection.abort();
+        local.unclaim(key);
+        return Ok(None);
+    }
+    Ok(Some(JobLease::new(Box::new(Held { key, local: local.clone(), client: Some(client), connection: Some(connection) }))))
 }

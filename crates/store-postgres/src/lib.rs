@@ -56,6 +56,8 @@ struct Inner {
     url: String,
     notices: notify::Notifier,
     clock: Arc<dyn Clock>,
+    /// This store's job leases.
+    leases: Arc<lease::Local>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -101,7 +103,7 @@ impl PgStore {
             .map_err(|e| StoreError::Internal { message: format!("connection pool: {e}") })?;
         let notices = notify::Notifier::start(config.clone(), channel, shown.clone());
         schema::opened(&shown);
-        Ok(PgStore { inner: Arc::new(Inner { pool, config, url: shown, notices, clock }) })
+        Ok(PgStore { inner: Arc::new(Inner { pool, config, url: shown, notices, clock, leases: Arc::default() }) })
     }
 
     /// The database's URL without its password.

@@ -192,7 +192,7 @@ impl SyncStore for PgStore {
 
     async fn try_lease_job(&self, id: SyncConfigId) -> Result<Option<JobLease>> {
         self.get_sync_configuration(id).await?;
-        crate::lease::try_lease(&self.inner.config, &self.inner.url, id).await
+        crate::lease::try_lease(&self.inner.leases, &self.inner.config, &self.inner.url, id).await
     }
 
     async fn provisioning_logs(&self, q: &LogQuery) -> Result<Vec<ProvisioningLog>> {
