@@ -186,7 +186,7 @@ impl AccessStore for PgStore {
         self.check_tenant(tenant).await?;
         // The advisory lock's key space is the jobs': tenant ids are distinct from every
         // job's and connector's id.
-        crate::lease::try_lease(&self.inner.config, &self.inner.url, tenantsync_domain::SyncConfigId::from_bytes(*tenant.as_bytes())).await
+        crate::lease::try_lease(&self.inner.leases, &self.inner.config, &self.inner.url, tenantsync_domain::SyncConfigId::from_bytes(*tenant.as_bytes())).await
     }
 
     async fn commit_access(&self, tenant: TenantId, mut step: AccessStep) -> Result<()> {
