@@ -62,8 +62,9 @@ pub(crate) async fn source(ctx: &Ctx, file: Option<&Path>) -> Result<(State, Opt
     Ok((current.state, Some(live)))
 }
 
-/// The scope of an arrow in a few words.
-fn scope(a: &ArrowState) -> String {
+/// The scope of an arrow in a few words (an access package that assigns people to it
+/// counts among its assignments).
+fn scope(state: &State, a: &ArrowState) -> String {
     let mut s = match a.scope {
         SyncScope::AllUsers => "all users".to_owned(),
         SyncScope::AssignedUsersAndGroups => {
@@ -76,6 +77,10 @@ fn scope(a: &ArrowState) -> String {
                 // A drawing's label stays short: the first groups, and how many.
                 [first, second, _, ..] => parts.push(format!("{first}, {second} and {} more groups", a.groups.len() - 2)),
                 few => parts.push(few.join(", ")),
+            }
+            let packages: Vec<&str> = state.packages.iter().filter(|p| p.tenant == a.source && p.syncs.contains(&a.target)).map(|p| p.name.as_str()).collect();
+            if !packages.is_empty() {
+                parts.push(format!("by access package {}", packages.join(", ")));
             }
             if parts.is_empty() { "assigned: none yet".to_owned() } else { format!("assigned: {}", parts.join(", ")) }
         }
@@ -152,7 +157,7 @@ pub(crate) fn show(ctx: &Ctx, state: &State, live: Option<&BTreeMap<String, Live
                 .arrows
                 .iter()
                 .filter(|a| a.target == t.domain)
-                .map(|a| Reach { source: a.source.clone(), arrow: a.label(), scope: scope(a), live: live.and_then(|l| l.get(&a.label())).cloned() })
+                .map(|a| Reach { source: a.source.clone(), arrow: a.label(), scope: scope(state, a), live: live.and_then(|l| l.get(&a.label())).cloned() })
                 .collect(),
             on_request: links.iter().filter(|l| l.target == t.domain).map(|l| OnRequest { source: l.source.text(), packages: l.packages.clone() }).collect(),
         })
@@ -182,10 +187,10 @@ fn quoted(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "#quot;"))
 }
 
-fn label(a: &ArrowState, live: Option<&BTreeMap<String, Live>>) -> String {
+fn label(state: &State, a: &ArrowState, live: Option<&BTreeMap<String, Live>>) -> String {
     match live.and_then(|l| l.get(&a.label())) {
-        Some(l) => format!("{} · {}", scope(a), live_text(l)),
-        None => scope(a),
+        Some(l) => format!("{} · {}", scope(state, a), live_text(l)),
+        None => scope(state, a),
     }
 }
 
@@ -196,7 +201,7 @@ pub(crate) fn dot(state: &State, live: Option<&BTreeMap<String, Live>>) -> Strin
         let _ = writeln!(s, "  {} [label={}];", quoted(&t.domain), quoted(&format!("{}\\n{}", t.name, t.domain)));
     }
     for a in &state.arrows {
-        let _ = writeln!(s, "  {} -> {} [label={}];", quoted(&a.source), quoted(&a.target), quoted(&label(a, live)).replace("#quot;", "\\\""));
+        let _ = writeln!(s, "  {} -> {} [label={}];", quoted(&a.source), quoted(&a.target), quoted(&label(state, a, live)).replace("#quot;", "\\\""));
     }
     let links = state.jit_links();
     for o in outside(state, &links) {
@@ -217,7 +222,7 @@ pub(crate) fn mermaid(state: &State, live: Option<&BTreeMap<String, Live>>) -> S
         let _ = writeln!(s, "  t{i}[{}]", quoted(&format!("{}<br/>{}", t.name, t.domain)));
     }
     for a in &state.arrows {
-        let _ = writeln!(s, "  {} -->|{}| {}", id(&a.source), quoted(&label(a, live)), id(&a.target));
+        let _ = writeln!(s, "  {} -->|{}| {}", id(&a.source), quoted(&label(state, a, live)), id(&a.target));
     }
     let links = state.jit_links();
     let others = outside(state, &links);
@@ -265,7 +270,7 @@ pub(crate) fn svg(state: &State, live: Option<&BTreeMap<String, Live>>) -> Strin
     }
     for a in &state.arrows {
         if let (Some(s), Some(t)) = (nodes.get(a.source.as_str()), nodes.get(a.target.as_str())) {
-            graph.add_edge(Arrow::simple(&label(a, live)), *s, *t);
+            graph.add_edge(Arrow::simple(&label(state, a, live)), *s, *t);
         }
     }
     let links = state.jit_links();
