@@ -540,6 +540,23 @@ pub struct User {
 }
 
 impl User {
+    /// The user a store writes for `new` at `now`: first version, its origin from its
+    /// anchor, never modified, not deleted. `attrs` are `new`'s, with the manager a store
+    /// resolved (stores that take the manager later pass `new.attrs` unchanged).
+    pub fn created(tenant_id: TenantId, new_id: ObjectId, attrs: UserAttributes, anchor: Option<Anchor>, now: Timestamp) -> Self {
+        Self {
+            id: new_id,
+            tenant_id,
+            attrs,
+            origin: Origin::of(anchor.as_ref()),
+            anchor,
+            version: Version::FIRST,
+            created_date_time: now,
+            last_modified_date_time: now,
+            deleted_date_time: None,
+        }
+    }
+
     pub fn is_deleted(&self) -> bool {
         self.deleted_date_time.is_some()
     }

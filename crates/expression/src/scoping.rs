@@ -186,6 +186,18 @@ fn needs_quotes(operator: &str, v: &str) -> bool {
     })
 }
 
+/// A stored clause in the parser's terms: how every view prints a configuration's
+/// scoping filter (`attribute OPERATOR value`, through `Display`).
+impl From<&tenantsync_domain::ScopingClause> for FilterClause {
+    fn from(c: &tenantsync_domain::ScopingClause) -> Self {
+        Self {
+            source_operand_name: c.source_operand_name.clone(),
+            operator_name: c.operator_name.clone(),
+            target_operand: FilterOperand { values: c.target_operand.values.clone() },
+        }
+    }
+}
+
 /// `attribute OPERATOR value` (value quoted when needed).
 impl fmt::Display for FilterClause {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -359,17 +359,7 @@ impl<'c> Tx<'c> {
         let mut attrs = new.attrs;
         attrs.manager = manager;
         let now = self.now();
-        let user = User {
-            id: new.id,
-            tenant_id: self.tenant,
-            attrs,
-            origin: Origin::of(new.anchor.as_ref()),
-            anchor: new.anchor,
-            version: Version::FIRST,
-            created_date_time: now,
-            last_modified_date_time: now,
-            deleted_date_time: None,
-        };
+        let user = User::created(self.tenant, new.id, attrs, new.anchor, now);
         let row = UserRow::of(&user);
         static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
             format!("INSERT INTO users ({USER_COLS}) VALUES ({}) ON CONFLICT DO NOTHING", rows::placeholders(rows::USER_COL_COUNT))

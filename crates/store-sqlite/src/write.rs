@@ -448,17 +448,7 @@ impl<'c> Tx<'c> {
         let mut attrs = new.attrs;
         attrs.manager = manager;
         let now = self.now();
-        let user = User {
-            id: new.id,
-            tenant_id: self.tenant,
-            attrs,
-            origin: Origin::of(new.anchor.as_ref()),
-            anchor: new.anchor,
-            version: Version::FIRST,
-            created_date_time: now,
-            last_modified_date_time: now,
-            deleted_date_time: None,
-        };
+        let user = User::created(self.tenant, new.id, attrs, new.anchor, now);
         let extensions = rows::extensions_json(&user.attrs.extensions);
         let values = rows::user_values(&user, &extensions);
         self.conn

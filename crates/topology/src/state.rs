@@ -120,18 +120,7 @@ fn mapping_settings(prefix: &str, mappings: &[AttributeMapping], out: &mut BTree
 
 /// A scoping filter group as text: its clauses joined by AND.
 pub fn filter_text(group: &ScopingFilterGroup) -> String {
-    let clauses: Vec<String> = group
-        .clauses
-        .iter()
-        .map(|c| {
-            tenantsync_expression::scoping::FilterClause {
-                source_operand_name: c.source_operand_name.clone(),
-                operator_name: c.operator_name.clone(),
-                target_operand: tenantsync_expression::scoping::FilterOperand { values: c.target_operand.values.clone() },
-            }
-            .to_string()
-        })
-        .collect();
+    let clauses: Vec<String> = group.clauses.iter().map(|c| tenantsync_expression::scoping::FilterClause::from(c).to_string()).collect();
     clauses.join(" AND ")
 }
 

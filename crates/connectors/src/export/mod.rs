@@ -143,12 +143,17 @@ pub struct ExportState {
     pub totals: Counters,
 }
 
+/// A run's stored state (an export's or an import's), or its default before the first run.
+pub(crate) async fn load_state<T: serde::de::DeserializeOwned + Default>(host: &dyn Host, key: ConnectorKey) -> Result<T, ConnectorError> {
+    match host.connector_state(key).await? {
+        None => Ok(T::default()),
+        Some(v) => serde_json::from_value(v).map_err(|e| ConnectorError::InvalidSettings { reason: format!("stored state: {e}") }),
+    }
+}
+
 impl ExportState {
     pub async fn load(host: &dyn Host, key: ConnectorKey) -> Result<ExportState, ConnectorError> {
-        match host.connector_state(key).await? {
-            None => Ok(ExportState::default()),
-            Some(v) => serde_json::from_value(v).map_err(|e| ConnectorError::InvalidSettings { reason: format!("stored state: {e}") }),
-        }
+        load_state(host, key).await
     }
 
     fn doc(&self) -> serde_json::Value {

@@ -176,10 +176,7 @@ pub struct ImportState {
 
 impl ImportState {
     pub async fn load(host: &dyn Host, key: ConnectorKey) -> Result<ImportState, ConnectorError> {
-        match host.connector_state(key).await? {
-            None => Ok(ImportState::default()),
-            Some(v) => serde_json::from_value(v).map_err(|e| ConnectorError::InvalidSettings { reason: format!("stored state: {e}") }),
-        }
+        crate::export::load_state(host, key).await
     }
 
     fn doc(&self) -> Value {

@@ -21,7 +21,7 @@ use maud::{Markup, html};
 use std::collections::HashMap;
 use tenantsync_domain::{AttributeMapping, FlowType, MappingSource, ObjectId, ScopingClause, ScopingFilterGroup, ScopingOperand, SyncConfiguration, Upn, User};
 use tenantsync_engine::{Compiled, MappingPreview, ResetScope};
-use tenantsync_expression::scoping::{Filter, FilterClause, FilterGroup, FilterOperand, ScopeResult};
+use tenantsync_expression::scoping::{Filter, FilterClause, FilterGroup, ScopeResult};
 use tenantsync_store::{AuditCategory, AuditOperation};
 
 pub(super) fn routes() -> Router<Shared> {
@@ -91,24 +91,7 @@ fn value_of(p: &MappingPreview) -> Markup {
 
 /// The filter as text: a clause a line, groups apart on an `OR` line.
 fn filter_text(groups: &[ScopingFilterGroup]) -> String {
-    groups
-        .iter()
-        .map(|g| {
-            g.clauses
-                .iter()
-                .map(|c| {
-                    FilterClause {
-                        source_operand_name: c.source_operand_name.clone(),
-                        operator_name: c.operator_name.clone(),
-                        target_operand: FilterOperand { values: c.target_operand.values.clone() },
-                    }
-                    .to_string()
-                })
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .collect::<Vec<_>>()
-        .join("\nOR\n")
+    groups.iter().map(|g| g.clauses.iter().map(|c| FilterClause::from(c).to_string()).collect::<Vec<_>>().join("\n")).collect::<Vec<_>>().join("\nOR\n")
 }
 
 /// The filter of a text, in the configuration's shape.

@@ -20,7 +20,7 @@ use super::Tx;
 use crate::rows::{self, USER_COLS, UserRow};
 use crate::schema::pg_err;
 use std::collections::HashSet;
-use tenantsync_domain::{NewUser, ObjectId, ObjectKind, Origin, User, UserRef, Version};
+use tenantsync_domain::{NewUser, ObjectId, ObjectKind, User, UserRef};
 use tenantsync_store::StoreError;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
@@ -155,17 +155,7 @@ impl Tx<'_> {
         futures_util::pin_mut!(writer);
         let mut made = Vec::with_capacity(users.len());
         for new in users {
-            let user = User {
-                id: new.id,
-                tenant_id: self.tenant,
-                attrs: new.attrs,
-                origin: Origin::of(new.anchor.as_ref()),
-                anchor: new.anchor,
-                version: Version::FIRST,
-                created_date_time: now,
-                last_modified_date_time: now,
-                deleted_date_time: None,
-            };
+            let user = User::created(self.tenant, new.id, new.attrs, new.anchor, now);
             let row = UserRow::of(&user);
             writer.as_mut().write(&row.params()).await.map_err(pg_err)?;
             made.push(user);
@@ -196,20 +186,7 @@ impl Tx<'_> {
             return Ok(());
         }
         let now = self.now();
-        let made: Vec<User> = users
-            .into_iter()
-            .map(|new| User {
-                id: new.id,
-                tenant_id: self.tenant,
-                attrs: new.attrs,
-                origin: Origin::of(new.anchor.as_ref()),
-                anchor: new.anchor,
-                version: Version::FIRST,
-                created_date_time: now,
-                last_modified_date_time: now,
-                deleted_date_time: None,
-            })
-            .collect();
+        let made: Vec<User> = users.into_iter().map(|new| User::created(self.tenant, new.id, new.attrs, new.anchor, now)).collect();
         let values: Vec<UserRow> = made.iter().map(UserRow::of).collect();
         let params: Vec<&(dyn ToSql + Sync)> = values.iter().flat_map(UserRow::params).collect();
         let groups: Vec<String> = (0..made.len())

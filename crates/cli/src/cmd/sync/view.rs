@@ -6,7 +6,7 @@ use super::{Ctx, tenants};
 use crate::failure::Failure;
 use crate::output::{self, out};
 use tenantsync_domain::{Assignment, AttributeMapping, FlowType, MappingSource, ScopingFilterGroup, SyncConfiguration};
-use tenantsync_expression::scoping::{FilterClause, FilterOperand};
+use tenantsync_expression::scoping::FilterClause;
 use tenantsync_store::JobState;
 
 /// Escrows `sync show` lists one by one (the rest are counted).
@@ -39,24 +39,7 @@ pub fn filter_text(groups: &[ScopingFilterGroup]) -> String {
     if groups.is_empty() {
         return "(none: every user in scope passes)".into();
     }
-    groups
-        .iter()
-        .map(|g| {
-            g.clauses
-                .iter()
-                .map(|c| {
-                    FilterClause {
-                        source_operand_name: c.source_operand_name.clone(),
-                        operator_name: c.operator_name.clone(),
-                        target_operand: FilterOperand { values: c.target_operand.values.clone() },
-                    }
-                    .to_string()
-                })
-                .collect::<Vec<_>>()
-                .join(" AND ")
-        })
-        .collect::<Vec<_>>()
-        .join(" OR ")
+    groups.iter().map(|g| g.clauses.iter().map(|c| FilterClause::from(c).to_string()).collect::<Vec<_>>().join(" AND ")).collect::<Vec<_>>().join(" OR ")
 }
 
 /// Every setting of `c`, as `(name, text)`, in the order `sync show` prints them.
