@@ -117,12 +117,21 @@ fn workers_share_the_jobs_and_one_takes_over_from_a_killed_one() {
     let a = worker(&env, &url);
     let b = worker(&env, &url);
     rt.block_on(converged(&store, Duration::from_secs(120)));
-    let (by_a, by_b) = (ran(&a), ran(&b));
+    // A cycle's log line is written after its commit, so the data can converge a moment
+    // before the last line reaches the log: wait for the lines too.
+    let end = Instant::now() + Duration::from_secs(20);
+    let (by_a, by_b) = loop {
+        let (by_a, by_b) = (ran(&a), ran(&b));
+        let mut all: Vec<_> = by_a.iter().chain(&by_b).collect();
+        all.sort();
+        all.dedup();
+        if all.len() == TARGETS.len() || Instant::now() > end {
+            assert_eq!(all.len(), TARGETS.len(), "every job ran: {by_a:?} {by_b:?}");
+            break (by_a, by_b);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
     assert!(!by_a.is_empty() && !by_b.is_empty(), "both workers ran jobs: {by_a:?} and {by_b:?}");
-    let mut all: Vec<_> = by_a.iter().chain(&by_b).collect();
-    all.sort();
-    all.dedup();
-    assert_eq!(all.len(), TARGETS.len(), "every job ran: {by_a:?} {by_b:?}");
 
     // More users: both workers wake; one is killed while their cycles run.
     import(&env, &url, 2_000, 5_000, "second.csv");
