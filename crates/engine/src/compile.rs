@@ -32,6 +32,12 @@ pub struct Compiled {
     pub schema: Schema,
     /// Source attribute name of each schema slot (for filling rows).
     names: Vec<UserAttrName>,
+    /// The slots some mapping or the filter reads (indices into `names`): a planning row
+    /// fills only these, as a user has many attributes and a copy of each costs.
+    read: Vec<usize>,
+    /// Whether `netId` / `IsSoftDeleted` are read.
+    reads_net_id: bool,
+    reads_soft_deleted: bool,
     net_id: tenantsync_expression::Slot,
     soft_deleted: tenantsync_expression::Slot,
     pub mappings: Vec<Mapping>,
@@ -108,7 +114,13 @@ impl Compiled {
             Some(filter.compile(&schema).map_err(bad)?)
         };
         let groups = CompiledGroups::new(&config)?;
-        Ok(Compiled { config, schema, names, net_id, soft_deleted, mappings, filter, groups })
+        let mut read: Vec<usize> =
+            mappings.iter().flat_map(|m| m.program.reads().iter().map(|s| s.0)).chain(filter.iter().flat_map(|f| f.reads().map(|s| s.0))).collect();
+        read.sort_unstable();
+        read.dedup();
+        let (reads_net_id, reads_soft_deleted) = (read.contains(&net_id.0), read.contains(&soft_deleted.0));
+        read.retain(|i| *i < names.len());
+        Ok(Compiled { config, schema, names, read, reads_net_id, reads_soft_deleted, net_id, soft_deleted, mappings, filter, groups })
     }
 
     fn mapping(m: &AttributeMapping, schema: &Schema) -> Result<Mapping, EngineError> {
@@ -122,22 +134,46 @@ impl Compiled {
         Ok(Mapping { target, program, flow: m.flow_type, default_value: m.default_value.clone(), source_text: text })
     }
 
-    /// The expression row of a source user.
+    /// The expression row of a source user, every attribute filled (what on-demand
+    /// provisioning shows as imported).
     pub fn row(&self, user: &User) -> Row {
         let mut row = self.schema.row();
         for (i, name) in self.names.iter().enumerate() {
-            let v = match user.attrs.get(name) {
-                AttrValue::Null => continue,
-                AttrValue::Bool(b) => Value::Bool(b),
-                AttrValue::String(s) => Value::Str(s),
-                AttrValue::Strings(v) => Value::Multi(v.into_iter().map(Value::Str).collect()),
-            };
-            row.set(tenantsync_expression::Slot(i), v);
+            set(&mut row, i, user.attrs.get(name));
         }
         row.set(self.net_id, tenantsync_domain::Anchor::new(user.tenant_id, user.id).to_string());
         row.set(self.soft_deleted, user.is_deleted());
         row
     }
+
+    /// The expression row of a source user with only what the mappings and the filter
+    /// read filled in: what scoping and mapping need, for every user of every cycle.
+    pub fn planning_row(&self, user: &User) -> Row {
+        let mut row = self.schema.row();
+        for &i in &self.read {
+            if let Some(name) = self.names.get(i) {
+                set(&mut row, i, user.attrs.get(name));
+            }
+        }
+        if self.reads_net_id {
+            row.set(self.net_id, tenantsync_domain::Anchor::new(user.tenant_id, user.id).to_string());
+        }
+        if self.reads_soft_deleted {
+            row.set(self.soft_deleted, user.is_deleted());
+        }
+        row
+    }
+}
+
+/// Puts an attribute's value in slot `i` of a row (a null leaves it empty).
+fn set(row: &mut Row, i: usize, value: AttrValue) {
+    let v = match value {
+        AttrValue::Null => return,
+        AttrValue::Bool(b) => Value::Bool(b),
+        AttrValue::String(s) => Value::Str(s),
+        AttrValue::Strings(v) => Value::Multi(v.into_iter().map(Value::Str).collect()),
+    };
+    row.set(tenantsync_expression::Slot(i), v);
 }
 
 /// What one mapping gives a user, for a preview: the value as logs may show it (redacted

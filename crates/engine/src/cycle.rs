@@ -57,7 +57,7 @@ pub(crate) async fn walk(engine: &Shared, compiled: &Compiled, mut run: Run, tar
     let (assigned_users, assigned_groups) = assignments(cfg);
     let live = live_groups(store, source, assigned_groups.clone()).await;
     let clock = engine.clock().as_ref();
-    let scope = Scope { compiled, source, target, target_domain, assigned_users, assigned_groups: live, clock };
+    let scope = Scope { compiled, source, target, target_domain, assigned_users, assigned_groups: live, clock, dry: !run.log_text };
     let threshold = cfg.deletion_threshold.filter(|_| !run.state.force_deletes).map(u64::from);
     let mut work = Work::new(engine.limits(), threshold);
     let mut candidates = Candidates::default();
@@ -436,7 +436,8 @@ async fn initial_pass(run: &mut Run, work: &mut Work, scope: &Scope<'_>, store: 
         };
         last = Some(sid);
         let taken = user.is_some();
-        work.process(run, Seen { scope, id: sid, user: user.map(Cow::Borrowed), matched, member_of }).await?;
+        let memo = if taken { page.memo(at, pages.class()) } else { None };
+        work.process(run, Seen { scope, id: sid, user: user.map(Cow::Borrowed), matched, member_of, memo }).await?;
         if taken {
             at += 1;
         }

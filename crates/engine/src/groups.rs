@@ -349,7 +349,7 @@ impl GroupPass<'_> {
                     continue;
                 }
                 if let Some(filter) = &self.compiled.filter
-                    && !filter.is_in_scope(&self.compiled.row(u))
+                    && !filter.is_in_scope(&self.compiled.planning_row(u))
                 {
                     continue;
                 }

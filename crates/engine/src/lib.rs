@@ -40,7 +40,7 @@ pub use context::Limits;
 pub use engine::{Engine, ResetScope};
 pub use error::{EngineError, PlanError};
 pub use plan::{Action, Plan};
-pub use predict::{Outcome, PredictArrow, Prediction};
+pub use predict::{CreatedMail, MAILS_KEPT, Outcome, PredictArrow, Prediction, mail_hash};
 pub use report::{CycleReport, GroupReport};
 
 #[cfg(test)]

@@ -38,7 +38,7 @@ pub async fn provision(engine: &Shared, id: SyncConfigId, user: ObjectId) -> Res
     let (assigned_users, assigned_groups) = assignments(cfg);
     let assigned_groups = live_groups(store, source, assigned_groups).await;
     let clock = engine.clock().as_ref();
-    let scope = Scope { compiled: &compiled, source, target, target_domain: &target_tenant.initial_domain, assigned_users, assigned_groups, clock };
+    let scope = Scope { compiled: &compiled, source, target, target_domain: &target_tenant.initial_domain, assigned_users, assigned_groups, clock, dry: false };
     let t0 = std::time::Instant::now();
     let seen = scope.look(store, user).await?;
     let Some(src) = &seen.user else {
@@ -98,7 +98,7 @@ pub async fn provision(engine: &Shared, id: SyncConfigId, user: ObjectId) -> Res
         step(
             StepKind::EntrySynchronizationScoping,
             if in_scope { ProvisioningStatus::Success } else { ProvisioningStatus::Skipped },
-            p.scope_detail.clone(),
+            p.scope_detail.to_string(),
             scoping,
         ),
         step(

@@ -54,7 +54,7 @@ pub struct Plan {
     /// Attributes the action writes, old → new (redacted values as `[Redact]`).
     pub modified: Vec<ModifiedProperty>,
     /// What the scoping step found, for the log.
-    pub scope_detail: String,
+    pub scope_detail: Cow<'static, str>,
 }
 
 /// Why a source user is out of scope, if it is.
@@ -75,8 +75,80 @@ fn to_attr(v: Value) -> AttrValue {
     }
 }
 
-/// Is the source user in scope? Returns the skip reason if not.
-pub fn scope(c: &Compiled, user: &User, input: &ScopeInput<'_>, row: &tenantsync_expression::Row) -> Result<(), SkipReason> {
+/// What the mappings make of a source user for a new copy, checked against the target
+/// attributes: the same for every arrow with the same mappings and filter, so the arrows
+/// of a plan that share a scan of their source share it too (see [`UserMemo`]).
+#[derive(Debug, Clone)]
+pub struct Mapped {
+    /// The copy's attributes but its userPrincipalName (each target's own B2B form).
+    attrs: tenantsync_domain::UserAttributes,
+    manager: Option<ObjectId>,
+    /// The mapped attributes' modified properties, new values only.
+    modified: Vec<ModifiedProperty>,
+}
+
+/// What scoping and mapping made of one source user, once for every arrow of one class
+/// (same mappings, same filter) walking the same page: the filter's verdict and a new
+/// copy's mapped attributes, each worked out by the first arrow that needs it.
+#[derive(Debug, Default)]
+pub struct UserMemo {
+    in_filter: std::sync::OnceLock<bool>,
+    created: std::sync::OnceLock<Result<Mapped, PlanError>>,
+}
+
+/// A source user as one plan looks at it: its row made at most once, and read through
+/// the memo of its class when there is one.
+struct Looked<'a> {
+    c: &'a Compiled,
+    user: &'a User,
+    row: std::cell::OnceCell<tenantsync_expression::Row>,
+    memo: Option<&'a UserMemo>,
+}
+
+impl Looked<'_> {
+    fn row(&self) -> &tenantsync_expression::Row {
+        self.row.get_or_init(|| self.c.planning_row(self.user))
+    }
+
+    fn in_filter(&self) -> bool {
+        let Some(filter) = &self.c.filter else { return true };
+        match self.memo {
+            Some(m) => *m.in_filter.get_or_init(|| filter.is_in_scope(self.row())),
+            None => filter.is_in_scope(self.row()),
+        }
+    }
+
+    /// The new copy's mapped attributes: borrowed from the memo, or made for this plan.
+    fn created(&self, clock: &dyn Clock) -> Result<Cow<'_, Mapped>, PlanError> {
+        match self.memo {
+            Some(m) => m.created.get_or_init(|| map_new(self.c, self.user, self.row(), clock)).as_ref().map(Cow::Borrowed).map_err(Clone::clone),
+            None => map_new(self.c, self.user, self.row(), clock).map(Cow::Owned),
+        }
+    }
+}
+
+/// Evaluates the mappings for a new copy of `user` and checks each value against its
+/// target attribute.
+fn map_new(c: &Compiled, user: &User, row: &tenantsync_expression::Row, clock: &dyn Clock) -> Result<Mapped, PlanError> {
+    let mut m = Mapped {
+        attrs: tenantsync_domain::UserAttributes::new(user.attrs.user_principal_name.clone()),
+        manager: None,
+        modified: Vec::with_capacity(c.mappings.len()),
+    };
+    for (name, value, redacted) in evaluate(c, row, true, clock)? {
+        if name == MANAGER {
+            m.manager = value.as_str().and_then(|s| s.parse().ok());
+            continue;
+        }
+        m.modified.push(prop(label(&name), None, text(&value), redacted));
+        m.attrs.set(&name, value)?;
+    }
+    Ok(m)
+}
+
+/// Is the source user in scope? Returns the skip reason if not. The filter's verdict is
+/// asked of `in_filter`, only when it matters.
+fn scope_with(c: &Compiled, user: &User, input: &ScopeInput<'_>, in_filter: impl FnOnce() -> bool) -> Result<(), SkipReason> {
     if user.anchor.is_some() {
         // Loop prevention: objects that came from elsewhere are never passed on.
         return Err(SkipReason::ExternalUser);
@@ -87,9 +159,7 @@ pub fn scope(c: &Compiled, user: &User, input: &ScopeInput<'_>, row: &tenantsync
     if c.config.scope == SyncScope::AssignedUsersAndGroups && !input.assigned_directly && !input.member_of.iter().any(|g| input.assigned_groups.contains(g)) {
         return Err(SkipReason::NotEffectivelyEntitled);
     }
-    if let Some(filter) = &c.filter
-        && !filter.is_in_scope(row)
-    {
+    if !in_filter() {
         return Err(SkipReason::ScopingFilterFailed);
     }
     Ok(())
@@ -129,12 +199,24 @@ pub struct Planner<'a> {
     pub target_domain: &'a DomainName,
     /// What mappings read as `Now()`.
     pub clock: &'a dyn Clock,
+    /// A dry run, whose writer reads of a new copy only its mail: the copy is decided in
+    /// full (every mapping evaluated and checked) but carries only that, and no modified
+    /// properties are listed.
+    pub dry: bool,
 }
 
 /// Decides the action for one source user. `source` is `None` when the user no longer
 /// exists in the source (hard-deleted); `target` is the matched target user, if any.
-pub fn plan(planner: &Planner<'_>, source_id: ObjectId, source: Option<&User>, target: Option<&User>, scope_input: &ScopeInput<'_>) -> Result<Plan, PlanError> {
-    let Planner { compiled: c, source_tenant, target_domain, clock } = *planner;
+/// `memo` is the user's memo of its class when arrows share it.
+pub fn plan(
+    planner: &Planner<'_>,
+    source_id: ObjectId,
+    source: Option<&User>,
+    target: Option<&User>,
+    scope_input: &ScopeInput<'_>,
+    memo: Option<&UserMemo>,
+) -> Result<Plan, PlanError> {
+    let Planner { compiled: c, source_tenant, target_domain, clock, dry } = *planner;
     let actions = c.config.actions;
     let mut p = Plan {
         source_id,
@@ -142,8 +224,8 @@ pub fn plan(planner: &Planner<'_>, source_id: ObjectId, source: Option<&User>, t
         ops: Vec::new(),
         manager: None,
         target_id: target.map(|t| t.id),
-        modified: Vec::with_capacity(c.mappings.len() + 2),
-        scope_detail: "in scope".into(),
+        modified: if dry { Vec::new() } else { Vec::with_capacity(c.mappings.len() + 2) },
+        scope_detail: Cow::Borrowed("in scope"),
     };
     let Some(user) = source else {
         // Gone from the source for good.
@@ -157,10 +239,10 @@ pub fn plan(planner: &Planner<'_>, source_id: ObjectId, source: Option<&User>, t
         }
         return Ok(p);
     };
-    let row = c.row(user);
-    if let Err(reason) = scope(c, user, scope_input, &row) {
+    let looked = Looked { c, user, row: std::cell::OnceCell::new(), memo };
+    if let Err(reason) = scope_with(c, user, scope_input, || looked.in_filter()) {
         p.action = Action::Skip(reason);
-        p.scope_detail = format!("out of scope: {reason}");
+        p.scope_detail = Cow::Owned(format!("out of scope: {reason}"));
         if reason == SkipReason::ExternalUser {
             return Ok(p);
         }
@@ -185,19 +267,22 @@ pub fn plan(planner: &Planner<'_>, source_id: ObjectId, source: Option<&User>, t
                 p.action = Action::Skip(SkipReason::CreateNotAllowed);
                 return Ok(p);
             }
-            let mut new = NewUser::new(upn.clone());
+            let mapped = looked.created(clock)?;
             let anchor = Anchor::new(source_tenant, user.id);
+            p.manager = mapped.manager;
+            let mut new = if dry {
+                let mut new = NewUser::new(upn);
+                new.attrs.mail = mapped.attrs.mail.clone();
+                new
+            } else {
+                p.modified.push(prop("userPrincipalName", None, Some(upn.to_string()), false));
+                p.modified.push(prop("anchor", None, Some(anchor.to_string()), false));
+                let Mapped { mut attrs, modified, .. } = mapped.into_owned();
+                p.modified.extend(modified);
+                attrs.user_principal_name = upn;
+                NewUser { id: ObjectId::new(), attrs, manager: None, anchor: None }
+            };
             new.anchor = Some(anchor);
-            p.modified.push(prop("userPrincipalName", None, Some(upn.to_string()), false));
-            p.modified.push(prop("anchor", None, Some(anchor.to_string()), false));
-            for (name, value, redacted) in evaluate(c, &row, true, clock)? {
-                if name == MANAGER {
-                    p.manager = value.as_str().and_then(|s| s.parse().ok());
-                    continue;
-                }
-                p.modified.push(prop(label(&name), None, text(&value), redacted));
-                new.attrs.set(&name, value)?;
-            }
             p.target_id = Some(new.id);
             p.action = Action::Create;
             p.ops.push(WriteOp::CreateUser(Box::new(new)));
@@ -216,7 +301,7 @@ pub fn plan(planner: &Planner<'_>, source_id: ObjectId, source: Option<&User>, t
                 p.modified.push(prop("userPrincipalName", Some(t.attrs.user_principal_name.to_string()), Some(upn.to_string()), false));
                 patch.set.push((UserAttrName::Builtin(UserAttribute::UserPrincipalName), AttrValue::String(upn.to_string())));
             }
-            for (name, value, redacted) in evaluate(c, &row, false, clock)? {
+            for (name, value, redacted) in evaluate(c, looked.row(), false, clock)? {
                 if name == MANAGER {
                     p.manager = value.as_str().and_then(|s| s.parse().ok());
                     continue;

@@ -24,9 +24,28 @@ pub struct Prediction {
     /// The log records it would write, by kind of object, action, status, skip reason and
     /// error code, with a sample of the objects of each.
     pub outcomes: Vec<Outcome>,
-    /// The mail of each user the cycle would create (lowercase), to find people who would
-    /// reach a tenant by two paths.
-    pub created_mails: Vec<String>,
+    /// Each user the cycle would create with a mail: the mail's [`mail_hash`] and the
+    /// source user, to find people who would reach a tenant by two paths (16 bytes a user,
+    /// where the text would be several times that for millions of users).
+    pub created_mails: Vec<CreatedMail>,
+    /// The mails (lowercase) of the first [`MAILS_KEPT`] of those users, to look up in the
+    /// target as text.
+    pub first_created_mails: Vec<String>,
+}
+
+/// A user a cycle would create, by the hash of its mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CreatedMail {
+    pub hash: u64,
+    pub source_user: tenantsync_domain::ObjectId,
+}
+
+/// How many created users' mails a prediction keeps as text.
+pub const MAILS_KEPT: usize = 1000;
+
+/// A 64-bit FNV-1a hash of a mail, ignoring ASCII case: the same in every prediction.
+pub fn mail_hash(mail: &str) -> u64 {
+    mail.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(0x0000_0100_0000_01b3))
 }
 
 /// The records of one kind a cycle would write.
@@ -49,7 +68,8 @@ type Key = (u8, u8, u8, Option<SkipReason>, Option<String>);
 #[derive(Debug, Default)]
 struct Seen {
     outcomes: BTreeMap<Key, Outcome>,
-    created_mails: Vec<String>,
+    created_mails: Vec<CreatedMail>,
+    first_created_mails: Vec<String>,
 }
 
 /// A writer that writes nothing: it answers every write as done and keeps a tally of the
@@ -105,7 +125,11 @@ impl SyncWriter for DryWriter {
                 if let WriteOp::CreateUser(new) = op
                     && let Some(mail) = &new.attrs.mail
                 {
-                    seen.created_mails.push(mail.as_str().to_ascii_lowercase());
+                    let source_user = new.anchor.map_or(new.id, |a| a.object);
+                    seen.created_mails.push(CreatedMail { hash: mail_hash(mail.as_str()), source_user });
+                    if seen.first_created_mails.len() < MAILS_KEPT {
+                        seen.first_created_mails.push(mail.as_str().to_ascii_lowercase());
+                    }
                 }
             }
         }
@@ -171,7 +195,7 @@ pub(crate) async fn predict_all(engine: &Shared, arrows: Vec<PredictArrow>, samp
         let Ok(permit) = permits.clone().acquire_owned().await else { break };
         // Every walk of a shared scan runs at once (the scan waits for the slowest).
         let mut walkers =
-            if initial && group.len() > 1 { crate::source::SharedScan::walkers(source, engine.limits().page_users, group.len()) } else { Vec::new() }
+            if initial && group.len() > 1 { crate::source::SharedScan::walkers(source, engine.limits().page_users, &classes(&group)) } else { Vec::new() }
                 .into_iter();
         let mut members = tokio::task::JoinSet::new();
         for (i, arrow) in group {
@@ -197,6 +221,28 @@ pub(crate) async fn predict_all(engine: &Shared, arrows: Vec<PredictArrow>, samp
     out.into_iter().map(|r| r.unwrap_or_else(lost)).collect()
 }
 
+/// The memo class of each arrow of a shared scan: arrows with the same mappings and
+/// scoping filter would map each user the same, so they share what it made (`None` for an
+/// arrow alone in its class: nothing to share).
+fn classes(group: &[(usize, PredictArrow)]) -> Vec<Option<usize>> {
+    let same = |a: &PredictArrow, b: &PredictArrow| a.config.user_mappings == b.config.user_mappings && a.config.scoping_filter == b.config.scoping_filter;
+    let mut out = Vec::with_capacity(group.len());
+    let mut next = 0;
+    for (i, (_, arrow)) in group.iter().enumerate() {
+        let earlier = group.iter().take(i).position(|(_, b)| same(arrow, b));
+        let class = match earlier.and_then(|j| out.get(j).copied().flatten()) {
+            Some(c) => Some(c),
+            None if group.iter().skip(i + 1).any(|(_, b)| same(arrow, b)) => {
+                next += 1;
+                Some(next - 1)
+            }
+            None => None,
+        };
+        out.push(class);
+    }
+    out
+}
+
 /// [`predict`], its initial walk taking the source's pages from `walker` when given.
 async fn predict_walking(engine: &Shared, arrow: PredictArrow, samples: usize, walker: Option<crate::source::Walker>) -> Result<Prediction, EngineError> {
     let PredictArrow { config, state, target_domain, group_sync } = arrow;
@@ -220,5 +266,34 @@ async fn predict_walking(engine: &Shared, arrow: PredictArrow, samples: usize, w
     run.log_text = false;
     let report = cycle::walk(engine, &compiled, run, target_domain, engine.clock().now()).await?;
     let seen = writer.seen.lock().map(|mut s| std::mem::take(&mut *s)).unwrap_or_default();
-    Ok(Prediction { report, outcomes: seen.outcomes.into_values().collect(), created_mails: seen.created_mails })
+    Ok(Prediction { report, outcomes: seen.outcomes.into_values().collect(), created_mails: seen.created_mails, first_created_mails: seen.first_created_mails })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tenantsync_domain::{ScopingClause, ScopingFilterGroup, ScopingOperand, TenantId};
+
+    fn arrow(source: TenantId, department: Option<&str>) -> (usize, PredictArrow) {
+        let mut config = SyncConfiguration::new("a", source, TenantId::new()).unwrap();
+        if let Some(d) = department {
+            let clause = ScopingClause {
+                source_operand_name: "department".into(),
+                operator_name: "EQUALS".into(),
+                target_operand: ScopingOperand { values: vec![d.into()] },
+            };
+            config.scoping_filter = vec![ScopingFilterGroup { name: "f".into(), clauses: vec![clause] }];
+        }
+        (0, PredictArrow { config, state: JobState::default(), target_domain: DomainName::parse("t.example").unwrap(), group_sync: None })
+    }
+
+    #[test]
+    fn arrows_with_the_same_mappings_and_filter_share_a_class_and_a_lone_one_none() {
+        let s = TenantId::new();
+        let group = [arrow(s, None), arrow(s, Some("Legal")), arrow(s, None), arrow(s, Some("Sales")), arrow(s, Some("Legal")), arrow(s, None)];
+        assert_eq!(classes(&group), vec![Some(0), Some(1), Some(0), None, Some(1), Some(0)]);
+        let mut other = arrow(s, None);
+        other.1.config.user_mappings.pop();
+        assert_eq!(classes(&[arrow(s, None), other]), vec![None, None]);
+    }
 }

@@ -38,6 +38,8 @@ pub(crate) struct Scope<'a> {
     pub assigned_groups: Vec<ObjectId>,
     /// The clock mappings read (`Now()`).
     pub clock: &'a dyn Clock,
+    /// A dry run (see [`plan::Planner::dry`]).
+    pub dry: bool,
 }
 
 /// A source user as one configuration sees it: the user (or its absence), its copy in the
@@ -50,6 +52,8 @@ pub(crate) struct Seen<'a> {
     pub user: Option<Cow<'a, User>>,
     pub matched: Option<User>,
     pub member_of: Vec<ObjectId>,
+    /// The user's memo in a page shared with arrows of the same mappings and filter.
+    pub memo: Option<&'a plan::UserMemo>,
 }
 
 impl Scope<'_> {
@@ -65,7 +69,7 @@ impl Scope<'_> {
             Some(_) if !self.assigned_groups.is_empty() => store.member_of(self.source, sid).await?,
             _ => Vec::new(),
         };
-        Ok(Seen { scope: self, id: sid, user, matched, member_of })
+        Ok(Seen { scope: self, id: sid, user, matched, member_of, memo: None })
     }
 }
 
@@ -77,8 +81,8 @@ impl Seen<'_> {
     /// Map and decide.
     pub fn plan(&self) -> Result<plan::Plan, PlanError> {
         let s = self.scope;
-        let planner = plan::Planner { compiled: s.compiled, source_tenant: s.source, target_domain: s.target_domain, clock: s.clock };
-        plan::plan(&planner, self.id, self.user.as_deref(), self.matched.as_ref(), &self.input())
+        let planner = plan::Planner { compiled: s.compiled, source_tenant: s.source, target_domain: s.target_domain, clock: s.clock, dry: s.dry };
+        plan::plan(&planner, self.id, self.user.as_deref(), self.matched.as_ref(), &self.input(), self.memo)
     }
 
     pub fn name(&self) -> String {

@@ -8,6 +8,7 @@
 //! whatever the size of the source. The slowest walk never waits (its next page has
 //! been read), so the walks cannot block each other.
 use crate::EngineError;
+use crate::plan::UserMemo;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use tenantsync_domain::{ObjectId, TenantId, User};
@@ -16,8 +17,40 @@ use tenantsync_store::{ListQuery, SyncStore, Visibility};
 /// Pages a walk of a shared scan may get ahead of the slowest one.
 const WINDOW: usize = 4;
 
-/// A page of source users, in id order.
-pub(crate) type Page = Arc<Vec<User>>;
+/// A page of source users, in id order, with the memos of the walks that share it.
+pub(crate) type Page = Arc<PageData>;
+
+/// The users of a page and, when walks of the same class (same mappings and filter)
+/// share it, one [`UserMemo`] per user and class: what scoping and mapping made of the
+/// user is worked out once for the class, not once per walk.
+#[derive(Debug, Default)]
+pub(crate) struct PageData {
+    users: Vec<User>,
+    /// `classes` memos per user, user after user.
+    memos: Vec<UserMemo>,
+    classes: usize,
+}
+
+impl PageData {
+    fn new(users: Vec<User>, classes: usize) -> PageData {
+        let memos = (0..users.len() * classes).map(|_| UserMemo::default()).collect();
+        PageData { users, memos, classes }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.users.len()
+    }
+
+    pub(crate) fn get(&self, i: usize) -> Option<&User> {
+        self.users.get(i)
+    }
+
+    /// User `i`'s memo of `class`, if the walks share one.
+    pub(crate) fn memo(&self, i: usize, class: Option<usize>) -> Option<&UserMemo> {
+        let class = class.filter(|c| *c < self.classes)?;
+        self.memos.get(i * self.classes + class)
+    }
+}
 
 /// Where an initial cycle's walk gets its pages.
 pub(crate) enum Pages {
@@ -43,9 +76,17 @@ impl Pages {
                     Some(n) => query.after = Some(n),
                     None => *done = true,
                 }
-                Ok(Some(Arc::new(page.items)))
+                Ok(Some(Arc::new(PageData::new(page.items, 0))))
             }
             Pages::Shared(w) => w.next(store).await,
+        }
+    }
+
+    /// The class whose memos this walk reads and fills, if it shares them.
+    pub(crate) fn class(&self) -> Option<usize> {
+        match self {
+            Pages::Own { .. } => None,
+            Pages::Shared(w) => w.class,
         }
     }
 }
@@ -82,6 +123,8 @@ pub(crate) struct SharedScan {
     source: TenantId,
     /// Users per page.
     page: u32,
+    /// Memo classes per user of a page.
+    classes: usize,
     state: Mutex<State>,
     /// One walk reads a page at a time; the others find it read.
     reading: tokio::sync::Mutex<()>,
@@ -90,17 +133,20 @@ pub(crate) struct SharedScan {
 }
 
 impl SharedScan {
-    /// A scan of `source`, `page` users at a time, for `walks` walks: one [`Walker`]
-    /// each, all of which must be walked (or dropped) together.
-    pub(crate) fn walkers(source: TenantId, page: u32, walks: usize) -> Vec<Walker> {
+    /// A scan of `source`, `page` users at a time, for one walk per entry of `classes`:
+    /// one [`Walker`] each, all of which must be walked (or dropped) together. Walks of
+    /// the same class (`Some(n)`) share memos; `None` walks alone.
+    pub(crate) fn walkers(source: TenantId, page: u32, classes: &[Option<usize>]) -> Vec<Walker> {
+        let walks = classes.len();
         let scan = Arc::new(SharedScan {
             source,
             page: page.max(1),
+            classes: classes.iter().flatten().max().map_or(0, |c| c + 1),
             state: Mutex::new(State { pages: VecDeque::new(), first: 0, after: None, done: false, positions: vec![0; walks] }),
             reading: tokio::sync::Mutex::new(()),
             moved: tokio::sync::Notify::new(),
         });
-        (0..walks).map(|index| Walker { scan: scan.clone(), index }).collect()
+        classes.iter().enumerate().map(|(index, class)| Walker { scan: scan.clone(), index, class: *class }).collect()
     }
 
     fn state(&self) -> Result<std::sync::MutexGuard<'_, State>, EngineError> {
@@ -112,6 +158,7 @@ impl SharedScan {
 pub(crate) struct Walker {
     scan: Arc<SharedScan>,
     index: usize,
+    class: Option<usize>,
 }
 
 /// What a walk finds when it asks for its next page.
@@ -173,7 +220,7 @@ impl Walker {
                         Some(n) => s.after = Some(n),
                         None => s.done = true,
                     }
-                    s.pages.push_back(Arc::new(page.items));
+                    s.pages.push_back(Arc::new(PageData::new(page.items, self.scan.classes)));
                     drop(s);
                     self.scan.moved.notify_waiters();
                 }

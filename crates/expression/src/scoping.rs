@@ -22,7 +22,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, did_you_mean};
-use crate::program::{Row, Schema};
+use crate::program::{Row, Schema, Slot};
 use crate::value::Value;
 
 /// Graph `filter`: the scope of an object mapping.
@@ -399,6 +399,13 @@ pub struct CompiledFilter {
     groups: Vec<CompiledGroup>,
 }
 
+impl CompiledFilter {
+    /// The slots the filter's clauses read (a row needs only these filled).
+    pub fn reads(&self) -> impl Iterator<Item = Slot> + '_ {
+        self.groups.iter().flat_map(|g| g.clauses.iter().map(|c| Slot(c.slot)))
+    }
+}
+
 fn compile_clause(c: &FilterClause, schema: &Schema) -> Result<CompiledClause, Error> {
     let bad = |message: String| Error::InvalidClause { clause: c.to_string(), message };
     let op = Operator::parse(&c.operator_name)?;
@@ -555,7 +562,7 @@ impl CompiledFilter {
             let mut clauses = Vec::with_capacity(g.clauses.len());
             let mut all = true;
             for c in &g.clauses {
-                let v = row.get(crate::program::Slot(c.slot));
+                let v = row.get(Slot(c.slot));
                 let (result, reason) = eval_clause(c, v);
                 all &= result;
                 clauses.push(ClauseResult { clause: c.source.clone(), source_value: v.to_text(), result, reason });
@@ -568,7 +575,7 @@ impl CompiledFilter {
 
     /// Just the decision.
     pub fn is_in_scope(&self, row: &Row) -> bool {
-        self.groups.is_empty() || self.groups.iter().any(|g| g.clauses.iter().all(|c| eval_clause(c, row.get(crate::program::Slot(c.slot))).0))
+        self.groups.is_empty() || self.groups.iter().any(|g| g.clauses.iter().all(|c| eval_clause(c, row.get(Slot(c.slot))).0))
     }
 }
 

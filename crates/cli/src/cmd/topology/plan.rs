@@ -8,7 +8,8 @@ use crate::failure::{Context, Failure};
 use crate::output::{self, out};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
-use tenantsync_domain::{Assignment, DomainName, Mail, PartnerSettings, SyncConfigId, SyncConfiguration, Tenant, TenantId};
+use std::hash::BuildHasherDefault;
+use tenantsync_domain::{Assignment, DomainName, Mail, ObjectId, PartnerSettings, SyncConfigId, SyncConfiguration, Tenant, TenantId};
 use tenantsync_engine::{Engine, PredictArrow, Prediction};
 use tenantsync_store::JobState;
 use tenantsync_topology::{AccessState, ArrowState, ObjectDiff, ObjectKind, Op, State};
@@ -204,8 +205,42 @@ async fn next_cycles(
     Ok(next.into_iter().map(|(_, n)| n).collect())
 }
 
+/// A hasher for keys that are hashes already ([`tenantsync_engine::mail_hash`]).
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl std::hash::Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// The mail two source users share (ignoring case), if they do: a hash match confirmed.
+async fn shared_mail(ctx: &Ctx, current: &Current, a: (&str, ObjectId), b: (&str, ObjectId)) -> Result<Option<String>, Failure> {
+    let mut mails = Vec::with_capacity(2);
+    for (domain, user) in [a, b] {
+        let Some(tenant) = current.tenant(domain) else { return Ok(None) };
+        let user = ctx.store.get_user(tenant.id, user).await.about(|| format!("tenant '{domain}'"))?;
+        mails.push(user.attrs.mail.map(|m| m.as_str().to_ascii_lowercase()));
+    }
+    Ok(match (mails.pop().flatten(), mails.pop().flatten()) {
+        (Some(x), Some(y)) if x == y => Some(x),
+        _ => None,
+    })
+}
+
 /// People who would reach a tenant by two paths: the same mail created by two arrows into
-/// it, or created by one where the tenant already has a user with that mail.
+/// it, or created by one where the tenant already has a user with that mail. The arrows'
+/// created users are compared by the hash of their mail (a match confirmed by reading the
+/// two users), so a target's check holds 16 bytes per arriving user, not its mail.
 async fn two_paths(ctx: &Ctx, current: &Current, desired: &State, next: &[Next]) -> Result<Vec<Warning>, Failure> {
     let mut by_target: BTreeMap<&str, Vec<(&str, &Prediction)>> = BTreeMap::new();
     for n in next {
@@ -215,23 +250,25 @@ async fn two_paths(ctx: &Ctx, current: &Current, desired: &State, next: &[Next])
     }
     let mut warnings = Vec::new();
     for (target, arrows) in by_target {
-        let mut seen: HashMap<&str, &str> = HashMap::new();
+        let mut seen: HashMap<u64, (&str, ObjectId), BuildHasherDefault<Prehashed>> = HashMap::default();
         let mut found: Vec<String> = Vec::new();
         let mut count = 0usize;
         let tenant = current.tenant(target);
         for (source, p) in arrows {
-            for (i, mail) in p.created_mails.iter().enumerate() {
-                match seen.insert(mail.as_str(), source) {
-                    Some(other) if other != source => {
-                        count += 1;
-                        if found.len() < NAMED_TWO_PATHS {
-                            found.push(format!("{mail} (from {other} and from {source})"));
-                        }
-                        continue;
-                    }
-                    _ => {}
+            for c in &p.created_mails {
+                let first = *seen.entry(c.hash).or_insert((source, c.source_user));
+                if first.0 == source {
+                    continue;
                 }
-                let (Some(t), true) = (tenant, i < LOOKED_UP_MAILS) else { continue };
+                if let Some(mail) = shared_mail(ctx, current, first, (source, c.source_user)).await? {
+                    count += 1;
+                    if found.len() < NAMED_TWO_PATHS {
+                        found.push(format!("{mail} (from {} and from {source})", first.0));
+                    }
+                }
+            }
+            let Some(t) = tenant else { continue };
+            for mail in p.first_created_mails.iter().take(LOOKED_UP_MAILS) {
                 let Ok(m) = Mail::parse(mail) else { continue };
                 let there = ctx.store.find_users_by_mail(t.id, &m).await.about(|| format!("tenant '{target}'"))?;
                 if let Some(u) = there.iter().find(|u| u.anchor.is_none_or(|a| current.tenant_domain(a.tenant).as_deref() != Some(source))) {
