@@ -555,17 +555,7 @@ impl Store for SqliteStore {
     }
 
     async fn count_users_by_anchor_tenant(&self, tenant: TenantId, source: TenantId) -> Result<u64> {
-        // All the anchored copies (the index alone), less the few soft-deleted ones (found
-        // by the deleted index).
-        let n = self.read_in(tenant, |c| {
-            let all: i64 = c
-                .prepare_cached("SELECT COUNT(*) FROM users INDEXED BY users_anchor WHERE tenant_id = ?1 AND anchor_tenant = ?2 AND anchor_tenant IS NOT NULL")?
-                .query_row(params![tenant.as_bytes(), source.as_bytes()], |r| r.get(0))?;
-            let deleted: i64 = c
-                .prepare_cached("SELECT COUNT(*) FROM users INDEXED BY users_deleted WHERE tenant_id = ?1 AND deleted_ms IS NOT NULL AND anchor_tenant = ?2")?
-                .query_row(params![tenant.as_bytes(), source.as_bytes()], |r| r.get(0))?;
-            Ok(all - deleted)
-        })?;
+        let n = self.read_in(tenant, |c| counts::anchored_live(c, tenant.as_bytes(), source.as_bytes()))?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
