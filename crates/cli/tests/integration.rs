@@ -26,4 +26,5 @@ mod sync;
 mod sync_crash;
 mod tokens;
 mod topology;
+mod topology_policies;
 mod workers;

@@ -420,7 +420,7 @@ fn an_apply_killed_while_it_holds_the_jobs_leaves_none_paused_or_held() {
 }
 
 /// What joint-venture.toml names must exist first: Contoso's sponsor and Projects group.
-fn venture_people(env: &Env) {
+pub fn venture_people(env: &Env) {
     env.ok(&["tenant", "create", "--name", "Contoso", "--domain", "contoso.example"]);
     env.ok(&["tenant", "create", "--name", "Litware", "--domain", "litware.example"]);
     env.ok(&["user", "create", "-t", "contoso.example", "--upn", "sam.sponsor@contoso.example"]);

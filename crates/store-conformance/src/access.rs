@@ -45,6 +45,7 @@ macro_rules! access_conformance_tests {
                 steps_at_once_each_commit_whole_or_not_at_all,
                 due_work_is_found_by_its_time_across_tenants,
                 filters_find_requests_and_assignments,
+                a_package_counts_its_current_assignments_and_open_requests,
                 the_outbox_keeps_attempts_until_sent,
             );
         }
@@ -430,6 +431,34 @@ pub async fn filters_find_requests_and_assignments(f: AccessFixture) {
     assert!(f.store.access_assignment(t, tenantsync_access::AssignmentId::new()).await.unwrap().is_none());
     let b = tenant(&f, "b.example").await;
     assert!(f.store.access_assignment(b, expired.id).await.unwrap().is_none());
+}
+
+/// The counts a drawing's just-in-time link shows: current assignments and open requests
+/// of one package, nothing of another package or tenant.
+pub async fn a_package_counts_its_current_assignments_and_open_requests(f: AccessFixture) {
+    let t = tenant(&f, "a.example").await;
+    let at = now(&f);
+    let (p, q) = (PackageId::new(), PackageId::new());
+    assert_eq!(f.store.count_access(t, p).await.unwrap(), tenantsync_store::AccessCounts::default());
+    let step = AccessStep {
+        requests: vec![
+            new_row(request(Some(ObjectId::new()), p, RequestState::PendingApproval, at), None),
+            new_row(request(Some(ObjectId::new()), p, RequestState::PendingApproval, at), None),
+            new_row(request(Some(ObjectId::new()), p, RequestState::Denied, at), None),
+            new_row(request(Some(ObjectId::new()), q, RequestState::PendingApproval, at), None),
+        ],
+        assignments: vec![
+            new_row(assignment(ObjectId::new(), p, AssignmentState::Delivered, at), None),
+            new_row(assignment(ObjectId::new(), p, AssignmentState::Expired, at), None),
+            new_row(assignment(ObjectId::new(), q, AssignmentState::Delivered, at), None),
+        ],
+        ..AccessStep::default()
+    };
+    f.store.commit_access(t, step).await.unwrap();
+    assert_eq!(f.store.count_access(t, p).await.unwrap(), tenantsync_store::AccessCounts { assignments: 1, pending_requests: 2 });
+    assert_eq!(f.store.count_access(t, q).await.unwrap(), tenantsync_store::AccessCounts { assignments: 1, pending_requests: 1 });
+    let b = tenant(&f, "b.example").await;
+    assert_eq!(f.store.count_access(b, p).await.unwrap(), tenantsync_store::AccessCounts::default());
 }
 
 pub async fn the_outbox_keeps_attempts_until_sent(f: AccessFixture) {

@@ -115,6 +115,7 @@ macro_rules! __conformance_case_list {
                 find_by_mail_returns_every_match,
                 anchor_makes_a_user_external_and_finds_it,
                 users_by_anchor_tenant_page_in_anchor_order,
+                live_copies_are_counted_by_anchor_tenant,
                 a_copy_naming_a_missing_manager_is_created_without_one,
                 upn_differing_only_in_case_is_upn_conflict,
                 duplicate_anchor_is_anchor_conflict,

@@ -12,11 +12,11 @@ use deadpool_postgres::Transaction;
 use jiff::Timestamp;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tenantsync_access::{Assignment, AssignmentId, Request, RequestId};
+use tenantsync_access::{Assignment, AssignmentId, PackageId, Request, RequestId};
 use tenantsync_domain::{ObjectId, TenantId};
 use tenantsync_store::{
-    AccessObjectKind, AccessStep, AccessStore, AssignmentFilter, BatchMode, DueWork, GuestSchedule, OutboxMessage, RequestFilter, Result, StepRow, StoreError,
-    Versioned,
+    AccessCounts, AccessObjectKind, AccessStep, AccessStore, AssignmentFilter, BatchMode, DueWork, GuestSchedule, OutboxMessage, RequestFilter, Result,
+    StepRow, StoreError, Versioned,
 };
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
@@ -270,6 +270,18 @@ impl AccessStore for PgStore {
             self.check_tenant(tenant).await?;
         }
         versioned(&rows, "access package assignment")
+    }
+
+    async fn count_access(&self, tenant: TenantId, package: PackageId) -> Result<AccessCounts> {
+        let sql = "SELECT (SELECT COUNT(*) FROM access_assignments WHERE tenant_id = $1 AND package = $2 AND current), \
+                   (SELECT COUNT(*) FROM access_requests WHERE tenant_id = $1 AND package = $2 AND open)";
+        let rows = self.query(sql, &[&tenant.0, &package.0]).await?;
+        let Some(r) = rows.first() else { return Ok(AccessCounts::default()) };
+        let (a, p): (i64, i64) = (r.try_get(0).map_err(pg_err)?, r.try_get(1).map_err(pg_err)?);
+        if a == 0 && p == 0 {
+            self.check_tenant(tenant).await?;
+        }
+        Ok(AccessCounts { assignments: u64::try_from(a).unwrap_or(0), pending_requests: u64::try_from(p).unwrap_or(0) })
     }
 
     async fn due_access_work(&self, now: Timestamp, limit: u32) -> Result<DueWork> {

@@ -13,11 +13,11 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::{Arc, Mutex};
-use tenantsync_access::{Assignment, AssignmentId, Request, RequestId};
+use tenantsync_access::{Assignment, AssignmentId, PackageId, Request, RequestId};
 use tenantsync_domain::{ObjectId, TenantId};
 use tenantsync_store::{
-    AccessObjectKind, AccessStep, AccessStore, AssignmentFilter, BatchMode, DueWork, GuestSchedule, OutboxMessage, RequestFilter, Result, StepRow, StoreError,
-    Versioned,
+    AccessCounts, AccessObjectKind, AccessStep, AccessStore, AssignmentFilter, BatchMode, DueWork, GuestSchedule, OutboxMessage, RequestFilter, Result,
+    StepRow, StoreError, Versioned,
 };
 use tokio::sync::oneshot;
 
@@ -415,6 +415,17 @@ impl AccessStore for SqliteStore {
             rows.collect::<rusqlite::Result<Vec<_>>>()
         })?;
         versioned(rows, "access package assignment")
+    }
+
+    async fn count_access(&self, tenant: TenantId, package: PackageId) -> Result<AccessCounts> {
+        let (assignments, pending) = self.read_in(tenant, |c| {
+            let count = |sql: &str| -> rusqlite::Result<i64> { c.prepare_cached(sql)?.query_row(params![tenant.as_bytes(), package.as_bytes()], |r| r.get(0)) };
+            Ok((
+                count("SELECT COUNT(*) FROM access_assignments INDEXED BY access_assignments_by_package WHERE tenant_id = ?1 AND package = ?2 AND current")?,
+                count("SELECT COUNT(*) FROM access_requests WHERE tenant_id = ?1 AND package = ?2 AND open")?,
+            ))
+        })?;
+        Ok(AccessCounts { assignments: u64::try_from(assignments).unwrap_or(0), pending_requests: u64::try_from(pending).unwrap_or(0) })
     }
 
     async fn due_access_work(&self, now: Timestamp, limit: u32) -> Result<DueWork> {

@@ -25,6 +25,19 @@ pub fn write(counts: &Counts, conn: &Connection, tenant: &[u8; 16]) -> rusqlite:
     Ok(())
 }
 
+/// The users of `tenant` anchored to `source` and not soft-deleted: all the anchored
+/// copies, counted on the anchor index alone (no row read), less the few soft-deleted ones
+/// (found by the deleted index). Not kept as a count: it is read per arrow by a drawing.
+pub fn anchored_live(conn: &Connection, tenant: &[u8; 16], source: &[u8; 16]) -> rusqlite::Result<i64> {
+    let all: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM users INDEXED BY users_anchor WHERE tenant_id = ?1 AND anchor_tenant = ?2 AND anchor_tenant IS NOT NULL")?
+        .query_row(params![tenant, source], |r| r.get(0))?;
+    let deleted: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM users INDEXED BY users_deleted WHERE tenant_id = ?1 AND deleted_ms IS NOT NULL AND anchor_tenant = ?2")?
+        .query_row(params![tenant, source], |r| r.get(0))?;
+    Ok(all - deleted)
+}
+
 /// The statement reading a count of `kind` for `visibility`; its one parameter is the
 /// tenant. No row: no such tenant.
 pub fn select(kind: ObjectKind, visibility: Visibility) -> &'static str {

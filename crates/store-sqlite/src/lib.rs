@@ -554,6 +554,11 @@ impl Store for SqliteStore {
         Ok(Page { items, next })
     }
 
+    async fn count_users_by_anchor_tenant(&self, tenant: TenantId, source: TenantId) -> Result<u64> {
+        let n = self.read_in(tenant, |c| counts::anchored_live(c, tenant.as_bytes(), source.as_bytes()))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     async fn list_users(&self, tenant: TenantId, query: &ListQuery) -> Result<Page<User>> {
         self.list::<User>(tenant, "", query, None)
     }

@@ -127,6 +127,15 @@ pub struct RequestFilter {
     pub limit: Option<u32>,
 }
 
+/// An access package's live counts ([`AccessStore::count_access`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AccessCounts {
+    /// Assignments not expired.
+    pub assignments: u64,
+    /// Requests not finished.
+    pub pending_requests: u64,
+}
+
 /// Which assignments to read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AssignmentFilter {
@@ -195,6 +204,10 @@ pub trait AccessStore: Send + Sync {
     async fn access_assignment(&self, tenant: TenantId, id: AssignmentId) -> Result<Option<Versioned<Assignment>>>;
     /// Assignments in creation order.
     async fn access_assignments(&self, tenant: TenantId, filter: AssignmentFilter) -> Result<Vec<Versioned<Assignment>>>;
+    /// How many assignments of `package` are current (not expired) and how many requests
+    /// for it are open, by count queries over the package's rows (no body read): a
+    /// drawing's just-in-time links carry them.
+    async fn count_access(&self, tenant: TenantId, package: PackageId) -> Result<AccessCounts>;
     /// Rows due at `now` (at most `limit` of each kind), found by the due-time index.
     async fn due_access_work(&self, now: Timestamp, limit: u32) -> Result<DueWork>;
     /// Guests done with: their deletion happened.

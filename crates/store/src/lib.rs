@@ -33,7 +33,9 @@ mod ops;
 mod query;
 mod sync;
 
-pub use access::{AccessObjectKind, AccessStep, AccessStore, AssignmentFilter, DueWork, GuestSchedule, OutboxMessage, RequestFilter, StepRow, Versioned};
+pub use access::{
+    AccessCounts, AccessObjectKind, AccessStep, AccessStore, AssignmentFilter, DueWork, GuestSchedule, OutboxMessage, RequestFilter, StepRow, Versioned,
+};
 pub use admin::{AdminObjectKind, AuditActor, AuditCategory, AuditCursor, AuditOperation, AuditPage, AuditQuery, AuditRecord, AuditTarget, LogCursor, LogPage};
 pub use connector::{ConnectorKey, ConnectorRecord, ConnectorStep, ConnectorStore, Link, LinkFault, Seen};
 pub use console::{CodeCheck, ConsoleSession, ConsoleStore, SignInCode};
@@ -111,6 +113,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// page ended with (its `next`). Lets an initial cycle walk source and target side by
     /// side instead of looking each user up.
     async fn list_users_by_anchor_tenant(&self, tenant: TenantId, source: TenantId, after: Option<ObjectId>, limit: u32) -> Result<Page<User>>;
+    /// How many users of `tenant` carry an anchor from `source` and are not soft-deleted
+    /// (the live copies a sync from `source` made): one count over the anchor index, no
+    /// user read, so a drawing's live counts cost a query per arrow, not a page per user.
+    async fn count_users_by_anchor_tenant(&self, tenant: TenantId, source: TenantId) -> Result<u64>;
     /// Users in id order (which is creation order), a page at a time.
     async fn list_users(&self, tenant: TenantId, query: &ListQuery) -> Result<Page<User>>;
     /// Read from counts the store keeps with every write: O(1), whatever the tenant's size.

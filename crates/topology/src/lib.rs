@@ -10,6 +10,7 @@ pub mod export;
 pub mod jit;
 pub mod model;
 pub mod packages;
+pub mod policy;
 pub mod resolve;
 pub mod state;
 

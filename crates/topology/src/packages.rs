@@ -5,6 +5,7 @@
 //! ([`resolve`]), compared setting by setting, and written back ([`export`]).
 use crate::error::{Problem, ProblemKind};
 use crate::model::unspanned;
+use crate::policy::{AutoSpec, AutoState, QuestionSpec, QuestionState, ReviewSpec, ReviewState, StageSpec, StageState};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -94,6 +95,19 @@ pub struct PolicySpec {
     /// Requestors must give a justification.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub justification: Option<bool>,
+    /// The approval stages in full, each with its own denial time and escalation (instead
+    /// of `approvers` and `approval_days`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<StageSpec>,
+    /// Questions requestors answer, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub question: Vec<QuestionSpec>,
+    /// Recurring access reviews of its assignments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<ReviewSpec>,
+    /// Auto-assignment by a rule (then nobody requests: `requestors` stays "admins").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto: Option<AutoSpec>,
 }
 
 /// An access package: the resource roles people request together, and its policies.
@@ -160,6 +174,11 @@ pub struct PolicyState {
     pub extendable: bool,
     pub self_remove: bool,
     pub justification: bool,
+    /// Per stage (as many as `approvers`): its denial time and escalation.
+    pub stages: Vec<StageState>,
+    pub questions: Vec<QuestionState>,
+    pub review: Option<ReviewState>,
+    pub auto: Option<AutoState>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -233,6 +252,7 @@ impl PackageState {
             s.insert(key("extendable"), p.extendable.to_string());
             s.insert(key("self_remove"), p.self_remove.to_string());
             s.insert(key("justification"), p.justification.to_string());
+            crate::policy::settings(&mut s, &key, &p.stages, &p.questions, p.review.as_ref(), p.auto.as_ref());
         }
         s
     }
@@ -298,8 +318,15 @@ pub fn resolve(
             if (requestors == RequestorsSpec::Organizations) == organizations.is_empty() {
                 return Err(bad(p.tenant.span(), format!("policy '{}': organizations are named exactly when requestors = \"organizations\"", x.name)));
             }
-            if x.approvers.len() > 3 || x.approvers.iter().any(Vec::is_empty) {
+            let (approvers, stages) = crate::policy::resolve_stages(&x.approvers, x.approval_days, &x.stages, p.tenant.span(), &x.name)?;
+            if approvers.len() > 3 || approvers.iter().any(Vec::is_empty) {
                 return Err(bad(p.tenant.span(), format!("policy '{}': 0 to 3 approval stages, each with approvers", x.name)));
+            }
+            let auto = x.auto.as_ref().map(|a| crate::policy::resolve_auto(a, &x.name)).transpose()?;
+            if let Some(a) = &x.auto
+                && (requestors != RequestorsSpec::Admins || !approvers.is_empty())
+            {
+                return Err(bad(a.rule.span(), format!("policy '{}': an auto-assignment policy has no requestors and no approvers", x.name)));
             }
             if policies.iter().any(|q| q.name.eq_ignore_ascii_case(x.name.trim())) {
                 return Err(dup(p.tenant.span(), "policy", &x.name));
@@ -308,8 +335,12 @@ pub fn resolve(
                 name: x.name.trim().to_owned(),
                 requestors,
                 organizations,
-                approvers: x.approvers.iter().map(|a| sorted(a.iter().map(|s| s.trim().to_owned()).collect())).collect(),
-                approval_days: x.approval_days.unwrap_or(DEFAULT_APPROVAL_DAYS),
+                approval_days: stages.first().map_or(x.approval_days.unwrap_or(DEFAULT_APPROVAL_DAYS), |s| s.approval_days),
+                approvers,
+                stages,
+                questions: crate::policy::resolve_questions(&x.question, &x.name)?,
+                review: x.review.as_ref().map(|r| crate::policy::resolve_review(r, &x.name)).transpose()?,
+                auto,
                 expire_days: x.expire_days,
                 extendable: x.extendable.unwrap_or(false),
                 self_remove: x.self_remove.unwrap_or(false),
@@ -374,14 +405,22 @@ pub fn export_packages(packages: &[PackageState]) -> Vec<PackageSpec> {
                     name: x.name.clone(),
                     requestors: (x.requestors != RequestorsSpec::Admins).then_some(x.requestors),
                     organizations: x.organizations.clone(),
-                    approvers: x.approvers.clone(),
-                    approval_days: (x.approval_days != DEFAULT_APPROVAL_DAYS).then_some(x.approval_days),
+                    approvers: if stages_of(x).is_some() { Vec::new() } else { x.approvers.clone() },
+                    approval_days: (stages_of(x).is_none() && x.approval_days != DEFAULT_APPROVAL_DAYS).then_some(x.approval_days),
                     expire_days: x.expire_days,
                     extendable: x.extendable.then_some(true),
                     self_remove: x.self_remove.then_some(true),
                     justification: x.justification.then_some(true),
+                    stages: stages_of(x).unwrap_or_default(),
+                    question: crate::policy::export_questions(&x.questions),
+                    review: x.review.as_ref().map(crate::policy::export_review),
+                    auto: x.auto.as_ref().map(crate::policy::export_auto),
                 })
                 .collect(),
         })
         .collect()
+}
+
+fn stages_of(x: &PolicyState) -> Option<Vec<StageSpec>> {
+    crate::policy::export_stages(&x.approvers, &x.stages)
 }

@@ -213,3 +213,105 @@ fn access_packages_refuse_what_they_cannot_name() {
     let unknown_key = error(&VENTURE.replace("expire_days = 90", "expires = 90"));
     assert_eq!(unknown_key.kind, crate::ProblemKind::Syntax);
 }
+
+const POLICIES: &str = r#"
+[[tenants]]
+name = "Contoso"
+domain = "contoso.example"
+[[catalog]]
+tenant = "contoso.example"
+name = "C"
+[[access_package]]
+tenant = "contoso.example"
+catalog = "C"
+name = "P"
+[[access_package.policy]]
+name = "Staged"
+requestors = "members"
+[[access_package.policy.stages]]
+approvers = ["manager"]
+approval_days = 7
+escalation = { after_days = 3, to = ["Boss@Contoso.example", "group:Leads"] }
+[[access_package.policy.stages]]
+approvers = ["sponsors"]
+[[access_package.policy.question]]
+text = "Why?"
+required = true
+[[access_package.policy.question]]
+text = "Site"
+choices = ["Oslo", "Lisbon"]
+[access_package.policy.review]
+starts = "2027-01-01T00:00:00Z"
+reviewers = ["self"]
+[[access_package.policy]]
+name = "Short"
+requestors = "members"
+approvers = [["manager"], ["sponsors"]]
+approval_days = 5
+[[access_package.policy]]
+name = "Auto"
+[access_package.policy.auto]
+rule = """
+department EQUALS Sales
+OR
+department EQUALS Legal"""
+"#;
+
+#[test]
+fn policies_carry_stages_questions_reviews_and_auto_assignment_and_export_back() {
+    let (state, _) = load_ok(POLICIES);
+    let p = &state.packages[0];
+    let by = |n: &str| p.policies.iter().find(|x| x.name == n).unwrap();
+    let staged = by("Staged");
+    assert_eq!(staged.approval_days, 7);
+    assert_eq!(staged.stages[0].escalation.as_ref().unwrap().to, ["boss@contoso.example", "group:Leads"]);
+    assert_eq!((staged.stages[1].approval_days, staged.stages[1].escalation.is_none()), (14, true));
+    assert_eq!(staged.questions[1].choices, ["Oslo", "Lisbon"]);
+    let review = staged.review.as_ref().unwrap();
+    assert_eq!(
+        (review.starts.as_str(), review.every_months, review.reviewers.as_slice()),
+        ("2027-01-01", 3, &["self".to_owned()][..]),
+        "midnight UTC is a date"
+    );
+    let settings = p.settings();
+    assert_eq!(settings["policy.Staged.approval_days"], "7 then 14");
+    assert_eq!(settings["policy.Staged.escalation"], "after 3 days to boss@contoso.example, group:Leads then none");
+    assert_eq!(settings["policy.Staged.question.1"], "\"Why?\" required");
+    assert!(!settings.contains_key("policy.Short.escalation"), "a policy without them shows as before");
+    assert_eq!(by("Short").stages.iter().map(|s| s.approval_days).collect::<Vec<_>>(), [5, 5]);
+    assert_eq!(by("Auto").auto.as_ref().unwrap().rule, "department EQUALS Sales\nOR\ndepartment EQUALS Legal");
+    // Export and read again: the same state and, again, the same text; the short form
+    // stays short.
+    let text = crate::export::text(&state).unwrap();
+    let (again, _) = load_ok(&text);
+    assert!(crate::diff(&again, &state).is_empty(), "{text}");
+    assert_eq!(crate::export::text(&again).unwrap(), text);
+    assert!(text.contains("approvers = [[\"manager\"], [\"sponsors\"]]") && text.contains("approval_days = 5"), "{text}");
+    // A changed review is one setting.
+    let mut changed = state.clone();
+    changed.packages[0].policies.iter_mut().find(|x| x.name == "Staged").unwrap().review.as_mut().unwrap().every_months = 6;
+    let d = crate::diff(&changed, &state);
+    assert_eq!(d[0].settings.iter().map(|s| s.setting.as_str()).collect::<Vec<_>>(), ["policy.Staged.review.every_months"]);
+}
+
+#[test]
+fn bad_policy_settings_are_named_by_line_and_column() {
+    let cases = [
+        (POLICIES.replace("reviewers = [\"self\"]", "reviewers = [\"self\", \"manager\"]"), "\"self\" reviews alone"),
+        (POLICIES.replace("to = [\"Boss@Contoso.example\"", "to = [\"boss\""), "unknown escalation approver 'boss'"),
+        (POLICIES.replace("after_days = 3", "after_days = 7"), "escalation after_days must be 1 to 6"),
+        (POLICIES.replace("department EQUALS Legal", "nothing EQUALS Legal"), "auto rule:"),
+        (POLICIES.replace("text = \"Why?\"", "text = \"Why?\"\npattern = \"[\""), "pattern does not compile"),
+        (POLICIES.replace("2027-01-01T00:00:00Z", "soon"), "starts 'soon' is not a date or time"),
+        (POLICIES.replace("approval_days = 5", "approval_days = 5\nstages = [{ approvers = [\"manager\"] }]"), "either approvers"),
+        (POLICIES.replace("name = \"Auto\"", "name = \"Auto\"\nrequestors = \"members\""), "has no requestors and no approvers"),
+    ];
+    for (text, message) in cases {
+        let e = error(&text);
+        assert!(e.message.contains(message), "{message}: {}", e.message);
+        assert!(e.line > 1 && e.column >= 1, "{e:?}");
+    }
+    let e = error(&POLICIES.replace("reviewers = [\"self\"]", "reviewers = [\"nobody\"]"));
+    let line = POLICIES.lines().position(|l| l.starts_with("reviewers = ")).unwrap() + 1;
+    assert_eq!((e.line, e.column), (line, 14), "{e:?}");
+}

@@ -133,6 +133,34 @@ pub async fn users_by_anchor_tenant_page_in_anchor_order(f: Fixture) {
     assert!(f.store.list_users_by_anchor_tenant(t, tenantsync_domain::TenantId::new(), None, 100).await.unwrap().items.is_empty());
 }
 
+/// The count a drawing shows per arrow: the live copies of one source, without reading them.
+pub async fn live_copies_are_counted_by_anchor_tenant(f: Fixture) {
+    let t = tenant(&f, "contoso.example").await.id;
+    let (source, other) = (tenantsync_domain::TenantId::new(), tenantsync_domain::TenantId::new());
+    assert_eq!(f.store.count_users_by_anchor_tenant(t, source).await.unwrap(), 0);
+    let mut copies = Vec::new();
+    for i in 0..4 {
+        let mut u = new_user(&format!("copy{i}@contoso.example"));
+        u.anchor = Some(tenantsync_domain::Anchor::new(source, ObjectId::new()));
+        copies.push(f.store.create_user(t, u).await.unwrap().id);
+    }
+    let mut foreign = new_user("foreign@contoso.example");
+    foreign.anchor = Some(tenantsync_domain::Anchor::new(other, ObjectId::new()));
+    f.store.create_user(t, foreign).await.unwrap();
+    f.store.create_user(t, new_user("internal@contoso.example")).await.unwrap();
+    assert_eq!(f.store.count_users_by_anchor_tenant(t, source).await.unwrap(), 4);
+    assert_eq!(f.store.count_users_by_anchor_tenant(t, other).await.unwrap(), 1);
+    // A soft-deleted copy is not live; restored, it counts again.
+    let gone = copies[1];
+    f.store.apply_one(t, WriteOp::SoftDeleteUser { id: gone, if_match: None }).await.unwrap();
+    assert_eq!(f.store.count_users_by_anchor_tenant(t, source).await.unwrap(), 3);
+    let listed = f.store.list_users_by_anchor_tenant(t, source, None, 100).await.unwrap().items.iter().filter(|u| !u.is_deleted()).count() as u64;
+    assert_eq!(f.store.count_users_by_anchor_tenant(t, source).await.unwrap(), listed, "the count is the listing's live users");
+    // Another tenant's copies are not counted here.
+    let b = tenant(&f, "b.example").await.id;
+    assert_eq!(f.store.count_users_by_anchor_tenant(b, source).await.unwrap(), 0);
+}
+
 pub async fn upn_differing_only_in_case_is_upn_conflict(f: Fixture) {
     let t = tenant(&f, "contoso.example").await.id;
     let alice = f.store.create_user(t, new_user("alice@contoso.example")).await.unwrap();

@@ -108,6 +108,7 @@ pub(crate) async fn apply(ctx: &Ctx, file: &Loaded, prune: bool) -> Result<Outco
     let current = current::read(ctx).await?;
     let diffs = tenantsync_topology::diff(&file.state, &current.state);
     check(file, &current, &diffs, prune)?;
+    super::packages::check_names(ctx, file, &current.tenants, &diffs).await?;
     // The configurations of new and changed arrows whose tenants exist, assignments looked
     // up, before anything is written.
     let mut configs: BTreeMap<String, SyncConfiguration> = BTreeMap::new();

@@ -31,33 +31,59 @@ pub(crate) struct Live {
     pub last_cycle: Option<String>,
 }
 
-/// The topology to show: the file's (no live counts), or the store's with its counts by
-/// arrow label.
-pub(crate) async fn source(ctx: &Ctx, file: Option<&Path>) -> Result<(State, Option<BTreeMap<String, Live>>), Failure> {
+/// A just-in-time link's live counts: of the packages it stands for, the assignments
+/// held and the requests waiting.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct LinkLive {
+    pub assignments: u64,
+    pub pending_requests: u64,
+}
+
+/// The store's live counts: per arrow (by label) and per just-in-time link (by [`link_key`]).
+#[derive(Debug, Default)]
+pub(crate) struct LiveCounts {
+    pub arrows: BTreeMap<String, Live>,
+    pub links: BTreeMap<String, LinkLive>,
+}
+
+/// A just-in-time link's key among the live counts.
+fn link_key(l: &JitLink) -> String {
+    format!("{} ⇢ {}", l.source.text(), l.target)
+}
+
+/// The topology to show: the file's (no live counts), or the store's with its live counts,
+/// read by count queries: a query per arrow and per package of a link, whatever the
+/// number of users, assignments or requests.
+pub(crate) async fn source(ctx: &Ctx, file: Option<&Path>) -> Result<(State, Option<LiveCounts>), Failure> {
     if let Some(path) = file {
         return Ok((load(path)?.state, None));
     }
     let current = current::read(ctx).await?;
-    let mut live = BTreeMap::new();
+    let mut live = LiveCounts::default();
     for ((source, target), c) in &current.configs {
         let label = format!("{source} → {target}");
         let subject = || label.clone();
         let state = ctx.sync.job_state(c.id).await.about(subject)?;
-        let mut synced = 0u64;
-        let mut after = None;
-        loop {
-            let page = ctx.store.list_users_by_anchor_tenant(c.target_tenant_id, c.source_tenant_id, after, 10_000).await.about(subject)?;
-            synced += page.items.iter().filter(|u| !u.is_deleted()).count() as u64;
-            match page.next {
-                Some(n) => after = Some(n),
-                None => break,
-            }
-        }
+        let synced = ctx.store.count_users_by_anchor_tenant(c.target_tenant_id, c.source_tenant_id).await.about(subject)?;
         let last_cycle = state.last_execution.as_ref().map(|x| format!("{} {}", output::name(&x.state), output::time(x.time_ended)));
-        live.insert(
+        live.arrows.insert(
             label,
             Live { synced, escrows: state.escrows.len(), status: state.status, quarantine: state.quarantine_reason.map(|q| output::name(&q)), last_cycle },
         );
+    }
+    if let Some(access) = &ctx.access {
+        for l in current.state.jit_links() {
+            let Some(t) = current.tenant(&l.target) else { continue };
+            let mut counts = LinkLive { assignments: 0, pending_requests: 0 };
+            for name in &l.packages {
+                let Some((p, _)) = current.defs.packages.get(&format!("{}: {name}", l.target)) else { continue };
+                let c = access.count_access(t.id, p.id).await.about(|| format!("access package '{}: {name}'", l.target))?;
+                counts.assignments += c.assignments;
+                counts.pending_requests += c.pending_requests;
+            }
+            live.links.insert(link_key(&l), counts);
+        }
     }
     Ok((current.state, Some(live)))
 }
@@ -131,6 +157,16 @@ struct TenantView {
 struct OnRequest {
     source: String,
     packages: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    live: Option<LinkLive>,
+}
+
+fn link_live(live: Option<&LiveCounts>, l: &JitLink) -> Option<LinkLive> {
+    live.and_then(|c| c.links.get(&link_key(l))).copied()
+}
+
+fn link_live_text(l: &LinkLive) -> String {
+    format!("{} assigned, {} pending", l.assignments, l.pending_requests)
 }
 
 #[derive(Debug, Serialize)]
@@ -143,7 +179,7 @@ struct Reach {
     live: Option<Live>,
 }
 
-pub(crate) fn show(ctx: &Ctx, state: &State, live: Option<&BTreeMap<String, Live>>) {
+pub(crate) fn show(ctx: &Ctx, state: &State, live: Option<&LiveCounts>) {
     let links = state.jit_links();
     let views: Vec<TenantView> = state
         .tenants
@@ -157,9 +193,18 @@ pub(crate) fn show(ctx: &Ctx, state: &State, live: Option<&BTreeMap<String, Live
                 .arrows
                 .iter()
                 .filter(|a| a.target == t.domain)
-                .map(|a| Reach { source: a.source.clone(), arrow: a.label(), scope: scope(state, a), live: live.and_then(|l| l.get(&a.label())).cloned() })
+                .map(|a| Reach {
+                    source: a.source.clone(),
+                    arrow: a.label(),
+                    scope: scope(state, a),
+                    live: live.and_then(|l| l.arrows.get(&a.label())).cloned(),
+                })
                 .collect(),
-            on_request: links.iter().filter(|l| l.target == t.domain).map(|l| OnRequest { source: l.source.text(), packages: l.packages.clone() }).collect(),
+            on_request: links
+                .iter()
+                .filter(|l| l.target == t.domain)
+                .map(|l| OnRequest { source: l.source.text(), packages: l.packages.clone(), live: link_live(live, l) })
+                .collect(),
         })
         .collect();
     if ctx.json {
@@ -177,7 +222,8 @@ pub(crate) fn show(ctx: &Ctx, state: &State, live: Option<&BTreeMap<String, Live
             out!("    + {}'s people through {} ({}){live}", r.source, r.arrow, r.scope);
         }
         for j in &v.on_request {
-            out!("    + {}'s people on request: {}", j.source, j.packages.join(", "));
+            let live = j.live.as_ref().map(|l| format!(" [{}]", link_live_text(l))).unwrap_or_default();
+            out!("    + {}'s people on request: {}{live}", j.source, j.packages.join(", "));
         }
     }
 }
@@ -187,15 +233,15 @@ fn quoted(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "#quot;"))
 }
 
-fn label(state: &State, a: &ArrowState, live: Option<&BTreeMap<String, Live>>) -> String {
-    match live.and_then(|l| l.get(&a.label())) {
+fn label(state: &State, a: &ArrowState, live: Option<&LiveCounts>) -> String {
+    match live.and_then(|l| l.arrows.get(&a.label())) {
         Some(l) => format!("{} · {}", scope(state, a), live_text(l)),
         None => scope(state, a),
     }
 }
 
 /// The DOT text of a topology.
-pub(crate) fn dot(state: &State, live: Option<&BTreeMap<String, Live>>) -> String {
+pub(crate) fn dot(state: &State, live: Option<&LiveCounts>) -> String {
     let mut s = String::from("digraph topology {\n  rankdir=LR;\n  node [shape=box, style=rounded];\n");
     for t in &state.tenants {
         let _ = writeln!(s, "  {} [label={}];", quoted(&t.domain), quoted(&format!("{}\\n{}", t.name, t.domain)));
@@ -208,14 +254,14 @@ pub(crate) fn dot(state: &State, live: Option<&BTreeMap<String, Live>>) -> Strin
         let _ = writeln!(s, "  {} [shape=ellipse, style=dashed];", quoted(&o.text()));
     }
     for l in &links {
-        let _ = writeln!(s, "  {} -> {} [style=dashed, label={}];", quoted(&l.source.text()), quoted(&l.target), quoted(&jit_label(l)));
+        let _ = writeln!(s, "  {} -> {} [style=dashed, label={}];", quoted(&l.source.text()), quoted(&l.target), quoted(&jit_label(l, live)));
     }
     s.push_str("}\n");
     s
 }
 
 /// The Mermaid text of a topology.
-pub(crate) fn mermaid(state: &State, live: Option<&BTreeMap<String, Live>>) -> String {
+pub(crate) fn mermaid(state: &State, live: Option<&LiveCounts>) -> String {
     let mut s = String::from("flowchart LR\n");
     let id = |domain: &str| state.tenants.iter().position(|t| t.domain == domain).map_or_else(|| "t".to_owned(), |i| format!("t{i}"));
     for (i, t) in state.tenants.iter().enumerate() {
@@ -231,14 +277,18 @@ pub(crate) fn mermaid(state: &State, live: Option<&BTreeMap<String, Live>>) -> S
     }
     for l in &links {
         let from = others.iter().position(|o| *o == l.source).map_or_else(|| id(&l.source.text()), |i| format!("x{i}"));
-        let _ = writeln!(s, "  {from} -.->|{}| {}", quoted(&jit_label(l)), id(&l.target));
+        let _ = writeln!(s, "  {from} -.->|{}| {}", quoted(&jit_label(l, live)), id(&l.target));
     }
     s
 }
 
-/// A just-in-time link's label.
-fn jit_label(l: &JitLink) -> String {
-    format!("on request: {}", l.packages.join(", "))
+/// A just-in-time link's label, with its live counts when the store's.
+fn jit_label(l: &JitLink, live: Option<&LiveCounts>) -> String {
+    let text = format!("on request: {}", l.packages.join(", "));
+    match link_live(live, l) {
+        Some(c) => format!("{text} · {}", link_live_text(&c)),
+        None => text,
+    }
 }
 
 /// The sources of just-in-time links that are not tenants of the topology, each once.
@@ -252,7 +302,7 @@ fn outside(state: &State, links: &[JitLink]) -> Vec<JitSource> {
 
 /// An SVG of a topology, laid out by layout-rs (a Sugiyama-style layered layout, as
 /// Graphviz's `dot`): one box per tenant, one labelled arrow per sync arrow.
-pub(crate) fn svg(state: &State, live: Option<&BTreeMap<String, Live>>) -> String {
+pub(crate) fn svg(state: &State, live: Option<&LiveCounts>) -> String {
     use layout::backends::svg::SVGWriter;
     use layout::core::base::Orientation;
     use layout::core::geometry::Point;
@@ -284,7 +334,7 @@ pub(crate) fn svg(state: &State, live: Option<&BTreeMap<String, Live>>) -> Strin
     for l in &links {
         let from = others.get(&l.source).copied().or_else(|| nodes.get(l.source.text().as_str()).copied());
         if let (Some(s), Some(t)) = (from, nodes.get(l.target.as_str())) {
-            let arrow = Arrow::new(LineEndKind::None, LineEndKind::Arrow, LineStyleKind::Dashed, &jit_label(l), &StyleAttr::simple(), &None, &None);
+            let arrow = Arrow::new(LineEndKind::None, LineEndKind::Arrow, LineStyleKind::Dashed, &jit_label(l, live), &StyleAttr::simple(), &None, &None);
             graph.add_edge(arrow, s, *t);
         }
     }
@@ -295,7 +345,7 @@ pub(crate) fn svg(state: &State, live: Option<&BTreeMap<String, Live>>) -> Strin
     writer.finalize()
 }
 
-pub(crate) fn draw(ctx: &Ctx, state: &State, live: Option<&BTreeMap<String, Live>>, format: DrawFormat) {
+pub(crate) fn draw(ctx: &Ctx, state: &State, live: Option<&LiveCounts>, format: DrawFormat) {
     let text = match format {
         DrawFormat::Dot => dot(state, live),
         DrawFormat::Mermaid => mermaid(state, live),

@@ -6,13 +6,15 @@ use crate::cmd::{Ctx, lookup};
 use crate::failure::{CliCode, Context, Failure};
 use std::collections::{BTreeMap, BTreeSet};
 use tenantsync_access::{
-    AccessPackage, ApprovalSettings, ApprovalStageSettings, AssignmentPolicy, Catalog, CatalogId, ConnectedOrgId, ConnectedOrgState, ConnectedOrganization,
-    Expiration, IdentitySource, IsoDuration, PackageId, PolicyId, RequestorSettings, ResourceOrigin, ResourceRole, RoleKind, SubjectSet, TargetScope,
+    AccessPackage, ApprovalSettings, ApprovalStageSettings, AssignmentPolicy, AutomaticRequestSettings, Catalog, CatalogId, ConnectedOrgId, ConnectedOrgState,
+    ConnectedOrganization, Expiration, IdentitySource, IsoDuration, NoResponse, PackageId, PolicyId, Question, RequestorSettings, ResourceOrigin, ResourceRole,
+    ReviewSettings, RoleKind, SubjectSet, TargetScope,
 };
 use tenantsync_domain::{DomainName, ObjectId, SyncConfiguration, Tenant, TenantId};
 use tenantsync_governance::Governance;
 use tenantsync_store::AccessObjectKind;
 use tenantsync_topology::packages::{CatalogState, IdentityState, OrganizationState, PackageState, PolicyState, RequestorsSpec};
+use tenantsync_topology::policy::{AutoState, EscalationState, NoResponseSpec, QuestionState, ReviewState, StageState};
 
 /// The store's definitions, by label (`tenant: name`), with what plan and apply need of them.
 #[derive(Default)]
@@ -135,30 +137,67 @@ async fn policy_state(ctx: &Ctx, tenant: TenantId, x: &AssignmentPolicy, orgs: &
         .collect();
     let a = &x.request_approval_settings;
     let mut approvers = Vec::new();
+    let mut stages = Vec::new();
     for stage in &a.stages {
-        let mut names = Vec::new();
-        for s in &stage.primary_approvers {
-            names.push(match s {
-                SubjectSet::InternalSponsors {} => "sponsors".to_owned(),
-                SubjectSet::ExternalSponsors {} => "external-sponsors".to_owned(),
-                SubjectSet::RequestorManager { manager_level: 2 } => "manager2".to_owned(),
-                SubjectSet::RequestorManager { .. } => "manager".to_owned(),
-                SubjectSet::SingleUser { user_id } => upn(ctx, tenant, *user_id).await,
-                SubjectSet::GroupMembers { group_id } => {
-                    format!("group:{}", ctx.store.get_group(tenant, *group_id).await.map_or_else(|_| group_id.to_string(), |g| g.attrs.display_name))
-                }
-                SubjectSet::ConnectedOrganizationMembers { connected_organization_id } => format!("organization:{connected_organization_id}"),
-                SubjectSet::AttributeRuleMembers { membership_rule } => format!("rule:{membership_rule}"),
-            });
-        }
-        approvers.push(sorted(names));
+        approvers.push(names(ctx, tenant, &stage.primary_approvers).await);
+        let escalation = if stage.is_escalation_enabled {
+            Some(EscalationState { after_days: days(stage.duration_before_escalation), to: names(ctx, tenant, &stage.escalation_approvers).await })
+        } else {
+            None
+        };
+        stages.push(StageState { approval_days: days(stage.duration_before_automatic_denial), escalation });
     }
+    let questions = x
+        .questions
+        .iter()
+        .map(|q| match q {
+            Question::Text { text, is_required, regex_pattern, .. } => {
+                QuestionState { text: text.clone(), required: *is_required, choices: Vec::new(), pattern: regex_pattern.clone() }
+            }
+            Question::Choice { text, is_required, choices, .. } => {
+                QuestionState { text: text.clone(), required: *is_required, choices: choices.clone(), pattern: None }
+            }
+        })
+        .collect();
+    let review = match &x.review_settings {
+        None => None,
+        Some(r) => Some(ReviewState {
+            starts: tenantsync_topology::policy::start_text(r.start_date_time),
+            every_months: r.recurrence_months,
+            duration_days: days(r.duration),
+            reviewers: if r.is_self_review { vec!["self".to_owned()] } else { names(ctx, tenant, &r.primary_reviewers).await },
+            fallback_reviewers: names(ctx, tenant, &r.fallback_reviewers).await,
+            no_response: match r.expiration_behavior {
+                NoResponse::RemoveAccess => NoResponseSpec::Remove,
+                NoResponse::AcceptAccessRecommendation => NoResponseSpec::Recommendation,
+                NoResponse::KeepAccess | NoResponse::UnknownFutureValue => NoResponseSpec::Keep,
+            },
+            recommendations: r.is_recommendation_enabled,
+            justification: r.is_reviewer_justification_required,
+            enabled: r.is_enabled,
+        }),
+    };
+    let auto = x.automatic_request_settings.map(|s| {
+        let rules: Vec<&str> = x
+            .specific_allowed_targets
+            .iter()
+            .filter_map(|t| match t {
+                SubjectSet::AttributeRuleMembers { membership_rule } => Some(membership_rule.trim()),
+                _ => None,
+            })
+            .collect();
+        AutoState {
+            rule: rules.join("\nOR\n"),
+            grace_days: days(s.grace_period_before_access_removal),
+            remove_when_leaving: s.remove_access_when_target_leaves_allowed_targets,
+        }
+    });
     PolicyState {
         name: x.display_name.clone(),
         requestors,
         organizations: sorted(organizations),
         approvers,
-        approval_days: a.stages.first().map_or(tenantsync_topology::packages::DEFAULT_APPROVAL_DAYS, |s| days(s.duration_before_automatic_denial)),
+        approval_days: stages.first().map_or(tenantsync_topology::packages::DEFAULT_APPROVAL_DAYS, |s| s.approval_days),
         expire_days: match x.expiration {
             Expiration::AfterDuration { duration } => Some(days(duration)),
             Expiration::NoExpiration | Expiration::AfterDateTime { .. } => None,
@@ -166,7 +205,31 @@ async fn policy_state(ctx: &Ctx, tenant: TenantId, x: &AssignmentPolicy, orgs: &
         extendable: x.requestor_settings.enable_targets_to_self_update_access,
         self_remove: x.requestor_settings.enable_targets_to_self_remove_access,
         justification: a.is_requestor_justification_required,
+        stages,
+        questions,
+        review,
+        auto,
     }
+}
+
+/// The names of a set of approvers or reviewers, as the file writes them, sorted.
+async fn names(ctx: &Ctx, tenant: TenantId, sets: &[SubjectSet]) -> Vec<String> {
+    let mut names = Vec::new();
+    for s in sets {
+        names.push(match s {
+            SubjectSet::InternalSponsors {} => "sponsors".to_owned(),
+            SubjectSet::ExternalSponsors {} => "external-sponsors".to_owned(),
+            SubjectSet::RequestorManager { manager_level: 2 } => "manager2".to_owned(),
+            SubjectSet::RequestorManager { .. } => "manager".to_owned(),
+            SubjectSet::SingleUser { user_id } => upn(ctx, tenant, *user_id).await,
+            SubjectSet::GroupMembers { group_id } => {
+                format!("group:{}", ctx.store.get_group(tenant, *group_id).await.map_or_else(|_| group_id.to_string(), |g| g.attrs.display_name))
+            }
+            SubjectSet::ConnectedOrganizationMembers { connected_organization_id } => format!("organization:{connected_organization_id}"),
+            SubjectSet::AttributeRuleMembers { membership_rule } => format!("rule:{membership_rule}"),
+        });
+    }
+    sorted(names)
 }
 
 /// What apply writes of one object: its kind and label.
@@ -273,13 +336,19 @@ async fn package(
     let Some((domain, _)) = l.split_once(": ") else { return Ok(()) };
     let Some(t) = have.tenants.get(domain) else { return Ok(()) };
     let new = if remove { None } else { desired.packages.iter().find(|p| p.label() == l) };
-    // Policies the file drops (all of them when the package goes) are deleted first.
-    if let Some((_, policies)) = old {
-        for x in policies.iter().filter(|x| new.is_none_or(|p| !p.policies.iter().any(|n| n.name.eq_ignore_ascii_case(&x.display_name)))) {
-            store.delete_access_object(t.id, AccessObjectKind::AssignmentPolicy, ObjectId::from_bytes(*x.id.as_bytes())).await.about(subject)?;
-        }
-    }
+    // Policies the file drops (all of them when the package goes) are deleted, after
+    // everything the package and its policies name was found.
+    let dropped: Vec<ObjectId> = old.map_or_else(Vec::new, |(_, policies)| {
+        policies
+            .iter()
+            .filter(|x| new.is_none_or(|p| !p.policies.iter().any(|n| n.name.eq_ignore_ascii_case(&x.display_name))))
+            .map(|x| ObjectId::from_bytes(*x.id.as_bytes()))
+            .collect()
+    });
     let Some(p) = new else {
+        for id in dropped {
+            store.delete_access_object(t.id, AccessObjectKind::AssignmentPolicy, id).await.about(subject)?;
+        }
         if let Some((o, _)) = old {
             store.delete_access_object(t.id, AccessObjectKind::AccessPackage, ObjectId::from_bytes(*o.id.as_bytes())).await.about(subject)?;
         }
@@ -316,13 +385,21 @@ async fn package(
         created_date_time: o.map_or(now, |x| x.created_date_time),
         modified_date_time: now,
     };
-    gov.put_access_package(t.id, &package).await.about(subject)?;
     let orgs = gov.connected_organizations(t.id).await.about(subject)?;
+    let mut policies = Vec::new();
     for x in &p.policies {
         let existing = old.and_then(|(_, ps)| ps.iter().find(|e| e.display_name.eq_ignore_ascii_case(&x.name)));
         let policy =
             policy(ctx, t, package.id, x, existing, &orgs).await.map_err(|f| Failure { subject: format!("{l}: policy '{}': {}", x.name, f.subject), ..f })?;
-        gov.put_policy(t.id, &policy).await.about(|| format!("{l}: policy '{}'", x.name))?;
+        policy.check().map_err(tenantsync_governance::GovernanceError::from).about(|| format!("{l}: policy '{}'", x.name))?;
+        policies.push(policy);
+    }
+    for id in dropped {
+        store.delete_access_object(t.id, AccessObjectKind::AssignmentPolicy, id).await.about(subject)?;
+    }
+    gov.put_access_package(t.id, &package).await.about(subject)?;
+    for policy in &policies {
+        gov.put_policy(t.id, policy).await.about(|| format!("{l}: policy '{}'", policy.display_name))?;
     }
     Ok(())
 }
@@ -352,32 +429,77 @@ async fn policy(
         targets.push(SubjectSet::ConnectedOrganizationMembers { connected_organization_id: o.id });
     }
     let mut stages = Vec::new();
-    for names in &x.approvers {
-        let mut approvers = Vec::new();
-        for n in names {
-            approvers.push(match n.as_str() {
-                "sponsors" => SubjectSet::InternalSponsors {},
-                "external-sponsors" => SubjectSet::ExternalSponsors {},
-                "manager" => SubjectSet::RequestorManager { manager_level: 1 },
-                "manager2" => SubjectSet::RequestorManager { manager_level: 2 },
-                other => match other.strip_prefix("group:") {
-                    Some(g) => SubjectSet::GroupMembers { group_id: lookup::group_id(ctx.store.as_ref(), t, g).await? },
-                    None => SubjectSet::SingleUser { user_id: lookup::user_id(ctx.store.as_ref(), t, other).await? },
-                },
-            });
-        }
+    for (i, names) in x.approvers.iter().enumerate() {
+        let extra = x.stages.get(i);
+        let old = existing.and_then(|e| e.request_approval_settings.stages.get(i));
+        let escalation = extra.and_then(|e| e.escalation.as_ref());
         stages.push(ApprovalStageSettings {
-            duration_before_automatic_denial: IsoDuration::days(u64::from(x.approval_days)),
-            is_approver_justification_required: false,
-            is_escalation_enabled: false,
-            duration_before_escalation: IsoDuration::ZERO,
-            primary_approvers: approvers,
-            fallback_primary_approvers: Vec::new(),
-            escalation_approvers: Vec::new(),
-            fallback_escalation_approvers: Vec::new(),
+            duration_before_automatic_denial: IsoDuration::days(u64::from(extra.map_or(x.approval_days, |e| e.approval_days))),
+            is_approver_justification_required: old.is_some_and(|o| o.is_approver_justification_required),
+            is_escalation_enabled: escalation.is_some(),
+            duration_before_escalation: escalation.map_or(IsoDuration::ZERO, |e| IsoDuration::days(u64::from(e.after_days))),
+            primary_approvers: subjects(ctx, t, names).await?,
+            fallback_primary_approvers: old.map(|o| o.fallback_primary_approvers.clone()).unwrap_or_default(),
+            escalation_approvers: match escalation {
+                Some(e) => subjects(ctx, t, &e.to).await?,
+                None => Vec::new(),
+            },
+            fallback_escalation_approvers: old.map(|o| o.fallback_escalation_approvers.clone()).unwrap_or_default(),
         });
     }
-    let requests = x.requestors != RequestorsSpec::Admins;
+    let review_settings = match &x.review {
+        None => None,
+        Some(r) => {
+            let self_review = r.reviewers.iter().any(|n| n == "self");
+            Some(ReviewSettings {
+                is_enabled: r.enabled,
+                start_date_time: tenantsync_topology::policy::start_time(&r.starts)
+                    .ok_or_else(|| Failure::cli("review", format!("starts '{}' is not a time", r.starts), CliCode::InvalidTopology))?,
+                recurrence_months: r.every_months,
+                duration: IsoDuration::days(u64::from(r.duration_days)),
+                is_self_review: self_review,
+                primary_reviewers: if self_review { Vec::new() } else { subjects(ctx, t, &r.reviewers).await? },
+                fallback_reviewers: subjects(ctx, t, &r.fallback_reviewers).await?,
+                expiration_behavior: match r.no_response {
+                    NoResponseSpec::Keep => NoResponse::KeepAccess,
+                    NoResponseSpec::Remove => NoResponse::RemoveAccess,
+                    NoResponseSpec::Recommendation => NoResponse::AcceptAccessRecommendation,
+                },
+                is_recommendation_enabled: r.recommendations,
+                is_reviewer_justification_required: r.justification,
+            })
+        }
+    };
+    // A question keeps its id while its text stays: answers already given refer to it.
+    let old_questions = existing.map(|e| e.questions.as_slice()).unwrap_or_default();
+    let questions = x
+        .questions
+        .iter()
+        .map(|q| {
+            let id = old_questions
+                .iter()
+                .find(|o| question_text(o).eq_ignore_ascii_case(&q.text))
+                .map_or_else(|| PolicyId::new().to_string(), |o| o.id().to_owned());
+            if q.choices.is_empty() {
+                Question::Text { id, text: q.text.clone(), is_required: q.required, regex_pattern: q.pattern.clone() }
+            } else {
+                Question::Choice { id, text: q.text.clone(), is_required: q.required, choices: q.choices.clone() }
+            }
+        })
+        .collect();
+    let (scope, targets, automatic) = match &x.auto {
+        None => (scope, targets, None),
+        Some(a) => (
+            TargetScope::SpecificDirectoryUsers,
+            vec![SubjectSet::AttributeRuleMembers { membership_rule: a.rule.clone() }],
+            Some(AutomaticRequestSettings {
+                request_access_for_allowed_targets: true,
+                remove_access_when_target_leaves_allowed_targets: a.remove_when_leaving,
+                grace_period_before_access_removal: IsoDuration::days(u64::from(a.grace_days)),
+            }),
+        ),
+    };
+    let requests = x.requestors != RequestorsSpec::Admins && x.auto.is_none();
     Ok(AssignmentPolicy {
         id: existing.map_or_else(PolicyId::new, |e| e.id),
         access_package_id: package,
@@ -401,8 +523,87 @@ async fn policy(
             Some(d) => Expiration::AfterDuration { duration: IsoDuration::days(u64::from(d)) },
             None => Expiration::NoExpiration,
         },
-        review_settings: existing.and_then(|e| e.review_settings.clone()),
-        automatic_request_settings: None,
-        questions: existing.map(|e| e.questions.clone()).unwrap_or_default(),
+        review_settings,
+        automatic_request_settings: automatic,
+        questions,
     })
+}
+
+fn question_text(q: &Question) -> &str {
+    match q {
+        Question::Text { text, .. } | Question::Choice { text, .. } => text,
+    }
+}
+
+/// The approvers or reviewers the file names: a role, `group:NAME`, or a userPrincipalName
+/// of the tenant.
+async fn subjects(ctx: &Ctx, t: &Tenant, names: &[String]) -> Result<Vec<SubjectSet>, Failure> {
+    let mut out = Vec::new();
+    for n in names {
+        out.push(match n.as_str() {
+            "sponsors" => SubjectSet::InternalSponsors {},
+            "external-sponsors" => SubjectSet::ExternalSponsors {},
+            "manager" => SubjectSet::RequestorManager { manager_level: 1 },
+            "manager2" => SubjectSet::RequestorManager { manager_level: 2 },
+            other => match other.strip_prefix("group:") {
+                Some(g) => SubjectSet::GroupMembers { group_id: lookup::group_id(ctx.store.as_ref(), t, g).await? },
+                None => SubjectSet::SingleUser { user_id: lookup::user_id(ctx.store.as_ref(), t, other).await? },
+            },
+        });
+    }
+    Ok(out)
+}
+
+/// Refuses, before apply writes anything, a definition naming someone or a group its
+/// (existing) tenant does not have: sponsors, approvers, escalation approvers, reviewers,
+/// and the groups a package grants. The error names the first place the file writes
+/// the name.
+pub(crate) async fn check_names(
+    ctx: &Ctx,
+    file: &super::Loaded,
+    tenants: &BTreeMap<String, Tenant>,
+    diffs: &[tenantsync_topology::ObjectDiff],
+) -> Result<(), Failure> {
+    use tenantsync_topology::{ObjectKind, Op};
+    let wanted = |kind: ObjectKind, label: &str| diffs.iter().any(|d| d.kind == kind && d.op != Op::Remove && d.object == label);
+    let mut named: Vec<(&Tenant, String, String)> = Vec::new();
+    for o in file.state.organizations.iter().filter(|o| wanted(ObjectKind::Organization, &o.label())) {
+        let Some(t) = tenants.get(&o.tenant) else { continue };
+        named.extend(o.sponsors.iter().map(|s| (t, o.label(), s.clone())));
+    }
+    for p in file.state.packages.iter().filter(|p| wanted(ObjectKind::Package, &p.label())) {
+        let Some(t) = tenants.get(&p.tenant) else { continue };
+        named.extend(p.groups.iter().map(|g| (t, p.label(), format!("group:{g}"))));
+        for x in &p.policies {
+            let people = x
+                .approvers
+                .iter()
+                .flatten()
+                .chain(x.stages.iter().filter_map(|s| s.escalation.as_ref()).flat_map(|e| &e.to))
+                .chain(x.review.iter().flat_map(|r| r.reviewers.iter().chain(&r.fallback_reviewers)));
+            named.extend(people.map(|n| (t, format!("{}: policy '{}'", p.label(), x.name), n.clone())));
+        }
+    }
+    for (t, object, name) in named {
+        let found = match name.as_str() {
+            "self" | "sponsors" | "external-sponsors" | "manager" | "manager2" => continue,
+            n => match n.strip_prefix("group:") {
+                Some(g) => lookup::group_id(ctx.store.as_ref(), t, g).await.map(|_| ()),
+                None => lookup::user_id(ctx.store.as_ref(), t, n).await.map(|_| ()),
+            },
+        };
+        if let Err(f) = found {
+            let at = place_of(file, name.strip_prefix("group:").unwrap_or(&name));
+            return Err(Failure { subject: format!("{at}: {object}: {}", f.subject), ..f });
+        }
+    }
+    Ok(())
+}
+
+/// `FILE:LINE:COLUMN` of the first place the file writes `name` as a string.
+fn place_of(file: &super::Loaded, name: &str) -> String {
+    let lower = file.text.to_ascii_lowercase();
+    let wanted = name.to_ascii_lowercase();
+    let at = ["\"", "\"group:", "'"].iter().find_map(|q| lower.find(&format!("{q}{wanted}")));
+    at.map_or_else(|| file.name.clone(), |offset| file.place(offset))
 }
