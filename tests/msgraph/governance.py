@@ -11,12 +11,13 @@ each with a personal token (`token create --user`). `serve` runs with a short
 
 The admin makes a connected organization with an internal and an external sponsor, a
 catalog, a group brought into it by a resource request, two access packages (one granting
-the group, incompatible with the other), a policy with an approval stage and an expiry,
-and the tenant's settings. Ria requests the package with her own token, cancels, and
-requests again; Sam approves with his; the admin lists and reprocesses the assignment;
-Ria lists hers. The admin turns the policy's reviews on (PUT); when the review opens,
-Sam lists its decisions and denies Ria's access; the admin stops the instance, which
-applies the decision and ends the assignment.
+the group, incompatible with the other), a policy with an approval stage, an expiry and
+two questions, and the tenant's settings. Ria requests the package with her own token
+(answering the required question), cancels, and requests again; Sam approves with his;
+the admin lists and reprocesses the assignment; Ria lists hers. The admin turns the
+policy's reviews on (PUT); when the review opens, Sam lists its decisions and denies
+Ria's access; the admin stops the instance, which applies the decision and ends the
+assignment.
 
 Every answer is parsed into the SDK's model and compared with its JSON (drive.py's
 `strict`): a property the model lacks or a value it cannot read fails the run.
@@ -32,6 +33,8 @@ from msgraph.generated.identity_governance.entitlement_management.assignment_pol
     AssignmentPoliciesRequestBuilder,
 )
 from msgraph.generated.models.access_package import AccessPackage
+from msgraph.generated.models.access_package_answer_choice import AccessPackageAnswerChoice
+from msgraph.generated.models.access_package_answer_string import AccessPackageAnswerString
 from msgraph.generated.models.access_package_approval_stage import AccessPackageApprovalStage
 from msgraph.generated.models.access_package_assignment import AccessPackageAssignment
 from msgraph.generated.models.access_package_assignment_approval_settings import AccessPackageAssignmentApprovalSettings
@@ -44,6 +47,8 @@ from msgraph.generated.models.access_package_catalog import AccessPackageCatalog
 from msgraph.generated.models.access_package_catalog_state import AccessPackageCatalogState
 from msgraph.generated.models.access_package_catalog_type import AccessPackageCatalogType
 from msgraph.generated.models.access_package_external_user_lifecycle_action import AccessPackageExternalUserLifecycleAction
+from msgraph.generated.models.access_package_multiple_choice_question import AccessPackageMultipleChoiceQuestion
+from msgraph.generated.models.access_package_question import AccessPackageQuestion
 from msgraph.generated.models.access_package_request_state import AccessPackageRequestState
 from msgraph.generated.models.access_package_request_type import AccessPackageRequestType
 from msgraph.generated.models.access_package_resource import AccessPackageResource
@@ -51,6 +56,7 @@ from msgraph.generated.models.access_package_resource_request import AccessPacka
 from msgraph.generated.models.access_package_resource_role import AccessPackageResourceRole
 from msgraph.generated.models.access_package_resource_role_scope import AccessPackageResourceRoleScope
 from msgraph.generated.models.access_package_resource_scope import AccessPackageResourceScope
+from msgraph.generated.models.access_package_text_input_question import AccessPackageTextInputQuestion
 from msgraph.generated.models.access_review_expiration_behavior import AccessReviewExpirationBehavior
 from msgraph.generated.models.access_review_instance_decision_item import AccessReviewInstanceDecisionItem
 from msgraph.generated.models.allowed_target_scope import AllowedTargetScope
@@ -215,6 +221,14 @@ async def main(base, admin_token, ria_token, sam_token):
                 ],
             ),
             review_settings=reviews,
+            questions=[
+                AccessPackageMultipleChoiceQuestion(
+                    text="Which site?",
+                    is_required=True,
+                    choices=[AccessPackageAnswerChoice(actual_value="oslo", text="Oslo"), AccessPackageAnswerChoice(actual_value="lima", text="Lima")],
+                ),
+                AccessPackageTextInputQuestion(text="Badge number", is_required=False, regex_pattern="[0-9]+"),
+            ],
         )
 
     policy = strict(adm, await step("create an assignment policy", em.assignment_policies.post(policy_body())), "assignmentPolicy")
@@ -225,6 +239,10 @@ async def main(base, admin_token, ria_token, sam_token):
     expect("stage approver", (type(stage.primary_approvers[0]).__name__, stage.primary_approvers[0].user_id), ("SingleUser", sam_id))
     expect("package of the policy", policy.access_package.id, falcon.id)
     expect("no reviews yet", policy.review_settings, None)
+    site, badge = policy.questions
+    expect("questions", (type(site).__name__, [c.actual_value for c in site.choices], type(badge).__name__), ("AccessPackageMultipleChoiceQuestion", ["oslo", "lima"], "AccessPackageTextInputQuestion"))
+    if not site.id or not badge.id:
+        fail(f"questions without ids: {site.id!r}, {badge.id!r}")
     pol = em.assignment_policies.by_access_package_assignment_policy_id(policy.id)
     again = strict(adm, await step("get the assignment policy", pol.get()), "assignmentPolicy")
     expect("policy read back", again.display_name, "Members, Sam approves")
@@ -254,6 +272,7 @@ async def main(base, admin_token, ria_token, sam_token):
         return AccessPackageAssignmentRequest(
             request_type=AccessPackageRequestType.UserAdd,
             justification="Falcon's design review",
+            answers=[AccessPackageAnswerString(value="oslo", answered_question=AccessPackageQuestion(id=site.id))],
             assignment=AccessPackageAssignment(additional_data={"accessPackageId": falcon.id, "assignmentPolicyId": policy.id}),
         )
 
@@ -261,6 +280,7 @@ async def main(base, admin_token, ria_token, sam_token):
     expect("request state", first.state, AccessPackageRequestState.PendingApproval)
     expect("request type", first.request_type, AccessPackageRequestType.UserAdd)
     expect("requestor", first.requestor.object_id, ria_id)
+    expect("answers", [(x.value, x.answered_question.id) for x in first.answers], [("oslo", site.id)])
     await step("cancel the request", rem.assignment_requests.by_access_package_assignment_request_id(first.id).cancel.post())
     canceled = strict(ria, await step("get the canceled request", rem.assignment_requests.by_access_package_assignment_request_id(first.id).get()), "assignmentRequest")
     expect("state after cancel", canceled.state, AccessPackageRequestState.Canceled)

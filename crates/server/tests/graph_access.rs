@@ -346,3 +346,31 @@ async fn review_settings_are_graph_s_schedule_and_other_schedules_are_refused() 
     assert_eq!(r.status, 200, "reviews off, no schedule: {}", r.body);
     assert!(r.body.get("reviewSettings").is_none(), "{}", r.body);
 }
+
+#[tokio::test]
+async fn questions_are_graph_s_with_ids_given_and_choices_as_objects() {
+    let s = Server::governed().await;
+    let api = Api::new(&s, admin_token(&s, TokenRole::Admin).await);
+    let sponsor = api.user("sponsor@contoso.example", "Sponsor").await;
+    let (_, policy, _) = joint_venture(&api, &sponsor).await;
+    let path = format!("{EM}/assignmentPolicies/{policy}");
+    let mut body = api.get(&path).await.body;
+    body["questions"] = json!([
+        { "@odata.type": "#microsoft.graph.accessPackageMultipleChoiceQuestion", "text": "Which site?", "isRequired": true, "sequence": 0,
+          "isMultipleSelectionAllowed": false, "choices": [{ "actualValue": "oslo", "text": "Oslo" }, { "actualValue": "lima", "text": "Lima" }] },
+        { "@odata.type": "#microsoft.graph.accessPackageTextInputQuestion", "id": "badge", "text": "Badge number", "isRequired": false, "regexPattern": "[0-9]+" },
+    ]);
+    let r = api.put(&path, body.clone()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let questions = r.body["questions"].as_array().unwrap();
+    assert!(questions[0]["id"].as_str().is_some_and(|id| !id.is_empty()), "an id is given: {}", r.body);
+    assert_eq!(questions[1]["id"], "badge", "a given id is kept");
+    assert_eq!(questions[0]["choices"], json!([{ "actualValue": "oslo", "text": "oslo" }, { "actualValue": "lima", "text": "lima" }]));
+    // What GET answers, PUT takes back unchanged.
+    let again = api.get(&path).await.body;
+    assert_eq!(api.put(&path, again.clone()).await.body["questions"], again["questions"]);
+    body["questions"][0]["choices"] = json!([{ "text": "no value" }]);
+    let r = api.put(&path, body).await;
+    assert_eq!(code(&r), (400, "Request_BadRequest"), "{}", r.body);
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("actualValue"), "{}", r.body);
+}

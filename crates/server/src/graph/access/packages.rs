@@ -1,6 +1,6 @@
 //! Access packages (with `resourceRoleScopes` and `incompatibleAccessPackages`) and their
 //! assignment policies.
-use super::policy_shape::{policy_json, review_settings_from_graph};
+use super::policy_shape::{policy_json, questions_from_graph, review_settings_from_graph};
 use super::{collection, entity, entry, flag, gov, id_of, json_of, object, parse, required, text};
 use crate::graph::caller::Caller;
 use crate::graph::error::{GraphCode, GraphError, GraphResult};
@@ -278,6 +278,7 @@ async fn create_policy(State(st): State<Shared>, caller: Caller, body: Body) -> 
     body.insert("id".into(), json!(PolicyId::new()));
     body.insert("accessPackageId".into(), json!(package));
     review_settings_from_graph(&mut body)?;
+    questions_from_graph(&mut body)?;
     let policy: AssignmentPolicy = parse(Value::Object(body), "the assignment policy")?;
     gov(&st)?.put_policy(caller.tenant, &policy).await?;
     let e = entry("Create assignment policy", AuditOperation::Add, "AccessPackageAssignmentPolicy", policy.id).named(Some(&policy.display_name)).change(
@@ -311,6 +312,7 @@ async fn replace_policy(State(st): State<Shared>, caller: Caller, Path(id): Path
     body.insert("id".into(), json!(id));
     body.insert("accessPackageId".into(), json!(old.access_package_id));
     review_settings_from_graph(&mut body)?;
+    questions_from_graph(&mut body)?;
     let policy: AssignmentPolicy = parse(Value::Object(body), "the assignment policy")?;
     g.put_policy(caller.tenant, &policy).await?;
     let e = entry("Update assignment policy", AuditOperation::Update, "AccessPackageAssignmentPolicy", policy.id).named(Some(&policy.display_name));

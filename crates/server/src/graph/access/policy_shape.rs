@@ -3,7 +3,9 @@
 //! and the store hold); the two differ only in the package, named by `accessPackage: {id}`
 //! in Graph, and in the review settings, whose schedule Graph writes as an
 //! `entitlementManagementSchedule` (a start, an `afterDuration` expiration per instance,
-//! and a monthly or yearly `patternedRecurrence`).
+//! and a monthly or yearly `patternedRecurrence`), and in a multiple-choice question's
+//! `choices`, which Graph writes as `accessPackageAnswerChoice` objects
+//! (`{"actualValue", "text"}`) and the access crate as the values alone.
 use super::{json_of, object};
 use crate::graph::error::{GraphError, GraphResult};
 use serde_json::{Map, Value, json};
@@ -18,8 +20,43 @@ pub(super) fn policy_json(p: &AssignmentPolicy) -> Value {
         if let Some(r) = &p.review_settings {
             m.insert("reviewSettings".into(), review_json(r));
         }
+        if let Some(Value::Array(questions)) = m.get_mut("questions") {
+            for q in questions.iter_mut() {
+                if let Some(Value::Array(choices)) = q.get_mut("choices") {
+                    for c in choices.iter_mut() {
+                        *c = json!({ "actualValue": c.clone(), "text": c.clone() });
+                    }
+                }
+            }
+        }
     }
     v
+}
+
+/// A body's questions in the access crate's form, in place: a question without an id
+/// gets one (Graph assigns them; an SDK's new question has none), and a multiple-choice
+/// question's `choices` (`accessPackageAnswerChoice` objects) become the values the
+/// access crate keeps (each one's `actualValue`).
+pub(super) fn questions_from_graph(body: &mut Map<String, Value>) -> GraphResult<()> {
+    let Some(Value::Array(questions)) = body.get_mut("questions") else { return Ok(()) };
+    for q in questions.iter_mut() {
+        if let Value::Object(question) = q
+            && question.get("id").is_none_or(Value::is_null)
+        {
+            question.insert("id".into(), json!(tenantsync_domain::ObjectId::new().to_string()));
+        }
+        let Some(Value::Array(choices)) = q.get_mut("choices") else { continue };
+        for c in choices.iter_mut() {
+            if let Value::Object(choice) = c {
+                let value = match choice.get("actualValue") {
+                    Some(Value::String(v)) => v.clone(),
+                    _ => return Err(GraphError::bad_request("a question's choice needs its actualValue (a string)")),
+                };
+                *c = Value::String(value);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Graph's `accessPackageAssignmentReviewSettings` of `r`.
