@@ -438,7 +438,26 @@ fn serve_posts_the_outbox_to_a_signed_webhook() {
     assert_eq!(header("x-tenantsync-signature"), tenantsync_mail::signature(b"s3cret", ts, body.as_bytes()), "signed with the file's secret, trimmed");
     let body: serde_json::Value = serde_json::from_str(body).unwrap();
     assert_eq!(body["to"], serde_json::json!(["sam@contoso.example"]));
-    let bad = env.run(&["serve", "--listen", "127.0.0.1:0", "--webhook-url", "https://hooks.example/", "--webhook-secret-file", secret.to_str().unwrap()]);
+    let bad = env.run(&["serve", "--listen", "127.0.0.1:0", "--webhook-url", "ftp://hooks.example/", "--webhook-secret-file", secret.to_str().unwrap()]);
     assert_eq!(bad.code, 1);
     assert!(bad.stderr.starts_with("error: --webhook-url: ") && bad.stderr.trim_end().ends_with("[invalid_argument]"), "{}", bad.stderr);
+    // A CA file that is not there, or holds no certificate: one line naming the flag and the file.
+    let not_pem = env.file("ca.pem", "not a certificate\n");
+    let missing = not_pem.with_file_name("missing.pem");
+    for ca in [&not_pem, &missing] {
+        let bad = env.run(&[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--webhook-url",
+            "https://hooks.example/",
+            "--webhook-secret-file",
+            secret.to_str().unwrap(),
+            "--webhook-ca-file",
+            ca.to_str().unwrap(),
+        ]);
+        assert_eq!(bad.code, 1, "{}", bad.stderr);
+        assert!(bad.stderr.starts_with(&format!("error: --webhook-ca-file {}: ", ca.display())), "{}", bad.stderr);
+        assert_eq!(bad.stderr.trim_end().lines().count(), 1, "{}", bad.stderr);
+    }
 }

@@ -363,7 +363,12 @@ async fn a_litware_employee_signs_in_by_mail_requests_projects_and_the_sponsor_a
     let mut policy = policies["value"].as_array().unwrap().iter().find(|p| p["displayName"] == "Litware employees").unwrap().clone();
     let policy_id = policy["id"].as_str().unwrap().to_owned();
     policy["reviewSettings"] = serde_json::json!({
-        "isEnabled": true, "startDateTime": jiff::Timestamp::now(), "recurrenceMonths": 3, "duration": "P14D",
+        "isEnabled": true,
+        "schedule": {
+            "startDateTime": jiff::Timestamp::now(),
+            "expiration": { "type": "afterDuration", "duration": "P14D" },
+            "recurrence": { "pattern": { "type": "absoluteMonthly", "interval": 3 }, "range": { "type": "noEnd" } },
+        },
         "primaryReviewers": [{ "@odata.type": "#microsoft.graph.singleUser", "userId": sam_id }],
         "isReviewerJustificationRequired": false,
     });

@@ -1,7 +1,7 @@
 //! Delivers the outbox of entitlement management by SMTP: a [`Mailer`] over lettre's
 //! asynchronous SMTP transport to a relay named by URL (`smtp://host:port`, plain, as
 //! a local relay or a sink is reached; the relay forwards with its own TLS); and to a
-//! webhook ([`Webhook`], HMAC-SHA256-signed JSON posts).
+//! webhook ([`Webhook`], HMAC-SHA256-signed JSON posts over http or https).
 mod webhook;
 
 use async_trait::async_trait;
@@ -20,6 +20,9 @@ pub enum MailError {
     BadSender { from: String, reason: String },
     #[error("webhook URL '{url}': {reason}")]
     BadWebhook { url: String, reason: String },
+    /// The operator's CA file for the webhook (the caller names the file).
+    #[error("{reason}")]
+    BadCa { reason: String },
 }
 
 /// Sends mail through one SMTP relay.

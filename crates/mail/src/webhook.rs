@@ -1,11 +1,17 @@
 //! Delivers the outbox to a webhook, as Entra's custom extensions call a Logic App: each
 //! message is one JSON `POST` to a URL, signed with HMAC-SHA256 of a shared secret so
 //! the receiver knows it came from tenantsync and was not changed. Any 2xx is taken; a
-//! refusal, another status, or no answer within 10 s is retried by the outbox with its
-//! back-off (a minute doubling to six hours).
+//! refusal, another status (a redirect too: it is not followed), a certificate that is
+//! not trusted, or no answer within 10 s is retried by the outbox with its back-off (a
+//! minute doubling to six hours): nothing is lost while a receiver is down or misconfigured.
 //!
-//! The request (`http://` only: tenantsync has no TLS client; put a TLS-terminating
-//! relay in front of an `https` receiver):
+//! The client is reqwest over rustls (no OpenSSL): `http://` and `https://` receivers.
+//! An `https` receiver's certificate is checked against the Web PKI's roots (webpki-roots,
+//! built in, the same on every machine) and, when the operator gives one, a CA file of
+//! their own (`serve --webhook-ca-file`, PEM), for receivers whose certificate an
+//! internal CA signed.
+//!
+//! The request:
 //!
 //! ```text
 //! POST /path HTTP/1.1
@@ -25,23 +31,22 @@ use std::time::Duration;
 use tenantsync_domain::TenantId;
 use tenantsync_governance::Notifier;
 use tenantsync_store::OutboxMessage;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The longest a receiver may take to answer.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A webhook: where to post, and the secret that signs.
+/// A webhook: where to post, the client that posts (with the roots it trusts), and the
+/// secret that signs.
 #[derive(Clone)]
 pub struct Webhook {
-    host: String,
-    port: u16,
-    path: String,
+    url: reqwest::Url,
+    client: reqwest::Client,
     secret: Vec<u8>,
 }
 
 impl std::fmt::Debug for Webhook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Webhook").field("host", &self.host).field("port", &self.port).field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("Webhook").field("url", &self.url.as_str()).finish_non_exhaustive()
     }
 }
 
@@ -57,53 +62,82 @@ pub fn signature(secret: &[u8], timestamp: i64, body: &[u8]) -> Option<String> {
 }
 
 impl Webhook {
-    /// A webhook at `url` (`http://host[:port]/path`) signing with `secret` (not empty).
+    /// A webhook at `url` (`http[s]://host[:port]/path`) signing with `secret` (not
+    /// empty); an `https` receiver is trusted by the Web PKI's roots.
     pub fn new(url: &str, secret: &[u8]) -> Result<Webhook, MailError> {
+        Webhook::build(url, secret, None)
+    }
+
+    /// Like [`Webhook::new`], also trusting the CA certificates of `ca_pem` (PEM, one or
+    /// more): for receivers whose certificate an internal CA signed.
+    pub fn trusting(url: &str, secret: &[u8], ca_pem: &[u8]) -> Result<Webhook, MailError> {
+        Webhook::build(url, secret, Some(ca_pem))
+    }
+
+    fn build(url: &str, secret: &[u8], ca_pem: Option<&[u8]>) -> Result<Webhook, MailError> {
         let bad = |reason: &str| MailError::BadWebhook { url: url.to_owned(), reason: reason.to_owned() };
-        if url.starts_with("https://") {
-            return Err(bad("tenantsync posts http:// only; put a TLS-terminating relay in front of an https receiver"));
+        let parsed = reqwest::Url::parse(url).map_err(|e| bad(&format!("expected http[s]://host[:port]/path ({e})")))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(bad("expected http[s]://host[:port]/path"));
         }
-        let rest = url.strip_prefix("http://").ok_or_else(|| bad("expected http://host[:port]/path"))?;
-        let (authority, path) = rest.find('/').map_or((rest, "/"), |i| (rest.get(..i).unwrap_or_default(), rest.get(i..).unwrap_or("/")));
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) => (h, p.parse::<u16>().map_err(|_| bad("the port is not a number from 1 to 65535"))?),
-            None => (authority, 80),
-        };
-        if host.is_empty() {
+        if parsed.host_str().is_none_or(str::is_empty) {
             return Err(bad("no host"));
+        }
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(bad("credentials in the URL would be sent in the clear to anyone who reads logs; the signature authenticates"));
         }
         if secret.is_empty() {
             return Err(bad("the signing secret is empty"));
         }
-        Ok(Webhook { host: host.to_owned(), port, path: path.to_owned(), secret: secret.to_vec() })
+        let mut builder = reqwest::Client::builder().use_rustls_tls().timeout(TIMEOUT).redirect(reqwest::redirect::Policy::none()).user_agent("tenantsync");
+        if let Some(pem) = ca_pem {
+            let roots = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| MailError::BadCa { reason: format!("not PEM certificates: {e}") })?;
+            if roots.is_empty() {
+                return Err(MailError::BadCa { reason: "it holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into() });
+            }
+            for root in roots {
+                builder = builder.add_root_certificate(root);
+            }
+        }
+        let client = builder.build().map_err(|e| MailError::BadCa { reason: format!("the certificates cannot be trusted: {e}") })?;
+        Ok(Webhook { url: parsed, client, secret: secret.to_vec() })
     }
 
-    async fn post(&self, event: &str, delivery: &str, body: &[u8], now: i64) -> Result<u16, String> {
-        let mut stream = tokio::net::TcpStream::connect((self.host.as_str(), self.port)).await.map_err(|e| format!("connect: {e}"))?;
-        let head = format!(
-            "POST {} HTTP/1.1\r\nHost: {}:{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\nUser-Agent: tenantsync\r\n\
-             X-Tenantsync-Event: {event}\r\nX-Tenantsync-Delivery: {delivery}\r\nX-Tenantsync-Timestamp: {now}\r\nX-Tenantsync-Signature: {}\r\n\r\n",
-            self.path,
-            self.host,
-            self.port,
-            body.len(),
-            signature(&self.secret, now, body).ok_or("the secret cannot key HMAC-SHA256")?,
-        );
-        stream.write_all(head.as_bytes()).await.map_err(|e| format!("send: {e}"))?;
-        stream.write_all(body).await.map_err(|e| format!("send: {e}"))?;
-        // The status line is all that is read.
-        let mut answer = Vec::new();
-        let mut buf = [0u8; 256];
-        while !answer.windows(2).any(|w| w == b"\r\n") && answer.len() < 4096 {
-            let n = stream.read(&mut buf).await.map_err(|e| format!("answer: {e}"))?;
-            if n == 0 {
-                break;
-            }
-            answer.extend_from_slice(buf.get(..n).unwrap_or_default());
-        }
-        let line = String::from_utf8_lossy(&answer);
-        line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).ok_or_else(|| "no HTTP answer".to_owned())
+    /// Posts `body`; the answer's status, or why there was none.
+    async fn post(&self, event: &str, delivery: &str, body: Vec<u8>, now: i64) -> Result<u16, String> {
+        let signed = signature(&self.secret, now, &body).ok_or("the secret cannot key HMAC-SHA256")?;
+        let answer = self
+            .client
+            .post(self.url.clone())
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header("X-Tenantsync-Event", event)
+            .header("X-Tenantsync-Delivery", delivery)
+            .header("X-Tenantsync-Timestamp", now.to_string())
+            .header("X-Tenantsync-Signature", signed)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| describe(&e))?;
+        Ok(answer.status().as_u16())
     }
+}
+
+/// A failed post in one line, with its causes (reqwest's own message hides whether the
+/// connection was refused or the certificate untrusted).
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        return format!("no answer within {} s", TIMEOUT.as_secs());
+    }
+    let mut line = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !line.contains(&text) {
+            line = format!("{line}: {text}");
+        }
+        cause = c.source();
+    }
+    line
 }
 
 #[async_trait]
@@ -122,11 +156,10 @@ impl Notifier for Webhook {
         });
         let body = serde_json::to_vec(&payload).map_err(|e| e.to_string())?;
         let now = jiff::Timestamp::now().as_second();
-        match tokio::time::timeout(TIMEOUT, self.post(&m.event, &m.id.to_string(), &body, now)).await {
-            Ok(Ok(status)) if (200..300).contains(&status) => Ok(()),
-            Ok(Ok(status)) => Err(format!("webhook answered {status}")),
-            Ok(Err(e)) => Err(format!("webhook: {e}")),
-            Err(_) => Err(format!("webhook: no answer within {} s", TIMEOUT.as_secs())),
+        match self.post(&m.event, &m.id.to_string(), body, now).await {
+            Ok(status) if (200..300).contains(&status) => Ok(()),
+            Ok(status) => Err(format!("webhook answered {status}")),
+            Err(e) => Err(format!("webhook: {e}")),
         }
     }
 }
@@ -136,14 +169,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn urls_are_http_with_a_host_and_a_secret() {
+    fn urls_are_http_or_https_with_a_host_and_a_secret() {
         let w = Webhook::new("http://hooks.example:8080/tenantsync/events", b"s").unwrap();
-        assert_eq!((w.host.as_str(), w.port, w.path.as_str()), ("hooks.example", 8080, "/tenantsync/events"));
+        assert_eq!((w.url.host_str(), w.url.port_or_known_default(), w.url.path()), (Some("hooks.example"), Some(8080), "/tenantsync/events"));
         let w = Webhook::new("http://hooks.example", b"s").unwrap();
-        assert_eq!((w.port, w.path.as_str()), (80, "/"));
-        for (url, secret) in [("https://hooks.example/", &b"s"[..]), ("hooks.example", b"s"), ("http://:80/", b"s"), ("http://h:x/", b"s"), ("http://h/", b"")]
-        {
+        assert_eq!((w.url.port_or_known_default(), w.url.path()), (Some(80), "/"));
+        let w = Webhook::new("https://hooks.example/in", b"s").unwrap();
+        assert_eq!(w.url.port_or_known_default(), Some(443));
+        for (url, secret) in [
+            ("ftp://hooks.example/", &b"s"[..]),
+            ("hooks.example", b"s"),
+            ("http://:80/", b"s"),
+            ("http://h:x/", b"s"),
+            ("https://user:pw@h/", b"s"),
+            ("http://h/", b""),
+        ] {
             assert!(Webhook::new(url, secret).is_err(), "{url}");
+        }
+    }
+
+    #[test]
+    fn a_ca_file_must_hold_pem_certificates() {
+        for pem in [&b""[..], b"not a certificate", b"-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n"] {
+            let e = Webhook::trusting("https://hooks.example/", b"s", pem).unwrap_err();
+            assert!(matches!(e, MailError::BadCa { .. }), "{e}");
         }
     }
 

@@ -413,7 +413,12 @@ async fn a_holder_extends_their_access_and_a_reviewer_denies_it_until_the_review
     let mut body = api.get(&path).await.body;
     body["requestorSettings"]["enableTargetsToSelfUpdateAccess"] = serde_json::json!(true);
     body["reviewSettings"] = serde_json::json!({
-        "isEnabled": true, "startDateTime": tenantsync_domain::Clock::now(clock.as_ref()), "recurrenceMonths": 3, "duration": "P14D",
+        "isEnabled": true,
+        "schedule": {
+            "startDateTime": tenantsync_domain::Clock::now(clock.as_ref()),
+            "expiration": { "type": "afterDuration", "duration": "P14D" },
+            "recurrence": { "pattern": { "type": "absoluteMonthly", "interval": 3 }, "range": { "type": "noEnd" } },
+        },
         "primaryReviewers": [{ "@odata.type": "#microsoft.graph.singleUser", "userId": sponsor }], "isReviewerJustificationRequired": false,
     });
     let r = api.put(&path, body.clone()).await;

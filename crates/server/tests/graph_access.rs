@@ -268,3 +268,109 @@ async fn without_entitlement_management_in_the_store_the_routes_answer_501() {
     let api = Api::new(&s, admin_token(&s, TokenRole::Admin).await);
     assert_eq!(code(&api.get(&format!("{EM}/catalogs")).await), (501, "NotImplemented"));
 }
+
+#[tokio::test]
+async fn external_sponsors_are_kept_apart_from_internal_ones() {
+    let s = Server::governed().await;
+    let api = Api::new(&s, admin_token(&s, TokenRole::Admin).await);
+    let sponsor = api.user("sponsor@contoso.example", "Sponsor").await;
+    let partner = api.user("lee@contoso.example", "Lee").await;
+    joint_venture(&api, &sponsor).await;
+    let org = api.values(&format!("{EM}/connectedOrganizations")).await[0]["id"].as_str().unwrap().to_owned();
+    let path = format!("{EM}/connectedOrganizations/{org}");
+    let r = api.post(&format!("{path}/externalSponsors/$ref"), json!({ "@odata.id": format!("https://graph.microsoft.com/v1.0/users/{partner}") })).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert_eq!(api.values(&format!("{path}/externalSponsors")).await.iter().map(|v| v["id"].clone()).collect::<Vec<_>>(), [json!(partner)]);
+    assert_eq!(api.values(&format!("{path}/internalSponsors")).await.iter().map(|v| v["id"].clone()).collect::<Vec<_>>(), [json!(sponsor)]);
+    let r = api.get(&path).await;
+    assert!(r.body.get("externalSponsors").is_none() && r.body.get("internalSponsors").is_none(), "navigation properties, not inline: {}", r.body);
+    let nobody = api.post(&format!("{path}/externalSponsors/$ref"), json!({ "@odata.id": "https://x/v1.0/users/00000000-0000-0000-0000-000000000009" })).await;
+    assert_eq!(code(&nobody), (400, "Request_BadRequest"));
+    assert_eq!(api.delete(&format!("{path}/externalSponsors/{sponsor}/$ref")).await.status, 404, "an internal sponsor is not an external one");
+    assert_eq!(api.delete(&format!("{path}/externalSponsors/{partner}/$ref")).await.status, 204);
+    assert!(api.values(&format!("{path}/externalSponsors")).await.is_empty());
+    let audits = api.values("/v1.0/auditLogs/directoryAudits").await;
+    for activity in ["Add external sponsor", "Remove external sponsor"] {
+        assert!(audits.iter().any(|a| a["activityDisplayName"] == activity), "{activity} audited");
+    }
+}
+
+#[tokio::test]
+async fn review_settings_are_graph_s_schedule_and_other_schedules_are_refused() {
+    let s = Server::governed().await;
+    let api = Api::new(&s, admin_token(&s, TokenRole::Admin).await);
+    let sponsor = api.user("sponsor@contoso.example", "Sponsor").await;
+    let (_, policy, _) = joint_venture(&api, &sponsor).await;
+    let path = format!("{EM}/assignmentPolicies/{policy}");
+    let mut body = api.get(&path).await.body;
+    assert!(body.get("accessPackageId").is_none(), "Graph names the package by accessPackage: {body}");
+    let schedule = |pattern: Value, range: &str| {
+        json!({
+            "isEnabled": true, "expirationBehavior": "removeAccess",
+            "primaryReviewers": [{ "@odata.type": "#microsoft.graph.singleUser", "userId": sponsor }],
+            "schedule": {
+                "startDateTime": "2027-01-15T09:00:00Z",
+                "expiration": { "type": "afterDuration", "duration": "P7D" },
+                "recurrence": { "pattern": pattern, "range": { "type": range, "startDate": "2027-01-15" } },
+            },
+        })
+    };
+    body["reviewSettings"] = schedule(json!({ "type": "absoluteYearly", "interval": 1, "month": 1, "dayOfMonth": 15 }), "noEnd");
+    let r = api.put(&path, body.clone()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let got = &r.body["reviewSettings"];
+    assert_eq!(got["schedule"]["startDateTime"], "2027-01-15T09:00:00Z");
+    assert_eq!(got["schedule"]["expiration"], json!({ "type": "afterDuration", "duration": "P7D" }));
+    assert_eq!(got["schedule"]["recurrence"]["pattern"], json!({ "type": "absoluteMonthly", "interval": 12, "dayOfMonth": 15 }), "a year is 12 months");
+    assert_eq!(got["schedule"]["recurrence"]["range"], json!({ "type": "noEnd", "startDate": "2027-01-15" }));
+    assert_eq!(got["expirationBehavior"], "removeAccess");
+    assert!(got.get("recurrenceMonths").is_none() && got.get("duration").is_none(), "{got}");
+    // What GET answers, PUT takes back unchanged.
+    let again = api.get(&path).await.body;
+    assert_eq!(api.put(&path, again.clone()).await.body["reviewSettings"], again["reviewSettings"]);
+    for (pattern, range, named) in [
+        (json!({ "type": "weekly", "interval": 1, "daysOfWeek": ["monday"] }), "noEnd", "pattern.type"),
+        (json!({ "type": "absoluteMonthly", "interval": 0 }), "noEnd", "interval"),
+        (json!({ "type": "absoluteMonthly", "interval": 24 }), "noEnd", "24 months"),
+        (json!({ "type": "absoluteMonthly", "interval": 3 }), "numbered", "range.type"),
+    ] {
+        body["reviewSettings"] = schedule(pattern.clone(), range);
+        let r = api.put(&path, body.clone()).await;
+        assert_eq!(code(&r), (400, "Request_BadRequest"), "{pattern}: {}", r.body);
+        assert!(r.body["error"]["message"].as_str().unwrap().contains(named), "{pattern} names {named}: {}", r.body);
+    }
+    body["reviewSettings"] = json!({ "isEnabled": true, "primaryReviewers": [] });
+    assert!(api.put(&path, body.clone()).await.body["error"]["message"].as_str().unwrap().contains("schedule is required"));
+    body["reviewSettings"] = json!({ "isEnabled": false });
+    let r = api.put(&path, body).await;
+    assert_eq!(r.status, 200, "reviews off, no schedule: {}", r.body);
+    assert!(r.body.get("reviewSettings").is_none(), "{}", r.body);
+}
+
+#[tokio::test]
+async fn questions_are_graph_s_with_ids_given_and_choices_as_objects() {
+    let s = Server::governed().await;
+    let api = Api::new(&s, admin_token(&s, TokenRole::Admin).await);
+    let sponsor = api.user("sponsor@contoso.example", "Sponsor").await;
+    let (_, policy, _) = joint_venture(&api, &sponsor).await;
+    let path = format!("{EM}/assignmentPolicies/{policy}");
+    let mut body = api.get(&path).await.body;
+    body["questions"] = json!([
+        { "@odata.type": "#microsoft.graph.accessPackageMultipleChoiceQuestion", "text": "Which site?", "isRequired": true, "sequence": 0,
+          "isMultipleSelectionAllowed": false, "choices": [{ "actualValue": "oslo", "text": "Oslo" }, { "actualValue": "lima", "text": "Lima" }] },
+        { "@odata.type": "#microsoft.graph.accessPackageTextInputQuestion", "id": "badge", "text": "Badge number", "isRequired": false, "regexPattern": "[0-9]+" },
+    ]);
+    let r = api.put(&path, body.clone()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let questions = r.body["questions"].as_array().unwrap();
+    assert!(questions[0]["id"].as_str().is_some_and(|id| !id.is_empty()), "an id is given: {}", r.body);
+    assert_eq!(questions[1]["id"], "badge", "a given id is kept");
+    assert_eq!(questions[0]["choices"], json!([{ "actualValue": "oslo", "text": "oslo" }, { "actualValue": "lima", "text": "lima" }]));
+    // What GET answers, PUT takes back unchanged.
+    let again = api.get(&path).await.body;
+    assert_eq!(api.put(&path, again.clone()).await.body["questions"], again["questions"]);
+    body["questions"][0]["choices"] = json!([{ "text": "no value" }]);
+    let r = api.put(&path, body).await;
+    assert_eq!(code(&r), (400, "Request_BadRequest"), "{}", r.body);
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("actualValue"), "{}", r.body);
+}

@@ -49,7 +49,12 @@ async fn setup(api: &Api<'_>, approver: &str) -> (String, String, String) {
             "stages": [{ "durationBeforeAutomaticDenial": "P14D", "primaryApprovers": [{ "@odata.type": "#microsoft.graph.singleUser", "userId": approver }] }],
         },
         "reviewSettings": {
-            "isEnabled": true, "startDateTime": start, "recurrenceMonths": 3, "duration": "P14D",
+            "isEnabled": true,
+            "schedule": {
+                "startDateTime": start,
+                "expiration": { "type": "afterDuration", "duration": "P14D" },
+                "recurrence": { "pattern": { "type": "absoluteMonthly", "interval": 3 }, "range": { "type": "noEnd" } },
+            },
             "primaryReviewers": [{ "@odata.type": "#microsoft.graph.singleUser", "userId": approver }],
             "isReviewerJustificationRequired": false,
         },
@@ -120,7 +125,7 @@ async fn people_request_approve_and_review_as_themselves_and_administer_nothing(
 
     // The review of the policy opens; Sam reviews Alice's access.
     let start: jiff::Timestamp =
-        admin.get(&format!("{EM}/assignmentPolicies/{policy}")).await.body["reviewSettings"]["startDateTime"].as_str().unwrap().parse().unwrap();
+        admin.get(&format!("{EM}/assignmentPolicies/{policy}")).await.body["reviewSettings"]["schedule"]["startDateTime"].as_str().unwrap().parse().unwrap();
     while jiff::Timestamp::now() <= start {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }

@@ -89,12 +89,16 @@ pub struct ServeArgs {
     /// The sender of those notifications.
     #[arg(long, default_value = "tenantsync <noreply@localhost>")]
     pub mail_from: String,
-    /// A webhook the notifications are also posted to, as signed JSON (http://host[:port]/path).
+    /// A webhook the notifications are also posted to, as signed JSON (http[s]://host[:port]/path).
     #[arg(long, env = "TENANTSYNC_WEBHOOK_URL", requires = "webhook_secret_file")]
     pub webhook_url: Option<String>,
     /// The file holding the secret that signs the webhook's posts (HMAC-SHA256).
     #[arg(long, requires = "webhook_url")]
     pub webhook_secret_file: Option<std::path::PathBuf>,
+    /// A PEM file of CA certificates an https webhook's certificate may also be signed by
+    /// (besides the Web PKI's roots): for a receiver with an internal CA's certificate.
+    #[arg(long, requires = "webhook_url")]
+    pub webhook_ca_file: Option<std::path::PathBuf>,
     /// Do not serve the web console at / (admin pages and My Access).
     #[arg(long)]
     pub no_console: bool,
@@ -146,7 +150,18 @@ pub async fn run(ctx: &Ctx, args: ServeArgs) -> Result<(), Failure> {
             let secret =
                 std::fs::read(file).map_err(|e| Failure::cli(format!("--webhook-secret-file {}", file.display()), e.to_string(), CliCode::InvalidArgument))?;
             let secret = secret.trim_ascii();
-            Some(tenantsync_mail::Webhook::new(url, secret).map_err(|e| Failure::cli("--webhook-url", e.to_string(), CliCode::InvalidArgument))?)
+            let webhook = match &args.webhook_ca_file {
+                None => tenantsync_mail::Webhook::new(url, secret).map_err(|e| Failure::cli("--webhook-url", e.to_string(), CliCode::InvalidArgument)),
+                Some(ca) => {
+                    let named = || format!("--webhook-ca-file {}", ca.display());
+                    let pem = std::fs::read(ca).map_err(|e| Failure::cli(named(), e.to_string(), CliCode::InvalidArgument))?;
+                    tenantsync_mail::Webhook::trusting(url, secret, &pem).map_err(|e| match e {
+                        tenantsync_mail::MailError::BadCa { reason } => Failure::cli(named(), reason, CliCode::InvalidArgument),
+                        other => Failure::cli("--webhook-url", other.to_string(), CliCode::InvalidArgument),
+                    })
+                }
+            };
+            Some(webhook?)
         }
         _ => None,
     };

@@ -1,4 +1,4 @@
-//! Connected organizations (with `internalSponsors`), catalogs, and the tenant's
+//! Connected organizations (with `internalSponsors` and `externalSponsors`), catalogs, and the tenant's
 //! entitlement management settings.
 use super::{BASE, collection, entity, entry, flag, gov, id_of, json_of, parse, required, text};
 use crate::graph::caller::Caller;
@@ -18,8 +18,10 @@ pub(super) fn routes(router: ApiRouter) -> ApiRouter {
     router
         .routes(only(utoipa_axum::routes!(list_orgs, create_org)))
         .routes(only(utoipa_axum::routes!(get_org, patch_org, delete_org)))
-        .routes(only(utoipa_axum::routes!(list_sponsors, add_sponsor)))
-        .routes(only(utoipa_axum::routes!(remove_sponsor)))
+        .routes(only(utoipa_axum::routes!(list_internal_sponsors, add_internal_sponsor)))
+        .routes(only(utoipa_axum::routes!(remove_internal_sponsor)))
+        .routes(only(utoipa_axum::routes!(list_external_sponsors, add_external_sponsor)))
+        .routes(only(utoipa_axum::routes!(remove_external_sponsor)))
         .routes(only(utoipa_axum::routes!(list_catalogs, create_catalog)))
         .routes(only(utoipa_axum::routes!(get_catalog)))
         .routes(only(utoipa_axum::routes!(get_settings, patch_settings)))
@@ -122,15 +124,48 @@ async fn delete_org(State(st): State<Shared>, caller: Caller, Path(id): Path<Str
     Ok(no_content())
 }
 
-#[utoipa::path(get, path = "/v1.0/identityGovernance/entitlementManagement/connectedOrganizations/{id}/internalSponsors", tag = "entitlementManagement", summary = "The internal sponsors of a connected organization", params(("id" = String, Path, description = "the organization's id")), responses((status = 200, description = "a collection of microsoft.graph.directoryObject", body = crate::graph::openapi::Object), Errors))]
-async fn list_sponsors(State(st): State<Shared>, caller: Caller, Path(id): Path<String>) -> GraphResult<Response> {
-    let org = find_org(&st, &caller, &id).await?;
-    let value: Vec<Value> = org.internal_sponsors.iter().map(|u| json!({ "@odata.type": "#microsoft.graph.user", "id": u })).collect();
+/// Which sponsors of a connected organization a route is about: the internal ones
+/// (users of the tenant who answer for the organization) or the external ones (people of
+/// the organization, as users of the tenant: usually its guests). Both approve requests
+/// of the organization's people when a stage names them.
+#[derive(Clone, Copy)]
+enum Sponsors {
+    Internal,
+    External,
+}
+
+impl Sponsors {
+    /// The property's name in Graph.
+    fn property(self) -> &'static str {
+        match self {
+            Sponsors::Internal => "internalSponsors",
+            Sponsors::External => "externalSponsors",
+        }
+    }
+
+    /// The word in audit activities.
+    fn word(self) -> &'static str {
+        match self {
+            Sponsors::Internal => "internal",
+            Sponsors::External => "external",
+        }
+    }
+
+    fn of(self, org: &mut ConnectedOrganization) -> &mut std::collections::BTreeSet<ObjectId> {
+        match self {
+            Sponsors::Internal => &mut org.internal_sponsors,
+            Sponsors::External => &mut org.external_sponsors,
+        }
+    }
+}
+
+async fn list_sponsors(st: Shared, caller: Caller, id: String, kind: Sponsors) -> GraphResult<Response> {
+    let mut org = find_org(&st, &caller, &id).await?;
+    let value: Vec<Value> = kind.of(&mut org).iter().map(|u| json!({ "@odata.type": "#microsoft.graph.user", "id": u })).collect();
     Ok(answer(StatusCode::OK, json!({ "@odata.context": crate::graph::context("directoryObjects"), "value": value })))
 }
 
-#[utoipa::path(post, path = "/v1.0/identityGovernance/entitlementManagement/connectedOrganizations/{id}/internalSponsors/$ref", tag = "entitlementManagement", summary = "Add an internal sponsor", params(("id" = String, Path, description = "the organization's id")), request_body(content = crate::graph::openapi::Object, description = "{\"@odata.id\": \"…/users/{id}\"}", content_type = "application/json"), responses((status = 204, description = "done"), Errors))]
-async fn add_sponsor(State(st): State<Shared>, caller: Caller, Path(id): Path<String>, body: Body) -> GraphResult<Response> {
+async fn add_sponsor(st: Shared, caller: Caller, id: String, body: Body, kind: Sponsors) -> GraphResult<Response> {
     let body = read_object(&st, body).await?;
     only_known(&body, &[])?;
     let url = body.get("@odata.id").and_then(Value::as_str).ok_or_else(|| GraphError::bad_request("the body must name the sponsor in '@odata.id'"))?;
@@ -141,11 +176,11 @@ async fn add_sponsor(State(st): State<Shared>, caller: Caller, Path(id): Path<St
         Ok(_) | Err(tenantsync_store::StoreError::NotFound { .. }) => return Err(GraphError::bad_request(format!("'{user}' is not a user of the tenant"))),
         Err(e) => return Err(e.into()),
     }
-    if org.internal_sponsors.insert(user) {
+    if kind.of(&mut org).insert(user) {
         org.modified_date_time = st.store.clock().now();
         gov(&st)?.put_connected_organization(caller.tenant, &org).await?;
-        let e = entry("Add internal sponsor", AuditOperation::Assign, "ConnectedOrganization", org.id).named(Some(&org.display_name)).change(
-            "internalSponsors",
+        let e = entry(&format!("Add {} sponsor", kind.word()), AuditOperation::Assign, "ConnectedOrganization", org.id).named(Some(&org.display_name)).change(
+            kind.property(),
             None,
             Some(user.to_string()),
         );
@@ -154,22 +189,51 @@ async fn add_sponsor(State(st): State<Shared>, caller: Caller, Path(id): Path<St
     Ok(no_content())
 }
 
-#[utoipa::path(delete, path = "/v1.0/identityGovernance/entitlementManagement/connectedOrganizations/{id}/internalSponsors/{sponsor}/$ref", tag = "entitlementManagement", summary = "Remove an internal sponsor", params(("id" = String, Path, description = "the organization's id"), ("sponsor" = String, Path, description = "the sponsor's id")), responses((status = 204, description = "done"), Errors))]
-async fn remove_sponsor(State(st): State<Shared>, caller: Caller, Path((id, sponsor)): Path<(String, String)>) -> GraphResult<Response> {
+async fn remove_sponsor(st: Shared, caller: Caller, id: String, sponsor: String, kind: Sponsors) -> GraphResult<Response> {
     let mut org = find_org(&st, &caller, &id).await?;
     let user: ObjectId = id_of(&sponsor, "sponsor")?;
-    if !org.internal_sponsors.remove(&user) {
-        return Err(GraphError::not_found(format!("'{user}' is not an internal sponsor of the organization")));
+    if !kind.of(&mut org).remove(&user) {
+        return Err(GraphError::not_found(format!("'{user}' is not an {} sponsor of the organization", kind.word())));
     }
     org.modified_date_time = st.store.clock().now();
     gov(&st)?.put_connected_organization(caller.tenant, &org).await?;
-    let e = entry("Remove internal sponsor", AuditOperation::Unassign, "ConnectedOrganization", org.id).named(Some(&org.display_name)).change(
-        "internalSponsors",
+    let e = entry(&format!("Remove {} sponsor", kind.word()), AuditOperation::Unassign, "ConnectedOrganization", org.id).named(Some(&org.display_name)).change(
+        kind.property(),
         Some(user.to_string()),
         None,
     );
     super::audit(&st, &caller, e).await;
     Ok(no_content())
+}
+
+#[utoipa::path(get, path = "/v1.0/identityGovernance/entitlementManagement/connectedOrganizations/{id}/internalSponsors", tag = "entitlementManagement", summary = "The internal sponsors of a connected organization", params(("id" = String, Path, description = "the organization's id")), responses((status = 200, description = "a collection of microsoft.graph.directoryObject", body = crate::graph::openapi::Object), Errors))]
+async fn list_internal_sponsors(State(st): State<Shared>, caller: Caller, Path(id): Path<String>) -> GraphResult<Response> {
+    list_sponsors(st, caller, id, Sponsors::Internal).await
+}
+
+#[utoipa::path(post, path = "/v1.0/identityGovernance/entitlementManagement/connectedOrganizations/{id}/internalSponsors/$ref", tag = "entitlementManagement", summary = "Add an internal sponsor", params(("id" = String, Path, description = "the organization's id")), request_body(content = crate::graph::openapi::Object, description = "{\"@odata.id\": \"…/users/{id}\"}", content_type = "application/json"), responses((status = 204, description = "done"), Errors))]
+async fn add_internal_sponsor(State(st): State<Shared>, caller: Caller, Path(id): Path<String>, body: Body) -> GraphResult<Response> {
+    add_sponsor(st, caller, id, body, Sponsors::Internal).await
+}
+
+#[utoipa::path(delete, path = "/v1.0/identityGovernance/entitlementManagement/connectedOrganizations/{id}/internalSponsors/{sponsor}/$ref", tag = "entitlementManagement", summary = "Remove an internal sponsor", params(("id" = String, Path, description = "the organization's id"), ("sponsor" = String, Path, description = "the sponsor's id")), responses((status = 204, description = "done"), Errors))]
+async fn remove_internal_sponsor(State(st): State<Shared>, caller: Caller, Path((id, sponsor)): Path<(String, String)>) -> GraphResult<Response> {
+    remove_sponsor(st, caller, id, sponsor, Sponsors::Internal).await
+}
+
+#[utoipa::path(get, path = "/v1.0/identityGovernance/entitlementManagement/connectedOrganizations/{id}/externalSponsors", tag = "entitlementManagement", summary = "The external sponsors of a connected organization", params(("id" = String, Path, description = "the organization's id")), responses((status = 200, description = "a collection of microsoft.graph.directoryObject", body = crate::graph::openapi::Object), Errors))]
+async fn list_external_sponsors(State(st): State<Shared>, caller: Caller, Path(id): Path<String>) -> GraphResult<Response> {
+    list_sponsors(st, caller, id, Sponsors::External).await
+}
+
+#[utoipa::path(post, path = "/v1.0/identityGovernance/entitlementManagement/connectedOrganizations/{id}/externalSponsors/$ref", tag = "entitlementManagement", summary = "Add an external sponsor", params(("id" = String, Path, description = "the organization's id")), request_body(content = crate::graph::openapi::Object, description = "{\"@odata.id\": \"…/users/{id}\"}", content_type = "application/json"), responses((status = 204, description = "done"), Errors))]
+async fn add_external_sponsor(State(st): State<Shared>, caller: Caller, Path(id): Path<String>, body: Body) -> GraphResult<Response> {
+    add_sponsor(st, caller, id, body, Sponsors::External).await
+}
+
+#[utoipa::path(delete, path = "/v1.0/identityGovernance/entitlementManagement/connectedOrganizations/{id}/externalSponsors/{sponsor}/$ref", tag = "entitlementManagement", summary = "Remove an external sponsor", params(("id" = String, Path, description = "the organization's id"), ("sponsor" = String, Path, description = "the sponsor's id")), responses((status = 204, description = "done"), Errors))]
+async fn remove_external_sponsor(State(st): State<Shared>, caller: Caller, Path((id, sponsor)): Path<(String, String)>) -> GraphResult<Response> {
+    remove_sponsor(st, caller, id, sponsor, Sponsors::External).await
 }
 
 fn catalog_json(c: &Catalog) -> Value {

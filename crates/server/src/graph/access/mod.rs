@@ -9,11 +9,13 @@
 //!
 //! - `definitions`: connected organizations, catalogs, settings;
 //! - `packages`: access packages, resource role scopes, incompatible packages, policies;
+//! - `policy_shape`: a policy between Graph's shape and the access crate's;
 //! - `requests`: assignment requests, assignments, approvals;
 //! - `resources`: a catalog's resources and the resource requests;
 //! - `reviews`: access reviews of assignments (`identityGovernance/accessReviews`).
 mod definitions;
 mod packages;
+mod policy_shape;
 mod requests;
 mod resources;
 mod reviews;

@@ -1,5 +1,6 @@
 //! Access packages (with `resourceRoleScopes` and `incompatibleAccessPackages`) and their
 //! assignment policies.
+use super::policy_shape::{policy_json, questions_from_graph, review_settings_from_graph};
 use super::{collection, entity, entry, flag, gov, id_of, json_of, object, parse, required, text};
 use crate::graph::caller::Caller;
 use crate::graph::error::{GraphCode, GraphError, GraphResult};
@@ -32,6 +33,7 @@ fn package_json(p: &AccessPackage) -> Value {
         m.remove("roles");
         m.remove("incompatiblePackages");
         m.remove("incompatibleGroups");
+        m.remove("catalogId");
         m.insert("catalog".into(), json!({ "id": p.catalog_id }));
     }
     v
@@ -94,11 +96,11 @@ fn role_of(origin: ResourceOrigin) -> ResourceRole {
 }
 
 fn scope_json(r: &ResourceRole) -> Value {
-    let (system, origin, kind, role) = match r.origin {
-        ResourceOrigin::Group(g) => ("AadGroup", g.to_string(), "Security Group", "Member"),
-        ResourceOrigin::SyncConfiguration(c) => ("AadApplication", c.to_string(), "Application", "Default Access"),
+    let (system, origin, role) = match r.origin {
+        ResourceOrigin::Group(g) => ("AadGroup", g.to_string(), "Member"),
+        ResourceOrigin::SyncConfiguration(c) => ("AadApplication", c.to_string(), "Default Access"),
     };
-    let resource = json!({ "id": origin, "originId": origin, "originSystem": system, "resourceType": kind });
+    let resource = json!({ "id": origin, "originId": origin, "originSystem": system });
     json!({
         "id": r.origin_id(),
         "role": { "id": r.origin_id(), "originId": r.origin_id(), "originSystem": system, "displayName": role, "resource": resource },
@@ -226,12 +228,6 @@ async fn remove_incompatible(State(st): State<Shared>, caller: Caller, Path((id,
     Ok(no_content())
 }
 
-fn policy_json(p: &AssignmentPolicy) -> Value {
-    let mut v = json_of(p);
-    crate::graph::set(&mut v, "accessPackage", json!({ "id": p.access_package_id }));
-    v
-}
-
 /// The package of `$filter=accessPackage/id eq '…'` (the one filter policies take).
 fn package_filter(raw: Option<&str>) -> GraphResult<Option<PackageId>> {
     let Some((_, f)) = params(raw).into_iter().find(|(k, _)| k == "$filter") else { return Ok(None) };
@@ -281,6 +277,8 @@ async fn create_policy(State(st): State<Shared>, caller: Caller, body: Body) -> 
     body.retain(|k, _| !k.contains('@') && k != "accessPackage");
     body.insert("id".into(), json!(PolicyId::new()));
     body.insert("accessPackageId".into(), json!(package));
+    review_settings_from_graph(&mut body)?;
+    questions_from_graph(&mut body)?;
     let policy: AssignmentPolicy = parse(Value::Object(body), "the assignment policy")?;
     gov(&st)?.put_policy(caller.tenant, &policy).await?;
     let e = entry("Create assignment policy", AuditOperation::Add, "AccessPackageAssignmentPolicy", policy.id).named(Some(&policy.display_name)).change(
@@ -313,6 +311,8 @@ async fn replace_policy(State(st): State<Shared>, caller: Caller, Path(id): Path
     body.retain(|k, _| !k.contains('@') && k != "accessPackage");
     body.insert("id".into(), json!(id));
     body.insert("accessPackageId".into(), json!(old.access_package_id));
+    review_settings_from_graph(&mut body)?;
+    questions_from_graph(&mut body)?;
     let policy: AssignmentPolicy = parse(Value::Object(body), "the assignment policy")?;
     g.put_policy(caller.tenant, &policy).await?;
     let e = entry("Update assignment policy", AuditOperation::Update, "AccessPackageAssignmentPolicy", policy.id).named(Some(&policy.display_name));

@@ -57,7 +57,6 @@ fn request_json(r: &Request) -> Value {
         "answers": answers,
         "requestor": requestor,
         "accessPackage": { "id": r.access_package_id },
-        "assignmentPolicy": { "id": r.assignment_policy_id },
         "assignment": r.assignment_id.map(|a| json!({ "id": a })),
     })
 }

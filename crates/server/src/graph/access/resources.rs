@@ -21,9 +21,9 @@ pub(super) fn routes(router: ApiRouter) -> ApiRouter {
 }
 
 fn resource_json(r: &CatalogResource) -> Value {
-    let (system, origin, kind) = match r.origin {
-        ResourceOrigin::Group(g) => ("AadGroup", g.to_string(), "Security Group"),
-        ResourceOrigin::SyncConfiguration(c) => ("AadApplication", c.to_string(), "Application"),
+    let (system, origin) = match r.origin {
+        ResourceOrigin::Group(g) => ("AadGroup", g.to_string()),
+        ResourceOrigin::SyncConfiguration(c) => ("AadApplication", c.to_string()),
     };
     let roles: Vec<Value> = RoleKind::of(r.origin)
         .iter()
@@ -36,7 +36,6 @@ fn resource_json(r: &CatalogResource) -> Value {
         "description": "",
         "originId": origin,
         "originSystem": system,
-        "resourceType": kind,
         "createdDateTime": r.created_date_time,
         "modifiedDateTime": r.created_date_time,
         "roles": roles,

@@ -16,7 +16,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
 use tenantsync_access::{AssignmentPolicy, DecisionItem, NoResponse, Outcome, PolicyId, ReviewDecision, ReviewId, ReviewInstance, ReviewStatus};
-use tenantsync_domain::ObjectId;
 use tenantsync_store::AuditOperation;
 
 /// The base path of access reviews.
@@ -81,7 +80,7 @@ fn instance_json(r: &ReviewInstance) -> Value {
     })
 }
 
-fn decision_json(r: &ReviewInstance, d: &DecisionItem, me: Option<ObjectId>) -> Value {
+fn decision_json(r: &ReviewInstance, d: &DecisionItem) -> Value {
     let applied = match d.outcome {
         None => "New",
         Some(Outcome::Keep | Outcome::Remove) => "AppliedSuccessfully",
@@ -101,7 +100,6 @@ fn decision_json(r: &ReviewInstance, d: &DecisionItem, me: Option<ObjectId>) -> 
             "accessPackageId": r.access_package_id,
         },
         "applyResult": applied,
-        "assignedToMe": me.is_some_and(|u| d.reviewers.contains(&u)),
     })
 }
 
@@ -188,12 +186,11 @@ async fn stop_instance(State(st): State<Shared>, caller: Caller, Path((def, id))
     Ok(no_content())
 }
 
-#[utoipa::path(get, path = "/v1.0/identityGovernance/accessReviews/definitions/{id}/instances/{instance}/decisions", tag = "accessReviews", summary = "List an instance's decision items", params(("id" = String, Path, description = "the definition's id"), ("instance" = String, Path, description = "the instance's id"), ("X-Tenantsync-Approver" = Option<String>, Header, description = "with an admin token: the reviewer (user id or userPrincipalName) for assignedToMe")), responses((status = 200, description = "a collection of microsoft.graph.accessReviewInstanceDecisionItem", body = crate::graph::openapi::Object), Errors))]
-async fn list_decisions(State(st): State<Shared>, caller: Caller, Path((def, id)): Path<(String, String)>, headers: HeaderMap) -> GraphResult<Response> {
+#[utoipa::path(get, path = "/v1.0/identityGovernance/accessReviews/definitions/{id}/instances/{instance}/decisions", tag = "accessReviews", summary = "List an instance's decision items", params(("id" = String, Path, description = "the definition's id"), ("instance" = String, Path, description = "the instance's id")), responses((status = 200, description = "a collection of microsoft.graph.accessReviewInstanceDecisionItem", body = crate::graph::openapi::Object), Errors))]
+async fn list_decisions(State(st): State<Shared>, caller: Caller, Path((def, id)): Path<(String, String)>) -> GraphResult<Response> {
     let r = instance(&st, &caller, &def, &id).await?;
-    let me = acting_user(&st, &caller, &headers).await?;
     // A personal token sees the items it reviews.
-    let value = r.decisions.iter().filter(|d| caller.user.is_none_or(|u| d.reviewers.contains(&u))).map(|d| decision_json(&r, d, me)).collect();
+    let value = r.decisions.iter().filter(|d| caller.user.is_none_or(|u| d.reviewers.contains(&u))).map(|d| decision_json(&r, d)).collect();
     Ok(collection(&format!("{def}/instances/{id}/decisions"), value))
 }
 
@@ -210,16 +207,15 @@ async fn get_decision(
             return Err(GraphError::bad_request(format!("filterByCurrentUser on '{on}': expected reviewer")));
         }
         let me = current_user(&st, &caller, &headers).await?;
-        let value = r.decisions.iter().filter(|d| d.reviewers.contains(&me)).map(|d| decision_json(&r, d, Some(me))).collect();
+        let value = r.decisions.iter().filter(|d| d.reviewers.contains(&me)).map(|d| decision_json(&r, d)).collect();
         return Ok(collection(&format!("{def}/instances/{id}/decisions"), value));
     }
-    let me = acting_user(&st, &caller, &headers).await?;
     let d = r
         .decisions
         .iter()
         .find(|d| d.assignment_id.to_string() == decision && caller.user.is_none_or(|u| d.reviewers.contains(&u)))
         .ok_or_else(|| GraphError::not_found(format!("decision item '{decision}' does not exist")))?;
-    Ok(entity(&format!("{def}/instances/{id}/decisions"), decision_json(&r, d, me)))
+    Ok(entity(&format!("{def}/instances/{id}/decisions"), decision_json(&r, d)))
 }
 
 #[utoipa::path(patch, path = "/v1.0/identityGovernance/accessReviews/definitions/{id}/instances/{instance}/decisions/{decision}", tag = "accessReviews", summary = "Record a reviewer's decision", params(("id" = String, Path, description = "the definition's id"), ("instance" = String, Path, description = "the instance's id"), ("decision" = String, Path, description = "the decision item's id"), ("X-Tenantsync-Approver" = Option<String>, Header, description = "with an admin token: the reviewer deciding (user id or userPrincipalName)")), request_body(content = crate::graph::openapi::Object, description = "{decision: Approve | Deny | DontKnow, justification}", content_type = "application/json"), responses((status = 204, description = "recorded"), Errors))]
