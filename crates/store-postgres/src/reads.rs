@@ -262,6 +262,16 @@ impl Store for PgStore {
         Ok(Page { items, next })
     }
 
+    async fn count_users_by_anchor_tenant(&self, tenant: TenantId, source: TenantId) -> Result<u64> {
+        let sql = "SELECT COUNT(*)::bigint FROM users WHERE tenant_id = $1 AND anchor_tenant = $2 AND deleted_ms IS NULL";
+        let rows = self.query(sql, &[&tenant.0, &source.0]).await?;
+        let n = rows.first().map(rows::first::<i64>).transpose()?.unwrap_or(0);
+        if n == 0 {
+            self.check_tenant(tenant).await?;
+        }
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     async fn list_users(&self, tenant: TenantId, query: &ListQuery) -> Result<Page<User>> {
         self.list::<User>(tenant, "", query, None).await
     }

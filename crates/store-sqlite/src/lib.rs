@@ -554,6 +554,17 @@ impl Store for SqliteStore {
         Ok(Page { items, next })
     }
 
+    async fn count_users_by_anchor_tenant(&self, tenant: TenantId, source: TenantId) -> Result<u64> {
+        let n: i64 = self.read_in(tenant, |c| {
+            c.prepare_cached(
+                "SELECT COUNT(*) FROM users INDEXED BY users_anchor WHERE tenant_id = ?1 AND anchor_tenant = ?2 \
+                 AND anchor_tenant IS NOT NULL AND deleted_ms IS NULL",
+            )?
+            .query_row(params![tenant.as_bytes(), source.as_bytes()], |r| r.get(0))
+        })?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     async fn list_users(&self, tenant: TenantId, query: &ListQuery) -> Result<Page<User>> {
         self.list::<User>(tenant, "", query, None)
     }

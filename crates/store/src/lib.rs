@@ -111,6 +111,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// page ended with (its `next`). Lets an initial cycle walk source and target side by
     /// side instead of looking each user up.
     async fn list_users_by_anchor_tenant(&self, tenant: TenantId, source: TenantId, after: Option<ObjectId>, limit: u32) -> Result<Page<User>>;
+    /// How many users of `tenant` a sync from `source` made that are not soft-deleted (the
+    /// "synced" of an arrow in the topology drawing): one COUNT over the anchor index,
+    /// never a walk through pages of users.
+    async fn count_users_by_anchor_tenant(&self, tenant: TenantId, source: TenantId) -> Result<u64>;
     /// Users in id order (which is creation order), a page at a time.
     async fn list_users(&self, tenant: TenantId, query: &ListQuery) -> Result<Page<User>>;
     /// Read from counts the store keeps with every write: O(1), whatever the tenant's size.

@@ -9,10 +9,12 @@
 //!
 //! - `definitions`: connected organizations, catalogs, settings;
 //! - `packages`: access packages, resource role scopes, incompatible packages, policies;
+//! - `edits`: the changes to a package or a policy the console makes too;
 //! - `requests`: assignment requests, assignments, approvals;
 //! - `resources`: a catalog's resources and the resource requests;
 //! - `reviews`: access reviews of assignments (`identityGovernance/accessReviews`).
 mod definitions;
+pub(crate) mod edits;
 mod packages;
 mod requests;
 mod resources;
