@@ -301,6 +301,12 @@ async fn the_topology_page_shows_a_cycle_s_counts_without_a_reload() {
     let kept = admin.script("return window.tenantsyncKept === true", vec![]).await.unwrap();
     assert_eq!(kept, serde_json::Value::Bool(true), "updated in place, not reloaded");
     admin.wait_for_text("Counts updated at", WAIT).await.unwrap();
+    // The drawing is redrawn with the new counts too (its image asked for again).
+    let redrawn = "const d = document.getElementById('drawing'); return d.src.includes('?at=') && d.complete && d.naturalWidth > 0";
+    while admin.script(redrawn, vec![]).await.unwrap() != serde_json::Value::Bool(true) {
+        assert!(std::time::Instant::now() < deadline, "the drawing was not redrawn");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     seen(&admin, "topology after a cycle").await;
 
     // On a phone it fits the width.

@@ -132,7 +132,7 @@ impl Values {
 /// Whole days of a duration (`None` when it is not a whole number of days).
 fn days_of(d: IsoDuration) -> Option<u64> {
     let s = d.as_seconds();
-    (s % 86_400 == 0).then_some(s / 86_400)
+    s.is_multiple_of(86_400).then_some(s / 86_400)
 }
 
 /// A stage's approver as the form's kind and "who" field.
@@ -414,7 +414,7 @@ async fn policy_of(
         },
         expiration,
         review_settings: kept.and_then(|k| k.review_settings.clone()),
-        automatic_request_settings: kept.and_then(|k| k.automatic_request_settings.clone()),
+        automatic_request_settings: kept.and_then(|k| k.automatic_request_settings),
         questions: kept.map(|k| k.questions.clone()).unwrap_or_default(),
     })
 }
