@@ -1,9 +1,11 @@
 //! Assignment policies: the list, one policy, and its form (who may request, whether
-//! requests are on, extend and give up, approval with up to three stages, expiration),
+//! requests are on, extend and give up, approval with up to three stages, up to three
+//! questions to the requestor with typed answers, expiration),
 //! for a new policy and for editing one. Both are checked and stored by governance
 //! (`put_policy`), a change through the admin API's own `PUT assignmentPolicies/{id}`
 //! step (`graph::access::edits::replace_policy`: the id and package stay); what the form
-//! does not show (questions, reviews, automatic assignment) is kept as it was.
+//! does not show (reviews, automatic assignment, a stage's escalation, questions past
+//! the third) is kept as it was.
 use super::access::{Params, upn_of};
 use super::admin::get;
 use super::kit::{ROWS, checkbox, gov, page_after, select, text_field, writer};
@@ -19,7 +21,7 @@ use axum::routing::get as get_route;
 use maud::{Markup, html};
 use tenantsync_access::{
     AccessPackage, ApprovalSettings, ApprovalStageSettings, AssignmentPolicy, ConnectedOrgId, ConnectedOrganization, Expiration, IsoDuration, PolicyId,
-    RequestorSettings, SubjectSet, TargetScope,
+    Question, RequestorSettings, SubjectSet, TargetScope,
 };
 use tenantsync_domain::{ObjectId, Upn};
 use tenantsync_store::{AuditCategory, AuditOperation};
@@ -103,6 +105,44 @@ impl Default for StageValues {
     }
 }
 
+/// Questions the form shows (a policy given more through the admin API keeps the rest).
+const QUESTIONS: usize = 3;
+
+/// The fields of one question: its text, kind (free text or multiple choice), choices,
+/// the pattern a text answer must match, whether it must be answered, and its id.
+#[derive(Debug, Clone, Default)]
+struct QuestionValues {
+    id: String,
+    text: String,
+    kind: String,
+    choices: String,
+    pattern: String,
+    required: bool,
+}
+
+impl QuestionValues {
+    fn of(q: &Question) -> QuestionValues {
+        match q {
+            Question::Text { id, text, is_required, regex_pattern } => QuestionValues {
+                id: id.clone(),
+                text: text.clone(),
+                kind: "text".into(),
+                choices: String::new(),
+                pattern: regex_pattern.clone().unwrap_or_default(),
+                required: *is_required,
+            },
+            Question::Choice { id, text, is_required, choices } => QuestionValues {
+                id: id.clone(),
+                text: text.clone(),
+                kind: "choice".into(),
+                choices: choices.join(", "),
+                pattern: String::new(),
+                required: *is_required,
+            },
+        }
+    }
+}
+
 /// What a policy's form shows.
 #[derive(Debug, Clone, Default)]
 struct Values {
@@ -117,6 +157,7 @@ struct Values {
     approval: bool,
     justification: bool,
     stages: [StageValues; 3],
+    questions: [QuestionValues; QUESTIONS],
     expiration: String,
     days: String,
     date: String,
@@ -180,6 +221,10 @@ async fn values_of(st: &ConsoleState, session: &Session, x: &AssignmentPolicy) -
             _ => None,
         })
         .collect();
+    let mut questions: [QuestionValues; QUESTIONS] = Default::default();
+    for (v, q) in questions.iter_mut().zip(&x.questions) {
+        *v = QuestionValues::of(q);
+    }
     let r = &x.requestor_settings;
     Values {
         name: x.display_name.clone(),
@@ -193,9 +238,27 @@ async fn values_of(st: &ConsoleState, session: &Session, x: &AssignmentPolicy) -
         approval: x.request_approval_settings.is_approval_required_for_add,
         justification: x.request_approval_settings.is_requestor_justification_required,
         stages,
+        questions,
         expiration: expiration.into(),
         days,
         date,
+    }
+}
+
+fn question_fields(n: usize, v: &QuestionValues) -> Markup {
+    let kinds: Vec<(String, String)> =
+        [("text", "A text answer"), ("choice", "One of the choices")].iter().map(|(k, t)| ((*k).to_owned(), (*t).to_owned())).collect();
+    let kind = if v.kind.is_empty() { "text" } else { v.kind.as_str() };
+    html! {
+        fieldset {
+            legend { "Question " (n) }
+            input type="hidden" name={"q" (n) "_id"} value=(v.id);
+            (text_field(&format!("q{n}-text"), "The question (empty: none)", &format!("q{n}_text"), &v.text, false))
+            (select(&format!("q{n}-kind"), "Answered with", &format!("q{n}_kind"), kind, &kinds))
+            (text_field(&format!("q{n}-choices"), "Choices, separated by commas (for one of the choices)", &format!("q{n}_choices"), &v.choices, false))
+            (text_field(&format!("q{n}-pattern"), "A pattern the whole text answer must match (a regular expression, optional)", &format!("q{n}_pattern"), &v.pattern, false))
+            (checkbox(&format!("q{n}-required"), "Requestors must answer it", &format!("q{n}_required"), v.required))
+        }
     }
 }
 
@@ -243,6 +306,10 @@ fn form_of(session: &Session, action: &str, button: (&str, &str), p: &AccessPack
                 (checkbox("policy-approval", "Requests need approval", "approval", v.approval))
                 (checkbox("policy-justification", "Requestors must give a justification", "justification", v.justification))
                 @for (i, s) in v.stages.iter().enumerate() { (stage_fields(i + 1, s)) }
+            }
+            fieldset {
+                legend { "Questions to the requestor" }
+                @for (i, q) in v.questions.iter().enumerate() { (question_fields(i + 1, q)) }
             }
             fieldset {
                 legend { "Expiration" }
@@ -337,6 +404,43 @@ async fn stage_of(
     Ok(Some(stage))
 }
 
+/// The questions of the form, then those of `kept` past what the form shows.
+fn questions_of(form: &Form, kept: Option<&AssignmentPolicy>) -> ConsoleResult<Vec<Question>> {
+    let mut out = Vec::new();
+    for n in 1..=QUESTIONS {
+        let field = |k: &str| form.get(&format!("q{n}_{k}")).trim().to_owned();
+        let text = field("text");
+        if text.is_empty() {
+            continue;
+        }
+        let id = match field("id") {
+            id if id.is_empty() => format!("question{n}"),
+            id => id,
+        };
+        let is_required = field("required") == "true";
+        let q = match field("kind").as_str() {
+            "text" | "" => {
+                let pattern = field("pattern");
+                Question::Text { id, text, is_required, regex_pattern: (!pattern.is_empty()).then_some(pattern) }
+            }
+            "choice" => {
+                let choices: Vec<String> = field("choices").split(',').map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()).collect();
+                if choices.is_empty() {
+                    return Err(ConsoleError::bad_request(format!("question {n}: a question answered with one of the choices needs its choices")));
+                }
+                Question::Choice { id, text, is_required, choices }
+            }
+            other => return Err(ConsoleError::bad_request(format!("question {n}: '{other}' is not text or choice"))),
+        };
+        if out.iter().any(|o: &Question| o.id() == q.id()) {
+            return Err(ConsoleError::bad_request(format!("question {n}: another question has the id '{}'", q.id())));
+        }
+        out.push(q);
+    }
+    out.extend(kept.map(|k| k.questions.iter().skip(QUESTIONS).cloned().collect::<Vec<_>>()).unwrap_or_default());
+    Ok(out)
+}
+
 /// The policy of the form, for package `package` with id `id`; `kept` is the stored
 /// policy of an edit (what the form does not show stays).
 async fn policy_of(
@@ -415,7 +519,7 @@ async fn policy_of(
         expiration,
         review_settings: kept.and_then(|k| k.review_settings.clone()),
         automatic_request_settings: kept.and_then(|k| k.automatic_request_settings),
-        questions: kept.map(|k| k.questions.clone()).unwrap_or_default(),
+        questions: questions_of(form, kept)?,
     })
 }
 

@@ -114,7 +114,15 @@ async fn a_package_s_settings_roles_and_incompatible_packages_are_edited_and_a_p
     assert!(b.get(&one).await.body.contains("id=\"edit-policy\""));
     let form = b.get(&format!("{one}/edit")).await;
     assert_eq!(form.status, 200, "{}", form.body);
-    for want in ["value=\"Members, Sam approves\"", "value=\"sam@contoso.example\"", "<option value=\"user\" selected>", "value=\"30\"", "value=\"7\""] {
+    for want in [
+        "value=\"Members, Sam approves\"",
+        "value=\"sam@contoso.example\"",
+        "<option value=\"user\" selected>",
+        "value=\"30\"",
+        "value=\"7\"",
+        "value=\"Why?\"",
+        "name=\"q1_id\" value=\"why\"",
+    ] {
         assert!(form.body.contains(want), "{want} in {}", form.body);
     }
     let edited = [
@@ -128,13 +136,25 @@ async fn a_package_s_settings_roles_and_incompatible_packages_are_edited_and_a_p
         ("stage1_who", "sam@contoso.example"),
         ("stage1_days", "7"),
         ("stage2_approver", "manager"),
+        ("q1_id", "why"),
+        ("q1_text", "Why?"),
+        ("q1_kind", "text"),
+        ("q1_pattern", ".{3,}"),
+        ("q2_text", "Which team?"),
+        ("q2_kind", "choice"),
+        ("q2_choices", "Red, Blue"),
+        ("q2_required", "true"),
         ("expiration", "never"),
     ];
     let edit = format!("{one}/edit");
     refused(&mut b, &mut r, &edit, &edited).await;
-    for (field, value, says) in
-        [("stage2_days", "30", "not from 1 to 14"), ("name", "", "needs a name"), ("stage1_who", "nobody@contoso.example", "not a user of the tenant")]
-    {
+    for (field, value, says) in [
+        ("stage2_days", "30", "not from 1 to 14"),
+        ("name", "", "needs a name"),
+        ("stage1_who", "nobody@contoso.example", "not a user of the tenant"),
+        ("q2_choices", " , ", "needs its choices"),
+        ("q1_pattern", "(", "does not compile"),
+    ] {
         let mut all = vec![("csrf", csrf.as_str())];
         all.extend(edited.iter().map(|(k, v)| if *k == field { (*k, value) } else { (*k, *v) }));
         if !edited.iter().any(|(k, _)| *k == field) {
@@ -155,7 +175,9 @@ async fn a_package_s_settings_roles_and_incompatible_packages_are_edited_and_a_p
     assert_eq!(after["requestApprovalSettings"]["stages"].as_array().unwrap().len(), 2);
     assert_eq!(after["requestorSettings"]["enableTargetsToSelfUpdateAccess"], true);
     assert_eq!(after["accessPackage"]["id"].as_str(), Some(id.as_str()), "the package stays");
-    assert_eq!(after["questions"][0]["text"], "Why?", "what the form does not show stays: {after}");
+    assert_eq!((after["questions"][0]["id"].as_str(), after["questions"][0]["regexPattern"].as_str()), (Some("why"), Some(".{3,}")), "{after}");
+    assert_eq!(after["questions"][1]["choices"], json!(["Red", "Blue"]), "{after}");
+    assert_eq!(after["questions"][1]["isRequired"], true);
     assert_eq!(b.get("/admin/access/policies/nope/edit").await.status, 404);
 
     let audit = b.get("/admin/audit").await.body;
