@@ -262,6 +262,63 @@ async fn an_admin_searches_users_creates_a_configuration_and_provisions_a_user_o
     admin.wait_for("#token-form", WAIT).await.unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_topology_page_shows_a_cycle_s_counts_without_a_reload() {
+    let env = Env::new();
+    env.contoso();
+    env.ok(&["tenant", "create", "--name", "Fabrikam", "--domain", "fabrikam.example"]);
+    env.ok(&["partner", "set", "-t", "contoso.example", "--partner", "fabrikam.example", "--outbound-auto-redeem", "true"]);
+    let inbound = ["--inbound-sync", "true", "--inbound-auto-redeem", "true"];
+    env.ok(&[&["partner", "set", "-t", "fabrikam.example", "--partner", "contoso.example"][..], &inbound].concat());
+    // Contoso has no one yet: serve's cycles have nothing to copy until the import below.
+    env.ok(&["sync", "create", "--source", "contoso.example", "--target", "fabrikam.example", "--scope", "all"]);
+    let token = env.ok(&["token", "create", "-t", "contoso.example", "--name", "console", "--role", "admin"]).trim().to_owned();
+    let served = Served::start(&env, &[]);
+    let base = format!("http://{}", served.addr);
+
+    let browser = Browser::start().await.unwrap();
+    let admin = browser.session(Window::Desktop).await.unwrap();
+    sign_in_with_token(&admin, &base, "contoso.example", &token).await;
+    admin.wait_for_url("/admin", WAIT).await.unwrap();
+    admin.click("Topology").await.unwrap();
+    admin.wait_for("#arrows", WAIT).await.unwrap();
+    assert_eq!(texts(&admin, "td[id$='-synced']").await, ["0"]);
+    assert!(admin.find("#drawing").await.unwrap().attr("alt").await.unwrap().unwrap_or_default().contains("2 tenants and 1 sync arrows"));
+    seen(&admin, "topology").await;
+    // A mark the page keeps only as long as it is not reloaded.
+    admin.script("window.tenantsyncKept = true; return true", vec![]).await.unwrap();
+
+    // Three people imported by another process: serve hears of the commit, its cycle
+    // copies them, and the page hears of that cycle's commit.
+    let file = env.file("people.csv", "userPrincipalName,displayName\nalice@contoso.example,Alice\nbob@contoso.example,Bob\ncarol@contoso.example,Carol\n");
+    env.ok(&["import", "users", "-t", "contoso.example", path_str(&file), "--quiet"]);
+    let deadline = std::time::Instant::now() + WAIT;
+    while texts(&admin, "td[id$='-synced']").await != ["3"] {
+        assert!(std::time::Instant::now() < deadline, "the count did not change: {:?}", texts(&admin, "td[id$='-synced']").await);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(texts(&admin, "td[id$='-status']").await, ["Healthy"]);
+    let kept = admin.script("return window.tenantsyncKept === true", vec![]).await.unwrap();
+    assert_eq!(kept, serde_json::Value::Bool(true), "updated in place, not reloaded");
+    admin.wait_for_text("Counts updated at", WAIT).await.unwrap();
+    // The drawing is redrawn with the new counts too (its image asked for again).
+    let redrawn = "const d = document.getElementById('drawing'); return d.src.includes('?at=') && d.complete && d.naturalWidth > 0";
+    while admin.script(redrawn, vec![]).await.unwrap() != serde_json::Value::Bool(true) {
+        assert!(std::time::Instant::now() < deadline, "the drawing was not redrawn");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    seen(&admin, "topology after a cycle").await;
+
+    // On a phone it fits the width.
+    let phone = browser.session(Window::Phone).await.unwrap();
+    sign_in_with_token(&phone, &base, "contoso.example", &token).await;
+    phone.wait_for_url("/admin", WAIT).await.unwrap();
+    phone.goto(&format!("{base}/admin/topology")).await.unwrap();
+    phone.wait_for("#arrows", WAIT).await.unwrap();
+    fits_the_phone(&phone, "/admin/topology").await;
+    seen(&phone, "phone topology").await;
+}
+
 /// Contoso, Litware and the project tenant of examples/joint-venture.toml, with the sponsor
 /// and the group it names, and Ann, a Litware employee.
 fn joint_venture(env: &Env) {

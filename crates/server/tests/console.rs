@@ -14,6 +14,10 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
 /// The administration pages of tenants, partners, tokens, entitlement management and sync editing.
 mod admin_pages;
+/// Editing an access package and a policy after creation.
+mod editing;
+/// The topology page and its live counts.
+mod topology;
 
 /// A minimal browser: cookies kept by name, no redirects followed.
 struct Browser<'a> {

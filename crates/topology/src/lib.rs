@@ -2,9 +2,10 @@
 //! sync arrows between them (explicitly, or by the `mesh`, `hub` and `consolidate`
 //! templates). This crate reads the file ([`model`], TOML with spans: every problem names
 //! its line and column), resolves it into a [`State`] ([`resolve`]), compares two states
-//! ([`diff`]), writes a state back as a file ([`export`]) and gives the file's JSON Schema
+//! ([`diff`]), draws it ([`draw`]), writes a state back as a file ([`export`]) and gives the file's JSON Schema
 //! ([`schema`]). It does no I/O: the CLI reads files and the store.
 pub mod diff;
+pub mod draw;
 pub mod error;
 pub mod export;
 pub mod jit;

@@ -193,6 +193,31 @@ impl ArrowState {
         Ok(c)
     }
 
+    /// The arrow a stored configuration is, between the tenants with initial domains
+    /// `source` and `target`, its assignments named by `users` (UPNs) and `groups`
+    /// (display names), sorted here ignoring case.
+    pub fn of(c: &SyncConfiguration, source: String, target: String, mut users: Vec<String>, mut groups: Vec<String>) -> ArrowState {
+        users.sort_by_key(|u| u.to_ascii_lowercase());
+        groups.sort_by_key(|g| g.to_ascii_lowercase());
+        ArrowState {
+            source,
+            target,
+            name: c.display_name.clone(),
+            scope: c.scope,
+            users,
+            groups,
+            filter: c.scoping_filter.clone(),
+            user_mappings: c.user_mappings.clone(),
+            provision_groups: c.provision_groups,
+            group_mappings: c.group_mappings.clone(),
+            actions: c.actions,
+            deletion_threshold: c.deletion_threshold,
+            retry: c.retry,
+            quarantine: c.quarantine,
+            place: ArrowPlace::default(),
+        }
+    }
+
     /// A configuration of this arrow with made-up ids and assignments, to check that it
     /// compiles.
     pub fn probe(&self) -> Result<SyncConfiguration, DomainError> {

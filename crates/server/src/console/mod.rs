@@ -10,16 +10,23 @@
 //! - `signin`: an admin token, or a one-time code mailed to a person;
 //! - `admin`: overview, users, groups; `sync`: configurations, logs, audit;
 //! - `my`: My Access, approvals, assignments and their extension; `reviews`: access
-//!   reviews for reviewers.
+//!   reviews for reviewers;
+//! - `packages`, `package_edit`, `policies`: entitlement management's definitions;
+//! - `topology`: the drawing of the tenant's arrows, with `live` counts pushed by
+//!   server-sent events.
 //!
-//! Every asset is in the binary (one stylesheet; no script): nothing is fetched from
-//! elsewhere, and the `Content-Security-Policy` says so.
+//! Every asset is in the binary (one stylesheet; one small script, for the topology
+//! page's live counts): nothing is fetched from elsewhere, and the
+//! `Content-Security-Policy` says so.
 mod access;
 mod admin;
 mod kit;
+mod live;
 mod my;
+mod package_edit;
 mod packages;
 mod page;
+mod policies;
 mod reviews;
 mod session;
 mod signin;
@@ -27,6 +34,7 @@ mod sync;
 mod sync_edit;
 mod tenants;
 mod tokens;
+mod topology;
 
 pub use session::SESSION_COOKIE;
 
@@ -177,6 +185,9 @@ pub fn router(store: Arc<dyn SyncStore>, access: Option<Governance>, config: Con
         .merge(sync_edit::routes())
         .merge(access::routes())
         .merge(packages::routes())
+        .merge(package_edit::routes())
+        .merge(policies::routes())
         .merge(my::routes())
+        .merge(topology::routes())
         .with_state(state)
 }

@@ -27,6 +27,7 @@ fn nav(session: &Session, current: &str) -> Markup {
             ("/admin/users", "Users"),
             ("/admin/groups", "Groups"),
             ("/admin/tenants", "Tenants"),
+            ("/admin/topology", "Topology"),
             ("/admin/partners", "Partner settings"),
             ("/admin/sync", "Sync configurations"),
             ("/admin/logs", "Provisioning logs"),
@@ -127,7 +128,7 @@ pub(crate) fn html_response(status: StatusCode, doc: Markup) -> Response {
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+        HeaderValue::from_static("default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
     );
     res
 }

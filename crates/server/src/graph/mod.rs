@@ -20,7 +20,7 @@
 //! - `logs`: `auditLogs/provisioning`;
 //! - `access`: entitlement management (`identityGovernance/entitlementManagement`);
 //! - `openapi`: the OpenAPI document of `/v1.0`, generated from the handlers.
-mod access;
+pub(crate) mod access;
 pub mod audit;
 pub mod caller;
 mod delta;

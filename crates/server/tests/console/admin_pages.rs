@@ -14,7 +14,7 @@ use tenantsync_store::{SyncStore, TokenRole};
 const EM: &str = "/v1.0/identityGovernance/entitlementManagement";
 
 /// An admin and a reader, signed in.
-async fn admin_and_reader(s: &Server) -> (Browser<'_>, Browser<'_>, String) {
+pub(super) async fn admin_and_reader(s: &Server) -> (Browser<'_>, Browser<'_>, String) {
     let token = admin_token(s, TokenRole::Admin).await;
     let mut admin = Browser::new(s);
     assert_eq!(admin.sign_in_with_token("contoso.example", &token).await.location(), "/admin");
@@ -26,7 +26,7 @@ async fn admin_and_reader(s: &Server) -> (Browser<'_>, Browser<'_>, String) {
 
 /// Posts `fields` to `path` three ways that must change nothing: without the CSRF token,
 /// with another one, and as the reader (with the reader's own token: 403 all the same).
-async fn refused(admin: &mut Browser<'_>, reader: &mut Browser<'_>, path: &str, fields: &[(&str, &str)]) {
+pub(super) async fn refused(admin: &mut Browser<'_>, reader: &mut Browser<'_>, path: &str, fields: &[(&str, &str)]) {
     let p = admin.post(path, fields).await;
     assert_eq!(p.status, 403, "{path} without csrf: {}", p.body);
     assert!(p.body.contains("Nothing was changed"), "{}", p.body);
@@ -279,7 +279,7 @@ async fn packages_take_catalog_roles_policies_take_approvers_and_assignments_are
     let path = p.location().to_owned();
     let package_id = path.rsplit('/').next().unwrap().to_owned();
     let one = b.get(&path).await;
-    assert!(one.body.contains("<li>Projects (Member)</li>") && one.body.contains("id=\"no-policies\""), "{}", one.body);
+    assert!(one.body.contains("<li>Projects (Member) <form") && one.body.contains("id=\"no-policies\""), "{}", one.body);
 
     // A policy: members of the tenant, Sam approves, 30 days.
     let form = b.get(&format!("/admin/access/policies/new?package={package_id}")).await;

@@ -109,6 +109,7 @@ pub async fn unknown_tenant_is_tenant_not_found_everywhere(f: Fixture) {
     not_found("find_users_by_mail", s.find_users_by_mail(t, &mail("alice@contoso.example")).await);
     not_found("find_user_by_anchor", s.find_user_by_anchor(t, &a).await);
     not_found("list_users_by_anchor_tenant", s.list_users_by_anchor_tenant(t, a.tenant, None, 10).await);
+    not_found("count_users_by_anchor_tenant", s.count_users_by_anchor_tenant(t, a.tenant).await);
     not_found("list_users", s.list_users(t, &q).await);
     for v in [Visibility::Active, Visibility::Deleted, Visibility::All] {
         not_found("count_users", s.count_users(t, v).await);

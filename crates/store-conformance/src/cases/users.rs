@@ -131,6 +131,10 @@ pub async fn users_by_anchor_tenant_page_in_anchor_order(f: Fixture) {
     assert!(all.items.iter().any(|u| u.id == deleted && u.is_deleted()));
     assert_eq!(all.next, None);
     assert!(f.store.list_users_by_anchor_tenant(t, tenantsync_domain::TenantId::new(), None, 100).await.unwrap().items.is_empty());
+    // The count is of this source's copies that are not soft-deleted.
+    assert_eq!(f.store.count_users_by_anchor_tenant(t, source).await.unwrap(), 4);
+    assert_eq!(f.store.count_users_by_anchor_tenant(t, other).await.unwrap(), 1);
+    assert_eq!(f.store.count_users_by_anchor_tenant(t, tenantsync_domain::TenantId::new()).await.unwrap(), 0);
 }
 
 /// The count a drawing shows per arrow: the live copies of one source, without reading them.

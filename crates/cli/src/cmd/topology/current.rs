@@ -86,23 +86,5 @@ async fn arrow(ctx: &Ctx, c: &SyncConfiguration, source: String, target: String)
             Assignment::Group(id) => groups.push(ctx.store.get_group(c.source_tenant_id, *id).await.map_or_else(|_| id.to_string(), |g| g.attrs.display_name)),
         }
     }
-    users.sort_by_key(|u| u.to_ascii_lowercase());
-    groups.sort_by_key(|g| g.to_ascii_lowercase());
-    Ok(ArrowState {
-        source,
-        target,
-        name: c.display_name.clone(),
-        scope: c.scope,
-        users,
-        groups,
-        filter: c.scoping_filter.clone(),
-        user_mappings: c.user_mappings.clone(),
-        provision_groups: c.provision_groups,
-        group_mappings: c.group_mappings.clone(),
-        actions: c.actions,
-        deletion_threshold: c.deletion_threshold,
-        retry: c.retry,
-        quarantine: c.quarantine,
-        place: Default::default(),
-    })
+    Ok(ArrowState::of(c, source, target, users, groups))
 }

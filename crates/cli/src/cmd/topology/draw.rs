@@ -12,9 +12,9 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
-use tenantsync_domain::SyncScope;
 use tenantsync_store::JobStatusCode;
-use tenantsync_topology::{ArrowState, JitLink, JitSource, State};
+use tenantsync_topology::draw::{outside, scope};
+use tenantsync_topology::{ArrowState, JitLink, State};
 
 /// An arrow's live counts.
 #[derive(Debug, Clone, Serialize)]
@@ -86,39 +86,6 @@ pub(crate) async fn source(ctx: &Ctx, file: Option<&Path>) -> Result<(State, Opt
         }
     }
     Ok((current.state, Some(live)))
-}
-
-/// The scope of an arrow in a few words (an access package that assigns people to it
-/// counts among its assignments).
-fn scope(state: &State, a: &ArrowState) -> String {
-    let mut s = match a.scope {
-        SyncScope::AllUsers => "all users".to_owned(),
-        SyncScope::AssignedUsersAndGroups => {
-            let mut parts = Vec::new();
-            if !a.users.is_empty() {
-                parts.push(format!("{} users", a.users.len()));
-            }
-            match a.groups.as_slice() {
-                [] => {}
-                // A drawing's label stays short: the first groups, and how many.
-                [first, second, _, ..] => parts.push(format!("{first}, {second} and {} more groups", a.groups.len() - 2)),
-                few => parts.push(few.join(", ")),
-            }
-            let packages: Vec<&str> = state.packages.iter().filter(|p| p.tenant == a.source && p.syncs.contains(&a.target)).map(|p| p.name.as_str()).collect();
-            if !packages.is_empty() {
-                parts.push(format!("by access package {}", packages.join(", ")));
-            }
-            if parts.is_empty() { "assigned: none yet".to_owned() } else { format!("assigned: {}", parts.join(", ")) }
-        }
-    };
-    if !a.filter.is_empty() {
-        let texts: Vec<String> = a.filter.iter().map(tenantsync_topology::state::filter_text).collect();
-        s.push_str(&format!(" where {}", texts.join(" OR ")));
-    }
-    if a.provision_groups {
-        s.push_str(" + groups");
-    }
-    s
 }
 
 fn live_text(l: &Live) -> String {
@@ -291,58 +258,10 @@ fn jit_label(l: &JitLink, live: Option<&LiveCounts>) -> String {
     }
 }
 
-/// The sources of just-in-time links that are not tenants of the topology, each once.
-fn outside(state: &State, links: &[JitLink]) -> Vec<JitSource> {
-    let mut v: Vec<JitSource> =
-        links.iter().map(|l| l.source.clone()).filter(|s| !matches!(s, JitSource::Tenant(d) if state.tenants.iter().any(|t| &t.domain == d))).collect();
-    v.sort();
-    v.dedup();
-    v
-}
-
-/// An SVG of a topology, laid out by layout-rs (a Sugiyama-style layered layout, as
-/// Graphviz's `dot`): one box per tenant, one labelled arrow per sync arrow.
+/// An SVG of a topology (the drawing the console's topology page shows too).
 pub(crate) fn svg(state: &State, live: Option<&LiveCounts>) -> String {
-    use layout::backends::svg::SVGWriter;
-    use layout::core::base::Orientation;
-    use layout::core::geometry::Point;
-    use layout::core::style::{LineStyleKind, StyleAttr};
-    use layout::std_shapes::shapes::LineEndKind;
-    use layout::std_shapes::shapes::{Arrow, Element, ShapeKind};
-    use layout::topo::layout::VisualGraph;
-    let mut graph = VisualGraph::new(Orientation::LeftToRight);
-    let mut nodes = BTreeMap::new();
-    for t in &state.tenants {
-        let text = format!("{}\n{}", t.name, t.domain);
-        let width = text.lines().map(|l| l.chars().count()).max().unwrap_or(0) as f64 * 8.0 + 30.0;
-        let node = Element::create(ShapeKind::new_box(&text), StyleAttr::simple(), Orientation::LeftToRight, Point::new(width, 60.0));
-        nodes.insert(t.domain.as_str(), graph.add_node(node));
-    }
-    for a in &state.arrows {
-        if let (Some(s), Some(t)) = (nodes.get(a.source.as_str()), nodes.get(a.target.as_str())) {
-            graph.add_edge(Arrow::simple(&label(state, a, live)), *s, *t);
-        }
-    }
-    let links = state.jit_links();
-    let mut others = BTreeMap::new();
-    for o in outside(state, &links) {
-        let text = o.text();
-        let width = text.chars().count() as f64 * 8.0 + 40.0;
-        let node = Element::create(ShapeKind::new_circle(&text), StyleAttr::simple(), Orientation::LeftToRight, Point::new(width, 50.0));
-        others.insert(o, graph.add_node(node));
-    }
-    for l in &links {
-        let from = others.get(&l.source).copied().or_else(|| nodes.get(l.source.text().as_str()).copied());
-        if let (Some(s), Some(t)) = (from, nodes.get(l.target.as_str())) {
-            let arrow = Arrow::new(LineEndKind::None, LineEndKind::Arrow, LineStyleKind::Dashed, &jit_label(l, live), &StyleAttr::simple(), &None, &None);
-            graph.add_edge(arrow, s, *t);
-        }
-    }
-    let mut writer = SVGWriter::new();
-    if !state.tenants.is_empty() {
-        graph.do_it(false, false, false, &mut writer);
-    }
-    writer.finalize()
+    tenantsync_topology::draw::svg(state, |a| label(state, a, live), |l| jit_label(l, live))
+}
 }
 
 pub(crate) fn draw(ctx: &Ctx, state: &State, live: Option<&LiveCounts>, format: DrawFormat) {

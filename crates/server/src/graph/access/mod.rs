@@ -10,10 +10,12 @@
 //! - `definitions`: connected organizations, catalogs, settings;
 //! - `packages`: access packages, resource role scopes, incompatible packages, policies;
 //! - `policy_shape`: a policy between Graph's shape and the access crate's;
+//! - `edits`: the changes to a package or a policy the console makes too;
 //! - `requests`: assignment requests, assignments, approvals;
 //! - `resources`: a catalog's resources and the resource requests;
 //! - `reviews`: access reviews of assignments (`identityGovernance/accessReviews`).
 mod definitions;
+pub(crate) mod edits;
 mod packages;
 mod policy_shape;
 mod requests;

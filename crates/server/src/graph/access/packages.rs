@@ -149,14 +149,7 @@ async fn add_scope(State(st): State<Shared>, caller: Caller, Path(id): Path<Stri
     let origin = origin_of(&body)?;
     let mut p = find_package(&st, &caller, &id).await?;
     let role = role_of(origin);
-    if p.roles.insert(role) {
-        p.modified_date_time = st.store.clock().now();
-        gov(&st)?.put_access_package(caller.tenant, &p).await?;
-        let e = entry("Add resource role to access package", AuditOperation::Update, "AccessPackage", p.id).named(Some(&p.display_name)).change(
-            "resourceRoleScopes",
-            None,
-            Some(role.origin_id()),
-        );
+    if let Some(e) = super::edits::add_role(gov(&st)?, st.store.clock().now(), caller.tenant, &mut p, role).await? {
         super::audit(&st, &caller, e).await;
     }
     Ok(answer(StatusCode::CREATED, scope_json(&role)))
@@ -186,25 +179,7 @@ async fn add_incompatible(State(st): State<Shared>, caller: Caller, Path(id): Pa
     let other: PackageId =
         last.parse().map_err(|_| GraphError::bad_request(format!("'{url}' is not a reference to an access package (…/accessPackages/{{id}})")))?;
     let mut p = find_package(&st, &caller, &id).await?;
-    if other == p.id {
-        return Err(GraphError::bad_request("an access package cannot be incompatible with itself"));
-    }
-    let g = gov(&st)?;
-    match g.access_package(caller.tenant, other).await {
-        Ok(_) => {}
-        Err(tenantsync_governance::GovernanceError::NotFound { .. }) => {
-            return Err(GraphError::bad_request(format!("no access package '{other}' in the tenant")));
-        }
-        Err(e) => return Err(e.into()),
-    }
-    if p.incompatible_packages.insert(other) {
-        p.modified_date_time = st.store.clock().now();
-        g.put_access_package(caller.tenant, &p).await?;
-        let e = entry("Add incompatible access package", AuditOperation::Update, "AccessPackage", p.id).named(Some(&p.display_name)).change(
-            "incompatibleAccessPackages",
-            None,
-            Some(other.to_string()),
-        );
+    if let Some(e) = super::edits::add_incompatible(gov(&st)?, st.store.clock().now(), caller.tenant, &mut p, other).await? {
         super::audit(&st, &caller, e).await;
     }
     Ok(no_content())
@@ -214,16 +189,7 @@ async fn add_incompatible(State(st): State<Shared>, caller: Caller, Path(id): Pa
 async fn remove_incompatible(State(st): State<Shared>, caller: Caller, Path((id, other)): Path<(String, String)>) -> GraphResult<Response> {
     let mut p = find_package(&st, &caller, &id).await?;
     let other: PackageId = id_of(&other, "access package")?;
-    if !p.incompatible_packages.remove(&other) {
-        return Err(GraphError::not_found(format!("access package '{other}' is not incompatible with this one")));
-    }
-    p.modified_date_time = st.store.clock().now();
-    gov(&st)?.put_access_package(caller.tenant, &p).await?;
-    let e = entry("Remove incompatible access package", AuditOperation::Update, "AccessPackage", p.id).named(Some(&p.display_name)).change(
-        "incompatibleAccessPackages",
-        Some(other.to_string()),
-        None,
-    );
+    let e = super::edits::remove_incompatible(gov(&st)?, st.store.clock().now(), caller.tenant, &mut p, other).await?;
     super::audit(&st, &caller, e).await;
     Ok(no_content())
 }
@@ -314,8 +280,7 @@ async fn replace_policy(State(st): State<Shared>, caller: Caller, Path(id): Path
     review_settings_from_graph(&mut body)?;
     questions_from_graph(&mut body)?;
     let policy: AssignmentPolicy = parse(Value::Object(body), "the assignment policy")?;
-    g.put_policy(caller.tenant, &policy).await?;
-    let e = entry("Update assignment policy", AuditOperation::Update, "AccessPackageAssignmentPolicy", policy.id).named(Some(&policy.display_name));
+    let e = super::edits::replace_policy(g, caller.tenant, &old, &policy).await?;
     super::audit(&st, &caller, e).await;
     Ok(entity(StatusCode::OK, "assignmentPolicies", policy_json(&policy)))
 }

@@ -1,0 +1,182 @@
+//! The topology page: the tenants the session's tenant is related to (its partners, the
+//! sources and targets of its configurations) and the arrows to and from it, drawn as
+//! `tenantsync topology draw --format svg` draws them (the topology crate's state, scope
+//! words and layout), each arrow with its live counts ([`super::live`]). The drawing is
+//! an image with a text alternative; the table below it says the same in words and is
+//! what the page's script updates in place from the server-sent events. Without the
+//! script the page shows the counts of its load.
+//!
+//! Only the relation is shown of another tenant: its name and domain, and the scope of an
+//! arrow from it without the names of its groups (its directory is its own).
+use super::live::{self, Live, Watch};
+use super::page::{self, prefix};
+use super::session::Session;
+use super::{ConsoleResult, ConsoleState, Shared};
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::sse::{KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use maud::html;
+use std::collections::BTreeMap;
+use tenantsync_domain::{Assignment, SyncConfiguration, Tenant, TenantId};
+use tenantsync_topology::{ArrowState, State as Topology, TenantState};
+
+const SCRIPT: &str = include_str!("console.js");
+
+pub(super) fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/admin/topology", get(topology_page))
+        .route("/admin/topology.svg", get(drawing))
+        .route("/admin/topology/events", get(events))
+        .route("/console.js", get(script))
+}
+
+/// The tenant's part of the topology, its arrows' configurations in the same order, and
+/// their counts by configuration id.
+struct View {
+    state: Topology,
+    configs: Vec<SyncConfiguration>,
+    live: BTreeMap<String, Live>,
+}
+
+/// A tenant as the topology names it: by its initial domain, lowercase.
+fn domain(t: &Tenant) -> String {
+    t.initial_domain.as_str().to_ascii_lowercase()
+}
+
+async fn view(st: &ConsoleState, me: &Tenant) -> ConsoleResult<View> {
+    let configs = live::arrows(st, me.id).await?;
+    let mut related: Vec<TenantId> = st.store.partner_settings_list(me.id).await?.into_iter().map(|(p, _)| p).collect();
+    related.extend(configs.iter().flat_map(|c| [c.source_tenant_id, c.target_tenant_id]));
+    let mut tenants: BTreeMap<TenantId, Tenant> = BTreeMap::from([(me.id, me.clone())]);
+    for id in related {
+        if !tenants.contains_key(&id)
+            && let Ok(t) = st.store.get_tenant(id).await
+        {
+            tenants.insert(id, t);
+        }
+    }
+    let name = |id: TenantId| tenants.get(&id).map_or_else(|| id.to_string(), domain);
+    let mut state = Topology::default();
+    for t in tenants.values() {
+        state.tenants.push(TenantState { name: t.display_name.clone(), domain: domain(t), retention_days: t.soft_delete_retention_days });
+    }
+    state.tenants.sort_by(|a, b| a.domain.cmp(&b.domain));
+    let mut live = BTreeMap::new();
+    for c in &configs {
+        let (mut users, mut groups) = (Vec::new(), Vec::new());
+        for (i, a) in c.assignments.iter().enumerate() {
+            match a {
+                Assignment::User(id) => users.push(id.to_string()),
+                // Group names of this tenant's directory only.
+                Assignment::Group(id) if c.source_tenant_id == me.id => {
+                    groups.push(st.store.get_group(me.id, *id).await.map_or_else(|_| id.to_string(), |g| g.attrs.display_name))
+                }
+                Assignment::Group(_) => groups.push(format!("group {}", i + 1)),
+            }
+        }
+        state.arrows.push(ArrowState::of(c, name(c.source_tenant_id), name(c.target_tenant_id), users, groups));
+        live.insert(c.id.to_string(), live::counts(st, c).await?);
+    }
+    Ok(View { state, configs, live })
+}
+
+/// The label of an arrow in the drawing: its scope and its counts.
+fn label(v: &View, i: usize, a: &ArrowState) -> String {
+    let scope = tenantsync_topology::draw::scope(&v.state, a);
+    match v.configs.get(i).and_then(|c| v.live.get(&c.id.to_string())) {
+        Some(l) => format!("{scope} · {}", l.text()),
+        None => scope,
+    }
+}
+
+fn svg(v: &View) -> String {
+    // The arrows are the configurations in the same order: an arrow's place names its counts.
+    tenantsync_topology::draw::svg(&v.state, |a| label(v, v.state.arrows.iter().position(|x| std::ptr::eq(x, a)).unwrap_or(usize::MAX), a), tenantsync_topology::draw::jit_label)
+}
+
+/// `GET /admin/topology`.
+async fn topology_page(State(st): State<Shared>, session: Session) -> ConsoleResult {
+    session.admin()?;
+    let v = view(&st, &session.tenant).await?;
+    let base = prefix();
+    let body = html! {
+        p.note { "The tenants " (session.tenant.display_name) " is related to, and its sync configurations from and to them, with their counts. "
+            "The numbers change as sync cycles run." }
+        figure.drawing {
+            img id="drawing" src={(base) "/admin/topology.svg"} data-src={(base) "/admin/topology.svg"}
+                alt={"Drawing of " (v.state.tenants.len()) " tenants and " (v.state.arrows.len()) " sync arrows; the table below lists every arrow with its counts."};
+            figcaption.note { "Boxes are tenants; an arrow is a sync configuration from its source to its target, labelled with its scope and counts." }
+        }
+        h2 id="arrows-heading" { "Arrows" }
+        @if v.configs.is_empty() { p.note id="no-arrows" { "No sync configuration from or to this tenant." } }
+        @else {
+            p.note id="live-status" role="status" aria-live="polite" { "Counts as of loading the page." }
+            div.scroll { table.responsive id="arrows" aria-labelledby="arrows-heading" data-events={(base) "/admin/topology/events"} {
+                thead { tr {
+                    th scope="col" { "Arrow" } th scope="col" { "Configuration" } th scope="col" { "Scope" }
+                    th scope="col" { "Users synced" } th scope="col" { "Escrows" } th scope="col" { "Health" } th scope="col" { "Last cycle" }
+                } }
+                tbody { @for (c, a) in v.configs.iter().zip(&v.state.arrows) {
+                    @let id = c.id.to_string();
+                    @if let Some(l) = v.live.get(&id) {
+                        tr id={"arrow-" (id)} {
+                            td data-label="Arrow" { (a.label()) }
+                            td data-label="Configuration" {
+                                @if c.source_tenant_id == session.tenant.id { a href={"/admin/sync/" (id)} { (c.display_name) } } @else { (c.display_name) }
+                            }
+                            td data-label="Scope" { (tenantsync_topology::draw::scope(&v.state, a)) }
+                            td data-label="Users synced" id={"arrow-" (id) "-synced"} { (l.synced) }
+                            td data-label="Escrows" id={"arrow-" (id) "-escrows"} { (l.escrows) }
+                            td data-label="Health" id={"arrow-" (id) "-status"} { (l.status) }
+                            td data-label="Last cycle" id={"arrow-" (id) "-lastCycle"} { (l.last_cycle) }
+                        }
+                    }
+                } }
+            } }
+            script src={(base) "/console.js"} defer {}
+        }
+    };
+    Ok(page::ok("Topology", &session, "/admin/topology", body))
+}
+
+/// `GET /admin/topology.svg`: the drawing with the counts of now. Its own CSP lets the
+/// SVG's inline styles (its fonts) apply; it runs nothing.
+async fn drawing(State(st): State<Shared>, session: Session) -> ConsoleResult {
+    session.admin()?;
+    let v = view(&st, &session.tenant).await?;
+    let mut res = svg(&v).into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/svg+xml"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"));
+    Ok(res)
+}
+
+/// `GET /admin/topology/events`: server-sent events, one `counts` event per arrow whose
+/// counts changed, for as long as the browser listens.
+async fn events(State(st): State<Shared>, session: Session) -> ConsoleResult {
+    session.admin()?;
+    let configs = live::arrows(&st, session.tenant.id).await?;
+    let watch = Watch::new(st.clone(), configs).await?;
+    let stream = futures_util::stream::unfold(watch, |mut w| async move {
+        let live = w.next().await?;
+        Some((Ok::<_, std::convert::Infallible>(live::event(&live)), w))
+    });
+    let mut res = Sse::new(stream).keep_alive(KeepAlive::default()).into_response();
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}
+
+/// `GET /console.js`: the console's only script (the topology page's live counts).
+async fn script() -> Response {
+    let mut res = SCRIPT.into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/javascript; charset=utf-8"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    res
+}

@@ -1,0 +1,193 @@
+//! Editing an access package and an assignment policy after their creation, over HTTP as
+//! a browser without scripts does it: each form done and read back through the admin
+//! API; refused without the CSRF token and to a reader (403); bad input answered with its
+//! message and nothing changed.
+use super::admin_pages::{admin_and_reader, refused};
+use super::console;
+use crate::graph_support::Api;
+use serde_json::json;
+
+const EM: &str = "/v1.0/identityGovernance/entitlementManagement";
+
+#[tokio::test]
+async fn a_package_s_settings_roles_and_incompatible_packages_are_edited_and_a_policy_through_its_form() {
+    let (s, _, _) = console().await;
+    let (mut b, mut r, token) = admin_and_reader(&s).await;
+    let api = Api::new(&s, token);
+    api.user("sam@contoso.example", "Sam").await;
+    let mut groups = Vec::new();
+    for name in ["Projects", "Design"] {
+        let g =
+            api.post("/v1.0/groups", json!({ "displayName": name, "mailEnabled": false, "securityEnabled": true, "mailNickname": name.to_lowercase() })).await;
+        groups.push(g.body["id"].as_str().unwrap().to_owned());
+    }
+    let catalog = api.post(&format!("{EM}/catalogs"), json!({ "displayName": "Joint venture" })).await.body["id"].as_str().unwrap().to_owned();
+    for g in &groups {
+        let add = json!({ "requestType": "adminAdd", "resource": { "originId": g, "originSystem": "AadGroup" }, "catalog": { "id": catalog } });
+        assert_eq!(api.post(&format!("{EM}/resourceRequests"), add).await.status, 201);
+    }
+    let csrf = b.get("/admin").await.csrf();
+    let (projects, design) = (format!("group:{}", groups[0]), format!("group:{}", groups[1]));
+    let mut ids = Vec::new();
+    for name in ["Projects", "Other"] {
+        let p = b.post("/admin/access/packages", &[("csrf", &csrf), ("catalog", &catalog), ("name", name), ("role", "true"), ("role-key-0", &projects)]).await;
+        assert_eq!(p.status, 303, "{}", p.body);
+        ids.push(p.location().rsplit('/').next().unwrap().to_owned());
+    }
+    let (id, other) = (ids[0].clone(), ids[1].clone());
+    let path = format!("/admin/access/packages/{id}");
+
+    // Name, description, hidden.
+    let form = b.get(&format!("{path}/edit")).await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    assert!(form.body.contains("value=\"Projects\"") && form.body.contains("for=\"package-hidden\""), "{}", form.body);
+    let settings = [("name", "Projects 2"), ("description", "The project group"), ("hidden", "true")];
+    refused(&mut b, &mut r, &format!("{path}/edit"), &settings).await;
+    let p = b.post(&format!("{path}/edit"), &[("csrf", &csrf), ("name", " "), ("description", "x")]).await;
+    assert_eq!(p.status, 400, "{}", p.body);
+    assert!(p.body.contains("needs a name"), "{}", p.body);
+    let package = api.get(&format!("{EM}/accessPackages/{id}")).await.body;
+    assert_eq!((package["displayName"].as_str(), package["description"].as_str(), package["isHidden"].as_bool()), (Some("Projects"), Some(""), Some(false)));
+    let mut fields = vec![("csrf", csrf.as_str())];
+    fields.extend_from_slice(&settings);
+    assert_eq!(b.post(&format!("{path}/edit"), &fields).await.location(), path);
+    let package = api.get(&format!("{EM}/accessPackages/{id}")).await.body;
+    assert_eq!(
+        (package["displayName"].as_str(), package["description"].as_str(), package["isHidden"].as_bool()),
+        (Some("Projects 2"), Some("The project group"), Some(true))
+    );
+
+    // Resource roles: Design added from the catalog, Projects removed.
+    let page = b.get(&path).await;
+    assert!(page.body.contains("<label for=\"add-role\">") && page.body.contains("Design — group (Member)"), "{}", page.body);
+    refused(&mut b, &mut r, &format!("{path}/roles"), &[("role", &design)]).await;
+    let missing = format!("group:{}", tenantsync_domain::ObjectId::new());
+    let p = b.post(&format!("{path}/roles"), &[("csrf", &csrf), ("role", &missing)]).await;
+    assert_eq!(p.status, 400, "{}", p.body);
+    assert!(p.body.contains("no such group"), "{}", p.body);
+    let scopes = |v: Vec<serde_json::Value>| v.iter().map(|x| x["role"]["resource"]["originId"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    assert_eq!(scopes(api.values(&format!("{EM}/accessPackages/{id}/resourceRoleScopes")).await), [groups[0].clone()]);
+    assert_eq!(b.post(&format!("{path}/roles"), &[("csrf", &csrf), ("role", &design)]).await.location(), path);
+    refused(&mut b, &mut r, &format!("{path}/roles/remove"), &[("role", &projects)]).await;
+    assert_eq!(b.post(&format!("{path}/roles/remove"), &[("csrf", &csrf), ("role", &projects)]).await.location(), path);
+    assert_eq!(scopes(api.values(&format!("{EM}/accessPackages/{id}/resourceRoleScopes")).await), [groups[1].clone()]);
+    assert_eq!(b.post(&format!("{path}/roles/remove"), &[("csrf", &csrf), ("role", &projects)]).await.status, 404, "not granted any more");
+
+    // Incompatible packages.
+    refused(&mut b, &mut r, &format!("{path}/incompatible"), &[("package", &other)]).await;
+    let p = b.post(&format!("{path}/incompatible"), &[("csrf", &csrf), ("package", &id)]).await;
+    assert_eq!(p.status, 400, "{}", p.body);
+    assert!(p.body.contains("cannot be incompatible with itself"), "{}", p.body);
+    assert!(api.values(&format!("{EM}/accessPackages/{id}/incompatibleAccessPackages")).await.is_empty());
+    assert_eq!(b.post(&format!("{path}/incompatible"), &[("csrf", &csrf), ("package", &other)]).await.location(), path);
+    assert_eq!(api.values(&format!("{EM}/accessPackages/{id}/incompatibleAccessPackages")).await[0]["id"].as_str(), Some(other.as_str()));
+    assert!(b.get(&path).await.body.contains("<ul id=\"incompatible\""));
+    refused(&mut b, &mut r, &format!("{path}/incompatible/remove"), &[("package", &other)]).await;
+    assert_eq!(b.post(&format!("{path}/incompatible/remove"), &[("csrf", &csrf), ("package", &other)]).await.location(), path);
+    assert!(api.values(&format!("{EM}/accessPackages/{id}/incompatibleAccessPackages")).await.is_empty());
+    assert_eq!(b.post(&format!("{path}/incompatible/remove"), &[("csrf", &csrf), ("package", &other)]).await.status, 404);
+
+    // A policy, edited through the creation form filled with it.
+    let policy = [
+        ("package", id.as_str()),
+        ("name", "Members, Sam approves"),
+        ("scope", "allMemberUsers"),
+        ("self_add", "true"),
+        ("approval", "true"),
+        ("stage1_approver", "user"),
+        ("stage1_who", "sam@contoso.example"),
+        ("stage1_days", "7"),
+        ("expiration", "days"),
+        ("days", "30"),
+    ];
+    let mut all = vec![("csrf", csrf.as_str())];
+    all.extend_from_slice(&policy);
+    let p = b.post("/admin/access/policies", &all).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let one = p.location().to_owned();
+    let policy_id = one.rsplit('/').next().unwrap().to_owned();
+    // Questions set through the admin API stay: the form does not show them.
+    let mut whole = api.get(&format!("{EM}/assignmentPolicies/{policy_id}")).await.body;
+    whole["questions"] = json!([{ "@odata.type": "#microsoft.graph.accessPackageTextInputQuestion", "id": "why", "isRequired": false, "text": "Why?" }]);
+    let put = api.put(&format!("{EM}/assignmentPolicies/{policy_id}"), whole).await;
+    assert_eq!(put.status, 200, "{:?}", put.body);
+    assert!(b.get(&one).await.body.contains("id=\"edit-policy\""));
+    let form = b.get(&format!("{one}/edit")).await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    for want in [
+        "value=\"Members, Sam approves\"",
+        "value=\"sam@contoso.example\"",
+        "<option value=\"user\" selected>",
+        "value=\"30\"",
+        "value=\"7\"",
+        "value=\"Why?\"",
+        "name=\"q1_id\" value=\"why\"",
+    ] {
+        assert!(form.body.contains(want), "{want} in {}", form.body);
+    }
+    let edited = [
+        ("package", id.as_str()),
+        ("name", "Members, two stages"),
+        ("scope", "allMemberUsers"),
+        ("self_add", "true"),
+        ("self_update", "true"),
+        ("approval", "true"),
+        ("stage1_approver", "user"),
+        ("stage1_who", "sam@contoso.example"),
+        ("stage1_days", "7"),
+        ("stage2_approver", "manager"),
+        ("q1_id", "why"),
+        ("q1_text", "Why?"),
+        ("q1_kind", "text"),
+        ("q1_pattern", ".{3,}"),
+        ("q2_text", "Which team?"),
+        ("q2_kind", "choice"),
+        ("q2_choices", "Red, Blue"),
+        ("q2_required", "true"),
+        ("expiration", "never"),
+    ];
+    let edit = format!("{one}/edit");
+    refused(&mut b, &mut r, &edit, &edited).await;
+    for (field, value, says) in [
+        ("stage2_days", "30", "not from 1 to 14"),
+        ("name", "", "needs a name"),
+        ("stage1_who", "nobody@contoso.example", "not a user of the tenant"),
+        ("q2_choices", " , ", "needs its choices"),
+        ("q1_pattern", "(", "does not compile"),
+    ] {
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend(edited.iter().map(|(k, v)| if *k == field { (*k, value) } else { (*k, *v) }));
+        if !edited.iter().any(|(k, _)| *k == field) {
+            all.push((field, value));
+        }
+        let p = b.post(&edit, &all).await;
+        assert_eq!(p.status, 400, "{field}: {}", p.body);
+        assert!(p.body.contains(says), "{says}: {}", p.body);
+    }
+    let unchanged = api.get(&format!("{EM}/assignmentPolicies/{policy_id}")).await.body;
+    assert_eq!(unchanged["displayName"], "Members, Sam approves");
+    assert_eq!(unchanged["requestApprovalSettings"]["stages"].as_array().unwrap().len(), 1);
+    let mut all = vec![("csrf", csrf.as_str())];
+    all.extend_from_slice(&edited);
+    assert_eq!(b.post(&edit, &all).await.location(), one);
+    let after = api.get(&format!("{EM}/assignmentPolicies/{policy_id}")).await.body;
+    assert_eq!(after["displayName"], "Members, two stages");
+    assert_eq!(after["requestApprovalSettings"]["stages"].as_array().unwrap().len(), 2);
+    assert_eq!(after["requestorSettings"]["enableTargetsToSelfUpdateAccess"], true);
+    assert_eq!(after["accessPackage"]["id"].as_str(), Some(id.as_str()), "the package stays");
+    assert_eq!((after["questions"][0]["id"].as_str(), after["questions"][0]["regexPattern"].as_str()), (Some("why"), Some(".{3,}")), "{after}");
+    assert_eq!(after["questions"][1]["choices"], json!(["Red", "Blue"]), "{after}");
+    assert_eq!(after["questions"][1]["isRequired"], true);
+    assert_eq!(b.get("/admin/access/policies/nope/edit").await.status, 404);
+
+    let audit = b.get("/admin/audit").await.body;
+    for activity in [
+        "Update access package",
+        "Add resource role to access package",
+        "Remove resource role from access package",
+        "Add incompatible access package",
+        "Update assignment policy",
+    ] {
+        assert!(audit.contains(activity), "{activity} in {audit}");
+    }
+}
