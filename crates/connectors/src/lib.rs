@@ -35,7 +35,7 @@ pub use definition::{
 pub use error::ConnectorError;
 pub use export::{ExportReport, ExportState, Exporter, Health, Host};
 pub use import::{ImportReport, ImportState, Importer};
-pub use ldap::{LdapMatching, LdapSettings, LdapTarget, UserField};
+pub use ldap::{LdapMatching, LdapSettings, LdapTarget, LdapWatermark, UserField};
 pub use scim::ScimTarget;
 pub use secret::{KEY_ENV, Secret, SecretKey};
 pub use target::{Discovery, ManagerRef, Resource, Target};
