@@ -14,8 +14,9 @@
 //! - [`Exporter`]: one run: the initial walk or the change feed, per-object links with a
 //!   digest of what was sent, escrow of refused objects, pause on a failed system.
 //! - [`import::Importer`]: the other direction: an import connector feeds its tenant
-//!   from the system ([`import::Source`]: Graph delta queries, LDAP `modifyTimestamp`,
-//!   SCIM `meta.lastModified` polling), through the store's ordinary writes.
+//!   from the system ([`import::Source`]: Graph delta queries, LDAP `entryCSN` or
+//!   `modifyTimestamp`, SCIM `meta.lastModified` polling), through the store's
+//!   ordinary writes.
 //! - [`SecretKey`]: credentials sealed at rest with a key kept outside the database.
 mod definition;
 mod error;
