@@ -271,3 +271,93 @@ fn a_tenant_is_exported_to_a_graph_api_tenantsyncs_own_v1() {
     let r = env.cmd().args(["connector", "export", "to-graph"]).output().unwrap();
     assert!(r.status.success());
 }
+
+#[test]
+fn a_users_manager_is_read_set_and_removed_through_v1_and_a_graph_export_sets_it_by_ref() {
+    let remote = Env::new();
+    let f = "fabrikam.example";
+    remote.ok(&["tenant", "create", "--name", "Fabrikam", "--domain", f]);
+    let token = remote.ok(&["token", "create", "--tenant", f, "--name", "graph", "--role", "admin"]).trim().to_owned();
+    let reader = remote.ok(&["token", "create", "--tenant", f, "--name", "reader", "--role", "reader"]).trim().to_owned();
+    remote.ok(&["user", "create", "-t", f, "--upn", "x@fabrikam.example"]);
+    remote.ok(&["user", "create", "-t", f, "--upn", "y@fabrikam.example", "--set", "displayName=Y"]);
+    let y = remote.json(&["user", "show", "-t", f, "y@fabrikam.example"])["id"].as_str().unwrap().to_owned();
+    let served = Served::start(&remote, &[]);
+    let auth = format!("Bearer {token}");
+    let call = |method: &str, path: &str, body: Option<&str>| served.request(method, path, &[("Authorization", &auth)], body);
+    let feed = || remote.json(&["changes", "-t", f, "--limit", "10000"])["changes"].as_array().unwrap().clone();
+
+    // The routes, as Graph has them: PUT $ref, GET the manager, DELETE $ref; each write
+    // one update of the user, with its change row.
+    let before = feed().len();
+    let r = call("GET", "/v1.0/users/x@fabrikam.example/manager", None);
+    assert_eq!((r.status, r.json()["error"]["code"].as_str()), (404, Some("Request_ResourceNotFound")), "no manager yet: {}", r.body);
+    let body = format!(r#"{{"@odata.id": "https://graph.microsoft.com/v1.0/users/{y}"}}"#);
+    assert_eq!(call("PUT", "/v1.0/users/x@fabrikam.example/manager/$ref", Some(&body)).status, 204);
+    let m = call("GET", "/v1.0/users/x@fabrikam.example/manager", None).json();
+    assert_eq!((m["id"].as_str(), m["displayName"].as_str(), m["@odata.type"].as_str()), (Some(y.as_str()), Some("Y"), Some("#microsoft.graph.user")), "{m}");
+    let x = remote.json(&["user", "show", "-t", f, "x@fabrikam.example"]);
+    assert_eq!(x["manager"], y.as_str(), "the store's own attribute");
+    let changes = feed();
+    assert_eq!(changes.len(), before + 1, "one change row");
+    let last = changes.last().unwrap();
+    assert_eq!((last["op"].as_str(), last["objectId"].as_str()), (Some("update"), x["id"].as_str()), "{last}");
+    assert_eq!(call("PUT", "/v1.0/users/x@fabrikam.example/manager/$ref", Some(&body)).status, 204, "the same again: nothing to write");
+    assert_eq!(feed().len(), before + 1);
+    // Bad references are Graph-shaped errors, and write nothing.
+    let missing = r#"{"@odata.id": "https://graph.microsoft.com/v1.0/users/00000000-0000-7000-8000-000000000000"}"#;
+    for (body, status, code) in [
+        (missing, 404, "Request_ResourceNotFound"),
+        (r#"{"@odata.id": "not a reference"}"#, 400, "Request_BadRequest"),
+        (r#"{"manager": "y"}"#, 400, "Request_BadRequest"),
+        ("[1]", 400, "Request_BadRequest"),
+    ] {
+        let r = call("PUT", "/v1.0/users/x@fabrikam.example/manager/$ref", Some(body));
+        assert_eq!((r.status, r.json()["error"]["code"].as_str()), (status, Some(code)), "{body}: {}", r.body);
+    }
+    let own = format!(r#"{{"@odata.id": "https://graph.microsoft.com/v1.0/users/{}"}}"#, x["id"].as_str().unwrap());
+    assert_eq!(call("PUT", "/v1.0/users/x@fabrikam.example/manager/$ref", Some(&own)).status, 400, "one's own manager");
+    let r = served.request("PUT", "/v1.0/users/x@fabrikam.example/manager/$ref", &[("Authorization", &format!("Bearer {reader}"))], Some(&body));
+    assert_eq!(r.status, 403, "a reader does not write: {}", r.body);
+    assert_eq!(feed().len(), before + 1);
+    assert_eq!(call("DELETE", "/v1.0/users/x@fabrikam.example/manager/$ref", None).status, 204);
+    assert_eq!(call("GET", "/v1.0/users/x@fabrikam.example/manager", None).status, 404);
+    assert_eq!(call("DELETE", "/v1.0/users/x@fabrikam.example/manager/$ref", None).status, 404, "no manager to remove");
+    assert!(remote.json(&["user", "show", "-t", f, "x@fabrikam.example"])["manager"].is_null());
+
+    // The export: 501 users, p000's manager p500 on the walk's second page (500 a page),
+    // exported after p000: set at the run's end. dave's manager carol is on the same page.
+    let env = Env::new();
+    env.ok(&["tenant", "create", "--name", "App", "--domain", "app.example"]);
+    let mut csv = String::from("userPrincipalName\n");
+    for i in 0..501 {
+        csv.push_str(&format!("p{i:03}@app.example\n"));
+    }
+    let people = env.file("people.csv", &csv);
+    env.ok(&["import", "users", "-t", "app.example", path_str(&people), "--quiet"]);
+    env.ok(&["user", "update", "-t", "app.example", "p000@app.example", "--set", "manager=p500@app.example"]);
+    env.ok(&["user", "update", "-t", "app.example", "p002@app.example", "--set", "manager=p001@app.example"]);
+    let file = env.file("graph-token", &token);
+    env.ok(&["connector", "add", "to-graph", "-t", "app.example", "--graph-url", &format!("http://{}/v1.0", served.addr), "--token-file", path_str(&file)]);
+    let report = env.json(&["connector", "export", "to-graph"]);
+    assert_eq!((report["counters"]["created"].as_u64(), report["counters"]["escrowed"].as_u64()), (Some(501), Some(0)), "{report}");
+    let id_of = |upn: &str| call("GET", &format!("/v1.0/users/{upn}"), None).json()["id"].as_str().unwrap().to_owned();
+    let manager_of = |upn: &str| {
+        let r = call("GET", &format!("/v1.0/users/{upn}/manager"), None);
+        (r.status == 200).then(|| r.json()["id"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(manager_of("p000@app.example"), Some(id_of("p500@app.example")), "a manager exported later in the run");
+    assert_eq!(manager_of("p002@app.example"), Some(id_of("p001@app.example")));
+    assert_eq!(manager_of("p003@app.example"), None);
+    assert_eq!(env.json(&["connector", "show", "to-graph"])["links"]["escrowed"], 0, "nothing left waiting");
+
+    // Changed and removed by the feed; a run with nothing new sends nothing.
+    env.ok(&["user", "update", "-t", "app.example", "p000@app.example", "--set", "manager=p001@app.example"]);
+    env.ok(&["user", "update", "-t", "app.example", "p002@app.example", "--set", "manager="]);
+    let report = env.json(&["connector", "export", "to-graph"]);
+    assert_eq!(report["counters"]["updated"], 2, "{report}");
+    assert_eq!(manager_of("p000@app.example"), Some(id_of("p001@app.example")));
+    assert_eq!(manager_of("p002@app.example"), None);
+    let report = env.json(&["connector", "export", "to-graph"]);
+    assert_eq!(report["counters"]["updated"], 0, "{report}");
+}

@@ -3,7 +3,7 @@
 //! (delta queries) and from its SCIM endpoint (polling); and an LDAP-fed tenant that is
 //! the source of an ordinary sync configuration, run by `serve`.
 use crate::connectors_faults::{closing, read_request};
-use crate::connectors_ldap::{ADMIN, DISABLED, GROUPS, PEOPLE, ldapmodify, slapd};
+use crate::connectors_ldap::{ADMIN, DISABLED, GROUPS, PEOPLE, SUFFIX, ldapmodify, search, slapd};
 use crate::serving::Served;
 use crate::support::{Env, path_str};
 use serde_json::Value;
@@ -88,11 +88,11 @@ fn an_ldap_directory_feeds_its_tenant_and_reconciliation_finds_deletes() {
     assert_eq!((bob["displayName"].as_str(), bob["mail"].as_str()), (Some("Bob Jones"), Some("bob@corp.example")), "cn fills displayName");
     assert_eq!(members(&env, "hr.example", "Staff"), vec!["alice@hr.example", "bob@hr.example"]);
     let shown = env.json(&["connector", "show", "corp"]);
-    assert!(shown["state"]["users"]["since"].as_str().is_some_and(|t| t.ends_with('Z')), "the watermark: {shown}");
+    assert!(shown["state"]["users"]["since"].as_str().is_some_and(|t| t.contains("Z#")), "the watermark, an entryCSN: {shown}");
     assert!(shown["state"]["lastReconciliation"].is_string(), "{shown}");
     assert_eq!(shown["links"]["total"], 3);
 
-    // Nothing changed: what is read again (modifyTimestamp >= the watermark) writes nothing.
+    // Nothing changed: nothing read, nothing written.
     let report = env.json(&["connector", "import", "corp"]);
     assert_eq!(report["reconciled"], false);
     assert_eq!(counters(&report)[..5], [0; 5], "{report}");
@@ -148,6 +148,65 @@ fn an_ldap_directory_feeds_its_tenant_and_reconciliation_finds_deletes() {
         "5",
     ]);
     assert!(r.code == 1 && r.stderr.trim().ends_with("[invalid_connector_settings]"), "{}", r.stderr);
+}
+
+/// The number of changes in a tenant's feed: every write an import made.
+fn feed_length(env: &Env, tenant: &str) -> usize {
+    env.json(&["changes", "-t", tenant, "--limit", "10000"])["changes"].as_array().unwrap().len()
+}
+
+#[test]
+fn an_ldap_import_follows_entry_csn_and_reads_nothing_twice() {
+    let env = Env::new();
+    env.ok(&["tenant", "create", "--name", "HR", "--domain", "hr.example"]);
+    env.ok(&["tenant", "create", "--name", "HR by time", "--domain", "hr2.example"]);
+    let url = slapd("admin-pw");
+    people(&url);
+    let password = env.file("password", "admin-pw\n");
+    env.ok(&add_ldap("corp", "hr.example", &url, path_str(&password)));
+    let mut by_time = add_ldap("corp-by-time", "hr2.example", &url, path_str(&password));
+    by_time.extend(["--watermark", "modifyTimestamp"]);
+    env.ok(&by_time);
+    let csn_of = |filter: &str| search(&url, SUFFIX, filter).iter().map(|e| e.one("entryCSN").to_owned()).max().unwrap();
+    let state = || env.json(&["connector", "show", "corp"])["state"].clone();
+
+    assert_eq!(counters(&env.json(&["connector", "import", "corp"]))[0], 3);
+    let s = state();
+    assert_eq!((s["users"]["by"].as_str(), s["groups"]["by"].as_str()), (Some("entryCSN"), Some("entryCSN")), "auto: slapd keeps entryCSN: {s}");
+    assert_eq!(s["users"]["since"], csn_of("(objectClass=inetOrgPerson)"), "the newest CSN read");
+    assert_eq!(s["groups"]["since"], csn_of("(objectClass=groupOfNames)"));
+    let written = feed_length(&env, "hr.example");
+
+    // Nothing changed: the next run (another process: it starts from the stored
+    // watermark) reads no entry at all and writes nothing.
+    assert_eq!(counters(&env.json(&["connector", "import", "corp"])), [0; 7]);
+    assert_eq!(feed_length(&env, "hr.example"), written);
+
+    // One edit: exactly that entry is read and written, once.
+    ldapmodify(&url, &format!("dn: uid=alice,{PEOPLE}\nchangetype: modify\nreplace: title\ntitle: Lead\n"));
+    let report = env.json(&["connector", "import", "corp"]);
+    assert_eq!(counters(&report), [0, 0, 1, 0, 0, 0, 0], "alice alone: {report}");
+    assert_eq!(env.json(&["user", "show", "-t", "hr.example", "alice@hr.example"])["jobTitle"], "Lead");
+    assert_eq!(feed_length(&env, "hr.example"), written + 1, "one change row");
+    assert_eq!(state()["users"]["since"], csn_of("(uid=alice)"), "alice's CSN is the newest");
+    assert_eq!(counters(&env.json(&["connector", "import", "corp"])), [0; 7], "and it is not read again");
+
+    // Two edits between runs, one of them to a group: the next run resumes from the
+    // stored watermarks and reads those two.
+    ldapmodify(&url, &format!("dn: uid=bob,{PEOPLE}\nchangetype: modify\nreplace: mail\nmail: robert@corp.example\n"));
+    ldapmodify(&url, &format!("dn: cn=Staff,{GROUPS}\nchangetype: modify\nreplace: description\ndescription: All of us\n"));
+    let report = env.json(&["connector", "import", "corp"]);
+    assert_eq!(counters(&report), [0, 0, 2, 0, 0, 0, 0], "bob and Staff: {report}");
+    assert_eq!(feed_length(&env, "hr.example"), written + 3);
+    assert_eq!(env.json(&["user", "show", "-t", "hr.example", "bob@hr.example"])["mail"], "robert@corp.example");
+
+    // modifyTimestamp, one second fine, reads the newest entry again (and writes nothing).
+    assert_eq!(counters(&env.json(&["connector", "import", "corp-by-time"]))[0], 3);
+    let again = env.json(&["connector", "import", "corp-by-time"]);
+    assert_eq!(counters(&again)[..5], [0; 5], "{again}");
+    assert!(counters(&again)[5] >= 1, "read again, unchanged: {again}");
+    let s = env.json(&["connector", "show", "corp-by-time"])["state"].clone();
+    assert!(s["users"]["by"] == "modifyTimestamp" && s["users"]["since"].as_str().is_some_and(|t| t.ends_with('Z')), "{s}");
 }
 
 #[test]

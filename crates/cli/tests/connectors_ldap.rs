@@ -22,6 +22,16 @@ pub fn slapd(password: &str) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
+/// A fresh slapd that speaks TLS with the certificate chain `cert` and its `key` too:
+/// its ldap:// URL (StartTLS) and its ldaps:// URL.
+pub fn slapd_tls(password: &str, cert: &std::path::Path, key: &std::path::Path) -> (String, String) {
+    let out = Command::new("bash").arg(script()).args(["start", password, &std::process::id().to_string()]).arg(cert).arg(key).output().unwrap();
+    assert!(out.status.success(), "slapd did not start: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines().map(str::to_owned);
+    (lines.next().unwrap(), lines.next().unwrap())
+}
+
 /// An entry as `ldapsearch` prints it: its DN and attributes (names lower-cased).
 #[derive(Debug, Clone)]
 pub struct Entry {

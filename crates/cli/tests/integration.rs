@@ -11,6 +11,8 @@ mod connectors;
 mod connectors_faults;
 mod connectors_import;
 mod connectors_ldap;
+mod connectors_ldap_faults;
+mod connectors_ldap_tls;
 mod crash;
 mod errors;
 mod expr;

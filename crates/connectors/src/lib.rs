@@ -14,8 +14,9 @@
 //! - [`Exporter`]: one run: the initial walk or the change feed, per-object links with a
 //!   digest of what was sent, escrow of refused objects, pause on a failed system.
 //! - [`import::Importer`]: the other direction: an import connector feeds its tenant
-//!   from the system ([`import::Source`]: Graph delta queries, LDAP `modifyTimestamp`,
-//!   SCIM `meta.lastModified` polling), through the store's ordinary writes.
+//!   from the system ([`import::Source`]: Graph delta queries, LDAP `entryCSN` or
+//!   `modifyTimestamp`, SCIM `meta.lastModified` polling), through the store's
+//!   ordinary writes.
 //! - [`SecretKey`]: credentials sealed at rest with a key kept outside the database.
 mod definition;
 mod error;
@@ -35,7 +36,7 @@ pub use definition::{
 pub use error::ConnectorError;
 pub use export::{ExportReport, ExportState, Exporter, Health, Host};
 pub use import::{ImportReport, ImportState, Importer};
-pub use ldap::{LdapMatching, LdapSettings, LdapTarget, UserField};
+pub use ldap::{LdapMatching, LdapSettings, LdapTarget, LdapWatermark, UserField};
 pub use scim::ScimTarget;
 pub use secret::{KEY_ENV, Secret, SecretKey};
 pub use target::{Discovery, ManagerRef, Resource, Target};

@@ -19,7 +19,7 @@ use object::{Done, Now, Outcome};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
 use tenantsync_domain::{ChangeCursor, ObjectId, ObjectKind, TenantId};
-use tenantsync_store::{ConnectorKey, ConnectorRecord, ConnectorStep, ConnectorStore, Link, ListQuery, Store, StoreError, Visibility};
+use tenantsync_store::{ConnectorKey, ConnectorRecord, ConnectorStep, ConnectorStore, Link, LinkFault, ListQuery, Store, StoreError, Visibility};
 
 /// What the exporter needs of the store.
 pub trait Host: Store + ConnectorStore {}
@@ -27,6 +27,9 @@ impl<T: Store + ConnectorStore + ?Sized> Host for T {}
 
 /// Objects read and sent per step (a page of the walk or of the feed).
 const PAGE: u32 = 500;
+
+/// The start of the fault a user's link holds while its manager is not exported yet.
+const MANAGER_PENDING: &str = "manager_pending";
 
 /// Healthy, or paused by a failure of the whole system.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -373,9 +376,27 @@ impl<'a> Exporter<'a> {
         });
         let mut outcomes: Vec<Result<Outcome, ConnectorError>> = futures_util::stream::iter(jobs).buffer_unordered(self.in_flight).collect().await;
         if kind == ObjectKind::User && !pending_managers.is_empty() {
-            self.second_pass(&mut outcomes, pending_managers).await;
+            let unresolved = self.second_pass(&mut outcomes, pending_managers).await;
+            self.await_managers(&mut outcomes, &links, unresolved);
         }
         outcomes
+    }
+
+    /// Users whose manager is not exported yet (it comes on a later page, or was
+    /// refused): their links get a fault, due at once the first time, so the end of the
+    /// run (which retries what is due) sends them again with their manager; a manager
+    /// still missing then is waited for with the escrow backoff.
+    fn await_managers(&self, outcomes: &mut [Result<Outcome, ConnectorError>], links: &HashMap<ObjectId, Link>, unresolved: Vec<(ObjectId, ObjectId)>) {
+        for (user, manager) in unresolved {
+            let Some(Ok(o)) = outcomes.iter_mut().find(|o| o.as_ref().is_ok_and(|o| o.object == user)) else { continue };
+            // A user escrowed itself keeps its own fault.
+            let Some(link) = o.link.as_mut().filter(|l| l.external_id.is_some() && l.fault.is_none()) else { continue };
+            let before = links.get(&user).and_then(|l| l.fault.as_ref()).filter(|f| f.error.starts_with(MANAGER_PENDING));
+            let attempts = before.map_or(0, |f| f.attempts).saturating_add(1);
+            let retry_at = if attempts == 1 { self.now } else { self.now + object::escrow_delay(attempts) };
+            let error = format!("{MANAGER_PENDING}: the manager {manager} is not exported (yet)");
+            link.fault = Some(LinkFault { error, attempts, retry_at });
+        }
     }
 
     /// Reads users and renders each (with its manager's external id when linked).
@@ -394,12 +415,24 @@ impl<'a> Exporter<'a> {
         } else {
             self.host.links(self.key(), &managers).await?.into_iter().filter_map(|l| Some((l.object, l.external_id?))).collect()
         };
+        // A manager without a link that is deleted (or gone) will not be exported: no
+        // manager, rather than one waited for.
+        let mut absent = std::collections::HashSet::new();
+        for m in managers.iter().filter(|m| !manager_links.contains_key(m)) {
+            match self.host.get_user(self.tenant(), *m).await {
+                Ok(u) if !u.is_deleted() => {}
+                Ok(_) | Err(StoreError::NotFound { .. }) => {
+                    absent.insert(*m);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
         Ok(users
             .into_iter()
             .map(|(id, u)| match u {
                 None => (id, Now::Gone, None),
                 Some(u) => {
-                    let (manager, pending) = match u.attrs.manager {
+                    let (manager, pending) = match u.attrs.manager.filter(|m| !absent.contains(m)) {
                         None => (ManagerRef::None, None),
                         Some(m) => match manager_links.get(&m) {
                             Some(ext) => (ManagerRef::Linked(ext.as_str()), None),
@@ -447,12 +480,17 @@ impl<'a> Exporter<'a> {
     }
 
     /// Users rendered without their manager because the manager was being exported in
-    /// the same batch: now that the manager is linked, they are sent again.
-    async fn second_pass(&self, outcomes: &mut [Result<Outcome, ConnectorError>], pending: Vec<(ObjectId, ObjectId)>) {
+    /// the same batch: now that the manager is linked, they are sent again. Returns the
+    /// users whose manager this batch did not link.
+    async fn second_pass(&self, outcomes: &mut [Result<Outcome, ConnectorError>], pending: Vec<(ObjectId, ObjectId)>) -> Vec<(ObjectId, ObjectId)> {
         let fresh: HashMap<ObjectId, String> =
             outcomes.iter().filter_map(|o| o.as_ref().ok()).filter_map(|o| Some((o.object, o.link.as_ref()?.external_id.clone()?))).collect();
+        let mut unresolved = Vec::new();
         for (user, manager) in pending {
-            let Some(manager_id) = fresh.get(&manager) else { continue };
+            let Some(manager_id) = fresh.get(&manager) else {
+                unresolved.push((user, manager));
+                continue;
+            };
             let Some(slot) = outcomes.iter_mut().find(|o| o.as_ref().is_ok_and(|o| o.object == user)) else { continue };
             let Ok(first) = slot.as_ref() else { continue };
             let (Some(link), first_done) = (first.link.clone(), first.done) else { continue };
@@ -468,5 +506,6 @@ impl<'a> Exporter<'a> {
                 o
             });
         }
+        unresolved
     }
 }

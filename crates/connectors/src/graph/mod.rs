@@ -2,8 +2,9 @@
 //! own `/v1.0` among them). Users are matched by `userPrincipalName` (or `mail`) before a
 //! create, created with a random password that must change at first sign-in, updated by
 //! `PATCH` of what changed (`null` for what went), disabled by `accountEnabled: false`
-//! (or deleted); groups are security groups whose members are added and removed by
-//! `members/$ref`. Credentials: a bearer token, or OAuth2 client credentials (token URL,
+//! (or deleted); a user's manager is set by `PUT manager/$ref` and removed by `DELETE
+//! manager/$ref` once both are there; groups are security groups whose members are
+//! added and removed by `members/$ref`. Credentials: a bearer token, or OAuth2 client credentials (token URL,
 //! client id and secret), the token fetched and renewed before it expires.
 mod render;
 
@@ -152,6 +153,35 @@ impl GraphTarget {
         Ok(())
     }
 
+    /// Brings user `id`'s manager from `old` (what was sent; `None`: unknown) to `new`'s:
+    /// `PUT …/manager/$ref`, or `DELETE …/manager/$ref` (none there is as wanted).
+    async fn sync_manager(&self, id: &str, old: Option<&Resource>, new: &Resource) -> Result<(), ConnectorError> {
+        let want = new.get("manager").and_then(Value::as_str);
+        let had = old.map(|o| o.get("manager").and_then(Value::as_str));
+        if had == Some(want) {
+            return Ok(());
+        }
+        match want {
+            Some(m) => {
+                let body = json!({"@odata.id": format!("{}/users/{m}", self.base)});
+                match self.call(Method::PUT, &format!("users/{id}/manager/$ref"), &[], Some(&body)).await {
+                    Ok(_) => Ok(()),
+                    // The manager is not in the service (deleted behind our back): this
+                    // user's fault, not the user's absence.
+                    Err(ConnectorError::Refused { status: 404, url, detail }) => {
+                        Err(ConnectorError::Refused { status: 422, url, detail: format!("the manager '{m}' is not there: {detail}") })
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            None => match self.call(Method::DELETE, &format!("users/{id}/manager/$ref"), &[], None).await {
+                // No manager there (or the user gone: the update's own 404 tells that).
+                Ok(_) | Err(ConnectorError::Refused { status: 404, .. }) => Ok(()),
+                Err(e) => Err(e),
+            },
+        }
+    }
+
     /// A group's members as the service lists them, page by page.
     async fn read_members(&self, id: &str) -> Result<Vec<String>, ConnectorError> {
         let mut out = Vec::new();
@@ -165,17 +195,18 @@ impl GraphTarget {
     }
 }
 
-/// The body of a `PATCH` that brings `old` to `new` (members aside).
+/// The body of a `PATCH` that brings `old` to `new` (members and manager aside).
 fn changes(old: Option<&Resource>, new: &Resource) -> Map<String, Value> {
+    let beside = |k: &str| render::BESIDE.contains(&k);
     let mut out = Map::new();
     for (k, v) in new {
-        if k != "members" && old.and_then(|o| o.get(k)) != Some(v) {
+        if !beside(k) && old.and_then(|o| o.get(k)) != Some(v) {
             out.insert(k.clone(), v.clone());
         }
     }
     if let Some(old) = old {
         for k in old.keys() {
-            if k != "members" && !new.contains_key(k) {
+            if !beside(k) && !new.contains_key(k) {
                 out.insert(k.clone(), Value::Null);
             }
         }
@@ -201,8 +232,8 @@ impl Target for GraphTarget {
         Ok(Discovery { facts })
     }
 
-    fn render_user(&self, user: &User, _manager: ManagerRef<'_>) -> Resource {
-        render::user(user)
+    fn render_user(&self, user: &User, manager: ManagerRef<'_>) -> Resource {
+        render::user(user, manager)
     }
 
     fn render_group(&self, group: &Group, members: &[String]) -> Resource {
@@ -222,7 +253,9 @@ impl Target for GraphTarget {
 
     async fn create(&self, kind: ObjectKind, resource: &Resource) -> Result<String, ConnectorError> {
         let mut body = resource.clone();
-        body.remove("members");
+        for k in render::BESIDE {
+            body.remove(k);
+        }
         if kind == ObjectKind::User {
             body.insert("passwordProfile".into(), json!({"forceChangePasswordNextSignIn": true, "password": password()?}));
         }
@@ -232,8 +265,9 @@ impl Target for GraphTarget {
             expected: "the created object with its id",
             detail: made.to_string(),
         })?;
-        if kind == ObjectKind::Group {
-            self.sync_members(&id, Some(&Resource::new()), resource).await?;
+        match kind {
+            ObjectKind::Group => self.sync_members(&id, Some(&Resource::new()), resource).await?,
+            ObjectKind::User => self.sync_manager(&id, Some(&Resource::new()), resource).await?,
         }
         Ok(id)
     }
@@ -245,6 +279,9 @@ impl Target for GraphTarget {
         }
         if kind == ObjectKind::Group && Self::member_ids(old) != Self::member_ids(Some(new)) {
             self.sync_members(external_id, old, new).await?;
+        }
+        if kind == ObjectKind::User {
+            self.sync_manager(external_id, old, new).await?;
         }
         Ok(())
     }
@@ -264,7 +301,7 @@ mod tests {
 
     #[test]
     fn a_patch_carries_what_changed_and_nulls_what_went() {
-        let old = json!({"displayName": "A", "jobTitle": "Dev", "members": ["1"]}).as_object().unwrap().clone();
+        let old = json!({"displayName": "A", "jobTitle": "Dev", "members": ["1"], "manager": "m1"}).as_object().unwrap().clone();
         let new = json!({"displayName": "A B", "members": ["2"]}).as_object().unwrap().clone();
         assert_eq!(Value::Object(changes(Some(&old), &new)), json!({"displayName": "A B", "jobTitle": null}));
         assert!(changes(Some(&new), &new).is_empty());

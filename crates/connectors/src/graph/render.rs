@@ -1,7 +1,9 @@
 //! Users and groups in Microsoft Graph's shape (`microsoft.graph.user` and `group`): the
 //! properties Entra's cross-tenant sync writes by default, absent ones left out. Group
-//! members travel beside the group (`members/$ref`), never in its body.
-use crate::target::{Resource, put};
+//! members travel beside the group (`members/$ref`), never in its body; so does a
+//! user's `manager` (its id in the service, set by `manager/$ref`), kept in the resource
+//! so that what was sent remembers it.
+use crate::target::{ManagerRef, Resource, put};
 use serde_json::{Map, Value, json};
 use tenantsync_domain::{Group, User};
 
@@ -11,7 +13,10 @@ pub fn nickname(text: &str) -> String {
     if n.is_empty() { "object".to_owned() } else { n }
 }
 
-pub fn user(u: &User) -> Resource {
+/// The properties that travel beside the object's body, by `$ref`.
+pub const BESIDE: [&str; 2] = ["members", "manager"];
+
+pub fn user(u: &User, manager: ManagerRef<'_>) -> Resource {
     let a = &u.attrs;
     let upn = a.user_principal_name.as_str();
     let local = upn.split('@').next().unwrap_or(upn);
@@ -41,6 +46,9 @@ pub fn user(u: &User) -> Resource {
     put(&mut r, "mobilePhone", a.mobile_phone.as_ref());
     if let Some(p) = &a.telephone_number {
         r.insert("businessPhones".into(), json!([p]));
+    }
+    if let ManagerRef::Linked(id) = manager {
+        r.insert("manager".into(), json!(id));
     }
     r
 }

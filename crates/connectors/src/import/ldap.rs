@@ -7,27 +7,67 @@
 //!   `uid@<UPN domain>`, `cn` and `sn` fill displayName and surname when `displayName`
 //!   and the surname's own attribute say nothing; groups' `member` and users' `manager`
 //!   DNs name users by their `entryUUID`.
-//! - The watermark is the newest `modifyTimestamp` read, per kind; the next read asks
-//!   for `modifyTimestamp>=` it, so an entry changed in the same second as the last one
-//!   read is not missed (the one read again changes nothing). Deletions leave no
-//!   timestamp: the periodic reconciliation finds them.
+//! - The watermark is the newest stamp read, per kind, by the attribute the settings'
+//!   [`LdapWatermark`] names (`auto`: `entryCSN` where the directory keeps it, as
+//!   OpenLDAP does; `uSNChanged` on Active Directory; else `modifyTimestamp`), stored
+//!   with the attribute's name. `entryCSN` is unique per change, so the next read asks
+//!   for what is strictly newer and reads nothing twice; `uSNChanged` likewise (the next
+//!   number up); `modifyTimestamp` is one second fine, so the next read asks for `>=` it
+//!   and an entry changed in the same second as the last one read is read again (and
+//!   changes nothing) rather than missed. A stored watermark of another attribute (the
+//!   setting changed) is no watermark: that read reads everything. Deletions leave no
+//!   stamp: the periodic reconciliation finds them.
 use super::{Batch, Incoming, Is, Members, Read, Source};
 use crate::ConnectorError;
 use crate::ldap::modify::dn_key;
-use crate::ldap::{LdapSettings, LdapTarget, UserField, attr};
+use crate::ldap::{LdapSettings, LdapTarget, LdapWatermark, UserField, attr};
 use async_trait::async_trait;
 use ldap3::{Scope, SearchEntry};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
+use std::sync::Mutex;
 use tenantsync_domain::{ObjectKind, UserType};
-
-const MODIFY_TIMESTAMP: &str = "modifyTimestamp";
 
 #[derive(Debug)]
 pub struct LdapSource {
     target: LdapTarget,
     /// The domain of the UPNs made from a local part (`uid`): the tenant's.
     upn_domain: String,
+    /// The watermark attribute `auto` resolved to (once per run).
+    resolved: Mutex<Option<LdapWatermark>>,
+}
+
+/// The filter of entries stamped after `since` by `by` (never `Auto`).
+fn changed_since(by: LdapWatermark, since: &str) -> Option<String> {
+    let v = ldap3::ldap_escape(since);
+    match by {
+        LdapWatermark::EntryCsn => Some(format!("(&(entryCSN>={v})(!(entryCSN={v})))")),
+        LdapWatermark::UsnChanged => since.parse::<u64>().ok().map(|n| format!("(uSNChanged>={})", n.saturating_add(1))),
+        LdapWatermark::ModifyTimestamp | LdapWatermark::Auto => Some(format!("(modifyTimestamp>={v})")),
+    }
+}
+
+/// Whether stamp `a` is newer than `b`. CSNs and generalized times are fixed-width
+/// text that sorts as it orders; USNs are numbers.
+fn newer(by: LdapWatermark, a: &str, b: &str) -> bool {
+    match by {
+        LdapWatermark::UsnChanged => match (a.parse::<u64>(), b.parse::<u64>()) {
+            (Ok(a), Ok(b)) => a > b,
+            (a, _) => a.is_ok(),
+        },
+        _ => a > b,
+    }
+}
+
+/// The newest stamp of `entries` by `by`, and `since`.
+fn newest<'a>(by: LdapWatermark, since: Option<&'a str>, stamps: impl Iterator<Item = &'a str>) -> Option<String> {
+    let mut out: Option<&str> = since;
+    for t in stamps {
+        if out.is_none_or(|n| newer(by, t, n)) {
+            out = Some(t);
+        }
+    }
+    out.map(str::to_owned)
 }
 
 /// What a user attribute of the tenant is read from: an attribute given (`exact`), or a
@@ -102,20 +142,42 @@ fn class_filter(classes: &[String]) -> String {
 
 impl LdapSource {
     pub fn new(target: LdapTarget, upn_domain: &str) -> LdapSource {
-        LdapSource { target, upn_domain: upn_domain.to_owned() }
+        LdapSource { target, upn_domain: upn_domain.to_owned(), resolved: Mutex::new(None) }
     }
 
     fn s(&self) -> &LdapSettings {
         self.target.settings()
     }
 
-    fn filter(&self, kind: ObjectKind, since: Option<&str>) -> String {
+    /// The watermark attribute: the one set, or for `auto` the first of `entryCSN` and
+    /// `uSNChanged` the users base entry holds, else `modifyTimestamp`.
+    async fn by(&self) -> Result<LdapWatermark, ConnectorError> {
+        if self.s().watermark != LdapWatermark::Auto {
+            return Ok(self.s().watermark);
+        }
+        if let Some(by) = self.resolved.lock().ok().and_then(|r| *r) {
+            return Ok(by);
+        }
+        let (csn, usn) = (LdapWatermark::EntryCsn.name(), LdapWatermark::UsnChanged.name());
+        let base = self.target.conn().read(&self.s().users_base, &[csn, usn]).await?;
+        let by = match base {
+            Some(e) if !attr(&e, csn).is_empty() => LdapWatermark::EntryCsn,
+            Some(e) if !attr(&e, usn).is_empty() => LdapWatermark::UsnChanged,
+            _ => LdapWatermark::ModifyTimestamp,
+        };
+        if let Ok(mut r) = self.resolved.lock() {
+            *r = Some(by);
+        }
+        Ok(by)
+    }
+
+    fn filter(&self, kind: ObjectKind, by: LdapWatermark, since: Option<&str>) -> String {
         let class = match kind {
             ObjectKind::User => class_filter(&self.s().user_classes),
             ObjectKind::Group => class_filter(&self.s().group_classes),
         };
-        match since {
-            Some(t) => format!("(&{class}({MODIFY_TIMESTAMP}>={}))", ldap3::ldap_escape(t)),
+        match since.and_then(|t| changed_since(by, t)) {
+            Some(changed) => format!("(&{class}{changed})"),
             None => class,
         }
     }
@@ -127,7 +189,7 @@ impl LdapSource {
     /// Users' ids by DN: every user under the bases (one search, ids only).
     async fn user_ids(&self) -> Result<HashMap<String, String>, ConnectorError> {
         let mut out = HashMap::new();
-        let filter = self.filter(ObjectKind::User, None);
+        let filter = self.filter(ObjectKind::User, LdapWatermark::Auto, None);
         for base in self.user_bases() {
             for e in self.target.conn().search(base, Scope::Subtree, &filter, &[&self.s().id_attribute]).await? {
                 if let Some(id) = self.id_of(&e) {
@@ -142,11 +204,11 @@ impl LdapSource {
         std::iter::once(self.s().users_base.as_str()).chain(self.s().disabled_base.as_deref()).collect()
     }
 
-    async fn users(&self, since: Option<&str>) -> Result<(Vec<Incoming>, Option<String>), ConnectorError> {
+    async fn users(&self, by: LdapWatermark, since: Option<&str>) -> Result<(Vec<Incoming>, Option<String>), ConnectorError> {
         let s = self.s();
         let mut attrs: Vec<&str> = s.attributes.keys().map(String::as_str).collect();
-        attrs.extend([s.id_attribute.as_str(), MODIFY_TIMESTAMP, "manager"]);
-        let filter = self.filter(ObjectKind::User, since);
+        attrs.extend([s.id_attribute.as_str(), by.name(), "manager"]);
+        let filter = self.filter(ObjectKind::User, by, since);
         let mut entries = Vec::new();
         for base in self.user_bases() {
             let enabled = Some(base) != s.disabled_base.as_deref();
@@ -155,15 +217,10 @@ impl LdapSource {
             }
         }
         let mut ids: HashMap<String, String> = entries.iter().filter_map(|(e, _)| Some((dn_key(&e.dn), self.id_of(e)?))).collect();
-        let mut newest: Option<String> = None;
+        let newest = newest(by, since, entries.iter().filter_map(|(e, _)| attr(e, by.name()).first().copied()));
         let mut items = Vec::with_capacity(entries.len());
         for (e, enabled) in &entries {
             let Some(external_id) = self.id_of(e) else { continue };
-            if let Some(t) = attr(e, MODIFY_TIMESTAMP).first()
-                && newest.as_deref().is_none_or(|n| *t > n)
-            {
-                newest = Some((*t).to_owned());
-            }
             let manager = match attr(e, "manager").first() {
                 None => None,
                 Some(dn) => self.id_at(dn, &mut ids).await?,
@@ -187,20 +244,15 @@ impl LdapSource {
         Ok(found)
     }
 
-    async fn groups(&self, since: Option<&str>) -> Result<(Vec<Incoming>, Option<String>), ConnectorError> {
+    async fn groups(&self, by: LdapWatermark, since: Option<&str>) -> Result<(Vec<Incoming>, Option<String>), ConnectorError> {
         let s = self.s();
-        let attrs = [s.group_rdn.as_str(), "cn", "description", "member", s.id_attribute.as_str(), MODIFY_TIMESTAMP];
-        let entries = self.target.conn().search(&s.groups_base, Scope::Subtree, &self.filter(ObjectKind::Group, since), &attrs).await?;
+        let attrs = [s.group_rdn.as_str(), "cn", "description", "member", s.id_attribute.as_str(), by.name()];
+        let entries = self.target.conn().search(&s.groups_base, Scope::Subtree, &self.filter(ObjectKind::Group, by, since), &attrs).await?;
         let users = if entries.iter().any(|e| !attr(e, "member").is_empty()) { self.user_ids().await? } else { HashMap::new() };
-        let mut newest: Option<String> = None;
+        let newest = newest(by, since, entries.iter().filter_map(|e| attr(e, by.name()).first().copied()));
         let mut items = Vec::with_capacity(entries.len());
         for e in &entries {
             let Some(external_id) = self.id_of(e) else { continue };
-            if let Some(t) = attr(e, MODIFY_TIMESTAMP).first()
-                && newest.as_deref().is_none_or(|n| *t > n)
-            {
-                newest = Some((*t).to_owned());
-            }
             let name = attr(e, &s.group_rdn).first().copied().or_else(|| attr(e, "cn").first().copied()).unwrap_or_default().to_owned();
             let mut attributes = Map::new();
             attributes.insert("displayName".into(), json!(name));
@@ -217,13 +269,16 @@ impl LdapSource {
 #[async_trait]
 impl Source for LdapSource {
     async fn read(&self, kind: ObjectKind, from: Option<&Value>, full: bool) -> Result<Read, ConnectorError> {
-        let since = if full { None } else { from.and_then(|v| v.get("since")).and_then(Value::as_str) };
+        let by = self.by().await?;
+        // A watermark of another attribute (stored before the setting changed; one
+        // without a name is modifyTimestamp's, the only kind there was) is none.
+        let stored_by = from.and_then(|v| v.get("by")).and_then(Value::as_str).map_or(Some(LdapWatermark::ModifyTimestamp), LdapWatermark::parse);
+        let since = if full || stored_by != Some(by) { None } else { from.and_then(|v| v.get("since")).and_then(Value::as_str) };
         let (items, newest) = match kind {
-            ObjectKind::User => self.users(since).await?,
-            ObjectKind::Group => self.groups(since).await?,
+            ObjectKind::User => self.users(by, since).await?,
+            ObjectKind::Group => self.groups(by, since).await?,
         };
-        let since = newest.or_else(|| since.map(str::to_owned));
-        Ok(Read::Batch(Batch { items, at: json!({ "since": since }), more: false }))
+        Ok(Read::Batch(Batch { items, at: json!({ "by": by.name(), "since": newest }), more: false }))
     }
 }
 
@@ -247,5 +302,18 @@ mod tests {
         assert_eq!(a["jobTitle"], Value::Null, "an absent attribute is no value");
         assert_eq!(a["accountEnabled"], true);
         assert!(!a.contains_key("userType"), "free-text employeeType is no user type");
+    }
+
+    #[test]
+    fn each_watermark_asks_for_what_is_newer_its_own_way() {
+        let csn = "20261206182512.123456Z#000000#000#000000";
+        assert_eq!(changed_since(LdapWatermark::EntryCsn, csn).unwrap(), format!("(&(entryCSN>={csn})(!(entryCSN={csn})))"));
+        assert_eq!(changed_since(LdapWatermark::UsnChanged, "41").unwrap(), "(uSNChanged>=42)");
+        assert_eq!(changed_since(LdapWatermark::UsnChanged, "x"), None, "no number: read everything");
+        assert_eq!(changed_since(LdapWatermark::ModifyTimestamp, "20261206182512Z").unwrap(), "(modifyTimestamp>=20261206182512Z)");
+        assert_eq!(newest(LdapWatermark::UsnChanged, Some("9"), ["10", "8"].into_iter()).as_deref(), Some("10"), "numbers, not text");
+        let later = "20261206182512.123457Z#000000#000#000000";
+        assert_eq!(newest(LdapWatermark::EntryCsn, None, [later, csn].into_iter()).as_deref(), Some(later));
+        assert_eq!(newest(LdapWatermark::EntryCsn, Some(csn), std::iter::empty()).as_deref(), Some(csn), "nothing read: the watermark stays");
     }
 }

@@ -13,10 +13,10 @@
 //!   finds its object by them. A new object's id is derived from the connector and its
 //!   external id, so a write repeated after a crash (made, its link not committed) finds
 //!   the object it made instead of making a second.
-//! - **Watermarks** (Graph's deltaLink, LDAP's `modifyTimestamp`, SCIM's
-//!   `meta.lastModified`), one per kind, sit in the connector's state document and are
-//!   committed with the links of the batch they follow: a crash re-reads one batch, and
-//!   applying a batch again changes nothing.
+//! - **Watermarks** (Graph's deltaLink, LDAP's `entryCSN` — or `uSNChanged`,
+//!   `modifyTimestamp` —, SCIM's `meta.lastModified`), one per kind, sit in the
+//!   connector's state document and are committed with the links of the batch they
+//!   follow: a crash re-reads one batch, and applying a batch again changes nothing.
 //! - **Reconciliation** reads everything, and then soft-deletes every linked object the
 //!   system no longer holds (LDAP and SCIM tell no deletions). It runs first, when the
 //!   watermark expired (Graph's 410), and every `reconcileSecs`; one interrupted starts

@@ -8,9 +8,13 @@ use crate::secret::Secret;
 use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, LdapError, Scope, SearchEntry};
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::Mutex;
+use tokio_rustls::rustls;
+use tokio_rustls::rustls::pki_types::CertificateDer;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
 
 /// Attempts of an operation that fails for a reason that may pass.
 const ATTEMPTS: u32 = 4;
@@ -65,6 +69,9 @@ pub fn code_name(rc: u32) -> &'static str {
 enum Failure {
     /// The connection: refused, reset, TLS, a timeout. Retried on a new connection.
     Connection(String),
+    /// The server's certificate is not trusted (or not for this host): no retry makes it
+    /// so.
+    Certificate(String),
     /// The server answered with this result code.
     Result { rc: u32, text: String },
     /// Anything else ldap3 reports (a filter it cannot encode, …): this object's.
@@ -74,15 +81,18 @@ enum Failure {
 fn failure(e: LdapError) -> Failure {
     match e {
         LdapError::LdapResult { result } => Failure::Result { rc: result.rc, text: result.text },
+        // tokio-rustls tells a refused certificate as an I/O error of the handshake.
+        LdapError::Io { ref source } if source.get_ref().is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()) => {
+            Failure::Certificate(e.to_string())
+        }
+        LdapError::Rustls { .. } | LdapError::DNSName { .. } => Failure::Certificate(e.to_string()),
         LdapError::Io { .. }
         | LdapError::OpSend { .. }
         | LdapError::ResultRecv { .. }
         | LdapError::IdScrubSend { .. }
         | LdapError::MiscSend { .. }
         | LdapError::Timeout { .. }
-        | LdapError::EndOfStream
-        | LdapError::Rustls { .. }
-        | LdapError::DNSName { .. } => Failure::Connection(e.to_string()),
+        | LdapError::EndOfStream => Failure::Connection(e.to_string()),
         other => Failure::Other(other.to_string()),
     }
 }
@@ -92,10 +102,37 @@ fn transient(rc: u32) -> bool {
     matches!(rc, 3 | 51 | 52 | 80)
 }
 
-#[derive(Debug)]
+/// The TLS settings of a connector with its own CA file: the certificate authorities in
+/// it, and no others (rustls with ring, the workspace's one crypto backend). A file that
+/// cannot be read or holds no PEM certificate is the connector's settings' fault.
+pub fn tls_config(ca_file: &str) -> Result<Arc<rustls::ClientConfig>, ConnectorError> {
+    let bad = |reason: String| ConnectorError::InvalidSettings { reason: format!("the CA file '{ca_file}' {reason}") };
+    let pem = std::fs::read(ca_file).map_err(|e| bad(format!("cannot be read: {e}")))?;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&pem) {
+        let cert = cert.map_err(|e| bad(format!("is not PEM: {e}")))?;
+        roots.add(cert).map_err(|e| bad(format!("holds a certificate rustls refuses: {e}")))?;
+    }
+    if roots.is_empty() {
+        return Err(bad("holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into()));
+    }
+    // ring: the backend the workspace's other rustls users build (see server/src/tls.rs).
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| bad(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
 pub struct Conn {
     url: String,
     start_tls: bool,
+    /// The TLS settings when the connector names its CA file (else ldap3's: the system's
+    /// roots).
+    tls: Option<Arc<rustls::ClientConfig>>,
     bind_dn: String,
     password: Option<Secret>,
     timeout: Duration,
@@ -103,9 +140,15 @@ pub struct Conn {
     paged: AtomicBool,
 }
 
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn").field("url", &self.url).field("start_tls", &self.start_tls).field("own_ca", &self.tls.is_some()).finish_non_exhaustive()
+    }
+}
+
 impl Conn {
-    pub fn new(url: &str, start_tls: bool, bind_dn: &str, password: Option<Secret>, timeout: Duration) -> Conn {
-        Conn { url: url.to_owned(), start_tls, bind_dn: bind_dn.to_owned(), password, timeout, handle: Mutex::new(None), paged: AtomicBool::new(false) }
+    pub fn new(url: &str, start_tls: bool, tls: Option<Arc<rustls::ClientConfig>>, bind_dn: &str, password: Option<Secret>, timeout: Duration) -> Conn {
+        Conn { url: url.to_owned(), start_tls, tls, bind_dn: bind_dn.to_owned(), password, timeout, handle: Mutex::new(None), paged: AtomicBool::new(false) }
     }
 
     pub fn url(&self) -> &str {
@@ -117,6 +160,10 @@ impl Conn {
         let url = self.url.clone();
         match f {
             Failure::Connection(reason) => ConnectorError::Unreachable { url, reason },
+            Failure::Certificate(reason) => ConnectorError::Unreachable {
+                url,
+                reason: format!("the server's TLS certificate is not trusted ({reason}); name the CA that issued it in the connector's caFile (--ca-file)"),
+            },
             Failure::Result { rc, text } => {
                 let detail = format!("LDAP {rc} {}{}{} ({what})", code_name(rc), if text.is_empty() { "" } else { ": " }, text.trim());
                 // The error's status is the HTTP status the same fault has in SCIM (401/403,
@@ -146,7 +193,10 @@ impl Conn {
             return Ok(h.clone());
         }
         *slot = None;
-        let settings = LdapConnSettings::new().set_conn_timeout(self.timeout).set_starttls(self.start_tls);
+        let mut settings = LdapConnSettings::new().set_conn_timeout(self.timeout).set_starttls(self.start_tls);
+        if let Some(tls) = &self.tls {
+            settings = settings.set_config(tls.clone());
+        }
         let (conn, mut ldap) = LdapConnAsync::with_settings(settings, &self.url).await.map_err(failure)?;
         tokio::spawn(async move {
             if let Err(e) = conn.drive().await {
@@ -171,8 +221,15 @@ impl Conn {
         Ok(ldap)
     }
 
-    async fn reset(&self) {
-        if let Some(mut h) = self.handle.lock().await.take() {
+    /// Drops the shared connection (unbinding it) when `hung` (it timed out but looks
+    /// alive) or when it is closed. A connection another operation made since is left
+    /// alone: several operations in flight see one drop, and the first to retry has
+    /// already made the next connection.
+    async fn reset(&self, hung: bool) {
+        let mut slot = self.handle.lock().await;
+        if slot.as_mut().is_some_and(|h| hung || h.is_closed())
+            && let Some(mut h) = slot.take()
+        {
             let _ = h.unbind().await;
         }
     }
@@ -184,8 +241,32 @@ impl Conn {
         F: Fn(Ldap) -> Fut,
         Fut: Future<Output = Result<T, LdapError>>,
     {
+        self.attempts(what, op, None).await
+    }
+
+    /// Runs one write as [`Conn::run`] does. A write repeated after its connection was lost
+    /// may have been carried out by the attempt whose answer was lost; the server then
+    /// refuses it with one of the codes `done` names (`entryAlreadyExists` for an add,
+    /// `attributeOrValueExists` or `noSuchAttribute` for a member added or removed,
+    /// `noSuchObject` for a delete or a rename), which then means done, not refused.
+    pub async fn write<F, Fut>(&self, what: &str, done: &[u32], op: F) -> Result<(), ConnectorError>
+    where
+        F: Fn(Ldap) -> Fut,
+        Fut: Future<Output = Result<(), LdapError>>,
+    {
+        self.attempts(what, op, Some((done, ()))).await
+    }
+
+    async fn attempts<T, F, Fut>(&self, what: &str, op: F, already: Option<(&[u32], T)>) -> Result<T, ConnectorError>
+    where
+        F: Fn(Ldap) -> Fut,
+        Fut: Future<Output = Result<T, LdapError>>,
+    {
         let mut backoff = Duration::from_millis(100);
         let mut attempt = 0;
+        // An earlier attempt was sent and its answer lost with the connection.
+        let mut lost = false;
+        let mut already = already;
         loop {
             attempt += 1;
             let outcome = match self.handle().await {
@@ -200,11 +281,23 @@ impl Conn {
                 Err(f) => f,
             };
             let again = match &f {
-                Failure::Connection(_) => {
-                    self.reset().await;
+                Failure::Connection(reason) => {
+                    self.reset(reason.starts_with("timed out")).await;
+                    lost |= !binding;
                     true
                 }
+                Failure::Result { rc, .. } if lost && already.as_ref().is_some_and(|(codes, _)| codes.contains(rc)) => {
+                    if let Some((_, v)) = already.take() {
+                        tracing::debug!(what, rc, "LDAP: a repeated write was already carried out");
+                        return Ok(v);
+                    }
+                    false
+                }
                 Failure::Result { rc, .. } => transient(*rc),
+                Failure::Certificate(_) => {
+                    self.reset(true).await;
+                    false
+                }
                 Failure::Other(_) => false,
             };
             if !again || attempt >= ATTEMPTS {

@@ -18,7 +18,7 @@ pub mod modify;
 pub mod render;
 mod settings;
 
-pub use settings::{LdapMatching, LdapSettings, UserField, default_attributes};
+pub use settings::{LdapMatching, LdapSettings, LdapWatermark, UserField, default_attributes};
 
 use crate::ConnectorError;
 use crate::secret::Secret;
@@ -56,7 +56,8 @@ impl LdapTarget {
     pub fn new(settings: &LdapSettings, password: Option<Secret>) -> Result<LdapTarget, ConnectorError> {
         settings.check()?;
         let timeout = Duration::from_secs(u64::from(settings.timeout_secs));
-        let conn = Conn::new(&settings.url, settings.start_tls, &settings.bind_dn, password, timeout);
+        let tls = settings.ca_file.as_deref().map(conn::tls_config).transpose()?;
+        let conn = Conn::new(&settings.url, settings.start_tls, tls, &settings.bind_dn, password, timeout);
         let managed_user = settings.attributes.keys().cloned().collect();
         Ok(LdapTarget { s: settings.clone(), conn, managed_user })
     }
@@ -128,8 +129,9 @@ impl LdapTarget {
         if mods.is_empty() {
             return Ok(());
         }
+        // Repeated after a lost answer: a member already added (20) or removed (16).
         self.conn
-            .run(&format!("modify '{dn}'"), |mut h| {
+            .write(&format!("modify '{dn}'"), &[16, 20], |mut h| {
                 let mods = mods.clone();
                 async move { h.modify(dn, mods).await?.success().map(|_| ()) }
             })
@@ -304,8 +306,9 @@ impl Target for LdapTarget {
                 _ => attrs.push((k.clone(), set(vs))),
             }
         }
+        // Repeated after a lost answer: the entry made by the lost attempt (68).
         self.conn
-            .run(&format!("add '{dn}'"), |mut h| {
+            .write(&format!("add '{dn}'"), &[68], |mut h| {
                 let attrs = attrs.clone();
                 async move { h.add(dn, attrs).await?.success().map(|_| ()) }
             })
@@ -327,8 +330,11 @@ impl Target for LdapTarget {
             let parent = split_dn(&dn).1;
             let superior = (!same_dn(parent, new_parent)).then_some(new_parent);
             let current = dn.as_str();
+            // Repeated after a lost answer: the old DN gone (32), the new one there (68).
             self.conn
-                .run(&format!("rename '{dn}' to '{target}'"), |mut h| async move { h.modifydn(current, new_rdn, true, superior).await?.success().map(|_| ()) })
+                .write(&format!("rename '{dn}' to '{target}'"), &[32, 68], |mut h| async move {
+                    h.modifydn(current, new_rdn, true, superior).await?.success().map(|_| ())
+                })
                 .await?;
             if kind == ObjectKind::User {
                 self.follow_references(&dn, Some(target)).await?;
@@ -358,7 +364,7 @@ impl Target for LdapTarget {
     async fn delete(&self, kind: ObjectKind, external_id: &str) -> Result<(), ConnectorError> {
         let Some(dn) = self.locate(kind, external_id).await? else { return Ok(()) };
         let target = dn.as_str();
-        let gone = self.conn.run(&format!("delete '{dn}'"), |mut h| async move { h.delete(target).await?.success().map(|_| ()) }).await;
+        let gone = self.conn.write(&format!("delete '{dn}'"), &[32], |mut h| async move { h.delete(target).await?.success().map(|_| ()) }).await;
         match gone {
             Ok(()) | Err(ConnectorError::Refused { status: 404, .. }) => {}
             Err(e) => return Err(e),

@@ -100,6 +100,49 @@ impl LdapMatching {
     }
 }
 
+/// What an LDAP import's incremental read asks the directory for: the entries changed
+/// after the watermark, by an attribute every write stamps. A closed set, because each
+/// orders (and is compared) its own way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum LdapWatermark {
+    /// `entryCSN` where the directory keeps it (OpenLDAP), else `uSNChanged` (Active
+    /// Directory), else `modifyTimestamp`: chosen from the users base entry when the
+    /// import first reads.
+    #[default]
+    #[serde(rename = "auto")]
+    Auto,
+    /// OpenLDAP's change sequence number: unique per change, ordered (CSNOrderingMatch),
+    /// so a read asks for what is strictly newer and reads nothing twice.
+    #[serde(rename = "entryCSN")]
+    EntryCsn,
+    /// Active Directory's update sequence number (an integer, per domain controller).
+    #[serde(rename = "uSNChanged")]
+    UsnChanged,
+    /// The generic operational timestamp (RFC 4512), one second fine: a read asks for
+    /// `>=` the watermark, so an entry changed in the same second is read again rather
+    /// than missed.
+    #[serde(rename = "modifyTimestamp")]
+    ModifyTimestamp,
+}
+
+impl LdapWatermark {
+    pub const ALL: [LdapWatermark; 4] = [LdapWatermark::Auto, LdapWatermark::EntryCsn, LdapWatermark::UsnChanged, LdapWatermark::ModifyTimestamp];
+
+    /// Its name: the attribute's (or `auto`), as stored and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            LdapWatermark::Auto => "auto",
+            LdapWatermark::EntryCsn => "entryCSN",
+            LdapWatermark::UsnChanged => "uSNChanged",
+            LdapWatermark::ModifyTimestamp => "modifyTimestamp",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<LdapWatermark> {
+        LdapWatermark::ALL.into_iter().find(|w| w.name().eq_ignore_ascii_case(s))
+    }
+}
+
 /// The attributes the target computes itself and a mapping may not name.
 pub const RESERVED: [&str; 4] = ["objectclass", "member", "manager", "dn"];
 
@@ -112,6 +155,10 @@ pub struct LdapSettings {
     /// StartTLS on an `ldap://` connection before binding.
     #[serde(default)]
     pub start_tls: bool,
+    /// A PEM file of the certificate authorities the server's certificate must chain to
+    /// (over `ldaps://` or StartTLS), instead of the system's roots: a directory's own CA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
     pub bind_dn: String,
     /// The bind password, sealed (see `secret.rs`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -155,6 +202,9 @@ pub struct LdapSettings {
     /// Every operation's timeout.
     #[serde(default = "default_timeout")]
     pub timeout_secs: u32,
+    /// As an import: what the incremental read asks for changes by.
+    #[serde(default)]
+    pub watermark: LdapWatermark,
 }
 
 fn default_user_classes() -> Vec<String> {
@@ -231,6 +281,7 @@ impl LdapSettings {
         LdapSettings {
             url: url.trim_end_matches('/').to_owned(),
             start_tls: false,
+            ca_file: None,
             bind_dn: bind_dn.to_owned(),
             sealed_password: None,
             users_base: users_base.to_owned(),
@@ -247,6 +298,7 @@ impl LdapSettings {
             deprovision: default_deprovision(),
             max_in_flight: default_in_flight(),
             timeout_secs: default_timeout(),
+            watermark: LdapWatermark::default(),
         }
     }
 
@@ -263,6 +315,9 @@ impl LdapSettings {
             }
             Ok(u) => return bad(format!("the LDAP URL '{}' is not ldap:// or ldaps:// ({})", self.url, u.scheme())),
             Err(e) => return bad(format!("the LDAP URL '{}' does not parse: {e}", self.url)),
+        }
+        if self.ca_file.is_some() && !self.url.starts_with("ldaps:") && !self.start_tls {
+            return bad("a CA file is for TLS: give an ldaps:// URL or StartTLS".into());
         }
         for (what, dn) in [("bind DN", &self.bind_dn), ("users base DN", &self.users_base), ("groups base DN", &self.groups_base)] {
             if !dn_ok(dn) {
@@ -331,6 +386,10 @@ mod tests {
         for f in UserField::ALL {
             assert_eq!(UserField::parse(&f.name()), Some(f));
         }
+        for w in LdapWatermark::ALL {
+            assert_eq!(LdapWatermark::parse(w.name()), Some(w));
+            assert_eq!(serde_json::to_value(w).unwrap(), serde_json::json!(w.name()));
+        }
     }
 
     #[test]
@@ -347,5 +406,8 @@ mod tests {
         s = settings();
         s.attributes.insert("member".into(), UserField::Mail);
         assert!(matches!(s.check(), Err(ConnectorError::InvalidSettings { reason }) if reason.contains("writes itself")));
+        s = settings();
+        s.ca_file = Some("/ca.pem".into());
+        assert!(matches!(s.check(), Err(ConnectorError::InvalidSettings { reason }) if reason.contains("for TLS")));
     }
 }

@@ -13,6 +13,7 @@
 //! - `organization`: the token's tenant as Graph's `organization`;
 //! - `audit`: the admin audit log (`auditLogs/directoryAudits`) and the records writes make;
 //! - `user_json`, `users`: Graph's `user` and `/users` (with `memberOf`);
+//! - `manager`: `/users/{id}/manager` and `manager/$ref`;
 //! - `groups`, `members`: Graph's `group`, `/groups`, `members` and `members/$ref`;
 //! - `delta`: `/users/delta` and `/groups/delta` from the change feed;
 //! - `policies`: `policies/crossTenantAccessPolicy` (default, partners, identitySynchronization);
@@ -27,6 +28,7 @@ mod delta;
 pub mod error;
 mod groups;
 mod logs;
+mod manager;
 pub use logs::action_name as logs_action_name;
 mod members;
 pub mod odata;
@@ -77,6 +79,7 @@ pub fn router(store: Arc<dyn SyncStore>, config: Config) -> Router {
     for add in [
         organization::routes,
         users::routes,
+        manager::routes,
         groups::routes,
         members::routes,
         delta::routes,

@@ -4,7 +4,7 @@ use super::{invalid, secret_key, subject};
 use crate::cmd::Ctx;
 use crate::failure::{Context, Failure};
 use clap::Args;
-use tenantsync_connectors::{Deprovision, LdapMatching, LdapSettings, UserField};
+use tenantsync_connectors::{Deprovision, LdapMatching, LdapSettings, LdapWatermark, UserField};
 
 #[derive(Debug, Args)]
 pub struct LdapArgs {
@@ -14,6 +14,16 @@ pub struct LdapArgs {
     /// StartTLS on an ldap:// connection before binding.
     #[arg(long, requires = "ldap_url")]
     pub start_tls: bool,
+    /// A PEM file of the CA certificates the directory's certificate must chain to (over
+    /// ldaps:// or --start-tls), instead of the system's roots; read when the connector
+    /// connects.
+    #[arg(long, value_name = "FILE", requires = "ldap_url")]
+    pub ca_file: Option<std::path::PathBuf>,
+    /// As an import: what the incremental read asks for changes by: auto (entryCSN where
+    /// the directory keeps it, else uSNChanged, else modifyTimestamp), entryCSN,
+    /// uSNChanged or modifyTimestamp.
+    #[arg(long, value_name = "ATTR", requires = "ldap_url")]
+    pub watermark: Option<String>,
     /// The DN the connector binds as.
     #[arg(long, value_name = "DN", requires = "ldap_url")]
     pub bind_dn: Option<String>,
@@ -56,6 +66,15 @@ pub fn settings(ctx: &Ctx, name: &str, a: LdapArgs, url: &str, matching: Option<
     let need = |v: Option<String>, flag: &str| v.ok_or_else(|| invalid(name, format!("--ldap-url needs {flag}")));
     let mut s = LdapSettings::new(url, &need(a.bind_dn, "--bind-dn")?, &need(a.users_base, "--users-base")?, &need(a.groups_base, "--groups-base")?);
     s.start_tls = a.start_tls;
+    if let Some(f) = a.ca_file {
+        // Kept absolute: `serve` may run from another directory.
+        let f = std::path::absolute(&f).unwrap_or(f);
+        s.ca_file = Some(f.to_string_lossy().into_owned());
+    }
+    if let Some(w) = a.watermark {
+        s.watermark =
+            LdapWatermark::parse(&w).ok_or_else(|| invalid(name, format!("--watermark '{w}': takes auto, entryCSN, uSNChanged or modifyTimestamp")))?;
+    }
     s.deprovision = match deprovision {
         Some(d) => Deprovision::parse(d).ok_or_else(|| invalid(name, format!("--deprovision '{d}': takes disable or delete")))?,
         None if a.disabled_base.is_some() => Deprovision::Disable,
@@ -93,6 +112,9 @@ pub fn settings(ctx: &Ctx, name: &str, a: LdapArgs, url: &str, matching: Option<
         s.empty_member = e;
     }
     s.check().about(|| subject(name))?;
+    // Builds what connecting needs (the CA file read): a file that holds no certificate
+    // is refused now rather than at the first run.
+    tenantsync_connectors::LdapTarget::new(&s, None).about(|| subject(name))?;
     if let Some(password) = read_secret(name, "password", a.password_file.as_deref(), a.password_env.as_deref())? {
         s.sealed_password = Some(secret_key(ctx)?.seal(&password).about(|| subject(name))?);
     }
