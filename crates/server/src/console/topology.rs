@@ -94,7 +94,11 @@ fn label(v: &View, i: usize, a: &ArrowState) -> String {
 
 fn svg(v: &View) -> String {
     // The arrows are the configurations in the same order: an arrow's place names its counts.
-    tenantsync_topology::draw::svg(&v.state, |a| label(v, v.state.arrows.iter().position(|x| std::ptr::eq(x, a)).unwrap_or(usize::MAX), a), tenantsync_topology::draw::jit_label)
+    tenantsync_topology::draw::svg(
+        &v.state,
+        |a| label(v, v.state.arrows.iter().position(|x| std::ptr::eq(x, a)).unwrap_or(usize::MAX), a),
+        tenantsync_topology::draw::jit_label,
+    )
 }
 
 /// `GET /admin/topology`.

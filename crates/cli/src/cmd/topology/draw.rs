@@ -262,7 +262,6 @@ fn jit_label(l: &JitLink, live: Option<&LiveCounts>) -> String {
 pub(crate) fn svg(state: &State, live: Option<&LiveCounts>) -> String {
     tenantsync_topology::draw::svg(state, |a| label(state, a, live), |l| jit_label(l, live))
 }
-}
 
 pub(crate) fn draw(ctx: &Ctx, state: &State, live: Option<&LiveCounts>, format: DrawFormat) {
     let text = match format {
