@@ -25,7 +25,7 @@ pub struct Prediction {
     /// error code, with a sample of the objects of each.
     pub outcomes: Vec<Outcome>,
     /// Each user the cycle would create with a mail: the mail's [`mail_hash`] and the
-    /// source user, to find people who would reach a tenant by two paths (16 bytes a user,
+    /// source user, to find people who would reach a tenant by two paths (24 bytes a user,
     /// where the text would be several times that for millions of users).
     pub created_mails: Vec<CreatedMail>,
     /// The mails (lowercase) of the first [`MAILS_KEPT`] of those users, to look up in the

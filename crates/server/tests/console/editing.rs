@@ -176,7 +176,7 @@ async fn a_package_s_settings_roles_and_incompatible_packages_are_edited_and_a_p
     assert_eq!(after["requestorSettings"]["enableTargetsToSelfUpdateAccess"], true);
     assert_eq!(after["accessPackage"]["id"].as_str(), Some(id.as_str()), "the package stays");
     assert_eq!((after["questions"][0]["id"].as_str(), after["questions"][0]["regexPattern"].as_str()), (Some("why"), Some(".{3,}")), "{after}");
-    assert_eq!(after["questions"][1]["choices"], json!(["Red", "Blue"]), "{after}");
+    assert_eq!(after["questions"][1]["choices"], json!([{"actualValue": "Red", "text": "Red"}, {"actualValue": "Blue", "text": "Blue"}]), "{after}");
     assert_eq!(after["questions"][1]["isRequired"], true);
     assert_eq!(b.get("/admin/access/policies/nope/edit").await.status, 404);
 

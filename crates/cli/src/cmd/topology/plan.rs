@@ -240,7 +240,7 @@ async fn shared_mail(ctx: &Ctx, current: &Current, a: (&str, ObjectId), b: (&str
 /// People who would reach a tenant by two paths: the same mail created by two arrows into
 /// it, or created by one where the tenant already has a user with that mail. The arrows'
 /// created users are compared by the hash of their mail (a match confirmed by reading the
-/// two users), so a target's check holds 16 bytes per arriving user, not its mail.
+/// two users), so a target's check holds a hash and an id per arriving user, not its mail.
 async fn two_paths(ctx: &Ctx, current: &Current, desired: &State, next: &[Next]) -> Result<Vec<Warning>, Failure> {
     let mut by_target: BTreeMap<&str, Vec<(&str, &Prediction)>> = BTreeMap::new();
     for n in next {
