@@ -264,8 +264,12 @@ impl Store for PgStore {
 
     async fn count_users_by_anchor_tenant(&self, tenant: TenantId, source: TenantId) -> Result<u64> {
         let sql = "SELECT COUNT(*) FROM users WHERE tenant_id = $1 AND anchor_tenant = $2 AND deleted_ms IS NULL";
-        let rows = self.query_in(tenant, sql, &[&tenant.0, &source.0]).await?;
+        // A count has a row even for an unknown tenant: a zero is checked.
+        let rows = self.query(sql, &[&tenant.0, &source.0]).await?;
         let n: i64 = rows.first().map(rows::first::<i64>).transpose()?.unwrap_or(0);
+        if n == 0 {
+            self.check_tenant(tenant).await?;
+        }
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
