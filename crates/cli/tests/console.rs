@@ -180,15 +180,19 @@ async fn an_admin_searches_users_creates_a_configuration_and_provisions_a_user_o
     admin.wait_for("#settings", WAIT).await.unwrap();
     let detail = admin.url().await.unwrap();
     assert_eq!(admin.text("h1").await.unwrap(), "To Fabrikam");
-    assert_eq!(admin.text("#health").await.unwrap(), "Not run yet");
+    // `serve` runs a new configuration at its next look for new configurations (within
+    // 10 s), which may come before this page: then its first cycle has run already.
+    let health = admin.text("#health").await.unwrap();
+    assert!(health == "Not run yet" || health == "Healthy", "{health}");
     seen(&admin, "sync configuration").await;
 
-    // Provision on demand.
+    // Provision on demand (Alice's copy made now, or found up to date if the first cycle
+    // made it).
     admin.fill("pod-user", "alice@contoso.example").await.unwrap();
     admin.click("Provision").await.unwrap();
     admin.wait_for("#steps", WAIT).await.unwrap();
     let result = admin.text("#pod-result").await.unwrap();
-    assert!(result.contains("success") && result.contains("Alice Able"), "{result}");
+    assert!((result.contains("success") || result.contains("skipped")) && result.contains("Alice Able"), "{result}");
     let steps = texts(&admin, "#steps > li").await;
     assert_eq!(steps.len(), 4, "import, scoping, matching, action: {steps:?}");
     seen(&admin, "provision on demand").await;
