@@ -39,6 +39,7 @@
 //! test thread's name, which libtest sets to the test's path); CI keeps that folder as its
 //! artefact. A test's folder is emptied when its first [`Browser`] starts.
 mod axe;
+mod certs;
 mod driver;
 mod error;
 mod find;
@@ -47,6 +48,7 @@ mod page;
 mod smtp;
 
 pub use axe::{AxeNode, Impact, Violation};
+pub use certs::{TestCertificate, test_certificate};
 pub use driver::{Browser, Window};
 pub use error::BrowserError;
 pub use install::{Tools, screenshot_root, target_dir, tools};

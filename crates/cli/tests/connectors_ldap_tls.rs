@@ -9,40 +9,8 @@ use std::path::{Path, PathBuf};
 /// A CA and a certificate it signed for 127.0.0.1, in `dir`: the CA's file, the
 /// server's chain and key. `name` tells two CAs apart.
 fn certificate(dir: &Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
-    let dir = dir.join(name);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("ext.cnf"),
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    let openssl = |args: &[&str]| {
-        let out = std::process::Command::new("openssl").args(args).current_dir(&dir).output().expect("the openssl command");
-        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    };
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-    let subject = format!("/CN=tenantsync test CA {name}");
-    openssl(&[&["req", "-x509"][..], &ec, &["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", &subject]].concat());
-    openssl(&[&["req"][..], &ec, &["-keyout", "key.pem", "-out", "server.csr", "-subj", "/CN=localhost"]].concat());
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-set_serial",
-        "2",
-        "-days",
-        "2",
-        "-extfile",
-        "ext.cnf",
-        "-out",
-        "cert.pem",
-    ]);
-    (dir.join("ca.pem"), dir.join("cert.pem"), dir.join("key.pem"))
+    let c = tenantsync_browser::test_certificate(&dir.join(name), &format!("tenantsync test CA {name}")).unwrap();
+    (c.ca, c.cert, c.key)
 }
 
 fn counter(report: &serde_json::Value, k: &str) -> u64 {

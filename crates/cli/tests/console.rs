@@ -503,38 +503,11 @@ async fn an_unused_session_ends_after_the_idle_timeout() {
     admin.wait_for("#users", WAIT).await.unwrap();
 }
 
-/// A test CA and a certificate it signed for 127.0.0.1 and localhost (made with the
-/// `openssl` command, as an operator would): the CA's PEM, the server's chain and key.
+/// A test CA and a certificate it signed for 127.0.0.1 and localhost: the CA's PEM, the
+/// server's chain and key.
 fn certificate(env: &Env) -> (Vec<u8>, PathBuf, PathBuf) {
-    let dir =
-        env.file("ext.cnf", "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n");
-    let dir = dir.parent().unwrap().to_owned();
-    let openssl = |args: &[&str]| {
-        let out = std::process::Command::new("openssl").args(args).current_dir(&dir).output().expect("the openssl command");
-        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    };
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-    openssl(&[&["req", "-x509"][..], &ec, &["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=tenantsync test CA"]].concat());
-    openssl(&[&["req"][..], &ec, &["-keyout", "key.pem", "-out", "server.csr", "-subj", "/CN=localhost"]].concat());
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-set_serial",
-        "2",
-        "-days",
-        "2",
-        "-extfile",
-        "ext.cnf",
-        "-out",
-        "cert.pem",
-    ]);
-    (std::fs::read(dir.join("ca.pem")).unwrap(), dir.join("cert.pem"), dir.join("key.pem"))
+    let c = tenantsync_browser::test_certificate(&env.dir.path().join("tls"), "tenantsync test CA").unwrap();
+    (std::fs::read(&c.ca).unwrap(), c.cert, c.key)
 }
 
 /// The value of the `csrf` field of a page.

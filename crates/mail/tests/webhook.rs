@@ -81,38 +81,9 @@ async fn answer<S: AsyncRead + AsyncWrite + Unpin>(mut socket: S, keep: &Mutex<V
 /// A test CA and a certificate it signed for localhost and 127.0.0.1, made with the
 /// `openssl` command as an operator would: the CA's PEM file, and the receiver's TLS.
 fn certificate(dir: &Path) -> (PathBuf, TlsAcceptor) {
-    std::fs::write(
-        dir.join("ext.cnf"),
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    let openssl = |args: &[&str]| {
-        let out = std::process::Command::new("openssl").args(args).current_dir(dir).output().expect("the openssl command");
-        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    };
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-    openssl(&[&["req", "-x509"][..], &ec, &["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=tenantsync webhook test CA"]].concat());
-    openssl(&[&["req"][..], &ec, &["-keyout", "key.pem", "-out", "server.csr", "-subj", "/CN=localhost"]].concat());
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.pem",
-        "-CAkey",
-        "ca.key",
-        "-set_serial",
-        "2",
-        "-days",
-        "2",
-        "-extfile",
-        "ext.cnf",
-        "-out",
-        "cert.pem",
-    ]);
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(dir.join("cert.pem")).unwrap().collect::<Result<_, _>>().unwrap();
-    let key = PrivateKeyDer::from_pem_file(dir.join("key.pem")).unwrap();
+    let made = tenantsync_browser::test_certificate(dir, "tenantsync webhook test CA").unwrap();
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&made.cert).unwrap().collect::<Result<_, _>>().unwrap();
+    let key = PrivateKeyDer::from_pem_file(&made.key).unwrap();
     #[allow(deprecated)]
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
@@ -121,7 +92,7 @@ fn certificate(dir: &Path) -> (PathBuf, TlsAcceptor) {
         .with_no_client_auth()
         .with_single_cert(chain, key)
         .unwrap();
-    (dir.join("ca.pem"), TlsAcceptor::from(Arc::new(config)))
+    (made.ca, TlsAcceptor::from(Arc::new(config)))
 }
 
 /// A store with one undelivered message of a tenant, on a clock the test moves.
