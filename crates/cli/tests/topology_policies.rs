@@ -270,3 +270,34 @@ fn the_joint_ventures_dashed_link_counts_pending_requests_and_assignments_live()
     assert_eq!(link(&env), serde_json::json!({ "assignments": 1, "pendingRequests": 0 }));
     assert!(env.ok(&["topology", "show"]).contains("litware.example's people on request: Projects [1 assigned, 0 pending]"));
 }
+
+#[test]
+fn a_file_declared_auto_assignment_assigns_who_its_rule_matches_and_removes_who_leaves() {
+    let env = Env::new();
+    people(&env);
+    // No grace period: who leaves the rule loses the package at the next pass.
+    let f = env.file("auto.toml", &FILE.replace("grace_days = 7", "grace_days = 0"));
+    env.ok(&["apply", path_str(&f)]);
+    env.ok(&["user", "create", "-t", "contoso.example", "--upn", "sid@contoso.example", "--set", "department=Sales"]);
+    env.ok(&["user", "create", "-t", "contoso.example", "--upn", "lee@contoso.example", "--set", "department=Legal"]);
+    let members = |env: &Env| env.ok(&["group", "members", "-t", "contoso.example", "Projects"]);
+
+    let first = env.json(&["access", "sweep"]);
+    assert_eq!((first["autoAssigned"].as_u64(), first["autoRemoved"].as_u64()), (Some(1), Some(0)), "{first}");
+    let listed = members(&env);
+    assert!(listed.contains("sid@contoso.example") && !listed.contains("lee@contoso.example"), "{listed}");
+    let assignments = env.json(&["access", "assignments", "-t", "contoso.example", "--user", "sid@contoso.example"]);
+    assert_eq!(assignments["value"].as_array().map(Vec::len), Some(1), "{assignments}");
+    assert_eq!(assignments["value"][0]["state"], "delivered");
+    // A second pass finds nothing new.
+    let again = env.json(&["access", "sweep"]);
+    assert_eq!((again["autoAssigned"].as_u64(), again["autoRemoved"].as_u64()), (Some(0), Some(0)), "{again}");
+
+    env.ok(&["user", "update", "-t", "contoso.example", "sid@contoso.example", "--set", "department=Legal"]);
+    let left = env.json(&["access", "sweep"]);
+    assert_eq!(left["autoRemoved"].as_u64(), Some(1), "{left}");
+    assert!(!members(&env).contains("sid@contoso.example"));
+    let requests = env.json(&["access", "requests", "-t", "contoso.example"]);
+    let kinds: Vec<&str> = requests["value"].as_array().unwrap().iter().filter_map(|r| r["requestType"].as_str()).collect();
+    assert_eq!(kinds, ["systemAdd", "systemRemove"], "{requests}");
+}

@@ -23,6 +23,10 @@ pub struct SchedulerOptions {
     /// How often the heads of source tenants are compared, in case a notice of another
     /// process's commit was lost (notices normally wake jobs at once).
     pub external_check: Duration,
+    /// How often a job whose lease another process held is tried again: a worker that
+    /// died took its leases with it, and its jobs are taken over within this (plus the
+    /// cycles of the pass in progress), well inside the 15 s lease timeout.
+    pub lease_retry: Duration,
     /// Provisioning log records older than this are purged on every safety-net pass (and
     /// on the first); `None` keeps them forever. Entra keeps them 30 days.
     pub log_retention: Option<Duration>,
@@ -33,7 +37,12 @@ pub const DEFAULT_LOG_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 
 impl Default for SchedulerOptions {
     fn default() -> Self {
-        Self { interval: Duration::from_secs(40 * 60), external_check: Duration::from_secs(10), log_retention: Some(DEFAULT_LOG_RETENTION) }
+        Self {
+            interval: Duration::from_secs(40 * 60),
+            external_check: Duration::from_secs(10),
+            lease_retry: Duration::from_secs(2),
+            log_retention: Some(DEFAULT_LOG_RETENTION),
+        }
     }
 }
 
@@ -70,9 +79,9 @@ pub async fn run(
     let mut dirty: BTreeSet<SyncConfigId> = BTreeSet::new();
     let mut refresh = true;
     let mut busy: BTreeSet<SyncConfigId> = BTreeSet::new();
-    // Jobs whose last try found the lease held elsewhere: tried again at every external
-    // check, so a job whose holder died (its lease ended with it) is taken over within
-    // that period even when no commit wakes it.
+    // Jobs whose last try found the lease held elsewhere: tried again every
+    // `lease_retry` (and at every external check), so a job whose holder died (its lease
+    // ended with it) is taken over within that period even when no commit wakes it.
     let mut leased: BTreeSet<SyncConfigId> = BTreeSet::new();
     // Random per process: where each pass starts in the list of jobs to run.
     let spread = std::collections::hash_map::RandomState::new();
@@ -81,6 +90,8 @@ pub async fn run(
     let start = tokio::time::Instant::now();
     let mut periodic = tokio::time::interval_at(start + options.interval, options.interval);
     let mut external = tokio::time::interval_at(start + options.external_check, options.external_check);
+    let mut lease_retry = tokio::time::interval_at(start + options.lease_retry, options.lease_retry);
+    lease_retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
     metrics::describe();
     let mut observed = JobMetrics::default();
@@ -216,6 +227,7 @@ pub async fn run(
                 refresh |= lagged;
             }
             _ = periodic.tick() => refresh = true,
+            _ = lease_retry.tick(), if !leased.is_empty() => dirty.extend(leased.iter().copied()),
             _ = external.tick() => {
                 dirty.extend(leased.iter().copied());
                 for (source, ids) in &by_source {

@@ -8,6 +8,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_connectors.sql"),
     include_str!("../migrations/0003_console.sql"),
     include_str!("../migrations/0004_link_seen.sql"),
+    include_str!("../migrations/0005_open_requests_by_package.sql"),
 ];
 
 /// The tables that hold no tenant's data (reference tables under Citus): every other

@@ -422,7 +422,7 @@ impl AccessStore for SqliteStore {
             let count = |sql: &str| -> rusqlite::Result<i64> { c.prepare_cached(sql)?.query_row(params![tenant.as_bytes(), package.as_bytes()], |r| r.get(0)) };
             Ok((
                 count("SELECT COUNT(*) FROM access_assignments INDEXED BY access_assignments_by_package WHERE tenant_id = ?1 AND package = ?2 AND current")?,
-                count("SELECT COUNT(*) FROM access_requests WHERE tenant_id = ?1 AND package = ?2 AND open")?,
+                count("SELECT COUNT(*) FROM access_requests INDEXED BY access_requests_open_by_package WHERE tenant_id = ?1 AND package = ?2 AND open")?,
             ))
         })?;
         Ok(AccessCounts { assignments: u64::try_from(assignments).unwrap_or(0), pending_requests: u64::try_from(pending).unwrap_or(0) })
