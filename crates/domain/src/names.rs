@@ -134,6 +134,14 @@ impl Upn {
     /// Made directly rather than parsed (it is made for every user of every arrow): the
     /// parts are valid already, so the one rule the result can break is the local part's
     /// length, with the error [`Upn::parse`] gives.
+    /// Whether [`Upn::external_in`] would succeed, without making the name (a dry run
+    /// decides every copy but never writes one): the same error when it would not.
+    pub fn check_external_in(&self, target: &DomainName) -> Result<(), DomainError> {
+        // local + '_' + domain + "#EXT#".
+        let local = self.local_part().len() + 1 + self.domain().len() + "#EXT#".len();
+        if local > UPN_MAX_LOCAL { self.external_in(target).map(drop) } else { Ok(()) }
+    }
+
     pub fn external_in(&self, target: &DomainName) -> Result<Upn, DomainError> {
         const EXT: &str = "#EXT#";
         let (local, domain) = (self.local_part(), self.domain());
@@ -244,6 +252,7 @@ mod tests {
             let upn = Upn::parse(&format!("{local}@{domain}")).unwrap();
             let target = DomainName::parse(&target).unwrap();
             prop_assert_eq!(upn.external_in(&target), Upn::parse(&format!("{}_{}#EXT#@{}", upn.local_part(), upn.domain(), target)));
+            prop_assert_eq!(upn.check_external_in(&target), upn.external_in(&target).map(drop));
         }
     }
 

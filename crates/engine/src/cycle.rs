@@ -57,7 +57,7 @@ pub(crate) async fn walk(engine: &Shared, compiled: &Compiled, mut run: Run, tar
     let (assigned_users, assigned_groups) = assignments(cfg);
     let live = live_groups(store, source, assigned_groups.clone()).await;
     let clock = engine.clock().as_ref();
-    let scope = Scope { compiled, source, target, target_domain, assigned_users, assigned_groups: live, clock, dry: !run.log_text };
+    let scope = Scope { compiled, source, target, target_domain, assigned_users, assigned_groups: live, clock, dry: run.dry.is_some() };
     let threshold = cfg.deletion_threshold.filter(|_| !run.state.force_deletes).map(u64::from);
     let mut work = Work::new(engine.limits(), threshold);
     let mut candidates = Candidates::default();
@@ -331,7 +331,8 @@ impl Work {
     /// Plans one source user and queues its writes and log record.
     /// Returns the action decided, or `None` if the mapping failed (escrowed).
     async fn process(&mut self, run: &mut Run, seen: Seen<'_>) -> Result<Option<Action>, EngineError> {
-        let t0 = std::time::Instant::now();
+        // A dry run's records carry no duration (nor time): no clock read per user.
+        let t0 = run.dry.is_none().then(std::time::Instant::now);
         let sid = seen.id;
         let mut p = match seen.plan() {
             Ok(p) => p,
@@ -371,9 +372,22 @@ impl Work {
             self.managers.push(ManagerRef { source_user: sid, target_user: t, current, source_manager: m });
         }
         let modified = std::mem::take(&mut p.modified);
-        let log = seen.record(run, &p, modified, t0);
+        let deletes = matches!(p.action, Action::SoftDelete | Action::HardDelete);
+        if let Some(dry) = run.dry.as_mut().filter(|_| !deletes) {
+            // Written at once, as far as a dry run goes: counted now, and no record made.
+            let (action, status) = crate::run::outcome(&p.action, &modified);
+            let skip = if let Action::Skip(reason) = p.action { Some(reason) } else { None };
+            dry.decided(action, status, skip, || seen.name());
+            if p.action == Action::Create {
+                dry.created(p.created_mail.as_ref().map(tenantsync_domain::Mail::as_str), sid);
+            }
+            run.report.counters.count_exported += p.writes() as u64;
+            tally.count(&mut run.report);
+            return Ok(Some(p.action));
+        }
+        let log = seen.record(run, &p, modified, t0.unwrap_or_else(std::time::Instant::now));
         let action = p.action.clone();
-        if matches!(p.action, Action::SoftDelete | Action::HardDelete) {
+        if deletes {
             self.deletes.add(&mut self.batch, sid, p.ops, log, tally);
         } else {
             self.batch.add(sid, p.ops, log, tally);

@@ -22,19 +22,21 @@ pub(crate) struct ManagerRef {
 /// directory. A copy made earlier is found by its anchor once the cycle's writes are
 /// committed.
 pub(crate) struct RecentCopies {
-    young: HashMap<ObjectId, ObjectId>,
-    old: HashMap<ObjectId, ObjectId>,
+    young: HashMap<ObjectId, ObjectId, foldhash::fast::RandomState>,
+    old: HashMap<ObjectId, ObjectId, foldhash::fast::RandomState>,
     generation: usize,
 }
 
 impl RecentCopies {
     pub(crate) fn new(generation: usize) -> RecentCopies {
-        RecentCopies { young: HashMap::new(), old: HashMap::new(), generation: generation.max(1) }
+        RecentCopies { young: HashMap::default(), old: HashMap::default(), generation: generation.max(1) }
     }
 
     pub(crate) fn insert(&mut self, source: ObjectId, target: ObjectId) {
         if self.young.len() >= self.generation {
-            self.old = std::mem::take(&mut self.young);
+            // The old generation goes; its table is the new young one's (no regrowing).
+            std::mem::swap(&mut self.young, &mut self.old);
+            self.young.clear();
         }
         self.young.insert(source, target);
     }

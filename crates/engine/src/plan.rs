@@ -55,6 +55,16 @@ pub struct Plan {
     pub modified: Vec<ModifiedProperty>,
     /// What the scoping step found, for the log.
     pub scope_detail: Cow<'static, str>,
+    /// A dry run's create: the new copy's mail. Its write is not made (the copy is
+    /// decided in full, but nothing reads more of it than its mail).
+    pub created_mail: Option<tenantsync_domain::Mail>,
+}
+
+impl Plan {
+    /// The writes the decision makes (a dry run's create is one, not made).
+    pub fn writes(&self) -> usize {
+        if self.ops.is_empty() && self.action == Action::Create { 1 } else { self.ops.len() }
+    }
 }
 
 /// Why a source user is out of scope, if it is.
@@ -89,11 +99,15 @@ pub struct Mapped {
 
 /// What scoping and mapping made of one source user, once for every arrow of one class
 /// (same mappings, same filter) walking the same page: the filter's verdict and a new
-/// copy's mapped attributes, each worked out by the first arrow that needs it.
+/// copy's mapped attributes, each worked out by the first arrow that needs it. Only dry
+/// runs share memos (a memo's mapped attributes list no modified properties).
 #[derive(Debug, Default)]
 pub struct UserMemo {
     in_filter: std::sync::OnceLock<bool>,
     created: std::sync::OnceLock<Result<Mapped, PlanError>>,
+    /// Whether the user's B2B userPrincipalName fits (the same in every target: only the
+    /// part before the target's domain has a limit).
+    external_fits: std::sync::OnceLock<bool>,
 }
 
 /// A source user as one plan looks at it: its row made at most once, and read through
@@ -119,28 +133,41 @@ impl Looked<'_> {
     }
 
     /// The new copy's mapped attributes: borrowed from the memo, or made for this plan.
-    fn created(&self, clock: &dyn Clock) -> Result<Cow<'_, Mapped>, PlanError> {
+    /// A dry run's lists no modified properties (no one reads them).
+    fn created(&self, clock: &dyn Clock, dry: bool) -> Result<Cow<'_, Mapped>, PlanError> {
         match self.memo {
-            Some(m) => m.created.get_or_init(|| map_new(self.c, self.user, self.row(), clock)).as_ref().map(Cow::Borrowed).map_err(Clone::clone),
-            None => map_new(self.c, self.user, self.row(), clock).map(Cow::Owned),
+            Some(m) => m.created.get_or_init(|| map_new(self.c, self.user, self.row(), clock, dry)).as_ref().map(Cow::Borrowed).map_err(Clone::clone),
+            None => map_new(self.c, self.user, self.row(), clock, dry).map(Cow::Owned),
         }
+    }
+
+    /// [`Upn::check_external_in`] of the user, its verdict read from the memo.
+    fn check_external_in(&self, target: &tenantsync_domain::DomainName) -> Result<(), PlanError> {
+        let upn = &self.user.attrs.user_principal_name;
+        let fits = match self.memo {
+            Some(m) => *m.external_fits.get_or_init(|| upn.check_external_in(target).is_ok()),
+            None => return Ok(upn.check_external_in(target)?),
+        };
+        if fits { Ok(()) } else { Ok(upn.check_external_in(target)?) }
     }
 }
 
 /// Evaluates the mappings for a new copy of `user` and checks each value against its
 /// target attribute.
-fn map_new(c: &Compiled, user: &User, row: &tenantsync_expression::Row, clock: &dyn Clock) -> Result<Mapped, PlanError> {
+fn map_new(c: &Compiled, user: &User, row: &tenantsync_expression::Row, clock: &dyn Clock, dry: bool) -> Result<Mapped, PlanError> {
     let mut m = Mapped {
         attrs: tenantsync_domain::UserAttributes::new(user.attrs.user_principal_name.clone()),
         manager: None,
-        modified: Vec::with_capacity(c.mappings.len()),
+        modified: if dry { Vec::new() } else { Vec::with_capacity(c.mappings.len()) },
     };
     for (name, value, redacted) in evaluate(c, row, true, clock)? {
         if name == MANAGER {
             m.manager = value.as_str().and_then(|s| s.parse().ok());
             continue;
         }
-        m.modified.push(prop(label(&name), None, text(&value), redacted));
+        if !dry {
+            m.modified.push(prop(label(&name), None, text(&value), redacted));
+        }
         m.attrs.set(&name, value)?;
     }
     Ok(m)
@@ -226,6 +253,7 @@ pub fn plan(
         target_id: target.map(|t| t.id),
         modified: if dry { Vec::new() } else { Vec::with_capacity(c.mappings.len() + 2) },
         scope_detail: Cow::Borrowed("in scope"),
+        created_mail: None,
     };
     let Some(user) = source else {
         // Gone from the source for good.
@@ -260,34 +288,45 @@ pub fn plan(
         }
         return Ok(p);
     }
-    let upn = user.attrs.user_principal_name.external_in(target_domain)?;
+    let source_upn = &user.attrs.user_principal_name;
     match target {
-        None => {
+        None if dry => {
+            // The same checks as a real create, nothing built that no one reads: the B2B
+            // userPrincipalName checked, not made, and the copy's id a stand-in (its
+            // source's: unique in the run, and never written).
+            looked.check_external_in(target_domain)?;
             if !actions.create {
                 p.action = Action::Skip(SkipReason::CreateNotAllowed);
                 return Ok(p);
             }
-            let mapped = looked.created(clock)?;
+            let mapped = looked.created(clock, true)?;
+            p.manager = mapped.manager;
+            p.created_mail = mapped.attrs.mail.clone();
+            p.target_id = Some(user.id);
+            p.action = Action::Create;
+        }
+        None => {
+            let upn = source_upn.external_in(target_domain)?;
+            if !actions.create {
+                p.action = Action::Skip(SkipReason::CreateNotAllowed);
+                return Ok(p);
+            }
+            let mapped = looked.created(clock, false)?;
             let anchor = Anchor::new(source_tenant, user.id);
             p.manager = mapped.manager;
-            let mut new = if dry {
-                let mut new = NewUser::new(upn);
-                new.attrs.mail = mapped.attrs.mail.clone();
-                new
-            } else {
-                p.modified.push(prop("userPrincipalName", None, Some(upn.to_string()), false));
-                p.modified.push(prop("anchor", None, Some(anchor.to_string()), false));
-                let Mapped { mut attrs, modified, .. } = mapped.into_owned();
-                p.modified.extend(modified);
-                attrs.user_principal_name = upn;
-                NewUser { id: ObjectId::new(), attrs, manager: None, anchor: None }
-            };
+            p.modified.push(prop("userPrincipalName", None, Some(upn.to_string()), false));
+            p.modified.push(prop("anchor", None, Some(anchor.to_string()), false));
+            let Mapped { mut attrs, modified, .. } = mapped.into_owned();
+            p.modified.extend(modified);
+            attrs.user_principal_name = upn;
+            let mut new = NewUser { id: ObjectId::new(), attrs, manager: None, anchor: None };
             new.anchor = Some(anchor);
             p.target_id = Some(new.id);
             p.action = Action::Create;
             p.ops.push(WriteOp::CreateUser(Box::new(new)));
         }
         Some(t) => {
+            let upn = source_upn.external_in(target_domain)?;
             if t.is_deleted() {
                 p.action = Action::Restore;
                 p.ops.push(WriteOp::RestoreUser { id: t.id, if_match: None });

@@ -64,12 +64,98 @@ pub struct Outcome {
 
 type Key = (u8, u8, u8, Option<SkipReason>, Option<String>);
 
-/// What a dry run's writer saw.
+/// What a dry run's writer saw, or a dry run's walk tallied as it decided.
 #[derive(Debug, Default)]
-struct Seen {
+pub(crate) struct Seen {
     outcomes: BTreeMap<Key, Outcome>,
     created_mails: Vec<CreatedMail>,
     first_created_mails: Vec<String>,
+}
+
+impl Seen {
+    /// One more record like `log`; its object's name joins the sample while it has room.
+    fn record(&mut self, log: &ProvisioningLog, samples: usize) {
+        let kind = Kind { object: log.object_type, action: log.provisioning_action, status: log.status, skip_reason: log.skip_reason };
+        self.count(kind, log.error_code.as_deref(), samples, || log.source_display_name.clone());
+    }
+
+    /// One more record of `kind` (with `error_code`); `name` is asked for only while the
+    /// kind's sample has room.
+    fn count(&mut self, kind: Kind, error_code: Option<&str>, samples: usize, name: impl FnOnce() -> String) {
+        let outcome = self.outcomes.entry(key(&kind, error_code)).or_insert_with(|| Outcome {
+            object: kind.object,
+            action: kind.action,
+            status: kind.status,
+            skip_reason: kind.skip_reason,
+            error_code: error_code.map(str::to_owned),
+            count: 0,
+            samples: Vec::new(),
+        });
+        outcome.count += 1;
+        if outcome.samples.len() < samples {
+            outcome.samples.push(name());
+        }
+    }
+
+    /// A user the run would create, with its mail.
+    fn created(&mut self, mail: &str, source_user: tenantsync_domain::ObjectId) {
+        self.created_mails.push(CreatedMail { hash: mail_hash(mail), source_user });
+        if self.first_created_mails.len() < MAILS_KEPT {
+            self.first_created_mails.push(mail.to_ascii_lowercase());
+        }
+    }
+
+    /// Adds what `other` saw after what this one saw.
+    fn merge(&mut self, other: Seen, samples: usize) {
+        for (key, o) in other.outcomes {
+            let mine = self.outcomes.entry(key).or_insert_with(|| Outcome { samples: Vec::new(), count: 0, ..o.clone() });
+            mine.count += o.count;
+            let room = samples.saturating_sub(mine.samples.len());
+            mine.samples.extend(o.samples.into_iter().take(room));
+        }
+        self.created_mails.extend(other.created_mails);
+        let room = MAILS_KEPT.saturating_sub(self.first_created_mails.len());
+        self.first_created_mails.extend(other.first_created_mails.into_iter().take(room));
+    }
+}
+
+/// A dry run's tally of its users' decisions, made as the walk decides them rather than
+/// through records handed to the writer (a record per user and arrow, with its name and
+/// time, was most of what a prediction allocated). Every write of a dry run succeeds, so
+/// a decision counts when it is made, as it would once written. Added to the writer's
+/// own tally when the run ends.
+#[derive(Debug)]
+pub(crate) struct DryTally {
+    seen: Seen,
+    writer: Arc<DryWriter>,
+}
+
+impl DryTally {
+    /// A user's decision (not a deletion: those go through the writer, for the deletion
+    /// threshold) as its record would say it; `name` is asked for only for the sample.
+    pub(crate) fn decided(&mut self, action: ProvisioningAction, status: ProvisioningStatus, skip_reason: Option<SkipReason>, name: impl FnOnce() -> String) {
+        let kind = Kind { object: ObjectKind::User, action, status, skip_reason };
+        self.seen.count(kind, None, self.writer.samples, name);
+    }
+
+    /// A copy the run would create, by its mail.
+    pub(crate) fn created(&mut self, mail: Option<&str>, source_user: tenantsync_domain::ObjectId) {
+        if let Some(mail) = mail {
+            self.seen.created(mail, source_user);
+        }
+    }
+}
+
+impl Drop for DryTally {
+    fn drop(&mut self) {
+        let mine = std::mem::take(&mut self.seen);
+        if let Ok(mut seen) = self.writer.seen.lock() {
+            // The writer's records came after the decisions they follow; the walk's own
+            // come first in every sample.
+            let theirs = std::mem::replace(&mut *seen, mine);
+            seen.merge(theirs, self.writer.samples);
+        }
+    }
 }
 
 /// A writer that writes nothing: it answers every write as done and keeps a tally of the
@@ -80,13 +166,22 @@ struct DryWriter {
     seen: Mutex<Seen>,
 }
 
-fn key(log: &ProvisioningLog) -> Key {
+/// What kind of record a tally counts (with its error code).
+#[derive(Debug, Clone, Copy)]
+struct Kind {
+    object: ObjectKind,
+    action: ProvisioningAction,
+    status: ProvisioningStatus,
+    skip_reason: Option<SkipReason>,
+}
+
+fn key(kind: &Kind, error_code: Option<&str>) -> Key {
     // The enums' declaration order, for a stable order of the outcomes.
-    let object = match log.object_type {
+    let object = match kind.object {
         ObjectKind::User => 0,
         ObjectKind::Group => 1,
     };
-    let action = match log.provisioning_action {
+    let action = match kind.action {
         ProvisioningAction::Create => 0,
         ProvisioningAction::Update => 1,
         ProvisioningAction::Disable => 2,
@@ -94,12 +189,12 @@ fn key(log: &ProvisioningLog) -> Key {
         ProvisioningAction::StagedDelete => 4,
         ProvisioningAction::Other => 5,
     };
-    let status = match log.status {
+    let status = match kind.status {
         ProvisioningStatus::Success => 0,
         ProvisioningStatus::Skipped => 1,
         _ => 2,
     };
-    (object, action, status, log.skip_reason, log.error_code.clone())
+    (object, action, status, kind.skip_reason, error_code.map(str::to_owned))
 }
 
 #[async_trait::async_trait]
@@ -107,29 +202,13 @@ impl SyncWriter for DryWriter {
     fn write(&self, ops: Vec<WriteOp>, _state: JobState, logs: Vec<ProvisioningLog>) -> WriteFuture {
         if let Ok(mut seen) = self.seen.lock() {
             for log in &logs {
-                let outcome = seen.outcomes.entry(key(log)).or_insert_with(|| Outcome {
-                    object: log.object_type,
-                    action: log.provisioning_action,
-                    status: log.status,
-                    skip_reason: log.skip_reason,
-                    error_code: log.error_code.clone(),
-                    count: 0,
-                    samples: Vec::new(),
-                });
-                outcome.count += 1;
-                if outcome.samples.len() < self.samples {
-                    outcome.samples.push(log.source_display_name.clone());
-                }
+                seen.record(log, self.samples);
             }
             for op in &ops {
                 if let WriteOp::CreateUser(new) = op
                     && let Some(mail) = &new.attrs.mail
                 {
-                    let source_user = new.anchor.map_or(new.id, |a| a.object);
-                    seen.created_mails.push(CreatedMail { hash: mail_hash(mail.as_str()), source_user });
-                    if seen.first_created_mails.len() < MAILS_KEPT {
-                        seen.first_created_mails.push(mail.as_str().to_ascii_lowercase());
-                    }
+                    seen.created(mail.as_str(), new.anchor.map_or(new.id, |a| a.object));
                 }
             }
         }
@@ -262,8 +341,10 @@ async fn predict_walking(engine: &Shared, arrow: PredictArrow, samples: usize, w
     let mut run = Run::with_writer(engine, cfg.id, cycle_id, state, cfg.retry, initial, writer.clone());
     run.group_sync = group_sync;
     run.scan = walker;
-    // The writer keeps only the records' kinds and names.
+    // The writer keeps only the records' kinds and names; the users' decisions are
+    // tallied as they are made.
     run.log_text = false;
+    run.dry = Some(DryTally { seen: Seen::default(), writer: writer.clone() });
     let report = cycle::walk(engine, &compiled, run, target_domain, engine.clock().now()).await?;
     let seen = writer.seen.lock().map(|mut s| std::mem::take(&mut *s)).unwrap_or_default();
     Ok(Prediction { report, outcomes: seen.outcomes.into_values().collect(), created_mails: seen.created_mails, first_created_mails: seen.first_created_mails })

@@ -68,7 +68,7 @@ pub(crate) enum Tally {
 }
 
 impl Tally {
-    fn count(self, r: &mut CycleReport) {
+    pub(crate) fn count(self, r: &mut CycleReport) {
         let (done, counts) = match self {
             Tally::Nothing => return,
             Tally::User(done) => (done, [&mut r.created, &mut r.updated, &mut r.restored, &mut r.soft_deleted, &mut r.hard_deleted]),
@@ -237,6 +237,8 @@ pub(crate) struct Run {
     /// Whether log records carry their text (ids, steps): a dry run's writer keeps only
     /// their kinds and names, so it makes records without it.
     pub(crate) log_text: bool,
+    /// A dry run's tally of its users' decisions (see [`crate::predict::DryTally`]).
+    pub(crate) dry: Option<crate::predict::DryTally>,
 }
 
 impl Run {
@@ -296,6 +298,7 @@ impl Run {
             group_sync: None,
             scan: None,
             log_text: true,
+            dry: None,
         }
     }
 
