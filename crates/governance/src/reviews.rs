@@ -79,6 +79,12 @@ impl Governance {
         Ok(out)
     }
 
+    /// One review instance by its id (`None` when there is none).
+    pub async fn review(&self, tenant: TenantId, id: ReviewId) -> Result<Option<ReviewInstance>> {
+        let v = self.store.access_object(tenant, AccessObjectKind::ReviewInstance, ObjectId::from_bytes(*id.as_bytes())).await?;
+        v.map(|v| serde_json::from_value(v).map_err(|e| internal(format!("stored review: {e}")))).transpose()
+    }
+
     pub async fn reviews(&self, tenant: TenantId) -> Result<Vec<ReviewInstance>> {
         let all: Vec<ReviewInstance> =
             self.store.access_objects(tenant, AccessObjectKind::ReviewInstance).await?.into_iter().filter_map(|v| serde_json::from_value(v).ok()).collect();

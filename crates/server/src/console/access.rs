@@ -259,7 +259,8 @@ async fn catalog(State(st): State<Shared>, session: Session, Path(id): Path<Stri
     let c = find_catalog(&st, &session, &id).await?;
     let g = gov(&st)?;
     let resources = g.catalog_resources(session.tenant.id, c.id).await?;
-    let packages: Vec<_> = g.access_packages(session.tenant.id).await?.into_iter().filter(|p| p.catalog_id == c.id).take(ROWS).collect();
+    let cid = c.id;
+    let packages = g.packages_where(session.tenant.id, &move |p| p.catalog_id == cid, ROWS).await?;
     let configs: Vec<(String, String)> = super::admin::configurations(&st, session.tenant.id)
         .await?
         .into_iter()

@@ -6,10 +6,10 @@
 //! error next to its field, and nothing is saved.
 use super::access::{Params, upn_of};
 use super::admin::get;
-use super::kit::{Cursor, gov, writer};
+use super::kit::{Cursor, ROWS, gov, writer};
 use super::page::{self, see_other, time};
 use super::policy_form::{self, Refusal, SCOPES, Values};
-use super::session::{Posted, Session};
+use super::session::{Form, Posted, Session};
 use super::sync::audited;
 use super::{ConsoleError, ConsoleResult, ConsoleState, Shared};
 use crate::graph::access::edits;
@@ -18,8 +18,10 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::routing::get as get_route;
 use maud::html;
-use tenantsync_access::{AssignmentPolicy, Expiration, NoResponse, PolicyId, SubjectSet, TargetScope};
-use tenantsync_store::{AccessObjectKind, AuditCategory, AuditOperation};
+use tenantsync_access::{AssignmentPolicy, ConnectedOrgId, ConnectedOrganization, Expiration, NoResponse, PolicyId, SubjectSet, TargetScope};
+use tenantsync_domain::TenantId;
+use tenantsync_governance::Governance;
+use tenantsync_store::{AccessObjectKind, AuditCategory, AuditOperation, IdRange};
 
 pub(super) fn routes() -> Router<Shared> {
     Router::new()
@@ -67,7 +69,7 @@ async fn policies(State(st): State<Shared>, session: Session, Query(q): Params) 
 async fn new_policy(State(st): State<Shared>, session: Session, Query(q): Params) -> ConsoleResult {
     session.writer()?;
     let p = super::packages::find_package(&st, &session, get(&q, "package")).await?;
-    let orgs = gov(&st)?.connected_organizations(session.tenant.id).await?;
+    let orgs = form_orgs(gov(&st)?, session.tenant.id, Vec::new()).await?;
     let body = policy_form::form_of(&session, "/admin/access/policies", ("create-policy", "Create policy"), &p, &orgs, &Values::new(), None);
     Ok(page::ok("New assignment policy", &session, "/admin/access/packages", body))
 }
@@ -77,13 +79,46 @@ async fn find_policy(st: &ConsoleState, session: &Session, id: &str) -> ConsoleR
     Ok(gov(st)?.policy(session.tenant.id, pid).await?)
 }
 
+/// The connected organizations the form offers: a page of them, and those chosen (the
+/// policy's, or the refused form's) wherever they are in the list.
+async fn form_orgs(g: &Governance, tenant: TenantId, chosen: Vec<ConnectedOrgId>) -> ConsoleResult<Vec<ConnectedOrganization>> {
+    let mut orgs: Vec<ConnectedOrganization> = g
+        .page::<ConnectedOrganization>(tenant, AccessObjectKind::ConnectedOrganization, IdRange::first(ROWS as u32))
+        .await?
+        .into_iter()
+        .map(|(_, o)| o)
+        .collect();
+    for id in chosen {
+        if !orgs.iter().any(|o| o.id == id)
+            && let Ok(o) = g.connected_organization(tenant, id).await
+        {
+            orgs.push(o);
+        }
+    }
+    Ok(orgs)
+}
+
+fn chosen(targets: &[SubjectSet]) -> Vec<ConnectedOrgId> {
+    targets
+        .iter()
+        .filter_map(|t| match t {
+            SubjectSet::ConnectedOrganizationMembers { connected_organization_id } => Some(*connected_organization_id),
+            _ => None,
+        })
+        .collect()
+}
+
+fn typed_orgs(form: &Form) -> Vec<ConnectedOrgId> {
+    form.0.iter().filter(|(k, _)| k == "org").filter_map(|(_, v)| v.parse().ok()).collect()
+}
+
 /// `GET /admin/access/policies/{id}/edit`: the creation form, filled with the policy.
 async fn edit_form(State(st): State<Shared>, session: Session, Path(id): Path<String>) -> ConsoleResult {
     session.writer()?;
     let x = find_policy(&st, &session, &id).await?;
     let g = gov(&st)?;
     let p = g.access_package(session.tenant.id, x.access_package_id).await?;
-    let orgs = g.connected_organizations(session.tenant.id).await?;
+    let orgs = form_orgs(g, session.tenant.id, chosen(&x.specific_allowed_targets)).await?;
     let v = policy_form::values_of(&st, &session, &x).await;
     let body = policy_form::form_of(&session, &format!("/admin/access/policies/{}/edit", x.id), ("save-policy", "Save policy"), &p, &orgs, &v, None);
     Ok(page::ok(&format!("Edit {}", x.display_name), &session, "/admin/access/policies", body))
@@ -103,7 +138,7 @@ async fn create_policy(State(st): State<Shared>, Posted { session, form }: Poste
     let policy = match saved {
         Ok(policy) => policy,
         Err(r) => {
-            let orgs = g.connected_organizations(session.tenant.id).await?;
+            let orgs = form_orgs(g, session.tenant.id, typed_orgs(&form)).await?;
             return policy_form::refused_page(
                 "New assignment policy",
                 &session,
@@ -141,7 +176,7 @@ async fn edit(State(st): State<Shared>, Path(id): Path<String>, Posted { session
             Ok(see_other(&format!("/admin/access/policies/{}", policy.id)))
         }
         Err(r) => {
-            let orgs = g.connected_organizations(session.tenant.id).await?;
+            let orgs = form_orgs(g, session.tenant.id, typed_orgs(&form)).await?;
             let action = format!("/admin/access/policies/{}/edit", old.id);
             policy_form::refused_page(&format!("Edit {}", old.display_name), &session, (&action, ("save-policy", "Save policy")), &p, &orgs, &form, &r)
         }

@@ -12,7 +12,7 @@
 //! (automatic assignment, questions past the third, reviewers of kinds it does not offer)
 //! is kept as it was.
 use super::access::upn_of;
-use super::kit::{ROWS, refusal};
+use super::kit::refusal;
 use super::page::csrf;
 use super::session::{Form, Session};
 use super::{ConsoleError, ConsoleResult, ConsoleState};
@@ -540,7 +540,7 @@ pub(super) fn form_of(
                 (f.text("policy-group", "The group's id, for members of a group", "group", &v.group))
                 @if !orgs.is_empty() {
                     p { "The connected organizations, for people of chosen ones:" }
-                    @for (i, o) in orgs.iter().take(ROWS).enumerate() {
+                    @for (i, o) in orgs.iter().enumerate() {
                         @let id = o.id.to_string();
                         div { input id={"org-" (i)} name="org" type="checkbox" value=(id) checked[v.orgs.contains(&id)]; " " label.inline-label for={"org-" (i)} { (o.display_name) } }
                     }

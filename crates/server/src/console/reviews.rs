@@ -111,7 +111,7 @@ async fn reviewable(st: &ConsoleState, session: &Session, review: &str, assignme
     let rid: ReviewId = review.parse().map_err(|_| missing())?;
     let aid: AssignmentId = assignment.parse().map_err(|_| missing())?;
     let me = me(st, session).await?;
-    let r = gov(st)?.reviews(session.tenant.id).await?.into_iter().find(|r| r.id == rid).ok_or_else(missing)?;
+    let r = gov(st)?.review(session.tenant.id, rid).await?.ok_or_else(missing)?;
     let d = r.decisions.iter().find(|d| d.assignment_id == aid).cloned().ok_or_else(missing)?;
     let me = me.filter(|u| d.reviewers.contains(u)).ok_or_else(|| ConsoleError::forbidden("you are not a reviewer of this access"))?;
     if r.status != ReviewStatus::InProgress {
