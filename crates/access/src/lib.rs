@@ -39,8 +39,8 @@ pub use model::{
     RequestId, ResourceId, ResourceOrigin, ResourceRole, RoleKind, organization_of,
 };
 pub use policy::{
-    ApprovalSettings, ApprovalStageSettings, AssignmentPolicy, AutomaticRequestSettings, Expiration, MAX_EXPIRY_DAYS, MAX_POLICIES, MAX_STAGES, NoResponse,
-    Question, RequestorSettings, ReviewSettings, SubjectSet, TargetScope,
+    ApprovalSettings, ApprovalStageSettings, AssignmentPolicy, AutomaticRequestSettings, Expiration, MAX_EXPIRY_DAYS, MAX_POLICIES, MAX_REVIEW_MONTHS,
+    MAX_STAGES, NoResponse, Question, RequestorSettings, ReviewSettings, SubjectSet, TargetScope,
 };
 pub use request::{Answer, Delivery, Effect, ExternalSubject, Notice, REPROCESS_WINDOW, Request, RequestState, RequestStatus, RequestType, Schedule};
 pub use requestor::{Requestor, ScopeMiss, Standing, admits, applicable, in_scope, why_not};

@@ -135,6 +135,9 @@ pub const MAX_POLICIES: usize = 10;
 /// The longest expiry after a number of days Entra allows.
 pub const MAX_EXPIRY_DAYS: u64 = 3660;
 
+/// The longest recurrence of access reviews, in months: yearly.
+pub const MAX_REVIEW_MONTHS: u8 = 12;
+
 /// When assignments end (Graph's `expirationPattern`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
@@ -317,6 +320,17 @@ impl AssignmentPolicy {
             && (duration.is_zero() || duration > IsoDuration::days(MAX_EXPIRY_DAYS))
         {
             return bad(format!("assignments must last more than 0 and at most {MAX_EXPIRY_DAYS} days"));
+        }
+        if let Some(r) = &self.review_settings {
+            if !(1..=MAX_REVIEW_MONTHS).contains(&r.recurrence_months) {
+                return bad(format!("reviews recur every 1 to {MAX_REVIEW_MONTHS} months, not every {}", r.recurrence_months));
+            }
+            if r.duration.as_seconds() < 86_400 {
+                return bad("each review lasts at least a day".into());
+            }
+            if r.is_enabled && !r.is_self_review && r.primary_reviewers.is_empty() {
+                return bad("reviews are on but name no reviewers (nor self-review)".into());
+            }
         }
         let external = self.allowed_target_scope.is_external();
         for target in &self.specific_allowed_targets {

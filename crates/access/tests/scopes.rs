@@ -126,6 +126,27 @@ fn policies_that_contradict_themselves_are_refused_when_written() {
     let mut p = w.litware_policy();
     p.questions = vec![Question::Text { id: "q".into(), text: "?".into(), is_required: true, regex_pattern: Some("(".into()) }];
     cases.push(("does not compile", p));
+    let review = ReviewSettings {
+        is_enabled: true,
+        start_date_time: t0(),
+        recurrence_months: 3,
+        duration: IsoDuration::days(14),
+        is_self_review: false,
+        primary_reviewers: vec![SubjectSet::InternalSponsors {}],
+        fallback_reviewers: vec![],
+        expiration_behavior: NoResponse::KeepAccess,
+        is_recommendation_enabled: true,
+        is_reviewer_justification_required: false,
+    };
+    let mut p = w.litware_policy();
+    p.review_settings = Some(review.clone());
+    assert_eq!(p.check(), Ok(()));
+    p.review_settings = Some(ReviewSettings { recurrence_months: 13, ..review.clone() });
+    cases.push(("every 1 to 12 months, not every 13", p.clone()));
+    p.review_settings = Some(ReviewSettings { duration: IsoDuration::ZERO, ..review.clone() });
+    cases.push(("at least a day", p.clone()));
+    p.review_settings = Some(ReviewSettings { primary_reviewers: vec![], ..review });
+    cases.push(("name no reviewers", p));
     for (why, p) in cases {
         let err = p.check().unwrap_err();
         assert_eq!(err.code(), "invalid_policy");

@@ -408,33 +408,72 @@ async fn a_litware_employee_signs_in_by_mail_requests_projects_and_the_sponsor_a
     assert!(ann.text("#extended").await.unwrap().contains("delivered"));
     seen(&ann, "extended").await;
 
-    // Contoso's admin turns on reviews of the policy (through the admin API), Sam reviewing.
-    let admin = env.ok(&["token", "create", "-t", "contoso.example", "--name", "admin", "--role", "admin"]).trim().to_owned();
-    let bearer = format!("Bearer {admin}");
+    // Contoso's admin, in the console: the topology page draws the just-in-time link from
+    // Litware (its connected organization) to Contoso, by the Projects package, with Ann's
+    // assignment counted.
+    let admin_token = env.ok(&["token", "create", "-t", "contoso.example", "--name", "admin", "--role", "admin"]).trim().to_owned();
+    let bearer = format!("Bearer {admin_token}");
     let api = |method: &str, path: &str, body: Option<&serde_json::Value>| {
         let body = body.map(serde_json::Value::to_string);
         served.request(method, path, &[("Authorization", &bearer), ("Content-Type", "application/json")], body.as_deref())
     };
+    let admin = browser.session(Window::Desktop).await.unwrap();
+    sign_in_with_token(&admin, &base, "contoso.example", &admin_token).await;
+    admin.wait_for_url("/admin", WAIT).await.unwrap();
+    admin.click("Topology").await.unwrap();
+    admin.wait_for("#links", WAIT).await.unwrap();
+    let link = admin.text("#links tbody tr").await.unwrap();
+    assert!(link.contains("litware.example") && link.contains("Projects"), "{link}");
+    assert_eq!(texts(&admin, "td[id$='-assigned']").await, ["1"]);
+    assert_eq!(texts(&admin, "td[id$='-pending']").await, ["0"]);
+    let alt = admin.find("#drawing").await.unwrap().attr("alt").await.unwrap().unwrap_or_default();
+    assert!(alt.contains("1 just-in-time links"), "{alt}");
+    let drawn = "const d = document.getElementById('drawing'); return d.complete && d.naturalWidth > 0";
+    assert_eq!(admin.script(drawn, vec![]).await.unwrap(), serde_json::Value::Bool(true), "the drawing loads");
+    seen(&admin, "topology with a just-in-time link").await;
+
+    // The admin moves the policy's reviews to start now, Sam reviewing, in the policy's
+    // form; a reviewer who is no one is refused next to the field, and nothing is saved.
     let em = "/v1.0/identityGovernance/entitlementManagement";
-    let sam_id = env.json(&["user", "list", "-t", "contoso.example", "--filter", "userPrincipalName eq \"sam.sponsor@contoso.example\""])["value"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     let policies = api("GET", &format!("{em}/assignmentPolicies"), None).json();
-    let mut policy = policies["value"].as_array().unwrap().iter().find(|p| p["displayName"] == "Litware employees").unwrap().clone();
+    let policy = policies["value"].as_array().unwrap().iter().find(|p| p["displayName"] == "Litware employees").unwrap().clone();
     let policy_id = policy["id"].as_str().unwrap().to_owned();
-    policy["reviewSettings"] = serde_json::json!({
-        "isEnabled": true,
-        "schedule": {
-            "startDateTime": jiff::Timestamp::now(),
-            "expiration": { "type": "afterDuration", "duration": "P14D" },
-            "recurrence": { "pattern": { "type": "absoluteMonthly", "interval": 3 }, "range": { "type": "noEnd" } },
-        },
-        "primaryReviewers": [{ "@odata.type": "#microsoft.graph.singleUser", "userId": sam_id }],
-        "isReviewerJustificationRequired": false,
-    });
-    let put = api("PUT", &format!("{em}/assignmentPolicies/{policy_id}"), Some(&policy));
-    assert_eq!(put.status, 200, "{}", put.body);
+    admin.goto(&format!("{base}/admin/access/policies/{policy_id}/edit")).await.unwrap();
+    admin.wait_for("#policy-form", WAIT).await.unwrap();
+    assert!(admin.find("#review-on").await.unwrap().is_selected().await.unwrap(), "reviews are on already (from the file)");
+    seen(&admin, "policy form").await;
+    // Now, to the second: the review covers the access held when it starts, Ann's included.
+    let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).strftime("%Y-%m-%dT%H:%M:%S").to_string();
+    let set_start = "document.getElementById('review-starts').value = arguments[0]; return true";
+    admin.script(set_start, vec![serde_json::json!(now)]).await.unwrap();
+    admin.fill("review-every", "Every 3 months").await.unwrap();
+    admin.fill("review-days", "14").await.unwrap();
+    admin.fill("review-reviewers", "Specific users (below)").await.unwrap();
+    admin.fill("review-who", "nobody@contoso.example").await.unwrap();
+    admin.fill("review-no-response", "Deny: access is removed").await.unwrap();
+    admin.check("Reviewers must justify their decisions", false).await.unwrap();
+    admin.fill("stage1-escalation", "A user (userPrincipalName below)").await.unwrap();
+    admin.fill("stage1-escalation-who", "sam.sponsor@contoso.example").await.unwrap();
+    admin.fill("stage1-escalation-days", "7").await.unwrap();
+    admin.click("Save policy").await.unwrap();
+    admin.wait_for("#review-who-error", WAIT).await.unwrap();
+    assert!(admin.text("#review-who-error").await.unwrap().contains("not a user of the tenant"));
+    assert_eq!(admin.find("#review-who").await.unwrap().attr("aria-invalid").await.unwrap().as_deref(), Some("true"));
+    assert!(admin.value("review-starts").await.unwrap().starts_with(&now[..16]), "what was typed stays");
+    seen(&admin, "policy form refused").await;
+    let unchanged = api("GET", &format!("{em}/assignmentPolicies/{policy_id}"), None).json();
+    assert_eq!(unchanged["reviewSettings"]["schedule"]["startDateTime"], policy["reviewSettings"]["schedule"]["startDateTime"], "nothing saved");
+    admin.fill("review-who", "sam.sponsor@contoso.example").await.unwrap();
+    admin.click("Save policy").await.unwrap();
+    admin.wait_for("#review-state", WAIT).await.unwrap();
+    assert_eq!(admin.text("#review-state").await.unwrap(), "on");
+    assert!(admin.text("#review-reviewers").await.unwrap().contains("sam.sponsor@contoso.example"));
+    assert!(admin.text("#stages").await.unwrap().contains("escalated to sam.sponsor@contoso.example after P7D"), "{}", admin.text("#stages").await.unwrap());
+    seen(&admin, "policy with reviews").await;
+    let saved = api("GET", &format!("{em}/assignmentPolicies/{policy_id}"), None).json();
+    let stage = &saved["requestApprovalSettings"]["stages"][0];
+    assert_eq!((stage["isEscalationEnabled"].as_bool(), stage["durationBeforeEscalation"].as_str()), (Some(true), Some("P7D")), "{stage}");
+    assert_eq!(saved["reviewSettings"]["expirationBehavior"], "removeAccess", "{saved}");
 
     // The review opens with serve's next sweep; Sam finds Ann's access in it.
     let until = std::time::Instant::now() + WAIT;

@@ -9,7 +9,7 @@ use tenantsync_access::{
     ResourceOrigin, ResourceRole, RoleKind,
 };
 use tenantsync_domain::{ObjectId, TenantId};
-use tenantsync_store::AccessObjectKind;
+use tenantsync_store::{AccessObjectKind, IdRange};
 
 /// The tenant's entitlement management settings (Graph's `entitlementManagementSettings`).
 pub type Settings = ExternalUserLifecycle;
@@ -41,6 +41,31 @@ impl Governance {
 
     pub(crate) async fn all<T: DeserializeOwned>(&self, tenant: TenantId, kind: AccessObjectKind) -> Result<Vec<T>> {
         self.store.access_objects(tenant, kind).await?.into_iter().map(from_json).collect()
+    }
+
+    /// A page of the tenant's definitions of `kind` (connected organizations, catalogs,
+    /// packages, policies, review instances), in id order, each with its id: what a
+    /// list shows, read by the store's key whatever the number kept.
+    /// The first `limit` packages of the tenant that `keep` keeps, in id order, read a
+    /// page at a time (a catalog's packages, the candidates of a choice): a page's worth
+    /// in memory, not the tenant's every package.
+    pub async fn packages_where(&self, tenant: TenantId, keep: &(dyn Fn(&AccessPackage) -> bool + Send + Sync), limit: usize) -> Result<Vec<AccessPackage>> {
+        const BATCH: u32 = 200;
+        let mut range = IdRange::first(BATCH);
+        let mut out = Vec::new();
+        loop {
+            let batch: Vec<(ObjectId, AccessPackage)> = self.page(tenant, AccessObjectKind::AccessPackage, range).await?;
+            let read = batch.len();
+            range.after = batch.last().map(|(id, _)| *id);
+            out.extend(batch.into_iter().map(|(_, p)| p).filter(|p| keep(p)).take(limit.saturating_sub(out.len())));
+            if out.len() >= limit || read < BATCH as usize {
+                return Ok(out);
+            }
+        }
+    }
+
+    pub async fn page<T: DeserializeOwned>(&self, tenant: TenantId, kind: AccessObjectKind, range: IdRange) -> Result<Vec<(ObjectId, T)>> {
+        self.store.access_objects_page(tenant, kind, range).await?.into_iter().map(|(id, v)| Ok((id, from_json(v)?))).collect()
     }
 
     pub async fn put_connected_organization(&self, tenant: TenantId, org: &ConnectedOrganization) -> Result<()> {

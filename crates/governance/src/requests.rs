@@ -312,6 +312,73 @@ impl Governance {
     /// The requests awaiting `approver`'s decision (Graph's `filterByCurrentUser(on='approver')`).
     pub async fn pending_for(&self, tenant: TenantId, approver: ObjectId) -> Result<Vec<Request>> {
         let open = self.store.access_requests(tenant, tenantsync_store::RequestFilter { open_only: true, ..Default::default() }).await?;
-        Ok(open.into_iter().map(|v| v.value).filter(|r| r.current_stage().and_then(|i| r.stages.get(i)).is_some_and(|s| s.may_decide(approver))).collect())
+        Ok(open.into_iter().map(|v| v.value).filter(|r| may_decide_now(r, approver)).collect())
     }
+
+    /// The open requests of someone from outside with no account here yet, by their mail
+    /// (at most `limit`, in creation order): open requests read a batch at a time.
+    pub async fn open_requests_by_mail(&self, tenant: TenantId, email: &str, limit: usize) -> Result<Vec<Request>> {
+        const BATCH: u32 = 200;
+        let (mut after, mut out) = (None, Vec::new());
+        loop {
+            let filter = tenantsync_store::RequestFilter { open_only: true, after, limit: Some(BATCH), ..Default::default() };
+            let batch = self.store.access_requests(tenant, filter).await?;
+            let read = batch.len();
+            after = batch.last().map(|v| v.value.id);
+            let mine = batch
+                .into_iter()
+                .map(|v| v.value)
+                .filter(|r| r.requestor.is_none() && r.external.as_ref().is_some_and(|x| x.email.eq_ignore_ascii_case(email)));
+            out.extend(mine.take(limit.saturating_sub(out.len())));
+            if out.len() >= limit || read < BATCH as usize {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// A page of the requests `approver` may decide now, in creation order: the first
+    /// `limit` after request `after`, or the last `limit` before request `before`. Open
+    /// requests are read a batch at a time from the cursor (the open-request index), so
+    /// a page holds a batch and a page in memory however many are open.
+    pub async fn pending_page(
+        &self,
+        tenant: TenantId,
+        approver: ObjectId,
+        after: Option<RequestId>,
+        before: Option<RequestId>,
+        limit: usize,
+    ) -> Result<Vec<Request>> {
+        const BATCH: u32 = 200;
+        let backward = before.is_some();
+        let (mut after, mut before) = (after, before);
+        let mut out = Vec::new();
+        loop {
+            let filter = tenantsync_store::RequestFilter { open_only: true, after, before, limit: Some(BATCH), ..Default::default() };
+            let batch = self.store.access_requests(tenant, filter).await?;
+            let read = batch.len();
+            let (first, last) = (batch.first().map(|v| v.value.id), batch.last().map(|v| v.value.id));
+            let mut kept: Vec<Request> = batch.into_iter().map(|v| v.value).filter(|r| may_decide_now(r, approver)).collect();
+            if backward {
+                kept.reverse();
+            }
+            out.extend(kept.into_iter().take(limit.saturating_sub(out.len())));
+            if out.len() >= limit || read < BATCH as usize {
+                break;
+            }
+            if backward {
+                before = first;
+            } else {
+                after = last;
+            }
+        }
+        if backward {
+            out.reverse();
+        }
+        Ok(out)
+    }
+}
+
+/// Whether `approver` may decide `r`'s current stage now.
+fn may_decide_now(r: &Request, approver: ObjectId) -> bool {
+    r.current_stage().and_then(|i| r.stages.get(i)).is_some_and(|s| s.may_decide(approver))
 }

@@ -28,6 +28,63 @@ impl People for Managers {
 }
 
 impl Governance {
+    /// A page of the reviews in progress where `reviewer` has something to decide, in id
+    /// order: after review `after`, or the last before review `before`, until they hold
+    /// at least `items` decisions of the reviewer (a review is shown whole). Read from the
+    /// store a batch of reviews at a time from the cursor.
+    pub async fn reviews_for(
+        &self,
+        tenant: TenantId,
+        reviewer: ObjectId,
+        after: Option<ReviewId>,
+        before: Option<ReviewId>,
+        items: usize,
+    ) -> Result<Vec<ReviewInstance>> {
+        const BATCH: u32 = 50;
+        let backward = before.is_some();
+        let oid = |r: ReviewId| ObjectId::from_bytes(*r.as_bytes());
+        let mut range = tenantsync_store::IdRange { after: after.map(oid), before: before.map(oid), limit: BATCH };
+        let (mut out, mut held) = (Vec::new(), 0);
+        loop {
+            let batch = self.store.access_objects_page(tenant, AccessObjectKind::ReviewInstance, range).await?;
+            let read = batch.len();
+            let (first, last) = (batch.first().map(|(id, _)| *id), batch.last().map(|(id, _)| *id));
+            let mut kept: Vec<ReviewInstance> = batch
+                .into_iter()
+                .filter_map(|(_, v)| serde_json::from_value::<ReviewInstance>(v).ok())
+                .filter(|r| r.status == ReviewStatus::InProgress && r.decisions.iter().any(|d| d.reviewers.contains(&reviewer)))
+                .collect();
+            if backward {
+                kept.reverse();
+            }
+            for r in kept {
+                if held >= items {
+                    break;
+                }
+                held += r.decisions.iter().filter(|d| d.reviewers.contains(&reviewer)).count();
+                out.push(r);
+            }
+            if held >= items || read < BATCH as usize {
+                break;
+            }
+            if backward {
+                range.before = first;
+            } else {
+                range.after = last;
+            }
+        }
+        if backward {
+            out.reverse();
+        }
+        Ok(out)
+    }
+
+    /// One review instance by its id (`None` when there is none).
+    pub async fn review(&self, tenant: TenantId, id: ReviewId) -> Result<Option<ReviewInstance>> {
+        let v = self.store.access_object(tenant, AccessObjectKind::ReviewInstance, ObjectId::from_bytes(*id.as_bytes())).await?;
+        v.map(|v| serde_json::from_value(v).map_err(|e| internal(format!("stored review: {e}")))).transpose()
+    }
+
     pub async fn reviews(&self, tenant: TenantId) -> Result<Vec<ReviewInstance>> {
         let all: Vec<ReviewInstance> =
             self.store.access_objects(tenant, AccessObjectKind::ReviewInstance).await?.into_iter().filter_map(|v| serde_json::from_value(v).ok()).collect();

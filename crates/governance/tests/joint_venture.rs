@@ -431,3 +431,43 @@ async fn a_package_with_a_sync_role_provisions_its_holder_and_its_end_deprovisio
     let report = engine.run_cycle(arrow.id).await.unwrap();
     assert_eq!(report.soft_deleted + report.hard_deleted, 1, "{report:?}");
 }
+
+/// An approver's waiting requests, a page at a time both ways, across the batches the
+/// open requests are read in; requests decided are no longer among them, and someone who
+/// approves nothing waits for nothing.
+#[tokio::test]
+async fn an_approver_s_waiting_requests_are_paged_both_ways_across_batches() {
+    let v = venture().await;
+    let mut ids = Vec::new();
+    for i in 0..230 {
+        let u = v.store.create_user(v.litware, NewUser::new(Upn::parse(&format!("u{i:03}@litware.example")).unwrap())).await.unwrap().id;
+        let r = v.gov.submit(v.contoso, NewRequest { subject: Subject::TenantUser { tenant: v.litware, user: u }, ..v.ask() }, Actor::Subject).await.unwrap();
+        ids.push(r.id);
+    }
+    for id in ids.iter().step_by(23) {
+        v.gov.decide(v.contoso, *id, 0, v.sam, false, "not now").await.unwrap();
+    }
+    let mut waiting: Vec<RequestId> = ids.iter().enumerate().filter(|(i, _)| i % 23 != 0).map(|(_, id)| *id).collect();
+    waiting.sort();
+    let mut forward = Vec::new();
+    let mut after = None;
+    loop {
+        let page = v.gov.pending_page(v.contoso, v.sam, after, None, 50).await.unwrap();
+        assert!(page.len() <= 50);
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        forward.extend(page.iter().map(|r| r.id));
+    }
+    assert_eq!(forward, waiting);
+    let last = *waiting.last().unwrap();
+    let mut backward = vec![last];
+    let mut before = Some(last);
+    loop {
+        let page = v.gov.pending_page(v.contoso, v.sam, None, before, 50).await.unwrap();
+        let Some(first) = page.first() else { break };
+        before = Some(first.id);
+        backward.splice(0..0, page.iter().map(|r| r.id));
+    }
+    assert_eq!(backward, waiting);
+    assert!(v.gov.pending_page(v.contoso, ObjectId::new(), None, None, 50).await.unwrap().is_empty());
+}

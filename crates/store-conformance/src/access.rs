@@ -38,6 +38,7 @@ macro_rules! access_conformance_tests {
             use super::*;
             $crate::__access_cases!($factory;
                 definitions_are_documents_of_their_tenant,
+                definitions_are_paged_by_id_both_ways,
                 a_definition_is_replaced_only_if_unchanged,
                 auto_assignment_is_leased_to_one_holder_a_tenant,
                 a_step_commits_whole_and_checks_versions,
@@ -143,6 +144,34 @@ pub async fn definitions_are_documents_of_their_tenant(f: AccessFixture) {
     let nowhere = TenantId::new();
     assert_code(f.store.access_objects(nowhere, kind).await, "tenant_not_found");
     assert_code(f.store.put_access_object(nowhere, kind, id, serde_json::json!({})).await, "tenant_not_found");
+}
+
+/// Definitions a page at a time, by id, both ways: a page after an id, a page before
+/// one (the last of those before it, in id order), of one kind and tenant only.
+pub async fn definitions_are_paged_by_id_both_ways(f: AccessFixture) {
+    let (a, b) = (tenant(&f, "a.example").await, tenant(&f, "b.example").await);
+    let kind = AccessObjectKind::Catalog;
+    let mut ids: Vec<ObjectId> = (0..5).map(|_| ObjectId::new()).collect();
+    ids.sort();
+    for (i, id) in ids.iter().enumerate() {
+        f.store.put_access_object(a, kind, *id, serde_json::json!({ "n": i })).await.unwrap();
+    }
+    f.store.put_access_object(a, AccessObjectKind::AccessPackage, ObjectId::new(), serde_json::json!({})).await.unwrap();
+    f.store.put_access_object(b, kind, ObjectId::new(), serde_json::json!({})).await.unwrap();
+    let page = |after: Option<usize>, before: Option<usize>, limit: u32| {
+        let range = tenantsync_store::IdRange { after: after.map(|i| ids[i]), before: before.map(|i| ids[i]), limit };
+        let store = f.store.clone();
+        async move { store.access_objects_page(a, kind, range).await.unwrap().into_iter().map(|(id, v)| (id, v["n"].as_u64().unwrap())).collect::<Vec<_>>() }
+    };
+    assert_eq!(page(None, None, 2).await, vec![(ids[0], 0), (ids[1], 1)]);
+    assert_eq!(page(Some(1), None, 2).await, vec![(ids[2], 2), (ids[3], 3)]);
+    assert_eq!(page(Some(3), None, 2).await, vec![(ids[4], 4)]);
+    assert_eq!(page(None, Some(4), 2).await, vec![(ids[2], 2), (ids[3], 3)]);
+    assert_eq!(page(None, Some(1), 2).await, vec![(ids[0], 0)]);
+    assert_eq!(page(Some(0), Some(3), 9).await, vec![(ids[1], 1), (ids[2], 2)]);
+    assert!(page(Some(4), None, 2).await.is_empty());
+    assert_eq!(f.store.access_objects_page(b, kind, tenantsync_store::IdRange::first(9)).await.unwrap().len(), 1);
+    assert_code(f.store.access_objects_page(TenantId::new(), kind, tenantsync_store::IdRange::first(9)).await, "tenant_not_found");
 }
 
 /// Two reviewers read a review and write it back: the first write wins, the second is
@@ -425,6 +454,17 @@ pub async fn filters_find_requests_and_assignments(f: AccessFixture) {
     assert_eq!(aids(f.store.access_assignments(t, rest).await.unwrap()), vec![other.id]);
     let page = RequestFilter { after: Some(mine.id), limit: Some(1), ..RequestFilter::default() };
     assert_eq!(ids(f.store.access_requests(t, page).await.unwrap()), vec![mine_done.id]);
+    // And backwards: the page that ends just before a row, still in id order.
+    let back = AssignmentFilter { before: Some(other.id), limit: Some(1), ..AssignmentFilter::default() };
+    assert_eq!(aids(f.store.access_assignments(t, back).await.unwrap()), vec![expired.id]);
+    let back = AssignmentFilter { before: Some(other.id), limit: Some(5), ..AssignmentFilter::default() };
+    assert_eq!(aids(f.store.access_assignments(t, back).await.unwrap()), vec![current.id, expired.id]);
+    let back = AssignmentFilter { target: Some(user), before: Some(expired.id), limit: Some(5), ..AssignmentFilter::default() };
+    assert_eq!(aids(f.store.access_assignments(t, back).await.unwrap()), vec![current.id]);
+    let back = RequestFilter { before: Some(theirs.id), limit: Some(1), ..RequestFilter::default() };
+    assert_eq!(ids(f.store.access_requests(t, back).await.unwrap()), vec![mine_done.id]);
+    let back = RequestFilter { requestor: Some(user), before: Some(mine_done.id), ..RequestFilter::default() };
+    assert_eq!(ids(f.store.access_requests(t, back).await.unwrap()), vec![mine.id]);
     // One by its id; none of another tenant's.
     let one = f.store.access_assignment(t, expired.id).await.unwrap().unwrap();
     assert_eq!((one.value, one.version), (expired.clone(), 1));

@@ -15,8 +15,8 @@ use serde::de::DeserializeOwned;
 use tenantsync_access::{Assignment, AssignmentId, PackageId, Request, RequestId};
 use tenantsync_domain::{ObjectId, TenantId};
 use tenantsync_store::{
-    AccessCounts, AccessObjectKind, AccessStep, AccessStore, AssignmentFilter, BatchMode, DueWork, GuestSchedule, OutboxMessage, RequestFilter, Result,
-    StepRow, StoreError, Versioned,
+    AccessCounts, AccessObjectKind, AccessStep, AccessStore, AssignmentFilter, BatchMode, DueWork, GuestSchedule, IdRange, OutboxMessage, RequestFilter,
+    Result, StepRow, StoreError, Versioned,
 };
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
@@ -155,6 +155,29 @@ impl AccessStore for PgStore {
         rows.iter().map(|r| first::<String>(r).and_then(|b| parse(&b, kind.as_str()))).collect()
     }
 
+    async fn access_objects_page(&self, tenant: TenantId, kind: AccessObjectKind, range: IdRange) -> Result<Vec<(ObjectId, serde_json::Value)>> {
+        let (after, before) = (range.after.map(|a| a.0), range.before.map(|b| b.0));
+        let sql = format!(
+            "SELECT id, body FROM access_objects WHERE tenant_id = $1 AND kind = $2 AND ($3::uuid IS NULL OR id > $3) AND ($4::uuid IS NULL OR id < $4) \
+             ORDER BY id {} LIMIT $5::bigint",
+            if before.is_some() { "DESC" } else { "ASC" }
+        );
+        let mut rows = self.query(&sql, &[&tenant.0, &kind.as_str(), &after, &before, &i64::from(range.limit)]).await?;
+        if rows.is_empty() {
+            self.check_tenant(tenant).await?;
+        }
+        if before.is_some() {
+            rows.reverse();
+        }
+        rows.iter()
+            .map(|r| {
+                let id: Uuid = r.try_get(0).map_err(pg_err)?;
+                let body: String = r.try_get(1).map_err(pg_err)?;
+                Ok((ObjectId(id), parse(&body, kind.as_str())?))
+            })
+            .collect()
+    }
+
     async fn delete_access_object(&self, tenant: TenantId, kind: AccessObjectKind, id: ObjectId) -> Result<bool> {
         self.check_tenant(tenant).await?;
         let n = self.execute("DELETE FROM access_objects WHERE tenant_id = $1 AND kind = $2 AND id = $3", &[&tenant.0, &kind.as_str(), &id.0]).await?;
@@ -230,16 +253,21 @@ impl AccessStore for PgStore {
         let requestor = f.requestor.map(|u| u.0);
         let package = f.package.map(|p| p.0);
         let after = f.after.map(|a| a.0);
+        let before = f.before.map(|a| a.0);
         let limit = f.limit.map(i64::from);
-        let rows = self
-            .query(
-                "SELECT body, version FROM access_requests WHERE tenant_id = $1 AND ($2::uuid IS NULL OR requestor = $2) \
-                 AND ($3::uuid IS NULL OR package = $3) AND (NOT $4 OR open) AND ($5::uuid IS NULL OR id > $5) ORDER BY id LIMIT $6::bigint",
-                &[&tenant.0, &requestor, &package, &f.open_only, &after, &limit],
-            )
-            .await?;
+        // A page before a row is read backwards, and turned around.
+        let sql = format!(
+            "SELECT body, version FROM access_requests WHERE tenant_id = $1 AND ($2::uuid IS NULL OR requestor = $2) \
+             AND ($3::uuid IS NULL OR package = $3) AND (NOT $4 OR open) AND ($5::uuid IS NULL OR id > $5) AND ($7::uuid IS NULL OR id < $7) \
+             ORDER BY id {} LIMIT $6::bigint",
+            if before.is_some() { "DESC" } else { "ASC" }
+        );
+        let mut rows = self.query(&sql, &[&tenant.0, &requestor, &package, &f.open_only, &after, &limit, &before]).await?;
         if rows.is_empty() {
             self.check_tenant(tenant).await?;
+        }
+        if before.is_some() {
+            rows.reverse();
         }
         versioned(&rows, "access request")
     }
@@ -257,17 +285,20 @@ impl AccessStore for PgStore {
         let package = f.package.map(|p| p.0);
         let policy = f.policy.map(|p| p.0);
         let after = f.after.map(|a| a.0);
+        let before = f.before.map(|a| a.0);
         let limit = f.limit.map(i64::from);
-        let rows = self
-            .query(
-                "SELECT body, version FROM access_assignments WHERE tenant_id = $1 AND ($2::uuid IS NULL OR target = $2) \
-                 AND ($3::uuid IS NULL OR package = $3) AND ($4::uuid IS NULL OR policy = $4) AND (NOT $5 OR current) \
-                 AND ($6::uuid IS NULL OR id > $6) ORDER BY id LIMIT $7::bigint",
-                &[&tenant.0, &target, &package, &policy, &f.current_only, &after, &limit],
-            )
-            .await?;
+        let sql = format!(
+            "SELECT body, version FROM access_assignments WHERE tenant_id = $1 AND ($2::uuid IS NULL OR target = $2) \
+             AND ($3::uuid IS NULL OR package = $3) AND ($4::uuid IS NULL OR policy = $4) AND (NOT $5 OR current) \
+             AND ($6::uuid IS NULL OR id > $6) AND ($8::uuid IS NULL OR id < $8) ORDER BY id {} LIMIT $7::bigint",
+            if before.is_some() { "DESC" } else { "ASC" }
+        );
+        let mut rows = self.query(&sql, &[&tenant.0, &target, &package, &policy, &f.current_only, &after, &limit, &before]).await?;
         if rows.is_empty() {
             self.check_tenant(tenant).await?;
+        }
+        if before.is_some() {
+            rows.reverse();
         }
         versioned(&rows, "access package assignment")
     }

@@ -16,8 +16,8 @@ use std::sync::{Arc, Mutex};
 use tenantsync_access::{Assignment, AssignmentId, PackageId, Request, RequestId};
 use tenantsync_domain::{ObjectId, TenantId};
 use tenantsync_store::{
-    AccessCounts, AccessObjectKind, AccessStep, AccessStore, AssignmentFilter, BatchMode, DueWork, GuestSchedule, OutboxMessage, RequestFilter, Result,
-    StepRow, StoreError, Versioned,
+    AccessCounts, AccessObjectKind, AccessStep, AccessStore, AssignmentFilter, BatchMode, DueWork, GuestSchedule, IdRange, OutboxMessage, RequestFilter,
+    Result, StepRow, StoreError, Versioned,
 };
 use tokio::sync::oneshot;
 
@@ -233,7 +233,7 @@ fn step_in_savepoint(conn: &Connection, tenant: TenantId, step: AccessStep, now:
 /// The statement of a request listing: only the conditions of the filter given, and the
 /// index that serves it named (the planner does not choose by bound values, so `?2 IS
 /// NULL OR requestor = ?2` would scan the tenant's requests). Parameters: tenant,
-/// requestor, package, open only, after, limit (-1: none).
+/// requestor, package, open only, after, before, limit (-1: none).
 fn requests_sql(f: &RequestFilter) -> String {
     let index = if f.requestor.is_some() { "INDEXED BY access_requests_by_requestor" } else { "" };
     let mut sql = format!("SELECT body, version FROM access_requests {index} WHERE tenant_id = ?1");
@@ -242,19 +242,21 @@ fn requests_sql(f: &RequestFilter) -> String {
         (f.package.is_some(), " AND package = ?3"),
         (f.open_only, " AND open = ?4"),
         (f.after.is_some(), " AND id > ?5"),
+        (f.before.is_some(), " AND id < ?6"),
     ] {
         if set {
             sql.push_str(condition);
         }
     }
-    // The parameters of absent conditions are bound unused; LIMIT names the last.
-    sql.push_str(" ORDER BY id LIMIT ?6");
+    // The parameters of absent conditions are bound unused; LIMIT names the last. A page
+    // before a row is read backwards (and turned around by the caller).
+    sql.push_str(if f.before.is_some() { " ORDER BY id DESC LIMIT ?7" } else { " ORDER BY id LIMIT ?7" });
     sql
 }
 
 /// The statement of an assignment listing, as [`requests_sql`]: by target or by package
 /// through their indexes. Parameters: tenant, target, package, policy, current only,
-/// after, limit (-1: none).
+/// after, before, limit (-1: none).
 fn assignments_sql(f: &AssignmentFilter) -> String {
     let index = match (f.target.is_some(), f.package.is_some()) {
         (true, _) => "INDEXED BY access_assignments_by_target",
@@ -268,12 +270,13 @@ fn assignments_sql(f: &AssignmentFilter) -> String {
         (f.policy.is_some(), " AND policy = ?4"),
         (f.current_only, " AND current = ?5"),
         (f.after.is_some(), " AND id > ?6"),
+        (f.before.is_some(), " AND id < ?7"),
     ] {
         if set {
             sql.push_str(condition);
         }
     }
-    sql.push_str(" ORDER BY id LIMIT ?7");
+    sql.push_str(if f.before.is_some() { " ORDER BY id DESC LIMIT ?8" } else { " ORDER BY id LIMIT ?8" });
     sql
 }
 
@@ -311,6 +314,35 @@ impl AccessStore for SqliteStore {
             rows.collect::<rusqlite::Result<Vec<String>>>()
         })?;
         bodies.iter().map(|b| parse(b, kind.as_str())).collect()
+    }
+
+    async fn access_objects_page(&self, tenant: TenantId, kind: AccessObjectKind, range: IdRange) -> Result<Vec<(ObjectId, serde_json::Value)>> {
+        // Only the conditions given, so the primary key (tenant, kind, id) serves the range.
+        let mut sql = String::from("SELECT id, body FROM access_objects WHERE tenant_id = ?1 AND kind = ?2");
+        if range.after.is_some() {
+            sql.push_str(" AND id > ?3");
+        }
+        if range.before.is_some() {
+            sql.push_str(" AND id < ?4");
+        }
+        sql.push_str(if range.before.is_some() { " ORDER BY id DESC LIMIT ?5" } else { " ORDER BY id LIMIT ?5" });
+        let (after, before) = (range.after.map(|a| *a.as_bytes()), range.before.map(|b| *b.as_bytes()));
+        let mut rows = self.read_in(tenant, |c| {
+            let mut s = c.prepare_cached(&sql)?;
+            let rows = s.query_map(params![tenant.as_bytes(), kind.as_str(), after, before, i64::from(range.limit)], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))
+            })?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        if range.before.is_some() {
+            rows.reverse();
+        }
+        rows.into_iter()
+            .map(|(id, body)| {
+                let id: [u8; 16] = id.try_into().map_err(|_| StoreError::Internal { message: "a definition id that is not 16 bytes".into() })?;
+                Ok((ObjectId::from_bytes(id), parse(&body, kind.as_str())?))
+            })
+            .collect()
     }
 
     async fn delete_access_object(&self, tenant: TenantId, kind: AccessObjectKind, id: ObjectId) -> Result<bool> {
@@ -381,13 +413,18 @@ impl AccessStore for SqliteStore {
         let requestor = f.requestor.map(|u| *u.as_bytes());
         let package = f.package.map(|p| *p.as_bytes());
         let after = f.after.map(|a| *a.as_bytes());
+        let before = f.before.map(|a| *a.as_bytes());
         let limit = f.limit.map_or(-1, i64::from);
-        let rows = self.read_in(tenant, |c| {
+        let mut rows = self.read_in(tenant, |c| {
             let mut s = c.prepare_cached(&sql)?;
-            let rows =
-                s.query_map(params![tenant.as_bytes(), requestor, package, f.open_only, after, limit], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            let rows = s.query_map(params![tenant.as_bytes(), requestor, package, f.open_only, after, before, limit], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })?;
             rows.collect::<rusqlite::Result<Vec<_>>>()
         })?;
+        if f.before.is_some() {
+            rows.reverse();
+        }
         versioned(rows, "access request")
     }
 
@@ -406,14 +443,18 @@ impl AccessStore for SqliteStore {
         let package = f.package.map(|p| *p.as_bytes());
         let policy = f.policy.map(|p| *p.as_bytes());
         let after = f.after.map(|a| *a.as_bytes());
+        let before = f.before.map(|a| *a.as_bytes());
         let limit = f.limit.map_or(-1, i64::from);
-        let rows = self.read_in(tenant, |c| {
+        let mut rows = self.read_in(tenant, |c| {
             let mut s = c.prepare_cached(&sql)?;
-            let rows = s.query_map(params![tenant.as_bytes(), target, package, policy, f.current_only, after, limit], |r| {
+            let rows = s.query_map(params![tenant.as_bytes(), target, package, policy, f.current_only, after, before, limit], |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
             })?;
             rows.collect::<rusqlite::Result<Vec<_>>>()
         })?;
+        if f.before.is_some() {
+            rows.reverse();
+        }
         versioned(rows, "access package assignment")
     }
 

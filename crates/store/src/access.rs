@@ -123,6 +123,9 @@ pub struct RequestFilter {
     pub open_only: bool,
     /// Only those after this one (in id order, which is creation order): a page's start.
     pub after: Option<RequestId>,
+    /// Only those before this one: the page that ends just before it (the last `limit`
+    /// of them, still in creation order), for a "previous page".
+    pub before: Option<RequestId>,
     /// At most this many (`None`: all).
     pub limit: Option<u32>,
 }
@@ -146,8 +149,29 @@ pub struct AssignmentFilter {
     pub current_only: bool,
     /// Only those after this one (in id order, which is creation order): a page's start.
     pub after: Option<AssignmentId>,
+    /// Only those before this one: the page that ends just before it (the last `limit`
+    /// of them, still in creation order), for a "previous page".
+    pub before: Option<AssignmentId>,
     /// At most this many (`None`: all).
     pub limit: Option<u32>,
+}
+
+/// A page of definitions of one kind, in id order ([`AccessStore::access_objects_page`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdRange {
+    /// Only those after this id: a page's start.
+    pub after: Option<ObjectId>,
+    /// Only those before this id: the page that ends just before it (the last `limit`
+    /// of them, still in id order).
+    pub before: Option<ObjectId>,
+    pub limit: u32,
+}
+
+impl IdRange {
+    /// The first `limit`.
+    pub fn first(limit: u32) -> IdRange {
+        IdRange { after: None, before: None, limit }
+    }
 }
 
 /// What is due, across tenants, oldest due first.
@@ -172,6 +196,9 @@ pub trait AccessStore: Send + Sync {
     async fn access_object(&self, tenant: TenantId, kind: AccessObjectKind, id: ObjectId) -> Result<Option<serde_json::Value>>;
     /// Every definition of a kind, in id order.
     async fn access_objects(&self, tenant: TenantId, kind: AccessObjectKind) -> Result<Vec<serde_json::Value>>;
+    /// A page of the definitions of a kind, in id order, by the primary key: a page of a
+    /// list costs the page, however many the tenant has. Each with its id.
+    async fn access_objects_page(&self, tenant: TenantId, kind: AccessObjectKind, range: IdRange) -> Result<Vec<(ObjectId, serde_json::Value)>>;
     /// `false` when there was none.
     async fn delete_access_object(&self, tenant: TenantId, kind: AccessObjectKind, id: ObjectId) -> Result<bool>;
     /// Replaces a definition only if it is still `expected`, the document as the caller

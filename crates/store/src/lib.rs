@@ -34,7 +34,8 @@ mod query;
 mod sync;
 
 pub use access::{
-    AccessCounts, AccessObjectKind, AccessStep, AccessStore, AssignmentFilter, DueWork, GuestSchedule, OutboxMessage, RequestFilter, StepRow, Versioned,
+    AccessCounts, AccessObjectKind, AccessStep, AccessStore, AssignmentFilter, DueWork, GuestSchedule, IdRange, OutboxMessage, RequestFilter, StepRow,
+    Versioned,
 };
 pub use admin::{AdminObjectKind, AuditActor, AuditCategory, AuditCursor, AuditOperation, AuditPage, AuditQuery, AuditRecord, AuditTarget, LogCursor, LogPage};
 pub use connector::{ConnectorKey, ConnectorRecord, ConnectorStep, ConnectorStore, Link, LinkFault, Seen};

@@ -3,7 +3,9 @@
 //! templates). This crate reads the file ([`model`], TOML with spans: every problem names
 //! its line and column), resolves it into a [`State`] ([`resolve`]), compares two states
 //! ([`diff`]), draws it ([`draw`]), writes a state back as a file ([`export`]) and gives the file's JSON Schema
-//! ([`schema`]). It does no I/O: the CLI reads files and the store.
+//! ([`schema`]). It reads no files: the CLI does. [`stored`] reads the store's entitlement
+//! management (through governance and the store's traits) into the state, for the CLI's
+//! drawings and the console's topology page alike.
 pub mod diff;
 pub mod draw;
 pub mod error;
@@ -14,6 +16,7 @@ pub mod packages;
 pub mod policy;
 pub mod resolve;
 pub mod state;
+pub mod stored;
 
 pub use diff::{ObjectDiff, ObjectKind, Op, SettingChange, diff};
 pub use error::{Located, Problem, ProblemKind};

@@ -3,8 +3,7 @@
 //! admin API's `identityGovernance/entitlementManagement` endpoints make them: through
 //! [`Governance`](tenantsync_governance::Governance), whose errors are the one table's;
 //! each write is audited with the same activity names.
-use super::admin::get;
-use super::kit::{ROWS, checkbox, gov, page_after, select, text_field, writer};
+use super::kit::{Cursor, ROWS, checkbox, gov, select, text_field, writer};
 use super::page::{self, csrf, see_other, time};
 use super::session::{Posted, Session};
 use super::sync::audited;
@@ -18,7 +17,7 @@ use std::collections::HashMap;
 use tenantsync_access::{Catalog, CatalogId, ConnectedOrgId, ConnectedOrgState, ConnectedOrganization, IdentitySource, ResourceOrigin};
 use tenantsync_domain::{DomainName, GroupAttribute, ObjectId, Upn};
 use tenantsync_governance::ResourceRequestType;
-use tenantsync_store::{AuditCategory, AuditOperation, CompareOp, Field, Filter, FilterValue, ObjectQuery};
+use tenantsync_store::{AccessObjectKind, AuditCategory, AuditOperation, CompareOp, Field, Filter, FilterValue, ObjectQuery};
 
 pub(super) fn routes() -> Router<Shared> {
     Router::new()
@@ -51,11 +50,12 @@ fn source_text(s: &IdentitySource) -> String {
     }
 }
 
-/// `GET /admin/access/organizations?after=…`.
+/// `GET /admin/access/organizations?after=…|before=…`: a page, read by the store's key.
 async fn organizations(State(st): State<Shared>, session: Session, Query(q): Params) -> ConsoleResult {
     session.admin()?;
-    let after = get(&q, "after");
-    let (orgs, next) = page_after(gov(&st)?.connected_organizations(session.tenant.id).await?, |o| o.id.to_string(), after);
+    let c = Cursor::of(&q)?;
+    let read = gov(&st)?.page::<ConnectedOrganization>(session.tenant.id, AccessObjectKind::ConnectedOrganization, c.range()).await?;
+    let (orgs, previous, next) = c.window(read.into_iter().map(|(_, o)| o).collect(), |o| o.id.to_string());
     let states: Vec<(String, String)> = vec![("configured".into(), "Configured".into()), ("proposed".into(), "Proposed".into())];
     let body = html! {
         p.note { "Partner organizations whose people may request access packages: a tenant of this tenantsync, or everyone with a mail address in a domain." }
@@ -73,7 +73,7 @@ async fn organizations(State(st): State<Shared>, session: Session, Query(q): Par
                 } }
             } }
         }
-        (page::pager("/admin/access/organizations", &[], after.is_empty(), next))
+        (page::pages("/admin/access/organizations", &[], c.is_first(), previous, next))
         @if writer(&session) {
             h2 id="new-org-heading" { "New connected organization" }
             form.stack method="post" action="/admin/access/organizations" id="organization-form" aria-labelledby="new-org-heading" {
@@ -190,11 +190,12 @@ async fn add_sponsor(State(st): State<Shared>, Path(id): Path<String>, Posted { 
     Ok(see_other(&format!("/admin/access/organizations/{}", o.id)))
 }
 
-/// `GET /admin/access/catalogs?after=…`.
+/// `GET /admin/access/catalogs?after=…|before=…`: a page, read by the store's key.
 async fn catalogs(State(st): State<Shared>, session: Session, Query(q): Params) -> ConsoleResult {
     session.admin()?;
-    let after = get(&q, "after");
-    let (list, next) = page_after(gov(&st)?.catalogs(session.tenant.id).await?, |c| c.id.to_string(), after);
+    let c = Cursor::of(&q)?;
+    let read = gov(&st)?.page::<Catalog>(session.tenant.id, AccessObjectKind::Catalog, c.range()).await?;
+    let (list, previous, next) = c.window(read.into_iter().map(|(_, x)| x).collect(), |x| x.id.to_string());
     let body = html! {
         p.note { "Catalogs hold the resources (groups, sync configurations) that access packages grant." }
         @if list.is_empty() { p.note id="no-catalogs" { "No catalog yet." } }
@@ -210,7 +211,7 @@ async fn catalogs(State(st): State<Shared>, session: Session, Query(q): Params) 
                 } }
             } }
         }
-        (page::pager("/admin/access/catalogs", &[], after.is_empty(), next))
+        (page::pages("/admin/access/catalogs", &[], c.is_first(), previous, next))
         @if writer(&session) {
             h2 id="new-catalog-heading" { "New catalog" }
             form.stack method="post" action="/admin/access/catalogs" id="catalog-form" aria-labelledby="new-catalog-heading" {
@@ -258,7 +259,8 @@ async fn catalog(State(st): State<Shared>, session: Session, Path(id): Path<Stri
     let c = find_catalog(&st, &session, &id).await?;
     let g = gov(&st)?;
     let resources = g.catalog_resources(session.tenant.id, c.id).await?;
-    let packages: Vec<_> = g.access_packages(session.tenant.id).await?.into_iter().filter(|p| p.catalog_id == c.id).take(ROWS).collect();
+    let cid = c.id;
+    let packages = g.packages_where(session.tenant.id, &move |p| p.catalog_id == cid, ROWS).await?;
     let configs: Vec<(String, String)> = super::admin::configurations(&st, session.tenant.id)
         .await?
         .into_iter()

@@ -5,7 +5,10 @@ use super::session::{Principal, Session};
 use super::{ConsoleError, ConsoleResult, ConsoleState};
 use crate::graph::error::{GraphCode, GraphError};
 use maud::{Markup, html};
+use std::collections::HashMap;
+use tenantsync_domain::ObjectId;
 use tenantsync_governance::Governance;
+use tenantsync_store::IdRange;
 
 /// Rows of a page of a definitions list (connected organizations, catalogs, tokens, …).
 pub(crate) const ROWS: usize = 50;
@@ -23,15 +26,71 @@ pub(crate) fn writer(session: &Session) -> bool {
 }
 
 /// The page of `items` after the one whose key is `after`, in key order, and the key to
-/// ask for the next page with. For the lists the store keeps whole per tenant (tokens,
-/// connected organizations, catalogs, packages, policies: definitions, not directories),
-/// so the page shown stays short however many there are.
+/// ask for the next page with. For the short lists the store hands over whole (a
+/// tenant's tokens and partners), so the page shown stays short; entitlement
+/// management's lists are paged by the store ([`Cursor`]).
 pub(crate) fn page_after<T>(mut items: Vec<T>, key: impl Fn(&T) -> String, after: &str) -> (Vec<T>, Option<String>) {
     items.sort_by_key(|i| key(i));
     let mut rest: Vec<T> = items.into_iter().filter(|i| after.is_empty() || key(i).as_str() > after).collect();
     let next = if rest.len() > ROWS { rest.get(ROWS - 1).map(&key) } else { None };
     rest.truncate(ROWS);
     (rest, next)
+}
+
+/// Where a page of a list starts: after an id (the next pages) or before one (the
+/// previous ones), from the query's `after` or `before`; neither is the first page.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Cursor {
+    pub after: Option<ObjectId>,
+    pub before: Option<ObjectId>,
+}
+
+impl Cursor {
+    /// The query's cursor; an id that is not one is a 400.
+    pub fn of(q: &HashMap<String, String>) -> ConsoleResult<Cursor> {
+        let id = |k: &str| -> ConsoleResult<Option<ObjectId>> {
+            match q.get(k).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+                None => Ok(None),
+                Some(v) => v.parse().map(Some).map_err(|_| ConsoleError::bad_request(format!("'{k}' is not an id"))),
+            }
+        };
+        Ok(Cursor { after: id("after")?, before: id("before")? })
+    }
+
+    pub fn is_first(&self) -> bool {
+        self.after.is_none() && self.before.is_none()
+    }
+
+    /// The store's range: one more than a page, to know whether there is more.
+    pub fn range(&self) -> IdRange {
+        IdRange { after: self.after, before: self.before, limit: ROWS as u32 + 1 }
+    }
+
+    /// The cursor as another id type of the same bytes (a request's, an assignment's).
+    pub fn map<T>(&self, f: impl Fn([u8; 16]) -> T) -> (Option<T>, Option<T>) {
+        (self.after.map(|a| f(*a.as_bytes())), self.before.map(|b| f(*b.as_bytes())))
+    }
+
+    /// The page of `items` (read with [`Cursor::range`]'s one more than a page, in id
+    /// order), and the ids the links to the previous and the next page start from.
+    pub fn window<T>(&self, mut items: Vec<T>, key: impl Fn(&T) -> String) -> (Vec<T>, Option<String>, Option<String>) {
+        if self.before.is_some() {
+            let earlier = items.len() > ROWS;
+            if earlier {
+                items.remove(0);
+            }
+            let previous = items.first().filter(|_| earlier).map(&key);
+            // The row the page ends before comes after its last (an empty page has the
+            // first page's link only).
+            let next = items.last().map(&key);
+            return (items, previous, next);
+        }
+        let later = items.len() > ROWS;
+        items.truncate(ROWS);
+        let next = items.last().filter(|_| later).map(&key);
+        let previous = items.first().filter(|_| self.after.is_some()).map(&key);
+        (items, previous, next)
+    }
 }
 
 /// A labelled text input.
@@ -81,6 +140,32 @@ pub(crate) fn status_of(e: &ConsoleError) -> axum::http::StatusCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_window_links_to_the_pages_before_and_after_it() {
+        let ids: Vec<ObjectId> = {
+            let mut v: Vec<ObjectId> = (0..ROWS + 2).map(|_| ObjectId::new()).collect();
+            v.sort();
+            v
+        };
+        let key = |i: &ObjectId| i.to_string();
+        // The first page: a next, no previous.
+        let (page, previous, next) = Cursor::default().window(ids[..=ROWS].to_vec(), key);
+        assert_eq!((page.len(), previous, next), (ROWS, None, Some(ids[ROWS - 1].to_string())));
+        // After it: the rest, a previous from its first, no next.
+        let after = Cursor { after: Some(ids[ROWS - 1]), before: None };
+        let (page, previous, next) = after.window(ids[ROWS..].to_vec(), key);
+        assert_eq!((page.len(), previous, next), (2, Some(ids[ROWS].to_string()), None));
+        // Back before it: a whole page with one more before it, so a previous, and a next.
+        let before = Cursor { after: None, before: Some(ids[ROWS + 1]) };
+        let (page, previous, next) = before.window(ids[..=ROWS].to_vec(), key);
+        assert_eq!(page.first(), Some(&ids[1]));
+        assert_eq!((page.len(), previous, next), (ROWS, Some(ids[1].to_string()), Some(ids[ROWS].to_string())));
+        // Back to the start: nothing before it.
+        let before = Cursor { after: None, before: Some(ids[3]) };
+        let (page, previous, next) = before.window(ids[..3].to_vec(), key);
+        assert_eq!((page.len(), previous, next), (3, None, Some(ids[2].to_string())));
+    }
 
     #[test]
     fn pages_of_a_short_list_follow_the_key_order_and_end() {

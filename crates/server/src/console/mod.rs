@@ -11,7 +11,8 @@
 //! - `admin`: overview, users, groups; `sync`: configurations, logs, audit;
 //! - `my`: My Access, approvals, assignments and their extension; `reviews`: access
 //!   reviews for reviewers;
-//! - `packages`, `package_edit`, `policies`: entitlement management's definitions;
+//! - `packages`, `package_edit`, `policies` (with `policy_form` and `policy_read`):
+//!   entitlement management's definitions;
 //! - `topology`: the drawing of the tenant's arrows, with `live` counts pushed by
 //!   server-sent events.
 //!
@@ -27,6 +28,8 @@ mod package_edit;
 mod packages;
 mod page;
 mod policies;
+mod policy_form;
+mod policy_read;
 mod reviews;
 mod session;
 mod signin;

@@ -6,6 +6,7 @@
 //! `userAdd` or `userUpdate`, `decide`), the same calls the admin API's entitlement
 //! management makes; a person who is not an approver of a request's current stage gets
 //! 403 on its page and its form. Access reviews are `reviews.rs`.
+use super::kit::Cursor;
 use super::page::{self, csrf, encode, see_other, time};
 use super::session::{Posted, Principal, Session};
 use super::{ConsoleError, ConsoleResult, ConsoleState, Shared};
@@ -20,9 +21,6 @@ use tenantsync_governance::{Actor, Governance, NewRequest, Offer, Subject};
 use tenantsync_store::{AssignmentFilter, RequestFilter};
 
 type Params = Query<HashMap<String, String>>;
-
-/// Requests a page.
-const PAGE: u32 = 50;
 
 /// The routes of My Access added after the first ones (`mod.rs` keeps those): a person's
 /// assignments and their extension, and access reviews.
@@ -195,45 +193,45 @@ pub(crate) async fn request(State(st): State<Shared>, Path(id): Path<String>, Po
     Ok(see_other(&format!("/my/requests?submitted={}", encode(&r.id.to_string()))))
 }
 
-pub(crate) async fn package_names(g: &Governance, tenant: tenantsync_domain::TenantId) -> ConsoleResult<HashMap<PackageId, String>> {
-    Ok(g.access_packages(tenant).await?.into_iter().map(|p| (p.id, p.display_name)).collect())
+/// The names of the packages a page names (each read once by its id: a page never reads
+/// the tenant's every package).
+pub(crate) async fn package_names(g: &Governance, tenant: tenantsync_domain::TenantId, ids: Vec<PackageId>) -> HashMap<PackageId, String> {
+    let mut names = HashMap::new();
+    for id in ids {
+        if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(id) {
+            slot.insert(g.access_package(tenant, id).await.map_or_else(|_| id.to_string(), |p| p.display_name));
+        }
+    }
+    names
 }
 
 fn state_of(r: &Request) -> String {
     serde_json::to_value(r.state).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
-/// `GET /my/requests`: the person's requests, newest page first in creation order.
+/// `GET /my/requests?after=…|before=…`: a page of the person's requests, in creation order.
 pub(crate) async fn requests(State(st): State<Shared>, session: Session, Query(q): Params) -> ConsoleResult {
     let g = gov(&st)?;
     let me = me(&st, &session).await?;
-    let after = super::admin::get(&q, "after");
-    let after_id: Option<RequestId> =
-        if after.is_empty() { None } else { Some(after.parse().map_err(|_| ConsoleError::bad_request("'after' is not a request id"))?) };
+    let c = Cursor::of(&q)?;
+    let (after_id, before_id) = c.map(RequestId::from_bytes);
     let email = match &session.principal {
         Principal::Person { email, .. } => email.clone(),
         Principal::Admin { .. } => String::new(),
     };
     let mut mine: Vec<Request> = match me {
         Some(u) => {
-            let filter = RequestFilter { requestor: Some(u), after: after_id, limit: Some(PAGE + 1), ..RequestFilter::default() };
+            let filter = RequestFilter { requestor: Some(u), after: after_id, before: before_id, limit: Some(c.range().limit), ..RequestFilter::default() };
             g.store().access_requests(session.tenant.id, filter).await?.into_iter().map(|v| v.value).collect()
         }
         None => Vec::new(),
     };
     // Someone with no account here yet: their open requests, known by their mail.
-    if after_id.is_none() {
-        let open = g.store().access_requests(session.tenant.id, RequestFilter { open_only: true, ..RequestFilter::default() }).await?;
-        for r in open.into_iter().map(|v| v.value) {
-            if r.requestor.is_none() && r.external.as_ref().is_some_and(|x| x.email.eq_ignore_ascii_case(&email)) {
-                mine.push(r);
-            }
-        }
+    if c.is_first() && !email.is_empty() {
+        mine.extend(g.open_requests_by_mail(session.tenant.id, &email, c.range().limit as usize).await?);
     }
-    let more = mine.len() > PAGE as usize;
-    mine.truncate(PAGE as usize);
-    let next = mine.last().filter(|_| more).map(|r| r.id.to_string());
-    let names = package_names(g, session.tenant.id).await?;
+    let (mine, previous, next) = c.window(mine, |r| r.id.to_string());
+    let names = package_names(g, session.tenant.id, mine.iter().map(|r| r.access_package_id).collect()).await;
     let body = html! {
         @if let Some(id) = q.get("submitted") { p.panel role="status" id="submitted" { "Your request " (id) " was submitted." } }
         @if mine.is_empty() { p.note id="no-requests" { "You have made no request here." } }
@@ -250,7 +248,7 @@ pub(crate) async fn requests(State(st): State<Shared>, session: Session, Query(q
                 } }
             } }
         }
-        (page::pager("/my/requests", &[], after.is_empty(), next))
+        (page::pages("/my/requests", &[], c.is_first(), previous, next))
     };
     Ok(page::ok("My requests", &session, "/my/requests", body))
 }
@@ -267,16 +265,20 @@ async fn requestor(st: &ConsoleState, tenant: tenantsync_domain::TenantId, r: &R
     }
 }
 
-/// `GET /my/approvals`: the decisions waiting for the signed-in approver.
+/// `GET /my/approvals?after=…|before=…`: a page of the decisions waiting for the
+/// signed-in approver (governance reads the open requests a batch at a time).
 pub(crate) async fn approvals(State(st): State<Shared>, session: Session, Query(q): Params) -> ConsoleResult {
     let g = gov(&st)?;
+    let c = Cursor::of(&q)?;
+    let (after, before) = c.map(RequestId::from_bytes);
     let pending = match me(&st, &session).await? {
-        Some(u) => g.pending_for(session.tenant.id, u).await?,
+        Some(u) => g.pending_page(session.tenant.id, u, after, before, c.range().limit as usize).await?,
         None => Vec::new(),
     };
-    let names = package_names(g, session.tenant.id).await?;
+    let (pending, previous, next) = c.window(pending, |r| r.id.to_string());
+    let names = package_names(g, session.tenant.id, pending.iter().map(|r| r.access_package_id).collect()).await;
     let mut rows = Vec::new();
-    for r in pending.iter().take(PAGE as usize) {
+    for r in &pending {
         rows.push((r, requestor(&st, session.tenant.id, r).await));
     }
     let body = html! {
@@ -294,8 +296,8 @@ pub(crate) async fn approvals(State(st): State<Shared>, session: Session, Query(
                     }
                 } }
             } }
-            @if pending.len() > rows.len() { p.note { (pending.len() - rows.len()) " more wait after these." } }
         }
+        (page::pages("/my/approvals", &[], c.is_first(), previous, next))
     };
     Ok(page::ok("Approvals", &session, "/my/approvals", body))
 }
@@ -387,20 +389,17 @@ fn extendable(a: &Assignment, policy: Option<&AssignmentPolicy>, now: jiff::Time
 pub(crate) async fn assignments(State(st): State<Shared>, session: Session, Query(q): Params) -> ConsoleResult {
     let g = gov(&st)?;
     let me = me(&st, &session).await?;
-    let after = super::admin::get(&q, "after");
-    let after_id: Option<AssignmentId> =
-        if after.is_empty() { None } else { Some(after.parse().map_err(|_| ConsoleError::bad_request("'after' is not an assignment id"))?) };
-    let mut mine: Vec<Assignment> = match me {
+    let c = Cursor::of(&q)?;
+    let (after, before) = c.map(AssignmentId::from_bytes);
+    let mine: Vec<Assignment> = match me {
         Some(u) => {
-            let filter = AssignmentFilter { target: Some(u), current_only: true, after: after_id, limit: Some(PAGE + 1), ..AssignmentFilter::default() };
+            let filter = AssignmentFilter { target: Some(u), current_only: true, after, before, limit: Some(c.range().limit), ..AssignmentFilter::default() };
             g.store().access_assignments(session.tenant.id, filter).await?.into_iter().map(|v| v.value).collect()
         }
         None => Vec::new(),
     };
-    let more = mine.len() > PAGE as usize;
-    mine.truncate(PAGE as usize);
-    let next = mine.last().filter(|_| more).map(|a| a.id.to_string());
-    let names = package_names(g, session.tenant.id).await?;
+    let (mine, previous, next) = c.window(mine, |a| a.id.to_string());
+    let names = package_names(g, session.tenant.id, mine.iter().map(|a| a.access_package_id).collect()).await;
     let mut policies: HashMap<PolicyId, AssignmentPolicy> = HashMap::new();
     for a in &mine {
         if !policies.contains_key(&a.assignment_policy_id)
@@ -438,7 +437,7 @@ pub(crate) async fn assignments(State(st): State<Shared>, session: Session, Quer
                 } }
             } }
         }
-        (page::pager("/my/access", &[], after.is_empty(), next))
+        (page::pages("/my/access", &[], c.is_first(), previous, next))
     };
     Ok(page::ok("My access", &session, "/my/access", body))
 }

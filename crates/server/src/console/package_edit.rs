@@ -60,13 +60,20 @@ pub(super) async fn sections(st: &ConsoleState, session: &Session, p: &AccessPac
     } else {
         Vec::new()
     };
-    let all = g.access_packages(session.tenant.id).await?;
-    let incompatible: Vec<&AccessPackage> = all.iter().filter(|o| p.incompatible_packages.contains(&o.id)).collect();
-    let others: Vec<(String, String)> = all
-        .iter()
-        .filter(|o| o.id != p.id && !p.incompatible_packages.contains(&o.id))
-        .take(ROWS)
-        .map(|o| (o.id.to_string(), o.display_name.clone()))
+    // The incompatible packages by their ids; the candidates a page of the others.
+    let mut held = Vec::new();
+    for id in &p.incompatible_packages {
+        if let Ok(o) = g.access_package(session.tenant.id, *id).await {
+            held.push(o);
+        }
+    }
+    let incompatible: Vec<&AccessPackage> = held.iter().collect();
+    let (me, excluded) = (p.id, p.incompatible_packages.clone());
+    let others: Vec<(String, String)> = g
+        .packages_where(session.tenant.id, &move |o| o.id != me && !excluded.contains(&o.id), ROWS)
+        .await?
+        .into_iter()
+        .map(|o| (o.id.to_string(), o.display_name))
         .collect();
     let w = writer(session);
     Ok(html! {

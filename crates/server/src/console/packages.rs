@@ -6,7 +6,7 @@
 //! their assignment policies.
 use super::access::{Params, find_catalog, kind_of, upn_of};
 use super::admin::get;
-use super::kit::{ROWS, checkbox, gov, page_after, select, text_field, writer};
+use super::kit::{Cursor, ROWS, checkbox, gov, select, text_field, writer};
 use super::page::{self, csrf, see_other, time};
 use super::session::{Form, Posted, Session};
 use super::sync::audited;
@@ -18,7 +18,7 @@ use axum::routing::{get as get_route, post};
 use maud::html;
 use tenantsync_access::{AccessPackage, AssignmentId, PackageId, PolicyId, RequestType, ResourceOrigin, ResourceRole, RoleKind};
 use tenantsync_governance::{Actor, NewRequest, Subject};
-use tenantsync_store::{AssignmentFilter, AuditCategory, AuditOperation};
+use tenantsync_store::{AccessObjectKind, AssignmentFilter, AuditCategory, AuditOperation};
 
 pub(super) fn routes() -> Router<Shared> {
     Router::new()
@@ -32,11 +32,12 @@ fn entry(activity: &str, op: AuditOperation, kind: &str, id: impl ToString) -> E
     Entry::new(activity, op, AuditCategory::EntitlementManagement, kind, id)
 }
 
-/// `GET /admin/access/packages?after=…`.
+/// `GET /admin/access/packages?after=…|before=…`: a page, read by the store's key.
 async fn packages(State(st): State<Shared>, session: Session, Query(q): Params) -> ConsoleResult {
     session.admin()?;
-    let after = get(&q, "after");
-    let (list, next) = page_after(gov(&st)?.access_packages(session.tenant.id).await?, |p| p.id.to_string(), after);
+    let c = Cursor::of(&q)?;
+    let read = gov(&st)?.page::<AccessPackage>(session.tenant.id, AccessObjectKind::AccessPackage, c.range()).await?;
+    let (list, previous, next) = c.window(read.into_iter().map(|(_, x)| x).collect(), |x| x.id.to_string());
     let body = html! {
         @if writer(&session) { p { a.button href="/admin/access/packages/new" id="new-package" { "New access package" } } }
         @if list.is_empty() { p.note id="no-packages" { "No access package yet." } }
@@ -53,7 +54,7 @@ async fn packages(State(st): State<Shared>, session: Session, Query(q): Params) 
                 } }
             } }
         }
-        (page::pager("/admin/access/packages", &[], after.is_empty(), next))
+        (page::pages("/admin/access/packages", &[], c.is_first(), previous, next))
     };
     Ok(page::ok("Access packages", &session, "/admin/access/packages", body))
 }
@@ -183,26 +184,19 @@ pub(super) async fn role_name(st: &ConsoleState, session: &Session, r: &Resource
     }
 }
 
-/// `GET /admin/access/packages/{id}?after=…`: its roles, policies and a page of assignments.
+/// `GET /admin/access/packages/{id}?after=…|before=…`: its roles, policies and a page of
+/// assignments.
 async fn package(State(st): State<Shared>, session: Session, Path(id): Path<String>, Query(q): Params) -> ConsoleResult {
     session.admin()?;
     let p = find_package(&st, &session, &id).await?;
     let g = gov(&st)?;
     let sections = super::package_edit::sections(&st, &session, &p).await?;
     let policies = g.policies_of(session.tenant.id, p.id).await?;
-    let after = get(&q, "after");
-    let after_id = if after.is_empty() {
-        None
-    } else {
-        Some(after.parse::<AssignmentId>().map_err(|_| ConsoleError::bad_request("'after' is not a position this page gave"))?)
-    };
-    let limit = u32::try_from(ROWS + 1).unwrap_or(u32::MAX);
-    let mut page_items = g
-        .store()
-        .access_assignments(session.tenant.id, AssignmentFilter { package: Some(p.id), after: after_id, limit: Some(limit), ..AssignmentFilter::default() })
-        .await?;
-    let next = if page_items.len() > ROWS { page_items.get(ROWS - 1).map(|a| a.value.id.to_string()) } else { None };
-    page_items.truncate(ROWS);
+    let c = Cursor::of(&q)?;
+    let (after, before) = c.map(AssignmentId::from_bytes);
+    let filter = AssignmentFilter { package: Some(p.id), after, before, limit: Some(c.range().limit), ..AssignmentFilter::default() };
+    let read = g.store().access_assignments(session.tenant.id, filter).await?;
+    let (page_items, previous, next) = c.window(read, |a| a.value.id.to_string());
     let mut rows = Vec::new();
     for a in &page_items {
         rows.push((&a.value, upn_of(&st, &session, a.value.target).await));
@@ -246,7 +240,7 @@ async fn package(State(st): State<Shared>, session: Session, Path(id): Path<Stri
                 } }
             } }
         }
-        (page::pager(&format!("/admin/access/packages/{}", p.id), &[], after.is_empty(), next))
+        (page::pages(&format!("/admin/access/packages/{}", p.id), &[], c.is_first(), previous, next))
     };
     Ok(page::ok(&p.display_name, &session, "/admin/access/packages", body))
 }

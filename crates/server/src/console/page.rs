@@ -199,6 +199,26 @@ pub(crate) fn pager(path: &str, params: &[(&str, &str)], on_first: bool, next: O
     }
 }
 
+/// The links of a list paged both ways ([`super::kit::Cursor`]): the first page, the
+/// previous one (the page before `previous`) and the next one (after `next`).
+pub(crate) fn pages(path: &str, params: &[(&str, &str)], on_first: bool, previous: Option<String>, next: Option<String>) -> Markup {
+    let q: Vec<String> = params.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| format!("{k}={}", encode(v))).collect();
+    let first = if q.is_empty() { path.to_owned() } else { format!("{path}?{}", q.join("&")) };
+    let link = |k: &str, id: String| {
+        let mut q = q.clone();
+        q.push(format!("{k}={}", encode(&id)));
+        format!("{path}?{}", q.join("&"))
+    };
+    let (previous, next) = (previous.map(|p| link("before", p)), next.map(|n| link("after", n)));
+    html! {
+        nav.pager aria-label="Pages" {
+            @if !on_first { a href=(first) id="first-page" { "First page" } }
+            @if let Some(h) = previous { a href=(h) id="previous-page" rel="prev" { "Previous page" } }
+            @if let Some(h) = next { a href=(h) id="next-page" rel="next" { "Next page" } }
+        }
+    }
+}
+
 /// A time as the console shows it (UTC, to the second).
 pub(crate) fn time(t: jiff::Timestamp) -> String {
     t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string()

@@ -5,6 +5,7 @@
 //! `accessReviews/…/decisions/{id}` PATCH makes; an item the person does not review is
 //! 403, as an approval is to anyone but its approvers. Denied access ends when the review
 //! completes (at its end, or when an administrator stops it).
+use super::kit::Cursor;
 use super::my::{gov, me, package_names};
 use super::page::{self, csrf, see_other, time};
 use super::session::{Posted, Session};
@@ -46,23 +47,39 @@ async fn person(st: &ConsoleState, tenant: TenantId, id: ObjectId) -> String {
     }
 }
 
-/// `GET /my/reviews`: the items of reviews in progress that the person reviews.
+/// `GET /my/reviews?after=…|before=…`: a page of the items of reviews in progress that
+/// the person reviews (reviews whole, in id order, read a batch at a time by governance).
 pub(crate) async fn list(State(st): State<Shared>, session: Session, Query(q): Params) -> ConsoleResult {
     let g = gov(&st)?;
-    let mine: Vec<(ReviewInstance, DecisionItem)> = match me(&st, &session).await? {
-        Some(u) => g
-            .reviews(session.tenant.id)
-            .await?
-            .into_iter()
-            .filter(|r| r.status == ReviewStatus::InProgress)
-            .flat_map(|r| r.decisions.iter().filter(|d| d.reviewers.contains(&u)).map(|d| (r.clone(), d.clone())).collect::<Vec<_>>())
-            .collect(),
-        None => Vec::new(),
+    let c = Cursor::of(&q)?;
+    let (after, before) = c.map(ReviewId::from_bytes);
+    let t = session.tenant.id;
+    let (reviews, previous, next) = match me(&st, &session).await? {
+        Some(u) => {
+            let reviews = g.reviews_for(t, u, after, before, PAGE).await?;
+            let (first, last) = (reviews.first().map(|r| r.id), reviews.last().map(|r| r.id));
+            // Whether there are more either side: one item is enough to say.
+            let more_after = match last {
+                Some(l) => !g.reviews_for(t, u, Some(l), None, 1).await?.is_empty(),
+                None => false,
+            };
+            let more_before = match first {
+                Some(f) if !c.is_first() => !g.reviews_for(t, u, None, Some(f), 1).await?.is_empty(),
+                _ => false,
+            };
+            let previous = first.filter(|_| more_before).map(|f| f.to_string());
+            (reviews.into_iter().map(|r| (u, r)).collect::<Vec<_>>(), previous, last.filter(|_| more_after).map(|l| l.to_string()))
+        }
+        None => (Vec::new(), None, None),
     };
-    let names = package_names(g, session.tenant.id).await?;
+    let mine: Vec<(ReviewInstance, DecisionItem)> = reviews
+        .into_iter()
+        .flat_map(|(u, r)| r.decisions.iter().filter(|d| d.reviewers.contains(&u)).map(|d| (r.clone(), d.clone())).collect::<Vec<_>>())
+        .collect();
+    let names = package_names(g, t, mine.iter().map(|(r, _)| r.access_package_id).collect()).await;
     let mut rows = Vec::new();
-    for (r, d) in mine.iter().take(PAGE) {
-        rows.push((r, d, person(&st, session.tenant.id, d.principal).await));
+    for (r, d) in &mine {
+        rows.push((r, d, person(&st, t, d.principal).await));
     }
     let body = html! {
         @if let Some(d) = q.get("decided") { p.panel role="status" id="review-decided" { "Your decision was recorded (" (d) "). It is applied when the review completes." } }
@@ -81,8 +98,8 @@ pub(crate) async fn list(State(st): State<Shared>, session: Session, Query(q): P
                     }
                 } }
             } }
-            @if mine.len() > rows.len() { p.note { (mine.len() - rows.len()) " more wait after these." } }
         }
+        (page::pages("/my/reviews", &[], c.is_first(), previous, next))
     };
     Ok(page::ok("Access reviews", &session, "/my/reviews", body))
 }
@@ -94,7 +111,7 @@ async fn reviewable(st: &ConsoleState, session: &Session, review: &str, assignme
     let rid: ReviewId = review.parse().map_err(|_| missing())?;
     let aid: AssignmentId = assignment.parse().map_err(|_| missing())?;
     let me = me(st, session).await?;
-    let r = gov(st)?.reviews(session.tenant.id).await?.into_iter().find(|r| r.id == rid).ok_or_else(missing)?;
+    let r = gov(st)?.review(session.tenant.id, rid).await?.ok_or_else(missing)?;
     let d = r.decisions.iter().find(|d| d.assignment_id == aid).cloned().ok_or_else(missing)?;
     let me = me.filter(|u| d.reviewers.contains(u)).ok_or_else(|| ConsoleError::forbidden("you are not a reviewer of this access"))?;
     if r.status != ReviewStatus::InProgress {

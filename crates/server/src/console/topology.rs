@@ -6,12 +6,20 @@
 //! what the page's script updates in place from the server-sent events. Without the
 //! script the page shows the counts of its load.
 //!
+//! Just-in-time links are drawn as the CLI draws them (dashed, from a connected
+//! organization's tenant or mail domain to this tenant, labelled by access package with
+//! the live counts of assignments and waiting requests): the session's tenant's
+//! connected organizations, packages and policies are read by the topology crate's
+//! `stored` reader, the one `tenantsync topology draw` uses, and listed in a second
+//! table. Their counts are those of the page's load (and of each redrawing of the
+//! image); the server-sent events carry the arrows' counts only.
+//!
 //! Only the relation is shown of another tenant: its name and domain, and the scope of an
 //! arrow from it without the names of its groups (its directory is its own).
 use super::live::{self, Live, Watch};
 use super::page::{self, prefix};
 use super::session::Session;
-use super::{ConsoleResult, ConsoleState, Shared};
+use super::{ConsoleError, ConsoleResult, ConsoleState, Shared};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
@@ -21,7 +29,8 @@ use axum::routing::get;
 use maud::html;
 use std::collections::BTreeMap;
 use tenantsync_domain::{Assignment, SyncConfiguration, Tenant, TenantId};
-use tenantsync_topology::{ArrowState, State as Topology, TenantState};
+use tenantsync_topology::stored::{self, LinkCounts};
+use tenantsync_topology::{ArrowState, JitLink, State as Topology, TenantState};
 
 const SCRIPT: &str = include_str!("console.js");
 
@@ -34,11 +43,12 @@ pub(super) fn routes() -> Router<Shared> {
 }
 
 /// The tenant's part of the topology, its arrows' configurations in the same order, and
-/// their counts by configuration id.
+/// their counts by configuration id; its just-in-time links with their counts.
 struct View {
     state: Topology,
     configs: Vec<SyncConfiguration>,
     live: BTreeMap<String, Live>,
+    links: Vec<(JitLink, LinkCounts)>,
 }
 
 /// A tenant as the topology names it: by its initial domain, lowercase.
@@ -64,6 +74,16 @@ async fn view(st: &ConsoleState, me: &Tenant) -> ConsoleResult<View> {
         state.tenants.push(TenantState { name: t.display_name.clone(), domain: domain(t), retention_days: t.soft_delete_retention_days });
     }
     state.tenants.sort_by(|a, b| a.domain.cmp(&b.domain));
+    let mut links = Vec::new();
+    if let Some(gov) = &st.gov {
+        let by_domain: BTreeMap<String, Tenant> = tenants.values().map(|t| (domain(t), t.clone())).collect();
+        let read = stored::read(gov, &by_domain, Some(me.id), &configs).await.map_err(|e| ConsoleError::from(e.error))?;
+        (state.organizations, state.catalogs, state.packages) = (read.organizations, read.catalogs, read.packages);
+        for l in state.jit_links() {
+            let counts = stored::link_counts(gov, me.id, &l, &read.defs).await.map_err(|e| ConsoleError::from(e.error))?;
+            links.push((l, counts));
+        }
+    }
     let mut live = BTreeMap::new();
     for c in &configs {
         let (mut users, mut groups) = (Vec::new(), Vec::new());
@@ -80,7 +100,7 @@ async fn view(st: &ConsoleState, me: &Tenant) -> ConsoleResult<View> {
         state.arrows.push(ArrowState::of(c, name(c.source_tenant_id), name(c.target_tenant_id), users, groups));
         live.insert(c.id.to_string(), live::counts(st, c).await?);
     }
-    Ok(View { state, configs, live })
+    Ok(View { state, configs, live, links })
 }
 
 /// The label of an arrow in the drawing: its scope and its counts.
@@ -97,7 +117,7 @@ fn svg(v: &View) -> String {
     tenantsync_topology::draw::svg(
         &v.state,
         |a| label(v, v.state.arrows.iter().position(|x| std::ptr::eq(x, a)).unwrap_or(usize::MAX), a),
-        tenantsync_topology::draw::jit_label,
+        |l| stored::link_label(l, v.links.iter().find(|(x, _)| x == l).map(|(_, c)| c)),
     )
 }
 
@@ -111,8 +131,9 @@ async fn topology_page(State(st): State<Shared>, session: Session) -> ConsoleRes
             "The numbers change as sync cycles run." }
         figure.drawing {
             img id="drawing" src={(base) "/admin/topology.svg"} data-src={(base) "/admin/topology.svg"}
-                alt={"Drawing of " (v.state.tenants.len()) " tenants and " (v.state.arrows.len()) " sync arrows; the table below lists every arrow with its counts."};
-            figcaption.note { "Boxes are tenants; an arrow is a sync configuration from its source to its target, labelled with its scope and counts." }
+                alt={"Drawing of " (v.state.tenants.len()) " tenants and " (v.state.arrows.len()) " sync arrows, and " (v.links.len()) " just-in-time links; the tables below list every arrow and link with its counts."};
+            figcaption.note { "Boxes are tenants; an arrow is a sync configuration from its source to its target, labelled with its scope and counts. "
+                "A dashed arrow is a just-in-time link: people of a connected organization who may request this tenant's access packages, labelled with the packages and their assignments." }
         }
         h2 id="arrows-heading" { "Arrows" }
         @if v.configs.is_empty() { p.note id="no-arrows" { "No sync configuration from or to this tenant." } }
@@ -142,8 +163,33 @@ async fn topology_page(State(st): State<Shared>, session: Session) -> ConsoleRes
             } }
             script src={(base) "/console.js"} defer {}
         }
+        (links_table(&v))
     };
     Ok(page::ok("Topology", &session, "/admin/topology", body))
+}
+
+/// The table of the just-in-time links: who may request which packages of the tenant,
+/// and how many hold them or wait.
+fn links_table(v: &View) -> maud::Markup {
+    html! {
+        h2 id="links-heading" { "Just-in-time links" }
+        @if v.links.is_empty() { p.note id="no-links" { "No access package of this tenant is open to people of a connected organization or from outside." } }
+        @else {
+            div.scroll { table.responsive id="links" aria-labelledby="links-heading" {
+                thead { tr {
+                    th scope="col" { "People of" } th scope="col" { "May request" } th scope="col" { "Assigned" } th scope="col" { "Requests waiting" }
+                } }
+                tbody { @for (i, (l, c)) in v.links.iter().enumerate() {
+                    tr id={"link-" (i)} {
+                        td data-label="People of" { (l.source.text()) }
+                        td data-label="May request" { (l.packages.join(", ")) }
+                        td data-label="Assigned" id={"link-" (i) "-assigned"} { (c.assignments) }
+                        td data-label="Requests waiting" id={"link-" (i) "-pending"} { (c.pending_requests) }
+                    }
+                } }
+            } }
+        }
+    }
 }
 
 /// `GET /admin/topology.svg`: the drawing with the counts of now. Its own CSP lets the

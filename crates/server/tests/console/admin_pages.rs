@@ -348,17 +348,31 @@ async fn definition_lists_are_pages() {
         assert_eq!(api.post(&format!("{EM}/catalogs"), json!({ "displayName": format!("Catalog {i:02}") })).await.status, 201);
     }
     let rows = |p: &Page| p.body.matches("<td data-label=\"Name\">").count();
+    // The link's href is written before its id.
+    let link = |p: &Page, id: &str| {
+        let at = p.body.find(&format!("id=\"{id}\"")).unwrap_or_else(|| panic!("no {id} in {}", p.body));
+        let start = p.body[..at].rfind("href=\"").unwrap() + 6;
+        p.body[start..start + p.body[start..].find('"').unwrap()].replace("&amp;", "&")
+    };
     let first = b.get("/admin/access/catalogs").await;
     assert_eq!(rows(&first), 50);
-    let next = {
-        // The link's href is written before its id.
-        let at = first.body.find("id=\"next-page\"").unwrap();
-        let start = first.body[..at].rfind("href=\"").unwrap() + 6;
-        first.body[start..start + first.body[start..].find('"').unwrap()].replace("&amp;", "&")
-    };
-    let second = b.get(&next).await;
+    assert!(!first.body.contains("id=\"previous-page\"") && !first.body.contains("id=\"first-page\""));
+    let second = b.get(&link(&first, "next-page")).await;
     assert_eq!(rows(&second), 5, "{}", second.body);
     assert!(!second.body.contains("id=\"next-page\""));
+    // Back: the page before the second is the first again, and it has a next.
+    let back = b.get(&link(&second, "previous-page")).await;
+    assert!(link(&second, "previous-page").contains("before="));
+    assert_eq!(rows(&back), 50, "{}", back.body);
+    let names = |p: &Page| p.body.match_indices("Catalog ").map(|(i, _)| p.body[i..i + 10].to_owned()).collect::<Vec<_>>();
+    assert_eq!(names(&back), names(&first));
+    assert!(back.body.contains("id=\"next-page\"") && !back.body.contains("id=\"previous-page\""), "{}", back.body);
+    assert_eq!(b.get("/admin/access/catalogs?before=garbage").await.status, 400);
+    // The other definition lists are pages of the store too.
+    for path in ["/admin/access/organizations", "/admin/access/packages", "/admin/access/policies"] {
+        assert_eq!(b.get(path).await.status, 200, "{path}");
+        assert_eq!(b.get(&format!("{path}?after=garbage")).await.status, 400, "{path}");
+    }
 }
 
 #[tokio::test]

@@ -145,15 +145,32 @@ async fn a_package_s_settings_roles_and_incompatible_packages_are_edited_and_a_p
         ("q2_choices", "Red, Blue"),
         ("q2_required", "true"),
         ("expiration", "never"),
+        ("stage1_escalation", "manager"),
+        ("stage1_escalation_days", "3"),
+        ("review", "true"),
+        ("review_starts", "2027-01-01"),
+        ("review_every", "6"),
+        ("review_days", "10"),
+        ("review_reviewers", "users"),
+        ("review_who", "sam@contoso.example"),
+        ("review_no_response", "recommendation"),
+        ("review_recommendations", "true"),
     ];
     let edit = format!("{one}/edit");
     refused(&mut b, &mut r, &edit, &edited).await;
-    for (field, value, says) in [
-        ("stage2_days", "30", "not from 1 to 14"),
-        ("name", "", "needs a name"),
-        ("stage1_who", "nobody@contoso.example", "not a user of the tenant"),
-        ("q2_choices", " , ", "needs its choices"),
-        ("q1_pattern", "(", "does not compile"),
+    // Each refusal is shown next to its field, with what was typed, and saves nothing.
+    for (field, value, says, next_to) in [
+        ("stage2_days", "30", "not from 1 to 14", "stage2-days"),
+        ("name", "", "needs a name", "policy-name"),
+        ("stage1_who", "nobody@contoso.example", "not a user of the tenant", "stage1-who"),
+        ("q2_choices", " , ", "needs its choices", "q2-choices"),
+        ("q1_pattern", "(", "does not compile", "q1-pattern"),
+        ("stage1_escalation_days", "7", "escalates only after", "stage1-escalation-days"),
+        ("stage1_escalation_days", "", "an escalation needs its days", "stage1-escalation-days"),
+        ("review_every", "13", "every 1 to 12 months", "review-every"),
+        ("review_days", "0", "at least a day", "review-days"),
+        ("review_who", "nobody@contoso.example", "not a user of the tenant", "review-who"),
+        ("review_starts", "someday", "reviews start on a date", "review-starts"),
     ] {
         let mut all = vec![("csrf", csrf.as_str())];
         all.extend(edited.iter().map(|(k, v)| if *k == field { (*k, value) } else { (*k, *v) }));
@@ -163,6 +180,10 @@ async fn a_package_s_settings_roles_and_incompatible_packages_are_edited_and_a_p
         let p = b.post(&edit, &all).await;
         assert_eq!(p.status, 400, "{field}: {}", p.body);
         assert!(p.body.contains(says), "{says}: {}", p.body);
+        let error = format!("<p class=\"error\" id=\"{next_to}-error\">");
+        assert!(p.body.contains(&error), "{error} in {}", p.body);
+        assert!(p.body.contains(&format!("aria-invalid=\"true\" aria-describedby=\"{next_to}-error\"")), "{next_to} marked: {}", p.body);
+        assert!(p.body.contains("id=\"form-error\"") && p.body.contains("value=\"sam@contoso.example\""), "the form again, as typed: {}", p.body);
     }
     let unchanged = api.get(&format!("{EM}/assignmentPolicies/{policy_id}")).await.body;
     assert_eq!(unchanged["displayName"], "Members, Sam approves");
@@ -178,6 +199,27 @@ async fn a_package_s_settings_roles_and_incompatible_packages_are_edited_and_a_p
     assert_eq!((after["questions"][0]["id"].as_str(), after["questions"][0]["regexPattern"].as_str()), (Some("why"), Some(".{3,}")), "{after}");
     assert_eq!(after["questions"][1]["choices"], json!([{"actualValue": "Red", "text": "Red"}, {"actualValue": "Blue", "text": "Blue"}]), "{after}");
     assert_eq!(after["questions"][1]["isRequired"], true);
+    let stage = &after["requestApprovalSettings"]["stages"][0];
+    assert_eq!((stage["isEscalationEnabled"].as_bool(), stage["durationBeforeEscalation"].as_str()), (Some(true), Some("P3D")), "{after}");
+    assert_eq!(stage["escalationApprovers"][0]["@odata.type"], "#microsoft.graph.requestorManager", "{after}");
+    let review = &after["reviewSettings"];
+    assert_eq!((review["isEnabled"].as_bool(), review["expirationBehavior"].as_str()), (Some(true), Some("acceptAccessRecommendation")), "{after}");
+    assert_eq!(review["schedule"]["recurrence"]["pattern"]["interval"], 6, "{after}");
+    assert_eq!(review["schedule"]["expiration"]["duration"], "P10D", "{after}");
+    assert_eq!(review["primaryReviewers"][0]["@odata.type"], "#microsoft.graph.singleUser", "{after}");
+    assert_eq!(review["isReviewerJustificationRequired"], false, "{after}");
+    // The form shows them again.
+    let again = b.get(&format!("{one}/edit")).await.body;
+    for want in [
+        "id=\"review-starts\" name=\"review_starts\" type=\"datetime-local\" value=\"2027-01-01T00:00:00\"",
+        "<option value=\"6\" selected>",
+        "<option value=\"recommendation\" selected>",
+        "name=\"stage1_escalation_days\" type=\"number\" value=\"3\"",
+    ] {
+        assert!(again.contains(want), "{want} in {again}");
+    }
+    let shown = b.get(&one).await.body;
+    assert!(shown.contains("escalated to the requestor's manager (level 1) after P3D") && shown.contains("id=\"review-state\">on<"), "{shown}");
     assert_eq!(b.get("/admin/access/policies/nope/edit").await.status, 404);
 
     let audit = b.get("/admin/audit").await.body;

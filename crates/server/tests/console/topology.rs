@@ -85,3 +85,46 @@ async fn the_topology_page_draws_the_arrows_and_its_events_carry_the_counts_afte
     let mut anon = Browser::new(&s);
     assert_eq!(anon.get("/admin/topology/events").await.status, 303);
 }
+
+/// A connected organization whose people may request a package draws a dashed link to
+/// the tenant, labelled by the package with its counts, listed in the page's table: what
+/// `tenantsync topology draw` draws from the same reader.
+#[tokio::test]
+async fn a_just_in_time_link_is_drawn_dashed_and_listed_with_its_counts() {
+    let (s, _, mail) = console().await;
+    let api = crate::graph_support::Api::new(&s, admin_token(&s, TokenRole::Admin).await);
+    let sponsor = api.user("sam@contoso.example", "Sam Sponsor").await;
+    let (package, policy, _) = crate::graph_access::joint_venture(&api, &sponsor).await;
+    let token = admin_token(&s, TokenRole::Reader).await;
+    let mut b = Browser::new(&s);
+    assert_eq!(b.sign_in_with_token("contoso.example", &token).await.location(), "/admin");
+    let p = b.get("/admin/topology").await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    for want in [
+        "<table class=\"responsive\" id=\"links\"",
+        "<td data-label=\"People of\">@litware.example</td>",
+        "<td data-label=\"May request\">Projects</td>",
+        "id=\"link-0-assigned\">0<",
+        "id=\"link-0-pending\">0<",
+        "and 1 just-in-time links",
+    ] {
+        assert!(p.body.contains(want), "{want} in {}", p.body);
+    }
+    assert!(p.body.contains("id=\"no-arrows\""), "no sync arrow, the link still drawn: {}", p.body);
+
+    // Ann asks: one waiting; the sponsor approves: one assigned.
+    let mut ann = super::by_mail(&s, &mail, "ann@litware.example").await;
+    let csrf = ann.get(&format!("/my/packages/{package}")).await.csrf();
+    let r = ann.post(&format!("/my/packages/{package}/request"), &[("csrf", &csrf), ("policy", &policy), ("justification", "Falcon")]).await;
+    let request = r.location().strip_prefix("/my/requests?submitted=").unwrap().to_owned();
+    assert!(b.get("/admin/topology").await.body.contains("id=\"link-0-pending\">1<"));
+    assert!(b.get("/admin/topology.svg").await.body.contains("on request: Projects · 0 assigned, 1 pending"));
+    let mut sam = super::by_mail(&s, &mail, "sam@contoso.example").await;
+    let csrf = sam.get(&format!("/my/approvals/{request}")).await.csrf();
+    assert_eq!(sam.post(&format!("/my/approvals/{request}"), &[("csrf", &csrf), ("decision", "approve")]).await.status, 303);
+    let p = b.get("/admin/topology").await;
+    assert!(p.body.contains("id=\"link-0-assigned\">1<") && p.body.contains("id=\"link-0-pending\">0<"), "{}", p.body);
+    let svg = b.get("/admin/topology.svg").await.body;
+    assert!(svg.contains("on request: Projects · 1 assigned, 0 pending") && svg.contains("stroke-dasharray"), "{svg}");
+    assert!(svg.contains("@litware.example"), "the organization's mail domain, outside the topology: {svg}");
+}

@@ -14,7 +14,7 @@ pub(crate) struct Current {
     /// Configurations by (source domain, target domain).
     pub configs: BTreeMap<(String, String), SyncConfiguration>,
     /// Entitlement management's definitions, by label.
-    pub defs: super::packages::Definitions,
+    pub defs: tenantsync_topology::stored::Definitions,
 }
 
 impl Current {
@@ -33,10 +33,7 @@ impl Current {
     }
 }
 
-/// A tenant's initial domain as the file spells it: lowercase.
-pub(crate) fn domain(t: &Tenant) -> String {
-    t.initial_domain.as_str().to_ascii_lowercase()
-}
+pub(crate) use tenantsync_topology::stored::domain;
 
 /// Reads the store's tenants, access settings and configurations.
 pub(crate) async fn read(ctx: &Ctx) -> Result<Current, Failure> {
@@ -62,8 +59,12 @@ pub(crate) async fn read(ctx: &Ctx) -> Result<Current, Failure> {
     state.access.sort_by(|a, b| (&a.tenant, &a.partner).cmp(&(&b.tenant, &b.partner)));
     let mut current = Current { state, tenants, configs: BTreeMap::new(), defs: Default::default() };
     let configs = ctx.sync.list_sync_configurations().await.about(String::new)?;
-    let (orgs, catalogs, packages, defs) = super::packages::read(ctx, &current.tenants, &configs).await?;
-    (current.state.organizations, current.state.catalogs, current.state.packages, current.defs) = (orgs, catalogs, packages, defs);
+    if let Some(access) = &ctx.access {
+        let gov = tenantsync_governance::Governance::new(access.clone());
+        let read = tenantsync_topology::stored::read(&gov, &current.tenants, None, &configs).await.map_err(|e| Failure::coded(e.subject, &e.error))?;
+        (current.state.organizations, current.state.catalogs, current.state.packages, current.defs) =
+            (read.organizations, read.catalogs, read.packages, read.defs);
+    }
     for c in configs {
         let (source, target) = (current.domain(c.source_tenant_id), current.domain(c.target_tenant_id));
         let arrow = arrow(ctx, &c, source.clone(), target.clone()).await?;

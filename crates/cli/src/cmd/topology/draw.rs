@@ -31,14 +31,8 @@ pub(crate) struct Live {
     pub last_cycle: Option<String>,
 }
 
-/// A just-in-time link's live counts: of the packages it stands for, the assignments
-/// held and the requests waiting.
-#[derive(Debug, Clone, Copy, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct LinkLive {
-    pub assignments: u64,
-    pub pending_requests: u64,
-}
+/// A just-in-time link's live counts (the console's topology page shows the same).
+pub(crate) use tenantsync_topology::stored::LinkCounts as LinkLive;
 
 /// The store's live counts: per arrow (by label) and per just-in-time link (by [`link_key`]).
 #[derive(Debug, Default)]
@@ -73,15 +67,10 @@ pub(crate) async fn source(ctx: &Ctx, file: Option<&Path>) -> Result<(State, Opt
         );
     }
     if let Some(access) = &ctx.access {
+        let gov = tenantsync_governance::Governance::new(access.clone());
         for l in current.state.jit_links() {
             let Some(t) = current.tenant(&l.target) else { continue };
-            let mut counts = LinkLive { assignments: 0, pending_requests: 0 };
-            for name in &l.packages {
-                let Some((p, _)) = current.defs.packages.get(&format!("{}: {name}", l.target)) else { continue };
-                let c = access.count_access(t.id, p.id).await.about(|| format!("access package '{}: {name}'", l.target))?;
-                counts.assignments += c.assignments;
-                counts.pending_requests += c.pending_requests;
-            }
+            let counts = tenantsync_topology::stored::link_counts(&gov, t.id, &l, &current.defs).await.map_err(|e| Failure::coded(e.subject, &e.error))?;
             live.links.insert(link_key(&l), counts);
         }
     }
@@ -130,10 +119,6 @@ struct OnRequest {
 
 fn link_live(live: Option<&LiveCounts>, l: &JitLink) -> Option<LinkLive> {
     live.and_then(|c| c.links.get(&link_key(l))).copied()
-}
-
-fn link_live_text(l: &LinkLive) -> String {
-    format!("{} assigned, {} pending", l.assignments, l.pending_requests)
 }
 
 #[derive(Debug, Serialize)]
@@ -189,7 +174,7 @@ pub(crate) fn show(ctx: &Ctx, state: &State, live: Option<&LiveCounts>) {
             out!("    + {}'s people through {} ({}){live}", r.source, r.arrow, r.scope);
         }
         for j in &v.on_request {
-            let live = j.live.as_ref().map(|l| format!(" [{}]", link_live_text(l))).unwrap_or_default();
+            let live = j.live.as_ref().map(|l| format!(" [{}]", l.text())).unwrap_or_default();
             out!("    + {}'s people on request: {}{live}", j.source, j.packages.join(", "));
         }
     }
@@ -251,11 +236,7 @@ pub(crate) fn mermaid(state: &State, live: Option<&LiveCounts>) -> String {
 
 /// A just-in-time link's label, with its live counts when the store's.
 fn jit_label(l: &JitLink, live: Option<&LiveCounts>) -> String {
-    let text = format!("on request: {}", l.packages.join(", "));
-    match link_live(live, l) {
-        Some(c) => format!("{text} · {}", link_live_text(&c)),
-        None => text,
-    }
+    tenantsync_topology::stored::link_label(l, link_live(live, l).as_ref())
 }
 
 /// An SVG of a topology (the drawing the console's topology page shows too).

@@ -81,8 +81,8 @@ fn review_json(r: &ReviewSettings) -> Value {
     })
 }
 
-/// The longest review recurrence: yearly.
-const MAX_RECURRENCE_MONTHS: u64 = 12;
+/// The longest review recurrence: the access crate's rule (yearly).
+const MAX_RECURRENCE_MONTHS: u64 = tenantsync_access::MAX_REVIEW_MONTHS as u64;
 
 /// A body's `reviewSettings` (Graph's shape) in the access crate's form, in place; a
 /// schedule this server cannot keep (not monthly or yearly, a recurrence that ends, an
