@@ -14,7 +14,8 @@
 
 // The modules form a line, each using only those before it (a test below checks it):
 // error, context, compile, plan, policy, report, source (the pages of a source an initial
-// cycle walks, its own reads or a scan shared by dry runs), run (a run's batches, escrows and log
+// cycle walks, its own reads or a scan shared by dry runs), tally (what a dry run would write, by
+// kind), run (a run's batches, escrows and log
 // records), scope (one source user as a configuration sees it), managers, groups, cycle,
 // on_demand, predict (a dry run of a cycle), engine, metrics (the jobs' metrics, through the `metrics` facade), scheduler.
 mod compile;
@@ -34,6 +35,7 @@ mod run;
 pub mod scheduler;
 mod scope;
 mod source;
+mod tally;
 
 pub use compile::{Compiled, CompiledGroups, IS_SOFT_DELETED, MappingPreview, NET_ID};
 pub use context::Limits;
@@ -54,6 +56,7 @@ mod tests {
         ("policy", include_str!("policy.rs")),
         ("report", include_str!("report.rs")),
         ("source", include_str!("source.rs")),
+        ("tally", include_str!("tally.rs")),
         ("run", include_str!("run.rs")),
         ("scope", include_str!("scope.rs")),
         ("managers", include_str!("managers.rs")),

@@ -237,8 +237,8 @@ pub(crate) struct Run {
     /// Whether log records carry their text (ids, steps): a dry run's writer keeps only
     /// their kinds and names, so it makes records without it.
     pub(crate) log_text: bool,
-    /// A dry run's tally of its users' decisions (see [`crate::predict::DryTally`]).
-    pub(crate) dry: Option<crate::predict::DryTally>,
+    /// A dry run's tally of its users' decisions (see [`crate::tally::DryTally`]).
+    pub(crate) dry: Option<crate::tally::DryTally>,
 }
 
 impl Run {

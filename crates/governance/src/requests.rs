@@ -9,7 +9,11 @@ use tenantsync_access::{
     organization_of, validate,
 };
 use tenantsync_domain::{DomainName, ObjectId, TenantId, User, UserType};
-use tenantsync_store::{AccessStep, AssignmentFilter, StepRow, Versioned};
+use tenantsync_store::{AccessStep, AssignmentFilter, StepRow, StoreError, Versioned};
+
+/// How many times a person's change of a request is tried again when someone else's write
+/// came in between.
+const CHANGE_TRIES: u32 = 5;
 
 /// Who a request is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -288,25 +292,38 @@ impl Governance {
     /// An approver's decision on stage `stage` (from 0) of a request. Of two approvers
     /// deciding at once, the second gets `access_conflict` or `stage_already_decided`.
     pub async fn decide(&self, tenant: TenantId, id: RequestId, stage: usize, approver: ObjectId, approve: bool, justification: &str) -> Result<Request> {
-        let now = self.now();
-        let Versioned { value: mut request, version } = self.request(tenant, id).await?;
-        let effects = request.decide(stage, approver, approve, justification, now)?;
-        self.record(tenant, request, Some(version), &effects, now).await
+        self.change_request(tenant, id, |request, now| request.decide(stage, approver, approve, justification, now)).await
     }
 
     pub async fn cancel(&self, tenant: TenantId, id: RequestId) -> Result<Request> {
-        let now = self.now();
-        let Versioned { value: mut request, version } = self.request(tenant, id).await?;
-        request.cancel(now)?;
-        self.record(tenant, request, Some(version), &[], now).await
+        self.change_request(tenant, id, |request, now| request.cancel(now).map(|()| Vec::new())).await
     }
 
     /// Delivers again a request whose delivery failed.
     pub async fn reprocess(&self, tenant: TenantId, id: RequestId) -> Result<Request> {
-        let now = self.now();
-        let Versioned { value: mut request, version } = self.request(tenant, id).await?;
-        let effects = request.reprocess(now)?;
-        self.record(tenant, request, Some(version), &effects, now).await
+        self.change_request(tenant, id, |request, now| request.reprocess(now)).await
+    }
+
+    /// Reads request `id`, changes it by `change` and records it, if no one changed it in
+    /// between; if someone did (the sweep's bookkeeping, a delivery), reads it again and
+    /// asks `change` again, so a person's decision is not refused for a write that was
+    /// not theirs, and is checked against the request as it is now.
+    async fn change_request(
+        &self,
+        tenant: TenantId,
+        id: RequestId,
+        change: impl Fn(&mut Request, Timestamp) -> std::result::Result<Vec<Effect>, tenantsync_access::AccessError>,
+    ) -> Result<Request> {
+        let mut tries = 0;
+        loop {
+            let now = self.now();
+            let Versioned { value: mut request, version } = self.request(tenant, id).await?;
+            let effects = change(&mut request, now)?;
+            match self.record(tenant, request, Some(version), &effects, now).await {
+                Err(crate::GovernanceError::Store(StoreError::AccessConflict { .. })) if tries < CHANGE_TRIES => tries += 1,
+                done => return done,
+            }
+        }
     }
 
     /// The requests awaiting `approver`'s decision (Graph's `filterByCurrentUser(on='approver')`).
