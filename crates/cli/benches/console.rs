@@ -311,6 +311,13 @@ async fn steps(api: &mut Conn, tenant: &Tenant, config: &SyncConfiguration, user
             "<td data-label=\"Display name\">Ada ",
             Some(format!("/v1.0/users?$top={TOP}&$filter={}", enc(&format!("startswith(displayName,'{prefix}')")))),
         ),
+        // A prefix no one has (without an @: the display name or the userPrincipalName).
+        step(
+            "users, search matching no one",
+            "/admin/users?q=Nobody".into(),
+            "id=\"no-users\"",
+            Some(format!("/v1.0/users?$top={TOP}&$filter={}", enc("startswith(displayName,'Nobody')"))),
+        ),
         step(
             "one user",
             format!("/admin/users?q={}", enc(&upn)),

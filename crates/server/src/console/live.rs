@@ -16,8 +16,9 @@
 //! its job state in one transaction, so the counts are current when the notice arrives)
 //! and job notices (start, pause, restart), with a slow tick for what changes without a
 //! commit (a cycle that wrote nothing still has a new "last cycle"). Bursts are coalesced:
-//! one round of reads per [`COALESCE`] at most, and only the arrows whose numbers changed
-//! are sent. A listener that falls more than [`BACKLOG`] rounds behind is not ended: it
+//! one round of reads per [`COALESCE`] at most — less often when a round's reads take
+//! more than a fiftieth of that ([`BUDGET`]: a count is O(synced users)) —, and only the
+//! arrows whose numbers changed are sent. A listener that falls more than [`BACKLOG`] rounds behind is not ended: it
 //! takes a snapshot of every arrow it watches instead.
 use super::admin::health;
 use super::page::time;
@@ -39,6 +40,11 @@ pub(crate) const COALESCE: Duration = Duration::from_millis(500);
 /// Every watched arrow is read again this often while someone listens, for what changes
 /// without a notice.
 const TICK: Duration = Duration::from_secs(5);
+/// A round's reads take at most this share of the time from one round to the next: a
+/// round of arrows with a million synced users each (a count of 60 ms of CPU per arrow)
+/// comes less often than every [`COALESCE`], so the hub stays within 2% of one core
+/// however large the arrows; small arrows still update every [`COALESCE`].
+const BUDGET: u32 = 50;
 /// Rounds of changes a listener may have waiting before it is resynchronised from a
 /// snapshot (a round is at most one entry per watched arrow).
 const BACKLOG: usize = 64;
@@ -288,7 +294,8 @@ fn drain(hub: &Hub, dirty: &mut BTreeSet<SyncConfigId>, commits: &mut broadcast:
 async fn run(hub: Arc<Hub>, mut commits: broadcast::Receiver<CommitNotice>, mut jobs: broadcast::Receiver<JobNotice>) {
     let mut dirty = BTreeSet::new();
     let start = Instant::now();
-    let mut last_round = start.checked_sub(COALESCE).unwrap_or(start);
+    // The earliest time of the next round, and of the next full re-read.
+    let mut next_round = start;
     let mut next_tick = start + TICK;
     loop {
         if hub.stop_if_idle() {
@@ -315,16 +322,18 @@ async fn run(hub: Arc<Hub>, mut commits: broadcast::Receiver<CommitNotice>, mut 
             continue;
         }
         // Coalesce: the notices of the next moments join this round.
-        tokio::time::sleep_until(last_round + COALESCE).await;
+        tokio::time::sleep_until(next_round).await;
         if !drain(&hub, &mut dirty, &mut commits, &mut jobs) {
             break;
         }
         if hub.stop_if_idle() {
             return;
         }
-        last_round = Instant::now();
-        next_tick = last_round + TICK;
+        let began = Instant::now();
         hub.round(std::mem::take(&mut dirty)).await;
+        let pause = COALESCE.max(began.elapsed().saturating_mul(BUDGET));
+        next_round = began + pause;
+        next_tick = began + TICK.max(pause);
     }
     // The store closed: the listeners' streams end (the channel's sender is dropped).
     hub.lock().tx = None;
