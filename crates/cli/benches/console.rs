@@ -414,6 +414,9 @@ struct HubRun {
     cpu_s: f64,
     /// `counts` events the page's event source received during the sync.
     events: usize,
+    /// A full round of the hub's reads after the sync (every arrow full): wall and CPU.
+    round_ms: f64,
+    round_cpu_ms: f64,
 }
 
 fn hub(dir: &Path, users: usize, spokes: usize, listen: bool) -> HubRun {
@@ -461,7 +464,15 @@ fn hub(dir: &Path, users: usize, spokes: usize, listen: bool) -> HubRun {
         let (wall_s, cpu_s) = (t0.elapsed().as_secs_f64(), cpu_seconds() - cpu);
         // The last round's events (not timed).
         tokio::time::sleep(Duration::from_secs(1)).await;
-        HubRun { wall_s, cpu_s, events: events.load(Ordering::Relaxed) }
+        // What one round of the hub's reads costs now that every arrow is full: each
+        // arrow's count and job state, as the hub reads them.
+        let (r0, rc) = (Instant::now(), cpu_seconds());
+        for c in store.list_sync_configurations().await.unwrap() {
+            store.count_users_by_anchor_tenant(c.target_tenant_id, c.source_tenant_id).await.unwrap();
+            store.job_state(c.id).await.unwrap();
+        }
+        let (round_ms, round_cpu_ms) = (r0.elapsed().as_secs_f64() * 1e3, (cpu_seconds() - rc) * 1e3);
+        HubRun { wall_s, cpu_s, events: events.load(Ordering::Relaxed), round_ms, round_cpu_ms }
     })
 }
 
@@ -490,6 +501,16 @@ fn sse(exe: &Path, users: usize, spokes: usize, runs: usize) {
     }
     let m = |v: &[HubRun], f: fn(&HubRun) -> f64| median(v.iter().map(f).collect());
     let (w0, w1, c0, c1) = (m(&off, |r| r.wall_s), m(&on, |r| r.wall_s), m(&off, |r| r.cpu_s), m(&on, |r| r.cpu_s));
+    // The hub's reads are bounded by design: a round at most every max(COALESCE, 50 ×
+    // its own time), a full re-read every 5 s; with a full round's cost at the end (the
+    // dearest), that bounds what listening can add.
+    let (round_ms, round_cpu) = (m(&on, |r| r.round_ms), m(&on, |r| r.round_cpu_ms));
+    let rounds = w1 / (0.5f64).max(round_ms * 50.0 / 1e3);
+    println!(
+        "a full round of the hub's reads at the end: {round_ms:.1} ms wall, {round_cpu:.1} ms CPU; at most {rounds:.0} rounds in {w1:.0} s: at most {:.2} s CPU, {:.2}% of the sync's",
+        rounds * round_cpu / 1e3,
+        rounds * round_cpu / 1e3 / c0 * 100.0
+    );
     println!(
         "hub sync, 1 source -> {spokes} spokes of {users} users, medians of {runs}: no listener {w0:.2} s wall / {c0:.2} s CPU; topology page listening {w1:.2} s wall / {c1:.2} s CPU ({} events); overhead {:+.2}% wall, {:+.2}% CPU",
         m(&on, |r| r.events as f64),
