@@ -317,6 +317,11 @@ async fn lists_are_pages_of_the_store_with_a_prefix_search() {
     let found = b.get("/admin/users?q=user11").await;
     assert_eq!(rows(&found), 10, "user110 … user119");
     assert_eq!(rows(&b.get("/admin/users?q=USER%2000").await), 10, "display names, ignoring case");
+    // A text with an @ is the start of a userPrincipalName: the one user it names.
+    let one = b.get("/admin/users?q=User042%40Contoso").await;
+    assert_eq!(rows(&one), 1, "{}", one.body);
+    assert!(one.body.contains("<td data-label=\"userPrincipalName\">user042@contoso.example<"));
+    assert_eq!(rows(&b.get("/admin/users?q=user042%40fabrikam").await), 0);
     assert_eq!(b.get("/admin/users?after=garbage").await.status, 400);
 }
 

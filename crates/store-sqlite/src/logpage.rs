@@ -66,7 +66,11 @@ impl Where {
             w.bind("config_id =", Value::Blob(c.as_bytes().to_vec()));
         }
         if let Some(t) = q.source_tenant {
-            w.bind("config_id IN (SELECT id FROM sync_configurations WHERE source_tenant_id =", Value::Blob(t.as_bytes().to_vec()));
+            // `+`: not a term for the configuration index. On it, the rows of several
+            // configurations come out of id order, and "newest first" would sort every
+            // block (bodies included) of the tenant before the first row; on the primary
+            // key the page reads down from the newest block and stops when it is full.
+            w.bind("+config_id IN (SELECT id FROM sync_configurations WHERE source_tenant_id =", Value::Blob(t.as_bytes().to_vec()));
             w.sql.push(')');
         }
         if let Some(t) = q.since {
@@ -104,20 +108,11 @@ pub(crate) fn page(c: &Connection, q: &LogQuery, from: From) -> rusqlite::Result
 /// Records from blocks into `out` until `limit`; the position after the last one when the
 /// page is full.
 fn blocks(c: &Connection, q: &LogQuery, from: From, limit: usize, out: &mut Vec<ProvisioningLog>) -> rusqlite::Result<Option<LogCursor>> {
-    let mut w = Where::common(q, "last_ms >=", "first_ms <");
-    if let Some(s) = q.status {
-        w.bind("(statuses &", Value::Integer(logblock::status_bit(s)));
-        w.sql.push_str(") != 0");
-    }
-    if let Some(o) = named_object(q) {
-        w.bind("id IN (SELECT block_id FROM provisioning_log_objects WHERE object_id =", Value::Blob(o.as_bytes().to_vec()));
-        w.sql.push(')');
-    }
     let (first_block, skip) = match from {
         From::Block(b, n) => (b, n),
         _ => (i64::MAX, 0),
     };
-    w.bind("id <=", Value::Integer(first_block));
+    let w = blocks_where(q, first_block);
     let sql = format!("SELECT id, config_id, body FROM provisioning_log_blocks WHERE 1 = 1{} ORDER BY id DESC", w.sql);
     let mut stmt = c.prepare_cached(&sql)?;
     let mut rows = stmt.query(rusqlite::params_from_iter(w.params.iter()))?;
@@ -137,6 +132,21 @@ fn blocks(c: &Connection, q: &LogQuery, from: From, limit: usize, out: &mut Vec<
         }
     }
     Ok(None)
+}
+
+/// The conditions on blocks of `q`, from block `first_block` down.
+fn blocks_where(q: &LogQuery, first_block: i64) -> Where {
+    let mut w = Where::common(q, "last_ms >=", "first_ms <");
+    if let Some(s) = q.status {
+        w.bind("(statuses &", Value::Integer(logblock::status_bit(s)));
+        w.sql.push_str(") != 0");
+    }
+    if let Some(o) = named_object(q) {
+        w.bind("id IN (SELECT block_id FROM provisioning_log_objects WHERE object_id =", Value::Blob(o.as_bytes().to_vec()));
+        w.sql.push(')');
+    }
+    w.bind("id <=", Value::Integer(first_block));
+    w
 }
 
 /// Records of the first log forms (older than every block) into `out`, with ids below
@@ -181,6 +191,31 @@ fn legacy(c: &Connection, q: &LogQuery, below: i64, limit: usize, out: &mut Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A page of a tenant's logs (the console's, the admin API's) reads down the blocks
+    /// in id order and stops when full: no plan sorts the tenant's blocks first.
+    #[test]
+    fn a_tenant_s_newest_logs_are_read_in_id_order_without_a_sort() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).unwrap();
+        for m in crate::schema::migrations() {
+            conn.execute_batch(m).unwrap();
+        }
+        let tenant = Some(tenantsync_domain::TenantId::new());
+        let queries = [
+            LogQuery { source_tenant: tenant, ..LogQuery::default() },
+            LogQuery { source_tenant: tenant, status: Some(ProvisioningStatus::Failure), ..LogQuery::default() },
+            LogQuery { source_tenant: tenant, config_id: Some(SyncConfigId::new()), ..LogQuery::default() },
+        ];
+        for q in queries {
+            let w = blocks_where(&q, i64::MAX);
+            let sql = format!("EXPLAIN QUERY PLAN SELECT id, config_id, body FROM provisioning_log_blocks WHERE 1 = 1{} ORDER BY id DESC", w.sql);
+            let mut stmt = conn.prepare(&sql).unwrap();
+            let plan: Vec<String> =
+                stmt.query_map(rusqlite::params_from_iter(w.params.iter()), |r| r.get::<_, String>(3)).unwrap().map(Result::unwrap).collect();
+            assert!(!plan.iter().any(|l| l.contains("TEMP B-TREE")), "{q:?} sorts:\n{}", plan.join("\n"));
+        }
+    }
 
     #[test]
     fn cursors_read_back() {

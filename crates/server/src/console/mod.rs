@@ -14,7 +14,7 @@
 //! - `packages`, `package_edit`, `policies` (with `policy_form` and `policy_read`):
 //!   entitlement management's definitions;
 //! - `topology`: the drawing of the tenant's arrows, with `live` counts pushed by
-//!   server-sent events.
+//!   server-sent events from one hub per console.
 //!
 //! Every asset is in the binary (one stylesheet; one small script, for the topology
 //! page's live counts): nothing is fetched from elsewhere, and the
@@ -95,6 +95,8 @@ pub(crate) struct ConsoleState {
     pub engine: Engine,
     pub gov: Option<Governance>,
     pub config: ConsoleConfig,
+    /// The topology page's live counts, one reading shared by every listener.
+    pub hub: Arc<live::Hub>,
 }
 
 pub(crate) type Shared = Arc<ConsoleState>;
@@ -156,7 +158,7 @@ pub(crate) type ConsoleResult<T = axum::response::Response> = Result<T, ConsoleE
 
 /// The console's routes, over the server's store.
 pub fn router(store: Arc<dyn SyncStore>, access: Option<Governance>, config: ConsoleConfig) -> Router {
-    let state = Arc::new(ConsoleState { engine: Engine::new(store.clone()), store, gov: access, config });
+    let state = Arc::new(ConsoleState { engine: Engine::new(store.clone()), hub: Arc::new(live::Hub::new(store.clone())), store, gov: access, config });
     Router::new()
         .route("/", get(signin::home))
         .route("/console.css", get(page::stylesheet))

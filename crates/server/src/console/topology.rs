@@ -16,7 +16,7 @@
 //!
 //! Only the relation is shown of another tenant: its name and domain, and the scope of an
 //! arrow from it without the names of its groups (its directory is its own).
-use super::live::{self, Live, Watch};
+use super::live::{self, Live};
 use super::page::{self, prefix};
 use super::session::Session;
 use super::{ConsoleError, ConsoleResult, ConsoleState, Shared};
@@ -211,8 +211,8 @@ async fn drawing(State(st): State<Shared>, session: Session) -> ConsoleResult {
 async fn events(State(st): State<Shared>, session: Session) -> ConsoleResult {
     session.admin()?;
     let configs = live::arrows(&st, session.tenant.id).await?;
-    let watch = Watch::new(st.clone(), configs).await?;
-    let stream = futures_util::stream::unfold(watch, |mut w| async move {
+    let listener = st.hub.subscribe(configs).await;
+    let stream = futures_util::stream::unfold(listener, |mut w| async move {
         let live = w.next().await?;
         Some((Ok::<_, std::convert::Infallible>(live::event(&live)), w))
     });
