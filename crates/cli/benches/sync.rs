@@ -338,7 +338,12 @@ fn latency(dir: &Path, users: usize, samples: usize) -> Latency {
         let (s, t) = (c.source_tenant_id, c.target_tenant_id);
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let sched_engine = engine.clone();
-        let options = SchedulerOptions { interval: Duration::from_secs(3600), external_check: Duration::from_secs(3600), lease_retry: Duration::from_secs(3600), log_retention: None };
+        let options = SchedulerOptions {
+            interval: Duration::from_secs(3600),
+            external_check: Duration::from_secs(3600),
+            lease_retry: Duration::from_secs(3600),
+            log_retention: None,
+        };
         let service = tokio::spawn(async move {
             scheduler::run(
                 &sched_engine,

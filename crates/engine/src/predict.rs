@@ -10,13 +10,13 @@ use crate::compile::Compiled;
 use crate::context::Shared;
 use crate::report::CycleReport;
 use crate::run::Run;
-use crate::{EngineError, cycle};
-use crate::tally::{DryTally, Seen};
 pub use crate::tally::{CreatedMail, MAILS_KEPT, Outcome, mail_hash};
+use crate::tally::{DryTally, Seen};
+use crate::{EngineError, cycle};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use tenantsync_domain::{DomainName, ObjectKind, SkipReason, SyncConfiguration};
-use tenantsync_store::{JobState, ProvisioningAction, ProvisioningLog, ProvisioningStatus, SyncWriter, WriteFuture, WriteOp, WriteOutcome};
+use tenantsync_domain::{DomainName, ObjectKind, SyncConfiguration};
+use tenantsync_store::{JobState, ProvisioningLog, SyncWriter, WriteFuture, WriteOp, WriteOutcome};
 
 /// What a configuration's next cycle would do.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

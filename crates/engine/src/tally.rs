@@ -36,14 +36,14 @@ pub struct Outcome {
     pub samples: Vec<String>,
 }
 
-type Key = (u8, u8, u8, Option<SkipReason>, Option<String>);
+pub(crate) type Key = (u8, u8, u8, Option<SkipReason>, Option<String>);
 
 /// What a dry run's writer saw, or a dry run's walk tallied as it decided.
 #[derive(Debug, Default)]
 pub(crate) struct Seen {
-    outcomes: BTreeMap<Key, Outcome>,
-    created_mails: Vec<CreatedMail>,
-    first_created_mails: Vec<String>,
+    pub(crate) outcomes: BTreeMap<Key, Outcome>,
+    pub(crate) created_mails: Vec<CreatedMail>,
+    pub(crate) first_created_mails: Vec<String>,
 }
 
 impl Seen {
@@ -169,4 +169,3 @@ fn key(kind: &Kind, error_code: Option<&str>) -> Key {
     };
     (object, action, status, kind.skip_reason, error_code.map(str::to_owned))
 }
-

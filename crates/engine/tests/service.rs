@@ -11,7 +11,12 @@ struct Service {
 }
 
 /// Safety-net and external-check intervals long enough that only commits wake jobs.
-const QUIET: SchedulerOptions = SchedulerOptions { interval: Duration::from_secs(3600), external_check: Duration::from_secs(3600), lease_retry: Duration::from_secs(3600), log_retention: None };
+const QUIET: SchedulerOptions = SchedulerOptions {
+    interval: Duration::from_secs(3600),
+    external_check: Duration::from_secs(3600),
+    lease_retry: Duration::from_secs(3600),
+    log_retention: None,
+};
 
 impl Service {
     fn start(w: &World, options: SchedulerOptions) -> Service {
