@@ -34,7 +34,7 @@ impl Governance {
     /// before it (a decision, a submission) can be the same one: the person is a user of
     /// the tenant and every role is a group membership. A guest to make or a sync
     /// configuration to assign is written before the step, so the request is first
-    /// recorded `delivering` (due at once): a crash in between leaves it for the sweep.
+    /// recorded `delivering` (due a minute later): a crash in between leaves it for the sweep.
     pub(crate) fn delivers_in_one_step(request: &Request, package: &AccessPackage) -> bool {
         request.requestor.is_some() && package.roles.iter().all(|r| matches!(r.origin, ResourceOrigin::Group(_)))
     }

@@ -9,7 +9,8 @@
 //! and a delivery to a user of the tenant shares the step of the decision that led to it:
 //! one commit. Writes that cannot be in a step (a guest, a sync configuration's
 //! assignment) are idempotent and made after the request is recorded `delivering`, so a
-//! crash in between leaves it due, and the sweep delivers it again.
+//! crash in between leaves it due (a minute later: a delivery under way is not raced),
+//! and the sweep delivers it again.
 //! Time is the store's clock: a test moves it months in milliseconds.
 
 mod auto;

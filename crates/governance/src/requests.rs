@@ -15,6 +15,10 @@ use tenantsync_store::{AccessStep, AssignmentFilter, StepRow, StoreError, Versio
 /// came in between.
 const CHANGE_TRIES: u32 = 5;
 
+/// How long a delivery under way has before the sweep takes it for interrupted (by a
+/// crash) and delivers it again.
+const DELIVERY_GRACE: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
+
 /// Who a request is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Subject {
@@ -261,8 +265,11 @@ impl Governance {
         {
             return self.deliver(tenant, request, version, p, outbox).await;
         }
-        // A delivery is due at once: if it is interrupted, the sweep finds it and delivers again.
-        let due = if Self::interrupted(&request) { Some(now) } else { request.next_due() };
+        // A delivery is due soon: if it is interrupted, the sweep finds it and delivers
+        // again — after a grace, so that it does not race the delivery under way here
+        // (two deliverers of one request: one of them would find the other's guest and
+        // mark the request failed).
+        let due = if Self::interrupted(&request) { Some(now.checked_add(DELIVERY_GRACE).unwrap_or(now)) } else { request.next_due() };
         let row = StepRow { due, value: request.clone(), expect: version };
         self.store.commit_access(tenant, AccessStep { requests: vec![row], outbox, ..AccessStep::default() }).await?;
         // The version the step gave the request (a store's promise: 1 for a new row, one
@@ -276,7 +283,15 @@ impl Governance {
                         Some(p) => p.clone(),
                         None => self.access_package(tenant, request.access_package_id).await?,
                     };
-                    request = self.deliver(tenant, request, Some(written), &p, Vec::new()).await?;
+                    let id = request.id;
+                    request = match self.deliver(tenant, request, Some(written), &p, Vec::new()).await {
+                        Ok(done) => done,
+                        // The decision is committed, due at once: the sweep found it and
+                        // delivers it (or has). The decision stands, and so does that
+                        // delivery; the request is as the sweep left it.
+                        Err(GovernanceError::Store(StoreError::AccessConflict { .. })) => self.request(tenant, id).await?.value,
+                        Err(e) => return Err(e),
+                    };
                 }
                 Effect::EndAssignment(a) => self.end_assignment(tenant, *a, now).await?,
                 Effect::Notify(_) => {}

@@ -471,3 +471,51 @@ async fn an_approver_s_waiting_requests_are_paged_both_ways_across_batches() {
     assert_eq!(backward, waiting);
     assert!(v.gov.pending_page(v.contoso, ObjectId::new(), None, None, 50).await.unwrap().is_empty());
 }
+
+/// Approvals beside a sweep that runs all the time: a guest to make does not fit one step,
+/// so each decision is committed first (`delivering`) and delivered after. The sweep
+/// leaves a delivery under way alone (it takes one for interrupted only after a grace),
+/// so each approver is told the decision stands and each request is delivered once: one
+/// guest, one assignment, one membership. (Before, the sweep delivered beside the
+/// approver: one of the two found the other's guest and marked the request failed, or the
+/// approver got `access_conflict`.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approvals_beside_a_running_sweep_stand_and_are_delivered_once() {
+    let v = venture().await;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Stops the sweeper however the test ends (a failed assertion included).
+    struct Stop(Arc<std::sync::atomic::AtomicBool>);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+    let _stop = Stop(stop.clone());
+    let sweeper = {
+        let (gov, stop) = (v.gov.clone(), stop.clone());
+        tokio::spawn(async move {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                gov.sweep().await.unwrap();
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    for i in 0..12 {
+        let person = v.store.create_user(v.litware, NewUser::new(Upn::parse(&format!("p{i}@litware.example")).unwrap())).await.unwrap().id;
+        let ask = NewRequest { subject: Subject::TenantUser { tenant: v.litware, user: person }, ..v.ask() };
+        let r = v.gov.submit(v.contoso, ask, Actor::Subject).await.unwrap();
+        let decided = v.gov.decide(v.contoso, r.id, 0, v.sam, true, "welcome").await;
+        let decided = decided.unwrap_or_else(|e| panic!("round {i}: the approval stands: {e}"));
+        assert_eq!(decided.state, RequestState::Delivered, "round {i}");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    sweeper.await.unwrap();
+    v.gov.sweep().await.unwrap();
+    let requests = v.store.access_requests(v.contoso, Default::default()).await.unwrap();
+    assert_eq!(requests.len(), 12);
+    assert!(requests.iter().all(|r| r.value.state == RequestState::Delivered), "{:?}", requests.iter().map(|r| r.value.state).collect::<Vec<_>>());
+    let assignments = v.store.access_assignments(v.contoso, Default::default()).await.unwrap();
+    assert_eq!(assignments.len(), 12, "one assignment per request");
+    let members = v.members().await;
+    assert_eq!(members.len(), 12, "one guest per person, each once in the group: {members:?}");
+}
