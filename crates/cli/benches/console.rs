@@ -31,7 +31,7 @@
 
 mod common;
 
-use common::{DOMAIN, arg, child, cpu_seconds, loadavg, median, percentile};
+use common::{ALLOW, DOMAIN, arg, child, cpu_seconds, loadavg, median, percentile, source, tenant};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::net::SocketAddr;
@@ -40,16 +40,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tenantsync_cli::generate;
-use tenantsync_cli::import::{ImportOptions, import_users};
-use tenantsync_domain::{GroupAttributes, NewGroup, NewTenant, ObjectId, PartnerSettings, SyncConfiguration, SyncScope, Tenant};
+use tenantsync_domain::{GroupAttributes, NewGroup, ObjectId, SyncConfiguration, SyncScope, Tenant};
 use tenantsync_engine::Engine;
 use tenantsync_store::{Keyset, Seek, Store, SyncStore, TokenRole};
 use tenantsync_store_sqlite::SqliteStore;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-const ALLOW: PartnerSettings =
-    PartnerSettings { inbound_auto_redeem: Some(true), outbound_auto_redeem: Some(true), inbound_user_sync: Some(true), inbound_group_sync: Some(true) };
 const PARTNER: &str = "fabrikam.example";
 /// Rows of a console list page and of the API pages set beside them.
 const TOP: usize = 50;
@@ -176,23 +173,6 @@ async fn sign_in(addr: SocketAddr, tenant: &str, token: &str) -> Conn {
     let a = c.send("POST", "/signin/token", Some(&body)).await;
     assert_eq!((a.status, a.location.as_str()), (303, "/admin"), "{}", a.body);
     c
-}
-
-async fn tenant(store: &SqliteStore, name: &str, domain: &str) -> Tenant {
-    let t = store.create_tenant(NewTenant::new(name, domain).unwrap()).await.unwrap();
-    store.set_partner_settings(t.id, None, ALLOW).await.unwrap();
-    t
-}
-
-/// A tenant filled with `users` generated users through the import path.
-async fn source(store: &SqliteStore, dir: &Path, users: usize) -> Tenant {
-    let s = tenant(store, "Contoso", DOMAIN).await;
-    let csv = dir.join("source.csv");
-    generate::write_csv(std::io::BufWriter::new(std::fs::File::create(&csv).unwrap()), generate::users(1, users, DOMAIN, "Contoso", true)).unwrap();
-    let report = import_users(store, s.id, &csv, &ImportOptions::default(), &mut |_| {}).await.unwrap();
-    assert_eq!(report.imported as usize, users);
-    std::fs::remove_file(&csv).unwrap();
-    s
 }
 
 async fn arrow(engine: &Engine, s: &Tenant, t: &Tenant, name: &str) -> SyncConfiguration {

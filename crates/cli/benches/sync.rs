@@ -35,7 +35,9 @@
 
 mod common;
 
-use common::{DOMAIN, Round, Stopwatch, Timed, Written, arg, child, commits_from_notices, median, open_raw, peak_rss_mib, percentile, set_head, user_columns};
+use common::{
+    Round, Stopwatch, Timed, Written, arg, child, commits_from_notices, median, open_raw, peak_rss_mib, percentile, set_head, source, tenant, user_columns,
+};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
@@ -44,8 +46,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tenantsync_cli::generate;
-use tenantsync_cli::import::{ImportOptions, import_users};
-use tenantsync_domain::{Anchor, AttrValue, ChangeOp, NewTenant, ObjectId, PartnerSettings, SyncConfiguration, SyncScope, Tenant, Upn, UserPatch};
+use tenantsync_domain::{Anchor, AttrValue, ChangeOp, ObjectId, SyncConfiguration, SyncScope, Tenant, Upn, UserPatch};
 use tenantsync_engine::Engine;
 use tenantsync_engine::scheduler::{self, SchedulerOptions};
 use tenantsync_store::{JobState, ListQuery, Store, SyncStore};
@@ -60,9 +61,6 @@ const LOG_BLOCK_RECORDS: usize = 256;
 /// The target tenant's initial domain.
 const TARGET_DOMAIN: &str = "test.contoso.example";
 
-const ALLOW: PartnerSettings =
-    PartnerSettings { inbound_auto_redeem: Some(true), outbound_auto_redeem: Some(true), inbound_user_sync: Some(true), inbound_group_sync: Some(true) };
-
 #[derive(Debug, Serialize, Deserialize, Default, Clone)]
 struct SyncMeasure {
     sync: Timed,
@@ -71,23 +69,6 @@ struct SyncMeasure {
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
-}
-
-async fn tenant(store: &SqliteStore, name: &str, domain: &str) -> Tenant {
-    let t = store.create_tenant(NewTenant::new(name, domain).unwrap()).await.unwrap();
-    store.set_partner_settings(t.id, None, ALLOW).await.unwrap();
-    t
-}
-
-/// A source tenant filled with `users` generated users through the import path.
-async fn source(store: &SqliteStore, dir: &Path, users: usize) -> Tenant {
-    let s = tenant(store, "Contoso", DOMAIN).await;
-    let csv = dir.join("source.csv");
-    generate::write_csv(std::io::BufWriter::new(std::fs::File::create(&csv).unwrap()), generate::users(1, users, DOMAIN, "Contoso", true)).unwrap();
-    let report = import_users(store, s.id, &csv, &ImportOptions::default(), &mut |_| {}).await.unwrap();
-    assert_eq!(report.imported as usize, users);
-    std::fs::remove_file(&csv).unwrap();
-    s
 }
 
 async fn arrow(engine: &Engine, s: &Tenant, t: &Tenant) -> SyncConfiguration {

@@ -495,3 +495,31 @@ pub fn commits_from_notices(
         }
     }
 }
+
+/// Every kind of access a partner may allow, allowed.
+pub const ALLOW: tenantsync_domain::PartnerSettings = tenantsync_domain::PartnerSettings {
+    inbound_auto_redeem: Some(true),
+    outbound_auto_redeem: Some(true),
+    inbound_user_sync: Some(true),
+    inbound_group_sync: Some(true),
+};
+
+/// A tenant that allows everything by default.
+pub async fn tenant(store: &tenantsync_store_sqlite::SqliteStore, name: &str, domain: &str) -> tenantsync_domain::Tenant {
+    use tenantsync_store::{Store, SyncStore};
+    let t = store.create_tenant(tenantsync_domain::NewTenant::new(name, domain).unwrap()).await.unwrap();
+    store.set_partner_settings(t.id, None, ALLOW).await.unwrap();
+    t
+}
+
+/// The source tenant (Contoso) filled with `users` generated users through the import path.
+pub async fn source(store: &tenantsync_store_sqlite::SqliteStore, dir: &Path, users: usize) -> tenantsync_domain::Tenant {
+    use tenantsync_cli::import::{ImportOptions, import_users};
+    let s = tenant(store, "Contoso", DOMAIN).await;
+    let csv = dir.join("source.csv");
+    generate::write_csv(std::io::BufWriter::new(std::fs::File::create(&csv).unwrap()), generate::users(1, users, DOMAIN, "Contoso", true)).unwrap();
+    let report = import_users(store, s.id, &csv, &ImportOptions::default(), &mut |_| {}).await.unwrap();
+    assert_eq!(report.imported as usize, users);
+    std::fs::remove_file(&csv).unwrap();
+    s
+}
