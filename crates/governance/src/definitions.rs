@@ -43,27 +43,40 @@ impl Governance {
         self.store.access_objects(tenant, kind).await?.into_iter().map(from_json).collect()
     }
 
-    /// A page of the tenant's definitions of `kind` (connected organizations, catalogs,
-    /// packages, policies, review instances), in id order, each with its id: what a
-    /// list shows, read by the store's key whatever the number kept.
-    /// The first `limit` packages of the tenant that `keep` keeps, in id order, read a
-    /// page at a time (a catalog's packages, the candidates of a choice): a page's worth
-    /// in memory, not the tenant's every package.
+    /// The first `limit` packages of the tenant that `keep` keeps, in id order (a
+    /// catalog's packages, the candidates of a choice): [`Governance::first_where`].
     pub async fn packages_where(&self, tenant: TenantId, keep: &(dyn Fn(&AccessPackage) -> bool + Send + Sync), limit: usize) -> Result<Vec<AccessPackage>> {
+        Ok(self.first_where(tenant, AccessObjectKind::AccessPackage, keep, None, limit).await?.into_iter().map(|(_, p)| p).collect())
+    }
+
+    /// The first `limit` definitions of `kind` after `after` that `keep` keeps, in id
+    /// order, each with its id, read a batch at a time: a page's worth in memory, not the
+    /// tenant's every definition (a filtered list of the admin API, a review's instances).
+    pub async fn first_where<T: DeserializeOwned>(
+        &self,
+        tenant: TenantId,
+        kind: AccessObjectKind,
+        keep: &(dyn Fn(&T) -> bool + Send + Sync),
+        after: Option<ObjectId>,
+        limit: usize,
+    ) -> Result<Vec<(ObjectId, T)>> {
         const BATCH: u32 = 200;
-        let mut range = IdRange::first(BATCH);
+        let mut range = IdRange { after, before: None, limit: BATCH };
         let mut out = Vec::new();
         loop {
-            let batch: Vec<(ObjectId, AccessPackage)> = self.page(tenant, AccessObjectKind::AccessPackage, range).await?;
+            let batch: Vec<(ObjectId, T)> = self.page(tenant, kind, range).await?;
             let read = batch.len();
             range.after = batch.last().map(|(id, _)| *id);
-            out.extend(batch.into_iter().map(|(_, p)| p).filter(|p| keep(p)).take(limit.saturating_sub(out.len())));
+            out.extend(batch.into_iter().filter(|(_, v)| keep(v)).take(limit.saturating_sub(out.len())));
             if out.len() >= limit || read < BATCH as usize {
                 return Ok(out);
             }
         }
     }
 
+    /// A page of the tenant's definitions of `kind` (connected organizations, catalogs,
+    /// packages, policies, review instances), in id order, each with its id: what a
+    /// list shows, read by the store's key whatever the number kept.
     pub async fn page<T: DeserializeOwned>(&self, tenant: TenantId, kind: AccessObjectKind, range: IdRange) -> Result<Vec<(ObjectId, T)>> {
         self.store.access_objects_page(tenant, kind, range).await?.into_iter().map(|(id, v)| Ok((id, from_json(v)?))).collect()
     }

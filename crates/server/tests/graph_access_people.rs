@@ -222,3 +222,75 @@ async fn resources_enter_and_leave_a_catalog_by_resource_requests() {
     assert_eq!(admin.post(&format!("{EM}/resourceRequests"), bad).await.status, 400);
     assert_eq!(admin.post(&format!("{EM}/resourceRequests"), request("adminUpdate", &archive)).await.status, 400);
 }
+
+/// Every item of a collection read `$top=2` at a time through its next links, and the
+/// number of pages.
+async fn paged(api: &Api<'_>, path: &str) -> (Vec<String>, usize) {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let (mut ids, mut pages, mut next) = (Vec::new(), 0, Some(format!("{path}{sep}$top=2")));
+    while let Some(link) = next.take() {
+        let r = api.get(&link).await;
+        assert_eq!(r.status, 200, "{link}: {}", r.body);
+        let page = r.body["value"].as_array().unwrap();
+        assert!(page.len() <= 2, "{link}");
+        ids.extend(page.iter().map(|v| v["id"].as_str().unwrap().to_owned()));
+        pages += 1;
+        next = r.body.get("@odata.nextLink").and_then(Value::as_str).map(crate::graph_support::local);
+        assert!(pages < 20, "the pages end");
+    }
+    (ids, pages)
+}
+
+#[tokio::test]
+async fn definitions_reviews_and_decisions_come_a_page_at_a_time() {
+    let s = Server::governed().await;
+    let admin = Api::new(&s, admin_token(&s, TokenRole::Admin).await);
+    let sam = admin.user("sam@contoso.example", "Sam").await;
+    let (package, policy, _) = setup(&admin, &sam).await;
+    for i in 0..4 {
+        let r = admin.post(&format!("{EM}/catalogs"), json!({ "displayName": format!("Catalog {i}") })).await;
+        let c = r.body["id"].as_str().unwrap().to_owned();
+        assert_eq!(admin.post(&format!("{EM}/accessPackages"), json!({ "displayName": format!("Package {i}"), "catalog": { "id": c } })).await.status, 201);
+        let org = json!({ "displayName": format!("Org {i}"), "identitySources": [{ "@odata.type": "#microsoft.graph.domainIdentitySource", "domainName": format!("org{i}.example"), "displayName": format!("Org {i}") }] });
+        let r = admin.post(&format!("{EM}/connectedOrganizations"), org).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    // Each list: its items in id order, each once, in pages of 2 (the last maybe 1).
+    for (what, count) in [("catalogs", 5usize), ("accessPackages", 5), ("connectedOrganizations", 4), ("assignmentPolicies", 1)] {
+        let (ids, pages) = paged(&admin, &format!("{EM}/{what}")).await;
+        let mut sorted = ids.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!((ids.len(), pages), (count, count.div_ceil(2)), "{what}: {ids:?}");
+        assert_eq!(ids, sorted, "{what}: in id order, each once");
+        assert_eq!(code(&admin.get(&format!("{EM}/{what}?$top=1000")).await).0, 400, "{what}");
+    }
+    assert_eq!(code(&admin.get(&format!("{EM}/catalogs?$filter=displayName%20eq%20%27x%27")).await).0, 400, "no $filter on catalogs");
+    let (ids, _) = paged(&admin, &format!("{EM}/assignmentPolicies?$filter=accessPackage/id%20eq%20%27{package}%27")).await;
+    assert_eq!(ids, std::slice::from_ref(&policy));
+
+    // Three members hold the package; the review opens with an item for each.
+    for name in ["a", "b", "c"] {
+        let id = admin.user(&format!("{name}@contoso.example"), name).await;
+        let body = json!({ "requestType": "adminAdd", "assignment": { "targetId": id, "accessPackageId": package, "assignmentPolicyId": policy } });
+        assert_eq!(admin.post(&format!("{EM}/assignmentRequests"), body).await.status, 201);
+    }
+    let start: jiff::Timestamp =
+        admin.get(&format!("{EM}/assignmentPolicies/{policy}")).await.body["reviewSettings"]["schedule"]["startDateTime"].as_str().unwrap().parse().unwrap();
+    while jiff::Timestamp::now() <= start {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(Governance::new(s.sqlite.clone()).sweep().await.unwrap().reviews_opened, 1);
+    let (defs, _) = paged(&admin, REVIEWS).await;
+    assert_eq!(defs, std::slice::from_ref(&policy), "one definition: the policy with reviews");
+    assert_eq!(admin.get(REVIEWS).await.body["value"][0]["status"], "InProgress");
+    let (instances, _) = paged(&admin, &format!("{REVIEWS}/{policy}/instances")).await;
+    assert_eq!(instances.len(), 1);
+    let decisions = format!("{REVIEWS}/{policy}/instances/{}/decisions", instances[0]);
+    let (items, pages) = paged(&admin, &decisions).await;
+    let mut sorted = items.clone();
+    sorted.sort();
+    assert_eq!((items.len(), pages, &items), (3, 2, &sorted), "three items, two pages, in id order");
+    assert_eq!(admin.get(&format!("{REVIEWS}/{policy}/instances/{}", instances[0])).await.status, 200);
+    assert_eq!(admin.get(&format!("{REVIEWS}/{policy}/instances/{package}")).await.status, 404, "not an instance of it");
+}

@@ -256,6 +256,8 @@ macro_rules! __conformance_case_list {
                 unknown_configuration_is_not_found_everywhere,
                 job_state_starts_empty_and_round_trips_escrows,
                 job_changes_notify_job_subscribers,
+                a_tenants_configurations_are_paged_at_either_end_and_counted,
+                partners_and_tokens_are_paged_in_key_order,
             }
             commits {
                 commit_sync_writes_ops_logs_and_state_together,

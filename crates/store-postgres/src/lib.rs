@@ -22,6 +22,7 @@ mod dump;
 mod lease;
 mod logs;
 mod notify;
+mod pages;
 mod query;
 mod reads;
 mod restore;

@@ -52,7 +52,7 @@ fn map_rows<T>(rows: &[Row], f: impl Fn(&Row) -> Result<T>) -> Result<Vec<T>> {
 
 impl PgStore {
     /// Rows that are only checked against an unknown tenant when there are none.
-    async fn query_in(&self, tenant: TenantId, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
+    pub(crate) async fn query_in(&self, tenant: TenantId, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
         let rows = self.query(sql, params).await?;
         if rows.is_empty() {
             self.check_tenant(tenant).await?;
@@ -382,6 +382,10 @@ impl Store for PgStore {
             &self.query_in(tenant, &format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE tenant_id = $1 ORDER BY created_ms, id"), &[&tenant.0]).await?,
             rows::token,
         )
+    }
+
+    async fn tokens_page(&self, tenant: TenantId, after: Option<ObjectId>, limit: u32) -> Result<Vec<ApiToken>> {
+        self.tokens_page_impl(tenant, after, limit).await
     }
 
     async fn revoke_token(&self, tenant: TenantId, id: ObjectId) -> Result<ApiToken> {

@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use tenantsync_domain::{ObjectId, PartnerSettings, SyncConfigId, SyncConfiguration, TenantId};
 use tenantsync_store::{
-    AdminObjectKind, AuditPage, AuditQuery, AuditRecord, JobLease, JobNotice, JobState, LogPage, LogQuery, ProvisioningAction, ProvisioningLog,
-    ProvisioningStatus, Result, Store, StoreError, SyncStore, SyncWriter, WriteOp, WriteOutcome,
+    AdminObjectKind, AuditPage, AuditQuery, AuditRecord, ConfigEnd, ConfigPage, JobLease, JobNotice, JobState, LogPage, LogQuery, ProvisioningAction,
+    ProvisioningLog, ProvisioningStatus, Result, Store, StoreError, SyncStore, SyncWriter, WriteOp, WriteOutcome,
 };
 use uuid::Uuid;
 
@@ -132,6 +132,14 @@ impl SyncStore for PgStore {
         rows.iter().map(|r| parse(&first::<String>(r)?)).collect()
     }
 
+    async fn sync_configurations_at(&self, page: ConfigPage) -> Result<Vec<SyncConfiguration>> {
+        self.sync_configurations_at_impl(page).await
+    }
+
+    async fn count_sync_configurations_at(&self, tenant: TenantId, end: ConfigEnd) -> Result<u64> {
+        self.count_sync_configurations_at_impl(tenant, end).await
+    }
+
     async fn delete_sync_configuration(&self, id: SyncConfigId) -> Result<()> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg_err)?;
@@ -218,6 +226,14 @@ impl SyncStore for PgStore {
             self.check_tenant(tenant).await?;
         }
         rows.iter().map(|r| Ok((TenantId(r.try_get(0).map_err(pg_err)?), parse(r.try_get::<_, &str>(1).map_err(pg_err)?)?))).collect()
+    }
+
+    async fn partner_settings_row(&self, tenant: TenantId, partner: TenantId) -> Result<Option<PartnerSettings>> {
+        self.partner_settings_row_impl(tenant, partner).await
+    }
+
+    async fn partner_settings_page(&self, tenant: TenantId, after: Option<TenantId>, limit: u32) -> Result<Vec<(TenantId, PartnerSettings)>> {
+        self.partner_settings_page_impl(tenant, after, limit).await
     }
 
     async fn delete_partner_settings(&self, tenant: TenantId, partner: TenantId) -> Result<bool> {

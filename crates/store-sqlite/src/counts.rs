@@ -105,7 +105,7 @@ mod tests {
         };
         let raw = rusqlite::Connection::open(dir.path().join(crate::DB_FILE)).unwrap();
         raw.execute_batch(
-            "DROP TABLE console_sessions; DROP TABLE console_codes; DROP TABLE connector_links; DROP TABLE connectors; ALTER TABLE tenants DROP COLUMN live_users; ALTER TABLE tenants DROP COLUMN deleted_users; \
+            "DROP INDEX sync_configurations_target; DROP INDEX api_tokens_tenant_id; DROP TABLE console_sessions; DROP TABLE console_codes; DROP TABLE connector_links; DROP TABLE connectors; ALTER TABLE tenants DROP COLUMN live_users; ALTER TABLE tenants DROP COLUMN deleted_users; \
              ALTER TABLE tenants DROP COLUMN live_groups; ALTER TABLE tenants DROP COLUMN deleted_groups; DROP TABLE bare_user_names; \
              DROP TABLE audit_log; DROP TABLE admin_objects; DROP TABLE access_objects; DROP TABLE access_requests; DROP TABLE access_assignments; DROP TABLE access_guests; DROP TABLE access_outbox; PRAGMA user_version = 10;",
         )

@@ -24,6 +24,7 @@ mod logcodec;
 mod logpage;
 mod notify;
 mod open;
+mod pages;
 mod partners;
 mod query;
 mod restore;
@@ -717,6 +718,10 @@ impl Store for SqliteStore {
             let rows = stmt.query_map([tenant.as_bytes()], token_row)?;
             rows.collect()
         })
+    }
+
+    async fn tokens_page(&self, tenant: TenantId, after: Option<ObjectId>, limit: u32) -> Result<Vec<ApiToken>> {
+        self.tokens_page_impl(tenant, after, limit)
     }
 
     async fn revoke_token(&self, tenant: TenantId, id: ObjectId) -> Result<ApiToken> {

@@ -8,8 +8,8 @@ use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
 use tenantsync_domain::{ObjectId, PartnerSettings, SyncConfigId, SyncConfiguration, TenantId};
 use tenantsync_store::{
-    JobLease, JobNotice, JobState, LogQuery, ProvisioningAction, ProvisioningLog, ProvisioningStatus, Result, Store, StoreError, SyncStore, SyncWriter,
-    WriteOp, WriteOutcome,
+    ConfigEnd, ConfigPage, JobLease, JobNotice, JobState, LogQuery, ProvisioningAction, ProvisioningLog, ProvisioningStatus, Result, Store, StoreError,
+    SyncStore, SyncWriter, WriteOp, WriteOutcome,
 };
 
 const DEFAULTS: [u8; 16] = [0; 16];
@@ -93,6 +93,14 @@ impl SyncStore for SqliteStore {
         self.partner_settings_list_impl(tenant)
     }
 
+    async fn partner_settings_row(&self, tenant: TenantId, partner: TenantId) -> Result<Option<PartnerSettings>> {
+        self.partner_settings_row_impl(tenant, partner)
+    }
+
+    async fn partner_settings_page(&self, tenant: TenantId, after: Option<TenantId>, limit: u32) -> Result<Vec<(TenantId, PartnerSettings)>> {
+        self.partner_settings_page_impl(tenant, after, limit)
+    }
+
     async fn delete_partner_settings(&self, tenant: TenantId, partner: TenantId) -> Result<bool> {
         self.delete_partner_settings_impl(tenant, partner).await
     }
@@ -149,6 +157,14 @@ impl SyncStore for SqliteStore {
             let rows = stmt.query_map([], |r| parse::<SyncConfiguration>(&r.get::<_, String>(0)?))?;
             rows.collect()
         })
+    }
+
+    async fn sync_configurations_at(&self, page: ConfigPage) -> Result<Vec<SyncConfiguration>> {
+        self.sync_configurations_at_impl(page)
+    }
+
+    async fn count_sync_configurations_at(&self, tenant: TenantId, end: ConfigEnd) -> Result<u64> {
+        self.count_sync_configurations_at_impl(tenant, end)
     }
 
     async fn delete_sync_configuration(&self, id: SyncConfigId) -> Result<()> {

@@ -46,8 +46,8 @@ pub use error::StoreError;
 pub use ops::{BatchMode, BulkOptions, BulkSummary, CommitNotice, JobNotice, ListQuery, Page, RejectedRow, Visibility, WriteOp, WriteOutcome};
 pub use query::{ApiToken, CompareOp, Field, Filter, FilterValue, KeyValue, Keyset, NewApiToken, ObjectQuery, QueryPage, Seek, SortKey, TokenRole, UserGroup};
 pub use sync::{
-    CycleCounters, CycleExecution, Escrow, JobLease, JobState, JobStatusCode, LogQuery, ModifiedProperty, ProvisioningAction, ProvisioningLog,
-    ProvisioningStatus, ProvisioningStep, SyncStore, SyncWriter, WriteFuture,
+    ConfigEnd, ConfigPage, CycleCounters, CycleExecution, Escrow, JobLease, JobState, JobStatusCode, LogQuery, ModifiedProperty, ProvisioningAction,
+    ProvisioningLog, ProvisioningStatus, ProvisioningStep, SyncStore, SyncWriter, WriteFuture,
 };
 
 use async_trait::async_trait;
@@ -157,6 +157,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn get_token(&self, id: ObjectId) -> Result<Option<ApiToken>>;
     /// The tenant's tokens in creation order.
     async fn list_tokens(&self, tenant: TenantId) -> Result<Vec<ApiToken>>;
+    /// A page of the tenant's tokens in id order (ids are time-ordered, so this is
+    /// creation order too): those after `after`, at most `limit`, read through an index
+    /// on (tenant, id), so a page costs the page however many tokens the tenant holds.
+    async fn tokens_page(&self, tenant: TenantId, after: Option<ObjectId>, limit: u32) -> Result<Vec<ApiToken>>;
     /// Marks a token of the tenant revoked (idempotent); `token_not_found` otherwise.
     async fn revoke_token(&self, tenant: TenantId, id: ObjectId) -> Result<ApiToken>;
 

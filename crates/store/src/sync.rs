@@ -285,6 +285,25 @@ pub trait SyncWriter: Send + Sync + std::fmt::Debug {
     async fn flush(&self) -> Result<()>;
 }
 
+/// Which end of a sync configuration (an arrow) a tenant is at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigEnd {
+    /// The tenant's users are copied out: configurations *from* it.
+    Source,
+    /// The tenant receives the copies: configurations *to* it.
+    Target,
+}
+
+/// A page of one tenant's configurations ([`SyncStore::sync_configurations_at`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConfigPage {
+    pub tenant: TenantId,
+    pub end: ConfigEnd,
+    /// Only those whose tenant at the other end comes after this one: a page's start.
+    pub after: Option<TenantId>,
+    pub limit: u32,
+}
+
 /// The sync engine's view of storage. A store that also holds the tenants commits a
 /// run's target writes and its job state together ([`SyncStore::commit_sync`]), so a
 /// crash can neither lose nor repeat work.
@@ -298,6 +317,12 @@ pub trait SyncStore: Store {
     /// deleted since), with those settings, in partner id order; the defaults are not
     /// listed. (Graph's `crossTenantAccessPolicy/partners`: a partner exists once created.)
     async fn partner_settings_list(&self, tenant: TenantId) -> Result<Vec<(TenantId, PartnerSettings)>>;
+    /// `tenant`'s settings row towards `partner` as [`SyncStore::partner_settings_list`]
+    /// lists it: `None` when there is no row (the partner is not one).
+    async fn partner_settings_row(&self, tenant: TenantId, partner: TenantId) -> Result<Option<PartnerSettings>>;
+    /// A page of [`SyncStore::partner_settings_list`]: the partners after `after`, at most
+    /// `limit`, read in key order.
+    async fn partner_settings_page(&self, tenant: TenantId, after: Option<TenantId>, limit: u32) -> Result<Vec<(TenantId, PartnerSettings)>>;
     /// Removes `tenant`'s settings row towards `partner` (its settings then inherit the
     /// defaults again); `false` when there was none.
     async fn delete_partner_settings(&self, tenant: TenantId, partner: TenantId) -> Result<bool>;
@@ -309,6 +334,13 @@ pub trait SyncStore: Store {
     async fn update_sync_configuration(&self, config: SyncConfiguration) -> Result<SyncConfiguration>;
     async fn get_sync_configuration(&self, id: SyncConfigId) -> Result<SyncConfiguration>;
     async fn list_sync_configurations(&self) -> Result<Vec<SyncConfiguration>>;
+    /// A page of the configurations with `page.tenant` at `page.end`, ordered by the
+    /// tenant at the other end (one configuration per pair, so that is a key), read
+    /// through an index: a tenant's pages cost the page, however many configurations the
+    /// deployment holds.
+    async fn sync_configurations_at(&self, page: ConfigPage) -> Result<Vec<SyncConfiguration>>;
+    /// How many configurations have `tenant` at `end`, counted on the same index.
+    async fn count_sync_configurations_at(&self, tenant: TenantId, end: ConfigEnd) -> Result<u64>;
     /// Deletes a configuration and its job state. Objects it synced stay as they are.
     async fn delete_sync_configuration(&self, id: SyncConfigId) -> Result<()>;
 

@@ -261,13 +261,13 @@ async fn catalog(State(st): State<Shared>, session: Session, Path(id): Path<Stri
     let resources = g.catalog_resources(session.tenant.id, c.id).await?;
     let cid = c.id;
     let packages = g.packages_where(session.tenant.id, &move |p| p.catalog_id == cid, ROWS).await?;
-    let configs: Vec<(String, String)> = super::admin::configurations(&st, session.tenant.id)
-        .await?
-        .into_iter()
-        .map(|(c, _)| (c.id.to_string(), format!("{} (sync configuration)", c.display_name)))
-        .collect();
-    let mut choices = vec![(String::new(), "None".to_owned())];
-    choices.extend(configs);
+    // The configurations from this tenant in a select, or a field for one's id when
+    // there are too many to list.
+    let choices = super::admin::configuration_choices(&st, session.tenant.id).await?.map(|configs| {
+        let mut choices = vec![(String::new(), "None".to_owned())];
+        choices.extend(configs.into_iter().map(|(id, name)| (id, format!("{name} (sync configuration)"))));
+        choices
+    });
     let body = html! {
         dl.panel id="catalog" {
             dt { "Description" } dd { (c.description) }
@@ -281,7 +281,10 @@ async fn catalog(State(st): State<Shared>, session: Session, Path(id): Path<Stri
             form.stack method="post" action={"/admin/access/catalogs/" (c.id) "/resources"} id="resource-form" aria-label="Add a resource" {
                 (csrf(&session))
                 (text_field("resource-group", "A group (its exact display name or id)", "group", "", false))
-                (select("resource-config", "or a sync configuration of this tenant", "config", "", &choices))
+                @match &choices {
+                    Some(choices) => (select("resource-config", "or a sync configuration of this tenant", "config", "", choices)),
+                    None => (text_field("resource-config", "or a sync configuration of this tenant (its id)", "config", "", false)),
+                }
                 div { button type="submit" id="add-resource" { "Add resource" } }
             }
         }

@@ -10,10 +10,15 @@ use axum::extract::{Query, State};
 use maud::{Markup, html};
 use std::collections::HashMap;
 use tenantsync_domain::{GroupAttribute, SyncConfiguration, TenantId, UserAttribute, UserType};
-use tenantsync_store::{CompareOp, Field, Filter, FilterValue, JobState, JobStatusCode, LogQuery, ObjectQuery, ProvisioningStatus, Seek, Visibility};
+use tenantsync_store::{
+    CompareOp, ConfigEnd, ConfigPage, Field, Filter, FilterValue, JobState, JobStatusCode, LogQuery, ObjectQuery, ProvisioningStatus, Seek, Visibility,
+};
 
 /// Rows of a page of users or groups.
 pub(crate) const PAGE: u32 = 50;
+/// Partners named on the overview, and jobs shown there (the worst first).
+const PARTNERS: u32 = 10;
+const JOBS: usize = 20;
 
 type Params = Query<HashMap<String, String>>;
 
@@ -39,15 +44,53 @@ pub(crate) fn health(state: &JobState) -> (u8, &'static str, &'static str) {
     }
 }
 
-/// The configurations of the session's tenant (those whose source it is) with their state.
-pub(crate) async fn configurations(st: &super::ConsoleState, tenant: TenantId) -> ConsoleResult<Vec<(SyncConfiguration, JobState)>> {
-    let mut out = Vec::new();
-    for c in st.store.list_sync_configurations().await?.into_iter().filter(|c| c.source_tenant_id == tenant) {
+/// Configurations a select offers; a tenant with more is asked for a configuration's id
+/// instead (a form never lists a whole deployment's arrows).
+pub(crate) const CHOICES: u32 = 100;
+
+/// A page of the configurations from `tenant` (those whose source it is), ordered by
+/// target tenant, after the target `after`, with their job states; and the target the
+/// next page starts after, if there is one.
+pub(crate) async fn configurations_page(
+    st: &super::ConsoleState,
+    tenant: TenantId,
+    after: Option<TenantId>,
+    rows: usize,
+) -> ConsoleResult<(Vec<(SyncConfiguration, JobState)>, Option<TenantId>)> {
+    let limit = u32::try_from(rows + 1).unwrap_or(u32::MAX);
+    let mut found = st.store.sync_configurations_at(ConfigPage { tenant, end: ConfigEnd::Source, after, limit }).await?;
+    let next = if found.len() > rows { found.get(rows.saturating_sub(1)).map(|c| c.target_tenant_id) } else { None };
+    found.truncate(rows);
+    let mut out = Vec::with_capacity(found.len());
+    for c in found {
         let state = st.store.job_state(c.id).await?;
         out.push((c, state));
     }
-    out.sort_by(|a, b| (health(&a.1).0, &a.0.display_name).cmp(&(health(&b.1).0, &b.0.display_name)));
-    Ok(out)
+    Ok((out, next))
+}
+
+/// The configurations from `tenant` a select offers (id, label), or `None` when it has
+/// more than [`CHOICES`].
+pub(crate) async fn configuration_choices(st: &super::ConsoleState, tenant: TenantId) -> ConsoleResult<Option<Vec<(String, String)>>> {
+    let found = st.store.sync_configurations_at(ConfigPage { tenant, end: ConfigEnd::Source, after: None, limit: CHOICES + 1 }).await?;
+    Ok((found.len() <= CHOICES as usize).then(|| found.into_iter().map(|c| (c.id.to_string(), c.display_name)).collect()))
+}
+
+/// The `n` worst jobs from `tenant` (by [`health`], then name) and how many jobs it has:
+/// read a page at a time, holding `n` and a page whatever the count.
+async fn worst_jobs(st: &super::ConsoleState, tenant: TenantId, n: usize) -> ConsoleResult<(Vec<(SyncConfiguration, JobState)>, usize)> {
+    let (mut worst, mut total, mut after): (Vec<(SyncConfiguration, JobState)>, usize, Option<TenantId>) = (Vec::new(), 0, None);
+    loop {
+        let (page, next) = configurations_page(st, tenant, after, 200).await?;
+        total += page.len();
+        worst.extend(page);
+        worst.sort_by(|a, b| (health(&a.1).0, &a.0.display_name).cmp(&(health(&b.1).0, &b.0.display_name)));
+        worst.truncate(n);
+        match next {
+            Some(t) => after = Some(t),
+            None => return Ok((worst, total)),
+        }
+    }
 }
 
 /// `GET /admin`.
@@ -56,11 +99,14 @@ pub(crate) async fn overview(State(st): State<Shared>, session: Session) -> Cons
     let t = session.tenant.id;
     let users = st.store.count_users(t, Visibility::Active).await?;
     let groups = st.store.count_groups(t, Visibility::Active).await?;
+    // The first few partners by name; the partners page has them all.
+    let listed = st.store.partner_settings_page(t, None, PARTNERS + 1).await?;
+    let more_partners = listed.len() > PARTNERS as usize;
     let mut partners = Vec::new();
-    for (p, _) in st.store.partner_settings_list(t).await? {
-        partners.push(domain_of(&st, p).await);
+    for (p, _) in listed.iter().take(PARTNERS as usize) {
+        partners.push(domain_of(&st, *p).await);
     }
-    let configs = configurations(&st, t).await?;
+    let (configs, jobs) = worst_jobs(&st, t, JOBS).await?;
     let mut rows = Vec::new();
     for (c, s) in &configs {
         rows.push((c, s, domain_of(&st, c.target_tenant_id).await));
@@ -74,12 +120,13 @@ pub(crate) async fn overview(State(st): State<Shared>, session: Session) -> Cons
         div.cards {
             div.panel { h2 { "Users" } p { a href="/admin/users" id="count-users" { (users) } } }
             div.panel { h2 { "Groups" } p { a href="/admin/groups" id="count-groups" { (groups) } } }
-            div.panel { h2 { "Partners" } p id="partners" { @if partners.is_empty() { "None" } @else { (partners.join(", ")) } } }
+            div.panel { h2 { "Partners" } p id="partners" { @if partners.is_empty() { "None" } @else { (partners.join(", ")) @if more_partners { ", " a href="/admin/partners" { "more" } } } } }
         }
         h2 id="jobs-heading" { "Sync jobs by health" }
         @if rows.is_empty() {
             p.note { "This tenant is the source of no sync configuration." }
         } @else {
+            @if jobs > rows.len() { p.note id="jobs-shown" { "The " (rows.len()) " least healthy of " (jobs) "; " a href="/admin/sync" { "all sync configurations" } "." } }
             div.scroll { table.responsive aria-labelledby="jobs-heading" id="jobs" {
                 thead { tr { th scope="col" { "Configuration" } th scope="col" { "Target" } th scope="col" { "Health" } th scope="col" { "Escrows" } th scope="col" { "Last cycle" } } }
                 tbody { @for (c, s, target) in &rows {

@@ -25,17 +25,25 @@ pub(crate) fn writer(session: &Session) -> bool {
     matches!(session.principal, Principal::Admin { writer: true, .. })
 }
 
-/// The page of `items` after the one whose key is `after`, in key order, and the key to
-/// ask for the next page with. For the short lists the store hands over whole (a
-/// tenant's tokens and partners), so the page shown stays short; entitlement
-/// management's lists are paged by the store ([`Cursor`]).
-pub(crate) fn page_after<T>(mut items: Vec<T>, key: impl Fn(&T) -> String, after: &str) -> (Vec<T>, Option<String>) {
-    items.sort_by_key(|i| key(i));
-    let mut rest: Vec<T> = items.into_iter().filter(|i| after.is_empty() || key(i).as_str() > after).collect();
-    let next = if rest.len() > ROWS { rest.get(ROWS - 1).map(&key) } else { None };
-    rest.truncate(ROWS);
-    (rest, next)
+/// A page of a store read that asked for one row more than [`ROWS`]: the rows shown,
+/// and the key of the last one when that extra row says there is a next page.
+pub(crate) fn split_page<T>(mut found: Vec<T>, key: impl Fn(&T) -> String) -> (Vec<T>, Option<String>) {
+    let next = if found.len() > ROWS { found.get(ROWS - 1).map(&key) } else { None };
+    found.truncate(ROWS);
+    (found, next)
 }
+
+/// The key a page's `after` names (`None` on the first page); one this page could not
+/// have given is a 400.
+pub(crate) fn after_key<K: std::str::FromStr>(after: &str) -> ConsoleResult<Option<K>> {
+    if after.is_empty() {
+        return Ok(None);
+    }
+    after.parse().map(Some).map_err(|_| ConsoleError::bad_request("'after' is not a position this page gave"))
+}
+
+/// The limit of a store read for a page of [`ROWS`]: one more, to know if a next one exists.
+pub(crate) const PEEK: u32 = ROWS as u32 + 1;
 
 /// Where a page of a list starts: after an id (the next pages) or before one (the
 /// previous ones), from the query's `after` or `before`; neither is the first page.
@@ -168,14 +176,14 @@ mod tests {
     }
 
     #[test]
-    fn pages_of_a_short_list_follow_the_key_order_and_end() {
-        let items: Vec<u32> = (0..120).rev().collect();
+    fn a_page_read_with_one_more_row_says_where_the_next_starts() {
         let key = |i: &u32| format!("{i:03}");
-        let (first, next) = page_after(items.clone(), key, "");
-        assert_eq!((first.len(), first.first(), next.as_deref()), (ROWS, Some(&0), Some("049")));
-        let (second, next) = page_after(items.clone(), key, "049");
-        assert_eq!((second.first(), next.as_deref()), (Some(&50), Some("099")));
-        let (third, next) = page_after(items, key, "099");
-        assert_eq!((third.len(), next), (20, None));
+        let (page, next) = split_page((0..=ROWS as u32).collect(), key);
+        assert_eq!((page.len(), next.as_deref()), (ROWS, Some("049")));
+        let (page, next) = split_page((0..ROWS as u32).collect(), key);
+        assert_eq!((page.len(), next), (ROWS, None), "exactly a page: no next one");
+        assert_eq!(after_key::<u32>("").unwrap(), None);
+        assert_eq!(after_key::<u32>("7").unwrap(), Some(7));
+        assert!(after_key::<u32>("x").is_err());
     }
 }

@@ -16,9 +16,10 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::routing::{get as get_route, post};
 use maud::html;
-use tenantsync_access::{AccessPackage, AssignmentId, PackageId, PolicyId, RequestType, ResourceOrigin, ResourceRole, RoleKind};
+use tenantsync_access::{AccessPackage, AssignmentId, Catalog, PackageId, PolicyId, RequestType, ResourceOrigin, ResourceRole, RoleKind};
+use tenantsync_domain::ObjectId;
 use tenantsync_governance::{Actor, NewRequest, Subject};
-use tenantsync_store::{AccessObjectKind, AssignmentFilter, AuditCategory, AuditOperation};
+use tenantsync_store::{AccessObjectKind, AssignmentFilter, AuditCategory, AuditOperation, IdRange};
 
 pub(super) fn routes() -> Router<Shared> {
     Router::new()
@@ -82,9 +83,15 @@ async fn new_package(State(st): State<Shared>, session: Session, Query(q): Param
     let g = gov(&st)?;
     let catalog = get(&q, "catalog");
     let body = if catalog.is_empty() {
-        let catalogs: Vec<(String, String)> = g.catalogs(session.tenant.id).await?.into_iter().map(|c| (c.id.to_string(), c.display_name)).collect();
+        // A select of the catalogs while they are few; past that the catalogs' pages
+        // (each has "New access package in this catalog") are where to choose.
+        let limit = super::admin::CHOICES + 1;
+        let found: Vec<(ObjectId, Catalog)> = g.page(session.tenant.id, AccessObjectKind::Catalog, IdRange::first(limit)).await?;
+        let many = found.len() > super::admin::CHOICES as usize;
+        let catalogs: Vec<(String, String)> = found.into_iter().map(|(_, c)| (c.id.to_string(), c.display_name)).collect();
         html! {
             @if catalogs.is_empty() { p.note { "Make a catalog first: " a href="/admin/access/catalogs" { "Catalogs" } } }
+            @else if many { p.note id="choose-on-catalog" { "Open the catalog the package belongs in, and choose “New access package in this catalog” there: " a href="/admin/access/catalogs" { "Catalogs" } } }
             @else {
                 form.inline method="get" action="/admin/access/packages/new" aria-label="Catalog" {
                     (select("package-catalog", "Catalog", "catalog", "", &catalogs))

@@ -2,7 +2,7 @@
 //! start, pause and provision on demand (the engine's, as the admin API's jobs call
 //! them, each recorded in the audit log), the provisioning logs with the API's filters,
 //! and the admin audit log. Every list is a page of a keyset-paged store query.
-use super::admin::{configurations, domain_of, get, health};
+use super::admin::{configuration_choices, configurations_page, domain_of, get, health};
 use super::page::{self, csrf, pager, see_other, time};
 use super::session::{Posted, Principal, Session};
 use super::{ConsoleError, ConsoleResult, ConsoleState, Shared};
@@ -47,10 +47,13 @@ fn control(c: &SyncConfiguration, activity: &str, detail: String) -> Entry {
     )
 }
 
-/// `GET /admin/sync`.
-pub(crate) async fn list(State(st): State<Shared>, session: Session) -> ConsoleResult {
+/// `GET /admin/sync?after=…`: the configurations from this tenant, a page at a time in
+/// the order of their targets (the overview shows the least healthy first).
+pub(crate) async fn list(State(st): State<Shared>, session: Session, Query(q): Params) -> ConsoleResult {
     session.admin()?;
-    let configs = configurations(&st, session.tenant.id).await?;
+    let after = get(&q, "after");
+    let from = if after.is_empty() { None } else { Some(after.parse().map_err(|_| ConsoleError::bad_request("'after' is not a position this page gave"))?) };
+    let (configs, next) = configurations_page(&st, session.tenant.id, from, super::kit::ROWS).await?;
     let mut rows = Vec::new();
     for (c, s) in &configs {
         rows.push((c, s, domain_of(&st, c.target_tenant_id).await));
@@ -73,6 +76,7 @@ pub(crate) async fn list(State(st): State<Shared>, session: Session) -> ConsoleR
                 } }
             } }
         }
+        (pager("/admin/sync", &[], after.is_empty(), next.map(|t| t.to_string())))
     };
     Ok(page::ok("Sync configurations", &session, "/admin/sync", body))
 }
@@ -317,14 +321,23 @@ pub(crate) async fn logs(State(st): State<Shared>, session: Session, Query(q): P
         query.after = Some(LogCursor(after.to_owned()));
     }
     let found = st.store.provisioning_log_page(&query).await?;
-    let configs: Vec<(String, String)> = configurations(&st, session.tenant.id).await?.into_iter().map(|(c, _)| (c.id.to_string(), c.display_name)).collect();
-    let names: HashMap<&str, &str> = configs.iter().map(|(id, n)| (id.as_str(), n.as_str())).collect();
+    let choices = configuration_choices(&st, session.tenant.id).await?;
+    // The names of the configurations the page's records come from (a page's worth).
+    let mut names: HashMap<SyncConfigId, String> = HashMap::new();
+    for r in &found.records {
+        if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(r.config_id) {
+            slot.insert(st.store.get_sync_configuration(r.config_id).await.map_or_else(|_| "?".to_owned(), |c| c.display_name));
+        }
+    }
     let statuses: Vec<(String, String)> = STATUSES.iter().map(|s| (s.as_str().to_owned(), s.as_str().to_owned())).collect();
     let actions: Vec<(String, String)> =
         ACTIONS.iter().map(|a| (crate::graph::logs_action_name(*a).to_owned(), crate::graph::logs_action_name(*a).to_owned())).collect();
     let body = html! {
         form.inline method="get" action="/admin/logs" aria-label="Filters" {
-            (select("log-config", "Configuration", "config", config, &configs))
+            @match &choices {
+                Some(configs) => (select("log-config", "Configuration", "config", config, configs)),
+                None => div { label for="log-config" { "Configuration (its id)" } input id="log-config" name="config" type="text" value=(config); },
+            }
             (select("log-status", "Status", "status", status, &statuses))
             (select("log-action", "Action", "action", action, &actions))
             div { label for="log-object" { "Object id" } input id="log-object" name="object" type="text" value=(object); }
@@ -337,7 +350,7 @@ pub(crate) async fn logs(State(st): State<Shared>, session: Session, Query(q): P
                     li {
                         details {
                             summary {
-                                (time(r.activity_date_time)) " · " (names.get(r.config_id.to_string().as_str()).copied().unwrap_or("?")) " · "
+                                (time(r.activity_date_time)) " · " (names.get(&r.config_id).map_or("?", String::as_str)) " · "
                                 (crate::graph::logs_action_name(r.provisioning_action)) " " (r.source_display_name) " · "
                                 span class=(status_class(r.status)) { (r.status.as_str()) }
                                 @if let Some(s) = r.skip_reason { " (" (s.as_str()) ")" }

@@ -5,7 +5,7 @@
 //! tenant access settings of the admin API's `policies/crossTenantAccessPolicy`, written
 //! through the same store calls (and `add_partner`'s checks), audited the same way.
 use super::admin::get;
-use super::kit::{ROWS, select, writer};
+use super::kit::{PEEK, ROWS, after_key, select, writer};
 use super::page::{self, csrf, see_other, time};
 use super::session::{Posted, Session};
 use super::sync::audited;
@@ -17,7 +17,7 @@ use axum::routing::{get as get_route, post};
 use maud::{Markup, html};
 use std::collections::{BTreeMap, HashMap};
 use tenantsync_domain::{DomainName, PartnerSettings, Tenant, TenantId};
-use tenantsync_store::{AuditOperation, Visibility};
+use tenantsync_store::{AuditOperation, ConfigEnd, ConfigPage, Visibility};
 
 pub(super) fn routes() -> Router<Shared> {
     Router::new()
@@ -32,25 +32,74 @@ pub(super) fn routes() -> Router<Shared> {
 #[derive(Debug, Default)]
 struct Relation {
     partner: Option<PartnerSettings>,
-    /// Configurations from the session's tenant to it, and from it to the session's.
+    /// Configurations from the session's tenant to it, and from it to the session's (one
+    /// per source → target pair: 0 or 1 each).
     outbound: usize,
     inbound: usize,
 }
 
-/// The tenants related to `tenant` and how.
-async fn relations(st: &ConsoleState, tenant: TenantId) -> ConsoleResult<BTreeMap<TenantId, Relation>> {
+/// A page of the tenants related to `tenant` after `after`, in id order, and where the
+/// next page starts: the partners, the targets of its configurations and the sources of
+/// those to it are three key-ordered store reads of a page each, merged. A read that
+/// filled its page may hold more beyond its last key, so the merge is exact only up to
+/// the smallest such key, and a full page always lies below it.
+async fn related_page(st: &ConsoleState, tenant: TenantId, after: Option<TenantId>) -> ConsoleResult<(BTreeMap<TenantId, Relation>, Option<TenantId>)> {
+    let partners = st.store.partner_settings_page(tenant, after, PEEK).await?;
+    let from = st.store.sync_configurations_at(ConfigPage { tenant, end: ConfigEnd::Source, after, limit: PEEK }).await?;
+    let to = st.store.sync_configurations_at(ConfigPage { tenant, end: ConfigEnd::Target, after, limit: PEEK }).await?;
+    let full = |n: usize, last: Option<TenantId>| last.filter(|_| n == PEEK as usize);
+    let horizon = [
+        full(partners.len(), partners.last().map(|(p, _)| *p)),
+        full(from.len(), from.last().map(|c| c.target_tenant_id)),
+        full(to.len(), to.last().map(|c| c.source_tenant_id)),
+    ]
+    .into_iter()
+    .flatten()
+    .min();
     let mut out: BTreeMap<TenantId, Relation> = BTreeMap::new();
-    for (p, s) in st.store.partner_settings_list(tenant).await? {
+    for (p, s) in partners {
         out.entry(p).or_default().partner = Some(s);
     }
-    for c in st.store.list_sync_configurations().await? {
-        if c.source_tenant_id == tenant {
-            out.entry(c.target_tenant_id).or_default().outbound += 1;
-        } else if c.target_tenant_id == tenant {
-            out.entry(c.source_tenant_id).or_default().inbound += 1;
+    for c in from {
+        out.entry(c.target_tenant_id).or_default().outbound += 1;
+    }
+    for c in to {
+        out.entry(c.source_tenant_id).or_default().inbound += 1;
+    }
+    if let Some(h) = horizon {
+        out.retain(|id, _| *id <= h);
+    }
+    let next = if out.len() > ROWS { out.keys().nth(ROWS - 1).copied() } else { None };
+    if let Some(n) = next {
+        out.retain(|id, _| *id <= n);
+    }
+    Ok((out, next))
+}
+
+/// How `other` is related to `tenant` (`None`: it is not). One key read each: a
+/// configuration's pair is read as the page after the id just before `other`'s.
+async fn relation_to(st: &ConsoleState, tenant: TenantId, other: TenantId) -> ConsoleResult<Option<Relation>> {
+    let Some(before) = u128::from_be_bytes(*other.as_bytes()).checked_sub(1).map(|b| TenantId::from_bytes(b.to_be_bytes())) else { return Ok(None) };
+    let one = |end| ConfigPage { tenant, end, after: Some(before), limit: 1 };
+    let rel = Relation {
+        partner: st.store.partner_settings_row(tenant, other).await?,
+        outbound: st.store.sync_configurations_at(one(ConfigEnd::Source)).await?.iter().filter(|c| c.target_tenant_id == other).count(),
+        inbound: st.store.sync_configurations_at(one(ConfigEnd::Target)).await?.iter().filter(|c| c.source_tenant_id == other).count(),
+    };
+    Ok((rel.partner.is_some() || rel.outbound + rel.inbound > 0).then_some(rel))
+}
+
+/// How many partners `tenant` has, counted a page at a time.
+async fn count_partners(st: &ConsoleState, tenant: TenantId) -> ConsoleResult<usize> {
+    let (mut n, mut after) = (0, None);
+    loop {
+        let page = st.store.partner_settings_page(tenant, after, 500).await?;
+        n += page.len();
+        match page.last() {
+            Some((p, _)) if page.len() == 500 => after = Some(*p),
+            _ => return Ok(n),
         }
     }
-    Ok(out)
 }
 
 /// `GET /admin/tenants?after=…`: this tenant with its counts, then the related ones.
@@ -59,23 +108,19 @@ async fn list(State(st): State<Shared>, session: Session, Query(q): Query<HashMa
     let me = &session.tenant;
     let users = st.store.count_users(me.id, Visibility::Active).await?;
     let groups = st.store.count_groups(me.id, Visibility::Active).await?;
-    let related = relations(&st, me.id).await?;
     let after = get(&q, "after");
+    let (related, next) = related_page(&st, me.id, after_key(after)?).await?;
+    let next = next.map(|t| t.to_string());
     let mut rows: Vec<(Tenant, &Relation)> = Vec::new();
-    let mut next = None;
-    for (id, rel) in related.iter().filter(|(id, _)| after.is_empty() || id.to_string().as_str() > after) {
-        if rows.len() == ROWS {
-            next = rows.last().map(|(t, _)| t.id.to_string());
-            break;
-        }
+    for (id, rel) in &related {
         match st.store.get_tenant(*id).await {
             Ok(t) => rows.push((t, rel)),
             Err(tenantsync_store::StoreError::NotFound { .. }) => {}
             Err(e) => return Err(e.into()),
         }
     }
-    let partners = related.values().filter(|r| r.partner.is_some()).count();
-    let outbound: usize = related.values().map(|r| r.outbound).sum();
+    let partners = count_partners(&st, me.id).await?;
+    let outbound = st.store.count_sync_configurations_at(me.id, ConfigEnd::Source).await?;
     let body = html! {
         h2 id="this-heading" { "This tenant" }
         dl.panel id="this-tenant" aria-labelledby="this-heading" {
@@ -112,14 +157,10 @@ async fn one(State(st): State<Shared>, session: Session, Path(id): Path<String>)
     session.admin()?;
     let missing = || ConsoleError::not_found(format!("tenant '{id}' does not exist"));
     let tid: TenantId = id.parse().map_err(|_| missing())?;
-    let related = relations(&st, session.tenant.id).await?;
     let own = tid == session.tenant.id;
-    if !own && !related.contains_key(&tid) {
-        return Err(missing());
-    }
+    let rel = if own { None } else { Some(relation_to(&st, session.tenant.id, tid).await?.ok_or_else(missing)?) };
     let t = st.store.get_tenant(tid).await.map_err(|_| missing())?;
     let counts = if own { Some((st.store.count_users(tid, Visibility::Active).await?, st.store.count_groups(tid, Visibility::Active).await?)) } else { None };
-    let rel = related.get(&tid);
     let body = html! {
         dl.panel id="tenant" {
             dt { "Tenant id" } dd { code { (t.id) } }
@@ -130,7 +171,7 @@ async fn one(State(st): State<Shared>, session: Session, Path(id): Path<String>)
                 dt { "Users" } dd { a href="/admin/users" { (users) } }
                 dt { "Groups" } dd { a href="/admin/groups" { (groups) } }
             }
-            @if let Some(rel) = rel {
+            @if let Some(rel) = &rel {
                 dt { "Partner settings" } dd { @match &rel.partner { Some(s) => { a href={"/admin/partners/" (t.id)} { (summary(s)) } }, None => "None (the default settings apply)" } }
                 dt { "Sync configurations to it" } dd { (rel.outbound) }
                 dt { "Sync configurations from it" } dd { (rel.inbound) }
@@ -199,7 +240,8 @@ async fn partners(State(st): State<Shared>, session: Session, Query(q): Query<Ha
     let t = session.tenant.id;
     let default = st.store.partner_settings(t, None).await?;
     let after = get(&q, "after");
-    let (list, next) = super::kit::page_after(st.store.partner_settings_list(t).await?, |(p, _)| p.to_string(), after);
+    let (list, next) =
+        super::kit::split_page(st.store.partner_settings_page(t, super::kit::after_key(after)?, super::kit::PEEK).await?, |(p, _)| p.to_string());
     let mut rows = Vec::new();
     for (p, s) in list {
         rows.push((p, super::admin::domain_of(&st, p).await, s));
@@ -243,7 +285,7 @@ async fn partner_of(st: &ConsoleState, session: &Session, id: &str) -> ConsoleRe
     }
     let missing = || ConsoleError::not_found(format!("no partner configuration for tenant '{id}'"));
     let p: TenantId = id.parse().map_err(|_| missing())?;
-    let s = st.store.partner_settings_list(session.tenant.id).await?.into_iter().find(|(x, _)| *x == p).map(|(_, s)| s).ok_or_else(missing)?;
+    let s = st.store.partner_settings_row(session.tenant.id, p).await?.ok_or_else(missing)?;
     Ok((Some(p), s))
 }
 

@@ -3,7 +3,7 @@
 //! on the page that answers its creation; revoking stops it at once (a console session
 //! signed in with it ends too).
 use super::admin::get;
-use super::kit::{page_after, select, text_field, writer};
+use super::kit::{PEEK, after_key, select, split_page, text_field, writer};
 use super::page::{self, csrf, see_other, time};
 use super::session::{Posted, Session};
 use super::sync::audited;
@@ -37,7 +37,7 @@ fn state(t: &ApiToken, now: jiff::Timestamp) -> (&'static str, &'static str) {
 
 async fn list_page(st: &super::ConsoleState, session: &Session, after: &str, created: Option<(&ApiToken, &str)>) -> ConsoleResult {
     let now = st.store.clock().now();
-    let (tokens, next) = page_after(st.store.list_tokens(session.tenant.id).await?, |t| t.id.to_string(), after);
+    let (tokens, next) = split_page(st.store.tokens_page(session.tenant.id, after_key(after)?, PEEK).await?, |t| t.id.to_string());
     let roles: Vec<(String, String)> = TokenRole::ALL.iter().map(|r| (r.as_str().to_owned(), r.as_str().to_owned())).collect();
     let body = html! {
         @if let Some((t, secret)) = created {

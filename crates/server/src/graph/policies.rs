@@ -134,7 +134,7 @@ pub(crate) async fn add_partner(store: &dyn SyncStore, tenant: TenantId, partner
     if store.get_tenant(partner).await.is_err() {
         return Err(GraphError::bad_request(format!("tenantId '{partner}' is not a tenant of this tenantsync")));
     }
-    if store.partner_settings_list(tenant).await?.iter().any(|(p, _)| *p == partner) {
+    if store.partner_settings_row(tenant, partner).await?.is_some() {
         return Err(GraphError::new(GraphCode::Conflict, format!("a partner configuration for tenant '{partner}' exists")));
     }
     Ok(store.set_partner_settings(tenant, Some(partner), s).await?)
@@ -193,11 +193,8 @@ fn partner_id(segment: &str) -> GraphResult<TenantId> {
 /// The partner's settings row, or 404.
 async fn existing(st: &GraphState, caller: &Caller, partner: TenantId) -> GraphResult<PartnerSettings> {
     st.store
-        .partner_settings_list(caller.tenant)
+        .partner_settings_row(caller.tenant, partner)
         .await?
-        .into_iter()
-        .find(|(p, _)| *p == partner)
-        .map(|(_, s)| s)
         .ok_or_else(|| GraphError::not_found(format!("no partner configuration for tenant '{partner}'")))
 }
 

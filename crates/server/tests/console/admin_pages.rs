@@ -8,7 +8,7 @@ use super::{Browser, Page, console};
 use crate::graph_support::{Api, admin_token};
 use crate::support::{Server, tenant};
 use serde_json::json;
-use tenantsync_domain::PartnerSettings;
+use tenantsync_domain::{PartnerSettings, TenantId};
 use tenantsync_store::{SyncStore, TokenRole};
 
 const EM: &str = "/v1.0/identityGovernance/entitlementManagement";
@@ -496,4 +496,130 @@ async fn a_configuration_s_filter_and_mappings_are_checked_previewed_saved_and_i
         audit.contains("Update scoping filter") && audit.contains("Update attribute mappings") && audit.contains("Enable/restart provisioning configuration"),
         "{audit}"
     );
+}
+
+/// The `href`s of `prefix` links in a page, each once, in page order.
+fn hrefs(p: &Page, prefix: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (at, _) in p.body.match_indices(&format!("href=\"{prefix}")) {
+        let start = at + 6;
+        let h = p.body[start..start + p.body[start..].find('"').unwrap()].to_owned();
+        if !out.contains(&h) {
+            out.push(h);
+        }
+    }
+    out
+}
+
+/// Every page of a list from `path`, following its next links.
+async fn walk(b: &mut Browser<'_>, path: &str) -> Vec<Page> {
+    let mut pages = vec![b.get(path).await];
+    loop {
+        let last = pages.last().unwrap();
+        assert_eq!(last.status, 200, "{}", last.body);
+        let Some(at) = last.body.find("id=\"next-page\"") else { return pages };
+        let start = last.body[..at].rfind("href=\"").unwrap() + 6;
+        let next = last.body[start..start + last.body[start..].find('"').unwrap()].replace("&amp;", "&");
+        pages.push(b.get(&next).await);
+        assert!(pages.len() < 10, "the pages end");
+    }
+}
+
+#[tokio::test]
+async fn related_tenants_partners_configurations_and_tokens_are_pages_of_the_store() {
+    let (s, _, _) = console().await;
+    let (mut b, _, _) = admin_and_reader(&s).await;
+    let me = s.tenant.id;
+    // 70 other tenants: partners of 0..55, targets of 40..95 (so 40..55 are both),
+    // sources of 60..70 (and 65..70 partners too) — 70 related tenants in all.
+    let mut others = Vec::new();
+    for i in 0..70 {
+        others.push(tenant(s.store.as_ref(), &format!("t{i:02}.example")).await.id);
+    }
+    for (i, t) in others.iter().enumerate() {
+        if !(55..65).contains(&i) {
+            s.sqlite.set_partner_settings(me, Some(*t), PartnerSettings::default()).await.unwrap();
+        }
+        if (40..60).contains(&i) {
+            s.sqlite.create_sync_configuration(tenantsync_domain::SyncConfiguration::new(&format!("to t{i:02}"), me, *t).unwrap()).await.unwrap();
+        }
+        if i >= 60 {
+            s.sqlite.create_sync_configuration(tenantsync_domain::SyncConfiguration::new(&format!("from t{i:02}"), *t, me).unwrap()).await.unwrap();
+        }
+    }
+    let mut sorted = others.clone();
+    sorted.sort();
+    let ids = |pages: &[Page], prefix: &str| -> Vec<String> { pages.iter().flat_map(|p| hrefs(p, prefix)).collect() };
+
+    // Related tenants: the three kinds merged, in id order, each once, 50 a page.
+    let pages = walk(&mut b, "/admin/tenants").await;
+    assert_eq!(pages.len(), 2);
+    let listed = ids(&pages, "/admin/tenants/");
+    let expected: Vec<String> = sorted.iter().map(|t| format!("/admin/tenants/{t}")).collect();
+    let listed: Vec<String> = listed.into_iter().filter(|h| *h != format!("/admin/tenants/{me}")).collect();
+    assert_eq!(listed, expected);
+    let first = &pages[0];
+    assert!(first.body.contains("id=\"tenant-partners\">60<"), "{}", first.body);
+    assert!(first.body.contains("<dt>Sync configurations from here</dt><dd>20</dd>"), "{}", first.body);
+    // One of them: what it is to this tenant.
+    let both = b.get(&format!("/admin/tenants/{}", others[45])).await;
+    assert_eq!(both.status, 200);
+    assert!(
+        both.body.contains("<dt>Sync configurations to it</dt><dd>1</dd>") && both.body.contains("<dt>Sync configurations from it</dt><dd>0</dd>"),
+        "{}",
+        both.body
+    );
+    let source = b.get(&format!("/admin/tenants/{}", others[62])).await;
+    assert!(
+        source.body.contains("<dt>Sync configurations from it</dt><dd>1</dd>") && source.body.contains("None (the default settings apply)"),
+        "{}",
+        source.body
+    );
+    let stranger = tenant(s.store.as_ref(), "stranger.example").await;
+    assert_eq!(b.get(&format!("/admin/tenants/{}", stranger.id)).await.status, 404, "unrelated: not shown");
+
+    // Partner settings: 60, a page of 50 and one of 10, in id order.
+    let pages = walk(&mut b, "/admin/partners").await;
+    let mut partners: Vec<TenantId> = others.iter().enumerate().filter(|(i, _)| *i < 55 || *i >= 65).map(|(_, t)| *t).collect();
+    partners.sort();
+    let expected: Vec<String> = partners.iter().map(|t| format!("/admin/partners/{t}")).collect();
+    assert_eq!(ids(&pages, "/admin/partners/").into_iter().filter(|h| h != "/admin/partners/default").collect::<Vec<_>>(), expected);
+    assert_eq!(pages.len(), 2);
+    assert_eq!(b.get(&format!("/admin/partners/{}", others[3])).await.status, 200);
+    assert_eq!(b.get(&format!("/admin/partners/{}", others[60])).await.status, 404, "a source without settings is no partner");
+
+    // Sync configurations from here: 20, one page; 55 more make two.
+    assert_eq!(walk(&mut b, "/admin/sync").await.len(), 1);
+    for i in 0..35 {
+        let t = tenant(s.store.as_ref(), &format!("more{i:02}.example")).await.id;
+        s.sqlite.create_sync_configuration(tenantsync_domain::SyncConfiguration::new(&format!("more {i}"), me, t).unwrap()).await.unwrap();
+    }
+    let pages = walk(&mut b, "/admin/sync").await;
+    assert_eq!(pages.len(), 2);
+    let configs: Vec<String> = ids(&pages, "/admin/sync/").into_iter().filter(|h| h != "/admin/sync/new").collect();
+    assert_eq!(configs.len(), 55, "each once");
+    assert_eq!(b.get("/admin/sync?after=garbage").await.status, 400);
+    // The overview shows the least healthy 20 of the 55, and says so.
+    let overview = b.get("/admin").await;
+    assert!(overview.body.contains("The 20 least healthy of 55"), "{}", overview.body);
+
+    // Tokens: the server's SCIM token, the admin's and the reader's, and 55 more: 58 in
+    // pages of 50, each once.
+    for i in 0..55 {
+        admin_token_named(&s, &format!("extra {i}")).await;
+    }
+    let pages = walk(&mut b, "/admin/tokens").await;
+    assert_eq!(pages.len(), 2);
+    let mut shown: Vec<String> =
+        pages.iter().flat_map(|p| p.body.match_indices("<td data-label=\"Id\"><code>").map(|(i, _)| p.body[i + 29..i + 65].to_owned())).collect();
+    assert_eq!(shown.len(), 58);
+    shown.dedup();
+    assert_eq!(shown.len(), 58, "each once, in id order");
+    assert_eq!(b.get("/admin/tokens?after=garbage").await.status, 400);
+}
+
+/// An admin token of the console's tenant named `name`.
+async fn admin_token_named(s: &crate::support::Server, name: &str) {
+    let issued = tenantsync_server::auth::issue(s.tenant.id, name.into(), TokenRole::Admin, None).unwrap();
+    s.store.create_token(issued.record).await.unwrap();
 }

@@ -192,3 +192,138 @@ pub async fn job_changes_notify_job_subscribers(f: Fixture) {
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     assert_eq!(drain(&mut rx), Vec::<JobNotice>::new());
 }
+
+/// Reads every page of `read` (`limit` at a time from the key the last one ended on).
+async fn walk<T, K: Copy, F: std::future::Future<Output = Vec<T>>>(limit: usize, key: impl Fn(&T) -> K, read: impl Fn(Option<K>) -> F) -> Vec<Vec<T>> {
+    let (mut pages, mut after) = (Vec::new(), None);
+    loop {
+        let page = read(after).await;
+        assert!(page.len() <= limit, "a page holds at most its limit");
+        let full = page.len() == limit;
+        after = page.last().map(&key);
+        if !page.is_empty() {
+            pages.push(page);
+        }
+        if !full {
+            return pages;
+        }
+    }
+}
+
+pub async fn a_tenants_configurations_are_paged_at_either_end_and_counted(f: Fixture) {
+    let hub = tenant(&f, "hub.example").await.id;
+    let mut spokes = Vec::new();
+    for i in 0..5 {
+        spokes.push(tenant(&f, &format!("spoke{i}.example")).await.id);
+    }
+    let other = tenant(&f, "other.example").await.id;
+    // Out to every spoke, back from the first three, and one arrow the hub is not on.
+    for s in &spokes {
+        f.store.create_sync_configuration(SyncConfiguration::new("out", hub, *s).unwrap()).await.unwrap();
+    }
+    for s in &spokes[..3] {
+        f.store.create_sync_configuration(SyncConfiguration::new("in", *s, hub).unwrap()).await.unwrap();
+    }
+    f.store.create_sync_configuration(SyncConfiguration::new("elsewhere", spokes[4], other).unwrap()).await.unwrap();
+    let mut by_id = spokes.clone();
+    by_id.sort();
+    let page = |end, after, limit| tenantsync_store::ConfigPage { tenant: hub, end, after, limit };
+    use tenantsync_store::ConfigEnd::{Source, Target};
+    let out = walk(
+        2,
+        |c: &SyncConfiguration| c.target_tenant_id,
+        |after| {
+            let s = f.store.clone();
+            async move { s.sync_configurations_at(page(Source, after, 2)).await.unwrap() }
+        },
+    )
+    .await;
+    assert_eq!(out.iter().map(Vec::len).collect::<Vec<_>>(), [2, 2, 1], "five arrows out, two a page");
+    let targets: Vec<TenantId> = out.iter().flatten().map(|c| c.target_tenant_id).collect();
+    assert_eq!(targets, by_id, "ordered by the tenant at the other end, each once");
+    assert!(out.iter().flatten().all(|c| c.source_tenant_id == hub && c.display_name == "out"));
+    let inbound: Vec<SyncConfiguration> = f.store.sync_configurations_at(page(Target, None, 10)).await.unwrap();
+    let mut sources: Vec<TenantId> = spokes[..3].to_vec();
+    sources.sort();
+    assert_eq!(inbound.iter().map(|c| c.source_tenant_id).collect::<Vec<_>>(), sources);
+    assert!(inbound.iter().all(|c| c.target_tenant_id == hub && c.display_name == "in"));
+    assert_eq!(f.store.count_sync_configurations_at(hub, Source).await.unwrap(), 5);
+    assert_eq!(f.store.count_sync_configurations_at(hub, Target).await.unwrap(), 3);
+    assert_eq!(f.store.count_sync_configurations_at(other, Source).await.unwrap(), 0);
+    assert_eq!(f.store.count_sync_configurations_at(other, Target).await.unwrap(), 1);
+    // After the last one: nothing.
+    assert!(f.store.sync_configurations_at(page(Source, by_id.last().copied(), 10)).await.unwrap().is_empty());
+    assert_code(f.store.sync_configurations_at(tenantsync_store::ConfigPage { tenant: TenantId::new(), ..page(Source, None, 10) }).await, "tenant_not_found");
+    assert_code(f.store.count_sync_configurations_at(TenantId::new(), Target).await, "tenant_not_found");
+}
+
+pub async fn partners_and_tokens_are_paged_in_key_order(f: Fixture) {
+    let t = tenant(&f, "contoso.example").await.id;
+    let elsewhere = tenant(&f, "elsewhere.example").await.id;
+    f.store.set_partner_settings(t, None, SOME).await.unwrap();
+    let mut partners = Vec::new();
+    for i in 0..5 {
+        let p = TenantId::new();
+        f.store.set_partner_settings(t, Some(p), PartnerSettings { inbound_user_sync: Some(i % 2 == 0), ..PartnerSettings::default() }).await.unwrap();
+        partners.push(p);
+    }
+    f.store.set_partner_settings(elsewhere, Some(TenantId::new()), SOME).await.unwrap();
+    let pages = walk(
+        2,
+        |(p, _): &(TenantId, PartnerSettings)| *p,
+        |after| {
+            let s = f.store.clone();
+            async move { s.partner_settings_page(t, after, 2).await.unwrap() }
+        },
+    )
+    .await;
+    let listed: Vec<(TenantId, PartnerSettings)> = pages.into_iter().flatten().collect();
+    assert_eq!(listed, f.store.partner_settings_list(t).await.unwrap(), "the pages are the list, the defaults not in it");
+    assert_eq!(listed.len(), 5);
+    assert_code(f.store.partner_settings_page(TenantId::new(), None, 2).await, "tenant_not_found");
+    for (p, s) in &listed {
+        assert_eq!(f.store.partner_settings_row(t, *p).await.unwrap(), Some(*s));
+    }
+    assert_eq!(f.store.partner_settings_row(t, TenantId::new()).await.unwrap(), None, "no row, no partner");
+    assert_eq!(f.store.partner_settings_row(t, TenantId::from_bytes([0; 16])).await.unwrap(), None, "the defaults are not a partner");
+    f.store.set_partner_settings(t, Some(elsewhere), PartnerSettings::default()).await.unwrap();
+    assert_eq!(f.store.partner_settings_row(t, elsewhere).await.unwrap(), Some(PartnerSettings::default()), "a row set to nothing is one");
+    assert_code(f.store.partner_settings_row(TenantId::new(), elsewhere).await, "tenant_not_found");
+
+    let mut ids = Vec::new();
+    for i in 0..5u8 {
+        let token = tenantsync_store::NewApiToken {
+            id: ObjectId::new(),
+            tenant_id: t,
+            name: format!("t{i}"),
+            role: tenantsync_store::TokenRole::Admin,
+            secret_hash: [i + 100; 32],
+            expires_date_time: None,
+        };
+        ids.push(f.store.create_token(token).await.unwrap().id);
+        tick(&f, 1);
+    }
+    let other = tenantsync_store::NewApiToken {
+        id: ObjectId::new(),
+        tenant_id: elsewhere,
+        name: "x".into(),
+        role: tenantsync_store::TokenRole::Scim,
+        secret_hash: [99; 32],
+        expires_date_time: None,
+    };
+    f.store.create_token(other).await.unwrap();
+    let pages = walk(
+        2,
+        |x: &tenantsync_store::ApiToken| x.id,
+        |after| {
+            let s = f.store.clone();
+            async move { s.tokens_page(t, after, 2).await.unwrap() }
+        },
+    )
+    .await;
+    let listed: Vec<ObjectId> = pages.iter().flatten().map(|x| x.id).collect();
+    ids.sort();
+    assert_eq!(listed, ids, "the tenant's own tokens, in id order, each once");
+    assert!(pages.iter().flatten().all(|x| x.tenant_id == t));
+    assert_code(f.store.tokens_page(TenantId::new(), None, 2).await, "tenant_not_found");
+}

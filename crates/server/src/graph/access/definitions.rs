@@ -1,12 +1,12 @@
 //! Connected organizations (with `internalSponsors` and `externalSponsors`), catalogs, and the tenant's
 //! entitlement management settings.
-use super::{BASE, collection, entity, entry, flag, gov, id_of, json_of, parse, required, text};
+use super::{BASE, Paging, entity, entry, flag, gov, id_of, json_of, parse, required, text};
 use crate::graph::caller::Caller;
 use crate::graph::error::{GraphError, GraphResult};
 use crate::graph::openapi::{ApiRouter, Errors, only};
 use crate::graph::{Shared, answer, no_content, only_known, read_object};
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
@@ -50,10 +50,11 @@ async fn find_org(st: &Shared, caller: &Caller, id: &str) -> GraphResult<Connect
     Ok(gov(st)?.connected_organization(caller.tenant, id).await?)
 }
 
-#[utoipa::path(get, path = "/v1.0/identityGovernance/entitlementManagement/connectedOrganizations", tag = "entitlementManagement", summary = "List connected organizations", responses((status = 200, description = "a collection of microsoft.graph.connectedOrganization", body = crate::graph::openapi::Object), Errors))]
-async fn list_orgs(State(st): State<Shared>, caller: Caller) -> GraphResult<Response> {
-    let orgs = gov(&st)?.connected_organizations(caller.tenant).await?;
-    Ok(collection("connectedOrganizations", orgs.iter().map(org_json).collect()))
+#[utoipa::path(get, path = "/v1.0/identityGovernance/entitlementManagement/connectedOrganizations", tag = "entitlementManagement", summary = "List connected organizations", params(("$top" = Option<u32>, Query, description = "page size, 1 to 999 (default 100)"), ("$skiptoken" = Option<String>, Query, description = "from @odata.nextLink")), responses((status = 200, description = "a collection of microsoft.graph.connectedOrganization", body = crate::graph::openapi::Object), Errors))]
+async fn list_orgs(State(st): State<Shared>, caller: Caller, RawQuery(raw): RawQuery) -> GraphResult<Response> {
+    let paging = Paging::of(raw.as_deref(), "connectedOrganizations")?.unfiltered()?;
+    let page: Vec<(ObjectId, ConnectedOrganization)> = gov(&st)?.page(caller.tenant, AccessObjectKind::ConnectedOrganization, paging.range()).await?;
+    Ok(paging.answer(page, |(id, _)| *id, |(_, o)| org_json(o)))
 }
 
 #[utoipa::path(post, path = "/v1.0/identityGovernance/entitlementManagement/connectedOrganizations", tag = "entitlementManagement", summary = "Create a connected organization", request_body(content = crate::graph::openapi::Object, description = "{displayName, description, identitySources, state}", content_type = "application/json"), responses((status = 201, description = "microsoft.graph.connectedOrganization", body = crate::graph::openapi::Object), Errors))]
@@ -243,10 +244,11 @@ fn catalog_json(c: &Catalog) -> Value {
     v
 }
 
-#[utoipa::path(get, path = "/v1.0/identityGovernance/entitlementManagement/catalogs", tag = "entitlementManagement", summary = "List catalogs", responses((status = 200, description = "a collection of microsoft.graph.accessPackageCatalog", body = crate::graph::openapi::Object), Errors))]
-async fn list_catalogs(State(st): State<Shared>, caller: Caller) -> GraphResult<Response> {
-    let all = gov(&st)?.catalogs(caller.tenant).await?;
-    Ok(collection("catalogs", all.iter().map(catalog_json).collect()))
+#[utoipa::path(get, path = "/v1.0/identityGovernance/entitlementManagement/catalogs", tag = "entitlementManagement", summary = "List catalogs", params(("$top" = Option<u32>, Query, description = "page size, 1 to 999 (default 100)"), ("$skiptoken" = Option<String>, Query, description = "from @odata.nextLink")), responses((status = 200, description = "a collection of microsoft.graph.accessPackageCatalog", body = crate::graph::openapi::Object), Errors))]
+async fn list_catalogs(State(st): State<Shared>, caller: Caller, RawQuery(raw): RawQuery) -> GraphResult<Response> {
+    let paging = Paging::of(raw.as_deref(), "catalogs")?.unfiltered()?;
+    let page: Vec<(ObjectId, Catalog)> = gov(&st)?.page(caller.tenant, AccessObjectKind::Catalog, paging.range()).await?;
+    Ok(paging.answer(page, |(id, _)| *id, |(_, c)| catalog_json(c)))
 }
 
 #[utoipa::path(post, path = "/v1.0/identityGovernance/entitlementManagement/catalogs", tag = "entitlementManagement", summary = "Create a catalog", request_body(content = crate::graph::openapi::Object, description = "{displayName, description, isExternallyVisible}", content_type = "application/json"), responses((status = 201, description = "microsoft.graph.accessPackageCatalog", body = crate::graph::openapi::Object), Errors))]

@@ -167,7 +167,8 @@ fn collection(what: &str, value: Vec<Value>) -> axum::response::Response {
 /// order after the one `$skiptoken` names, bound to the collection and its `$filter`.
 struct Paging {
     params: Vec<(String, String)>,
-    what: &'static str,
+    /// The collection's path under `/v1.0/` (its `@odata.context` and next link).
+    path: String,
     filter: String,
     top: u32,
     after: Option<tenantsync_domain::ObjectId>,
@@ -176,6 +177,11 @@ struct Paging {
 impl Paging {
     /// The paging of a request's query; only `$filter`, `$top` and `$skiptoken` are taken.
     fn of(raw: Option<&str>, what: &'static str) -> GraphResult<Paging> {
+        Self::at(raw, format!("{BASE}/{what}"), what)
+    }
+
+    /// The same for the collection at `path` (under `/v1.0/`), named `what` in errors.
+    fn at(raw: Option<&str>, path: String, what: &str) -> GraphResult<Paging> {
         use super::page;
         let params = super::params(raw);
         let mut filter = String::new();
@@ -195,17 +201,31 @@ impl Paging {
                 _ => {}
             }
         }
-        let after = match page::seek(token.as_deref(), &[what, &filter])? {
+        let after = match page::seek(token.as_deref(), &[&path, &filter])? {
             tenantsync_store::Seek::First => None,
             tenantsync_store::Seek::After(k) if k.value.is_none() => Some(k.id),
             _ => return Err(GraphError::bad_request("$skiptoken is not one this server issued for this query")),
         };
-        Ok(Paging { params, what, filter, top: top.unwrap_or(page::DEFAULT_TOP), after })
+        Ok(Paging { params, path, filter, top: top.unwrap_or(page::DEFAULT_TOP), after })
     }
 
     /// How many to read: one more than a page, to know whether another follows.
     fn limit(&self) -> u32 {
         self.top + 1
+    }
+
+    /// The store range of the page: [`Paging::limit`] definitions after the cursor.
+    fn range(&self) -> tenantsync_store::IdRange {
+        tenantsync_store::IdRange { after: self.after, before: None, limit: self.limit() }
+    }
+
+    /// This paging, for a list that takes no `$filter` (400 otherwise).
+    fn unfiltered(self) -> GraphResult<Paging> {
+        if self.filter.is_empty() {
+            Ok(self)
+        } else {
+            Err(GraphError::new(GraphCode::UnsupportedQuery, format!("/v1.0/{} takes $top and $skiptoken, not $filter", self.path)))
+        }
     }
 
     /// The answer: the first `$top` of `items` (read with [`Paging::limit`]), and a next
@@ -215,17 +235,13 @@ impl Paging {
         let more = items.len() > self.top as usize;
         items.truncate(self.top as usize);
         let mut body = serde_json::json!({
-            "@odata.context": super::context(&format!("{BASE}/{}", self.what)),
+            "@odata.context": super::context(&self.path),
             "value": items.iter().map(json).collect::<Vec<_>>(),
         });
         if let Some(last) = items.last().filter(|_| more) {
             let seek = tenantsync_store::Seek::After(tenantsync_store::Keyset { value: None, id: id(last) });
-            let token = page::skiptoken(&seek, &[self.what, &self.filter]);
-            super::set(
-                &mut body,
-                "@odata.nextLink",
-                Value::String(page::next_link(&super::base(), &format!("/v1.0/{BASE}/{}", self.what), &self.params, &token)),
-            );
+            let token = page::skiptoken(&seek, &[&self.path, &self.filter]);
+            super::set(&mut body, "@odata.nextLink", Value::String(page::next_link(&super::base(), &format!("/v1.0/{}", self.path), &self.params, &token)));
         }
         super::answer(axum::http::StatusCode::OK, body)
     }

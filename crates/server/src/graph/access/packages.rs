@@ -1,7 +1,7 @@
 //! Access packages (with `resourceRoleScopes` and `incompatibleAccessPackages`) and their
 //! assignment policies.
 use super::policy_shape::{policy_json, questions_from_graph, review_settings_from_graph};
-use super::{collection, entity, entry, flag, gov, id_of, json_of, object, parse, required, text};
+use super::{Paging, collection, entity, entry, flag, gov, id_of, json_of, object, parse, required, text};
 use crate::graph::caller::Caller;
 use crate::graph::error::{GraphCode, GraphError, GraphResult};
 use crate::graph::openapi::{ApiRouter, Errors, only};
@@ -51,10 +51,11 @@ fn id_in<T: std::str::FromStr>(body: &Map<String, Value>, key: &str, what: &str)
     s.parse().map_err(|_| GraphError::bad_request(format!("{key}.id '{s}' is not the id of a {what}")))
 }
 
-#[utoipa::path(get, path = "/v1.0/identityGovernance/entitlementManagement/accessPackages", tag = "entitlementManagement", summary = "List access packages", responses((status = 200, description = "a collection of microsoft.graph.accessPackage", body = crate::graph::openapi::Object), Errors))]
-async fn list_packages(State(st): State<Shared>, caller: Caller) -> GraphResult<Response> {
-    let all = gov(&st)?.access_packages(caller.tenant).await?;
-    Ok(collection("accessPackages", all.iter().map(package_json).collect()))
+#[utoipa::path(get, path = "/v1.0/identityGovernance/entitlementManagement/accessPackages", tag = "entitlementManagement", summary = "List access packages", params(("$top" = Option<u32>, Query, description = "page size, 1 to 999 (default 100)"), ("$skiptoken" = Option<String>, Query, description = "from @odata.nextLink")), responses((status = 200, description = "a collection of microsoft.graph.accessPackage", body = crate::graph::openapi::Object), Errors))]
+async fn list_packages(State(st): State<Shared>, caller: Caller, RawQuery(raw): RawQuery) -> GraphResult<Response> {
+    let paging = Paging::of(raw.as_deref(), "accessPackages")?.unfiltered()?;
+    let page: Vec<(ObjectId, AccessPackage)> = gov(&st)?.page(caller.tenant, AccessObjectKind::AccessPackage, paging.range()).await?;
+    Ok(paging.answer(page, |(id, _)| *id, |(_, p)| package_json(p)))
 }
 
 #[utoipa::path(post, path = "/v1.0/identityGovernance/entitlementManagement/accessPackages", tag = "entitlementManagement", summary = "Create an access package", request_body(content = crate::graph::openapi::Object, description = "{displayName, description, isHidden, catalog: {id}}", content_type = "application/json"), responses((status = 201, description = "microsoft.graph.accessPackage", body = crate::graph::openapi::Object), Errors))]
@@ -204,20 +205,22 @@ fn package_filter(raw: Option<&str>) -> GraphResult<Option<PackageId>> {
     id.parse().map(Some).map_err(|_| GraphError::bad_request(format!("'{id}' is not an access package id")))
 }
 
-#[utoipa::path(get, path = "/v1.0/identityGovernance/entitlementManagement/assignmentPolicies", tag = "entitlementManagement", summary = "List assignment policies", params(("$filter" = Option<String>, Query, description = "accessPackage/id eq '{id}'")), responses((status = 200, description = "a collection of microsoft.graph.accessPackageAssignmentPolicy", body = crate::graph::openapi::Object), Errors))]
+#[utoipa::path(get, path = "/v1.0/identityGovernance/entitlementManagement/assignmentPolicies", tag = "entitlementManagement", summary = "List assignment policies", params(("$filter" = Option<String>, Query, description = "accessPackage/id eq '{id}'"), ("$top" = Option<u32>, Query, description = "page size, 1 to 999 (default 100)"), ("$skiptoken" = Option<String>, Query, description = "from @odata.nextLink")), responses((status = 200, description = "a collection of microsoft.graph.accessPackageAssignmentPolicy", body = crate::graph::openapi::Object), Errors))]
 async fn list_policies(State(st): State<Shared>, caller: Caller, RawQuery(raw): RawQuery) -> GraphResult<Response> {
     let g = gov(&st)?;
-    let policies = match package_filter(raw.as_deref())? {
-        Some(p) => g.policies_of(caller.tenant, p).await?,
-        None => {
-            let mut all = Vec::new();
-            for p in g.access_packages(caller.tenant).await? {
-                all.extend(g.policies_of(caller.tenant, p.id).await?);
-            }
-            all
-        }
+    let paging = Paging::of(raw.as_deref(), "assignmentPolicies")?;
+    let page: Vec<(ObjectId, AssignmentPolicy)> = match package_filter(raw.as_deref())? {
+        // A package has at most 10 policies.
+        Some(p) => g
+            .policies_of(caller.tenant, p)
+            .await?
+            .into_iter()
+            .map(|x| (ObjectId::from_bytes(*x.id.as_bytes()), x))
+            .filter(|(id, _)| paging.after.is_none_or(|a| *id > a))
+            .collect(),
+        None => g.page(caller.tenant, AccessObjectKind::AssignmentPolicy, paging.range()).await?,
     };
-    Ok(collection("assignmentPolicies", policies.iter().map(policy_json).collect()))
+    Ok(paging.answer(page, |(id, _)| *id, |(_, p)| policy_json(p)))
 }
 
 const POLICY_PROPERTIES: &[&str] = &[

@@ -5,18 +5,19 @@
 //! them for access package reviews; a reviewer records a decision on an item by PATCH,
 //! acting as themselves (a personal token, or the user an admin token names in
 //! `X-Tenantsync-Approver`).
-use super::{acting_user, current_user, current_user_filter, entry, gov, id_of, json_of, parse, required, text};
+use super::{Paging, acting_user, current_user, current_user_filter, entry, gov, id_of, json_of, parse, required, text};
 use crate::graph::caller::Caller;
-use crate::graph::error::{GraphError, GraphResult};
+use crate::graph::error::{GraphCode, GraphError, GraphResult};
 use crate::graph::openapi::{ApiRouter, Errors, only};
 use crate::graph::{Shared, answer, context, no_content, only_known, read_object, set};
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
 use tenantsync_access::{AssignmentPolicy, DecisionItem, NoResponse, Outcome, PolicyId, ReviewDecision, ReviewId, ReviewInstance, ReviewStatus};
-use tenantsync_store::AuditOperation;
+use tenantsync_domain::ObjectId;
+use tenantsync_store::{AccessObjectKind, AuditOperation};
 
 /// The base path of access reviews.
 const REVIEWS: &str = "identityGovernance/accessReviews/definitions";
@@ -32,14 +33,14 @@ pub(super) fn routes(router: ApiRouter) -> ApiRouter {
         .routes(only(utoipa_axum::routes!(get_decision, record_decision)))
 }
 
-fn definition_json(p: &AssignmentPolicy, instances: &[&ReviewInstance]) -> Value {
+fn definition_json(p: &AssignmentPolicy, open: bool) -> Value {
     let Some(s) = &p.review_settings else { return Value::Null };
     let (default_enabled, default) = match s.expiration_behavior {
         NoResponse::RemoveAccess => (true, "Deny"),
         NoResponse::AcceptAccessRecommendation => (true, "Recommendation"),
         NoResponse::KeepAccess | NoResponse::UnknownFutureValue => (false, "Approve"),
     };
-    let status = match (s.is_enabled, instances.iter().any(|i| i.status == ReviewStatus::InProgress)) {
+    let status = match (s.is_enabled, open) {
         (false, _) => "Completed",
         (true, true) => "InProgress",
         (true, false) => "NotStarted",
@@ -122,47 +123,56 @@ async fn definition(st: &Shared, caller: &Caller, id: &str) -> GraphResult<Assig
     Ok(p)
 }
 
-async fn instances_of(st: &Shared, caller: &Caller, p: &AssignmentPolicy) -> GraphResult<Vec<ReviewInstance>> {
-    let all = gov(st)?.reviews(caller.tenant).await?;
-    Ok(all.into_iter().filter(|r| r.assignment_policy_id == p.id).collect())
+/// Whether the policy has a review in progress, for each of `policies`: one read of the
+/// tenant's review instances, a batch at a time.
+async fn in_progress(st: &Shared, caller: &Caller, policies: &[PolicyId]) -> GraphResult<Vec<PolicyId>> {
+    let keep = |r: &ReviewInstance| r.status == ReviewStatus::InProgress && policies.contains(&r.assignment_policy_id);
+    let open: Vec<(ObjectId, ReviewInstance)> = gov(st)?.first_where(caller.tenant, AccessObjectKind::ReviewInstance, &keep, None, usize::MAX).await?;
+    Ok(open.into_iter().map(|(_, r)| r.assignment_policy_id).collect())
 }
 
 async fn instance(st: &Shared, caller: &Caller, def: &str, id: &str) -> GraphResult<ReviewInstance> {
     let p = definition(st, caller, def).await?;
     let rid: ReviewId = id_of(id, "access review instance")?;
-    instances_of(st, caller, &p)
+    gov(st)?
+        .review(caller.tenant, rid)
         .await?
-        .into_iter()
-        .find(|r| r.id == rid)
+        .filter(|r| r.assignment_policy_id == p.id)
         .ok_or_else(|| GraphError::not_found(format!("access review instance '{id}' does not exist")))
 }
 
-#[utoipa::path(get, path = "/v1.0/identityGovernance/accessReviews/definitions", tag = "accessReviews", summary = "List the access review definitions (one per assignment policy with reviews)", responses((status = 200, description = "a collection of microsoft.graph.accessReviewScheduleDefinition", body = crate::graph::openapi::Object), Errors))]
-async fn list_definitions(State(st): State<Shared>, caller: Caller) -> GraphResult<Response> {
-    let g = gov(&st)?;
-    let reviews = g.reviews(caller.tenant).await?;
-    let mut value = Vec::new();
-    for p in g.policies(caller.tenant).await? {
-        if p.review_settings.is_some() {
-            let mine: Vec<&ReviewInstance> = reviews.iter().filter(|r| r.assignment_policy_id == p.id).collect();
-            value.push(definition_json(&p, &mine));
-        }
-    }
-    Ok(collection("", value))
+#[utoipa::path(get, path = "/v1.0/identityGovernance/accessReviews/definitions", tag = "accessReviews", summary = "List the access review definitions (one per assignment policy with reviews)", params(("$top" = Option<u32>, Query, description = "page size, 1 to 999 (default 100)"), ("$skiptoken" = Option<String>, Query, description = "from @odata.nextLink")), responses((status = 200, description = "a collection of microsoft.graph.accessReviewScheduleDefinition", body = crate::graph::openapi::Object), Errors))]
+async fn list_definitions(State(st): State<Shared>, caller: Caller, RawQuery(raw): RawQuery) -> GraphResult<Response> {
+    let paging = Paging::at(raw.as_deref(), REVIEWS.to_owned(), "access review definitions")?;
+    no_filter(&paging)?;
+    let keep = |p: &AssignmentPolicy| p.review_settings.is_some();
+    let page: Vec<(ObjectId, AssignmentPolicy)> =
+        gov(&st)?.first_where(caller.tenant, AccessObjectKind::AssignmentPolicy, &keep, paging.after, paging.limit() as usize).await?;
+    let open = in_progress(&st, &caller, &page.iter().map(|(_, p)| p.id).collect::<Vec<_>>()).await?;
+    Ok(paging.answer(page, |(id, _)| *id, |(_, p)| definition_json(p, open.contains(&p.id))))
 }
 
 #[utoipa::path(get, path = "/v1.0/identityGovernance/accessReviews/definitions/{id}", tag = "accessReviews", summary = "Get an access review definition", params(("id" = String, Path, description = "the definition's id (its assignment policy's)")), responses((status = 200, description = "microsoft.graph.accessReviewScheduleDefinition", body = crate::graph::openapi::Object), Errors))]
 async fn get_definition(State(st): State<Shared>, caller: Caller, Path(id): Path<String>) -> GraphResult<Response> {
     let p = definition(&st, &caller, &id).await?;
-    let instances = instances_of(&st, &caller, &p).await?;
-    Ok(entity("", definition_json(&p, &instances.iter().collect::<Vec<_>>())))
+    let open = !in_progress(&st, &caller, &[p.id]).await?.is_empty();
+    Ok(entity("", definition_json(&p, open)))
 }
 
-#[utoipa::path(get, path = "/v1.0/identityGovernance/accessReviews/definitions/{id}/instances", tag = "accessReviews", summary = "List a definition's instances", params(("id" = String, Path, description = "the definition's id")), responses((status = 200, description = "a collection of microsoft.graph.accessReviewInstance", body = crate::graph::openapi::Object), Errors))]
-async fn list_instances(State(st): State<Shared>, caller: Caller, Path(id): Path<String>) -> GraphResult<Response> {
+#[utoipa::path(get, path = "/v1.0/identityGovernance/accessReviews/definitions/{id}/instances", tag = "accessReviews", summary = "List a definition's instances", params(("id" = String, Path, description = "the definition's id"), ("$top" = Option<u32>, Query, description = "page size, 1 to 999 (default 100)"), ("$skiptoken" = Option<String>, Query, description = "from @odata.nextLink")), responses((status = 200, description = "a collection of microsoft.graph.accessReviewInstance", body = crate::graph::openapi::Object), Errors))]
+async fn list_instances(State(st): State<Shared>, caller: Caller, Path(id): Path<String>, RawQuery(raw): RawQuery) -> GraphResult<Response> {
     let p = definition(&st, &caller, &id).await?;
-    let value = instances_of(&st, &caller, &p).await?.iter().map(instance_json).collect();
-    Ok(collection(&format!("{id}/instances"), value))
+    let paging = Paging::at(raw.as_deref(), format!("{REVIEWS}/{id}/instances"), "access review instances")?;
+    no_filter(&paging)?;
+    let keep = |r: &ReviewInstance| r.assignment_policy_id == p.id;
+    let page: Vec<(ObjectId, ReviewInstance)> =
+        gov(&st)?.first_where(caller.tenant, AccessObjectKind::ReviewInstance, &keep, paging.after, paging.limit() as usize).await?;
+    Ok(paging.answer(page, |(id, _)| *id, |(_, r)| instance_json(r)))
+}
+
+/// Lists here take `$top` and `$skiptoken` only.
+fn no_filter(paging: &Paging) -> GraphResult<()> {
+    if paging.filter.is_empty() { Ok(()) } else { Err(GraphError::new(GraphCode::UnsupportedQuery, "this list takes $top and $skiptoken, not $filter")) }
 }
 
 #[utoipa::path(get, path = "/v1.0/identityGovernance/accessReviews/definitions/{id}/instances/{instance}", tag = "accessReviews", summary = "Get an access review instance", params(("id" = String, Path, description = "the definition's id"), ("instance" = String, Path, description = "the instance's id")), responses((status = 200, description = "microsoft.graph.accessReviewInstance", body = crate::graph::openapi::Object), Errors))]
@@ -187,11 +197,17 @@ async fn stop_instance(State(st): State<Shared>, caller: Caller, Path((def, id))
 }
 
 #[utoipa::path(get, path = "/v1.0/identityGovernance/accessReviews/definitions/{id}/instances/{instance}/decisions", tag = "accessReviews", summary = "List an instance's decision items", params(("id" = String, Path, description = "the definition's id"), ("instance" = String, Path, description = "the instance's id")), responses((status = 200, description = "a collection of microsoft.graph.accessReviewInstanceDecisionItem", body = crate::graph::openapi::Object), Errors))]
-async fn list_decisions(State(st): State<Shared>, caller: Caller, Path((def, id)): Path<(String, String)>) -> GraphResult<Response> {
+async fn list_decisions(State(st): State<Shared>, caller: Caller, Path((def, id)): Path<(String, String)>, RawQuery(raw): RawQuery) -> GraphResult<Response> {
     let r = instance(&st, &caller, &def, &id).await?;
-    // A personal token sees the items it reviews.
-    let value = r.decisions.iter().filter(|d| caller.user.is_none_or(|u| d.reviewers.contains(&u))).map(|d| decision_json(&r, d)).collect();
-    Ok(collection(&format!("{def}/instances/{id}/decisions"), value))
+    let paging = Paging::at(raw.as_deref(), format!("{REVIEWS}/{def}/instances/{id}/decisions"), "decision items")?;
+    no_filter(&paging)?;
+    // A personal token sees the items it reviews; a page in the order of their ids.
+    let key = |d: &DecisionItem| ObjectId::from_bytes(*d.assignment_id.as_bytes());
+    let mut items: Vec<&DecisionItem> =
+        r.decisions.iter().filter(|d| caller.user.is_none_or(|u| d.reviewers.contains(&u)) && paging.after.is_none_or(|a| key(d) > a)).collect();
+    items.sort_by_key(|d| key(d));
+    items.truncate(paging.limit() as usize);
+    Ok(paging.answer(items, |d| key(d), |d| decision_json(&r, d)))
 }
 
 #[utoipa::path(get, path = "/v1.0/identityGovernance/accessReviews/definitions/{id}/instances/{instance}/decisions/{decision}", tag = "accessReviews", summary = "Get a decision item", params(("id" = String, Path, description = "the definition's id"), ("instance" = String, Path, description = "the instance's id"), ("decision" = String, Path, description = "the decision item's id (its assignment's)")), responses((status = 200, description = "microsoft.graph.accessReviewInstanceDecisionItem", body = crate::graph::openapi::Object), Errors))]
