@@ -235,10 +235,22 @@ fn a_tenant_is_exported_to_a_graph_api_tenantsyncs_own_v1() {
         let filter = format!("userPrincipalName eq '{}'", copy_upn(name)).replace(' ', "%20").replace('\'', "%27").replace('#', "%23");
         get(&format!("/v1.0/users?$filter={filter}"))["value"].as_array().and_then(|v| v.first().cloned())
     };
+    // A guest of App's own, invited from Litware: made the B2B way in Fabrikam.
+    let carol = ["--set", "displayName=Carol", "--set", "mail=carol@litware.example", "--set", "userType=Guest", "--set", "jobTitle=Partner"];
+    env.ok(&[&["user", "create", "-t", "app.example", "--upn", "carol_litware.example#EXT#@app.example"][..], &carol[..]].concat());
+    let guest = || -> Vec<Value> { get("/v1.0/users?$filter=mail%20eq%20%27carol@litware.example%27")["value"].as_array().unwrap().clone() };
     env.ok(&["connector", "add", "to-graph", "-t", "app.example", "--graph-url", &base, "--token-file", path_str(&file)]);
     assert!(env.ok(&["connector", "test", "to-graph"]).contains("credentials accepted"));
     let report = env.json(&["connector", "export", "to-graph"]);
-    assert_eq!((report["counters"]["created"].as_u64(), report["counters"]["escrowed"].as_u64()), (Some(3), Some(0)), "{report}");
+    assert_eq!((report["counters"]["created"].as_u64(), report["counters"]["escrowed"].as_u64()), (Some(4), Some(0)), "{report}");
+    let invited = guest();
+    assert_eq!(invited.len(), 1, "{invited:?}");
+    let c = &invited[0];
+    assert_eq!(
+        (c["userPrincipalName"].as_str(), c["userType"].as_str(), c["displayName"].as_str(), c["jobTitle"].as_str()),
+        (Some("carol_litware.example#EXT#@fabrikam.example"), Some("Guest"), Some("Carol"), Some("Partner")),
+        "named by the service, set up by PATCH: {c}"
+    );
     let alice = user("alice").expect("alice in Fabrikam");
     assert_eq!((alice["displayName"].as_str(), alice["department"].as_str(), alice["accountEnabled"].as_bool()), (Some("Alice"), Some("Sales"), Some(true)));
     let groups = get("/v1.0/groups?$filter=displayName%20eq%20%27Projects%27");
@@ -260,12 +272,13 @@ fn a_tenant_is_exported_to_a_graph_api_tenantsyncs_own_v1() {
     assert_eq!(user("bob").unwrap()["accountEnabled"], false);
     assert!(get(&format!("/v1.0/groups/{group}/members"))["value"].as_array().unwrap().is_empty());
 
-    // Links lost: matched by userPrincipalName, nobody made twice.
+    // Links lost: matched by userPrincipalName (the guest by mail), nobody made twice.
     env.ok(&["connector", "remove", "to-graph"]);
     env.ok(&["connector", "add", "to-graph", "-t", "app.example", "--graph-url", &base, "--token-file", path_str(&file)]);
     let report = env.json(&["connector", "export", "to-graph"]);
-    assert_eq!((report["counters"]["created"].as_u64(), report["counters"]["matched"].as_u64()), (Some(0), Some(2)), "{report}");
-    assert_eq!(get("/v1.0/users")["value"].as_array().unwrap().len(), 2);
+    assert_eq!((report["counters"]["created"].as_u64(), report["counters"]["matched"].as_u64()), (Some(0), Some(3)), "{report}");
+    assert_eq!(get("/v1.0/users")["value"].as_array().unwrap().len(), 3);
+    assert_eq!(guest().len(), 1);
 
     // While one process exports a connector, another does not.
     let r = env.cmd().args(["connector", "export", "to-graph"]).output().unwrap();

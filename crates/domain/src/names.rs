@@ -128,12 +128,6 @@ impl Upn {
         self.0.rsplit_once('@').map_or("", |(_, d)| d)
     }
 
-    /// The B2B-style UPN an external copy of this user gets in a target tenant:
-    /// `<this UPN with '@' replaced by '_'>#EXT#@<target initial domain>`.
-    ///
-    /// Made directly rather than parsed (it is made for every user of every arrow): the
-    /// parts are valid already, so the one rule the result can break is the local part's
-    /// length, with the error [`Upn::parse`] gives.
     /// Whether [`Upn::external_in`] would succeed, without making the name (a dry run
     /// decides every copy but never writes one): the same error when it would not.
     pub fn check_external_in(&self, target: &DomainName) -> Result<(), DomainError> {
@@ -142,6 +136,12 @@ impl Upn {
         if local > UPN_MAX_LOCAL { self.external_in(target).map(drop) } else { Ok(()) }
     }
 
+    /// The B2B-style UPN an external copy of this user gets in a target tenant:
+    /// `<this UPN with '@' replaced by '_'>#EXT#@<target initial domain>`.
+    ///
+    /// Made directly rather than parsed (it is made for every user of every arrow): the
+    /// parts are valid already, so the one rule the result can break is the local part's
+    /// length, with the error [`Upn::parse`] gives.
     pub fn external_in(&self, target: &DomainName) -> Result<Upn, DomainError> {
         const EXT: &str = "#EXT#";
         let (local, domain) = (self.local_part(), self.domain());

@@ -318,3 +318,50 @@ async fn every_write_leaves_an_audit_record_with_who_what_and_old_to_new() {
     let since = api.get(&format!("/v1.0/auditLogs/directoryAudits?$filter={}", q("activityDateTime ge 2000-01-01T00:00:00Z"))).await;
     assert_eq!(since.body["value"].as_array().unwrap().len(), expected.len());
 }
+
+#[tokio::test]
+async fn an_invitation_makes_a_guest_once_and_bad_ones_are_refused() {
+    let s = Server::start().await;
+    let api = Api::new(&s, admin_token(&s, TokenRole::Admin).await);
+    let invite = json!({
+        "invitedUserEmailAddress": "carol@litware.example", "inviteRedirectUrl": "https://myapps.microsoft.com",
+        "invitedUserDisplayName": "Carol", "sendInvitationMessage": false,
+    });
+    let r = api.post("/v1.0/invitations", invite.clone()).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert!(r.body["@odata.context"].as_str().unwrap().ends_with("/v1.0/$metadata#invitations/$entity"));
+    assert_eq!((r.body["status"].as_str(), r.body["invitedUserType"].as_str()), (Some("PendingAcceptance"), Some("Guest")));
+    assert!(r.body["inviteRedeemUrl"].as_str().unwrap().starts_with("http"));
+    let id = r.body["invitedUser"]["id"].as_str().unwrap().to_owned();
+    let u = api.get(&format!("/v1.0/users/{id}")).await.body;
+    assert_eq!(
+        (u["userPrincipalName"].as_str(), u["userType"].as_str(), u["mail"].as_str(), u["displayName"].as_str()),
+        (Some("carol_litware.example#EXT#@contoso.example"), Some("Guest"), Some("carol@litware.example"), Some("Carol")),
+        "{u}"
+    );
+    // Again: the same guest (Entra's re-invitation), no second one.
+    let again = api.post("/v1.0/invitations", invite).await;
+    assert_eq!((again.status, again.body["invitedUser"]["id"].as_str()), (201, Some(id.as_str())));
+    assert_eq!(api.values("/v1.0/users").await.len(), 1);
+    // Refusals: each a Graph 400 naming what is wrong, nobody made.
+    for (body, names) in [
+        (json!({ "inviteRedirectUrl": "https://x.example" }), "invitedUserEmailAddress"),
+        (json!({ "invitedUserEmailAddress": "not an address", "inviteRedirectUrl": "https://x.example" }), "not an e-mail address"),
+        (json!({ "invitedUserEmailAddress": "d@litware.example" }), "inviteRedirectUrl"),
+        (json!({ "invitedUserEmailAddress": "d@litware.example", "inviteRedirectUrl": "ftp://x" }), "http(s)"),
+        (
+            json!({ "invitedUserEmailAddress": "d@litware.example", "inviteRedirectUrl": "https://x.example", "sendInvitationMessage": true }),
+            "sends no invitation mail",
+        ),
+        (json!({ "invitedUserEmailAddress": "d@litware.example", "inviteRedirectUrl": "https://x.example", "invitedUserType": "Owner" }), "Guest or Member"),
+        (json!({ "invitedUserEmailAddress": "d@litware.example", "inviteRedirectUrl": "https://x.example", "colour": 1 }), "colour"),
+    ] {
+        let r = api.post("/v1.0/invitations", body).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.body["error"]["message"].as_str().unwrap().contains(names), "{names}: {}", r.body);
+    }
+    assert_eq!(api.values("/v1.0/users").await.len(), 1);
+    let reader = Api::new(&s, admin_token(&s, TokenRole::Reader).await);
+    let r = reader.post("/v1.0/invitations", json!({ "invitedUserEmailAddress": "e@litware.example", "inviteRedirectUrl": "https://x.example" })).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+}

@@ -7,6 +7,8 @@
 //! is that side's alone; wall time moves with the machine's load, CPU time much less.
 #![allow(dead_code)]
 
+pub mod process;
+
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags, params};
 use serde::{Deserialize, Serialize};

@@ -1,6 +1,7 @@
 //! Microsoft Graph as a target: a real Entra tenant, or any Graph-shaped API (tenantsync's
 //! own `/v1.0` among them). Users are matched by `userPrincipalName` (or `mail`) before a
-//! create, created with a random password that must change at first sign-in, updated by
+//! create, created with a random password that must change at first sign-in (a guest with
+//! an address by a B2B invitation instead, matched by `mail`), updated by
 //! `PATCH` of what changed (`null` for what went), disabled by `accountEnabled: false`
 //! (or deleted); a user's manager is set by `PUT manager/$ref` and removed by `DELETE
 //! manager/$ref` once both are there; groups are security groups whose members are
@@ -195,6 +196,38 @@ impl GraphTarget {
     }
 }
 
+impl GraphTarget {
+    /// A guest made the B2B way: `POST invitations` of its address (no mail sent: the
+    /// sync invites on the organization's behalf, as Entra's cross-tenant sync does),
+    /// then its other properties by `PATCH` and its manager. Inviting an address the
+    /// service knows answers with that user, so a repeat after a crash makes no second.
+    async fn invite(&self, resource: &Resource) -> Result<String, ConnectorError> {
+        let invitation = json!({
+            "invitedUserEmailAddress": resource.get("mail"),
+            "invitedUserDisplayName": resource.get("displayName"),
+            "invitedUserType": "Guest",
+            "inviteRedirectUrl": INVITE_REDIRECT,
+            "sendInvitationMessage": false,
+        });
+        let made = self.call(Method::POST, "invitations", &[], Some(&invitation)).await?;
+        let id = made.pointer("/invitedUser/id").and_then(Value::as_str).map(str::to_owned).ok_or_else(|| ConnectorError::BadResponse {
+            url: format!("{}/invitations", self.base),
+            expected: "an invitation with invitedUser's id",
+            detail: made.to_string(),
+        })?;
+        let mut rest = changes(None, resource);
+        for k in ["mail", "userType", "displayName"] {
+            rest.remove(k);
+        }
+        self.call(Method::PATCH, &format!("users/{id}"), &[], Some(&Value::Object(rest))).await?;
+        self.sync_manager(&id, Some(&Resource::new()), resource).await?;
+        Ok(id)
+    }
+}
+
+/// Where an invited guest lands after redeeming (Entra requires one): My Apps.
+const INVITE_REDIRECT: &str = "https://myapps.microsoft.com";
+
 /// The body of a `PATCH` that brings `old` to `new` (members and manager aside).
 fn changes(old: Option<&Resource>, new: &Resource) -> Map<String, Value> {
     let beside = |k: &str| render::BESIDE.contains(&k);
@@ -242,6 +275,8 @@ impl Target for GraphTarget {
 
     async fn find(&self, kind: ObjectKind, resource: &Resource) -> Result<Option<String>, ConnectorError> {
         let attribute = match kind {
+            // An invited guest's userPrincipalName is the service's: its address is its key.
+            ObjectKind::User if render::invited(resource) => "mail",
             ObjectKind::User => self.matching.attribute(),
             ObjectKind::Group => "displayName",
         };
@@ -252,6 +287,9 @@ impl Target for GraphTarget {
     }
 
     async fn create(&self, kind: ObjectKind, resource: &Resource) -> Result<String, ConnectorError> {
+        if kind == ObjectKind::User && render::invited(resource) {
+            return self.invite(resource).await;
+        }
         let mut body = resource.clone();
         for k in render::BESIDE {
             body.remove(k);

@@ -16,12 +16,22 @@ pub fn nickname(text: &str) -> String {
 /// The properties that travel beside the object's body, by `$ref`.
 pub const BESIDE: [&str; 2] = ["members", "manager"];
 
+/// Whether the user is made a guest by invitation ([`user`]): a guest with an address.
+pub fn invited(r: &Resource) -> bool {
+    r.get("userType").and_then(Value::as_str) == Some("Guest") && r.contains_key("mail") && !r.contains_key("userPrincipalName")
+}
+
+/// A user's properties. A guest with a `mail` is made the B2B way, by an invitation of
+/// that address, and the service names it (`…#EXT#@` its own domain): its
+/// userPrincipalName is not sent, and it is matched by `mail`.
 pub fn user(u: &User, manager: ManagerRef<'_>) -> Resource {
     let a = &u.attrs;
     let upn = a.user_principal_name.as_str();
     let local = upn.split('@').next().unwrap_or(upn);
     let mut r = Map::new();
-    r.insert("userPrincipalName".into(), json!(upn));
+    if a.user_type != tenantsync_domain::UserType::Guest || a.mail.is_none() {
+        r.insert("userPrincipalName".into(), json!(upn));
+    }
     r.insert("accountEnabled".into(), json!(a.account_enabled && !u.is_deleted()));
     r.insert("displayName".into(), json!(a.display_name.clone().unwrap_or_else(|| local.to_owned())));
     r.insert("mailNickname".into(), json!(a.mail_nickname.clone().unwrap_or_else(|| nickname(local))));

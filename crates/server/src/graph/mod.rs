@@ -27,6 +27,7 @@ pub mod caller;
 mod delta;
 pub mod error;
 mod groups;
+mod invitations;
 mod logs;
 mod manager;
 pub use logs::action_name as logs_action_name;
@@ -79,6 +80,7 @@ pub fn router(store: Arc<dyn SyncStore>, config: Config) -> Router {
     for add in [
         organization::routes,
         users::routes,
+        invitations::routes,
         manager::routes,
         groups::routes,
         members::routes,

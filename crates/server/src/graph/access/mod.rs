@@ -108,7 +108,7 @@ fn id_of<T: std::str::FromStr>(segment: &str, what: &str) -> GraphResult<T> {
 }
 
 /// A string property of a body (`None`: absent); another type is a 400 naming it.
-fn text<'a>(body: &'a Map<String, Value>, key: &str) -> GraphResult<Option<&'a str>> {
+pub(crate) fn text<'a>(body: &'a Map<String, Value>, key: &str) -> GraphResult<Option<&'a str>> {
     match body.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
@@ -117,12 +117,12 @@ fn text<'a>(body: &'a Map<String, Value>, key: &str) -> GraphResult<Option<&'a s
 }
 
 /// A required string property.
-fn required<'a>(body: &'a Map<String, Value>, key: &str) -> GraphResult<&'a str> {
+pub(crate) fn required<'a>(body: &'a Map<String, Value>, key: &str) -> GraphResult<&'a str> {
     text(body, key)?.ok_or_else(|| GraphError::bad_request(format!("the property '{key}' is required")))
 }
 
 /// A boolean property (`None`: absent).
-fn flag(body: &Map<String, Value>, key: &str) -> GraphResult<Option<bool>> {
+pub(crate) fn flag(body: &Map<String, Value>, key: &str) -> GraphResult<Option<bool>> {
     match body.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
