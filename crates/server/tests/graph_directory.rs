@@ -365,3 +365,56 @@ async fn an_invitation_makes_a_guest_once_and_bad_ones_are_refused() {
     let r = reader.post("/v1.0/invitations", json!({ "invitedUserEmailAddress": "e@litware.example", "inviteRedirectUrl": "https://x.example" })).await;
     assert_eq!(r.status, 403, "{}", r.body);
 }
+
+#[tokio::test]
+async fn a_batch_runs_its_requests_in_order_as_the_caller_and_refuses_what_it_cannot_hold() {
+    let s = Server::start().await;
+    let api = Api::new(&s, admin_token(&s, TokenRole::Admin).await);
+    let adele = json!({ "accountEnabled": true, "displayName": "Adele", "mailNickname": "adele", "userPrincipalName": "adele@contoso.example",
+                        "passwordProfile": { "password": "x!Y1z2w3" } });
+    let batch = json!({ "requests": [
+        { "id": "1", "method": "POST", "url": "/users", "headers": { "Content-Type": "application/json" }, "body": adele },
+        { "id": "2", "method": "GET", "url": "users?$select=userPrincipalName", "dependsOn": ["1"] },
+        { "id": "3", "method": "POST", "url": "/users", "body": { "displayName": "No name" } },
+        { "id": "4", "method": "GET", "url": "/organization", "dependsOn": ["3"] },
+        { "id": "5", "method": "PATCH", "url": "/v1.0/users/nobody@contoso.example", "body": { "jobTitle": "X" } },
+    ] });
+    let r = api.post("/v1.0/$batch", batch).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let got: Vec<(&str, u64)> = r.body["responses"].as_array().unwrap().iter().map(|x| (x["id"].as_str().unwrap(), x["status"].as_u64().unwrap())).collect();
+    assert_eq!(got, [("1", 201), ("2", 200), ("3", 400), ("4", 424), ("5", 404)], "{}", r.body);
+    let responses = &r.body["responses"];
+    assert_eq!(responses[0]["body"]["userPrincipalName"], "adele@contoso.example");
+    assert!(responses[0]["headers"]["content-type"].as_str().unwrap().starts_with("application/json"));
+    assert_eq!(responses[1]["body"]["value"][0]["userPrincipalName"], "adele@contoso.example", "the second sees what the first made");
+    assert!(responses[2]["body"]["error"]["message"].as_str().unwrap().contains("userPrincipalName"), "{}", responses[2]);
+    assert_eq!(responses[3]["body"]["error"]["code"], "FailedDependency");
+
+    // Refused whole, before anything runs.
+    let one = |id: &str| json!({ "id": id, "method": "POST", "url": "/users", "body": { "displayName": "Z", "userPrincipalName": format!("z{id}@contoso.example"), "mailNickname": "z", "accountEnabled": true } });
+    let many: Vec<Value> = (0..21).map(|i| one(&i.to_string())).collect();
+    for (body, names) in [
+        (json!({ "requests": many }), "1 to 20"),
+        (json!({ "requests": [] }), "1 to 20"),
+        (json!({ "nothing": [] }), "requests"),
+        (json!({ "requests": [one("a"), one("a")] }), "taken"),
+        (json!({ "requests": [one("a"), { "id": "b", "method": "GET", "url": "https://graph.microsoft.com/v1.0/users" }] }), "relative"),
+        (json!({ "requests": [one("a"), { "id": "b", "method": "POST", "url": "/$batch", "body": {} }] }), "batch may hold"),
+        (json!({ "requests": [one("a"), { "id": "b", "method": "GET", "url": "/users", "dependsOn": ["c"] }] }), "no earlier request"),
+        (json!({ "requests": [one("a"), { "id": "b", "method": "TRACE", "url": "/users" }] }), "TRACE"),
+        (json!({ "requests": [one("a"), { "id": "b", "method": "GET", "url": "/users", "headers": { "Authorization": "Bearer x" } }] }), "own token"),
+        (json!({ "requests": [one("a"), { "method": "GET", "url": "/users" }] }), "requests[1]"),
+    ] {
+        let r = api.post("/v1.0/$batch", body).await;
+        assert_eq!(r.status, 400, "{}", r.body);
+        assert!(r.body["error"]["message"].as_str().unwrap().contains(names), "{names}: {}", r.body);
+    }
+    assert_eq!(api.values("/v1.0/users").await.len(), 1, "a refused batch wrote nothing");
+
+    // A reader's batch: its writes are refused one by one, as on their own.
+    let reader = Api::new(&s, admin_token(&s, TokenRole::Reader).await);
+    let r = reader.post("/v1.0/$batch", json!({ "requests": [one("w"), { "id": "r", "method": "GET", "url": "/users" }] })).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!((r.body["responses"][0]["status"].as_u64(), r.body["responses"][1]["status"].as_u64()), (Some(403), Some(200)));
+    assert_eq!(s.raw("POST", "/v1.0/$batch", None, Some("{}"), &[]).await.status, 401, "no token, no batch");
+}

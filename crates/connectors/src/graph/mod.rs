@@ -5,7 +5,7 @@
 //! `PATCH` of what changed (`null` for what went), disabled by `accountEnabled: false`
 //! (or deleted); a user's manager is set by `PUT manager/$ref` and removed by `DELETE
 //! manager/$ref` once both are there; groups are security groups whose members are
-//! added and removed by `members/$ref`. Credentials: a bearer token, or OAuth2 client credentials (token URL,
+//! added and removed by `members/$ref`, 20 to a `$batch`. Credentials: a bearer token, or OAuth2 client credentials (token URL,
 //! client id and secret), the token fetched and renewed before it expires.
 mod render;
 
@@ -36,6 +36,8 @@ pub struct GraphTarget {
     http: Http,
     credentials: Credentials,
     matching: GraphMatching,
+    /// Whether the service takes `$batch` (until it answers 404 or 405 to one).
+    batching: std::sync::atomic::AtomicBool,
 }
 
 fn collection(kind: ObjectKind) -> &'static str {
@@ -72,7 +74,13 @@ impl GraphTarget {
                 cached: Mutex::new(None),
             },
         };
-        Ok(GraphTarget { base: settings.base_url.trim_end_matches('/').to_owned(), http, credentials, matching: settings.matching })
+        Ok(GraphTarget {
+            base: settings.base_url.trim_end_matches('/').to_owned(),
+            http,
+            credentials,
+            matching: settings.matching,
+            batching: std::sync::atomic::AtomicBool::new(true),
+        })
     }
 
     /// A bearer token: the fixed one, or a client-credentials token (renewed a minute
@@ -130,28 +138,102 @@ impl GraphTarget {
     }
 
     /// Adds and removes members so the group holds `new`'s; `old` is what it held (`None`:
-    /// unknown, read from the service).
+    /// unknown, read from the service). The `$ref` requests go 20 to a `$batch` (a group
+    /// of a thousand members is 50 requests, not a thousand).
     async fn sync_members(&self, id: &str, old: Option<&Resource>, new: &Resource) -> Result<(), ConnectorError> {
         let want = Self::member_ids(Some(new));
         let had = match old {
             Some(o) => Self::member_ids(Some(o)),
             None => self.read_members(id).await?,
         };
+        let mut requests = Vec::new();
         for m in want.iter().filter(|m| !had.contains(m)) {
             let body = json!({"@odata.id": format!("{}/directoryObjects/{m}", self.base)});
-            match self.call(Method::POST, &format!("groups/{id}/members/$ref"), &[], Some(&body)).await {
-                // Already a member (a repeat after a crash): as wanted.
-                Ok(_) | Err(ConnectorError::Refused { status: 400 | 409, .. }) => {}
-                Err(e) => return Err(e),
-            }
+            requests.push(Sub { method: Method::POST, path: format!("groups/{id}/members/$ref"), body: Some(body) });
         }
         for m in had.iter().filter(|m| !want.contains(m)) {
-            match self.call(Method::DELETE, &format!("groups/{id}/members/{m}/$ref"), &[], None).await {
-                Ok(_) | Err(ConnectorError::Refused { status: 404, .. }) => {}
-                Err(e) => return Err(e),
+            requests.push(Sub { method: Method::DELETE, path: format!("groups/{id}/members/{m}/$ref"), body: None });
+        }
+        for (sub, result) in requests.iter().zip(self.batch(&requests).await?) {
+            match (result, &sub.method) {
+                // Already a member (a repeat after a crash), or no longer one: as wanted.
+                (Ok(_) | Err(ConnectorError::Refused { status: 400 | 409, .. }), &Method::POST) => {}
+                (Ok(_) | Err(ConnectorError::Refused { status: 404, .. }), &Method::DELETE) => {}
+                (Err(e), _) => return Err(e),
+                (Ok(_), _) => {}
             }
         }
         Ok(())
+    }
+
+    /// Runs `requests` 20 to a `POST $batch`, each answered as on its own: `Ok` with its
+    /// body for a 2xx, the error its status means otherwise (429 is
+    /// [`ConnectorError::Throttled`] with its `Retry-After`). A service without `$batch`
+    /// (404 or 405 to it) is sent them one by one.
+    async fn batch(&self, requests: &[Sub]) -> Result<Vec<Result<Value, ConnectorError>>, ConnectorError> {
+        let mut out = Vec::with_capacity(requests.len());
+        for chunk in requests.chunks(BATCH) {
+            if chunk.len() == 1 || !self.batching.load(std::sync::atomic::Ordering::Relaxed) {
+                for r in chunk {
+                    out.push(self.call(r.method.clone(), &r.path, &[], r.body.as_ref()).await);
+                }
+                continue;
+            }
+            let body = json!({ "requests": chunk.iter().enumerate().map(|(i, r)| {
+                let mut o = Map::new();
+                o.insert("id".into(), json!(i.to_string()));
+                o.insert("method".into(), json!(r.method.as_str()));
+                o.insert("url".into(), json!(format!("/{}", r.path)));
+                if let Some(b) = &r.body {
+                    o.insert("body".into(), b.clone());
+                    o.insert("headers".into(), json!({ "Content-Type": "application/json" }));
+                }
+                Value::Object(o)
+            }).collect::<Vec<_>>() });
+            let answer = match self.call(Method::POST, "$batch", &[], Some(&body)).await {
+                Ok(a) => a,
+                Err(ConnectorError::Refused { status: 404 | 405, .. }) => {
+                    self.batching.store(false, std::sync::atomic::Ordering::Relaxed);
+                    for r in chunk {
+                        out.push(self.call(r.method.clone(), &r.path, &[], r.body.as_ref()).await);
+                    }
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let url = format!("{}/$batch", self.base);
+            let responses = answer.get("responses").and_then(Value::as_array).ok_or_else(|| ConnectorError::BadResponse {
+                url: url.clone(),
+                expected: "a batch answer with responses",
+                detail: answer.to_string(),
+            })?;
+            for (i, r) in chunk.iter().enumerate() {
+                let one =
+                    responses.iter().find(|x| x.get("id").and_then(Value::as_str) == Some(&i.to_string())).ok_or_else(|| ConnectorError::BadResponse {
+                        url: url.clone(),
+                        expected: "a response for every request of the batch",
+                        detail: format!("none for request {i}"),
+                    })?;
+                let status = one.get("status").and_then(Value::as_u64).and_then(|s| u16::try_from(s).ok()).unwrap_or(0);
+                let body = one.get("body").cloned().unwrap_or(Value::Null);
+                let sub_url = format!("{}/{}", self.base, r.path);
+                out.push(match status {
+                    200..=299 => Ok(body),
+                    429 => {
+                        let secs = one
+                            .pointer("/headers/Retry-After")
+                            .or_else(|| one.pointer("/headers/retry-after"))
+                            .and_then(Value::as_str)
+                            .and_then(|v| v.parse().ok())
+                            .unwrap_or(1);
+                        Err(ConnectorError::Throttled { url: sub_url, retry_after: Duration::from_secs(secs) })
+                    }
+                    400..=499 => Err(ConnectorError::Refused { url: sub_url, status, detail: body.to_string() }),
+                    _ => Err(ConnectorError::BadResponse { url: sub_url, expected: "a 2xx or 4xx answer in the batch", detail: format!("{status} {body}") }),
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// Brings user `id`'s manager from `old` (what was sent; `None`: unknown) to `new`'s:
@@ -224,6 +306,17 @@ impl GraphTarget {
         Ok(id)
     }
 }
+
+/// One request of a `$batch`: its method, its path under the API's base and its body.
+#[derive(Debug)]
+struct Sub {
+    method: Method,
+    path: String,
+    body: Option<Value>,
+}
+
+/// Graph's limit on the requests of one `$batch`.
+const BATCH: usize = 20;
 
 /// Where an invited guest lands after redeeming (Entra requires one): My Apps.
 const INVITE_REDIRECT: &str = "https://myapps.microsoft.com";

@@ -23,6 +23,7 @@
 //! - `openapi`: the OpenAPI document of `/v1.0`, generated from the handlers.
 pub(crate) mod access;
 pub mod audit;
+mod batch;
 pub mod caller;
 mod delta;
 pub mod error;
@@ -62,6 +63,9 @@ pub struct GraphState {
     pub config: Config,
     /// The OpenAPI document of the routes, set once they are built.
     pub openapi: std::sync::OnceLock<openapi::Document>,
+    /// The routes themselves, for `$batch` to run its requests through (set once built;
+    /// it holds this state in turn, for the life of the server).
+    pub batch: std::sync::OnceLock<Router>,
 }
 
 impl std::fmt::Debug for GraphState {
@@ -75,12 +79,20 @@ pub type Shared = Arc<GraphState>;
 /// The routes of `/v1.0`.
 pub fn router(store: Arc<dyn SyncStore>, config: Config) -> Router {
     let limiter = RateLimiter::new(config.rate_per_second, config.rate_burst);
-    let state = Arc::new(GraphState { engine: Engine::new(store.clone()), store, limiter, config, openapi: std::sync::OnceLock::new() });
+    let state = Arc::new(GraphState {
+        engine: Engine::new(store.clone()),
+        store,
+        limiter,
+        config,
+        openapi: std::sync::OnceLock::new(),
+        batch: std::sync::OnceLock::new(),
+    });
     let mut routes = openapi::ApiRouter::new();
     for add in [
         organization::routes,
         users::routes,
         invitations::routes,
+        batch::routes,
         manager::routes,
         groups::routes,
         members::routes,
@@ -97,12 +109,14 @@ pub fn router(store: Arc<dyn SyncStore>, config: Config) -> Router {
     let (routes, doc) = routes.split_for_parts();
     // Set once, here: the state is new.
     let _ = state.openapi.set(openapi::Document::new(&openapi::finish(doc)));
-    routes
+    let router = routes
         .route("/v1.0", axum::routing::any(not_found))
         .route("/v1.0/", axum::routing::any(not_found))
         .route("/v1.0/{*rest}", axum::routing::any(not_found))
         .layer(axum::middleware::from_fn(request_id))
-        .with_state(state)
+        .with_state(state.clone());
+    let _ = state.batch.set(router.clone());
+    router
 }
 
 async fn not_found() -> GraphError {
