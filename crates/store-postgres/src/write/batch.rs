@@ -15,7 +15,9 @@
 //! multi-row `INSERT … ON CONFLICT DO NOTHING RETURNING id`, their change rows as one
 //! `unnest` insert. A row whose id, UPN or anchor is taken is not inserted and is refused
 //! as [`Tx::create_user`] refuses it; the first of two rows with one UPN wins, as in order.
-//! Rows with a manager or extension attributes go through [`Tx::create_user`] one by one.
+//! A run of sync copies with managers (and no extension attributes) none of whose keys is
+//! taken goes by `COPY` too, its managers resolved up front (managed.rs); otherwise rows
+//! with a manager or extension attributes go through [`Tx::create_user`] one by one.
 use super::Tx;
 use crate::rows::{self, USER_COLS, UserRow};
 use crate::schema::pg_err;
@@ -73,6 +75,9 @@ impl Tx<'_> {
     /// Creates `users` in order, as [`Tx::create_user`] with `defer_manager` would one by
     /// one; the results line up with `users`. An error of the storage is returned as such.
     pub async fn create_users(&mut self, users: Vec<NewUser>) -> Result<Vec<Created>, StoreError> {
+        if users.iter().any(|u| u.manager.is_some()) && users.iter().all(|u| u.attrs.extensions.is_empty()) && self.all_free(&users).await? {
+            return self.copy_managed(users).await;
+        }
         let mut out = Vec::with_capacity(users.len());
         let mut plain = Vec::new();
         for user in users {
@@ -109,7 +114,7 @@ impl Tx<'_> {
 
     /// Whether no two of `users` share an id, a UPN (ASCII case folded, as `ts_fold`) or
     /// an anchor, and the tenant holds none of them.
-    async fn all_free(&self, users: &[NewUser]) -> Result<bool, StoreError> {
+    pub(super) async fn all_free(&self, users: &[NewUser]) -> Result<bool, StoreError> {
         let mut ids = HashSet::with_capacity(users.len());
         let mut upns = HashSet::with_capacity(users.len());
         let mut anchors = HashSet::new();
@@ -148,7 +153,7 @@ impl Tx<'_> {
     }
 
     /// Writes users none of whose keys is taken, and their change rows, by binary `COPY`.
-    async fn copy_plain(&mut self, users: Vec<NewUser>, out: &mut Vec<Created>) -> Result<(), StoreError> {
+    pub(super) async fn copy_plain(&mut self, users: Vec<NewUser>, out: &mut Vec<Created>) -> Result<(), StoreError> {
         let now = self.now();
         let sink = self.tx.copy_in(&format!("COPY users ({USER_COLS}) FROM STDIN (FORMAT binary)")).await.map_err(pg_err)?;
         let writer = BinaryCopyInWriter::new(sink, &USER_TYPES);
