@@ -13,7 +13,8 @@
 //!   source row as `COPY … TO STDOUT` gives it, read with the clock stopped, with the
 //!   target's tenant, a new id, the UPN in the B2B form, the anchor, the manager's copy,
 //!   Member, shown in the address list), a change row each, a provisioning-log record each
-//!   with a body of the sync's measured bytes per record, the job state and the tenant's
+//!   whose body is one of the sync's own (of the median length, so that TOAST compresses it
+//!   as it does theirs), the job state and the tenant's
 //!   head and count, in transactions of the size the sync writer committed (read from its
 //!   commit notices in the same round), under the tenant's row lock. Each side reports
 //!   wall time, its own CPU time (client) and the cluster's server processes' CPU time,
@@ -208,6 +209,8 @@ struct Written {
     creates: u64,
     log_records: u64,
     log_body_bytes: u64,
+    /// The bodies as stored (`pg_column_size`: after TOAST's compression).
+    log_stored_bytes: u64,
     /// Users per commit, in order.
     commits: Vec<u64>,
     /// md5 of the target's user rows in UPN order, ids and times left out (the manager and
@@ -225,8 +228,11 @@ impl Written {
             .await
             .unwrap();
         let (changes, creates) = (n(&r, 0), n(&r, 1));
-        let r = db.query_one("SELECT count(*), sum(length(body))::bigint FROM provisioning_logs WHERE tenant_id = $1", &[&tenant]).await.unwrap();
-        let (log_records, log_body_bytes) = (n(&r, 0), n(&r, 1));
+        let r = db
+            .query_one("SELECT count(*), sum(length(body))::bigint, sum(pg_column_size(body))::bigint FROM provisioning_logs WHERE tenant_id = $1", &[&tenant])
+            .await
+            .unwrap();
+        let (log_records, log_body_bytes, log_stored_bytes) = (n(&r, 0), n(&r, 1), n(&r, 2));
         const SKIP: [&str; 7] = ["tenant_id", "id", "manager_id", "anchor_tenant", "anchor_object", "created_ms", "modified_ms"];
         let cols: Vec<String> = user_columns(db).await.into_iter().filter(|c| !SKIP.contains(&c.as_str())).map(|c| format!("u.{c}")).collect();
         let sql = format!(
@@ -236,7 +242,18 @@ impl Written {
             cols.join(", ")
         );
         let digest: Option<String> = db.query_one(&sql, &[&tenant]).await.unwrap().get(0);
-        Written { users, with_manager, with_anchor, changes, creates, log_records, log_body_bytes, commits, digest: digest.unwrap_or_default() }
+        Written {
+            users,
+            with_manager,
+            with_anchor,
+            changes,
+            creates,
+            log_records,
+            log_body_bytes,
+            log_stored_bytes,
+            commits,
+            digest: digest.unwrap_or_default(),
+        }
     }
 
     fn differences(&self, o: &Written) -> Vec<String> {
@@ -290,6 +307,9 @@ fn commits(rx: &mut tokio::sync::broadcast::Receiver<tenantsync_store::CommitNot
 struct Side {
     cost: Cost,
     written: Written,
+    /// One of the sync's log bodies (of the median length), the raw baseline's body for
+    /// every record: it compresses as the sync's do.
+    log_sample: String,
 }
 
 fn pg_initial(cluster: &Cluster, dir: &Path, users: usize) -> Side {
@@ -309,13 +329,18 @@ fn pg_initial(cluster: &Cluster, dir: &Path, users: usize) -> Side {
         let (db, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
         tokio::spawn(conn);
         let written = Written::count(&db, t.id.0, commits(&mut notices, t.id)).await;
+        let log_sample: String = db
+            .query_one("SELECT body FROM provisioning_logs WHERE tenant_id = $1 ORDER BY length(body), id OFFSET $2 LIMIT 1", &[&t.id.0, &(users as i64 / 2)])
+            .await
+            .unwrap()
+            .get(0);
         cluster.drop_schema(&schema).await;
-        Side { cost, written }
+        Side { cost, written, log_sample }
     })
 }
 
-/// Text `COPY` of one field (the filler and ids need no escaping).
-fn pg_raw(cluster: &Cluster, dir: &Path, users: usize, per_tx: usize, log_bytes: usize) -> Side {
+/// The raw baseline (see the module docs); `log_body`: the body of every log record.
+fn pg_raw(cluster: &Cluster, dir: &Path, users: usize, per_tx: usize, log_body: &str) -> Side {
     rt().block_on(async {
         let (schema, url) = cluster.schema().await;
         let (s, t, c) = {
@@ -337,7 +362,8 @@ fn pg_raw(cluster: &Cluster, dir: &Path, users: usize, per_tx: usize, log_bytes:
             serde_json::Value::String(a) => a,
             other => panic!("an action named {other}"),
         };
-        let filler = "x".repeat(log_bytes);
+        // Text COPY's escapes (the JSON body may hold backslashes).
+        let filler = log_body.replace('\\', "\\\\").replace('\n', "\\n").replace('\r', "\\r").replace('\t', "\\t");
         let create = ChangeOp::Create.code();
         let mut copies: HashMap<String, String> = HashMap::with_capacity(users);
         let mut after = uuid::Uuid::nil();
@@ -424,7 +450,7 @@ fn pg_raw(cluster: &Cluster, dir: &Path, users: usize, per_tx: usize, log_bytes:
         assert_eq!(done, users);
         let written = Written::count(&db, t, sizes).await;
         cluster.drop_schema(&schema).await;
-        Side { cost, written }
+        Side { cost, written, log_sample: String::new() }
     })
 }
 
@@ -674,7 +700,10 @@ fn main() {
         let n = |name: &str| arg(&args, name).unwrap().parse::<usize>().unwrap();
         let line = match mode.as_str() {
             "pg-initial" => serde_json::to_string(&pg_initial(&Cluster::from_args(&args), &dir, users)),
-            "pg-raw" => serde_json::to_string(&pg_raw(&Cluster::from_args(&args), &dir, users, n("--per-tx"), n("--log-bytes"))),
+            "pg-raw" => {
+                let body = std::fs::read_to_string(arg(&args, "--log-body-file").unwrap()).unwrap();
+                serde_json::to_string(&pg_raw(&Cluster::from_args(&args), &dir, users, n("--per-tx"), &body))
+            }
             "sqlite-initial" => serde_json::to_string(&sqlite_initial(&dir, users)),
             "pg-latency" => serde_json::to_string(&pg_latency(&Cluster::from_args(&args), &dir, latency_users, latency_workers, changes)),
             "sqlite-latency" => serde_json::to_string(&sqlite_latency(&dir, latency_users, changes)),
@@ -754,8 +783,9 @@ fn initial(exe: &Path, run: &dyn Fn(&str, &[String]) -> Vec<String>, users: usiz
         let ours: Side = child(exe, &run("pg-initial", &[]));
         eprintln!("run {r} (load {load}) tenantsync: {:.0} users/s", users as f64 / ours.cost.wall);
         let per_tx = ours.written.commits.iter().copied().max().unwrap_or(1).to_string();
-        let log_bytes = (ours.written.log_body_bytes / ours.written.log_records.max(1)).to_string();
-        let raw: Side = child(exe, &run("pg-raw", &["--per-tx".into(), per_tx, "--log-bytes".into(), log_bytes]));
+        let body = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(body.path(), &ours.log_sample).unwrap();
+        let raw: Side = child(exe, &run("pg-raw", &["--per-tx".into(), per_tx, "--log-body-file".into(), body.path().to_string_lossy().into_owned()]));
         eprintln!("run {r} raw COPY: {:.0} users/s", users as f64 / raw.cost.wall);
         let diff = ours.written.differences(&raw.written);
         assert!(diff.is_empty(), "the raw baseline no longer writes what tenantsync writes ({}); update the baseline", diff.join("; "));
@@ -769,7 +799,7 @@ fn initial(exe: &Path, run: &dyn Fn(&str, &[String]) -> Vec<String>, users: usiz
         thousands(users as u64)
     );
     println!(
-        "  rows written by each PostgreSQL side: users {} (with a manager {}, anchored {}), change rows {} (creates {}), log records {} ({} body bytes each); user rows identical: {}",
+        "  rows written by each PostgreSQL side: users {} (with a manager {}, anchored {}), change rows {} (creates {}), log records {} (body bytes each: tenantsync {}, raw {}; stored {} | {}); user rows identical: {}",
         thousands(w.users),
         thousands(w.with_manager),
         thousands(w.with_anchor),
@@ -777,6 +807,9 @@ fn initial(exe: &Path, run: &dyn Fn(&str, &[String]) -> Vec<String>, users: usiz
         thousands(w.creates),
         thousands(w.log_records),
         w.log_body_bytes / w.log_records.max(1),
+        raw0.written.log_body_bytes / raw0.written.log_records.max(1),
+        w.log_stored_bytes / w.log_records.max(1),
+        raw0.written.log_stored_bytes / raw0.written.log_records.max(1),
         if w.digest == raw0.written.digest { "yes" } else { "NO" }
     );
     println!("  users per commit: tenantsync {} | raw {}", commits_summary(&w.commits), commits_summary(&raw0.written.commits));

@@ -20,7 +20,9 @@ impl Tx<'_> {
     /// [`Tx::create_user`] with `defer_manager` would one by one.
     pub(super) async fn copy_managed(&mut self, users: Vec<NewUser>) -> Result<Vec<Created>, StoreError> {
         let (ids, upns) = refs(&users);
+        self.generic_plans(true).await?;
         let live = self.live_managers(ids, upns).await?;
+        self.generic_plans(false).await?;
         let mut out = Vec::with_capacity(users.len());
         let mut run = Vec::with_capacity(users.len());
         let mut later = Vec::with_capacity(users.len());
@@ -51,7 +53,9 @@ impl Tx<'_> {
             }
             earlier_ids.insert(user.id);
             earlier_upns.insert(user.attrs.user_principal_name.as_str().to_ascii_lowercase(), user.id);
-            user.attrs.manager = found;
+            if reference.is_some() {
+                user.attrs.manager = found;
+            }
             later.push(if found.is_none() { reference } else { None });
             run.push(user);
         }
@@ -74,7 +78,8 @@ impl Tx<'_> {
     }
 
     /// Which of the references name a live user of the tenant now: ids as they are, UPNs
-    /// folded. Each key is probed by its index (see `all_free` on why `LIMIT 1`).
+    /// folded. Each key is probed by its index (see `all_free` on why `LIMIT 1`, and
+    /// `generic_plans` on why the caller asks for generic plans).
     async fn live_managers(&self, ids: Vec<uuid::Uuid>, upns: Vec<String>) -> Result<LiveManagers, StoreError> {
         let mut live = LiveManagers::default();
         if !ids.is_empty() {
