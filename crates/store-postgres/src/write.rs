@@ -19,6 +19,7 @@ use tokio_postgres::types::ToSql;
 
 mod batch;
 mod lifecycle;
+mod managed;
 pub use lifecycle::check_version;
 
 /// One open write transaction on one tenant.

@@ -15,7 +15,9 @@
 //! multi-row `INSERT … ON CONFLICT DO NOTHING RETURNING id`, their change rows as one
 //! `unnest` insert. A row whose id, UPN or anchor is taken is not inserted and is refused
 //! as [`Tx::create_user`] refuses it; the first of two rows with one UPN wins, as in order.
-//! Rows with a manager or extension attributes go through [`Tx::create_user`] one by one.
+//! A run of sync copies with managers (and no extension attributes) none of whose keys is
+//! taken goes by `COPY` too, its managers resolved up front (managed.rs); otherwise rows
+//! with a manager or extension attributes go through [`Tx::create_user`] one by one.
 use super::Tx;
 use crate::rows::{self, USER_COLS, UserRow};
 use crate::schema::pg_err;
@@ -73,6 +75,9 @@ impl Tx<'_> {
     /// Creates `users` in order, as [`Tx::create_user`] with `defer_manager` would one by
     /// one; the results line up with `users`. An error of the storage is returned as such.
     pub async fn create_users(&mut self, users: Vec<NewUser>) -> Result<Vec<Created>, StoreError> {
+        if users.iter().any(|u| u.manager.is_some()) && users.iter().all(|u| u.attrs.extensions.is_empty()) && self.all_free(&users).await? {
+            return self.copy_managed(users).await;
+        }
         let mut out = Vec::with_capacity(users.len());
         let mut plain = Vec::new();
         for user in users {
@@ -109,7 +114,7 @@ impl Tx<'_> {
 
     /// Whether no two of `users` share an id, a UPN (ASCII case folded, as `ts_fold`) or
     /// an anchor, and the tenant holds none of them.
-    async fn all_free(&self, users: &[NewUser]) -> Result<bool, StoreError> {
+    pub(super) async fn all_free(&self, users: &[NewUser]) -> Result<bool, StoreError> {
         let mut ids = HashSet::with_capacity(users.len());
         let mut upns = HashSet::with_capacity(users.len());
         let mut anchors = HashSet::new();
@@ -121,10 +126,32 @@ impl Tx<'_> {
         }
         let ids: Vec<uuid::Uuid> = ids.into_iter().collect();
         let upns: Vec<String> = upns.into_iter().collect();
+        self.generic_plans(true).await?;
+        let free = self.none_taken(ids, upns, anchors).await;
+        if free.is_ok() {
+            self.generic_plans(false).await?;
+        }
+        free
+    }
+
+    /// Plans this transaction's next statements for any tenant (`true`) or for their
+    /// parameters (`false`, as usual). A tenant that grew since the table's statistics
+    /// were taken is estimated to hold about one row, and every index that begins with
+    /// the tenant then looks as good as the key's own: the planner probed ids through
+    /// the UPN index, reading all the tenant's rows for each key (a hub's spokes, filled
+    /// while autovacuum analyzes, spent minutes of server CPU so). A generic plan
+    /// estimates a tenant at its average size and picks the index of the whole key.
+    pub(super) async fn generic_plans(&self, on: bool) -> Result<(), StoreError> {
+        let sql = if on { "SET LOCAL plan_cache_mode = force_generic_plan" } else { "SET LOCAL plan_cache_mode TO DEFAULT" };
+        self.tx.batch_execute(sql).await.map_err(pg_err)
+    }
+
+    /// Whether none of the keys is taken in the tenant (see [`Tx::all_free`]).
+    async fn none_taken(&self, ids: Vec<uuid::Uuid>, upns: Vec<String>, anchors: HashSet<(uuid::Uuid, uuid::Uuid)>) -> Result<bool, StoreError> {
         // A probe of each key by its index: without statistics (a table filled within this
         // very transaction has none) the planner would rather scan every row of the tenant
-        // for `= ANY(…)`; the `LIMIT 1` subqueries keep the per-key index lookups. Not
-        // cached: each is planned for the table as it is.
+        // for `= ANY(…)`; the `LIMIT 1` subqueries keep the per-key index lookups. Planned
+        // generically (see `generic_plans`).
         let sql = "SELECT EXISTS (SELECT 1 FROM unnest($2::uuid[]) AS x (id), \
                      LATERAL (SELECT 1 FROM users u WHERE u.tenant_id = $1 AND u.id = x.id LIMIT 1) AS found) \
                    OR EXISTS (SELECT 1 FROM unnest($3::text[]) AS x (upn), \
@@ -148,7 +175,7 @@ impl Tx<'_> {
     }
 
     /// Writes users none of whose keys is taken, and their change rows, by binary `COPY`.
-    async fn copy_plain(&mut self, users: Vec<NewUser>, out: &mut Vec<Created>) -> Result<(), StoreError> {
+    pub(super) async fn copy_plain(&mut self, users: Vec<NewUser>, out: &mut Vec<Created>) -> Result<(), StoreError> {
         let now = self.now();
         let sink = self.tx.copy_in(&format!("COPY users ({USER_COLS}) FROM STDIN (FORMAT binary)")).await.map_err(pg_err)?;
         let writer = BinaryCopyInWriter::new(sink, &USER_TYPES);
