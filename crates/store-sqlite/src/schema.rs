@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0016_console.sql"),
     include_str!("../migrations/0017_link_seen.sql"),
     include_str!("../migrations/0018_open_requests_by_package.sql"),
+    include_str!("../migrations/0019_anchored_users.sql"),
 ];
 
 /// The schema's SQL, migration by migration (for tools that build the same tables, such
