@@ -13,3 +13,10 @@ INSERT INTO anchored_users (tenant_id, anchor_tenant, live)
     SELECT tenant_id, anchor_tenant, count(*) FROM users
     WHERE anchor_tenant IS NOT NULL AND deleted_ms IS NULL
     GROUP BY tenant_id, anchor_tenant;
+
+-- The console's user search reads the display-name index as a range in (folded name, id)
+-- order from a keyset cursor (src/search.rs): with the id in the index, a page is the
+-- index's next entries, no sort of the users who share a name (SQLite's index ends with
+-- the primary key's id by itself).
+DROP INDEX users_display_name;
+CREATE INDEX users_display_name ON users (tenant_id, ts_fold(display_name), id) WHERE display_name IS NOT NULL;

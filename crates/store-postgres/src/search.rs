@@ -5,8 +5,9 @@
 //! read in that order from the cursor on, `LIMIT` what the page still needs (and, in the
 //! second part, the users of the first it may pass over). The prefix
 //! is written as the range it is (`>=` the folded text, `<` the text with its last
-//! character the next one), so the index is sought whatever plan the statement gets; ties
-//! of a folded name are ordered by id within the range (an incremental sort of a few rows).
+//! character the next one), so the index is sought whatever plan the statement gets. The
+//! display-name index ends with the id (migration 6), so its order is the page's; the
+//! userPrincipalName's is unique, so an incremental sort orders single rows.
 use tenantsync_store::{SearchCursor, UserSearch};
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;

@@ -679,7 +679,7 @@ impl Store for SqliteStore {
     }
 
     async fn search_users(&self, tenant: TenantId, s: &UserSearch) -> Result<SearchPage> {
-        let parts = search::parts(tenant.as_bytes(), s)?;
+        let parts = search::parts(tenant.as_bytes(), s);
         Ok(self.read_found(tenant, |c| search::run(c, &parts, s), |f| !f.is_empty())?.page(s))
     }
 
