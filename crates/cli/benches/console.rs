@@ -7,7 +7,7 @@
 //!   (admin API, console, entitlement management) on a loopback port in this process; an
 //!   administrator signs in with a token (the session cookie) and walks the admin pages W
 //!   times — overview, tenants, users (page 1, a far page by its cursor, a prefix search,
-//!   one user), groups, partners, sync configurations and one, provisioning logs, audit,
+//!   its page at the turn from display names to userPrincipalNames, one user), groups, partners, sync configurations and one, provisioning logs, audit,
 //!   topology and its drawing, tokens, the access pages — and in the same walk the same
 //!   operations through the admin API with an admin token (`/v1.0/users?$top=50`, a far
 //!   `$skiptoken`, `$filter=startswith(…)`, `/v1.0/users/{upn}`, …). Each request is timed
@@ -42,7 +42,7 @@ use std::time::{Duration, Instant};
 use tenantsync_cli::generate;
 use tenantsync_domain::{GroupAttributes, NewGroup, ObjectId, SyncConfiguration, SyncScope, Tenant};
 use tenantsync_engine::Engine;
-use tenantsync_store::{Keyset, Seek, Store, SyncStore, TokenRole};
+use tenantsync_store::{KeyValue, Keyset, Seek, Store, SyncStore, TokenRole};
 use tenantsync_store_sqlite::SqliteStore;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -272,6 +272,11 @@ async fn steps(api: &mut Conn, tenant: &Tenant, config: &SyncConfiguration, user
     let console_far = tenantsync_server::graph::page::skiptoken(&far, &["console-users", ""]);
     let api_far = tenantsync_server::graph::page::skiptoken(&far, &["users", "", ""]);
     let prefix = "Ada";
+    // The search's turn from display names to userPrincipalNames: a cursor past every
+    // "Ada …" name, so the page reads the userPrincipalName range "ada…", whose first
+    // entries are the same users (ada.lovelace12@…): the most a page passes over.
+    let turn = Seek::After(Keyset { value: Some(KeyValue::Text("Adb".into())), id: ObjectId::from_bytes([0; 16]) });
+    let turn = tenantsync_server::graph::page::skiptoken(&turn, &["console-users", prefix, "name"]);
     let em = "/v1.0/identityGovernance/entitlementManagement";
     let step = |name, page: String, want: &str, api: Option<String>| Step { name, page, want: want.to_owned(), api };
     vec![
@@ -291,6 +296,7 @@ async fn steps(api: &mut Conn, tenant: &Tenant, config: &SyncConfiguration, user
             "<td data-label=\"Display name\">Ada ",
             Some(format!("/v1.0/users?$top={TOP}&$filter={}", enc(&format!("startswith(displayName,'{prefix}')")))),
         ),
+        step("users, prefix search at the turn to sign-in names", format!("/admin/users?q={prefix}&after={}", enc(&turn)), "id=\"next-page\"", None),
         // A prefix no one has (without an @: the display name or the userPrincipalName).
         step(
             "users, search matching no one",

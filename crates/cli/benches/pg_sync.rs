@@ -40,19 +40,17 @@ mod workers;
 
 use workers::{Hub, Latency, pg_hub, pg_latency, sqlite_hub, sqlite_latency};
 
-use common::{arg, child, commits_summary, cpu_seconds, loadavg, median, percentile, thousands};
+use common::{arg, child, commits_summary, cpu_seconds, loadavg, median, thousands};
 use futures_util::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tenantsync_cli::generate;
-use tenantsync_domain::{Anchor, AttrValue, ChangeOp, DomainName, NewTenant, ObjectId, SyncConfiguration, SyncScope, Tenant, Upn, UserPatch};
+use tenantsync_domain::{ChangeOp, DomainName, NewTenant, ObjectId, SyncConfiguration, SyncScope, Tenant, Upn};
 use tenantsync_engine::Engine;
-use tenantsync_engine::scheduler::{self, SchedulerOptions};
-use tenantsync_store::{JobState, ListQuery, ProvisioningAction, Store, SyncStore, Visibility};
+use tenantsync_store::{JobState, ProvisioningAction, Store, SyncStore};
 use tenantsync_store_postgres::PgStore;
 use tenantsync_store_sqlite::SqliteStore;
 

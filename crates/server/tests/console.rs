@@ -325,6 +325,64 @@ async fn lists_are_pages_of_the_store_with_a_prefix_search() {
     assert_eq!(b.get("/admin/users?after=garbage").await.status, 400);
 }
 
+/// A search few or many users match is paged in the order of the indexes it reads: the
+/// display-name matches, then the userPrincipalName-only ones, each user once across the
+/// pages and across the turn from one part to the other; a cursor is bound to its search.
+#[tokio::test]
+async fn a_user_search_pages_names_then_sign_in_names_each_user_once() {
+    let (s, _, _) = console().await;
+    let token = admin_token(&s, TokenRole::Admin).await;
+    let mut want = std::collections::BTreeSet::new();
+    let people = (0..60)
+        .map(|i| (format!("lovelace{i:02}@contoso.example"), Some(format!("Ada {i:02}"))))
+        .chain((0..30).map(|i| (format!("ada.k{i:02}@contoso.example"), Some(format!("Countess {i:02}")))))
+        .chain((0..10).map(|i| (format!("ada.both{i:02}@contoso.example"), Some(format!("Ada Both {i:02}")))))
+        .chain((0..5).map(|i| (format!("grace{i}@contoso.example"), None)));
+    for (upn, name) in people {
+        let mut u = tenantsync_domain::NewUser::new(tenantsync_domain::Upn::parse(&upn).unwrap());
+        u.attrs.display_name = name;
+        if !upn.starts_with("grace") {
+            want.insert(upn);
+        }
+        s.store.create_user(s.tenant.id, u).await.unwrap();
+    }
+    let mut b = Browser::new(&s);
+    b.sign_in_with_token("contoso.example", &token).await;
+    let upns = |p: &Page| p.body.split("<td data-label=\"userPrincipalName\">").skip(1).map(|r| r[..r.find('<').unwrap()].to_owned()).collect::<Vec<_>>();
+    let next = |p: &Page| {
+        p.body.find("id=\"next-page\"").map(|_| {
+            let i = p.body.find("href=\"/admin/users?").unwrap();
+            let rest = &p.body[i + 6..];
+            rest[..rest.find('"').unwrap()].replace("&amp;", "&")
+        })
+    };
+    let mut page = b.get("/admin/users?q=ADA").await;
+    let mut seen = Vec::new();
+    let mut sizes = Vec::new();
+    loop {
+        assert_eq!(page.status, 200, "{}", page.body);
+        sizes.push(upns(&page).len());
+        seen.extend(upns(&page));
+        match next(&page) {
+            Some(link) => page = b.get(&link).await,
+            None => break,
+        }
+    }
+    assert_eq!(sizes, [50, 50], "70 by name, then 30 by userPrincipalName alone");
+    assert_eq!(seen.iter().cloned().collect::<std::collections::BTreeSet<_>>(), want, "each match once");
+    assert_eq!(seen.len(), 100);
+    assert!(seen[..70].iter().all(|u| !u.starts_with("ada.k")) && seen[70..].iter().all(|u| u.starts_with("ada.k")), "{seen:?}");
+    // No one, and one only by userPrincipalName.
+    let none = b.get("/admin/users?q=nobody").await;
+    assert!(upns(&none).is_empty() && none.body.contains("id=\"no-users\""));
+    assert_eq!(upns(&b.get("/admin/users?q=ada.k07").await), ["ada.k07@contoso.example"]);
+    // A cursor of one search is refused by another, and a made-up one by any.
+    let second = next(&b.get("/admin/users?q=ada").await).unwrap();
+    let after = second.split("after=").nth(1).unwrap();
+    assert_eq!(b.get(&format!("/admin/users?q=lovelace&after={after}")).await.status, 400);
+    assert_eq!(b.get("/admin/users?q=ada&after=garbage").await.status, 400);
+}
+
 #[tokio::test]
 async fn a_partner_employee_signs_in_by_mail_requests_and_the_sponsor_approves() {
     let (s, _, mail) = console().await;

@@ -116,7 +116,17 @@ async fn fill(f: &AccessFixture) -> Filled {
     let config = s.create_sync_configuration(SyncConfiguration::new("arrow", source, target).unwrap()).await.unwrap();
     let logs: Vec<_> = (0..7).map(|i| log_record(config.id, ObjectId::new(), (i % 2 == 0).then(ObjectId::new), f.clock.now())).collect();
     let state = JobState { watermark: tenantsync_domain::ChangeCursor(4), ..JobState::default() };
-    s.commit_sync(config.id, target, vec![WriteOp::CreateUser(Box::new(new_user("copy@fabrikam.example")))], state, logs).await.unwrap();
+    // Copies of source's users, one of them soft-deleted: the anchored count is derived.
+    let copy = |upn: &str, object| {
+        let mut u = new_user(upn);
+        u.anchor = Some(tenantsync_domain::Anchor::new(source, object));
+        WriteOp::CreateUser(Box::new(u))
+    };
+    let gone_copy = ObjectId::new();
+    let ops = vec![copy("copy@fabrikam.example", a), copy("copy2@fabrikam.example", b), copy("copy3@fabrikam.example", gone_copy)];
+    let made = s.commit_sync(config.id, target, ops, state, logs).await.unwrap();
+    let third = made.into_iter().nth(2).unwrap().unwrap().into_user().unwrap().id;
+    s.apply_one(target, WriteOp::SoftDeleteUser { id: third, if_match: None }).await.unwrap();
     s.append_audit(audit(f, source)).await.unwrap();
     s.put_admin_object(target, AdminObjectKind::ServicePrincipal, ObjectId::new(), r#"{"appId":"x"}"#.into(), audit(f, target)).await.unwrap();
     s.put_access_object(source, AccessObjectKind::Catalog, ObjectId::new(), serde_json::json!({"displayName": "General"})).await.unwrap();
@@ -203,6 +213,9 @@ pub async fn a_copy_holds_every_record_of_every_table(source: AccessFixture, des
         }
         assert_eq!(s.changes_since(t, Default::default(), 1000).await.unwrap(), d.changes_since(t, Default::default(), 1000).await.unwrap());
     }
+    assert_eq!(s.count_users_by_anchor_tenant(filled.target, filled.source).await.unwrap(), 2);
+    assert_eq!(d.count_users_by_anchor_tenant(filled.target, filled.source).await.unwrap(), 2, "the live copies, counted again by the restore");
+    assert_eq!(d.count_users_by_anchor_tenant(filled.source, filled.target).await.unwrap(), 0);
     let by_extension = ObjectQuery {
         filter: Some(Filter::Extension { name: crate::support::ext("skills"), test: Some((CompareOp::Eq, "rust".into())), ignore_case: false }),
         limit: 10,

@@ -28,7 +28,7 @@
 //! [`FixedClock`] standing at [`start`]; the store must take every timestamp it writes
 //! from that clock. The calling crate needs `tokio` with the `macros` and
 //! `rt-multi-thread` features. The macro defines modules named `tenants`, `users`,
-//! `etag`, `lifecycle`, `groups`, `batches`, `feed`, `bulk`, `query`, `admin`, `counts`,
+//! `etag`, `lifecycle`, `groups`, `batches`, `feed`, `bulk`, `query`, `search`, `admin`, `counts`,
 //! `concurrency`, `configs`, `commits`, `writer`, `leases` and `logs` where it is invoked
 //! (each does `use super::*`), so invoke it in a module without items of those
 //! names.
@@ -226,6 +226,12 @@ macro_rules! __conformance_case_list {
                 fields_of_the_other_kind_are_unsupported_query,
                 tokens_store_hashes_list_and_revoke,
             }
+            search {
+                a_search_pages_the_name_matches_then_the_upn_only_ones,
+                a_search_cursor_stays_put_when_users_come_and_go,
+                a_search_splits_ties_by_id,
+                a_search_page_passes_over_so_many_name_matches_at_most,
+            }
             admin {
                 audit_commits_with_its_write_or_not_at_all,
                 audit_pages_newest_first_per_tenant_and_purges,
@@ -274,6 +280,7 @@ macro_rules! __conformance_case_list {
                 writes_in_flight_apply_in_call_order,
                 a_store_error_fails_the_write_and_loses_none_of_the_committed_ones,
                 a_writer_left_idle_commits_and_goes_on,
+                a_run_s_copies_are_counted_by_their_source,
             }
             leases {
                 a_held_lease_is_not_granted_twice,

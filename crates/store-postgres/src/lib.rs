@@ -28,6 +28,7 @@ mod reads;
 mod restore;
 mod rows;
 mod schema;
+mod search;
 mod session;
 mod sync;
 mod write;

@@ -8,8 +8,8 @@ use jiff::Timestamp;
 use std::sync::Arc;
 use tenantsync_domain::{Anchor, ChangeCursor, Clock, DomainName, Group, Mail, NewTenant, ObjectId, ObjectKind, Tenant, TenantId, Upn, User};
 use tenantsync_store::{
-    ApiToken, BatchMode, BulkOptions, BulkUserImport, ChangePage, CommitNotice, Keyset, ListQuery, NewApiToken, ObjectQuery, Page, QueryPage, Result, Seek,
-    Store, StoreError, UserGroup, Visibility, WriteOp, WriteOutcome,
+    ApiToken, BatchMode, BulkOptions, BulkUserImport, ChangePage, CommitNotice, Keyset, ListQuery, NewApiToken, ObjectQuery, Page, QueryPage, Result,
+    SearchPage, Seek, Store, StoreError, UserGroup, UserSearch, Visibility, WriteOp, WriteOutcome,
 };
 use tokio::sync::broadcast;
 use tokio_postgres::Row;
@@ -263,8 +263,8 @@ impl Store for PgStore {
     }
 
     async fn count_users_by_anchor_tenant(&self, tenant: TenantId, source: TenantId) -> Result<u64> {
-        let sql = "SELECT COUNT(*) FROM users WHERE tenant_id = $1 AND anchor_tenant = $2 AND deleted_ms IS NULL";
-        // A count has a row even for an unknown tenant: a zero is checked.
+        // Kept by the write path (counts.rs): one row, not a count over the anchor index.
+        let sql = "SELECT live FROM anchored_users WHERE tenant_id = $1 AND anchor_tenant = $2";
         let rows = self.query(sql, &[&tenant.0, &source.0]).await?;
         let n: i64 = rows.first().map(rows::first::<i64>).transpose()?.unwrap_or(0);
         if n == 0 {
@@ -350,6 +350,32 @@ impl Store for PgStore {
 
     async fn query_groups(&self, tenant: TenantId, q: &ObjectQuery) -> Result<QueryPage<Group>> {
         self.run_query::<Group>(tenant, q).await
+    }
+
+    async fn search_users(&self, tenant: TenantId, s: &UserSearch) -> Result<SearchPage> {
+        let mut found = tenantsync_store::SearchFound::default();
+        {
+            let mut client = self.client().await?;
+            // Both parts read one snapshot.
+            let tx =
+                client.build_transaction().isolation_level(tokio_postgres::IsolationLevel::RepeatableRead).read_only(true).start().await.map_err(pg_err)?;
+            for part in crate::search::parts(s) {
+                let rows = if part.by_upn { found.second_part_rows(s) } else { found.wants(s) };
+                if rows == 0 {
+                    break;
+                }
+                let limit = i64::try_from(rows).unwrap_or(i64::MAX);
+                let stmt = tx.prepare_cached(&part.sql).await.map_err(pg_err)?;
+                for row in tx.query(&stmt, &part.params(&tenant.0, &limit)).await.map_err(pg_err)? {
+                    found.take(s, rows::user(&row)?, part.by_upn);
+                }
+            }
+            tx.commit().await.map_err(pg_err)?;
+        }
+        if found.is_empty() {
+            self.check_tenant(tenant).await?;
+        }
+        Ok(found.page(s))
     }
 
     async fn create_token(&self, t: NewApiToken) -> Result<ApiToken> {

@@ -270,6 +270,9 @@ impl Restore for PgRestore {
                  deleted_users = (SELECT count(*) FROM users u WHERE u.tenant_id = t.tenant_id AND u.deleted_ms IS NOT NULL), \
                  live_groups = (SELECT count(*) FROM groups g WHERE g.tenant_id = t.tenant_id AND g.deleted_ms IS NULL), \
                  deleted_groups = (SELECT count(*) FROM groups g WHERE g.tenant_id = t.tenant_id AND g.deleted_ms IS NOT NULL); \
+                 DELETE FROM anchored_users; \
+                 INSERT INTO anchored_users (tenant_id, anchor_tenant, live) \
+                 SELECT tenant_id, anchor_tenant, count(*) FROM users WHERE anchor_tenant IS NOT NULL AND deleted_ms IS NULL GROUP BY tenant_id, anchor_tenant; \
                  COMMIT",
             )
             .await

@@ -10,6 +10,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_link_seen.sql"),
     include_str!("../migrations/0005_open_requests_by_package.sql"),
     include_str!("../migrations/0006_short_list_pages.sql"),
+    include_str!("../migrations/0007_anchored_users.sql"),
 ];
 
 /// The tables that hold no tenant's data (reference tables under Citus): every other

@@ -251,7 +251,7 @@ impl<'c> Tx<'c> {
             WriteOp::HardDeleteUser { id, if_match } => {
                 let user = self.load_user(id).await?;
                 check_version(ObjectKind::User, id, user.version, if_match)?;
-                self.hard_delete_user(id, user.is_deleted()).await?;
+                self.hard_delete_user(id, user.is_deleted(), user.anchor.map(|a| a.tenant)).await?;
                 Ok(WriteOutcome::HardDeleted { kind: ObjectKind::User, id })
             }
             WriteOp::CreateGroup(g) => self.create_group(g).await.map(|g| WriteOutcome::Group(Box::new(g))),
@@ -371,6 +371,7 @@ impl<'c> Tx<'c> {
         self.index_extensions(user.id, &user.attrs.extensions).await?;
         self.append(ObjectKind::User, user.id, ChangeOp::Create, None, &[]).await?;
         self.counts.created(ObjectKind::User);
+        self.counts.anchored(user.anchor.map(|a| a.tenant), 1);
         Ok(user)
     }
 

@@ -5,15 +5,22 @@
 //! back. An unfiltered listing reads its total here, in O(1), instead of counting the
 //! tenant (a `count(*)` took a page of 100 users from 1,290 requests/s at 10,000 users to
 //! 43 at 356,000).
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use tenantsync_domain::ObjectKind;
 use tenantsync_store::Visibility;
 
 /// Changes of the counts not yet written (the tally is the store crate's).
 pub type Counts = tenantsync_store::CountDeltas;
 
-/// Adds `counts` to the tenant's row (nothing when there are none).
+/// Adds `counts` to the tenant's row and its anchored counts (nothing when there are none).
 pub fn write(counts: &Counts, conn: &Connection, tenant: &[u8; 16]) -> rusqlite::Result<()> {
+    for (source, n) in counts.anchored_changes() {
+        conn.prepare_cached(
+            "INSERT INTO anchored_users (tenant_id, anchor_tenant, live) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (tenant_id, anchor_tenant) DO UPDATE SET live = live + excluded.live",
+        )?
+        .execute(params![tenant, source.as_bytes(), n])?;
+    }
     if counts.is_empty() {
         return Ok(());
     }
@@ -25,18 +32,20 @@ pub fn write(counts: &Counts, conn: &Connection, tenant: &[u8; 16]) -> rusqlite:
     Ok(())
 }
 
-/// The users of `tenant` anchored to `source` and not soft-deleted: all the anchored
-/// copies, counted on the anchor index alone (no row read), less the few soft-deleted ones
-/// (found by the deleted index). Not kept as a count: it is read per arrow by a drawing.
-pub fn anchored_live(conn: &Connection, tenant: &[u8; 16], source: &[u8; 16]) -> rusqlite::Result<i64> {
-    let all: i64 = conn
-        .prepare_cached("SELECT COUNT(*) FROM users INDEXED BY users_anchor WHERE tenant_id = ?1 AND anchor_tenant = ?2 AND anchor_tenant IS NOT NULL")?
-        .query_row(params![tenant, source], |r| r.get(0))?;
-    let deleted: i64 = conn
-        .prepare_cached("SELECT COUNT(*) FROM users INDEXED BY users_deleted WHERE tenant_id = ?1 AND deleted_ms IS NOT NULL AND anchor_tenant = ?2")?
-        .query_row(params![tenant, source], |r| r.get(0))?;
-    Ok(all - deleted)
+/// The users of `tenant` anchored to `source` and not soft-deleted, as the write path
+/// keeps them in `anchored_users` (migration 20): one row read, whatever the number of
+/// copies (it was a `COUNT` over the anchor index, O(copies)). `None`: no such tenant.
+pub fn anchored_live(conn: &Connection, tenant: &[u8; 16], source: &[u8; 16]) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached("SELECT coalesce((SELECT live FROM anchored_users WHERE tenant_id = ?1 AND anchor_tenant = ?2), 0) FROM tenants WHERE id = ?1")?
+        .query_row(params![tenant, source], |r| r.get(0))
+        .optional()
 }
+
+/// Counts every tenant's anchored users again from the users themselves (a restore of
+/// `tenantsync migrate` writes rows behind the write path's back).
+pub const RECOUNT_ANCHORED: &str = "DELETE FROM anchored_users; \
+     INSERT INTO anchored_users (tenant_id, anchor_tenant, live) \
+     SELECT tenant_id, anchor_tenant, count(*) FROM users WHERE anchor_tenant IS NOT NULL AND deleted_ms IS NULL GROUP BY tenant_id, anchor_tenant;";
 
 /// The statement reading a count of `kind` for `visibility`; its one parameter is the
 /// tenant. No row: no such tenant.
@@ -54,7 +63,7 @@ pub fn select(kind: ObjectKind, visibility: Visibility) -> &'static str {
 #[cfg(test)]
 mod tests {
     use crate::SqliteStore;
-    use tenantsync_domain::{GroupAttributes, NewGroup, NewTenant, NewUser, ObjectId, Upn};
+    use tenantsync_domain::{Anchor, GroupAttributes, NewGroup, NewTenant, NewUser, ObjectId, TenantId, Upn};
     use tenantsync_store::{ObjectQuery, Store, Visibility, WriteOp};
 
     /// The total of an unfiltered page is read from the kept counts, not counted: a row
@@ -101,11 +110,19 @@ mod tests {
                 }
             }
             store.create_group(t, NewGroup::new(GroupAttributes::new("G").unwrap())).await.unwrap();
+            for i in 0..3 {
+                let mut copy = NewUser::new(Upn::parse(&format!("copy{i}@t.example")).unwrap());
+                copy.anchor = Some(Anchor::new(other, ObjectId::new()));
+                let u = store.create_user(t, copy).await.unwrap();
+                if i == 0 {
+                    store.apply_one(t, WriteOp::SoftDeleteUser { id: u.id, if_match: None }).await.unwrap();
+                }
+            }
             (t, other)
         };
         let raw = rusqlite::Connection::open(dir.path().join(crate::DB_FILE)).unwrap();
         raw.execute_batch(
-            "DROP INDEX sync_configurations_target; DROP INDEX api_tokens_tenant_id; DROP TABLE console_sessions; DROP TABLE console_codes; DROP TABLE connector_links; DROP TABLE connectors; ALTER TABLE tenants DROP COLUMN live_users; ALTER TABLE tenants DROP COLUMN deleted_users; \
+            "DROP INDEX sync_configurations_target; DROP INDEX api_tokens_tenant_id; DROP TABLE anchored_users; DROP TABLE console_sessions; DROP TABLE console_codes; DROP TABLE connector_links; DROP TABLE connectors; ALTER TABLE tenants DROP COLUMN live_users; ALTER TABLE tenants DROP COLUMN deleted_users; \
              ALTER TABLE tenants DROP COLUMN live_groups; ALTER TABLE tenants DROP COLUMN deleted_groups; DROP TABLE bare_user_names; \
              DROP TABLE audit_log; DROP TABLE admin_objects; DROP TABLE access_objects; DROP TABLE access_requests; DROP TABLE access_assignments; DROP TABLE access_guests; DROP TABLE access_outbox; PRAGMA user_version = 10;",
         )
@@ -122,7 +139,37 @@ mod tests {
                 out
             }
         };
-        assert_eq!(counts(t).await, [(2, 1), (2, 0)]);
+        assert_eq!(counts(t).await, [(4, 1), (3, 0)]);
         assert_eq!(counts(other).await, [(0, 0), (0, 0)]);
+        assert_eq!(store.count_users_by_anchor_tenant(t, other).await.unwrap(), 2, "the live copies, counted by migration 20");
+        assert_eq!(store.count_users_by_anchor_tenant(other, t).await.unwrap(), 0);
+    }
+
+    /// Migration 20 counts the anchored users already there, per source; the write path
+    /// goes on from that count.
+    #[tokio::test]
+    async fn migration_20_counts_the_anchored_users_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let (t, a, b) = {
+            let store = SqliteStore::open(dir.path()).unwrap();
+            let t = store.create_tenant(NewTenant::new("T", "t.example").unwrap()).await.unwrap().id;
+            let (a, b) = (TenantId::new(), TenantId::new());
+            for (i, source) in [a, a, a, b].into_iter().enumerate() {
+                let mut copy = NewUser::new(Upn::parse(&format!("copy{i}@t.example")).unwrap());
+                copy.anchor = Some(Anchor::new(source, ObjectId::new()));
+                store.create_user(t, copy).await.unwrap();
+            }
+            (t, a, b)
+        };
+        let raw = rusqlite::Connection::open(dir.path().join(crate::DB_FILE)).unwrap();
+        raw.execute_batch("DROP TABLE anchored_users; PRAGMA user_version = 19;").unwrap();
+        drop(raw);
+        let store = SqliteStore::open(dir.path()).unwrap();
+        assert_eq!(store.count_users_by_anchor_tenant(t, a).await.unwrap(), 3);
+        assert_eq!(store.count_users_by_anchor_tenant(t, b).await.unwrap(), 1);
+        let mut copy = NewUser::new(Upn::parse("copy9@t.example").unwrap());
+        copy.anchor = Some(Anchor::new(b, ObjectId::new()));
+        store.create_user(t, copy).await.unwrap();
+        assert_eq!(store.count_users_by_anchor_tenant(t, b).await.unwrap(), 2);
     }
 }

@@ -30,6 +30,7 @@ mod query;
 mod restore;
 mod rows;
 mod schema;
+mod search;
 mod session;
 mod sync;
 mod write;
@@ -49,8 +50,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use tenantsync_domain::{Anchor, ChangeCursor, Clock, DomainName, Group, Mail, NewTenant, ObjectId, ObjectKind, Tenant, TenantId, Upn, User};
 use tenantsync_store::{
-    ApiToken, BatchMode, BulkOptions, BulkUserImport, ChangePage, CommitNotice, Keyset, ListQuery, NewApiToken, ObjectQuery, Page, QueryPage, Result, Seek,
-    Store, StoreError, TokenRole, UserGroup, Visibility, WriteOp, WriteOutcome,
+    ApiToken, BatchMode, BulkOptions, BulkUserImport, ChangePage, CommitNotice, Keyset, ListQuery, NewApiToken, ObjectQuery, Page, QueryPage, Result,
+    SearchPage, Seek, Store, StoreError, TokenRole, UserGroup, UserSearch, Visibility, WriteOp, WriteOutcome,
 };
 use tokio::sync::{broadcast, oneshot};
 use write::Tx;
@@ -556,7 +557,8 @@ impl Store for SqliteStore {
     }
 
     async fn count_users_by_anchor_tenant(&self, tenant: TenantId, source: TenantId) -> Result<u64> {
-        let n = self.read_in(tenant, |c| counts::anchored_live(c, tenant.as_bytes(), source.as_bytes()))?;
+        let n = self.read(|c| counts::anchored_live(c, tenant.as_bytes(), source.as_bytes()))?;
+        let n = n.ok_or_else(|| StoreError::TenantNotFound { tenant: tenant.to_string() })?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
@@ -675,6 +677,11 @@ impl Store for SqliteStore {
 
     async fn query_groups(&self, tenant: TenantId, q: &ObjectQuery) -> Result<QueryPage<Group>> {
         self.query::<Group>(tenant, query::Table::Groups, q)
+    }
+
+    async fn search_users(&self, tenant: TenantId, s: &UserSearch) -> Result<SearchPage> {
+        let parts = search::parts(tenant.as_bytes(), s);
+        Ok(self.read_found(tenant, |c| search::run(c, &parts, s), |f| !f.is_empty())?.page(s))
     }
 
     async fn create_token(&self, t: NewApiToken) -> Result<ApiToken> {

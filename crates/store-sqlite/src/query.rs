@@ -108,7 +108,7 @@ fn own_attributes_only(f: &Filter) -> bool {
 }
 
 /// Escapes `%`, `_` and `\` for `LIKE ... ESCAPE '\'`.
-fn like_escape(s: &str) -> String {
+pub(crate) fn like_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     for c in s.chars() {
         if matches!(c, '%' | '_' | '\\') {
@@ -137,7 +137,7 @@ fn glob_escape(s: &str) -> String {
 /// NOCASE compares them (ASCII folded, then bytes, which in UTF-8 is code point order):
 /// from the folded prefix to the folded prefix with its last character made the next
 /// one. None for an empty prefix (everything matches).
-fn prefix_range(prefix: &str) -> Option<(String, String)> {
+pub(crate) fn prefix_range(prefix: &str) -> Option<(String, String)> {
     let low = prefix.to_ascii_lowercase();
     let mut chars: Vec<char> = low.chars().collect();
     while let Some(last) = chars.pop() {

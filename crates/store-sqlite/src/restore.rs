@@ -271,18 +271,20 @@ impl Session<'_> {
         insert_logs(self.conn, config, &logs)
     }
 
-    /// Counts each tenant's objects, as the write path keeps them, and commits.
+    /// Counts each tenant's objects and anchored users, as the write path keeps them, and
+    /// commits.
     fn commit(mut self) -> Result<()> {
         let done = self.flush_logs().and_then(|()| {
             self.conn
-                .execute_batch(
+                .execute_batch(&format!(
                     "UPDATE tenants SET \
                      live_users = (SELECT count(*) FROM users WHERE tenant_id = tenants.id AND deleted_ms IS NULL), \
                      deleted_users = (SELECT count(*) FROM users WHERE tenant_id = tenants.id AND deleted_ms IS NOT NULL), \
                      live_groups = (SELECT count(*) FROM groups WHERE tenant_id = tenants.id AND deleted_ms IS NULL), \
-                     deleted_groups = (SELECT count(*) FROM groups WHERE tenant_id = tenants.id AND deleted_ms IS NOT NULL); \
+                     deleted_groups = (SELECT count(*) FROM groups WHERE tenant_id = tenants.id AND deleted_ms IS NOT NULL); {} \
                      COMMIT",
-                )
+                    crate::counts::RECOUNT_ANCHORED
+                ))
                 .map_err(sql_err)
         });
         if done.is_err() {

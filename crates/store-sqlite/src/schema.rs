@@ -31,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0017_link_seen.sql"),
     include_str!("../migrations/0018_open_requests_by_package.sql"),
     include_str!("../migrations/0019_short_list_pages.sql"),
+    include_str!("../migrations/0020_anchored_users.sql"),
 ];
 
 /// The schema's SQL, migration by migration (for tools that build the same tables, such

@@ -338,7 +338,7 @@ impl<'c> Tx<'c> {
             WriteOp::HardDeleteUser { id, if_match } => {
                 let user = self.load_user(id)?;
                 check_version(ObjectKind::User, id, user.version, if_match)?;
-                self.hard_delete_user(id, user.is_deleted())?;
+                self.hard_delete_user(id, user.is_deleted(), user.anchor.map(|a| a.tenant))?;
                 Ok(WriteOutcome::HardDeleted { kind: ObjectKind::User, id })
             }
             WriteOp::CreateGroup(g) => self.create_group(g).map(|g| WriteOutcome::Group(Box::new(g))),
@@ -461,6 +461,7 @@ impl<'c> Tx<'c> {
         self.index_extensions(user.id, extensions.as_deref())?;
         self.append(ObjectKind::User, user.id, ChangeOp::Create, None, &[])?;
         self.counts.created(ObjectKind::User);
+        self.counts.anchored(user.anchor.map(|a| a.tenant), 1);
         Ok(user)
     }
 

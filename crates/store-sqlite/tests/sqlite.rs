@@ -128,10 +128,10 @@ async fn extension_values_of_existing_users_are_indexed_by_the_migration() {
         t.id
     };
     // Back to version 5: no table (version 7 already dropped the triggers 6 creates, and
-    // the tables of version 8 and what versions 9 to 15 add go too).
+    // the tables of version 8 and what versions 9 to 19 add go too).
     let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
     conn.execute_batch(
-        "DROP INDEX sync_configurations_target; DROP INDEX api_tokens_tenant_id; DROP TABLE console_sessions; DROP TABLE console_codes; DROP TABLE connector_links; DROP TABLE connectors; DROP TABLE user_extension_values; DROP TABLE provisioning_log_blocks; DROP TABLE provisioning_log_objects; \
+        "DROP INDEX sync_configurations_target; DROP INDEX api_tokens_tenant_id; DROP TABLE anchored_users; DROP TABLE console_sessions; DROP TABLE console_codes; DROP TABLE connector_links; DROP TABLE connectors; DROP TABLE user_extension_values; DROP TABLE provisioning_log_blocks; DROP TABLE provisioning_log_objects; \
          ALTER TABLE tenants DROP COLUMN live_users; ALTER TABLE tenants DROP COLUMN deleted_users; \
          ALTER TABLE tenants DROP COLUMN live_groups; ALTER TABLE tenants DROP COLUMN deleted_groups; DROP TABLE bare_user_names; \
          ALTER TABLE users DROP COLUMN show_in_address_list; ALTER TABLE api_tokens DROP COLUMN role; \

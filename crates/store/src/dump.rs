@@ -7,8 +7,9 @@
 //! comes before it) and writes them **in one transaction**: nothing is visible, and
 //! nothing is left behind, until [`Restore::commit`]; dropping it rolls everything back.
 //! Records keep what the source stored: ids, versions, times, change sequence numbers,
-//! job watermarks. What a store derives from its rows (object counts, the extension-value
-//! index, the initial-domain index) the restore derives again.
+//! job watermarks. What a store derives from its rows (object counts, the live users per
+//! anchor source tenant, the extension-value index, the initial-domain index) the
+//! restore derives again.
 //!
 //! Bodies that both stores keep as the same JSON text (configurations, job states,
 //! settings, audit records, documents) travel as that text.

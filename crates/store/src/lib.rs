@@ -44,7 +44,10 @@ pub use counts::CountDeltas;
 pub use dump::{AccessAssignmentRow, AccessRequestRow, ConnectorLinkRow, DumpCursor, DumpKey, DumpPage, DumpRecord, DumpStore, DumpTable, Restore, Tally};
 pub use error::StoreError;
 pub use ops::{BatchMode, BulkOptions, BulkSummary, CommitNotice, JobNotice, ListQuery, Page, RejectedRow, Visibility, WriteOp, WriteOutcome};
-pub use query::{ApiToken, CompareOp, Field, Filter, FilterValue, KeyValue, Keyset, NewApiToken, ObjectQuery, QueryPage, Seek, SortKey, TokenRole, UserGroup};
+pub use query::{
+    ApiToken, CompareOp, Field, Filter, FilterValue, KeyValue, Keyset, NewApiToken, ObjectQuery, QueryPage, SearchCursor, SearchFound, SearchPage, Seek,
+    SortKey, TokenRole, UserGroup, UserSearch,
+};
 pub use sync::{
     ConfigEnd, ConfigPage, CycleCounters, CycleExecution, Escrow, JobLease, JobState, JobStatusCode, LogQuery, ModifiedProperty, ProvisioningAction,
     ProvisioningLog, ProvisioningStatus, ProvisioningStep, SyncStore, SyncWriter, WriteFuture,
@@ -150,6 +153,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn query_users(&self, tenant: TenantId, query: &ObjectQuery) -> Result<QueryPage<User>>;
     /// Groups that are not soft-deleted and match the query, with the total match count.
     async fn query_groups(&self, tenant: TenantId, query: &ObjectQuery) -> Result<QueryPage<Group>>;
+    /// A page of live users whose display name or userPrincipalName starts with the
+    /// search's text, in the order of the indexes it reads (see [`UserSearch`]).
+    async fn search_users(&self, tenant: TenantId, search: &UserSearch) -> Result<SearchPage>;
 
     // ---- API tokens (only hashes are stored) ----
     async fn create_token(&self, token: NewApiToken) -> Result<ApiToken>;

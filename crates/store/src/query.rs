@@ -191,6 +191,127 @@ pub struct QueryPage<T> {
     pub previous: Option<Keyset>,
 }
 
+/// A search of a tenant's live users by the start of their display name or their
+/// userPrincipalName, ignoring ASCII case (the web console's user search), one keyset
+/// page at a time ([`crate::Store::search_users`]).
+///
+/// The order is that of the two indexes it reads: first the users whose display name
+/// starts with the text, by display name (folded) then id; then those whose
+/// userPrincipalName starts with it and whose display name does not, by
+/// userPrincipalName (folded) then id. Each user comes once. Each part is a range of its
+/// index read from the cursor on, so a page reads what it shows whether no user matches
+/// or thousands do. The second part's range also holds the users of the first that match
+/// both ways (in a directory whose sign-in names are made of the names, most of them):
+/// it passes over them, at most [`UserSearch::pass_over`] a page; a page that reaches
+/// that many ends there, shorter than the limit (even empty), with a cursor to go on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserSearch {
+    /// The start of the names, not empty.
+    pub text: String,
+    /// Whether display names are searched (else the userPrincipalName alone, the second
+    /// part with nothing passed over).
+    pub display_name: bool,
+    /// Where the page starts: after this user; `None` at the beginning.
+    pub after: Option<SearchCursor>,
+    /// Users a page holds at most.
+    pub limit: u32,
+    /// Users of the first part a page passes over at most in the second.
+    pub pass_over: u32,
+}
+
+impl UserSearch {
+    /// What a page may pass over by default: a thousand rows read, a few milliseconds.
+    pub const PASS_OVER: u32 = 1000;
+
+    /// Whether `display_name` starts with the text, as the stores compare (ASCII folded,
+    /// then bytes): whether the user came in the first part.
+    pub fn name_matches(&self, display_name: Option<&str>) -> bool {
+        let text = self.text.to_ascii_lowercase();
+        display_name.is_some_and(|n| n.len() >= text.len() && n.as_bytes().get(..text.len()).is_some_and(|p| p.eq_ignore_ascii_case(text.as_bytes())))
+    }
+}
+
+/// A position in a [`UserSearch`]'s order: the part, the key there as stored, the id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchCursor {
+    /// Among the userPrincipalName matches (the second part).
+    pub by_upn: bool,
+    /// The user's display name (first part) or userPrincipalName (second part).
+    pub key: String,
+    pub id: ObjectId,
+}
+
+impl SearchCursor {
+    /// The position of `user` in the part `by_upn`.
+    pub fn at(user: &tenantsync_domain::User, by_upn: bool) -> SearchCursor {
+        let key = if by_upn { user.attrs.user_principal_name.to_string() } else { user.attrs.display_name.clone().unwrap_or_default() };
+        SearchCursor { by_upn, key, id: user.id }
+    }
+}
+
+/// A page of a [`UserSearch`] and where the next one starts, when there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchPage {
+    pub items: Vec<tenantsync_domain::User>,
+    pub next: Option<SearchCursor>,
+}
+
+/// What a store's parts found for a page, read `limit + 1` users at most (to learn
+/// whether more follow) and, in the second part, `pass_over` users of the first at most.
+#[derive(Debug, Default)]
+pub struct SearchFound {
+    found: Vec<(tenantsync_domain::User, bool)>,
+    /// Where the second part stopped when it had passed over all it may.
+    stopped: Option<SearchCursor>,
+    passed: u32,
+}
+
+impl SearchFound {
+    /// How many more users the page wants (0: it is full, or it stopped).
+    pub fn wants(&self, search: &UserSearch) -> usize {
+        if self.stopped.is_some() {
+            return 0;
+        }
+        usize::try_from(search.limit).unwrap_or(usize::MAX).saturating_add(1).saturating_sub(self.found.len())
+    }
+
+    /// How many rows the second part may read for what the page still wants.
+    pub fn second_part_rows(&self, search: &UserSearch) -> usize {
+        let pass = if search.display_name { usize::try_from(search.pass_over).unwrap_or(usize::MAX) } else { 0 };
+        self.wants(search).saturating_add(pass)
+    }
+
+    /// Takes one user read by a part, in the part's order; the second part's users that
+    /// match by name too are passed over (counted, not kept).
+    pub fn take(&mut self, search: &UserSearch, user: tenantsync_domain::User, by_upn: bool) {
+        if self.wants(search) == 0 {
+            return;
+        }
+        if by_upn && search.display_name && search.name_matches(user.attrs.display_name.as_deref()) {
+            self.passed += 1;
+            if self.passed >= search.pass_over.max(1) {
+                self.stopped = Some(SearchCursor::at(&user, true));
+            }
+            return;
+        }
+        self.found.push((user, by_upn));
+    }
+
+    /// The page: the first `limit` users kept, and the position after the last one (or
+    /// where the second part stopped) when more may follow.
+    pub fn page(mut self, search: &UserSearch) -> SearchPage {
+        let limit = usize::try_from(search.limit).unwrap_or(usize::MAX);
+        let more = self.found.len() > limit;
+        self.found.truncate(limit);
+        let next = if more { self.found.last().map(|(u, by_upn)| SearchCursor::at(u, *by_upn)) } else { self.stopped };
+        SearchPage { items: self.found.into_iter().map(|(u, _)| u).collect(), next }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.found.is_empty() && self.stopped.is_none()
+    }
+}
+
 /// One group a user is a direct member of, as a user's `groups` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserGroup {

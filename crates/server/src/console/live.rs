@@ -1,7 +1,8 @@
 //! The live counts of the topology page: per arrow (a sync configuration to or from the
 //! session's tenant), the users it has synced, its escrows, its health and its last
-//! cycle, each read from the store (one COUNT over the anchor index and the job's state:
-//! nothing pages through users), and the one [`Hub`] that pushes them to every page
+//! cycle, each read from the store (the count of live users per anchor source that the
+//! write path keeps, one row, and the job's state: nothing counts or pages through users),
+//! and the one [`Hub`] that pushes them to every page
 //! listening, as server-sent events, while cycles run.
 //!
 //! One hub per console (per `serve` process), not one per tenant nor per listener: an
@@ -16,8 +17,9 @@
 //! its job state in one transaction, so the counts are current when the notice arrives)
 //! and job notices (start, pause, restart), with a slow tick for what changes without a
 //! commit (a cycle that wrote nothing still has a new "last cycle"). Bursts are coalesced:
-//! one round of reads per [`COALESCE`] at most — less often when a round's reads take
-//! more than a fiftieth of that ([`BUDGET`]: a count is O(synced users)) —, and only the
+//! one round of reads per [`COALESCE`] at most — less often should a round's reads take
+//! more than a fiftieth of that ([`BUDGET`]; with the kept counts a round of ten arrows
+//! is well under a millisecond, so it is a bound, not the pace) —, and only the
 //! arrows whose numbers changed are sent. A listener that falls more than [`BACKLOG`] rounds behind is not ended: it
 //! takes a snapshot of every arrow it watches instead.
 use super::admin::health;
@@ -40,10 +42,11 @@ pub(crate) const COALESCE: Duration = Duration::from_millis(500);
 /// Every watched arrow is read again this often while someone listens, for what changes
 /// without a notice.
 const TICK: Duration = Duration::from_secs(5);
-/// A round's reads take at most this share of the time from one round to the next: a
-/// round of arrows with a million synced users each (a count of 60 ms of CPU per arrow)
-/// comes less often than every [`COALESCE`], so the hub stays within 2% of one core
-/// however large the arrows; small arrows still update every [`COALESCE`].
+/// A round's reads take at most this share of the time from one round to the next, so
+/// the hub stays within 2% of one core whatever the store answers at. (Written when a
+/// count was a `COUNT` over the anchor index, 60 ms of CPU per arrow of a million; the
+/// count is now kept by the write path and read as one row, and rounds come every
+/// [`COALESCE`].)
 const BUDGET: u32 = 50;
 /// Rounds of changes a listener may have waiting before it is resynchronised from a
 /// snapshot (a round is at most one entry per watched arrow).

@@ -23,6 +23,28 @@ async fn assert_counts(f: &Fixture, t: TenantId, what: &str) {
     assert_eq!(f.store.query_groups(t, &q).await.unwrap().total, Some(live_groups), "{what}: query_groups total");
     let count_only = ObjectQuery { limit: 0, ..ObjectQuery::default() };
     assert_eq!(f.store.query_users(t, &count_only).await.unwrap().total, Some(live_users), "{what}: count=0");
+    // The live users per anchor source: a soft-deleted copy is not counted, a restored
+    // one is again (`count_users_by_anchor_tenant` is read, not counted).
+    let mut sources: Vec<TenantId> = all_users(f, t, Visibility::All).await.iter().filter_map(|u| u.anchor.map(|a| a.tenant)).collect();
+    sources.extend([SOURCE_A, SOURCE_B]);
+    sources.sort();
+    sources.dedup();
+    let live = all_users(f, t, Visibility::Active).await;
+    for s in sources {
+        let want = live.iter().filter(|u| u.anchor.is_some_and(|a| a.tenant == s)).count() as u64;
+        assert_eq!(f.store.count_users_by_anchor_tenant(t, s).await.unwrap(), want, "{what}: users anchored to {s}");
+    }
+}
+
+/// Two source tenants whose copies the cases make (they need not exist in the store).
+const SOURCE_A: TenantId = TenantId(uuid::Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_00a1));
+const SOURCE_B: TenantId = TenantId(uuid::Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_00b2));
+
+/// A user carrying an anchor from `source`, as a sync from it creates one.
+fn copy(upn: &str, source: TenantId) -> tenantsync_domain::NewUser {
+    let mut u = new_user(upn);
+    u.anchor = Some(tenantsync_domain::Anchor::new(source, ObjectId::new()));
+    u
 }
 
 pub async fn counts_follow_every_write(f: Fixture) {
@@ -31,7 +53,13 @@ pub async fn counts_follow_every_write(f: Fixture) {
     assert_counts(&f, t, "an empty tenant").await;
     let mut users = Vec::new();
     for i in 0..6 {
-        users.push(f.store.create_user(t, new_user(&format!("u{i}@contoso.example"))).await.unwrap().id);
+        // Copies of two sources and users of the tenant's own, mixed.
+        let u = match i % 3 {
+            0 => copy(&format!("u{i}@contoso.example"), SOURCE_A),
+            1 => copy(&format!("u{i}@contoso.example"), SOURCE_B),
+            _ => new_user(&format!("u{i}@contoso.example")),
+        };
+        users.push(f.store.create_user(t, u).await.unwrap().id);
     }
     let g1 = f.store.create_group(t, new_group("G1")).await.unwrap().id;
     let g2 = f.store.create_group(t, new_group("G2")).await.unwrap().id;
@@ -63,7 +91,7 @@ pub async fn counts_follow_every_write(f: Fixture) {
     // Refused and rolled back writes change nothing.
     assert_code(f.store.create_user(t, new_user("u4@contoso.example")).await, "upn_conflict");
     let batch = vec![
-        WriteOp::CreateUser(Box::new(new_user("new@contoso.example"))),
+        WriteOp::CreateUser(Box::new(copy("new@contoso.example", SOURCE_A))),
         WriteOp::SoftDeleteUser { id: users[4], if_match: None },
         WriteOp::CreateGroup(new_group("G3")),
         WriteOp::HardDeleteUser { id: users[5], if_match: None },
@@ -78,8 +106,11 @@ pub async fn counts_follow_every_write(f: Fixture) {
 
     // Bulk imports: whole (one bad row: nothing), unit by unit (the units before the bad
     // one), and a clean one.
-    let rows =
-        |prefix: &str, n: u64| -> Vec<(u64, tenantsync_domain::NewUser)> { (1..=n).map(|i| (i, new_user(&format!("{prefix}{i}@contoso.example")))).collect() };
+    let rows = |prefix: &str, n: u64| -> Vec<(u64, tenantsync_domain::NewUser)> {
+        (1..=n)
+            .map(|i| (i, if i % 2 == 0 { copy(&format!("{prefix}{i}@contoso.example"), SOURCE_B) } else { new_user(&format!("{prefix}{i}@contoso.example")) }))
+            .collect()
+    };
     for (k, options) in
         [BulkOptions { commit_every: None }, BulkOptions { commit_every: Some(4) }, BulkOptions { commit_every: Some(100) }].into_iter().enumerate()
     {

@@ -13,6 +13,7 @@ pub mod leases;
 pub mod lifecycle;
 pub mod logs;
 pub mod query;
+pub mod search;
 pub mod tenants;
 pub mod users;
 pub mod writer;

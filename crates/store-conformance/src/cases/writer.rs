@@ -126,3 +126,44 @@ pub async fn a_writer_left_idle_commits_and_goes_on(f: Fixture) {
     assert_eq!(f.store.job_state(a.config.id).await.unwrap().watermark, ChangeCursor(2));
     assert_eq!(logs_of(&f, a.config.id).await.len(), 2);
 }
+
+/// The copies a run writes (through the writer and `commit_sync`, refused ones aside) are
+/// counted by their source as they commit; a later soft delete and hard delete of copies
+/// by the run take them off.
+pub async fn a_run_s_copies_are_counted_by_their_source(f: Fixture) {
+    use tenantsync_domain::Anchor;
+    use tenantsync_store::WriteOp;
+    let a = arrow(&f).await;
+    let (source, target) = (a.source.id, a.target.id);
+    let copies = |upns: &[&str]| {
+        let (mut ops, logs) = creates(&a, &f, upns);
+        for op in &mut ops {
+            if let WriteOp::CreateUser(u) = op {
+                u.anchor = Some(Anchor::new(source, u.id));
+            }
+        }
+        (ops, logs)
+    };
+    let count = || f.store.count_users_by_anchor_tenant(target, source);
+    assert_eq!(count().await.unwrap(), 0);
+    let writer = f.store.sync_writer(a.config.id, target).await.unwrap();
+    let (ops, logs) = copies(&["a@fabrikam.example", "b@fabrikam.example"]);
+    writer.write(ops, at(1), logs).await.unwrap();
+    // `a` again: refused (its name is taken), not counted.
+    let (ops, logs) = copies(&["c@fabrikam.example", "a@fabrikam.example"]);
+    let results = writer.write(ops, at(2), logs).await.unwrap();
+    assert!(results[1].is_err());
+    writer.flush().await.unwrap();
+    assert_eq!(count().await.unwrap(), 3);
+    let (ops, logs) = copies(&["d@fabrikam.example"]);
+    f.store.commit_sync(a.config.id, target, ops, at(3), logs).await.unwrap();
+    assert_eq!(count().await.unwrap(), 4);
+    let b = f.store.find_user_by_upn(target, &upn("b@fabrikam.example")).await.unwrap().unwrap().id;
+    let c = f.store.find_user_by_upn(target, &upn("c@fabrikam.example")).await.unwrap().unwrap().id;
+    let ops = vec![WriteOp::SoftDeleteUser { id: b, if_match: None }, WriteOp::HardDeleteUser { id: c, if_match: None }];
+    let writer = f.store.sync_writer(a.config.id, target).await.unwrap();
+    writer.write(ops, at(4), Vec::new()).await.unwrap();
+    writer.flush().await.unwrap();
+    assert_eq!(count().await.unwrap(), 2);
+    assert_eq!(f.store.count_users_by_anchor_tenant(source, target).await.unwrap(), 0, "the other way round");
+}

@@ -201,6 +201,7 @@ impl Tx<'_> {
         self.head = seq;
         for user in made {
             self.counts.created(ObjectKind::User);
+            self.counts.anchored(user.anchor.map(|a| a.tenant), 1);
             out.push(Ok((user, None)));
         }
         Ok(())
@@ -231,6 +232,7 @@ impl Tx<'_> {
                 seqs.push(self.head as i64);
                 ids.push(user.id.0);
                 self.counts.created(ObjectKind::User);
+                self.counts.anchored(user.anchor.map(|a| a.tenant), 1);
                 out.push(Ok((user, None)));
             } else {
                 let why = self.user_conflict(&user).await?;

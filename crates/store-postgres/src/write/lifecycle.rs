@@ -2,7 +2,7 @@
 //! deleted user's name given up and taken back, hard delete and purge. Each keeps the
 //! tenant's object counts with the rows.
 use super::Tx;
-use tenantsync_domain::{AttrValue, AttributeChange, ChangeOp, Group, ObjectId, ObjectKind, Upn, User, UserAttrName, UserAttribute, Version};
+use tenantsync_domain::{AttrValue, AttributeChange, ChangeOp, Group, ObjectId, ObjectKind, TenantId, Upn, User, UserAttrName, UserAttribute, Version};
 use tenantsync_store::{StoreError, WriteOutcome};
 
 /// A user or a group, for what both go through alike.
@@ -12,6 +12,14 @@ enum Object {
 }
 
 impl Object {
+    /// The source tenant whose anchored users count this object (users only).
+    fn counted_anchor(&self) -> Option<TenantId> {
+        match self {
+            Object::User(u) => u.anchor.map(|a| a.tenant),
+            Object::Group(_) => None,
+        }
+    }
+
     fn version(&self) -> Version {
         match self {
             Object::User(u) => u.version,
@@ -83,6 +91,7 @@ impl Tx<'_> {
         self.bump(&mut object).await?;
         self.append(kind, id, ChangeOp::SoftDelete, None, &[]).await?;
         self.counts.soft_deleted(kind);
+        self.counts.anchored(object.counted_anchor(), -1);
         Ok(object.outcome())
     }
 
@@ -109,6 +118,7 @@ impl Tx<'_> {
         self.bump(&mut object).await?;
         self.append(kind, id, ChangeOp::Restore, None, &changes).await?;
         self.counts.restored(kind);
+        self.counts.anchored(object.counted_anchor(), 1);
         Ok(object.outcome())
     }
 
@@ -135,8 +145,9 @@ impl Tx<'_> {
 
     /// Removes a user for good: its memberships (the groups record `memberRemove`), its
     /// place as manager (the reports record an `update`), then the user (`hardDelete`).
-    /// `deleted`: whether the user was soft-deleted (for the counts).
-    pub async fn hard_delete_user(&mut self, id: ObjectId, deleted: bool) -> Result<(), StoreError> {
+    /// `deleted`: whether the user was soft-deleted, `anchor`: the tenant its anchor names
+    /// (both for the counts).
+    pub async fn hard_delete_user(&mut self, id: ObjectId, deleted: bool, anchor: Option<TenantId>) -> Result<(), StoreError> {
         for report in self.ids("SELECT id FROM users WHERE tenant_id = $1 AND manager_id = $2 ORDER BY id", id).await? {
             let mut r = self.load_user(report).await?;
             r.attrs.manager = None;
@@ -156,6 +167,9 @@ impl Tx<'_> {
         self.exec("DELETE FROM users WHERE tenant_id = $1 AND id = $2", &[&t, &id.0]).await?;
         self.append(ObjectKind::User, id, ChangeOp::HardDelete, None, &[]).await?;
         self.counts.hard_deleted(ObjectKind::User, deleted);
+        if !deleted {
+            self.counts.anchored(anchor, -1);
+        }
         Ok(())
     }
 
@@ -179,7 +193,7 @@ impl Tx<'_> {
         let groups = ids(self.rows(&select("groups"), &[&t, &cutoff_ms]).await?)?;
         let n = (users.len() + groups.len()) as u64;
         for id in users {
-            self.hard_delete_user(id, true).await?;
+            self.hard_delete_user(id, true, None).await?;
         }
         for id in groups {
             self.hard_delete_group(id, true).await?;

@@ -1,11 +1,11 @@
 //! The lifecycle of users and groups inside a write transaction: soft delete, restore, a
 //! deleted user's name given up and taken back, hard delete and purge. Each keeps the
-//! tenant's object counts (`Tx::counts`) with the rows.
+//! tenant's object counts (`Tx::counts`), its anchored users' among them, with the rows.
 use super::Tx;
 use crate::rows::{self, sql_err};
 use rusqlite::params;
 use rusqlite::types::Value;
-use tenantsync_domain::{AttrValue, AttributeChange, ChangeOp, Group, ObjectId, ObjectKind, Upn, User, UserAttrName, UserAttribute, Version};
+use tenantsync_domain::{AttrValue, AttributeChange, ChangeOp, Group, ObjectId, ObjectKind, TenantId, Upn, User, UserAttrName, UserAttribute, Version};
 use tenantsync_store::{StoreError, WriteOutcome};
 
 impl Tx<'_> {
@@ -25,6 +25,7 @@ impl Tx<'_> {
         object.bump(self, None)?;
         self.append(T::KIND, id, ChangeOp::SoftDelete, None, &[])?;
         self.counts.soft_deleted(T::KIND);
+        self.counts.anchored(object.counted_anchor(), -1);
         Ok(object.outcome())
     }
 
@@ -43,6 +44,7 @@ impl Tx<'_> {
         object.bump(self, (!changes.is_empty()).then_some(before.as_slice()))?;
         self.append(T::KIND, id, ChangeOp::Restore, None, &changes)?;
         self.counts.restored(T::KIND);
+        self.counts.anchored(object.counted_anchor(), 1);
         Ok(object.outcome())
     }
 
@@ -71,8 +73,9 @@ impl Tx<'_> {
 
     /// Removes a user for good: its memberships (the groups record `memberRemove`), its
     /// place as manager (the reports record an `update`), then the user (`hardDelete`).
-    /// `deleted`: whether the user was soft-deleted (for the counts).
-    pub fn hard_delete_user(&mut self, id: ObjectId, deleted: bool) -> Result<(), StoreError> {
+    /// `deleted`: whether the user was soft-deleted, `anchor`: the tenant its anchor names
+    /// (both for the counts).
+    pub fn hard_delete_user(&mut self, id: ObjectId, deleted: bool, anchor: Option<TenantId>) -> Result<(), StoreError> {
         for report in self.ids("SELECT id FROM users INDEXED BY users_manager WHERE tenant_id = ?1 AND manager_id = ?2 AND manager_id IS NOT NULL", id)? {
             let mut r = self.load_user(report)?;
             let before = r.row();
@@ -98,6 +101,9 @@ impl Tx<'_> {
             .map_err(sql_err)?;
         self.append(ObjectKind::User, id, ChangeOp::HardDelete, None, &[])?;
         self.counts.hard_deleted(ObjectKind::User, deleted);
+        if !deleted {
+            self.counts.anchored(anchor, -1);
+        }
         Ok(())
     }
 
@@ -128,7 +134,7 @@ impl Tx<'_> {
         let groups = select("SELECT id FROM groups INDEXED BY groups_deleted WHERE tenant_id = ?1 AND deleted_ms IS NOT NULL AND deleted_ms < ?2 ORDER BY id")?;
         let n = (users.len() + groups.len()) as u64;
         for id in users {
-            self.hard_delete_user(id, true)?;
+            self.hard_delete_user(id, true, None)?;
         }
         for id in groups {
             self.hard_delete_group(id, true)?;
@@ -165,6 +171,8 @@ pub(super) trait Stored: Sized {
     fn is_deleted(&self) -> bool;
     fn deleted_at(&mut self) -> &mut Option<jiff::Timestamp>;
     fn outcome(self) -> WriteOutcome;
+    /// The source tenant whose anchored users count this object (users only).
+    fn counted_anchor(&self) -> Option<TenantId>;
 }
 
 impl Stored for User {
@@ -198,6 +206,9 @@ impl Stored for User {
     fn outcome(self) -> WriteOutcome {
         WriteOutcome::User(Box::new(self))
     }
+    fn counted_anchor(&self) -> Option<TenantId> {
+        self.anchor.map(|a| a.tenant)
+    }
 }
 
 impl Stored for Group {
@@ -225,6 +236,9 @@ impl Stored for Group {
     }
     fn outcome(self) -> WriteOutcome {
         WriteOutcome::Group(Box::new(self))
+    }
+    fn counted_anchor(&self) -> Option<TenantId> {
+        None
     }
 }
 
