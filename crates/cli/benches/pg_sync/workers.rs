@@ -15,7 +15,6 @@ use tenantsync_store::{ListQuery, Store, SyncStore, Visibility};
 use tenantsync_store_postgres::PgStore;
 use tenantsync_store_sqlite::SqliteStore;
 
-
 struct Worker {
     child: std::process::Child,
 }
