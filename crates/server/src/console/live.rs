@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use tenantsync_domain::{SyncConfigId, SyncConfiguration, TenantId};
-use tenantsync_store::{CommitNotice, JobNotice, StoreError, SyncStore};
+use tenantsync_store::{CommitNotice, ConfigEnd, ConfigPage, JobNotice, StoreError, SyncStore};
 use tokio::sync::Notify;
 use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 use tokio::time::Instant;
@@ -79,10 +79,25 @@ impl Live {
     }
 }
 
-/// The configurations whose source or target is `tenant`: the arrows of its page.
+/// The configurations whose source or target is `tenant`: the arrows of its page, read a
+/// page at a time through the store's indexes of a tenant's configurations at either end
+/// (what the tenant's drawing shows, not every configuration of the deployment).
 pub(crate) async fn arrows(st: &ConsoleState, tenant: TenantId) -> ConsoleResult<Vec<SyncConfiguration>> {
-    let mut v: Vec<SyncConfiguration> =
-        st.store.list_sync_configurations().await?.into_iter().filter(|c| c.source_tenant_id == tenant || c.target_tenant_id == tenant).collect();
+    const PAGE: u32 = 200;
+    let mut v: Vec<SyncConfiguration> = Vec::new();
+    for end in [ConfigEnd::Source, ConfigEnd::Target] {
+        let mut after = None;
+        loop {
+            let page = st.store.sync_configurations_at(ConfigPage { tenant, end, after, limit: PAGE }).await?;
+            let full = page.len() == PAGE as usize;
+            after = page.last().map(|c| if end == ConfigEnd::Source { c.target_tenant_id } else { c.source_tenant_id });
+            // A configuration from the tenant to itself is at both ends: listed once.
+            v.extend(page.into_iter().filter(|c| end == ConfigEnd::Source || c.source_tenant_id != tenant));
+            if !full {
+                break;
+            }
+        }
+    }
     v.sort_by_key(|c| (c.source_tenant_id, c.target_tenant_id, c.id));
     Ok(v)
 }
