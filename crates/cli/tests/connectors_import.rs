@@ -492,3 +492,131 @@ fn graph_managers_and_a_group_split_over_delta_pages_are_imported() {
     env.json(&["connector", "import", "fabrikam"]);
     assert!(show("alice@fabrikam.example")["manager"].is_null());
 }
+
+/// One GET to `upstream` (`host:port`) with the client's authorization, one object a
+/// page: the body as JSON.
+fn get_page(upstream: &str, path: &str, authorization: &str) -> Value {
+    let mut up = TcpStream::connect(upstream).unwrap();
+    write!(up, "GET {path} HTTP/1.1\r\nHost: {upstream}\r\n{authorization}\r\nPrefer: odata.maxpagesize=1\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = Vec::new();
+    up.read_to_end(&mut response).unwrap();
+    let end = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    serde_json::from_slice(&response[end + 4..]).unwrap()
+}
+
+/// A proxy as `small_pages_proxy`, except that a full read of the groups is read whole
+/// from upstream (a group an appearance per page) and served with its last page moved
+/// second: the first group's parts are then on pages that are not consecutive, as Graph
+/// may give them. The last page keeps the upstream's deltaLink.
+fn interleaving_proxy(upstream: Arc<Mutex<String>>, public: Arc<Mutex<String>>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let pages: Arc<Mutex<Vec<Value>>> = Arc::default();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { continue };
+            let (upstream, public, pages) = (upstream.clone(), public.clone(), pages.clone());
+            std::thread::spawn(move || {
+                let Some(request) = read_request(&mut client) else { return };
+                let head = String::from_utf8_lossy(&request).into_owned();
+                let path = head.split_whitespace().nth(1).unwrap_or_default().to_owned();
+                let authorization = head.lines().find(|l| l.to_ascii_lowercase().starts_with("authorization:")).unwrap_or_default().to_owned();
+                let (upstream, public) = (upstream.lock().unwrap().clone(), public.lock().unwrap().clone());
+                let page = if path == "/v1.0/groups/delta" {
+                    let mut read = vec![get_page(&upstream, &path, &authorization)];
+                    while let Some(next) = read.last().and_then(|p| p["@odata.nextLink"].as_str()).map(str::to_owned) {
+                        read.push(get_page(&upstream, next.strip_prefix(&public).unwrap(), &authorization));
+                    }
+                    let delta = read.last().unwrap()["@odata.deltaLink"].clone();
+                    let mut values: Vec<Value> = read.iter().flat_map(|p| p["value"].as_array().unwrap().clone()).collect();
+                    let last = values.pop().unwrap();
+                    values.insert(1, last);
+                    let n = values.len();
+                    *pages.lock().unwrap() = values
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, v)| match i + 1 < n {
+                            true => serde_json::json!({"value": [v], "@odata.nextLink": format!("{public}/v1.0/groups/delta?interleaved={}", i + 1)}),
+                            false => serde_json::json!({"value": [v], "@odata.deltaLink": delta}),
+                        })
+                        .collect();
+                    Some(0)
+                } else {
+                    path.strip_prefix("/v1.0/groups/delta?interleaved=").and_then(|i| i.parse::<usize>().ok())
+                };
+                let response = match page {
+                    Some(i) => {
+                        let body = pages.lock().unwrap()[i].to_string();
+                        format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
+                            .into_bytes()
+                    }
+                    None => {
+                        let request = closing(&request);
+                        let end = request.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+                        let mut with = request[..end].to_vec();
+                        with.extend_from_slice(b"\r\nPrefer: odata.maxpagesize=1");
+                        with.extend_from_slice(&request[end..]);
+                        let Ok(mut up) = TcpStream::connect(upstream.as_str()) else { return };
+                        let _ = up.write_all(&with);
+                        let mut response = Vec::new();
+                        let _ = up.read_to_end(&mut response);
+                        response
+                    }
+                };
+                let _ = client.write_all(&response);
+                let _ = client.shutdown(Shutdown::Both);
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn a_group_whose_parts_come_on_pages_apart_gets_every_part_s_members() {
+    let remote = Env::new();
+    let f = "fabrikam.example";
+    remote.ok(&["tenant", "create", "--name", "Fabrikam", "--domain", f]);
+    let token = remote.ok(&["token", "create", "--tenant", f, "--name", "graph", "--role", "admin"]).trim().to_owned();
+    let mut csv = String::from("userPrincipalName\n");
+    for i in 0..12 {
+        csv.push_str(&format!("p{i:02}@fabrikam.example\n"));
+    }
+    let file = remote.file("people.csv", &csv);
+    remote.ok(&["import", "users", "-t", f, path_str(&file), "--quiet"]);
+    let mut everyone: Vec<String> = (0..12).map(|i| format!("p{i:02}@fabrikam.example")).collect();
+    // Everyone (12 members: parts of 5, 5 and 2), then Solo: served Everyone 1, Solo,
+    // Everyone 2, Everyone 3.
+    remote.ok(&["group", "create", "-t", f, "--name", "Everyone"]);
+    for upn in &everyone {
+        remote.ok(&["group", "add-member", "-t", f, "Everyone", upn]);
+    }
+    remote.ok(&["group", "create", "-t", f, "--name", "Solo"]);
+    remote.ok(&["group", "add-member", "-t", f, "Solo", "p00@fabrikam.example"]);
+    everyone.sort();
+    let (upstream, public) = (Arc::new(Mutex::new(String::new())), Arc::new(Mutex::new(String::new())));
+    let port = interleaving_proxy(upstream.clone(), public.clone());
+    let url = format!("http://127.0.0.1:{port}");
+    *public.lock().unwrap() = url.clone();
+    let served = Served::start(&remote, &["--public-url", &url]);
+    *upstream.lock().unwrap() = served.addr.clone();
+
+    let env = Env::new();
+    env.ok(&["tenant", "create", "--name", "HR", "--domain", "hr.example"]);
+    let file = env.file("graph-token", &token);
+    env.ok(&["connector", "add", "fabrikam", "-t", "hr.example", "--import", "--graph-url", &format!("{url}/v1.0"), "--token-file", path_str(&file)]);
+    let report = env.json(&["connector", "import", "fabrikam"]);
+    assert_eq!(counters(&report)[0], 14, "12 users and two groups: {report}");
+    assert_eq!(members(&env, "hr.example", "Everyone"), everyone, "the first part and the parts after Solo add up: {report}");
+    assert_eq!(members(&env, "hr.example", "Solo"), ["p00@fabrikam.example"]);
+
+    // Read whole again, split the same way: the first part sets, the later ones add, and
+    // the group ends with every member again.
+    let report = env.json(&["connector", "import", "fabrikam", "--reconcile"]);
+    assert_eq!(report["reconciled"], true, "{report}");
+    assert_eq!(members(&env, "hr.example", "Everyone"), everyone, "{report}");
+    // A member gone upstream is gone here after the next reconciliation too.
+    remote.ok(&["group", "remove-member", "-t", f, "Everyone", "p11@fabrikam.example"]);
+    env.json(&["connector", "import", "fabrikam", "--reconcile"]);
+    everyone.retain(|u| u != "p11@fabrikam.example");
+    assert_eq!(members(&env, "hr.example", "Everyone"), everyone);
+}

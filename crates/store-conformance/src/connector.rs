@@ -240,4 +240,15 @@ pub async fn a_reconciliation_finds_the_links_it_did_not_see(f: ConnectorFixture
     assert_eq!(f.store.unseen_links(key, 2, None, 10).await.unwrap(), vec![all[0].clone(), all[1].clone(), again, all[3].clone()]);
     // The other connector's link of the same external id was not marked.
     assert_eq!(f.store.unseen_links(other.key(), 1, None, 10).await.unwrap().len(), 1);
+    // A link's mark read by its external id: the generation, none before any, none for an
+    // id no link holds or another connector's.
+    assert_eq!(f.store.link_seen(key, "ext-2").await.unwrap(), Some(1));
+    assert_eq!(f.store.link_seen(key, "ext-1").await.unwrap(), None);
+    assert_eq!(f.store.link_seen(key, "nobody").await.unwrap(), None);
+    assert_eq!(f.store.link_seen(other.key(), "ext-0").await.unwrap(), None);
+    f.store
+        .commit_connector(key, ConnectorStep { seen: Some(Seen { generation: 7, external_ids: vec!["ext-2".into()] }), ..ConnectorStep::default() })
+        .await
+        .unwrap();
+    assert_eq!(f.store.link_seen(key, "ext-2").await.unwrap(), Some(7));
 }

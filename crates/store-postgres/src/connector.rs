@@ -209,6 +209,13 @@ impl ConnectorStore for PgStore {
         links(&self.query(&sql, &[&c.tenant.0, &c.id.0, &after, &generation, &i64::from(limit)]).await?)
     }
 
+    async fn link_seen(&self, c: ConnectorKey, external_id: &str) -> Result<Option<u64>> {
+        let sql = "SELECT seen FROM connector_links WHERE tenant_id = $1 AND connector_id = $2 AND external_id = $3";
+        let rows = self.query(sql, &[&c.tenant.0, &c.id.0, &external_id]).await?;
+        let seen: Option<i64> = rows.first().map(|r| r.try_get(0)).transpose().map_err(internal)?.flatten();
+        Ok(seen.and_then(|g| u64::try_from(g).ok()))
+    }
+
     async fn due_faults(&self, c: ConnectorKey, now: Timestamp, limit: u32) -> Result<Vec<Link>> {
         let sql = format!(
             "SELECT {LINK_COLUMNS} FROM connector_links WHERE tenant_id = $1 AND connector_id = $2 AND retry_ms IS NOT NULL AND retry_ms <= $3 \

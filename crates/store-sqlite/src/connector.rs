@@ -255,6 +255,15 @@ impl ConnectorStore for SqliteStore {
         links(rows)
     }
 
+    async fn link_seen(&self, c: ConnectorKey, external_id: &str) -> Result<Option<u64>> {
+        let id = c.id;
+        let seen = self.read(|c| {
+            let sql = "SELECT seen FROM connector_links WHERE connector_id = ?1 AND external_id = ?2";
+            c.prepare_cached(sql)?.query_row(params![id.as_bytes(), external_id], |r| r.get::<_, Option<i64>>(0)).optional()
+        })?;
+        Ok(seen.flatten().and_then(|g| u64::try_from(g).ok()))
+    }
+
     async fn due_faults(&self, c: ConnectorKey, now: Timestamp, limit: u32) -> Result<Vec<Link>> {
         let id = c.id;
         let rows = self.read(|c| {

@@ -120,6 +120,11 @@ pub trait ConnectorStore: Send + Sync + std::fmt::Debug + 'static {
     /// Links holding an external id that no step marked seen by `generation`, in
     /// object-id order after `after`, at most `limit` (a reconciliation's sweep).
     async fn unseen_links(&self, c: ConnectorKey, generation: u64, after: Option<ObjectId>, limit: u32) -> Result<Vec<Link>>;
+    /// The generation of the last reconciliation that marked the link holding this
+    /// external id seen (`None`: no such link, or no reconciliation marked it; rewriting
+    /// a link keeps its mark). An import reads it to tell a group's first appearance in a
+    /// reconciliation from a later part of its members.
+    async fn link_seen(&self, c: ConnectorKey, external_id: &str) -> Result<Option<u64>>;
     /// Links whose fault is due at `now`, soonest first, at most `limit`.
     async fn due_faults(&self, c: ConnectorKey, now: Timestamp, limit: u32) -> Result<Vec<Link>>;
     /// How many links the connector holds, and how many of them hold a fault.

@@ -111,11 +111,20 @@ pub struct Applier<'a> {
     now: Timestamp,
     /// External ids of users resolved in this batch.
     resolved: HashMap<String, ObjectId>,
+    /// The reconciliation this batch is part of, if it is: a group whose link it already
+    /// marked seen is a later part of that group's members (see [`Applier::members`]).
+    reconciliation: Option<u64>,
 }
 
 impl<'a> Applier<'a> {
     pub fn new(host: &'a dyn Host, key: ConnectorKey, now: Timestamp) -> Applier<'a> {
-        Applier { host, key, now, resolved: HashMap::new() }
+        Applier { host, key, now, resolved: HashMap::new(), reconciliation: None }
+    }
+
+    /// Applies batches of the reconciliation of this generation.
+    pub fn in_reconciliation(mut self, generation: u64) -> Applier<'a> {
+        self.reconciliation = Some(generation);
+        self
     }
 
     /// Applies a batch; an object whose link says it was read the same before is skipped.
@@ -355,7 +364,7 @@ impl<'a> Applier<'a> {
                     }
                 };
                 let moved = match members {
-                    Some(m) => self.members(id, m).await?,
+                    Some(m) => self.members(id, &item.external_id, m).await?,
                     None => false,
                 };
                 let done = match (done, was_deleted, moved) {
@@ -414,9 +423,28 @@ impl<'a> Applier<'a> {
     /// Makes the group's members what the system says; true when any changed. Each
     /// membership is its own write (one member refused — deleted meanwhile — does not
     /// hold the others back).
-    async fn members(&mut self, group: ObjectId, members: &Members) -> Result<bool, ConnectorError> {
+    ///
+    /// A system may give a large group's members in parts, the group appearing once per
+    /// part, and not always on consecutive pages (a source merges the parts it reads
+    /// together). In a reconciliation the first appearance of a group sets its members and
+    /// marks its link seen with the page; an appearance whose link that reconciliation has
+    /// already marked is a later part, and only adds. (A group whose parts come apart is
+    /// set to its first part and filled up again by the others in every reconciliation;
+    /// its members end right, at the cost of those changes in the feed.)
+    async fn members(&mut self, group: ObjectId, external_id: &str, members: &Members) -> Result<bool, ConnectorError> {
+        let later_part = match (self.reconciliation, members) {
+            (Some(g), Members::Full { .. }) => self.host.link_seen(self.key, external_id).await? == Some(g),
+            _ => false,
+        };
         let mut ops = Vec::new();
         match members {
+            Members::Full { ids } if later_part => {
+                for e in ids {
+                    if let Some(user) = self.resolve(e).await? {
+                        ops.push(WriteOp::SetMembership { group, user, member: true });
+                    }
+                }
+            }
             Members::Full { ids } => {
                 let mut want = HashSet::new();
                 for e in ids {

@@ -13,16 +13,20 @@
 //!   it is. A `manager` object (`$expand=manager`, as some Graph-shaped APIs answer) is
 //!   read the same way.
 //! - **Large groups**: Graph splits a group's members over several appearances of the
-//!   group, on consecutive pages. In a full round the members must add up (one
-//!   appearance's `Full` list would otherwise drop the others'), so the group that ends a
-//!   page is held back in the position (`{"next", "pending"}`) until the next page shows
-//!   whether it goes on: only one group's members are held at a time. In later rounds
-//!   members come as additions and removals, which add up by themselves.
+//!   group, usually on consecutive pages. In a full round the members must add up (one
+//!   appearance's `Full` list would otherwise drop the others'): a page's appearances of
+//!   a group are merged wherever they are on it, and the group that ends a page is held
+//!   back in the position (`{"next", "pending"}`) until the next page shows whether it
+//!   goes on: only one group's members are held at a time. Parts further apart add up
+//!   when they are applied (the reconciliation's mark on the group's link tells a later
+//!   part from the first: see `apply.rs`). In later rounds members come as additions and
+//!   removals, which add up by themselves.
 use super::{Batch, Incoming, Is, Members, Read, Source};
 use crate::ConnectorError;
 use crate::graph::GraphTarget;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 use tenantsync_domain::{GroupAttribute, ObjectKind, UserAttribute};
 
 #[derive(Debug)]
@@ -131,6 +135,27 @@ fn merge(held: &mut Incoming, next: Incoming) {
     }
 }
 
+/// A page's items (after the group held back from the page before); in a full round a
+/// group's appearances on the page are one item, wherever they are on it (the page's
+/// groups by external id: bounded by the page).
+fn gather(entries: impl Iterator<Item = Incoming>, full: bool) -> Vec<Incoming> {
+    let mut items: Vec<Incoming> = Vec::new();
+    let mut groups: HashMap<String, usize> = HashMap::new();
+    for item in entries {
+        let live_group = full && item.kind == ObjectKind::Group && matches!(item.is, Is::Live { .. });
+        match groups.get(&item.external_id).and_then(|i| items.get_mut(*i)) {
+            Some(held) if live_group => merge(held, item),
+            _ => {
+                if live_group {
+                    groups.insert(item.external_id.clone(), items.len());
+                }
+                items.push(item);
+            }
+        }
+    }
+    items
+}
+
 /// A position: a link to read, and in a full round the group held back from the page before.
 fn position(from: Option<&Value>) -> (Option<String>, Option<Incoming>) {
     match from {
@@ -161,13 +186,7 @@ impl Source for GraphSource {
         };
         let bad = |detail: &str| ConnectorError::BadResponse { url: url.clone(), expected: "a delta page", detail: detail.to_owned() };
         let values = body.get("value").and_then(Value::as_array).ok_or_else(|| bad("no value"))?;
-        let mut items: Vec<Incoming> = Vec::with_capacity(values.len() + 1);
-        for item in pending.into_iter().chain(values.iter().filter_map(|v| entry(kind, v, full))) {
-            match items.last_mut() {
-                Some(held) if full && held.kind == ObjectKind::Group && held.external_id == item.external_id => merge(held, item),
-                _ => items.push(item),
-            }
-        }
+        let mut items = gather(pending.into_iter().chain(values.iter().filter_map(|v| entry(kind, v, full))), full);
         let (at, more) = match (body.get("@odata.nextLink").and_then(Value::as_str), body.get("@odata.deltaLink").and_then(Value::as_str)) {
             (Some(next), _) => (next, true),
             (None, Some(delta)) => (delta, false),
@@ -229,5 +248,20 @@ mod tests {
         assert_eq!(members, Some(Members::Full { ids: vec!["1".into(), "2".into(), "3".into()] }));
         let (link, pending) = position(Some(&json!({"next": "u", "pending": part(&["1"])})));
         assert_eq!((link.as_deref(), pending.map(|p| p.external_id)), (Some("u"), Some("g".to_owned())));
+    }
+
+    #[test]
+    fn a_page_s_appearances_of_a_group_are_one_item_wherever_they_are_on_it() {
+        let group = |id: &str, ids: &[&str], full: bool| {
+            entry(ObjectKind::Group, &json!({"id": id, "members@delta": ids.iter().map(|i| json!({"id": i})).collect::<Vec<_>>()}), full).unwrap()
+        };
+        let page = || vec![group("g", &["1"], true), group("h", &["9"], true), group("g", &["2"], true)];
+        let items = gather(page().into_iter(), true);
+        assert_eq!(items.iter().map(|i| i.external_id.as_str()).collect::<Vec<_>>(), ["g", "h"]);
+        let Is::Live { members, .. } = &items[0].is else { panic!() };
+        assert_eq!(members, &Some(Members::Full { ids: vec!["1".into(), "2".into()] }));
+        // In a later round each appearance is its own additions and removals, kept apart.
+        let later = vec![group("g", &["1"], false), group("h", &["9"], false), group("g", &["2"], false)];
+        assert_eq!(gather(later.into_iter(), false).len(), 3);
     }
 }

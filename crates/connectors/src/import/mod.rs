@@ -324,7 +324,7 @@ impl<'a> Importer<'a> {
                     }
                 };
                 let external_ids = batch.items.iter().filter(|i| matches!(i.is, Is::Live { .. })).map(|i| i.external_id.clone()).collect();
-                let applied = self.applier().apply(batch.items).await?;
+                let applied = self.applier().in_reconciliation(generation).apply(batch.items).await?;
                 run.merge(&applied.counters);
                 self.commit(applied, state, Some(Seen { generation, external_ids })).await?;
                 if !batch.more {
