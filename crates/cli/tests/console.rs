@@ -542,6 +542,59 @@ async fn an_unused_session_ends_after_the_idle_timeout() {
     admin.wait_for("#users", WAIT).await.unwrap();
 }
 
+/// Every administration page an admin reaches by following links from the overview
+/// (the menu, each list's rows, each object's edit and mapping pages; not the pages of a
+/// list past its first, nor the event stream and the drawing's SVG): each one passes
+/// axe-core and is kept as a screenshot, on the joint venture with its sync
+/// configuration, connected organization, catalog, package and policies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_administration_page_reached_from_the_overview_passes_axe() {
+    let env = Env::new();
+    joint_venture(&env);
+    let token = env.ok(&["token", "create", "-t", "contoso.example", "--name", "console", "--role", "admin"]).trim().to_owned();
+    let mail = SmtpSink::start().await.unwrap();
+    let (_served, base) = serve(&env, &mail);
+    let browser = Browser::start().await.unwrap();
+    let admin = browser.session(Window::Desktop).await.unwrap();
+    sign_in_with_token(&admin, &base, "contoso.example", &token).await;
+    admin.wait_for("#count-users", WAIT).await.unwrap();
+    let links = "return Array.from(document.querySelectorAll('a[href]')).map(a => a.getAttribute('href'))";
+    let (mut queue, mut seen_paths) = (std::collections::VecDeque::from(["/admin".to_owned()]), std::collections::BTreeSet::new());
+    while let Some(path) = queue.pop_front() {
+        if !seen_paths.insert(path.clone()) {
+            continue;
+        }
+        admin.goto(&format!("{base}{path}")).await.unwrap();
+        admin.wait_for("main h1", WAIT).await.unwrap_or_else(|e| panic!("{path}: {e}"));
+        seen(&admin, &format!("page {path}")).await;
+        let found = admin.script(links, vec![]).await.unwrap();
+        for href in found.as_array().unwrap().iter().filter_map(|h| h.as_str()) {
+            let skip =
+                !href.starts_with("/admin") || ["after=", "before=", "/events", ".svg", "#"].iter().any(|x| href.contains(x)) || seen_paths.contains(href);
+            if !skip {
+                queue.push_back(href.replace("&amp;", "&"));
+            }
+        }
+        assert!(seen_paths.len() < 120, "the crawl should end: {seen_paths:?}");
+    }
+    for want in [
+        "/admin/tenants",
+        "/admin/partners",
+        "/admin/sync/new",
+        "/admin/tokens",
+        "/admin/access/organizations",
+        "/admin/access/catalogs",
+        "/admin/access/packages",
+        "/admin/access/policies",
+        "/admin/topology",
+    ] {
+        assert!(seen_paths.contains(want), "{want} among {seen_paths:?}");
+    }
+    for part in ["/scoping", "/mappings", "/mapping?", "/edit"] {
+        assert!(seen_paths.iter().any(|p| p.contains(part)), "a page with {part} among {seen_paths:?}");
+    }
+}
+
 /// A test CA and a certificate it signed for 127.0.0.1 and localhost: the CA's PEM, the
 /// server's chain and key.
 fn certificate(env: &Env) -> (Vec<u8>, PathBuf, PathBuf) {

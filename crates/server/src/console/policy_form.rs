@@ -7,9 +7,14 @@
 //! (`AssignmentPolicy::check`, through governance's `put_policy` and the admin API's own
 //! edit step), so the form and `PUT assignmentPolicies/{id}` refuse the same things.
 //!
+//! Or, instead of requests, **automatic assignment** (Graph's `automaticRequestSettings`):
+//! the users of this tenant who pass a rule (a scoping filter of the expression language,
+//! `department EQUALS Legal`) are assigned, and removed after a grace period when they
+//! stop passing; the policy's requestors are then those of its rule.
+//!
 //! A refusal shows the form again with what was typed, the error at the top and next to
 //! the field it is about ([`Refusal`]); nothing is saved. What the form does not show
-//! (automatic assignment, questions past the third, reviewers of kinds it does not offer)
+//! (questions past the third, reviewers of kinds it does not offer, rules past the first)
 //! is kept as it was.
 use super::access::upn_of;
 use super::kit::refusal;
@@ -92,6 +97,7 @@ fn field_of(message: &str) -> Option<String> {
         None if message.contains("reviews recur") => pick("review-every"),
         None if message.contains("each review lasts") => pick("review-days"),
         None if message.contains("name no reviewers") => pick("review-reviewers"),
+        None if message.contains("attribute rule") => pick("policy-rule"),
         None if message.contains("scope") => pick("policy-scope"),
         None => None,
     }
@@ -212,6 +218,16 @@ pub(super) struct Values {
     days: String,
     date: String,
     review: ReviewValues,
+    auto: AutoValues,
+}
+
+/// The automatic assignment's fields.
+#[derive(Debug, Clone, Default)]
+struct AutoValues {
+    on: bool,
+    rule: String,
+    remove: bool,
+    grace_hours: String,
 }
 
 impl Values {
@@ -256,6 +272,7 @@ impl Values {
             expiration: f("expiration"),
             days: f("days"),
             date: f("date"),
+            auto: AutoValues { on: on("auto"), rule: f("auto_rule"), remove: on("auto_remove"), grace_hours: f("auto_grace") },
             review: ReviewValues {
                 on: on("review"),
                 starts: f("review_starts"),
@@ -367,6 +384,22 @@ pub(super) async fn values_of(st: &ConsoleState, session: &Session, x: &Assignme
             justification: r.is_reviewer_justification_required,
         },
     };
+    let auto = match &x.automatic_request_settings {
+        None => AutoValues::default(),
+        Some(a) => AutoValues {
+            on: a.request_access_for_allowed_targets,
+            rule: x
+                .specific_allowed_targets
+                .iter()
+                .find_map(|t| match t {
+                    SubjectSet::AttributeRuleMembers { membership_rule } => Some(membership_rule.clone()),
+                    _ => None,
+                })
+                .unwrap_or_default(),
+            remove: a.remove_access_when_target_leaves_allowed_targets,
+            grace_hours: (a.grace_period_before_access_removal.as_seconds() / 3600).to_string(),
+        },
+    };
     let r = &x.requestor_settings;
     Values {
         name: x.display_name.clone(),
@@ -385,6 +418,7 @@ pub(super) async fn values_of(st: &ConsoleState, session: &Session, x: &Assignme
         days,
         date,
         review,
+        auto,
     }
 }
 
@@ -510,6 +544,23 @@ fn review_fields(f: &Fields<'_>, v: &ReviewValues) -> Markup {
     }
 }
 
+fn auto_fields(f: &Fields<'_>, v: &AutoValues) -> Markup {
+    let e = f.error("policy-rule");
+    html! {
+        fieldset id="automatic" {
+            legend { "Automatic assignment" }
+            (f.checkbox("policy-auto", "Assign automatically to the users of this tenant who pass a rule (instead of requests)", "auto", v.on))
+            div {
+                label for="policy-rule" { "Rule: a scoping filter, one clause a line (" code { "department EQUALS Legal" } "; a line " code { "OR" } " starts another group)" }
+                textarea id="policy-rule" name="auto_rule" rows="3" aria-invalid=[e.as_ref().map(|_| "true")] aria-describedby=[e.as_ref().map(|_| "policy-rule-error")] { (v.rule) }
+                (Fields::note("policy-rule", e.as_deref()))
+            }
+            (f.checkbox("policy-auto-remove", "Remove the assignment when they stop passing the rule", "auto_remove", v.remove))
+            (f.input("policy-auto-grace", "Hours of grace before that removal (passing again within them keeps the assignment)", "auto_grace", "number", &v.grace_hours, Some((0, 8760))))
+        }
+    }
+}
+
 pub(super) use super::policy_read::policy_of;
 
 /// The policy form: `action` and its button, over `v`, with `refused`'s error when the
@@ -565,6 +616,7 @@ pub(super) fn form_of(
                 (f.input("policy-days", "Days (for after a number of days)", "days", "number", &v.days, Some((1, 3660))))
                 (f.input("policy-date", "Date (YYYY-MM-DD, for on a date)", "date", "date", &v.date, None))
             }
+            (auto_fields(&f, &v.auto))
             (review_fields(&f, &v.review))
             div { button type="submit" id=(button.0) { (button.1) } }
         }

@@ -7,8 +7,8 @@ use super::ConsoleState;
 use super::policy_form::{QUESTIONS, Refusal, SCOPES, at};
 use super::session::{Form, Session};
 use tenantsync_access::{
-    AccessPackage, ApprovalSettings, ApprovalStageSettings, AssignmentPolicy, ConnectedOrgId, Expiration, IsoDuration, NoResponse, PolicyId, Question,
-    RequestorSettings, ReviewSettings, SubjectSet, TargetScope,
+    AccessPackage, ApprovalSettings, ApprovalStageSettings, AssignmentPolicy, AutomaticRequestSettings, ConnectedOrgId, Expiration, IsoDuration, NoResponse,
+    PolicyId, Question, RequestorSettings, ReviewSettings, SubjectSet, TargetScope,
 };
 use tenantsync_domain::{ObjectId, Upn};
 
@@ -220,6 +220,35 @@ async fn review_of(st: &ConsoleState, session: &Session, form: &Form, kept: Opti
 
 /// The policy of the form, for package `package` with id `id`; `kept` is the stored
 /// policy of an edit (what the form does not show stays).
+/// The automatic assignment the form asks for: its rule and settings, or none.
+fn automatic_of(form: &Form) -> Result<Option<(String, AutomaticRequestSettings)>, Refusal> {
+    if form.get("auto") != "true" {
+        return Ok(None);
+    }
+    let rule = form.get("auto_rule");
+    if rule.is_empty() {
+        return Err(at("policy-rule", "automatic assignment needs a rule (a scoping filter such as department EQUALS Legal)".to_owned()));
+    }
+    let grace = form.get("auto_grace");
+    let hours: u64 = if grace.is_empty() {
+        0
+    } else {
+        grace
+            .parse()
+            .ok()
+            .filter(|h| *h <= 8760)
+            .ok_or_else(|| at("policy-auto-grace", format!("hours of grace '{grace}' is not a whole number from 0 to 8760")))?
+    };
+    Ok(Some((
+        rule.to_owned(),
+        AutomaticRequestSettings {
+            request_access_for_allowed_targets: true,
+            remove_access_when_target_leaves_allowed_targets: form.get("auto_remove") == "true",
+            grace_period_before_access_removal: IsoDuration::hours(hours),
+        },
+    )))
+}
+
 pub(crate) async fn policy_of(
     st: &ConsoleState,
     session: &Session,
@@ -239,12 +268,19 @@ pub(crate) async fn policy_of(
         .map(|(s, _, _)| *s)
         .ok_or_else(|| at("policy-scope", format!("'{scope_text}' is not a kind of requestor")))?;
     let mut targets = Vec::new();
-    if scope == TargetScope::SpecificDirectoryUsers {
+    let automatic = automatic_of(form)?;
+    if let Some((rule, _)) = &automatic {
+        // An auto-assignment policy's requestors are those of its rule (Graph: specific
+        // directory users, an attributeRuleMembers target); rules past the first kept.
+        targets.push(SubjectSet::AttributeRuleMembers { membership_rule: rule.clone() });
+        let more = kept.into_iter().flat_map(|k| &k.specific_allowed_targets).filter(|t| matches!(t, SubjectSet::AttributeRuleMembers { .. })).skip(1);
+        targets.extend(more.cloned());
+    } else if scope == TargetScope::SpecificDirectoryUsers {
         let group = form.get("group");
         let id: ObjectId = group.parse().map_err(|_| at("policy-group", format!("'{group}' is not a group id (members of a group need one)")))?;
         targets.push(SubjectSet::GroupMembers { group_id: id });
     }
-    if scope == TargetScope::SpecificConnectedOrganizationUsers {
+    if scope == TargetScope::SpecificConnectedOrganizationUsers && automatic.is_none() {
         for (_, v) in form.0.iter().filter(|(k, _)| k == "org") {
             let id: ConnectedOrgId = v.parse().map_err(|_| at("policy-scope", format!("'{v}' is not a connected organization")))?;
             targets.push(SubjectSet::ConnectedOrganizationMembers { connected_organization_id: id });
@@ -277,7 +313,7 @@ pub(crate) async fn policy_of(
         access_package_id: package.id,
         display_name: name.to_owned(),
         description: form.get("description").to_owned(),
-        allowed_target_scope: scope,
+        allowed_target_scope: if automatic.is_some() { TargetScope::SpecificDirectoryUsers } else { scope },
         specific_allowed_targets: targets,
         requestor_settings: RequestorSettings {
             enable_targets_to_self_add_access: form.get("self_add") == "true",
@@ -293,7 +329,7 @@ pub(crate) async fn policy_of(
         },
         expiration,
         review_settings: review_of(st, session, form, kept.and_then(|k| k.review_settings.as_ref())).await?,
-        automatic_request_settings: kept.and_then(|k| k.automatic_request_settings),
+        automatic_request_settings: automatic.map(|(_, settings)| settings),
         questions: questions_of(form, kept)?,
     })
 }

@@ -1,4 +1,5 @@
-//! Editing a sync configuration: its scoping filter and its user attribute mappings, each
+//! Editing a sync configuration: its scoping filter and its user and group attribute
+//! mappings, each
 //! with a **Check** (the form posted back and rendered again with the parse error, at its
 //! character, or "OK"; no script) and a **preview** of the result on a user chosen by
 //! userPrincipalName (the engine's compiled configuration evaluated on that user, writing
@@ -206,7 +207,47 @@ fn mapping_text(m: &AttributeMapping) -> String {
     format!("{} <- {kind} {source}", m.target_attribute_name)
 }
 
-/// `GET /admin/sync/{id}/mappings?user=…`: the user mappings, previewed on a user when named.
+/// Which of a configuration's two lists of mappings a page shows or a form edits
+/// (`class=group`; users when it is absent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    User,
+    Group,
+}
+
+impl Class {
+    fn of(s: &str) -> ConsoleResult<Class> {
+        match s {
+            "" | "user" => Ok(Class::User),
+            "group" => Ok(Class::Group),
+            other => Err(ConsoleError::bad_request(format!("'{other}' is not a class of mappings (user or group)"))),
+        }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            Class::User => "user",
+            Class::Group => "group",
+        }
+    }
+
+    fn list(self, c: &SyncConfiguration) -> &Vec<AttributeMapping> {
+        match self {
+            Class::User => &c.user_mappings,
+            Class::Group => &c.group_mappings,
+        }
+    }
+
+    fn list_mut(self, c: &mut SyncConfiguration) -> &mut Vec<AttributeMapping> {
+        match self {
+            Class::User => &mut c.user_mappings,
+            Class::Group => &mut c.group_mappings,
+        }
+    }
+}
+
+/// `GET /admin/sync/{id}/mappings?user=…`: the user mappings, previewed on a user when
+/// named, then the group mappings.
 async fn mappings(State(st): State<Shared>, session: Session, Path(id): Path<String>, Query(q): Query<HashMap<String, String>>) -> ConsoleResult {
     session.admin()?;
     let c = configuration(&st, &session, &id).await?;
@@ -236,7 +277,24 @@ async fn mappings(State(st): State<Shared>, session: Session, Path(id): Path<Str
                 }
             } }
         } }
-        @if writer(&session) { p { a.button href={"/admin/sync/" (c.id) "/mapping"} id="new-mapping" { "Add a mapping" } } }
+        @if writer(&session) { p { a.button href={"/admin/sync/" (c.id) "/mapping"} id="new-mapping" { "Add a user mapping" } } }
+        h2 id="group-mappings-heading" { "Group attribute mappings" }
+        @if c.group_mappings.is_empty() { p.note id="no-group-mappings" { "No group mappings." } }
+        @else {
+            div.scroll { table.responsive id="group-mappings" aria-labelledby="group-mappings-heading" {
+                thead { tr { th scope="col" { "Target attribute" } th scope="col" { "Source" } th scope="col" { "Applied" } th scope="col" { "Edit" } } }
+                tbody { @for m in &c.group_mappings {
+                    @let (kind, source) = kind_of(&m.source);
+                    tr {
+                        td data-label="Target attribute" { (m.target_attribute_name) }
+                        td data-label="Source" { (kind) ": " code { (source) } @if let Some(d) = &m.default_value { " (default " (d) ")" } }
+                        td data-label="Applied" { (if m.flow_type == FlowType::ObjectAddOnly { "only on create" } else { "always" }) }
+                        td data-label="Edit" { a href={"/admin/sync/" (c.id) "/mapping?class=group&target=" (page::encode(&m.target_attribute_name))} aria-label={"Edit group " (m.target_attribute_name)} { "Edit" } }
+                    }
+                } }
+            } }
+        }
+        @if writer(&session) { p { a.button href={"/admin/sync/" (c.id) "/mapping?class=group"} id="new-group-mapping" { "Add a group mapping" } } }
         p { a href={"/admin/sync/" (c.id)} { "Back to " (c.display_name) } }
     };
     Ok(page::ok(&format!("Attribute mappings of {}", c.display_name), &session, "/admin/sync", body))
@@ -244,6 +302,7 @@ async fn mappings(State(st): State<Shared>, session: Session, Path(id): Path<Str
 
 /// The fields of the mapping form.
 struct Fields {
+    class: Class,
     original: String,
     target: String,
     kind: String,
@@ -254,9 +313,10 @@ struct Fields {
 }
 
 impl Fields {
-    fn of(m: Option<&AttributeMapping>) -> Fields {
+    fn of(class: Class, m: Option<&AttributeMapping>) -> Fields {
         let (kind, source) = m.map_or(("expression", ""), |m| kind_of(&m.source));
         Fields {
+            class,
             original: m.map_or(String::new(), |m| m.target_attribute_name.clone()),
             target: m.map_or(String::new(), |m| m.target_attribute_name.clone()),
             kind: kind.to_owned(),
@@ -267,9 +327,10 @@ impl Fields {
         }
     }
 
-    fn posted(form: &Form) -> Fields {
+    fn posted(form: &Form) -> ConsoleResult<Fields> {
         let raw = |k: &str| form.0.iter().find(|(n, _)| n == k).map_or(String::new(), |(_, v)| v.clone());
-        Fields {
+        Ok(Fields {
+            class: Class::of(form.get("class"))?,
             original: form.get("original").to_owned(),
             target: form.get("target").to_owned(),
             kind: form.get("kind").to_owned(),
@@ -277,7 +338,7 @@ impl Fields {
             flow: form.get("flow").to_owned(),
             default: form.get("default").to_owned(),
             user: form.get("user").to_owned(),
-        }
+        })
     }
 
     fn mapping(&self) -> ConsoleResult<AttributeMapping> {
@@ -307,26 +368,27 @@ impl Fields {
     }
 }
 
-/// `c` with the mapping `original` (none: a new one) replaced by `m` (none: removed).
-fn with_mapping(c: &SyncConfiguration, original: &str, m: Option<AttributeMapping>) -> ConsoleResult<SyncConfiguration> {
+/// `c` with the `class` mapping `original` (none: a new one) replaced by `m` (none: removed).
+fn with_mapping(c: &SyncConfiguration, class: Class, original: &str, m: Option<AttributeMapping>) -> ConsoleResult<SyncConfiguration> {
     let mut out = c.clone();
-    let at = out.user_mappings.iter().position(|x| !original.is_empty() && x.target_attribute_name == original);
+    let list = class.list_mut(&mut out);
+    let at = list.iter().position(|x| !original.is_empty() && x.target_attribute_name == original);
     if let Some(m) = &m
-        && out.user_mappings.iter().enumerate().any(|(i, x)| Some(i) != at && x.target_attribute_name == m.target_attribute_name)
+        && list.iter().enumerate().any(|(i, x)| Some(i) != at && x.target_attribute_name == m.target_attribute_name)
     {
-        return Err(ConsoleError::bad_request(format!("'{}' already has a mapping", m.target_attribute_name)));
+        return Err(ConsoleError::bad_request(format!("'{}' already has a {} mapping", m.target_attribute_name, class.noun())));
     }
     match (at, m) {
         (Some(i), Some(m)) => {
-            if let Some(slot) = out.user_mappings.get_mut(i) {
+            if let Some(slot) = list.get_mut(i) {
                 *slot = m;
             }
         }
         (Some(i), None) => {
-            out.user_mappings.remove(i);
+            list.remove(i);
         }
-        (None, Some(m)) if original.is_empty() => out.user_mappings.push(m),
-        (None, _) => return Err(ConsoleError::not_found(format!("the configuration has no mapping of '{original}'"))),
+        (None, Some(m)) if original.is_empty() => list.push(m),
+        (None, _) => return Err(ConsoleError::not_found(format!("the configuration has no {} mapping of '{original}'", class.noun()))),
     }
     Ok(out)
 }
@@ -336,9 +398,13 @@ fn mapping_page(status: StatusCode, session: &Session, c: &SyncConfiguration, f:
         .iter()
         .map(|(v, t)| ((*v).to_owned(), (*t).to_owned()))
         .collect();
-    let flows: Vec<(String, String)> =
-        [("always", "Always"), ("objectAddOnly", "Only when the user is created")].iter().map(|(v, t)| ((*v).to_owned(), (*t).to_owned())).collect();
-    let title = if f.original.is_empty() { format!("New mapping of {}", c.display_name) } else { format!("Mapping of {} in {}", f.original, c.display_name) };
+    let noun = f.class.noun();
+    let flows: Vec<(String, String)> = vec![("always".into(), "Always".into()), ("objectAddOnly".into(), format!("Only when the {noun} is created"))];
+    let title = if f.original.is_empty() {
+        format!("New {noun} mapping of {}", c.display_name)
+    } else {
+        format!("{} mapping of {} in {}", if f.class == Class::User { "User" } else { "Group" }, f.original, c.display_name)
+    };
     let body = html! {
         @if let Some(r) = result {
             section aria-labelledby="check-heading" id="check-result" {
@@ -356,13 +422,14 @@ fn mapping_page(status: StatusCode, session: &Session, c: &SyncConfiguration, f:
         }
         form.stack method="post" action={"/admin/sync/" (c.id) "/mapping"} id="mapping-form" aria-label="Mapping" {
             (csrf(session))
+            input type="hidden" name="class" value=(noun);
             input type="hidden" name="original" value=(f.original);
             (text_field("mapping-target", "Target attribute", "target", &f.target, true))
             (select("mapping-kind", "Source kind", "kind", &f.kind, &kinds))
             div { label for="mapping-source" { "Source (an expression such as " code { "Join(\" \", [givenName], [surname])" } ", an attribute name, or a constant)" } textarea id="mapping-source" name="source" rows="3" { (f.source) } }
             (select("mapping-flow", "Applied", "flow", &f.flow, &flows))
             (text_field("mapping-default", "Default value when the source gives nothing (optional)", "default", &f.default, false))
-            (text_field("preview-user", "Preview on a user (userPrincipalName, optional)", "user", &f.user, false))
+            @if f.class == Class::User { (text_field("preview-user", "Preview on a user (userPrincipalName, optional)", "user", &f.user, false)) }
             div.inline {
                 button.secondary type="submit" name="do" value="check" id="check" { "Check" }
                 " "
@@ -375,34 +442,43 @@ fn mapping_page(status: StatusCode, session: &Session, c: &SyncConfiguration, f:
     Ok(page::page(status, &title, Some(session), "/admin/sync", body))
 }
 
-/// `GET /admin/sync/{id}/mapping?target=…` (no target: a new mapping).
+/// `GET /admin/sync/{id}/mapping?class=…&target=…` (no target: a new mapping; no class:
+/// a user mapping).
 async fn mapping(State(st): State<Shared>, session: Session, Path(id): Path<String>, Query(q): Query<HashMap<String, String>>) -> ConsoleResult {
     session.writer()?;
     let c = configuration(&st, &session, &id).await?;
+    let class = Class::of(get(&q, "class"))?;
     let target = get(&q, "target");
     let m = if target.is_empty() {
         None
     } else {
         Some(
-            c.user_mappings
+            class
+                .list(&c)
                 .iter()
                 .find(|m| m.target_attribute_name == target)
-                .ok_or_else(|| ConsoleError::not_found(format!("the configuration has no mapping of '{target}'")))?,
+                .ok_or_else(|| ConsoleError::not_found(format!("the configuration has no {} mapping of '{target}'", class.noun())))?,
         )
     };
-    mapping_page(StatusCode::OK, &session, &c, &Fields::of(m), None)
+    mapping_page(StatusCode::OK, &session, &c, &Fields::of(class, m), None)
 }
 
 /// `POST /admin/sync/{id}/mapping` (`do=check`, `save` or `delete`).
 async fn post_mapping(State(st): State<Shared>, Path(id): Path<String>, Posted { session, form }: Posted) -> ConsoleResult {
     session.writer()?;
     let c = configuration(&st, &session, &id).await?;
-    let f = Fields::posted(&form);
+    let f = Fields::posted(&form)?;
     let action = form.get("do");
-    let candidate = if action == "delete" { with_mapping(&c, &f.original, None) } else { f.mapping().and_then(|m| with_mapping(&c, &f.original, Some(m))) };
+    let candidate = if action == "delete" {
+        with_mapping(&c, f.class, &f.original, None)
+    } else {
+        f.mapping().and_then(|m| with_mapping(&c, f.class, &f.original, Some(m)))
+    };
     let (candidate, checked) = match candidate {
         Ok(cand) if action != "delete" => {
-            let checked = check(&st, &session, &cand, &f.user).await;
+            // A group mapping is checked by compiling; the preview is of a user's.
+            let who = if f.class == Class::User { f.user.as_str() } else { "" };
+            let checked = check(&st, &session, &cand, who).await;
             (Some(cand), checked)
         }
         Ok(cand) => (Some(cand), Checked { error: None, scope: None, mappings: Vec::new(), user: None }),
@@ -417,13 +493,14 @@ async fn post_mapping(State(st): State<Shared>, Path(id): Path<String>, Posted {
     };
     match st.engine.update_configuration(candidate).await {
         Ok(saved) => {
-            let old = c.user_mappings.iter().find(|m| m.target_attribute_name == f.original).map(mapping_text).unwrap_or_default();
+            let old = f.class.list(&c).iter().find(|m| m.target_attribute_name == f.original).map(mapping_text).unwrap_or_default();
             let new = if action == "delete" {
                 String::new()
             } else {
-                saved.user_mappings.iter().find(|m| m.target_attribute_name == f.target).map(mapping_text).unwrap_or_default()
+                f.class.list(&saved).iter().find(|m| m.target_attribute_name == f.target).map(mapping_text).unwrap_or_default()
             };
-            audited(&st, &session, change(&saved, "Update attribute mappings", "userMapping", old, new)).await;
+            let what = if f.class == Class::User { "userMapping" } else { "groupMapping" };
+            audited(&st, &session, change(&saved, "Update attribute mappings", what, old, new)).await;
             Ok(see_other(&format!("/admin/sync/{}/mappings?saved=1", saved.id)))
         }
         Err(e) => {

@@ -11,8 +11,10 @@
 //! the live counts of assignments and waiting requests): the session's tenant's
 //! connected organizations, packages and policies are read by the topology crate's
 //! `stored` reader, the one `tenantsync topology draw` uses, and listed in a second
-//! table. Their counts are those of the page's load (and of each redrawing of the
-//! image); the server-sent events carry the arrows' counts only.
+//! table. The page's event stream carries their counts too (a `links` event with those
+//! that changed): entitlement management's writes send no notice, so the stream reads
+//! them again in rounds spaced so that a round's reads take at most a fiftieth of the
+//! time between rounds, and at least [`LINK_ROUND`] apart.
 //!
 //! Only the relation is shown of another tenant: its name and domain, and the scope of an
 //! arrow from it without the names of its groups (its directory is its own).
@@ -23,11 +25,12 @@ use super::{ConsoleError, ConsoleResult, ConsoleState, Shared};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
-use axum::response::sse::{KeepAlive, Sse};
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use maud::html;
 use std::collections::BTreeMap;
+use std::time::Duration;
 use tenantsync_domain::{Assignment, SyncConfiguration, Tenant, TenantId};
 use tenantsync_topology::stored::{self, LinkCounts};
 use tenantsync_topology::{ArrowState, JitLink, State as Topology, TenantState};
@@ -49,6 +52,8 @@ struct View {
     configs: Vec<SyncConfiguration>,
     live: BTreeMap<String, Live>,
     links: Vec<(JitLink, LinkCounts)>,
+    /// The definitions the links' counts are read by (none without entitlement management).
+    defs: Option<stored::Definitions>,
 }
 
 /// A tenant as the topology names it: by its initial domain, lowercase.
@@ -75,6 +80,7 @@ async fn view(st: &ConsoleState, me: &Tenant) -> ConsoleResult<View> {
     }
     state.tenants.sort_by(|a, b| a.domain.cmp(&b.domain));
     let mut links = Vec::new();
+    let mut defs = None;
     if let Some(gov) = &st.gov {
         let by_domain: BTreeMap<String, Tenant> = tenants.values().map(|t| (domain(t), t.clone())).collect();
         let read = stored::read(gov, &by_domain, Some(me.id), &configs).await.map_err(|e| ConsoleError::from(e.error))?;
@@ -83,6 +89,7 @@ async fn view(st: &ConsoleState, me: &Tenant) -> ConsoleResult<View> {
             let counts = stored::link_counts(gov, me.id, &l, &read.defs).await.map_err(|e| ConsoleError::from(e.error))?;
             links.push((l, counts));
         }
+        defs = Some(read.defs);
     }
     let mut live = BTreeMap::new();
     for c in &configs {
@@ -100,7 +107,7 @@ async fn view(st: &ConsoleState, me: &Tenant) -> ConsoleResult<View> {
         state.arrows.push(ArrowState::of(c, name(c.source_tenant_id), name(c.target_tenant_id), users, groups));
         live.insert(c.id.to_string(), live::counts(st, c).await?);
     }
-    Ok(View { state, configs, live, links })
+    Ok(View { state, configs, live, links, defs })
 }
 
 /// The label of an arrow in the drawing: its scope and its counts.
@@ -135,11 +142,14 @@ async fn topology_page(State(st): State<Shared>, session: Session) -> ConsoleRes
             figcaption.note { "Boxes are tenants; an arrow is a sync configuration from its source to its target, labelled with its scope and counts. "
                 "A dashed arrow is a just-in-time link: people of a connected organization who may request this tenant's access packages, labelled with the packages and their assignments." }
         }
+        @if !v.configs.is_empty() || !v.links.is_empty() {
+            p.note id="live-status" role="status" aria-live="polite" data-events={(base) "/admin/topology/events"} { "Counts as of loading the page." }
+            script src={(base) "/console.js"} defer {}
+        }
         h2 id="arrows-heading" { "Arrows" }
         @if v.configs.is_empty() { p.note id="no-arrows" { "No sync configuration from or to this tenant." } }
         @else {
-            p.note id="live-status" role="status" aria-live="polite" { "Counts as of loading the page." }
-            div.scroll { table.responsive id="arrows" aria-labelledby="arrows-heading" data-events={(base) "/admin/topology/events"} {
+            div.scroll { table.responsive id="arrows" aria-labelledby="arrows-heading" {
                 thead { tr {
                     th scope="col" { "Arrow" } th scope="col" { "Configuration" } th scope="col" { "Scope" }
                     th scope="col" { "Users synced" } th scope="col" { "Escrows" } th scope="col" { "Health" } th scope="col" { "Last cycle" }
@@ -161,7 +171,6 @@ async fn topology_page(State(st): State<Shared>, session: Session) -> ConsoleRes
                     }
                 } }
             } }
-            script src={(base) "/console.js"} defer {}
         }
         (links_table(&v))
     };
@@ -210,15 +219,66 @@ async fn drawing(State(st): State<Shared>, session: Session) -> ConsoleResult {
 /// counts changed, for as long as the browser listens.
 async fn events(State(st): State<Shared>, session: Session) -> ConsoleResult {
     session.admin()?;
-    let configs = live::arrows(&st, session.tenant.id).await?;
-    let listener = st.hub.subscribe(configs).await;
-    let stream = futures_util::stream::unfold(listener, |mut w| async move {
+    let v = view(&st, &session.tenant).await?;
+    let listener = st.hub.subscribe(v.configs).await;
+    let arrows = futures_util::stream::unfold(listener, |mut w| async move {
         let live = w.next().await?;
         Some((Ok::<_, std::convert::Infallible>(live::event(&live)), w))
     });
+    let links = LinkWatch { st: st.clone(), tenant: session.tenant.id, links: v.links, defs: v.defs, pause: LINK_ROUND };
+    let stream = futures_util::stream::select(arrows, futures_util::stream::unfold(links, LinkWatch::next));
     let mut res = Sse::new(stream).keep_alive(KeepAlive::default()).into_response();
     res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)
+}
+
+/// The shortest time between two rounds of the links' reads.
+const LINK_ROUND: Duration = Duration::from_secs(2);
+
+/// A page's just-in-time links, read again round after round for its event stream.
+struct LinkWatch {
+    st: Shared,
+    tenant: TenantId,
+    links: Vec<(JitLink, LinkCounts)>,
+    defs: Option<stored::Definitions>,
+    pause: Duration,
+}
+
+/// One link's counts as the page's script reads them.
+#[derive(serde::Serialize)]
+struct LinkEvent {
+    link: usize,
+    assigned: u64,
+    pending: u64,
+}
+
+impl LinkWatch {
+    /// The next `links` event: waits for a round in which some link's counts changed.
+    /// Ends (the stream goes on with the arrows alone) where there is nothing to watch or
+    /// a read fails.
+    async fn next(mut self) -> Option<(Result<Event, std::convert::Infallible>, LinkWatch)> {
+        let (Some(gov), Some(defs)) = (self.st.gov.as_ref(), self.defs.as_ref()) else { return None };
+        if self.links.is_empty() {
+            return None;
+        }
+        loop {
+            tokio::time::sleep(self.pause).await;
+            let started = std::time::Instant::now();
+            let mut changed = Vec::new();
+            for (i, (l, last)) in self.links.iter_mut().enumerate() {
+                let now = stored::link_counts(gov, self.tenant, l, defs).await.ok()?;
+                if now != *last {
+                    *last = now;
+                    changed.push(LinkEvent { link: i, assigned: now.assignments, pending: now.pending_requests });
+                }
+            }
+            self.pause = LINK_ROUND.max(started.elapsed() * 50);
+            if !changed.is_empty() {
+                let event = Event::default().event("links").data(serde_json::to_string(&changed).unwrap_or_default());
+                return Some((Ok(event), self));
+            }
+        }
+    }
 }
 
 /// `GET /console.js`: the console's only script (the topology page's live counts).

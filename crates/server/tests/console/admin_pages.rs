@@ -479,7 +479,71 @@ async fn a_configuration_s_filter_and_mappings_are_checked_previewed_saved_and_i
     // A new mapping whose target already has one is refused.
     let p = b.post(&path, &[("csrf", &csrf), ("original", ""), ("target", "surname"), ("kind", "attribute"), ("source", "surname"), ("do", "save")]).await;
     assert_eq!(p.status, 400);
-    assert!(p.body.contains("'surname' already has a mapping"), "{}", p.body);
+    assert!(p.body.contains("'surname' already has a user mapping"), "{}", p.body);
+
+    // Group mappings: listed under the user mappings, edited with class=group, checked by
+    // compiling (an unknown group attribute refused), saved, deleted; the user mappings
+    // untouched.
+    let users_before = s.sqlite.get_sync_configuration(id).await.unwrap().user_mappings;
+    let mappings = b.get(&format!("{detail}/mappings")).await;
+    assert!(mappings.body.contains("id=\"group-mappings\"") && mappings.body.contains("mapping?class=group&amp;target=description"), "{}", mappings.body);
+    let edit = b.get(&format!("{detail}/mapping?class=group&target=description")).await;
+    assert_eq!(edit.status, 200, "{}", edit.body);
+    assert!(edit.body.contains("name=\"class\" value=\"group\"") && !edit.body.contains("id=\"preview-user\""), "{}", edit.body);
+    assert_eq!(b.get(&format!("{detail}/mapping?class=device")).await.status, 400);
+    assert_eq!(b.get(&format!("{detail}/mapping?class=group&target=jobTitle")).await.status, 404);
+    let group = |source: &'static str, action: &'static str| {
+        vec![
+            ("class", "group"),
+            ("original", "description"),
+            ("target", "description"),
+            ("kind", "expression"),
+            ("source", source),
+            ("flow", "always"),
+            ("do", action),
+        ]
+    };
+    let mut fields = vec![("csrf", csrf.as_str())];
+    fields.extend(group(r#"Join(" - ", [displayName], [costCenter])"#, "check"));
+    let p = b.post(&path, &fields).await;
+    assert_eq!(p.status, 400, "an attribute groups do not have: {}", p.body);
+    let mut fields = vec![("csrf", csrf.as_str())];
+    fields.extend(group(r#"Join(" - ", [displayName], "Contoso")"#, "check"));
+    let p = b.post(&path, &fields).await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(p.body.contains("id=\"check-ok\""), "{}", p.body);
+    let mut fields = vec![("csrf", csrf.as_str())];
+    fields.extend(group(r#"Join(" - ", [displayName], "Contoso")"#, "save"));
+    assert_eq!(b.post(&path, &fields).await.location(), format!("{detail}/mappings?saved=1"));
+    let saved = s.sqlite.get_sync_configuration(id).await.unwrap();
+    assert!(
+        saved.group_mappings.iter().any(|m| m.target_attribute_name == "description"
+            && m.source == tenantsync_domain::MappingSource::Expression(r#"Join(" - ", [displayName], "Contoso")"#.into())),
+        "{:?}",
+        saved.group_mappings
+    );
+    assert_eq!(saved.user_mappings, users_before);
+    let p = b
+        .post(
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("class", "group"),
+                ("original", ""),
+                ("target", "displayName"),
+                ("kind", "attribute"),
+                ("source", "displayName"),
+                ("do", "save"),
+            ],
+        )
+        .await;
+    assert!(p.body.contains("'displayName' already has a group mapping"), "{}", p.body);
+    let groups_before = saved.group_mappings.len();
+    let mut fields = vec![("csrf", csrf.as_str())];
+    fields.extend(group("", "delete"));
+    assert_eq!(b.post(&path, &fields).await.status, 303);
+    let after = s.sqlite.get_sync_configuration(id).await.unwrap();
+    assert_eq!((after.group_mappings.len(), after.user_mappings.len()), (groups_before - 1, users_before.len()));
 
     // Restart: the engine's, as the admin API's restart action.
     let mut state = s.sqlite.job_state(id).await.unwrap();

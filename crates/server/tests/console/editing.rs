@@ -233,3 +233,83 @@ async fn a_package_s_settings_roles_and_incompatible_packages_are_edited_and_a_p
         assert!(audit.contains(activity), "{activity} in {audit}");
     }
 }
+
+#[tokio::test]
+async fn an_auto_assignment_policy_is_made_and_edited_through_the_form() {
+    let (s, _, _) = console().await;
+    let (mut b, mut r, token) = admin_and_reader(&s).await;
+    let api = Api::new(&s, token);
+    let catalog = api.post(&format!("{EM}/catalogs"), json!({ "displayName": "Legal" })).await.body["id"].as_str().unwrap().to_owned();
+    let csrf = b.get("/admin").await.csrf();
+    let p = b.post("/admin/access/packages", &[("csrf", &csrf), ("catalog", &catalog), ("name", "Legal tools")]).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let package = p.location().rsplit('/').next().unwrap().to_owned();
+    let policy = [
+        ("package", package.as_str()),
+        ("name", "Everyone in Legal"),
+        // The requestors chosen above the rule give way to it.
+        ("scope", "allMemberUsers"),
+        ("expiration", "never"),
+        ("auto", "true"),
+        ("auto_rule", "department EQUALS Legal"),
+        ("auto_remove", "true"),
+        ("auto_grace", "48"),
+    ];
+    refused(&mut b, &mut r, "/admin/access/policies", &policy).await;
+    // Refused next to its field, nothing made: no rule, a rule that does not parse, an
+    // attribute users do not have, hours that are not hours.
+    for (field, value, says, next_to) in [
+        ("auto_rule", "", "needs a rule", "policy-rule"),
+        ("auto_rule", "department SOUNDS_LIKE Legal", "attribute rule", "policy-rule"),
+        ("auto_rule", "shoeSize EQUALS 42", "attribute rule", "policy-rule"),
+        ("auto_grace", "soon", "not a whole number from 0 to 8760", "policy-auto-grace"),
+    ] {
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend(policy.iter().map(|(k, v)| if *k == field { (*k, value) } else { (*k, *v) }));
+        let p = b.post("/admin/access/policies", &all).await;
+        assert_eq!(p.status, 400, "{field} = {value}: {}", p.body);
+        assert!(p.body.contains(says), "{says}: {}", p.body);
+        assert!(p.body.contains(&format!("<p class=\"error\" id=\"{next_to}-error\">")), "next to {next_to}: {}", p.body);
+    }
+    let none = api.get(&format!("{EM}/assignmentPolicies")).await.body;
+    assert_eq!(none["value"].as_array().unwrap().len(), 0, "{none}");
+
+    let mut all = vec![("csrf", csrf.as_str())];
+    all.extend_from_slice(&policy);
+    let p = b.post("/admin/access/policies", &all).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let one = p.location().to_owned();
+    let id = one.rsplit('/').next().unwrap().to_owned();
+    let made = api.get(&format!("{EM}/assignmentPolicies/{id}")).await.body;
+    assert_eq!(made["allowedTargetScope"], "specificDirectoryUsers", "{made}");
+    assert_eq!(
+        made["specificAllowedTargets"],
+        json!([{"@odata.type": "#microsoft.graph.attributeRuleMembers", "membershipRule": "department EQUALS Legal"}]),
+        "{made}"
+    );
+    let auto = &made["automaticRequestSettings"];
+    assert_eq!(
+        (auto["requestAccessForAllowedTargets"].as_bool(), auto["removeAccessWhenTargetLeavesAllowedTargets"].as_bool()),
+        (Some(true), Some(true)),
+        "{made}"
+    );
+    assert_eq!(auto["gracePeriodBeforeAccessRemoval"], "P2D", "{made}");
+    assert!(b.get(&one).await.body.contains("people passing department EQUALS Legal"));
+
+    // The form shows it again; unticked, the policy is one people request again.
+    let form = b.get(&format!("{one}/edit")).await.body;
+    for want in [
+        "id=\"policy-auto\" name=\"auto\" type=\"checkbox\" value=\"true\" checked",
+        ">department EQUALS Legal</textarea>",
+        "name=\"auto_grace\" type=\"number\" value=\"48\"",
+    ] {
+        assert!(form.contains(want), "{want} in {form}");
+    }
+    let requests = [("package", package.as_str()), ("name", "Legal asks"), ("scope", "allMemberUsers"), ("self_add", "true"), ("expiration", "never")];
+    let mut all = vec![("csrf", csrf.as_str())];
+    all.extend_from_slice(&requests);
+    assert_eq!(b.post(&format!("{one}/edit"), &all).await.location(), one);
+    let after = api.get(&format!("{EM}/assignmentPolicies/{id}")).await.body;
+    assert!(after["automaticRequestSettings"].is_null(), "{after}");
+    assert_eq!((after["allowedTargetScope"].as_str(), after["specificAllowedTargets"].as_array().map(Vec::len)), (Some("allMemberUsers"), Some(0)), "{after}");
+}

@@ -111,17 +111,30 @@ async fn a_just_in_time_link_is_drawn_dashed_and_listed_with_its_counts() {
         assert!(p.body.contains(want), "{want} in {}", p.body);
     }
     assert!(p.body.contains("id=\"no-arrows\""), "no sync arrow, the link still drawn: {}", p.body);
+    assert!(p.body.contains("data-events=\"/admin/topology/events\"") && p.body.contains("<script src=\"/console.js\""), "live without arrows: {}", p.body);
+    // The page's event stream, open while Ann asks and Sam approves: the link's counts
+    // come as `links` events (read again every few seconds; nothing else tells).
+    let mut stream = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    let cookie: Vec<String> = b.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let req = format!("GET /admin/topology/events HTTP/1.1\r\nHost: {}\r\nCookie: {}\r\nAccept: text/event-stream\r\n\r\n", s.addr, cookie.join("; "));
+    stream.write_all(req.as_bytes()).await.unwrap();
+    let head = read_until(&mut stream, "\r\n\r\n").await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
 
     // Ann asks: one waiting; the sponsor approves: one assigned.
     let mut ann = super::by_mail(&s, &mail, "ann@litware.example").await;
     let csrf = ann.get(&format!("/my/packages/{package}")).await.csrf();
     let r = ann.post(&format!("/my/packages/{package}/request"), &[("csrf", &csrf), ("policy", &policy), ("justification", "Falcon")]).await;
     let request = r.location().strip_prefix("/my/requests?submitted=").unwrap().to_owned();
+    let events = read_until(&mut stream, "\"pending\":1").await;
+    assert!(events.contains("event: links") && events.contains("{\"link\":0,\"assigned\":0,\"pending\":1}"), "{events}");
     assert!(b.get("/admin/topology").await.body.contains("id=\"link-0-pending\">1<"));
     assert!(b.get("/admin/topology.svg").await.body.contains("on request: Projects · 0 assigned, 1 pending"));
     let mut sam = super::by_mail(&s, &mail, "sam@contoso.example").await;
     let csrf = sam.get(&format!("/my/approvals/{request}")).await.csrf();
     assert_eq!(sam.post(&format!("/my/approvals/{request}"), &[("csrf", &csrf), ("decision", "approve")]).await.status, 303);
+    let events = read_until(&mut stream, "\"assigned\":1").await;
+    assert!(events.contains("{\"link\":0,\"assigned\":1,\"pending\":0}"), "{events}");
     let p = b.get("/admin/topology").await;
     assert!(p.body.contains("id=\"link-0-assigned\">1<") && p.body.contains("id=\"link-0-pending\">0<"), "{}", p.body);
     let svg = b.get("/admin/topology.svg").await.body;
