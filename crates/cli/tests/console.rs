@@ -593,6 +593,20 @@ async fn every_administration_page_reached_from_the_overview_passes_axe() {
     for part in ["/scoping", "/mappings", "/mapping?", "/edit"] {
         assert!(seen_paths.iter().any(|p| p.contains(part)), "a page with {part} among {seen_paths:?}");
     }
+
+    // A mapping's check runs as it is typed: no button pressed, the result appears.
+    let mapping = seen_paths.iter().find(|p| p.ends_with("/mapping?target=displayName")).unwrap().clone();
+    admin.goto(&format!("{base}{mapping}")).await.unwrap();
+    admin.wait_for("#mapping-form", WAIT).await.unwrap();
+    admin.fill("mapping-kind", "Expression").await.unwrap();
+    admin.fill("mapping-source", r#"Join(" ", [givenName], [surname]"#).await.unwrap();
+    admin.wait_for_text("does not parse", WAIT).await.unwrap();
+    seen(&admin, "a mapping checked as it is typed").await;
+    admin.fill("mapping-source", r#"Join(" ", [surname], [givenName])"#).await.unwrap();
+    admin.wait_for("#check-ok", WAIT).await.unwrap();
+    let id = mapping.trim_start_matches("/admin/sync/").split('/').next().unwrap();
+    let stored = env.json(&["sync", "show", id]);
+    assert!(stored.to_string().contains("displayName") && !stored.to_string().contains("[surname], [givenName]"), "a check saves nothing: {stored}");
 }
 
 /// A test CA and a certificate it signed for 127.0.0.1 and localhost: the CA's PEM, the

@@ -3,7 +3,9 @@
 //! with a **Check** (the form posted back and rendered again with the parse error, at its
 //! character, or "OK"; no script) and a **preview** of the result on a user chosen by
 //! userPrincipalName (the engine's compiled configuration evaluated on that user, writing
-//! nothing), and **Restart** (the engine's restart with Entra's default reset: watermark,
+//! nothing; with the console's script, the check runs as the admin types: the form is
+//! posted with `do=check` a moment after the last keystroke and its result put in place),
+//! and **Restart** (the engine's restart with Entra's default reset: watermark,
 //! escrows, quarantine; the admin API's `restart` action). Saving goes through
 //! `Engine::update_configuration`, which validates and, when scope or mappings changed,
 //! makes the next cycle an initial one; a refused save changes nothing.
@@ -117,7 +119,7 @@ fn group_of(g: FilterGroup) -> ScopingFilterGroup {
 fn scoping_page(status: StatusCode, session: &Session, c: &SyncConfiguration, text: &str, who: &str, result: Option<&Checked>) -> ConsoleResult {
     let body = html! {
         p.note { "Users are in scope when every clause of some group holds (no clause: everyone assigned or in the tenant). One clause a line, e.g. " code { "department EQUALS Sales" } ", " code { "extension_abc_costCenter IS NOT NULL" } "; a line " code { "OR" } " starts another group." }
-        @if let Some(r) = result {
+        div id="check-live" aria-live="polite" { @if let Some(r) = result {
             section aria-labelledby="check-heading" id="check-result" {
                 h2 id="check-heading" { "Check" }
                 @match &r.error {
@@ -129,7 +131,7 @@ fn scoping_page(status: StatusCode, session: &Session, c: &SyncConfiguration, te
                     }
                 }
             }
-        }
+        } }
         @if writer(session) {
             form.stack method="post" action={"/admin/sync/" (c.id) "/scoping"} id="scoping-form" aria-label="Scoping filter" {
                 (csrf(session))
@@ -141,6 +143,7 @@ fn scoping_page(status: StatusCode, session: &Session, c: &SyncConfiguration, te
                     button type="submit" name="do" value="save" id="save-filter" { "Save" }
                 }
             }
+            script src={(page::prefix()) "/console.js"} defer {}
         } @else {
             pre id="filter" { (text) }
         }
@@ -406,7 +409,7 @@ fn mapping_page(status: StatusCode, session: &Session, c: &SyncConfiguration, f:
         format!("{} mapping of {} in {}", if f.class == Class::User { "User" } else { "Group" }, f.original, c.display_name)
     };
     let body = html! {
-        @if let Some(r) = result {
+        div id="check-live" aria-live="polite" { @if let Some(r) = result {
             section aria-labelledby="check-heading" id="check-result" {
                 h2 id="check-heading" { "Check" }
                 @match &r.error {
@@ -419,7 +422,7 @@ fn mapping_page(status: StatusCode, session: &Session, c: &SyncConfiguration, f:
                     }
                 }
             }
-        }
+        } }
         form.stack method="post" action={"/admin/sync/" (c.id) "/mapping"} id="mapping-form" aria-label="Mapping" {
             (csrf(session))
             input type="hidden" name="class" value=(noun);
@@ -438,6 +441,7 @@ fn mapping_page(status: StatusCode, session: &Session, c: &SyncConfiguration, f:
             }
         }
         p { a href={"/admin/sync/" (c.id) "/mappings"} { "All mappings" } }
+        script src={(page::prefix()) "/console.js"} defer {}
     };
     Ok(page::page(status, &title, Some(session), "/admin/sync", body))
 }
