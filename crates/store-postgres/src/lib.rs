@@ -103,7 +103,7 @@ impl PgStore {
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| StoreError::Internal { message: format!("connection pool: {e}") })?;
-        let notices = notify::Notifier::start(config.clone(), channel, shown.clone());
+        let notices = notify::Notifier::start(config.clone(), channel, shown.clone()).await;
         schema::opened(&shown);
         Ok(PgStore { inner: Arc::new(Inner { pool, config, url: shown, notices, clock, leases: Arc::default() }) })
     }

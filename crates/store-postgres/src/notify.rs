@@ -65,12 +65,21 @@ impl Drop for Notifier {
     }
 }
 
+/// How long opening a store waits for its listener's first `LISTEN`.
+const FIRST_LISTEN: Duration = Duration::from_secs(5);
+
 impl Notifier {
-    pub fn start(config: tokio_postgres::Config, channel: String, url: String) -> Notifier {
+    /// Starts the listener and waits (at most [`FIRST_LISTEN`]) until it listens, so no
+    /// other process's notice falls in a gap between opening the store and listening: a
+    /// listener that took longer, or that connects again later, wakes everyone
+    /// (`JobNotice::All`) since notices may have been missed meanwhile.
+    pub async fn start(config: tokio_postgres::Config, channel: String, url: String) -> Notifier {
         let (commits, _) = broadcast::channel(4096);
         let (jobs, _) = broadcast::channel(256);
         let instance = u64::from_le_bytes(uuid::Uuid::new_v4().as_bytes()[..8].try_into().unwrap_or([0; 8]));
-        let listener = tokio::spawn(listen(config, channel.clone(), url, instance, commits.clone(), jobs.clone()));
+        let (ready, listening) = tokio::sync::oneshot::channel();
+        let listener = tokio::spawn(listen(config, channel.clone(), url, instance, commits.clone(), jobs.clone(), ready));
+        let _ = tokio::time::timeout(FIRST_LISTEN, listening).await;
         Notifier { commits, jobs, channel, instance, listener }
     }
 
@@ -111,8 +120,10 @@ async fn listen(
     instance: u64,
     commits: broadcast::Sender<CommitNotice>,
     jobs: broadcast::Sender<JobNotice>,
+    ready: tokio::sync::oneshot::Sender<()>,
 ) {
     let mut pause = Duration::from_millis(100);
+    let mut ready = Some(ready);
     loop {
         match config.connect(tokio_postgres::NoTls).await {
             Ok((client, mut connection)) => {
@@ -127,8 +138,14 @@ async fn listen(
                     tracing::warn!(url, error = %e, "cannot listen for other processes' notices");
                 } else {
                     pause = Duration::from_millis(100);
-                    // After a reconnect, wake everyone: notices may have been missed.
-                    let _ = jobs.send(JobNotice::All);
+                    // The first LISTEN, while the store's opening still waits for it:
+                    // nothing can have been missed. Later (a reconnect, or a first LISTEN
+                    // the opening stopped waiting for), wake everyone: notices may have
+                    // been missed.
+                    let awaited = ready.take().is_some_and(|r| r.send(()).is_ok());
+                    if !awaited {
+                        let _ = jobs.send(JobNotice::All);
+                    }
                     while let Some(message) = rx.recv().await {
                         let Ok(tokio_postgres::AsyncMessage::Notification(n)) = message else {
                             if message.is_err() {
