@@ -31,7 +31,7 @@
 
 mod common;
 
-use common::{ALLOW, DOMAIN, arg, child, cpu_seconds, loadavg, median, percentile, source, tenant};
+use common::{ALLOW, DOMAIN, arg, child, cpu_seconds, loadavg, median, percentile, rt, source, tenant};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::net::SocketAddr;
@@ -52,10 +52,6 @@ const PARTNER: &str = "fabrikam.example";
 const TOP: usize = 50;
 /// The bar of the issue: every page under this server time (p99).
 const BAR_MS: f64 = 50.0;
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
-}
 
 /// Percent-encodes a query value.
 fn enc(s: &str) -> String {

@@ -25,7 +25,7 @@
 
 mod common;
 
-use common::{DOMAIN, Round, Stopwatch, Timed, Written, arg, child, commits_from_notices, median, open_raw, peak_rss_mib, sample_upns, set_head};
+use common::{DOMAIN, Round, Stopwatch, Timed, Written, arg, child, commits_from_notices, median, open_raw, peak_rss_mib, rt, sample_upns, set_head};
 use rusqlite::{Connection, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -64,10 +64,6 @@ impl Measure {
             peak_rss_mib: peak_rss_mib(),
         }
     }
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
 }
 
 fn ours(dir: &Path, csv: &Path, users: usize, batch: Option<usize>) -> Measure {

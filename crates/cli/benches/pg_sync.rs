@@ -40,7 +40,7 @@ mod workers;
 
 use workers::{Hub, Latency, pg_hub, pg_latency, sqlite_hub, sqlite_latency};
 
-use common::{arg, child, commits_summary, cpu_seconds, loadavg, median, thousands};
+use common::{arg, child, commits_summary, cpu_seconds, loadavg, median, rt, thousands};
 use futures_util::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -56,10 +56,6 @@ use tenantsync_store_sqlite::SqliteStore;
 
 const DOMAIN: &str = common::DOMAIN;
 const TARGET_DOMAIN: &str = "test.contoso.example";
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
-}
 
 // ---------------------------------------------------------------------------------------
 // Set-up, on either store (not timed).
@@ -122,32 +118,8 @@ impl Cluster {
     /// CPU seconds of the server: the postmaster, the processes it waited for, and its
     /// live children (backends, writers, checkpointer, autovacuum).
     fn cpu(&self) -> f64 {
-        let pid_file = std::fs::read_to_string(self.dir.join("data/postmaster.pid")).unwrap_or_default();
-        let Some(postmaster) = pid_file.lines().next().map(str::trim).map(str::to_owned) else { return 0.0 };
-        let mut total = proc_cpu(&postmaster, true);
-        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-            let pid = entry.file_name().to_string_lossy().into_owned();
-            if !pid.bytes().all(|b| b.is_ascii_digit()) {
-                continue;
-            }
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
-            let ppid = stat.rsplit_once(')').and_then(|(_, r)| r.split_whitespace().nth(1)).unwrap_or("");
-            if ppid == postmaster {
-                total += proc_cpu(&pid, false);
-            }
-        }
-        total
+        tenantsync_store_conformance::cpu::cluster(&self.dir)
     }
-}
-
-/// CPU seconds (user + system, all threads) of a process from `/proc/<pid>/stat`; with
-/// `children`, also those of the children it waited for.
-fn proc_cpu(pid: &str, children: bool) -> f64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
-    let Some((_, rest)) = stat.rsplit_once(')') else { return 0.0 };
-    let f: Vec<f64> = rest.split_whitespace().map(|x| x.parse().unwrap_or(0.0)).collect();
-    // utime 14, stime 15, cutime 16, cstime 17 (1-based) = indices 11..=14 after the name.
-    (f[11] + f[12] + if children { f[13] + f[14] } else { 0.0 }) / 100.0
 }
 
 // ---------------------------------------------------------------------------------------

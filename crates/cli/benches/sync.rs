@@ -36,7 +36,8 @@
 mod common;
 
 use common::{
-    Round, Stopwatch, Timed, Written, arg, child, commits_from_notices, median, open_raw, peak_rss_mib, percentile, set_head, source, tenant, user_columns,
+    Round, Scheduler, Stopwatch, Timed, Written, arg, child, commits_from_notices, median, open_raw, peak_rss_mib, percentile, rt, set_head, source, tenant,
+    user_columns,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
@@ -48,7 +49,6 @@ use std::time::{Duration, Instant};
 use tenantsync_cli::generate;
 use tenantsync_domain::{Anchor, AttrValue, ChangeOp, ObjectId, SyncConfiguration, SyncScope, Tenant, Upn, UserPatch};
 use tenantsync_engine::Engine;
-use tenantsync_engine::scheduler::{self, SchedulerOptions};
 use tenantsync_store::{JobState, ListQuery, Store, SyncStore};
 use tenantsync_store_sqlite::{DB_FILE, SqliteStore, UNIT_OBJECTS};
 
@@ -65,10 +65,6 @@ const TARGET_DOMAIN: &str = "test.contoso.example";
 struct SyncMeasure {
     sync: Timed,
     peak_rss_mib: f64,
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
 }
 
 async fn arrow(engine: &Engine, s: &Tenant, t: &Tenant) -> SyncConfiguration {
@@ -317,27 +313,7 @@ fn latency(dir: &Path, users: usize, samples: usize) -> Latency {
         let configs = store.list_sync_configurations().await.unwrap();
         let c = configs[0].clone();
         let (s, t) = (c.source_tenant_id, c.target_tenant_id);
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let sched_engine = engine.clone();
-        let options = SchedulerOptions {
-            interval: Duration::from_secs(3600),
-            external_check: Duration::from_secs(3600),
-            lease_retry: Duration::from_secs(3600),
-            log_retention: None,
-        };
-        let service = tokio::spawn(async move {
-            scheduler::run(
-                &sched_engine,
-                options,
-                async {
-                    let _ = stop_rx.await;
-                },
-                |_| {},
-            )
-            .await
-            .unwrap();
-        });
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        let scheduler = Scheduler::start(&engine).await;
         let users_page = store.list_users(s, &ListQuery { limit: samples as u32, ..ListQuery::default() }).await.unwrap().items;
         let mut times = Vec::new();
         for (i, u) in users_page.iter().enumerate() {
@@ -357,8 +333,7 @@ fn latency(dir: &Path, users: usize, samples: usize) -> Latency {
             }
             times.push(t0.elapsed().as_secs_f64() * 1e3);
         }
-        stop_tx.send(()).unwrap();
-        service.await.unwrap();
+        scheduler.stop().await;
         times.sort_by(|a, b| a.total_cmp(b));
         Latency { p50_ms: percentile(&times, 0.5), p99_ms: percentile(&times, 0.99), incremental_small_ms, incremental_large_ms }
     })

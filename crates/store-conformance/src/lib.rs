@@ -40,6 +40,7 @@ pub mod access;
 pub mod cases;
 pub mod connector;
 pub mod console;
+pub mod cpu;
 pub mod dump;
 pub mod pg_cluster;
 pub mod support;

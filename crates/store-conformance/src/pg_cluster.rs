@@ -6,11 +6,16 @@ use std::sync::OnceLock;
 
 static URL: OnceLock<String> = OnceLock::new();
 
+/// The cluster's directory (its data directory is `data/` in it).
+pub fn dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("tenantsync-pg-{}", std::process::id()))
+}
+
 /// The cluster's URL (`postgres://tenantsync:<password>@127.0.0.1:<port>/postgres`).
 pub fn url() -> &'static str {
     URL.get_or_init(|| {
         let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.ci/pg-cluster");
-        let dir = std::env::temp_dir().join(format!("tenantsync-pg-{}", std::process::id()));
+        let dir = dir();
         let out =
             std::process::Command::new("bash").arg(script).arg("start").arg(&dir).arg(std::process::id().to_string()).output().expect("run .ci/pg-cluster");
         assert!(out.status.success(), "the PostgreSQL test cluster did not start:\n{}", String::from_utf8_lossy(&out.stderr));

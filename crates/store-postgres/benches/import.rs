@@ -45,37 +45,9 @@ async fn schema() -> String {
     pg_cluster::schema_url(&name)
 }
 
-/// CPU seconds (user + system) from a `/proc/<pid>/stat` line: its own, and with
-/// `children`, those of its children it waited for.
-fn stat_cpu(pid: &str, children: bool) -> f64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
-    // Fields after the command name (which may hold spaces) start at state (field 3).
-    let Some((_, rest)) = stat.rsplit_once(')') else { return 0.0 };
-    let f: Vec<f64> = rest.split_whitespace().map(|x| x.parse().unwrap_or(0.0)).collect();
-    // utime 14, stime 15, cutime 16, cstime 17 (1-based) = indices 11..=14 here.
-    let ticks = f[11] + f[12] + if children { f[13] + f[14] } else { 0.0 };
-    ticks / 100.0
-}
-
-/// The CPU seconds of the test cluster's server: the postmaster, the processes it waited
-/// for, and its live children (backends, writers, checkpointer).
+/// The CPU seconds of the test cluster's server.
 fn server_cpu() -> f64 {
-    let dir = std::env::temp_dir().join(format!("tenantsync-pg-{}", std::process::id()));
-    let pid_file = std::fs::read_to_string(dir.join("data/postmaster.pid")).unwrap_or_default();
-    let Some(postmaster) = pid_file.lines().next().map(str::trim).map(str::to_owned) else { return 0.0 };
-    let mut total = stat_cpu(&postmaster, true);
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let pid = entry.file_name().to_string_lossy().into_owned();
-        if !pid.bytes().all(|b| b.is_ascii_digit()) {
-            continue;
-        }
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
-        let ppid = stat.rsplit_once(')').and_then(|(_, r)| r.split_whitespace().nth(1)).unwrap_or("");
-        if ppid == postmaster {
-            total += stat_cpu(&pid, false);
-        }
-    }
-    total
+    tenantsync_store_conformance::cpu::cluster(&pg_cluster::dir())
 }
 
 /// What one side cost: wall seconds, this process's and the server's CPU seconds.
@@ -97,11 +69,15 @@ impl Meter {
         let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
         tokio::spawn(conn);
         client.batch_execute("CHECKPOINT").await.unwrap();
-        Meter { began: Instant::now(), client: stat_cpu("self", false), server: server_cpu() }
+        Meter { began: Instant::now(), client: tenantsync_store_conformance::cpu::process("self", false), server: server_cpu() }
     }
 
     fn stop(self) -> Cost {
-        Cost { wall: self.began.elapsed().as_secs_f64(), client: stat_cpu("self", false) - self.client, server: server_cpu() - self.server }
+        Cost {
+            wall: self.began.elapsed().as_secs_f64(),
+            client: tenantsync_store_conformance::cpu::process("self", false) - self.client,
+            server: server_cpu() - self.server,
+        }
     }
 }
 

@@ -18,6 +18,42 @@ use std::time::{Duration, Instant};
 use tenantsync_cli::generate;
 
 pub const DOMAIN: &str = "contoso.example";
+
+/// The benchmarks' runtime: two worker threads (this machine's cores).
+pub fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+}
+
+/// The engine's event-driven scheduler running in the background (rounds an hour apart,
+/// so only commits wake it), as `serve` runs it, until [`Scheduler::stop`].
+pub struct Scheduler {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Scheduler {
+    /// Starts it and gives it 200 ms to subscribe to the store's commits.
+    pub async fn start(engine: &tenantsync_engine::Engine) -> Scheduler {
+        use tenantsync_engine::scheduler::{self, SchedulerOptions};
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let engine = engine.clone();
+        let hour = Duration::from_secs(3600);
+        let options = SchedulerOptions { interval: hour, external_check: hour, lease_retry: hour, log_retention: None };
+        let task = tokio::spawn(async move {
+            let until = async {
+                let _ = stopped.await;
+            };
+            scheduler::run(&engine, options, until, |_| {}).await.unwrap();
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        Scheduler { stop, task }
+    }
+
+    pub async fn stop(self) {
+        self.stop.send(()).unwrap();
+        self.task.await.unwrap();
+    }
+}
 pub const LOOKUPS: usize = 20_000;
 
 /// Clock ticks per second of `/proc/self/task/*/stat` (`USER_HZ`, 100 on Linux: part of

@@ -16,10 +16,7 @@ pub fn rusage(who: nix::sys::resource::UsageWho) -> f64 {
 
 /// CPU seconds a running process has used (utime + stime of /proc/PID/stat).
 pub fn proc_cpu(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let ticks: f64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0) + fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
-    ticks / 100.0
+    tenantsync_store_conformance::cpu::process(&pid.to_string(), false)
 }
 
 /// `tenantsync --data-dir DIR ARGS…`'s standard output; it must succeed.

@@ -1,8 +1,9 @@
 //! The workers' part of the pg_sync bench: change → target latency with `tenantsync serve`
 //! processes on the database, and the hub converged by 1, 2, 3 of them; each beside the
 //! SQLite store in one process (see pg_sync.rs).
-use super::{Cluster, TARGET_DOMAIN, arrow, proc_cpu, rt, source, tenant};
-use crate::common::{cpu_seconds, percentile};
+use super::{Cluster, TARGET_DOMAIN, arrow, source, tenant};
+use crate::common::process::proc_cpu;
+use crate::common::{Scheduler, cpu_seconds, percentile, rt};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -10,7 +11,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tenantsync_domain::{Anchor, AttrValue, SyncConfiguration, Tenant, UserPatch};
 use tenantsync_engine::Engine;
-use tenantsync_engine::scheduler::{self, SchedulerOptions};
 use tenantsync_store::{ListQuery, Store, SyncStore, Visibility};
 use tenantsync_store_postgres::PgStore;
 use tenantsync_store_sqlite::SqliteStore;
@@ -34,7 +34,7 @@ impl Worker {
     }
 
     fn cpu(&self) -> f64 {
-        proc_cpu(&self.child.id().to_string(), false)
+        proc_cpu(self.child.id())
     }
 }
 
@@ -136,32 +136,11 @@ pub(super) fn sqlite_latency(dir: &Path, users: usize, changes: usize) -> Latenc
         let t = tenant(&*store, "Contoso Test", TARGET_DOMAIN).await;
         let c = arrow(&engine, &s, &t).await;
         engine.run_cycle(c.id).await.unwrap();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let sched = engine.clone();
-        let options = SchedulerOptions {
-            interval: Duration::from_secs(3600),
-            external_check: Duration::from_secs(3600),
-            lease_retry: Duration::from_secs(3600),
-            log_retention: None,
-        };
-        let service = tokio::spawn(async move {
-            scheduler::run(
-                &sched,
-                options,
-                async {
-                    let _ = stop_rx.await;
-                },
-                |_| {},
-            )
-            .await
-            .unwrap();
-        });
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        let scheduler = Scheduler::start(&engine).await;
         let c0 = cpu_seconds();
         let times = change_latencies(&*store, &s, &t, changes).await;
         let worker_cpu_ms = (cpu_seconds() - c0) * 1e3 / changes as f64;
-        stop_tx.send(()).unwrap();
-        service.await.unwrap();
+        scheduler.stop().await;
         Latency { worker_cpu_ms, ..Latency::of(&times) }
     })
 }
