@@ -31,6 +31,8 @@
 //! one change at 1,000 users and at `--latency-users` users.
 //!
 //! Without `--bench` (as `cargo test --all-targets` runs it) it is a quick smoke run.
+//! `--child setup --users N --dir D` does only the initial sync's setup, for a profile
+//! (of CPU time or instructions) to subtract from one of `--child sync`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod common;
@@ -74,13 +76,17 @@ async fn arrow(engine: &Engine, s: &Tenant, t: &Tenant) -> SyncConfiguration {
     engine.create_configuration(c).await.unwrap()
 }
 
-fn initial_sync(dir: &Path, users: usize) -> SyncMeasure {
+fn initial_sync(dir: &Path, users: usize, setup_only: bool) -> SyncMeasure {
     rt().block_on(async {
         let store = Arc::new(SqliteStore::open(dir).unwrap());
         let engine = Engine::new(store.clone());
         let s = source(&store, dir, users).await;
         let t = tenant(&store, "Contoso Test", TARGET_DOMAIN).await;
         let c = arrow(&engine, &s, &t).await;
+        if setup_only {
+            // What the setup alone costs (a profile of the sync subtracts it).
+            return SyncMeasure::default();
+        }
         let mut notices = store.subscribe();
         let mut watch = Stopwatch::started();
         let report = engine.run_cycle(c.id).await.unwrap();
@@ -351,7 +357,8 @@ fn main() {
     if let Some(mode) = arg(&args, "--child") {
         let dir = PathBuf::from(arg(&args, "--dir").unwrap());
         let line = match mode.as_str() {
-            "sync" => serde_json::to_string(&initial_sync(&dir, users)).unwrap(),
+            "sync" => serde_json::to_string(&initial_sync(&dir, users, false)).unwrap(),
+            "setup" => serde_json::to_string(&initial_sync(&dir, users, true)).unwrap(),
             "raw" => {
                 let per_record: f64 = arg(&args, "--log-bytes-per-record").unwrap().parse().unwrap();
                 serde_json::to_string(&raw_sync(&dir, users, per_record)).unwrap()

@@ -59,6 +59,11 @@ macro_rules! attribute_enum {
                 match self { $($enum::$variant => $json),+ }
             }
 
+            /// The attribute of exactly this name (its case too), as fast as a `match`.
+            pub fn exact(name: &str) -> Option<$enum> {
+                match name { $($json => Some($enum::$variant),)+ _ => None }
+            }
+
             /// Looks a name up, ignoring ASCII case (CSV headers are written by people).
             pub fn lookup(name: &str) -> Option<$enum> {
                 Self::ALL.iter().copied().find(|a| a.name().eq_ignore_ascii_case(name))

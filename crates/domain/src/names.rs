@@ -42,39 +42,58 @@ pub struct DomainName(String);
 
 impl DomainName {
     pub fn parse(s: &str) -> Result<Self, DomainError> {
-        let bad = |reason| DomainError::InvalidDomain { value: s.to_owned(), reason };
-        let lower = s.trim().to_ascii_lowercase();
-        if lower.is_empty() {
-            return Err(bad("it is empty"));
-        }
-        if lower.len() > 253 {
-            return Err(bad("it is longer than 253 characters"));
-        }
-        let mut labels = 0;
-        for label in lower.split('.') {
-            labels += 1;
-            if label.is_empty() {
-                return Err(bad("it has an empty label"));
-            }
-            if label.len() > 63 {
-                return Err(bad("a label is longer than 63 characters"));
-            }
-            if !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-                return Err(bad("only letters, digits, '-' and '.' are allowed"));
-            }
-            if label.starts_with('-') || label.ends_with('-') {
-                return Err(bad("a label starts or ends with '-'"));
-            }
-        }
-        if labels < 2 {
-            return Err(bad("it needs at least two labels, e.g. contoso.example"));
-        }
-        Ok(Self(lower))
+        let trimmed = s.trim();
+        check_domain(trimmed).map_err(|reason| DomainError::InvalidDomain { value: s.to_owned(), reason })?;
+        Ok(Self(trimmed.to_ascii_lowercase()))
     }
 
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Why `s` (trimmed) is not a domain name, if it is not: checked in place, any case.
+fn check_domain(s: &str) -> Result<(), &'static str> {
+    if s.is_empty() {
+        return Err("it is empty");
+    }
+    if s.len() > 253 {
+        return Err("it is longer than 253 characters");
+    }
+    let mut labels = 0;
+    for label in s.split('.') {
+        labels += 1;
+        if label.is_empty() {
+            return Err("it has an empty label");
+        }
+        if label.len() > 63 {
+            return Err("a label is longer than 63 characters");
+        }
+        if !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return Err("only letters, digits, '-' and '.' are allowed");
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err("a label starts or ends with '-'");
+        }
+    }
+    if labels < 2 {
+        return Err("it needs at least two labels, e.g. contoso.example");
+    }
+    Ok(())
+}
+
+/// `local@domain` with the domain in lowercase, made from `s` (its text trimmed, the
+/// domain valid): `s` itself when it is that already (no copy), else a new string.
+fn with_lower_domain(s: String, local: usize) -> String {
+    let t = s.trim();
+    let domain = &t[local + 1..];
+    if t.len() == s.len() && !domain.bytes().any(|b| b.is_ascii_uppercase()) {
+        return s;
+    }
+    let mut out = String::with_capacity(t.len());
+    out.push_str(&t[..=local]);
+    out.extend(domain.chars().map(|c| c.to_ascii_lowercase()));
+    out
 }
 
 /// Characters Entra allows in the user name part of a UPN.
@@ -96,24 +115,37 @@ pub struct Upn(String);
 
 impl Upn {
     pub fn parse(s: &str) -> Result<Self, DomainError> {
-        let bad = |reason| DomainError::InvalidUpn { value: s.to_owned(), reason };
+        Self::from_string(s.to_owned())
+    }
+
+    /// [`Upn::parse`] of an owned string, kept (not copied) when it is in the stored
+    /// form already (trimmed, domain in lowercase), as a name read back usually is.
+    pub fn from_string(s: String) -> Result<Self, DomainError> {
+        match Self::check(&s) {
+            Ok(at) => Ok(Self(with_lower_domain(s, at))),
+            Err(reason) => Err(DomainError::InvalidUpn { value: s, reason }),
+        }
+    }
+
+    /// Where the '@' of `s` (trimmed) is, or why it is not a userPrincipalName.
+    fn check(s: &str) -> Result<usize, &'static str> {
         let s = s.trim();
-        let (local, domain) = s.rsplit_once('@').ok_or_else(|| bad("it has no '@'"))?;
+        let at = s.rfind('@').ok_or("it has no '@'")?;
+        let (local, domain) = (&s[..at], &s[at + 1..]);
         if local.is_empty() {
-            return Err(bad("the part before '@' is empty"));
+            return Err("the part before '@' is empty");
         }
         if local.len() > UPN_MAX_LOCAL {
-            return Err(bad("the part before '@' is longer than 128 characters"));
+            return Err("the part before '@' is longer than 128 characters");
         }
         if !local.bytes().all(upn_local_char) {
-            return Err(bad("the part before '@' may hold only letters, digits and ' . - _ ! # ^ ~"));
+            return Err("the part before '@' may hold only letters, digits and ' . - _ ! # ^ ~");
         }
         if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
-            return Err(bad("the part before '@' starts or ends with '.', or has '..'"));
+            return Err("the part before '@' starts or ends with '.', or has '..'");
         }
-        let domain = DomainName::parse(domain).map_err(|_| bad("the part after '@' is not a valid domain name"))?;
-        // Keep the domain as given but validated; lower-casing it is harmless for lookups.
-        Ok(Self(format!("{local}@{domain}")))
+        check_domain(domain).map_err(|_| "the part after '@' is not a valid domain name")?;
+        Ok(at)
     }
 
     pub fn as_str(&self) -> &str {
@@ -173,23 +205,37 @@ pub struct Mail(String);
 
 impl Mail {
     pub fn parse(s: &str) -> Result<Self, DomainError> {
-        let bad = |reason| DomainError::InvalidMail { value: s.to_owned(), reason };
+        Self::from_string(s.to_owned())
+    }
+
+    /// [`Mail::parse`] of an owned string, kept (not copied) when it is in the stored
+    /// form already (trimmed, domain in lowercase).
+    pub fn from_string(s: String) -> Result<Self, DomainError> {
+        match Self::check(&s) {
+            Ok(at) => Ok(Self(with_lower_domain(s, at))),
+            Err(reason) => Err(DomainError::InvalidMail { value: s, reason }),
+        }
+    }
+
+    /// Where the '@' of `s` (trimmed) is, or why it is not an address.
+    fn check(s: &str) -> Result<usize, &'static str> {
         let s = s.trim();
         if s.len() > 254 {
-            return Err(bad("it is longer than 254 characters"));
+            return Err("it is longer than 254 characters");
         }
-        let (local, domain) = s.rsplit_once('@').ok_or_else(|| bad("it has no '@'"))?;
+        let at = s.rfind('@').ok_or("it has no '@'")?;
+        let (local, domain) = (&s[..at], &s[at + 1..]);
         if local.is_empty() || local.len() > 64 {
-            return Err(bad("the part before '@' must have 1 to 64 characters"));
+            return Err("the part before '@' must have 1 to 64 characters");
         }
         if !local.bytes().all(mail_local_char) {
-            return Err(bad("the part before '@' has a character that is not allowed"));
+            return Err("the part before '@' has a character that is not allowed");
         }
         if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
-            return Err(bad("the part before '@' starts or ends with '.', or has '..'"));
+            return Err("the part before '@' starts or ends with '.', or has '..'");
         }
-        let domain = DomainName::parse(domain).map_err(|_| bad("the part after '@' is not a valid domain name"))?;
-        Ok(Self(format!("{local}@{domain}")))
+        check_domain(domain).map_err(|_| "the part after '@' is not a valid domain name")?;
+        Ok(at)
     }
 
     pub fn as_str(&self) -> &str {

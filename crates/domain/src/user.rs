@@ -297,14 +297,14 @@ impl UserAttributes {
         };
         match a {
             UserPrincipalName => match value {
-                AttrValue::String(s) => self.user_principal_name = Upn::parse(&s)?,
+                AttrValue::String(s) => self.user_principal_name = Upn::from_string(s)?,
                 _ => return Err(DomainError::MissingAttribute { name: "userPrincipalName".into() }),
             },
             Mail => {
                 self.mail = match value {
                     AttrValue::Null => None,
                     AttrValue::String(s) if s.is_empty() => None,
-                    AttrValue::String(s) => Some(crate::Mail::parse(&s)?),
+                    AttrValue::String(s) => Some(crate::Mail::from_string(s)?),
                     _ => return Err(invalid("mail", "must be a single string")),
                 }
             }

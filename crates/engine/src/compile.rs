@@ -23,6 +23,9 @@ pub struct Mapping {
     pub default_value: Option<String>,
     /// The source text, for logs and on-demand steps.
     pub source_text: String,
+    /// The source attribute when the expression is nothing but a reference to one
+    /// (`[city]`, as most mappings are): planning reads it from the user, without a row.
+    pub direct: Option<UserAttrName>,
 }
 
 /// A configuration ready to run.
@@ -101,7 +104,9 @@ impl Compiled {
 
         let mut mappings = Vec::with_capacity(config.user_mappings.len());
         for m in &config.user_mappings {
-            mappings.push(Self::mapping(m, &schema)?);
+            let mut mapping = Self::mapping(m, &schema)?;
+            mapping.direct = mapping.program.attribute().and_then(|s| names.get(s.0)).cloned();
+            mappings.push(mapping);
         }
         let filter = if config.scoping_filter.is_empty() {
             None
@@ -114,8 +119,13 @@ impl Compiled {
             Some(filter.compile(&schema).map_err(bad)?)
         };
         let groups = CompiledGroups::new(&config)?;
-        let mut read: Vec<usize> =
-            mappings.iter().flat_map(|m| m.program.reads().iter().map(|s| s.0)).chain(filter.iter().flat_map(|f| f.reads().map(|s| s.0))).collect();
+        // A direct mapping reads its attribute from the user, not from the row.
+        let mut read: Vec<usize> = mappings
+            .iter()
+            .filter(|m| m.direct.is_none())
+            .flat_map(|m| m.program.reads().iter().map(|s| s.0))
+            .chain(filter.iter().flat_map(|f| f.reads().map(|s| s.0)))
+            .collect();
         read.sort_unstable();
         read.dedup();
         let (reads_net_id, reads_soft_deleted) = (read.contains(&net_id.0), read.contains(&soft_deleted.0));
@@ -131,7 +141,7 @@ impl Compiled {
             return Err(bad("userPrincipalName is set by the sync (B2B form) and cannot be mapped".into(), cause));
         }
         let (text, program) = source_program(&m.source, schema, bad)?;
-        Ok(Mapping { target, program, flow: m.flow_type, default_value: m.default_value.clone(), source_text: text })
+        Ok(Mapping { target, program, flow: m.flow_type, default_value: m.default_value.clone(), source_text: text, direct: None })
     }
 
     /// The expression row of a source user, every attribute filled (what on-demand

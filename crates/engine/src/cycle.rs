@@ -114,6 +114,7 @@ async fn record_failure(engine: &Shared, cfg: &SyncConfiguration, mut state: Job
             error_message: Some(e.to_string()),
             modified_properties: Vec::new(),
             steps: Vec::new(),
+            step_facts: None,
             duration_in_milliseconds: 0,
             op_index: None,
         });

@@ -204,7 +204,7 @@ impl GroupPass<'_> {
                 anchor: Anchor::new(self.source, gid),
                 matched: target_id,
                 target: p.target_id,
-                scope_detail: &p.scope_detail,
+                scope_detail: std::borrow::Cow::Owned(p.scope_detail.clone()),
                 action: &p.action,
             };
             let log = run.record(decision, p.modified, t0);

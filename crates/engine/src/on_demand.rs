@@ -93,6 +93,8 @@ pub async fn provision(engine: &Shared, id: SyncConfigId, user: ObjectId) -> Res
         export.insert(m.target.to_string(), json!({ "sourceValue": reads, "expression": m.source_text, "oldValue": old, "newValue": new }));
     }
     let status = log.status;
+    // The detailed steps replace the usual four.
+    log.step_facts = None;
     log.steps = vec![
         step(StepKind::EntryImport, ProvisioningStatus::Success, format!("Retrieved user '{}' from the source tenant", seen.name()), imported),
         step(

@@ -5,13 +5,13 @@ use crate::EngineError;
 use crate::context::Shared;
 use crate::plan::Action;
 use crate::report::CycleReport;
+use std::borrow::Cow;
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use tenantsync_domain::{Anchor, Clock, ObjectId, ObjectKind, RetryPolicy, SkipReason, StepKind, SyncConfigId, TenantId};
+use tenantsync_domain::{Anchor, Clock, ObjectId, ObjectKind, RetryPolicy, SkipReason, SyncConfigId, TenantId};
 use tenantsync_store::{
-    Escrow, JobState, ModifiedProperty, ProvisioningAction, ProvisioningLog, ProvisioningStatus, ProvisioningStep, StoreError, SyncWriter, WriteOp,
-    WriteOutcome,
+    Escrow, JobState, ModifiedProperty, ProvisioningAction, ProvisioningLog, ProvisioningStatus, StepFacts, StoreError, SyncWriter, WriteOp, WriteOutcome,
 };
 
 /// Objects (log records) per batch handed to the store's writer. The store groups
@@ -427,6 +427,7 @@ impl Run {
             error_message: None,
             modified_properties: Vec::new(),
             steps: Vec::new(),
+            step_facts: None,
             duration_in_milliseconds: 0,
             op_index: None,
         }
@@ -442,7 +443,7 @@ impl Run {
             log.skip_reason = Some(*reason);
         }
         if self.log_text {
-            log.steps = d.steps(status);
+            log.step_facts = Some(d.facts(status));
         }
         log.modified_properties = modified;
         log.duration_in_milliseconds = t0.elapsed().as_millis() as u64;
@@ -463,38 +464,29 @@ pub(crate) struct Decision<'a> {
     pub matched: Option<ObjectId>,
     /// The copy the decision writes or keeps.
     pub target: Option<ObjectId>,
-    pub scope_detail: &'a str,
+    pub scope_detail: Cow<'static, str>,
     pub action: &'a Action,
 }
 
 impl Decision<'_> {
-    fn steps(&self, status: ProvisioningStatus) -> Vec<ProvisioningStep> {
-        let (noun, title) = match self.kind {
-            ObjectKind::User => ("user", "User"),
-            ObjectKind::Group => ("group", "Group"),
-        };
-        let anchor = self.anchor;
-        vec![
-            ProvisioningStep::new(
-                StepKind::EntryImport,
-                ProvisioningStatus::Success,
-                if self.found {
-                    format!("Retrieved {noun} '{}' from the source tenant", self.name)
-                } else {
-                    format!("{title} '{}' no longer exists in the source tenant", self.id)
-                },
-            ),
-            ProvisioningStep::new(StepKind::EntrySynchronizationScoping, ProvisioningStatus::Success, self.scope_detail.to_owned()),
-            ProvisioningStep::new(
-                StepKind::EntrySynchronizationMatching,
-                ProvisioningStatus::Success,
-                match self.matched {
-                    Some(m) => format!("Matched target {noun} '{m}' by anchor {anchor}"),
-                    None => format!("No target {noun} carries anchor {anchor}"),
-                },
-            ),
-            ProvisioningStep::new(StepKind::EntryExport, status, self.action.to_string()),
-        ]
+    /// What the record's four steps say, kept as facts: the store makes their text when
+    /// the record is read.
+    fn facts(self, status: ProvisioningStatus) -> StepFacts {
+        StepFacts {
+            found: self.found,
+            source_tenant: self.anchor.tenant,
+            matched: self.matched,
+            scope_detail: self.scope_detail,
+            export: match self.action {
+                Action::Create => Cow::Borrowed("Create"),
+                Action::Update => Cow::Borrowed("Update"),
+                Action::Restore => Cow::Borrowed("Restore"),
+                Action::SoftDelete => Cow::Borrowed("SoftDelete"),
+                Action::HardDelete => Cow::Borrowed("HardDelete"),
+                skip @ Action::Skip(_) => Cow::Owned(skip.to_string()),
+            },
+            export_status: status,
+        }
     }
 }
 

@@ -101,7 +101,7 @@ impl Seen<'_> {
             anchor: Anchor::new(self.scope.source, self.id),
             matched: self.matched.as_ref().map(|m| m.id),
             target: p.target_id,
-            scope_detail: &p.scope_detail,
+            scope_detail: p.scope_detail.clone(),
             action: &p.action,
         };
         run.record(decision, modified, t0)

@@ -422,6 +422,15 @@ impl Program {
         Ok(Evaluation { value, flow, redacted: cx.redacted })
     }
 
+    /// The slot this program reads when it is nothing but a reference to it (`[city]`):
+    /// its value is the attribute's as it is, which a caller may read without a row.
+    pub fn attribute(&self) -> Option<Slot> {
+        match self.root {
+            Node::Attr(i) => Some(Slot(i)),
+            _ => None,
+        }
+    }
+
     /// Evaluates with the system clock, the OS random source and no uniqueness check.
     ///
     /// # Errors

@@ -350,6 +350,7 @@ pub fn log_record(
         error_message: None,
         modified_properties: vec![ModifiedProperty { display_name: "city".into(), old_value: None, new_value: Some("Tromsø".into()) }],
         steps: vec![ProvisioningStep::new(tenantsync_domain::StepKind::EntryExport, ProvisioningStatus::Success, "Create".into())],
+        step_facts: None,
         duration_in_milliseconds: 1,
         op_index: None,
     }

@@ -107,7 +107,8 @@ fn spec(table: DumpTable) -> Spec {
             keys: &[("tenant_id", Key::Id), ("id", Key::Int)],
             map: |r| {
                 let target: Uuid = get(r, 0)?;
-                let log = serde_json::from_str(&get::<String>(r, 1)?).map_err(|_| corrupt("provisioning log"))?;
+                let mut log: tenantsync_store::ProvisioningLog = serde_json::from_str(&get::<String>(r, 1)?).map_err(|_| corrupt("provisioning log"))?;
+                log.expand_steps();
                 Ok(DumpRecord::ProvisioningLog { target: (!target.is_nil()).then_some(TenantId(target)), log: Box::new(log) })
             },
         },

@@ -68,6 +68,7 @@ pub async fn page(store: &PgStore, q: &LogQuery) -> Result<LogPage> {
         let config = SyncConfigId(r.try_get(1).map_err(pg_err)?);
         let mut log: ProvisioningLog = serde_json::from_str(r.try_get::<_, &str>(2).map_err(pg_err)?).map_err(|_| rows::corrupt("provisioning log"))?;
         log.config_id = config;
+        log.expand_steps();
         ids.push(r.try_get::<_, i64>(0).map_err(pg_err)?);
         records.push(log);
     }

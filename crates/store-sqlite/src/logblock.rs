@@ -8,16 +8,21 @@
 //! indexes), and it compresses far better than a record alone (the names, steps and
 //! phrases every record repeats compress against each other).
 //!
-//! The body is [`BLOCK_V1`] followed by an LZ4 block (size prepended) of: the record
-//! count, then each record's fields in a fixed order, in a plain binary form — integers
-//! as LEB128 varints, strings as a varint length and UTF-8 bytes, an optional string as
-//! 0 (none) or its length + 1, ids as 16 raw bytes. The configuration is the block's
-//! column, not repeated per record. Blocks are packed by the caller, off the writer
+//! The body is [`BLOCK_V2`] (or, written before, [`BLOCK_V1`]) followed by an LZ4 block
+//! (size prepended) of: the record count, then each record's fields in a fixed order, in
+//! a plain binary form — integers as LEB128 varints, strings as a varint length and UTF-8
+//! bytes, an optional string as 0 (none) or its length + 1, ids as 16 raw bytes. The
+//! configuration is the block's column, not repeated per record. Version 2 writes less
+//! per record: its cycle id only when it differs from the record before (0, or 1 and the
+//! id), a modified property's name as a one-byte code when it is an attribute's (see
+//! [`name_code`]), and it ends with the step facts (0, or the facts): a cycle's record
+//! keeps the four usual steps as those few facts, and their text is made when the
+//! record is read. Blocks are packed by the caller, off the writer
 //! thread (see `session.rs`); the writer repacks only a block one of whose writes it
 //! refused.
 use jiff::Timestamp;
-use tenantsync_domain::{ObjectId, ObjectKind, SkipReason, StepKind, SyncConfigId};
-use tenantsync_store::{ModifiedProperty, ProvisioningAction, ProvisioningLog, ProvisioningStatus, ProvisioningStep, StoreError};
+use tenantsync_domain::{GroupAttribute, ObjectId, ObjectKind, SkipReason, StepKind, SyncConfigId, TenantId, UserAttribute};
+use tenantsync_store::{ModifiedProperty, ProvisioningAction, ProvisioningLog, ProvisioningStatus, ProvisioningStep, StepFacts, StoreError};
 
 /// Records per block at most: small enough that the newest page of a query decodes one
 /// block, large enough that a block compresses well.
@@ -25,6 +30,9 @@ pub const BLOCK_RECORDS: usize = 256;
 
 /// The first byte of a version-1 block body.
 const BLOCK_V1: u8 = 0xB1;
+/// The first byte of a version-2 block body: each record ends with its step facts
+/// (see [`StepFacts`]), after its duration.
+const BLOCK_V2: u8 = 0xB2;
 
 fn corrupt(what: &str) -> StoreError {
     StoreError::Internal { message: format!("provisioning log block: {what}") }
@@ -145,7 +153,35 @@ fn uuid_bytes(id: &str) -> Option<[u8; 16]> {
     (u.hyphenated().encode_lower(&mut buf).as_bytes() == id.as_bytes()).then(|| *u.as_bytes())
 }
 
-fn record(w: &mut Writer, r: &ProvisioningLog) -> Result<(), StoreError> {
+/// The code of a modified property's name in a version-2 block: 1 + the index of a
+/// user attribute, [`GROUP_NAMES`] + the index of a group attribute, or 0 when the name
+/// follows as text (an extension attribute, a name of no attribute).
+fn name_code(name: &str) -> u8 {
+    if let Some(a) = UserAttribute::exact(name) {
+        return UserAttribute::ALL.iter().position(|x| *x == a).map_or(0, |i| 1 + i as u8);
+    }
+    match GroupAttribute::exact(name) {
+        Some(a) => GroupAttribute::ALL.iter().position(|x| *x == a).map_or(0, |i| GROUP_NAMES + i as u8),
+        None => 0,
+    }
+}
+
+/// The first code of a group attribute's name (see [`name_code`]).
+const GROUP_NAMES: u8 = 128;
+
+/// The name of a code [`name_code`] gave (not 0: an error, as for any other unknown code).
+fn code_name(code: u8) -> Result<&'static str, StoreError> {
+    let found = if code >= GROUP_NAMES {
+        GroupAttribute::ALL.get(usize::from(code - GROUP_NAMES)).map(|a| a.name())
+    } else {
+        usize::from(code).checked_sub(1).and_then(|i| UserAttribute::ALL.get(i)).map(|a| a.name())
+    };
+    found.ok_or_else(|| corrupt("unknown attribute code"))
+}
+
+/// Packs one record; `previous` is the cycle id of the record before it in the block (a
+/// cycle's records share theirs: it is written once).
+fn record(w: &mut Writer, r: &ProvisioningLog, previous: Option<&str>) -> Result<(), StoreError> {
     match uuid_bytes(&r.id) {
         Some(b) => {
             w.0.push(0);
@@ -156,7 +192,12 @@ fn record(w: &mut Writer, r: &ProvisioningLog) -> Result<(), StoreError> {
             w.str(&r.id);
         }
     }
-    w.str(&r.cycle_id);
+    if previous == Some(r.cycle_id.as_str()) {
+        w.0.push(0);
+    } else {
+        w.0.push(1);
+        w.str(&r.cycle_id);
+    }
     match change_number(&r.cycle_id, &r.change_id) {
         Some(n) => {
             w.0.push(0);
@@ -190,7 +231,13 @@ fn record(w: &mut Writer, r: &ProvisioningLog) -> Result<(), StoreError> {
     w.opt(r.error_message.as_deref());
     w.varint(r.modified_properties.len() as u64);
     for m in &r.modified_properties {
-        w.str(&m.display_name);
+        match name_code(&m.display_name) {
+            0 => {
+                w.0.push(0);
+                w.str(&m.display_name);
+            }
+            code => w.0.push(code),
+        }
         w.opt(m.old_value.as_deref());
         w.opt(m.new_value.as_deref());
     }
@@ -208,6 +255,23 @@ fn record(w: &mut Writer, r: &ProvisioningLog) -> Result<(), StoreError> {
         }
     }
     w.varint(r.duration_in_milliseconds);
+    match &r.step_facts {
+        None => w.0.push(0),
+        Some(f) => {
+            w.0.push(if f.found { 2 } else { 1 });
+            w.id(f.source_tenant.as_bytes());
+            match f.matched {
+                Some(m) => {
+                    w.0.push(1);
+                    w.id(m.as_bytes());
+                }
+                None => w.0.push(0),
+            }
+            w.str(&f.scope_detail);
+            w.str(&f.export);
+            w.0.push(status_code(f.export_status));
+        }
+    }
     Ok(())
 }
 
@@ -221,13 +285,15 @@ fn encode_with(records: &[ProvisioningLog], scratch: &mut Vec<u8>) -> Result<Vec
     scratch.clear();
     let mut w = Writer(std::mem::take(scratch));
     w.varint(records.len() as u64);
+    let mut previous = None;
     for r in records {
-        record(&mut w, r)?;
+        record(&mut w, r, previous)?;
+        previous = Some(r.cycle_id.as_str());
     }
     let packed = lz4_flex::block::compress_prepend_size(&w.0);
     *scratch = w.0;
     let mut out = Vec::with_capacity(packed.len() + 1);
-    out.push(BLOCK_V1);
+    out.push(BLOCK_V2);
     out.extend_from_slice(&packed);
     Ok(out)
 }
@@ -295,12 +361,38 @@ impl<'a> Reader<'a> {
         <[u8; 16]>::try_from(b).map_err(|_| corrupt("truncated"))
     }
 
-    fn record(&mut self, config_id: SyncConfigId) -> Result<ProvisioningLog, StoreError> {
+    /// The step facts that end a version-2 record.
+    fn facts(&mut self) -> Result<Option<StepFacts>, StoreError> {
+        let found = match self.u8()? {
+            0 => return Ok(None),
+            1 => false,
+            2 => true,
+            _ => return Err(corrupt("unknown step facts")),
+        };
+        let source_tenant = TenantId::from_bytes(self.id()?);
+        let matched = match self.u8()? {
+            0 => None,
+            _ => Some(ObjectId::from_bytes(self.id()?)),
+        };
+        let scope_detail = self.str()?.into();
+        let export = self.str()?.into();
+        let export_status = status_of(self.u8()?)?;
+        Ok(Some(StepFacts { found, source_tenant, matched, scope_detail, export, export_status }))
+    }
+
+    /// Reads one record; `previous` is the one before it in the block.
+    fn record(&mut self, config_id: SyncConfigId, version: u8, previous: Option<&ProvisioningLog>) -> Result<ProvisioningLog, StoreError> {
         let id = match self.u8()? {
             0 => uuid::Uuid::from_bytes(self.id()?).to_string(),
             _ => self.str()?,
         };
-        let cycle_id = self.str()?;
+        let cycle_id = match version {
+            BLOCK_V1 => self.str()?,
+            _ => match self.u8()? {
+                0 => previous.map(|p| p.cycle_id.clone()).ok_or_else(|| corrupt("no cycle id"))?,
+                _ => self.str()?,
+            },
+        };
         let change_id = match self.u8()? {
             0 => format!("{cycle_id}-{}", self.varint()?),
             _ => self.str()?,
@@ -328,7 +420,14 @@ impl<'a> Reader<'a> {
         let n = self.len()?;
         let mut modified_properties = Vec::with_capacity(n.min(256));
         for _ in 0..n {
-            modified_properties.push(ModifiedProperty { display_name: self.str()?.into(), old_value: self.opt()?, new_value: self.opt()? });
+            let display_name = match version {
+                BLOCK_V1 => self.str()?.into(),
+                _ => match self.u8()? {
+                    0 => self.str()?.into(),
+                    code => code_name(code)?.into(),
+                },
+            };
+            modified_properties.push(ModifiedProperty { display_name, old_value: self.opt()?, new_value: self.opt()? });
         }
         let n = self.len()?;
         let mut steps = Vec::with_capacity(n.min(16));
@@ -344,7 +443,8 @@ impl<'a> Reader<'a> {
             steps.push(ProvisioningStep { kind, status, description, details });
         }
         let duration_in_milliseconds = self.varint()?;
-        Ok(ProvisioningLog {
+        let step_facts = if version == BLOCK_V2 { self.facts()? } else { None };
+        let mut log = ProvisioningLog {
             id,
             config_id,
             cycle_id,
@@ -361,9 +461,12 @@ impl<'a> Reader<'a> {
             error_message,
             modified_properties,
             steps,
+            step_facts,
             duration_in_milliseconds,
             op_index: None,
-        })
+        };
+        log.expand_steps();
+        Ok(log)
     }
 }
 
@@ -379,15 +482,17 @@ pub(crate) fn step_kind(text: &str) -> Result<StepKind, StoreError> {
 
 /// Reads a block's records back, oldest first.
 pub fn decode(body: &[u8], config_id: SyncConfigId) -> Result<Vec<ProvisioningLog>, StoreError> {
-    let Some((&BLOCK_V1, packed)) = body.split_first() else {
-        return Err(corrupt("unknown version"));
+    let (version, packed) = match body.split_first() {
+        Some((&v, packed)) if v == BLOCK_V1 || v == BLOCK_V2 => (v, packed),
+        _ => return Err(corrupt("unknown version")),
     };
     let bytes = lz4_flex::block::decompress_size_prepended(packed).map_err(|e| corrupt(&e.to_string()))?;
     let mut r = Reader { bytes: &bytes };
     let n = r.len()?;
     let mut out = Vec::with_capacity(n.min(BLOCK_RECORDS));
     for _ in 0..n {
-        out.push(r.record(config_id)?);
+        let log = r.record(config_id, version, out.last())?;
+        out.push(log);
     }
     if !r.bytes.is_empty() {
         return Err(corrupt("trailing bytes"));
@@ -426,6 +531,7 @@ mod tests {
                 description: format!("Retrieved user 'user{i}@contoso.example' from the source tenant"),
                 details: serde_json::Map::new(),
             }],
+            step_facts: None,
             duration_in_milliseconds: i,
             op_index: None,
         }
@@ -453,6 +559,116 @@ mod tests {
         records[11].steps.clear();
         let block = encode(&records).unwrap();
         assert_eq!(decode(&block, config).unwrap(), records);
+    }
+
+    #[test]
+    fn step_facts_read_back_as_the_steps_they_tell() {
+        let config = SyncConfigId::new();
+        let source_tenant = TenantId::new();
+        let mut records: Vec<_> = (0..4).map(|i| ProvisioningLog { config_id: config, steps: Vec::new(), ..record(i) }).collect();
+        let facts = |found, matched, export: &'static str, status| StepFacts {
+            found,
+            source_tenant,
+            matched,
+            scope_detail: "in scope".into(),
+            export: export.into(),
+            export_status: status,
+        };
+        records[0].step_facts = Some(facts(true, None, "Create", ProvisioningStatus::Success));
+        records[1].step_facts = Some(facts(true, Some(ObjectId::new()), "Update", ProvisioningStatus::Success));
+        records[2].step_facts = Some(facts(false, Some(ObjectId::new()), "HardDelete", ProvisioningStatus::Failure));
+        records[2].object_type = ObjectKind::Group;
+        let block = encode(&records).unwrap();
+        let back = decode(&block, config).unwrap();
+        for (r, b) in records.iter().zip(&back) {
+            let mut want = r.clone();
+            want.expand_steps();
+            assert!(want.step_facts.is_none());
+            assert_eq!(*b, want);
+        }
+        assert_eq!(back[0].steps.len(), 4);
+        assert_eq!(back[0].steps[0].description, "Retrieved user 'user0@contoso.example' from the source tenant");
+        assert_eq!(
+            back[0].steps[2].description,
+            format!("No target user carries anchor {}", tenantsync_domain::Anchor::new(source_tenant, records[0].source_id))
+        );
+        assert_eq!(back[2].steps[0].description, format!("Group '{}' no longer exists in the source tenant", records[2].source_id));
+        assert_eq!(back[2].steps[3].status, ProvisioningStatus::Failure);
+        // Written as text, not as facts: read back as they were.
+        assert!(back[3].steps.is_empty());
+    }
+
+    /// A record in the layout of version 1 (blocks written before version 2).
+    fn v1_record(w: &mut Writer, r: &ProvisioningLog) {
+        w.0.push(0);
+        w.id(&uuid_bytes(&r.id).unwrap());
+        w.str(&r.cycle_id);
+        w.0.push(0);
+        w.varint(change_number(&r.cycle_id, &r.change_id).unwrap());
+        w.0.extend([action_code(r.provisioning_action), status_code(r.status), 0]);
+        w.varint(r.activity_date_time.as_second() as u64);
+        w.varint(u64::from(r.activity_date_time.subsec_nanosecond() as u32));
+        w.id(r.source_id.as_bytes());
+        w.0.push(1);
+        w.id(r.target_id.unwrap().as_bytes());
+        w.str(&r.source_display_name);
+        w.opt(None);
+        w.opt(None);
+        w.opt(None);
+        w.varint(r.modified_properties.len() as u64);
+        for m in &r.modified_properties {
+            w.str(&m.display_name);
+            w.opt(m.old_value.as_deref());
+            w.opt(m.new_value.as_deref());
+        }
+        w.varint(r.steps.len() as u64);
+        for st in &r.steps {
+            w.str(st.kind.as_str());
+            w.str(st.kind.step_type().as_str());
+            w.0.push(status_code(st.status));
+            w.str(&st.description);
+            w.opt(None);
+        }
+        w.varint(r.duration_in_milliseconds);
+    }
+
+    #[test]
+    fn a_version_1_block_still_reads() {
+        let config = SyncConfigId::new();
+        let records: Vec<_> = (0..3).map(|i| ProvisioningLog { config_id: config, ..record(i) }).collect();
+        let mut w = Writer(Vec::new());
+        w.varint(records.len() as u64);
+        for r in &records {
+            v1_record(&mut w, r);
+        }
+        let mut v1 = vec![BLOCK_V1];
+        v1.extend_from_slice(&lz4_flex::block::compress_prepend_size(&w.0));
+        assert_eq!(decode(&v1, config).unwrap(), records);
+    }
+
+    #[test]
+    fn version_2_writes_names_as_codes_and_a_shared_cycle_id_once() {
+        let config = SyncConfigId::new();
+        let mut records: Vec<_> = (0..6).map(|i| ProvisioningLog { config_id: config, ..record(i) }).collect();
+        // Every kind of name: a user attribute, a group attribute, an extension, none.
+        records[1].modified_properties[0].display_name = "description".into();
+        records[2].modified_properties[0].display_name = "extension_0123456789abcdef0123456789abcdef_costCenter".into();
+        records[3].modified_properties[0].display_name = "not an attribute".into();
+        records[3].modified_properties[1].display_name = "mobilePhone".into();
+        // Cycle ids that change inside the block.
+        records[4].cycle_id = "ondemand".into();
+        records[4].change_id = "ondemand-1".into();
+        let block = encode(&records).unwrap();
+        assert_eq!(decode(&block, config).unwrap(), records);
+        for code in [0u8, 27, 127, 200] {
+            assert!(code_name(code).is_err(), "{code}");
+        }
+        assert_eq!(code_name(name_code("mobilePhone")).unwrap(), "mobilePhone");
+        assert_eq!(code_name(name_code("securityEnabled")).unwrap(), "securityEnabled");
+        let payload = lz4_flex::block::decompress_size_prepended(&block[1..]).unwrap();
+        let cycle = records[0].cycle_id.as_bytes();
+        let times = payload.windows(cycle.len()).filter(|w| *w == cycle).count();
+        assert_eq!(times, 2, "the first record's, and again after the on-demand one");
     }
 
     #[test]
@@ -484,7 +700,7 @@ mod tests {
         // A valid block cut short.
         let block = encode(&[record(1)]).unwrap();
         let payload = lz4_flex::block::decompress_size_prepended(&block[1..]).unwrap();
-        let mut cut = vec![BLOCK_V1];
+        let mut cut = vec![BLOCK_V2];
         cut.extend_from_slice(&lz4_flex::block::compress_prepend_size(&payload[..payload.len() - 3]));
         assert!(matches!(decode(&cut, config), Err(StoreError::Internal { .. })));
     }

@@ -226,6 +226,7 @@ pub fn decode(body: rusqlite::types::ValueRef<'_>, columns: Columns) -> Result<P
                         Ok(ProvisioningStep { kind: crate::logblock::step_kind(&name)?, status, description, details })
                     })
                     .collect::<Result<_, StoreError>>()?,
+                step_facts: None,
                 duration_in_milliseconds: duration,
                 op_index: None,
             })
@@ -265,6 +266,7 @@ mod tests {
                 description: "Retrieved".into(),
                 details: serde_json::Map::from_iter([("k".to_owned(), serde_json::json!(1))]),
             }],
+            step_facts: None,
             duration_in_milliseconds: 3,
             op_index: None,
         }

@@ -47,6 +47,7 @@ fn record(config: SyncConfigId, i: i64, shared: ObjectId) -> ProvisioningLog {
             description: "Update".into(),
             details: serde_json::Map::new(),
         }],
+        step_facts: None,
         duration_in_milliseconds: 1,
         op_index: None,
     }

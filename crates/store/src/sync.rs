@@ -210,11 +210,80 @@ pub struct ProvisioningLog {
     pub modified_properties: Vec<ModifiedProperty>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<ProvisioningStep>,
+    /// The facts the four usual steps tell, when the record carries those steps in this
+    /// form instead of `steps`: a sync cycle writes a record per object, and a step's
+    /// text is most of a record, so the store keeps these few facts and the steps are
+    /// made from them when the record is read ([`ProvisioningLog::expand_steps`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_facts: Option<StepFacts>,
     pub duration_in_milliseconds: u64,
     /// The index, in the ops of the same commit, of the write this record reports; the
     /// store turns the record into a failure if that write is refused.
     #[serde(skip)]
     pub op_index: Option<usize>,
+}
+
+/// What the four usual steps of a record (import, scoping, matching, export) say: the
+/// steps' text is made from these, the record's object and its type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StepFacts {
+    /// Whether the object still existed in the source.
+    pub found: bool,
+    /// The source tenant (with the record's source object, the anchor looked for).
+    pub source_tenant: TenantId,
+    /// The copy matched in the target, if one was.
+    pub matched: Option<ObjectId>,
+    /// What the scoping step found.
+    pub scope_detail: std::borrow::Cow<'static, str>,
+    /// What the export step did.
+    pub export: std::borrow::Cow<'static, str>,
+    /// The export step's status (the record's status when it was decided).
+    pub export_status: ProvisioningStatus,
+}
+
+impl StepFacts {
+    /// The steps these facts tell of the object `id` (`name`) of type `kind`.
+    pub fn steps(&self, kind: ObjectKind, id: ObjectId, name: &str) -> Vec<ProvisioningStep> {
+        let (noun, title) = match kind {
+            ObjectKind::User => ("user", "User"),
+            ObjectKind::Group => ("group", "Group"),
+        };
+        let anchor = tenantsync_domain::Anchor::new(self.source_tenant, id);
+        vec![
+            ProvisioningStep::new(
+                StepKind::EntryImport,
+                ProvisioningStatus::Success,
+                if self.found {
+                    format!("Retrieved {noun} '{name}' from the source tenant")
+                } else {
+                    format!("{title} '{id}' no longer exists in the source tenant")
+                },
+            ),
+            ProvisioningStep::new(StepKind::EntrySynchronizationScoping, ProvisioningStatus::Success, self.scope_detail.clone().into_owned()),
+            ProvisioningStep::new(
+                StepKind::EntrySynchronizationMatching,
+                ProvisioningStatus::Success,
+                match self.matched {
+                    Some(m) => format!("Matched target {noun} '{m}' by anchor {anchor}"),
+                    None => format!("No target {noun} carries anchor {anchor}"),
+                },
+            ),
+            ProvisioningStep::new(StepKind::EntryExport, self.export_status, self.export.clone().into_owned()),
+        ]
+    }
+}
+
+impl ProvisioningLog {
+    /// Makes the record's steps from its [`StepFacts`], if it carries them that way (a
+    /// store does this for every record it reads).
+    pub fn expand_steps(&mut self) {
+        if let Some(facts) = self.step_facts.take()
+            && self.steps.is_empty()
+        {
+            self.steps = facts.steps(self.object_type, self.source_id, &self.source_display_name);
+        }
+    }
 }
 
 /// A held job lease; dropping it releases the lease.

@@ -122,6 +122,7 @@ fn log(config: &SyncConfiguration, f: &Fixture, i: usize, action: ProvisioningAc
         error_message: None,
         modified_properties: Vec::new(),
         steps: Vec::new(),
+        step_facts: None,
         duration_in_milliseconds: 1,
         op_index: None,
     }

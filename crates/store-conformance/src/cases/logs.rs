@@ -42,6 +42,7 @@ fn record(config: SyncConfigId, i: i64, shared: ObjectId) -> ProvisioningLog {
         error_message: None,
         modified_properties: vec![ModifiedProperty { display_name: "city".into(), old_value: Some("A".into()), new_value: Some(format!("B{i}")) }],
         steps: vec![ProvisioningStep::new(tenantsync_domain::StepKind::EntryExport, ProvisioningStatus::Success, "Update".into())],
+        step_facts: None,
         duration_in_milliseconds: i as u64,
         op_index: None,
     }
