@@ -360,6 +360,27 @@ impl UserAttributes {
         Ok(())
     }
 
+    /// Sets an attribute to a value read from **the same attribute of a valid user** (a
+    /// direct mapping's on the sync's hot path): that value passed every check of this
+    /// attribute when its user was written, so a text attribute or the mail is taken as
+    /// it is; any other attribute goes through [`UserAttributes::set`].
+    pub fn put_valid(&mut self, name: &UserAttrName, value: AttrValue) -> Result<(), DomainError> {
+        let UserAttrName::Builtin(a) = name else { return self.set(name, value) };
+        match (*a, value) {
+            (UserAttribute::Mail, AttrValue::String(s)) if !s.is_empty() => {
+                self.mail = Some(crate::Mail::stored(s));
+                Ok(())
+            }
+            (a, AttrValue::String(s)) if self.text_slot(a).is_some() => {
+                if let Some(slot) = self.text_slot(a) {
+                    *slot = (!s.is_empty()).then_some(s);
+                }
+                Ok(())
+            }
+            (_, value) => self.set(name, value),
+        }
+    }
+
     fn set_extension(&mut self, e: &ExtensionName, value: AttrValue) -> Result<(), DomainError> {
         let name = e.as_str();
         let value = match value {
@@ -631,6 +652,27 @@ mod tests {
         let patch = UserPatch::from_pairs([("department", AttrValue::String("Sales".into())), ("jobTitle", AttrValue::String("Lead".into()))]).unwrap();
         let changes = a.apply(&patch, None).unwrap();
         assert_eq!(changes, vec![AttributeChange { name: "jobTitle".into(), old: AttrValue::Null, new: AttrValue::String("Lead".into()) }]);
+    }
+
+    #[test]
+    fn put_valid_sets_what_set_would_for_a_valid_user_s_values() {
+        let mut source = UserAttributes::new(Upn::parse("ada@contoso.example").unwrap());
+        for (name, value) in [("mail", "Ada@Contoso.example"), ("city", "Paris"), ("mailNickname", "ada"), ("usageLocation", "FR"), ("userType", "Guest")] {
+            source.set(&UserAttrName::parse(name).unwrap(), AttrValue::String(value.into())).unwrap();
+        }
+        source.set(&UserAttrName::parse("accountEnabled").unwrap(), AttrValue::Bool(false)).unwrap();
+        let (mut by_set, mut by_put) = (UserAttributes::new(source.user_principal_name.clone()), UserAttributes::new(source.user_principal_name.clone()));
+        for a in UserAttribute::ALL.iter().filter(|a| !matches!(a, UserAttribute::Manager | UserAttribute::UserPrincipalName)) {
+            let name = UserAttrName::Builtin(*a);
+            by_set.set(&name, source.get(&name)).unwrap();
+            by_put.put_valid(&name, source.get(&name)).unwrap();
+        }
+        assert_eq!(by_put, by_set);
+        assert_eq!(by_put.mail.as_ref().map(Mail::as_str), Some("Ada@contoso.example"));
+        // An empty text clears, as with set; a value of another shape is still refused.
+        by_put.put_valid(&UserAttrName::parse("city").unwrap(), AttrValue::String(String::new())).unwrap();
+        assert_eq!(by_put.city, None);
+        assert!(by_put.put_valid(&UserAttrName::parse("userType").unwrap(), AttrValue::String("Boss".into())).is_err());
     }
 
     #[test]

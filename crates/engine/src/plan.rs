@@ -160,7 +160,7 @@ fn map_new(c: &Compiled, user: &User, row: &tenantsync_expression::Row, clock: &
         manager: None,
         modified: if dry { Vec::new() } else { Vec::with_capacity(c.mappings.len()) },
     };
-    for (name, value, redacted) in evaluate(c, user, row, true, clock)? {
+    for (name, value, redacted, same) in evaluate(c, user, row, true, clock)? {
         if name == MANAGER {
             m.manager = value.as_str().and_then(|s| s.parse().ok());
             continue;
@@ -168,7 +168,11 @@ fn map_new(c: &Compiled, user: &User, row: &tenantsync_expression::Row, clock: &
         if !dry {
             m.modified.push(prop(label(&name), None, text(&value), redacted));
         }
-        m.attrs.set(&name, value)?;
+        if same {
+            m.attrs.put_valid(&name, value)?;
+        } else {
+            m.attrs.set(&name, value)?;
+        }
     }
     Ok(m)
 }
@@ -192,41 +196,42 @@ fn scope_with(c: &Compiled, user: &User, input: &ScopeInput<'_>, in_filter: impl
     Ok(())
 }
 
-/// The values the mappings produce for a user: (target attribute, value, redacted).
+/// The values the mappings produce for a user: (target attribute, value, redacted, and
+/// whether the value is the user's own of that same attribute, valid as it is).
 fn evaluate(
     c: &Compiled,
     user: &User,
     row: &tenantsync_expression::Row,
     creating: bool,
     clock: &dyn Clock,
-) -> Result<Vec<(UserAttrName, AttrValue, bool)>, PlanError> {
+) -> Result<Vec<(UserAttrName, AttrValue, bool, bool)>, PlanError> {
     let mut random = SeededRandom::new(uuid::Uuid::now_v7().as_u128() as u64);
     let mut out = Vec::with_capacity(c.mappings.len());
     for m in &c.mappings {
         if m.flow == FlowType::ObjectAddOnly && !creating {
             continue;
         }
-        let (flows, value, redacted) = match &m.direct {
+        let (flows, value, redacted, same) = match &m.direct {
             // The attribute as the row would hold it: it flows unless it is empty.
             Some(name) => {
                 let v = user.attrs.get(name);
-                (!(v.is_null() || matches!(&v, AttrValue::Strings(s) if s.is_empty())), v, false)
+                (!(v.is_null() || matches!(&v, AttrValue::Strings(s) if s.is_empty())), v, false, *name == m.target)
             }
             None => {
                 let mut env = Env::new(clock, &mut random);
                 let ev: Evaluation = m.program.evaluate(row, &mut env).map_err(|error| PlanError::Mapping { target: m.target.to_string(), error })?;
-                (ev.flows(), to_attr(ev.value), ev.redacted)
+                (ev.flows(), to_attr(ev.value), ev.redacted, false)
             }
         };
-        let value = if flows {
-            value
+        let (value, same) = if flows {
+            (value, same)
         } else if creating {
-            m.default_value.clone().map_or(AttrValue::Null, AttrValue::String)
+            (m.default_value.clone().map_or(AttrValue::Null, AttrValue::String), false)
         } else {
-            AttrValue::Null
+            (AttrValue::Null, false)
         };
         if !value.is_null() {
-            out.push((m.target.clone(), value, redacted));
+            out.push((m.target.clone(), value, redacted, same));
         }
     }
     Ok(out)
@@ -356,7 +361,7 @@ pub fn plan(
                 p.modified.push(prop("userPrincipalName", Some(t.attrs.user_principal_name.to_string()), Some(upn.to_string()), false));
                 patch.set.push((UserAttrName::Builtin(UserAttribute::UserPrincipalName), AttrValue::String(upn.to_string())));
             }
-            for (name, value, redacted) in evaluate(c, looked.user, looked.row(), false, clock)? {
+            for (name, value, redacted, _) in evaluate(c, looked.user, looked.row(), false, clock)? {
                 if name == MANAGER {
                     p.manager = value.as_str().and_then(|s| s.parse().ok());
                     continue;
