@@ -127,6 +127,13 @@ impl Upn {
         }
     }
 
+    /// A name read back from a store, which keeps only names [`Upn::parse`] made: not
+    /// checked again (a cycle reads every user of its source).
+    pub fn from_store(s: String) -> Self {
+        debug_assert!(Self::check(&s).is_ok(), "{s}");
+        Self(s)
+    }
+
     /// Where the '@' of `s` (trimmed) is, or why it is not a userPrincipalName.
     fn check(s: &str) -> Result<usize, &'static str> {
         let s = s.trim();
@@ -193,7 +200,11 @@ impl Upn {
 }
 
 fn mail_local_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+/=?^_`{|}~-.".contains(&b)
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'/' | b'=' | b'?' | b'^' | b'_' | b'`' | b'{' | b'|' | b'}' | b'~' | b'-' | b'.'
+        )
 }
 
 /// An e-mail address: ASCII `local@domain` with RFC 5322 dot-atom local part (at most 64
@@ -217,9 +228,10 @@ impl Mail {
         }
     }
 
-    /// An address as a valid user holds it (see `UserAttributes::put_valid`): not
-    /// checked again.
-    pub(crate) fn stored(s: String) -> Self {
+    /// An address read back from a store (which keeps only addresses [`Mail::parse`]
+    /// made) or taken from a valid user (see `UserAttributes::put_valid`): not checked
+    /// again.
+    pub fn from_store(s: String) -> Self {
         debug_assert!(Self::check(&s).is_ok(), "{s}");
         Self(s)
     }

@@ -368,7 +368,7 @@ impl UserAttributes {
         let UserAttrName::Builtin(a) = name else { return self.set(name, value) };
         match (*a, value) {
             (UserAttribute::Mail, AttrValue::String(s)) if !s.is_empty() => {
-                self.mail = Some(crate::Mail::stored(s));
+                self.mail = Some(crate::Mail::from_store(s));
                 Ok(())
             }
             (a, AttrValue::String(s)) if self.text_slot(a).is_some() => {

@@ -96,8 +96,8 @@ pub fn user(row: &Row) -> Result<User, StoreError> {
         }
     };
     let attrs = UserAttributes {
-        user_principal_name: Upn::from_string(upn).map_err(|_| corrupt("upn"))?,
-        mail: mail.map(Mail::from_string).transpose().map_err(|_| corrupt("mail"))?,
+        user_principal_name: Upn::from_store(upn),
+        mail: mail.map(Mail::from_store),
         display_name: get(row, 4)?,
         given_name: get(row, 5)?,
         surname: get(row, 6)?,

@@ -85,8 +85,8 @@ pub fn user(row: &Row<'_>) -> rusqlite::Result<User> {
         }
     };
     let attrs = UserAttributes {
-        user_principal_name: Upn::from_string(upn).map_err(|_| corrupt("upn"))?,
-        mail: mail.map(Mail::from_string).transpose().map_err(|_| corrupt("mail"))?,
+        user_principal_name: Upn::from_store(upn),
+        mail: mail.map(Mail::from_store),
         display_name: row.get(4)?,
         given_name: row.get(5)?,
         surname: row.get(6)?,
