@@ -77,6 +77,19 @@ impl Anchor {
     pub fn new(tenant: TenantId, object: ObjectId) -> Self {
         Self { tenant, object }
     }
+
+    /// The anchor as text, as `Display` writes it, made without the formatting machinery
+    /// (a cycle's record of each create carries it).
+    pub fn text(&self) -> String {
+        let mut buf = [0u8; 73];
+        let (tenant, rest) = buf.split_at_mut(36);
+        self.tenant.0.hyphenated().encode_lower(tenant);
+        if let Some((colon, object)) = rest.split_first_mut() {
+            *colon = b':';
+            self.object.0.hyphenated().encode_lower(object);
+        }
+        String::from_utf8(buf.to_vec()).unwrap_or_default()
+    }
 }
 
 impl fmt::Display for Anchor {
@@ -151,6 +164,7 @@ mod tests {
     fn anchor_round_trips_through_text() {
         let a = Anchor::new(TenantId::new(), ObjectId::new());
         let text = a.to_string();
+        assert_eq!(a.text(), text);
         assert_eq!(text.parse::<Anchor>().unwrap(), a);
         assert_eq!(text.to_uppercase().parse::<Anchor>().unwrap(), a);
         assert!("nope".parse::<Anchor>().is_err());

@@ -166,7 +166,7 @@ impl Compiled {
             }
         }
         if self.reads_net_id {
-            row.set(self.net_id, tenantsync_domain::Anchor::new(user.tenant_id, user.id).to_string());
+            row.set(self.net_id, tenantsync_domain::Anchor::new(user.tenant_id, user.id).text());
         }
         if self.reads_soft_deleted {
             row.set(self.soft_deleted, user.is_deleted());

@@ -335,8 +335,8 @@ pub fn plan(
             let mapped = looked.created(clock, false)?;
             let anchor = Anchor::new(source_tenant, user.id);
             p.manager = mapped.manager;
-            p.modified.push(prop("userPrincipalName", None, Some(upn.to_string()), false));
-            p.modified.push(prop("anchor", None, Some(anchor.to_string()), false));
+            p.modified.push(prop("userPrincipalName", None, Some(upn.as_str().to_owned()), false));
+            p.modified.push(prop("anchor", None, Some(anchor.text()), false));
             let Mapped { mut attrs, modified, .. } = mapped.into_owned();
             p.modified.extend(modified);
             attrs.user_principal_name = upn;

@@ -406,7 +406,7 @@ impl Run {
     ) -> ProvisioningLog {
         self.change += 1;
         let (id, cycle_id, change_id) = if self.log_text {
-            (uuid::Uuid::now_v7().to_string(), self.cycle_id.clone(), format!("{}-{}", self.cycle_id, self.change))
+            (record_id(), self.cycle_id.clone(), change_id(&self.cycle_id, self.change))
         } else {
             (String::new(), String::new(), String::new())
         };
@@ -449,6 +449,35 @@ impl Run {
         log.duration_in_milliseconds = t0.elapsed().as_millis() as u64;
         log
     }
+}
+
+/// A new record id: a UUIDv7 in its lowercase hyphenated form (made without the
+/// formatting machinery: one per record).
+fn record_id() -> String {
+    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    uuid::Uuid::now_v7().hyphenated().encode_lower(&mut buf).to_owned()
+}
+
+/// `<cycle id>-<n>`, the change id of a cycle's `n`th record.
+fn change_id(cycle_id: &str, n: u64) -> String {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n;
+    loop {
+        at -= 1;
+        if let Some(d) = digits.get_mut(at) {
+            *d = b'0' + (rest % 10) as u8;
+        }
+        rest /= 10;
+        if rest == 0 || at == 0 {
+            break;
+        }
+    }
+    let mut out = String::with_capacity(cycle_id.len() + 1 + digits.len() - at);
+    out.push_str(cycle_id);
+    out.push('-');
+    out.extend(digits.iter().skip(at).map(|&d| char::from(d)));
+    out
 }
 
 /// What a record says about the object a decision was made for.
@@ -506,6 +535,15 @@ pub(crate) fn outcome(action: &Action, modified: &[ModifiedProperty]) -> (Provis
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn record_and_change_ids_read_as_the_formatting_machinery_writes_them() {
+        for n in [0, 7, 10, 99, 1_000_003, u64::MAX] {
+            assert_eq!(change_id("c", n), format!("c-{n}"));
+        }
+        let id = record_id();
+        assert_eq!(uuid::Uuid::try_parse(&id).unwrap().to_string(), id);
+    }
 
     #[test]
     fn concurrent_runs_share_the_batch_size_down_to_a_floor() {

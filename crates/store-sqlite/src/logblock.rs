@@ -148,9 +148,12 @@ fn change_number(cycle_id: &str, change_id: &str) -> Option<u64> {
 /// The 16 bytes of a record id that is a UUID in its lowercase hyphenated form (as the
 /// engine makes them), so that it reads back as the same text.
 fn uuid_bytes(id: &str) -> Option<[u8; 16]> {
-    let u = uuid::Uuid::try_parse(id).ok()?;
-    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    (u.hyphenated().encode_lower(&mut buf).as_bytes() == id.as_bytes()).then(|| *u.as_bytes())
+    // Of the forms a UUID parses from, only the hyphenated one has 36 characters; without
+    // an uppercase letter it is the lowercase form.
+    if id.len() != uuid::fmt::Hyphenated::LENGTH || id.bytes().any(|b| b.is_ascii_uppercase()) {
+        return None;
+    }
+    uuid::Uuid::try_parse(id).ok().map(|u| *u.as_bytes())
 }
 
 /// The code of a modified property's name in a version-2 block: 1 + the index of a
