@@ -253,7 +253,15 @@ fn raw_sync(dir: &Path, users: usize, log_bytes_per_record: f64) -> Timed {
     watch.finish(users as u64, written)
 }
 
-fn hub(dir: &Path, users: usize, spokes: usize) -> f64 {
+/// The hub's figures: wall and CPU seconds from the first job's start until all converge
+/// (the source's import and the set-up before are not counted).
+#[derive(Debug, Serialize, Deserialize, Default, Clone, Copy)]
+struct Hub {
+    wall_s: f64,
+    cpu_s: f64,
+}
+
+fn hub(dir: &Path, users: usize, spokes: usize) -> Hub {
     rt().block_on(async {
         let store = Arc::new(SqliteStore::open(dir).unwrap());
         let engine = Engine::new(store.clone());
@@ -263,7 +271,7 @@ fn hub(dir: &Path, users: usize, spokes: usize) -> f64 {
             let t = tenant(&store, &format!("Spoke {i}"), &format!("spoke{i}.contoso.example")).await;
             configs.push(arrow(&engine, &s, &t).await);
         }
-        let t0 = Instant::now();
+        let (t0, cpu0) = (Instant::now(), common::cpu_seconds());
         let mut jobs = Vec::new();
         for c in configs {
             let engine = engine.clone();
@@ -272,7 +280,7 @@ fn hub(dir: &Path, users: usize, spokes: usize) -> f64 {
         for j in jobs {
             assert_eq!(j.await.unwrap().created as usize, users);
         }
-        t0.elapsed().as_secs_f64()
+        Hub { wall_s: t0.elapsed().as_secs_f64(), cpu_s: common::cpu_seconds() - cpu0 }
     })
 }
 
@@ -397,8 +405,14 @@ fn main() {
     if args.iter().any(|a| a == "--initial-only") {
         return;
     }
-    let hub_s: f64 = child(&exe, &owned(&["--child", "hub", "--hub-users", &hub_users.to_string(), "--spokes", &spokes.to_string()]));
-    println!("hub with {spokes} spokes and {hub_users} users: all converged in {hub_s:.1} s (load average {})", common::loadavg());
+    let load = common::loadavg();
+    let hub: Hub = child(&exe, &owned(&["--child", "hub", "--hub-users", &hub_users.to_string(), "--spokes", &spokes.to_string()]));
+    println!(
+        "hub with {spokes} spokes and {hub_users} users: all converged in {:.1} s wall, {:.1} s CPU (load average before {load}, after {})",
+        hub.wall_s,
+        hub.cpu_s,
+        common::loadavg()
+    );
     let lat: Latency = child(&exe, &owned(&["--child", "latency", "--latency-users", &latency_users.to_string(), "--samples", &samples.to_string()]));
     println!(
         "event-driven change to target ({latency_users}-user source, {samples} samples): p50 {:.1} ms, p99 {:.1} ms (load average {})",
