@@ -59,6 +59,11 @@ macro_rules! attribute_enum {
                 match self { $($enum::$variant => $json),+ }
             }
 
+            /// Its position in [`Self::ALL`] (the order of declaration).
+            pub fn index(self) -> usize {
+                self as usize
+            }
+
             /// The attribute of exactly this name (its case too), as fast as a `match`.
             pub fn exact(name: &str) -> Option<$enum> {
                 match name { $($json => Some($enum::$variant),)+ _ => None }

@@ -33,6 +33,38 @@ macro_rules! validated_text {
 
 validated_text!(DomainName, Upn, Mail, ExtensionName);
 
+/// `parse`, `from_string` and `from_store` of a `local@domain` name type with a
+/// `check(&str) -> Result<usize, &'static str>` (where its '@' is, or why it is not
+/// one) and the error variant `$error`.
+macro_rules! at_domain_name {
+    ($($t:ident => $error:ident),+) => {$(
+        impl $t {
+            pub fn parse(s: &str) -> Result<Self, DomainError> {
+                Self::from_string(s.to_owned())
+            }
+
+            /// `parse` of an owned string, kept (not copied) when it is in the stored form
+            /// already (trimmed, domain in lowercase), as a name read back usually is.
+            pub fn from_string(s: String) -> Result<Self, DomainError> {
+                match Self::check(&s) {
+                    Ok(at) => Ok(Self(with_lower_domain(s, at))),
+                    Err(reason) => Err(DomainError::$error { value: s, reason }),
+                }
+            }
+
+            /// A name read back from a store (which keeps only names `parse` made) or
+            /// taken from a valid user (`UserAttributes::put_valid`): not checked again
+            /// (a cycle reads every user of its source). A debug build still checks it.
+            pub fn from_store(s: String) -> Self {
+                debug_assert!(Self::check(&s).is_ok(), "{s}");
+                Self(s)
+            }
+        }
+    )+};
+}
+
+at_domain_name!(Upn => InvalidUpn, Mail => InvalidMail);
+
 /// A DNS domain name such as `contoso.example`, stored lowercase.
 /// At least two labels; labels of 1–63 characters `[a-z0-9-]` not starting or ending
 /// with `-`; at most 253 characters in all.
@@ -114,26 +146,6 @@ pub const UPN_MAX_LOCAL: usize = 128;
 pub struct Upn(String);
 
 impl Upn {
-    pub fn parse(s: &str) -> Result<Self, DomainError> {
-        Self::from_string(s.to_owned())
-    }
-
-    /// [`Upn::parse`] of an owned string, kept (not copied) when it is in the stored
-    /// form already (trimmed, domain in lowercase), as a name read back usually is.
-    pub fn from_string(s: String) -> Result<Self, DomainError> {
-        match Self::check(&s) {
-            Ok(at) => Ok(Self(with_lower_domain(s, at))),
-            Err(reason) => Err(DomainError::InvalidUpn { value: s, reason }),
-        }
-    }
-
-    /// A name read back from a store, which keeps only names [`Upn::parse`] made: not
-    /// checked again (a cycle reads every user of its source).
-    pub fn from_store(s: String) -> Self {
-        debug_assert!(Self::check(&s).is_ok(), "{s}");
-        Self(s)
-    }
-
     /// Where the '@' of `s` (trimmed) is, or why it is not a userPrincipalName.
     fn check(s: &str) -> Result<usize, &'static str> {
         let s = s.trim();
@@ -215,27 +227,6 @@ fn mail_local_char(b: u8) -> bool {
 pub struct Mail(String);
 
 impl Mail {
-    pub fn parse(s: &str) -> Result<Self, DomainError> {
-        Self::from_string(s.to_owned())
-    }
-
-    /// [`Mail::parse`] of an owned string, kept (not copied) when it is in the stored
-    /// form already (trimmed, domain in lowercase).
-    pub fn from_string(s: String) -> Result<Self, DomainError> {
-        match Self::check(&s) {
-            Ok(at) => Ok(Self(with_lower_domain(s, at))),
-            Err(reason) => Err(DomainError::InvalidMail { value: s, reason }),
-        }
-    }
-
-    /// An address read back from a store (which keeps only addresses [`Mail::parse`]
-    /// made) or taken from a valid user (see `UserAttributes::put_valid`): not checked
-    /// again.
-    pub fn from_store(s: String) -> Self {
-        debug_assert!(Self::check(&s).is_ok(), "{s}");
-        Self(s)
-    }
-
     /// Where the '@' of `s` (trimmed) is, or why it is not an address.
     fn check(s: &str) -> Result<usize, &'static str> {
         let s = s.trim();

@@ -371,12 +371,13 @@ impl UserAttributes {
                 self.mail = Some(crate::Mail::from_store(s));
                 Ok(())
             }
-            (a, AttrValue::String(s)) if self.text_slot(a).is_some() => {
-                if let Some(slot) = self.text_slot(a) {
+            (a, AttrValue::String(s)) => match self.text_slot(a) {
+                Some(slot) => {
                     *slot = (!s.is_empty()).then_some(s);
+                    Ok(())
                 }
-                Ok(())
-            }
+                None => self.set(name, AttrValue::String(s)),
+            },
             (_, value) => self.set(name, value),
         }
     }

@@ -104,9 +104,7 @@ impl Compiled {
 
         let mut mappings = Vec::with_capacity(config.user_mappings.len());
         for m in &config.user_mappings {
-            let mut mapping = Self::mapping(m, &schema)?;
-            mapping.direct = mapping.program.attribute().and_then(|s| names.get(s.0)).cloned();
-            mappings.push(mapping);
+            mappings.push(Self::mapping(m, &schema, &names)?);
         }
         let filter = if config.scoping_filter.is_empty() {
             None
@@ -133,7 +131,7 @@ impl Compiled {
         Ok(Compiled { config, schema, names, read, reads_net_id, reads_soft_deleted, net_id, soft_deleted, mappings, filter, groups })
     }
 
-    fn mapping(m: &AttributeMapping, schema: &Schema) -> Result<Mapping, EngineError> {
+    fn mapping(m: &AttributeMapping, schema: &Schema, names: &[UserAttrName]) -> Result<Mapping, EngineError> {
         let bad = |message: String, cause: ErrorInfo| EngineError::InvalidMapping { target: m.target_attribute_name.clone(), message, cause };
         let target = UserAttrName::parse(&m.target_attribute_name).map_err(|e| bad(e.to_string(), e.info()))?;
         if target == UserAttrName::Builtin(UserAttribute::UserPrincipalName) {
@@ -141,7 +139,8 @@ impl Compiled {
             return Err(bad("userPrincipalName is set by the sync (B2B form) and cannot be mapped".into(), cause));
         }
         let (text, program) = source_program(&m.source, schema, bad)?;
-        Ok(Mapping { target, program, flow: m.flow_type, default_value: m.default_value.clone(), source_text: text, direct: None })
+        let direct = program.attribute().and_then(|s| names.get(s.0)).cloned();
+        Ok(Mapping { target, program, flow: m.flow_type, default_value: m.default_value.clone(), source_text: text, direct })
     }
 
     /// The expression row of a source user, every attribute filled (what on-demand

@@ -460,23 +460,10 @@ fn record_id() -> String {
 
 /// `<cycle id>-<n>`, the change id of a cycle's `n`th record.
 fn change_id(cycle_id: &str, n: u64) -> String {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut rest = n;
-    loop {
-        at -= 1;
-        if let Some(d) = digits.get_mut(at) {
-            *d = b'0' + (rest % 10) as u8;
-        }
-        rest /= 10;
-        if rest == 0 || at == 0 {
-            break;
-        }
-    }
-    let mut out = String::with_capacity(cycle_id.len() + 1 + digits.len() - at);
+    use std::fmt::Write;
+    let mut out = String::with_capacity(cycle_id.len() + 21);
     out.push_str(cycle_id);
-    out.push('-');
-    out.extend(digits.iter().skip(at).map(|&d| char::from(d)));
+    let _ = write!(out, "-{n}");
     out
 }
 

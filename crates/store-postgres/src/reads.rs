@@ -151,24 +151,16 @@ impl PgStore {
         all.extend(params.refs());
         all.push(&fetch);
         let found = self.query_in(tenant, &select, &all).await?;
-        let mut rows: Vec<(T, Keyset)> = found
+        let rows: Vec<(T, Keyset)> = found
             .iter()
-            .map(|r| T::map(r).map(|item| (Keyset { value: query::key_value(r, key_index), id: item.id() }, item)))
-            .map(|r| r.map(|(k, i)| (i, k)))
+            .map(|r| {
+                T::map(r).map(|item| {
+                    let key = Keyset { value: query::key_value(r, key_index), id: item.id() };
+                    (item, key)
+                })
+            })
             .collect::<Result<_>>()?;
-        let more = rows.len() > limit;
-        rows.truncate(limit);
-        if matches!(seek, Seek::Before(_)) {
-            rows.reverse();
-        }
-        let first = rows.first().map(|(_, k)| k.clone());
-        let last = rows.last().map(|(_, k)| k.clone());
-        let (next, previous) = match seek {
-            Seek::First => (last.filter(|_| more), None),
-            Seek::After(_) => (last.filter(|_| more), first),
-            Seek::Before(_) => (last, first.filter(|_| more)),
-        };
-        Ok(QueryPage { items: rows.into_iter().map(|(item, _)| item).collect(), total: None, next, previous })
+        Ok(QueryPage::keyset(rows, limit, seek))
     }
 }
 

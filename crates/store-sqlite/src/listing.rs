@@ -128,7 +128,7 @@ impl SqliteStore {
         all.push(rusqlite::types::Value::Blob(tenant.as_bytes().to_vec()));
         all.extend(params);
         all.push(rusqlite::types::Value::Integer(i64::from(q.limit) + 1));
-        let mut rows: Vec<(T, Keyset)> = self.read_found(
+        let rows: Vec<(T, Keyset)> = self.read_found(
             tenant,
             |c| {
                 let mut stmt = c.prepare_cached(&select)?;
@@ -141,19 +141,6 @@ impl SqliteStore {
             },
             |rows| !rows.is_empty(),
         )?;
-        let more = rows.len() > limit;
-        rows.truncate(limit);
-        let backwards = matches!(seek, Seek::Before(_));
-        if backwards {
-            rows.reverse();
-        }
-        let first = rows.first().map(|(_, k)| k.clone());
-        let last = rows.last().map(|(_, k)| k.clone());
-        let (next, previous) = match seek {
-            Seek::First => (last.filter(|_| more), None),
-            Seek::After(_) => (last.filter(|_| more), first),
-            Seek::Before(_) => (last, first.filter(|_| more)),
-        };
-        Ok(QueryPage { items: rows.into_iter().map(|(item, _)| item).collect(), total: None, next, previous })
+        Ok(QueryPage::keyset(rows, limit, seek))
     }
 }

@@ -135,6 +135,17 @@ impl Writer {
     fn id(&mut self, id: &[u8; 16]) {
         self.0.extend_from_slice(id);
     }
+
+    /// 0, or 1 and the id.
+    fn opt_id(&mut self, id: Option<ObjectId>) {
+        match id {
+            Some(id) => {
+                self.0.push(1);
+                self.id(id.as_bytes());
+            }
+            None => self.0.push(0),
+        }
+    }
 }
 
 /// The number `n` of a change id `<cycleId>-<n>` (as the engine makes them), if it has
@@ -160,12 +171,10 @@ fn uuid_bytes(id: &str) -> Option<[u8; 16]> {
 /// user attribute, [`GROUP_NAMES`] + the index of a group attribute, or 0 when the name
 /// follows as text (an extension attribute, a name of no attribute).
 fn name_code(name: &str) -> u8 {
-    if let Some(a) = UserAttribute::exact(name) {
-        return UserAttribute::ALL.iter().position(|x| *x == a).map_or(0, |i| 1 + i as u8);
-    }
-    match GroupAttribute::exact(name) {
-        Some(a) => GroupAttribute::ALL.iter().position(|x| *x == a).map_or(0, |i| GROUP_NAMES + i as u8),
-        None => 0,
+    match (UserAttribute::exact(name), GroupAttribute::exact(name)) {
+        (Some(a), _) => 1 + a.index() as u8,
+        (None, Some(a)) => GROUP_NAMES + a.index() as u8,
+        (None, None) => 0,
     }
 }
 
@@ -221,13 +230,7 @@ fn record(w: &mut Writer, r: &ProvisioningLog, previous: Option<&str>) -> Result
     w.varint(at.as_second() as u64);
     w.varint(u64::from(at.subsec_nanosecond() as u32));
     w.id(r.source_id.as_bytes());
-    match r.target_id {
-        Some(t) => {
-            w.0.push(1);
-            w.id(t.as_bytes());
-        }
-        None => w.0.push(0),
-    }
+    w.opt_id(r.target_id);
     w.str(&r.source_display_name);
     w.opt(r.skip_reason.map(SkipReason::as_str));
     w.opt(r.error_code.as_deref());
@@ -263,13 +266,7 @@ fn record(w: &mut Writer, r: &ProvisioningLog, previous: Option<&str>) -> Result
         Some(f) => {
             w.0.push(if f.found { 2 } else { 1 });
             w.id(f.source_tenant.as_bytes());
-            match f.matched {
-                Some(m) => {
-                    w.0.push(1);
-                    w.id(m.as_bytes());
-                }
-                None => w.0.push(0),
-            }
+            w.opt_id(f.matched);
             w.str(&f.scope_detail);
             w.str(&f.export);
             w.0.push(status_code(f.export_status));
@@ -364,6 +361,14 @@ impl<'a> Reader<'a> {
         <[u8; 16]>::try_from(b).map_err(|_| corrupt("truncated"))
     }
 
+    /// What [`Writer::opt_id`] wrote.
+    fn opt_id(&mut self) -> Result<Option<ObjectId>, StoreError> {
+        match self.u8()? {
+            0 => Ok(None),
+            _ => self.id().map(|b| Some(ObjectId::from_bytes(b))),
+        }
+    }
+
     /// The step facts that end a version-2 record.
     fn facts(&mut self) -> Result<Option<StepFacts>, StoreError> {
         let found = match self.u8()? {
@@ -373,10 +378,7 @@ impl<'a> Reader<'a> {
             _ => return Err(corrupt("unknown step facts")),
         };
         let source_tenant = TenantId::from_bytes(self.id()?);
-        let matched = match self.u8()? {
-            0 => None,
-            _ => Some(ObjectId::from_bytes(self.id()?)),
-        };
+        let matched = self.opt_id()?;
         let scope_detail = self.str()?.into();
         let export = self.str()?.into();
         let export_status = status_of(self.u8()?)?;
@@ -412,10 +414,7 @@ impl<'a> Reader<'a> {
         let nanos = u32::try_from(self.varint()?).map_err(|_| corrupt("nanoseconds out of range"))? as i32;
         let activity_date_time = Timestamp::new(seconds, nanos).map_err(|e| corrupt(&e.to_string()))?;
         let source_id = ObjectId::from_bytes(self.id()?);
-        let target_id = match self.u8()? {
-            0 => None,
-            _ => Some(ObjectId::from_bytes(self.id()?)),
-        };
+        let target_id = self.opt_id()?;
         let source_display_name = self.str()?;
         let skip_reason = self.opt()?.map(|r| skip_reason(&r)).transpose()?;
         let error_code = self.opt()?;
@@ -666,8 +665,10 @@ mod tests {
         for code in [0u8, 27, 127, 200] {
             assert!(code_name(code).is_err(), "{code}");
         }
-        assert_eq!(code_name(name_code("mobilePhone")).unwrap(), "mobilePhone");
-        assert_eq!(code_name(name_code("securityEnabled")).unwrap(), "securityEnabled");
+        for name in UserAttribute::ALL.iter().map(|a| a.name()).chain(GroupAttribute::ALL.iter().map(|a| a.name())) {
+            assert_ne!(name_code(name), 0, "{name}");
+            assert_eq!(code_name(name_code(name)).unwrap(), name);
+        }
         let payload = lz4_flex::block::decompress_size_prepended(&block[1..]).unwrap();
         let cycle = records[0].cycle_id.as_bytes();
         let times = payload.windows(cycle.len()).filter(|w| *w == cycle).count();

@@ -191,6 +191,27 @@ pub struct QueryPage<T> {
     pub previous: Option<Keyset>,
 }
 
+impl<T> QueryPage<T> {
+    /// A keyset page from the rows a store read for `seek` — up to `limit + 1` of them, in
+    /// the order read (backwards for [`Seek::Before`]), each with its position: the first
+    /// `limit` in the query's order, and the positions of the pages next to it.
+    pub fn keyset(mut rows: Vec<(T, Keyset)>, limit: usize, seek: &Seek) -> QueryPage<T> {
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        if matches!(seek, Seek::Before(_)) {
+            rows.reverse();
+        }
+        let first = rows.first().map(|(_, k)| k.clone());
+        let last = rows.last().map(|(_, k)| k.clone());
+        let (next, previous) = match seek {
+            Seek::First => (last.filter(|_| more), None),
+            Seek::After(_) => (last.filter(|_| more), first),
+            Seek::Before(_) => (last, first.filter(|_| more)),
+        };
+        QueryPage { items: rows.into_iter().map(|(item, _)| item).collect(), total: None, next, previous }
+    }
+}
+
 /// A search of a tenant's live users by the start of their display name or their
 /// userPrincipalName, ignoring ASCII case (the web console's user search), one keyset
 /// page at a time ([`crate::Store::search_users`]).

@@ -205,6 +205,17 @@ fn kind_of(s: &MappingSource) -> (&'static str, &str) {
     }
 }
 
+/// A mapping's target, source and when it applies: the first cells of its row (user and
+/// group mappings alike).
+fn mapping_cells(m: &AttributeMapping) -> Markup {
+    let (kind, source) = kind_of(&m.source);
+    html! {
+        td data-label="Target attribute" { (m.target_attribute_name) }
+        td data-label="Source" { (kind) ": " code { (source) } @if let Some(d) = &m.default_value { " (default " (d) ")" } }
+        td data-label="Applied" { (if m.flow_type == FlowType::ObjectAddOnly { "only on create" } else { "always" }) }
+    }
+}
+
 fn mapping_text(m: &AttributeMapping) -> String {
     let (kind, source) = kind_of(&m.source);
     format!("{} <- {kind} {source}", m.target_attribute_name)
@@ -270,11 +281,8 @@ async fn mappings(State(st): State<Shared>, session: Session, Path(id): Path<Str
         div.scroll { table.responsive id="mappings" aria-label="User attribute mappings" {
             thead { tr { th scope="col" { "Target attribute" } th scope="col" { "Source" } th scope="col" { "Applied" } @if checked.is_some() { th scope="col" { "Preview" } } th scope="col" { "Edit" } } }
             tbody { @for m in &c.user_mappings {
-                @let (kind, source) = kind_of(&m.source);
                 tr {
-                    td data-label="Target attribute" { (m.target_attribute_name) }
-                    td data-label="Source" { (kind) ": " code { (source) } @if let Some(d) = &m.default_value { " (default " (d) ")" } }
-                    td data-label="Applied" { (if m.flow_type == FlowType::ObjectAddOnly { "only on create" } else { "always" }) }
+                    (mapping_cells(m))
                     @if checked.is_some() { td data-label="Preview" { @if let Some(p) = values.get(m.target_attribute_name.as_str()) { (value_of(p)) } } }
                     td data-label="Edit" { a href={"/admin/sync/" (c.id) "/mapping?target=" (page::encode(&m.target_attribute_name))} aria-label={"Edit " (m.target_attribute_name)} { "Edit" } }
                 }
@@ -287,11 +295,8 @@ async fn mappings(State(st): State<Shared>, session: Session, Path(id): Path<Str
             div.scroll { table.responsive id="group-mappings" aria-labelledby="group-mappings-heading" {
                 thead { tr { th scope="col" { "Target attribute" } th scope="col" { "Source" } th scope="col" { "Applied" } th scope="col" { "Edit" } } }
                 tbody { @for m in &c.group_mappings {
-                    @let (kind, source) = kind_of(&m.source);
                     tr {
-                        td data-label="Target attribute" { (m.target_attribute_name) }
-                        td data-label="Source" { (kind) ": " code { (source) } @if let Some(d) = &m.default_value { " (default " (d) ")" } }
-                        td data-label="Applied" { (if m.flow_type == FlowType::ObjectAddOnly { "only on create" } else { "always" }) }
+                        (mapping_cells(m))
                         td data-label="Edit" { a href={"/admin/sync/" (c.id) "/mapping?class=group&target=" (page::encode(&m.target_attribute_name))} aria-label={"Edit group " (m.target_attribute_name)} { "Edit" } }
                     }
                 } }
