@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use tenantsync_domain::{
     Anchor, AttrValue, Clock, DomainName, FlowType, NewUser, ObjectId, SkipReason, SyncScope, TenantId, User, UserAttrName, UserAttribute, UserPatch, UserRef,
 };
-use tenantsync_expression::{Env, Evaluation, SeededRandom, Value};
+use tenantsync_expression::{Env, Evaluation, RandomSource, SeededRandom, Value};
 use tenantsync_store::{ModifiedProperty, WriteOp};
 
 /// What the engine does to the target for one source user.
@@ -205,7 +205,7 @@ fn evaluate(
     creating: bool,
     clock: &dyn Clock,
 ) -> Result<Vec<(UserAttrName, AttrValue, bool, bool)>, PlanError> {
-    let mut random = SeededRandom::new(uuid::Uuid::now_v7().as_u128() as u64);
+    let mut random = LazyRandom::default();
     let mut out = Vec::with_capacity(c.mappings.len());
     for m in &c.mappings {
         if m.flow == FlowType::ObjectAddOnly && !creating {
@@ -235,6 +235,18 @@ fn evaluate(
         }
     }
     Ok(out)
+}
+
+/// The random source of one user's mappings, seeded when a mapping first draws from it
+/// (`Guid()`, `RandomString`): most users' mappings draw nothing, and a seed costs a clock
+/// read and fresh random bits.
+#[derive(Default)]
+struct LazyRandom(Option<SeededRandom>);
+
+impl RandomSource for LazyRandom {
+    fn next_u64(&mut self) -> u64 {
+        self.0.get_or_insert_with(|| SeededRandom::new(uuid::Uuid::now_v7().as_u128() as u64)).next_u64()
+    }
 }
 
 const MANAGER: UserAttrName = UserAttrName::Builtin(UserAttribute::Manager);
@@ -429,4 +441,36 @@ pub fn manager_op_for(target: ObjectId, current: Option<ObjectId>, wanted: Optio
     }
     let patch = UserPatch { manager: Some(wanted.map(UserRef::Id)), ..UserPatch::default() };
     Some(WriteOp::UpdateUser { id: target, patch, if_match: None })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tenantsync_domain::{AttributeMapping, SyncConfiguration, SystemClock, Upn, UserAttributes};
+
+    fn user(tenant: TenantId, name: &str) -> User {
+        let attrs = UserAttributes::new(Upn::parse(&format!("{name}@fabrikam.example")).unwrap());
+        User::created(tenant, ObjectId::new(), attrs, None, jiff::Timestamp::now())
+    }
+
+    #[test]
+    fn a_random_source_is_seeded_only_when_drawn_from_and_differs_per_user() {
+        let mut unused = LazyRandom::default();
+        assert!(unused.0.is_none());
+        let first = unused.next_u64();
+        assert!(unused.0.is_some());
+        assert_ne!(first, unused.next_u64());
+
+        // Each user's mappings draw from a source of their own: two users get different
+        // values from the same random mapping, and a user's direct mappings still flow.
+        let (source, target) = (TenantId::new(), TenantId::new());
+        let mut config = SyncConfiguration::new("random", source, target).unwrap();
+        config.user_mappings = vec![AttributeMapping::direct("displayName", "displayName"), AttributeMapping::expression("Guid()", "employeeId")];
+        let c = Compiled::new(config).unwrap();
+        let values = |u: &User| evaluate(&c, u, &c.planning_row(u), true, &SystemClock).unwrap();
+        let (a, b) = (values(&user(source, "adele")), values(&user(source, "bob")));
+        let guid = |v: &[(UserAttrName, AttrValue, bool, bool)]| v.iter().find(|(n, ..)| n.as_str() == "employeeId").map(|(_, v, ..)| v.clone()).unwrap();
+        assert_ne!(guid(&a), guid(&b));
+        assert_eq!(guid(&a).as_str().map(str::len), Some(36));
+    }
 }

@@ -59,6 +59,8 @@ pub struct SqliteSyncWriter {
     id: SyncConfigId,
     target: TenantId,
     slot: Arc<Mutex<Slot>>,
+    /// Records of answered writes, freed by the next write (see [`SyncWriter::write`]).
+    spent: Arc<Mutex<Vec<Records>>>,
 }
 
 impl std::fmt::Debug for SqliteSyncWriter {
@@ -69,7 +71,13 @@ impl std::fmt::Debug for SqliteSyncWriter {
 
 impl SqliteSyncWriter {
     pub(crate) fn new(store: SqliteStore, id: SyncConfigId, target: TenantId) -> SqliteSyncWriter {
-        SqliteSyncWriter { store, id, target, slot: Arc::new(Mutex::new(Slot::default())) }
+        SqliteSyncWriter { store, id, target, slot: Arc::new(Mutex::new(Slot::default())), spent: Arc::default() }
+    }
+
+    /// Frees the records of the writes answered so far.
+    fn free_spent(&self) {
+        let spent = self.spent.lock().map(|mut spent| std::mem::take(&mut *spent));
+        drop(spent);
     }
 
     /// Hands `msg` to the running stream job, or starts one.
@@ -102,6 +110,11 @@ fn closed<T>(_: T) -> StoreError {
 #[async_trait]
 impl SyncWriter for SqliteSyncWriter {
     fn write(&self, ops: Vec<WriteOp>, state: JobState, logs: Vec<ProvisioningLog>) -> WriteFuture {
+        // The records of writes answered since the last call are freed here, on the
+        // caller's thread, which made them: the allocator frees memory on the thread that
+        // owns it cheaply, and from another thread at several times the cost (one record
+        // is a dozen allocations, a batch thousands of records).
+        self.free_spent();
         let body = match serde_json::to_string(&state) {
             Ok(body) => body,
             Err(e) => return Box::pin(std::future::ready(Err(StoreError::Internal { message: e.to_string() }))),
@@ -130,16 +143,22 @@ impl SyncWriter for SqliteSyncWriter {
                 Err(_) => pack(),
             }
         }
+        let spent = self.spent.clone();
         Box::pin(async move {
             queued?;
             let (results, returned) = answer.await.map_err(closed)??;
-            // The records are freed here, not on the writer thread.
-            drop(returned);
+            // Freed by the next write (or with the writer), not on the writer thread nor
+            // wherever this future runs.
+            if let Ok(mut spent) = spent.lock() {
+                spent.push(returned);
+            }
             Ok(results)
         })
     }
 
     async fn flush(&self) -> Result<()> {
+        // The end of a run: no later write frees what the last ones returned.
+        self.free_spent();
         let (reply, answer) = oneshot::channel();
         {
             let mut slot = self.slot.lock().map_err(|_| StoreError::Closed)?;
@@ -323,5 +342,60 @@ impl Stream {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tenantsync_domain::{NewTenant, ObjectId, ObjectKind, SyncConfiguration};
+    use tenantsync_store::{ProvisioningAction, ProvisioningStatus, Store, SyncStore};
+
+    fn record(config: SyncConfigId, i: usize) -> ProvisioningLog {
+        ProvisioningLog {
+            id: uuid::Uuid::now_v7().to_string(),
+            config_id: config,
+            cycle_id: "cycle".into(),
+            change_id: format!("cycle-{i}"),
+            activity_date_time: jiff::Timestamp::now(),
+            provisioning_action: ProvisioningAction::Other,
+            status: ProvisioningStatus::Skipped,
+            object_type: ObjectKind::User,
+            source_id: ObjectId::new(),
+            source_display_name: format!("user{i}"),
+            target_id: None,
+            skip_reason: None,
+            error_code: None,
+            error_message: None,
+            modified_properties: Vec::new(),
+            steps: Vec::new(),
+            step_facts: None,
+            duration_in_milliseconds: 0,
+            op_index: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_records_of_answered_writes_are_freed_by_the_next_write_or_the_flush() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let source = store.create_tenant(NewTenant::new("Contoso", "contoso.example").unwrap()).await.unwrap();
+        let target = store.create_tenant(NewTenant::new("Fabrikam", "fabrikam.example").unwrap()).await.unwrap();
+        let c = store.create_sync_configuration(SyncConfiguration::new("a", source.id, target.id).unwrap()).await.unwrap();
+        let writer = SqliteSyncWriter::new(store.clone(), c.id, target.id);
+        let held = |w: &SqliteSyncWriter| w.spent.lock().unwrap().iter().map(|(logs, _)| logs.len()).collect::<Vec<_>>();
+
+        writer.write(Vec::new(), JobState::default(), (0..3).map(|i| record(c.id, i)).collect()).await.unwrap();
+        assert_eq!(held(&writer), [3]);
+        // The next write frees them when it is made, and holds its own once answered.
+        let next = writer.write(Vec::new(), JobState::default(), (3..5).map(|i| record(c.id, i)).collect());
+        assert!(held(&writer).is_empty());
+        next.await.unwrap();
+        assert_eq!(held(&writer), [2]);
+        writer.flush().await.unwrap();
+        assert!(held(&writer).is_empty());
+        // Every record was written all the same.
+        let logs = store.provisioning_logs(&tenantsync_store::LogQuery { config_id: Some(c.id), limit: 10, ..Default::default() }).await.unwrap();
+        assert_eq!(logs.len(), 5);
     }
 }
