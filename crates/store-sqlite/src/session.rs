@@ -42,8 +42,18 @@ type Records = (Vec<ProvisioningLog>, Vec<Vec<u8>>);
 type Answer = Result<(Vec<Result<WriteOutcome>>, Records)>;
 
 enum Msg {
-    Write { ops: Vec<WriteOp>, watermark: i64, state: String, now_ms: i64, records: oneshot::Receiver<Records>, reply: oneshot::Sender<Answer> },
-    Flush { reply: oneshot::Sender<Result<()>> },
+    Write {
+        ops: Vec<WriteOp>,
+        orders: Vec<crate::write::RunOrder>,
+        watermark: i64,
+        state: String,
+        now_ms: i64,
+        records: oneshot::Receiver<Records>,
+        reply: oneshot::Sender<Answer>,
+    },
+    Flush {
+        reply: oneshot::Sender<Result<()>>,
+    },
 }
 
 /// The stream job's channel while a job runs, and an error no write has been told of.
@@ -122,7 +132,10 @@ impl SyncWriter for SqliteSyncWriter {
         let (records_tx, records) = oneshot::channel();
         let (reply, answer) = oneshot::channel();
         // Queued now, in call order; the future only waits.
-        let queued = self.send(Msg::Write { ops, watermark: state.watermark.0 as i64, state: body, now_ms: self.store.now_ms(), records, reply });
+        // The order of the batch's creates is worked out here, on the caller's thread: the
+        // writer thread is a sync's bottleneck.
+        let orders = crate::write::create_orders(&ops);
+        let queued = self.send(Msg::Write { ops, orders, watermark: state.watermark.0 as i64, state: body, now_ms: self.store.now_ms(), records, reply });
         // Packed while the writer thread applies the writes: on a task of its own, so the
         // writer gets them however (and whether) the caller awaits this write's future,
         // which may come after a later write's (the writer waits for them in order).
@@ -291,7 +304,7 @@ impl Stream {
                     }
                     let _ = reply.send(committed);
                 }
-                Msg::Write { ops, watermark, state, now_ms, records, reply } => {
+                Msg::Write { ops, orders, watermark, state, now_ms, records, reply } => {
                     if open.is_none() {
                         match Tx::begin(conn, self.target, now_ms) {
                             Ok(tx) => {
@@ -308,7 +321,7 @@ impl Stream {
                     let Some(tx) = open.as_mut() else { return };
                     tx.now_ms = now_ms;
                     // The target writes first, while the caller packs their records.
-                    let applied = tx.apply_sync(ops).and_then(|results| {
+                    let applied = tx.apply_sync(ops, orders).and_then(|results| {
                         let (mut logs, mut packed) = records.blocking_recv().map_err(|_| StoreError::Closed)?;
                         record_write(tx, self.id, &results, &mut logs, &mut packed, watermark, &state)?;
                         Ok((results, (logs, packed)))

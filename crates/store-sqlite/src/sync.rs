@@ -224,10 +224,12 @@ impl SyncStore for SqliteStore {
         // Records are packed here, off the single writer thread; the writer repacks only
         // a block one of whose writes it refuses.
         let mut packed = logblock::encode_all(&logs)?;
+        // And the order of its creates worked out here too.
+        let orders = crate::write::create_orders(&ops);
         let (results, head, returned, _packed) = self
             .write(move |conn| {
                 let mut tx = Tx::begin(conn, target, now)?;
-                match apply_write(&mut tx, id, ops, &mut logs, &mut packed, watermark, &body) {
+                match apply_write(&mut tx, id, (ops, orders), &mut logs, &mut packed, watermark, &body) {
                     Ok(results) => {
                         let head = tx.commit()?;
                         // The records go back to be freed on the caller's thread, not the writer's.
@@ -357,13 +359,13 @@ fn purge_blocks(conn: &rusqlite::Connection, cutoff: i64) -> Result<u64> {
 pub(crate) fn apply_write(
     tx: &mut Tx<'_>,
     id: SyncConfigId,
-    ops: Vec<WriteOp>,
+    (ops, orders): (Vec<WriteOp>, Vec<crate::write::RunOrder>),
     logs: &mut [ProvisioningLog],
     packed: &mut [Vec<u8>],
     watermark: i64,
     body: &str,
 ) -> Result<Vec<Result<WriteOutcome>>> {
-    let results = tx.apply_sync(ops)?;
+    let results = tx.apply_sync(ops, orders)?;
     record_write(tx, id, &results, logs, packed, watermark, body)?;
     Ok(results)
 }

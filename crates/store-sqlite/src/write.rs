@@ -239,9 +239,13 @@ impl<'c> Tx<'c> {
     /// copy created in the same run gets it without a lookup; if that manager's create
     /// is refused, the copy is left without a manager, as [`Tx::apply`] leaves a copy
     /// whose manager is missing.
-    pub fn apply_sync(&mut self, ops: Vec<WriteOp>) -> Result<Vec<Result<WriteOutcome, StoreError>>, StoreError> {
-        let creates_copy = |op: &WriteOp| matches!(op, WriteOp::CreateUser(u) if u.anchor.is_some());
+    ///
+    /// `orders` are [`create_orders`] of `ops`, worked out by the caller on its own
+    /// thread (a sync's one writer thread is its bottleneck); a run without its order
+    /// here (or with one of another length) has it worked out now.
+    pub fn apply_sync(&mut self, ops: Vec<WriteOp>, orders: Vec<RunOrder>) -> Result<Vec<Result<WriteOutcome, StoreError>>, StoreError> {
         let mut results = Vec::with_capacity(ops.len());
+        let mut orders = orders.into_iter();
         let mut ops = ops.into_iter().peekable();
         let mut run = Vec::new();
         while let Some(op) = ops.next() {
@@ -257,14 +261,15 @@ impl<'c> Tx<'c> {
             while let Some(next) = ops.next_if(creates_copy) {
                 run.push(next);
             }
-            self.create_run(std::mem::take(&mut run), &mut results)?;
+            let order = orders.next().filter(|o| o.order.len() == run.len()).unwrap_or_else(|| RunOrder::of(&run));
+            self.create_run(std::mem::take(&mut run), order, &mut results)?;
         }
         Ok(results)
     }
 
     /// Applies consecutive creates of provisioned users in UPN order (see
     /// [`Tx::apply_sync`]); their results go to `results` in their own order.
-    fn create_run(&mut self, run: Vec<WriteOp>, results: &mut Vec<Result<WriteOutcome, StoreError>>) -> Result<(), StoreError> {
+    fn create_run(&mut self, run: Vec<WriteOp>, order: RunOrder, results: &mut Vec<Result<WriteOutcome, StoreError>>) -> Result<(), StoreError> {
         let mut users: Vec<Option<Box<NewUser>>> = run
             .into_iter()
             .filter_map(|op| match op {
@@ -273,18 +278,13 @@ impl<'c> Tx<'c> {
             })
             .collect();
         let base = results.len();
-        let ids: std::collections::HashMap<ObjectId, usize> = users.iter().flatten().enumerate().map(|(i, u)| (u.id, base + i)).collect();
-        let mut order: Vec<usize> = (0..users.len()).collect();
-        // Stable: of two creates of one UPN, the first still goes first. Each key is made
-        // once (lowering both sides of every comparison cost more).
-        order.sort_by_cached_key(|&i| users.get(i).and_then(Option::as_ref).map(|u| u.attrs.user_principal_name.as_str().to_ascii_lowercase()));
         let mut slots: Vec<Option<Result<WriteOutcome, StoreError>>> = (0..users.len()).map(|_| None).collect();
         // (result position, manager's result position) of copies given a manager of the run.
         let mut trusted = Vec::new();
-        for i in order {
+        for i in order.order {
             let Some(mut new) = users.get_mut(i).and_then(Option::take) else { continue };
-            let manager = match &new.manager {
-                Some(UserRef::Id(m)) if *m != new.id => ids.get(m).map(|&pos| (*m, pos)),
+            let manager = match (&new.manager, order.managers.get(i).copied().flatten()) {
+                (Some(UserRef::Id(m)), Some(pos)) => Some((*m, base + pos)),
                 _ => None,
             };
             let result = match manager {
@@ -658,4 +658,93 @@ pub(crate) fn index_extensions(conn: &Connection, tenant: TenantId, user: Object
     .and_then(|mut s| s.execute(params![tenant.as_bytes(), user.as_bytes(), json]))
     .map_err(sql_err)?;
     Ok(())
+}
+
+/// Whether [`Tx::apply_sync`] applies `op` in a run of creates of copies.
+fn creates_copy(op: &WriteOp) -> bool {
+    matches!(op, WriteOp::CreateUser(u) if u.anchor.is_some())
+}
+
+/// How [`Tx::apply_sync`] applies one run of consecutive creates of copies: in which
+/// order, and which create of the run each one names as its manager.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunOrder {
+    /// Run positions in UPN order (case-insensitive; stable, so of two creates of one
+    /// UPN the first still goes first).
+    order: Vec<usize>,
+    /// Per run position: the run position of the create it names as its manager.
+    managers: Vec<Option<usize>>,
+}
+
+impl RunOrder {
+    fn of(run: &[WriteOp]) -> RunOrder {
+        let users: Vec<&NewUser> = run
+            .iter()
+            .filter_map(|op| match op {
+                WriteOp::CreateUser(u) => Some(&**u),
+                _ => None,
+            })
+            .collect();
+        let ids: std::collections::HashMap<ObjectId, usize> = users.iter().enumerate().map(|(i, u)| (u.id, i)).collect();
+        let mut order: Vec<usize> = (0..users.len()).collect();
+        // Each key is made once (lowering both sides of every comparison cost more).
+        order.sort_by_cached_key(|&i| users.get(i).map(|u| u.attrs.user_principal_name.as_str().to_ascii_lowercase()));
+        let managers = users
+            .iter()
+            .map(|u| match &u.manager {
+                Some(UserRef::Id(m)) if *m != u.id => ids.get(m).copied(),
+                _ => None,
+            })
+            .collect();
+        RunOrder { order, managers }
+    }
+}
+
+/// The [`RunOrder`] of each run of creates of copies in `ops`, in order: what
+/// [`Tx::apply_sync`] would otherwise work out on the writer thread.
+pub fn create_orders(ops: &[WriteOp]) -> Vec<RunOrder> {
+    let mut orders = Vec::new();
+    let mut rest = ops;
+    while let Some(start) = rest.iter().position(creates_copy) {
+        let tail = rest.get(start..).unwrap_or_default();
+        let len = tail.iter().position(|op| !creates_copy(op)).unwrap_or(tail.len());
+        orders.push(RunOrder::of(tail.get(..len).unwrap_or_default()));
+        rest = tail.get(len..).unwrap_or_default();
+    }
+    orders
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tenantsync_domain::{Anchor, TenantId, Upn, UserAttributes, UserPatch};
+
+    fn create(upn: &str, anchored: bool, manager: Option<ObjectId>) -> (ObjectId, WriteOp) {
+        let id = ObjectId::new();
+        let anchor = anchored.then(|| Anchor::new(TenantId::new(), ObjectId::new()));
+        let new = NewUser { id, attrs: UserAttributes::new(Upn::parse(upn).unwrap()), manager: manager.map(UserRef::Id), anchor };
+        (id, WriteOp::CreateUser(Box::new(new)))
+    }
+
+    #[test]
+    fn each_run_of_creates_of_copies_is_ordered_by_upn_with_its_managers_found_in_the_run() {
+        let (boss, b) = create("Zed@contoso.example", true, None);
+        let (_, lone) = create("b@contoso.example", true, Some(ObjectId::new()));
+        let (_, own) = create("c@contoso.example", false, None);
+        let (first, c) = create("C@contoso.example", true, None);
+        let (_, a) = create("a@contoso.example", true, Some(first));
+        let (_, same) = create("c@contoso.example", true, Some(boss));
+        let update = WriteOp::UpdateUser { id: ObjectId::new(), patch: UserPatch::default(), if_match: None };
+        // Runs: [lone], then (an update and a create of an internal user break runs)
+        // [c, a, same, b].
+        let ops = vec![lone, update, own, c, a, same, b];
+        let orders = create_orders(&ops);
+        assert_eq!(orders.len(), 2);
+        assert_eq!(orders[0], RunOrder { order: vec![0], managers: vec![None] });
+        // a, then C and c in their own order (case-insensitive and stable), then Zed; a's
+        // manager is the run's first create, the second c's is Zed (its last), and a
+        // manager outside the run is left to the create's own lookup.
+        assert_eq!(orders[1], RunOrder { order: vec![1, 0, 2, 3], managers: vec![None, Some(0), Some(3), None] });
+        assert!(create_orders(&[]).is_empty());
+    }
 }
