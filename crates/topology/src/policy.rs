@@ -227,6 +227,11 @@ pub fn resolve_stages(
     if !stages.is_empty() && (!approvers.is_empty() || approval_days.is_some()) {
         return Err(bad(span, "give either approvers (and approval_days) or stages, not both".into()));
     }
+    if stages.is_empty() && approvers.is_empty() && approval_days.is_some() {
+        // Without approval there is nothing to decide in so many days: the live policy
+        // keeps no such setting, so the file would differ from it on every plan.
+        return Err(bad(span, "approval_days is given without approvers (a policy without approval has no approval days)".into()));
+    }
     if stages.is_empty() {
         let days = approval_days.unwrap_or(crate::packages::DEFAULT_APPROVAL_DAYS);
         let names = approvers.iter().map(|a| sorted(a.iter().map(|s| s.trim().to_owned()).collect())).collect();

@@ -305,6 +305,7 @@ fn bad_policy_settings_are_named_by_line_and_column() {
         (POLICIES.replace("2027-01-01T00:00:00Z", "soon"), "starts 'soon' is not a date or time"),
         (POLICIES.replace("approval_days = 5", "approval_days = 5\nstages = [{ approvers = [\"manager\"] }]"), "either approvers"),
         (POLICIES.replace("name = \"Auto\"", "name = \"Auto\"\nrequestors = \"members\""), "has no requestors and no approvers"),
+        (POLICIES.replace("approvers = [[\"manager\"], [\"sponsors\"]]\n", ""), "approval_days is given without approvers"),
     ];
     for (text, message) in cases {
         let e = error(&text);
