@@ -104,7 +104,15 @@ impl Compiled {
 
         let mut mappings = Vec::with_capacity(config.user_mappings.len());
         for m in &config.user_mappings {
-            mappings.push(Self::mapping(m, &schema, &names)?);
+            let mapping = Self::mapping(m, &schema, &names)?;
+            if mappings.iter().any(|x: &Mapping| x.target == mapping.target) {
+                return Err(mapped_twice(&m.target_attribute_name, |message, cause| EngineError::InvalidMapping {
+                    target: m.target_attribute_name.clone(),
+                    message,
+                    cause,
+                }));
+            }
+            mappings.push(mapping);
         }
         let filter = if config.scoping_filter.is_empty() {
             None
@@ -261,6 +269,14 @@ pub struct CompiledGroups {
     pub mappings: Vec<GroupMapping>,
 }
 
+/// A second mapping to a target attribute: one value per attribute, so which one would
+/// win is not the admin's to guess (Entra's mapping editor has one row per target).
+fn mapped_twice(target: &str, error: impl FnOnce(String, tenantsync_domain::ErrorInfo) -> EngineError) -> EngineError {
+    let message = format!("{target} is the target of two mappings (one mapping per target attribute)");
+    let cause = tenantsync_domain::DomainError::InvalidAttributeValue { name: target.to_owned(), reason: "mapped twice".into() }.info();
+    error(message, cause)
+}
+
 impl CompiledGroups {
     /// Compiles and checks the group part of a configuration. Group mappings are checked
     /// whether or not group provisioning is on, so turning it on later cannot fail.
@@ -273,7 +289,15 @@ impl CompiledGroups {
         let soft_deleted = schema.add(IS_SOFT_DELETED);
         let mut mappings = Vec::with_capacity(config.group_mappings.len());
         for m in &config.group_mappings {
-            mappings.push(Self::mapping(m, &schema)?);
+            let mapping = Self::mapping(m, &schema)?;
+            if mappings.iter().any(|x: &GroupMapping| x.target == mapping.target) {
+                return Err(mapped_twice(&m.target_attribute_name, |message, cause| EngineError::InvalidGroupMapping {
+                    target: m.target_attribute_name.clone(),
+                    message,
+                    cause,
+                }));
+            }
+            mappings.push(mapping);
         }
         Ok(CompiledGroups { schema, net_id, soft_deleted, mappings })
     }
@@ -335,5 +359,32 @@ impl CompiledGroups {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tenantsync_domain::TenantId;
+
+    #[test]
+    fn an_attribute_is_the_target_of_one_mapping_at_most() {
+        let mut config = SyncConfiguration::new("twice", TenantId::new(), TenantId::new()).unwrap();
+        config.user_mappings.push(AttributeMapping::constant("Sales", "Department"));
+        let Err(EngineError::InvalidMapping { target, message, cause }) = Compiled::new(config.clone()) else {
+            panic!("a second department mapping is refused")
+        };
+        assert_eq!((target.as_str(), cause.status), ("Department", 400));
+        assert!(message.contains("two mappings"), "{message}");
+
+        config.user_mappings.pop();
+        config.group_mappings.push(AttributeMapping::constant("Copied", "description"));
+        let Err(EngineError::InvalidGroupMapping { target, .. }) = Compiled::new(config.clone()) else {
+            panic!("a second group description mapping is refused")
+        };
+        assert_eq!(target, "description");
+
+        config.group_mappings.pop();
+        assert!(Compiled::new(config).is_ok(), "the defaults map each attribute once");
     }
 }

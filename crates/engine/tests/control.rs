@@ -78,7 +78,12 @@ async fn every_object_action_is_logged_with_its_outcome() {
     let bob = w.user(&s, "bob", &[]).await;
     // Someone took bob's B2B UPN in the target by hand (an internal user): his create fails.
     w.store.create_user(t.id, tenantsync_domain::NewUser::new(World::upn("bob_fabrikam.example#EXT#@contoso.example"))).await.unwrap();
-    let c = w.arrow(&s, &t, |c| c.user_mappings.push(AttributeMapping::expression("Redact([employeeId])", "officeLocation"))).await;
+    let c = w
+        .arrow(&s, &t, |c| {
+            c.user_mappings.retain(|m| m.target_attribute_name != "officeLocation");
+            c.user_mappings.push(AttributeMapping::expression("Redact([employeeId])", "officeLocation"));
+        })
+        .await;
     let r = w.run(&c).await;
     assert_eq!((r.created, r.escrowed, r.counters.count_exported), (1, 1, 1), "only what was written counts");
     let logs = w.store.provisioning_logs(&LogQuery { config_id: Some(c.id), limit: 100, ..LogQuery::default() }).await.unwrap();

@@ -407,6 +407,7 @@ async fn a_failed_group_write_is_escrowed_as_a_group_and_retried() {
     w.store.update_group(s.id, g.id, GroupPatch::from_pairs([("displayName", AttrValue::String("Sales team".into()))]).unwrap(), None).await.unwrap();
     let c = w
         .group_arrow(&s, &t, vec![Assignment::Group(g.id)], |c| {
+            c.group_mappings.retain(|m| m.target_attribute_name != "mailNickname");
             c.group_mappings.push(AttributeMapping::direct("displayName", "mailNickname"));
             c.retry = tenantsync_domain::RetryPolicy { base_seconds: 0, max_seconds: 0 };
         })
