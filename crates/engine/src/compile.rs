@@ -104,15 +104,8 @@ impl Compiled {
 
         let mut mappings = Vec::with_capacity(config.user_mappings.len());
         for m in &config.user_mappings {
-            let mapping = Self::mapping(m, &schema, &names)?;
-            if mappings.iter().any(|x: &Mapping| x.target == mapping.target) {
-                return Err(mapped_twice(&m.target_attribute_name, |message, cause| EngineError::InvalidMapping {
-                    target: m.target_attribute_name.clone(),
-                    message,
-                    cause,
-                }));
-            }
-            mappings.push(mapping);
+            let twice = |message, cause| EngineError::InvalidMapping { target: m.target_attribute_name.clone(), message, cause };
+            add_once(&mut mappings, Self::mapping(m, &schema, &names)?, |a, b| a.target == b.target, &m.target_attribute_name, twice)?;
         }
         let filter = if config.scoping_filter.is_empty() {
             None
@@ -269,12 +262,22 @@ pub struct CompiledGroups {
     pub mappings: Vec<GroupMapping>,
 }
 
-/// A second mapping to a target attribute: one value per attribute, so which one would
-/// win is not the admin's to guess (Entra's mapping editor has one row per target).
-fn mapped_twice(target: &str, error: impl FnOnce(String, tenantsync_domain::ErrorInfo) -> EngineError) -> EngineError {
-    let message = format!("{target} is the target of two mappings (one mapping per target attribute)");
-    let cause = tenantsync_domain::DomainError::InvalidAttributeValue { name: target.to_owned(), reason: "mapped twice".into() }.info();
-    error(message, cause)
+/// Adds `mapping` unless one of `mappings` already writes its target (`same`): one
+/// value per attribute, so which mapping would win is not the admin's to guess (Entra's
+/// mapping editor has one row per target). `twice` makes the error of a second one.
+fn add_once<M>(
+    mappings: &mut Vec<M>,
+    mapping: M,
+    same: impl Fn(&M, &M) -> bool,
+    target: &str,
+    twice: impl FnOnce(String, tenantsync_domain::ErrorInfo) -> EngineError,
+) -> Result<(), EngineError> {
+    if mappings.iter().any(|x| same(x, &mapping)) {
+        let cause = tenantsync_domain::DomainError::InvalidAttributeValue { name: target.to_owned(), reason: "mapped twice".into() }.info();
+        return Err(twice(format!("{target} is the target of two mappings (one mapping per target attribute)"), cause));
+    }
+    mappings.push(mapping);
+    Ok(())
 }
 
 impl CompiledGroups {
@@ -289,15 +292,8 @@ impl CompiledGroups {
         let soft_deleted = schema.add(IS_SOFT_DELETED);
         let mut mappings = Vec::with_capacity(config.group_mappings.len());
         for m in &config.group_mappings {
-            let mapping = Self::mapping(m, &schema)?;
-            if mappings.iter().any(|x: &GroupMapping| x.target == mapping.target) {
-                return Err(mapped_twice(&m.target_attribute_name, |message, cause| EngineError::InvalidGroupMapping {
-                    target: m.target_attribute_name.clone(),
-                    message,
-                    cause,
-                }));
-            }
-            mappings.push(mapping);
+            let twice = |message, cause| EngineError::InvalidGroupMapping { target: m.target_attribute_name.clone(), message, cause };
+            add_once(&mut mappings, Self::mapping(m, &schema)?, |a, b| a.target == b.target, &m.target_attribute_name, twice)?;
         }
         Ok(CompiledGroups { schema, net_id, soft_deleted, mappings })
     }

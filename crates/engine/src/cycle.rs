@@ -98,25 +98,19 @@ async fn record_failure(engine: &Shared, cfg: &SyncConfiguration, mut state: Job
     if !repeated {
         logs.push(ProvisioningLog {
             id: uuid::Uuid::now_v7().to_string(),
-            config_id: cfg.id,
             cycle_id: cycle_id.clone(),
             change_id: format!("{cycle_id}-1"),
-            activity_date_time: now,
-            provisioning_action: ProvisioningAction::Other,
-            status: ProvisioningStatus::Failure,
-            object_type: ObjectKind::User,
-            // A job-level record: its source is the configuration itself.
-            source_id: ObjectId::from_bytes(*cfg.id.as_bytes()),
-            source_display_name: cfg.display_name.clone(),
-            target_id: None,
-            skip_reason: None,
             error_code: Some(e.code().to_owned()),
             error_message: Some(e.to_string()),
-            modified_properties: Vec::new(),
-            steps: Vec::new(),
-            step_facts: None,
-            duration_in_milliseconds: 0,
-            op_index: None,
+            // A job-level record: its source is the configuration itself.
+            ..ProvisioningLog::new(
+                cfg.id,
+                ObjectId::from_bytes(*cfg.id.as_bytes()),
+                cfg.display_name.clone(),
+                ProvisioningAction::Other,
+                ProvisioningStatus::Failure,
+                now,
+            )
         });
     }
     state.last_execution = Some(CycleExecution {

@@ -410,27 +410,7 @@ impl Run {
         } else {
             (String::new(), String::new(), String::new())
         };
-        ProvisioningLog {
-            id,
-            config_id: self.id,
-            cycle_id,
-            change_id,
-            activity_date_time: self.clock.now(),
-            provisioning_action: action,
-            status,
-            object_type: ObjectKind::User,
-            source_id: source,
-            source_display_name: name.into(),
-            target_id: target,
-            skip_reason: None,
-            error_code: None,
-            error_message: None,
-            modified_properties: Vec::new(),
-            steps: Vec::new(),
-            step_facts: None,
-            duration_in_milliseconds: 0,
-            op_index: None,
-        }
+        ProvisioningLog { id, cycle_id, change_id, target_id: target, ..ProvisioningLog::new(self.id, source, name.into(), action, status, self.clock.now()) }
     }
 
     /// The record of a decision about one object: its action and status, skip reason,

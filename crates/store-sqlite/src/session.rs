@@ -361,30 +361,15 @@ impl Stream {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tenantsync_domain::{NewTenant, ObjectId, ObjectKind, SyncConfiguration};
+    use tenantsync_domain::{NewTenant, ObjectId, SyncConfiguration};
     use tenantsync_store::{ProvisioningAction, ProvisioningStatus, Store, SyncStore};
 
     fn record(config: SyncConfigId, i: usize) -> ProvisioningLog {
         ProvisioningLog {
             id: uuid::Uuid::now_v7().to_string(),
-            config_id: config,
             cycle_id: "cycle".into(),
             change_id: format!("cycle-{i}"),
-            activity_date_time: jiff::Timestamp::now(),
-            provisioning_action: ProvisioningAction::Other,
-            status: ProvisioningStatus::Skipped,
-            object_type: ObjectKind::User,
-            source_id: ObjectId::new(),
-            source_display_name: format!("user{i}"),
-            target_id: None,
-            skip_reason: None,
-            error_code: None,
-            error_message: None,
-            modified_properties: Vec::new(),
-            steps: Vec::new(),
-            step_facts: None,
-            duration_in_milliseconds: 0,
-            op_index: None,
+            ..ProvisioningLog::new(config, ObjectId::new(), format!("user{i}"), ProvisioningAction::Other, ProvisioningStatus::Skipped, jiff::Timestamp::now())
         }
     }
 

@@ -275,6 +275,40 @@ impl StepFacts {
 }
 
 impl ProvisioningLog {
+    /// A record of `action` with `status` on the user `source_id` (`source_display_name`)
+    /// for configuration `config_id` at `at`, and nothing else yet: no ids (record, cycle,
+    /// change), no target, no error, nothing modified, no steps, no duration.
+    pub fn new(
+        config_id: SyncConfigId,
+        source_id: ObjectId,
+        source_display_name: String,
+        provisioning_action: ProvisioningAction,
+        status: ProvisioningStatus,
+        at: Timestamp,
+    ) -> ProvisioningLog {
+        ProvisioningLog {
+            id: String::new(),
+            config_id,
+            cycle_id: String::new(),
+            change_id: String::new(),
+            activity_date_time: at,
+            provisioning_action,
+            status,
+            object_type: ObjectKind::User,
+            source_id,
+            source_display_name,
+            target_id: None,
+            skip_reason: None,
+            error_code: None,
+            error_message: None,
+            modified_properties: Vec::new(),
+            steps: Vec::new(),
+            step_facts: None,
+            duration_in_milliseconds: 0,
+            op_index: None,
+        }
+    }
+
     /// Makes the record's steps from its [`StepFacts`], if it carries them that way (a
     /// store does this for every record it reads).
     pub fn expand_steps(&mut self) {

@@ -2,7 +2,7 @@
 //! first, paged, purged), admin objects, and paged provisioning-log reads.
 use crate::Fixture;
 use crate::support::*;
-use tenantsync_domain::{ObjectId, ObjectKind, SyncConfiguration, TenantId};
+use tenantsync_domain::{ObjectId, SyncConfiguration, TenantId};
 use tenantsync_store::{
     AdminObjectKind, AuditActor, AuditCategory, AuditOperation, AuditQuery, AuditRecord, AuditTarget, JobState, LogQuery, ProvisioningAction, ProvisioningLog,
     ProvisioningStatus, WriteOp,
@@ -107,24 +107,10 @@ pub async fn admin_objects_are_per_tenant_and_audited(f: Fixture) {
 fn log(config: &SyncConfiguration, f: &Fixture, i: usize, action: ProvisioningAction, status: ProvisioningStatus, source: ObjectId) -> ProvisioningLog {
     ProvisioningLog {
         id: ObjectId::new().to_string(),
-        config_id: config.id,
         cycle_id: "c1".into(),
         change_id: format!("c1-{i}"),
-        activity_date_time: tenantsync_domain::Clock::now(f.clock.as_ref()),
-        provisioning_action: action,
-        status,
-        object_type: ObjectKind::User,
-        source_id: source,
-        source_display_name: format!("user {i}"),
-        target_id: None,
-        skip_reason: None,
-        error_code: None,
-        error_message: None,
-        modified_properties: Vec::new(),
-        steps: Vec::new(),
-        step_facts: None,
         duration_in_milliseconds: 1,
-        op_index: None,
+        ..ProvisioningLog::new(config.id, source, format!("user {i}"), action, status, tenantsync_domain::Clock::now(f.clock.as_ref()))
     }
 }
 
