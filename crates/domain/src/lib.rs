@@ -26,7 +26,7 @@ pub use change::{Change, ChangeCursor, ChangeOp, ObjectKind};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use error::{DomainError, ErrorInfo};
 pub use group::{Group, GroupAttributes, GroupPatch, NewGroup};
-pub use ids::{Anchor, ObjectId, TenantId, Version};
+pub use ids::{Anchor, ObjectId, TenantId, Version, new_v7};
 pub use names::{DomainName, ExtensionName, Mail, Upn};
 pub use outcome::{ExecutionState, QuarantineReason, SkipReason, StepKind, StepType};
 pub use sync::{

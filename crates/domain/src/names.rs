@@ -251,6 +251,11 @@ impl Mail {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The address's text, given up without a copy.
+    pub fn into_string(self) -> String {
+        self.0
+    }
 }
 
 /// The name of a directory extension attribute, in Entra's form

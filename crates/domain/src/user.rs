@@ -287,6 +287,23 @@ impl UserAttributes {
         }
     }
 
+    /// The value of an attribute taken out of the user, which is left without it: a
+    /// text attribute (mail among them) gives its string up, with no copy made; any
+    /// other attribute is read as [`UserAttributes::get`] reads it and stays. For a
+    /// source user that is read once and dropped: the sync moves each value a direct
+    /// mapping copies into the copy instead of copying it.
+    pub fn take(&mut self, name: &UserAttrName) -> AttrValue {
+        if let UserAttrName::Builtin(a) = name {
+            if *a == UserAttribute::Mail {
+                return self.mail.take().map_or(AttrValue::Null, |m| AttrValue::String(m.into_string()));
+            }
+            if let Some(slot) = self.text_slot(*a) {
+                return slot.take().map_or(AttrValue::Null, AttrValue::String);
+            }
+        }
+        self.get(name)
+    }
+
     /// Sets an attribute, validating the value. `manager` is not set here: it names
     /// another user and is resolved by the store (see [`UserRef`]).
     pub fn set(&mut self, name: &UserAttrName, value: AttrValue) -> Result<(), DomainError> {
@@ -674,6 +691,24 @@ mod tests {
         by_put.put_valid(&UserAttrName::parse("city").unwrap(), AttrValue::String(String::new())).unwrap();
         assert_eq!(by_put.city, None);
         assert!(by_put.put_valid(&UserAttrName::parse("userType").unwrap(), AttrValue::String("Boss".into())).is_err());
+    }
+
+    #[test]
+    fn take_gives_text_up_and_reads_the_rest() {
+        let mut a = UserAttributes::new(upn("adele@contoso.example"));
+        a.city = Some("Lyon".into());
+        a.mail = Some(crate::Mail::from_store("adele@contoso.example".into()));
+        a.account_enabled = false;
+        let name = |n: &str| UserAttrName::parse(n).unwrap();
+        assert_eq!(a.take(&name("city")), AttrValue::String("Lyon".into()));
+        assert_eq!(a.city, None, "taken");
+        assert_eq!(a.take(&name("city")), AttrValue::Null);
+        assert_eq!(a.take(&name("mail")), AttrValue::String("adele@contoso.example".into()));
+        assert_eq!(a.mail, None);
+        // Not text: read, and kept.
+        assert_eq!(a.take(&name("accountEnabled")), AttrValue::Bool(false));
+        assert_eq!(a.take(&name("userPrincipalName")), AttrValue::String("adele@contoso.example".into()));
+        assert_eq!(a.user_principal_name.as_str(), "adele@contoso.example");
     }
 
     #[test]

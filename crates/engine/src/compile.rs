@@ -26,6 +26,11 @@ pub struct Mapping {
     /// The source attribute when the expression is nothing but a reference to one
     /// (`[city]`, as most mappings are): planning reads it from the user, without a row.
     pub direct: Option<UserAttrName>,
+    /// A direct mapping whose attribute nothing else reads while a user is mapped (no
+    /// expression mapping, no other direct mapping; the scoping filter reads before):
+    /// a create may move the value out of a source user read for it alone instead of
+    /// copying it (see `plan::Src`).
+    pub movable: bool,
 }
 
 /// A configuration ready to run.
@@ -45,6 +50,9 @@ pub struct Compiled {
     soft_deleted: tenantsync_expression::Slot,
     pub mappings: Vec<Mapping>,
     pub filter: Option<CompiledFilter>,
+    /// Every user's planning row when the mappings and the filter read nothing from it
+    /// (direct mappings and constants only): made once, not once per user.
+    empty_row: Option<Row>,
     /// The group mappings (checked even while group provisioning is off).
     pub groups: CompiledGroups,
 }
@@ -118,6 +126,14 @@ impl Compiled {
             Some(filter.compile(&schema).map_err(bad)?)
         };
         let groups = CompiledGroups::new(&config)?;
+        let expression_reads: Vec<usize> = mappings.iter().filter(|m| m.direct.is_none()).flat_map(|m| m.program.reads().iter().map(|s| s.0)).collect();
+        let direct_sources: Vec<Option<UserAttrName>> = mappings.iter().map(|m| m.direct.clone()).collect();
+        for m in &mut mappings {
+            m.movable = m.direct.as_ref().is_some_and(|x| {
+                let read_by_an_expression = names.iter().position(|n| n == x).is_some_and(|slot| expression_reads.contains(&slot));
+                !read_by_an_expression && direct_sources.iter().filter(|d| d.as_ref() == Some(x)).count() == 1
+            });
+        }
         // A direct mapping reads its attribute from the user, not from the row.
         let mut read: Vec<usize> = mappings
             .iter()
@@ -129,7 +145,8 @@ impl Compiled {
         read.dedup();
         let (reads_net_id, reads_soft_deleted) = (read.contains(&net_id.0), read.contains(&soft_deleted.0));
         read.retain(|i| *i < names.len());
-        Ok(Compiled { config, schema, names, read, reads_net_id, reads_soft_deleted, net_id, soft_deleted, mappings, filter, groups })
+        let empty_row = (read.is_empty() && !reads_net_id && !reads_soft_deleted).then(|| schema.row());
+        Ok(Compiled { config, schema, names, read, reads_net_id, reads_soft_deleted, net_id, soft_deleted, mappings, filter, empty_row, groups })
     }
 
     fn mapping(m: &AttributeMapping, schema: &Schema, names: &[UserAttrName]) -> Result<Mapping, EngineError> {
@@ -141,7 +158,7 @@ impl Compiled {
         }
         let (text, program) = source_program(&m.source, schema, bad)?;
         let direct = program.attribute().and_then(|s| names.get(s.0)).cloned();
-        Ok(Mapping { target, program, flow: m.flow_type, default_value: m.default_value.clone(), source_text: text, direct })
+        Ok(Mapping { target, program, flow: m.flow_type, default_value: m.default_value.clone(), source_text: text, direct, movable: false })
     }
 
     /// The expression row of a source user, every attribute filled (what on-demand
@@ -154,6 +171,11 @@ impl Compiled {
         row.set(self.net_id, tenantsync_domain::Anchor::new(user.tenant_id, user.id).to_string());
         row.set(self.soft_deleted, user.is_deleted());
         row
+    }
+
+    /// The planning row of every user, when the mappings and the filter read nothing.
+    pub fn shared_row(&self) -> Option<&Row> {
+        self.empty_row.as_ref()
     }
 
     /// The expression row of a source user with only what the mappings and the filter

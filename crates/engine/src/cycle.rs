@@ -16,6 +16,7 @@ use crate::{EngineError, policy};
 use jiff::Timestamp;
 use std::borrow::Cow;
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use tenantsync_domain::{
     ChangeCursor, ChangeOp, DomainName, ExecutionState, ObjectId, ObjectKind, QuarantineReason, SyncConfigId, SyncConfiguration, TenantId, User,
 };
@@ -325,11 +326,12 @@ impl Work {
 
     /// Plans one source user and queues its writes and log record.
     /// Returns the action decided, or `None` if the mapping failed (escrowed).
-    async fn process(&mut self, run: &mut Run, seen: Seen<'_>) -> Result<Option<Action>, EngineError> {
+    async fn process(&mut self, run: &mut Run, mut seen: Seen<'_>) -> Result<Option<Action>, EngineError> {
         // A dry run's records carry no duration (nor time): no clock read per user.
         let t0 = run.dry.is_none().then(std::time::Instant::now);
         let sid = seen.id;
-        let mut p = match seen.plan() {
+        // Of the source user only its name is read after this (the record's).
+        let mut p = match seen.plan_spending() {
             Ok(p) => p,
             Err(e) => {
                 let mut log = run.log(sid, seen.name(), seen.matched.as_ref().map(|m| m.id), ProvisioningAction::Other, ProvisioningStatus::Failure);
@@ -434,7 +436,14 @@ async fn initial_pass(run: &mut Run, work: &mut Work, scope: &Scope<'_>, store: 
             (None, Some(b)) => b,
             (Some(a), Some(b)) => a.min(b),
         };
-        let user = if next_src == Some(sid) { page.get(at) } else { None };
+        // A page only this walk holds gives its users up (see `PageData::take`).
+        let user = if next_src != Some(sid) {
+            None
+        } else if let Some(own) = Arc::get_mut(&mut page) {
+            own.take(at).map(Cow::Owned)
+        } else {
+            page.get(at).map(Cow::Borrowed)
+        };
         let matched = if next_copy == Some(sid) { copies.pop_front() } else { None };
         if user.is_some() {
             run.report.counters.count_imported += 1;
@@ -446,7 +455,7 @@ async fn initial_pass(run: &mut Run, work: &mut Work, scope: &Scope<'_>, store: 
         last = Some(sid);
         let taken = user.is_some();
         let memo = if taken { page.memo(at, pages.class()) } else { None };
-        work.process(run, Seen { scope, id: sid, user: user.map(Cow::Borrowed), matched, member_of, memo }).await?;
+        work.process(run, Seen { scope, id: sid, user, matched, member_of, memo }).await?;
         if taken {
             at += 1;
         }

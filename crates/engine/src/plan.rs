@@ -121,6 +121,9 @@ struct Looked<'a> {
 
 impl Looked<'_> {
     fn row(&self) -> &tenantsync_expression::Row {
+        if let Some(row) = self.c.shared_row() {
+            return row;
+        }
         self.row.get_or_init(|| self.c.planning_row(self.user))
     }
 
@@ -136,8 +139,10 @@ impl Looked<'_> {
     /// A dry run's lists no modified properties (no one reads them).
     fn created(&self, clock: &dyn Clock, dry: bool) -> Result<Cow<'_, Mapped>, PlanError> {
         match self.memo {
-            Some(m) => m.created.get_or_init(|| map_new(self.c, self.user, self.row(), clock, dry)).as_ref().map(Cow::Borrowed).map_err(Clone::clone),
-            None => map_new(self.c, self.user, self.row(), clock, dry).map(Cow::Owned),
+            Some(m) => {
+                m.created.get_or_init(|| map_new(self.c, &mut Src::Read(self.user), self.row(), clock, dry)).as_ref().map(Cow::Borrowed).map_err(Clone::clone)
+            }
+            None => map_new(self.c, &mut Src::Read(self.user), self.row(), clock, dry).map(Cow::Owned),
         }
     }
 
@@ -152,15 +157,41 @@ impl Looked<'_> {
     }
 }
 
-/// Evaluates the mappings for a new copy of `user` and checks each value against its
-/// target attribute.
-fn map_new(c: &Compiled, user: &User, row: &tenantsync_expression::Row, clock: &dyn Clock, dry: bool) -> Result<Mapped, PlanError> {
+/// Where a plan reads the source user's values: a user read for others too (a page
+/// shared by several walks, the on-demand report that shows it), or one read for this
+/// plan alone, whose values a create's movable direct mappings ([`crate::compile::Mapping::movable`])
+/// move into the copy instead of copying (the user is left without them).
+pub enum Src<'a> {
+    Read(&'a User),
+    Spend(&'a mut User),
+}
+
+impl Src<'_> {
+    fn user(&self) -> &User {
+        match self {
+            Src::Read(u) => u,
+            Src::Spend(u) => u,
+        }
+    }
+
+    /// The value a direct mapping from `name` copies.
+    fn value(&mut self, name: &UserAttrName, movable: bool) -> AttrValue {
+        match self {
+            Src::Spend(u) if movable => u.attrs.take(name),
+            other => other.user().attrs.get(name),
+        }
+    }
+}
+
+/// Evaluates the mappings for a new copy of the source user and checks each value
+/// against its target attribute.
+fn map_new(c: &Compiled, src: &mut Src<'_>, row: &tenantsync_expression::Row, clock: &dyn Clock, dry: bool) -> Result<Mapped, PlanError> {
     let mut m = Mapped {
-        attrs: tenantsync_domain::UserAttributes::new(user.attrs.user_principal_name.clone()),
+        attrs: tenantsync_domain::UserAttributes::new(src.user().attrs.user_principal_name.clone()),
         manager: None,
         modified: if dry { Vec::new() } else { Vec::with_capacity(c.mappings.len()) },
     };
-    for (name, value, redacted, same) in evaluate(c, user, row, true, clock)? {
+    for (name, value, redacted, same) in evaluate(c, src, row, true, clock)? {
         if name == MANAGER {
             m.manager = value.as_str().and_then(|s| s.parse().ok());
             continue;
@@ -200,7 +231,7 @@ fn scope_with(c: &Compiled, user: &User, input: &ScopeInput<'_>, in_filter: impl
 /// whether the value is the user's own of that same attribute, valid as it is).
 fn evaluate(
     c: &Compiled,
-    user: &User,
+    src: &mut Src<'_>,
     row: &tenantsync_expression::Row,
     creating: bool,
     clock: &dyn Clock,
@@ -214,7 +245,7 @@ fn evaluate(
         let (flows, value, redacted, same) = match &m.direct {
             // The attribute as the row would hold it: it flows unless it is empty.
             Some(name) => {
-                let v = user.attrs.get(name);
+                let v = src.value(name, m.movable);
                 (!(v.is_null() || matches!(&v, AttrValue::Strings(s) if s.is_empty())), v, false, *name == m.target)
             }
             None => {
@@ -271,7 +302,7 @@ pub struct Planner<'a> {
 pub fn plan(
     planner: &Planner<'_>,
     source_id: ObjectId,
-    source: Option<&User>,
+    source: Option<Src<'_>>,
     target: Option<&User>,
     scope_input: &ScopeInput<'_>,
     memo: Option<&UserMemo>,
@@ -288,7 +319,7 @@ pub fn plan(
         scope_detail: Cow::Borrowed("in scope"),
         created_mail: None,
     };
-    let Some(user) = source else {
+    let Some(mut src) = source else {
         // Gone from the source for good.
         if let Some(t) = target
             && actions.delete
@@ -300,6 +331,10 @@ pub fn plan(
         }
         return Ok(p);
     };
+    // Values are moved out of a source user read for this plan alone only by a create
+    // that is written (a dry run's creates share memos; their users are read again).
+    let spend = matches!(src, Src::Spend(_)) && memo.is_none() && !dry;
+    let user: &User = src.user();
     let looked = Looked { c, user, row: std::cell::OnceCell::new(), memo };
     if let Err(reason) = scope_with(c, user, scope_input, || looked.in_filter()) {
         p.action = Action::Skip(reason);
@@ -344,8 +379,21 @@ pub fn plan(
                 p.action = Action::Skip(SkipReason::CreateNotAllowed);
                 return Ok(p);
             }
-            let mapped = looked.created(clock, false)?;
             let anchor = Anchor::new(source_tenant, user.id);
+            let mapped = if spend {
+                // The row first: expressions read it, and none reads a value moved out.
+                let own;
+                let row = match c.shared_row() {
+                    Some(row) => row,
+                    None => {
+                        own = looked.row.into_inner().unwrap_or_else(|| c.planning_row(user));
+                        &own
+                    }
+                };
+                Cow::Owned(map_new(c, &mut src, row, clock, false)?)
+            } else {
+                looked.created(clock, false)?
+            };
             p.manager = mapped.manager;
             p.modified.push(prop("userPrincipalName", None, Some(upn.as_str().to_owned()), false));
             p.modified.push(prop("anchor", None, Some(anchor.text()), false));
@@ -373,7 +421,7 @@ pub fn plan(
                 p.modified.push(prop("userPrincipalName", Some(t.attrs.user_principal_name.to_string()), Some(upn.to_string()), false));
                 patch.set.push((UserAttrName::Builtin(UserAttribute::UserPrincipalName), AttrValue::String(upn.to_string())));
             }
-            for (name, value, redacted, _) in evaluate(c, looked.user, looked.row(), false, clock)? {
+            for (name, value, redacted, _) in evaluate(c, &mut Src::Read(looked.user), looked.row(), false, clock)? {
                 if name == MANAGER {
                     p.manager = value.as_str().and_then(|s| s.parse().ok());
                     continue;
@@ -454,6 +502,60 @@ mod tests {
     }
 
     #[test]
+    fn a_create_from_a_user_read_for_it_alone_moves_what_only_one_direct_mapping_reads() {
+        let (source, target) = (TenantId::new(), TenantId::new());
+        let mut config = SyncConfiguration::new("spend", source, target).unwrap();
+        config.user_mappings = vec![
+            // Only here: moved.
+            AttributeMapping::direct("displayName", "displayName"),
+            AttributeMapping::direct("mail", "mail"),
+            // City twice, department by an expression too: copied.
+            AttributeMapping::direct("city", "city"),
+            AttributeMapping::direct("city", "officeLocation"),
+            AttributeMapping::direct("department", "department"),
+            AttributeMapping::expression("Join(\" \", [department], \"team\")", "jobTitle"),
+        ];
+        let c = Compiled::new(config).unwrap();
+        assert!(c.shared_row().is_none(), "an expression reads the row");
+        let plain = Compiled::new(SyncConfiguration::new("plain", source, target).unwrap()).unwrap();
+        assert!(plain.shared_row().is_some(), "the default mappings (direct ones and constants) read nothing from a row");
+        let movable: Vec<bool> = c.mappings.iter().map(|m| m.movable).collect();
+        assert_eq!(movable, [true, true, false, false, false, false]);
+        let mut user = user(source, "adele");
+        user.attrs.display_name = Some("Adele Vance".into());
+        user.attrs.mail = Some(tenantsync_domain::Mail::parse("adele@fabrikam.example").unwrap());
+        user.attrs.city = Some("Lyon".into());
+        user.attrs.department = Some("Sales".into());
+        let domain = DomainName::parse("contoso.example").unwrap();
+        let decide = |src: Src<'_>, dry: bool| {
+            let planner = Planner { compiled: &c, source_tenant: source, target_domain: &domain, clock: &tenantsync_domain::SystemClock, dry };
+            let input = ScopeInput { assigned_directly: true, assigned_groups: &[], member_of: &[] };
+            plan(&planner, ObjectId::new(), Some(src), None, &input, None).unwrap()
+        };
+        let copy = |p: &Plan| match p.ops.first() {
+            Some(WriteOp::CreateUser(new)) => new.attrs.clone(),
+            other => panic!("not a create: {other:?}"),
+        };
+        let read = decide(Src::Read(&user), false);
+        let mut spent = user.clone();
+        let moved = decide(Src::Spend(&mut spent), false);
+        // The same copy and record either way.
+        assert_eq!(copy(&read), copy(&moved));
+        assert_eq!(read.modified, moved.modified);
+        assert_eq!(copy(&moved).job_title.as_deref(), Some("Sales team"));
+        assert_eq!(copy(&moved).office_location.as_deref(), Some("Lyon"));
+        // Moved out: what one direct mapping alone read; the rest is still there.
+        assert_eq!((spent.attrs.display_name, spent.attrs.mail), (None, None));
+        assert_eq!(spent.attrs.city.as_deref(), Some("Lyon"));
+        assert_eq!(spent.attrs.department.as_deref(), Some("Sales"));
+        assert_eq!(spent.attrs.user_principal_name, user.attrs.user_principal_name);
+        // A dry run moves nothing.
+        let mut dry = user.clone();
+        decide(Src::Spend(&mut dry), true);
+        assert_eq!(dry.attrs, user.attrs);
+    }
+
+    #[test]
     fn a_random_source_is_seeded_only_when_drawn_from_and_differs_per_user() {
         let mut unused = LazyRandom::default();
         assert!(unused.0.is_none());
@@ -467,7 +569,7 @@ mod tests {
         let mut config = SyncConfiguration::new("random", source, target).unwrap();
         config.user_mappings = vec![AttributeMapping::direct("displayName", "displayName"), AttributeMapping::expression("Guid()", "employeeId")];
         let c = Compiled::new(config).unwrap();
-        let values = |u: &User| evaluate(&c, u, &c.planning_row(u), true, &SystemClock).unwrap();
+        let values = |u: &User| evaluate(&c, &mut Src::Read(u), &c.planning_row(u), true, &SystemClock).unwrap();
         let (a, b) = (values(&user(source, "adele")), values(&user(source, "bob")));
         let guid = |v: &[(UserAttrName, AttrValue, bool, bool)]| v.iter().find(|(n, ..)| n.as_str() == "employeeId").map(|(_, v, ..)| v.clone()).unwrap();
         assert_ne!(guid(&a), guid(&b));

@@ -435,7 +435,7 @@ impl Run {
 /// formatting machinery: one per record).
 fn record_id() -> String {
     let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    uuid::Uuid::now_v7().hyphenated().encode_lower(&mut buf).to_owned()
+    tenantsync_domain::new_v7().hyphenated().encode_lower(&mut buf).to_owned()
 }
 
 /// `<cycle id>-<n>`, the change id of a cycle's `n`th record.

@@ -57,6 +57,10 @@ pub(crate) struct Seen<'a> {
 }
 
 impl Scope<'_> {
+    fn planner(&self) -> plan::Planner<'_> {
+        plan::Planner { compiled: self.compiled, source_tenant: self.source, target_domain: self.target_domain, clock: self.clock, dry: self.dry }
+    }
+
     /// Import and match: reads the source user, its groups and its copy in the target.
     pub async fn look(&self, store: &dyn SyncStore, sid: ObjectId) -> Result<Seen<'_>, EngineError> {
         let user = match store.get_user(self.source, sid).await {
@@ -78,11 +82,25 @@ impl Seen<'_> {
         ScopeInput { assigned_directly: self.scope.assigned_users.contains(&self.id), assigned_groups: &self.scope.assigned_groups, member_of: &self.member_of }
     }
 
-    /// Map and decide.
+    /// Map and decide; the source user is left as it was read.
     pub fn plan(&self) -> Result<plan::Plan, PlanError> {
-        let s = self.scope;
-        let planner = plan::Planner { compiled: s.compiled, source_tenant: s.source, target_domain: s.target_domain, clock: s.clock, dry: s.dry };
-        plan::plan(&planner, self.id, self.user.as_deref(), self.matched.as_ref(), &self.input(), self.memo)
+        plan::plan(&self.scope.planner(), self.id, self.user.as_deref().map(plan::Src::Read), self.matched.as_ref(), &self.input(), self.memo)
+    }
+
+    /// Map and decide, for a caller that reads of the source user nothing but its
+    /// userPrincipalName afterwards: a user this walk owns (read for it alone) gives the
+    /// values a create copies up instead of having them copied (see [`plan::Src`]).
+    pub fn plan_spending(&mut self) -> Result<plan::Plan, PlanError> {
+        let scope = self.scope;
+        let planner = scope.planner();
+        let input =
+            ScopeInput { assigned_directly: scope.assigned_users.contains(&self.id), assigned_groups: &scope.assigned_groups, member_of: &self.member_of };
+        let source = match &mut self.user {
+            Some(Cow::Owned(u)) => Some(plan::Src::Spend(u)),
+            Some(Cow::Borrowed(u)) => Some(plan::Src::Read(u)),
+            None => None,
+        };
+        plan::plan(&planner, self.id, source, self.matched.as_ref(), &input, self.memo)
     }
 
     pub fn name(&self) -> String {

@@ -11,7 +11,7 @@ use crate::EngineError;
 use crate::plan::UserMemo;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
-use tenantsync_domain::{ObjectId, TenantId, User};
+use tenantsync_domain::{ObjectId, TenantId, Upn, User, UserAttributes};
 use tenantsync_store::{ListQuery, SyncStore, Visibility};
 
 /// Pages a walk of a shared scan may get ahead of the slowest one.
@@ -43,6 +43,15 @@ impl PageData {
 
     pub(crate) fn get(&self, i: usize) -> Option<&User> {
         self.users.get(i)
+    }
+
+    /// User `i`, taken out of the page (which only this walk holds): the walk's plan may
+    /// then move the user's values into a copy (see `plan::Src`). What is left in its
+    /// place has nothing but its ids.
+    pub(crate) fn take(&mut self, i: usize) -> Option<User> {
+        let slot = self.users.get_mut(i)?;
+        let vacant = User::created(slot.tenant_id, slot.id, UserAttributes::new(Upn::from_store(String::new())), None, jiff::Timestamp::UNIX_EPOCH);
+        Some(std::mem::replace(slot, vacant))
     }
 
     /// User `i`'s memo of `class`, if the walks share one.

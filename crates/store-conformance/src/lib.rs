@@ -282,6 +282,7 @@ macro_rules! __conformance_case_list {
                 a_store_error_fails_the_write_and_loses_none_of_the_committed_ones,
                 a_writer_left_idle_commits_and_goes_on,
                 a_run_s_copies_are_counted_by_their_source,
+                a_copy_gets_a_manager_made_earlier_in_the_run_only_while_it_lives,
             }
             leases {
                 a_held_lease_is_not_granted_twice,

@@ -167,3 +167,47 @@ pub async fn a_run_s_copies_are_counted_by_their_source(f: Fixture) {
     assert_eq!(count().await.unwrap(), 2);
     assert_eq!(f.store.count_users_by_anchor_tenant(source, target).await.unwrap(), 0, "the other way round");
 }
+
+/// A copy naming as its manager a copy that an earlier write of the same run made gets
+/// it; one naming a copy the run has since soft-deleted or hard-deleted is created
+/// without a manager (as a copy naming a missing one), whether or not the run's
+/// transaction has committed in between.
+pub async fn a_copy_gets_a_manager_made_earlier_in_the_run_only_while_it_lives(f: Fixture) {
+    use tenantsync_domain::{Anchor, UserRef};
+    use tenantsync_store::WriteOp;
+    let a = arrow(&f).await;
+    let copies = |upns: &[&str], managers: &[Option<tenantsync_domain::ObjectId>]| {
+        let (mut ops, logs) = creates(&a, &f, upns);
+        for (op, manager) in ops.iter_mut().zip(managers) {
+            if let WriteOp::CreateUser(u) = op {
+                u.anchor = Some(Anchor::new(a.source.id, u.id));
+                u.manager = manager.map(UserRef::Id);
+            }
+        }
+        (ops, logs)
+    };
+    let writer = f.store.sync_writer(a.config.id, a.target.id).await.unwrap();
+    let (ops, logs) = copies(&["kept@fabrikam.example", "soft@fabrikam.example", "hard@fabrikam.example"], &[None, None, None]);
+    let made: Vec<_> = ops.iter().map(|op| op.target().1).collect();
+    assert!(writer.write(ops, at(1), logs).await.unwrap().iter().all(Result::is_ok));
+    let gone = vec![WriteOp::SoftDeleteUser { id: made[1], if_match: None }, WriteOp::HardDeleteUser { id: made[2], if_match: None }];
+    assert!(writer.write(gone, at(2), Vec::new()).await.unwrap().iter().all(Result::is_ok));
+    let upns = ["r1@fabrikam.example", "r2@fabrikam.example", "r3@fabrikam.example"];
+    let (ops, logs) = copies(&upns, &[Some(made[0]), Some(made[1]), Some(made[2])]);
+    assert!(writer.write(ops, at(3), logs).await.unwrap().iter().all(Result::is_ok));
+    // The same after a commit: the run's next transaction.
+    writer.flush().await.unwrap();
+    let (ops, logs) = copies(&["r4@fabrikam.example", "r5@fabrikam.example"], &[Some(made[0]), Some(made[1])]);
+    assert!(writer.write(ops, at(4), logs).await.unwrap().iter().all(Result::is_ok));
+    writer.flush().await.unwrap();
+    let manager = |u: &'static str| {
+        let store = f.store.clone();
+        let target = a.target.id;
+        async move { store.find_user_by_upn(target, &upn(u)).await.unwrap().unwrap_or_else(|| panic!("{u} was created")).attrs.manager }
+    };
+    assert_eq!(manager("r1@fabrikam.example").await, Some(made[0]));
+    assert_eq!(manager("r2@fabrikam.example").await, None, "its manager was soft-deleted");
+    assert_eq!(manager("r3@fabrikam.example").await, None, "its manager was hard-deleted");
+    assert_eq!(manager("r4@fabrikam.example").await, Some(made[0]));
+    assert_eq!(manager("r5@fabrikam.example").await, None);
+}
