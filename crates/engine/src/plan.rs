@@ -191,11 +191,9 @@ fn map_new(c: &Compiled, src: &mut Src<'_>, row: &tenantsync_expression::Row, cl
         manager: None,
         modified: if dry { Vec::new() } else { Vec::with_capacity(c.mappings.len()) },
     };
-    for (name, value, redacted, same) in evaluate(c, src, row, true, clock)? {
-        if name == MANAGER {
-            m.manager = value.as_str().and_then(|s| s.parse().ok());
-            continue;
-        }
+    let evaluated = evaluate(c, src, row, true, clock)?;
+    m.manager = evaluated.manager;
+    for (name, value, redacted, same) in evaluated.values {
         if !dry {
             m.modified.push(prop(label(&name), None, text(&value), redacted));
         }
@@ -227,19 +225,29 @@ fn scope_with(c: &Compiled, user: &User, input: &ScopeInput<'_>, in_filter: impl
     Ok(())
 }
 
-/// The values the mappings produce for a user: (target attribute, value, redacted, and
-/// whether the value is the user's own of that same attribute, valid as it is).
-fn evaluate(
-    c: &Compiled,
-    src: &mut Src<'_>,
-    row: &tenantsync_expression::Row,
-    creating: bool,
-    clock: &dyn Clock,
-) -> Result<Vec<(UserAttrName, AttrValue, bool, bool)>, PlanError> {
+/// What the mappings produce for a user.
+struct Evaluated {
+    /// (target attribute, value, redacted, and whether the value is the user's own of
+    /// that same attribute, valid as it is); not the manager.
+    values: Vec<(UserAttrName, AttrValue, bool, bool)>,
+    /// The source user's manager, when a mapping to the manager gives one.
+    manager: Option<ObjectId>,
+}
+
+fn evaluate(c: &Compiled, src: &mut Src<'_>, row: &tenantsync_expression::Row, creating: bool, clock: &dyn Clock) -> Result<Evaluated, PlanError> {
     let mut random = LazyRandom::default();
-    let mut out = Vec::with_capacity(c.mappings.len());
+    let mut out = Evaluated { values: Vec::with_capacity(c.mappings.len()), manager: None };
     for m in &c.mappings {
         if m.flow == FlowType::ObjectAddOnly && !creating {
+            continue;
+        }
+        // `[manager]` to the manager, as the default mappings have it: the id itself, not
+        // its text parsed back.
+        if m.target == MANAGER
+            && m.direct == Some(MANAGER)
+            && let Some(id) = src.user().attrs.manager
+        {
+            out.manager = Some(id);
             continue;
         }
         let (flows, value, redacted, same) = match &m.direct {
@@ -261,8 +269,12 @@ fn evaluate(
         } else {
             (AttrValue::Null, false)
         };
-        if !value.is_null() {
-            out.push((m.target.clone(), value, redacted, same));
+        if m.target == MANAGER {
+            if !value.is_null() {
+                out.manager = value.as_str().and_then(|s| s.parse().ok());
+            }
+        } else if !value.is_null() {
+            out.values.push((m.target.clone(), value, redacted, same));
         }
     }
     Ok(out)
@@ -421,11 +433,9 @@ pub fn plan(
                 p.modified.push(prop("userPrincipalName", Some(t.attrs.user_principal_name.to_string()), Some(upn.to_string()), false));
                 patch.set.push((UserAttrName::Builtin(UserAttribute::UserPrincipalName), AttrValue::String(upn.to_string())));
             }
-            for (name, value, redacted, _) in evaluate(c, &mut Src::Read(looked.user), looked.row(), false, clock)? {
-                if name == MANAGER {
-                    p.manager = value.as_str().and_then(|s| s.parse().ok());
-                    continue;
-                }
+            let evaluated = evaluate(c, &mut Src::Read(looked.user), looked.row(), false, clock)?;
+            p.manager = evaluated.manager;
+            for (name, value, redacted, _) in evaluated.values {
                 let current = t.attrs.get(&name);
                 if !same(&current, &value) {
                     p.modified.push(prop(label(&name), text(&current), text(&value), redacted));
@@ -448,6 +458,8 @@ pub(crate) fn text(v: &AttrValue) -> Option<String> {
         AttrValue::Null => None,
         // A copy, not formatted: per mapped attribute per user.
         AttrValue::String(s) => Some(s.clone()),
+        // As `Display` writes it (a constant "true" is mapped to every user).
+        AttrValue::Bool(b) => Some(if *b { "true" } else { "false" }.to_owned()),
         other => Some(other.to_string()),
     }
 }
@@ -569,7 +581,7 @@ mod tests {
         let mut config = SyncConfiguration::new("random", source, target).unwrap();
         config.user_mappings = vec![AttributeMapping::direct("displayName", "displayName"), AttributeMapping::expression("Guid()", "employeeId")];
         let c = Compiled::new(config).unwrap();
-        let values = |u: &User| evaluate(&c, &mut Src::Read(u), &c.planning_row(u), true, &SystemClock).unwrap();
+        let values = |u: &User| evaluate(&c, &mut Src::Read(u), &c.planning_row(u), true, &SystemClock).unwrap().values;
         let (a, b) = (values(&user(source, "adele")), values(&user(source, "bob")));
         let guid = |v: &[(UserAttrName, AttrValue, bool, bool)]| v.iter().find(|(n, ..)| n.as_str() == "employeeId").map(|(_, v, ..)| v.clone()).unwrap();
         assert_ne!(guid(&a), guid(&b));

@@ -440,10 +440,24 @@ fn record_id() -> String {
 
 /// `<cycle id>-<n>`, the change id of a cycle's `n`th record.
 fn change_id(cycle_id: &str, n: u64) -> String {
-    use std::fmt::Write;
-    let mut out = String::with_capacity(cycle_id.len() + 21);
+    // Digits pushed by hand: the formatting machinery cost more than the rest of it.
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n;
+    loop {
+        at -= 1;
+        if let Some(d) = digits.get_mut(at) {
+            *d = b'0' + (rest % 10) as u8;
+        }
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    let mut out = String::with_capacity(cycle_id.len() + 1 + digits.len() - at);
     out.push_str(cycle_id);
-    let _ = write!(out, "-{n}");
+    out.push('-');
+    out.extend(digits.get(at..).unwrap_or_default().iter().map(|&d| char::from(d)));
     out
 }
 

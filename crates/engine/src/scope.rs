@@ -104,7 +104,7 @@ impl Seen<'_> {
     }
 
     pub fn name(&self) -> String {
-        self.user.as_ref().map_or_else(|| self.id.to_string(), |u| u.attrs.user_principal_name.to_string())
+        self.user.as_ref().map_or_else(|| self.id.to_string(), |u| u.attrs.user_principal_name.as_str().to_owned())
     }
 
     /// The provisioning log record of a decision, with the plan's modified properties

@@ -11,7 +11,7 @@ use crate::EngineError;
 use crate::plan::UserMemo;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
-use tenantsync_domain::{ObjectId, TenantId, Upn, User, UserAttributes};
+use tenantsync_domain::{ObjectId, TenantId, User};
 use tenantsync_store::{ListQuery, SyncStore, Visibility};
 
 /// Pages a walk of a shared scan may get ahead of the slowest one.
@@ -25,7 +25,8 @@ pub(crate) type Page = Arc<PageData>;
 /// user is worked out once for the class, not once per walk.
 #[derive(Debug, Default)]
 pub(crate) struct PageData {
-    users: Vec<User>,
+    /// `None` once the walk took the user out (see [`PageData::take`]).
+    users: Vec<Option<User>>,
     /// `classes` memos per user, user after user.
     memos: Vec<UserMemo>,
     classes: usize,
@@ -34,7 +35,7 @@ pub(crate) struct PageData {
 impl PageData {
     fn new(users: Vec<User>, classes: usize) -> PageData {
         let memos = (0..users.len() * classes).map(|_| UserMemo::default()).collect();
-        PageData { users, memos, classes }
+        PageData { users: users.into_iter().map(Some).collect(), memos, classes }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -42,16 +43,13 @@ impl PageData {
     }
 
     pub(crate) fn get(&self, i: usize) -> Option<&User> {
-        self.users.get(i)
+        self.users.get(i).and_then(Option::as_ref)
     }
 
     /// User `i`, taken out of the page (which only this walk holds): the walk's plan may
-    /// then move the user's values into a copy (see `plan::Src`). What is left in its
-    /// place has nothing but its ids.
+    /// then move the user's values into a copy (see `plan::Src`).
     pub(crate) fn take(&mut self, i: usize) -> Option<User> {
-        let slot = self.users.get_mut(i)?;
-        let vacant = User::created(slot.tenant_id, slot.id, UserAttributes::new(Upn::from_store(String::new())), None, jiff::Timestamp::UNIX_EPOCH);
-        Some(std::mem::replace(slot, vacant))
+        self.users.get_mut(i).and_then(Option::take)
     }
 
     /// User `i`'s memo of `class`, if the walks share one.

@@ -116,6 +116,8 @@ pub fn configure(conn: &Connection, cache_kib: i64, writer: bool) -> Result<(), 
         conn.pragma_update(None, "mmap_size", 256_i64 * 1024 * 1024).map_err(sql_err)?;
     } else {
         conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES).map_err(sql_err)?;
+        // `rarray(?)`: a list of values bound as one parameter (see `sync::insert_block`).
+        rusqlite::vtab::array::load_module(conn).map_err(sql_err)?;
     }
     // The query planner never looks at bound values (Query Planner Stability Guarantee):
     // plans are forced where it matters (INDEXED BY, explicit `IS NOT NULL` for partial

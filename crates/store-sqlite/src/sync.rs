@@ -438,11 +438,14 @@ pub(crate) fn insert_block(conn: &rusqlite::Connection, config: SyncConfigId, id
         .and_then(|mut st| st.execute(params![id, config.as_bytes(), s.first_ms, s.last_ms, s.statuses, s.count, body]))
         .map_err(sql_err)?;
     let block = conn.last_insert_rowid();
-    let mut st = conn.prepare_cached("INSERT OR IGNORE INTO provisioning_log_objects (object_id, block_id) VALUES (?1, ?2)").map_err(sql_err)?;
-    for log in records {
-        for object in std::iter::once(log.source_id).chain(log.target_id) {
-            st.execute(params![object.as_bytes(), block]).map_err(sql_err)?;
-        }
-    }
+    // The block's objects in one statement, in key order: a statement per object cost
+    // more to run than its row cost to insert (a cycle's block names 512).
+    let mut objects: Vec<[u8; 16]> = records.iter().flat_map(|log| std::iter::once(log.source_id).chain(log.target_id)).map(|o| *o.as_bytes()).collect();
+    objects.sort_unstable();
+    objects.dedup();
+    let objects: rusqlite::vtab::array::Array = std::rc::Rc::new(objects.into_iter().map(|o| rusqlite::types::Value::Blob(o.to_vec())).collect());
+    conn.prepare_cached("INSERT OR IGNORE INTO provisioning_log_objects (object_id, block_id) SELECT value, ?2 FROM rarray(?1)")
+        .and_then(|mut st| st.execute(params![objects, block]))
+        .map_err(sql_err)?;
     Ok(())
 }

@@ -26,6 +26,11 @@ pub struct Tx<'c> {
     /// bulk write runs them a hundred thousand times: no lookup in the statement cache
     /// per row).
     held: Held<'c>,
+    /// While a run of creates of copies is applied ([`Tx::create_run`]): the ids of the
+    /// users created so far, whose `create` changes are appended together at the run's
+    /// end (one statement, not one per user: running a statement cost more than
+    /// inserting its row).
+    deferred_creates: Option<Vec<[u8; 16]>>,
 }
 
 /// The per-object statements of a [`Tx`], prepared on first use.
@@ -63,14 +68,34 @@ impl<'c> Tx<'c> {
             let _ = conn.execute_batch("ROLLBACK");
             return Err(StoreError::TenantNotFound { tenant: tenant.to_string() });
         };
-        Ok(Tx { conn, tenant, tenant_blob: *tenant.as_bytes(), head, head_at_begin: head, now_ms, counts: Counts::default(), held: Held::default() })
+        Ok(Tx {
+            conn,
+            tenant,
+            tenant_blob: *tenant.as_bytes(),
+            head,
+            head_at_begin: head,
+            now_ms,
+            counts: Counts::default(),
+            held: Held::default(),
+            deferred_creates: None,
+        })
     }
 
     /// Joins the transaction open on `conn` on `tenant` (an access step of a group, in
     /// its savepoint); [`Tx::settle`] ends it, the owner of the transaction commits.
     pub fn join(conn: &'c Connection, tenant: TenantId, now_ms: i64) -> Result<Tx<'c>, StoreError> {
         let head = read_head(conn, tenant).map_err(sql_err)?.ok_or_else(|| StoreError::TenantNotFound { tenant: tenant.to_string() })?;
-        Ok(Tx { conn, tenant, tenant_blob: *tenant.as_bytes(), head, head_at_begin: head, now_ms, counts: Counts::default(), held: Held::default() })
+        Ok(Tx {
+            conn,
+            tenant,
+            tenant_blob: *tenant.as_bytes(),
+            head,
+            head_at_begin: head,
+            now_ms,
+            counts: Counts::default(),
+            held: Held::default(),
+            deferred_creates: None,
+        })
     }
 
     /// Writes the head and counts of a joined transaction, without committing; returns
@@ -268,8 +293,37 @@ impl<'c> Tx<'c> {
     }
 
     /// Applies consecutive creates of provisioned users in UPN order (see
-    /// [`Tx::apply_sync`]); their results go to `results` in their own order.
+    /// [`Tx::apply_sync`]); their results go to `results` in their own order. Their
+    /// `create` changes are appended at the end, in the order the users were created.
     fn create_run(&mut self, run: Vec<WriteOp>, order: RunOrder, results: &mut Vec<Result<WriteOutcome, StoreError>>) -> Result<(), StoreError> {
+        self.deferred_creates = Some(Vec::with_capacity(run.len()));
+        let applied = self.apply_run(run, order, results);
+        let created = self.deferred_creates.take().unwrap_or_default();
+        applied?;
+        self.append_creates(&created)
+    }
+
+    /// The `create` changes of users of this tenant, in order: one statement.
+    fn append_creates(&mut self, ids: &[[u8; 16]]) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let objects: rusqlite::vtab::array::Array = std::rc::Rc::new(ids.iter().map(|id| Value::Blob(id.to_vec())).collect());
+        // `rowid` of `rarray` is the value's position, from 1.
+        self.conn
+            .prepare_cached(
+                "INSERT INTO changes (tenant_id, seq, at_ms, object_kind, object_id, op, member_id, attributes) \
+                 SELECT ?1, ?2 + rowid, ?3, ?4, value, ?5, NULL, NULL FROM rarray(?6)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![self.tenant_blob, self.head as i64, self.now_ms, kind_code(ObjectKind::User), ChangeOp::Create.code(), objects])
+            })
+            .map_err(sql_err)?;
+        self.head += ids.len() as u64;
+        Ok(())
+    }
+
+    fn apply_run(&mut self, run: Vec<WriteOp>, order: RunOrder, results: &mut Vec<Result<WriteOutcome, StoreError>>) -> Result<(), StoreError> {
         let mut users: Vec<Option<Box<NewUser>>> = run
             .into_iter()
             .filter_map(|op| match op {
@@ -477,7 +531,10 @@ impl<'c> Tx<'c> {
             .and_then(|s| s.execute(rusqlite::params_from_iter(rows::params(&values))))
             .map_err(|e| constraint(e, ObjectKind::User, &user))?;
         self.index_extensions(user.id, extensions.as_deref())?;
-        self.append(ObjectKind::User, user.id, ChangeOp::Create, None, &[])?;
+        match &mut self.deferred_creates {
+            Some(ids) => ids.push(*user.id.as_bytes()),
+            None => self.append(ObjectKind::User, user.id, ChangeOp::Create, None, &[])?,
+        }
         self.counts.created(ObjectKind::User);
         self.counts.anchored(user.anchor.map(|a| a.tenant), 1);
         Ok(user)
