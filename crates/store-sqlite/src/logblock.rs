@@ -15,7 +15,9 @@
 //! configuration is the block's column, not repeated per record. Version 2 writes less
 //! per record: its cycle id only when it differs from the record before (0, or 1 and the
 //! id), a modified property's name as a one-byte code when it is an attribute's (see
-//! [`name_code`]), and it ends with the step facts (0, or the facts): a cycle's record
+//! [`name_code`]; the anchor a create's record names, of its own source, as
+//! [`ANCHOR_OF_SOURCE`] and the source tenant's id), and it ends with the step facts (0,
+//! or the facts): a cycle's record
 //! keeps the four usual steps as those few facts, and their text is made when the
 //! record is read. Blocks are packed by the caller, off the writer
 //! thread (see `session.rs`); the writer repacks only a block one of whose writes it
@@ -181,6 +183,38 @@ fn name_code(name: &str) -> u8 {
 /// The first code of a group attribute's name (see [`name_code`]).
 const GROUP_NAMES: u8 = 128;
 
+/// The code of the `anchor` property a create's record carries, `{source tenant}:{source
+/// id}` with no old value: only the tenant's 16 bytes follow (the id is the record's).
+/// The anchor's text was a seventh of a create's record before packing.
+const ANCHOR_OF_SOURCE: u8 = 127;
+
+/// The source tenant of `m` when it is the anchor property of a record of `source`, in the
+/// form [`ANCHOR_OF_SOURCE`] gives back exactly. `last` is the tenant the block's
+/// previous anchor named (its text and bytes): a cycle's records name one.
+fn anchor_of_source<'a>(m: &'a ModifiedProperty, source: ObjectId, last: &mut Option<(&'a str, [u8; 16])>) -> Option<[u8; 16]> {
+    if m.display_name != "anchor" || m.old_value.is_some() {
+        return None;
+    }
+    let (tenant, object) = m.new_value.as_deref()?.split_once(':')?;
+    let mut own = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    if object.as_bytes() != source.as_uuid().hyphenated().encode_lower(&mut own).as_bytes() {
+        return None;
+    }
+    match *last {
+        Some((text, bytes)) if text == tenant => Some(bytes),
+        _ => {
+            let bytes = uuid_bytes(tenant)?;
+            *last = Some((tenant, bytes));
+            Some(bytes)
+        }
+    }
+}
+
+/// The text [`ANCHOR_OF_SOURCE`] stands for.
+fn anchor_text(tenant: [u8; 16], source: ObjectId) -> String {
+    tenantsync_domain::Anchor::new(tenantsync_domain::TenantId::from_bytes(tenant), source).text()
+}
+
 /// The name of a code [`name_code`] gave (not 0: an error, as for any other unknown code).
 fn code_name(code: u8) -> Result<&'static str, StoreError> {
     let found = if code >= GROUP_NAMES {
@@ -193,7 +227,7 @@ fn code_name(code: u8) -> Result<&'static str, StoreError> {
 
 /// Packs one record; `previous` is the cycle id of the record before it in the block (a
 /// cycle's records share theirs: it is written once).
-fn record(w: &mut Writer, r: &ProvisioningLog, previous: Option<&str>) -> Result<(), StoreError> {
+fn record<'a>(w: &mut Writer, r: &'a ProvisioningLog, previous: Option<&str>, tenant: &mut Option<(&'a str, [u8; 16])>) -> Result<(), StoreError> {
     match uuid_bytes(&r.id) {
         Some(b) => {
             w.0.push(0);
@@ -237,6 +271,11 @@ fn record(w: &mut Writer, r: &ProvisioningLog, previous: Option<&str>) -> Result
     w.opt(r.error_message.as_deref());
     w.varint(r.modified_properties.len() as u64);
     for m in &r.modified_properties {
+        if let Some(tenant) = anchor_of_source(m, r.source_id, tenant) {
+            w.0.push(ANCHOR_OF_SOURCE);
+            w.id(&tenant);
+            continue;
+        }
         match name_code(&m.display_name) {
             0 => {
                 w.0.push(0);
@@ -286,8 +325,9 @@ fn encode_with(records: &[ProvisioningLog], scratch: &mut Vec<u8>) -> Result<Vec
     let mut w = Writer(std::mem::take(scratch));
     w.varint(records.len() as u64);
     let mut previous = None;
+    let mut tenant = None;
     for r in records {
-        record(&mut w, r, previous)?;
+        record(&mut w, r, previous, &mut tenant)?;
         previous = Some(r.cycle_id.as_str());
     }
     let packed = lz4_flex::block::compress_prepend_size(&w.0);
@@ -426,6 +466,11 @@ impl<'a> Reader<'a> {
                 BLOCK_V1 => self.str()?.into(),
                 _ => match self.u8()? {
                     0 => self.str()?.into(),
+                    ANCHOR_OF_SOURCE => {
+                        let anchor = anchor_text(self.id()?, source_id);
+                        modified_properties.push(ModifiedProperty { display_name: "anchor".into(), old_value: None, new_value: Some(anchor) });
+                        continue;
+                    }
                     code => code_name(code)?.into(),
                 },
             };
@@ -561,6 +606,37 @@ mod tests {
         records[11].steps.clear();
         let block = encode(&records).unwrap();
         assert_eq!(decode(&block, config).unwrap(), records);
+    }
+
+    #[test]
+    fn a_create_s_anchor_is_packed_as_its_tenant_and_reads_back_as_text() {
+        let config = SyncConfigId::new();
+        let tenant = TenantId::new();
+        let mut records: Vec<_> = (0..6).map(|i| ProvisioningLog { config_id: config, ..record(i) }).collect();
+        let anchor = |r: &ProvisioningLog| tenantsync_domain::Anchor::new(tenant, r.source_id).text();
+        let prop = |new: String| ModifiedProperty { display_name: "anchor".into(), old_value: None, new_value: Some(new) };
+        // Packed short: the anchor of the record's own source, as the engine writes it.
+        let own = anchor(&records[0]);
+        records[0].modified_properties.insert(0, prop(own.clone()));
+        // Kept as text: another object's anchor, an uppercase one, one with an old value,
+        // one that is no anchor at all.
+        let other = anchor(&records[0]);
+        records[1].modified_properties.push(prop(other));
+        let upper = anchor(&records[2]).to_uppercase();
+        records[2].modified_properties.push(prop(upper));
+        let mut with_old = prop(anchor(&records[3]));
+        with_old.old_value = Some("x".into());
+        records[3].modified_properties.push(with_old);
+        records[4].modified_properties.push(prop("no anchor".into()));
+        // Another source tenant after the first: packed too.
+        let elsewhere = tenantsync_domain::Anchor::new(TenantId::new(), records[5].source_id).text();
+        records[5].modified_properties.push(prop(elsewhere.clone()));
+        let block = encode(&records).unwrap();
+        assert_eq!(decode(&block, config).unwrap(), records);
+        let payload = lz4_flex::block::decompress_size_prepended(&block[1..]).unwrap();
+        let times = |text: &str| payload.windows(text.len()).filter(|w| *w == text.as_bytes()).count();
+        assert_eq!(times(&own), 1, "only record 1's, which names record 0's source as text");
+        assert_eq!(times(&elsewhere), 0);
     }
 
     #[test]
