@@ -283,6 +283,7 @@ macro_rules! __conformance_case_list {
                 a_writer_left_idle_commits_and_goes_on,
                 a_run_s_copies_are_counted_by_their_source,
                 a_copy_gets_a_manager_made_earlier_in_the_run_only_while_it_lives,
+                a_run_s_copies_read_back_as_written_whatever_came_before,
             }
             leases {
                 a_held_lease_is_not_granted_twice,

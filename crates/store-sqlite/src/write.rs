@@ -38,6 +38,52 @@ pub struct Tx<'c> {
 struct Held<'c> {
     insert_user: Option<rusqlite::CachedStatement<'c>>,
     insert_change: Option<rusqlite::CachedStatement<'c>>,
+    /// What `insert_user` has bound, per parameter, where it is a NULL, a number or an
+    /// id (`None`: text, or not known): a parameter bound to the same again is left as
+    /// it is (SQLite keeps bindings across runs of a statement). A sync's copies share
+    /// about a third of their columns (tenant, anchor tenant, version, times, NULLs).
+    user_bound: Vec<Option<Bound>>,
+}
+
+/// A value `insert_user` may leave bound (see `Held::user_bound`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Bound {
+    Null,
+    Integer(i64),
+    Id([u8; 16]),
+}
+
+impl Bound {
+    fn of(v: &ValueRef<'_>) -> Option<Bound> {
+        match v {
+            ValueRef::Null => Some(Bound::Null),
+            ValueRef::Integer(i) => Some(Bound::Integer(*i)),
+            ValueRef::Blob(b) => <[u8; 16]>::try_from(*b).ok().map(Bound::Id),
+            _ => None,
+        }
+    }
+}
+
+/// Runs the held `insert_user` with `values`, binding only the parameters whose value
+/// differs from what is bound.
+fn insert_user_row<'c>(held: &mut Held<'c>, conn: &'c Connection, values: &[ValueRef<'_>]) -> rusqlite::Result<usize> {
+    if held.insert_user.is_none() {
+        held.user_bound.clear();
+    }
+    let Held { insert_user, user_bound, .. } = held;
+    let stmt = self::held(insert_user, conn, &INSERT_USER)?;
+    user_bound.resize(values.len(), None);
+    for (i, (v, bound)) in values.iter().zip(user_bound.iter_mut()).enumerate() {
+        let now = Bound::of(v);
+        if now.is_some() && now == *bound {
+            continue;
+        }
+        // Unknown until bound: an error leaves it so.
+        *bound = None;
+        stmt.raw_bind_parameter(i + 1, rusqlite::types::ToSqlOutput::Borrowed(*v))?;
+        *bound = now;
+    }
+    stmt.raw_execute()
 }
 
 /// The statement in `slot`, prepared (through the connection's cache) if it is not yet.
@@ -527,9 +573,7 @@ impl<'c> Tx<'c> {
         let user = User::created(self.tenant, new.id, attrs, new.anchor, now);
         let extensions = rows::extensions_json(&user.attrs.extensions);
         let values = rows::user_values(&user, &extensions);
-        held(&mut self.held.insert_user, self.conn, &INSERT_USER)
-            .and_then(|s| s.execute(rusqlite::params_from_iter(rows::params(&values))))
-            .map_err(|e| constraint(e, ObjectKind::User, &user))?;
+        insert_user_row(&mut self.held, self.conn, &values).map_err(|e| constraint(e, ObjectKind::User, &user))?;
         self.index_extensions(user.id, extensions.as_deref())?;
         match &mut self.deferred_creates {
             Some(ids) => ids.push(*user.id.as_bytes()),

@@ -211,3 +211,43 @@ pub async fn a_copy_gets_a_manager_made_earlier_in_the_run_only_while_it_lives(f
     assert_eq!(manager("r4@fabrikam.example").await, Some(made[0]));
     assert_eq!(manager("r5@fabrikam.example").await, None);
 }
+
+/// Copies of every shape written one after another in a run (every attribute, only a
+/// name, every attribute again, one refused in between, a manager and none, other
+/// writes' times): each reads back exactly as it was written, whatever the copy before
+/// it held.
+pub async fn a_run_s_copies_read_back_as_written_whatever_came_before(f: Fixture) {
+    use tenantsync_domain::{Anchor, UserRef};
+    use tenantsync_store::WriteOp;
+    let a = arrow(&f).await;
+    let copy = |n: tenantsync_domain::NewUser, manager: Option<tenantsync_domain::ObjectId>| {
+        let mut n = n;
+        n.anchor = Some(Anchor::new(a.source.id, n.id));
+        n.manager = manager.map(UserRef::Id);
+        n
+    };
+    let writer = f.store.sync_writer(a.config.id, a.target.id).await.unwrap();
+    let first = copy(full_user("full1@fabrikam.example"), None);
+    let bare = copy(new_user("bare@fabrikam.example"), Some(first.id));
+    let mut again = copy(full_user("full2@fabrikam.example"), None);
+    again.attrs.city = None;
+    again.attrs.account_enabled = true;
+    let taken = copy(new_user("bare@fabrikam.example"), None);
+    let last = copy(new_user("last@fabrikam.example"), Some(first.id));
+    let wanted = [first.clone(), bare.clone(), again.clone(), last.clone()];
+    let ops = vec![WriteOp::CreateUser(Box::new(first)), WriteOp::CreateUser(Box::new(bare))];
+    assert!(writer.write(ops, at(1), Vec::new()).await.unwrap().iter().all(Result::is_ok));
+    let ops = vec![WriteOp::CreateUser(Box::new(again)), WriteOp::CreateUser(Box::new(taken)), WriteOp::CreateUser(Box::new(last))];
+    let results = writer.write(ops, at(2), Vec::new()).await.unwrap();
+    assert!(results[0].is_ok() && results[1].is_err() && results[2].is_ok(), "{results:?}");
+    writer.flush().await.unwrap();
+    for n in wanted {
+        let u = f.store.get_user(a.target.id, n.id).await.unwrap();
+        let mut attrs = n.attrs.clone();
+        attrs.manager = n.manager.as_ref().and_then(|m| if let UserRef::Id(id) = m { Some(*id) } else { None });
+        assert_eq!(u.attrs, attrs, "{}", n.attrs.user_principal_name);
+        assert_eq!(u.anchor, n.anchor);
+        assert_eq!(u.version, tenantsync_domain::Version(1));
+        assert!(u.deleted_date_time.is_none());
+    }
+}
