@@ -316,13 +316,22 @@ fn record<'a>(w: &mut Writer, r: &'a ProvisioningLog, previous: Option<&str>, te
 
 /// Packs records (at most [`BLOCK_RECORDS`], as the caller chunks them) into a block body.
 pub fn encode(records: &[ProvisioningLog]) -> Result<Vec<u8>, StoreError> {
-    encode_with(records, &mut Vec::new())
+    encode_with(records, &mut Scratch::default())
 }
 
-/// [`encode`], with `scratch` for the uncompressed form (kept for the next block).
-fn encode_with(records: &[ProvisioningLog], scratch: &mut Vec<u8>) -> Result<Vec<u8>, StoreError> {
-    scratch.clear();
-    let mut w = Writer(std::mem::take(scratch));
+/// The buffers of [`encode_with`], kept from block to block: the uncompressed form and
+/// LZ4's output (which must be initialized; zeroing a fresh one per block cost about as
+/// much as a tenth of the compression).
+#[derive(Default)]
+struct Scratch {
+    plain: Vec<u8>,
+    packed: Vec<u8>,
+}
+
+/// [`encode`], with the buffers of `scratch`.
+fn encode_with(records: &[ProvisioningLog], scratch: &mut Scratch) -> Result<Vec<u8>, StoreError> {
+    scratch.plain.clear();
+    let mut w = Writer(std::mem::take(&mut scratch.plain));
     w.varint(records.len() as u64);
     let mut previous = None;
     let mut tenant = None;
@@ -330,17 +339,27 @@ fn encode_with(records: &[ProvisioningLog], scratch: &mut Vec<u8>) -> Result<Vec
         record(&mut w, r, previous, &mut tenant)?;
         previous = Some(r.cycle_id.as_str());
     }
-    let packed = lz4_flex::block::compress_prepend_size(&w.0);
-    *scratch = w.0;
-    let mut out = Vec::with_capacity(packed.len() + 1);
+    let plain = w.0;
+    let size = u32::try_from(plain.len()).map_err(|_| corrupt("block too large"))?;
+    let max = lz4_flex::block::get_maximum_output_size(plain.len());
+    if scratch.packed.len() < max {
+        scratch.packed.resize(max, 0);
+    }
+    let n = lz4_flex::block::compress_into(&plain, &mut scratch.packed).map_err(|e| corrupt(&e.to_string()))?;
+    scratch.plain = plain;
+    // The form `decompress_size_prepended` reads: the uncompressed size (u32, little
+    // endian), then the LZ4 block.
+    let packed = scratch.packed.get(..n).unwrap_or_default();
+    let mut out = Vec::with_capacity(1 + 4 + packed.len());
     out.push(BLOCK_V2);
-    out.extend_from_slice(&packed);
+    out.extend_from_slice(&size.to_le_bytes());
+    out.extend_from_slice(packed);
     Ok(out)
 }
 
 /// Packs records into blocks of at most [`BLOCK_RECORDS`], in order.
 pub fn encode_all(records: &[ProvisioningLog]) -> Result<Vec<Vec<u8>>, StoreError> {
-    let mut scratch = Vec::with_capacity(BLOCK_RECORDS.min(records.len()) * 1024);
+    let mut scratch = Scratch { plain: Vec::with_capacity(BLOCK_RECORDS.min(records.len()) * 1024), packed: Vec::new() };
     records.chunks(BLOCK_RECORDS).map(|chunk| encode_with(chunk, &mut scratch)).collect()
 }
 
