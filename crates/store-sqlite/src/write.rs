@@ -786,10 +786,16 @@ impl RunOrder {
                 _ => None,
             })
             .collect();
-        let ids: std::collections::HashMap<ObjectId, usize> = users.iter().enumerate().map(|(i, u)| (u.id, i)).collect();
+        let ids: std::collections::HashMap<ObjectId, usize, foldhash::fast::FixedState> = users.iter().enumerate().map(|(i, u)| (u.id, i)).collect();
         let mut order: Vec<usize> = (0..users.len()).collect();
-        // Each key is made once (lowering both sides of every comparison cost more).
-        order.sort_by_cached_key(|&i| users.get(i).map(|u| u.attrs.user_principal_name.as_str().to_ascii_lowercase()));
+        // Each key is made once (lowering both sides of every comparison cost more), and
+        // only for a name with an uppercase letter (most have none).
+        order.sort_by_cached_key(|&i| {
+            users.get(i).map(|u| {
+                let upn = u.attrs.user_principal_name.as_str();
+                if upn.bytes().any(|b| b.is_ascii_uppercase()) { std::borrow::Cow::Owned(upn.to_ascii_lowercase()) } else { std::borrow::Cow::Borrowed(upn) }
+            })
+        });
         let managers = users
             .iter()
             .map(|u| match &u.manager {
