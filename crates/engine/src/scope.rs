@@ -61,6 +61,11 @@ impl Scope<'_> {
         plan::Planner { compiled: self.compiled, source_tenant: self.source, target_domain: self.target_domain, clock: self.clock, dry: self.dry }
     }
 
+    /// What scoping asks of the user `id`, a member of `member_of`.
+    fn input<'s>(&'s self, id: ObjectId, member_of: &'s [ObjectId]) -> ScopeInput<'s> {
+        ScopeInput { assigned_directly: self.assigned_users.contains(&id), assigned_groups: &self.assigned_groups, member_of }
+    }
+
     /// Import and match: reads the source user, its groups and its copy in the target.
     pub async fn look(&self, store: &dyn SyncStore, sid: ObjectId) -> Result<Seen<'_>, EngineError> {
         let user = match store.get_user(self.source, sid).await {
@@ -79,7 +84,7 @@ impl Scope<'_> {
 
 impl Seen<'_> {
     pub fn input(&self) -> ScopeInput<'_> {
-        ScopeInput { assigned_directly: self.scope.assigned_users.contains(&self.id), assigned_groups: &self.scope.assigned_groups, member_of: &self.member_of }
+        self.scope.input(self.id, &self.member_of)
     }
 
     /// Map and decide; the source user is left as it was read.
@@ -93,8 +98,7 @@ impl Seen<'_> {
     pub fn plan_spending(&mut self) -> Result<plan::Plan, PlanError> {
         let scope = self.scope;
         let planner = scope.planner();
-        let input =
-            ScopeInput { assigned_directly: scope.assigned_users.contains(&self.id), assigned_groups: &scope.assigned_groups, member_of: &self.member_of };
+        let input = scope.input(self.id, &self.member_of);
         let source = match &mut self.user {
             Some(Cow::Owned(u)) => Some(plan::Src::Spend(u)),
             Some(Cow::Borrowed(u)) => Some(plan::Src::Read(u)),

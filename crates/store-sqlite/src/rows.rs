@@ -234,6 +234,12 @@ pub fn owned(values: &[ValueRef<'_>]) -> Vec<Value> {
 }
 
 /// Borrowed values as statement parameters.
+/// Ids as one parameter of `rarray(?)` (loaded on writer connections): a list of rows
+/// written by one statement instead of one statement per row.
+pub fn id_array(ids: impl IntoIterator<Item = [u8; 16]>) -> rusqlite::vtab::array::Array {
+    std::rc::Rc::new(ids.into_iter().map(|id| Value::Blob(id.to_vec())).collect())
+}
+
 pub fn params<'a>(values: &'a [ValueRef<'a>]) -> impl Iterator<Item = rusqlite::types::ToSqlOutput<'a>> + 'a {
     values.iter().map(|v| rusqlite::types::ToSqlOutput::Borrowed(*v))
 }

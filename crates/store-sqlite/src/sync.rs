@@ -443,7 +443,7 @@ pub(crate) fn insert_block(conn: &rusqlite::Connection, config: SyncConfigId, id
     let mut objects: Vec<[u8; 16]> = records.iter().flat_map(|log| std::iter::once(log.source_id).chain(log.target_id)).map(|o| *o.as_bytes()).collect();
     objects.sort_unstable();
     objects.dedup();
-    let objects: rusqlite::vtab::array::Array = std::rc::Rc::new(objects.into_iter().map(|o| rusqlite::types::Value::Blob(o.to_vec())).collect());
+    let objects = crate::rows::id_array(objects);
     conn.prepare_cached("INSERT OR IGNORE INTO provisioning_log_objects (object_id, block_id) SELECT value, ?2 FROM rarray(?1)")
         .and_then(|mut st| st.execute(params![objects, block]))
         .map_err(sql_err)?;
