@@ -20,6 +20,7 @@ mod outcome;
 mod sync;
 mod tenant;
 mod user;
+mod whole;
 
 pub use attributes::{AttrValue, AttributeChange, GroupAttribute, UserAttrName, UserAttribute};
 pub use change::{Change, ChangeCursor, ChangeOp, ObjectKind};
@@ -40,3 +41,4 @@ pub mod __private {
     pub use uuid::Uuid;
 }
 pub use user::{EXTENSION_MAX_LEN, EXTENSION_MAX_VALUES, NewUser, Origin, User, UserAttributes, UserPatch, UserRef, UserType};
+pub use whole::UserAttributeSet;

@@ -31,6 +31,10 @@ pub struct Mapping {
     /// a create may move the value out of a source user read for it alone instead of
     /// copying it (see `plan::Src`).
     pub movable: bool,
+    /// A direct mapping of a built-in attribute to itself (not the manager, a reference
+    /// resolved in the target): a create moves the value with the source user's
+    /// attributes as a whole (see `plan::map_new_moving`).
+    pub same: Option<UserAttribute>,
 }
 
 /// A configuration ready to run.
@@ -53,6 +57,8 @@ pub struct Compiled {
     /// Every user's planning row when the mappings and the filter read nothing from it
     /// (direct mappings and constants only): made once, not once per user.
     empty_row: Option<Row>,
+    /// The attributes of the [`Mapping::same`] mappings.
+    pub same_attrs: tenantsync_domain::UserAttributeSet,
     /// The group mappings (checked even while group provisioning is off).
     pub groups: CompiledGroups,
 }
@@ -146,7 +152,8 @@ impl Compiled {
         let (reads_net_id, reads_soft_deleted) = (read.contains(&net_id.0), read.contains(&soft_deleted.0));
         read.retain(|i| *i < names.len());
         let empty_row = (read.is_empty() && !reads_net_id && !reads_soft_deleted).then(|| schema.row());
-        Ok(Compiled { config, schema, names, read, reads_net_id, reads_soft_deleted, net_id, soft_deleted, mappings, filter, empty_row, groups })
+        let same_attrs = mappings.iter().filter_map(|m| m.same).collect();
+        Ok(Compiled { config, schema, names, read, reads_net_id, reads_soft_deleted, net_id, soft_deleted, mappings, filter, empty_row, same_attrs, groups })
     }
 
     fn mapping(m: &AttributeMapping, schema: &Schema, names: &[UserAttrName]) -> Result<Mapping, EngineError> {
@@ -158,7 +165,11 @@ impl Compiled {
         }
         let (text, program) = source_program(&m.source, schema, bad)?;
         let direct = program.attribute().and_then(|s| names.get(s.0)).cloned();
-        Ok(Mapping { target, program, flow: m.flow_type, default_value: m.default_value.clone(), source_text: text, direct, movable: false })
+        let same = match (&direct, &target) {
+            (Some(UserAttrName::Builtin(a)), UserAttrName::Builtin(t)) if a == t && *t != UserAttribute::Manager => Some(*t),
+            _ => None,
+        };
+        Ok(Mapping { target, program, flow: m.flow_type, default_value: m.default_value.clone(), source_text: text, direct, movable: false, same })
     }
 
     /// The expression row of a source user, every attribute filled (what on-demand

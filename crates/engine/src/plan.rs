@@ -191,7 +191,7 @@ fn map_new(c: &Compiled, src: &mut Src<'_>, row: &tenantsync_expression::Row, cl
         manager: None,
         modified: if dry { Vec::new() } else { Vec::with_capacity(c.mappings.len()) },
     };
-    let evaluated = evaluate(c, src, row, true, clock)?;
+    let evaluated = evaluate(c, src, row, true, false, clock)?;
     m.manager = evaluated.manager;
     for (name, value, redacted, same) in evaluated.values {
         if !dry {
@@ -204,6 +204,60 @@ fn map_new(c: &Compiled, src: &mut Src<'_>, row: &tenantsync_expression::Row, cl
         }
     }
     Ok(m)
+}
+
+/// [`map_new`] for a create that owns its source user (`Src::Spend`), whose copy is
+/// `upn`: the user's
+/// attributes move into the copy as a whole, the [`crate::compile::Mapping::same`]
+/// mappings' kept as they are and the rest reset; the other mappings are evaluated
+/// first (they read the user as it was) and set as `map_new` sets them. The same copy
+/// as `map_new`, and the same modified properties once those of kept values are read
+/// from the copy ([`ModifiedProperty::in_copy`]: not a second copy of each value); the
+/// user keeps only its userPrincipalName.
+fn map_new_moving(
+    c: &Compiled,
+    src: &mut Src<'_>,
+    upn: tenantsync_domain::Upn,
+    row: &tenantsync_expression::Row,
+    clock: &dyn Clock,
+) -> Result<Mapped, PlanError> {
+    let Src::Spend(user) = src else {
+        // Read for others too: mapped value by value.
+        let mut mapped = map_new(c, src, row, clock, false)?;
+        mapped.attrs.user_principal_name = upn;
+        return Ok(mapped);
+    };
+    let evaluated = evaluate(c, &mut Src::Spend(user), row, true, true, clock)?;
+    let mut attrs = tenantsync_domain::UserAttributes::new(upn);
+    std::mem::swap(&mut attrs, &mut user.attrs);
+    std::mem::swap(&mut attrs.user_principal_name, &mut user.attrs.user_principal_name);
+    attrs.retain(c.same_attrs);
+    let mut modified = Vec::with_capacity(c.mappings.len());
+    let mut others = evaluated.values.into_iter().peekable();
+    for m in &c.mappings {
+        if let Some(a) = m.same {
+            // As `evaluate`: the value flows unless empty; then the default, if any.
+            match attrs.text_of(a) {
+                // Its record's value is read from the copy when the record is stored.
+                Some(v) if !v.is_empty() => modified.push(ModifiedProperty::in_copy(a)),
+                held => {
+                    let value = m.default_value.clone().map_or(AttrValue::Null, AttrValue::String);
+                    if held.is_some() || !value.is_null() {
+                        modified.push(prop(a.name(), None, text(&value), false));
+                        attrs.set(&m.target, value)?;
+                    }
+                }
+            }
+        } else if let Some((name, value, redacted, same)) = others.next_if(|(name, ..)| *name == m.target) {
+            modified.push(prop(label(&name), None, text(&value), redacted));
+            if same {
+                attrs.put_valid(&name, value)?;
+            } else {
+                attrs.set(&name, value)?;
+            }
+        }
+    }
+    Ok(Mapped { attrs, manager: evaluated.manager, modified })
 }
 
 /// Is the source user in scope? Returns the skip reason if not. The filter's verdict is
@@ -234,11 +288,20 @@ struct Evaluated {
     manager: Option<ObjectId>,
 }
 
-fn evaluate(c: &Compiled, src: &mut Src<'_>, row: &tenantsync_expression::Row, creating: bool, clock: &dyn Clock) -> Result<Evaluated, PlanError> {
+/// Evaluates the mappings (the [`crate::compile::Mapping::same`] ones not, when
+/// `but_same`).
+fn evaluate(
+    c: &Compiled,
+    src: &mut Src<'_>,
+    row: &tenantsync_expression::Row,
+    creating: bool,
+    but_same: bool,
+    clock: &dyn Clock,
+) -> Result<Evaluated, PlanError> {
     let mut random = LazyRandom::default();
     let mut out = Evaluated { values: Vec::with_capacity(c.mappings.len()), manager: None };
     for m in &c.mappings {
-        if m.flow == FlowType::ObjectAddOnly && !creating {
+        if (m.flow == FlowType::ObjectAddOnly && !creating) || (but_same && m.same.is_some()) {
             continue;
         }
         // `[manager]` to the manager, as the default mappings have it: the id itself, not
@@ -392,6 +455,8 @@ pub fn plan(
                 return Ok(p);
             }
             let anchor = Anchor::new(source_tenant, user.id);
+            p.modified.push(prop("userPrincipalName", None, Some(upn.as_str().to_owned()), false));
+            p.modified.push(prop("anchor", None, Some(anchor.text()), false));
             let mapped = if spend {
                 // The row first: expressions read it, and none reads a value moved out.
                 let own;
@@ -402,16 +467,15 @@ pub fn plan(
                         &own
                     }
                 };
-                Cow::Owned(map_new(c, &mut src, row, clock, false)?)
+                map_new_moving(c, &mut src, upn, row, clock)?
             } else {
-                looked.created(clock, false)?
+                let mut mapped = looked.created(clock, false)?.into_owned();
+                mapped.attrs.user_principal_name = upn;
+                mapped
             };
             p.manager = mapped.manager;
-            p.modified.push(prop("userPrincipalName", None, Some(upn.as_str().to_owned()), false));
-            p.modified.push(prop("anchor", None, Some(anchor.text()), false));
-            let Mapped { mut attrs, modified, .. } = mapped.into_owned();
+            let Mapped { attrs, modified, .. } = mapped;
             p.modified.extend(modified);
-            attrs.user_principal_name = upn;
             let mut new = NewUser { id: ObjectId::new(), attrs, manager: None, anchor: None };
             new.anchor = Some(anchor);
             p.target_id = Some(new.id);
@@ -433,7 +497,7 @@ pub fn plan(
                 p.modified.push(prop("userPrincipalName", Some(t.attrs.user_principal_name.to_string()), Some(upn.to_string()), false));
                 patch.set.push((UserAttrName::Builtin(UserAttribute::UserPrincipalName), AttrValue::String(upn.to_string())));
             }
-            let evaluated = evaluate(c, &mut Src::Read(looked.user), looked.row(), false, clock)?;
+            let evaluated = evaluate(c, &mut Src::Read(looked.user), looked.row(), false, false, clock)?;
             p.manager = evaluated.manager;
             for (name, value, redacted, _) in evaluated.values {
                 let current = t.attrs.get(&name);
@@ -467,7 +531,7 @@ pub(crate) fn text(v: &AttrValue) -> Option<String> {
 /// A modified property of a log record (values of `Redact`ed mappings hidden).
 pub(crate) fn prop(name: impl Into<Cow<'static, str>>, old: Option<String>, new: Option<String>, redacted: bool) -> ModifiedProperty {
     let hide = |v: Option<String>| if redacted { v.map(|_| tenantsync_expression::Evaluation::REDACTED.to_owned()) } else { v };
-    ModifiedProperty { display_name: name.into(), old_value: hide(old), new_value: hide(new) }
+    ModifiedProperty { display_name: name.into(), old_value: hide(old), new_value: hide(new), new_in_copy: None }
 }
 
 /// The name of a target attribute in a log record: built-in names are static.
@@ -508,6 +572,26 @@ mod tests {
     use super::*;
     use tenantsync_domain::{AttributeMapping, SyncConfiguration, SystemClock, Upn, UserAttributes};
 
+    /// The plan's modified properties with the values left in its copy filled in, as
+    /// a store fills them.
+    fn filled(p: &Plan) -> Vec<ModifiedProperty> {
+        let mut log = tenantsync_store::ProvisioningLog::new(
+            tenantsync_domain::SyncConfigId::new(),
+            p.source_id,
+            String::new(),
+            tenantsync_store::ProvisioningAction::Create,
+            tenantsync_store::ProvisioningStatus::Success,
+            jiff::Timestamp::UNIX_EPOCH,
+        );
+        log.modified_properties = p.modified.clone();
+        log.op_index = Some(0);
+        let mut logs = [log];
+        tenantsync_store::fill_values_from(&mut logs, &p.ops);
+        let [log] = logs;
+        assert!(log.modified_properties.iter().all(|m| m.new_in_copy.is_none()));
+        log.modified_properties
+    }
+
     fn user(tenant: TenantId, name: &str) -> User {
         let attrs = UserAttributes::new(Upn::parse(&format!("{name}@fabrikam.example")).unwrap());
         User::created(tenant, ObjectId::new(), attrs, None, jiff::Timestamp::now())
@@ -533,6 +617,8 @@ mod tests {
         assert!(plain.shared_row().is_some(), "the default mappings (direct ones and constants) read nothing from a row");
         let movable: Vec<bool> = c.mappings.iter().map(|m| m.movable).collect();
         assert_eq!(movable, [true, true, false, false, false, false]);
+        let same: Vec<bool> = c.mappings.iter().map(|m| m.same.is_some()).collect();
+        assert_eq!(same, [true, true, true, false, true, false]);
         let mut user = user(source, "adele");
         user.attrs.display_name = Some("Adele Vance".into());
         user.attrs.mail = Some(tenantsync_domain::Mail::parse("adele@fabrikam.example").unwrap());
@@ -550,21 +636,92 @@ mod tests {
         };
         let read = decide(Src::Read(&user), false);
         let mut spent = user.clone();
-        let moved = decide(Src::Spend(&mut spent), false);
+        let mut moved = decide(Src::Spend(&mut spent), false);
+        assert!(moved.modified.iter().any(|m| m.new_in_copy.is_some()), "kept values are read from the copy");
+        moved.modified = filled(&moved);
         // The same copy and record either way.
         assert_eq!(copy(&read), copy(&moved));
         assert_eq!(read.modified, moved.modified);
         assert_eq!(copy(&moved).job_title.as_deref(), Some("Sales team"));
         assert_eq!(copy(&moved).office_location.as_deref(), Some("Lyon"));
-        // Moved out: what one direct mapping alone read; the rest is still there.
-        assert_eq!((spent.attrs.display_name, spent.attrs.mail), (None, None));
-        assert_eq!(spent.attrs.city.as_deref(), Some("Lyon"));
-        assert_eq!(spent.attrs.department.as_deref(), Some("Sales"));
-        assert_eq!(spent.attrs.user_principal_name, user.attrs.user_principal_name);
+        // Moved out: the attributes as a whole; the user keeps its userPrincipalName (its
+        // record's name).
+        assert_eq!(spent.attrs, UserAttributes::new(user.attrs.user_principal_name.clone()));
         // A dry run moves nothing.
         let mut dry = user.clone();
         decide(Src::Spend(&mut dry), true);
         assert_eq!(dry.attrs, user.attrs);
+    }
+
+    proptest::proptest! {
+        /// Whatever the mappings and the user, a create that owns its source user makes
+        /// the copy and the modified properties a create reading it makes.
+        #[test]
+        fn a_moving_create_makes_what_a_reading_create_makes(
+            values in proptest::collection::vec(proptest::option::of(0usize..3), UserAttribute::ALL.len()),
+            picks in proptest::collection::vec((0usize..UserAttribute::ALL.len(), 0usize..UserAttribute::ALL.len(), 0usize..6), 0..14),
+            enabled: bool,
+        ) {
+            let (source, target) = (TenantId::new(), TenantId::new());
+            let mut user = user(source, "adele");
+            for (a, v) in UserAttribute::ALL.iter().zip(&values) {
+                let Some(v) = v else { continue };
+                let text = match a {
+                    UserAttribute::UserPrincipalName | UserAttribute::Manager => continue,
+                    UserAttribute::Mail => format!("adele{v}@fabrikam.example"),
+                    UserAttribute::AccountEnabled | UserAttribute::ShowInAddressList => (v % 2 == 0).to_string(),
+                    UserAttribute::UserType => ["Member", "Guest"][v % 2].to_owned(),
+                    UserAttribute::UsageLocation => ["FR", "US", "DE"][*v].to_owned(),
+                    UserAttribute::PreferredLanguage => ["fr-FR", "en-US", "de"][*v].to_owned(),
+                    UserAttribute::MailNickname => format!("adele{v}"),
+                    other => format!("{other} {v}"),
+                };
+                user.attrs.set(&UserAttrName::Builtin(*a), AttrValue::String(text)).unwrap();
+            }
+            user.attrs.account_enabled = enabled;
+            user.attrs.manager = Some(ObjectId::new());
+            let mut config = SyncConfiguration::new("moving", source, target).unwrap();
+            config.user_mappings.clear();
+            for (from, to, kind) in picks {
+                let (from, to) = (UserAttribute::ALL[from], UserAttribute::ALL[to]);
+                if to == UserAttribute::UserPrincipalName || config.user_mappings.iter().any(|m| m.target_attribute_name == to.name()) {
+                    continue;
+                }
+                let mut m = match kind {
+                    // To itself (most), with a default or not; to another attribute; a
+                    // constant; an expression reading the same attribute.
+                    0 | 1 => AttributeMapping::direct(to.name(), to.name()),
+                    2 => AttributeMapping::direct(from.name(), to.name()),
+                    3 => AttributeMapping::constant("true", to.name()),
+                    _ => AttributeMapping::expression(&format!("[{}]", from.name()), to.name()),
+                };
+                if kind == 1 {
+                    m.default_value = Some(match to {
+                        UserAttribute::AccountEnabled | UserAttribute::ShowInAddressList => "false".to_owned(),
+                        UserAttribute::UserType => "Guest".to_owned(),
+                        UserAttribute::UsageLocation => "NL".to_owned(),
+                        UserAttribute::Mail => "fallback@fabrikam.example".to_owned(),
+                        _ => "fallback".to_owned(),
+                    });
+                }
+                config.user_mappings.push(m);
+            }
+            let c = Compiled::new(config).unwrap();
+            let domain = DomainName::parse("contoso.example").unwrap();
+            let planner = Planner { compiled: &c, source_tenant: source, target_domain: &domain, clock: &SystemClock, dry: false };
+            let input = ScopeInput { assigned_directly: true, assigned_groups: &[], member_of: &[] };
+            let outcome = |p: Result<Plan, PlanError>| p.map(|p| {
+                let copy = match p.ops.first() {
+                    Some(WriteOp::CreateUser(new)) => Some(new.attrs.clone()),
+                    _ => None,
+                };
+                (copy, filled(&p), p.manager)
+            }).map_err(|e| e.to_string());
+            let read = outcome(plan(&planner, user.id, Some(Src::Read(&user)), None, &input, None));
+            let mut spent = user.clone();
+            let moved = outcome(plan(&planner, user.id, Some(Src::Spend(&mut spent)), None, &input, None));
+            proptest::prop_assert_eq!(read, moved);
+        }
     }
 
     #[test]
@@ -581,7 +738,7 @@ mod tests {
         let mut config = SyncConfiguration::new("random", source, target).unwrap();
         config.user_mappings = vec![AttributeMapping::direct("displayName", "displayName"), AttributeMapping::expression("Guid()", "employeeId")];
         let c = Compiled::new(config).unwrap();
-        let values = |u: &User| evaluate(&c, &mut Src::Read(u), &c.planning_row(u), true, &SystemClock).unwrap().values;
+        let values = |u: &User| evaluate(&c, &mut Src::Read(u), &c.planning_row(u), true, false, &SystemClock).unwrap().values;
         let (a, b) = (values(&user(source, "adele")), values(&user(source, "bob")));
         let guid = |v: &[(UserAttrName, AttrValue, bool, bool)]| v.iter().find(|(n, ..)| n.as_str() == "employeeId").map(|(_, v, ..)| v.clone()).unwrap();
         assert_ne!(guid(&a), guid(&b));

@@ -45,7 +45,10 @@ struct DryWriter {
 
 #[async_trait::async_trait]
 impl SyncWriter for DryWriter {
-    fn write(&self, ops: Vec<WriteOp>, _state: JobState, logs: Vec<ProvisioningLog>) -> WriteFuture {
+    fn write(&self, ops: Vec<WriteOp>, _state: JobState, mut logs: Vec<ProvisioningLog>) -> WriteFuture {
+        // As a store stores them (a dry run's creates leave no values in their copies, but
+        // the records it samples are shown whatever made them).
+        tenantsync_store::fill_values_from(&mut logs, &ops);
         if let Ok(mut seen) = self.seen.lock() {
             for log in &logs {
                 seen.record(log, self.samples);

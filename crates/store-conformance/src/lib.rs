@@ -273,6 +273,7 @@ macro_rules! __conformance_case_list {
                 commit_sync_to_an_unknown_tenant_writes_nothing,
                 commit_sync_notifies_the_target_and_not_job_subscribers,
                 a_run_of_copies_keeps_its_results_in_order_and_its_managers_right,
+                values_a_record_leaves_in_its_copy_are_stored_as_its_own,
             }
             writer {
                 a_flush_commits_the_writes_their_logs_and_the_state,

@@ -348,7 +348,7 @@ pub fn log_record(
         skip_reason: None,
         error_code: None,
         error_message: None,
-        modified_properties: vec![ModifiedProperty { display_name: "city".into(), old_value: None, new_value: Some("Tromsø".into()) }],
+        modified_properties: vec![ModifiedProperty { display_name: "city".into(), old_value: None, new_value: Some("Tromsø".into()), new_in_copy: None }],
         steps: vec![ProvisioningStep::new(tenantsync_domain::StepKind::EntryExport, ProvisioningStatus::Success, "Create".into())],
         step_facts: None,
         duration_in_milliseconds: 1,

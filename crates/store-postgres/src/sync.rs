@@ -294,6 +294,8 @@ pub(crate) async fn apply_write(
     watermark: i64,
     body: &str,
 ) -> Result<Vec<Result<WriteOutcome>>> {
+    // Values a create's record leaves in its copy are its own before the writes go.
+    tenantsync_store::fill_values_from(logs, &ops);
     let results = tx.apply_sync(ops).await?;
     for log in logs.iter_mut() {
         if let Some(Some(result)) = log.op_index.map(|i| results.get(i)) {

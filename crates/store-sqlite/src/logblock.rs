@@ -23,10 +23,11 @@
 //! thread (see `session.rs`); the writer repacks only a block one of whose writes it
 //! refused. This file writes blocks; `logblock/read.rs` reads them back.
 use tenantsync_domain::{GroupAttribute, ObjectId, ObjectKind, SkipReason, UserAttribute};
-use tenantsync_store::{ModifiedProperty, ProvisioningAction, ProvisioningLog, ProvisioningStatus, StoreError};
+use tenantsync_store::{ModifiedProperty, ProvisioningAction, ProvisioningLog, ProvisioningStatus, StoreError, WriteOp};
 
 mod read;
 pub use read::decode;
+pub(crate) use read::decode_stored;
 pub(crate) use read::{skip_reason, step_kind};
 
 /// Records per block at most: small enough that the newest page of a query decodes one
@@ -225,7 +226,15 @@ fn code_name(code: u8) -> Result<&'static str, StoreError> {
 
 /// Packs one record; `previous` is the cycle id of the record before it in the block (a
 /// cycle's records share theirs: it is written once).
-fn record<'a>(w: &mut Writer, r: &'a ProvisioningLog, previous: Option<&str>, tenant: &mut Option<(&'a str, [u8; 16])>) -> Result<(), StoreError> {
+/// `ops` are the writes of the record's commit, where a create's record may leave its
+/// new values ([`ModifiedProperty::new_in_copy`]).
+fn record<'a>(
+    w: &mut Writer,
+    r: &'a ProvisioningLog,
+    ops: &[WriteOp],
+    previous: Option<&str>,
+    tenant: &mut Option<(&'a str, [u8; 16])>,
+) -> Result<(), StoreError> {
     match uuid_bytes(&r.id) {
         Some(b) => {
             w.0.push(0);
@@ -268,7 +277,22 @@ fn record<'a>(w: &mut Writer, r: &'a ProvisioningLog, previous: Option<&str>, te
     w.opt(r.error_code.as_deref());
     w.opt(r.error_message.as_deref());
     w.varint(r.modified_properties.len() as u64);
+    // The copy its write creates, where a create's record may leave new values.
+    let copy = match r.op_index.and_then(|i| ops.get(i)) {
+        Some(WriteOp::CreateUser(new)) => Some(&new.attrs),
+        _ => None,
+    };
     for m in &r.modified_properties {
+        if let Some(a) = m.new_in_copy {
+            // As `name_code` codes the attribute's name; no old value.
+            let Some(value) = copy.and_then(|c| c.text_of(a)) else {
+                return Err(StoreError::Internal { message: format!("the {a} of a record's copy is not in its write") });
+            };
+            w.0.push(1 + a.index() as u8);
+            w.opt(None);
+            w.opt(Some(&value));
+            continue;
+        }
         if let Some(tenant) = anchor_of_source(m, r.source_id, tenant) {
             w.0.push(ANCHOR_OF_SOURCE);
             w.id(&tenant);
@@ -314,7 +338,7 @@ fn record<'a>(w: &mut Writer, r: &'a ProvisioningLog, previous: Option<&str>, te
 
 /// Packs records (at most [`BLOCK_RECORDS`], as the caller chunks them) into a block body.
 pub fn encode(records: &[ProvisioningLog]) -> Result<Vec<u8>, StoreError> {
-    encode_with(records, &mut Scratch::default())
+    encode_with(records, &[], &mut Scratch::default())
 }
 
 /// The buffers of [`encode_with`], kept from block to block: the uncompressed form and
@@ -327,14 +351,14 @@ struct Scratch {
 }
 
 /// [`encode`], with the buffers of `scratch`.
-fn encode_with(records: &[ProvisioningLog], scratch: &mut Scratch) -> Result<Vec<u8>, StoreError> {
+fn encode_with(records: &[ProvisioningLog], ops: &[WriteOp], scratch: &mut Scratch) -> Result<Vec<u8>, StoreError> {
     scratch.plain.clear();
     let mut w = Writer(std::mem::take(&mut scratch.plain));
     w.varint(records.len() as u64);
     let mut previous = None;
     let mut tenant = None;
     for r in records {
-        record(&mut w, r, previous, &mut tenant)?;
+        record(&mut w, r, ops, previous, &mut tenant)?;
         previous = Some(r.cycle_id.as_str());
     }
     let plain = w.0;
@@ -355,10 +379,11 @@ fn encode_with(records: &[ProvisioningLog], scratch: &mut Scratch) -> Result<Vec
     Ok(out)
 }
 
-/// Packs records into blocks of at most [`BLOCK_RECORDS`], in order.
-pub fn encode_all(records: &[ProvisioningLog]) -> Result<Vec<Vec<u8>>, StoreError> {
+/// Packs records into blocks of at most [`BLOCK_RECORDS`], in order; `ops` are the
+/// writes of their commit (see [`record`]).
+pub fn encode_all(records: &[ProvisioningLog], ops: &[WriteOp]) -> Result<Vec<Vec<u8>>, StoreError> {
     let mut scratch = Scratch { plain: Vec::with_capacity(BLOCK_RECORDS.min(records.len()) * 1024), packed: Vec::new() };
-    records.chunks(BLOCK_RECORDS).map(|chunk| encode_with(chunk, &mut scratch)).collect()
+    records.chunks(BLOCK_RECORDS).map(|chunk| encode_with(chunk, ops, &mut scratch)).collect()
 }
 
 #[cfg(test)]
@@ -386,8 +411,8 @@ mod tests {
             error_code: None,
             error_message: None,
             modified_properties: vec![
-                ModifiedProperty { display_name: "displayName".into(), old_value: None, new_value: Some(format!("User {i}")) },
-                ModifiedProperty { display_name: "city".into(), old_value: Some("Paris".into()), new_value: None },
+                ModifiedProperty { display_name: "displayName".into(), old_value: None, new_value: Some(format!("User {i}")), new_in_copy: None },
+                ModifiedProperty { display_name: "city".into(), old_value: Some("Paris".into()), new_value: None, new_in_copy: None },
             ],
             steps: vec![ProvisioningStep {
                 kind: tenantsync_domain::StepKind::EntryImport,
@@ -431,7 +456,7 @@ mod tests {
         let tenant = TenantId::new();
         let mut records: Vec<_> = (0..6).map(|i| ProvisioningLog { config_id: config, ..record(i) }).collect();
         let anchor = |r: &ProvisioningLog| tenantsync_domain::Anchor::new(tenant, r.source_id).text();
-        let prop = |new: String| ModifiedProperty { display_name: "anchor".into(), old_value: None, new_value: Some(new) };
+        let prop = |new: String| ModifiedProperty { display_name: "anchor".into(), old_value: None, new_value: Some(new), new_in_copy: None };
         // Packed short: the anchor of the record's own source, as the engine writes it.
         let own = anchor(&records[0]);
         records[0].modified_properties.insert(0, prop(own.clone()));

@@ -218,7 +218,7 @@ pub fn decode(body: rusqlite::types::ValueRef<'_>, columns: Columns) -> Result<P
                 error_message,
                 modified_properties: modified
                     .into_iter()
-                    .map(|(display_name, old_value, new_value)| ModifiedProperty { display_name: display_name.into(), old_value, new_value })
+                    .map(|(display_name, old_value, new_value)| ModifiedProperty { display_name: display_name.into(), old_value, new_value, new_in_copy: None })
                     .collect(),
                 steps: steps
                     .into_iter()
@@ -257,8 +257,8 @@ mod tests {
             error_code: Some("UpnTaken".into()),
             error_message: Some("the UPN is taken".into()),
             modified_properties: vec![
-                ModifiedProperty { display_name: "displayName".into(), old_value: None, new_value: Some("Adele".into()) },
-                ModifiedProperty { display_name: "city".into(), old_value: Some("Paris".into()), new_value: None },
+                ModifiedProperty { display_name: "displayName".into(), old_value: None, new_value: Some("Adele".into()), new_in_copy: None },
+                ModifiedProperty { display_name: "city".into(), old_value: Some("Paris".into()), new_value: None, new_in_copy: None },
             ],
             steps: vec![ProvisioningStep {
                 kind: tenantsync_domain::StepKind::EntryImport,
@@ -293,7 +293,12 @@ mod tests {
     fn packed_form_is_much_smaller_than_json() {
         let mut log = sample(None);
         log.modified_properties = (0..20)
-            .map(|i| ModifiedProperty { display_name: format!("attribute{i}").into(), old_value: None, new_value: Some(format!("value {i}")) })
+            .map(|i| ModifiedProperty {
+                display_name: format!("attribute{i}").into(),
+                old_value: None,
+                new_value: Some(format!("value {i}")),
+                new_in_copy: None,
+            })
             .collect();
         let json = serde_json::to_vec(&log).unwrap();
         let packed = encode(&log).unwrap();
@@ -329,8 +334,10 @@ mod tests {
             ("usageLocation", "CA"),
             ("userType", "Member"),
         ];
-        log.modified_properties =
-            values.iter().map(|(n, v)| ModifiedProperty { display_name: (*n).into(), old_value: None, new_value: Some((*v).into()) }).collect();
+        log.modified_properties = values
+            .iter()
+            .map(|(n, v)| ModifiedProperty { display_name: (*n).into(), old_value: None, new_value: Some((*v).into()), new_in_copy: None })
+            .collect();
         use tenantsync_domain::StepKind;
         let step = |kind: StepKind, description: String| ProvisioningStep::new(kind, ProvisioningStatus::Success, description);
         log.steps = vec![

@@ -10,8 +10,9 @@
 //! A commit that ends a write's transaction happens before that write is answered, so
 //! its error goes to that write; an idle commit's error goes to the next call.
 //!
-//! The caller sends the writes first and packs their log records while the writer thread
-//! applies them; the records follow on a channel of their own.
+//! The caller packs a write's log records before it sends them with the writes (a
+//! create's record may leave its values in the copy the write creates, which the writer
+//! thread takes).
 use crate::logblock;
 use crate::sync::record_write;
 use crate::write::Tx;
@@ -48,7 +49,7 @@ enum Msg {
         watermark: i64,
         state: String,
         now_ms: i64,
-        records: oneshot::Receiver<Records>,
+        records: Records,
         reply: oneshot::Sender<Answer>,
     },
     Flush {
@@ -129,33 +130,25 @@ impl SyncWriter for SqliteSyncWriter {
             Ok(body) => body,
             Err(e) => return Box::pin(std::future::ready(Err(StoreError::Internal { message: e.to_string() }))),
         };
-        let (records_tx, records) = oneshot::channel();
+        // Packed and ordered here, on the caller's thread: the writer thread is a sync's
+        // bottleneck (it applies the previous write meanwhile). The records read the
+        // values they leave in copies from the writes, before the writer takes them.
+        let packed = match logblock::encode_all(&logs, &ops) {
+            Ok(packed) => packed,
+            Err(e) => return Box::pin(std::future::ready(Err(e))),
+        };
+        let orders = crate::write::create_orders(&ops);
         let (reply, answer) = oneshot::channel();
         // Queued now, in call order; the future only waits.
-        // The order of the batch's creates is worked out here, on the caller's thread: the
-        // writer thread is a sync's bottleneck.
-        let orders = crate::write::create_orders(&ops);
-        let queued = self.send(Msg::Write { ops, orders, watermark: state.watermark.0 as i64, state: body, now_ms: self.store.now_ms(), records, reply });
-        // Packed while the writer thread applies the writes: on a task of its own, so the
-        // writer gets them however (and whether) the caller awaits this write's future,
-        // which may come after a later write's (the writer waits for them in order).
-        let pack = move || {
-            let packed = logblock::encode_all(&logs);
-            // A stream that no longer takes them has answered (or dropped) this write:
-            // its answer tells why.
-            match packed {
-                Ok(packed) => {
-                    let _ = records_tx.send((logs, packed));
-                }
-                Err(e) => tracing::warn!(error = %e, "provisioning log records could not be packed"),
-            }
-        };
-        if queued.is_ok() {
-            match tokio::runtime::Handle::try_current() {
-                Ok(rt) => drop(rt.spawn_blocking(pack)),
-                Err(_) => pack(),
-            }
-        }
+        let queued = self.send(Msg::Write {
+            ops,
+            orders,
+            watermark: state.watermark.0 as i64,
+            state: body,
+            now_ms: self.store.now_ms(),
+            records: (logs, packed),
+            reply,
+        });
         let spent = self.spent.clone();
         Box::pin(async move {
             queued?;
@@ -320,9 +313,8 @@ impl Stream {
                     }
                     let Some(tx) = open.as_mut() else { return };
                     tx.now_ms = now_ms;
-                    // The target writes first, while the caller packs their records.
+                    let (mut logs, mut packed) = records;
                     let applied = tx.apply_sync(ops, orders).and_then(|results| {
-                        let (mut logs, mut packed) = records.blocking_recv().map_err(|_| StoreError::Closed)?;
                         record_write(tx, self.id, &results, &mut logs, &mut packed, watermark, &state)?;
                         Ok((results, (logs, packed)))
                     });

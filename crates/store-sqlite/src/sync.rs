@@ -221,9 +221,10 @@ impl SyncStore for SqliteStore {
         let body = json(&state)?;
         let watermark: i64 = state.watermark.0 as i64;
         let now = self.now_ms();
-        // Records are packed here, off the single writer thread; the writer repacks only
-        // a block one of whose writes it refuses.
-        let mut packed = logblock::encode_all(&logs)?;
+        // Records are packed here, off the single writer thread (the values they leave in
+        // their copies read from the writes); the writer repacks only a block one of
+        // whose writes it refuses.
+        let mut packed = logblock::encode_all(&logs, &ops)?;
         // And the order of its creates worked out here too.
         let orders = crate::write::create_orders(&ops);
         let (results, head, returned, _packed) = self
@@ -384,6 +385,21 @@ pub(crate) fn record_write(
     // Logs report what really happened to their write; a block holding a record that
     // changes is packed again.
     for (k, chunk) in logs.chunks_mut(logblock::BLOCK_RECORDS).enumerate() {
+        let Some(body) = blocks.get_mut(k) else {
+            return Err(StoreError::Internal { message: "a provisioning log block is missing".into() });
+        };
+        let changes = |log: &ProvisioningLog| match log.op_index.and_then(|i| results.get(i)) {
+            Some(Err(_)) => true,
+            Some(Ok(WriteOutcome::User(u))) => log.target_id != Some(u.id),
+            _ => false,
+        };
+        if chunk.iter().any(changes) && chunk.iter().any(|log| log.modified_properties.iter().any(|m| m.new_in_copy.is_some())) {
+            // Values left in copies were packed from writes the writer has taken since:
+            // the records are read back from their block.
+            for (log, back) in chunk.iter_mut().zip(logblock::decode_stored(body, id)?) {
+                *log = ProvisioningLog { op_index: log.op_index, ..back };
+            }
+        }
         let mut changed = false;
         for log in chunk.iter_mut() {
             if let Some(Some(result)) = log.op_index.map(|i| results.get(i)) {
@@ -406,14 +422,9 @@ pub(crate) fn record_write(
                 }
             }
         }
-        let body = match blocks.get_mut(k) {
-            Some(body) if !changed => body,
-            Some(body) => {
-                *body = logblock::encode(chunk)?;
-                body
-            }
-            None => return Err(StoreError::Internal { message: "a provisioning log block is missing".into() }),
-        };
+        if changed {
+            *body = logblock::encode(chunk)?;
+        }
         insert_block(tx.conn, id, None, chunk, body)?;
     }
     let stored = tx

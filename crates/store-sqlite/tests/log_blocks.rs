@@ -40,7 +40,12 @@ fn record(config: SyncConfigId, i: i64, shared: ObjectId) -> ProvisioningLog {
         skip_reason: None,
         error_code: None,
         error_message: None,
-        modified_properties: vec![ModifiedProperty { display_name: "city".into(), old_value: Some("A".into()), new_value: Some(format!("B{i}")) }],
+        modified_properties: vec![ModifiedProperty {
+            display_name: "city".into(),
+            old_value: Some("A".into()),
+            new_value: Some(format!("B{i}")),
+            new_in_copy: None,
+        }],
         steps: vec![ProvisioningStep {
             kind: tenantsync_domain::StepKind::EntryExport,
             status: ProvisioningStatus::Success,

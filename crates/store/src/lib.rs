@@ -50,7 +50,7 @@ pub use query::{
 };
 pub use sync::{
     ConfigEnd, ConfigPage, CycleCounters, CycleExecution, Escrow, JobLease, JobState, JobStatusCode, LogQuery, ModifiedProperty, ProvisioningAction,
-    ProvisioningLog, ProvisioningStatus, ProvisioningStep, StepFacts, SyncStore, SyncWriter, WriteFuture,
+    ProvisioningLog, ProvisioningStatus, ProvisioningStep, StepFacts, SyncStore, SyncWriter, WriteFuture, fill_values_from,
 };
 
 use async_trait::async_trait;

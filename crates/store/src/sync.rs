@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use tenantsync_domain::{
     ChangeCursor, ExecutionState, ObjectId, ObjectKind, PartnerSettings, QuarantineReason, SkipReason, StepKind, StepType, SyncConfigId, SyncConfiguration,
-    TenantId,
+    TenantId, UserAttribute,
 };
 
 /// Entra's job status codes.
@@ -137,6 +137,21 @@ pub struct ModifiedProperty {
     pub display_name: std::borrow::Cow<'static, str>,
     pub old_value: Option<String>,
     pub new_value: Option<String>,
+    /// Set, with no `new_value`, by a sync's create that leaves the new value where it
+    /// already is: in the copy its record's write creates (`op_index`), as this
+    /// attribute's value there. A store reads it from that write as it stores the
+    /// record ([`ProvisioningLog::new_value`], [`fill_values_from`]); no stored or read
+    /// record has it.
+    #[serde(skip)]
+    pub new_in_copy: Option<UserAttribute>,
+}
+
+impl ModifiedProperty {
+    /// A create's property whose new value is `a`'s in the copy (see
+    /// [`ModifiedProperty::new_in_copy`]).
+    pub fn in_copy(a: UserAttribute) -> ModifiedProperty {
+        ModifiedProperty { display_name: std::borrow::Cow::Borrowed(a.name()), old_value: None, new_value: None, new_in_copy: Some(a) }
+    }
 }
 
 /// One step of processing an object (import, scoping, matching, export). In JSON it has
@@ -309,6 +324,18 @@ impl ProvisioningLog {
         }
     }
 
+    /// The new value of property `m` of this record: its own, or the copy's (see
+    /// [`ModifiedProperty::new_in_copy`]) in `ops`, the writes of the record's commit.
+    pub fn new_value<'a>(&self, m: &'a ModifiedProperty, ops: &'a [WriteOp]) -> Option<std::borrow::Cow<'a, str>> {
+        match m.new_in_copy {
+            None => m.new_value.as_deref().map(std::borrow::Cow::Borrowed),
+            Some(a) => match self.op_index.and_then(|i| ops.get(i)) {
+                Some(WriteOp::CreateUser(new)) => new.attrs.text_of(a),
+                _ => None,
+            },
+        }
+    }
+
     /// Makes the record's steps from its [`StepFacts`], if it carries them that way (a
     /// store does this for every record it reads).
     pub fn expand_steps(&mut self) {
@@ -317,6 +344,25 @@ impl ProvisioningLog {
         {
             self.steps = facts.steps(self.object_type, self.source_id, &self.source_display_name);
         }
+    }
+}
+
+/// Gives every property of `logs` whose new value is in its copy (see
+/// [`ModifiedProperty::new_in_copy`]) that value as its own, from `ops`, the writes of
+/// their commit: what a store does before it stores records as they are.
+pub fn fill_values_from(logs: &mut [ProvisioningLog], ops: &[WriteOp]) {
+    for log in logs.iter_mut() {
+        if !log.modified_properties.iter().any(|m| m.new_in_copy.is_some()) {
+            continue;
+        }
+        let mut props = std::mem::take(&mut log.modified_properties);
+        for m in &mut props {
+            if m.new_in_copy.is_some() {
+                m.new_value = log.new_value(m, ops).map(std::borrow::Cow::into_owned);
+                m.new_in_copy = None;
+            }
+        }
+        log.modified_properties = props;
     }
 }
 

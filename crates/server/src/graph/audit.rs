@@ -62,7 +62,7 @@ impl Entry {
     /// Adds a changed property.
     pub fn change(mut self, name: &str, old: Option<String>, new: Option<String>) -> Entry {
         if old != new {
-            self.modified.push(ModifiedProperty { display_name: name.to_owned().into(), old_value: old, new_value: new });
+            self.modified.push(ModifiedProperty { display_name: name.to_owned().into(), old_value: old, new_value: new, new_in_copy: None });
         }
         self
     }

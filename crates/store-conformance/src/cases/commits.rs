@@ -135,3 +135,48 @@ pub async fn a_run_of_copies_keeps_its_results_in_order_and_its_managers_right(f
     assert_eq!(changes.len(), 5);
     assert!(changes.iter().all(|c| c.op == ChangeOp::Create));
 }
+
+/// A create's record may leave a new value in the copy its write creates
+/// (`ModifiedProperty::in_copy`): stored, the record carries it as its own — through
+/// `commit_sync` and a sync writer, and when a refused write in its block turns another
+/// record into a failure (the block packed again).
+pub async fn values_a_record_leaves_in_its_copy_are_stored_as_its_own(f: Fixture) {
+    use tenantsync_domain::UserAttribute;
+    use tenantsync_store::{ModifiedProperty, ProvisioningLog, fill_values_from};
+    let a = arrow(&f).await;
+    f.store.create_user(a.target.id, new_user("taken@fabrikam.example")).await.unwrap();
+    let batch = |upns: &[&str]| {
+        let (mut ops, mut logs) = creates(&a, &f, upns);
+        for (op, log) in ops.iter_mut().zip(logs.iter_mut()) {
+            if let WriteOp::CreateUser(u) = op {
+                u.attrs.city = Some(format!("City of {}", u.attrs.user_principal_name));
+                u.attrs.account_enabled = false;
+            }
+            log.modified_properties.insert(0, ModifiedProperty::in_copy(UserAttribute::City));
+            log.modified_properties.push(ModifiedProperty::in_copy(UserAttribute::AccountEnabled));
+        }
+        let mut want = logs.clone();
+        fill_values_from(&mut want, &ops);
+        (ops, logs, want)
+    };
+    let (ops, logs, mut want) = batch(&["a@fabrikam.example", "TAKEN@fabrikam.example"]);
+    let results = f.store.commit_sync(a.config.id, a.target.id, ops, at(1), logs).await.unwrap();
+    assert!(results[0].is_ok() && results[1].is_err(), "{results:?}");
+    let writer = f.store.sync_writer(a.config.id, a.target.id).await.unwrap();
+    let (ops, logs, more) = batch(&["b@fabrikam.example", "Taken@fabrikam.example"]);
+    want.extend(more);
+    let results = writer.write(ops, at(2), logs).await.unwrap();
+    assert!(results[0].is_ok() && results[1].is_err(), "{results:?}");
+    writer.flush().await.unwrap();
+    let got = logs_of(&f, a.config.id).await;
+    assert_eq!(got.len(), 4);
+    for w in &want {
+        let g: &ProvisioningLog = got.iter().find(|g| g.source_id == w.source_id).unwrap();
+        assert_eq!(g.modified_properties, w.modified_properties, "{}", w.source_display_name);
+        let city = g.modified_properties.first().and_then(|m| m.new_value.clone());
+        assert_eq!(city, Some(format!("City of {}", w.source_display_name)));
+        assert_eq!(g.modified_properties.last().and_then(|m| m.new_value.as_deref()), Some("false"));
+        let refused = w.source_display_name.eq_ignore_ascii_case("taken@fabrikam.example");
+        assert_eq!(g.status == ProvisioningStatus::Failure, refused, "{g:?}");
+    }
+}

@@ -40,7 +40,12 @@ fn record(config: SyncConfigId, i: i64, shared: ObjectId) -> ProvisioningLog {
         skip_reason: None,
         error_code: (i % 4 == 0).then(|| "upn_conflict".to_owned()),
         error_message: None,
-        modified_properties: vec![ModifiedProperty { display_name: "city".into(), old_value: Some("A".into()), new_value: Some(format!("B{i}")) }],
+        modified_properties: vec![ModifiedProperty {
+            display_name: "city".into(),
+            old_value: Some("A".into()),
+            new_value: Some(format!("B{i}")),
+            new_in_copy: None,
+        }],
         steps: vec![ProvisioningStep::new(tenantsync_domain::StepKind::EntryExport, ProvisioningStatus::Success, "Update".into())],
         step_facts: None,
         duration_in_milliseconds: i as u64,

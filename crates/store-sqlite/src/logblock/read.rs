@@ -135,13 +135,18 @@ impl<'a> Reader<'a> {
                     0 => self.str()?.into(),
                     ANCHOR_OF_SOURCE => {
                         let anchor = anchor_text(self.id()?, source_id);
-                        modified_properties.push(ModifiedProperty { display_name: "anchor".into(), old_value: None, new_value: Some(anchor) });
+                        modified_properties.push(ModifiedProperty {
+                            display_name: "anchor".into(),
+                            old_value: None,
+                            new_value: Some(anchor),
+                            new_in_copy: None,
+                        });
                         continue;
                     }
                     code => code_name(code)?.into(),
                 },
             };
-            modified_properties.push(ModifiedProperty { display_name, old_value: self.opt()?, new_value: self.opt()? });
+            modified_properties.push(ModifiedProperty { display_name, old_value: self.opt()?, new_value: self.opt()?, new_in_copy: None });
         }
         let n = self.len()?;
         let mut steps = Vec::with_capacity(n.min(16));
@@ -158,7 +163,7 @@ impl<'a> Reader<'a> {
         }
         let duration_in_milliseconds = self.varint()?;
         let step_facts = if version == BLOCK_V2 { self.facts()? } else { None };
-        let mut log = ProvisioningLog {
+        Ok(ProvisioningLog {
             id,
             config_id,
             cycle_id,
@@ -178,9 +183,7 @@ impl<'a> Reader<'a> {
             step_facts,
             duration_in_milliseconds,
             op_index: None,
-        };
-        log.expand_steps();
-        Ok(log)
+        })
     }
 }
 
@@ -196,6 +199,16 @@ pub(crate) fn step_kind(text: &str) -> Result<StepKind, StoreError> {
 
 /// Reads a block's records back, oldest first.
 pub fn decode(body: &[u8], config_id: SyncConfigId) -> Result<Vec<ProvisioningLog>, StoreError> {
+    let mut records = decode_stored(body, config_id)?;
+    for log in &mut records {
+        log.expand_steps();
+    }
+    Ok(records)
+}
+
+/// [`decode`], each record as it was packed: its steps still [`tenantsync_store::StepFacts`]
+/// when it was packed with them (packing it again gives the same bytes).
+pub(crate) fn decode_stored(body: &[u8], config_id: SyncConfigId) -> Result<Vec<ProvisioningLog>, StoreError> {
     let (version, packed) = match body.split_first() {
         Some((&v, packed)) if v == BLOCK_V1 || v == BLOCK_V2 => (v, packed),
         _ => return Err(corrupt("unknown version")),
