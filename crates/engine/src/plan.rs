@@ -207,24 +207,26 @@ fn map_new(c: &Compiled, src: &mut Src<'_>, row: &tenantsync_expression::Row, cl
 }
 
 /// [`map_new`] for a create that owns its source user (`Src::Spend`), whose copy is
-/// `upn`: the user's
-/// attributes move into the copy as a whole, the [`crate::compile::Mapping::same`]
-/// mappings' kept as they are and the rest reset; the other mappings are evaluated
-/// first (they read the user as it was) and set as `map_new` sets them. The same copy
-/// as `map_new`, and the same modified properties once those of kept values are read
-/// from the copy ([`ModifiedProperty::in_copy`]: not a second copy of each value); the
-/// user keeps only its userPrincipalName.
+/// `upn`: the user's attributes move into the copy as a whole, the
+/// [`crate::compile::Mapping::same`] mappings' kept as they are and the rest reset; the
+/// other mappings are evaluated first (they read the user as it was) and set as
+/// `map_new` sets them. The same copy as `map_new`, and the same modified properties
+/// once those of kept values are read from the copy ([`ModifiedProperty::in_copy`]: not
+/// a second copy of each value), appended to `modified`; the user keeps only its
+/// userPrincipalName.
 fn map_new_moving(
     c: &Compiled,
     src: &mut Src<'_>,
     upn: tenantsync_domain::Upn,
     row: &tenantsync_expression::Row,
     clock: &dyn Clock,
+    modified: &mut Vec<ModifiedProperty>,
 ) -> Result<Mapped, PlanError> {
     let Src::Spend(user) = src else {
         // Read for others too: mapped value by value.
         let mut mapped = map_new(c, src, row, clock, false)?;
         mapped.attrs.user_principal_name = upn;
+        modified.append(&mut mapped.modified);
         return Ok(mapped);
     };
     let evaluated = evaluate(c, &mut Src::Spend(user), row, true, true, clock)?;
@@ -232,19 +234,22 @@ fn map_new_moving(
     std::mem::swap(&mut attrs, &mut user.attrs);
     std::mem::swap(&mut attrs.user_principal_name, &mut user.attrs.user_principal_name);
     attrs.retain(c.same_attrs);
-    let mut modified = Vec::with_capacity(c.mappings.len());
     let mut others = evaluated.values.into_iter().peekable();
     for m in &c.mappings {
         if let Some(a) = m.same {
             // As `evaluate`: the value flows unless empty; then the default, if any.
-            match attrs.text_of(a) {
+            match attrs.text_of(a).map(|v| v.is_empty()) {
                 // Its record's value is read from the copy when the record is stored.
-                Some(v) if !v.is_empty() => modified.push(ModifiedProperty::in_copy(a)),
-                held => {
-                    let value = m.default_value.clone().map_or(AttrValue::Null, AttrValue::String);
-                    if held.is_some() || !value.is_null() {
-                        modified.push(prop(a.name(), None, text(&value), false));
-                        attrs.set(&m.target, value)?;
+                Some(false) => modified.push(ModifiedProperty::in_copy(a)),
+                // An empty text held as such flows as `map_new` puts it: recorded, unset.
+                Some(true) => {
+                    modified.push(prop(a.name(), None, Some(String::new()), false));
+                    attrs.set(&m.target, AttrValue::Null)?;
+                }
+                None => {
+                    if let Some(d) = &m.default_value {
+                        modified.push(prop(a.name(), None, Some(d.clone()), false));
+                        attrs.set(&m.target, AttrValue::String(d.clone()))?;
                     }
                 }
             }
@@ -257,7 +262,7 @@ fn map_new_moving(
             }
         }
     }
-    Ok(Mapped { attrs, manager: evaluated.manager, modified })
+    Ok(Mapped { attrs, manager: evaluated.manager, modified: Vec::new() })
 }
 
 /// Is the source user in scope? Returns the skip reason if not. The filter's verdict is
@@ -467,7 +472,8 @@ pub fn plan(
                         &own
                     }
                 };
-                map_new_moving(c, &mut src, upn, row, clock)?
+                // Its properties go straight into the plan's.
+                map_new_moving(c, &mut src, upn, row, clock, &mut p.modified)?
             } else {
                 let mut mapped = looked.created(clock, false)?.into_owned();
                 mapped.attrs.user_principal_name = upn;
