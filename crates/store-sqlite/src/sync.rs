@@ -335,7 +335,8 @@ fn purge_blocks(conn: &rusqlite::Connection, cutoff: i64) -> Result<u64> {
         .map_err(sql_err)?;
     let mut purged = 0;
     for (block, config, body) in blocks {
-        let records = logblock::decode(&body, SyncConfigId::from_bytes(config))?;
+        // As packed (steps still facts), to be packed again the same way.
+        let records = logblock::decode_stored(&body, SyncConfigId::from_bytes(config))?;
         for log in &records {
             for object in std::iter::once(log.source_id).chain(log.target_id) {
                 conn.prepare_cached("DELETE FROM provisioning_log_objects WHERE object_id = ?1 AND block_id = ?2")
@@ -388,43 +389,33 @@ pub(crate) fn record_write(
         let Some(body) = blocks.get_mut(k) else {
             return Err(StoreError::Internal { message: "a provisioning log block is missing".into() });
         };
-        let changes = |log: &ProvisioningLog| match log.op_index.and_then(|i| results.get(i)) {
-            Some(Err(_)) => true,
-            Some(Ok(WriteOutcome::User(u))) => log.target_id != Some(u.id),
-            _ => false,
-        };
-        if chunk.iter().any(changes) && chunk.iter().any(|log| log.modified_properties.iter().any(|m| m.new_in_copy.is_some())) {
+        if !chunk.iter().any(|log| change(log, results).is_some()) {
+            insert_block(tx.conn, id, None, chunk, body)?;
+            continue;
+        }
+        if chunk.iter().any(|log| log.modified_properties.iter().any(|m| m.new_in_copy.is_some())) {
             // Values left in copies were packed from writes the writer has taken since:
             // the records are read back from their block.
             for (log, back) in chunk.iter_mut().zip(logblock::decode_stored(body, id)?) {
                 *log = ProvisioningLog { op_index: log.op_index, ..back };
             }
         }
-        let mut changed = false;
         for log in chunk.iter_mut() {
-            if let Some(Some(result)) = log.op_index.map(|i| results.get(i)) {
-                match result {
-                    Err(e) => {
-                        log.status = ProvisioningStatus::Failure;
-                        log.error_code = Some(e.code().to_owned());
-                        log.error_message = Some(e.to_string());
-                        if log.provisioning_action == ProvisioningAction::Create {
-                            // The copy was not made: the record names no target.
-                            log.target_id = None;
-                        }
-                        changed = true;
+            match change(log, results) {
+                Some(Change::Refused(e)) => {
+                    log.status = ProvisioningStatus::Failure;
+                    log.error_code = Some(e.code().to_owned());
+                    log.error_message = Some(e.to_string());
+                    if log.provisioning_action == ProvisioningAction::Create {
+                        // The copy was not made: the record names no target.
+                        log.target_id = None;
                     }
-                    Ok(WriteOutcome::User(u)) if log.target_id != Some(u.id) => {
-                        log.target_id = Some(u.id);
-                        changed = true;
-                    }
-                    Ok(_) => {}
                 }
+                Some(Change::Target(t)) => log.target_id = Some(t),
+                None => {}
             }
         }
-        if changed {
-            *body = logblock::encode(chunk)?;
-        }
+        *body = logblock::encode(chunk)?;
         insert_block(tx.conn, id, None, chunk, body)?;
     }
     let stored = tx
@@ -436,6 +427,23 @@ pub(crate) fn record_write(
         return Err(not_found(id));
     }
     Ok(())
+}
+
+/// What a record must say of its write that it does not yet.
+enum Change<'a> {
+    /// The write was refused: the record becomes a failure.
+    Refused(&'a StoreError),
+    /// The write's object is another than the record names.
+    Target(ObjectId),
+}
+
+/// How `log` must change for what happened to its write (`results`, by `op_index`).
+fn change<'a>(log: &ProvisioningLog, results: &'a [Result<WriteOutcome>]) -> Option<Change<'a>> {
+    match log.op_index.and_then(|i| results.get(i))? {
+        Err(e) => Some(Change::Refused(e)),
+        Ok(WriteOutcome::User(u)) if log.target_id != Some(u.id) => Some(Change::Target(u.id)),
+        Ok(_) => None,
+    }
 }
 
 /// Stores one block of records of configuration `config` (as its id `id` when given)
