@@ -277,11 +277,7 @@ fn record<'a>(
     w.opt(r.error_code.as_deref());
     w.opt(r.error_message.as_deref());
     w.varint(r.modified_properties.len() as u64);
-    // The copy its write creates, where a create's record may leave new values.
-    let copy = match r.op_index.and_then(|i| ops.get(i)) {
-        Some(WriteOp::CreateUser(new)) => Some(&new.attrs),
-        _ => None,
-    };
+    let copy = r.copy_in(ops);
     for m in &r.modified_properties {
         if let Some(a) = m.new_in_copy {
             // As `name_code` codes the attribute's name; no old value.

@@ -140,7 +140,7 @@ pub struct ModifiedProperty {
     /// Set, with no `new_value`, by a sync's create that leaves the new value where it
     /// already is: in the copy its record's write creates (`op_index`), as this
     /// attribute's value there. A store reads it from that write as it stores the
-    /// record ([`ProvisioningLog::new_value`], [`fill_values_from`]); no stored or read
+    /// record ([`ProvisioningLog::copy_in`], [`fill_values_from`]); no stored or read
     /// record has it.
     #[serde(skip)]
     pub new_in_copy: Option<UserAttribute>,
@@ -324,15 +324,13 @@ impl ProvisioningLog {
         }
     }
 
-    /// The new value of property `m` of this record: its own, or the copy's (see
-    /// [`ModifiedProperty::new_in_copy`]) in `ops`, the writes of the record's commit.
-    pub fn new_value<'a>(&self, m: &'a ModifiedProperty, ops: &'a [WriteOp]) -> Option<std::borrow::Cow<'a, str>> {
-        match m.new_in_copy {
-            None => m.new_value.as_deref().map(std::borrow::Cow::Borrowed),
-            Some(a) => match self.op_index.and_then(|i| ops.get(i)) {
-                Some(WriteOp::CreateUser(new)) => new.attrs.text_of(a),
-                _ => None,
-            },
+    /// The copy this record's write creates (its `op_index` in `ops`, the writes of its
+    /// commit), where a create's record may leave new values
+    /// ([`ModifiedProperty::new_in_copy`]).
+    pub fn copy_in<'a>(&self, ops: &'a [WriteOp]) -> Option<&'a tenantsync_domain::UserAttributes> {
+        match self.op_index.and_then(|i| ops.get(i)) {
+            Some(WriteOp::CreateUser(new)) => Some(&new.attrs),
+            _ => None,
         }
     }
 
@@ -355,14 +353,12 @@ pub fn fill_values_from(logs: &mut [ProvisioningLog], ops: &[WriteOp]) {
         if !log.modified_properties.iter().any(|m| m.new_in_copy.is_some()) {
             continue;
         }
-        let mut props = std::mem::take(&mut log.modified_properties);
-        for m in &mut props {
-            if m.new_in_copy.is_some() {
-                m.new_value = log.new_value(m, ops).map(std::borrow::Cow::into_owned);
-                m.new_in_copy = None;
+        let copy = log.copy_in(ops);
+        for m in &mut log.modified_properties {
+            if let Some(a) = m.new_in_copy.take() {
+                m.new_value = copy.and_then(|c| c.text_of(a)).map(std::borrow::Cow::into_owned);
             }
         }
-        log.modified_properties = props;
     }
 }
 
