@@ -52,12 +52,10 @@ use tenantsync_cli::generate;
 use tenantsync_domain::{Anchor, AttrValue, ChangeOp, ObjectId, SyncConfiguration, SyncScope, Tenant, Upn, UserPatch};
 use tenantsync_engine::Engine;
 use tenantsync_store::{JobState, ListQuery, Store, SyncStore};
-use tenantsync_store_sqlite::{DB_FILE, SqliteStore, UNIT_OBJECTS};
-
-/// Objects per batch the engine hands the store's writer (the engine's `BATCH_OBJECTS`,
-/// private to its crate): the baseline orders creates, packs log blocks and stores the
-/// job state per batch, as the sync does.
-const SYNC_BATCH_OBJECTS: usize = 8_000;
+// SYNC_BATCH_OBJECTS: objects per batch the engine hands the store's writer (its
+// `SyncWriter::batch_objects`); the baseline orders creates, packs log blocks and stores
+// the job state per batch, as the sync does.
+use tenantsync_store_sqlite::{DB_FILE, SYNC_BATCH_OBJECTS, SqliteStore, UNIT_OBJECTS};
 /// Records per provisioning-log block (`BLOCK_RECORDS` in crates/store-sqlite/src/logblock.rs).
 const LOG_BLOCK_RECORDS: usize = 256;
 /// The target tenant's initial domain.

@@ -14,15 +14,11 @@ use tenantsync_store::{
     Escrow, JobState, ModifiedProperty, ProvisioningAction, ProvisioningLog, ProvisioningStatus, StepFacts, StoreError, SyncWriter, WriteOp, WriteOutcome,
 };
 
-/// Objects (log records) per batch handed to the store's writer. The store groups
-/// batches into larger transactions (`SyncWriter`), so this bounds memory, not the
-/// transaction: while batches are applied the next is planned, so at most
-/// [`IN_FLIGHT`] + 1 are in memory (a few tens of MiB).
-pub(crate) const BATCH_OBJECTS: usize = 8000;
-
-/// The smallest batch: when several runs share the store, each gets a share of
-/// [`BATCH_OBJECTS`] (its batches wait for the one writer anyway, so a hub's memory stays
-/// that of one run), but not less than this.
+/// The smallest batch: when several runs share the store, each gets a share of the
+/// store writer's batch (`SyncWriter::batch_objects`; its batches wait for the one
+/// writer anyway, so a hub's memory stays that of one run), but not less than this.
+/// While batches are applied the next is planned, so at most [`IN_FLIGHT`] + 1 are in
+/// memory.
 const MIN_BATCH_OBJECTS: usize = 1000;
 
 /// Batches queued for the writer at most: the one it applies and the next, ready when it
@@ -183,9 +179,10 @@ fn staged(mut log: ProvisioningLog) -> ProvisioningLog {
     log
 }
 
-/// Objects per batch of each of `runs` runs going at once.
-fn batch_share(runs: usize) -> usize {
-    (BATCH_OBJECTS / runs.max(1)).max(MIN_BATCH_OBJECTS)
+/// Objects per batch of each of `runs` runs going at once, of a writer that takes
+/// `batch` at a time.
+fn batch_share(batch: usize, runs: usize) -> usize {
+    (batch / runs.max(1)).max(MIN_BATCH_OBJECTS.min(batch))
 }
 
 /// One run counted among those an engine has going (see [`Run::batch_objects`]).
@@ -302,9 +299,10 @@ impl Run {
         }
     }
 
-    /// Objects per batch: [`BATCH_OBJECTS`] shared among the runs going at once.
+    /// Objects per batch: the writer's batch (`SyncWriter::batch_objects`) shared among
+    /// the runs going at once.
     pub(crate) fn batch_objects(&self) -> usize {
-        batch_share(self.share.0.load(Ordering::Relaxed))
+        batch_share(self.writer.batch_objects(), self.share.0.load(Ordering::Relaxed))
     }
 
     /// Hands target writes, their log records and the job state to the store's writer,
@@ -528,11 +526,18 @@ mod tests {
 
     #[test]
     fn concurrent_runs_share_the_batch_size_down_to_a_floor() {
-        assert_eq!(batch_share(0), BATCH_OBJECTS);
-        assert_eq!(batch_share(1), BATCH_OBJECTS);
-        assert_eq!(batch_share(2), BATCH_OBJECTS / 2);
-        assert_eq!(batch_share(10), MIN_BATCH_OBJECTS);
-        assert_eq!(batch_share(1000), MIN_BATCH_OBJECTS);
+        let b = tenantsync_store::DEFAULT_BATCH_OBJECTS;
+        assert_eq!(batch_share(b, 0), b);
+        assert_eq!(batch_share(b, 1), b);
+        assert_eq!(batch_share(b, 2), b / 2);
+        assert_eq!(batch_share(b, 10), MIN_BATCH_OBJECTS);
+        assert_eq!(batch_share(b, 1000), MIN_BATCH_OBJECTS);
+        // A writer that wants small batches gets them, shared down to the same floor.
+        assert_eq!(batch_share(2000, 1), 2000);
+        assert_eq!(batch_share(2000, 3), MIN_BATCH_OBJECTS);
+        // One that wants fewer than the floor gets what it wants.
+        assert_eq!(batch_share(10, 1), 10);
+        assert_eq!(batch_share(10, 4), 10);
     }
 
     #[test]

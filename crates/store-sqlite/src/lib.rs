@@ -40,7 +40,7 @@ pub use backup::{Copied, TenantCopy, backup, restore};
 pub use lock::{BUSY_TIMEOUT_VAR, DEFAULT_BUSY_TIMEOUT, LOCK_FILE};
 pub use open::StoreOptions;
 pub use schema::{APPLICATION_ID, DB_FILE, WAL_AUTOCHECKPOINT_PAGES, latest_version as schema_version, migrations, page_size};
-pub use session::{SqliteSyncWriter, UNIT_OBJECTS};
+pub use session::{SYNC_BATCH_OBJECTS, SqliteSyncWriter, UNIT_OBJECTS};
 
 use async_trait::async_trait;
 use jiff::Timestamp;

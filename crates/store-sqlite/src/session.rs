@@ -30,6 +30,13 @@ use tokio::sync::oneshot;
 /// million-user target's random index pages are then each written a few times per
 /// initial cycle, not once per few thousand users.
 pub const UNIT_OBJECTS: usize = 100_000;
+/// Objects per write the stream asks of a run ([`SyncWriter::batch_objects`]). Its
+/// transactions span writes, so a batch bounds only what a run holds in flight (the
+/// batch being planned, and those queued): smaller than PostgreSQL's, whose writes are a
+/// transaction each. 2,000 rather than the default 8,000 cut an initial cycle's peak
+/// memory by a fifth at 100,000 and 1,000,000 users for the same instructions
+/// (docs/benchmarks.md).
+pub const SYNC_BATCH_OBJECTS: usize = 2_000;
 /// How long the stream waits for a write at a time before it looks for other jobs.
 const POLL: Duration = Duration::from_millis(2);
 /// How long an open transaction waits for the next write before it commits.
@@ -178,6 +185,10 @@ impl SyncWriter for SqliteSyncWriter {
         }
         self.send(Msg::Flush { reply })?;
         answer.await.map_err(closed)?
+    }
+
+    fn batch_objects(&self) -> usize {
+        SYNC_BATCH_OBJECTS
     }
 }
 

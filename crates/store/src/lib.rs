@@ -49,8 +49,8 @@ pub use query::{
     SortKey, TokenRole, UserGroup, UserSearch,
 };
 pub use sync::{
-    ConfigEnd, ConfigPage, CycleCounters, CycleExecution, Escrow, JobLease, JobState, JobStatusCode, LogQuery, ModifiedProperty, ProvisioningAction,
-    ProvisioningLog, ProvisioningStatus, ProvisioningStep, StepFacts, SyncStore, SyncWriter, WriteFuture, fill_values_from,
+    ConfigEnd, ConfigPage, CycleCounters, CycleExecution, DEFAULT_BATCH_OBJECTS, Escrow, JobLease, JobState, JobStatusCode, LogQuery, ModifiedProperty,
+    ProvisioningAction, ProvisioningLog, ProvisioningStatus, ProvisioningStep, StepFacts, SyncStore, SyncWriter, WriteFuture, fill_values_from,
 };
 
 use async_trait::async_trait;

@@ -428,7 +428,18 @@ pub trait SyncWriter: Send + Sync + std::fmt::Debug {
     fn write(&self, ops: Vec<WriteOp>, state: JobState, logs: Vec<ProvisioningLog>) -> WriteFuture;
     /// Commits everything written so far.
     async fn flush(&self) -> Result<()>;
+    /// Objects (target writes or log records, whichever is more) the writer takes per
+    /// [`write`](SyncWriter::write) at most: the engine fills its batches up to this,
+    /// shared among the runs going at once. A store that commits each write in a
+    /// transaction of its own wants them large; one that groups writes into larger
+    /// transactions bounds with this only the memory a run holds in flight.
+    fn batch_objects(&self) -> usize {
+        DEFAULT_BATCH_OBJECTS
+    }
 }
+
+/// [`SyncWriter::batch_objects`] unless a store says otherwise.
+pub const DEFAULT_BATCH_OBJECTS: usize = 8000;
 
 /// Which end of a sync configuration (an arrow) a tenant is at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -68,6 +68,15 @@ pub fn cpu_seconds() -> f64 {
     getrusage(UsageWho::RUSAGE_SELF).map_or(0.0, |u| (u.user_time().num_microseconds() + u.system_time().num_microseconds()) as f64 / 1e6)
 }
 
+/// The kernel's part of [`cpu_seconds`] (system time, in seconds) and the page faults
+/// that needed no read from disk (minor faults: mostly fresh memory the kernel zeroes
+/// on first touch) this process has had so far.
+pub fn kernel_share() -> (f64, u64) {
+    use nix::sys::resource::{UsageWho, getrusage};
+    use nix::sys::time::TimeValLike;
+    getrusage(UsageWho::RUSAGE_SELF).map_or((0.0, 0), |u| (u.system_time().num_microseconds() as f64 / 1e6, u.minor_page_faults().max(0) as u64))
+}
+
 /// CPU time (user + system) the live thread whose name begins with `name` (as
 /// `/proc/self/task/*/comm` shows it, at most 15 bytes) has used so far, in seconds: what
 /// `getrusage(RUSAGE_THREAD)` would report on that thread.
@@ -103,7 +112,19 @@ pub struct Stopwatch {
     cpu_s: f64,
     /// The store's writer thread's CPU time, when it has one.
     writer_cpu_s: Option<f64>,
-    running: Option<(Instant, f64, Option<f64>)>,
+    sys_s: f64,
+    minor_faults: u64,
+    running: Option<Reading>,
+}
+
+/// The clocks and counters when a [`Stopwatch`] started.
+#[derive(Debug)]
+struct Reading {
+    at: Instant,
+    cpu_s: f64,
+    writer_cpu_s: Option<f64>,
+    /// [`kernel_share`].
+    kernel: (f64, u64),
 }
 
 impl Stopwatch {
@@ -114,13 +135,16 @@ impl Stopwatch {
     }
 
     pub fn start(&mut self) {
-        self.running = Some((Instant::now(), cpu_seconds(), thread_cpu_seconds(WRITER_THREAD)));
+        self.running = Some(Reading { at: Instant::now(), cpu_s: cpu_seconds(), writer_cpu_s: thread_cpu_seconds(WRITER_THREAD), kernel: kernel_share() });
     }
 
     pub fn stop(&mut self) {
-        if let Some((t0, c0, w0)) = self.running.take() {
+        if let Some(Reading { at: t0, cpu_s: c0, writer_cpu_s: w0, kernel: (s0, f0) }) = self.running.take() {
             self.wall += t0.elapsed();
             self.cpu_s += cpu_seconds() - c0;
+            let (s1, f1) = kernel_share();
+            self.sys_s += s1 - s0;
+            self.minor_faults += f1.saturating_sub(f0);
             if let (Some(w0), Some(w1)) = (w0, thread_cpu_seconds(WRITER_THREAD)) {
                 *self.writer_cpu_s.get_or_insert(0.0) += w1 - w0;
             }
@@ -130,7 +154,15 @@ impl Stopwatch {
     /// Stops and returns the figures of `users` users written.
     pub fn finish(mut self, users: u64, written: Written) -> Timed {
         self.stop();
-        Timed { users, wall_s: self.wall.as_secs_f64(), cpu_s: self.cpu_s, writer_cpu_s: self.writer_cpu_s, written }
+        Timed {
+            users,
+            wall_s: self.wall.as_secs_f64(),
+            cpu_s: self.cpu_s,
+            writer_cpu_s: self.writer_cpu_s,
+            sys_s: Some(self.sys_s),
+            minor_faults: Some(self.minor_faults),
+            written,
+        }
     }
 }
 
@@ -271,6 +303,12 @@ pub struct Timed {
     /// baseline writes on its one thread).
     #[serde(default)]
     pub writer_cpu_s: Option<f64>,
+    /// The system (kernel) part of `cpu_s` (absent from builds before it was measured).
+    #[serde(default)]
+    pub sys_s: Option<f64>,
+    /// Minor page faults within the timed section.
+    #[serde(default)]
+    pub minor_faults: Option<u64>,
     pub written: Written,
 }
 
@@ -286,6 +324,12 @@ impl Timed {
     }
     pub fn writer_cpu_us(&self) -> Option<f64> {
         self.writer_cpu_s.map(|s| s * 1e6 / self.users as f64)
+    }
+    pub fn sys_us(&self) -> Option<f64> {
+        self.sys_s.map(|s| s * 1e6 / self.users as f64)
+    }
+    pub fn faults_per_user(&self) -> Option<f64> {
+        self.minor_faults.map(|f| f as f64 / self.users as f64)
     }
 }
 
@@ -423,6 +467,17 @@ pub fn report(what: &str, rounds: &[Round]) {
             med(&writer),
             each(&ratio),
             med(&ratio)
+        );
+    }
+    if rounds.iter().all(|x| x.ours.sys_s.is_some() && x.raw.sys_s.is_some()) {
+        let sys = |t: &Timed| t.sys_us().unwrap_or(0.0);
+        let faults = |t: &Timed| t.faults_per_user().unwrap_or(0.0);
+        println!(
+            "of the CPU, the kernel's (system time): tenantsync {:.2} us/user, raw {:.2} (medians); minor page faults per user: tenantsync {:.3}, raw {:.3}",
+            med(&|x| sys(&x.ours)),
+            med(&|x| sys(&x.raw)),
+            med(&|x| faults(&x.ours)),
+            med(&|x| faults(&x.raw))
         );
     }
     println!(
