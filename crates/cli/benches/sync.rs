@@ -11,7 +11,8 @@
 //! - **raw**: the same store set up the same way (not timed), closed, and the rows the
 //!   sync writes written again with plain rusqlite prepared statements: each target user
 //!   with every column the default mappings set (UPN in the B2B form, anchor, manager as
-//!   the sync sets it in the create), batches of 8,000 in UPN order, a change row each,
+//!   the sync sets it in the create), batches of the store writer's size
+//!   ([`tenantsync_store_sqlite::SYNC_BATCH_OBJECTS`]) in UPN order, a change row each,
 //!   provisioning-log blocks of 256 records with bodies of the sync's measured bytes per
 //!   record and their two object rows per record, the job state per batch, in
 //!   transactions of [`tenantsync_store_sqlite::UNIT_OBJECTS`] rounded up to whole
@@ -20,7 +21,8 @@
 //!
 //! The report checks that both wrote the same rows (counts and a digest of the user rows)
 //! and prints them, the commit sizes, each round with its load average and ratios, and
-//! the medians. `--against EXE` runs a second build of this benchmark (another commit)
+//! the medians (with the sync's writer thread alone, and each side's kernel time and
+//! minor page faults). `--against EXE` runs a second build of this benchmark (another commit)
 //! as a third side in every round.
 //!
 //! Then once (unless `--initial-only`): a **hub** (one source with `--hub-users` users,

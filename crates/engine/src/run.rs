@@ -17,12 +17,11 @@ use tenantsync_store::{
 /// The smallest batch: when several runs share the store, each gets a share of the
 /// store writer's batch (`SyncWriter::batch_objects`; its batches wait for the one
 /// writer anyway, so a hub's memory stays that of one run), but not less than this.
-/// While batches are applied the next is planned, so at most [`IN_FLIGHT`] + 1 are in
-/// memory.
 const MIN_BATCH_OBJECTS: usize = 1000;
 
 /// Batches queued for the writer at most: the one it applies and the next, ready when it
-/// is done (the planning of a batch does not always take as long as its writing).
+/// is done (the planning of a batch does not always take as long as its writing). With
+/// the one being planned, at most `IN_FLIGHT` + 1 are in memory.
 const IN_FLIGHT: usize = 2;
 
 /// What one object's writes did, once all of them succeeded.

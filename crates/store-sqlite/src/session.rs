@@ -34,8 +34,8 @@ pub const UNIT_OBJECTS: usize = 100_000;
 /// transactions span writes, so a batch bounds only what a run holds in flight (the
 /// batch being planned, and those queued): smaller than PostgreSQL's, whose writes are a
 /// transaction each. 2,000 rather than the default 8,000 cut an initial cycle's peak
-/// memory by a fifth at 100,000 and 1,000,000 users for the same instructions
-/// (docs/benchmarks.md).
+/// memory by 20% at 100,000 users and 13% at 1,000,000, for the same instructions
+/// (docs/benchmarks.md, issue 21's fifth round).
 pub const SYNC_BATCH_OBJECTS: usize = 2_000;
 /// How long the stream waits for a write at a time before it looks for other jobs.
 const POLL: Duration = Duration::from_millis(2);

@@ -63,18 +63,28 @@ const CLK_TCK: f64 = 100.0;
 /// CPU time (user + system) this process has used so far, all its threads (live and
 /// ended) together, in seconds: `getrusage(RUSAGE_SELF)`, to the microsecond.
 pub fn cpu_seconds() -> f64 {
-    use nix::sys::resource::{UsageWho, getrusage};
-    use nix::sys::time::TimeValLike;
-    getrusage(UsageWho::RUSAGE_SELF).map_or(0.0, |u| (u.user_time().num_microseconds() + u.system_time().num_microseconds()) as f64 / 1e6)
+    usage().cpu_s
 }
 
-/// The kernel's part of [`cpu_seconds`] (system time, in seconds) and the page faults
-/// that needed no read from disk (minor faults: mostly fresh memory the kernel zeroes
-/// on first touch) this process has had so far.
-pub fn kernel_share() -> (f64, u64) {
+/// What `getrusage(RUSAGE_SELF)` says of this process so far.
+#[derive(Debug, Clone, Copy, Default)]
+struct Usage {
+    /// User + system CPU time, in seconds ([`cpu_seconds`]).
+    cpu_s: f64,
+    /// The system (kernel) part of it.
+    sys_s: f64,
+    /// Page faults that needed no read from disk (minor faults: mostly fresh memory the
+    /// kernel zeroes on first touch).
+    minor_faults: u64,
+}
+
+fn usage() -> Usage {
     use nix::sys::resource::{UsageWho, getrusage};
     use nix::sys::time::TimeValLike;
-    getrusage(UsageWho::RUSAGE_SELF).map_or((0.0, 0), |u| (u.system_time().num_microseconds() as f64 / 1e6, u.minor_page_faults().max(0) as u64))
+    getrusage(UsageWho::RUSAGE_SELF).map_or(Usage::default(), |u| {
+        let sys_s = u.system_time().num_microseconds() as f64 / 1e6;
+        Usage { cpu_s: u.user_time().num_microseconds() as f64 / 1e6 + sys_s, sys_s, minor_faults: u.minor_page_faults().max(0) as u64 }
+    })
 }
 
 /// CPU time (user + system) the live thread whose name begins with `name` (as
@@ -121,10 +131,8 @@ pub struct Stopwatch {
 #[derive(Debug)]
 struct Reading {
     at: Instant,
-    cpu_s: f64,
+    usage: Usage,
     writer_cpu_s: Option<f64>,
-    /// [`kernel_share`].
-    kernel: (f64, u64),
 }
 
 impl Stopwatch {
@@ -135,16 +143,16 @@ impl Stopwatch {
     }
 
     pub fn start(&mut self) {
-        self.running = Some(Reading { at: Instant::now(), cpu_s: cpu_seconds(), writer_cpu_s: thread_cpu_seconds(WRITER_THREAD), kernel: kernel_share() });
+        self.running = Some(Reading { at: Instant::now(), usage: usage(), writer_cpu_s: thread_cpu_seconds(WRITER_THREAD) });
     }
 
     pub fn stop(&mut self) {
-        if let Some(Reading { at: t0, cpu_s: c0, writer_cpu_s: w0, kernel: (s0, f0) }) = self.running.take() {
+        if let Some(Reading { at: t0, usage: u0, writer_cpu_s: w0 }) = self.running.take() {
             self.wall += t0.elapsed();
-            self.cpu_s += cpu_seconds() - c0;
-            let (s1, f1) = kernel_share();
-            self.sys_s += s1 - s0;
-            self.minor_faults += f1.saturating_sub(f0);
+            let u1 = usage();
+            self.cpu_s += u1.cpu_s - u0.cpu_s;
+            self.sys_s += u1.sys_s - u0.sys_s;
+            self.minor_faults += u1.minor_faults.saturating_sub(u0.minor_faults);
             if let (Some(w0), Some(w1)) = (w0, thread_cpu_seconds(WRITER_THREAD)) {
                 *self.writer_cpu_s.get_or_insert(0.0) += w1 - w0;
             }
