@@ -172,18 +172,24 @@ impl Upn {
     }
 
     pub fn local_part(&self) -> &str {
-        self.0.rsplit_once('@').map_or(self.0.as_str(), |(l, _)| l)
+        self.parts().0
     }
 
     pub fn domain(&self) -> &str {
-        self.0.rsplit_once('@').map_or("", |(_, d)| d)
+        self.parts().1
+    }
+
+    /// The local part and the domain, found with one search for the last '@'.
+    fn parts(&self) -> (&str, &str) {
+        self.0.rsplit_once('@').unwrap_or((self.0.as_str(), ""))
     }
 
     /// Whether [`Upn::external_in`] would succeed, without making the name (a dry run
     /// decides every copy but never writes one): the same error when it would not.
     pub fn check_external_in(&self, target: &DomainName) -> Result<(), DomainError> {
         // local + '_' + domain + "#EXT#".
-        let local = self.local_part().len() + 1 + self.domain().len() + "#EXT#".len();
+        let (local, domain) = self.parts();
+        let local = local.len() + 1 + domain.len() + "#EXT#".len();
         if local > UPN_MAX_LOCAL { self.external_in(target).map(drop) } else { Ok(()) }
     }
 
@@ -195,7 +201,7 @@ impl Upn {
     /// length, with the error [`Upn::parse`] gives.
     pub fn external_in(&self, target: &DomainName) -> Result<Upn, DomainError> {
         const EXT: &str = "#EXT#";
-        let (local, domain) = (self.local_part(), self.domain());
+        let (local, domain) = self.parts();
         let mut s = String::with_capacity(local.len() + domain.len() + EXT.len() + target.as_str().len() + 2);
         s.push_str(local);
         s.push('_');

@@ -10,11 +10,10 @@ use crate::managers::{self, ManagerRef, RecentCopies};
 use crate::plan::Action;
 use crate::report::CycleReport;
 use crate::run::{Batch, Deletions, Done, Run, Tally};
-use crate::scope::{Scope, Seen, assignments, live_groups};
+use crate::scope::{Held, Scope, Seen, assignments, live_groups};
 use crate::source::{Page, Pages};
 use crate::{EngineError, policy};
 use jiff::Timestamp;
-use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use tenantsync_domain::{
@@ -166,7 +165,7 @@ async fn plan_users(
         let action = work.process(run, seen).await?;
         work.relieve(run, scope, store, sid).await?;
         if let (Some((member_of, matched)), Some(action)) = (looked, action) {
-            groups::groups_of_user(store, cfg, assigned_groups, &member_of, matched.as_ref(), &action, &mut candidates.members).await?;
+            groups::groups_of_user(store, cfg, assigned_groups, &member_of, matched.as_deref(), &action, &mut candidates.members).await?;
         }
     }
     Ok(waiting)
@@ -440,11 +439,11 @@ async fn initial_pass(run: &mut Run, work: &mut Work, scope: &Scope<'_>, store: 
         let user = if next_src != Some(sid) {
             None
         } else if let Some(own) = Arc::get_mut(&mut page) {
-            own.take(at).map(Cow::Owned)
+            own.take(at).map(Held::Own)
         } else {
-            page.get(at).map(Cow::Borrowed)
+            page.get(at).map(Held::Shared)
         };
-        let matched = if next_copy == Some(sid) { copies.pop_front() } else { None };
+        let matched = if next_copy == Some(sid) { copies.pop_front().map(Box::new) } else { None };
         if user.is_some() {
             run.report.counters.count_imported += 1;
         }

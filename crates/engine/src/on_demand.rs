@@ -122,6 +122,8 @@ pub async fn provision(engine: &Shared, id: SyncConfigId, user: ObjectId) -> Res
     if n > 0 {
         log.op_index = Some(n - 1);
     }
+    // The values a create's record leaves in its copy, as the stored record has them.
+    tenantsync_store::fill_values_from(std::slice::from_mut(&mut log), &ops);
     let results = store.commit_sync(id, target, ops, state.clone(), vec![log.clone()]).await?;
     if let Some(Err(e)) = results.last() {
         log.status = ProvisioningStatus::Failure;

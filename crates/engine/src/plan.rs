@@ -230,8 +230,8 @@ fn map_new_moving(
         return Ok(mapped);
     };
     let evaluated = evaluate(c, &mut Src::Spend(user), row, true, true, clock)?;
-    let mut attrs = tenantsync_domain::UserAttributes::new(upn);
-    std::mem::swap(&mut attrs, &mut user.attrs);
+    // The attributes move out whole (one copy of a big struct), the UPN swapped back.
+    let mut attrs = std::mem::replace(&mut user.attrs, tenantsync_domain::UserAttributes::new(upn));
     std::mem::swap(&mut attrs.user_principal_name, &mut user.attrs.user_principal_name);
     attrs.retain(c.same_attrs);
     let mut others = evaluated.values.into_iter().peekable();
@@ -460,8 +460,9 @@ pub fn plan(
                 return Ok(p);
             }
             let anchor = Anchor::new(source_tenant, user.id);
-            p.modified.push(prop("userPrincipalName", None, Some(upn.as_str().to_owned()), false));
-            p.modified.push(prop("anchor", None, Some(anchor.text()), false));
+            // Both values are the copy's: the store reads them from its write.
+            p.modified.push(ModifiedProperty::in_copy(UserAttribute::UserPrincipalName));
+            p.modified.push(ModifiedProperty::anchor_in_copy());
             let mapped = if spend {
                 // The row first: expressions read it, and none reads a value moved out.
                 let own;
@@ -482,11 +483,10 @@ pub fn plan(
             p.manager = mapped.manager;
             let Mapped { attrs, modified, .. } = mapped;
             p.modified.extend(modified);
-            let mut new = NewUser { id: ObjectId::new(), attrs, manager: None, anchor: None };
-            new.anchor = Some(anchor);
+            let new = Box::new(NewUser { id: ObjectId::new(), attrs, manager: None, anchor: Some(anchor) });
             p.target_id = Some(new.id);
             p.action = Action::Create;
-            p.ops.push(WriteOp::CreateUser(Box::new(new)));
+            p.ops.push(WriteOp::CreateUser(new));
         }
         Some(t) => {
             let upn = source_upn.external_in(target_domain)?;

@@ -4,7 +4,6 @@ use crate::compile::Compiled;
 use crate::plan::{self, ScopeInput};
 use crate::run::{Decision, Run};
 use crate::{EngineError, PlanError};
-use std::borrow::Cow;
 use std::collections::BTreeSet;
 use tenantsync_domain::{Anchor, Assignment, Clock, DomainName, ObjectId, ObjectKind, SyncConfiguration, TenantId, User};
 use tenantsync_store::{ModifiedProperty, ProvisioningLog, StoreError, SyncStore};
@@ -45,15 +44,35 @@ pub(crate) struct Scope<'a> {
 /// A source user as one configuration sees it: the user (or its absence), its copy in the
 /// target, and its groups. The user is borrowed from a page of the source when the cycle
 /// walks the whole source (a page may be shared by several predictions), owned when it
-/// was looked up.
+/// was looked up or the walk alone holds its page.
 pub(crate) struct Seen<'a> {
     pub scope: &'a Scope<'a>,
     pub id: ObjectId,
-    pub user: Option<Cow<'a, User>>,
-    pub matched: Option<User>,
+    pub user: Option<Held<'a>>,
+    /// Boxed, as an owned user: a user is big, and a `Seen` moves into each step that
+    /// processes it.
+    pub matched: Option<Box<User>>,
     pub member_of: Vec<ObjectId>,
     /// The user's memo in a page shared with arrows of the same mappings and filter.
     pub memo: Option<&'a plan::UserMemo>,
+}
+
+/// A source user as a [`Seen`] holds it.
+pub(crate) enum Held<'a> {
+    /// Its own: planning may move the user's values into a copy (see `plan::Src`).
+    Own(Box<User>),
+    /// Borrowed from a page of the source that other walks read too.
+    Shared(&'a User),
+}
+
+impl std::ops::Deref for Held<'_> {
+    type Target = User;
+    fn deref(&self) -> &User {
+        match self {
+            Held::Own(u) => u,
+            Held::Shared(u) => u,
+        }
+    }
 }
 
 impl Scope<'_> {
@@ -69,11 +88,11 @@ impl Scope<'_> {
     /// Import and match: reads the source user, its groups and its copy in the target.
     pub async fn look(&self, store: &dyn SyncStore, sid: ObjectId) -> Result<Seen<'_>, EngineError> {
         let user = match store.get_user(self.source, sid).await {
-            Ok(u) => Some(Cow::Owned(u)),
+            Ok(u) => Some(Held::Own(Box::new(u))),
             Err(StoreError::NotFound { .. }) => None,
             Err(e) => return Err(e.into()),
         };
-        let matched = store.find_user_by_anchor(self.target, &Anchor::new(self.source, sid)).await?;
+        let matched = store.find_user_by_anchor(self.target, &Anchor::new(self.source, sid)).await?.map(Box::new);
         let member_of = match &user {
             Some(_) if !self.assigned_groups.is_empty() => store.member_of(self.source, sid).await?,
             _ => Vec::new(),
@@ -89,7 +108,7 @@ impl Seen<'_> {
 
     /// Map and decide; the source user is left as it was read.
     pub fn plan(&self) -> Result<plan::Plan, PlanError> {
-        plan::plan(&self.scope.planner(), self.id, self.user.as_deref().map(plan::Src::Read), self.matched.as_ref(), &self.input(), self.memo)
+        plan::plan(&self.scope.planner(), self.id, self.user.as_deref().map(plan::Src::Read), self.matched.as_deref(), &self.input(), self.memo)
     }
 
     /// Map and decide, for a caller that reads of the source user nothing but its
@@ -100,11 +119,11 @@ impl Seen<'_> {
         let planner = scope.planner();
         let input = scope.input(self.id, &self.member_of);
         let source = match &mut self.user {
-            Some(Cow::Owned(u)) => Some(plan::Src::Spend(u)),
-            Some(Cow::Borrowed(u)) => Some(plan::Src::Read(u)),
+            Some(Held::Own(u)) => Some(plan::Src::Spend(u)),
+            Some(Held::Shared(u)) => Some(plan::Src::Read(u)),
             None => None,
         };
-        plan::plan(&planner, self.id, source, self.matched.as_ref(), &input, self.memo)
+        plan::plan(&planner, self.id, source, self.matched.as_deref(), &input, self.memo)
     }
 
     pub fn name(&self) -> String {

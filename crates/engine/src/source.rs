@@ -25,8 +25,9 @@ pub(crate) type Page = Arc<PageData>;
 /// user is worked out once for the class, not once per walk.
 #[derive(Debug, Default)]
 pub(crate) struct PageData {
-    /// `None` once the walk took the user out (see [`PageData::take`]).
-    users: Vec<Option<User>>,
+    /// `None` once the walk took the user out (see [`PageData::take`]); boxed, so that
+    /// taking it out moves a pointer, not the user.
+    users: Vec<Option<Box<User>>>,
     /// `classes` memos per user, user after user.
     memos: Vec<UserMemo>,
     classes: usize,
@@ -35,7 +36,7 @@ pub(crate) struct PageData {
 impl PageData {
     fn new(users: Vec<User>, classes: usize) -> PageData {
         let memos = (0..users.len() * classes).map(|_| UserMemo::default()).collect();
-        PageData { users: users.into_iter().map(Some).collect(), memos, classes }
+        PageData { users: users.into_iter().map(|u| Some(Box::new(u))).collect(), memos, classes }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -43,12 +44,12 @@ impl PageData {
     }
 
     pub(crate) fn get(&self, i: usize) -> Option<&User> {
-        self.users.get(i).and_then(Option::as_ref)
+        self.users.get(i).and_then(Option::as_deref)
     }
 
     /// User `i`, taken out of the page (which only this walk holds): the walk's plan may
     /// then move the user's values into a copy (see `plan::Src`).
-    pub(crate) fn take(&mut self, i: usize) -> Option<User> {
+    pub(crate) fn take(&mut self, i: usize) -> Option<Box<User>> {
         self.users.get_mut(i).and_then(Option::take)
     }
 

@@ -23,7 +23,7 @@
 //! thread (see `session.rs`); the writer repacks only a block one of whose writes it
 //! refused. This file writes blocks; `logblock/read.rs` reads them back.
 use tenantsync_domain::{GroupAttribute, ObjectId, ObjectKind, SkipReason, UserAttribute};
-use tenantsync_store::{ModifiedProperty, ProvisioningAction, ProvisioningLog, ProvisioningStatus, StoreError, WriteOp};
+use tenantsync_store::{InCopy, ModifiedProperty, ProvisioningAction, ProvisioningLog, ProvisioningStatus, StoreError, WriteOp};
 
 mod read;
 pub use read::decode;
@@ -279,15 +279,34 @@ fn record<'a>(
     w.varint(r.modified_properties.len() as u64);
     let copy = r.copy_in(ops);
     for m in &r.modified_properties {
-        if let Some(a) = m.new_in_copy {
-            // As `name_code` codes the attribute's name; no old value.
-            let Some(value) = copy.and_then(|c| c.text_of(a)) else {
-                return Err(StoreError::Internal { message: format!("the {a} of a record's copy is not in its write") });
-            };
-            w.0.push(1 + a.index() as u8);
-            w.opt(None);
-            w.opt(Some(&value));
-            continue;
+        match (m.new_in_copy, copy) {
+            (Some(InCopy::Attribute(a)), Some(copy)) => {
+                // As `name_code` codes the attribute's name; no old value.
+                let Some(value) = copy.attrs.text_of(a) else {
+                    return Err(StoreError::Internal { message: format!("the {a} of a record's copy is not in its write") });
+                };
+                w.0.push(1 + a.index() as u8);
+                w.opt(None);
+                w.opt(Some(&value));
+                continue;
+            }
+            (Some(InCopy::Anchor), Some(copy)) => {
+                let Some(anchor) = copy.anchor else {
+                    return Err(StoreError::Internal { message: "the anchor of a record's copy is not in its write".into() });
+                };
+                if anchor.object == r.source_id {
+                    w.0.push(ANCHOR_OF_SOURCE);
+                    w.id(anchor.tenant.as_bytes());
+                } else {
+                    w.0.push(0);
+                    w.str(&m.display_name);
+                    w.opt(None);
+                    w.opt(Some(&anchor.text()));
+                }
+                continue;
+            }
+            (Some(_), None) => return Err(StoreError::Internal { message: "a record's copy is not in its write".into() }),
+            (None, _) => {}
         }
         if let Some(tenant) = anchor_of_source(m, r.source_id, tenant) {
             w.0.push(ANCHOR_OF_SOURCE);
@@ -475,6 +494,37 @@ mod tests {
         let times = |text: &str| payload.windows(text.len()).filter(|w| *w == text.as_bytes()).count();
         assert_eq!(times(&own), 1, "only record 1's, which names record 0's source as text");
         assert_eq!(times(&elsewhere), 0);
+    }
+
+    #[test]
+    fn values_left_in_copies_are_packed_from_the_writes_and_read_back_as_text() {
+        use tenantsync_domain::{Anchor, NewUser, Upn, UserAttribute};
+        let config = SyncConfigId::new();
+        let tenant = TenantId::new();
+        let records: Vec<_> = (0..3).map(|i| ProvisioningLog { config_id: config, ..record(i) }).collect();
+        let mut with_copies = records.clone();
+        let mut ops = Vec::new();
+        for (i, r) in with_copies.iter_mut().enumerate() {
+            // Record 1's copy names another object: its anchor is kept as text.
+            let object = if i == 1 { ObjectId::new() } else { r.source_id };
+            let mut copy = NewUser::new(Upn::parse(&format!("copy{i}@fabrikam.example")).unwrap());
+            copy.anchor = Some(Anchor::new(tenant, object));
+            r.modified_properties.push(ModifiedProperty::in_copy(UserAttribute::UserPrincipalName));
+            r.modified_properties.push(ModifiedProperty::anchor_in_copy());
+            r.op_index = Some(ops.len());
+            ops.push(WriteOp::CreateUser(Box::new(copy)));
+        }
+        let mut want = with_copies.clone();
+        tenantsync_store::fill_values_from(&mut want, &ops);
+        for w in &mut want {
+            w.op_index = None;
+        }
+        assert_eq!(want[1].modified_properties[3].new_value.as_deref().map(|a| a.starts_with(&tenant.to_string())), Some(true));
+        let blocks = encode_all(&with_copies, &ops).unwrap();
+        assert_eq!(blocks.len(), 1);
+        assert_eq!(decode(&blocks[0], config).unwrap(), want);
+        // Without its write, a record cannot be packed.
+        assert!(encode_all(&with_copies, &[]).is_err());
     }
 
     #[test]

@@ -49,7 +49,7 @@ pub use query::{
     SortKey, TokenRole, UserGroup, UserSearch,
 };
 pub use sync::{
-    ConfigEnd, ConfigPage, CycleCounters, CycleExecution, DEFAULT_BATCH_OBJECTS, Escrow, JobLease, JobState, JobStatusCode, LogQuery, ModifiedProperty,
+    ConfigEnd, ConfigPage, CycleCounters, CycleExecution, DEFAULT_BATCH_OBJECTS, Escrow, InCopy, JobLease, JobState, JobStatusCode, LogQuery, ModifiedProperty,
     ProvisioningAction, ProvisioningLog, ProvisioningStatus, ProvisioningStep, StepFacts, SyncStore, SyncWriter, WriteFuture, fill_values_from,
 };
 

@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use tenantsync_domain::{
-    ChangeCursor, ExecutionState, ObjectId, ObjectKind, PartnerSettings, QuarantineReason, SkipReason, StepKind, StepType, SyncConfigId, SyncConfiguration,
-    TenantId, UserAttribute,
+    ChangeCursor, ExecutionState, NewUser, ObjectId, ObjectKind, PartnerSettings, QuarantineReason, SkipReason, StepKind, StepType, SyncConfigId,
+    SyncConfiguration, TenantId, UserAttribute,
 };
 
 /// Entra's job status codes.
@@ -138,19 +138,44 @@ pub struct ModifiedProperty {
     pub old_value: Option<String>,
     pub new_value: Option<String>,
     /// Set, with no `new_value`, by a sync's create that leaves the new value where it
-    /// already is: in the copy its record's write creates (`op_index`), as this
-    /// attribute's value there. A store reads it from that write as it stores the
-    /// record ([`ProvisioningLog::copy_in`], [`fill_values_from`]); no stored or read
-    /// record has it.
+    /// already is: in the copy its record's write creates (`op_index`). A store reads it
+    /// from that write as it stores the record ([`ProvisioningLog::copy_in`],
+    /// [`fill_values_from`]); no stored or read record has it.
     #[serde(skip)]
-    pub new_in_copy: Option<UserAttribute>,
+    pub new_in_copy: Option<InCopy>,
+}
+
+/// Which value of a create's copy is a property's new value (see
+/// [`ModifiedProperty::new_in_copy`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InCopy {
+    /// The attribute's value.
+    Attribute(UserAttribute),
+    /// The copy's anchor, as its text `{tenant}:{object}`.
+    Anchor,
+}
+
+impl InCopy {
+    /// The value's text in `copy`, if it has one.
+    pub fn text_in(self, copy: &NewUser) -> Option<std::borrow::Cow<'_, str>> {
+        match self {
+            InCopy::Attribute(a) => copy.attrs.text_of(a),
+            InCopy::Anchor => copy.anchor.map(|a| std::borrow::Cow::Owned(a.text())),
+        }
+    }
 }
 
 impl ModifiedProperty {
     /// A create's property whose new value is `a`'s in the copy (see
     /// [`ModifiedProperty::new_in_copy`]).
     pub fn in_copy(a: UserAttribute) -> ModifiedProperty {
-        ModifiedProperty { display_name: std::borrow::Cow::Borrowed(a.name()), old_value: None, new_value: None, new_in_copy: Some(a) }
+        ModifiedProperty { display_name: std::borrow::Cow::Borrowed(a.name()), old_value: None, new_value: None, new_in_copy: Some(InCopy::Attribute(a)) }
+    }
+
+    /// A create's `anchor` property, whose new value is the copy's anchor (see
+    /// [`ModifiedProperty::new_in_copy`]).
+    pub fn anchor_in_copy() -> ModifiedProperty {
+        ModifiedProperty { display_name: std::borrow::Cow::Borrowed("anchor"), old_value: None, new_value: None, new_in_copy: Some(InCopy::Anchor) }
     }
 }
 
@@ -327,9 +352,9 @@ impl ProvisioningLog {
     /// The copy this record's write creates (its `op_index` in `ops`, the writes of its
     /// commit), where a create's record may leave new values
     /// ([`ModifiedProperty::new_in_copy`]).
-    pub fn copy_in<'a>(&self, ops: &'a [WriteOp]) -> Option<&'a tenantsync_domain::UserAttributes> {
+    pub fn copy_in<'a>(&self, ops: &'a [WriteOp]) -> Option<&'a NewUser> {
         match self.op_index.and_then(|i| ops.get(i)) {
-            Some(WriteOp::CreateUser(new)) => Some(&new.attrs),
+            Some(WriteOp::CreateUser(new)) => Some(new),
             _ => None,
         }
     }
@@ -356,7 +381,7 @@ pub fn fill_values_from(logs: &mut [ProvisioningLog], ops: &[WriteOp]) {
         let copy = log.copy_in(ops);
         for m in &mut log.modified_properties {
             if let Some(a) = m.new_in_copy.take() {
-                m.new_value = copy.and_then(|c| c.text_of(a)).map(std::borrow::Cow::into_owned);
+                m.new_value = copy.and_then(|c| a.text_in(c)).map(std::borrow::Cow::into_owned);
             }
         }
     }

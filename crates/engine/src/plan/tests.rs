@@ -72,7 +72,11 @@ fn a_create_from_a_user_read_for_it_alone_moves_what_only_one_direct_mapping_rea
     moved.modified = filled(&moved);
     // The same copy and record either way.
     assert_eq!(copy(&read), copy(&moved));
-    assert_eq!(read.modified, moved.modified);
+    assert_eq!(filled(&read), moved.modified);
+    // The B2B name and the anchor as the record shows them, read from the copy.
+    let value = |name: &str| moved.modified.iter().find(|m| m.display_name == name).and_then(|m| m.new_value.clone());
+    assert_eq!(value("userPrincipalName").as_deref(), Some("adele_fabrikam.example#EXT#@contoso.example"));
+    assert_eq!(value("anchor"), Some(Anchor::new(source, user.id).text()));
     assert_eq!(copy(&moved).job_title.as_deref(), Some("Sales team"));
     assert_eq!(copy(&moved).office_location.as_deref(), Some("Lyon"));
     // Moved out: the attributes as a whole; the user keeps its userPrincipalName (its

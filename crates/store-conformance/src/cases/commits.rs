@@ -137,9 +137,9 @@ pub async fn a_run_of_copies_keeps_its_results_in_order_and_its_managers_right(f
 }
 
 /// A create's record may leave a new value in the copy its write creates
-/// (`ModifiedProperty::in_copy`): stored, the record carries it as its own — through
-/// `commit_sync` and a sync writer, and when a refused write in its block turns another
-/// record into a failure (the block packed again).
+/// (`ModifiedProperty::in_copy`, and its anchor: `anchor_in_copy`): stored, the record
+/// carries it as its own — through `commit_sync` and a sync writer, and when a refused
+/// write in its block turns another record into a failure (the block packed again).
 pub async fn values_a_record_leaves_in_its_copy_are_stored_as_its_own(f: Fixture) {
     use tenantsync_domain::UserAttribute;
     use tenantsync_store::{ModifiedProperty, ProvisioningLog, fill_values_from};
@@ -151,8 +151,11 @@ pub async fn values_a_record_leaves_in_its_copy_are_stored_as_its_own(f: Fixture
             if let WriteOp::CreateUser(u) = op {
                 u.attrs.city = Some(format!("City of {}", u.attrs.user_principal_name));
                 u.attrs.account_enabled = false;
+                u.anchor = Some(tenantsync_domain::Anchor::new(a.source.id, log.source_id));
             }
             log.modified_properties.insert(0, ModifiedProperty::in_copy(UserAttribute::City));
+            log.modified_properties.insert(1, ModifiedProperty::in_copy(UserAttribute::UserPrincipalName));
+            log.modified_properties.insert(2, ModifiedProperty::anchor_in_copy());
             log.modified_properties.push(ModifiedProperty::in_copy(UserAttribute::AccountEnabled));
         }
         let mut want = logs.clone();
@@ -176,6 +179,9 @@ pub async fn values_a_record_leaves_in_its_copy_are_stored_as_its_own(f: Fixture
         let city = g.modified_properties.first().and_then(|m| m.new_value.clone());
         assert_eq!(city, Some(format!("City of {}", w.source_display_name)));
         assert_eq!(g.modified_properties.last().and_then(|m| m.new_value.as_deref()), Some("false"));
+        let value = |name: &str| g.modified_properties.iter().find(|m| m.display_name == name).and_then(|m| m.new_value.clone());
+        assert!(value("userPrincipalName").is_some_and(|u| u.eq_ignore_ascii_case(&w.source_display_name)), "{g:?}");
+        assert_eq!(value("anchor"), Some(tenantsync_domain::Anchor::new(a.source.id, w.source_id).text()));
         let refused = w.source_display_name.eq_ignore_ascii_case("taken@fabrikam.example");
         assert_eq!(g.status == ProvisioningStatus::Failure, refused, "{g:?}");
     }
