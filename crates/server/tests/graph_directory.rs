@@ -330,8 +330,10 @@ async fn an_invitation_makes_a_guest_once_and_bad_ones_are_refused() {
     let r = api.post("/v1.0/invitations", invite.clone()).await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert!(r.body["@odata.context"].as_str().unwrap().ends_with("/v1.0/$metadata#invitations/$entity"));
-    assert_eq!((r.body["status"].as_str(), r.body["invitedUserType"].as_str()), (Some("PendingAcceptance"), Some("Guest")));
-    assert!(r.body["inviteRedeemUrl"].as_str().unwrap().starts_with("http"));
+    // No acceptance step in tenantsync: completed at once, redeemed where it leads.
+    assert_eq!((r.body["status"].as_str(), r.body["invitedUserType"].as_str()), (Some("Completed"), Some("Guest")));
+    assert_eq!(r.body["inviteRedeemUrl"], "https://myapps.microsoft.com");
+    assert_eq!(r.body["sendInvitationMessage"], false);
     let id = r.body["invitedUser"]["id"].as_str().unwrap().to_owned();
     let u = api.get(&format!("/v1.0/users/{id}")).await.body;
     assert_eq!(
@@ -349,10 +351,7 @@ async fn an_invitation_makes_a_guest_once_and_bad_ones_are_refused() {
         (json!({ "invitedUserEmailAddress": "not an address", "inviteRedirectUrl": "https://x.example" }), "not an e-mail address"),
         (json!({ "invitedUserEmailAddress": "d@litware.example" }), "inviteRedirectUrl"),
         (json!({ "invitedUserEmailAddress": "d@litware.example", "inviteRedirectUrl": "ftp://x" }), "http(s)"),
-        (
-            json!({ "invitedUserEmailAddress": "d@litware.example", "inviteRedirectUrl": "https://x.example", "sendInvitationMessage": true }),
-            "sends no invitation mail",
-        ),
+        (json!({ "invitedUserEmailAddress": "d@litware.example", "inviteRedirectUrl": "https://x.example", "sendInvitationMessage": "yes" }), "true or false"),
         (json!({ "invitedUserEmailAddress": "d@litware.example", "inviteRedirectUrl": "https://x.example", "invitedUserType": "Owner" }), "Guest or Member"),
         (json!({ "invitedUserEmailAddress": "d@litware.example", "inviteRedirectUrl": "https://x.example", "colour": 1 }), "colour"),
     ] {
@@ -361,9 +360,100 @@ async fn an_invitation_makes_a_guest_once_and_bad_ones_are_refused() {
         assert!(r.body["error"]["message"].as_str().unwrap().contains(names), "{names}: {}", r.body);
     }
     assert_eq!(api.values("/v1.0/users").await.len(), 1);
+    // A server without entitlement management keeps no outbox: no mail, said so.
+    let mailed = json!({ "invitedUserEmailAddress": "d@litware.example", "inviteRedirectUrl": "https://x.example", "sendInvitationMessage": true });
+    let r = api.post("/v1.0/invitations", mailed).await;
+    assert_eq!((r.status, r.body["error"]["code"].as_str()), (501, Some("NotImplemented")), "{}", r.body);
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("sendInvitationMessage to false"), "{}", r.body);
+    assert_eq!(api.values("/v1.0/users").await.len(), 1);
     let reader = Api::new(&s, admin_token(&s, TokenRole::Reader).await);
     let r = reader.post("/v1.0/invitations", json!({ "invitedUserEmailAddress": "e@litware.example", "inviteRedirectUrl": "https://x.example" })).await;
     assert_eq!(r.status, 403, "{}", r.body);
+}
+
+#[tokio::test]
+async fn an_invitation_is_mailed_with_its_guest_and_record_in_one_commit_when_asked() {
+    let s = Server::governed().await;
+    let api = Api::new(&s, admin_token(&s, TokenRole::Admin).await);
+    let outbox = || async { tenantsync_store::AccessStore::outbox(&*s.sqlite, s.tenant.id, 10).await.unwrap() };
+    let audits = || async { api.values("/v1.0/auditLogs/directoryAudits").await.len() };
+    let before = audits().await;
+    let invite = json!({
+        "invitedUserEmailAddress": "carol@litware.example", "inviteRedirectUrl": "https://apps.contoso.example/start",
+        "sendInvitationMessage": true,
+        "invitedUserMessageInfo": {
+            "customizedMessageBody": "Welcome to the Falcon project, Carol.",
+            "ccRecipients": [{ "emailAddress": { "name": "Sam", "address": "sam@litware.example" } }],
+        },
+    });
+    let r = api.post("/v1.0/invitations", invite.clone()).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!((r.body["sendInvitationMessage"].as_bool(), r.body["status"].as_str()), (Some(true), Some("Completed")));
+    let info = &r.body["invitedUserMessageInfo"];
+    assert_eq!(info["ccRecipients"][0]["emailAddress"]["address"], "sam@litware.example", "{info}");
+    assert_eq!(info["customizedMessageBody"], "Welcome to the Falcon project, Carol.");
+    let sent = outbox().await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        (sent[0].event.as_str(), sent[0].addresses.as_slice()),
+        ("invitation", &["carol@litware.example".to_owned(), "sam@litware.example".to_owned()][..])
+    );
+    assert_eq!(sent[0].subject, format!("{} invited you to its organization", s.tenant.display_name));
+    assert!(
+        sent[0].body.starts_with("Welcome to the Falcon project, Carol.") && sent[0].body.contains("https://apps.contoso.example/start"),
+        "{}",
+        sent[0].body
+    );
+    assert_eq!(audits().await, before + 1);
+    // Again: the same guest, the mail once more, audited.
+    let again = api.post("/v1.0/invitations", invite).await;
+    assert_eq!((again.status, again.body["invitedUser"]["id"].clone()), (201, r.body["invitedUser"]["id"].clone()));
+    assert_eq!((outbox().await.len(), audits().await, api.values("/v1.0/users").await.len()), (2, before + 2, 1));
+    // The default text, in English.
+    let plain = json!({ "invitedUserEmailAddress": "dan@litware.example", "inviteRedirectUrl": "https://x.example", "sendInvitationMessage": true,
+                        "invitedUserMessageInfo": { "messageLanguage": "en-GB" } });
+    assert_eq!(api.post("/v1.0/invitations", plain).await.status, 201);
+    let sent = outbox().await;
+    let dan = sent.iter().find(|m| m.addresses == ["dan@litware.example"]).unwrap();
+    assert!(dan.body.contains("invited you (dan@litware.example)") && dan.body.contains("https://x.example"), "{}", dan.body);
+    // A guest the tenant cannot take (its B2B name is taken): no mail, no record.
+    s.store
+        .create_user(s.tenant.id, tenantsync_domain::NewUser::new(tenantsync_domain::Upn::parse("eve_litware.example#EXT#@contoso.example").unwrap()))
+        .await
+        .unwrap();
+    let (mails, records) = (outbox().await.len(), audits().await);
+    let taken = json!({ "invitedUserEmailAddress": "eve@litware.example", "inviteRedirectUrl": "https://x.example", "sendInvitationMessage": true });
+    let r = api.post("/v1.0/invitations", taken).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!((outbox().await.len(), audits().await), (mails, records));
+    // What the mail may ask, refused with the property named; nothing made or sent.
+    let users = api.values("/v1.0/users").await.len();
+    for (info, names) in [
+        (json!(5), "must be an object"),
+        (json!({ "colour": "red" }), "invitedUserMessageInfo.colour"),
+        (
+            json!({ "ccRecipients": [{ "emailAddress": { "address": "a@x.example" } }, { "emailAddress": { "address": "b@x.example" } }] }),
+            "only one additional recipient",
+        ),
+        (json!({ "ccRecipients": [{ "emailAddress": { "address": "nope" } }] }), "not an e-mail address"),
+        (json!({ "ccRecipients": [{ "address": "a@x.example" }] }), "a recipient is"),
+        (json!({ "ccRecipients": "a@x.example" }), "array of recipients"),
+        (json!({ "customizedMessageBody": 7 }), "invitedUserMessageInfo.customizedMessageBody"),
+        (json!({ "messageLanguage": "not a tag" }), "not a language tag"),
+        (json!({ "messageLanguage": "fr-FR" }), "in English"),
+    ] {
+        let body = json!({ "invitedUserEmailAddress": "fay@litware.example", "inviteRedirectUrl": "https://x.example", "sendInvitationMessage": true,
+                           "invitedUserMessageInfo": info });
+        let r = api.post("/v1.0/invitations", body).await;
+        assert_eq!(r.status, 400, "{names}: {}", r.body);
+        assert!(r.body["error"]["message"].as_str().unwrap().contains(names), "{names}: {}", r.body);
+    }
+    assert_eq!((api.values("/v1.0/users").await.len(), outbox().await.len()), (users, mails));
+    // In another language with the caller's own text: sent as given.
+    let own = json!({ "invitedUserEmailAddress": "fay@litware.example", "inviteRedirectUrl": "https://x.example", "sendInvitationMessage": true,
+                      "invitedUserMessageInfo": { "messageLanguage": "fr-FR", "customizedMessageBody": "Bienvenue, Fay." } });
+    assert_eq!(api.post("/v1.0/invitations", own).await.status, 201);
+    assert!(outbox().await.iter().any(|m| m.body.starts_with("Bienvenue, Fay.")));
 }
 
 #[tokio::test]

@@ -43,6 +43,7 @@ macro_rules! access_conformance_tests {
                 auto_assignment_is_leased_to_one_holder_a_tenant,
                 a_step_commits_whole_and_checks_versions,
                 a_step_carries_directory_writes_with_their_changes,
+                a_step_commits_its_audit_record_with_its_writes,
                 steps_at_once_each_commit_whole_or_not_at_all,
                 due_work_is_found_by_its_time_across_tenants,
                 filters_find_requests_and_assignments,
@@ -302,6 +303,54 @@ pub async fn a_step_carries_directory_writes_with_their_changes(f: AccessFixture
     assert_eq!(f.store.outbox(t, 10).await.unwrap().len(), 1, "only the first step's message");
     assert_eq!(head(f.store.clone()).await, before);
     assert_code(f.store.commit_access(TenantId::new(), AccessStep { directory: vec![join(g)], ..AccessStep::default() }).await, "tenant_not_found");
+}
+
+/// A step may carry the audit record of the admin action it is (an invitation: the guest,
+/// its mail, the record): all of it commits, or nothing does — a refused directory write
+/// or a record of another tenant leaves no record, no message and no user.
+pub async fn a_step_commits_its_audit_record_with_its_writes(f: AccessFixture) {
+    use tenantsync_store::{AuditActor, AuditCategory, AuditOperation, AuditQuery, AuditRecord, AuditTarget};
+    let t = tenant(&f, "a.example").await;
+    let at = now(&f);
+    let record = |tenant: TenantId, activity: &str| AuditRecord {
+        id: ObjectId::new(),
+        tenant_id: tenant,
+        activity_date_time: at,
+        activity: activity.into(),
+        operation: AuditOperation::Add,
+        category: AuditCategory::UserManagement,
+        correlation_id: "req-1".into(),
+        initiated_by: AuditActor { token_id: ObjectId::new(), token_name: "admin".into() },
+        target: AuditTarget { kind: "User".into(), id: ObjectId::new().to_string(), display_name: None, user_principal_name: None },
+        modified_properties: Vec::new(),
+    };
+    let audits = |s: Arc<dyn FullStore>| async move {
+        s.audit_records(t, &AuditQuery { limit: 10, ..AuditQuery::default() }).await.unwrap().records.into_iter().map(|r| r.activity).collect::<Vec<_>>()
+    };
+    let invite = |activity: &str, tenant: TenantId, upn: &str| AccessStep {
+        directory: vec![WriteOp::CreateUser(Box::new(new_user(upn)))],
+        outbox: vec![message(at, "invitation")],
+        audit: Some(record(tenant, activity)),
+        ..AccessStep::default()
+    };
+    f.store.commit_access(t, invite("Invite external user", t, "ann_b.example#EXT#@a.example")).await.unwrap();
+    assert_eq!(audits(f.store.clone()).await, ["Invite external user"]);
+    assert_eq!(f.store.outbox(t, 10).await.unwrap().len(), 1);
+    assert!(f.store.find_user_by_upn(t, &crate::support::upn("ann_b.example#EXT#@a.example")).await.unwrap().is_some());
+    // The same guest again: refused, and neither its record nor its message is kept.
+    assert_code(f.store.commit_access(t, invite("Invite again", t, "ANN_b.example#EXT#@a.example")).await, "upn_conflict");
+    // A record of another tenant: refused before anything is written.
+    let other = tenant(&f, "b.example").await;
+    assert!(f.store.commit_access(t, invite("Invite elsewhere", other, "bob_b.example#EXT#@a.example")).await.is_err());
+    assert!(f.store.find_user_by_upn(t, &crate::support::upn("bob_b.example#EXT#@a.example")).await.unwrap().is_none());
+    // No directory write (an invitation sent again to a guest who exists): the record
+    // and the message alone.
+    let resend = AccessStep { outbox: vec![message(at, "invitation")], audit: Some(record(t, "Invite external user again")), ..AccessStep::default() };
+    f.store.commit_access(t, resend).await.unwrap();
+    let mut got = audits(f.store.clone()).await;
+    got.sort();
+    assert_eq!(got, ["Invite external user", "Invite external user again"]);
+    assert_eq!(f.store.outbox(t, 10).await.unwrap().len(), 2);
 }
 
 /// Many steps at once (a store may commit them together): each is whole or nothing on

@@ -101,6 +101,9 @@ async fn put_assignment(tx: &Transaction<'_>, tenant: Uuid, row: &StepRow<Assign
 
 async fn commit_step(tx: &Transaction<'_>, tenant: TenantId, step: &AccessStep) -> Result<()> {
     let t = tenant.0;
+    if let Some(audit) = &step.audit {
+        crate::admin::insert_audit(tx, tenant, audit).await?;
+    }
     for row in &step.requests {
         put_request(tx, t, row).await?;
     }

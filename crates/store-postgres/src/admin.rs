@@ -21,6 +21,14 @@ fn wrong_tenant(record: &AuditRecord, tenant: TenantId) -> Result<()> {
     Ok(())
 }
 
+/// Appends `record`, which must be of `tenant`, inside the caller's transaction (an
+/// access step's).
+pub(crate) async fn insert_audit(tx: &deadpool_postgres::Transaction<'_>, tenant: TenantId, record: &AuditRecord) -> Result<()> {
+    wrong_tenant(record, tenant)?;
+    let body = to_json(record)?;
+    tx.execute(INSERT, &[&tenant.0, &record.activity_date_time.as_millisecond(), &record.id.0, &body]).await.map(|_| ()).map_err(pg_err)
+}
+
 impl PgStore {
     pub(crate) async fn apply_audited_impl(&self, tenant: TenantId, ops: Vec<WriteOp>, audit: AuditRecord) -> Result<Vec<WriteOutcome>> {
         wrong_tenant(&audit, tenant)?;

@@ -107,8 +107,11 @@ fn put_assignment(tx: &Connection, tenant: &[u8; 16], row: &StepRow<Assignment>)
 /// Writes a step's rows, then its directory writes, in `tx` (the caller commits, or rolls
 /// back on an error).
 fn write_step(tx: &mut Tx<'_>, step: AccessStep) -> Result<()> {
-    let AccessStep { requests, assignments, outbox, guests, guests_spared, directory } = step;
+    let AccessStep { requests, assignments, outbox, guests, guests_spared, directory, audit } = step;
     let t = tx.tenant.as_bytes();
+    if let Some(audit) = &audit {
+        crate::admin::insert_audit(tx.conn, tx.tenant, audit)?;
+    }
     let conn = tx.conn;
     for row in &requests {
         put_request(conn, t, row)?;

@@ -20,6 +20,15 @@ fn insert(conn: &Connection, record: &AuditRecord, body: &str) -> Result<()> {
         .map_err(sql_err)
 }
 
+/// Appends `record`, which must be of `tenant`, inside the caller's transaction (an
+/// access step's).
+pub(crate) fn insert_audit(conn: &Connection, tenant: TenantId, record: &AuditRecord) -> Result<()> {
+    if let Some(e) = wrong_tenant(record, tenant) {
+        return Err(e);
+    }
+    insert(conn, record, &to_json(record)?)
+}
+
 fn wrong_tenant(record: &AuditRecord, tenant: TenantId) -> Option<StoreError> {
     (record.tenant_id != tenant).then(|| StoreError::Internal { message: format!("an audit record of tenant {} given for tenant {tenant}", record.tenant_id) })
 }

@@ -112,6 +112,9 @@ pub struct AccessStep {
     /// change row, all or none ([`BatchMode::Atomic`](crate::BatchMode)): a delivery is
     /// one commit, and a refused write leaves nothing of the step.
     pub directory: Vec<crate::WriteOp>,
+    /// The audit record of the step (an admin's action, such as an invitation with its
+    /// mail), appended in its transaction. Its tenant must be the step's.
+    pub audit: Option<crate::AuditRecord>,
 }
 
 /// Which requests to read.

@@ -38,7 +38,7 @@ pub(super) fn routes(router: ApiRouter) -> ApiRouter {
 }
 
 /// Entitlement management of the server's store, or 501 when the store has none.
-fn gov(st: &GraphState) -> GraphResult<&Governance> {
+pub(crate) fn gov(st: &GraphState) -> GraphResult<&Governance> {
     st.config
         .access
         .as_ref()
@@ -131,7 +131,7 @@ pub(crate) fn flag(body: &Map<String, Value>, key: &str) -> GraphResult<Option<b
 }
 
 /// An object-valued property with only `keys` (`None`: absent).
-fn object<'a>(body: &'a Map<String, Value>, key: &str, keys: &[&str]) -> GraphResult<Option<&'a Map<String, Value>>> {
+pub(crate) fn object<'a>(body: &'a Map<String, Value>, key: &str, keys: &[&str]) -> GraphResult<Option<&'a Map<String, Value>>> {
     match body.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(o)) => {
