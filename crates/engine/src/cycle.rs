@@ -439,7 +439,7 @@ async fn initial_pass(run: &mut Run, work: &mut Work, scope: &Scope<'_>, store: 
         let user = if next_src != Some(sid) {
             None
         } else if let Some(own) = Arc::get_mut(&mut page) {
-            own.take(at).map(Held::Own)
+            own.take(at).map(|u| Held::Own(Box::new(u)))
         } else {
             page.get(at).map(Held::Shared)
         };

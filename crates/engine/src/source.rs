@@ -25,9 +25,10 @@ pub(crate) type Page = Arc<PageData>;
 /// user is worked out once for the class, not once per walk.
 #[derive(Debug, Default)]
 pub(crate) struct PageData {
-    /// `None` once the walk took the user out (see [`PageData::take`]); boxed, so that
-    /// taking it out moves a pointer, not the user.
-    users: Vec<Option<Box<User>>>,
+    /// `None` once the walk took the user out (see [`PageData::take`]). Not boxed: the
+    /// page's users stay where the read put them (boxing a page's worth at once wrote a
+    /// second copy of it to fresh memory); the walk boxes one as it takes it.
+    users: Vec<Option<User>>,
     /// `classes` memos per user, user after user.
     memos: Vec<UserMemo>,
     classes: usize,
@@ -36,7 +37,7 @@ pub(crate) struct PageData {
 impl PageData {
     fn new(users: Vec<User>, classes: usize) -> PageData {
         let memos = (0..users.len() * classes).map(|_| UserMemo::default()).collect();
-        PageData { users: users.into_iter().map(|u| Some(Box::new(u))).collect(), memos, classes }
+        PageData { users: users.into_iter().map(Some).collect(), memos, classes }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -44,12 +45,12 @@ impl PageData {
     }
 
     pub(crate) fn get(&self, i: usize) -> Option<&User> {
-        self.users.get(i).and_then(Option::as_deref)
+        self.users.get(i).and_then(Option::as_ref)
     }
 
     /// User `i`, taken out of the page (which only this walk holds): the walk's plan may
     /// then move the user's values into a copy (see `plan::Src`).
-    pub(crate) fn take(&mut self, i: usize) -> Option<Box<User>> {
+    pub(crate) fn take(&mut self, i: usize) -> Option<User> {
         self.users.get_mut(i).and_then(Option::take)
     }
 
