@@ -91,6 +91,17 @@ fn usage() -> Usage {
 /// `/proc/self/task/*/comm` shows it, at most 15 bytes) has used so far, in seconds: what
 /// `getrusage(RUSAGE_THREAD)` would report on that thread.
 pub fn thread_cpu_seconds(name: &str) -> Option<f64> {
+    thread_usage(name).map(|t| t.cpu_s)
+}
+
+/// CPU time of a thread so far ([`thread_cpu_seconds`]) and its system (kernel) part.
+#[derive(Debug, Clone, Copy)]
+struct ThreadUsage {
+    cpu_s: f64,
+    sys_s: f64,
+}
+
+fn thread_usage(name: &str) -> Option<ThreadUsage> {
     let prefix = name.get(..name.len().min(15)).unwrap_or(name);
     for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
         let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
@@ -99,7 +110,9 @@ pub fn thread_cpu_seconds(name: &str) -> Option<f64> {
             let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
             let fields: Vec<&str> = rest.split_whitespace().collect();
             let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
-            return Some((ticks(14 - 3) + ticks(15 - 3)) as f64 / CLK_TCK);
+            // utime and stime, fields 14 and 15 of stat(5).
+            let (user, system) = (ticks(14 - 3) as f64 / CLK_TCK, ticks(15 - 3) as f64 / CLK_TCK);
+            return Some(ThreadUsage { cpu_s: user + system, sys_s: system });
         }
     }
     None
@@ -120,8 +133,9 @@ pub fn loadavg() -> String {
 pub struct Stopwatch {
     wall: Duration,
     cpu_s: f64,
-    /// The store's writer thread's CPU time, when it has one.
+    /// The store's writer thread's CPU time, when it has one, and its kernel part.
     writer_cpu_s: Option<f64>,
+    writer_sys_s: Option<f64>,
     sys_s: f64,
     minor_faults: u64,
     running: Option<Reading>,
@@ -132,7 +146,7 @@ pub struct Stopwatch {
 struct Reading {
     at: Instant,
     usage: Usage,
-    writer_cpu_s: Option<f64>,
+    writer: Option<ThreadUsage>,
 }
 
 impl Stopwatch {
@@ -143,18 +157,19 @@ impl Stopwatch {
     }
 
     pub fn start(&mut self) {
-        self.running = Some(Reading { at: Instant::now(), usage: usage(), writer_cpu_s: thread_cpu_seconds(WRITER_THREAD) });
+        self.running = Some(Reading { at: Instant::now(), usage: usage(), writer: thread_usage(WRITER_THREAD) });
     }
 
     pub fn stop(&mut self) {
-        if let Some(Reading { at: t0, usage: u0, writer_cpu_s: w0 }) = self.running.take() {
+        if let Some(Reading { at: t0, usage: u0, writer: w0 }) = self.running.take() {
             self.wall += t0.elapsed();
             let u1 = usage();
             self.cpu_s += u1.cpu_s - u0.cpu_s;
             self.sys_s += u1.sys_s - u0.sys_s;
             self.minor_faults += u1.minor_faults.saturating_sub(u0.minor_faults);
-            if let (Some(w0), Some(w1)) = (w0, thread_cpu_seconds(WRITER_THREAD)) {
-                *self.writer_cpu_s.get_or_insert(0.0) += w1 - w0;
+            if let (Some(w0), Some(w1)) = (w0, thread_usage(WRITER_THREAD)) {
+                *self.writer_cpu_s.get_or_insert(0.0) += w1.cpu_s - w0.cpu_s;
+                *self.writer_sys_s.get_or_insert(0.0) += w1.sys_s - w0.sys_s;
             }
         }
     }
@@ -167,6 +182,7 @@ impl Stopwatch {
             wall_s: self.wall.as_secs_f64(),
             cpu_s: self.cpu_s,
             writer_cpu_s: self.writer_cpu_s,
+            writer_sys_s: self.writer_sys_s,
             sys_s: Some(self.sys_s),
             minor_faults: Some(self.minor_faults),
             written,
@@ -311,6 +327,10 @@ pub struct Timed {
     /// baseline writes on its one thread).
     #[serde(default)]
     pub writer_cpu_s: Option<f64>,
+    /// The kernel's part of `writer_cpu_s` (to the clock tick, 10 ms; absent from builds
+    /// before it was measured).
+    #[serde(default)]
+    pub writer_sys_s: Option<f64>,
     /// The system (kernel) part of `cpu_s` (absent from builds before it was measured).
     #[serde(default)]
     pub sys_s: Option<f64>,
@@ -332,6 +352,9 @@ impl Timed {
     }
     pub fn writer_cpu_us(&self) -> Option<f64> {
         self.writer_cpu_s.map(|s| s * 1e6 / self.users as f64)
+    }
+    pub fn writer_sys_us(&self) -> Option<f64> {
+        self.writer_sys_s.map(|s| s * 1e6 / self.users as f64)
     }
     pub fn sys_us(&self) -> Option<f64> {
         self.sys_s.map(|s| s * 1e6 / self.users as f64)
@@ -480,8 +503,13 @@ pub fn report(what: &str, rounds: &[Round]) {
     if rounds.iter().all(|x| x.ours.sys_s.is_some() && x.raw.sys_s.is_some()) {
         let sys = |t: &Timed| t.sys_us().unwrap_or(0.0);
         let faults = |t: &Timed| t.faults_per_user().unwrap_or(0.0);
+        // Where the sync's kernel time is spent: its writer thread, or the others.
+        let on_writer = match rounds.iter().all(|x| x.ours.writer_sys_s.is_some()) {
+            true => format!(" (its writer thread {:.2})", med(&|x| x.ours.writer_sys_us().unwrap_or(0.0))),
+            false => String::new(),
+        };
         println!(
-            "of the CPU, the kernel's (system time): tenantsync {:.2} us/user, raw {:.2} (medians); minor page faults per user: tenantsync {:.3}, raw {:.3}",
+            "of the CPU, the kernel's (system time): tenantsync {:.2} us/user{on_writer}, raw {:.2} (medians); minor page faults per user: tenantsync {:.3}, raw {:.3}",
             med(&|x| sys(&x.ours)),
             med(&|x| sys(&x.raw)),
             med(&|x| faults(&x.ours)),
