@@ -309,21 +309,10 @@ pub async fn a_step_carries_directory_writes_with_their_changes(f: AccessFixture
 /// its mail, the record): all of it commits, or nothing does — a refused directory write
 /// or a record of another tenant leaves no record, no message and no user.
 pub async fn a_step_commits_its_audit_record_with_its_writes(f: AccessFixture) {
-    use tenantsync_store::{AuditActor, AuditCategory, AuditOperation, AuditQuery, AuditRecord, AuditTarget};
+    use tenantsync_store::AuditQuery;
     let t = tenant(&f, "a.example").await;
     let at = now(&f);
-    let record = |tenant: TenantId, activity: &str| AuditRecord {
-        id: ObjectId::new(),
-        tenant_id: tenant,
-        activity_date_time: at,
-        activity: activity.into(),
-        operation: AuditOperation::Add,
-        category: AuditCategory::UserManagement,
-        correlation_id: "req-1".into(),
-        initiated_by: AuditActor { token_id: ObjectId::new(), token_name: "admin".into() },
-        target: AuditTarget { kind: "User".into(), id: ObjectId::new().to_string(), display_name: None, user_principal_name: None },
-        modified_properties: Vec::new(),
-    };
+    let record = |tenant: TenantId, activity: &str| crate::support::audit_record(tenant, at, activity);
     let audits = |s: Arc<dyn FullStore>| async move {
         s.audit_records(t, &AuditQuery { limit: 10, ..AuditQuery::default() }).await.unwrap().records.into_iter().map(|r| r.activity).collect::<Vec<_>>()
     };

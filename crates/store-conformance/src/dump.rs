@@ -8,8 +8,8 @@ use tenantsync_access::IsoDuration;
 use tenantsync_domain::{Clock, NewTenant, ObjectId, PartnerSettings, SyncConfiguration, TenantId, UserRef};
 use tenantsync_store::migrate::copy;
 use tenantsync_store::{
-    AccessObjectKind, AccessStep, AdminObjectKind, AuditActor, AuditCategory, AuditOperation, AuditRecord, AuditTarget, BatchMode, CompareOp, DumpRecord,
-    DumpStore, DumpTable, Filter, GuestSchedule, JobState, NewApiToken, ObjectQuery, OutboxMessage, TokenRole, Visibility, WriteOp,
+    AccessObjectKind, AccessStep, AdminObjectKind, AuditRecord, BatchMode, CompareOp, DumpRecord, DumpStore, DumpTable, Filter, GuestSchedule, JobState,
+    NewApiToken, ObjectQuery, OutboxMessage, TokenRole, Visibility, WriteOp,
 };
 
 /// Stamps one `#[tokio::test]` per case into module `dump_restore`; `$factory` is the
@@ -45,18 +45,7 @@ macro_rules! __dump_cases {
 }
 
 fn audit(f: &AccessFixture, tenant: TenantId) -> AuditRecord {
-    AuditRecord {
-        id: ObjectId::new(),
-        tenant_id: tenant,
-        activity_date_time: f.clock.now(),
-        activity: "Add user".into(),
-        operation: AuditOperation::Add,
-        category: AuditCategory::UserManagement,
-        correlation_id: "req-1".into(),
-        initiated_by: AuditActor { token_id: ObjectId::new(), token_name: "admin".into() },
-        target: AuditTarget { kind: "User".into(), id: ObjectId::new().to_string(), display_name: None, user_principal_name: None },
-        modified_properties: Vec::new(),
-    }
+    crate::support::audit_record(tenant, f.clock.now(), "Add user")
 }
 
 /// What the fill made that a case looks up again.

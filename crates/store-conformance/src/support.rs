@@ -379,3 +379,20 @@ pub async fn exists(f: &Fixture, t: TenantId, u: &str) -> bool {
 pub async fn logs_of(f: &Fixture, config: tenantsync_domain::SyncConfigId) -> Vec<tenantsync_store::ProvisioningLog> {
     f.store.provisioning_logs(&tenantsync_store::LogQuery { config_id: Some(config), limit: 100_000, ..Default::default() }).await.unwrap()
 }
+
+/// An audit record of `activity` on a new user of `tenant` at `at`, made by an admin token.
+pub fn audit_record(tenant: TenantId, at: jiff::Timestamp, activity: &str) -> tenantsync_store::AuditRecord {
+    use tenantsync_store::{AuditActor, AuditCategory, AuditOperation, AuditRecord, AuditTarget};
+    AuditRecord {
+        id: ObjectId::new(),
+        tenant_id: tenant,
+        activity_date_time: at,
+        activity: activity.into(),
+        operation: AuditOperation::Add,
+        category: AuditCategory::UserManagement,
+        correlation_id: "req-1".into(),
+        initiated_by: AuditActor { token_id: ObjectId::new(), token_name: "admin".into() },
+        target: AuditTarget { kind: "User".into(), id: ObjectId::new().to_string(), display_name: None, user_principal_name: None },
+        modified_properties: Vec::new(),
+    }
+}

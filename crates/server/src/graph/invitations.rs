@@ -178,14 +178,16 @@ async fn invite(State(st): State<Shared>, caller: Caller, body: Body) -> GraphRe
     };
     let display = text(&body, "invitedUserDisplayName")?.map(str::to_owned);
     // The mail goes through entitlement management's outbox: without it, no mail.
-    let outbox = match send {
-        true => Some(gov(&st).map(|g| g.store().clone()).map_err(|_| {
+    let outbox = if send {
+        let none = |_| {
             GraphError::new(
                 GraphCode::NotImplemented,
                 "this server keeps no outbox to mail the invitation from (it was started without entitlement management): set sendInvitationMessage to false and pass on the inviteRedeemUrl",
             )
-        })?),
-        false => None,
+        };
+        Some(gov(&st).map_err(none)?.store().clone())
+    } else {
+        None
     };
     let tenant = st.store.get_tenant(caller.tenant).await?;
     let now = st.store.clock().now();

@@ -3,24 +3,10 @@
 use crate::Fixture;
 use crate::support::*;
 use tenantsync_domain::{ObjectId, SyncConfiguration, TenantId};
-use tenantsync_store::{
-    AdminObjectKind, AuditActor, AuditCategory, AuditOperation, AuditQuery, AuditRecord, AuditTarget, JobState, LogQuery, ProvisioningAction, ProvisioningLog,
-    ProvisioningStatus, WriteOp,
-};
+use tenantsync_store::{AdminObjectKind, AuditQuery, AuditRecord, JobState, LogQuery, ProvisioningAction, ProvisioningLog, ProvisioningStatus, WriteOp};
 
 fn record(f: &Fixture, tenant: TenantId, activity: &str) -> AuditRecord {
-    AuditRecord {
-        id: ObjectId::new(),
-        tenant_id: tenant,
-        activity_date_time: tenantsync_domain::Clock::now(f.clock.as_ref()),
-        activity: activity.into(),
-        operation: AuditOperation::Add,
-        category: AuditCategory::UserManagement,
-        correlation_id: "req-1".into(),
-        initiated_by: AuditActor { token_id: ObjectId::new(), token_name: "admin".into() },
-        target: AuditTarget { kind: "User".into(), id: ObjectId::new().to_string(), display_name: None, user_principal_name: None },
-        modified_properties: Vec::new(),
-    }
+    audit_record(tenant, tenantsync_domain::Clock::now(f.clock.as_ref()), activity)
 }
 
 async fn all(f: &Fixture, t: TenantId) -> Vec<AuditRecord> {
