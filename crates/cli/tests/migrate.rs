@@ -87,7 +87,7 @@ async fn same(a: &dyn SyncStore, b: &dyn SyncStore) {
         }
         let mut after = None;
         loop {
-            let q = ListQuery { after, limit: 700, visibility: Visibility::All };
+            let q = ListQuery { after, limit: 700, visibility: Visibility::All, ..ListQuery::default() };
             let (pa, pb) = (a.list_users(t.id, &q).await.unwrap(), b.list_users(t.id, &q).await.unwrap());
             assert_eq!(pa, pb);
             match pa.next {
@@ -95,10 +95,10 @@ async fn same(a: &dyn SyncStore, b: &dyn SyncStore) {
                 None => break,
             }
         }
-        let groups = a.list_groups(t.id, &ListQuery { after: None, limit: 100, visibility: Visibility::All }).await.unwrap();
-        assert_eq!(b.list_groups(t.id, &ListQuery { after: None, limit: 100, visibility: Visibility::All }).await.unwrap(), groups);
+        let groups = a.list_groups(t.id, &ListQuery { after: None, limit: 100, visibility: Visibility::All, ..ListQuery::default() }).await.unwrap();
+        assert_eq!(b.list_groups(t.id, &ListQuery { after: None, limit: 100, visibility: Visibility::All, ..ListQuery::default() }).await.unwrap(), groups);
         for g in &groups.items {
-            let q = ListQuery { after: None, limit: 100, visibility: Visibility::Active };
+            let q = ListQuery { after: None, limit: 100, visibility: Visibility::Active, ..ListQuery::default() };
             assert_eq!(a.list_members(t.id, g.id, &q).await.unwrap(), b.list_members(t.id, g.id, &q).await.unwrap());
         }
         assert_eq!(a.list_tokens(t.id).await.unwrap(), b.list_tokens(t.id).await.unwrap());

@@ -12,7 +12,7 @@ use crate::plan::UserMemo;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use tenantsync_domain::{ObjectId, TenantId, User};
-use tenantsync_store::{ListQuery, SyncStore, Visibility};
+use tenantsync_store::{Fields, ListQuery, SyncStore, Visibility};
 
 /// Pages a walk of a shared scan may get ahead of the slowest one.
 const WINDOW: usize = 4;
@@ -72,7 +72,7 @@ pub(crate) enum Pages {
 impl Pages {
     /// The walk reads the source itself, `page` users at a time.
     pub(crate) fn own(page: u32) -> Pages {
-        Pages::Own { query: ListQuery { limit: page, visibility: Visibility::All, ..ListQuery::default() }, done: false }
+        Pages::Own { query: ListQuery { limit: page, visibility: Visibility::All, fields: Fields::Sync, ..ListQuery::default() }, done: false }
     }
 
     /// The next page of `source`, or `None` at the end.
@@ -222,7 +222,7 @@ impl Walker {
                         }
                         s.after
                     };
-                    let query = ListQuery { limit: self.scan.page, visibility: Visibility::All, after };
+                    let query = ListQuery { limit: self.scan.page, visibility: Visibility::All, after, fields: Fields::Sync };
                     let page = store.list_users(self.scan.source, &query).await?;
                     let mut s = self.scan.state()?;
                     match page.next {

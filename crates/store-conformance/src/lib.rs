@@ -112,6 +112,7 @@ macro_rules! __conformance_case_list {
             users {
                 create_round_trips_every_attribute,
                 create_sets_version_timestamps_and_one_create_change,
+                a_sync_listing_carries_what_a_sync_reads,
                 find_by_upn_ignores_case,
                 find_by_mail_returns_every_match,
                 anchor_makes_a_user_external_and_finds_it,

@@ -210,7 +210,7 @@ pub fn assert_changes_at_now(f: &Fixture, changes: &[Change]) {
 }
 
 pub fn query(after: Option<ObjectId>, limit: u32, visibility: Visibility) -> ListQuery {
-    ListQuery { after, limit, visibility }
+    ListQuery { after, limit, visibility, ..ListQuery::default() }
 }
 
 /// Every user of the tenant with the visibility, following pages by the last id.

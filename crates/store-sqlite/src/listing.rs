@@ -4,10 +4,13 @@
 //! that seeks its position and counts nothing). The statements are built by `query.rs`.
 use crate::SqliteStore;
 use crate::query;
-use crate::rows::{self, GROUP_COLS, USER_COLS};
+use crate::rows::{self, GROUP_COLS, SYNC_USER_COLS, USER_COLS};
 use rusqlite::{OptionalExtension, params};
 use tenantsync_domain::{Group, ObjectId, TenantId, User};
-use tenantsync_store::{Keyset, ListQuery, ObjectQuery, Page, QueryPage, Result, Seek, Visibility};
+use tenantsync_store::{Fields, Keyset, ListQuery, ObjectQuery, Page, QueryPage, Result, Seek, Visibility};
+
+/// How a listed row of a tenant's becomes an object.
+type MapRow<T> = fn(&rusqlite::Row<'_>, TenantId) -> rusqlite::Result<T>;
 
 /// Objects that list a page at a time in id order.
 pub(crate) trait Listed: Sized {
@@ -15,6 +18,10 @@ pub(crate) trait Listed: Sized {
     const COLS: &'static str;
     fn map(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self>;
     fn id(&self) -> ObjectId;
+    /// The columns a listing of `fields` reads, and how a row of them maps (`tenant`'s).
+    fn listed(_: Fields) -> (&'static str, MapRow<Self>) {
+        (Self::COLS, |row, _| Self::map(row))
+    }
 }
 
 impl Listed for User {
@@ -25,6 +32,12 @@ impl Listed for User {
     }
     fn id(&self) -> ObjectId {
         self.id
+    }
+    fn listed(fields: Fields) -> (&'static str, MapRow<Self>) {
+        match fields {
+            Fields::All => (USER_COLS, |row, _| rows::user(row)),
+            Fields::Sync => (SYNC_USER_COLS, rows::sync_user),
+        }
     }
 }
 
@@ -48,12 +61,14 @@ impl SqliteStore {
         };
         let after = query.after.map(|a| *a.as_bytes()).unwrap_or([0u8; 16]);
         let limit = i64::from(query.limit.max(1));
-        let sql = format!("SELECT {} FROM {} WHERE tenant_id = ?1 AND id > ?2 {vis} {extra} ORDER BY id LIMIT ?3", T::COLS, T::TABLE);
+        let (cols, map) = T::listed(query.fields);
+        let sql = format!("SELECT {cols} FROM {} WHERE tenant_id = ?1 AND id > ?2 {vis} {extra} ORDER BY id LIMIT ?3", T::TABLE);
+        let map = |row: &rusqlite::Row<'_>| map(row, tenant);
         let mut items = self.read_in(tenant, |c| {
             let mut stmt = c.prepare_cached(&sql)?;
             let rows = match group {
-                Some(g) => stmt.query_map(params![tenant.as_bytes(), after, limit + 1, g.as_bytes()], T::map)?,
-                None => stmt.query_map(params![tenant.as_bytes(), after, limit + 1], T::map)?,
+                Some(g) => stmt.query_map(params![tenant.as_bytes(), after, limit + 1, g.as_bytes()], map)?,
+                None => stmt.query_map(params![tenant.as_bytes(), after, limit + 1], map)?,
             };
             // Sized up front: a page of users is megabytes, and growing it copies them.
             let mut items = Vec::with_capacity(usize::try_from(limit + 1).unwrap_or(0).min(10_000));

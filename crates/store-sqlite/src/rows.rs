@@ -73,10 +73,55 @@ fn anchor(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<Anchor>> {
     })
 }
 
+/// The columns a sync reads of a source user ([`tenantsync_store::Fields::Sync`]):
+/// [`USER_COLS`] without the tenant (the query's), the version and the two times.
+pub const SYNC_USER_COLS: &str = "id, upn, mail, display_name, given_name, surname, mail_nickname, account_enabled, \
+    user_type, department, job_title, company_name, employee_id, office_location, street_address, city, state, postal_code, \
+    country, usage_location, preferred_language, telephone_number, mobile_phone, manager_id, extensions, anchor_tenant, \
+    anchor_object, deleted_ms, external_id, show_in_address_list";
+
+/// Where a user row's columns are: all of [`USER_COLS`], or those of [`SYNC_USER_COLS`].
+#[derive(Clone, Copy)]
+enum Layout {
+    Whole,
+    Sync(TenantId),
+}
+
+impl Layout {
+    /// The position of the column at `i` in [`USER_COLS`].
+    fn col(self, i: usize) -> usize {
+        match self {
+            Layout::Whole => i,
+            // Without tenant_id (0), version, created_ms and modified_ms (28-30).
+            Layout::Sync(_) if i >= 31 => i - 4,
+            Layout::Sync(_) => i - 1,
+        }
+    }
+}
+
+/// A text column, read in place and copied once.
+fn opt_text(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<String>> {
+    match row.get_ref(i)? {
+        ValueRef::Null => Ok(None),
+        ValueRef::Text(t) => std::str::from_utf8(t).map(|s| Some(s.to_owned())).map_err(|e| rusqlite::Error::Utf8Error(i, e)),
+        _ => Err(corrupt("text column")),
+    }
+}
+
 pub fn user(row: &Row<'_>) -> rusqlite::Result<User> {
-    let upn: String = row.get(2)?;
-    let mail: Option<String> = row.get(3)?;
-    let ext: Option<String> = row.get(25)?;
+    user_in(row, Layout::Whole)
+}
+
+/// A user from a row of [`SYNC_USER_COLS`] of `tenant`: its version 0, its times the epoch.
+pub fn sync_user(row: &Row<'_>, tenant: TenantId) -> rusqlite::Result<User> {
+    user_in(row, Layout::Sync(tenant))
+}
+
+fn user_in(row: &Row<'_>, at: Layout) -> rusqlite::Result<User> {
+    let c = |i| at.col(i);
+    let text = |i| opt_text(row, c(i));
+    let upn = text(2)?.ok_or_else(|| corrupt("upn"))?;
+    let ext = text(25)?;
     let extensions = match ext {
         None => BTreeMap::new(),
         Some(json) => {
@@ -86,43 +131,47 @@ pub fn user(row: &Row<'_>) -> rusqlite::Result<User> {
     };
     let attrs = UserAttributes {
         user_principal_name: Upn::from_store(upn),
-        mail: mail.map(Mail::from_store),
-        display_name: row.get(4)?,
-        given_name: row.get(5)?,
-        surname: row.get(6)?,
-        mail_nickname: row.get(7)?,
-        account_enabled: row.get(8)?,
-        user_type: if row.get::<_, i64>(9)? == 1 { UserType::Guest } else { UserType::Member },
-        department: row.get(10)?,
-        job_title: row.get(11)?,
-        company_name: row.get(12)?,
-        employee_id: row.get(13)?,
-        office_location: row.get(14)?,
-        street_address: row.get(15)?,
-        city: row.get(16)?,
-        state: row.get(17)?,
-        postal_code: row.get(18)?,
-        country: row.get(19)?,
-        usage_location: row.get(20)?,
-        preferred_language: row.get(21)?,
-        telephone_number: row.get(22)?,
-        mobile_phone: row.get(23)?,
-        show_in_address_list: row.get(33)?,
-        manager: opt_id(row, 24)?,
-        external_id: row.get(32)?,
+        mail: text(3)?.map(Mail::from_store),
+        display_name: text(4)?,
+        given_name: text(5)?,
+        surname: text(6)?,
+        mail_nickname: text(7)?,
+        account_enabled: row.get(c(8))?,
+        user_type: if row.get::<_, i64>(c(9))? == 1 { UserType::Guest } else { UserType::Member },
+        department: text(10)?,
+        job_title: text(11)?,
+        company_name: text(12)?,
+        employee_id: text(13)?,
+        office_location: text(14)?,
+        street_address: text(15)?,
+        city: text(16)?,
+        state: text(17)?,
+        postal_code: text(18)?,
+        country: text(19)?,
+        usage_location: text(20)?,
+        preferred_language: text(21)?,
+        telephone_number: text(22)?,
+        mobile_phone: text(23)?,
+        show_in_address_list: row.get(c(33))?,
+        manager: opt_id(row, c(24))?,
+        external_id: text(32)?,
         extensions,
     };
-    let anchor = anchor(row, 26)?;
+    let anchor = anchor(row, c(26))?;
+    let (tenant_id, version, created, modified) = match at {
+        Layout::Whole => (TenantId::from_bytes(row.get(0)?), Version(row.get::<_, i64>(28)? as u64), ts(row.get(29)?), ts(row.get(30)?)),
+        Layout::Sync(tenant) => (tenant, Version(0), Timestamp::UNIX_EPOCH, Timestamp::UNIX_EPOCH),
+    };
     Ok(User {
-        tenant_id: TenantId::from_bytes(row.get(0)?),
-        id: id(row, 1)?,
+        tenant_id,
+        id: id(row, c(1))?,
         attrs,
         origin: Origin::of(anchor.as_ref()),
         anchor,
-        version: Version(row.get::<_, i64>(28)? as u64),
-        created_date_time: ts(row.get(29)?),
-        last_modified_date_time: ts(row.get(30)?),
-        deleted_date_time: row.get::<_, Option<i64>>(31)?.map(ts),
+        version,
+        created_date_time: created,
+        last_modified_date_time: modified,
+        deleted_date_time: row.get::<_, Option<i64>>(c(31))?.map(ts),
     })
 }
 

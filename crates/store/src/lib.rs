@@ -43,7 +43,7 @@ pub use console::{CodeCheck, ConsoleSession, ConsoleStore, SignInCode};
 pub use counts::CountDeltas;
 pub use dump::{AccessAssignmentRow, AccessRequestRow, ConnectorLinkRow, DumpCursor, DumpKey, DumpPage, DumpRecord, DumpStore, DumpTable, Restore, Tally};
 pub use error::StoreError;
-pub use ops::{BatchMode, BulkOptions, BulkSummary, CommitNotice, JobNotice, ListQuery, Page, RejectedRow, Visibility, WriteOp, WriteOutcome};
+pub use ops::{BatchMode, BulkOptions, BulkSummary, CommitNotice, Fields, JobNotice, ListQuery, Page, RejectedRow, Visibility, WriteOp, WriteOutcome};
 pub use query::{
     ApiToken, CompareOp, Field, Filter, FilterValue, KeyValue, Keyset, NewApiToken, ObjectQuery, QueryPage, SearchCursor, SearchFound, SearchPage, Seek,
     SortKey, TokenRole, UserGroup, UserSearch,

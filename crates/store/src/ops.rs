@@ -12,17 +12,31 @@ pub enum Visibility {
     All,
 }
 
+/// Which of a listed user's fields a page must carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Fields {
+    /// All of them (the normal listing).
+    #[default]
+    All,
+    /// What a sync reads of a source user: its id, tenant, attributes, anchor and
+    /// deletion time. A store may leave out its version (0) and its creation and
+    /// modification times (the Unix epoch), which no sync reads: one column less to
+    /// read per field, for every user of an initial cycle. Groups are always whole.
+    Sync,
+}
+
 /// A page request: objects with an id after `after`, at most `limit`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListQuery {
     pub after: Option<ObjectId>,
     pub limit: u32,
     pub visibility: Visibility,
+    pub fields: Fields,
 }
 
 impl Default for ListQuery {
     fn default() -> Self {
-        Self { after: None, limit: 100, visibility: Visibility::Active }
+        Self { after: None, limit: 100, visibility: Visibility::Active, fields: Fields::All }
     }
 }
 

@@ -185,7 +185,7 @@ pub async fn run(ctx: &Ctx, cmd: GroupCmd) -> Result<(), Failure> {
         GroupCmd::Members { tenant, group, limit, after } => {
             let t = lookup::tenant(store, &tenant).await?;
             let gid = group_id(store, &t, &group).await?;
-            let query = ListQuery { after: listing::after(&after)?, limit, visibility: Visibility::Active };
+            let query = ListQuery { after: listing::after(&after)?, limit, visibility: Visibility::Active, ..ListQuery::default() };
             let page = store.list_members(t.id, gid, &query).await.about(|| format!("group '{group}'"))?;
             print_page(ctx, &page, &["ID", "USER PRINCIPAL NAME", "DISPLAY NAME"], |u| {
                 vec![u.id.to_string(), u.attrs.user_principal_name.to_string(), opt(&u.attrs.display_name)]

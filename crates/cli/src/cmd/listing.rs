@@ -48,7 +48,7 @@ pub struct ListArgs {
 impl ListArgs {
     /// The store query these arguments ask for.
     pub fn query(&self) -> Result<ListQuery, Failure> {
-        Ok(ListQuery { after: after(&self.after)?, limit: self.limit, visibility: self.show.into() })
+        Ok(ListQuery { after: after(&self.after)?, limit: self.limit, visibility: self.show.into(), ..ListQuery::default() })
     }
 }
 

@@ -233,7 +233,7 @@ impl<'a> Exporter<'a> {
             None => Walk { kind: ObjectKind::User, after: None, head: self.host.change_head(self.tenant()).await? },
         };
         loop {
-            let query = ListQuery { after: walk.after, limit: PAGE, visibility: Visibility::All };
+            let query = ListQuery { after: walk.after, limit: PAGE, visibility: Visibility::All, ..ListQuery::default() };
             let (ids, next) = match walk.kind {
                 ObjectKind::User => {
                     let page = self.host.list_users(self.tenant(), &query).await?;
@@ -461,7 +461,7 @@ impl<'a> Exporter<'a> {
                 Err(e) => return Err(e.into()),
             };
             let mut members = Vec::new();
-            let mut query = ListQuery { after: None, limit: 1000, visibility: Visibility::Active };
+            let mut query = ListQuery { after: None, limit: 1000, visibility: Visibility::Active, ..ListQuery::default() };
             if !g.is_deleted() {
                 loop {
                     let page = self.host.list_members(self.tenant(), g.id, &query).await?;

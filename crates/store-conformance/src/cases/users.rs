@@ -2,7 +2,7 @@
 use crate::Fixture;
 use crate::support::*;
 use tenantsync_domain::{AttrValue, ChangeCursor, ChangeOp, Clock, ObjectId, ObjectKind, Origin, UserPatch, UserRef, UserType, Version};
-use tenantsync_store::{StoreError, Visibility, WriteOp};
+use tenantsync_store::{Fields, ListQuery, StoreError, Visibility, WriteOp};
 
 pub async fn create_round_trips_every_attribute(f: Fixture) {
     let t = tenant(&f, "contoso.example").await.id;
@@ -38,6 +38,35 @@ pub async fn create_sets_version_timestamps_and_one_create_change(f: Fixture) {
     assert_eq!(changes[0].seq, 1);
     assert_changes_at_now(&f, &changes);
     assert_eq!(head(&f, t).await, ChangeCursor(1));
+}
+
+/// A listing of `Fields::Sync` carries every attribute, the anchor and the deletion of
+/// each user as a whole listing does (a store may leave the version and times out).
+pub async fn a_sync_listing_carries_what_a_sync_reads(f: Fixture) {
+    let t = tenant(&f, "contoso.example").await.id;
+    let full = f.store.create_user(t, full_user("Full.Person@contoso.example")).await.unwrap();
+    let mut min = new_user("min@contoso.example");
+    min.manager = Some(tenantsync_domain::UserRef::Id(full.id));
+    let min = f.store.create_user(t, min).await.unwrap();
+    let mut copy = new_user("copy@contoso.example");
+    copy.anchor = Some(anchor());
+    let copy = f.store.create_user(t, copy).await.unwrap();
+    f.store.apply_one(t, WriteOp::SoftDeleteUser { id: min.id, if_match: None }).await.unwrap();
+    let whole = f.store.list_users(t, &query(None, 10, Visibility::All)).await.unwrap();
+    let sync = f.store.list_users(t, &ListQuery { fields: Fields::Sync, ..query(None, 10, Visibility::All) }).await.unwrap();
+    assert_eq!(whole.items.len(), 3);
+    assert_eq!(sync.items.len(), 3);
+    for (s, w) in sync.items.iter().zip(&whole.items) {
+        assert_eq!(
+            (s.tenant_id, s.id, &s.attrs, s.anchor, s.origin, s.deleted_date_time),
+            (w.tenant_id, w.id, &w.attrs, w.anchor, w.origin, w.deleted_date_time)
+        );
+    }
+    let by_id = |id| sync.items.iter().find(|u| u.id == id).unwrap();
+    assert!(by_id(min.id).is_deleted(), "a soft-deleted user is listed as deleted");
+    assert_eq!(by_id(min.id).attrs.manager, Some(full.id));
+    assert_eq!(by_id(copy.id).origin, Origin::External);
+    assert_eq!(by_id(full.id).attrs, full.attrs);
 }
 
 pub async fn find_by_upn_ignores_case(f: Fixture) {
