@@ -271,20 +271,26 @@ struct Hub {
 }
 
 fn hub(dir: &Path, users: usize, spokes: usize) -> Hub {
-    rt().block_on(async {
+    // As `initial_sync`: set up, closed, and run on a store opened afresh.
+    let configs = rt().block_on(async {
         let store = Arc::new(SqliteStore::open(dir).unwrap());
         let engine = Engine::new(store.clone());
         let s = source(&store, dir, users).await;
         let mut configs = Vec::new();
         for i in 0..spokes {
             let t = tenant(&store, &format!("Spoke {i}"), &format!("spoke{i}.contoso.example")).await;
-            configs.push(arrow(&engine, &s, &t).await);
+            configs.push(arrow(&engine, &s, &t).await.id);
         }
+        configs
+    });
+    rt().block_on(async {
+        let store = Arc::new(SqliteStore::open(dir).unwrap());
+        let engine = Engine::new(store.clone());
         let (t0, cpu0) = (Instant::now(), common::cpu_seconds());
         let mut jobs = Vec::new();
         for c in configs {
             let engine = engine.clone();
-            jobs.push(tokio::spawn(async move { engine.run_cycle(c.id).await.unwrap() }));
+            jobs.push(tokio::spawn(async move { engine.run_cycle(c).await.unwrap() }));
         }
         for j in jobs {
             assert_eq!(j.await.unwrap().created as usize, users);
