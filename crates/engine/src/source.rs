@@ -61,6 +61,12 @@ impl PageData {
     }
 }
 
+/// A page of the source's users as an initial cycle reads them: soft-deleted ones too,
+/// and only what a sync reads of each.
+fn source_query(limit: u32, after: Option<ObjectId>) -> ListQuery {
+    ListQuery { after, limit, visibility: Visibility::All, fields: Fields::Sync }
+}
+
 /// Where an initial cycle's walk gets its pages.
 pub(crate) enum Pages {
     /// Read by the walk, one after another.
@@ -72,7 +78,7 @@ pub(crate) enum Pages {
 impl Pages {
     /// The walk reads the source itself, `page` users at a time.
     pub(crate) fn own(page: u32) -> Pages {
-        Pages::Own { query: ListQuery { limit: page, visibility: Visibility::All, fields: Fields::Sync, ..ListQuery::default() }, done: false }
+        Pages::Own { query: source_query(page, None), done: false }
     }
 
     /// The next page of `source`, or `None` at the end.
@@ -222,7 +228,7 @@ impl Walker {
                         }
                         s.after
                     };
-                    let query = ListQuery { limit: self.scan.page, visibility: Visibility::All, after, fields: Fields::Sync };
+                    let query = source_query(self.scan.page, after);
                     let page = store.list_users(self.scan.source, &query).await?;
                     let mut s = self.scan.state()?;
                     match page.next {

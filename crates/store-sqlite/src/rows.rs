@@ -316,3 +316,24 @@ pub fn change(tenant: TenantId, row: &Row<'_>) -> rusqlite::Result<Change> {
 pub fn sql_err(e: rusqlite::Error) -> StoreError {
     crate::schema::sql_err(e)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Layout::Sync` finds each column a sync reads where `SYNC_USER_COLS` has it, and
+    /// those are all of `USER_COLS` but the tenant, the version and the two times.
+    #[test]
+    fn the_sync_layout_matches_its_columns() {
+        let names = |cols: &str| cols.split(',').map(|c| c.trim().to_owned()).collect::<Vec<_>>();
+        let (whole, sync) = (names(USER_COLS), names(SYNC_USER_COLS));
+        assert_eq!(whole.len(), USER_COL_COUNT);
+        let left_out = ["tenant_id", "version", "created_ms", "modified_ms"];
+        let layout = Layout::Sync(TenantId::new());
+        let read: Vec<_> = (0..whole.len()).filter(|&i| !left_out.contains(&whole[i].as_str())).collect();
+        assert_eq!(read.len(), sync.len());
+        for i in read {
+            assert_eq!(sync[layout.col(i)], whole[i], "column {i}");
+        }
+    }
+}
